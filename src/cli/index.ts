@@ -1,0 +1,80 @@
+// The rewind command line (commander). Every failure the user can act on is a CliError:
+// printed as one paragraph, never as a stack of rewind's internals.
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { EXIT } from '../exit-codes.js';
+import { REWIND_VERSION } from '../version.js';
+import { events, info } from './inspect.js';
+import { CliError } from './recordings.js';
+import { record } from './record.js';
+import { replay } from './replay.js';
+
+const eventNumber = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('an event number is a whole number from 1');
+  return n;
+};
+
+export function program(): Command {
+  const cli = new Command('rewind')
+    .description('Record a Node.js program once, replay it exactly, as often as you like.')
+    .version(REWIND_VERSION)
+    .enablePositionalOptions()
+    .showHelpAfterError('(run `rewind --help` for usage)')
+    .exitOverride();
+
+  cli
+    .command('record')
+    .description('run a command with rewind recording every Node.js process it starts')
+    .argument('[command...]', 'the command to run, after --: node app.js, npm test, npx vitest run, ...')
+    .option('-o, --out <dir>', 'write the recording into this directory (default: .rewind/<name>/)')
+    .passThroughOptions()
+    .action((command: string[], opts: { out?: string }) => record(command, opts));
+
+  cli
+    .command('replay')
+    .description('replay a recording (default: the latest) without the outside world or waiting')
+    .argument('[recording]', 'a recording directory or .rwnd log')
+    .option('--force', 'replay even if the program changed since it was recorded')
+    .option('--summary', 'print a summary line when the replay ends (default: on a terminal)')
+    .option('--no-summary', 'do not print the summary line')
+    .action((rec: string | undefined, opts: { force?: boolean; summary?: boolean }) => replay(rec, opts));
+
+  cli
+    .command('events')
+    .description('list the events of a recording: number, virtual time, kind, detail')
+    .argument('[recording]', 'a recording directory or .rwnd log')
+    .option('--json', 'one JSON object per line')
+    .option('-k, --kind <kinds>', 'only these kinds (comma-separated): clock,random,turn,output,signal,failure,end')
+    .option('--from <n>', 'start at event n', eventNumber)
+    .option('--to <n>', 'stop after event n', eventNumber)
+    .action((rec: string | undefined, opts) => events(rec, opts));
+
+  cli
+    .command('info')
+    .description('show what a recording holds: program, argv, Node version, events, how it ended')
+    .argument('[recording]', 'a recording directory or .rwnd log')
+    .action((rec: string | undefined) => info(rec));
+
+  return cli;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await program().parseAsync(argv);
+  } catch (e) {
+    if (e instanceof CliError) {
+      process.stderr.write(`${e.message}\n`);
+      process.exit(e.code);
+    }
+    if (e instanceof CommanderError) {
+      // Help and version exit 0; usage mistakes exit 64 (commander already printed why).
+      process.exit(e.exitCode === 0 ? 0 : EXIT.USAGE);
+    }
+    const err = e as Error;
+    process.stderr.write(
+      `rewind: internal error: ${err.message}\nThis is a bug in rewind; please report it with the command you ran.\n` +
+        (process.env.REWIND_DEBUG ? `${err.stack}\n` : ''),
+    );
+    process.exit(1);
+  }
+}

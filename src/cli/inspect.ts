@@ -1,0 +1,85 @@
+// `rewind events` and `rewind info`: read a recording without running anything.
+import path from 'node:path';
+import { describeEnd, describeEvent, describeValue, formatTime } from '../trace/describe.js';
+import { TAGS, type EndInfo } from '../trace/format.js';
+import { TraceReader, type TraceEvent, type TraceFile } from '../trace/reader.js';
+import { resolveRecording } from './recordings.js';
+
+export interface EventsOptions {
+  json?: boolean;
+  kind?: string;
+  from?: number;
+  to?: number;
+}
+
+function eventJson(ev: TraceEvent, t: TraceFile): Record<string, unknown> {
+  const out: Record<string, unknown> = { n: ev.n, time_us: ev.timeUs, kind: ev.kind, call: TAGS[ev.tag].call };
+  if (ev.kind === 'clock' || ev.kind === 'random') out.value = describeValue(ev, t.header);
+  if (ev.op !== undefined) out.op = ev.op;
+  if (ev.fd !== undefined) {
+    out.fd = ev.fd;
+    out.length = ev.length;
+    out.text = Buffer.from(ev.data!).toString('utf8');
+    if (ev.digest) out.truncated = true;
+  }
+  if (ev.signal) out.signal = ev.signal;
+  if (ev.failure) out.failure = ev.failure;
+  if (ev.end) out.end = ev.end;
+  out.detail = describeEvent(ev, t.header);
+  return out;
+}
+
+export function events(arg: string | undefined, opts: EventsOptions): void {
+  const rec = resolveRecording(arg);
+  const t = rec.trace;
+  const kinds = opts.kind ? new Set(opts.kind.split(',').map((k) => k.trim())) : null;
+  const lines: string[] = [];
+  const width = String(t.eventCount).length;
+  for (const ev of TraceReader.events(t)) {
+    if (opts.from !== undefined && ev.n < opts.from) continue;
+    if (opts.to !== undefined && ev.n > opts.to) break;
+    if (kinds && !kinds.has(ev.kind)) continue;
+    if (opts.json) lines.push(JSON.stringify(eventJson(ev, t)));
+    else lines.push(`${String(ev.n).padStart(width)}  ${formatTime(ev.timeUs).padStart(11)}  ${ev.kind.padEnd(7)}  ${describeEvent(ev, t.header)}`);
+    if (lines.length >= 1000) {
+      process.stdout.write(`${lines.join('\n')}\n`);
+      lines.length = 0;
+    }
+  }
+  if (t.truncated && !opts.json) lines.push(`(the log ends here: ${t.truncated}; the recorded process was killed before writing more)`);
+  if (lines.length) process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+export function info(arg: string | undefined): void {
+  const rec = resolveRecording(arg);
+  const t = rec.trace;
+  const h = t.header;
+  let end: EndInfo | null = null;
+  let failure: string | null = null;
+  let lastUs = 0;
+  for (const ev of TraceReader.events(t)) {
+    lastUs = Math.max(lastUs, ev.timeUs);
+    if (ev.end) end = ev.end;
+    if (ev.failure) failure = `${ev.failure.name}: ${ev.failure.message}`;
+  }
+  const ended = end
+    ? describeEnd(end)
+    : `no end record: ${t.truncated ?? 'the log stops early'} (the process was killed or crashed)`;
+  const rows: [string, string][] = [
+    ['recording', path.relative(process.cwd(), rec.log) || rec.log],
+    ['program', h.entry.path ?? `node ${h.execArgv.join(' ')}`],
+    ['argv', JSON.stringify(h.argv)],
+    ['cwd', h.cwd],
+    ['node', `${h.nodeVersion} (${h.platform}-${h.arch})`],
+    ['pid', `${h.pid} (parent ${h.ppid})`],
+    ['started', new Date(h.startWall).toISOString()],
+    ['events', String(t.eventCount)],
+    ['duration', formatTime(lastUs).slice(1)],
+    ['size', `${t.size} bytes`],
+    ['ended', ended],
+  ];
+  if (failure) rows.push(['failure', failure]);
+  if (rec.index) rows.push(['command', rec.index.command.join(' ')]);
+  rows.push(['rewind', `${h.rewindVersion} (trace format ${h.formatVersion})`]);
+  process.stdout.write(rows.map(([k, v]) => `${k.padEnd(10)} ${v}`).join('\n') + '\n');
+}

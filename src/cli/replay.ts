@@ -1,0 +1,70 @@
+// `rewind replay [RECORDING]`: re-creates the recorded process (same argv, env, cwd, entry
+// module) with the preload in replay mode, and ends the way it ends.
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { EXIT } from '../exit-codes.js';
+import { ENV } from '../session/env.js';
+import type { TraceHeader } from '../trace/format.js';
+import { CliError, resolveRecording } from './recordings.js';
+import { exitLike, runChild, withPreload } from './record.js';
+
+export interface ReplayCliOptions {
+  force?: boolean;
+  summary?: boolean;
+}
+
+interface Located {
+  /** argv to pass to node. */
+  args: string[];
+  cwd: string;
+}
+
+/** Finds the recorded program on this machine, also when the project moved. */
+export function locateProgram(h: TraceHeader, force: boolean): Located {
+  const here = process.cwd();
+  const cwd = fs.existsSync(h.cwd) ? h.cwd : here;
+  const entry = h.entry.path;
+  if (!entry || h.entry.path === null) return { args: [...h.execArgv, ...h.argv.slice(1)], cwd };
+  let file = entry;
+  if (!fs.existsSync(file)) {
+    const moved = path.resolve(here, path.relative(h.cwd, entry));
+    if (!fs.existsSync(moved)) {
+      throw new CliError(
+        `rewind: the recorded program ${entry} is not on this machine. Replay needs the program's code ` +
+          `(only its inputs are in the recording): run \`rewind replay\` from the project's directory, where ` +
+          `${path.relative(h.cwd, entry)} exists.`,
+        EXIT.BAD_TRACE,
+      );
+    }
+    file = moved;
+  }
+  if (!force && fs.statSync(file).isFile()) {
+    const sum = createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+    if (sum !== h.entry.sha256) {
+      throw new CliError(
+        `rewind: ${file} changed since it was recorded (its content hash differs), so replaying it would run a ` +
+          `different program. Record it again, or pass --force to replay anyway (it will likely diverge).`,
+        EXIT.BAD_TRACE,
+      );
+    }
+  }
+  return { args: [...h.execArgv, file, ...h.argv.slice(2)], cwd: file === entry ? cwd : here };
+}
+
+export async function replay(arg: string | undefined, opts: ReplayCliOptions): Promise<never> {
+  const rec = resolveRecording(arg);
+  const h = rec.trace.header;
+  const { args, cwd } = locateProgram(h, Boolean(opts.force));
+  const status = rec.index?.status;
+  const env: NodeJS.ProcessEnv = {
+    ...h.env,
+    NODE_OPTIONS: withPreload(h.env.NODE_OPTIONS),
+    [ENV.MODE]: 'replay',
+    [ENV.TRACE]: rec.log,
+    [ENV.SUMMARY]: (opts.summary ?? process.stderr.isTTY) ? '1' : '0',
+  };
+  if (status) env[ENV.STATUS] = status.signal ? `signal:${status.signal}` : `code:${status.code}`;
+  const result = await runChild(process.execPath, args, { env, cwd });
+  return exitLike(result);
+}

@@ -1,0 +1,106 @@
+// RecordSession: the program runs for real; every nondeterministic result it receives and
+// every callback the event loop enters is appended to the trace.
+import type { EndInfo, FailureInfo, TraceHeader } from '../trace/format.js';
+import { TraceWriter } from '../trace/writer.js';
+import { original } from './originals.js';
+import type { Session } from './session.js';
+
+const FLUSH_INTERVAL_MS = 100;
+
+export class RecordSession implements Session {
+  readonly mode = 'record' as const;
+  readonly writer: TraceWriter;
+  private nextOp = 1;
+  private readonly s0: number;
+  private readonly n0: number;
+  private flushTimer: ReturnType<typeof setInterval> | null = null;
+  private ended = false;
+
+  constructor(
+    path: string,
+    readonly header: TraceHeader,
+  ) {
+    this.writer = new TraceWriter(path, header);
+    [this.s0, this.n0] = header.monoBase;
+    // An idle program still gets its events to disk: a SIGKILL then loses at most this much.
+    this.flushTimer = original.setInterval(() => this.writer.flush(), FLUSH_INTERVAL_MS);
+    this.flushTimer.unref();
+  }
+
+  /** ns since the session's base, from the real monotonic clock. */
+  monoNow(): number {
+    const t = original.hrtime();
+    return (t[0] - this.s0) * 1e9 + (t[1] - this.n0);
+  }
+
+  wall(tag: number): number {
+    const v = original.dateNow();
+    this.writer.wall(tag, v);
+    return v;
+  }
+
+  mono(tag: number): number {
+    const ns = this.monoNow();
+    this.writer.mono(tag, ns);
+    return ns;
+  }
+
+  bytes(tag: number, _length: number, real: () => Uint8Array): Uint8Array {
+    const data = real();
+    this.writer.bytes(tag, data);
+    return data;
+  }
+
+  fixed16(tag: number, real: () => Uint8Array): Uint8Array {
+    const data = real();
+    this.writer.fixed(tag, data);
+    return data;
+  }
+
+  int(tag: number, real: () => number): number {
+    const v = real();
+    this.writer.int(tag, v);
+    return v;
+  }
+
+  output(fd: number, data: Uint8Array): void {
+    this.writer.output(fd, data);
+  }
+
+  newOp(): number {
+    return this.nextOp++;
+  }
+
+  /** The event loop entered the callback of operation `op`. */
+  turn(tag: number, op: number): void {
+    this.writer.turn(tag, op, Math.floor(this.monoNow() / 1000));
+  }
+
+  /** The event loop entered a callback of `op` that receives `payload`. */
+  callback(op: number, api: number, payload: unknown): void {
+    this.writer.callback(op, Math.floor(this.monoNow() / 1000), api, payload);
+  }
+
+  signal(name: string): void {
+    this.writer.signal(Math.floor(this.monoNow() / 1000), name);
+  }
+
+  failure(info: FailureInfo): void {
+    this.writer.failure(info);
+    this.writer.flush();
+  }
+
+  /** Writes the end record and closes the log; safe to call more than once. */
+  end(info: EndInfo): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.writer.end(info);
+    this.close();
+  }
+
+  close(): void {
+    if (this.flushTimer) original.clearInterval(this.flushTimer);
+    this.flushTimer = null;
+    this.writer.close();
+  }
+}

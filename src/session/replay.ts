@@ -1,0 +1,372 @@
+// ReplaySession: values come from the log; async operations register their callbacks by
+// op id; one dispatcher pops the next turn, runs that callback, lets microtasks drain,
+// and moves on. No real clock, timer or wait is used, so idle time costs nothing.
+import { ByteCursor, DecodeError, unzigzag } from '../trace/codec.js';
+import { describeEnd, describeEvent, quote } from '../trace/describe.js';
+import { TAGS, Tag, type FailureInfo, type TraceHeader } from '../trace/format.js';
+import { DecodeState, decodeEvent, type TraceEvent, type TraceFile } from '../trace/reader.js';
+import { digest } from '../trace/writer.js';
+import { divergence } from './divergence.js';
+import { original, writeStderr } from './originals.js';
+import type { Session } from './session.js';
+import { programStack } from './stack.js';
+
+/** A callback registered by the program, waiting for its turn in the log. */
+export interface ReplayOp {
+  /** The turn tag the log uses for this op. */
+  readonly tag: number;
+  /** For Tag.Callback ops: the API id the log must name. */
+  readonly api?: number;
+  /** Intervals stay registered after firing. */
+  readonly repeat: boolean;
+  /** What created it, for reports ("setTimeout(…, 100)"). */
+  readonly what: string;
+  fire(payload: unknown): void;
+}
+
+export interface ReplayOptions {
+  /** How the recorded run ended, used when the log stops short: "code:N" or "signal:NAME". */
+  recordedStatus?: string;
+  /** Print a one-line summary when the replay reaches the end of the log. */
+  summary?: boolean;
+}
+
+const TURN_TAGS = new Set<number>([Tag.Timeout, Tag.Interval, Tag.Immediate, Tag.Callback]);
+/** After this many dispatcher spins waiting for real I/O, poll with a 1 ms timer instead. */
+const BUSY_SPINS = 200;
+/** How long a program may linger after the log's end record before rewind ends it. */
+const EXIT_GRACE_MS = 2000;
+
+export class ReplaySession implements Session {
+  readonly mode = 'replay' as const;
+  readonly header: TraceHeader;
+  private readonly c: ByteCursor;
+  /** Events consumed so far; the next one is event n + 1. */
+  n = 0;
+  private lastWall: number;
+  private lastMono = 0;
+  private lastTurnUs = 0;
+  private nextOp = 1;
+  private readonly ops = new Map<number, ReplayOp>();
+  private readonly baseline: Map<string, number>;
+  private scheduled = false;
+  private spins = 0;
+  private outputs = 0;
+  private finished = false;
+
+  constructor(
+    readonly file: TraceFile,
+    private readonly options: ReplayOptions = {},
+  ) {
+    this.header = file.header;
+    this.c = new ByteCursor(file.body, 0, file.bodyEnd);
+    this.lastWall = file.header.startWall;
+    this.baseline = countResources();
+  }
+
+  // ---- values --------------------------------------------------------------------------
+
+  /** Moves past the tag byte of the next event if it is `tag`; otherwise a divergence. */
+  private expect(tag: number, actual: () => string): void {
+    const c = this.c;
+    if (c.pos >= c.end || c.b[c.pos] !== tag) this.mismatch(actual());
+    c.pos++;
+  }
+
+  wall(tag: number): number {
+    this.expect(tag, () => TAGS[tag].call);
+    this.lastWall += unzigzag(this.c.varint());
+    this.n++;
+    return this.lastWall;
+  }
+
+  mono(tag: number): number {
+    this.expect(tag, () => TAGS[tag].call);
+    this.lastMono += unzigzag(this.c.varint());
+    this.n++;
+    return this.lastMono;
+  }
+
+  bytes(tag: number, length: number, _real: () => Uint8Array): Uint8Array {
+    const call = () => `${TAGS[tag].call.replace('()', '')}(${length} bytes)`;
+    const start = this.c.pos;
+    this.expect(tag, call);
+    const data = this.c.lengthPrefixed();
+    if (data.length !== length) {
+      this.c.pos = start;
+      this.mismatch(call());
+    }
+    this.n++;
+    return Buffer.from(data);
+  }
+
+  fixed16(tag: number, _real: () => Uint8Array): Uint8Array {
+    this.expect(tag, () => TAGS[tag].call);
+    const data = Buffer.from(this.c.bytes(16));
+    this.n++;
+    return data;
+  }
+
+  int(tag: number, _real: () => number): number {
+    this.expect(tag, () => TAGS[tag].call);
+    const v = unzigzag(this.c.varint());
+    this.n++;
+    return v;
+  }
+
+  output(fd: number, data: Uint8Array): void {
+    const name = fd === 1 ? 'stdout' : fd === 2 ? 'stderr' : `fd ${fd}`;
+    const actual = () => `wrote to ${name} ${quote(data)}`;
+    const head = this.peek();
+    if (!head || head.kind !== 'output' || head.fd !== fd) this.mismatch(actual());
+    const same =
+      head.tag === Tag.Write
+        ? Buffer.from(head.data!).equals(Buffer.from(data))
+        : head.length === data.length && Buffer.from(head.digest!).equals(digest(data));
+    if (!same) this.mismatch(actual());
+    this.skip();
+    this.outputs++;
+  }
+
+  newOp(): number {
+    return this.nextOp++;
+  }
+
+  // ---- async operations ----------------------------------------------------------------
+
+  /** Registers a callback under its op id; the dispatcher runs it when the log says so. */
+  register(op: number, entry: ReplayOp): void {
+    this.ops.set(op, entry);
+    this.schedule();
+  }
+
+  /** The program cancelled an operation (clearTimeout and the like). */
+  cancel(op: number): void {
+    this.ops.delete(op);
+  }
+
+  isPending(op: number): boolean {
+    return this.ops.has(op);
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.finished) return;
+    this.scheduled = true;
+    if (this.spins < BUSY_SPINS) original.setImmediate(this.pump);
+    else original.setTimeout(this.pump, 1);
+  }
+
+  /** One step of the dispatcher: run the next turn, or find out why it cannot run. */
+  private readonly pump = (): void => {
+    this.scheduled = false;
+    const c = this.c;
+    if (c.pos >= c.end) return this.logEnded('waited for the next event');
+    const tag = c.b[c.pos];
+    if (TURN_TAGS.has(tag)) {
+      const save = c.pos;
+      const ev = this.peek()!;
+      const op = this.ops.get(ev.op!);
+      if (!op) {
+        if (!this.idle()) return this.wait();
+        c.pos = save;
+        const state = ev.op! < this.nextOp ? 'has already finished or been cancelled' : 'has not been created';
+        this.mismatch(`went idle: op #${ev.op} ${state}`, null);
+      }
+      if (op.tag !== tag || (tag === Tag.Callback && op.api !== ev.api)) {
+        this.mismatch(`has op #${ev.op} as ${op.what}`, null);
+      }
+      this.skip();
+      this.lastTurnUs = ev.timeUs;
+      this.spins = 0;
+      if (!op.repeat) this.ops.delete(ev.op!);
+      // Schedule first: if the callback throws and the program survives it
+      // (an 'uncaughtException' handler), the replay must go on.
+      this.schedule();
+      op.fire(ev.payload);
+      return;
+    }
+    if (tag === Tag.Signal) return this.deliverSignal();
+    if (tag === Tag.End) return this.awaitExit();
+    // A value or output the program has not asked for: maybe real I/O will still ask.
+    if (!this.idle()) return this.wait();
+    this.mismatch('went idle without asking for it', null);
+  };
+
+  private wait(): void {
+    this.spins++;
+    this.schedule();
+  }
+
+  /** True when nothing but rewind and stdio keeps the event loop alive. */
+  private idle(): boolean {
+    const now = countResources();
+    for (const [type, count] of now) {
+      if (type === 'Immediate' || type === 'Timeout') continue;
+      if (count > (this.baseline.get(type) ?? 0)) return false;
+    }
+    return true;
+  }
+
+  private deliverSignal(): void {
+    const ev = this.peek()!;
+    this.skip();
+    const sig = ev.signal!;
+    const next = this.peek();
+    if (next?.kind === 'end' && next.end!.signal === sig) {
+      // No handler ran at record: the signal's default action ended the process.
+      this.skip();
+      this.finish();
+      original.processKill(process.pid, sig);
+      return;
+    }
+    this.schedule();
+    process.emit(sig as NodeJS.Signals, sig as NodeJS.Signals);
+  }
+
+  /** The log says the process ended here; the program should now exit by itself. */
+  private awaitExit(): void {
+    const t = original.setTimeout(() => {
+      const end = this.peek()?.end;
+      writeStderr(
+        `rewind: the recording ends here (event ${this.n + 1}: ${end ? describeEnd(end) : 'end'}), ` +
+          `but the replayed program still has live handles (${liveResources(this.baseline).join(', ') || 'unknown'}); ending it as the recording did.\n`,
+      );
+      this.finish();
+      original.reallyExit(end?.code ?? 1);
+    }, EXIT_GRACE_MS);
+    t.unref();
+  }
+
+  // ---- the end of the run --------------------------------------------------------------
+
+  /** Called as the program emits 'exit', before its listeners run. */
+  beforeExit(code: number): void {
+    const head = this.peek();
+    if (!head) return this.logEnded(`exited with code ${code}`);
+    if (head.kind === 'turn' || head.kind === 'signal') this.mismatch(`exited with code ${code}`);
+  }
+
+  /** Called after the program's 'exit' listeners ran. */
+  afterExit(code: number): void {
+    const head = this.peek();
+    if (!head) return this.logEnded(`exited with code ${code}`);
+    if (head.kind !== 'end' || head.end!.code !== code) this.mismatch(`exited with code ${code}`);
+    this.skip();
+    this.finish();
+    if (this.options.summary) {
+      writeStderr(
+        `rewind: replay complete: ${this.n} of ${this.file.eventCount} events matched the recording, ` +
+          `${this.outputs} writes identical, ${describeEnd(head.end!)}\n`,
+      );
+    }
+  }
+
+  /** An uncaught exception or unhandled rejection reached the top. */
+  failure(err: unknown, origin: string): void {
+    const head = this.peek();
+    const actual = `threw ${origin === 'unhandledRejection' ? 'an unhandled rejection' : 'an uncaught exception'}: ${errorLine(err)}`;
+    if (!head) return this.logEnded(actual);
+    if (head.kind !== 'failure') this.mismatch(actual);
+    const f = head.failure!;
+    const info = failureInfo(err, origin);
+    if (f.message !== info.message || f.name !== info.name) this.mismatch(actual);
+    this.skip();
+  }
+
+  private finish(): void {
+    this.finished = true;
+  }
+
+  /** The log stops short (the recorded process was killed): replay has done all it can. */
+  private logEnded(actual: string): never {
+    this.finish();
+    const why = this.file.truncated ?? 'the log has no end record';
+    writeStderr(
+      `rewind: the recording ends at event ${this.n} (${why}): the recorded process was killed or crashed ` +
+        `before rewind could write more. The replay reproduced every recorded event and stops here ` +
+        `(the program ${actual}).\n`,
+    );
+    const [kind, value] = (this.options.recordedStatus ?? '').split(':');
+    if (kind === 'signal' && value) original.processKill(process.pid, value);
+    return original.reallyExit(kind === 'code' ? Number(value) : 1);
+  }
+
+  // ---- reading the log -----------------------------------------------------------------
+
+  /** Decodes the next event without consuming it. */
+  private peek(): TraceEvent | null {
+    const c = this.c;
+    if (c.pos >= c.end) return null;
+    const save = c.pos;
+    try {
+      return decodeEvent(c, this.decodeState(), this.n + 1);
+    } catch (e) {
+      if (e instanceof DecodeError) return null;
+      throw e;
+    } finally {
+      this.peekEnd = c.pos;
+      c.pos = save;
+    }
+  }
+  private peekEnd = 0;
+
+  /** Consumes the event last peeked. */
+  private skip(): void {
+    this.c.pos = this.peekEnd;
+    this.n++;
+  }
+
+  private decodeState(): DecodeState {
+    const st = new DecodeState(this.header);
+    st.lastWall = this.lastWall;
+    st.lastMono = this.lastMono;
+    st.lastTurnUs = this.lastTurnUs;
+    st.timeUs = this.lastTurnUs;
+    return st;
+  }
+
+  /** Stops the replay with a report: the log holds something else than what the program did. */
+  mismatch(actual: string, stack: string | null = programStack()): never {
+    const head = this.peek();
+    if (!head) return this.logEnded(actual);
+    this.finish();
+    return divergence({
+      event: this.n + 1,
+      total: this.file.eventCount,
+      expected: describeEvent(head, this.header),
+      actual: `the program ${actual}`,
+      stack,
+    });
+  }
+}
+
+export function failureInfo(err: unknown, origin: string): FailureInfo {
+  const e = err as { name?: unknown; message?: unknown; stack?: unknown } | null;
+  const isObj = typeof err === 'object' && err !== null;
+  return {
+    origin: origin === 'unhandledRejection' ? 'unhandledRejection' : 'uncaughtException',
+    name: isObj && typeof e!.name === 'string' ? e!.name : typeof err,
+    message: isObj && typeof e!.message === 'string' ? e!.message : String(err),
+    stack: isObj && typeof e!.stack === 'string' ? e!.stack : String(err),
+  };
+}
+
+function errorLine(err: unknown): string {
+  const f = failureInfo(err, '');
+  return `${f.name}: ${f.message}`;
+}
+
+function countResources(): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const r of original.getActiveResourcesInfo()) m.set(r, (m.get(r) ?? 0) + 1);
+  return m;
+}
+
+function liveResources(baseline: Map<string, number>): string[] {
+  const out: string[] = [];
+  for (const [type, count] of countResources()) {
+    if (count > (baseline.get(type) ?? 0) && type !== 'Timeout' && type !== 'Immediate') out.push(type);
+  }
+  return out;
+}
+

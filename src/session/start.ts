@@ -1,0 +1,141 @@
+// Starts the session for this process: decides the mode from the environment the CLI set,
+// builds the header (record) or opens the log (replay), and installs every Source.
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import { isMainThread } from 'node:worker_threads';
+import { syncBuiltinESMExports } from 'node:module';
+import tty from 'node:tty';
+import { EXIT } from '../exit-codes.js';
+import { FORMAT_VERSION, type TraceHeader } from '../trace/format.js';
+import { TraceError, TraceReader } from '../trace/reader.js';
+import { createRecordingDir, logPath, programName, setLatest } from '../trace/store.js';
+import { clockSource } from '../sources/clock.js';
+import { processSource } from '../sources/process.js';
+import { randomSource } from '../sources/random.js';
+import { stdioInfo, stdioSource } from '../sources/stdio.js';
+import { timersSource } from '../sources/timers.js';
+import { original, writeStderr } from './originals.js';
+import { RecordSession } from './record.js';
+import { ReplaySession } from './replay.js';
+import { SESSION_KEY, type Session, type Source } from './session.js';
+import { installStackFilter } from './stack.js';
+import { ENV } from './env.js';
+import { REWIND_VERSION } from '../version.js';
+
+
+/** Order matters: process restores inputs before anything reads them. */
+export const SOURCES: readonly Source[] = [processSource, clockSource, randomSource, timersSource, stdioSource];
+
+/** Package managers' own processes just pass NODE_OPTIONS on to the program they start. */
+const PASS_THROUGH = /[\\/](npm-cli|npx-cli|yarn|pnpm|corepack)\.c?js$|[\\/]corepack[\\/]/;
+
+export function start(): void {
+  const g = globalThis as Record<symbol, unknown>;
+  if (g[SESSION_KEY] || !isMainThread) return;
+  const mode = process.env[ENV.MODE] ?? 'record';
+  if (mode === 'off') return;
+  let session: Session;
+  if (mode === 'replay') session = openReplay();
+  else {
+    if (PASS_THROUGH.test(process.argv[1] ?? '')) return;
+    const s = openRecord();
+    if (!s) return;
+    session = s;
+  }
+  g[SESSION_KEY] = session;
+  installStackFilter();
+  for (const source of SOURCES) source.install(session);
+  // ESM named imports of built-ins (import { randomUUID } from 'node:crypto') see the patches.
+  syncBuiltinESMExports();
+  // The replay dispatcher starts with the first registered callback: before that the main
+  // module is still being loaded, and only it can ask for the log's first events.
+}
+
+function openReplay(): ReplaySession {
+  const env = process.env;
+  const tracePath = env[ENV.TRACE];
+  if (!tracePath) {
+    writeStderr(`rewind: ${ENV.MODE}=replay needs ${ENV.TRACE}; use \`rewind replay\` to replay a recording.\n`);
+    return original.reallyExit(EXIT.USAGE);
+  }
+  try {
+    const file = TraceReader.open(tracePath);
+    return new ReplaySession(file, { recordedStatus: env[ENV.STATUS], summary: env[ENV.SUMMARY] === '1' });
+  } catch (e) {
+    if (!(e instanceof TraceError)) throw e;
+    writeStderr(`${e.message}\n`);
+    return original.reallyExit(EXIT.BAD_TRACE);
+  }
+}
+
+function openRecord(): RecordSession | null {
+  const env = process.env;
+  const program = programName(process.argv);
+  let dir = env[ENV.DIR];
+  if (!dir) {
+    // Used directly (node --import rewind/register app.js): record into ./.rewind/, and let
+    // child processes find the same directory.
+    dir = createRecordingDir(original.processCwd(), program);
+    env[ENV.DIR] = dir;
+    setLatest(dir);
+  }
+  const header = buildHeader();
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const file = logPath(dir, attempt === 0 ? program : `${program}.${attempt}`, process.pid);
+    try {
+      return new RecordSession(file, header);
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      if (err.code === 'EEXIST') continue;
+      writeStderr(`rewind: cannot create the recording ${file} (${err.code ?? err.message}); the program runs unrecorded.\n`);
+      return null;
+    }
+  }
+  return null;
+}
+
+/** The entry module and its hash: replay refuses to run a different program. */
+function entryOf(): TraceHeader['entry'] {
+  const main = process.argv[1];
+  if (main) {
+    try {
+      const real = original.fs.readFileSync(main);
+      return { path: path.resolve(main), sha256: createHash('sha256').update(real).digest('hex') };
+    } catch {
+      // e.g. a directory with package.json "main": hash its name only
+    }
+  }
+  // node -e / -p / --test / the REPL: the command line is the program.
+  return { path: main ? path.resolve(main) : null, sha256: createHash('sha256').update(process.execArgv.join('\0')).digest('hex') };
+}
+
+function buildHeader(): TraceHeader {
+  const seed = new Uint32Array(4);
+  original.crypto.randomFillSync(seed);
+  return {
+    formatVersion: FORMAT_VERSION,
+    rewindVersion: REWIND_VERSION,
+    nodeVersion: process.version,
+    platform: process.platform,
+    arch: process.arch,
+    pid: process.pid,
+    ppid: process.ppid,
+    argv: [...process.argv],
+    execArgv: [...process.execArgv],
+    cwd: original.processCwd(),
+    env: { ...process.env } as Record<string, string>,
+    title: process.title,
+    entry: entryOf(),
+    startWall: original.dateNow(),
+    monoBase: original.hrtime(),
+    perfNowBase: original.perfNow(),
+    uptimeBase: original.uptime(),
+    timeOrigin: performance.timeOrigin,
+    randomSeed: [seed[0], seed[1], seed[2], seed[3]],
+    stdio: {
+      stdin: { isTTY: tty.isatty(0) },
+      stdout: stdioInfo(process.stdout),
+      stderr: stdioInfo(process.stderr),
+    },
+  };
+}

@@ -1,0 +1,92 @@
+// Process inputs and the end of the run. Replay restores argv, execArgv, env, cwd, pid and
+// ppid as recorded. Both modes watch how the process ends — the 'exit' event and its code,
+// uncaught exceptions and unhandled rejections, signals — recording it, or checking it.
+import type { RecordSession } from '../session/record.js';
+import { failureInfo, type ReplaySession } from '../session/replay.js';
+import { original } from '../session/originals.js';
+import type { Session, Source } from '../session/session.js';
+
+/** Signals whose default action ends the process and that a handler can observe. */
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+const exitCodeOf = (arg: unknown): number => {
+  const c = process.exitCode ?? arg;
+  const n = Number(c ?? 0);
+  return Number.isInteger(n) ? n : 0;
+};
+
+function restoreInputs(s: ReplaySession): void {
+  const h = s.header;
+  process.argv.splice(0, process.argv.length, ...h.argv);
+  process.execArgv.splice(0, process.execArgv.length, ...h.execArgv);
+  for (const k of Object.keys(process.env)) if (!(k in h.env)) delete process.env[k];
+  Object.assign(process.env, h.env);
+  if (h.argv[0]) process.execPath = h.argv[0];
+  if (original.processCwd() !== h.cwd) process.cwd = () => h.cwd;
+  for (const [key, value] of [
+    ['pid', h.pid],
+    ['ppid', h.ppid],
+  ] as const) {
+    Object.defineProperty(process, key, { value, enumerable: true, configurable: true, writable: true });
+  }
+}
+
+function recordEnding(s: RecordSession): void {
+  let via: 'exit' | 'natural' | 'uncaught' = 'natural';
+  const exit = original.processExit;
+  process.exit = function exit_(this: NodeJS.Process, ...args: unknown[]) {
+    if (via === 'natural') via = 'exit';
+    return (exit as (...a: unknown[]) => never).apply(this, args);
+  } as typeof process.exit;
+  Object.defineProperty(process.exit, 'name', { value: 'exit' });
+
+  process.on('uncaughtExceptionMonitor', (err, origin) => {
+    s.failure(failureInfo(err, origin));
+    if (process.listenerCount('uncaughtException') === 0) via = 'uncaught';
+  });
+
+  const emit = original.processEmit;
+  process.emit = function (this: NodeJS.Process, event: string | symbol, ...args: unknown[]) {
+    if (event !== 'exit') return (emit as (...a: unknown[]) => boolean).call(this, event, ...args);
+    try {
+      return (emit as (...a: unknown[]) => boolean).call(this, event, ...args);
+    } finally {
+      s.end({ code: exitCodeOf(args[0]), signal: null, via });
+    }
+  } as typeof process.emit;
+
+  const onSignal = (sig: NodeJS.Signals) => {
+    s.signal(sig);
+    if (process.listenerCount(sig) > 1) return; // the program handles it
+    // Nobody else listens: the default action would have ended the process. Do it for real.
+    s.end({ code: null, signal: sig, via: 'signal' });
+    for (const name of SIGNALS) process.removeListener(name, onSignal);
+    original.processKill(process.pid, sig);
+  };
+  for (const name of SIGNALS) process.on(name, onSignal);
+}
+
+function checkEnding(s: ReplaySession): void {
+  process.on('uncaughtExceptionMonitor', (err, origin) => s.failure(err, origin));
+  const emit = original.processEmit;
+  process.emit = function (this: NodeJS.Process, event: string | symbol, ...args: unknown[]) {
+    if (event !== 'exit') return (emit as (...a: unknown[]) => boolean).call(this, event, ...args);
+    s.beforeExit(exitCodeOf(args[0]));
+    try {
+      return (emit as (...a: unknown[]) => boolean).call(this, event, ...args);
+    } finally {
+      s.afterExit(exitCodeOf(args[0]));
+    }
+  } as typeof process.emit;
+}
+
+export const processSource: Source = {
+  name: 'process',
+  install(s: Session) {
+    if (s.mode === 'record') recordEnding(s as RecordSession);
+    else {
+      restoreInputs(s as ReplaySession);
+      checkEnding(s as ReplaySession);
+    }
+  },
+};

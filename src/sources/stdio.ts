@@ -1,0 +1,63 @@
+// Outputs: what the program writes to stdout and stderr is logged while recording and, at
+// replay, checked write by write before it is written for real. The terminal's shape
+// (isTTY, size, colour depth) is part of the recording, so colours and layout do not
+// change when a recording made in a terminal is replayed into a pipe.
+import type { StdioInfo } from '../trace/format.js';
+import type { Session, Source } from '../session/session.js';
+
+type Write = (chunk: unknown, encoding?: unknown, cb?: unknown) => boolean;
+
+function bytesOf(chunk: unknown, encoding: unknown): Uint8Array | null {
+  if (typeof chunk === 'string') {
+    return Buffer.from(chunk, typeof encoding === 'string' && Buffer.isEncoding(encoding) ? encoding : 'utf8');
+  }
+  if (ArrayBuffer.isView(chunk)) return new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  return null; // Node will reject it; nothing is written, nothing is logged
+}
+
+export function stdioInfo(stream: NodeJS.WriteStream): StdioInfo {
+  const s = stream;
+  if (!s.isTTY) return { isTTY: false };
+  return {
+    isTTY: true,
+    columns: s.columns,
+    rows: s.rows,
+    colorDepth: typeof s.getColorDepth === 'function' ? s.getColorDepth() : undefined,
+  };
+}
+
+/** Makes a stream look like the recorded one did. */
+function restoreShape(stream: NodeJS.WriteStream, info: StdioInfo): void {
+  const props: PropertyDescriptorMap = { isTTY: { value: info.isTTY, configurable: true, writable: true } };
+  if (info.isTTY) {
+    const depth = info.colorDepth ?? 1;
+    props.columns = { value: info.columns, configurable: true, writable: true };
+    props.rows = { value: info.rows, configurable: true, writable: true };
+    props.getColorDepth = { value: () => depth, configurable: true, writable: true };
+    props.hasColors = {
+      value: (count?: number | object) => (typeof count === 'number' ? count : 16) <= 2 ** depth,
+      configurable: true,
+      writable: true,
+    };
+  }
+  Object.defineProperties(stream, props);
+}
+
+export const stdioSource: Source = {
+  name: 'stdio',
+  install(s: Session) {
+    const streams: [NodeJS.WriteStream, number, StdioInfo][] = [
+      [process.stdout, 1, s.header.stdio.stdout],
+      [process.stderr, 2, s.header.stdio.stderr],
+    ];
+    for (const [stream, fd, info] of streams) {
+      if (s.mode === 'replay' && Boolean(stream.isTTY) !== info.isTTY) restoreShape(stream, info);
+      const write = stream.write as Write;
+      stream.write = function (this: NodeJS.WriteStream, chunk: unknown, encoding?: unknown, cb?: unknown) {
+        const data = bytesOf(chunk, encoding);
+        if (data !== null) s.output(fd, data);
+        return write.call(this, chunk, encoding, cb);
+      } as typeof stream.write;
+    }
+  },
+};

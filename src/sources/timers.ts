@@ -1,0 +1,139 @@
+// Timers: setTimeout / setInterval / setImmediate (global and node:timers), their clears,
+// and the Timeout/Immediate handles. Recording wraps each callback so that entering it
+// logs a turn; replay hands out virtual handles whose callbacks only the dispatcher runs,
+// in logged order, without waiting. timers/promises is built on top (timers-promises.ts).
+import timers from 'node:timers';
+import { promisify } from 'node:util';
+import { Tag } from '../trace/format.js';
+import { original } from '../session/originals.js';
+import type { RecordSession } from '../session/record.js';
+import type { ReplaySession } from '../session/replay.js';
+import type { Session, Source } from '../session/session.js';
+import { installTimerPromises, type TimerApi } from './timers-promises.js';
+
+type Fn = (...args: unknown[]) => unknown;
+const noop = () => {};
+
+function recordTimers(s: RecordSession): TimerApi {
+  const wrap = (tag: number, make: Fn) =>
+    function (this: unknown, cb: unknown, ...rest: unknown[]) {
+      // Bad arguments: let Node throw its own error, nothing is created.
+      if (typeof cb !== 'function') return make(cb, ...rest);
+      const op = s.newOp();
+      const args = tag === Tag.Immediate ? rest : rest.slice(1);
+      const entered = function (this: unknown) {
+        s.turn(tag, op);
+        return (cb as Fn).apply(this, args);
+      };
+      return tag === Tag.Immediate ? make(entered) : make(entered, rest[0]);
+    };
+  return {
+    setTimeout: wrap(Tag.Timeout, original.setTimeout as Fn),
+    setInterval: wrap(Tag.Interval, original.setInterval as Fn),
+    setImmediate: wrap(Tag.Immediate, original.setImmediate as Fn),
+    clearTimeout: original.clearTimeout as Fn,
+    clearInterval: original.clearInterval as Fn,
+    clearImmediate: original.clearImmediate as Fn,
+  };
+}
+
+/** Stands in for a Timeout or Immediate at replay; same methods, no real timer behind it. */
+class VirtualTimer {
+  private refed = true;
+  constructor(
+    readonly op: number,
+    readonly kind: number,
+    private readonly timers: Map<number, VirtualTimer>,
+    private readonly s: ReplaySession,
+  ) {}
+  ref() {
+    this.refed = true;
+    return this;
+  }
+  unref() {
+    this.refed = false;
+    return this;
+  }
+  hasRef() {
+    return this.refed;
+  }
+  /** Rescheduling changes when it fires, which the log already knows. */
+  refresh() {
+    return this;
+  }
+  close() {
+    this.cancel();
+    return this;
+  }
+  cancel() {
+    this.timers.delete(this.op);
+    this.s.cancel(this.op);
+  }
+  [Symbol.toPrimitive]() {
+    return this.op;
+  }
+  [Symbol.dispose]() {
+    this.cancel();
+  }
+}
+
+function replayTimers(s: ReplaySession): TimerApi {
+  const live = new Map<number, VirtualTimer>();
+  const make = (tag: number, name: string, real: Fn) =>
+    function (cb: unknown, ...rest: unknown[]) {
+      if (typeof cb !== 'function') return real(cb, ...rest);
+      // Let Node validate the delay and emit its own warnings (TimeoutOverflowWarning...).
+      if (tag === Tag.Immediate) original.clearImmediate(real(noop) as NodeJS.Immediate);
+      else original.clearTimeout(real(noop, rest[0]) as NodeJS.Timeout);
+      const op = s.newOp();
+      const args = tag === Tag.Immediate ? rest : rest.slice(1);
+      const t = new VirtualTimer(op, tag, live, s);
+      live.set(op, t);
+      const repeat = tag === Tag.Interval;
+      s.register(op, {
+        tag,
+        repeat,
+        what: `${name}()`,
+        fire() {
+          if (!repeat) live.delete(op);
+          (cb as Fn).apply(t, args);
+        },
+      });
+      return t;
+    };
+  const clear = (kinds: number[]) =>
+    function (t: unknown) {
+      if (t instanceof VirtualTimer) {
+        if (kinds.includes(t.kind)) t.cancel();
+      } else if (typeof t === 'number' || typeof t === 'string') {
+        const v = live.get(Number(t));
+        if (v && kinds.includes(v.kind)) v.cancel();
+      }
+    };
+  return {
+    setTimeout: make(Tag.Timeout, 'setTimeout', original.setTimeout as Fn),
+    setInterval: make(Tag.Interval, 'setInterval', original.setInterval as Fn),
+    setImmediate: make(Tag.Immediate, 'setImmediate', original.setImmediate as Fn),
+    // As in Node, clearTimeout and clearInterval clear either kind.
+    clearTimeout: clear([Tag.Timeout, Tag.Interval]),
+    clearInterval: clear([Tag.Timeout, Tag.Interval]),
+    clearImmediate: clear([Tag.Immediate]),
+  };
+}
+
+export const timersSource: Source = {
+  name: 'timers',
+  install(s: Session) {
+    const api = s.mode === 'record' ? recordTimers(s as RecordSession) : replayTimers(s as ReplaySession);
+    const promises = installTimerPromises(api);
+    for (const name of Object.keys(api) as (keyof TimerApi)[]) {
+      Object.defineProperty(api[name], 'name', { value: name });
+      (timers as unknown as Record<string, unknown>)[name] = api[name];
+      (globalThis as unknown as Record<string, unknown>)[name] = api[name];
+    }
+    // util.promisify(setTimeout) and friends resolve to the timers/promises versions.
+    const custom = promisify.custom;
+    (api.setTimeout as unknown as Record<symbol, unknown>)[custom] = promises.setTimeout;
+    (api.setImmediate as unknown as Record<symbol, unknown>)[custom] = promises.setImmediate;
+  },
+};

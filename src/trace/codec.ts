@@ -1,0 +1,92 @@
+// Low-level encoding shared by TraceWriter and TraceReader.
+import { Packr } from 'msgpackr';
+
+// Records/structures off: every payload must decode on its own, in any order,
+// from any prefix of the log.
+const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: false });
+
+export const pack = (value: unknown): Buffer => packr.pack(value);
+export const unpack = (bytes: Uint8Array): unknown => packr.unpack(bytes);
+
+/** Writes an unsigned varint (up to 2^53) at p, returns the new position. */
+export function putVarint(b: Uint8Array, p: number, v: number): number {
+  while (v >= 0x80) {
+    b[p++] = (v % 0x80) | 0x80;
+    v = Math.floor(v / 0x80);
+  }
+  b[p++] = v;
+  return p;
+}
+
+export const zigzag = (v: number): number => (v >= 0 ? v * 2 : -v * 2 - 1);
+export const unzigzag = (z: number): number => (z % 2 === 0 ? z / 2 : -(z + 1) / 2);
+
+/** Thrown by the decoder for anything that is not a well-formed event. */
+export class DecodeError extends Error {
+  constructor(
+    message: string,
+    readonly offset: number,
+    /** True when the bytes simply ran out, as in a log cut short by a crash. */
+    readonly truncated: boolean,
+  ) {
+    super(message);
+  }
+}
+
+/** A bounds-checked cursor over event bytes. */
+export class ByteCursor {
+  constructor(
+    public b: Uint8Array,
+    public pos = 0,
+    public end = b.length,
+  ) {}
+
+  u8(): number {
+    if (this.pos >= this.end) throw new DecodeError('unexpected end of data', this.pos, true);
+    return this.b[this.pos++];
+  }
+
+  varint(): number {
+    const b = this.b;
+    let p = this.pos;
+    if (p < this.end && b[p] < 0x80) {
+      this.pos = p + 1;
+      return b[p];
+    }
+    let v = 0;
+    let mul = 1;
+    for (let i = 0; i < 8; i++) {
+      if (p >= this.end) throw new DecodeError('unexpected end of data in a number', p, true);
+      const byte = b[p++];
+      v += (byte & 0x7f) * mul;
+      if (byte < 0x80) {
+        this.pos = p;
+        return v;
+      }
+      mul *= 0x80;
+    }
+    throw new DecodeError('number field too long', this.pos, false);
+  }
+
+  bytes(n: number): Uint8Array {
+    if (n > this.end - this.pos) throw new DecodeError(`field of ${n} bytes runs past the end`, this.pos, true);
+    const out = this.b.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return out;
+  }
+
+  /** A varint length followed by that many bytes. */
+  lengthPrefixed(): Uint8Array {
+    return this.bytes(this.varint());
+  }
+
+  msgpack(): unknown {
+    const start = this.pos;
+    const bytes = this.lengthPrefixed();
+    try {
+      return unpack(bytes);
+    } catch (e) {
+      throw new DecodeError(`unreadable payload (${(e as Error).message})`, start, false);
+    }
+  }
+}

@@ -1,0 +1,72 @@
+// Where recordings live: `.rewind/<stamp>-<program>-<id>/` directories, one log per Node
+// process inside, plus `.rewind/latest` naming the newest. Shared by the CLI and by the
+// preload when it is used directly (`node --import rewind/register app.js`).
+import path from 'node:path';
+import { original } from '../session/originals.js';
+
+export const STORE_DIR = '.rewind';
+export const LOG_EXT = '.rwnd';
+export const INDEX_FILE = 'index.json';
+
+/** Summary the CLI writes next to the logs when the recorded command ends. */
+export interface RecordingIndex {
+  command: string[];
+  cwd: string;
+  started: string;
+  ended?: string;
+  /** The command's exit status as the CLI saw it. */
+  status?: { code: number | null; signal: string | null };
+}
+
+const pad = (n: number, w = 2) => String(n).padStart(w, '0');
+
+/** A readable, unique name: 20261125-081502-dice-k3f9. */
+export function recordingName(program: string, now = new original.Date(original.dateNow())): string {
+  const stamp =
+    `${now.getFullYear()}${pad(now.getMonth() + 1)}${pad(now.getDate())}-` +
+    `${pad(now.getHours())}${pad(now.getMinutes())}${pad(now.getSeconds())}`;
+  const id = original.crypto.randomBytes(3).toString('hex');
+  const safe = program.replace(/[^A-Za-z0-9_.-]+/g, '_').slice(0, 40) || 'node';
+  return `${stamp}-${safe}-${id}`;
+}
+
+/** A short program name for file names: the entry's base name without extension. */
+export function programName(argv: readonly string[]): string {
+  const entry = argv.find((a, i) => i > 0 && !a.startsWith('-'));
+  if (!entry) return 'node';
+  return path.basename(entry).replace(/\.(c|m)?(j|t)sx?$/, '') || 'node';
+}
+
+/** Creates a new recording directory under `<cwd>/.rewind/`. */
+export function createRecordingDir(cwd: string, program: string): string {
+  const dir = path.join(cwd, STORE_DIR, recordingName(program));
+  original.fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return dir;
+}
+
+/** Points `.rewind/latest` at dir, atomically, so parallel recorders never leave it half-written. */
+export function setLatest(dir: string): void {
+  const store = path.dirname(dir);
+  const tmp = path.join(store, `.latest-${process.pid}-${original.crypto.randomBytes(4).toString('hex')}`);
+  try {
+    original.fs.writeFileSync(tmp, `${path.basename(dir)}\n`, { mode: 0o600 });
+    original.fs.renameSync(tmp, path.join(store, 'latest'));
+  } catch {
+    // the pointer is a convenience; the recording itself is intact
+  }
+}
+
+/** The newest recording under cwd, or null. */
+export function latestRecording(cwd: string): string | null {
+  try {
+    const name = String(original.fs.readFileSync(path.join(cwd, STORE_DIR, 'latest'), 'utf8')).trim();
+    return name ? path.join(cwd, STORE_DIR, name) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A new log file path inside a recording directory for this process. */
+export function logPath(dir: string, program: string, pid: number): string {
+  return path.join(dir, `${program.replace(/[^A-Za-z0-9_.-]+/g, '_')}-${pid}${LOG_EXT}`);
+}

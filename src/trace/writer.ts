@@ -1,0 +1,261 @@
+// TraceWriter: appends events to an in-memory chunk and writes whole chunks with one
+// synchronous write. Hot events are hand-encoded; see format.ts for the layout.
+import { crc32 } from 'node:zlib';
+import { original, writeStderr } from '../session/originals.js';
+import { pack, putVarint, zigzag } from './codec.js';
+import {
+  CHUNK_HEADER_BYTES,
+  FORMAT_VERSION,
+  MAGIC,
+  Tag,
+  WRITE_DIGEST_HEAD,
+  WRITE_VERBATIM_MAX,
+  type EndInfo,
+  type FailureInfo,
+  type TraceHeader,
+} from './format.js';
+
+const CHUNK_BYTES = 64 * 1024;
+// Room for any fixed-size event, so hot paths check capacity once.
+const SLACK = 64;
+
+export function encodePreamble(header: TraceHeader): Buffer {
+  const h = pack(header);
+  const lenBytes = Buffer.alloc(10);
+  const n = putVarint(lenBytes, 0, h.length);
+  return Buffer.concat([MAGIC, Buffer.from([FORMAT_VERSION]), lenBytes.subarray(0, n), h]);
+}
+
+export class TraceWriter {
+  private buf = Buffer.allocUnsafe(CHUNK_BYTES + SLACK);
+  private pos = CHUNK_HEADER_BYTES;
+  private readonly limit = CHUNK_BYTES;
+  private fd: number | null;
+  /** Number of events appended so far; event N is the N-th appended. */
+  events = 0;
+  bytesWritten = 0;
+  private lastWall: number;
+  private lastMono = 0;
+  private lastTurnUs = 0;
+
+  constructor(
+    readonly path: string,
+    header: TraceHeader,
+  ) {
+    this.lastWall = header.startWall;
+    // 'wx': never overwrite another process's log; 0600: logs hold env and inputs.
+    this.fd = original.fs.openSync(path, 'wx', 0o600);
+    this.writeOut(encodePreamble(header));
+  }
+
+  get active(): boolean {
+    return this.fd !== null;
+  }
+
+  get pending(): boolean {
+    return this.pos > CHUNK_HEADER_BYTES;
+  }
+
+  /** A wall-clock reading in epoch ms. */
+  wall(tag: number, v: number): void {
+    if (this.pos > this.limit) this.flush();
+    const b = this.buf;
+    let p = this.pos;
+    b[p++] = tag;
+    const z = zigzag(v - this.lastWall);
+    this.lastWall = v;
+    if (z < 0x80) b[p++] = z;
+    else p = putVarint(b, p, z);
+    this.pos = p;
+    this.events++;
+  }
+
+  /** A monotonic reading in ns since the session's base. */
+  mono(tag: number, ns: number): void {
+    if (this.pos > this.limit) this.flush();
+    const b = this.buf;
+    let p = this.pos;
+    b[p++] = tag;
+    const z = zigzag(ns - this.lastMono);
+    this.lastMono = ns;
+    if (z < 0x80) b[p++] = z;
+    else p = putVarint(b, p, z);
+    this.pos = p;
+    this.events++;
+  }
+
+  /** A turn: the callback of operation `op` was entered `us` µs after the session started. */
+  turn(tag: number, op: number, us: number): void {
+    if (this.pos > this.limit) this.flush();
+    const b = this.buf;
+    let p = this.pos;
+    b[p++] = tag;
+    if (op < 0x80) b[p++] = op;
+    else p = putVarint(b, p, op);
+    const dt = us > this.lastTurnUs ? us - this.lastTurnUs : 0;
+    this.lastTurnUs += dt;
+    if (dt < 0x80) b[p++] = dt;
+    else p = putVarint(b, p, dt);
+    this.pos = p;
+    this.events++;
+  }
+
+  /** A turn that delivers a payload (async callback results). */
+  callback(op: number, us: number, api: number, payload: unknown): void {
+    const body = pack(payload);
+    this.reserve(body.length + 40);
+    this.turn(Tag.Callback, op, us);
+    let p = putVarint(this.buf, this.pos, api);
+    p = putVarint(this.buf, p, body.length);
+    this.buf.set(body, p);
+    this.pos = p + body.length;
+  }
+
+  signal(us: number, name: string): void {
+    this.reserve(64);
+    const b = this.buf;
+    b[this.pos++] = Tag.Signal;
+    const dt = us > this.lastTurnUs ? us - this.lastTurnUs : 0;
+    this.lastTurnUs += dt;
+    this.pos = putVarint(b, this.pos, dt);
+    this.lengthPrefixed(Buffer.from(name, 'latin1'));
+    this.events++;
+  }
+
+  /** A value event of raw bytes, length-prefixed. */
+  bytes(tag: number, data: Uint8Array): void {
+    this.reserve(data.length + 16);
+    this.buf[this.pos++] = tag;
+    this.lengthPrefixed(data);
+    this.events++;
+  }
+
+  /** A value event of fixed-size raw bytes (the length is implied by the tag). */
+  fixed(tag: number, data: Uint8Array): void {
+    this.reserve(data.length + 1);
+    this.buf[this.pos++] = tag;
+    this.buf.set(data, this.pos);
+    this.pos += data.length;
+    this.events++;
+  }
+
+  /** A value event holding one signed integer. */
+  int(tag: number, v: number): void {
+    this.reserve(16);
+    this.buf[this.pos++] = tag;
+    this.pos = putVarint(this.buf, this.pos, zigzag(v));
+    this.events++;
+  }
+
+  /** A generic value event: api id and a msgpack payload. */
+  value(api: number, payload: unknown): void {
+    const body = pack(payload);
+    this.reserve(body.length + 24);
+    this.buf[this.pos++] = Tag.Value;
+    this.pos = putVarint(this.buf, this.pos, api);
+    this.lengthPrefixed(body);
+    this.events++;
+  }
+
+  /** Output the program wrote to fd 1 or 2: verbatim when small, else a digest. */
+  output(fd: number, data: Uint8Array): void {
+    if (data.length <= WRITE_VERBATIM_MAX) {
+      this.reserve(data.length + 16);
+      this.buf[this.pos++] = Tag.Write;
+      this.buf[this.pos++] = fd;
+      this.lengthPrefixed(data);
+    } else {
+      this.reserve(WRITE_DIGEST_HEAD + 40);
+      const b = this.buf;
+      b[this.pos++] = Tag.WriteDigest;
+      b[this.pos++] = fd;
+      this.pos = putVarint(b, this.pos, data.length);
+      b.set(digest(data), this.pos);
+      this.pos += 8;
+      this.lengthPrefixed(data.subarray(0, WRITE_DIGEST_HEAD));
+    }
+    this.events++;
+  }
+
+  failure(info: FailureInfo): void {
+    this.packed(Tag.Failure, info);
+  }
+
+  end(info: EndInfo): void {
+    this.packed(Tag.End, info);
+  }
+
+  private packed(tag: number, payload: unknown): void {
+    const body = pack(payload);
+    this.reserve(body.length + 16);
+    this.buf[this.pos++] = tag;
+    this.lengthPrefixed(body);
+    this.events++;
+  }
+
+  private lengthPrefixed(data: Uint8Array): void {
+    this.pos = putVarint(this.buf, this.pos, data.length);
+    this.buf.set(data, this.pos);
+    this.pos += data.length;
+  }
+
+  /** Makes room for n more bytes, flushing or growing the chunk buffer. */
+  private reserve(n: number): void {
+    if (this.pos + n <= this.limit + SLACK) return;
+    this.flush();
+    if (CHUNK_HEADER_BYTES + n > this.buf.length) {
+      this.buf = Buffer.allocUnsafe(CHUNK_HEADER_BYTES + n + SLACK);
+    }
+  }
+
+  /** Writes the current chunk to disk, synchronously. */
+  flush(): void {
+    const len = this.pos - CHUNK_HEADER_BYTES;
+    if (len === 0) return;
+    const b = this.buf;
+    b.writeUInt32LE(len, 0);
+    b.writeUInt32LE(crc32(b.subarray(CHUNK_HEADER_BYTES, this.pos)), 4);
+    this.writeOut(b.subarray(0, this.pos));
+    this.pos = CHUNK_HEADER_BYTES;
+    if (this.buf.length > CHUNK_BYTES + SLACK) this.buf = Buffer.allocUnsafe(CHUNK_BYTES + SLACK);
+  }
+
+  close(): void {
+    this.flush();
+    if (this.fd !== null) {
+      try {
+        original.fs.closeSync(this.fd);
+      } catch {
+        // already gone
+      }
+      this.fd = null;
+    }
+  }
+
+  private writeOut(data: Uint8Array): void {
+    if (this.fd === null) return;
+    try {
+      let off = 0;
+      while (off < data.length) off += original.fs.writeSync(this.fd, data, off, data.length - off);
+      this.bytesWritten += data.length;
+    } catch (e) {
+      // Disk full or log unwritable: stop recording, keep what is on disk, let the program go on.
+      const err = e as NodeJS.ErrnoException;
+      writeStderr(
+        `rewind: cannot write the recording ${this.path} (${err.code ?? err.message}); ` +
+          `recording stopped here, the program continues unrecorded. The log on disk is complete up to its last whole event.\n`,
+      );
+      try {
+        original.fs.closeSync(this.fd);
+      } catch {
+        // ignore
+      }
+      this.fd = null;
+    }
+  }
+}
+
+/** 8-byte digest of a large write (sha1 prefix: native, fast, collisions irrelevant here). */
+export function digest(data: Uint8Array): Uint8Array {
+  return original.crypto.createHash('sha1').update(data).digest().subarray(0, 8);
+}
