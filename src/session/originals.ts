@@ -47,6 +47,8 @@ export const original = {
   processExit: process.exit,
   processKill: process.kill,
   processCwd: process.cwd,
+  // The real pid: replay shows the program the recorded one.
+  pid: process.pid,
   // Exits without running 'exit' listeners: used after a divergence report.
   reallyExit: (process as unknown as { reallyExit: (code: number) => never }).reallyExit,
   getActiveResourcesInfo: process.getActiveResourcesInfo,

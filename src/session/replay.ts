@@ -216,7 +216,7 @@ export class ReplaySession implements Session {
       // No handler ran at record: the signal's default action ended the process.
       this.skip();
       this.finish();
-      original.processKill(process.pid, sig);
+      original.processKill(original.pid, sig);
       return;
     }
     this.schedule();
@@ -287,7 +287,7 @@ export class ReplaySession implements Session {
         `(the program ${actual}).\n`,
     );
     const [kind, value] = (this.options.recordedStatus ?? '').split(':');
-    if (kind === 'signal' && value) original.processKill(process.pid, value);
+    if (kind === 'signal' && value) original.processKill(original.pid, value);
     return original.reallyExit(kind === 'code' ? Number(value) : 1);
   }
 

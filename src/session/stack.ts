@@ -17,24 +17,30 @@ function isHidden(site: CallSite): boolean {
   return file.startsWith(REWIND_DIR) || HIDDEN_INTERNALS.has(file);
 }
 
-/** Node's default formatting (lib/internal/errors.js), minus rewind's frames. */
-function prepareStackTrace(error: Error, trace: CallSite[]): string {
+type Prepare = (error: Error, trace: CallSite[]) => unknown;
+
+/** Node's default formatting (lib/internal/errors.js), used when no hook is installed. */
+function defaultPrepare(error: Error, trace: CallSite[]): string {
   let head: string;
   try {
     head = Error.prototype.toString.call(error);
   } catch {
     head = '<error>';
   }
-  const kept = trace.filter((s) => !isHidden(s));
-  if (kept.length === 0) return head;
-  return `${head}\n    at ${kept.join('\n    at ')}`;
+  if (trace.length === 0) return head;
+  return `${head}\n    at ${trace.join('\n    at ')}`;
 }
 
+/**
+ * Wraps the current Error.prepareStackTrace (Node 20+ installs a default one that also
+ * applies source maps) so that it never sees rewind's frames.
+ */
 export function installStackFilter(): void {
-  // With --enable-source-maps Node formats stacks itself; a user-set hook would disable that.
-  const p = process as unknown as { sourceMapsEnabled?: boolean };
-  if (p.sourceMapsEnabled || Error.prepareStackTrace !== undefined) return;
-  Error.prepareStackTrace = prepareStackTrace as typeof Error.prepareStackTrace;
+  const E = Error as unknown as { prepareStackTrace?: Prepare };
+  const prev = E.prepareStackTrace ?? defaultPrepare;
+  E.prepareStackTrace = function prepareStackTrace(error: Error, trace: CallSite[]) {
+    return prev(error, trace.filter((site) => !isHidden(site)));
+  };
 }
 
 /** The current JS stack without rewind's frames, for reports. */

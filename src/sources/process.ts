@@ -1,6 +1,7 @@
 // Process inputs and the end of the run. Replay restores argv, execArgv, env, cwd, pid and
 // ppid as recorded. Both modes watch how the process ends — the 'exit' event and its code,
 // uncaught exceptions and unhandled rejections, signals — recording it, or checking it.
+import os from 'node:os';
 import type { RecordSession } from '../session/record.js';
 import { failureInfo, type ReplaySession } from '../session/replay.js';
 import { original } from '../session/originals.js';
@@ -66,6 +67,19 @@ function recordEnding(s: RecordSession): void {
   for (const name of SIGNALS) process.on(name, onSignal);
 }
 
+/**
+ * Signals are outside-world writes: at replay none is sent. A signal the program sent
+ * itself comes back as the log's signal event, at the turn where it arrived.
+ */
+function replayKill(): void {
+  const real = original.processKill;
+  process.kill = function kill(pid: number, signal?: string | number) {
+    const badSignal = signal !== undefined && typeof signal !== 'number' && !(String(signal) in os.constants.signals);
+    if (typeof pid !== 'number' || !Number.isFinite(pid) || badSignal) return real(pid, signal); // throws Node's error
+    return true;
+  } as typeof process.kill;
+}
+
 function checkEnding(s: ReplaySession): void {
   process.on('uncaughtExceptionMonitor', (err, origin) => s.failure(err, origin));
   const emit = original.processEmit;
@@ -86,6 +100,7 @@ export const processSource: Source = {
     if (s.mode === 'record') recordEnding(s as RecordSession);
     else {
       restoreInputs(s as ReplaySession);
+      replayKill();
       checkEnding(s as ReplaySession);
     }
   },

@@ -77,6 +77,10 @@ class VirtualTimer {
   }
 }
 
+// Named like Node's classes: stack frames read "at Timeout.<anonymous>" in both runs.
+class Timeout extends VirtualTimer {}
+class Immediate extends VirtualTimer {}
+
 function replayTimers(s: ReplaySession): TimerApi {
   const live = new Map<number, VirtualTimer>();
   const make = (tag: number, name: string, real: Fn) =>
@@ -87,7 +91,7 @@ function replayTimers(s: ReplaySession): TimerApi {
       else original.clearTimeout(real(noop, rest[0]) as NodeJS.Timeout);
       const op = s.newOp();
       const args = tag === Tag.Immediate ? rest : rest.slice(1);
-      const t = new VirtualTimer(op, tag, live, s);
+      const t = tag === Tag.Immediate ? new Immediate(op, tag, live, s) : new Timeout(op, tag, live, s);
       live.set(op, t);
       const repeat = tag === Tag.Interval;
       s.register(op, {
@@ -131,9 +135,28 @@ export const timersSource: Source = {
       (timers as unknown as Record<string, unknown>)[name] = api[name];
       (globalThis as unknown as Record<string, unknown>)[name] = api[name];
     }
+    installAbortSignalTimeout(api);
     // util.promisify(setTimeout) and friends resolve to the timers/promises versions.
     const custom = promisify.custom;
     (api.setTimeout as unknown as Record<symbol, unknown>)[custom] = promises.setTimeout;
     (api.setImmediate as unknown as Record<symbol, unknown>)[custom] = promises.setImmediate;
   },
 };
+
+/**
+ * AbortSignal.timeout on the session's timers. Node's own version takes setTimeout from
+ * whatever `timers` held when its module first loaded, and clears the timer when the
+ * signal is garbage-collected: both would make replay depend on load order and GC.
+ */
+function installAbortSignalTimeout(api: TimerApi): void {
+  const real = AbortSignal.timeout;
+  AbortSignal.timeout = function timeout(delay: number): AbortSignal {
+    if (!Number.isInteger(delay) || delay < 0 || delay > 0xffffffff) return real.call(AbortSignal, delay);
+    const controller = new AbortController();
+    const t = api.setTimeout(() => {
+      controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError'));
+    }, delay) as { unref(): unknown };
+    t.unref();
+    return controller.signal;
+  };
+}
