@@ -1,5 +1,9 @@
 // The preload: `node --import rewind/register app.js`, or NODE_OPTIONS="--import=…" as the
 // CLI sets it. Records into ./.rewind/ unless the CLI says otherwise (see session/start.ts).
-import { start } from './session/start.js';
+// Node waits for this module, top-level await included, before it runs the program.
+import { ENV } from './session/env.js';
 
-start();
+if (process.env[ENV.MODE] !== 'off') {
+  const { start } = await import('./session/start.js');
+  start();
+}

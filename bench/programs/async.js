@@ -6,9 +6,18 @@ const HOPS = 100;
 let order = 0;
 let turns = 0;
 
+// Promise work per hop: a Promise.all over a few async functions, a then-chain, and a
+// little arithmetic on plain objects.
+const step = async (v, k) => {
+  await null;
+  const o = { v, k, w: [v, k, v ^ k] };
+  return o.w.reduce((a, b) => (a * 7 + b) % 65_521, o.v);
+};
 const work = async (v) => {
-  const parts = await Promise.all([Promise.resolve(v), Promise.resolve(v + 1), (async () => v * 3)()]);
-  return parts.reduce((a, b) => a + b, 0);
+  const parts = await Promise.all([step(v, 1), step(v, 2), step(v, 3), step(v, 4), step(v, 5), step(v, 6), step(v, 7), step(v, 8)]);
+  let t = await parts.reduce((p, x) => p.then((a) => a + x), Promise.resolve(0));
+  for (let j = 0; j < 200; j++) t = (t * 31 + j) % 1_000_003;
+  return t;
 };
 
 async function chain(id) {

@@ -78,6 +78,12 @@ function openRecord(): RecordSession | null {
     dir = createRecordingDir(original.processCwd(), program);
     env[ENV.DIR] = dir;
     setLatest(dir);
+  } else {
+    try {
+      original.fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    } catch {
+      // reported below, when the log cannot be created
+    }
   }
   const header = buildHeader();
   for (let attempt = 0; attempt < 5; attempt++) {

@@ -2,6 +2,7 @@
 // ppid as recorded. Both modes watch how the process ends — the 'exit' event and its code,
 // uncaught exceptions and unhandled rejections, signals — recording it, or checking it.
 import os from 'node:os';
+import { ENV } from '../session/env.js';
 import type { RecordSession } from '../session/record.js';
 import { failureInfo, type ReplaySession } from '../session/replay.js';
 import { original } from '../session/originals.js';
@@ -22,6 +23,8 @@ function restoreInputs(s: ReplaySession): void {
   process.execArgv.splice(0, process.execArgv.length, ...h.execArgv);
   for (const k of Object.keys(process.env)) if (!(k in h.env)) delete process.env[k];
   Object.assign(process.env, h.env);
+  // Processes the replayed program starts must not record into the recording being replayed.
+  if (ENV.MODE in h.env) process.env[ENV.MODE] = 'off';
   if (h.argv[0]) process.execPath = h.argv[0];
   if (original.processCwd() !== h.cwd) process.cwd = () => h.cwd;
   for (const [key, value] of [

@@ -1,0 +1,492 @@
+#!/usr/bin/env node
+// rewind benchmarks: `npm run bench` (builds, then runs this), or `node bench/run.js`.
+//
+//   node bench/run.js [--runs N] [--only 1,3,...] [--strict]
+//
+// Prints a markdown table (benchmark, measured median, target, pass/fail) on stdout, then
+// the raw per-run numbers. Progress goes to stderr, so `node bench/run.js > bench.md` works.
+//
+// How things are measured:
+// - Every time is the wall time of a whole process: process.hrtime.bigint() around
+//   spawnSync. Programs print nothing timing-related (under rewind their clocks are the
+//   recorded ones), only a checksum that replay must reproduce.
+// - Recording and replay use the preload directly (node --import dist/register.js with
+//   REWIND_MODE/REWIND_DIR/REWIND_TRACE), so the `rewind` CLI's own process is not counted;
+//   benchmark 4 also times replays through the CLI.
+// - Ratios are paired: within one loop iteration the plain and the recorded run (or the
+//   record and the replay) run back to back, in alternating order, and the ratio is taken
+//   per iteration; the figure reported is the median of the per-iteration ratios.
+// - "minus startup" subtracts, per iteration, the time of an empty program run the same way
+//   (bench/programs/empty.js, plain or with the preload), leaving the program's own time.
+// - Every recording is replayed and the replay's stdout must equal the recording's stdout;
+//   otherwise the benchmark measured nothing and this script exits 1.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const PROGRAMS = path.join(ROOT, 'bench', 'programs');
+const REGISTER = path.join(ROOT, 'dist', 'register.js');
+const REGISTER_URL = pathToFileURL(REGISTER).href;
+const CLI = path.join(ROOT, 'bin', 'rewind.js');
+const NODE = process.execPath;
+
+/** The programs, and the first words each prints (proof that it ran to the end). */
+const PROG = {
+  empty: { file: path.join(PROGRAMS, 'empty.js'), prints: /^$/ },
+  cpu: { file: path.join(PROGRAMS, 'cpu.js'), prints: /^cpu reads=1000002 checksum=\d+:\d+\n$/ },
+  async: { file: path.join(PROGRAMS, 'async.js'), prints: /^async chains=1000 hops=100 turns=100000 order=\d+ total=\d+\n$/ },
+  clocks: { file: path.join(PROGRAMS, 'clocks.js'), prints: /^clocks reads=1000000 checksum=\d+\n$/ },
+  random: { file: path.join(PROGRAMS, 'random.js'), prints: /^random calls=1000000 checksum=\d+\n$/ },
+  sleep: { file: path.join(PROGRAMS, 'sleep.js'), prints: /^sleep timers=1000 slept_ms=\d+\n$/ },
+};
+
+// ---- command line -----------------------------------------------------------------------
+
+class BenchError extends Error {}
+
+function parseArgs(argv) {
+  const opts = { runs: 5, only: [1, 2, 3, 4, 5], strict: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = () => {
+      const eq = a.indexOf('=');
+      if (eq >= 0) return a.slice(eq + 1);
+      if (i + 1 >= argv.length) throw new BenchError(`${a} needs a value`);
+      return argv[++i];
+    };
+    if (a === '--runs' || a.startsWith('--runs=')) {
+      const n = Number(value());
+      if (!Number.isInteger(n) || n < 1) throw new BenchError('--runs needs a whole number >= 1');
+      opts.runs = n;
+    } else if (a === '--only' || a.startsWith('--only=')) {
+      const list = value().split(',').map((s) => Number(s.trim()));
+      if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n < 1 || n > 5)) {
+        throw new BenchError('--only takes benchmark numbers 1-5, comma-separated: --only 1,3');
+      }
+      opts.only = [...new Set(list)].sort();
+    } else if (a === '--strict') {
+      opts.strict = true;
+    } else if (a === '-h' || a === '--help') {
+      process.stdout.write(
+        'usage: node bench/run.js [--runs N] [--only 1,3] [--strict]\n' +
+          '  --runs N     runs per figure (default 5; medians of fewer than 5 are flagged)\n' +
+          '  --only LIST  benchmarks to run: 1 record CPU-bound, 2 record timers/promises,\n' +
+          '               3 log size, 4 replay of a 10 s sleeper, 5 replay vs record CPU-bound\n' +
+          '  --strict     exit 2 when a target is missed (exit 1 is kept for broken runs)\n',
+      );
+      process.exit(0);
+    } else {
+      throw new BenchError(`unknown argument ${a} (try --help)`);
+    }
+  }
+  return opts;
+}
+
+// ---- running processes --------------------------------------------------------------------
+
+let tmpRoot = null;
+let interrupted = false;
+
+/** The environment every child starts from: no rewind preload or settings inherited. */
+function baseEnv() {
+  const env = { ...process.env };
+  for (const k of Object.keys(env)) if (k.startsWith('REWIND_')) delete env[k];
+  // e.g. when this script itself runs under `rewind record`: its children must run plain.
+  delete env.NODE_OPTIONS;
+  return env;
+}
+const BASE_ENV = baseEnv();
+
+const progress = (msg) => process.stderr.write(`${msg}\n`);
+
+/** Yields to the event loop so a pending SIGINT/SIGTERM handler can run between runs. */
+async function checkpoint() {
+  await new Promise((r) => setImmediate(r));
+  if (interrupted) throw new BenchError(`interrupted (${interrupted})`);
+}
+
+function describeCmd(args, env) {
+  const vars = Object.keys(env)
+    .filter((k) => k.startsWith('REWIND_'))
+    .map((k) => `${k}=${env[k]}`);
+  return [...vars, 'node', ...args].join(' ');
+}
+
+/** Runs node with args; returns wall ms and output. Any failure of the child is fatal. */
+function exec(args, env = BASE_ENV, what = '') {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(NODE, args, {
+    env,
+    cwd: ROOT,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (r.error) throw new BenchError(`${what}: cannot run \`${describeCmd(args, env)}\`: ${r.error.message}`);
+  if (r.status !== 0) {
+    const how = r.signal ? `was killed by ${r.signal}` : `exited with code ${r.status}`;
+    throw new BenchError(
+      `${what}: \`${describeCmd(args, env)}\` ${how}.\n--- its stdout ---\n${r.stdout}--- its stderr ---\n${r.stderr}`,
+    );
+  }
+  return { ms, stdout: r.stdout, stderr: r.stderr };
+}
+
+const stderrNotes = new Map();
+function noteStderr(what, stderr) {
+  if (stderr && !stderrNotes.has(what)) stderrNotes.set(what, stderr.trim().split('\n').slice(0, 6).join('\n'));
+}
+
+function checkOutput(name, what, stdout) {
+  if (!PROG[name].prints.test(stdout)) {
+    throw new BenchError(`${what}: ${name}.js did not print what it should (did it run to the end?): ${JSON.stringify(stdout)}`);
+  }
+}
+
+/** A plain run: node prog.js. */
+function plain(name) {
+  const what = `plain ${name}`;
+  const r = exec([PROG[name].file], BASE_ENV, what);
+  checkOutput(name, what, r.stdout);
+  noteStderr(what, r.stderr);
+  return r.ms;
+}
+
+/** A recorded run into a fresh directory; returns its time, stdout and log. */
+function record(name) {
+  const what = `recording ${name}`;
+  const dir = fs.mkdtempSync(path.join(tmpRoot, `${name}-`));
+  const env = { ...BASE_ENV, REWIND_MODE: 'record', REWIND_DIR: dir };
+  const r = exec([`--import=${REGISTER_URL}`, PROG[name].file], env, what);
+  checkOutput(name, what, r.stdout);
+  noteStderr(what, r.stderr);
+  const logs = fs.readdirSync(dir).filter((f) => f.endsWith('.rwnd'));
+  if (logs.length !== 1) throw new BenchError(`${what}: expected one .rwnd log in ${dir}, found ${logs.length}`);
+  return { name, ms: r.ms, stdout: r.stdout, dir, log: path.join(dir, logs[0]) };
+}
+
+function sameOutput(rec, replayed, how) {
+  if (replayed === rec.stdout) return;
+  throw new BenchError(
+    `the replay (${how}) of ${rec.name}.js diverged from its recording: its stdout differs, so this benchmark ` +
+      `measures nothing.\n  recorded: ${JSON.stringify(rec.stdout)}\n  replayed: ${JSON.stringify(replayed)}\n  log: ${rec.log}`,
+  );
+}
+
+/** Replays a recording with the preload; its stdout must be the recording's. */
+function replay(rec) {
+  const what = `replaying ${rec.name}`;
+  const env = { ...BASE_ENV, REWIND_MODE: 'replay', REWIND_TRACE: rec.log };
+  const r = exec([`--import=${REGISTER_URL}`, PROG[rec.name].file], env, what);
+  sameOutput(rec, r.stdout, 'preload');
+  noteStderr(what, r.stderr);
+  return r.ms;
+}
+
+/** Replays a recording through the CLI: `rewind replay DIR --no-summary`. */
+function replayCli(rec) {
+  const what = `rewind replay of ${rec.name}`;
+  const r = exec([CLI, 'replay', rec.dir, '--no-summary'], BASE_ENV, what);
+  sameOutput(rec, r.stdout, 'rewind replay');
+  noteStderr(what, r.stderr);
+  return r.ms;
+}
+
+/** Events and size of a log, as `rewind info` reports them. */
+function info(rec) {
+  const r = exec([CLI, 'info', rec.log], BASE_ENV, `rewind info of ${rec.name}`);
+  const events = /^events\s+(\d+)\s*$/m.exec(r.stdout);
+  const size = /^size\s+(\d+) bytes\s*$/m.exec(r.stdout);
+  if (!events || !size) throw new BenchError(`rewind info of ${rec.name}: cannot find "events" and "size" in:\n${r.stdout}`);
+  const bytes = Number(size[1]);
+  const onDisk = fs.statSync(rec.log).size;
+  if (bytes !== onDisk) throw new BenchError(`rewind info says ${rec.log} has ${bytes} bytes; it has ${onDisk}`);
+  return { events: Number(events[1]), bytes };
+}
+
+const discard = (rec) => fs.rmSync(rec.dir, { recursive: true, force: true });
+
+// ---- statistics and formatting --------------------------------------------------------------
+
+function median(xs) {
+  const v = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (v.length === 0) return NaN;
+  const m = v.length >> 1;
+  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+}
+const ratioOf = (num, den) => (den > 0 ? num / den : NaN);
+const fx = (x, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
+const fms = (x) => fx(x, 1);
+const fint = (n) => n.toLocaleString('en-US');
+
+const rows = []; // { name, measured, target, pass: true | false | null }
+const raw = []; // lines
+
+function row(name, measured, target, pass) {
+  rows.push({ name, measured, target, pass });
+}
+
+/** Runs `body(i)` for each measured iteration, after one unmeasured warm-up (i = -1). */
+async function loop(label, runs, body) {
+  for (let i = -1; i < runs; i++) {
+    progress(`  ${label}: ${i < 0 ? 'warm-up' : `run ${i + 1}/${runs}`}`);
+    await body(i);
+    await checkpoint();
+  }
+}
+
+/** Runs the thunks in the given order, or reversed on odd iterations; returns their results by key. */
+function alternate(i, steps) {
+  const order = i % 2 === 0 ? steps : [...steps].reverse();
+  const out = {};
+  for (const [key, fn] of order) out[key] = fn();
+  return out;
+}
+
+// ---- benchmarks ----------------------------------------------------------------------------
+
+/** 1 and 2: recorded vs plain, whole process and minus startup. */
+async function recordOverhead(num, name, title, target) {
+  progress(`${num}. ${title}`);
+  const s = { plainEmpty: [], recEmpty: [], plain: [], rec: [] };
+  await loop(`${num}`, RUNS, (i) => {
+    const r = alternate(i, [
+      ['plainEmpty', () => plain('empty')],
+      ['recEmpty', () => record('empty')],
+      ['plain', () => plain(name)],
+      ['rec', () => record(name)],
+    ]);
+    // Not timed: a recording whose replay diverges measured nothing.
+    replay(r.rec);
+    discard(r.rec);
+    discard(r.recEmpty);
+    if (i < 0) return;
+    s.plainEmpty.push(r.plainEmpty);
+    s.recEmpty.push(r.recEmpty.ms);
+    s.plain.push(r.plain);
+    s.rec.push(r.rec.ms);
+  });
+  const whole = s.rec.map((x, k) => ratioOf(x, s.plain[k]));
+  const minus = s.rec.map((x, k) => ratioOf(x - s.recEmpty[k], s.plain[k] - s.plainEmpty[k]));
+  const mw = median(whole);
+  const mm = median(minus);
+  row(`${num}. ${title}: recorded/plain, whole process`, `${fx(mw)}x (${fms(median(s.rec))} / ${fms(median(s.plain))} ms)`, `<= ${target}x`, mw <= target);
+  row(
+    `${num}. ${title}: recorded/plain, minus startup`,
+    `${fx(mm)}x (${fms(median(s.rec) - median(s.recEmpty))} / ${fms(median(s.plain) - median(s.plainEmpty))} ms)`,
+    `<= ${target}x`,
+    mm <= target,
+  );
+  raw.push(
+    `${num}. ${title} (${name}.js), ms per run in run order; odd runs reverse the order`,
+    `   plain empty.js        ${s.plainEmpty.map(fms).join('  ')}`,
+    `   recorded empty.js     ${s.recEmpty.map(fms).join('  ')}`,
+    `   ${`plain ${name}.js`.padEnd(21)} ${s.plain.map(fms).join('  ')}`,
+    `   ${`recorded ${name}.js`.padEnd(21)} ${s.rec.map(fms).join('  ')}`,
+    `   ratio, whole process  ${whole.map((x) => fx(x, 3)).join('  ')}`,
+    `   ratio, minus startup  ${minus.map((x) => fx(x, 3)).join('  ')}`,
+    '',
+  );
+}
+
+async function bench3() {
+  progress('3. log size');
+  const names = ['empty', 'clocks', 'random', 'cpu', 'async'];
+  const s = Object.fromEntries(names.map((n) => [n, { bytes: [], events: [] }]));
+  await loop('3', RUNS, (i) => {
+    for (const n of i % 2 === 0 ? names : [...names].reverse()) {
+      const rec = record(n);
+      replay(rec);
+      const { events, bytes } = info(rec);
+      discard(rec);
+      if (i < 0) continue;
+      s[n].bytes.push(bytes);
+      s[n].events.push(events);
+    }
+  });
+  const med = (n, k) => median(s[n][k]);
+  const perEvent = (n) => median(s[n].bytes.map((b, k) => b / s[n].events[k]));
+  // Per reading: minus the empty program's log (the header, and its end record) of the same run.
+  const perCall = (n, calls) => median(s[n].bytes.map((b, k) => (b - s.empty.bytes[k]) / calls));
+  const clock = perCall('clocks', 1e6);
+  const rnd = perCall('random', 1e6);
+  row('3. log size: bytes per clock reading (10^6 Date.now()+performance.now(), minus empty log)', `${fx(clock, 3)} B`, '<= 8 B', clock <= 8);
+  row('3. log size: bytes per Math.random() call (10^6 calls, minus empty log)', `${fx(rnd, 4)} B`, '<= 2 B', rnd <= 2);
+  for (const [n, title] of [
+    ['cpu', 'CPU-bound program (benchmark 1)'],
+    ['async', 'timer/promise program (benchmark 2)'],
+  ]) {
+    row(
+      `3. log size: bytes per event, ${title}`,
+      `${fx(perEvent(n), 3)} B/event (${fint(Math.round(med(n, 'bytes')))} B, ${fint(Math.round(med(n, 'events')))} events)`,
+      '—',
+      null,
+    );
+  }
+  const perTurn = median(s.async.bytes.map((b, k) => (b - s.empty.bytes[k]) / 1e5));
+  row('3. log size: bytes per turn, timer/promise program (10^5 turns, minus empty log)', `${fx(perTurn, 3)} B`, '—', null);
+  raw.push('3. log size, per run in run order: bytes / events (from `rewind info`)');
+  for (const n of names) {
+    raw.push(`   ${(n + '.js').padEnd(10)} ${s[n].bytes.map((b, k) => `${b}/${s[n].events[k]}`).join('  ')}`);
+  }
+  raw.push('');
+}
+
+async function bench4() {
+  progress('4. replay of a program that sleeps 10 s across 1,000 timers (recording it takes >= 10 s)');
+  const rec = record('sleep');
+  progress(`  recorded in ${fms(rec.ms)} ms`);
+  const direct = [];
+  const cli = [];
+  try {
+    await loop('4', RUNS, (i) => {
+      const r = alternate(i, [
+        ['direct', () => replay(rec)],
+        ['cli', () => replayCli(rec)],
+      ]);
+      if (i < 0) return;
+      direct.push(r.direct);
+      cli.push(r.cli);
+    });
+  } finally {
+    discard(rec);
+  }
+  const md = median(direct) / 1000;
+  const mc = median(cli) / 1000;
+  const recS = rec.ms / 1000;
+  row('4. replay of a 10 s sleeper (1,000 x 10 ms timers): replay time, preload', `${fx(md, 3)} s`, '<= 0.3 s', md <= 0.3);
+  row('4. replay of a 10 s sleeper: speed-up vs the recording\'s wall time, preload', `${fx(recS / md, 1)}x (recording took ${fx(recS, 2)} s)`, '>= 30x', recS / md >= 30);
+  row('4. replay of a 10 s sleeper: replay time, via `rewind replay` CLI', `${fx(mc, 3)} s`, '<= 0.3 s', mc <= 0.3);
+  row('4. replay of a 10 s sleeper: speed-up vs the recording\'s wall time, CLI', `${fx(recS / mc, 1)}x`, '>= 30x', recS / mc >= 30);
+  raw.push(
+    '4. replay of sleep.js, ms per run in run order',
+    `   recording (once)      ${fms(rec.ms)}`,
+    `   replay, preload       ${direct.map(fms).join('  ')}`,
+    `   replay, rewind CLI    ${cli.map(fms).join('  ')}`,
+    '',
+  );
+}
+
+async function bench5() {
+  progress('5. replay vs record, CPU-bound program');
+  const s = { recEmpty: [], repEmpty: [], rec: [], rep: [] };
+  await loop('5', RUNS, (i) => {
+    // A replay needs its recording first; the pairs themselves alternate order.
+    const r = alternate(i, [
+      ['e', () => {
+        const rec = record('empty');
+        const ms = replay(rec);
+        discard(rec);
+        return { rec: rec.ms, rep: ms };
+      }],
+      ['c', () => {
+        const rec = record('cpu');
+        const ms = replay(rec);
+        discard(rec);
+        return { rec: rec.ms, rep: ms };
+      }],
+    ]);
+    if (i < 0) return;
+    s.recEmpty.push(r.e.rec);
+    s.repEmpty.push(r.e.rep);
+    s.rec.push(r.c.rec);
+    s.rep.push(r.c.rep);
+  });
+  const whole = s.rep.map((x, k) => ratioOf(x, s.rec[k]));
+  const minus = s.rep.map((x, k) => ratioOf(x - s.repEmpty[k], s.rec[k] - s.recEmpty[k]));
+  const mw = median(whole);
+  const mm = median(minus);
+  row('5. replay/record, CPU-bound program: whole process', `${fx(mw)}x (${fms(median(s.rep))} / ${fms(median(s.rec))} ms)`, '<= 1.0x', mw <= 1.0);
+  row(
+    '5. replay/record, CPU-bound program: minus startup',
+    `${fx(mm)}x (${fms(median(s.rep) - median(s.repEmpty))} / ${fms(median(s.rec) - median(s.recEmpty))} ms)`,
+    '<= 1.0x',
+    mm <= 1.0,
+  );
+  raw.push(
+    '5. replay vs record of cpu.js, ms per run in run order',
+    `   recorded empty.js     ${s.recEmpty.map(fms).join('  ')}`,
+    `   replayed empty.js     ${s.repEmpty.map(fms).join('  ')}`,
+    `   recorded cpu.js       ${s.rec.map(fms).join('  ')}`,
+    `   replayed cpu.js       ${s.rep.map(fms).join('  ')}`,
+    `   ratio, whole process  ${whole.map((x) => fx(x, 3)).join('  ')}`,
+    `   ratio, minus startup  ${minus.map((x) => fx(x, 3)).join('  ')}`,
+    '',
+  );
+}
+
+// ---- main ------------------------------------------------------------------------------------
+
+function gitState() {
+  const r = spawnSync('git', ['-C', ROOT, 'describe', '--always', '--dirty'], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : 'unknown';
+}
+
+function printReport(opts, startedMs) {
+  const out = [];
+  out.push('## rewind benchmarks', '');
+  const cpus = os.cpus();
+  out.push(
+    `node ${process.version}, ${os.platform()}-${os.arch()}, ${cpus.length} x ${cpus[0]?.model ?? 'cpu'}, ` +
+      `load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}; rewind ${gitState()}; ` +
+      `${opts.runs} runs per figure (median), plus one warm-up; total ${fx((Date.now() - startedMs) / 1000, 1)} s`,
+    '',
+    'Times are whole processes (spawn to exit). "minus startup" subtracts, run by run, the time of an empty ' +
+      'program (bench/programs/empty.js) run the same way. Recording and replay use the preload directly ' +
+      '(node --import dist/register.js), not the `rewind` CLI, except where a row says CLI.',
+    '',
+  );
+  if (opts.runs < 5) out.push(`**Note: only ${opts.runs} runs per figure (fewer than 5); medians are unreliable.**`, '');
+  const passText = (p) => (p === null ? '—' : p ? 'pass' : '**FAIL**');
+  out.push('| benchmark | measured (median) | target | pass/fail |', '|---|---|---|---|');
+  for (const r of rows) out.push(`| ${r.name} | ${r.measured} | ${r.target} | ${passText(r.pass)} |`);
+  while (raw.at(-1) === '') raw.pop();
+  out.push('', '### Raw numbers', '', '```', ...raw, '```');
+  if (stderrNotes.size) {
+    out.push('', '### stderr of the benchmark runs (first lines; the programs write none themselves)', '', '```');
+    for (const [what, text] of stderrNotes) out.push(`${what}:`, text);
+    out.push('```');
+  }
+  process.stdout.write(`${out.join('\n')}\n`);
+}
+
+let RUNS = 5;
+
+async function main() {
+  const opts = parseArgs(process.argv.slice(2));
+  RUNS = opts.runs;
+  if (!fs.existsSync(REGISTER)) {
+    throw new BenchError(`${REGISTER} is missing: build first (npx tsc -p tsconfig.json, or npm run bench).`);
+  }
+  for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => (interrupted = sig));
+  const started = Date.now();
+  tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'rewind-bench-'));
+  try {
+    for (const n of opts.only) {
+      if (n === 1) await recordOverhead(1, 'cpu', 'record overhead, CPU-bound (10^6 clock/random reads)', 1.5);
+      if (n === 2) await recordOverhead(2, 'async', 'record overhead, timers+promises (10^5 turns)', 1.1);
+      if (n === 3) await bench3();
+      if (n === 4) await bench4();
+      if (n === 5) await bench5();
+    }
+  } finally {
+    fs.rmSync(tmpRoot, { recursive: true, force: true });
+  }
+  printReport(opts, started);
+  const missed = rows.filter((r) => r.pass === false);
+  progress(missed.length ? `bench: ${missed.length} of ${rows.filter((r) => r.pass !== null).length} targets missed` : 'bench: all targets met');
+  if (missed.length && opts.strict) process.exitCode = 2;
+}
+
+main().catch((e) => {
+  if (e instanceof BenchError) {
+    process.stderr.write(`\nbench: FAILED: ${e.message}\n`);
+    process.exit(1);
+  }
+  process.stderr.write(`\nbench: internal error: ${e.stack ?? e}\n`);
+  process.exit(1);
+});

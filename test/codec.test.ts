@@ -1,0 +1,793 @@
+// Property-based tests for the trace log codec (src/trace/{format,codec,writer,reader}.ts).
+//
+// The writer is driven through its public methods from a generated list of operations; a
+// small model of the reader's decoding rules (delta bases, the clamped turn clock, the
+// digest of large writes) says which events must come back. The reader is then attacked
+// with every kind of truncation and with garbage.
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { crc32 } from 'node:zlib';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ByteCursor, putVarint, unzigzag, zigzag } from '../src/trace/codec.js';
+import {
+  CHUNK_HEADER_BYTES,
+  FORMAT_VERSION,
+  MAGIC,
+  TAGS,
+  Tag,
+  WRITE_DIGEST_HEAD,
+  WRITE_VERBATIM_MAX,
+  type EndInfo,
+  type FailureInfo,
+  type TraceHeader,
+} from '../src/trace/format.js';
+import { DecodeState, TraceError, TraceReader, decodeEvent, type TraceEvent, type TraceFile } from '../src/trace/reader.js';
+import { TraceWriter, encodePreamble } from '../src/trace/writer.js';
+
+const CHUNK_BYTES = 64 * 1024; // the writer's chunk size (private in writer.ts)
+
+// ---------------------------------------------------------------------------------------
+// Temp files
+
+let dir: string;
+let fileNo = 0;
+beforeAll(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rewind-codec-'));
+});
+afterAll(() => {
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+const freshPath = () => path.join(dir, `t${++fileNo}.rwnd`);
+
+// ---------------------------------------------------------------------------------------
+// Generators
+
+/** Integers beyond fc.integer's 32-bit range. */
+const safeInt = (min: number, max: number) => fc.bigInt({ min: BigInt(min), max: BigInt(max) }).map(Number);
+
+/** Deterministic pseudo-random bytes: cheap to generate in bulk, unlike fc.uint8Array. */
+function fillBytes(len: number, seed: number): Uint8Array {
+  const out = new Uint8Array(len);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < len; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
+const bulkBytes = (min: number, max: number) =>
+  fc.record({ len: fc.integer({ min, max }), seed: fc.integer() }).map(({ len, seed }) => fillBytes(len, seed));
+
+const smallBytes = fc.uint8Array({ maxLength: 48 });
+const someBytes = fc.oneof({ weight: 6, arbitrary: smallBytes }, { weight: 1, arbitrary: bulkBytes(49, 6000) });
+
+/** msgpack payloads that round-trip to deep-equal values (no -0, no NaN, no undefined). */
+const payloadArb: fc.Arbitrary<unknown> = fc.letrec<{ v: unknown }>((tie) => ({
+  v: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true },
+    fc.constant(null),
+    fc.boolean(),
+    fc.integer(),
+    safeInt(-(2 ** 53 - 1), 2 ** 53 - 1),
+    fc.double({ noNaN: true }).map((d) => (Object.is(d, -0) ? 0 : d)),
+    fc.string({ maxLength: 40 }),
+    fc.string({ unit: 'grapheme', maxLength: 10 }),
+    fc.array(tie('v'), { maxLength: 5 }),
+    fc.dictionary(fc.string({ maxLength: 8 }).filter((k) => k !== '__proto__'), tie('v'), { maxKeys: 5, noNullPrototype: true }),
+  ),
+})).v;
+
+const signalArb = fc.oneof(
+  fc.constantFrom('SIGINT', 'SIGTERM', 'SIGHUP', 'SIGUSR1', 'SIGUSR2', 'SIGBREAK', 'SIGWINCH'),
+  // arbitrary latin1 names, short (signal names are short; see the report on long ones)
+  fc.string({ unit: fc.integer({ min: 0, max: 255 }).map((c) => String.fromCharCode(c)), maxLength: 24 }),
+);
+
+const failureArb: fc.Arbitrary<FailureInfo> = fc.record({
+  origin: fc.constantFrom('uncaughtException' as const, 'unhandledRejection' as const),
+  name: fc.string({ maxLength: 20 }),
+  message: fc.string({ maxLength: 80 }),
+  stack: fc.string({ maxLength: 200 }),
+}, { noNullPrototype: true });
+
+const endArb: fc.Arbitrary<EndInfo> = fc.record({
+  code: fc.option(fc.integer({ min: -1000, max: 1000 }), { nil: null }),
+  signal: fc.option(fc.constantFrom('SIGINT', 'SIGTERM', 'SIGKILL'), { nil: null }),
+  via: fc.constantFrom('exit' as const, 'natural' as const, 'signal' as const, 'uncaught' as const),
+}, { noNullPrototype: true });
+
+type Op =
+  | { k: 'wall'; tag: number; v: number }
+  | { k: 'mono'; tag: number; ns: number }
+  | { k: 'turn'; tag: number; op: number; us: number }
+  | { k: 'callback'; op: number; us: number; api: number; payload: unknown }
+  | { k: 'signal'; us: number; name: string }
+  | { k: 'bytes'; tag: number; data: Uint8Array }
+  | { k: 'fixed'; data: Uint8Array }
+  | { k: 'int'; v: number }
+  | { k: 'value'; api: number; payload: unknown }
+  | { k: 'output'; fd: number; data: Uint8Array }
+  | { k: 'failure'; info: FailureInfo }
+  | { k: 'end'; info: EndInfo }
+  | { k: 'flush' };
+
+const START_WALL = 1_700_000_000_000;
+
+const opArb = (opts: { big: boolean }): fc.Arbitrary<Op> => {
+  const usArb = fc.oneof(fc.integer({ min: 0, max: 5_000 }), safeInt(0, 2 ** 44));
+  const opIdArb = fc.oneof(fc.integer({ min: 1, max: 300 }), safeInt(1, 2 ** 45));
+  const arbs: fc.WeightedArbitrary<Op>[] = [
+    {
+      weight: 4,
+      arbitrary: fc.record({
+        k: fc.constant('wall' as const),
+        tag: fc.constantFrom(Tag.DateNow, Tag.DateNew, Tag.DateString),
+        v: fc.oneof(
+          fc.integer({ min: -100_000, max: 100_000 }).map((d) => START_WALL + d),
+          safeInt(0, 2 ** 47),
+        ),
+      }),
+    },
+    {
+      weight: 4,
+      arbitrary: fc.record({
+        k: fc.constant('mono' as const),
+        tag: fc.constantFrom(Tag.PerfNow, Tag.Hrtime, Tag.HrtimeBigint, Tag.Uptime),
+        ns: fc.oneof(fc.integer({ min: 0, max: 10_000_000 }), safeInt(0, 2 ** 52)),
+      }),
+    },
+    {
+      weight: 4,
+      arbitrary: fc.record({
+        k: fc.constant('turn' as const),
+        tag: fc.constantFrom(Tag.Timeout, Tag.Interval, Tag.Immediate),
+        op: opIdArb,
+        us: usArb,
+      }),
+    },
+    {
+      weight: 2,
+      arbitrary: fc.record({
+        k: fc.constant('callback' as const),
+        op: opIdArb,
+        us: usArb,
+        api: fc.oneof(fc.constantFrom(1, 2, 3), safeInt(0, 2 ** 40)),
+        payload: payloadArb,
+      }),
+    },
+    { weight: 1, arbitrary: fc.record({ k: fc.constant('signal' as const), us: usArb, name: signalArb }) },
+    {
+      weight: 3,
+      arbitrary: fc.record({
+        k: fc.constant('bytes' as const),
+        tag: fc.constantFrom(Tag.RandomBytes, Tag.RandomFill, Tag.GetRandomValues),
+        data: someBytes,
+      }),
+    },
+    { weight: 1, arbitrary: fc.record({ k: fc.constant('fixed' as const), data: fc.uint8Array({ minLength: 16, maxLength: 16 }) }) },
+    { weight: 2, arbitrary: fc.record({ k: fc.constant('int' as const), v: fc.oneof(fc.integer(), safeInt(-(2 ** 48), 2 ** 48)) }) },
+    {
+      weight: 2,
+      arbitrary: fc.record({ k: fc.constant('value' as const), api: fc.oneof(fc.constantFrom(1, 2, 3), safeInt(0, 2 ** 40)), payload: payloadArb }),
+    },
+    {
+      weight: 3,
+      arbitrary: fc.record({
+        k: fc.constant('output' as const),
+        fd: fc.oneof(fc.constantFrom(1, 2), fc.integer({ min: 0, max: 255 })),
+        data: fc.oneof(
+          { weight: 4, arbitrary: smallBytes },
+          // both sides of the verbatim/digest threshold
+          { weight: 2, arbitrary: bulkBytes(WRITE_VERBATIM_MAX - 2, WRITE_VERBATIM_MAX + 2) },
+          { weight: 1, arbitrary: bulkBytes(WRITE_VERBATIM_MAX + 3, 40_000) },
+        ),
+      }),
+    },
+    { weight: 1, arbitrary: fc.record({ k: fc.constant('failure' as const), info: failureArb }) },
+    { weight: 1, arbitrary: fc.record({ k: fc.constant('end' as const), info: endArb }) },
+    { weight: 2, arbitrary: fc.constant({ k: 'flush' as const }) },
+  ];
+  if (opts.big) {
+    // Large random-bytes events: push logs past the 64 KiB chunk size, and sometimes past
+    // it in a single event (the writer then grows its chunk buffer).
+    arbs.push({
+      weight: 1,
+      arbitrary: fc.record({
+        k: fc.constant('bytes' as const),
+        tag: fc.constant(Tag.RandomBytes),
+        data: fc.oneof({ weight: 5, arbitrary: bulkBytes(4_000, 30_000) }, { weight: 1, arbitrary: bulkBytes(CHUNK_BYTES - 200, CHUNK_BYTES + 300) }),
+      }),
+    });
+  }
+  return fc.oneof(...arbs);
+};
+
+const headerArb: fc.Arbitrary<TraceHeader> = fc
+  .record({
+    startWall: fc.integer({ min: -100_000, max: 100_000 }).map((d) => START_WALL + d),
+    pid: fc.integer({ min: 1, max: 4_000_000 }),
+    argv: fc.array(fc.string({ maxLength: 20 }), { maxLength: 4 }),
+    env: fc.dictionary(fc.string({ minLength: 1, maxLength: 10 }).filter((k) => k !== '__proto__'), fc.string({ maxLength: 30 }), { maxKeys: 6, noNullPrototype: true }),
+  })
+  .map(({ startWall, pid, argv, env }) => makeHeader(startWall, { pid, argv: ['/usr/bin/node', '/app/main.js', ...argv], env }));
+
+function makeHeader(startWall = START_WALL, extra: Partial<TraceHeader> = {}): TraceHeader {
+  const tty = { isTTY: false };
+  return {
+    formatVersion: FORMAT_VERSION,
+    rewindVersion: '0.1.0',
+    nodeVersion: process.version,
+    platform: 'linux',
+    arch: 'x64',
+    pid: 4242,
+    ppid: 1,
+    argv: ['/usr/bin/node', '/app/main.js'],
+    execArgv: [],
+    cwd: '/app',
+    env: { PATH: '/usr/bin', HOME: '/root' },
+    title: 'node',
+    entry: { path: '/app/main.js', sha256: 'ab'.repeat(32) },
+    startWall,
+    monoBase: [12345, 678901234],
+    perfNowBase: 25.5,
+    uptimeBase: 0.03,
+    timeOrigin: startWall - 30.25,
+    randomSeed: [1, 2, 3, 4],
+    stdio: { stdin: tty, stdout: { isTTY: true, columns: 80, rows: 24, colorDepth: 8 }, stderr: tty },
+    ...extra,
+  };
+}
+
+// ---------------------------------------------------------------------------------------
+// Writing, and the model of what the reader must return
+
+function applyOp(w: TraceWriter, o: Op): void {
+  switch (o.k) {
+    case 'wall': return w.wall(o.tag, o.v);
+    case 'mono': return w.mono(o.tag, o.ns);
+    case 'turn': return w.turn(o.tag, o.op, o.us);
+    case 'callback': return w.callback(o.op, o.us, o.api, o.payload);
+    case 'signal': return w.signal(o.us, o.name);
+    case 'bytes': return w.bytes(o.tag, o.data);
+    case 'fixed': return w.fixed(Tag.RandomUUID, o.data);
+    case 'int': return w.int(Tag.RandomInt, o.v);
+    case 'value': return w.value(o.api, o.payload);
+    case 'output': return w.output(o.fd, o.data);
+    case 'failure': return w.failure(o.info);
+    case 'end': return w.end(o.info);
+    case 'flush': return w.flush();
+  }
+}
+
+function writeLog(header: TraceHeader, ops: Op[]): { path: string; events: number } {
+  const p = freshPath();
+  const w = new TraceWriter(p, header);
+  for (const o of ops) applyOp(w, o);
+  w.close();
+  return { path: p, events: w.events };
+}
+
+const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+const sha8 = (b: Uint8Array) => hex(createHash('sha1').update(b).digest().subarray(0, 8));
+
+/** Comparable form of an event: byte fields as hex. */
+type Plain = Record<string, unknown>;
+function plain(ev: TraceEvent): Plain {
+  const out: Plain = { ...ev };
+  if (ev.data !== undefined) out.data = hex(ev.data);
+  if (ev.digest !== undefined) out.digest = hex(ev.digest);
+  return out;
+}
+
+/** The events the reader must decode from ops, computed independently of the codec. */
+function model(header: TraceHeader, ops: Op[]): Plain[] {
+  const out: Plain[] = [];
+  let timeUs = 0;
+  let turnUs = 0; // the writer clamps a turn time that goes backwards to the previous one
+  const push = (tag: number, fields: Plain) => out.push({ n: out.length + 1, tag, kind: TAGS[tag].kind, timeUs, ...fields });
+  for (const o of ops) {
+    switch (o.k) {
+      case 'wall':
+        push(o.tag, { wall: o.v });
+        break;
+      case 'mono':
+        timeUs = Math.max(timeUs, Math.floor(o.ns / 1000));
+        push(o.tag, { monoNs: o.ns });
+        break;
+      case 'turn':
+        turnUs = Math.max(turnUs, o.us);
+        timeUs = Math.max(timeUs, turnUs);
+        push(o.tag, { op: o.op });
+        break;
+      case 'callback':
+        turnUs = Math.max(turnUs, o.us);
+        timeUs = Math.max(timeUs, turnUs);
+        push(Tag.Callback, { op: o.op, api: o.api, payload: o.payload });
+        break;
+      case 'signal':
+        turnUs = Math.max(turnUs, o.us);
+        timeUs = Math.max(timeUs, turnUs);
+        push(Tag.Signal, { signal: o.name });
+        break;
+      case 'bytes':
+        push(o.tag, { data: hex(o.data) });
+        break;
+      case 'fixed':
+        push(Tag.RandomUUID, { data: hex(o.data) });
+        break;
+      case 'int':
+        push(Tag.RandomInt, { int: o.v });
+        break;
+      case 'value':
+        push(Tag.Value, { api: o.api, payload: o.payload });
+        break;
+      case 'output':
+        if (o.data.length <= WRITE_VERBATIM_MAX) push(Tag.Write, { fd: o.fd, data: hex(o.data), length: o.data.length });
+        else
+          push(Tag.WriteDigest, {
+            fd: o.fd,
+            length: o.data.length,
+            digest: sha8(o.data),
+            data: hex(o.data.subarray(0, WRITE_DIGEST_HEAD)),
+          });
+        break;
+      case 'failure':
+        push(Tag.Failure, { failure: o.info });
+        break;
+      case 'end':
+        push(Tag.End, { end: o.info });
+        break;
+      case 'flush':
+        break;
+    }
+  }
+  void header;
+  return out;
+}
+
+const readAll = (t: TraceFile): Plain[] => [...TraceReader.events(t)].map(plain);
+
+// ---------------------------------------------------------------------------------------
+// An independent walk over the file layout
+
+interface Layout {
+  preambleLen: number;
+  chunks: { start: number; bodyStart: number; end: number }[];
+  /** File offset just past each event, in order. */
+  eventEnds: number[];
+}
+
+function layoutOf(bytes: Uint8Array, header: TraceHeader): Layout {
+  expect(Buffer.from(bytes.subarray(0, 4)).equals(MAGIC)).toBe(true);
+  expect(bytes[4]).toBe(FORMAT_VERSION);
+  // varint header length
+  let p = 5;
+  let len = 0;
+  let mul = 1;
+  for (;;) {
+    const b = bytes[p++];
+    len += (b & 0x7f) * mul;
+    mul *= 128;
+    if (b < 0x80) break;
+  }
+  const preambleLen = p + len;
+  expect(preambleLen).toBe(encodePreamble(header).length);
+  const chunks: Layout['chunks'] = [];
+  const eventEnds: number[] = [];
+  const st = new DecodeState(header);
+  p = preambleLen;
+  while (p < bytes.length) {
+    const n = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).readUInt32LE(p);
+    const sum = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).readUInt32LE(p + 4);
+    const bodyStart = p + CHUNK_HEADER_BYTES;
+    const end = bodyStart + n;
+    expect(n).toBeGreaterThan(0);
+    expect(end).toBeLessThanOrEqual(bytes.length);
+    expect(crc32(bytes.subarray(bodyStart, end))).toBe(sum);
+    chunks.push({ start: p, bodyStart, end });
+    // Events never straddle chunks: each chunk decodes on its own (with the carried state).
+    const c = new ByteCursor(bytes, bodyStart, end);
+    while (c.pos < end) {
+      decodeEvent(c, st, eventEnds.length + 1);
+      eventEnds.push(c.pos);
+    }
+    expect(c.pos).toBe(end);
+    p = end;
+  }
+  return { preambleLen, chunks, eventEnds };
+}
+
+// REWIND_FC_SCALE=20 multiplies every run count, for a longer hunt than the default fast run.
+const scale = Math.max(1, Number(process.env.REWIND_FC_SCALE) || 1);
+const runs = (n: number) => ({ numRuns: n * scale });
+
+// ---------------------------------------------------------------------------------------
+
+describe('codec primitives', { timeout: 60_000 }, () => {
+  it('varint + zigzag round-trip every safe integer magnitude up to 2^52', () => {
+    fc.assert(
+      fc.property(safeInt(-(2 ** 52), 2 ** 52), (v) => {
+        const b = new Uint8Array(16);
+        const end = putVarint(b, 0, zigzag(v));
+        const c = new ByteCursor(b, 0, end);
+        expect(unzigzag(c.varint())).toBe(v);
+        expect(c.pos).toBe(end);
+      }),
+      runs(300),
+    );
+  });
+
+  it('a varint cut anywhere reports a truncation, never a wrong number', () => {
+    fc.assert(
+      fc.property(safeInt(128, 2 ** 53 - 1), fc.nat(), (v, k) => {
+        const b = new Uint8Array(16);
+        const end = putVarint(b, 0, v);
+        const cut = k % end; // strictly inside the varint
+        const c = new ByteCursor(b, 0, cut);
+        let err: unknown;
+        try {
+          c.varint();
+        } catch (e) {
+          err = e;
+        }
+        expect(err).toMatchObject({ truncated: true });
+      }),
+      runs(200),
+    );
+  });
+});
+
+describe('TraceWriter -> TraceReader round-trip', { timeout: 60_000 }, () => {
+  it('returns every written event, in order, with the same values', () => {
+    let multiChunk = 0;
+    fc.assert(
+      fc.property(headerArb, fc.array(opArb({ big: true }), { maxLength: 60 }), (header, ops) => {
+        const { path: p, events } = writeLog(header, ops);
+        const expected = model(header, ops);
+        expect(events).toBe(expected.length);
+        const t = TraceReader.open(p);
+        expect(t.truncated).toBeNull();
+        expect(t.eventCount).toBe(expected.length);
+        expect(t.bodyEnd).toBe(t.body.length);
+        expect(t.header).toEqual(header);
+        expect(t.size).toBe(fs.statSync(p).size);
+        expect(readAll(t)).toStrictEqual(expected);
+        const lay = layoutOf(fs.readFileSync(p), header);
+        expect(lay.eventEnds.length).toBe(expected.length);
+        if (lay.chunks.some((c) => c.end - c.bodyStart > CHUNK_BYTES / 2) && lay.chunks.length > 1) multiChunk++;
+        fs.rmSync(p);
+      }),
+      runs(150),
+    );
+    // Sanity: the generator does reach multi-chunk logs with big chunks.
+    expect(multiChunk).toBeGreaterThan(0);
+  });
+
+  it('splits a long stream of small events into 64 KiB chunks by itself', () => {
+    const header = makeHeader();
+    const ops: Op[] = [];
+    for (let i = 0; i < 80_000; i++) {
+      ops.push(
+        i % 3 === 0
+          ? { k: 'wall', tag: Tag.DateNow, v: START_WALL + ((i * 7919) % 2 ** 30) }
+          : i % 3 === 1
+            ? { k: 'mono', tag: Tag.PerfNow, ns: (i * 104729) % 2 ** 40 }
+            : { k: 'turn', tag: Tag.Timeout, op: i, us: i * 10 },
+      );
+    }
+    const { path: p } = writeLog(header, ops);
+    const bytes = fs.readFileSync(p);
+    const lay = layoutOf(bytes, header);
+    expect(lay.chunks.length).toBeGreaterThan(3);
+    for (const c of lay.chunks.slice(0, -1)) {
+      const len = c.end - c.bodyStart;
+      expect(len).toBeGreaterThan(CHUNK_BYTES - 32);
+      expect(len).toBeLessThanOrEqual(CHUNK_BYTES + 64);
+    }
+    expect(readAll(TraceReader.open(p))).toStrictEqual(model(header, ops));
+  });
+
+  it('writes an event larger than a chunk into a chunk of its own size, then goes back to normal chunks', () => {
+    const header = makeHeader();
+    const big = fillBytes(3 * CHUNK_BYTES + 5, 7);
+    const ops: Op[] = [
+      { k: 'int', v: -5 },
+      { k: 'bytes', tag: Tag.RandomBytes, data: big },
+      { k: 'value', api: 1, payload: { blob: 'x'.repeat(2 * CHUNK_BYTES) } },
+      { k: 'output', fd: 1, data: big },
+      { k: 'callback', op: 3, us: 10, api: 2, payload: { value: 'y'.repeat(CHUNK_BYTES + 1) } },
+      { k: 'wall', tag: Tag.DateNow, v: START_WALL + 1 },
+    ];
+    const { path: p } = writeLog(header, ops);
+    layoutOf(fs.readFileSync(p), header);
+    expect(readAll(TraceReader.open(p))).toStrictEqual(model(header, ops));
+  });
+});
+
+describe('truncated logs', { timeout: 60_000 }, () => {
+  it('any cut: header cuts throw "cut short"; later cuts keep a prefix of the events and flag truncation off chunk boundaries', () => {
+    fc.assert(
+      fc.property(
+        headerArb,
+        fc.array(opArb({ big: false }), { minLength: 1, maxLength: 50 }),
+        fc.array(fc.nat(), { minLength: 10, maxLength: 30 }),
+        (header, ops, randomCuts) => {
+          const { path: p } = writeLog(header, ops);
+          const bytes = fs.readFileSync(p);
+          fs.rmSync(p);
+          const full = readAll(TraceReader.parse(bytes));
+          const lay = layoutOf(bytes, header);
+          const boundaries = new Set([lay.preambleLen, ...lay.chunks.map((c) => c.end)]);
+
+          const cuts = new Set<number>([0, 1, 4, 5, 6, bytes.length - 1, bytes.length]);
+          for (const b of boundaries) for (const d of [-1, 0, 1, 4, 8, 9]) cuts.add(b + d);
+          for (const e of lay.eventEnds) for (const d of [-1, 0]) cuts.add(e + d);
+          for (const r of randomCuts) cuts.add(r % (bytes.length + 1));
+
+          for (const cut of cuts) {
+            if (cut < 0 || cut > bytes.length) continue;
+            const part = bytes.subarray(0, cut);
+            if (cut < lay.preambleLen) {
+              expect(() => TraceReader.parse(part)).toThrow(TraceError);
+              expect(() => TraceReader.parse(part)).toThrow(cut === 0 ? /is empty/ : /cut short after \d+ bytes?, inside its header/);
+              continue;
+            }
+            const t = TraceReader.parse(part);
+            const got = readAll(t);
+            const expectedCount = lay.eventEnds.filter((e) => e <= cut).length;
+            expect(t.eventCount).toBe(expectedCount);
+            expect(got).toStrictEqual(full.slice(0, expectedCount));
+            expect(t.size).toBe(cut);
+            if (boundaries.has(cut)) {
+              expect(t.truncated).toBeNull();
+            } else {
+              const inChunk = lay.chunks.find((c) => cut > c.start && cut < c.end)!;
+              expect(inChunk).toBeDefined();
+              expect(t.truncated).toMatch(
+                cut < inChunk.bodyStart
+                  ? new RegExp(`cut off inside a chunk header at byte ${inChunk.start}$`)
+                  : new RegExp(`last chunk at byte ${inChunk.start} is cut off \\(${cut - inChunk.bodyStart} of ${inChunk.end - inChunk.bodyStart} bytes\\)`),
+              );
+            }
+          }
+        },
+      ),
+      runs(100),
+    );
+  });
+
+  it('a log cut in the middle of its last chunk keeps the complete events of that chunk', () => {
+    const header = makeHeader();
+    const ops: Op[] = [];
+    for (let i = 0; i < 20; i++) ops.push({ k: 'wall', tag: Tag.DateNow, v: START_WALL + i * 1000 });
+    ops.push({ k: 'flush' });
+    for (let i = 0; i < 20; i++) ops.push({ k: 'turn', tag: Tag.Timeout, op: i + 1, us: i * 250 });
+    ops.push({ k: 'flush' });
+    for (let i = 0; i < 40; i++) {
+      ops.push({ k: 'mono', tag: Tag.Hrtime, ns: 1_000_000 * i });
+      ops.push({ k: 'output', fd: 1, data: Buffer.from(`line ${i}\n`) });
+    }
+    ops.push({ k: 'end', info: { code: 0, signal: null, via: 'natural' } });
+    const { path: p, events } = writeLog(header, ops);
+    const bytes = fs.readFileSync(p);
+    const lay = layoutOf(bytes, header);
+    expect(lay.chunks.length).toBe(3);
+    const last = lay.chunks[2];
+    const cut = last.bodyStart + Math.floor((last.end - last.bodyStart) / 2);
+    const cutPath = freshPath();
+    fs.writeFileSync(cutPath, bytes.subarray(0, cut));
+
+    const t = TraceReader.open(cutPath);
+    expect(t.truncated).toMatch(/last chunk at byte \d+ is cut off/);
+    expect(t.eventCount).toBeGreaterThan(40);
+    expect(t.eventCount).toBeLessThan(events);
+    const got = readAll(t);
+    expect(got).toStrictEqual(model(header, ops).slice(0, t.eventCount));
+    expect(got.at(-1)!.n).toBe(t.eventCount);
+  });
+});
+
+describe('garbage never escapes as anything but TraceError', { timeout: 60_000 }, () => {
+  /** parse must either throw a TraceError or return a file whose events all decode. */
+  function checkParse(buf: Uint8Array): void {
+    let t: TraceFile;
+    try {
+      t = TraceReader.parse(buf);
+    } catch (e) {
+      if (!(e instanceof TraceError)) throw new Error(`parse threw a non-TraceError: ${String(e)}\n${(e as Error)?.stack}`);
+      expect(e.message).toMatch(/^rewind: the recording <buffer> /);
+      return;
+    }
+    const evs = [...TraceReader.events(t)];
+    expect(evs.length).toBe(t.eventCount);
+    expect(t.bodyEnd).toBeLessThanOrEqual(t.body.length);
+    if (t.truncated === null) expect(t.bodyEnd).toBe(t.body.length);
+    evs.forEach((e, i) => expect(e.n).toBe(i + 1));
+  }
+
+  const preamble = encodePreamble(makeHeader());
+  const chunk = (payload: Uint8Array) => {
+    const h = Buffer.alloc(8);
+    h.writeUInt32LE(payload.length, 0);
+    h.writeUInt32LE(crc32(payload), 4);
+    return Buffer.concat([h, payload]);
+  };
+
+  // Event-shaped fragments: a known tag (sometimes an unknown one), then random varints and bytes.
+  const fragment = fc
+    .tuple(
+      fc.oneof({ weight: 9, arbitrary: fc.constantFrom(...Object.keys(TAGS).map(Number)) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 255 }) }),
+      fc.array(fc.oneof(fc.integer({ min: 0, max: 0x7f }), fc.integer({ min: 0, max: 255 })), { maxLength: 6 }),
+      fc.uint8Array({ maxLength: 40 }),
+    )
+    .map(([tag, head, rest]) => Uint8Array.from([tag, ...head, ...rest]));
+  // msgpack-bearing events with a correct length prefix and random msgpack-ish content.
+  const msgpackFragment = fc
+    .tuple(fc.constantFrom(Tag.Value, Tag.Callback, Tag.Failure, Tag.End), fc.uint8Array({ maxLength: 30 }), fc.integer({ min: 0, max: 255 }))
+    .map(([tag, body, first]) => {
+      const b = Uint8Array.from([first, ...body]);
+      const pre = tag === Tag.Value ? [tag, 1] : tag === Tag.Callback ? [tag, 1, 0, 1] : [tag];
+      return Uint8Array.from([...pre, b.length, ...b]);
+    });
+
+  it('random bytes', () => {
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), (b) => checkParse(b)), runs(200));
+  });
+
+  it('"RWND" + version 1 + random bytes', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), (rest) => checkParse(Uint8Array.from([...MAGIC, 1, ...rest]))),
+      runs(200),
+    );
+  });
+
+  it('a valid header followed by random chunks with correct checksums', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.array(fc.oneof(fragment, msgpackFragment, fc.uint8Array({ minLength: 1, maxLength: 20 })), { minLength: 1, maxLength: 8 }), {
+          maxLength: 4,
+        }),
+        fc.option(fc.nat(), { nil: undefined }),
+        (chunks, cut) => {
+          const bytes = Buffer.concat([preamble, ...chunks.map((frags) => chunk(Buffer.concat(frags)))]);
+          checkParse(bytes);
+          if (cut !== undefined) checkParse(bytes.subarray(0, cut % (bytes.length + 1)));
+        },
+      ),
+      runs(300),
+    );
+  });
+
+  it('valid logs with random bytes changed, and possibly cut', () => {
+    fc.assert(
+      fc.property(
+        fc.array(opArb({ big: false }), { minLength: 1, maxLength: 25 }),
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 1, max: 255 })), { minLength: 1, maxLength: 4 }),
+        fc.option(fc.nat(), { nil: undefined }),
+        (ops, flips, cut) => {
+          const header = makeHeader();
+          const { path: p } = writeLog(header, ops);
+          const bytes = fs.readFileSync(p);
+          fs.rmSync(p);
+          for (const [pos, x] of flips) bytes[pos % bytes.length] ^= x;
+          checkParse(bytes);
+          if (cut !== undefined) checkParse(bytes.subarray(0, cut % (bytes.length + 1)));
+          // Also with the checksums repaired, so the event decoder sees the damage.
+          const fixed = Buffer.from(bytes);
+          let q = preamble.length;
+          while (q + 8 <= fixed.length) {
+            const len = fixed.readUInt32LE(q);
+            if (len === 0 || q + 8 + len > fixed.length) break;
+            fixed.writeUInt32LE(crc32(fixed.subarray(q + 8, q + 8 + len)), q + 4);
+            q += 8 + len;
+          }
+          checkParse(fixed);
+        },
+      ),
+      runs(150),
+    );
+  });
+});
+
+describe('error messages for specific bad inputs', { timeout: 60_000 }, () => {
+  const rwnd = [...MAGIC];
+
+  it('an empty buffer is reported as empty', () => {
+    expect(() => TraceReader.parse(new Uint8Array(0))).toThrow(TraceError);
+    expect(() => TraceReader.parse(new Uint8Array(0))).toThrow(/is empty \(0 bytes\)/);
+  });
+
+  it('bytes that do not start with RWND are "not a rewind recording"', () => {
+    const isMagicPrefix = (b: Uint8Array) => b.length < MAGIC.length && b.every((x, i) => x === rwnd[i]);
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 1, maxLength: 100 }).filter((b) => !isMagicPrefix(b) && !(b.length >= 4 && MAGIC.equals(b.subarray(0, 4)))),
+        (b) => {
+          expect(() => TraceReader.parse(b)).toThrow(TraceError);
+          expect(() => TraceReader.parse(b)).toThrow(/is not a rewind recording/);
+        },
+      ),
+      runs(200),
+    );
+  });
+
+  it('a prefix of the signature is "cut short"', () => {
+    for (let n = 1; n <= 4; n++) expect(() => TraceReader.parse(Uint8Array.from(rwnd.slice(0, n)))).toThrow(/cut short after \d+ bytes?, inside its header/);
+  });
+
+  it('a newer format version is "written by a newer rewind"', () => {
+    expect(() => TraceReader.parse(Uint8Array.from([...rwnd, 99]))).toThrow(/newer rewind \(trace format 99/);
+    fc.assert(
+      fc.property(fc.integer({ min: FORMAT_VERSION + 1, max: 255 }), fc.uint8Array({ maxLength: 50 }), (v, rest) => {
+        expect(() => TraceReader.parse(Uint8Array.from([...rwnd, v, ...rest]))).toThrow(TraceError);
+        expect(() => TraceReader.parse(Uint8Array.from([...rwnd, v, ...rest]))).toThrow(new RegExp(`newer rewind \\(trace format ${v};`));
+      }),
+      runs(50),
+    );
+  });
+
+  it('format version 0 is invalid', () => {
+    expect(() => TraceReader.parse(Uint8Array.from([...rwnd, 0, 1, 0xc0]))).toThrow(/invalid format version \(0\)/);
+  });
+
+  it('a changed byte inside a complete chunk fails its checksum', () => {
+    fc.assert(
+      fc.property(
+        fc.array(opArb({ big: false }), { minLength: 1, maxLength: 30 }),
+        fc.nat(),
+        fc.nat(),
+        fc.integer({ min: 1, max: 255 }),
+        (ops, chunkPick, posPick, x) => {
+          const header = makeHeader();
+          const { path: p, events } = writeLog(header, ops);
+          const bytes = fs.readFileSync(p);
+          fs.rmSync(p);
+          fc.pre(events > 0);
+          const lay = layoutOf(bytes, header);
+          const c = lay.chunks[chunkPick % lay.chunks.length];
+          // anywhere in the payload or the stored checksum
+          const span = c.end - (c.start + 4);
+          const pos = c.start + 4 + (posPick % span);
+          bytes[pos] ^= x;
+          expect(() => TraceReader.parse(bytes)).toThrow(TraceError);
+          expect(() => TraceReader.parse(bytes)).toThrow(new RegExp(`corrupt: the chunk at byte ${c.start} fails its checksum`));
+        },
+      ),
+      runs(100),
+    );
+  });
+
+  it('a zero or huge chunk length is an impossible length', () => {
+    const pre = encodePreamble(makeHeader());
+    const zero = Buffer.concat([pre, Buffer.alloc(8)]);
+    expect(() => TraceReader.parse(zero)).toThrow(/impossible length \(0\)/);
+    const huge = Buffer.concat([pre, Buffer.from([0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0])]);
+    expect(() => TraceReader.parse(huge)).toThrow(/impossible length \(4294967295\)/);
+  });
+
+  it('a header that is not a trace header is corrupt', () => {
+    const h = Buffer.from([0x93, 1, 2, 3]); // msgpack [1,2,3]
+    expect(() => TraceReader.parse(Buffer.concat([MAGIC, Buffer.from([1, h.length]), h]))).toThrow(/corrupt header \(required fields are missing\)/);
+    const bad = Buffer.from([0xc1]); // msgpack "never used"
+    expect(() => TraceReader.parse(Buffer.concat([MAGIC, Buffer.from([1, 1]), bad]))).toThrow(/has a corrupt header/);
+  });
+
+  it('open() explains a missing file and a directory', () => {
+    expect(() => TraceReader.open(path.join(dir, 'nope.rwnd'))).toThrow(/there is no recording at/);
+    expect(() => TraceReader.open(dir)).toThrow(/is a directory, not a log file/);
+  });
+
+  it('an unknown tag inside a complete chunk is corruption, not truncation', () => {
+    const pre = encodePreamble(makeHeader());
+    const payload = Buffer.from([Tag.DateNow, 0, 0xee]);
+    const h = Buffer.alloc(8);
+    h.writeUInt32LE(payload.length, 0);
+    h.writeUInt32LE(crc32(payload), 4);
+    expect(() => TraceReader.parse(Buffer.concat([pre, h, payload]))).toThrow(/event 2 cannot be decoded \(unknown event tag 238\)/);
+  });
+});
