@@ -269,6 +269,9 @@ function writeLog(header: TraceHeader, ops: Op[]): { path: string; events: numbe
   const w = new TraceWriter(p, header);
   for (const o of ops) applyOp(w, o);
   w.close();
+  expect(w.active).toBe(false);
+  expect(w.pending).toBe(false);
+  expect(w.bytesWritten).toBe(fs.statSync(p).size);
   return { path: p, events: w.events };
 }
 
@@ -780,6 +783,20 @@ describe('error messages for specific bad inputs', { timeout: 60_000 }, () => {
   it('open() explains a missing file and a directory', () => {
     expect(() => TraceReader.open(path.join(dir, 'nope.rwnd'))).toThrow(/there is no recording at/);
     expect(() => TraceReader.open(dir)).toThrow(/is a directory, not a log file/);
+  });
+
+  it('an event cut off at the end of a complete (checksummed) chunk is corruption, not truncation', () => {
+    const pre = encodePreamble(makeHeader());
+    // a wall reading, then a RandomUUID with only 3 of its 16 bytes
+    const payload = Buffer.from([Tag.DateNow, 2, Tag.RandomUUID, 1, 2, 3]);
+    const h = Buffer.alloc(8);
+    h.writeUInt32LE(payload.length, 0);
+    h.writeUInt32LE(crc32(payload), 4);
+    expect(() => TraceReader.parse(Buffer.concat([pre, h, payload]))).toThrow(/corrupt: event 2 cannot be decoded \(field of 16 bytes runs past the end\)/);
+    // the same bytes in a chunk that is itself cut off: the complete first event is kept
+    const t = TraceReader.parse(Buffer.concat([pre, h, payload, h, payload.subarray(0, 4)]));
+    expect(t.truncated).toMatch(/cut off \(4 of 6 bytes\)/);
+    expect(t.eventCount).toBe(1);
   });
 
   it('an unknown tag inside a complete chunk is corruption, not truncation', () => {

@@ -1,6 +1,7 @@
 // Starts the session for this process: decides the mode from the environment the CLI set,
 // builds the header (record) or opens the log (replay), and installs every Source.
 import { createHash } from 'node:crypto';
+import fs from 'node:fs';
 import path from 'node:path';
 import { isMainThread } from 'node:worker_threads';
 import { syncBuiltinESMExports } from 'node:module';
@@ -29,6 +30,16 @@ export const SOURCES: readonly Source[] = [processSource, clockSource, randomSou
 /** Package managers' own processes just pass NODE_OPTIONS on to the program they start. */
 const PASS_THROUGH = /[\\/](npm-cli|npx-cli|yarn|pnpm|corepack)\.c?js$|[\\/]corepack[\\/]/;
 
+function isPassThrough(main: string | undefined): boolean {
+  if (!main) return false;
+  if (PASS_THROUGH.test(main)) return true;
+  try {
+    return PASS_THROUGH.test(fs.realpathSync(main)); // bin links: /usr/bin/npm -> npm-cli.js
+  } catch {
+    return false;
+  }
+}
+
 export function start(): void {
   const g = globalThis as Record<symbol, unknown>;
   if (g[SESSION_KEY] || !isMainThread) return;
@@ -37,7 +48,7 @@ export function start(): void {
   let session: Session;
   if (mode === 'replay') session = openReplay();
   else {
-    if (PASS_THROUGH.test(process.argv[1] ?? '')) return;
+    if (isPassThrough(process.argv[1])) return;
     const s = openRecord();
     if (!s) return;
     session = s;
