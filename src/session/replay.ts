@@ -334,7 +334,7 @@ export class ReplaySession implements Session {
       event: this.n + 1,
       total: this.file.eventCount,
       expected: describeEvent(head, this.header),
-      actual: `the program ${actual}`,
+      actual,
       stack,
     });
   }
