@@ -207,6 +207,28 @@ const opArb = (opts: { big: boolean }): fc.Arbitrary<Op> => {
   return fc.oneof(...arbs);
 };
 
+/**
+ * Flush, then one random-bytes event sized so that the writer's chunk buffer (8-byte chunk
+ * header included) ends up exactly `offset` bytes before or after the 64 KiB mark. The ops
+ * that follow then land right at the chunk edge, where the writer's flush-and-slack logic is.
+ * (1 tag byte + a 3-byte length varint + L bytes of data.)
+ */
+const ZEROS = new Uint8Array(CHUNK_BYTES + 64);
+const padToEdge: fc.Arbitrary<Op[]> = fc
+  .integer({ min: -120, max: 40 })
+  .map((offset) => [{ k: 'flush' }, { k: 'bytes', tag: Tag.RandomFill, data: ZEROS.subarray(0, CHUNK_BYTES + offset - 12) }]);
+
+/** Op sequences: random ops, now and then pushed against the chunk edge. */
+const opsArb = (opts: { big: boolean; maxLength: number; minLength?: number }) =>
+  fc
+    .array(
+      opts.big
+        ? fc.oneof({ weight: 20, arbitrary: opArb(opts).map((o) => [o]) }, { weight: 1, arbitrary: padToEdge })
+        : opArb(opts).map((o) => [o]),
+      { maxLength: opts.maxLength, minLength: opts.minLength },
+    )
+    .map((segs) => segs.flat());
+
 const headerArb: fc.Arbitrary<TraceHeader> = fc
   .record({
     startWall: fc.integer({ min: -100_000, max: 100_000 }).map((d) => START_WALL + d),
@@ -449,7 +471,7 @@ describe('TraceWriter -> TraceReader round-trip', { timeout: 60_000 }, () => {
   it('returns every written event, in order, with the same values', () => {
     let multiChunk = 0;
     fc.assert(
-      fc.property(headerArb, fc.array(opArb({ big: true }), { maxLength: 60 }), (header, ops) => {
+      fc.property(headerArb, opsArb({ big: true, maxLength: 60 }), (header, ops) => {
         const { path: p, events } = writeLog(header, ops);
         const expected = model(header, ops);
         expect(events).toBe(expected.length);

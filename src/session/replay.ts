@@ -32,8 +32,10 @@ export interface ReplayOptions {
 }
 
 const TURN_TAGS = new Set<number>([Tag.Timeout, Tag.Interval, Tag.Immediate, Tag.Callback]);
+/** Dispatcher steps per event-loop iteration. */
+const STEPS_PER_ITERATION = 64;
 /** After this many dispatcher spins waiting for real I/O, poll with a 1 ms timer instead. */
-const BUSY_SPINS = 200;
+const BUSY_SPINS = 2000;
 /** How long a program may linger after the log's end record before rewind ends it. */
 const EXIT_GRACE_MS = 2000;
 
@@ -49,7 +51,8 @@ export class ReplaySession implements Session {
   private nextOp = 1;
   private readonly ops = new Map<number, ReplayOp>();
   private readonly baseline: Map<string, number>;
-  private scheduled = false;
+  /** Dispatcher steps queued as immediates and not yet run. */
+  private queued = 0;
   private spins = 0;
   private outputs = 0;
   private finished = false;
@@ -149,40 +152,54 @@ export class ReplaySession implements Session {
     return this.ops.has(op);
   }
 
+  /**
+   * Queues dispatcher steps. A batch of immediates runs in one event-loop iteration, and
+   * Node drains nextTicks and microtasks between immediates exactly as it does between
+   * recorded callbacks, so each step still sees a fully settled program.
+   */
   private schedule(): void {
-    if (this.scheduled || this.finished) return;
-    this.scheduled = true;
-    if (this.spins < BUSY_SPINS) original.setImmediate(this.pump);
-    else original.setTimeout(this.pump, 1);
+    if (this.queued > 0 || this.finished) return;
+    if (this.spins < BUSY_SPINS) {
+      for (let i = 0; i < STEPS_PER_ITERATION; i++) original.setImmediate(this.pump);
+      this.queued = STEPS_PER_ITERATION;
+    } else {
+      original.setTimeout(this.pump, 1);
+      this.queued = 1;
+    }
   }
 
   /** One step of the dispatcher: run the next turn, or find out why it cannot run. */
   private readonly pump = (): void => {
-    this.scheduled = false;
+    this.queued--;
+    if (this.finished) return;
     const c = this.c;
     if (c.pos >= c.end) return this.logEnded('waited for the next event');
     const tag = c.b[c.pos];
     if (TURN_TAGS.has(tag)) {
+      // Hot path: decode the turn in place, no allocation.
       const save = c.pos;
-      const ev = this.peek()!;
-      const op = this.ops.get(ev.op!);
-      if (!op) {
-        if (!this.idle()) return this.wait();
+      c.pos++;
+      const id = c.varint();
+      const dt = c.varint();
+      const api = tag === Tag.Callback ? c.varint() : 0;
+      const op = this.ops.get(id);
+      if (!op || op.tag !== tag || (tag === Tag.Callback && op.api !== api)) {
         c.pos = save;
-        const state = ev.op! < this.nextOp ? 'has already finished or been cancelled' : 'has not been created';
-        this.mismatch(`went idle: op #${ev.op} ${state}`, null);
+        if (!op && !this.idle()) return this.wait();
+        const state = !op
+          ? `op #${id} ${id < this.nextOp ? 'has already finished or been cancelled' : 'has not been created'}`
+          : `op #${id} is ${op.what}`;
+        this.mismatch(`went idle: ${state}`, null);
       }
-      if (op.tag !== tag || (tag === Tag.Callback && op.api !== ev.api)) {
-        this.mismatch(`has op #${ev.op} as ${op.what}`, null);
-      }
-      this.skip();
-      this.lastTurnUs = ev.timeUs;
+      const payload = tag === Tag.Callback ? c.msgpack() : undefined;
+      this.n++;
+      this.lastTurnUs += dt;
       this.spins = 0;
-      if (!op.repeat) this.ops.delete(ev.op!);
+      if (!op.repeat) this.ops.delete(id);
       // Schedule first: if the callback throws and the program survives it
       // (an 'uncaughtException' handler), the replay must go on.
       this.schedule();
-      op.fire(ev.payload);
+      op.fire(payload);
       return;
     }
     if (tag === Tag.Signal) return this.deliverSignal();
@@ -225,7 +242,8 @@ export class ReplaySession implements Session {
 
   /** The log says the process ended here; the program should now exit by itself. */
   private awaitExit(): void {
-    const t = original.setTimeout(() => {
+    if (this.exitTimer) return;
+    this.exitTimer = original.setTimeout(() => {
       const end = this.peek()?.end;
       writeStderr(
         `rewind: the recording ends here (event ${this.n + 1}: ${end ? describeEnd(end) : 'end'}), ` +
@@ -234,8 +252,9 @@ export class ReplaySession implements Session {
       this.finish();
       original.reallyExit(end?.code ?? 1);
     }, EXIT_GRACE_MS);
-    t.unref();
+    this.exitTimer.unref();
   }
+  private exitTimer: NodeJS.Timeout | null = null;
 
   // ---- the end of the run --------------------------------------------------------------
 

@@ -86,9 +86,11 @@ function replayTimers(s: ReplaySession): TimerApi {
   const make = (tag: number, name: string, real: Fn) =>
     function (cb: unknown, ...rest: unknown[]) {
       if (typeof cb !== 'function') return real(cb, ...rest);
-      // Let Node validate the delay and emit its own warnings (TimeoutOverflowWarning...).
-      if (tag === Tag.Immediate) original.clearImmediate(real(noop) as NodeJS.Immediate);
-      else original.clearTimeout(real(noop, rest[0]) as NodeJS.Timeout);
+      // An unusual delay: let Node coerce it and emit its own warning (TimeoutOverflowWarning...).
+      const delay = rest[0];
+      if (tag !== Tag.Immediate && !(typeof delay === 'number' && delay >= 1 && delay <= 0x7fffffff)) {
+        original.clearTimeout(real(noop, delay) as NodeJS.Timeout);
+      }
       const op = s.newOp();
       const args = tag === Tag.Immediate ? rest : rest.slice(1);
       const t = tag === Tag.Immediate ? new Immediate(op, tag, live, s) : new Timeout(op, tag, live, s);

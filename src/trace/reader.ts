@@ -61,12 +61,19 @@ export class DecodeState {
 }
 
 /** Decodes the event at the cursor. Throws DecodeError on malformed or cut-off bytes. */
-export function decodeEvent(c: ByteCursor, st: DecodeState, n: number): TraceEvent {
+export function decodeEvent(c: ByteCursor, st: DecodeState, n: number, into?: TraceEvent): TraceEvent {
   const start = c.pos;
   const tag = c.u8();
   const info = TAGS[tag];
   if (!info) throw new DecodeError(`unknown event tag ${tag}`, start, false);
-  const ev: TraceEvent = { n, tag, kind: info.kind, timeUs: st.timeUs };
+  // `into` lets a scan reuse one object: its other fields are then stale, not cleared.
+  const ev: TraceEvent = into ?? { n, tag, kind: info.kind, timeUs: st.timeUs };
+  if (into) {
+    into.n = n;
+    into.tag = tag;
+    into.kind = info.kind;
+    into.timeUs = st.timeUs;
+  }
   switch (tag) {
     case Tag.DateNow:
     case Tag.DateNew:
@@ -242,9 +249,10 @@ export class TraceReader {
     const st = new DecodeState(header);
     let count = 0;
     let bodyEnd = 0;
+    const scratch = {} as TraceEvent;
     while (cur.pos < body.length) {
       try {
-        decodeEvent(cur, st, count + 1);
+        decodeEvent(cur, st, count + 1, scratch);
       } catch (e) {
         if (!(e instanceof DecodeError)) throw e;
         if (truncated !== null && e.truncated) break; // the cut-off tail of a killed process

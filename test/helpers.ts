@@ -1,0 +1,208 @@
+// Helpers for the record→replay conformance suites: run the rewind CLI (bin/rewind.js,
+// which loads the compiled dist/) as a child process, with a clean environment, and
+// compare what a recording and its replay printed.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+export const BIN = path.join(ROOT, 'bin', 'rewind.js');
+export const FIXTURES = path.join(ROOT, 'test', 'fixtures');
+export const NODE = process.execPath;
+
+/** Per-process time limit: a hung replay fails the test instead of hanging the suite. */
+export const PROCESS_TIMEOUT_MS = 30_000;
+
+export interface RunResult {
+  stdout: Buffer;
+  stderr: Buffer;
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  /** Wall time from spawn to exit. */
+  ms: number;
+  /** Killed after PROCESS_TIMEOUT_MS. */
+  timedOut: boolean;
+}
+
+export interface RunOptions {
+  cwd?: string;
+  /** Added to the clean base environment; `undefined` values remove a variable. */
+  env?: Record<string, string | undefined>;
+  timeoutMs?: number;
+}
+
+/**
+ * The environment every child starts from: the test runner's, without anything that would
+ * change how Node or rewind behave (a preload in NODE_OPTIONS, rewind's own steering
+ * variables, forced or disabled colours).
+ */
+export function baseEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const k of Object.keys(env)) {
+    if (k.startsWith('REWIND_') || k === 'NODE_OPTIONS' || k === 'FORCE_COLOR' || k === 'NO_COLOR' || k === 'NODE_DISABLE_COLORS') {
+      delete env[k];
+    }
+  }
+  for (const [k, v] of Object.entries(extra)) {
+    if (v === undefined) delete env[k];
+    else env[k] = v;
+  }
+  return env;
+}
+
+/** Runs a command to completion, collecting its output as Buffers. Never rejects on a bad status. */
+export function run(cmd: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(cmd, args, {
+      cwd: opts.cwd ?? os.tmpdir(),
+      env: baseEnv(opts.env),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => err.push(b));
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, opts.timeoutMs ?? PROCESS_TIMEOUT_MS);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    // 'close' (not 'exit'): every byte of both pipes has been read.
+    child.on('close', (status, signal) => {
+      clearTimeout(timer);
+      resolve({
+        stdout: Buffer.concat(out),
+        stderr: Buffer.concat(err),
+        status,
+        signal,
+        ms: performance.now() - started,
+        timedOut,
+      });
+    });
+  });
+}
+
+/** `node bin/rewind.js ...args` */
+export function rewind(args: string[], opts: RunOptions = {}): Promise<RunResult> {
+  return run(NODE, [BIN, ...args], opts);
+}
+
+/** The fixture's absolute path (names are relative to test/fixtures). */
+export function fixture(name: string): string {
+  return path.isAbsolute(name) ? name : path.join(FIXTURES, name);
+}
+
+/** Runs a fixture with plain node, without rewind. */
+export function runPlain(name: string, args: string[] = [], opts: RunOptions = {}): Promise<RunResult> {
+  return run(NODE, [fixture(name), ...args], opts);
+}
+
+const tempRoots: string[] = [];
+
+/** A fresh, empty directory under the OS temp dir; removed by cleanupTempDirs(). */
+export function tempDir(prefix = 'rewind-test-'): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  tempRoots.push(dir);
+  return dir;
+}
+
+export function cleanupTempDirs(): void {
+  for (const d of tempRoots.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export interface RecordOptions extends RunOptions {
+  /** The recording directory (default: a fresh temp dir). Must not hold a recording yet. */
+  out?: string;
+}
+
+export interface Recorded extends RunResult {
+  /** The recording directory passed to --out. */
+  dir: string;
+}
+
+/** `rewind record --out DIR -- node FIXTURE ...args` */
+export async function record(name: string, args: string[] = [], opts: RecordOptions = {}): Promise<Recorded> {
+  const dir = opts.out ?? path.join(tempDir('rewind-rec-'), 'rec');
+  const cwd = opts.cwd ?? tempDir('rewind-cwd-');
+  const r = await rewind(['record', '--out', dir, '--', NODE, fixture(name), ...args], { ...opts, cwd });
+  return { ...r, dir };
+}
+
+export interface ReplayOptions extends RunOptions {
+  /** Extra flags for `rewind replay` (e.g. --force, --summary). */
+  flags?: string[];
+}
+
+/** `rewind replay DIR` */
+export function replay(dir: string, opts: ReplayOptions = {}): Promise<RunResult> {
+  return rewind(['replay', dir, ...(opts.flags ?? [])], { ...opts, cwd: opts.cwd ?? tempDir('rewind-cwd-') });
+}
+
+export interface RecordAndReplayOptions {
+  record?: RecordOptions;
+  replay?: ReplayOptions;
+  /** Pause between record and replay, so that real clocks have moved on. */
+  gapMs?: number;
+}
+
+export interface RecordAndReplay {
+  record: Recorded;
+  replay: RunResult;
+}
+
+/** Records the fixture into a fresh directory, waits, then replays it. */
+export async function recordAndReplay(name: string, args: string[] = [], opts: RecordAndReplayOptions = {}): Promise<RecordAndReplay> {
+  const rec = await record(name, args, opts.record);
+  await sleep(opts.gapMs ?? 50);
+  const rep = await replay(rec.dir, opts.replay);
+  return { record: rec, replay: rep };
+}
+
+/** A short description of a run for assertion messages. */
+export function describeRun(label: string, r: RunResult): string {
+  const tail = (b: Buffer) => {
+    const s = b.toString('utf8');
+    return s.length > 3000 ? `…${s.slice(-3000)}` : s;
+  };
+  return (
+    `${label}: status ${r.status} signal ${r.signal}${r.timedOut ? ' (TIMED OUT)' : ''} in ${r.ms.toFixed(0)} ms\n` +
+    `--- ${label} stderr ---\n${tail(r.stderr)}\n--- ${label} stdout (tail) ---\n${tail(r.stdout)}`
+  );
+}
+
+/** A recorded .rwnd log of a recording directory (there is one per Node process). */
+export function logsOf(dir: string): string[] {
+  return fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.rwnd'))
+    .map((f) => path.join(dir, f));
+}
+
+export interface EventJson {
+  n: number;
+  time_us: number;
+  kind: string;
+  call: string;
+  detail: string;
+  [k: string]: unknown;
+}
+
+/** `rewind events DIR --json`, parsed. */
+export async function eventsOf(dir: string): Promise<EventJson[]> {
+  const r = await rewind(['events', dir, '--json']);
+  if (r.status !== 0) throw new Error(describeRun('rewind events', r));
+  return r.stdout
+    .toString('utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as EventJson);
+}
