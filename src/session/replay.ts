@@ -259,14 +259,14 @@ export class ReplaySession implements Session {
   // ---- the end of the run --------------------------------------------------------------
 
   /** Called as the program emits 'exit', before its listeners run. */
-  beforeExit(code: number): void {
+  exiting(code: number): void {
     const head = this.peek();
     if (!head) return this.logEnded(`exited with code ${code}`);
     if (head.kind === 'turn' || head.kind === 'signal') this.mismatch(`exited with code ${code}`);
   }
 
   /** Called after the program's 'exit' listeners ran. */
-  afterExit(code: number): void {
+  exited(code: number): void {
     const head = this.peek();
     if (!head) return this.logEnded(`exited with code ${code}`);
     if (head.kind !== 'end' || head.end!.code !== code) this.mismatch(`exited with code ${code}`);

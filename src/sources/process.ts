@@ -49,13 +49,14 @@ function recordEnding(s: RecordSession): void {
     if (process.listenerCount('uncaughtException') === 0) via = 'uncaught';
   });
 
-  const emit = original.processEmit;
-  process.emit = function (this: NodeJS.Process, event: string | symbol, ...args: unknown[]) {
-    if (event !== 'exit') return (emit as (...a: unknown[]) => boolean).call(this, event, ...args);
+  const emit = original.processEmit as (...a: unknown[]) => boolean;
+  process.emit = function (this: NodeJS.Process, event: string | symbol, code?: unknown) {
+    // `arguments`, not rest parameters: process.emit is hot, and this path allocates nothing.
+    if (event !== 'exit') return emit.apply(this, arguments as unknown as unknown[]);
     try {
-      return (emit as (...a: unknown[]) => boolean).call(this, event, ...args);
+      return emit.apply(this, arguments as unknown as unknown[]);
     } finally {
-      s.end({ code: exitCodeOf(args[0]), signal: null, via });
+      s.end({ code: exitCodeOf(code), signal: null, via });
     }
   } as typeof process.emit;
 
@@ -85,14 +86,14 @@ function replayKill(): void {
 
 function checkEnding(s: ReplaySession): void {
   process.on('uncaughtExceptionMonitor', (err, origin) => s.failure(err, origin));
-  const emit = original.processEmit;
-  process.emit = function (this: NodeJS.Process, event: string | symbol, ...args: unknown[]) {
-    if (event !== 'exit') return (emit as (...a: unknown[]) => boolean).call(this, event, ...args);
-    s.beforeExit(exitCodeOf(args[0]));
+  const emit = original.processEmit as (...a: unknown[]) => boolean;
+  process.emit = function (this: NodeJS.Process, event: string | symbol, code?: unknown) {
+    if (event !== 'exit') return emit.apply(this, arguments as unknown as unknown[]);
+    s.exiting(exitCodeOf(code));
     try {
-      return (emit as (...a: unknown[]) => boolean).call(this, event, ...args);
+      return emit.apply(this, arguments as unknown as unknown[]);
     } finally {
-      s.afterExit(exitCodeOf(args[0]));
+      s.exited(exitCodeOf(code));
     }
   } as typeof process.emit;
 }
