@@ -129,8 +129,11 @@ function exec(args, env = BASE_ENV, what = '') {
   if (r.error) throw new BenchError(`${what}: cannot run \`${describeCmd(args, env)}\`: ${r.error.message}`);
   if (r.status !== 0) {
     const how = r.signal ? `was killed by ${r.signal}` : `exited with code ${r.status}`;
+    const why = env.REWIND_MODE === 'replay' || args.includes('replay')
+      ? ' The replay did not reproduce its recording, so this benchmark measures nothing.'
+      : '';
     throw new BenchError(
-      `${what}: \`${describeCmd(args, env)}\` ${how}.\n--- its stdout ---\n${r.stdout}--- its stderr ---\n${r.stderr}`,
+      `${what}: \`${describeCmd(args, env)}\` ${how}.${why}\n--- its stdout ---\n${r.stdout}--- its stderr ---\n${r.stderr}`,
     );
   }
   return { ms, stdout: r.stdout, stderr: r.stderr };
@@ -173,7 +176,7 @@ function sameOutput(rec, replayed, how) {
   if (replayed === rec.stdout) return;
   throw new BenchError(
     `the replay (${how}) of ${rec.name}.js diverged from its recording: its stdout differs, so this benchmark ` +
-      `measures nothing.\n  recorded: ${JSON.stringify(rec.stdout)}\n  replayed: ${JSON.stringify(replayed)}\n  log: ${rec.log}`,
+      `measures nothing.\n  recorded: ${JSON.stringify(rec.stdout)}\n  replayed: ${JSON.stringify(replayed)}`,
   );
 }
 
@@ -274,10 +277,10 @@ async function recordOverhead(num, name, title, target) {
   const minus = s.rec.map((x, k) => ratioOf(x - s.recEmpty[k], s.plain[k] - s.plainEmpty[k]));
   const mw = median(whole);
   const mm = median(minus);
-  row(`${num}. ${title}: recorded/plain, whole process`, `${fx(mw)}x (${fms(median(s.rec))} / ${fms(median(s.plain))} ms)`, `<= ${target}x`, mw <= target);
+  row(`${num}. ${title}: recorded/plain, whole process`, `${fx(mw, 3)}x (${fms(median(s.rec))} / ${fms(median(s.plain))} ms)`, `<= ${target}x`, mw <= target);
   row(
     `${num}. ${title}: recorded/plain, minus startup`,
-    `${fx(mm)}x (${fms(median(s.rec) - median(s.recEmpty))} / ${fms(median(s.plain) - median(s.plainEmpty))} ms)`,
+    `${fx(mm, 3)}x (${fms(median(s.rec) - median(s.recEmpty))} / ${fms(median(s.plain) - median(s.plainEmpty))} ms)`,
     `<= ${target}x`,
     mm <= target,
   );
@@ -400,10 +403,10 @@ async function bench5() {
   const minus = s.rep.map((x, k) => ratioOf(x - s.repEmpty[k], s.rec[k] - s.recEmpty[k]));
   const mw = median(whole);
   const mm = median(minus);
-  row('5. replay/record, CPU-bound program: whole process', `${fx(mw)}x (${fms(median(s.rep))} / ${fms(median(s.rec))} ms)`, '<= 1.0x', mw <= 1.0);
+  row('5. replay/record, CPU-bound program: whole process', `${fx(mw, 3)}x (${fms(median(s.rep))} / ${fms(median(s.rec))} ms)`, '<= 1.0x', mw <= 1.0);
   row(
     '5. replay/record, CPU-bound program: minus startup',
-    `${fx(mm)}x (${fms(median(s.rep) - median(s.repEmpty))} / ${fms(median(s.rec) - median(s.recEmpty))} ms)`,
+    `${fx(mm, 3)}x (${fms(median(s.rep) - median(s.repEmpty))} / ${fms(median(s.rec) - median(s.recEmpty))} ms)`,
     '<= 1.0x',
     mm <= 1.0,
   );

@@ -297,7 +297,11 @@ function writeLog(header: TraceHeader, ops: Op[]): { path: string; events: numbe
   return { path: p, events: w.events };
 }
 
-const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+/** Comparable form of bytes: hex when short, length + sha1 when long (cheap to compare). */
+const hex = (b: Uint8Array) => {
+  const buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+  return buf.length <= 256 ? buf.toString('hex') : `${buf.length}:${createHash('sha1').update(buf).digest('hex')}`;
+};
 const sha8 = (b: Uint8Array) => hex(createHash('sha1').update(b).digest().subarray(0, 8));
 
 /** Comparable form of an event: byte fields as hex. */
@@ -532,6 +536,51 @@ describe('TraceWriter -> TraceReader round-trip', { timeout: 60_000 }, () => {
     layoutOf(fs.readFileSync(p), header);
     expect(readAll(TraceReader.open(p))).toStrictEqual(model(header, ops));
   });
+});
+
+describe('events at the chunk edge', { timeout: 60_000 }, () => {
+  // Every kind of event (at its largest encodings) written, twice in a row, when the chunk
+  // buffer is at every position from 100 bytes before the 64 KiB mark to 48 bytes past it:
+  // this is where the writer decides between appending into its slack and flushing first.
+  const big = 2 ** 53 - 1;
+  const kinds: Record<string, (i: number, second: boolean) => Op> = {
+    wall: (_, second) => ({ k: 'wall', tag: Tag.DateNow, v: second ? 0 : 2 ** 52 }),
+    mono: (_, second) => ({ k: 'mono', tag: Tag.HrtimeBigint, ns: second ? 0 : 2 ** 52 }),
+    turn: (i) => ({ k: 'turn', tag: Tag.Interval, op: big, us: i * 2 ** 45 }),
+    // 17 bytes, the largest hot event: 8-byte op and 8-byte time delta, right below the mark
+    turnHuge: (i) => ({ k: 'turn', tag: Tag.Timeout, op: big, us: 2 ** 49 * Math.min(15, Math.max(0, i - 85)) }),
+    callback: (i) => ({ k: 'callback', op: big, us: i * 2 ** 45, api: big, payload: { value: i } }),
+    callbackBig: (i) => ({ k: 'callback', op: 300, us: i * 2 ** 45, api: 2, payload: { value: 'v'.repeat(150 + i) } }),
+    signal: (i) => ({ k: 'signal', us: i * 2 ** 45, name: 'SIGWINCH' }),
+    bytes0: () => ({ k: 'bytes', tag: Tag.RandomBytes, data: new Uint8Array(0) }),
+    bytes127: (i) => ({ k: 'bytes', tag: Tag.GetRandomValues, data: fillBytes(127, i + 1) }),
+    bytes128: (i) => ({ k: 'bytes', tag: Tag.RandomFill, data: fillBytes(128, i + 1) }),
+    fixed: (i) => ({ k: 'fixed', data: fillBytes(16, i + 1) }),
+    int: (i) => ({ k: 'int', v: i % 2 ? 2 ** 48 : -(2 ** 48) }),
+    value: (i) => ({ k: 'value', api: big, payload: [i, 'x'.repeat(i)] }),
+    output: (i) => ({ k: 'output', fd: 2, data: fillBytes(i % 7, i + 1) }),
+    output4096: (i) => ({ k: 'output', fd: 1, data: fillBytes(WRITE_VERBATIM_MAX, i + 1) }),
+    output4097: (i) => ({ k: 'output', fd: 1, data: fillBytes(WRITE_VERBATIM_MAX + 1 + i * 1000, i + 1) }),
+    failure: (i) => ({ k: 'failure', info: { origin: 'unhandledRejection', name: 'Error', message: 'm'.repeat(i), stack: 'at x' } }),
+    end: () => ({ k: 'end', info: { code: 3, signal: null, via: 'exit' } }),
+  };
+  for (const [name, make] of Object.entries(kinds)) {
+    it(`${name} at every position around the 64 KiB mark`, () => {
+      const header = makeHeader();
+      const ops: Op[] = [];
+      let i = 0;
+      for (let off = -100; off <= 48; off++, i++) {
+        ops.push({ k: 'flush' }, { k: 'bytes', tag: Tag.RandomFill, data: ZEROS.subarray(0, CHUNK_BYTES + off - 12) });
+        // twice: the second lands wherever the first left the buffer, up to the end of the slack
+        ops.push(make(i, false), make(i, true), { k: 'wall', tag: Tag.DateNew, v: START_WALL + i });
+      }
+      const { path: p } = writeLog(header, ops);
+      const lay = layoutOf(fs.readFileSync(p), header);
+      for (const c of lay.chunks) expect(c.end - c.bodyStart).toBeLessThanOrEqual(CHUNK_BYTES + 64);
+      expect(readAll(TraceReader.open(p))).toStrictEqual(model(header, ops));
+      fs.rmSync(p);
+    });
+  }
 });
 
 describe('truncated logs', { timeout: 60_000 }, () => {

@@ -206,3 +206,24 @@ export async function eventsOf(dir: string): Promise<EventJson[]> {
     .filter(Boolean)
     .map((l) => JSON.parse(l) as EventJson);
 }
+
+/** The `expect` of a test context (needed for concurrent tests). */
+export type Expect = typeof import('vitest').expect;
+
+/**
+ * The replay printed exactly what the recording printed (stdout byte for byte, stderr
+ * equal) and ended the same way (exit status, or signal).
+ */
+export function expectReplayMatches(expect: Expect, r: RecordAndReplay): void {
+  const ctx = `\n${describeRun('record', r.record)}\n${describeRun('replay', r.replay)}`;
+  expect(r.record.timedOut, `the recording timed out${ctx}`).toBe(false);
+  expect(r.replay.timedOut, `the replay timed out${ctx}`).toBe(false);
+  expect({ status: r.replay.status, signal: r.replay.signal }, `replay ended differently${ctx}`).toEqual({
+    status: r.record.status,
+    signal: r.record.signal,
+  });
+  expect(r.replay.stderr.toString('utf8'), `stderr differs${ctx}`).toBe(r.record.stderr.toString('utf8'));
+  expect(r.replay.stdout.toString('utf8'), `stdout differs${ctx}`).toBe(r.record.stdout.toString('utf8'));
+  expect(Buffer.compare(r.replay.stdout, r.record.stdout), 'stdout differs byte for byte').toBe(0);
+  expect(Buffer.compare(r.replay.stderr, r.record.stderr), 'stderr differs byte for byte').toBe(0);
+}

@@ -34,8 +34,6 @@ export interface ReplayOptions {
 const TURN_TAGS = new Set<number>([Tag.Timeout, Tag.Interval, Tag.Immediate, Tag.Callback]);
 /** Dispatcher steps per event-loop iteration. */
 const STEPS_PER_ITERATION = 64;
-/** After this many dispatcher spins waiting for real I/O, poll with a 1 ms timer instead. */
-const BUSY_SPINS = 2000;
 /** How long a program may linger after the log's end record before rewind ends it. */
 const EXIT_GRACE_MS = 2000;
 
@@ -53,7 +51,6 @@ export class ReplaySession implements Session {
   private readonly baseline: Map<string, number>;
   /** Dispatcher steps queued as immediates and not yet run. */
   private queued = 0;
-  private spins = 0;
   private outputs = 0;
   private finished = false;
 
@@ -74,6 +71,7 @@ export class ReplaySession implements Session {
     const c = this.c;
     if (c.pos >= c.end || c.b[c.pos] !== tag) this.mismatch(actual());
     c.pos++;
+    if (this.parked !== null) this.unpark();
   }
 
   wall(tag: number): number {
@@ -140,7 +138,8 @@ export class ReplaySession implements Session {
   /** Registers a callback under its op id; the dispatcher runs it when the log says so. */
   register(op: number, entry: ReplayOp): void {
     this.ops.set(op, entry);
-    this.schedule();
+    if (this.parked !== null) this.unpark();
+    else this.schedule();
   }
 
   /** The program cancelled an operation (clearTimeout and the like). */
@@ -159,19 +158,14 @@ export class ReplaySession implements Session {
    */
   private schedule(): void {
     if (this.queued > 0 || this.finished) return;
-    if (this.spins < BUSY_SPINS) {
-      for (let i = 0; i < STEPS_PER_ITERATION; i++) original.setImmediate(this.pump);
-      this.queued = STEPS_PER_ITERATION;
-    } else {
-      original.setTimeout(this.pump, 1);
-      this.queued = 1;
-    }
+    for (let i = 0; i < STEPS_PER_ITERATION; i++) original.setImmediate(this.pump);
+    this.queued = STEPS_PER_ITERATION;
   }
 
   /** One step of the dispatcher: run the next turn, or find out why it cannot run. */
   private readonly pump = (): void => {
     this.queued--;
-    if (this.finished) return;
+    if (this.finished || this.parked !== null) return;
     const c = this.c;
     if (c.pos >= c.end) return this.logEnded('waited for the next event');
     const tag = c.b[c.pos];
@@ -185,16 +179,15 @@ export class ReplaySession implements Session {
       const op = this.ops.get(id);
       if (!op || op.tag !== tag || (tag === Tag.Callback && op.api !== api)) {
         c.pos = save;
-        if (!op && !this.idle()) return this.wait();
-        const state = !op
-          ? `op #${id} ${id < this.nextOp ? 'has already finished or been cancelled' : 'has not been created'}`
-          : `op #${id} is ${op.what}`;
-        this.mismatch(`went idle: ${state}`, null);
+        if (op) this.mismatch(`has op #${id} as ${op.what}`, null);
+        if (id < this.nextOp) this.mismatch(`went idle: op #${id} has already finished or been cancelled`, null);
+        // Not created yet: the program creates it later, in a callback of something the
+        // log does not hold or from a 'beforeExit' listener.
+        return this.park(`op #${id} was never created`);
       }
       const payload = tag === Tag.Callback ? c.msgpack() : undefined;
       this.n++;
       this.lastTurnUs += dt;
-      this.spins = 0;
       if (!op.repeat) this.ops.delete(id);
       // Schedule first: if the callback throws and the program survives it
       // (an 'uncaughtException' handler), the replay must go on.
@@ -203,25 +196,52 @@ export class ReplaySession implements Session {
       return;
     }
     if (tag === Tag.Signal) return this.deliverSignal();
-    if (tag === Tag.End) return this.awaitExit();
-    // A value or output the program has not asked for: maybe real I/O will still ask.
-    if (!this.idle()) return this.wait();
-    this.mismatch('went idle without asking for it', null);
+    if (tag === Tag.End) {
+      this.park('the recording ended here');
+      return this.awaitExit();
+    }
+    // A value or output the program has not asked for yet.
+    this.park('it never asked for it');
   };
 
-  private wait(): void {
-    this.spins++;
+  /**
+   * Stops pumping until the program moves: it registers an op or consumes the next event.
+   * Meanwhile the event loop is free to empty, and Node emits 'beforeExit' (whose
+   * listeners may do either) or 'exit', where exiting() reports a divergence if the log
+   * holds more. rewind itself never keeps an idle program alive.
+   */
+  private park(why: string): void {
+    this.parked = why;
+  }
+  private parked: string | null = null;
+
+  /**
+   * The program consumed an event or created an op: the dispatcher goes on if the next
+   * event is one it can deliver. Otherwise it stays parked, so that rewind's own steps
+   * never keep the event loop from emptying where the recorded one emptied.
+   */
+  private unpark(): void {
+    if (!this.deliverable()) return;
+    this.parked = null;
     this.schedule();
   }
 
-  /** True when nothing but rewind and stdio keeps the event loop alive. */
-  private idle(): boolean {
-    const now = countResources();
-    for (const [type, count] of now) {
-      if (type === 'Immediate' || type === 'Timeout') continue;
-      if (count > (this.baseline.get(type) ?? 0)) return false;
+  /** The next event is a signal or the turn of a registered op. */
+  private deliverable(): boolean {
+    const c = this.c;
+    if (c.pos >= c.end) return false;
+    const tag = c.b[c.pos];
+    if (tag === Tag.Signal) return true;
+    if (!TURN_TAGS.has(tag)) return false;
+    const save = c.pos;
+    c.pos++;
+    try {
+      return this.ops.has(c.varint());
+    } catch {
+      return false;
+    } finally {
+      c.pos = save;
     }
-    return true;
   }
 
   private deliverSignal(): void {
@@ -262,14 +282,18 @@ export class ReplaySession implements Session {
   exiting(code: number): void {
     const head = this.peek();
     if (!head) return this.logEnded(`exited with code ${code}`);
-    if (head.kind === 'turn' || head.kind === 'signal') this.mismatch(`exited with code ${code}`);
+    if (head.kind === 'turn' || head.kind === 'signal') this.mismatch(this.exitedHow(code));
+  }
+
+  private exitedHow(code: number): string {
+    return `exited with code ${code}${this.parked ? ` after going idle (${this.parked})` : ''}`;
   }
 
   /** Called after the program's 'exit' listeners ran. */
   exited(code: number): void {
     const head = this.peek();
     if (!head) return this.logEnded(`exited with code ${code}`);
-    if (head.kind !== 'end' || head.end!.code !== code) this.mismatch(`exited with code ${code}`);
+    if (head.kind !== 'end' || head.end!.code !== code) this.mismatch(this.exitedHow(code));
     this.skip();
     this.finish();
     if (this.options.summary) {
@@ -333,6 +357,7 @@ export class ReplaySession implements Session {
   private skip(): void {
     this.c.pos = this.peekEnd;
     this.n++;
+    if (this.parked !== null) this.unpark();
   }
 
   private decodeState(): DecodeState {

@@ -4,7 +4,9 @@
 // uncaught exception prints the same text in both runs.
 
 const REWIND_DIR = new URL('..', import.meta.url).href; // .../dist/
-const HIDDEN_INTERNALS = new Set(['node:internal/timers']);
+// Where the event loop enters callbacks and drains microtasks: these frames depend on how
+// a turn was dispatched (a timer list, an immediate batch), not on the program.
+const HIDDEN_INTERNALS = new Set(['node:internal/timers', 'node:internal/process/task_queues']);
 
 interface CallSite {
   getFileName(): string | undefined | null;
@@ -51,6 +53,6 @@ export function programStack(): string {
   Error.captureStackTrace(captured);
   Error.stackTraceLimit = limit;
   const lines = (captured.stack ?? '').split('\n').slice(1);
-  const user = lines.filter((l) => !l.includes(REWIND_DIR) && !l.includes('node:internal/timers'));
+  const user = lines.filter((l) => !l.includes(REWIND_DIR) && ![...HIDDEN_INTERNALS].some((f) => l.includes(`(${f}:`)));
   return user.join('\n');
 }

@@ -31,6 +31,8 @@ function restoreInputs(s: ReplaySession): void {
     ['pid', h.pid],
     ['ppid', h.ppid],
   ] as const) {
+    // ppid is a native accessor that a plain defineProperty does not replace.
+    delete (process as unknown as Record<string, unknown>)[key];
     Object.defineProperty(process, key, { value, enumerable: true, configurable: true, writable: true });
   }
 }

@@ -1,0 +1,200 @@
+// Record→replay conformance for process inputs (argv, env, cwd, pid) and for the ways a
+// process ends: exit codes, exitCode, uncaught exceptions, unhandled rejections, signals.
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, it } from 'vitest';
+import {
+  cleanupTempDirs,
+  describeRun,
+  expectReplayMatches,
+  record,
+  recordAndReplay,
+  replay,
+  runPlain,
+  tempDir,
+  type Expect,
+} from './helpers.js';
+
+afterAll(cleanupTempDirs);
+
+const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}';
+
+interface Case {
+  fixture: string;
+  status: number | null;
+  signal?: NodeJS.Signals;
+  varies?: 'stdout' | 'stderr';
+  check?: (out: string, err: string, expect: Expect) => void;
+}
+
+/** Rewind's own modules must not show in the program's stack traces. */
+const REWIND_FRAMES = /[\\/]dist[\\/](session|sources|trace|cli)[\\/]/;
+
+const CASES: Case[] = [
+  {
+    fixture: 'exit-3.cjs',
+    status: 3,
+    varies: 'stdout',
+    check(out, _err, expect) {
+      expect(out).toMatch(/^start \S+\nexiting with 3 \d+\nexit listener 3 \d+\n$/);
+    },
+  },
+  {
+    fixture: 'exit-3-main.cjs',
+    status: 3,
+    varies: 'stdout',
+    check(out, _err, expect) {
+      expect(out).toMatch(/^start \S+ \d+\n$/);
+    },
+  },
+  {
+    fixture: 'exitcode-4.mjs',
+    status: 4,
+    varies: 'stdout',
+    check(out, _err, expect) {
+      expect(out).toMatch(new RegExp(`^set exitCode ${UUID}\\ndone \\d+\\n$`));
+    },
+  },
+  {
+    fixture: 'uncaught-timer.cjs',
+    status: 1,
+    varies: 'stderr',
+    check(out, err, expect) {
+      expect(out).toMatch(/^start \d+\nabout to throw\n$/);
+      expect(err).toMatch(/^Error: boom 0\.\d+$/m);
+      expect(err).toMatch(/uncaught-timer\.cjs:\d+/);
+      expect(err).toMatch(/^Node\.js v\d+/m);
+      expect(err).not.toMatch(REWIND_FRAMES);
+    },
+  },
+  {
+    fixture: 'uncaught-immediate.mjs',
+    status: 1,
+    varies: 'stderr',
+    check(out, err, expect) {
+      expect(out).toMatch(/^start \d+\n$/);
+      expect(err).toMatch(/TypeError: bad value [0-9a-f]{8}/);
+      expect(err).toMatch(/extra: \d{13}/);
+      expect(err).toMatch(/uncaught-immediate\.mjs:\d+/);
+      expect(err).not.toMatch(REWIND_FRAMES);
+    },
+  },
+  {
+    fixture: 'uncaught-handled.cjs',
+    status: 0,
+    varies: 'stdout',
+    check(out, _err, expect) {
+      expect(out).toMatch(/^handler caught first 0\.\d+ uncaughtException\nhandler caught second \d+ uncaughtException\ndone \d+\n$/);
+    },
+  },
+  {
+    fixture: 'unhandled-rejection.mjs',
+    status: 1,
+    varies: 'stderr',
+    check(out, err, expect) {
+      expect(out).toMatch(/^start \d+\nrejecting\n$/);
+      expect(err).toMatch(new RegExp(`Error: rejected ${UUID}`));
+      expect(err).toMatch(/unhandled-rejection\.mjs:\d+/);
+      expect(err).not.toMatch(REWIND_FRAMES);
+    },
+  },
+  {
+    fixture: 'signal-self.cjs',
+    status: null,
+    signal: 'SIGTERM',
+    varies: 'stdout',
+    check(out, _err, expect) {
+      expect(out).toMatch(/^start \S+ \d+\nsending SIGTERM \d+\n$/);
+    },
+  },
+  {
+    fixture: 'signal-handler.cjs',
+    status: 5,
+    check(out, _err, expect) {
+      expect(out).toMatch(/^(tick \d+\n)*sending\n(tick \d+\n)*handler got SIGTERM after ticks \d+ \d+\n(tick \d+\n)*exiting \d+\n$/);
+      expect(out).toMatch(/^tick 1$/m);
+    },
+  },
+];
+
+describe.concurrent('record → replay: how the process ends', () => {
+  for (const c of CASES) {
+    it(c.fixture, async ({ expect }) => {
+      const plain = c.varies ? runPlain(c.fixture) : null;
+      const r = await recordAndReplay(c.fixture);
+      expect({ status: r.record.status, signal: r.record.signal }, describeRun('record', r.record)).toEqual({
+        status: c.status,
+        signal: c.signal ?? null,
+      });
+      c.check?.(r.record.stdout.toString('utf8'), r.record.stderr.toString('utf8'), expect);
+      expectReplayMatches(expect, r);
+      if (plain) {
+        const p = await plain;
+        expect({ status: p.status, signal: p.signal }, describeRun('plain run', p)).toEqual({
+          status: r.record.status,
+          signal: r.record.signal,
+        });
+        expect(p[c.varies!].equals(r.record[c.varies!]), `a plain run printed the same ${c.varies}`).toBe(false);
+      }
+    });
+  }
+});
+
+describe.concurrent('record → replay: process inputs', () => {
+  const ARGS = ['alpha', '--beta=1', 'with space', '', 'ünïcödé'];
+
+  it('process-info.cjs: argv, env set only at record, cwd, pid, ppid', async ({ expect }) => {
+    const recordCwd = tempDir('rewind-gone-');
+    const value = `recorded-only-${Math.random()}`;
+    const replayCwd = tempDir('rewind-elsewhere-');
+    const r = await recordAndReplay('process-info.cjs', ARGS, {
+      record: { cwd: recordCwd, env: { FIXTURE_VALUE: value } },
+      // At replay the variable is absent from rewind's environment and another one is set:
+      // the program must still see the recorded environment, exactly.
+      replay: { cwd: replayCwd, env: { FIXTURE_VALUE: undefined, FIXTURE_REPLAY_ONLY: '1' } },
+    });
+    const out = r.record.stdout.toString('utf8');
+    expect(r.record.status, describeRun('record', r.record)).toBe(0);
+    expect(out).toContain(`argv ${JSON.stringify(ARGS)}\n`);
+    expect(out).toContain('argv[0] is execPath true\n');
+    expect(out).toContain(`env value ${JSON.stringify(value)}\n`);
+    expect(out).toContain('replay-only var present false\n');
+    expect(out).toContain(`cwd ${fs.realpathSync(recordCwd)}\n`);
+    expect(out).toMatch(/^pid \d+ number$/m);
+    expect(out).toMatch(/^ppid \d+$/m);
+    expect(out).toMatch(/^done$/m);
+    expectReplayMatches(expect, r);
+  });
+
+  it('process-info.cjs: the recorded cwd is restored when it no longer exists', async ({ expect }) => {
+    const recordCwd = tempDir('rewind-gone-');
+    const rec = await record('process-info.cjs', ARGS, { cwd: recordCwd, env: { FIXTURE_VALUE: 'x' } });
+    expect(rec.status, describeRun('record', rec)).toBe(0);
+    const real = fs.realpathSync(recordCwd);
+    expect(rec.stdout.toString('utf8')).toContain(`cwd ${real}\n`);
+    fs.rmSync(recordCwd, { recursive: true, force: true });
+    const rep = await replay(rec.dir, { cwd: tempDir('rewind-elsewhere-') });
+    expectReplayMatches(expect, { record: rec, replay: rep });
+  });
+
+  it('process-info.mjs: ESM named imports of node:process', async ({ expect }) => {
+    const value = `esm-${Math.random()}`;
+    const r = await recordAndReplay('process-info.mjs', ARGS, {
+      record: { env: { FIXTURE_VALUE: value } },
+      replay: { env: { FIXTURE_VALUE: 'something else' } },
+    });
+    const out = r.record.stdout.toString('utf8');
+    expect(r.record.status, describeRun('record', r.record)).toBe(0);
+    expect(out).toContain(`argv ${JSON.stringify(ARGS)}\n`);
+    expect(out).toContain(`env value ${JSON.stringify(value)}\n`);
+    expect(out).toMatch(/^pid \d+ true$/m);
+    expectReplayMatches(expect, r);
+  });
+
+  it('the recorded pid differs from a plain run (so restoring it is observable)', async ({ expect }) => {
+    const [a, b] = await Promise.all([runPlain('process-info.cjs'), runPlain('process-info.cjs')]);
+    const pid = (s: Buffer) => /^pid (\d+)/m.exec(s.toString('utf8'))![1];
+    expect(pid(a.stdout)).not.toBe(pid(b.stdout));
+    expect(path.isAbsolute(/^cwd (.*)$/m.exec(a.stdout.toString('utf8'))![1])).toBe(true);
+  });
+});
