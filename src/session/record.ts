@@ -1,9 +1,10 @@
 // RecordSession: the program runs for real; every nondeterministic result it receives and
 // every callback the event loop enters is appended to the trace.
-import type { EndInfo, FailureInfo, TraceHeader } from '../trace/format.js';
+import { Api, type EndInfo, type FailureInfo, type TraceHeader } from '../trace/format.js';
+import { encodeValue } from '../trace/values.js';
 import { TraceWriter } from '../trace/writer.js';
-import { original } from './originals.js';
-import type { Session } from './session.js';
+import { original, writeStderr } from './originals.js';
+import type { AsyncCall, ResultCodec, Session } from './session.js';
 
 const FLUSH_INTERVAL_MS = 100;
 
@@ -71,8 +72,49 @@ export class RecordSession implements Session {
     return this.nextOp++;
   }
 
+  call<T>(api: number, args: unknown, real: () => T, codec?: ResultCodec<T>): T {
+    let value: T;
+    try {
+      value = real();
+    } catch (e) {
+      this.writer.call(api, { args: encodeValue(args), status: 2, value: encodeValue(e) });
+      throw e;
+    }
+    this.writer.call(api, { args: encodeValue(args), status: 1, value: codec ? codec.encode(value) : encodeValue(value) });
+    return value;
+  }
+
+  async(a: AsyncCall): number {
+    const op = this.newOp();
+    if (a.args !== undefined) this.writer.call(a.api, { args: encodeValue(a.args), status: 0 });
+    const encode = a.codec ? a.codec.encode : encodeValue;
+    a.start((...results: unknown[]) => {
+      this.callback(op, a.api, encode(results));
+      a.cb(...results);
+    });
+    return op;
+  }
+
+  private readonly reported = new Set<string>();
+
+  unsupported(name: string, why: string): void {
+    if (this.reported.has(name)) return;
+    this.reported.add(name);
+    this.writer.call(Api['rewind.unsupported'], { args: name, status: 0 });
+    writeStderr(`rewind: warning: ${name} is not recorded (${why}); a replay may diverge where the program depends on it.\n`);
+  }
+
+  /** Bytes (n > 0) or a libuv status (n <= 0) arrived on stream handle `op`. */
+  streamRead(op: number, n: number, data: Uint8Array | null): void {
+    this.writer.streamRead(op, this.turnTime(), n, data);
+  }
+
+  streamWrite(op: number, length: number, crc: number, status: number, async: boolean): void {
+    this.writer.streamWrite(op, length, crc, status, async);
+  }
+
   /** µs since the session's base, for turn times: performance.now() allocates nothing. */
-  private turnTime(): number {
+  turnTime(): number {
     return Math.floor((original.perfNow() - this.header.perfNowBase) * 1000);
   }
 

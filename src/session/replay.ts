@@ -1,14 +1,15 @@
 // ReplaySession: values come from the log; async operations register their callbacks by
 // op id; one dispatcher pops the next turn, runs that callback, lets microtasks drain,
 // and moves on. No real clock, timer or wait is used, so idle time costs nothing.
-import { ByteCursor, DecodeError, unzigzag } from '../trace/codec.js';
+import { ByteCursor, DecodeError, pack, unzigzag } from '../trace/codec.js';
 import { describeEnd, describeEvent, quote } from '../trace/describe.js';
-import { TAGS, Tag, type FailureInfo, type TraceHeader } from '../trace/format.js';
+import { Api, TAGS, Tag, apiName, type CallRecord, type FailureInfo, type TraceHeader } from '../trace/format.js';
+import { decodeValue, encodeValue, summarize } from '../trace/values.js';
 import { DecodeState, decodeEvent, type TraceEvent, type TraceFile } from '../trace/reader.js';
 import { digest } from '../trace/writer.js';
 import { divergence } from './divergence.js';
 import { original, writeStderr } from './originals.js';
-import type { Session } from './session.js';
+import type { AsyncCall, ResultCodec, Session } from './session.js';
 import { programStack } from './stack.js';
 
 /** A callback registered by the program, waiting for its turn in the log. */
@@ -31,7 +32,7 @@ export interface ReplayOptions {
   summary?: boolean;
 }
 
-const TURN_TAGS = new Set<number>([Tag.Timeout, Tag.Interval, Tag.Immediate, Tag.Callback]);
+const TURN_TAGS = new Set<number>([Tag.Timeout, Tag.Interval, Tag.Immediate, Tag.Callback, Tag.StreamRead]);
 /** Dispatcher steps per event-loop iteration. */
 const STEPS_PER_ITERATION = 64;
 /** How long a program may linger after the log's end record before rewind ends it. */
@@ -71,20 +72,25 @@ export class ReplaySession implements Session {
     const c = this.c;
     if (c.pos >= c.end || c.b[c.pos] !== tag) this.mismatch(actual());
     c.pos++;
+  }
+
+  /** The program consumed the event at hand. */
+  private consumed(): void {
+    this.n++;
     if (this.parked !== null) this.unpark();
   }
 
   wall(tag: number): number {
     this.expect(tag, () => TAGS[tag].call);
     this.lastWall += unzigzag(this.c.varint());
-    this.n++;
+    this.consumed();
     return this.lastWall;
   }
 
   mono(tag: number): number {
     this.expect(tag, () => TAGS[tag].call);
     this.lastMono += unzigzag(this.c.varint());
-    this.n++;
+    this.consumed();
     return this.lastMono;
   }
 
@@ -97,21 +103,21 @@ export class ReplaySession implements Session {
       this.c.pos = start;
       this.mismatch(call());
     }
-    this.n++;
+    this.consumed();
     return Buffer.from(data);
   }
 
   fixed16(tag: number, _real: () => Uint8Array): Uint8Array {
     this.expect(tag, () => TAGS[tag].call);
     const data = Buffer.from(this.c.bytes(16));
-    this.n++;
+    this.consumed();
     return data;
   }
 
   int(tag: number, _real: () => number): number {
     this.expect(tag, () => TAGS[tag].call);
     const v = unzigzag(this.c.varint());
-    this.n++;
+    this.consumed();
     return v;
   }
 
@@ -131,6 +137,62 @@ export class ReplaySession implements Session {
 
   newOp(): number {
     return this.nextOp++;
+  }
+
+  call<T>(api: number, args: unknown, _real: () => T, codec?: ResultCodec<T>): T {
+    const rec = this.expectCall(api, args, 'called');
+    if (rec.status === 0) this.mismatch(`called ${apiName(api)} ${summarize(args)} and waited for its result`);
+    if (rec.status === 2) throw decodeValue(rec.value);
+    return codec ? codec.decode(rec.value) : (decodeValue(rec.value) as T);
+  }
+
+  async(a: AsyncCall): number {
+    const op = this.newOp();
+    if (a.args !== undefined) {
+      const rec = this.expectCall(a.api, a.args, 'started');
+      if (rec.status !== 0) this.mismatch(`started ${apiName(a.api)} ${summarize(a.args)} asynchronously`);
+    }
+    const decode = a.codec ? a.codec.decode : (p: unknown) => decodeValue(p) as unknown[];
+    this.register(op, {
+      tag: Tag.Callback,
+      api: a.api,
+      repeat: a.repeat ?? false,
+      what: a.what,
+      fire: (payload) => a.cb(...decode(payload)),
+    });
+    return op;
+  }
+
+  private readonly reported = new Set<string>();
+
+  unsupported(name: string, _why: string): void {
+    if (this.reported.has(name)) return;
+    this.reported.add(name);
+    this.expectCall(Api['rewind.unsupported'], name, 'used');
+  }
+
+  /**
+   * Consumes the StreamWrite event a write to stream handle `op` must match (same handle,
+   * same length, same bytes by crc32) and returns how the recorded write went.
+   */
+  streamWrite(op: number, length: number, crc: number, actual: () => string): { status: number; async: boolean } {
+    const head = this.peek();
+    if (!head || head.tag !== Tag.StreamWrite || head.op !== op || head.length !== length || head.crc !== crc) {
+      this.mismatch(actual());
+    }
+    this.skip();
+    return { status: head.status!, async: head.async! };
+  }
+
+  /** Consumes the Call event the program's call must match: same API, same arguments. */
+  private expectCall(api: number, args: unknown, verb: string): CallRecord {
+    const head = this.peek();
+    const encoded = encodeValue(args);
+    if (!head || head.tag !== Tag.Call || head.api !== api || !pack(head.call!.args).equals(pack(encoded))) {
+      this.mismatch(`${verb} ${apiName(api)} ${summarize(encoded)}`);
+    }
+    this.skip();
+    return head.call!;
   }
 
   // ---- async operations ----------------------------------------------------------------
@@ -185,7 +247,13 @@ export class ReplaySession implements Session {
         // log does not hold or from a 'beforeExit' listener.
         return this.park(`op #${id} was never created`);
       }
-      const payload = tag === Tag.Callback ? c.msgpack() : undefined;
+      let payload: unknown;
+      if (tag === Tag.Callback) payload = c.msgpack();
+      else if (tag === Tag.StreamRead) {
+        // Bytes read (a view into the log: the op copies them) or a libuv status.
+        const n = unzigzag(c.varint());
+        payload = n > 0 ? c.bytes(n) : n;
+      }
       this.n++;
       this.lastTurnUs += dt;
       if (!op.repeat) this.ops.delete(id);
@@ -356,8 +424,7 @@ export class ReplaySession implements Session {
   /** Consumes the event last peeked. */
   private skip(): void {
     this.c.pos = this.peekEnd;
-    this.n++;
-    if (this.parked !== null) this.unpark();
+    this.consumed();
   }
 
   private decodeState(): DecodeState {

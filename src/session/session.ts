@@ -20,6 +20,48 @@ export interface Session {
   output(fd: number, data: Uint8Array): void;
   /** Hands out the next operation id. Ids follow creation order, the same in both modes. */
   newOp(): number;
+  /**
+   * A synchronous call to the outside world (fs.readFileSync, os.hostname...). Recording
+   * runs `real` and logs `args` with what it returned or threw; replay checks `args`
+   * against the log and returns (or throws) the logged result without running `real`.
+   * `args` is a small summary of the arguments (paths, sizes, digests), not the data.
+   */
+  call<T>(api: number, args: unknown, real: () => T, codec?: ResultCodec<T>): T;
+  /**
+   * An asynchronous call. Recording logs the call (unless `args` is undefined), runs
+   * `start(done)`, and logs a turn with the results when `done` is entered, then calls
+   * `cb` with them; replay checks the call and calls `cb` with the logged results in that
+   * turn, without running `start`. Returns the op id.
+   */
+  async(op: AsyncCall): number;
+  /**
+   * The program used an API rewind does not record (`name`, e.g. "dgram.Socket"): the
+   * recording says so once per name, on stderr and in the log, so a later divergence has
+   * a known cause instead of a silent one.
+   */
+  unsupported(name: string, why: string): void;
+}
+
+/** How a call's result is stored; the default is values.ts (encodeValue/decodeValue). */
+export interface ResultCodec<T> {
+  encode(value: T): unknown;
+  decode(data: unknown): T;
+}
+
+export interface AsyncCall {
+  api: number;
+  /** Compared at replay; undefined: no Call event (the op is implied by the program's order). */
+  args?: unknown;
+  /** For reports: what the program started ("fs.readFile('/etc/hosts')"). */
+  what: string;
+  /** Recording only: starts the real operation; `done` receives its callback's arguments. */
+  start(done: (...results: unknown[]) => void): void;
+  /** The program's callback. */
+  cb(...results: unknown[]): void;
+  /** The callback may run more than once (watchers, servers). */
+  repeat?: boolean;
+  /** How results are stored (default: values.ts on the argument list). */
+  codec?: ResultCodec<unknown[]>;
 }
 
 /** A kind of nondeterminism: knows how to record and how to replay one API family. */

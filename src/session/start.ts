@@ -15,6 +15,10 @@ import { processSource } from '../sources/process.js';
 import { randomSource } from '../sources/random.js';
 import { stdioInfo, stdioSource } from '../sources/stdio.js';
 import { timersSource } from '../sources/timers.js';
+import { streamsSource } from '../sources/streams.js';
+import { netSource } from '../sources/net.js';
+import { httpSource } from '../sources/http.js';
+import { childProcessSource } from '../sources/child-process.js';
 import { original, writeStderr } from './originals.js';
 import { RecordSession } from './record.js';
 import { ReplaySession } from './replay.js';
@@ -24,8 +28,22 @@ import { ENV } from './env.js';
 import { REWIND_VERSION } from '../version.js';
 
 
-/** Order matters: process restores inputs before anything reads them. */
-export const SOURCES: readonly Source[] = [processSource, clockSource, randomSource, timersSource, stdioSource];
+/**
+ * Order matters: process restores inputs before anything reads them; stdio claims the
+ * program's stdout and stderr before streams manages every other stream handle; net
+ * moves socket timeouts onto the timers source's timers.
+ */
+export const SOURCES: readonly Source[] = [
+  processSource,
+  clockSource,
+  randomSource,
+  timersSource,
+  stdioSource,
+  streamsSource,
+  netSource,
+  httpSource,
+  childProcessSource,
+];
 
 /** Package managers' own processes just pass NODE_OPTIONS on to the program they start. */
 const PASS_THROUGH = /[\\/](npm-cli|npx-cli|yarn|pnpm|corepack)\.c?js$|[\\/]corepack[\\/]/;

@@ -5,8 +5,6 @@ import crypto from 'node:crypto';
 import { Api, Tag } from '../trace/format.js';
 import { uuidOf } from '../trace/describe.js';
 import { original } from '../session/originals.js';
-import type { RecordSession } from '../session/record.js';
-import type { ReplaySession } from '../session/replay.js';
 import type { Session, Source } from '../session/session.js';
 
 /** Returns a Math.random replacement: xoshiro128**, 53-bit doubles in [0, 1). */
@@ -45,26 +43,19 @@ function asyncOp(
   fromPayload: (payload: unknown) => unknown,
   cb: Callback,
 ): void {
-  const op = s.newOp();
-  if (s.mode === 'record') {
-    const rs = s as RecordSession;
-    startReal((err, value) => {
-      rs.callback(op, api, err ? { error: err.message } : { value: toPayload(value) });
-      cb(err, value);
-    });
-  } else {
-    (s as ReplaySession).register(op, {
-      tag: Tag.Callback,
-      api,
-      repeat: false,
-      what,
-      fire(payload) {
+  s.async({
+    api,
+    what,
+    start: (done) => startReal(done as Callback),
+    cb: cb as (...r: unknown[]) => void,
+    codec: {
+      encode: ([err, value]) => (err ? { error: (err as Error).message } : { value: toPayload(value) }),
+      decode(payload) {
         const p = payload as { error?: string; value?: unknown };
-        if (p.error !== undefined) cb(new Error(p.error));
-        else cb(null, fromPayload(p.value));
+        return p.error !== undefined ? [new Error(p.error)] : [null, fromPayload(p.value)];
       },
-    });
-  }
+    },
+  });
 }
 
 const bytesOf = (v: ArrayBufferView | ArrayBuffer): Uint8Array =>

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { Tag } from '../trace/format.js';
 import { original } from '../session/originals.js';
 import type { RecordSession } from '../session/record.js';
-import type { ReplaySession } from '../session/replay.js';
+import type { ReplayOp, ReplaySession } from '../session/replay.js';
 import type { Session, Source } from '../session/session.js';
 import { installTimerPromises, type TimerApi } from './timers-promises.js';
 
@@ -40,12 +40,38 @@ function recordTimers(s: RecordSession): TimerApi {
 /** Stands in for a Timeout or Immediate at replay; same methods, no real timer behind it. */
 class VirtualTimer {
   private refed = true;
+  /** Registered with the dispatcher; or a Timeout that ran (refresh() re-arms it); or cleared. */
+  private state: 'pending' | 'fired' | 'cleared' = 'pending';
+  private readonly entry: ReplayOp;
   constructor(
     readonly op: number,
     readonly kind: number,
+    what: string,
+    cb: Fn,
+    args: unknown[],
     private readonly timers: Map<number, VirtualTimer>,
     private readonly s: ReplaySession,
-  ) {}
+  ) {
+    const repeat = kind === Tag.Interval;
+    this.entry = {
+      tag: kind,
+      repeat,
+      what,
+      fire: () => {
+        if (!repeat) {
+          this.state = 'fired';
+          timers.delete(op);
+        }
+        cb.apply(this, args);
+      },
+    };
+    this.arm();
+  }
+  private arm() {
+    this.state = 'pending';
+    this.timers.set(this.op, this);
+    this.s.register(this.op, this.entry);
+  }
   ref() {
     this.refed = true;
     return this;
@@ -57,8 +83,12 @@ class VirtualTimer {
   hasRef() {
     return this.refed;
   }
-  /** Rescheduling changes when it fires, which the log already knows. */
+  /**
+   * When a pending timer fires is the log's business. A Timeout that already ran is
+   * armed again, as Node does: the recording then has the same op firing once more.
+   */
   refresh() {
+    if (this.state === 'fired') this.arm();
     return this;
   }
   close() {
@@ -66,6 +96,7 @@ class VirtualTimer {
     return this;
   }
   cancel() {
+    this.state = 'cleared';
     this.timers.delete(this.op);
     this.s.cancel(this.op);
   }
@@ -93,19 +124,8 @@ function replayTimers(s: ReplaySession): TimerApi {
       }
       const op = s.newOp();
       const args = tag === Tag.Immediate ? rest : rest.slice(1);
-      const t = tag === Tag.Immediate ? new Immediate(op, tag, live, s) : new Timeout(op, tag, live, s);
-      live.set(op, t);
-      const repeat = tag === Tag.Interval;
-      s.register(op, {
-        tag,
-        repeat,
-        what: `${name}()`,
-        fire() {
-          if (!repeat) live.delete(op);
-          (cb as Fn).apply(t, args);
-        },
-      });
-      return t;
+      const Class = tag === Tag.Immediate ? Immediate : Timeout;
+      return new Class(op, tag, `${name}()`, cb as Fn, args, live, s);
     };
   const clear = (kinds: number[]) =>
     function (t: unknown) {

@@ -1,7 +1,9 @@
 // Human-readable descriptions of events, for `rewind events` and divergence reports.
+import util from 'node:util';
 import { hrtimeBigintOf, hrtimeOf, perfNowOf, uptimeOf } from './clocks.js';
-import { TAGS, Tag, apiName, type TraceHeader } from './format.js';
+import { TAGS, Tag, apiName, type CallRecord, type TraceHeader } from './format.js';
 import type { TraceEvent } from './reader.js';
+import { summarize } from './values.js';
 
 const FD_NAMES: Record<number, string> = { 1: 'stdout', 2: 'stderr' };
 
@@ -59,12 +61,19 @@ export function describeEvent(ev: TraceEvent, h: TraceHeader): string {
       return `${info.call} → ${describeValue(ev, h)}`;
     case 'value':
       return `${apiName(ev.api!)} returned`;
+    case 'call':
+      return describeCall(apiName(ev.api!), ev.call!);
     case 'turn':
-      if (ev.tag === Tag.Callback) return `${apiName(ev.api!)} callback (op #${ev.op})`;
+      if (ev.tag === Tag.Callback) return `${apiName(ev.api!)} callback (op #${ev.op})${ev.payload === undefined ? '' : ` ${summarize(ev.payload)}`}`;
+      if (ev.tag === Tag.StreamRead) return `${describeRead(ev.status!, ev.data)} (op #${ev.op})`;
       return `${info.call} (op #${ev.op})`;
     case 'signal':
       return `received ${ev.signal}`;
     case 'output': {
+      if (ev.tag === Tag.StreamWrite) {
+        const status = ev.status ? `, failed: ${uvName(ev.status)}` : ev.async ? ', completed later' : '';
+        return `op #${ev.op} wrote ${ev.length} bytes (crc32 ${ev.crc!.toString(16).padStart(8, '0')}${status})`;
+      }
       const fd = FD_NAMES[ev.fd!] ?? `fd ${ev.fd}`;
       if (ev.tag === Tag.WriteDigest) return `${fd} ${ev.length} bytes, starting ${quote(ev.data!)}`;
       return `${fd} ${quote(ev.data!)}`;
@@ -77,6 +86,31 @@ export function describeEvent(ev: TraceEvent, h: TraceHeader): string {
     case 'end':
       return describeEnd(ev.end!);
   }
+}
+
+/** "fs.readFileSync("/etc/hosts") → <42 bytes>", "net.connect {…}" */
+export function describeCall(api: string, rec: CallRecord): string {
+  const args = rec.args === undefined ? '' : ` ${summarize(rec.args)}`;
+  if (rec.status === 1) return `${api}${args} → ${summarize(rec.value)}`;
+  if (rec.status === 2) return `${api}${args} threw ${summarize(rec.value)}`;
+  return `${api}${args}`;
+}
+
+const UV_EOF = -4095;
+
+/** libuv's name for a negative status, where Node knows it. */
+export function uvName(status: number): string {
+  try {
+    return (util as unknown as { getSystemErrorName(n: number): string }).getSystemErrorName(status);
+  } catch {
+    return `status ${status}`;
+  }
+}
+
+function describeRead(status: number, data: Uint8Array | undefined): string {
+  if (status > 0) return `read ${status} bytes ${quote(data!, 40)}`;
+  if (status === UV_EOF) return 'end of stream';
+  return `read error ${uvName(status)}`;
 }
 
 export function describeEnd(end: { code: number | null; signal: string | null; via: string }): string {

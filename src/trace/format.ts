@@ -34,6 +34,9 @@ export const Tag = {
   RandomUUID: 18, // 16 bytes
   RandomInt: 19, // zigzag varint
   GetRandomValues: 20, // varint n, n bytes
+  // A call to the outside world (I/O): varint api, varint n, n bytes msgpack CallRecord.
+  // Logged where the program made the call; at replay the arguments are checked against it.
+  Call: 24,
   // A result of any other synchronous call: varint api, varint n, n bytes msgpack.
   Value: 31,
   // Turns: varint op id (ops are numbered from 1 in creation order), varint µs since the previous turn.
@@ -44,10 +47,16 @@ export const Tag = {
   Callback: 35,
   // A signal delivered to the process: µs delta, varint n, signal name.
   Signal: 36,
+  // Bytes arrived on a stream handle (socket, pipe, tty): op delta, µs delta, zigzag varint
+  // nread (> 0: that many bytes follow; < 0: a libuv error code, UV_EOF at the end).
+  StreamRead: 37,
   // Output: u8 fd, varint n, n bytes.
   Write: 48,
   // Large output: u8 fd, varint total length, 8-byte digest, varint n, first n bytes.
   WriteDigest: 49,
+  // A write to a stream handle: varint op, varint length, u32le crc32 of the bytes,
+  // zigzag varint status, u8 flags (1: completed asynchronously, in a later turn).
+  StreamWrite: 50,
   // Uncaught exception / unhandled rejection: varint n, msgpack FailureInfo.
   Failure: 56,
   // How the process ended: varint n, msgpack EndInfo.
@@ -55,17 +64,139 @@ export const Tag = {
 } as const;
 export type TagValue = (typeof Tag)[keyof typeof Tag];
 
-/** API ids used by Value and Callback events. Part of the format: only add. */
+/**
+ * API ids used by Call, Value and Callback events. Part of the format: only add, never
+ * renumber. Grouped by source; gaps leave room inside each group.
+ */
 export const Api = {
   'crypto.randomBytes': 1,
   'crypto.randomFill': 2,
   'crypto.randomInt': 3,
+  // an API rewind cannot record was used (args: its name); reported once per name
+  'rewind.unsupported': 5,
+  // stream handles (sockets, pipes, ttys) and their requests
+  'stream.writeDone': 10,
+  'stream.shutdown': 11,
+  'handle.close': 12,
+  'net.connect': 13,
+  'net.connection': 14,
+  'net.bind': 15,
+  'net.listen': 16,
+  'net.getsockname': 17,
+  'net.getpeername': 18,
+  'net.open': 19,
+  // child processes
+  'process.spawn': 30,
+  'process.exit': 31,
+  'process.kill': 32,
+  'child_process.spawnSync': 33,
+  'child_process.execSync': 34,
+  'child_process.execFileSync': 35,
+  // dns
+  'dns.lookup': 40,
+  'dns.lookupService': 41,
+  'dns.resolve': 42,
+  'dns.reverse': 43,
+  'dns.getServers': 44,
+  // os
+  'os.hostname': 50,
+  'os.cpus': 51,
+  'os.freemem': 52,
+  'os.totalmem': 53,
+  'os.loadavg': 54,
+  'os.networkInterfaces': 55,
+  'os.uptime': 56,
+  'os.userInfo': 57,
+  'os.homedir': 58,
+  'os.tmpdir': 59,
+  'os.availableParallelism': 60,
+  'os.getPriority': 61,
+  'os.release': 62,
+  'os.version': 63,
+  // fs: the callback, sync and promise forms of one function share an id (the Call
+  // record says which form); see sources/fs.ts.
+  'fs.access': 100,
+  'fs.appendFile': 101,
+  'fs.chmod': 102,
+  'fs.chown': 103,
+  'fs.close': 104,
+  'fs.copyFile': 105,
+  'fs.cp': 106,
+  'fs.exists': 107,
+  'fs.fchmod': 108,
+  'fs.fchown': 109,
+  'fs.fdatasync': 110,
+  'fs.fstat': 111,
+  'fs.fsync': 112,
+  'fs.ftruncate': 113,
+  'fs.futimes': 114,
+  'fs.lchown': 115,
+  'fs.link': 116,
+  'fs.lstat': 117,
+  'fs.lutimes': 118,
+  'fs.mkdir': 119,
+  'fs.mkdtemp': 120,
+  'fs.open': 121,
+  'fs.opendir': 122,
+  'fs.read': 123,
+  'fs.readdir': 124,
+  'fs.readFile': 125,
+  'fs.readlink': 126,
+  'fs.readv': 127,
+  'fs.realpath': 128,
+  'fs.rename': 129,
+  'fs.rm': 130,
+  'fs.rmdir': 131,
+  'fs.stat': 132,
+  'fs.statfs': 133,
+  'fs.symlink': 134,
+  'fs.truncate': 135,
+  'fs.unlink': 136,
+  'fs.utimes': 137,
+  'fs.write': 138,
+  'fs.writeFile': 139,
+  'fs.writev': 140,
+  'fs.lchmod': 141,
+  'fs.dir.read': 142,
+  'fs.dir.close': 143,
+  'fs.watch': 144,
+  'fs.watch.change': 145,
+  'fs.watchFile': 146,
+  'fs.watchFile.change': 147,
+  // FileHandle (fs/promises open)
+  'fs.handle.read': 160,
+  'fs.handle.write': 161,
+  'fs.handle.readFile': 162,
+  'fs.handle.writeFile': 163,
+  'fs.handle.appendFile': 164,
+  'fs.handle.stat': 165,
+  'fs.handle.truncate': 166,
+  'fs.handle.sync': 167,
+  'fs.handle.datasync': 168,
+  'fs.handle.chmod': 169,
+  'fs.handle.chown': 170,
+  'fs.handle.utimes': 171,
+  'fs.handle.close': 172,
+  'fs.handle.readv': 173,
+  'fs.handle.writev': 174,
 } as const;
 export type ApiName = keyof typeof Api;
-export const apiName = (id: number): string =>
-  (Object.keys(Api) as ApiName[]).find((k) => Api[k] === id) ?? `api#${id}`;
+const API_NAMES = new Map<number, string>(Object.entries(Api).map(([k, v]) => [v, k]));
+export const apiName = (id: number): string => API_NAMES.get(id) ?? `api#${id}`;
 
-export type EventKind = 'clock' | 'random' | 'value' | 'turn' | 'signal' | 'output' | 'failure' | 'end';
+/**
+ * The payload of a Call event. `args` is a small summary of the arguments the program
+ * passed (paths, addresses, sizes, digests), compared at replay; `result` is present for
+ * synchronous calls.
+ */
+export interface CallRecord {
+  args: unknown;
+  /** 0: an asynchronous call started (its result comes in a later turn); 1: it returned `value`; 2: it threw `value`. */
+  status: 0 | 1 | 2;
+  value?: unknown;
+}
+
+export type EventKind = 'clock' | 'random' | 'value' | 'call' | 'turn' | 'signal' | 'output' | 'failure' | 'end';
 
 export interface TagInfo {
   kind: EventKind;
@@ -86,14 +217,17 @@ export const TAGS: Record<number, TagInfo> = {
   [Tag.RandomUUID]: { kind: 'random', call: 'crypto.randomUUID()' },
   [Tag.RandomInt]: { kind: 'random', call: 'crypto.randomInt()' },
   [Tag.GetRandomValues]: { kind: 'random', call: 'crypto.getRandomValues()' },
+  [Tag.Call]: { kind: 'call', call: 'an I/O call' },
   [Tag.Value]: { kind: 'value', call: 'a synchronous call' },
   [Tag.Timeout]: { kind: 'turn', call: 'setTimeout callback' },
   [Tag.Interval]: { kind: 'turn', call: 'setInterval callback' },
   [Tag.Immediate]: { kind: 'turn', call: 'setImmediate callback' },
   [Tag.Callback]: { kind: 'turn', call: 'callback' },
   [Tag.Signal]: { kind: 'signal', call: 'signal' },
+  [Tag.StreamRead]: { kind: 'turn', call: 'stream read' },
   [Tag.Write]: { kind: 'output', call: 'write' },
   [Tag.WriteDigest]: { kind: 'output', call: 'write' },
+  [Tag.StreamWrite]: { kind: 'output', call: 'stream write' },
   [Tag.Failure]: { kind: 'failure', call: 'uncaught exception' },
   [Tag.End]: { kind: 'end', call: 'process exit' },
 };

@@ -11,6 +11,7 @@ import {
   MAX_CHUNK_BYTES,
   TAGS,
   Tag,
+  type CallRecord,
   type EndInfo,
   type EventKind,
   type FailureInfo,
@@ -45,6 +46,13 @@ export interface TraceEvent {
   length?: number;
   digest?: Uint8Array;
   signal?: string;
+  /** StreamRead: bytes read (> 0) or a libuv status (<= 0). StreamWrite: the write's status. */
+  status?: number;
+  /** StreamWrite: crc32 of the bytes written. */
+  crc?: number;
+  /** StreamWrite: the write completed in a later turn. */
+  async?: boolean;
+  call?: CallRecord;
   failure?: FailureInfo;
   end?: EndInfo;
 }
@@ -105,6 +113,32 @@ export function decodeEvent(c: ByteCursor, st: DecodeState, n: number, into?: Tr
       ev.api = c.varint();
       ev.payload = c.msgpack();
       break;
+    case Tag.Call: {
+      ev.api = c.varint();
+      const rec = c.msgpack() as CallRecord;
+      if (!rec || typeof rec !== 'object' || ![0, 1, 2].includes(rec.status)) throw new DecodeError('malformed call record', start, false);
+      ev.call = rec;
+      break;
+    }
+    case Tag.StreamRead: {
+      ev.op = c.varint();
+      st.lastTurnUs += c.varint();
+      st.timeUs = Math.max(st.timeUs, st.lastTurnUs);
+      ev.timeUs = st.timeUs;
+      const n = unzigzag(c.varint());
+      ev.status = n;
+      ev.data = n > 0 ? c.bytes(n) : undefined;
+      break;
+    }
+    case Tag.StreamWrite: {
+      ev.op = c.varint();
+      ev.length = c.varint();
+      const b = c.bytes(4);
+      ev.crc = (b[0] | (b[1] << 8) | (b[2] << 16) | (b[3] << 24)) >>> 0;
+      ev.status = unzigzag(c.varint());
+      ev.async = c.u8() === 1;
+      break;
+    }
     case Tag.Timeout:
     case Tag.Interval:
     case Tag.Immediate:

@@ -10,6 +10,7 @@ import {
   Tag,
   WRITE_DIGEST_HEAD,
   WRITE_VERBATIM_MAX,
+  type CallRecord,
   type EndInfo,
   type FailureInfo,
   type TraceHeader,
@@ -109,6 +110,46 @@ export class TraceWriter {
     p = putVarint(this.buf, p, body.length);
     this.buf.set(body, p);
     this.pos = p + body.length;
+  }
+
+  /** Bytes (n > 0) or a libuv status (n <= 0, UV_EOF at the end) arrived on stream handle `op`. */
+  streamRead(op: number, us: number, n: number, data: Uint8Array | null): void {
+    const len = n > 0 && data ? data.length : 0;
+    this.reserve(len + 40);
+    this.turn(Tag.StreamRead, op, us);
+    let p = putVarint(this.buf, this.pos, zigzag(n > 0 ? len : n));
+    if (len > 0) {
+      this.buf.set(data!, p);
+      p += len;
+    }
+    this.pos = p;
+  }
+
+  /** A write of `length` bytes (crc32 `crc`) to stream handle `op`, with its status. */
+  streamWrite(op: number, length: number, crc: number, status: number, async: boolean): void {
+    if (this.pos > this.limit) this.flush();
+    const b = this.buf;
+    b[this.pos++] = Tag.StreamWrite;
+    let p = putVarint(b, this.pos, op);
+    p = putVarint(b, p, length);
+    b[p++] = crc & 0xff;
+    b[p++] = (crc >>> 8) & 0xff;
+    b[p++] = (crc >>> 16) & 0xff;
+    b[p++] = (crc >>> 24) & 0xff;
+    p = putVarint(b, p, zigzag(status));
+    b[p++] = async ? 1 : 0;
+    this.pos = p;
+    this.events++;
+  }
+
+  /** A call to the outside world, with its result when it was synchronous. */
+  call(api: number, record: CallRecord): void {
+    const body = pack(record);
+    this.reserve(body.length + 24);
+    this.buf[this.pos++] = Tag.Call;
+    this.pos = putVarint(this.buf, this.pos, api);
+    this.lengthPrefixed(body);
+    this.events++;
   }
 
   signal(us: number, name: string): void {

@@ -1,0 +1,69 @@
+// Node's handle classes (TCP, Pipe, TTY, Process) and the shared stream state they report
+// reads and writes through. Node's own net, child_process and tty modules hold these
+// classes privately; `process.binding` returns the very same classes, so patching their
+// prototypes reaches every handle Node creates. Verified on Node 20, 22 and 24.
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+export interface HandleClass {
+  new (type?: number, ...rest: unknown[]): any;
+  prototype: any;
+}
+
+export interface Bindings {
+  TCP: HandleClass;
+  TCPConstants: { SOCKET: number; SERVER: number };
+  Pipe: HandleClass;
+  PipeConstants: { SOCKET: number; SERVER: number; IPC: number };
+  TTY: HandleClass;
+  Process: HandleClass;
+  /** spawn_sync: the one function behind spawnSync, execSync and execFileSync. */
+  spawnSync: { spawn(options: any): any };
+  /** LibuvStreamWrap.prototype: readStart, writeBuffer, shutdown... shared by TCP, Pipe, TTY. */
+  StreamPrototype: any;
+  /** HandleWrap.prototype: close, ref, unref, hasRef. */
+  HandlePrototype: any;
+  streamBaseState: Int32Array;
+  kReadBytesOrError: number;
+  kArrayBufferOffset: number;
+  kBytesWritten: number;
+  kLastWriteWasAsync: number;
+}
+
+let cached: Bindings | null | undefined;
+
+/** The bindings, or null when this Node does not expose them (then I/O is not recorded). */
+export function bindings(): Bindings | null {
+  if (cached !== undefined) return cached;
+  // process.binding is documentation-deprecated (DEP0111); with --pending-deprecation it
+  // warns, which would add output the program did not write.
+  const emitWarning = process.emitWarning;
+  process.emitWarning = () => {};
+  try {
+    const b = (process as unknown as { binding(name: string): any }).binding;
+    const tcp = b('tcp_wrap');
+    const pipe = b('pipe_wrap');
+    const stream = b('stream_wrap');
+    const StreamPrototype = Object.getPrototypeOf(tcp.TCP.prototype);
+    cached = {
+      TCP: tcp.TCP,
+      TCPConstants: tcp.constants,
+      Pipe: pipe.Pipe,
+      PipeConstants: pipe.constants,
+      TTY: b('tty_wrap').TTY,
+      Process: b('process_wrap').Process,
+      spawnSync: b('spawn_sync'),
+      StreamPrototype,
+      HandlePrototype: Object.getPrototypeOf(StreamPrototype),
+      streamBaseState: stream.streamBaseState,
+      kReadBytesOrError: stream.kReadBytesOrError,
+      kArrayBufferOffset: stream.kArrayBufferOffset,
+      kBytesWritten: stream.kBytesWritten,
+      kLastWriteWasAsync: stream.kLastWriteWasAsync,
+    };
+  } catch {
+    cached = null;
+  } finally {
+    process.emitWarning = emitWarning;
+  }
+  return cached;
+}

@@ -1,0 +1,205 @@
+// net: TCP and Pipe (unix socket) handles — binding, listening, accepting, connecting,
+// addresses — on top of the stream-handle layer (streams.ts). A server's accepted
+// connections are turns of its handle; a connection attempt completing is a turn of its
+// own; addresses are values. At replay no port is bound and no connection is made: the
+// handles stay inert and Node's net code receives the recorded outcomes.
+//
+// Socket timeouts (socket.setTimeout, which http uses for keep-alive) run on Node's
+// private timer lists; they are moved onto the session's timers so that a timeout firing
+// is a logged turn like any other.
+import net from 'node:net';
+import { bindings, type Bindings } from '../session/bindings.js';
+import { original } from '../session/originals.js';
+import type { RecordSession } from '../session/record.js';
+import type { ReplaySession } from '../session/replay.js';
+import type { Session, Source } from '../session/session.js';
+import { Api, Tag } from '../trace/format.js';
+import { handleState, isInert } from './streams.js';
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+type Handle = any;
+type Req = any;
+
+const isPipe = (b: Bindings, h: Handle) => h instanceof b.Pipe;
+
+/** The calls whose only effect is their return value (a status): logged, and served at replay. */
+function statusCalls(s: Session, b: Bindings): void {
+  const wrap = (proto: any, name: string, api: number, args: (h: Handle, a: unknown[]) => unknown) => {
+    const real = proto[name];
+    if (typeof real !== 'function') return;
+    proto[name] = function (this: Handle, ...a: unknown[]) {
+      const st = handleState(this);
+      if (!st) return real.apply(this, a);
+      return s.call(api, args(this, a), () => real.apply(this, a));
+    };
+  };
+  for (const proto of [b.TCP.prototype, b.Pipe.prototype]) {
+    wrap(proto, 'bind', Api['net.bind'], (h, [address, port]) => ({ h: handleState(h)!.op, address, port }));
+    wrap(proto, 'bind6', Api['net.bind'], (h, [address, port, flags]) => ({ h: handleState(h)!.op, address, port, flags }));
+    wrap(proto, 'open', Api['net.open'], (h, [fd]) => ({ h: handleState(h)!.op, fd }));
+  }
+  // Addresses fill an object the caller passes: logged as [status, info].
+  for (const [name, api] of [
+    ['getsockname', Api['net.getsockname']],
+    ['getpeername', Api['net.getpeername']],
+  ] as const) {
+    const real = b.TCP.prototype[name];
+    b.TCP.prototype[name] = function (this: Handle, out: Record<string, unknown>) {
+      const st = handleState(this);
+      if (!st) return real.call(this, out);
+      const [err, info] = s.call(api, { h: st.op }, () => {
+        const o: Record<string, unknown> = {};
+        return [real.call(this, o), o] as [number, Record<string, unknown>];
+      });
+      Object.assign(out, info);
+      return err;
+    };
+  }
+}
+
+// ---- recording ---------------------------------------------------------------------------
+
+function recordNet(s: RecordSession, b: Bindings): void {
+  for (const proto of [b.TCP.prototype, b.Pipe.prototype]) {
+    for (const name of ['connect', 'connect6'] as const) {
+      const real = proto[name];
+      if (typeof real !== 'function') continue;
+      proto[name] = function (this: Handle, req: Req, address: string, port?: number) {
+        const st = handleState(this);
+        if (!st) return real.apply(this, arguments);
+        const op = s.newOp();
+        const args = arguments;
+        const err = s.call(Api['net.connect'], { h: st.op, address, port }, () => real.apply(this, args));
+        if (err === 0) {
+          const complete = req.oncomplete;
+          req.oncomplete = function (this: Req, status: number, _h: Handle, _r: Req, readable: boolean, writable: boolean) {
+            s.callback(op, Api['net.connect'], [status, readable, writable]);
+            return complete.apply(this, arguments);
+          };
+        }
+        return err;
+      };
+    }
+
+    const listen = proto.listen;
+    proto.listen = function (this: Handle, backlog: number) {
+      const st = handleState(this);
+      if (!st) return listen.call(this, backlog);
+      const err = s.call(Api['net.listen'], { h: st.op, backlog }, () => listen.call(this, backlog));
+      if (err === 0) {
+        const accept = this.onconnection;
+        this.onconnection = function (this: Handle, status: number, client?: Handle) {
+          s.callback(st.op, Api['net.connection'], status);
+          if (client) handleState(client);
+          return accept.apply(this, arguments);
+        };
+      }
+      return err;
+    };
+  }
+}
+
+// ---- replay ------------------------------------------------------------------------------
+
+function replayNet(s: ReplaySession, b: Bindings): void {
+  for (const proto of [b.TCP.prototype, b.Pipe.prototype]) {
+    for (const name of ['connect', 'connect6'] as const) {
+      const real = proto[name];
+      if (typeof real !== 'function') continue;
+      proto[name] = function (this: Handle, req: Req, address: string, port?: number) {
+        const st = handleState(this);
+        if (!st) return real.apply(this, arguments);
+        const op = s.newOp();
+        const err = s.call(Api['net.connect'], { h: st.op, address, port }, () => 0);
+        if (err === 0) {
+          s.register(op, {
+            tag: Tag.Callback,
+            api: Api['net.connect'],
+            repeat: false,
+            what: `a connection to ${port === undefined ? address : `${address}:${port}`}`,
+            fire: (outcome) => {
+              const [status, readable, writable] = outcome as [number, boolean, boolean];
+              // Node cancels a connection attempt (autoSelectFamily) by clearing oncomplete.
+              if (typeof req.oncomplete === 'function') req.oncomplete(status, this, req, readable, writable);
+            },
+          });
+        }
+        return err;
+      };
+    }
+
+    const listen = proto.listen;
+    proto.listen = function (this: Handle, backlog: number) {
+      const st = handleState(this);
+      if (!st) return listen.call(this, backlog);
+      const err = s.call(Api['net.listen'], { h: st.op, backlog }, () => 0);
+      if (err === 0) {
+        const server = this;
+        s.register(st.op, {
+          tag: Tag.Callback,
+          api: Api['net.connection'],
+          repeat: true,
+          what: 'a server accepting connections',
+          fire: (status) => {
+            const client = status === 0 ? (isPipe(b, server) ? new b.Pipe(b.PipeConstants.SOCKET) : new b.TCP(b.TCPConstants.SOCKET)) : undefined;
+            if (client) handleState(client);
+            server.onconnection(status, client);
+          },
+        });
+      }
+      return err;
+    };
+  }
+  // Options that would reach the OS do nothing on inert handles.
+  for (const [proto, names] of [
+    [b.TCP.prototype, ['setNoDelay', 'setKeepAlive', 'setTypeOfService']],
+    [b.Pipe.prototype, ['fchmod', 'setPendingInstances']],
+    [b.TTY.prototype, ['setRawMode']],
+  ] as const) {
+    for (const name of names) {
+      const real = proto[name];
+      if (typeof real !== 'function') continue;
+      proto[name] = function (this: Handle) {
+        return isInert(this) ? 0 : real.apply(this, arguments);
+      };
+    }
+  }
+}
+
+/**
+ * socket.setTimeout on the session's timers. Node's version (setStreamTimeout) validates,
+ * registers the callback and arms a timer on its private lists; this runs it, then swaps
+ * that timer for a session one. Activity refreshes it through the same `refresh()`.
+ */
+function socketTimeouts(timers: { setTimeout: typeof setTimeout }): void {
+  const proto = net.Socket.prototype as any;
+  const setStreamTimeout = proto.setTimeout;
+  let kTimeout: symbol | undefined;
+  proto.setTimeout = function setTimeout(this: any, msecs: number, callback?: () => void) {
+    const result = setStreamTimeout.call(this, msecs, callback);
+    kTimeout ??= Object.getOwnPropertySymbols(this).find((k) => k.description === 'timeout');
+    const real = kTimeout && this[kTimeout];
+    if (kTimeout && real && !real[kSessionTimer]) {
+      original.clearTimeout(real);
+      const t = timers.setTimeout(() => this._onTimeout(), real._idleTimeout) as any;
+      t.unref();
+      t[kSessionTimer] = true;
+      this[kTimeout] = t;
+    }
+    return result;
+  };
+}
+const kSessionTimer = Symbol('rewind.sessionTimer');
+
+export const netSource: Source = {
+  name: 'net',
+  install(s: Session) {
+    const b = bindings();
+    if (!b) return;
+    statusCalls(s, b);
+    if (s.mode === 'record') recordNet(s as RecordSession, b);
+    else replayNet(s as ReplaySession, b);
+    // Installed after the timers source: globalThis.setTimeout is the session's.
+    socketTimeouts(globalThis as { setTimeout: typeof setTimeout });
+  },
+};

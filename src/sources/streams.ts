@@ -1,0 +1,332 @@
+// Stream handles: the libuv handles under net.Socket and net.Server, child-process pipes
+// and stdin (TCP, Pipe, TTY). rewind sits at the boundary between Node's JavaScript and
+// these handles. Every callback a handle makes into JS is a turn: bytes read (or the end
+// of the stream), a write or shutdown completed later, a connection accepted or
+// established, the handle closed. Every request JS makes of a handle (connect, bind,
+// listen, write, shutdown) is a call, checked at replay.
+//
+// Recording wraps the real handles. At replay the handles Node creates stay inert — they
+// never get a file descriptor, never touch the network — and rewind drives Node's own
+// code with the logged callbacks, through the same entry points the native side uses
+// (handle.onread with the shared stream state, req.oncomplete). Everything above the
+// handle — net.Socket, http, fetch's undici, child_process, readline — runs unchanged in
+// both modes, which is what keeps the two runs alike.
+import { crc32 } from 'node:zlib';
+import { bindings, type Bindings } from '../session/bindings.js';
+import type { RecordSession } from '../session/record.js';
+import type { ReplaySession } from '../session/replay.js';
+import type { Session, Source } from '../session/session.js';
+import { Api, Tag } from '../trace/format.js';
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+type Handle = any;
+type Req = any;
+
+/** What rewind keeps on each handle it manages. */
+export interface HandleState {
+  /** The handle's op: its reads (and, for servers, its accepted connections) are turns of it. */
+  op: number;
+  /** Replay: the read op is registered with the dispatcher. */
+  reading: boolean;
+  /** Record: the onread wrapper currently installed. */
+  onread: ((ab?: ArrayBuffer) => unknown) | null;
+  /** Replay: what the native counters would say. */
+  bytesRead: number;
+  bytesWritten: number;
+  queued: number;
+}
+
+const kState = Symbol('rewind.handle');
+/** Handles rewind leaves alone: the program's stdout and stderr (see stdio.ts). */
+const EXEMPT = Symbol('rewind.exempt');
+
+let session: Session | null = null;
+
+/** The state of a handle rewind manages (created on first use), or null for an exempt one. */
+export function handleState(h: Handle): HandleState | null {
+  const st = h[kState];
+  if (st) return st === EXEMPT ? null : st;
+  const fresh: HandleState = { op: session!.newOp(), reading: false, onread: null, bytesRead: 0, bytesWritten: 0, queued: 0 };
+  h[kState] = fresh;
+  return fresh;
+}
+
+/**
+ * Replay: a handle rewind keeps inert (everything but the program's stdout and stderr).
+ * Unlike handleState this hands out no op id: ids must be handed out on the same calls
+ * in both modes, and some calls are only intercepted at replay.
+ */
+export const isInert = (h: Handle): boolean => h[kState] !== EXEMPT;
+
+export function exemptHandle(h: Handle): void {
+  if (h && typeof h === 'object' && !h[kState]) h[kState] = EXEMPT;
+}
+
+const WRITES = ['writeBuffer', 'writeUtf8String', 'writeLatin1String', 'writeAsciiString', 'writeUcs2String'] as const;
+const ENCODING: Record<(typeof WRITES)[number], BufferEncoding | null> = {
+  writeBuffer: null,
+  writeUtf8String: 'utf8',
+  writeLatin1String: 'latin1',
+  writeAsciiString: 'ascii',
+  writeUcs2String: 'ucs2',
+};
+
+/** Length and crc32 of what one write call sends. */
+function measure(data: unknown, encoding: BufferEncoding | null): [number, number] {
+  if (encoding === null) {
+    const b = data as Uint8Array;
+    return [b.length, crc32(b)];
+  }
+  const s = data as string;
+  if (encoding === 'utf8') return [Buffer.byteLength(s, 'utf8'), crc32(s)];
+  const b = Buffer.from(s, encoding);
+  return [b.length, crc32(b)];
+}
+
+/** writev's chunk list: buffers, or [chunk, encoding, chunk, encoding, ...]. */
+function measureChunks(chunks: unknown[], allBuffers: boolean): [number, number] {
+  let len = 0;
+  let crc = 0;
+  const step = allBuffers ? 1 : 2;
+  for (let i = 0; i < chunks.length; i += step) {
+    const enc = allBuffers || typeof chunks[i] !== 'string' ? null : ((chunks[i + 1] as BufferEncoding) ?? 'utf8');
+    const b = enc === null ? (chunks[i] as Uint8Array) : Buffer.from(chunks[i] as string, enc);
+    len += b.length;
+    crc = crc32(b, crc);
+  }
+  return [len, crc];
+}
+
+const describeWrite = (len: number, data: unknown): string => {
+  const head = typeof data === 'string' ? data : Buffer.isBuffer(data) ? data.toString('latin1') : '';
+  const text = head.length > 40 ? `${JSON.stringify(head.slice(0, 40))}…` : JSON.stringify(head);
+  return `wrote ${len} bytes${head ? ` ${text}` : ''}`;
+};
+
+// ---- recording ---------------------------------------------------------------------------
+
+function recordStreams(s: RecordSession, b: Bindings): void {
+  const P = b.StreamPrototype;
+  const sbs = b.streamBaseState;
+
+  const readStart = P.readStart;
+  P.readStart = function (this: Handle) {
+    const st = handleState(this);
+    if (st && this.onread !== st.onread) {
+      const inner = this.onread;
+      st.onread = function (this: Handle, ab?: ArrayBuffer) {
+        const n = sbs[b.kReadBytesOrError];
+        if (n > 0) {
+          if (ab) s.streamRead(st.op, n, new Uint8Array(ab, sbs[b.kArrayBufferOffset], n));
+          else s.unsupported('net.Socket onread option', 'reads into a user buffer are not logged');
+        } else if (n < 0) s.streamRead(st.op, n, null);
+        return inner.call(this, ab);
+      };
+      this.onread = st.onread;
+    }
+    return readStart.call(this);
+  };
+
+  // A write's bytes are checked at replay (by crc32), never sent again. One that the
+  // kernel could not take at once completes in a later turn.
+  const afterWrite = (st: HandleState, req: Req, err: number, len: number, crc: number): number => {
+    const async = err === 0 && sbs[b.kLastWriteWasAsync] !== 0;
+    s.streamWrite(st.op, len, crc, err, async);
+    if (async) {
+      const op = s.newOp();
+      const complete = req.oncomplete;
+      req.oncomplete = function (this: Req, status: number) {
+        s.callback(op, Api['stream.writeDone'], status);
+        return complete.apply(this, arguments);
+      };
+    }
+    return err;
+  };
+  for (const name of WRITES) {
+    const write = P[name];
+    P[name] = function (this: Handle, req: Req, data: unknown) {
+      const st = handleState(this);
+      if (!st) return write.apply(this, arguments);
+      const err = write.apply(this, arguments);
+      const [len, crc] = measure(data, ENCODING[name]);
+      return afterWrite(st, req, err, len, crc);
+    };
+  }
+  const writev = P.writev;
+  P.writev = function (this: Handle, req: Req, chunks: unknown[], allBuffers: boolean) {
+    const st = handleState(this);
+    if (!st) return writev.apply(this, arguments);
+    const err = writev.apply(this, arguments);
+    const [len, crc] = measureChunks(chunks, allBuffers);
+    return afterWrite(st, req, err, len, crc);
+  };
+
+  const shutdown = P.shutdown;
+  P.shutdown = function (this: Handle, req: Req) {
+    const st = handleState(this);
+    if (!st) return shutdown.call(this, req);
+    const op = s.newOp();
+    const complete = req.oncomplete;
+    req.oncomplete = function (this: Req, status: number) {
+      s.callback(op, Api['stream.shutdown'], status);
+      return complete.apply(this, arguments);
+    };
+    return s.call(Api['stream.shutdown'], { h: st.op }, () => shutdown.call(this, req));
+  };
+
+  const close = b.HandlePrototype.close;
+  b.HandlePrototype.close = function (this: Handle, cb?: () => void) {
+    if (typeof cb !== 'function' || !this[kState] || this[kState] === EXEMPT) return close.apply(this, arguments);
+    const op = s.newOp();
+    return close.call(this, function (this: Handle) {
+      s.callback(op, Api['handle.close'], undefined);
+      return cb.apply(this, arguments as unknown as []);
+    });
+  };
+}
+
+// ---- replay ------------------------------------------------------------------------------
+
+function replayStreams(s: ReplaySession, b: Bindings): void {
+  const P = b.StreamPrototype;
+  const sbs = b.streamBaseState;
+
+  /** Hands Node the bytes (or the status) the recording has, as the native side would. */
+  const deliver = (h: Handle, st: HandleState, x: unknown): void => {
+    if (typeof x === 'number') {
+      sbs[b.kReadBytesOrError] = x;
+      h.onread(undefined);
+      return;
+    }
+    const data = x as Uint8Array;
+    const buf = Buffer.allocUnsafeSlow(data.length);
+    buf.set(data);
+    st.bytesRead += data.length;
+    sbs[b.kReadBytesOrError] = data.length;
+    sbs[b.kArrayBufferOffset] = 0;
+    h.onread(buf.buffer);
+  };
+
+  const readStart = P.readStart;
+  P.readStart = function (this: Handle) {
+    const st = handleState(this);
+    if (!st) return readStart.call(this);
+    if (!st.reading) {
+      st.reading = true;
+      s.register(st.op, { tag: Tag.StreamRead, repeat: true, what: 'a stream handle reading', fire: (x) => deliver(this, st, x) });
+    }
+    return 0;
+  };
+  const readStop = P.readStop;
+  P.readStop = function (this: Handle) {
+    return isInert(this) ? 0 : readStop.call(this);
+  };
+
+  const afterWrite = (st: HandleState, req: Req, len: number, crc: number, data: unknown): number => {
+    const { status, async } = s.streamWrite(st.op, len, crc, () => `op #${st.op} ${describeWrite(len, data)}`);
+    sbs[b.kBytesWritten] = len;
+    sbs[b.kLastWriteWasAsync] = async ? 1 : 0;
+    if (status !== 0) return status;
+    if (!async) {
+      st.bytesWritten += len;
+      return 0;
+    }
+    st.queued += len;
+    s.register(s.newOp(), {
+      tag: Tag.Callback,
+      api: Api['stream.writeDone'],
+      repeat: false,
+      what: 'a write completing',
+      fire(done) {
+        st.queued -= len;
+        st.bytesWritten += len;
+        req.oncomplete(done as number);
+      },
+    });
+    return 0;
+  };
+  for (const name of WRITES) {
+    const write = P[name];
+    P[name] = function (this: Handle, req: Req, data: unknown) {
+      const st = handleState(this);
+      if (!st) return write.apply(this, arguments);
+      const [len, crc] = measure(data, ENCODING[name]);
+      return afterWrite(st, req, len, crc, data);
+    };
+  }
+  const writev = P.writev;
+  P.writev = function (this: Handle, req: Req, chunks: unknown[], allBuffers: boolean) {
+    const st = handleState(this);
+    if (!st) return writev.apply(this, arguments);
+    const [len, crc] = measureChunks(chunks, allBuffers);
+    return afterWrite(st, req, len, crc, chunks[0]);
+  };
+
+  const shutdown = P.shutdown;
+  P.shutdown = function (this: Handle, req: Req) {
+    const st = handleState(this);
+    if (!st) return shutdown.call(this, req);
+    const op = s.newOp();
+    const err = s.call(Api['stream.shutdown'], { h: st.op }, () => 0);
+    if (err === 0) {
+      s.register(op, { tag: Tag.Callback, api: Api['stream.shutdown'], repeat: false, what: 'a shutdown completing', fire: (status) => req.oncomplete(status) });
+    }
+    return err;
+  };
+
+  const close = b.HandlePrototype.close;
+  b.HandlePrototype.close = function (this: Handle, cb?: () => void) {
+    const st = this[kState];
+    if (!st || st === EXEMPT) return close.apply(this, arguments);
+    s.cancel(st.op); // no more reads or connections
+    close.call(this); // frees the inert handle; its callback runs when the recording says
+    if (typeof cb === 'function') {
+      s.register(s.newOp(), { tag: Tag.Callback, api: Api['handle.close'], repeat: false, what: 'a handle closing', fire: () => cb.call(this) });
+    }
+  };
+
+  // Inert handles: options that would reach the OS do nothing.
+  for (const name of ['setBlocking'] as const) {
+    const real = P[name];
+    P[name] = function (this: Handle) {
+      return isInert(this) ? 0 : real.apply(this, arguments);
+    };
+  }
+  // Node reads these counters from the native handle; an inert one would say 0. The
+  // native accessors are not configurable: the handle classes' own prototypes shadow them.
+  const counters: Record<string, (st: HandleState) => number> = {
+    bytesRead: (st) => st.bytesRead,
+    bytesWritten: (st) => st.bytesWritten,
+    writeQueueSize: (st) => st.queued,
+  };
+  for (const [name, value] of Object.entries(counters)) {
+    const get = Object.getOwnPropertyDescriptor(P, name)?.get;
+    if (!get) continue;
+    for (const Class of [b.TCP, b.Pipe, b.TTY]) {
+      Object.defineProperty(Class.prototype, name, {
+        configurable: true,
+        enumerable: false,
+        get(this: Handle) {
+          const st = this[kState];
+          return st && st !== EXEMPT ? value(st) : get.call(this);
+        },
+      });
+    }
+  }
+}
+
+export const streamsSource: Source = {
+  name: 'streams',
+  install(s: Session) {
+    const b = bindings();
+    if (!b) return;
+    session = s;
+    // The program's stdout and stderr are outputs (stdio.ts): always real, never replayed.
+    for (const stream of [process.stdout, process.stderr]) exemptHandle((stream as unknown as { _handle?: Handle })._handle);
+    // http's server would hand sockets to its native parser, which reads them without
+    // calling into JS; on the JS path every chunk passes through onread, in both modes.
+    Object.defineProperty(b.StreamPrototype, '_consumed', { value: true, writable: true, configurable: true });
+    if (s.mode === 'record') recordStreams(s as RecordSession, b);
+    else replayStreams(s as ReplaySession, b);
+  },
+};

@@ -1,0 +1,145 @@
+// How the results of I/O calls (errors, Stats, Dirents, address objects, buffers...) are
+// stored in Call and Callback payloads, and rebuilt at replay so that the program sees
+// objects of the same class with the same properties.
+//
+// Values are turned into msgpack-safe trees. Plain data (numbers, strings, booleans, null,
+// undefined, Buffers, Dates, arrays, plain objects) is stored as is; anything else becomes
+// a one-key map whose key names its class ("\u0000Error", "\u0000Stats", ...), built by
+// the ValueClass registered under that name. Sources register the classes of their API
+// (fs registers Stats and Dirent); errors and a few built-ins are registered here.
+
+export interface ValueClass<T = unknown> {
+  /** True for values this class encodes; checked in registration order. */
+  is(v: unknown): v is T;
+  encode(v: T): unknown;
+  decode(data: unknown): T;
+}
+
+const classes = new Map<string, ValueClass>();
+const TAG = '\u0000';
+
+/** Registers how values of one class are stored; `name` is part of the log format. */
+export function registerValueClass<T>(name: string, cls: ValueClass<T>): void {
+  classes.set(TAG + name, cls as ValueClass);
+}
+
+export function encodeValue(v: unknown): unknown {
+  if (v === null || typeof v !== 'object') {
+    if (typeof v === 'bigint' && (v > 0x7fffffffffffffffn || v < -0x8000000000000000n)) return { [`${TAG}BigInt`]: v.toString() };
+    if (typeof v === 'function' || typeof v === 'symbol') return undefined;
+    return v;
+  }
+  if (Buffer.isBuffer(v) || v instanceof Date) return v;
+  if (Array.isArray(v)) return v.map(encodeValue);
+  for (const [name, cls] of classes) if (cls.is(v)) return { [name]: cls.encode(v) };
+  if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+  // Plain objects, and objects of classes rewind does not know: their own enumerable data.
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) out[k] = encodeValue(x);
+  return out;
+}
+
+export function decodeValue(x: unknown): unknown {
+  if (x === null || typeof x !== 'object' || Buffer.isBuffer(x) || x instanceof Date) return x;
+  if (Array.isArray(x)) return x.map(decodeValue);
+  const keys = Object.keys(x);
+  if (keys.length === 1 && keys[0].startsWith(TAG)) {
+    if (keys[0] === `${TAG}BigInt`) return BigInt((x as Record<string, string>)[keys[0]]);
+    const cls = classes.get(keys[0]);
+    if (!cls) throw new Error(`unknown value class ${JSON.stringify(keys[0].slice(1))}`);
+    return cls.decode((x as Record<string, unknown>)[keys[0]]);
+  }
+  const out: Record<string, unknown> = {};
+  for (const k of keys) out[k] = decodeValue((x as Record<string, unknown>)[k]);
+  return out;
+}
+
+// ---- errors ---------------------------------------------------------------------------
+
+const ERROR_CLASSES: Record<string, ErrorConstructor> = {
+  Error,
+  TypeError,
+  RangeError,
+  SyntaxError,
+  ReferenceError,
+  EvalError,
+  URIError,
+};
+
+/** The closest built-in Error class of an error, by its prototype chain. */
+function builtinClassOf(e: Error): string {
+  for (let p = Object.getPrototypeOf(e); p && p !== Error.prototype; p = Object.getPrototypeOf(p)) {
+    const name = p.constructor?.name;
+    if (name && ERROR_CLASSES[name] === p.constructor) return name;
+  }
+  return 'Error';
+}
+
+/**
+ * Errors keep their class (as the nearest built-in), message, stack text and every own
+ * property (code, errno, syscall, path, address, port, cause...). The stack is the
+ * recorded one: the program sees the same text in both runs.
+ */
+registerValueClass<Error>('Error', {
+  is: (v): v is Error => v instanceof Error,
+  encode(e) {
+    const props: Record<string, unknown> = {};
+    for (const k of Object.getOwnPropertyNames(e)) {
+      if (k === 'stack' || k === 'message') continue;
+      props[k] = encodeValue((e as unknown as Record<string, unknown>)[k]);
+    }
+    return [builtinClassOf(e), e.message, typeof e.stack === 'string' ? e.stack : '', props];
+  },
+  decode(data) {
+    const [cls, message, stack, props] = data as [string, string, string, Record<string, unknown>];
+    const e = new (ERROR_CLASSES[cls] ?? Error)(message);
+    Object.defineProperty(e, 'stack', { value: stack, writable: true, configurable: true, enumerable: false });
+    for (const [k, v] of Object.entries(props)) {
+      Object.defineProperty(e, k, { value: decodeValue(v), writable: true, configurable: true, enumerable: k !== 'name' });
+    }
+    return e;
+  },
+});
+
+registerValueClass<Map<unknown, unknown>>('Map', {
+  is: (v): v is Map<unknown, unknown> => v instanceof Map,
+  encode: (m) => [...m].map(([k, v]) => [encodeValue(k), encodeValue(v)]),
+  decode: (d) => new Map((d as [unknown, unknown][]).map(([k, v]) => [decodeValue(k), decodeValue(v)])),
+});
+
+registerValueClass<Set<unknown>>('Set', {
+  is: (v): v is Set<unknown> => v instanceof Set,
+  encode: (s) => [...s].map(encodeValue),
+  decode: (d) => new Set((d as unknown[]).map(decodeValue)),
+});
+
+/** A short, one-line rendering of a stored value, for event listings and reports. */
+export function summarize(x: unknown, max = 60): string {
+  const s = render(x, 2);
+  return s.length > max ? `${s.slice(0, max - 1)}…` : s;
+}
+
+function render(x: unknown, depth: number): string {
+  if (x === undefined) return 'undefined';
+  if (x === null || typeof x === 'number' || typeof x === 'boolean') return String(x);
+  if (typeof x === 'bigint') return `${x}n`;
+  if (typeof x === 'string') return JSON.stringify(x);
+  if (Buffer.isBuffer(x) || x instanceof Uint8Array) return `<${x.length} bytes>`;
+  if (x instanceof Date) return x.toISOString();
+  if (Array.isArray(x)) return depth <= 0 ? `[…${x.length}]` : `[${x.map((v) => render(v, depth - 1)).join(', ')}]`;
+  if (typeof x === 'object') {
+    const keys = Object.keys(x);
+    if (keys.length === 1 && keys[0].startsWith(TAG)) {
+      const name = keys[0].slice(1);
+      const d = (x as Record<string, unknown>)[keys[0]];
+      if (name === 'Error') {
+        const [cls, message, , props] = d as [string, string, string, Record<string, unknown>];
+        return props.code ? `${props.code}` : `${cls}: ${message}`;
+      }
+      return name;
+    }
+    if (depth <= 0) return '{…}';
+    return `{${keys.map((k) => `${k}: ${render((x as Record<string, unknown>)[k], depth - 1)}`).join(', ')}}`;
+  }
+  return String(x);
+}
