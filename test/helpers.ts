@@ -1,7 +1,7 @@
 // Helpers for the record→replay conformance suites: run the rewind CLI (bin/rewind.js,
 // which loads the compiled dist/) as a child process, with a clean environment, and
 // compare what a recording and its replay printed.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -31,6 +31,8 @@ export interface RunOptions {
   /** Added to the clean base environment; `undefined` values remove a variable. */
   env?: Record<string, string | undefined>;
   timeoutMs?: number;
+  /** Written to the process's stdin, which is then closed (default: no stdin). */
+  input?: string | Buffer;
 }
 
 /**
@@ -54,17 +56,40 @@ export function baseEnv(extra: Record<string, string | undefined> = {}): NodeJS.
 
 /** Runs a command to completion, collecting its output as Buffers. Never rejects on a bad status. */
 export function run(cmd: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
+  return start(cmd, args, opts).done;
+}
+
+export interface Started {
+  child: ChildProcess;
+  /** Resolves with the first match of `re` in the process's stdout so far or to come. */
+  waitFor(re: RegExp): Promise<RegExpMatchArray>;
+  done: Promise<RunResult>;
+}
+
+/** Starts a command and lets the caller react to its output while it runs. */
+export function start(cmd: string, args: string[], opts: RunOptions = {}): Started {
+  const waiters: { re: RegExp; resolve: (m: RegExpMatchArray) => void }[] = [];
+  let text = '';
+  let child!: ChildProcess;
+  const done = new Promise<RunResult>((resolve, reject) => {
     const started = performance.now();
-    const child = spawn(cmd, args, {
+    child = spawn(cmd, args, {
       cwd: opts.cwd ?? os.tmpdir(),
       env: baseEnv(opts.env),
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     });
+    if (opts.input !== undefined) child.stdin!.end(opts.input);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => err.push(b));
+    child.stdout!.on('data', (b: Buffer) => {
+      out.push(b);
+      text += b.toString('utf8');
+      for (let i = waiters.length - 1; i >= 0; i--) {
+        const m = waiters[i].re.exec(text);
+        if (m) waiters.splice(i, 1)[0].resolve(m);
+      }
+    });
+    child.stderr!.on('data', (b: Buffer) => err.push(b));
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
@@ -87,6 +112,14 @@ export function run(cmd: string, args: string[], opts: RunOptions = {}): Promise
       });
     });
   });
+  const waitFor = (re: RegExp) =>
+    new Promise<RegExpMatchArray>((resolve, reject) => {
+      const m = re.exec(text);
+      if (m) return resolve(m);
+      waiters.push({ re, resolve });
+      done.then((r) => reject(new Error(`the process ended without printing ${re}\n${describeRun('process', r)}`)), reject);
+    });
+  return { child, waitFor, done };
 }
 
 /** `node bin/rewind.js ...args` */

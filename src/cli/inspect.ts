@@ -1,7 +1,8 @@
 // `rewind events` and `rewind info`: read a recording without running anything.
 import path from 'node:path';
 import { describeEnd, describeEvent, describeValue, formatTime } from '../trace/describe.js';
-import { TAGS, type EndInfo } from '../trace/format.js';
+import { TAGS, Tag, apiName, type EndInfo } from '../trace/format.js';
+import { toJson } from '../trace/values.js';
 import { TraceReader, type TraceEvent, type TraceFile } from '../trace/reader.js';
 import { resolveRecording } from './recordings.js';
 
@@ -16,6 +17,23 @@ function eventJson(ev: TraceEvent, t: TraceFile): Record<string, unknown> {
   const out: Record<string, unknown> = { n: ev.n, time_us: ev.timeUs, kind: ev.kind, call: TAGS[ev.tag].call };
   if (ev.kind === 'clock' || ev.kind === 'random') out.value = describeValue(ev, t.header);
   if (ev.op !== undefined) out.op = ev.op;
+  if (ev.api !== undefined) out.api = apiName(ev.api);
+  if (ev.call) {
+    out.args = toJson(ev.call.args);
+    out.outcome = (['started', 'returned', 'threw'] as const)[ev.call.status];
+    if (ev.call.status !== 0) out.result = toJson(ev.call.value);
+  }
+  if (ev.tag === Tag.Callback) out.result = toJson(ev.payload);
+  if (ev.tag === Tag.StreamRead) {
+    out.status = ev.status;
+    if (ev.data) out.text = Buffer.from(ev.data).toString('utf8');
+  }
+  if (ev.tag === Tag.StreamWrite) {
+    out.length = ev.length;
+    out.crc = ev.crc;
+    out.status = ev.status;
+    out.async = ev.async;
+  }
   if (ev.fd !== undefined) {
     out.fd = ev.fd;
     out.length = ev.length;

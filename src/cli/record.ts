@@ -32,9 +32,13 @@ export interface ExitStatus {
 }
 
 /** Runs a child with stdio inherited; forwards termination signals; resolves with its status. */
-export function runChild(cmd: string, args: string[], opts: { env: NodeJS.ProcessEnv; cwd?: string }): Promise<ExitStatus> {
+export function runChild(
+  cmd: string,
+  args: string[],
+  opts: { env: NodeJS.ProcessEnv; cwd?: string; stdin?: 'inherit' | 'pipe' | 'ignore' },
+): Promise<ExitStatus> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: 'inherit', env: opts.env, cwd: opts.cwd });
+    const child = spawn(cmd, args, { stdio: [opts.stdin ?? 'inherit', 'inherit', 'inherit'], env: opts.env, cwd: opts.cwd });
     // The terminal sends SIGINT to the whole process group: the child gets it directly.
     // rewind waits for the child to end and then ends the same way.
     const forward = (sig: NodeJS.Signals) => {

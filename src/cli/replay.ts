@@ -52,6 +52,24 @@ export function locateProgram(h: TraceHeader, force: boolean): Located {
   return { args: [...h.execArgv, file, ...h.argv.slice(2)], cwd: file === entry ? cwd : here };
 }
 
+/**
+ * The replayed program never reads its stdin (the recording has what it read), but Node
+ * builds process.stdin from what fd 0 is, so it gets one of the recorded kind: a pipe
+ * nobody writes to, /dev/null for a file, the terminal for a terminal.
+ */
+function replayStdin(h: TraceHeader): 'inherit' | 'pipe' | 'ignore' {
+  switch (h.stdio.stdin.kind) {
+    case 'pipe':
+      return 'pipe';
+    case 'file':
+      return 'ignore';
+    case 'tty':
+      return process.stdin.isTTY ? 'inherit' : 'pipe';
+    default:
+      return 'inherit';
+  }
+}
+
 export async function replay(arg: string | undefined, opts: ReplayCliOptions): Promise<never> {
   const rec = resolveRecording(arg);
   const h = rec.trace.header;
@@ -65,6 +83,6 @@ export async function replay(arg: string | undefined, opts: ReplayCliOptions): P
     [ENV.SUMMARY]: (opts.summary ?? process.stderr.isTTY) ? '1' : '0',
   };
   if (status) env[ENV.STATUS] = status.signal ? `signal:${status.signal}` : `code:${status.code}`;
-  const result = await runChild(process.execPath, args, { env, cwd });
+  const result = await runChild(process.execPath, args, { env, cwd, stdin: replayStdin(h) });
   return exitLike(result);
 }

@@ -16,6 +16,8 @@ export interface Bindings {
   PipeConstants: { SOCKET: number; SERVER: number; IPC: number };
   TTY: HandleClass;
   Process: HandleClass;
+  /** The TLS layer's handle (tls_wrap), or null in a Node built without crypto. */
+  TLSWrap: HandleClass | null;
   /** spawn_sync: the one function behind spawnSync, execSync and execFileSync. */
   spawnSync: { spawn(options: any): any };
   /** LibuvStreamWrap.prototype: readStart, writeBuffer, shutdown... shared by TCP, Pipe, TTY. */
@@ -30,6 +32,14 @@ export interface Bindings {
 }
 
 let cached: Bindings | null | undefined;
+
+function optional<T>(get: () => T): T | null {
+  try {
+    return get();
+  } catch {
+    return null;
+  }
+}
 
 /** The bindings, or null when this Node does not expose them (then I/O is not recorded). */
 export function bindings(): Bindings | null {
@@ -52,6 +62,7 @@ export function bindings(): Bindings | null {
       TTY: b('tty_wrap').TTY,
       Process: b('process_wrap').Process,
       spawnSync: b('spawn_sync'),
+      TLSWrap: optional(() => b('tls_wrap').TLSWrap),
       StreamPrototype,
       HandlePrototype: Object.getPrototypeOf(StreamPrototype),
       streamBaseState: stream.streamBaseState,

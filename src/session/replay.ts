@@ -184,6 +184,18 @@ export class ReplaySession implements Session {
     return { status: head.status!, async: head.async! };
   }
 
+  /**
+   * A callback the native side made in the middle of a call from JS (TLS's handshake
+   * starting inside ssl.start()): consumed by that call at replay, not by the dispatcher.
+   * Returns its payload, or null when the next event is not such a callback of `op`.
+   */
+  takeCallback(op: number, api: number): { payload: unknown } | null {
+    const head = this.peek();
+    if (!head || head.tag !== Tag.Callback || head.op !== op || head.api !== api) return null;
+    this.skip();
+    return { payload: head.payload };
+  }
+
   /** Consumes the Call event the program's call must match: same API, same arguments. */
   private expectCall(api: number, args: unknown, verb: string): CallRecord {
     const head = this.peek();
@@ -409,8 +421,9 @@ export class ReplaySession implements Session {
     const c = this.c;
     if (c.pos >= c.end) return null;
     const save = c.pos;
+    this.peekState = this.decodeState();
     try {
-      return decodeEvent(c, this.decodeState(), this.n + 1);
+      return decodeEvent(c, this.peekState, this.n + 1);
     } catch (e) {
       if (e instanceof DecodeError) return null;
       throw e;
@@ -420,9 +433,14 @@ export class ReplaySession implements Session {
     }
   }
   private peekEnd = 0;
+  private peekState: DecodeState | null = null;
 
-  /** Consumes the event last peeked. */
+  /** Consumes the event last peeked, and the delta bases it moved. */
   private skip(): void {
+    const st = this.peekState!;
+    this.lastWall = st.lastWall;
+    this.lastMono = st.lastMono;
+    this.lastTurnUs = st.lastTurnUs;
     this.c.pos = this.peekEnd;
     this.consumed();
   }

@@ -18,6 +18,7 @@ import { timersSource } from '../sources/timers.js';
 import { streamsSource } from '../sources/streams.js';
 import { netSource } from '../sources/net.js';
 import { httpSource } from '../sources/http.js';
+import { tlsSource } from '../sources/tls.js';
 import { childProcessSource } from '../sources/child-process.js';
 import { original, writeStderr } from './originals.js';
 import { RecordSession } from './record.js';
@@ -41,6 +42,7 @@ export const SOURCES: readonly Source[] = [
   stdioSource,
   streamsSource,
   netSource,
+  tlsSource,
   httpSource,
   childProcessSource,
 ];
@@ -144,6 +146,17 @@ function entryOf(): TraceHeader['entry'] {
   return { path: main ? path.resolve(main) : null, sha256: createHash('sha256').update(process.execArgv.join('\0')).digest('hex') };
 }
 
+/** How Node will see fd 0 (as libuv guesses it): a terminal, a pipe or socket, or a file. */
+function stdinKind(): 'tty' | 'pipe' | 'file' {
+  if (tty.isatty(0)) return 'tty';
+  try {
+    const st = original.fs.fstatSync(0);
+    return st.isFIFO() || st.isSocket() ? 'pipe' : 'file';
+  } catch {
+    return 'file'; // closed: Node opens /dev/null in its place
+  }
+}
+
 function buildHeader(): TraceHeader {
   const seed = new Uint32Array(4);
   original.crypto.randomFillSync(seed);
@@ -168,7 +181,7 @@ function buildHeader(): TraceHeader {
     timeOrigin: performance.timeOrigin,
     randomSeed: [seed[0], seed[1], seed[2], seed[3]],
     stdio: {
-      stdin: { isTTY: tty.isatty(0) },
+      stdin: { isTTY: tty.isatty(0), kind: stdinKind() },
       stdout: stdioInfo(process.stdout),
       stderr: stdioInfo(process.stderr),
     },

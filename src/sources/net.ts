@@ -180,8 +180,9 @@ function socketTimeouts(timers: { setTimeout: typeof setTimeout }): void {
     kTimeout ??= Object.getOwnPropertySymbols(this).find((k) => k.description === 'timeout');
     const real = kTimeout && this[kTimeout];
     if (kTimeout && real && !real[kSessionTimer]) {
+      const delay = real._idleTimeout; // read before clearing, which resets it
       original.clearTimeout(real);
-      const t = timers.setTimeout(() => this._onTimeout(), real._idleTimeout) as any;
+      const t = timers.setTimeout(() => this._onTimeout(), delay) as any;
       t.unref();
       t[kSessionTimer] = true;
       this[kTimeout] = t;

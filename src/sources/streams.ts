@@ -105,25 +105,63 @@ const describeWrite = (len: number, data: unknown): string => {
 
 // ---- recording ---------------------------------------------------------------------------
 
-function recordStreams(s: RecordSession, b: Bindings): void {
-  const P = b.StreamPrototype;
+/**
+ * Makes the handle's reads turns of its op: recording wraps the onread function Node
+ * installed; replay registers the op whose turns deliver the logged bytes. Called where
+ * a handle may start reading: readStart, and (for TLS, whose native side reads without
+ * being asked) where the TLS layer sets the handle up.
+ */
+export let watchReads: (h: Handle) => void = () => {};
+
+function recordReads(s: RecordSession, b: Bindings): (h: Handle) => void {
+  const sbs = b.streamBaseState;
+  return (h) => {
+    const st = handleState(h);
+    if (!st || h.onread === st.onread || typeof h.onread !== 'function') return;
+    const inner = h.onread;
+    st.onread = function (this: Handle, ab?: ArrayBuffer) {
+      const n = sbs[b.kReadBytesOrError];
+      if (n > 0) {
+        if (ab) s.streamRead(st.op, n, new Uint8Array(ab, sbs[b.kArrayBufferOffset], n));
+        else s.unsupported('net.Socket onread option', 'reads into a user buffer are not logged');
+      } else if (n < 0) s.streamRead(st.op, n, null);
+      return inner.call(this, ab);
+    };
+    h.onread = st.onread;
+  };
+}
+
+function replayReads(s: ReplaySession, b: Bindings): (h: Handle) => void {
+  const sbs = b.streamBaseState;
+  /** Hands Node the bytes (or the status) the recording has, as the native side would. */
+  const deliver = (h: Handle, st: HandleState, x: unknown): void => {
+    if (typeof x === 'number') {
+      sbs[b.kReadBytesOrError] = x;
+      h.onread(undefined);
+      return;
+    }
+    const data = x as Uint8Array;
+    const buf = Buffer.allocUnsafeSlow(data.length);
+    buf.set(data);
+    st.bytesRead += data.length;
+    sbs[b.kReadBytesOrError] = data.length;
+    sbs[b.kArrayBufferOffset] = 0;
+    h.onread(buf.buffer);
+  };
+  return (h) => {
+    const st = handleState(h);
+    if (!st || st.reading) return;
+    st.reading = true;
+    s.register(st.op, { tag: Tag.StreamRead, repeat: true, what: 'a stream handle reading', fire: (x) => deliver(h, st, x) });
+  };
+}
+
+function recordStream(s: RecordSession, b: Bindings, P: any): void {
   const sbs = b.streamBaseState;
 
   const readStart = P.readStart;
   P.readStart = function (this: Handle) {
-    const st = handleState(this);
-    if (st && this.onread !== st.onread) {
-      const inner = this.onread;
-      st.onread = function (this: Handle, ab?: ArrayBuffer) {
-        const n = sbs[b.kReadBytesOrError];
-        if (n > 0) {
-          if (ab) s.streamRead(st.op, n, new Uint8Array(ab, sbs[b.kArrayBufferOffset], n));
-          else s.unsupported('net.Socket onread option', 'reads into a user buffer are not logged');
-        } else if (n < 0) s.streamRead(st.op, n, null);
-        return inner.call(this, ab);
-      };
-      this.onread = st.onread;
-    }
+    watchReads(this);
     return readStart.call(this);
   };
 
@@ -173,7 +211,9 @@ function recordStreams(s: RecordSession, b: Bindings): void {
     };
     return s.call(Api['stream.shutdown'], { h: st.op }, () => shutdown.call(this, req));
   };
+}
 
+function recordClose(s: RecordSession, b: Bindings): void {
   const close = b.HandlePrototype.close;
   b.HandlePrototype.close = function (this: Handle, cb?: () => void) {
     if (typeof cb !== 'function' || !this[kState] || this[kState] === EXEMPT) return close.apply(this, arguments);
@@ -187,34 +227,13 @@ function recordStreams(s: RecordSession, b: Bindings): void {
 
 // ---- replay ------------------------------------------------------------------------------
 
-function replayStreams(s: ReplaySession, b: Bindings): void {
-  const P = b.StreamPrototype;
+function replayStream(s: ReplaySession, b: Bindings, P: any): void {
   const sbs = b.streamBaseState;
-
-  /** Hands Node the bytes (or the status) the recording has, as the native side would. */
-  const deliver = (h: Handle, st: HandleState, x: unknown): void => {
-    if (typeof x === 'number') {
-      sbs[b.kReadBytesOrError] = x;
-      h.onread(undefined);
-      return;
-    }
-    const data = x as Uint8Array;
-    const buf = Buffer.allocUnsafeSlow(data.length);
-    buf.set(data);
-    st.bytesRead += data.length;
-    sbs[b.kReadBytesOrError] = data.length;
-    sbs[b.kArrayBufferOffset] = 0;
-    h.onread(buf.buffer);
-  };
 
   const readStart = P.readStart;
   P.readStart = function (this: Handle) {
-    const st = handleState(this);
-    if (!st) return readStart.call(this);
-    if (!st.reading) {
-      st.reading = true;
-      s.register(st.op, { tag: Tag.StreamRead, repeat: true, what: 'a stream handle reading', fire: (x) => deliver(this, st, x) });
-    }
+    if (!isInert(this)) return readStart.call(this);
+    watchReads(this);
     return 0;
   };
   const readStop = P.readStop;
@@ -274,6 +293,16 @@ function replayStreams(s: ReplaySession, b: Bindings): void {
     return err;
   };
 
+  // Inert handles: options that would reach the OS do nothing.
+  const setBlocking = P.setBlocking;
+  if (typeof setBlocking === 'function') {
+    P.setBlocking = function (this: Handle) {
+      return isInert(this) ? 0 : setBlocking.apply(this, arguments);
+    };
+  }
+}
+
+function replayClose(s: ReplaySession, b: Bindings): void {
   const close = b.HandlePrototype.close;
   b.HandlePrototype.close = function (this: Handle, cb?: () => void) {
     const st = this[kState];
@@ -284,35 +313,47 @@ function replayStreams(s: ReplaySession, b: Bindings): void {
       s.register(s.newOp(), { tag: Tag.Callback, api: Api['handle.close'], repeat: false, what: 'a handle closing', fire: () => cb.call(this) });
     }
   };
+}
 
-  // Inert handles: options that would reach the OS do nothing.
-  for (const name of ['setBlocking'] as const) {
-    const real = P[name];
-    P[name] = function (this: Handle) {
-      return isInert(this) ? 0 : real.apply(this, arguments);
-    };
-  }
-  // Node reads these counters from the native handle; an inert one would say 0. The
-  // native accessors are not configurable: the handle classes' own prototypes shadow them.
+/**
+ * Replay: the byte counters Node reads from native handles (an inert one would say 0),
+ * kept by rewind instead. The native accessors are not configurable where they are
+ * defined, so each handle class's own prototype shadows them.
+ */
+export function replayCounters(prototypes: any[]): void {
   const counters: Record<string, (st: HandleState) => number> = {
     bytesRead: (st) => st.bytesRead,
     bytesWritten: (st) => st.bytesWritten,
     writeQueueSize: (st) => st.queued,
   };
-  for (const [name, value] of Object.entries(counters)) {
-    const get = Object.getOwnPropertyDescriptor(P, name)?.get;
-    if (!get) continue;
-    for (const Class of [b.TCP, b.Pipe, b.TTY]) {
-      Object.defineProperty(Class.prototype, name, {
+  for (const proto of prototypes) {
+    for (const [name, value] of Object.entries(counters)) {
+      let get: (() => unknown) | undefined;
+      for (let p = proto; p && !get; p = Object.getPrototypeOf(p)) get = Object.getOwnPropertyDescriptor(p, name)?.get;
+      const own = Object.getOwnPropertyDescriptor(proto, name);
+      if (!get || (own && !own.configurable)) continue;
+      Object.defineProperty(proto, name, {
         configurable: true,
         enumerable: false,
         get(this: Handle) {
           const st = this[kState];
-          return st && st !== EXEMPT ? value(st) : get.call(this);
+          return st && st !== EXEMPT ? value(st) : get!.call(this);
         },
       });
     }
   }
+}
+
+/**
+ * Records or replays the stream methods (readStart, writes, shutdown) of one handle
+ * prototype: LibuvStreamWrap's, shared by TCP, Pipe and TTY, or TLSWrap's (tls.ts).
+ */
+export function patchStreamMethods(s: Session, b: Bindings, P: any): void {
+  // http's server would hand sockets to its native parser, which reads them without
+  // calling into JS; on the JS path every chunk passes through onread, in both modes.
+  Object.defineProperty(P, '_consumed', { value: true, writable: true, configurable: true });
+  if (s.mode === 'record') recordStream(s as RecordSession, b, P);
+  else replayStream(s as ReplaySession, b, P);
 }
 
 export const streamsSource: Source = {
@@ -321,12 +362,14 @@ export const streamsSource: Source = {
     const b = bindings();
     if (!b) return;
     session = s;
+    watchReads = s.mode === 'record' ? recordReads(s as RecordSession, b) : replayReads(s as ReplaySession, b);
     // The program's stdout and stderr are outputs (stdio.ts): always real, never replayed.
     for (const stream of [process.stdout, process.stderr]) exemptHandle((stream as unknown as { _handle?: Handle })._handle);
-    // http's server would hand sockets to its native parser, which reads them without
-    // calling into JS; on the JS path every chunk passes through onread, in both modes.
-    Object.defineProperty(b.StreamPrototype, '_consumed', { value: true, writable: true, configurable: true });
-    if (s.mode === 'record') recordStreams(s as RecordSession, b);
-    else replayStreams(s as ReplaySession, b);
+    if (s.mode === 'record') recordClose(s as RecordSession, b);
+    else {
+      replayClose(s as ReplaySession, b);
+      replayCounters([b.TCP.prototype, b.Pipe.prototype, b.TTY.prototype]);
+    }
+    patchStreamMethods(s, b, b.StreamPrototype);
   },
 };

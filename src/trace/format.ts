@@ -85,6 +85,12 @@ export const Api = {
   'net.getsockname': 17,
   'net.getpeername': 18,
   'net.open': 19,
+  // tls (TLSWrap): handshake callbacks, session properties, calls with a result
+  'tls.callback': 20,
+  'tls.get': 21,
+  'tls.call': 22,
+  // a TLS callback made inside a call from JS (ssl.start()), not from the event loop
+  'tls.nested': 23,
   // child processes
   'process.spawn': 30,
   'process.exit': 31,
@@ -234,6 +240,8 @@ export const TAGS: Record<number, TagInfo> = {
 
 export interface StdioInfo {
   isTTY: boolean;
+  /** What fd 0 was (stdin only): replay gives the program a stdin of the same kind, so Node builds the same stream class. */
+  kind?: 'tty' | 'pipe' | 'file';
   columns?: number;
   rows?: number;
   colorDepth?: number;

@@ -23,6 +23,12 @@ export function registerValueClass<T>(name: string, cls: ValueClass<T>): void {
   classes.set(TAG + name, cls as ValueClass);
 }
 
+// The objects being encoded (or decoded), outermost first: a value that contains itself
+// (a self-signed certificate is its own issuer) is stored as a reference to its ancestor.
+const encoding: object[] = [];
+const decoding: unknown[] = [];
+const REF = `${TAG}Ref`;
+
 export function encodeValue(v: unknown): unknown {
   if (v === null || typeof v !== 'object') {
     if (typeof v === 'bigint' && (v > 0x7fffffffffffffffn || v < -0x8000000000000000n)) return { [`${TAG}BigInt`]: v.toString() };
@@ -30,28 +36,44 @@ export function encodeValue(v: unknown): unknown {
     return v;
   }
   if (Buffer.isBuffer(v) || v instanceof Date) return v;
-  if (Array.isArray(v)) return v.map(encodeValue);
-  for (const [name, cls] of classes) if (cls.is(v)) return { [name]: cls.encode(v) };
-  if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
-  // Plain objects, and objects of classes rewind does not know: their own enumerable data.
-  const out: Record<string, unknown> = {};
-  for (const [k, x] of Object.entries(v)) out[k] = encodeValue(x);
-  return out;
+  const at = encoding.lastIndexOf(v);
+  if (at >= 0) return { [REF]: encoding.length - 1 - at };
+  encoding.push(v);
+  try {
+    if (Array.isArray(v)) return v.map(encodeValue);
+    for (const [name, cls] of classes) if (cls.is(v)) return { [name]: cls.encode(v) };
+    if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+    // Plain objects, and objects of classes rewind does not know: their own enumerable data.
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) out[k] = encodeValue(x);
+    return out;
+  } finally {
+    encoding.pop();
+  }
 }
 
 export function decodeValue(x: unknown): unknown {
   if (x === null || typeof x !== 'object' || Buffer.isBuffer(x) || x instanceof Date) return x;
-  if (Array.isArray(x)) return x.map(decodeValue);
-  const keys = Object.keys(x);
-  if (keys.length === 1 && keys[0].startsWith(TAG)) {
-    if (keys[0] === `${TAG}BigInt`) return BigInt((x as Record<string, string>)[keys[0]]);
-    const cls = classes.get(keys[0]);
-    if (!cls) throw new Error(`unknown value class ${JSON.stringify(keys[0].slice(1))}`);
-    return cls.decode((x as Record<string, unknown>)[keys[0]]);
+  const keys = Array.isArray(x) ? null : Object.keys(x);
+  if (keys && keys.length === 1 && keys[0] === REF) return decoding[decoding.length - 1 - (x as Record<string, number>)[REF]];
+  if (keys && keys.length === 1 && keys[0] === `${TAG}BigInt`) return BigInt((x as Record<string, string>)[keys[0]]);
+  const out: unknown = Array.isArray(x) ? [] : keys!.length === 1 && keys![0].startsWith(TAG) ? undefined : {};
+  decoding.push(out); // a class's value does not exist yet while its parts decode: refs to it read undefined
+  try {
+    if (Array.isArray(x)) {
+      for (const e of x) (out as unknown[]).push(decodeValue(e));
+      return out;
+    }
+    if (out === undefined) {
+      const cls = classes.get(keys![0]);
+      if (!cls) throw new Error(`unknown value class ${JSON.stringify(keys![0].slice(1))}`);
+      return cls.decode((x as Record<string, unknown>)[keys![0]]);
+    }
+    for (const k of keys!) (out as Record<string, unknown>)[k] = decodeValue((x as Record<string, unknown>)[k]);
+    return out;
+  } finally {
+    decoding.pop();
   }
-  const out: Record<string, unknown> = {};
-  for (const k of keys) out[k] = decodeValue((x as Record<string, unknown>)[k]);
-  return out;
 }
 
 // ---- errors ---------------------------------------------------------------------------
@@ -112,6 +134,21 @@ registerValueClass<Set<unknown>>('Set', {
   encode: (s) => [...s].map(encodeValue),
   decode: (d) => new Set((d as unknown[]).map(decodeValue)),
 });
+
+/** A stored value as plain JSON, for `rewind events --json`: bytes as hex, classes by name. */
+export function toJson(x: unknown): unknown {
+  if (x === undefined) return null;
+  if (typeof x === 'bigint') return x.toString();
+  if (Buffer.isBuffer(x) || x instanceof Uint8Array) return { bytes: Buffer.from(x).toString('hex') };
+  if (x instanceof Date) return x.toISOString();
+  if (Array.isArray(x)) return x.map(toJson);
+  if (x !== null && typeof x === 'object') {
+    const keys = Object.keys(x);
+    if (keys.length === 1 && keys[0].startsWith(TAG)) return { class: keys[0].slice(1), value: toJson((x as Record<string, unknown>)[keys[0]]) };
+    return Object.fromEntries(keys.map((k) => [k, toJson((x as Record<string, unknown>)[k])]));
+  }
+  return x;
+}
 
 /** A short, one-line rendering of a stored value, for event listings and reports. */
 export function summarize(x: unknown, max = 60): string {

@@ -1,0 +1,181 @@
+// Record→replay conformance for the outside world: sockets, HTTP servers and clients,
+// fetch, child processes and stdin. Each recording is replayed on a machine where the
+// outside world has changed or is gone — the peer server stopped, the port taken by
+// someone else, the files changed — and the replay must still print the same bytes and
+// end the same way, without doing the I/O again.
+import { crc32 } from 'node:zlib';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { afterAll, describe, it } from 'vitest';
+import {
+  BIN,
+  NODE,
+  cleanupTempDirs,
+  describeRun,
+  eventsOf,
+  expectReplayMatches,
+  fixture,
+  record,
+  recordAndReplay,
+  replay,
+  run,
+  start,
+  tempDir,
+  type EventJson,
+} from './helpers.js';
+
+afterAll(cleanupTempDirs);
+
+/** Starts a plain (unrecorded) peer fixture that prints `listening PORT`. */
+async function peer(name: string, args: string[] = []) {
+  const p = start(NODE, [fixture(name), ...args]);
+  const [, port] = await p.waitFor(/listening (\d+)/);
+  return {
+    port,
+    async stop() {
+      p.child.kill('SIGTERM');
+      await p.done;
+    },
+  };
+}
+
+/** Holds a TCP port so that nobody else can bind it. */
+async function occupy(port: number): Promise<net.Server> {
+  const blocker = net.createServer();
+  await new Promise<void>((resolve, reject) => {
+    blocker.once('error', reject);
+    blocker.listen(port, '127.0.0.1', resolve);
+  });
+  return blocker;
+}
+
+/** Each op's writes, in order, from `rewind events --json`. */
+function writesByOp(events: EventJson[]): Map<number, { length: number; crc: number }[]> {
+  const byOp = new Map<number, { length: number; crc: number }[]>();
+  for (const ev of events) {
+    if (ev.call !== 'stream write') continue;
+    const list = byOp.get(ev.op as number) ?? [];
+    list.push({ length: ev.length as number, crc: ev.crc as number });
+    byOp.set(ev.op as number, list);
+  }
+  return byOp;
+}
+
+/** True when `bytes` is exactly these writes, one after another. */
+function tiles(bytes: Buffer, writes: { length: number; crc: number }[]): boolean {
+  let at = 0;
+  for (const w of writes) {
+    if (crc32(bytes.subarray(at, at + w.length)) !== w.crc) return false;
+    at += w.length;
+  }
+  return at === bytes.length;
+}
+
+describe.concurrent('record → replay without the outside world', () => {
+  it('an HTTP API server under 2,000 keep-alive requests from another process: byte-identical responses, no port opened', async ({ expect }) => {
+    const data = tempDir('rewind-api-data-');
+    for (const f of fs.readdirSync(fixture('io/data'))) fs.copyFileSync(path.join(fixture('io/data'), f), path.join(data, f));
+    const dir = path.join(tempDir('rewind-rec-'), 'rec');
+    const server = start(NODE, [BIN, 'record', '--out', dir, '--', NODE, fixture('io/api-server.mjs'), data, '2000'], { cwd: tempDir() });
+    const [, port] = await server.waitFor(/listening (\d+)/);
+    const load = await run(NODE, [fixture('io/load.mjs'), port, '8', '250']);
+    expect(load.status, describeRun('load generator', load)).toBe(0);
+    const recorded = await server.done;
+    expect(recorded.status, describeRun('record', recorded)).toBe(0);
+    expect(recorded.stdout.toString()).toBe(`listening ${port}\nserved 2000\n`);
+
+    // What each client received is, write by write, what the recording holds for one
+    // of the server's sockets: the replay's writes are checked against these.
+    const received = (JSON.parse(load.stdout.toString()).received as string[]).map((h) => Buffer.from(h, 'hex'));
+    expect(received).toHaveLength(8);
+    const writes = writesByOp(await eventsOf(dir));
+    const matched = new Set<number>();
+    for (const bytes of received) {
+      const op = [...writes].find(([o, w]) => !matched.has(o) && tiles(bytes, w))?.[0];
+      expect(op, 'a connection whose bytes match no socket in the recording').toBeDefined();
+      matched.add(op!);
+    }
+
+    // Replay with the data files gone and the port taken: no read, no bind can succeed.
+    fs.rmSync(data, { recursive: true, force: true });
+    const blocker = await occupy(Number(port));
+    try {
+      const rep = await replay(dir);
+      expectReplayMatches(expect, { record: { ...recorded, dir }, replay: rep });
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it('fetch and http.get against a server in another process replay after that server stopped', async ({ expect }) => {
+    const server = await peer('io/http-peer.mjs');
+    let rec;
+    try {
+      rec = await record('io/http-client.mjs', [server.port]);
+    } finally {
+      await server.stop();
+    }
+    expect(rec.status, describeRun('record', rec)).toBe(0);
+    const out = rec.stdout.toString();
+    expect(out).toMatch(/^fetch json 200 application\/json \{"served":1,"random":0\.\d+,"url":"\/json"\}$/m);
+    expect(out).toMatch(/^fetch stream 200 true \d+$/m);
+    expect(out).toMatch(/^fetch post echo 1 payload 0\.\d+$/m);
+    expect(out).toMatch(/^fetch aborted TimeoutError$/m);
+    expect(out).toMatch(/^http\.get 200 5 \{"served":5,/m);
+    // Nothing listens on that port any more: a real request would fail.
+    const rep = await replay(rec.dir);
+    expectReplayMatches(expect, { record: rec, replay: rep });
+  });
+
+  it('TCP server and client in one process, with half-close and counters', async ({ expect }) => {
+    const r = await recordAndReplay('io/tcp-echo.cjs');
+    expect(r.record.status, describeRun('record', r.record)).toBe(0);
+    const out = r.record.stdout.toString();
+    expect(out).toMatch(/^server got "hello 0\.\d+" true$/m);
+    expect(out).toMatch(/^client got "bye from server"$/m);
+    expect(out).toMatch(/^client closed \d+ \d+$/m);
+    expectReplayMatches(expect, r);
+  });
+
+  it('connection refused, address in use, socket timeout, unix sockets', async ({ expect }) => {
+    const r = await recordAndReplay('io/net-errors.mjs');
+    expect(r.record.status, describeRun('record', r.record)).toBe(0);
+    const out = r.record.stdout.toString();
+    expect(out).toMatch(/^connect error ECONNREFUSED -111 connect 127\.0\.0\.1 true true$/m);
+    expect(out).toMatch(/^listen error EADDRINUSE listen true$/m);
+    expect(out).toMatch(/^socket timeout fired 30$/m);
+    expect(out).toMatch(/^unix client got true true$/m);
+    expectReplayMatches(expect, r);
+  });
+
+  it('exec("ls"), execSync, spawn and piped stdin replay where they would now give something else', async ({ expect }) => {
+    const dir = tempDir('rewind-ls-');
+    fs.writeFileSync(path.join(dir, 'a'), '');
+    fs.writeFileSync(path.join(dir, 'b'), '');
+    const rec = await record('io/child-stdin.cjs', [dir], { input: 'typed by the user\n' });
+    expect(rec.status, describeRun('record', rec)).toBe(0);
+    const out = rec.stdout.toString();
+    expect(out).toContain('execSync "a\\nb\\n"\n');
+    expect(out).toContain('exec ls null "a\\nb\\n"\n');
+    expect(out).toMatch(/^child exit 3 null true$/m);
+    expect(out).toContain('stdin "typed by the user\\n"\n');
+    fs.writeFileSync(path.join(dir, 'c'), '');
+    const rep = await replay(rec.dir, { input: 'something else\n' });
+    expectReplayMatches(expect, { record: rec, replay: rep });
+  });
+
+  it('a timer, a file read and a socket race: 20 recordings, each replay prints its own winner', async ({ expect }) => {
+    const file = path.join(tempDir('rewind-race-'), 'data.txt');
+    fs.writeFileSync(file, 'x'.repeat(1000));
+    const recs = await Promise.all(Array.from({ length: 20 }, () => record('io/race.mjs', [file])));
+    const winners = recs.map((r) => {
+      expect(r.status, describeRun('record', r)).toBe(0);
+      return /^winner (\w+)$/m.exec(r.stdout.toString())![1];
+    });
+    // The delays are random: the recordings do not all agree on the winner.
+    expect(new Set(winners).size).toBeGreaterThan(1);
+    fs.rmSync(file);
+    for (const rec of recs) expectReplayMatches(expect, { record: rec, replay: await replay(rec.dir) });
+  });
+});
