@@ -27,8 +27,9 @@ export function program(): Command {
     .description('run a command with rewind recording every Node.js process it starts')
     .argument('[command...]', 'the command to run, after --: node app.js, npm test, npx vitest run, ...')
     .option('-o, --out <dir>', 'write the recording into this directory (default: .rewind/<name>/)')
+    .option('--audit', 'report every callback the event loop ran that rewind did not record (slower)')
     .passThroughOptions()
-    .action((command: string[], opts: { out?: string }) => record(command, opts));
+    .action((command: string[], opts: { out?: string; audit?: boolean }) => record(command, opts));
 
   cli
     .command('replay')

@@ -24,6 +24,8 @@ export function withPreload(nodeOptions: string | undefined): string {
 
 export interface RecordOptions {
   out?: string;
+  /** Report every callback the event loop ran that rewind did not record (async_hooks: slow). */
+  audit?: boolean;
 }
 
 export interface ExitStatus {
@@ -91,7 +93,9 @@ export async function record(command: string[], opts: RecordOptions): Promise<ne
   const index: RecordingIndex = { command, cwd, started: new Date().toISOString() };
   writeIndex(dir, index);
 
-  const env = { ...process.env, NODE_OPTIONS: withPreload(process.env.NODE_OPTIONS), [ENV.MODE]: 'record', [ENV.DIR]: dir };
+  const env: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: withPreload(process.env.NODE_OPTIONS), [ENV.MODE]: 'record', [ENV.DIR]: dir };
+  if (opts.audit) env[ENV.AUDIT] = '1';
+  else delete env[ENV.AUDIT];
   let status: ExitStatus;
   try {
     status = await runChild(command[0], command.slice(1), { env });

@@ -16,6 +16,8 @@ export interface Bindings {
   PipeConstants: { SOCKET: number; SERVER: number; IPC: number };
   TTY: HandleClass;
   Process: HandleClass;
+  /** The handle behind process.on(signal) (signal_wrap). */
+  Signal: HandleClass;
   /** The TLS layer's handle (tls_wrap), or null in a Node built without crypto. */
   TLSWrap: HandleClass | null;
   /** spawn_sync: the one function behind spawnSync, execSync and execFileSync. */
@@ -62,6 +64,7 @@ export function bindings(): Bindings | null {
       TTY: b('tty_wrap').TTY,
       Process: b('process_wrap').Process,
       spawnSync: b('spawn_sync'),
+      Signal: b('signal_wrap').Signal,
       TLSWrap: optional(() => b('tls_wrap').TLSWrap),
       StreamPrototype,
       HandlePrototype: Object.getPrototypeOf(StreamPrototype),

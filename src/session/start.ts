@@ -25,6 +25,7 @@ import { RecordSession } from './record.js';
 import { ReplaySession } from './replay.js';
 import { SESSION_KEY, type Session, type Source } from './session.js';
 import { installStackFilter } from './stack.js';
+import { startAudit } from './audit.js';
 import { ENV } from './env.js';
 import { REWIND_VERSION } from '../version.js';
 
@@ -76,6 +77,7 @@ export function start(): void {
   g[SESSION_KEY] = session;
   installStackFilter();
   for (const source of SOURCES) source.install(session);
+  if (session instanceof RecordSession && process.env[ENV.AUDIT] === '1') startAudit(session, session.writer.path);
   // ESM named imports of built-ins (import { randomUUID } from 'node:crypto') see the patches.
   syncBuiltinESMExports();
   // The replay dispatcher starts with the first registered callback: before that the main

@@ -2,6 +2,7 @@
 // ppid as recorded. Both modes watch how the process ends — the 'exit' event and its code,
 // uncaught exceptions and unhandled rejections, signals — recording it, or checking it.
 import os from 'node:os';
+import { bindings } from '../session/bindings.js';
 import { ENV } from '../session/env.js';
 import type { RecordSession } from '../session/record.js';
 import { failureInfo, type ReplaySession } from '../session/replay.js';
@@ -62,8 +63,28 @@ function recordEnding(s: RecordSession): void {
     }
   } as typeof process.emit;
 
+  // Every signal the process listens for arrives through a Signal handle: its callback
+  // is the turn. (Installed before rewind's own listeners below create theirs.)
+  const Signal = bindings()?.Signal;
+  if (Signal) {
+    const names = new Map(Object.entries(os.constants.signals).map(([name, num]) => [num, name]));
+    const start = Signal.prototype.start;
+    Signal.prototype.start = function (this: { onsignal: unknown }, signum: number) {
+      const deliver = this.onsignal;
+      const name = names.get(signum) ?? `signal ${signum}`;
+      if (typeof deliver === 'function') {
+        this.onsignal = function (this: unknown) {
+          s.signal(name);
+          return deliver.apply(this, arguments);
+        };
+      }
+      return start.call(this, signum);
+    };
+  }
+
+  // SIGINT, SIGTERM and SIGHUP end the process unless the program handles them: rewind
+  // listens too, to end the log before the default action ends the process.
   const onSignal = (sig: NodeJS.Signals) => {
-    s.signal(sig);
     if (process.listenerCount(sig) > 1) return; // the program handles it
     // Nobody else listens: the default action would have ended the process. Do it for real.
     s.end({ code: null, signal: sig, via: 'signal' });
@@ -78,6 +99,11 @@ function recordEnding(s: RecordSession): void {
  * itself comes back as the log's signal event, at the turn where it arrived.
  */
 function replayKill(): void {
+  // No signal reaches the replay from outside: the log's signal events are delivered
+  // by the dispatcher, in the turn where they arrived.
+  const Signal = bindings()?.Signal;
+  if (Signal) Signal.prototype.start = () => 0;
+
   const real = original.processKill;
   process.kill = function kill(pid: number, signal?: string | number) {
     const badSignal = signal !== undefined && typeof signal !== 'number' && !(String(signal) in os.constants.signals);

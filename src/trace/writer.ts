@@ -34,6 +34,8 @@ export class TraceWriter {
   private fd: number | null;
   /** Number of events appended so far; event N is the N-th appended. */
   events = 0;
+  /** Number of turns (callbacks entered from the event loop) among them. */
+  turns = 0;
   bytesWritten = 0;
   private lastWall: number;
   private lastMono = 0;
@@ -99,6 +101,7 @@ export class TraceWriter {
     else p = putVarint(b, p, dt);
     this.pos = p;
     this.events++;
+    this.turns++;
   }
 
   /** A turn that delivers a payload (async callback results). */
@@ -161,6 +164,7 @@ export class TraceWriter {
     this.pos = putVarint(b, this.pos, dt);
     this.lengthPrefixed(Buffer.from(name, 'latin1'));
     this.events++;
+    this.turns++;
   }
 
   /** A value event of raw bytes, length-prefixed. */

@@ -1,0 +1,94 @@
+// `rewind record --audit`: the completeness guard. Every callback the event loop enters
+// should be a turn in the log; one that is not is something rewind does not interpose on
+// (a module it does not know, a Node internal), and its timing is not recorded. This
+// watches every top-level callback with async_hooks (too slow to leave on: an audit mode)
+// and, at exit, names each kind of callback that ran without a turn being logged: its
+// resource type, where it was created, and how often it ran.
+import { createHook } from 'node:async_hooks';
+import { original, writeStderr } from './originals.js';
+import type { RecordSession } from './record.js';
+
+/** Microtask-level resources: they follow deterministically from the turns. */
+const IGNORED = new Set(['PROMISE', 'TickObject', 'Microtask', 'TIMERWRAP', 'SIGNALWRAP']);
+const REWIND_DIR = new URL('..', import.meta.url).pathname;
+
+export interface AuditGap {
+  type: string;
+  /** The first frame outside Node's internals and rewind where the resource was created. */
+  site: string;
+  count: number;
+}
+
+/**
+ * Where a resource was created: the first frame of the program's own code; for one that
+ * only Node's internals created, the innermost internal frame; null for rewind's own
+ * (its flush timer).
+ */
+function creationSite(): string | null {
+  const holder: { stack?: string } = {};
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 30;
+  Error.captureStackTrace(holder, creationSite);
+  Error.stackTraceLimit = limit;
+  const frames = (holder.stack ?? '').split('\n').slice(1).map((l) => l.trim().replace(/^at /, ''));
+  const isNode = (f: string) => f.startsWith('node:') || f.includes('(node:');
+  const isRewind = (f: string) => f.includes(REWIND_DIR);
+  const located = (f: string) => /\(?([^()\s]+:\d+:\d+)\)?$/.exec(f)?.[1] ?? f;
+  const user = frames.find((f) => !isNode(f) && !isRewind(f));
+  if (user) return located(user);
+  if (frames.some(isRewind)) return null;
+  const internal = frames.find((f) => !f.includes('async_hooks'));
+  return internal ? located(internal) : 'unknown';
+}
+
+export function startAudit(s: RecordSession, logPath: string): void {
+  const sites = new Map<number, { type: string; site: string }>();
+  const gaps = new Map<string, AuditGap>();
+  let depth = 0;
+  let turnsBefore = 0;
+  let current: { type: string; site: string } | undefined;
+  createHook({
+    init(asyncId, type) {
+      if (IGNORED.has(type)) return;
+      const site = creationSite();
+      if (site) sites.set(asyncId, { type, site });
+    },
+    before(asyncId) {
+      if (depth++ > 0) return;
+      current = sites.get(asyncId);
+      turnsBefore = s.writer.turns;
+    },
+    after() {
+      if (--depth > 0 || !current) return;
+      if (s.writer.turns === turnsBefore) {
+        const key = `${current.type} ${current.site}`;
+        const gap = gaps.get(key) ?? { type: current.type, site: current.site, count: 0 };
+        gap.count++;
+        gaps.set(key, gap);
+      }
+      current = undefined;
+    },
+    destroy(asyncId) {
+      sites.delete(asyncId);
+    },
+  }).enable();
+
+  process.on('exit', () => {
+    const list = [...gaps.values()].sort((a, b) => b.count - a.count);
+    const file = logPath.replace(/\.rwnd$/, '.audit.json');
+    try {
+      original.fs.writeFileSync(file, `${JSON.stringify({ pid: process.pid, gaps: list }, null, 2)}\n`, { mode: 0o600 });
+    } catch {
+      // the report on stderr still says it
+    }
+    if (list.length === 0) {
+      writeStderr(`rewind audit: every callback the event loop ran in process ${process.pid} was recorded.\n`);
+      return;
+    }
+    writeStderr(
+      `rewind audit: in process ${process.pid}, ${list.length} kind${list.length === 1 ? '' : 's'} of callback ran without being recorded; ` +
+        `a replay may diverge where the program depends on when they ran:\n` +
+        list.map((g) => `  ${g.type} created at ${g.site}, ran ${g.count} time${g.count === 1 ? '' : 's'}\n`).join(''),
+    );
+  });
+}
