@@ -20,6 +20,7 @@ import { netSource } from '../sources/net.js';
 import { httpSource } from '../sources/http.js';
 import { childProcessSource } from '../sources/child-process.js';
 import { dnsSource } from '../sources/dns.js';
+import { osSource } from '../sources/os.js';
 import { original, writeStderr } from './originals.js';
 import { RecordSession } from './record.js';
 import { ReplaySession } from './replay.js';
@@ -45,6 +46,7 @@ export const SOURCES: readonly Source[] = [
   httpSource,
   childProcessSource,
   dnsSource,
+  osSource,
 ];
 
 /** Package managers' own processes just pass NODE_OPTIONS on to the program they start. */
