@@ -16,6 +16,8 @@ export interface Bindings {
   PipeConstants: { SOCKET: number; SERVER: number; IPC: number };
   TTY: HandleClass;
   Process: HandleClass;
+  /** cares_wrap: getaddrinfo, getnameinfo and the c-ares channel behind dns. */
+  cares: any;
   /** The handle behind process.on(signal) (signal_wrap). */
   Signal: HandleClass;
   /** The TLS layer's handle (tls_wrap), or null in a Node built without crypto. */
@@ -65,6 +67,7 @@ export function bindings(): Bindings | null {
       Process: b('process_wrap').Process,
       spawnSync: b('spawn_sync'),
       Signal: b('signal_wrap').Signal,
+      cares: b('cares_wrap'),
       TLSWrap: optional(() => b('tls_wrap').TLSWrap),
       StreamPrototype,
       HandlePrototype: Object.getPrototypeOf(StreamPrototype),

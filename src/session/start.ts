@@ -20,6 +20,8 @@ import { netSource } from '../sources/net.js';
 import { httpSource } from '../sources/http.js';
 import { tlsSource } from '../sources/tls.js';
 import { childProcessSource } from '../sources/child-process.js';
+import { dnsSource } from '../sources/dns.js';
+import { osSource } from '../sources/os.js';
 import { original, writeStderr } from './originals.js';
 import { RecordSession } from './record.js';
 import { ReplaySession } from './replay.js';
@@ -46,6 +48,8 @@ export const SOURCES: readonly Source[] = [
   tlsSource,
   httpSource,
   childProcessSource,
+  dnsSource,
+  osSource,
 ];
 
 /** Package managers' own processes just pass NODE_OPTIONS on to the program they start. */

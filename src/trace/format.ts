@@ -119,6 +119,9 @@ export const Api = {
   'os.getPriority': 61,
   'os.release': 62,
   'os.version': 63,
+  'os.machine': 64,
+  'os.type': 65,
+  'os.setPriority': 66,
   // fs: the callback, sync and promise forms of one function share an id (the Call
   // record says which form); see sources/fs.ts.
   'fs.access': 100,

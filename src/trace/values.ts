@@ -6,21 +6,24 @@
 // undefined, Buffers, Dates, arrays, plain objects) is stored as is; anything else becomes
 // a one-key map whose key names its class ("\u0000Error", "\u0000Stats", ...), built by
 // the ValueClass registered under that name. Sources register the classes of their API
-// (fs registers Stats and Dirent); errors and a few built-ins are registered here.
+// (fs registers Stats and Dirent, os SystemError); errors and a few built-ins are registered here.
 
 export interface ValueClass<T = unknown> {
-  /** True for values this class encodes; checked in registration order. */
+  /** True for values this class encodes; the latest registered class is asked first. */
   is(v: unknown): v is T;
   encode(v: T): unknown;
   decode(data: unknown): T;
 }
 
 const classes = new Map<string, ValueClass>();
+/** Latest first: a source's class (os's SystemError) is asked before the generic one it refines (Error). */
+const byPrecedence: [string, ValueClass][] = [];
 const TAG = '\u0000';
 
 /** Registers how values of one class are stored; `name` is part of the log format. */
 export function registerValueClass<T>(name: string, cls: ValueClass<T>): void {
   classes.set(TAG + name, cls as ValueClass);
+  byPrecedence.unshift([TAG + name, cls as ValueClass]);
 }
 
 // The objects being encoded (or decoded), outermost first: a value that contains itself
@@ -41,7 +44,7 @@ export function encodeValue(v: unknown): unknown {
   encoding.push(v);
   try {
     if (Array.isArray(v)) return v.map(encodeValue);
-    for (const [name, cls] of classes) if (cls.is(v)) return { [name]: cls.encode(v) };
+    for (const [name, cls] of byPrecedence) if (cls.is(v)) return { [name]: cls.encode(v) };
     if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
     // Plain objects, and objects of classes rewind does not know: their own enumerable data.
     const out: Record<string, unknown> = {};
@@ -133,6 +136,16 @@ registerValueClass<Set<unknown>>('Set', {
   is: (v): v is Set<unknown> => v instanceof Set,
   encode: (s) => [...s].map(encodeValue),
   decode: (d) => new Set((d as unknown[]).map(decodeValue)),
+});
+
+// DNS TLSA answers carry their certificate data as an ArrayBuffer.
+registerValueClass<ArrayBuffer>('ArrayBuffer', {
+  is: (v): v is ArrayBuffer => v instanceof ArrayBuffer,
+  encode: (b) => Buffer.from(b),
+  decode: (d) => {
+    const bytes = d as Uint8Array;
+    return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+  },
 });
 
 /** A stored value as plain JSON, for `rewind events --json`: bytes as hex, classes by name. */
