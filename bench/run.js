@@ -20,7 +20,7 @@
 //   (bench/programs/empty.js, plain or with the preload), leaving the program's own time.
 // - Every recording is replayed and the replay's stdout must equal the recording's stdout;
 //   otherwise the benchmark measured nothing and this script exits 1.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -41,14 +41,19 @@ const PROG = {
   clocks: { file: path.join(PROGRAMS, 'clocks.js'), prints: /^clocks reads=1000000 checksum=\d+\n$/ },
   random: { file: path.join(PROGRAMS, 'random.js'), prints: /^random calls=1000000 checksum=\d+\n$/ },
   sleep: { file: path.join(PROGRAMS, 'sleep.js'), prints: /^sleep timers=1000 slept_ms=\d+\n$/ },
+  fs: { file: path.join(PROGRAMS, 'fs.js'), prints: /^fs reads=10000 files=100 checksum=\d+\n$/ },
+  http: { file: path.join(PROGRAMS, 'http-server.mjs'), prints: /^listening \d+\nserved \d+ checksum \d+\n$/ },
 };
+const HTTP_LOAD = path.join(PROGRAMS, 'http-load.mjs');
+const HTTP_REQUESTS = 20_000;
+const HTTP_CONNECTIONS = 16;
 
 // ---- command line -----------------------------------------------------------------------
 
 class BenchError extends Error {}
 
 function parseArgs(argv) {
-  const opts = { runs: 5, only: [1, 2, 3, 4, 5], strict: false };
+  const opts = { runs: 5, only: [1, 2, 3, 4, 5, 6, 7], strict: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -63,8 +68,8 @@ function parseArgs(argv) {
       opts.runs = n;
     } else if (a === '--only' || a.startsWith('--only=')) {
       const list = value().split(',').map((s) => Number(s.trim()));
-      if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n < 1 || n > 5)) {
-        throw new BenchError('--only takes benchmark numbers 1-5, comma-separated: --only 1,3');
+      if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n < 1 || n > 7)) {
+        throw new BenchError('--only takes benchmark numbers 1-7, comma-separated: --only 1,3');
       }
       opts.only = [...new Set(list)].sort();
     } else if (a === '--strict') {
@@ -74,7 +79,8 @@ function parseArgs(argv) {
         'usage: node bench/run.js [--runs N] [--only 1,3] [--strict]\n' +
           '  --runs N     runs per figure (default 5; medians of fewer than 5 are flagged)\n' +
           '  --only LIST  benchmarks to run: 1 record CPU-bound, 2 record timers/promises,\n' +
-          '               3 log size, 4 replay of a 10 s sleeper, 5 replay vs record CPU-bound\n' +
+          '               3 log size, 4 replay of a 10 s sleeper, 5 replay vs record CPU-bound,\n' +
+          '               6 HTTP server under load (throughput, log size, replay time), 7 fs-heavy\n' +
           '  --strict     exit 2 when a target is missed (exit 1 is kept for broken runs)\n',
       );
       process.exit(0);
@@ -153,7 +159,7 @@ function checkOutput(name, what, stdout) {
 /** A plain run: node prog.js. */
 function plain(name) {
   const what = `plain ${name}`;
-  const r = exec([PROG[name].file], BASE_ENV, what);
+  const r = exec([PROG[name].file, ...(PROG[name].args ?? [])], BASE_ENV, what);
   checkOutput(name, what, r.stdout);
   noteStderr(what, r.stderr);
   return r.ms;
@@ -164,7 +170,7 @@ function record(name) {
   const what = `recording ${name}`;
   const dir = fs.mkdtempSync(path.join(tmpRoot, `${name}-`));
   const env = { ...BASE_ENV, REWIND_MODE: 'record', REWIND_DIR: dir };
-  const r = exec([`--import=${REGISTER_URL}`, PROG[name].file], env, what);
+  const r = exec([`--import=${REGISTER_URL}`, PROG[name].file, ...(PROG[name].args ?? [])], env, what);
   checkOutput(name, what, r.stdout);
   noteStderr(what, r.stderr);
   const logs = fs.readdirSync(dir).filter((f) => f.endsWith('.rwnd'));
@@ -184,7 +190,7 @@ function sameOutput(rec, replayed, how) {
 function replay(rec) {
   const what = `replaying ${rec.name}`;
   const env = { ...BASE_ENV, REWIND_MODE: 'replay', REWIND_TRACE: rec.log };
-  const r = exec([`--import=${REGISTER_URL}`, PROG[rec.name].file], env, what);
+  const r = exec([`--import=${REGISTER_URL}`, PROG[rec.name].file, ...(PROG[rec.name].args ?? [])], env, what);
   sameOutput(rec, r.stdout, 'preload');
   noteStderr(what, r.stderr);
   return r.ms;
@@ -422,6 +428,100 @@ async function bench5() {
   );
 }
 
+/**
+ * One run of the HTTP server (plain or recorded) under the load generator, in another
+ * process: requests per second as the load generator saw them, and the server's output.
+ */
+async function httpRun(recorded) {
+  const name = 'http';
+  const dir = recorded ? fs.mkdtempSync(path.join(tmpRoot, `${name}-`)) : null;
+  const env = recorded ? { ...BASE_ENV, REWIND_MODE: 'record', REWIND_DIR: dir } : BASE_ENV;
+  const args = [...(recorded ? [`--import=${REGISTER_URL}`] : []), PROG.http.file, String(HTTP_REQUESTS)];
+  const what = `${recorded ? 'recording' : 'running'} http-server.mjs under load`;
+  const t0 = process.hrtime.bigint();
+  const server = spawn(NODE, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  server.stderr.on('data', (d) => (stderr += d));
+  const port = await new Promise((resolve, reject) => {
+    server.stdout.on('data', (d) => {
+      stdout += d;
+      const m = /^listening (\d+)$/m.exec(stdout);
+      if (m) resolve(m[1]);
+    });
+    server.on('exit', () => reject(new BenchError(`${what}: the server exited before listening.\n${stderr}`)));
+  });
+  const exited = new Promise((resolve) => server.on('close', (code) => resolve(code)));
+  const load = exec([HTTP_LOAD, port, String(HTTP_REQUESTS), String(HTTP_CONNECTIONS)], BASE_ENV, `${what}: the load generator`);
+  const code = await exited;
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (code !== 0 || !PROG.http.prints.test(stdout.replace(/^listening \d+$/m, 'listening 0'))) {
+    throw new BenchError(`${what}: exited with ${code}; printed:\n${stdout}\n${stderr}`);
+  }
+  noteStderr(what, stderr);
+  const rps = Number(/rps ([\d.]+)/.exec(load.stdout)[1]);
+  if (!recorded) return { rps };
+  const log = fs.readdirSync(dir).find((f) => f.endsWith('.rwnd'));
+  return { rps, ms, rec: { name, dir, log: path.join(dir, log), stdout, ms } };
+}
+
+/** Replays the HTTP recording (no load generator, no port): time and identical output. */
+function httpReplay(rec) {
+  const what = 'replaying http-server.mjs';
+  const env = { ...BASE_ENV, REWIND_MODE: 'replay', REWIND_TRACE: rec.log };
+  const r = exec([`--import=${REGISTER_URL}`, PROG.http.file, String(HTTP_REQUESTS)], env, what);
+  sameOutput(rec, r.stdout, 'preload');
+  noteStderr(what, r.stderr);
+  return r.ms;
+}
+
+async function bench6() {
+  progress(`6. HTTP server under a load generator in another process (${fint(HTTP_REQUESTS)} requests, ${HTTP_CONNECTIONS} keep-alive connections)`);
+  const s = { plain: [], rec: [], bytes: [], recMs: [], repMs: [] };
+  const empty = record('empty');
+  const emptyBytes = info(empty).bytes;
+  discard(empty);
+  await loop('6', RUNS, async (i) => {
+    const order = i % 2 === 0 ? [false, true] : [true, false];
+    const out = {};
+    for (const recorded of order) out[recorded] = await httpRun(recorded);
+    const rec = out[true].rec;
+    const repMs = httpReplay(rec);
+    const { bytes } = info(rec);
+    discard(rec);
+    if (i < 0) return;
+    s.plain.push(out[false].rps);
+    s.rec.push(out[true].rps);
+    s.bytes.push(bytes);
+    s.recMs.push(rec.ms);
+    s.repMs.push(repMs);
+  });
+  const ratio = median(s.rec.map((x, k) => ratioOf(x, s.plain[k])));
+  const perReq = median(s.bytes.map((b) => (b - emptyBytes) / HTTP_REQUESTS));
+  const replayRatio = median(s.repMs.map((x, k) => ratioOf(x, s.recMs[k])));
+  row('6. HTTP server throughput: recorded/plain requests per second', `${fx(ratio, 3)}x (${fint(Math.round(median(s.rec)))} / ${fint(Math.round(median(s.plain)))} req/s)`, '>= 0.95x', ratio >= 0.95);
+  row('6. HTTP server: log bytes per request (minus empty log)', `${fx(perReq, 1)} B`, '—', null);
+  row('6. HTTP server: replay time / recording time', `${fx(replayRatio, 3)}x (${fms(median(s.repMs))} / ${fms(median(s.recMs))} ms)`, '<= 0.5x', replayRatio <= 0.5);
+  raw.push(
+    '6. HTTP server under load, per run in run order; odd runs record first',
+    `   plain req/s           ${s.plain.map((x) => fx(x, 0)).join('  ')}`,
+    `   recorded req/s        ${s.rec.map((x) => fx(x, 0)).join('  ')}`,
+    `   ratio                 ${s.rec.map((x, k) => fx(ratioOf(x, s.plain[k]), 3)).join('  ')}`,
+    `   log bytes             ${s.bytes.join('  ')}`,
+    `   recording ms          ${s.recMs.map(fms).join('  ')}`,
+    `   replay ms             ${s.repMs.map(fms).join('  ')}`,
+    '',
+  );
+}
+
+async function bench7() {
+  progress('7. fs-heavy program (10^4 small reads)');
+  const dir = fs.mkdtempSync(path.join(tmpRoot, 'files-'));
+  for (let k = 0; k < 100; k++) fs.writeFileSync(path.join(dir, `f${String(k).padStart(3, '0')}.txt`), `file ${k} `.repeat(20 + k));
+  PROG.fs.args = [dir];
+  await recordOverhead(7, 'fs', 'record overhead, fs-heavy (10^4 small reads)', 1.15);
+}
+
 // ---- main ------------------------------------------------------------------------------------
 
 function gitState() {
@@ -475,6 +575,8 @@ async function main() {
       if (n === 3) await bench3();
       if (n === 4) await bench4();
       if (n === 5) await bench5();
+      if (n === 6) await bench6();
+      if (n === 7) await bench7();
     }
   } finally {
     fs.rmSync(tmpRoot, { recursive: true, force: true });

@@ -40,6 +40,7 @@ function recordProcesses(s: RecordSession, b: Bindings): void {
       const exit = this.onexit;
       this.onexit = function (this: Handle, code: number, signal: string) {
         s.callback(st.op, Api['process.exit'], [code, signal]);
+        this.onexit = exit; // stack frames then read as Node's own
         return exit.apply(this, arguments);
       };
     }

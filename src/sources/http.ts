@@ -1,8 +1,8 @@
 // http: the bytes an HTTP server writes must be the same in both runs, and Node's `Date:`
 // response header is the one thing in them taken from a clock rewind cannot reach (a
-// private copy of Date, cached for a second on a private timer). When Node would add it,
-// rewind adds it instead, from the session's wall clock, at the same place in the header
-// block (right after the program's own headers), so the response bytes do not change.
+// private copy of Date, cached for a second on a private timer). Where Node added it,
+// rewind swaps its value for the session's wall clock, in place: the header block keeps
+// Node's own layout, byte for byte.
 import http from 'node:http';
 import type { Session, Source } from '../session/session.js';
 import { original } from '../session/originals.js';
@@ -10,17 +10,39 @@ import { original } from '../session/originals.js';
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Headers = Record<string, unknown> | unknown[] | null | undefined;
 
+/** toUTCString()'s length, always: "Wed, 25 Nov 2026 22:10:05 GMT". */
+const DATE_LENGTH = 29;
+
+const isDate = (k: unknown) => typeof k === 'string' && k.length === 4 && k.toLowerCase() === 'date';
+
 /** Whether a header list (any of _storeHeader's forms) names a Date header. */
 function hasDate(headers: Headers, outHeaders: unknown): boolean {
   if (!headers) return false;
-  const isDate = (k: unknown) => typeof k === 'string' && k.length === 4 && k.toLowerCase() === 'date';
   if (Array.isArray(headers)) {
-    if (headers.length && Array.isArray(headers[0])) return headers.some((e) => isDate((e as unknown[])[0]));
+    if (headers.length && Array.isArray(headers[0])) {
+      for (const e of headers) if (isDate((e as unknown[])[0])) return true;
+      return false;
+    }
     for (let i = 0; i < headers.length; i += 2) if (isDate(headers[i])) return true;
     return false;
   }
   if (headers === outHeaders) return 'date' in headers;
-  return Object.keys(headers).some(isDate);
+  for (const k in headers) if (isDate(k)) return true;
+  return false;
+}
+
+/** The header's text for the session's current time; formatted once a second, as Node does. */
+let cachedSecond = NaN;
+let cachedText = '';
+function utcNow(): string {
+  // Date.now() is the session's clock: recorded, or served from the recording.
+  const ms = Date.now();
+  const second = Math.floor(ms / 1000);
+  if (second !== cachedSecond) {
+    cachedSecond = second;
+    cachedText = new original.Date(ms).toUTCString();
+  }
+  return cachedText;
 }
 
 export const httpSource: Source = {
@@ -30,26 +52,16 @@ export const httpSource: Source = {
     const storeHeader = proto._storeHeader;
     let kOutHeaders: symbol | undefined;
     proto._storeHeader = function _storeHeader(this: any, firstLine: string, headers: Headers) {
+      const result = storeHeader.call(this, firstLine, headers);
       kOutHeaders ??= Object.getOwnPropertySymbols(this).find((k) => k.description === 'kOutHeaders');
-      const out = kOutHeaders ? this[kOutHeaders] : undefined;
-      if (!this.sendDate || hasDate(headers, out)) return storeHeader.call(this, firstLine, headers);
-      // Date.now() is the session's clock: recorded, or served from the recording.
-      const date = new original.Date(Date.now()).toUTCString();
-      if (!headers) return storeHeader.call(this, firstLine, ['Date', date]);
-      if (Array.isArray(headers)) {
-        const more = headers.length && Array.isArray(headers[0]) ? [...headers, ['Date', date]] : [...headers, 'Date', date];
-        return storeHeader.call(this, firstLine, more);
+      if (this.sendDate && !hasDate(headers, kOutHeaders ? this[kOutHeaders] : undefined)) {
+        // Node added "Date: <29 characters>\r\n" after the program's headers: the only
+        // line that starts so (no header value holds a line break). Swap in the session's.
+        const h: string = this._header;
+        const at = h.indexOf('\r\nDate: ');
+        if (at >= 0) this._header = h.slice(0, at + 8) + utcNow() + h.slice(at + 8 + DATE_LENGTH);
       }
-      if (headers === out) {
-        // Node iterates its own header map by identity: add the entry for this call only.
-        (headers as Record<string, unknown>).date = ['Date', date];
-        try {
-          return storeHeader.call(this, firstLine, headers);
-        } finally {
-          delete (headers as Record<string, unknown>).date;
-        }
-      }
-      return storeHeader.call(this, firstLine, { ...headers, Date: date });
+      return result;
     };
   },
 };

@@ -74,6 +74,7 @@ function recordNet(s: RecordSession, b: Bindings): void {
           const complete = req.oncomplete;
           req.oncomplete = function (this: Req, status: number, _h: Handle, _r: Req, readable: boolean, writable: boolean) {
             s.callback(op, Api['net.connect'], [status, readable, writable]);
+            req.oncomplete = complete; // stack frames then read as Node's own ("[as oncomplete]")
             return complete.apply(this, arguments);
           };
         }
@@ -167,27 +168,44 @@ function replayNet(s: ReplaySession, b: Bindings): void {
 }
 
 /**
- * socket.setTimeout on the session's timers. Node's version (setStreamTimeout) validates,
- * registers the callback and arms a timer on its private lists; this runs it, then swaps
- * that timer for a session one. Activity refreshes it through the same `refresh()`.
+ * socket.setTimeout on the session's timers. Node's version (setStreamTimeout) arms a
+ * timer on its private lists; this one arms a session timer under the same key, so
+ * Node's activity refreshes (`_unrefTimer`) and clears reach it, and its firing is a turn.
+ * Arguments Node would reject (or warn about) still go through Node's own version.
  */
-function socketTimeouts(timers: { setTimeout: typeof setTimeout }): void {
+function socketTimeouts(timers: { setTimeout: typeof setTimeout; clearTimeout: typeof clearTimeout }): void {
   const proto = net.Socket.prototype as any;
   const setStreamTimeout = proto.setTimeout;
   let kTimeout: symbol | undefined;
   proto.setTimeout = function setTimeout(this: any, msecs: number, callback?: () => void) {
-    const result = setStreamTimeout.call(this, msecs, callback);
     kTimeout ??= Object.getOwnPropertySymbols(this).find((k) => k.description === 'timeout');
-    const real = kTimeout && this[kTimeout];
-    if (kTimeout && real && !real[kSessionTimer]) {
-      const delay = real._idleTimeout; // read before clearing, which resets it
-      original.clearTimeout(real);
-      const t = timers.setTimeout(() => this._onTimeout(), delay) as any;
-      t.unref();
-      t[kSessionTimer] = true;
-      this[kTimeout] = t;
+    const simple = typeof msecs === 'number' && msecs >= 0 && msecs <= 0x7fffffff && (callback === undefined || typeof callback === 'function');
+    if (!kTimeout || !simple || this.destroyed) {
+      const result = setStreamTimeout.call(this, msecs, callback);
+      const real = kTimeout && this[kTimeout];
+      if (kTimeout && real && !real[kSessionTimer] && real._idleTimeout > 0) {
+        const delay = real._idleTimeout; // read before clearing, which resets it
+        original.clearTimeout(real);
+        this[kTimeout] = sessionTimer(this, delay);
+      }
+      return result;
     }
-    return result;
+    this.timeout = msecs;
+    const prev = this[kTimeout];
+    if (prev) (prev[kSessionTimer] ? timers.clearTimeout : original.clearTimeout)(prev);
+    if (msecs === 0) {
+      if (callback) this.removeListener('timeout', callback);
+    } else {
+      this[kTimeout] = sessionTimer(this, msecs);
+      if (callback) this.once('timeout', callback);
+    }
+    return this;
+  };
+  const sessionTimer = (socket: any, delay: number) => {
+    const t = timers.setTimeout(() => socket._onTimeout(), delay) as any;
+    t.unref();
+    t[kSessionTimer] = true;
+    return t;
   };
 }
 const kSessionTimer = Symbol('rewind.sessionTimer');
@@ -201,6 +219,6 @@ export const netSource: Source = {
     if (s.mode === 'record') recordNet(s as RecordSession, b);
     else replayNet(s as ReplaySession, b);
     // Installed after the timers source: globalThis.setTimeout is the session's.
-    socketTimeouts(globalThis as { setTimeout: typeof setTimeout });
+    socketTimeouts(globalThis as { setTimeout: typeof setTimeout; clearTimeout: typeof clearTimeout });
   },
 };

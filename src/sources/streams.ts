@@ -71,16 +71,24 @@ const ENCODING: Record<(typeof WRITES)[number], BufferEncoding | null> = {
   writeUcs2String: 'ucs2',
 };
 
+/** Length and crc32 of the bytes a string becomes, without encoding it when it is ASCII. */
+function measureString(str: string, encoding: BufferEncoding, crc = 0): [number, number] {
+  const utf8 = Buffer.byteLength(str, 'utf8');
+  // crc32 of a string is that of its UTF-8 bytes, which are the latin1/ascii ones for ASCII.
+  if (encoding === 'utf8' || encoding === 'utf-8' || (utf8 === str.length && (encoding === 'latin1' || encoding === 'binary' || encoding === 'ascii'))) {
+    return [utf8, crc32(str, crc)];
+  }
+  const b = Buffer.from(str, encoding);
+  return [b.length, crc32(b, crc)];
+}
+
 /** Length and crc32 of what one write call sends. */
 function measure(data: unknown, encoding: BufferEncoding | null): [number, number] {
   if (encoding === null) {
     const b = data as Uint8Array;
     return [b.length, crc32(b)];
   }
-  const s = data as string;
-  if (encoding === 'utf8') return [Buffer.byteLength(s, 'utf8'), crc32(s)];
-  const b = Buffer.from(s, encoding);
-  return [b.length, crc32(b)];
+  return measureString(data as string, encoding);
 }
 
 /** writev's chunk list: buffers, or [chunk, encoding, chunk, encoding, ...]. */
@@ -89,10 +97,15 @@ function measureChunks(chunks: unknown[], allBuffers: boolean): [number, number]
   let crc = 0;
   const step = allBuffers ? 1 : 2;
   for (let i = 0; i < chunks.length; i += step) {
-    const enc = allBuffers || typeof chunks[i] !== 'string' ? null : ((chunks[i + 1] as BufferEncoding) ?? 'utf8');
-    const b = enc === null ? (chunks[i] as Uint8Array) : Buffer.from(chunks[i] as string, enc);
-    len += b.length;
-    crc = crc32(b, crc);
+    const chunk = chunks[i];
+    if (typeof chunk === 'string') {
+      const [n, c] = measureString(chunk, (chunks[i + 1] as BufferEncoding) ?? 'utf8', crc);
+      len += n;
+      crc = c;
+    } else {
+      len += (chunk as Uint8Array).length;
+      crc = crc32(chunk as Uint8Array, crc);
+    }
   }
   return [len, crc];
 }
@@ -175,6 +188,7 @@ function recordStream(s: RecordSession, b: Bindings, P: any): void {
       const complete = req.oncomplete;
       req.oncomplete = function (this: Req, status: number) {
         s.callback(op, Api['stream.writeDone'], status);
+        req.oncomplete = complete; // stack frames then read as Node's own ("[as oncomplete]")
         return complete.apply(this, arguments);
       };
     }
@@ -207,6 +221,7 @@ function recordStream(s: RecordSession, b: Bindings, P: any): void {
     const complete = req.oncomplete;
     req.oncomplete = function (this: Req, status: number) {
       s.callback(op, Api['stream.shutdown'], status);
+      req.oncomplete = complete; // stack frames then read as Node's own ("[as oncomplete]")
       return complete.apply(this, arguments);
     };
     return s.call(Api['stream.shutdown'], { h: st.op }, () => shutdown.call(this, req));
