@@ -6,7 +6,7 @@ import path from 'node:path';
 import { EXIT } from '../exit-codes.js';
 import { ENV } from '../session/env.js';
 import type { TraceHeader } from '../trace/format.js';
-import { CliError, resolveRecording } from './recordings.js';
+import { CliError, resolveRecording, type Recording } from './recordings.js';
 import { exitLike, runChild, withPreload } from './record.js';
 
 export interface ReplayCliOptions {
@@ -52,8 +52,8 @@ export function locateProgram(h: TraceHeader, force: boolean): Located {
   return { args: [...h.execArgv, file, ...h.argv.slice(2)], cwd: file === entry ? cwd : here };
 }
 
-export async function replay(arg: string | undefined, opts: ReplayCliOptions): Promise<never> {
-  const rec = resolveRecording(arg);
+/** How to start the replay of a recording: node's arguments, cwd and environment. */
+export function replayCommand(rec: Recording, opts: ReplayCliOptions): Located & { env: NodeJS.ProcessEnv } {
   const h = rec.trace.header;
   const { args, cwd } = locateProgram(h, Boolean(opts.force));
   const status = rec.index?.status;
@@ -65,6 +65,11 @@ export async function replay(arg: string | undefined, opts: ReplayCliOptions): P
     [ENV.SUMMARY]: (opts.summary ?? process.stderr.isTTY) ? '1' : '0',
   };
   if (status) env[ENV.STATUS] = status.signal ? `signal:${status.signal}` : `code:${status.code}`;
+  return { args, cwd, env };
+}
+
+export async function replay(arg: string | undefined, opts: ReplayCliOptions): Promise<never> {
+  const { args, cwd, env } = replayCommand(resolveRecording(arg), opts);
   const result = await runChild(process.execPath, args, { env, cwd });
   return exitLike(result);
 }
