@@ -97,7 +97,8 @@ class Progress {
 
   constructor(target: number, replayed: ReplayedProcess) {
     this.bar = this.bars.create(target, 0);
-    replayed.child.stdout!.on('data', (d: Buffer) => this.bars.log(d.toString('utf8')));
+    // stdout goes round the bar only when it shares the terminal; redirected, it stays apart.
+    replayed.child.stdout!.on('data', (d: Buffer) => (process.stdout.isTTY ? this.bars.log(d.toString('utf8')) : process.stdout.write(d)));
     replayed.child.stderr!.on('data', (d: Buffer) => this.bars.log(d.toString('utf8')));
   }
 

@@ -136,9 +136,10 @@ export async function debug(arg: string | undefined, opts: StepOptions): Promise
 
   const interactive = Boolean(process.stdin.isTTY);
   const rl = createInterface({ input: process.stdin, output: interactive ? process.stdout : undefined, prompt: '(rewind) ' });
+  const lines = rl[Symbol.asyncIterator](); // from now on, no line typed ahead is lost
   await restart(firstTurn);
   if (interactive) rl.prompt();
-  for await (const line of rl) {
+  for await (const line of lines) {
     if (!interactive) say(`(rewind) ${line}`);
     const [word, target, ...extra] = line.trim().split(/\s+/);
     const name = aliases[word] ?? word;
