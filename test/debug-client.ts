@@ -8,8 +8,7 @@ import { BIN, NODE, ROOT, baseEnv, tempDir } from './helpers.js';
 type Client = CDP.Client;
 type Paused = Parameters<Parameters<Client['Debugger']['paused']>[0]>[0];
 
-export interface DebuggedReplay {
-  child: ChildProcessWithoutNullStreams;
+export interface Attached {
   client: Client;
   /** Script URLs by scriptId. */
   scripts: Map<string, string>;
@@ -17,6 +16,12 @@ export interface DebuggedReplay {
   nextPause(): Promise<Paused>;
   /** Evaluates on the top frame of a pause; throws with the exception text if it threw. */
   evaluate(p: Paused, expression: string): Promise<unknown>;
+  /** Resolves when the program's context is gone (it is exiting). */
+  contextGone: Promise<void>;
+}
+
+export interface DebuggedReplay extends Attached {
+  child: ChildProcessWithoutNullStreams;
   /** Resumes, stays attached until the program ends, then detaches; resolves with what the replay printed and its status. */
   finish(): Promise<{ stdout: string; stderr: string; status: number | null }>;
 }
@@ -24,21 +29,11 @@ export interface DebuggedReplay {
 /** rewind's frames that a user's skipFiles or ignore list would skip: all of dist/ but the trampoline. */
 export const REWIND_FRAMES = `^file://${path.join(ROOT, 'dist').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/(?!debug/trampoline\\.js$)`;
 
-/** Starts `rewind replay ...args`, waits for its inspector URL, and attaches a client. */
-export async function debugReplay(args: string[]): Promise<DebuggedReplay> {
-  const child = spawn(NODE, [BIN, 'replay', ...args], { cwd: tempDir('rewind-cwd-'), env: baseEnv(), stdio: 'pipe' });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d));
-  const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d;
-      const m = /debugger listening on (ws:\/\/\S+)/.exec(stderr);
-      if (m) resolve(m[1]);
-    });
-    closed.then(() => reject(new Error(`the replay ended before its debugger was ready:\n${stderr}`)));
-  });
+/** The inspector URL rewind prints. */
+export const INSPECTOR_URL = /debugger listening on (ws:\/\/\S+)/;
+
+/** Attaches a client to an inspector waiting for one, and lets the program run. */
+export async function attach(url: string): Promise<Attached> {
   const client = await CDP({ target: url, local: true });
   const scripts = new Map<string, string>();
   client.Debugger.scriptParsed((s) => scripts.set(s.scriptId, s.url));
@@ -56,9 +51,9 @@ export async function debugReplay(args: string[]): Promise<DebuggedReplay> {
   await client.Debugger.enable({});
   await client.Runtime.runIfWaitingForDebugger();
   return {
-    child,
     client,
     scripts,
+    contextGone,
     nextPause: () => {
       const p = pauses.shift();
       return p ? Promise.resolve(p) : new Promise((resolve) => (waiter = resolve));
@@ -68,11 +63,33 @@ export async function debugReplay(args: string[]): Promise<DebuggedReplay> {
       if (r.exceptionDetails) throw new Error(r.exceptionDetails.exception?.description ?? r.exceptionDetails.text);
       return r.result.value;
     },
+  };
+}
+
+/** Starts `rewind replay ...args`, waits for its inspector URL, and attaches a client. */
+export async function debugReplay(args: string[]): Promise<DebuggedReplay> {
+  const child = spawn(NODE, [BIN, 'replay', ...args], { cwd: tempDir('rewind-cwd-'), env: baseEnv(), stdio: 'pipe' });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d));
+  const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d;
+      const m = INSPECTOR_URL.exec(stderr);
+      if (m) resolve(m[1]);
+    });
+    closed.then(() => reject(new Error(`the replay ended before its debugger was ready:\n${stderr}`)));
+  });
+  const attached = await attach(url);
+  return {
+    ...attached,
+    child,
     async finish() {
-      await client.Debugger.resume({});
+      await attached.client.Debugger.resume({});
       // Node keeps a process whose debugger is attached alive at exit until the client leaves.
-      await contextGone;
-      await client.close();
+      await attached.contextGone;
+      await attached.client.close();
       const status = await closed;
       return { stdout, stderr, status };
     },

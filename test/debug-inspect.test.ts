@@ -1,9 +1,10 @@
 // Acceptance: a debugger attached mid-replay. A real DevTools-protocol client drives the
 // inspector of `rewind replay --inspect`, the way Chrome DevTools or VS Code would.
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REWIND_FRAMES, debugReplay } from './debug-client.js';
-import { cleanupTempDirs, eventsOf, fixture, record, type EventJson, type Recorded } from './helpers.js';
+import { INSPECTOR_URL, REWIND_FRAMES, attach, debugReplay } from './debug-client.js';
+import { BIN, NODE, baseEnv, cleanupTempDirs, eventsOf, fixture, record, tempDir, type EventJson, type Recorded } from './helpers.js';
 
 afterAll(cleanupTempDirs);
 
@@ -62,11 +63,16 @@ describe('rewind replay --inspect', () => {
     expect(end.stderr).toContain("TypeError: Cannot read properties of undefined (reading 'name')");
   });
 
-  it('what the client evaluates while paused runs off the log, and the replay stays faithful', async () => {
+  it('a value event stops inside the call that consumes it; what the client evaluates there runs off the log', async () => {
     const midTurn = events.filter((e) => e.kind === 'turn')[100];
-    const d = await debugReplay([`--until=${midTurn.n}`, '--inspect=127.0.0.1:0', rec.dir]);
+    const clock = events.find((e) => e.kind === 'clock' && e.n > midTurn.n)!;
+    const d = await debugReplay([`--until=${clock.n}`, '--inspect=127.0.0.1:0', rec.dir]);
     const p = await d.nextPause();
-    expect(await d.evaluate(p, 'event')).toBe(midTurn.n);
+    expect(await d.evaluate(p, 'event')).toBe(clock.n);
+    // Above rewind's frames, the program's own: the Date.now() call in step().
+    const user = p.callFrames.find((f) => !/\/dist\//.test(d.scripts.get(f.location.scriptId) ?? ''))!;
+    expect(user.functionName).toBe('step');
+    expect(user.location.lineNumber).toBe(lineOf('Date.now() - started'));
     // Live values: none of these consumes the log or advances the program's generator.
     const before = Date.now();
     const now = (await d.evaluate(p, 'Date.now()')) as number;
@@ -84,5 +90,55 @@ describe('rewind replay --inspect', () => {
     expect(end.status).toBe(1);
     expect(end.stdout.split('said while paused\n')).toHaveLength(2);
     expect(end.stdout.replace('said while paused\n', '')).toBe(rec.stdout.toString());
+  });
+});
+
+describe('rewind debug: inspect', () => {
+  it('attaches a debugger at the current stop, then reuses it at a later one', async () => {
+    const turns = events.filter((e) => e.kind === 'turn');
+    const child = spawn(NODE, [BIN, 'debug', rec.dir, '--inspect', '127.0.0.1:0'], { cwd: tempDir(), env: baseEnv(), stdio: 'pipe' });
+    let stdout = '';
+    const waiters: [RegExp, (m: RegExpExecArray) => void][] = [];
+    /** Resolves once the transcript, past what was already matched, matches `re`. */
+    let seen = 0;
+    const when = (re: RegExp) =>
+      new Promise<RegExpExecArray>((resolve) => {
+        waiters.push([re, resolve]);
+        check();
+      });
+    const check = () => {
+      const w = waiters[0];
+      const m = w && w[0].exec(stdout.slice(seen));
+      if (!m) return;
+      seen += m.index + m[0].length;
+      waiters.shift();
+      w[1](m);
+    };
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d;
+      check();
+    });
+    const closed = new Promise((r) => child.on('close', r));
+
+    await when(new RegExp(`^stopped before event ${turns[0].n} `, 'm'));
+    child.stdin.write('inspect\n');
+    const url = (await when(INSPECTOR_URL))[1];
+    const d = await attach(url);
+    const first = await d.nextPause();
+    expect(first.callFrames[0].functionName).toBe('stopBefore');
+    expect(await d.evaluate(first, 'event')).toBe(turns[0].n);
+    await d.client.Debugger.resume({});
+    // After the inspected turn, the prompt stops at the next one.
+    await when(new RegExp(`^stopped before event ${turns[1].n} `, 'm'));
+    child.stdin.write('inspect\n');
+    expect((await when(INSPECTOR_URL))[1]).toBe(url); // the same inspector, no second wait
+    const second = await d.nextPause();
+    expect(await d.evaluate(second, 'event')).toBe(turns[1].n);
+    await d.client.Debugger.resume({});
+    await when(new RegExp(`^stopped before event ${turns[2].n} `, 'm'));
+    child.stdin.end('quit\n');
+    await closed;
+    await d.client.close();
+    expect(child.exitCode).toBe(0);
   });
 });

@@ -398,8 +398,9 @@ export class ReplaySession implements Session {
 
   /** Consumes the event last peeked. */
   private skip(): void {
+    const end = this.peekEnd;
     if (this.hook !== null) this.hook.value(this.n + 1);
-    this.c.pos = this.peekEnd;
+    this.c.pos = end;
     this.n++;
     if (this.parked !== null) this.unpark();
   }
