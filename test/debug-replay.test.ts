@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stripMarks } from '../src/debug/mark.js';
+import { stripMarks } from '../src/debug/output.js';
 import { cleanupTempDirs, describeRun, eventsOf, fixture, record, replay, rewind, type EventJson, type Recorded } from './helpers.js';
 
 afterAll(cleanupTempDirs);

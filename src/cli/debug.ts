@@ -87,28 +87,54 @@ function checkUntil(until: number, events: EventSummary[]): void {
   }
 }
 
-/** A progress bar on stderr while the replay runs to its stop; the program's output scrolls above it. */
+/**
+ * A progress bar on stderr while the replay runs to its stop. The program's output is
+ * relayed above the bar; at the stop, the bar goes once every byte the program wrote
+ * before it has been relayed (the replay says how many it wrote).
+ */
 class Progress {
   private readonly bars = new cliProgress.MultiBar(
     { stream: process.stderr, clearOnComplete: true, hideCursor: true, format: 'rewind: replaying to event {total} [{bar}] {value}' },
     cliProgress.Presets.shades_classic,
   );
   private readonly bar: cliProgress.SingleBar;
+  private readonly relayed: [number, number] = [0, 0];
+  private caughtUp: (() => void) | null = null;
 
   constructor(target: number, replayed: ReplayedProcess) {
     this.bar = this.bars.create(target, 0);
-    // stdout goes round the bar only when it shares the terminal; redirected, it stays apart.
-    replayed.child.stdout!.on('data', (d: Buffer) => (process.stdout.isTTY ? this.bars.log(d.toString('utf8')) : process.stdout.write(d)));
-    replayed.child.stderr!.on('data', (d: Buffer) => this.bars.log(d.toString('utf8')));
+    const relay = (i: 0 | 1, stream: NodeJS.WriteStream) => (d: Buffer) => {
+      this.relayed[i] += d.length;
+      // Around the bar only what shares its terminal; redirected output stays apart.
+      if (this.active && stream.isTTY) this.bars.log(d.toString('utf8'));
+      else stream.write(d);
+      this.caughtUp?.();
+    };
+    replayed.child.stdout!.on('data', relay(0, process.stdout));
+    replayed.child.stderr!.on('data', relay(1, process.stderr));
   }
+
+  private active = true;
 
   update(n: number): void {
     this.bar.update(n);
   }
 
-  stop(): void {
-    this.bars.update(); // flushes the program's output logged since the last redraw
+  /** Removes the bar once the output written before the stop (`written` bytes) is through. */
+  async stop(written: [number, number] | null): Promise<void> {
+    if (!this.active) return;
+    if (written) {
+      await new Promise<void>((resolve) => {
+        this.caughtUp = () => {
+          if (this.relayed[0] >= written[0] && this.relayed[1] >= written[1]) resolve();
+        };
+        this.caughtUp();
+      });
+      this.caughtUp = null;
+    }
+    this.bars.update(); // flushes the output logged since the last redraw
     this.bars.stop();
+    this.active = false;
   }
 }
 
@@ -148,10 +174,7 @@ export async function replayTo(arg: string | undefined, opts: DebugReplayOptions
   let error: string | null = null;
   for (;;) {
     const next: Next = await replayed.next();
-    if (next.t !== 'ended' && progress) {
-      progress.stop();
-      progress = null;
-    }
+    await progress?.stop(next.t === 'stopped' ? next.written : null);
     if (next.t === 'stopped') {
       process.stderr.write(`rewind: ${describeStop(events[next.n - 1], events.length, next.site)}\n`);
       if (failing) process.stderr.write(failureNote(failing));
@@ -160,7 +183,6 @@ export async function replayTo(arg: string | undefined, opts: DebugReplayOptions
     } else if (next.t === 'error') {
       error = next.message;
     } else {
-      progress?.stop();
       if (error) {
         throw new CliError(
           `rewind: ${error}. Choose another with --inspect=HOST:PORT, or --inspect=${inspect!.host}:0 to pick a free port.`,

@@ -47,11 +47,8 @@ export function describeStop(ev: EventSummary, total: number, site: string | nul
   return `stopped ${turn ? 'before' : 'inside'} event ${ev.n} of ${total} (${formatTime(ev.timeUs)}): ${ev.kind} ${ev.detail}${where}`;
 }
 
-export type Next =
-  | { t: 'stopped'; n: number; site: string | null }
-  | { t: 'inspector'; url: string }
-  | { t: 'error'; message: string }
-  | { t: 'ended'; status: ExitStatus };
+/** What the front end waits for: a report other than a site or progress, or the end of the replay. */
+export type Next = Exclude<Report, { t: 'site' | 'progress' }> | { t: 'ended'; status: ExitStatus };
 
 export interface ReplayedOptions extends ReplayCliOptions {
   /** Steering variables (ENV.UNTIL, ENV.STEP, ...). */
@@ -69,7 +66,6 @@ export class ReplayedProcess {
   private readonly queue: Next[] = [];
   private waiting: ((next: Next) => void) | null = null;
   private exit: ExitStatus | null = null;
-  private channelClosed = false;
 
   constructor(rec: Recording, opts: ReplayedOptions) {
     const { args, cwd, env } = replayCommand(rec, opts);
@@ -82,19 +78,11 @@ export class ReplayedProcess {
       else if (r.t === 'progress') opts.onProgress?.(r.n);
       else this.push(r);
     });
-    // Ended once the process exited and every report it sent has been read.
-    this.control.on('close', () => {
-      this.channelClosed = true;
-      this.ended();
-    });
-    this.child.on('exit', (code, signal) => {
+    // Ended once the process exited and all it wrote, reports and output, has been read.
+    this.child.on('close', (code, signal) => {
       this.exit = { code, signal };
-      this.ended();
+      this.push({ t: 'ended', status: this.exit });
     });
-  }
-
-  private ended(): void {
-    if (this.exit && this.channelClosed) this.push({ t: 'ended', status: this.exit });
   }
 
   private push(next: Next): void {
@@ -119,7 +107,7 @@ export class ReplayedProcess {
   /** Ends the replay (the user quit or restarts it) and waits for it to be gone. */
   async kill(): Promise<void> {
     if (this.exit) return;
-    const gone = new Promise((r) => this.child.once('exit', r));
+    const gone = new Promise((r) => this.child.once('close', r));
     this.child.kill('SIGKILL');
     await gone;
   }

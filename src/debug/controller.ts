@@ -8,7 +8,7 @@ import type { ReplayHook, ReplaySession } from '../session/replay.js';
 import { TAGS } from '../trace/format.js';
 import { TraceReader } from '../trace/reader.js';
 import { HandoffError, divertMathRandom, openInspector, waitForClient, watchPauses, type Address } from './handoff.js';
-import { installMarks } from './mark.js';
+import { countWritten, markLines } from './output.js';
 import { ControlChannel, type Goal } from './protocol.js';
 import { callSite, siteAt } from './sites.js';
 import { stopBefore } from './trampoline.js';
@@ -26,6 +26,8 @@ class Controller implements ReplayHook {
   private readonly opSites = new Map<number, string | null>();
   private readonly everySite: boolean;
   private readonly progressEvery: number;
+  /** Bytes written to stdout and stderr, when the front end relays them around its progress bar. */
+  written: [number, number] | null = null;
 
   constructor(
     private readonly channel: ControlChannel,
@@ -76,7 +78,7 @@ class Controller implements ReplayHook {
   }
 
   private stop(n: number, site: string | null, enter: () => void): void {
-    this.channel.send({ t: 'stopped', n, site });
+    this.channel.send({ t: 'stopped', n, site, written: this.written });
     if (!this.options.step) {
       if (!this.options.inspect) return original.reallyExit(0);
       this.goal = { run: true };
@@ -142,5 +144,7 @@ export function attach(session: ReplaySession): void {
     session.file,
   );
   session.hook = controller;
-  if (env[ENV.MARK] === '1') installMarks(session, () => controller.diverted);
+  // Installed first, so it counts what the marks make of the output.
+  if (env[ENV.PROGRESS] === '1') controller.written = countWritten();
+  if (env[ENV.MARK] === '1') markLines(session, () => controller.diverted);
 }

@@ -18,7 +18,7 @@ export type Command = { goal: Goal } | { inspect: true } | { quit: true };
 export type Report =
   | { t: 'progress'; n: number }
   | { t: 'site'; n: number; site: string }
-  | { t: 'stopped'; n: number; site: string | null }
+  | { t: 'stopped'; n: number; site: string | null; written: [number, number] | null }
   | { t: 'inspector'; url: string }
   | { t: 'error'; message: string };
 
