@@ -16,7 +16,7 @@ let events: EventJson[];
 beforeAll(async () => {
   rec = await record(FIXTURE);
   expect(rec.status, describeRun('record', rec)).toBe(1);
-  events = await eventsOf(rec.dir);
+  events = await eventsOf(rec.dir, { sites: true });
 });
 
 /** What the recorded run had printed on stdout before event n. */

@@ -11,7 +11,7 @@ let rec: Recorded;
 let events: EventJson[];
 beforeAll(async () => {
   rec = await record('debug-fail.cjs');
-  events = await eventsOf(rec.dir);
+  events = await eventsOf(rec.dir, { sites: true });
 });
 
 function debugSession(script: string) {

@@ -2,7 +2,7 @@
 // the call sites of `rewind events`: the front end starts the replay with a control
 // channel, says where it stopped, and hands it over to a debugger.
 import cliProgress from 'cli-progress';
-import { devtoolsUrl, type Address } from '../debug/handoff.js';
+import { DEFAULT_INSPECT, devtoolsUrl, type Address } from '../debug/handoff.js';
 import { EXIT } from '../exit-codes.js';
 import { ENV } from '../session/env.js';
 import { describeEnd } from '../trace/describe.js';
@@ -18,8 +18,6 @@ export interface DebugReplayOptions {
   force?: boolean;
   summary?: boolean;
 }
-
-export const DEFAULT_INSPECT: Address = { host: '127.0.0.1', port: 9229 };
 
 /** `--inspect`, `--inspect=9230`, `--inspect=0.0.0.0:9230`, `--inspect=[::1]:0` */
 export function parseAddress(spec: string | true): Address {

@@ -132,7 +132,7 @@ export async function debug(arg: string | undefined, opts: StepOptions): Promise
     },
     help: () => say(HELP),
   };
-  const aliases: Record<string, string> = { n: 'next', c: 'continue', l: 'list', i: 'info', r: 'restart', h: 'help', '?': 'help' };
+  const aliases: Record<string, string> = { n: 'next', c: 'continue', l: 'list', i: 'info', r: 'restart', q: 'quit', h: 'help', '?': 'help' };
 
   const interactive = Boolean(process.stdin.isTTY);
   const rl = createInterface({ input: process.stdin, output: interactive ? process.stdout : undefined, prompt: '(rewind) ' });
@@ -143,11 +143,9 @@ export async function debug(arg: string | undefined, opts: StepOptions): Promise
     if (!interactive) say(`(rewind) ${line}`);
     const [word, target, ...extra] = line.trim().split(/\s+/);
     const name = aliases[word] ?? word;
-    if (name === 'quit' || word === 'q') break;
-    if (name === '') {
-      // an empty line repeats nothing: prompt again
-    } else if (!(name in commands) || extra.length) say(`unknown command: ${line.trim()} (type help)`);
-    else await commands[name](target);
+    if (name === 'quit') break;
+    if (name && (!(name in commands) || extra.length)) say(`unknown command: ${line.trim()} (type help)`);
+    else if (name) await commands[name](target);
     if (interactive) rl.prompt();
   }
   rl.close();

@@ -7,7 +7,7 @@ import { original } from '../session/originals.js';
 import type { ReplayHook, ReplaySession } from '../session/replay.js';
 import { TAGS } from '../trace/format.js';
 import { TraceReader } from '../trace/reader.js';
-import { HandoffError, divertMathRandom, openInspector, waitForClient, watchPauses, type Address } from './handoff.js';
+import { DEFAULT_INSPECT, HandoffError, divertMathRandom, openInspector, waitForClient, watchPauses, type Address } from './handoff.js';
 import { countWritten, markLines } from './output.js';
 import { ControlChannel, type Goal } from './protocol.js';
 import { callSite, siteAt } from './sites.js';
@@ -50,22 +50,20 @@ class Controller implements ReplayHook {
   }
 
   value(n: number): void {
-    this.arrive(n, this.needsSite() ? callSite() : null, noop);
+    this.arrive(n, callSite, noop);
   }
 
   turn(n: number, op: number, enter: () => void): void {
-    this.arrive(n, this.opSites.get(op) ?? null, enter);
+    this.arrive(n, () => this.opSites.get(op) ?? null, enter);
   }
 
-  private needsSite(): boolean {
-    return this.everySite || 'file' in this.goal;
-  }
-
-  private arrive(n: number, site: string | null, enter: () => void): void {
+  /** `siteOf` runs at most once per event, and only when a site is needed: capturing a stack costs. */
+  private arrive(n: number, siteOf: () => string | null, enter: () => void): void {
+    const site = this.everySite || 'file' in this.goal ? siteOf() : null;
     if (this.everySite && site !== null) this.channel.send({ t: 'site', n, site });
     if (this.progressEvery && n % this.progressEvery === 0) this.channel.send({ t: 'progress', n });
     if (!this.reached(n, site)) return enter();
-    this.stop(n, site ?? (this.tags[n] && TAGS[this.tags[n]].kind !== 'turn' ? callSite() : null), enter);
+    this.stop(n, site ?? siteOf(), enter);
   }
 
   private reached(n: number, site: string | null): boolean {
@@ -93,7 +91,7 @@ class Controller implements ReplayHook {
       }
       // inspect: run this event under the debugger, then stop at the next turn.
       this.goal = { kind: 'turn', after: n };
-      return this.enterUnderDebugger(n, enter, this.options.inspect ?? { host: '127.0.0.1', port: 9229 });
+      return this.enterUnderDebugger(n, enter, this.options.inspect ?? DEFAULT_INSPECT);
     }
   }
 

@@ -18,6 +18,8 @@ export interface Address {
   port: number;
 }
 
+export const DEFAULT_INSPECT: Address = { host: '127.0.0.1', port: 9229 };
+
 /** The inspector's WebSocket URL: the active inspector's, or one opened on `at`. */
 export function openInspector(at: Address): string {
   const active = inspector.url();
