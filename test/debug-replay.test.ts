@@ -72,7 +72,7 @@ describe('rewind replay --until N', () => {
     try {
       const r = await replay(rec.dir, { flags: ['--until', '10', `--inspect=127.0.0.1:${port}`] });
       expect(r.status).toBe(64);
-      expectUserMessage(r.stderr.toString(), new RegExp(`rewind: cannot open the debugger on 127\\.0\\.0\\.1:${port}.*: the port is taken\\. Choose another`));
+      expectUserMessage(r.stderr.toString(), new RegExp(`rewind: cannot open the debugger on 127\\.0\\.0\\.1:${port}: the port is taken\\. Choose another`));
     } finally {
       server.close();
     }
@@ -92,6 +92,23 @@ describe('rewind replay --break-before-failure', () => {
         `scheduled at ${fixture(FIXTURE)}:${setTimeoutFail}:${source[setTimeoutFail - 1].indexOf('setTimeout') + 1}\n` +
         `rewind: the recorded run failed in this turn: ${failure.detail} (event ${failure.n}).\n`,
     );
+  });
+
+  it.each([
+    ['exit-3.cjs', /^process\.exit\(3\)$/, /setTimeout\(/],
+    ['unhandled-rejection.mjs', /^unhandled rejection: Error: rejected [0-9a-f-]{36}$/, /sleep\(10\)/],
+  ])('%s: the turn of process.exit(non-zero) or of an unhandled rejection', async (name, what, scheduledBy) => {
+    const failed = await record(name);
+    const evs = await eventsOf(failed.dir, { sites: true });
+    const r = await replay(failed.dir, { flags: ['--break-before-failure'] });
+    expect(r.status, describeRun('replay', r)).toBe(0);
+    const [, n, site, failure] = /^rewind: stopped before event (\d+) .*, scheduled at (.*)\nrewind: the recorded run failed in this turn: (.*) \(event \d+\)\.\n$/.exec(r.stderr.toString())!;
+    expect(failure).toMatch(what);
+    const turn = evs[Number(n) - 1];
+    expect(turn.kind).toBe('turn');
+    expect(turn.site).toBe(site);
+    const [, line, column] = /:(\d+):(\d+)$/.exec(site)!;
+    expect(fs.readFileSync(fixture(name), 'utf8').split('\n')[Number(line) - 1].slice(Number(column) - 1)).toMatch(scheduledBy);
   });
 
   it('a recording that ended normally: no failure, and how it ended', async () => {

@@ -82,17 +82,15 @@ class Controller implements ReplayHook {
       this.goal = { run: true };
       return this.enterUnderDebugger(n, enter, this.options.inspect);
     }
-    for (;;) {
-      const cmd = this.channel.receive();
-      if ('quit' in cmd) return original.reallyExit(0);
-      if ('goal' in cmd) {
-        this.goal = cmd.goal;
-        return enter();
-      }
-      // inspect: run this event under the debugger, then stop at the next turn.
-      this.goal = { kind: 'turn', after: n };
-      return this.enterUnderDebugger(n, enter, this.options.inspect ?? DEFAULT_INSPECT);
+    const cmd = this.channel.receive();
+    if ('quit' in cmd) return original.reallyExit(0);
+    if ('goal' in cmd) {
+      this.goal = cmd.goal;
+      return enter();
     }
+    // inspect: run this event under the debugger, then stop at the next turn.
+    this.goal = { kind: 'turn', after: n };
+    this.enterUnderDebugger(n, enter, this.options.inspect ?? DEFAULT_INSPECT);
   }
 
   private enterUnderDebugger(n: number, enter: () => void, at: Address): void {
@@ -108,13 +106,13 @@ class Controller implements ReplayHook {
       }
     } catch (e) {
       if (!(e instanceof HandoffError)) throw e;
-      this.channel.send({ t: 'error', message: `cannot open the debugger on ${e.message}: the port is taken` });
+      this.channel.send({ t: 'error', message: `cannot open the debugger on ${e.message}` });
       return original.reallyExit(EXIT.USAGE);
     } finally {
       this.busy = false;
     }
-    const tag = this.tags[n];
-    stopBefore(n, tag ? `${TAGS[tag].kind}: ${TAGS[tag].call}` : 'the end of the log', enter);
+    const { kind, call } = TAGS[this.tags[n]];
+    stopBefore(n, `${kind}: ${call}`, enter);
   }
 }
 

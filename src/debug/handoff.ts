@@ -27,11 +27,11 @@ export function openInspector(at: Address): string {
   try {
     inspector.open(at.port, at.host, false);
   } catch (e) {
-    throw new HandoffError(`${at.host}:${at.port} (${(e as Error).message})`);
+    throw new HandoffError(`${at.host}:${at.port}: ${(e as Error).message}`);
   }
   const url = inspector.url();
-  // Node 20 reports a taken port on stderr and leaves the inspector closed instead of throwing.
-  if (!url) throw new HandoffError(`${at.host}:${at.port}`);
+  // Node (20 to 24) reports a taken port on stderr and leaves the inspector closed instead of throwing.
+  if (!url) throw new HandoffError(`${at.host}:${at.port}: the port is taken`);
   return url;
 }
 
