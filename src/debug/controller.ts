@@ -60,8 +60,10 @@ class Controller implements ReplayHook {
   /** `siteOf` runs at most once per event, and only when a site is needed: capturing a stack costs. */
   private arrive(n: number, siteOf: () => string | null, enter: () => void): void {
     const site = this.everySite || 'file' in this.goal ? siteOf() : null;
-    if (this.everySite && site !== null) this.channel.send({ t: 'site', n, site });
+    if (this.everySite && site !== null) this.channel.post({ t: 'site', n, site });
     if (this.progressEvery && n % this.progressEvery === 0) this.channel.send({ t: 'progress', n });
+    // The log's last event: the process is about to end, with no later chance to flush.
+    if (n === this.tags.length - 1) this.channel.flush();
     if (!this.reached(n, site)) return enter();
     this.stop(n, site ?? siteOf(), enter);
   }

@@ -4,6 +4,8 @@
 // never touches the program's event loop, timers or streams.
 import { original } from '../session/originals.js';
 
+const BATCH_BYTES = 64 * 1024;
+
 /** Where the replay should stop next. */
 export type Goal =
   | { until: number } // before event n
@@ -25,16 +27,31 @@ export type Report =
 /** The replayed process's end of the channel. */
 export class ControlChannel {
   private pending = '';
+  /** Reports held back to be written in one go: a site per event adds up. */
+  private batch = '';
 
   constructor(private readonly fd: number) {}
 
+  /** Sends a report now, after any held back. */
   send(report: Report): void {
+    this.batch += `${JSON.stringify(report)}\n`;
+    this.flush();
+  }
+
+  /** Sends a report with the next send() or flush(), or once enough are held back. */
+  post(report: Report): void {
+    this.batch += `${JSON.stringify(report)}\n`;
+    if (this.batch.length >= BATCH_BYTES) this.flush();
+  }
+
+  flush(): void {
     try {
-      original.fs.writeSync(this.fd, `${JSON.stringify(report)}\n`);
+      original.fs.writeSync(this.fd, this.batch);
     } catch {
       // The front end is gone (the user quit): nothing is left to debug.
       original.reallyExit(0);
     }
+    this.batch = '';
   }
 
   /** Blocks until the front end sends a command. Blocking is harmless: replay time is virtual. */

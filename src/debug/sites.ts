@@ -16,7 +16,7 @@ export function callSite(): string | null {
   const prepare = E.prepareStackTrace;
   const limit = E.stackTraceLimit;
   E.prepareStackTrace = asFrames;
-  E.stackTraceLimit = 40;
+  E.stackTraceLimit = 20;
   const holder: { stack?: Frame[] } = {};
   try {
     Error.captureStackTrace(holder);
