@@ -149,7 +149,6 @@ export async function debug(arg: string | undefined, opts: StepOptions): Promise
     if (interactive) rl.prompt();
   }
   rl.close();
-  await (replayed as ReplayedProcess | null)?.kill();
-  process.exitCode = 0;
+  await (replayed as ReplayedProcess | null)?.kill(); // assigned in restart(): TS narrows it to null here
 }
 
