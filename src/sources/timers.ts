@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { Tag } from '../trace/format.js';
 import { original } from '../session/originals.js';
 import type { RecordSession } from '../session/record.js';
-import type { ReplaySession } from '../session/replay.js';
+import type { ReplayOp, ReplaySession } from '../session/replay.js';
 import type { Session, Source } from '../session/session.js';
 import { installTimerPromises, type TimerApi } from './timers-promises.js';
 
@@ -40,6 +40,9 @@ function recordTimers(s: RecordSession): TimerApi {
 /** Stands in for a Timeout or Immediate at replay; same methods, no real timer behind it. */
 class VirtualTimer {
   private refed = true;
+  private cleared = false;
+  /** Set by the timer function once the op is registered; refresh() re-registers it. */
+  entry: ReplayOp | null = null;
   constructor(
     readonly op: number,
     readonly kind: number,
@@ -57,8 +60,15 @@ class VirtualTimer {
   hasRef() {
     return this.refed;
   }
-  /** Rescheduling changes when it fires, which the log already knows. */
+  /**
+   * Rescheduling changes when it fires, which the log already knows. As in Node, a
+   * timeout that already fired (and was not cleared) is re-armed: the log has it fire again.
+   */
   refresh() {
+    if (this.kind === Tag.Timeout && !this.cleared && this.entry && !this.s.isPending(this.op)) {
+      this.timers.set(this.op, this);
+      this.s.register(this.op, this.entry);
+    }
     return this;
   }
   close() {
@@ -66,6 +76,7 @@ class VirtualTimer {
     return this;
   }
   cancel() {
+    this.cleared = true;
     this.timers.delete(this.op);
     this.s.cancel(this.op);
   }
@@ -96,7 +107,7 @@ function replayTimers(s: ReplaySession): TimerApi {
       const t = tag === Tag.Immediate ? new Immediate(op, tag, live, s) : new Timeout(op, tag, live, s);
       live.set(op, t);
       const repeat = tag === Tag.Interval;
-      s.register(op, {
+      t.entry = {
         tag,
         repeat,
         what: `${name}()`,
@@ -104,7 +115,8 @@ function replayTimers(s: ReplaySession): TimerApi {
           if (!repeat) live.delete(op);
           (cb as Fn).apply(t, args);
         },
-      });
+      };
+      s.register(op, t.entry);
       return t;
     };
   const clear = (kinds: number[]) =>
