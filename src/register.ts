@@ -5,5 +5,6 @@ import { ENV } from './session/env.js';
 
 if (process.env[ENV.MODE] !== 'off') {
   const { start } = await import('./session/start.js');
-  start();
+  const debug = process.env[ENV.CONTROL] ? await import('./debug/controller.js') : null;
+  start(debug?.attach);
 }

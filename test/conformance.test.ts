@@ -202,6 +202,14 @@ const CASES: Case[] = [
     },
   },
   {
+    fixture: 'timers-refresh-fired.cjs',
+    varies: 'stdout',
+    check(out, _err, expect) {
+      expect(out).not.toMatch(/NEVER/);
+      expect(out).toMatch(/^fired 1 \S+\nrefresh returns handle true\nfired 2 \S+\n$/m);
+    },
+  },
+  {
     fixture: 'timers-ref.cjs',
     check(out, _err, expect) {
       expect(out).not.toMatch(/NEVER/);

@@ -229,9 +229,9 @@ export interface EventJson {
   [k: string]: unknown;
 }
 
-/** `rewind events DIR --json`, parsed. */
-export async function eventsOf(dir: string): Promise<EventJson[]> {
-  const r = await rewind(['events', dir, '--json']);
+/** `rewind events DIR --json`, parsed; with `sites`, each event's call site too (a replay more). */
+export async function eventsOf(dir: string, opts: { sites?: boolean } = {}): Promise<EventJson[]> {
+  const r = await rewind(['events', dir, '--json', ...(opts.sites ? [] : ['--no-sites'])]);
   if (r.status !== 0) throw new Error(describeRun('rewind events', r));
   return r.stdout
     .toString('utf8')

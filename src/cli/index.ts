@@ -7,6 +7,8 @@ import { events, info } from './inspect.js';
 import { CliError } from './recordings.js';
 import { record } from './record.js';
 import { replay } from './replay.js';
+import { replayTo, type DebugReplayOptions } from './debug.js';
+import { debug, type StepOptions } from './step.js';
 
 const eventNumber = (v: string): number => {
   const n = Number(v);
@@ -38,7 +40,21 @@ export function program(): Command {
     .option('--force', 'replay even if the program changed since it was recorded')
     .option('--summary', 'print a summary line when the replay ends (default: on a terminal)')
     .option('--no-summary', 'do not print the summary line')
-    .action((rec: string | undefined, opts: { force?: boolean; summary?: boolean }) => replay(rec, opts));
+    .option('--until <n>', 'stop before event n (inside the call that consumes a value)', eventNumber)
+    .option('--break-before-failure', 'stop before the turn in which the recorded run failed')
+    .option('--inspect [host:port]', 'at the stop, hand over to a debugger on host:port (default 127.0.0.1:9229; port 0 picks one)')
+    .option('--mark', 'prefix each output line with the number of the event that wrote it')
+    .action((rec: string | undefined, opts: DebugReplayOptions) =>
+      opts.until !== undefined || opts.breakBeforeFailure || opts.inspect || opts.mark ? replayTo(rec, opts) : replay(rec, opts),
+    );
+
+  cli
+    .command('debug')
+    .description('step through a replay, turn by turn, from an interactive prompt (commands also from stdin)')
+    .argument('[recording]', 'a recording directory or .rwnd log')
+    .option('--force', 'replay even if the program changed since it was recorded')
+    .option('--inspect <host:port>', 'where `inspect` opens the debugger (default 127.0.0.1:9229)')
+    .action((rec: string | undefined, opts: StepOptions) => debug(rec, opts));
 
   cli
     .command('events')
@@ -48,6 +64,7 @@ export function program(): Command {
     .option('-k, --kind <kinds>', 'only these kinds (comma-separated): clock,random,turn,output,signal,failure,end')
     .option('--from <n>', 'start at event n', eventNumber)
     .option('--to <n>', 'stop after event n', eventNumber)
+    .option('--no-sites', 'do not replay the recording to show where each event was called or scheduled')
     .action((rec: string | undefined, opts) => events(rec, opts));
 
   cli

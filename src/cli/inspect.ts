@@ -4,16 +4,20 @@ import { describeEnd, describeEvent, describeValue, formatTime } from '../trace/
 import { TAGS, Tag, apiName, type EndInfo } from '../trace/format.js';
 import { toJson } from '../trace/values.js';
 import { TraceReader, type TraceEvent, type TraceFile } from '../trace/reader.js';
+import { eventSites } from './debug.js';
 import { resolveRecording } from './recordings.js';
+import { showSite } from './replayed.js';
 
 export interface EventsOptions {
   json?: boolean;
   kind?: string;
   from?: number;
   to?: number;
+  /** Replay the recording to find each event's call site (default: on). */
+  sites?: boolean;
 }
 
-function eventJson(ev: TraceEvent, t: TraceFile): Record<string, unknown> {
+function eventJson(ev: TraceEvent, t: TraceFile, site: string | undefined): Record<string, unknown> {
   const out: Record<string, unknown> = { n: ev.n, time_us: ev.timeUs, kind: ev.kind, call: TAGS[ev.tag].call };
   if (ev.kind === 'clock' || ev.kind === 'random') out.value = describeValue(ev, t.header);
   if (ev.op !== undefined) out.op = ev.op;
@@ -44,12 +48,15 @@ function eventJson(ev: TraceEvent, t: TraceFile): Record<string, unknown> {
   if (ev.failure) out.failure = ev.failure;
   if (ev.end) out.end = ev.end;
   out.detail = describeEvent(ev, t.header);
+  if (site) out.site = site;
   return out;
 }
 
-export function events(arg: string | undefined, opts: EventsOptions): void {
+export async function events(arg: string | undefined, opts: EventsOptions): Promise<void> {
   const rec = resolveRecording(arg);
   const t = rec.trace;
+  const { sites, note } = opts.sites === false ? { sites: new Map<number, string>(), note: null } : await eventSites(rec);
+  if (note) process.stderr.write(`${note}\n`);
   const kinds = opts.kind ? new Set(opts.kind.split(',').map((k) => k.trim())) : null;
   const lines: string[] = [];
   const width = String(t.eventCount).length;
@@ -57,8 +64,12 @@ export function events(arg: string | undefined, opts: EventsOptions): void {
     if (opts.from !== undefined && ev.n < opts.from) continue;
     if (opts.to !== undefined && ev.n > opts.to) break;
     if (kinds && !kinds.has(ev.kind)) continue;
-    if (opts.json) lines.push(JSON.stringify(eventJson(ev, t)));
-    else lines.push(`${String(ev.n).padStart(width)}  ${formatTime(ev.timeUs).padStart(11)}  ${ev.kind.padEnd(7)}  ${describeEvent(ev, t.header)}`);
+    const site = sites.get(ev.n);
+    if (opts.json) lines.push(JSON.stringify(eventJson(ev, t, site)));
+    else {
+      const at = site ? `  @ ${showSite(site)}` : '';
+      lines.push(`${String(ev.n).padStart(width)}  ${formatTime(ev.timeUs).padStart(11)}  ${ev.kind.padEnd(7)}  ${describeEvent(ev, t.header)}${at}`);
+    }
     if (lines.length >= 1000) {
       process.stdout.write(`${lines.join('\n')}\n`);
       lines.length = 0;

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { EXIT } from '../exit-codes.js';
 import { ENV } from '../session/env.js';
 import type { TraceHeader } from '../trace/format.js';
-import { CliError, resolveRecording } from './recordings.js';
+import { CliError, resolveRecording, type Recording } from './recordings.js';
 import { exitLike, runChild, withPreload } from './record.js';
 
 export interface ReplayCliOptions {
@@ -70,8 +70,8 @@ function replayStdin(h: TraceHeader): 'inherit' | 'pipe' | 'ignore' {
   }
 }
 
-export async function replay(arg: string | undefined, opts: ReplayCliOptions): Promise<never> {
-  const rec = resolveRecording(arg);
+/** How to start the replay of a recording: node's arguments, cwd, environment and stdin. */
+export function replayCommand(rec: Recording, opts: ReplayCliOptions): Located & { env: NodeJS.ProcessEnv; stdin: 'inherit' | 'pipe' | 'ignore' } {
   const h = rec.trace.header;
   const { args, cwd } = locateProgram(h, Boolean(opts.force));
   const status = rec.index?.status;
@@ -83,6 +83,11 @@ export async function replay(arg: string | undefined, opts: ReplayCliOptions): P
     [ENV.SUMMARY]: (opts.summary ?? process.stderr.isTTY) ? '1' : '0',
   };
   if (status) env[ENV.STATUS] = status.signal ? `signal:${status.signal}` : `code:${status.code}`;
-  const result = await runChild(process.execPath, args, { env, cwd, stdin: replayStdin(h) });
+  return { args, cwd, env, stdin: replayStdin(h) };
+}
+
+export async function replay(arg: string | undefined, opts: ReplayCliOptions): Promise<never> {
+  const { args, cwd, env, stdin } = replayCommand(resolveRecording(arg), opts);
+  const result = await runChild(process.execPath, args, { env, cwd, stdin });
   return exitLike(result);
 }

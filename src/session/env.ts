@@ -6,4 +6,12 @@ export const ENV = {
   STATUS: 'REWIND_RECORDED_STATUS', // replay: how the recorded run ended ("code:N" | "signal:NAME")
   SUMMARY: 'REWIND_SUMMARY', // replay: "1" prints a summary line at the end
   AUDIT: 'REWIND_AUDIT', // record: "1" reports callbacks rewind did not record (rewind record --audit)
+  // Debugging (src/debug); CONTROL switches the replay's debug controller on.
+  CONTROL: 'REWIND_CONTROL', // replay: fd of the channel to the CLI's debug front end
+  UNTIL: 'REWIND_UNTIL', // replay: stop before this event number
+  INSPECT: 'REWIND_INSPECT', // replay: "host:port" to open the inspector on at the stop
+  STEP: 'REWIND_STEP', // replay: "1" waits for the front end's commands at each stop (rewind debug)
+  MARK: 'REWIND_MARK', // replay: "1" prefixes each output line with its event number
+  SITES: 'REWIND_SITES', // replay: "1" reports every event's call site (rewind events)
+  PROGRESS: 'REWIND_PROGRESS', // replay: "1" reports progress towards the stop
 } as const;

@@ -10,6 +10,7 @@ export const original = {
   fs: {
     openSync: fs.openSync,
     writeSync: fs.writeSync,
+    readSync: fs.readSync,
     closeSync: fs.closeSync,
     readFileSync: fs.readFileSync,
     mkdirSync: fs.mkdirSync,

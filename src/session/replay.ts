@@ -25,6 +25,24 @@ export interface ReplayOp {
   fire(payload: unknown): void;
 }
 
+/**
+ * Lets a debugger stand inside the replay (src/debug). Installed only by `rewind replay
+ * --until`/`rewind debug`; a plain replay has none and pays one null check per event.
+ */
+export interface ReplayHook {
+  /** Operation `op` was just created (its call site is on the stack). */
+  created(op: number): void;
+  /** Event `n` (a value, output, signal or end) is about to be consumed, inside the call that consumes it. */
+  value(n: number): void;
+  /** Turn event `n` of operation `op` is due: the hook runs `enter` to run its callback. */
+  turn(n: number, op: number, enter: () => void): void;
+  /**
+   * True while a debugger has the program paused: whatever runs then (evaluations, watch
+   * expressions) is served live or refused, and never consumes or shifts the log.
+   */
+  readonly diverted: boolean;
+}
+
 export interface ReplayOptions {
   /** How the recorded run ended, used when the log stops short: "code:N" or "signal:NAME". */
   recordedStatus?: string;
@@ -54,6 +72,7 @@ export class ReplaySession implements Session {
   private queued = 0;
   private outputs = 0;
   private finished = false;
+  hook: ReplayHook | null = null;
 
   constructor(
     readonly file: TraceFile,
@@ -67,10 +86,21 @@ export class ReplaySession implements Session {
 
   // ---- values --------------------------------------------------------------------------
 
+  /** A debugger has the program paused: this call runs off the log. */
+  private get offLog(): boolean {
+    return this.hook !== null && this.hook.diverted;
+  }
+
+  /** Refuses what would change the recorded run while a debugger has it paused. */
+  private refuse(what: string): never {
+    throw new Error(`rewind: ${what} is refused while the replay is paused in a debugger: it would change the recorded run.`);
+  }
+
   /** Moves past the tag byte of the next event if it is `tag`; otherwise a divergence. */
   private expect(tag: number, actual: () => string): void {
     const c = this.c;
     if (c.pos >= c.end || c.b[c.pos] !== tag) this.mismatch(actual());
+    if (this.hook !== null) this.hook.value(this.n + 1);
     c.pos++;
   }
 
@@ -81,6 +111,7 @@ export class ReplaySession implements Session {
   }
 
   wall(tag: number): number {
+    if (this.offLog) return original.dateNow();
     this.expect(tag, () => TAGS[tag].call);
     this.lastWall += unzigzag(this.c.varint());
     this.consumed();
@@ -88,13 +119,16 @@ export class ReplaySession implements Session {
   }
 
   mono(tag: number): number {
+    // The monotonic clocks count from the recorded process's base: paused reads see virtual now.
+    if (this.offLog) return this.lastMono;
     this.expect(tag, () => TAGS[tag].call);
     this.lastMono += unzigzag(this.c.varint());
     this.consumed();
     return this.lastMono;
   }
 
-  bytes(tag: number, length: number, _real: () => Uint8Array): Uint8Array {
+  bytes(tag: number, length: number, real: () => Uint8Array): Uint8Array {
+    if (this.offLog) return real();
     const call = () => `${TAGS[tag].call.replace('()', '')}(${length} bytes)`;
     const start = this.c.pos;
     this.expect(tag, call);
@@ -107,14 +141,16 @@ export class ReplaySession implements Session {
     return Buffer.from(data);
   }
 
-  fixed16(tag: number, _real: () => Uint8Array): Uint8Array {
+  fixed16(tag: number, real: () => Uint8Array): Uint8Array {
+    if (this.offLog) return real();
     this.expect(tag, () => TAGS[tag].call);
     const data = Buffer.from(this.c.bytes(16));
     this.consumed();
     return data;
   }
 
-  int(tag: number, _real: () => number): number {
+  int(tag: number, real: () => number): number {
+    if (this.offLog) return real();
     this.expect(tag, () => TAGS[tag].call);
     const v = unzigzag(this.c.varint());
     this.consumed();
@@ -122,6 +158,7 @@ export class ReplaySession implements Session {
   }
 
   output(fd: number, data: Uint8Array): void {
+    if (this.offLog) return; // written for real, not checked
     const name = fd === 1 ? 'stdout' : fd === 2 ? 'stderr' : `fd ${fd}`;
     const actual = () => `wrote to ${name} ${quote(data)}`;
     const head = this.peek();
@@ -136,10 +173,16 @@ export class ReplaySession implements Session {
   }
 
   newOp(): number {
-    return this.nextOp++;
+    if (this.hook === null) return this.nextOp++;
+    if (this.hook.diverted) this.refuse('creating an asynchronous operation');
+    const op = this.nextOp++;
+    this.hook.created(op);
+    return op;
   }
 
-  call<T>(api: number, args: unknown, _real: () => T, codec?: ResultCodec<T>): T {
+  call<T>(api: number, args: unknown, real: () => T, codec?: ResultCodec<T>): T {
+    // Evaluated while a debugger has the program paused: the outside world answers live.
+    if (this.offLog) return real();
     const rec = this.expectCall(api, args, 'called');
     if (rec.status === 0) this.mismatch(`called ${apiName(api)} ${summarize(args)} and waited for its result`);
     if (rec.status === 2) throw decodeValue(rec.value);
@@ -166,7 +209,7 @@ export class ReplaySession implements Session {
   private readonly reported = new Set<string>();
 
   unsupported(name: string, _why: string): void {
-    if (this.reported.has(name)) return;
+    if (this.offLog || this.reported.has(name)) return;
     this.reported.add(name);
     this.expectCall(Api['rewind.unsupported'], name, 'used');
   }
@@ -176,6 +219,7 @@ export class ReplaySession implements Session {
    * same length, same bytes by crc32) and returns how the recorded write went.
    */
   streamWrite(op: number, length: number, crc: number, actual: () => string): { status: number; async: boolean } {
+    if (this.offLog) this.refuse('writing to a socket or pipe');
     const head = this.peek();
     if (!head || head.tag !== Tag.StreamWrite || head.op !== op || head.length !== length || head.crc !== crc) {
       this.mismatch(actual());
@@ -218,6 +262,7 @@ export class ReplaySession implements Session {
 
   /** The program cancelled an operation (clearTimeout and the like). */
   cancel(op: number): void {
+    if (this.offLog) this.refuse('cancelling an asynchronous operation');
     this.ops.delete(op);
   }
 
@@ -272,7 +317,8 @@ export class ReplaySession implements Session {
       // Schedule first: if the callback throws and the program survives it
       // (an 'uncaughtException' handler), the replay must go on.
       this.schedule();
-      op.fire(payload);
+      if (this.hook !== null) this.hook.turn(this.n, id, () => op.fire(payload));
+      else op.fire(payload);
       return;
     }
     if (tag === Tag.Signal) return this.deliverSignal();
@@ -438,10 +484,12 @@ export class ReplaySession implements Session {
   /** Consumes the event last peeked, and the delta bases it moved. */
   private skip(): void {
     const st = this.peekState!;
+    const end = this.peekEnd;
+    if (this.hook !== null) this.hook.value(this.n + 1);
     this.lastWall = st.lastWall;
     this.lastMono = st.lastMono;
     this.lastTurnUs = st.lastTurnUs;
-    this.c.pos = this.peekEnd;
+    this.c.pos = end;
     this.consumed();
   }
 

@@ -8,12 +8,12 @@ const REWIND_DIR = new URL('..', import.meta.url).href; // .../dist/
 // a turn was dispatched (a timer list, an immediate batch), not on the program.
 const HIDDEN_INTERNALS = new Set(['node:internal/timers', 'node:internal/process/task_queues']);
 
-interface CallSite {
+export interface CallSite {
   getFileName(): string | undefined | null;
   toString(): string;
 }
 
-function isHidden(site: CallSite): boolean {
+export function isHidden(site: CallSite): boolean {
   const file = site.getFileName();
   if (!file) return false;
   return file.startsWith(REWIND_DIR) || HIDDEN_INTERNALS.has(file);

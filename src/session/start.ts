@@ -65,7 +65,11 @@ function isPassThrough(main: string | undefined): boolean {
   }
 }
 
-export function start(): void {
+/**
+ * `attach` sees a replay session before any source is installed: the debugger hooks in
+ * there (src/debug), so its output wrappers sit beneath the sources' checks.
+ */
+export function start(attach?: (session: ReplaySession) => void): void {
   const g = globalThis as Record<symbol, unknown>;
   if (g[SESSION_KEY] || !isMainThread) return;
   const mode = process.env[ENV.MODE] ?? 'record';
@@ -79,6 +83,7 @@ export function start(): void {
     session = s;
   }
   g[SESSION_KEY] = session;
+  if (attach && session instanceof ReplaySession) attach(session);
   installStackFilter();
   for (const source of SOURCES) source.install(session);
   if (session instanceof RecordSession && process.env[ENV.AUDIT] === '1') startAudit(session, session.writer.path);

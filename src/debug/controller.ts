@@ -1,0 +1,148 @@
+// The replay side of debugging: a ReplayHook that watches every event go by, stops where
+// the front end (src/cli/debug.ts) asked, and hands the program to a debugger through
+// the trampoline. Loaded only when the CLI set ENV.CONTROL, so a plain replay runs without it.
+import { EXIT } from '../exit-codes.js';
+import { ENV } from '../session/env.js';
+import { original } from '../session/originals.js';
+import type { ReplayHook, ReplaySession } from '../session/replay.js';
+import { TAGS } from '../trace/format.js';
+import { TraceReader } from '../trace/reader.js';
+import { DEFAULT_INSPECT, HandoffError, divertMathRandom, openInspector, waitForClient, watchPauses, type Address } from './handoff.js';
+import { countWritten, markLines } from './output.js';
+import { ControlChannel, type Goal } from './protocol.js';
+import { callSite, siteAt } from './sites.js';
+import { stopBefore } from './trampoline.js';
+
+/** Progress reports on the way to the stop: about this many. */
+const PROGRESS_STEPS = 200;
+
+class Controller implements ReplayHook {
+  /** rewind's own work at a stop (opening the inspector) runs off the log too. */
+  private busy = false;
+  private paused = false;
+  private watching = false;
+  private goal: Goal;
+  private readonly tags: Uint8Array;
+  private readonly opSites = new Map<number, string | null>();
+  private readonly everySite: boolean;
+  private readonly progressEvery: number;
+  /** Bytes written to stdout and stderr, when the front end relays them around its progress bar. */
+  written: [number, number] | null = null;
+
+  constructor(
+    private readonly channel: ControlChannel,
+    private readonly options: { until: number | null; inspect: Address | null; step: boolean; sites: boolean; progress: boolean },
+    file: ReplaySession['file'],
+  ) {
+    this.goal = options.until === null ? { run: true } : { until: options.until };
+    this.tags = new Uint8Array(file.eventCount + 1);
+    for (const ev of TraceReader.events(file)) this.tags[ev.n] = ev.tag;
+    this.everySite = options.sites || options.step;
+    this.progressEvery = options.progress && options.until ? Math.max(1, Math.floor(options.until / PROGRESS_STEPS)) : 0;
+  }
+
+  get diverted(): boolean {
+    return this.busy || this.paused;
+  }
+
+  created(op: number): void {
+    this.opSites.set(op, callSite());
+  }
+
+  value(n: number): void {
+    this.arrive(n, callSite, noop);
+  }
+
+  turn(n: number, op: number, enter: () => void): void {
+    this.arrive(n, () => this.opSites.get(op) ?? null, enter);
+  }
+
+  /** `siteOf` runs at most once per event, and only when a site is needed: capturing a stack costs. */
+  private arrive(n: number, siteOf: () => string | null, enter: () => void): void {
+    const site = this.everySite || 'file' in this.goal ? siteOf() : null;
+    if (this.everySite && site !== null) this.channel.post({ t: 'site', n, site });
+    if (this.progressEvery && n % this.progressEvery === 0) this.channel.send({ t: 'progress', n });
+    // The log's last event: the process is about to end, with no later chance to flush.
+    if (n === this.tags.length - 1) this.channel.flush();
+    if (!this.reached(n, site)) return enter();
+    this.stop(n, site ?? siteOf(), enter);
+  }
+
+  private reached(n: number, site: string | null): boolean {
+    const g = this.goal;
+    if ('run' in g) return false;
+    if ('until' in g) return n === g.until;
+    if (n <= g.after) return false;
+    if ('kind' in g) return TAGS[this.tags[n]]?.kind === g.kind;
+    return site !== null && siteAt(site, g.file, g.line);
+  }
+
+  private stop(n: number, site: string | null, enter: () => void): void {
+    this.channel.send({ t: 'stopped', n, site, written: this.written });
+    if (!this.options.step) {
+      if (!this.options.inspect) return original.reallyExit(0);
+      this.goal = { run: true };
+      return this.enterUnderDebugger(n, enter, this.options.inspect);
+    }
+    const cmd = this.channel.receive();
+    if ('quit' in cmd) return original.reallyExit(0);
+    if ('goal' in cmd) {
+      this.goal = cmd.goal;
+      return enter();
+    }
+    // inspect: run this event under the debugger, then stop at the next turn.
+    this.goal = { kind: 'turn', after: n };
+    this.enterUnderDebugger(n, enter, this.options.inspect ?? DEFAULT_INSPECT);
+  }
+
+  private enterUnderDebugger(n: number, enter: () => void, at: Address): void {
+    this.busy = true;
+    try {
+      this.channel.send({ t: 'inspector', url: openInspector(at) });
+      // A client that attached at an earlier stop is still there: do not wait for another.
+      if (!this.watching) {
+        waitForClient();
+        watchPauses((paused) => (this.paused = paused));
+        divertMathRandom(() => this.diverted);
+        this.watching = true;
+      }
+    } catch (e) {
+      if (!(e instanceof HandoffError)) throw e;
+      this.channel.send({ t: 'error', message: `cannot open the debugger on ${e.message}` });
+      return original.reallyExit(EXIT.USAGE);
+    } finally {
+      this.busy = false;
+    }
+    const { kind, call } = TAGS[this.tags[n]];
+    stopBefore(n, `${kind}: ${call}`, enter);
+  }
+}
+
+const noop = () => {};
+
+function address(spec: string | undefined): Address | null {
+  if (!spec) return null;
+  const i = spec.lastIndexOf(':');
+  return { host: spec.slice(0, i), port: Number(spec.slice(i + 1)) };
+}
+
+/** Hooks the debug controller into a replay session (see session/start.ts). */
+export function attach(session: ReplaySession): void {
+  const env = process.env;
+  const until = env[ENV.UNTIL] ? Number(env[ENV.UNTIL]) : null;
+  const controller = new Controller(
+    new ControlChannel(Number(env[ENV.CONTROL])),
+    {
+      until,
+      inspect: address(env[ENV.INSPECT]),
+      step: env[ENV.STEP] === '1',
+      sites: env[ENV.SITES] === '1',
+      progress: env[ENV.PROGRESS] === '1',
+    },
+    session.file,
+  );
+  session.hook = controller;
+  // Installed first, so it counts what the marks make of the output.
+  if (env[ENV.PROGRESS] === '1') controller.written = countWritten();
+  if (env[ENV.MARK] === '1') markLines(session, () => controller.diverted);
+}

@@ -1,0 +1,76 @@
+// Handing the paused replay to a debugger: the inspector is opened (or the active one
+// reused), a client attaches, and from then on rewind knows, synchronously, whether the
+// client has the program paused. That is what keeps evaluations off the log.
+//
+// The pause watch is an inspector.Session on the main thread that only listens: V8 sends
+// Debugger.paused to every session before the paused loop serves the client's first
+// command, so the flag is set before any evaluation can run. It never pauses or resumes
+// anything itself. (A worker-thread session, connectToMainThread, cannot be set up while
+// the replay is blocked in a stop, and would learn of a pause asynchronously, racing
+// the client's first evaluation.)
+import inspector from 'node:inspector';
+import { original } from '../session/originals.js';
+
+export class HandoffError extends Error {}
+
+export interface Address {
+  host: string;
+  port: number;
+}
+
+export const DEFAULT_INSPECT: Address = { host: '127.0.0.1', port: 9229 };
+
+/** The inspector's WebSocket URL: the active inspector's, or one opened on `at`. */
+export function openInspector(at: Address): string {
+  const active = inspector.url();
+  if (active) return active;
+  try {
+    inspector.open(at.port, at.host, false);
+  } catch (e) {
+    throw new HandoffError(`${at.host}:${at.port}: ${(e as Error).message}`);
+  }
+  const url = inspector.url();
+  // Node (20 to 24) reports a taken port on stderr and leaves the inspector closed instead of throwing.
+  if (!url) throw new HandoffError(`${at.host}:${at.port}: the port is taken`);
+  return url;
+}
+
+/** Blocks until a client attaches and sends Runtime.runIfWaitingForDebugger. */
+export function waitForClient(): void {
+  inspector.waitForDebugger();
+}
+
+const REWIND_DIR = new URL('..', import.meta.url).href; // .../dist/
+const TRAMPOLINE = new URL('./trampoline.js', import.meta.url).href;
+/** rewind's scripts but the trampoline, as a V8 blackbox pattern. */
+const REWIND_FRAMES = `^${REWIND_DIR.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?!${TRAMPOLINE.slice(REWIND_DIR.length).replace(/\./g, '\\.')}$)`;
+
+/**
+ * Calls `onChange(true)` as a client pauses the program and `onChange(false)` as it
+ * resumes. V8 skips a frame when stepping only if every session skips it: this one skips
+ * rewind's frames, so the client's own skipFiles or ignore list decides.
+ */
+export function watchPauses(onChange: (paused: boolean) => void): void {
+  const watch = new inspector.Session();
+  watch.connect();
+  watch.on('Debugger.paused', () => onChange(true));
+  watch.on('Debugger.resumed', () => onChange(false));
+  watch.post('Debugger.enable');
+  watch.post('Debugger.setBlackboxPatterns', { patterns: [REWIND_FRAMES] });
+}
+
+/**
+ * Math.random is the seeded generator whose stream the program consumes; a draw made
+ * while paused would shift it, so paused draws come from the real generator instead.
+ */
+export function divertMathRandom(diverted: () => boolean): void {
+  const seeded = Math.random;
+  Math.random = function random() {
+    return diverted() ? original.mathRandom() : seeded();
+  };
+}
+
+/** The DevTools front end URL for a ws:// inspector URL (what chrome://inspect opens). */
+export function devtoolsUrl(ws: string): string {
+  return `devtools://devtools/bundled/js_app.html?experiments=true&v8only=true&ws=${ws.replace(/^ws:\/\//, '')}`;
+}

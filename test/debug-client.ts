@@ -1,0 +1,97 @@
+// Driving a replay's inspector from a test, as Chrome DevTools or VS Code would: a real
+// DevTools-protocol client (chrome-remote-interface) over the inspector's WebSocket.
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import path from 'node:path';
+import CDP from 'chrome-remote-interface';
+import { BIN, NODE, ROOT, baseEnv, tempDir } from './helpers.js';
+
+type Client = CDP.Client;
+type Paused = Parameters<Parameters<Client['Debugger']['paused']>[0]>[0];
+
+export interface Attached {
+  client: Client;
+  /** Script URLs by scriptId. */
+  scripts: Map<string, string>;
+  /** The next Debugger.paused, in order. */
+  nextPause(): Promise<Paused>;
+  /** Evaluates on the top frame of a pause; throws with the exception text if it threw. */
+  evaluate(p: Paused, expression: string): Promise<unknown>;
+  /** Resolves when the program's context is gone (it is exiting). */
+  contextGone: Promise<void>;
+}
+
+export interface DebuggedReplay extends Attached {
+  child: ChildProcessWithoutNullStreams;
+  /** Resumes, stays attached until the program ends, then detaches; resolves with what the replay printed and its status. */
+  finish(): Promise<{ stdout: string; stderr: string; status: number | null }>;
+}
+
+/** rewind's frames that a user's skipFiles or ignore list would skip: all of dist/ but the trampoline. */
+export const REWIND_FRAMES = `^file://${path.join(ROOT, 'dist').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/(?!debug/trampoline\\.js$)`;
+
+/** The inspector URL rewind prints. */
+export const INSPECTOR_URL = /debugger listening on (ws:\/\/\S+)/;
+
+/** Attaches a client to an inspector waiting for one, and lets the program run. */
+export async function attach(url: string): Promise<Attached> {
+  const client = await CDP({ target: url, local: true });
+  const scripts = new Map<string, string>();
+  client.Debugger.scriptParsed((s) => scripts.set(s.scriptId, s.url));
+  const pauses: Paused[] = [];
+  let waiter: ((p: Paused) => void) | null = null;
+  client.Debugger.paused((p) => {
+    if (waiter) {
+      const w = waiter;
+      waiter = null;
+      w(p);
+    } else pauses.push(p);
+  });
+  const contextGone = new Promise<void>((resolve) => client.Runtime.executionContextDestroyed(() => resolve()));
+  await client.Runtime.enable();
+  await client.Debugger.enable({});
+  await client.Runtime.runIfWaitingForDebugger();
+  return {
+    client,
+    scripts,
+    contextGone,
+    nextPause: () => {
+      const p = pauses.shift();
+      return p ? Promise.resolve(p) : new Promise((resolve) => (waiter = resolve));
+    },
+    async evaluate(p, expression) {
+      const r = await client.Debugger.evaluateOnCallFrame({ callFrameId: p.callFrames[0].callFrameId, expression, returnByValue: true });
+      if (r.exceptionDetails) throw new Error(r.exceptionDetails.exception?.description ?? r.exceptionDetails.text);
+      return r.result.value;
+    },
+  };
+}
+
+/** Starts `rewind replay ...args`, waits for its inspector URL, and attaches a client. */
+export async function debugReplay(args: string[]): Promise<DebuggedReplay> {
+  const child = spawn(NODE, [BIN, 'replay', ...args], { cwd: tempDir('rewind-cwd-'), env: baseEnv(), stdio: 'pipe' });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d));
+  const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d;
+      const m = INSPECTOR_URL.exec(stderr);
+      if (m) resolve(m[1]);
+    });
+    closed.then(() => reject(new Error(`the replay ended before its debugger was ready:\n${stderr}`)));
+  });
+  const attached = await attach(url);
+  return {
+    ...attached,
+    child,
+    async finish() {
+      await attached.client.Debugger.resume({});
+      // Node keeps a process whose debugger is attached alive at exit until the client leaves.
+      await attached.contextGone;
+      await attached.client.close();
+      const status = await closed;
+      return { stdout, stderr, status };
+    },
+  };
+}

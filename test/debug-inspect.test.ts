@@ -1,0 +1,144 @@
+// Acceptance: a debugger attached mid-replay. A real DevTools-protocol client drives the
+// inspector of `rewind replay --inspect`, the way Chrome DevTools or VS Code would.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { INSPECTOR_URL, REWIND_FRAMES, attach, debugReplay } from './debug-client.js';
+import { BIN, NODE, baseEnv, cleanupTempDirs, eventsOf, fixture, record, tempDir, type EventJson, type Recorded } from './helpers.js';
+
+afterAll(cleanupTempDirs);
+
+const FIXTURE = 'debug-fail.cjs';
+const source = fs.readFileSync(fixture(FIXTURE), 'utf8').split('\n');
+/** 0-based line of the first line holding `text`, as the protocol counts lines. */
+const lineOf = (text: string) => source.findIndex((l) => l.includes(text));
+
+let rec: Recorded;
+let events: EventJson[];
+beforeAll(async () => {
+  rec = await record(FIXTURE);
+  expect(rec.status, rec.stderr.toString()).toBe(1);
+  events = await eventsOf(rec.dir);
+});
+
+describe('rewind replay --inspect', () => {
+  it('--break-before-failure: the client pauses in the failing callback and reads the locals the recorded run printed', async () => {
+    const failure = events.find((e) => e.kind === 'failure')!;
+    const failingTurn = events.filter((e) => e.kind === 'turn' && e.n < failure.n).at(-1)!;
+    const recorded = /^looking up (\d+) for counter (\d+)$/m.exec(rec.stdout.toString())!;
+
+    const d = await debugReplay(['--break-before-failure', '--inspect=127.0.0.1:0', rec.dir]);
+    // rewind's trampoline, just before the failing turn's callback.
+    const entry = await d.nextPause();
+    expect(entry.callFrames[0].functionName).toBe('stopBefore');
+    expect(d.scripts.get(entry.callFrames[0].location.scriptId)).toMatch(/\/dist\/debug\/trampoline\.js$/);
+    expect(await d.evaluate(entry, 'event')).toBe(failingTurn.n);
+
+    // Stepping in twice (onto the call, then into it), with rewind's other frames skipped as
+    // skipFiles does, lands on the callback's first line.
+    await d.client.Debugger.setBlackboxPatterns({ patterns: [REWIND_FRAMES] });
+    await d.client.Debugger.stepInto({});
+    const onCall = await d.nextPause();
+    expect(onCall.callFrames[0].functionName).toBe('stopBefore');
+    await d.client.Debugger.stepInto({});
+    const inCallback = await d.nextPause();
+    expect(inCallback.callFrames[0].functionName, d.scripts.get(inCallback.callFrames[0].location.scriptId) + ' ' + REWIND_FRAMES).toBe('fail');
+    expect(inCallback.callFrames[0].location.lineNumber).toBe(lineOf('const key = 1 + (counter % 7)'));
+
+    // A breakpoint on the line before the throw; the locals there are the recorded run's.
+    const before = lineOf('console.log(`looking up');
+    expect(lineOf('console.log(`found ${entry.name}`)')).toBe(before + 1);
+    await d.client.Debugger.setBreakpointByUrl({ lineNumber: before, urlRegex: 'debug-fail\\.cjs$' });
+    await d.client.Debugger.resume({});
+    const atLine = await d.nextPause();
+    expect(atLine.callFrames[0].functionName).toBe('fail');
+    expect(atLine.callFrames[0].location.lineNumber).toBe(before);
+    expect(await d.evaluate(atLine, 'key')).toBe(Number(recorded[1]));
+    expect(await d.evaluate(atLine, 'counter')).toBe(Number(recorded[2]));
+    expect(await d.evaluate(atLine, 'entry')).toBeUndefined();
+
+    const end = await d.finish();
+    expect(end.status).toBe(1);
+    expect(end.stdout).toBe(rec.stdout.toString());
+    expect(end.stderr).toContain("TypeError: Cannot read properties of undefined (reading 'name')");
+  });
+
+  it('a value event stops inside the call that consumes it; what the client evaluates there runs off the log', async () => {
+    const midTurn = events.filter((e) => e.kind === 'turn')[100];
+    const clock = events.find((e) => e.kind === 'clock' && e.n > midTurn.n)!;
+    const d = await debugReplay([`--until=${clock.n}`, '--inspect=127.0.0.1:0', rec.dir]);
+    const p = await d.nextPause();
+    expect(await d.evaluate(p, 'event')).toBe(clock.n);
+    // Above rewind's frames, the program's own: the Date.now() call in step().
+    const user = p.callFrames.find((f) => !/\/dist\//.test(d.scripts.get(f.location.scriptId) ?? ''))!;
+    expect(user.functionName).toBe('step');
+    expect(user.location.lineNumber).toBe(lineOf('Date.now() - started'));
+    // Live values: none of these consumes the log or advances the program's generator.
+    const before = Date.now();
+    const now = (await d.evaluate(p, 'Date.now()')) as number;
+    expect(now).toBeGreaterThanOrEqual(before);
+    for (let i = 0; i < 5; i++) expect(typeof (await d.evaluate(p, 'Math.random()'))).toBe('number');
+    expect(await d.evaluate(p, 'new Date().getTime() >= ' + before)).toBe(true);
+    expect(await d.evaluate(p, 'typeof performance.now()')).toBe('number');
+    expect(await d.evaluate(p, "process.getBuiltinModule('node:crypto').randomBytes(8).length")).toBe(8);
+    expect(await d.evaluate(p, "process.getBuiltinModule('node:crypto').randomUUID().length")).toBe(36);
+    await d.evaluate(p, 'console.log("said while paused")');
+    // What would change the recorded run is refused.
+    await expect(d.evaluate(p, 'setTimeout(() => {}, 5)')).rejects.toThrow(/refused while the replay is paused in a debugger/);
+
+    const end = await d.finish();
+    expect(end.status).toBe(1);
+    expect(end.stdout.split('said while paused\n')).toHaveLength(2);
+    expect(end.stdout.replace('said while paused\n', '')).toBe(rec.stdout.toString());
+  });
+});
+
+describe('rewind debug: inspect', () => {
+  it('attaches a debugger at the current stop, then reuses it at a later one', async () => {
+    const turns = events.filter((e) => e.kind === 'turn');
+    const child = spawn(NODE, [BIN, 'debug', rec.dir, '--inspect', '127.0.0.1:0'], { cwd: tempDir(), env: baseEnv(), stdio: 'pipe' });
+    let stdout = '';
+    const waiters: [RegExp, (m: RegExpExecArray) => void][] = [];
+    /** Resolves once the transcript, past what was already matched, matches `re`. */
+    let seen = 0;
+    const when = (re: RegExp) =>
+      new Promise<RegExpExecArray>((resolve) => {
+        waiters.push([re, resolve]);
+        check();
+      });
+    const check = () => {
+      const w = waiters[0];
+      const m = w && w[0].exec(stdout.slice(seen));
+      if (!m) return;
+      seen += m.index + m[0].length;
+      waiters.shift();
+      w[1](m);
+    };
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d;
+      check();
+    });
+    const closed = new Promise((r) => child.on('close', r));
+
+    await when(new RegExp(`^stopped before event ${turns[0].n} `, 'm'));
+    child.stdin.write('inspect\n');
+    const url = (await when(INSPECTOR_URL))[1];
+    const d = await attach(url);
+    const first = await d.nextPause();
+    expect(first.callFrames[0].functionName).toBe('stopBefore');
+    expect(await d.evaluate(first, 'event')).toBe(turns[0].n);
+    await d.client.Debugger.resume({});
+    // After the inspected turn, the prompt stops at the next one.
+    await when(new RegExp(`^stopped before event ${turns[1].n} `, 'm'));
+    child.stdin.write('inspect\n');
+    expect((await when(INSPECTOR_URL))[1]).toBe(url); // the same inspector, no second wait
+    const second = await d.nextPause();
+    expect(await d.evaluate(second, 'event')).toBe(turns[1].n);
+    await d.client.Debugger.resume({});
+    await when(new RegExp(`^stopped before event ${turns[2].n} `, 'm'));
+    child.stdin.end('quit\n');
+    await closed;
+    await d.client.close();
+    expect(child.exitCode).toBe(0);
+  });
+});

@@ -1,0 +1,156 @@
+// Acceptance: `rewind replay --until N`, `--break-before-failure`, `--mark`, `rewind events`
+// with call sites, and their bad input. One recording of a failing program with 200 turns.
+import fs from 'node:fs';
+import net from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stripMarks } from '../src/debug/output.js';
+import { cleanupTempDirs, describeRun, eventsOf, fixture, record, replay, rewind, type EventJson, type Recorded } from './helpers.js';
+
+afterAll(cleanupTempDirs);
+
+const FIXTURE = 'debug-fail.cjs';
+const source = fs.readFileSync(fixture(FIXTURE), 'utf8').split('\n');
+
+let rec: Recorded;
+let events: EventJson[];
+beforeAll(async () => {
+  rec = await record(FIXTURE);
+  expect(rec.status, describeRun('record', rec)).toBe(1);
+  events = await eventsOf(rec.dir, { sites: true });
+});
+
+/** What the recorded run had printed on stdout before event n. */
+const stdoutBefore = (n: number) =>
+  events
+    .filter((e) => e.kind === 'output' && e.fd === 1 && e.n < n)
+    .map((e) => e.text)
+    .join('');
+
+/** A message is one paragraph for the user: no stack frames of rewind's own code. */
+function expectUserMessage(stderr: string, pattern: RegExp): void {
+  expect(stderr).toMatch(pattern);
+  expect(stderr).not.toMatch(/^\s+at .*(dist|src)\//m);
+}
+
+describe('rewind replay --until N', () => {
+  it('stops at any event with the program in the state it had there in the recorded run', async () => {
+    const turns = events.filter((e) => e.kind === 'turn');
+    const picks = [
+      turns[0],
+      events.find((e) => e.kind === 'clock' && e.n > turns[50].n)!,
+      events.find((e) => e.kind === 'output' && e.n > turns[120].n)!,
+      turns[150],
+      turns.at(-1)!,
+    ];
+    const runs = await Promise.all(picks.map((e) => replay(rec.dir, { flags: ['--until', String(e.n)] })));
+    for (const [i, r] of runs.entries()) {
+      const e = picks[i];
+      const ctx = describeRun(`--until ${e.n}`, r);
+      expect(r.status, ctx).toBe(0);
+      // The counter the program printed last is the one it had printed by event N when recorded.
+      expect(r.stdout.toString(), ctx).toBe(stdoutBefore(e.n));
+      const where = e.kind === 'turn' ? 'before' : 'inside';
+      const site = e.kind === 'turn' ? 'scheduled' : 'called';
+      expect(r.stderr.toString(), ctx).toMatch(
+        new RegExp(`^rewind: stopped ${where} event ${e.n} of ${events.length} \\(\\+[\\d.]+m?s\\): ${e.kind} .*, ${site} at .*debug-fail\\.cjs:\\d+:\\d+\\n$`),
+      );
+    }
+    // A clock reading stops inside Date.now(), whose caller is the program's line 12.
+    expect(runs[1].stderr.toString()).toContain(`clock ${picks[1].detail}, called at ${fixture(FIXTURE)}:12:`);
+  });
+
+  it('beyond the last event says so and names the last event', async () => {
+    const r = await replay(rec.dir, { flags: ['--until', String(events.length + 1)] });
+    expect(r.status).toBe(64);
+    expectUserMessage(r.stderr.toString(), new RegExp(`--until ${events.length + 1} is beyond the end of the recording: its last event is ${events.length} \\(end exit code 1 \\(uncaught exception\\)\\)`));
+  });
+
+  it('a port that is taken is named in a clear error', async () => {
+    const server = net.createServer();
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as net.AddressInfo).port;
+    try {
+      const r = await replay(rec.dir, { flags: ['--until', '10', `--inspect=127.0.0.1:${port}`] });
+      expect(r.status).toBe(64);
+      expectUserMessage(r.stderr.toString(), new RegExp(`rewind: cannot open the debugger on 127\\.0\\.0\\.1:${port}: the port is taken\\. Choose another`));
+    } finally {
+      server.close();
+    }
+  });
+});
+
+describe('rewind replay --break-before-failure', () => {
+  it('stops before the turn that failed and names it, its kind and where it was scheduled', async () => {
+    const failure = events.find((e) => e.kind === 'failure')!;
+    const turn = events.filter((e) => e.kind === 'turn' && e.n < failure.n).at(-1)!;
+    const r = await replay(rec.dir, { flags: ['--break-before-failure'] });
+    expect(r.status, describeRun('replay', r)).toBe(0);
+    expect(r.stdout.toString()).toBe(stdoutBefore(turn.n));
+    const setTimeoutFail = source.findIndex((l) => l.includes('setTimeout(fail')) + 1;
+    expect(r.stderr.toString()).toBe(
+      `rewind: stopped before event ${turn.n} of ${events.length} (${/\((\+[^)]+)\)/.exec(r.stderr.toString())![1]}): turn ${turn.detail}, ` +
+        `scheduled at ${fixture(FIXTURE)}:${setTimeoutFail}:${source[setTimeoutFail - 1].indexOf('setTimeout') + 1}\n` +
+        `rewind: the recorded run failed in this turn: ${failure.detail} (event ${failure.n}).\n`,
+    );
+  });
+
+  it.each([
+    ['exit-3.cjs', /^process\.exit\(3\)$/, /setTimeout\(/],
+    ['unhandled-rejection.mjs', /^unhandled rejection: Error: rejected [0-9a-f-]{36}$/, /sleep\(10\)/],
+  ])('%s: the turn of process.exit(non-zero) or of an unhandled rejection', async (name, what, scheduledBy) => {
+    const failed = await record(name);
+    const evs = await eventsOf(failed.dir, { sites: true });
+    const r = await replay(failed.dir, { flags: ['--break-before-failure'] });
+    expect(r.status, describeRun('replay', r)).toBe(0);
+    const [, n, site, failure] = /^rewind: stopped before event (\d+) .*, scheduled at (.*)\nrewind: the recorded run failed in this turn: (.*) \(event \d+\)\.\n$/.exec(r.stderr.toString())!;
+    expect(failure).toMatch(what);
+    const turn = evs[Number(n) - 1];
+    expect(turn.kind).toBe('turn');
+    expect(turn.site).toBe(site);
+    const [, line, column] = /:(\d+):(\d+)$/.exec(site)!;
+    expect(fs.readFileSync(fixture(name), 'utf8').split('\n')[Number(line) - 1].slice(Number(column) - 1)).toMatch(scheduledBy);
+  });
+
+  it('a recording that ended normally: no failure, and how it ended', async () => {
+    const ok = await record('timers-basic.cjs');
+    expect(ok.status).toBe(0);
+    const r = await replay(ok.dir, { flags: ['--break-before-failure'] });
+    expect(r.status).toBe(64);
+    expectUserMessage(r.stderr.toString(), /the recorded run did not fail \(exit code 0 \(event loop empty\)\)/);
+  });
+});
+
+describe('rewind replay --mark', () => {
+  it('prefixes each line with the output event that wrote it; without the marks it is the recorded output', async () => {
+    const r = await replay(rec.dir, { flags: ['--mark'] });
+    expect(r.status).toBe(1);
+    const out = r.stdout.toString();
+    expect(stripMarks(out)).toBe(rec.stdout.toString());
+    const lines = out.split('\n').filter(Boolean);
+    expect(lines.length).toBeGreaterThan(200);
+    for (const line of lines) {
+      const [, n, text] = /^\[#(\d+)\] (.*)$/.exec(line)!;
+      const ev = events[Number(n) - 1];
+      expect(ev.kind).toBe('output');
+      expect(ev.text).toBe(`${text}\n`);
+    }
+  });
+});
+
+describe('rewind events', () => {
+  it('shows where each turn was scheduled, computed by replaying', async () => {
+    const turns = events.filter((e) => e.kind === 'turn');
+    expect(turns.length).toBeGreaterThanOrEqual(200);
+    for (const t of turns) {
+      const [, line, column] = /debug-fail\.cjs:(\d+):(\d+)$/.exec(String(t.site))!;
+      const api = t.call.replace(' callback', ''); // setTimeout, setInterval, setImmediate
+      expect(source[Number(line) - 1].slice(Number(column) - 1)).toMatch(new RegExp(`^${api}\\(`));
+    }
+    const text = await rewind(['events', rec.dir, '--kind', 'turn', '--from', String(turns[10].n), '--to', String(turns[12].n)]);
+    expect(text.stdout.toString().trim().split('\n')).toEqual(
+      turns.slice(10, 13).map((t) => expect.stringMatching(new RegExp(`^\\s*${t.n}\\s.*turn\\s+${t.detail.replace(/[()#]/g, '\\$&')}  @ .*debug-fail\\.cjs:\\d+:\\d+$`))),
+    );
+    const plain = await rewind(['events', rec.dir, '--no-sites']);
+    expect(plain.stdout.toString()).not.toContain(' @ ');
+  });
+});
