@@ -19,6 +19,7 @@ import {
   record,
   recordAndReplay,
   replay,
+  rewind,
   run,
   start,
   tempDir,
@@ -163,6 +164,52 @@ describe.concurrent('record → replay without the outside world', () => {
     fs.writeFileSync(path.join(dir, 'c'), '');
     const rep = await replay(rec.dir, { input: 'something else\n' });
     expectReplayMatches(expect, { record: rec, replay: rep });
+  });
+
+  it('https server and clients (https.get, an Agent): the replay speaks no TLS', async ({ expect }) => {
+    const r = await recordAndReplay('io/https.mjs');
+    expect(r.record.status, describeRun('record', r.record)).toBe(0);
+    const out = r.record.stdout.toString();
+    expect(out).toMatch(/^authorized true peer localhost cipher string alpn false$/m);
+    expect(out).toMatch(/^https\.get 200 \{"url":"\/get","protocol":"TLSv1\.3","r":0\.\d+\}$/m);
+    expect(out).toMatch(/^again 200 \{"url":"\/again",/m);
+    expect(out).toMatch(/^closed$/m);
+    expectReplayMatches(expect, r);
+  });
+
+  it('signals the program handles arrive at the same turn', async ({ expect }) => {
+    const r = await recordAndReplay('io/signals.cjs');
+    expect(r.record.status, describeRun('record', r.record)).toBe(0);
+    expect(r.record.stdout.toString()).toMatch(/^SIGUSR2 1 true\nSIGUSR2 2 true\nSIGINT after 2 SIGUSR2\n$/);
+    expectReplayMatches(expect, r);
+    const signals = (await eventsOf(r.record.dir)).filter((e) => e.kind === 'signal').map((e) => e.signal);
+    expect(signals).toEqual(['SIGUSR2', 'SIGUSR2', 'SIGINT']);
+  });
+
+  it('record --audit names the callbacks rewind did not record, with where they were created', async ({ expect }) => {
+    const dir = path.join(tempDir('rewind-rec-'), 'rec');
+    const rec = await rewind(['record', '--audit', '--out', dir, '--', NODE, fixture('io/gaps.mjs')], { cwd: tempDir() });
+    expect(rec.status, describeRun('record --audit', rec)).toBe(0);
+    expect(rec.stdout.toString()).toMatch(/^timer\ndeflate null \d+\n$/);
+    const err = rec.stderr.toString();
+    expect(err).toMatch(/^rewind audit: in process \d+, \d+ kinds? of callback ran without being recorded/m);
+    expect(err).toMatch(/^ {2}ZLIB created at file:\/\/.*gaps\.mjs:5:\d+, ran \d+ times?$/m);
+    expect(err).not.toMatch(/Timeout created at/); // the timer is recorded
+    const report = JSON.parse(fs.readFileSync(path.join(dir, fs.readdirSync(dir).find((f) => f.endsWith('.audit.json'))!), 'utf8'));
+    expect(report.gaps.map((g: { type: string }) => g.type)).toContain('ZLIB');
+  });
+
+  it('a log that cannot be written (file size limit) ends the recording with a warning; the program goes on', async ({ expect }) => {
+    const dir = path.join(tempDir('rewind-rec-'), 'rec');
+    const cmd = `ulimit -f 100; exec "${NODE}" "${BIN}" record --out "${dir}" -- "${NODE}" "${fixture('io/big-log.cjs')}"`;
+    const rec = await run('sh', ['-c', cmd], { cwd: tempDir() });
+    expect(rec.status, describeRun('record', rec)).toBe(0);
+    expect(rec.stdout.toString()).toBe('first half true\ndone true\n');
+    expect(rec.stderr.toString()).toMatch(/^rewind: cannot write the recording .*\(EFBIG\); recording stopped here, the program continues unrecorded\./m);
+    const rep = await replay(dir);
+    // The replay reproduces what the log holds, a prefix of the run, and says where it ends.
+    expect('first half true\ndone true\n'.startsWith(rep.stdout.toString())).toBe(true);
+    expect(rep.stderr.toString()).toMatch(/^rewind: the recording ends at event \d+ .*could not be written/m);
   });
 
   it('a timer, a file read and a socket race: 20 recordings, each replay prints its own winner', async ({ expect }) => {

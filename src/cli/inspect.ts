@@ -93,7 +93,7 @@ export function info(arg: string | undefined): void {
   }
   const ended = end
     ? describeEnd(end)
-    : `no end record: ${t.truncated ?? 'the log stops early'} (the process was killed or crashed)`;
+    : `no end record: ${t.truncated ?? 'the log stops early'} (the process was killed or crashed, or its log could not be written)`;
   const rows: [string, string][] = [
     ['recording', path.relative(process.cwd(), rec.log) || rec.log],
     ['program', h.entry.path ?? `node ${h.execArgv.join(' ')}`],

@@ -451,8 +451,8 @@ export class ReplaySession implements Session {
     this.finish();
     const why = this.file.truncated ?? 'the log has no end record';
     writeStderr(
-      `rewind: the recording ends at event ${this.n} (${why}): the recorded process was killed or crashed ` +
-        `before rewind could write more. The replay reproduced every recorded event and stops here ` +
+      `rewind: the recording ends at event ${this.n} (${why}): the recorded process was killed or crashed, ` +
+        `or its log could not be written (disk full), before rewind could write more. The replay reproduced every recorded event and stops here ` +
         `(the program ${actual}).\n`,
     );
     const [kind, value] = (this.options.recordedStatus ?? '').split(':');
