@@ -22,7 +22,7 @@ export interface AuditGap {
 /**
  * Where a resource was created: the first frame of the program's own code; for one that
  * only Node's internals created, the innermost internal frame; null for rewind's own
- * (its flush timer).
+ * (its flush timer) and the module loader's.
  */
 function creationSite(): string | null {
   const holder: { stack?: string } = {};
@@ -36,6 +36,8 @@ function creationSite(): string | null {
   const located = (f: string) => /\(?([^()\s]+:\d+:\d+)\)?$/.exec(f)?.[1] ?? f;
   const user = frames.find((f) => !isNode(f) && !isRewind(f));
   if (user) return located(user);
+  // Module loading reads files through callbacks of its own; the code is not an input.
+  if (frames.some((f) => f.includes('node:internal/modules/'))) return null;
   if (frames.some(isRewind)) return null;
   const internal = frames.find((f) => !f.includes('async_hooks'));
   return internal ? located(internal) : 'unknown';

@@ -16,6 +16,8 @@ export interface Bindings {
   PipeConstants: { SOCKET: number; SERVER: number; IPC: number };
   TTY: HandleClass;
   Process: HandleClass;
+  /** zlib's handle classes (Zlib, BrotliEncoder/Decoder, Zstd* on newer Node), by name. */
+  zlib: Record<string, HandleClass>;
   /** cares_wrap: getaddrinfo, getnameinfo and the c-ares channel behind dns. */
   cares: any;
   /** The handle behind process.on(signal) (signal_wrap). */
@@ -68,6 +70,7 @@ export function bindings(): Bindings | null {
       spawnSync: b('spawn_sync'),
       Signal: b('signal_wrap').Signal,
       cares: b('cares_wrap'),
+      zlib: b('zlib'),
       TLSWrap: optional(() => b('tls_wrap').TLSWrap),
       StreamPrototype,
       HandlePrototype: Object.getPrototypeOf(StreamPrototype),

@@ -23,6 +23,11 @@ export interface ReplayOp {
   /** What created it, for reports ("setTimeout(…, 100)"). */
   readonly what: string;
   fire(payload: unknown): void;
+  /**
+   * For work that really runs at replay (zlib on the thread pool): false until it has
+   * finished. The dispatcher waits for it at its turn; the op calls wake() when done.
+   */
+  ready?(): boolean;
 }
 
 /**
@@ -260,6 +265,11 @@ export class ReplaySession implements Session {
     else this.schedule();
   }
 
+  /** Work an op waits for (see ReplayOp.ready) has finished: its turn can come. */
+  wake(): void {
+    if (this.parked !== null) this.unpark();
+  }
+
   /** The program cancelled an operation (clearTimeout and the like). */
   cancel(op: number): void {
     if (this.offLog) this.refuse('cancelling an asynchronous operation');
@@ -303,6 +313,10 @@ export class ReplaySession implements Session {
         // Not created yet: the program creates it later, in a callback of something the
         // log does not hold or from a 'beforeExit' listener.
         return this.park(`op #${id} was never created`);
+      }
+      if (op.ready && !op.ready()) {
+        c.pos = save;
+        return this.park(`op #${id}, ${op.what}, has not finished yet`);
       }
       let payload: unknown;
       if (tag === Tag.Callback) payload = c.msgpack();
@@ -362,7 +376,8 @@ export class ReplaySession implements Session {
     const save = c.pos;
     c.pos++;
     try {
-      return this.ops.has(c.varint());
+      const op = this.ops.get(c.varint());
+      return op !== undefined && (!op.ready || op.ready());
     } catch {
       return false;
     } finally {

@@ -20,6 +20,7 @@ import { netSource } from '../sources/net.js';
 import { httpSource } from '../sources/http.js';
 import { tlsSource } from '../sources/tls.js';
 import { childProcessSource } from '../sources/child-process.js';
+import { backgroundSource } from '../sources/background.js';
 import { dnsSource } from '../sources/dns.js';
 import { osSource } from '../sources/os.js';
 import { original, writeStderr } from './originals.js';
@@ -48,6 +49,7 @@ export const SOURCES: readonly Source[] = [
   tlsSource,
   httpSource,
   childProcessSource,
+  backgroundSource,
   dnsSource,
   osSource,
 ];

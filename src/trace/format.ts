@@ -104,6 +104,10 @@ export const Api = {
   'dns.resolve': 42,
   'dns.reverse': 43,
   'dns.getServers': 44,
+  // work off the main thread whose result is recomputed at replay: its completion turns
+  'zlib.done': 45,
+  'crypto.done': 46,
+  'wasm.done': 47,
   // os
   'os.hostname': 50,
   'os.cpus': 51,

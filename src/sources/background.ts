@@ -1,0 +1,131 @@
+// Work that runs off the main thread and finishes later: Node's thread pool — zlib's
+// compression and decompression (zlib.deflate with a callback, zlib streams, fetch decoding
+// a compressed body) and crypto's key derivation (pbkdf2, scrypt, hkdf) — and V8's
+// background compilation of WebAssembly (undici compiles its HTTP parser so, on the first
+// fetch). The results depend only on the inputs, so they are not logged; when the work
+// finishes does not, and it orders the program's callbacks. So each completion is a turn:
+// recording logs it as the callback is entered; at replay the work runs for real and its
+// completion waits for its turn in the log (the dispatcher holds the replay there until
+// the work is done).
+import crypto from 'node:crypto';
+import { bindings } from '../session/bindings.js';
+import type { RecordSession } from '../session/record.js';
+import type { ReplaySession } from '../session/replay.js';
+import type { Session, Source } from '../session/session.js';
+import { Api, Tag } from '../trace/format.js';
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+type Fn = (...args: any[]) => any;
+
+/**
+ * Completions of one op, in both modes: `wrap(fn)` gives what the native side calls.
+ * Recording: log the turn, then run fn. Replay: queue the call until the dispatcher
+ * reaches its turn.
+ */
+interface Completions {
+  wrap(fn: Fn): Fn;
+}
+
+function completions(s: Session, api: number, what: string, repeat: boolean): Completions {
+  const op = s.newOp();
+  if (s.mode === 'record') {
+    const rs = s as RecordSession;
+    return {
+      wrap: (fn) =>
+        function (this: unknown, ...args: unknown[]) {
+          rs.callback(op, api, undefined);
+          return fn.apply(this, args);
+        },
+    };
+  }
+  const rs = s as ReplaySession;
+  const done: [Fn, unknown, unknown[]][] = [];
+  rs.register(op, {
+    tag: Tag.Callback,
+    api,
+    repeat,
+    what,
+    ready: () => done.length > 0,
+    fire() {
+      const [fn, self, args] = done.shift()!;
+      fn.apply(self, args);
+    },
+  });
+  return {
+    wrap: (fn) =>
+      function (this: unknown, ...args: unknown[]) {
+        done.push([fn, this, args]);
+        rs.wake();
+      },
+  };
+}
+
+const kCompletions = Symbol('rewind.completions');
+
+/** zlib handles: the callback passed to init() and the onerror set after it. */
+function zlibHandles(s: Session): void {
+  for (const [name, Class] of Object.entries(bindings()?.zlib ?? {})) {
+    const P = (Class as { prototype?: any }).prototype;
+    if (typeof P?.init !== 'function') continue;
+    const init = P.init;
+    P.init = function (this: any, ...args: unknown[]) {
+      const c: Completions = (this[kCompletions] = completions(s, Api['zlib.done'], `zlib work (${name})`, true));
+      const at = args.findIndex((a) => typeof a === 'function');
+      if (at >= 0) args[at] = c.wrap(args[at] as Fn);
+      return init.apply(this, args);
+    };
+    // Node reads onerror by name when the work fails.
+    Object.defineProperty(P, 'onerror', {
+      configurable: true,
+      get(this: any) {
+        return this[kOnError];
+      },
+      set(this: any, fn: unknown) {
+        const c: Completions | undefined = this[kCompletions];
+        this[kOnError] = typeof fn === 'function' && c ? c.wrap(fn as Fn) : fn;
+      },
+    });
+  }
+}
+const kOnError = Symbol('rewind.onerror');
+
+/** crypto's key derivation with a callback: the last argument. */
+function cryptoJobs(s: Session): void {
+  const c = crypto as unknown as Record<string, Fn>;
+  for (const name of ['pbkdf2', 'scrypt', 'hkdf'] as const) {
+    const real = c[name];
+    if (typeof real !== 'function') continue;
+    c[name] = function (this: unknown, ...args: unknown[]) {
+      const cb = args[args.length - 1];
+      if (typeof cb !== 'function') return real.apply(this, args); // Node's own error
+      const done = completions(s, Api['crypto.done'], `crypto.${name}()`, false);
+      args[args.length - 1] = done.wrap(cb as Fn);
+      return real.apply(this, args);
+    };
+  }
+}
+
+/** WebAssembly's asynchronous compilation: the promise settles in a turn of its own. */
+function webAssembly(s: Session): void {
+  const wasm = (globalThis as unknown as Record<string, Record<string, Fn> | undefined>).WebAssembly;
+  if (!wasm) return;
+  for (const name of ['compile', 'instantiate', 'compileStreaming', 'instantiateStreaming'] as const) {
+    const real = wasm[name];
+    if (typeof real !== 'function') continue;
+    wasm[name] = function (this: unknown, ...args: unknown[]) {
+      const done = completions(s, Api['wasm.done'], `WebAssembly.${name}()`, false);
+      return new Promise((resolve, reject) => {
+        (real.apply(this, args) as Promise<unknown>).then(done.wrap(resolve), done.wrap(reject));
+      });
+    };
+  }
+}
+
+export const backgroundSource: Source = {
+  name: 'background',
+  install(s: Session) {
+    zlibHandles(s);
+    cryptoJobs(s);
+    webAssembly(s);
+  },
+};
