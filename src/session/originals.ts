@@ -16,6 +16,7 @@ export const original = {
     renameSync: fs.renameSync,
     writeFileSync: fs.writeFileSync,
     existsSync: fs.existsSync,
+    fstatSync: fs.fstatSync,
   },
   Date,
   dateNow: Date.now,

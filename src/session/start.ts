@@ -19,6 +19,7 @@ import { streamsSource } from '../sources/streams.js';
 import { netSource } from '../sources/net.js';
 import { httpSource } from '../sources/http.js';
 import { childProcessSource } from '../sources/child-process.js';
+import { fsSource } from '../sources/fs.js';
 import { original, writeStderr } from './originals.js';
 import { RecordSession } from './record.js';
 import { ReplaySession } from './replay.js';
@@ -43,6 +44,7 @@ export const SOURCES: readonly Source[] = [
   netSource,
   httpSource,
   childProcessSource,
+  fsSource,
 ];
 
 /** Package managers' own processes just pass NODE_OPTIONS on to the program they start. */
