@@ -18,6 +18,16 @@ type Callback = (...results: unknown[]) => void;
  */
 export const guard = { depth: 0 };
 
+/**
+ * Descriptors Node opened for itself: by the module loader, or inside a recorded call that
+ * goes on asynchronously (fs.writeFile opens, writes, closes). Calls on them are part of
+ * that work, not the program's, until the descriptor is closed.
+ */
+const nodeFds = new Set<number>();
+export const isNodeFd = (fd: unknown): boolean => nodeFds.size > 0 && nodeFds.has(fd as number);
+export const addNodeFd = (fd: number): void => void nodeFds.add(fd);
+export const closeNodeFd = (fd: unknown): void => void nodeFds.delete(fd as number);
+
 let session: Session;
 export function useSession(s: Session): void {
   session = s;

@@ -7,7 +7,8 @@
 //  - realpathSync given Node's private realpath cache (only the loaders have it);
 //  - a module-like file (a URL, or a path with a module extension) read by a caller in
 //    node:internal/modules/ (found from the stack: only for such paths, so cheap);
-//  - the descriptor such a read opened, until it is closed.
+//  - the descriptor such a read opened, until it is closed (Node 20's require(esm) reads
+//    by descriptor).
 import Module from 'node:module';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -15,8 +16,6 @@ const M = Module as any;
 
 /** The file Module.prototype.load is reading, while no module code runs; else null. */
 let loadingFile: string | null = null;
-/** Descriptors the module loader opened (Node 20's require(esm) reads a file by descriptor). */
-const loaderFds = new Set<number>();
 
 const MODULE_FILE = /\.(?:[cm]?[jt]s|json|node|wasm)$/;
 const REWIND_DIR = new URL('..', import.meta.url).href;
@@ -57,10 +56,6 @@ export function isLoaderRead(p: unknown, fn: Function): boolean {
 export function isLoaderRealpath(options: unknown): boolean {
   return typeof options === 'object' && options !== null && Object.getOwnPropertySymbols(options).length > 0;
 }
-
-export const isLoaderFd = (fd: unknown): boolean => loaderFds.size > 0 && loaderFds.has(fd as number);
-export const addLoaderFd = (fd: number): void => void loaderFds.add(fd);
-export const closeLoaderFd = (fd: unknown): void => void loaderFds.delete(fd as number);
 
 interface CallSite {
   getFileName(): string | null | undefined;

@@ -21,7 +21,10 @@ import {
   callbackCall,
   digestOf,
   digestOfAll,
+  addNodeFd,
+  closeNodeFd,
   guard,
+  isNodeFd,
   promiseCall,
   recording,
   summary,
@@ -32,7 +35,7 @@ import {
 import { newDir } from './fs-dir.js';
 import { FileHandle, collect, isCustomIterable, openCodec, wrapHandle } from './fs-handle.js';
 import { fill, readArgs, readBytes, readCodec, readTargetCb, readTargetSync, readvCodec, scatter, gather, targetBuffer, writeCodec, writeDigest } from './fs-io.js';
-import { addLoaderFd, closeLoaderFd, installLoaderExemption, isLoaderFd, isLoaderRead, isLoaderRealpath } from './fs-loader.js';
+import { installLoaderExemption, isLoaderRead, isLoaderRealpath } from './fs-loader.js';
 import { nestedWatch, unwatchFile, watch, watchFile, watchIterator } from './fs-watch.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -55,11 +58,12 @@ const FUNCTIONS: [string, ApiName][] = [
 ];
 
 /**
- * Callback functions Node builds on other public fs functions, which are recorded instead
- * (replay runs Node's code over them). rm, cp and glob capture their parts when Node first
- * loads them: recorded part by part only if that happens after rewind patched fs.
+ * Callback functions Node builds on other public fs functions alone, which are recorded
+ * instead (replay runs Node's code over them). rm, cp and glob capture their parts when Node
+ * first loads them: recorded part by part only if that happens after rewind patched fs.
+ * (writeFile, truncate and lchmod also use the binding directly: recorded whole.)
  */
-const COMPOSITE_CB = new Set(['appendFile', 'lchmod', 'realpath', 'truncate', 'writeFile']);
+const COMPOSITE_CB = new Set(['realpath']);
 const LAZY_COMPOSITES: Record<string, string> = { rm: 'internal/fs/rimraf', cp: 'internal/fs/cp/cp', glob: 'internal/fs/glob' };
 
 /** Installs `wrapper` as obj[name], keeping what Node hangs on the function (promisify hints, .native). */
@@ -98,20 +102,20 @@ function install(s: Session): void {
     const fn = real[name] as Fn;
     if (!isFn(fn)) return;
     replace(F, name, function (this: unknown, ...args: unknown[]) {
-      if (guard.depth > 0) return fn.apply(this, args);
+      if (guard.depth > 0 || isNodeFd(args[0])) return fn.apply(this, args);
       return syncCall(api, sum(args), () => fn.apply(this, args));
     });
   };
 
-  const wrapCallback = (name: string, api: number, codecOf?: (args: unknown[]) => any) => {
+  const wrapCallback = (name: string, api: number, sum?: (args: unknown[]) => unknown, codecOf?: (args: unknown[]) => any) => {
     const fn = real[name] as Fn;
     if (!isFn(fn)) return;
     const what = `fs.${name}() callback`;
     replace(F, name, function (this: unknown, ...args: unknown[]) {
       const last = args.length - 1;
-      if (guard.depth > 0 || !isFn(args[last])) return fn.apply(this, args);
+      if (guard.depth > 0 || !isFn(args[last]) || isNodeFd(args[0])) return fn.apply(this, args);
       const cb = args[last] as Fn;
-      callbackCall(api, summary('cb', args, last), what, (done) => {
+      callbackCall(api, sum ? sum(args) : summary('cb', args, last), what, (done) => {
         args[last] = done;
         fn.apply(this, args);
       }, cb, codecOf?.(args));
@@ -151,12 +155,28 @@ function install(s: Session): void {
     return promiseCall(Api['fs.readFile'], summary('promise', arguments), 'fs.promises.readFile()', () => readFileP.call(this, path, options));
   });
 
-  for (const [name, api] of [['writeFileSync', Api['fs.writeFile']], ['appendFileSync', Api['fs.appendFile']]] as const) {
-    wrapSync(name, api, ([path, data, options]) => {
-      const { n, crc } = digestOf(data, encodingOf(options));
-      return ['sync', argOf(path), n, crc, argOf(options)];
-    });
+  const writeFileArgs = (form: string) => ([path, data, options]: unknown[]) => {
+    const { n, crc } = digestOf(data, encodingOf(options));
+    return options === undefined || isFn(options) ? [form, argOf(path), n, crc] : [form, argOf(path), n, crc, argOf(options)];
+  };
+  for (const [name, api] of [['writeFile', Api['fs.writeFile']], ['appendFile', Api['fs.appendFile']]] as const) {
+    wrapSync(`${name}Sync`, api, writeFileArgs('sync'));
+    wrapCallback(name, api, writeFileArgs('cb'));
   }
+
+  // Inside a recorded call, a descriptor Node opens is Node's until closed (see isNodeFd).
+  const openCb = F.open as Fn;
+  replace(F, 'open', function (this: unknown, ...args: unknown[]) {
+    const last = args.length - 1;
+    if (guard.depth > 0 && isFn(args[last])) {
+      const cb = args[last] as Fn;
+      args[last] = (err: unknown, fd: number) => {
+        if (!err) addNodeFd(fd);
+        cb(err, fd);
+      };
+    }
+    return openCb.apply(this, args);
+  });
   for (const [name, api] of [['writeFile', Api['fs.writeFile']], ['appendFile', Api['fs.appendFile']]] as const) {
     const fn = realP[name] as Fn;
     replace(P, name, async function (this: unknown, path: unknown, data: unknown, options?: unknown) {
@@ -176,7 +196,7 @@ function install(s: Session): void {
     if (guard.depth > 0) return openSync.apply(this, args);
     if (isLoaderRead(args[0], openSyncWrapper)) {
       const fd = openSync.apply(this, args);
-      addLoaderFd(fd);
+      addNodeFd(fd);
       return fd;
     }
     return syncCall(Api['fs.open'], summary('sync', args), () => openSync.apply(this, args));
@@ -184,8 +204,8 @@ function install(s: Session): void {
 
   const closeSync = real.closeSync as Fn;
   replace(F, 'closeSync', function (this: unknown, fd: unknown) {
-    if (guard.depth > 0 || isLoaderFd(fd)) {
-      closeLoaderFd(fd);
+    if (guard.depth > 0 || isNodeFd(fd)) {
+      closeNodeFd(fd);
       return closeSync.call(this, fd);
     }
     return syncCall(Api['fs.close'], ['sync', fd], () => closeSync.call(this, fd));
@@ -193,7 +213,10 @@ function install(s: Session): void {
 
   const close = real.close as Fn;
   replace(F, 'close', function (this: unknown, fd: unknown, cb?: unknown) {
-    if (guard.depth > 0) return close.apply(this, arguments as never);
+    if (guard.depth > 0 || isNodeFd(fd)) {
+      closeNodeFd(fd);
+      return close.apply(this, arguments as never);
+    }
     const callback = cb === undefined ? defaultCloseCallback : cb;
     if (!isFn(callback)) return close.call(this, fd, callback);
     callbackCall(Api['fs.close'], ['cb', fd], 'fs.close() callback', (done) => close.call(this, fd, done), callback);
@@ -213,7 +236,7 @@ function install(s: Session): void {
     const last = args.length - 1;
     const t = readTargetCb(args);
     // A zero-length read calls back on the next tick without any I/O: Node's own, in both runs.
-    if (guard.depth > 0 || !isFn(args[last]) || (t.length | 0) === 0) return read.apply(this, args);
+    if (guard.depth > 0 || !isFn(args[last]) || isNodeFd(fd) || (t.length | 0) === 0) return read.apply(this, args);
     const cb = args[last] as Fn;
     callbackCall(Api['fs.read'], readArgs('cb', fd, t), 'fs.read() callback', (done) => {
       args[last] = done;
@@ -224,7 +247,7 @@ function install(s: Session): void {
   const readSync = real.readSync as Fn;
   replace(F, 'readSync', function (this: unknown, fd: unknown) {
     const args = [...arguments];
-    if (guard.depth > 0 || isLoaderFd(fd)) return readSync.apply(this, args);
+    if (guard.depth > 0 || isNodeFd(fd)) return readSync.apply(this, args);
     const t = readTargetSync(args);
     if ((t.length | 0) === 0) return readSync.apply(this, args);
     return syncCall(Api['fs.read'], readArgs('sync', fd, t), () => readSync.apply(this, args), {
@@ -241,7 +264,7 @@ function install(s: Session): void {
   replace(F, 'readv', function (this: unknown, fd: unknown, buffers: ArrayBufferView[], position?: unknown) {
     const args = [...arguments];
     const last = args.length - 1;
-    if (guard.depth > 0 || !isFn(args[last]) || !Array.isArray(buffers)) return readv.apply(this, args);
+    if (guard.depth > 0 || !isFn(args[last]) || isNodeFd(fd) || !Array.isArray(buffers)) return readv.apply(this, args);
     const cb = args[last] as Fn;
     const pos = isFn(position) ? undefined : position;
     callbackCall(Api['fs.readv'], ['cb', fd, digestOfAll(buffers).n, argOf(pos)], 'fs.readv() callback', (done) => {
@@ -271,7 +294,7 @@ function install(s: Session): void {
   replace(F, 'write', function (this: unknown, fd: unknown, data: unknown, a?: unknown, b?: unknown, c?: unknown) {
     const args = [...arguments];
     const last = args.length - 1;
-    if (guard.depth > 0 || !isFn(args[last])) return write.apply(this, args);
+    if (guard.depth > 0 || !isFn(args[last]) || isNodeFd(fd)) return write.apply(this, args);
     const { n, crc, position } = writeDigest(data, a, b, c);
     if (n < 0) return write.apply(this, args); // Node rejects the data
     const cb = args[last] as Fn;
@@ -294,7 +317,7 @@ function install(s: Session): void {
 
   const writeSync = real.writeSync as Fn;
   replace(F, 'writeSync', function (this: unknown, fd: unknown, data: unknown, a?: unknown, b?: unknown) {
-    if (guard.depth > 0) return writeSync.apply(this, arguments as never);
+    if (guard.depth > 0 || isNodeFd(fd)) return writeSync.apply(this, arguments as never);
     const args = [...arguments];
     if (isOutput(fd)) {
       s.output(fd as number, spanOf(data, a, b));
@@ -308,7 +331,7 @@ function install(s: Session): void {
   replace(F, 'writev', function (this: unknown, fd: unknown, buffers: unknown, position?: unknown) {
     const args = [...arguments];
     const last = args.length - 1;
-    if (guard.depth > 0 || !isFn(args[last]) || !Array.isArray(buffers) || buffers.length === 0) return writev.apply(this, args);
+    if (guard.depth > 0 || !isFn(args[last]) || isNodeFd(fd) || !Array.isArray(buffers) || buffers.length === 0) return writev.apply(this, args);
     const cb = args[last] as Fn;
     const codec = writeCodec(buffers);
     if (isOutput(fd)) {
