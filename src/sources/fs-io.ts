@@ -168,3 +168,56 @@ export function writeCodec(data: unknown): ResultCodec<Results> {
     },
   };
 }
+
+/**
+ * Whole-file reads (readFile in all its forms): a file read again with the same content is
+ * logged as "same as last time" instead of its bytes. Programs re-read their configuration
+ * and templates; the log then grows by a few bytes per read. The last content of each
+ * (path, encoding) is kept in both runs, updated in log order, so replay hands back the
+ * same value (a fresh copy for a Buffer, which the program may change).
+ */
+const SAME = { same: 1 };
+const lastContent = new Map<string, string | Buffer>();
+const MAX_REMEMBERED = 64 * 1024;
+
+export function contentKey(path: unknown, options: unknown): string | null {
+  if (typeof path !== 'string') return null;
+  const o = typeof options === 'string' ? options : `${(options as { encoding?: unknown } | null)?.encoding}:${(options as { flag?: unknown } | null)?.flag}`;
+  return `${path}\0${o}`;
+}
+
+function encodeContent(key: string | null, v: unknown): unknown {
+  if (key === null || (typeof v !== 'string' && !Buffer.isBuffer(v))) return encodeValue(v);
+  const last = lastContent.get(key);
+  if (last !== undefined && (typeof v === 'string' ? last === v : Buffer.isBuffer(last) && last.equals(v as Buffer))) return SAME;
+  if (v.length <= MAX_REMEMBERED) lastContent.set(key, typeof v === 'string' ? v : Buffer.from(v as Buffer));
+  else lastContent.delete(key);
+  return v;
+}
+
+function decodeContent(key: string | null, x: unknown): unknown {
+  if (key === null) return decodeValue(x);
+  if (x !== null && typeof x === 'object' && (x as { same?: unknown }).same === 1 && !Buffer.isBuffer(x)) {
+    const last = lastContent.get(key)!;
+    return typeof last === 'string' ? last : Buffer.from(last);
+  }
+  const v = decodeValue(x);
+  if ((typeof v === 'string' || Buffer.isBuffer(v)) && v.length <= MAX_REMEMBERED) lastContent.set(key, typeof v === 'string' ? v : Buffer.from(v));
+  else lastContent.delete(key);
+  return v;
+}
+
+/** A synchronous readFile's result. */
+export const contentCodec = (key: string | null): ResultCodec<unknown> => ({
+  encode: (v) => encodeContent(key, v),
+  decode: (x) => decodeContent(key, x),
+});
+
+/** A callback or promise readFile's results (err, content). */
+export const contentResultsCodec = (key: string | null): ResultCodec<Results> => ({
+  encode: ([err, v]) => (err ? [encodeValue(err)] : [null, encodeContent(key, v)]),
+  decode(p) {
+    const [err, x] = p as [unknown, unknown];
+    return err ? [decodeValue(err)] : [null, decodeContent(key, x)];
+  },
+});

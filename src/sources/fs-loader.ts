@@ -6,7 +6,7 @@
 //  - the file Module.prototype.load is loading, read outside the module's own code;
 //  - realpathSync given Node's private realpath cache (only the loaders have it);
 //  - a module-like file (a URL, or a path with a module extension) read by a caller in
-//    node:internal/modules/ (found from the stack: only for such paths, so cheap);
+//    node:internal/modules/ (found from the stack, once per file);
 //  - the descriptor such a read opened, until it is closed (Node 20's require(esm) reads
 //    by descriptor).
 import Module from 'node:module';
@@ -45,11 +45,26 @@ export function installLoaderExemption(): void {
 
 const isUrl = (p: unknown): boolean => typeof p === 'object' && p !== null && typeof (p as { href?: unknown }).href === 'string';
 
+/**
+ * Module-like files the program itself read: later reads of them skip the stack check (a
+ * module is loaded once, and a program that reads a file as data tends to read it again).
+ * What is decided depends only on the program's calls, so it is the same in both runs.
+ */
+const programFiles = new Set<string>();
+
 /** A read (readFileSync, openSync, fs.promises.readFile) of `p` that Node's module loader makes. */
 export function isLoaderRead(p: unknown, fn: Function): boolean {
   if (p === loadingFile && p !== null) return true;
-  if (typeof p === 'string' ? !MODULE_FILE.test(p) : !isUrl(p)) return false;
-  return calledFromLoader(fn);
+  let key: string;
+  if (typeof p === 'string') {
+    if (!MODULE_FILE.test(p)) return false;
+    key = p;
+  } else if (isUrl(p)) key = (p as URL).href;
+  else return false;
+  if (programFiles.has(key)) return false;
+  if (calledFromLoader(fn)) return true;
+  programFiles.add(key);
+  return false;
 }
 
 /** realpathSync(p, { [realpathCacheKey]: cache }): the cache key is Node's private symbol. */

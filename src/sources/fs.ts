@@ -34,7 +34,7 @@ import {
 } from './fs-core.js';
 import { newDir } from './fs-dir.js';
 import { FileHandle, collect, isCustomIterable, openCodec, wrapHandle } from './fs-handle.js';
-import { fill, readArgs, readBytes, readCodec, readTargetCb, readTargetSync, readvCodec, scatter, gather, targetBuffer, writeCodec, writeDigest } from './fs-io.js';
+import { contentCodec, contentKey, contentResultsCodec, fill, readArgs, readBytes, readCodec, readTargetCb, readTargetSync, readvCodec, scatter, gather, targetBuffer, writeCodec, writeDigest } from './fs-io.js';
 import { installLoaderExemption, isLoaderRead, isLoaderRealpath } from './fs-loader.js';
 import { nestedWatch, unwatchFile, watch, watchFile, watchIterator } from './fs-watch.js';
 
@@ -136,7 +136,9 @@ function install(s: Session): void {
     const api = Api[apiName];
     wrapSync(`${name}Sync`, api);
     if (lazyComposite(name)) continue;
-    if (!COMPOSITE_CB.has(name)) wrapCallback(name, api);
+    if (!COMPOSITE_CB.has(name)) {
+      wrapCallback(name, api, undefined, name === 'readFile' ? (a) => contentResultsCodec(contentKey(a[0], isFn(a[1]) ? undefined : a[1])) : undefined);
+    }
     wrapPromise(name, api);
   }
 
@@ -145,14 +147,16 @@ function install(s: Session): void {
   const readFileSync = real.readFileSync as Fn;
   replace(F, 'readFileSync', function readFileSyncWrapper(this: unknown, path: unknown, options?: unknown) {
     if (guard.depth > 0 || isLoaderRead(path, readFileSyncWrapper)) return readFileSync.call(this, path, options);
-    return syncCall(Api['fs.readFile'], summary('sync', arguments), () => readFileSync.call(this, path, options));
+    const args = options === undefined ? ['sync', argOf(path)] : ['sync', argOf(path), argOf(options)];
+    return syncCall(Api['fs.readFile'], args, () => readFileSync.call(this, path, options), contentCodec(contentKey(path, options)));
   });
 
   const readFileP = realP.readFile as Fn;
   replace(P, 'readFile', function readFileWrapper(this: unknown, path: unknown, options?: unknown) {
     if (path instanceof FileHandle) return path.readFile(options);
     if (guard.depth > 0 || isLoaderRead(path, readFileWrapper)) return readFileP.call(this, path, options);
-    return promiseCall(Api['fs.readFile'], summary('promise', arguments), 'fs.promises.readFile()', () => readFileP.call(this, path, options));
+    return promiseCall(Api['fs.readFile'], summary('promise', arguments), 'fs.promises.readFile()', () => readFileP.call(this, path, options),
+      contentResultsCodec(contentKey(path, options)));
   });
 
   const writeFileArgs = (form: string) => ([path, data, options]: unknown[]) => {
