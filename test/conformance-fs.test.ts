@@ -100,6 +100,7 @@ const CASES: Record<string, FsCase> = {
       expect(out).toMatch(/^readFileSync dir threw EISDIR read/m);
       expect(out).toMatch(/^fd io 4 2 "utnpu-" 5 "inp\|ut" 10$/m);
       expect(out).toMatch(/^opendirSync true "sub" "a,link,moved\.txt,t-\w{6}"$/m);
+      expect(out).toMatch(/^read again true true "\\"input one\\\\nappended by the program\\\\n\\""$/m);
       expect(out).toMatch(/^to stdout via writeSync$/m);
       expect(out).toMatch(/^write cb null 20$/m);
       expect(err).toBe('to stderr via writeSync\n');
