@@ -471,7 +471,7 @@ function install(s: Session): void {
   // ---- streams over a FileHandle --------------------------------------------------------------------
   for (const name of ['createReadStream', 'createWriteStream'] as const) {
     const fn = real[name] as Fn;
-    replace(F, name, function (this: unknown, path: unknown, options?: { fd?: unknown }) {
+    replace(F, name, function (this: unknown, _path: unknown, options?: { fd?: unknown }) {
       if (options?.fd instanceof FileHandle) {
         const { fd, ...rest } = options;
         return (fd as FileHandle)[name](rest);
