@@ -2,9 +2,9 @@
 // the first mismatch (exit 70, `rewind: divergence at event N`), and a replay of an edited
 // entry module is refused (exit 65) unless --force.
 //
-// The fixture diverge.cjs reads a data file with fs.readFileSync, which rewind does not
-// record: editing that file between record and replay changes what the program does
-// without changing the program itself (its hash is checked).
+// The fixture diverge.cjs loads a JSON config with require(), which rewind does not record
+// (module loading is not an input): editing that file between record and replay changes
+// what the program does without changing the program itself (its hash is checked).
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, it } from 'vitest';

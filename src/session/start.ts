@@ -23,6 +23,7 @@ import { childProcessSource } from '../sources/child-process.js';
 import { backgroundSource } from '../sources/background.js';
 import { dnsSource } from '../sources/dns.js';
 import { osSource } from '../sources/os.js';
+import { fsSource } from '../sources/fs.js';
 import { original, writeStderr } from './originals.js';
 import { RecordSession } from './record.js';
 import { ReplaySession } from './replay.js';
@@ -49,6 +50,7 @@ export const SOURCES: readonly Source[] = [
   tlsSource,
   httpSource,
   childProcessSource,
+  fsSource,
   backgroundSource,
   dnsSource,
   osSource,

@@ -176,6 +176,7 @@ export const Api = {
   'fs.watch.change': 145,
   'fs.watchFile': 146,
   'fs.watchFile.change': 147,
+  'fs.glob': 148,
   // FileHandle (fs/promises open)
   'fs.handle.read': 160,
   'fs.handle.write': 161,

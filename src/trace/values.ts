@@ -103,25 +103,30 @@ function builtinClassOf(e: Error): string {
 /**
  * Errors keep their class (as the nearest built-in), message, stack text and every own
  * property (code, errno, syscall, path, address, port, cause...). The stack is the
- * recorded one: the program sees the same text in both runs.
+ * recorded one: the program sees the same text in both runs. Node's internal errors have a
+ * toString of their own (`TypeError [ERR_INVALID_ARG_TYPE]: …`): kept as the text it returned.
  */
 registerValueClass<Error>('Error', {
   is: (v): v is Error => v instanceof Error,
   encode(e) {
     const props: Record<string, unknown> = {};
+    const own = e as unknown as Record<string, unknown>;
     for (const k of Object.getOwnPropertyNames(e)) {
-      if (k === 'stack' || k === 'message') continue;
-      props[k] = encodeValue((e as unknown as Record<string, unknown>)[k]);
+      if (k === 'stack' || k === 'message' || typeof own[k] === 'function') continue;
+      props[k] = encodeValue(own[k]);
     }
-    return [builtinClassOf(e), e.message, typeof e.stack === 'string' ? e.stack : '', props];
+    const data = [builtinClassOf(e), e.message, typeof e.stack === 'string' ? e.stack : '', props];
+    if (typeof own.toString === 'function' && own.toString !== Error.prototype.toString) data.push(String(e));
+    return data;
   },
   decode(data) {
-    const [cls, message, stack, props] = data as [string, string, string, Record<string, unknown>];
+    const [cls, message, stack, props, text] = data as [string, string, string, Record<string, unknown>, string?];
     const e = new (ERROR_CLASSES[cls] ?? Error)(message);
     Object.defineProperty(e, 'stack', { value: stack, writable: true, configurable: true, enumerable: false });
     for (const [k, v] of Object.entries(props)) {
       Object.defineProperty(e, k, { value: decodeValue(v), writable: true, configurable: true, enumerable: k !== 'name' });
     }
+    if (text !== undefined) Object.defineProperty(e, 'toString', { value: () => text, writable: true, configurable: true, enumerable: false });
     return e;
   },
 });

@@ -1,0 +1,200 @@
+// The three shapes of an fs call, written once against the Session: a synchronous call
+// (fs.statSync), a callback call (fs.stat) and a promise call (fs.promises.stat). Each
+// form of one function shares its Api id; the first element of the argument summary names
+// the form, so a listing reads `fs.stat ["cb", "a.txt"]`.
+import { crc32 } from 'node:zlib';
+import type { ReplaySession } from '../session/replay.js';
+import type { ResultCodec, Session } from '../session/session.js';
+import { encodeValue, decodeValue } from '../trace/values.js';
+
+export type Form = 'sync' | 'cb' | 'promise';
+type Results = unknown[];
+type Callback = (...results: unknown[]) => void;
+
+/**
+ * While > 0, fs calls go straight to Node, unrecorded: inside a recorded synchronous call
+ * (Node's own nested calls, e.g. readFileSync → openSync) and inside Node's module loader.
+ * Reset to 0 wherever rewind hands control back to the program.
+ */
+export const guard = { depth: 0 };
+
+/**
+ * Descriptors Node opened for itself: by the module loader, or inside a recorded call that
+ * goes on asynchronously (fs.writeFile opens, writes, closes). Calls on them are part of
+ * that work, not the program's, until the descriptor is closed.
+ */
+const nodeFds = new Set<number>();
+export const isNodeFd = (fd: unknown): boolean => nodeFds.size > 0 && nodeFds.has(fd as number);
+export const addNodeFd = (fd: number): void => void nodeFds.add(fd);
+export const closeNodeFd = (fd: unknown): void => void nodeFds.delete(fd as number);
+
+let session: Session;
+export function useSession(s: Session): void {
+  session = s;
+}
+export const recording = (): boolean => session.mode === 'record';
+
+/** Runs program code (a listener, a callback) with recording on, whatever the guard was. */
+export function asProgram<A extends unknown[]>(fn: (...a: A) => void, ...args: A): void {
+  const saved = guard.depth;
+  guard.depth = 0;
+  try {
+    fn(...args);
+  } finally {
+    guard.depth = saved;
+  }
+}
+
+// ---- argument summaries ------------------------------------------------------------------
+
+/** A path, flag, mode, fd or option as stored in a summary: small and msgpack-safe. */
+export function argOf(a: unknown): unknown {
+  if (a === null || typeof a !== 'object') return typeof a === 'function' || typeof a === 'symbol' ? undefined : a;
+  if (ArrayBuffer.isView(a) || a instanceof Date) return a;
+  if (typeof (a as { href?: unknown }).href === 'string') return (a as { href: string }).href; // a file: URL
+  if (Array.isArray(a)) return a.length;
+  // Options: their plain values (flags, encodings, modes), not signals or functions.
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(a)) {
+    const v = (a as Record<string, unknown>)[k];
+    if (v === null || (typeof v !== 'object' && typeof v !== 'function')) out[k] = v;
+  }
+  return out;
+}
+
+/** [form, ...arguments] without the callback and without trailing undefineds. */
+export function summary(form: Form, args: ArrayLike<unknown>, end = args.length): unknown[] {
+  while (end > 0 && args[end - 1] === undefined) end--;
+  const out: unknown[] = [form];
+  for (let i = 0; i < end; i++) out.push(argOf(args[i]));
+  return out;
+}
+
+/** What a write sends: its length and crc32, never the bytes. */
+export function digestOf(data: unknown, encoding?: unknown): { n: number; crc: number } {
+  if (typeof data === 'string') {
+    const enc = typeof encoding === 'string' && Buffer.isEncoding(encoding) ? encoding : 'utf8';
+    const b = Buffer.from(data, enc);
+    return { n: b.length, crc: crc32(b) };
+  }
+  if (ArrayBuffer.isView(data)) {
+    const b = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    return { n: b.length, crc: crc32(b) };
+  }
+  return { n: -1, crc: 0 };
+}
+
+/** A list of buffers (readv/writev) as one digest. */
+export function digestOfAll(buffers: unknown): { n: number; crc: number } {
+  if (!Array.isArray(buffers)) return { n: -1, crc: 0 };
+  let n = 0;
+  let crc = 0;
+  for (const b of buffers) {
+    if (!ArrayBuffer.isView(b)) return { n: -1, crc: 0 };
+    const u = new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+    n += u.length;
+    crc = crc32(u, crc);
+  }
+  return { n, crc };
+}
+
+// ---- the three forms ---------------------------------------------------------------------
+
+/** A synchronous call: Node's nested calls inside it are not recorded on their own. */
+export function syncCall<T>(api: number, args: unknown, real: () => T, codec?: ResultCodec<T>): T {
+  guard.depth++;
+  try {
+    return session.call(api, args, real, codec);
+  } finally {
+    guard.depth--;
+  }
+}
+
+/** Results stored as they are (already encoded). */
+const RAW: ResultCodec<unknown> = { encode: (v) => v, decode: (v) => v };
+const DEFAULT_CODEC: ResultCodec<Results> = { encode: (r) => encodeValue(r), decode: (p) => decodeValue(p) as Results };
+
+/**
+ * A callback call. Its start is a Call: Node validates the arguments synchronously, so it
+ * may throw, or (exists, readdir recursive on Node 20, an aborted signal) call back at once;
+ * the Call records which. Otherwise the callback runs in a later turn, logged as that turn.
+ * Returns the op id, or 0 when there is none.
+ */
+export function callbackCall(
+  api: number,
+  args: unknown,
+  what: string,
+  invoke: (cb: Callback) => void,
+  cb: Callback,
+  codec: ResultCodec<Results> = DEFAULT_CODEC,
+): number {
+  const s = session;
+  let done: Callback | null = null;
+  let early: Results | null = null;
+  // Node's own calls made by this one (fs.exists → fs.access) are part of it.
+  guard.depth++;
+  let logged: unknown;
+  try {
+    logged = s.call(api, args, () => {
+      invoke(function (...results: unknown[]) {
+        if (done) done(...results);
+        else early = results;
+      });
+      return early === null ? undefined : codec.encode(early);
+    }, RAW);
+  } finally {
+    guard.depth--;
+  }
+  if (s.mode === 'record' ? early !== null : logged !== undefined) {
+    cb(...(s.mode === 'record' ? early! : codec.decode(logged)));
+    return 0;
+  }
+  return s.async({
+    api,
+    what,
+    start(d) {
+      done = d;
+    },
+    cb,
+    codec,
+  });
+}
+
+const PROMISE_CODEC: ResultCodec<Results> = DEFAULT_CODEC;
+
+/** A promise call: recorded when the real promise settles (a turn), replayed in that turn. */
+export function promiseCall<T>(api: number, args: unknown, what: string, start: () => Promise<T>, codec: ResultCodec<Results> = PROMISE_CODEC): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    session.async({
+      api,
+      args,
+      what,
+      start(done) {
+        guard.depth++;
+        try {
+          start().then((v) => done(null, v), (e) => done(e));
+        } finally {
+          guard.depth--;
+        }
+      },
+      cb(err, value) {
+        if (err) reject(err);
+        else resolve(value as T);
+      },
+      codec,
+    });
+  });
+}
+
+/** Replay: the op will never complete (a watcher closed); the dispatcher forgets it. */
+export function cancelOp(op: number): void {
+  if (session.mode === 'replay' && op) (session as ReplaySession).cancel(op);
+}
+
+export function unsupported(name: string, why: string): void {
+  session.unsupported(name, why);
+}
+
+export function currentSession(): Session {
+  return session;
+}

@@ -1,0 +1,235 @@
+// Record→replay conformance of the fs source. Each fixture runs in a directory of its own;
+// after recording, the test changes the files the program read, deletes the files it wrote
+// and re-creates the files it deleted. The replay must print the same bytes, end the same
+// way, and leave the directory exactly as it found it: nothing read from the changed files,
+// nothing written, nothing deleted.
+import fs from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, describe, it } from 'vitest';
+import {
+  cleanupTempDirs,
+  describeRun,
+  eventsOf,
+  expectReplayMatches,
+  fixture,
+  record,
+  replay,
+  tempDir,
+  type Expect,
+} from './helpers.js';
+
+afterAll(cleanupTempDirs);
+
+interface FsCase {
+  fixture: string;
+  args?: (dir: string) => string[];
+  /** Lays out the files the program reads. */
+  setup(dir: string): void;
+  /** What the program creates: there after recording, deleted before the replay. */
+  writes: string[];
+  /** What the program deletes: gone after recording, re-created before the replay. */
+  deletes?: string[];
+  /** Changes what the program read, between record and replay. */
+  change(dir: string): void;
+  status?: number;
+  check?(out: string, err: string, expect: Expect): void;
+}
+
+const put = (dir: string, files: Record<string, string>) => {
+  for (const [name, text] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+    fs.writeFileSync(path.join(dir, name), text);
+  }
+};
+
+/** Every file and directory under dir, with file contents. */
+function snapshot(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const rel of fs.readdirSync(dir, { recursive: true }) as string[]) {
+    const full = path.join(dir, rel);
+    const st = fs.lstatSync(full);
+    out[rel] = st.isDirectory() ? '<dir>' : st.isSymbolicLink() ? `-> ${fs.readlinkSync(full)}` : fs.readFileSync(full, 'latin1');
+  }
+  return out;
+}
+
+async function recordChangeReplay(expect: Expect, c: FsCase) {
+  const dir = tempDir('rewind-fs-');
+  c.setup(dir);
+  const rec = await record(c.fixture, c.args?.(dir) ?? [], { cwd: dir });
+  expect(rec.status, describeRun('record', rec)).toBe(c.status ?? 0);
+  for (const f of c.writes) expect(fs.existsSync(path.join(dir, f)), `the program wrote ${f}`).toBe(true);
+  for (const f of c.deletes ?? []) expect(fs.existsSync(path.join(dir, f)), `the program deleted ${f}`).toBe(false);
+  c.check?.(rec.stdout.toString(), rec.stderr.toString(), expect);
+
+  c.change(dir);
+  for (const f of c.writes) fs.rmSync(path.join(dir, f), { recursive: true, force: true });
+  for (const f of c.deletes ?? []) put(dir, { [f]: 'restored before the replay\n' });
+  const before = snapshot(dir);
+  const rep = await replay(rec.dir);
+  expectReplayMatches(expect, { record: rec, replay: rep });
+  expect(snapshot(dir), 'the replay changed the directory').toEqual(before);
+  return { dir, rec, rep };
+}
+
+const CASES: Record<string, FsCase> = {
+  'callback API': {
+    fixture: 'fs-callback.cjs',
+    setup: (dir) => put(dir, { 'in.txt': 'input one\n', 'gone.txt': 'to delete\n' }),
+    writes: ['out.txt', 'renamed.txt'],
+    deletes: ['gone.txt'],
+    change: (dir) => put(dir, { 'in.txt': 'changed after recording, and longer\n', 'extra.txt': 'new\n' }),
+    check(out, _err, expect) {
+      expect(out).toMatch(/^readFile ok "input one\\n"$/m);
+      expect(out).toMatch(/^read ok 4 true "\.\.inpu\.\."$/m);
+      expect(out).toMatch(/^readv ok 5 true "in\|put"$/m);
+      expect(out).toMatch(/^stat bigint ok "bigint" 10n \d+n true$/m);
+      expect(out).toMatch(/^mkdir again EEXIST mkdir made /m);
+      expect(out).toMatch(/^opendir ok true "\."$/m);
+      expect(out).toMatch(/^done$/m);
+    },
+  },
+  'sync API, and writeSync to stdout and stderr': {
+    fixture: 'fs-sync.cjs',
+    setup: (dir) => put(dir, { 'in.txt': 'input one\n', 'gone.txt': 'to delete\n' }),
+    writes: ['out.txt', 'sub'],
+    deletes: ['gone.txt'],
+    change: (dir) => put(dir, { 'in.txt': 'CHANGED\n' }),
+    check(out, err, expect) {
+      expect(out).toMatch(/^readFileSync "input one\\n"$/m);
+      expect(out).toMatch(/^readFileSync dir threw EISDIR read/m);
+      expect(out).toMatch(/^fd io 4 2 "utnpu-" 5 "inp\|ut" 10$/m);
+      expect(out).toMatch(/^opendirSync true "sub" "a,link,moved\.txt,t-\w{6}"$/m);
+      expect(out).toMatch(/^read again true true "\\"input one\\\\nappended by the program\\\\n\\""$/m);
+      expect(out).toMatch(/^to stdout via writeSync$/m);
+      expect(out).toMatch(/^write cb null 20$/m);
+      expect(err).toBe('to stderr via writeSync\n');
+    },
+  },
+  'fs/promises and FileHandle (named imports)': {
+    fixture: 'fs-promises.mjs',
+    setup: (dir) => put(dir, { 'in.txt': 'input one\nline two\n', 'gone.txt': 'to delete\n' }),
+    writes: ['out.txt', 'gen.txt', 'handle.txt', 'dir'],
+    deletes: ['gone.txt'],
+    change: (dir) => put(dir, { 'in.txt': 'one line only\n' }),
+    check(out, _err, expect) {
+      expect(out).toMatch(/^fh\.read 5 true "\.input\.\.\.\." null$/m);
+      expect(out).toMatch(/^fh\.read default 19 16384$/m);
+      expect(out).toMatch(/^read after close "rejected" "EBADF" "read" undefined "file closed"$/m);
+      expect(out).toMatch(/^line "line two"$/m);
+      expect(out).toMatch(/^opendir true "copy\.txt,t-\w{6},x"$/m);
+      expect(out).toMatch(/^done$/m);
+    },
+  },
+  'streams and pipeline': {
+    fixture: 'fs-streams.cjs',
+    setup: (dir) => put(dir, { 'in.txt': 'stream input line one\nline two\nline three\n' }),
+    writes: ['upper.txt', 'log.txt'],
+    change: (dir) => put(dir, { 'in.txt': 'x\n' }),
+    check(out, _err, expect) {
+      expect(out).toMatch(/^pipeline ok chunks 6 bytesRead 42$/m);
+      expect(out).toMatch(/^missing ENOENT open missing\.txt /m);
+      expect(out).toMatch(/^lines \["stream input line one","line two","line three"\]$/m);
+      expect(out).toMatch(/^range "ream "$/m);
+    },
+  },
+  'watch, watchFile and fs.promises.watch': {
+    fixture: 'fs-watch.cjs',
+    setup: (dir) => fs.mkdirSync(path.join(dir, 'watched')),
+    writes: ['watched/new.txt', 'watched/polled.txt', 'watched/third.txt'],
+    change: (dir) => fs.rmSync(path.join(dir, 'watched'), { recursive: true }),
+    check(out, _err, expect) {
+      expect(out).toBe(
+        'watch string new.txt\nwatch closed\nwatchFile true 16 5 true\nwatchFile stopped\n' +
+          'promises watch string third.txt\npromises watch ended AbortError\n',
+      );
+    },
+  },
+  'errors with every property': {
+    fixture: 'fs-errors.cjs',
+    setup: (dir) => put(dir, { 'file.txt': 'f\n', 'dir/inner.txt': 'i\n' }),
+    writes: [],
+    change: (dir) => fs.rmSync(path.join(dir, 'dir'), { recursive: true }),
+    status: 3,
+    check(out, _err, expect) {
+      expect(out).toMatch(/^ENOENT sync Error Error ENOENT -2 open missing\.txt undefined /m);
+      expect(out).toMatch(/^EISDIR cb Error Error EISDIR -21 open dir /m);
+      expect(out).toMatch(/^EEXIST promise Error Error EEXIST -17 mkdir dir /m);
+      expect(out).toMatch(/^ENOTEMPTY sync /m);
+      expect(out).toMatch(/^ENOENT promise dest Error Error ENOENT -2 link missing\.txt x /m);
+      expect(out).toMatch(/^ {2}string TypeError \[ERR_INVALID_ARG_TYPE\]: The "path" argument/m);
+    },
+  },
+  'named imports of node:fs': {
+    fixture: 'fs-named.mjs',
+    setup: (dir) => put(dir, { 'in.txt': 'named input\n' }),
+    writes: ['named.txt'],
+    change: (dir) => put(dir, { 'in.txt': 'other\n' }),
+    check(out, _err, expect) {
+      expect(out).toMatch(/^same functions true true true true$/m);
+      expect(out).toMatch(/^readFile "named input\\n"$/m);
+    },
+  },
+};
+
+describe.concurrent('fs: record, change the disk, replay', () => {
+  for (const [name, c] of Object.entries(CASES)) {
+    it(name, async ({ expect }) => {
+      await recordChangeReplay(expect, c);
+    });
+  }
+
+  it('acceptance: a program reads and stats a directory tree and writes a summary file; the tree is changed and the summary deleted before replay; replay output is identical and the summary file is not re-created', async ({ expect }) => {
+    const { dir, rec } = await recordChangeReplay(expect, {
+      fixture: 'fs-tree.cjs',
+      args: (d) => [path.join(d, 'tree'), path.join(d, 'summary.txt')],
+      setup: (d) => put(d, { 'tree/a.txt': 'alpha\n', 'tree/sub/b.txt': 'bravo\nmore\n', 'tree/sub/deeper/c.txt': 'charlie\n' }),
+      writes: ['summary.txt'],
+      change(d) {
+        put(d, { 'tree/a.txt': 'alpha, rewritten and longer\n', 'tree/new.txt': 'added after recording\n' });
+        fs.rmSync(path.join(d, 'tree/sub/deeper'), { recursive: true });
+      },
+    });
+    expect(rec.stdout.toString()).toBe(
+      '3 files, 2 directories, 25 bytes\na.txt 6 "alpha"\nsub/\nsub/b.txt 11 "bravo"\nsub/deeper/\nsub/deeper/c.txt 8 "charlie"\nsummary written true 116\n',
+    );
+    expect(fs.existsSync(path.join(dir, 'summary.txt'))).toBe(false);
+  });
+
+  it('a replay that opens a file the log never saw is a divergence naming both paths', async ({ expect }) => {
+    const dir = tempDir('rewind-fs-');
+    put(dir, { 'first.txt': 'first\n', 'second.txt': 'second\n' });
+    const program = path.join(dir, 'reader.cjs');
+    const source = (file: string) =>
+      `const fs = require('node:fs');\nconsole.log('start');\nconsole.log(fs.readFileSync('${file}', 'utf8'));\n`;
+    fs.writeFileSync(program, source('first.txt'));
+    const rec = await record(program, [], { cwd: dir });
+    expect(rec.status, describeRun('record', rec)).toBe(0);
+    const read = (await eventsOf(rec.dir)).find((e) => e.kind === 'call' && e.detail.startsWith('fs.readFile'))!;
+    fs.writeFileSync(program, source('second.txt'));
+    const rep = await replay(rec.dir, { flags: ['--force'] });
+    const err = rep.stderr.toString();
+    expect(rep.status, describeRun('replay', rep)).toBe(70);
+    expect(err.startsWith(`rewind: divergence at event ${read.n} `), err).toBe(true);
+    expect(err).toMatch(/the recording has: fs\.readFile \["sync", "first\.txt", "utf8"\]/);
+    expect(err).toMatch(/the program did: +called fs\.readFile \["sync", "second\.txt", "utf8"\]/);
+    expect(err).toMatch(/reader\.cjs:3/);
+    expect(rep.stdout.toString()).toBe('start\n');
+  });
+
+  for (const entry of ['fs-modules.cjs', 'fs-modules.mjs']) {
+    it(`module loading adds no fs events (${entry})`, async ({ expect }) => {
+      const rec = await record(entry);
+      expect(rec.status, describeRun('record', rec)).toBe(0);
+      const fsCalls = (await eventsOf(rec.dir)).filter((e) => e.kind === 'call' && e.detail.startsWith('fs.'));
+      // The one read the program makes itself, of a module-like file, is recorded.
+      const data = path.join(path.dirname(fixture(entry)), 'fs-modules', 'data.json');
+      expect(fsCalls.length, JSON.stringify(fsCalls)).toBe(1);
+      expect(fsCalls[0].api).toBe('fs.readFile');
+      expect((fsCalls[0].args as unknown[]).slice(0, 2)).toEqual(['sync', entry.endsWith('.mjs') ? pathToFileURL(data).href : data]);
+      const rep = await replay(rec.dir);
+      expectReplayMatches(expect, { record: rec, replay: rep });
+    });
+  }
+});
