@@ -17,6 +17,7 @@ export interface DebugReplayOptions {
   mark?: boolean;
   force?: boolean;
   summary?: boolean;
+  process?: string;
 }
 
 /** `--inspect`, `--inspect=9230`, `--inspect=0.0.0.0:9230`, `--inspect=[::1]:0` */
@@ -137,7 +138,7 @@ class Progress {
 }
 
 export async function replayTo(arg: string | undefined, opts: DebugReplayOptions): Promise<never> {
-  const rec = resolveRecording(arg);
+  const rec = resolveRecording(arg, process.cwd(), opts.process);
   const events = summarize(rec.trace);
   let until = opts.until;
   let failing: Failing | null = null;

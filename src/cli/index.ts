@@ -3,7 +3,7 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { EXIT } from '../exit-codes.js';
 import { REWIND_VERSION } from '../version.js';
-import { events, info } from './inspect.js';
+import { events, info, ps } from './inspect.js';
 import { CliError } from './recordings.js';
 import { record } from './record.js';
 import { replay } from './replay.js';
@@ -37,6 +37,7 @@ export function program(): Command {
     .command('replay')
     .description('replay a recording (default: the latest) without the outside world or waiting')
     .argument('[recording]', 'a recording directory or .rwnd log')
+    .option('-p, --process <pid|name>', 'in a recording of several processes, this one (default: the one that failed, else the root; see rewind ps)')
     .option('--force', 'replay even if the program changed since it was recorded')
     .option('--summary', 'print a summary line when the replay ends (default: on a terminal)')
     .option('--no-summary', 'do not print the summary line')
@@ -52,6 +53,7 @@ export function program(): Command {
     .command('debug')
     .description('step through a replay, turn by turn, from an interactive prompt (commands also from stdin)')
     .argument('[recording]', 'a recording directory or .rwnd log')
+    .option('-p, --process <pid|name>', 'in a recording of several processes, this one (default: the one that failed, else the root; see rewind ps)')
     .option('--force', 'replay even if the program changed since it was recorded')
     .option('--inspect <host:port>', 'where `inspect` opens the debugger (default 127.0.0.1:9229)')
     .action((rec: string | undefined, opts: StepOptions) => debug(rec, opts));
@@ -60,6 +62,7 @@ export function program(): Command {
     .command('events')
     .description('list the events of a recording: number, virtual time, kind, detail')
     .argument('[recording]', 'a recording directory or .rwnd log')
+    .option('-p, --process <pid|name>', 'in a recording of several processes, this one (default: the one that failed, else the root; see rewind ps)')
     .option('--json', 'one JSON object per line')
     .option('-k, --kind <kinds>', 'only these kinds (comma-separated): clock,random,turn,output,signal,failure,end')
     .option('--from <n>', 'start at event n', eventNumber)
@@ -71,7 +74,15 @@ export function program(): Command {
     .command('info')
     .description('show what a recording holds: program, argv, Node version, events, how it ended')
     .argument('[recording]', 'a recording directory or .rwnd log')
-    .action((rec: string | undefined) => info(rec));
+    .option('-p, --process <pid|name>', 'in a recording of several processes, this one (default: the one that failed, else the root; see rewind ps)')
+    .action((rec: string | undefined, opts: { process?: string }) => info(rec, opts));
+
+  cli
+    .command('ps')
+    .description('list the processes and worker threads of a recording: pid, parent, program, how each ended')
+    .argument('[recording]', 'a recording directory')
+    .option('--json', 'one JSON object per line')
+    .action((rec: string | undefined, opts: { json?: boolean }) => ps(rec, opts));
 
   return cli;
 }

@@ -5,10 +5,11 @@ import { TAGS, Tag, apiName, type EndInfo } from '../trace/format.js';
 import { toJson } from '../trace/values.js';
 import { TraceReader, type TraceEvent, type TraceFile } from '../trace/reader.js';
 import { eventSites } from './debug.js';
-import { resolveRecording } from './recordings.js';
+import { defaultProcess, processesOf, resolveRecording } from './recordings.js';
 import { showSite } from './replayed.js';
 
 export interface EventsOptions {
+  process?: string;
   json?: boolean;
   kind?: string;
   from?: number;
@@ -53,7 +54,7 @@ function eventJson(ev: TraceEvent, t: TraceFile, site: string | undefined): Reco
 }
 
 export async function events(arg: string | undefined, opts: EventsOptions): Promise<void> {
-  const rec = resolveRecording(arg);
+  const rec = resolveRecording(arg, process.cwd(), opts.process);
   const t = rec.trace;
   const { sites, note } = opts.sites === false ? { sites: new Map<number, string>(), note: null } : await eventSites(rec);
   if (note) process.stderr.write(`${note}\n`);
@@ -79,8 +80,8 @@ export async function events(arg: string | undefined, opts: EventsOptions): Prom
   if (lines.length) process.stdout.write(`${lines.join('\n')}\n`);
 }
 
-export function info(arg: string | undefined): void {
-  const rec = resolveRecording(arg);
+export function info(arg: string | undefined, opts: { process?: string } = {}): void {
+  const rec = resolveRecording(arg, process.cwd(), opts.process);
   const t = rec.trace;
   const h = t.header;
   let end: EndInfo | null = null;
@@ -111,4 +112,38 @@ export function info(arg: string | undefined): void {
   if (rec.index) rows.push(['command', rec.index.command.join(' ')]);
   rows.push(['rewind', `${h.rewindVersion} (trace format ${h.formatVersion})`]);
   process.stdout.write(rows.map(([k, v]) => `${k.padEnd(10)} ${v}`).join('\n') + '\n');
+}
+
+/** `rewind ps`: the processes and worker threads of a recording; * marks the one replayed by default. */
+export function ps(arg: string | undefined, opts: { json?: boolean }): void {
+  const rec = resolveRecording(arg);
+  const list = rec.processes ?? processesOf(rec.dir).filter((p) => p.log === rec.log);
+  const chosen = defaultProcess(list);
+  if (opts.json) {
+    const lines = list.map((p) =>
+      JSON.stringify({
+        pid: p.pid,
+        ppid: p.ppid,
+        thread: p.threadId,
+        program: p.name,
+        argv: p.trace.header.argv,
+        log: p.log,
+        events: p.trace.eventCount,
+        ended: p.end ? describeEnd(p.end) : null,
+        failed: p.failed,
+        default: p === chosen,
+      }),
+    );
+    process.stdout.write(`${lines.join('\n')}\n`);
+    return;
+  }
+  const rows = [['', 'PID', 'PARENT', 'THREAD', 'PROGRAM', 'EVENTS', 'ENDED']];
+  for (const p of list) {
+    const ended = p.failed ?? (p.end ? describeEnd(p.end) : `no end record (${p.trace.truncated ?? 'log stops early'})`);
+    rows.push([p === chosen ? '*' : '', String(p.pid), String(p.ppid), p.threadId ? String(p.threadId) : 'main', p.name, String(p.trace.eventCount), ended]);
+  }
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  const out = rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd());
+  out.push(`(* is what \`rewind replay\` replays; pick another with -p PID)`);
+  process.stdout.write(`${out.join('\n')}\n`);
 }

@@ -2,8 +2,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { EXIT } from '../exit-codes.js';
+import type { EndInfo, FailureInfo } from '../trace/format.js';
 import { TraceReader, TraceError, type TraceFile } from '../trace/reader.js';
-import { INDEX_FILE, LOG_EXT, STORE_DIR, latestRecording, type RecordingIndex } from '../trace/store.js';
+import { INDEX_FILE, LOG_EXT, STORE_DIR, latestRecording, programName, type RecordingIndex } from '../trace/store.js';
 
 /** An error the user can act on: printed as is, then rewind exits with `code`. */
 export class CliError extends Error {
@@ -22,6 +23,8 @@ export interface Recording {
   log: string;
   trace: TraceFile;
   index: RecordingIndex | null;
+  /** Every process of a recording directory (one log given directly: none). */
+  processes?: RecordedProcess[];
 }
 
 export function readIndex(dir: string): RecordingIndex | null {
@@ -52,12 +55,107 @@ function openTrace(log: string): TraceFile {
   }
 }
 
+/** One recorded process (or worker thread) of a recording, as `rewind ps` shows it. */
+export interface RecordedProcess {
+  log: string;
+  trace: TraceFile;
+  pid: number;
+  ppid: number;
+  /** 0 for a process's main thread; a worker thread's id otherwise. */
+  threadId: number;
+  /** The program's short name (its entry file's base name). */
+  name: string;
+  end: EndInfo | null;
+  failures: FailureInfo[];
+  /** Why this process counts as failed, or null: a non-zero exit, a signal, an uncaught error, a failed test. */
+  failed: string | null;
+  /** When it first failed, µs since the epoch, for ordering failed processes. */
+  failedAtUs: number;
+}
+
+function summarizeProcess(log: string, trace: TraceFile): RecordedProcess {
+  const h = trace.header;
+  let end: EndInfo | null = null;
+  const failures: FailureInfo[] = [];
+  let firstFailureUs = Infinity;
+  for (const ev of TraceReader.events(trace)) {
+    if (ev.failure) {
+      failures.push(ev.failure);
+      firstFailureUs = Math.min(firstFailureUs, ev.timeUs);
+    }
+    if (ev.end) {
+      end = ev.end;
+      if (!failures.length && (ev.end.code || ev.end.signal)) firstFailureUs = ev.timeUs;
+    }
+  }
+  const test = failures.find((f) => f.origin === 'test');
+  const crash = failures.find((f) => f.origin !== 'test');
+  const failed = crash
+    ? `${crash.origin === 'unhandledRejection' ? 'unhandled rejection' : 'uncaught exception'}: ${crash.name}: ${crash.message}`
+    : test
+      ? `test failed: ${test.test}: ${test.message}`
+      : end?.signal
+        ? `killed by ${end.signal}`
+        : end && end.code
+          ? `exit code ${end.code}`
+          : null;
+  return {
+    log,
+    trace,
+    pid: h.pid,
+    ppid: h.ppid,
+    threadId: h.threadId ?? 0,
+    name: programName(h.argv),
+    end,
+    failures,
+    failed,
+    failedAtUs: h.startWall * 1000 + firstFailureUs,
+  };
+}
+
+/** Every process (and worker thread) recorded in a recording directory, parents first. */
+export function processesOf(dir: string): RecordedProcess[] {
+  return logsIn(dir)
+    .map((log) => summarizeProcess(log, openTrace(log)))
+    .sort((a, b) => a.trace.header.startWall - b.trace.header.startWall || a.threadId - b.threadId);
+}
+
+/**
+ * The process `rewind replay` means by default: the one that failed (an uncaught error or
+ * a failed test before a mere non-zero exit, which is often a parent reporting its child;
+ * then the earliest), or else the root: the first one whose parent was not recorded.
+ */
+export function defaultProcess(list: RecordedProcess[]): RecordedProcess {
+  const rank = (p: RecordedProcess) => (p.failures.length ? 0 : 1);
+  const failed = list.filter((p) => p.failed).sort((a, b) => rank(a) - rank(b) || a.failedAtUs - b.failedAtUs);
+  if (failed.length) return failed[0];
+  const pids = new Set(list.map((p) => p.pid));
+  return list.find((p) => p.threadId === 0 && !pids.has(p.ppid)) ?? list[0];
+}
+
+/** `-p PID|NAME`: a pid, "pid/thread", a program name, or a log file name. */
+export function pickProcess(list: RecordedProcess[], which: string, dir: string): RecordedProcess {
+  const [pidPart, threadPart] = which.split('/');
+  const matches = list.filter(
+    (p) =>
+      (String(p.pid) === pidPart && (threadPart === undefined ? p.threadId === 0 : String(p.threadId) === threadPart)) ||
+      path.basename(p.log) === which ||
+      p.name === which,
+  );
+  if (matches.length === 1) return matches[0];
+  const known = list.map((p) => `${p.pid}${p.threadId ? `/${p.threadId}` : ''} (${p.name})`).join(', ');
+  if (matches.length === 0) {
+    throw new CliError(`rewind: no process ${JSON.stringify(which)} in ${dir}. It holds: ${known}. \`rewind ps\` lists them.`, EXIT.USAGE);
+  }
+  throw new CliError(`rewind: ${JSON.stringify(which)} names ${matches.length} processes in ${dir}; pick one by pid: ${known}.`, EXIT.USAGE);
+}
+
 /**
  * Resolves the user's argument to one log. In a directory with several logs (a command
- * that started several Node processes) the root process is chosen: the earliest one
- * whose parent is not itself recorded.
+ * that started several Node processes), `process` (-p) names one; otherwise the one that
+ * failed, or the root (see defaultProcess).
  */
-export function resolveRecording(arg: string | undefined, cwd = process.cwd()): Recording {
+export function resolveRecording(arg: string | undefined, cwd = process.cwd(), which?: string): Recording {
   let target = arg;
   if (!target) {
     const latest = latestRecording(cwd);
@@ -93,9 +191,7 @@ export function resolveRecording(arg: string | undefined, cwd = process.cwd()): 
       EXIT.BAD_TRACE,
     );
   }
-  const traces = logs.map((log) => ({ log, trace: openTrace(log) }));
-  const pids = new Set(traces.map((t) => t.trace.header.pid));
-  const roots = traces.filter((t) => !pids.has(t.trace.header.ppid));
-  const pick = (roots.length ? roots : traces).sort((a, b) => a.trace.header.startWall - b.trace.header.startWall)[0];
-  return { dir: abs, log: pick.log, trace: pick.trace, index: readIndex(abs) };
+  const list = processesOf(abs);
+  const pick = which !== undefined ? pickProcess(list, which, abs) : defaultProcess(list);
+  return { dir: abs, log: pick.log, trace: pick.trace, index: readIndex(abs), processes: list };
 }

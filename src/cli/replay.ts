@@ -12,6 +12,8 @@ import { exitLike, runChild, withPreload } from './record.js';
 export interface ReplayCliOptions {
   force?: boolean;
   summary?: boolean;
+  /** -p: which process of a recording of several. */
+  process?: string;
 }
 
 interface Located {
@@ -87,7 +89,7 @@ export function replayCommand(rec: Recording, opts: ReplayCliOptions): Located &
 }
 
 export async function replay(arg: string | undefined, opts: ReplayCliOptions): Promise<never> {
-  const { args, cwd, env, stdin } = replayCommand(resolveRecording(arg), opts);
+  const { args, cwd, env, stdin } = replayCommand(resolveRecording(arg, process.cwd(), opts.process), opts);
   const result = await runChild(process.execPath, args, { env, cwd, stdin });
   return exitLike(result);
 }

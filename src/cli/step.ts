@@ -12,6 +12,7 @@ import { ReplayedProcess, describeStop, showSite, summarize } from './replayed.j
 
 export interface StepOptions {
   force?: boolean;
+  process?: string;
   inspect?: string;
 }
 
@@ -29,7 +30,7 @@ const HELP = `commands:
   quit, q                 end the replay`;
 
 export async function debug(arg: string | undefined, opts: StepOptions): Promise<void> {
-  const rec = resolveRecording(arg);
+  const rec = resolveRecording(arg, process.cwd(), opts.process);
   const events = summarize(rec.trace);
   const total = events.length;
   const inspectAt = parseAddress(opts.inspect ?? true);

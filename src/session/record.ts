@@ -4,6 +4,7 @@ import { Api, type EndInfo, type FailureInfo, type TraceHeader } from '../trace/
 import { encodeValue } from '../trace/values.js';
 import { TraceWriter } from '../trace/writer.js';
 import { original, writeStderr } from './originals.js';
+import { failureInfo } from './failure.js';
 import type { AsyncCall, ResultCodec, Session } from './session.js';
 
 const FLUSH_INTERVAL_MS = 100;
@@ -130,6 +131,11 @@ export class RecordSession implements Session {
 
   signal(name: string): void {
     this.writer.signal(this.turnTime(), name);
+  }
+
+  /** A test runner integration reports a failed test, in the turn where it failed. */
+  testFailed(test: string, err: unknown): void {
+    this.failure({ ...failureInfo(err, 'test'), test });
   }
 
   failure(info: FailureInfo): void {

@@ -10,6 +10,7 @@ import { digest } from '../trace/writer.js';
 import { divergence } from './divergence.js';
 import { original, writeStderr } from './originals.js';
 import type { AsyncCall, ResultCodec, Session } from './session.js';
+import { errorLine, failureInfo } from './failure.js';
 import { programStack } from './stack.js';
 
 /** A callback registered by the program, waiting for its turn in the log. */
@@ -457,6 +458,17 @@ export class ReplaySession implements Session {
     this.skip();
   }
 
+  /** A test runner integration reports a failed test: it must be the recorded one. */
+  testFailed(test: string, err: unknown): void {
+    if (this.offLog) return;
+    const head = this.peek();
+    const actual = `failed the test ${JSON.stringify(test)}: ${errorLine(err)}`;
+    if (!head) return this.logEnded(actual);
+    const f = head.failure;
+    if (!f || f.origin !== 'test' || f.test !== test || f.message !== failureInfo(err, 'test').message) this.mismatch(actual);
+    this.skip();
+  }
+
   private finish(): void {
     this.finished = true;
   }
@@ -532,21 +544,6 @@ export class ReplaySession implements Session {
   }
 }
 
-export function failureInfo(err: unknown, origin: string): FailureInfo {
-  const e = err as { name?: unknown; message?: unknown; stack?: unknown } | null;
-  const isObj = typeof err === 'object' && err !== null;
-  return {
-    origin: origin === 'unhandledRejection' ? 'unhandledRejection' : 'uncaughtException',
-    name: isObj && typeof e!.name === 'string' ? e!.name : typeof err,
-    message: isObj && typeof e!.message === 'string' ? e!.message : String(err),
-    stack: isObj && typeof e!.stack === 'string' ? e!.stack : String(err),
-  };
-}
-
-function errorLine(err: unknown): string {
-  const f = failureInfo(err, '');
-  return `${f.name}: ${f.message}`;
-}
 
 function countResources(): Map<string, number> {
   const m = new Map<string, number>();

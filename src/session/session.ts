@@ -40,6 +40,11 @@ export interface Session {
    * a known cause instead of a silent one.
    */
   unsupported(name: string, why: string): void;
+  /**
+   * A test runner integration reports that `test` failed with `err`, in the turn where it
+   * failed: a failure event the recording keeps (the process goes on), checked at replay.
+   */
+  testFailed(test: string, err: unknown): void;
 }
 
 /** How a call's result is stored; the default is values.ts (encodeValue/decodeValue). */

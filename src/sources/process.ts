@@ -5,7 +5,8 @@ import os from 'node:os';
 import { bindings } from '../session/bindings.js';
 import { ENV } from '../session/env.js';
 import type { RecordSession } from '../session/record.js';
-import { failureInfo, type ReplaySession } from '../session/replay.js';
+import { failureInfo } from '../session/failure.js';
+import type { ReplaySession } from '../session/replay.js';
 import { original } from '../session/originals.js';
 import type { Session, Source } from '../session/session.js';
 

@@ -80,6 +80,7 @@ export function describeEvent(ev: TraceEvent, h: TraceHeader): string {
     }
     case 'failure': {
       const f = ev.failure!;
+      if (f.origin === 'test') return `test failed: ${f.test ?? '(unnamed)'}: ${f.name}: ${f.message}`;
       const what = f.origin === 'unhandledRejection' ? 'unhandled rejection' : 'uncaught exception';
       return `${what}: ${f.name}: ${f.message}`;
     }

@@ -264,6 +264,8 @@ export interface TraceHeader {
   arch: string;
   pid: number;
   ppid: number;
+  /** 0 for a process's main thread, else the worker thread's id (older logs: absent). */
+  threadId?: number;
   argv: string[];
   execArgv: string[];
   cwd: string;
@@ -283,10 +285,13 @@ export interface TraceHeader {
 }
 
 export interface FailureInfo {
-  origin: 'uncaughtException' | 'unhandledRejection';
+  /** A failed test (reported by a test runner integration) does not end the process. */
+  origin: 'uncaughtException' | 'unhandledRejection' | 'test';
   name: string;
   message: string;
   stack: string;
+  /** The failed test's full name, for origin 'test'. */
+  test?: string;
 }
 
 export interface EndInfo {
