@@ -1,7 +1,7 @@
 // `rewind record [--out DIR] -- <command> [args...]`: runs the command with the preload in
 // NODE_OPTIONS; every Node process it starts writes its own log into one directory.
 // The program's stdio, exit status and signals pass through unchanged.
-import { spawn } from 'node:child_process';
+import { spawn, type StdioOptions } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -11,15 +11,22 @@ import { TraceReader } from '../trace/reader.js';
 import { INDEX_FILE, createRecordingDir, programName, setLatest, type RecordingIndex } from '../trace/store.js';
 import { CliError, logsIn } from './recordings.js';
 
-export const REGISTER_URL = pathToFileURL(fileURLToPath(new URL('../register.js', import.meta.url))).href;
-const IMPORT_FLAG = `--import=${REGISTER_URL}`;
+const DIST = fileURLToPath(new URL('..', import.meta.url));
+/** The bundled CommonJS preload (see src/preload.ts). */
+export const PRELOAD = path.join(DIST, 'preload.cjs');
+/** The ESM preload, for replays a debugger drives (its controller is ESM). */
+export const REGISTER_URL = pathToFileURL(path.join(DIST, 'register.js')).href;
 
-/** NODE_OPTIONS with rewind's preload, and without a preload of another rewind copy. */
-export function withPreload(nodeOptions: string | undefined): string {
+/**
+ * NODE_OPTIONS with rewind's preload — the CommonJS bundle, or with `esm` the ESM one —
+ * and without a preload of this or another rewind copy (a recorded environment has one).
+ */
+export function withPreload(nodeOptions: string | undefined, esm = false): string {
   const kept = (nodeOptions ?? '')
     .split(/\s+/)
-    .filter((t) => t && !/^--import=\S*\/register\.js$/.test(t));
-  return [...kept, IMPORT_FLAG].join(' ');
+    .filter((t) => t && !/^--(import|require)="?\S*[\\/](register\.js|preload\.cjs)"?$/.test(t));
+  const flag = esm ? `--import=${REGISTER_URL}` : `--require="${PRELOAD.replace(/(["\\])/g, '\\$1')}"`;
+  return [...kept, flag].join(' ');
 }
 
 export interface RecordOptions {
@@ -37,10 +44,11 @@ export interface ExitStatus {
 export function runChild(
   cmd: string,
   args: string[],
-  opts: { env: NodeJS.ProcessEnv; cwd?: string; stdin?: 'inherit' | 'pipe' | 'ignore' },
+  opts: { env: NodeJS.ProcessEnv; cwd?: string; stdin?: 'inherit' | 'pipe' | 'ignore'; ipc?: 'json' | 'advanced' },
 ): Promise<ExitStatus> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: [opts.stdin ?? 'inherit', 'inherit', 'inherit'], env: opts.env, cwd: opts.cwd });
+    const stdio: StdioOptions = [opts.stdin ?? 'inherit', 'inherit', 'inherit', ...(opts.ipc ? ['ipc' as const] : [])];
+    const child = spawn(cmd, args, { stdio, env: opts.env, cwd: opts.cwd, serialization: opts.ipc });
     // The terminal sends SIGINT to the whole process group: the child gets it directly.
     // rewind waits for the child to end and then ends the same way.
     const forward = (sig: NodeJS.Signals) => {

@@ -105,7 +105,7 @@ function summarizeProcess(log: string, trace: TraceFile): RecordedProcess {
     pid: h.pid,
     ppid: h.ppid,
     threadId: h.threadId ?? 0,
-    name: programName(h.argv),
+    name: h.threadId ? `worker ${h.threadId}` : programName(h.argv),
     end,
     failures,
     failed,
@@ -192,6 +192,13 @@ export function resolveRecording(arg: string | undefined, cwd = process.cwd(), w
     );
   }
   const list = processesOf(abs);
-  const pick = which !== undefined ? pickProcess(list, which, abs) : defaultProcess(list);
+  let pick = which !== undefined ? pickProcess(list, which, abs) : defaultProcess(list);
+  if (pick.threadId !== 0) {
+    // A worker thread replays within its process (the messages it gets are its parent's).
+    const host = list.find((p) => p.pid === pick.pid && p.threadId === 0);
+    if (!host) throw new CliError(`rewind: ${abs} has worker thread ${pick.threadId} of process ${pick.pid} but not that process's own log; a worker thread replays within its process.`, EXIT.BAD_TRACE);
+    if (which !== undefined) process.stderr.write(`rewind: worker thread ${pick.threadId} replays within its process, ${pick.pid}: replaying that.\n`);
+    pick = host;
+  }
   return { dir: abs, log: pick.log, trace: pick.trace, index: readIndex(abs), processes: list };
 }

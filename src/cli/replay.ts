@@ -11,6 +11,8 @@ import { exitLike, runChild, withPreload } from './record.js';
 
 export interface ReplayCliOptions {
   force?: boolean;
+  /** Load rewind as ESM (`--import`): a debugger's controller needs it. */
+  esm?: boolean;
   summary?: boolean;
   /** -p: which process of a recording of several. */
   process?: string;
@@ -79,7 +81,7 @@ export function replayCommand(rec: Recording, opts: ReplayCliOptions): Located &
   const status = rec.index?.status;
   const env: NodeJS.ProcessEnv = {
     ...h.env,
-    NODE_OPTIONS: withPreload(h.env.NODE_OPTIONS),
+    NODE_OPTIONS: withPreload(h.env.NODE_OPTIONS, opts.esm),
     [ENV.MODE]: 'replay',
     [ENV.TRACE]: rec.log,
     [ENV.SUMMARY]: (opts.summary ?? process.stderr.isTTY) ? '1' : '0',
@@ -89,7 +91,9 @@ export function replayCommand(rec: Recording, opts: ReplayCliOptions): Located &
 }
 
 export async function replay(arg: string | undefined, opts: ReplayCliOptions): Promise<never> {
-  const { args, cwd, env, stdin } = replayCommand(resolveRecording(arg, process.cwd(), opts.process), opts);
-  const result = await runChild(process.execPath, args, { env, cwd, stdin });
+  const rec = resolveRecording(arg, process.cwd(), opts.process);
+  const { args, cwd, env, stdin } = replayCommand(rec, opts);
+  // A forked child gets an IPC channel, as Node builds process.send from it; nothing is sent on it.
+  const result = await runChild(process.execPath, args, { env, cwd, stdin, ipc: rec.trace.header.ipc?.serialization });
   return exitLike(result);
 }

@@ -68,7 +68,7 @@ export class ReplayedProcess {
   private exit: ExitStatus | null = null;
 
   constructor(rec: Recording, opts: ReplayedOptions) {
-    const { args, cwd, env, stdin } = replayCommand(rec, opts);
+    const { args, cwd, env, stdin } = replayCommand(rec, { ...opts, esm: true });
     // fd 0 of the recorded kind (the program never reads it); the caller's stdout and stderr.
     const stdio = [stdin, ...(opts.stdio as unknown[]).slice(1, 3), 'pipe'] as StdioOptions;
     this.child = spawn(process.execPath, args, { cwd, env: { ...env, ...opts.env, [ENV.CONTROL]: String(CONTROL_FD) }, stdio });

@@ -9,6 +9,7 @@
 // the replay is blocked in a stop, and would learn of a pause asynchronously, racing
 // the client's first evaluation.)
 import inspector from 'node:inspector';
+import { DIST_URL } from '../paths.js';
 import { original } from '../session/originals.js';
 
 export class HandoffError extends Error {}
@@ -40,8 +41,8 @@ export function waitForClient(): void {
   inspector.waitForDebugger();
 }
 
-const REWIND_DIR = new URL('..', import.meta.url).href; // .../dist/
-const TRAMPOLINE = new URL('./trampoline.js', import.meta.url).href;
+const REWIND_DIR = DIST_URL;
+const TRAMPOLINE = new URL('./debug/trampoline.js', DIST_URL).href;
 /** rewind's scripts but the trampoline, as a V8 blackbox pattern. */
 const REWIND_FRAMES = `^${REWIND_DIR.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?!${TRAMPOLINE.slice(REWIND_DIR.length).replace(/\./g, '\\.')}$)`;
 

@@ -5,12 +5,12 @@
 // and, at exit, names each kind of callback that ran without a turn being logged: its
 // resource type, where it was created, and how often it ran.
 import { createHook } from 'node:async_hooks';
+import { isRewindFile } from '../paths.js';
 import { original, writeStderr } from './originals.js';
 import type { RecordSession } from './record.js';
 
 /** Microtask-level resources: they follow deterministically from the turns. */
 const IGNORED = new Set(['PROMISE', 'TickObject', 'Microtask', 'TIMERWRAP', 'SIGNALWRAP']);
-const REWIND_DIR = new URL('..', import.meta.url).pathname;
 
 export interface AuditGap {
   type: string;
@@ -32,7 +32,7 @@ function creationSite(): string | null {
   Error.stackTraceLimit = limit;
   const frames = (holder.stack ?? '').split('\n').slice(1).map((l) => l.trim().replace(/^at /, ''));
   const isNode = (f: string) => f.startsWith('node:') || f.includes('(node:');
-  const isRewind = (f: string) => f.includes(REWIND_DIR);
+  const isRewind = isRewindFile;
   const located = (f: string) => /\(?([^()\s]+:\d+:\d+)\)?$/.exec(f)?.[1] ?? f;
   const user = frames.find((f) => !isNode(f) && !isRewind(f));
   if (user) return located(user);

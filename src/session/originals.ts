@@ -18,6 +18,7 @@ export const original = {
     writeFileSync: fs.writeFileSync,
     existsSync: fs.existsSync,
     fstatSync: fs.fstatSync,
+    readdirSync: fs.readdirSync,
   },
   Date,
   dateNow: Date.now,

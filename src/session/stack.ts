@@ -2,8 +2,8 @@
 // Record enters callbacks through rewind's wrappers and Node's timer lists; replay enters
 // them from rewind's dispatcher. Both sets of frames are dropped from every stack, so an
 // uncaught exception prints the same text in both runs.
+import { isRewindFile } from '../paths.js';
 
-const REWIND_DIR = new URL('..', import.meta.url).href; // .../dist/
 // Where the event loop enters callbacks and drains microtasks: these frames depend on how
 // a turn was dispatched (a timer list, an immediate batch), not on the program.
 const HIDDEN_INTERNALS = new Set(['node:internal/timers', 'node:internal/process/task_queues']);
@@ -16,7 +16,7 @@ export interface CallSite {
 export function isHidden(site: CallSite): boolean {
   const file = site.getFileName();
   if (!file) return false;
-  return file.startsWith(REWIND_DIR) || HIDDEN_INTERNALS.has(file);
+  return isRewindFile(file) || HIDDEN_INTERNALS.has(file);
 }
 
 type Prepare = (error: Error, trace: CallSite[]) => unknown;
@@ -53,6 +53,6 @@ export function programStack(): string {
   Error.captureStackTrace(captured);
   Error.stackTraceLimit = limit;
   const lines = (captured.stack ?? '').split('\n').slice(1);
-  const user = lines.filter((l) => !l.includes(REWIND_DIR) && ![...HIDDEN_INTERNALS].some((f) => l.includes(`(${f}:`)));
+  const user = lines.filter((l) => !isRewindFile(l) && ![...HIDDEN_INTERNALS].some((f) => l.includes(`(${f}:`)));
   return user.join('\n');
 }

@@ -3,13 +3,14 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { isMainThread } from 'node:worker_threads';
+import { isMainThread, threadId } from 'node:worker_threads';
 import { syncBuiltinESMExports } from 'node:module';
 import tty from 'node:tty';
 import { EXIT } from '../exit-codes.js';
 import { FORMAT_VERSION, type TraceHeader } from '../trace/format.js';
 import { TraceError, TraceReader } from '../trace/reader.js';
-import { createRecordingDir, logPath, programName, setLatest } from '../trace/store.js';
+import { LOG_EXT, createRecordingDir, logPath, programName, setLatest } from '../trace/store.js';
+import { workerLog, workersSource } from '../sources/workers.js';
 import { clockSource } from '../sources/clock.js';
 import { processSource } from '../sources/process.js';
 import { randomSource } from '../sources/random.js';
@@ -29,6 +30,7 @@ import { RecordSession } from './record.js';
 import { ReplaySession } from './replay.js';
 import { SESSION_KEY, type Session, type Source } from './session.js';
 import { installStackFilter } from './stack.js';
+import { ipcChannel } from './ipc.js';
 import { startAudit } from './audit.js';
 import { ENV } from './env.js';
 import { REWIND_VERSION } from '../version.js';
@@ -54,6 +56,7 @@ export const SOURCES: readonly Source[] = [
   backgroundSource,
   dnsSource,
   osSource,
+  workersSource,
 ];
 
 /** Package managers' own processes just pass NODE_OPTIONS on to the program they start. */
@@ -75,13 +78,13 @@ function isPassThrough(main: string | undefined): boolean {
  */
 export function start(attach?: (session: ReplaySession) => void): void {
   const g = globalThis as Record<symbol, unknown>;
-  if (g[SESSION_KEY] || !isMainThread) return;
+  if (g[SESSION_KEY]) return;
   const mode = process.env[ENV.MODE] ?? 'record';
   if (mode === 'off') return;
   let session: Session;
   if (mode === 'replay') session = openReplay();
   else {
-    if (isPassThrough(process.argv[1])) return;
+    if (isMainThread && isPassThrough(process.argv[1])) return;
     const s = openRecord();
     if (!s) return;
     session = s;
@@ -99,7 +102,9 @@ export function start(attach?: (session: ReplaySession) => void): void {
 
 function openReplay(): ReplaySession {
   const env = process.env;
-  const tracePath = env[ENV.TRACE];
+  // A worker thread replays its own log, next to its process's (see sources/workers.ts).
+  const given = env[ENV.TRACE];
+  const tracePath = given && (isMainThread ? given : workerLog(given, threadId));
   if (!tracePath) {
     writeStderr(`rewind: ${ENV.MODE}=replay needs ${ENV.TRACE}; use \`rewind replay\` to replay a recording.\n`);
     return original.reallyExit(EXIT.USAGE);
@@ -132,6 +137,7 @@ function openRecord(): RecordSession | null {
     }
   }
   const header = buildHeader();
+  if (!isMainThread) return openWorkerRecord(dir, header);
   for (let attempt = 0; attempt < 5; attempt++) {
     const file = logPath(dir, attempt === 0 ? program : `${program}.${attempt}`, process.pid);
     try {
@@ -144,6 +150,19 @@ function openRecord(): RecordSession | null {
     }
   }
   return null;
+}
+
+/** A worker thread's log: next to its process's main log, named after it. */
+function openWorkerRecord(dir: string, header: TraceHeader): RecordSession | null {
+  const main = original.fs.readdirSync(dir).find((f) => f.endsWith(`-${process.pid}${LOG_EXT}`));
+  const file = workerLog(path.join(dir, main ?? `${programName(process.argv)}-${process.pid}${LOG_EXT}`), threadId);
+  try {
+    return new RecordSession(file, header);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    writeStderr(`rewind: cannot create the recording ${file} (${err.code ?? err.message}); worker thread ${threadId} runs unrecorded.\n`);
+    return null;
+  }
 }
 
 /** The entry module and its hash: replay refuses to run a different program. */
@@ -173,6 +192,7 @@ function stdinKind(): 'tty' | 'pipe' | 'file' {
 }
 
 function buildHeader(): TraceHeader {
+  const ipc = ipcChannel();
   const seed = new Uint32Array(4);
   original.crypto.randomFillSync(seed);
   return {
@@ -183,6 +203,7 @@ function buildHeader(): TraceHeader {
     arch: process.arch,
     pid: process.pid,
     ppid: process.ppid,
+    threadId,
     argv: [...process.argv],
     execArgv: [...process.execArgv],
     cwd: original.processCwd(),
@@ -200,5 +221,6 @@ function buildHeader(): TraceHeader {
       stdout: stdioInfo(process.stdout),
       stderr: stdioInfo(process.stderr),
     },
+    ...(ipc ? { ipc: { serialization: ipc.serialization } } : {}),
   };
 }

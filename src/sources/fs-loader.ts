@@ -10,6 +10,7 @@
 //  - the descriptor such a read opened, until it is closed (Node 20's require(esm) reads
 //    by descriptor).
 import Module from 'node:module';
+import { isRewindFile } from '../paths.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 const M = Module as any;
@@ -18,7 +19,6 @@ const M = Module as any;
 let loadingFile: string | null = null;
 
 const MODULE_FILE = /\.(?:[cm]?[jt]s|json|node|wasm)$/;
-const REWIND_DIR = new URL('..', import.meta.url).href;
 
 export function installLoaderExemption(): void {
   const load = M.prototype.load;
@@ -88,7 +88,7 @@ function calledFromLoader(fn: Function): boolean {
     Error.captureStackTrace(holder, fn);
     for (const site of holder.stack ?? []) {
       const file = site.getFileName() ?? '';
-      if (file === 'node:fs' || file.startsWith(REWIND_DIR)) continue;
+      if (file === 'node:fs' || isRewindFile(file)) continue;
       return file.startsWith('node:internal/modules/');
     }
     return false;

@@ -2,6 +2,7 @@
 // ppid as recorded. Both modes watch how the process ends — the 'exit' event and its code,
 // uncaught exceptions and unhandled rejections, signals — recording it, or checking it.
 import os from 'node:os';
+import { isMainThread } from 'node:worker_threads';
 import { bindings } from '../session/bindings.js';
 import { ENV } from '../session/env.js';
 import type { RecordSession } from '../session/record.js';
@@ -92,7 +93,8 @@ function recordEnding(s: RecordSession): void {
     for (const name of SIGNALS) process.removeListener(name, onSignal);
     original.processKill(process.pid, sig);
   };
-  for (const name of SIGNALS) process.on(name, onSignal);
+  // Signals reach a process's main thread only.
+  if (isMainThread) for (const name of SIGNALS) process.on(name, onSignal);
 }
 
 /**

@@ -13,6 +13,7 @@
 // both modes, which is what keeps the two runs alike.
 import { crc32 } from 'node:zlib';
 import { bindings, type Bindings } from '../session/bindings.js';
+import { ipcChannel } from '../session/ipc.js';
 import type { RecordSession } from '../session/record.js';
 import type { ReplaySession } from '../session/replay.js';
 import type { Session, Source } from '../session/session.js';
@@ -386,5 +387,9 @@ export const streamsSource: Source = {
       replayCounters([b.TCP.prototype, b.Pipe.prototype, b.TTY.prototype]);
     }
     patchStreamMethods(s, b, b.StreamPrototype);
+    // A forked child's IPC channel was opened, and started reading, before the preload
+    // ran (which runs before the event loop first turns: nothing was read yet).
+    const channel = ipcChannel();
+    if (channel) watchReads(channel.handle);
   },
 };

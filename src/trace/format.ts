@@ -108,6 +108,10 @@ export const Api = {
   'zlib.done': 45,
   'crypto.done': 46,
   'wasm.done': 47,
+  // worker threads: a message arriving on a port, one drained by a Worker's exit, the exit
+  'worker.message': 48,
+  'worker.drained': 49,
+  'worker.exit': 67,
   // os
   'os.hostname': 50,
   'os.cpus': 51,
@@ -282,6 +286,8 @@ export interface TraceHeader {
   /** Seed of the Math.random generator (4 × u32). */
   randomSeed: [number, number, number, number];
   stdio: { stdin: StdioInfo; stdout: StdioInfo; stderr: StdioInfo };
+  /** The process was forked with an IPC channel (Node removes the variables that say so). */
+  ipc?: { serialization: 'json' | 'advanced' };
 }
 
 export interface FailureInfo {

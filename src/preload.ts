@@ -1,0 +1,10 @@
+// The preload the rewind CLI gives every Node process it records or replays (NODE_OPTIONS
+// --require), bundled into one CommonJS file, dist/preload.cjs (npm run build). Being
+// CommonJS it runs synchronously during Node's startup, before the event loop first
+// turns, so nothing can happen unrecorded before it (a forked child's first IPC message);
+// being one file it loads in one read. `rewind/register` (ESM, for --import) is the same
+// start for programs run without the CLI, and for debugging replays.
+import { ENV } from './session/env.js';
+import { start } from './session/start.js';
+
+if (process.env[ENV.MODE] !== 'off') start();

@@ -1,0 +1,81 @@
+// Recordings of several processes and threads: every Node process a command starts, and
+// every worker thread, writes a log of its own into one recording; any process replays
+// alone from its log (the others are part of its outside world); a worker thread replays
+// within its process. `rewind replay` picks the process that failed.
+import { afterAll, describe, it } from 'vitest';
+import { cleanupTempDirs, describeRun, expectReplayMatches, record, replay, rewind, type RunResult } from './helpers.js';
+
+afterAll(cleanupTempDirs);
+
+/** The lines a process tagged with its name ("[B] ..."), in order. */
+const linesOf = (out: Buffer, who: string) =>
+  out
+    .toString()
+    .split('\n')
+    .filter((l) => l.startsWith(`[${who}] `))
+    .map((l) => `${l}\n`)
+    .join('');
+
+interface Ps {
+  pid: number;
+  ppid: number;
+  thread: number;
+  program: string;
+  failed: string | null;
+  default: boolean;
+}
+
+async function ps(dir: string): Promise<Ps[]> {
+  const r = await rewind(['ps', dir, '--json']);
+  if (r.status !== 0) throw new Error(describeRun('rewind ps', r));
+  return r.stdout.toString().trim().split('\n').map((l) => JSON.parse(l) as Ps);
+}
+
+describe.concurrent('several processes and a worker thread', () => {
+  it('two forked children and a worker exchange messages; one child crashes; each replays alone', async ({ expect }) => {
+    const rec = await record('mp/main.mjs');
+    expect(rec.status, describeRun('record', rec)).toBe(0);
+    expect(linesOf(rec.stdout, 'B')).toMatch(/^\[B\] got \{"job":1,"x":\d+\}\n$/);
+    expect(rec.stderr.toString()).toMatch(/TypeError: Cannot read properties of null \(reading 'factor'\)/);
+
+    const list = await ps(rec.dir);
+    // four logs: the main process, its worker thread, children A and B
+    expect(list.map((p) => [p.program, p.thread])).toEqual(
+      expect.arrayContaining([
+        ['main', 0],
+        ['worker 1', 1],
+        ['child', 0],
+        ['child', 0],
+      ]),
+    );
+    expect(list).toHaveLength(4);
+    const main = list.find((p) => p.program === 'main')!;
+    const [b, a] = [list.find((p) => p.failed)!, list.find((p) => p.program === 'child' && !p.failed)!];
+    expect(b.failed).toMatch(/^uncaught exception: TypeError: Cannot read properties of null/);
+    expect(b.default).toBe(true);
+    expect([a.ppid, b.ppid]).toEqual([main.pid, main.pid]);
+
+    // The crashed child alone, by default: its output and its crash, byte for byte.
+    const crashed = await replay(rec.dir);
+    expect(crashed.status, describeRun('replay of B', crashed)).toBe(1);
+    expect(crashed.stdout.toString()).toBe(linesOf(rec.stdout, 'B'));
+    expect(crashed.stderr.toString()).toBe(rec.stderr.toString());
+
+    // The others, each alone (the main process with its worker thread).
+    const alone = async (who: string, p: number | string, recorded: RunResult) => {
+      const r = await replay(rec.dir, { flags: ['-p', String(p)] });
+      expect(r.status, describeRun(`replay of ${who}`, r)).toBe(0);
+      expect(r.stdout.toString(), `${who} replays its own output`).toBe(linesOf(recorded.stdout, who));
+      expect(r.stderr.toString()).toBe('');
+    };
+    await alone('main', 'main', rec);
+    await alone('A', a.pid, rec);
+  });
+
+  it('a worker thread records into its own log and replays with its process', async ({ expect }) => {
+    const rec = await record('mp/worker-chat.mjs');
+    expect(rec.status, describeRun('record', rec)).toBe(0);
+    expect((await ps(rec.dir)).map((p) => p.thread).sort()).toEqual([0, 1]);
+    expectReplayMatches(expect, { record: rec, replay: await replay(rec.dir) });
+  });
+});
