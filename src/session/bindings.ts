@@ -20,8 +20,8 @@ export interface Bindings {
   zlib: Record<string, HandleClass>;
   /** cares_wrap: getaddrinfo, getnameinfo and the c-ares channel behind dns. */
   cares: any;
-  /** The handle behind process.on(signal) (signal_wrap). */
-  Signal: HandleClass;
+  /** The handle behind process.on(signal) (signal_wrap), or null where Node no longer exposes it (24). */
+  Signal: HandleClass | null;
   /** The TLS layer's handle (tls_wrap), or null in a Node built without crypto. */
   TLSWrap: HandleClass | null;
   /** spawn_sync: the one function behind spawnSync, execSync and execFileSync. */
@@ -68,7 +68,7 @@ export function bindings(): Bindings | null {
       TTY: b('tty_wrap').TTY,
       Process: b('process_wrap').Process,
       spawnSync: b('spawn_sync'),
-      Signal: b('signal_wrap').Signal,
+      Signal: optional(() => b('signal_wrap').Signal),
       cares: b('cares_wrap'),
       zlib: b('zlib'),
       TLSWrap: optional(() => b('tls_wrap').TLSWrap),

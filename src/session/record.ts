@@ -5,7 +5,7 @@ import { encodeValue } from '../trace/values.js';
 import { TraceWriter } from '../trace/writer.js';
 import { original, writeStderr } from './originals.js';
 import { failureInfo } from './failure.js';
-import type { AsyncCall, ResultCodec, Session } from './session.js';
+import { rethrow, type AsyncCall, type ResultCodec, type Session } from './session.js';
 
 const FLUSH_INTERVAL_MS = 100;
 
@@ -79,7 +79,7 @@ export class RecordSession implements Session {
       value = real();
     } catch (e) {
       this.writer.call(api, { args: encodeValue(args), status: 2, value: encodeValue(e) });
-      throw e;
+      return rethrow(e);
     }
     this.writer.call(api, { args: encodeValue(args), status: 1, value: codec ? codec.encode(value) : encodeValue(value) });
     return value;

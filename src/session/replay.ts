@@ -9,7 +9,7 @@ import { DecodeState, decodeEvent, type TraceEvent, type TraceFile } from '../tr
 import { digest } from '../trace/writer.js';
 import { divergence } from './divergence.js';
 import { original, writeStderr } from './originals.js';
-import type { AsyncCall, ResultCodec, Session } from './session.js';
+import { rethrow, type AsyncCall, type ResultCodec, type Session } from './session.js';
 import { errorLine, failureInfo } from './failure.js';
 import { programStack } from './stack.js';
 
@@ -191,7 +191,7 @@ export class ReplaySession implements Session {
     if (this.offLog) return real();
     const rec = this.expectCall(api, args, 'called');
     if (rec.status === 0) this.mismatch(`called ${apiName(api)} ${summarize(args)} and waited for its result`);
-    if (rec.status === 2) throw decodeValue(rec.value);
+    if (rec.status === 2) return rethrow(decodeValue(rec.value));
     return codec ? codec.decode(rec.value) : (decodeValue(rec.value) as T);
   }
 

@@ -77,3 +77,12 @@ export interface Source {
 
 /** Shared key: set once per process so a second preload (e.g. --import twice) is a no-op. */
 export const SESSION_KEY = Symbol.for('rewind.session');
+
+/**
+ * Throws an error the program is to see (what a call to the outside world threw). Record
+ * and replay both throw from here, so an uncaught one prints the same source line above
+ * its stack in both runs (Node shows where it was last thrown).
+ */
+export function rethrow(e: unknown): never {
+  throw e;
+}

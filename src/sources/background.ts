@@ -105,6 +105,13 @@ function cryptoJobs(s: Session): void {
   }
 }
 
+/** Whether the caller is Node's module loader (compilation is rare: a stack is cheap enough). */
+function calledByModuleLoader(): boolean {
+  const holder: { stack?: string } = {};
+  Error.captureStackTrace(holder, calledByModuleLoader);
+  return (holder.stack ?? '').includes('node:internal/modules/');
+}
+
 /** WebAssembly's asynchronous compilation: the promise settles in a turn of its own. */
 function webAssembly(s: Session): void {
   const wasm = (globalThis as unknown as Record<string, Record<string, Fn> | undefined>).WebAssembly;
@@ -113,6 +120,9 @@ function webAssembly(s: Session): void {
     const real = wasm[name];
     if (typeof real !== 'function') continue;
     wasm[name] = function (this: unknown, ...args: unknown[]) {
+      // Node's module loader compiles WebAssembly of its own (cjs-module-lexer, when the
+      // ESM loader runs a CommonJS entry): module loading is not an input.
+      if (calledByModuleLoader()) return real.apply(this, args);
       const done = completions(s, Api['wasm.done'], `WebAssembly.${name}()`, false);
       return new Promise((resolve, reject) => {
         (real.apply(this, args) as Promise<unknown>).then(done.wrap(resolve), done.wrap(reject));

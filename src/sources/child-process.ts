@@ -14,7 +14,11 @@ import { handleState } from './streams.js';
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Handle = any;
 
-const spawnArgs = (options: any) => ({ file: options?.file, args: options?.args, cwd: options?.cwd ?? undefined });
+/** What the program asked to run: from spawn's options object, or (Node 24) its positional arguments. */
+function spawnArgs(a: ArrayLike<any>) {
+  const o = typeof a[0] === 'object' && a[0] !== null ? a[0] : { file: a[0], args: a[1], cwd: a[2] };
+  return { file: o.file, args: o.args, cwd: o.cwd ?? undefined };
+}
 
 function common(s: Session, b: Bindings): void {
   const P = b.Process.prototype;
@@ -25,16 +29,17 @@ function common(s: Session, b: Bindings): void {
   };
   const spawnSync = b.spawnSync.spawn;
   b.spawnSync.spawn = function (this: unknown, options: any) {
-    return s.call(Api['child_process.spawnSync'], spawnArgs(options), () => spawnSync.call(this, options));
+    return s.call(Api['child_process.spawnSync'], spawnArgs([options]), () => spawnSync.call(this, options));
   };
 }
 
 function recordProcesses(s: RecordSession, b: Bindings): void {
   const P = b.Process.prototype;
   const spawn = P.spawn;
-  P.spawn = function (this: Handle, options: any) {
+  P.spawn = function (this: Handle) {
+    const args = arguments;
     const st = handleState(this)!;
-    const [err] = s.call(Api['process.spawn'], spawnArgs(options), () => [spawn.call(this, options), this.pid]);
+    const [err] = s.call(Api['process.spawn'], spawnArgs(args), () => [spawn.apply(this, args), this.pid]);
     // A failed spawn reports through onexit from a nextTick, not from the OS: not a turn.
     if (err === 0) {
       const exit = this.onexit;
@@ -49,16 +54,17 @@ function recordProcesses(s: RecordSession, b: Bindings): void {
 }
 
 function replayProcesses(s: ReplaySession, b: Bindings): void {
-  b.Process.prototype.spawn = function (this: Handle, options: any) {
+  b.Process.prototype.spawn = function (this: Handle) {
+    const what = spawnArgs(arguments);
     const st = handleState(this)!;
-    const [err, pid] = s.call(Api['process.spawn'], spawnArgs(options), () => [0, 0] as [number, number]);
+    const [err, pid] = s.call(Api['process.spawn'], what, () => [0, 0] as [number, number]);
     this.pid = pid;
     if (err === 0) {
       s.register(st.op, {
         tag: Tag.Callback,
         api: Api['process.exit'],
         repeat: false,
-        what: `child process ${options?.file} running`,
+        what: `child process ${what.file} running`,
         fire: (outcome) => this.onexit(...(outcome as [number, string])),
       });
     }

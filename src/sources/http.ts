@@ -3,7 +3,13 @@
 // private copy of Date, cached for a second on a private timer). Where Node added it,
 // rewind swaps its value for the session's wall clock, in place: the header block keeps
 // Node's own layout, byte for byte.
-import http from 'node:http';
+import { createRequire } from 'node:module';
+import type * as Http from 'node:http';
+
+// Not an ESM import: building node:http's ESM facade reads its lazy exports, and on Node 22
+// one of them (WebSocket) loads undici, whose parser then compiles in the background — an
+// event of rewind's making, which a recording through the CommonJS preload would not have.
+const http = createRequire(import.meta.url)('node:http') as typeof Http;
 import type { Session, Source } from '../session/session.js';
 import { original } from '../session/originals.js';
 

@@ -11,6 +11,8 @@ import type { ReplaySession } from '../session/replay.js';
 import { original } from '../session/originals.js';
 import type { Session, Source } from '../session/session.js';
 
+const SIGNAL_NAMES = new Set(Object.keys(os.constants.signals));
+
 /** Signals whose default action ends the process and that a handler can observe. */
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
@@ -57,32 +59,19 @@ function recordEnding(s: RecordSession): void {
   const emit = original.processEmit as (...a: unknown[]) => boolean;
   process.emit = function (this: NodeJS.Process, event: string | symbol, code?: unknown) {
     // `arguments`, not rest parameters: process.emit is hot, and this path allocates nothing.
-    if (event !== 'exit') return emit.apply(this, arguments as unknown as unknown[]);
+    if (event !== 'exit') {
+      // A signal the process listens for arrives through Node's signal handle, whose
+      // callback is process.emit bound to (name, name), bound once the program listens
+      // (after this wrapper is in place): that callback is the turn.
+      if (code === event && typeof event === 'string' && SIGNAL_NAMES.has(event)) s.signal(event);
+      return emit.apply(this, arguments as unknown as unknown[]);
+    }
     try {
       return emit.apply(this, arguments as unknown as unknown[]);
     } finally {
       s.end({ code: exitCodeOf(code), signal: null, via });
     }
   } as typeof process.emit;
-
-  // Every signal the process listens for arrives through a Signal handle: its callback
-  // is the turn. (Installed before rewind's own listeners below create theirs.)
-  const Signal = bindings()?.Signal;
-  if (Signal) {
-    const names = new Map(Object.entries(os.constants.signals).map(([name, num]) => [num, name]));
-    const start = Signal.prototype.start;
-    Signal.prototype.start = function (this: { onsignal: unknown }, signum: number) {
-      const deliver = this.onsignal;
-      const name = names.get(signum) ?? `signal ${signum}`;
-      if (typeof deliver === 'function') {
-        this.onsignal = function (this: unknown) {
-          s.signal(name);
-          return deliver.apply(this, arguments);
-        };
-      }
-      return start.call(this, signum);
-    };
-  }
 
   // SIGINT, SIGTERM and SIGHUP end the process unless the program handles them: rewind
   // listens too, to end the log before the default action ends the process.
@@ -103,7 +92,8 @@ function recordEnding(s: RecordSession): void {
  */
 function replayKill(): void {
   // No signal reaches the replay from outside: the log's signal events are delivered
-  // by the dispatcher, in the turn where they arrived.
+  // by the dispatcher, in the turn where they arrived. (Where Node no longer exposes its
+  // signal handle, 24, a signal sent to the replay from outside still reaches it.)
   const Signal = bindings()?.Signal;
   if (Signal) Signal.prototype.start = () => 0;
 

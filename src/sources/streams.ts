@@ -29,7 +29,7 @@ export interface HandleState {
   op: number;
   /** Replay: the read op is registered with the dispatcher. */
   reading: boolean;
-  /** Record: the onread wrapper currently installed. */
+  /** Record: reads are being recorded (Node's first onread function). */
   onread: ((ab?: ArrayBuffer) => unknown) | null;
   /** Replay: what the native counters would say. */
   bytesRead: number;
@@ -127,21 +127,43 @@ const describeWrite = (len: number, data: unknown): string => {
  */
 export let watchReads: (h: Handle) => void = () => {};
 
+/** The prototype that defines a handle's native `onread` slot. */
+function onreadOwner(h: Handle): object {
+  let p = Object.getPrototypeOf(h);
+  while (p && !Object.prototype.hasOwnProperty.call(p, 'onread')) p = Object.getPrototypeOf(p);
+  return p;
+}
+
 function recordReads(s: RecordSession, b: Bindings): (h: Handle) => void {
   const sbs = b.streamBaseState;
   return (h) => {
     const st = handleState(h);
-    if (!st || h.onread === st.onread || typeof h.onread !== 'function') return;
-    const inner = h.onread;
-    st.onread = function (this: Handle, ab?: ArrayBuffer) {
-      const n = sbs[b.kReadBytesOrError];
-      if (n > 0) {
-        if (ab) s.streamRead(st.op, n, new Uint8Array(ab, sbs[b.kArrayBufferOffset], n));
-        else s.unsupported('net.Socket onread option', 'reads into a user buffer are not logged');
-      } else if (n < 0) s.streamRead(st.op, n, null);
-      return inner.call(this, ab);
-    };
-    h.onread = st.onread;
+    if (!st || st.onread || typeof h.onread !== 'function') return;
+    // The native side calls whatever function sits in the handle's onread slot; Node
+    // replaces it at times (an http Agent guards its idle sockets with its own). So the
+    // slot always holds a recording wrapper of what Node put there, and reading
+    // handle.onread still gives Node's function.
+    const slot = onreadOwner(h);
+    const wrap = (inner: (ab?: ArrayBuffer) => unknown) =>
+      function (this: Handle, ab?: ArrayBuffer) {
+        const n = sbs[b.kReadBytesOrError];
+        if (n > 0) {
+          if (ab) s.streamRead(st.op, n, new Uint8Array(ab, sbs[b.kArrayBufferOffset], n));
+          else s.unsupported('net.Socket onread option', 'reads into a user buffer are not logged');
+        } else if (n < 0) s.streamRead(st.op, n, null);
+        return inner.call(this, ab);
+      };
+    let current = h.onread;
+    st.onread = current;
+    Reflect.set(slot, 'onread', wrap(current), h);
+    Object.defineProperty(h, 'onread', {
+      configurable: true,
+      get: () => current,
+      set(fn: unknown) {
+        current = fn as (ab?: ArrayBuffer) => unknown;
+        Reflect.set(slot, 'onread', typeof fn === 'function' ? wrap(current) : fn, h);
+      },
+    });
   };
 }
 
