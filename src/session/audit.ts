@@ -4,7 +4,8 @@
 // watches every top-level callback with async_hooks (too slow to leave on: an audit mode)
 // and, at exit, names each kind of callback that ran without a turn being logged: its
 // resource type, where it was created, and how often it ran.
-import { createHook } from 'node:async_hooks';
+import { createRequire } from 'node:module';
+import type * as AsyncHooks from 'node:async_hooks';
 import { isRewindFile } from '../paths.js';
 import { original, writeStderr } from './originals.js';
 import type { RecordSession } from './record.js';
@@ -44,6 +45,8 @@ function creationSite(): string | null {
 }
 
 export function startAudit(s: RecordSession, logPath: string): void {
+  // Loaded here: only an audit needs it, and every recorded program starts with this module.
+  const { createHook } = createRequire(import.meta.url)('node:async_hooks') as typeof AsyncHooks;
   const sites = new Map<number, { type: string; site: string }>();
   const gaps = new Map<string, AuditGap>();
   let depth = 0;

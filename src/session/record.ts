@@ -133,6 +133,10 @@ export class RecordSession implements Session {
     this.writer.signal(this.turnTime(), name);
   }
 
+  turnWallTime(): number {
+    return this.header.startWall + Math.floor(this.writer.lastTurnUs / 1000);
+  }
+
   /** A test runner integration reports a failed test, in the turn where it failed. */
   testFailed(test: string, err: unknown): void {
     this.failure({ ...failureInfo(err, 'test'), test });

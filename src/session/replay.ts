@@ -458,6 +458,10 @@ export class ReplaySession implements Session {
     this.skip();
   }
 
+  turnWallTime(): number {
+    return this.header.startWall + Math.floor(this.lastTurnUs / 1000);
+  }
+
   /** A test runner integration reports a failed test: it must be the recorded one. */
   testFailed(test: string, err: unknown): void {
     if (this.offLog) return;

@@ -45,6 +45,12 @@ export interface Session {
    * failed: a failure event the recording keeps (the process goes on), checked at replay.
    */
   testFailed(test: string, err: unknown): void;
+  /**
+   * The wall-clock time (epoch ms) of the turn in progress, from the time the log holds for
+   * it: a clock reading that costs no event (for values the program does not see, such as
+   * the Date header Node adds to responses).
+   */
+  turnWallTime(): number;
 }
 
 /** How a call's result is stored; the default is values.ts (encodeValue/decodeValue). */

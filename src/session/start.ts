@@ -11,6 +11,7 @@ import { FORMAT_VERSION, type TraceHeader } from '../trace/format.js';
 import { TraceError, TraceReader } from '../trace/reader.js';
 import { LOG_EXT, createRecordingDir, logPath, programName, setLatest } from '../trace/store.js';
 import { workerLog, workersSource } from '../sources/workers.js';
+import { unsupportedSource } from '../sources/unsupported.js';
 import { clockSource } from '../sources/clock.js';
 import { processSource } from '../sources/process.js';
 import { randomSource } from '../sources/random.js';
@@ -57,6 +58,7 @@ export const SOURCES: readonly Source[] = [
   dnsSource,
   osSource,
   workersSource,
+  unsupportedSource,
 ];
 
 /** Package managers' own processes just pass NODE_OPTIONS on to the program they start. */

@@ -5,7 +5,8 @@
 // follows Node's logic in both runs, so that the program sees the same sequence of events.
 import EventEmitter from 'node:events';
 import fs from 'node:fs';
-import readline from 'node:readline';
+import { createRequire } from 'node:module';
+import type * as Readline from 'node:readline';
 import type { FileHandle as RealFileHandle } from 'node:fs/promises';
 import type { ResultCodec } from '../session/session.js';
 import { Api } from '../trace/format.js';
@@ -264,7 +265,9 @@ export class FileHandle extends EventEmitter {
     return this.#stream(fs.WriteStream as never, options);
   }
 
-  readLines(options?: object): readline.Interface {
+  readLines(options?: object): Readline.Interface {
+    // Loaded when used: every recorded program starts with this module.
+    const readline = createRequire(import.meta.url)('node:readline') as typeof Readline;
     return readline.createInterface({ input: this.createReadStream(options), crlfDelay: Infinity });
   }
 

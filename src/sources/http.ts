@@ -1,8 +1,8 @@
 // http: the bytes an HTTP server writes must be the same in both runs, and Node's `Date:`
 // response header is the one thing in them taken from a clock rewind cannot reach (a
 // private copy of Date, cached for a second on a private timer). Where Node added it,
-// rewind swaps its value for the session's wall clock, in place: the header block keeps
-// Node's own layout, byte for byte.
+// rewind swaps its value, in place, for the time the log holds for the turn in progress —
+// no clock reading to log per response — so the header block keeps Node's own layout.
 import { createRequire } from 'node:module';
 import type * as Http from 'node:http';
 
@@ -37,12 +37,11 @@ function hasDate(headers: Headers, outHeaders: unknown): boolean {
   return false;
 }
 
-/** The header's text for the session's current time; formatted once a second, as Node does. */
+/** The header's text for the time of this turn (as logged); formatted once a second, as Node does. */
 let cachedSecond = NaN;
 let cachedText = '';
-function utcNow(): string {
-  // Date.now() is the session's clock: recorded, or served from the recording.
-  const ms = Date.now();
+function utcNow(s: Session): string {
+  const ms = s.turnWallTime();
   const second = Math.floor(ms / 1000);
   if (second !== cachedSecond) {
     cachedSecond = second;
@@ -53,7 +52,7 @@ function utcNow(): string {
 
 export const httpSource: Source = {
   name: 'http',
-  install(_s: Session) {
+  install(s: Session) {
     const proto = http.ServerResponse.prototype as any;
     const storeHeader = proto._storeHeader;
     let kOutHeaders: symbol | undefined;
@@ -65,7 +64,7 @@ export const httpSource: Source = {
         // line that starts so (no header value holds a line break). Swap in the session's.
         const h: string = this._header;
         const at = h.indexOf('\r\nDate: ');
-        if (at >= 0) this._header = h.slice(0, at + 8) + utcNow() + h.slice(at + 8 + DATE_LENGTH);
+        if (at >= 0) this._header = h.slice(0, at + 8) + utcNow(s) + h.slice(at + 8 + DATE_LENGTH);
       }
       return result;
     };

@@ -72,12 +72,15 @@ const ENCODING: Record<(typeof WRITES)[number], BufferEncoding | null> = {
   writeUcs2String: 'ucs2',
 };
 
-/** Length and crc32 of the bytes a string becomes, without encoding it when it is ASCII. */
+/** Where strings are encoded to be measured: one native copy, no allocation. */
+const scratch = Buffer.allocUnsafeSlow(64 * 1024);
+
+/** Length and crc32 of the bytes a string becomes in `encoding`. */
 function measureString(str: string, encoding: BufferEncoding, crc = 0): [number, number] {
-  const utf8 = Buffer.byteLength(str, 'utf8');
-  // crc32 of a string is that of its UTF-8 bytes, which are the latin1/ascii ones for ASCII.
-  if (encoding === 'utf8' || encoding === 'utf-8' || (utf8 === str.length && (encoding === 'latin1' || encoding === 'binary' || encoding === 'ascii'))) {
-    return [utf8, crc32(str, crc)];
+  // A string that surely fits (3 bytes per UTF-16 unit at most) is encoded into scratch.
+  if (str.length * 3 <= scratch.length) {
+    const n = scratch.write(str, 0, encoding);
+    return [n, crc32(scratch.subarray(0, n), crc)];
   }
   const b = Buffer.from(str, encoding);
   return [b.length, crc32(b, crc)];

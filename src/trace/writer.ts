@@ -39,7 +39,8 @@ export class TraceWriter {
   bytesWritten = 0;
   private lastWall: number;
   private lastMono = 0;
-  private lastTurnUs = 0;
+  /** µs since the session's start of the last turn logged: the virtual time now. */
+  lastTurnUs = 0;
 
   constructor(
     readonly path: string,

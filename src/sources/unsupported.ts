@@ -1,0 +1,55 @@
+// APIs whose inputs rewind does not record yet. Using one is not silent: the recording
+// says so once per API, on stderr and in the log (see Session.unsupported), and a replay
+// that later diverges has a known cause. At replay they run for real.
+//
+// Most of these modules are large, and loading them at startup would slow every recorded
+// program: they are patched when the program first requires them. (A module imported only
+// through ESM is not seen this way: dgram is small and patched at once; ESM imports of
+// http2, cluster and inspector go unreported.)
+import { createRequire } from 'node:module';
+import type { Session, Source } from '../session/session.js';
+
+const require = createRequire(import.meta.url);
+
+/** Per module: [export, why]: the entry points of each unrecorded family. */
+const ENTRY_POINTS: Record<string, [string, string][]> = {
+  dgram: [['createSocket', 'UDP datagrams are not recorded']],
+  http2: [
+    ['connect', 'HTTP/2 sessions are not recorded'],
+    ['createServer', 'HTTP/2 sessions are not recorded'],
+    ['createSecureServer', 'HTTP/2 sessions are not recorded'],
+  ],
+  cluster: [['fork', "cluster workers share the primary's listening sockets, which is not recorded"]],
+  inspector: [['open', 'the inspector talks to the outside world']],
+};
+const EAGER = ['dgram'];
+
+function patch(s: Session, id: string, mod: Record<string, unknown>): void {
+  for (const [name, why] of ENTRY_POINTS[id]) {
+    const real = mod[name];
+    if (typeof real !== 'function' || (real as { [kPatched]?: true })[kPatched]) continue;
+    const label = `${id}.${name}()`;
+    const wrapper = function (this: unknown, ...args: unknown[]) {
+      s.unsupported(label, why);
+      return (real as (...a: unknown[]) => unknown).apply(this, args);
+    };
+    (wrapper as { [kPatched]?: true })[kPatched] = true;
+    mod[name] = wrapper;
+  }
+}
+const kPatched = Symbol('rewind.unsupported');
+
+export const unsupportedSource: Source = {
+  name: 'unsupported',
+  install(s: Session) {
+    for (const id of EAGER) patch(s, id, require(`node:${id}`));
+    const Module = require('node:module') as { _load: (request: string, ...rest: unknown[]) => unknown };
+    const load = Module._load;
+    Module._load = function (this: unknown, request: string) {
+      const mod = load.apply(this, arguments as unknown as [string]);
+      const id = typeof request === 'string' && request.startsWith('node:') ? request.slice(5) : request;
+      if (Object.prototype.hasOwnProperty.call(ENTRY_POINTS, id)) patch(s, id, mod as Record<string, unknown>);
+      return mod;
+    };
+  },
+};
