@@ -10,7 +10,7 @@
 // - Every time is the wall time of a whole process: process.hrtime.bigint() around
 //   spawnSync. Programs print nothing timing-related (under rewind their clocks are the
 //   recorded ones), only a checksum that replay must reproduce.
-// - Recording and replay use the preload directly (node --import dist/register.js with
+// - Recording and replay use the preload directly (node --require dist/preload.cjs, as the CLI does, with
 //   REWIND_MODE/REWIND_DIR/REWIND_TRACE), so the `rewind` CLI's own process is not counted;
 //   benchmark 4 also times replays through the CLI.
 // - Ratios are paired: within one loop iteration the plain and the recorded run (or the
@@ -24,12 +24,12 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const PROGRAMS = path.join(ROOT, 'bench', 'programs');
-const REGISTER = path.join(ROOT, 'dist', 'register.js');
-const REGISTER_URL = pathToFileURL(REGISTER).href;
+const PRELOAD = path.join(ROOT, 'dist', 'preload.cjs');
+const PRELOAD_FLAG = `--require=${PRELOAD}`;
 const CLI = path.join(ROOT, 'bin', 'rewind.js');
 const NODE = process.execPath;
 
@@ -41,7 +41,8 @@ const PROG = {
   clocks: { file: path.join(PROGRAMS, 'clocks.js'), prints: /^clocks reads=1000000 checksum=\d+\n$/ },
   random: { file: path.join(PROGRAMS, 'random.js'), prints: /^random calls=1000000 checksum=\d+\n$/ },
   sleep: { file: path.join(PROGRAMS, 'sleep.js'), prints: /^sleep timers=1000 slept_ms=\d+\n$/ },
-  fs: { file: path.join(PROGRAMS, 'fs.js'), prints: /^fs reads=10000 files=100 checksum=\d+\n$/ },
+  'fs-sync-reads': { file: path.join(PROGRAMS, 'fs-sync-reads.js'), prints: /^fs-sync-reads reads=10000 checksum=\d+\n$/ },
+  'fs-promise-reads': { file: path.join(PROGRAMS, 'fs-promise-reads.js'), prints: /^fs-promise-reads reads=10000 checksum=\d+\n$/ },
   http: { file: path.join(PROGRAMS, 'http-server.mjs'), prints: /^listening \d+\nserved \d+ checksum \d+\n$/ },
 };
 const HTTP_LOAD = path.join(PROGRAMS, 'http-load.mjs');
@@ -170,7 +171,7 @@ function record(name) {
   const what = `recording ${name}`;
   const dir = fs.mkdtempSync(path.join(tmpRoot, `${name}-`));
   const env = { ...BASE_ENV, REWIND_MODE: 'record', REWIND_DIR: dir };
-  const r = exec([`--import=${REGISTER_URL}`, PROG[name].file, ...(PROG[name].args ?? [])], env, what);
+  const r = exec([PRELOAD_FLAG, PROG[name].file, ...(PROG[name].args ?? [])], env, what);
   checkOutput(name, what, r.stdout);
   noteStderr(what, r.stderr);
   const logs = fs.readdirSync(dir).filter((f) => f.endsWith('.rwnd'));
@@ -190,7 +191,7 @@ function sameOutput(rec, replayed, how) {
 function replay(rec) {
   const what = `replaying ${rec.name}`;
   const env = { ...BASE_ENV, REWIND_MODE: 'replay', REWIND_TRACE: rec.log };
-  const r = exec([`--import=${REGISTER_URL}`, PROG[rec.name].file, ...(PROG[rec.name].args ?? [])], env, what);
+  const r = exec([PRELOAD_FLAG, PROG[rec.name].file, ...(PROG[rec.name].args ?? [])], env, what);
   sameOutput(rec, r.stdout, 'preload');
   noteStderr(what, r.stderr);
   return r.ms;
@@ -436,7 +437,7 @@ async function httpRun(recorded) {
   const name = 'http';
   const dir = recorded ? fs.mkdtempSync(path.join(tmpRoot, `${name}-`)) : null;
   const env = recorded ? { ...BASE_ENV, REWIND_MODE: 'record', REWIND_DIR: dir } : BASE_ENV;
-  const args = [...(recorded ? [`--import=${REGISTER_URL}`] : []), PROG.http.file, String(HTTP_REQUESTS)];
+  const args = [...(recorded ? [PRELOAD_FLAG] : []), PROG.http.file, String(HTTP_REQUESTS)];
   const what = `${recorded ? 'recording' : 'running'} http-server.mjs under load`;
   const t0 = process.hrtime.bigint();
   const server = spawn(NODE, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -469,7 +470,7 @@ async function httpRun(recorded) {
 function httpReplay(rec) {
   const what = 'replaying http-server.mjs';
   const env = { ...BASE_ENV, REWIND_MODE: 'replay', REWIND_TRACE: rec.log };
-  const r = exec([`--import=${REGISTER_URL}`, PROG.http.file, String(HTTP_REQUESTS)], env, what);
+  const r = exec([PRELOAD_FLAG, PROG.http.file, String(HTTP_REQUESTS)], env, what);
   sameOutput(rec, r.stdout, 'preload');
   noteStderr(what, r.stderr);
   return r.ms;
@@ -515,11 +516,8 @@ async function bench6() {
 }
 
 async function bench7() {
-  progress('7. fs-heavy program (10^4 small reads)');
-  const dir = fs.mkdtempSync(path.join(tmpRoot, 'files-'));
-  for (let k = 0; k < 100; k++) fs.writeFileSync(path.join(dir, `f${String(k).padStart(3, '0')}.txt`), `file ${k} `.repeat(20 + k));
-  PROG.fs.args = [dir];
-  await recordOverhead(7, 'fs', 'record overhead, fs-heavy (10^4 small reads)', 1.15);
+  await recordOverhead(7, 'fs-sync-reads', 'record overhead, fs-heavy (10^4 small readFileSync)', 1.15);
+  await recordOverhead(7, 'fs-promise-reads', 'record overhead, fs-heavy (10^4 small fs.promises.readFile)', 1.15);
 }
 
 // ---- main ------------------------------------------------------------------------------------
@@ -540,7 +538,7 @@ function printReport(opts, startedMs) {
     '',
     'Times are whole processes (spawn to exit). "minus startup" subtracts, run by run, the time of an empty ' +
       'program (bench/programs/empty.js) run the same way. Recording and replay use the preload directly ' +
-      '(node --import dist/register.js), not the `rewind` CLI, except where a row says CLI.',
+      '(node --require dist/preload.cjs, as the CLI does), not the `rewind` CLI, except where a row says CLI.',
     '',
   );
   if (opts.runs < 5) out.push(`**Note: only ${opts.runs} runs per figure (fewer than 5); medians are unreliable.**`, '');
@@ -562,8 +560,8 @@ let RUNS = 5;
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
   RUNS = opts.runs;
-  if (!fs.existsSync(REGISTER)) {
-    throw new BenchError(`${REGISTER} is missing: build first (npx tsc -p tsconfig.json, or npm run bench).`);
+  if (!fs.existsSync(PRELOAD)) {
+    throw new BenchError(`${PRELOAD} is missing: build first (npx tsc -p tsconfig.json, or npm run bench).`);
   }
   for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => (interrupted = sig));
   const started = Date.now();
