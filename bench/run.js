@@ -561,7 +561,7 @@ async function main() {
   const opts = parseArgs(process.argv.slice(2));
   RUNS = opts.runs;
   if (!fs.existsSync(PRELOAD)) {
-    throw new BenchError(`${PRELOAD} is missing: build first (npx tsc -p tsconfig.json, or npm run bench).`);
+    throw new BenchError(`${PRELOAD} is missing: build first (npm run build, or npm run bench).`);
   }
   for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => (interrupted = sig));
   const started = Date.now();
