@@ -75,43 +75,36 @@ const ENCODING: Record<(typeof WRITES)[number], BufferEncoding | null> = {
 /** Where strings are encoded to be measured: one native copy, no allocation. */
 const scratch = Buffer.allocUnsafeSlow(64 * 1024);
 
-/** Length and crc32 of the bytes a string becomes in `encoding`. */
-function measureString(str: string, encoding: BufferEncoding, crc = 0): [number, number] {
-  // A string that surely fits (3 bytes per UTF-16 unit at most) is encoded into scratch.
-  if (str.length * 3 <= scratch.length) {
-    const n = scratch.write(str, 0, encoding);
-    return [n, crc32(scratch.subarray(0, n), crc)];
-  }
-  const b = Buffer.from(str, encoding);
-  return [b.length, crc32(b, crc)];
+/** What the last measure() found: the bytes' length and crc32 (kept here: no allocation per write). */
+const measured = { length: 0, crc: 0 };
+
+/** Adds a chunk (bytes, or a string in `encoding`) to `measured`. */
+function addChunk(chunk: unknown, encoding: BufferEncoding | null): void {
+  let bytes: Uint8Array;
+  if (typeof chunk !== 'string') bytes = chunk as Uint8Array;
+  else if (chunk.length * 3 <= scratch.length) {
+    // A string that surely fits (3 bytes per UTF-16 unit at most) is encoded into scratch.
+    bytes = scratch.subarray(0, scratch.write(chunk, 0, encoding ?? 'utf8'));
+  } else bytes = Buffer.from(chunk, encoding ?? 'utf8');
+  measured.length += bytes.length;
+  measured.crc = crc32(bytes, measured.crc);
 }
 
 /** Length and crc32 of what one write call sends. */
-function measure(data: unknown, encoding: BufferEncoding | null): [number, number] {
-  if (encoding === null) {
-    const b = data as Uint8Array;
-    return [b.length, crc32(b)];
-  }
-  return measureString(data as string, encoding);
+function measure(data: unknown, encoding: BufferEncoding | null): typeof measured {
+  measured.length = 0;
+  measured.crc = 0;
+  addChunk(data, encoding);
+  return measured;
 }
 
 /** writev's chunk list: buffers, or [chunk, encoding, chunk, encoding, ...]. */
-function measureChunks(chunks: unknown[], allBuffers: boolean): [number, number] {
-  let len = 0;
-  let crc = 0;
-  const step = allBuffers ? 1 : 2;
-  for (let i = 0; i < chunks.length; i += step) {
-    const chunk = chunks[i];
-    if (typeof chunk === 'string') {
-      const [n, c] = measureString(chunk, (chunks[i + 1] as BufferEncoding) ?? 'utf8', crc);
-      len += n;
-      crc = c;
-    } else {
-      len += (chunk as Uint8Array).length;
-      crc = crc32(chunk as Uint8Array, crc);
-    }
-  }
-  return [len, crc];
+function measureChunks(chunks: unknown[], allBuffers: boolean): typeof measured {
+  measured.length = 0;
+  measured.crc = 0;
+  if (allBuffers) for (let i = 0; i < chunks.length; i++) addChunk(chunks[i], null);
+  else for (let i = 0; i < chunks.length; i += 2) addChunk(chunks[i], (chunks[i + 1] as BufferEncoding) ?? 'utf8');
+  return measured;
 }
 
 const describeWrite = (len: number, data: unknown): string => {
@@ -137,36 +130,41 @@ function onreadOwner(h: Handle): object {
   return p;
 }
 
+const kOnread = Symbol('rewind.onread');
+
 function recordReads(s: RecordSession, b: Bindings): (h: Handle) => void {
   const sbs = b.streamBaseState;
+  const wrap = (st: HandleState, inner: (ab?: ArrayBuffer) => unknown) =>
+    function (this: Handle, ab?: ArrayBuffer) {
+      const n = sbs[b.kReadBytesOrError];
+      if (n > 0) {
+        if (ab) s.streamRead(st.op, n, new Uint8Array(ab, sbs[b.kArrayBufferOffset], n));
+        else s.unsupported('net.Socket onread option', 'reads into a user buffer are not logged');
+      } else if (n < 0) s.streamRead(st.op, n, null);
+      return inner.call(this, ab);
+    };
+  // The native side calls whatever function sits in the handle's onread slot; Node
+  // replaces it at times (an http Agent guards its idle sockets with its own). So once a
+  // handle's reads are recorded, an accessor keeps a recording wrapper of what Node puts
+  // there in the slot, while reading handle.onread still gives Node's function. The same
+  // two accessor functions serve every handle: handles keep sharing their hidden class.
+  const onread = {
+    configurable: true,
+    get(this: Handle) {
+      return this[kOnread];
+    },
+    set(this: Handle, fn: unknown) {
+      this[kOnread] = fn;
+      Reflect.set(onreadOwner(this), 'onread', typeof fn === 'function' ? wrap(this[kState], fn as (ab?: ArrayBuffer) => unknown) : fn, this);
+    },
+  };
   return (h) => {
     const st = handleState(h);
     if (!st || st.onread || typeof h.onread !== 'function') return;
-    // The native side calls whatever function sits in the handle's onread slot; Node
-    // replaces it at times (an http Agent guards its idle sockets with its own). So the
-    // slot always holds a recording wrapper of what Node put there, and reading
-    // handle.onread still gives Node's function.
-    const slot = onreadOwner(h);
-    const wrap = (inner: (ab?: ArrayBuffer) => unknown) =>
-      function (this: Handle, ab?: ArrayBuffer) {
-        const n = sbs[b.kReadBytesOrError];
-        if (n > 0) {
-          if (ab) s.streamRead(st.op, n, new Uint8Array(ab, sbs[b.kArrayBufferOffset], n));
-          else s.unsupported('net.Socket onread option', 'reads into a user buffer are not logged');
-        } else if (n < 0) s.streamRead(st.op, n, null);
-        return inner.call(this, ab);
-      };
-    let current = h.onread;
-    st.onread = current;
-    Reflect.set(slot, 'onread', wrap(current), h);
-    Object.defineProperty(h, 'onread', {
-      configurable: true,
-      get: () => current,
-      set(fn: unknown) {
-        current = fn as (ab?: ArrayBuffer) => unknown;
-        Reflect.set(slot, 'onread', typeof fn === 'function' ? wrap(current) : fn, h);
-      },
-    });
+    st.onread = h.onread;
+    const node = h.onread;
+    Object.defineProperty(h, 'onread', onread);
+    h.onread = node;
   };
 }
 
@@ -226,17 +224,17 @@ function recordStream(s: RecordSession, b: Bindings, P: any): void {
       const st = handleState(this);
       if (!st) return write.apply(this, arguments);
       const err = write.apply(this, arguments);
-      const [len, crc] = measure(data, ENCODING[name]);
-      return afterWrite(st, req, err, len, crc);
+      const m = measure(data, ENCODING[name]);
+      return afterWrite(st, req, err, m.length, m.crc);
     };
   }
   const writev = P.writev;
   P.writev = function (this: Handle, req: Req, chunks: unknown[], allBuffers: boolean) {
     const st = handleState(this);
     if (!st) return writev.apply(this, arguments);
-    const err = writev.apply(this, arguments);
-    const [len, crc] = measureChunks(chunks, allBuffers);
-    return afterWrite(st, req, err, len, crc);
+    const err = writev.call(this, req, chunks, allBuffers);
+    const m = measureChunks(chunks, allBuffers);
+    return afterWrite(st, req, err, m.length, m.crc);
   };
 
   const shutdown = P.shutdown;
@@ -310,16 +308,16 @@ function replayStream(s: ReplaySession, b: Bindings, P: any): void {
     P[name] = function (this: Handle, req: Req, data: unknown) {
       const st = handleState(this);
       if (!st) return write.apply(this, arguments);
-      const [len, crc] = measure(data, ENCODING[name]);
-      return afterWrite(st, req, len, crc, data);
+      const m = measure(data, ENCODING[name]);
+      return afterWrite(st, req, m.length, m.crc, data);
     };
   }
   const writev = P.writev;
   P.writev = function (this: Handle, req: Req, chunks: unknown[], allBuffers: boolean) {
     const st = handleState(this);
     if (!st) return writev.apply(this, arguments);
-    const [len, crc] = measureChunks(chunks, allBuffers);
-    return afterWrite(st, req, len, crc, chunks[0]);
+    const m = measureChunks(chunks, allBuffers);
+    return afterWrite(st, req, m.length, m.crc, chunks[0]);
   };
 
   const shutdown = P.shutdown;
