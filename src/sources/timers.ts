@@ -15,18 +15,22 @@ type Fn = (...args: unknown[]) => unknown;
 const noop = () => {};
 
 function recordTimers(s: RecordSession): TimerApi {
-  const wrap = (tag: number, make: Fn) =>
-    function (this: unknown, cb: unknown, ...rest: unknown[]) {
+  // `arguments`, not rest parameters, and no argument array for the common call without
+  // extra arguments: timers are hot, 10^5 turns must not cost 10^5 allocations more.
+  const wrap = (tag: number, make: Fn) => {
+    const first = tag === Tag.Immediate ? 1 : 2; // where the callback's own arguments start
+    return function (this: unknown, cb: unknown, delay?: unknown) {
       // Bad arguments: let Node throw its own error, nothing is created.
-      if (typeof cb !== 'function') return make(cb, ...rest);
+      if (typeof cb !== 'function') return make.apply(undefined, arguments as unknown as unknown[]);
       const op = s.newOp();
-      const args = tag === Tag.Immediate ? rest : rest.slice(1);
+      const args = arguments.length > first ? Array.prototype.slice.call(arguments, first) : null;
       const entered = function (this: unknown) {
         s.turn(tag, op);
-        return (cb as Fn).apply(this, args);
+        return args === null ? (cb as Fn).call(this) : (cb as Fn).apply(this, args);
       };
-      return tag === Tag.Immediate ? make(entered) : make(entered, rest[0]);
+      return tag === Tag.Immediate ? make(entered) : make(entered, delay);
     };
+  };
   return {
     setTimeout: wrap(Tag.Timeout, original.setTimeout as Fn),
     setInterval: wrap(Tag.Interval, original.setInterval as Fn),
