@@ -114,6 +114,9 @@ type Op =
   | { k: 'output'; fd: number; data: Uint8Array }
   | { k: 'failure'; info: FailureInfo }
   | { k: 'end'; info: EndInfo }
+  | { k: 'call'; api: number; status: 0 | 1 | 2; args: unknown; value: unknown }
+  | { k: 'streamRead'; op: number; us: number; n: number; data: Uint8Array }
+  | { k: 'streamWrite'; op: number; length: number; crc: number; status: number; async: boolean }
   | { k: 'flush' };
 
 const START_WALL = 1_700_000_000_000;
@@ -190,6 +193,38 @@ const opArb = (opts: { big: boolean }): fc.Arbitrary<Op> => {
     },
     { weight: 1, arbitrary: fc.record({ k: fc.constant('failure' as const), info: failureArb }) },
     { weight: 1, arbitrary: fc.record({ k: fc.constant('end' as const), info: endArb }) },
+    {
+      weight: 2,
+      arbitrary: fc.record({
+        k: fc.constant('call' as const),
+        api: fc.oneof(fc.constantFrom(13, 121, 132), safeInt(0, 2 ** 40)),
+        status: fc.constantFrom(0 as const, 1 as const, 2 as const),
+        args: payloadArb,
+        value: payloadArb,
+      }),
+    },
+    {
+      weight: 3,
+      arbitrary: fc.record({
+        k: fc.constant('streamRead' as const),
+        op: opIdArb,
+        us: usArb,
+        // bytes read, or a libuv status: the end of the stream (UV_EOF) or an error
+        n: fc.oneof({ weight: 4, arbitrary: fc.constant(1) }, { weight: 1, arbitrary: fc.constantFrom(0, -4095, -104, -32) }),
+        data: fc.oneof({ weight: 4, arbitrary: fc.uint8Array({ minLength: 1, maxLength: 48 }) }, { weight: 1, arbitrary: bulkBytes(49, 20_000) }),
+      }),
+    },
+    {
+      weight: 2,
+      arbitrary: fc.record({
+        k: fc.constant('streamWrite' as const),
+        op: opIdArb,
+        length: fc.oneof(fc.integer({ min: 0, max: 100_000 }), safeInt(0, 2 ** 40)),
+        crc: fc.integer({ min: 0, max: 2 ** 32 - 1 }),
+        status: fc.oneof(fc.constant(0), fc.integer({ min: -4095, max: -1 })),
+        async: fc.boolean(),
+      }),
+    },
     { weight: 2, arbitrary: fc.constant({ k: 'flush' as const }) },
   ];
   if (opts.big) {
@@ -282,6 +317,9 @@ function applyOp(w: TraceWriter, o: Op): void {
     case 'output': return w.output(o.fd, o.data);
     case 'failure': return w.failure(o.info);
     case 'end': return w.end(o.info);
+    case 'call': return w.call(o.api, o.status === 0 ? { args: o.args, status: 0 } : { args: o.args, status: o.status, value: o.value });
+    case 'streamRead': return w.streamRead(o.op, o.us, o.n > 0 ? o.data.length : o.n, o.n > 0 ? o.data : null);
+    case 'streamWrite': return w.streamWrite(o.op, o.length, o.crc, o.status, o.async);
     case 'flush': return w.flush();
   }
 }
@@ -370,6 +408,17 @@ function model(header: TraceHeader, ops: Op[]): Plain[] {
         break;
       case 'end':
         push(Tag.End, { end: o.info });
+        break;
+      case 'call':
+        push(Tag.Call, { api: o.api, call: o.status === 0 ? { args: o.args, status: 0 } : { args: o.args, status: o.status, value: o.value } });
+        break;
+      case 'streamRead':
+        turnUs = Math.max(turnUs, o.us);
+        timeUs = Math.max(timeUs, turnUs);
+        push(Tag.StreamRead, { op: o.op, status: o.n > 0 ? o.data.length : o.n, data: o.n > 0 ? hex(o.data) : undefined });
+        break;
+      case 'streamWrite':
+        push(Tag.StreamWrite, { op: o.op, length: o.length, crc: o.crc, status: o.status, async: o.async });
         break;
       case 'flush':
         break;

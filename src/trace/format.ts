@@ -34,8 +34,10 @@ export const Tag = {
   RandomUUID: 18, // 16 bytes
   RandomInt: 19, // zigzag varint
   GetRandomValues: 20, // varint n, n bytes
-  // A call to the outside world (I/O): varint api, varint n, n bytes msgpack CallRecord.
-  // Logged where the program made the call; at replay the arguments are checked against it.
+  // A call to the outside world (I/O): varint api, u8 status (0: started, its result comes
+  // in a later turn; 1: returned; 2: threw), varint n + n bytes msgpack arguments, and for
+  // status 1 and 2, varint n + n bytes msgpack value. Logged where the program made the
+  // call; at replay the arguments are checked against it.
   Call: 24,
   // A result of any other synchronous call: varint api, varint n, n bytes msgpack.
   Value: 31,

@@ -115,9 +115,10 @@ export function decodeEvent(c: ByteCursor, st: DecodeState, n: number, into?: Tr
       break;
     case Tag.Call: {
       ev.api = c.varint();
-      const rec = c.msgpack() as CallRecord;
-      if (!rec || typeof rec !== 'object' || ![0, 1, 2].includes(rec.status)) throw new DecodeError('malformed call record', start, false);
-      ev.call = rec;
+      const status = c.u8();
+      if (status > 2) throw new DecodeError('malformed call record', start, false);
+      const args = c.msgpack();
+      ev.call = status === 0 ? { args, status } : { args, status: status as 1 | 2, value: c.msgpack() };
       break;
     }
     case Tag.StreamRead: {

@@ -148,11 +148,16 @@ export class TraceWriter {
 
   /** A call to the outside world, with its result when it was synchronous. */
   call(api: number, record: CallRecord): void {
-    const body = pack(record);
-    this.reserve(body.length + 24);
+    // pack() reuses its buffer: the arguments are copied out before the value is packed,
+    // and the whole event is reserved at once (an event never spans two chunks).
+    const args = Buffer.from(pack(record.args));
+    const value = record.status === 0 ? null : pack(record.value);
+    this.reserve(args.length + (value ? value.length : 0) + 32);
     this.buf[this.pos++] = Tag.Call;
     this.pos = putVarint(this.buf, this.pos, api);
-    this.lengthPrefixed(body);
+    this.buf[this.pos++] = record.status;
+    this.lengthPrefixed(args);
+    if (value) this.lengthPrefixed(value);
     this.events++;
   }
 
