@@ -1,4 +1,6 @@
-const crypto = require('crypto');
+// Rolls five dice at random moments, then prints what it rolled and when: every run differs.
+// Record it, and its replay prints exactly that run again.
+import crypto from 'node:crypto';
 console.log('start', Date.now(), new Date().toISOString(), performance.now().toFixed(3));
 let rolls = [];
 function roll(n) {
