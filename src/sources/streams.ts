@@ -13,6 +13,7 @@
 // both modes, which is what keeps the two runs alike.
 import { crc32 } from 'node:zlib';
 import { bindings, type Bindings } from '../session/bindings.js';
+import { chaos, Delivery, Lane, type Chaos } from '../session/chaos.js';
 import type { RecordSession } from '../session/record.js';
 import type { ReplaySession } from '../session/replay.js';
 import type { Session, Source } from '../session/session.js';
@@ -34,6 +35,8 @@ export interface HandleState {
   bytesRead: number;
   bytesWritten: number;
   queued: number;
+  /** Record --chaos: where the handle's held deliveries wait, in order (see laneOf). */
+  lane: Lane | null;
 }
 
 const kState = Symbol('rewind.handle');
@@ -46,7 +49,7 @@ let session: Session | null = null;
 export function handleState(h: Handle): HandleState | null {
   const st = h[kState];
   if (st) return st === EXEMPT ? null : st;
-  const fresh: HandleState = { op: session!.newOp(), reading: false, onread: null, bytesRead: 0, bytesWritten: 0, queued: 0 };
+  const fresh: HandleState = { op: session!.newOp(), reading: false, onread: null, bytesRead: 0, bytesWritten: 0, queued: 0, lane: null };
   h[kState] = fresh;
   return fresh;
 }
@@ -57,6 +60,9 @@ export function handleState(h: Handle): HandleState | null {
  * in both modes, and some calls are only intercepted at replay.
  */
 export const isInert = (h: Handle): boolean => h[kState] !== EXEMPT;
+
+/** Record --chaos: the lane of a handle's deliveries (reads, completions, its close). */
+export const laneOf = (st: HandleState): Lane => (st.lane ??= new Lane(st.op, Delivery.Io));
 
 export function exemptHandle(h: Handle): void {
   if (h && typeof h === 'object' && !h[kState]) h[kState] = EXEMPT;
@@ -132,7 +138,7 @@ function recordReads(s: RecordSession, b: Bindings): (h: Handle) => void {
     const st = handleState(h);
     if (!st || h.onread === st.onread || typeof h.onread !== 'function') return;
     const inner = h.onread;
-    st.onread = function (this: Handle, ab?: ArrayBuffer) {
+    const read = function (this: Handle, ab?: ArrayBuffer) {
       const n = sbs[b.kReadBytesOrError];
       if (n > 0) {
         if (ab) s.streamRead(st.op, n, new Uint8Array(ab, sbs[b.kArrayBufferOffset], n));
@@ -140,7 +146,33 @@ function recordReads(s: RecordSession, b: Bindings): (h: Handle) => void {
       } else if (n < 0) s.streamRead(st.op, n, null);
       return inner.call(this, ab);
     };
+    // TLS reads are left alone: the TLS layer calls back into JS from inside its own calls.
+    st.onread = chaos === null || (b.TLSWrap !== null && h instanceof b.TLSWrap) ? read : heldReads(chaos, b, st, read);
     h.onread = st.onread;
+  };
+}
+
+/**
+ * Chaos: a read may be held. Node reads its result from the shared stream state (and an
+ * IPC pipe's passed handle from the handle), which the next read overwrites: both are
+ * saved with the held read and put back when it is delivered.
+ */
+function heldReads(c: Chaos, b: Bindings, st: HandleState, read: (this: Handle, ab?: ArrayBuffer) => unknown) {
+  const sbs = b.streamBaseState;
+  const lane = laneOf(st);
+  const dropped = () => {};
+  return function (this: Handle, ab?: ArrayBuffer) {
+    const n = sbs[b.kReadBytesOrError];
+    // Reads into the program's own buffer (the onread option): the next read reuses it.
+    if (n > 0 && !ab) return read.call(this, ab);
+    const offset = sbs[b.kArrayBufferOffset];
+    const pending = this.pendingHandle;
+    c.deliver(lane, { op: st.op, n: lane.n++, discard: dropped }, () => {
+      sbs[b.kReadBytesOrError] = n;
+      sbs[b.kArrayBufferOffset] = offset;
+      if (pending !== undefined) this.pendingHandle = pending;
+      read.call(this, ab);
+    });
   };
 }
 
@@ -186,11 +218,12 @@ function recordStream(s: RecordSession, b: Bindings, P: any): void {
     if (async) {
       const op = s.newOp();
       const complete = req.oncomplete;
-      req.oncomplete = function (this: Req, status: number) {
+      const done = function (this: Req, status: number) {
         s.callback(op, Api['stream.writeDone'], status);
         req.oncomplete = complete; // stack frames then read as Node's own ("[as oncomplete]")
         return complete.apply(this, arguments);
       };
+      req.oncomplete = chaos === null ? done : chaos.wrap(laneOf(st), done, op);
     }
     return err;
   };
@@ -219,11 +252,12 @@ function recordStream(s: RecordSession, b: Bindings, P: any): void {
     if (!st) return shutdown.call(this, req);
     const op = s.newOp();
     const complete = req.oncomplete;
-    req.oncomplete = function (this: Req, status: number) {
+    const done = function (this: Req, status: number) {
       s.callback(op, Api['stream.shutdown'], status);
       req.oncomplete = complete; // stack frames then read as Node's own ("[as oncomplete]")
       return complete.apply(this, arguments);
     };
+    req.oncomplete = chaos === null ? done : chaos.wrap(laneOf(st), done, op);
     return s.call(Api['stream.shutdown'], { h: st.op }, () => shutdown.call(this, req));
   };
 }
@@ -231,12 +265,17 @@ function recordStream(s: RecordSession, b: Bindings, P: any): void {
 function recordClose(s: RecordSession, b: Bindings): void {
   const close = b.HandlePrototype.close;
   b.HandlePrototype.close = function (this: Handle, cb?: () => void) {
-    if (typeof cb !== 'function' || !this[kState] || this[kState] === EXEMPT) return close.apply(this, arguments);
+    const st = this[kState];
+    if (!st || st === EXEMPT) return close.apply(this, arguments);
+    // Chaos: reads still held never arrive on a closed handle (nor does replay expect them).
+    if (chaos !== null && st.lane !== null) chaos.discard(st.lane);
+    if (typeof cb !== 'function') return close.apply(this, arguments);
     const op = s.newOp();
-    return close.call(this, function (this: Handle) {
+    const closed = function (this: Handle) {
       s.callback(op, Api['handle.close'], undefined);
       return cb.apply(this, arguments as unknown as []);
-    });
+    };
+    return close.call(this, chaos === null ? closed : chaos.wrap(laneOf(st), closed, op));
   };
 }
 

@@ -281,6 +281,8 @@ export interface TraceHeader {
   timeOrigin: number; // performance.timeOrigin
   /** Seed of the Math.random generator (4 × u32). */
   randomSeed: [number, number, number, number];
+  /** Recorded with `--chaos`: the seed the schedule was perturbed with (replay ignores it). */
+  chaos?: { seed: number };
   stdio: { stdin: StdioInfo; stdout: StdioInfo; stderr: StdioInfo };
 }
 
