@@ -19,7 +19,7 @@ describe('record --chaos', () => {
   let server: net.Server;
   let port: string;
   beforeAll(async () => {
-    server = net.createServer((s) => s.once('data', () => s.end('pong')));
+    server = net.createServer((s) => s.on('data', () => s.write('pong')).on('error', () => {}));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     port = String((server.address() as net.AddressInfo).port);
   });
