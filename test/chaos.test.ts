@@ -1,11 +1,13 @@
 // Chaos mode and record --until-fail: the same seed perturbs the same way and a chaos
 // recording replays exactly without chaos; --until-fail keeps the failing run only, says
 // which run and seed it was, and its recording replays the failure.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NODE, cleanupTempDirs, describeRun, eventsOf, expectReplayMatches, fixture, replay, rewind, tempDir, type RunResult } from './helpers.js';
+import { BIN, NODE, baseEnv, cleanupTempDirs, describeRun, eventsOf, expectReplayMatches, fixture, replay, rewind, tempDir, type RunResult } from './helpers.js';
 
 afterAll(cleanupTempDirs);
 
@@ -43,6 +45,28 @@ describe('record --chaos', () => {
     for (const r of [a, c]) expectReplayMatches(expect, { record: r, replay: await replay(r.dir) });
     const info = await rewind(['info', c.dir]);
     expect(info.stdout.toString()).toMatch(/^chaos\s+seed 4 /m);
+  });
+
+  it('a held timer behaves as a pending one: cleared (by object or id) it never fires, refreshed it fires once', async () => {
+    const seeds = [1, 2, 3, 4, 5, 6, 7, 8];
+    const runs = await Promise.all(
+      seeds.map(async (seed) => {
+        const dir = path.join(tempDir('rewind-chaos-'), 'rec');
+        const r = await rewind(['record', '--seed', String(seed), '--out', dir, '--', NODE, fixture('chaos/held-timers.cjs')], { cwd: tempDir() });
+        return { ...r, dir };
+      }),
+    );
+    const patterns = new Set<string>();
+    for (const r of runs) {
+      const [before, after] = r.stdout.toString().split('cleared a and b, refreshed c\n');
+      // Timers fire in order, so a held timer holds back those due after it.
+      expect(['', 'a fired\n', 'a fired\nb fired\n', 'a fired\nb fired\nc fired 1\n']).toContain(before);
+      expect(after).toBe(before.includes('c fired') ? 'c fired 2\n' : 'c fired 1\n');
+      patterns.add(before);
+      expectReplayMatches(expect, { record: r, replay: await replay(r.dir) });
+    }
+    // These seeds hold a (and so all three), hold c alone, and hold none.
+    expect(patterns).toEqual(new Set(['', 'a fired\nb fired\n', 'a fired\nb fired\nc fired 1\n']));
   });
 
   it('--until-fail --chaos finds a failure that needs a perturbed schedule, and prints its seed', async () => {
@@ -151,6 +175,25 @@ describe('record --until-fail', () => {
     const { recordings, latest } = store(cwd);
     expect(recordings).toEqual([...kept].sort());
     expect(kept).toContain(latest);
+  });
+
+  it('Ctrl-C stops trying: the run it cut short is discarded, nothing is kept, rewind ends by SIGINT', async () => {
+    const cwd = tempDir();
+    // Its own process group, which SIGINT is sent to, as a terminal's Ctrl-C does.
+    const child = spawn(NODE, [BIN, 'record', '--until-fail', '--', NODE, fixture('chaos/waits.cjs')], {
+      cwd,
+      detached: true,
+      env: baseEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
+    await once(child.stdout!, 'data');
+    process.kill(-child.pid!, 'SIGINT');
+    const [code, signal] = await once(child, 'exit');
+    expect({ code, signal }, stderr).toEqual({ code: null, signal: 'SIGINT' });
+    expect(stderr).toBe('rewind: stopped by SIGINT during the first run; no recording kept.\n');
+    expect(store(cwd)).toEqual({ recordings: [], latest: null });
   });
 
   it('bad --runs and --seed values, and --runs without --until-fail, are usage errors', async () => {

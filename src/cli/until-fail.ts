@@ -31,7 +31,7 @@ function failureOf(status: ExitStatus, processes: RecordedProcess[]): string | n
   if (!how && !processes.some((p) => p.failures.length > 0)) return null;
   // The process `rewind replay` picks: the one that failed first.
   const culprit = defaultProcess(processes);
-  const which = culprit.failed && culprit.failed !== how ? `; process ${culprit.pid} (${culprit.name}): ${culprit.failed}` : '';
+  const which = culprit.failed && (culprit.failed !== how || processes.length > 1) ? `; process ${culprit.pid} (${culprit.name}): ${culprit.failed}` : '';
   return `${how ?? 'exit code 0'}${which}`;
 }
 
@@ -52,9 +52,11 @@ function keep(from: string, to: string): void {
   }
 }
 
+/** A directory as the user types it: relative to here when inside, quoted for the shell when it must be. */
 const shown = (dir: string): string => {
   const rel = path.relative(process.cwd(), dir);
-  return rel && !rel.startsWith('..') ? rel : dir;
+  const p = rel && !rel.startsWith('..') ? rel : dir;
+  return /^[\w@%+=:,./-]+$/.test(p) ? p : `'${p.replace(/'/g, `'\\''`)}'`;
 };
 
 export async function recordUntilFail(command: string[], opts: UntilFailOptions): Promise<never> {
