@@ -1,6 +1,6 @@
 // A flaky crash: a race between two timers and a random decision. Record it until it
 // crashes, then replay the crash as often as you like:
-//   npx rewind record -- node examples/crash.js   (repeat until it exits 1)
+//   npx rewind record --until-fail -- node examples/crash.js
 //   npx rewind replay
 const orders = [];
 function take(who) {

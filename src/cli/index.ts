@@ -5,7 +5,9 @@ import { EXIT } from '../exit-codes.js';
 import { REWIND_VERSION } from '../version.js';
 import { events, info, ps } from './inspect.js';
 import { CliError } from './recordings.js';
-import { record } from './record.js';
+import { randomSeed, record } from './record.js';
+import { DEFAULT_RUNS, recordUntilFail } from './until-fail.js';
+import { parseSeed } from '../session/chaos.js';
 import { replay } from './replay.js';
 import { replayTo, type DebugReplayOptions } from './debug.js';
 import { debug, type StepOptions } from './step.js';
@@ -15,6 +17,38 @@ const eventNumber = (v: string): number => {
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('an event number is a whole number from 1');
   return n;
 };
+
+const seedArg = (v: string): number => {
+  const n = parseSeed(v);
+  if (n === null) throw new InvalidArgumentError('a chaos seed is a whole number from 0 to 4294967295');
+  return n;
+};
+
+const runsArg = (v: string): number => {
+  const n = Number(v);
+  if (!/^\d+$/.test(v.trim()) || n < 1) throw new InvalidArgumentError('the number of runs is a whole number from 1, e.g. --runs 50');
+  return n;
+};
+
+interface RecordFlags {
+  out?: string;
+  audit?: boolean;
+  chaos?: boolean;
+  seed?: number;
+  untilFail?: boolean;
+  runs?: number;
+}
+
+function recordCommand(command: string[], flags: RecordFlags): Promise<never> {
+  const chaos = flags.chaos === true || flags.seed !== undefined;
+  if (flags.untilFail) {
+    return recordUntilFail(command, { out: flags.out, audit: flags.audit, chaos, seed: flags.seed, runs: flags.runs ?? DEFAULT_RUNS });
+  }
+  if (flags.runs !== undefined) {
+    throw new CliError(`rewind: --runs ${flags.runs} counts the runs of --until-fail; add --until-fail, or leave --runs out.`, EXIT.USAGE);
+  }
+  return record(command, { out: flags.out, audit: flags.audit, seed: chaos ? (flags.seed ?? randomSeed()) : undefined });
+}
 
 export function program(): Command {
   const cli = new Command('rewind')
@@ -30,8 +64,12 @@ export function program(): Command {
     .argument('[command...]', 'the command to run, after --: node app.js, npm test, npx vitest run, ...')
     .option('-o, --out <dir>', 'write the recording into this directory (default: .rewind/<name>/)')
     .option('--audit', 'report every callback the event loop ran that rewind did not record (slower)')
+    .option('--chaos', 'perturb the schedule (late timers, shuffled I/O completions, a starved thread-pool job) so that rare orders become common')
+    .option('--seed <n>', 'the chaos seed, to perturb the same way again (implies --chaos; default: a random one)', seedArg)
+    .option('--until-fail', 'run the command again until a run fails; keep only that recording (with --chaos: a new seed each run)')
+    .option('--runs <n>', `with --until-fail: give up after this many runs (default ${DEFAULT_RUNS})`, runsArg)
     .passThroughOptions()
-    .action((command: string[], opts: { out?: string; audit?: boolean }) => record(command, opts));
+    .action((command: string[], flags: RecordFlags) => recordCommand(command, flags));
 
   cli
     .command('replay')

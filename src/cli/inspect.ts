@@ -109,6 +109,7 @@ export function info(arg: string | undefined, opts: { process?: string } = {}): 
     ['ended', ended],
   ];
   if (failure) rows.push(['failure', failure]);
+  if (h.chaos) rows.push(['chaos', `seed ${h.chaos.seed} (the schedule was perturbed; replay follows it exactly)`]);
   if (rec.index) rows.push(['command', rec.index.command.join(' ')]);
   rows.push(['rewind', `${h.rewindVersion} (trace format ${h.formatVersion})`]);
   process.stdout.write(rows.map(([k, v]) => `${k.padEnd(10)} ${v}`).join('\n') + '\n');

@@ -6,6 +6,7 @@ export const ENV = {
   STATUS: 'REWIND_RECORDED_STATUS', // replay: how the recorded run ended ("code:N" | "signal:NAME")
   SUMMARY: 'REWIND_SUMMARY', // replay: "1" prints a summary line at the end
   AUDIT: 'REWIND_AUDIT', // record: "1" reports callbacks rewind did not record (rewind record --audit)
+  CHAOS: 'REWIND_CHAOS', // record: the chaos seed (rewind record --chaos): perturb the schedule
   // Debugging (src/debug); CONTROL switches the replay's debug controller on.
   CONTROL: 'REWIND_CONTROL', // replay: fd of the channel to the CLI's debug front end
   UNTIL: 'REWIND_UNTIL', // replay: stop before this event number

@@ -3,6 +3,7 @@
 import { Api, type EndInfo, type FailureInfo, type TraceHeader } from '../trace/format.js';
 import { encodeValue } from '../trace/values.js';
 import { TraceWriter } from '../trace/writer.js';
+import { chaos, deliveryOf } from './chaos.js';
 import { original, writeStderr } from './originals.js';
 import { failureInfo } from './failure.js';
 import { rethrow, type AsyncCall, type ResultCodec, type Session } from './session.js';
@@ -89,10 +90,11 @@ export class RecordSession implements Session {
     const op = this.newOp();
     if (a.args !== undefined) this.writer.call(a.api, { args: encodeValue(a.args), status: 0 });
     const encode = a.codec ? a.codec.encode : encodeValue;
-    a.start((...results: unknown[]) => {
+    const done = (...results: unknown[]) => {
       this.callback(op, a.api, encode(results));
       a.cb(...results);
-    });
+    };
+    a.start(chaos === null ? done : chaos.wrap(chaos.lane(op, deliveryOf(a.api), a.repeat), done));
     return op;
   }
 

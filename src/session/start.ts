@@ -34,6 +34,7 @@ import { installStackFilter } from './stack.js';
 import { ipcChannel } from './ipc.js';
 import { startAudit } from './audit.js';
 import { ENV } from './env.js';
+import { parseSeed, startChaos, type Chaos } from './chaos.js';
 import { REWIND_VERSION } from '../version.js';
 
 
@@ -138,7 +139,7 @@ function openRecord(): RecordSession | null {
       // reported below, when the log cannot be created
     }
   }
-  const header = buildHeader();
+  const header = buildHeader(chaosOf(env[ENV.CHAOS], dir));
   if (!isMainThread) return openWorkerRecord(dir, header);
   for (let attempt = 0; attempt < 5; attempt++) {
     const file = logPath(dir, attempt === 0 ? program : `${program}.${attempt}`, process.pid);
@@ -152,6 +153,17 @@ function openRecord(): RecordSession | null {
     }
   }
   return null;
+}
+
+/** Chaos mode, when the CLI passed a seed (`rewind record --chaos`). */
+function chaosOf(value: string | undefined, dir: string): Chaos | null {
+  if (value === undefined) return null;
+  const seed = parseSeed(value);
+  if (seed === null) {
+    writeStderr(`rewind: ignoring ${ENV.CHAOS}=${JSON.stringify(value)}: a chaos seed is a whole number from 0 to 4294967295; recording without chaos.\n`);
+    return null;
+  }
+  return startChaos(seed, dir, process.argv);
 }
 
 /** A worker thread's log: next to its process's main log, named after it. */
@@ -193,11 +205,11 @@ function stdinKind(): 'tty' | 'pipe' | 'file' {
   }
 }
 
-function buildHeader(): TraceHeader {
+function buildHeader(chaos: Chaos | null): TraceHeader {
   const ipc = ipcChannel();
   const seed = new Uint32Array(4);
   original.crypto.randomFillSync(seed);
-  return {
+  const header: TraceHeader = {
     formatVersion: FORMAT_VERSION,
     rewindVersion: REWIND_VERSION,
     nodeVersion: process.version,
@@ -225,4 +237,10 @@ function buildHeader(): TraceHeader {
     },
     ...(ipc ? { ipc: { serialization: ipc.serialization } } : {}),
   };
+  if (chaos) {
+    // The program's own random choices repeat with the chaos seed, as the perturbations do.
+    header.randomSeed = chaos.randomSeed;
+    header.chaos = { seed: chaos.seed };
+  }
+  return header;
 }

@@ -9,6 +9,7 @@
 // the work is done).
 import crypto from 'node:crypto';
 import { bindings } from '../session/bindings.js';
+import { chaos, deliveryOf } from '../session/chaos.js';
 import type { RecordSession } from '../session/record.js';
 import type { ReplaySession } from '../session/replay.js';
 import type { Session, Source } from '../session/session.js';
@@ -19,23 +20,28 @@ type Fn = (...args: any[]) => any;
 
 /**
  * Completions of one op, in both modes: `wrap(fn)` gives what the native side calls.
- * Recording: log the turn, then run fn. Replay: queue the call until the dispatcher
- * reaches its turn.
+ * Recording: log the turn, then run fn (chaos may hold it first, unless `held` is false:
+ * the native side calls it inside a call from JS). Replay: queue the call until the
+ * dispatcher reaches its turn.
  */
 interface Completions {
-  wrap(fn: Fn): Fn;
+  wrap(fn: Fn, held?: boolean): Fn;
 }
 
 function completions(s: Session, api: number, what: string, repeat: boolean): Completions {
   const op = s.newOp();
   if (s.mode === 'record') {
     const rs = s as RecordSession;
+    const c = chaos;
+    const lane = c?.lane(op, deliveryOf(api)) ?? null;
     return {
-      wrap: (fn) =>
-        function (this: unknown, ...args: unknown[]) {
+      wrap(fn, held = true) {
+        const logged = function (this: unknown, ...args: unknown[]) {
           rs.callback(op, api, undefined);
           return fn.apply(this, args);
-        },
+        };
+        return c !== null && lane !== null && held ? c.wrap(lane, logged) : logged;
+      },
     };
   }
   const rs = s as ReplaySession;
@@ -82,7 +88,8 @@ function zlibHandles(s: Session): void {
       },
       set(this: any, fn: unknown) {
         const c: Completions | undefined = this[kCompletions];
-        this[kOnError] = typeof fn === 'function' && c ? c.wrap(fn as Fn) : fn;
+        // zlib's synchronous calls report errors through it before they return.
+        this[kOnError] = typeof fn === 'function' && c ? c.wrap(fn as Fn, false) : fn;
       },
     });
   }

@@ -5,11 +5,12 @@
 // handle under ChildProcess (spawn, exit, kill) and spawn_sync, the one function behind
 // spawnSync, execSync and execFileSync.
 import { bindings, type Bindings } from '../session/bindings.js';
+import { chaos } from '../session/chaos.js';
 import type { RecordSession } from '../session/record.js';
 import type { ReplaySession } from '../session/replay.js';
 import type { Session, Source } from '../session/session.js';
 import { Api, Tag } from '../trace/format.js';
-import { handleState } from './streams.js';
+import { handleState, laneOf } from './streams.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Handle = any;
@@ -43,11 +44,12 @@ function recordProcesses(s: RecordSession, b: Bindings): void {
     // A failed spawn reports through onexit from a nextTick, not from the OS: not a turn.
     if (err === 0) {
       const exit = this.onexit;
-      this.onexit = function (this: Handle, code: number, signal: string) {
+      const exited = function (this: Handle, code: number, signal: string) {
         s.callback(st.op, Api['process.exit'], [code, signal]);
         this.onexit = exit; // stack frames then read as Node's own
         return exit.apply(this, arguments);
       };
+      this.onexit = chaos === null ? exited : chaos.wrap(laneOf(st), exited);
     }
     return err;
   };

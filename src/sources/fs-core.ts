@@ -3,6 +3,7 @@
 // form of one function shares its Api id; the first element of the argument summary names
 // the form, so a listing reads `fs.stat ["cb", "a.txt"]`.
 import { crc32 } from 'node:zlib';
+import { chaos } from '../session/chaos.js';
 import type { ReplaySession } from '../session/replay.js';
 import type { ResultCodec, Session } from '../session/session.js';
 import { encodeValue, decodeValue } from '../trace/values.js';
@@ -186,9 +187,14 @@ export function promiseCall<T>(api: number, args: unknown, what: string, start: 
   });
 }
 
-/** Replay: the op will never complete (a watcher closed); the dispatcher forgets it. */
+/**
+ * The op will never complete again (a watcher closed): replay's dispatcher forgets it;
+ * recording with --chaos drops the events it still holds back for it.
+ */
 export function cancelOp(op: number): void {
-  if (session.mode === 'replay' && op) (session as ReplaySession).cancel(op);
+  if (!op) return;
+  if (session.mode === 'replay') (session as ReplaySession).cancel(op);
+  else chaos?.finished(op);
 }
 
 export function unsupported(name: string, why: string): void {

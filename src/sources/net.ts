@@ -9,12 +9,13 @@
 // is a logged turn like any other.
 import net from 'node:net';
 import { bindings, type Bindings } from '../session/bindings.js';
+import { chaos } from '../session/chaos.js';
 import { original } from '../session/originals.js';
 import type { RecordSession } from '../session/record.js';
 import type { ReplaySession } from '../session/replay.js';
 import type { Session, Source } from '../session/session.js';
 import { Api, Tag } from '../trace/format.js';
-import { handleState, isInert } from './streams.js';
+import { handleState, isInert, laneOf } from './streams.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Handle = any;
@@ -72,11 +73,12 @@ function recordNet(s: RecordSession, b: Bindings): void {
         const err = s.call(Api['net.connect'], { h: st.op, address, port }, () => real.apply(this, args));
         if (err === 0) {
           const complete = req.oncomplete;
-          req.oncomplete = function (this: Req, status: number, _h: Handle, _r: Req, readable: boolean, writable: boolean) {
+          const connected = function (this: Req, status: number, _h: Handle, _r: Req, readable: boolean, writable: boolean) {
             s.callback(op, Api['net.connect'], [status, readable, writable]);
             req.oncomplete = complete; // stack frames then read as Node's own ("[as oncomplete]")
             return complete.apply(this, arguments);
           };
+          req.oncomplete = chaos === null ? connected : chaos.wrap(laneOf(st), connected, op);
         }
         return err;
       };
@@ -89,11 +91,20 @@ function recordNet(s: RecordSession, b: Bindings): void {
       const err = s.call(Api['net.listen'], { h: st.op, backlog }, () => listen.call(this, backlog));
       if (err === 0) {
         const accept = this.onconnection;
-        this.onconnection = function (this: Handle, status: number, client?: Handle) {
+        const accepted = function (this: Handle, status: number, client?: Handle) {
           s.callback(st.op, Api['net.connection'], status);
           if (client) handleState(client);
           return accept.apply(this, arguments);
         };
+        const c = chaos;
+        this.onconnection =
+          c === null
+            ? accepted
+            : function (this: Handle, status: number, client?: Handle) {
+                // Held until the server closes: then it was never accepted, and is closed.
+                const lane = laneOf(st);
+                c.deliver(lane, { op: st.op, n: lane.n++, discard: () => client?.close() }, () => accepted.call(this, status, client));
+              };
       }
       return err;
     };

@@ -13,6 +13,7 @@
 // both modes, which is what keeps the two runs alike.
 import { crc32 } from 'node:zlib';
 import { bindings, type Bindings } from '../session/bindings.js';
+import { chaos, Delivery, Lane, type Chaos } from '../session/chaos.js';
 import { ipcChannel } from '../session/ipc.js';
 import type { RecordSession } from '../session/record.js';
 import type { ReplaySession } from '../session/replay.js';
@@ -35,6 +36,8 @@ export interface HandleState {
   bytesRead: number;
   bytesWritten: number;
   queued: number;
+  /** Record --chaos: where the handle's held deliveries wait, in order (see laneOf). */
+  lane: Lane | null;
 }
 
 const kState = Symbol('rewind.handle');
@@ -47,7 +50,7 @@ let session: Session | null = null;
 export function handleState(h: Handle): HandleState | null {
   const st = h[kState];
   if (st) return st === EXEMPT ? null : st;
-  const fresh: HandleState = { op: session!.newOp(), reading: false, onread: null, bytesRead: 0, bytesWritten: 0, queued: 0 };
+  const fresh: HandleState = { op: session!.newOp(), reading: false, onread: null, bytesRead: 0, bytesWritten: 0, queued: 0, lane: null };
   h[kState] = fresh;
   return fresh;
 }
@@ -58,6 +61,9 @@ export function handleState(h: Handle): HandleState | null {
  * in both modes, and some calls are only intercepted at replay.
  */
 export const isInert = (h: Handle): boolean => h[kState] !== EXEMPT;
+
+/** Record --chaos: the lane of a handle's deliveries (reads, completions, its close). */
+export const laneOf = (st: HandleState): Lane => (st.lane ??= new Lane(st.op, Delivery.Io));
 
 export function exemptHandle(h: Handle): void {
   if (h && typeof h === 'object' && !h[kState]) h[kState] = EXEMPT;
@@ -155,7 +161,10 @@ function recordReads(s: RecordSession, b: Bindings): (h: Handle) => void {
     },
     set(this: Handle, fn: unknown) {
       this[kOnread] = fn;
-      Reflect.set(onreadOwner(this), 'onread', typeof fn === 'function' ? wrap(this[kState], fn as (ab?: ArrayBuffer) => unknown) : fn, this);
+      const recorded = typeof fn === 'function' ? wrap(this[kState], fn as (ab?: ArrayBuffer) => unknown) : fn;
+      // TLS reads are left alone by chaos: the TLS layer calls back into JS from inside its own calls.
+      const tls = b.TLSWrap !== null && this instanceof b.TLSWrap;
+      Reflect.set(onreadOwner(this), 'onread', chaos === null || tls || typeof recorded !== 'function' ? recorded : heldReads(chaos, b, this[kState], recorded as (ab?: ArrayBuffer) => unknown), this);
     },
   };
   return (h) => {
@@ -165,6 +174,30 @@ function recordReads(s: RecordSession, b: Bindings): (h: Handle) => void {
     const node = h.onread;
     Object.defineProperty(h, 'onread', onread);
     h.onread = node;
+  };
+}
+
+/**
+ * Chaos: a read may be held. Node reads its result from the shared stream state (and an
+ * IPC pipe's passed handle from the handle), which the next read overwrites: both are
+ * saved with the held read and put back when it is delivered.
+ */
+function heldReads(c: Chaos, b: Bindings, st: HandleState, read: (this: Handle, ab?: ArrayBuffer) => unknown) {
+  const sbs = b.streamBaseState;
+  const lane = laneOf(st);
+  const dropped = () => {};
+  return function (this: Handle, ab?: ArrayBuffer) {
+    const n = sbs[b.kReadBytesOrError];
+    // Reads into the program's own buffer (the onread option): the next read reuses it.
+    if (n > 0 && !ab) return read.call(this, ab);
+    const offset = sbs[b.kArrayBufferOffset];
+    const pending = this.pendingHandle;
+    c.deliver(lane, { op: st.op, n: lane.n++, discard: dropped }, () => {
+      sbs[b.kReadBytesOrError] = n;
+      sbs[b.kArrayBufferOffset] = offset;
+      if (pending !== undefined) this.pendingHandle = pending;
+      read.call(this, ab);
+    });
   };
 }
 
@@ -210,11 +243,12 @@ function recordStream(s: RecordSession, b: Bindings, P: any): void {
     if (async) {
       const op = s.newOp();
       const complete = req.oncomplete;
-      req.oncomplete = function (this: Req, status: number) {
+      const done = function (this: Req, status: number) {
         s.callback(op, Api['stream.writeDone'], status);
         req.oncomplete = complete; // stack frames then read as Node's own ("[as oncomplete]")
         return complete.apply(this, arguments);
       };
+      req.oncomplete = chaos === null ? done : chaos.wrap(laneOf(st), done, op);
     }
     return err;
   };
@@ -243,11 +277,12 @@ function recordStream(s: RecordSession, b: Bindings, P: any): void {
     if (!st) return shutdown.call(this, req);
     const op = s.newOp();
     const complete = req.oncomplete;
-    req.oncomplete = function (this: Req, status: number) {
+    const done = function (this: Req, status: number) {
       s.callback(op, Api['stream.shutdown'], status);
       req.oncomplete = complete; // stack frames then read as Node's own ("[as oncomplete]")
       return complete.apply(this, arguments);
     };
+    req.oncomplete = chaos === null ? done : chaos.wrap(laneOf(st), done, op);
     return s.call(Api['stream.shutdown'], { h: st.op }, () => shutdown.call(this, req));
   };
 }
@@ -255,12 +290,17 @@ function recordStream(s: RecordSession, b: Bindings, P: any): void {
 function recordClose(s: RecordSession, b: Bindings): void {
   const close = b.HandlePrototype.close;
   b.HandlePrototype.close = function (this: Handle, cb?: () => void) {
-    if (typeof cb !== 'function' || !this[kState] || this[kState] === EXEMPT) return close.apply(this, arguments);
+    const st = this[kState];
+    if (!st || st === EXEMPT) return close.apply(this, arguments);
+    // Chaos: reads still held never arrive on a closed handle (nor does replay expect them).
+    if (chaos !== null && st.lane !== null) chaos.discard(st.lane);
+    if (typeof cb !== 'function') return close.apply(this, arguments);
     const op = s.newOp();
-    return close.call(this, function (this: Handle) {
+    const closed = function (this: Handle) {
       s.callback(op, Api['handle.close'], undefined);
       return cb.apply(this, arguments as unknown as []);
-    });
+    };
+    return close.call(this, chaos === null ? closed : chaos.wrap(laneOf(st), closed, op));
   };
 }
 

@@ -5,6 +5,7 @@
 import timers from 'node:timers';
 import { promisify } from 'node:util';
 import { Tag } from '../trace/format.js';
+import { chaos, type Chaos } from '../session/chaos.js';
 import { original } from '../session/originals.js';
 import type { RecordSession } from '../session/record.js';
 import type { ReplayOp, ReplaySession } from '../session/replay.js';
@@ -15,6 +16,7 @@ type Fn = (...args: unknown[]) => unknown;
 const noop = () => {};
 
 function recordTimers(s: RecordSession): TimerApi {
+  const held = chaos === null ? null : chaosTimers(chaos);
   // `arguments`, not rest parameters, and no argument array for the common call without
   // extra arguments: timers are hot, 10^5 turns must not cost 10^5 allocations more.
   const wrap = (tag: number, make: Fn) => {
@@ -28,17 +30,66 @@ function recordTimers(s: RecordSession): TimerApi {
         s.turn(tag, op);
         return args === null ? (cb as Fn).call(this) : (cb as Fn).apply(this, args);
       };
-      return tag === Tag.Immediate ? make(entered) : make(entered, delay);
+      const fire = held === null ? entered : held(tag, op, entered);
+      return tag === Tag.Immediate ? make(fire) : make(fire, delay);
     };
   };
   return {
     setTimeout: wrap(Tag.Timeout, original.setTimeout as Fn),
     setInterval: wrap(Tag.Interval, original.setInterval as Fn),
     setImmediate: wrap(Tag.Immediate, original.setImmediate as Fn),
-    clearTimeout: original.clearTimeout as Fn,
-    clearInterval: original.clearInterval as Fn,
-    clearImmediate: original.clearImmediate as Fn,
+    clearTimeout: held === null ? (original.clearTimeout as Fn) : held.clear(original.clearTimeout as Fn),
+    clearInterval: held === null ? (original.clearInterval as Fn) : held.clear(original.clearInterval as Fn),
+    clearImmediate: held === null ? (original.clearImmediate as Fn) : held.clear(original.clearImmediate as Fn),
   };
+}
+
+interface TimerHandle {
+  hasRef(): boolean;
+}
+
+/**
+ * Chaos (record --chaos): each firing goes through the chaos lanes, which may hold it;
+ * a held firing has not happened as far as the program knows, so clearing or refreshing
+ * the timer (by object or by its numeric id) drops it, as Node would drop a pending one.
+ */
+function chaosTimers(c: Chaos) {
+  const timeoutProbe = original.setTimeout(noop, 1);
+  const immediateProbe = original.setImmediate(noop);
+  original.clearTimeout(timeoutProbe);
+  original.clearImmediate(immediateProbe);
+  const kAsyncId = Object.getOwnPropertySymbols(timeoutProbe).find((k) => k.description === 'asyncId');
+  const same = (t: unknown) =>
+    typeof t === 'number' || typeof t === 'string'
+      ? (owner: object) => kAsyncId !== undefined && (owner as Record<symbol, unknown>)[kAsyncId] === Number(t)
+      : (owner: object) => owner === t;
+  const cancelling = (P: Record<string | symbol, unknown>, name: string | symbol) => {
+    const real = P[name];
+    if (typeof real !== 'function') return;
+    P[name] = function (this: object, ...args: unknown[]) {
+      if (c.holdsTimers) c.cancel(same(this));
+      return (real as Fn).apply(this, args);
+    };
+  };
+  // Node's close(), refresh() and dispose clear through its private clearTimeout.
+  for (const name of ['close', 'refresh', Symbol.dispose]) cancelling(Object.getPrototypeOf(timeoutProbe), name);
+  cancelling(Object.getPrototypeOf(immediateProbe), Symbol.dispose);
+
+  const held = (tag: number, op: number, entered: Fn) => {
+    const immediate = tag === Tag.Immediate;
+    const lane = immediate ? c.immediates : c.timers;
+    let n = 0; // an interval fires again and again
+    return function (this: TimerHandle) {
+      // Node marks an immediate unref'd before running it: a held one keeps the process up.
+      c.deliver(lane, { op, n: n++, owner: this, ref: immediate || this.hasRef() }, () => entered.call(this));
+    };
+  };
+  held.clear = (real: Fn) =>
+    function (this: unknown, t: unknown) {
+      if (c.holdsTimers && t !== null && t !== undefined) c.cancel(same(t));
+      return real.call(this, t);
+    };
+  return held;
 }
 
 /** Stands in for a Timeout or Immediate at replay; same methods, no real timer behind it. */

@@ -287,6 +287,8 @@ export interface TraceHeader {
   timeOrigin: number; // performance.timeOrigin
   /** Seed of the Math.random generator (4 × u32). */
   randomSeed: [number, number, number, number];
+  /** Recorded with `--chaos`: the seed the schedule was perturbed with (replay ignores it). */
+  chaos?: { seed: number };
   stdio: { stdin: StdioInfo; stdout: StdioInfo; stderr: StdioInfo };
   /** The process was forked with an IPC channel (Node removes the variables that say so). */
   ipc?: { serialization: 'json' | 'advanced' };

@@ -16,6 +16,10 @@ export interface RecordingIndex {
   ended?: string;
   /** The command's exit status as the CLI saw it. */
   status?: { code: number | null; signal: string | null };
+  /** Recorded with --chaos: the seed the schedule was perturbed with. */
+  chaos?: { seed: number };
+  /** Kept by --until-fail: the number of the run that failed. */
+  run?: number;
 }
 
 const pad = (n: number, w = 2) => String(n).padStart(w, '0');

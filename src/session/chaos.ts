@@ -1,0 +1,318 @@
+// Chaos mode (`rewind record --chaos`): perturbs the schedule of a recorded run, within what
+// Node allows, so that orders that are rare in plain runs become common (the idea of rr's
+// chaos mode and of Node.fz, at the level of rewind's sources).
+//
+// It never invents a delivery and never reorders what Node keeps in order; it only holds a
+// callback the event loop was about to make and makes it later:
+// - timers fire late: a firing is held, and every timer firing after it waits behind it,
+//   so timers still run in the order Node fired them;
+// - immediates are sometimes deferred to a later loop iteration (after more timers and I/O),
+//   again in their order;
+// - I/O completions (stream reads, connects, accepted connections, write and shutdown
+//   completions, closes, child exits, fs, dns, crypto, zlib, WebAssembly) are held for a
+//   random time, per handle or operation in order (one socket's chunks, and its end after
+//   them, never overtake each other), so concurrent operations complete in shuffled order;
+// - one thread-pool operation is starved: held far longer than any other.
+//
+// Turns are logged when the held callback is finally entered, so the log holds the
+// perturbed order and replay (which knows nothing of chaos) reproduces it exactly.
+//
+// Same seed, same perturbations: each decision is a hash of the seed, the operation it is
+// about (its op id, which the program's order of creation fixes) and which delivery of
+// that operation it is. So a decision does not depend on which of two racing completions
+// arrived first, and the program's Math.random is seeded from the same seed. Delays are
+// whole multiples of QUANTUM_MS, far longer than local I/O takes, so a held delivery lands
+// clear of the undelayed ones and of the other held ones.
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import { Api } from '../trace/format.js';
+import { programName } from '../trace/store.js';
+import { original } from './originals.js';
+
+/** What is being delivered: each kind is perturbed its own way. */
+export const Delivery = {
+  Timer: 0,
+  Immediate: 1,
+  Io: 2,
+  /** I/O done on libuv's thread pool (fs, dns.lookup, crypto, zlib): one of these is starved. */
+  ThreadPool: 3,
+} as const;
+export type DeliveryKind = (typeof Delivery)[keyof typeof Delivery];
+
+/** Work libuv runs on its thread pool, by API: fs (but for watchers), dns.lookup, crypto, zlib. */
+const THREAD_POOL = new Set<number>([
+  Api['crypto.randomBytes'],
+  Api['crypto.randomFill'],
+  Api['crypto.randomInt'],
+  Api['dns.lookup'],
+  Api['dns.lookupService'],
+  Api['zlib.done'],
+  Api['crypto.done'],
+  ...Object.entries(Api)
+    .filter(([name]) => name.startsWith('fs.') && !name.includes('watch'))
+    .map(([, id]) => id),
+]);
+
+/** How chaos treats the completions of an asynchronous call to `api`. */
+export const deliveryOf = (api: number): DeliveryKind => (THREAD_POOL.has(api) ? Delivery.ThreadPool : Delivery.Io);
+
+const QUANTUM_MS = 16;
+/** How late a held timer or I/O completion is, in quanta: 16 to 128 ms. */
+const LATENESS = [1, 2, 4, 8];
+/** How long the starved thread-pool operation waits, in quanta: 256 to 512 ms. */
+const STARVATION = [16, 24, 32];
+const P_TIMER_LATE = 1 / 4;
+const P_IO_LATE = 1 / 4;
+const P_IMMEDIATE_DEFERRED = 1 / 4;
+/** The starved operation is the k-th thread-pool one created, k geometric with this p (mean 4). */
+const P_STARVED = 1 / 4;
+
+/** Not held: delivered at once (when nothing waits before it on its lane). */
+const NOW = -1;
+
+/** One delivery chaos decides about. */
+export interface Delivering {
+  /** The operation it belongs to (an op id) and which of its deliveries it is (from 0). */
+  op: number;
+  n: number;
+  /** The timer or immediate it fires: clearing that drops it. */
+  owner?: object;
+  /** It keeps the process alive, as what it comes from did (default true). */
+  ref?: boolean;
+  /** Makes it moot instead, when its handle closes first (see Chaos.discard). */
+  discard?: () => void;
+}
+
+interface Held {
+  run: () => void;
+  /** When it may be delivered (performance.now() ms). */
+  due: number;
+  ref: boolean;
+  owner: object | null;
+  cancelled: boolean;
+  discard: (() => void) | null;
+}
+
+/**
+ * Deliveries that must stay in order: one handle's or operation's, all timers, all
+ * immediates. Held ones wait in a FIFO, released one per event-loop iteration when due.
+ */
+export class Lane {
+  /** Deliveries so far of a lane that is one operation's. */
+  n = 0;
+  /** This is the thread-pool operation chaos starves: its first completion waits longest. */
+  starved = false;
+  private items: Held[] = [];
+  private head = 0;
+  private lastDue = 0;
+  private refs = 0;
+  private release: NodeJS.Timeout | NodeJS.Immediate | null = null;
+
+  constructor(
+    /** The operation whose deliveries these are (0: deliveries of many). */
+    readonly op: number,
+    readonly kind: DeliveryKind,
+  ) {}
+
+  get idle(): boolean {
+    return this.head === this.items.length;
+  }
+
+  hold(item: Held): void {
+    item.due = Math.max(item.due, this.lastDue);
+    this.lastDue = item.due;
+    this.items.push(item);
+    if (item.ref) this.refs++;
+    if (this.release === null) this.arm();
+    else if (item.ref && this.refs === 1) this.release.ref();
+  }
+
+  *held(): Iterable<Held> {
+    for (let i = this.head; i < this.items.length; i++) yield this.items[i];
+  }
+
+  private arm(): void {
+    const wait = this.items[this.head].due - original.perfNow();
+    this.release = wait <= 0 ? original.setImmediate(this.step) : original.setTimeout(this.step, wait);
+    if (this.refs === 0) this.release.unref();
+  }
+
+  private readonly step = (): void => {
+    this.release = null;
+    const item = this.items[this.head++];
+    if (item.ref) this.refs--;
+    if (this.idle) {
+      this.items = [];
+      this.head = 0;
+    } else {
+      // A lane that never empties (a socket streaming steadily) drops what it delivered.
+      if (this.head >= 1024 && this.head * 2 >= this.items.length) {
+        this.items = this.items.slice(this.head);
+        this.head = 0;
+      }
+      this.arm(); // before running: a callback that throws must not stall the lane
+    }
+    if (!item.cancelled) item.run();
+  };
+}
+
+/** murmur3's finalizer: a well-mixed 32-bit hash of a 32-bit word. */
+function mix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+export class Chaos {
+  /** Every timer firing, in the order Node fired them. */
+  readonly timers = new Lane(0, Delivery.Timer);
+  /** Every immediate, in the order Node ran them. */
+  readonly immediates = new Lane(0, Delivery.Immediate);
+  /** Seed of the program's Math.random, drawn from the chaos seed. */
+  readonly randomSeed: [number, number, number, number];
+  private readonly key: number;
+  private threadPoolOps = 0;
+  private readonly starvedOrdinal: number;
+
+  /**
+   * `seed` is the one the user sees; `stream` tells this process apart from the others of
+   * the same run (see startChaos), so that two test workers do not draw the same numbers.
+   */
+  constructor(
+    readonly seed: number,
+    stream: string,
+  ) {
+    this.key = mix32(seed ^ parseInt(createHash('sha256').update(stream).digest('hex').slice(0, 8), 16));
+    this.randomSeed = [this.word(0, 0, 1), this.word(0, 0, 2), this.word(0, 0, 3), this.word(0, 0, 4)];
+    this.starvedOrdinal = 1 + Math.floor(Math.log(1 - this.draw(0, 0, 5)) / Math.log(1 - P_STARVED));
+  }
+
+  /** Decision word `salt` about delivery `n` of operation `op`. */
+  private word(op: number, n: number, salt: number): number {
+    return mix32(mix32(mix32(this.key ^ op) + n) ^ salt);
+  }
+
+  /** The same as word, as a number in [0, 1). */
+  private draw(op: number, n: number, salt: number): number {
+    return this.word(op, n, salt) / 0x100000000;
+  }
+
+  private lateness(d: Delivering, quanta: number[]): number {
+    return quanta[Math.floor(this.draw(d.op, d.n, 1) * quanta.length)] * QUANTUM_MS;
+  }
+
+  /** How long to hold a delivery: NOW, or ms (0: until a later loop iteration). */
+  private delay(lane: Lane, d: Delivering): number {
+    if (lane.starved && d.n === 0) return this.lateness(d, STARVATION);
+    const r = this.draw(d.op, d.n, 0);
+    switch (lane.kind) {
+      case Delivery.Timer:
+        return r < P_TIMER_LATE ? this.lateness(d, LATENESS) : NOW;
+      case Delivery.Immediate:
+        return r < P_IMMEDIATE_DEFERRED ? 0 : NOW;
+      default:
+        return r < P_IO_LATE ? this.lateness(d, LATENESS) : NOW;
+    }
+  }
+
+  /**
+   * The lane of operation `op`, created when the operation is (a thread-pool one may be
+   * the starved one). One that `repeats` (a watcher) is kept until finished(op).
+   */
+  lane(op: number, kind: DeliveryKind, repeats = false): Lane {
+    const lane = new Lane(op, kind);
+    if (kind === Delivery.ThreadPool) lane.starved = ++this.threadPoolOps === this.starvedOrdinal;
+    if (repeats) this.repeating.set(op, lane);
+    return lane;
+  }
+  private readonly repeating = new Map<number, Lane>();
+
+  /** A repeating operation ended (a watcher closed): what it still holds never arrives, as replay expects. */
+  finished(op: number): void {
+    const lane = this.repeating.get(op);
+    if (!lane) return;
+    this.repeating.delete(op);
+    for (const h of lane.held()) h.cancelled = true;
+  }
+
+  /** Delivers now (`run()`), or holds the delivery on `lane` and makes it later, after everything held there before it. */
+  deliver(lane: Lane, d: Delivering, run: () => void): void {
+    const delay = this.delay(lane, d);
+    if (delay === NOW && lane.idle) {
+      run();
+      return;
+    }
+    lane.hold({ run, due: original.perfNow() + Math.max(delay, 0), ref: d.ref ?? true, owner: d.owner ?? null, cancelled: false, discard: d.discard ?? null });
+  }
+
+  /**
+   * What the native side calls in place of `fn`: each call is the next delivery of the
+   * lane's operation, or the one delivery of `op` (a write, a connect, a close) when the
+   * lane is its handle's.
+   */
+  wrap<A extends unknown[]>(lane: Lane, fn: (this: unknown, ...args: A) => unknown, op?: number): (this: unknown, ...args: A) => void {
+    const chaos = this;
+    return function (this: unknown, ...args: A) {
+      chaos.deliver(lane, op === undefined ? { op: lane.op, n: lane.n++ } : { op, n: 0 }, () => fn.apply(this, args));
+    };
+  }
+
+  /** Some timer firing or immediate is held. */
+  get holdsTimers(): boolean {
+    return !this.timers.idle || !this.immediates.idle;
+  }
+
+  /** The program cleared (or refreshed) a timer or an immediate: its held firings never happen. */
+  cancel(owned: (owner: object) => boolean): void {
+    for (const lane of [this.timers, this.immediates]) {
+      for (const h of lane.held()) if (h.owner !== null && owned(h.owner)) h.cancelled = true;
+    }
+  }
+
+  /** The handle closed: held deliveries a closed handle never gets are dropped. */
+  discard(lane: Lane): void {
+    for (const h of lane.held()) {
+      if (h.discard === null || h.cancelled) continue;
+      h.cancelled = true;
+      h.discard();
+    }
+  }
+}
+
+/** The chaos of this process, or null: recording as is (replay never has chaos). */
+export let chaos: Chaos | null = null;
+
+/** Prefix of the files startChaos leaves in a recording directory; the CLI removes them. */
+export const CHAOS_CLAIM = '.chaos-';
+
+/**
+ * Starts chaos mode with the seed the CLI passed. The numbers a process draws depend on
+ * its program's name (not its arguments: a temporary path or a port must not change them)
+ * and on a number it claims in the recording directory, so that processes of the same
+ * program in one run (test workers) draw different numbers; the order they start in
+ * decides which gets which.
+ */
+export function startChaos(seed: number, dir: string, argv: readonly string[]): Chaos {
+  const key = programName(argv);
+  let instance = 0;
+  for (; instance < 1000; instance++) {
+    try {
+      original.fs.closeSync(original.fs.openSync(path.join(dir, `${CHAOS_CLAIM}${key.replace(/[^A-Za-z0-9_.-]+/g, '_')}-${instance}`), 'wx', 0o600));
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') break;
+    }
+  }
+  chaos = new Chaos(seed, `${key}/${instance}`);
+  return chaos;
+}
+
+/** A chaos seed as the user writes it: a whole number from 0 to 2^32 - 1. */
+export function parseSeed(text: string): number | null {
+  if (!/^\d{1,10}$/.test(text.trim())) return null;
+  const n = Number(text);
+  return n <= 0xffffffff ? n : null;
+}
