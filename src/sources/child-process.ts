@@ -14,7 +14,15 @@ import { handleState } from './streams.js';
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Handle = any;
 
-const spawnArgs = (options: any) => ({ file: options?.file, args: options?.args, cwd: options?.cwd ?? undefined });
+/**
+ * What a spawn is checked by at replay. Process.prototype.spawn takes one options object up
+ * to Node 22 and (file, args, cwd, envPairs, stdio, ...) from Node 24; spawn_sync takes
+ * the options object.
+ */
+const spawnArgs = (a: ArrayLike<any>) => {
+  const [file, args, cwd] = typeof a[0] === 'string' ? [a[0], a[1], a[2]] : [a[0]?.file, a[0]?.args, a[0]?.cwd];
+  return { file, args, cwd: cwd ?? undefined };
+};
 
 function common(s: Session, b: Bindings): void {
   const P = b.Process.prototype;
@@ -24,17 +32,19 @@ function common(s: Session, b: Bindings): void {
     return s.call(Api['process.kill'], { h: st.op, signal }, () => kill.call(this, signal));
   };
   const spawnSync = b.spawnSync.spawn;
-  b.spawnSync.spawn = function (this: unknown, options: any) {
-    return s.call(Api['child_process.spawnSync'], spawnArgs(options), () => spawnSync.call(this, options));
+  b.spawnSync.spawn = function (this: unknown) {
+    const args = arguments;
+    return s.call(Api['child_process.spawnSync'], spawnArgs(args), () => spawnSync.apply(this, args as unknown as [unknown]));
   };
 }
 
 function recordProcesses(s: RecordSession, b: Bindings): void {
   const P = b.Process.prototype;
   const spawn = P.spawn;
-  P.spawn = function (this: Handle, options: any) {
+  P.spawn = function (this: Handle) {
     const st = handleState(this)!;
-    const [err] = s.call(Api['process.spawn'], spawnArgs(options), () => [spawn.call(this, options), this.pid]);
+    const args = arguments;
+    const [err] = s.call(Api['process.spawn'], spawnArgs(args), () => [spawn.apply(this, args), this.pid]);
     // A failed spawn reports through onexit from a nextTick, not from the OS: not a turn.
     if (err === 0) {
       const exit = this.onexit;
@@ -49,16 +59,17 @@ function recordProcesses(s: RecordSession, b: Bindings): void {
 }
 
 function replayProcesses(s: ReplaySession, b: Bindings): void {
-  b.Process.prototype.spawn = function (this: Handle, options: any) {
+  b.Process.prototype.spawn = function (this: Handle) {
     const st = handleState(this)!;
-    const [err, pid] = s.call(Api['process.spawn'], spawnArgs(options), () => [0, 0] as [number, number]);
+    const spawned = spawnArgs(arguments);
+    const [err, pid] = s.call(Api['process.spawn'], spawned, () => [0, 0] as [number, number]);
     this.pid = pid;
     if (err === 0) {
       s.register(st.op, {
         tag: Tag.Callback,
         api: Api['process.exit'],
         repeat: false,
-        what: `child process ${options?.file} running`,
+        what: `child process ${spawned.file} running`,
         fire: (outcome) => this.onexit(...(outcome as [number, string])),
       });
     }
