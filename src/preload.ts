@@ -7,7 +7,4 @@
 import { ENV } from './session/env.js';
 import { start } from './session/start.js';
 
-// A replay a debugger drives starts from `rewind/register`, which attaches the debug
-// controller: a copy of this preload on the recorded command line (the rewind/vitest
-// plugin puts it there) must not start the session before it.
-if (process.env[ENV.MODE] !== 'off' && !process.env[ENV.CONTROL]) start();
+if (process.env[ENV.MODE] !== 'off') start();

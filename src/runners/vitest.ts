@@ -53,8 +53,9 @@ export default function rewind(options: RewindVitestOptions = {}): Vite.Plugin {
     config(config) {
       if (off) return;
       if (external) return { test: { setupFiles: [SETUP] } };
-      // Created by the first worker that records; removed again if no test fails.
-      dir = path.join(path.resolve(config.root ?? '.'), STORE_DIR, recordingName('vitest'));
+      // One per vitest process, created by the first worker that records; removed again if
+      // no test fails.
+      dir ??= path.join(path.resolve(config.root ?? '.'), STORE_DIR, recordingName('vitest'));
       return {
         test: {
           setupFiles: [SETUP],

@@ -82,6 +82,10 @@ export function start(attach?: (session: ReplaySession) => void): void {
   if (g[SESSION_KEY]) return;
   const mode = process.env[ENV.MODE] ?? 'record';
   if (mode === 'off') return;
+  // A replay a debugger drives is started by rewind/register, which attaches the debug
+  // controller: a CommonJS preload on the recorded command line (rewind/vitest and
+  // rewind/node-test put one there) runs first and must leave it to that one.
+  if (process.env[ENV.CONTROL] && !attach) return;
   let session: Session;
   if (mode === 'replay') session = openReplay();
   else {
