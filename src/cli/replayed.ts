@@ -73,8 +73,8 @@ export class ReplayedProcess {
     // a forked child's IPC channel, as `rewind replay` gives it (nothing is sent on it).
     const ipc = rec.trace.header.ipc?.serialization;
     const stdio = [stdin, ...(opts.stdio as unknown[]).slice(1, 3), 'pipe', ...(ipc ? ['ipc'] : [])] as StdioOptions;
-    const env_ = { ...env, ...opts.env, [ENV.CONTROL]: String(CONTROL_FD) };
-    this.child = spawn(process.execPath, args, { cwd, env: env_, stdio, serialization: ipc });
+    const childEnv = { ...env, ...opts.env, [ENV.CONTROL]: String(CONTROL_FD) };
+    this.child = spawn(process.execPath, args, { cwd, env: childEnv, stdio, serialization: ipc });
     this.control = this.child.stdio[CONTROL_FD] as Duplex;
     createInterface({ input: this.control }).on('line', (line) => {
       const r = JSON.parse(line) as Report;

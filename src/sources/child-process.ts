@@ -15,8 +15,8 @@ import { handleState } from './streams.js';
 type Handle = any;
 
 /**
- * What a spawn is checked by at replay. Process.prototype.spawn takes one options object up
- * to Node 22 and (file, args, cwd, envPairs, stdio, ...) from Node 24; spawn_sync takes
+ * What a spawn is checked by at replay. Process.prototype.spawn takes one options object
+ * up to Node 22 and (file, args, cwd, envPairs, stdio, ...) on Node 24; spawn_sync takes
  * the options object.
  */
 const spawnArgs = (a: ArrayLike<any>) => {
