@@ -131,8 +131,8 @@ function recordReads(s: RecordSession, b: Bindings): (h: Handle) => void {
   const sbs = b.streamBaseState;
   return (h) => {
     const st = handleState(h);
-    if (!st || h.onread === st.onread || typeof h.onread !== 'function') return;
-    const inner = h.onread;
+    if (!st || st.onread !== null || typeof h.onread !== 'function') return;
+    let inner = h.onread;
     st.onread = function (this: Handle, ab?: ArrayBuffer) {
       const n = sbs[b.kReadBytesOrError];
       if (n > 0) {
@@ -141,7 +141,17 @@ function recordReads(s: RecordSession, b: Bindings): (h: Handle) => void {
       } else if (n < 0) s.streamRead(st.op, n, null);
       return inner.call(this, ab);
     };
+    // Through the prototype's setter: the native side calls what that stored. Node may give
+    // the handle another onread later (Node 24's http agent guards its idle sockets so): it
+    // becomes what the wrapper calls, and the wrapper stays where the native side looks.
     h.onread = st.onread;
+    Object.defineProperty(h, 'onread', {
+      configurable: true,
+      get: () => inner,
+      set: (fn: typeof inner) => {
+        inner = fn;
+      },
+    });
   };
 }
 
