@@ -3,9 +3,14 @@
 // private copy of Date, cached for a second on a private timer). Where Node added it,
 // rewind swaps its value for the session's wall clock, in place: the header block keeps
 // Node's own layout, byte for byte.
-import http from 'node:http';
+import { createRequire } from 'node:module';
 import type { Session, Source } from '../session/session.js';
 import { original } from '../session/originals.js';
+
+// Required, not imported: on Node 22, importing node:http from ESM (rewind/register) reads
+// its lazy exports, which loads undici and starts compiling its HTTP parser, whose
+// completion then lands among the program's turns wherever the thread pool puts it.
+const http = createRequire(import.meta.url)('node:http') as typeof import('node:http');
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Headers = Record<string, unknown> | unknown[] | null | undefined;
