@@ -262,6 +262,14 @@ const CASES: Case[] = [
   },
   // ---- outputs --------------------------------------------------------------------------
   {
+    fixture: 'stack-own-prepare.mjs',
+    check(out, _err, expect) {
+      expect(out.match(/^resumed \d at \d+$/gm)).toHaveLength(3);
+      expect(out).not.toMatch(/node:internal\/(timers|process\/task_queues)/);
+      expect(out).toMatch(/^restored$/m);
+    },
+  },
+  {
     fixture: 'outputs.cjs',
     varies: 'stdout',
     check(out, err, expect) {

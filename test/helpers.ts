@@ -38,12 +38,17 @@ export interface RunOptions {
 /**
  * The environment every child starts from: the test runner's, without anything that would
  * change how Node or rewind behave (a preload in NODE_OPTIONS, rewind's own steering
- * variables, forced or disabled colours).
+ * variables, forced or disabled colours), or how a vitest run inside a test behaves (the
+ * variables this vitest gives its workers).
  */
 export function baseEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const k of Object.keys(env)) {
-    if (k.startsWith('REWIND_') || k === 'NODE_OPTIONS' || k === 'FORCE_COLOR' || k === 'NO_COLOR' || k === 'NODE_DISABLE_COLORS') {
+    if (
+      k.startsWith('REWIND_') ||
+      k.startsWith('VITEST') ||
+      ['NODE_OPTIONS', 'FORCE_COLOR', 'NO_COLOR', 'NODE_DISABLE_COLORS', 'FORCE_TTY', 'TEST'].includes(k)
+    ) {
       delete env[k];
     }
   }
@@ -229,9 +234,13 @@ export interface EventJson {
   [k: string]: unknown;
 }
 
-/** `rewind events DIR --json`, parsed; with `sites`, each event's call site too (a replay more). */
-export async function eventsOf(dir: string, opts: { sites?: boolean } = {}): Promise<EventJson[]> {
-  const r = await rewind(['events', dir, '--json', ...(opts.sites ? [] : ['--no-sites'])]);
+/**
+ * `rewind events DIR --json`, parsed; with `sites`, each event's call site too (a replay
+ * more); with `process`, of that process (-p) of a recording of several.
+ */
+export async function eventsOf(dir: string, opts: { sites?: boolean; process?: string } = {}): Promise<EventJson[]> {
+  const which = opts.process === undefined ? [] : ['-p', opts.process];
+  const r = await rewind(['events', dir, '--json', ...which, ...(opts.sites ? [] : ['--no-sites'])]);
   if (r.status !== 0) throw new Error(describeRun('rewind events', r));
   return r.stdout
     .toString('utf8')

@@ -13,6 +13,8 @@ import { ReplayedProcess, describeStop, summarize, type EventSummary, type Next 
 export interface DebugReplayOptions {
   until?: number;
   breakBeforeFailure?: boolean;
+  /** With breakBeforeFailure: the failure of this test (a recording may hold several). */
+  test?: string;
   inspect?: string | true;
   mark?: boolean;
   force?: boolean;
@@ -51,20 +53,25 @@ interface Failing {
   what: string;
 }
 
-/** The turn in which the recorded run failed: an uncaught exception, an unhandled rejection, process.exit(non-zero). */
-export function failingTurn(events: EventSummary[]): Failing {
-  const failure =
-    events.find((e) => e.kind === 'failure') ??
-    events.find((e) => e.kind === 'end' && e.end!.via === 'exit' && e.end!.code !== 0 && e.end!.code !== null);
-  if (!failure) {
-    const end = events.find((e) => e.kind === 'end')?.end;
-    const how = end ? describeEnd(end) : 'the log stops without an end record (the process was killed)';
-    throw new CliError(
-      `rewind: the recorded run did not fail (${how}): it has no uncaught exception, unhandled rejection or process.exit() ` +
-        `with a non-zero status to break before. Use --until N to stop before any event (\`rewind events\` lists them).`,
-      EXIT.USAGE,
-    );
+/**
+ * The failed test `spec` names among `names`: the one so named, or the only one whose name
+ * contains it; null when none does.
+ */
+export function matchTest(names: readonly string[], spec: string): string | null {
+  if (names.includes(spec)) return spec;
+  const partial = [...new Set(names.filter((n) => n.includes(spec)))];
+  if (partial.length > 1) {
+    throw new CliError(`rewind: --test ${JSON.stringify(spec)} matches several failed tests: ${partial.map((n) => JSON.stringify(n)).join(', ')}. Give more of the name.`, EXIT.USAGE);
   }
+  return partial[0] ?? null;
+}
+
+/**
+ * The turn in which the recorded run failed: an uncaught exception, an unhandled rejection,
+ * a failed test (with `test`, that test's first failure), process.exit(non-zero).
+ */
+export function failingTurn(events: EventSummary[], test?: string): Failing {
+  const failure = test === undefined ? firstFailure(events) : testFailure(events, test);
   let turn: EventSummary | null = null;
   for (const e of events) {
     if (e.n >= failure.n) break;
@@ -72,6 +79,28 @@ export function failingTurn(events: EventSummary[]): Failing {
   }
   const what = failure.kind === 'failure' ? failure.detail : `process.exit(${failure.end!.code})`;
   return { turn, failure, what };
+}
+
+function firstFailure(events: EventSummary[]): EventSummary {
+  const failure =
+    events.find((e) => e.kind === 'failure') ??
+    events.find((e) => e.kind === 'end' && e.end!.via === 'exit' && e.end!.code !== 0 && e.end!.code !== null);
+  if (failure) return failure;
+  const end = events.find((e) => e.kind === 'end')?.end;
+  const how = end ? describeEnd(end) : 'the log stops without an end record (the process was killed)';
+  throw new CliError(
+    `rewind: the recorded run did not fail (${how}): it has no uncaught exception, unhandled rejection, failed test or process.exit() ` +
+      `with a non-zero status to break before. Use --until N to stop before any event (\`rewind events\` lists them).`,
+    EXIT.USAGE,
+  );
+}
+
+function testFailure(events: EventSummary[], test: string): EventSummary {
+  const failed = events.filter((e) => e.failure?.origin === 'test');
+  const name = matchTest(failed.map((e) => e.failure!.test ?? ''), test);
+  if (name !== null) return failed.find((e) => e.failure!.test === name)!;
+  const known = failed.length ? `its failed tests: ${[...new Set(failed.map((e) => JSON.stringify(e.failure!.test)))].join(', ')}` : 'no test failed in it';
+  throw new CliError(`rewind: no failed test ${JSON.stringify(test)} in this recording (${known}).`, EXIT.USAGE);
 }
 
 function checkUntil(until: number, events: EventSummary[]): void {
@@ -138,13 +167,16 @@ class Progress {
 }
 
 export async function replayTo(arg: string | undefined, opts: DebugReplayOptions): Promise<never> {
-  const rec = resolveRecording(arg, process.cwd(), opts.process);
+  if (opts.test !== undefined && !opts.breakBeforeFailure) {
+    throw new CliError('rewind: --test names the failure --break-before-failure stops before: add --break-before-failure.', EXIT.USAGE);
+  }
+  const rec = resolveRecording(arg, process.cwd(), opts.process ?? processOfTest(arg, opts.test));
   const events = summarize(rec.trace);
   let until = opts.until;
   let failing: Failing | null = null;
   if (opts.breakBeforeFailure) {
     if (until !== undefined) throw new CliError('rewind: give either --until N or --break-before-failure, not both.', EXIT.USAGE);
-    failing = failingTurn(events);
+    failing = failingTurn(events, opts.test);
     until = failing.turn?.n ?? 1;
   }
   if (until !== undefined) checkUntil(until, events);
@@ -191,6 +223,16 @@ export async function replayTo(arg: string | undefined, opts: DebugReplayOptions
       return exitLike(next.status);
     }
   }
+}
+
+/** `--test` without `-p`: the pid of the process in which that test failed, if one did. */
+function processOfTest(arg: string | undefined, test: string | undefined): string | undefined {
+  if (test === undefined) return undefined;
+  const list = resolveRecording(arg, process.cwd()).processes ?? [];
+  const names = list.flatMap((p) => p.failures.filter((f) => f.origin === 'test').map((f) => f.test ?? ''));
+  const name = matchTest(names, test);
+  const p = name === null ? undefined : list.find((q) => q.failures.some((f) => f.test === name));
+  return p && String(p.threadId ? `${p.pid}/${p.threadId}` : p.pid);
 }
 
 function failureNote(f: Failing): string {

@@ -81,10 +81,11 @@ export function program(): Command {
     .option('--no-summary', 'do not print the summary line')
     .option('--until <n>', 'stop before event n (inside the call that consumes a value)', eventNumber)
     .option('--break-before-failure', 'stop before the turn in which the recorded run failed')
+    .option('--test <name>', 'with --break-before-failure: stop before this failed test\'s turn (its full name, or a unique part of it); picks its process')
     .option('--inspect [host:port]', 'at the stop, hand over to a debugger on host:port (default 127.0.0.1:9229; port 0 picks one)')
     .option('--mark', 'prefix each output line with the number of the event that wrote it')
     .action((rec: string | undefined, opts: DebugReplayOptions) =>
-      opts.until !== undefined || opts.breakBeforeFailure || opts.inspect || opts.mark ? replayTo(rec, opts) : replay(rec, opts),
+      opts.until !== undefined || opts.breakBeforeFailure || opts.test !== undefined || opts.inspect || opts.mark ? replayTo(rec, opts) : replay(rec, opts),
     );
 
   cli

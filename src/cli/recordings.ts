@@ -73,7 +73,7 @@ export interface RecordedProcess {
   failedAtUs: number;
 }
 
-function summarizeProcess(log: string, trace: TraceFile): RecordedProcess {
+export function summarizeProcess(log: string, trace: TraceFile): RecordedProcess {
   const h = trace.header;
   let end: EndInfo | null = null;
   const failures: FailureInfo[] = [];
@@ -93,7 +93,7 @@ function summarizeProcess(log: string, trace: TraceFile): RecordedProcess {
   const failed = crash
     ? `${crash.origin === 'unhandledRejection' ? 'unhandled rejection' : 'uncaught exception'}: ${crash.name}: ${crash.message}`
     : test
-      ? `test failed: ${test.test}: ${test.message}`
+      ? `test failed: ${test.test}: ${test.message.split('\n')[0]}`
       : end?.signal
         ? `killed by ${end.signal}`
         : end && end.code

@@ -69,9 +69,12 @@ export class ReplayedProcess {
 
   constructor(rec: Recording, opts: ReplayedOptions) {
     const { args, cwd, env, stdin } = replayCommand(rec, { ...opts, esm: true });
-    // fd 0 of the recorded kind (the program never reads it); the caller's stdout and stderr.
-    const stdio = [stdin, ...(opts.stdio as unknown[]).slice(1, 3), 'pipe'] as StdioOptions;
-    this.child = spawn(process.execPath, args, { cwd, env: { ...env, ...opts.env, [ENV.CONTROL]: String(CONTROL_FD) }, stdio });
+    // fd 0 of the recorded kind (the program never reads it); the caller's stdout and stderr;
+    // a forked child's IPC channel, as `rewind replay` gives it (nothing is sent on it).
+    const ipc = rec.trace.header.ipc?.serialization;
+    const stdio = [stdin, ...(opts.stdio as unknown[]).slice(1, 3), 'pipe', ...(ipc ? ['ipc'] : [])] as StdioOptions;
+    const childEnv = { ...env, ...opts.env, [ENV.CONTROL]: String(CONTROL_FD) };
+    this.child = spawn(process.execPath, args, { cwd, env: childEnv, stdio, serialization: ipc });
     this.control = this.child.stdio[CONTROL_FD] as Duplex;
     createInterface({ input: this.control }).on('line', (line) => {
       const r = JSON.parse(line) as Report;

@@ -1,7 +1,9 @@
 // Node's handle classes (TCP, Pipe, TTY, Process) and the shared stream state they report
 // reads and writes through. Node's own net, child_process and tty modules hold these
 // classes privately; `process.binding` returns the very same classes, so patching their
-// prototypes reaches every handle Node creates. Verified on Node 20, 22 and 24.
+// prototypes reaches every handle Node creates (but Signal on Node 24: see signalClass).
+// Verified on Node 20, 22 and 24.
+import { createHook } from 'node:async_hooks';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 export interface HandleClass {
@@ -20,7 +22,7 @@ export interface Bindings {
   zlib: Record<string, HandleClass>;
   /** cares_wrap: getaddrinfo, getnameinfo and the c-ares channel behind dns. */
   cares: any;
-  /** The handle behind process.on(signal) (signal_wrap), or null where Node no longer exposes it (24). */
+  /** The handle behind process.on(signal) (signal_wrap; on Node 24 caught as Node creates one), or null if not found. */
   Signal: HandleClass | null;
   /** The TLS layer's handle (tls_wrap), or null in a Node built without crypto. */
   TLSWrap: HandleClass | null;
@@ -38,6 +40,28 @@ export interface Bindings {
 }
 
 let cached: Bindings | null | undefined;
+
+/**
+ * The Signal class, caught as Node creates the handle behind a signal listener: Node 24
+ * left signal_wrap out of process.binding. SIGURG is ignored by default and unused by Node.
+ */
+function signalClass(): HandleClass {
+  let found: HandleClass | null = null;
+  const hook = createHook({
+    init(_id, type, _trigger, resource) {
+      if (type === 'SIGNALWRAP') found = (resource as { constructor: HandleClass }).constructor;
+    },
+  }).enable();
+  const listener = () => {};
+  try {
+    process.on('SIGURG', listener);
+  } finally {
+    process.off('SIGURG', listener);
+    hook.disable();
+  }
+  if (!found) throw new Error('no Signal handle class');
+  return found;
+}
 
 function optional<T>(get: () => T): T | null {
   try {
@@ -68,7 +92,7 @@ export function bindings(): Bindings | null {
       TTY: b('tty_wrap').TTY,
       Process: b('process_wrap').Process,
       spawnSync: b('spawn_sync'),
-      Signal: optional(() => b('signal_wrap').Signal),
+      Signal: optional(() => b('signal_wrap').Signal) ?? optional(signalClass),
       cares: b('cares_wrap'),
       zlib: b('zlib'),
       TLSWrap: optional(() => b('tls_wrap').TLSWrap),

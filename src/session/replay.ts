@@ -471,6 +471,8 @@ export class ReplaySession implements Session {
     const f = head.failure;
     if (!f || f.origin !== 'test' || f.test !== test || f.message !== failureInfo(err, 'test').message) this.mismatch(actual);
     this.skip();
+    // A test runner reports its failures elsewhere (vitest, in its main process): say it here.
+    writeStderr(`rewind: test failed, as recorded (event ${this.n}): ${test}\n${f.stack}\n`);
   }
 
   private finish(): void {

@@ -34,15 +34,36 @@ function defaultPrepare(error: Error, trace: CallSite[]): string {
 }
 
 /**
- * Wraps the current Error.prepareStackTrace (Node 20+ installs a default one that also
- * applies source maps) so that it never sees rewind's frames.
+ * Wraps Error.prepareStackTrace (Node 20+ installs a default one that also applies source
+ * maps) so that it never sees rewind's frames. Programs that install their own (vite's
+ * module runner under vitest, source-map-support) get it wrapped too: the property is an
+ * accessor whose setter keeps the program's function and whose getter hands out its
+ * filtering wrapper, so a program that saves and restores it restores its own.
  */
 export function installStackFilter(): void {
-  const E = Error as unknown as { prepareStackTrace?: Prepare };
-  const prev = E.prepareStackTrace ?? defaultPrepare;
-  E.prepareStackTrace = function prepareStackTrace(error: Error, trace: CallSite[]) {
-    return prev(error, trace.filter((site) => !isHidden(site)));
+  const wrappers = new WeakMap<Prepare, Prepare>();
+  const programs = new WeakMap<Prepare, Prepare>();
+  const filtering = (fn: Prepare): Prepare => {
+    let w = wrappers.get(fn);
+    if (!w) {
+      w = function prepareStackTrace(error: Error, trace: CallSite[]) {
+        return fn(error, trace.filter((site) => !isHidden(site)));
+      };
+      wrappers.set(fn, w);
+      programs.set(w, fn);
+    }
+    return w;
   };
+  const E = Error as unknown as { prepareStackTrace?: Prepare };
+  let current: unknown = E.prepareStackTrace;
+  Object.defineProperty(Error, 'prepareStackTrace', {
+    configurable: true,
+    enumerable: false,
+    get: () => filtering(typeof current === 'function' ? (current as Prepare) : defaultPrepare),
+    set: (fn: unknown) => {
+      current = (typeof fn === 'function' && programs.get(fn as Prepare)) || fn;
+    },
+  });
 }
 
 /** The current JS stack without rewind's frames, for reports. */

@@ -31,6 +31,7 @@ import { RecordSession } from './record.js';
 import { ReplaySession } from './replay.js';
 import { SESSION_KEY, type Session, type Source } from './session.js';
 import { installStackFilter } from './stack.js';
+import { installNodeTestHooks } from '../runners/node-test-hooks.js';
 import { ipcChannel } from './ipc.js';
 import { startAudit } from './audit.js';
 import { ENV } from './env.js';
@@ -84,6 +85,10 @@ export function start(attach?: (session: ReplaySession) => void): void {
   if (g[SESSION_KEY]) return;
   const mode = process.env[ENV.MODE] ?? 'record';
   if (mode === 'off') return;
+  // A replay a debugger drives is started by rewind/register, which attaches the debug
+  // controller: a CommonJS preload on the recorded command line (rewind/vitest and
+  // rewind/node-test put one there) runs first and must leave it to that one.
+  if (process.env[ENV.CONTROL] && !attach) return;
   let session: Session;
   if (mode === 'replay') session = openReplay();
   else {
@@ -99,6 +104,8 @@ export function start(attach?: (session: ReplaySession) => void): void {
   if (session instanceof RecordSession && process.env[ENV.AUDIT] === '1') startAudit(session, session.writer.path);
   // ESM named imports of built-ins (import { randomUUID } from 'node:crypto') see the patches.
   syncBuiltinESMExports();
+  // A file `node --test` runs in a child of its own: its failing tests are failure events.
+  if (process.env.NODE_TEST_CONTEXT) installNodeTestHooks();
   // The replay dispatcher starts with the first registered callback: before that the main
   // module is still being loaded, and only it can ask for the log's first events.
 }

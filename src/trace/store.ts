@@ -48,12 +48,21 @@ export function createRecordingDir(cwd: string, program: string): string {
   return dir;
 }
 
-/** Points `.rewind/latest` at dir, atomically, so parallel recorders never leave it half-written. */
+/**
+ * Points `.rewind/latest` at dir, atomically, so parallel recorders never leave it
+ * half-written. Only functions that go straight to the system are used (writeFileSync
+ * would open through the fs exports rewind records), so a recording process may call it.
+ */
 export function setLatest(dir: string): void {
   const store = path.dirname(dir);
   const tmp = path.join(store, `.latest-${process.pid}-${original.crypto.randomBytes(4).toString('hex')}`);
   try {
-    original.fs.writeFileSync(tmp, `${path.basename(dir)}\n`, { mode: 0o600 });
+    const fd = original.fs.openSync(tmp, 'w', 0o600);
+    try {
+      original.fs.writeSync(fd, `${path.basename(dir)}\n`);
+    } finally {
+      original.fs.closeSync(fd);
+    }
     original.fs.renameSync(tmp, path.join(store, 'latest'));
   } catch {
     // the pointer is a convenience; the recording itself is intact

@@ -1,0 +1,215 @@
+// Test runner integrations: rewind/vitest and rewind/node-test on real test suites whose
+// failing test fails on purpose. The failing test's recording is kept and the passing
+// ones dropped; the command printed for it replays the failure (same assertion message,
+// every time); --break-before-failure stops before the turn where the assertion threw;
+// and `rewind record -- node --test` records node:test failures as failure events.
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, it } from 'vitest';
+import { BIN, NODE, ROOT, cleanupTempDirs, describeRun, eventsOf, logsOf, rewind, run, tempDir, type Expect, type RunResult } from './helpers.js';
+
+afterAll(cleanupTempDirs);
+
+const VITEST = path.join(ROOT, 'node_modules', 'vitest', 'vitest.mjs');
+const NODE_TEST = path.join(ROOT, 'dist', 'node-test.cjs');
+
+const FAILING_TEST = `
+test('adds after a timer', async () => {
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  expect(1 + 1).toBe(3);
+});
+test('passes too', () => {});
+`;
+const PASSING_TEST = `
+test('draws a number', () => {
+  expect(Math.random()).toBeLessThan(1);
+});
+`;
+
+/** A directory holding `files` (name → content). */
+function project(files: Record<string, string>): string {
+  const dir = tempDir('rewind-runner-');
+  for (const [name, text] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+    fs.writeFileSync(path.join(dir, name), text);
+  }
+  return dir;
+}
+
+/** Splits a command line the way a POSIX shell does for the words rewind prints. */
+function shellWords(line: string): string[] {
+  return [...line.matchAll(/'((?:[^']|'\\'')*)'|(\S+)/g)].map((m) => (m[1] !== undefined ? m[1].replace(/'\\''/g, "'") : m[2]));
+}
+
+interface Printed {
+  /** `rewind` arguments of each printed `replay:` command. */
+  replay: string[][];
+  /** ... and of each `debug:` command, without --inspect (which waits for a debugger). */
+  debug: string[][];
+}
+
+function printedCommands(r: RunResult): Printed {
+  const text = r.stderr.toString('utf8') + r.stdout.toString('utf8');
+  const words = (kind: string) => [...text.matchAll(new RegExp(`^[# ]*${kind}: +npx rewind (.+)$`, 'gm'))].map((m) => shellWords(m[1]));
+  return { replay: words('replay'), debug: words('debug').map((w) => w.filter((a) => a !== '--inspect')) };
+}
+
+/** The one recording directory a run kept under `<cwd>/.rewind/`. */
+function keptRecordings(cwd: string): string[] {
+  const store = path.join(cwd, '.rewind');
+  if (!fs.existsSync(store)) return [];
+  return fs
+    .readdirSync(store)
+    .filter((f) => f !== 'latest')
+    .map((f) => path.join(store, f));
+}
+
+/** Replays `times` times, one after the other; every replay must print the recorded test failure. */
+async function replaysReproduce(expect: Expect, cwd: string, args: string[], times: number, failure: RegExp): Promise<RunResult[]> {
+  const runs: RunResult[] = [];
+  for (let i = 0; i < times; i++) {
+    const r = await rewind(args, { cwd });
+    const ctx = describeRun(`replay ${i + 1}`, r);
+    expect(r.stderr.toString(), ctx).toMatch(failure);
+    expect(r.stderr.toString(), ctx).not.toMatch(/divergence/);
+    expect(r.status, ctx).not.toBe(70);
+    runs.push(r);
+  }
+  for (const r of runs.slice(1)) expect(r.stderr.toString()).toBe(runs[0].stderr.toString());
+  return runs;
+}
+
+/** --break-before-failure stops before the last turn ahead of the named test's failure event. */
+async function breaksBeforeFailingTurn(expect: Expect, cwd: string, args: string[], dir: string, pid: string, test: string): Promise<void> {
+  const events = await eventsOf(dir, { sites: false, process: pid });
+  const failure = events.find((e) => e.kind === 'failure' && (e.failure as { test?: string }).test === test);
+  expect(failure, `no failure event for ${test}`).toBeDefined();
+  const turn = events.filter((e) => e.kind === 'turn' && e.n < failure!.n).at(-1)!;
+  // The assertion ran in the timer's callback: that turn, not a later one, holds the failure.
+  expect(turn.call).toBe('setTimeout callback');
+  expect(events.filter((e) => e.n > turn.n && e.n < failure!.n && e.kind === 'turn')).toEqual([]);
+  const r = await rewind(args, { cwd });
+  const ctx = describeRun('break', r);
+  expect(r.status, ctx).toBe(0);
+  expect(r.stderr.toString(), ctx).toContain(`stopped before event ${turn.n} of`);
+  expect(r.stderr.toString(), ctx).toContain(`failed in this turn: test failed: ${test}:`);
+}
+
+describe.concurrent('rewind/vitest', () => {
+  it('keeps the failing worker recording only; its printed commands replay the failure and break before it', async ({ expect }) => {
+    const dir = project({
+      'vitest.config.mjs': `import rewind from ${JSON.stringify(path.join(ROOT, 'dist', 'runners', 'vitest.js'))};\nexport default { plugins: [rewind()] };\n`,
+      'fail.test.mjs': `import { expect, test } from 'vitest';\n${FAILING_TEST}`,
+      'pass.test.mjs': `import { expect, test } from 'vitest';\n${PASSING_TEST}`,
+    });
+    const r = await run(NODE, [VITEST, 'run', '--root', dir], { cwd: dir });
+    const ctx = describeRun('vitest', r);
+    expect(r.status, ctx).toBe(1);
+    expect(r.stderr.toString(), ctx).toContain('rewind: 1 failing test recorded in .rewind/');
+    expect(r.stderr.toString(), ctx).toContain('(the recordings of 1 passing test process were dropped)');
+    const kept = keptRecordings(dir);
+    expect(kept, ctx).toHaveLength(1);
+    expect(logsOf(kept[0]), 'only the failing worker').toHaveLength(1);
+
+    const printed = printedCommands(r);
+    expect(printed.replay, ctx).toHaveLength(1);
+    const [, , , pid] = printed.replay[0];
+    const failure = /^rewind: test failed, as recorded \(event \d+\): fail\.test\.mjs > adds after a timer\nAssertionError: expected 2 to be 3 \/\/ Object\.is equality\n/m;
+    await replaysReproduce(expect, dir, printed.replay[0], 3, failure);
+    expect(printed.debug[0]).toEqual([...printed.replay[0], '--break-before-failure', '--test', 'fail.test.mjs > adds after a timer']);
+    await breaksBeforeFailingTurn(expect, dir, printed.debug[0], kept[0], pid, 'fail.test.mjs > adds after a timer');
+  });
+});
+
+describe.concurrent('rewind/node-test', () => {
+  const files = {
+    'fail.test.mjs': `import test from 'node:test';\nimport assert from 'node:assert/strict';\nconst expect = (v) => ({ toBe: (w) => assert.equal(v, w) });\n${FAILING_TEST}`,
+    'pass.test.mjs': `import test from 'node:test';\nimport assert from 'node:assert/strict';\nconst expect = (v) => ({ toBeLessThan: (w) => assert.ok(v < w) });\n${PASSING_TEST}`,
+  };
+  const failure = /^rewind: test failed, as recorded \(event \d+\): fail\.test\.mjs > adds after a timer\nAssertionError \[ERR_ASSERTION\]: Expected values to be strictly equal:\n\n2 !== 3\n/m;
+
+  it('node --test: each file in its child; the failing child keeps its recording, which replays the failure', async ({ expect }) => {
+    const dir = project(files);
+    const r = await run(NODE, ['--require', NODE_TEST, '--test', '--test-reporter=tap', 'fail.test.mjs', 'pass.test.mjs'], { cwd: dir });
+    const ctx = describeRun('node --test', r);
+    expect(r.status, ctx).toBe(1);
+    expect(r.stderr.toString(), ctx).toContain('(the recordings of 1 passing test process were dropped)');
+    const kept = keptRecordings(dir);
+    expect(kept, ctx).toHaveLength(1);
+    expect(logsOf(kept[0])).toHaveLength(1);
+    const printed = printedCommands(r);
+    expect(printed.replay, ctx).toHaveLength(1);
+    const [, , , pid] = printed.replay[0];
+    await replaysReproduce(expect, dir, printed.replay[0], 3, failure);
+    await breaksBeforeFailingTurn(expect, dir, printed.debug[0], kept[0], pid, 'fail.test.mjs > adds after a timer');
+  });
+
+  it('in-process (node file.test.mjs): the recording is judged as the process exits; the replay prints the same report', async ({ expect }) => {
+    const dir = project(files);
+    const passing = await run(NODE, ['--require', NODE_TEST, 'pass.test.mjs'], { cwd: dir });
+    expect(passing.status, describeRun('passing', passing)).toBe(0);
+    expect(keptRecordings(dir), 'a passing run keeps nothing').toEqual([]);
+    expect(passing.stderr.toString()).toBe('');
+
+    const r = await run(NODE, ['--require', NODE_TEST, 'fail.test.mjs'], { cwd: dir });
+    const ctx = describeRun('in-process', r);
+    expect(r.status, ctx).toBe(1);
+    expect(keptRecordings(dir), ctx).toHaveLength(1);
+    const printed = printedCommands(r);
+    expect(printed.replay, ctx).toHaveLength(1);
+    const replays = await replaysReproduce(expect, dir, printed.replay[0], 3, failure);
+    // node:test printed its report in the recorded process: the replay prints it again, byte for byte.
+    expect(replays[0].stdout.equals(r.stdout), describeRun('replay', replays[0])).toBe(true);
+    expect(replays[0].status).toBe(1);
+  });
+
+  it('under rewind record -- node --test: a failed test is a failure event, and rewind replay picks its process', async ({ expect }) => {
+    const dir = project(files);
+    const out = path.join(dir, 'rec');
+    const r = await rewind(['record', '--out', out, '--', NODE, '--test', 'fail.test.mjs', 'pass.test.mjs'], { cwd: dir });
+    expect(r.status, describeRun('record', r)).toBe(1);
+    const ps = await rewind(['ps', out, '--json']);
+    const procs = ps.stdout.toString().trim().split('\n').map((l) => JSON.parse(l) as { pid: number; argv: string[]; default: boolean });
+    expect(procs, ps.stdout.toString()).toHaveLength(3); // the runner and a child per file
+    // rewind replay picks the child that ran the failing file.
+    const child = procs.find((p) => p.default)!;
+    expect(child.argv.slice(1), ps.stdout.toString()).toEqual([path.join(dir, 'fail.test.mjs')]);
+    // node:test's child exits 1 by itself once its tests are done, with no uncaught error.
+    const events = await eventsOf(out, { sites: false, process: String(child.pid) });
+    expect(events.at(-1)!.detail).toBe('exit code 1 (event loop empty)');
+    expect(events.filter((e) => e.kind === 'failure').map((e) => e.detail)).toEqual([
+      expect.stringMatching(/^test failed: fail\.test\.mjs > adds after a timer: AssertionError: Expected values to be strictly equal:/),
+    ]);
+    const replay = await rewind(['replay', out], { cwd: dir });
+    expect(replay.stderr.toString(), describeRun('replay', replay)).toMatch(failure);
+    expect(replay.status).toBe(1);
+  });
+});
+
+describe.concurrent('examples/flaky (acceptance 1): its forced failure replays 20 times out of 20', () => {
+  const EXAMPLE = path.join(ROOT, 'examples', 'flaky');
+  const TEST = 'examples/flaky/loader.test.ts > the config is loaded before the deadline';
+  const failure = (name: string) =>
+    new RegExp(`^rewind: test failed, as recorded \\(event \\d+\\): ${name.replace(/[.>]/g, '\\$&')}\\nAssertionError: expected 'deadline passed' to deeply equal \\{ retries: 3, region: 'eu-west-1' \\}\\n`, 'm');
+  // The backoff outlasts the deadline: the failure the example shows about 1 run in 20.
+  const LOSE = { FLAKY_BACKOFF_MS: '45' };
+
+  it('recorded with rewind record from the repository (npx vitest run examples/flaky)', async ({ expect }) => {
+    const out = path.join(tempDir('rewind-flaky-'), 'rec');
+    const r = await rewind(['record', '--out', out, '--', NODE, VITEST, 'run', 'examples/flaky'], { cwd: ROOT, env: LOSE });
+    expect(r.status, describeRun('record', r)).toBe(1);
+    await replaysReproduce(expect, ROOT, ['replay', out], 20, failure(TEST));
+  });
+
+  it('the per-test recording rewind/vitest keeps', async ({ expect }) => {
+    const dir = project({
+      'vitest.config.mjs': `import rewind from ${JSON.stringify(path.join(ROOT, 'dist', 'runners', 'vitest.js'))};\nexport default { plugins: [rewind()] };\n`,
+      'examples/flaky/loader.test.ts': fs.readFileSync(path.join(EXAMPLE, 'loader.test.ts'), 'utf8'),
+      'examples/flaky/config.json': fs.readFileSync(path.join(EXAMPLE, 'config.json'), 'utf8'),
+    });
+    const r = await run(NODE, [VITEST, 'run', '--root', dir], { cwd: dir, env: LOSE });
+    const printed = printedCommands(r);
+    expect(printed.replay, describeRun('vitest', r)).toHaveLength(1);
+    await replaysReproduce(expect, dir, printed.replay[0], 20, failure(TEST));
+  });
+});
