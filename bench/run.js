@@ -25,6 +25,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { flakyBenches } from './flaky.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const PROGRAMS = path.join(ROOT, 'bench', 'programs');
@@ -54,7 +55,7 @@ const HTTP_CONNECTIONS = 16;
 class BenchError extends Error {}
 
 function parseArgs(argv) {
-  const opts = { runs: 5, only: [1, 2, 3, 4, 5, 6, 7], strict: false };
+  const opts = { runs: 5, only: [1, 2, 3, 4, 5, 6, 7, 8, 9], strict: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -69,8 +70,8 @@ function parseArgs(argv) {
       opts.runs = n;
     } else if (a === '--only' || a.startsWith('--only=')) {
       const list = value().split(',').map((s) => Number(s.trim()));
-      if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n < 1 || n > 7)) {
-        throw new BenchError('--only takes benchmark numbers 1-7, comma-separated: --only 1,3');
+      if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n < 1 || n > 9)) {
+        throw new BenchError('--only takes benchmark numbers 1-9, comma-separated: --only 1,3');
       }
       opts.only = [...new Set(list)].sort();
     } else if (a === '--strict') {
@@ -81,7 +82,9 @@ function parseArgs(argv) {
           '  --runs N     runs per figure (default 5; medians of fewer than 5 are flagged)\n' +
           '  --only LIST  benchmarks to run: 1 record CPU-bound, 2 record timers/promises,\n' +
           '               3 log size, 4 replay of a 10 s sleeper, 5 replay vs record CPU-bound,\n' +
-          '               6 HTTP server under load (throughput, log size, replay time), 7 fs-heavy\n' +
+          '               6 HTTP server under load (throughput, log size, replay time), 7 fs-heavy,\n' +
+          '               8 examples/flaky: failure rate plain vs --chaos, --until-fail tries (~15 min),\n' +
+          '               9 recording a vitest run of rewind\'s own suite vs plain (~2.5 min per run)\n' +
           '  --strict     exit 2 when a target is missed (exit 1 is kept for broken runs)\n',
       );
       process.exit(0);
@@ -556,6 +559,14 @@ function printReport(opts, startedMs) {
 }
 
 let RUNS = 5;
+loop.checkpoint = checkpoint;
+const flaky = flakyBenches({
+  ROOT, NODE, CLI, BASE_ENV, loop, row, raw, progress, median, ratioOf, fx, fms, BenchError,
+  get RUNS() {
+    return RUNS;
+  },
+  tmpRoot: () => tmpRoot,
+});
 
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
@@ -575,6 +586,8 @@ async function main() {
       if (n === 5) await bench5();
       if (n === 6) await bench6();
       if (n === 7) await bench7();
+      if (n === 8) await flaky.bench8();
+      if (n === 9) await flaky.bench9();
     }
   } finally {
     fs.rmSync(tmpRoot, { recursive: true, force: true });

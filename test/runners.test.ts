@@ -201,6 +201,20 @@ describe.concurrent('examples/flaky (acceptance 1): its forced failure replays 2
     await replaysReproduce(expect, ROOT, ['replay', out], 20, failure(TEST));
   });
 
+  // Not forced: chaos makes the rare order common (bench 8 measures how much), so a
+  // failing run comes within a few tries; 50 without one would be a chaos regression.
+  it('rewind record --until-fail --chaos finds a failing run within 50 tries, which then replays 20 times out of 20', async ({ expect }) => {
+    const out = path.join(tempDir('rewind-flaky-'), 'rec');
+    const r = await rewind(['record', '--until-fail', '--chaos', '--runs', '50', '--out', out, '--', NODE, VITEST, 'run', 'examples/flaky'], { cwd: ROOT });
+    const ctx = describeRun('record --until-fail --chaos', r);
+    expect(r.status, ctx).toBe(1);
+    const summary = r.stderr.toString();
+    expect(summary, ctx).toMatch(/^rewind: run \d+ of 50 failed: exit code 1; process \d+ \(forks\): test failed: examples\/flaky\/loader\.test\.ts > the config is loaded before the deadline: expected 'deadline passed'/m);
+    expect(summary, ctx).toMatch(/^ {2}chaos seed: +\d+$/m);
+    expect(summary, ctx).toContain(`replay it:   rewind replay ${out}`);
+    await replaysReproduce(expect, ROOT, ['replay', out], 20, failure(TEST));
+  });
+
   it('the per-test recording rewind/vitest keeps', async ({ expect }) => {
     const dir = project({
       'vitest.config.mjs': `import rewind from ${JSON.stringify(path.join(ROOT, 'dist', 'runners', 'vitest.js'))};\nexport default { plugins: [rewind()] };\n`,

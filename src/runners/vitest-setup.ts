@@ -4,15 +4,24 @@
 // timeout — is reported from the microtasks of the turn where it failed, so
 // `rewind replay --break-before-failure` stops before that turn; a test that fails without
 // throwing (expect.soft, a failing afterEach) is reported by onTestFailed, later.
+import * as vitest from 'vitest';
 import { beforeEach, type TestContext } from 'vitest';
-import { getFn, setFn } from 'vitest/suite';
 import { testFailed } from '../testing.js';
 
 type Task = TestContext['task'];
+type Fn = () => unknown;
+
+// A test's function: TestRunner's static methods from vitest 4.1 on (which warns when
+// vitest/suite is imported), vitest/suite before.
+const runner = (vitest as { TestRunner?: { getTestFn?: (t: Task) => Fn; setTestFn?: (t: Task, fn: Fn) => void } }).TestRunner;
+const { getFn, setFn }: { getFn: (t: Task) => Fn; setFn: (t: Task, fn: Fn) => void } =
+  runner?.getTestFn && runner.setTestFn
+    ? { getFn: runner.getTestFn.bind(runner), setFn: runner.setTestFn.bind(runner) }
+    : ((await import('vitest/suite')) as never);
 
 /** The try (retryCount) of each test whose failure was reported. */
 const reported = new WeakMap<Task, number>();
-const wrapped = new WeakSet<() => unknown>();
+const wrapped = new WeakSet<Fn>();
 
 function report(task: Task, err: unknown): void {
   const attempt = task.result?.retryCount ?? 0;
