@@ -11,7 +11,10 @@ import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ByteCursor, putVarint, unzigzag, zigzag } from '../src/trace/codec.js';
+import { ByteCursor, pack, putVarint, unpack, unzigzag, zigzag } from '../src/trace/codec.js';
+import { FastPacker } from '../src/trace/fastpack.js';
+import { decodeValue, encodeValue } from '../src/trace/values.js';
+import '../src/sources/fs-values.js';
 import {
   CHUNK_HEADER_BYTES,
   FORMAT_VERSION,
@@ -926,5 +929,65 @@ describe('error messages for specific bad inputs', { timeout: 60_000 }, () => {
     h.writeUInt32LE(payload.length, 0);
     h.writeUInt32LE(crc32(payload), 4);
     expect(() => TraceReader.parse(Buffer.concat([pre, h, payload]))).toThrow(/event 2 cannot be decoded \(unknown event tag 238\)/);
+  });
+});
+
+describe('FastPacker: the fast path of Call and Callback payloads', () => {
+  const GAVE_UP = Symbol('gave up');
+  const fast = (v: unknown, encoded: boolean): unknown => {
+    const f = new FastPacker();
+    return (encoded ? f.raw(v) : f.value(v)) ? unpack(f.buf.subarray(0, f.pos)) : GAVE_UP;
+  };
+  // What the general path stores: pack(encodeValue(v)) for a program's value, pack(v) for an encoded one.
+  const general = (v: unknown, encoded: boolean): unknown => unpack(pack(encoded ? v : encodeValue(v)));
+
+  it('decodes as the general path does, or gives up', () => {
+    fc.assert(
+      fc.property(
+        fc.anything({ withNullPrototype: true, withTypedArray: true, withSparseArray: true, withDate: true, withBigInt: true, withMap: true, withSet: true, withUnicodeString: true }),
+        fc.boolean(),
+        (v, encoded) => {
+          const got = fast(v, encoded);
+          if (got !== GAVE_UP) expect(got).toEqual(general(v, encoded));
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('always takes the fast path for JSON-like data with ASCII text', () => {
+    fc.assert(
+      fc.property(fc.jsonValue({ stringUnit: 'binary-ascii' }), fc.boolean(), (v, encoded) => {
+        const got = fast(v, encoded);
+        expect(got).not.toBe(GAVE_UP);
+        expect(got).toEqual(general(v, encoded));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('takes the fast path for the shapes fs calls produce, Stats and Dirents included', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rewind-fastpack-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'a.txt'), 'a');
+      const values: unknown[] = [
+        ['sync', path.join(dir, 'a.txt'), 'utf8'],
+        ['cb', dir, { withFileTypes: true, recursive: false }],
+        fs.statSync(dir),
+        fs.readdirSync(dir, { withFileTypes: true }),
+        [null, Buffer.from('bytes'), 3.25, -7, 2 ** 40, true],
+        'x'.repeat(70_000),
+      ];
+      for (const v of values) {
+        const got = fast(v, false);
+        expect(got, JSON.stringify(v)?.slice(0, 80)).not.toBe(GAVE_UP);
+        expect(got).toEqual(general(v, false));
+        expect(decodeValue(got)).toEqual(decodeValue(general(v, false)));
+      }
+      // Non-ASCII text, Dates and errors go the general way.
+      for (const v of ['héllo', new Date(0), new Error('x'), [undefined]]) expect(fast(v, false)).toBe(GAVE_UP);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

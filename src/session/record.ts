@@ -1,7 +1,6 @@
 // RecordSession: the program runs for real; every nondeterministic result it receives and
 // every callback the event loop enters is appended to the trace.
 import { Api, type EndInfo, type FailureInfo, type TraceHeader } from '../trace/format.js';
-import { encodeValue } from '../trace/values.js';
 import { TraceWriter } from '../trace/writer.js';
 import { chaos, deliveryOf } from './chaos.js';
 import { original, writeStderr } from './originals.js';
@@ -79,19 +78,19 @@ export class RecordSession implements Session {
     try {
       value = real();
     } catch (e) {
-      this.writer.call(api, { args: encodeValue(args), status: 2, value: encodeValue(e) });
+      this.writer.call(api, { args, status: 2, value: e }, false, false);
       return rethrow(e);
     }
-    this.writer.call(api, { args: encodeValue(args), status: 1, value: codec ? codec.encode(value) : encodeValue(value) });
+    this.writer.call(api, { args, status: 1, value: codec ? codec.encode(value) : value }, false, codec !== undefined);
     return value;
   }
 
   async(a: AsyncCall): number {
     const op = this.newOp();
-    if (a.args !== undefined) this.writer.call(a.api, { args: encodeValue(a.args), status: 0 });
-    const encode = a.codec ? a.codec.encode : encodeValue;
+    if (a.args !== undefined) this.writer.call(a.api, { args: a.args, status: 0 }, false);
+    const encode = a.codec?.encode;
     const done = (...results: unknown[]) => {
-      this.callback(op, a.api, encode(results));
+      this.writer.callback(op, this.turnTime(), a.api, encode ? encode(results) : results, encode !== undefined);
       a.cb(...results);
     };
     a.start(chaos === null ? done : chaos.wrap(chaos.lane(op, deliveryOf(a.api), a.repeat), done));

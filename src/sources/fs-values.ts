@@ -49,6 +49,7 @@ registerValueClass<Fields>('Stats', {
   is: (v): v is Fields => v instanceof fs.Stats,
   encode: (st) => STAT_FIELDS.map((k) => st[k]),
   decode: (d) => buildStats(StatsProto, STAT_FIELDS, d as unknown[]) as Fields,
+  leaf: true,
 });
 
 registerValueClass<Fields>('BigIntStats', {
@@ -79,6 +80,7 @@ registerValueClass<fs.Dirent>('Dirent', {
     const [name, type, parentPath] = x as [unknown, number, unknown];
     return new DirentCtor(name, type, parentPath);
   },
+  leaf: true,
 });
 
 /** statfs results: Node's class is not exported and has no methods; this one prints the same. */

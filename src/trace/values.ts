@@ -13,17 +13,30 @@ export interface ValueClass<T = unknown> {
   is(v: unknown): v is T;
   encode(v: T): unknown;
   decode(data: unknown): T;
+  /** encode returns plain data (numbers, ASCII strings, arrays) and encodes nothing nested: the fast path may use it. */
+  leaf?: boolean;
 }
 
 const classes = new Map<string, ValueClass>();
 /** Latest first: a source's class (os's SystemError) is asked before the generic one it refines (Error). */
-const byPrecedence: [string, ValueClass][] = [];
+const byPrecedence: [string, ValueClass, LeafClass | null][] = [];
+
+interface LeafClass {
+  name: string;
+  encode(v: unknown): unknown;
+}
 const TAG = '\u0000';
 
 /** Registers how values of one class are stored; `name` is part of the log format. */
 export function registerValueClass<T>(name: string, cls: ValueClass<T>): void {
   classes.set(TAG + name, cls as ValueClass);
-  byPrecedence.unshift([TAG + name, cls as ValueClass]);
+  byPrecedence.unshift([TAG + name, cls as ValueClass, cls.leaf ? { name: TAG + name, encode: cls.encode as (v: unknown) => unknown } : null]);
+}
+
+/** The class encodeValue would store `v` as, with its name, if that class is a leaf; else null. */
+export function leafClassOf(v: object): LeafClass | null {
+  for (const [, cls, leaf] of byPrecedence) if (cls.is(v)) return leaf;
+  return null;
 }
 
 // The objects being encoded (or decoded), outermost first: a value that contains itself

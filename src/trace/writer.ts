@@ -3,6 +3,8 @@
 import { crc32 } from 'node:zlib';
 import { original, writeStderr } from '../session/originals.js';
 import { pack, putVarint, zigzag } from './codec.js';
+import { FastPacker } from './fastpack.js';
+import { encodeValue } from './values.js';
 import {
   CHUNK_HEADER_BYTES,
   FORMAT_VERSION,
@@ -106,14 +108,35 @@ export class TraceWriter {
   }
 
   /** A turn that delivers a payload (async callback results). */
-  callback(op: number, us: number, api: number, payload: unknown): void {
-    const body = pack(payload);
-    this.reserve(body.length + 40);
+  /**
+   * `payload` is packed as it is (`encoded`), or first turned into a msgpack-safe tree as
+   * encodeValue does; either way the fast packer is tried first (see fastpack.ts).
+   */
+  callback(op: number, us: number, api: number, payload: unknown, encoded = true): void {
+    const f = this.fast;
+    f.pos = 0;
+    this.packPart(payload, encoded);
+    this.reserve(f.pos + 40);
     this.turn(Tag.Callback, op, us);
-    let p = putVarint(this.buf, this.pos, api);
-    p = putVarint(this.buf, p, body.length);
-    this.buf.set(body, p);
-    this.pos = p + body.length;
+    this.pos = putVarint(this.buf, this.pos, api);
+    this.putPart(0, f.pos);
+  }
+
+  private readonly fast = new FastPacker();
+
+  /** Appends msgpack of `v` (encodeValue(v) unless `encoded`) to the fast packer's buffer. */
+  private packPart(v: unknown, encoded: boolean): void {
+    const f = this.fast;
+    const start = f.pos;
+    if (encoded ? f.raw(v) : f.value(v)) return;
+    f.pos = start;
+    f.append(pack(encoded ? v : encodeValue(v)));
+  }
+
+  /** Copies bytes [from, to) of the fast packer's buffer into the chunk, length-prefixed. */
+  private putPart(from: number, to: number): void {
+    this.pos = putVarint(this.buf, this.pos, to - from);
+    this.pos += this.fast.buf.copy(this.buf, this.pos, from, to);
   }
 
   /** Bytes (n > 0) or a libuv status (n <= 0, UV_EOF at the end) arrived on stream handle `op`. */
@@ -147,17 +170,19 @@ export class TraceWriter {
   }
 
   /** A call to the outside world, with its result when it was synchronous. */
-  call(api: number, record: CallRecord): void {
-    // pack() reuses its buffer: the arguments are copied out before the value is packed,
-    // and the whole event is reserved at once (an event never spans two chunks).
-    const args = Buffer.from(pack(record.args));
-    const value = record.status === 0 ? null : pack(record.value);
-    this.reserve(args.length + (value ? value.length : 0) + 32);
+  call(api: number, record: CallRecord, argsEncoded = true, valueEncoded = true): void {
+    // Both parts are packed before the event is reserved, whole: an event never spans two chunks.
+    const f = this.fast;
+    f.pos = 0;
+    this.packPart(record.args, argsEncoded);
+    const argsEnd = f.pos;
+    if (record.status !== 0) this.packPart(record.value, valueEncoded);
+    this.reserve(f.pos + 32);
     this.buf[this.pos++] = Tag.Call;
     this.pos = putVarint(this.buf, this.pos, api);
     this.buf[this.pos++] = record.status;
-    this.lengthPrefixed(args);
-    if (value) this.lengthPrefixed(value);
+    this.putPart(0, argsEnd);
+    if (record.status !== 0) this.putPart(argsEnd, f.pos);
     this.events++;
   }
 

@@ -1,0 +1,206 @@
+// The fast path for the payloads of Call and Callback events: msgpack written straight into
+// a reusable buffer, in one walk, for the shapes fs, dns and net calls produce (ASCII
+// strings, numbers, booleans, null, arrays, plain objects, Buffers, Stats and Dirents).
+// `value` writes what `pack(encodeValue(v))` would; `raw` what `pack(v)` would. Anything
+// else (a Date, a bigint, undefined, an Error, a non-ASCII string, a cycle) makes it give
+// up, and the caller takes the general path: what a reader decodes is the same either way.
+// Recording a statSync went from about 2.5 µs of encoding to a few hundred ns.
+import { leafClassOf } from './values.js';
+
+const MAX_DEPTH = 16;
+
+export class FastPacker {
+  buf = Buffer.allocUnsafe(16 * 1024);
+  private view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+  pos = 0;
+
+  private room(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
+    this.buf.copy(bigger, 0, 0, this.pos);
+    this.buf = bigger;
+    this.view = new DataView(bigger.buffer, bigger.byteOffset, bigger.byteLength);
+  }
+
+  append(bytes: Uint8Array): void {
+    this.room(bytes.length);
+    this.buf.set(bytes, this.pos);
+    this.pos += bytes.length;
+  }
+
+  /** Appends `pack(encodeValue(v))`; false (with `pos` wherever it got) if it cannot. */
+  value(v: unknown, depth = 0): boolean {
+    if (v === null || typeof v !== 'object') return this.primitive(v);
+    if (depth > MAX_DEPTH) return false;
+    if (Array.isArray(v)) {
+      this.header(v.length, 0x90, 0xdc);
+      for (let i = 0; i < v.length; i++) if (!this.value(v[i], depth + 1)) return false;
+      return true;
+    }
+    if (v instanceof Uint8Array) return this.bin(v);
+    const proto = Object.getPrototypeOf(v);
+    if (proto === Object.prototype || proto === null) {
+      if (Object.prototype.hasOwnProperty.call(v, 'constructor')) return false;
+      return this.object(v as Record<string, unknown>, depth, true);
+    }
+    const cls = leafClassOf(v);
+    if (cls === null) return false;
+    this.header(1, 0x80, 0xde);
+    return this.string(cls.name) && this.raw(cls.encode(v), depth + 1);
+  }
+
+  /** Appends `pack(v)`; false if it cannot. */
+  raw(v: unknown, depth = 0): boolean {
+    if (v === null || typeof v !== 'object') return this.primitive(v);
+    if (depth > MAX_DEPTH) return false;
+    if (Array.isArray(v)) {
+      this.header(v.length, 0x90, 0xdc);
+      for (let i = 0; i < v.length; i++) if (!this.raw(v[i], depth + 1)) return false;
+      return true;
+    }
+    if (Buffer.isBuffer(v)) return this.bin(v);
+    if ((v as object).constructor === Object) return this.object(v as Record<string, unknown>, depth, false);
+    return false;
+  }
+
+  private object(o: Record<string, unknown>, depth: number, encode: boolean): boolean {
+    const keys = Object.keys(o);
+    this.header(keys.length, 0x80, 0xde);
+    for (const k of keys) {
+      if (!this.string(k)) return false;
+      if (!(encode ? this.value(o[k], depth + 1) : this.raw(o[k], depth + 1))) return false;
+    }
+    return true;
+  }
+
+  private primitive(v: unknown): boolean {
+    switch (typeof v) {
+      case 'string':
+        return this.string(v);
+      case 'number':
+        this.number(v);
+        return true;
+      case 'boolean':
+        this.room(1);
+        this.buf[this.pos++] = v ? 0xc3 : 0xc2;
+        return true;
+      case 'object': // null
+        this.room(1);
+        this.buf[this.pos++] = 0xc0;
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  /** fixarray/fixmap below 16 entries, else the 16-bit (`wide`) or 32-bit form. */
+  private header(n: number, fix: number, wide: number): void {
+    this.room(5);
+    const b = this.buf;
+    if (n < 16) b[this.pos++] = fix | n;
+    else if (n < 0x10000) {
+      b[this.pos++] = wide;
+      b[this.pos++] = n >> 8;
+      b[this.pos++] = n & 0xff;
+    } else {
+      b[this.pos++] = wide + 1;
+      this.view.setUint32(this.pos, n);
+      this.pos += 4;
+    }
+  }
+
+  /** As msgpackr writes numbers (its defaults: no float32). */
+  private number(v: number): void {
+    this.room(9);
+    const b = this.buf;
+    if (v >>> 0 === v) {
+      if (v < 0x80) b[this.pos++] = v;
+      else if (v < 0x100) {
+        b[this.pos++] = 0xcc;
+        b[this.pos++] = v;
+      } else if (v < 0x10000) {
+        b[this.pos++] = 0xcd;
+        b[this.pos++] = v >> 8;
+        b[this.pos++] = v & 0xff;
+      } else {
+        b[this.pos++] = 0xce;
+        this.view.setUint32(this.pos, v);
+        this.pos += 4;
+      }
+    } else if (v >> 0 === v) {
+      if (v >= -0x20) b[this.pos++] = 0x100 + v;
+      else if (v >= -0x80) {
+        b[this.pos++] = 0xd0;
+        b[this.pos++] = v + 0x100;
+      } else if (v >= -0x8000) {
+        b[this.pos++] = 0xd1;
+        this.view.setInt16(this.pos, v);
+        this.pos += 2;
+      } else {
+        b[this.pos++] = 0xd2;
+        this.view.setInt32(this.pos, v);
+        this.pos += 4;
+      }
+    } else {
+      b[this.pos++] = 0xcb;
+      this.view.setFloat64(this.pos, v);
+      this.pos += 8;
+    }
+  }
+
+  /** ASCII strings only: any other text takes the general path, whose UTF-8 is msgpackr's. */
+  private string(s: string): boolean {
+    const n = s.length;
+    if (n < 0x20) {
+      this.room(n + 1);
+      const b = this.buf;
+      let p = this.pos;
+      b[p++] = 0xa0 | n;
+      for (let i = 0; i < n; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) return false;
+        b[p++] = c;
+      }
+      this.pos = p;
+      return true;
+    }
+    if (Buffer.byteLength(s, 'utf8') !== n) return false;
+    this.room(n + 5);
+    const b = this.buf;
+    if (n < 0x100) {
+      b[this.pos++] = 0xd9;
+      b[this.pos++] = n;
+    } else if (n < 0x10000) {
+      b[this.pos++] = 0xda;
+      b[this.pos++] = n >> 8;
+      b[this.pos++] = n & 0xff;
+    } else {
+      b[this.pos++] = 0xdb;
+      this.view.setUint32(this.pos, n);
+      this.pos += 4;
+    }
+    this.pos += (b as Buffer & { latin1Write(s: string, at: number, n: number): number }).latin1Write(s, this.pos, n);
+    return true;
+  }
+
+  private bin(v: Uint8Array): boolean {
+    const n = v.byteLength;
+    this.room(n + 5);
+    const b = this.buf;
+    if (n < 0x100) {
+      b[this.pos++] = 0xc4;
+      b[this.pos++] = n;
+    } else if (n < 0x10000) {
+      b[this.pos++] = 0xc5;
+      b[this.pos++] = n >> 8;
+      b[this.pos++] = n & 0xff;
+    } else {
+      b[this.pos++] = 0xc6;
+      this.view.setUint32(this.pos, n);
+      this.pos += 4;
+    }
+    b.set(v, this.pos);
+    this.pos += n;
+    return true;
+  }
+}
