@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { STORE_DIR, programName, recordingName, setLatest, type RecordingIndex } from '../trace/store.js';
 import { EXIT } from '../exit-codes.js';
+import { shellWord, shownPath } from './shell.js';
 import { CliError, defaultProcess, logsIn, processesOf, type RecordedProcess } from './recordings.js';
 import { exitLike, needsCommand, nothingRecorded, outDir, randomSeed, runRecording, type ExitStatus, type RecordOptions } from './record.js';
 
@@ -53,11 +54,7 @@ function keep(from: string, to: string): void {
 }
 
 /** A directory as the user types it: relative to here when inside, quoted for the shell when it must be. */
-const shown = (dir: string): string => {
-  const rel = path.relative(process.cwd(), dir);
-  const p = rel && !rel.startsWith('..') ? rel : dir;
-  return /^[\w@%+=:,./-]+$/.test(p) ? p : `'${p.replace(/'/g, `'\\''`)}'`;
-};
+const shown = (dir: string): string => shellWord(shownPath(dir));
 
 export async function recordUntilFail(command: string[], opts: UntilFailOptions): Promise<never> {
   needsCommand(command, 'rewind record --until-fail');

@@ -1,10 +1,10 @@
 // After a test run: the recordings of test processes that failed are kept, the others
 // dropped, and each failure is listed with the command that replays it.
 import fs from 'node:fs';
-import path from 'node:path';
 import { TraceReader } from '../trace/reader.js';
 import { setLatest } from '../trace/store.js';
 import { summarizeProcess, type RecordedProcess } from '../cli/recordings.js';
+import { shellWord, shownPath as shown } from '../cli/shell.js';
 
 /** What the summary says of a kept process. */
 export type FailedProcess = Pick<RecordedProcess, 'pid' | 'name' | 'failures' | 'failed'>;
@@ -49,16 +49,6 @@ export function removeIfEmpty(dir: string): void {
     // already gone
   }
 }
-
-/** A word for a POSIX shell, quoted only when it needs it. */
-export function shellWord(s: string): string {
-  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
-}
-
-const shown = (p: string): string => {
-  const rel = path.relative(process.cwd(), p);
-  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : p;
-};
 
 /** What to tell the user about a settled run: nothing when no test failed. */
 export function describeSettled({ dir, kept, dropped }: Settled): string {
