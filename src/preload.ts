@@ -1,5 +1,6 @@
 // The preload the rewind CLI gives every Node process it records or replays (NODE_OPTIONS
-// --require), bundled into one CommonJS file, dist/preload.cjs (npm run build). Being
+// --require), bundled into one CommonJS file, dist/preload-bundle.cjs (npm run build), which dist/preload.cjs
+// runs from V8's code cache (preload-loader.ts). Being
 // CommonJS it runs synchronously during Node's startup, before the event loop first
 // turns, so nothing can happen unrecorded before it (a forked child's first IPC message);
 // being one file it loads in one read. `rewind/register` (ESM, for --import) is the same
