@@ -4,8 +4,8 @@
 // start (about 7 of 30 ms on Node 20); with the cache most of it is gone. The cache is
 // written on first use, per Node version and build, into dist/.compile-cache/ (next to the
 // code it caches: whoever can write there can change rewind anyway; `npm run build` clears
-// it). If it cannot be read
-// or written, or V8 rejects it (other flags), the bundle is compiled as usual.
+// it). If it cannot be read or written, or V8 rejects it (other flags), the bundle is
+// compiled as usual.
 import fs from 'node:fs';
 import Module from 'node:module';
 import path from 'node:path';
