@@ -966,6 +966,25 @@ describe('FastPacker: the fast path of Call and Callback payloads', () => {
     );
   });
 
+  it('a call made while another is being packed (a getter of its arguments) is logged first, both whole', () => {
+    const p = path.join(dir, 'nested.rwnd');
+    const w = new TraceWriter(p, makeHeader());
+    const args = {
+      path: 'a.txt',
+      get flags() {
+        w.call(7, { args: ['inner', 'b.txt'], status: 1, value: { size: 3 } }, false, false);
+        return 'r';
+      },
+    };
+    w.call(6, { args, status: 1, value: ['outer', 1.5] }, false, false);
+    w.close();
+    const calls = [...TraceReader.events(TraceReader.open(p))].filter((e) => e.tag === Tag.Call).map((e) => [e.api, e.call]);
+    expect(calls).toEqual([
+      [7, { args: ['inner', 'b.txt'], status: 1, value: { size: 3 } }],
+      [6, { args: { path: 'a.txt', flags: 'r' }, status: 1, value: ['outer', 1.5] }],
+    ]);
+  });
+
   it('takes the fast path for the shapes fs calls produce, Stats and Dirents included', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rewind-fastpack-'));
     try {

@@ -107,36 +107,49 @@ export class TraceWriter {
     this.turns++;
   }
 
-  /** A turn that delivers a payload (async callback results). */
   /**
-   * `payload` is packed as it is (`encoded`), or first turned into a msgpack-safe tree as
-   * encodeValue does; either way the fast packer is tried first (see fastpack.ts).
+   * A turn that delivers a payload (async callback results). `payload` is packed as it is
+   * (`encoded`), or as encodeValue(payload) would be; the fast packer is tried first.
    */
   callback(op: number, us: number, api: number, payload: unknown, encoded = true): void {
-    const f = this.fast;
-    f.pos = 0;
-    this.packPart(payload, encoded);
+    const f = this.packer();
+    try {
+      this.packPart(f, payload, encoded);
+    } finally {
+      this.packing--;
+    }
     this.reserve(f.pos + 40);
     this.turn(Tag.Callback, op, us);
     this.pos = putVarint(this.buf, this.pos, api);
-    this.putPart(0, f.pos);
+    this.putPart(f, 0, f.pos);
   }
 
   private readonly fast = new FastPacker();
+  private packing = 0;
 
-  /** Appends msgpack of `v` (encodeValue(v) unless `encoded`) to the fast packer's buffer. */
-  private packPart(v: unknown, encoded: boolean): void {
-    const f = this.fast;
+  /**
+   * The packer for one event, emptied. Packing may run program code (a getter of an
+   * argument) that makes a recorded call of its own: that nested event gets a packer of
+   * its own (and lands in the log first, as it happened first).
+   */
+  private packer(): FastPacker {
+    const f = this.packing++ === 0 ? this.fast : new FastPacker();
+    f.pos = 0;
+    return f;
+  }
+
+  /** Appends msgpack of `v` (encodeValue(v) unless `encoded`) to `f`. */
+  private packPart(f: FastPacker, v: unknown, encoded: boolean): void {
     const start = f.pos;
     if (encoded ? f.raw(v) : f.value(v)) return;
     f.pos = start;
     f.append(pack(encoded ? v : encodeValue(v)));
   }
 
-  /** Copies bytes [from, to) of the fast packer's buffer into the chunk, length-prefixed. */
-  private putPart(from: number, to: number): void {
+  /** Copies bytes [from, to) of `f` into the chunk, length-prefixed. */
+  private putPart(f: FastPacker, from: number, to: number): void {
     this.pos = putVarint(this.buf, this.pos, to - from);
-    this.pos += this.fast.buf.copy(this.buf, this.pos, from, to);
+    this.pos += f.buf.copy(this.buf, this.pos, from, to);
   }
 
   /** Bytes (n > 0) or a libuv status (n <= 0, UV_EOF at the end) arrived on stream handle `op`. */
@@ -172,17 +185,21 @@ export class TraceWriter {
   /** A call to the outside world, with its result when it was synchronous. */
   call(api: number, record: CallRecord, argsEncoded = true, valueEncoded = true): void {
     // Both parts are packed before the event is reserved, whole: an event never spans two chunks.
-    const f = this.fast;
-    f.pos = 0;
-    this.packPart(record.args, argsEncoded);
-    const argsEnd = f.pos;
-    if (record.status !== 0) this.packPart(record.value, valueEncoded);
+    const f = this.packer();
+    let argsEnd: number;
+    try {
+      this.packPart(f, record.args, argsEncoded);
+      argsEnd = f.pos;
+      if (record.status !== 0) this.packPart(f, record.value, valueEncoded);
+    } finally {
+      this.packing--;
+    }
     this.reserve(f.pos + 32);
     this.buf[this.pos++] = Tag.Call;
     this.pos = putVarint(this.buf, this.pos, api);
     this.buf[this.pos++] = record.status;
-    this.putPart(0, argsEnd);
-    if (record.status !== 0) this.putPart(argsEnd, f.pos);
+    this.putPart(f, 0, argsEnd);
+    if (record.status !== 0) this.putPart(f, argsEnd, f.pos);
     this.events++;
   }
 
