@@ -958,6 +958,7 @@ describe('FastPacker: the fast path of Call and Callback payloads', () => {
   it('always takes the fast path for JSON-like data with ASCII text', () => {
     fc.assert(
       fc.property(fc.jsonValue({ stringUnit: 'binary-ascii' }), fc.boolean(), (v, encoded) => {
+        if (JSON.stringify(v)?.includes('"__proto__"')) return; // an own __proto__ key goes the general way
         const got = fast(v, encoded);
         expect(got).not.toBe(GAVE_UP);
         expect(got).toEqual(general(v, encoded));
@@ -1004,7 +1005,7 @@ describe('FastPacker: the fast path of Call and Callback payloads', () => {
         expect(decodeValue(got)).toEqual(decodeValue(general(v, false)));
       }
       // Non-ASCII text, Dates and errors go the general way.
-      for (const v of ['héllo', new Date(0), new Error('x'), [undefined]]) expect(fast(v, false)).toBe(GAVE_UP);
+      for (const v of ['héllo', new Date(0), new Error('x'), [undefined], JSON.parse('{"__proto__": 1}')]) expect(fast(v, false)).toBe(GAVE_UP);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -67,7 +67,9 @@ export class FastPacker {
     const keys = Object.keys(o);
     this.header(keys.length, 0x80, 0xde);
     for (const k of keys) {
-      if (!this.string(k)) return false;
+      // An own "__proto__" key: encodeValue's copy sets a prototype instead, and msgpackr
+      // guards it on reading; the general path decides.
+      if (k === '__proto__' || !this.string(k)) return false;
       if (!(encode ? this.value(o[k], depth + 1) : this.raw(o[k], depth + 1))) return false;
     }
     return true;
