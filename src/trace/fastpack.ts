@@ -32,11 +32,7 @@ export class FastPacker {
   value(v: unknown, depth = 0): boolean {
     if (v === null || typeof v !== 'object') return this.primitive(v);
     if (depth > MAX_DEPTH) return false;
-    if (Array.isArray(v)) {
-      this.header(v.length, 0x90, 0xdc);
-      for (let i = 0; i < v.length; i++) if (!this.value(v[i], depth + 1)) return false;
-      return true;
-    }
+    if (Array.isArray(v)) return this.array(v, depth, true);
     if (v instanceof Uint8Array) return this.bin(v);
     const proto = Object.getPrototypeOf(v);
     if (proto === Object.prototype || proto === null) {
@@ -53,14 +49,17 @@ export class FastPacker {
   raw(v: unknown, depth = 0): boolean {
     if (v === null || typeof v !== 'object') return this.primitive(v);
     if (depth > MAX_DEPTH) return false;
-    if (Array.isArray(v)) {
-      this.header(v.length, 0x90, 0xdc);
-      for (let i = 0; i < v.length; i++) if (!this.raw(v[i], depth + 1)) return false;
-      return true;
-    }
+    if (Array.isArray(v)) return this.array(v, depth, false);
     if (Buffer.isBuffer(v)) return this.bin(v);
     if ((v as object).constructor === Object) return this.object(v as Record<string, unknown>, depth, false);
     return false;
+  }
+
+  /** Its items as `value` (`encode`) or `raw` writes them. */
+  private array(a: unknown[], depth: number, encode: boolean): boolean {
+    this.header(a.length, 0x90, 0xdc);
+    for (let i = 0; i < a.length; i++) if (!(encode ? this.value(a[i], depth + 1) : this.raw(a[i], depth + 1))) return false;
+    return true;
   }
 
   private object(o: Record<string, unknown>, depth: number, encode: boolean): boolean {
@@ -98,14 +97,19 @@ export class FastPacker {
   /** fixarray/fixmap below 16 entries, else the 16-bit (`wide`) or 32-bit form. */
   private header(n: number, fix: number, wide: number): void {
     this.room(5);
+    if (n < 16) this.buf[this.pos++] = fix | n;
+    else this.length(n, wide);
+  }
+
+  /** Type `code16` and a 16-bit length, or the next type code and a 32-bit one. */
+  private length(n: number, code16: number): void {
     const b = this.buf;
-    if (n < 16) b[this.pos++] = fix | n;
-    else if (n < 0x10000) {
-      b[this.pos++] = wide;
+    if (n < 0x10000) {
+      b[this.pos++] = code16;
       b[this.pos++] = n >> 8;
       b[this.pos++] = n & 0xff;
     } else {
-      b[this.pos++] = wide + 1;
+      b[this.pos++] = code16 + 1;
       this.view.setUint32(this.pos, n);
       this.pos += 4;
     }
@@ -168,19 +172,8 @@ export class FastPacker {
     }
     if (Buffer.byteLength(s, 'utf8') !== n) return false;
     this.room(n + 5);
+    this.sized(n, 0xd9);
     const b = this.buf;
-    if (n < 0x100) {
-      b[this.pos++] = 0xd9;
-      b[this.pos++] = n;
-    } else if (n < 0x10000) {
-      b[this.pos++] = 0xda;
-      b[this.pos++] = n >> 8;
-      b[this.pos++] = n & 0xff;
-    } else {
-      b[this.pos++] = 0xdb;
-      this.view.setUint32(this.pos, n);
-      this.pos += 4;
-    }
     this.pos += (b as Buffer & { latin1Write(s: string, at: number, n: number): number }).latin1Write(s, this.pos, n);
     return true;
   }
@@ -188,21 +181,17 @@ export class FastPacker {
   private bin(v: Uint8Array): boolean {
     const n = v.byteLength;
     this.room(n + 5);
-    const b = this.buf;
-    if (n < 0x100) {
-      b[this.pos++] = 0xc4;
-      b[this.pos++] = n;
-    } else if (n < 0x10000) {
-      b[this.pos++] = 0xc5;
-      b[this.pos++] = n >> 8;
-      b[this.pos++] = n & 0xff;
-    } else {
-      b[this.pos++] = 0xc6;
-      this.view.setUint32(this.pos, n);
-      this.pos += 4;
-    }
-    b.set(v, this.pos);
+    this.sized(n, 0xc4);
+    this.buf.set(v, this.pos);
     this.pos += n;
     return true;
+  }
+
+  /** A str or bin header: its 8-, 16- or 32-bit form (type codes `code8` and the next two). */
+  private sized(n: number, code8: number): void {
+    if (n < 0x100) {
+      this.buf[this.pos++] = code8;
+      this.buf[this.pos++] = n;
+    } else this.length(n, code8 + 1);
   }
 }
