@@ -209,7 +209,7 @@ describe.concurrent('examples/flaky (acceptance 1): its forced failure replays 2
     const ctx = describeRun('record --until-fail --chaos', r);
     expect(r.status, ctx).toBe(1);
     const summary = r.stderr.toString();
-    expect(summary, ctx).toMatch(/^rewind: run \d+ of 50 failed: exit code 1; process \d+ \(forks\): test failed: examples\/flaky\/loader\.test\.ts > the config is loaded before the deadline: expected 'deadline passed'/m);
+    expect(summary, ctx).toMatch(/^rewind: run \d+ of 50 failed: exit code 1; process \d+ \(forks\): test failed: examples\/flaky\/loader\.test\.ts > the config is loaded before the deadline: AssertionError: expected 'deadline passed'/m);
     expect(summary, ctx).toMatch(/^ {2}chaos seed: +\d+$/m);
     expect(summary, ctx).toContain(`replay it:   rewind replay ${out}`);
     await replaysReproduce(expect, ROOT, ['replay', out], 20, failure(TEST));

@@ -93,7 +93,7 @@ export function summarizeProcess(log: string, trace: TraceFile): RecordedProcess
   const failed = crash
     ? `${crash.origin === 'unhandledRejection' ? 'unhandled rejection' : 'uncaught exception'}: ${crash.name}: ${crash.message}`
     : test
-      ? `test failed: ${test.test}: ${test.message.split('\n')[0]}`
+      ? `test failed: ${test.test}: ${test.name}: ${test.message.split('\n')[0]}`
       : end?.signal
         ? `killed by ${end.signal}`
         : end && end.code
