@@ -15,7 +15,7 @@ import type { RecordSession } from '../session/record.js';
 import type { ReplaySession } from '../session/replay.js';
 import type { Session, Source } from '../session/session.js';
 import { Api, Tag } from '../trace/format.js';
-import { handleState, isInert, laneOf } from './streams.js';
+import { handleState, isInert, laneOf, recordCompletion } from './streams.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Handle = any;
@@ -71,15 +71,8 @@ function recordNet(s: RecordSession, b: Bindings): void {
         const op = s.newOp();
         const args = arguments;
         const err = s.call(Api['net.connect'], { h: st.op, address, port }, () => real.apply(this, args));
-        if (err === 0) {
-          const complete = req.oncomplete;
-          const connected = function (this: Req, status: number, _h: Handle, _r: Req, readable: boolean, writable: boolean) {
-            s.callback(op, Api['net.connect'], [status, readable, writable]);
-            req.oncomplete = complete; // stack frames then read as Node's own ("[as oncomplete]")
-            return complete.apply(this, arguments);
-          };
-          req.oncomplete = chaos === null ? connected : chaos.wrap(laneOf(st), connected, op);
-        }
+        // (status, handle, req, readable, writable): the handles are the program's own.
+        if (err === 0) recordCompletion(s, st, req, op, Api['net.connect'], (a) => [a[0], a[3], a[4]]);
         return err;
       };
     }

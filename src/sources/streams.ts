@@ -65,6 +65,25 @@ export const isInert = (h: Handle): boolean => h[kState] !== EXEMPT;
 /** Record --chaos: the lane of a handle's deliveries (reads, completions, its close). */
 export const laneOf = (st: HandleState): Lane => (st.lane ??= new Lane(st.op, Delivery.Io));
 
+/**
+ * Records the completion of request `req` (a write, a shutdown, a connect) as a turn of
+ * `op`, logging what `logged` takes from its arguments. Node's own function is put back
+ * before it runs, so stack frames read as Node's ("[as oncomplete]"); under chaos the
+ * completion may be held on the handle's lane.
+ */
+export function recordCompletion(s: RecordSession, st: HandleState, req: Req, op: number, api: number, logged: (args: IArguments) => unknown): void {
+  const complete = req.oncomplete;
+  const done = function (this: Req) {
+    s.callback(op, api, logged(arguments));
+    req.oncomplete = complete;
+    return complete.apply(this, arguments);
+  };
+  req.oncomplete = chaos === null ? done : chaos.wrap(laneOf(st), done, op);
+}
+
+/** The status a completion gets first. */
+const firstArgument = (args: IArguments): unknown => args[0];
+
 export function exemptHandle(h: Handle): void {
   if (h && typeof h === 'object' && !h[kState]) h[kState] = EXEMPT;
 }
@@ -240,16 +259,7 @@ function recordStream(s: RecordSession, b: Bindings, P: any): void {
   const afterWrite = (st: HandleState, req: Req, err: number, len: number, crc: number): number => {
     const async = err === 0 && sbs[b.kLastWriteWasAsync] !== 0;
     s.streamWrite(st.op, len, crc, err, async);
-    if (async) {
-      const op = s.newOp();
-      const complete = req.oncomplete;
-      const done = function (this: Req, status: number) {
-        s.callback(op, Api['stream.writeDone'], status);
-        req.oncomplete = complete; // stack frames then read as Node's own ("[as oncomplete]")
-        return complete.apply(this, arguments);
-      };
-      req.oncomplete = chaos === null ? done : chaos.wrap(laneOf(st), done, op);
-    }
+    if (async) recordCompletion(s, st, req, s.newOp(), Api['stream.writeDone'], firstArgument);
     return err;
   };
   for (const name of WRITES) {
@@ -275,14 +285,7 @@ function recordStream(s: RecordSession, b: Bindings, P: any): void {
   P.shutdown = function (this: Handle, req: Req) {
     const st = handleState(this);
     if (!st) return shutdown.call(this, req);
-    const op = s.newOp();
-    const complete = req.oncomplete;
-    const done = function (this: Req, status: number) {
-      s.callback(op, Api['stream.shutdown'], status);
-      req.oncomplete = complete; // stack frames then read as Node's own ("[as oncomplete]")
-      return complete.apply(this, arguments);
-    };
-    req.oncomplete = chaos === null ? done : chaos.wrap(laneOf(st), done, op);
+    recordCompletion(s, st, req, s.newOp(), Api['stream.shutdown'], firstArgument);
     return s.call(Api['stream.shutdown'], { h: st.op }, () => shutdown.call(this, req));
   };
 }
