@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ByteCursor, pack, putVarint, unpack, unzigzag, zigzag } from '../src/trace/codec.js';
 import { FastPacker } from '../src/trace/fastpack.js';
 import { decodeValue, encodeValue } from '../src/trace/values.js';
-import '../src/sources/fs-values.js';
+import '../src/sources/fs/values.js';
 import {
   CHUNK_HEADER_BYTES,
   FORMAT_VERSION,
