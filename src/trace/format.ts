@@ -204,6 +204,7 @@ export const Api = {
   'fs.cpSyncCheckPaths': 200,
   'fs.cpSyncOverrideFile': 201,
   'fs.cpSyncCopyDir': 202,
+  'fs.internalModuleStat': 203,
 } as const;
 export type ApiName = keyof typeof Api;
 const API_NAMES = new Map<number, string>(Object.entries(Api).map(([k, v]) => [v, k]));

@@ -109,8 +109,10 @@ export const FUNCTIONS: Record<string, Spec> = {
   cpSyncCheckPaths: S(Api['fs.cpSyncCheckPaths']),
   cpSyncOverrideFile: S(Api['fs.cpSyncOverrideFile']),
   cpSyncCopyDir: S(Api['fs.cpSyncCopyDir']),
+  // The module loaders', but Node 20's fs.promises.readdir(…, { recursive }) uses it too.
+  // Node 22+ passes (receiver, path).
+  internalModuleStat: S(Api['fs.internalModuleStat']),
   // The module loaders' own.
-  internalModuleStat: S(0, 'loader'),
   internalModuleReadJSON: S(0, 'loader'), // Node 20
   legacyMainResolve: S(0, 'loader'),
   getFormatOfExtensionlessFile: S(0, 'loader'),

@@ -51,7 +51,7 @@ const passThrough = (): boolean => ownIo.depth > 0 || guard.depth > 0 || inLoade
 function recorded(name: string, spec: Spec, fn: Fn): Fn {
   const { api, kind } = spec;
   const what = `fs ${name}()`;
-  const resolves = name === 'lstat' || name === 'stat' || name === 'readlink';
+  const resolves = name === 'lstat' || name === 'stat' || name === 'readlink' || name === 'internalModuleStat';
   const wrapper = function (this: unknown, ...args: unknown[]): unknown {
     if (kind === 'loader' || passThrough()) return fn.apply(this, args);
     const a0 = args[0];
@@ -61,8 +61,9 @@ function recorded(name: string, spec: Spec, fn: Fn): Fn {
         return fn.apply(this, args);
       }
       if ((a0 === 1 || a0 === 2) && (kind === 'write' || kind === 'writev' || kind === 'writeString')) return output(kind, fn, args);
-    } else if (typeof a0 === 'string' && isLoaderPath(a0, wrapper, resolves)) {
-      return loaderCall(kind, fn, args);
+    } else {
+      const path = typeof a0 === 'string' ? a0 : resolves && typeof args[1] === 'string' ? args[1] : null;
+      if (path !== null && isLoaderPath(path, wrapper, resolves)) return loaderCall(kind, fn, args);
     }
     const req = requestOf(args);
     const form: Form = req === undefined ? 'sync' : req === B.kUsePromises ? 'promise' : 'cb';
