@@ -89,6 +89,37 @@ const CASES: Record<string, FsCase> = {
       expect(out).toMatch(/^done$/m);
     },
   },
+  'userland patches of fs that read the clock inside Node\'s fs calls (graceful-fs\'s closeSync, fs.open, fs.read)': {
+    fixture: 'fs-userland-patches.cjs',
+    setup: (dir) => put(dir, { 'in.txt': 'input one\n', 'big.txt': 'abcdefghij'.repeat(2000) }),
+    writes: ['out.txt'],
+    change(dir) {
+      put(dir, { 'in.txt': 'CHANGED\n' });
+      fs.rmSync(path.join(dir, 'big.txt'));
+    },
+    check(out, _err, expect) {
+      expect(out).toMatch(/^readFileSync 10 10$/m);
+      expect(out).toMatch(/^readFile "input one\\n"$/m);
+      expect(out).toMatch(/^promises\.readFile 20000$/m);
+      expect(out).toMatch(/^stream 4096,4096,4096,4096,3616$/m);
+      expect(out).toMatch(/^readFile missing ENOENT$/m);
+      expect(out).toMatch(/^writeFile ok true$/m);
+      // Each patch ran inside Node's calls while recording (and must again at replay).
+      expect(out).toMatch(/^stamps \d+ (closeSync@\d+ ){2}.*open@\d+ .*read@\d+/m);
+    },
+  },
+  'the real graceful-fs, gracefulify(fs)': {
+    fixture: 'fs-graceful.cjs',
+    setup: (dir) => put(dir, { 'in.txt': 'input one\n', 'big.txt': 'x'.repeat(70000) }),
+    writes: ['copy.txt'],
+    change(dir) {
+      put(dir, { 'in.txt': 'CHANGED\n' });
+      fs.rmSync(path.join(dir, 'big.txt'));
+    },
+    check(out, _err, expect) {
+      expect(out).toBe('readFileSync 10 70000\nreadFile 70000\nreaddir big.txt,copy.txt,in.txt\nstream 10 then input one true\n');
+    },
+  },
   'sync API, and writeSync to stdout and stderr': {
     fixture: 'fs-sync.cjs',
     setup: (dir) => put(dir, { 'in.txt': 'input one\n', 'gone.txt': 'to delete\n' }),
