@@ -14,7 +14,7 @@ import type { ResultCodec, Session } from '../../session/session.js';
 import { decodeValue, encodeValue } from '../../trace/values.js';
 import { stdioWriting } from '../stdio.js';
 import { FUNCTIONS, NOT_CALLS, fsBinding, type FsBinding, type Kind, type Spec } from './binding.js';
-import { SAME, closedFd, fileKey, loadContent, openedFd, readKey, storeContent } from './content.js';
+import { SAME, closedFd, fileKey, loadContent, openedFd, readKey, statKey, storeContent } from './content.js';
 import { installHandle, replayHandle } from './handle.js';
 import { inLoader, isLoaderPath, loaderFds } from './loader.js';
 import { guard } from './public.js';
@@ -70,11 +70,11 @@ function recorded(name: string, spec: Spec, fn: Fn): Fn {
     const sum = summarize(kind, form, args);
     if (kind === 'close') closedFd(a0);
     if (form === 'sync') {
-      const v = s.call(api, sum, () => fn.apply(B, args), valueCodec(kind, args));
+      const v = s.call(api, sum, () => fn.apply(B, args), valueCodec(name, kind, args));
       if (kind === 'open') openedFd(v, a0);
       return v;
     }
-    const codec = resultsCodec(kind, args);
+    const codec = resultsCodec(name, kind, args);
     const after = kind === 'open' || kind === 'openHandle' ? (r: Results) => r[0] == null && openedFd(kind === 'open' ? r[1] : (r[1] as { fd: number }).fd, a0) : null;
     if (form === 'cb') {
       const r = req as { oncomplete: Fn };
@@ -262,7 +262,7 @@ function statArray(kind: Kind, bigint: boolean, shared: boolean, bytes: Uint8Arr
 }
 
 /** How a synchronous call's return value (and what it wrote into its arguments) is stored. */
-function valueCodec(kind: Kind, args: unknown[]): ResultCodec<unknown> | undefined {
+function valueCodec(name: string, kind: Kind, args: unknown[]): ResultCodec<unknown> | undefined {
   switch (kind) {
     case 'read': {
       const key = readKey(args[0], args[3], args[4]);
@@ -293,11 +293,13 @@ function valueCodec(kind: Kind, args: unknown[]): ResultCodec<unknown> | undefin
       return { encode: (v) => storeContent(key, v as string), decode: (x) => loadContent(key, x as string) };
     }
     case 'stat':
-    case 'statfs':
+    case 'statfs': {
+      const key = statKey(name, args[0], args[1]);
       return {
-        encode: (a) => (a === undefined ? null : statBytes(kind, a as Float64Array)),
-        decode: (x) => (x === null || x === undefined ? undefined : statArray(kind, args[1] === true, true, x as Uint8Array)),
+        encode: (a) => (a === undefined ? null : storeContent(key, statBytes(kind, a as Float64Array))),
+        decode: (x) => (x === null || x === undefined ? undefined : statArray(kind, args[1] === true, true, loadContent(key, x as Bytes) as Uint8Array)),
       };
+    }
     case 'write':
     case 'writeString': {
       // Node 20-24's writeSync passes (…, undefined, ctx): errors come back in ctx, not thrown.
@@ -327,7 +329,7 @@ const decodedError = (p: unknown): Results | null => {
 };
 
 /** How a callback's or promise's results, (err, value), are stored. */
-function resultsCodec(kind: Kind, args: unknown[]): ResultCodec<Results> {
+function resultsCodec(name: string, kind: Kind, args: unknown[]): ResultCodec<Results> {
   switch (kind) {
     case 'read': {
       const key = readKey(args[0], args[3], args[4]);
@@ -365,16 +367,18 @@ function resultsCodec(kind: Kind, args: unknown[]): ResultCodec<Results> {
       };
     }
     case 'stat':
-    case 'statfs':
+    case 'statfs': {
+      const key = statKey(name, args[0], args[1]);
       return {
-        encode: (r) => errorOnly(r) ?? [null, r[1] === undefined ? null : statBytes(kind, r[1] as Float64Array)],
+        encode: (r) => errorOnly(r) ?? [null, r[1] === undefined ? null : storeContent(key, statBytes(kind, r[1] as Float64Array))],
         decode: (p) => {
           const err = decodedError(p);
           if (err) return err;
           const bytes = (p as unknown[])[1];
-          return [null, bytes === null ? undefined : statArray(kind, args[1] === true, false, bytes as Uint8Array)];
+          return [null, bytes === null ? undefined : statArray(kind, args[1] === true, false, loadContent(key, bytes as Bytes) as Uint8Array)];
         },
       };
+    }
     case 'openHandle':
       return {
         encode: (r) => errorOnly(r) ?? [null, (r[1] as { fd: number }).fd],

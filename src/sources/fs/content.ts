@@ -67,3 +67,9 @@ export function readKey(fd: unknown, length: unknown, position: unknown): string
 }
 
 export const fileKey = (path: unknown, flags: unknown): string | null => (typeof path === 'string' ? `${path}\0${flags}` : null);
+
+/** The key of a stat (`fn`: stat, lstat, fstat, statfs) of a path or an open descriptor. */
+export function statKey(fn: string, target: unknown, bigint: unknown): string | null {
+  const path = typeof target === 'string' ? target : opened.get(target as number)?.path;
+  return path === undefined ? null : `${fn}\0${path}\0${bigint === true}`;
+}
