@@ -38,6 +38,8 @@ export const original = {
     existsSync: own(fs.existsSync),
     fstatSync: own(fs.fstatSync),
     readdirSync: own(fs.readdirSync),
+    rmSync: own(fs.rmSync),
+    rmdirSync: own(fs.rmdirSync),
   },
   Date,
   dateNow: Date.now,

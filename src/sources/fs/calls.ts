@@ -16,7 +16,7 @@ import { stdioWriting } from '../stdio.js';
 import { FUNCTIONS, NOT_CALLS, fsBinding, type FsBinding, type Kind, type Spec } from './binding.js';
 import { SAME, closedFd, fileKey, loadContent, openedFd, readKey, statKey, storeContent } from './content.js';
 import { installHandle, replayHandle } from './handle.js';
-import { inLoader, isLoaderPath, loaderFds } from './loader.js';
+import { calledFromLoader, inLoader, isLoaderPath, loaderFds } from './loader.js';
 import { guard } from './public.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -56,7 +56,8 @@ function recorded(name: string, spec: Spec, fn: Fn): Fn {
     if (kind === 'loader' || passThrough()) return fn.apply(this, args);
     const a0 = args[0];
     if (typeof a0 === 'number') {
-      if (loaderFds.size > 0 && loaderFds.has(a0)) {
+      // At replay the program's descriptors are the logged numbers, which a loader's real one may share.
+      if (loaderFds.size > 0 && loaderFds.has(a0) && (s.mode === 'record' || calledFromLoader(wrapper))) {
         if (kind === 'close') loaderFds.delete(a0);
         return fn.apply(this, args);
       }

@@ -85,8 +85,11 @@ interface CallSite {
   getFileName(): string | null | undefined;
 }
 
-/** The first caller of `fn` outside Node's fs code and rewind is Node's module loader. */
-function calledFromLoader(fn: Function): boolean {
+/**
+ * The first caller of `fn` outside Node's fs code and rewind is Node's module loader (async
+ * frames included: fs/promises reads continue after awaits).
+ */
+export function calledFromLoader(fn: Function): boolean {
   const E = Error as unknown as { prepareStackTrace?: unknown; stackTraceLimit: number };
   const prepare = E.prepareStackTrace;
   const limit = E.stackTraceLimit;
