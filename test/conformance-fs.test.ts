@@ -120,6 +120,23 @@ const CASES: Record<string, FsCase> = {
       expect(out).toBe('readFileSync 10 70000\nreadFile 70000\nreaddir big.txt,copy.txt,in.txt\nstream 10 then input one true\n');
     },
   },
+  'Node\'s fs code over the binding: cp/cpSync with a filter, glob, mkdtempDisposable, streams over a FileHandle, Dir': {
+    fixture: 'fs-more.mjs',
+    setup: (dir) => put(dir, { 'src/a.txt': 'alpha text\n', 'src/b.md': '# md\n', 'src/sub/c.txt': 'c text\n' }),
+    writes: ['copy', 'copy2', 'copy3.txt'],
+    change(dir) {
+      put(dir, { 'src/a.txt': 'CHANGED\n' });
+      fs.rmSync(path.join(dir, 'src/b.md'));
+    },
+    check(out, _err, expect) {
+      // The filter is the program's code, called by Node's cpSync: it runs again at replay.
+      expect(out).toMatch(/^"cpSync" \["a\.txt","sub","sub\/c\.txt"\] 5$/m);
+      expect(out).toMatch(/^"cp" \["b\.md","sub","sub\/c\.txt"\]$/m);
+      expect(out).toMatch(/^"stream over a FileHandle" \["alp","ha ","tex","t\\n"\] -1$/m);
+      expect(out).toMatch(/^"opendir" \["a\.txt:false","b\.md:false","sub:true"\]$/m);
+      expect(out).toMatch(/^"done" "alpha text\\n"$/m);
+    },
+  },
   'sync API, and writeSync to stdout and stderr': {
     fixture: 'fs-sync.cjs',
     setup: (dir) => put(dir, { 'in.txt': 'input one\n', 'gone.txt': 'to delete\n' }),
@@ -226,6 +243,24 @@ describe.concurrent('fs: record, change the disk, replay', () => {
     );
     expect(fs.existsSync(path.join(dir, 'summary.txt'))).toBe(false);
   });
+
+  it.skipIf(Number(process.versions.node.split('.')[0]) >= 22)(
+    "Node 20's FileHandle.readableWebStream reads natively: said when recording, refused at replay",
+    async ({ expect }) => {
+      const dir = tempDir('rewind-fs-');
+      put(dir, { 'in.txt': 'input one\n' });
+      const program = path.join(dir, 'web.mjs');
+      fs.writeFileSync(program, "import fsp from 'node:fs/promises';\nconst h = await fsp.open('in.txt');\nfor await (const c of h.readableWebStream()) console.log(Buffer.from(c).toString().trim());\nawait h.close();\n");
+      const rec = await record(program, [], { cwd: dir });
+      expect(rec.status, describeRun('record', rec)).toBe(0);
+      expect(rec.stdout.toString()).toBe('input one\n');
+      expect(rec.stderr.toString()).toMatch(/rewind: warning: a FileHandle's native stream \(readableWebStream on Node 20\) is not recorded/);
+      const rep = await replay(rec.dir);
+      expect(rep.status, describeRun('replay', rep)).toBe(70);
+      expect(rep.stderr.toString()).toMatch(/the program did: +read a FileHandle's native stream .*which rewind cannot replay/);
+      expect(rep.stdout.toString()).toBe('');
+    },
+  );
 
   it('a replay that opens a file the log never saw is a divergence naming both paths', async ({ expect }) => {
     const dir = tempDir('rewind-fs-');

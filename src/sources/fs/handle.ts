@@ -5,6 +5,7 @@
 // the JS FileHandle gets a stand-in holding the logged descriptor, whose close is served
 // from the log.
 import { ownIo } from '../../session/originals.js';
+import type { ReplaySession } from '../../session/replay.js';
 import type { Session } from '../../session/session.js';
 import { Api } from '../../trace/format.js';
 import type { FsBinding } from './binding.js';
@@ -66,6 +67,18 @@ class ReplayFileHandle {
   getAsyncId(): number {
     return -1;
   }
+  readStart(): never {
+    refuseStream();
+  }
+}
+
+// Node 20's FileHandle.readableWebStream() reads through the native handle's stream
+// interface, from libuv, not through the binding's functions: not recorded.
+const STREAM = "a FileHandle's native stream (readableWebStream on Node 20)";
+const STREAM_WHY = 'it reads from native code, not through the fs binding';
+function refuseStream(): never {
+  s.unsupported(STREAM, STREAM_WHY);
+  return (s as ReplaySession).mismatch(`read ${STREAM}, which rewind cannot replay`);
 }
 
 export const replayHandle = (fd: number): unknown => new ReplayFileHandle(fd);
@@ -73,21 +86,30 @@ export const replayHandle = (fd: number): unknown => new ReplayFileHandle(fd);
 export function installHandle(session: Session, B: FsBinding): void {
   s = session;
   const proto = B.FileHandle.prototype as Record<string, (this: { fd: number }) => unknown>;
-  const own = (fd: number): boolean => {
-    if (ownIo.depth > 0 || guard.depth > 0) return true;
-    return loaderFds.size > 0 && loaderFds.delete(fd);
-  };
+  /** Not the program's: rewind's own, inside a call recorded whole, or a module loader's (real in both runs). */
+  const own = (fd: number): boolean => ownIo.depth > 0 || guard.depth > 0 || (loaderFds.size > 0 && loaderFds.has(fd));
   const close = proto.close;
   proto.close = function (this: { fd: number }) {
     const fd = this.fd;
-    if (own(fd)) return close.call(this);
+    if (own(fd)) {
+      loaderFds.delete(fd);
+      return close.call(this);
+    }
     return closeHandle(fd, () => close.call(this) as Promise<Results>);
+  };
+  const readStart = proto.readStart;
+  proto.readStart = function (this: { fd: number }) {
+    if (!own(this.fd)) s.unsupported(STREAM, STREAM_WHY);
+    return readStart.call(this);
   };
   const closeSync = proto.closeSync;
   if (typeof closeSync === 'function') {
     proto.closeSync = function (this: { fd: number }) {
       const fd = this.fd;
-      if (own(fd)) return closeSync.call(this);
+      if (own(fd)) {
+        loaderFds.delete(fd);
+        return closeSync.call(this);
+      }
       closeHandleSync(fd, () => closeSync.call(this));
     };
   }
