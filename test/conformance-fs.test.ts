@@ -262,6 +262,23 @@ describe.concurrent('fs: record, change the disk, replay', () => {
     },
   );
 
+  it('a binding function rewind does not know (a newer Node) is said when recording and refused at replay, not run', async ({ expect }) => {
+    const dir = tempDir('rewind-fs-');
+    const rec = await record('fs-future.cjs', [], {
+      cwd: dir,
+      env: { NODE_OPTIONS: `--require=${fixture('fs-future/new-binding-function.cjs')}` },
+    });
+    expect(rec.status, describeRun('record', rec)).toBe(0);
+    expect(rec.stdout.toString()).toBe('start\ntouched\n');
+    expect(rec.stderr.toString()).toMatch(/rewind: warning: the fs binding function futureTouch is not recorded/);
+    fs.rmSync(path.join(dir, 'touched.txt'));
+    const rep = await replay(rec.dir, { cwd: dir });
+    expect(rep.status, describeRun('replay', rep)).toBe(70);
+    expect(rep.stderr.toString()).toMatch(/the program did: +called the fs binding function futureTouch, which rewind cannot replay/);
+    expect(rep.stdout.toString()).toBe('start\n');
+    expect(fs.existsSync(path.join(dir, 'touched.txt')), 'the replay ran the unknown function').toBe(false);
+  });
+
   it('a replay that opens a file the log never saw is a divergence naming both paths', async ({ expect }) => {
     const dir = tempDir('rewind-fs-');
     put(dir, { 'first.txt': 'first\n', 'second.txt': 'second\n' });
