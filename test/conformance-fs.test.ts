@@ -146,6 +146,7 @@ const CASES: Record<string, FsCase> = {
     check(out, err, expect) {
       expect(out).toMatch(/^readFileSync "input one\\n"$/m);
       expect(out).toMatch(/^readFileSync dir threw EISDIR read/m);
+      expect(out).toMatch(/^writeSync bad fd threw EBADF write undefined EBADF: bad file descriptor, write$/m);
       expect(out).toMatch(/^fd io 4 2 "utnpu-" 5 "inp\|ut" 10$/m);
       expect(out).toMatch(/^opendirSync true "sub" "a,link,moved\.txt,t-\w{6}"$/m);
       expect(out).toMatch(/^read again true true "\\"input one\\\\nappended by the program\\\\n\\""$/m);

@@ -71,7 +71,9 @@ function recorded(name: string, spec: Spec, fn: Fn): Fn {
     const sum = summarize(kind, form, args);
     if (kind === 'close') closedFd(a0);
     if (form === 'sync') {
-      const v = s.call(api, sum, () => fn.apply(B, args), valueCodec(name, kind, args));
+      const ctx = ctxOf(args);
+      const codec = valueCodec(name, kind, args);
+      const v = s.call(api, sum, () => fn.apply(B, args), ctx ? withCtx(ctx, codec) : codec);
       if (kind === 'open') openedFd(v, a0);
       return v;
     }
@@ -301,22 +303,35 @@ function valueCodec(name: string, kind: Kind, args: unknown[]): ResultCodec<unkn
         decode: (x) => (x === null || x === undefined ? undefined : statArray(kind, args[1] === true, true, loadContent(key, x as Bytes) as Uint8Array)),
       };
     }
-    case 'write':
-    case 'writeString': {
-      // Node 20-24's writeSync passes (…, undefined, ctx): errors come back in ctx, not thrown.
-      const ctx = args[args.length - 1];
-      if (ctx === null || typeof ctx !== 'object' || isView(ctx) || args[args.length - 2] !== undefined) return undefined;
-      return {
-        encode: (n) => (Object.keys(ctx).length > 0 ? [n ?? null, encodeValue({ ...ctx })] : n),
-        decode(x) {
-          if (!Array.isArray(x)) return x;
-          Object.assign(ctx, decodeValue(x[1]));
-          return x[0] ?? undefined;
-        },
-      };
-    }
   }
   return undefined;
+}
+
+/**
+ * A synchronous call that reports its error in a context object, (…, undefined, ctx), not
+ * by throwing: writeSync on Node 20-24 (and more functions on older Node 20 releases).
+ */
+function ctxOf(args: unknown[]): Record<string, unknown> | null {
+  const n = args.length;
+  const ctx = args[n - 1];
+  return n >= 2 && args[n - 2] === undefined && ctx !== null && typeof ctx === 'object' && Object.getPrototypeOf(ctx) === Object.prototype
+    ? (ctx as Record<string, unknown>)
+    : null;
+}
+
+/** `codec`, plus what the call put in its ctx (errno, code, syscall…), stored only when it put something. */
+function withCtx(ctx: Record<string, unknown>, codec: ResultCodec<unknown> | undefined): ResultCodec<unknown> {
+  const encode = codec ? codec.encode : encodeValue;
+  const decode = codec ? codec.decode : decodeValue;
+  return {
+    encode: (v) => (Object.keys(ctx).length > 0 ? { v: v === undefined ? null : encode(v), ctx: encodeValue({ ...ctx }) } : [encode(v)]),
+    decode(x) {
+      if (Array.isArray(x)) return decode(x[0]);
+      const { v, ctx: c } = x as { v: unknown; ctx: unknown };
+      Object.assign(ctx, decodeValue(c));
+      return v === null ? undefined : decode(v);
+    },
+  };
 }
 
 const DEFAULT_RESULTS: ResultCodec<Results> = {
