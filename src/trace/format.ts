@@ -134,7 +134,8 @@ export const Api = {
   'os.setPriority': 66,
   // fs: calls into Node's fs binding (format 2; format 1 recorded the public API). The
   // callback, sync and promise forms of one function share an id (the Call record says
-  // which form); see sources/fs/binding.ts.
+  // which form); see sources/fs/binding.ts. Only format 1 used fs.appendFile, fs.cp,
+  // fs.glob, fs.lchmod, fs.truncate and the fs.handle ids but fs.handle.close.
   'fs.access': 100,
   'fs.appendFile': 101,
   'fs.chmod': 102,
