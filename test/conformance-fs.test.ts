@@ -280,6 +280,23 @@ describe.concurrent('fs: record, change the disk, replay', () => {
     expect(fs.existsSync(path.join(dir, 'touched.txt')), 'the replay ran the unknown function').toBe(false);
   });
 
+  it("the callback fs.readFile, when Node's readFile code first ran before rewind started, is said when recording and refused at replay", async ({ expect }) => {
+    const dir = tempDir('rewind-fs-');
+    put(dir, { 'in.txt': 'input one\n' });
+    const rec = await record('fs-early-readfile.cjs', [], {
+      cwd: dir,
+      env: { NODE_OPTIONS: `--require=${fixture('fs-future/early-readfile.cjs')}` },
+    });
+    expect(rec.status, describeRun('record', rec)).toBe(0);
+    expect(rec.stdout.toString()).toBe('start\ninput one\n');
+    expect(rec.stderr.toString()).toMatch(/rewind: warning: fs\.readFile \(with a callback\) is not recorded \(Node's readFile code first ran before rewind started/);
+    put(dir, { 'in.txt': 'CHANGED\n' });
+    const rep = await replay(rec.dir, { cwd: dir });
+    expect(rep.status, describeRun('replay', rep)).toBe(70);
+    expect(rep.stderr.toString()).toMatch(/the program did: +called fs\.readFile \(with a callback\), which rewind cannot replay here/);
+    expect(rep.stdout.toString()).toBe('start\n');
+  });
+
   it('a replay that opens a file the log never saw is a divergence naming both paths', async ({ expect }) => {
     const dir = tempDir('rewind-fs-');
     put(dir, { 'first.txt': 'first\n', 'second.txt': 'second\n' });

@@ -7,6 +7,7 @@
 // directory handle belongs to another binding, dir.ts) and the watchers (libuv handles,
 // watch.ts). Module loading is exempt (loader.ts).
 import fs from 'node:fs';
+import type { ReplaySession } from '../../session/replay.js';
 import type { Session, Source } from '../../session/session.js';
 import { Api } from '../../trace/format.js';
 import { installBinding } from './calls.js';
@@ -114,6 +115,21 @@ function install(s: Session): void {
   });
 
   // ---- not recorded ---------------------------------------------------------------------------------
+
+  // Node's callback readFile (its ReadFileContext) takes the binding's read and close when
+  // it first runs: if that was before rewind started (a preload ahead of rewind's), it holds
+  // the unrecorded ones, and a replay would read real descriptors.
+  const loaded = (process as unknown as { moduleLoadList: string[] }).moduleLoadList;
+  if (loaded.includes('NativeModule internal/fs/read/context')) {
+    const readFile = real.readFile as Fn;
+    const what = 'fs.readFile (with a callback)';
+    const why = "Node's readFile code first ran before rewind started, and reads through the fs binding unrecorded";
+    replace(F, 'readFile', function (this: unknown, ...args: unknown[]) {
+      s.unsupported(what, why);
+      if (s.mode === 'replay') (s as ReplaySession).mismatch(`called ${what}, which rewind cannot replay here (${why})`);
+      return readFile.apply(this, args);
+    });
+  }
   if (isFn(F.openAsBlob)) {
     const openAsBlob = F.openAsBlob as Fn;
     replace(F, 'openAsBlob', function (this: unknown, ...args: unknown[]) {
