@@ -24,17 +24,22 @@ export interface FsBinding {
   bigintStatFsValues: BigInt64Array;
 }
 
-let cached: FsBinding | undefined;
+let cached: FsBinding | null | undefined;
 
-/** process.binding('fs') is the very object Node's fs code calls (NODE-NOTES). */
-export function fsBinding(): FsBinding {
-  if (cached) return cached;
+/**
+ * process.binding('fs') is the very object Node's fs code calls (NODE-NOTES); null where
+ * Node refuses it (the permission model).
+ */
+export function fsBinding(): FsBinding | null {
+  if (cached !== undefined) return cached;
   // Documentation-deprecated (DEP0111): with --pending-deprecation it would warn, adding
   // output the program did not write.
   const emitWarning = process.emitWarning;
   process.emitWarning = () => {};
   try {
     cached = (process as unknown as { binding(name: string): FsBinding }).binding('fs');
+  } catch {
+    cached = null;
   } finally {
     process.emitWarning = emitWarning;
   }

@@ -35,7 +35,15 @@ let B: FsBinding;
 /** Replaces every function of the binding by a recording one. */
 export function installBinding(session: Session): void {
   s = session;
-  B = fsBinding();
+  const binding = fsBinding();
+  if (binding === null) {
+    const what = 'the file system';
+    const why = 'Node refuses process.binding here (the permission model), so the fs binding cannot be recorded';
+    s.unsupported(what, why);
+    if (s.mode === 'replay') (s as ReplaySession).mismatch(`used ${what}, which rewind could not record (${why})`);
+    return;
+  }
+  B = binding;
   for (const name of Object.keys(B)) {
     const fn = B[name];
     if (typeof fn !== 'function' || NOT_CALLS.has(name)) continue;
