@@ -25,7 +25,7 @@ import { childProcessSource } from '../sources/child-process.js';
 import { backgroundSource } from '../sources/background.js';
 import { dnsSource } from '../sources/dns.js';
 import { osSource } from '../sources/os.js';
-import { fsSource } from '../sources/fs.js';
+import { fsSource } from '../sources/fs/index.js';
 import { original, writeStderr } from './originals.js';
 import { RecordSession } from './record.js';
 import { ReplaySession } from './replay.js';

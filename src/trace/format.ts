@@ -12,7 +12,7 @@
 // A process killed mid-write leaves a short last chunk: its complete events are kept.
 
 export const MAGIC = Buffer.from('RWND', 'latin1');
-export const FORMAT_VERSION = 1;
+export const FORMAT_VERSION = 2;
 export const CHUNK_HEADER_BYTES = 8;
 /** Upper bound for a chunk or a single length field; anything larger is corruption. */
 export const MAX_CHUNK_BYTES = 1 << 30;
@@ -132,8 +132,10 @@ export const Api = {
   'os.machine': 64,
   'os.type': 65,
   'os.setPriority': 66,
-  // fs: the callback, sync and promise forms of one function share an id (the Call
-  // record says which form); see sources/fs.ts.
+  // fs: calls into Node's fs binding (format 2; format 1 recorded the public API). The
+  // callback, sync and promise forms of one function share an id (the Call record says
+  // which form); see sources/fs/binding.ts. Only format 1 used fs.appendFile, fs.cp,
+  // fs.glob, fs.lchmod, fs.truncate and the fs.handle ids but fs.handle.close.
   'fs.access': 100,
   'fs.appendFile': 101,
   'fs.chmod': 102,
@@ -199,6 +201,11 @@ export const Api = {
   'fs.handle.close': 172,
   'fs.handle.readv': 173,
   'fs.handle.writev': 174,
+  // fs binding functions with no public counterpart above (Node 22+: fs.cpSync's native parts)
+  'fs.cpSyncCheckPaths': 200,
+  'fs.cpSyncOverrideFile': 201,
+  'fs.cpSyncCopyDir': 202,
+  'fs.internalModuleStat': 203,
 } as const;
 export type ApiName = keyof typeof Api;
 const API_NAMES = new Map<number, string>(Object.entries(Api).map(([k, v]) => [v, k]));
