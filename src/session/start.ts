@@ -26,6 +26,7 @@ import { backgroundSource } from '../sources/background.js';
 import { dnsSource } from '../sources/dns.js';
 import { osSource } from '../sources/os.js';
 import { fsSource } from '../sources/fs.js';
+import { addonsSource } from '../sources/addons.js';
 import { original, writeStderr } from './originals.js';
 import { RecordSession } from './record.js';
 import { ReplaySession } from './replay.js';
@@ -60,6 +61,7 @@ export const SOURCES: readonly Source[] = [
   dnsSource,
   osSource,
   workersSource,
+  addonsSource,
   unsupportedSource,
 ];
 

@@ -199,6 +199,21 @@ export const Api = {
   'fs.handle.close': 172,
   'fs.handle.readv': 173,
   'fs.handle.writev': 174,
+  // native libraries behind the membrane (sources/membrane.ts): an addon loaded (args: its
+  // name and file; result: its exports as the membrane sees them, or why it runs live)
+  'native.load': 400,
+  // a call into a library (args: which library, what was called on what, a summary of the arguments)
+  'native.call': 401,
+  // the library called a function of the program's during a call (a nested event)
+  'native.nested': 402,
+  // the library called a function of the program's from the event loop (a turn)
+  'native.callback': 403,
+  // a promise the library returned settled
+  'native.settle': 404,
+  // the library handed over something the log cannot hold: replay refuses it
+  'native.unservable': 405,
+  // node:sqlite (built in, no dlopen) loaded: its exports as the membrane sees them
+  'sqlite.load': 410,
 } as const;
 export type ApiName = keyof typeof Api;
 const API_NAMES = new Map<number, string>(Object.entries(Api).map(([k, v]) => [v, k]));
