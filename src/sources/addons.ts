@@ -49,6 +49,10 @@ function unservableShape(exports: unknown): string | null {
   return null;
 }
 
+// Read as rewind loads: at replay the process source then gives the program its recorded environment.
+const LIVE = namesIn(process.env[ENV.NATIVE_LIVE]);
+const ALLOWED = namesIn(process.env[ENV.ALLOW_NATIVE]);
+
 let loaded = 0;
 
 /** Membranes are numbered in load order (shared with node:sqlite, see sqlite.ts). */
@@ -58,8 +62,8 @@ export const addonsSource: Source = {
   name: 'addons',
   install(s: Session) {
     const dlopen = process.dlopen;
-    const live = namesIn(process.env[ENV.NATIVE_LIVE]);
-    const allowed = namesIn(process.env[ENV.ALLOW_NATIVE]);
+    const live = LIVE;
+    const allowed = ALLOWED;
     process.dlopen = function (this: unknown, module: { exports: unknown }, filename: string, ...rest: unknown[]) {
       const name = addonName(filename);
       const file = path.basename(filename);

@@ -1,0 +1,67 @@
+// Native libraries behind the membrane: an addon (better-sqlite3) and Node's built-in
+// node:sqlite are recorded at their JS boundary and served from the log at replay, where
+// the database file is neither read nor written. An addon the recording ran live is
+// refused at replay unless --allow-native names it.
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { NODE, ROOT, cleanupTempDirs, describeRun, expectReplayMatches, record, replay, rewind, run, tempDir } from './helpers.js';
+
+afterAll(cleanupTempDirs);
+
+const sha = (file: string) => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+
+/** Runs plain node code (no rewind) from the project root, where better-sqlite3 resolves. */
+async function node(code: string, ...args: string[]) {
+  const r = await run(NODE, ['-e', code, ...args], { cwd: ROOT });
+  if (r.status !== 0) throw new Error(describeRun('node -e', r));
+  return r.stdout.toString('utf8');
+}
+
+/** better-sqlite3 is built for one Node ABI (the one `npm install` ran under). */
+const betterSqlite = await run(NODE, ['-e', "new (require('better-sqlite3'))(':memory:')"], { cwd: ROOT });
+const hasBetterSqlite = betterSqlite.status === 0;
+
+/** Puts other content in the database: the replay must not see it, nor change it. */
+const REWRITE = `const D = require('better-sqlite3'); const db = new D(process.argv[1]);
+db.exec("DROP TABLE IF EXISTS items; CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT, qty INTEGER, blob BLOB); INSERT INTO items (name, qty) VALUES ('changed', 99)"); db.close();`;
+
+describe.skipIf(!hasBetterSqlite)('better-sqlite3 (a native addon behind the membrane)', () => {
+  it('replays reads, writes, transactions, all(), iterate() and an error from the log, twice, with the database changed and left untouched', async () => {
+    const db = path.join(tempDir(), 'app.db');
+    const rec = await record('native-sqlite.cjs', [db]);
+    expect(rec.status, describeRun('record', rec)).toBe(0);
+    // The recording really wrote: three rows.
+    expect(await node(`const D = require('better-sqlite3'); console.log(new D(process.argv[1]).prepare('SELECT COUNT(*) AS c FROM items').get().c)`, db)).toBe('3\n');
+    await node(REWRITE, db);
+    const before = sha(db);
+    for (let i = 0; i < 2; i++) {
+      const rep = await replay(rec.dir);
+      expectReplayMatches(expect, { record: rec, replay: rep });
+      expect(sha(db), 'the replay changed the database file').toBe(before);
+    }
+    const info = await rewind(['info', rec.dir]);
+    expect(info.stdout.toString()).toMatch(/native\s+better-sqlite3 \(better_sqlite3\.node\): served from the log/);
+  });
+
+  it('refuses up front, by name, to replay an addon the recording ran live, and runs it for real only with --allow-native', async () => {
+    const db = path.join(tempDir(), 'app.db');
+    const rec = await record('native-sqlite.cjs', [db], { env: { REWIND_NATIVE_LIVE: 'better-sqlite3' } });
+    expect(rec.status, describeRun('record', rec)).toBe(0);
+    expect(rec.stderr.toString()).toContain('the native addon better-sqlite3 (better_sqlite3.node) runs live');
+    const before = sha(db);
+    const refused = await replay(rec.dir);
+    expect(refused.status, describeRun('replay', refused)).toBe(65);
+    expect(refused.stderr.toString()).toMatch(/ran the native addon better-sqlite3 .* live .*Pass --allow-native better-sqlite3/s);
+    expect(refused.stdout.length, 'the program ran').toBe(0);
+    expect(sha(db)).toBe(before);
+    const events = await rewind(['events', rec.dir]);
+    expect(events.stderr.toString()).toContain('--allow-native better-sqlite3');
+    // Allowed: the addon's native code runs for real (it inserts rows again).
+    const allowed = await replay(rec.dir, { flags: ['--allow-native', 'better-sqlite3'] });
+    expect(allowed.stderr.toString()).not.toContain('Pass --allow-native');
+    expect(allowed.stdout.toString()).toContain('inserted number 1');
+    expect(sha(db)).not.toBe(before);
+  });
+});
