@@ -65,3 +65,27 @@ describe.skipIf(!hasBetterSqlite)('better-sqlite3 (a native addon behind the mem
     expect(sha(db)).not.toBe(before);
   });
 });
+
+const hasNodeSqlite = await run(NODE, ['-e', "require('node:sqlite')"]).then((r) => r.status === 0);
+
+// Node 20 has no node:sqlite (22.5 added it, behind --experimental-sqlite until 22.13).
+describe.skipIf(!hasNodeSqlite)('node:sqlite (built in, behind the membrane)', () => {
+  it('replays reads, writes, a transaction, all(), iterate() and an error from the log, with the database changed, then gone', async () => {
+    const db = path.join(tempDir(), 'notes.db');
+    const rec = await record('node-sqlite.mjs', [db]);
+    expect(rec.status, describeRun('record', rec)).toBe(0);
+    const count = `const { DatabaseSync } = require('node:sqlite'); const d = new DatabaseSync(process.argv[1]);`;
+    expect(await node(`${count} console.log(d.prepare('SELECT COUNT(*) AS n FROM notes').get().n)`, db)).toBe('4\n');
+    await node(`${count} d.exec("DELETE FROM notes; INSERT INTO notes (body) VALUES ('changed')"); d.close()`, db);
+    const before = sha(db);
+    const rep = await replay(rec.dir);
+    expectReplayMatches(expect, { record: rec, replay: rep });
+    expect(sha(db), 'the replay changed the database file').toBe(before);
+    fs.rmSync(db);
+    const again = await replay(rec.dir);
+    expectReplayMatches(expect, { record: rec, replay: again });
+    expect(fs.existsSync(db), 'the replay opened (created) the database file').toBe(false);
+    const info = await rewind(['info', rec.dir]);
+    expect(info.stdout.toString()).toMatch(/native\s+node:sqlite: served from the log/);
+  });
+});

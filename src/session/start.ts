@@ -27,6 +27,7 @@ import { dnsSource } from '../sources/dns.js';
 import { osSource } from '../sources/os.js';
 import { fsSource } from '../sources/fs.js';
 import { addonsSource } from '../sources/addons.js';
+import { sqliteSource } from '../sources/sqlite.js';
 import { original, writeStderr } from './originals.js';
 import { RecordSession } from './record.js';
 import { ReplaySession } from './replay.js';
@@ -62,6 +63,7 @@ export const SOURCES: readonly Source[] = [
   osSource,
   workersSource,
   addonsSource,
+  sqliteSource,
   unsupportedSource,
 ];
 

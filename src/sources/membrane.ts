@@ -128,6 +128,8 @@ export class Membrane {
     readonly owner: MembraneOwner,
     /** Which library this is, in the order they were loaded: part of every call's summary. */
     private readonly index: number,
+    /** Runs before each call into the library (both modes). */
+    private readonly beforeCall: (() => void) | null = null,
   ) {
     this.record = s.mode === 'record' ? (s as RecordSession) : null;
     this.replay = s.mode === 'replay' ? (s as ReplaySession) : null;
@@ -147,6 +149,7 @@ export class Membrane {
 
   /** One call into the library: summary checked at replay, result (or throw) from the log. */
   private cross(summary: unknown[], real: () => unknown, newTarget?: object): unknown {
+    if (this.beforeCall !== null) this.beforeCall();
     this.depth++;
     let w: Wire;
     try {
