@@ -28,6 +28,7 @@ import { osSource } from '../sources/os.js';
 import { fsSource } from '../sources/fs.js';
 import { addonsSource } from '../sources/addons.js';
 import { sqliteSource } from '../sources/sqlite.js';
+import { dgramSource } from '../sources/dgram.js';
 import { original, writeStderr } from './originals.js';
 import { RecordSession } from './record.js';
 import { ReplaySession } from './replay.js';
@@ -54,6 +55,7 @@ export const SOURCES: readonly Source[] = [
   stdioSource,
   streamsSource,
   netSource,
+  dgramSource,
   tlsSource,
   httpSource,
   childProcessSource,

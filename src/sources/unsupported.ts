@@ -13,7 +13,6 @@ const require = createRequire(import.meta.url);
 
 /** Per module: [export, why]: the entry points of each unrecorded family. */
 const ENTRY_POINTS: Record<string, [string, string][]> = {
-  dgram: [['createSocket', 'UDP datagrams are not recorded']],
   http2: [
     ['connect', 'HTTP/2 sessions are not recorded'],
     ['createServer', 'HTTP/2 sessions are not recorded'],
@@ -22,7 +21,7 @@ const ENTRY_POINTS: Record<string, [string, string][]> = {
   cluster: [['fork', "cluster workers share the primary's listening sockets, which is not recorded"]],
   inspector: [['open', 'the inspector talks to the outside world']],
 };
-const EAGER = ['dgram'];
+const EAGER: string[] = [];
 
 function patch(s: Session, id: string, mod: Record<string, unknown>): void {
   for (const [name, why] of ENTRY_POINTS[id]) {

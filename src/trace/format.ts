@@ -214,6 +214,12 @@ export const Api = {
   'native.unservable': 405,
   // node:sqlite (built in, no dlopen) loaded: its exports as the membrane sees them
   'sqlite.load': 410,
+  // dgram (UDP handles): a request with a status (bind, connect, options; args name it),
+  // a datagram sent (length and crc32 checked, never sent at replay), its completion, one received
+  'dgram.call': 420,
+  'dgram.send': 421,
+  'dgram.sent': 422,
+  'dgram.message': 423,
 } as const;
 export type ApiName = keyof typeof Api;
 const API_NAMES = new Map<number, string>(Object.entries(Api).map(([k, v]) => [v, k]));
