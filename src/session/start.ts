@@ -29,6 +29,7 @@ import { fsSource } from '../sources/fs.js';
 import { addonsSource } from '../sources/addons.js';
 import { sqliteSource } from '../sources/sqlite.js';
 import { dgramSource } from '../sources/dgram.js';
+import { http2Source } from '../sources/http2.js';
 import { original, writeStderr } from './originals.js';
 import { RecordSession } from './record.js';
 import { ReplaySession } from './replay.js';
@@ -58,6 +59,7 @@ export const SOURCES: readonly Source[] = [
   dgramSource,
   tlsSource,
   httpSource,
+  http2Source,
   childProcessSource,
   fsSource,
   backgroundSource,
