@@ -90,6 +90,8 @@ export function replayCommand(rec: Recording, opts: ReplayCliOptions): Located &
     [ENV.TRACE]: rec.log,
     [ENV.SUMMARY]: (opts.summary ?? process.stderr.isTTY) ? '1' : '0',
   };
+  // A cluster worker: Node sets it up as one (and sends its primary nothing: the channel is the CLI's).
+  if (Number.isSafeInteger(h.clusterWorker)) env.NODE_UNIQUE_ID = String(h.clusterWorker);
   if (opts.allowNative?.length) env[ENV.ALLOW_NATIVE] = opts.allowNative.join(',');
   else delete env[ENV.ALLOW_NATIVE];
   if (status) env[ENV.STATUS] = status.signal ? `signal:${status.signal}` : `code:${status.code}`;

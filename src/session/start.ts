@@ -220,6 +220,14 @@ function stdinKind(): 'tty' | 'pipe' | 'file' {
   }
 }
 
+/** A cluster worker's id: Node set up the worker (loading cluster) before the preload ran. */
+function clusterWorkerId(): number | null {
+  const loaded = (process as unknown as { moduleLoadList?: string[] }).moduleLoadList;
+  if (!isMainThread || !loaded?.includes('NativeModule cluster')) return null;
+  const cluster = process.getBuiltinModule?.('node:cluster') as { isWorker?: boolean; worker?: { id: number } } | undefined;
+  return cluster?.isWorker && cluster.worker ? cluster.worker.id : null;
+}
+
 function buildHeader(chaos: Chaos | null): TraceHeader {
   const ipc = ipcChannel();
   const seed = new Uint32Array(4);
@@ -252,6 +260,8 @@ function buildHeader(chaos: Chaos | null): TraceHeader {
     },
     ...(ipc ? { ipc: { serialization: ipc.serialization } } : {}),
   };
+  const worker = clusterWorkerId();
+  if (worker !== null) header.clusterWorker = worker;
   if (chaos) {
     // The program's own random choices repeat with the chaos seed, as the perturbations do.
     header.randomSeed = chaos.randomSeed;

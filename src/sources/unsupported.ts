@@ -13,7 +13,6 @@ const require = createRequire(import.meta.url);
 
 /** Per module: [export, why]: the entry points of each unrecorded family. */
 const ENTRY_POINTS: Record<string, [string, string][]> = {
-  cluster: [['fork', "cluster workers share the primary's listening sockets, which is not recorded"]],
   inspector: [['open', 'the inspector talks to the outside world']],
 };
 const EAGER: string[] = [];

@@ -220,6 +220,8 @@ export const Api = {
   'dgram.send': 421,
   'dgram.sent': 422,
   'dgram.message': 423,
+  // a handle (payload: its kind) passed over an IPC pipe with the bytes just read (cluster workers' connections)
+  'ipc.handle': 430,
 } as const;
 export type ApiName = keyof typeof Api;
 const API_NAMES = new Map<number, string>(Object.entries(Api).map(([k, v]) => [v, k]));
@@ -313,6 +315,8 @@ export interface TraceHeader {
   stdio: { stdin: StdioInfo; stdout: StdioInfo; stderr: StdioInfo };
   /** The process was forked with an IPC channel (Node removes the variables that say so). */
   ipc?: { serialization: 'json' | 'advanced' };
+  /** A cluster worker (Node removes NODE_UNIQUE_ID, which says so, before the preload runs): its id. */
+  clusterWorker?: number;
 }
 
 export interface FailureInfo {
