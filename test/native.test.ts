@@ -89,3 +89,22 @@ describe.skipIf(!hasNodeSqlite)('node:sqlite (built in, behind the membrane)', (
     expect(info.stdout.toString()).toMatch(/native\s+node:sqlite: served from the log/);
   });
 });
+
+const hasRolldown = await run(NODE, ['-e', "require('rolldown')"], { cwd: ROOT }).then((r) => r.status === 0);
+
+describe.skipIf(!hasRolldown)('rolldown (a napi-rs addon: threadsafe functions, promises)', () => {
+  it("replays the issue's bundle-and-timers race from the log, with the sources edited: same output, nothing read", async () => {
+    const src = tempDir();
+    fs.cpSync(path.join(ROOT, 'test/fixtures/bundle/src'), src, { recursive: true });
+    const rec = await record('bundle/rolldown.mjs', [`${src}/`]);
+    expect(rec.status, describeRun('record', rec)).toBe(0);
+    // The bundle and the timers race: either order is a recording to replay.
+    expect(rec.stdout.toString().split('\n').sort().join('\n')).toMatch(/^\nafter bundle\nbundled \d+ bytes without dead code\ninner timer$/);
+    fs.writeFileSync(path.join(src, 'fmt.js'), "export const fmt = (n) => 'edited since the recording: ' + n;\n");
+    for (let i = 0; i < 2; i++) expectReplayMatches(expect, { record: rec, replay: await replay(rec.dir) });
+    fs.rmSync(src, { recursive: true });
+    expectReplayMatches(expect, { record: rec, replay: await replay(rec.dir) });
+    const info = await rewind(['info', rec.dir]);
+    expect(info.stdout.toString()).toMatch(/native\s+@rolldown\/binding-[\w-]+ \(rolldown-binding\.[\w-]+\.node\): served from the log/);
+  });
+});
