@@ -108,3 +108,18 @@ describe.skipIf(!hasRolldown)('rolldown (a napi-rs addon: threadsafe functions, 
     expect(info.stdout.toString()).toMatch(/native\s+@rolldown\/binding-[\w-]+ \(rolldown-binding\.[\w-]+\.node\): served from the log/);
   });
 });
+
+it('esbuild (its Go binary, a recorded child process; no addon) replays with the sources edited and writes no bundle', async () => {
+  const src = tempDir();
+  fs.cpSync(path.join(ROOT, 'test/fixtures/bundle/src'), src, { recursive: true });
+  const out = path.join(tempDir(), 'out.js');
+  const rec = await record('bundle/esbuild.mjs', [src, out]);
+  expect(rec.status, describeRun('record', rec)).toBe(0);
+  expect(fs.readFileSync(out, 'utf8')).toContain('padStart');
+  fs.rmSync(out);
+  fs.writeFileSync(path.join(src, 'fmt.js'), "export const fmt = () => 'edited';\n");
+  for (let i = 0; i < 2; i++) expectReplayMatches(expect, { record: rec, replay: await replay(rec.dir) });
+  expect(fs.existsSync(out), 'the replay wrote the bundle').toBe(false);
+  const info = await rewind(['info', rec.dir]);
+  expect(info.stdout.toString()).not.toMatch(/^native /m);
+});

@@ -71,23 +71,30 @@ const TYPED: Record<string, new (b: ArrayBuffer) => ArrayBufferView> = {
 /** Long strings in a call's arguments are checked by length and crc32, not kept whole. */
 const ARG_STRING_MAX = 512;
 
-/** Plain data the log stores as is: primitives, Buffers, Dates, arrays and plain objects of them. */
+/**
+ * Plain data the log stores as is: primitives, Buffers, Dates, arrays and plain objects of
+ * them (a query's rows). Walked on every result, so kept cheap: own enumerable string keys.
+ */
 function isPlainData(v: unknown, depth = 0): boolean {
   if (v === null || typeof v !== 'object') return typeof v !== 'function' && typeof v !== 'symbol';
   if (depth > 32) return false;
-  if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) if (!isPlainData(v[i], depth + 1)) return false;
-    return Object.getPrototypeOf(v) === Array.prototype;
+  const proto = Object.getPrototypeOf(v);
+  if (proto === Array.prototype) {
+    const a = v as unknown[];
+    for (let i = 0; i < a.length; i++) {
+      const x = a[i];
+      if ((x !== null && typeof x === 'object') || typeof x === 'function' || typeof x === 'symbol' ? !isPlainData(x, depth + 1) : false) return false;
+    }
+    return true;
   }
-  if (Buffer.isBuffer(v)) return Object.getPrototypeOf(v) === Buffer.prototype;
-  if (v instanceof Date) return Object.getPrototypeOf(v) === Date.prototype;
-  if (Object.getPrototypeOf(v) !== Object.prototype) return false;
-  for (const k in v) {
-    if (!Object.prototype.hasOwnProperty.call(v, k)) return false;
-    const d = Object.getOwnPropertyDescriptor(v, k)!;
-    if (d.get || d.set || !isPlainData(d.value, depth + 1)) return false;
+  if (proto === Object.prototype) {
+    for (const k in v) {
+      const x = (v as Record<string, unknown>)[k];
+      if ((x !== null && typeof x === 'object') || typeof x === 'function' || typeof x === 'symbol' ? !isPlainData(x, depth + 1) : false) return false;
+    }
+    return true;
   }
-  return Object.getOwnPropertySymbols(v).length === 0;
+  return proto === Buffer.prototype || proto === Date.prototype;
 }
 
 export interface MembraneOwner {
