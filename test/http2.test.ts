@@ -1,7 +1,8 @@
 // HTTP/2 and gRPC (@grpc/grpc-js runs on node:http2): nghttp2 runs over the recorded
 // socket, so the replay is fed from the log and sends nothing.
 import { afterAll, expect, it } from 'vitest';
-import { NODE, cleanupTempDirs, describeRun, expectReplayMatches, fixture, record, replay, sleep, start } from './helpers.js';
+import path from 'node:path';
+import { FIXTURES, NODE, cleanupTempDirs, describeRun, expectReplayMatches, fixture, record, replay, sleep, start } from './helpers.js';
 
 afterAll(cleanupTempDirs);
 
@@ -9,6 +10,13 @@ it('replays an HTTP/2 server and client in one process, twice', async () => {
   const rec = await record('http2-pair.cjs');
   expect(rec.status, describeRun('record', rec)).toBe(0);
   expect(rec.stdout.toString()).toMatch(/body hello \/a 0\.\d+\n/);
+  for (let i = 0; i < 2; i++) expectReplayMatches(expect, { record: rec, replay: await replay(rec.dir) });
+});
+
+it('replays HTTP/2 over TLS (the compatibility API), twice', async () => {
+  const rec = await record('http2-secure.cjs', [path.join(FIXTURES, 'io/tls')]);
+  expect(rec.status, describeRun('record', rec)).toBe(0);
+  expect(rec.stdout.toString()).toMatch(/^status 200 string\nbody secure hello \/s 0\.\d+\nclosed\n$/);
   for (let i = 0; i < 2; i++) expectReplayMatches(expect, { record: rec, replay: await replay(rec.dir) });
 });
 

@@ -11,7 +11,7 @@
 import { bindings } from '../session/bindings.js';
 import { original } from '../session/originals.js';
 import type { Session, Source } from '../session/session.js';
-import { handleState } from './streams.js';
+import { isInert } from './streams.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 
@@ -50,34 +50,48 @@ function patchRespond(s: Session, proto: any): void {
   };
 }
 
+/** Whether Node's HTTP/2 code is asking (read once per session: the stack is cheap enough). */
+function askedByHttp2(getter: (...a: any[]) => unknown): boolean {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 1;
+  const at: { stack?: string } = {};
+  Error.captureStackTrace(at, getter);
+  Error.stackTraceLimit = limit;
+  return /internal\/http2\//.test(at.stack ?? '');
+}
+
 export const http2Source: Source = {
   name: 'http2',
   install(s: Session) {
     const b = bindings();
     if (!b) return;
-    const P = b.StreamPrototype;
-    const own = Object.getOwnPropertyDescriptor(P, 'isStreamBase');
-    if (!own || !own.configurable || !('value' in own)) return;
-    const native = own.value;
-    Object.defineProperty(P, 'isStreamBase', {
-      configurable: true,
-      enumerable: own.enumerable,
-      get(this: any) {
-        if (handleState(this) === null) return native;
-        // Asked as an Http2Session is being built on this handle's socket.
-        if (!respondPatched) {
-          const ownerKey = symbolNamed(this, 'owner_symbol');
-          const socket = ownerKey && this[ownerKey];
-          if (socket) {
-            // An accepted socket knows its server once the session is set up.
-            queueMicrotask(() => {
-              const key = symbolNamed(socket, 'server');
-              if (key) watchServer(s, socket[key]);
-            });
+    // TCP and Pipe handles (LibuvStreamWrap) and TLS sockets (TLSWrap) each say it.
+    for (const P of [b.StreamPrototype, b.TLSWrap?.prototype]) {
+      const own = P && Object.getOwnPropertyDescriptor(P, 'isStreamBase');
+      if (!own || !own.configurable || !('value' in own)) continue;
+      const native = own.value;
+      Object.defineProperty(P, 'isStreamBase', {
+        configurable: true,
+        enumerable: own.enumerable,
+        get: function isStreamBase(this: any) {
+          // Only the program's stdout and stderr are not rewind's; TLS (which needs a
+          // StreamBase under it) asks too.
+          if (!isInert(this) || !askedByHttp2(isStreamBase)) return native;
+          // Asked as an Http2Session is being built on this handle's socket.
+          if (!respondPatched) {
+            const ownerKey = symbolNamed(this, 'owner_symbol');
+            const socket = ownerKey && this[ownerKey];
+            if (socket) {
+              // An accepted socket knows its server once the session is set up.
+              queueMicrotask(() => {
+                const key = symbolNamed(socket, 'server');
+                if (key) watchServer(s, socket[key]);
+              });
+            }
           }
-        }
-        return false;
-      },
-    });
+          return false;
+        },
+      });
+    }
   },
 };

@@ -162,6 +162,8 @@ export class Membrane {
     try {
       if (this.replay) this.takeNested();
       w = this.s.call(Api['native.call'], [this.index, ...summary], () => {
+        // Replay runs this only off the log, for a debugger's evaluation while paused.
+        if (this.replay) throw new Error(`rewind: calling into ${this.owner.label} is refused while the replay is paused in a debugger: its native code is not loaded at replay.`);
         let result: unknown;
         try {
           result = real();

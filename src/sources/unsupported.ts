@@ -4,8 +4,8 @@
 //
 // Most of these modules are large, and loading them at startup would slow every recorded
 // program: they are patched when the program first requires them. (A module imported only
-// through ESM is not seen this way: dgram is small and patched at once; ESM imports of
-// http2, cluster and inspector go unreported.)
+// through ESM is not seen this way: ESM imports of inspector go unreported.) UDP, HTTP/2 and
+// cluster, once listed here, are recorded (dgram.ts, http2.ts, net.ts).
 import { createRequire } from 'node:module';
 import type { Session, Source } from '../session/session.js';
 
