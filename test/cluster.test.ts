@@ -4,8 +4,9 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import net from 'node:net';
 import { afterAll, expect, it } from 'vitest';
-import { cleanupTempDirs, describeRun, expectReplayMatches, record, replay, rewind, tempDir } from './helpers.js';
+import { cleanupTempDirs, describeRun, eventsOf, expectReplayMatches, record, replay, rewind, tempDir } from './helpers.js';
 
 afterAll(cleanupTempDirs);
 
@@ -19,6 +20,13 @@ it('replays a cluster HTTP server with two workers: the primary, twice, and each
   expect(fs.readFileSync(served, 'utf8').trim().split('\n').length).toBe(4);
   fs.writeFileSync(served, 'changed\n');
   const before = sha(served);
+  // The port the cluster listened on is taken by someone else, who counts connections.
+  const listened = (await eventsOf(rec.dir)).find((e) => e.api === 'net.getsockname');
+  const port = (listened!.result as [number, { port: number }])[1].port;
+  let connections = 0;
+  const squatter = net.createServer((c) => (connections++, c.destroy()));
+  await new Promise<void>((resolve, reject) => squatter.once('error', reject).listen(port, '127.0.0.1', resolve));
+  afterAll(() => new Promise<void>((r) => squatter.close(() => r())));
   for (let i = 0; i < 2; i++) {
     expectReplayMatches(expect, { record: rec, replay: await replay(rec.dir) });
     expect(sha(served), 'a worker served a request at replay').toBe(before);
@@ -32,4 +40,5 @@ it('replays a cluster HTTP server with two workers: the primary, twice, and each
     expect(String(r.signal ?? r.status), describeRun('worker replay', r)).toMatch(/^(SIGTERM|143)$/);
     expect(sha(served)).toBe(before);
   }
+  expect(connections, 'a replay connected to the port').toBe(0);
 });
