@@ -4,6 +4,7 @@
 // refused at replay unless --allow-native names it.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { NODE, ROOT, cleanupTempDirs, describeRun, expectReplayMatches, record, replay, rewind, run, tempDir } from './helpers.js';
@@ -87,6 +88,40 @@ describe.skipIf(!hasNodeSqlite)('node:sqlite (built in, behind the membrane)', (
     expect(fs.existsSync(db), 'the replay opened (created) the database file').toBe(false);
     const info = await rewind(['info', rec.dir]);
     expect(info.stdout.toString()).toMatch(/native\s+node:sqlite: served from the log/);
+  });
+});
+
+/** The probe addon (test/fixtures/addon/probe.c), compiled for this test; N-API: one build serves every Node. */
+function buildProbe(): string | null {
+  const headers = ['/usr/include/node', path.join(path.dirname(path.dirname(NODE)), 'include/node')].find((d) => fs.existsSync(path.join(d, 'node_api.h')));
+  if (!headers) return null;
+  const out = path.join(tempDir('rewind-probe-'), 'probe.node');
+  const cc = spawnSync('cc', ['-shared', '-fPIC', '-O1', `-I${headers}`, '-o', out, path.join(ROOT, 'test/fixtures/addon/probe.c'), '-lpthread'], { encoding: 'utf8', timeout: 60_000 });
+  return cc.status === 0 ? out : null;
+}
+const probe = buildProbe();
+
+// Skipped where no C compiler or Node headers are at hand to build the probe.
+describe.skipIf(!probe)('an addon doing native I/O, threadsafe-function callbacks and promises', () => {
+  it('replays from the log, twice: the bytes it read into the program\'s buffer, its error, its callbacks and promise; the file it appended to is untouched', async () => {
+    const file = path.join(tempDir(), 'appended.txt');
+    const rec = await record('addon/probe.cjs', [probe!, file]);
+    expect(rec.status, describeRun('record', rec)).toBe(0);
+    expect(rec.stdout.toString()).toMatch(/^random 8 [0-9a-f]{16}\nerror EPROBE cannot open the file\n/);
+    expect(rec.stdout.toString().split('\n').sort().join('\n')).toMatch(/\ndelay 42\nerror .*\nlater 7\nrandom .*\ntimer 20$/);
+    expect(fs.readFileSync(file, 'utf8')).toMatch(/^run at \d+\n$/);
+    fs.writeFileSync(file, 'changed\n');
+    for (let i = 0; i < 2; i++) {
+      expectReplayMatches(expect, { record: rec, replay: await replay(rec.dir) });
+      expect(fs.readFileSync(file, 'utf8'), 'the addon wrote at replay').toBe('changed\n');
+    }
+    // The .node file is not even loaded at replay: it may as well be junk (module loading
+    // only needs it to exist).
+    fs.writeFileSync(probe!, 'not a shared object');
+    expectReplayMatches(expect, { record: rec, replay: await replay(rec.dir) });
+    const events = await rewind(['events', rec.dir, '--no-sites']);
+    expect(events.stdout.toString()).toMatch(/turn +native\.callback callback .* \[0, \[7\]\]/);
+    expect(events.stdout.toString()).toMatch(/turn +native\.settle callback .* \[0, 42\]/);
   });
 });
 

@@ -97,6 +97,34 @@ function isPlainData(v: unknown, depth = 0): boolean {
   return proto === Buffer.prototype || proto === Date.prototype;
 }
 
+/** The bytes of a buffer argument (a view or an ArrayBuffer), or null. */
+function bytesOf(v: unknown): Uint8Array | null {
+  if (ArrayBuffer.isView(v)) return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+  if (v instanceof ArrayBuffer) return new Uint8Array(v);
+  return null;
+}
+
+/** crc32 of each buffer argument (null: not a buffer), or null when there is none. */
+function buffersIn(args: unknown[]): (number | null)[] | null {
+  let out: (number | null)[] | null = null;
+  for (let i = 0; i < args.length; i++) {
+    const b = bytesOf(args[i]);
+    if (b) (out ??= new Array(args.length).fill(null))[i] = crc32(b);
+  }
+  return out;
+}
+
+/** The buffer arguments whose bytes changed during the call: [index, bytes now]. */
+function filledSince(args: unknown[], before: (number | null)[]): [number, Buffer][] | null {
+  let out: [number, Buffer][] | null = null;
+  for (let i = 0; i < args.length; i++) {
+    if (before[i] === null) continue;
+    const b = bytesOf(args[i])!;
+    if (crc32(b) !== before[i]) (out ??= []).push([i, Buffer.from(b)]);
+  }
+  return out;
+}
+
 export interface MembraneOwner {
   /** Shown in messages: the addon's package name, or "node:sqlite". */
   label: string;
@@ -155,7 +183,7 @@ export class Membrane {
   // ---- calls -------------------------------------------------------------------------------
 
   /** One call into the library: summary checked at replay, result (or throw) from the log. */
-  private cross(summary: unknown[], real: () => unknown, newTarget?: object): unknown {
+  private cross(summary: unknown[], real: () => unknown, newTarget?: object, args?: unknown[]): unknown {
     if (this.beforeCall !== null) this.beforeCall();
     this.depth++;
     let w: Wire;
@@ -164,19 +192,27 @@ export class Membrane {
       w = this.s.call(Api['native.call'], [this.index, ...summary], () => {
         // Replay runs this only off the log, for a debugger's evaluation while paused.
         if (this.replay) throw new Error(`rewind: calling into ${this.owner.label} is refused while the replay is paused in a debugger: its native code is not loaded at replay.`);
+        const before = args && buffersIn(args);
         let result: unknown;
         try {
           result = real();
         } catch (e) {
           throw ['!', this.thrownWire(e)];
         }
-        return this.toWire(result);
+        const wire = this.toWire(result);
+        // Bytes the library wrote into a buffer the program passed are part of the result.
+        const filled = before && filledSince(args!, before);
+        return filled ? ['W', wire, filled] : wire;
       });
     } catch (e) {
       if (Array.isArray(e) && e[0] === '!') throw this.fromWire(e[1]);
       throw e;
     } finally {
       this.depth--;
+    }
+    if (Array.isArray(w) && w[0] === 'W') {
+      for (const [i, bytes] of w[2] as [number, Uint8Array][]) bytesOf(args![i])?.set(bytes);
+      w = w[1];
     }
     return this.fromWire(w, newTarget);
   }
@@ -190,10 +226,15 @@ export class Membrane {
   }
 
   invoke(target: object, key: string, args: unknown[]): unknown {
-    return this.cross(['m', this.summary(target), key, this.summaries(args)], () => {
-      const real = this.realOf(target);
-      return Reflect.apply(real[keyOf(key)], real, args.map((a) => this.unwrap(a)));
-    });
+    return this.cross(
+      ['m', this.summary(target), key, this.summaries(args)],
+      () => {
+        const real = this.realOf(target);
+        return Reflect.apply(real[keyOf(key)], real, args.map((a) => this.unwrap(a)));
+      },
+      undefined,
+      args,
+    );
   }
 
   get(target: object, key: string): unknown {
@@ -209,8 +250,11 @@ export class Membrane {
   apply(id: number, self: unknown, args: unknown[]): unknown {
     // `this` is checked shallowly: an exports object would otherwise be summarized whole.
     const selfId = (typeof self === 'object' || typeof self === 'function') && self !== null ? this.fakeIds.get(self) : undefined;
-    return this.cross(['c', id, selfId ?? typeof self, this.summaries(args)], () =>
-      Reflect.apply(this.reals.get(id) as Fn, this.unwrap(self), args.map((a) => this.unwrap(a))),
+    return this.cross(
+      ['c', id, selfId ?? typeof self, this.summaries(args)],
+      () => Reflect.apply(this.reals.get(id) as Fn, this.unwrap(self), args.map((a) => this.unwrap(a))),
+      undefined,
+      args,
     );
   }
 
@@ -220,6 +264,7 @@ export class Membrane {
       ['n', id, this.summaries(args)],
       () => Reflect.construct(this.reals.get(id) as Fn, args.map((a) => this.unwrap(a))),
       newTarget === fake ? undefined : newTarget,
+      args,
     );
   }
 
