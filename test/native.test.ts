@@ -46,6 +46,17 @@ describe.skipIf(!hasBetterSqlite)('better-sqlite3 (a native addon behind the mem
     expect(info.stdout.toString()).toMatch(/native\s+better-sqlite3 \(better_sqlite3\.node\): served from the log/);
   });
 
+  it('replays the callbacks it makes during a query (user function, aggregate, verbose), serialize() and a backup, which writes nothing at replay', async () => {
+    const backup = path.join(tempDir(), 'backup.db');
+    const rec = await record('native-sqlite-fn.cjs', [backup]);
+    expect(rec.status, describeRun('record', rec)).toBe(0);
+    expect(rec.stdout.toString()).toContain("[ { d: 2 }, { d: 4 }, { d: 6 } ]\nsql> SELECT total(v) AS s FROM t\n{ s: 6 }\n");
+    expect(fs.existsSync(backup)).toBe(true);
+    fs.rmSync(backup);
+    for (let i = 0; i < 2; i++) expectReplayMatches(expect, { record: rec, replay: await replay(rec.dir) });
+    expect(fs.existsSync(backup), 'the replay wrote the backup').toBe(false);
+  });
+
   it('refuses up front, by name, to replay an addon the recording ran live, and runs it for real only with --allow-native', async () => {
     const db = path.join(tempDir(), 'app.db');
     const rec = await record('native-sqlite.cjs', [db], { env: { REWIND_NATIVE_LIVE: 'better-sqlite3' } });
