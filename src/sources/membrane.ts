@@ -125,6 +125,11 @@ function filledSince(args: unknown[], before: (number | null)[]): [number, Buffe
   return out;
 }
 
+/** An own data property, as assignment makes one, but never a prototype (a key "__proto__" in a log is data). */
+function define(o: object, k: string, v: unknown): void {
+  Object.defineProperty(o, k, { value: v, writable: true, enumerable: true, configurable: true });
+}
+
 export interface MembraneOwner {
   /** Shown in messages: the addon's package name, or "node:sqlite". */
   label: string;
@@ -530,7 +535,7 @@ export class Membrane {
       }
       case 'O': {
         const o = w[1] ? Object.create(null) : {};
-        for (const [k, x] of Object.entries(w[2] as Record<string, Wire>)) o[k] = this.fromWire(x);
+        for (const [k, x] of Object.entries(w[2] as Record<string, Wire>)) define(o, k, this.fromWire(x));
         return o;
       }
       case 'p':
@@ -599,7 +604,7 @@ export class Membrane {
       Object.defineProperty(proto, 'constructor', { value: ctor, writable: true, enumerable: false, configurable: true });
       ctor.prototype = proto;
     }
-    for (const [k, x] of Object.entries(statics)) (ctor as unknown as Record<string, unknown>)[k] = this.fromWire(x);
+    for (const [k, x] of Object.entries(statics)) if (k !== 'prototype') define(ctor, k, this.fromWire(x));
     return ctor;
   }
 
@@ -654,7 +659,7 @@ export class Membrane {
     const Ctor = (INTRINSIC_ERRORS_BY_NAME.get(ctorName) ?? Error) as ErrorConstructor;
     const e = new Ctor(message);
     if (e.name !== name) Object.defineProperty(e, 'name', { value: name, writable: true, enumerable: false, configurable: true });
-    for (const [k, x] of Object.entries(props)) (e as unknown as Record<string, unknown>)[k] = this.fromWire(x);
+    for (const [k, x] of Object.entries(props)) define(e, k, this.fromWire(x));
     Object.defineProperty(e, 'stack', { value: stack, writable: true, enumerable: false, configurable: true });
     return e;
   }
