@@ -169,3 +169,12 @@ it('esbuild (its Go binary, a recorded child process; no addon) replays with the
   const info = await rewind(['info', rec.dir]);
   expect(info.stdout.toString()).not.toMatch(/^native /m);
 });
+
+it('a module compiling WebAssembly at its top level (under the ESM loader\'s frames) is recorded: the completion is a turn', async () => {
+  const rec = await record('wasm-top-level.mjs');
+  expect(rec.status, describeRun('record', rec)).toBe(0);
+  const events = await rewind(['events', rec.dir, '--no-sites', '--json']);
+  const done = events.stdout.toString().trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.api === 'wasm.done');
+  expect(done.length, events.stdout.toString()).toBe(1);
+  for (let i = 0; i < 2; i++) expectReplayMatches(expect, { record: rec, replay: await replay(rec.dir) });
+});
