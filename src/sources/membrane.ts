@@ -125,6 +125,13 @@ function filledSince(args: unknown[], before: (number | null)[]): [number, Buffe
   return out;
 }
 
+// Objects one library hands out may be passed by the program to another (by their
+// library's number and id): every membrane of this thread, its look-alikes and (record)
+// the real objects behind them.
+const LIBRARIES: Membrane[] = [];
+const LOOK_ALIKES = new WeakMap<object, [Membrane, number]>();
+const REALS = new WeakMap<object, [Membrane, number]>();
+
 /** An own data property, as assignment makes one, but never a prototype (a key "__proto__" in a log is data). */
 function define(o: object, k: string, v: unknown): void {
   Object.defineProperty(o, k, { value: v, writable: true, enumerable: true, configurable: true });
@@ -172,6 +179,7 @@ export class Membrane {
     private readonly beforeCall: (() => void) | null = null,
   ) {
     this.record = s.mode === 'record' ? (s as RecordSession) : null;
+    LIBRARIES[index] = this;
     this.replay = s.mode === 'replay' ? (s as ReplaySession) : null;
   }
 
@@ -290,6 +298,8 @@ export class Membrane {
     }
     const id = this.fakeIds.get(v);
     if (id !== undefined) return ['o', id];
+    const other = LOOK_ALIKES.get(v);
+    if (other) return ['x', other[0].index, other[1]];
     if (typeof v === 'function') return ['f', this.callbackOp(v as Fn)];
     if (ArrayBuffer.isView(v)) return ['b', v.byteLength, crc32(new Uint8Array(v.buffer, v.byteOffset, v.byteLength))];
     if (v instanceof ArrayBuffer) return ['b', v.byteLength, crc32(new Uint8Array(v))];
@@ -358,6 +368,9 @@ export class Membrane {
     if (v === null || (typeof v !== 'object' && typeof v !== 'function')) return v;
     const id = this.fakeIds.get(v);
     if (id !== undefined) return this.reals.get(id);
+    // Another library's object, handed over by the program: the real one.
+    const other = LOOK_ALIKES.get(v);
+    if (other) return other[0].reals.get(other[1]);
     if (typeof v === 'function') return this.trampoline(v as Fn);
     if (depth < 8 && Array.isArray(v)) {
       let out: unknown[] | null = null;
@@ -421,6 +434,8 @@ export class Membrane {
     if (back) return ['p', this.programId(back)];
     const rid = this.realIds.get(v);
     if (rid !== undefined) return ['R', rid];
+    const other = REALS.get(v);
+    if (other) return ['X', other[0].index, other[1]];
     if (typeof v === 'function') return this.functionWire(v as Fn);
     if (depth > 32) {
       this.cannot('a value nested too deeply');
@@ -464,6 +479,7 @@ export class Membrane {
     const id = this.nextId++;
     this.reals.set(id, v);
     this.realIds.set(v, id);
+    REALS.set(v, [this, id]);
     return id;
   }
 
@@ -542,6 +558,8 @@ export class Membrane {
         return this.program[w[1] as number];
       case 'R':
         return this.fakes.get(w[1] as number);
+      case 'X':
+        return LIBRARIES[w[1] as number]?.fakes.get(w[2] as number);
       case 'F':
         return this.fakeFunction(w);
       case 'I':
@@ -558,6 +576,7 @@ export class Membrane {
   private adopt(id: number, fake: object): void {
     this.fakes.set(id, fake);
     this.fakeIds.set(fake, id);
+    LOOK_ALIKES.set(fake, [this, id]);
   }
 
   private classProto(w: Wire): object | null {
