@@ -206,6 +206,29 @@ export const Api = {
   'fs.cpSyncOverrideFile': 201,
   'fs.cpSyncCopyDir': 202,
   'fs.internalModuleStat': 203,
+  // native libraries behind the membrane (sources/membrane.ts): an addon loaded (args: its
+  // name and file; result: its exports as the membrane sees them, or why it runs live)
+  'native.load': 400,
+  // a call into a library (args: which library, what was called on what, a summary of the arguments)
+  'native.call': 401,
+  // the library called a function of the program's during a call (a nested event)
+  'native.nested': 402,
+  // the library called a function of the program's from the event loop (a turn)
+  'native.callback': 403,
+  // a promise the library returned settled
+  'native.settle': 404,
+  // the library handed over something the log cannot hold: replay refuses it
+  'native.unservable': 405,
+  // node:sqlite (built in, no dlopen) loaded: its exports as the membrane sees them
+  'sqlite.load': 410,
+  // dgram (UDP handles): a request with a status (bind, connect, options; args name it),
+  // a datagram sent (length and crc32 checked, never sent at replay), its completion, one received
+  'dgram.call': 420,
+  'dgram.send': 421,
+  'dgram.sent': 422,
+  'dgram.message': 423,
+  // a handle (payload: its kind) passed over an IPC pipe with the bytes just read (cluster workers' connections)
+  'ipc.handle': 430,
 } as const;
 export type ApiName = keyof typeof Api;
 const API_NAMES = new Map<number, string>(Object.entries(Api).map(([k, v]) => [v, k]));
@@ -299,6 +322,8 @@ export interface TraceHeader {
   stdio: { stdin: StdioInfo; stdout: StdioInfo; stderr: StdioInfo };
   /** The process was forked with an IPC channel (Node removes the variables that say so). */
   ipc?: { serialization: 'json' | 'advanced' };
+  /** A cluster worker (Node removes NODE_UNIQUE_ID, which says so, before the preload runs): its id. */
+  clusterWorker?: number;
 }
 
 export interface FailureInfo {
