@@ -4,9 +4,10 @@
 import { ByteCursor, DecodeError, pack, unzigzag } from '../trace/codec.js';
 import { describeEnd, describeEvent, quote } from '../trace/describe.js';
 import { Api, TAGS, Tag, apiName, type CallRecord, type FailureInfo, type TraceHeader } from '../trace/format.js';
-import { decodeValue, encodeValue, summarize } from '../trace/values.js';
+import { decodeValue, encodeValue, summarize, toJson } from '../trace/values.js';
 import { DecodeState, decodeEvent, type TraceEvent, type TraceFile } from '../trace/reader.js';
 import { digest } from '../trace/writer.js';
+import { EXIT } from '../exit-codes.js';
 import { divergence } from './divergence.js';
 import { original, writeStderr } from './originals.js';
 import { rethrow, type AsyncCall, type ResultCodec, type Session } from './session.js';
@@ -173,7 +174,12 @@ export class ReplaySession implements Session {
       head.tag === Tag.Write
         ? Buffer.from(head.data!).equals(Buffer.from(data))
         : head.length === data.length && Buffer.from(head.digest!).equals(digest(data));
-    if (!same) this.mismatch(actual());
+    if (!same) {
+      // A large write keeps only its head in the log: compared as far as that goes.
+      const text = (b: Uint8Array) => JSON.stringify(Buffer.from(b).toString('utf8'));
+      const mine = head.tag === Tag.Write ? data : data.subarray(0, head.data!.length);
+      this.mismatch(actual(), programStack(), { expected: text(head.data!), actual: text(mine) });
+    }
     this.skip();
     this.outputs++;
   }
@@ -251,7 +257,9 @@ export class ReplaySession implements Session {
     const head = this.peek();
     const encoded = encodeValue(args);
     if (!head || head.tag !== Tag.Call || head.api !== api || !pack(head.call!.args).equals(pack(encoded))) {
-      this.mismatch(`${verb} ${apiName(api)} ${summarize(encoded)}`);
+      const full = (a: number, args: unknown) => `${apiName(a)} ${JSON.stringify(toJson(args))}`;
+      const both = head && head.tag === Tag.Call ? { expected: full(head.api!, head.call!.args), actual: full(api, encoded) } : undefined;
+      this.mismatch(`${verb} ${apiName(api)} ${summarize(encoded)}`, programStack(), both);
     }
     this.skip();
     return head.call!;
@@ -479,18 +487,28 @@ export class ReplaySession implements Session {
     this.finished = true;
   }
 
-  /** The log stops short (the recorded process was killed): replay has done all it can. */
+  /**
+   * The log stops short (the recorded process was killed, or its log could not be written):
+   * replay has done all it can. What the recorded process did after its last event is not
+   * known, so the replay never claims it ended as recorded: it exits 70, unless the recorded
+   * process was killed by a signal, which it then dies of too.
+   */
   private logEnded(actual: string): never {
     this.finish();
     const why = this.file.truncated ?? 'the log has no end record';
+    const [kind, value] = (this.options.recordedStatus ?? '').split(':');
+    const killed = kind === 'signal' && value;
     writeStderr(
       `rewind: the recording ends at event ${this.n} (${why}): the recorded process was killed or crashed, ` +
         `or its log could not be written (disk full), before rewind could write more. The replay reproduced every recorded event and stops here ` +
-        `(the program ${actual}).\n`,
+        `(the program ${actual}).` +
+        (killed
+          ? '\n'
+          : ` What the recorded process did after event ${this.n} (its later events, its output, how it ended) is missing from the recording, ` +
+            `so this replay cannot end as the recorded run did: exit status ${EXIT.DIVERGENCE}.\n`),
     );
-    const [kind, value] = (this.options.recordedStatus ?? '').split(':');
-    if (kind === 'signal' && value) original.processKill(original.pid, value);
-    return original.reallyExit(kind === 'code' ? Number(value) : 1);
+    if (killed) original.processKill(original.pid, value);
+    return original.reallyExit(EXIT.DIVERGENCE);
   }
 
   // ---- reading the log -----------------------------------------------------------------
@@ -536,7 +554,7 @@ export class ReplaySession implements Session {
   }
 
   /** Stops the replay with a report: the log holds something else than what the program did. */
-  mismatch(actual: string, stack: string | null = programStack()): never {
+  mismatch(actual: string, stack: string | null = programStack(), full?: { expected: string; actual: string }): never {
     const head = this.peek();
     if (!head) return this.logEnded(actual);
     this.finish();
@@ -546,6 +564,7 @@ export class ReplaySession implements Session {
       expected: describeEvent(head, this.header),
       actual,
       stack,
+      full,
     });
   }
 }

@@ -8,7 +8,7 @@ import { syncBuiltinESMExports } from 'node:module';
 import tty from 'node:tty';
 import { EXIT } from '../exit-codes.js';
 import { FORMAT_VERSION, type TraceHeader } from '../trace/format.js';
-import { TraceError, TraceReader } from '../trace/reader.js';
+import { TraceError, TraceReader, type TraceFile } from '../trace/reader.js';
 import { LOG_EXT, createRecordingDir, logPath, programName, setLatest } from '../trace/store.js';
 import { workerLog, workersSource } from '../sources/workers.js';
 import { unsupportedSource } from '../sources/unsupported.js';
@@ -37,6 +37,8 @@ import { startAudit } from './audit.js';
 import { ENV } from './env.js';
 import { parseSeed, startChaos, type Chaos } from './chaos.js';
 import { REWIND_VERSION } from '../version.js';
+import { bindings } from './bindings.js';
+import { describeMissing, missingInternals } from '../node/internals.js';
 
 
 /**
@@ -119,13 +121,44 @@ function openReplay(): ReplaySession {
     writeStderr(`rewind: ${ENV.MODE}=replay needs ${ENV.TRACE}; use \`rewind replay\` to replay a recording.\n`);
     return original.reallyExit(EXIT.USAGE);
   }
+  let file: TraceFile;
   try {
-    const file = TraceReader.open(tracePath);
-    return new ReplaySession(file, { recordedStatus: env[ENV.STATUS], summary: env[ENV.SUMMARY] === '1' });
+    file = TraceReader.open(tracePath);
   } catch (e) {
     if (!(e instanceof TraceError)) throw e;
     writeStderr(`${e.message}\n`);
     return original.reallyExit(EXIT.BAD_TRACE);
+  }
+  refuseIncomplete(file.header);
+  return new ReplaySession(file, { recordedStatus: env[ENV.STATUS], summary: env[ENV.SUMMARY] === '1' });
+}
+
+/**
+ * A replay needs every internal rewind serves the program's I/O through: without one, the
+ * program would reach the outside world for real. And a recording made without one lacks
+ * that I/O. Either way the replay is refused before the program runs.
+ */
+function refuseIncomplete(h: TraceHeader): void {
+  const recorded = h.missingInternals ?? [];
+  if (recorded.length > 0) {
+    writeStderr(
+      `rewind: this recording is incomplete and cannot be replayed: when it was recorded, Node did not let rewind reach ` +
+        `${recorded.length === 1 ? 'an internal' : 'internals'} it records through, so part of what the program did was not recorded:\n` +
+        describeMissing(recorded) +
+        `Record it again where Node lets rewind reach ${recorded.length === 1 ? 'it' : 'them'} (for example without \`--permission\`).\n`,
+    );
+    original.reallyExit(EXIT.BAD_TRACE);
+  }
+  bindings();
+  const now = missingInternals();
+  if (now.length > 0) {
+    writeStderr(
+      `rewind: cannot replay here: this Node (${process.version}${process.execArgv.length ? `, ${process.execArgv.join(' ')}` : ''}) does not let rewind reach ` +
+        `what it serves the program's I/O through, so the program would reach the outside world for real:\n` +
+        describeMissing(now) +
+        `Replay it with a Node that allows it (for example without \`--permission\`).\n`,
+    );
+    original.reallyExit(EXIT.BAD_TRACE);
   }
 }
 
@@ -147,6 +180,18 @@ function openRecord(): RecordSession | null {
     }
   }
   const header = buildHeader(chaosOf(env[ENV.CHAOS], dir));
+  // Looked up before anything is recorded, so the header says what cannot be.
+  bindings();
+  const missing = missingInternals();
+  if (missing.length > 0) {
+    header.missingInternals = missing.map((m) => ({ ...m }));
+    writeStderr(
+      `rewind: warning: Node does not let rewind reach ${missing.length === 1 ? 'an internal' : 'internals'} it records through` +
+        `${process.execArgv.length ? ` (node ${process.execArgv.join(' ')})` : ''}, so this part of what the program does is not recorded, ` +
+        `and the recording of ${isMainThread ? `process ${process.pid}` : `worker thread ${threadId}`} will refuse to replay:\n` +
+        describeMissing(missing),
+    );
+  }
   if (!isMainThread) return openWorkerRecord(dir, header);
   for (let attempt = 0; attempt < 5; attempt++) {
     const file = logPath(dir, attempt === 0 ? program : `${program}.${attempt}`, process.pid);

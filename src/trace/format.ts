@@ -292,6 +292,11 @@ export interface TraceHeader {
   stdio: { stdin: StdioInfo; stdout: StdioInfo; stderr: StdioInfo };
   /** The process was forked with an IPC channel (Node removes the variables that say so). */
   ipc?: { serialization: 'json' | 'advanced' };
+  /**
+   * Node internals rewind could not reach when recording (`node --permission`, a renamed
+   * internal), and what went unrecorded because of each: such a recording is refused at replay.
+   */
+  missingInternals?: { name: string; why: string; affects: string }[];
 }
 
 export interface FailureInfo {
