@@ -108,3 +108,25 @@ describe.concurrent('a divergence report on long values', () => {
     expect(firstDifference(long, `${long}y`)).toMatch(/recording: …x+ \(ends here\)\n {4}program: {3}…x+y\n/);
   });
 });
+
+describe.concurrent('rewind record --audit', () => {
+  it('fs/promises and FileHandle use: no gap named, the audit file is not part of the log, the replay is exact', async ({ expect }) => {
+    const data = tempDir('rewind-audit-data-');
+    const dir = path.join(tempDir('rewind-rec-'), 'rec');
+    const { rewind, fixture } = await import('./helpers.js');
+    const rec = await rewind(['record', '--audit', '--out', dir, '--', process.execPath, fixture('loop/fs-promises-audit.mjs'), data], { cwd: tempDir() });
+    const ctx = describeRun('record --audit', rec);
+    expect(rec.status, ctx).toBe(0);
+    expect(rec.stdout.toString(), ctx).toMatch(/^handle read written \d+\nreadFile written \d+\nstat size \d+\n$/);
+    expect(rec.stderr.toString(), ctx).toMatch(/^rewind audit: every callback the event loop ran in process \d+ was recorded\.\n$/);
+    const audit = fs.readdirSync(dir).find((f) => f.endsWith('.audit.json'));
+    expect(JSON.parse(fs.readFileSync(path.join(dir, audit!), 'utf8')).gaps).toEqual([]);
+    // The replay reads nothing from the disk: the data file is gone, and stays gone.
+    expect(fs.readdirSync(data)).toEqual([]);
+    const rep = await replay(dir);
+    expect(rep.status, describeRun('replay', rep)).toBe(0);
+    expect(rep.stdout.toString()).toBe(rec.stdout.toString());
+    expect(rep.stderr.toString()).toBe('');
+    expect(fs.readdirSync(data)).toEqual([]);
+  });
+});
