@@ -164,7 +164,7 @@ export function pickProcess(list: RecordedProcess[], which: string, dir: string)
  * that started several Node processes), `process` (-p) names one; otherwise the one that
  * failed, or the root (see defaultProcess).
  */
-export function resolveRecording(arg: string | undefined, cwd = process.cwd(), which?: string): Recording {
+export function resolveRecording(arg: string | undefined, cwd = process.cwd(), which?: string, opts: { thread?: boolean } = {}): Recording {
   let target = arg;
   if (!target) {
     const latest = latestRecording(cwd);
@@ -202,6 +202,10 @@ export function resolveRecording(arg: string | undefined, cwd = process.cwd(), w
   }
   const list = processesOf(abs);
   let pick = which !== undefined ? pickProcess(list, which, abs) : defaultProcess(list);
+  if (pick.threadId !== 0 && opts.thread && which !== undefined) {
+    // Reading one log (events, info): the thread's own.
+    return { dir: abs, log: pick.log, trace: pick.trace, index: readIndex(abs), processes: list };
+  }
   if (pick.threadId !== 0) {
     // A worker thread replays within its process (the messages it gets are its parent's).
     const host = list.find((p) => p.pid === pick.pid && p.threadId === 0);
