@@ -96,7 +96,7 @@ export function summarizeProcess(log: string, trace: TraceFile): RecordedProcess
       ? `test failed: ${test.test}: ${test.name}: ${test.message.split('\n')[0]}`
       : end?.signal
         ? `killed by ${end.signal}`
-        : end && end.code
+        : end && end.code && end.via !== 'terminated'
           ? `exit code ${end.code}`
           : null;
   return {

@@ -19,6 +19,7 @@ export const original = {
     existsSync: fs.existsSync,
     fstatSync: fs.fstatSync,
     readdirSync: fs.readdirSync,
+    ftruncateSync: fs.ftruncateSync,
   },
   Date,
   dateNow: Date.now,

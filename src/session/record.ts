@@ -66,8 +66,16 @@ export class RecordSession implements Session {
   }
 
   output(fd: number, data: Uint8Array): void {
+    if (this.outputOrder !== null) this.writer.value(Api['thread.outputOrder'], Atomics.add(this.outputOrder, 0, 1));
     this.writer.output(fd, data);
   }
+
+  /**
+   * Once the process has worker threads (sources/workers.ts): a counter all its threads
+   * share, whose ticket each output takes, so that replay writes the threads' outputs in
+   * the recorded order.
+   */
+  outputOrder: Int32Array | null = null;
 
   newOp(): number {
     return this.nextOp++;

@@ -62,6 +62,8 @@ const TURN_TAGS = new Set<number>([Tag.Timeout, Tag.Interval, Tag.Immediate, Tag
 const STEPS_PER_ITERATION = 64;
 /** How long a program may linger after the log's end record before rewind ends it. */
 const EXIT_GRACE_MS = 2000;
+/** How long a replay waits for real work (a worker's message, zlib) the log says finished. */
+const HOLD_LIMIT_MS = 300_000;
 
 export class ReplaySession implements Session {
   readonly mode = 'replay' as const;
@@ -166,6 +168,7 @@ export class ReplaySession implements Session {
 
   output(fd: number, data: Uint8Array): void {
     if (this.offLog) return; // written for real, not checked
+    this.takeTurnToWrite();
     const name = fd === 1 ? 'stdout' : fd === 2 ? 'stderr' : `fd ${fd}`;
     const actual = () => `wrote to ${name} ${quote(data)}`;
     const head = this.peek();
@@ -182,6 +185,43 @@ export class ReplaySession implements Session {
     }
     this.skip();
     this.outputs++;
+  }
+
+  /** The counter of the process's threads' outputs (see RecordSession.outputOrder). */
+  outputOrder: Int32Array | null = null;
+  /** This thread's last output was written: the next ticket's turn, once this JS stack has unwound. */
+  private written = false;
+  private readonly passTurn = (): void => {
+    if (!this.written) return;
+    this.written = false;
+    Atomics.add(this.outputOrder!, 0, 1);
+    Atomics.notify(this.outputOrder!, 0);
+  };
+
+  /**
+   * An output with a ticket waits until the outputs of other threads recorded before it are
+   * written; the next ticket's turn comes when this write (synchronous, after this returns)
+   * is done.
+   */
+  private takeTurnToWrite(): void {
+    const c = this.c;
+    if (c.pos >= c.end || c.b[c.pos] !== Tag.Value) return;
+    const head = this.peek();
+    if (head?.api !== Api['thread.outputOrder']) return;
+    this.skip();
+    const order = this.outputOrder;
+    if (order === null) return;
+    this.passTurn();
+    const ticket = head.payload as number;
+    const since = original.dateNow();
+    for (let now = Atomics.load(order, 0); now !== ticket; now = Atomics.load(order, 0)) {
+      if (now > ticket || original.dateNow() - since > HOLD_LIMIT_MS) {
+        this.mismatch(`waited for output ${ticket} of this process's threads, but ${now > ticket ? 'its turn has passed' : `output ${now} was never written`}`);
+      }
+      Atomics.wait(order, 0, now, 1000);
+    }
+    this.written = true;
+    queueMicrotask(this.passTurn);
   }
 
   newOp(): number {
@@ -325,6 +365,7 @@ export class ReplaySession implements Session {
       }
       if (op.ready && !op.ready()) {
         c.pos = save;
+        this.holdOpen(id, op);
         return this.park(`op #${id}, ${op.what}, has not finished yet`);
       }
       let payload: unknown;
@@ -346,6 +387,14 @@ export class ReplaySession implements Session {
     }
     if (tag === Tag.Signal) return this.deliverSignal();
     if (tag === Tag.End) {
+      if (this.peek()?.end?.via === 'terminated') {
+        // A worker thread stopped from outside (worker.terminate(), its process ending): it
+        // was alive until then, and stays alive until its replayed parent stops it too.
+        this.park('the recording ended here, with the thread stopped by its parent');
+        this.stayAlive ??= original.setInterval(() => {}, 1 << 30);
+        this.onLogDone?.();
+        return;
+      }
       this.park('the recording ended here');
       return this.awaitExit();
     }
@@ -372,7 +421,31 @@ export class ReplaySession implements Session {
   private unpark(): void {
     if (!this.deliverable()) return;
     this.parked = null;
+    this.release();
     this.schedule();
+  }
+
+  /**
+   * The next turn is of work that really runs at replay (a worker thread's message, zlib)
+   * and has not finished: the recorded process did not exit before it, so the replay
+   * waits for it even when nothing else keeps the event loop alive (an unref()'d worker).
+   */
+  private holdOpen(id: number, op: ReplayOp): void {
+    if (this.holding !== null) return;
+    const since = original.dateNow();
+    this.holding = original.setInterval(() => {
+      if (original.dateNow() - since < HOLD_LIMIT_MS) return;
+      this.release();
+      this.mismatch(`waited ${HOLD_LIMIT_MS / 1000} s for op #${id}, ${op.what}, which never finished`, null);
+    }, 1000);
+  }
+  private holding: NodeJS.Timeout | null = null;
+  private stayAlive: NodeJS.Timeout | null = null;
+
+  private release(): void {
+    if (this.holding === null) return;
+    original.clearInterval(this.holding);
+    this.holding = null;
   }
 
   /** The next event is a signal or the turn of a registered op. */
@@ -485,7 +558,13 @@ export class ReplaySession implements Session {
 
   private finish(): void {
     this.finished = true;
+    this.release();
+    if (this.outputOrder !== null) this.passTurn();
+    this.onLogDone?.();
   }
+
+  /** Called when the replay has consumed its log or stops (a worker thread tells its parent: sources/workers.ts). */
+  onLogDone: (() => void) | null = null;
 
   /**
    * The log stops short (the recorded process was killed, or its log could not be written):

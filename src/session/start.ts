@@ -10,7 +10,7 @@ import { EXIT } from '../exit-codes.js';
 import { FORMAT_VERSION, type TraceHeader } from '../trace/format.js';
 import { TraceError, TraceReader, type TraceFile } from '../trace/reader.js';
 import { LOG_EXT, createRecordingDir, logPath, programName, setLatest } from '../trace/store.js';
-import { workerLog, workersSource } from '../sources/workers.js';
+import { replayedThreadDone, unwrapWorkerData, workerLog, workersSource } from '../sources/workers.js';
 import { unsupportedSource } from '../sources/unsupported.js';
 import { clockSource } from '../sources/clock.js';
 import { processSource } from '../sources/process.js';
@@ -85,6 +85,8 @@ function isPassThrough(main: string | undefined): boolean {
 export function start(attach?: (session: ReplaySession) => void): void {
   const g = globalThis as Record<symbol, unknown>;
   if (g[SESSION_KEY]) return;
+  // Before anything else: the program's workerData is the program's, recorded or not.
+  if (!isMainThread) unwrapWorkerData();
   const mode = process.env[ENV.MODE] ?? 'record';
   if (mode === 'off') return;
   // A replay a debugger drives is started by rewind/register, which attaches the debug
@@ -119,6 +121,7 @@ function openReplay(): ReplaySession {
   const tracePath = given && (isMainThread ? given : workerLog(given, threadId));
   if (!tracePath) {
     writeStderr(`rewind: ${ENV.MODE}=replay needs ${ENV.TRACE}; use \`rewind replay\` to replay a recording.\n`);
+    replayedThreadDone();
     return original.reallyExit(EXIT.USAGE);
   }
   let file: TraceFile;
@@ -127,6 +130,7 @@ function openReplay(): ReplaySession {
   } catch (e) {
     if (!(e instanceof TraceError)) throw e;
     writeStderr(`${e.message}\n`);
+    replayedThreadDone();
     return original.reallyExit(EXIT.BAD_TRACE);
   }
   refuseIncomplete(file.header);
@@ -147,6 +151,7 @@ function refuseIncomplete(h: TraceHeader): void {
         describeMissing(recorded) +
         `Record it again where Node lets rewind reach ${recorded.length === 1 ? 'it' : 'them'} (for example without \`--permission\`).\n`,
     );
+    replayedThreadDone();
     original.reallyExit(EXIT.BAD_TRACE);
   }
   bindings();
@@ -158,6 +163,7 @@ function refuseIncomplete(h: TraceHeader): void {
         describeMissing(now) +
         `Replay it with a Node that allows it (for example without \`--permission\`).\n`,
     );
+    replayedThreadDone();
     original.reallyExit(EXIT.BAD_TRACE);
   }
 }

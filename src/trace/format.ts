@@ -199,6 +199,9 @@ export const Api = {
   'fs.handle.close': 172,
   'fs.handle.readv': 173,
   'fs.handle.writev': 174,
+  // Threads (loop: 340–379). A Value event before an output of a process with worker
+  // threads: the output's place among all its threads' outputs (sources/workers.ts).
+  'thread.outputOrder': 340,
 } as const;
 export type ApiName = keyof typeof Api;
 const API_NAMES = new Map<number, string>(Object.entries(Api).map(([k, v]) => [v, k]));
@@ -313,8 +316,12 @@ export interface EndInfo {
   /** Exit code passed to the 'exit' event, or null when a signal ended the process. */
   code: number | null;
   signal: string | null;
-  /** 'exit' for process.exit(), 'natural' for an empty event loop, 'signal', 'uncaught'. */
-  via: 'exit' | 'natural' | 'signal' | 'uncaught';
+  /**
+   * 'exit' for process.exit(), 'natural' for an empty event loop, 'signal', 'uncaught';
+   * 'terminated': a worker thread stopped by worker.terminate() or by its process ending
+   * (written by the parent thread, see sources/workers.ts).
+   */
+  via: 'exit' | 'natural' | 'signal' | 'uncaught' | 'terminated';
 }
 
 /** Output writes up to this size are logged verbatim, larger ones as a digest. */
