@@ -189,9 +189,12 @@ export class ReplaySession implements Session {
 
   /** The counter of the process's threads' outputs (see RecordSession.outputOrder). */
   outputOrder: Int32Array | null = null;
-  /** This thread's last output was written: the next ticket's turn, once this JS stack has unwound. */
+  /**
+   * This thread's last output was written: the next ticket's turn, once this JS stack has
+   * unwound, or before this thread waits for another (sources/workers.ts) or exits.
+   */
   private written = false;
-  private readonly passTurn = (): void => {
+  readonly passTurn = (): void => {
     if (!this.written) return;
     this.written = false;
     Atomics.add(this.outputOrder!, 0, 1);
@@ -503,6 +506,7 @@ export class ReplaySession implements Session {
 
   /** Called as the program emits 'exit', before its listeners run. */
   exiting(code: number): void {
+    this.passTurn();
     const head = this.peek();
     if (!head) return this.logEnded(`exited with code ${code}`);
     if (head.kind === 'turn' || head.kind === 'signal') this.mismatch(this.exitedHow(code));

@@ -133,6 +133,42 @@ function finishWorkerLog(tail: SharedArrayBuffer, log: string, end: EndInfo, run
   }
 }
 
+// ---- which port is which op ----------------------------------------------------------
+// A port's messages are the turns of its op, so ops go to ports in an order the program
+// decides, the same in both runs: as ports are made (a Worker's, a MessageChannel's, this
+// thread's parentPort) or received (transferred in a message, within that message's turn).
+// Not as messages first arrive: in a pool that order is a race. (`port.on('message')`
+// starts a port natively, without MessagePort.prototype.start.)
+
+/** A Worker's own ports: the program's messages, and Node's (stdio, errors). */
+function workerPorts(worker: any, opOf: (port: Port) => unknown): void {
+  for (const name of ['kPublicPort', 'kPort']) {
+    const key = privateField(worker, name);
+    if (key && worker[key]) opOf(worker[key]);
+  }
+}
+
+/** Ports that arrive inside the message being dispatched on `port`. */
+function receivedPorts(port: Port, opOf: (port: Port) => unknown): void {
+  const ports = port[kCurrentlyReceivingPorts] as Port[] | undefined;
+  if (ports) for (const p of ports) if (p instanceof workerThreads.MessagePort) opOf(p);
+}
+
+/** This thread's parentPort, and a MessageChannel's two ports as it is made. */
+function ownPorts(opOf: (port: Port) => unknown): void {
+  if (workerThreads.parentPort) opOf(workerThreads.parentPort);
+  const Real = workerThreads.MessageChannel;
+  class MessageChannel extends Real {
+    constructor() {
+      super();
+      opOf(this.port1);
+      opOf(this.port2);
+    }
+  }
+  (workerThreads as any).MessageChannel = MessageChannel;
+  if (globalThis.MessageChannel === Real) (globalThis as any).MessageChannel = MessageChannel;
+}
+
 function recordWorkers(s: RecordSession): void {
   if (ownTail !== null) s.writer.share(ownTail);
   s.outputOrder = outputOrder;
@@ -149,8 +185,10 @@ function recordWorkers(s: RecordSession): void {
   P[kHybridDispatch] = function (this: Port, data: unknown, type: string, event: unknown) {
     // Messages a Worker's exit drains from its port arrive inside that turn, not in their own.
     s.callback(opOf(this), draining > 0 ? Api['worker.drained'] : Api['worker.message'], undefined);
+    receivedPorts(this, opOf);
     return dispatch.call(this, data, type, event);
   };
+  ownPorts(opOf);
 
   // Workers still running when this thread ends are stopped with it.
   const live = new Map<any, () => void>();
@@ -161,6 +199,7 @@ function recordWorkers(s: RecordSession): void {
 
   patchWorker(s, (worker, handle, tail) => {
     const op = s.newOp();
+    workerPorts(worker, opOf);
     const exit = handle.onexit;
     const log = workerLog(mainLogOf(s.writer.path), worker.threadId);
     if (tail) live.set(worker, () => finishWorkerLog(tail, log, { code: null, signal: null, via: 'terminated' }, true));
@@ -189,6 +228,8 @@ function replayWorkers(s: ReplaySession): void {
   const live = new Map<any, Int32Array>();
   const catchUp = (worker: any, done: Int32Array) => {
     live.delete(worker);
+    s.passTurn(); // this thread's last output is written: the worker's next ones may be
+
     if (Atomics.wait(done, 0, 0, CATCH_UP_MS) === 'timed-out') {
       writeStderr(
         `rewind: worker thread ${worker.threadId} had not replayed its recorded events ${CATCH_UP_MS / 1000} s after ` +
@@ -228,6 +269,7 @@ function replayWorkers(s: ReplaySession): void {
   };
   const deliver = (port: Port, [data, type, event, ports]: unknown[]) => {
     port[kCurrentlyReceivingPorts] = ports;
+    receivedPorts(port, opOf);
     try {
       dispatch.call(port, data, type, event);
     } finally {
@@ -247,9 +289,11 @@ function replayWorkers(s: ReplaySession): void {
     state.arrived.push(arrival);
     s.wake();
   };
+  ownPorts(opOf);
 
   patchWorker(s, (worker, handle, shared) => {
     const op = s.newOp();
+    workerPorts(worker, opOf);
     const exit = handle.onexit;
     let exited: unknown[] | null = null;
     if (shared) live.set(worker, new Int32Array(shared));
