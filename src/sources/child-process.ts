@@ -114,7 +114,7 @@ function spawnWithPipes(s: Session, b: Bindings, stdio: any[], spawn: () => numb
 /** spawnSync: pipes in place of the inherited fds; what came out travels with the logged result. */
 function spawnSyncWithPipes(s: Session, options: any, spawnSync: () => any): any {
   const fds = inheritedOutputs(s, options?.stdio);
-  if (fds.length === 0) return spawnSync();
+  if (fds.length === 0) return s.call(Api['child_process.spawnSync'], spawnArgs([options]), spawnSync);
   const stdio = options.stdio as any[];
   const saved = fds.map((fd) => [fd, stdio[fd]] as const);
   for (const [fd] of saved) stdio[fd] = { type: 'pipe', readable: false, writable: true };
