@@ -7,7 +7,8 @@ import { isMainThread, threadId } from 'node:worker_threads';
 import { syncBuiltinESMExports } from 'node:module';
 import tty from 'node:tty';
 import { EXIT } from '../exit-codes.js';
-import { FORMAT_VERSION, type TraceHeader } from '../trace/format.js';
+import { Api, FORMAT_VERSION, type TraceHeader } from '../trace/format.js';
+import { createRequire } from 'node:module';
 import { TraceError, TraceReader, type TraceFile } from '../trace/reader.js';
 import { LOG_EXT, createRecordingDir, logPath, programName, setLatest } from '../trace/store.js';
 import { replayedThreadDone, unwrapWorkerData, workerLog, workersSource } from '../sources/workers.js';
@@ -96,7 +97,7 @@ export function start(attach?: (session: ReplaySession) => void): void {
   let session: Session;
   if (mode === 'replay') session = openReplay();
   else {
-    if (isMainThread && isPassThrough(process.argv[1])) return;
+    if (isMainThread && isPassThrough(process.argv[1])) return recordPassThrough();
     const s = openRecord();
     if (!s) return;
     session = s;
@@ -112,6 +113,39 @@ export function start(attach?: (session: ReplaySession) => void): void {
   if (process.env.NODE_TEST_CONTEXT) installNodeTestHooks();
   // The replay dispatcher starts with the first registered callback: before that the main
   // module is still being loaded, and only it can ask for the log's first events.
+}
+
+/**
+ * A package manager's process (npm test) only starts the program, but what it prints (the
+ * "> pkg@1.0.0 test" lines) is part of what the user saw: it records its outputs, its end,
+ * and when each process it starts begins and ends, nothing else (see TraceHeader.passThrough).
+ */
+function recordPassThrough(): void {
+  if (process.env[ENV.MODE] !== 'record' || !process.env[ENV.DIR]) return; // only under `rewind record`
+  const dir = process.env[ENV.DIR]!;
+  const header = buildHeader(null);
+  header.passThrough = true;
+  let s: RecordSession;
+  try {
+    s = new RecordSession(logPath(dir, programName(process.argv), process.pid), header);
+  } catch {
+    return; // its output is not part of the recording; the program's own log still is
+  }
+  processSource.install(s);
+  stdioSource.install(s);
+  type Child = import('node:child_process').ChildProcess;
+  const { ChildProcess } = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
+  const proto = ChildProcess.prototype as unknown as { spawn: (this: Child, ...a: unknown[]) => unknown };
+  const spawn = proto.spawn;
+  proto.spawn = function (this: Child, ...args: unknown[]) {
+    const r = spawn.apply(this, args);
+    const pid = this.pid;
+    if (pid) {
+      s.writer.value(Api['passThrough.spawn'], pid);
+      this.once('exit', () => s.writer.value(Api['passThrough.exit'], pid));
+    }
+    return r;
+  };
 }
 
 function openReplay(): ReplaySession {

@@ -202,6 +202,9 @@ export const Api = {
   // Threads (loop: 340–379). A Value event before an output of a process with worker
   // threads: the output's place among all its threads' outputs (sources/workers.ts).
   'thread.outputOrder': 340,
+  // A pass-through process (header.passThrough) started a child (payload: its pid), or saw it exit.
+  'passThrough.spawn': 341,
+  'passThrough.exit': 342,
 } as const;
 export type ApiName = keyof typeof Api;
 const API_NAMES = new Map<number, string>(Object.entries(Api).map(([k, v]) => [v, k]));
@@ -300,6 +303,12 @@ export interface TraceHeader {
    * internal), and what went unrecorded because of each: such a recording is refused at replay.
    */
   missingInternals?: { name: string; why: string; affects: string }[];
+  /**
+   * A package manager's own process (npm, npx...): only what it wrote and when it started
+   * and saw end the processes it ran are recorded, so that replaying the program it ran can
+   * print its lines around it. Not replayable itself.
+   */
+  passThrough?: boolean;
 }
 
 export interface FailureInfo {
