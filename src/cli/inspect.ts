@@ -116,6 +116,8 @@ export function info(arg: string | undefined, opts: { process?: string } = {}): 
     ['ended', ended],
   ];
   if (failure) rows.push(['failure', failure]);
+  if (h.passThrough) rows.push(['recorded', "this package manager's own output only, printed around the program it ran when that replays"]);
+  if (h.missingInternals?.length) rows.push(['missing', `${h.missingInternals.map((m) => m.name).join(', ')}: ${h.missingInternals[0].why} (not replayable)`]);
   if (h.chaos) rows.push(['chaos', `seed ${h.chaos.seed} (the schedule was perturbed; replay follows it exactly)`]);
   if (rec.index) rows.push(['command', rec.index.command.join(' ')]);
   rows.push(['rewind', `${h.rewindVersion} (trace format ${h.formatVersion})`]);

@@ -197,8 +197,12 @@ export class ReplaySession implements Session {
   readonly passTurn = (): void => {
     if (!this.written) return;
     this.written = false;
-    Atomics.add(this.outputOrder!, 0, 1);
-    Atomics.notify(this.outputOrder!, 0);
+    // Slot 1 + k: the next ticket after k that some thread's log holds (sources/workers.ts);
+    // tickets taken but never logged (a thread stopped in between) are skipped.
+    const order = this.outputOrder!;
+    const now = Atomics.load(order, 0);
+    Atomics.store(order, 0, now + 1 < order.length ? order[now + 1] : now + 1);
+    Atomics.notify(order, 0);
   };
 
   /**

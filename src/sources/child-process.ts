@@ -102,7 +102,12 @@ function spawnWithPipes(s: Session, b: Bindings, stdio: any[], spawn: () => numb
   };
   return (deliver) => {
     if (open === 0) return deliver();
-    const timer = original.setTimeout(() => drained?.(), DRAIN_MS);
+    const timer = original.setTimeout(() => {
+      // A grandchild (a daemon) holds the pipes: they no longer keep the program alive,
+      // as the fd it inherited would not have.
+      for (const [, , pipe] of saved) pipe.unref();
+      drained?.();
+    }, DRAIN_MS);
     drained = () => {
       drained = null;
       original.clearTimeout(timer);

@@ -16,6 +16,8 @@ import { original, writeStderr } from '../session/originals.js';
 import { pack, putVarint } from '../trace/codec.js';
 import { CHUNK_HEADER_BYTES, type EndInfo } from '../trace/format.js';
 import { Tail } from '../trace/writer.js';
+import { TraceReader } from '../trace/reader.js';
+import path from 'node:path';
 import type { RecordSession } from '../session/record.js';
 import type { ReplaySession } from '../session/replay.js';
 import type { Session, Source } from '../session/session.js';
@@ -73,20 +75,70 @@ export function replayedThreadDone(): void {
   Atomics.notify(ownDone, 0);
 }
 
+/** A file read by rewind itself, off the log (readFileSync would go through the program's fs.openSync). */
+function readOwn(file: string): Buffer {
+  const fd = original.fs.openSync(file, 'r');
+  try {
+    const buf = Buffer.alloc(original.fs.fstatSync(fd).size);
+    let off = 0;
+    while (off < buf.length) {
+      const n = original.fs.readSync(fd, buf, off, buf.length - off, off);
+      if (n === 0) break;
+      off += n;
+    }
+    return buf.subarray(0, off);
+  } finally {
+    original.fs.closeSync(fd);
+  }
+}
+
+/**
+ * Replay: the output counter of a process's threads, [next ticket, then for each ticket k
+ * the next one after it that some log of the process holds]. Tickets can be taken and never
+ * logged (a thread stopped between the two, its process ending while it wrote): the counter
+ * steps over them instead of waiting for them.
+ */
+function ticketTable(mainLog: string): Int32Array {
+  const held: number[] = [];
+  const dir = path.dirname(mainLog);
+  const base = path.basename(mainLog).replace(/\.rwnd$/, '');
+  const logs = original.fs.readdirSync(dir).filter((f) => f === `${base}.rwnd` || (f.startsWith(`${base}-t`) && f.endsWith('.rwnd')));
+  for (const f of logs) {
+    try {
+      for (const ev of TraceReader.events(TraceReader.parse(readOwn(path.join(dir, f)), f))) {
+        if (ev.kind === 'value' && ev.api === Api['thread.outputOrder']) held.push(ev.payload as number);
+      }
+    } catch {
+      // an unreadable log replays (or refuses to) on its own
+    }
+  }
+  const max = held.length ? Math.max(...held) : -1;
+  const table = new Int32Array(new SharedArrayBuffer(4 * (max + 2)));
+  let next = max + 1;
+  const present = new Set(held);
+  for (let k = max; k >= 0; k--) {
+    table[k + 1] = next;
+    if (present.has(k)) next = k;
+  }
+  table[0] = next; // the first ticket held
+  return table;
+}
+
 /** How long a replay's parent waits for a worker thread to reach where the recorded one was stopped. */
 const CATCH_UP_MS = 60_000;
 
 /** Whether a new worker runs rewind's preload (it unwraps workerData): NODE_OPTIONS, or the inherited execArgv. */
+const PRELOAD = /preload\.cjs|register\.js|node-test\.cjs|rewind\/(register|node-test)/;
 function runsPreload(options: any): boolean {
-  if (/rewind|preload\.cjs|register\.js/.test(process.env.NODE_OPTIONS ?? '')) return true;
-  return options?.execArgv === undefined && process.execArgv.some((a) => /rewind|preload\.cjs|register\.js/.test(a));
+  if (PRELOAD.test(process.env.NODE_OPTIONS ?? '')) return true;
+  return options?.execArgv === undefined && process.execArgv.some((a) => PRELOAD.test(a));
 }
 
 /** One End event, as TraceWriter.end writes it. */
 function endEvent(info: EndInfo): Buffer {
   const body = pack(info);
   const head = Buffer.alloc(11);
-  head[0] = 57; // Tag.End
+  head[0] = Tag.End;
   const n = putVarint(head, 1, body.length);
   return Buffer.concat([head.subarray(0, n), body]);
 }
@@ -229,7 +281,6 @@ function replayWorkers(s: ReplaySession): void {
   const catchUp = (worker: any, done: Int32Array) => {
     live.delete(worker);
     s.passTurn(); // this thread's last output is written: the worker's next ones may be
-
     if (Atomics.wait(done, 0, 0, CATCH_UP_MS) === 'timed-out') {
       writeStderr(
         `rewind: worker thread ${worker.threadId} had not replayed its recorded events ${CATCH_UP_MS / 1000} s after ` +
@@ -336,7 +387,7 @@ function patchWorker(s: RecordSession | ReplaySession, patch: (worker: any, hand
       // tail; replaying, the flag it raises when it has replayed its log.
       const shared = runsPreload(options) ? new SharedArrayBuffer(replayOf ? 4 : Tail.BYTES) : null;
       const field = replayOf ? 'done' : 'tail';
-      if (shared) s.outputOrder = outputOrder ??= new Int32Array(new SharedArrayBuffer(4));
+      if (shared) s.outputOrder = outputOrder ??= replayOf ? ticketTable(replayOf) : new Int32Array(new SharedArrayBuffer(4));
       const more = shared ? { workerData: { [WRAPPED]: { [field]: shared, order: outputOrder!.buffer, data: options?.workerData } } } : {};
       super(filename, { ...options, env, ...more });
       const key = privateField(this, 'kHandle');
