@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, it } from 'vitest';
-import { cleanupTempDirs, expectReplayMatches, record, replay, sleep, tempDir } from './helpers.js';
+import { BIN, NODE, cleanupTempDirs, describeRun, expectReplayMatches, fixture, record, replay, run, sleep, tempDir } from './helpers.js';
 
 afterAll(cleanupTempDirs);
 
@@ -34,5 +34,24 @@ describe.concurrent('children with stdio: inherit', () => {
     const rep = await replay(rec.dir);
     expectReplayMatches(expect, { record: rec, replay: rep });
     expect(fs.existsSync(marker), 'the replay ran the shell').toBe(false);
+  });
+});
+
+// util-linux `script` gives the recorded program a terminal.
+const hasScript = fs.existsSync('/usr/bin/script');
+
+describe.concurrent('children with stdio: inherit, on a terminal', () => {
+  it.skipIf(!hasScript)('the recording says the child\'s output is not recorded, and so does the replay', async ({ expect }) => {
+    const marker = path.join(tempDir('rewind-inherit-'), 'ran');
+    const dir = path.join(tempDir('rewind-rec-'), 'rec');
+    const cmd = [NODE, BIN, 'record', '--out', dir, '--', NODE, fixture('loop/inherit-sync.cjs'), marker].map((a) => `'${a}'`).join(' ');
+    const rec = await run('script', ['-qec', cmd, '/dev/null']);
+    const seen = rec.stdout.toString();
+    expect(seen, describeRun('record on a terminal', rec)).toMatch(/^rewind: warning: child process output to the terminal \(fd 1\) is not recorded/m);
+    expect(seen).toMatch(/^tool output \d+\r$/m); // the child wrote to the terminal itself
+    const rep = await replay(dir);
+    expect(rep.status, describeRun('replay', rep)).toBe(1);
+    expect(rep.stdout.toString()).not.toMatch(/tool output/);
+    expect(rep.stderr.toString()).toMatch(/^rewind: note: what a child process wrote to the terminal \(fd 1\) when this was recorded is not in the recording, so this replay does not show it\.$/m);
   });
 });
