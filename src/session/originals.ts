@@ -40,6 +40,7 @@ export const original = {
     readdirSync: own(fs.readdirSync),
     rmSync: own(fs.rmSync),
     rmdirSync: own(fs.rmdirSync),
+    ftruncateSync: own(fs.ftruncateSync),
   },
   Date,
   dateNow: Date.now,

@@ -229,6 +229,12 @@ export const Api = {
   'dgram.message': 423,
   // a handle (payload: its kind) passed over an IPC pipe with the bytes just read (cluster workers' connections)
   'ipc.handle': 430,
+  // Threads (loop: 340–379). A Value event before an output of a process with worker
+  // threads: the output's place among all its threads' outputs (sources/workers.ts).
+  'thread.outputOrder': 340,
+  // A pass-through process (header.passThrough) started a child (payload: its pid), or saw it exit.
+  'passThrough.spawn': 341,
+  'passThrough.exit': 342,
 } as const;
 export type ApiName = keyof typeof Api;
 const API_NAMES = new Map<number, string>(Object.entries(Api).map(([k, v]) => [v, k]));
@@ -324,6 +330,17 @@ export interface TraceHeader {
   ipc?: { serialization: 'json' | 'advanced' };
   /** A cluster worker (Node removes NODE_UNIQUE_ID, which says so, before the preload runs): its id. */
   clusterWorker?: number;
+  /**
+   * Node internals rewind could not reach when recording (`node --permission`, a renamed
+   * internal), and what went unrecorded because of each: such a recording is refused at replay.
+   */
+  missingInternals?: { name: string; why: string; affects: string }[];
+  /**
+   * A package manager's own process (npm, npx...): only what it wrote and when it started
+   * and saw end the processes it ran are recorded, so that replaying the program it ran can
+   * print its lines around it. Not replayable itself.
+   */
+  passThrough?: boolean;
 }
 
 export interface FailureInfo {
@@ -340,8 +357,12 @@ export interface EndInfo {
   /** Exit code passed to the 'exit' event, or null when a signal ended the process. */
   code: number | null;
   signal: string | null;
-  /** 'exit' for process.exit(), 'natural' for an empty event loop, 'signal', 'uncaught'. */
-  via: 'exit' | 'natural' | 'signal' | 'uncaught';
+  /**
+   * 'exit' for process.exit(), 'natural' for an empty event loop, 'signal', 'uncaught';
+   * 'terminated': a worker thread stopped by worker.terminate() or by its process ending
+   * (written by the parent thread, see sources/workers.ts).
+   */
+  via: 'exit' | 'natural' | 'signal' | 'uncaught' | 'terminated';
 }
 
 /** Output writes up to this size are logged verbatim, larger ones as a digest. */
