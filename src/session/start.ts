@@ -15,6 +15,7 @@ import { unsupportedSource } from '../sources/unsupported.js';
 import { clockSource } from '../sources/clock.js';
 import { processSource } from '../sources/process.js';
 import { randomSource } from '../sources/random.js';
+import { realmsSource } from '../sources/realms.js';
 import { stdioInfo, stdioSource } from '../sources/stdio.js';
 import { timersSource } from '../sources/timers.js';
 import { streamsSource } from '../sources/streams.js';
@@ -48,6 +49,7 @@ export const SOURCES: readonly Source[] = [
   processSource,
   clockSource,
   randomSource,
+  realmsSource,
   timersSource,
   stdioSource,
   streamsSource,
