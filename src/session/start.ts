@@ -16,6 +16,8 @@ import { clockSource } from '../sources/clock.js';
 import { processSource } from '../sources/process.js';
 import { randomSource } from '../sources/random.js';
 import { realmsSource } from '../sources/realms.js';
+import { capturedClocksSource } from '../sources/captured-clocks.js';
+import { readingsSource } from '../sources/readings.js';
 import { stdioInfo, stdioSource } from '../sources/stdio.js';
 import { timersSource } from '../sources/timers.js';
 import { streamsSource } from '../sources/streams.js';
@@ -50,6 +52,8 @@ export const SOURCES: readonly Source[] = [
   clockSource,
   randomSource,
   realmsSource,
+  capturedClocksSource,
+  readingsSource,
   timersSource,
   stdioSource,
   streamsSource,

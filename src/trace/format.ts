@@ -199,6 +199,29 @@ export const Api = {
   'fs.handle.close': 172,
   'fs.handle.readv': 173,
   'fs.handle.writev': 174,
+  // clocks Node captured before the preload: node:test's durations, perf_hooks' readings
+  'test.duration': 300,
+  'perf.eventLoopUtilization': 301,
+  'perf.nodeTiming': 302,
+  'perf.histogram': 303,
+  'perf.entryTime': 304,
+  'perf.observer': 305,
+  // process and V8 readings
+  'process.memoryUsage': 310,
+  'process.memoryUsage.rss': 311,
+  'process.cpuUsage': 312,
+  'process.resourceUsage': 313,
+  'process.constrainedMemory': 314,
+  'process.availableMemory': 315,
+  'process.umask': 316,
+  'process.getuid': 317,
+  'process.geteuid': 318,
+  'process.getgid': 319,
+  'process.getegid': 320,
+  'process.getgroups': 321,
+  'v8.getHeapStatistics': 325,
+  'v8.getHeapSpaceStatistics': 326,
+  'v8.getHeapCodeStatistics': 327,
 } as const;
 export type ApiName = keyof typeof Api;
 const API_NAMES = new Map<number, string>(Object.entries(Api).map(([k, v]) => [v, k]));
