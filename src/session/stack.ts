@@ -68,11 +68,21 @@ export function installStackFilter(): void {
 
 /** The current JS stack without rewind's frames, for reports. */
 export function programStack(): string {
+  const E = Error as unknown as { prepareStackTrace?: unknown };
   const limit = Error.stackTraceLimit;
+  // Node's own formatting: the program's (jest's source maps) may read files, at replay
+  // from the log it is reporting on.
+  const prepare = E.prepareStackTrace;
+  E.prepareStackTrace = undefined;
   Error.stackTraceLimit = 30;
   const captured: { stack?: string } = {};
-  Error.captureStackTrace(captured);
-  Error.stackTraceLimit = limit;
+  try {
+    Error.captureStackTrace(captured);
+    void captured.stack;
+  } finally {
+    Error.stackTraceLimit = limit;
+    E.prepareStackTrace = prepare;
+  }
   const lines = (captured.stack ?? '').split('\n').slice(1);
   const user = lines.filter((l) => !isRewindFile(l) && ![...HIDDEN_INTERNALS].some((f) => l.includes(`(${f}:`)));
   return user.join('\n');
