@@ -22,6 +22,7 @@ import { Readable } from 'node:stream';
 import perfHooks, { performance, PerformanceEntry, PerformanceObserverEntryList } from 'node:perf_hooks';
 import { Api } from '../trace/format.js';
 import { original } from '../session/originals.js';
+import { numbersAsRecorded } from './readings.js';
 import type { Session, Source } from '../session/session.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -136,11 +137,11 @@ function recordHistogram(s: Session, h: object): void {
       const d = Object.getOwnPropertyDescriptor(p, name)!;
       if (d.get) {
         const get = d.get;
-        Object.defineProperty(h, name, { get: () => s.call(Api['perf.histogram'], name, () => plain(onRealClocks(() => get.call(h)))), configurable: true });
+        Object.defineProperty(h, name, { get: () => s.call(Api['perf.histogram'], name, () => plain(onRealClocks(() => get.call(h))), numbersAsRecorded), configurable: true });
       } else if (typeof d.value === 'function' && name !== 'toJSON') {
         const fn = d.value as Fn;
         Object.defineProperty(h, name, {
-          value: (...args: unknown[]) => s.call(Api['perf.histogram'], [name, ...args], () => plain(onRealClocks(() => fn.apply(h, args)))),
+          value: (...args: unknown[]) => s.call(Api['perf.histogram'], [name, ...args], () => plain(onRealClocks(() => fn.apply(h, args))), numbersAsRecorded),
           writable: true,
           configurable: true,
         });
@@ -177,7 +178,7 @@ function recordPerfHooks(s: Session): void {
     perf.eventLoopUtilization = function (this: unknown, ...args: unknown[]) {
       // Of two earlier readings: arithmetic on what the program has.
       if (args[0] !== undefined && args[1] !== undefined) return elu.apply(this, args);
-      return s.call(Api['perf.eventLoopUtilization'], undefined, () => onRealClocks(() => elu.apply(this, args)));
+      return s.call(Api['perf.eventLoopUtilization'], undefined, () => onRealClocks(() => elu.apply(this, args)), numbersAsRecorded);
     };
   }
 
@@ -187,7 +188,7 @@ function recordPerfHooks(s: Session): void {
     const d = Object.getOwnPropertyDescriptor(timing, name)!;
     if (!d.get || name === 'name' || name === 'entryType') continue;
     const get = d.get;
-    Object.defineProperty(timing, name, { ...d, get: () => s.call(Api['perf.nodeTiming'], name, () => onRealClocks(() => get.call(timing))) });
+    Object.defineProperty(timing, name, { ...d, get: () => s.call(Api['perf.nodeTiming'], name, () => onRealClocks(() => get.call(timing)), numbersAsRecorded) });
   }
 
   const monitor = perfHooks.monitorEventLoopDelay as Fn;
@@ -213,7 +214,7 @@ function recordPerfHooks(s: Session): void {
         if (type === 'mark' || type === 'measure' || type === 'node') return get.call(this);
         let known = times.get(this);
         if (!known) times.set(this, (known = {}));
-        return (known[name] ??= s.call(Api['perf.entryTime'], [type, name], () => onRealClocks(() => get.call(this))));
+        return (known[name] ??= s.call(Api['perf.entryTime'], [type, name], () => onRealClocks(() => get.call(this)), numbersAsRecorded));
       },
     });
   }
