@@ -5,8 +5,10 @@
 import { isRewindFile } from '../paths.js';
 
 // Where the event loop enters callbacks and drains microtasks: these frames depend on how
-// a turn was dispatched (a timer list, an immediate batch), not on the program.
-const HIDDEN_INTERNALS = new Set(['node:internal/timers', 'node:internal/process/task_queues']);
+// a turn was dispatched (a timer list, an immediate batch), not on the program. Node enters
+// native callbacks through async_hooks' callbackTrampoline only while hooks are enabled
+// (rewind record --audit, a replay under the debug controller).
+const HIDDEN_INTERNALS = new Set(['node:internal/timers', 'node:internal/process/task_queues', 'node:internal/async_hooks']);
 
 export interface CallSite {
   getFileName(): string | undefined | null;
