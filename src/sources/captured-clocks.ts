@@ -203,6 +203,31 @@ function recordPerfHooks(s: Session): void {
   // observer) and kept: Node reads it again at times of its own (sorting a delivery).
   const entryProto = PerformanceEntry.prototype as any;
   const times = new WeakMap<object, Record<string, number>>();
+  // toJSON (and so util.inspect) reads the times from private fields, not the getters.
+  const jsonPatched = new WeakSet<object>();
+  const patchToJSON = (proto: any) => {
+    if (jsonPatched.has(proto) || !Object.hasOwn(proto, 'toJSON')) return;
+    jsonPatched.add(proto);
+    const toJSON = proto.toJSON as Fn;
+    proto.toJSON = function (this: PerformanceEntry) {
+      const json = toJSON.call(this);
+      const type = this.entryType;
+      if (type === 'mark' || type === 'measure' || type === 'node' || json === null || typeof json !== 'object') return json;
+      return { ...json, startTime: this.startTime, duration: this.duration };
+    };
+  };
+  patchToJSON(entryProto);
+  // The class of the entries Node times itself (PerformanceNodeEntry) is private: one
+  // made by timerify, taken from an observer of rewind's own, shows it.
+  try {
+    const probe = new perfHooks.PerformanceObserver(() => {});
+    probe.observe({ entryTypes: ['function'] });
+    performance.timerify(function rewindProbe() {})();
+    for (const e of probe.takeRecords()) patchToJSON(Object.getPrototypeOf(e));
+    probe.disconnect();
+  } catch {
+    // no such entries on this Node: nothing to patch
+  }
   for (const name of ['startTime', 'duration']) {
     const d = Object.getOwnPropertyDescriptor(entryProto, name);
     if (!d?.get) continue;
@@ -213,7 +238,10 @@ function recordPerfHooks(s: Session): void {
         const type = this.entryType;
         if (type === 'mark' || type === 'measure' || type === 'node') return get.call(this);
         let known = times.get(this);
-        if (!known) times.set(this, (known = {}));
+        if (!known) {
+          times.set(this, (known = {}));
+          patchToJSON(Object.getPrototypeOf(this)); // PerformanceNodeEntry has its own
+        }
         return (known[name] ??= s.call(Api['perf.entryTime'], [type, name], () => onRealClocks(() => get.call(this)), numbersAsRecorded));
       },
     });
