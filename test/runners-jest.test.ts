@@ -4,13 +4,18 @@
 // recording; that recording alone is kept and its printed commands name it; and the same
 // holds under `rewind record -- jest`.
 //
-// Replaying a jest worker needs fs recorded at the binding: jest's workers load graceful-fs,
-// whose fs.closeSync reads the clock, and fs.readFileSync calls it (fixtures/graceful-close.cjs).
-// The replay checks run once this rewind replays that fixture.
+// Replaying jest does not work yet, for two reasons outside this integration (so those
+// checks are `it.fails`: they start failing, as a reminder to make them `it`, once both are
+// fixed): (1) a worker: when Node's fs throws (write-file-atomic's realpathSync of a file
+// not yet written), recording encodes the error with its stack, whose first read runs
+// jest's Error.prepareStackTrace, which reads source maps through fs: those reads are
+// logged inside the call, and replay (which serves the error with its recorded stack) never
+// makes them; (2) jest's main process: jest-resolve's native resolver (unrs-resolver, behind
+// the native membrane) is called with arguments that differ at replay.
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import { NODE, ROOT, cleanupTempDirs, describeRun, eventsOf, logsOf, recordAndReplay, rewind, run, tempDir, type RunResult } from './helpers.js';
+import { NODE, ROOT, cleanupTempDirs, describeRun, eventsOf, logsOf, rewind, run, tempDir, type RunResult } from './helpers.js';
 
 afterAll(cleanupTempDirs);
 
@@ -39,12 +44,6 @@ function printed(r: RunResult, kind: 'replay' | 'debug'): string[][] {
 
 const failureTests = async (dir: string, pid?: string) =>
   (await eventsOf(dir, { process: pid })).filter((e) => e.kind === 'failure').map((e) => (e.failure as { test?: string }).test);
-
-let fsAtBinding = false;
-beforeAll(async () => {
-  const r = await recordAndReplay('graceful-close.cjs');
-  fsAtBinding = r.record.status === 0 && r.replay.status === 0 && r.replay.stdout.equals(r.record.stdout);
-});
 
 describe('rewind/jest', () => {
   let dir = '';
@@ -76,8 +75,7 @@ describe('rewind/jest', () => {
     expect(debug).toEqual([...replay, '--break-before-failure', '--test', FAILING]);
   });
 
-  it('the printed commands replay the failure, and stop before the turn where it failed', async ({ expect, skip }) => {
-    if (!fsAtBinding) skip('fs is not recorded at the binding yet: graceful-fs (in every jest worker) diverges at replay');
+  it.fails('the printed commands replay the failure, and stop before the turn where it failed (not yet: reason 1 above)', async ({ expect }) => {
     const [replay] = printed(jest, 'replay');
     const runs: RunResult[] = [];
     for (let i = 0; i < 2; i++) {
@@ -119,8 +117,7 @@ describe('rewind record -- jest', () => {
     expect(await failureTests(out, String(failing.pid))).toEqual([FAILING]);
   });
 
-  it('each process replays byte for byte; the failing worker replays its failure', async ({ expect, skip }) => {
-    if (!fsAtBinding) skip('fs is not recorded at the binding yet: graceful-fs (in every jest worker) diverges at replay');
+  it.fails('each process replays byte for byte; the failing worker replays its failure (not yet: reasons 1 and 2 above)', async ({ expect }) => {
     for (const p of procs) {
       const r = await rewind(['replay', out, '-p', String(p.pid)], { cwd: dir });
       const ctx = describeRun(`replay of ${p.program} ${p.pid}`, r);

@@ -8,6 +8,7 @@ import { ENV } from '../session/env.js';
 import type { TraceHeader } from '../trace/format.js';
 import { CliError, resolveRecording, type Recording } from './recordings.js';
 import { exitLike, runChild, withPreload } from './record.js';
+import { checkNative } from './native.js';
 
 export interface ReplayCliOptions {
   force?: boolean;
@@ -16,6 +17,8 @@ export interface ReplayCliOptions {
   summary?: boolean;
   /** -p: which process of a recording of several. */
   process?: string;
+  /** Native addons allowed to run for real (--allow-native). */
+  allowNative?: string[];
 }
 
 interface Located {
@@ -78,6 +81,7 @@ function replayStdin(h: TraceHeader): 'inherit' | 'pipe' | 'ignore' {
 export function replayCommand(rec: Recording, opts: ReplayCliOptions): Located & { env: NodeJS.ProcessEnv; stdin: 'inherit' | 'pipe' | 'ignore' } {
   const h = rec.trace.header;
   const { args, cwd } = locateProgram(h, Boolean(opts.force));
+  checkNative(rec.trace, opts.allowNative ?? []);
   const status = rec.index?.status;
   const env: NodeJS.ProcessEnv = {
     ...h.env,
@@ -86,6 +90,10 @@ export function replayCommand(rec: Recording, opts: ReplayCliOptions): Located &
     [ENV.TRACE]: rec.log,
     [ENV.SUMMARY]: (opts.summary ?? process.stderr.isTTY) ? '1' : '0',
   };
+  // A cluster worker: Node sets it up as one (and sends its primary nothing: the channel is the CLI's).
+  if (Number.isSafeInteger(h.clusterWorker)) env.NODE_UNIQUE_ID = String(h.clusterWorker);
+  if (opts.allowNative?.length) env[ENV.ALLOW_NATIVE] = opts.allowNative.join(',');
+  else delete env[ENV.ALLOW_NATIVE];
   if (status) env[ENV.STATUS] = status.signal ? `signal:${status.signal}` : `code:${status.code}`;
   return { args, cwd, env, stdin: replayStdin(h) };
 }

@@ -246,6 +246,17 @@ export class ReplaySession implements Session {
     return { payload: head.payload };
   }
 
+  /**
+   * Like takeCallback, for callbacks of any op: a native library calling the program back
+   * in the middle of a call (see sources/membrane.ts). Returns the op and its payload.
+   */
+  takeNested(api: number): { op: number; payload: unknown } | null {
+    const head = this.peek();
+    if (!head || head.tag !== Tag.Callback || head.api !== api) return null;
+    this.skip();
+    return { op: head.op!, payload: head.payload };
+  }
+
   /** Consumes the Call event the program's call must match: same API, same arguments. */
   private expectCall(api: number, args: unknown, verb: string): CallRecord {
     const head = this.peek();

@@ -28,7 +28,11 @@ import { childProcessSource } from '../sources/child-process.js';
 import { backgroundSource } from '../sources/background.js';
 import { dnsSource } from '../sources/dns.js';
 import { osSource } from '../sources/os.js';
-import { fsSource } from '../sources/fs.js';
+import { fsSource } from '../sources/fs/index.js';
+import { addonsSource } from '../sources/addons.js';
+import { sqliteSource } from '../sources/sqlite.js';
+import { dgramSource } from '../sources/dgram.js';
+import { http2Source } from '../sources/http2.js';
 import { original, writeStderr } from './originals.js';
 import { RecordSession } from './record.js';
 import { ReplaySession } from './replay.js';
@@ -58,14 +62,18 @@ export const SOURCES: readonly Source[] = [
   stdioSource,
   streamsSource,
   netSource,
+  dgramSource,
   tlsSource,
   httpSource,
+  http2Source,
   childProcessSource,
   fsSource,
   backgroundSource,
   dnsSource,
   osSource,
   workersSource,
+  addonsSource,
+  sqliteSource,
   unsupportedSource,
 ];
 
@@ -218,6 +226,14 @@ function stdinKind(): 'tty' | 'pipe' | 'file' {
   }
 }
 
+/** A cluster worker's id: Node set up the worker (loading cluster) before the preload ran. */
+function clusterWorkerId(): number | null {
+  const loaded = (process as unknown as { moduleLoadList?: string[] }).moduleLoadList;
+  if (!isMainThread || !loaded?.includes('NativeModule cluster')) return null;
+  const cluster = process.getBuiltinModule?.('node:cluster') as { isWorker?: boolean; worker?: { id: number } } | undefined;
+  return cluster?.isWorker && cluster.worker ? cluster.worker.id : null;
+}
+
 function buildHeader(chaos: Chaos | null): TraceHeader {
   const ipc = ipcChannel();
   const seed = new Uint32Array(4);
@@ -250,6 +266,8 @@ function buildHeader(chaos: Chaos | null): TraceHeader {
     },
     ...(ipc ? { ipc: { serialization: ipc.serialization } } : {}),
   };
+  const worker = clusterWorkerId();
+  if (worker !== null) header.clusterWorker = worker;
   if (chaos) {
     // The program's own random choices repeat with the chaos seed, as the perturbations do.
     header.randomSeed = chaos.randomSeed;

@@ -112,11 +112,19 @@ function cryptoJobs(s: Session): void {
   }
 }
 
-/** Whether the caller is Node's module loader (compilation is rare: a stack is cheap enough). */
-function calledByModuleLoader(): boolean {
+/**
+ * Whether the direct caller of `fn` is Node's module loader (or its CommonJS lexer): not
+ * just any frame below, since a program's module compiling WebAssembly at its top level
+ * (es-module-lexer's init, in vite) runs under the ESM loader's frames too.
+ */
+function calledByNode(fn: Fn): boolean {
   const holder: { stack?: string } = {};
-  Error.captureStackTrace(holder, calledByModuleLoader);
-  return (holder.stack ?? '').includes('node:internal/modules/');
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 1;
+  Error.captureStackTrace(holder, fn);
+  Error.stackTraceLimit = limit;
+  const caller = (holder.stack ?? '').split('\n')[1] ?? '';
+  return /node:internal\/(?:modules\/|deps\/cjs-module-lexer\/)/.test(caller);
 }
 
 /** WebAssembly's asynchronous compilation: the promise settles in a turn of its own. */
@@ -126,15 +134,16 @@ function webAssembly(s: Session): void {
   for (const name of ['compile', 'instantiate', 'compileStreaming', 'instantiateStreaming'] as const) {
     const real = wasm[name];
     if (typeof real !== 'function') continue;
-    wasm[name] = function (this: unknown, ...args: unknown[]) {
+    const wrapper = function (this: unknown, ...args: unknown[]) {
       // Node's module loader compiles WebAssembly of its own (cjs-module-lexer, when the
       // ESM loader runs a CommonJS entry): module loading is not an input.
-      if (calledByModuleLoader()) return real.apply(this, args);
+      if (calledByNode(wrapper)) return real.apply(this, args);
       const done = completions(s, Api['wasm.done'], `WebAssembly.${name}()`, false);
       return new Promise((resolve, reject) => {
         (real.apply(this, args) as Promise<unknown>).then(done.wrap(resolve), done.wrap(reject));
       });
     };
+    wasm[name] = wrapper;
   }
 }
 

@@ -43,6 +43,12 @@ function restoreShape(stream: NodeJS.WriteStream, info: StdioInfo): void {
   Object.defineProperties(stream, props);
 }
 
+/**
+ * > 0 while process.stdout or process.stderr writes: when one is a file, Node writes it
+ * through the fs binding, and the fs source must not log that output a second time.
+ */
+export const stdioWriting = { depth: 0 };
+
 export const stdioSource: Source = {
   name: 'stdio',
   install(s: Session) {
@@ -56,7 +62,12 @@ export const stdioSource: Source = {
       stream.write = function (this: NodeJS.WriteStream, chunk: unknown, encoding?: unknown, cb?: unknown) {
         const data = bytesOf(chunk, encoding);
         if (data !== null) s.output(fd, data);
-        return write.call(this, chunk, encoding, cb);
+        stdioWriting.depth++;
+        try {
+          return write.call(this, chunk, encoding, cb);
+        } finally {
+          stdioWriting.depth--;
+        }
       } as typeof stream.write;
     }
   },
