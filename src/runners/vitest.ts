@@ -67,8 +67,9 @@ export default function rewind(options: RewindVitestOptions = {}): Vite.Plugin {
     configureVitest({ vitest, project }) {
       if (off) return;
       const pool = project.config.pool;
-      if (pool !== 'forks') {
-        vitest.logger.warn(`rewind: pool '${pool}' is not recorded (its tests run inside vitest's own process or in vm contexts); use the default pool, 'forks'.`);
+      // vmForks runs each file in a vm context of a child process: both are recorded.
+      if (pool !== 'forks' && pool !== 'vmForks') {
+        vitest.logger.warn(`rewind: pool '${pool}' is not recorded (its tests run in worker threads); use the default pool, 'forks', or 'vmForks'.`);
       }
       if (external || !dir || configured.has(vitest)) return;
       configured.add(vitest);

@@ -548,12 +548,12 @@ export class ReplaySession implements Session {
 
   /** An uncaught exception or unhandled rejection reached the top. */
   failure(err: unknown, origin: string): void {
+    const info = failureInfo(err, origin); // first, as recording did: see testFailed
     const head = this.peek();
     const actual = `threw ${origin === 'unhandledRejection' ? 'an unhandled rejection' : 'an uncaught exception'}: ${errorLine(err)}`;
     if (!head) return this.logEnded(actual);
     if (head.kind !== 'failure') this.mismatch(actual);
     const f = head.failure!;
-    const info = failureInfo(err, origin);
     if (f.message !== info.message || f.name !== info.name) this.mismatch(actual);
     this.skip();
   }
@@ -565,11 +565,14 @@ export class ReplaySession implements Session {
   /** A test runner integration reports a failed test: it must be the recorded one. */
   testFailed(test: string, err: unknown): void {
     if (this.offLog) return;
+    // First, as recording did: reading the error's stack runs the program's
+    // Error.prepareStackTrace (jest's source maps), which may read files.
+    const info = failureInfo(err, 'test');
     const head = this.peek();
     const actual = `failed the test ${JSON.stringify(test)}: ${errorLine(err)}`;
     if (!head) return this.logEnded(actual);
     const f = head.failure;
-    if (!f || f.origin !== 'test' || f.test !== test || f.message !== failureInfo(err, 'test').message) this.mismatch(actual);
+    if (!f || f.origin !== 'test' || f.test !== test || f.message !== info.message) this.mismatch(actual);
     this.skip();
     // A test runner reports its failures elsewhere (vitest, in its main process): say it here.
     writeStderr(`rewind: test failed, as recorded (event ${this.n}): ${test}\n${f.stack}\n`);

@@ -5,8 +5,10 @@
 import { isRewindFile } from '../paths.js';
 
 // Where the event loop enters callbacks and drains microtasks: these frames depend on how
-// a turn was dispatched (a timer list, an immediate batch), not on the program.
-const HIDDEN_INTERNALS = new Set(['node:internal/timers', 'node:internal/process/task_queues']);
+// a turn was dispatched (a timer list, an immediate batch), not on the program. Node enters
+// native callbacks through async_hooks' callbackTrampoline only while hooks are enabled
+// (rewind record --audit, a replay under the debug controller).
+const HIDDEN_INTERNALS = new Set(['node:internal/timers', 'node:internal/process/task_queues', 'node:internal/async_hooks']);
 
 export interface CallSite {
   getFileName(): string | undefined | null;
@@ -68,11 +70,21 @@ export function installStackFilter(): void {
 
 /** The current JS stack without rewind's frames, for reports. */
 export function programStack(): string {
+  const E = Error as unknown as { prepareStackTrace?: unknown };
   const limit = Error.stackTraceLimit;
+  // Node's own formatting: the program's (jest's source maps) may read files, at replay
+  // from the log it is reporting on.
+  const prepare = E.prepareStackTrace;
+  E.prepareStackTrace = undefined;
   Error.stackTraceLimit = 30;
   const captured: { stack?: string } = {};
-  Error.captureStackTrace(captured);
-  Error.stackTraceLimit = limit;
+  try {
+    Error.captureStackTrace(captured);
+    void captured.stack;
+  } finally {
+    Error.stackTraceLimit = limit;
+    E.prepareStackTrace = prepare;
+  }
   const lines = (captured.stack ?? '').split('\n').slice(1);
   const user = lines.filter((l) => !isRewindFile(l) && ![...HIDDEN_INTERNALS].some((f) => l.includes(`(${f}:`)));
   return user.join('\n');

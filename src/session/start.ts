@@ -16,6 +16,9 @@ import { unsupportedSource } from '../sources/unsupported.js';
 import { clockSource } from '../sources/clock.js';
 import { processSource } from '../sources/process.js';
 import { randomSource } from '../sources/random.js';
+import { realmsSource } from '../sources/realms.js';
+import { capturedClocksSource } from '../sources/captured-clocks.js';
+import { readingsSource } from '../sources/readings.js';
 import { stdioInfo, stdioSource } from '../sources/stdio.js';
 import { timersSource } from '../sources/timers.js';
 import { streamsSource } from '../sources/streams.js';
@@ -55,6 +58,9 @@ export const SOURCES: readonly Source[] = [
   processSource,
   clockSource,
   randomSource,
+  realmsSource,
+  capturedClocksSource,
+  readingsSource,
   timersSource,
   stdioSource,
   streamsSource,

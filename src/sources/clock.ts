@@ -8,27 +8,36 @@ import { Tag } from '../trace/format.js';
 import { original } from '../session/originals.js';
 import type { Session, Source } from '../session/session.js';
 
+/**
+ * Makes a realm's Date read the session's wall clock: `Date.now()` on the real constructor
+ * (it is shared by the Proxy), `new Date()` and `Date()` through a Proxy that keeps
+ * Date.prototype, statics, subclassing and `instanceof` exactly as they are (dates made by
+ * Node internals with the real constructor still pass instanceof). Returns the Proxy, to
+ * put in place of the realm's global Date. Used for the main realm and every vm context.
+ */
+export function virtualDate(RealDate: DateConstructor, s: Session): DateConstructor {
+  RealDate.now = function now() {
+    return s.wall(Tag.DateNow);
+  };
+  const VirtualDate = new Proxy(RealDate, {
+    construct(target, args, newTarget) {
+      return Reflect.construct(target, args.length === 0 ? [s.wall(Tag.DateNew)] : args, newTarget);
+    },
+    apply() {
+      return new RealDate(s.wall(Tag.DateString)).toString();
+    },
+  });
+  RealDate.prototype.constructor = VirtualDate;
+  return VirtualDate;
+}
+
 export const clockSource: Source = {
   name: 'clock',
   install(s: Session) {
     const h = s.header;
     const RealDate = original.Date;
 
-    RealDate.now = function now() {
-      return s.wall(Tag.DateNow);
-    };
-    // A Proxy keeps Date.prototype, statics, subclassing and `instanceof` exactly as they
-    // are (dates made by Node internals with the real constructor still pass instanceof).
-    const VirtualDate = new Proxy(RealDate, {
-      construct(target, args, newTarget) {
-        return Reflect.construct(target, args.length === 0 ? [s.wall(Tag.DateNew)] : args, newTarget);
-      },
-      apply() {
-        return new RealDate(s.wall(Tag.DateString)).toString();
-      },
-    });
-    RealDate.prototype.constructor = VirtualDate;
-    globalThis.Date = VirtualDate;
+    globalThis.Date = virtualDate(RealDate, s);
 
     performance.now = function now() {
       return perfNowOf(h, s.mono(Tag.PerfNow));

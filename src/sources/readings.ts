@@ -1,0 +1,142 @@
+// Process and V8 readings: how much memory and CPU time the process has used, what the
+// system allows it, its umask and credentials, the V8 heap. Each is a native reading that
+// differs from run to run (or machine to machine): recorded with its result and served from
+// the log at replay, like os.ts's readings. A reading with arguments Node rejects throws
+// Node's own error in both modes, before anything is recorded.
+//
+// process.umask(mask) sets the mask as well: at replay it is not performed, the program gets
+// the recorded previous mask (replay writes no file).
+import v8 from 'node:v8';
+import { Api } from '../trace/format.js';
+import { decodeValue, encodeValue } from '../trace/values.js';
+import type { ResultCodec, Session, Source } from '../session/session.js';
+
+// Node builds these readings from Float64Arrays: a whole number in them is a double to V8,
+// where the log's decoder makes a small integer. Nothing in JS tells them apart, but
+// v8.serialize does (jest-worker and vitest send results over IPC with it, jest persists
+// its cache with it): the log keeps where the doubles were, and replay makes them doubles
+// again by reading them back from a Float64Array.
+const f64 = new Float64Array(1);
+const asDouble = (n: number): number => {
+  f64[0] = n;
+  return f64[0];
+};
+/** A whole number V8 holds as a double (a non-integer always is one). */
+const heldAsDouble = (n: number): boolean => Number.isInteger(n) && v8.serialize(n)[2] === 0x4e; // 'N'
+
+type Path = (string | number)[];
+
+function doublePaths(v: unknown, path: Path, out: Path[], depth = 0): void {
+  if (typeof v === 'number') {
+    if (heldAsDouble(v)) out.push([...path]);
+  } else if (v !== null && typeof v === 'object' && depth < 4 && (Array.isArray(v) || Object.getPrototypeOf(v) === Object.prototype)) {
+    for (const [k, x] of Object.entries(v)) doublePaths(x, [...path, Array.isArray(v) ? Number(k) : k], out, depth + 1);
+  }
+}
+
+/** Stores a reading with the places of its whole-number doubles; replay restores both. */
+export const numbersAsRecorded: ResultCodec<unknown> = {
+  encode(v) {
+    const paths: Path[] = [];
+    doublePaths(v, [], paths);
+    // Node fills some arrays made with new Array(n) (getHeapSpaceStatistics): V8
+    // serializes those as sparse; the log's decoder makes packed ones.
+    const holey = Array.isArray(v) && v8.serialize(v)[2] === 0x61; // 'a'
+    return paths.length || holey ? [encodeValue(v), paths, holey] : [encodeValue(v)];
+  },
+  decode(data) {
+    const [encoded, paths, holey] = data as [unknown, Path[] | undefined, boolean | undefined];
+    if (!paths) return decodeValue(encoded);
+    const decode = () => {
+      const d = decodeValue(encoded);
+      if (!holey) return d;
+      const a = new Array((d as unknown[]).length);
+      (d as unknown[]).forEach((x, i) => (a[i] = x));
+      return a;
+    };
+    // Assigning a double over a small integer can leave a field of a new object shape
+    // holding an integer still (V8 generalizes the shape, not always that object):
+    // a second object of the same shape gets doubles. Checked, not assumed.
+    let v: unknown;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      v = decode();
+      const at = (path: Path) => path.slice(0, -1).reduce((o: any, k) => o[k], v); // eslint-disable-line @typescript-eslint/no-explicit-any
+      for (const path of paths) {
+        if (path.length === 0) v = asDouble(v as number);
+        else at(path)[path[path.length - 1]] = asDouble(at(path)[path[path.length - 1]]);
+      }
+      if (paths.every((path) => heldAsDouble(path.length ? at(path)[path[path.length - 1]] : v))) break;
+    }
+    return v;
+  },
+};
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+type Fn = (...args: any[]) => any;
+
+/** Puts a recording wrapper in place of `obj[name]`, looking like the function it replaces. */
+function replace(obj: any, name: string, make: (real: Fn) => Fn): Fn | undefined {
+  const real = obj[name] as Fn | undefined;
+  if (typeof real !== 'function') return undefined; // not on this Node (availableMemory: 22+)
+  const fn = make(real);
+  Object.defineProperty(fn, 'name', { value: real.name });
+  Object.defineProperty(fn, 'length', { value: real.length });
+  obj[name] = fn;
+  return fn;
+}
+
+/** Calls without arguments. */
+const PROCESS_QUERIES = {
+  resourceUsage: Api['process.resourceUsage'],
+  constrainedMemory: Api['process.constrainedMemory'],
+  availableMemory: Api['process.availableMemory'],
+  getuid: Api['process.getuid'],
+  geteuid: Api['process.geteuid'],
+  getgid: Api['process.getgid'],
+  getegid: Api['process.getegid'],
+  getgroups: Api['process.getgroups'],
+} as const;
+
+const V8_QUERIES = {
+  getHeapStatistics: Api['v8.getHeapStatistics'],
+  getHeapSpaceStatistics: Api['v8.getHeapSpaceStatistics'],
+  getHeapCodeStatistics: Api['v8.getHeapCodeStatistics'],
+} as const;
+
+export const readingsSource: Source = {
+  name: 'readings',
+  install(s: Session) {
+    const query = (api: number) => (real: Fn) =>
+      function (this: unknown) {
+        return s.call(api, undefined, () => real.call(this), numbersAsRecorded);
+      };
+    for (const [name, api] of Object.entries(PROCESS_QUERIES)) replace(process, name, query(api));
+    for (const [name, api] of Object.entries(V8_QUERIES)) replace(v8, name, query(api));
+
+    const rss = process.memoryUsage.rss;
+    const memoryUsage = replace(process, 'memoryUsage', query(Api['process.memoryUsage']))!;
+    (memoryUsage as Fn & { rss: Fn }).rss = function rss_() {
+      return s.call(Api['process.memoryUsage.rss'], undefined, () => rss(), numbersAsRecorded);
+    };
+    Object.defineProperty((memoryUsage as Fn & { rss: Fn }).rss, 'name', { value: 'rss' });
+
+    // cpuUsage(previous) is the difference from `previous`, which the program has.
+    replace(process, 'cpuUsage', (real) =>
+      function (this: unknown, ...args: unknown[]) {
+        const prev = args[0] as { user?: unknown; system?: unknown } | undefined;
+        if (prev !== undefined && s.mode === 'replay') real.apply(this, args); // Node's validation errors
+        const summary = prev === undefined ? undefined : [prev.user, prev.system];
+        return s.call(Api['process.cpuUsage'], summary, () => real.apply(this, args), numbersAsRecorded);
+      },
+    );
+
+    replace(process, 'umask', (real) =>
+      function (this: unknown, ...args: unknown[]) {
+        if (args[0] === undefined) return s.call(Api['process.umask'], undefined, () => real.call(this));
+        // Validates (and, recording, sets) the mask; Node parses octal strings.
+        if (s.mode === 'replay') real.call(this, real.call(this, args[0]));
+        return s.call(Api['process.umask'], { mask: String(args[0]) }, () => real.apply(this, args));
+      },
+    );
+  },
+};

@@ -1,0 +1,68 @@
+// Record→replay conformance for readings Node takes itself: the process's and V8's
+// (memory, CPU time, resource usage, umask, credentials, heap), perf_hooks' (marks and
+// measures, entries Node times, observers, event loop utilization and delay, nodeTiming),
+// and node:test's durations in the process that runs `node --test` (its runner captured
+// the clock before the preload).
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, it } from 'vitest';
+import { cleanupTempDirs, describeRun, expectReplayMatches, NODE, recordAndReplay, rewind, runPlain, sleep, tempDir, type Recorded } from './helpers.js';
+
+afterAll(cleanupTempDirs);
+
+describe.concurrent('record → replay: readings', () => {
+  it('readings.cjs: process, V8 and perf_hooks readings', async ({ expect }) => {
+    const plain = runPlain('readings.cjs');
+    const r = await recordAndReplay('readings.cjs', [], { gapMs: 20 });
+    expect(r.record.status, describeRun('record', r.record)).toBe(0);
+    const out = r.record.stdout.toString('utf8');
+    const line = (label: string) => JSON.parse(new RegExp(`^${label.replace(/[.()[\]{}]/g, '\\$&')} (.*)$`, 'm').exec(out)![1]);
+    expect(line('memoryUsage').rss).toBeGreaterThan(0);
+    expect(line('cpuUsage(prev)').user).toBeGreaterThanOrEqual(0);
+    expect(line('resourceUsage').maxRSS).toBeGreaterThan(0);
+    expect(line('heap').used_heap_size).toBeGreaterThan(0);
+    expect(line('mark')[1]).toEqual({ step: 1 });
+    // The measures span the 30 ms timer: taken on the session's clock, not perf_hooks' own.
+    expect(line('measure(name, start)')).toBeGreaterThanOrEqual(29);
+    const observed = line('observed') as (string | [string, string, number, number])[];
+    expect(observed.filter((o) => typeof o === 'string')).toHaveLength(1); // the function entry's JSON
+    expect((observed.filter((o) => typeof o !== 'string') as [string, string, number, number][]).map(([type, name]) => `${type} ${name}`).sort()).toEqual(
+      ['mark start', 'mark end', 'function work', 'measure from origin', 'measure since start', 'measure start to end', 'measure opts'].sort(),
+    );
+    expect(line('eventLoopDelay')[4]).toBeGreaterThan(0);
+    expectReplayMatches(expect, r);
+    const p = await plain;
+    expect(p.status, describeRun('plain', p)).toBe(0);
+    expect(p.stdout.equals(r.record.stdout)).toBe(false);
+  });
+});
+
+describe.concurrent('record → replay: node --test, the runner process', () => {
+  const FILES: Record<string, string> = {
+    'a.test.js': "require('node:test')('t', () => {})\n",
+    'b.test.js': [
+      "const test = require('node:test');",
+      "test('waits', async (t) => { await t.test('inner', () => new Promise((r) => setTimeout(r, 15))); });",
+      "test('fails', () => { require('node:assert').strictEqual(1 + 1, 3); });",
+      '',
+    ].join('\n'),
+  };
+
+  for (const reporter of ['tap', 'spec']) {
+    it(`rewind record -- node --test (--test-reporter=${reporter}): the runner's durations replay`, async ({ expect }) => {
+      const dir = tempDir('rewind-nodetest-');
+      for (const [name, text] of Object.entries(FILES)) fs.writeFileSync(path.join(dir, name), text);
+      const out = path.join(tempDir('rewind-rec-'), 'rec');
+      const rec: Recorded = { ...(await rewind(['record', '--out', out, '--', NODE, '--test', `--test-reporter=${reporter}`], { cwd: dir })), dir: out };
+      expect(rec.status, describeRun('record', rec)).toBe(1);
+      expect(rec.stdout.toString('utf8')).toMatch(/duration_ms \d/);
+      await sleep(20);
+      // The runner's process (the root), not the failing child rewind replay picks by itself.
+      const ps = await rewind(['ps', out, '--json']);
+      const root = ps.stdout.toString().trim().split('\n').map((l) => JSON.parse(l) as { pid: number; argv: string[] }).find((p) => p.argv.length === 1);
+      expect(root, ps.stdout.toString()).toBeDefined();
+      const rep = await rewind(['replay', out, '-p', String(root!.pid)], { cwd: tempDir() });
+      expectReplayMatches(expect, { record: rec, replay: rep });
+    });
+  }
+});

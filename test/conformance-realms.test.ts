@@ -1,0 +1,52 @@
+// Record→replay conformance for vm contexts: each has its own Date and Math.random (V8
+// intrinsics of its own), which must be recorded and replayed like the main realm's.
+import { afterAll, describe, it } from 'vitest';
+import { cleanupTempDirs, describeRun, expectReplayMatches, FIXTURES, NODE, replay, rewind, runPlain, sleep, tempDir, type Recorded } from './helpers.js';
+import path from 'node:path';
+
+afterAll(cleanupTempDirs);
+
+const NUM = '0\\.\\d+|0';
+const MS = '\\d{13}';
+
+describe.concurrent('record → replay: vm contexts', () => {
+  it('vm-realms.cjs: every way of making a context, each its own clock and generator', async ({ expect }) => {
+    const plain = runPlain('vm-realms.cjs');
+    const dir = path.join(tempDir('rewind-rec-'), 'rec');
+    const rec: Recorded = { ...(await rewind(['record', '--out', dir, '--', NODE, path.join(FIXTURES, 'vm-realms.cjs')], { cwd: tempDir() })), dir };
+    expect(rec.status, describeRun('record', rec)).toBe(0);
+    const out = rec.stdout.toString('utf8');
+    expect(out).toMatch(new RegExp(`^runInNewContext (${NUM}) ${MS} \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z$`, 'm'));
+    expect(out).toMatch(new RegExp(`^createContext ${MS} (${NUM}) (${NUM})$`, 'm'));
+    // Dates made in a context are the context's, and its Date still answers instanceof.
+    expect(out).toMatch(/^instanceof true true string 1577836800000 1970-01-01T00:00:00.000Z$/m);
+    expect(out).toMatch(/^subclass true true true$/m);
+    // The context's Date is not an enumerable key of the program's sandbox object.
+    expect(out).toMatch(/^sandbox keys \[\]$/m);
+    for (const label of ['Script.runInNewContext', 'codeGeneration', 'compileFunction', 'DONT_CONTEXTIFY', 'later']) {
+      expect(out).toMatch(new RegExp(`^${label.replace('.', '\\.')} ${MS} (${NUM})$`, 'm'));
+    }
+    expect(out).toMatch(new RegExp(`^microtaskMode (${NUM}) ${MS}$`, 'm'));
+    expect(out).toMatch(new RegExp(`^outer Date ${MS} true (${NUM})$`, 'm'));
+    // Each context has a generator of its own: no two contexts start with the same number.
+    const firsts = [...out.matchAll(/ (0\.\d+)/g)].map((m) => m[1]);
+    expect(new Set(firsts).size).toBe(firsts.length);
+
+    await sleep(20); // the real clock moves on
+    const rep = await replay(dir);
+    expectReplayMatches(expect, { record: rec, replay: rep });
+    const p = await plain;
+    expect(p.status, describeRun('plain', p)).toBe(0);
+    expect(p.stdout.equals(rec.stdout), 'a plain run printed other numbers').toBe(false);
+  });
+
+  it('vm-module.mjs: vm.SourceTextModule evaluated in a context', async ({ expect }) => {
+    const dir = path.join(tempDir('rewind-rec-'), 'rec');
+    const args = ['--no-warnings', '--experimental-vm-modules', path.join(FIXTURES, 'vm-module.mjs')];
+    const rec: Recorded = { ...(await rewind(['record', '--out', dir, '--', NODE, ...args], { cwd: tempDir() })), dir };
+    expect(rec.status, describeRun('record', rec)).toBe(0);
+    expect(rec.stdout.toString('utf8')).toMatch(new RegExp(`^SourceTextModule ${MS} (${NUM}) true\\n$`));
+    await sleep(20);
+    expectReplayMatches(expect, { record: rec, replay: await replay(dir) });
+  });
+});
