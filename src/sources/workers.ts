@@ -218,7 +218,7 @@ function ownPorts(opOf: (port: Port) => unknown): void {
     }
   }
   (workerThreads as any).MessageChannel = MessageChannel;
-  if (globalThis.MessageChannel === Real) (globalThis as any).MessageChannel = MessageChannel;
+  if ((globalThis as any).MessageChannel === Real) (globalThis as any).MessageChannel = MessageChannel;
 }
 
 function recordWorkers(s: RecordSession): void {
