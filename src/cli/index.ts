@@ -37,6 +37,7 @@ interface RecordFlags {
   seed?: number;
   untilFail?: boolean;
   runs?: number;
+  force?: boolean;
 }
 
 function recordCommand(command: string[], flags: RecordFlags): Promise<never> {
@@ -47,7 +48,7 @@ function recordCommand(command: string[], flags: RecordFlags): Promise<never> {
   if (flags.runs !== undefined) {
     throw new CliError(`rewind: --runs ${flags.runs} counts the runs of --until-fail; add --until-fail, or leave --runs out.`, EXIT.USAGE);
   }
-  return record(command, { out: flags.out, audit: flags.audit, seed: chaos ? (flags.seed ?? randomSeed()) : undefined });
+  return record(command, { out: flags.out, force: flags.force, audit: flags.audit, seed: chaos ? (flags.seed ?? randomSeed()) : undefined });
 }
 
 export function program(): Command {
@@ -62,7 +63,8 @@ export function program(): Command {
     .command('record')
     .description('run a command with rewind recording every Node.js process it starts')
     .argument('[command...]', 'the command to run, after --: node app.js, npm test, npx vitest run, ...')
-    .option('-o, --out <dir>', 'write the recording into this directory (default: .rewind/<name>/)')
+    .option('-o, --out <dir>', 'write the recording into this new or empty directory (default: .rewind/<name>/)')
+    .option('--force', 'with --out: add this run to a recording of yours already there')
     .option('--audit', 'report every callback the event loop ran that rewind did not record (slower)')
     .option('--chaos', 'perturb the schedule (late timers, shuffled I/O completions, a starved thread-pool job) so that rare orders become common')
     .option('--seed <n>', 'the chaos seed, to perturb the same way again (implies --chaos; default: a random one)', seedArg)
@@ -77,6 +79,7 @@ export function program(): Command {
     .argument('[recording]', 'a recording directory or .rwnd log')
     .option('-p, --process <pid|name>', 'in a recording of several processes, this one (default: the one that failed, else the root; see rewind ps)')
     .option('--force', 'replay even if the program changed since it was recorded')
+    .option('--trust', 'apply what the recording names to run at start-up (code-loading flags, -e source, NODE_PATH, LD_PRELOAD...) even though you did not record it here; rewind lists them first')
     .option('--summary', 'print a summary line when the replay ends (default: on a terminal)')
     .option('--no-summary', 'do not print the summary line')
     .option('--until <n>', 'stop before event n (inside the call that consumes a value)', eventNumber)
@@ -94,6 +97,7 @@ export function program(): Command {
     .argument('[recording]', 'a recording directory or .rwnd log')
     .option('-p, --process <pid|name>', 'in a recording of several processes, this one (default: the one that failed, else the root; see rewind ps)')
     .option('--force', 'replay even if the program changed since it was recorded')
+    .option('--trust', 'apply what the recording names to run at start-up (code-loading flags, -e source, NODE_PATH, LD_PRELOAD...) even though you did not record it here; rewind lists them first')
     .option('--inspect <host:port>', 'where `inspect` opens the debugger (default 127.0.0.1:9229)')
     .action((rec: string | undefined, opts: StepOptions) => debug(rec, opts));
 
@@ -107,6 +111,8 @@ export function program(): Command {
     .option('--from <n>', 'start at event n', eventNumber)
     .option('--to <n>', 'stop after event n', eventNumber)
     .option('--no-sites', 'do not replay the recording to show where each event was called or scheduled')
+    .option('--trust', 'apply what the recording names to run at start-up (code-loading flags, -e source, NODE_PATH, LD_PRELOAD...) to find call sites, even though you did not record it here; rewind lists them first')
+
     .action((rec: string | undefined, opts) => events(rec, opts));
 
   cli

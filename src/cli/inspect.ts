@@ -5,8 +5,10 @@ import { TAGS, Tag, apiName, type EndInfo } from '../trace/format.js';
 import { toJson } from '../trace/values.js';
 import { TraceReader, type TraceEvent, type TraceFile } from '../trace/reader.js';
 import { eventSites } from './debug.js';
-import { defaultProcess, processesOf, resolveRecording } from './recordings.js';
+import { defaultProcess, processesOf, resolveRecording, type Recording } from './recordings.js';
 import { showSite } from './replayed.js';
+import { printable } from './shell.js';
+import { startupPlan } from './replay.js';
 
 export interface EventsOptions {
   process?: string;
@@ -16,6 +18,8 @@ export interface EventsOptions {
   to?: number;
   /** Replay the recording to find each event's call site (default: on). */
   sites?: boolean;
+  /** Apply an unsigned recording's start-up when replaying it for call sites. */
+  trust?: boolean;
 }
 
 function eventJson(ev: TraceEvent, t: TraceFile, site: string | undefined): Record<string, unknown> {
@@ -56,7 +60,7 @@ function eventJson(ev: TraceEvent, t: TraceFile, site: string | undefined): Reco
 export async function events(arg: string | undefined, opts: EventsOptions): Promise<void> {
   const rec = resolveRecording(arg, process.cwd(), opts.process);
   const t = rec.trace;
-  const { sites, note } = opts.sites === false ? { sites: new Map<number, string>(), note: null } : await eventSites(rec);
+  const { sites, note } = opts.sites === false ? { sites: new Map<number, string>(), note: null } : await eventSites(rec, opts.trust);
   if (note) process.stderr.write(`${note}\n`);
   const kinds = opts.kind ? new Set(opts.kind.split(',').map((k) => k.trim())) : null;
   const lines: string[] = [];
@@ -69,7 +73,7 @@ export async function events(arg: string | undefined, opts: EventsOptions): Prom
     if (opts.json) lines.push(JSON.stringify(eventJson(ev, t, site)));
     else {
       const at = site ? `  @ ${showSite(site)}` : '';
-      lines.push(`${String(ev.n).padStart(width)}  ${formatTime(ev.timeUs).padStart(11)}  ${ev.kind.padEnd(7)}  ${describeEvent(ev, t.header)}${at}`);
+      lines.push(printable(`${String(ev.n).padStart(width)}  ${formatTime(ev.timeUs).padStart(11)}  ${ev.kind.padEnd(7)}  ${describeEvent(ev, t.header)}${at}`));
     }
     if (lines.length >= 1000) {
       process.stdout.write(`${lines.join('\n')}\n`);
@@ -112,7 +116,8 @@ export function info(arg: string | undefined, opts: { process?: string } = {}): 
   if (h.chaos) rows.push(['chaos', `seed ${h.chaos.seed} (the schedule was perturbed; replay follows it exactly)`]);
   if (rec.index) rows.push(['command', rec.index.command.join(' ')]);
   rows.push(['rewind', `${h.rewindVersion} (trace format ${h.formatVersion})`]);
-  process.stdout.write(rows.map(([k, v]) => `${k.padEnd(10)} ${v}`).join('\n') + '\n');
+  rows.push(['trust', trustLine(rec)]);
+  process.stdout.write(rows.map(([k, v]) => `${k.padEnd(10)} ${printable(v)}`).join('\n') + '\n');
 }
 
 /** `rewind ps`: the processes and worker threads of a recording; * marks the one replayed by default. */
@@ -143,8 +148,17 @@ export function ps(arg: string | undefined, opts: { json?: boolean }): void {
     const ended = p.failed ?? (p.end ? describeEnd(p.end) : `no end record (${p.trace.truncated ?? 'log stops early'})`);
     rows.push([p === chosen ? '*' : '', String(p.pid), String(p.ppid), p.threadId ? String(p.threadId) : 'main', p.name, String(p.trace.eventCount), ended]);
   }
+  for (const r of rows) for (let i = 0; i < r.length; i++) r[i] = printable(r[i]);
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   const out = rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd());
   out.push(`(* is what \`rewind replay\` replays; pick another with -p PID)`);
   process.stdout.write(`${out.join('\n')}\n`);
+}
+
+/** Whether the recording's start-up is applied as recorded, and what it would run otherwise. */
+function trustLine(rec: Recording): string {
+  const plan = startupPlan(rec, false);
+  if (plan.signed) return 'signed by you on this machine: replayed as recorded';
+  const what = plan.review.code.length ? `its start-up would run: ${plan.review.code.join('; ')} (replay needs --trust)` : 'its start-up runs no code it names';
+  return `not signed by you (made by another user, machine or HOME, or changed): ${what}`;
 }
