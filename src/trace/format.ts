@@ -24,6 +24,8 @@ export const V1_CHUNK_HEADER_BYTES = 8;
  * to 64 KiB, a msgpack payload of a file read); anything larger is corruption.
  */
 export const MAX_CHUNK_BYTES = 1 << 30;
+/** The writer's chunks of many events are at most this large (64 KiB and its slack). */
+export const MAX_TAIL_CHUNK_BYTES = 64 * 1024 + 64;
 /** Upper bound for the msgpack header. */
 export const MAX_HEADER_BYTES = 1 << 24;
 

@@ -12,6 +12,7 @@ import {
   MAGIC,
   MAX_CHUNK_BYTES,
   MAX_HEADER_BYTES,
+  MAX_TAIL_CHUNK_BYTES,
   V1_CHUNK_HEADER_BYTES,
   TAGS,
   Tag,
@@ -162,7 +163,6 @@ export function decodeEvent(c: ByteCursor, st: DecodeState, n: number, into?: Tr
       st.timeUs = Math.max(st.timeUs, st.lastTurnUs);
       ev.timeUs = st.timeUs;
       ev.signal = Buffer.from(c.lengthPrefixed()).toString('latin1');
-      if (!/^SIG[A-Z0-9]{1,10}$/.test(ev.signal)) throw new DecodeError('malformed signal record', start, false);
       break;
     case Tag.Write:
       ev.fd = c.u8();
@@ -316,7 +316,6 @@ export class TraceReader {
       const st = new DecodeState(t.header);
       let n = 0;
       for (const chunk of chunksOf(bytes, t.stream.start, t.stream.version, t.path)) {
-        if (chunk.cut) break;
         const cur = new ByteCursor(chunk.payload);
         while (cur.pos < cur.end && n < t.eventCount) {
           try {
@@ -337,7 +336,7 @@ interface Chunk {
   /** File offset of the chunk's header. */
   at: number;
   payload: Uint8Array;
-  /** The file ends inside this chunk (its payload is unverified and not used). */
+  /** The file ends inside this chunk: its payload is what there is of it, unverified. */
   cut: string | null;
 }
 
@@ -351,8 +350,19 @@ function* chunksOf(bytes: Bytes, p: number, version: number, path: string): Gene
   const fail = (what: string) =>
     new TraceError(`rewind: the recording ${path} is corrupt: ${what}. Record the program again to get a usable recording.`, path);
   let seq = 0;
+  let head: Uint8Array = new Uint8Array(0);
+  const checkSeq = (at: number) => {
+    if (version < 2) return;
+    const n = readU32(head, 8);
+    if (n === seq) return;
+    throw fail(
+      n < seq
+        ? `the chunk at byte ${at} repeats chunk ${n} (chunk ${seq} was expected): chunks are duplicated or out of order`
+        : `the chunk at byte ${at} is chunk ${n}, but chunk ${seq} was expected: chunks are missing or out of order`,
+    );
+  };
   while (p < bytes.size) {
-    const head = bytes.read(p, headerBytes);
+    head = bytes.read(p, headerBytes);
     if (head.length < headerBytes) {
       yield { at: p, payload: new Uint8Array(0), cut: `the log is cut off inside a chunk header at byte ${p}` };
       return;
@@ -361,22 +371,19 @@ function* chunksOf(bytes: Bytes, p: number, version: number, path: string): Gene
     const sum = readU32(head, 4);
     if (len === 0 || len > MAX_CHUNK_BYTES) throw fail(`the chunk at byte ${p} has an impossible length (${len})`);
     if (len > bytes.size - p - headerBytes) {
-      yield { at: p, payload: new Uint8Array(0), cut: `the last chunk at byte ${p} is cut off (${bytes.size - p - headerBytes} of ${len} bytes)` };
+      // A process killed mid-write. Its partial chunk cannot be checksummed: its complete
+      // events are used only if it is of the size the writer's chunks of many events have
+      // (a larger chunk holds one event, which the cut left incomplete anyway).
+      const have = bytes.size - p - headerBytes;
+      checkSeq(p);
+      yield { at: p, payload: len <= MAX_TAIL_CHUNK_BYTES ? bytes.read(p + headerBytes, have) : new Uint8Array(0), cut: `the last chunk at byte ${p} is cut off (${have} of ${len} bytes)` };
       return;
     }
     const payload = bytes.read(p + headerBytes, len);
     if (payload.length < len) throw fail(`the file got shorter while it was read (at byte ${p})`);
-    if (version >= 2) {
-      const n = readU32(head, 8);
-      if (crc32(payload, crc32(head.subarray(8, 12))) !== sum) throw fail(`the chunk at byte ${p} fails its checksum`);
-      if (n !== seq) {
-        throw fail(
-          n < seq
-            ? `the chunk at byte ${p} repeats chunk ${n} (chunk ${seq} was expected): chunks are duplicated or out of order`
-            : `the chunk at byte ${p} is chunk ${n}, but chunk ${seq} was expected: chunks are missing or out of order`,
-        );
-      }
-    } else if (crc32(payload) !== sum) throw fail(`the chunk at byte ${p} fails its checksum`);
+    const sumOk = version >= 2 ? crc32(payload, crc32(head.subarray(8, 12))) === sum : crc32(payload) === sum;
+    if (!sumOk) throw fail(`the chunk at byte ${p} fails its checksum`);
+    checkSeq(p);
     seq++;
     yield { at: p, payload, cut: null };
     p += headerBytes + len;
@@ -438,26 +445,30 @@ function parseBytes(bytes: Bytes, path: string, keep: boolean): TraceFile {
   let count = 0;
   let goodEnd = preamble.length;
   const scratch = {} as TraceEvent;
+  let bodyLength = 0;
+  let bodyEnd = 0;
   for (const chunk of chunksOf(bytes, preamble.length, version, path)) {
-    if (chunk.cut) {
-      truncated = chunk.cut;
-      break;
-    }
+    if (chunk.cut) truncated = chunk.cut;
     const cur = new ByteCursor(chunk.payload);
+    let end = 0;
     while (cur.pos < cur.end) {
       try {
         decodeEvent(cur, st, count + 1, scratch);
       } catch (e) {
         if (!(e instanceof DecodeError)) throw e;
+        if (chunk.cut && e.truncated) break; // the cut-off tail of a killed process
         throw fail(`is corrupt: event ${count + 1} cannot be decoded (${e.message})`, rerecord);
       }
       count++;
+      end = cur.pos;
     }
     if (keep) payloads.push(chunk.payload);
+    bodyEnd = bodyLength + end;
+    bodyLength += chunk.payload.length;
     goodEnd = chunk.at + (version >= 2 ? CHUNK_HEADER_BYTES : V1_CHUNK_HEADER_BYTES) + chunk.payload.length;
   }
   const body = payloads.length === 1 ? payloads[0] : Buffer.concat(payloads);
-  const file: TraceFile = { path, header, preamble, body, bodyEnd: body.length, eventCount: count, truncated, size };
+  const file: TraceFile = { path, header, preamble, body, bodyEnd: keep ? bodyEnd : 0, eventCount: count, truncated, size };
   if (!keep) file.stream = { version, start: preamble.length, end: goodEnd };
   return file;
 }

@@ -2,6 +2,7 @@
 // a recording is data from anywhere, and a wrong type must be reported as corruption
 // (exit 65), never crash rewind or reach a system call. Each check returns what is wrong
 // (for the user's message), or null. Fields this rewind does not know are left alone.
+import os from 'node:os';
 import type { EndInfo, FailureInfo, TraceHeader } from './format.js';
 import type { RecordingIndex } from './store.js';
 
@@ -11,7 +12,8 @@ const isInt = (v: unknown, min = 0, max = Number.MAX_SAFE_INTEGER): v is number 
 const isFiniteNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 /** A string a system call can take: no NUL byte, and not absurdly long. */
 const isCString = (v: unknown, max = 1 << 20): v is string => typeof v === 'string' && v.length <= max && !v.includes('\0');
-const SIGNAL = /^SIG[A-Z0-9]{1,10}$/;
+/** A signal this system knows: replay may end by it (process.kill throws on any other name). */
+const isSignal = (v: unknown): boolean => typeof v === 'string' && Object.hasOwn(os.constants.signals, v);
 
 class Invalid extends Error {}
 function need(ok: boolean, what: string): asserts ok {
@@ -93,7 +95,7 @@ export function endProblem(e: unknown): string | null {
   return check(() => {
     need(isObj(e), 'not an object');
     need(e.code === null || isInt(e.code, -(2 ** 31), 2 ** 32), 'code is not an exit code');
-    need(e.signal === null || (typeof e.signal === 'string' && SIGNAL.test(e.signal)), 'signal is not a signal name');
+    need(e.signal === null || isSignal(e.signal), 'signal is not a signal name');
     need(e.via === 'exit' || e.via === 'natural' || e.via === 'signal' || e.via === 'uncaught', 'via is not a way to end');
   });
 }
@@ -112,7 +114,7 @@ export function indexProblem(i: unknown): string | null {
       need(isObj(i.status), 'status is not an object');
       const s = i.status as Obj;
       need(s.code === null || isInt(s.code, 0, 255), 'status.code is not an exit code');
-      need(s.signal === null || (typeof s.signal === 'string' && SIGNAL.test(s.signal)), 'status.signal is not a signal name');
+      need(s.signal === null || isSignal(s.signal), 'status.signal is not a signal name');
     }
     need(i.chaos === undefined || (isObj(i.chaos) && isInt(i.chaos.seed, 0, 0xffffffff)), 'chaos.seed is not a chaos seed');
     need(i.run === undefined || isInt(i.run, 1), 'run is not a run number');
