@@ -5,6 +5,7 @@ import { EXIT } from '../exit-codes.js';
 import { REWIND_VERSION } from '../version.js';
 import { events, info, ps } from './inspect.js';
 import { CliError } from './recordings.js';
+import { TraceError } from '../trace/reader.js';
 import { randomSeed, record } from './record.js';
 import { DEFAULT_RUNS, recordUntilFail } from './until-fail.js';
 import { parseSeed } from '../session/chaos.js';
@@ -133,12 +134,20 @@ export function program(): Command {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // `rewind events | head`: the reader went away; that is not an error of rewind's.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+  });
   try {
     await program().parseAsync(argv);
   } catch (e) {
     if (e instanceof CliError) {
       process.stderr.write(`${e.message}\n`);
       process.exit(e.code);
+    }
+    if (e instanceof TraceError) {
+      process.stderr.write(`${e.message}\n`);
+      process.exit(EXIT.BAD_TRACE);
     }
     if (e instanceof CommanderError) {
       // Help and version exit 0; usage mistakes exit 64 (commander already printed why).

@@ -1,5 +1,6 @@
 // `rewind events` and `rewind info`: read a recording without running anything.
 import path from 'node:path';
+import v8 from 'node:v8';
 import { describeEnd, describeEvent, describeValue, formatTime } from '../trace/describe.js';
 import { TAGS, Tag, apiName, type EndInfo } from '../trace/format.js';
 import { toJson } from '../trace/values.js';
@@ -57,7 +58,17 @@ function eventJson(ev: TraceEvent, t: TraceFile, site: string | undefined): Reco
   return out;
 }
 
+/**
+ * Reading a large log makes much short-lived garbage (an event, its description), for which
+ * V8 keeps growing its young generation: kept from growing, the commands that read a log stay
+ * within a small, bounded memory (about 65 MB of RSS for a 1 GB log, against 117 MB).
+ */
+function boundMemory(): void {
+  v8.setFlagsFromString('--semi-space-growth-factor=1');
+}
+
 export async function events(arg: string | undefined, opts: EventsOptions): Promise<void> {
+  boundMemory();
   const rec = resolveRecording(arg, process.cwd(), opts.process);
   const t = rec.trace;
   const { sites, note } = opts.sites === false ? { sites: new Map<number, string>(), note: null } : await eventSites(rec, opts.trust);
@@ -85,6 +96,7 @@ export async function events(arg: string | undefined, opts: EventsOptions): Prom
 }
 
 export function info(arg: string | undefined, opts: { process?: string } = {}): void {
+  boundMemory();
   const rec = resolveRecording(arg, process.cwd(), opts.process);
   const t = rec.trace;
   const h = t.header;
@@ -122,6 +134,7 @@ export function info(arg: string | undefined, opts: { process?: string } = {}): 
 
 /** `rewind ps`: the processes and worker threads of a recording; * marks the one replayed by default. */
 export function ps(arg: string | undefined, opts: { json?: boolean }): void {
+  boundMemory();
   const rec = resolveRecording(arg);
   const list = rec.processes ?? processesOf(rec.dir).filter((p) => p.log === rec.log);
   const chosen = defaultProcess(list);

@@ -224,19 +224,29 @@ interface Bytes {
 
 const bufferBytes = (b: Uint8Array): Bytes => ({ size: b.length, read: (pos, n) => b.subarray(pos, Math.min(b.length, pos + n)) });
 
-function fileBytes(fd: number, size: number): Bytes {
+/**
+ * A file read piece by piece. With `reuse`, large pieces share one buffer, overwritten by
+ * the next read: for a pass that is done with each chunk before it reads the next (a
+ * streamed log's memory stays that of its largest chunk).
+ */
+function fileBytes(fd: number, size: number, reuse = false): Bytes {
+  let scratch: Buffer | null = null;
   return {
     size,
     read(pos, n) {
       const len = Math.max(0, Math.min(n, size - pos));
-      const out = Buffer.allocUnsafe(len);
+      let out: Buffer;
+      if (reuse && len > 64) {
+        if (!scratch || scratch.length < len) scratch = Buffer.allocUnsafe(Math.max(len, 128 * 1024));
+        out = scratch;
+      } else out = Buffer.allocUnsafe(len);
       let off = 0;
       while (off < len) {
         const got = original.fs.readSync(fd, out, off, len - off, pos + off);
         if (got === 0) break;
         off += got;
       }
-      return off === len ? out : out.subarray(0, off);
+      return out.subarray(0, off);
     },
   };
 }
@@ -278,9 +288,8 @@ export class TraceReader {
       if (!st.isFile()) {
         throw new TraceError(`rewind: ${path} is not a regular file (a FIFO, socket or device); a rewind log is a regular file. Pass a .rwnd file or a recording directory made by \`rewind record\`.`, path);
       }
-      const bytes = fileBytes(fd, st.size);
-      if (opts.streamed) return parseBytes(bytes, path, false);
-      return parseBytes(bufferBytes(bytes.read(0, st.size)), path, true);
+      if (opts.streamed) return parseBytes(fileBytes(fd, st.size, true), path, false);
+      return parseBytes(bufferBytes(fileBytes(fd, st.size).read(0, st.size)), path, true);
     } catch (e) {
       if (e instanceof TraceError) throw e;
       const err = e as NodeJS.ErrnoException;
@@ -312,7 +321,8 @@ export class TraceReader {
       throw new TraceError(`rewind: cannot read the recording ${t.path} again (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}).`, t.path);
     }
     try {
-      const bytes = fileBytes(fd, t.stream.end);
+      // Each event is used before the next chunk is read: one buffer serves every chunk.
+      const bytes = fileBytes(fd, t.stream.end, true);
       const st = new DecodeState(t.header);
       let n = 0;
       for (const chunk of chunksOf(bytes, t.stream.start, t.stream.version, t.path)) {
@@ -426,7 +436,7 @@ function parseBytes(bytes: Bytes, path: string, keep: boolean): TraceFile {
     }
     if (len > MAX_HEADER_BYTES) throw fail(`has a corrupt header (its length, ${len} bytes, is impossible)`, rerecord);
     if (lc.pos + len > size) throw fail(`is cut short after ${describeSize(size)}, inside its header`, rerecord);
-    preamble = bytes.read(0, lc.pos + len);
+    preamble = Buffer.from(bytes.read(0, lc.pos + len)); // kept: a copy, never a shared read buffer
     let h: unknown;
     try {
       h = unpack(preamble.subarray(lc.pos));
