@@ -50,7 +50,7 @@ try {
   const log = fs.readdirSync(path.join(work, 'rec')).find((f) => f.endsWith('.rwnd'));
   const parts = takeApart(fs.readFileSync(path.join(work, 'rec', log)));
   const indexText = fs.readFileSync(path.join(work, 'rec', 'index.json'), 'utf8');
-  const mutants = fc.sample(mutationArb(parts.header, parts.chunks.length), { numRuns: MUTANTS, seed: SEED });
+  const mutants = fc.sample(mutationArb(parts.header), { numRuns: MUTANTS, seed: SEED });
 
   const counts = { runs: 0, ok: 0, refused: 0, internal: 0 };
   const cliCounts = { runs: 0, ok: 0, refused: 0, internal: 0, hung: 0, otherStatus: 0, maxRssKb: 0 };
