@@ -312,3 +312,74 @@ describe('signals and rewind\'s own I/O', () => {
     expect(r.stderr.toString()).not.toMatch(/internal error|no Node\.js process started/);
   });
 });
+
+describe('redaction', () => {
+  const SECRETS = [
+    'ENV_never_read_value', // an env var the program never reads
+    'ARGV_pa55word_value', // --password=
+    'AUTHZ_t0ken_value', // Authorization
+    'COOKIE_s3ss10n_value', // Cookie
+    'SETCOOKIE_s3cr3t_value', // Set-Cookie
+    `ghp_${'Z'.repeat(36)}`, // a request body
+    'AKIAQWERTYUIOPASDFGH', // a response body
+    'NPMRC_t0ken_value', // ~/.npmrc
+    'DOTENV_pa55_value', // .env
+  ];
+
+  /** A project whose run meets the nine secrets; HOME is a directory of its own. */
+  function secretsProject(): { dir: string; env: Record<string, string> } {
+    const dir = tempDir('rewind-secrets-');
+    const home = path.join(dir, 'home');
+    fs.mkdirSync(home);
+    fs.copyFileSync(path.join(import.meta.dirname, 'fixtures', 'secrets.cjs'), path.join(dir, 'app.cjs'));
+    fs.writeFileSync(path.join(home, '.npmrc'), '//registry.npmjs.org/:_authToken=NPMRC_t0ken_value\n');
+    fs.writeFileSync(path.join(dir, '.env'), 'DB_PASSWORD=DOTENV_pa55_value\n');
+    return { dir, env: { HOME: home, XDG_CONFIG_HOME: path.join(home, '.config'), API_KEY: 'ENV_never_read_value' } };
+  }
+
+  function grepCopy(dir: string): string[] {
+    const found: string[] = [];
+    for (const f of fs.readdirSync(dir)) {
+      const bytes = fs.readFileSync(path.join(dir, f));
+      for (const s of SECRETS) if (bytes.includes(s)) found.push(`${s} in ${f}`);
+    }
+    return found;
+  }
+
+  it('rewind redact: none of nine planted secrets is in any file of the copy, which replays as recorded', async () => {
+    const p = secretsProject();
+    const rec = await rewind(['record', '--out', 'rec', '--', NODE, 'app.cjs', '--password=ARGV_pa55word_value'], { cwd: p.dir, env: p.env });
+    expect(rec.status, describeRun('record', rec)).toBe(0);
+    // Before: every one of them is in the recording, in clear.
+    const clear = Buffer.concat(fs.readdirSync(path.join(p.dir, 'rec')).map((f) => fs.readFileSync(path.join(p.dir, 'rec', f))));
+    expect(SECRETS.filter((s) => !clear.includes(s))).toEqual([]);
+
+    const r = await rewind(['redact', 'rec', '--out', 'shared'], { cwd: p.dir, env: p.env });
+    expect(r.status, describeRun('redact', r)).toBe(0);
+    expect(grepCopy(path.join(p.dir, 'shared'))).toEqual([]);
+    expect(fs.readdirSync(path.join(p.dir, 'rec')).length).toBeGreaterThan(0); // the original is left as it was
+
+    const info = await rewind(['info', 'shared'], { cwd: p.dir, env: p.env });
+    expect(info.stdout.toString()).toMatch(/redacted +yes: \d+ secrets replaced by placeholders \(rules: default\)/);
+    const original = await rewind(['info', 'rec'], { cwd: p.dir, env: p.env });
+    expect(original.stdout.toString()).toMatch(/redacted +no/);
+    const events = await rewind(['events', 'shared', '--no-sites'], { cwd: p.dir, env: p.env });
+    expect(SECRETS.filter((s) => events.stdout.includes(s))).toEqual([]);
+
+    const replayed = await rewind(['replay', 'shared'], { cwd: p.dir, env: p.env });
+    expect(replayed.stdout.toString(), describeRun('replay', replayed)).toBe(rec.stdout.toString());
+    expect(replayed.status).toBe(0);
+  });
+
+  it('record --redact keeps only the redacted recording; a program that computes on a secret diverges with a note', async () => {
+    const p = secretsProject();
+    fs.writeFileSync(path.join(p.dir, 'hash.cjs'), 'console.log(require("crypto").createHash("sha256").update(process.env.API_KEY).digest("hex"));\n');
+    const rec = await rewind(['record', '--redact', '--out', 'rec', '--', NODE, 'hash.cjs'], { cwd: p.dir, env: p.env });
+    expect(rec.status, describeRun('record', rec)).toBe(0);
+    expect(grepCopy(path.join(p.dir, 'rec'))).toEqual([]);
+    const replayed = await rewind(['replay', 'rec'], { cwd: p.dir, env: p.env });
+    expect(replayed.status).toBe(70);
+    expect(replayed.stderr.toString()).toMatch(/divergence at event \d+[\s\S]*this recording is redacted \(rules: default\)/);
+    expectRefusal(await rewind(['record', '--redact=bogus', '--', NODE, 'hash.cjs'], { cwd: p.dir, env: p.env }), 64, /"bogus" is not a redaction rule/);
+  });
+});

@@ -10,6 +10,7 @@ import { randomSeed, record } from './record.js';
 import { DEFAULT_RUNS, recordUntilFail } from './until-fail.js';
 import { parseSeed } from '../session/chaos.js';
 import { replay } from './replay.js';
+import { redact } from './redact.js';
 import { replayTo, type DebugReplayOptions } from './debug.js';
 import { debug, type StepOptions } from './step.js';
 
@@ -39,17 +40,19 @@ interface RecordFlags {
   untilFail?: boolean;
   runs?: number;
   force?: boolean;
+  redact?: string | boolean;
 }
 
 function recordCommand(command: string[], flags: RecordFlags): Promise<never> {
   const chaos = flags.chaos === true || flags.seed !== undefined;
+  if (flags.untilFail && flags.redact) throw new CliError('rewind: --redact does not combine with --until-fail yet: redact the kept recording with `rewind redact RECORDING --out COPY`.', EXIT.USAGE);
   if (flags.untilFail) {
     return recordUntilFail(command, { out: flags.out, audit: flags.audit, chaos, seed: flags.seed, runs: flags.runs ?? DEFAULT_RUNS });
   }
   if (flags.runs !== undefined) {
     throw new CliError(`rewind: --runs ${flags.runs} counts the runs of --until-fail; add --until-fail, or leave --runs out.`, EXIT.USAGE);
   }
-  return record(command, { out: flags.out, force: flags.force, audit: flags.audit, seed: chaos ? (flags.seed ?? randomSeed()) : undefined });
+  return record(command, { out: flags.out, force: flags.force, redact: flags.redact, audit: flags.audit, seed: chaos ? (flags.seed ?? randomSeed()) : undefined });
 }
 
 export function program(): Command {
@@ -66,6 +69,7 @@ export function program(): Command {
     .argument('[command...]', 'the command to run, after --: node app.js, npm test, npx vitest run, ...')
     .option('-o, --out <dir>', 'write the recording into this new or empty directory (default: .rewind/<name>/)')
     .option('--force', 'with --out: add this run to a recording of yours already there')
+    .option('--redact [rules]', 'replace secrets (env, argv, credentials headers, .env/.npmrc values, token formats; RULES adds env:WORD, header:NAME, file:NAME, re:REGEX, value:TEXT) by placeholders once the run ends')
     .option('--audit', 'report every callback the event loop ran that rewind did not record (slower)')
     .option('--chaos', 'perturb the schedule (late timers, shuffled I/O completions, a starved thread-pool job) so that rare orders become common')
     .option('--seed <n>', 'the chaos seed, to perturb the same way again (implies --chaos; default: a random one)', seedArg)
@@ -122,6 +126,14 @@ export function program(): Command {
     .argument('[recording]', 'a recording directory or .rwnd log')
     .option('-p, --process <pid|name>', 'in a recording of several processes, this one (default: the one that failed, else the root; see rewind ps)')
     .action((rec: string | undefined, opts: { process?: string }) => info(rec, opts));
+
+  cli
+    .command('redact')
+    .description('write a copy of a recording with its secrets replaced by placeholders, to share it')
+    .argument('[recording]', 'a recording directory or .rwnd log (default: the latest)')
+    .option('-o, --out <dir>', 'the new or empty directory for the copy')
+    .option('--rules <rules>', 'more rules, comma-separated: env:WORD, header:NAME, file:NAME, re:REGEX, value:TEXT; no-defaults drops the defaults')
+    .action((rec: string | undefined, opts: { out?: string; rules?: string }) => redact(rec, opts));
 
   cli
     .command('ps')

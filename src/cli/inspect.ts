@@ -128,6 +128,7 @@ export function info(arg: string | undefined, opts: { process?: string } = {}): 
   if (h.chaos) rows.push(['chaos', `seed ${h.chaos.seed} (the schedule was perturbed; replay follows it exactly)`]);
   if (rec.index) rows.push(['command', rec.index.command.join(' ')]);
   rows.push(['rewind', `${h.rewindVersion} (trace format ${h.formatVersion})`]);
+  rows.push(['redacted', h.redacted ? `yes: ${h.redacted.secrets} secret${h.redacted.secrets === 1 ? '' : 's'} replaced by placeholders (rules: ${h.redacted.rules.join(', ')})` : 'no: the recording holds its environment and inputs in clear (share a copy made by `rewind redact`)']);
   rows.push(['trust', trustLine(rec)]);
   process.stdout.write(rows.map(([k, v]) => `${k.padEnd(10)} ${printable(v)}`).join('\n') + '\n');
 }

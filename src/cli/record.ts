@@ -13,6 +13,7 @@ import { ENV } from '../session/env.js';
 import { TraceReader } from '../trace/reader.js';
 import { INDEX_FILE, LOG_EXT, STORE_DIR, createRecordingDir, programName, setLatest, type RecordingIndex } from '../trace/store.js';
 import { CliError, logsIn } from './recordings.js';
+import { redactInPlace, rulesOf } from './redact.js';
 
 const DIST = fileURLToPath(new URL('..', import.meta.url));
 /** The bundled CommonJS preload (see src/preload.ts). */
@@ -45,6 +46,8 @@ export interface RecordOptions {
   seed?: number;
   /** --force: add this run to the user's own recording already at --out. */
   force?: boolean;
+  /** --redact[=RULES]: replace the recording by its redacted copy once the run ends. */
+  redact?: string | boolean;
 }
 
 export interface ExitStatus {
@@ -273,6 +276,7 @@ export const randomSeed = (): number => randomBytes(4).readUInt32LE(0);
 
 export async function record(command: string[], opts: RecordOptions): Promise<never> {
   needsCommand(command);
+  if (opts.redact) rulesOf(opts.redact); // a bad rule is refused before anything runs
   const cwd = process.cwd();
   let out: OutDir;
   if (opts.out) {
@@ -296,6 +300,7 @@ export async function record(command: string[], opts: RecordOptions): Promise<ne
   }
   const logs = logsIn(out.dir);
   if (logs.length === 0) nothingRecorded(command, status, out);
+  if (opts.redact) redactInPlace(out.dir, opts.redact);
   if (!opts.out) setLatest(out.dir);
   if (process.stderr.isTTY) process.stderr.write(summaryLine(out.dir, logs, opts.seed));
   return exitLike(status);

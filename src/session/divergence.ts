@@ -14,6 +14,8 @@ export interface DivergenceReport {
   actual: string;
   /** The program's JS stack at the divergence, or null when it was idle. */
   stack: string | null;
+  /** The recording is a redacted copy: its rules. */
+  redacted?: string[];
 }
 
 export function formatDivergence(r: DivergenceReport): string {
@@ -23,6 +25,7 @@ export function formatDivergence(r: DivergenceReport): string {
     `  the recording has: ${r.expected}\n` +
     `  the program did:   ${r.actual}\n` +
     `  program stack:\n${stack}\n` +
+    (r.redacted ? redactionNote(r) : '') +
     `The replay no longer follows the recording, so it stopped here instead of drifting. ` +
     `If the program, its files or its Node version changed since it was recorded, record it again. ` +
     `If nothing changed, the program depends on something rewind does not capture yet: ` +
@@ -33,4 +36,14 @@ export function formatDivergence(r: DivergenceReport): string {
 export function divergence(r: DivergenceReport): never {
   writeStderr(formatDivergence(r));
   return original.reallyExit(EXIT.DIVERGENCE);
+}
+
+/** Why a redacted recording may diverge: the program computed on a value that is not in it. */
+function redactionNote(r: DivergenceReport): string {
+  const shown = /<redacted:\d+>|#\d+\*/.test(`${r.expected} ${r.actual}`);
+  return (
+    `  ${shown ? 'this value was redacted' : 'this recording is redacted'} (rules: ${r.redacted!.join(', ')}): secrets were replaced by placeholders ` +
+    `of the same length, so where the program computes on one (hashes it, checks it, sends it and reads the answer), the replay ` +
+    `cannot follow. Replay the original recording for that part.\n`
+  );
 }

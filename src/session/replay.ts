@@ -546,6 +546,7 @@ export class ReplaySession implements Session {
       expected: describeEvent(head, this.header),
       actual,
       stack,
+      redacted: this.header.redacted?.rules,
     });
   }
 }

@@ -304,6 +304,8 @@ export interface TraceHeader {
   stdio: { stdin: StdioInfo; stdout: StdioInfo; stderr: StdioInfo };
   /** The process was forked with an IPC channel (Node removes the variables that say so). */
   ipc?: { serialization: 'json' | 'advanced' };
+  /** A redacted copy (`rewind redact`, `record --redact`): the rules, and how many secrets were replaced. */
+  redacted?: { rules: string[]; secrets: number };
 }
 
 export interface FailureInfo {

@@ -72,6 +72,7 @@ export function headerProblem(h: unknown): string | null {
     need(h.chaos === undefined || (isObj(h.chaos) && isInt(h.chaos.seed, 0, 0xffffffff)), 'chaos.seed is not a chaos seed');
     need(isObj(h.stdio), 'stdio is not an object');
     for (const k of ['stdin', 'stdout', 'stderr']) stdio((h.stdio as Obj)[k], `stdio.${k}`);
+    need(h.redacted === undefined || (isObj(h.redacted) && isInt(h.redacted.secrets) && Array.isArray(h.redacted.rules) && h.redacted.rules.every((r) => typeof r === 'string')), 'redacted is not a list of rules and a count');
     need(h.ipc === undefined || (isObj(h.ipc) && (h.ipc.serialization === 'json' || h.ipc.serialization === 'advanced')), 'ipc.serialization is not json or advanced');
   });
 }
