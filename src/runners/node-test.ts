@@ -45,6 +45,7 @@ function settleOnExit(dir: string): void {
   process.once('exit', (code) => {
     if (!reportedFailures.length && code === 0) {
       fs.rmSync(log, { force: true });
+      fs.rmSync(`${log}.sig`, { force: true });
       return removeIfEmpty(dir);
     }
     setLatest(dir);
