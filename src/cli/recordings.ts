@@ -170,7 +170,7 @@ export function pickProcess(list: RecordedProcess[], which: string, dir: string)
       p.name === which,
   );
   if (matches.length === 1) return matches[0];
-  const known = list.map((p) => `${p.pid}${p.threadId ? `/${p.threadId}` : ''} (${p.name})`).join(', ');
+  const known = printable(list.map((p) => `${p.pid}${p.threadId ? `/${p.threadId}` : ''} (${p.name})`).join(', '));
   if (matches.length === 0) {
     throw new CliError(`rewind: no process ${JSON.stringify(which)} in ${dir}. It holds: ${known}. \`rewind ps\` lists them.`, EXIT.USAGE);
   }

@@ -68,9 +68,9 @@ export function locateProgram(h: TraceHeader, force: boolean, execArgv: string[]
     const moved = path.resolve(here, path.relative(h.cwd, entry));
     if (!fs.existsSync(moved)) {
       throw new CliError(
-        `rewind: the recorded program ${entry} is not on this machine. Replay needs the program's code ` +
+        `rewind: the recorded program ${printable(entry)} is not on this machine. Replay needs the program's code ` +
           `(only its inputs are in the recording): run \`rewind replay\` from the project's directory, where ` +
-          `${path.relative(h.cwd, entry)} exists.`,
+          `${printable(path.relative(h.cwd, entry))} exists.`,
         EXIT.BAD_TRACE,
       );
     }
