@@ -142,6 +142,7 @@ describe('an untrusted recording is data: what it names is not run', () => {
 
     const trusted = await rewind(['replay', 'rec', '--trust'], { cwd: dir, env: userEnv(other) });
     expect(trusted.stdout.toString()).toBe(rec.stdout.toString());
+    expect(trusted.stderr.toString()).toMatch(/^rewind: --trust: running what \S+ names at start-up: NODE_OPTIONS --require \S+hook\.cjs\n/);
     expect(fs.readFileSync(mark, 'utf8')).toBe('ran\n');
   });
 

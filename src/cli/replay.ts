@@ -114,6 +114,9 @@ export function replayCommand(rec: Recording, opts: ReplayCliOptions): Located &
   // program still reads the recorded env and execArgv (sources/process.ts restores them).
   const plan = startupPlan(rec, Boolean(opts.trust));
   if (!plan.trusted && plan.review.code.length) throw refuseUntrusted(rec, plan.review.code);
+  if (!plan.signed && plan.review.code.length) {
+    process.stderr.write(`rewind: --trust: running what ${rec.log} names at start-up: ${plan.review.code.map(printable).join('; ')}\n`);
+  }
   const startEnv = plan.trusted ? { ...h.env } : plan.review.env;
   // rewind's own steering variables come from this replay, never from the recording.
   for (const k of Object.keys(startEnv)) if (k.startsWith('REWIND_')) delete startEnv[k];
