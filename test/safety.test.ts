@@ -231,6 +231,14 @@ describe('bad recordings are exit 65, never a crash', () => {
     }
   });
 
+  it('a recording whose program is a device is refused, not run (node would read /dev/zero forever)', async () => {
+    const { dir, log } = await sample();
+    editHeader(log, (h) => ((h.entry as Record<string, unknown>).path = '/dev/zero'));
+    const r = await rewind(['replay', 'rec'], { cwd: dir, timeoutMs: 15_000 });
+    expect(r.timedOut).toBe(false);
+    expectRefusal(r, 65, /the recorded program \/dev\/zero is not a regular file/);
+  });
+
   it('a non-array command in index.json', async () => {
     const { dir } = await sample();
     const index = path.join(dir, 'rec', 'index.json');

@@ -76,7 +76,12 @@ export function locateProgram(h: TraceHeader, force: boolean, execArgv: string[]
     }
     file = moved;
   }
-  if (!force && fs.statSync(file).isFile()) {
+  const st = fs.statSync(file);
+  if (!st.isFile() && !st.isDirectory()) {
+    // A device or FIFO (a recording naming /dev/zero): node would read it forever.
+    throw new CliError(`rewind: the recorded program ${printable(file)} is not a regular file (a device, FIFO or socket), so it cannot be the program that was recorded.`, EXIT.BAD_TRACE);
+  }
+  if (!force && st.isFile()) {
     const sum = createHash('sha256').update(fs.readFileSync(file)).digest('hex');
     if (sum !== h.entry.sha256) {
       throw new CliError(

@@ -8,7 +8,7 @@ import { STORE_DIR, programName, recordingName, setLatest, type RecordingIndex }
 import { EXIT } from '../exit-codes.js';
 import { shellWord, shownPath } from './shell.js';
 import { CliError, defaultProcess, logsIn, processesOf, type RecordedProcess } from './recordings.js';
-import { exitLike, needsCommand, nothingRecorded, outDir, outputError, randomSeed, runRecording, type ExitStatus, type RecordOptions } from './record.js';
+import { discardRun, exitLike, needsCommand, nothingRecorded, outDir, outputError, randomSeed, runRecording, type ExitStatus, type RecordOptions } from './record.js';
 
 export const DEFAULT_RUNS = 100;
 
@@ -59,7 +59,8 @@ const shown = (dir: string): string => shellWord(shownPath(dir));
 export async function recordUntilFail(command: string[], opts: UntilFailOptions): Promise<never> {
   needsCommand(command, 'rewind record --until-fail');
   const cwd = process.cwd();
-  const out = opts.out ? outDir(opts.out).dir : null;
+  const outGiven = opts.out ? outDir(opts.out) : null;
+  const out = outGiven?.dir ?? null;
   if (out && fs.readdirSync(out).length > 0) {
     throw new CliError(
       `rewind: ${out} is not empty. --until-fail moves the recording of the failing run there: choose a new or empty --out directory.`,
@@ -131,6 +132,7 @@ export async function recordUntilFail(command: string[], opts: UntilFailOptions)
   const seeds = firstSeed === undefined || run === 0 ? '' : run === 1 ? ` (chaos seed ${firstSeed})` : ` (chaos seeds ${firstSeed} to ${seedOf(run)})`;
   const runs = run === 1 ? '1 run' : `${run} runs`;
   for (const sig of STOP_SIGNALS) process.off(sig, onStop);
+  if (outGiven) discardRun(outGiven); // nothing kept: a --out directory rewind made goes again
   if (stop !== null) {
     say(run === 0 ? `stopped by ${stop} during the first run; no recording kept.` : `stopped by ${stop}: no failure in ${runs}${seeds}; no recording kept.`);
     return exitLike({ code: null, signal: stop });
