@@ -71,9 +71,9 @@ try {
         cliCounts.runs++;
         cliCounts.maxRssKb = Math.max(cliCounts.maxRssKb, r.rssKb);
         if (r.hung) cliCounts.hung++;
-        else if (/internal error|^\s+at /m.test(r.stderr)) cliCounts.internal++;
+        else if (/internal error|^\s+at .*[\\/](dist|src)[\\/]/m.test(r.stderr)) cliCounts.internal++; // a divergence report shows the program's stack: not an error of rewind's
         else if (r.status === 65) cliCounts.refused++;
-        else if (r.status === 0 || r.status === 2 || r.status === 70) cliCounts.ok++; // info/ps/events, or a replay (its program's status, or a divergence)
+        else if (r.status === 0 || r.status === 2 || r.status === 70) cliCounts.ok++; // info/ps/events, or a replay: its program's status, or a divergence report (exit 70)
         else cliCounts.otherStatus++;
         if ((r.hung || /internal error/.test(r.stderr)) && failures.length < 10) failures.push(`mutant ${k}, rewind ${cmd}: ${r.hung ? 'HUNG' : r.stderr.trim().split('\n').slice(0, 3).join(' | ')}`);
       }
