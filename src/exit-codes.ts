@@ -6,6 +6,12 @@ export const EXIT = {
   BAD_TRACE: 65,
   /** The replay stopped following the recording. */
   DIVERGENCE: 70,
+  /** The recording names code to run at start-up and is not trusted (`--trust` after review). */
+  NOT_TRUSTED: 77,
+  /** rewind cannot create its output (the recording directory or a file in it). */
+  CANT_CREATE: 73,
+  /** rewind's own I/O failed (disk full, I/O error) writing the recording. */
+  IO_ERROR: 74,
   /** The command to record does not exist. */
   NOT_FOUND: 127,
 } as const;

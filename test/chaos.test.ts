@@ -99,7 +99,7 @@ function store(cwd: string): { recordings: string[]; latest: string | null } {
   const dir = path.join(cwd, '.rewind');
   const names = fs.existsSync(dir) ? fs.readdirSync(dir) : [];
   const latest = names.includes('latest') ? fs.readFileSync(path.join(dir, 'latest'), 'utf8').trim() : null;
-  return { recordings: names.filter((n) => n !== 'latest').sort(), latest };
+  return { recordings: names.filter((n) => n !== 'latest' && n !== '.gitignore').sort(), latest };
 }
 
 /** The report's recording path and replay command. */

@@ -28,7 +28,7 @@ import {
   type TraceHeader,
 } from '../src/trace/format.js';
 import { DecodeState, TraceError, TraceReader, decodeEvent, type TraceEvent, type TraceFile } from '../src/trace/reader.js';
-import { TraceWriter, encodePreamble } from '../src/trace/writer.js';
+import { TraceWriter, encodeChunk, encodePreamble } from '../src/trace/writer.js';
 
 const CHUNK_BYTES = 64 * 1024; // the writer's chunk size (private in writer.ts)
 
@@ -271,8 +271,8 @@ const headerArb: fc.Arbitrary<TraceHeader> = fc
   .record({
     startWall: fc.integer({ min: -100_000, max: 100_000 }).map((d) => START_WALL + d),
     pid: fc.integer({ min: 1, max: 4_000_000 }),
-    argv: fc.array(fc.string({ maxLength: 20 }), { maxLength: 4 }),
-    env: fc.dictionary(fc.string({ minLength: 1, maxLength: 10 }).filter((k) => k !== '__proto__'), fc.string({ maxLength: 30 }), { maxKeys: 6, noNullPrototype: true }),
+    argv: fc.array(fc.string({ maxLength: 20 }).filter((a) => !a.includes('\0')), { maxLength: 4 }),
+    env: fc.dictionary(fc.string({ minLength: 1, maxLength: 10 }).filter((k) => k !== '__proto__' && !k.includes('=') && !k.includes('\0')), fc.string({ maxLength: 30 }).filter((v) => !v.includes('\0')), { maxKeys: 6, noNullPrototype: true }),
   })
   .map(({ startWall, pid, argv, env }) => makeHeader(startWall, { pid, argv: ['/usr/bin/node', '/app/main.js', ...argv], env }));
 
@@ -469,7 +469,8 @@ function layoutOf(bytes: Uint8Array, header: TraceHeader): Layout {
     const end = bodyStart + n;
     expect(n).toBeGreaterThan(0);
     expect(end).toBeLessThanOrEqual(bytes.length);
-    expect(crc32(bytes.subarray(bodyStart, end))).toBe(sum);
+    expect(crc32(bytes.subarray(bodyStart - 4, end))).toBe(sum); // sequence number and payload
+    expect(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).readUInt32LE(p + 8)).toBe(chunks.length);
     chunks.push({ start: p, bodyStart, end });
     // Events never straddle chunks: each chunk decodes on its own (with the carried state).
     const c = new ByteCursor(bytes, bodyStart, end);
@@ -737,12 +738,8 @@ describe('garbage never escapes as anything but TraceError', { timeout: 60_000 }
   }
 
   const preamble = encodePreamble(makeHeader());
-  const chunk = (payload: Uint8Array) => {
-    const h = Buffer.alloc(8);
-    h.writeUInt32LE(payload.length, 0);
-    h.writeUInt32LE(crc32(payload), 4);
-    return Buffer.concat([h, payload]);
-  };
+  let seq = 0;
+  const chunk = (payload: Uint8Array, i = seq++) => encodeChunk(i, payload);
 
   // Event-shaped fragments: a known tag (sometimes an unknown one), then random varints and bytes.
   const fragment = fc
@@ -780,7 +777,7 @@ describe('garbage never escapes as anything but TraceError', { timeout: 60_000 }
         }),
         fc.option(fc.nat(), { nil: undefined }),
         (chunks, cut) => {
-          const bytes = Buffer.concat([preamble, ...chunks.map((frags) => chunk(Buffer.concat(frags)))]);
+          const bytes = Buffer.concat([preamble, ...chunks.map((frags, i) => chunk(Buffer.concat(frags), i))]);
           checkParse(bytes);
           if (cut !== undefined) checkParse(bytes.subarray(0, cut % (bytes.length + 1)));
         },
@@ -806,11 +803,11 @@ describe('garbage never escapes as anything but TraceError', { timeout: 60_000 }
           // Also with the checksums repaired, so the event decoder sees the damage.
           const fixed = Buffer.from(bytes);
           let q = preamble.length;
-          while (q + 8 <= fixed.length) {
+          while (q + CHUNK_HEADER_BYTES <= fixed.length) {
             const len = fixed.readUInt32LE(q);
-            if (len === 0 || q + 8 + len > fixed.length) break;
-            fixed.writeUInt32LE(crc32(fixed.subarray(q + 8, q + 8 + len)), q + 4);
-            q += 8 + len;
+            if (len === 0 || q + CHUNK_HEADER_BYTES + len > fixed.length) break;
+            fixed.writeUInt32LE(crc32(fixed.subarray(q + 8, q + CHUNK_HEADER_BYTES + len)), q + 4);
+            q += CHUNK_HEADER_BYTES + len;
           }
           checkParse(fixed);
         },
@@ -890,15 +887,15 @@ describe('error messages for specific bad inputs', { timeout: 60_000 }, () => {
 
   it('a zero or huge chunk length is an impossible length', () => {
     const pre = encodePreamble(makeHeader());
-    const zero = Buffer.concat([pre, Buffer.alloc(8)]);
+    const zero = Buffer.concat([pre, Buffer.alloc(CHUNK_HEADER_BYTES)]);
     expect(() => TraceReader.parse(zero)).toThrow(/impossible length \(0\)/);
-    const huge = Buffer.concat([pre, Buffer.from([0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0])]);
+    const huge = Buffer.concat([pre, Buffer.from([0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 0])]);
     expect(() => TraceReader.parse(huge)).toThrow(/impossible length \(4294967295\)/);
   });
 
   it('a header that is not a trace header is corrupt', () => {
     const h = Buffer.from([0x93, 1, 2, 3]); // msgpack [1,2,3]
-    expect(() => TraceReader.parse(Buffer.concat([MAGIC, Buffer.from([FORMAT_VERSION, h.length]), h]))).toThrow(/corrupt header \(required fields are missing\)/);
+    expect(() => TraceReader.parse(Buffer.concat([MAGIC, Buffer.from([FORMAT_VERSION, h.length]), h]))).toThrow(/corrupt header \(the header is not an object\)/);
     const bad = Buffer.from([0xc1]); // msgpack "never used"
     expect(() => TraceReader.parse(Buffer.concat([MAGIC, Buffer.from([FORMAT_VERSION, 1]), bad]))).toThrow(/has a corrupt header/);
   });
@@ -912,23 +909,18 @@ describe('error messages for specific bad inputs', { timeout: 60_000 }, () => {
     const pre = encodePreamble(makeHeader());
     // a wall reading, then a RandomUUID with only 3 of its 16 bytes
     const payload = Buffer.from([Tag.DateNow, 2, Tag.RandomUUID, 1, 2, 3]);
-    const h = Buffer.alloc(8);
-    h.writeUInt32LE(payload.length, 0);
-    h.writeUInt32LE(crc32(payload), 4);
-    expect(() => TraceReader.parse(Buffer.concat([pre, h, payload]))).toThrow(/corrupt: event 2 cannot be decoded \(field of 16 bytes runs past the end\)/);
+    expect(() => TraceReader.parse(Buffer.concat([pre, encodeChunk(0, payload)]))).toThrow(/corrupt: event 2 cannot be decoded \(field of 16 bytes runs past the end\)/);
     // the same bytes in a chunk that is itself cut off: the complete first event is kept
-    const t = TraceReader.parse(Buffer.concat([pre, h, payload, h, payload.subarray(0, 4)]));
+    const ok = encodeChunk(0, Buffer.from([Tag.DateNow, 2]));
+    const t = TraceReader.parse(Buffer.concat([pre, ok, encodeChunk(1, payload).subarray(0, CHUNK_HEADER_BYTES + 4)]));
     expect(t.truncated).toMatch(/cut off \(4 of 6 bytes\)/);
-    expect(t.eventCount).toBe(1);
+    expect(t.eventCount).toBe(2);
   });
 
   it('an unknown tag inside a complete chunk is corruption, not truncation', () => {
     const pre = encodePreamble(makeHeader());
     const payload = Buffer.from([Tag.DateNow, 0, 0xee]);
-    const h = Buffer.alloc(8);
-    h.writeUInt32LE(payload.length, 0);
-    h.writeUInt32LE(crc32(payload), 4);
-    expect(() => TraceReader.parse(Buffer.concat([pre, h, payload]))).toThrow(/event 2 cannot be decoded \(unknown event tag 238\)/);
+    expect(() => TraceReader.parse(Buffer.concat([pre, encodeChunk(0, payload)]))).toThrow(/event 2 cannot be decoded \(unknown event tag 238\)/);
   });
 });
 

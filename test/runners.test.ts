@@ -60,7 +60,7 @@ function keptRecordings(cwd: string): string[] {
   if (!fs.existsSync(store)) return [];
   return fs
     .readdirSync(store)
-    .filter((f) => f !== 'latest')
+    .filter((f) => f !== 'latest' && f !== '.gitignore')
     .map((f) => path.join(store, f));
 }
 

@@ -18,6 +18,7 @@ export interface DebugReplayOptions {
   inspect?: string | true;
   mark?: boolean;
   force?: boolean;
+  trust?: boolean;
   summary?: boolean;
   process?: string;
   allowNative?: string[];
@@ -242,11 +243,11 @@ function failureNote(f: Failing): string {
 }
 
 /** Call sites of a recording's events, by replaying it; a note says why some are missing. */
-export async function eventSites(rec: Recording, allowNative?: string[]): Promise<{ sites: Map<number, string>; note: string | null }> {
+export async function eventSites(rec: Recording, allowNative?: string[], trust = false): Promise<{ sites: Map<number, string>; note: string | null }> {
   const sites = new Map<number, string>();
   let replayed: ReplayedProcess;
   try {
-    replayed = new ReplayedProcess(rec, { env: { [ENV.SITES]: '1' }, stdio: ['ignore', 'ignore', 'pipe'], sites, allowNative });
+    replayed = new ReplayedProcess(rec, { trust, env: { [ENV.SITES]: '1' }, stdio: ['ignore', 'ignore', 'pipe'], sites, allowNative });
   } catch (e) {
     if (!(e instanceof CliError)) throw e;
     return { sites, note: `rewind: events are listed without call sites: ${e.message.replace(/^rewind: /, '')}` };

@@ -5,10 +5,12 @@ import { EXIT } from '../exit-codes.js';
 import { REWIND_VERSION } from '../version.js';
 import { events, info, ps } from './inspect.js';
 import { CliError } from './recordings.js';
+import { TraceError } from '../trace/reader.js';
 import { randomSeed, record } from './record.js';
 import { DEFAULT_RUNS, recordUntilFail } from './until-fail.js';
 import { parseSeed } from '../session/chaos.js';
 import { replay } from './replay.js';
+import { redact } from './redact.js';
 import { replayTo, type DebugReplayOptions } from './debug.js';
 import { debug, type StepOptions } from './step.js';
 
@@ -41,17 +43,20 @@ interface RecordFlags {
   seed?: number;
   untilFail?: boolean;
   runs?: number;
+  force?: boolean;
+  redact?: string | boolean;
 }
 
 function recordCommand(command: string[], flags: RecordFlags): Promise<never> {
   const chaos = flags.chaos === true || flags.seed !== undefined;
+  if (flags.untilFail && flags.redact) throw new CliError('rewind: --redact does not combine with --until-fail yet: redact the kept recording with `rewind redact RECORDING --out COPY`.', EXIT.USAGE);
   if (flags.untilFail) {
     return recordUntilFail(command, { out: flags.out, audit: flags.audit, chaos, seed: flags.seed, runs: flags.runs ?? DEFAULT_RUNS });
   }
   if (flags.runs !== undefined) {
     throw new CliError(`rewind: --runs ${flags.runs} counts the runs of --until-fail; add --until-fail, or leave --runs out.`, EXIT.USAGE);
   }
-  return record(command, { out: flags.out, audit: flags.audit, seed: chaos ? (flags.seed ?? randomSeed()) : undefined });
+  return record(command, { out: flags.out, force: flags.force, redact: flags.redact, audit: flags.audit, seed: chaos ? (flags.seed ?? randomSeed()) : undefined });
 }
 
 export function program(): Command {
@@ -66,7 +71,9 @@ export function program(): Command {
     .command('record')
     .description('run a command with rewind recording every Node.js process it starts')
     .argument('[command...]', 'the command to run, after --: node app.js, npm test, npx vitest run, ...')
-    .option('-o, --out <dir>', 'write the recording into this directory (default: .rewind/<name>/)')
+    .option('-o, --out <dir>', 'write the recording into this new or empty directory (default: .rewind/<name>/)')
+    .option('--force', 'with --out: add this run to a recording of yours already there')
+    .option('--redact [rules]', 'replace secrets (env, argv, credentials headers, .env/.npmrc values, token formats; RULES adds env:WORD, header:NAME, file:NAME, re:REGEX, value:TEXT) by placeholders once the run ends')
     .option('--audit', 'report every callback the event loop ran that rewind did not record (slower)')
     .option('--chaos', 'perturb the schedule (late timers, shuffled I/O completions, a starved thread-pool job) so that rare orders become common')
     .option('--seed <n>', 'the chaos seed, to perturb the same way again (implies --chaos; default: a random one)', seedArg)
@@ -81,6 +88,7 @@ export function program(): Command {
     .argument('[recording]', 'a recording directory or .rwnd log')
     .option('-p, --process <pid|name>', 'in a recording of several processes, this one (default: the one that failed, else the root; see rewind ps)')
     .option('--force', 'replay even if the program changed since it was recorded')
+    .option('--trust', 'apply what the recording names to run at start-up (code-loading flags, -e source, NODE_PATH, LD_PRELOAD...) even though you did not record it here; rewind lists them first')
     .option('--summary', 'print a summary line when the replay ends (default: on a terminal)')
     .option('--no-summary', 'do not print the summary line')
     .option('--until <n>', 'stop before event n (inside the call that consumes a value)', eventNumber)
@@ -99,6 +107,7 @@ export function program(): Command {
     .argument('[recording]', 'a recording directory or .rwnd log')
     .option('-p, --process <pid|name>', 'in a recording of several processes, this one (default: the one that failed, else the root; see rewind ps)')
     .option('--force', 'replay even if the program changed since it was recorded')
+    .option('--trust', 'apply what the recording names to run at start-up (code-loading flags, -e source, NODE_PATH, LD_PRELOAD...) even though you did not record it here; rewind lists them first')
     .option('--inspect <host:port>', 'where `inspect` opens the debugger (default 127.0.0.1:9229)')
     .option(...ALLOW_NATIVE, collectNames)
     .action((rec: string | undefined, opts: StepOptions) => debug(rec, opts));
@@ -114,6 +123,7 @@ export function program(): Command {
     .option('--to <n>', 'stop after event n', eventNumber)
     .option('--no-sites', 'do not replay the recording to show where each event was called or scheduled')
     .option(...ALLOW_NATIVE, collectNames)
+    .option('--trust', 'apply what the recording names to run at start-up (code-loading flags, -e source, NODE_PATH, LD_PRELOAD...) to find call sites, even though you did not record it here; rewind lists them first')
     .action((rec: string | undefined, opts) => events(rec, opts));
 
   cli
@@ -122,6 +132,14 @@ export function program(): Command {
     .argument('[recording]', 'a recording directory or .rwnd log')
     .option('-p, --process <pid|name>', 'in a recording of several processes, this one (default: the one that failed, else the root; see rewind ps)')
     .action((rec: string | undefined, opts: { process?: string }) => info(rec, opts));
+
+  cli
+    .command('redact')
+    .description('write a copy of a recording with its secrets replaced by placeholders, to share it')
+    .argument('[recording]', 'a recording directory or .rwnd log (default: the latest)')
+    .option('-o, --out <dir>', 'the new or empty directory for the copy')
+    .option('--rules <rules>', 'more rules, comma-separated: env:WORD, header:NAME, file:NAME, re:REGEX, value:TEXT; no-defaults drops the defaults')
+    .action((rec: string | undefined, opts: { out?: string; rules?: string }) => redact(rec, opts));
 
   cli
     .command('ps')
@@ -134,12 +152,20 @@ export function program(): Command {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // `rewind events | head`: the reader went away; that is not an error of rewind's.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+  });
   try {
     await program().parseAsync(argv);
   } catch (e) {
     if (e instanceof CliError) {
       process.stderr.write(`${e.message}\n`);
       process.exit(e.code);
+    }
+    if (e instanceof TraceError) {
+      process.stderr.write(`${e.message}\n`);
+      process.exit(EXIT.BAD_TRACE);
     }
     if (e instanceof CommanderError) {
       // Help and version exit 0; usage mistakes exit 64 (commander already printed why).

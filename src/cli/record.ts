@@ -11,8 +11,9 @@ import { EXIT } from '../exit-codes.js';
 import { CHAOS_CLAIM } from '../session/chaos.js';
 import { ENV } from '../session/env.js';
 import { TraceReader } from '../trace/reader.js';
-import { INDEX_FILE, createRecordingDir, programName, setLatest, type RecordingIndex } from '../trace/store.js';
+import { INDEX_FILE, LOG_EXT, STORE_DIR, createRecordingDir, programName, setLatest, type RecordingIndex } from '../trace/store.js';
 import { CliError, logsIn } from './recordings.js';
+import { redactInPlace, rulesOf } from './redact.js';
 
 const DIST = fileURLToPath(new URL('..', import.meta.url));
 /** The bundled CommonJS preload (see src/preload.ts). */
@@ -25,11 +26,16 @@ export const REGISTER_URL = pathToFileURL(path.join(DIST, 'register.js')).href;
  * and without a preload of this or another rewind copy (a recorded environment has one).
  */
 export function withPreload(nodeOptions: string | undefined, esm = false): string {
-  const kept = (nodeOptions ?? '')
-    .split(/\s+/)
-    .filter((t) => t && !/^--(import|require)="?\S*[\\/](register\.js|preload\.cjs)"?$/.test(t));
   const flag = esm ? `--import=${REGISTER_URL}` : `--require="${PRELOAD.replace(/(["\\])/g, '\\$1')}"`;
-  return [...kept, flag].join(' ');
+  return [withoutPreload(nodeOptions), flag].filter(Boolean).join(' ');
+}
+
+/** NODE_OPTIONS without a preload of this or another rewind copy. */
+export function withoutPreload(nodeOptions: string | undefined): string {
+  return (nodeOptions ?? '')
+    .split(/\s+/)
+    .filter((t) => t && !/^--(import|require)="?\S*[\\/](register\.js|preload\.cjs)"?$/.test(t))
+    .join(' ');
 }
 
 export interface RecordOptions {
@@ -38,11 +44,17 @@ export interface RecordOptions {
   audit?: boolean;
   /** Perturb the schedule (session/chaos.ts) with this seed. */
   seed?: number;
+  /** --force: add this run to the user's own recording already at --out. */
+  force?: boolean;
+  /** --redact[=RULES]: replace the recording by its redacted copy once the run ends. */
+  redact?: string | boolean;
 }
 
 export interface ExitStatus {
   code: number | null;
   signal: NodeJS.Signals | null;
+  /** rewind lost the recording while the program ran (why, for the user); the program's status stands. */
+  lost?: string;
 }
 
 /** Runs a child with stdio inherited; forwards termination signals; resolves with its status. */
@@ -54,10 +66,11 @@ export function runChild(
   return new Promise((resolve, reject) => {
     const stdio: StdioOptions = [opts.stdin ?? 'inherit', 'inherit', 'inherit', ...(opts.ipc ? ['ipc' as const] : [])];
     const child = spawn(cmd, args, { stdio, env: opts.env, cwd: opts.cwd, serialization: opts.ipc });
-    // The terminal sends SIGINT to the whole process group: the child gets it directly.
-    // rewind waits for the child to end and then ends the same way.
+    // A signal sent to rewind goes on to the child, and rewind then ends as the child does.
+    // Except a Ctrl-C typed at the terminal: it reaches the whole foreground process group,
+    // the child included, and must not arrive twice.
     const forward = (sig: NodeJS.Signals) => {
-      if (sig !== 'SIGINT') child.kill(sig);
+      if (sig !== 'SIGINT' || !inForegroundOfTerminal()) child.kill(sig);
     };
     const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
     for (const s of signals) process.on(s, forward);
@@ -70,6 +83,22 @@ export function runChild(
       resolve({ code, signal });
     });
   });
+}
+
+/**
+ * Whether rewind runs in the foreground process group of a terminal, where a SIGINT is most
+ * likely the terminal's Ctrl-C, sent to the whole group. Linux: /proc/self/stat's pgrp and
+ * tpgid; elsewhere: whether stdin is a terminal.
+ */
+function inForegroundOfTerminal(): boolean {
+  try {
+    const stat = fs.readFileSync('/proc/self/stat', 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // after "pid (comm) ": state ppid pgrp session tty_nr tpgid
+    return fields[2] === fields[5];
+  } catch {
+    return Boolean(process.stdin.isTTY);
+  }
 }
 
 /** Ends rewind the way the child ended: same exit code, or the same signal. */
@@ -91,13 +120,94 @@ export function needsCommand(command: string[], how = 'rewind record'): void {
   }
 }
 
-/** The directory --out names, refused when it already holds a recording. */
-export function outDir(out: string): string {
+/**
+ * Where a run records, and what rewind made there itself: only that is ever removed (a
+ * mistyped command must never cost the user a directory of theirs).
+ */
+export interface OutDir {
+  dir: string;
+  /** The topmost directory this run created (removed again, if empty, when nothing was recorded). */
+  created: string | null;
+}
+
+/**
+ * The directory --out names. A new or empty directory is used; anything else is refused
+ * (exit 64): a symbolic link (never followed), a file, a non-empty directory that is not a
+ * recording, and a recording (unless `force`, to add to one of the user's own).
+ */
+export function outDir(out: string, force = false): OutDir {
   const dir = path.resolve(process.cwd(), out);
-  if (logsIn(dir).length > 0) {
-    throw new CliError(`rewind: ${dir} already holds a recording. Choose another --out directory, or delete that one first.`, EXIT.USAGE);
+  let st: fs.Stats | null = null;
+  try {
+    st = fs.lstatSync(dir);
+  } catch {
+    // absent: created below
   }
-  return dir;
+  if (st === null) return { dir, created: createDir(dir) };
+  if (st.isSymbolicLink()) {
+    throw new CliError(`rewind: --out ${dir} is a symbolic link; rewind does not follow links when it writes a recording. Name the directory itself, or a new one.`, EXIT.USAGE);
+  }
+  if (!st.isDirectory()) throw new CliError(`rewind: --out ${dir} is a file, not a directory. Choose a new or empty directory for the recording.`, EXIT.USAGE);
+  const entries = fs.readdirSync(dir);
+  if (entries.length === 0) return { dir, created: null };
+  const recording = entries.some((f) => f === INDEX_FILE || f.endsWith(LOG_EXT));
+  if (!recording) {
+    throw new CliError(
+      `rewind: --out ${dir} is not empty and is not a rewind recording (it holds ${entries.length} other file${entries.length === 1 ? '' : 's'}). ` +
+        `rewind writes a recording only into a new or empty directory: choose another --out.`,
+      EXIT.USAGE,
+    );
+  }
+  const mine = typeof process.getuid !== 'function' || st.uid === process.getuid();
+  if (!force || !mine) {
+    throw new CliError(
+      `rewind: ${dir} already holds a recording. Choose another --out directory, or delete that one first` +
+        (mine ? ' (or pass --force to add this run to it).' : '; it belongs to another user, so --force cannot add to it.'),
+      EXIT.USAGE,
+    );
+  }
+  return { dir, created: null };
+}
+
+/** Creates a recording directory (0700); an output directory rewind cannot make is exit 73, before anything runs. */
+function createDir(dir: string): string | null {
+  try {
+    return fs.mkdirSync(dir, { recursive: true, mode: 0o700 }) ?? null;
+  } catch (e) {
+    throw outputError(e as NodeJS.ErrnoException, `create the recording directory ${dir}`);
+  }
+}
+
+/** The CliError for rewind's own output failing: 74 for an I/O error (disk full, EIO), else 73 (cannot create). */
+export function outputError(err: NodeJS.ErrnoException, what: string): CliError {
+  const io = err.code === 'ENOSPC' || err.code === 'EIO' || err.code === 'EDQUOT';
+  return new CliError(
+    `rewind: cannot ${what} (${err.code ?? err.message}). ` +
+      (io ? 'The disk is full or failing: free some space, or record elsewhere with --out DIR.' : 'Check that the directory is writable, or record elsewhere with --out DIR.'),
+    io ? EXIT.IO_ERROR : EXIT.CANT_CREATE,
+  );
+}
+
+/**
+ * Undoes what a run that recorded nothing left: its index and chaos claims, and the
+ * directories it created if they are empty. Nothing else is touched.
+ */
+export function discardRun(out: OutDir): void {
+  for (const f of [INDEX_FILE, `${INDEX_FILE}.tmp`]) fs.rmSync(path.join(out.dir, f), { force: true });
+  try {
+    removeChaosClaims(out.dir);
+  } catch {
+    // the directory is gone already
+  }
+  if (out.created === null) return;
+  for (let d = out.dir; ; d = path.dirname(d)) {
+    try {
+      fs.rmdirSync(d); // fails on a directory that is not empty: then it is not only ours
+    } catch {
+      return;
+    }
+    if (d === out.created || path.dirname(d) === d) return;
+  }
 }
 
 /** The environment the command records in: the preload, the recording directory, the options. */
@@ -110,15 +220,25 @@ export function recordingEnv(dir: string, opts: RecordOptions): NodeJS.ProcessEn
   return env;
 }
 
-/** Runs the command into `dir` and completes its index; a command that does not start is the user's to fix. */
-export async function runRecording(command: string[], dir: string, opts: RecordOptions, index: RecordingIndex): Promise<ExitStatus> {
-  writeIndex(dir, index);
+/**
+ * Runs the command into `out.dir` and completes its index; a command that does not start is
+ * the user's to fix. The index is written before the command starts: an output directory
+ * that cannot be written is reported (73/74) before anything runs.
+ */
+export async function runRecording(command: string[], out: OutDir, opts: RecordOptions, index: RecordingIndex): Promise<ExitStatus> {
+  const dir = out.dir;
+  try {
+    writeIndex(dir, index);
+  } catch (e) {
+    discardRun(out);
+    throw outputError(e as NodeJS.ErrnoException, `write into the recording directory ${dir}`);
+  }
   let status: ExitStatus;
   try {
     status = await runChild(command[0], command.slice(1), { env: recordingEnv(dir, opts) });
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    fs.rmSync(dir, { recursive: true, force: true });
+    discardRun(out);
     if (err.code === 'ENOENT') {
       throw new CliError(
         `rewind: cannot run \`${command[0]}\`: command not found. Check the spelling and your PATH ` +
@@ -130,14 +250,19 @@ export async function runRecording(command: string[], dir: string, opts: RecordO
   }
   index.ended = new Date().toISOString();
   index.status = { code: status.code, signal: status.signal };
-  writeIndex(dir, index);
-  removeChaosClaims(dir);
+  try {
+    writeIndex(dir, index);
+    removeChaosClaims(dir);
+  } catch (e) {
+    // The directory went away (or filled up) while the program ran: its status still counts.
+    status.lost = `rewind: the recording directory ${dir} could not be completed (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): it was deleted, or became unwritable, while the program ran; the recording is lost or incomplete.`;
+  }
   return status;
 }
 
 /** The command ran but no Node process recorded anything: says so, and exits. */
-export function nothingRecorded(command: string[], status: ExitStatus, dir: string): never {
-  fs.rmSync(dir, { recursive: true, force: true });
+export function nothingRecorded(command: string[], status: ExitStatus, out: OutDir): never {
+  discardRun(out);
   process.stderr.write(
     `rewind: \`${command.join(' ')}\` ran (${status.signal ?? `exit code ${status.code}`}) but no Node.js process started, ` +
       `so there is nothing to record. rewind records Node.js programs: \`rewind record -- node app.js\`, ` +
@@ -151,21 +276,33 @@ export const randomSeed = (): number => randomBytes(4).readUInt32LE(0);
 
 export async function record(command: string[], opts: RecordOptions): Promise<never> {
   needsCommand(command);
+  if (opts.redact) rulesOf(opts.redact); // a bad rule is refused before anything runs
   const cwd = process.cwd();
-  let dir: string;
+  let out: OutDir;
   if (opts.out) {
-    dir = outDir(opts.out);
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    out = outDir(opts.out, opts.force);
+    if (logsIn(out.dir).length > 0) process.stderr.write(`rewind: adding this run to the recording in ${out.dir} (--force).\n`);
   } else {
-    dir = createRecordingDir(cwd, programName(command));
+    let dir: string;
+    try {
+      dir = createRecordingDir(cwd, programName(command));
+    } catch (e) {
+      throw outputError(e as NodeJS.ErrnoException, `create a recording directory under ${path.join(cwd, STORE_DIR)}`);
+    }
+    out = { dir, created: dir };
   }
   const index: RecordingIndex = { command, cwd, started: new Date().toISOString() };
   if (opts.seed !== undefined) index.chaos = { seed: opts.seed };
-  const status = await runRecording(command, dir, opts, index);
-  const logs = logsIn(dir);
-  if (logs.length === 0) nothingRecorded(command, status, dir);
-  if (!opts.out) setLatest(dir);
-  if (process.stderr.isTTY) process.stderr.write(summaryLine(dir, logs, opts.seed));
+  const status = await runRecording(command, out, opts, index);
+  if (status.lost) {
+    process.stderr.write(`${status.lost}\n`);
+    return exitLike(status);
+  }
+  const logs = logsIn(out.dir);
+  if (logs.length === 0) nothingRecorded(command, status, out);
+  if (opts.redact) redactInPlace(out.dir, opts.redact);
+  if (!opts.out) setLatest(out.dir);
+  if (process.stderr.isTTY) process.stderr.write(summaryLine(out.dir, logs, opts.seed));
   return exitLike(status);
 }
 
@@ -192,6 +329,10 @@ function removeChaosClaims(dir: string): void {
   for (const f of fs.readdirSync(dir)) if (f.startsWith(CHAOS_CLAIM)) fs.rmSync(path.join(dir, f), { force: true });
 }
 
+/** Writes index.json through a new file renamed over it: never follows or writes through a link planted there. */
 function writeIndex(dir: string, index: RecordingIndex): void {
-  fs.writeFileSync(path.join(dir, INDEX_FILE), `${JSON.stringify(index, null, 2)}\n`, { mode: 0o600 });
+  const tmp = path.join(dir, `${INDEX_FILE}.tmp`);
+  fs.rmSync(tmp, { force: true });
+  fs.writeFileSync(tmp, `${JSON.stringify(index, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
+  fs.renameSync(tmp, path.join(dir, INDEX_FILE));
 }

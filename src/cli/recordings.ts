@@ -4,6 +4,8 @@ import path from 'node:path';
 import { EXIT } from '../exit-codes.js';
 import type { EndInfo, FailureInfo } from '../trace/format.js';
 import { TraceReader, TraceError, type TraceFile } from '../trace/reader.js';
+import { indexProblem } from '../trace/validate.js';
+import { printable } from './shell.js';
 import { INDEX_FILE, LOG_EXT, STORE_DIR, latestRecording, programName, type RecordingIndex } from '../trace/store.js';
 
 /** An error the user can act on: printed as is, then rewind exits with `code`. */
@@ -27,12 +29,27 @@ export interface Recording {
   processes?: RecordedProcess[];
 }
 
+/** A recording's index.json, checked; null when there is none. A bad one is exit 65. */
 export function readIndex(dir: string): RecordingIndex | null {
+  const file = path.join(dir, INDEX_FILE);
+  let st: fs.Stats;
   try {
-    return JSON.parse(fs.readFileSync(path.join(dir, INDEX_FILE), 'utf8')) as RecordingIndex;
+    st = fs.lstatSync(file);
   } catch {
     return null;
   }
+  const bad = (why: string) => new CliError(`rewind: the recording's index ${file} ${why}. Record the program again, or pass one of its .rwnd logs directly.`, EXIT.BAD_TRACE);
+  if (!st.isFile()) throw bad('is not a regular file (a link, FIFO or device)');
+  if (st.size > 1 << 24) throw bad(`is too large to be an index (${st.size} bytes)`);
+  let index: unknown;
+  try {
+    index = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw bad(`is not valid JSON (${(e as Error).message})`);
+  }
+  const problem = indexProblem(index);
+  if (problem) throw bad(`is corrupt: ${problem}`);
+  return index as RecordingIndex;
 }
 
 export function logsIn(dir: string): string[] {
@@ -46,9 +63,10 @@ export function logsIn(dir: string): string[] {
   }
 }
 
+/** Opens a log to inspect it: checked and counted, its events read again when listed (bounded memory). */
 function openTrace(log: string): TraceFile {
   try {
-    return TraceReader.open(log);
+    return TraceReader.open(log, { streamed: true });
   } catch (e) {
     if (e instanceof TraceError) throw new CliError(e.message, EXIT.BAD_TRACE);
     throw e;
@@ -158,7 +176,7 @@ export function pickProcess(list: RecordedProcess[], which: string, dir: string)
       p.name === which,
   );
   if (matches.length === 1) return matches[0];
-  const known = list.map((p) => `${p.pid}${p.threadId ? `/${p.threadId}` : ''} (${p.name})`).join(', ');
+  const known = printable(list.map((p) => `${p.pid}${p.threadId ? `/${p.threadId}` : ''} (${p.name})`).join(', '));
   if (matches.length === 0) {
     throw new CliError(`rewind: no process ${JSON.stringify(which)} in ${dir}. It holds: ${known}. \`rewind ps\` lists them.`, EXIT.USAGE);
   }
@@ -174,6 +192,17 @@ export function resolveRecording(arg: string | undefined, cwd = process.cwd(), w
   let target = arg;
   if (!target) {
     const latest = latestRecording(cwd);
+    const pointer = path.join(cwd, STORE_DIR, 'latest');
+    if (!latest && fs.existsSync(pointer)) {
+      throw new CliError(
+        `rewind: ${pointer} does not name a recording inside ${path.join(cwd, STORE_DIR)} (it must hold one directory name, nothing that leads elsewhere). ` +
+          `Pass the path of a recording, or record a new one.`,
+        EXIT.BAD_TRACE,
+      );
+    }
+    if (latest && fs.lstatSync(latest, { throwIfNoEntry: false })?.isSymbolicLink()) {
+      throw new CliError(`rewind: ${latest}, the latest recording, is a symbolic link; rewind does not follow links out of ${path.join(cwd, STORE_DIR)}. Pass the path of a recording.`, EXIT.BAD_TRACE);
+    }
     if (!latest) {
       throw new CliError(
         `rewind: there is no recording in ${path.join(cwd, STORE_DIR)} yet. ` +
@@ -199,7 +228,7 @@ export function resolveRecording(arg: string | undefined, cwd = process.cwd(), w
   const logs = logsIn(abs);
   if (logs.length === 0) {
     const index = readIndex(abs);
-    const what = index ? `\`${index.command.join(' ')}\` started no Node.js process` : 'it holds no .rwnd log';
+    const what = index ? `\`${printable(index.command.join(' '))}\` started no Node.js process` : 'it holds no .rwnd log';
     throw new CliError(
       `rewind: ${abs} is not a usable recording: ${what}. rewind records Node.js programs: ` +
         `\`rewind record -- node app.js\` (or \`-- npm test\`, \`-- npx …\`).`,

@@ -8,8 +8,10 @@ import { ENV } from '../session/env.js';
 import { Api, type EndInfo, type TraceHeader } from '../trace/format.js';
 import { TraceReader, type TraceEvent } from '../trace/reader.js';
 import { CliError, resolveRecording, type Recording } from './recordings.js';
-import { exitLike, runChild, withPreload } from './record.js';
+import { exitLike, runChild, withPreload, withoutPreload } from './record.js';
 import { checkNative } from './native.js';
+import { printable } from './shell.js';
+import { reviewStartup, signedByMe, type StartupReview } from '../session/trust.js';
 
 export interface ReplayCliOptions {
   force?: boolean;
@@ -20,6 +22,8 @@ export interface ReplayCliOptions {
   process?: string;
   /** Native addons allowed to run for real (--allow-native). */
   allowNative?: string[];
+  /** Apply the recorded start-up (code-loading flags, -e source, NODE_PATH...) of a recording not signed by this user. */
+  trust?: boolean;
 }
 
 interface Located {
@@ -28,26 +32,60 @@ interface Located {
   cwd: string;
 }
 
+/** How a recorded process starts at replay: as recorded if trusted, else without what it would run. */
+export interface StartupPlan {
+  /** Signed with this user's key: made by this user, on this machine, and unchanged. */
+  signed: boolean;
+  /** Apply the recorded start-up as is. */
+  trusted: boolean;
+  review: StartupReview;
+}
+
+export function startupPlan(rec: Recording, trust: boolean): StartupPlan {
+  const h = rec.trace.header;
+  const signed = signedByMe(rec.log, rec.trace.preamble);
+  return { signed, trusted: signed || trust, review: reviewStartup(h, withoutPreload(h.env.NODE_OPTIONS)) };
+}
+
+/**
+ * The refusal when an untrusted recording names code to run at start-up: exactly what,
+ * and how to run it anyway.
+ */
+function refuseUntrusted(rec: Recording, code: string[]): CliError {
+  return new CliError(
+    `rewind: ${rec.log} was not recorded by you on this machine (it is not signed with your key: it comes from another user, ` +
+      `machine or HOME, or was changed), and replaying it would run code it names at start-up:\n` +
+      code.map((c) => `  ${printable(c)}\n`).join('') +
+      `rewind does not run these unless you trust them. Read them; if they are what you expect, replay with --trust.`,
+    EXIT.NOT_TRUSTED,
+  );
+}
+
 /** Finds the recorded program on this machine, also when the project moved. */
-export function locateProgram(h: TraceHeader, force: boolean): Located {
+export function locateProgram(h: TraceHeader, force: boolean, execArgv: string[] = h.execArgv): Located {
   const here = process.cwd();
   const cwd = fs.existsSync(h.cwd) ? h.cwd : here;
   const entry = h.entry.path;
-  if (!entry || h.entry.path === null) return { args: [...h.execArgv, ...h.argv.slice(1)], cwd };
+  if (!entry || h.entry.path === null) return { args: [...execArgv, ...h.argv.slice(1)], cwd };
   let file = entry;
   if (!fs.existsSync(file)) {
     const moved = path.resolve(here, path.relative(h.cwd, entry));
     if (!fs.existsSync(moved)) {
       throw new CliError(
-        `rewind: the recorded program ${entry} is not on this machine. Replay needs the program's code ` +
+        `rewind: the recorded program ${printable(entry)} is not on this machine. Replay needs the program's code ` +
           `(only its inputs are in the recording): run \`rewind replay\` from the project's directory, where ` +
-          `${path.relative(h.cwd, entry)} exists.`,
+          `${printable(path.relative(h.cwd, entry))} exists.`,
         EXIT.BAD_TRACE,
       );
     }
     file = moved;
   }
-  if (!force && fs.statSync(file).isFile()) {
+  const st = fs.statSync(file);
+  if (!st.isFile() && !st.isDirectory()) {
+    // A device or FIFO (a recording naming /dev/zero): node would read it forever.
+    throw new CliError(`rewind: the recorded program ${printable(file)} is not a regular file (a device, FIFO or socket), so it cannot be the program that was recorded.`, EXIT.BAD_TRACE);
+  }
+  if (!force && st.isFile()) {
     const sum = createHash('sha256').update(fs.readFileSync(file)).digest('hex');
     if (sum !== h.entry.sha256) {
       throw new CliError(
@@ -57,7 +95,7 @@ export function locateProgram(h: TraceHeader, force: boolean): Located {
       );
     }
   }
-  return { args: [...h.execArgv, file, ...h.argv.slice(2)], cwd: file === entry ? cwd : here };
+  return { args: [...execArgv, file, ...h.argv.slice(2)], cwd: file === entry ? cwd : here };
 }
 
 /**
@@ -81,12 +119,22 @@ function replayStdin(h: TraceHeader): 'inherit' | 'pipe' | 'ignore' {
 /** How to start the replay of a recording: node's arguments, cwd, environment and stdin. */
 export function replayCommand(rec: Recording, opts: ReplayCliOptions): Located & { env: NodeJS.ProcessEnv; stdin: 'inherit' | 'pipe' | 'ignore' } {
   const h = rec.trace.header;
-  const { args, cwd } = locateProgram(h, Boolean(opts.force));
+  // What the recording names to run at start-up is applied only if it is trusted; the
+  // program still reads the recorded env and execArgv (sources/process.ts restores them).
+  const plan = startupPlan(rec, Boolean(opts.trust));
+  if (!plan.trusted && plan.review.code.length) throw refuseUntrusted(rec, plan.review.code);
+  if (!plan.signed && plan.review.code.length) {
+    process.stderr.write(`rewind: --trust: running what ${rec.log} names at start-up: ${plan.review.code.map(printable).join('; ')}\n`);
+  }
+  const startEnv = plan.trusted ? { ...h.env } : plan.review.env;
+  // rewind's own steering variables come from this replay, never from the recording.
+  for (const k of Object.keys(startEnv)) if (k.startsWith('REWIND_')) delete startEnv[k];
   checkNative(rec.trace, opts.allowNative ?? []);
+  const { args, cwd } = locateProgram(h, Boolean(opts.force), plan.trusted ? h.execArgv : plan.review.execArgv);
   const status = rec.index?.status;
   const env: NodeJS.ProcessEnv = {
-    ...h.env,
-    NODE_OPTIONS: withPreload(h.env.NODE_OPTIONS, opts.esm),
+    ...startEnv,
+    NODE_OPTIONS: withPreload(startEnv.NODE_OPTIONS, opts.esm),
     [ENV.MODE]: 'replay',
     [ENV.TRACE]: rec.log,
     [ENV.SUMMARY]: (opts.summary ?? process.stderr.isTTY) ? '1' : '0',

@@ -12,6 +12,7 @@ import { ReplayedProcess, describeStop, showSite, summarize } from './replayed.j
 
 export interface StepOptions {
   force?: boolean;
+  trust?: boolean;
   process?: string;
   inspect?: string;
   allowNative?: string[];
@@ -67,7 +68,7 @@ export async function debug(arg: string | undefined, opts: StepOptions): Promise
     await replayed?.kill();
     const env: Record<string, string> = { [ENV.STEP]: '1', [ENV.MARK]: '1', [ENV.INSPECT]: `${inspectAt.host}:${inspectAt.port}` };
     if (until !== null) env[ENV.UNTIL] = String(until);
-    replayed = new ReplayedProcess(rec, { force: opts.force, allowNative: opts.allowNative, env, stdio: ['ignore', 'inherit', 'inherit'], sites });
+    replayed = new ReplayedProcess(rec, { force: opts.force, trust: opts.trust, allowNative: opts.allowNative, env, stdio: ['ignore', 'inherit', 'inherit'], sites });
     await settle();
   };
 

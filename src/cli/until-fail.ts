@@ -8,7 +8,7 @@ import { STORE_DIR, programName, recordingName, setLatest, type RecordingIndex }
 import { EXIT } from '../exit-codes.js';
 import { shellWord, shownPath } from './shell.js';
 import { CliError, defaultProcess, logsIn, processesOf, type RecordedProcess } from './recordings.js';
-import { exitLike, needsCommand, nothingRecorded, outDir, randomSeed, runRecording, type ExitStatus, type RecordOptions } from './record.js';
+import { discardRun, exitLike, needsCommand, nothingRecorded, outDir, outputError, randomSeed, runRecording, type ExitStatus, type RecordOptions } from './record.js';
 
 export const DEFAULT_RUNS = 100;
 
@@ -59,8 +59,9 @@ const shown = (dir: string): string => shellWord(shownPath(dir));
 export async function recordUntilFail(command: string[], opts: UntilFailOptions): Promise<never> {
   needsCommand(command, 'rewind record --until-fail');
   const cwd = process.cwd();
-  const out = opts.out ? outDir(opts.out) : null;
-  if (out && fs.existsSync(out) && fs.readdirSync(out).length > 0) {
+  const outGiven = opts.out ? outDir(opts.out) : null;
+  const out = outGiven?.dir ?? null;
+  if (out && fs.readdirSync(out).length > 0) {
     throw new CliError(
       `rewind: ${out} is not empty. --until-fail moves the recording of the failing run there: choose a new or empty --out directory.`,
       EXIT.USAGE,
@@ -83,17 +84,26 @@ export async function recordUntilFail(command: string[], opts: UntilFailOptions)
     const seed = seedOf(run);
     const name = recordingName(program);
     const dir = path.join(cwd, STORE_DIR, `${TRY_PREFIX}${name}`);
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    try {
+      fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    } catch (e) {
+      throw outputError(e as NodeJS.ErrnoException, `create a recording directory under ${path.join(cwd, STORE_DIR)}`);
+    }
     const index: RecordingIndex = { command, cwd, started: new Date().toISOString(), run };
     if (seed !== undefined) index.chaos = { seed };
-    const status = await runRecording(command, dir, { ...opts, seed }, index);
+    const status = await runRecording(command, { dir, created: dir }, { ...opts, seed }, index);
+    if (status.lost) {
+      say(status.lost.replace(/^rewind: /, ''));
+      for (const sig of STOP_SIGNALS) process.off(sig, onStop);
+      return exitLike(status);
+    }
     if (stop !== null && (status.signal === stop || status.code === 128 + os.constants.signals[stop])) {
       // The signal that stops rewind (Ctrl-C reaches the whole process group) cut this run short.
       fs.rmSync(dir, { recursive: true, force: true });
       run--;
       break;
     }
-    if (logsIn(dir).length === 0) nothingRecorded(command, status, dir);
+    if (logsIn(dir).length === 0) nothingRecorded(command, status, { dir, created: dir });
     const failed = failureOf(status, processesOf(dir));
     const withSeed = seed === undefined ? '' : ` (chaos seed ${seed})`;
     if (failed === null) {
@@ -122,6 +132,7 @@ export async function recordUntilFail(command: string[], opts: UntilFailOptions)
   const seeds = firstSeed === undefined || run === 0 ? '' : run === 1 ? ` (chaos seed ${firstSeed})` : ` (chaos seeds ${firstSeed} to ${seedOf(run)})`;
   const runs = run === 1 ? '1 run' : `${run} runs`;
   for (const sig of STOP_SIGNALS) process.off(sig, onStop);
+  if (outGiven) discardRun(outGiven); // nothing kept: a --out directory rewind made goes again
   if (stop !== null) {
     say(run === 0 ? `stopped by ${stop} during the first run; no recording kept.` : `stopped by ${stop}: no failure in ${runs}${seeds}; no recording kept.`);
     return exitLike({ code: null, signal: stop });

@@ -34,6 +34,7 @@ export function settleRecordings(dir: string, logs: string[], failed: (p: Record
     if (failed(p)) kept.push(p);
     else {
       original.fs.rmSync(log, { force: true });
+      original.fs.rmSync(`${log}.sig`, { force: true });
       dropped++;
     }
   }

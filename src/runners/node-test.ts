@@ -44,6 +44,7 @@ function settleOnExit(dir: string): void {
   process.once('exit', (code) => {
     if (!reportedFailures.length && code === 0) {
       original.fs.rmSync(log, { force: true });
+      original.fs.rmSync(`${log}.sig`, { force: true });
       return removeIfEmpty(dir);
     }
     setLatest(dir);

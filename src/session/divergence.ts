@@ -19,6 +19,8 @@ export interface DivergenceReport {
    * differ, with context on both sides, when that is past what the cut lines show.
    */
   full?: { expected: string; actual: string };
+  /** The recording is a redacted copy: its rules. */
+  redacted?: string[];
 }
 
 /** Characters of context shown before and after the first difference. */
@@ -51,6 +53,7 @@ export function formatDivergence(r: DivergenceReport): string {
     `  the program did:   ${r.actual}\n` +
     (r.full ? firstDifference(r.full.expected, r.full.actual) : '') +
     `  program stack:\n${stack}\n` +
+    (r.redacted ? redactionNote(r) : '') +
     `The replay no longer follows the recording, so it stopped here instead of drifting. ` +
     `If the program, its files or its Node version changed since it was recorded, record it again. ` +
     `If nothing changed, the program depends on something rewind does not capture yet: ` +
@@ -61,4 +64,14 @@ export function formatDivergence(r: DivergenceReport): string {
 export function divergence(r: DivergenceReport): never {
   writeStderr(formatDivergence(r));
   return original.reallyExit(EXIT.DIVERGENCE);
+}
+
+/** Why a redacted recording may diverge: the program computed on a value that is not in it. */
+function redactionNote(r: DivergenceReport): string {
+  const shown = /<redacted:\d+>|#\d+\*/.test(`${r.expected} ${r.actual}`);
+  return (
+    `  ${shown ? 'this value was redacted' : 'this recording is redacted'} (rules: ${r.redacted!.join(', ')}): secrets were replaced by placeholders ` +
+    `of the same length, so where the program computes on one (hashes it, checks it, sends it and reads the answer), the replay ` +
+    `cannot follow. Replay the original recording for that part.\n`
+  );
 }

@@ -666,6 +666,7 @@ export class ReplaySession implements Session {
       actual,
       stack,
       full,
+      redacted: this.header.redacted?.rules,
     });
   }
 }

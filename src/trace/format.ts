@@ -4,7 +4,10 @@
 //   "RWND"            4-byte signature
 //   u8                format version (FORMAT_VERSION)
 //   varint + bytes    the header, msgpack-encoded (TraceHeader)
-//   chunk*            u32le payload length, u32le crc32 of the payload, payload
+//   chunk*            u32le payload length, u32le crc32 of (sequence number, payload),
+//                     u32le sequence number (0, 1, 2, ...: a duplicated, missing or
+//                     reordered chunk is corruption), payload. Format 1 (fs recorded
+//                     at the public API, no sequence numbers) is refused.
 //
 // A chunk's payload is a sequence of events. Every event starts with a one-byte tag;
 // the hot events (clock readings, timer turns) are hand-encoded varints so recording
@@ -13,9 +16,16 @@
 
 export const MAGIC = Buffer.from('RWND', 'latin1');
 export const FORMAT_VERSION = 2;
-export const CHUNK_HEADER_BYTES = 8;
-/** Upper bound for a chunk or a single length field; anything larger is corruption. */
+export const CHUNK_HEADER_BYTES = 12;
+/**
+ * Upper bound for a chunk (the writer's are 64 KiB, or one large event: a socket read of up
+ * to 64 KiB, a msgpack payload of a file read); anything larger is corruption.
+ */
 export const MAX_CHUNK_BYTES = 1 << 30;
+/** The writer's chunks of many events are at most this large (64 KiB and its slack). */
+export const MAX_TAIL_CHUNK_BYTES = 64 * 1024 + 64;
+/** Upper bound for the msgpack header. */
+export const MAX_HEADER_BYTES = 1 << 24;
 
 /** Event tags. Numbers are part of the format: never renumber, only add. */
 export const Tag = {
@@ -364,6 +374,8 @@ export interface TraceHeader {
    * print its lines around it. Not replayable itself.
    */
   passThrough?: boolean;
+  /** A redacted copy (`rewind redact`, `record --redact`): the rules, and how many secrets were replaced. */
+  redacted?: { rules: string[]; secrets: number };
 }
 
 export interface FailureInfo {

@@ -1,14 +1,18 @@
 // TraceReader: opens a log, checks it, and decodes its events.
 // Every problem with the file becomes a TraceError whose message tells the user what is
 // wrong and what to do; nothing in here may throw anything else on bad bytes.
+import { constants as fsConstants } from 'node:fs';
 import { crc32 } from 'node:zlib';
 import { original } from '../session/originals.js';
 import { ByteCursor, DecodeError, unpack, unzigzag } from './codec.js';
+import { endProblem, failureProblem, headerProblem } from './validate.js';
 import {
   CHUNK_HEADER_BYTES,
   FORMAT_VERSION,
   MAGIC,
   MAX_CHUNK_BYTES,
+  MAX_HEADER_BYTES,
+  MAX_TAIL_CHUNK_BYTES,
   TAGS,
   Tag,
   type CallRecord,
@@ -172,11 +176,11 @@ export function decodeEvent(c: ByteCursor, st: DecodeState, n: number, into?: Tr
       break;
     case Tag.Failure:
       ev.failure = c.msgpack() as FailureInfo;
-      if (!ev.failure || typeof ev.failure !== 'object') throw new DecodeError('malformed failure record', start, false);
+      if (failureProblem(ev.failure) !== null) throw new DecodeError(`malformed failure record (${failureProblem(ev.failure)})`, start, false);
       break;
     case Tag.End:
       ev.end = c.msgpack() as EndInfo;
-      if (!ev.end || typeof ev.end !== 'object') throw new DecodeError('malformed end record', start, false);
+      if (endProblem(ev.end) !== null) throw new DecodeError(`malformed end record (${endProblem(ev.end)})`, start, false);
       break;
   }
   return ev;
@@ -185,7 +189,9 @@ export function decodeEvent(c: ByteCursor, st: DecodeState, n: number, into?: Tr
 export interface TraceFile {
   path: string;
   header: TraceHeader;
-  /** All chunk payloads, concatenated: the event stream. */
+  /** Bytes of the file's preamble (signature, version, header): what its signature covers. */
+  preamble: Uint8Array;
+  /** All chunk payloads, concatenated: the event stream (empty for a log opened `streamed`). */
   body: Uint8Array;
   /** Offset in body just past the last complete event. */
   bodyEnd: number;
@@ -194,16 +200,69 @@ export interface TraceFile {
   /** Set when the log stops short: the process was killed or the file was cut. */
   truncated: string | null;
   size: number;
+  /** A log opened `streamed`: events are read again from the file, chunk by chunk, up to `end`. */
+  stream?: { start: number; end: number };
+}
+
+export interface OpenOptions {
+  /**
+   * Check and count the events without keeping them in memory: `events()` then reads the
+   * file again chunk by chunk (bounded memory, for inspecting large logs).
+   */
+  streamed?: boolean;
 }
 
 const describeSize = (n: number) => `${n} byte${n === 1 ? '' : 's'}`;
 
+/** Where a log's bytes come from: an open file (read piece by piece) or a buffer. */
+interface Bytes {
+  size: number;
+  /** Up to n bytes at pos (fewer at the end). */
+  read(pos: number, n: number): Uint8Array;
+}
+
+const bufferBytes = (b: Uint8Array): Bytes => ({ size: b.length, read: (pos, n) => b.subarray(pos, Math.min(b.length, pos + n)) });
+
+/**
+ * A file read piece by piece. With `reuse`, large pieces share one buffer, overwritten by
+ * the next read: for a pass that is done with each chunk before it reads the next (a
+ * streamed log's memory stays that of its largest chunk).
+ */
+function fileBytes(fd: number, size: number, reuse = false): Bytes {
+  let scratch: Buffer | null = null;
+  return {
+    size,
+    read(pos, n) {
+      const len = Math.max(0, Math.min(n, size - pos));
+      let out: Buffer;
+      if (reuse && len > 64) {
+        if (!scratch || scratch.length < len) scratch = Buffer.allocUnsafe(Math.max(len, 128 * 1024));
+        out = scratch;
+      } else out = Buffer.allocUnsafe(len);
+      let off = 0;
+      while (off < len) {
+        const got = original.fs.readSync(fd, out, off, len - off, pos + off);
+        if (got === 0) break;
+        off += got;
+      }
+      return out.subarray(0, off);
+    },
+  };
+}
+
+const O_NOFOLLOW = fsConstants.O_NOFOLLOW ?? 0;
+const O_NONBLOCK = fsConstants.O_NONBLOCK ?? 0;
+
 export class TraceReader {
-  /** Reads, checks and indexes a trace file. Throws TraceError with an actionable message. */
-  static open(path: string): TraceFile {
-    let buf: Buffer;
+  /**
+   * Reads, checks and indexes a trace file. Only a regular file is read (never a link, FIFO
+   * or device: a FIFO would hang, /dev/zero never ends). Throws TraceError with an
+   * actionable message.
+   */
+  static open(path: string, opts: OpenOptions = {}): TraceFile {
+    let fd: number;
     try {
-      buf = original.fs.readFileSync(path);
+      fd = original.fs.openSync(path, fsConstants.O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
       if (err.code === 'ENOENT') {
@@ -215,125 +274,220 @@ export class TraceReader {
       if (err.code === 'EISDIR') {
         throw new TraceError(`rewind: ${path} is a directory, not a log file. Pass the recording directory or one of its .rwnd files.`, path);
       }
+      if (err.code === 'ELOOP' || err.code === 'EMLINK') {
+        throw new TraceError(`rewind: ${path} is a symbolic link; rewind reads only logs that are regular files. Pass the file the link points to, if you trust it.`, path);
+      }
       throw new TraceError(`rewind: cannot read the recording ${path} (${err.code ?? err.message}). Check its permissions.`, path);
     }
-    return TraceReader.parse(buf, path);
+    try {
+      const st = original.fs.fstatSync(fd);
+      if (st.isDirectory()) {
+        throw new TraceError(`rewind: ${path} is a directory, not a log file. Pass the recording directory or one of its .rwnd files.`, path);
+      }
+      if (!st.isFile()) {
+        throw new TraceError(`rewind: ${path} is not a regular file (a FIFO, socket or device); a rewind log is a regular file. Pass a .rwnd file or a recording directory made by \`rewind record\`.`, path);
+      }
+      if (opts.streamed) return parseBytes(fileBytes(fd, st.size, true), path, false);
+      return parseBytes(bufferBytes(fileBytes(fd, st.size).read(0, st.size)), path, true);
+    } catch (e) {
+      if (e instanceof TraceError) throw e;
+      const err = e as NodeJS.ErrnoException;
+      throw new TraceError(`rewind: cannot read the recording ${path} (${err.code ?? err.message}).`, path);
+    } finally {
+      original.fs.closeSync(fd);
+    }
   }
 
   static parse(buf: Uint8Array, path = '<buffer>'): TraceFile {
-    const fail = (what: string, todo: string) => new TraceError(`rewind: the recording ${path} ${what}. ${todo}`, path);
-    const rerecord = 'Record the program again to get a usable recording.';
-    if (buf.length === 0) {
-      throw fail('is empty (0 bytes): the recorded process ended before rewind wrote anything', rerecord);
-    }
-    if (buf.length < MAGIC.length + 1 || !MAGIC.equals(buf.subarray(0, MAGIC.length))) {
-      if (MAGIC.subarray(0, Math.min(buf.length, MAGIC.length)).equals(Buffer.from(buf.subarray(0, MAGIC.length))))
-        throw fail(`is cut short after ${describeSize(buf.length)}, inside its header`, rerecord);
-      throw fail('is not a rewind recording (it does not start with the RWND signature)', 'Pass a .rwnd file or a recording directory made by `rewind record`.');
-    }
-    const version = buf[MAGIC.length];
-    if (version > FORMAT_VERSION) {
-      throw fail(
-        `was written by a newer rewind (trace format ${version}; this rewind reads format ${FORMAT_VERSION})`,
-        'Upgrade rewind (npm install rewind@latest) to replay it.',
-      );
-    }
-    if (version < 1) throw fail(`has an invalid format version (${version})`, rerecord);
-    if (version < FORMAT_VERSION) {
-      throw fail(
-        `was made by an older rewind (trace format ${version}; this rewind replays format ${FORMAT_VERSION} only, ` +
-          'which records the file system at Node\'s native fs binding instead of the public fs functions)',
-        rerecord,
-      );
-    }
-
-    const c = new ByteCursor(buf, MAGIC.length + 1);
-    let header: TraceHeader;
-    try {
-      const h = c.lengthPrefixed();
-      header = unpack(h) as TraceHeader;
-    } catch (e) {
-      if (e instanceof DecodeError && e.truncated) throw fail(`is cut short after ${describeSize(buf.length)}, inside its header`, rerecord);
-      throw fail('has a corrupt header', rerecord);
-    }
-    if (!isHeader(header)) throw fail('has a corrupt header (required fields are missing)', rerecord);
-
-    // Chunks: verify each checksum; keep the readable prefix of a cut-off last chunk.
-    const payloads: Uint8Array[] = [];
-    let truncated: string | null = null;
-    let p = c.pos;
-    while (p < buf.length) {
-      if (buf.length - p < CHUNK_HEADER_BYTES) {
-        truncated = `the log is cut off inside a chunk header at byte ${p}`;
-        break;
-      }
-      const len = readU32(buf, p);
-      const sum = readU32(buf, p + 4);
-      if (len === 0 || len > MAX_CHUNK_BYTES) {
-        throw fail(`is corrupt: the chunk at byte ${p} has an impossible length (${len})`, rerecord);
-      }
-      const body = buf.subarray(p + CHUNK_HEADER_BYTES, p + CHUNK_HEADER_BYTES + len);
-      if (body.length < len) {
-        truncated = `the last chunk at byte ${p} is cut off (${body.length} of ${len} bytes)`;
-        payloads.push(body);
-        break;
-      }
-      if (crc32(body) !== sum) {
-        throw fail(`is corrupt: the chunk at byte ${p} fails its checksum`, rerecord);
-      }
-      payloads.push(body);
-      p += CHUNK_HEADER_BYTES + len;
-    }
-    const body = payloads.length === 1 ? payloads[0] : Buffer.concat(payloads);
-
-    // Index the events: count them and find where the last complete one ends.
-    const cur = new ByteCursor(body);
-    const st = new DecodeState(header);
-    let count = 0;
-    let bodyEnd = 0;
-    const scratch = {} as TraceEvent;
-    while (cur.pos < body.length) {
-      try {
-        decodeEvent(cur, st, count + 1, scratch);
-      } catch (e) {
-        if (!(e instanceof DecodeError)) throw e;
-        if (truncated !== null && e.truncated) break; // the cut-off tail of a killed process
-        throw fail(`is corrupt: event ${count + 1} cannot be decoded (${e.message})`, rerecord);
-      }
-      count++;
-      bodyEnd = cur.pos;
-    }
-    return { path, header, body, bodyEnd, eventCount: count, truncated, size: buf.length };
+    return parseBytes(bufferBytes(buf), path, true);
   }
 
   /** Iterates the decoded events of a trace. */
   static *events(t: TraceFile): Generator<TraceEvent> {
-    const cur = new ByteCursor(t.body, 0, t.bodyEnd);
-    const st = new DecodeState(t.header);
-    let n = 0;
-    while (cur.pos < t.bodyEnd) yield decodeEvent(cur, st, ++n);
+    if (!t.stream) {
+      const cur = new ByteCursor(t.body, 0, t.bodyEnd);
+      const st = new DecodeState(t.header);
+      let n = 0;
+      while (cur.pos < t.bodyEnd) yield decodeEvent(cur, st, ++n);
+      return;
+    }
+    // Streamed: the chunks again, one at a time; the file was checked when opened, and is
+    // checked again (it may have changed since).
+    let fd: number;
+    try {
+      fd = original.fs.openSync(t.path, fsConstants.O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+    } catch (e) {
+      throw new TraceError(`rewind: cannot read the recording ${t.path} again (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}).`, t.path);
+    }
+    try {
+      // Each event is used before the next chunk is read: one buffer serves every chunk.
+      const bytes = fileBytes(fd, t.stream.end, true);
+      const st = new DecodeState(t.header);
+      let n = 0;
+      for (const chunk of chunksOf(bytes, t.stream.start, t.path)) {
+        const cur = new ByteCursor(chunk.payload);
+        while (cur.pos < cur.end && n < t.eventCount) {
+          try {
+            yield decodeEvent(cur, st, ++n);
+          } catch (e) {
+            if (!(e instanceof DecodeError)) throw e;
+            throw new TraceError(`rewind: the recording ${t.path} changed while it was read: event ${n} cannot be decoded (${e.message}).`, t.path);
+          }
+        }
+      }
+    } finally {
+      original.fs.closeSync(fd);
+    }
   }
+}
+
+interface Chunk {
+  /** File offset of the chunk's header. */
+  at: number;
+  payload: Uint8Array;
+  /** The file ends inside this chunk: its payload is what there is of it, unverified. */
+  cut: string | null;
+}
+
+/**
+ * The chunks from `p` on, each checked (length bounded before use, checksum, sequence
+ * number) before it is yielded. A file that ends inside a chunk yields that chunk with `cut`
+ * and stops: a process killed mid-write. Anything else wrong throws a TraceError.
+ */
+function* chunksOf(bytes: Bytes, p: number, path: string): Generator<Chunk> {
+  const headerBytes = CHUNK_HEADER_BYTES;
+  const fail = (what: string) =>
+    new TraceError(`rewind: the recording ${path} is corrupt: ${what}. Record the program again to get a usable recording.`, path);
+  let seq = 0;
+  let head: Uint8Array = new Uint8Array(0);
+  const checkSeq = (at: number) => {
+    const n = readU32(head, 8);
+    if (n === seq) return;
+    throw fail(
+      n < seq
+        ? `the chunk at byte ${at} repeats chunk ${n} (chunk ${seq} was expected): chunks are duplicated or out of order`
+        : `the chunk at byte ${at} is chunk ${n}, but chunk ${seq} was expected: chunks are missing or out of order`,
+    );
+  };
+  while (p < bytes.size) {
+    head = bytes.read(p, headerBytes);
+    if (head.length < headerBytes) {
+      yield { at: p, payload: new Uint8Array(0), cut: `the log is cut off inside a chunk header at byte ${p}` };
+      return;
+    }
+    const len = readU32(head, 0);
+    const sum = readU32(head, 4);
+    if (len === 0 || len > MAX_CHUNK_BYTES) throw fail(`the chunk at byte ${p} has an impossible length (${len})`);
+    if (len > bytes.size - p - headerBytes) {
+      // A process killed mid-write. Its partial chunk cannot be checksummed: its complete
+      // events are used only if it is of the size the writer's chunks of many events have
+      // (a larger chunk holds one event, which the cut left incomplete anyway).
+      const have = bytes.size - p - headerBytes;
+      checkSeq(p);
+      yield { at: p, payload: len <= MAX_TAIL_CHUNK_BYTES ? bytes.read(p + headerBytes, have) : new Uint8Array(0), cut: `the last chunk at byte ${p} is cut off (${have} of ${len} bytes)` };
+      return;
+    }
+    const payload = bytes.read(p + headerBytes, len);
+    if (payload.length < len) throw fail(`the file got shorter while it was read (at byte ${p})`);
+    const sumOk = crc32(payload, crc32(head.subarray(8, 12))) === sum;
+    if (!sumOk) throw fail(`the chunk at byte ${p} fails its checksum`);
+    checkSeq(p);
+    seq++;
+    yield { at: p, payload, cut: null };
+    p += headerBytes + len;
+  }
+}
+
+/** Reads, checks and counts a log's events; keeps them (`keep`) or notes where to read them again. */
+function parseBytes(bytes: Bytes, path: string, keep: boolean): TraceFile {
+  const fail = (what: string, todo: string) => new TraceError(`rewind: the recording ${path} ${what}. ${todo}`, path);
+  const rerecord = 'Record the program again to get a usable recording.';
+  const size = bytes.size;
+  if (size === 0) {
+    throw fail('is empty (0 bytes): the recorded process ended before rewind wrote anything', rerecord);
+  }
+  const start = bytes.read(0, 16);
+  if (start.length < MAGIC.length + 1 || !MAGIC.equals(start.subarray(0, MAGIC.length))) {
+    if (MAGIC.subarray(0, Math.min(start.length, MAGIC.length)).equals(Buffer.from(start.subarray(0, MAGIC.length))))
+      throw fail(`is cut short after ${describeSize(size)}, inside its header`, rerecord);
+    throw fail('is not a rewind recording (it does not start with the RWND signature)', 'Pass a .rwnd file or a recording directory made by `rewind record`.');
+  }
+  const version = start[MAGIC.length];
+  if (version > FORMAT_VERSION) {
+    throw fail(
+      `was written by a newer rewind (trace format ${version}; this rewind reads format ${FORMAT_VERSION})`,
+      'Upgrade rewind (npm install rewind@latest) to replay it.',
+    );
+  }
+  if (version < 1) throw fail(`has an invalid format version (${version})`, rerecord);
+  if (version < FORMAT_VERSION) {
+    throw fail(
+      `was made by an older rewind (trace format ${version}; this rewind replays format ${FORMAT_VERSION} only, ` +
+        "which records the file system at Node's native fs binding instead of the public fs functions)",
+      rerecord,
+    );
+  }
+
+  let header: TraceHeader;
+  let preamble: Uint8Array;
+  {
+    const lc = new ByteCursor(start, MAGIC.length + 1);
+    let len: number;
+    try {
+      len = lc.varint();
+    } catch (e) {
+      if (e instanceof DecodeError && e.truncated) throw fail(`is cut short after ${describeSize(size)}, inside its header`, rerecord);
+      throw fail('has a corrupt header', rerecord);
+    }
+    if (len > MAX_HEADER_BYTES) throw fail(`has a corrupt header (its length, ${len} bytes, is impossible)`, rerecord);
+    if (lc.pos + len > size) throw fail(`is cut short after ${describeSize(size)}, inside its header`, rerecord);
+    preamble = Buffer.from(bytes.read(0, lc.pos + len)); // kept: a copy, never a shared read buffer
+    let h: unknown;
+    try {
+      h = unpack(preamble.subarray(lc.pos));
+    } catch {
+      throw fail('has a corrupt header', rerecord);
+    }
+    const problem = headerProblem(h);
+    if (problem !== null) throw fail(`has a corrupt header (${problem})`, rerecord);
+    header = h as TraceHeader;
+  }
+
+  // Chunks: verify each; count the events; keep them when asked to.
+  const payloads: Uint8Array[] = [];
+  let truncated: string | null = null;
+  const st = new DecodeState(header);
+  let count = 0;
+  let goodEnd = preamble.length;
+  const scratch = {} as TraceEvent;
+  let bodyLength = 0;
+  let bodyEnd = 0;
+  for (const chunk of chunksOf(bytes, preamble.length, path)) {
+    if (chunk.cut) truncated = chunk.cut;
+    const cur = new ByteCursor(chunk.payload);
+    let end = 0;
+    while (cur.pos < cur.end) {
+      try {
+        decodeEvent(cur, st, count + 1, scratch);
+      } catch (e) {
+        if (!(e instanceof DecodeError)) throw e;
+        if (chunk.cut && e.truncated) break; // the cut-off tail of a killed process
+        throw fail(`is corrupt: event ${count + 1} cannot be decoded (${e.message})`, rerecord);
+      }
+      count++;
+      end = cur.pos;
+    }
+    if (keep) payloads.push(chunk.payload);
+    bodyEnd = bodyLength + end;
+    bodyLength += chunk.payload.length;
+    goodEnd = chunk.at + CHUNK_HEADER_BYTES + chunk.payload.length;
+  }
+  const body = payloads.length === 1 ? payloads[0] : Buffer.concat(payloads);
+  const file: TraceFile = { path, header, preamble, body, bodyEnd: keep ? bodyEnd : 0, eventCount: count, truncated, size };
+  if (!keep) file.stream = { start: preamble.length, end: goodEnd };
+  return file;
 }
 
 function readU32(b: Uint8Array, p: number): number {
   return (b[p] | (b[p + 1] << 8) | (b[p + 2] << 16) | (b[p + 3] << 24)) >>> 0;
-}
-
-function isHeader(h: unknown): h is TraceHeader {
-  if (!h || typeof h !== 'object') return false;
-  const o = h as Record<string, unknown>;
-  return (
-    Array.isArray(o.argv) &&
-    Array.isArray(o.execArgv) &&
-    typeof o.cwd === 'string' &&
-    typeof o.env === 'object' &&
-    o.env !== null &&
-    typeof o.startWall === 'number' &&
-    Array.isArray(o.monoBase) &&
-    Array.isArray(o.randomSeed) &&
-    typeof o.entry === 'object' &&
-    o.entry !== null &&
-    typeof o.stdio === 'object' &&
-    o.stdio !== null
-  );
 }

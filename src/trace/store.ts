@@ -41,12 +41,31 @@ export function programName(argv: readonly string[]): string {
   return path.basename(entry).replace(/\.(c|m)?(j|t)sx?$/, '') || 'node';
 }
 
-/** Creates a new recording directory under `<cwd>/.rewind/`. */
+/** Creates a new recording directory under `<cwd>/.rewind/`, and the store's `.gitignore` with the store. */
 export function createRecordingDir(cwd: string, program: string): string {
-  const dir = path.join(cwd, STORE_DIR, recordingName(program));
+  const store = path.join(cwd, STORE_DIR);
+  const dir = path.join(store, recordingName(program));
   original.fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  ignoreStore(store);
   return dir;
 }
+
+/** `.rewind/.gitignore` holding `*`: recordings (which hold the environment and inputs) are never committed by accident. */
+function ignoreStore(store: string): void {
+  try {
+    const fd = original.fs.openSync(path.join(store, '.gitignore'), 'wx', 0o644);
+    try {
+      original.fs.writeSync(fd, '# rewind recordings hold the environment and inputs of a run: never commit them.\n*\n');
+    } finally {
+      original.fs.closeSync(fd);
+    }
+  } catch {
+    // already there (or the user's own)
+  }
+}
+
+/** A recording's name inside the store: one plain path component, nothing that leads out of `.rewind/`. */
+export const isRecordingName = (name: string): boolean => /^[^/\\\0]+$/.test(name) && name !== '.' && name !== '..';
 
 /**
  * Points `.rewind/latest` at dir, atomically, so parallel recorders never leave it
@@ -73,7 +92,8 @@ export function setLatest(dir: string): void {
 export function latestRecording(cwd: string): string | null {
   try {
     const name = String(original.fs.readFileSync(path.join(cwd, STORE_DIR, 'latest'), 'utf8')).trim();
-    return name ? path.join(cwd, STORE_DIR, name) : null;
+    // `latest` names a directory inside the store, never one elsewhere (a planted `../../x`).
+    return name && isRecordingName(name) ? path.join(cwd, STORE_DIR, name) : null;
   } catch {
     return null;
   }

@@ -2,6 +2,7 @@
 // synchronous write. Hot events are hand-encoded; see format.ts for the layout.
 import { crc32 } from 'node:zlib';
 import { original, writeStderr } from '../session/originals.js';
+import { signLog } from '../session/trust.js';
 import { pack, putVarint, zigzag } from './codec.js';
 import { FastPacker } from './fastpack.js';
 import { encodeValue } from './values.js';
@@ -67,6 +68,8 @@ export class TraceWriter {
   /** Number of turns (callbacks entered from the event loop) among them. */
   turns = 0;
   bytesWritten = 0;
+  /** Sequence number of the next chunk. */
+  private seq = 0;
   private lastWall: number;
   private lastMono = 0;
   /** µs since the session's start of the last turn logged: the virtual time now. */
@@ -79,7 +82,9 @@ export class TraceWriter {
     this.lastWall = header.startWall;
     // 'wx': never overwrite another process's log; 0600: logs hold env and inputs.
     this.fd = original.fs.openSync(path, 'wx', 0o600);
-    this.writeOut(encodePreamble(header));
+    const preamble = encodePreamble(header);
+    this.writeOut(preamble);
+    signLog(path, preamble);
   }
 
   get active(): boolean {
@@ -337,7 +342,8 @@ export class TraceWriter {
     if (tail !== null && Atomics.compareExchange(tail, Tail.STATE, Tail.OPEN, Tail.FLUSHING) !== Tail.OPEN) return this.unshare();
     const b = this.buf;
     b.writeUInt32LE(len, 0);
-    b.writeUInt32LE(crc32(b.subarray(CHUNK_HEADER_BYTES, this.pos)), 4);
+    b.writeUInt32LE(this.seq++, 8);
+    b.writeUInt32LE(crc32(b.subarray(8, this.pos)), 4);
     this.writeOut(b.subarray(0, this.pos));
     this.pos = CHUNK_HEADER_BYTES;
     if (this.buf.length > CHUNK_BYTES + SLACK) this.buf = this.tailBuf ?? Buffer.allocUnsafe(CHUNK_BYTES + SLACK);
@@ -431,6 +437,16 @@ export class TraceWriter {
       this.fd = null;
     }
   }
+}
+
+/** One chunk as the writer frames it: length, crc32 of (sequence number, payload), sequence number, payload. */
+export function encodeChunk(seq: number, payload: Uint8Array): Buffer {
+  const b = Buffer.alloc(CHUNK_HEADER_BYTES + payload.length);
+  b.writeUInt32LE(payload.length, 0);
+  b.writeUInt32LE(seq >>> 0, 8);
+  b.set(payload, CHUNK_HEADER_BYTES);
+  b.writeUInt32LE(crc32(b.subarray(8)), 4);
+  return b;
 }
 
 /** 8-byte digest of a large write (sha1 prefix: native, fast, collisions irrelevant here). */
