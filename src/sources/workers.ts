@@ -8,14 +8,13 @@
 // (they are not stored: the sending thread, replayed, sends the same ones), and each
 // arrival waits for its turn in the receiving thread's log, as background work does. So a
 // worker's log replays within its process, not alone.
-import { crc32 } from 'node:zlib';
 import workerThreads from 'node:worker_threads';
 import { ENV } from '../session/env.js';
 import { EXIT } from '../exit-codes.js';
 import { original, writeStderr } from '../session/originals.js';
 import { pack, putVarint } from '../trace/codec.js';
 import { CHUNK_HEADER_BYTES, type EndInfo } from '../trace/format.js';
-import { Tail } from '../trace/writer.js';
+import { Tail, encodeChunk } from '../trace/writer.js';
 import { TraceReader } from '../trace/reader.js';
 import path from 'node:path';
 import type { RecordSession } from '../session/record.js';
@@ -171,10 +170,8 @@ function finishWorkerLog(tail: SharedArrayBuffer, log: string, end: EndInfo, run
     const at = shared ? slots[Tail.FILE] : original.fs.fstatSync(fd).size;
     const events = shared ? Buffer.from(tail, Tail.HEADER + CHUNK_HEADER_BYTES, pos - CHUNK_HEADER_BYTES) : Buffer.alloc(0);
     const body = Buffer.concat([events, endEvent(end)]);
-    const chunk = Buffer.alloc(CHUNK_HEADER_BYTES + body.length);
-    chunk.writeUInt32LE(body.length, 0);
-    chunk.writeUInt32LE(crc32(body), 4);
-    body.copy(chunk, CHUNK_HEADER_BYTES);
+    // A header-only log has written no chunk: this one is chunk 0.
+    const chunk = encodeChunk(shared ? slots[Tail.SEQ] : 0, body);
     original.fs.ftruncateSync(fd, at);
     let off = 0;
     while (off < chunk.length) off += original.fs.writeSync(fd, chunk, off, chunk.length - off, at + off);

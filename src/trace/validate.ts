@@ -105,7 +105,7 @@ export function endProblem(e: unknown): string | null {
     need(isObj(e), 'not an object');
     need(e.code === null || isInt(e.code, -(2 ** 31), 2 ** 32), 'code is not an exit code');
     need(e.signal === null || isSignal(e.signal), 'signal is not a signal name');
-    need(e.via === 'exit' || e.via === 'natural' || e.via === 'signal' || e.via === 'uncaught', 'via is not a way to end');
+    need(e.via === 'exit' || e.via === 'natural' || e.via === 'signal' || e.via === 'uncaught' || e.via === 'terminated', 'via is not a way to end');
   });
 }
 

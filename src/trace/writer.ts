@@ -36,6 +36,8 @@ export const Tail = {
   POS: 1,
   /** Slot: the log's length on disk, up to its last whole chunk. */
   FILE: 2,
+  /** Slot: the sequence number of the chunk being filled. */
+  SEQ: 3,
   /** The worker writes; FLUSHING while it writes a chunk to disk. */
   OPEN: 0,
   FLUSHING: 1,
@@ -349,6 +351,7 @@ export class TraceWriter {
     if (this.buf.length > CHUNK_BYTES + SLACK) this.buf = this.tailBuf ?? Buffer.allocUnsafe(CHUNK_BYTES + SLACK);
     if (tail !== null) {
       tail[Tail.FILE] = this.bytesWritten;
+      tail[Tail.SEQ] = this.seq;
       tail[Tail.POS] = this.pos;
       Atomics.store(tail, Tail.STATE, Tail.OPEN);
     }
@@ -370,6 +373,7 @@ export class TraceWriter {
     this.tailBuf = buf;
     this.tail = tail;
     tail[Tail.FILE] = this.bytesWritten;
+    tail[Tail.SEQ] = this.seq;
     tail[Tail.POS] = this.pos;
     let depth = 0;
     const self = this as unknown as Record<string, (...a: unknown[]) => unknown>;
