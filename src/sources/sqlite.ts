@@ -1,7 +1,7 @@
 // node:sqlite (Node 22.5+): Node's built-in SQLite, native code reached without dlopen.
 // Its exports are put behind the membrane (membrane.ts) as rewind starts, in both modes
 // alike (the module is built in: its shape is the Node binary's, and looking at it does no
-// I/O). Every DatabaseSync, StatementSync and iterator the program gets is a look-alike:
+// I/O). Limit: Node 22's experimental warning comes at the first use, not at the import. Every DatabaseSync, StatementSync and iterator the program gets is a look-alike:
 // while recording it forwards to the real one and logs each result; at replay the
 // database file is never opened and every answer comes from the log.
 import { createRequire, syncBuiltinESMExports } from 'node:module';
@@ -12,25 +12,39 @@ import { Membrane } from './membrane.js';
 
 const require = createRequire(import.meta.url);
 
-function builtinSqlite(): Record<string, unknown> | null {
+/**
+ * node:sqlite, loaded by rewind, and the warning Node 22 gives as it loads ("SQLite is an
+ * experimental feature"): held back, so that a program that never uses SQLite does not
+ * print it, and given when the program first uses the module.
+ */
+function builtinSqlite(): { mod: Record<string, unknown>; warning: unknown[] | null } | null {
+  const emitWarning = process.emitWarning;
+  let warning: unknown[] | null = null;
+  process.emitWarning = ((...args: unknown[]) => {
+    warning = args;
+  }) as typeof process.emitWarning;
   try {
     // 22.5 to 22.12 need --experimental-sqlite: without it there is nothing to record.
-    return require('node:sqlite') as Record<string, unknown>;
+    return { mod: require('node:sqlite') as Record<string, unknown>, warning };
   } catch {
     return null;
+  } finally {
+    process.emitWarning = emitWarning;
   }
 }
 
 export const sqliteSource: Source = {
   name: 'sqlite',
   install(s: Session) {
-    const mod = builtinSqlite();
-    if (!mod) return;
+    const loaded = builtinSqlite();
+    if (!loaded) return;
+    const { mod, warning } = loaded;
     let used = false;
     // The first use is an event: `rewind info` lists node:sqlite among the native libraries.
     const m = new Membrane(s, { label: 'node:sqlite' }, nextLibrary(), () => {
       if (used) return;
       used = true;
+      if (warning) process.emitWarning(...(warning as Parameters<typeof process.emitWarning>));
       s.call(Api['sqlite.load'], null, () => 0);
     });
     const fakes = m.open(m.wrapExports({ ...mod })) as Record<string, unknown>;
