@@ -44,7 +44,13 @@ test('a failing test', () => {
 const vitestFiles = {
   'data.json': '{ "values": [1, 2, 3, 4] }\n',
   'tests/timers.test.js': "import { test, expect } from 'vitest';\n" + testBodies.timers,
-  'tests/data.test.cjs': "const { test, expect } = require('vitest');\n" + testBodies.data,
+  'tests/data.test.js': `import { test, expect } from 'vitest';
+import fs from 'node:fs';
+test('the data file', async () => {
+  const data = JSON.parse(await fs.promises.readFile(new URL('../data.json', import.meta.url), 'utf8'));
+  expect(data.values.reduce((a, b) => a + b, 0)).toBe(10);
+});
+`,
   'tests/fetch.test.js': `import { test, expect } from 'vitest';
 import http from 'node:http';
 test('a local server', async () => {
