@@ -112,11 +112,19 @@ function cryptoJobs(s: Session): void {
   }
 }
 
-/** Whether the caller is Node's module loader (compilation is rare: a stack is cheap enough). */
-function calledByModuleLoader(): boolean {
+/**
+ * Whether Node's module loader itself called `fn` (compilation is rare: a stack is cheap
+ * enough). Only the direct caller counts: a package's top-level code (undici's and
+ * es-module-lexer's `WebAssembly.compile` at load) also runs under the loader's frames, and
+ * its compilation is the program's, ordered among its turns like any other.
+ */
+function calledByModuleLoader(fn: Fn): boolean {
   const holder: { stack?: string } = {};
-  Error.captureStackTrace(holder, calledByModuleLoader);
-  return (holder.stack ?? '').includes('node:internal/modules/');
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 1;
+  Error.captureStackTrace(holder, fn);
+  Error.stackTraceLimit = limit;
+  return /node:internal\/(modules|deps\/cjs-module-lexer)\//.test(holder.stack ?? '');
 }
 
 /** WebAssembly's asynchronous compilation: the promise settles in a turn of its own. */
@@ -126,15 +134,16 @@ function webAssembly(s: Session): void {
   for (const name of ['compile', 'instantiate', 'compileStreaming', 'instantiateStreaming'] as const) {
     const real = wasm[name];
     if (typeof real !== 'function') continue;
-    wasm[name] = function (this: unknown, ...args: unknown[]) {
+    const wrapper = function (this: unknown, ...args: unknown[]) {
       // Node's module loader compiles WebAssembly of its own (cjs-module-lexer, when the
       // ESM loader runs a CommonJS entry): module loading is not an input.
-      if (calledByModuleLoader()) return real.apply(this, args);
+      if (calledByModuleLoader(wrapper)) return real.apply(this, args);
       const done = completions(s, Api['wasm.done'], `WebAssembly.${name}()`, false);
       return new Promise((resolve, reject) => {
         (real.apply(this, args) as Promise<unknown>).then(done.wrap(resolve), done.wrap(reject));
       });
     };
+    wasm[name] = wrapper;
   }
 }
 
