@@ -99,6 +99,15 @@ async function install(w, nodeBin, nodeMajor) {
 /** Writes the workload's files and removes what earlier runs produced: each run starts alike. */
 async function reset(w, ctx) {
   for (const rel of w.outputs ?? []) fs.rmSync(path.join(ctx.dir, rel), { recursive: true, force: true });
+  // Files an earlier version of the workload wrote (a renamed test file) would be run too.
+  const manifest = path.join(ctx.dir, '.eco-files');
+  const files = Object.keys(w.files ?? {});
+  if (fs.existsSync(manifest)) {
+    for (const rel of JSON.parse(fs.readFileSync(manifest, 'utf8'))) {
+      if (!files.includes(rel)) fs.rmSync(path.join(ctx.dir, rel), { force: true });
+    }
+  }
+  fs.writeFileSync(manifest, JSON.stringify(files));
   for (const [rel, text] of Object.entries(w.files ?? {})) {
     const p = path.join(ctx.dir, rel);
     fs.mkdirSync(path.dirname(p), { recursive: true });
