@@ -1,8 +1,10 @@
 // Causes of drift found by the ecosystem suite (npm run test:ecosystem), each cut down to
-// the few lines of a real package that showed it: ws, tape, undici / es-module-lexer.
+// the few lines of a real package that showed it: ws, tape, undici / es-module-lexer, vitest.
+import fs from 'node:fs';
+import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import { afterAll, describe, it } from 'vitest';
-import { cleanupTempDirs, describeRun, eventsOf, expectReplayMatches, recordAndReplay } from './helpers.js';
+import { cleanupTempDirs, describeRun, eventsOf, expectReplayMatches, record, recordAndReplay, replay, tempDir } from './helpers.js';
 
 afterAll(cleanupTempDirs);
 
@@ -33,5 +35,20 @@ describe.concurrent('what real packages do', () => {
     const wasm = (await eventsOf(r.record.dir)).filter((e) => e.kind === 'turn' && /wasm/.test(e.detail));
     expect(wasm).toHaveLength(2);
     expectReplayMatches(expect, r);
+  });
+
+  it("a divergence report formats the stack itself: the program's Error.prepareStackTrace (vite-node's) reads files", async ({ expect }) => {
+    const config = path.join(tempDir(), 'config.json');
+    fs.writeFileSync(config, '{ "dates": 1 }');
+    const rec = await record('eco/source-map-diverge.cjs', [config]);
+    expect(rec.status, describeRun('record', rec)).toBe(0);
+    fs.writeFileSync(config, '{ "dates": 2 }');
+    const rep = await replay(rec.dir);
+    expect(rep.status, describeRun('replay', rep)).toBe(70);
+    const report = rep.stderr.toString();
+    // The divergence is the clock reading the changed config asks for, not the report's own stack.
+    expect(report).toMatch(/the program did: +Date\.now\(\)\n/);
+    expect(report).toMatch(/program stack:\n +at .*source-map-diverge\.cjs:14:/);
+    expect(report).not.toContain('fs.exists');
   });
 });

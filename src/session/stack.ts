@@ -66,14 +66,26 @@ export function installStackFilter(): void {
   });
 }
 
-/** The current JS stack without rewind's frames, for reports. */
+/**
+ * The current JS stack without rewind's frames, for reports. Formatted here, never by the
+ * program's Error.prepareStackTrace: vite-node's and source-map-support's read files, and
+ * at replay those reads would be taken for the program's (reported as the divergence).
+ */
 export function programStack(): string {
-  const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 30;
-  const captured: { stack?: string } = {};
-  Error.captureStackTrace(captured);
-  Error.stackTraceLimit = limit;
-  const lines = (captured.stack ?? '').split('\n').slice(1);
+  const E = Error as unknown as { prepareStackTrace?: unknown; stackTraceLimit: number };
+  const limit = E.stackTraceLimit;
+  const prepare = E.prepareStackTrace;
+  E.stackTraceLimit = 30;
+  E.prepareStackTrace = (_e: unknown, sites: CallSite[]) => sites;
+  const captured: { stack?: CallSite[] } = {};
+  try {
+    Error.captureStackTrace(captured);
+    void captured.stack; // formatted now, while our hook is in place
+  } finally {
+    E.prepareStackTrace = prepare;
+    E.stackTraceLimit = limit;
+  }
+  const lines = (Array.isArray(captured.stack) ? captured.stack : []).map((site) => `    at ${site}`);
   const user = lines.filter((l) => !isRewindFile(l) && ![...HIDDEN_INTERNALS].some((f) => l.includes(`(${f}:`)));
   return user.join('\n');
 }

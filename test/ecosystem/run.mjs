@@ -223,16 +223,18 @@ async function runWorkload(w, env) {
 
     // 4. Replay twice, from another directory: the recording must carry what it needs.
     const replayCwd = os.tmpdir();
+    // Replay never waits for the world: a replay much slower than its recording has hung.
+    const replayTimeoutMs = Math.min(timeoutMs, Math.max(30_000, rec.ms * 5));
     const problems = [];
     const replays = [];
     for (let i = 0; i < 2; i++) {
-      const r = await run([nodeBin, REWIND_BIN, 'replay', recDir], { cwd: replayCwd, env: runEnv, timeoutMs });
+      const r = await run([nodeBin, REWIND_BIN, 'replay', recDir], { cwd: replayCwd, env: runEnv, timeoutMs: replayTimeoutMs });
       replays.push(r);
       if (i === 0) result.replayMs = r.ms;
     }
     const [r1, r2] = replays;
     const complaint = rewindComplaint(r1);
-    if (r1.timedOut) problems.push(`replay timed out after ${timeoutMs / 1000} s`);
+    if (r1.timedOut) problems.push(`replay hung: killed after ${replayTimeoutMs / 1000} s (the recording took ${(rec.ms / 1000).toFixed(1)} s)`);
     else if (complaint) problems.push(complaint);
     if (ending(r1) !== ending(rec)) problems.push(`replay ended with ${ending(r1)}, recording with ${ending(rec)}`);
     const d = firstDifference('stdout', rec.stdout, r1.stdout) ?? firstDifference('stderr', rec.stderr, r1.stderr);
@@ -244,11 +246,11 @@ async function runWorkload(w, env) {
 
     // 5. Every other process alone (worker threads replay within their process).
     for (const p of procs.filter((p) => p.thread === 0 && !p.default)) {
-      const r = await run([nodeBin, REWIND_BIN, 'replay', recDir, '-p', String(p.pid)], { cwd: replayCwd, env: runEnv, timeoutMs });
+      const r = await run([nodeBin, REWIND_BIN, 'replay', recDir, '-p', String(p.pid)], { cwd: replayCwd, env: runEnv, timeoutMs: replayTimeoutMs });
       const m = /exit code (\d+)/.exec(p.ended ?? '');
       const c = rewindComplaint(r);
       if (r.timedOut || r.status === 70 || c || (m && r.status !== Number(m[1]))) {
-        problems.push(`process ${p.pid} (${p.program}): ${c ?? `${ending(r)}, recorded ${p.ended}`}`);
+        problems.push(`process ${p.pid} (${p.program}) replayed alone: ${c ?? (r.timedOut ? 'hung' : `${ending(r)}, recorded ${p.ended}`)}`);
       }
     }
 
