@@ -1,4 +1,74 @@
-// Workloads known not to replay faithfully yet, each with what it waits on. A listed workload
-// that fails does not fail the suite; one that passes is reported so the entry can go.
+// Workloads known not to replay faithfully yet, each with the work item it waits on and the
+// cause as the suite found it. A listed workload that fails does not fail the suite; one that
+// passes is reported ("known failure now faithful") so that its entry can go.
 // `nodes`: only on these Node majors (default: all).
-export const KNOWN_FAILURES = {};
+export const KNOWN_FAILURES = {
+  'suite-node-test': {
+    waitsOn: 'vm realms and node --test clocks',
+    reason: "node --test's reporter prints duration_ms from the hrtime it captured at bootstrap, before the preload: real time at replay",
+  },
+  'node-test-folder': {
+    waitsOn: 'vm realms and node --test clocks',
+    reason: 'node --test duration_ms lines come from the real clock (see suite-node-test)',
+  },
+  'npm-test': {
+    waitsOn: 'vm realms and node --test clocks',
+    reason: 'npm test runs node --test: duration_ms lines come from the real clock',
+  },
+  jest: {
+    waitsOn: 'fs at the binding level (graceful-fs / Jest)',
+    reason: "Jest's main process and its workers read and write through graceful-fs; at replay the reads and cache writes come at other points than recorded",
+  },
+  'vitest-forks': {
+    waitsOn: 'process.memoryUsage() recorded (no owner yet: needs Api ids)',
+    reason: "tinypool's worker sends usedMemory: process.memoryUsage().heapUsed with every result: the worker's IPC write differs at replay",
+  },
+  'vitest-threads': {
+    waitsOn: 'workers terminate/unref; process.memoryUsage() recorded',
+    reason: 'the replay of the main thread hangs waiting for worker threads that tinypool terminated (their logs have no end)',
+  },
+  'vitest-vmForks': {
+    waitsOn: 'vm realms; process.memoryUsage() recorded',
+    reason: "tests run in vm contexts whose clocks are not recorded; tinypool's usedMemory in every worker result",
+  },
+  'vitest-vmThreads': {
+    waitsOn: 'vm realms; workers terminate/unref',
+    reason: 'tests in vm contexts inside worker threads tinypool terminates',
+  },
+  grpc: {
+    waitsOn: 'native: http2',
+    reason: '@grpc/grpc-js speaks HTTP/2, which is not recorded (rewind warns when recording)',
+  },
+  'udp-echo': {
+    waitsOn: 'native: dgram',
+    reason: 'UDP is not recorded; on Node 24 the replay even binds the real port (EADDRINUSE against the listener holding it)',
+  },
+  cluster: {
+    waitsOn: 'native: cluster',
+    reason: "cluster.fork() is not recorded; the workers' replays refuse it, the primary's diverges",
+  },
+  'better-sqlite3': {
+    waitsOn: 'native addons',
+    reason: 'the addon runs for real at replay: the first replay re-creates data.db (a side effect), the second then fails on the existing table',
+  },
+  'node-sqlite': {
+    waitsOn: 'native: node:sqlite',
+    reason: 'node:sqlite is not recorded: the replay opens and writes the database for real',
+  },
+  piscina: {
+    waitsOn: 'workers terminate/unref',
+    reason: "piscina terminates its worker threads: their logs are never flushed (0 events, no end), so the main thread's replay stops",
+  },
+  'pino-transport': {
+    waitsOn: 'workers terminate/unref',
+    reason: "pino's transport thread is ended by thread-stream at exit: its log has no end and the replay waits for it",
+  },
+  jsdom: {
+    waitsOn: 'vm realms',
+    reason: "the page's scripts run in a vm context whose Date and Math.random are not recorded",
+  },
+  tsgo: {
+    waitsOn: "workers/children: children's inherited stdio",
+    reason: "tsgo's node wrapper runs the Go binary with stdio: 'inherit': its output is not part of the replay",
+  },
+};

@@ -179,6 +179,11 @@ async function runWorkload(w, env) {
     await reset(w, ctx);
     const plain = await run(command, { cwd: dir, env: runEnv, timeoutMs });
     result.plainMs = plain.ms;
+    const unavailable = w.unavailable?.(plain, ctx);
+    if (unavailable) {
+      result.skipped = unavailable;
+      return result;
+    }
     if (plain.timedOut || plain.status !== expectStatus) {
       const tail = (plain.stderr.toString() + plain.stdout.toString()).trim().split('\n').slice(-3).join(' / ');
       throw new Error(`the plain run ended with ${ending(plain)}, expected exit ${expectStatus}: ${tail.slice(0, 200)}`);
@@ -351,6 +356,7 @@ async function main() {
     console.log(`\n${faithful} of ${ran} workloads faithful on Node ${nodeMajor} (${((Date.now() - started) / 60000).toFixed(1)} min); ` +
       `${results.filter((r) => !r.faithful && r.expectedToFail).length} known failures, ${failures.length} unexpected.`);
     for (const r of results.filter((r) => r.recordNote)) console.log(`note: ${r.workload}: recording said: ${r.recordNote}`);
+    for (const r of results.filter((r) => r.recording)) console.log(`kept: ${r.workload}: ${r.recording}`);
     for (const r of fixed) console.log(`known failure now faithful: ${r.workload} (remove it from test/ecosystem/known-failures.mjs)`);
     for (const r of failures) console.log(`FAILED ${r.workload}: ${r.problems.join('; ')}`);
   }

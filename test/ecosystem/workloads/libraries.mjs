@@ -24,6 +24,12 @@ db.close();
 `,
     },
     command: ['node', 'main.cjs'],
+    // Only the npm registry is reachable here: no prebuilt binary (GitHub), no headers but
+    // the system Node's for node-gyp, so the addon exists only for the Node it was built for.
+    unavailable: (plain, ctx) =>
+      /NODE_MODULE_VERSION/.test(plain.stderr.toString())
+        ? `better-sqlite3's addon could not be built for Node ${ctx.nodeMajor} here (no prebuilt binary, no headers for it)`
+        : null,
     // The database the program wrote is gone: replay must neither need it nor write it again.
     changeWorld: sqliteSetup,
   },
