@@ -25,15 +25,15 @@ export const KNOWN_FAILURES = {
   },
   'vitest-threads': {
     waitsOn: 'workers terminate/unref; process.memoryUsage() recorded',
-    reason: 'the replay of the main thread hangs waiting for worker threads that tinypool terminated (their logs have no end)',
+    reason: "tinypool terminates its worker threads: their logs stop early (no end record); the replay prints 'the recording ends at event N' for a worker and then hangs instead of exiting",
   },
   'vitest-vmForks': {
-    waitsOn: 'vm realms; process.memoryUsage() recorded',
-    reason: "tests run in vm contexts whose clocks are not recorded; tinypool's usedMemory in every worker result",
+    waitsOn: 'process.memoryUsage() recorded',
+    reason: "the main process replays; each fork worker replayed alone diverges on its IPC result message, which carries tinypool's usedMemory (process.memoryUsage().heapUsed)",
   },
   'vitest-vmThreads': {
-    waitsOn: 'vm realms; workers terminate/unref',
-    reason: 'tests in vm contexts inside worker threads tinypool terminates',
+    waitsOn: 'workers terminate/unref',
+    reason: 'as vitest-threads: the terminated worker thread has no end record and the replay hangs',
   },
   grpc: {
     waitsOn: 'native: http2',
@@ -60,8 +60,8 @@ export const KNOWN_FAILURES = {
     reason: "piscina terminates its worker threads: their logs are never flushed (0 events, no end), so the main thread's replay stops",
   },
   'pino-transport': {
-    waitsOn: 'workers terminate/unref',
-    reason: "pino's transport thread is ended by thread-stream at exit: its log has no end and the replay waits for it",
+    waitsOn: 'workers: SharedArrayBuffer / Atomics between threads (no owner yet)',
+    reason: "thread-stream hands log lines to its worker through a SharedArrayBuffer (Atomics.load / Atomics.wait in wait.js's waitDiff): reads of shared memory are not recorded, so the worker's polling loop reads the clock another number of times at replay (divergence in the worker, or its log ends early)",
   },
   jsdom: {
     waitsOn: 'vm realms',

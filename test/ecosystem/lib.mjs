@@ -201,6 +201,26 @@ export async function ensureDebian(commands, packages) {
   await must(['apt-get', 'install', '-y', '-qq', ...packages], { env, timeoutMs: 600_000 });
 }
 
+/** Data directories of services: removed at exit whatever happened (Ctrl-C mid-start too). */
+const serviceDirs = new Set();
+/** Servers that run in a session of their own (pg_ctl's postmaster), by pid. */
+const daemonPids = new Set();
+process.on('exit', () => {
+  killAll();
+  for (const pid of daemonPids) {
+    try {
+      process.kill(pid, 'SIGQUIT'); // PostgreSQL's immediate shutdown
+    } catch {}
+  }
+  for (const d of serviceDirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
+function serviceDir(name) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `rewind-eco-${name}-`));
+  serviceDirs.add(dir);
+  return dir;
+}
+
 /** A service the suite starts on demand, on a free port, with its data in a temp dir. */
 class Service {
   constructor(name) {
@@ -217,7 +237,7 @@ export class Redis extends Service {
   async start() {
     if (this.up) return;
     await ensureDebian(['redis-server', 'redis-cli'], ['redis-server']);
-    if (!this.dir) this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rewind-eco-redis-'));
+    if (!this.dir) this.dir = serviceDir('redis');
     if (!this.port) this.port = await freePort();
     this.child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '', '--appendonly', 'no'], {
       stdio: 'ignore',
@@ -269,7 +289,7 @@ export class Postgres extends Service {
     if (this.up) return;
     await ensureDebian(['psql', this.bin('initdb')], ['postgresql']);
     if (!this.dir) {
-      this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rewind-eco-pg-'));
+      this.dir = serviceDir('pg');
       fs.chmodSync(this.dir, 0o777);
       if (process.getuid?.() === 0) execFileSync('chown', ['postgres', this.dir]);
       await must(this.asPostgres([this.bin('initdb'), '-D', path.join(this.dir, 'data'), '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync']), {
@@ -278,9 +298,17 @@ export class Postgres extends Service {
     }
     if (!this.port) this.port = await freePort();
     const opts = `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1 -c fsync=off`;
-    await must(this.asPostgres([this.bin('pg_ctl'), '-D', path.join(this.dir, 'data'), '-o', opts, '-l', path.join(this.dir, 'log'), '-w', '-t', '60', 'start']), {
-      timeoutMs: 90_000,
-    });
+    const pidFile = path.join(this.dir, 'data', 'postmaster.pid');
+    try {
+      await must(this.asPostgres([this.bin('pg_ctl'), '-D', path.join(this.dir, 'data'), '-o', opts, '-l', path.join(this.dir, 'log'), '-w', '-t', '60', 'start']), {
+        timeoutMs: 90_000,
+      });
+    } finally {
+      try {
+        this.pid = Number(fs.readFileSync(pidFile, 'utf8').split('\n')[0]);
+        daemonPids.add(this.pid);
+      } catch {}
+    }
     this.up = true;
   }
   async sql(query) {
@@ -293,9 +321,10 @@ export class Postgres extends Service {
   async stop() {
     if (!this.up) return;
     this.up = false;
-    await run(this.asPostgres([this.bin('pg_ctl'), '-D', path.join(this.dir, 'data'), '-m', 'immediate', '-w', '-t', '30', 'stop']), {
+    const r = await run(this.asPostgres([this.bin('pg_ctl'), '-D', path.join(this.dir, 'data'), '-m', 'immediate', '-w', '-t', '30', 'stop']), {
       timeoutMs: 40_000,
     });
+    if (r.status === 0) daemonPids.delete(this.pid);
   }
   async destroy() {
     await this.stop();

@@ -324,13 +324,16 @@ async function main() {
   const nodeBin = await resolveNode(opts.node);
   const nodeMajor = Number((await must([nodeBin, '-p', 'process.versions.node.split(".")[0]'])).stdout.toString().trim());
   const services = { redis: new Redis(), pg: new Postgres() };
-  const cleanup = async () => {
-    killAll();
-    await Promise.allSettled([services.redis.destroy(), services.pg.destroy()]);
-  };
+  let cleaning;
+  const cleanup = () =>
+    (cleaning ??= (async () => {
+      killAll();
+      await Promise.allSettled([services.redis.destroy(), services.pg.destroy()]);
+    })());
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
     process.on(sig, () => {
       console.error(`\necosystem: ${sig}: stopping the services and every process started`);
+      // What cleanup cannot finish in time, the 'exit' handler of lib.mjs ends.
       cleanup().finally(() => process.exit(128 + os.constants.signals[sig]));
     });
   }

@@ -133,7 +133,6 @@ server.forceShutdown();
   {
     name: 'udp-echo',
     what: 'node:dgram: a UDP echo server and a client',
-    fast: true,
     udpPorts: ['PORT'],
     files: {
       'main.cjs': `const dgram = require('node:dgram');

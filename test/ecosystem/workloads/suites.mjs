@@ -70,7 +70,10 @@ export const SUITES = [
     name: 'suite-node-test',
     what: "mime@1's own test file (from its tarball) under node --test",
     packages: { mime: '1.6.0' },
-    command: ['node', '--test', '--test-reporter=tap', 'node_modules/mime/src/test.js'],
+    // Copied out of node_modules: node --test (22+) does not run files under node_modules.
+    outputs: ['mime-pkg'],
+    setup: (ctx) => fs.cpSync(path.join(ctx.dir, 'node_modules', 'mime'), path.join(ctx.dir, 'mime-pkg'), { recursive: true }),
+    command: ['node', '--test', '--test-reporter=tap', 'mime-pkg/src/test.js'],
   },
   {
     name: 'node-test-folder',
