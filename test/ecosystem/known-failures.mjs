@@ -68,7 +68,7 @@ export const KNOWN_FAILURES = {
     reason: "the page's scripts run in a vm context whose Date and Math.random are not recorded",
   },
   tsgo: {
-    waitsOn: "workers/children: children's inherited stdio",
-    reason: "tsgo's node wrapper runs the Go binary with stdio: 'inherit': its output is not part of the replay",
+    waitsOn: "children's inherited stdio (20); process.execve recorded or refused (22.15+, 24)",
+    reason: "tsgo's node wrapper runs the Go binary: on Node 20 with execFileSync and stdio 'inherit' (its output is not part of the replay); from 22.15 with process.execve, which replaces the recorded process: its log keeps only the header, with no warning when recording",
   },
 };
