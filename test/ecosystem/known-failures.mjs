@@ -17,7 +17,7 @@ export const KNOWN_FAILURES = {
   },
   jest: {
     waitsOn: 'fs at the binding level (graceful-fs / Jest)',
-    reason: "Jest's main process and its workers read and write through graceful-fs; at replay the reads and cache writes come at other points than recorded",
+    reason: "graceful-fs replaces fs.closeSync with one that calls Date.now() (resetQueue); readFileSync and writeFileSync call closeSync inside, so while recording a Date.now() is logged inside each, and at replay, where the whole readFileSync comes from the log, that JS never runs: divergence at the first read (main: HasteMap._persist; workers: babel-jest's readFileSync(__filename))",
   },
   'vitest-forks': {
     waitsOn: 'process.memoryUsage() recorded (no owner yet: needs Api ids)',
