@@ -36,6 +36,9 @@ if (cached === undefined) save(script.createCachedData());
 
 function save(data: Buffer): void {
   const tmp = `${cacheFile}.${process.pid}.tmp`;
+  // rewind records the fs binding these call: marked as its own I/O (see session/originals.ts).
+  const ownIo = ((globalThis as Record<symbol, unknown>)[Symbol.for('rewind.ownIo')] ??= { depth: 0 }) as { depth: number };
+  ownIo.depth++;
   try {
     mkdirSync(cacheDir, { recursive: true });
     const fd = openSync(tmp, 'w', 0o644);
@@ -47,5 +50,7 @@ function save(data: Buffer): void {
     renameSync(tmp, cacheFile); // whole or not at all, whoever else writes it at once
   } catch {
     // read-only install: no cache
+  } finally {
+    ownIo.depth--;
   }
 }

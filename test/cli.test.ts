@@ -72,7 +72,15 @@ describe('bad input', () => {
     log[4] = FORMAT_VERSION + 1;
     const file = path.join(tmp, 'newer.rwnd');
     fs.writeFileSync(file, log);
-    expectUserMessage(rewind(['info', file]), 65, /newer rewind \(trace format 2; this rewind reads format 1\).*Upgrade/);
+    expectUserMessage(rewind(['info', file]), 65, new RegExp(`newer rewind \\(trace format ${FORMAT_VERSION + 1}; this rewind reads format ${FORMAT_VERSION}\\).*Upgrade`));
+  });
+
+  it('a recording from format 1, which recorded the public fs functions, is refused', () => {
+    const log = sampleLog();
+    log[4] = 1;
+    const file = path.join(tmp, 'older.rwnd');
+    fs.writeFileSync(file, log);
+    expectUserMessage(rewind(['replay', file]), 65, /made by an older rewind \(trace format 1; this rewind replays format 2 only.*fs binding.*\)\. Record the program again/);
   });
 
   it('a recording cut inside its header', () => {

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ByteCursor, pack, putVarint, unpack, unzigzag, zigzag } from '../src/trace/codec.js';
 import { FastPacker } from '../src/trace/fastpack.js';
 import { decodeValue, encodeValue } from '../src/trace/values.js';
-import '../src/sources/fs-values.js';
+import '../src/sources/fs/values.js';
 import {
   CHUNK_HEADER_BYTES,
   FORMAT_VERSION,
@@ -898,9 +898,9 @@ describe('error messages for specific bad inputs', { timeout: 60_000 }, () => {
 
   it('a header that is not a trace header is corrupt', () => {
     const h = Buffer.from([0x93, 1, 2, 3]); // msgpack [1,2,3]
-    expect(() => TraceReader.parse(Buffer.concat([MAGIC, Buffer.from([1, h.length]), h]))).toThrow(/corrupt header \(required fields are missing\)/);
+    expect(() => TraceReader.parse(Buffer.concat([MAGIC, Buffer.from([FORMAT_VERSION, h.length]), h]))).toThrow(/corrupt header \(required fields are missing\)/);
     const bad = Buffer.from([0xc1]); // msgpack "never used"
-    expect(() => TraceReader.parse(Buffer.concat([MAGIC, Buffer.from([1, 1]), bad]))).toThrow(/has a corrupt header/);
+    expect(() => TraceReader.parse(Buffer.concat([MAGIC, Buffer.from([FORMAT_VERSION, 1]), bad]))).toThrow(/has a corrupt header/);
   });
 
   it('open() explains a missing file and a directory', () => {

@@ -5,7 +5,6 @@
 // nothing written, nothing deleted.
 import fs from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { afterAll, describe, it } from 'vitest';
 import {
   cleanupTempDirs,
@@ -90,6 +89,54 @@ const CASES: Record<string, FsCase> = {
       expect(out).toMatch(/^done$/m);
     },
   },
+  'userland patches of fs that read the clock inside Node\'s fs calls (graceful-fs\'s closeSync, fs.open, fs.read)': {
+    fixture: 'fs-userland-patches.cjs',
+    setup: (dir) => put(dir, { 'in.txt': 'input one\n', 'big.txt': 'abcdefghij'.repeat(2000) }),
+    writes: ['out.txt'],
+    change(dir) {
+      put(dir, { 'in.txt': 'CHANGED\n' });
+      fs.rmSync(path.join(dir, 'big.txt'));
+    },
+    check(out, _err, expect) {
+      expect(out).toMatch(/^readFileSync 10 10$/m);
+      expect(out).toMatch(/^readFile "input one\\n"$/m);
+      expect(out).toMatch(/^promises\.readFile 20000$/m);
+      expect(out).toMatch(/^stream 4096,4096,4096,4096,3616$/m);
+      expect(out).toMatch(/^readFile missing ENOENT$/m);
+      expect(out).toMatch(/^writeFile ok true$/m);
+      // Each patch ran inside Node's calls while recording (and must again at replay).
+      expect(out).toMatch(/^stamps \d+ (closeSync@\d+ ){2}.*open@\d+ .*read@\d+/m);
+    },
+  },
+  'the real graceful-fs, gracefulify(fs)': {
+    fixture: 'fs-graceful.cjs',
+    setup: (dir) => put(dir, { 'in.txt': 'input one\n', 'big.txt': 'x'.repeat(70000) }),
+    writes: ['copy.txt'],
+    change(dir) {
+      put(dir, { 'in.txt': 'CHANGED\n' });
+      fs.rmSync(path.join(dir, 'big.txt'));
+    },
+    check(out, _err, expect) {
+      expect(out).toBe('readFileSync 10 70000\nreadFile 70000\nreaddir big.txt,copy.txt,in.txt\nstream 10 then input one true\n');
+    },
+  },
+  'Node\'s fs code over the binding: cp/cpSync with a filter, glob, mkdtempDisposable, streams over a FileHandle, Dir': {
+    fixture: 'fs-more.mjs',
+    setup: (dir) => put(dir, { 'src/a.txt': 'alpha text\n', 'src/b.md': '# md\n', 'src/sub/c.txt': 'c text\n' }),
+    writes: ['copy', 'copy2', 'copy3.txt'],
+    change(dir) {
+      put(dir, { 'src/a.txt': 'CHANGED\n' });
+      fs.rmSync(path.join(dir, 'src/b.md'));
+    },
+    check(out, _err, expect) {
+      // The filter is the program's code, called by Node's cpSync: it runs again at replay.
+      expect(out).toMatch(/^"cpSync" \["a\.txt","sub","sub\/c\.txt"\] 5$/m);
+      expect(out).toMatch(/^"cp" \["b\.md","sub","sub\/c\.txt"\]$/m);
+      expect(out).toMatch(/^"stream over a FileHandle" \["alp","ha ","tex","t\\n"\] -1$/m);
+      expect(out).toMatch(/^"opendir" \["a\.txt:false","b\.md:false","sub:true"\]$/m);
+      expect(out).toMatch(/^"done" "alpha text\\n"$/m);
+    },
+  },
   'sync API, and writeSync to stdout and stderr': {
     fixture: 'fs-sync.cjs',
     setup: (dir) => put(dir, { 'in.txt': 'input one\n', 'gone.txt': 'to delete\n' }),
@@ -99,6 +146,7 @@ const CASES: Record<string, FsCase> = {
     check(out, err, expect) {
       expect(out).toMatch(/^readFileSync "input one\\n"$/m);
       expect(out).toMatch(/^readFileSync dir threw EISDIR read/m);
+      expect(out).toMatch(/^writeSync bad fd threw EBADF write undefined EBADF: bad file descriptor, write$/m);
       expect(out).toMatch(/^fd io 4 2 "utnpu-" 5 "inp\|ut" 10$/m);
       expect(out).toMatch(/^opendirSync true "sub" "a,link,moved\.txt,t-\w{6}"$/m);
       expect(out).toMatch(/^read again true true "\\"input one\\\\nappended by the program\\\\n\\""$/m);
@@ -197,6 +245,58 @@ describe.concurrent('fs: record, change the disk, replay', () => {
     expect(fs.existsSync(path.join(dir, 'summary.txt'))).toBe(false);
   });
 
+  it.skipIf(Number(process.versions.node.split('.')[0]) >= 22)(
+    "Node 20's FileHandle.readableWebStream reads natively: said when recording, refused at replay",
+    async ({ expect }) => {
+      const dir = tempDir('rewind-fs-');
+      put(dir, { 'in.txt': 'input one\n' });
+      const program = path.join(dir, 'web.mjs');
+      fs.writeFileSync(program, "import fsp from 'node:fs/promises';\nconst h = await fsp.open('in.txt');\nfor await (const c of h.readableWebStream()) console.log(Buffer.from(c).toString().trim());\nawait h.close();\n");
+      const rec = await record(program, [], { cwd: dir });
+      expect(rec.status, describeRun('record', rec)).toBe(0);
+      expect(rec.stdout.toString()).toBe('input one\n');
+      expect(rec.stderr.toString()).toMatch(/rewind: warning: a FileHandle's native stream \(readableWebStream on Node 20\) is not recorded/);
+      const rep = await replay(rec.dir);
+      expect(rep.status, describeRun('replay', rep)).toBe(70);
+      expect(rep.stderr.toString()).toMatch(/the program did: +read a FileHandle's native stream .*which rewind cannot replay/);
+      expect(rep.stdout.toString()).toBe('');
+    },
+  );
+
+  it('a binding function rewind does not know (a newer Node) is said when recording and refused at replay, not run', async ({ expect }) => {
+    const dir = tempDir('rewind-fs-');
+    const rec = await record('fs-future.cjs', [], {
+      cwd: dir,
+      env: { NODE_OPTIONS: `--require=${fixture('fs-future/new-binding-function.cjs')}` },
+    });
+    expect(rec.status, describeRun('record', rec)).toBe(0);
+    expect(rec.stdout.toString()).toBe('start\ntouched\n');
+    expect(rec.stderr.toString()).toMatch(/rewind: warning: the fs binding function futureTouch is not recorded/);
+    fs.rmSync(path.join(dir, 'touched.txt'));
+    const rep = await replay(rec.dir, { cwd: dir });
+    expect(rep.status, describeRun('replay', rep)).toBe(70);
+    expect(rep.stderr.toString()).toMatch(/the program did: +called the fs binding function futureTouch, which rewind cannot replay/);
+    expect(rep.stdout.toString()).toBe('start\n');
+    expect(fs.existsSync(path.join(dir, 'touched.txt')), 'the replay ran the unknown function').toBe(false);
+  });
+
+  it("the callback fs.readFile, when Node's readFile code first ran before rewind started, is said when recording and refused at replay", async ({ expect }) => {
+    const dir = tempDir('rewind-fs-');
+    put(dir, { 'in.txt': 'input one\n' });
+    const rec = await record('fs-early-readfile.cjs', [], {
+      cwd: dir,
+      env: { NODE_OPTIONS: `--require=${fixture('fs-future/early-readfile.cjs')}` },
+    });
+    expect(rec.status, describeRun('record', rec)).toBe(0);
+    expect(rec.stdout.toString()).toBe('start\ninput one\n');
+    expect(rec.stderr.toString()).toMatch(/rewind: warning: fs\.readFile \(with a callback\) is not recorded \(Node's readFile code first ran before rewind started/);
+    put(dir, { 'in.txt': 'CHANGED\n' });
+    const rep = await replay(rec.dir, { cwd: dir });
+    expect(rep.status, describeRun('replay', rep)).toBe(70);
+    expect(rep.stderr.toString()).toMatch(/the program did: +called fs\.readFile \(with a callback\), which rewind cannot replay here/);
+    expect(rep.stdout.toString()).toBe('start\n');
+  });
+
   it('a replay that opens a file the log never saw is a divergence naming both paths', async ({ expect }) => {
     const dir = tempDir('rewind-fs-');
     put(dir, { 'first.txt': 'first\n', 'second.txt': 'second\n' });
@@ -212,8 +312,9 @@ describe.concurrent('fs: record, change the disk, replay', () => {
     const err = rep.stderr.toString();
     expect(rep.status, describeRun('replay', rep)).toBe(70);
     expect(err.startsWith(`rewind: divergence at event ${read.n} `), err).toBe(true);
-    expect(err).toMatch(/the recording has: fs\.readFile \["sync", "first\.txt", "utf8"\]/);
-    expect(err).toMatch(/the program did: +called fs\.readFile \["sync", "second\.txt", "utf8"\]/);
+    // readFileSync(…, 'utf8') is one call into the fs binding (readFileUtf8), with the open flags.
+    expect(err).toMatch(/the recording has: fs\.readFile \["sync", "first\.txt", 0\]/);
+    expect(err).toMatch(/the program did: +called fs\.readFile \["sync", "second\.txt", 0\]/);
     expect(err).toMatch(/reader\.cjs:3/);
     expect(rep.stdout.toString()).toBe('start\n');
   });
@@ -227,7 +328,8 @@ describe.concurrent('fs: record, change the disk, replay', () => {
       const data = path.join(path.dirname(fixture(entry)), 'fs-modules', 'data.json');
       expect(fsCalls.length, JSON.stringify(fsCalls)).toBe(1);
       expect(fsCalls[0].api).toBe('fs.readFile');
-      expect((fsCalls[0].args as unknown[]).slice(0, 2)).toEqual(['sync', entry.endsWith('.mjs') ? pathToFileURL(data).href : data]);
+      // Node's fs code turns the URL into a path before it calls the binding.
+      expect((fsCalls[0].args as unknown[]).slice(0, 2)).toEqual(['sync', data]);
       const rep = await replay(rec.dir);
       expectReplayMatches(expect, { record: rec, replay: rep });
     });

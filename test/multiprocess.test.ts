@@ -68,8 +68,13 @@ describe.concurrent('several processes and a worker thread', () => {
       expect(r.stdout.toString(), `${who} replays its own output`).toBe(linesOf(recorded.stdout, who));
       expect(r.stderr.toString()).toBe('');
     };
-    await alone('main', 'main', rec);
     await alone('A', a.pid, rec);
+    // The main process forked its children with its own stdout and stderr (fork's default):
+    // their output is part of what it printed, and its replay prints it all, as recorded.
+    const whole = await replay(rec.dir, { flags: ['-p', 'main'] });
+    expect(whole.status, describeRun('replay of main', whole)).toBe(0);
+    expect(whole.stdout.toString()).toBe(rec.stdout.toString());
+    expect(whole.stderr.toString()).toBe(rec.stderr.toString());
   });
 
   it('a worker thread records into its own log and replays with its process', async ({ expect }) => {

@@ -20,6 +20,7 @@ export interface DebugReplayOptions {
   force?: boolean;
   summary?: boolean;
   process?: string;
+  allowNative?: string[];
 }
 
 /** `--inspect`, `--inspect=9230`, `--inspect=0.0.0.0:9230`, `--inspect=[::1]:0` */
@@ -241,11 +242,11 @@ function failureNote(f: Failing): string {
 }
 
 /** Call sites of a recording's events, by replaying it; a note says why some are missing. */
-export async function eventSites(rec: Recording): Promise<{ sites: Map<number, string>; note: string | null }> {
+export async function eventSites(rec: Recording, allowNative?: string[]): Promise<{ sites: Map<number, string>; note: string | null }> {
   const sites = new Map<number, string>();
   let replayed: ReplayedProcess;
   try {
-    replayed = new ReplayedProcess(rec, { env: { [ENV.SITES]: '1' }, stdio: ['ignore', 'ignore', 'pipe'], sites });
+    replayed = new ReplayedProcess(rec, { env: { [ENV.SITES]: '1' }, stdio: ['ignore', 'ignore', 'pipe'], sites, allowNative });
   } catch (e) {
     if (!(e instanceof CliError)) throw e;
     return { sites, note: `rewind: events are listed without call sites: ${e.message.replace(/^rewind: /, '')}` };

@@ -24,6 +24,10 @@ const seedArg = (v: string): number => {
   return n;
 };
 
+/** --allow-native NAME, repeatable (or NAME,NAME). */
+const collectNames = (v: string, prev: string[] = []): string[] => [...prev, ...v.split(',').map((n) => n.trim()).filter(Boolean)];
+const ALLOW_NATIVE = ['--allow-native <name>', 'let this native addon (package or .node file name) run for real if the recording ran it live (repeatable)'] as const;
+
 const runsArg = (v: string): number => {
   const n = Number(v);
   if (!/^\d+$/.test(v.trim()) || n < 1) throw new InvalidArgumentError('the number of runs is a whole number from 1, e.g. --runs 50');
@@ -84,6 +88,7 @@ export function program(): Command {
     .option('--test <name>', 'with --break-before-failure: stop before this failed test\'s turn (its full name, or a unique part of it); picks its process')
     .option('--inspect [host:port]', 'at the stop, hand over to a debugger on host:port (default 127.0.0.1:9229; port 0 picks one)')
     .option('--mark', 'prefix each output line with the number of the event that wrote it')
+    .option(...ALLOW_NATIVE, collectNames)
     .action((rec: string | undefined, opts: DebugReplayOptions) =>
       opts.until !== undefined || opts.breakBeforeFailure || opts.test !== undefined || opts.inspect || opts.mark ? replayTo(rec, opts) : replay(rec, opts),
     );
@@ -95,6 +100,7 @@ export function program(): Command {
     .option('-p, --process <pid|name>', 'in a recording of several processes, this one (default: the one that failed, else the root; see rewind ps)')
     .option('--force', 'replay even if the program changed since it was recorded')
     .option('--inspect <host:port>', 'where `inspect` opens the debugger (default 127.0.0.1:9229)')
+    .option(...ALLOW_NATIVE, collectNames)
     .action((rec: string | undefined, opts: StepOptions) => debug(rec, opts));
 
   cli
@@ -107,6 +113,7 @@ export function program(): Command {
     .option('--from <n>', 'start at event n', eventNumber)
     .option('--to <n>', 'stop after event n', eventNumber)
     .option('--no-sites', 'do not replay the recording to show where each event was called or scheduled')
+    .option(...ALLOW_NATIVE, collectNames)
     .action((rec: string | undefined, opts) => events(rec, opts));
 
   cli

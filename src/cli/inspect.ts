@@ -5,6 +5,7 @@ import { TAGS, Tag, apiName, type EndInfo } from '../trace/format.js';
 import { toJson } from '../trace/values.js';
 import { TraceReader, type TraceEvent, type TraceFile } from '../trace/reader.js';
 import { eventSites } from './debug.js';
+import { nativeLibraries } from './native.js';
 import { defaultProcess, processesOf, resolveRecording } from './recordings.js';
 import { showSite } from './replayed.js';
 
@@ -16,6 +17,7 @@ export interface EventsOptions {
   to?: number;
   /** Replay the recording to find each event's call site (default: on). */
   sites?: boolean;
+  allowNative?: string[];
 }
 
 function eventJson(ev: TraceEvent, t: TraceFile, site: string | undefined): Record<string, unknown> {
@@ -54,9 +56,16 @@ function eventJson(ev: TraceEvent, t: TraceFile, site: string | undefined): Reco
 }
 
 export async function events(arg: string | undefined, opts: EventsOptions): Promise<void> {
-  const rec = resolveRecording(arg, process.cwd(), opts.process);
+  const rec = resolveRecording(arg, process.cwd(), opts.process, { thread: true });
   const t = rec.trace;
-  const { sites, note } = opts.sites === false ? { sites: new Map<number, string>(), note: null } : await eventSites(rec);
+  // Call sites come from a replay, and a worker thread replays within its process: its own events are listed without them.
+  const thread = t.header.threadId ? t.header.threadId : 0;
+  const { sites, note } =
+    opts.sites === false
+      ? { sites: new Map<number, string>(), note: null }
+      : thread !== 0
+        ? { sites: new Map<number, string>(), note: `rewind: the events of worker thread ${thread} are listed without call sites (a worker thread replays within its process).` }
+        : await eventSites(rec, opts.allowNative);
   if (note) process.stderr.write(`${note}\n`);
   const kinds = opts.kind ? new Set(opts.kind.split(',').map((k) => k.trim())) : null;
   const lines: string[] = [];
@@ -81,7 +90,7 @@ export async function events(arg: string | undefined, opts: EventsOptions): Prom
 }
 
 export function info(arg: string | undefined, opts: { process?: string } = {}): void {
-  const rec = resolveRecording(arg, process.cwd(), opts.process);
+  const rec = resolveRecording(arg, process.cwd(), opts.process, { thread: true });
   const t = rec.trace;
   const h = t.header;
   let end: EndInfo | null = null;
@@ -109,8 +118,15 @@ export function info(arg: string | undefined, opts: { process?: string } = {}): 
     ['ended', ended],
   ];
   if (failure) rows.push(['failure', failure]);
+  if (h.passThrough) rows.push(['recorded', "this package manager's own output only, printed around the program it ran when that replays"]);
+  if (h.missingInternals?.length) rows.push(['missing', `${h.missingInternals.map((m) => m.name).join(', ')}: ${h.missingInternals[0].why} (not replayable)`]);
   if (h.chaos) rows.push(['chaos', `seed ${h.chaos.seed} (the schedule was perturbed; replay follows it exactly)`]);
   if (rec.index) rows.push(['command', rec.index.command.join(' ')]);
+  for (const lib of nativeLibraries(t)) {
+    const how =
+      lib.how === 'served' ? 'served from the log' : lib.how === 'live' ? `ran live (${lib.why}): replay needs --allow-native ${lib.name}` : `cannot be replayed (${lib.why})`;
+    rows.push(['native', `${lib.name}${lib.file && lib.file !== '(built in)' ? ` (${lib.file})` : ''}: ${how}`]);
+  }
   rows.push(['rewind', `${h.rewindVersion} (trace format ${h.formatVersion})`]);
   process.stdout.write(rows.map(([k, v]) => `${k.padEnd(10)} ${v}`).join('\n') + '\n');
 }

@@ -71,6 +71,8 @@ export interface RecordedProcess {
   failed: string | null;
   /** When it first failed, µs since the epoch, for ordering failed processes. */
   failedAtUs: number;
+  /** A package manager's process, recorded for its output only (TraceHeader.passThrough): not replayable. */
+  passThrough?: boolean;
 }
 
 export function summarizeProcess(log: string, trace: TraceFile): RecordedProcess {
@@ -96,7 +98,7 @@ export function summarizeProcess(log: string, trace: TraceFile): RecordedProcess
       ? `test failed: ${test.test}: ${test.name}: ${test.message.split('\n')[0]}`
       : end?.signal
         ? `killed by ${end.signal}`
-        : end && end.code
+        : end && end.code && end.via !== 'terminated'
           ? `exit code ${end.code}`
           : null;
   return {
@@ -110,6 +112,7 @@ export function summarizeProcess(log: string, trace: TraceFile): RecordedProcess
     failures,
     failed,
     failedAtUs: h.startWall * 1000 + firstFailureUs,
+    ...(h.passThrough ? { passThrough: true } : {}),
   };
 }
 
@@ -134,7 +137,10 @@ export function processesOf(dir: string): RecordedProcess[] {
  * a failed test before a mere non-zero exit, which is often a parent reporting its child;
  * then the earliest), or else the root: the first one whose parent was not recorded.
  */
-export function defaultProcess(list: RecordedProcess[]): RecordedProcess {
+export function defaultProcess(all: RecordedProcess[]): RecordedProcess {
+  // npm's own process (output only) is never replayed: the program it ran is.
+  const list = all.filter((p) => !p.passThrough);
+  if (list.length === 0) return all[0];
   const rank = (p: RecordedProcess) => (p.failures.length ? 0 : 1);
   const failed = list.filter((p) => p.failed).sort((a, b) => rank(a) - rank(b) || a.failedAtUs - b.failedAtUs);
   if (failed.length) return failed[0];
@@ -164,7 +170,7 @@ export function pickProcess(list: RecordedProcess[], which: string, dir: string)
  * that started several Node processes), `process` (-p) names one; otherwise the one that
  * failed, or the root (see defaultProcess).
  */
-export function resolveRecording(arg: string | undefined, cwd = process.cwd(), which?: string): Recording {
+export function resolveRecording(arg: string | undefined, cwd = process.cwd(), which?: string, opts: { thread?: boolean } = {}): Recording {
   let target = arg;
   if (!target) {
     const latest = latestRecording(cwd);
@@ -202,6 +208,17 @@ export function resolveRecording(arg: string | undefined, cwd = process.cwd(), w
   }
   const list = processesOf(abs);
   let pick = which !== undefined ? pickProcess(list, which, abs) : defaultProcess(list);
+  if (pick.passThrough && !opts.thread) {
+    throw new CliError(
+      `rewind: process ${pick.pid} (${pick.name}) is a package manager's own process: rewind recorded only what it printed, to print it ` +
+        `around the program it ran, which is what replays. \`rewind ps ${arg ?? ''}\` lists the processes.`.replace('ps  ', 'ps '),
+      EXIT.USAGE,
+    );
+  }
+  if (pick.threadId !== 0 && opts.thread && which !== undefined) {
+    // Reading one log (events, info): the thread's own.
+    return { dir: abs, log: pick.log, trace: pick.trace, index: readIndex(abs), processes: list };
+  }
   if (pick.threadId !== 0) {
     // A worker thread replays within its process (the messages it gets are its parent's).
     const host = list.find((p) => p.pid === pick.pid && p.threadId === 0);

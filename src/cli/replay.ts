@@ -5,9 +5,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { EXIT } from '../exit-codes.js';
 import { ENV } from '../session/env.js';
-import type { TraceHeader } from '../trace/format.js';
+import { Api, type EndInfo, type TraceHeader } from '../trace/format.js';
+import { TraceReader, type TraceEvent } from '../trace/reader.js';
 import { CliError, resolveRecording, type Recording } from './recordings.js';
 import { exitLike, runChild, withPreload } from './record.js';
+import { checkNative } from './native.js';
 
 export interface ReplayCliOptions {
   force?: boolean;
@@ -16,6 +18,8 @@ export interface ReplayCliOptions {
   summary?: boolean;
   /** -p: which process of a recording of several. */
   process?: string;
+  /** Native addons allowed to run for real (--allow-native). */
+  allowNative?: string[];
 }
 
 interface Located {
@@ -78,6 +82,7 @@ function replayStdin(h: TraceHeader): 'inherit' | 'pipe' | 'ignore' {
 export function replayCommand(rec: Recording, opts: ReplayCliOptions): Located & { env: NodeJS.ProcessEnv; stdin: 'inherit' | 'pipe' | 'ignore' } {
   const h = rec.trace.header;
   const { args, cwd } = locateProgram(h, Boolean(opts.force));
+  checkNative(rec.trace, opts.allowNative ?? []);
   const status = rec.index?.status;
   const env: NodeJS.ProcessEnv = {
     ...h.env,
@@ -86,6 +91,10 @@ export function replayCommand(rec: Recording, opts: ReplayCliOptions): Located &
     [ENV.TRACE]: rec.log,
     [ENV.SUMMARY]: (opts.summary ?? process.stderr.isTTY) ? '1' : '0',
   };
+  // A cluster worker: Node sets it up as one (and sends its primary nothing: the channel is the CLI's).
+  if (Number.isSafeInteger(h.clusterWorker)) env.NODE_UNIQUE_ID = String(h.clusterWorker);
+  if (opts.allowNative?.length) env[ENV.ALLOW_NATIVE] = opts.allowNative.join(',');
+  else delete env[ENV.ALLOW_NATIVE];
   if (status) env[ENV.STATUS] = status.signal ? `signal:${status.signal}` : `code:${status.code}`;
   return { args, cwd, env, stdin: replayStdin(h) };
 }
@@ -93,7 +102,52 @@ export function replayCommand(rec: Recording, opts: ReplayCliOptions): Located &
 export async function replay(arg: string | undefined, opts: ReplayCliOptions): Promise<never> {
   const rec = resolveRecording(arg, process.cwd(), opts.process);
   const { args, cwd, env, stdin } = replayCommand(rec, opts);
+  const around = aroundOf(rec);
+  if (around) printOutputs(around.before);
   // A forked child gets an IPC channel, as Node builds process.send from it; nothing is sent on it.
   const result = await runChild(process.execPath, args, { env, cwd, stdin, ipc: rec.trace.header.ipc?.serialization });
-  return exitLike(result);
+  if (!around) return exitLike(result);
+  // The program replayed as recorded: the rest is what the package manager printed, and its status.
+  const own = rec.processes?.find((p) => p.log === rec.log)?.end;
+  if (!own || !around.end || result.code !== own.code || (result.signal ?? null) !== own.signal) return exitLike(result);
+  printOutputs(around.after);
+  return exitLike({ code: around.end.code, signal: around.end.signal as NodeJS.Signals | null });
+}
+
+interface Around {
+  /** What the package manager printed before it started the program, and after. */
+  before: TraceEvent[];
+  after: TraceEvent[];
+  end: EndInfo | null;
+}
+
+/**
+ * `rewind record -- npm test`: npm's own process recorded what it printed and when the
+ * process it started ran (TraceHeader.passThrough). Replaying the program it started
+ * (directly, or through the shell npm runs scripts with) prints those lines around it.
+ */
+function aroundOf(rec: Recording): Around | null {
+  const h = rec.trace.header;
+  if (h.threadId) return null;
+  const isOurs = (v: unknown) => v === h.ppid || v === h.pid;
+  for (const p of rec.processes ?? []) {
+    if (!p.passThrough) continue;
+    const around: Around = { before: [], after: [], end: null };
+    let phase: 'before' | 'running' | 'after' = 'before';
+    for (const ev of TraceReader.events(p.trace)) {
+      if (ev.kind === 'value' && ev.api === Api['passThrough.spawn'] && phase === 'before' && isOurs(ev.payload)) phase = 'running';
+      else if (ev.kind === 'value' && ev.api === Api['passThrough.exit'] && phase === 'running' && isOurs(ev.payload)) phase = 'after';
+      else if (ev.kind === 'output' && ev.fd !== undefined) (phase === 'before' ? around.before : around.after).push(ev);
+      else if (ev.end) around.end = ev.end;
+    }
+    if (phase !== 'before') return around;
+  }
+  return null;
+}
+
+function printOutputs(events: TraceEvent[]): void {
+  for (const ev of events) {
+    fs.writeSync(ev.fd!, ev.data!);
+    if (ev.digest) fs.writeSync(2, `\nrewind: (${ev.length! - ev.data!.length} more bytes written here are not in the recording)\n`);
+  }
 }

@@ -14,6 +14,7 @@ export interface StepOptions {
   force?: boolean;
   process?: string;
   inspect?: string;
+  allowNative?: string[];
 }
 
 const KINDS: readonly EventKind[] = ['clock', 'random', 'value', 'turn', 'signal', 'output', 'failure', 'end'];
@@ -66,7 +67,7 @@ export async function debug(arg: string | undefined, opts: StepOptions): Promise
     await replayed?.kill();
     const env: Record<string, string> = { [ENV.STEP]: '1', [ENV.MARK]: '1', [ENV.INSPECT]: `${inspectAt.host}:${inspectAt.port}` };
     if (until !== null) env[ENV.UNTIL] = String(until);
-    replayed = new ReplayedProcess(rec, { force: opts.force, env, stdio: ['ignore', 'inherit', 'inherit'], sites });
+    replayed = new ReplayedProcess(rec, { force: opts.force, allowNative: opts.allowNative, env, stdio: ['ignore', 'inherit', 'inherit'], sites });
     await settle();
   };
 

@@ -1,6 +1,6 @@
 // After a test run: the recordings of test processes that failed are kept, the others
 // dropped, and each failure is listed with the command that replays it.
-import fs from 'node:fs';
+import { original } from '../session/originals.js';
 import { TraceReader } from '../trace/reader.js';
 import { setLatest } from '../trace/store.js';
 import { summarizeProcess, type RecordedProcess } from '../cli/recordings.js';
@@ -33,7 +33,7 @@ export function settleRecordings(dir: string, logs: string[], failed: (p: Record
     }
     if (failed(p)) kept.push(p);
     else {
-      fs.rmSync(log, { force: true });
+      original.fs.rmSync(log, { force: true });
       dropped++;
     }
   }
@@ -44,7 +44,7 @@ export function settleRecordings(dir: string, logs: string[], failed: (p: Record
 
 export function removeIfEmpty(dir: string): void {
   try {
-    if (fs.readdirSync(dir).length === 0) fs.rmdirSync(dir);
+    if (original.fs.readdirSync(dir).length === 0) original.fs.rmdirSync(dir);
   } catch {
     // already gone
   }

@@ -9,11 +9,10 @@
 // `node --test` runs every test file in a child process of its own, with this module on
 // its command line too: the runner chooses the recording directory and judges the
 // children's logs as it exits; each child records itself.
-import fs from 'node:fs';
 import path from 'node:path';
 import { ENV } from '../session/env.js';
 import { start } from '../session/start.js';
-import { writeStderr } from '../session/originals.js';
+import { original, writeStderr } from '../session/originals.js';
 import { STORE_DIR, logPath, programName, recordingName, setLatest } from '../trace/store.js';
 import { rewindMode } from '../testing.js';
 import { installNodeTestHooks, reportedFailures } from './node-test-hooks.js';
@@ -44,7 +43,7 @@ function settleOnExit(dir: string): void {
   const log = logPath(dir, programName(process.argv), process.pid);
   process.once('exit', (code) => {
     if (!reportedFailures.length && code === 0) {
-      fs.rmSync(log, { force: true });
+      original.fs.rmSync(log, { force: true });
       return removeIfEmpty(dir);
     }
     setLatest(dir);

@@ -46,43 +46,66 @@ function creationSite(): string | null {
 
 export function startAudit(s: RecordSession, logPath: string): void {
   // Loaded here: only an audit needs it, and every recorded program starts with this module.
-  const { createHook } = createRequire(import.meta.url)('node:async_hooks') as typeof AsyncHooks;
+  const { createHook, AsyncLocalStorage } = createRequire(import.meta.url)('node:async_hooks') as typeof AsyncHooks;
+  // Resources created by a recorded operation's real work are its own steps, not gaps.
+  const inOp = new AsyncLocalStorage<boolean>();
+  s.audit = { inside: (fn) => inOp.run(true, fn), outside: (fn) => inOp.exit(fn) };
   const sites = new Map<number, { type: string; site: string }>();
+  /** Macrotask resources (not IGNORED), also those without a site: their callbacks start a turn. */
+  const macro = new Set<number>();
   const gaps = new Map<string, AuditGap>();
   let depth = 0;
   let turnsBefore = 0;
   let current: { type: string; site: string } | undefined;
+  // A callback's turn may be logged by a microtask it queued (an fs/promises completion
+  // resolves a promise; the recorded continuation runs after the callback returns), so a
+  // callback is judged when the next macrotask callback starts, or at exit.
+  let judged: { type: string; site: string } | undefined;
+  const judge = () => {
+    if (judged && s.writer.turns === turnsBefore) {
+      const key = `${judged.type} ${judged.site}`;
+      const gap = gaps.get(key) ?? { type: judged.type, site: judged.site, count: 0 };
+      gap.count++;
+      gaps.set(key, gap);
+    }
+    judged = undefined;
+  };
   createHook({
     init(asyncId, type) {
-      if (IGNORED.has(type)) return;
+      if (IGNORED.has(type) || inOp.getStore() === true) return;
+      macro.add(asyncId);
       const site = creationSite();
       if (site) sites.set(asyncId, { type, site });
     },
     before(asyncId) {
-      if (depth++ > 0) return;
+      if (depth++ > 0 || !macro.has(asyncId)) return;
+      judge();
       current = sites.get(asyncId);
       turnsBefore = s.writer.turns;
     },
     after() {
       if (--depth > 0 || !current) return;
-      if (s.writer.turns === turnsBefore) {
-        const key = `${current.type} ${current.site}`;
-        const gap = gaps.get(key) ?? { type: current.type, site: current.site, count: 0 };
-        gap.count++;
-        gaps.set(key, gap);
-      }
+      judged = current;
       current = undefined;
     },
     destroy(asyncId) {
       sites.delete(asyncId);
+      macro.delete(asyncId);
     },
   }).enable();
 
   process.on('exit', () => {
+    judge();
     const list = [...gaps.values()].sort((a, b) => b.count - a.count);
     const file = logPath.replace(/\.rwnd$/, '.audit.json');
+    // rewind's own write, as the log's (writeFileSync would go through the program's recorded fs.openSync).
     try {
-      original.fs.writeFileSync(file, `${JSON.stringify({ pid: process.pid, gaps: list }, null, 2)}\n`, { mode: 0o600 });
+      const fd = original.fs.openSync(file, 'w', 0o600);
+      try {
+        original.fs.writeSync(fd, `${JSON.stringify({ pid: process.pid, gaps: list }, null, 2)}\n`);
+      } finally {
+        original.fs.closeSync(fd);
+      }
     } catch {
       // the report on stderr still says it
     }

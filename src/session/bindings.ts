@@ -4,6 +4,7 @@
 // prototypes reaches every handle Node creates (but Signal on Node 24: see signalClass).
 // Verified on Node 20, 22 and 24.
 import { createHook } from 'node:async_hooks';
+import { binding, lookup } from '../node/internals.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 export interface HandleClass {
@@ -71,43 +72,52 @@ function optional<T>(get: () => T): T | null {
   }
 }
 
-/** The bindings, or null when this Node does not expose them (then I/O is not recorded). */
+const NEEDED = {
+  tcp_wrap: 'TCP sockets and servers (net, http, https, fetch)',
+  pipe_wrap: 'pipes and unix sockets (child processes\' stdio, IPC)',
+  stream_wrap: 'every socket, pipe and terminal read and write',
+  tty_wrap: 'terminal input',
+  process_wrap: 'child processes (spawn, exec, fork)',
+  spawn_sync: 'spawnSync, execSync, execFileSync',
+  cares_wrap: 'dns',
+  zlib: 'zlib completions',
+} as const;
+
+/**
+ * The bindings, or null when this Node does not expose them all: then no socket, pipe,
+ * child process, dns or zlib work is recorded, and src/node/internals.ts lists what is
+ * missing and why (start.ts reports it when recording and refuses to replay).
+ */
 export function bindings(): Bindings | null {
   if (cached !== undefined) return cached;
-  // process.binding is documentation-deprecated (DEP0111); with --pending-deprecation it
-  // warns, which would add output the program did not write.
-  const emitWarning = process.emitWarning;
-  process.emitWarning = () => {};
-  try {
-    const b = (process as unknown as { binding(name: string): any }).binding;
-    const tcp = b('tcp_wrap');
-    const pipe = b('pipe_wrap');
-    const stream = b('stream_wrap');
-    const StreamPrototype = Object.getPrototypeOf(tcp.TCP.prototype);
-    cached = {
-      TCP: tcp.TCP,
-      TCPConstants: tcp.constants,
-      Pipe: pipe.Pipe,
-      PipeConstants: pipe.constants,
-      TTY: b('tty_wrap').TTY,
-      Process: b('process_wrap').Process,
-      spawnSync: b('spawn_sync'),
-      Signal: optional(() => b('signal_wrap').Signal) ?? optional(signalClass),
-      cares: b('cares_wrap'),
-      zlib: b('zlib'),
-      TLSWrap: optional(() => b('tls_wrap').TLSWrap),
-      StreamPrototype,
-      HandlePrototype: Object.getPrototypeOf(StreamPrototype),
-      streamBaseState: stream.streamBaseState,
-      kReadBytesOrError: stream.kReadBytesOrError,
-      kArrayBufferOffset: stream.kArrayBufferOffset,
-      kBytesWritten: stream.kBytesWritten,
-      kLastWriteWasAsync: stream.kLastWriteWasAsync,
-    };
-  } catch {
-    cached = null;
-  } finally {
-    process.emitWarning = emitWarning;
+  const found: Partial<Record<keyof typeof NEEDED, any>> = {};
+  for (const [name, affects] of Object.entries(NEEDED) as [keyof typeof NEEDED, string][]) {
+    found[name] = lookup(`process.binding('${name}')`, affects, () => binding(name));
   }
+  const { tcp_wrap: tcp, pipe_wrap: pipe, stream_wrap: stream, tty_wrap: tty, process_wrap: proc, spawn_sync, cares_wrap, zlib } = found;
+  if (!tcp || !pipe || !stream || !tty || !proc || !spawn_sync || !cares_wrap || !zlib) return (cached = null);
+  const StreamPrototype = lookup('the libuv stream prototype (TCP.prototype\'s)', NEEDED.stream_wrap, () => Object.getPrototypeOf(tcp.TCP.prototype));
+  if (!StreamPrototype) return (cached = null);
+  if (!lookup("process.binding('stream_wrap').streamBaseState", NEEDED.stream_wrap, () => stream.streamBaseState)) return (cached = null);
+  cached = {
+    TCP: tcp.TCP,
+    TCPConstants: tcp.constants,
+    Pipe: pipe.Pipe,
+    PipeConstants: pipe.constants,
+    TTY: tty.TTY,
+    Process: proc.Process,
+    spawnSync: spawn_sync,
+    Signal: optional(() => binding('signal_wrap').Signal) ?? optional(signalClass),
+    cares: cares_wrap,
+    zlib,
+    TLSWrap: optional(() => binding('tls_wrap').TLSWrap),
+    StreamPrototype,
+    HandlePrototype: Object.getPrototypeOf(StreamPrototype),
+    streamBaseState: stream.streamBaseState,
+    kReadBytesOrError: stream.kReadBytesOrError,
+    kArrayBufferOffset: stream.kArrayBufferOffset,
+    kBytesWritten: stream.kBytesWritten,
+    kLastWriteWasAsync: stream.kLastWriteWasAsync,
+  };
   return cached;
 }

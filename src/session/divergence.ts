@@ -14,6 +14,33 @@ export interface DivergenceReport {
   actual: string;
   /** The program's JS stack at the divergence, or null when it was idle. */
   stack: string | null;
+  /**
+   * The two sides in full (expected and actual are cut to one line): where they first
+   * differ, with context on both sides, when that is past what the cut lines show.
+   */
+  full?: { expected: string; actual: string };
+}
+
+/** Characters of context shown before and after the first difference. */
+const BEFORE = 30;
+const AFTER = 40;
+
+/** The first differing position of the two full texts and a window around it, or '' when the short lines show it. */
+export function firstDifference(expected: string, actual: string, shown = 50): string {
+  if (expected === actual) return '';
+  let i = 0;
+  while (i < expected.length && i < actual.length && expected[i] === actual[i]) i++;
+  if (i < shown) return '';
+  const from = Math.max(0, i - BEFORE);
+  const cut = (s: string) => `${from > 0 ? '…' : ''}${s.slice(from, i + AFTER)}${s.length > i + AFTER ? '…' : ''}`;
+  const end = (s: string) => (i >= s.length ? ' (ends here)' : '');
+  const caret = ' '.repeat(i - from + (from > 0 ? 1 : 0));
+  return (
+    `  first difference at character ${i + 1}:\n` +
+    `    recording: ${cut(expected)}${end(expected)}\n` +
+    `    program:   ${cut(actual)}${end(actual)}\n` +
+    `               ${caret}^\n`
+  );
 }
 
 export function formatDivergence(r: DivergenceReport): string {
@@ -22,6 +49,7 @@ export function formatDivergence(r: DivergenceReport): string {
     `rewind: divergence at event ${r.event} (of ${r.total})\n` +
     `  the recording has: ${r.expected}\n` +
     `  the program did:   ${r.actual}\n` +
+    (r.full ? firstDifference(r.full.expected, r.full.actual) : '') +
     `  program stack:\n${stack}\n` +
     `The replay no longer follows the recording, so it stopped here instead of drifting. ` +
     `If the program, its files or its Node version changed since it was recorded, record it again. ` +

@@ -6,6 +6,8 @@ export const ENV = {
   STATUS: 'REWIND_RECORDED_STATUS', // replay: how the recorded run ended ("code:N" | "signal:NAME")
   SUMMARY: 'REWIND_SUMMARY', // replay: "1" prints a summary line at the end
   AUDIT: 'REWIND_AUDIT', // record: "1" reports callbacks rewind did not record (rewind record --audit)
+  NATIVE_LIVE: 'REWIND_NATIVE_LIVE', // record: native addons (names, comma-separated) to run live, outside the membrane
+  ALLOW_NATIVE: 'REWIND_ALLOW_NATIVE', // replay: native addons (names, comma-separated) allowed to run for real
   CHAOS: 'REWIND_CHAOS', // record: the chaos seed (rewind record --chaos): perturb the schedule
   // Debugging (src/debug); CONTROL switches the replay's debug controller on.
   CONTROL: 'REWIND_CONTROL', // replay: fd of the channel to the CLI's debug front end

@@ -6,19 +6,41 @@ import crypto from 'node:crypto';
 import timers from 'node:timers';
 import { performance } from 'node:perf_hooks';
 
+/**
+ * > 0 while rewind does its own file I/O. Node's fs functions call the fs binding, which
+ * the fs source records: it lets these calls through, unrecorded, in both modes. Shared by
+ * key with dist/preload.cjs (preload-loader.ts), a bundle of its own.
+ */
+export const ownIo: { depth: number } = ((globalThis as Record<symbol, unknown>)[Symbol.for('rewind.ownIo')] ??= { depth: 0 }) as { depth: number };
+
+/** `fn` as rewind's own I/O. */
+function own<F extends (...args: never[]) => unknown>(fn: F): F {
+  return function (this: unknown, ...args: Parameters<F>) {
+    ownIo.depth++;
+    try {
+      return fn.apply(this, args);
+    } finally {
+      ownIo.depth--;
+    }
+  } as F;
+}
+
 export const original = {
   fs: {
-    openSync: fs.openSync,
-    writeSync: fs.writeSync,
-    readSync: fs.readSync,
-    closeSync: fs.closeSync,
-    readFileSync: fs.readFileSync,
-    mkdirSync: fs.mkdirSync,
-    renameSync: fs.renameSync,
-    writeFileSync: fs.writeFileSync,
-    existsSync: fs.existsSync,
-    fstatSync: fs.fstatSync,
-    readdirSync: fs.readdirSync,
+    openSync: own(fs.openSync),
+    writeSync: own(fs.writeSync),
+    readSync: own(fs.readSync),
+    closeSync: own(fs.closeSync),
+    readFileSync: own(fs.readFileSync),
+    mkdirSync: own(fs.mkdirSync),
+    renameSync: own(fs.renameSync),
+    writeFileSync: own(fs.writeFileSync),
+    existsSync: own(fs.existsSync),
+    fstatSync: own(fs.fstatSync),
+    readdirSync: own(fs.readdirSync),
+    rmSync: own(fs.rmSync),
+    rmdirSync: own(fs.rmdirSync),
+    ftruncateSync: own(fs.ftruncateSync),
   },
   Date,
   dateNow: Date.now,

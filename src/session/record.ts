@@ -66,8 +66,16 @@ export class RecordSession implements Session {
   }
 
   output(fd: number, data: Uint8Array): void {
+    if (this.outputOrder !== null && !this.ended) this.writer.value(Api['thread.outputOrder'], Atomics.add(this.outputOrder, 0, 1));
     this.writer.output(fd, data);
   }
+
+  /**
+   * Once the process has worker threads (sources/workers.ts): a counter all its threads
+   * share, whose ticket each output takes, so that replay writes the threads' outputs in
+   * the recorded order.
+   */
+  outputOrder: Int32Array | null = null;
 
   newOp(): number {
     return this.nextOp++;
@@ -89,13 +97,27 @@ export class RecordSession implements Session {
     const op = this.newOp();
     if (a.args !== undefined) this.writer.call(a.api, { args: a.args, status: 0 }, false);
     const encode = a.codec?.encode;
-    const done = (...results: unknown[]) => {
+    let done = (...results: unknown[]) => {
       this.writer.callback(op, this.turnTime(), a.api, encode ? encode(results) : results, encode !== undefined);
       a.cb(...results);
     };
-    a.start(chaos === null ? done : chaos.wrap(chaos.lane(op, deliveryOf(a.api), a.repeat), done));
+    if (this.audit === null) {
+      a.start(chaos === null ? done : chaos.wrap(chaos.lane(op, deliveryOf(a.api), a.repeat), done));
+      return op;
+    }
+    const { inside, outside } = this.audit;
+    const turn = done;
+    done = (...results: unknown[]) => outside(() => turn(...results));
+    inside(() => a.start(chaos === null ? done : chaos.wrap(chaos.lane(op, deliveryOf(a.api), a.repeat), done)));
     return op;
   }
+
+  /**
+   * Set by `--audit` (audit.ts): the real work of a recorded operation runs `inside`, so the
+   * callbacks it makes on its way (fs/promises' steps of a readFile) are known to belong to
+   * it; its completion, the program's turn, runs `outside`.
+   */
+  audit: { inside<T>(fn: () => T): T; outside<T>(fn: () => T): T } | null = null;
 
   private readonly reported = new Set<string>();
 

@@ -4,9 +4,10 @@
 import { ByteCursor, DecodeError, pack, unzigzag } from '../trace/codec.js';
 import { describeEnd, describeEvent, quote } from '../trace/describe.js';
 import { Api, TAGS, Tag, apiName, type CallRecord, type FailureInfo, type TraceHeader } from '../trace/format.js';
-import { decodeValue, encodeValue, summarize } from '../trace/values.js';
+import { decodeValue, encodeValue, summarize, toJson } from '../trace/values.js';
 import { DecodeState, decodeEvent, type TraceEvent, type TraceFile } from '../trace/reader.js';
 import { digest } from '../trace/writer.js';
+import { EXIT } from '../exit-codes.js';
 import { divergence } from './divergence.js';
 import { original, writeStderr } from './originals.js';
 import { rethrow, type AsyncCall, type ResultCodec, type Session } from './session.js';
@@ -61,6 +62,8 @@ const TURN_TAGS = new Set<number>([Tag.Timeout, Tag.Interval, Tag.Immediate, Tag
 const STEPS_PER_ITERATION = 64;
 /** How long a program may linger after the log's end record before rewind ends it. */
 const EXIT_GRACE_MS = 2000;
+/** How long a replay waits for real work (a worker's message, zlib) the log says finished. */
+const HOLD_LIMIT_MS = 300_000;
 
 export class ReplaySession implements Session {
   readonly mode = 'replay' as const;
@@ -165,6 +168,7 @@ export class ReplaySession implements Session {
 
   output(fd: number, data: Uint8Array): void {
     if (this.offLog) return; // written for real, not checked
+    this.takeTurnToWrite();
     const name = fd === 1 ? 'stdout' : fd === 2 ? 'stderr' : `fd ${fd}`;
     const actual = () => `wrote to ${name} ${quote(data)}`;
     const head = this.peek();
@@ -173,9 +177,58 @@ export class ReplaySession implements Session {
       head.tag === Tag.Write
         ? Buffer.from(head.data!).equals(Buffer.from(data))
         : head.length === data.length && Buffer.from(head.digest!).equals(digest(data));
-    if (!same) this.mismatch(actual());
+    if (!same) {
+      // A large write keeps only its head in the log: compared as far as that goes.
+      const text = (b: Uint8Array) => JSON.stringify(Buffer.from(b).toString('utf8'));
+      const mine = head.tag === Tag.Write ? data : data.subarray(0, head.data!.length);
+      this.mismatch(actual(), programStack(), { expected: text(head.data!), actual: text(mine) });
+    }
     this.skip();
     this.outputs++;
+  }
+
+  /** The counter of the process's threads' outputs (see RecordSession.outputOrder). */
+  outputOrder: Int32Array | null = null;
+  /**
+   * This thread's last output was written: the next ticket's turn, once this JS stack has
+   * unwound, or before this thread waits for another (sources/workers.ts) or exits.
+   */
+  private written = false;
+  readonly passTurn = (): void => {
+    if (!this.written) return;
+    this.written = false;
+    // Slot 1 + k: the next ticket after k that some thread's log holds (sources/workers.ts);
+    // tickets taken but never logged (a thread stopped in between) are skipped.
+    const order = this.outputOrder!;
+    const now = Atomics.load(order, 0);
+    Atomics.store(order, 0, now + 1 < order.length ? order[now + 1] : now + 1);
+    Atomics.notify(order, 0);
+  };
+
+  /**
+   * An output with a ticket waits until the outputs of other threads recorded before it are
+   * written; the next ticket's turn comes when this write (synchronous, after this returns)
+   * is done.
+   */
+  private takeTurnToWrite(): void {
+    const c = this.c;
+    if (c.pos >= c.end || c.b[c.pos] !== Tag.Value) return;
+    const head = this.peek();
+    if (head?.api !== Api['thread.outputOrder']) return;
+    this.skip();
+    const order = this.outputOrder;
+    if (order === null) return;
+    this.passTurn();
+    const ticket = head.payload as number;
+    const since = original.dateNow();
+    for (let now = Atomics.load(order, 0); now !== ticket; now = Atomics.load(order, 0)) {
+      if (now > ticket || original.dateNow() - since > HOLD_LIMIT_MS) {
+        this.mismatch(`waited for output ${ticket} of this process's threads, but ${now > ticket ? 'its turn has passed' : `output ${now} was never written`}`);
+      }
+      Atomics.wait(order, 0, now, 1000);
+    }
+    this.written = true;
+    queueMicrotask(this.passTurn);
   }
 
   newOp(): number {
@@ -246,12 +299,25 @@ export class ReplaySession implements Session {
     return { payload: head.payload };
   }
 
+  /**
+   * Like takeCallback, for callbacks of any op: a native library calling the program back
+   * in the middle of a call (see sources/membrane.ts). Returns the op and its payload.
+   */
+  takeNested(api: number): { op: number; payload: unknown } | null {
+    const head = this.peek();
+    if (!head || head.tag !== Tag.Callback || head.api !== api) return null;
+    this.skip();
+    return { op: head.op!, payload: head.payload };
+  }
+
   /** Consumes the Call event the program's call must match: same API, same arguments. */
   private expectCall(api: number, args: unknown, verb: string): CallRecord {
     const head = this.peek();
     const encoded = encodeValue(args);
     if (!head || head.tag !== Tag.Call || head.api !== api || !pack(head.call!.args).equals(pack(encoded))) {
-      this.mismatch(`${verb} ${apiName(api)} ${summarize(encoded)}`);
+      const full = (a: number, args: unknown) => `${apiName(a)} ${JSON.stringify(toJson(args))}`;
+      const both = head && head.tag === Tag.Call ? { expected: full(head.api!, head.call!.args), actual: full(api, encoded) } : undefined;
+      this.mismatch(`${verb} ${apiName(api)} ${summarize(encoded)}`, programStack(), both);
     }
     this.skip();
     return head.call!;
@@ -317,6 +383,7 @@ export class ReplaySession implements Session {
       }
       if (op.ready && !op.ready()) {
         c.pos = save;
+        this.holdOpen(id, op);
         return this.park(`op #${id}, ${op.what}, has not finished yet`);
       }
       let payload: unknown;
@@ -338,6 +405,14 @@ export class ReplaySession implements Session {
     }
     if (tag === Tag.Signal) return this.deliverSignal();
     if (tag === Tag.End) {
+      if (this.peek()?.end?.via === 'terminated') {
+        // A worker thread stopped from outside (worker.terminate(), its process ending): it
+        // was alive until then, and stays alive until its replayed parent stops it too.
+        this.park('the recording ended here, with the thread stopped by its parent');
+        this.stayAlive ??= original.setInterval(() => {}, 1 << 30);
+        this.onLogDone?.();
+        return;
+      }
       this.park('the recording ended here');
       return this.awaitExit();
     }
@@ -364,7 +439,31 @@ export class ReplaySession implements Session {
   private unpark(): void {
     if (!this.deliverable()) return;
     this.parked = null;
+    this.release();
     this.schedule();
+  }
+
+  /**
+   * The next turn is of work that really runs at replay (a worker thread's message, zlib)
+   * and has not finished: the recorded process did not exit before it, so the replay
+   * waits for it even when nothing else keeps the event loop alive (an unref()'d worker).
+   */
+  private holdOpen(id: number, op: ReplayOp): void {
+    if (this.holding !== null) return;
+    const since = original.dateNow();
+    this.holding = original.setInterval(() => {
+      if (original.dateNow() - since < HOLD_LIMIT_MS) return;
+      this.release();
+      this.mismatch(`waited ${HOLD_LIMIT_MS / 1000} s for op #${id}, ${op.what}, which never finished`, null);
+    }, 1000);
+  }
+  private holding: NodeJS.Timeout | null = null;
+  private stayAlive: NodeJS.Timeout | null = null;
+
+  private release(): void {
+    if (this.holding === null) return;
+    original.clearInterval(this.holding);
+    this.holding = null;
   }
 
   /** The next event is a signal or the turn of a registered op. */
@@ -422,6 +521,7 @@ export class ReplaySession implements Session {
 
   /** Called as the program emits 'exit', before its listeners run. */
   exiting(code: number): void {
+    this.passTurn();
     const head = this.peek();
     if (!head) return this.logEnded(`exited with code ${code}`);
     if (head.kind === 'turn' || head.kind === 'signal') this.mismatch(this.exitedHow(code));
@@ -477,20 +577,36 @@ export class ReplaySession implements Session {
 
   private finish(): void {
     this.finished = true;
+    this.release();
+    if (this.outputOrder !== null) this.passTurn();
+    this.onLogDone?.();
   }
 
-  /** The log stops short (the recorded process was killed): replay has done all it can. */
+  /** Called when the replay has consumed its log or stops (a worker thread tells its parent: sources/workers.ts). */
+  onLogDone: (() => void) | null = null;
+
+  /**
+   * The log stops short (the recorded process was killed, or its log could not be written):
+   * replay has done all it can. What the recorded process did after its last event is not
+   * known, so the replay never claims it ended as recorded: it exits 70, unless the recorded
+   * process was killed by a signal, which it then dies of too.
+   */
   private logEnded(actual: string): never {
     this.finish();
     const why = this.file.truncated ?? 'the log has no end record';
+    const [kind, value] = (this.options.recordedStatus ?? '').split(':');
+    const killed = kind === 'signal' && value;
     writeStderr(
       `rewind: the recording ends at event ${this.n} (${why}): the recorded process was killed or crashed, ` +
         `or its log could not be written (disk full), before rewind could write more. The replay reproduced every recorded event and stops here ` +
-        `(the program ${actual}).\n`,
+        `(the program ${actual}).` +
+        (killed
+          ? '\n'
+          : ` What the recorded process did after event ${this.n} (its later events, its output, how it ended) is missing from the recording, ` +
+            `so this replay cannot end as the recorded run did: exit status ${EXIT.DIVERGENCE}.\n`),
     );
-    const [kind, value] = (this.options.recordedStatus ?? '').split(':');
-    if (kind === 'signal' && value) original.processKill(original.pid, value);
-    return original.reallyExit(kind === 'code' ? Number(value) : 1);
+    if (killed) original.processKill(original.pid, value);
+    return original.reallyExit(EXIT.DIVERGENCE);
   }
 
   // ---- reading the log -----------------------------------------------------------------
@@ -536,7 +652,7 @@ export class ReplaySession implements Session {
   }
 
   /** Stops the replay with a report: the log holds something else than what the program did. */
-  mismatch(actual: string, stack: string | null = programStack()): never {
+  mismatch(actual: string, stack: string | null = programStack(), full?: { expected: string; actual: string }): never {
     const head = this.peek();
     if (!head) return this.logEnded(actual);
     this.finish();
@@ -546,6 +662,7 @@ export class ReplaySession implements Session {
       expected: describeEvent(head, this.header),
       actual,
       stack,
+      full,
     });
   }
 }

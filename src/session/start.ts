@@ -7,10 +7,11 @@ import { isMainThread, threadId } from 'node:worker_threads';
 import { syncBuiltinESMExports } from 'node:module';
 import tty from 'node:tty';
 import { EXIT } from '../exit-codes.js';
-import { FORMAT_VERSION, type TraceHeader } from '../trace/format.js';
-import { TraceError, TraceReader } from '../trace/reader.js';
+import { Api, FORMAT_VERSION, type TraceHeader } from '../trace/format.js';
+import { createRequire } from 'node:module';
+import { TraceError, TraceReader, type TraceFile } from '../trace/reader.js';
 import { LOG_EXT, createRecordingDir, logPath, programName, setLatest } from '../trace/store.js';
-import { workerLog, workersSource } from '../sources/workers.js';
+import { replayedThreadDone, unwrapWorkerData, workerLog, workersSource } from '../sources/workers.js';
 import { unsupportedSource } from '../sources/unsupported.js';
 import { clockSource } from '../sources/clock.js';
 import { processSource } from '../sources/process.js';
@@ -25,7 +26,11 @@ import { childProcessSource } from '../sources/child-process.js';
 import { backgroundSource } from '../sources/background.js';
 import { dnsSource } from '../sources/dns.js';
 import { osSource } from '../sources/os.js';
-import { fsSource } from '../sources/fs.js';
+import { fsSource } from '../sources/fs/index.js';
+import { addonsSource } from '../sources/addons.js';
+import { sqliteSource } from '../sources/sqlite.js';
+import { dgramSource } from '../sources/dgram.js';
+import { http2Source } from '../sources/http2.js';
 import { original, writeStderr } from './originals.js';
 import { RecordSession } from './record.js';
 import { ReplaySession } from './replay.js';
@@ -37,6 +42,8 @@ import { startAudit } from './audit.js';
 import { ENV } from './env.js';
 import { parseSeed, startChaos, type Chaos } from './chaos.js';
 import { REWIND_VERSION } from '../version.js';
+import { bindings } from './bindings.js';
+import { describeMissing, missingInternals } from '../node/internals.js';
 
 
 /**
@@ -52,14 +59,18 @@ export const SOURCES: readonly Source[] = [
   stdioSource,
   streamsSource,
   netSource,
+  dgramSource,
   tlsSource,
   httpSource,
+  http2Source,
   childProcessSource,
   fsSource,
   backgroundSource,
   dnsSource,
   osSource,
   workersSource,
+  addonsSource,
+  sqliteSource,
   unsupportedSource,
 ];
 
@@ -83,6 +94,8 @@ function isPassThrough(main: string | undefined): boolean {
 export function start(attach?: (session: ReplaySession) => void): void {
   const g = globalThis as Record<symbol, unknown>;
   if (g[SESSION_KEY]) return;
+  // Before anything else: the program's workerData is the program's, recorded or not.
+  if (!isMainThread) unwrapWorkerData();
   const mode = process.env[ENV.MODE] ?? 'record';
   if (mode === 'off') return;
   // A replay a debugger drives is started by rewind/register, which attaches the debug
@@ -92,7 +105,7 @@ export function start(attach?: (session: ReplaySession) => void): void {
   let session: Session;
   if (mode === 'replay') session = openReplay();
   else {
-    if (isMainThread && isPassThrough(process.argv[1])) return;
+    if (isMainThread && isPassThrough(process.argv[1])) return recordPassThrough();
     const s = openRecord();
     if (!s) return;
     session = s;
@@ -110,6 +123,39 @@ export function start(attach?: (session: ReplaySession) => void): void {
   // module is still being loaded, and only it can ask for the log's first events.
 }
 
+/**
+ * A package manager's process (npm test) only starts the program, but what it prints (the
+ * "> pkg@1.0.0 test" lines) is part of what the user saw: it records its outputs, its end,
+ * and when each process it starts begins and ends, nothing else (see TraceHeader.passThrough).
+ */
+function recordPassThrough(): void {
+  if (process.env[ENV.MODE] !== 'record' || !process.env[ENV.DIR]) return; // only under `rewind record`
+  const dir = process.env[ENV.DIR]!;
+  const header = buildHeader(null);
+  header.passThrough = true;
+  let s: RecordSession;
+  try {
+    s = new RecordSession(logPath(dir, programName(process.argv), process.pid), header);
+  } catch {
+    return; // its output is not part of the recording; the program's own log still is
+  }
+  processSource.install(s);
+  stdioSource.install(s);
+  type Child = import('node:child_process').ChildProcess;
+  const { ChildProcess } = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
+  const proto = ChildProcess.prototype as unknown as { spawn: (this: Child, ...a: unknown[]) => unknown };
+  const spawn = proto.spawn;
+  proto.spawn = function (this: Child, ...args: unknown[]) {
+    const r = spawn.apply(this, args);
+    const pid = this.pid;
+    if (pid) {
+      s.writer.value(Api['passThrough.spawn'], pid);
+      this.once('exit', () => s.writer.value(Api['passThrough.exit'], pid));
+    }
+    return r;
+  };
+}
+
 function openReplay(): ReplaySession {
   const env = process.env;
   // A worker thread replays its own log, next to its process's (see sources/workers.ts).
@@ -117,15 +163,50 @@ function openReplay(): ReplaySession {
   const tracePath = given && (isMainThread ? given : workerLog(given, threadId));
   if (!tracePath) {
     writeStderr(`rewind: ${ENV.MODE}=replay needs ${ENV.TRACE}; use \`rewind replay\` to replay a recording.\n`);
+    replayedThreadDone();
     return original.reallyExit(EXIT.USAGE);
   }
+  let file: TraceFile;
   try {
-    const file = TraceReader.open(tracePath);
-    return new ReplaySession(file, { recordedStatus: env[ENV.STATUS], summary: env[ENV.SUMMARY] === '1' });
+    file = TraceReader.open(tracePath);
   } catch (e) {
     if (!(e instanceof TraceError)) throw e;
     writeStderr(`${e.message}\n`);
+    replayedThreadDone();
     return original.reallyExit(EXIT.BAD_TRACE);
+  }
+  refuseIncomplete(file.header);
+  return new ReplaySession(file, { recordedStatus: env[ENV.STATUS], summary: env[ENV.SUMMARY] === '1' });
+}
+
+/**
+ * A replay needs every internal rewind serves the program's I/O through: without one, the
+ * program would reach the outside world for real. And a recording made without one lacks
+ * that I/O. Either way the replay is refused before the program runs.
+ */
+function refuseIncomplete(h: TraceHeader): void {
+  const recorded = h.missingInternals ?? [];
+  if (recorded.length > 0) {
+    writeStderr(
+      `rewind: this recording is incomplete and cannot be replayed: when it was recorded, Node did not let rewind reach ` +
+        `${recorded.length === 1 ? 'an internal' : 'internals'} it records through, so part of what the program did was not recorded:\n` +
+        describeMissing(recorded) +
+        `Record it again where Node lets rewind reach ${recorded.length === 1 ? 'it' : 'them'} (for example without \`--permission\`).\n`,
+    );
+    replayedThreadDone();
+    original.reallyExit(EXIT.BAD_TRACE);
+  }
+  bindings();
+  const now = missingInternals();
+  if (now.length > 0) {
+    writeStderr(
+      `rewind: cannot replay here: this Node (${process.version}${process.execArgv.length ? `, ${process.execArgv.join(' ')}` : ''}) does not let rewind reach ` +
+        `what it serves the program's I/O through, so the program would reach the outside world for real:\n` +
+        describeMissing(now) +
+        `Replay it with a Node that allows it (for example without \`--permission\`).\n`,
+    );
+    replayedThreadDone();
+    original.reallyExit(EXIT.BAD_TRACE);
   }
 }
 
@@ -147,6 +228,18 @@ function openRecord(): RecordSession | null {
     }
   }
   const header = buildHeader(chaosOf(env[ENV.CHAOS], dir));
+  // Looked up before anything is recorded, so the header says what cannot be.
+  bindings();
+  const missing = missingInternals();
+  if (missing.length > 0) {
+    header.missingInternals = missing.map((m) => ({ ...m }));
+    writeStderr(
+      `rewind: warning: Node does not let rewind reach ${missing.length === 1 ? 'an internal' : 'internals'} it records through` +
+        `${process.execArgv.length ? ` (node ${process.execArgv.join(' ')})` : ''}, so this part of what the program does is not recorded, ` +
+        `and the recording of ${isMainThread ? `process ${process.pid}` : `worker thread ${threadId}`} will refuse to replay:\n` +
+        describeMissing(missing),
+    );
+  }
   if (!isMainThread) return openWorkerRecord(dir, header);
   for (let attempt = 0; attempt < 5; attempt++) {
     const file = logPath(dir, attempt === 0 ? program : `${program}.${attempt}`, process.pid);
@@ -212,6 +305,14 @@ function stdinKind(): 'tty' | 'pipe' | 'file' {
   }
 }
 
+/** A cluster worker's id: Node set up the worker (loading cluster) before the preload ran. */
+function clusterWorkerId(): number | null {
+  const loaded = (process as unknown as { moduleLoadList?: string[] }).moduleLoadList;
+  if (!isMainThread || !loaded?.includes('NativeModule cluster')) return null;
+  const cluster = process.getBuiltinModule?.('node:cluster') as { isWorker?: boolean; worker?: { id: number } } | undefined;
+  return cluster?.isWorker && cluster.worker ? cluster.worker.id : null;
+}
+
 function buildHeader(chaos: Chaos | null): TraceHeader {
   const ipc = ipcChannel();
   const seed = new Uint32Array(4);
@@ -244,6 +345,8 @@ function buildHeader(chaos: Chaos | null): TraceHeader {
     },
     ...(ipc ? { ipc: { serialization: ipc.serialization } } : {}),
   };
+  const worker = clusterWorkerId();
+  if (worker !== null) header.clusterWorker = worker;
   if (chaos) {
     // The program's own random choices repeat with the chaos seed, as the perturbations do.
     header.randomSeed = chaos.randomSeed;

@@ -113,18 +113,18 @@ function cryptoJobs(s: Session): void {
 }
 
 /**
- * Whether Node's module loader itself called `fn` (compilation is rare: a stack is cheap
- * enough). Only the direct caller counts: a package's top-level code (undici's and
- * es-module-lexer's `WebAssembly.compile` at load) also runs under the loader's frames, and
- * its compilation is the program's, ordered among its turns like any other.
+ * Whether the direct caller of `fn` is Node's module loader (or its CommonJS lexer): not
+ * just any frame below, since a program's module compiling WebAssembly at its top level
+ * (es-module-lexer's init, in vite) runs under the ESM loader's frames too.
  */
-function calledByModuleLoader(fn: Fn): boolean {
+function calledByNode(fn: Fn): boolean {
   const holder: { stack?: string } = {};
   const limit = Error.stackTraceLimit;
   Error.stackTraceLimit = 1;
   Error.captureStackTrace(holder, fn);
   Error.stackTraceLimit = limit;
-  return /node:internal\/(modules|deps\/cjs-module-lexer)\//.test(holder.stack ?? '');
+  const caller = (holder.stack ?? '').split('\n')[1] ?? '';
+  return /node:internal\/(?:modules\/|deps\/cjs-module-lexer\/)/.test(caller);
 }
 
 /** WebAssembly's asynchronous compilation: the promise settles in a turn of its own. */
@@ -137,7 +137,7 @@ function webAssembly(s: Session): void {
     const wrapper = function (this: unknown, ...args: unknown[]) {
       // Node's module loader compiles WebAssembly of its own (cjs-module-lexer, when the
       // ESM loader runs a CommonJS entry): module loading is not an input.
-      if (calledByModuleLoader(wrapper)) return real.apply(this, args);
+      if (calledByNode(wrapper)) return real.apply(this, args);
       const done = completions(s, Api['wasm.done'], `WebAssembly.${name}()`, false);
       return new Promise((resolve, reject) => {
         (real.apply(this, args) as Promise<unknown>).then(done.wrap(resolve), done.wrap(reject));

@@ -83,14 +83,16 @@ function recordNet(s: RecordSession, b: Bindings): void {
       if (!st) return listen.call(this, backlog);
       const err = s.call(Api['net.listen'], { h: st.op, backlog }, () => listen.call(this, backlog));
       if (err === 0) {
-        const accept = this.onconnection;
+        // Whatever function Node puts in the slot later is recorded too: cluster's primary
+        // takes over its server's accepts (round-robin) after listening.
+        let accept = this.onconnection;
         const accepted = function (this: Handle, status: number, client?: Handle) {
           s.callback(st.op, Api['net.connection'], status);
           if (client) handleState(client);
           return accept.apply(this, arguments);
         };
         const c = chaos;
-        this.onconnection =
+        const recorded =
           c === null
             ? accepted
             : function (this: Handle, status: number, client?: Handle) {
@@ -98,6 +100,13 @@ function recordNet(s: RecordSession, b: Bindings): void {
                 const lane = laneOf(st);
                 c.deliver(lane, { op: st.op, n: lane.n++, discard: () => client?.close() }, () => accepted.call(this, status, client));
               };
+        Object.defineProperty(this, 'onconnection', {
+          configurable: true,
+          get: () => recorded,
+          set: (fn: typeof accept) => {
+            if (fn !== recorded) accept = fn;
+          },
+        });
       }
       return err;
     };

@@ -4,6 +4,7 @@
 // change when a recording made in a terminal is replayed into a pipe.
 import type { StdioInfo } from '../trace/format.js';
 import type { Session, Source } from '../session/session.js';
+import { original } from '../session/originals.js';
 
 type Write = (chunk: unknown, encoding?: unknown, cb?: unknown) => boolean;
 
@@ -43,6 +44,25 @@ function restoreShape(stream: NodeJS.WriteStream, info: StdioInfo): void {
   Object.defineProperties(stream, props);
 }
 
+/**
+ * > 0 while process.stdout or process.stderr writes: when one is a file, Node writes it
+ * through the fs binding, and the fs source must not log that output a second time.
+ */
+export const stdioWriting = { depth: 0 };
+
+const unchecked = new Map<number, (data: Uint8Array) => void>();
+
+/**
+ * Writes to the program's stdout (1) or stderr (2) in its order with the program's own
+ * writes, without logging or checking it: what a child wrote there (child-process.ts),
+ * which the log holds elsewhere.
+ */
+export function writeUnchecked(fd: number, data: Uint8Array): void {
+  const write = unchecked.get(fd);
+  if (write) write(data);
+  else original.fs.writeSync(fd, data);
+}
+
 export const stdioSource: Source = {
   name: 'stdio',
   install(s: Session) {
@@ -53,10 +73,16 @@ export const stdioSource: Source = {
     for (const [stream, fd, info] of streams) {
       if (s.mode === 'replay' && Boolean(stream.isTTY) !== info.isTTY) restoreShape(stream, info);
       const write = stream.write as Write;
+      unchecked.set(fd, (data) => void write.call(stream, data));
       stream.write = function (this: NodeJS.WriteStream, chunk: unknown, encoding?: unknown, cb?: unknown) {
         const data = bytesOf(chunk, encoding);
         if (data !== null) s.output(fd, data);
-        return write.call(this, chunk, encoding, cb);
+        stdioWriting.depth++;
+        try {
+          return write.call(this, chunk, encoding, cb);
+        } finally {
+          stdioWriting.depth--;
+        }
       } as typeof stream.write;
     }
   },

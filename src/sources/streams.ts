@@ -169,6 +169,9 @@ function recordReads(s: RecordSession, b: Bindings): (h: Handle) => void {
         if (ab) s.streamRead(st.op, n, new Uint8Array(ab, sbs[b.kArrayBufferOffset], n));
         else s.unsupported('net.Socket onread option', 'reads into a user buffer are not logged');
       } else if (n < 0) s.streamRead(st.op, n, null);
+      // A handle passed over an IPC pipe (a cluster worker's connection) came with the read.
+      const passed = n > 0 ? this.pendingHandle : undefined;
+      if (passed) s.callback(st.op, Api['ipc.handle'], passedKind(b, passed));
       return inner.call(this, ab);
     };
   // The native side calls whatever function sits in the handle's onread slot; Node
@@ -233,6 +236,8 @@ function replayReads(s: ReplaySession, b: Bindings): (h: Handle) => void {
       return;
     }
     const data = x as Uint8Array;
+    const passed = s.takeCallback(st.op, Api['ipc.handle']);
+    if (passed) h.pendingHandle = passedHandle(b, passed.payload as string);
     const buf = Buffer.allocUnsafeSlow(data.length);
     buf.set(data);
     st.bytesRead += data.length;
@@ -246,6 +251,19 @@ function replayReads(s: ReplaySession, b: Bindings): (h: Handle) => void {
     st.reading = true;
     s.register(st.op, { tag: Tag.StreamRead, repeat: true, what: 'a stream handle reading', fire: (x) => deliver(h, st, x) });
   };
+}
+
+/** What kind of handle came over an IPC pipe, and (replay) an inert one of that kind. */
+function passedKind(b: Bindings, h: Handle): string {
+  if (h instanceof b.TCP) return 'tcp';
+  if (h instanceof b.Pipe) return 'pipe';
+  return h?.constructor?.name ?? 'unknown';
+}
+
+function passedHandle(b: Bindings, kind: string): Handle {
+  if (kind === 'tcp') return new b.TCP(b.TCPConstants.SOCKET);
+  if (kind === 'pipe') return new b.Pipe(b.PipeConstants.SOCKET);
+  return null;
 }
 
 function recordStream(s: RecordSession, b: Bindings, P: any): void {

@@ -4,8 +4,8 @@
 //
 // Most of these modules are large, and loading them at startup would slow every recorded
 // program: they are patched when the program first requires them. (A module imported only
-// through ESM is not seen this way: dgram is small and patched at once; ESM imports of
-// http2, cluster and inspector go unreported.)
+// through ESM is not seen this way: ESM imports of inspector go unreported.) UDP, HTTP/2 and
+// cluster, once listed here, are recorded (dgram.ts, http2.ts, net.ts).
 import { createRequire } from 'node:module';
 import type { Session, Source } from '../session/session.js';
 
@@ -13,16 +13,9 @@ const require = createRequire(import.meta.url);
 
 /** Per module: [export, why]: the entry points of each unrecorded family. */
 const ENTRY_POINTS: Record<string, [string, string][]> = {
-  dgram: [['createSocket', 'UDP datagrams are not recorded']],
-  http2: [
-    ['connect', 'HTTP/2 sessions are not recorded'],
-    ['createServer', 'HTTP/2 sessions are not recorded'],
-    ['createSecureServer', 'HTTP/2 sessions are not recorded'],
-  ],
-  cluster: [['fork', "cluster workers share the primary's listening sockets, which is not recorded"]],
   inspector: [['open', 'the inspector talks to the outside world']],
 };
-const EAGER = ['dgram'];
+const EAGER: string[] = [];
 
 function patch(s: Session, id: string, mod: Record<string, unknown>): void {
   for (const [name, why] of ENTRY_POINTS[id]) {

@@ -8,8 +8,16 @@
 // (they are not stored: the sending thread, replayed, sends the same ones), and each
 // arrival waits for its turn in the receiving thread's log, as background work does. So a
 // worker's log replays within its process, not alone.
+import { crc32 } from 'node:zlib';
 import workerThreads from 'node:worker_threads';
 import { ENV } from '../session/env.js';
+import { EXIT } from '../exit-codes.js';
+import { original, writeStderr } from '../session/originals.js';
+import { pack, putVarint } from '../trace/codec.js';
+import { CHUNK_HEADER_BYTES, type EndInfo } from '../trace/format.js';
+import { Tail } from '../trace/writer.js';
+import { TraceReader } from '../trace/reader.js';
+import path from 'node:path';
 import type { RecordSession } from '../session/record.js';
 import type { ReplaySession } from '../session/replay.js';
 import type { Session, Source } from '../session/session.js';
@@ -32,7 +40,190 @@ function privateField(obj: object, description: string): symbol | undefined {
   return Object.getOwnPropertySymbols(obj).find((k) => k.description === description);
 }
 
+// ---- a worker's log when the thread is stopped ------------------------------------------
+// worker.terminate() and the process ending stop a thread without running its 'exit'
+// listeners: no JS of its own flushes its log or writes its end. So a recording worker
+// fills its log's chunks in a SharedArrayBuffer its parent holds too (TraceWriter.share),
+// and the parent writes what is left there, and an end record, once the thread stopped.
+// The buffer reaches the worker inside its workerData, which the preload unwraps before the
+// program can read it.
+
+const WRAPPED = '__rewindWorkerData';
+let ownTail: SharedArrayBuffer | null = null;
+let ownDone: Int32Array | null = null;
+/** The process's output counter (RecordSession.outputOrder): the parent's, or made with the first worker. */
+let outputOrder: Int32Array | null = null;
+
+/** In a worker thread, first thing: takes rewind's shared buffers out of workerData. */
+export function unwrapWorkerData(): void {
+  const data = workerThreads.workerData as Record<string, unknown> | null | undefined;
+  if (!data || typeof data !== 'object' || !(WRAPPED in data)) return;
+  const { tail, done, order, data: program } = data[WRAPPED] as { tail?: SharedArrayBuffer; done?: SharedArrayBuffer; order?: SharedArrayBuffer; data: unknown };
+  (workerThreads as any).workerData = program;
+  ownTail = tail ?? null;
+  ownDone = done ? new Int32Array(done) : null;
+  outputOrder = order ? new Int32Array(order) : null;
+}
+
+/**
+ * A replayed worker thread has consumed its log (to the point where it was stopped, or to
+ * its end) or stops replaying: its parent, waiting to stop it or to exit, goes on.
+ */
+export function replayedThreadDone(): void {
+  if (ownDone === null) return;
+  Atomics.store(ownDone, 0, 1);
+  Atomics.notify(ownDone, 0);
+}
+
+/** A file read by rewind itself, off the log (readFileSync would go through the program's fs.openSync). */
+function readOwn(file: string): Buffer {
+  const fd = original.fs.openSync(file, 'r');
+  try {
+    const buf = Buffer.alloc(original.fs.fstatSync(fd).size);
+    let off = 0;
+    while (off < buf.length) {
+      const n = original.fs.readSync(fd, buf, off, buf.length - off, off);
+      if (n === 0) break;
+      off += n;
+    }
+    return buf.subarray(0, off);
+  } finally {
+    original.fs.closeSync(fd);
+  }
+}
+
+/**
+ * Replay: the output counter of a process's threads, [next ticket, then for each ticket k
+ * the next one after it that some log of the process holds]. Tickets can be taken and never
+ * logged (a thread stopped between the two, its process ending while it wrote): the counter
+ * steps over them instead of waiting for them.
+ */
+function ticketTable(mainLog: string): Int32Array {
+  const held: number[] = [];
+  const dir = path.dirname(mainLog);
+  const base = path.basename(mainLog).replace(/\.rwnd$/, '');
+  const logs = original.fs.readdirSync(dir).filter((f) => f === `${base}.rwnd` || (f.startsWith(`${base}-t`) && f.endsWith('.rwnd')));
+  for (const f of logs) {
+    try {
+      for (const ev of TraceReader.events(TraceReader.parse(readOwn(path.join(dir, f)), f))) {
+        if (ev.kind === 'value' && ev.api === Api['thread.outputOrder']) held.push(ev.payload as number);
+      }
+    } catch {
+      // an unreadable log replays (or refuses to) on its own
+    }
+  }
+  const max = held.length ? Math.max(...held) : -1;
+  const table = new Int32Array(new SharedArrayBuffer(4 * (max + 2)));
+  let next = max + 1;
+  const present = new Set(held);
+  for (let k = max; k >= 0; k--) {
+    table[k + 1] = next;
+    if (present.has(k)) next = k;
+  }
+  table[0] = next; // the first ticket held
+  return table;
+}
+
+/** How long a replay's parent waits for a worker thread to reach where the recorded one was stopped. */
+const CATCH_UP_MS = 60_000;
+
+/** Whether a new worker runs rewind's preload (it unwraps workerData): NODE_OPTIONS, or the inherited execArgv. */
+const PRELOAD = /preload\.cjs|register\.js|node-test\.cjs|rewind\/(register|node-test)/;
+function runsPreload(options: any): boolean {
+  if (PRELOAD.test(process.env.NODE_OPTIONS ?? '')) return true;
+  return options?.execArgv === undefined && process.execArgv.some((a) => PRELOAD.test(a));
+}
+
+/** One End event, as TraceWriter.end writes it. */
+function endEvent(info: EndInfo): Buffer {
+  const body = pack(info);
+  const head = Buffer.alloc(11);
+  head[0] = Tag.End;
+  const n = putVarint(head, 1, body.length);
+  return Buffer.concat([head.subarray(0, n), body]);
+}
+
+/**
+ * The parent's side: writes the events left in a stopped (or, as the process ends, still
+ * running) worker's tail and an end record into its log, unless the worker ended it itself.
+ */
+function finishWorkerLog(tail: SharedArrayBuffer, log: string, end: EndInfo, running: boolean): void {
+  const slots = new Int32Array(tail, 0, 4);
+  let state: number = Atomics.compareExchange(slots, Tail.STATE, Tail.OPEN, Tail.TAKEN);
+  // A running worker may be writing a chunk right now: it takes a moment.
+  for (let i = 0; running && state === Tail.FLUSHING && i < 200; i++) {
+    Atomics.wait(slots, Tail.STATE, Tail.FLUSHING, 5);
+    state = Atomics.compareExchange(slots, Tail.STATE, Tail.OPEN, Tail.TAKEN);
+  }
+  if (state === Tail.CLOSED || state === Tail.TAKEN) return;
+  Atomics.store(slots, Tail.STATE, Tail.TAKEN);
+  let fd: number;
+  try {
+    fd = original.fs.openSync(log, 'r+');
+  } catch {
+    return; // the worker recorded nothing (or could not create its log)
+  }
+  try {
+    const pos = slots[Tail.POS];
+    // Shared before the worker's preload got to it: its log holds the header only.
+    const shared = pos >= CHUNK_HEADER_BYTES;
+    // Stopped while writing a chunk: that chunk is written again, whole, where it began.
+    const at = shared ? slots[Tail.FILE] : original.fs.fstatSync(fd).size;
+    const events = shared ? Buffer.from(tail, Tail.HEADER + CHUNK_HEADER_BYTES, pos - CHUNK_HEADER_BYTES) : Buffer.alloc(0);
+    const body = Buffer.concat([events, endEvent(end)]);
+    const chunk = Buffer.alloc(CHUNK_HEADER_BYTES + body.length);
+    chunk.writeUInt32LE(body.length, 0);
+    chunk.writeUInt32LE(crc32(body), 4);
+    body.copy(chunk, CHUNK_HEADER_BYTES);
+    original.fs.ftruncateSync(fd, at);
+    let off = 0;
+    while (off < chunk.length) off += original.fs.writeSync(fd, chunk, off, chunk.length - off, at + off);
+  } catch {
+    // the log stays as the worker left it: its replay says where it ends
+  } finally {
+    original.fs.closeSync(fd);
+  }
+}
+
+// ---- which port is which op ----------------------------------------------------------
+// A port's messages are the turns of its op, so ops go to ports in an order the program
+// decides, the same in both runs: as ports are made (a Worker's, a MessageChannel's, this
+// thread's parentPort) or received (transferred in a message, within that message's turn).
+// Not as messages first arrive: in a pool that order is a race. (`port.on('message')`
+// starts a port natively, without MessagePort.prototype.start.)
+
+/** A Worker's own ports: the program's messages, and Node's (stdio, errors). */
+function workerPorts(worker: any, opOf: (port: Port) => unknown): void {
+  for (const name of ['kPublicPort', 'kPort']) {
+    const key = privateField(worker, name);
+    if (key && worker[key]) opOf(worker[key]);
+  }
+}
+
+/** Ports that arrive inside the message being dispatched on `port`. */
+function receivedPorts(port: Port, opOf: (port: Port) => unknown): void {
+  const ports = port[kCurrentlyReceivingPorts] as Port[] | undefined;
+  if (ports) for (const p of ports) if (p instanceof workerThreads.MessagePort) opOf(p);
+}
+
+/** This thread's parentPort, and a MessageChannel's two ports as it is made. */
+function ownPorts(opOf: (port: Port) => unknown): void {
+  if (workerThreads.parentPort) opOf(workerThreads.parentPort);
+  const Real = workerThreads.MessageChannel;
+  class MessageChannel extends Real {
+    constructor() {
+      super();
+      opOf(this.port1);
+      opOf(this.port2);
+    }
+  }
+  (workerThreads as any).MessageChannel = MessageChannel;
+  if (globalThis.MessageChannel === Real) (globalThis as any).MessageChannel = MessageChannel;
+}
+
 function recordWorkers(s: RecordSession): void {
+  if (ownTail !== null) s.writer.share(ownTail);
+  s.outputOrder = outputOrder;
   const P = workerThreads.MessagePort.prototype as any;
   const opOf = (port: Port): number => (port[kOp] ??= s.newOp());
   let draining = 0;
@@ -46,13 +237,29 @@ function recordWorkers(s: RecordSession): void {
   P[kHybridDispatch] = function (this: Port, data: unknown, type: string, event: unknown) {
     // Messages a Worker's exit drains from its port arrive inside that turn, not in their own.
     s.callback(opOf(this), draining > 0 ? Api['worker.drained'] : Api['worker.message'], undefined);
+    receivedPorts(this, opOf);
     return dispatch.call(this, data, type, event);
   };
+  ownPorts(opOf);
 
-  patchWorker((_worker, handle) => {
+  // Workers still running when this thread ends are stopped with it.
+  const live = new Map<any, () => void>();
+  process.on('exit', () => {
+    for (const finish of live.values()) finish();
+    live.clear();
+  });
+
+  patchWorker(s, (worker, handle, tail) => {
     const op = s.newOp();
+    workerPorts(worker, opOf);
     const exit = handle.onexit;
+    const log = workerLog(mainLogOf(s.writer.path), worker.threadId);
+    if (tail) live.set(worker, () => finishWorkerLog(tail, log, { code: null, signal: null, via: 'terminated' }, true));
     handle.onexit = function (this: unknown, ...args: unknown[]) {
+      if (tail) {
+        live.delete(worker);
+        finishWorkerLog(tail, log, { code: typeof args[0] === 'number' ? args[0] : null, signal: null, via: 'terminated' }, false);
+      }
       s.callback(op, Api['worker.exit'], undefined);
       draining++;
       try {
@@ -65,6 +272,33 @@ function recordWorkers(s: RecordSession): void {
 }
 
 function replayWorkers(s: ReplaySession): void {
+  s.onLogDone = replayedThreadDone;
+  s.outputOrder = outputOrder;
+  // A worker the recorded process stopped (terminate(), or by ending) had got as far as its
+  // log goes: its replay gets there too before it is stopped, so none of its events (its
+  // output) is lost to a parent that replays faster than it.
+  const live = new Map<any, Int32Array>();
+  const catchUp = (worker: any, done: Int32Array) => {
+    live.delete(worker);
+    s.passTurn(); // this thread's last output is written: the worker's next ones may be
+    if (Atomics.wait(done, 0, 0, CATCH_UP_MS) === 'timed-out') {
+      writeStderr(
+        `rewind: worker thread ${worker.threadId} had not replayed its recorded events ${CATCH_UP_MS / 1000} s after ` +
+          `its process was to stop it; the replay no longer follows the recording, so it stops here.\n`,
+      );
+      original.reallyExit(EXIT.DIVERGENCE);
+    }
+  };
+  process.on('exit', () => {
+    for (const [worker, done] of [...live]) catchUp(worker, done);
+  });
+  const W = workerThreads.Worker.prototype as any;
+  const terminate = W.terminate;
+  W.terminate = function (this: any, ...args: unknown[]) {
+    const done = live.get(this);
+    if (done) catchUp(this, done);
+    return terminate.apply(this, args);
+  };
   const P = workerThreads.MessagePort.prototype as any;
   const dispatch = P[kHybridDispatch];
   let draining = 0;
@@ -86,6 +320,7 @@ function replayWorkers(s: ReplaySession): void {
   };
   const deliver = (port: Port, [data, type, event, ports]: unknown[]) => {
     port[kCurrentlyReceivingPorts] = ports;
+    receivedPorts(port, opOf);
     try {
       dispatch.call(port, data, type, event);
     } finally {
@@ -105,12 +340,16 @@ function replayWorkers(s: ReplaySession): void {
     state.arrived.push(arrival);
     s.wake();
   };
+  ownPorts(opOf);
 
-  patchWorker((worker, handle) => {
+  patchWorker(s, (worker, handle, shared) => {
     const op = s.newOp();
+    workerPorts(worker, opOf);
     const exit = handle.onexit;
     let exited: unknown[] | null = null;
+    if (shared) live.set(worker, new Int32Array(shared));
     handle.onexit = (...args: unknown[]) => {
+      live.delete(worker);
       exited = args;
       s.wake();
     };
@@ -138,15 +377,21 @@ function replayWorkers(s: ReplaySession): void {
  * too, from its own log next to `replayOf`: the program's environment is the recorded
  * one, in which rewind recorded.
  */
-function patchWorker(patch: (worker: any, handle: any) => void, replayOf?: string): void {
+function patchWorker(s: RecordSession | ReplaySession, patch: (worker: any, handle: any, shared: SharedArrayBuffer | null) => void, replayOf?: string): void {
   const Real = workerThreads.Worker;
   class RewindWorker extends Real {
     constructor(filename: string | URL, options?: any) {
       const env = options?.env === workerThreads.SHARE_ENV ? options.env : { ...(options?.env ?? process.env) };
       if (replayOf && env !== workerThreads.SHARE_ENV) Object.assign(env, { [ENV.MODE]: 'replay', [ENV.TRACE]: replayOf });
-      super(filename, { ...options, env });
+      // Handed over inside its workerData (see unwrapWorkerData): recording, the worker's log
+      // tail; replaying, the flag it raises when it has replayed its log.
+      const shared = runsPreload(options) ? new SharedArrayBuffer(replayOf ? 4 : Tail.BYTES) : null;
+      const field = replayOf ? 'done' : 'tail';
+      if (shared) s.outputOrder = outputOrder ??= replayOf ? ticketTable(replayOf) : new Int32Array(new SharedArrayBuffer(4));
+      const more = shared ? { workerData: { [WRAPPED]: { [field]: shared, order: outputOrder!.buffer, data: options?.workerData } } } : {};
+      super(filename, { ...options, env, ...more });
       const key = privateField(this, 'kHandle');
-      if (key) patch(this, (this as any)[key]);
+      if (key) patch(this, (this as any)[key], shared);
     }
   }
   Object.defineProperty(RewindWorker, 'name', { value: 'Worker' });

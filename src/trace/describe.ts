@@ -116,6 +116,7 @@ function describeRead(status: number, data: Uint8Array | undefined): string {
 
 export function describeEnd(end: { code: number | null; signal: string | null; via: string }): string {
   if (end.signal) return `killed by ${end.signal}`;
+  if (end.via === 'terminated') return end.code === null ? 'terminated as its process ended' : `terminated (worker.terminate()), exit code ${end.code}`;
   const how = end.via === 'exit' ? 'process.exit()' : end.via === 'uncaught' ? 'uncaught exception' : 'event loop empty';
   return `exit code ${end.code} (${how})`;
 }

@@ -12,7 +12,7 @@
 // A process killed mid-write leaves a short last chunk: its complete events are kept.
 
 export const MAGIC = Buffer.from('RWND', 'latin1');
-export const FORMAT_VERSION = 1;
+export const FORMAT_VERSION = 2;
 export const CHUNK_HEADER_BYTES = 8;
 /** Upper bound for a chunk or a single length field; anything larger is corruption. */
 export const MAX_CHUNK_BYTES = 1 << 30;
@@ -132,8 +132,10 @@ export const Api = {
   'os.machine': 64,
   'os.type': 65,
   'os.setPriority': 66,
-  // fs: the callback, sync and promise forms of one function share an id (the Call
-  // record says which form); see sources/fs.ts.
+  // fs: calls into Node's fs binding (format 2; format 1 recorded the public API). The
+  // callback, sync and promise forms of one function share an id (the Call record says
+  // which form); see sources/fs/binding.ts. Only format 1 used fs.appendFile, fs.cp,
+  // fs.glob, fs.lchmod, fs.truncate and the fs.handle ids but fs.handle.close.
   'fs.access': 100,
   'fs.appendFile': 101,
   'fs.chmod': 102,
@@ -199,6 +201,40 @@ export const Api = {
   'fs.handle.close': 172,
   'fs.handle.readv': 173,
   'fs.handle.writev': 174,
+  // fs binding functions with no public counterpart above (Node 22+: fs.cpSync's native parts)
+  'fs.cpSyncCheckPaths': 200,
+  'fs.cpSyncOverrideFile': 201,
+  'fs.cpSyncCopyDir': 202,
+  'fs.internalModuleStat': 203,
+  // native libraries behind the membrane (sources/membrane.ts): an addon loaded (args: its
+  // name and file; result: its exports as the membrane sees them, or why it runs live)
+  'native.load': 400,
+  // a call into a library (args: which library, what was called on what, a summary of the arguments)
+  'native.call': 401,
+  // the library called a function of the program's during a call (a nested event)
+  'native.nested': 402,
+  // the library called a function of the program's from the event loop (a turn)
+  'native.callback': 403,
+  // a promise the library returned settled
+  'native.settle': 404,
+  // the library handed over something the log cannot hold: replay refuses it
+  'native.unservable': 405,
+  // node:sqlite (built in, no dlopen) loaded: its exports as the membrane sees them
+  'sqlite.load': 410,
+  // dgram (UDP handles): a request with a status (bind, connect, options; args name it),
+  // a datagram sent (length and crc32 checked, never sent at replay), its completion, one received
+  'dgram.call': 420,
+  'dgram.send': 421,
+  'dgram.sent': 422,
+  'dgram.message': 423,
+  // a handle (payload: its kind) passed over an IPC pipe with the bytes just read (cluster workers' connections)
+  'ipc.handle': 430,
+  // Threads (loop: 340–379). A Value event before an output of a process with worker
+  // threads: the output's place among all its threads' outputs (sources/workers.ts).
+  'thread.outputOrder': 340,
+  // A pass-through process (header.passThrough) started a child (payload: its pid), or saw it exit.
+  'passThrough.spawn': 341,
+  'passThrough.exit': 342,
 } as const;
 export type ApiName = keyof typeof Api;
 const API_NAMES = new Map<number, string>(Object.entries(Api).map(([k, v]) => [v, k]));
@@ -292,6 +328,19 @@ export interface TraceHeader {
   stdio: { stdin: StdioInfo; stdout: StdioInfo; stderr: StdioInfo };
   /** The process was forked with an IPC channel (Node removes the variables that say so). */
   ipc?: { serialization: 'json' | 'advanced' };
+  /** A cluster worker (Node removes NODE_UNIQUE_ID, which says so, before the preload runs): its id. */
+  clusterWorker?: number;
+  /**
+   * Node internals rewind could not reach when recording (`node --permission`, a renamed
+   * internal), and what went unrecorded because of each: such a recording is refused at replay.
+   */
+  missingInternals?: { name: string; why: string; affects: string }[];
+  /**
+   * A package manager's own process (npm, npx...): only what it wrote and when it started
+   * and saw end the processes it ran are recorded, so that replaying the program it ran can
+   * print its lines around it. Not replayable itself.
+   */
+  passThrough?: boolean;
 }
 
 export interface FailureInfo {
@@ -308,8 +357,12 @@ export interface EndInfo {
   /** Exit code passed to the 'exit' event, or null when a signal ended the process. */
   code: number | null;
   signal: string | null;
-  /** 'exit' for process.exit(), 'natural' for an empty event loop, 'signal', 'uncaught'. */
-  via: 'exit' | 'natural' | 'signal' | 'uncaught';
+  /**
+   * 'exit' for process.exit(), 'natural' for an empty event loop, 'signal', 'uncaught';
+   * 'terminated': a worker thread stopped by worker.terminate() or by its process ending
+   * (written by the parent thread, see sources/workers.ts).
+   */
+  via: 'exit' | 'natural' | 'signal' | 'uncaught' | 'terminated';
 }
 
 /** Output writes up to this size are logged verbatim, larger ones as a digest. */

@@ -239,6 +239,13 @@ export class TraceReader {
       );
     }
     if (version < 1) throw fail(`has an invalid format version (${version})`, rerecord);
+    if (version < FORMAT_VERSION) {
+      throw fail(
+        `was made by an older rewind (trace format ${version}; this rewind replays format ${FORMAT_VERSION} only, ` +
+          'which records the file system at Node\'s native fs binding instead of the public fs functions)',
+        rerecord,
+      );
+    }
 
     const c = new ByteCursor(buf, MAGIC.length + 1);
     let header: TraceHeader;

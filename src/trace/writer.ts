@@ -22,6 +22,34 @@ const CHUNK_BYTES = 64 * 1024;
 // Room for any fixed-size event, so hot paths check capacity once.
 const SLACK = 64;
 
+/**
+ * A shared tail (a worker thread's log, see sources/workers.ts): Int32 slots, then the chunk
+ * being filled, in a SharedArrayBuffer the parent thread holds too. A worker stopped by
+ * worker.terminate() or by its process ending runs no more JS, so the parent writes what
+ * the tail holds, and an end record, into the worker's log.
+ */
+export const Tail = {
+  /** Slot: the state below. */
+  STATE: 0,
+  /** Slot: the end of the last whole event in the chunk buffer. */
+  POS: 1,
+  /** Slot: the log's length on disk, up to its last whole chunk. */
+  FILE: 2,
+  /** The worker writes; FLUSHING while it writes a chunk to disk. */
+  OPEN: 0,
+  FLUSHING: 1,
+  /** The parent took the tail over: the worker writes no more. */
+  TAKEN: 2,
+  /** The worker ended its log itself. */
+  CLOSED: 3,
+  /** Bytes before the chunk buffer. */
+  HEADER: 16,
+  BYTES: 16 + CHUNK_BYTES + SLACK,
+} as const;
+
+/** The TraceWriter methods that each append one whole event. */
+const EVENT_METHODS = ['wall', 'mono', 'turn', 'callback', 'streamRead', 'streamWrite', 'call', 'signal', 'bytes', 'fixed', 'int', 'value', 'output', 'failure', 'end'] as const;
+
 export function encodePreamble(header: TraceHeader): Buffer {
   const h = pack(header);
   const lenBytes = Buffer.alloc(10);
@@ -30,7 +58,7 @@ export function encodePreamble(header: TraceHeader): Buffer {
 }
 
 export class TraceWriter {
-  private buf = Buffer.allocUnsafe(CHUNK_BYTES + SLACK);
+  private buf: Buffer = Buffer.allocUnsafe(CHUNK_BYTES + SLACK);
   private pos = CHUNK_HEADER_BYTES;
   private readonly limit = CHUNK_BYTES;
   private fd: number | null;
@@ -305,16 +333,73 @@ export class TraceWriter {
   flush(): void {
     const len = this.pos - CHUNK_HEADER_BYTES;
     if (len === 0) return;
+    const tail = this.tail;
+    if (tail !== null && Atomics.compareExchange(tail, Tail.STATE, Tail.OPEN, Tail.FLUSHING) !== Tail.OPEN) return this.unshare();
     const b = this.buf;
     b.writeUInt32LE(len, 0);
     b.writeUInt32LE(crc32(b.subarray(CHUNK_HEADER_BYTES, this.pos)), 4);
     this.writeOut(b.subarray(0, this.pos));
     this.pos = CHUNK_HEADER_BYTES;
-    if (this.buf.length > CHUNK_BYTES + SLACK) this.buf = Buffer.allocUnsafe(CHUNK_BYTES + SLACK);
+    if (this.buf.length > CHUNK_BYTES + SLACK) this.buf = this.tailBuf ?? Buffer.allocUnsafe(CHUNK_BYTES + SLACK);
+    if (tail !== null) {
+      tail[Tail.FILE] = this.bytesWritten;
+      tail[Tail.POS] = this.pos;
+      Atomics.store(tail, Tail.STATE, Tail.OPEN);
+    }
+  }
+
+  private tail: Int32Array | null = null;
+  private tailBuf: Buffer | null = null;
+
+  /**
+   * Fills chunks in `sab` (see Tail) from now on, publishing the end of each whole event
+   * there, so that the parent thread can finish this log if the thread is stopped.
+   */
+  share(sab: SharedArrayBuffer): void {
+    const tail = new Int32Array(sab, 0, 4);
+    const buf = Buffer.from(sab, Tail.HEADER, CHUNK_BYTES + SLACK);
+    if (this.pos > buf.length) this.flush();
+    this.buf.copy(buf, 0, 0, this.pos);
+    this.buf = buf;
+    this.tailBuf = buf;
+    this.tail = tail;
+    tail[Tail.FILE] = this.bytesWritten;
+    tail[Tail.POS] = this.pos;
+    let depth = 0;
+    const self = this as unknown as Record<string, (...a: unknown[]) => unknown>;
+    for (const name of EVENT_METHODS) {
+      const method = self[name];
+      self[name] = function (this: TraceWriter, ...args: unknown[]) {
+        depth++;
+        let r: unknown;
+        try {
+          r = method.apply(this, args);
+        } catch (e) {
+          depth--;
+          throw e;
+        }
+        if (--depth === 0 && this.tail !== null) {
+          // A large event went to a buffer of its own: to disk now, so the tail is whole again.
+          if (this.buf !== this.tailBuf) this.flush();
+          if (this.tail !== null) this.tail[Tail.POS] = this.pos;
+        }
+        return r;
+      };
+    }
+  }
+
+  /** The parent took this log over (its process is ending): this thread records no more. */
+  private unshare(): void {
+    this.tail = null;
+    this.tailBuf = null;
+    this.buf = Buffer.allocUnsafe(CHUNK_BYTES + SLACK);
+    this.pos = CHUNK_HEADER_BYTES;
+    this.fd = null;
   }
 
   close(): void {
     this.flush();
+    if (this.tail !== null) Atomics.compareExchange(this.tail, Tail.STATE, Tail.OPEN, Tail.CLOSED);
     if (this.fd !== null) {
       try {
         original.fs.closeSync(this.fd);

@@ -6,8 +6,8 @@ import EventEmitter from 'node:events';
 import type fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Api } from '../trace/format.js';
-import { asProgram, cancelOp, currentSession, guard, promiseCall, recording, summary, syncCall } from './fs-core.js';
+import { Api } from '../../trace/format.js';
+import { asProgram, cancelOp, currentSession, guard, promiseCall, recording, summary, syncCall } from './public.js';
 
 type Callback = (...a: unknown[]) => void;
 type Real = Record<string, Callback>;

@@ -1,33 +1,23 @@
-// The three shapes of an fs call, written once against the Session: a synchronous call
-// (fs.statSync), a callback call (fs.stat) and a promise call (fs.promises.stat). Each
+// The public fs functions still recorded above the binding, because what they call is not
+// the fs binding (Dir reads through a native directory handle of another binding; watchers
+// are libuv handles): the three shapes of a call, written once against the Session. Each
 // form of one function shares its Api id; the first element of the argument summary names
-// the form, so a listing reads `fs.stat ["cb", "a.txt"]`.
-import { crc32 } from 'node:zlib';
-import { chaos } from '../session/chaos.js';
-import type { ReplaySession } from '../session/replay.js';
-import type { ResultCodec, Session } from '../session/session.js';
-import { encodeValue, decodeValue } from '../trace/values.js';
+// the form, so a listing reads `fs.opendir ["cb", "a"]`.
+import { chaos } from '../../session/chaos.js';
+import type { ReplaySession } from '../../session/replay.js';
+import type { ResultCodec, Session } from '../../session/session.js';
+import { encodeValue, decodeValue } from '../../trace/values.js';
 
 export type Form = 'sync' | 'cb' | 'promise';
 type Results = unknown[];
 type Callback = (...results: unknown[]) => void;
 
 /**
- * While > 0, fs calls go straight to Node, unrecorded: inside a recorded synchronous call
- * (Node's own nested calls, e.g. readFileSync → openSync) and inside Node's module loader.
- * Reset to 0 wherever rewind hands control back to the program.
+ * While > 0, fs binding calls go straight to Node, unrecorded: inside a call recorded here
+ * whole (Node's own calls inside it are part of it). Reset to 0 wherever rewind hands
+ * control back to the program.
  */
 export const guard = { depth: 0 };
-
-/**
- * Descriptors Node opened for itself: by the module loader, or inside a recorded call that
- * goes on asynchronously (fs.writeFile opens, writes, closes). Calls on them are part of
- * that work, not the program's, until the descriptor is closed.
- */
-const nodeFds = new Set<number>();
-export const isNodeFd = (fd: unknown): boolean => nodeFds.size > 0 && nodeFds.has(fd as number);
-export const addNodeFd = (fd: number): void => void nodeFds.add(fd);
-export const closeNodeFd = (fd: unknown): void => void nodeFds.delete(fd as number);
 
 let session: Session;
 export function useSession(s: Session): void {
@@ -69,34 +59,6 @@ export function summary(form: Form, args: ArrayLike<unknown>, end = args.length)
   const out: unknown[] = [form];
   for (let i = 0; i < end; i++) out.push(argOf(args[i]));
   return out;
-}
-
-/** What a write sends: its length and crc32, never the bytes. */
-export function digestOf(data: unknown, encoding?: unknown): { n: number; crc: number } {
-  if (typeof data === 'string') {
-    const enc = typeof encoding === 'string' && Buffer.isEncoding(encoding) ? encoding : 'utf8';
-    const b = Buffer.from(data, enc);
-    return { n: b.length, crc: crc32(b) };
-  }
-  if (ArrayBuffer.isView(data)) {
-    const b = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-    return { n: b.length, crc: crc32(b) };
-  }
-  return { n: -1, crc: 0 };
-}
-
-/** A list of buffers (readv/writev) as one digest. */
-export function digestOfAll(buffers: unknown): { n: number; crc: number } {
-  if (!Array.isArray(buffers)) return { n: -1, crc: 0 };
-  let n = 0;
-  let crc = 0;
-  for (const b of buffers) {
-    if (!ArrayBuffer.isView(b)) return { n: -1, crc: 0 };
-    const u = new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-    n += u.length;
-    crc = crc32(u, crc);
-  }
-  return { n, crc };
 }
 
 // ---- the three forms ---------------------------------------------------------------------
@@ -195,10 +157,6 @@ export function cancelOp(op: number): void {
   if (!op) return;
   if (session.mode === 'replay') (session as ReplaySession).cancel(op);
   else chaos?.finished(op);
-}
-
-export function unsupported(name: string, why: string): void {
-  session.unsupported(name, why);
 }
 
 export function currentSession(): Session {

@@ -3,8 +3,8 @@
 // constructor (fs.Stats is deprecated from Node 22, DEP0180): objects are created from
 // the prototypes and given their own properties in the order Node gives them.
 import fs from 'node:fs';
-import { registerValueClass } from '../trace/values.js';
-import { original } from '../session/originals.js';
+import { registerValueClass } from '../../trace/values.js';
+import { original } from '../../session/originals.js';
 
 const STAT_FIELDS = [
   'dev', 'mode', 'nlink', 'uid', 'gid', 'rdev', 'blksize', 'ino', 'size', 'blocks',

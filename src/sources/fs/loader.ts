@@ -1,16 +1,20 @@
 // Module loading is not an input: the program's code is checked by hash, not recorded.
-// Node's loaders read through the public fs object (CommonJS: fs.readFileSync and
-// fs.realpathSync; ESM on Node 22+: fs.readFileSync(url); require(esm) on Node 20:
-// openSync/readSync/closeSync), so their calls must be told apart from the program's, by
-// rules that hold the same way in record and replay:
+// Node's loaders call the same fs binding as the program (CommonJS: readFileUtf8 through
+// fs.readFileSync, lstat through fs.realpathSync; ESM: fs.readFileSync(url) or
+// fs/promises readFile; require(esm) on Node 20: open/read/close), and a few functions of
+// their own (internalModuleStat, legacyMainResolve...), so their calls must be told apart
+// from the program's, by rules that hold the same way in record and replay:
+//  - the loaders' own binding functions (binding.ts, kind 'loader');
 //  - the file Module.prototype.load is loading, read outside the module's own code;
-//  - realpathSync given Node's private realpath cache (only the loaders have it);
-//  - a module-like file (a URL, or a path with a module extension) read by a caller in
-//    node:internal/modules/ (found from the stack, once per file);
-//  - the descriptor such a read opened, until it is closed (Node 20's require(esm) reads
-//    by descriptor).
+//  - anything inside realpathSync given Node's private realpath cache (only the loaders
+//    have it), when called through the fs exports;
+//  - a module-like file (a path with a module extension) opened or read, or any path
+//    resolved (lstat, stat, readlink), by a caller in node:internal/modules/ (found from
+//    the stack, once per path);
+//  - the descriptor such a read opened, until it is closed (Node 20's require(esm) and the
+//    ESM loader's fs/promises readFile read by descriptor).
 import Module from 'node:module';
-import { isRewindFile } from '../paths.js';
+import { isRewindFile } from '../../paths.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 const M = Module as any;
@@ -43,7 +47,11 @@ export function installLoaderExemption(): void {
   };
 }
 
-const isUrl = (p: unknown): boolean => typeof p === 'object' && p !== null && typeof (p as { href?: unknown }).href === 'string';
+/** > 0 inside the loaders' realpathSync calls. */
+export const inLoader = { depth: 0 };
+
+/** Descriptors the loaders opened, until they close them. */
+export const loaderFds = new Set<number>();
 
 /**
  * Module-like files the program itself read: later reads of them skip the stack check (a
@@ -52,18 +60,19 @@ const isUrl = (p: unknown): boolean => typeof p === 'object' && p !== null && ty
  */
 const programFiles = new Set<string>();
 
-/** A read (readFileSync, openSync, fs.promises.readFile) of `p` that Node's module loader makes. */
-export function isLoaderRead(p: unknown, fn: Function): boolean {
-  if (p === loadingFile && p !== null) return true;
-  let key: string;
-  if (typeof p === 'string') {
-    if (!MODULE_FILE.test(p)) return false;
-    key = p;
-  } else if (isUrl(p)) key = (p as URL).href;
-  else return false;
-  if (programFiles.has(key)) return false;
+/** Paths the program itself resolved (lstat, stat, readlink): kept up to this many. */
+const MAX_PROGRAM_FILES = 100_000;
+
+/**
+ * A binding call on path `p` that Node's module loader makes (`fn`: the binding wrapper).
+ * `anyPath`: the call is one realpathSync makes (lstat, stat, readlink) on every part of a
+ * path, which the ESM resolver calls with the loaders' cache from a reference of its own.
+ */
+export function isLoaderPath(p: string, fn: Function, anyPath: boolean): boolean {
+  if (p === loadingFile) return true;
+  if (!(anyPath || MODULE_FILE.test(p)) || programFiles.has(p)) return false;
   if (calledFromLoader(fn)) return true;
-  programFiles.add(key);
+  if (programFiles.size < MAX_PROGRAM_FILES) programFiles.add(p);
   return false;
 }
 
@@ -76,19 +85,22 @@ interface CallSite {
   getFileName(): string | null | undefined;
 }
 
-/** The first caller of `fn` outside node:fs and rewind is Node's module loader. */
-function calledFromLoader(fn: Function): boolean {
+/**
+ * The first caller of `fn` outside Node's fs code and rewind is Node's module loader (async
+ * frames included: fs/promises reads continue after awaits).
+ */
+export function calledFromLoader(fn: Function): boolean {
   const E = Error as unknown as { prepareStackTrace?: unknown; stackTraceLimit: number };
   const prepare = E.prepareStackTrace;
   const limit = E.stackTraceLimit;
   E.prepareStackTrace = (_e: unknown, sites: CallSite[]) => sites;
-  E.stackTraceLimit = 8;
+  E.stackTraceLimit = 12;
   const holder: { stack?: CallSite[] } = {};
   try {
     Error.captureStackTrace(holder, fn);
     for (const site of holder.stack ?? []) {
       const file = site.getFileName() ?? '';
-      if (file === 'node:fs' || isRewindFile(file)) continue;
+      if (file === 'node:fs' || file.startsWith('node:internal/fs/') || isRewindFile(file)) continue;
       return file.startsWith('node:internal/modules/');
     }
     return false;

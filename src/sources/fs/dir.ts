@@ -4,8 +4,8 @@
 // read and close is passed to the real Dir and logged; at replay each is served from the log.
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Api } from '../trace/format.js';
-import { callbackCall, promiseCall, recording, syncCall } from './fs-core.js';
+import { Api } from '../../trace/format.js';
+import { callbackCall, promiseCall, recording, syncCall } from './public.js';
 
 type Callback = (...a: unknown[]) => void;
 /* eslint-disable @typescript-eslint/no-explicit-any */

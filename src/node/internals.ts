@@ -1,0 +1,62 @@
+// Every Node internal rewind reaches past the public API (process.binding's handle classes,
+// private symbols, underscore fields) is looked up here, by name, once, and checked. What
+// is missing — `node --permission` makes process.binding throw; a future Node may rename
+// something — is listed with the sources it switches off, so that recording says so (on
+// stderr and in the log's header) and replay refuses, instead of either going on silently.
+
+/** An internal rewind could not reach, and what is not recorded because of it. */
+export interface MissingInternal {
+  /** The internal, as rewind names it: "process.binding('tcp_wrap')". */
+  name: string;
+  /** Why it could not be reached: the error Node gave, or what was wrong with it. */
+  why: string;
+  /** What rewind does not record without it. */
+  affects: string;
+}
+
+const missing: MissingInternal[] = [];
+
+/**
+ * Looks up one internal: `get` returns it or throws. Returns it, or null after noting it
+ * missing (once per name).
+ */
+export function lookup<T>(name: string, affects: string, get: () => T): T | null {
+  try {
+    const value = get();
+    if (value === undefined || value === null) throw new Error('not found');
+    return value;
+  } catch (e) {
+    if (!missing.some((m) => m.name === name)) {
+      const err = e as { code?: string; message?: string };
+      missing.push({ name, affects, why: [err.code, err.message].filter(Boolean).join(': ') || String(e) });
+    }
+    return null;
+  }
+}
+
+/** Internals rewind needed and could not reach in this process, so far. */
+export function missingInternals(): readonly MissingInternal[] {
+  return missing;
+}
+
+/** The missing internals grouped by why they are missing (one reason often covers all), for stderr. */
+export function describeMissing(list: readonly MissingInternal[]): string {
+  const byWhy = new Map<string, MissingInternal[]>();
+  for (const m of list) byWhy.set(m.why, [...(byWhy.get(m.why) ?? []), m]);
+  return [...byWhy]
+    .map(([why, ms]) => `  ${ms.map((m) => m.name).join(', ')}: ${why}\n    not recorded: ${ms.map((m) => m.affects).join('; ')}\n`)
+    .join('');
+}
+
+/** An internal binding by name (process.binding), without the deprecation warning it may print. */
+export function binding(name: string): any { // eslint-disable-line @typescript-eslint/no-explicit-any
+  // process.binding is documentation-deprecated (DEP0111); with --pending-deprecation it
+  // warns, which would add output the program did not write.
+  const emitWarning = process.emitWarning;
+  process.emitWarning = () => {};
+  try {
+    return (process as unknown as { binding(name: string): unknown }).binding(name);
+  } finally {
+    process.emitWarning = emitWarning;
+  }
+}

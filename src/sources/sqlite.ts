@@ -1,0 +1,43 @@
+// node:sqlite (Node 22.5+): Node's built-in SQLite, native code reached without dlopen.
+// Its exports are put behind the membrane (membrane.ts) as rewind starts, in both modes
+// alike (the module is built in: its shape is the Node binary's, and looking at it does no
+// I/O). Every DatabaseSync, StatementSync and iterator the program gets is a look-alike:
+// while recording it forwards to the real one and logs each result; at replay the
+// database file is never opened and every answer comes from the log.
+import { createRequire, syncBuiltinESMExports } from 'node:module';
+import type { Session, Source } from '../session/session.js';
+import { Api } from '../trace/format.js';
+import { nextLibrary } from './addons.js';
+import { Membrane } from './membrane.js';
+
+const require = createRequire(import.meta.url);
+
+function builtinSqlite(): Record<string, unknown> | null {
+  try {
+    // 22.5 to 22.12 need --experimental-sqlite: without it there is nothing to record.
+    return require('node:sqlite') as Record<string, unknown>;
+  } catch {
+    return null;
+  }
+}
+
+export const sqliteSource: Source = {
+  name: 'sqlite',
+  install(s: Session) {
+    const mod = builtinSqlite();
+    if (!mod) return;
+    let used = false;
+    // The first use is an event: `rewind info` lists node:sqlite among the native libraries.
+    const m = new Membrane(s, { label: 'node:sqlite' }, nextLibrary(), () => {
+      if (used) return;
+      used = true;
+      s.call(Api['sqlite.load'], null, () => 0);
+    });
+    const fakes = m.open(m.wrapExports({ ...mod })) as Record<string, unknown>;
+    for (const k of Object.keys(fakes)) {
+      const d = Object.getOwnPropertyDescriptor(mod, k);
+      if (d && 'value' in d && d.writable) mod[k] = fakes[k];
+    }
+    syncBuiltinESMExports();
+  },
+};

@@ -1,0 +1,83 @@
+// Worker threads as pools use them: terminated (piscina, tinypool, jest-worker), unref()'d
+// (pino's transports), still running when the process exits. Each thread's log is complete
+// up to its last event and ends with how the thread was stopped, and the replay prints
+// exactly what the recording printed: the workers' random numbers and clock readings come
+// from their logs, and their output is written in the recorded order.
+import { afterAll, describe, it } from 'vitest';
+import { cleanupTempDirs, eventsOf, expectReplayMatches, recordAndReplay, rewind, type Expect, type Recorded } from './helpers.js';
+
+afterAll(cleanupTempDirs);
+
+interface Proc {
+  pid: number;
+  thread: number;
+  events: number;
+  ended: string;
+}
+
+async function processes(expect: Expect, rec: Recorded): Promise<Proc[]> {
+  const r = await rewind(['ps', rec.dir, '--json']);
+  expect(r.status, r.stderr.toString()).toBe(0);
+  return r.stdout
+    .toString()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Proc);
+}
+
+describe.concurrent('worker threads stopped from outside', () => {
+  it('terminate() after one answer: the worker\'s log holds its events and ends "terminated"', async ({ expect }) => {
+    const r = await recordAndReplay('loop/worker-terminate.cjs');
+    expect(r.record.stdout.toString()).toBe('got 42\nterminated 1\n');
+    expectReplayMatches(expect, r);
+    const workers = (await processes(expect, r.record)).filter((p) => p.thread !== 0);
+    expect(workers).toHaveLength(1);
+    // It lived far less than the 100 ms between flushes: its parent wrote its last events.
+    expect(workers[0].events).toBeGreaterThan(0);
+    expect(workers[0].ended).toBe('terminated (worker.terminate()), exit code 1');
+    const own = await eventsOf(r.record.dir, { process: `${workers[0].pid}/${workers[0].thread}` });
+    expect(own.length).toBe(workers[0].events);
+    expect(own.at(-1)!.kind).toBe('end');
+    expect(own.some((e) => e.kind === 'turn' && e.detail.startsWith('worker.message'))).toBe(true);
+  });
+
+  it('an unref()\'d worker writes while the main thread waits: the replay waits for it too', async ({ expect }) => {
+    // The worker must start within the main thread's 200 ms, which a loaded machine can miss
+    // (then it never writes, in plain node too): such a recording is tried again.
+    let r = await recordAndReplay('loop/worker-unref.cjs');
+    for (let i = 0; i < 4 && r.record.stdout.toString() === 'main done\n'; i++) r = await recordAndReplay('loop/worker-unref.cjs');
+    expect(r.record.stdout.toString()).toBe('from worker\nmain done\n');
+    expectReplayMatches(expect, r);
+    const [worker] = (await processes(expect, r.record)).filter((p) => p.thread !== 0);
+    expect(worker.ended).toBe('terminated as its process ended');
+    const own = await eventsOf(r.record.dir, { process: `${worker.pid}/${worker.thread}` });
+    // `events -p PID/THREAD` lists the thread's own events: its write, not the main thread's.
+    expect(own.filter((e) => e.kind === 'output').map((e) => e.detail)).toEqual(['stdout "from worker\\n"']);
+  });
+
+  it('a pool of 4 workers: 12 tasks answered in a racy order, then the pool is terminated', async ({ expect }) => {
+    const r = await recordAndReplay('loop/worker-pool.cjs');
+    const lines = r.record.stdout.toString().split('\n').filter(Boolean);
+    expect(lines).toHaveLength(13);
+    expect(lines.at(-1)).toBe('pool terminated 1,1,1,1');
+    expectReplayMatches(expect, r);
+    const workers = (await processes(expect, r.record)).filter((p) => p.thread !== 0);
+    expect(workers).toHaveLength(4);
+    for (const w of workers) expect(w.ended).toBe('terminated (worker.terminate()), exit code 1');
+  });
+
+  it('process.exit() while two workers are printing: every thread\'s output up to the exit, in order', async ({ expect }) => {
+    const r = await recordAndReplay('loop/worker-exit.cjs');
+    expect(r.record.status).toBe(3);
+    const out = r.record.stdout.toString();
+    expect(out).toMatch(/^worker \d tick 0 /);
+    expect(out).toMatch(/main exits \d+\n$/);
+    expectReplayMatches(expect, r);
+    const workers = (await processes(expect, r.record)).filter((p) => p.thread !== 0);
+    expect(workers).toHaveLength(2);
+    for (const w of workers) {
+      expect(w.ended).toBe('terminated as its process ended');
+      expect(w.events).toBeGreaterThan(3);
+    }
+  });
+});
