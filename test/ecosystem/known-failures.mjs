@@ -35,10 +35,6 @@ export const KNOWN_FAILURES = {
     waitsOn: 'workers terminate/unref; native membrane Buffers',
     reason: 'the replay hangs (killed after 30 s) still on the merged tree: the worker thread tinypool terminates; rollup as in vite-build',
   },
-  'node-sqlite': {
-    waitsOn: 'native: node:sqlite',
-    reason: 'node:sqlite is not recorded: the replay opens and writes the database for real',
-  },
   piscina: {
     waitsOn: 'workers terminate/unref',
     reason: "piscina terminates its worker threads: their logs are never flushed (0 events, no end), so the main thread's replay stops",
@@ -46,6 +42,11 @@ export const KNOWN_FAILURES = {
   'vite-build': {
     waitsOn: 'native membrane: a Buffer result must own its ArrayBuffer (regression of the merge: faithful before it)',
     reason: "rollup's native parser (parseAsync through the addon membrane) returns the AST in a Buffer, and rollup reads new Uint32Array(buffer.buffer): at replay the membrane's Buffer is a view into a larger ArrayBuffer (the decoded log chunk), so rollup reads garbage ('Unknown node type', console.trace) and the run diverges",
+  },
+  tsgo: {
+    nodes: [22, 24],
+    waitsOn: 'process.execve recorded or refused (safety / children)',
+    reason: "from Node 22.15 tsgo's node wrapper calls process.execve(goBinary): the recorded process is replaced, its log keeps only the header (no end), and nothing is said when recording; on Node 20 it runs the binary with execFileSync and is faithful",
   },
   jsdom: {
     waitsOn: 'vm realms',
