@@ -68,7 +68,11 @@ export function installStackFilter(): void {
   });
 }
 
-/** The current JS stack without rewind's frames, for reports. */
+/**
+ * The current JS stack without rewind's frames, for reports. Formatted here, never by the
+ * program's Error.prepareStackTrace: vite-node's and source-map-support's read files, and
+ * at replay those reads would be taken for the program's (reported as the divergence).
+ */
 export function programStack(): string {
   const E = Error as unknown as { prepareStackTrace?: unknown };
   const limit = Error.stackTraceLimit;

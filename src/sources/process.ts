@@ -51,6 +51,14 @@ function recordEnding(s: RecordSession): void {
   } as typeof process.exit;
   Object.defineProperty(process.exit, 'name', { value: 'exit' });
 
+  // process.exit() called inside an 'exit' listener (tape's, after it removed every 'exit'
+  // listener) goes straight to reallyExit, leaving the emit below unfinished: end the log there.
+  const reallyExit = original.reallyExit;
+  (process as unknown as { reallyExit: (code: number) => never }).reallyExit = function (code: number) {
+    s.end({ code: exitCodeOf(code), signal: null, via: via === 'natural' ? 'exit' : via });
+    return reallyExit.call(process, code);
+  };
+
   process.on('uncaughtExceptionMonitor', (err, origin) => {
     s.failure(failureInfo(err, origin));
     if (process.listenerCount('uncaughtException') === 0) via = 'uncaught';

@@ -111,6 +111,9 @@ function addChunk(chunk: unknown, encoding: BufferEncoding | null): void {
     // A string that surely fits (3 bytes per UTF-16 unit at most) is encoded into scratch.
     bytes = scratch.subarray(0, scratch.write(chunk, 0, encoding ?? 'utf8'));
   } else bytes = Buffer.from(chunk, encoding ?? 'utf8');
+  // An empty chunk adds nothing, and must not be measured: zlib's crc32 of a buffer with no
+  // memory behind it (an empty Buffer that went through a native writev) is 0, not the crc so far.
+  if (bytes.length === 0) return;
   measured.length += bytes.length;
   measured.crc = crc32(bytes, measured.crc);
 }

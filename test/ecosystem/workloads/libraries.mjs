@@ -1,0 +1,119 @@
+// Libraries that cross into native code or threads: SQLite (an addon and the built-in),
+// a worker pool, a logger whose transport runs in a worker, a DOM.
+import fs from 'node:fs';
+import path from 'node:path';
+
+const sqliteSetup = (ctx) => fs.rmSync(path.join(ctx.dir, 'data.db'), { force: true });
+
+export const LIBRARIES = [
+  {
+    name: 'better-sqlite3',
+    what: 'better-sqlite3 12 (a native addon): a database file created, written and queried',
+    fast: true,
+    packages: { 'better-sqlite3': '12.4.1' },
+    outputs: ['data.db', 'data.db-journal', 'data.db-wal', 'data.db-shm'],
+    files: {
+      'main.cjs': `const Database = require('better-sqlite3');
+const db = new Database('data.db');
+db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v REAL, at INTEGER)');
+const insert = db.prepare('INSERT INTO t (v, at) VALUES (?, ?)');
+db.transaction(() => { for (let i = 0; i < 100; i++) insert.run(Math.random(), Date.now()); })();
+console.log(JSON.stringify(db.prepare('SELECT count(*) AS n, sum(v) > 0 AS positive FROM t').get()));
+console.log(JSON.stringify(db.prepare('SELECT id, v FROM t ORDER BY v DESC LIMIT 2').all()));
+db.close();
+`,
+    },
+    command: ['node', 'main.cjs'],
+    // Only the npm registry is reachable here: no prebuilt binary (GitHub), no headers but
+    // the system Node's for node-gyp, so the addon exists only for the Node it was built for.
+    unavailable: (plain, ctx) =>
+      /NODE_MODULE_VERSION/.test(plain.stderr.toString())
+        ? `better-sqlite3's addon could not be built for Node ${ctx.nodeMajor} here (no prebuilt binary, no headers for it)`
+        : null,
+    // The database the program wrote is gone: replay must neither need it nor write it again.
+    changeWorld: sqliteSetup,
+  },
+  {
+    name: 'node-sqlite',
+    what: 'node:sqlite (built in from Node 22): a database file created, written and queried',
+    minNode: 22,
+    outputs: ['data.db'],
+    files: {
+      'main.cjs': `const { DatabaseSync } = require('node:sqlite');
+const db = new DatabaseSync('data.db');
+db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v REAL, at INTEGER)');
+const insert = db.prepare('INSERT INTO t (v, at) VALUES (?, ?)');
+for (let i = 0; i < 50; i++) insert.run(Math.random(), Date.now());
+console.log(JSON.stringify(db.prepare('SELECT count(*) AS n FROM t').get()));
+console.log(JSON.stringify(db.prepare('SELECT id, v FROM t ORDER BY v DESC LIMIT 2').all()));
+db.close();
+`,
+    },
+    command: ['node', '--no-warnings', 'main.cjs'],
+    changeWorld: sqliteSetup,
+  },
+  {
+    name: 'piscina',
+    what: 'piscina 4: a pool of worker threads computing hashes of random input',
+    packages: { piscina: '4.9.2' },
+    files: {
+      'worker.cjs': `const crypto = require('node:crypto');
+module.exports = ({ n }) => ({ n, hash: crypto.createHash('sha256').update(crypto.randomBytes(16)).digest('hex').slice(0, 12), at: Date.now() });
+`,
+      'main.mjs': `import Piscina from 'piscina';
+const pool = new Piscina({ filename: new URL('./worker.cjs', import.meta.url).href, minThreads: 2, maxThreads: 2 });
+const results = await Promise.all([1, 2, 3, 4, 5, 6].map((n) => pool.run({ n })));
+for (const r of results) console.log(JSON.stringify(r));
+await pool.destroy();
+`,
+    },
+    command: ['node', 'main.mjs'],
+  },
+  {
+    name: 'pino-transport',
+    what: 'pino 9 with a file transport (pino/file in a worker thread) and pino-pretty to stdout',
+    packages: { pino: '9.6.0', 'pino-pretty': '13.0.0' },
+    outputs: ['out'],
+    setup: (ctx) => fs.mkdirSync(path.join(ctx.dir, 'out'), { recursive: true }),
+    files: {
+      'main.mjs': `import pino from 'pino';
+const transport = pino.transport({ targets: [
+  { target: 'pino/file', options: { destination: 'out/app.log' } },
+  { target: 'pino-pretty', options: { destination: 1, colorize: false } },
+] });
+const log = pino({ base: { app: 'eco' } }, transport);
+for (let i = 0; i < 5; i++) log.info({ i, r: Math.random() }, 'tick');
+log.warn('done');
+transport.on('close', () => console.error('transport closed'));
+transport.end();
+`,
+    },
+    command: ['node', 'main.mjs'],
+    changeWorld: (ctx) => fs.rmSync(path.join(ctx.dir, 'out'), { recursive: true, force: true }),
+  },
+  {
+    name: 'jsdom',
+    what: 'jsdom 25: a page whose scripts read the clock and randomness and set a timer',
+    fast: false,
+    packages: { jsdom: '25.0.1' },
+    files: {
+      'page.html': `<!doctype html><html><body><div id="app"></div>
+<script>
+  const el = document.getElementById('app');
+  el.textContent = 'rendered at ' + Date.now() + ' ' + Math.random();
+  setTimeout(() => { el.dataset.later = String(performance.now() > 0); window.done(); }, 20);
+</script></body></html>
+`,
+      'main.cjs': `const { JSDOM } = require('jsdom');
+const fs = require('node:fs');
+const dom = new JSDOM(fs.readFileSync('page.html', 'utf8'), { runScripts: 'dangerously', beforeParse(w) { w.done = () => {
+  console.log(w.document.body.innerHTML.trim());
+  console.log('outer', Date.now() > 0, w.Math.random() < 1);
+  w.close();
+}; } });
+`,
+    },
+    command: ['node', 'main.cjs'],
+    changeWorld: (ctx) => ctx.write('page.html', '<p>another page</p>'),
+  },
+];

@@ -1,0 +1,187 @@
+// Network clients and servers, each talking to itself over 127.0.0.1 on ports the harness
+// chose (PORT, PORT2 in the environment), so that at replay a counting listener can sit on
+// those ports and prove that nothing was sent.
+import fs from 'node:fs';
+import path from 'node:path';
+
+/** A self-signed certificate for 127.0.0.1, made once per cache directory with openssl. */
+async function makeCert(ctx) {
+  const dir = path.join(ctx.dir, 'certs');
+  if (fs.existsSync(path.join(dir, 'cert.pem'))) return;
+  fs.mkdirSync(dir, { recursive: true });
+  await ctx.run(['openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '3650', '-subj', '/CN=127.0.0.1',
+    '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem')]);
+}
+
+export const NETWORK = [
+  {
+    name: 'ws',
+    what: 'ws 8: a WebSocket server and client exchanging messages',
+    fast: true,
+    packages: { ws: '8.18.3' },
+    ports: ['PORT'],
+    files: {
+      'main.mjs': `import { WebSocketServer, WebSocket } from 'ws';
+const port = Number(process.env.PORT);
+const wss = new WebSocketServer({ port, host: '127.0.0.1' });
+wss.on('connection', (ws) => ws.on('message', (m) => ws.send(JSON.stringify({ echo: String(m), at: Date.now() }))));
+await new Promise((r) => wss.on('listening', r));
+const ws = new WebSocket('ws://127.0.0.1:' + port);
+let n = 0;
+ws.on('open', () => ws.send('hello ' + Math.random()));
+ws.on('message', (m) => {
+  console.log('client got', String(m));
+  if (++n < 5) setTimeout(() => ws.send('message ' + n + ' ' + crypto.randomUUID()), 5);
+  else { ws.close(); wss.close(); }
+});
+ws.on('close', (code) => console.log('closed', code));
+`,
+    },
+    command: ['node', 'main.mjs'],
+  },
+  {
+    name: 'http-clients',
+    what: 'undici (request, fetch), axios and got over HTTP and HTTPS against an in-process server',
+    fast: true,
+    packages: { undici: '6.21.3', axios: '1.7.9', got: '14.4.5' },
+    ports: ['PORT', 'PORT2'],
+    setup: makeCert,
+    files: {
+      'main.mjs': `import http from 'node:http';
+import https from 'node:https';
+import fs from 'node:fs';
+import { request, fetch as ufetch, Agent } from 'undici';
+import axios from 'axios';
+import got from 'got';
+const key = fs.readFileSync('certs/key.pem');
+const ca = fs.readFileSync('certs/cert.pem');
+const handler = (req, res) => {
+  let body = '';
+  req.on('data', (c) => (body += c));
+  req.on('end', () => {
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ method: req.method, url: req.url, body, n: Math.random() }));
+  });
+};
+const h = http.createServer(handler);
+const s = https.createServer({ key, cert: ca }, handler);
+await new Promise((r) => h.listen(Number(process.env.PORT), '127.0.0.1', r));
+await new Promise((r) => s.listen(Number(process.env.PORT2), '127.0.0.1', r));
+const base = 'http://127.0.0.1:' + process.env.PORT;
+const sbase = 'https://127.0.0.1:' + process.env.PORT2;
+const dispatcher = new Agent({ connect: { ca } });
+const httpsAgent = new https.Agent({ ca });
+for (const [name, base2] of [['http', base], ['https', sbase]]) {
+  const r1 = await request(base2 + '/undici', { dispatcher });
+  console.log(name, 'undici.request', r1.statusCode, await r1.body.text());
+  const r2 = await ufetch(base2 + '/fetch', { method: 'POST', body: 'payload', dispatcher });
+  console.log(name, 'undici.fetch', r2.status, await r2.text());
+  const r3 = await axios.post(base2 + '/axios', { x: 1 }, { httpsAgent });
+  console.log(name, 'axios', r3.status, JSON.stringify(r3.data));
+  const r4 = await got(base2 + '/got', { https: { certificateAuthority: ca }, retry: { limit: 0 } }).json();
+  console.log(name, 'got', JSON.stringify(r4));
+}
+const r5 = await fetch(base + '/global-fetch');
+console.log('http global fetch', r5.status, await r5.text());
+await dispatcher.close();
+httpsAgent.destroy();
+h.close();
+s.close();
+h.closeAllConnections?.();
+s.closeAllConnections?.();
+`,
+    },
+    command: ['node', 'main.mjs'],
+    // The program read its key and certificate: at replay they are gone.
+    changeWorld: (ctx) => fs.rmSync(path.join(ctx.dir, 'certs'), { recursive: true, force: true }),
+  },
+  {
+    name: 'grpc',
+    what: '@grpc/grpc-js: a unary and a server-streaming call over HTTP/2',
+    packages: { '@grpc/grpc-js': '1.12.6', '@grpc/proto-loader': '0.7.15' },
+    ports: ['PORT'],
+    files: {
+      'hello.proto': `syntax = "proto3";
+package hello;
+service Greeter {
+  rpc Say (Req) returns (Rep) {}
+  rpc Count (Req) returns (stream Rep) {}
+}
+message Req { string name = 1; }
+message Rep { string text = 1; double at = 2; }
+`,
+      'main.mjs': `import grpc from '@grpc/grpc-js';
+import loader from '@grpc/proto-loader';
+const def = grpc.loadPackageDefinition(loader.loadSync('hello.proto')).hello;
+const server = new grpc.Server();
+server.addService(def.Greeter.service, {
+  Say: (call, cb) => cb(null, { text: 'hello ' + call.request.name, at: Date.now() }),
+  Count: (call) => { for (let i = 0; i < 3; i++) call.write({ text: String(i), at: Math.random() }); call.end(); },
+});
+const addr = '127.0.0.1:' + process.env.PORT;
+await new Promise((r, j) => server.bindAsync(addr, grpc.ServerCredentials.createInsecure(), (e) => (e ? j(e) : r())));
+const client = new def.Greeter(addr, grpc.credentials.createInsecure());
+const rep = await new Promise((r, j) => client.Say({ name: 'rewind' }, (e, v) => (e ? j(e) : r(v))));
+console.log('Say', JSON.stringify(rep));
+await new Promise((r) => client.Count({ name: 'x' }).on('data', (d) => console.log('Count', JSON.stringify(d))).on('end', r));
+client.close();
+server.forceShutdown();
+`,
+    },
+    command: ['node', 'main.mjs'],
+  },
+  {
+    name: 'udp-echo',
+    what: 'node:dgram: a UDP echo server and a client',
+    udpPorts: ['PORT'],
+    files: {
+      'main.cjs': `const dgram = require('node:dgram');
+const server = dgram.createSocket('udp4');
+server.on('message', (msg, rinfo) => server.send(Buffer.from('echo ' + msg + ' ' + Date.now()), rinfo.port, rinfo.address));
+server.bind(Number(process.env.PORT), '127.0.0.1', () => {
+  const client = dgram.createSocket('udp4');
+  let n = 0;
+  client.on('message', (m) => {
+    console.log(String(m));
+    if (++n === 3) { client.close(); server.close(); }
+  });
+  for (let i = 0; i < 3; i++) client.send('ping ' + i + ' ' + Math.random(), Number(process.env.PORT), '127.0.0.1');
+});
+`,
+    },
+    command: ['node', 'main.cjs'],
+  },
+  {
+    name: 'cluster',
+    what: 'node:cluster: an HTTP server in two workers, the primary its client',
+    ports: ['PORT'],
+    files: {
+      'main.cjs': `const cluster = require('node:cluster');
+const http = require('node:http');
+const port = Number(process.env.PORT);
+if (cluster.isPrimary) {
+  let listening = 0;
+  for (let i = 0; i < 2; i++) cluster.fork();
+  cluster.on('listening', async () => {
+    if (++listening < 2) return;
+    const seen = new Set();
+    for (let i = 0; i < 6; i++) {
+      const text = await new Promise((resolve, reject) =>
+        http.get({ host: '127.0.0.1', port, path: '/' + i, agent: false }, (res) => {
+          let b = '';
+          res.on('data', (c) => (b += c)).on('end', () => resolve(b));
+        }).on('error', reject));
+      seen.add(text.split(' ')[0]);
+      console.log('answer', i, text);
+    }
+    console.log('workers that answered:', seen.size);
+    for (const id in cluster.workers) cluster.workers[id].disconnect();
+  });
+} else {
+  http.createServer((req, res) => res.end('worker' + cluster.worker.id + ' ' + req.url + ' ' + Date.now())).listen(port, '127.0.0.1');
+}
+`,
+    },
+    command: ['node', 'main.cjs'],
+  },
+];

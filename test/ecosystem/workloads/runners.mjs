@@ -1,0 +1,93 @@
+// Test runners with their default process/thread pools: Jest (node and jsdom environments, a
+// failing test, its worker pool) and vitest in each of its pools.
+
+const testBodies = {
+  timers: `
+test('a timer and the clock', async () => {
+  const t0 = Date.now();
+  await new Promise((r) => setTimeout(r, 20));
+  expect(Date.now() - t0).toBeGreaterThanOrEqual(15);
+  console.log('random', Math.random(), 'uuid', crypto.randomUUID());
+});
+`,
+  data: `
+const fs = require('node:fs');
+const path = require('node:path');
+test('the data file', () => {
+  const data = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'data.json'), 'utf8'));
+  expect(data.values.reduce((a, b) => a + b, 0)).toBe(10);
+});
+`,
+};
+
+const jestFiles = {
+  'jest.config.js': "module.exports = { testEnvironment: 'node', maxWorkers: 2, cacheDirectory: '<rootDir>/.jest-cache' };\n",
+  'data.json': '{ "values": [1, 2, 3, 4] }\n',
+  '__tests__/timers.test.js': testBodies.timers,
+  '__tests__/data.test.js': testBodies.data,
+  '__tests__/dom.test.js': `/**
+ * @jest-environment jsdom
+ */
+test('the DOM', () => {
+  document.body.innerHTML = '<ul><li>a</li><li>b</li></ul>';
+  expect(document.querySelectorAll('li').length).toBe(2);
+  console.log('now', new Date().toISOString(), performance.now() > 0);
+});
+`,
+  '__tests__/fails.test.js': `
+test('a failing test', () => {
+  expect({ answer: 41 + Math.floor(Math.random() * 0) }).toEqual({ answer: 42 });
+});
+`,
+};
+
+const vitestFiles = {
+  'data.json': '{ "values": [1, 2, 3, 4] }\n',
+  'tests/timers.test.js': "import { test, expect } from 'vitest';\n" + testBodies.timers,
+  'tests/data.test.js': `import { test, expect } from 'vitest';
+import fs from 'node:fs';
+test('the data file', async () => {
+  const data = JSON.parse(await fs.promises.readFile(new URL('../data.json', import.meta.url), 'utf8'));
+  expect(data.values.reduce((a, b) => a + b, 0)).toBe(10);
+});
+`,
+  'tests/fetch.test.js': `import { test, expect } from 'vitest';
+import http from 'node:http';
+test('a local server', async () => {
+  const server = http.createServer((req, res) => res.end('ok ' + req.url));
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const text = await (await fetch('http://127.0.0.1:' + server.address().port + '/v')).text();
+  server.close();
+  expect(text).toBe('ok /v');
+});
+`,
+};
+
+function changeData(ctx) {
+  ctx.write('data.json', '{ "values": [7] }\n');
+}
+
+export const RUNNERS = [
+  {
+    name: 'jest',
+    what: 'Jest 29: node and jsdom environments, a failing test, its worker pool (2 workers, no cache)',
+    fast: true,
+    packages: { jest: '29.7.0', 'jest-environment-jsdom': '29.7.0' },
+    files: jestFiles,
+    outputs: ['.jest-cache'],
+    command: ['node', 'node_modules/jest/bin/jest.js', '--ci', '--no-cache', '--maxWorkers=2'],
+    expectStatus: 1,
+    changeWorld: changeData,
+    timeoutMs: 180_000,
+  },
+  ...['forks', 'threads', 'vmForks', 'vmThreads'].map((pool) => ({
+    name: `vitest-${pool}`,
+    what: `vitest 3 run in the ${pool} pool`,
+    fast: pool === 'forks',
+    packages: { vitest: '3.2.4' },
+    files: vitestFiles,
+    command: ['node', 'node_modules/vitest/vitest.mjs', 'run', `--pool=${pool}`, '--reporter=verbose'],
+    changeWorld: changeData,
+    timeoutMs: 180_000,
+  })),
+];

@@ -1,0 +1,69 @@
+// Clients of real servers (redis-server and PostgreSQL from Debian, started by the harness).
+// After recording, the data is rewritten and the servers stopped, their ports taken by
+// listeners that count connections: the replay must be served from the log alone.
+
+export const SERVICES = [
+  {
+    name: 'redis',
+    what: 'ioredis 5 against redis-server: strings, a hash, a list, a pipeline, pub/sub',
+    packages: { ioredis: '5.4.2' },
+    services: ['redis'],
+    setup: async (ctx) => {
+      await ctx.redis.cli('FLUSHALL');
+      await ctx.redis.cli('SET', 'greeting', 'hello from the world as recorded');
+    },
+    files: {
+      'main.mjs': `import Redis from 'ioredis';
+const opts = { host: '127.0.0.1', port: Number(process.env.REDIS_PORT), maxRetriesPerRequest: 0 };
+const redis = new Redis(opts);
+const sub = new Redis(opts);
+console.log('greeting:', await redis.get('greeting'));
+await redis.set('visits', 0);
+for (let i = 0; i < 5; i++) await redis.incrby('visits', Math.ceil(Math.random() * 10));
+await redis.hset('user:1', { name: 'ada', at: String(Date.now()) });
+console.log('user:', JSON.stringify(await redis.hgetall('user:1')));
+console.log('pipeline:', JSON.stringify(await redis.pipeline().rpush('l', 'a', 'b', 'c').lrange('l', 0, -1).get('visits').exec()));
+await sub.subscribe('news');
+const got = new Promise((r) => sub.on('message', (ch, m) => r(ch + ': ' + m)));
+await redis.publish('news', 'published at ' + new Date().toISOString());
+console.log('message', await got);
+await sub.quit();
+await redis.quit();
+`,
+    },
+    command: ['node', 'main.mjs'],
+    changeWorld: async (ctx) => {
+      await ctx.redis.cli('FLUSHALL');
+      await ctx.redis.cli('SET', 'greeting', 'the world changed');
+    },
+  },
+  {
+    name: 'pg',
+    what: 'pg 8 against PostgreSQL: a table created, rows inserted in a transaction, queried, two queries in parallel on a pool',
+    packages: { pg: '8.13.1' },
+    services: ['pg'],
+    setup: async (ctx) => {
+      await ctx.pg.sql('DROP TABLE IF EXISTS visits; CREATE TABLE visits (id serial primary key, who text, at timestamptz default now())');
+      await ctx.pg.sql("INSERT INTO visits (who) VALUES ('seed')");
+    },
+    files: {
+      'main.mjs': `import pg from 'pg';
+const pool = new pg.Pool({ max: 2 });
+const client = await pool.connect();
+await client.query('BEGIN');
+for (let i = 0; i < 3; i++) await client.query('INSERT INTO visits (who) VALUES ($1)', ['visitor-' + Math.floor(Math.random() * 1000)]);
+await client.query('COMMIT');
+client.release();
+const { rows } = await pool.query('SELECT count(*)::int AS n, min(who) AS first FROM visits');
+console.log('rows', JSON.stringify(rows));
+const [a, b] = await Promise.all([pool.query('SELECT pg_sleep(0.05), 1 AS one'), pool.query('SELECT now() AS t')]);
+console.log('parallel', a.rows[0].one, b.rows[0].t instanceof Date);
+await pool.end();
+`,
+    },
+    command: ['node', 'main.mjs'],
+    changeWorld: async (ctx) => {
+      await ctx.pg.sql("TRUNCATE visits; INSERT INTO visits (who) VALUES ('someone else')");
+    },
+  },
+];

@@ -1,0 +1,98 @@
+// Test suites: real packages' own tests from their npm tarballs under their runners, a small
+// node:test folder, and `npm test`.
+import fs from 'node:fs';
+import path from 'node:path';
+
+/** A node:test folder that reads the clock, randomness, a data file and a local HTTP server. */
+const nodeTestFolder = {
+  'tests/clock.test.mjs': `import test from 'node:test';
+import assert from 'node:assert';
+import { setTimeout as sleep } from 'node:timers/promises';
+test('time moves on across a sleep', async () => {
+  const t0 = Date.now();
+  await sleep(30);
+  assert.ok(Date.now() - t0 >= 25);
+  console.log('slept; uuid', crypto.randomUUID(), 'random', Math.random());
+});
+`,
+  'tests/data.test.cjs': `const test = require('node:test');
+const assert = require('node:assert');
+const fs = require('node:fs');
+const path = require('node:path');
+test('the data file adds up', () => {
+  const data = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'data.json'), 'utf8'));
+  const sum = data.values.reduce((a, b) => a + b, 0);
+  fs.writeFileSync(path.join(__dirname, '..', 'out', 'sum.txt'), String(sum));
+  console.log('sum', sum, 'at', new Date().toISOString());
+  assert.strictEqual(sum, 10);
+});
+`,
+  'tests/http.test.mjs': `import test from 'node:test';
+import assert from 'node:assert';
+import http from 'node:http';
+test('a local server answers', async () => {
+  const server = http.createServer((req, res) => res.end('hello ' + req.url + ' ' + Date.now()));
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const res = await fetch('http://127.0.0.1:' + server.address().port + '/x');
+  const text = await res.text();
+  console.log(text);
+  assert.match(text, /^hello \\/x /);
+  server.close();
+});
+`,
+  'data.json': '{ "values": [1, 2, 3, 4] }\n',
+};
+
+function resetOut(ctx) {
+  fs.mkdirSync(path.join(ctx.dir, 'out'), { recursive: true });
+}
+
+function changeData(ctx) {
+  ctx.write('data.json', '{ "values": [100] }\n');
+  fs.rmSync(path.join(ctx.dir, 'out'), { recursive: true, force: true });
+}
+
+export const SUITES = [
+  {
+    name: 'suite-mocha',
+    what: "json-schema-traverse's own spec (from its tarball) under mocha",
+    fast: true,
+    packages: { mocha: '10.8.2', 'json-schema-traverse': '1.0.0' },
+    command: ['node', 'node_modules/mocha/bin/mocha.js', '--reporter', 'spec', 'node_modules/json-schema-traverse/spec/*.spec.js'],
+  },
+  {
+    name: 'suite-tape',
+    what: "minimist's own tests (from its tarball) under tape",
+    packages: { tape: '5.9.0', minimist: '1.2.8' },
+    command: ['node', 'node_modules/tape/bin/tape', 'node_modules/minimist/test/*.js'],
+  },
+  {
+    name: 'suite-node-test',
+    what: "mime@1's own test file (from its tarball) under node --test",
+    packages: { mime: '1.6.0' },
+    // Copied out of node_modules: node --test (22+) does not run files under node_modules.
+    outputs: ['mime-pkg'],
+    setup: (ctx) => fs.cpSync(path.join(ctx.dir, 'node_modules', 'mime'), path.join(ctx.dir, 'mime-pkg'), { recursive: true }),
+    command: ['node', '--test', '--test-reporter=tap', 'mime-pkg/src/test.js'],
+  },
+  {
+    name: 'node-test-folder',
+    what: 'node --test (its default file search) of a small folder: clock, randomness, a data file, a local HTTP server',
+    fast: true,
+    files: nodeTestFolder,
+    outputs: ['out'],
+    setup: resetOut,
+    command: ['node', '--test', '--test-reporter=tap'],
+    changeWorld: changeData,
+  },
+  {
+    name: 'npm-test',
+    what: '`rewind record -- npm test` of a package whose test script is node --test',
+    packageJson: { scripts: { test: 'node --test --test-reporter=tap' } },
+    files: nodeTestFolder,
+    outputs: ['out'],
+    setup: resetOut,
+    command: ['npm', 'test', '--silent'],
+    changeWorld: changeData,
+  },
+];

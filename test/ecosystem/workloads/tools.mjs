@@ -1,0 +1,136 @@
+// Build tools and code tools on a small project: vite (build and dev server), tsc 5 and the
+// native TypeScript 7 preview, eslint, prettier, esbuild. Each reads its sources through fs
+// and writes its output: after recording the sources are edited and the output deleted, and
+// the replay must neither see the edit nor write anything.
+import fs from 'node:fs';
+import path from 'node:path';
+
+const webProject = {
+  'index.html': `<!doctype html><html><head><title>eco</title></head><body><div id="app"></div><script type="module" src="/src/main.js"></script></body></html>\n`,
+  'src/main.js': `import { greet } from './util.js';\nimport './style.css';\ndocument.getElementById('app').textContent = greet('vite');\n`,
+  'src/util.js': `export const greet = (name) => 'hello ' + name + ' ' + import.meta.env.MODE;\n`,
+  'src/style.css': `#app { color: rebeccapurple; }\n`,
+};
+
+const tsProject = {
+  'tsconfig.json': JSON.stringify({ compilerOptions: { target: 'es2022', module: 'nodenext', strict: true, rootDir: 'src', outDir: 'out', declaration: true }, include: ['src'] }, null, 2),
+  'src/index.ts': `import { area, type Shape } from './shapes.js';\nconst shapes: Shape[] = [{ kind: 'circle', r: 2 }, { kind: 'square', side: 3 }];\nexport const total: number = shapes.map(area).reduce((a, b) => a + b, 0);\n`,
+  'src/shapes.ts': `export type Shape = { kind: 'circle'; r: number } | { kind: 'square'; side: number };\nexport function area(s: Shape): number {\n  switch (s.kind) {\n    case 'circle': return Math.PI * s.r ** 2;\n    case 'square': return s.side ** 2;\n  }\n}\n`,
+  'src/broken.ts': `export const n: number = 'not a number';\n`,
+};
+
+const editSource = (rel, text) => (ctx) => {
+  fs.rmSync(path.join(ctx.dir, 'out'), { recursive: true, force: true });
+  fs.rmSync(path.join(ctx.dir, 'dist'), { recursive: true, force: true });
+  ctx.write(rel, text);
+};
+
+export const TOOLS = [
+  {
+    name: 'vite-build',
+    what: 'vite 6 build of a small app (rollup, its native parts, CSS)',
+    packages: { vite: '6.3.5' },
+    files: webProject,
+    outputs: ['dist'],
+    command: ['node', 'node_modules/vite/bin/vite.js', 'build', '--logLevel', 'info'],
+    changeWorld: editSource('src/util.js', `export const greet = () => 'edited after recording';\n`),
+    timeoutMs: 180_000,
+  },
+  {
+    name: 'vite-dev',
+    what: 'the vite 6 dev server (createServer API) hit by a client: the page, a module, CSS, a 404',
+    packages: { vite: '6.3.5' },
+    ports: ['PORT'],
+    files: {
+      ...webProject,
+      'dev.mjs': `import { createServer } from 'vite';
+const server = await createServer({ logLevel: 'silent', server: { port: Number(process.env.PORT), host: '127.0.0.1', strictPort: true } });
+await server.listen();
+const base = 'http://127.0.0.1:' + process.env.PORT;
+for (const p of ['/', '/src/main.js', '/src/util.js', '/src/style.css', '/missing.js']) {
+  const res = await fetch(base + p);
+  const text = await res.text();
+  console.log(p, res.status, res.headers.get('content-type'), text.length, JSON.stringify(text.split('\\n').find((l) => l.includes('greet')) ?? ''));
+}
+await server.close();
+`,
+    },
+    outputs: ['node_modules/.vite'],
+    command: ['node', 'dev.mjs'],
+    changeWorld: editSource('src/util.js', `export const greet = () => 'edited after recording';\n`),
+    timeoutMs: 180_000,
+  },
+  {
+    name: 'tsc',
+    what: 'tsc 5.9 -p: a small project with one type error (exit 2), declarations emitted',
+    fast: false,
+    packages: { typescript: '5.9.3' },
+    files: tsProject,
+    outputs: ['out'],
+    command: ['node', 'node_modules/typescript/bin/tsc', '-p', '.', '--pretty', 'false'],
+    expectStatus: 2,
+    changeWorld: editSource('src/shapes.ts', `export type Shape = never;\nexport const area = 1;\n`),
+    timeoutMs: 180_000,
+  },
+  {
+    name: 'tsgo',
+    what: 'the TypeScript 7 native preview (@typescript/native-preview): node starts its Go binary',
+    packages: { '@typescript/native-preview': '7.0.0-dev.20260707.2' },
+    files: tsProject,
+    outputs: ['out'],
+    command: ['node', 'node_modules/@typescript/native-preview/bin/tsgo', '-p', '.', '--pretty', 'false'],
+    expectStatus: 2,
+    changeWorld: editSource('src/shapes.ts', `export type Shape = never;\nexport const area = 1;\n`),
+  },
+  {
+    name: 'eslint',
+    what: 'eslint 9 (flat config, @eslint/js recommended) finding problems (exit 1)',
+    packages: { eslint: '9.17.0', '@eslint/js': '9.17.0', globals: '15.14.0' },
+    files: {
+      'eslint.config.mjs': `import js from '@eslint/js';\nimport globals from 'globals';\nexport default [js.configs.recommended, { languageOptions: { globals: globals.node } }];\n`,
+      'src/a.js': `const unused = 1;\nif (x == null) console.log('x');\n`,
+      'src/b.js': `export function f(a) { return a === a ? debugger : 0 }\n`,
+      'src/c.js': `export const ok = (n) => n + 1;\n`,
+    },
+    command: ['node', 'node_modules/eslint/bin/eslint.js', 'src'],
+    expectStatus: 1,
+    changeWorld: (ctx) => ctx.write('src/c.js', 'export const ok = (n) => { nope };\n'),
+  },
+  {
+    name: 'prettier',
+    what: 'prettier 3 --write of unformatted files (it rewrites them: replay must not)',
+    fast: true,
+    packages: { prettier: '3.4.2' },
+    files: {
+      'src/a.js': `const  x = {a:1,b:[1,2,3]}\nfunction   f( a,b ){return a+b}\n`,
+      'src/b.ts': `type T = {a:string,b:number}\nexport const t:T = {a:'x',b:2}\n`,
+      'src/c.css': `a{color:red;background:blue}\n`,
+      'src/d.md': `# title\n\n* one\n* two\n`,
+    },
+    command: ['node', 'node_modules/prettier/bin/prettier.cjs', '--write', 'src'],
+    // Put the unformatted files back: a replay that really wrote would change them again.
+    changeWorld: (ctx) => {
+      ctx.write('src/a.js', `const  x = {a:1,b:[1,2,3]}\nfunction   f( a,b ){return a+b}\n`);
+      ctx.write('src/c.css', `a{color:green}\n`);
+    },
+  },
+  {
+    name: 'esbuild',
+    what: 'esbuild 0.24 JS API: a bundle with a metafile (the native service runs as a child process)',
+    fast: true,
+    packages: { esbuild: '0.24.2' },
+    files: {
+      ...webProject,
+      'build.mjs': `import * as esbuild from 'esbuild';
+const result = await esbuild.build({ entryPoints: ['src/main.js'], bundle: true, outdir: 'out', metafile: true, minify: true, loader: { '.css': 'css' }, define: { 'import.meta.env.MODE': '"prod"' } });
+for (const [file, info] of Object.entries(result.metafile.outputs)) console.log(file, info.bytes);
+console.log((await esbuild.analyzeMetafile(result.metafile)).trim().split('\\n').length, 'lines of analysis');
+const t = await esbuild.transform('let x: number = 1 + 2', { loader: 'ts' });
+console.log(JSON.stringify(t.code));
+`,
+    },
+    outputs: ['out'],
+    command: ['node', 'build.mjs'],
+    changeWorld: editSource('src/util.js', `export const greet = () => 'edited after recording';\n`),
+  },
+];
