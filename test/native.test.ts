@@ -118,7 +118,7 @@ describe.skipIf(!probe)('an addon doing native I/O, threadsafe-function callback
     const file = path.join(tempDir(), 'appended.txt');
     const rec = await record('addon/probe.cjs', [probe!, file]);
     expect(rec.status, describeRun('record', rec)).toBe(0);
-    expect(rec.stdout.toString()).toMatch(/^random 8 [0-9a-f]{16}\nerror EPROBE cannot open the file\n/);
+    expect(rec.stdout.toString()).toMatch(/^random 8 [0-9a-f]{16}\nbuffer 12 12 3 [0-9a-f]{24}\nerror EPROBE cannot open the file\n/);
     expect(rec.stdout.toString().split('\n').sort().join('\n')).toMatch(/\ndelay 42\nerror .*\nlater 7\nrandom .*\ntimer 20$/);
     expect(fs.readFileSync(file, 'utf8')).toMatch(/^run at \d+\n$/);
     fs.writeFileSync(file, 'changed\n');

@@ -97,6 +97,30 @@ function isPlainData(v: unknown, depth = 0): boolean {
   return proto === Buffer.prototype || proto === Date.prototype;
 }
 
+/**
+ * A Buffer with an ArrayBuffer of its own, as an addon's are: a program may view the whole
+ * `buf.buffer` (rollup reads its parser's AST as `new Uint32Array(ast.buffer)`), and a
+ * Buffer decoded from the log or copied by Buffer.from shares a larger one.
+ */
+function ownBuffer(bytes: Uint8Array): Buffer {
+  const b = Buffer.allocUnsafeSlow(bytes.byteLength);
+  b.set(bytes);
+  return b;
+}
+
+/** Plain data from the log with every Buffer in it given an ArrayBuffer of its own. */
+function ownBuffers(v: unknown, depth = 0): unknown {
+  if (v === null || typeof v !== 'object' || depth > 32) return v;
+  if (Buffer.isBuffer(v)) return ownBuffer(v);
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) v[i] = ownBuffers(v[i], depth + 1);
+  } else if (Object.getPrototypeOf(v) === Object.prototype) {
+    const o = v as Record<string, unknown>;
+    for (const k of Object.keys(o)) o[k] = ownBuffers(o[k], depth + 1);
+  }
+  return v;
+}
+
 /** The bytes of a buffer argument (a view or an ArrayBuffer), or null. */
 function bytesOf(v: unknown): Uint8Array | null {
   if (ArrayBuffer.isView(v)) return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
@@ -533,12 +557,12 @@ export class Membrane {
     if (!Array.isArray(w)) return w;
     switch (w[0]) {
       case 'D':
-        return w[1];
+        return this.replay !== null ? ownBuffers(w[1]) : w[1];
       case 'A':
         return (w[1] as Wire[]).map((x) => this.fromWire(x));
       case 'T': {
         const bytes = w[2] as Uint8Array;
-        if (w[1] === 'Buffer') return Buffer.from(bytes);
+        if (w[1] === 'Buffer') return ownBuffer(bytes);
         const copy = new Uint8Array(bytes.byteLength);
         copy.set(bytes);
         return new TYPED[w[1] as string](copy.buffer);
