@@ -168,6 +168,8 @@ export function ps(arg: string | undefined, opts: { json?: boolean }): void {
         ended: p.end ? describeEnd(p.end) : null,
         failed: p.failed,
         default: p === chosen,
+        // A package manager's own process: recorded for its output only, not replayable alone.
+        replayable: !p.passThrough,
       }),
     );
     process.stdout.write(`${lines.join('\n')}\n`);
@@ -175,7 +177,9 @@ export function ps(arg: string | undefined, opts: { json?: boolean }): void {
   }
   const rows = [['', 'PID', 'PARENT', 'THREAD', 'PROGRAM', 'EVENTS', 'ENDED']];
   for (const p of list) {
-    const ended = p.failed ?? (p.end ? describeEnd(p.end) : `no end record (${p.trace.truncated ?? 'log stops early'})`);
+    const ended =
+      (p.failed ?? (p.end ? describeEnd(p.end) : `no end record (${p.trace.truncated ?? 'log stops early'})`)) +
+      (p.passThrough ? ' (package manager: its output only, not replayable alone)' : '');
     rows.push([p === chosen ? '*' : '', String(p.pid), String(p.ppid), p.threadId ? String(p.threadId) : 'main', p.name, String(p.trace.eventCount), ended]);
   }
   for (const r of rows) for (let i = 0; i < r.length; i++) r[i] = printable(r[i]);

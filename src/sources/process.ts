@@ -8,7 +8,8 @@ import { ENV } from '../session/env.js';
 import type { RecordSession } from '../session/record.js';
 import { failureInfo } from '../session/failure.js';
 import type { ReplaySession } from '../session/replay.js';
-import { original } from '../session/originals.js';
+import { original, writeStderr } from '../session/originals.js';
+import { EXIT } from '../exit-codes.js';
 import type { Session, Source } from '../session/session.js';
 
 const SIGNAL_NAMES = new Set(Object.keys(os.constants.signals));
@@ -40,6 +41,29 @@ function restoreInputs(s: ReplaySession): void {
     delete (process as unknown as Record<string, unknown>)[key];
     Object.defineProperty(process, key, { value, enumerable: true, configurable: true, writable: true });
   }
+}
+
+/**
+ * process.execve (Node 22.15+) replaces the process with another program, whose run rewind
+ * cannot record. Recording says so (and flushes the log first: no exit handler runs); a
+ * replay stops there with exit 70 and never runs that program.
+ */
+function guardExecve(s: Session): void {
+  const P = process as unknown as { execve?: (file: unknown, ...rest: unknown[]) => never };
+  const real = P.execve;
+  if (typeof real !== 'function') return;
+  P.execve = function execve(this: unknown, file: unknown, ...rest: unknown[]) {
+    s.unsupported('process.execve()', `it replaces the recorded process with ${String(file)}, whose run rewind does not record`);
+    if (s.mode === 'record') {
+      (s as RecordSession).writer.flush();
+      return real.call(this, file, ...rest);
+    }
+    writeStderr(
+      `rewind: here the recorded process replaced itself with ${String(file)} (process.execve). rewind did not record ` +
+        'that program, so the replay stops here instead of running it.\n',
+    );
+    return original.reallyExit(EXIT.DIVERGENCE);
+  } as never;
 }
 
 function recordEnding(s: RecordSession): void {
@@ -130,6 +154,7 @@ function checkEnding(s: ReplaySession): void {
 export const processSource: Source = {
   name: 'process',
   install(s: Session) {
+    guardExecve(s);
     if (s.mode === 'record') recordEnding(s as RecordSession);
     else {
       restoreInputs(s as ReplaySession);

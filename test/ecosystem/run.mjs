@@ -249,8 +249,9 @@ async function runWorkload(w, env) {
       if (again || ending(r1) !== ending(r2)) problems.push(`second replay differs from the first: ${again ?? ending(r2)}`);
     }
 
-    // 5. Every other process alone (worker threads replay within their process).
-    for (const p of procs.filter((p) => p.thread === 0 && !p.default)) {
+    // 5. Every other process alone (worker threads replay within their process; a package
+    // manager's own process is recorded for its output only, which the program's replay prints).
+    for (const p of procs.filter((p) => p.thread === 0 && !p.default && p.replayable !== false)) {
       const r = await run([nodeBin, REWIND_BIN, 'replay', recDir, '-p', String(p.pid)], { cwd: replayCwd, env: runEnv, timeoutMs: replayTimeoutMs });
       const m = /exit code (\d+)/.exec(p.ended ?? '');
       const c = rewindComplaint(r);
