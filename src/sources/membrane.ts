@@ -108,17 +108,29 @@ function ownBuffer(bytes: Uint8Array): Buffer {
   return b;
 }
 
-/** Plain data from the log with every Buffer in it given an ArrayBuffer of its own. */
+/**
+ * Plain data with every Buffer in it given an ArrayBuffer of its own: a copy where a Buffer
+ * was found, else the value itself (which may be the library's own, frozen, constants).
+ */
 function ownBuffers(v: unknown, depth = 0): unknown {
   if (v === null || typeof v !== 'object' || depth > 32) return v;
   if (Buffer.isBuffer(v)) return ownBuffer(v);
   if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) v[i] = ownBuffers(v[i], depth + 1);
-  } else if (Object.getPrototypeOf(v) === Object.prototype) {
-    const o = v as Record<string, unknown>;
-    for (const k of Object.keys(o)) o[k] = ownBuffers(o[k], depth + 1);
+    let copy: unknown[] | null = null;
+    for (let i = 0; i < v.length; i++) {
+      const x = ownBuffers(v[i], depth + 1);
+      if (x !== v[i]) (copy ??= v.slice())[i] = x;
+    }
+    return copy ?? v;
   }
-  return v;
+  if (Object.getPrototypeOf(v) !== Object.prototype) return v;
+  const o = v as Record<string, unknown>;
+  let copy: Record<string, unknown> | null = null;
+  for (const k of Object.keys(o)) {
+    const x = ownBuffers(o[k], depth + 1);
+    if (x !== o[k]) (copy ??= { ...o })[k] = x;
+  }
+  return copy ?? v;
 }
 
 /** The bytes of a buffer argument (a view or an ArrayBuffer), or null. */
