@@ -12,7 +12,8 @@
 //    resolved (lstat, stat, readlink), by a caller in node:internal/modules/ (found from
 //    the stack, once per path);
 //  - the descriptor such a read opened, until it is closed (Node 20's require(esm) and the
-//    ESM loader's fs/promises readFile read by descriptor).
+//    ESM loader's fs/promises readFile read by descriptor), whoever calls with it: Node's
+//    readFileSync closes through the exported fs.closeSync, which userland may have patched.
 import Module from 'node:module';
 import { isRewindFile } from '../../paths.js';
 
@@ -54,8 +55,20 @@ export const inLoader = { depth: 0 };
 export const loaderFds = new Set<number>();
 
 /**
- * Module-like files the program itself read: later reads of them skip the stack check (a
- * module is loaded once, and a program that reads a file as data tends to read it again).
+ * Descriptors the program holds open (at replay, the logged numbers, which no real file
+ * backs): a loader's real descriptor can have the same number only at replay, and only
+ * then must the caller be told from the stack (which a userland patch of fs.closeSync, as
+ * graceful-fs's, hides).
+ */
+export const programFds = new Set<number>();
+
+/**
+ * Module-like files the program itself read, by binding function: later calls of the same
+ * function on them skip the stack check (a module is loaded once, and a program that reads a
+ * file as data tends to read it again). By function, not by path alone: a program that
+ * checks a module exists (existsSync, stat) before it imports it must not make the loader's
+ * reads of it (internalModuleStat, open) the program's; recorded, they would be ops whose
+ * order against the loader's own unrecorded reads is the disk's, not the log's.
  * What is decided depends only on the program's calls, so it is the same in both runs.
  */
 const programFiles = new Set<string>();
@@ -70,9 +83,11 @@ const MAX_PROGRAM_FILES = 100_000;
  */
 export function isLoaderPath(p: string, fn: Function, anyPath: boolean): boolean {
   if (p === loadingFile) return true;
-  if (!(anyPath || MODULE_FILE.test(p)) || programFiles.has(p)) return false;
+  if (!(anyPath || MODULE_FILE.test(p))) return false;
+  const key = `${fn.name}\0${p}`;
+  if (programFiles.has(key)) return false;
   if (calledFromLoader(fn)) return true;
-  if (programFiles.size < MAX_PROGRAM_FILES) programFiles.add(p);
+  if (programFiles.size < MAX_PROGRAM_FILES) programFiles.add(key);
   return false;
 }
 
