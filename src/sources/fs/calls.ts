@@ -11,7 +11,7 @@ import { crc32 } from 'node:zlib';
 import { ownIo } from '../../session/originals.js';
 import type { ReplaySession } from '../../session/replay.js';
 import type { ResultCodec, Session } from '../../session/session.js';
-import { decodeValue, encodeValue } from '../../trace/values.js';
+import { decodeValue, encodeValue, unformattedStack } from '../../trace/values.js';
 import { stdioWriting } from '../stdio.js';
 import { FUNCTIONS, NOT_CALLS, fsBinding, type FsBinding, type Kind, type Spec } from './binding.js';
 import { SAME, closedFd, fileKey, loadContent, openedFd, readKey, statKey, storeContent } from './content.js';
@@ -84,7 +84,15 @@ function recorded(name: string, spec: Spec, fn: Fn): Fn {
     if (form === 'sync') {
       const ctx = ctxOf(args);
       const codec = valueCodec(name, kind, args);
-      const v = s.call(api, sum, () => fn.apply(B, args), ctx ? withCtx(ctx, codec) : codec);
+      let v: unknown;
+      try {
+        v = s.call(api, sum, () => unformatted(fn, args), ctx ? withCtx(ctx, codec) : codec);
+      } catch (e) {
+        // The binding's error, its stack taken again below this call: the same frames in
+        // both runs, formatted when the program reads it (see unformattedStack).
+        if (unformattedStack.has(e as object)) Error.captureStackTrace(e as object, wrapper);
+        throw e;
+      }
       if (kind === 'open') programOpened(v, a0);
       return v;
     }
@@ -128,6 +136,16 @@ function recorded(name: string, spec: Spec, fn: Fn): Fn {
   };
   Object.defineProperty(wrapper, 'name', { value: name });
   return wrapper;
+}
+
+/** A synchronous binding call; what it throws is stored without reading its stack. */
+function unformatted(fn: Fn, args: unknown[]): unknown {
+  try {
+    return fn.apply(B, args);
+  } catch (e) {
+    if (e instanceof Error) unformattedStack.add(e);
+    throw e;
+  }
 }
 
 function programOpened(fd: unknown, path: unknown): void {

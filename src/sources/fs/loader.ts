@@ -110,11 +110,10 @@ export function calledFromLoader(fn: Function): boolean {
   const limit = E.stackTraceLimit;
   E.prepareStackTrace = (_e: unknown, sites: CallSite[]) => sites;
   E.stackTraceLimit = 12;
-  const holder: { stack?: CallSite[] } = {};
+  const holder: { stack?: CallSite[] | string } = {};
   try {
     Error.captureStackTrace(holder, fn);
-    for (const site of holder.stack ?? []) {
-      const file = site.getFileName() ?? '';
+    for (const file of fileNames(holder.stack)) {
       if (file === 'node:fs' || file.startsWith('node:internal/fs/') || isRewindFile(file)) continue;
       return file.startsWith('node:internal/modules/');
     }
@@ -123,4 +122,19 @@ export function calledFromLoader(fn: Function): boolean {
     E.prepareStackTrace = prepare;
     E.stackTraceLimit = limit;
   }
+}
+
+const FRAME_FILE = /^\s+at (?:.*\()?(.+?):\d+:\d+\)?$/;
+
+/**
+ * The file of each frame. Inside the program's Error.prepareStackTrace (which may read
+ * files: source maps) V8 does not call a hook again and gives its own text instead.
+ */
+function fileNames(stack: CallSite[] | string | undefined): string[] {
+  if (Array.isArray(stack)) return stack.map((site) => site.getFileName() ?? '');
+  if (typeof stack !== 'string') return [];
+  return stack
+    .split('\n')
+    .slice(1)
+    .map((line) => FRAME_FILE.exec(line)?.[1] ?? '');
 }
