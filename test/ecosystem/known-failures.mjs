@@ -15,14 +15,6 @@ export const KNOWN_FAILURES = {
     waitsOn: 'vm realms and node --test clocks',
     reason: 'npm test runs node --test: duration_ms lines come from the real clock',
   },
-  jest: {
-    waitsOn: 'fs at the binding level (graceful-fs / Jest)',
-    reason: "on the merged tree (fs at the binding level) the main process replays; a worker replayed alone diverges at its event 442: the recording has fs.exists('node:fs') → false, the replay calls fs.realpath. Before the fs binding work: graceful-fs replaces fs.closeSync with one that calls Date.now() (resetQueue); readFileSync and writeFileSync call closeSync inside, so while recording a Date.now() is logged inside each, and at replay, where the whole readFileSync comes from the log, that JS never runs: divergence at the first read (main: HasteMap._persist; workers: babel-jest's readFileSync(__filename))",
-  },
-  'vitest-forks': {
-    waitsOn: 'native membrane: a Buffer result must own its ArrayBuffer; process.memoryUsage() recorded (no owner yet: needs Api ids)',
-    reason: "main process: vite's rollup, see vite-build. Each fork worker replayed alone: tinypool sends usedMemory: process.memoryUsage().heapUsed with every result, so the worker's IPC write differs",
-  },
   'vitest-threads': {
     waitsOn: 'native membrane: a Buffer result must own its ArrayBuffer; process.memoryUsage() recorded',
     reason: "merged tree: the main thread diverges on vite's rollup AST buffer (see vite-build). Before the workers work: tinypool's terminated worker threads had logs without an end and the replay hung",
