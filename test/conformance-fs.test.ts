@@ -219,6 +219,29 @@ const CASES: Record<string, FsCase> = {
       expect(out).toMatch(/^readFile "named input\\n"$/m);
     },
   },
+  // Jest's workers: graceful-fs's closeSync closes the loader's descriptor (require(esm)).
+  "a loader's read closed through a userland fs.closeSync that reads the clock (require(esm) under graceful-fs)": {
+    fixture: 'fs-loader-userland-close.cjs',
+    setup: (dir) => put(dir, { 'in.txt': 'input one\n' }),
+    writes: [],
+    change: (dir) => put(dir, { 'in.txt': 'CHANGED, and longer\n' }),
+    check(out, _err, expect) {
+      // One close is the program's readFileSync, one the loader's read of dep.js.
+      expect(out).toBe('read "input one\\n"\nanswer 42 closes 2 true\nread again 10\n');
+    },
+  },
+  // Jest's workers: source-map-support's Error.prepareStackTrace calls fs.existsSync.
+  "an Error.prepareStackTrace that reads files, and fs calls that throw": {
+    fixture: 'fs-error-stack-hook.cjs',
+    setup: (dir) => put(dir, { 'in.txt': 'input one\n' }),
+    writes: [],
+    change: (dir) => put(dir, { 'in.txt': 'CHANGED\n' }),
+    check(out, _err, expect) {
+      // The hook runs when the program reads a stack, not when the call failed.
+      expect(out).toMatch(/^probe ENOENT formatted 0\nreaddir ENOENT formatted 0\nError: ENOENT: no such file or directory, scandir 'missing-dir'\n {2}node:fs:false\n {2}abs:true\n/);
+      expect(out).toMatch(/^formatted 1\ndata "input one\\n"\n$/m);
+    },
+  },
 };
 
 describe.concurrent('fs: record, change the disk, replay', () => {
@@ -317,6 +340,25 @@ describe.concurrent('fs: record, change the disk, replay', () => {
     expect(err).toMatch(/the program did: +called fs\.readFile \["sync", "second\.txt", 0\]/);
     expect(err).toMatch(/reader\.cjs:3/);
     expect(rep.stdout.toString()).toBe('start\n');
+  });
+
+  // vitest's fork workers: vite-node checks a module exists, then imports it.
+  it("a program's existsSync and statSync of a module it then imports leave the loader's reads of it unrecorded", async ({ expect }) => {
+    const { rec } = await recordChangeReplay(expect, {
+      fixture: 'fs-loader-probed-import.mjs',
+      setup: (d) => put(d, { 'in.txt': 'input one\n' }),
+      writes: [],
+      change: (d) => put(d, { 'in.txt': 'CHANGED\n' }),
+    });
+    expect(rec.stdout.toString()).toBe('exists true true\nimported probed timer true\ndata "input one\\n"\n');
+    const probed = fixture('fs-loader/esm/probed.js');
+    const fsCalls = (await eventsOf(rec.dir)).filter((e) => e.kind === 'call' && e.detail.startsWith('fs.'));
+    expect(fsCalls.map((e) => [e.api, (e.args as unknown[])[1]])).toEqual([
+      ['fs.exists', probed],
+      ['fs.stat', probed],
+      ['fs.exists', probed],
+      ['fs.readFile', 'in.txt'],
+    ]);
   });
 
   for (const entry of ['fs-modules.cjs', 'fs-modules.mjs']) {

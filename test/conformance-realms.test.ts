@@ -40,6 +40,22 @@ describe.concurrent('record → replay: vm contexts', () => {
     expect(p.stdout.equals(rec.stdout), 'a plain run printed other numbers').toBe(false);
   });
 
+  it("realm-stack-hook.cjs: a context's Error.prepareStackTrace (Jest's source maps) never sees rewind's frames", async ({ expect }) => {
+    const dir = path.join(tempDir('rewind-rec-'), 'rec');
+    const rec: Recorded = { ...(await rewind(['record', '--out', dir, '--', NODE, path.join(FIXTURES, 'realm-stack-hook.cjs')], { cwd: tempDir() })), dir };
+    expect(rec.status, describeRun('record', rec)).toBe(0);
+    const out = rec.stdout.toString('utf8');
+    const fixtureFile = `${path.join(FIXTURES, 'realm-stack-hook.cjs')}:true`;
+    // The hook ran in the context, for each error, over the program's frames only.
+    for (const label of ['top', 'timer', 'fs callback']) {
+      expect(out).toMatch(new RegExp(`^${label} evalmachine\\.<anonymous>:false node:vm:false `, 'm'));
+    }
+    expect(out.split(fixtureFile).length - 1, out).toBe(6);
+    expect(out, "rewind's own files reached the hook").not.toMatch(/[/\\]dist[/\\]/);
+    expect(out).not.toMatch(/node:internal\/timers/);
+    expectReplayMatches(expect, { record: rec, replay: await replay(dir) });
+  });
+
   it('vm-module.mjs: vm.SourceTextModule evaluated in a context', async ({ expect }) => {
     const dir = path.join(tempDir('rewind-rec-'), 'rec');
     const args = ['--no-warnings', '--experimental-vm-modules', path.join(FIXTURES, 'vm-module.mjs')];

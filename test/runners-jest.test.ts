@@ -4,15 +4,13 @@
 // recording; that recording alone is kept and its printed commands name it; and the same
 // holds under `rewind record -- jest`.
 //
-// Replaying jest does not work everywhere yet, for two reasons outside this integration (so
-// those checks are `it.fails` where they apply: they start failing, as a reminder to make
-// them `it`, once fixed): (1) a worker, on Node 20: when Node's fs throws in JS
-// (write-file-atomic's realpathSync of a file not yet written), recording encodes the error
-// with its stack, whose first read runs jest's Error.prepareStackTrace, which reads source
-// maps through fs: those reads are logged inside the call, and replay (which serves the
-// error with its recorded stack) never makes them; (2) jest's main process: jest-resolve's
-// native resolver (unrs-resolver, behind the native membrane) is called with arguments that
-// differ at replay.
+// Replaying jest does not work everywhere yet, for a reason outside this integration (so
+// that check is `it.fails`: it starts failing, as a reminder to make it `it`, once fixed):
+// (2) jest's main process: jest-resolve's native resolver (unrs-resolver, behind the native
+// membrane) is called with arguments that differ at replay. (Reason 1, fixed: a worker on
+// Node 20 encoded the error Node's fs threw with its stack, whose first read ran jest's
+// Error.prepareStackTrace, reading source maps through fs inside the recorded call; the
+// stack is now left unformatted and re-captured in both runs: sources/fs/calls.ts.)
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, it } from 'vitest';
@@ -21,8 +19,6 @@ import { NODE, ROOT, cleanupTempDirs, describeRun, eventsOf, logsOf, rewind, run
 afterAll(cleanupTempDirs);
 
 const JEST = path.join(ROOT, 'node_modules', 'jest', 'bin', 'jest.js');
-/** Reason 1 above: Node 20 only. */
-const itWorkerReplay = Number(process.versions.node.split('.')[0]) >= 22 ? it : it.fails;
 const PROJECT = path.join(ROOT, 'test', 'fixtures', 'jest-project');
 const FAILING = 'fails.jest.js > adds after a timer';
 const FAILURE = new RegExp(`^rewind: test failed, as recorded \\(event \\d+\\): ${FAILING.replace(/[.>]/g, '\\$&')}\\nError: expect\\(received\\)\\.toBe\\(expected\\)`, 'm');
@@ -78,7 +74,7 @@ describe('rewind/jest', () => {
     expect(debug).toEqual([...replay, '--break-before-failure', '--test', FAILING]);
   });
 
-  itWorkerReplay('the printed commands replay the failure, and stop before the turn where it failed (Node 20: not yet, reason 1 above)', async ({ expect }) => {
+  it('the printed commands replay the failure, and stop before the turn where it failed', async ({ expect }) => {
     const [replay] = printed(jest, 'replay');
     const runs: RunResult[] = [];
     for (let i = 0; i < 2; i++) {
@@ -120,7 +116,7 @@ describe('rewind record -- jest', () => {
     expect(await failureTests(out, String(failing.pid))).toEqual([FAILING]);
   });
 
-  it.fails('each process replays byte for byte; the failing worker replays its failure (not yet: reasons 1 and 2 above)', async ({ expect }) => {
+  it.fails('each process replays byte for byte; the failing worker replays its failure (not yet: reason 2 above)', async ({ expect }) => {
     for (const p of procs) {
       const r = await rewind(['replay', out, '-p', String(p.pid)], { cwd: dir });
       const ctx = describeRun(`replay of ${p.program} ${p.pid}`, r);

@@ -41,8 +41,13 @@ function defaultPrepare(error: Error, trace: CallSite[]): string {
  * module runner under vitest, source-map-support) get it wrapped too: the property is an
  * accessor whose setter keeps the program's function and whose getter hands out its
  * filtering wrapper, so a program that saves and restores it restores its own.
+ * `ErrorClass`: a vm context's Error (sources/realms.ts). Node formats an error made in a
+ * context with that context's Error.prepareStackTrace (Jest installs source-map-support
+ * there), else with the main realm's: a context's getter gives nothing when the program set
+ * nothing, so that Node still falls back to the main realm's.
  */
-export function installStackFilter(): void {
+export function installStackFilter(ErrorClass: ErrorConstructor = Error): void {
+  const realm = ErrorClass !== Error;
   const wrappers = new WeakMap<Prepare, Prepare>();
   const programs = new WeakMap<Prepare, Prepare>();
   const filtering = (fn: Prepare): Prepare => {
@@ -56,12 +61,12 @@ export function installStackFilter(): void {
     }
     return w;
   };
-  const E = Error as unknown as { prepareStackTrace?: Prepare };
+  const E = ErrorClass as unknown as { prepareStackTrace?: Prepare };
   let current: unknown = E.prepareStackTrace;
-  Object.defineProperty(Error, 'prepareStackTrace', {
+  Object.defineProperty(ErrorClass, 'prepareStackTrace', {
     configurable: true,
     enumerable: false,
-    get: () => filtering(typeof current === 'function' ? (current as Prepare) : defaultPrepare),
+    get: () => (typeof current === 'function' ? filtering(current as Prepare) : realm ? current : filtering(defaultPrepare)),
     set: (fn: unknown) => {
       current = (typeof fn === 'function' && programs.get(fn as Prepare)) || fn;
     },

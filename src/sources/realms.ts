@@ -16,6 +16,7 @@ import vm from 'node:vm';
 import { virtualDate } from './clock.js';
 import { seededRandom } from './random.js';
 import type { Session, Source } from '../session/session.js';
+import { installStackFilter } from '../session/stack.js';
 
 /** murmur3's finalizer: spreads every bit of the input over the output. */
 function mix32(x: number): number {
@@ -72,6 +73,16 @@ export const realmsSource: Source = {
         }
       } catch (e) {
         s.unsupported('vm context', `its Date and Math.random could not be replaced (${(e as Error).message}): they read the real clock and generator`);
+      }
+      // Its Error.prepareStackTrace must not see rewind's frames either (Jest's source maps
+      // would look them up: reads of files the other run never makes).
+      const E = g.Error;
+      if (typeof E === 'function' && E !== Error) {
+        try {
+          installStackFilter(E);
+        } catch {
+          // A frozen Error: its stacks keep rewind's frames, as they did before.
+        }
       }
     };
 

@@ -114,10 +114,20 @@ function builtinClassOf(e: Error): string {
 }
 
 /**
+ * Errors whose stack V8 has not formatted yet, and which the source re-captures at the same
+ * place in both runs (Error.captureStackTrace: see fs/calls.ts): stored without their stack.
+ * Reading it would run the program's Error.prepareStackTrace (jest's and
+ * source-map-support's read files) inside the call while recording, and never at replay;
+ * left unread, V8 formats it when the program asks, in both runs.
+ */
+export const unformattedStack = new WeakSet<object>();
+
+/**
  * Errors keep their class (as the nearest built-in), message, stack text and every own
  * property (code, errno, syscall, path, address, port, cause...). The stack is the
- * recorded one: the program sees the same text in both runs. Node's internal errors have a
- * toString of their own (`TypeError [ERR_INVALID_ARG_TYPE]: …`): kept as the text it returned.
+ * recorded one: the program sees the same text in both runs (unless it is unformatted, see
+ * above). Node's internal errors have a toString of their own
+ * (`TypeError [ERR_INVALID_ARG_TYPE]: …`): kept as the text it returned.
  */
 registerValueClass<Error>('Error', {
   is: (v): v is Error => v instanceof Error,
@@ -128,14 +138,16 @@ registerValueClass<Error>('Error', {
       if (k === 'stack' || k === 'message' || typeof own[k] === 'function') continue;
       props[k] = encodeValue(own[k]);
     }
-    const data = [builtinClassOf(e), e.message, typeof e.stack === 'string' ? e.stack : '', props];
+    const stack = unformattedStack.has(e) ? null : typeof e.stack === 'string' ? e.stack : '';
+    const data = [builtinClassOf(e), e.message, stack, props];
     if (typeof own.toString === 'function' && own.toString !== Error.prototype.toString) data.push(String(e));
     return data;
   },
   decode(data) {
-    const [cls, message, stack, props, text] = data as [string, string, string, Record<string, unknown>, string?];
+    const [cls, message, stack, props, text] = data as [string, string, string | null, Record<string, unknown>, string?];
     const e = new (ERROR_CLASSES[cls] ?? Error)(message);
-    Object.defineProperty(e, 'stack', { value: stack, writable: true, configurable: true, enumerable: false });
+    if (stack === null) unformattedStack.add(e);
+    else Object.defineProperty(e, 'stack', { value: stack, writable: true, configurable: true, enumerable: false });
     for (const [k, v] of Object.entries(props)) {
       Object.defineProperty(e, k, { value: decodeValue(v), writable: true, configurable: true, enumerable: k !== 'name' });
     }

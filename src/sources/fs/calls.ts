@@ -11,12 +11,12 @@ import { crc32 } from 'node:zlib';
 import { ownIo } from '../../session/originals.js';
 import type { ReplaySession } from '../../session/replay.js';
 import type { ResultCodec, Session } from '../../session/session.js';
-import { decodeValue, encodeValue } from '../../trace/values.js';
+import { decodeValue, encodeValue, unformattedStack } from '../../trace/values.js';
 import { stdioWriting } from '../stdio.js';
 import { FUNCTIONS, NOT_CALLS, fsBinding, type FsBinding, type Kind, type Spec } from './binding.js';
 import { SAME, closedFd, fileKey, loadContent, openedFd, readKey, statKey, storeContent } from './content.js';
 import { installHandle, replayHandle } from './handle.js';
-import { calledFromLoader, inLoader, isLoaderPath, loaderFds } from './loader.js';
+import { calledFromLoader, inLoader, isLoaderPath, loaderFds, programFds } from './loader.js';
 import { guard } from './public.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -65,7 +65,7 @@ function recorded(name: string, spec: Spec, fn: Fn): Fn {
     const a0 = args[0];
     if (typeof a0 === 'number') {
       // At replay the program's descriptors are the logged numbers, which a loader's real one may share.
-      if (loaderFds.size > 0 && loaderFds.has(a0) && (s.mode === 'record' || calledFromLoader(wrapper))) {
+      if (loaderFds.size > 0 && loaderFds.has(a0) && (s.mode === 'record' || !programFds.has(a0) || calledFromLoader(wrapper))) {
         if (kind === 'close') loaderFds.delete(a0);
         return fn.apply(this, args);
       }
@@ -77,16 +77,27 @@ function recorded(name: string, spec: Spec, fn: Fn): Fn {
     const req = requestOf(args);
     const form: Form = req === undefined ? 'sync' : req === B.kUsePromises ? 'promise' : 'cb';
     const sum = summarize(kind, form, args);
-    if (kind === 'close') closedFd(a0);
+    if (kind === 'close') {
+      closedFd(a0);
+      programFds.delete(a0 as number);
+    }
     if (form === 'sync') {
       const ctx = ctxOf(args);
       const codec = valueCodec(name, kind, args);
-      const v = s.call(api, sum, () => fn.apply(B, args), ctx ? withCtx(ctx, codec) : codec);
-      if (kind === 'open') openedFd(v, a0);
+      let v: unknown;
+      try {
+        v = s.call(api, sum, () => unformatted(fn, args), ctx ? withCtx(ctx, codec) : codec);
+      } catch (e) {
+        // The binding's error, its stack taken again below this call: the same frames in
+        // both runs, formatted when the program reads it (see unformattedStack).
+        if (unformattedStack.has(e as object)) Error.captureStackTrace(e as object, wrapper);
+        throw e;
+      }
+      if (kind === 'open') programOpened(v, a0);
       return v;
     }
     const codec = resultsCodec(name, kind, args);
-    const after = kind === 'open' || kind === 'openHandle' ? (r: Results) => r[0] == null && openedFd(kind === 'open' ? r[1] : (r[1] as { fd: number }).fd, a0) : null;
+    const after = kind === 'open' || kind === 'openHandle' ? (r: Results) => r[0] == null && programOpened(kind === 'open' ? r[1] : (r[1] as { fd: number }).fd, a0) : null;
     if (form === 'cb') {
       const r = req as { oncomplete: Fn };
       const oncomplete = r.oncomplete;
@@ -125,6 +136,21 @@ function recorded(name: string, spec: Spec, fn: Fn): Fn {
   };
   Object.defineProperty(wrapper, 'name', { value: name });
   return wrapper;
+}
+
+/** A synchronous binding call; what it throws is stored without reading its stack. */
+function unformatted(fn: Fn, args: unknown[]): unknown {
+  try {
+    return fn.apply(B, args);
+  } catch (e) {
+    if (e instanceof Error) unformattedStack.add(e);
+    throw e;
+  }
+}
+
+function programOpened(fd: unknown, path: unknown): void {
+  openedFd(fd, path);
+  if (typeof fd === 'number') programFds.add(fd);
 }
 
 /** The FSReqCallback or kUsePromises among the arguments; undefined for a synchronous call. */

@@ -10,7 +10,7 @@ import type { Session } from '../../session/session.js';
 import { Api } from '../../trace/format.js';
 import type { FsBinding } from './binding.js';
 import { closedFd } from './content.js';
-import { loaderFds } from './loader.js';
+import { loaderFds, programFds } from './loader.js';
 import { guard } from './public.js';
 
 let s: Session;
@@ -19,6 +19,7 @@ type Results = unknown[];
 /** FileHandle.close(): a promise call of its own, settled in the turn the log gives it. */
 export function closeHandle(fd: number, real: () => Promise<unknown>): Promise<void> {
   closedFd(fd);
+  programFds.delete(fd);
   return new Promise<void>((resolve, reject) => {
     s.async({
       api: Api['fs.handle.close'],
@@ -38,6 +39,7 @@ export function closeHandle(fd: number, real: () => Promise<unknown>): Promise<v
 /** FileHandle closeSync() (Node 24: `using` a FileHandle). */
 function closeHandleSync(fd: number, real: () => unknown): void {
   closedFd(fd);
+  programFds.delete(fd);
   s.call(Api['fs.handle.close'], ['sync', fd], () => {
     real();
     return null;

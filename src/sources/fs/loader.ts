@@ -12,7 +12,8 @@
 //    resolved (lstat, stat, readlink), by a caller in node:internal/modules/ (found from
 //    the stack, once per path);
 //  - the descriptor such a read opened, until it is closed (Node 20's require(esm) and the
-//    ESM loader's fs/promises readFile read by descriptor).
+//    ESM loader's fs/promises readFile read by descriptor), whoever calls with it: Node's
+//    readFileSync closes through the exported fs.closeSync, which userland may have patched.
 import Module from 'node:module';
 import { isRewindFile } from '../../paths.js';
 
@@ -54,8 +55,20 @@ export const inLoader = { depth: 0 };
 export const loaderFds = new Set<number>();
 
 /**
- * Module-like files the program itself read: later reads of them skip the stack check (a
- * module is loaded once, and a program that reads a file as data tends to read it again).
+ * Descriptors the program holds open (at replay, the logged numbers, which no real file
+ * backs): a loader's real descriptor can have the same number only at replay, and only
+ * then must the caller be told from the stack (which a userland patch of fs.closeSync, as
+ * graceful-fs's, hides).
+ */
+export const programFds = new Set<number>();
+
+/**
+ * Module-like files the program itself read, by binding function: later calls of the same
+ * function on them skip the stack check (a module is loaded once, and a program that reads a
+ * file as data tends to read it again). By function, not by path alone: a program that
+ * checks a module exists (existsSync, stat) before it imports it must not make the loader's
+ * reads of it (internalModuleStat, open) the program's; recorded, they would be ops whose
+ * order against the loader's own unrecorded reads is the disk's, not the log's.
  * What is decided depends only on the program's calls, so it is the same in both runs.
  */
 const programFiles = new Set<string>();
@@ -70,9 +83,11 @@ const MAX_PROGRAM_FILES = 100_000;
  */
 export function isLoaderPath(p: string, fn: Function, anyPath: boolean): boolean {
   if (p === loadingFile) return true;
-  if (!(anyPath || MODULE_FILE.test(p)) || programFiles.has(p)) return false;
+  if (!(anyPath || MODULE_FILE.test(p))) return false;
+  const key = `${fn.name}\0${p}`;
+  if (programFiles.has(key)) return false;
   if (calledFromLoader(fn)) return true;
-  if (programFiles.size < MAX_PROGRAM_FILES) programFiles.add(p);
+  if (programFiles.size < MAX_PROGRAM_FILES) programFiles.add(key);
   return false;
 }
 
@@ -95,11 +110,10 @@ export function calledFromLoader(fn: Function): boolean {
   const limit = E.stackTraceLimit;
   E.prepareStackTrace = (_e: unknown, sites: CallSite[]) => sites;
   E.stackTraceLimit = 12;
-  const holder: { stack?: CallSite[] } = {};
+  const holder: { stack?: CallSite[] | string } = {};
   try {
     Error.captureStackTrace(holder, fn);
-    for (const site of holder.stack ?? []) {
-      const file = site.getFileName() ?? '';
+    for (const file of fileNames(holder.stack)) {
       if (file === 'node:fs' || file.startsWith('node:internal/fs/') || isRewindFile(file)) continue;
       return file.startsWith('node:internal/modules/');
     }
@@ -108,4 +122,19 @@ export function calledFromLoader(fn: Function): boolean {
     E.prepareStackTrace = prepare;
     E.stackTraceLimit = limit;
   }
+}
+
+const FRAME_FILE = /^\s+at (?:.*\()?(.+?):\d+:\d+\)?$/;
+
+/**
+ * The file of each frame. Inside the program's Error.prepareStackTrace (which may read
+ * files: source maps) V8 does not call a hook again and gives its own text instead.
+ */
+function fileNames(stack: CallSite[] | string | undefined): string[] {
+  if (Array.isArray(stack)) return stack.map((site) => site.getFileName() ?? '');
+  if (typeof stack !== 'string') return [];
+  return stack
+    .split('\n')
+    .slice(1)
+    .map((line) => FRAME_FILE.exec(line)?.[1] ?? '');
 }
