@@ -15,7 +15,8 @@ import { original, writeStderr } from '../session/originals.js';
 import { pack, putVarint } from '../trace/codec.js';
 import { CHUNK_HEADER_BYTES, type EndInfo } from '../trace/format.js';
 import { Tail, encodeChunk } from '../trace/writer.js';
-import { TraceReader } from '../trace/reader.js';
+import { TraceReader, type TraceEvent } from '../trace/reader.js';
+import { atomicsTicket } from './shared-memory.js';
 import path from 'node:path';
 import type { RecordSession } from '../session/record.js';
 import type { ReplaySession } from '../session/replay.js';
@@ -52,16 +53,24 @@ let ownTail: SharedArrayBuffer | null = null;
 let ownDone: Int32Array | null = null;
 /** The process's output counter (RecordSession.outputOrder): the parent's, or made with the first worker. */
 let outputOrder: Int32Array | null = null;
+/**
+ * The process's order of Atomics operations on shared memory (sources/shared-memory.ts):
+ * recording, [next ticket, lock]; replaying, a ticket table as for outputs. Made with the
+ * first worker: before it, no other thread can see this thread's shared memory.
+ */
+let memoryOrder: Int32Array | null = null;
+export const sharedMemoryOrder = (): Int32Array | null => memoryOrder;
 
 /** In a worker thread, first thing: takes rewind's shared buffers out of workerData. */
 export function unwrapWorkerData(): void {
   const data = workerThreads.workerData as Record<string, unknown> | null | undefined;
   if (!data || typeof data !== 'object' || !(WRAPPED in data)) return;
-  const { tail, done, order, data: program } = data[WRAPPED] as { tail?: SharedArrayBuffer; done?: SharedArrayBuffer; order?: SharedArrayBuffer; data: unknown };
+  const { tail, done, order, memory, data: program } = data[WRAPPED] as { tail?: SharedArrayBuffer; done?: SharedArrayBuffer; order?: SharedArrayBuffer; memory?: SharedArrayBuffer; data: unknown };
   (workerThreads as any).workerData = program;
   ownTail = tail ?? null;
   ownDone = done ? new Int32Array(done) : null;
   outputOrder = order ? new Int32Array(order) : null;
+  memoryOrder = memory ? new Int32Array(memory) : null;
 }
 
 /**
@@ -70,8 +79,8 @@ export function unwrapWorkerData(): void {
  */
 export function replayedThreadDone(): void {
   if (ownDone === null) return;
-  Atomics.store(ownDone, 0, 1);
-  Atomics.notify(ownDone, 0);
+  original.Atomics.store(ownDone, 0, 1);
+  original.Atomics.notify(ownDone, 0);
 }
 
 /** A file read by rewind itself, off the log (readFileSync would go through the program's fs.openSync). */
@@ -97,7 +106,7 @@ function readOwn(file: string): Buffer {
  * logged (a thread stopped between the two, its process ending while it wrote): the counter
  * steps over them instead of waiting for them.
  */
-function ticketTable(mainLog: string): Int32Array {
+function ticketTable(mainLog: string, ticketOf: (ev: TraceEvent) => number | undefined): Int32Array {
   const held: number[] = [];
   const dir = path.dirname(mainLog);
   const base = path.basename(mainLog).replace(/\.rwnd$/, '');
@@ -105,7 +114,8 @@ function ticketTable(mainLog: string): Int32Array {
   for (const f of logs) {
     try {
       for (const ev of TraceReader.events(TraceReader.parse(readOwn(path.join(dir, f)), f))) {
-        if (ev.kind === 'value' && ev.api === Api['thread.outputOrder']) held.push(ev.payload as number);
+        const ticket = ticketOf(ev);
+        if (ticket !== undefined) held.push(ticket);
       }
     } catch {
       // an unreadable log replays (or refuses to) on its own
@@ -122,6 +132,9 @@ function ticketTable(mainLog: string): Int32Array {
   table[0] = next; // the first ticket held
   return table;
 }
+
+const outputTicket = (ev: TraceEvent): number | undefined =>
+  ev.kind === 'value' && ev.api === Api['thread.outputOrder'] ? (ev.payload as number) : undefined;
 
 /** How long a replay's parent waits for a worker thread to reach where the recorded one was stopped. */
 const CATCH_UP_MS = 60_000;
@@ -148,14 +161,14 @@ function endEvent(info: EndInfo): Buffer {
  */
 function finishWorkerLog(tail: SharedArrayBuffer, log: string, end: EndInfo, running: boolean): void {
   const slots = new Int32Array(tail, 0, 4);
-  let state: number = Atomics.compareExchange(slots, Tail.STATE, Tail.OPEN, Tail.TAKEN);
+  let state: number = original.Atomics.compareExchange(slots, Tail.STATE, Tail.OPEN, Tail.TAKEN);
   // A running worker may be writing a chunk right now: it takes a moment.
   for (let i = 0; running && state === Tail.FLUSHING && i < 200; i++) {
-    Atomics.wait(slots, Tail.STATE, Tail.FLUSHING, 5);
-    state = Atomics.compareExchange(slots, Tail.STATE, Tail.OPEN, Tail.TAKEN);
+    original.Atomics.wait(slots, Tail.STATE, Tail.FLUSHING, 5);
+    state = original.Atomics.compareExchange(slots, Tail.STATE, Tail.OPEN, Tail.TAKEN);
   }
   if (state === Tail.CLOSED || state === Tail.TAKEN) return;
-  Atomics.store(slots, Tail.STATE, Tail.TAKEN);
+  original.Atomics.store(slots, Tail.STATE, Tail.TAKEN);
   let fd: number;
   try {
     fd = original.fs.openSync(log, 'r+');
@@ -278,7 +291,7 @@ function replayWorkers(s: ReplaySession): void {
   const catchUp = (worker: any, done: Int32Array) => {
     live.delete(worker);
     s.passTurn(); // this thread's last output is written: the worker's next ones may be
-    if (Atomics.wait(done, 0, 0, CATCH_UP_MS) === 'timed-out') {
+    if (original.Atomics.wait(done, 0, 0, CATCH_UP_MS) === 'timed-out') {
       writeStderr(
         `rewind: worker thread ${worker.threadId} had not replayed its recorded events ${CATCH_UP_MS / 1000} s after ` +
           `its process was to stop it; the replay no longer follows the recording, so it stops here.\n`,
@@ -384,8 +397,12 @@ function patchWorker(s: RecordSession | ReplaySession, patch: (worker: any, hand
       // tail; replaying, the flag it raises when it has replayed its log.
       const shared = runsPreload(options) ? new SharedArrayBuffer(replayOf ? 4 : Tail.BYTES) : null;
       const field = replayOf ? 'done' : 'tail';
-      if (shared) s.outputOrder = outputOrder ??= replayOf ? ticketTable(replayOf) : new Int32Array(new SharedArrayBuffer(4));
-      const more = shared ? { workerData: { [WRAPPED]: { [field]: shared, order: outputOrder!.buffer, data: options?.workerData } } } : {};
+      if (shared) {
+        s.outputOrder = outputOrder ??= replayOf ? ticketTable(replayOf, outputTicket) : new Int32Array(new SharedArrayBuffer(4));
+        memoryOrder ??= replayOf ? ticketTable(replayOf, atomicsTicket) : new Int32Array(new SharedArrayBuffer(8));
+      }
+      const wrapped = { [field]: shared, order: outputOrder?.buffer, memory: memoryOrder?.buffer, data: options?.workerData };
+      const more = shared ? { workerData: { [WRAPPED]: wrapped } } : {};
       super(filename, { ...options, env, ...more });
       const key = privateField(this, 'kHandle');
       if (key) patch(this, (this as any)[key], shared);
