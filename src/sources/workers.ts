@@ -231,6 +231,15 @@ function ownPorts(opOf: (port: Port) => unknown): void {
   if ((globalThis as any).MessageChannel === Real) (globalThis as any).MessageChannel = MessageChannel;
 }
 
+/**
+ * A port the program never had closes: one end of a channel Node made and transferred (a
+ * Worker's, to its thread) closes here as it goes. Its 'close' runs no JS of the program and
+ * comes whenever the transfer completes, a race: not a turn, or it would take an op in
+ * whatever order the race gives. A port of the program's has its op by then (made, started
+ * or received in order), or a 'close' listener (it arrives as a turn, as ever).
+ */
+const unseenClose = (port: Port, type: string): boolean => type === 'close' && port[kOp] === undefined && !(port.listenerCount?.('close') > 0);
+
 function recordWorkers(s: RecordSession): void {
   if (ownTail !== null) s.writer.share(ownTail);
   s.outputOrder = outputOrder;
@@ -245,6 +254,7 @@ function recordWorkers(s: RecordSession): void {
   };
   const dispatch = P[kHybridDispatch];
   P[kHybridDispatch] = function (this: Port, data: unknown, type: string, event: unknown) {
+    if (unseenClose(this, type)) return dispatch.call(this, data, type, event);
     // Messages a Worker's exit drains from its port arrive inside that turn, not in their own.
     s.callback(opOf(this), draining > 0 ? Api['worker.drained'] : Api['worker.message'], undefined);
     receivedPorts(this, opOf);
@@ -344,6 +354,7 @@ function replayWorkers(s: ReplaySession): void {
     return start.call(this);
   };
   P[kHybridDispatch] = function (this: Port, data: unknown, type: string, event: unknown) {
+    if (unseenClose(this, type)) return dispatch.call(this, data, type, event);
     const state = opOf(this);
     const arrival = [data, type, event, this[kCurrentlyReceivingPorts]];
     if (draining > 0 && s.takeCallback(state.op, Api['worker.drained'])) return deliver(this, arrival);
