@@ -654,10 +654,22 @@ export class ReplaySession implements Session {
     return st;
   }
 
+  /**
+   * A worker thread stopped from outside while its JS ran (busy, or blocked in Atomics.wait):
+   * its log ends inside a turn. The replay stops here too and waits, like the recorded thread,
+   * for its replayed parent to stop it.
+   */
+  private stoppedHere(): never {
+    this.finish();
+    const forever = new Int32Array(new SharedArrayBuffer(4));
+    for (;;) original.Atomics.wait(forever, 0, 0);
+  }
+
   /** Stops the replay with a report: the log holds something else than what the program did. */
   mismatch(actual: string, stack: string | null = programStack(), full?: { expected: string; actual: string }): never {
     const head = this.peek();
     if (!head) return this.logEnded(actual);
+    if (head.end?.via === 'terminated') return this.stoppedHere();
     this.finish();
     return divergence({
       event: this.n + 1,

@@ -262,6 +262,15 @@ function recordWorkers(s: RecordSession): void {
   };
   ownPorts(opOf);
 
+  // receiveMessageOnPort takes a message now, if one is there yet: a race with the sender.
+  const receive = workerThreads.receiveMessageOnPort;
+  (workerThreads as any).receiveMessageOnPort = function receiveMessageOnPort(port: Port) {
+    if (!(port instanceof workerThreads.MessagePort)) return receive(port); // Node's own error
+    let got: { message: unknown } | undefined;
+    s.call(Api['port.receive'], [opOf(port)], () => (got = receive(port)) !== undefined);
+    return got;
+  };
+
   // Workers still running when this thread ends are stopped with it.
   const live = new Map<any, () => void>();
   process.on('exit', () => {
@@ -362,6 +371,28 @@ function replayWorkers(s: ReplaySession): void {
     s.wake();
   };
   ownPorts(opOf);
+
+  // receiveMessageOnPort: a message if the recorded call found one, taken from those that
+  // arrived (waiting for it if the sender, replayed, has not sent it yet), none if it found none.
+  const receive = workerThreads.receiveMessageOnPort;
+  (workerThreads as any).receiveMessageOnPort = function receiveMessageOnPort(port: Port) {
+    if (!(port instanceof workerThreads.MessagePort)) return receive(port); // Node's own error
+    const state = opOf(port);
+    if (!s.call(Api['port.receive'], [state.op], () => receive(port) !== undefined)) return undefined;
+    s.passTurn(); // this thread's last output is written: the sender may write before it sends
+    const since = original.dateNow();
+    const nap = new Int32Array(new SharedArrayBuffer(4));
+    for (;;) {
+      const early = state.arrived.shift();
+      if (early) return { message: early[0] };
+      const got = receive(port);
+      if (got !== undefined) return got;
+      if (original.dateNow() - since > CATCH_UP_MS) {
+        s.mismatch(`called receiveMessageOnPort and waited ${CATCH_UP_MS / 1000} s for the message the recorded call received`);
+      }
+      original.Atomics.wait(nap, 0, 0, 1);
+    }
+  };
 
   patchWorker(s, (worker, handle, shared) => {
     const op = s.newOp();

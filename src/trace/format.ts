@@ -274,6 +274,9 @@ export const Api = {
   'atomics.read': 380,
   'atomics.wait': 381,
   'atomics.notify': 382,
+  // receiveMessageOnPort: whether a message was waiting (args: the port's op); the message
+  // itself crosses again at replay (sources/workers.ts)
+  'port.receive': 383,
 } as const;
 export type ApiName = keyof typeof Api;
 const API_NAMES = new Map<number, string>(Object.entries(Api).map(([k, v]) => [v, k]));

@@ -35,10 +35,6 @@ export const KNOWN_FAILURES = {
     waitsOn: 'workers terminate/unref; native membrane Buffers',
     reason: 'the replay hangs (killed after 30 s) still on the merged tree: the worker thread tinypool terminates; rollup as in vite-build',
   },
-  piscina: {
-    waitsOn: 'workers terminate/unref',
-    reason: "piscina terminates its worker threads: their logs are never flushed (0 events, no end), so the main thread's replay stops",
-  },
   'vite-build': {
     waitsOn: 'native membrane: a Buffer result must own its ArrayBuffer (regression of the merge: faithful before it)',
     reason: "rollup's native parser (parseAsync through the addon membrane) returns the AST in a Buffer, and rollup reads new Uint32Array(buffer.buffer): at replay the membrane's Buffer is a view into a larger ArrayBuffer (the decoded log chunk), so rollup reads garbage ('Unknown node type', console.trace) and the run diverges",
