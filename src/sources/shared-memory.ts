@@ -58,7 +58,11 @@ export const sharedMemorySource: Source = {
 
     // ---- recording: the operation and its ticket, together --------------------------------
     const locked = <T>(order: Int32Array, op: () => T): [number, T] => {
-      while (A.compareExchange(order, LOCK, 0, 1) !== 0); // held for one operation only
+      // Held for one operation only; a thread terminated while holding it never lets go: after
+      // a while its lock is taken over.
+      for (let spins = 0; A.compareExchange(order, LOCK, 0, 1) !== 0; spins++) {
+        if (spins > 1000 && A.wait(order, LOCK, 1, 1) === 'timed-out' && spins > 1200) break;
+      }
       try {
         const ticket = A.add(order, NEXT, 1);
         return [ticket, op()];
