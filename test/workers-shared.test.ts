@@ -27,4 +27,12 @@ describe.concurrent('worker threads sharing memory', () => {
     expect(lines[6]).toBe('terminated while it waited: 1');
     expectReplayMatches(expect, r);
   });
+
+  it('a worker calls process.exit() in its own exit listener (thread-stream) and its parent exits without waiting: the replay ends at once', async ({ expect }) => {
+    const r = await recordAndReplay('loop/worker-exit-in-exit.cjs');
+    expect(r.record.stdout.toString()).toMatch(/^worker said bye 0\.\d{6}\n$/);
+    expectReplayMatches(expect, r);
+    // Its parent's replay waited for it only until it had replayed its log (not its 60 s limit).
+    expect(r.replay.stderr.toString()).not.toContain('had not replayed');
+  });
 });

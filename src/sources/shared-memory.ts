@@ -47,8 +47,8 @@ export const atomicsTicket = (ev: TraceEvent): number | undefined => {
   return Array.isArray(v) && typeof v[0] === 'number' ? v[0] : undefined;
 };
 
-/** Operations that read a cell (and may write it): their result is what they found. */
-const READS = ['load', 'add', 'sub', 'and', 'or', 'xor', 'exchange', 'compareExchange'] as const;
+/** Operations on a cell, in order: a store too, or a load after it could find it early. Their result is what they found (a store's, what it stored). */
+const READS = ['load', 'store', 'add', 'sub', 'and', 'or', 'xor', 'exchange', 'compareExchange'] as const;
 
 export const sharedMemorySource: Source = {
   name: 'shared-memory',

@@ -35,10 +35,6 @@ export const KNOWN_FAILURES = {
     waitsOn: 'workers terminate/unref; native membrane Buffers',
     reason: 'the replay hangs (killed after 30 s) still on the merged tree: the worker thread tinypool terminates; rollup as in vite-build',
   },
-  'pino-transport': {
-    waitsOn: 'workers: exit listeners of a main thread with an unref()\'d worker',
-    reason: "faithful when the transport's worker drains before the main script ends; when the main thread's flushSync/end() blocks in Atomics.wait first (recording shape varies), the replay hangs: the main thread parks with its log at pino's exit-time Atomics loads, and rewind's own 'exit' listener (waiting up to 60 s for the worker thread to catch up) runs before pino's on-exit-leak-free listener that does them. Fixed on the way: Atomics on shared memory recorded in order (thread-stream's ring buffer), the 'close' of ports Node transfers no longer a turn",
-  },
   'vite-build': {
     waitsOn: 'native membrane: a Buffer result must own its ArrayBuffer (regression of the merge: faithful before it)',
     reason: "rollup's native parser (parseAsync through the addon membrane) returns the AST in a Buffer, and rollup reads new Uint32Array(buffer.buffer): at replay the membrane's Buffer is a view into a larger ArrayBuffer (the decoded log chunk), so rollup reads garbage ('Unknown node type', console.trace) and the run diverges",
