@@ -121,7 +121,7 @@ function ticketTable(mainLog: string, ticketOf: (ev: TraceEvent) => number | und
       // an unreadable log replays (or refuses to) on its own
     }
   }
-  const max = held.length ? Math.max(...held) : -1;
+  const max = held.reduce((m, k) => (k > m ? k : m), -1); // not Math.max(...held): a log can hold more tickets than a call has arguments
   const table = new Int32Array(new SharedArrayBuffer(4 * (max + 2)));
   let next = max + 1;
   const present = new Set(held);
