@@ -133,6 +133,15 @@ export const sharedMemorySource: Source = {
       return ordered(Api['atomics.wait'], [Number(index)], what, () => how);
     };
 
+    // Its promise settles as another thread notifies, whenever that is: not recorded, and said so.
+    const realWaitAsync = A.waitAsync;
+    if (typeof realWaitAsync === 'function') {
+      target.waitAsync = function waitAsync(ta: Cells, index: number, value: unknown, timeout?: number) {
+        if (isShared(ta) && sharedMemoryOrder() !== null) s.unsupported('Atomics.waitAsync', 'when it settles, as another thread notifies, is not recorded');
+        return realWaitAsync(ta, index, value, timeout);
+      };
+    }
+
     const realNotify = A.notify;
     target.notify = function notify(ta: Cells, index: number, count?: number) {
       if (!isShared(ta)) return realNotify(ta, index, count);
