@@ -77,6 +77,9 @@ export const original = {
   // Exits without running 'exit' listeners: used after a divergence report.
   reallyExit: (process as unknown as { reallyExit: (code: number) => never }).reallyExit,
   getActiveResourcesInfo: process.getActiveResourcesInfo,
+  // rewind's own shared counters and flags (worker logs' tails, output tickets): the
+  // program's Atomics are recorded (sources/shared-memory.ts).
+  Atomics: Object.fromEntries(Object.getOwnPropertyNames(Atomics).map((k) => [k, (Atomics as any)[k]])) as typeof Atomics, // eslint-disable-line @typescript-eslint/no-explicit-any
 };
 
 /** Write a message to stderr synchronously, bypassing the program's (patched) streams. */

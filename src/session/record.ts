@@ -66,7 +66,7 @@ export class RecordSession implements Session {
   }
 
   output(fd: number, data: Uint8Array): void {
-    if (this.outputOrder !== null && !this.ended) this.writer.value(Api['thread.outputOrder'], Atomics.add(this.outputOrder, 0, 1));
+    if (this.outputOrder !== null && !this.ended) this.writer.value(Api['thread.outputOrder'], original.Atomics.add(this.outputOrder, 0, 1));
     this.writer.output(fd, data);
   }
 

@@ -96,7 +96,7 @@ export class ReplaySession implements Session {
   // ---- values --------------------------------------------------------------------------
 
   /** A debugger has the program paused: this call runs off the log. */
-  private get offLog(): boolean {
+  get offLog(): boolean {
     return this.hook !== null && this.hook.diverted;
   }
 
@@ -200,9 +200,9 @@ export class ReplaySession implements Session {
     // Slot 1 + k: the next ticket after k that some thread's log holds (sources/workers.ts);
     // tickets taken but never logged (a thread stopped in between) are skipped.
     const order = this.outputOrder!;
-    const now = Atomics.load(order, 0);
-    Atomics.store(order, 0, now + 1 < order.length ? order[now + 1] : now + 1);
-    Atomics.notify(order, 0);
+    const now = original.Atomics.load(order, 0);
+    original.Atomics.store(order, 0, now + 1 < order.length ? order[now + 1] : now + 1);
+    original.Atomics.notify(order, 0);
   };
 
   /**
@@ -221,11 +221,11 @@ export class ReplaySession implements Session {
     this.passTurn();
     const ticket = head.payload as number;
     const since = original.dateNow();
-    for (let now = Atomics.load(order, 0); now !== ticket; now = Atomics.load(order, 0)) {
+    for (let now = original.Atomics.load(order, 0); now !== ticket; now = original.Atomics.load(order, 0)) {
       if (now > ticket || original.dateNow() - since > HOLD_LIMIT_MS) {
         this.mismatch(`waited for output ${ticket} of this process's threads, but ${now > ticket ? 'its turn has passed' : `output ${now} was never written`}`);
       }
-      Atomics.wait(order, 0, now, 1000);
+      original.Atomics.wait(order, 0, now, 1000);
     }
     this.written = true;
     queueMicrotask(this.passTurn);
@@ -654,10 +654,22 @@ export class ReplaySession implements Session {
     return st;
   }
 
+  /**
+   * A worker thread stopped from outside while its JS ran (busy, or blocked in Atomics.wait):
+   * its log ends inside a turn. The replay stops here too and waits, like the recorded thread,
+   * for its replayed parent to stop it.
+   */
+  private stoppedHere(): never {
+    this.finish();
+    const forever = new Int32Array(new SharedArrayBuffer(4));
+    for (;;) original.Atomics.wait(forever, 0, 0);
+  }
+
   /** Stops the replay with a report: the log holds something else than what the program did. */
   mismatch(actual: string, stack: string | null = programStack(), full?: { expected: string; actual: string }): never {
     const head = this.peek();
     if (!head) return this.logEnded(actual);
+    if (head.end?.via === 'terminated') return this.stoppedHere();
     this.finish();
     return divergence({
       event: this.n + 1,

@@ -12,6 +12,7 @@ import { createRequire } from 'node:module';
 import { TraceError, TraceReader, type TraceFile } from '../trace/reader.js';
 import { LOG_EXT, createRecordingDir, logPath, programName, setLatest } from '../trace/store.js';
 import { replayedThreadDone, unwrapWorkerData, workerLog, workersSource } from '../sources/workers.js';
+import { sharedMemorySource } from '../sources/shared-memory.js';
 import { unsupportedSource } from '../sources/unsupported.js';
 import { clockSource } from '../sources/clock.js';
 import { processSource } from '../sources/process.js';
@@ -75,6 +76,7 @@ export const SOURCES: readonly Source[] = [
   dnsSource,
   osSource,
   workersSource,
+  sharedMemorySource,
   addonsSource,
   sqliteSource,
   unsupportedSource,

@@ -140,15 +140,32 @@ function replayKill(): void {
 function checkEnding(s: ReplaySession): void {
   process.on('uncaughtExceptionMonitor', (err, origin) => s.failure(err, origin));
   const emit = original.processEmit as (...a: unknown[]) => boolean;
+  let exiting = false;
+  let exited = false;
   process.emit = function (this: NodeJS.Process, event: string | symbol, code?: unknown) {
     if (event !== 'exit') return emit.apply(this, arguments as unknown as unknown[]);
     s.exiting(exitCodeOf(code));
+    exiting = true;
     try {
       return emit.apply(this, arguments as unknown as unknown[]);
     } finally {
-      s.exited(exitCodeOf(code));
+      if (!exited) {
+        exited = true;
+        s.exited(exitCodeOf(code));
+      }
     }
   } as typeof process.emit;
+  // process.exit() inside an 'exit' listener (thread-stream's worker does it) goes straight
+  // to reallyExit, leaving the emit above unfinished: the end is checked there, as recording
+  // ended the log there (and a worker thread tells its parent it is done).
+  const reallyExit = original.reallyExit;
+  (process as unknown as { reallyExit: (code: number) => never }).reallyExit = function (code: number) {
+    if (exiting && !exited) {
+      exited = true;
+      s.exited(exitCodeOf(code));
+    }
+    return reallyExit.call(process, code);
+  };
 }
 
 export const processSource: Source = {

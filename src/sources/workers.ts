@@ -15,7 +15,8 @@ import { original, writeStderr } from '../session/originals.js';
 import { pack, putVarint } from '../trace/codec.js';
 import { CHUNK_HEADER_BYTES, type EndInfo } from '../trace/format.js';
 import { Tail, encodeChunk } from '../trace/writer.js';
-import { TraceReader } from '../trace/reader.js';
+import { TraceReader, type TraceEvent } from '../trace/reader.js';
+import { atomicsTicket } from './shared-memory.js';
 import path from 'node:path';
 import type { RecordSession } from '../session/record.js';
 import type { ReplaySession } from '../session/replay.js';
@@ -52,16 +53,24 @@ let ownTail: SharedArrayBuffer | null = null;
 let ownDone: Int32Array | null = null;
 /** The process's output counter (RecordSession.outputOrder): the parent's, or made with the first worker. */
 let outputOrder: Int32Array | null = null;
+/**
+ * The process's order of Atomics operations on shared memory (sources/shared-memory.ts):
+ * recording, [next ticket, lock]; replaying, a ticket table as for outputs. Made with the
+ * first worker: before it, no other thread can see this thread's shared memory.
+ */
+let memoryOrder: Int32Array | null = null;
+export const sharedMemoryOrder = (): Int32Array | null => memoryOrder;
 
 /** In a worker thread, first thing: takes rewind's shared buffers out of workerData. */
 export function unwrapWorkerData(): void {
   const data = workerThreads.workerData as Record<string, unknown> | null | undefined;
   if (!data || typeof data !== 'object' || !(WRAPPED in data)) return;
-  const { tail, done, order, data: program } = data[WRAPPED] as { tail?: SharedArrayBuffer; done?: SharedArrayBuffer; order?: SharedArrayBuffer; data: unknown };
+  const { tail, done, order, memory, data: program } = data[WRAPPED] as { tail?: SharedArrayBuffer; done?: SharedArrayBuffer; order?: SharedArrayBuffer; memory?: SharedArrayBuffer; data: unknown };
   (workerThreads as any).workerData = program;
   ownTail = tail ?? null;
   ownDone = done ? new Int32Array(done) : null;
   outputOrder = order ? new Int32Array(order) : null;
+  memoryOrder = memory ? new Int32Array(memory) : null;
 }
 
 /**
@@ -70,8 +79,8 @@ export function unwrapWorkerData(): void {
  */
 export function replayedThreadDone(): void {
   if (ownDone === null) return;
-  Atomics.store(ownDone, 0, 1);
-  Atomics.notify(ownDone, 0);
+  original.Atomics.store(ownDone, 0, 1);
+  original.Atomics.notify(ownDone, 0);
 }
 
 /** A file read by rewind itself, off the log (readFileSync would go through the program's fs.openSync). */
@@ -97,7 +106,7 @@ function readOwn(file: string): Buffer {
  * logged (a thread stopped between the two, its process ending while it wrote): the counter
  * steps over them instead of waiting for them.
  */
-function ticketTable(mainLog: string): Int32Array {
+function ticketTable(mainLog: string, ticketOf: (ev: TraceEvent) => number | undefined): Int32Array {
   const held: number[] = [];
   const dir = path.dirname(mainLog);
   const base = path.basename(mainLog).replace(/\.rwnd$/, '');
@@ -105,13 +114,14 @@ function ticketTable(mainLog: string): Int32Array {
   for (const f of logs) {
     try {
       for (const ev of TraceReader.events(TraceReader.parse(readOwn(path.join(dir, f)), f))) {
-        if (ev.kind === 'value' && ev.api === Api['thread.outputOrder']) held.push(ev.payload as number);
+        const ticket = ticketOf(ev);
+        if (ticket !== undefined) held.push(ticket);
       }
     } catch {
       // an unreadable log replays (or refuses to) on its own
     }
   }
-  const max = held.length ? Math.max(...held) : -1;
+  const max = held.reduce((m, k) => (k > m ? k : m), -1); // not Math.max(...held): a log can hold more tickets than a call has arguments
   const table = new Int32Array(new SharedArrayBuffer(4 * (max + 2)));
   let next = max + 1;
   const present = new Set(held);
@@ -122,6 +132,9 @@ function ticketTable(mainLog: string): Int32Array {
   table[0] = next; // the first ticket held
   return table;
 }
+
+const outputTicket = (ev: TraceEvent): number | undefined =>
+  ev.kind === 'value' && ev.api === Api['thread.outputOrder'] ? (ev.payload as number) : undefined;
 
 /** How long a replay's parent waits for a worker thread to reach where the recorded one was stopped. */
 const CATCH_UP_MS = 60_000;
@@ -148,14 +161,14 @@ function endEvent(info: EndInfo): Buffer {
  */
 function finishWorkerLog(tail: SharedArrayBuffer, log: string, end: EndInfo, running: boolean): void {
   const slots = new Int32Array(tail, 0, 4);
-  let state: number = Atomics.compareExchange(slots, Tail.STATE, Tail.OPEN, Tail.TAKEN);
+  let state: number = original.Atomics.compareExchange(slots, Tail.STATE, Tail.OPEN, Tail.TAKEN);
   // A running worker may be writing a chunk right now: it takes a moment.
   for (let i = 0; running && state === Tail.FLUSHING && i < 200; i++) {
-    Atomics.wait(slots, Tail.STATE, Tail.FLUSHING, 5);
-    state = Atomics.compareExchange(slots, Tail.STATE, Tail.OPEN, Tail.TAKEN);
+    original.Atomics.wait(slots, Tail.STATE, Tail.FLUSHING, 5);
+    state = original.Atomics.compareExchange(slots, Tail.STATE, Tail.OPEN, Tail.TAKEN);
   }
   if (state === Tail.CLOSED || state === Tail.TAKEN) return;
-  Atomics.store(slots, Tail.STATE, Tail.TAKEN);
+  original.Atomics.store(slots, Tail.STATE, Tail.TAKEN);
   let fd: number;
   try {
     fd = original.fs.openSync(log, 'r+');
@@ -218,6 +231,15 @@ function ownPorts(opOf: (port: Port) => unknown): void {
   if ((globalThis as any).MessageChannel === Real) (globalThis as any).MessageChannel = MessageChannel;
 }
 
+/**
+ * A port the program never had closes: one end of a channel Node made and transferred (a
+ * Worker's, to its thread) closes here as it goes. Its 'close' runs no JS of the program and
+ * comes whenever the transfer completes, a race: not a turn, or it would take an op in
+ * whatever order the race gives. A port of the program's has its op by then (made, started
+ * or received in order), or a 'close' listener (it arrives as a turn, as ever).
+ */
+const unseenClose = (port: Port, type: string): boolean => type === 'close' && port[kOp] === undefined && !(port.listenerCount?.('close') > 0);
+
 function recordWorkers(s: RecordSession): void {
   if (ownTail !== null) s.writer.share(ownTail);
   s.outputOrder = outputOrder;
@@ -232,12 +254,22 @@ function recordWorkers(s: RecordSession): void {
   };
   const dispatch = P[kHybridDispatch];
   P[kHybridDispatch] = function (this: Port, data: unknown, type: string, event: unknown) {
+    if (unseenClose(this, type)) return dispatch.call(this, data, type, event);
     // Messages a Worker's exit drains from its port arrive inside that turn, not in their own.
     s.callback(opOf(this), draining > 0 ? Api['worker.drained'] : Api['worker.message'], undefined);
     receivedPorts(this, opOf);
     return dispatch.call(this, data, type, event);
   };
   ownPorts(opOf);
+
+  // receiveMessageOnPort takes a message now, if one is there yet: a race with the sender.
+  const receive = workerThreads.receiveMessageOnPort;
+  (workerThreads as any).receiveMessageOnPort = function receiveMessageOnPort(port: Port) {
+    if (!(port instanceof workerThreads.MessagePort)) return receive(port); // Node's own error
+    let got: { message: unknown } | undefined;
+    s.call(Api['port.receive'], [opOf(port)], () => (got = receive(port)) !== undefined);
+    return got;
+  };
 
   // Workers still running when this thread ends are stopped with it.
   const live = new Map<any, () => void>();
@@ -278,7 +310,7 @@ function replayWorkers(s: ReplaySession): void {
   const catchUp = (worker: any, done: Int32Array) => {
     live.delete(worker);
     s.passTurn(); // this thread's last output is written: the worker's next ones may be
-    if (Atomics.wait(done, 0, 0, CATCH_UP_MS) === 'timed-out') {
+    if (original.Atomics.wait(done, 0, 0, CATCH_UP_MS) === 'timed-out') {
       writeStderr(
         `rewind: worker thread ${worker.threadId} had not replayed its recorded events ${CATCH_UP_MS / 1000} s after ` +
           `its process was to stop it; the replay no longer follows the recording, so it stops here.\n`,
@@ -331,6 +363,7 @@ function replayWorkers(s: ReplaySession): void {
     return start.call(this);
   };
   P[kHybridDispatch] = function (this: Port, data: unknown, type: string, event: unknown) {
+    if (unseenClose(this, type)) return dispatch.call(this, data, type, event);
     const state = opOf(this);
     const arrival = [data, type, event, this[kCurrentlyReceivingPorts]];
     if (draining > 0 && s.takeCallback(state.op, Api['worker.drained'])) return deliver(this, arrival);
@@ -338,6 +371,28 @@ function replayWorkers(s: ReplaySession): void {
     s.wake();
   };
   ownPorts(opOf);
+
+  // receiveMessageOnPort: a message if the recorded call found one, taken from those that
+  // arrived (waiting for it if the sender, replayed, has not sent it yet), none if it found none.
+  const receive = workerThreads.receiveMessageOnPort;
+  (workerThreads as any).receiveMessageOnPort = function receiveMessageOnPort(port: Port) {
+    if (!(port instanceof workerThreads.MessagePort)) return receive(port); // Node's own error
+    const state = opOf(port);
+    if (!s.call(Api['port.receive'], [state.op], () => receive(port) !== undefined)) return undefined;
+    s.passTurn(); // this thread's last output is written: the sender may write before it sends
+    const since = original.dateNow();
+    const nap = new Int32Array(new SharedArrayBuffer(4));
+    for (;;) {
+      const early = state.arrived.shift();
+      if (early) return { message: early[0] };
+      const got = receive(port);
+      if (got !== undefined) return got;
+      if (original.dateNow() - since > CATCH_UP_MS) {
+        s.mismatch(`called receiveMessageOnPort and waited ${CATCH_UP_MS / 1000} s for the message the recorded call received`);
+      }
+      original.Atomics.wait(nap, 0, 0, 1);
+    }
+  };
 
   patchWorker(s, (worker, handle, shared) => {
     const op = s.newOp();
@@ -384,8 +439,12 @@ function patchWorker(s: RecordSession | ReplaySession, patch: (worker: any, hand
       // tail; replaying, the flag it raises when it has replayed its log.
       const shared = runsPreload(options) ? new SharedArrayBuffer(replayOf ? 4 : Tail.BYTES) : null;
       const field = replayOf ? 'done' : 'tail';
-      if (shared) s.outputOrder = outputOrder ??= replayOf ? ticketTable(replayOf) : new Int32Array(new SharedArrayBuffer(4));
-      const more = shared ? { workerData: { [WRAPPED]: { [field]: shared, order: outputOrder!.buffer, data: options?.workerData } } } : {};
+      if (shared) {
+        s.outputOrder = outputOrder ??= replayOf ? ticketTable(replayOf, outputTicket) : new Int32Array(new SharedArrayBuffer(4));
+        memoryOrder ??= replayOf ? ticketTable(replayOf, atomicsTicket) : new Int32Array(new SharedArrayBuffer(8));
+      }
+      const wrapped = { [field]: shared, order: outputOrder?.buffer, memory: memoryOrder?.buffer, data: options?.workerData };
+      const more = shared ? { workerData: { [WRAPPED]: wrapped } } : {};
       super(filename, { ...options, env, ...more });
       const key = privateField(this, 'kHandle');
       if (key) patch(this, (this as any)[key], shared);

@@ -268,6 +268,15 @@ export const Api = {
   // A pass-through process (header.passThrough) started a child (payload: its pid), or saw it exit.
   'passThrough.spawn': 341,
   'passThrough.exit': 342,
+  // Shared memory (380–389): what an Atomics operation on a SharedArrayBuffer found there
+  // (a load, or the old value of a read-modify-write), how an Atomics.wait returned, how
+  // many threads an Atomics.notify woke (sources/shared-memory.ts).
+  'atomics.read': 380,
+  'atomics.wait': 381,
+  'atomics.notify': 382,
+  // receiveMessageOnPort: whether a message was waiting (args: the port's op); the message
+  // itself crosses again at replay (sources/workers.ts)
+  'port.receive': 383,
 } as const;
 export type ApiName = keyof typeof Api;
 const API_NAMES = new Map<number, string>(Object.entries(Api).map(([k, v]) => [v, k]));

@@ -341,7 +341,7 @@ export class TraceWriter {
     const len = this.pos - CHUNK_HEADER_BYTES;
     if (len === 0) return;
     const tail = this.tail;
-    if (tail !== null && Atomics.compareExchange(tail, Tail.STATE, Tail.OPEN, Tail.FLUSHING) !== Tail.OPEN) return this.unshare();
+    if (tail !== null && original.Atomics.compareExchange(tail, Tail.STATE, Tail.OPEN, Tail.FLUSHING) !== Tail.OPEN) return this.unshare();
     const b = this.buf;
     b.writeUInt32LE(len, 0);
     b.writeUInt32LE(this.seq++, 8);
@@ -353,7 +353,7 @@ export class TraceWriter {
       tail[Tail.FILE] = this.bytesWritten;
       tail[Tail.SEQ] = this.seq;
       tail[Tail.POS] = this.pos;
-      Atomics.store(tail, Tail.STATE, Tail.OPEN);
+      original.Atomics.store(tail, Tail.STATE, Tail.OPEN);
     }
   }
 
@@ -409,7 +409,7 @@ export class TraceWriter {
 
   close(): void {
     this.flush();
-    if (this.tail !== null) Atomics.compareExchange(this.tail, Tail.STATE, Tail.OPEN, Tail.CLOSED);
+    if (this.tail !== null) original.Atomics.compareExchange(this.tail, Tail.STATE, Tail.OPEN, Tail.CLOSED);
     if (this.fd !== null) {
       try {
         original.fs.closeSync(this.fd);

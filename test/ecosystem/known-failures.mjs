@@ -3,10 +3,6 @@
 // passes is reported ("known failure now faithful") so that its entry can go.
 // `nodes`: only on these Node majors (default: all).
 export const KNOWN_FAILURES = {
-  piscina: {
-    waitsOn: 'worker threads',
-    reason: "the main thread's replay diverges at event 26: the recording has worker.message callback (op #9), the program called performance.now()",
-  },
   tsgo: {
     nodes: [22, 24],
     waitsOn: 'a recording of the program process.execve starts',
