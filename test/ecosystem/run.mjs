@@ -358,7 +358,8 @@ async function main() {
     const faithful = results.filter((r) => r.faithful).length;
     const ran = results.filter((r) => !r.skipped).length;
     console.log(`\n${faithful} of ${ran} workloads faithful on Node ${nodeMajor} (${((Date.now() - started) / 60000).toFixed(1)} min); ` +
-      `${results.filter((r) => !r.faithful && r.expectedToFail).length} known failures, ${failures.length} unexpected.`);
+      `${results.filter((r) => !r.faithful && r.expectedToFail).length} known failures, ${failures.length} unexpected, ` +
+      `${results.length - ran} skipped.`);
     for (const r of results.filter((r) => r.recordNote)) console.log(`note: ${r.workload}: recording said: ${r.recordNote}`);
     for (const r of results.filter((r) => r.recording)) console.log(`kept: ${r.workload}: ${r.recording}`);
     for (const r of fixed) console.log(`known failure now faithful: ${r.workload} (remove it from test/ecosystem/known-failures.mjs)`);
