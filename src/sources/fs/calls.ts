@@ -298,13 +298,16 @@ function statArray(kind: Kind, bigint: boolean, shared: boolean, bytes: Uint8Arr
   return a;
 }
 
+/** What a read(fd, buffer, offset, length, position) fills: its content key, the buffer and the offset in it. */
+function readTarget(args: unknown[]): { key: ReturnType<typeof readKey>; buf: ArrayBufferView; offset: number } {
+  return { key: readKey(args[0], args[3], args[4]), buf: args[1] as ArrayBufferView, offset: args[2] as number };
+}
+
 /** How a synchronous call's return value (and what it wrote into its arguments) is stored. */
 function valueCodec(name: string, kind: Kind, args: unknown[]): ResultCodec<unknown> | undefined {
   switch (kind) {
     case 'read': {
-      const key = readKey(args[0], args[3], args[4]);
-      const buf = args[1] as ArrayBufferView;
-      const offset = args[2] as number;
+      const { key, buf, offset } = readTarget(args);
       return {
         encode: (n) => ((n as number) > 0 ? [n, readBytes(key, buf, offset, n as number)] : n),
         decode(x) {
@@ -382,9 +385,7 @@ const decodedError = (p: unknown): Results | null => {
 function resultsCodec(name: string, kind: Kind, args: unknown[]): ResultCodec<Results> {
   switch (kind) {
     case 'read': {
-      const key = readKey(args[0], args[3], args[4]);
-      const buf = args[1] as ArrayBufferView;
-      const offset = args[2] as number;
+      const { key, buf, offset } = readTarget(args);
       return {
         encode: (r) => errorOnly(r) ?? ((r[1] as number) > 0 ? [null, r[1], readBytes(key, buf, offset, r[1] as number)] : [null, r[1]]),
         decode(p) {

@@ -25,27 +25,25 @@ let loadingFile: string | null = null;
 
 const MODULE_FILE = /\.(?:[cm]?[jt]s|json|node|wasm)$/;
 
+/** Wraps Module.prototype[name] so that `loadingFile` is what `file(args)` says while it runs. */
+function whileLoading(name: 'load' | '_compile', file: (args: IArguments) => string | null): void {
+  const real = M.prototype[name];
+  M.prototype[name] = function (this: unknown) {
+    const saved = loadingFile;
+    loadingFile = file(arguments);
+    try {
+      return real.apply(this, arguments);
+    } finally {
+      loadingFile = saved;
+    }
+  };
+}
+
 export function installLoaderExemption(): void {
-  const load = M.prototype.load;
-  M.prototype.load = function (this: unknown, filename: string) {
-    const saved = loadingFile;
-    loadingFile = filename;
-    try {
-      return load.apply(this, arguments);
-    } finally {
-      loadingFile = saved;
-    }
-  };
-  const compile = M.prototype._compile;
-  M.prototype._compile = function (this: unknown) {
-    const saved = loadingFile;
-    loadingFile = null;
-    try {
-      return compile.apply(this, arguments);
-    } finally {
-      loadingFile = saved;
-    }
-  };
+  // The file a CommonJS module's load reads is the loader's; its code, once compiled and
+  // running, is the program's again.
+  whileLoading('load', (args) => args[0] as string);
+  whileLoading('_compile', () => null);
 }
 
 /** > 0 inside the loaders' realpathSync calls. */
