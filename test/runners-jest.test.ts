@@ -4,13 +4,12 @@
 // recording; that recording alone is kept and its printed commands name it; and the same
 // holds under `rewind record -- jest`.
 //
-// Replaying jest does not work everywhere yet, for a reason outside this integration (so
-// that check is `it.fails`: it starts failing, as a reminder to make it `it`, once fixed):
-// (2) jest's main process: jest-resolve's native resolver (unrs-resolver, behind the native
-// membrane) is called with arguments that differ at replay. (Reason 1, fixed: a worker on
-// Node 20 encoded the error Node's fs threw with its stack, whose first read ran jest's
-// Error.prepareStackTrace, reading source maps through fs inside the recorded call; the
-// stack is now left unformatted and re-captured in both runs: sources/fs/calls.ts.)
+// Every process replays byte for byte. (Two causes of drift were fixed: a worker on Node 20
+// encoded the error Node's fs threw with its stack, whose first read ran jest's
+// Error.prepareStackTrace inside the recorded call — the stack is now re-captured in both
+// runs, sources/fs/calls.ts; and jest's main process read REWIND_MODE=off at replay where it
+// had read `record`, so rewind/jest's config wrapper left its reporter out — replay now
+// restores rewind's variables as recorded, sources/process.ts.)
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, it } from 'vitest';
@@ -116,7 +115,7 @@ describe('rewind record -- jest', () => {
     expect(await failureTests(out, String(failing.pid))).toEqual([FAILING]);
   });
 
-  it.fails('each process replays byte for byte; the failing worker replays its failure (not yet: reason 2 above)', async ({ expect }) => {
+  it('each process replays byte for byte; the failing worker replays its failure', async ({ expect }) => {
     for (const p of procs) {
       const r = await rewind(['replay', out, '-p', String(p.pid)], { cwd: dir });
       const ctx = describeRun(`replay of ${p.program} ${p.pid}`, r);

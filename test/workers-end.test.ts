@@ -3,8 +3,20 @@
 // up to its last event and ends with how the thread was stopped, and the replay prints
 // exactly what the recording printed: the workers' random numbers and clock readings come
 // from their logs, and their output is written in the recorded order.
+import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, describe, it } from 'vitest';
-import { cleanupTempDirs, eventsOf, expectReplayMatches, recordAndReplay, rewind, type Expect, type Recorded } from './helpers.js';
+import {
+  cleanupTempDirs,
+  eventsOf,
+  expectReplayMatches,
+  record,
+  recordAndReplay,
+  replay,
+  rewind,
+  type Expect,
+  type Recorded,
+} from './helpers.js';
 
 afterAll(cleanupTempDirs);
 
@@ -79,5 +91,19 @@ describe.concurrent('worker threads stopped from outside', () => {
       expect(w.ended).toBe('terminated as its process ended');
       expect(w.events).toBeGreaterThan(3);
     }
+  });
+});
+
+describe("rewind's own variables", () => {
+  it('the program and its workers read at replay the REWIND_MODE they recorded; replaying writes nothing into the recording', async ({ expect }) => {
+    const rec = await record('loop/worker-env-mode.cjs');
+    const logs = () =>
+      fs.readdirSync(rec.dir).map((f) => `${f} ${fs.statSync(path.join(rec.dir, f)).size} ${fs.statSync(path.join(rec.dir, f)).mtimeMs}`);
+    const before = logs().sort();
+    const rep = await replay(rec.dir);
+    expectReplayMatches(expect, { record: rec, replay: rep });
+    expect(rec.stdout.toString()).toMatch(/^main record string 0\.\d+$/m);
+    expect(rec.stdout.toString().match(/^(shared-env )?worker record 0\.\d+$/gm)).toHaveLength(2);
+    expect(logs().sort()).toEqual(before);
   });
 });

@@ -11,7 +11,7 @@ import { Api, FORMAT_VERSION, type TraceHeader } from '../trace/format.js';
 import { createRequire } from 'node:module';
 import { TraceError, TraceReader, type TraceFile } from '../trace/reader.js';
 import { LOG_EXT, createRecordingDir, logPath, programName, setLatest } from '../trace/store.js';
-import { replayedThreadDone, unwrapWorkerData, workerLog, workersSource } from '../sources/workers.js';
+import { replayedThreadDone, unwrapWorkerData, workerLog, workerReplayOf, workersSource } from '../sources/workers.js';
 import { sharedMemorySource } from '../sources/shared-memory.js';
 import { unsupportedSource } from '../sources/unsupported.js';
 import { clockSource } from '../sources/clock.js';
@@ -104,7 +104,8 @@ export function start(attach?: (session: ReplaySession) => void): void {
   if (g[SESSION_KEY]) return;
   // Before anything else: the program's workerData is the program's, recorded or not.
   if (!isMainThread) unwrapWorkerData();
-  const mode = process.env[ENV.MODE] ?? 'record';
+  // A replayed thread is told so by its parent in workerData: its environment is the recorded one.
+  const mode = workerReplayOf() ? 'replay' : (process.env[ENV.MODE] ?? 'record');
   if (mode === 'off') return;
   // A replay a debugger drives is started by rewind/register, which attaches the debug
   // controller: a CommonJS preload on the recorded command line (rewind/vitest and
@@ -167,7 +168,7 @@ function recordPassThrough(): void {
 function openReplay(): ReplaySession {
   const env = process.env;
   // A worker thread replays its own log, next to its process's (see sources/workers.ts).
-  const given = env[ENV.TRACE];
+  const given = workerReplayOf() ?? env[ENV.TRACE];
   const tracePath = given && (isMainThread ? given : workerLog(given, threadId));
   if (!tracePath) {
     writeStderr(`rewind: ${ENV.MODE}=replay needs ${ENV.TRACE}; use \`rewind replay\` to replay a recording.\n`);

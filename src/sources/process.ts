@@ -4,7 +4,6 @@
 import os from 'node:os';
 import { isMainThread } from 'node:worker_threads';
 import { bindings } from '../session/bindings.js';
-import { ENV } from '../session/env.js';
 import type { RecordSession } from '../session/record.js';
 import { failureInfo } from '../session/failure.js';
 import type { ReplaySession } from '../session/replay.js';
@@ -28,9 +27,10 @@ function restoreInputs(s: ReplaySession): void {
   process.argv.splice(0, process.argv.length, ...h.argv);
   process.execArgv.splice(0, process.execArgv.length, ...h.execArgv);
   for (const k of Object.keys(process.env)) if (!(k in h.env)) delete process.env[k];
+  // The recorded environment, rewind's own variables included (REWIND_MODE=record): the
+  // program may read them (rewind/jest does). The replayed program starts no real process,
+  // and its worker threads learn that they replay from workerData (sources/workers.ts).
   Object.assign(process.env, h.env);
-  // Processes the replayed program starts must not record into the recording being replayed.
-  if (ENV.MODE in h.env) process.env[ENV.MODE] = 'off';
   if (h.argv[0]) process.execPath = h.argv[0];
   if (original.processCwd() !== h.cwd) process.cwd = () => h.cwd;
   for (const [key, value] of [

@@ -9,7 +9,6 @@
 // arrival waits for its turn in the receiving thread's log, as background work does. So a
 // worker's log replays within its process, not alone.
 import workerThreads from 'node:worker_threads';
-import { ENV } from '../session/env.js';
 import { EXIT } from '../exit-codes.js';
 import { original, writeStderr } from '../session/originals.js';
 import { pack, putVarint } from '../trace/codec.js';
@@ -51,6 +50,13 @@ function privateField(obj: object, description: string): symbol | undefined {
 const WRAPPED = '__rewindWorkerData';
 let ownTail: SharedArrayBuffer | null = null;
 let ownDone: Int32Array | null = null;
+/**
+ * Replaying, the main log of the process whose thread this is: the thread replays its own
+ * log next to it. Handed over in workerData, not in the environment, so that the program
+ * reads the environment it recorded (a SHARE_ENV worker shares its parent's).
+ */
+let ownReplayOf: string | null = null;
+export const workerReplayOf = (): string | null => ownReplayOf;
 /** The process's output counter (RecordSession.outputOrder): the parent's, or made with the first worker. */
 let outputOrder: Int32Array | null = null;
 /**
@@ -65,8 +71,16 @@ export const sharedMemoryOrder = (): Int32Array | null => memoryOrder;
 export function unwrapWorkerData(): void {
   const data = workerThreads.workerData as Record<string, unknown> | null | undefined;
   if (!data || typeof data !== 'object' || !(WRAPPED in data)) return;
-  const { tail, done, order, memory, data: program } = data[WRAPPED] as { tail?: SharedArrayBuffer; done?: SharedArrayBuffer; order?: SharedArrayBuffer; memory?: SharedArrayBuffer; data: unknown };
+  const { tail, done, replay, order, memory, data: program } = data[WRAPPED] as {
+    tail?: SharedArrayBuffer;
+    done?: SharedArrayBuffer;
+    replay?: string;
+    order?: SharedArrayBuffer;
+    memory?: SharedArrayBuffer;
+    data: unknown;
+  };
   (workerThreads as any).workerData = program;
+  ownReplayOf = typeof replay === 'string' ? replay : null;
   ownTail = tail ?? null;
   ownDone = done ? new Int32Array(done) : null;
   outputOrder = order ? new Int32Array(order) : null;
@@ -426,15 +440,13 @@ function replayWorkers(s: ReplaySession): void {
 /**
  * Replaces worker_threads.Worker with a subclass that hands each new Worker (and its native
  * handle, where Node's onexit lives) to `patch`. At replay the new thread is told to replay
- * too, from its own log next to `replayOf`: the program's environment is the recorded
- * one, in which rewind recorded.
+ * too, from its own log next to `replayOf` (handed over in workerData): the program's
+ * environment is the recorded one, in which rewind recorded.
  */
 function patchWorker(s: RecordSession | ReplaySession, patch: (worker: any, handle: any, shared: SharedArrayBuffer | null) => void, replayOf?: string): void {
   const Real = workerThreads.Worker;
   class RewindWorker extends Real {
     constructor(filename: string | URL, options?: any) {
-      const env = options?.env === workerThreads.SHARE_ENV ? options.env : { ...(options?.env ?? process.env) };
-      if (replayOf && env !== workerThreads.SHARE_ENV) Object.assign(env, { [ENV.MODE]: 'replay', [ENV.TRACE]: replayOf });
       // Handed over inside its workerData (see unwrapWorkerData): recording, the worker's log
       // tail; replaying, the flag it raises when it has replayed its log.
       const shared = runsPreload(options) ? new SharedArrayBuffer(replayOf ? 4 : Tail.BYTES) : null;
@@ -443,9 +455,9 @@ function patchWorker(s: RecordSession | ReplaySession, patch: (worker: any, hand
         s.outputOrder = outputOrder ??= replayOf ? ticketTable(replayOf, outputTicket) : new Int32Array(new SharedArrayBuffer(4));
         memoryOrder ??= replayOf ? ticketTable(replayOf, atomicsTicket) : new Int32Array(new SharedArrayBuffer(8));
       }
-      const wrapped = { [field]: shared, order: outputOrder?.buffer, memory: memoryOrder?.buffer, data: options?.workerData };
+      const wrapped = { [field]: shared, replay: replayOf, order: outputOrder?.buffer, memory: memoryOrder?.buffer, data: options?.workerData };
       const more = shared ? { workerData: { [WRAPPED]: wrapped } } : {};
-      super(filename, { ...options, env, ...more });
+      super(filename, { ...options, ...more });
       const key = privateField(this, 'kHandle');
       if (key) patch(this, (this as any)[key], shared);
     }
