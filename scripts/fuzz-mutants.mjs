@@ -11,7 +11,9 @@ import { TraceReader, TraceError } from '../dist/trace/reader.js';
 import { encodeChunk, encodePreamble } from '../dist/trace/writer.js';
 import { CHUNK_HEADER_BYTES } from '../dist/trace/format.js';
 import { CliError, resolveRecording } from '../dist/cli/recordings.js';
-import { events, info, ps } from '../dist/cli/inspect.js';
+import { events } from '../dist/cli/events.js';
+import { info } from '../dist/cli/info.js';
+import { ps } from '../dist/cli/ps.js';
 import { replayCommand } from '../dist/cli/replay.js';
 
 /** A valid log taken apart: its header and its chunks' payloads. */

@@ -3,7 +3,9 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { EXIT } from '../exit-codes.js';
 import { REWIND_VERSION } from '../version.js';
-import { events, info, ps } from './inspect.js';
+import { events } from './events.js';
+import { info } from './info.js';
+import { ps } from './ps.js';
 import { CliError } from './recordings.js';
 import { TraceError } from '../trace/reader.js';
 import { randomSeed, record } from './record.js';
@@ -11,8 +13,8 @@ import { DEFAULT_RUNS, recordUntilFail } from './until-fail.js';
 import { parseSeed } from '../session/chaos.js';
 import { replay } from './replay.js';
 import { redact } from './redact.js';
-import { replayTo, type DebugReplayOptions } from './debug.js';
-import { debug, type StepOptions } from './step.js';
+import { replayTo, type DebugReplayOptions } from './replay-until.js';
+import { debug, type StepOptions } from './debug.js';
 
 const eventNumber = (v: string): number => {
   const n = Number(v);

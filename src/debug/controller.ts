@@ -1,5 +1,5 @@
 // The replay side of debugging: a ReplayHook that watches every event go by, stops where
-// the front end (src/cli/debug.ts) asked, and hands the program to a debugger through
+// the front end (src/cli/debug.ts and replay-until.ts) asked, and hands the program to a debugger through
 // the trampoline. Loaded only when the CLI set ENV.CONTROL, so a plain replay runs without it.
 import { EXIT } from '../exit-codes.js';
 import { ENV } from '../session/env.js';
