@@ -94,6 +94,17 @@ describe.concurrent('worker threads stopped from outside', () => {
   });
 });
 
+describe('messages Node drains from a stopped worker', () => {
+  it('messages delivered inside the exit turn when recording, arriving earlier at replay, replay in order', async ({ expect }) => {
+    const r = await recordAndReplay('loop/worker-drained.cjs');
+    const drained = (await eventsOf(r.record.dir, { sites: false })).filter((e) => e.api === 'worker.drained');
+    // Made on purpose: the main thread was blocked while the worker posted and exited.
+    expect(drained.length, JSON.stringify(drained.slice(0, 3))).toBeGreaterThanOrEqual(20);
+    expectReplayMatches(expect, r);
+    expect(r.replay.stdout.toString()).toBe([...Array.from({ length: 20 }, (_, i) => `message ${i}`), 'exit 0', ''].join('\n'));
+  });
+});
+
 describe("rewind's own variables", () => {
   it('the program and its workers read at replay the REWIND_MODE they recorded; replaying writes nothing into the recording', async ({ expect }) => {
     const rec = await record('loop/worker-env-mode.cjs');

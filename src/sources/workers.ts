@@ -345,6 +345,33 @@ function replayWorkers(s: ReplaySession): void {
   const P = workerThreads.MessagePort.prototype as any;
   const dispatch = P[kHybridDispatch];
   let draining = 0;
+  /** Ports holding arrivals the log has not delivered yet. */
+  const waiting = new Set<Port>();
+
+  /**
+   * Messages that Node drained from a Worker's ports inside its exit turn when recording
+   * (worker.drained) may have arrived earlier at replay, where the other thread ran at
+   * another pace: they wait in their port's queue and Node's drain no longer sees them.
+   * Delivered here, in the order the log gives, wherever it says a drained message is next.
+   */
+  const deliverDrained = () => {
+    for (let again = true; again; ) {
+      again = false;
+      for (const port of waiting) {
+        if (s.takeCallback(port[kOp].op, Api['worker.drained'])) {
+          deliver(port, takeArrival(port));
+          again = true;
+          break;
+        }
+      }
+    }
+  };
+  const takeArrival = (port: Port): unknown[] => {
+    const arrived = port[kOp].arrived as unknown[][];
+    const first = arrived.shift()!;
+    if (arrived.length === 0) waiting.delete(port);
+    return first;
+  };
 
   /** The port's op: its real arrivals queue until the log says they arrive. */
   const opOf = (port: Port): { op: number; arrived: unknown[][] } => {
@@ -357,7 +384,7 @@ function replayWorkers(s: ReplaySession): void {
       repeat: true,
       what: 'a message port receiving',
       ready: () => state.arrived.length > 0,
-      fire: () => deliver(port, state.arrived.shift()!),
+      fire: () => deliver(port, takeArrival(port)),
     });
     return state;
   };
@@ -380,8 +407,12 @@ function replayWorkers(s: ReplaySession): void {
     if (unseenClose(this, type)) return dispatch.call(this, data, type, event);
     const state = opOf(this);
     const arrival = [data, type, event, this[kCurrentlyReceivingPorts]];
-    if (draining > 0 && s.takeCallback(state.op, Api['worker.drained'])) return deliver(this, arrival);
+    if (draining > 0) {
+      deliverDrained();
+      if (s.takeCallback(state.op, Api['worker.drained'])) return deliver(this, arrival);
+    }
     state.arrived.push(arrival);
+    waiting.add(this);
     s.wake();
   };
   ownPorts(opOf);
@@ -397,8 +428,7 @@ function replayWorkers(s: ReplaySession): void {
     const since = original.dateNow();
     const nap = new Int32Array(new SharedArrayBuffer(4));
     for (;;) {
-      const early = state.arrived.shift();
-      if (early) return { message: early[0] };
+      if (state.arrived.length > 0) return { message: takeArrival(port)[0] };
       const got = receive(port);
       if (got !== undefined) return got;
       if (original.dateNow() - since > CATCH_UP_MS) {
@@ -428,6 +458,7 @@ function replayWorkers(s: ReplaySession): void {
       fire: () => {
         draining++;
         try {
+          deliverDrained();
           exit.apply(handle, exited!);
         } finally {
           draining--;
