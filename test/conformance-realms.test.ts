@@ -1,7 +1,20 @@
 // Record→replay conformance for vm contexts: each has its own Date and Math.random (V8
 // intrinsics of its own), which must be recorded and replayed like the main realm's.
 import { afterAll, describe, it } from 'vitest';
-import { cleanupTempDirs, describeRun, expectReplayMatches, FIXTURES, NODE, replay, rewind, runPlain, sleep, tempDir, type Recorded } from './helpers.js';
+import {
+  cleanupTempDirs,
+  describeRun,
+  expectReplayMatches,
+  FIXTURES,
+  NODE,
+  recordAndReplay,
+  replay,
+  rewind,
+  runPlain,
+  sleep,
+  tempDir,
+  type Recorded,
+} from './helpers.js';
 import path from 'node:path';
 
 afterAll(cleanupTempDirs);
@@ -64,5 +77,13 @@ describe.concurrent('record → replay: vm contexts', () => {
     expect(rec.stdout.toString('utf8')).toMatch(new RegExp(`^SourceTextModule ${MS} (${NUM}) true\\n$`));
     await sleep(20);
     expectReplayMatches(expect, { record: rec, replay: await replay(dir) });
+  });
+
+  it('intl-now.cjs: Intl.DateTimeFormat formatting the current time (format(), formatToParts(), in a context)', async ({ expect }) => {
+    const r = await recordAndReplay('intl-now.cjs', [], { gapMs: 30 });
+    const lines = r.record.stdout.toString('utf8').split('\n');
+    expect(lines[0], describeRun('record', r.record)).toMatch(/^\d+:\d\d:\d\d\.\d{3}\s[AP]M true \d+:\d\d:\d\d\.\d{3}\s[AP]M$/);
+    expect(lines[1]).toMatch(/^\d+\.\d{3}$/);
+    expectReplayMatches(expect, r);
   });
 });

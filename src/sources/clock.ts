@@ -1,4 +1,5 @@
-// Clocks: Date, performance.now/timeOrigin, process.hrtime(.bigint), process.uptime.
+// Clocks: Date, Intl.DateTimeFormat's current time, performance.now/timeOrigin,
+// process.hrtime(.bigint), process.uptime.
 // Two underlying clocks are logged: the wall clock (epoch ms) and one monotonic clock (ns
 // since the session's base); every API value is computed from them by trace/clocks.ts,
 // in record and replay alike, so both runs see the same numbers.
@@ -31,6 +32,47 @@ export function virtualDate(RealDate: DateConstructor, s: Session): DateConstruc
   return VirtualDate;
 }
 
+/** DateTimeFormat prototypes already patched (a realm's Intl may be copied into another). */
+const patchedIntl = new WeakSet<object>();
+
+/**
+ * `Intl.DateTimeFormat#format()` and `formatToParts()` without a date format the current
+ * time, which V8 reads natively: they are given `new Date()`'s reading of the session's
+ * wall clock instead (logged as a `new Date()`). The bound `format` is still one function
+ * per formatter, as the getter returns it. Used for the main realm and every vm context.
+ */
+export function virtualIntl(RealIntl: typeof Intl, s: Session): void {
+  const proto = RealIntl?.DateTimeFormat?.prototype;
+  if (!proto || patchedIntl.has(proto)) return;
+  patchedIntl.add(proto);
+  const now = () => new original.Date(s.wall(Tag.DateNew));
+  const format = Object.getOwnPropertyDescriptor(proto, 'format');
+  const getFormat = format?.get;
+  if (format && getFormat) {
+    const bound = new WeakMap<object, (date?: Date | number) => string>();
+    Object.defineProperty(proto, 'format', {
+      ...format,
+      get(this: Intl.DateTimeFormat) {
+        const real = getFormat.call(this) as (date?: Date | number) => string;
+        let f = bound.get(real);
+        if (!f) {
+          f = Object.defineProperty((date?: Date | number) => real(date === undefined ? now() : date), 'name', { value: '' });
+          bound.set(real, f);
+        }
+        return f;
+      },
+    });
+  }
+  const formatToParts = proto.formatToParts;
+  if (typeof formatToParts === 'function') {
+    proto.formatToParts = {
+      formatToParts(this: Intl.DateTimeFormat, date?: Date | number) {
+        return formatToParts.call(this, date === undefined ? now() : date);
+      },
+    }.formatToParts;
+  }
+}
+
 export const clockSource: Source = {
   name: 'clock',
   install(s: Session) {
@@ -38,6 +80,7 @@ export const clockSource: Source = {
     const RealDate = original.Date;
 
     globalThis.Date = virtualDate(RealDate, s);
+    virtualIntl(Intl, s);
 
     performance.now = function now() {
       return perfNowOf(h, s.mono(Tag.PerfNow));

@@ -13,7 +13,7 @@
 // native method Script calls as `super.runInContext`): a context seen there for the first
 // time is adopted before the program's code runs in it. Verified on Node 20, 22 and 24.
 import vm from 'node:vm';
-import { virtualDate } from './clock.js';
+import { virtualDate, virtualIntl } from './clock.js';
 import { seededRandom } from './random.js';
 import type { Session, Source } from '../session/session.js';
 import { installStackFilter } from '../session/stack.js';
@@ -65,6 +65,7 @@ export const realmsSource: Source = {
           // the sandbox object, and its keys stay as they were).
           Object.defineProperty(g, 'Date', { value: virtual, writable: true, configurable: true, enumerable: false });
         }
+        if (g.Intl && g.Intl !== Intl) virtualIntl(g.Intl, s);
         const M = g.Math;
         if (M && M !== mainMath && !ours.has(M.random)) {
           const random = seededRandom(realmSeed(s.header.randomSeed, n));
