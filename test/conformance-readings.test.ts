@@ -6,7 +6,20 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, it } from 'vitest';
-import { cleanupTempDirs, describeRun, expectReplayMatches, NODE, recordAndReplay, rewind, runPlain, sleep, tempDir, type Recorded } from './helpers.js';
+import {
+  cleanupTempDirs,
+  describeRun,
+  expectReplayMatches,
+  NODE,
+  record,
+  recordAndReplay,
+  replay,
+  rewind,
+  runPlain,
+  sleep,
+  tempDir,
+  type Recorded,
+} from './helpers.js';
 
 afterAll(cleanupTempDirs);
 
@@ -34,6 +47,34 @@ describe.concurrent('record → replay: readings', () => {
     const p = await plain;
     expect(p.status, describeRun('plain', p)).toBe(0);
     expect(p.stdout.equals(r.record.stdout)).toBe(false);
+  });
+
+  it('process-report.cjs: getReport() replays its reading; writeReport() writes no file at replay, and its stderr lines replay', async ({ expect }) => {
+    const out = tempDir('rewind-report-');
+    const asked = path.join(out, 'asked.json');
+    const rec = await record('process-report.cjs', [out]);
+    expect(rec.status, describeRun('record', rec)).toBe(0);
+    expect(fs.existsSync(asked)).toBe(true);
+    expect(rec.stderr.toString()).toBe(`\nWriting Node.js report to file: ${asked}\nNode.js report completed\n`);
+    fs.rmSync(asked);
+    expectReplayMatches(expect, { record: rec, replay: await replay(rec.dir) });
+    expect(fs.readdirSync(out)).toEqual([]);
+  });
+
+  it('a report Node writes by itself (--report-uncaught-exception) is named when recording, and not written at replay', async ({ expect }) => {
+    const out = tempDir('rewind-report-');
+    const dir = path.join(tempDir('rewind-rec-'), 'rec');
+    const args = ['--report-uncaught-exception', `--report-directory=${out}`, '-e', 'setTimeout(() => { throw new Error("boom") }, 1)'];
+    const rec = await rewind(['record', '--out', dir, '--', NODE, ...args], { cwd: tempDir() });
+    expect(rec.status, describeRun('record', rec)).toBe(1);
+    expect(rec.stderr.toString()).toMatch(/rewind: warning: process\.report\.reportOnUncaughtException is not recorded/);
+    expect(fs.readdirSync(out).filter((f) => f.startsWith('report.'))).toHaveLength(1);
+    fs.rmSync(out, { recursive: true, force: true });
+    fs.mkdirSync(out);
+    const rep = await replay(dir);
+    expect(rep.status, describeRun('replay', rep)).toBe(1);
+    expect(rep.stderr.toString()).toMatch(/Error: boom/);
+    expect(fs.readdirSync(out)).toEqual([]);
   });
 });
 

@@ -6,9 +6,16 @@
 //
 // process.umask(mask) sets the mask as well: at replay it is not performed, the program gets
 // the recorded previous mask (replay writes no file).
+//
+// process.report: getReport() is a reading (memory, handles, environment, stacks);
+// writeReport() writes a file natively, which replay does not do (it returns the recorded
+// file name and prints Node's two lines); the reports Node writes by itself on an uncaught
+// exception, a fatal error or a signal are named as unrecorded, and are switched off at
+// replay (the program still reads the settings it made).
 import v8 from 'node:v8';
 import { Api } from '../trace/format.js';
 import { decodeValue, encodeValue } from '../trace/values.js';
+import { writeStderr } from '../session/originals.js';
 import type { ResultCodec, Session, Source } from '../session/session.js';
 
 // Node builds these readings from Float64Arrays: a whole number in them is a double to V8,
@@ -130,6 +137,8 @@ export const readingsSource: Source = {
       },
     );
 
+    recordReports(s);
+
     replace(process, 'umask', (real) =>
       function (this: unknown, ...args: unknown[]) {
         if (args[0] === undefined) return s.call(Api['process.umask'], undefined, () => real.call(this));
@@ -140,3 +149,52 @@ export const readingsSource: Source = {
     );
   },
 };
+
+const REPORT_SETTINGS = ['reportOnUncaughtException', 'reportOnFatalError', 'reportOnSignal'] as const;
+
+function recordReports(s: Session): void {
+  const report = process.report as (NodeJS.ProcessReport & Record<string, unknown>) | undefined;
+  if (!report) return;
+  replace(report, 'getReport', (real) =>
+    function (this: unknown, ...args: unknown[]) {
+      return s.call(Api['process.report.getReport'], undefined, () => real.apply(this, args));
+    },
+  );
+  replace(report, 'writeReport', (real) =>
+    function (this: unknown, ...args: unknown[]) {
+      const target = typeof args[0] === 'string' ? args[0] : null;
+      if (target === 'stdout' || target === 'stderr') {
+        s.unsupported(`process.report.writeReport('${target}')`, `Node writes the report to ${target} natively, not through process.${target}`);
+      }
+      const file = s.call(Api['process.report.writeReport'], target, () => real.apply(this, args)) as string;
+      // Node wrote these lines to stderr natively, bypassing process.stderr: the log has them
+      // only as the file name, and the replay prints them as Node did.
+      if (s.mode === 'replay' && file !== 'stdout' && file !== 'stderr') {
+        writeStderr(`\nWriting Node.js report to file: ${file}\nNode.js report completed\n`);
+      }
+      return file;
+    },
+  );
+  for (const name of REPORT_SETTINGS) {
+    const d = Object.getOwnPropertyDescriptor(report, name);
+    if (!d?.get || !d.set || !d.configurable) continue;
+    const { get, set } = d;
+    const named = (on: unknown) => {
+      if (on === true) s.unsupported(`process.report.${name}`, 'Node writes that report, and its lines on stderr, natively');
+    };
+    let value = get.call(report) as unknown;
+    named(value);
+    // Replay writes no report: Node's own switch stays off, the program reads its setting.
+    if (s.mode === 'replay') set.call(report, false);
+    Object.defineProperty(report, name, {
+      ...d,
+      get: () => (s.mode === 'replay' ? value : get.call(report)),
+      set(v: unknown) {
+        set.call(report, v); // Node's own validation error for a non-boolean
+        if (s.mode === 'replay') set.call(report, false);
+        value = v;
+        named(v);
+      },
+    });
+  }
+}

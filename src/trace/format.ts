@@ -234,6 +234,8 @@ export const Api = {
   'v8.getHeapStatistics': 325,
   'v8.getHeapSpaceStatistics': 326,
   'v8.getHeapCodeStatistics': 327,
+  'process.report.getReport': 328,
+  'process.report.writeReport': 329,
   // fs binding functions with no public counterpart above (Node 22+: fs.cpSync's native parts)
   'fs.cpSyncCheckPaths': 200,
   'fs.cpSyncOverrideFile': 201,
