@@ -1,0 +1,290 @@
+// The op registry and the dispatcher: async operations register their callbacks by op id
+// (ids are handed out in creation order, which replay reproduces); one dispatcher pops the
+// next turn from the log, runs that callback, lets microtasks drain, and moves on. No real
+// clock, timer or wait is used, so idle time costs nothing.
+import { unzigzag } from '../trace/codec.js';
+import { describeEnd } from '../trace/describe.js';
+import { Tag } from '../trace/format.js';
+import { original, writeStderr } from './originals.js';
+import { ReplayLog } from './replay-log.js';
+
+/** A callback registered by the program, waiting for its turn in the log. */
+export interface ReplayOp {
+  /** The turn tag the log uses for this op. */
+  readonly tag: number;
+  /** For Tag.Callback ops: the API id the log must name. */
+  readonly api?: number;
+  /** Intervals stay registered after firing. */
+  readonly repeat: boolean;
+  /** What created it, for reports ("setTimeout(…, 100)"). */
+  readonly what: string;
+  fire(payload: unknown): void;
+  /**
+   * For work that really runs at replay (zlib on the thread pool): false until it has
+   * finished. The dispatcher waits for it at its turn; the op calls wake() when done.
+   */
+  ready?(): boolean;
+}
+
+const TURN_TAGS = new Set<number>([Tag.Timeout, Tag.Interval, Tag.Immediate, Tag.Callback, Tag.StreamRead]);
+/** Dispatcher steps per event-loop iteration. */
+const STEPS_PER_ITERATION = 64;
+/** How long a program may linger after the log's end record before rewind ends it. */
+const EXIT_GRACE_MS = 2000;
+/** How long a replay waits for real work (a worker's message, zlib) the log says finished. */
+export const HOLD_LIMIT_MS = 300_000;
+
+export abstract class ReplayDispatcher extends ReplayLog {
+  private nextOp = 1;
+  private readonly ops = new Map<number, ReplayOp>();
+  private readonly baseline = countResources();
+  /** Dispatcher steps queued as immediates and not yet run. */
+  private queued = 0;
+
+  newOp(): number {
+    if (this.hook === null) return this.nextOp++;
+    if (this.hook.diverted) this.refuse('creating an asynchronous operation');
+    const op = this.nextOp++;
+    this.hook.created(op);
+    return op;
+  }
+
+  /**
+   * A callback the native side made in the middle of a call from JS (TLS's handshake
+   * starting inside ssl.start()): consumed by that call at replay, not by the dispatcher.
+   * Returns its payload, or null when the next event is not such a callback of `op`.
+   */
+  takeCallback(op: number, api: number): { payload: unknown } | null {
+    const head = this.peek();
+    if (!head || head.tag !== Tag.Callback || head.op !== op || head.api !== api) return null;
+    this.skip();
+    return { payload: head.payload };
+  }
+
+  /**
+   * Like takeCallback, for callbacks of any op: a native library calling the program back
+   * in the middle of a call (see sources/membrane.ts). Returns the op and its payload.
+   */
+  takeNested(api: number): { op: number; payload: unknown } | null {
+    const head = this.peek();
+    if (!head || head.tag !== Tag.Callback || head.api !== api) return null;
+    this.skip();
+    return { op: head.op!, payload: head.payload };
+  }
+
+  /** Registers a callback under its op id; the dispatcher runs it when the log says so. */
+  register(op: number, entry: ReplayOp): void {
+    this.ops.set(op, entry);
+    if (this.parked !== null) this.unpark();
+    else this.schedule();
+  }
+
+  /** Work an op waits for (see ReplayOp.ready) has finished: its turn can come. */
+  wake(): void {
+    if (this.parked !== null) this.unpark();
+  }
+
+  /** The program cancelled an operation (clearTimeout and the like). */
+  cancel(op: number): void {
+    if (this.offLog) this.refuse('cancelling an asynchronous operation');
+    this.ops.delete(op);
+  }
+
+  isPending(op: number): boolean {
+    return this.ops.has(op);
+  }
+
+  /**
+   * Queues dispatcher steps. A batch of immediates runs in one event-loop iteration, and
+   * Node drains nextTicks and microtasks between immediates exactly as it does between
+   * recorded callbacks, so each step still sees a fully settled program.
+   */
+  private schedule(): void {
+    if (this.queued > 0 || this.finished) return;
+    for (let i = 0; i < STEPS_PER_ITERATION; i++) original.setImmediate(this.pump);
+    this.queued = STEPS_PER_ITERATION;
+  }
+
+  /** One step of the dispatcher: run the next turn, or find out why it cannot run. */
+  private readonly pump = (): void => {
+    this.queued--;
+    if (this.finished || this.parked !== null) return;
+    const c = this.c;
+    if (c.pos >= c.end) return this.logEnded('waited for the next event');
+    const tag = c.b[c.pos];
+    if (TURN_TAGS.has(tag)) {
+      // Hot path: decode the turn in place, no allocation.
+      const save = c.pos;
+      c.pos++;
+      const id = c.varint();
+      const dt = c.varint();
+      const api = tag === Tag.Callback ? c.varint() : 0;
+      const op = this.ops.get(id);
+      if (!op || op.tag !== tag || (tag === Tag.Callback && op.api !== api)) {
+        c.pos = save;
+        if (op) this.mismatch(`has op #${id} as ${op.what}`, null);
+        if (id < this.nextOp) this.mismatch(`went idle: op #${id} has already finished or been cancelled`, null);
+        // Not created yet: the program creates it later, in a callback of something the
+        // log does not hold or from a 'beforeExit' listener.
+        return this.park(`op #${id} was never created`);
+      }
+      if (op.ready && !op.ready()) {
+        c.pos = save;
+        this.holdOpen(id, op);
+        return this.park(`op #${id}, ${op.what}, has not finished yet`);
+      }
+      let payload: unknown;
+      if (tag === Tag.Callback) payload = c.msgpack();
+      else if (tag === Tag.StreamRead) {
+        // Bytes read (a view into the log: the op copies them) or a libuv status.
+        const n = unzigzag(c.varint());
+        payload = n > 0 ? c.bytes(n) : n;
+      }
+      this.n++;
+      this.lastTurnUs += dt;
+      if (!op.repeat) this.ops.delete(id);
+      // Schedule first: if the callback throws and the program survives it
+      // (an 'uncaughtException' handler), the replay must go on.
+      this.schedule();
+      if (this.hook !== null) this.hook.turn(this.n, id, () => op.fire(payload));
+      else op.fire(payload);
+      return;
+    }
+    if (tag === Tag.Signal) return this.deliverSignal();
+    if (tag === Tag.End) {
+      if (this.peek()?.end?.via === 'terminated') {
+        // A worker thread stopped from outside (worker.terminate(), its process ending): it
+        // was alive until then, and stays alive until its replayed parent stops it too.
+        this.park('the recording ended here, with the thread stopped by its parent');
+        this.stayAlive ??= original.setInterval(() => {}, 1 << 30);
+        this.onLogDone?.();
+        return;
+      }
+      this.park('the recording ended here');
+      return this.awaitExit();
+    }
+    // A value or output the program has not asked for yet.
+    this.park('it never asked for it');
+  };
+
+  /**
+   * Stops pumping until the program moves: it registers an op or consumes the next event.
+   * Meanwhile the event loop is free to empty, and Node emits 'beforeExit' (whose
+   * listeners may do either) or 'exit', where exiting() reports a divergence if the log
+   * holds more. rewind itself never keeps an idle program alive.
+   */
+  private park(why: string): void {
+    this.parked = why;
+  }
+  protected parked: string | null = null;
+
+  /**
+   * The program consumed an event or created an op: the dispatcher goes on if the next
+   * event is one it can deliver. Otherwise it stays parked, so that rewind's own steps
+   * never keep the event loop from emptying where the recorded one emptied.
+   */
+  private unpark(): void {
+    if (!this.deliverable()) return;
+    this.parked = null;
+    this.release();
+    this.schedule();
+  }
+
+  /**
+   * The next turn is of work that really runs at replay (a worker thread's message, zlib)
+   * and has not finished: the recorded process did not exit before it, so the replay
+   * waits for it even when nothing else keeps the event loop alive (an unref()'d worker).
+   */
+  private holdOpen(id: number, op: ReplayOp): void {
+    if (this.holding !== null) return;
+    const since = original.dateNow();
+    this.holding = original.setInterval(() => {
+      if (original.dateNow() - since < HOLD_LIMIT_MS) return;
+      this.release();
+      this.mismatch(`waited ${HOLD_LIMIT_MS / 1000} s for op #${id}, ${op.what}, which never finished`, null);
+    }, 1000);
+  }
+  private holding: NodeJS.Timeout | null = null;
+  private stayAlive: NodeJS.Timeout | null = null;
+
+  private release(): void {
+    if (this.holding === null) return;
+    original.clearInterval(this.holding);
+    this.holding = null;
+  }
+
+  /** The next event is a signal or the turn of a registered op. */
+  private deliverable(): boolean {
+    const c = this.c;
+    if (c.pos >= c.end) return false;
+    const tag = c.b[c.pos];
+    if (tag === Tag.Signal) return true;
+    if (!TURN_TAGS.has(tag)) return false;
+    const save = c.pos;
+    c.pos++;
+    try {
+      const op = this.ops.get(c.varint());
+      return op !== undefined && (!op.ready || op.ready());
+    } catch {
+      return false;
+    } finally {
+      c.pos = save;
+    }
+  }
+
+  private deliverSignal(): void {
+    const ev = this.peek()!;
+    this.skip();
+    const sig = ev.signal!;
+    const next = this.peek();
+    if (next?.kind === 'end' && next.end!.signal === sig) {
+      // No handler ran at record: the signal's default action ended the process.
+      this.skip();
+      this.finish();
+      original.processKill(original.pid, sig);
+      return;
+    }
+    this.schedule();
+    process.emit(sig as NodeJS.Signals, sig as NodeJS.Signals);
+  }
+
+  /** The log says the process ended here; the program should now exit by itself. */
+  private awaitExit(): void {
+    if (this.exitTimer) return;
+    this.exitTimer = original.setTimeout(() => {
+      const end = this.peek()?.end;
+      writeStderr(
+        `rewind: the recording ends here (event ${this.n + 1}: ${end ? describeEnd(end) : 'end'}), ` +
+          `but the replayed program still has live handles (${liveResources(this.baseline).join(', ') || 'unknown'}); ending it as the recording did.\n`,
+      );
+      this.finish();
+      original.reallyExit(end?.code ?? 1);
+    }, EXIT_GRACE_MS);
+    this.exitTimer.unref();
+  }
+  private exitTimer: NodeJS.Timeout | null = null;
+
+  protected override moved(): void {
+    if (this.parked !== null) this.unpark();
+  }
+
+  protected override finish(): void {
+    this.release();
+    super.finish();
+  }
+}
+
+function countResources(): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const r of original.getActiveResourcesInfo()) m.set(r, (m.get(r) ?? 0) + 1);
+  return m;
+}
+
+function liveResources(baseline: Map<string, number>): string[] {
+  const out: string[] = [];
+  for (const [type, count] of countResources()) {
+    if (count > (baseline.get(type) ?? 0) && type !== 'Timeout' && type !== 'Immediate') out.push(type);
+  }
+  return out;
+}
+

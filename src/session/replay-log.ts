@@ -1,0 +1,187 @@
+// The log a replay consumes: a cursor over its events, the delta bases (wall clock,
+// monotonic clock, turn time) they are decoded against, and the report when the program
+// does something the log does not hold (a divergence) or the log stops short. The layers
+// above consume it: replay-dispatcher.ts runs the turns, replay-values.ts serves values and
+// checks calls and outputs, replay.ts (ReplaySession) checks how the run ends.
+import { ByteCursor, DecodeError } from '../trace/codec.js';
+import { describeEvent } from '../trace/describe.js';
+import type { TraceHeader } from '../trace/format.js';
+import { DecodeState, decodeEvent, type TraceEvent, type TraceFile } from '../trace/reader.js';
+import { EXIT } from '../exit-codes.js';
+import { divergence } from './divergence.js';
+import { original, writeStderr } from './originals.js';
+import { programStack } from './stack.js';
+
+/**
+ * Lets a debugger stand inside the replay (src/debug). Installed only by `rewind replay
+ * --until`/`rewind debug`; a plain replay has none and pays one null check per event.
+ */
+export interface ReplayHook {
+  /** Operation `op` was just created (its call site is on the stack). */
+  created(op: number): void;
+  /** Event `n` (a value, output, signal or end) is about to be consumed, inside the call that consumes it. */
+  value(n: number): void;
+  /** Turn event `n` of operation `op` is due: the hook runs `enter` to run its callback. */
+  turn(n: number, op: number, enter: () => void): void;
+  /**
+   * True while a debugger has the program paused: whatever runs then (evaluations, watch
+   * expressions) is served live or refused, and never consumes or shifts the log.
+   */
+  readonly diverted: boolean;
+}
+
+export interface ReplayOptions {
+  /** How the recorded run ended, used when the log stops short: "code:N" or "signal:NAME". */
+  recordedStatus?: string;
+  /** Print a one-line summary when the replay reaches the end of the log. */
+  summary?: boolean;
+}
+
+export abstract class ReplayLog {
+  readonly header: TraceHeader;
+  protected readonly c: ByteCursor;
+  /** Events consumed so far; the next one is event n + 1. */
+  n = 0;
+  protected lastWall: number;
+  protected lastMono = 0;
+  protected lastTurnUs = 0;
+  protected finished = false;
+  hook: ReplayHook | null = null;
+
+  constructor(
+    readonly file: TraceFile,
+    protected readonly options: ReplayOptions = {},
+  ) {
+    this.header = file.header;
+    this.c = new ByteCursor(file.body, 0, file.bodyEnd);
+    this.lastWall = file.header.startWall;
+  }
+
+  /** A debugger has the program paused: this call runs off the log. */
+  get offLog(): boolean {
+    return this.hook !== null && this.hook.diverted;
+  }
+
+  /** Refuses what would change the recorded run while a debugger has it paused. */
+  protected refuse(what: string): never {
+    throw new Error(`rewind: ${what} is refused while the replay is paused in a debugger: it would change the recorded run.`);
+  }
+
+  /** Moves past the tag byte of the next event if it is `tag`; otherwise a divergence. */
+  protected expect(tag: number, actual: () => string): void {
+    const c = this.c;
+    if (c.pos >= c.end || c.b[c.pos] !== tag) this.mismatch(actual());
+    if (this.hook !== null) this.hook.value(this.n + 1);
+    c.pos++;
+  }
+
+  /** The program consumed the event at hand. */
+  protected consumed(): void {
+    this.n++;
+    this.moved();
+  }
+
+  /** The program moved past an event: the dispatcher may go on (replay-dispatcher.ts). */
+  protected abstract moved(): void;
+
+  /** The replay is over: the layers above release what they hold first. */
+  protected finish(): void {
+    this.finished = true;
+    this.onLogDone?.();
+  }
+
+  /** Called when the replay has consumed its log or stops (a worker thread tells its parent: sources/workers.ts). */
+  onLogDone: (() => void) | null = null;
+
+  /**
+   * The log stops short (the recorded process was killed, or its log could not be written):
+   * replay has done all it can. What the recorded process did after its last event is not
+   * known, so the replay never claims it ended as recorded: it exits 70, unless the recorded
+   * process was killed by a signal, which it then dies of too.
+   */
+  protected logEnded(actual: string): never {
+    this.finish();
+    const why = this.file.truncated ?? 'the log has no end record';
+    const [kind, value] = (this.options.recordedStatus ?? '').split(':');
+    const killed = kind === 'signal' && value;
+    writeStderr(
+      `rewind: the recording ends at event ${this.n} (${why}): the recorded process was killed or crashed, ` +
+        `or its log could not be written (disk full), before rewind could write more. The replay reproduced every recorded event and stops here ` +
+        `(the program ${actual}).` +
+        (killed
+          ? '\n'
+          : ` What the recorded process did after event ${this.n} (its later events, its output, how it ended) is missing from the recording, ` +
+            `so this replay cannot end as the recorded run did: exit status ${EXIT.DIVERGENCE}.\n`),
+    );
+    if (killed) original.processKill(original.pid, value);
+    return original.reallyExit(EXIT.DIVERGENCE);
+  }
+
+  /** Decodes the next event without consuming it. */
+  protected peek(): TraceEvent | null {
+    const c = this.c;
+    if (c.pos >= c.end) return null;
+    const save = c.pos;
+    this.peekState = this.decodeState();
+    try {
+      return decodeEvent(c, this.peekState, this.n + 1);
+    } catch (e) {
+      if (e instanceof DecodeError) return null;
+      throw e;
+    } finally {
+      this.peekEnd = c.pos;
+      c.pos = save;
+    }
+  }
+  protected peekEnd = 0;
+  protected peekState: DecodeState | null = null;
+
+  /** Consumes the event last peeked, and the delta bases it moved. */
+  protected skip(): void {
+    const st = this.peekState!;
+    const end = this.peekEnd;
+    if (this.hook !== null) this.hook.value(this.n + 1);
+    this.lastWall = st.lastWall;
+    this.lastMono = st.lastMono;
+    this.lastTurnUs = st.lastTurnUs;
+    this.c.pos = end;
+    this.consumed();
+  }
+
+  protected decodeState(): DecodeState {
+    const st = new DecodeState(this.header);
+    st.lastWall = this.lastWall;
+    st.lastMono = this.lastMono;
+    st.lastTurnUs = this.lastTurnUs;
+    st.timeUs = this.lastTurnUs;
+    return st;
+  }
+
+  /**
+   * A worker thread stopped from outside while its JS ran (busy, or blocked in Atomics.wait):
+   * its log ends inside a turn. The replay stops here too and waits, like the recorded thread,
+   * for its replayed parent to stop it.
+   */
+  protected stoppedHere(): never {
+    this.finish();
+    const forever = new Int32Array(new SharedArrayBuffer(4));
+    for (;;) original.Atomics.wait(forever, 0, 0);
+  }
+
+  /** Stops the replay with a report: the log holds something else than what the program did. */
+  mismatch(actual: string, stack: string | null = programStack(), full?: { expected: string; actual: string }): never {
+    const head = this.peek();
+    if (!head) return this.logEnded(actual);
+    if (head.end?.via === 'terminated') return this.stoppedHere();
+    this.finish();
+    return divergence({
+      event: this.n + 1,
+      total: this.file.eventCount,
+      expected: describeEvent(head, this.header),
+      actual,
+      stack,
+      full,
+      redacted: this.header.redacted?.rules,
+    });
+  }
+}
