@@ -15,6 +15,104 @@ async function makeCert(ctx) {
 
 export const NETWORK = [
   {
+    name: 'express',
+    what: 'express 5: 240 keep-alive requests from a client process (recorded too), a timer and a file read per request, a log line each',
+    fast: true,
+    packages: { express: '5.1.0' },
+    ports: ['PORT'],
+    files: {
+      'items.json': '[{"id":0,"name":"item 0","price":1},{"id":1,"name":"item 1","price":4},{"id":2,"name":"item 2","price":7},{"id":3,"name":"item 3","price":10},{"id":4,"name":"item 4","price":13},{"id":5,"name":"item 5","price":16},{"id":6,"name":"item 6","price":19},{"id":7,"name":"item 7","price":22},{"id":8,"name":"item 8","price":25},{"id":9,"name":"item 9","price":28},{"id":10,"name":"item 10","price":31},{"id":11,"name":"item 11","price":34}]',
+      'client.mjs': `// The load: keep-alive requests from another process (recorded too), 8 at a time.
+import http from 'node:http';
+import crypto from 'node:crypto';
+const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+const port = Number(process.env.PORT);
+const get = (path) => new Promise((resolve, reject) => {
+  http.get({ host: '127.0.0.1', port, path, agent }, (res) => {
+    let b = '';
+    res.setEncoding('utf8');
+    res.on('data', (c) => (b += c)).on('end', () => resolve(res.statusCode + ' ' + b));
+  }).on('error', reject);
+});
+const bodies = await Promise.all(Array.from({ length: 240 }, (_, i) => get(i % 40 === 39 ? '/missing' : '/item/' + (i % 12))));
+console.log('client: ' + bodies.length + ' answers, sha256 ' + crypto.createHash('sha256').update(bodies.join('\\n')).digest('hex'));
+console.log('client: first ' + bodies[0]);
+agent.destroy();
+`,
+      'main.mjs': `import express from 'express';
+import fs from 'node:fs';
+import { spawn } from 'node:child_process';
+const items = JSON.parse(await fs.promises.readFile('items.json', 'utf8'));
+const lookup = (id) => new Promise((resolve) => setTimeout(() => resolve(items[Number(id) % items.length]), Number(id) % 3));
+const app = express();
+app.use((req, res, next) => {
+  res.on('finish', () => console.log(req.method + ' ' + req.url + ' ' + res.statusCode));
+  next();
+});
+app.get('/item/:id', async (req, res) => {
+  const item = await lookup(req.params.id);
+  res.json({ ...item, request: crypto.randomUUID(), at: Date.now() });
+});
+const server = app.listen(Number(process.env.PORT), '127.0.0.1', () => {
+  const client = spawn(process.execPath, ['client.mjs'], { stdio: ['ignore', 'inherit', 'inherit'] });
+  client.on('exit', (code) => {
+    console.log('client exited ' + code);
+    server.close();
+    server.closeAllConnections();
+  });
+});
+`,
+    },
+    command: ['node', 'main.mjs'],
+    // The server read its data file: at replay it is gone.
+    changeWorld: (ctx) => fs.rmSync(path.join(ctx.dir, 'items.json'), { force: true }),
+  },
+  {
+    name: 'fastify',
+    what: 'fastify 5: the same server and client as express, on fastify',
+    fast: false,
+    packages: { fastify: '5.6.1' },
+    ports: ['PORT'],
+    files: {
+      'items.json': '[{"id":0,"name":"item 0","price":1},{"id":1,"name":"item 1","price":4},{"id":2,"name":"item 2","price":7},{"id":3,"name":"item 3","price":10},{"id":4,"name":"item 4","price":13},{"id":5,"name":"item 5","price":16},{"id":6,"name":"item 6","price":19},{"id":7,"name":"item 7","price":22},{"id":8,"name":"item 8","price":25},{"id":9,"name":"item 9","price":28},{"id":10,"name":"item 10","price":31},{"id":11,"name":"item 11","price":34}]',
+      'client.mjs': `// The load: keep-alive requests from another process (recorded too), 8 at a time.
+import http from 'node:http';
+import crypto from 'node:crypto';
+const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+const port = Number(process.env.PORT);
+const get = (path) => new Promise((resolve, reject) => {
+  http.get({ host: '127.0.0.1', port, path, agent }, (res) => {
+    let b = '';
+    res.setEncoding('utf8');
+    res.on('data', (c) => (b += c)).on('end', () => resolve(res.statusCode + ' ' + b));
+  }).on('error', reject);
+});
+const bodies = await Promise.all(Array.from({ length: 240 }, (_, i) => get(i % 40 === 39 ? '/missing' : '/item/' + (i % 12))));
+console.log('client: ' + bodies.length + ' answers, sha256 ' + crypto.createHash('sha256').update(bodies.join('\\n')).digest('hex'));
+console.log('client: first ' + bodies[0]);
+agent.destroy();
+`,
+      'main.mjs': `import Fastify from 'fastify';
+import fs from 'node:fs';
+import { spawn } from 'node:child_process';
+const items = JSON.parse(await fs.promises.readFile('items.json', 'utf8'));
+const lookup = (id) => new Promise((resolve) => setTimeout(() => resolve(items[Number(id) % items.length]), Number(id) % 3));
+const app = Fastify({ logger: false });
+app.addHook('onResponse', async (req, reply) => console.log(req.method + ' ' + req.url + ' ' + reply.statusCode));
+app.get('/item/:id', async (req) => ({ ...(await lookup(req.params.id)), request: crypto.randomUUID(), at: Date.now() }));
+await app.listen({ port: Number(process.env.PORT), host: '127.0.0.1' });
+const client = spawn(process.execPath, ['client.mjs'], { stdio: ['ignore', 'inherit', 'inherit'] });
+client.on('exit', async (code) => {
+  console.log('client exited ' + code);
+  await app.close();
+});
+`,
+    },
+    command: ['node', 'main.mjs'],
+    // The server read its data file: at replay it is gone.
+    changeWorld: (ctx) => fs.rmSync(path.join(ctx.dir, 'items.json'), { force: true }),
+  },
+  {
     name: 'ws',
     what: 'ws 8: a WebSocket server and client exchanging messages',
     fast: true,
