@@ -83,6 +83,12 @@ describe('rewind replay --inspect', () => {
     expect(await d.evaluate(p, "process.getBuiltinModule('node:crypto').randomBytes(8).length")).toBe(8);
     expect(await d.evaluate(p, "process.getBuiltinModule('node:crypto').randomUUID().length")).toBe(36);
     await d.evaluate(p, 'console.log("said while paused")');
+    // A child run while paused runs for real, in the recorded environment but not recording
+    // (rewind's variables say record): the recording directory gains nothing.
+    const logs = fs.readdirSync(rec.dir).sort();
+    const child = "process.getBuiltinModule('node:child_process').execFileSync(process.execPath, ['-e', 'console.log(process.env.REWIND_MODE)'])";
+    expect(await d.evaluate(p, `${child}.toString()`)).toBe('off\n');
+    expect(fs.readdirSync(rec.dir).sort()).toEqual(logs);
     // What would change the recorded run is refused.
     await expect(d.evaluate(p, 'setTimeout(() => {}, 5)')).rejects.toThrow(/refused while the replay is paused in a debugger/);
 

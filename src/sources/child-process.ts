@@ -10,6 +10,7 @@ import { original, writeStderr } from '../session/originals.js';
 import type { RecordSession } from '../session/record.js';
 import type { ReplaySession } from '../session/replay.js';
 import type { Session, Source } from '../session/session.js';
+import { ENV } from '../session/env.js';
 import { Api, Tag } from '../trace/format.js';
 import { writeUnchecked } from './stdio.js';
 import { handleState, laneOf } from './streams.js';
@@ -165,7 +166,11 @@ function common(s: Session, b: Bindings): void {
   };
   const spawnSync = b.spawnSync.spawn;
   b.spawnSync.spawn = function (this: unknown, options: any) {
-    const result = spawnSyncWithPipes(s, options, () => spawnSync.call(this, options));
+    // At replay a child runs for real only when a debugger evaluates a call while paused
+    // (off the log). The replayed environment is the recorded one, rewind's variables
+    // included: that child must not record into the recording being replayed.
+    const real = () => spawnSync.call(this, s.mode === 'replay' ? { ...options, envPairs: unrecorded(options.envPairs) } : options);
+    const result = spawnSyncWithPipes(s, options, real);
     const inherited = result?.[kInherited] as (Uint8Array | null)[] | undefined;
     if (inherited) {
       delete result[kInherited];
@@ -174,6 +179,12 @@ function common(s: Session, b: Bindings): void {
     }
     return result;
   };
+}
+
+/** A child's environment ("K=V" strings) with rewind switched off in it. */
+function unrecorded(envPairs: unknown): unknown {
+  if (!Array.isArray(envPairs)) return envPairs;
+  return [...envPairs.filter((kv) => !String(kv).startsWith(`${ENV.MODE}=`)), `${ENV.MODE}=off`];
 }
 
 function recordProcesses(s: RecordSession, b: Bindings): void {
