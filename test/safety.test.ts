@@ -200,6 +200,29 @@ describe('an untrusted recording is data: what it names is not run', () => {
   });
 });
 
+describe('a replay performs no external effect, also of the start-up Node applies itself', () => {
+  it('coverage (NODE_V8_COVERAGE), a CPU profile and --env-file: applied when recording, not at replay; the program reads them as recorded', async () => {
+    const dir = tempDir('rewind-effects-');
+    const cov = path.join(dir, 'coverage');
+    const prof = path.join(dir, 'profile');
+    const envFile = path.join(dir, '.env');
+    fs.writeFileSync(envFile, 'FROM_ENV_FILE=yes\n');
+    const out = path.join(tempDir('rewind-rec-'), 'rec');
+    const program = 'console.log(process.env.NODE_V8_COVERAGE === undefined, process.env.FROM_ENV_FILE, process.execArgv.length, Math.random())';
+    const args = ['--cpu-prof', `--cpu-prof-dir=${prof}`, `--env-file=${envFile}`, '-e', program];
+    const rec = await rewind(['record', '--out', out, '--', NODE, ...args], { cwd: dir, env: { NODE_V8_COVERAGE: cov } });
+    expect(rec.status, describeRun('record', rec)).toBe(0);
+    expect(rec.stdout.toString()).toMatch(/^false yes 5 0\.\d+\n$/);
+    expect(fs.readdirSync(cov).length).toBeGreaterThan(0);
+    expect(fs.readdirSync(prof)).toHaveLength(1);
+    for (const p of [cov, prof, envFile]) fs.rmSync(p, { recursive: true });
+    const rep = await rewind(['replay', out], { cwd: dir });
+    expect(rep.status, describeRun('replay', rep)).toBe(0);
+    expect(rep.stdout.equals(rec.stdout)).toBe(true);
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+});
+
 describe('bad recordings are exit 65, never a crash', () => {
   async function sample(): Promise<{ dir: string; log: string }> {
     const dir = tempDir('rewind-bad-');

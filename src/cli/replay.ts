@@ -11,7 +11,7 @@ import { CliError, resolveRecording, type Recording } from './recordings.js';
 import { exitLike, runChild, withPreload, withoutPreload } from './record.js';
 import { checkNative } from './native.js';
 import { printable } from './shell.js';
-import { reviewStartup, signedByMe, type StartupReview } from '../session/trust.js';
+import { envWithoutEffects, reviewStartup, signedByMe, withoutEffects, type StartupReview } from '../session/trust.js';
 
 export interface ReplayCliOptions {
   force?: boolean;
@@ -126,11 +126,11 @@ export function replayCommand(rec: Recording, opts: ReplayCliOptions): Located &
   if (!plan.signed && plan.review.code.length) {
     process.stderr.write(`rewind: --trust: running what ${rec.log} names at start-up: ${plan.review.code.map(printable).join('; ')}\n`);
   }
-  const startEnv = plan.trusted ? { ...h.env } : plan.review.env;
+  const startEnv = envWithoutEffects(plan.trusted ? h.env : plan.review.env);
   // rewind's own steering variables come from this replay, never from the recording.
   for (const k of Object.keys(startEnv)) if (k.startsWith('REWIND_')) delete startEnv[k];
   checkNative(rec.trace, opts.allowNative ?? []);
-  const { args, cwd } = locateProgram(h, Boolean(opts.force), plan.trusted ? h.execArgv : plan.review.execArgv);
+  const { args, cwd } = locateProgram(h, Boolean(opts.force), withoutEffects(plan.trusted ? h.execArgv : plan.review.execArgv));
   const status = rec.index?.status;
   const env: NodeJS.ProcessEnv = {
     ...startEnv,

@@ -172,6 +172,10 @@ export function splitNodeOptions(value: string): string[] {
   return out;
 }
 
+/** Joins tokens into a NODE_OPTIONS value that splitNodeOptions splits back into them. */
+const joinNodeOptions = (tokens: readonly string[]): string =>
+  tokens.map((t) => (/[\s"\\]/.test(t) ? `"${t.replace(/(["\\])/g, '\\$1')}"` : t)).join(' ');
+
 /** Splits flags into the ones safe to apply and the ones (each with its value) that need trust. */
 export function sortFlags(args: readonly string[]): { safe: string[]; guarded: string[][] } {
   const safe: string[] = [];
@@ -194,6 +198,45 @@ export function sortFlags(args: readonly string[]): { safe: string[]; guarded: s
     guarded.push(item);
   }
   return { safe, guarded };
+}
+
+/**
+ * Start-up options with which Node itself (not the program's JS, which replay serves) writes
+ * files or opens ports: coverage, profiles, trace events, diagnostic reports, heap
+ * snapshots, an inspector. A replay starts without them, trusted or not: it performs no
+ * external effect. `--env-file` is left out too: the program reads its recorded environment,
+ * and the file may be gone. The program still reads the recorded values (execArgv, env).
+ */
+const EFFECT_VARS = ['NODE_V8_COVERAGE'];
+const EFFECT_FLAGS = new Map<string, boolean>([
+  ...['--cpu-prof-dir', '--cpu-prof-name', '--cpu-prof-interval', '--heap-prof-dir', '--heap-prof-name', '--heap-prof-interval', '--trace-event-categories',
+    '--trace-event-file-pattern', '--diagnostic-dir', '--report-signal', '--report-dir', '--report-directory', '--report-filename', '--heapsnapshot-signal',
+    '--heapsnapshot-near-heap-limit', '--env-file', '--env-file-if-exists', '--inspect-port', '--debug-port', '--logfile'].map((f) => [f, true] as const),
+  ...['--cpu-prof', '--heap-prof', '--prof', '--trace-events-enabled', '--report-on-signal', '--report-uncaught-exception', '--report-on-fatalerror',
+    '--report-compact', '--inspect', '--inspect-brk', '--inspect-wait'].map((f) => [f, false] as const),
+]);
+
+/** `args` without the options with which Node would write files or listen at start-up (see EFFECT_FLAGS). */
+export function withoutEffects(args: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    const eq = a.startsWith('--') ? a.indexOf('=') : -1;
+    const takesValue = EFFECT_FLAGS.get(eq > 0 ? a.slice(0, eq) : a);
+    if (takesValue === undefined) out.push(a);
+    else if (takesValue && eq < 0) i++; // and its value
+  }
+  return out;
+}
+
+/** A replay's start-up environment without the variables and NODE_OPTIONS with which Node would write files. */
+export function envWithoutEffects(env: Record<string, string | undefined>): Record<string, string | undefined> {
+  const out = { ...env };
+  for (const k of EFFECT_VARS) delete out[k];
+  if (out.NODE_OPTIONS) {
+    out.NODE_OPTIONS = joinNodeOptions(withoutEffects(splitNodeOptions(out.NODE_OPTIONS)));
+  }
+  return out;
 }
 
 /** What an untrusted recording's start-up would apply, and what replay applies without trust. */
@@ -223,7 +266,7 @@ export function reviewStartup(h: TraceHeader, nodeOptionsWithoutPreload: string)
   }
   const opts = sortFlags(splitNodeOptions(nodeOptionsWithoutPreload));
   for (const g of opts.guarded) code.push(`NODE_OPTIONS ${g.map(quote).join(' ')}`);
-  if (opts.safe.length) env.NODE_OPTIONS = opts.safe.map((t) => (/[\s"\\]/.test(t) ? `"${t.replace(/(["\\])/g, '\\$1')}"` : t)).join(' ');
+  if (opts.safe.length) env.NODE_OPTIONS = joinNodeOptions(opts.safe);
   return { execArgv: flags.safe, env, code, skipped };
 }
 
