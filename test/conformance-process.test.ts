@@ -191,6 +191,22 @@ describe.concurrent('record → replay: process inputs', () => {
     expectReplayMatches(expect, r);
   });
 
+  it('process-state.cjs: process.title as the OS cut it, loadEnvFile, chdir and credentials; the directory and .env file gone at replay', async ({ expect }) => {
+    const dir = tempDir('rewind-state-');
+    fs.mkdirSync(path.join(dir, 'sub'));
+    fs.writeFileSync(path.join(dir, '.env'), 'FROM_ENV_FILE=from the file\n');
+    const rec = await record('process-state.cjs', [dir]);
+    expect(rec.status, describeRun('record', rec)).toBe(0);
+    const out = rec.stdout.toString('utf8');
+    // Cut to the room the recorded process's arguments left (the replay's are longer).
+    expect(Number(/^title (\d+) /m.exec(out)![1])).toBeLessThan(215);
+    expect(out).toContain('env file from the file\nmissing env file ENOENT\n');
+    expect(out).toContain(`cwd sub ${path.join('sub', 'a')}\nchdir gone ENOENT\ncredentials kept\n`);
+    fs.rmSync(dir, { recursive: true });
+    expectReplayMatches(expect, { record: rec, replay: await replay(rec.dir) });
+    expect(fs.existsSync(dir)).toBe(false);
+  });
+
   it('the recorded pid differs from a plain run (so restoring it is observable)', async ({ expect }) => {
     const [a, b] = await Promise.all([runPlain('process-info.cjs'), runPlain('process-info.cjs')]);
     const pid = (s: Buffer) => /^pid (\d+)/m.exec(s.toString('utf8'))![1];

@@ -322,6 +322,19 @@ function clusterWorkerId(): number | null {
   return cluster?.isWorker && cluster.worker ? cluster.worker.id : null;
 }
 
+/**
+ * Setting process.title keeps as much as fits where the OS holds the process's arguments,
+ * so what the program reads back depends on how it was started: measured once (a title too
+ * long to fit, read back, then the title restored), for replay to cut titles the same way.
+ */
+function titleCapacity(): number {
+  const title = process.title;
+  process.title = 'x'.repeat(1 << 16);
+  const capacity = Buffer.byteLength(process.title);
+  process.title = title;
+  return capacity;
+}
+
 function buildHeader(chaos: Chaos | null): TraceHeader {
   const ipc = ipcChannel();
   const seed = new Uint32Array(4);
@@ -354,6 +367,7 @@ function buildHeader(chaos: Chaos | null): TraceHeader {
     },
     ...(ipc ? { ipc: { serialization: ipc.serialization } } : {}),
   };
+  if (isMainThread) header.titleCapacity = titleCapacity();
   const worker = clusterWorkerId();
   if (worker !== null) header.clusterWorker = worker;
   if (chaos) {

@@ -9,6 +9,7 @@ import { failureInfo } from '../session/failure.js';
 import type { ReplaySession } from '../session/replay.js';
 import { original, writeStderr } from '../session/originals.js';
 import { EXIT } from '../exit-codes.js';
+import { Api } from '../trace/format.js';
 import type { Session, Source } from '../session/session.js';
 
 const SIGNAL_NAMES = new Set(Object.keys(os.constants.signals));
@@ -32,7 +33,7 @@ function restoreInputs(s: ReplaySession): void {
   // and its worker threads learn that they replay from workerData (sources/workers.ts).
   Object.assign(process.env, h.env);
   if (h.argv[0]) process.execPath = h.argv[0];
-  if (original.processCwd() !== h.cwd) process.cwd = () => h.cwd;
+  if (h.titleCapacity !== undefined) replayTitle(h.title, h.titleCapacity);
   for (const [key, value] of [
     ['pid', h.pid],
     ['ppid', h.ppid],
@@ -41,6 +42,84 @@ function restoreInputs(s: ReplaySession): void {
     delete (process as unknown as Record<string, unknown>)[key];
     Object.defineProperty(process, key, { value, enumerable: true, configurable: true, writable: true });
   }
+}
+
+/**
+ * process.title reads back what the OS kept of the title set: the recorded process's
+ * title, cut as its OS cut it. The replay's own title stays as it is.
+ */
+function replayTitle(initial: string, capacity: number): void {
+  let title = initial;
+  Object.defineProperty(process, 'title', {
+    get: () => title,
+    set(value: unknown) {
+      title = Buffer.from(String(value)).subarray(0, capacity).toString();
+    },
+    enumerable: true,
+    configurable: true,
+  });
+}
+
+const CREDENTIALS = ['setuid', 'seteuid', 'setgid', 'setegid', 'setgroups', 'initgroups'] as const;
+
+/**
+ * The process's own state that the OS holds: its working directory and its credentials.
+ * Changing them is recorded with what came of it (the new cwd, or the error: a directory
+ * gone, EPERM), and not performed at replay, whose process.cwd() reads the recorded one.
+ */
+function recordProcessState(s: Session): void {
+  const chdir = process.chdir;
+  if (s.mode === 'replay') {
+    let cwd = s.header.cwd;
+    const real = process.cwd;
+    process.cwd = function cwd_() {
+      // A worker thread's process.cwd() checks its cache with an Atomics.load on memory it
+      // shares with the main thread (recorded, see shared-memory.ts): made in both runs.
+      if (!isMainThread) real.call(process);
+      return cwd;
+    };
+    process.chdir = function chdir_(dir: string) {
+      cwd = s.call(Api['process.chdir'], String(dir), () => cwd);
+    };
+  } else {
+    process.chdir = function chdir_(dir: string) {
+      s.call(Api['process.chdir'], String(dir), () => {
+        chdir(dir);
+        return process.cwd();
+      });
+    };
+  }
+  Object.defineProperty(process.chdir, 'name', { value: 'chdir' });
+  Object.defineProperty(process.cwd, 'name', { value: 'cwd' });
+  for (const name of CREDENTIALS) {
+    const real = (process as unknown as Record<string, unknown>)[name] as ((...a: unknown[]) => void) | undefined;
+    if (typeof real !== 'function') continue; // not on Windows
+    const wrapper = function (this: unknown, ...args: unknown[]) {
+      s.call(Api['process.credentials'], [name, ...args.map((a) => (typeof a === 'object' ? a : String(a)))], () => {
+        if (s.mode === 'record') real.apply(this, args);
+      });
+    };
+    Object.defineProperty(wrapper, 'name', { value: name });
+    (process as unknown as Record<string, unknown>)[name] = wrapper;
+  }
+}
+
+/**
+ * process.loadEnvFile (Node 20.12+) reads its file natively, not through the fs binding:
+ * recorded as the variables it set, which replay sets (or the error it threw).
+ */
+function recordEnvFiles(s: Session): void {
+  const real = process.loadEnvFile;
+  if (typeof real !== 'function') return;
+  process.loadEnvFile = function loadEnvFile(this: unknown, ...args: unknown[]) {
+    const file = args[0] === undefined ? null : String(args[0]);
+    const set = s.call(Api['process.loadEnvFile'], file, () => {
+      const before = { ...process.env };
+      real.apply(this, args as [string?]);
+      return Object.fromEntries(Object.entries(process.env).filter(([k, v]) => before[k] !== v));
+    });
+    if (s.mode === 'replay') Object.assign(process.env, set);
+  } as typeof process.loadEnvFile;
 }
 
 /**
@@ -172,6 +251,8 @@ export const processSource: Source = {
   name: 'process',
   install(s: Session) {
     guardExecve(s);
+    recordEnvFiles(s);
+    recordProcessState(s);
     if (s.mode === 'record') recordEnding(s as RecordSession);
     else {
       restoreInputs(s as ReplaySession);

@@ -236,6 +236,9 @@ export const Api = {
   'v8.getHeapCodeStatistics': 327,
   'process.report.getReport': 328,
   'process.report.writeReport': 329,
+  'process.loadEnvFile': 330,
+  'process.chdir': 331,
+  'process.credentials': 332,
   // fs binding functions with no public counterpart above (Node 22+: fs.cpSync's native parts)
   'fs.cpSyncCheckPaths': 200,
   'fs.cpSyncOverrideFile': 201,
@@ -357,6 +360,11 @@ export interface TraceHeader {
   cwd: string;
   env: Record<string, string>;
   title: string;
+  /**
+   * How many bytes of process.title the OS kept (libuv's room: the original argv's). Read
+   * back from the log at replay, whose process has another argv.
+   */
+  titleCapacity?: number;
   /** The entry module (argv[1]) or the -e/-p source, and its sha256. */
   entry: { path: string | null; sha256: string };
   /** Clock bases: every reading is logged as a delta from these. */

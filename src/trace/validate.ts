@@ -74,6 +74,7 @@ export function headerProblem(h: unknown): string | null {
     for (const k of ['stdin', 'stdout', 'stderr']) stdio((h.stdio as Obj)[k], `stdio.${k}`);
     need(h.redacted === undefined || (isObj(h.redacted) && isInt(h.redacted.secrets) && Array.isArray(h.redacted.rules) && h.redacted.rules.every((r) => typeof r === 'string')), 'redacted is not a list of rules and a count');
     need(h.ipc === undefined || (isObj(h.ipc) && (h.ipc.serialization === 'json' || h.ipc.serialization === 'advanced')), 'ipc.serialization is not json or advanced');
+    need(h.titleCapacity === undefined || isInt(h.titleCapacity, 0, 1 << 20), 'titleCapacity is not a length');
     need(h.clusterWorker === undefined || isInt(h.clusterWorker, 0, 0xffffffff), 'clusterWorker is not a worker id');
     need(h.passThrough === undefined || typeof h.passThrough === 'boolean', 'passThrough is not a boolean');
     need(
