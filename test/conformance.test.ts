@@ -260,6 +260,19 @@ const CASES: Case[] = [
       expect(out.indexOf('abort event')).toBeLessThan(out.indexOf('done'));
     },
   },
+  {
+    fixture: 'crypto-keys.mjs',
+    varies: 'stdout',
+    check(out, _err, expect) {
+      expect(out).toMatch(/^ec [0-9a-f]{16} ec$/m);
+      expect(out).toMatch(/^ecdsa [0-9a-f]{16} true$/m);
+      expect(out).toMatch(/^rsa \S+ [0-9a-f]{16} secret$/m);
+      expect(out).toMatch(/^aes [0-9a-f]{32}$/m);
+      expect(out).toMatch(/^prime \d+n [0-9a-f]{10}$/m);
+      expect(out).toMatch(/^ecdh [0-9a-f]{16} [0-9a-f]{16}$/m);
+      expect(out).toMatch(/^dh [0-9a-f]{16} [0-9a-f]{16}$/m);
+    },
+  },
   // ---- outputs --------------------------------------------------------------------------
   {
     fixture: 'stack-own-prepare.mjs',

@@ -16,6 +16,7 @@ import { sharedMemorySource } from '../sources/shared-memory.js';
 import { unsupportedSource } from '../sources/unsupported.js';
 import { clockSource } from '../sources/clock.js';
 import { processSource } from '../sources/process.js';
+import { cryptoKeysSource } from '../sources/crypto-keys.js';
 import { randomSource } from '../sources/random.js';
 import { realmsSource } from '../sources/realms.js';
 import { capturedClocksSource } from '../sources/captured-clocks.js';
@@ -59,6 +60,7 @@ export const SOURCES: readonly Source[] = [
   processSource,
   clockSource,
   randomSource,
+  cryptoKeysSource,
   realmsSource,
   capturedClocksSource,
   readingsSource,

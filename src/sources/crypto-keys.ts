@@ -1,0 +1,208 @@
+// Key material OpenSSL draws from its own random generator, which the randomness source
+// (crypto.randomBytes and the like) does not reach: generated key pairs, secret keys and
+// primes, Diffie-Hellman and ECDH keys, and what randomized algorithms produce (ECDSA, DSA
+// and RSA-PSS signatures, RSA encryption's padding). Each is recorded as its result and
+// served at replay; keys are stored as DER (secret keys as their bytes) and rebuilt as
+// KeyObjects. What runs around them (Node's validation, the program's use of the keys) runs
+// in both runs. WebCrypto's randomized operations run on a thread of their own: named as
+// unrecorded when recording.
+import crypto from 'node:crypto';
+import { Api } from '../trace/format.js';
+import { registerValueClass } from '../trace/values.js';
+import type { Session, Source } from '../session/session.js';
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+type Fn = (...args: any[]) => any;
+
+/** Installs `make(real)` as obj[name], keeping what Node hangs on the function (its promisify hint). */
+function replace(obj: any, name: string, make: (real: Fn) => Fn): void {
+  const real = obj[name] as Fn | undefined;
+  if (typeof real !== 'function') return;
+  const fn = make(real);
+  for (const key of Reflect.ownKeys(real)) {
+    if (key === 'length' || key === 'name' || key === 'prototype') continue;
+    Object.defineProperty(fn, key, Object.getOwnPropertyDescriptor(real, key)!);
+  }
+  Object.defineProperty(fn, 'name', { value: real.name });
+  Object.defineProperty(fn, 'length', { value: real.length });
+  obj[name] = fn;
+}
+
+/** KeyObjects in call results: stored as DER (secret keys as their bytes), rebuilt the same. */
+function registerKeyObject(): void {
+  registerValueClass<crypto.KeyObject>('KeyObject', {
+    is: (v): v is crypto.KeyObject => v instanceof crypto.KeyObject,
+    encode: (k) =>
+      k.type === 'secret' ? [k.type, k.export()] : [k.type, k.export({ format: 'der', type: k.type === 'private' ? 'pkcs8' : 'spki' })],
+    decode(data) {
+      const [type, key] = data as ['secret' | 'private' | 'public', Buffer];
+      if (type === 'secret') return crypto.createSecretKey(key);
+      if (type === 'private') return crypto.createPrivateKey({ key, format: 'der', type: 'pkcs8' });
+      return crypto.createPublicKey({ key, format: 'der', type: 'spki' });
+    },
+  });
+}
+
+/** An ArrayBuffer result (generatePrime's), stored as bytes. */
+const arrayBufferCodec = {
+  encode: (v: unknown) => (v instanceof ArrayBuffer ? Buffer.from(v) : v),
+  decode: (d: unknown) => (Buffer.isBuffer(d) ? d.buffer.slice(d.byteOffset, d.byteOffset + d.byteLength) : d),
+};
+
+/** The arguments a call is checked by at replay: the kind asked for, never key material or passphrases. */
+const kindOf = (v: unknown): unknown => (typeof v === 'string' || typeof v === 'number' ? v : null);
+const lengthOf = (v: unknown): number | null => (ArrayBuffer.isView(v) ? v.byteLength : typeof v === 'string' ? v.length : null);
+
+/** generateX(…, callback): the callback's arguments recorded, delivered in the recorded turn. */
+function recordAsync(s: Session, api: number, what: string, args: unknown[], real: Fn, self: unknown, codec?: typeof arrayBufferCodec): void {
+  const callback = args[args.length - 1] as Fn;
+  s.async({
+    api,
+    args: kindOf(args[0]),
+    what: `${what}(${JSON.stringify(kindOf(args[0]))})`,
+    start: (done) => real.apply(self, [...args.slice(0, -1), (...results: unknown[]) => done(...results)]),
+    cb: (...results) => callback(...results),
+    codec: codec && {
+      encode: ([err, value]) => [err, codec.encode(value)],
+      decode: (data) => {
+        const [err, value] = data as [unknown, unknown];
+        return [err, codec.decode(value)];
+      },
+    },
+  });
+}
+
+export const cryptoKeysSource: Source = {
+  name: 'crypto-keys',
+  install(s: Session) {
+    registerKeyObject();
+    const C = crypto as any;
+    const sync = (api: number, codec?: typeof arrayBufferCodec) => (real: Fn) =>
+      function (this: unknown, ...args: unknown[]) {
+        return s.call(api, kindOf(args[0]), () => real.apply(this, args), codec);
+      };
+    const withCallback = (api: number, what: string, codec?: typeof arrayBufferCodec) => (real: Fn) =>
+      function (this: unknown, ...args: unknown[]) {
+        if (typeof args[args.length - 1] !== 'function') return real.apply(this, args); // Node's own error
+        recordAsync(s, api, what, args, real, this, codec);
+      };
+    replace(C, 'generateKeyPairSync', sync(Api['crypto.generateKeyPairSync']));
+    replace(C, 'generateKeyPair', withCallback(Api['crypto.generateKeyPair'], 'crypto.generateKeyPair'));
+    replace(C, 'generateKeySync', sync(Api['crypto.generateKeySync']));
+    replace(C, 'generateKey', withCallback(Api['crypto.generateKey'], 'crypto.generateKey'));
+    replace(C, 'generatePrimeSync', sync(Api['crypto.generatePrimeSync'], arrayBufferCodec));
+    replace(C, 'generatePrime', withCallback(Api['crypto.generatePrime'], 'crypto.generatePrime', arrayBufferCodec));
+
+    // Signatures and encryption: the output, checked by the algorithm and the data's length.
+    replace(C, 'sign', (real) =>
+      function (this: unknown, ...args: unknown[]) {
+        const checked = [kindOf(args[0]), lengthOf(args[1])];
+        if (typeof args[3] === 'function') {
+          const callback = args[3] as Fn;
+          s.async({
+            api: Api['crypto.sign.done'],
+            args: checked,
+            what: 'crypto.sign()',
+            start: (done) => real.call(this, args[0], args[1], args[2], (...results: unknown[]) => done(...results)),
+            cb: (...results) => callback(...results),
+          });
+          return undefined;
+        }
+        return s.call(Api['crypto.sign'], checked, () => real.apply(this, args));
+      },
+    );
+    replace(C.Sign.prototype, 'sign', (real) =>
+      function (this: unknown, ...args: unknown[]) {
+        return s.call(Api['crypto.Sign.sign'], kindOf(args[1]), () => real.apply(this, args));
+      },
+    );
+    replace(C, 'publicEncrypt', (real) =>
+      function (this: unknown, ...args: unknown[]) {
+        return s.call(Api['crypto.publicEncrypt'], lengthOf(args[1]), () => real.apply(this, args));
+      },
+    );
+
+    // Diffie-Hellman and ECDH: the private key they generate is recorded; at replay it is set,
+    // and the public key is computed from it for real.
+    replace(C.ECDH.prototype, 'generateKeys', (real) =>
+      function (this: crypto.ECDH, ...args: unknown[]) {
+        const key = s.call(Api['crypto.ECDH.generateKeys'], undefined, () => {
+          real.call(this);
+          return this.getPrivateKey();
+        });
+        if (s.mode === 'replay') this.setPrivateKey(key);
+        return (this.getPublicKey as Fn).apply(this, args);
+      },
+    );
+    // A DiffieHellmanGroup (getDiffieHellman('modp14')) cannot be given a private key: at
+    // replay an equal DiffieHellman that can stands in for it (its keys, its secrets).
+    const standIns = new WeakMap<object, crypto.DiffieHellman>();
+    const generateKeys = C.DiffieHellman.prototype.generateKeys as Fn;
+    for (const DH of [C.DiffieHellman, C.DiffieHellmanGroup]) {
+      replace(DH.prototype, 'generateKeys', (real) =>
+        function (this: crypto.DiffieHellman, ...args: unknown[]) {
+          if (s.mode === 'record') {
+            const out = real.apply(this, args);
+            s.call(Api['crypto.DiffieHellman.generateKeys'], undefined, () => this.getPrivateKey());
+            return out;
+          }
+          const key = s.call(Api['crypto.DiffieHellman.generateKeys'], undefined, () => Buffer.alloc(0));
+          let dh: crypto.DiffieHellman = this;
+          if (typeof this.setPrivateKey !== 'function') {
+            dh = crypto.createDiffieHellman(this.getPrime(), this.getGenerator());
+            standIns.set(this, dh);
+          }
+          dh.setPrivateKey(key);
+          return generateKeys.apply(dh, args); // with its private key set, the public key is computed from it
+        },
+      );
+    }
+    if (s.mode === 'replay') {
+      for (const name of ['computeSecret', 'getPublicKey', 'getPrivateKey']) {
+        replace(C.DiffieHellmanGroup.prototype, name, (real) =>
+          function (this: object, ...args: unknown[]) {
+            const dh = standIns.get(this);
+            return dh ? (dh as any)[name](...args) : real.apply(this, args);
+          },
+        );
+      }
+    }
+    // createDiffieHellman(primeLength): a random prime of that length.
+    replace(C, 'createDiffieHellman', (real) =>
+      function (this: unknown, ...args: unknown[]) {
+        if (typeof args[0] !== 'number') return real.apply(this, args);
+        if (s.mode === 'record') {
+          const dh = real.apply(this, args) as crypto.DiffieHellman;
+          s.call(Api['crypto.createDiffieHellman'], args[0], () => dh.getPrime());
+          return dh;
+        }
+        const prime = s.call(Api['crypto.createDiffieHellman'], args[0], () => Buffer.alloc(0));
+        return real.call(this, prime, ...(args.length > 1 ? [args[1]] : []));
+      },
+    );
+
+    // WebCrypto: randomized operations are said, not recorded.
+    const subtle = crypto.webcrypto?.subtle as any;
+    if (subtle) {
+      const RANDOMIZED: Record<string, (alg: unknown) => boolean> = {
+        generateKey: () => true,
+        sign: (alg) => /^(ECDSA|RSA-PSS)$/i.test(algorithmName(alg)),
+        encrypt: (alg) => /^RSA-OAEP$/i.test(algorithmName(alg)),
+        wrapKey: () => true,
+      };
+      for (const [name, randomized] of Object.entries(RANDOMIZED)) {
+        const proto = Object.getPrototypeOf(subtle);
+        replace(proto, name, (real) =>
+          function (this: unknown, ...args: unknown[]) {
+            if (randomized(name === 'wrapKey' ? args[3] : args[0])) {
+              s.unsupported(`crypto.subtle.${name}()`, 'WebCrypto draws its randomness on a thread of its own');
+            }
+            return real.apply(this, args);
+          },
+        );
+      }
+    }
+  },
+};
+
+const algorithmName = (alg: unknown): string => String(typeof alg === 'string' ? alg : ((alg as { name?: unknown })?.name ?? ''));
