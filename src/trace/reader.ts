@@ -5,10 +5,12 @@ import { constants as fsConstants } from 'node:fs';
 import { crc32 } from 'node:zlib';
 import { original } from '../session/originals.js';
 import { ByteCursor, DecodeError, unpack, unzigzag } from './codec.js';
+import { COMPRESSED, inflatePayload } from './compress.js';
 import { endProblem, failureProblem, headerProblem } from './validate.js';
 import {
   CHUNK_HEADER_BYTES,
   FORMAT_VERSION,
+  OLDEST_FORMAT_VERSION,
   MAGIC,
   MAX_CHUNK_BYTES,
   MAX_HEADER_BYTES,
@@ -201,7 +203,7 @@ export interface TraceFile {
   truncated: string | null;
   size: number;
   /** A log opened `streamed`: events are read again from the file, chunk by chunk, up to `end`. */
-  stream?: { start: number; end: number };
+  stream?: { start: number; end: number; version: number };
 }
 
 export interface OpenOptions {
@@ -324,7 +326,7 @@ export class TraceReader {
       const bytes = fileBytes(fd, t.stream.end, true);
       const st = new DecodeState(t.header);
       let n = 0;
-      for (const chunk of chunksOf(bytes, t.stream.start, t.path)) {
+      for (const chunk of chunksOf(bytes, t.stream.start, t.path, t.stream.version)) {
         const cur = new ByteCursor(chunk.payload);
         while (cur.pos < cur.end && n < t.eventCount) {
           try {
@@ -344,6 +346,9 @@ export class TraceReader {
 interface Chunk {
   /** File offset of the chunk's header. */
   at: number;
+  /** File offset just past the chunk (or what there is of it). */
+  end: number;
+  /** Its events (decompressed). */
   payload: Uint8Array;
   /** The file ends inside this chunk: its payload is what there is of it, unverified. */
   cut: string | null;
@@ -354,10 +359,19 @@ interface Chunk {
  * number) before it is yielded. A file that ends inside a chunk yields that chunk with `cut`
  * and stops: a process killed mid-write. Anything else wrong throws a TraceError.
  */
-function* chunksOf(bytes: Bytes, p: number, path: string): Generator<Chunk> {
+function* chunksOf(bytes: Bytes, p: number, path: string, version: number): Generator<Chunk> {
   const headerBytes = CHUNK_HEADER_BYTES;
   const fail = (what: string) =>
     new TraceError(`rewind: the recording ${path} is corrupt: ${what}. Record the program again to get a usable recording.`, path);
+  /** The events of a stored payload: from format 3, a compressed one is decompressed. */
+  const events = (stored: Uint8Array, at: number, cut: boolean): Uint8Array => {
+    if (version < 3 || stored.length === 0 || stored[0] !== COMPRESSED) return stored;
+    try {
+      return inflatePayload(stored, cut);
+    } catch (e) {
+      throw fail(`the compressed chunk at byte ${at} is damaged: ${(e as Error).message}`);
+    }
+  };
   let seq = 0;
   let head: Uint8Array = new Uint8Array(0);
   const checkSeq = (at: number) => {
@@ -372,7 +386,7 @@ function* chunksOf(bytes: Bytes, p: number, path: string): Generator<Chunk> {
   while (p < bytes.size) {
     head = bytes.read(p, headerBytes);
     if (head.length < headerBytes) {
-      yield { at: p, payload: new Uint8Array(0), cut: `the log is cut off inside a chunk header at byte ${p}` };
+      yield { at: p, end: p + head.length, payload: new Uint8Array(0), cut: `the log is cut off inside a chunk header at byte ${p}` };
       return;
     }
     const len = readU32(head, 0);
@@ -384,7 +398,12 @@ function* chunksOf(bytes: Bytes, p: number, path: string): Generator<Chunk> {
       // (a larger chunk holds one event, which the cut left incomplete anyway).
       const have = bytes.size - p - headerBytes;
       checkSeq(p);
-      yield { at: p, payload: len <= MAX_TAIL_CHUNK_BYTES ? bytes.read(p + headerBytes, have) : new Uint8Array(0), cut: `the last chunk at byte ${p} is cut off (${have} of ${len} bytes)` };
+      yield {
+        at: p,
+        end: p + headerBytes + have,
+        payload: len <= MAX_TAIL_CHUNK_BYTES ? events(bytes.read(p + headerBytes, have), p, true) : new Uint8Array(0),
+        cut: `the last chunk at byte ${p} is cut off (${have} of ${len} bytes)`,
+      };
       return;
     }
     const payload = bytes.read(p + headerBytes, len);
@@ -393,7 +412,7 @@ function* chunksOf(bytes: Bytes, p: number, path: string): Generator<Chunk> {
     if (!sumOk) throw fail(`the chunk at byte ${p} fails its checksum`);
     checkSeq(p);
     seq++;
-    yield { at: p, payload, cut: null };
+    yield { at: p, end: p + headerBytes + len, payload: events(payload, p, false), cut: null };
     p += headerBytes + len;
   }
 }
@@ -420,9 +439,9 @@ function parseBytes(bytes: Bytes, path: string, keep: boolean): TraceFile {
     );
   }
   if (version < 1) throw fail(`has an invalid format version (${version})`, rerecord);
-  if (version < FORMAT_VERSION) {
+  if (version < OLDEST_FORMAT_VERSION) {
     throw fail(
-      `was made by an older rewind (trace format ${version}; this rewind replays format ${FORMAT_VERSION} only, ` +
+      `was made by an older rewind (trace format ${version}; this rewind replays formats ${OLDEST_FORMAT_VERSION}-${FORMAT_VERSION} only, ` +
         "which records the file system at Node's native fs binding instead of the public fs functions)",
       rerecord,
     );
@@ -462,7 +481,7 @@ function parseBytes(bytes: Bytes, path: string, keep: boolean): TraceFile {
   const scratch = {} as TraceEvent;
   let bodyLength = 0;
   let bodyEnd = 0;
-  for (const chunk of chunksOf(bytes, preamble.length, path)) {
+  for (const chunk of chunksOf(bytes, preamble.length, path, version)) {
     if (chunk.cut) truncated = chunk.cut;
     const cur = new ByteCursor(chunk.payload);
     let end = 0;
@@ -480,11 +499,11 @@ function parseBytes(bytes: Bytes, path: string, keep: boolean): TraceFile {
     if (keep) payloads.push(chunk.payload);
     bodyEnd = bodyLength + end;
     bodyLength += chunk.payload.length;
-    goodEnd = chunk.at + CHUNK_HEADER_BYTES + chunk.payload.length;
+    goodEnd = chunk.end;
   }
   const body = payloads.length === 1 ? payloads[0] : Buffer.concat(payloads);
   const file: TraceFile = { path, header, preamble, body, bodyEnd: keep ? bodyEnd : 0, eventCount: count, truncated, size };
-  if (!keep) file.stream = { start: preamble.length, end: goodEnd };
+  if (!keep) file.stream = { start: preamble.length, end: goodEnd, version };
   return file;
 }
 
