@@ -55,7 +55,7 @@ const HTTP_CONNECTIONS = 16;
 class BenchError extends Error {}
 
 function parseArgs(argv) {
-  const opts = { runs: 5, only: [1, 2, 3, 4, 5, 6, 7, 8, 9], strict: false };
+  const opts = { runs: 5, only: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], strict: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -70,10 +70,10 @@ function parseArgs(argv) {
       opts.runs = n;
     } else if (a === '--only' || a.startsWith('--only=')) {
       const list = value().split(',').map((s) => Number(s.trim()));
-      if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n < 1 || n > 9)) {
-        throw new BenchError('--only takes benchmark numbers 1-9, comma-separated: --only 1,3');
+      if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n < 1 || n > 10)) {
+        throw new BenchError('--only takes benchmark numbers 1-10, comma-separated: --only 1,3');
       }
-      opts.only = [...new Set(list)].sort();
+      opts.only = [...new Set(list)].sort((a, b) => a - b);
     } else if (a === '--strict') {
       opts.strict = true;
     } else if (a === '-h' || a === '--help') {
@@ -84,7 +84,8 @@ function parseArgs(argv) {
           '               3 log size, 4 replay of a 10 s sleeper, 5 replay vs record CPU-bound,\n' +
           '               6 HTTP server under load (throughput, log size, replay time), 7 fs-heavy,\n' +
           '               8 examples/flaky: failure rate plain vs --chaos, --until-fail tries (~15 min),\n' +
-          '               9 recording a vitest run of rewind\'s own suite vs plain (~2.5 min per run)\n' +
+          '               9 recording a vitest run of rewind\'s own suite vs plain (~2.5 min per run),\n' +
+          '               10 start-up through the rewind CLI (record and replay of empty.js)\n' +
           '  --strict     exit 2 when a target is missed (exit 1 is kept for broken runs)\n',
       );
       process.exit(0);
@@ -235,6 +236,8 @@ const ratioOf = (num, den) => (den > 0 ? num / den : NaN);
 const fx = (x, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
 const fms = (x) => fx(x, 1);
 const fint = (n) => n.toLocaleString('en-US');
+/** The range of a figure's runs: "min–max". */
+const spread = (xs, f = fms) => (xs.length ? `${f(Math.min(...xs))}–${f(Math.max(...xs))}` : 'n/a');
 
 const rows = []; // { name, measured, target, pass: true | false | null }
 const raw = []; // lines
@@ -523,6 +526,50 @@ async function bench7() {
   await recordOverhead(7, 'fs-promise-reads', 'record overhead, fs-heavy (10^4 small fs.promises.readFile)', 1.15);
 }
 
+/**
+ * 10: start-up as a user meets it, through the CLI: `rewind record -- node empty.js` and
+ * `rewind replay` of that recording, each minus a plain `node empty.js` of the same iteration;
+ * with the CLI alone (`rewind --version`) and the preload alone (node --require, recording),
+ * to show where the rest goes.
+ */
+async function bench10() {
+  progress('10. start-up through the rewind CLI (empty.js)');
+  const s = { plain: [], rec: [], rep: [], cli: [], preload: [] };
+  const empty = PROG.empty.file;
+  await loop('10', RUNS, (i) => {
+    const dir = fs.mkdtempSync(path.join(tmpRoot, 'startup-'));
+    const r = alternate(i, [
+      ['plain', () => plain('empty')],
+      ['rec', () => exec([CLI, 'record', '--out', dir, '--', NODE, empty], BASE_ENV, 'rewind record -- node empty.js').ms],
+      ['cli', () => exec([CLI, '--version'], BASE_ENV, 'rewind --version').ms],
+      ['preload', () => record('empty')],
+    ]);
+    const rep = exec([CLI, 'replay', dir, '--no-summary'], BASE_ENV, 'rewind replay of empty.js').ms;
+    fs.rmSync(dir, { recursive: true, force: true });
+    discard(r.preload);
+    if (i < 0) return;
+    s.plain.push(r.plain);
+    s.rec.push(r.rec - r.plain);
+    s.rep.push(rep - r.plain);
+    s.cli.push(r.cli - r.plain);
+    s.preload.push(r.preload.ms - r.plain);
+  });
+  const plus = (xs) => `+${fms(median(xs))} ms (${spread(xs)}; plain node ${fms(median(s.plain))} ms)`;
+  row('10. start-up: `rewind record -- node empty.js` minus `node empty.js`', plus(s.rec), '<= +10 ms', median(s.rec) <= 10);
+  row('10. start-up: `rewind replay` of it minus `node empty.js`', plus(s.rep), '<= +30 ms', median(s.rep) <= 30);
+  row('10. start-up: the CLI alone (`rewind --version`) minus `node empty.js`', plus(s.cli), '—', null);
+  row('10. start-up: the preload alone (recording empty.js) minus `node empty.js`', plus(s.preload), '—', null);
+  raw.push(
+    '10. start-up through the CLI, ms per run in run order; odd runs reverse the order',
+    `   plain empty.js             ${s.plain.map(fms).join('  ')}`,
+    `   rewind record, extra       ${s.rec.map(fms).join('  ')}`,
+    `   rewind replay, extra       ${s.rep.map(fms).join('  ')}`,
+    `   rewind --version, extra    ${s.cli.map(fms).join('  ')}`,
+    `   preload recording, extra   ${s.preload.map(fms).join('  ')}`,
+    '',
+  );
+}
+
 // ---- main ------------------------------------------------------------------------------------
 
 function gitState() {
@@ -588,6 +635,7 @@ async function main() {
       if (n === 7) await bench7();
       if (n === 8) await flaky.bench8();
       if (n === 9) await flaky.bench9();
+      if (n === 10) await bench10();
     }
   } finally {
     fs.rmSync(tmpRoot, { recursive: true, force: true });
