@@ -442,7 +442,7 @@ function parseBytes(bytes: Bytes, path: string, keep: boolean): TraceFile {
   if (version < OLDEST_FORMAT_VERSION) {
     throw fail(
       `was made by an older rewind (trace format ${version}; this rewind replays formats ${OLDEST_FORMAT_VERSION}-${FORMAT_VERSION} only, ` +
-        "which records the file system at Node's native fs binding instead of the public fs functions)",
+        "which record the file system at Node's native fs binding instead of the public fs functions)",
       rerecord,
     );
   }
