@@ -43,6 +43,7 @@ const PROG = {
   random: { file: path.join(PROGRAMS, 'random.js'), prints: /^random calls=1000000 checksum=\d+\n$/ },
   sleep: { file: path.join(PROGRAMS, 'sleep.js'), prints: /^sleep timers=1000 slept_ms=\d+\n$/ },
   'fs-sync-reads': { file: path.join(PROGRAMS, 'fs-sync-reads.js'), prints: /^fs-sync-reads reads=10000 checksum=\d+\n$/ },
+  'fs-distinct-reads': { file: path.join(PROGRAMS, 'fs-distinct-reads.js'), prints: /^fs-distinct-reads reads=10000 checksum=\d+\n$/ },
   'fs-promise-reads': { file: path.join(PROGRAMS, 'fs-promise-reads.js'), prints: /^fs-promise-reads reads=10000 checksum=\d+\n$/ },
   http: { file: path.join(PROGRAMS, 'http-server.mjs'), prints: /^listening \d+\nserved \d+ checksum \d+\n$/ },
 };
@@ -521,8 +522,20 @@ async function bench6() {
   );
 }
 
+/** 5,000 files of 200-2,000 bytes, each with content of its own, for fs-distinct-reads.js. */
+function distinctFiles() {
+  const dir = fs.mkdtempSync(path.join(tmpRoot, 'distinct-'));
+  for (let i = 0; i < 5_000; i++) {
+    const line = `file ${i}: ${'abcdefghijklmnopqrstuvwxyz'.slice(i % 26)}${i * 7919}\n`;
+    fs.writeFileSync(path.join(dir, `f${String(i).padStart(5, '0')}.txt`), line.repeat(1 + (i % 40)));
+  }
+  return dir;
+}
+
 async function bench7() {
-  await recordOverhead(7, 'fs-sync-reads', 'record overhead, fs-heavy (10^4 small readFileSync)', 1.15);
+  PROG['fs-distinct-reads'].args = [distinctFiles()];
+  await recordOverhead(7, 'fs-distinct-reads', 'record overhead, fs-heavy (10^4 readFileSync of distinct files)', 1.15);
+  await recordOverhead(7, 'fs-sync-reads', 'record overhead, fs-heavy (10^4 readFileSync of the same 8 files, repeated)', 1.15);
   await recordOverhead(7, 'fs-promise-reads', 'record overhead, fs-heavy (10^4 small fs.promises.readFile)', 1.15);
 }
 
