@@ -56,7 +56,7 @@ const HTTP_CONNECTIONS = 16;
 class BenchError extends Error {}
 
 function parseArgs(argv) {
-  const opts = { runs: 5, only: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], strict: false };
+  const opts = { runs: 5, only: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], strict: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -71,8 +71,8 @@ function parseArgs(argv) {
       opts.runs = n;
     } else if (a === '--only' || a.startsWith('--only=')) {
       const list = value().split(',').map((s) => Number(s.trim()));
-      if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n < 1 || n > 10)) {
-        throw new BenchError('--only takes benchmark numbers 1-10, comma-separated: --only 1,3');
+      if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n < 1 || n > 11)) {
+        throw new BenchError('--only takes benchmark numbers 1-11, comma-separated: --only 1,3');
       }
       opts.only = [...new Set(list)].sort((a, b) => a - b);
     } else if (a === '--strict') {
@@ -85,8 +85,9 @@ function parseArgs(argv) {
           '               3 log size, 4 replay of a 10 s sleeper, 5 replay vs record CPU-bound,\n' +
           '               6 HTTP server under load (throughput, log size, replay time), 7 fs-heavy,\n' +
           '               8 examples/flaky: failure rate plain vs --chaos, --until-fail tries (~15 min),\n' +
-          '               9 recording a vitest run of rewind\'s own suite vs plain (~2.5 min per run),\n' +
-          '               10 start-up through the rewind CLI (record and replay of empty.js)\n' +
+          '               9 recording a vitest run of bench/suite (tests in recorded workers) vs plain,\n' +
+          '               10 start-up through the rewind CLI (record and replay of empty.js),\n' +
+          "               11 a real package's test suite (mocha; installs it once with npm)\n" +
           '  --strict     exit 2 when a target is missed (exit 1 is kept for broken runs)\n',
       );
       process.exit(0);
@@ -583,6 +584,69 @@ async function bench10() {
   );
 }
 
+/**
+ * The pinned packages of bench 11, installed once (npm) into a cache directory:
+ * $REWIND_BENCH_CACHE, default ~/.cache/rewind-bench (the ecosystem suite's cache is reused when it has them).
+ */
+function realSuiteDir() {
+  const pkgs = { mocha: '10.8.2', 'json-schema-traverse': '1.0.0' };
+  const major = process.versions.node.split('.')[0];
+  const eco = path.join(os.homedir(), '.cache', 'rewind-ecosystem', `node${major}`, 'suite-mocha');
+  if (fs.existsSync(path.join(eco, 'node_modules', 'mocha', 'package.json'))) return eco;
+  const dir = path.join(process.env.REWIND_BENCH_CACHE || path.join(os.homedir(), '.cache', 'rewind-bench'), `node${major}`, 'suite-mocha');
+  if (!fs.existsSync(path.join(dir, 'node_modules', 'mocha', 'package.json'))) {
+    progress(`11: installing ${Object.entries(pkgs).map(([n, v]) => `${n}@${v}`).join(' ')} into ${dir}`);
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'rewind-bench-suite', private: true, dependencies: pkgs }, null, 2));
+    const r = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: dir, env: BASE_ENV, encoding: 'utf8' });
+    if (r.status !== 0) throw new BenchError(`11: npm install in ${dir} failed (${r.status ?? r.error?.message}):\n${r.stderr}`);
+  }
+  return dir;
+}
+
+/** 11: a real package's own test suite (json-schema-traverse's spec, from its tarball, under mocha), recorded vs plain. */
+async function bench11() {
+  progress("11. a real package's test suite: json-schema-traverse's spec under mocha, rewind record vs plain");
+  const dir = realSuiteDir();
+  const mocha = [path.join(dir, 'node_modules', 'mocha', 'bin', 'mocha.js'), '--reporter', 'dot', 'node_modules/json-schema-traverse/spec/*.spec.js'];
+  const runIn = (args, what) => {
+    const t0 = process.hrtime.bigint();
+    const r = spawnSync(NODE, args, { cwd: dir, env: BASE_ENV, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+    if (r.status !== 0 || !/\d+ passing/.test(r.stdout)) throw new BenchError(`11: ${what} failed (${r.status ?? r.signal}):\n${r.stdout}${r.stderr}`);
+    return ms;
+  };
+  const s = { plain: [], rec: [] };
+  await loop('11', RUNS, (i) => {
+    const out = fs.mkdtempSync(path.join(tmpRoot, 'mocha-'));
+    const r = alternate(i, [
+      ['plain', () => runIn(mocha, 'the plain run')],
+      ['rec', () => runIn([CLI, 'record', '--out', out, '--', NODE, ...mocha], 'rewind record')],
+    ]);
+    // Not timed: the recording must replay.
+    const rep = spawnSync(NODE, [CLI, 'replay', out, '--no-summary'], { env: BASE_ENV, encoding: 'utf8' });
+    if (rep.status !== 0 || !/\d+ passing/.test(rep.stdout)) throw new BenchError(`11: the replay failed (${rep.status}):\n${rep.stdout}${rep.stderr}`);
+    fs.rmSync(out, { recursive: true, force: true });
+    if (i < 0) return;
+    s.plain.push(r.plain);
+    s.rec.push(r.rec);
+  });
+  const ratios = s.rec.map((x, k) => ratioOf(x, s.plain[k]));
+  row(
+    "11. a real package's test suite (json-schema-traverse under mocha, through the CLI): recorded/plain",
+    `${fx(median(ratios), 3)}x (${spread(ratios, (x) => fx(x, 3))}; ${fms(median(s.rec))} / ${fms(median(s.plain))} ms)`,
+    '—',
+    null,
+  );
+  raw.push(
+    "11. json-schema-traverse's spec under mocha, ms per run in run order; odd runs record first",
+    `   plain                 ${s.plain.map(fms).join('  ')}`,
+    `   recorded (CLI)        ${s.rec.map(fms).join('  ')}`,
+    `   ratio                 ${ratios.map((x) => fx(x, 3)).join('  ')}`,
+    '',
+  );
+}
+
 // ---- main ------------------------------------------------------------------------------------
 
 function gitState() {
@@ -649,6 +713,7 @@ async function main() {
       if (n === 8) await flaky.bench8();
       if (n === 9) await flaky.bench9();
       if (n === 10) await bench10();
+      if (n === 11) await bench11();
     }
   } finally {
     fs.rmSync(tmpRoot, { recursive: true, force: true });
