@@ -289,8 +289,9 @@ export class TraceReader {
       if (!st.isFile()) {
         throw new TraceError(`rewind: ${path} is not a regular file (a FIFO, socket or device); a rewind log is a regular file. Pass a .rwnd file or a recording directory made by \`rewind record\`.`, path);
       }
-      if (opts.streamed) return parseBytes(fileBytes(fd, st.size, true), path, false);
-      return parseBytes(bufferBytes(fileBytes(fd, st.size).read(0, st.size)), path, true);
+      // Read chunk by chunk either way: kept events are copied into one buffer of their size,
+      // so a log's memory at replay is its events once (not the file, then its events too).
+      return parseBytes(fileBytes(fd, st.size, true), path, !opts.streamed);
     } catch (e) {
       if (e instanceof TraceError) throw e;
       const err = e as NodeJS.ErrnoException;
@@ -473,7 +474,7 @@ function parseBytes(bytes: Bytes, path: string, keep: boolean): TraceFile {
   }
 
   // Chunks: verify each; count the events; keep them when asked to.
-  const payloads: Uint8Array[] = [];
+  let body = keep ? Buffer.allocUnsafe(eventsLength(bytes, preamble.length, version)) : Buffer.alloc(0);
   let truncated: string | null = null;
   const st = new DecodeState(header);
   let count = 0;
@@ -496,15 +497,53 @@ function parseBytes(bytes: Bytes, path: string, keep: boolean): TraceFile {
       count++;
       end = cur.pos;
     }
-    if (keep) payloads.push(chunk.payload);
+    if (keep) {
+      if (bodyLength + chunk.payload.length > body.length) {
+        // The file grew since it was measured: room for the rest, as it comes.
+        const more = Buffer.allocUnsafe(Math.max(body.length * 2, bodyLength + chunk.payload.length));
+        body.copy(more, 0, 0, bodyLength);
+        body = more;
+      }
+      body.set(chunk.payload, bodyLength);
+    }
     bodyEnd = bodyLength + end;
     bodyLength += chunk.payload.length;
     goodEnd = chunk.end;
   }
-  const body = payloads.length === 1 ? payloads[0] : Buffer.concat(payloads);
+  body = body.subarray(0, keep ? bodyLength : 0);
   const file: TraceFile = { path, header, preamble, body, bodyEnd: keep ? bodyEnd : 0, eventCount: count, truncated, size };
   if (!keep) file.stream = { start: preamble.length, end: goodEnd, version };
   return file;
+}
+
+/**
+ * How many bytes of events the chunks from `p` on hold (decompressed), from their headers and
+ * the size field of compressed ones: the size of the buffer to keep them in. Stops at the
+ * first chunk that is not whole or not sane (the checked pass then says what is wrong).
+ */
+function eventsLength(bytes: Bytes, p: number, version: number): number {
+  let total = 0;
+  while (p + CHUNK_HEADER_BYTES <= bytes.size) {
+    const len = readU32(bytes.read(p, 4), 0);
+    if (len === 0 || len > MAX_CHUNK_BYTES) break;
+    const have = Math.min(len, bytes.size - p - CHUNK_HEADER_BYTES);
+    let n = have;
+    if (version >= 3 && have > 0) {
+      const start = bytes.read(p + CHUNK_HEADER_BYTES, Math.min(have, 9));
+      if (start[0] === COMPRESSED) {
+        try {
+          // Never more than deflate can expand to (about 1032:1): a damaged size field costs no memory.
+          n = Math.min(new ByteCursor(start, 1).varint(), have * 1032 + 64);
+        } catch {
+          n = have;
+        }
+      }
+    }
+    total += n;
+    if (total > MAX_CHUNK_BYTES) return MAX_CHUNK_BYTES; // beyond 1 GiB, grown as the events come
+    p += CHUNK_HEADER_BYTES + len;
+  }
+  return total;
 }
 
 function readU32(b: Uint8Array, p: number): number {
