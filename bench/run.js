@@ -56,7 +56,7 @@ const HTTP_CONNECTIONS = 16;
 class BenchError extends Error {}
 
 function parseArgs(argv) {
-  const opts = { runs: 5, only: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], strict: false };
+  const opts = { runs: 5, only: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12], strict: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -71,8 +71,8 @@ function parseArgs(argv) {
       opts.runs = n;
     } else if (a === '--only' || a.startsWith('--only=')) {
       const list = value().split(',').map((s) => Number(s.trim()));
-      if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n < 1 || n > 11)) {
-        throw new BenchError('--only takes benchmark numbers 1-11, comma-separated: --only 1,3');
+      if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n < 1 || n > 12)) {
+        throw new BenchError('--only takes benchmark numbers 1-12, comma-separated: --only 1,3');
       }
       opts.only = [...new Set(list)].sort((a, b) => a - b);
     } else if (a === '--strict') {
@@ -87,7 +87,8 @@ function parseArgs(argv) {
           '               8 examples/flaky: failure rate plain vs --chaos, --until-fail tries (~15 min),\n' +
           '               9 recording a vitest run of bench/suite (tests in recorded workers) vs plain,\n' +
           '               10 start-up through the rewind CLI (record and replay of empty.js),\n' +
-          "               11 a real package's test suite (mocha; installs it once with npm)\n" +
+          "               11 a real package's test suite (mocha; installs it once with npm),\n" +
+          '               12 log size of an HTTP server printing a line per request\n' +
           '  --strict     exit 2 when a target is missed (exit 1 is kept for broken runs)\n',
       );
       process.exit(0);
@@ -659,6 +660,54 @@ async function bench11() {
   );
 }
 
+/**
+ * 12: log size of an HTTP server that prints a line per request (benchmark 6's server with an
+ * access log; 20,000 requests over 64 keep-alive connections): bytes per request. The replay
+ * must print every line again.
+ */
+async function bench12() {
+  const requests = 20_000;
+  const connections = 64;
+  progress(`12. log size, HTTP server printing a line per request (${fint(requests)} requests, ${connections} keep-alive connections)`);
+  const file = path.join(PROGRAMS, 'http-server-logging.mjs');
+  const s = { bytes: [], events: [] };
+  await loop('12', RUNS, async (i) => {
+    const dir = fs.mkdtempSync(path.join(tmpRoot, 'http-logging-'));
+    const env = { ...BASE_ENV, REWIND_MODE: 'record', REWIND_DIR: dir };
+    const server = spawn(NODE, [PRELOAD_FLAG, file, String(requests)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    server.stderr.on('data', (d) => (stderr += d));
+    const port = await new Promise((resolve, reject) => {
+      server.stdout.on('data', (d) => {
+        stdout += d;
+        const m = /^listening (\d+)$/m.exec(stdout);
+        if (m) resolve(m[1]);
+      });
+      server.on('exit', () => reject(new BenchError(`12: the server exited before listening.\n${stderr}`)));
+    });
+    const exited = new Promise((resolve) => server.on('close', (code) => resolve(code)));
+    exec([HTTP_LOAD, port, String(requests), String(connections)], BASE_ENV, '12: the load generator');
+    const code = await exited;
+    const lines = stdout.split('\n').filter((l) => / GET \//.test(l)).length;
+    if (code !== 0 || lines !== requests) throw new BenchError(`12: the server exited with ${code} after ${lines} access-log lines:\n${stderr}`);
+    const log = path.join(dir, fs.readdirSync(dir).find((f) => f.endsWith('.rwnd')));
+    const rep = exec([PRELOAD_FLAG, file, String(requests)], { ...BASE_ENV, REWIND_MODE: 'replay', REWIND_TRACE: log }, '12: replaying');
+    if (rep.stdout !== stdout) throw new BenchError('12: the replay of the logging server printed something else than its recording.');
+    const { bytes } = info({ name: 'http-logging', log });
+    fs.rmSync(dir, { recursive: true, force: true });
+    if (i < 0) return;
+    s.bytes.push(bytes / requests);
+  });
+  row(
+    `12. log size: HTTP server printing a line per request, bytes per request (${fint(requests)} requests)`,
+    `${fx(median(s.bytes), 1)} B (${spread(s.bytes, (x) => fx(x, 1))})`,
+    '<= 100 B',
+    median(s.bytes) <= 100,
+  );
+  raw.push('12. HTTP server printing a line per request: log bytes per request, per run', `   ${s.bytes.map((x) => fx(x, 1)).join('  ')}`, '');
+}
+
 // ---- main ------------------------------------------------------------------------------------
 
 function gitState() {
@@ -726,6 +775,7 @@ async function main() {
       if (n === 9) await flaky.bench9();
       if (n === 10) await bench10();
       if (n === 11) await bench11();
+      if (n === 12) await bench12();
     }
   } finally {
     fs.rmSync(tmpRoot, { recursive: true, force: true });
