@@ -43,6 +43,7 @@ const PROG = {
   random: { file: path.join(PROGRAMS, 'random.js'), prints: /^random calls=1000000 checksum=\d+\n$/ },
   sleep: { file: path.join(PROGRAMS, 'sleep.js'), prints: /^sleep timers=1000 slept_ms=\d+\n$/ },
   'fs-sync-reads': { file: path.join(PROGRAMS, 'fs-sync-reads.js'), prints: /^fs-sync-reads reads=10000 checksum=\d+\n$/ },
+  'fs-distinct-reads': { file: path.join(PROGRAMS, 'fs-distinct-reads.js'), prints: /^fs-distinct-reads reads=10000 checksum=\d+\n$/ },
   'fs-promise-reads': { file: path.join(PROGRAMS, 'fs-promise-reads.js'), prints: /^fs-promise-reads reads=10000 checksum=\d+\n$/ },
   http: { file: path.join(PROGRAMS, 'http-server.mjs'), prints: /^listening \d+\nserved \d+ checksum \d+\n$/ },
 };
@@ -55,7 +56,7 @@ const HTTP_CONNECTIONS = 16;
 class BenchError extends Error {}
 
 function parseArgs(argv) {
-  const opts = { runs: 5, only: [1, 2, 3, 4, 5, 6, 7, 8, 9], strict: false };
+  const opts = { runs: 5, only: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12], strict: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -70,10 +71,10 @@ function parseArgs(argv) {
       opts.runs = n;
     } else if (a === '--only' || a.startsWith('--only=')) {
       const list = value().split(',').map((s) => Number(s.trim()));
-      if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n < 1 || n > 9)) {
-        throw new BenchError('--only takes benchmark numbers 1-9, comma-separated: --only 1,3');
+      if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n < 1 || n > 12)) {
+        throw new BenchError('--only takes benchmark numbers 1-12, comma-separated: --only 1,3');
       }
-      opts.only = [...new Set(list)].sort();
+      opts.only = [...new Set(list)].sort((a, b) => a - b);
     } else if (a === '--strict') {
       opts.strict = true;
     } else if (a === '-h' || a === '--help') {
@@ -84,7 +85,10 @@ function parseArgs(argv) {
           '               3 log size, 4 replay of a 10 s sleeper, 5 replay vs record CPU-bound,\n' +
           '               6 HTTP server under load (throughput, log size, replay time), 7 fs-heavy,\n' +
           '               8 examples/flaky: failure rate plain vs --chaos, --until-fail tries (~15 min),\n' +
-          '               9 recording a vitest run of rewind\'s own suite vs plain (~2.5 min per run)\n' +
+          '               9 recording a vitest run of bench/suite (tests in recorded workers) vs plain,\n' +
+          '               10 start-up through the rewind CLI (record and replay of empty.js),\n' +
+          "               11 a real package's test suite (mocha; installs it once with npm),\n" +
+          '               12 log size of an HTTP server printing a line per request\n' +
           '  --strict     exit 2 when a target is missed (exit 1 is kept for broken runs)\n',
       );
       process.exit(0);
@@ -235,6 +239,8 @@ const ratioOf = (num, den) => (den > 0 ? num / den : NaN);
 const fx = (x, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
 const fms = (x) => fx(x, 1);
 const fint = (n) => n.toLocaleString('en-US');
+/** The range of a figure's runs: "min–max". */
+const spread = (xs, f = fms) => (xs.length ? `${f(Math.min(...xs))}–${f(Math.max(...xs))}` : 'n/a');
 
 const rows = []; // { name, measured, target, pass: true | false | null }
 const raw = []; // lines
@@ -287,10 +293,16 @@ async function recordOverhead(num, name, title, target) {
   const minus = s.rec.map((x, k) => ratioOf(x - s.recEmpty[k], s.plain[k] - s.plainEmpty[k]));
   const mw = median(whole);
   const mm = median(minus);
-  row(`${num}. ${title}: recorded/plain, whole process`, `${fx(mw, 3)}x (${fms(median(s.rec))} / ${fms(median(s.plain))} ms)`, `<= ${target}x`, mw <= target);
+  const r3 = (x) => fx(x, 3);
+  row(
+    `${num}. ${title}: recorded/plain, whole process`,
+    `${fx(mw, 3)}x (${spread(whole, r3)}; ${fms(median(s.rec))} / ${fms(median(s.plain))} ms)`,
+    `<= ${target}x`,
+    mw <= target,
+  );
   row(
     `${num}. ${title}: recorded/plain, minus startup`,
-    `${fx(mm, 3)}x (${fms(median(s.rec) - median(s.recEmpty))} / ${fms(median(s.plain) - median(s.plainEmpty))} ms)`,
+    `${fx(mm, 3)}x (${spread(minus, r3)}; ${fms(median(s.rec) - median(s.recEmpty))} / ${fms(median(s.plain) - median(s.plainEmpty))} ms)`,
     `<= ${target}x`,
     mm <= target,
   );
@@ -503,8 +515,14 @@ async function bench6() {
   const ratio = median(s.rec.map((x, k) => ratioOf(x, s.plain[k])));
   const perReq = median(s.bytes.map((b) => (b - emptyBytes) / HTTP_REQUESTS));
   const replayRatio = median(s.repMs.map((x, k) => ratioOf(x, s.recMs[k])));
-  row('6. HTTP server throughput: recorded/plain requests per second', `${fx(ratio, 3)}x (${fint(Math.round(median(s.rec)))} / ${fint(Math.round(median(s.plain)))} req/s)`, '>= 0.95x', ratio >= 0.95);
-  row('6. HTTP server: log bytes per request (minus empty log)', `${fx(perReq, 1)} B`, '—', null);
+  const ratios = s.rec.map((x, k) => ratioOf(x, s.plain[k]));
+  row(
+    '6. HTTP server throughput: recorded/plain requests per second',
+    `${fx(ratio, 3)}x (${spread(ratios, (x) => fx(x, 3))}; ${fint(Math.round(median(s.rec)))} / ${fint(Math.round(median(s.plain)))} req/s)`,
+    '>= 0.95x',
+    ratio >= 0.95,
+  );
+  row('6. HTTP server: log bytes per request (minus empty log)', `${fx(perReq, 1)} B (${spread(s.bytes.map((b) => (b - emptyBytes) / HTTP_REQUESTS), (x) => fx(x, 1))})`, '<= 40 B', perReq <= 40);
   row('6. HTTP server: replay time / recording time', `${fx(replayRatio, 3)}x (${fms(median(s.repMs))} / ${fms(median(s.recMs))} ms)`, '<= 0.5x', replayRatio <= 0.5);
   raw.push(
     '6. HTTP server under load, per run in run order; odd runs record first',
@@ -518,9 +536,176 @@ async function bench6() {
   );
 }
 
+/** 5,000 files of 200-2,000 bytes, each with content of its own, for fs-distinct-reads.js. */
+function distinctFiles() {
+  const dir = fs.mkdtempSync(path.join(tmpRoot, 'distinct-'));
+  for (let i = 0; i < 5_000; i++) {
+    const line = `file ${i}: ${'abcdefghijklmnopqrstuvwxyz'.slice(i % 26)}${i * 7919}\n`;
+    fs.writeFileSync(path.join(dir, `f${String(i).padStart(5, '0')}.txt`), line.repeat(1 + (i % 40)));
+  }
+  return dir;
+}
+
 async function bench7() {
-  await recordOverhead(7, 'fs-sync-reads', 'record overhead, fs-heavy (10^4 small readFileSync)', 1.15);
+  PROG['fs-distinct-reads'].args = [distinctFiles()];
+  await recordOverhead(7, 'fs-distinct-reads', 'record overhead, fs-heavy (10^4 readFileSync of distinct files)', 1.15);
+  await recordOverhead(7, 'fs-sync-reads', 'record overhead, fs-heavy (10^4 readFileSync of the same 8 files, repeated)', 1.15);
   await recordOverhead(7, 'fs-promise-reads', 'record overhead, fs-heavy (10^4 small fs.promises.readFile)', 1.15);
+}
+
+/**
+ * 10: start-up as a user meets it, through the CLI: `rewind record -- node empty.js` and
+ * `rewind replay` of that recording, each minus a plain `node empty.js` of the same iteration;
+ * with the CLI alone (`rewind --version`) and the preload alone (node --require, recording),
+ * to show where the rest goes.
+ */
+async function bench10() {
+  progress('10. start-up through the rewind CLI (empty.js)');
+  const s = { plain: [], rec: [], rep: [], cli: [], preload: [] };
+  const empty = PROG.empty.file;
+  await loop('10', RUNS, (i) => {
+    const dir = fs.mkdtempSync(path.join(tmpRoot, 'startup-'));
+    const r = alternate(i, [
+      ['plain', () => plain('empty')],
+      ['rec', () => exec([CLI, 'record', '--out', dir, '--', NODE, empty], BASE_ENV, 'rewind record -- node empty.js').ms],
+      ['cli', () => exec([CLI, '--version'], BASE_ENV, 'rewind --version').ms],
+      ['preload', () => record('empty')],
+    ]);
+    const rep = exec([CLI, 'replay', dir, '--no-summary'], BASE_ENV, 'rewind replay of empty.js').ms;
+    fs.rmSync(dir, { recursive: true, force: true });
+    discard(r.preload);
+    if (i < 0) return;
+    s.plain.push(r.plain);
+    s.rec.push(r.rec - r.plain);
+    s.rep.push(rep - r.plain);
+    s.cli.push(r.cli - r.plain);
+    s.preload.push(r.preload.ms - r.plain);
+  });
+  const plus = (xs) => `+${fms(median(xs))} ms (${spread(xs)}; plain node ${fms(median(s.plain))} ms)`;
+  row('10. start-up: `rewind record -- node empty.js` minus `node empty.js`', plus(s.rec), '<= +10 ms', median(s.rec) <= 10);
+  row('10. start-up: `rewind replay` of it minus `node empty.js`', plus(s.rep), '<= +30 ms', median(s.rep) <= 30);
+  row('10. start-up: the CLI alone (`rewind --version`) minus `node empty.js`', plus(s.cli), '—', null);
+  row('10. start-up: the preload alone (recording empty.js) minus `node empty.js`', plus(s.preload), '—', null);
+  raw.push(
+    '10. start-up through the CLI, ms per run in run order; odd runs reverse the order',
+    `   plain empty.js             ${s.plain.map(fms).join('  ')}`,
+    `   rewind record, extra       ${s.rec.map(fms).join('  ')}`,
+    `   rewind replay, extra       ${s.rep.map(fms).join('  ')}`,
+    `   rewind --version, extra    ${s.cli.map(fms).join('  ')}`,
+    `   preload recording, extra   ${s.preload.map(fms).join('  ')}`,
+    '',
+  );
+}
+
+/**
+ * The pinned packages of bench 11, installed once (npm) into a cache directory:
+ * $REWIND_BENCH_CACHE, default ~/.cache/rewind-bench (the ecosystem suite's cache is reused when it has them).
+ */
+function realSuiteDir() {
+  const pkgs = { mocha: '10.8.2', 'json-schema-traverse': '1.0.0' };
+  const major = process.versions.node.split('.')[0];
+  const eco = path.join(os.homedir(), '.cache', 'rewind-ecosystem', `node${major}`, 'suite-mocha');
+  if (fs.existsSync(path.join(eco, 'node_modules', 'mocha', 'package.json'))) return eco;
+  const dir = path.join(process.env.REWIND_BENCH_CACHE || path.join(os.homedir(), '.cache', 'rewind-bench'), `node${major}`, 'suite-mocha');
+  if (!fs.existsSync(path.join(dir, 'node_modules', 'mocha', 'package.json'))) {
+    progress(`11: installing ${Object.entries(pkgs).map(([n, v]) => `${n}@${v}`).join(' ')} into ${dir}`);
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'rewind-bench-suite', private: true, dependencies: pkgs }, null, 2));
+    const r = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: dir, env: BASE_ENV, encoding: 'utf8' });
+    if (r.status !== 0) throw new BenchError(`11: npm install in ${dir} failed (${r.status ?? r.error?.message}):\n${r.stderr}`);
+  }
+  return dir;
+}
+
+/** 11: a real package's own test suite (json-schema-traverse's spec, from its tarball, under mocha), recorded vs plain. */
+async function bench11() {
+  progress("11. a real package's test suite: json-schema-traverse's spec under mocha, rewind record vs plain");
+  const dir = realSuiteDir();
+  const mocha = [path.join(dir, 'node_modules', 'mocha', 'bin', 'mocha.js'), '--reporter', 'dot', 'node_modules/json-schema-traverse/spec/*.spec.js'];
+  const runIn = (args, what) => {
+    const t0 = process.hrtime.bigint();
+    const r = spawnSync(NODE, args, { cwd: dir, env: BASE_ENV, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+    if (r.status !== 0 || !/\d+ passing/.test(r.stdout)) throw new BenchError(`11: ${what} failed (${r.status ?? r.signal}):\n${r.stdout}${r.stderr}`);
+    return ms;
+  };
+  const s = { plain: [], rec: [] };
+  await loop('11', RUNS, (i) => {
+    const out = fs.mkdtempSync(path.join(tmpRoot, 'mocha-'));
+    const r = alternate(i, [
+      ['plain', () => runIn(mocha, 'the plain run')],
+      ['rec', () => runIn([CLI, 'record', '--out', out, '--', NODE, ...mocha], 'rewind record')],
+    ]);
+    // Not timed: the recording must replay.
+    const rep = spawnSync(NODE, [CLI, 'replay', out, '--no-summary'], { env: BASE_ENV, encoding: 'utf8' });
+    if (rep.status !== 0 || !/\d+ passing/.test(rep.stdout)) throw new BenchError(`11: the replay failed (${rep.status}):\n${rep.stdout}${rep.stderr}`);
+    fs.rmSync(out, { recursive: true, force: true });
+    if (i < 0) return;
+    s.plain.push(r.plain);
+    s.rec.push(r.rec);
+  });
+  const ratios = s.rec.map((x, k) => ratioOf(x, s.plain[k]));
+  row(
+    "11. a real package's test suite (json-schema-traverse under mocha, through the CLI): recorded/plain",
+    `${fx(median(ratios), 3)}x (${spread(ratios, (x) => fx(x, 3))}; ${fms(median(s.rec))} / ${fms(median(s.plain))} ms)`,
+    '—',
+    null,
+  );
+  raw.push(
+    "11. json-schema-traverse's spec under mocha, ms per run in run order; odd runs record first",
+    `   plain                 ${s.plain.map(fms).join('  ')}`,
+    `   recorded (CLI)        ${s.rec.map(fms).join('  ')}`,
+    `   ratio                 ${ratios.map((x) => fx(x, 3)).join('  ')}`,
+    '',
+  );
+}
+
+/**
+ * 12: log size of an HTTP server that prints a line per request (benchmark 6's server with an
+ * access log; 20,000 requests over 64 keep-alive connections): bytes per request. The replay
+ * must print every line again.
+ */
+async function bench12() {
+  const requests = 20_000;
+  const connections = 64;
+  progress(`12. log size, HTTP server printing a line per request (${fint(requests)} requests, ${connections} keep-alive connections)`);
+  const file = path.join(PROGRAMS, 'http-server-logging.mjs');
+  const s = { bytes: [], events: [] };
+  await loop('12', RUNS, async (i) => {
+    const dir = fs.mkdtempSync(path.join(tmpRoot, 'http-logging-'));
+    const env = { ...BASE_ENV, REWIND_MODE: 'record', REWIND_DIR: dir };
+    const server = spawn(NODE, [PRELOAD_FLAG, file, String(requests)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    server.stderr.on('data', (d) => (stderr += d));
+    const port = await new Promise((resolve, reject) => {
+      server.stdout.on('data', (d) => {
+        stdout += d;
+        const m = /^listening (\d+)$/m.exec(stdout);
+        if (m) resolve(m[1]);
+      });
+      server.on('exit', () => reject(new BenchError(`12: the server exited before listening.\n${stderr}`)));
+    });
+    const exited = new Promise((resolve) => server.on('close', (code) => resolve(code)));
+    exec([HTTP_LOAD, port, String(requests), String(connections)], BASE_ENV, '12: the load generator');
+    const code = await exited;
+    const lines = stdout.split('\n').filter((l) => / GET \//.test(l)).length;
+    if (code !== 0 || lines !== requests) throw new BenchError(`12: the server exited with ${code} after ${lines} access-log lines:\n${stderr}`);
+    const log = path.join(dir, fs.readdirSync(dir).find((f) => f.endsWith('.rwnd')));
+    const rep = exec([PRELOAD_FLAG, file, String(requests)], { ...BASE_ENV, REWIND_MODE: 'replay', REWIND_TRACE: log }, '12: replaying');
+    if (rep.stdout !== stdout) throw new BenchError('12: the replay of the logging server printed something else than its recording.');
+    const { bytes } = info({ name: 'http-logging', log });
+    fs.rmSync(dir, { recursive: true, force: true });
+    if (i < 0) return;
+    s.bytes.push(bytes / requests);
+  });
+  row(
+    `12. log size: HTTP server printing a line per request, bytes per request (${fint(requests)} requests)`,
+    `${fx(median(s.bytes), 1)} B (${spread(s.bytes, (x) => fx(x, 1))})`,
+    '<= 100 B',
+    median(s.bytes) <= 100,
+  );
+  raw.push('12. HTTP server printing a line per request: log bytes per request, per run', `   ${s.bytes.map((x) => fx(x, 1)).join('  ')}`, '');
 }
 
 // ---- main ------------------------------------------------------------------------------------
@@ -579,8 +764,8 @@ async function main() {
   tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'rewind-bench-'));
   try {
     for (const n of opts.only) {
-      if (n === 1) await recordOverhead(1, 'cpu', 'record overhead, CPU-bound (10^6 clock/random reads)', 1.5);
-      if (n === 2) await recordOverhead(2, 'async', 'record overhead, timers+promises (10^5 turns)', 1.1);
+      if (n === 1) await recordOverhead(1, 'cpu', 'record overhead, CPU-bound (10^6 clock/random reads)', 1.25);
+      if (n === 2) await recordOverhead(2, 'async', 'record overhead, timers+promises (10^5 turns)', 1.05);
       if (n === 3) await bench3();
       if (n === 4) await bench4();
       if (n === 5) await bench5();
@@ -588,6 +773,9 @@ async function main() {
       if (n === 7) await bench7();
       if (n === 8) await flaky.bench8();
       if (n === 9) await flaky.bench9();
+      if (n === 10) await bench10();
+      if (n === 11) await bench11();
+      if (n === 12) await bench12();
     }
   } finally {
     fs.rmSync(tmpRoot, { recursive: true, force: true });

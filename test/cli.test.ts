@@ -80,7 +80,7 @@ describe('bad input', () => {
     log[4] = 1;
     const file = path.join(tmp, 'older.rwnd');
     fs.writeFileSync(file, log);
-    expectUserMessage(rewind(['replay', file]), 65, /made by an older rewind \(trace format 1; this rewind replays format 2 only.*fs binding.*\)\. Record the program again/);
+    expectUserMessage(rewind(['replay', file]), 65, /made by an older rewind \(trace format 1; this rewind replays formats 2-3 only.*fs binding.*\)\. Record the program again/);
   });
 
   it('a recording cut inside its header', () => {

@@ -13,6 +13,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ByteCursor, pack, putVarint, unpack, unzigzag, zigzag } from '../src/trace/codec.js';
 import { FastPacker } from '../src/trace/fastpack.js';
+import { COMPRESSED } from '../src/trace/compress.js';
 import { decodeValue, encodeValue } from '../src/trace/values.js';
 import '../src/sources/fs/values.js';
 import {
@@ -327,9 +328,10 @@ function applyOp(w: TraceWriter, o: Op): void {
   }
 }
 
-function writeLog(header: TraceHeader, ops: Op[]): { path: string; events: number } {
+/** Writes `ops` into a new log; uncompressed by default, so that its events' layout can be walked. */
+function writeLog(header: TraceHeader, ops: Op[], compress = false): { path: string; events: number } {
   const p = freshPath();
-  const w = new TraceWriter(p, header);
+  const w = new TraceWriter(p, header, compress);
   for (const o of ops) applyOp(w, o);
   w.close();
   expect(w.active).toBe(false);
@@ -634,6 +636,107 @@ describe('events at the chunk edge', { timeout: 60_000 }, () => {
       fs.rmSync(p);
     });
   }
+});
+
+describe('compressed chunks (format 3)', { timeout: 60_000 }, () => {
+  /** The chunks of a log as stored: file offset, stored payload. */
+  function storedChunks(bytes: Buffer, preambleLen: number): { at: number; payload: Buffer }[] {
+    const out: { at: number; payload: Buffer }[] = [];
+    for (let p = preambleLen; p + CHUNK_HEADER_BYTES <= bytes.length; ) {
+      const len = bytes.readUInt32LE(p);
+      out.push({ at: p, payload: bytes.subarray(p + CHUNK_HEADER_BYTES, p + CHUNK_HEADER_BYTES + len) });
+      p += CHUNK_HEADER_BYTES + len;
+    }
+    return out;
+  }
+
+  it('hold the same events as uncompressed chunks, in fewer bytes; format 2 logs (never compressed) read the same', () => {
+    let compressedLogs = 0;
+    fc.assert(
+      fc.property(headerArb, opsArb({ big: true, maxLength: 60 }), (header, ops) => {
+        const plainLog = writeLog(header, ops, false).path;
+        const packedLog = writeLog(header, ops, true).path;
+        const raw = fs.readFileSync(plainLog);
+        const packed = fs.readFileSync(packedLog);
+        const expected = model(header, ops);
+        const t = TraceReader.open(packedLog);
+        expect(t.truncated).toBeNull();
+        expect(readAll(t)).toStrictEqual(expected);
+        // Streamed, each event is used before the next is read (they may share a read buffer).
+        const streamed: Plain[] = [];
+        for (const ev of TraceReader.events(TraceReader.open(packedLog, { streamed: true }))) streamed.push(plain(ev));
+        expect(streamed).toStrictEqual(expected);
+        expect(packed.length).toBeLessThanOrEqual(raw.length);
+        const chunks = storedChunks(packed, t.preamble.length);
+        if (chunks.some((c) => c.payload[0] === COMPRESSED)) compressedLogs++;
+        // The uncompressed log with format byte 2: what an older rewind wrote.
+        const v2 = Buffer.from(raw);
+        v2[MAGIC.length] = 2;
+        expect(readAll(TraceReader.parse(v2))).toStrictEqual(expected);
+        fs.rmSync(plainLog);
+        fs.rmSync(packedLog);
+      }),
+      runs(60),
+    );
+    expect(compressedLogs).toBeGreaterThan(0);
+  });
+
+  it('a long stream of clock readings is stored in a fraction of its size', () => {
+    const header = makeHeader();
+    const ops: Op[] = [];
+    for (let i = 0; i < 50_000; i++) ops.push({ k: 'wall', tag: Tag.DateNow, v: START_WALL + i * 3 + (i % 7) });
+    const plainLog = writeLog(header, ops, false).path;
+    const packedLog = writeLog(header, ops, true).path;
+    expect(fs.statSync(packedLog).size * 4).toBeLessThan(fs.statSync(plainLog).size);
+    expect(readAll(TraceReader.open(packedLog))).toStrictEqual(readAll(TraceReader.open(plainLog)));
+  });
+
+  it('a log cut anywhere keeps a prefix of its events, and never throws anything but a TraceError', () => {
+    fc.assert(
+      fc.property(headerArb, opsArb({ big: false, minLength: 20, maxLength: 200 }), fc.array(fc.nat(), { minLength: 10, maxLength: 30 }), (header, ops, cuts) => {
+        const p = writeLog(header, ops, true).path;
+        const bytes = fs.readFileSync(p);
+        fs.rmSync(p);
+        const full = readAll(TraceReader.parse(bytes));
+        const preambleLen = TraceReader.parse(bytes).preamble.length;
+        for (const c of cuts) {
+          const cut = preambleLen + (c % (bytes.length - preambleLen + 1));
+          const t = TraceReader.parse(bytes.subarray(0, cut));
+          const got = readAll(t);
+          expect(got).toStrictEqual(full.slice(0, got.length));
+          if (cut === bytes.length) expect(got.length).toBe(full.length);
+        }
+      }),
+      runs(60),
+    );
+  });
+
+  it('a damaged compressed chunk (checksum made to match) is corruption, named as such', () => {
+    const header = makeHeader();
+    const ops: Op[] = [];
+    for (let i = 0; i < 2_000; i++) ops.push({ k: 'turn', tag: Tag.Timeout, op: (i % 50) + 1, us: i * 100 });
+    const p = writeLog(header, ops, true).path;
+    const bytes = fs.readFileSync(p);
+    const pre = TraceReader.parse(bytes).preamble;
+    const [first] = storedChunks(bytes, pre.length);
+    expect(first.payload[0]).toBe(COMPRESSED);
+    const damaged = (at: number, x: number) => {
+      const bad = Buffer.from(first.payload);
+      bad[at] ^= x;
+      return Buffer.concat([pre, encodeChunk(0, bad)]);
+    };
+    // Its size field: the events it holds are not the size it says.
+    expect(() => TraceReader.parse(damaged(1, 0x01))).toThrow(/is corrupt: the compressed chunk at byte \d+ is damaged: it (decompresses to|does not decompress)/);
+    // Anywhere in the deflate stream (which has no checksum of its own): a TraceError, or events that decode.
+    for (let at = 1; at < first.payload.length; at += 7) {
+      try {
+        TraceReader.parse(damaged(at, 0x5a));
+      } catch (e) {
+        expect(e).toBeInstanceOf(TraceError);
+        expect((e as Error).message).toMatch(/is corrupt: (the compressed chunk at byte \d+ is damaged|event \d+ cannot be decoded)/);
+      }
+    }
+  });
 });
 
 describe('truncated logs', { timeout: 60_000 }, () => {

@@ -3,18 +3,13 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { EXIT } from '../exit-codes.js';
 import { REWIND_VERSION } from '../version.js';
-import { events } from './events.js';
-import { info } from './info.js';
-import { ps } from './ps.js';
-import { CliError } from './recordings.js';
-import { TraceError } from '../trace/reader.js';
-import { randomSeed, record } from './record.js';
-import { DEFAULT_RUNS, recordUntilFail } from './until-fail.js';
+import { DEFAULT_RUNS } from './defaults.js';
 import { parseSeed } from '../session/chaos.js';
-import { replay } from './replay.js';
-import { redact } from './redact.js';
-import { replayTo, type DebugReplayOptions } from './replay-until.js';
-import { debug, type StepOptions } from './debug.js';
+import type { DebugReplayOptions } from './replay-until.js';
+import type { StepOptions } from './debug.js';
+
+// Each command's module is imported when that command runs: importing them all costs more
+// than Node's own start (bench 1, `rewind --version`).
 
 const eventNumber = (v: string): number => {
   const n = Number(v);
@@ -49,15 +44,18 @@ interface RecordFlags {
   redact?: string | boolean;
 }
 
-function recordCommand(command: string[], flags: RecordFlags): Promise<never> {
+async function recordCommand(command: string[], flags: RecordFlags): Promise<never> {
+  const { CliError } = await import('./recordings.js');
   const chaos = flags.chaos === true || flags.seed !== undefined;
   if (flags.untilFail && flags.redact) throw new CliError('rewind: --redact does not combine with --until-fail yet: redact the kept recording with `rewind redact RECORDING --out COPY`.', EXIT.USAGE);
   if (flags.untilFail) {
+    const { recordUntilFail } = await import('./until-fail.js');
     return recordUntilFail(command, { out: flags.out, audit: flags.audit, chaos, seed: flags.seed, runs: flags.runs ?? DEFAULT_RUNS });
   }
   if (flags.runs !== undefined) {
     throw new CliError(`rewind: --runs ${flags.runs} counts the runs of --until-fail; add --until-fail, or leave --runs out.`, EXIT.USAGE);
   }
+  const { randomSeed, record } = await import('./record.js');
   return record(command, { out: flags.out, force: flags.force, redact: flags.redact, audit: flags.audit, seed: chaos ? (flags.seed ?? randomSeed()) : undefined });
 }
 
@@ -99,8 +97,10 @@ export function program(): Command {
     .option('--inspect [host:port]', 'at the stop, hand over to a debugger on host:port (default 127.0.0.1:9229; port 0 picks one)')
     .option('--mark', 'prefix each output line with the number of the event that wrote it')
     .option(...ALLOW_NATIVE, collectNames)
-    .action((rec: string | undefined, opts: DebugReplayOptions) =>
-      opts.until !== undefined || opts.breakBeforeFailure || opts.test !== undefined || opts.inspect || opts.mark ? replayTo(rec, opts) : replay(rec, opts),
+    .action(async (rec: string | undefined, opts: DebugReplayOptions) =>
+      opts.until !== undefined || opts.breakBeforeFailure || opts.test !== undefined || opts.inspect || opts.mark
+        ? (await import('./replay-until.js')).replayTo(rec, opts)
+        : (await import('./replay.js')).replay(rec, opts),
     );
 
   cli
@@ -112,7 +112,7 @@ export function program(): Command {
     .option('--trust', 'apply what the recording names to run at start-up (code-loading flags, -e source, NODE_PATH, LD_PRELOAD...) even though you did not record it here; rewind lists them first')
     .option('--inspect <host:port>', 'where `inspect` opens the debugger (default 127.0.0.1:9229)')
     .option(...ALLOW_NATIVE, collectNames)
-    .action((rec: string | undefined, opts: StepOptions) => debug(rec, opts));
+    .action(async (rec: string | undefined, opts: StepOptions) => (await import('./debug.js')).debug(rec, opts));
 
   cli
     .command('events')
@@ -126,14 +126,14 @@ export function program(): Command {
     .option('--no-sites', 'do not replay the recording to show where each event was called or scheduled')
     .option(...ALLOW_NATIVE, collectNames)
     .option('--trust', 'apply what the recording names to run at start-up (code-loading flags, -e source, NODE_PATH, LD_PRELOAD...) to find call sites, even though you did not record it here; rewind lists them first')
-    .action((rec: string | undefined, opts) => events(rec, opts));
+    .action(async (rec: string | undefined, opts) => (await import('./events.js')).events(rec, opts));
 
   cli
     .command('info')
     .description('show what a recording holds: program, argv, Node version, events, how it ended')
     .argument('[recording]', 'a recording directory or .rwnd log')
     .option('-p, --process <pid|name>', 'in a recording of several processes, this one (default: the one that failed, else the root; see rewind ps)')
-    .action((rec: string | undefined, opts: { process?: string }) => info(rec, opts));
+    .action(async (rec: string | undefined, opts: { process?: string }) => (await import('./info.js')).info(rec, opts));
 
   cli
     .command('redact')
@@ -141,14 +141,14 @@ export function program(): Command {
     .argument('[recording]', 'a recording directory or .rwnd log (default: the latest)')
     .option('-o, --out <dir>', 'the new or empty directory for the copy')
     .option('--rules <rules>', 'more rules, comma-separated: env:WORD, header:NAME, file:NAME, re:REGEX, value:TEXT; no-defaults drops the defaults')
-    .action((rec: string | undefined, opts: { out?: string; rules?: string }) => redact(rec, opts));
+    .action(async (rec: string | undefined, opts: { out?: string; rules?: string }) => (await import('./redact.js')).redact(rec, opts));
 
   cli
     .command('ps')
     .description('list the processes and worker threads of a recording: pid, parent, program, how each ended')
     .argument('[recording]', 'a recording directory')
     .option('--json', 'one JSON object per line')
-    .action((rec: string | undefined, opts: { json?: boolean }) => ps(rec, opts));
+    .action(async (rec: string | undefined, opts: { json?: boolean }) => (await import('./ps.js')).ps(rec, opts));
 
   return cli;
 }
@@ -161,6 +161,8 @@ export async function main(argv: string[]): Promise<void> {
   try {
     await program().parseAsync(argv);
   } catch (e) {
+    // Loaded only now: a command that threw one of these has loaded its module already.
+    const [{ CliError }, { TraceError }] = await Promise.all([import('./recordings.js'), import('../trace/reader.js')]);
     if (e instanceof CliError) {
       process.stderr.write(`${e.message}\n`);
       process.exit(e.code);

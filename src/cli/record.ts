@@ -13,7 +13,6 @@ import { ENV } from '../session/env.js';
 import { TraceReader } from '../trace/reader.js';
 import { INDEX_FILE, LOG_EXT, STORE_DIR, createRecordingDir, programName, setLatest, type RecordingIndex } from '../trace/store.js';
 import { CliError, logsIn } from './recordings.js';
-import { redactInPlace, rulesOf } from './redact.js';
 
 const DIST = fileURLToPath(new URL('..', import.meta.url));
 /** The bundled CommonJS preload (see src/preload.ts). */
@@ -276,7 +275,9 @@ export const randomSeed = (): number => randomBytes(4).readUInt32LE(0);
 
 export async function record(command: string[], opts: RecordOptions): Promise<never> {
   needsCommand(command);
-  if (opts.redact) rulesOf(opts.redact); // a bad rule is refused before anything runs
+  // Loaded only when asked for (start-up): redaction reads and rewrites whole logs.
+  const redaction = opts.redact ? await import('./redact.js') : null;
+  if (redaction && opts.redact) redaction.rulesOf(opts.redact); // a bad rule is refused before anything runs
   const cwd = process.cwd();
   let out: OutDir;
   if (opts.out) {
@@ -300,7 +301,7 @@ export async function record(command: string[], opts: RecordOptions): Promise<ne
   }
   const logs = logsIn(out.dir);
   if (logs.length === 0) nothingRecorded(command, status, out);
-  if (opts.redact) redactInPlace(out.dir, opts.redact);
+  if (redaction && opts.redact) redaction.redactInPlace(out.dir, opts.redact);
   if (!opts.out) setLatest(out.dir);
   if (process.stderr.isTTY) process.stderr.write(summaryLine(out.dir, logs, opts.seed));
   return exitLike(status);

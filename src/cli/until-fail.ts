@@ -10,7 +10,7 @@ import { shellWord, shownPath } from './shell.js';
 import { CliError, defaultProcess, logsIn, processesOf, type RecordedProcess } from './recordings.js';
 import { discardRun, exitLike, needsCommand, nothingRecorded, outDir, outputError, randomSeed, runRecording, type ExitStatus, type RecordOptions } from './record.js';
 
-export const DEFAULT_RUNS = 100;
+export { DEFAULT_RUNS } from './defaults.js';
 
 export interface UntilFailOptions extends RecordOptions {
   runs: number;

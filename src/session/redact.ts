@@ -15,6 +15,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { CHUNK_HEADER_BYTES, MAGIC, type TraceHeader } from '../trace/format.js';
 import { TraceReader, type TraceFile } from '../trace/reader.js';
+import { COMPRESSED, compressedChunk, inflatePayload } from '../trace/compress.js';
 import { encodeChunk, encodePreamble } from '../trace/writer.js';
 import { signLog, signedByMe } from './trust.js';
 
@@ -250,26 +251,33 @@ function redactHeader(h: TraceHeader, secrets: Secrets, rules: RedactRules): Tra
   };
 }
 
-/** A log with its secrets replaced: the header re-encoded, every chunk's bytes replaced and re-framed. */
+/**
+ * A log with its secrets replaced: the header re-encoded, every chunk's events replaced and
+ * re-framed (a compressed chunk is decompressed first, and compressed again).
+ */
 export function redactLog(bytes: Buffer, t: TraceFile, secrets: Secrets, rules: RedactRules): { log: Buffer; replaced: number } {
   const parts: Buffer[] = [encodePreamble(redactHeader(t.header, secrets, rules))];
   const headerBytes = CHUNK_HEADER_BYTES;
+  const compressed = (b: Uint8Array) => bytes[MAGIC.length] >= 3 && b.length > 0 && b[0] === COMPRESSED;
   let p = t.preamble.length;
   let seq = 0;
   let replaced = 0;
   while (p + headerBytes <= bytes.length) {
     const len = bytes.readUInt32LE(p);
-    const payload = Buffer.from(bytes.subarray(p + headerBytes, p + headerBytes + len));
-    if (payload.length < len) {
-      // A killed process's cut-off last chunk: kept, redacted, still cut off.
+    const stored = bytes.subarray(p + headerBytes, p + headerBytes + len);
+    if (stored.length < len) {
+      // A killed process's cut-off last chunk: kept, redacted, still cut off (by one byte, if it was compressed).
+      const payload = Buffer.from(compressed(stored) ? inflatePayload(stored, true) : stored);
       replaced += secrets.bytes(payload);
       const c = encodeChunk(seq, payload);
-      c.writeUInt32LE(len, 0);
+      c.writeUInt32LE(compressed(stored) ? payload.length + 1 : len, 0);
       parts.push(c);
       break;
     }
+    const payload = Buffer.from(compressed(stored) ? inflatePayload(stored, false) : stored);
     replaced += secrets.bytes(payload);
-    parts.push(encodeChunk(seq++, payload));
+    const c = compressedChunk(payload, headerBytes);
+    parts.push(c === null ? encodeChunk(seq++, payload) : encodeChunk(seq++, c.subarray(headerBytes)));
     p += headerBytes + len;
   }
   return { log: Buffer.concat(parts), replaced };

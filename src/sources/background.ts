@@ -10,6 +10,7 @@
 import crypto from 'node:crypto';
 import { bindings } from '../session/bindings.js';
 import { chaos, deliveryOf } from '../session/chaos.js';
+import { ownIo } from '../session/originals.js';
 import type { RecordSession } from '../session/record.js';
 import type { ReplaySession } from '../session/replay.js';
 import type { Session, Source } from '../session/session.js';
@@ -75,6 +76,7 @@ function zlibHandles(s: Session): void {
     if (typeof P?.init !== 'function') continue;
     const init = P.init;
     P.init = function (this: any, ...args: unknown[]) {
+      if (ownIo.depth > 0) return init.apply(this, args); // rewind's own: its log's chunks (trace/compress.ts)
       const c: Completions = (this[kCompletions] = completions(s, Api['zlib.done'], `zlib work (${name})`, true));
       const at = args.findIndex((a) => typeof a === 'function');
       if (at >= 0) args[at] = c.wrap(args[at] as Fn);

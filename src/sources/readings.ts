@@ -16,6 +16,7 @@ import v8 from 'node:v8';
 import { Api } from '../trace/format.js';
 import { decodeValue, encodeValue } from '../trace/values.js';
 import { writeStderr } from '../session/originals.js';
+import { splitNodeOptions } from '../session/trust.js';
 import type { ResultCodec, Session, Source } from '../session/session.js';
 
 // Node builds these readings from Float64Arrays: a whole number in them is a double to V8,
@@ -150,7 +151,12 @@ export const readingsSource: Source = {
   },
 };
 
-const REPORT_SETTINGS = ['reportOnUncaughtException', 'reportOnFatalError', 'reportOnSignal'] as const;
+/** Each setting, and the start-up flag that turns it on (which a replay starts without: see trust.ts). */
+const REPORT_SETTINGS = {
+  reportOnUncaughtException: '--report-uncaught-exception',
+  reportOnFatalError: '--report-on-fatalerror',
+  reportOnSignal: '--report-on-signal',
+} as const;
 
 function recordReports(s: Session): void {
   const report = process.report as (NodeJS.ProcessReport & Record<string, unknown>) | undefined;
@@ -175,14 +181,16 @@ function recordReports(s: Session): void {
       return file;
     },
   );
-  for (const name of REPORT_SETTINGS) {
+  const h = s.header;
+  const startFlags = [...h.execArgv, ...splitNodeOptions(h.env.NODE_OPTIONS ?? '')];
+  for (const [name, flag] of Object.entries(REPORT_SETTINGS)) {
     const d = Object.getOwnPropertyDescriptor(report, name);
     if (!d?.get || !d.set || !d.configurable) continue;
     const { get, set } = d;
     const named = (on: unknown) => {
       if (on === true) s.unsupported(`process.report.${name}`, 'Node writes that report, and its lines on stderr, natively');
     };
-    let value = get.call(report) as unknown;
+    let value = (s.mode === 'replay' ? startFlags.includes(flag) : get.call(report)) as unknown;
     named(value);
     // Replay writes no report: Node's own switch stays off, the program reads its setting.
     if (s.mode === 'replay') set.call(report, false);

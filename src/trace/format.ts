@@ -8,6 +8,9 @@
 //                     u32le sequence number (0, 1, 2, ...: a duplicated, missing or
 //                     reordered chunk is corruption), payload. Format 1 (fs recorded
 //                     at the public API, no sequence numbers) is refused.
+//   From format 3 a payload may be compressed: u8 0 (no event starts with it), varint
+//   length of the events, their deflate-raw bytes (see compress.ts). Format 2 logs (never
+//   compressed) are read as they are.
 //
 // A chunk's payload is a sequence of events. Every event starts with a one-byte tag;
 // the hot events (clock readings, timer turns) are hand-encoded varints so recording
@@ -15,7 +18,9 @@
 // A process killed mid-write leaves a short last chunk: its complete events are kept.
 
 export const MAGIC = Buffer.from('RWND', 'latin1');
-export const FORMAT_VERSION = 2;
+export const FORMAT_VERSION = 3;
+/** The oldest format this rewind reads. */
+export const OLDEST_FORMAT_VERSION = 2;
 export const CHUNK_HEADER_BYTES = 12;
 /**
  * Upper bound for a chunk (the writer's are 64 KiB, or one large event: a socket read of up

@@ -5,10 +5,12 @@ import { constants as fsConstants } from 'node:fs';
 import { crc32 } from 'node:zlib';
 import { original } from '../session/originals.js';
 import { ByteCursor, DecodeError, unpack, unzigzag } from './codec.js';
+import { COMPRESSED, inflatePayload } from './compress.js';
 import { endProblem, failureProblem, headerProblem } from './validate.js';
 import {
   CHUNK_HEADER_BYTES,
   FORMAT_VERSION,
+  OLDEST_FORMAT_VERSION,
   MAGIC,
   MAX_CHUNK_BYTES,
   MAX_HEADER_BYTES,
@@ -201,7 +203,7 @@ export interface TraceFile {
   truncated: string | null;
   size: number;
   /** A log opened `streamed`: events are read again from the file, chunk by chunk, up to `end`. */
-  stream?: { start: number; end: number };
+  stream?: { start: number; end: number; version: number };
 }
 
 export interface OpenOptions {
@@ -287,8 +289,9 @@ export class TraceReader {
       if (!st.isFile()) {
         throw new TraceError(`rewind: ${path} is not a regular file (a FIFO, socket or device); a rewind log is a regular file. Pass a .rwnd file or a recording directory made by \`rewind record\`.`, path);
       }
-      if (opts.streamed) return parseBytes(fileBytes(fd, st.size, true), path, false);
-      return parseBytes(bufferBytes(fileBytes(fd, st.size).read(0, st.size)), path, true);
+      // Read chunk by chunk either way: kept events are copied into one buffer of their size,
+      // so a log's memory at replay is its events once (not the file, then its events too).
+      return parseBytes(fileBytes(fd, st.size, true), path, !opts.streamed);
     } catch (e) {
       if (e instanceof TraceError) throw e;
       const err = e as NodeJS.ErrnoException;
@@ -324,7 +327,7 @@ export class TraceReader {
       const bytes = fileBytes(fd, t.stream.end, true);
       const st = new DecodeState(t.header);
       let n = 0;
-      for (const chunk of chunksOf(bytes, t.stream.start, t.path)) {
+      for (const chunk of chunksOf(bytes, t.stream.start, t.path, t.stream.version)) {
         const cur = new ByteCursor(chunk.payload);
         while (cur.pos < cur.end && n < t.eventCount) {
           try {
@@ -344,6 +347,9 @@ export class TraceReader {
 interface Chunk {
   /** File offset of the chunk's header. */
   at: number;
+  /** File offset just past the chunk (or what there is of it). */
+  end: number;
+  /** Its events (decompressed). */
   payload: Uint8Array;
   /** The file ends inside this chunk: its payload is what there is of it, unverified. */
   cut: string | null;
@@ -354,10 +360,19 @@ interface Chunk {
  * number) before it is yielded. A file that ends inside a chunk yields that chunk with `cut`
  * and stops: a process killed mid-write. Anything else wrong throws a TraceError.
  */
-function* chunksOf(bytes: Bytes, p: number, path: string): Generator<Chunk> {
+function* chunksOf(bytes: Bytes, p: number, path: string, version: number): Generator<Chunk> {
   const headerBytes = CHUNK_HEADER_BYTES;
   const fail = (what: string) =>
     new TraceError(`rewind: the recording ${path} is corrupt: ${what}. Record the program again to get a usable recording.`, path);
+  /** The events of a stored payload: from format 3, a compressed one is decompressed. */
+  const events = (stored: Uint8Array, at: number, cut: boolean): Uint8Array => {
+    if (version < 3 || stored.length === 0 || stored[0] !== COMPRESSED) return stored;
+    try {
+      return inflatePayload(stored, cut);
+    } catch (e) {
+      throw fail(`the compressed chunk at byte ${at} is damaged: ${(e as Error).message}`);
+    }
+  };
   let seq = 0;
   let head: Uint8Array = new Uint8Array(0);
   const checkSeq = (at: number) => {
@@ -372,7 +387,7 @@ function* chunksOf(bytes: Bytes, p: number, path: string): Generator<Chunk> {
   while (p < bytes.size) {
     head = bytes.read(p, headerBytes);
     if (head.length < headerBytes) {
-      yield { at: p, payload: new Uint8Array(0), cut: `the log is cut off inside a chunk header at byte ${p}` };
+      yield { at: p, end: p + head.length, payload: new Uint8Array(0), cut: `the log is cut off inside a chunk header at byte ${p}` };
       return;
     }
     const len = readU32(head, 0);
@@ -384,7 +399,12 @@ function* chunksOf(bytes: Bytes, p: number, path: string): Generator<Chunk> {
       // (a larger chunk holds one event, which the cut left incomplete anyway).
       const have = bytes.size - p - headerBytes;
       checkSeq(p);
-      yield { at: p, payload: len <= MAX_TAIL_CHUNK_BYTES ? bytes.read(p + headerBytes, have) : new Uint8Array(0), cut: `the last chunk at byte ${p} is cut off (${have} of ${len} bytes)` };
+      yield {
+        at: p,
+        end: p + headerBytes + have,
+        payload: len <= MAX_TAIL_CHUNK_BYTES ? events(bytes.read(p + headerBytes, have), p, true) : new Uint8Array(0),
+        cut: `the last chunk at byte ${p} is cut off (${have} of ${len} bytes)`,
+      };
       return;
     }
     const payload = bytes.read(p + headerBytes, len);
@@ -393,7 +413,7 @@ function* chunksOf(bytes: Bytes, p: number, path: string): Generator<Chunk> {
     if (!sumOk) throw fail(`the chunk at byte ${p} fails its checksum`);
     checkSeq(p);
     seq++;
-    yield { at: p, payload, cut: null };
+    yield { at: p, end: p + headerBytes + len, payload: events(payload, p, false), cut: null };
     p += headerBytes + len;
   }
 }
@@ -420,10 +440,10 @@ function parseBytes(bytes: Bytes, path: string, keep: boolean): TraceFile {
     );
   }
   if (version < 1) throw fail(`has an invalid format version (${version})`, rerecord);
-  if (version < FORMAT_VERSION) {
+  if (version < OLDEST_FORMAT_VERSION) {
     throw fail(
-      `was made by an older rewind (trace format ${version}; this rewind replays format ${FORMAT_VERSION} only, ` +
-        "which records the file system at Node's native fs binding instead of the public fs functions)",
+      `was made by an older rewind (trace format ${version}; this rewind replays formats ${OLDEST_FORMAT_VERSION}-${FORMAT_VERSION} only, ` +
+        "which record the file system at Node's native fs binding instead of the public fs functions)",
       rerecord,
     );
   }
@@ -454,7 +474,7 @@ function parseBytes(bytes: Bytes, path: string, keep: boolean): TraceFile {
   }
 
   // Chunks: verify each; count the events; keep them when asked to.
-  const payloads: Uint8Array[] = [];
+  let body = keep ? Buffer.allocUnsafe(eventsLength(bytes, preamble.length, version)) : Buffer.alloc(0);
   let truncated: string | null = null;
   const st = new DecodeState(header);
   let count = 0;
@@ -462,7 +482,7 @@ function parseBytes(bytes: Bytes, path: string, keep: boolean): TraceFile {
   const scratch = {} as TraceEvent;
   let bodyLength = 0;
   let bodyEnd = 0;
-  for (const chunk of chunksOf(bytes, preamble.length, path)) {
+  for (const chunk of chunksOf(bytes, preamble.length, path, version)) {
     if (chunk.cut) truncated = chunk.cut;
     const cur = new ByteCursor(chunk.payload);
     let end = 0;
@@ -477,15 +497,53 @@ function parseBytes(bytes: Bytes, path: string, keep: boolean): TraceFile {
       count++;
       end = cur.pos;
     }
-    if (keep) payloads.push(chunk.payload);
+    if (keep) {
+      if (bodyLength + chunk.payload.length > body.length) {
+        // The file grew since it was measured: room for the rest, as it comes.
+        const more = Buffer.allocUnsafe(Math.max(body.length * 2, bodyLength + chunk.payload.length));
+        body.copy(more, 0, 0, bodyLength);
+        body = more;
+      }
+      body.set(chunk.payload, bodyLength);
+    }
     bodyEnd = bodyLength + end;
     bodyLength += chunk.payload.length;
-    goodEnd = chunk.at + CHUNK_HEADER_BYTES + chunk.payload.length;
+    goodEnd = chunk.end;
   }
-  const body = payloads.length === 1 ? payloads[0] : Buffer.concat(payloads);
+  body = body.subarray(0, keep ? bodyLength : 0);
   const file: TraceFile = { path, header, preamble, body, bodyEnd: keep ? bodyEnd : 0, eventCount: count, truncated, size };
-  if (!keep) file.stream = { start: preamble.length, end: goodEnd };
+  if (!keep) file.stream = { start: preamble.length, end: goodEnd, version };
   return file;
+}
+
+/**
+ * How many bytes of events the chunks from `p` on hold (decompressed), from their headers and
+ * the size field of compressed ones: the size of the buffer to keep them in. Stops at the
+ * first chunk that is not whole or not sane (the checked pass then says what is wrong).
+ */
+function eventsLength(bytes: Bytes, p: number, version: number): number {
+  let total = 0;
+  while (p + CHUNK_HEADER_BYTES <= bytes.size) {
+    const len = readU32(bytes.read(p, 4), 0);
+    if (len === 0 || len > MAX_CHUNK_BYTES) break;
+    const have = Math.min(len, bytes.size - p - CHUNK_HEADER_BYTES);
+    let n = have;
+    if (version >= 3 && have > 0) {
+      const start = bytes.read(p + CHUNK_HEADER_BYTES, Math.min(have, 9));
+      if (start[0] === COMPRESSED) {
+        try {
+          // Never more than deflate can expand to (about 1032:1): a damaged size field costs no memory.
+          n = Math.min(new ByteCursor(start, 1).varint(), have * 1032 + 64);
+        } catch {
+          n = have;
+        }
+      }
+    }
+    total += n;
+    if (total > MAX_CHUNK_BYTES) return MAX_CHUNK_BYTES; // beyond 1 GiB, grown as the events come
+    p += CHUNK_HEADER_BYTES + len;
+  }
+  return total;
 }
 
 function readU32(b: Uint8Array, p: number): number {

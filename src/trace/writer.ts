@@ -4,6 +4,7 @@ import { crc32 } from 'node:zlib';
 import { original, writeStderr } from '../session/originals.js';
 import { signLog } from '../session/trust.js';
 import { pack, putVarint, zigzag } from './codec.js';
+import { compressedChunk } from './compress.js';
 import { FastPacker } from './fastpack.js';
 import { encodeValue } from './values.js';
 import {
@@ -80,6 +81,8 @@ export class TraceWriter {
   constructor(
     readonly path: string,
     header: TraceHeader,
+    /** Compress chunks (compress.ts); off only to look at the events' layout in tests. */
+    private readonly compress = true,
   ) {
     this.lastWall = header.startWall;
     // 'wx': never overwrite another process's log; 0600: logs hold env and inputs.
@@ -342,11 +345,12 @@ export class TraceWriter {
     if (len === 0) return;
     const tail = this.tail;
     if (tail !== null && original.Atomics.compareExchange(tail, Tail.STATE, Tail.OPEN, Tail.FLUSHING) !== Tail.OPEN) return this.unshare();
-    const b = this.buf;
-    b.writeUInt32LE(len, 0);
+    const raw = this.buf.subarray(0, this.pos);
+    const b = (this.compress && compressedChunk(raw.subarray(CHUNK_HEADER_BYTES), CHUNK_HEADER_BYTES)) || raw;
+    b.writeUInt32LE(b.length - CHUNK_HEADER_BYTES, 0);
     b.writeUInt32LE(this.seq++, 8);
-    b.writeUInt32LE(crc32(b.subarray(8, this.pos)), 4);
-    this.writeOut(b.subarray(0, this.pos));
+    b.writeUInt32LE(crc32(b.subarray(8)), 4);
+    this.writeOut(b);
     this.pos = CHUNK_HEADER_BYTES;
     if (this.buf.length > CHUNK_BYTES + SLACK) this.buf = this.tailBuf ?? Buffer.allocUnsafe(CHUNK_BYTES + SLACK);
     if (tail !== null) {
