@@ -7,6 +7,7 @@ import { isMainThread, threadId } from 'node:worker_threads';
 import { syncBuiltinESMExports } from 'node:module';
 import tty from 'node:tty';
 import { EXIT } from '../exit-codes.js';
+import { nodeLoaded } from '../node/fields.js';
 import { Api, FORMAT_VERSION, type TraceHeader } from '../trace/format.js';
 import { createRequire } from 'node:module';
 import { TraceError, TraceReader, type TraceFile } from '../trace/reader.js';
@@ -41,13 +42,13 @@ import { ReplaySession } from './replay.js';
 import { SESSION_KEY, type Session, type Source } from './session.js';
 import { installStackFilter } from './stack.js';
 import { installNodeTestHooks } from '../runners/node-test-hooks.js';
-import { ipcChannel } from './ipc.js';
+import { ipcChannel } from '../node/symbols.js';
 import { startAudit } from './audit.js';
 import { ENV } from './env.js';
 import { parseSeed, startChaos, type Chaos } from './chaos.js';
 import { REWIND_VERSION } from '../version.js';
-import { bindings } from './bindings.js';
-import { describeMissing, missingInternals } from '../node/internals.js';
+import { checkInternals } from '../node/check.js';
+import { describeMissing } from '../node/internals.js';
 
 
 /**
@@ -204,8 +205,7 @@ function refuseIncomplete(h: TraceHeader): void {
     replayedThreadDone();
     original.reallyExit(EXIT.BAD_TRACE);
   }
-  bindings();
-  const now = missingInternals();
+  const now = checkInternals();
   if (now.length > 0) {
     writeStderr(
       `rewind: cannot replay here: this Node (${process.version}${process.execArgv.length ? `, ${process.execArgv.join(' ')}` : ''}) does not let rewind reach ` +
@@ -237,8 +237,7 @@ function openRecord(): RecordSession | null {
   }
   const header = buildHeader(chaosOf(env[ENV.CHAOS], dir));
   // Looked up before anything is recorded, so the header says what cannot be.
-  bindings();
-  const missing = missingInternals();
+  const missing = checkInternals();
   if (missing.length > 0) {
     header.missingInternals = missing.map((m) => ({ ...m }));
     writeStderr(
@@ -315,8 +314,7 @@ function stdinKind(): 'tty' | 'pipe' | 'file' {
 
 /** A cluster worker's id: Node set up the worker (loading cluster) before the preload ran. */
 function clusterWorkerId(): number | null {
-  const loaded = (process as unknown as { moduleLoadList?: string[] }).moduleLoadList;
-  if (!isMainThread || !loaded?.includes('NativeModule cluster')) return null;
+  if (!isMainThread || !nodeLoaded('cluster')) return null;
   const cluster = process.getBuiltinModule?.('node:cluster') as { isWorker?: boolean; worker?: { id: number } } | undefined;
   return cluster?.isWorker && cluster.worker ? cluster.worker.id : null;
 }

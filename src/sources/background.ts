@@ -8,7 +8,7 @@
 // completion waits for its turn in the log (the dispatcher holds the replay there until
 // the work is done).
 import crypto from 'node:crypto';
-import { bindings } from '../session/bindings.js';
+import { bindings } from '../node/bindings.js';
 import { chaos, deliveryOf } from '../session/chaos.js';
 import type { RecordSession } from '../session/record.js';
 import type { ReplaySession } from '../session/replay.js';

@@ -4,7 +4,7 @@
 // signal is sent. Pipes are stream handles (streams.ts); this module covers the Process
 // handle under ChildProcess (spawn, exit, kill) and spawn_sync, the one function behind
 // spawnSync, execSync and execFileSync.
-import { bindings, type Bindings } from '../session/bindings.js';
+import { bindings, type Bindings } from '../node/bindings.js';
 import { chaos } from '../session/chaos.js';
 import { original, writeStderr } from '../session/originals.js';
 import type { RecordSession } from '../session/record.js';

@@ -4,6 +4,7 @@
 // callback the handle makes (a datagram received, a send completed) is a turn of it.
 // At replay the UDP handles stay inert: no socket is opened, no port bound, nothing sent.
 import { crc32 } from 'node:zlib';
+import { bindingNamed } from '../node/bindings.js';
 import type { RecordSession } from '../session/record.js';
 import type { ReplaySession } from '../session/replay.js';
 import type { Session, Source } from '../session/session.js';
@@ -13,17 +14,7 @@ import { handleState, recordCompletion } from './streams.js';
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Handle = any;
 
-function udpBinding(): { UDP: { prototype: any } } | null {
-  const emitWarning = process.emitWarning;
-  process.emitWarning = () => {}; // process.binding is documentation-deprecated (DEP0111)
-  try {
-    return (process as unknown as { binding(name: string): any }).binding('udp_wrap');
-  } catch {
-    return null;
-  } finally {
-    process.emitWarning = emitWarning;
-  }
-}
+const udpBinding = () => bindingNamed<{ UDP: { prototype: any } }>('udp_wrap');
 
 /** Length and crc32 of a datagram (a list of Buffers). */
 function measure(list: Uint8Array[], count: number): { length: number; crc: number } {

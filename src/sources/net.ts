@@ -8,7 +8,8 @@
 // private timer lists; they are moved onto the session's timers so that a timeout firing
 // is a logged turn like any other.
 import net from 'node:net';
-import { bindings, type Bindings } from '../session/bindings.js';
+import { bindings, type Bindings } from '../node/bindings.js';
+import { kSocketTimeout } from '../node/symbols.js';
 import { chaos } from '../session/chaos.js';
 import { original } from '../session/originals.js';
 import type { RecordSession } from '../session/record.js';
@@ -189,9 +190,8 @@ function replayNet(s: ReplaySession, b: Bindings): void {
 function socketTimeouts(timers: { setTimeout: typeof setTimeout; clearTimeout: typeof clearTimeout }): void {
   const proto = net.Socket.prototype as any;
   const setStreamTimeout = proto.setTimeout;
-  let kTimeout: symbol | undefined;
+  const kTimeout = kSocketTimeout();
   proto.setTimeout = function setTimeout(this: any, msecs: number, callback?: () => void) {
-    kTimeout ??= Object.getOwnPropertySymbols(this).find((k) => k.description === 'timeout');
     const simple = typeof msecs === 'number' && msecs >= 0 && msecs <= 0x7fffffff && (callback === undefined || typeof callback === 'function');
     if (!kTimeout || !simple || this.destroyed) {
       const result = setStreamTimeout.call(this, msecs, callback);

@@ -3,7 +3,8 @@
 // uncaught exceptions and unhandled rejections, signals — recording it, or checking it.
 import os from 'node:os';
 import { isMainThread } from 'node:worker_threads';
-import { bindings } from '../session/bindings.js';
+import { bindings } from '../node/bindings.js';
+import { nodeProcess } from '../node/fields.js';
 import { ENV } from '../session/env.js';
 import type { RecordSession } from '../session/record.js';
 import { failureInfo } from '../session/failure.js';
@@ -78,7 +79,7 @@ function recordEnding(s: RecordSession): void {
   // process.exit() called inside an 'exit' listener (tape's, after it removed every 'exit'
   // listener) goes straight to reallyExit, leaving the emit below unfinished: end the log there.
   const reallyExit = original.reallyExit;
-  (process as unknown as { reallyExit: (code: number) => never }).reallyExit = function (code: number) {
+  nodeProcess.reallyExit = function (code: number) {
     s.end({ code: exitCodeOf(code), signal: null, via: via === 'natural' ? 'exit' : via });
     return reallyExit.call(process, code);
   };
@@ -159,7 +160,7 @@ function checkEnding(s: ReplaySession): void {
   // to reallyExit, leaving the emit above unfinished: the end is checked there, as recording
   // ended the log there (and a worker thread tells its parent it is done).
   const reallyExit = original.reallyExit;
-  (process as unknown as { reallyExit: (code: number) => never }).reallyExit = function (code: number) {
+  nodeProcess.reallyExit = function (code: number) {
     if (exiting && !exited) {
       exited = true;
       s.exited(exitCodeOf(code));

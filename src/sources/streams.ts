@@ -12,9 +12,10 @@
 // handle — net.Socket, http, fetch's undici, child_process, readline — runs unchanged in
 // both modes, which is what keeps the two runs alike.
 import { crc32 } from 'node:zlib';
-import { bindings, type Bindings } from '../session/bindings.js';
+import { bindings, type Bindings } from '../node/bindings.js';
+import { stdioHandle } from '../node/fields.js';
 import { chaos, Delivery, Lane, type Chaos } from '../session/chaos.js';
-import { ipcChannel } from '../session/ipc.js';
+import { ipcChannel } from '../node/symbols.js';
 import type { RecordSession } from '../session/record.js';
 import type { ReplaySession } from '../session/replay.js';
 import type { Session, Source } from '../session/session.js';
@@ -467,7 +468,7 @@ export const streamsSource: Source = {
     session = s;
     watchReads = s.mode === 'record' ? recordReads(s as RecordSession, b) : replayReads(s as ReplaySession, b);
     // The program's stdout and stderr are outputs (stdio.ts): always real, never replayed.
-    for (const stream of [process.stdout, process.stderr]) exemptHandle((stream as unknown as { _handle?: Handle })._handle);
+    for (const stream of [process.stdout, process.stderr]) exemptHandle(stdioHandle(stream));
     if (s.mode === 'record') recordClose(s as RecordSession, b);
     else {
       replayClose(s as ReplaySession, b);

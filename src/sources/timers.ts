@@ -4,6 +4,7 @@
 // in logged order, without waiting. timers/promises is built on top (timers-promises.ts).
 import timers from 'node:timers';
 import { promisify } from 'node:util';
+import { kTimerAsyncId } from '../node/symbols.js';
 import { Tag } from '../trace/format.js';
 import { chaos, type Chaos } from '../session/chaos.js';
 import { original } from '../session/originals.js';
@@ -58,10 +59,10 @@ function chaosTimers(c: Chaos) {
   const immediateProbe = original.setImmediate(noop);
   original.clearTimeout(timeoutProbe);
   original.clearImmediate(immediateProbe);
-  const kAsyncId = Object.getOwnPropertySymbols(timeoutProbe).find((k) => k.description === 'asyncId');
+  const kAsyncId = kTimerAsyncId();
   const same = (t: unknown) =>
     typeof t === 'number' || typeof t === 'string'
-      ? (owner: object) => kAsyncId !== undefined && (owner as Record<symbol, unknown>)[kAsyncId] === Number(t)
+      ? (owner: object) => kAsyncId !== null && (owner as Record<symbol, unknown>)[kAsyncId] === Number(t)
       : (owner: object) => owner === t;
   const cancelling = (P: Record<string | symbol, unknown>, name: string | symbol) => {
     const real = P[name];

@@ -38,7 +38,7 @@ export function installBinding(session: Session): void {
   const binding = fsBinding();
   if (binding === null) {
     const what = 'the file system';
-    const why = 'Node refuses process.binding here (the permission model), so the fs binding cannot be recorded';
+    const why = "rewind could not reach Node's fs binding (the permission model refuses process.binding)";
     s.unsupported(what, why);
     if (s.mode === 'replay') (s as ReplaySession).mismatch(`used ${what}, which rewind could not record (${why})`);
     return;

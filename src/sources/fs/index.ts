@@ -7,6 +7,7 @@
 // directory handle belongs to another binding, dir.ts) and the watchers (libuv handles,
 // watch.ts). Module loading is exempt (loader.ts).
 import fs from 'node:fs';
+import { nodeLoaded } from '../../node/fields.js';
 import type { ReplaySession } from '../../session/replay.js';
 import type { Session, Source } from '../../session/session.js';
 import { Api } from '../../trace/format.js';
@@ -119,8 +120,7 @@ function install(s: Session): void {
   // Node's callback readFile (its ReadFileContext) takes the binding's read and close when
   // it first runs: if that was before rewind started (a preload ahead of rewind's), it holds
   // the unrecorded ones, and a replay would read real descriptors.
-  const loaded = (process as unknown as { moduleLoadList: string[] }).moduleLoadList;
-  if (loaded.includes('NativeModule internal/fs/read/context')) {
+  if (nodeLoaded('internal/fs/read/context')) {
     const readFile = real.readFile as Fn;
     const what = 'fs.readFile (with a callback)';
     const why = "Node's readFile code first ran before rewind started, and reads through the fs binding unrecorded";

@@ -14,11 +14,8 @@
 //  - the descriptor such a read opened, until it is closed (Node 20's require(esm) and the
 //    ESM loader's fs/promises readFile read by descriptor), whoever calls with it: Node's
 //    readFileSync closes through the exported fs.closeSync, which userland may have patched.
-import Module from 'node:module';
+import { cjsLoader } from '../../node/fields.js';
 import { isRewindFile } from '../../paths.js';
-
-/* eslint-disable @typescript-eslint/no-explicit-any */
-const M = Module as any;
 
 /** The file Module.prototype.load is reading, while no module code runs; else null. */
 let loadingFile: string | null = null;
@@ -27,12 +24,12 @@ const MODULE_FILE = /\.(?:[cm]?[jt]s|json|node|wasm)$/;
 
 /** Wraps Module.prototype[name] so that `loadingFile` is what `file(args)` says while it runs. */
 function whileLoading(name: 'load' | '_compile', file: (args: IArguments) => string | null): void {
-  const real = M.prototype[name];
-  M.prototype[name] = function (this: unknown) {
+  const real = cjsLoader.prototype[name];
+  cjsLoader.prototype[name] = function (this: unknown) {
     const saved = loadingFile;
     loadingFile = file(arguments);
     try {
-      return real.apply(this, arguments);
+      return real.apply(this, arguments as unknown as unknown[]);
     } finally {
       loadingFile = saved;
     }
