@@ -109,10 +109,12 @@ export function flakyBenches(ctx) {
     const s = { plain: [], rec: [], bytes: [], logs: [] };
     await loop(`9`, ctx.RUNS, (i) => {
       const out = path.join(dirOf('suite'), 'rec');
+      /** @type {[string, () => ReturnType<typeof run>][]} */
       const steps = [
         ['plain', () => run([VITEST, 'run'])],
         ['rec', () => run([CLI, 'record', '--out', out, '--', NODE, VITEST, 'run'])],
       ];
+      /** @type {Record<string, any>} */
       const r = {};
       for (const [k, fn] of i % 2 === 0 ? steps : [...steps].reverse()) r[k] = fn();
       for (const k of ['plain', 'rec']) {

@@ -726,7 +726,7 @@ describe('garbage never escapes as anything but TraceError', { timeout: 60_000 }
     try {
       t = TraceReader.parse(buf);
     } catch (e) {
-      if (!(e instanceof TraceError)) throw new Error(`parse threw a non-TraceError: ${String(e)}\n${(e as Error)?.stack}`);
+      if (!(e instanceof TraceError)) throw new Error(`parse threw a non-TraceError: ${String(e)}\n${(e as Error)?.stack}`, { cause: e });
       expect(e.message).toMatch(/^rewind: the recording <buffer> /);
       return;
     }

@@ -21,8 +21,8 @@ describe.concurrent('examples/', () => {
 describe.concurrent('node --import rewind/register, and NODE_OPTIONS', () => {
   const PROGRAM = `setTimeout(() => console.log('uuid', randomUUID(), Date.now() % 1000, Math.random()), 20);\n`;
   const forms = [
-    ['--import rewind/register, ESM', 'program.mjs', `import { randomUUID } from 'node:crypto';\n${PROGRAM}`, (p: string) => [['--import', 'rewind/register', p], {}]],
-    ['NODE_OPTIONS=--import=rewind/register, CommonJS', 'program.cjs', `const { randomUUID } = require('node:crypto');\n${PROGRAM}`, (p: string) => [[p], { NODE_OPTIONS: '--import=rewind/register' }]],
+    ['--import rewind/register, ESM', 'program.mjs', `import { randomUUID } from 'node:crypto';\n${PROGRAM}`, (p: string): [string[], Record<string, string>] => [['--import', 'rewind/register', p], {}]],
+    ['NODE_OPTIONS=--import=rewind/register, CommonJS', 'program.cjs', `const { randomUUID } = require('node:crypto');\n${PROGRAM}`, (p: string): [string[], Record<string, string>] => [[p], { NODE_OPTIONS: '--import=rewind/register' }]],
   ] as const;
   for (const [label, file, text, how] of forms) {
     it(`${label}: records into REWIND_DIR, and rewind replay reproduces it`, async ({ expect }) => {

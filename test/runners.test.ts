@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, it } from 'vitest';
-import { BIN, NODE, ROOT, cleanupTempDirs, describeRun, eventsOf, logsOf, rewind, run, tempDir, type Expect, type RunResult } from './helpers.js';
+import { NODE, ROOT, cleanupTempDirs, describeRun, eventsOf, logsOf, rewind, run, tempDir, type Expect, type RunResult } from './helpers.js';
 
 afterAll(cleanupTempDirs);
 

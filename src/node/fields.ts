@@ -2,9 +2,9 @@
 // here once, with a typed view of the objects that hold them. Checked at start-up
 // (src/node/check.ts); checked on Node 20.20, 22.23, 24.21.
 import { createHook } from 'node:async_hooks';
-import http from 'node:http';
 import Module from 'node:module';
 import net from 'node:net';
+import { http } from './http.js';
 import { lookup } from './internals.js';
 
 /** process with its private fields. */

@@ -70,7 +70,8 @@ export function describeMissing(list: readonly MissingInternal[]): string {
 }
 
 /** An internal binding by name (process.binding), without the deprecation warning it may print. */
-export function binding(name: string): any { // eslint-disable-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each binding's shape is described where it is used
+export function binding(name: string): any {
   // process.binding is documentation-deprecated (DEP0111); with --pending-deprecation it
   // warns, which would add output the program did not write.
   const emitWarning = process.emitWarning;

@@ -3,9 +3,9 @@
 // that has them; a few are in the global registry (`Symbol.for('nodejs.internal…')`).
 // Probed at start-up (src/node/check.ts) on objects made for the purpose, so that a Node
 // that renamed one is reported before anything is recorded. Checked on Node 20.20, 22.23, 24.21.
-import http from 'node:http';
 import net from 'node:net';
 import { MessagePort } from 'node:worker_threads';
+import { http } from './http.js';
 import { lookup } from './internals.js';
 
 /** The symbol on `obj` whose description is `description`, if any (no lookup is noted). */

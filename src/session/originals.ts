@@ -80,7 +80,7 @@ export const original = {
   getActiveResourcesInfo: process.getActiveResourcesInfo,
   // rewind's own shared counters and flags (worker logs' tails, output tickets): the
   // program's Atomics are recorded (sources/shared-memory.ts).
-  Atomics: Object.fromEntries(Object.getOwnPropertyNames(Atomics).map((k) => [k, (Atomics as any)[k]])) as typeof Atomics, // eslint-disable-line @typescript-eslint/no-explicit-any
+  Atomics: Object.fromEntries(Object.getOwnPropertyNames(Atomics).map((k) => [k, (Atomics as unknown as Record<string, unknown>)[k]])) as unknown as typeof Atomics,
 };
 
 /** Write a message to stderr synchronously, bypassing the program's (patched) streams. */

@@ -13,7 +13,7 @@
 // program replays faithfully wherever it does not compute on the secret.
 import fs from 'node:fs';
 import path from 'node:path';
-import { CHUNK_HEADER_BYTES, MAGIC, type TraceHeader } from '../trace/format.js';
+import { CHUNK_HEADER_BYTES, type TraceHeader } from '../trace/format.js';
 import { TraceReader, type TraceFile } from '../trace/reader.js';
 import { encodeChunk, encodePreamble } from '../trace/writer.js';
 import { signLog, signedByMe } from './trust.js';
@@ -76,7 +76,7 @@ export function parseRules(spec: string | undefined): RedactRules {
       try {
         rules.patterns.push(new RegExp(arg, 'g'));
       } catch (e) {
-        throw new RangeError(`re:${arg} is not a regular expression (${(e as Error).message})`);
+        throw new RangeError(`re:${arg} is not a regular expression (${(e as Error).message})`, { cause: e });
       }
     }
     rules.names.push(kind === 'value' ? 'value:…' : item);

@@ -3,7 +3,7 @@
 // and moves on. No real clock, timer or wait is used, so idle time costs nothing.
 import { ByteCursor, DecodeError, pack, unzigzag } from '../trace/codec.js';
 import { describeEnd, describeEvent, quote } from '../trace/describe.js';
-import { Api, TAGS, Tag, apiName, type CallRecord, type FailureInfo, type TraceHeader } from '../trace/format.js';
+import { Api, TAGS, Tag, apiName, type CallRecord, type TraceHeader } from '../trace/format.js';
 import { decodeValue, encodeValue, summarize, toJson } from '../trace/values.js';
 import { DecodeState, decodeEvent, type TraceEvent, type TraceFile } from '../trace/reader.js';
 import { digest } from '../trace/writer.js';

@@ -14,6 +14,8 @@ import { Api, Tag } from '../trace/format.js';
 import { writeUnchecked } from './stdio.js';
 import { handleState, laneOf } from './streams.js';
 
+/* eslint-disable @typescript-eslint/no-explicit-any */
+
 // ---- children's inherited output -------------------------------------------------------
 // A child given the program's own stdout or stderr (stdio: 'inherit', [0, 1, 2],
 // process.stdout) writes what the user sees straight to that fd, where no process's log
@@ -142,7 +144,6 @@ function spawnSyncWithPipes(s: Session, options: any, spawnSync: () => any): any
   }
 }
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
 type Handle = any;
 
 /** What the program asked to run: from spawn's options object, or (Node 24) its positional arguments. */

@@ -3,13 +3,6 @@
 // private copy of Date, cached for a second on a private timer). Where Node added it,
 // rewind swaps its value, in place, for the time the log holds for the turn in progress —
 // no clock reading to log per response — so the header block keeps Node's own layout.
-import { createRequire } from 'node:module';
-import type * as Http from 'node:http';
-
-// Not an ESM import: building node:http's ESM facade reads its lazy exports, and on Node 22
-// one of them (WebSocket) loads undici, whose parser then compiles in the background — an
-// event of rewind's making, which a recording through the CommonJS preload would not have.
-const http = createRequire(import.meta.url)('node:http') as typeof Http;
 import { serverResponse } from '../node/fields.js';
 import { kOutHeaders as outHeaders } from '../node/symbols.js';
 import type { Session, Source } from '../session/session.js';

@@ -224,6 +224,7 @@ function heldReads(c: Chaos, b: Bindings, st: HandleState, read: (this: Handle, 
       if (pending !== undefined) this.pendingHandle = pending;
       read.call(this, ab);
     });
+    return undefined;
   };
 }
 

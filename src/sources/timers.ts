@@ -24,7 +24,7 @@ function recordTimers(s: RecordSession): TimerApi {
     const first = tag === Tag.Immediate ? 1 : 2; // where the callback's own arguments start
     return function (this: unknown, cb: unknown, delay?: unknown) {
       // Bad arguments: let Node throw its own error, nothing is created.
-      if (typeof cb !== 'function') return make.apply(undefined, arguments as unknown as unknown[]);
+      if (typeof cb !== 'function') return make(...(arguments as unknown as unknown[]));
       const op = s.newOp();
       const args = arguments.length > first ? Array.prototype.slice.call(arguments, first) : null;
       const entered = function (this: unknown) {

@@ -113,6 +113,7 @@ export function installHandle(session: Session, B: FsBinding): void {
         return closeSync.call(this);
       }
       closeHandleSync(fd, () => closeSync.call(this));
+      return undefined;
     };
   }
 }

@@ -76,7 +76,7 @@ const MAX_PROGRAM_FILES = 100_000;
  * `anyPath`: the call is one realpathSync makes (lstat, stat, readlink) on every part of a
  * path, which the ESM resolver calls with the loaders' cache from a reference of its own.
  */
-export function isLoaderPath(p: string, fn: Function, anyPath: boolean): boolean {
+export function isLoaderPath(p: string, fn: (...a: never[]) => unknown, anyPath: boolean): boolean {
   if (p === loadingFile) return true;
   if (!(anyPath || MODULE_FILE.test(p))) return false;
   const key = `${fn.name}\0${p}`;
@@ -99,7 +99,7 @@ interface CallSite {
  * The first caller of `fn` outside Node's fs code and rewind is Node's module loader (async
  * frames included: fs/promises reads continue after awaits).
  */
-export function calledFromLoader(fn: Function): boolean {
+export function calledFromLoader(fn: (...a: never[]) => unknown): boolean {
   const E = Error as unknown as { prepareStackTrace?: unknown; stackTraceLimit: number };
   const prepare = E.prepareStackTrace;
   const limit = E.stackTraceLimit;
