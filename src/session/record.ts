@@ -5,11 +5,11 @@ import { TraceWriter } from '../trace/writer.js';
 import { chaos, deliveryOf } from './chaos.js';
 import { original, writeStderr } from './originals.js';
 import { failureInfo } from './failure.js';
-import { rethrow, type AsyncCall, type ResultCodec, type Session } from './session.js';
+import { rethrow, type AsyncCall, type ResultCodec, type SessionApi } from './session.js';
 
 const FLUSH_INTERVAL_MS = 100;
 
-export class RecordSession implements Session {
+export class RecordSession implements SessionApi {
   readonly mode = 'record' as const;
   readonly writer: TraceWriter;
   private nextOp = 1;

@@ -10,7 +10,7 @@ import { digest } from '../trace/writer.js';
 import { EXIT } from '../exit-codes.js';
 import { divergence } from './divergence.js';
 import { original, writeStderr } from './originals.js';
-import { rethrow, type AsyncCall, type ResultCodec, type Session } from './session.js';
+import { rethrow, type AsyncCall, type ResultCodec, type SessionApi } from './session.js';
 import { errorLine, failureInfo } from './failure.js';
 import { programStack } from './stack.js';
 
@@ -65,7 +65,7 @@ const EXIT_GRACE_MS = 2000;
 /** How long a replay waits for real work (a worker's message, zlib) the log says finished. */
 const HOLD_LIMIT_MS = 300_000;
 
-export class ReplaySession implements Session {
+export class ReplaySession implements SessionApi {
   readonly mode = 'replay' as const;
   readonly header: TraceHeader;
   private readonly c: ByteCursor;

@@ -10,8 +10,6 @@
 import crypto from 'node:crypto';
 import { bindings } from '../node/bindings.js';
 import { chaos, deliveryOf } from '../session/chaos.js';
-import type { RecordSession } from '../session/record.js';
-import type { ReplaySession } from '../session/replay.js';
 import type { Session, Source } from '../session/session.js';
 import { Api, Tag } from '../trace/format.js';
 
@@ -31,7 +29,7 @@ interface Completions {
 function completions(s: Session, api: number, what: string, repeat: boolean): Completions {
   const op = s.newOp();
   if (s.mode === 'record') {
-    const rs = s as RecordSession;
+    const rs = s;
     const c = chaos;
     const lane = c?.lane(op, deliveryOf(api)) ?? null;
     return {
@@ -44,7 +42,7 @@ function completions(s: Session, api: number, what: string, repeat: boolean): Co
       },
     };
   }
-  const rs = s as ReplaySession;
+  const rs = s;
   const done: [Fn, unknown, unknown[]][] = [];
   rs.register(op, {
     tag: Tag.Callback,

@@ -235,7 +235,7 @@ export const childProcessSource: Source = {
     const b = bindings();
     if (!b) return;
     common(s, b);
-    if (s.mode === 'record') recordProcesses(s as RecordSession, b);
-    else replayProcesses(s as ReplaySession, b);
+    if (s.mode === 'record') recordProcesses(s, b);
+    else replayProcesses(s, b);
   },
 };

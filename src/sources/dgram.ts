@@ -5,8 +5,6 @@
 // At replay the UDP handles stay inert: no socket is opened, no port bound, nothing sent.
 import { crc32 } from 'node:zlib';
 import { bindingNamed } from '../node/bindings.js';
-import type { RecordSession } from '../session/record.js';
-import type { ReplaySession } from '../session/replay.js';
 import type { Session, Source } from '../session/session.js';
 import { Api, Tag } from '../trace/format.js';
 import { handleState, recordCompletion } from './streams.js';
@@ -54,8 +52,8 @@ export const dgramSource: Source = {
     const b = udpBinding();
     if (!b) return;
     const P = b.UDP.prototype;
-    const replay = s.mode === 'replay' ? (s as ReplaySession) : null;
-    const record = s.mode === 'record' ? (s as RecordSession) : null;
+    const replay = s.mode === 'replay' ? (s) : null;
+    const record = s.mode === 'record' ? (s) : null;
 
     for (const name of STATUS_CALLS) {
       const real = P[name];

@@ -229,8 +229,8 @@ export const netSource: Source = {
     const b = bindings();
     if (!b) return;
     statusCalls(s, b);
-    if (s.mode === 'record') recordNet(s as RecordSession, b);
-    else replayNet(s as ReplaySession, b);
+    if (s.mode === 'record') recordNet(s, b);
+    else replayNet(s, b);
     // Installed after the timers source: globalThis.setTimeout is the session's.
     socketTimeouts(globalThis as { setTimeout: typeof setTimeout; clearTimeout: typeof clearTimeout });
   },

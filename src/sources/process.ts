@@ -56,7 +56,7 @@ function guardExecve(s: Session): void {
   P.execve = function execve(this: unknown, file: unknown, ...rest: unknown[]) {
     s.unsupported('process.execve()', `it replaces the recorded process with ${String(file)}, whose run rewind does not record`);
     if (s.mode === 'record') {
-      (s as RecordSession).writer.flush();
+      s.writer.flush();
       return real.call(this, file, ...rest);
     }
     writeStderr(
@@ -173,11 +173,11 @@ export const processSource: Source = {
   name: 'process',
   install(s: Session) {
     guardExecve(s);
-    if (s.mode === 'record') recordEnding(s as RecordSession);
+    if (s.mode === 'record') recordEnding(s);
     else {
-      restoreInputs(s as ReplaySession);
+      restoreInputs(s);
       replayKill();
-      checkEnding(s as ReplaySession);
+      checkEnding(s);
     }
   },
 };

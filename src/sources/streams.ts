@@ -457,8 +457,8 @@ export function patchStreamMethods(s: Session, b: Bindings, P: any): void {
   // http's server would hand sockets to its native parser, which reads them without
   // calling into JS; on the JS path every chunk passes through onread, in both modes.
   Object.defineProperty(P, '_consumed', { value: true, writable: true, configurable: true });
-  if (s.mode === 'record') recordStream(s as RecordSession, b, P);
-  else replayStream(s as ReplaySession, b, P);
+  if (s.mode === 'record') recordStream(s, b, P);
+  else replayStream(s, b, P);
 }
 
 export const streamsSource: Source = {
@@ -467,12 +467,12 @@ export const streamsSource: Source = {
     const b = bindings();
     if (!b) return;
     session = s;
-    watchReads = s.mode === 'record' ? recordReads(s as RecordSession, b) : replayReads(s as ReplaySession, b);
+    watchReads = s.mode === 'record' ? recordReads(s, b) : replayReads(s, b);
     // The program's stdout and stderr are outputs (stdio.ts): always real, never replayed.
     for (const stream of [process.stdout, process.stderr]) exemptHandle(stdioHandle(stream));
-    if (s.mode === 'record') recordClose(s as RecordSession, b);
+    if (s.mode === 'record') recordClose(s, b);
     else {
-      replayClose(s as ReplaySession, b);
+      replayClose(s, b);
       replayCounters([b.TCP.prototype, b.Pipe.prototype, b.TTY.prototype]);
     }
     patchStreamMethods(s, b, b.StreamPrototype);

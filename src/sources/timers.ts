@@ -206,7 +206,7 @@ function replayTimers(s: ReplaySession): TimerApi {
 export const timersSource: Source = {
   name: 'timers',
   install(s: Session) {
-    const api = s.mode === 'record' ? recordTimers(s as RecordSession) : replayTimers(s as ReplaySession);
+    const api = s.mode === 'record' ? recordTimers(s) : replayTimers(s);
     const promises = installTimerPromises(api);
     for (const name of Object.keys(api) as (keyof TimerApi)[]) {
       Object.defineProperty(api[name], 'name', { value: name });

@@ -205,8 +205,8 @@ export const tlsSource: Source = {
     const b = bindings();
     if (!b?.TLSWrap) return;
     const P = b.TLSWrap.prototype;
-    if (s.mode === 'record') recordTls(s as RecordSession, P);
-    else replayTls(s as ReplaySession, P);
+    if (s.mode === 'record') recordTls(s, P);
+    else replayTls(s, P);
     patchStreamMethods(s, b, P);
   },
 };

@@ -451,7 +451,7 @@ function patchWorker(s: RecordSession | ReplaySession, patch: (worker: any, hand
 export const workersSource: Source = {
   name: 'workers',
   install(s: Session) {
-    if (s.mode === 'record') recordWorkers(s as RecordSession);
-    else replayWorkers(s as ReplaySession);
+    if (s.mode === 'record') recordWorkers(s);
+    else replayWorkers(s);
   },
 };

@@ -8,7 +8,6 @@
 // watch.ts). Module loading is exempt (loader.ts).
 import fs from 'node:fs';
 import { nodeLoaded } from '../../node/fields.js';
-import type { ReplaySession } from '../../session/replay.js';
 import type { Session, Source } from '../../session/session.js';
 import { Api } from '../../trace/format.js';
 import { installBinding } from './calls.js';
@@ -126,7 +125,7 @@ function install(s: Session): void {
     const why = "Node's readFile code first ran before rewind started, and reads through the fs binding unrecorded";
     replace(F, 'readFile', function (this: unknown, ...args: unknown[]) {
       s.unsupported(what, why);
-      if (s.mode === 'replay') (s as ReplaySession).mismatch(`called ${what}, which rewind cannot replay here (${why})`);
+      if (s.mode === 'replay') s.mismatch(`called ${what}, which rewind cannot replay here (${why})`);
       return readFile.apply(this, args);
     });
   }
