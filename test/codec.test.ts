@@ -28,9 +28,8 @@ import {
   type TraceHeader,
 } from '../src/trace/format.js';
 import { DecodeState, TraceError, TraceReader, decodeEvent, type TraceEvent, type TraceFile } from '../src/trace/reader.js';
-import { TraceWriter, encodeChunk, encodePreamble } from '../src/trace/writer.js';
+import { CHUNK_BYTES, TraceWriter, encodeChunk, encodePreamble } from '../src/trace/writer.js';
 
-const CHUNK_BYTES = 64 * 1024; // the writer's chunk size (private in writer.ts)
 
 // ---------------------------------------------------------------------------------------
 // Temp files
@@ -550,7 +549,7 @@ describe('TraceWriter -> TraceReader round-trip', { timeout: 60_000 }, () => {
     expect(multiChunk).toBeGreaterThan(0);
   });
 
-  it('splits a long stream of small events into 64 KiB chunks by itself', () => {
+  it('splits a long stream of small events into chunks of the writer\'s size by itself', () => {
     const header = makeHeader();
     const ops: Op[] = [];
     for (let i = 0; i < 80_000; i++) {
