@@ -52,8 +52,8 @@ export const dgramSource: Source = {
     const b = udpBinding();
     if (!b) return;
     const P = b.UDP.prototype;
-    const replay = s.mode === 'replay' ? (s) : null;
-    const record = s.mode === 'record' ? (s) : null;
+    const replay = s.mode === 'replay' ? s : null;
+    const record = s.mode === 'record' ? s : null;
 
     for (const name of STATUS_CALLS) {
       const real = P[name];

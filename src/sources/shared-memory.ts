@@ -53,7 +53,7 @@ export const sharedMemorySource: Source = {
   name: 'shared-memory',
   install(s: Session) {
     const target = Atomics as any;
-    const replay = s.mode === 'replay' ? (s) : null;
+    const replay = s.mode === 'replay' ? s : null;
 
     // ---- recording: the operation and its ticket, together --------------------------------
     const locked = <T>(order: Int32Array, op: () => T): [number, T] => {
