@@ -44,7 +44,7 @@ export function flakyBenches(ctx) {
     for (let i = 0; i < total; i++) {
       if (i % 20 === 0) progress(`  8: run ${i + 1}/${total}`);
       if (i < plainRuns) {
-        // The repository's vitest.config.ts adds rewind/vitest for examples/flaky; off here.
+        // The repository's vitest.config.ts adds rewind-replay/vitest for examples/flaky; off here.
         const r = run([VITEST, ...FLAKY], { ...BASE_ENV, REWIND_MODE: 'off' });
         plainFail += verdict(r, 'a plain run') ? 1 : 0;
         plainMs.push(r.ms);

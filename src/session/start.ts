@@ -107,9 +107,9 @@ export function start(attach?: (session: ReplaySession) => void): void {
   if (!isMainThread) unwrapWorkerData();
   const mode = process.env[ENV.MODE] ?? 'record';
   if (mode === 'off') return;
-  // A replay a debugger drives is started by rewind/register, which attaches the debug
-  // controller: a CommonJS preload on the recorded command line (rewind/vitest and
-  // rewind/node-test put one there) runs first and must leave it to that one.
+  // A replay a debugger drives is started by rewind-replay/register, which attaches the debug
+  // controller: a CommonJS preload on the recorded command line (rewind-replay/vitest and
+  // rewind-replay/node-test put one there) runs first and must leave it to that one.
   if (process.env[ENV.CONTROL] && !attach) return;
   let session: Session;
   if (mode === 'replay') session = openReplay();
@@ -223,7 +223,7 @@ function openRecord(): RecordSession | null {
   const program = programName(process.argv);
   let dir = env[ENV.DIR];
   if (!dir) {
-    // Used directly (node --import rewind/register app.js): record into ./.rewind/, and let
+    // Used directly (node --import rewind-replay/register app.js): record into ./.rewind/, and let
     // child processes find the same directory.
     dir = createRecordingDir(original.processCwd(), program);
     env[ENV.DIR] = dir;
