@@ -67,6 +67,8 @@ const HOLD_LIMIT_MS = 300_000;
 
 export class ReplaySession implements SessionApi {
   readonly mode = 'replay' as const;
+  /** Replay never has chaos: the log holds the schedule chaos made. */
+  readonly chaos = null;
   readonly header: TraceHeader;
   private readonly c: ByteCursor;
   /** Events consumed so far; the next one is event n + 1. */

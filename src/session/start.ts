@@ -235,7 +235,8 @@ function openRecord(): RecordSession | null {
       // reported below, when the log cannot be created
     }
   }
-  const header = buildHeader(chaosOf(env[ENV.CHAOS], dir));
+  const chaos = chaosOf(env[ENV.CHAOS], dir);
+  const header = buildHeader(chaos);
   // Looked up before anything is recorded, so the header says what cannot be.
   const missing = checkInternals();
   if (missing.length > 0) {
@@ -247,11 +248,11 @@ function openRecord(): RecordSession | null {
         describeMissing(missing),
     );
   }
-  if (!isMainThread) return openWorkerRecord(dir, header);
+  if (!isMainThread) return openWorkerRecord(dir, header, chaos);
   for (let attempt = 0; attempt < 5; attempt++) {
     const file = logPath(dir, attempt === 0 ? program : `${program}.${attempt}`, process.pid);
     try {
-      return new RecordSession(file, header);
+      return new RecordSession(file, header, chaos);
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
       if (err.code === 'EEXIST') continue;
@@ -274,11 +275,11 @@ function chaosOf(value: string | undefined, dir: string): Chaos | null {
 }
 
 /** A worker thread's log: next to its process's main log, named after it. */
-function openWorkerRecord(dir: string, header: TraceHeader): RecordSession | null {
+function openWorkerRecord(dir: string, header: TraceHeader, chaos: Chaos | null): RecordSession | null {
   const main = original.fs.readdirSync(dir).find((f) => f.endsWith(`-${process.pid}${LOG_EXT}`));
   const file = workerLog(path.join(dir, main ?? `${programName(process.argv)}-${process.pid}${LOG_EXT}`), threadId);
   try {
-    return new RecordSession(file, header);
+    return new RecordSession(file, header, chaos);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     writeStderr(`rewind: cannot create the recording ${file} (${err.code ?? err.message}); worker thread ${threadId} runs unrecorded.\n`);

@@ -9,7 +9,7 @@
 // the work is done).
 import crypto from 'node:crypto';
 import { bindings } from '../node/bindings.js';
-import { chaos, deliveryOf } from '../session/chaos.js';
+import { deliveryOf } from '../session/chaos.js';
 import type { Session, Source } from '../session/session.js';
 import { Api, Tag } from '../trace/format.js';
 
@@ -30,7 +30,7 @@ function completions(s: Session, api: number, what: string, repeat: boolean): Co
   const op = s.newOp();
   if (s.mode === 'record') {
     const rs = s;
-    const c = chaos;
+    const c = rs.chaos;
     const lane = c?.lane(op, deliveryOf(api)) ?? null;
     return {
       wrap(fn, held = true) {

@@ -5,7 +5,6 @@
 // handle under ChildProcess (spawn, exit, kill) and spawn_sync, the one function behind
 // spawnSync, execSync and execFileSync.
 import { bindings, type Bindings } from '../node/bindings.js';
-import { chaos } from '../session/chaos.js';
 import { original, writeStderr } from '../session/originals.js';
 import type { RecordSession } from '../session/record.js';
 import type { ReplaySession } from '../session/replay.js';
@@ -196,7 +195,7 @@ function recordProcesses(s: RecordSession, b: Bindings): void {
         this.onexit = exit; // stack frames then read as Node's own
         return exit.apply(this, arguments);
       };
-      const deliver = chaos === null ? exited : chaos.wrap(laneOf(st), exited);
+      const deliver = s.chaos === null ? exited : s.chaos.wrap(laneOf(st), exited);
       this.onexit = function (this: Handle, ...outcome: unknown[]) {
         afterOutput(() => deliver.apply(this, outcome as [number, string]));
       };

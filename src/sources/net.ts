@@ -10,7 +10,6 @@
 import net from 'node:net';
 import { bindings, type Bindings } from '../node/bindings.js';
 import { kSocketTimeout } from '../node/symbols.js';
-import { chaos } from '../session/chaos.js';
 import { original } from '../session/originals.js';
 import type { RecordSession } from '../session/record.js';
 import type { ReplaySession } from '../session/replay.js';
@@ -92,7 +91,7 @@ function recordNet(s: RecordSession, b: Bindings): void {
           if (client) handleState(client);
           return accept.apply(this, arguments);
         };
-        const c = chaos;
+        const c = s.chaos;
         const recorded =
           c === null
             ? accepted

@@ -14,7 +14,7 @@
 import { crc32 } from 'node:zlib';
 import { bindings, type Bindings } from '../node/bindings.js';
 import { stdioHandle } from '../node/fields.js';
-import { chaos, Delivery, Lane, type Chaos } from '../session/chaos.js';
+import { Delivery, Lane, type Chaos } from '../session/chaos.js';
 import { ipcChannel } from '../node/symbols.js';
 import type { RecordSession } from '../session/record.js';
 import type { ReplaySession } from '../session/replay.js';
@@ -79,7 +79,7 @@ export function recordCompletion(s: RecordSession, st: HandleState, req: Req, op
     req.oncomplete = complete;
     return complete.apply(this, arguments);
   };
-  req.oncomplete = chaos === null ? done : chaos.wrap(laneOf(st), done, op);
+  req.oncomplete = s.chaos === null ? done : s.chaos.wrap(laneOf(st), done, op);
 }
 
 /** The status a completion gets first. */
@@ -190,7 +190,7 @@ function recordReads(s: RecordSession, b: Bindings): (h: Handle) => void {
       const recorded = typeof fn === 'function' ? wrap(this[kState], fn as (ab?: ArrayBuffer) => unknown) : fn;
       // TLS reads are left alone by chaos: the TLS layer calls back into JS from inside its own calls.
       const tls = b.TLSWrap !== null && this instanceof b.TLSWrap;
-      Reflect.set(onreadOwner(this), 'onread', chaos === null || tls || typeof recorded !== 'function' ? recorded : heldReads(chaos, b, this[kState], recorded as (ab?: ArrayBuffer) => unknown), this);
+      Reflect.set(onreadOwner(this), 'onread', s.chaos === null || tls || typeof recorded !== 'function' ? recorded : heldReads(s.chaos, b, this[kState], recorded as (ab?: ArrayBuffer) => unknown), this);
     },
   };
   return (h) => {
@@ -319,14 +319,14 @@ function recordClose(s: RecordSession, b: Bindings): void {
     const st = this[kState];
     if (!st || st === EXEMPT) return close.apply(this, arguments);
     // Chaos: reads still held never arrive on a closed handle (nor does replay expect them).
-    if (chaos !== null && st.lane !== null) chaos.discard(st.lane);
+    if (s.chaos !== null && st.lane !== null) s.chaos.discard(st.lane);
     if (typeof cb !== 'function') return close.apply(this, arguments);
     const op = s.newOp();
     const closed = function (this: Handle) {
       s.callback(op, Api['handle.close'], undefined);
       return cb.apply(this, arguments as unknown as []);
     };
-    return close.call(this, chaos === null ? closed : chaos.wrap(laneOf(st), closed, op));
+    return close.call(this, s.chaos === null ? closed : s.chaos.wrap(laneOf(st), closed, op));
   };
 }
 

@@ -6,7 +6,7 @@ import timers from 'node:timers';
 import { promisify } from 'node:util';
 import { kTimerAsyncId } from '../node/symbols.js';
 import { Tag } from '../trace/format.js';
-import { chaos, type Chaos } from '../session/chaos.js';
+import type { Chaos } from '../session/chaos.js';
 import { original } from '../session/originals.js';
 import type { RecordSession } from '../session/record.js';
 import type { ReplayOp, ReplaySession } from '../session/replay.js';
@@ -17,7 +17,7 @@ type Fn = (...args: unknown[]) => unknown;
 const noop = () => {};
 
 function recordTimers(s: RecordSession): TimerApi {
-  const held = chaos === null ? null : chaosTimers(chaos);
+  const held = s.chaos === null ? null : chaosTimers(s.chaos);
   // `arguments`, not rest parameters, and no argument array for the common call without
   // extra arguments: timers are hot, 10^5 turns must not cost 10^5 allocations more.
   const wrap = (tag: number, make: Fn) => {

@@ -3,7 +3,6 @@
 // are libuv handles): the three shapes of a call, written once against the Session. Each
 // form of one function shares its Api id; the first element of the argument summary names
 // the form, so a listing reads `fs.opendir ["cb", "a"]`.
-import { chaos } from '../../session/chaos.js';
 import type { ResultCodec, Session } from '../../session/session.js';
 import { encodeValue, decodeValue } from '../../trace/values.js';
 
@@ -155,7 +154,7 @@ export function promiseCall<T>(api: number, args: unknown, what: string, start: 
 export function cancelOp(op: number): void {
   if (!op) return;
   if (session.mode === 'replay') session.cancel(op);
-  else chaos?.finished(op);
+  else session.chaos?.finished(op);
 }
 
 export function currentSession(): Session {
