@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ByteCursor, pack, putVarint, unpack, unzigzag, zigzag } from '../src/trace/codec.js';
 import { FastPacker } from '../src/trace/fastpack.js';
 import { decodeValue, encodeValue } from '../src/trace/values.js';
-import '../src/sources/fs/values.js';
+import { registerFsValueClasses } from '../src/sources/fs/values.js';
 import {
   CHUNK_HEADER_BYTES,
   FORMAT_VERSION,
@@ -30,6 +30,9 @@ import {
 import { DecodeState, TraceError, TraceReader, decodeEvent, type TraceEvent, type TraceFile } from '../src/trace/reader.js';
 import { CHUNK_BYTES, TraceWriter, encodeChunk, encodePreamble } from '../src/trace/writer.js';
 
+
+// fs's Stats and Dirents, stored as the sessions store them.
+registerFsValueClasses();
 
 // ---------------------------------------------------------------------------------------
 // Temp files

@@ -30,8 +30,9 @@ import { tlsSource } from '../sources/tls.js';
 import { childProcessSource } from '../sources/child-process.js';
 import { backgroundSource } from '../sources/background.js';
 import { dnsSource } from '../sources/dns.js';
-import { osSource } from '../sources/os.js';
+import { osSource, registerOsValueClasses } from '../sources/os.js';
 import { fsSource } from '../sources/fs/index.js';
+import { registerFsValueClasses } from '../sources/fs/values.js';
 import { addonsSource } from '../sources/addons.js';
 import { sqliteSource } from '../sources/sqlite.js';
 import { dgramSource } from '../sources/dgram.js';
@@ -111,6 +112,10 @@ export function start(attach?: (session: ReplaySession) => void): void {
   // controller: a CommonJS preload on the recorded command line (rewind-replay/vitest and
   // rewind-replay/node-test put one there) runs first and must leave it to that one.
   if (process.env[ENV.CONTROL] && !attach) return;
+  // How the sources' values (os's SystemError, fs's Stats...) are stored: known before any
+  // is written or read. os first: a later class is asked first, fs's before SystemError.
+  registerOsValueClasses();
+  registerFsValueClasses();
   let session: Session;
   if (mode === 'replay') session = openReplay();
   else {

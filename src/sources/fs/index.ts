@@ -16,7 +16,6 @@ import { inLoader, installLoaderExemption, isLoaderRealpath } from './loader.js'
 import { callbackCall, guard, promiseCall, summary, syncCall, useSession } from './public.js';
 import { decodeValue, encodeValue } from '../../trace/values.js';
 import { nestedWatch, unwatchFile, watch, watchFile, watchIterator } from './watch.js';
-import './values.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Fn = (...args: any) => any;
