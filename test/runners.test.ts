@@ -186,7 +186,9 @@ describe.concurrent('rewind-replay/node-test', () => {
   });
 });
 
-describe.concurrent('examples/flaky (acceptance 1): its forced failure replays 20 times out of 20', () => {
+// Each test runs vitest 21 times or more (the recording, then 20 replays): on a loaded machine that outlasts the
+// default 60 s.
+describe.concurrent('examples/flaky (acceptance 1): its forced failure replays 20 times out of 20', { timeout: 240_000 }, () => {
   const EXAMPLE = path.join(ROOT, 'examples', 'flaky');
   const TEST = 'examples/flaky/loader.test.ts > the config is loaded before the deadline';
   const failure = (name: string) =>
