@@ -7,7 +7,7 @@ const flakyExample = process.argv.some((arg) => /(^|[\\/])examples[\\/]flaky/.te
 export default defineConfig(
   flakyExample
     ? {
-        plugins: [(await import('rewind/vitest')).default()],
+        plugins: [(await import('rewind-replay/vitest')).default()],
         test: { include: ['examples/flaky/**/*.test.ts'] },
       }
     : {

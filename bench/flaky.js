@@ -50,7 +50,7 @@ export function flakyBenches(ctx) {
     for (let i = 0; i < total; i++) {
       if (i % 20 === 0) progress(`  8: run ${i + 1}/${total}`);
       if (i < plainRuns) {
-        // The repository's vitest.config.ts adds rewind/vitest for examples/flaky; off here.
+        // The repository's vitest.config.ts adds rewind-replay/vitest for examples/flaky; off here.
         const r = run([VITEST, ...FLAKY], { ...BASE_ENV, REWIND_MODE: 'off' });
         arms.plain.fail += verdict(r, 'a plain run') ? 1 : 0;
         arms.plain.ms.push(r.ms);
@@ -139,10 +139,12 @@ export function flakyBenches(ctx) {
     const s = { plain: [], rec: [], bytes: [], logs: [], events: [] };
     await loop(`9`, ctx.RUNS, (i) => {
       const out = path.join(dirOf('suite'), 'rec');
+      /** @type {[string, () => ReturnType<typeof run>][]} */
       const steps = [
         ['plain', () => run([VITEST, ...SUITE])],
         ['rec', () => run([CLI, 'record', '--out', out, '--', NODE, VITEST, ...SUITE])],
       ];
+      /** @type {Record<string, any>} */
       const r = {};
       for (const [k, fn] of i % 2 === 0 ? steps : [...steps].reverse()) r[k] = fn();
       for (const k of ['plain', 'rec']) {

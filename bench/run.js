@@ -102,7 +102,7 @@ function parseArgs(argv) {
 // ---- running processes --------------------------------------------------------------------
 
 let tmpRoot = null;
-let interrupted = false;
+let interrupted = /** @type {string | false} */ (false);
 
 /** The environment every child starts from: no rewind preload or settings inherited. */
 function baseEnv() {

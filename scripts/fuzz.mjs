@@ -34,7 +34,7 @@ function cli(args, cwd) {
   const argv = hasTime ? ['-f', 'RSS_KB=%M', process.execPath, BIN, ...args] : [BIN, ...args];
   const r = spawnSync(cmd, argv, { cwd, encoding: 'utf8', timeout: TIMEOUT_MS, stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 1 << 26 });
   const m = /RSS_KB=(\d+)/.exec(r.stderr ?? '');
-  return { status: r.status, hung: r.error?.code === 'ETIMEDOUT' || r.signal === 'SIGTERM', rssKb: m ? Number(m[1]) : 0, stderr: (r.stderr ?? '').replace(/RSS_KB=\d+\n?/, '') };
+  return { status: r.status, hung: /** @type {NodeJS.ErrnoException | undefined} */ (r.error)?.code === 'ETIMEDOUT' || r.signal === 'SIGTERM', rssKb: m ? Number(m[1]) : 0, stderr: (r.stderr ?? '').replace(/RSS_KB=\d+\n?/, '') };
 }
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'rewind-fuzz-'));

@@ -3,7 +3,7 @@
 // runs from V8's code cache (preload-loader.ts). Being
 // CommonJS it runs synchronously during Node's startup, before the event loop first
 // turns, so nothing can happen unrecorded before it (a forked child's first IPC message);
-// being one file it loads in one read. `rewind/register` (ESM, for --import) is the same
+// being one file it loads in one read. `rewind-replay/register` (ESM, for --import) is the same
 // start for programs run without the CLI, and for debugging replays.
 import { ENV } from './session/env.js';
 import { start } from './session/start.js';

@@ -1,4 +1,4 @@
-// The preload: `node --import rewind/register app.js`, or NODE_OPTIONS="--import=…" as the
+// The preload: `node --import rewind-replay/register app.js`, or NODE_OPTIONS="--import=…" as the
 // CLI sets it. Records into ./.rewind/ unless the CLI says otherwise (see session/start.ts).
 // Node waits for this module, top-level await included, before it runs the program.
 import { ENV } from './session/env.js';

@@ -1,4 +1,4 @@
-// For test runner integrations (rewind/vitest, rewind/node-test) and programs that judge
+// For test runner integrations (rewind-replay/vitest, rewind-replay/node-test) and programs that judge
 // their own runs: tell the recording of this process that a test failed. A recording whose
 // test failed counts as a failed run (`rewind record --until-fail` keeps it, `rewind replay`
 // picks its process, `--break-before-failure` stops before the failing turn).

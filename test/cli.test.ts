@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FORMAT_VERSION } from '../src/trace/format.js';
+import { within } from './helpers.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const CLI = path.join(ROOT, 'bin', 'rewind.js');
@@ -144,7 +145,8 @@ describe('a recording whose process was killed (SIGKILL)', () => {
     const out = path.join(tmp, 'killed');
     const child = spawn(process.execPath, [CLI, 'record', '--out', out, '--', process.execPath, prog], { cwd: tmp });
     let stdout = '';
-    await new Promise<void>((resolve) => {
+    const exited = new Promise((r) => child.on('exit', r));
+    await within(new Promise<void>((resolve) => {
       child.stdout.on('data', (d: Buffer) => {
         stdout += d;
         const pid = /pid (\d+)/.exec(stdout)?.[1];
@@ -154,8 +156,8 @@ describe('a recording whose process was killed (SIGKILL)', () => {
           resolve();
         }
       });
-    });
-    await new Promise((r) => child.on('exit', r));
+    }), 'the 30th tick');
+    await within(exited, 'the end of rewind record');
     const replay = rewind(['replay', out]);
     expect(replay.stderr).toMatch(/rewind: the recording ends at event \d+ \(.*\): the recorded process was killed/);
     const replayed = replay.stdout.split('\n').filter(Boolean);

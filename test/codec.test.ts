@@ -15,7 +15,7 @@ import { ByteCursor, pack, putVarint, unpack, unzigzag, zigzag } from '../src/tr
 import { FastPacker } from '../src/trace/fastpack.js';
 import { COMPRESSED } from '../src/trace/compress.js';
 import { decodeValue, encodeValue } from '../src/trace/values.js';
-import '../src/sources/fs/values.js';
+import { registerFsValueClasses } from '../src/sources/fs/values.js';
 import {
   CHUNK_HEADER_BYTES,
   FORMAT_VERSION,
@@ -29,9 +29,11 @@ import {
   type TraceHeader,
 } from '../src/trace/format.js';
 import { DecodeState, TraceError, TraceReader, decodeEvent, type TraceEvent, type TraceFile } from '../src/trace/reader.js';
-import { TraceWriter, encodeChunk, encodePreamble } from '../src/trace/writer.js';
+import { CHUNK_BYTES, TraceWriter, encodeChunk, encodePreamble } from '../src/trace/writer.js';
 
-const CHUNK_BYTES = 64 * 1024; // the writer's chunk size (private in writer.ts)
+
+// fs's Stats and Dirents, stored as the sessions store them.
+registerFsValueClasses();
 
 // ---------------------------------------------------------------------------------------
 // Temp files
@@ -552,7 +554,7 @@ describe('TraceWriter -> TraceReader round-trip', { timeout: 60_000 }, () => {
     expect(multiChunk).toBeGreaterThan(0);
   });
 
-  it('splits a long stream of small events into 64 KiB chunks by itself', () => {
+  it('splits a long stream of small events into chunks of the writer\'s size by itself', () => {
     const header = makeHeader();
     const ops: Op[] = [];
     for (let i = 0; i < 80_000; i++) {
@@ -829,7 +831,7 @@ describe('garbage never escapes as anything but TraceError', { timeout: 60_000 }
     try {
       t = TraceReader.parse(buf);
     } catch (e) {
-      if (!(e instanceof TraceError)) throw new Error(`parse threw a non-TraceError: ${String(e)}\n${(e as Error)?.stack}`);
+      if (!(e instanceof TraceError)) throw new Error(`parse threw a non-TraceError: ${String(e)}\n${(e as Error)?.stack}`, { cause: e });
       expect(e.message).toMatch(/^rewind: the recording <buffer> /);
       return;
     }

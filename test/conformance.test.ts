@@ -95,7 +95,6 @@ const CASES: Case[] = [
       const now = num(out, /^Date\.now (\d+)$/m);
       const made = num(out, /^new Date \S+ (\d+)$/m);
       expect(made - now).toBeGreaterThanOrEqual(0);
-      expect(made - now).toBeLessThan(5000);
       expect(out).toMatch(/^Date\(\) \w{3} \w{3} \d\d \d{4} \d\d:\d\d:\d\d GMT/m);
       expect(out).toMatch(/^typeof Date\(\) string$/m);
       expect(out).toMatch(/^new Date\(2020,1,1\) 2020 1 1 12 30$/m);
@@ -222,14 +221,14 @@ const CASES: Case[] = [
       expect(out).toMatch(/^immediate fired \d+$/m);
       expect(out).toMatch(/^refresh returns handle true \d+$/m);
       expect(out).toMatch(/^unref interval tick 1 \d+$/m);
-      // refresh() at ~10 ms restarted the 20 ms timer: it fired about 20 ms after the refresh.
-      // (A heavily loaded machine can stall the program long enough that the 20 ms timer is
-      // due before the 10 ms one; then there was nothing to restart yet.)
-      const fired = num(out, /^refreshed timeout fired (\d+) ticks \d+ done$/m);
+      // refresh() in the 10 ms timer restarts the 20 ms one: it fires 20 ms (of the loop's
+      // clock) after the refresh. A loaded machine can stall the program until both are due
+      // and the 20 ms one fires first: then the refresh re-arms it, and it fires again.
+      const fires = [...out.matchAll(/^refreshed timeout fired (\d+) ticks \d+ done$/gm)].map((m) => Number(m[1]));
       const refreshed = num(out, /^refresh returns handle true (\d+)$/m);
-      if (out.indexOf('refresh returns handle') < out.indexOf('refreshed timeout fired')) {
-        expect(fired - refreshed).toBeGreaterThanOrEqual(15);
-      }
+      const refreshedFirst = out.indexOf('refresh returns handle') < out.indexOf('refreshed timeout fired');
+      expect(fires, out).toHaveLength(refreshedFirst ? 1 : 2);
+      expect(fires.at(-1)! - refreshed, out).toBeGreaterThanOrEqual(15);
     },
   },
   {
@@ -354,8 +353,9 @@ describe.concurrent('record → replay reproduces the run', () => {
     expect(out.match(/^interval [123] \d+$/gm)).toHaveLength(3);
     expect(num(out, /^done (\d+) /m)).toBeGreaterThanOrEqual(4980);
     expectReplayMatches(expect, r);
-    // Not a speed target (that is `npm run bench`): a replay that waited would take >= 5 s.
-    expect(r.replay.ms, 'the replay waited in real time').toBeLessThan(4500);
+    // Not a speed target (that is `npm run bench`): a replay that waited would take as long
+    // as the recording did (>= 5 s); one that does not takes a fraction of it, on the same machine.
+    expect(r.replay.ms, 'the replay waited in real time').toBeLessThan(r.record.ms / 2);
   });
 
   it('the same recording replays identically more than once', async ({ expect }) => {

@@ -3,7 +3,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import path from 'node:path';
 import CDP from 'chrome-remote-interface';
-import { BIN, NODE, ROOT, baseEnv, tempDir } from './helpers.js';
+import { BIN, NODE, ROOT, baseEnv, tempDir, within } from './helpers.js';
 
 type Client = CDP.Client;
 type Paused = Parameters<Parameters<Client['Debugger']['paused']>[0]>[0];
@@ -56,7 +56,7 @@ export async function attach(url: string): Promise<Attached> {
     contextGone,
     nextPause: () => {
       const p = pauses.shift();
-      return p ? Promise.resolve(p) : new Promise((resolve) => (waiter = resolve));
+      return p ? Promise.resolve(p) : within(new Promise<Paused>((resolve) => (waiter = resolve)), 'Debugger.paused');
     },
     async evaluate(p, expression) {
       const r = await client.Debugger.evaluateOnCallFrame({ callFrameId: p.callFrames[0].callFrameId, expression, returnByValue: true });
@@ -73,14 +73,14 @@ export async function debugReplay(args: string[]): Promise<DebuggedReplay> {
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d));
   const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  const url = await new Promise<string>((resolve, reject) => {
+  const url = await within(new Promise<string>((resolve, reject) => {
     child.stderr.on('data', (d: Buffer) => {
       stderr += d;
       const m = INSPECTOR_URL.exec(stderr);
       if (m) resolve(m[1]);
     });
     closed.then(() => reject(new Error(`the replay ended before its debugger was ready:\n${stderr}`)));
-  });
+  }), 'inspector URL from the replay');
   const attached = await attach(url);
   return {
     ...attached,
@@ -88,9 +88,9 @@ export async function debugReplay(args: string[]): Promise<DebuggedReplay> {
     async finish() {
       await attached.client.Debugger.resume({});
       // Node keeps a process whose debugger is attached alive at exit until the client leaves.
-      await attached.contextGone;
+      await within(attached.contextGone, 'the end of the program');
       await attached.client.close();
-      const status = await closed;
+      const status = await within(closed, 'end of the replay');
       return { stdout, stderr, status };
     },
   };

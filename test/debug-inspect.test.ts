@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INSPECTOR_URL, REWIND_FRAMES, attach, debugReplay } from './debug-client.js';
-import { BIN, NODE, baseEnv, cleanupTempDirs, eventsOf, fixture, record, tempDir, type EventJson, type Recorded } from './helpers.js';
+import { BIN, NODE, baseEnv, cleanupTempDirs, sleep, within, eventsOf, fixture, record, tempDir, type EventJson, type Recorded } from './helpers.js';
 
 afterAll(cleanupTempDirs);
 
@@ -77,9 +77,20 @@ describe('rewind replay --inspect', () => {
     const before = Date.now();
     const now = (await d.evaluate(p, 'Date.now()')) as number;
     expect(now).toBeGreaterThanOrEqual(before);
-    for (let i = 0; i < 5; i++) expect(typeof (await d.evaluate(p, 'Math.random()'))).toBe('number');
+    // Five draws: numbers in [0, 1), all different. None is the program's: its output after
+    // the pause is the recorded one (checked below), so its generator did not advance.
+    const draws: unknown[] = [];
+    for (let i = 0; i < 5; i++) draws.push(await d.evaluate(p, 'Math.random()'));
+    for (const x of draws) expect(x as number).toSatisfy((v: number) => typeof v === 'number' && v >= 0 && v < 1);
+    expect(new Set(draws).size).toBe(5);
     expect(await d.evaluate(p, 'new Date().getTime() >= ' + before)).toBe(true);
-    expect(await d.evaluate(p, 'typeof performance.now()')).toBe('number');
+    // The monotonic clock, read while paused, is the replay's virtual now (ReplaySession.mono):
+    // it does not move while the program is paused.
+    const m1 = (await d.evaluate(p, 'performance.now()')) as number;
+    await sleep(20);
+    const m2 = (await d.evaluate(p, 'performance.now()')) as number;
+    expect(m2).toBe(m1);
+    expect(m1).toBeGreaterThan(0);
     expect(await d.evaluate(p, "process.getBuiltinModule('node:crypto').randomBytes(8).length")).toBe(8);
     expect(await d.evaluate(p, "process.getBuiltinModule('node:crypto').randomUUID().length")).toBe(36);
     await d.evaluate(p, 'console.log("said while paused")');
@@ -108,10 +119,13 @@ describe('rewind debug: inspect', () => {
     /** Resolves once the transcript, past what was already matched, matches `re`. */
     let seen = 0;
     const when = (re: RegExp) =>
-      new Promise<RegExpExecArray>((resolve) => {
-        waiters.push([re, resolve]);
-        check();
-      });
+      within(
+        new Promise<RegExpExecArray>((resolve) => {
+          waiters.push([re, resolve]);
+          check();
+        }),
+        `${re} in the transcript:\n${stdout}`,
+      );
     const check = () => {
       const w = waiters[0];
       const m = w && w[0].exec(stdout.slice(seen));
@@ -143,7 +157,7 @@ describe('rewind debug: inspect', () => {
     await d.client.Debugger.resume({});
     await when(new RegExp(`^stopped before event ${turns[2].n} `, 'm'));
     child.stdin.end('quit\n');
-    await closed;
+    await within(closed, 'exit after quit');
     await d.client.close();
     expect(child.exitCode).toBe(0);
   });

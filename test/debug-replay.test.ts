@@ -108,7 +108,8 @@ describe('rewind replay --break-before-failure', () => {
     expect(turn.kind).toBe('turn');
     expect(turn.site).toBe(site);
     const [, line, column] = /:(\d+):(\d+)$/.exec(site)!;
-    expect(fs.readFileSync(fixture(name), 'utf8').split('\n')[Number(line) - 1].slice(Number(column) - 1)).toMatch(scheduledBy);
+    const source = fs.readFileSync(fixture(name), 'utf8').split('\n');
+    expect(source[Number(line) - 1].slice(Number(column) - 1)).toMatch(scheduledBy);
   });
 
   it('a recording that ended normally: no failure, and how it ended', async () => {

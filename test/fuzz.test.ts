@@ -7,7 +7,7 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NODE, cleanupTempDirs, logsOf, rewind, tempDir } from './helpers.js';
-// @ts-expect-error: a JavaScript module shared with scripts/fuzz.mjs
+// A JavaScript module shared with scripts/fuzz.mjs (type-checked as JavaScript: tsconfig.test.json).
 import { COMMANDS, buildMutant, mutationArb, runInProcess, takeApart, writeMutant } from '../scripts/fuzz-mutants.mjs';
 
 afterAll(cleanupTempDirs);

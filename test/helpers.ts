@@ -157,6 +157,15 @@ export function cleanupTempDirs(): void {
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/** `promise`, or a rejection naming `what` once `ms` have passed: every wait in a test ends. */
+export function within<T>(promise: Promise<T>, what: string, ms = PROCESS_TIMEOUT_MS): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no ${what} within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
 export interface RecordOptions extends RunOptions {
   /** The recording directory (default: a fresh temp dir). Must not hold a recording yet. */
   out?: string;

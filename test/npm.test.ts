@@ -29,7 +29,7 @@ describe.concurrent('rewind record -- npm test', () => {
 
     await sleep(20);
     const rep = await rewind(['replay', dir], { cwd: project, env: NPM_ENV });
-    expectReplayMatches(expect, { record: rec, replay: rep });
+    expectReplayMatches(expect, { record: { ...rec, dir }, replay: rep });
 
     const refused = await rewind(['replay', dir, '-p', 'npm'], { cwd: project });
     expect(refused.status).toBe(64);

@@ -1,4 +1,4 @@
-// rewind/jest on a real Jest project (test/fixtures/jest-project: a test in jest's node
+// rewind-replay/jest on a real Jest project (test/fixtures/jest-project: a test in jest's node
 // environment, one in jsdom, and one that fails on purpose after a timer), run by
 // jest-worker child processes. The failing test is a failure event in its worker's
 // recording; that recording alone is kept and its printed commands name it; and the same
@@ -43,7 +43,7 @@ function printed(r: RunResult, kind: 'replay' | 'debug'): string[][] {
 const failureTests = async (dir: string, pid?: string) =>
   (await eventsOf(dir, { process: pid })).filter((e) => e.kind === 'failure').map((e) => (e.failure as { test?: string }).test);
 
-describe('rewind/jest', () => {
+describe('rewind-replay/jest', () => {
   let dir = '';
   let jest: RunResult;
   let kept = '';

@@ -1,4 +1,4 @@
-// rewind/vitest with vitest's vmForks pool: each test file runs in a vm context of a
+// rewind-replay/vitest with vitest's vmForks pool: each test file runs in a vm context of a
 // forked worker, with the context's own Date and Math.random. The failing test (whose
 // message holds a Math.random() drawn inside the context) is recorded in its worker's log
 // and replays with the same number, every time.
@@ -11,7 +11,7 @@ afterAll(cleanupTempDirs);
 
 const VITEST = path.join(ROOT, 'node_modules', 'vitest', 'vitest.mjs');
 
-describe('rewind/vitest, pool vmForks', () => {
+describe('rewind-replay/vitest, pool vmForks', () => {
   it('keeps the failing worker, whose replay draws the same numbers inside the vm context', async ({ expect }) => {
     const dir = tempDir('rewind-vmforks-');
     const files: Record<string, string> = {

@@ -1,4 +1,4 @@
-// Test runner integrations: rewind/vitest and rewind/node-test on real test suites whose
+// Test runner integrations: rewind-replay/vitest and rewind-replay/node-test on real test suites whose
 // failing test fails on purpose. The failing test's recording is kept and the passing
 // ones dropped; the command printed for it replays the failure (same assertion message,
 // every time); --break-before-failure stops before the turn where the assertion threw;
@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, it } from 'vitest';
-import { BIN, NODE, ROOT, cleanupTempDirs, describeRun, eventsOf, logsOf, rewind, run, tempDir, type Expect, type RunResult } from './helpers.js';
+import { NODE, ROOT, cleanupTempDirs, describeRun, eventsOf, logsOf, rewind, run, tempDir, type Expect, type RunResult } from './helpers.js';
 
 afterAll(cleanupTempDirs);
 
@@ -95,7 +95,7 @@ async function breaksBeforeFailingTurn(expect: Expect, cwd: string, args: string
   expect(r.stderr.toString(), ctx).toContain(`failed in this turn: test failed: ${test}:`);
 }
 
-describe.concurrent('rewind/vitest', () => {
+describe.concurrent('rewind-replay/vitest', () => {
   it('keeps the failing worker recording only; its printed commands replay the failure and break before it', async ({ expect }) => {
     const dir = project({
       'vitest.config.mjs': `import rewind from ${JSON.stringify(path.join(ROOT, 'dist', 'runners', 'vitest.js'))};\nexport default { plugins: [rewind()] };\n`,
@@ -121,7 +121,7 @@ describe.concurrent('rewind/vitest', () => {
   });
 });
 
-describe.concurrent('rewind/node-test', () => {
+describe.concurrent('rewind-replay/node-test', () => {
   const files = {
     'fail.test.mjs': `import test from 'node:test';\nimport assert from 'node:assert/strict';\nconst expect = (v) => ({ toBe: (w) => assert.equal(v, w) });\n${FAILING_TEST}`,
     'pass.test.mjs': `import test from 'node:test';\nimport assert from 'node:assert/strict';\nconst expect = (v) => ({ toBeLessThan: (w) => assert.ok(v < w) });\n${PASSING_TEST}`,
@@ -186,7 +186,9 @@ describe.concurrent('rewind/node-test', () => {
   });
 });
 
-describe.concurrent('examples/flaky (acceptance 1): its forced failure replays 20 times out of 20', () => {
+// Each test runs vitest 21 times or more (the recording, then 20 replays): on a loaded machine that outlasts the
+// default 60 s.
+describe.concurrent('examples/flaky (acceptance 1): its forced failure replays 20 times out of 20', { timeout: 240_000 }, () => {
   const EXAMPLE = path.join(ROOT, 'examples', 'flaky');
   const TEST = 'examples/flaky/loader.test.ts > the config is loaded before the deadline';
   const failure = (name: string) =>
@@ -201,21 +203,23 @@ describe.concurrent('examples/flaky (acceptance 1): its forced failure replays 2
     await replaysReproduce(expect, ROOT, ['replay', out], 20, failure(TEST));
   });
 
-  // Not forced: chaos makes the rare order common (bench 8 measures how much), so a
-  // failing run comes within a few tries; 50 without one would be a chaos regression.
-  it('rewind record --until-fail --chaos finds a failing run within 50 tries, which then replays 20 times out of 20', async ({ expect }) => {
+  // Not forced by FLAKY_BACKOFF_MS: chaos seed 1000 makes the first run fail, by holding the
+  // config read's fstat 128 ms (8 quanta) past the test's 38 ms deadline: a decision of the
+  // seed (a hash of it and the operation), not of timing, with 90 ms to spare.
+  it('rewind record --until-fail --chaos --seed 1000 fails at its first run, which then replays 20 times out of 20', async ({ expect }) => {
     const out = path.join(tempDir('rewind-flaky-'), 'rec');
-    const r = await rewind(['record', '--until-fail', '--chaos', '--runs', '50', '--out', out, '--', NODE, VITEST, 'run', 'examples/flaky'], { cwd: ROOT });
+    const args = ['record', '--until-fail', '--chaos', '--seed', '1000', '--runs', '50', '--out', out];
+    const r = await rewind([...args, '--', NODE, VITEST, 'run', 'examples/flaky'], { cwd: ROOT });
     const ctx = describeRun('record --until-fail --chaos', r);
     expect(r.status, ctx).toBe(1);
     const summary = r.stderr.toString();
-    expect(summary, ctx).toMatch(/^rewind: run \d+ of 50 failed: exit code 1; process \d+ \(forks\): test failed: examples\/flaky\/loader\.test\.ts > the config is loaded before the deadline: AssertionError: expected 'deadline passed'/m);
-    expect(summary, ctx).toMatch(/^ {2}chaos seed: +\d+$/m);
+    expect(summary, ctx).toMatch(/^rewind: run 1 of 50 failed: exit code 1; process \d+ \(forks\): test failed: examples\/flaky\/loader\.test\.ts > the config is loaded before the deadline: AssertionError: expected 'deadline passed'/m);
+    expect(summary, ctx).toMatch(/^ {2}chaos seed: +1000$/m);
     expect(summary, ctx).toContain(`replay it:   rewind replay ${out}`);
     await replaysReproduce(expect, ROOT, ['replay', out], 20, failure(TEST));
   });
 
-  it('the per-test recording rewind/vitest keeps', async ({ expect }) => {
+  it('the per-test recording rewind-replay/vitest keeps', async ({ expect }) => {
     const dir = project({
       'vitest.config.mjs': `import rewind from ${JSON.stringify(path.join(ROOT, 'dist', 'runners', 'vitest.js'))};\nexport default { plugins: [rewind()] };\n`,
       'examples/flaky/loader.test.ts': fs.readFileSync(path.join(EXAMPLE, 'loader.test.ts'), 'utf8'),

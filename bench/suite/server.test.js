@@ -11,7 +11,7 @@ beforeAll(async () => {
     res.end(JSON.stringify({ url: req.url, at: Date.now(), n: Math.random() }));
   });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  base = `http://127.0.0.1:${server.address().port}`;
+  base = `http://127.0.0.1:${/** @type {import('node:net').AddressInfo} */ (server.address()).port}`;
 });
 afterAll(() => new Promise((r) => server.close(r)));
 

@@ -2,7 +2,7 @@
 // (jitter, as retry logic does) before handing the config over; the test gives it a 38 ms
 // deadline. The backoff is under 40 ms: about 1 run in 20 it outlasts the deadline, and
 // the timer wins the race. Run it with `npx vitest run examples/flaky` from the repository:
-// rewind/vitest (see the repository's vitest.config.ts) keeps the recording of a failing run.
+// rewind-replay/vitest (see the repository's vitest.config.ts) keeps the recording of a failing run.
 //
 // FLAKY_BACKOFF_MS fixes the backoff (45 loses the race every time).
 import { readFile } from 'node:fs/promises';

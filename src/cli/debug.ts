@@ -131,7 +131,7 @@ export async function debug(arg: string | undefined, opts: StepOptions): Promise
     },
     restart: (word) => {
       const n = eventArg(word);
-      if (n !== 'bad') return restart(n ?? firstTurn);
+      return n === 'bad' ? undefined : restart(n ?? firstTurn);
     },
     help: () => say(HELP),
   };

@@ -9,6 +9,7 @@
  * asks for the value is the next frame up that is not rewind's.
  */
 export function stopBefore(event: number, what: string, enter: () => void): void {
+  // eslint-disable-next-line no-debugger -- the one statement a debugger is meant to stop at
   debugger; // rewind stopped the replay here, before `event` (`what`): step into twice to enter it
   enter();
 }

@@ -1,4 +1,4 @@
-// rewind/jest/reporter (rewind/jest adds it). Constructed in jest's main process before
+// rewind-replay/jest/reporter (rewind-replay/jest adds it). Constructed in jest's main process before
 // jest starts its workers: unless that process is recorded already (`rewind record -- npx
 // jest`), it puts rewind's preload and a recording directory into the environment the
 // workers inherit, so each worker records from its first instruction. When the run ends

@@ -1,4 +1,4 @@
-// rewind/jest/setup, a setupFilesAfterEnv module (rewind/jest adds it): runs inside each
+// rewind-replay/jest/setup, a setupFilesAfterEnv module (rewind-replay/jest adds it): runs inside each
 // test file's vm context, in the worker that runs the file, and adds an event handler to
 // jest-circus (its handlers live on the context's global under Symbol.for('EVENT_HANDLERS')).
 // A test whose function throws or rejects — an assertion, a timeout — is reported from the

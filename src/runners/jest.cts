@@ -1,5 +1,5 @@
-// rewind/jest: `module.exports = require('rewind/jest')({ ...your config })` in
-// jest.config.js (or `import rewind from 'rewind/jest'`). It adds two things to the config:
+// rewind-replay/jest: `module.exports = require('rewind-replay/jest')({ ...your config })` in
+// jest.config.js (or `import rewind from 'rewind-replay/jest'`). It adds two things to the config:
 // - the setup file (jest-setup.cts) that turns each failing test into a failure event in
 //   the recording of the worker where it failed, in the turn where it failed;
 // - the reporter (jest-reporter.ts) that records jest's workers from their first

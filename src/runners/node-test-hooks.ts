@@ -1,11 +1,9 @@
 // node:test failures as failure events. Every way a node:test test fails — an assertion
 // thrown or rejected, a timeout, `done(err)`, a failing hook — ends in Test.prototype.fail,
 // called in the turn where the failure happened (the microtasks after the assertion threw,
-// the timeout's timer). node:test keeps that class to itself; it is an AsyncResource of
-// type 'Test', so a short-lived async hook meets the first test the runner creates and
-// patches its class: the hook is off again before the first test runs.
-import { createHook } from 'node:async_hooks';
+// the timeout's timer). src/node/fields.ts finds that private class as the first test is made.
 import path from 'node:path';
+import { onNodeTestClass } from '../node/fields.js';
 import { failureInfo } from '../session/failure.js';
 import type { FailureInfo } from '../trace/format.js';
 import { testFailed } from '../testing.js';
@@ -69,18 +67,5 @@ export function installNodeTestHooks(): void {
   const g = globalThis as Record<symbol, unknown>;
   if (g[INSTALLED]) return;
   g[INSTALLED] = true;
-  let found = false;
-  const hook = createHook({
-    init(_id, type, _trigger, resource) {
-      if (found || type !== 'Test') return;
-      let proto = Object.getPrototypeOf(resource) as object | null;
-      while (proto && !Object.hasOwn(proto, 'fail')) proto = Object.getPrototypeOf(proto);
-      if (!proto) return;
-      found = true;
-      patch(proto as NodeTest);
-      // Not from inside the hook's own callback: Node would still be iterating its hooks.
-      queueMicrotask(() => hook.disable());
-    },
-  });
-  hook.enable();
+  onNodeTestClass<NodeTest>(patch);
 }

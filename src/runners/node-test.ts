@@ -1,7 +1,7 @@
-// rewind/node-test, for `--require` (dist/node-test.cjs, bundled like the preload so that it
+// rewind-replay/node-test, for `--require` (dist/node-test.cjs, bundled like the preload so that it
 // runs during Node's startup: the recording starts there, and node's test runner loads
-// `--require` modules, not `--import` ones): `node --require rewind/node-test --test`, or
-// `node --require rewind/node-test file.test.js`. Each test process is recorded from its
+// `--require` modules, not `--import` ones): `node --require rewind-replay/node-test --test`, or
+// `node --require rewind-replay/node-test file.test.js`. Each test process is recorded from its
 // start, its failing tests reported into its recording in the turn where they failed
 // (node-test-hooks.ts); when the tests are done the recordings where a test failed are
 // kept, the others dropped, and rewind prints how to replay each failure.

@@ -1,4 +1,4 @@
-// The setup file the rewind/vitest plugin adds (it runs in each test worker): every failing
+// The setup file the rewind-replay/vitest plugin adds (it runs in each test worker): every failing
 // test becomes a failure event in the worker's recording, named as vitest names it
 // ("file > suite > test"). A test whose function throws or rejects — an assertion, a
 // timeout — is reported from the microtasks of the turn where it failed, so

@@ -1,4 +1,4 @@
-// rewind/vitest: `plugins: [rewind()]` in a vitest config records every test worker from
+// rewind-replay/vitest: `plugins: [rewind()]` in a vitest config records every test worker from
 // its first instruction (the preload on the worker's command line, not a setup file: by
 // then clocks and randomness have been read), reports each failing test into the worker's
 // recording in the turn where it failed (vitest-setup.ts), and at the end of the run keeps

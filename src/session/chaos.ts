@@ -282,9 +282,6 @@ export class Chaos {
   }
 }
 
-/** The chaos of this process, or null: recording as is (replay never has chaos). */
-export let chaos: Chaos | null = null;
-
 /** Prefix of the files startChaos leaves in a recording directory; the CLI removes them. */
 export const CHAOS_CLAIM = '.chaos-';
 
@@ -306,8 +303,7 @@ export function startChaos(seed: number, dir: string, argv: readonly string[]): 
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') break;
     }
   }
-  chaos = new Chaos(seed, `${key}/${instance}`);
-  return chaos;
+  return new Chaos(seed, `${key}/${instance}`);
 }
 
 /** A chaos seed as the user writes it: a whole number from 0 to 2^32 - 1. */

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import crypto from 'node:crypto';
 import timers from 'node:timers';
 import { performance } from 'node:perf_hooks';
+import { nodeProcess } from '../node/fields.js';
 
 /**
  * > 0 while rewind does its own file I/O. Node's fs functions call the fs binding, which
@@ -75,11 +76,11 @@ export const original = {
   // The real pid: replay shows the program the recorded one.
   pid: process.pid,
   // Exits without running 'exit' listeners: used after a divergence report.
-  reallyExit: (process as unknown as { reallyExit: (code: number) => never }).reallyExit,
+  reallyExit: nodeProcess.reallyExit,
   getActiveResourcesInfo: process.getActiveResourcesInfo,
   // rewind's own shared counters and flags (worker logs' tails, output tickets): the
   // program's Atomics are recorded (sources/shared-memory.ts).
-  Atomics: Object.fromEntries(Object.getOwnPropertyNames(Atomics).map((k) => [k, (Atomics as any)[k]])) as typeof Atomics, // eslint-disable-line @typescript-eslint/no-explicit-any
+  Atomics: Object.fromEntries(Object.getOwnPropertyNames(Atomics).map((k) => [k, (Atomics as unknown as Record<string, unknown>)[k]])) as unknown as typeof Atomics,
 };
 
 /** Write a message to stderr synchronously, bypassing the program's (patched) streams. */

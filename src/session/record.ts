@@ -2,14 +2,14 @@
 // every callback the event loop enters is appended to the trace.
 import { Api, type EndInfo, type FailureInfo, type TraceHeader } from '../trace/format.js';
 import { TraceWriter } from '../trace/writer.js';
-import { chaos, deliveryOf } from './chaos.js';
+import { deliveryOf, type Chaos } from './chaos.js';
 import { original, writeStderr } from './originals.js';
 import { failureInfo } from './failure.js';
-import { rethrow, type AsyncCall, type ResultCodec, type Session } from './session.js';
+import { rethrow, type AsyncCall, type ResultCodec, type SessionApi } from './session.js';
 
 const FLUSH_INTERVAL_MS = 100;
 
-export class RecordSession implements Session {
+export class RecordSession implements SessionApi {
   readonly mode = 'record' as const;
   readonly writer: TraceWriter;
   private nextOp = 1;
@@ -21,6 +21,8 @@ export class RecordSession implements Session {
   constructor(
     path: string,
     readonly header: TraceHeader,
+    /** Chaos mode (record --chaos), or null: the schedule as it comes. */
+    readonly chaos: Chaos | null = null,
   ) {
     this.writer = new TraceWriter(path, header);
     this.base = BigInt(header.monoBase[0]) * 1_000_000_000n + BigInt(header.monoBase[1]);
@@ -102,13 +104,13 @@ export class RecordSession implements Session {
       a.cb(...results);
     };
     if (this.audit === null) {
-      a.start(chaos === null ? done : chaos.wrap(chaos.lane(op, deliveryOf(a.api), a.repeat), done));
+      a.start(this.chaos === null ? done : this.chaos.wrap(this.chaos.lane(op, deliveryOf(a.api), a.repeat), done));
       return op;
     }
     const { inside, outside } = this.audit;
     const turn = done;
     done = (...results: unknown[]) => outside(() => turn(...results));
-    inside(() => a.start(chaos === null ? done : chaos.wrap(chaos.lane(op, deliveryOf(a.api), a.repeat), done)));
+    inside(() => a.start(this.chaos === null ? done : this.chaos.wrap(this.chaos.lane(op, deliveryOf(a.api), a.repeat), done)));
     return op;
   }
 

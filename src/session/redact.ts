@@ -77,7 +77,7 @@ export function parseRules(spec: string | undefined): RedactRules {
       try {
         rules.patterns.push(new RegExp(arg, 'g'));
       } catch (e) {
-        throw new RangeError(`re:${arg} is not a regular expression (${(e as Error).message})`);
+        throw new RangeError(`re:${arg} is not a regular expression (${(e as Error).message})`, { cause: e });
       }
     }
     rules.names.push(kind === 'value' ? 'value:…' : item);

@@ -5,14 +5,16 @@
 import { describeEnd } from '../trace/describe.js';
 import { writeStderr } from './originals.js';
 import { ReplayValues } from './replay-values.js';
-import type { Session } from './session.js';
+import type { SessionApi } from './session.js';
 import { errorLine, failureInfo } from './failure.js';
 
 export type { ReplayHook, ReplayOptions } from './replay-log.js';
 export type { ReplayOp } from './replay-dispatcher.js';
 
-export class ReplaySession extends ReplayValues implements Session {
+export class ReplaySession extends ReplayValues implements SessionApi {
   readonly mode = 'replay' as const;
+  /** Replay never has chaos: the log holds the schedule chaos made. */
+  readonly chaos = null;
 
   /** Called as the program emits 'exit', before its listeners run. */
   exiting(code: number): void {

@@ -1,9 +1,28 @@
 // What a Source sees of a session. RecordSession calls the real thing and logs what came
 // back; ReplaySession returns what was logged. Sources whose record and replay code is
-// the same shape (clocks, random values, outputs) are written once against this interface.
+// the same shape (clocks, random values, outputs) are written once against SessionApi;
+// the rest test `s.mode`, which narrows a Session to the one it is.
 import type { TraceHeader } from '../trace/format.js';
+import type { RecordSession } from './record.js';
+import type { ReplaySession } from './replay.js';
 
-export interface Session {
+/** A session: recording or replaying, told apart by `mode`. */
+export type Session = RecordSession | ReplaySession;
+
+/** `s`, which must be recording here: an internal error (not a silent cast) if it is not. */
+export function recording(s: Session): RecordSession {
+  if (s.mode !== 'record') throw new Error('rewind internal error: a recording session was expected, in a replay');
+  return s;
+}
+
+/** `s`, which must be replaying here: an internal error (not a silent cast) if it is not. */
+export function replaying(s: Session): ReplaySession {
+  if (s.mode !== 'replay') throw new Error('rewind internal error: a replaying session was expected, in a recording');
+  return s;
+}
+
+/** What both sessions offer, the same way. */
+export interface SessionApi {
   readonly mode: 'record' | 'replay';
   readonly header: TraceHeader;
   /** A wall-clock reading (epoch ms) for the API named by tag. */

@@ -7,6 +7,7 @@ import { isMainThread, threadId } from 'node:worker_threads';
 import { syncBuiltinESMExports } from 'node:module';
 import tty from 'node:tty';
 import { EXIT } from '../exit-codes.js';
+import { nodeLoaded } from '../node/fields.js';
 import { Api, FORMAT_VERSION, type TraceHeader } from '../trace/format.js';
 import { createRequire } from 'node:module';
 import { TraceError, TraceReader, type TraceFile } from '../trace/reader.js';
@@ -30,8 +31,9 @@ import { tlsSource } from '../sources/tls.js';
 import { childProcessSource } from '../sources/child-process.js';
 import { backgroundSource } from '../sources/background.js';
 import { dnsSource } from '../sources/dns.js';
-import { osSource } from '../sources/os.js';
+import { osSource, registerOsValueClasses } from '../sources/os.js';
 import { fsSource } from '../sources/fs/index.js';
+import { registerFsValueClasses } from '../sources/fs/values.js';
 import { addonsSource } from '../sources/addons.js';
 import { sqliteSource } from '../sources/sqlite.js';
 import { dgramSource } from '../sources/dgram.js';
@@ -42,13 +44,13 @@ import { ReplaySession } from './replay.js';
 import { SESSION_KEY, type Session, type Source } from './session.js';
 import { installStackFilter } from './stack.js';
 import { installNodeTestHooks } from '../runners/node-test-hooks.js';
-import { ipcChannel } from './ipc.js';
+import { ipcChannel } from '../node/symbols.js';
 import { startAudit } from './audit.js';
 import { ENV } from './env.js';
 import { parseSeed, startChaos, type Chaos } from './chaos.js';
 import { REWIND_VERSION } from '../version.js';
-import { bindings } from './bindings.js';
-import { describeMissing, missingInternals } from '../node/internals.js';
+import { checkInternals } from '../node/check.js';
+import { describeMissing } from '../node/internals.js';
 
 
 /**
@@ -109,10 +111,14 @@ export function start(attach?: (session: ReplaySession) => void): void {
   // A replayed thread is told so by its parent in workerData: its environment is the recorded one.
   const mode = workerReplayOf() ? 'replay' : (process.env[ENV.MODE] ?? 'record');
   if (mode === 'off') return;
-  // A replay a debugger drives is started by rewind/register, which attaches the debug
-  // controller: a CommonJS preload on the recorded command line (rewind/vitest and
-  // rewind/node-test put one there) runs first and must leave it to that one.
+  // A replay a debugger drives is started by rewind-replay/register, which attaches the debug
+  // controller: a CommonJS preload on the recorded command line (rewind-replay/vitest and
+  // rewind-replay/node-test put one there) runs first and must leave it to that one.
   if (process.env[ENV.CONTROL] && !attach) return;
+  // How the sources' values (os's SystemError, fs's Stats...) are stored: known before any
+  // is written or read. os first: a later class is asked first, fs's before SystemError.
+  registerOsValueClasses();
+  registerFsValueClasses();
   let session: Session;
   if (mode === 'replay') session = openReplay();
   else {
@@ -207,8 +213,7 @@ function refuseIncomplete(h: TraceHeader): void {
     replayedThreadDone();
     original.reallyExit(EXIT.BAD_TRACE);
   }
-  bindings();
-  const now = missingInternals();
+  const now = checkInternals();
   if (now.length > 0) {
     writeStderr(
       `rewind: cannot replay here: this Node (${process.version}${process.execArgv.length ? `, ${process.execArgv.join(' ')}` : ''}) does not let rewind reach ` +
@@ -226,7 +231,7 @@ function openRecord(): RecordSession | null {
   const program = programName(process.argv);
   let dir = env[ENV.DIR];
   if (!dir) {
-    // Used directly (node --import rewind/register app.js): record into ./.rewind/, and let
+    // Used directly (node --import rewind-replay/register app.js): record into ./.rewind/, and let
     // child processes find the same directory.
     dir = createRecordingDir(original.processCwd(), program);
     env[ENV.DIR] = dir;
@@ -238,10 +243,10 @@ function openRecord(): RecordSession | null {
       // reported below, when the log cannot be created
     }
   }
-  const header = buildHeader(chaosOf(env[ENV.CHAOS], dir));
+  const chaos = chaosOf(env[ENV.CHAOS], dir);
+  const header = buildHeader(chaos);
   // Looked up before anything is recorded, so the header says what cannot be.
-  bindings();
-  const missing = missingInternals();
+  const missing = checkInternals();
   if (missing.length > 0) {
     header.missingInternals = missing.map((m) => ({ ...m }));
     writeStderr(
@@ -251,11 +256,11 @@ function openRecord(): RecordSession | null {
         describeMissing(missing),
     );
   }
-  if (!isMainThread) return openWorkerRecord(dir, header);
+  if (!isMainThread) return openWorkerRecord(dir, header, chaos);
   for (let attempt = 0; attempt < 5; attempt++) {
     const file = logPath(dir, attempt === 0 ? program : `${program}.${attempt}`, process.pid);
     try {
-      return new RecordSession(file, header);
+      return new RecordSession(file, header, chaos);
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
       if (err.code === 'EEXIST') continue;
@@ -278,11 +283,11 @@ function chaosOf(value: string | undefined, dir: string): Chaos | null {
 }
 
 /** A worker thread's log: next to its process's main log, named after it. */
-function openWorkerRecord(dir: string, header: TraceHeader): RecordSession | null {
+function openWorkerRecord(dir: string, header: TraceHeader, chaos: Chaos | null): RecordSession | null {
   const main = original.fs.readdirSync(dir).find((f) => f.endsWith(`-${process.pid}${LOG_EXT}`));
   const file = workerLog(path.join(dir, main ?? `${programName(process.argv)}-${process.pid}${LOG_EXT}`), threadId);
   try {
-    return new RecordSession(file, header);
+    return new RecordSession(file, header, chaos);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     writeStderr(`rewind: cannot create the recording ${file} (${err.code ?? err.message}); worker thread ${threadId} runs unrecorded.\n`);
@@ -318,8 +323,7 @@ function stdinKind(): 'tty' | 'pipe' | 'file' {
 
 /** A cluster worker's id: Node set up the worker (loading cluster) before the preload ran. */
 function clusterWorkerId(): number | null {
-  const loaded = (process as unknown as { moduleLoadList?: string[] }).moduleLoadList;
-  if (!isMainThread || !loaded?.includes('NativeModule cluster')) return null;
+  if (!isMainThread || !nodeLoaded('cluster')) return null;
   const cluster = process.getBuiltinModule?.('node:cluster') as { isWorker?: boolean; worker?: { id: number } } | undefined;
   return cluster?.isWorker && cluster.worker ? cluster.worker.id : null;
 }

@@ -14,8 +14,6 @@ import type { Session, Source } from '../session/session.js';
 import { Api } from '../trace/format.js';
 import { Membrane } from './membrane.js';
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
-
 /** The package an addon belongs to (its nearest package.json's name), else its file name. */
 export function addonName(file: string): string {
   let dir = path.dirname(file);

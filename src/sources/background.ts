@@ -8,11 +8,9 @@
 // completion waits for its turn in the log (the dispatcher holds the replay there until
 // the work is done).
 import crypto from 'node:crypto';
-import { bindings } from '../session/bindings.js';
-import { chaos, deliveryOf } from '../session/chaos.js';
+import { bindings } from '../node/bindings.js';
+import { deliveryOf } from '../session/chaos.js';
 import { ownIo } from '../session/originals.js';
-import type { RecordSession } from '../session/record.js';
-import type { ReplaySession } from '../session/replay.js';
 import type { Session, Source } from '../session/session.js';
 import { Api, Tag } from '../trace/format.js';
 
@@ -32,8 +30,8 @@ interface Completions {
 function completions(s: Session, api: number, what: string, repeat: boolean): Completions {
   const op = s.newOp();
   if (s.mode === 'record') {
-    const rs = s as RecordSession;
-    const c = chaos;
+    const rs = s;
+    const c = rs.chaos;
     const lane = c?.lane(op, deliveryOf(api)) ?? null;
     return {
       wrap(fn, held = true) {
@@ -45,7 +43,7 @@ function completions(s: Session, api: number, what: string, repeat: boolean): Co
       },
     };
   }
-  const rs = s as ReplaySession;
+  const rs = s;
   const done: [Fn, unknown, unknown[]][] = [];
   rs.register(op, {
     tag: Tag.Callback,

@@ -20,6 +20,7 @@
 //   delivery only collects them.
 import { Readable } from 'node:stream';
 import perfHooks, { performance, PerformanceEntry, PerformanceObserverEntryList } from 'node:perf_hooks';
+import { nodeLoaded } from '../node/fields.js';
 import { Api } from '../trace/format.js';
 import { original } from '../session/originals.js';
 import { numbersAsRecorded } from './readings.js';
@@ -50,8 +51,7 @@ interface TestEvent {
 }
 
 /** node:test was loaded before rewind: its clock is the real one. */
-const runnerLoadedFirst = (): boolean =>
-  ((process as unknown as { moduleLoadList?: string[] }).moduleLoadList ?? []).includes('NativeModule internal/test_runner/test');
+const runnerLoadedFirst = (): boolean => nodeLoaded('internal/test_runner/test');
 
 function recordTestDurations(s: Session): void {
   if (!runnerLoadedFirst()) return;

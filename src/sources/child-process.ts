@@ -4,8 +4,7 @@
 // signal is sent. Pipes are stream handles (streams.ts); this module covers the Process
 // handle under ChildProcess (spawn, exit, kill) and spawn_sync, the one function behind
 // spawnSync, execSync and execFileSync.
-import { bindings, type Bindings } from '../session/bindings.js';
-import { chaos } from '../session/chaos.js';
+import { bindings, type Bindings } from '../node/bindings.js';
 import { original, writeStderr } from '../session/originals.js';
 import type { RecordSession } from '../session/record.js';
 import type { ReplaySession } from '../session/replay.js';
@@ -14,6 +13,8 @@ import { ENV } from '../session/env.js';
 import { Api, Tag } from '../trace/format.js';
 import { writeUnchecked } from './stdio.js';
 import { handleState, laneOf } from './streams.js';
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
 
 // ---- children's inherited output -------------------------------------------------------
 // A child given the program's own stdout or stderr (stdio: 'inherit', [0, 1, 2],
@@ -143,7 +144,6 @@ function spawnSyncWithPipes(s: Session, options: any, spawnSync: () => any): any
   }
 }
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
 type Handle = any;
 
 /** What the program asked to run: from spawn's options object, or (Node 24) its positional arguments. */
@@ -206,7 +206,7 @@ function recordProcesses(s: RecordSession, b: Bindings): void {
         this.onexit = exit; // stack frames then read as Node's own
         return exit.apply(this, arguments);
       };
-      const deliver = chaos === null ? exited : chaos.wrap(laneOf(st), exited);
+      const deliver = s.chaos === null ? exited : s.chaos.wrap(laneOf(st), exited);
       this.onexit = function (this: Handle, ...outcome: unknown[]) {
         afterOutput(() => deliver.apply(this, outcome as [number, string]));
       };
@@ -245,7 +245,7 @@ export const childProcessSource: Source = {
     const b = bindings();
     if (!b) return;
     common(s, b);
-    if (s.mode === 'record') recordProcesses(s as RecordSession, b);
-    else replayProcesses(s as ReplaySession, b);
+    if (s.mode === 'record') recordProcesses(s, b);
+    else replayProcesses(s, b);
   },
 };

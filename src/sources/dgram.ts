@@ -4,8 +4,7 @@
 // callback the handle makes (a datagram received, a send completed) is a turn of it.
 // At replay the UDP handles stay inert: no socket is opened, no port bound, nothing sent.
 import { crc32 } from 'node:zlib';
-import type { RecordSession } from '../session/record.js';
-import type { ReplaySession } from '../session/replay.js';
+import { bindingNamed } from '../node/bindings.js';
 import type { Session, Source } from '../session/session.js';
 import { Api, Tag } from '../trace/format.js';
 import { handleState, recordCompletion } from './streams.js';
@@ -13,17 +12,7 @@ import { handleState, recordCompletion } from './streams.js';
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Handle = any;
 
-function udpBinding(): { UDP: { prototype: any } } | null {
-  const emitWarning = process.emitWarning;
-  process.emitWarning = () => {}; // process.binding is documentation-deprecated (DEP0111)
-  try {
-    return (process as unknown as { binding(name: string): any }).binding('udp_wrap');
-  } catch {
-    return null;
-  } finally {
-    process.emitWarning = emitWarning;
-  }
-}
+const udpBinding = () => bindingNamed<{ UDP: { prototype: any } }>('udp_wrap');
 
 /** Length and crc32 of a datagram (a list of Buffers). */
 function measure(list: Uint8Array[], count: number): { length: number; crc: number } {
@@ -63,8 +52,8 @@ export const dgramSource: Source = {
     const b = udpBinding();
     if (!b) return;
     const P = b.UDP.prototype;
-    const replay = s.mode === 'replay' ? (s as ReplaySession) : null;
-    const record = s.mode === 'record' ? (s as RecordSession) : null;
+    const replay = s.mode === 'replay' ? s : null;
+    const record = s.mode === 'record' ? s : null;
 
     for (const name of STATUS_CALLS) {
       const real = P[name];

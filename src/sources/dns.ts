@@ -12,7 +12,7 @@
 // Channel configuration (setServers, setLocalAddress, cancel) is local and stays real: at
 // replay a channel never has a query in flight, so cancel() finds nothing, and the
 // ECANCELLED answers the recording has arrive as recorded.
-import { bindings } from '../session/bindings.js';
+import { bindings } from '../node/bindings.js';
 import type { Session, Source } from '../session/session.js';
 import { Api } from '../trace/format.js';
 

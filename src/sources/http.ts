@@ -3,13 +3,8 @@
 // private copy of Date, cached for a second on a private timer). Where Node added it,
 // rewind swaps its value, in place, for the time the log holds for the turn in progress —
 // no clock reading to log per response — so the header block keeps Node's own layout.
-import { createRequire } from 'node:module';
-import type * as Http from 'node:http';
-
-// Not an ESM import: building node:http's ESM facade reads its lazy exports, and on Node 22
-// one of them (WebSocket) loads undici, whose parser then compiles in the background — an
-// event of rewind's making, which a recording through the CommonJS preload would not have.
-const http = createRequire(import.meta.url)('node:http') as typeof Http;
+import { serverResponse } from '../node/fields.js';
+import { kOutHeaders as outHeaders } from '../node/symbols.js';
 import type { Session, Source } from '../session/session.js';
 import { original } from '../session/originals.js';
 
@@ -53,12 +48,11 @@ function utcNow(s: Session): string {
 export const httpSource: Source = {
   name: 'http',
   install(s: Session) {
-    const proto = http.ServerResponse.prototype as any;
+    const proto = serverResponse;
     const storeHeader = proto._storeHeader;
-    let kOutHeaders: symbol | undefined;
+    const kOutHeaders = outHeaders();
     proto._storeHeader = function _storeHeader(this: any, firstLine: string, headers: Headers) {
       const result = storeHeader.call(this, firstLine, headers);
-      kOutHeaders ??= Object.getOwnPropertySymbols(this).find((k) => k.description === 'kOutHeaders');
       if (this.sendDate && !hasDate(headers, kOutHeaders ? this[kOutHeaders] : undefined)) {
         // Node added "Date: <29 characters>\r\n" after the program's headers: the only
         // line that starts so (no header value holds a line break). Swap in the session's.

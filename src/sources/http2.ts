@@ -8,15 +8,13 @@
 //
 // A server's responses carry a `date` header Node takes from its private clock: it is
 // set from the recorded clock instead, as for HTTP/1 (http.ts).
-import { bindings } from '../session/bindings.js';
+import { bindings } from '../node/bindings.js';
+import { ownerOf, serverOf } from '../node/symbols.js';
 import { original } from '../session/originals.js';
 import type { Session, Source } from '../session/session.js';
 import { isInert } from './streams.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
-
-const symbolNamed = (o: object, description: string): symbol | undefined =>
-  Object.getOwnPropertySymbols(o).find((k) => k.description === description);
 
 let respondPatched = false;
 
@@ -79,13 +77,11 @@ export const http2Source: Source = {
           if (!isInert(this) || !askedByHttp2(isStreamBase)) return native;
           // Asked as an Http2Session is being built on this handle's socket.
           if (!respondPatched) {
-            const ownerKey = symbolNamed(this, 'owner_symbol');
-            const socket = ownerKey && this[ownerKey];
+            const socket = ownerOf(this) as any;
             if (socket) {
               // An accepted socket knows its server once the session is set up.
               queueMicrotask(() => {
-                const key = symbolNamed(socket, 'server');
-                if (key) watchServer(s, socket[key]);
+                watchServer(s, serverOf(socket));
               });
             }
           }

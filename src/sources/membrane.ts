@@ -214,9 +214,9 @@ export class Membrane {
     /** Runs before each call into the library (both modes). */
     private readonly beforeCall: (() => void) | null = null,
   ) {
-    this.record = s.mode === 'record' ? (s as RecordSession) : null;
+    this.record = s.mode === 'record' ? s : null;
     LIBRARIES[index] = this;
-    this.replay = s.mode === 'replay' ? (s as ReplaySession) : null;
+    this.replay = s.mode === 'replay' ? s : null;
   }
 
   /** Record: the library's exports become look-alikes; returns [wire, exports the program gets]. */

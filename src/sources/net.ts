@@ -8,8 +8,8 @@
 // private timer lists; they are moved onto the session's timers so that a timeout firing
 // is a logged turn like any other.
 import net from 'node:net';
-import { bindings, type Bindings } from '../session/bindings.js';
-import { chaos } from '../session/chaos.js';
+import { bindings, type Bindings } from '../node/bindings.js';
+import { kSocketTimeout } from '../node/symbols.js';
 import { original } from '../session/originals.js';
 import type { RecordSession } from '../session/record.js';
 import type { ReplaySession } from '../session/replay.js';
@@ -91,7 +91,7 @@ function recordNet(s: RecordSession, b: Bindings): void {
           if (client) handleState(client);
           return accept.apply(this, arguments);
         };
-        const c = chaos;
+        const c = s.chaos;
         const recorded =
           c === null
             ? accepted
@@ -189,9 +189,8 @@ function replayNet(s: ReplaySession, b: Bindings): void {
 function socketTimeouts(timers: { setTimeout: typeof setTimeout; clearTimeout: typeof clearTimeout }): void {
   const proto = net.Socket.prototype as any;
   const setStreamTimeout = proto.setTimeout;
-  let kTimeout: symbol | undefined;
+  const kTimeout = kSocketTimeout();
   proto.setTimeout = function setTimeout(this: any, msecs: number, callback?: () => void) {
-    kTimeout ??= Object.getOwnPropertySymbols(this).find((k) => k.description === 'timeout');
     const simple = typeof msecs === 'number' && msecs >= 0 && msecs <= 0x7fffffff && (callback === undefined || typeof callback === 'function');
     if (!kTimeout || !simple || this.destroyed) {
       const result = setStreamTimeout.call(this, msecs, callback);
@@ -229,8 +228,8 @@ export const netSource: Source = {
     const b = bindings();
     if (!b) return;
     statusCalls(s, b);
-    if (s.mode === 'record') recordNet(s as RecordSession, b);
-    else replayNet(s as ReplaySession, b);
+    if (s.mode === 'record') recordNet(s, b);
+    else replayNet(s, b);
     // Installed after the timers source: globalThis.setTimeout is the session's.
     socketTimeouts(globalThis as { setTimeout: typeof setTimeout; clearTimeout: typeof clearTimeout });
   },

@@ -69,17 +69,19 @@ function SystemErrorClass(): new (info: unknown) => SystemErrorLike {
  * syscall, message) and shows errno and syscall as accessors into it. Rebuilt from `info`
  * with Node's own class, they print and compare as the recorded ones did.
  */
-registerValueClass<SystemErrorLike>('SystemError', {
-  is: (v): v is SystemErrorLike =>
-    v instanceof Error && v.name === 'SystemError' && (v as SystemErrorLike).code === 'ERR_SYSTEM_ERROR' && typeof (v as SystemErrorLike).info === 'object',
-  encode: (e) => [encodeValue(e.info), e.stack],
-  decode(data) {
-    const [info, stack] = data as [unknown, string];
-    const e = new (SystemErrorClass())(decodeValue(info));
-    Object.defineProperty(e, 'stack', { value: stack, writable: true, configurable: true, enumerable: false });
-    return e;
-  },
-});
+export function registerOsValueClasses(): void {
+  registerValueClass<SystemErrorLike>('SystemError', {
+    is: (v): v is SystemErrorLike =>
+      v instanceof Error && v.name === 'SystemError' && (v as SystemErrorLike).code === 'ERR_SYSTEM_ERROR' && typeof (v as SystemErrorLike).info === 'object',
+    encode: (e) => [encodeValue(e.info), e.stack],
+    decode(data) {
+      const [info, stack] = data as [unknown, string];
+      const e = new (SystemErrorClass())(decodeValue(info));
+      Object.defineProperty(e, 'stack', { value: stack, writable: true, configurable: true, enumerable: false });
+      return e;
+    },
+  });
+}
 
 // ---- the module's functions -------------------------------------------------------------
 

@@ -3,7 +3,8 @@
 // uncaught exceptions and unhandled rejections, signals — recording it, or checking it.
 import os from 'node:os';
 import { isMainThread } from 'node:worker_threads';
-import { bindings } from '../session/bindings.js';
+import { bindings } from '../node/bindings.js';
+import { nodeProcess } from '../node/fields.js';
 import type { RecordSession } from '../session/record.js';
 import { failureInfo } from '../session/failure.js';
 import type { ReplaySession } from '../session/replay.js';
@@ -134,7 +135,7 @@ function guardExecve(s: Session): void {
   P.execve = function execve(this: unknown, file: unknown, ...rest: unknown[]) {
     s.unsupported('process.execve()', `it replaces the recorded process with ${String(file)}, whose run rewind does not record`);
     if (s.mode === 'record') {
-      (s as RecordSession).writer.flush();
+      s.writer.flush();
       return real.call(this, file, ...rest);
     }
     writeStderr(
@@ -157,7 +158,7 @@ function recordEnding(s: RecordSession): void {
   // process.exit() called inside an 'exit' listener (tape's, after it removed every 'exit'
   // listener) goes straight to reallyExit, leaving the emit below unfinished: end the log there.
   const reallyExit = original.reallyExit;
-  (process as unknown as { reallyExit: (code: number) => never }).reallyExit = function (code: number) {
+  nodeProcess.reallyExit = function (code: number) {
     s.end({ code: exitCodeOf(code), signal: null, via: via === 'natural' ? 'exit' : via });
     return reallyExit.call(process, code);
   };
@@ -238,7 +239,7 @@ function checkEnding(s: ReplaySession): void {
   // to reallyExit, leaving the emit above unfinished: the end is checked there, as recording
   // ended the log there (and a worker thread tells its parent it is done).
   const reallyExit = original.reallyExit;
-  (process as unknown as { reallyExit: (code: number) => never }).reallyExit = function (code: number) {
+  nodeProcess.reallyExit = function (code: number) {
     if (exiting && !exited) {
       exited = true;
       s.exited(exitCodeOf(code));
@@ -253,11 +254,11 @@ export const processSource: Source = {
     guardExecve(s);
     recordEnvFiles(s);
     recordProcessState(s);
-    if (s.mode === 'record') recordEnding(s as RecordSession);
+    if (s.mode === 'record') recordEnding(s);
     else {
-      restoreInputs(s as ReplaySession);
+      restoreInputs(s);
       replayKill();
-      checkEnding(s as ReplaySession);
+      checkEnding(s);
     }
   },
 };

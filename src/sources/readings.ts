@@ -68,7 +68,8 @@ export const numbersAsRecorded: ResultCodec<unknown> = {
     let v: unknown;
     for (let attempt = 0; attempt < 3; attempt++) {
       v = decode();
-      const at = (path: Path) => path.slice(0, -1).reduce((o: any, k) => o[k], v); // eslint-disable-line @typescript-eslint/no-explicit-any
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      const at = (path: Path) => path.slice(0, -1).reduce((o: any, k) => o[k], v);
       for (const path of paths) {
         if (path.length === 0) v = asDouble(v as number);
         else at(path)[path[path.length - 1]] = asDouble(at(path)[path[path.length - 1]]);

@@ -23,7 +23,6 @@
 import { Api } from '../trace/format.js';
 import type { TraceEvent } from '../trace/reader.js';
 import { original } from '../session/originals.js';
-import type { ReplaySession } from '../session/replay.js';
 import type { Session, Source } from '../session/session.js';
 import { sharedMemoryOrder } from './workers.js';
 
@@ -54,7 +53,7 @@ export const sharedMemorySource: Source = {
   name: 'shared-memory',
   install(s: Session) {
     const target = Atomics as any;
-    const replay = s.mode === 'replay' ? (s as ReplaySession) : null;
+    const replay = s.mode === 'replay' ? s : null;
 
     // ---- recording: the operation and its ticket, together --------------------------------
     const locked = <T>(order: Int32Array, op: () => T): [number, T] => {

@@ -12,9 +12,10 @@
 // handle — net.Socket, http, fetch's undici, child_process, readline — runs unchanged in
 // both modes, which is what keeps the two runs alike.
 import { crc32 } from 'node:zlib';
-import { bindings, type Bindings } from '../session/bindings.js';
-import { chaos, Delivery, Lane, type Chaos } from '../session/chaos.js';
-import { ipcChannel } from '../session/ipc.js';
+import { bindings, type Bindings } from '../node/bindings.js';
+import { stdioHandle } from '../node/fields.js';
+import { Delivery, Lane, type Chaos } from '../session/chaos.js';
+import { ipcChannel } from '../node/symbols.js';
 import type { RecordSession } from '../session/record.js';
 import type { ReplaySession } from '../session/replay.js';
 import type { Session, Source } from '../session/session.js';
@@ -78,7 +79,7 @@ export function recordCompletion(s: RecordSession, st: HandleState, req: Req, op
     req.oncomplete = complete;
     return complete.apply(this, arguments);
   };
-  req.oncomplete = chaos === null ? done : chaos.wrap(laneOf(st), done, op);
+  req.oncomplete = s.chaos === null ? done : s.chaos.wrap(laneOf(st), done, op);
 }
 
 /** The status a completion gets first. */
@@ -189,7 +190,7 @@ function recordReads(s: RecordSession, b: Bindings): (h: Handle) => void {
       const recorded = typeof fn === 'function' ? wrap(this[kState], fn as (ab?: ArrayBuffer) => unknown) : fn;
       // TLS reads are left alone by chaos: the TLS layer calls back into JS from inside its own calls.
       const tls = b.TLSWrap !== null && this instanceof b.TLSWrap;
-      Reflect.set(onreadOwner(this), 'onread', chaos === null || tls || typeof recorded !== 'function' ? recorded : heldReads(chaos, b, this[kState], recorded as (ab?: ArrayBuffer) => unknown), this);
+      Reflect.set(onreadOwner(this), 'onread', s.chaos === null || tls || typeof recorded !== 'function' ? recorded : heldReads(s.chaos, b, this[kState], recorded as (ab?: ArrayBuffer) => unknown), this);
     },
   };
   return (h) => {
@@ -223,6 +224,7 @@ function heldReads(c: Chaos, b: Bindings, st: HandleState, read: (this: Handle, 
       if (pending !== undefined) this.pendingHandle = pending;
       read.call(this, ab);
     });
+    return undefined;
   };
 }
 
@@ -317,14 +319,14 @@ function recordClose(s: RecordSession, b: Bindings): void {
     const st = this[kState];
     if (!st || st === EXEMPT) return close.apply(this, arguments);
     // Chaos: reads still held never arrive on a closed handle (nor does replay expect them).
-    if (chaos !== null && st.lane !== null) chaos.discard(st.lane);
+    if (s.chaos !== null && st.lane !== null) s.chaos.discard(st.lane);
     if (typeof cb !== 'function') return close.apply(this, arguments);
     const op = s.newOp();
     const closed = function (this: Handle) {
       s.callback(op, Api['handle.close'], undefined);
       return cb.apply(this, arguments as unknown as []);
     };
-    return close.call(this, chaos === null ? closed : chaos.wrap(laneOf(st), closed, op));
+    return close.call(this, s.chaos === null ? closed : s.chaos.wrap(laneOf(st), closed, op));
   };
 }
 
@@ -455,8 +457,8 @@ export function patchStreamMethods(s: Session, b: Bindings, P: any): void {
   // http's server would hand sockets to its native parser, which reads them without
   // calling into JS; on the JS path every chunk passes through onread, in both modes.
   Object.defineProperty(P, '_consumed', { value: true, writable: true, configurable: true });
-  if (s.mode === 'record') recordStream(s as RecordSession, b, P);
-  else replayStream(s as ReplaySession, b, P);
+  if (s.mode === 'record') recordStream(s, b, P);
+  else replayStream(s, b, P);
 }
 
 export const streamsSource: Source = {
@@ -465,12 +467,12 @@ export const streamsSource: Source = {
     const b = bindings();
     if (!b) return;
     session = s;
-    watchReads = s.mode === 'record' ? recordReads(s as RecordSession, b) : replayReads(s as ReplaySession, b);
+    watchReads = s.mode === 'record' ? recordReads(s, b) : replayReads(s, b);
     // The program's stdout and stderr are outputs (stdio.ts): always real, never replayed.
-    for (const stream of [process.stdout, process.stderr]) exemptHandle((stream as unknown as { _handle?: Handle })._handle);
-    if (s.mode === 'record') recordClose(s as RecordSession, b);
+    for (const stream of [process.stdout, process.stderr]) exemptHandle(stdioHandle(stream));
+    if (s.mode === 'record') recordClose(s, b);
     else {
-      replayClose(s as ReplaySession, b);
+      replayClose(s, b);
       replayCounters([b.TCP.prototype, b.Pipe.prototype, b.TTY.prototype]);
     }
     patchStreamMethods(s, b, b.StreamPrototype);

@@ -4,8 +4,9 @@
 // in logged order, without waiting. timers/promises is built on top (timers-promises.ts).
 import timers from 'node:timers';
 import { promisify } from 'node:util';
+import { kTimerAsyncId } from '../node/symbols.js';
 import { Tag } from '../trace/format.js';
-import { chaos, type Chaos } from '../session/chaos.js';
+import type { Chaos } from '../session/chaos.js';
 import { original } from '../session/originals.js';
 import type { RecordSession } from '../session/record.js';
 import type { ReplayOp, ReplaySession } from '../session/replay.js';
@@ -16,14 +17,14 @@ type Fn = (...args: unknown[]) => unknown;
 const noop = () => {};
 
 function recordTimers(s: RecordSession): TimerApi {
-  const held = chaos === null ? null : chaosTimers(chaos);
+  const held = s.chaos === null ? null : chaosTimers(s.chaos);
   // `arguments`, not rest parameters, and no argument array for the common call without
   // extra arguments: timers are hot, 10^5 turns must not cost 10^5 allocations more.
   const wrap = (tag: number, make: Fn) => {
     const first = tag === Tag.Immediate ? 1 : 2; // where the callback's own arguments start
     return function (this: unknown, cb: unknown, delay?: unknown) {
       // Bad arguments: let Node throw its own error, nothing is created.
-      if (typeof cb !== 'function') return make.apply(undefined, arguments as unknown as unknown[]);
+      if (typeof cb !== 'function') return make(...(arguments as unknown as unknown[]));
       const op = s.newOp();
       const args = arguments.length > first ? Array.prototype.slice.call(arguments, first) : null;
       const entered = function (this: unknown) {
@@ -58,10 +59,10 @@ function chaosTimers(c: Chaos) {
   const immediateProbe = original.setImmediate(noop);
   original.clearTimeout(timeoutProbe);
   original.clearImmediate(immediateProbe);
-  const kAsyncId = Object.getOwnPropertySymbols(timeoutProbe).find((k) => k.description === 'asyncId');
+  const kAsyncId = kTimerAsyncId();
   const same = (t: unknown) =>
     typeof t === 'number' || typeof t === 'string'
-      ? (owner: object) => kAsyncId !== undefined && (owner as Record<symbol, unknown>)[kAsyncId] === Number(t)
+      ? (owner: object) => kAsyncId !== null && (owner as Record<symbol, unknown>)[kAsyncId] === Number(t)
       : (owner: object) => owner === t;
   const cancelling = (P: Record<string | symbol, unknown>, name: string | symbol) => {
     const real = P[name];
@@ -205,7 +206,7 @@ function replayTimers(s: ReplaySession): TimerApi {
 export const timersSource: Source = {
   name: 'timers',
   install(s: Session) {
-    const api = s.mode === 'record' ? recordTimers(s as RecordSession) : replayTimers(s as ReplaySession);
+    const api = s.mode === 'record' ? recordTimers(s) : replayTimers(s);
     const promises = installTimerPromises(api);
     for (const name of Object.keys(api) as (keyof TimerApi)[]) {
       Object.defineProperty(api[name], 'name', { value: name });

@@ -5,7 +5,8 @@
 // (certificates, cipher, ALPN protocol, verification result). At replay no TLS is spoken:
 // the TLSWrap over an inert TCP handle is inert too, its configuration calls do nothing,
 // and its callbacks and properties come from the log.
-import { bindings } from '../session/bindings.js';
+import { bindings } from '../node/bindings.js';
+import { ownerOf as owner } from '../node/symbols.js';
 import type { RecordSession } from '../session/record.js';
 import type { ReplaySession } from '../session/replay.js';
 import type { Session, Source } from '../session/session.js';
@@ -84,10 +85,7 @@ const kCallbacks = Symbol('rewind.tlsCallbacks');
  * The one property the native side sets on the TLSSocket itself: `servername`, chosen by
  * SNI during a server's handshake. It is logged with each callback and set back at replay.
  */
-function ownerOf(h: Handle): any {
-  const key = Object.getOwnPropertySymbols(h).find((k) => k.description === 'owner_symbol');
-  return key ? h[key] : undefined;
-}
+const ownerOf = (h: Handle): any => owner(h);
 
 interface Slots {
   /** The op whose turns are this handle's callbacks, handed out when _tls_wrap sets the first one. */
@@ -207,8 +205,8 @@ export const tlsSource: Source = {
     const b = bindings();
     if (!b?.TLSWrap) return;
     const P = b.TLSWrap.prototype;
-    if (s.mode === 'record') recordTls(s as RecordSession, P);
-    else replayTls(s as ReplaySession, P);
+    if (s.mode === 'record') recordTls(s, P);
+    else replayTls(s, P);
     patchStreamMethods(s, b, P);
   },
 };

@@ -7,6 +7,7 @@
 // through ESM is not seen this way: ESM imports of inspector go unreported.) UDP, HTTP/2 and
 // cluster, once listed here, are recorded (dgram.ts, http2.ts, net.ts).
 import { createRequire } from 'node:module';
+import { cjsLoader } from '../node/fields.js';
 import type { Session, Source } from '../session/session.js';
 
 const require = createRequire(import.meta.url);
@@ -36,9 +37,8 @@ export const unsupportedSource: Source = {
   name: 'unsupported',
   install(s: Session) {
     for (const id of EAGER) patch(s, id, require(`node:${id}`));
-    const Module = require('node:module') as { _load: (request: string, ...rest: unknown[]) => unknown };
-    const load = Module._load;
-    Module._load = function (this: unknown, request: string) {
+    const load = cjsLoader._load;
+    cjsLoader._load = function (this: unknown, request: string) {
       const mod = load.apply(this, arguments as unknown as [string]);
       const id = typeof request === 'string' && request.startsWith('node:') ? request.slice(5) : request;
       if (Object.prototype.hasOwnProperty.call(ENTRY_POINTS, id)) patch(s, id, mod as Record<string, unknown>);

@@ -9,6 +9,7 @@
 // arrival waits for its turn in the receiving thread's log, as background work does. So a
 // worker's log replays within its process, not alone.
 import workerThreads from 'node:worker_threads';
+import { kCurrentlyReceivingPorts, kHybridDispatch, workerField } from '../node/symbols.js';
 import { EXIT } from '../exit-codes.js';
 import { original, writeStderr } from '../session/originals.js';
 import { pack, putVarint } from '../trace/codec.js';
@@ -25,19 +26,12 @@ import { Api, Tag } from '../trace/format.js';
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Port = any;
 
-const kHybridDispatch = Symbol.for('nodejs.internal.kHybridDispatch');
-const kCurrentlyReceivingPorts = Symbol.for('nodejs.internal.kCurrentlyReceivingPorts');
 const kOp = Symbol('rewind.op');
 
 /** The log of worker thread `id` of the process whose main log is `mainLog`. */
 export const workerLog = (mainLog: string, id: number): string => mainLog.replace(/\.rwnd$/, `-t${id}.rwnd`);
 /** The main log of the process a (worker's) log belongs to. */
 export const mainLogOf = (log: string): string => log.replace(/-t\d+\.rwnd$/, '.rwnd');
-
-/** Finds a private field of a Node object by its symbol's description. */
-function privateField(obj: object, description: string): symbol | undefined {
-  return Object.getOwnPropertySymbols(obj).find((k) => k.description === description);
-}
 
 // ---- a worker's log when the thread is stopped ------------------------------------------
 // worker.terminate() and the process ending stop a thread without running its 'exit'
@@ -218,8 +212,8 @@ function finishWorkerLog(tail: SharedArrayBuffer, log: string, end: EndInfo, run
 
 /** A Worker's own ports: the program's messages, and Node's (stdio, errors). */
 function workerPorts(worker: any, opOf: (port: Port) => unknown): void {
-  for (const name of ['kPublicPort', 'kPort']) {
-    const key = privateField(worker, name);
+  for (const name of ['kPublicPort', 'kPort'] as const) {
+    const key = workerField(worker, name);
     if (key && worker[key]) opOf(worker[key]);
   }
 }
@@ -489,7 +483,7 @@ function patchWorker(s: RecordSession | ReplaySession, patch: (worker: any, hand
       const wrapped = { [field]: shared, replay: replayOf, order: outputOrder?.buffer, memory: memoryOrder?.buffer, data: options?.workerData };
       const more = shared ? { workerData: { [WRAPPED]: wrapped } } : {};
       super(filename, { ...options, ...more });
-      const key = privateField(this, 'kHandle');
+      const key = workerField(this, 'kHandle');
       if (key) patch(this, (this as any)[key], shared);
     }
   }
@@ -500,7 +494,7 @@ function patchWorker(s: RecordSession | ReplaySession, patch: (worker: any, hand
 export const workersSource: Source = {
   name: 'workers',
   install(s: Session) {
-    if (s.mode === 'record') recordWorkers(s as RecordSession);
-    else replayWorkers(s as ReplaySession);
+    if (s.mode === 'record') recordWorkers(s);
+    else replayWorkers(s);
   },
 };

@@ -68,7 +68,7 @@ export function inflatePayload(payload: Uint8Array, cut: boolean): Uint8Array {
     );
   } catch (e) {
     if (cut) return new Uint8Array(0);
-    throw new Error(`it does not decompress (${(e as Error).message})`);
+    throw new Error(`it does not decompress (${(e as Error).message})`, { cause: e });
   }
   if (!cut && out.length !== length) throw new Error(`it decompresses to ${out.length} bytes, not ${length}`);
   return out;

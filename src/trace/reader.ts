@@ -436,7 +436,7 @@ function parseBytes(bytes: Bytes, path: string, keep: boolean): TraceFile {
   if (version > FORMAT_VERSION) {
     throw fail(
       `was written by a newer rewind (trace format ${version}; this rewind reads format ${FORMAT_VERSION})`,
-      'Upgrade rewind (npm install rewind@latest) to replay it.',
+      'Upgrade rewind (npm install rewind-replay@latest) to replay it.',
     );
   }
   if (version < 1) throw fail(`has an invalid format version (${version})`, rerecord);

@@ -1,6 +1,6 @@
 // Where recordings live: `.rewind/<stamp>-<program>-<id>/` directories, one log per Node
 // process inside, plus `.rewind/latest` naming the newest. Shared by the CLI and by the
-// preload when it is used directly (`node --import rewind/register app.js`).
+// preload when it is used directly (`node --import rewind-replay/register app.js`).
 import path from 'node:path';
 import { original } from '../session/originals.js';
 

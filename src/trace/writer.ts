@@ -20,7 +20,8 @@ import {
   type TraceHeader,
 } from './format.js';
 
-const CHUNK_BYTES = 64 * 1024;
+/** Bytes of events a chunk holds before the writer flushes it. */
+export const CHUNK_BYTES = 64 * 1024;
 // Room for any fixed-size event, so hot paths check capacity once.
 const SLACK = 64;
 

@@ -10,6 +10,7 @@
 //  - promise: the kUsePromises symbol; returns a promise (FileHandle methods, fs/promises).
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
+import { bindingNamed } from '../../node/bindings.js';
 import { Api } from '../../trace/format.js';
 
 export interface FsBinding {
@@ -31,18 +32,7 @@ let cached: FsBinding | null | undefined;
  * Node refuses it (the permission model).
  */
 export function fsBinding(): FsBinding | null {
-  if (cached !== undefined) return cached;
-  // Documentation-deprecated (DEP0111): with --pending-deprecation it would warn, adding
-  // output the program did not write.
-  const emitWarning = process.emitWarning;
-  process.emitWarning = () => {};
-  try {
-    cached = (process as unknown as { binding(name: string): FsBinding }).binding('fs');
-  } catch {
-    cached = null;
-  } finally {
-    process.emitWarning = emitWarning;
-  }
+  if (cached === undefined) cached = bindingNamed<FsBinding>('fs');
   return cached;
 }
 

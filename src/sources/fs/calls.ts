@@ -9,7 +9,6 @@
 // binding run again, for real, in both runs.
 import { crc32 } from 'node:zlib';
 import { ownIo } from '../../session/originals.js';
-import type { ReplaySession } from '../../session/replay.js';
 import type { ResultCodec, Session } from '../../session/session.js';
 import { decodeValue, encodeValue, unformattedStack } from '../../trace/values.js';
 import { stdioWriting } from '../stdio.js';
@@ -38,9 +37,9 @@ export function installBinding(session: Session): void {
   const binding = fsBinding();
   if (binding === null) {
     const what = 'the file system';
-    const why = 'Node refuses process.binding here (the permission model), so the fs binding cannot be recorded';
+    const why = "rewind could not reach Node's fs binding (the permission model refuses process.binding)";
     s.unsupported(what, why);
-    if (s.mode === 'replay') (s as ReplaySession).mismatch(`used ${what}, which rewind could not record (${why})`);
+    if (s.mode === 'replay') s.mismatch(`used ${what}, which rewind could not record (${why})`);
     return;
   }
   B = binding;
@@ -167,7 +166,7 @@ function unknown(name: string, fn: Fn): Fn {
   return function (this: unknown, ...args: unknown[]): unknown {
     if (passThrough()) return fn.apply(this, args);
     s.unsupported(`the fs binding function ${name}`, 'this Node version has a native fs call rewind does not know');
-    if (s.mode === 'replay') (s as ReplaySession).mismatch(`called the fs binding function ${name}, which rewind cannot replay`);
+    if (s.mode === 'replay') s.mismatch(`called the fs binding function ${name}, which rewind cannot replay`);
     return fn.apply(this, args);
   };
 }

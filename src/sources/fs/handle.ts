@@ -5,8 +5,7 @@
 // the JS FileHandle gets a stand-in holding the logged descriptor, whose close is served
 // from the log.
 import { ownIo } from '../../session/originals.js';
-import type { ReplaySession } from '../../session/replay.js';
-import type { Session } from '../../session/session.js';
+import { replaying, type Session } from '../../session/session.js';
 import { Api } from '../../trace/format.js';
 import type { FsBinding } from './binding.js';
 import { closedFd } from './content.js';
@@ -80,7 +79,7 @@ const STREAM = "a FileHandle's native stream (readableWebStream on Node 20)";
 const STREAM_WHY = 'it reads from native code, not through the fs binding';
 function refuseStream(): never {
   s.unsupported(STREAM, STREAM_WHY);
-  return (s as ReplaySession).mismatch(`read ${STREAM}, which rewind cannot replay`);
+  return replaying(s).mismatch(`read ${STREAM}, which rewind cannot replay`);
 }
 
 export const replayHandle = (fd: number): unknown => new ReplayFileHandle(fd);
@@ -113,6 +112,7 @@ export function installHandle(session: Session, B: FsBinding): void {
         return closeSync.call(this);
       }
       closeHandleSync(fd, () => closeSync.call(this));
+      return undefined;
     };
   }
 }

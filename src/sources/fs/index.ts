@@ -7,7 +7,7 @@
 // directory handle belongs to another binding, dir.ts) and the watchers (libuv handles,
 // watch.ts). Module loading is exempt (loader.ts).
 import fs from 'node:fs';
-import type { ReplaySession } from '../../session/replay.js';
+import { nodeLoaded } from '../../node/fields.js';
 import type { Session, Source } from '../../session/session.js';
 import { Api } from '../../trace/format.js';
 import { installBinding } from './calls.js';
@@ -16,7 +16,6 @@ import { inLoader, installLoaderExemption, isLoaderRealpath } from './loader.js'
 import { callbackCall, guard, promiseCall, summary, syncCall, useSession } from './public.js';
 import { decodeValue, encodeValue } from '../../trace/values.js';
 import { nestedWatch, unwatchFile, watch, watchFile, watchIterator } from './watch.js';
-import './values.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Fn = (...args: any) => any;
@@ -119,14 +118,13 @@ function install(s: Session): void {
   // Node's callback readFile (its ReadFileContext) takes the binding's read and close when
   // it first runs: if that was before rewind started (a preload ahead of rewind's), it holds
   // the unrecorded ones, and a replay would read real descriptors.
-  const loaded = (process as unknown as { moduleLoadList: string[] }).moduleLoadList;
-  if (loaded.includes('NativeModule internal/fs/read/context')) {
+  if (nodeLoaded('internal/fs/read/context')) {
     const readFile = real.readFile as Fn;
     const what = 'fs.readFile (with a callback)';
     const why = "Node's readFile code first ran before rewind started, and reads through the fs binding unrecorded";
     replace(F, 'readFile', function (this: unknown, ...args: unknown[]) {
       s.unsupported(what, why);
-      if (s.mode === 'replay') (s as ReplaySession).mismatch(`called ${what}, which rewind cannot replay here (${why})`);
+      if (s.mode === 'replay') s.mismatch(`called ${what}, which rewind cannot replay here (${why})`);
       return readFile.apply(this, args);
     });
   }

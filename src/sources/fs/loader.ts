@@ -14,11 +14,8 @@
 //  - the descriptor such a read opened, until it is closed (Node 20's require(esm) and the
 //    ESM loader's fs/promises readFile read by descriptor), whoever calls with it: Node's
 //    readFileSync closes through the exported fs.closeSync, which userland may have patched.
-import Module from 'node:module';
+import { cjsLoader } from '../../node/fields.js';
 import { isRewindFile } from '../../paths.js';
-
-/* eslint-disable @typescript-eslint/no-explicit-any */
-const M = Module as any;
 
 /** The file Module.prototype.load is reading, while no module code runs; else null. */
 let loadingFile: string | null = null;
@@ -27,12 +24,12 @@ const MODULE_FILE = /\.(?:[cm]?[jt]s|json|node|wasm)$/;
 
 /** Wraps Module.prototype[name] so that `loadingFile` is what `file(args)` says while it runs. */
 function whileLoading(name: 'load' | '_compile', file: (args: IArguments) => string | null): void {
-  const real = M.prototype[name];
-  M.prototype[name] = function (this: unknown) {
+  const real = cjsLoader.prototype[name];
+  cjsLoader.prototype[name] = function (this: unknown) {
     const saved = loadingFile;
     loadingFile = file(arguments);
     try {
-      return real.apply(this, arguments);
+      return real.apply(this, arguments as unknown as unknown[]);
     } finally {
       loadingFile = saved;
     }
@@ -79,7 +76,7 @@ const MAX_PROGRAM_FILES = 100_000;
  * `anyPath`: the call is one realpathSync makes (lstat, stat, readlink) on every part of a
  * path, which the ESM resolver calls with the loaders' cache from a reference of its own.
  */
-export function isLoaderPath(p: string, fn: Function, anyPath: boolean): boolean {
+export function isLoaderPath(p: string, fn: (...a: never[]) => unknown, anyPath: boolean): boolean {
   if (p === loadingFile) return true;
   if (!(anyPath || MODULE_FILE.test(p))) return false;
   const key = `${fn.name}\0${p}`;
@@ -102,7 +99,7 @@ interface CallSite {
  * The first caller of `fn` outside Node's fs code and rewind is Node's module loader (async
  * frames included: fs/promises reads continue after awaits).
  */
-export function calledFromLoader(fn: Function): boolean {
+export function calledFromLoader(fn: (...a: never[]) => unknown): boolean {
   const E = Error as unknown as { prepareStackTrace?: unknown; stackTraceLimit: number };
   const prepare = E.prepareStackTrace;
   const limit = E.stackTraceLimit;

@@ -3,8 +3,6 @@
 // are libuv handles): the three shapes of a call, written once against the Session. Each
 // form of one function shares its Api id; the first element of the argument summary names
 // the form, so a listing reads `fs.opendir ["cb", "a"]`.
-import { chaos } from '../../session/chaos.js';
-import type { ReplaySession } from '../../session/replay.js';
 import type { ResultCodec, Session } from '../../session/session.js';
 import { encodeValue, decodeValue } from '../../trace/values.js';
 
@@ -155,8 +153,8 @@ export function promiseCall<T>(api: number, args: unknown, what: string, start: 
  */
 export function cancelOp(op: number): void {
   if (!op) return;
-  if (session.mode === 'replay') (session as ReplaySession).cancel(op);
-  else chaos?.finished(op);
+  if (session.mode === 'replay') session.cancel(op);
+  else session.chaos?.finished(op);
 }
 
 export function currentSession(): Session {

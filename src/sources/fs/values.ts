@@ -3,8 +3,17 @@
 // constructor (fs.Stats is deprecated from Node 22, DEP0180): objects are created from
 // the prototypes and given their own properties in the order Node gives them.
 import fs from 'node:fs';
-import { registerValueClass } from '../../trace/values.js';
+import { registerValueClass, type ValueClass } from '../../trace/values.js';
 import { original } from '../../session/originals.js';
+
+/** The fs classes, registered by registerFsValueClasses (an explicit call, not an import's side effect). */
+const FS_CLASSES: (() => void)[] = [];
+const fsClass = <T>(name: string, cls: ValueClass<T>): void => void FS_CLASSES.push(() => registerValueClass(name, cls));
+
+/** Registers how fs's classes (Stats, BigIntStats, Dirent, StatFs) are stored in a log. */
+export function registerFsValueClasses(): void {
+  for (const register of FS_CLASSES.splice(0)) register();
+}
 
 const STAT_FIELDS = [
   'dev', 'mode', 'nlink', 'uid', 'gid', 'rdev', 'blksize', 'ino', 'size', 'blocks',
@@ -45,14 +54,14 @@ function buildStats(proto: object, fields: readonly string[], values: unknown[])
   return st;
 }
 
-registerValueClass<Fields>('Stats', {
+fsClass<Fields>('Stats', {
   is: (v): v is Fields => v instanceof fs.Stats,
   encode: (st) => STAT_FIELDS.map((k) => st[k]),
   decode: (d) => buildStats(StatsProto, STAT_FIELDS, d as unknown[]) as Fields,
   leaf: true,
 });
 
-registerValueClass<Fields>('BigIntStats', {
+fsClass<Fields>('BigIntStats', {
   is: (v): v is Fields => isBigIntStats(v),
   encode: (st) => BIGINT_FIELDS.map((k) => st[k]),
   decode: (d) => buildStats(bigIntStatsProto(), BIGINT_FIELDS, d as unknown[]) as Fields,
@@ -73,7 +82,7 @@ function direntType(d: fs.Dirent): number {
 
 // Dirent's constructor sets `parentPath` (and `path` before Node 24) as that Node does.
 const DirentCtor = fs.Dirent as unknown as new (name: unknown, type: number, parentPath: unknown) => fs.Dirent;
-registerValueClass<fs.Dirent>('Dirent', {
+fsClass<fs.Dirent>('Dirent', {
   is: (v): v is fs.Dirent => v instanceof fs.Dirent,
   encode: (d) => [d.name, direntType(d), (d as { parentPath?: unknown }).parentPath],
   decode: (x) => {
@@ -96,7 +105,7 @@ class StatFs {
   ) {}
 }
 const STATFS_FIELDS = ['type', 'bsize', 'blocks', 'bfree', 'bavail', 'files', 'ffree'] as const;
-registerValueClass<Fields>('StatFs', {
+fsClass<Fields>('StatFs', {
   is: (v): v is Fields => typeof v === 'object' && v !== null && v.constructor?.name === 'StatFs' && 'bavail' in v,
   encode: (st) => STATFS_FIELDS.map((k) => st[k]),
   decode: (d) => new StatFs(...(d as [number, number, number, number, number, number, number])) as unknown as Fields,

@@ -4,7 +4,7 @@
 // prototypes reaches every handle Node creates (but Signal on Node 24: see signalClass).
 // Verified on Node 20, 22 and 24.
 import { createHook } from 'node:async_hooks';
-import { binding, lookup } from '../node/internals.js';
+import { binding, lookup } from './internals.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 export interface HandleClass {
@@ -82,6 +82,20 @@ const NEEDED = {
   cares_wrap: 'dns',
   zlib: 'zlib completions',
 } as const;
+
+/** Bindings a single source needs on its own, looked up by that source (through bindingNamed). */
+const SOURCE_BINDINGS = {
+  fs: "the file system (fs, fs/promises; the module loaders' reads are not the program's)",
+  udp_wrap: 'UDP sockets (dgram)',
+} as const;
+
+/**
+ * One binding a single source records through (see SOURCE_BINDINGS), or null when this Node
+ * does not give it: then it is listed as missing, with what it affects.
+ */
+export function bindingNamed<T>(name: keyof typeof SOURCE_BINDINGS): T | null {
+  return lookup(`process.binding('${name}')`, SOURCE_BINDINGS[name], () => binding(name) as T);
+}
 
 /**
  * The bindings, or null when this Node does not expose them all: then no socket, pipe,

@@ -1,0 +1,76 @@
+// Node's underscore fields and internal module names rewind reads or replaces, each named
+// here once, with a typed view of the objects that hold them. Checked at start-up
+// (src/node/check.ts); checked on Node 20.20, 22.23, 24.21.
+import { createHook } from 'node:async_hooks';
+import Module from 'node:module';
+import net from 'node:net';
+import { http } from './http.js';
+import { lookup } from './internals.js';
+
+/** process with its private fields. */
+export const nodeProcess = process as unknown as {
+  /** Exits without running 'exit' listeners: process.exit ends in it. */
+  reallyExit(code: number): never;
+  /** The internal modules Node loaded so far ('NativeModule internal/fs/read/context'). */
+  moduleLoadList?: string[];
+};
+
+/** Whether Node has loaded the internal module `id` (e.g. 'internal/test_runner/test') so far. */
+export function nodeLoaded(id: string): boolean {
+  const list = lookup('process.moduleLoadList', "what Node loaded before rewind (readFile's context, node:test)", () =>
+    Array.isArray(nodeProcess.moduleLoadList) ? nodeProcess.moduleLoadList : null,
+  );
+  return list !== null && list.includes(`NativeModule ${id}`);
+}
+
+/** The CommonJS loader's private functions (Module._load; Module.prototype.load, _compile). */
+export const cjsLoader = Module as unknown as {
+  _load(request: string, ...rest: unknown[]): unknown;
+  prototype: Record<'load' | '_compile', (...a: unknown[]) => unknown>;
+};
+
+/** ServerResponse.prototype with the function that writes a response's head. */
+export const serverResponse = http.ServerResponse.prototype as unknown as {
+  _storeHeader(firstLine: string, headers: unknown): void;
+};
+
+/** net.Socket.prototype with the function its idle timer calls. */
+export const socketPrototype = net.Socket.prototype as unknown as { _onTimeout(): void };
+
+/** A stdio stream's native handle (absent when it is a file or closed). */
+export const stdioHandle = (stream: NodeJS.WriteStream): object | undefined => (stream as unknown as { _handle?: object })._handle;
+
+/**
+ * Calls `found` with node:test's Test class prototype (the one with `fail`), as the runner
+ * creates its first test. node:test keeps that class to itself; it is an AsyncResource of
+ * type 'Test', so a short-lived async hook meets the first test and is off again before it runs.
+ */
+export function onNodeTestClass<T extends object>(found: (proto: T) => void): void {
+  let done = false;
+  const hook = createHook({
+    init(_id, type, _trigger, resource) {
+      if (done || type !== 'Test') return;
+      let proto = Object.getPrototypeOf(resource) as object | null;
+      while (proto && !Object.hasOwn(proto, 'fail')) proto = Object.getPrototypeOf(proto);
+      if (!proto) return;
+      done = true;
+      found(proto as T);
+      // Not from inside the hook's own callback: Node would still be iterating its hooks.
+      queueMicrotask(() => hook.disable());
+    },
+  });
+  hook.enable();
+}
+
+/** Checks each field above is a function where rewind expects one. */
+export function checkFields(): void {
+  const fn = (name: string, affects: string, value: () => unknown) =>
+    lookup(name, affects, () => (typeof value() === 'function' ? true : null));
+  fn('process.reallyExit', 'the end of the program (its exit status) after exit listeners', () => nodeProcess.reallyExit);
+  fn('Module._load', 'calls of unsupported Node modules (reported)', () => cjsLoader._load);
+  fn('Module.prototype.load', "telling the module loader's reads from the program's", () => cjsLoader.prototype.load);
+  fn('Module.prototype._compile', "telling the module loader's reads from the program's", () => cjsLoader.prototype._compile);
+  fn('ServerResponse.prototype._storeHeader', 'the Date header of HTTP responses', () => serverResponse._storeHeader);
+  fn('net.Socket.prototype._onTimeout', 'socket idle timeouts (socket.setTimeout)', () => socketPrototype._onTimeout);
+  nodeLoaded('internal/test_runner/test');
+}

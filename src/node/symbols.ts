@@ -1,0 +1,91 @@
+// Node's private symbols rewind reads, each found by name here. Node keeps most of them to
+// itself (`Symbol('kOutHeaders')`), so they are found by their description on an object
+// that has them; a few are in the global registry (`Symbol.for('nodejs.internal…')`).
+// Probed at start-up (src/node/check.ts) on objects made for the purpose, so that a Node
+// that renamed one is reported before anything is recorded. Checked on Node 20.20, 22.23, 24.21.
+import net from 'node:net';
+import { MessagePort } from 'node:worker_threads';
+import { http } from './http.js';
+import { lookup } from './internals.js';
+
+/** The symbol on `obj` whose description is `description`, if any (no lookup is noted). */
+export function symbolOn(obj: object, description: string): symbol | undefined {
+  return Object.getOwnPropertySymbols(obj).find((k) => k.description === description);
+}
+
+/** A private symbol found on a probe object: looked up once, noted missing if absent. */
+function probed(name: string, affects: string, probe: () => object, description: string): () => symbol | null {
+  let found: symbol | null | undefined;
+  return () => (found === undefined ? (found = lookup(name, affects, () => symbolOn(probe(), description) as symbol)) : found);
+}
+
+/** OutgoingMessage's header list (http.ts reads whether the program set a Date header). */
+export const kOutHeaders = probed(
+  "OutgoingMessage's kOutHeaders symbol",
+  "the Date header of HTTP responses (the recorded clock's)",
+  () => new http.OutgoingMessage(),
+  'kOutHeaders',
+);
+
+/** A net.Socket's idle timer (net.ts arms session timers under it). */
+export const kSocketTimeout = probed(
+  "net.Socket's timeout symbol",
+  'socket idle timeouts (socket.setTimeout)',
+  () => new net.Socket(),
+  'timeout',
+);
+
+/** A Timeout's async id: clearTimeout(id) with a numeric id (chaos mode's held timers). */
+export const kTimerAsyncId = probed(
+  "Timeout's asyncId symbol",
+  'clearing a timer by its numeric id while chaos mode holds it',
+  () => {
+    const t = setTimeout(() => {}, 1);
+    clearTimeout(t);
+    return t;
+  },
+  'asyncId',
+);
+
+/** The function a MessagePort dispatches each message through (workers.ts makes each a turn). */
+export const kHybridDispatch = Symbol.for('nodejs.internal.kHybridDispatch');
+/** Set on a port while the ports a message carries are being received. */
+export const kCurrentlyReceivingPorts = Symbol.for('nodejs.internal.kCurrentlyReceivingPorts');
+
+/** Checks the registry symbols workers.ts patches are where Node 20–24 keep them. */
+export function checkMessagePort(): void {
+  lookup(
+    'MessagePort.prototype[nodejs.internal.kHybridDispatch]',
+    'messages between threads (worker_threads, MessageChannel)',
+    () => (typeof (MessagePort.prototype as unknown as Record<symbol, unknown>)[kHybridDispatch] === 'function' ? true : null),
+  );
+}
+
+/** A Worker's private field by its symbol's name: kHandle, kPort, kPublicPort. */
+export function workerField(worker: object, name: 'kHandle' | 'kPort' | 'kPublicPort'): symbol | undefined {
+  return symbolOn(worker, name);
+}
+
+/** The socket (or TLSSocket) a native handle belongs to: Node's owner_symbol. */
+export function ownerOf(handle: object): unknown {
+  const key = symbolOn(handle, 'owner_symbol');
+  return key ? (handle as Record<symbol, unknown>)[key] : undefined;
+}
+
+/** The server an accepted socket came from (its private `server` symbol), once set. */
+export function serverOf(socket: object): unknown {
+  const key = symbolOn(socket, 'server');
+  return key ? (socket as Record<symbol, unknown>)[key] : undefined;
+}
+
+/**
+ * A forked child's IPC channel: the handle Node opened from NODE_CHANNEL_FD during start-up
+ * (process[kChannelHandle]; Node then deletes the variables that said so), and how it encodes.
+ */
+export function ipcChannel(): { handle: unknown; serialization: 'json' | 'advanced' } | null {
+  const key = symbolOn(process, 'kChannelHandle');
+  const handle = key && (process as unknown as Record<symbol, object | null>)[key];
+  if (!handle) return null;
+  const json = symbolOn(handle, 'kJSONBuffer') !== undefined;
+  return { handle, serialization: json ? 'json' : 'advanced' };
+}

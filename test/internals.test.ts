@@ -1,0 +1,83 @@
+// The Node internals rewind records through (src/node/): all found on this Node; each one
+// that is missing is named when recording, on stderr and in the log's header, and the
+// replay refuses (65) without running the program. REWIND_HIDE_INTERNALS makes rewind treat
+// the internals it names as missing, as a Node that renamed them would be.
+import { afterAll, describe, it } from 'vitest';
+import { NODE, ROOT, cleanupTempDirs, describeRun, expectReplayMatches, record, recordAndReplay, replay, run } from './helpers.js';
+
+afterAll(cleanupTempDirs);
+
+/** What src/node/check.ts looks up in a plain process of this Node, and what it found missing. */
+async function checked(): Promise<{ names: string[]; missing: unknown[] }> {
+  const script =
+    `const c = await import(${JSON.stringify(`${ROOT}/dist/node/check.js`)});` +
+    `const i = await import(${JSON.stringify(`${ROOT}/dist/node/internals.js`)});` +
+    'const missing = c.checkInternals(); console.log(JSON.stringify({ names: i.lookedUp(), missing }));';
+  const r = await run(NODE, ['--input-type=module', '-e', script]);
+  if (r.status !== 0) throw new Error(describeRun('check', r));
+  return JSON.parse(r.stdout.toString());
+}
+
+/** Found only through another internal: missing with it, so not named when it is missing. */
+const DERIVED = ["the libuv stream prototype (TCP.prototype's)", "process.binding('stream_wrap').streamBaseState"];
+
+describe.concurrent('Node internals (src/node/)', () => {
+  it(`are all found on this Node (${process.version})`, async ({ expect }) => {
+    const { names, missing } = await checked();
+    expect(missing).toEqual([]);
+    // The kinds of internal the check covers: bindings, private symbols, underscore fields, internal module names.
+    for (const name of ["process.binding('tcp_wrap')", "process.binding('fs')", "OutgoingMessage's kOutHeaders symbol", 'process.reallyExit', 'process.moduleLoadList']) {
+      expect(names).toContain(name);
+    }
+  });
+
+  it('a hidden binding: recording names it and what it affects, the replay refuses without running', async ({ expect }) => {
+    const env = { REWIND_HIDE_INTERNALS: "process.binding('udp_wrap')" };
+    const rec = await record('loop/udp-local.cjs', [], { env });
+    const ctx = describeRun('record', rec);
+    expect(rec.status, ctx).toBe(0);
+    expect(rec.stdout.toString(), ctx).toBe('got hello\n');
+    const err = rec.stderr.toString();
+    expect(err, ctx).toMatch(/^rewind: warning: Node does not let rewind reach an internal it records through/);
+    expect(err, ctx).toContain("  process.binding('udp_wrap'): hidden by REWIND_HIDE_INTERNALS\n    not recorded: UDP sockets (dgram)\n");
+
+    const rep = await replay(rec.dir);
+    const rctx = describeRun('replay', rep);
+    expect(rep.status, rctx).toBe(65);
+    expect(rep.stdout.length, `the program must not run${rctx}`).toBe(0);
+    expect(rep.stderr.toString(), rctx).toMatch(/^rewind: this recording is incomplete and cannot be replayed/);
+    expect(rep.stderr.toString(), rctx).toContain("process.binding('udp_wrap'): hidden by REWIND_HIDE_INTERNALS");
+  });
+
+  it('control: the same program with nothing hidden records silently and replays exactly', async ({ expect }) => {
+    const r = await recordAndReplay('loop/udp-local.cjs');
+    expect(r.record.stderr.toString(), describeRun('record', r.record)).toBe('');
+    expectReplayMatches(expect, r);
+  });
+
+  it('every internal hidden: each is named when recording and in the header the replay refuses', async ({ expect }) => {
+    const { names } = await checked();
+    const rec = await record('loop/ticks.cjs', [], { env: { REWIND_HIDE_INTERNALS: names.join(';') } });
+    const ctx = describeRun('record', rec);
+    expect(rec.status, ctx).toBe(0);
+    expect(rec.stdout.toString(), ctx).toMatch(/^(tick \d \d+\n){4}$/);
+    const rep = await replay(rec.dir);
+    const rctx = describeRun('replay', rep);
+    expect(rep.status, rctx).toBe(65);
+    expect(rep.stdout.length, rctx).toBe(0);
+    for (const name of names.filter((n) => !DERIVED.includes(n))) {
+      expect(rec.stderr.toString(), `${name}${ctx}`).toContain(name);
+      expect(rep.stderr.toString(), `${name}${rctx}`).toContain(name);
+    }
+  });
+
+  it('the internals found through another one are named when hidden on their own', async ({ expect }) => {
+    const rec = await record('loop/ticks.cjs', [], { env: { REWIND_HIDE_INTERNALS: DERIVED.join(';') } });
+    const ctx = describeRun('record', rec);
+    expect(rec.status, ctx).toBe(0);
+    // The first one found missing switches the stream bindings off: the second is not looked up.
+    expect(rec.stderr.toString(), ctx).toContain(`${DERIVED[0]}: hidden by REWIND_HIDE_INTERNALS`);
+    const rep = await replay(rec.dir);
+    expect(rep.status, describeRun('replay', rep)).toBe(65);
+  });
+});
