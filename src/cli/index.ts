@@ -142,6 +142,17 @@ export function program(): Command {
     .action((rec: string | undefined, opts: { out?: string; rules?: string }) => redact(rec, opts));
 
   cli
+    .command('diff')
+    .description('compare two recordings of one program: where their schedules part, values, outputs, how each ended')
+    .argument('<a>', 'a recording directory or .rwnd log')
+    .argument('<b>', 'another recording of the same program')
+    .option('-p, --process <pid|name>', 'compare this process of each (PID_A,PID_B for two pids; default: every process, matched by program and place in the process tree)')
+    .option('--json', 'the comparison as one JSON object')
+    .option('--sites', 'replay both to show where each differing turn was scheduled')
+    .option(...ALLOW_NATIVE, collectNames)
+    .action(async (a: string, b: string, opts) => (await import('./diff.js')).diff(a, b, opts));
+
+  cli
     .command('ps')
     .description('list the processes and worker threads of a recording: pid, parent, program, how each ended')
     .argument('[recording]', 'a recording directory')
