@@ -45,11 +45,16 @@ interface RecordFlags {
   runs?: number;
   force?: boolean;
   redact?: string | boolean;
+  schedule?: string;
 }
 
 function recordCommand(command: string[], flags: RecordFlags): Promise<never> {
   const chaos = flags.chaos === true || flags.seed !== undefined;
   if (flags.untilFail && flags.redact) throw new CliError('rewind: --redact does not combine with --until-fail yet: redact the kept recording with `rewind redact RECORDING --out COPY`.', EXIT.USAGE);
+  if (flags.schedule !== undefined) {
+    if (chaos || flags.untilFail || flags.redact) throw new CliError('rewind: --schedule does not combine with --chaos, --seed, --until-fail or --redact: a forced schedule decides the order itself.', EXIT.USAGE);
+    return import('./schedule.js').then((m) => m.recordScheduled(command, flags.schedule!, { out: flags.out, force: flags.force, audit: flags.audit }));
+  }
   if (flags.untilFail) {
     return recordUntilFail(command, { out: flags.out, audit: flags.audit, chaos, seed: flags.seed, runs: flags.runs ?? DEFAULT_RUNS });
   }
@@ -79,6 +84,7 @@ export function program(): Command {
     .option('--seed <n>', 'the chaos seed, to perturb the same way again (implies --chaos; default: a random one)', seedArg)
     .option('--until-fail', 'run the command again until a run fails; keep only that recording (with --chaos: a new seed each run)')
     .option('--runs <n>', `with --until-fail: give up after this many runs (default ${DEFAULT_RUNS})`, runsArg)
+    .option('--schedule <file>', 'deliver turns in the order FILE gives (a recording, `rewind events --json` output, or JSON {"turns": [[op, k], ...]}), as far as the run allows')
     .passThroughOptions()
     .action((command: string[], flags: RecordFlags) => recordCommand(command, flags));
 

@@ -285,6 +285,12 @@ export class Chaos {
 /** The chaos of this process, or null: recording as is (replay never has chaos). */
 export let chaos: Chaos | null = null;
 
+/** Puts another chaos in place (a forced schedule, session/schedule.ts). */
+export function useChaos(c: Chaos): Chaos {
+  chaos = c;
+  return c;
+}
+
 /** Prefix of the files startChaos leaves in a recording directory; the CLI removes them. */
 export const CHAOS_CLAIM = '.chaos-';
 

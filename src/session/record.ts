@@ -81,6 +81,11 @@ export class RecordSession implements Session {
     return this.nextOp++;
   }
 
+  /** How many operations exist so far: their ids are 1 to this (forced schedules wait only for those). */
+  get opsCreated(): number {
+    return this.nextOp - 1;
+  }
+
   call<T>(api: number, args: unknown, real: () => T, codec?: ResultCodec<T>): T {
     let value: T;
     try {

@@ -1,0 +1,229 @@
+// Forced schedules (`rewind record --schedule FILE`): the chaos machinery's holds, with the
+// decisions taken from a target order of turns (another recording's, or one analyze builds)
+// instead of a hash. A delivery is held while a turn the target puts before it has not run
+// yet and could still run (its operation exists); deliveries the target does not name come
+// after all the turns it names; turns whose operations do not exist yet hold nothing back. What waits longer than
+// the bounded hold is released, and the turns it waited for are reported as missed: a
+// schedule the live run cannot follow never hangs it.
+//
+// The CLI writes the target as JSON (src/analyze/schedule-file.ts); each process takes the
+// entry of its program (the n-th process of a program the n-th entry).
+import path from 'node:path';
+import { isMainThread } from 'node:worker_threads';
+import { programName } from '../trace/store.js';
+import { CHAOS_CLAIM, Chaos, type Delivering, type Lane } from './chaos.js';
+import { original, writeStderr } from './originals.js';
+
+/** What the CLI hands each process: its turns in the target order, as [op, k] (the k-th delivery of op). */
+export interface ScheduleEntry {
+  program: string | null;
+  thread: boolean;
+  turns: [number, number][];
+  randomSeed?: [number, number, number, number];
+}
+
+export interface ScheduleSpec {
+  rewindSchedule: 1;
+  /** Where the target order came from, for the header and reports. */
+  from: string;
+  /** How long a delivery may be held waiting for turns that do not come, ms. */
+  waitMs: number;
+  processes: ScheduleEntry[];
+}
+
+interface Waiting {
+  lane: Lane;
+  run: () => void;
+  index: number | undefined;
+  key: string;
+  since: number;
+  ref: boolean;
+  owner: object | null;
+  cancelled: boolean;
+  discard: (() => void) | null;
+}
+
+const MISSED = 1;
+const RAN = 2;
+
+export class ScheduleChaos extends Chaos {
+  /** How many operations the session has created (ids 1 to this): set once the session exists. */
+  opsCreated: () => number = () => Number.MAX_SAFE_INTEGER;
+  /** Turns of the target that never came (released after the bounded hold), as op.k. */
+  readonly missed: string[] = [];
+  readonly schedule: { from: string; turns: number };
+  private readonly index = new Map<string, number>();
+  private readonly ops: Int32Array;
+  private readonly state: Uint8Array;
+  private lowest = 0;
+  private waiting: Waiting[] = [];
+  private stepping: NodeJS.Immediate | null = null;
+  private deadline: NodeJS.Timeout | null = null;
+
+  constructor(
+    entry: ScheduleEntry,
+    from: string,
+    private readonly waitMs: number,
+  ) {
+    super(0, 'schedule');
+    entry.turns.forEach(([op, k], i) => this.index.set(`${op}.${k}`, i));
+    this.ops = Int32Array.from(entry.turns, ([op]) => op);
+    this.state = new Uint8Array(entry.turns.length);
+    this.schedule = { from, turns: entry.turns.length };
+    if (entry.randomSeed) Object.assign(this, { randomSeed: entry.randomSeed });
+  }
+
+  override deliver(lane: Lane, d: Delivering, run: () => void): void {
+    const key = `${d.op}.${d.n}`;
+    const w: Waiting = {
+      lane,
+      run,
+      key,
+      index: this.index.get(key),
+      since: original.perfNow(),
+      ref: d.ref ?? true,
+      owner: d.owner ?? null,
+      cancelled: false,
+      discard: d.discard ?? null,
+    };
+    if (this.laneWaits(lane, this.waiting.length) || this.blocked(w.index)) {
+      this.waiting.push(w);
+      this.arm();
+      return;
+    }
+    this.enter(w);
+  }
+
+  private enter(w: Waiting): void {
+    if (w.index !== undefined) this.state[w.index] = RAN;
+    while (this.lowest < this.state.length && this.state[this.lowest] !== 0) this.lowest++;
+    if (this.waiting.length) this.arm(); // before running: a callback that throws must not stall what waits
+    w.run();
+  }
+
+  /** Some earlier delivery of this lane waits (among the first `before` waiting): this one goes after it. */
+  private laneWaits(lane: Lane, before: number): boolean {
+    for (let i = 0; i < before; i++) if (this.waiting[i].lane === lane && !this.waiting[i].cancelled) return true;
+    return false;
+  }
+
+  /**
+   * A turn the target puts before turn `index` has not run and its operation exists. A
+   * delivery the target does not name comes after all of its turns: the run the target was
+   * taken from ended (or went on) without it.
+   */
+  private blocked(index: number | undefined): boolean {
+    const until = index ?? this.state.length;
+    const created = this.opsCreated();
+    for (let j = this.lowest; j < until; j++) if (this.state[j] === 0 && this.ops[j] <= created) return true;
+    return false;
+  }
+
+  private arm(): void {
+    if (this.stepping === null) this.stepping = original.setImmediate(this.step);
+  }
+
+  /** Releases the first waiting delivery free to go, one per loop iteration; else waits for the deadline. */
+  private readonly step = (): void => {
+    this.stepping = null;
+    this.waiting = this.waiting.filter((w) => !w.cancelled);
+    for (let i = 0; i < this.waiting.length; i++) {
+      const w = this.waiting[i];
+      if (this.laneWaits(w.lane, i) || this.blocked(w.index)) continue;
+      this.waiting.splice(i, 1);
+      this.clearDeadline();
+      this.enter(w);
+      return;
+    }
+    if (this.waiting.length) this.setDeadline();
+    else this.clearDeadline();
+  };
+
+  private setDeadline(): void {
+    this.clearDeadline();
+    const oldest = this.waiting[0];
+    this.deadline = original.setTimeout(this.expire, Math.max(0, oldest.since + this.waitMs - original.perfNow()));
+    if (!this.waiting.some((w) => w.ref)) this.deadline.unref();
+  }
+
+  private clearDeadline(): void {
+    if (this.deadline !== null) original.clearTimeout(this.deadline);
+    this.deadline = null;
+  }
+
+  /** The oldest delivery waited too long: the turns it waited for are missed, and it goes. */
+  private readonly expire = (): void => {
+    this.deadline = null;
+    const w = this.waiting[0];
+    if (!w) return;
+    const created = this.opsCreated();
+    const until = w.index ?? this.state.length;
+    const missed: string[] = [];
+    for (let j = this.lowest; j < until; j++) {
+      if (this.state[j] !== 0 || this.ops[j] > created) continue;
+      this.state[j] = MISSED;
+      missed.push([...this.index.entries()].find(([, i]) => i === j)![0]);
+    }
+    this.missed.push(...missed);
+    writeStderr(
+      `rewind: the schedule could not be followed: turn ${w.key} waited ${this.waitMs} ms for ` +
+        `${missed.length ? `turn${missed.length === 1 ? '' : 's'} ${missed.slice(0, 5).join(', ')}${missed.length > 5 ? '…' : ''}` : 'turns'}` +
+        ` (op.delivery), which did not come; released it.\n`,
+    );
+    this.arm();
+  };
+
+  override get holdsTimers(): boolean {
+    return this.waiting.some((w) => w.owner !== null && !w.cancelled);
+  }
+
+  override cancel(owned: (owner: object) => boolean): void {
+    for (const w of this.waiting) {
+      if (w.owner === null || w.cancelled || !owned(w.owner)) continue;
+      w.cancelled = true;
+      if (w.index !== undefined) this.state[w.index] = MISSED;
+    }
+    this.arm();
+  }
+
+  override discard(lane: Lane): void {
+    for (const w of this.waiting) {
+      if (w.lane !== lane || w.discard === null || w.cancelled) continue;
+      w.cancelled = true;
+      w.discard();
+    }
+    this.arm();
+  }
+}
+
+export const SCHEDULE_CLAIM = `${CHAOS_CLAIM}schedule-`;
+
+/**
+ * The schedule of this process from the file the CLI wrote, or null (no entry for its
+ * program: it runs as recorded plainly). The n-th process of a program claims the n-th
+ * entry of that program.
+ */
+export function readSchedule(file: string, dir: string, argv: readonly string[]): ScheduleChaos | null {
+  let spec: ScheduleSpec;
+  try {
+    spec = JSON.parse(String(original.fs.readFileSync(file, 'utf8'))) as ScheduleSpec;
+  } catch (e) {
+    writeStderr(`rewind: cannot read the schedule ${file} (${(e as Error).message}); recording without one.\n`);
+    return null;
+  }
+  const program = programName(argv);
+  const thread = !isMainThread;
+  const mine = spec.processes.filter((p) => p.thread === thread && (p.program === null || p.program === program));
+  let instance = 0;
+  const key = `${thread ? 'worker-' : ''}${program.replace(/[^A-Za-z0-9_.-]+/g, '_')}`;
+  for (; instance < mine.length; instance++) {
+    try {
+      original.fs.closeSync(original.fs.openSync(path.join(dir, `${SCHEDULE_CLAIM}${key}-${instance}`), 'wx', 0o600));
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') break;
+    }
+  }
+  const entry = mine[instance];
+  return entry ? new ScheduleChaos(entry, spec.from, spec.waitMs) : null;
+}
