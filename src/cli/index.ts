@@ -159,6 +159,17 @@ export function program(): Command {
     .action(async (a: string, b: string, opts) => (await import('./diff.js')).diff(a, b, opts));
 
   cli
+    .command('analyze')
+    .description('why did this run fail: find the two events whose order decides it (or the value that does)')
+    .argument('[recording]', 'a failing recording (default: the latest)')
+    .option('--passing <recording>', 'a passing run of the same command (default: found by re-running it, plainly then with chaos)')
+    .option('-p, --process <pid|name>', 'analyze this process (default: the one that failed)')
+    .option('--test <name>', "the failed test to explain: a candidate fails when this test fails")
+    .option('--json', 'the result as one JSON object')
+    .option(...ALLOW_NATIVE, collectNames)
+    .action(async (rec: string | undefined, opts) => (await import('./analyze.js')).analyze(rec, opts));
+
+  cli
     .command('ps')
     .description('list the processes and worker threads of a recording: pid, parent, program, how each ended')
     .argument('[recording]', 'a recording directory')

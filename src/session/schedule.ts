@@ -48,7 +48,9 @@ const RAN = 2;
 
 export class ScheduleChaos extends Chaos {
   /** How many operations the session has created (ids 1 to this): set once the session exists. */
-  opsCreated: () => number = () => Number.MAX_SAFE_INTEGER;
+  private opsCreated: () => number = () => Number.MAX_SAFE_INTEGER;
+  /** Deliveries so far of each operation, counted as the log counts them. */
+  private readonly delivered = new Map<number, number>();
   /** Turns of the target that never came (released after the bounded hold), as op.k. */
   readonly missed: string[] = [];
   readonly schedule: { from: string; turns: number };
@@ -73,6 +75,20 @@ export class ScheduleChaos extends Chaos {
     if (entry.randomSeed) Object.assign(this, { randomSeed: entry.randomSeed });
   }
 
+  /** Follows the session: what it created, and each turn it logs (held here or not: a worker's message is not). */
+  follow(s: { readonly opsCreated: number; onTurn: ((op: number) => void) | null }): void {
+    this.opsCreated = () => s.opsCreated;
+    s.onTurn = (op) => {
+      const k = this.delivered.get(op) ?? 0;
+      this.delivered.set(op, k + 1);
+      const i = this.index.get(`${op}.${k}`);
+      if (i === undefined || this.state[i] !== 0) return;
+      this.state[i] = RAN;
+      while (this.lowest < this.state.length && this.state[this.lowest] !== 0) this.lowest++;
+      if (this.waiting.length) this.arm();
+    };
+  }
+
   override deliver(lane: Lane, d: Delivering, run: () => void): void {
     const key = `${d.op}.${d.n}`;
     const w: Waiting = {
@@ -94,9 +110,8 @@ export class ScheduleChaos extends Chaos {
     this.enter(w);
   }
 
+  /** Runs a delivery; the turn it logs marks its place in the target as run (see follow). */
   private enter(w: Waiting): void {
-    if (w.index !== undefined) this.state[w.index] = RAN;
-    while (this.lowest < this.state.length && this.state[this.lowest] !== 0) this.lowest++;
     if (this.waiting.length) this.arm(); // before running: a callback that throws must not stall what waits
     w.run();
   }

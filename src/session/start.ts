@@ -118,7 +118,7 @@ export function start(attach?: (session: ReplaySession) => void): void {
     const s = openRecord();
     if (!s) return;
     session = s;
-    if (currentChaos instanceof ScheduleChaos) currentChaos.opsCreated = () => s.opsCreated;
+    if (currentChaos instanceof ScheduleChaos) currentChaos.follow(s);
   }
   g[SESSION_KEY] = session;
   if (attach && session instanceof ReplaySession) attach(session);
