@@ -137,7 +137,7 @@ export async function analyze(arg: string | undefined, opts: AnalyzeOptions): Pr
     const [atPass, atFail] = await Promise.all([candidate(0), candidate(n)]);
     let report: Report;
     if (atFail.verdict === 'passes' || atPass.verdict === 'fails') {
-      report = valueReport(F, P, failing.dir, passing.dir, atFail, atPass, candidates.size);
+      report = valueReport(F, P, failing.dir, passing.dir, atFail, candidates.size, failed);
     } else {
       const progress = process.stderr.isTTY;
       const b = await bisect(0, n, Math.min(2, os.availableParallelism()), async (k) => (await candidate(k)).verdict, (r) => {
@@ -250,10 +250,10 @@ async function candidateTurns(o: Outcome, target: RecordedProcess, allowNative?:
   return { run, idx, sites };
 }
 
-function valueReport(F: RunModel, P: RunModel, failingDir: string, passingDir: string, atFail: Outcome, atPass: Outcome, tried: number): Report {
+function valueReport(F: RunModel, P: RunModel, failingDir: string, passingDir: string, atFail: Outcome, tried: number, failed: string): Report {
   const d = diffRuns(F, P);
   const first = d.values.first.find((v) => v.class !== 'clock') ?? d.values.first[0];
-  const report: Report = { kind: 'value', candidates: tried, stopped: false, failure: atFail.why ?? atPass.why, failingRun: failingDir, passingRun: passingDir };
+  const report: Report = { kind: 'value', candidates: tried, stopped: false, failure: failed, failingRun: failingDir, passingRun: passingDir };
   if (first) report.value = first;
   report.randomSeedDiffers = F.header.randomSeed.join() !== P.header.randomSeed.join();
   report.note =
