@@ -3,7 +3,7 @@
 // and how each ended. Turns are matched by operation (op id and which delivery of it), not
 // by position, so one extra turn early on does not make everything after it "differ".
 import { describeEnd, describeEvent, describeValue } from '../trace/describe.js';
-import { Tag, apiName, type TraceHeader } from '../trace/format.js';
+import { TAGS, Tag, apiName, type TraceHeader } from '../trace/format.js';
 import type { TraceEvent } from '../trace/reader.js';
 import { toJson } from '../trace/values.js';
 import { failureOf, turnKind, type Reading, type RunModel, type Turn } from './run.js';
@@ -156,7 +156,7 @@ function classOf(ev: TraceEvent): ValueClass {
 function callOf(ev: TraceEvent): string {
   if (ev.kind === 'turn') return `${turnKind(ev)} (op #${ev.op})`;
   if (ev.kind === 'call' || ev.kind === 'value') return apiName(ev.api!);
-  return describeEvent(ev, { startWall: 0 } as TraceHeader).split(' → ')[0];
+  return TAGS[ev.tag].call;
 }
 
 /** The value a reading brought in, as comparable text. */
@@ -181,9 +181,20 @@ export function valueText(ev: TraceEvent, h: TraceHeader): string {
   }
 }
 
+/** The same reading, with the same value? Numbers and bytes compared as they are; the rest as text. */
+function sameReading(a: TraceEvent, b: TraceEvent, ha: TraceHeader, hb: TraceHeader): boolean {
+  if (a.tag !== b.tag || a.api !== b.api) return false;
+  if (a.kind === 'clock') {
+    // Readings relative to each run's own start: a clock read at the same moment of both runs is the same.
+    return a.wall !== undefined ? a.wall - ha.startWall === b.wall! - hb.startWall : a.monoNs === b.monoNs;
+  }
+  if (a.kind === 'random') return a.data ? Buffer.compare(a.data, b.data!) === 0 : a.int === b.int;
+  return valueText(a, ha) === valueText(b, hb);
+}
+
 function valueDiffs(a: RunModel, b: RunModel): RunDiff['values'] {
   const counts: Record<ValueClass, number> = { clock: 0, random: 0, io: 0, value: 0 };
-  const first: ValueDiff[] = [];
+  const found: [Reading | null, Reading | null][] = [];
   const inB = new Map<string, Reading>();
   for (const r of b.readings) inB.set(r.key, r);
   const seen = new Set<string>();
@@ -194,32 +205,31 @@ function valueDiffs(a: RunModel, b: RunModel): RunDiff['values'] {
     const turn = key.slice(0, key.indexOf('/'));
     return turn === 'main' || (turnsA.has(turn) && turnsB.has(turn));
   };
-  const side = (r: Reading, h: TraceHeader) => ({ n: r.ev.n, call: callOf(r.ev), value: valueText(r.ev, h) });
-  const note = (d: ValueDiff) => {
-    counts[d.class]++;
-    if (first.length < LISTED) first.push(d);
+  // Kept per class, so that clock readings (which always differ a little) do not crowd out the rest.
+  const kept: Record<ValueClass, number> = { clock: 0, random: 0, io: 0, value: 0 };
+  const note = (ra: Reading | null, rb: Reading | null) => {
+    const c = classOf((ra ?? rb)!.ev);
+    counts[c]++;
+    if (kept[c]++ < LISTED) found.push([ra, rb]);
   };
   for (const ra of a.readings) {
-    const rb = inB.get(ra.key);
     seen.add(ra.key);
     if (!inBoth(ra.key)) continue;
-    if (!rb) {
-      note({ class: classOf(ra.ev), at: ra.key, a: side(ra, a.header), b: null });
-      continue;
-    }
-    const sa = side(ra, a.header);
-    const sb = side(rb, b.header);
-    if (sa.call === sb.call && sa.value === sb.value) continue;
-    // Clock readings always differ a little between two live runs: only a different call counts as more.
-    const d: ValueDiff = { class: classOf(ra.ev), at: ra.key, a: sa, b: sb };
-    if (sa.call === sb.call) d.diff = shortDiff(sa.value, sb.value);
-    note(d);
+    const rb = inB.get(ra.key);
+    if (!rb) note(ra, null);
+    else if (!sameReading(ra.ev, rb.ev, a.header, b.header)) note(ra, rb);
   }
-  for (const rb of b.readings) if (!seen.has(rb.key) && inBoth(rb.key)) note({ class: classOf(rb.ev), at: rb.key, a: null, b: side(rb, b.header) });
+  for (const rb of b.readings) if (!seen.has(rb.key) && inBoth(rb.key)) note(null, rb);
+  const side = (r: Reading | null, h: TraceHeader) => (r ? { n: r.ev.n, call: callOf(r.ev), value: valueText(r.ev, h) } : null);
+  const first = found.map(([ra, rb]): ValueDiff => {
+    const d: ValueDiff = { class: classOf((ra ?? rb)!.ev), at: (ra ?? rb)!.key, a: side(ra, a.header), b: side(rb, b.header) };
+    if (d.a && d.b && d.a.call === d.b.call) d.diff = shortDiff(d.a.value, d.b.value);
+    return d;
+  });
   // Random values and I/O results first: they decide more often than clock readings do.
   const rank: Record<ValueClass, number> = { random: 0, io: 1, value: 2, clock: 3 };
   first.sort((x, y) => rank[x.class] - rank[y.class] || (x.a?.n ?? x.b!.n) - (y.a?.n ?? y.b!.n));
-  return { counts, first };
+  return { counts, first: first.slice(0, LISTED) };
 }
 
 /** Where two texts part: `…common[a-part → b-part]common…`, a few characters each. */
