@@ -225,6 +225,23 @@ describe('rewind analyze', () => {
   });
 });
 
+describe('where people look', () => {
+  it('--until-fail prints the analyze command, and that command explains the kept failure', async () => {
+    const cwd = tempDir();
+    const out = path.join(tempDir('rewind-race-'), 'kept');
+    // Chaos seeds Math.random, so seed by seed the tosses are the same every time.
+    const r = await rewind(['record', '--until-fail', '--seed', '1', '--runs', '40', '--out', out, '--', NODE, fixture('race/coin.cjs')], { cwd });
+    expect(r.status, describeRun('until-fail', r)).toBe(1);
+    const why = /^ {2}why: {9}(rewind analyze .*)$/m.exec(r.stderr.toString())?.[1];
+    expect(why, r.stderr.toString()).toBe(`rewind analyze ${out}`);
+    const a = await rewind(['analyze', out, '--json'], { cwd, timeoutMs: 120_000 });
+    expect(a.status, describeRun('analyze', a)).toBe(0);
+    const res = JSON.parse(a.stdout.toString()) as Analysis;
+    expect(res.kind).toBe('value');
+    expect(res.failure).toContain('tails');
+  });
+});
+
 beforeAll(() => {
   expect(fs.existsSync(fixture('race/timer-file.cjs'))).toBe(true);
 });

@@ -29,6 +29,8 @@ export interface AnalyzeOptions {
   /** Plain re-runs, then chaos seeds, tried to find a passing run. */
   tries?: number;
   allowNative?: string[];
+  /** The command to re-run (after --): default, the recorded one. */
+  command?: string[];
 }
 
 interface Run {
@@ -50,7 +52,7 @@ export async function analyze(arg: string | undefined, opts: AnalyzeOptions): Pr
   const processes = failing.processes ?? processesOf(failing.dir).filter((p) => p.log === failing.log);
   const target = processes.find((p) => p.log === failing.log) ?? defaultProcess(processes);
   const place = [...placesOf(processes)].find(([, p]) => p === target)?.[0] ?? target.name;
-  const command = failing.index?.command ?? [process.execPath, ...target.trace.header.argv.slice(1)];
+  const command = opts.command?.length ? opts.command : (failing.index?.command ?? [process.execPath, ...target.trace.header.argv.slice(1)]);
   const cwd = failing.index?.cwd ?? target.trace.header.cwd;
   const passingArg = opts.passing === undefined ? undefined : path.resolve(opts.passing);
   const why = judge(opts.test);

@@ -162,12 +162,13 @@ export function program(): Command {
     .command('analyze')
     .description('why did this run fail: find the two events whose order decides it (or the value that does)')
     .argument('[recording]', 'a failing recording (default: the latest)')
+    .argument('[command...]', 'after --: the command to re-run (default: the recorded one; a test runner\'s recording needs it)')
     .option('--passing <recording>', 'a passing run of the same command (default: found by re-running it, plainly then with chaos)')
     .option('-p, --process <pid|name>', 'analyze this process (default: the one that failed)')
     .option('--test <name>', "the failed test to explain: a candidate fails when this test fails")
     .option('--json', 'the result as one JSON object')
     .option(...ALLOW_NATIVE, collectNames)
-    .action(async (rec: string | undefined, opts) => (await import('./analyze.js')).analyze(rec, opts));
+    .action(async (rec: string | undefined, command: string[], opts) => (await import('./analyze.js')).analyze(rec, { ...opts, command }));
 
   cli
     .command('ps')
