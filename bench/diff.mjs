@@ -15,9 +15,13 @@ try {
   const dirs = ['a', 'b'].map((x) => path.join(tmp, x));
   for (const [i, dir] of dirs.entries()) {
     const chaos = i === 1 ? ['--seed', '7'] : [];
-    execFileSync(process.execPath, [bin, 'record', ...chaos, '--out', dir, '--', process.execPath, program, turns], { stdio: 'ignore' });
+    execFileSync(process.execPath, [bin, 'record', ...chaos, '--out', dir, '--', process.execPath, program, turns], {
+      stdio: 'ignore',
+    });
   }
-  const events = execFileSync(process.execPath, [bin, 'info', dirs[0]], { encoding: 'utf8' }).match(/^events\s+(\d+)/m)[1];
+  const events = execFileSync(process.execPath, [bin, 'info', dirs[0]], { encoding: 'utf8' }).match(
+    /^events\s+(\d+)/m,
+  )[1];
   const times = [];
   for (let i = 0; i < 3; i++) {
     const t0 = performance.now();
@@ -28,7 +32,10 @@ try {
     }
     times.push(performance.now() - t0);
   }
-  console.log(`rewind diff of two recordings of ${events} events: ${times.map((t) => `${(t / 1000).toFixed(2)} s`).join(', ')} (whole command, 3 runs)`);
+  console.log(
+    `rewind diff of two recordings of ${events} events: ` +
+      `${times.map((t) => `${(t / 1000).toFixed(2)} s`).join(', ')} (whole command, 3 runs)`,
+  );
 } finally {
   fs.rmSync(tmp, { recursive: true, force: true });
 }

@@ -5,7 +5,21 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NODE, cleanupTempDirs, describeRun, eventsOf, fixture, record, replay, rewind, tempDir, type EventJson, type Recorded } from './helpers.js';
+import {
+  BIN,
+  NODE,
+  cleanupTempDirs,
+  describeRun,
+  eventsOf,
+  fixture,
+  record,
+  replay,
+  rewind,
+  start,
+  tempDir,
+  type EventJson,
+  type Recorded,
+} from './helpers.js';
 
 afterAll(cleanupTempDirs);
 
@@ -51,13 +65,21 @@ interface Analysis {
 }
 
 async function analyze(failing: string, passing: string | null, cwd: string): Promise<Analysis> {
-  const r = await rewind(['analyze', failing, ...(passing ? ['--passing', passing] : []), '--json'], { cwd, timeoutMs: 120_000 });
+  const r = await rewind(['analyze', failing, ...(passing ? ['--passing', passing] : []), '--json'], {
+    cwd,
+    timeoutMs: 120_000,
+  });
   expect(r.status, describeRun('analyze', r)).toBe(0);
   return JSON.parse(r.stdout.toString()) as Analysis;
 }
 
 /** What must not change from one analysis of the same inputs to the next. */
-const answer = (x: Analysis) => ({ kind: x.kind, a: x.a && { op: x.a.op, k: x.a.k, detail: x.a.detail, site: x.a.site }, b: x.b && { op: x.b.op, k: x.b.k, detail: x.b.detail, site: x.b.site }, failure: x.failure });
+const answer = (x: Analysis) => ({
+  kind: x.kind,
+  a: x.a && { op: x.a.op, k: x.a.k, detail: x.a.detail, site: x.a.site },
+  b: x.b && { op: x.b.op, k: x.b.k, detail: x.b.detail, site: x.b.site },
+  failure: x.failure,
+});
 
 /** `order` with `moved` taken out and put just before `before`. */
 function moveBefore(order: TurnJson[], moved: TurnJson, before: TurnJson): TurnJson[] {
@@ -69,7 +91,7 @@ function moveBefore(order: TurnJson[], moved: TurnJson, before: TurnJson): TurnJ
 const siteLine = (site: string | undefined) => /:(\d+):\d+$/.exec(site ?? '')?.[1];
 
 describe('record --schedule', () => {
-  it('delivers turns in the order given (a JSON list, or another recording), says it followed it, and the recording replays', async () => {
+  it('delivers turns in the order given (JSON, or another recording), says it followed it; it replays', async () => {
     const cwd = tempDir();
     const plain = await record('race/timer-file.cjs', ['30'], { cwd });
     const turns = await turnsOf(plain.dir);
@@ -102,14 +124,18 @@ describe('record --schedule', () => {
     const ghost = { ...timer, k: 1 };
     const r = await forced('race/timer-file.cjs', ['30'], [ghost, ...turns], cwd);
     expect(r.timedOut).toBe(false);
-    expect(r.stderr.toString()).toMatch(/the schedule could not be followed: turn \d+\.\d+ waited 1000 ms for turn \d+\.1/);
+    expect(r.stderr.toString()).toMatch(
+      /the schedule could not be followed: turn \d+\.\d+ waited 1000 ms for turn \d+\.1/,
+    );
     expect(r.status, describeRun('record', r)).toBe(0);
   });
 
   it('refuses a file that is not a schedule, naming what it takes', async () => {
     const file = path.join(tempDir(), 'bad.json');
     fs.writeFileSync(file, JSON.stringify({ turns: [[0, 0]] }));
-    const r = await rewind(['record', '--schedule', file, '--', NODE, fixture('race/timer-file.cjs')], { cwd: tempDir() });
+    const r = await rewind(['record', '--schedule', file, '--', NODE, fixture('race/timer-file.cjs')], {
+      cwd: tempDir(),
+    });
     expect(r.status).toBe(64);
     expect(r.stderr.toString()).toMatch(/is not a schedule: turn 1 has no operation id/);
   });
@@ -122,7 +148,10 @@ describe('rewind analyze', () => {
     const turns = await turnsOf(plain.dir);
     const timer = turns.find((t) => t.call === 'setTimeout callback')!;
     const reads = turns.filter((t) => t !== timer);
-    const [fail, pass] = await Promise.all([forced('race/timer-file.cjs', ['200'], [timer, ...reads], cwd), forced('race/timer-file.cjs', ['200'], [...reads, timer], cwd)]);
+    const [fail, pass] = await Promise.all([
+      forced('race/timer-file.cjs', ['200'], [timer, ...reads], cwd),
+      forced('race/timer-file.cjs', ['200'], [...reads, timer], cwd),
+    ]);
     expect([fail.status, pass.status]).toEqual([1, 0]);
     const first = await analyze(fail.dir, pass.dir, cwd);
     expect(first.kind).toBe('pair');
@@ -154,7 +183,10 @@ describe('rewind analyze', () => {
       expect(login && data, JSON.stringify(turns)).toBeTruthy();
       const loginFirst = turns.indexOf(login) < turns.indexOf(data) ? turns : moveBefore(turns, login, data);
       const dataFirst = moveBefore(loginFirst, data, login);
-      const [fail, pass] = await Promise.all([forced('race/two-responses.cjs', [port], dataFirst, cwd), forced('race/two-responses.cjs', [port], loginFirst, cwd)]);
+      const [fail, pass] = await Promise.all([
+        forced('race/two-responses.cjs', [port], dataFirst, cwd),
+        forced('race/two-responses.cjs', [port], loginFirst, cwd),
+      ]);
       expect(fail.status, describeRun('fail', fail)).toBe(1);
       expect(pass.status, describeRun('pass', pass)).toBe(0);
       const a = await analyze(fail.dir, pass.dir, cwd);
@@ -195,7 +227,10 @@ describe('rewind analyze', () => {
     expect(exit && read, JSON.stringify(turns)).toBeTruthy();
     const readFirst = turns.indexOf(read) < turns.indexOf(exit) ? turns : moveBefore(turns, read, exit);
     const exitFirst = moveBefore(readFirst, exit, read);
-    const [fail, pass] = await Promise.all([forced('race/child-exit.cjs', [], exitFirst, cwd), forced('race/child-exit.cjs', [], readFirst, cwd)]);
+    const [fail, pass] = await Promise.all([
+      forced('race/child-exit.cjs', [], exitFirst, cwd),
+      forced('race/child-exit.cjs', [], readFirst, cwd),
+    ]);
     expect(fail.status, describeRun('fail', fail)).toBe(1);
     expect(pass.status, describeRun('pass', pass)).toBe(0);
     const a = await analyze(fail.dir, pass.dir, cwd);
@@ -213,7 +248,9 @@ describe('rewind analyze', () => {
     let pass: Recorded | undefined;
     for (let seed = 1; seed <= 40 && !(fail && pass); seed++) {
       const dir = path.join(tempDir('rewind-race-'), 'rec');
-      const r = await rewind(['record', '--seed', String(seed), '--out', dir, '--', NODE, fixture('race/coin.cjs')], { cwd });
+      const r = await rewind(['record', '--seed', String(seed), '--out', dir, '--', NODE, fixture('race/coin.cjs')], {
+        cwd,
+      });
       if (r.status === 1) fail ??= { ...r, dir };
       else if (r.status === 0) pass ??= { ...r, dir };
     }
@@ -225,12 +262,63 @@ describe('rewind analyze', () => {
   });
 });
 
+describe('rewind analyze, a long order', () => {
+  /** A failing and a passing forced run of race/warm-up.cjs: twenty file checks, then the race. */
+  async function warmUp(cwd: string) {
+    const plain = await record('race/warm-up.cjs', ['200'], { cwd });
+    const turns = await turnsOf(plain.dir);
+    const timer = turns.find((t) => t.call === 'setTimeout callback')!;
+    const read = turns.find((t) => t.api === 'fs.open' && turns.indexOf(t) >= 20)!;
+    const readFirst = turns.indexOf(read) < turns.indexOf(timer) ? turns : moveBefore(turns, read, timer);
+    const timerFirst = moveBefore(readFirst, timer, read);
+    const [fail, pass] = await Promise.all([
+      forced('race/warm-up.cjs', ['200'], timerFirst, cwd),
+      forced('race/warm-up.cjs', ['200'], readFirst, cwd),
+    ]);
+    expect([fail.status, pass.status], describeRun('fail', fail)).toEqual([1, 0]);
+    return { fail, pass, timer, read };
+  }
+
+  it('bisects over twenty turns that do not matter to the pair that does, reporting progress', async () => {
+    const cwd = tempDir();
+    const { fail, pass, timer, read } = await warmUp(cwd);
+    const r = await rewind(['analyze', fail.dir, '--passing', pass.dir, '--json'], { cwd, timeoutMs: 120_000 });
+    expect(r.status, describeRun('analyze', r)).toBe(0);
+    const a = JSON.parse(r.stdout.toString()) as Analysis;
+    expect(a.kind).toBe('pair');
+    expect([`${a.a!.op}.${a.a!.k}`, `${a.b!.op}.${a.b!.k}`]).toEqual([`${read.op}.0`, `${timer.op}.0`]);
+    expect(a.candidates).toBeGreaterThan(2);
+    expect(r.stderr.toString()).toMatch(/tried \d+ candidates: the order decides between turns \d+ and \d+ of the failing run's 21/);
+  });
+
+  it('Ctrl-C keeps what was found so far', async () => {
+    const cwd = tempDir();
+    const { fail, pass } = await warmUp(cwd);
+    const run = start(NODE, [BIN, 'analyze', fail.dir, '--passing', pass.dir, '--json'], { cwd, timeoutMs: 120_000 });
+    let err = '';
+    run.child.stderr!.on('data', (d: Buffer) => {
+      err += d.toString();
+      // After the first round of the search, while the next runs (each candidate takes 200 ms at least): stop.
+      if (/tried \d+ candidates/.test(err) && !run.child.killed) run.child.kill('SIGINT');
+    });
+    const r = await run.done;
+    expect(r.status, describeRun('analyze', { ...r, stderr: Buffer.from(err) })).toBe(0);
+    expect(err).toContain('stopping: keeping what was found so far');
+    const a = JSON.parse(r.stdout.toString()) as Analysis & { stopped: boolean };
+    expect(a.stopped).toBe(true);
+    expect(a.kind).toBe('pair');
+  });
+});
+
 describe('where people look', () => {
   it('--until-fail prints the analyze command, and that command explains the kept failure', async () => {
     const cwd = tempDir();
     const out = path.join(tempDir('rewind-race-'), 'kept');
     // Chaos seeds Math.random, so seed by seed the tosses are the same every time.
-    const r = await rewind(['record', '--until-fail', '--seed', '1', '--runs', '40', '--out', out, '--', NODE, fixture('race/coin.cjs')], { cwd });
+    const r = await rewind(
+      ['record', '--until-fail', '--seed', '1', '--runs', '40', '--out', out, '--', NODE, fixture('race/coin.cjs')],
+      { cwd },
+    );
     expect(r.status, describeRun('until-fail', r)).toBe(1);
     const why = /^ {2}why: {9}(rewind analyze .*)$/m.exec(r.stderr.toString())?.[1];
     expect(why, r.stderr.toString()).toBe(`rewind analyze ${out}`);

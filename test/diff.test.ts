@@ -4,7 +4,17 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { NODE, cleanupTempDirs, describeRun, eventsOf, fixture, record, rewind, tempDir, type Recorded } from './helpers.js';
+import {
+  NODE,
+  cleanupTempDirs,
+  describeRun,
+  eventsOf,
+  fixture,
+  record,
+  rewind,
+  tempDir,
+  type Recorded,
+} from './helpers.js';
 
 afterAll(cleanupTempDirs);
 
@@ -20,8 +30,20 @@ interface DiffJson {
   processes: {
     place: string;
     diff: {
-      schedule: { same: boolean; first?: { index: number; a: { kind: string; op: number; site?: string } | null; b: { kind: string; op: number; site?: string } | null; aInB: number | null; bInA: number | null } };
-      values: { counts: Record<string, number>; first: { class: string; a: { value: string } | null; b: { value: string } | null; diff?: string }[] };
+      schedule: {
+        same: boolean;
+        first?: {
+          index: number;
+          a: { kind: string; op: number; site?: string } | null;
+          b: { kind: string; op: number; site?: string } | null;
+          aInB: number | null;
+          bInA: number | null;
+        };
+      };
+      values: {
+        counts: Record<string, number>;
+        first: { class: string; a: { value: string } | null; b: { value: string } | null; diff?: string }[];
+      };
       output: { stream: string; line: number; a: string | null; b: string | null }[];
       ended: { a: string; b: string; same: boolean };
       failed: { a: string | null; b: string | null };
@@ -30,7 +52,7 @@ interface DiffJson {
 }
 
 describe('rewind diff', () => {
-  it('a passing and a failing order of a timer and a file read: the turns that changed places, the output, the ends', async () => {
+  it('a passing and a failing order of a timer and a file read: turns that changed places, output, ends', async () => {
     const cwd = tempDir();
     const plain = await record('race/timer-file.cjs', ['30'], { cwd });
     const turns = (await eventsOf(plain.dir)).filter((e) => e.kind === 'turn');
@@ -50,13 +72,27 @@ describe('rewind diff', () => {
     expect(out).toMatch(/^ {6}B never ran it$/m);
     expect(out).toMatch(/^ {2}B ran turn 1: setTimeout callback .*scheduled at .*timer-file\.cjs:6:\d+$/m);
     expect(out).toMatch(/^ {6}A ran it at turn 5$/m);
-    expect(out).toContain(`output: stdout parts at line 1\n  A: ${JSON.stringify(pass.stdout.toString().trimEnd())}\n  B: (ends)`);
-    expect(out).toMatch(/^ended: A exit code 0 \(event loop empty\)\n {7}B exit code 1 \(uncaught exception\) \(Error: deadline passed before the config was loaded\)$/m);
+    expect(out).toContain(
+      `output: stdout parts at line 1\n  A: ${JSON.stringify(pass.stdout.toString().trimEnd())}\n  B: (ends)`,
+    );
+    expect(out).toMatch(
+      new RegExp(
+        '^ended: A exit code 0 \\(event loop empty\\)\n {7}B exit code 1 \\(uncaught exception\\) ' +
+          '\\(Error: deadline passed before the config was loaded\\)$',
+        'm',
+      ),
+    );
 
     const json = await rewind(['diff', pass.dir, fail.dir, '--json'], { cwd });
     const d = (JSON.parse(json.stdout.toString()) as DiffJson).processes[0].diff;
     expect(d.schedule.same).toBe(false);
-    expect(d.schedule.first).toMatchObject({ index: 0, a: { kind: 'fs.open callback' }, b: { kind: 'setTimeout callback', op: timer.op }, aInB: null, bInA: 4 });
+    expect(d.schedule.first).toMatchObject({
+      index: 0,
+      a: { kind: 'fs.open callback' },
+      b: { kind: 'setTimeout callback', op: timer.op },
+      aInB: null,
+      bInA: 4,
+    });
     expect(d.output).toEqual([{ stream: 'stdout', line: 1, a: pass.stdout.toString().trimEnd(), b: null }]);
     expect(d.failed).toEqual({ a: null, b: 'Error: deadline passed before the config was loaded' });
   });
@@ -65,7 +101,9 @@ describe('rewind diff', () => {
     const rec = await record('race/dice.cjs', [], { cwd: tempDir() });
     const r = await rewind(['diff', rec.dir, rec.dir]);
     expect(r.status, describeRun('diff', r)).toBe(0);
-    expect(r.stdout.toString()).toMatch(/^schedule: the same 1 turns in the same order\nvalues: the same\noutput: the same\nended: both exit code 0/m);
+    expect(r.stdout.toString()).toMatch(
+      /^schedule: the same 1 turns in the same order\nvalues: the same\noutput: the same\nended: both exit code 0/m,
+    );
   });
 
   it('random values that differ are listed with both values and where they part', async () => {
@@ -84,7 +122,7 @@ describe('rewind diff', () => {
     expect(text).toMatch(/^values: \d+ random(, \d+ [a-z/ ]+)* differ/m);
   });
 
-  it('whole recordings of several processes: each process compared with its counterpart by program and place', async () => {
+  it('whole recordings of several processes: each compared with its counterpart by program and place', async () => {
     const cwd = tempDir();
     const [a, b] = [await record('race/child-exit.cjs', [], { cwd }), await record('race/child-exit.cjs', [], { cwd })];
     const r = await rewind(['diff', a.dir, b.dir, '--json']);

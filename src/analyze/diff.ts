@@ -70,7 +70,11 @@ export function turnInfo(t: Turn, index: number, h: TraceHeader, sites?: Map<num
   return info;
 }
 
-export function diffRuns(a: RunModel, b: RunModel, sites?: { a?: Map<number, string>; b?: Map<number, string> }): RunDiff {
+export function diffRuns(
+  a: RunModel,
+  b: RunModel,
+  sites?: { a?: Map<number, string>; b?: Map<number, string> },
+): RunDiff {
   const endA = a.end ? describeEnd(a.end) : `no end record (${a.truncated ?? 'the log stops early'})`;
   const endB = b.end ? describeEnd(b.end) : `no end record (${b.truncated ?? 'the log stops early'})`;
   const out = [...outputDiff('stdout', a.output[1], b.output[1]), ...outputDiff('stderr', a.output[2], b.output[2])];
@@ -84,7 +88,11 @@ export function diffRuns(a: RunModel, b: RunModel, sites?: { a?: Map<number, str
   };
 }
 
-export function scheduleDiff(a: RunModel, b: RunModel, sites?: { a?: Map<number, string>; b?: Map<number, string> }): ScheduleDiff {
+export function scheduleDiff(
+  a: RunModel,
+  b: RunModel,
+  sites?: { a?: Map<number, string>; b?: Map<number, string> },
+): ScheduleDiff {
   const posA = new Map<string, number>();
   a.turns.forEach((t, i) => posA.set(t.key, i));
   const posB = new Map<string, number>();
@@ -220,9 +228,15 @@ function valueDiffs(a: RunModel, b: RunModel): RunDiff['values'] {
     else if (!sameReading(ra.ev, rb.ev, a.header, b.header)) note(ra, rb);
   }
   for (const rb of b.readings) if (!seen.has(rb.key) && inBoth(rb.key)) note(null, rb);
-  const side = (r: Reading | null, h: TraceHeader) => (r ? { n: r.ev.n, call: callOf(r.ev), value: valueText(r.ev, h) } : null);
+  const side = (r: Reading | null, h: TraceHeader) =>
+    r ? { n: r.ev.n, call: callOf(r.ev), value: valueText(r.ev, h) } : null;
   const first = found.map(([ra, rb]): ValueDiff => {
-    const d: ValueDiff = { class: classOf((ra ?? rb)!.ev), at: (ra ?? rb)!.key, a: side(ra, a.header), b: side(rb, b.header) };
+    const d: ValueDiff = {
+      class: classOf((ra ?? rb)!.ev),
+      at: (ra ?? rb)!.key,
+      a: side(ra, a.header),
+      b: side(rb, b.header),
+    };
     if (d.a && d.b && d.a.call === d.b.call) d.diff = shortDiff(d.a.value, d.b.value);
     return d;
   });

@@ -17,8 +17,11 @@ export function placesOf(list: RecordedProcess[]): Map<string, RecordedProcess> 
     // Siblings of the same program, in the order they started.
     const rank = list
       .filter((q) => q !== p && parentOf(q) === parent && (q.threadId !== 0 ? 'worker' : q.name) === name)
-      .filter((q) => q.trace.header.startWall < p.trace.header.startWall || (q.trace.header.startWall === p.trace.header.startWall && (q.threadId || q.pid) < (p.threadId || p.pid)))
-      .length;
+      .filter(
+        (q) =>
+          q.trace.header.startWall < p.trace.header.startWall ||
+          (q.trace.header.startWall === p.trace.header.startWall && (q.threadId || q.pid) < (p.threadId || p.pid)),
+      ).length;
     const place = `${parent ? `${placeOf(parent)}/` : ''}${name}#${rank}`;
     memo.set(p, place);
     return place;

@@ -106,7 +106,10 @@ export function turnKind(ev: TraceEvent): string {
 /** How a run ended, in one line. */
 export function failureOf(run: RunModel): string | null {
   const f = run.failures.find((x) => x.origin !== 'test') ?? run.failures[0];
-  if (f) return f.origin === 'test' ? `test failed: ${f.test}: ${f.name}: ${f.message.split('\n')[0]}` : `${f.name}: ${f.message.split('\n')[0]}`;
+  if (f)
+    return f.origin === 'test'
+      ? `test failed: ${f.test}: ${f.name}: ${f.message.split('\n')[0]}`
+      : `${f.name}: ${f.message.split('\n')[0]}`;
   if (run.end?.signal) return `killed by ${run.end.signal}`;
   if (run.end?.code) return `exit code ${run.end.code}`;
   if (!run.end) return `no end record (${run.truncated ?? 'the log stops early'})`;

@@ -22,14 +22,20 @@ const MAX_TURNS = 10_000_000;
 
 const bad = (file: string, why: string) =>
   new CliError(
-    `rewind: ${file} is not a schedule: ${why}. Pass a recording, the output of \`rewind events --json\`, or JSON {"turns": [[op, k], ...]}.`,
+    `rewind: ${file} is not a schedule: ${why}. ` +
+      'Pass a recording, the output of `rewind events --json`, or JSON {"turns": [[op, k], ...]}.',
     EXIT.USAGE,
   );
 
 export function entryOf(t: TraceFile): ScheduleEntry {
   const run = readRun(t);
   const h = t.header;
-  return { program: programName(h.argv), thread: (h.threadId ?? 0) !== 0, turns: run.turns.map((x) => [x.op, x.k]), randomSeed: h.randomSeed };
+  return {
+    program: programName(h.argv),
+    thread: (h.threadId ?? 0) !== 0,
+    turns: run.turns.map((x) => [x.op, x.k]),
+    randomSeed: h.randomSeed,
+  };
 }
 
 /** Reads FILE into the form the preload takes. */
@@ -43,7 +49,11 @@ export function loadSchedule(file: string, waitMs = DEFAULT_WAIT_MS): ScheduleSp
   }
   const spec = (processes: ScheduleEntry[]): ScheduleSpec => ({ rewindSchedule: 1, from: file, waitMs, processes });
   if (st.isDirectory()) {
-    return spec(processesOf(abs).filter((p) => !p.passThrough).map((p) => entryOf(p.trace)));
+    return spec(
+      processesOf(abs)
+        .filter((p) => !p.passThrough)
+        .map((p) => entryOf(p.trace)),
+    );
   }
   const bytes = fs.readFileSync(abs);
   if (bytes.subarray(0, MAGIC.length).equals(MAGIC)) {
@@ -70,13 +80,20 @@ export function loadSchedule(file: string, waitMs = DEFAULT_WAIT_MS): ScheduleSp
         o.processes.map((p, i) => {
           if (p === null || typeof p !== 'object') throw bad(file, `processes[${i}] is not an object`);
           const e = p as Record<string, unknown>;
-          if (e.program !== null && typeof e.program !== 'string') throw bad(file, `processes[${i}].program is not a name`);
-          return { program: e.program as string | null, thread: e.thread === true, turns: turnsOf(file, e.turns), ...seedOf(e.randomSeed) };
+          if (e.program !== null && typeof e.program !== 'string')
+            throw bad(file, `processes[${i}].program is not a name`);
+          return {
+            program: e.program as string | null,
+            thread: e.thread === true,
+            turns: turnsOf(file, e.turns),
+            ...seedOf(e.randomSeed),
+          };
         }),
       );
     }
     if (Array.isArray(o.turns)) return spec([{ program: null, thread: false, turns: turnsOf(file, o.turns) }]);
-    if (o.kind === 'turn') return spec([{ program: null, thread: false, turns: turnsOf(file, eventLines(file, text)) }]);
+    if (o.kind === 'turn')
+      return spec([{ program: null, thread: false, turns: turnsOf(file, eventLines(file, text)) }]);
   }
   throw bad(file, 'it holds no list of turns');
 }

@@ -5,7 +5,10 @@
 // the failing order's k-th turn, run where the passing order ran another, is one event of
 // the racing pair, and the turn it overtook the other.
 
-/** Candidate k's order: the first k turns of `failing`, then the others in `passing`'s order, then any only `failing` has. */
+/**
+ * Candidate k's order: the first k turns of `failing`, then the others in `passing`'s order,
+ * then any only `failing` has.
+ */
 export function candidateOrder(failing: string[], passing: string[], k: number): string[] {
   const prefix = failing.slice(0, k);
   const taken = new Set(prefix);
@@ -44,9 +47,14 @@ export async function bisect(
       break;
     }
     const span = b.hi - b.lo;
-    const points = [...new Set(Array.from({ length: Math.min(width, span - 1) }, (_, i) => b.lo + Math.round((span * (i + 1)) / (Math.min(width, span - 1) + 1))))].filter(
-      (k) => k > b.lo && k < b.hi,
-    );
+    const points = [
+      ...new Set(
+        Array.from(
+          { length: Math.min(width, span - 1) },
+          (_, i) => b.lo + Math.round((span * (i + 1)) / (Math.min(width, span - 1) + 1)),
+        ),
+      ),
+    ].filter((k) => k > b.lo && k < b.hi);
     const verdicts = await Promise.all(points.map(run));
     b.tried += points.length;
     if (stop()) {

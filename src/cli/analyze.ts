@@ -52,18 +52,34 @@ export async function analyze(arg: string | undefined, opts: AnalyzeOptions): Pr
   const processes = failing.processes ?? processesOf(failing.dir).filter((p) => p.log === failing.log);
   const target = processes.find((p) => p.log === failing.log) ?? defaultProcess(processes);
   const place = [...placesOf(processes)].find(([, p]) => p === target)?.[0] ?? target.name;
-  const command = opts.command?.length ? opts.command : (failing.index?.command ?? [process.execPath, ...target.trace.header.argv.slice(1)]);
+  const command = opts.command?.length
+    ? opts.command
+    : (failing.index?.command ?? [process.execPath, ...target.trace.header.argv.slice(1)]);
   const cwd = failing.index?.cwd ?? target.trace.header.cwd;
   const passingArg = opts.passing === undefined ? undefined : path.resolve(opts.passing);
   const why = judge(opts.test);
-  const failed = why({ dir: failing.dir, status: failing.index?.status ? { code: failing.index.status.code, signal: failing.index.status.signal as NodeJS.Signals | null } : { code: target.end?.code ?? null, signal: null }, processes });
+  const failed = why({
+    dir: failing.dir,
+    status: failing.index?.status
+      ? { code: failing.index.status.code, signal: failing.index.status.signal as NodeJS.Signals | null }
+      : { code: target.end?.code ?? null, signal: null },
+    processes,
+  });
   if (failed === null) {
-    throw new CliError(`rewind: the recording ${shownPath(failing.dir)} did not fail${opts.test ? ` (no failed test ${JSON.stringify(opts.test)})` : ''}: analyze explains a failing run. Give it the failing one (rewind record --until-fail keeps one).`, EXIT.USAGE);
+    throw new CliError(
+      `rewind: the recording ${shownPath(failing.dir)} did not fail` +
+        (opts.test ? ` (no failed test ${JSON.stringify(opts.test)})` : '') +
+        ': analyze explains a failing run. Give it the failing one (rewind record --until-fail keeps one).',
+      EXIT.USAGE,
+    );
   }
   try {
     process.chdir(cwd);
   } catch {
-    throw new CliError(`rewind: cannot enter ${cwd}, where the recorded command ran: analyze re-runs it there.`, EXIT.USAGE);
+    throw new CliError(
+      `rewind: cannot enter ${cwd}, where the recorded command ran: analyze re-runs it there.`,
+      EXIT.USAGE,
+    );
   }
   const work = fs.mkdtempSync(path.join(ensureStore(cwd), '.analyze-'));
   let stopped = false;
@@ -80,7 +96,9 @@ export async function analyze(arg: string | undefined, opts: AnalyzeOptions): Pr
     const out = { dir, created: dir };
     const index: RecordingIndex = { command, cwd, started: new Date().toISOString() };
     if (seed !== undefined) index.chaos = { seed };
-    const status = schedule ? await runScheduled(command, out, schedule, {}, true) : await runRecording(command, out, { seed, quiet: true }, index);
+    const status = schedule
+      ? await runScheduled(command, out, schedule, {}, true)
+      : await runRecording(command, out, { seed, quiet: true }, index);
     return { dir, status, processes: processesOf(dir) };
   };
   const outcome = async (r: Run): Promise<Outcome> => {
@@ -99,7 +117,9 @@ export async function analyze(arg: string | undefined, opts: AnalyzeOptions): Pr
       const tries = opts.tries ?? 12;
       for (let i = 0; i < tries && !passing && !stopped; i += 2) {
         const batch = [i, i + 1].filter((j) => j < tries).map((j) => (j < 2 ? undefined : j - 1));
-        say(`looking for a passing run: ${batch.map((s) => (s === undefined ? 'plain' : `chaos seed ${s}`)).join(', ')}`);
+        say(
+          `looking for a passing run: ${batch.map((s) => (s === undefined ? 'plain' : `chaos seed ${s}`)).join(', ')}`,
+        );
         const got = await Promise.all(batch.map((seed) => runInto(null, seed).then(outcome)));
         if (stopped) break;
         const ok = got.find((o) => o.verdict === 'passes');
@@ -107,19 +127,35 @@ export async function analyze(arg: string | undefined, opts: AnalyzeOptions): Pr
       }
       if (!passing) {
         throw new CliError(
-          `rewind: no passing run found${stopped ? ' before the stop' : ` in ${tries} tries (plain, then chaos seeds)`}: the command fails every time, so no order of events explains it. Replay the failure: rewind replay ${shellWord(shownPath(failing.dir))}`,
+          'rewind: no passing run found' +
+            (stopped ? ' before the stop: ' : ` in ${tries} tries (plain, then chaos seeds): `) +
+            'the command fails every time, so no order of events explains it. ' +
+            `Replay the failure: rewind replay ${shellWord(shownPath(failing.dir))}`,
           EXIT.USAGE,
         );
       }
     }
-    const passProc = placesOf(passing.processes.filter((p) => !p.passThrough)).get(place) ?? (passing.processes.length === 1 ? passing.processes[0] : undefined);
-    if (!passProc) throw new CliError(`rewind: the passing run has no process ${place} to compare with the failing one's (pid ${target.pid}).`, EXIT.USAGE);
+    const passProc =
+      placesOf(passing.processes.filter((p) => !p.passThrough)).get(place) ??
+      (passing.processes.length === 1 ? passing.processes[0] : undefined);
+    if (!passProc)
+      throw new CliError(
+        `rewind: the passing run has no process ${place} to compare with the failing one's (pid ${target.pid}).`,
+        EXIT.USAGE,
+      );
     const F = readRun(target.trace);
     const P = readRun(passProc.trace);
     const fOrder = F.turns.map((t) => t.key);
     const pOrder = P.turns.map((t) => t.key);
     // Which entry of the schedule this process takes: the n-th of its program.
-    const rank = processes.filter((p) => !p.passThrough && p.threadId === target.threadId && programName(p.trace.header.argv) === programName(target.trace.header.argv)).indexOf(target);
+    const rank = processes
+      .filter(
+        (p) =>
+          !p.passThrough &&
+          p.threadId === target.threadId &&
+          programName(p.trace.header.argv) === programName(target.trace.header.argv),
+      )
+      .indexOf(target);
     const base = entryOf(passProc.trace);
     const specOf = (order: string[]): ScheduleSpec => {
       const entry: ScheduleEntry = { ...base, turns: order.map((k) => k.split('.').map(Number) as [number, number]) };
@@ -138,19 +174,43 @@ export async function analyze(arg: string | undefined, opts: AnalyzeOptions): Pr
     say(`comparing the failing run (${n} turns) with a passing one (${pOrder.length} turns); trying both orders live`);
     const [atPass, atFail] = await Promise.all([candidate(0), candidate(n)]);
     let report: Report;
-    if (atFail.verdict === 'passes' || atPass.verdict === 'fails') {
+    if (stopped) {
+      const note = 'stopped before the two orders had been tried: nothing found yet';
+      report = { kind: 'inconclusive', candidates: 0, stopped: true, failure: failed, note };
+    } else if (atFail.verdict === 'passes' || atPass.verdict === 'fails') {
       report = valueReport(F, P, failing.dir, passing.dir, atFail, candidates.size, failed);
     } else {
       const progress = process.stderr.isTTY;
-      const b = await bisect(0, n, Math.min(2, os.availableParallelism()), async (k) => (await candidate(k)).verdict, (r) => {
-        const line = `tried ${candidates.size} candidates: the order decides between turns ${r.lo} and ${r.hi} of the failing run's ${n}`;
-        if (progress) process.stderr.write(`\r\x1b[Krewind: ${line}`);
-        else say(line);
-      }, () => stopped);
+      const b = await bisect(
+        0,
+        n,
+        Math.min(2, os.availableParallelism()),
+        async (k) => (await candidate(k)).verdict,
+        (r) => {
+          const line =
+            `tried ${candidates.size} candidates: ` +
+            `the order decides between turns ${r.lo} and ${r.hi} of the failing run's ${n}`;
+          if (progress) process.stderr.write(`\r\x1b[Krewind: ${line}`);
+          else say(line);
+        },
+        () => stopped,
+      );
       if (progress) process.stderr.write('\n');
       const fail = candidates.get(b.hi)!;
       const pass = candidates.get(b.lo)!;
-      report = await pairReport(F, fOrder, pOrder, b.lo, b.hi, fail, pass, target, candidates.size, b.stopped, opts.allowNative);
+      report = await pairReport(
+        F,
+        fOrder,
+        pOrder,
+        b.lo,
+        b.hi,
+        fail,
+        pass,
+        target,
+        candidates.size,
+        b.stopped,
+        opts.allowNative,
+      );
     }
     report.kept = keepPair(report, cwd);
     print(report, opts.json === true);
@@ -171,7 +231,9 @@ function ensureStore(cwd: string): string {
 function judge(test: string | undefined): (r: Run) => string | null {
   return (r) => {
     if (test !== undefined) {
-      const f = r.processes.flatMap((p) => p.failures).find((x) => x.origin === 'test' && (x.test === test || (x.test ?? '').includes(test)));
+      const f = r.processes
+        .flatMap((p) => p.failures)
+        .find((x) => x.origin === 'test' && (x.test === test || (x.test ?? '').includes(test)));
       return f ? `test failed: ${f.test}: ${f.name}: ${f.message.split('\n')[0]}` : null;
     }
     const culprit = r.processes.find((p) => p.failures.length > 0 && p.failed) ?? r.processes.find((p) => p.failed);
@@ -215,9 +277,22 @@ async function pairReport(
   const failOrder = candidateOrder(fOrder, pOrder, hi);
   const bKey = fOrder[hi - 1];
   const aKey = passOrder[hi - 1];
-  const report: Report = { kind: 'pair', candidates: tried, stopped, failure: fail.why, failingRun: fail.run.dir, passingRun: pass.run.dir };
+  const report: Report = {
+    kind: 'pair',
+    candidates: tried,
+    stopped,
+    failure: fail.why,
+    failingRun: fail.run.dir,
+    passingRun: pass.run.dir,
+  };
   if (aKey === bKey || failOrder.join() === passOrder.join()) {
-    return { ...report, kind: 'inconclusive', note: `candidates ${lo} and ${hi} ran the same order but ended differently: the failure is not decided by the order of these turns alone` };
+    return {
+      ...report,
+      kind: 'inconclusive',
+      note:
+        `candidates ${lo} and ${hi} ran the same order but ended differently: ` +
+        'the failure is not decided by the order of these turns alone',
+    };
   }
   // Each turn described from a candidate's own log where it ran, with its call site from a replay of that log.
   const described = await Promise.all([fail, pass].map((o) => candidateTurns(o, target, allowNative)));
@@ -231,16 +306,28 @@ async function pairReport(
   };
   report.a = info(aKey);
   report.b = info(bKey);
-  const followed = followedIn(fail.run.dir, { rewindSchedule: 1, from: '', waitMs: 0, processes: [{ program: null, thread: false, turns: failOrder.map((k) => k.split('.').map(Number) as [number, number]) }] });
-  if (followed.some((f) => !f.followed)) report.note = 'the failing candidate could not follow its schedule exactly (see `rewind diff` of the two kept runs)';
-  if (stopped) report.note = `stopped before the search ended: the pair is the closest found so far (turns ${lo} and ${hi})`;
+  const followed = followedIn(fail.run.dir, {
+    rewindSchedule: 1,
+    from: '',
+    waitMs: 0,
+    processes: [
+      { program: null, thread: false, turns: failOrder.map((k) => k.split('.').map(Number) as [number, number]) },
+    ],
+  });
+  if (followed.some((f) => !f.followed))
+    report.note =
+      'the failing candidate could not follow its schedule exactly (see `rewind diff` of the two kept runs)';
+  if (stopped)
+    report.note = `stopped before the search ended: the pair is the closest found so far (turns ${lo} and ${hi})`;
   return report;
 }
 
 /** A candidate's scheduled process: its turns, and their call sites from a replay. */
 async function candidateTurns(o: Outcome, target: RecordedProcess, allowNative?: string[]) {
   const program = programName(target.trace.header.argv);
-  const proc = o.run.processes.find((p) => p.trace.header.schedule && programName(p.trace.header.argv) === program) ?? o.run.processes[0];
+  const proc =
+    o.run.processes.find((p) => p.trace.header.schedule && programName(p.trace.header.argv) === program) ??
+    o.run.processes[0];
   const run = readRun(proc.trace);
   const idx = new Map(run.turns.map((t, i) => [t.key, i]));
   let sites: Map<number, string> | undefined;
@@ -252,19 +339,36 @@ async function candidateTurns(o: Outcome, target: RecordedProcess, allowNative?:
   return { run, idx, sites };
 }
 
-function valueReport(F: RunModel, P: RunModel, failingDir: string, passingDir: string, atFail: Outcome, tried: number, failed: string): Report {
+function valueReport(
+  F: RunModel,
+  P: RunModel,
+  failingDir: string,
+  passingDir: string,
+  atFail: Outcome,
+  tried: number,
+  failed: string,
+): Report {
   const d = diffRuns(F, P);
   const first = d.values.first.find((v) => v.class !== 'clock') ?? d.values.first[0];
-  const report: Report = { kind: 'value', candidates: tried, stopped: false, failure: failed, failingRun: failingDir, passingRun: passingDir };
+  const report: Report = {
+    kind: 'value',
+    candidates: tried,
+    stopped: false,
+    failure: failed,
+    failingRun: failingDir,
+    passingRun: passingDir,
+  };
   if (first) report.value = first;
   report.randomSeedDiffers = F.header.randomSeed.join() !== P.header.randomSeed.join();
   report.note =
     atFail.verdict === 'passes'
-      ? "the failing run's order, run again with the passing run's values, passes: the order does not decide the failure"
+      ? "the failing run's order, run again with the passing run's values, passes: " +
+        'the order does not decide the failure'
       : "the passing run's order, run again, fails too: the order does not decide the failure";
   if (!first && !report.randomSeedDiffers) {
     report.kind = 'inconclusive';
-    report.note += '; no recorded value differs either (the failure may depend on time, or on something outside the process)';
+    report.note +=
+      '; no recorded value differs either (the failure may depend on time, or on something outside the process)';
   }
   return report;
 }
@@ -274,7 +378,10 @@ function keepPair(r: Report, cwd: string): Report['kept'] {
   if (r.kind !== 'pair') return undefined;
   const name = recordingName('analyze');
   const kept: Report['kept'] = {};
-  for (const [which, dir] of [['fail', r.failingRun], ['pass', r.passingRun]] as const) {
+  for (const [which, dir] of [
+    ['fail', r.failingRun],
+    ['pass', r.passingRun],
+  ] as const) {
     if (!dir || !path.basename(dir).startsWith('run-')) continue;
     const to = path.join(cwd, STORE_DIR, `${name}-${which}`);
     fs.renameSync(dir, to);
@@ -303,15 +410,25 @@ function print(r: Report, json: boolean): void {
     lines.push(`  B  ${turnLine(r.b)}`);
     lines.push(`  B before A: fails (${r.failure ?? 'failed'})   A before B: passes`);
     const rel = (d?: string) => (d ? shellWord(shownPath(d)) : '(not kept)');
-    lines.push(`  replay the failing order:  rewind replay ${rel(r.kept?.fail)}    the passing one: rewind replay ${rel(r.kept?.pass)}`);
+    lines.push(
+      `  replay the failing order:  rewind replay ${rel(r.kept?.fail)}` +
+        `    the passing one: rewind replay ${rel(r.kept?.pass)}`,
+    );
   } else if (r.kind === 'value') {
     lines.push('rewind: the failure does not depend on the order of events: a value decides it');
     const v = r.value;
     if (v) {
-      lines.push(`  ${v.class === 'io' ? 'I/O result' : v.class}: ${v.a ? `${v.a.call} ${v.a.value}` : '(none)'} in the failing run (event ${v.a?.n ?? '-'})`);
-      lines.push(`  ${' '.repeat(v.class === 'io' ? 10 : v.class.length)}  ${v.b ? `${v.b.call} ${v.b.value}` : '(none)'} in the passing one${v.diff ? `: ${v.diff}` : ''}`);
+      const label = v.class === 'io' ? 'I/O result' : v.class;
+      lines.push(
+        `  ${label}: ${v.a ? `${v.a.call} ${v.a.value}` : '(none)'} in the failing run (event ${v.a?.n ?? '-'})`,
+      );
+      lines.push(
+        `  ${' '.repeat(label.length)}  ${v.b ? `${v.b.call} ${v.b.value}` : '(none)'} in the passing one` +
+          (v.diff ? `: ${v.diff}` : ''),
+      );
     }
-    if (r.randomSeedDiffers) lines.push('  Math.random was seeded differently in the two runs (its numbers come from the seed)');
+    if (r.randomSeedDiffers)
+      lines.push('  Math.random was seeded differently in the two runs (its numbers come from the seed)');
     lines.push(`  failure: ${r.failure ?? 'unknown'}`);
   } else {
     lines.push('rewind: analyze could not name the cause');

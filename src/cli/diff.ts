@@ -37,13 +37,24 @@ function selected(arg: string, which: string | undefined): { rec: Recording; lis
 }
 
 export async function diffRecordings(a: string, b: string, opts: DiffOptions): Promise<ProcessDiff[]> {
-  const [whichA, whichB] = opts.process === undefined ? [undefined, undefined] : opts.process.includes(',') ? opts.process.split(',') : [opts.process, opts.process];
+  const [whichA, whichB] =
+    opts.process === undefined
+      ? [undefined, undefined]
+      : opts.process.includes(',')
+        ? opts.process.split(',')
+        : [opts.process, opts.process];
   const A = selected(a, whichA);
   const B = selected(b, whichB);
   const single = A.list.length === 1 && B.list.length === 1;
-  const pairing = single ? { pairs: [{ place: A.list[0].name, a: A.list[0], b: B.list[0] }], onlyA: [], onlyB: [] } : pairProcesses(A.list, B.list);
+  const pairing = single
+    ? { pairs: [{ place: A.list[0].name, a: A.list[0], b: B.list[0] }], onlyA: [], onlyB: [] }
+    : pairProcesses(A.list, B.list);
   if (pairing.pairs.length === 0) {
-    throw new CliError(`rewind: no process of ${a} matches one of ${b} (by program and place in the process tree): are they recordings of the same command? Pick one each with -p PID_A,PID_B.`, EXIT.USAGE);
+    throw new CliError(
+      `rewind: no process of ${a} matches one of ${b} (by program and place in the process tree): ` +
+        'are they recordings of the same command? Pick one each with -p PID_A,PID_B.',
+      EXIT.USAGE,
+    );
   }
   const out: ProcessDiff[] = [];
   for (const { place, a: pa, b: pb } of pairing.pairs) {
@@ -59,14 +70,23 @@ export async function diffRecordings(a: string, b: string, opts: DiffOptions): P
       for (const note of [sa.note, sb.note]) if (note) process.stderr.write(`${note}\n`);
       sites = { a: sa.sites, b: sb.sites };
     }
-    out.push({ place, a: { pid: pa.pid, log: pa.log }, b: { pid: pb.pid, log: pb.log }, diff: diffRuns(ra, rb, sites) });
+    out.push({
+      place,
+      a: { pid: pa.pid, log: pa.log },
+      b: { pid: pb.pid, log: pb.log },
+      diff: diffRuns(ra, rb, sites),
+    });
   }
   for (const p of pairing.onlyA) process.stderr.write(`rewind: process ${p} is only in ${a}\n`);
   for (const p of pairing.onlyB) process.stderr.write(`rewind: process ${p} is only in ${b}\n`);
   return out;
 }
 
-const differs = (d: RunDiff) => !d.schedule.same || d.output.length > 0 || !d.ended.same || d.values.counts.random + d.values.counts.io + d.values.counts.value > 0;
+const differs = (d: RunDiff) =>
+  !d.schedule.same ||
+  d.output.length > 0 ||
+  !d.ended.same ||
+  d.values.counts.random + d.values.counts.io + d.values.counts.value > 0;
 
 export async function diff(a: string, b: string, opts: DiffOptions): Promise<never> {
   const diffs = await diffRecordings(a, b, opts);
@@ -87,35 +107,73 @@ export function describeDiff(p: ProcessDiff, many: boolean): string {
   const s = d.schedule;
   if (s.same) lines.push(`schedule: the same ${s.turns[0]} turns in the same order`);
   else {
-    const extra = [s.reorderedPairs ? `${s.reorderedPairs} pair${s.reorderedPairs === 1 ? '' : 's'} of turns in another order` : '', s.onlyInA ? `${s.onlyInA} only in A` : '', s.onlyInB ? `${s.onlyInB} only in B` : '']
+    const extra = [
+      s.reorderedPairs ? `${s.reorderedPairs} pair${s.reorderedPairs === 1 ? '' : 's'} of turns in another order` : '',
+      s.onlyInA ? `${s.onlyInA} only in A` : '',
+      s.onlyInB ? `${s.onlyInB} only in B` : '',
+    ]
       .filter(Boolean)
       .join(', ');
-    lines.push(`schedule: the runs part at turn ${s.first!.index + 1} (A ${s.turns[0]} turns, B ${s.turns[1]}${extra ? `; ${extra}` : ''})`);
+    lines.push(
+      `schedule: the runs part at turn ${s.first!.index + 1} ` +
+        `(A ${s.turns[0]} turns, B ${s.turns[1]}${extra ? `; ${extra}` : ''})`,
+    );
     const f = s.first!;
-    if (f.a) lines.push(`  A ran ${turnLine(f.a)}`, `      ${f.aInB === null ? 'B never ran it' : `B ran it at turn ${f.aInB + 1}`}`);
+    if (f.a)
+      lines.push(
+        `  A ran ${turnLine(f.a)}`,
+        `      ${f.aInB === null ? 'B never ran it' : `B ran it at turn ${f.aInB + 1}`}`,
+      );
     else lines.push('  A had no more turns');
-    if (f.b) lines.push(`  B ran ${turnLine(f.b)}`, `      ${f.bInA === null ? 'A never ran it' : `A ran it at turn ${f.bInA + 1}`}`);
+    if (f.b)
+      lines.push(
+        `  B ran ${turnLine(f.b)}`,
+        `      ${f.bInA === null ? 'A never ran it' : `A ran it at turn ${f.bInA + 1}`}`,
+      );
     else lines.push('  B had no more turns');
   }
   const c = d.values.counts;
   const total = c.clock + c.random + c.io + c.value;
   if (total === 0) lines.push('values: the same');
   else {
-    const parts = [c.random && `${c.random} random`, c.io && `${c.io} I/O result${c.io === 1 ? '' : 's'}`, c.value && `${c.value} other reading${c.value === 1 ? '' : 's'}`, c.clock && `${c.clock} clock reading${c.clock === 1 ? '' : 's'}`].filter(Boolean);
-    lines.push(`values: ${parts.join(', ')} differ${d.values.first.length < total ? ` (the first ${d.values.first.length}):` : ':'}`);
+    const parts = [
+      c.random && `${c.random} random`,
+      c.io && `${c.io} I/O result${c.io === 1 ? '' : 's'}`,
+      c.value && `${c.value} other reading${c.value === 1 ? '' : 's'}`,
+      c.clock && `${c.clock} clock reading${c.clock === 1 ? '' : 's'}`,
+    ].filter(Boolean);
+    lines.push(
+      `values: ${parts.join(', ')} differ` +
+        (d.values.first.length < total ? ` (the first ${d.values.first.length}):` : ':'),
+    );
     for (const v of d.values.first) {
       const side = (x: typeof v.a) => (x ? `${x.call} ${clip(x.value)} [event ${x.n}]` : '(none)');
-      lines.push(`  ${v.class.padEnd(6)} A ${side(v.a)}`, `         B ${side(v.b)}${v.diff ? `\n         ${v.diff}` : ''}`);
+      lines.push(
+        `  ${v.class.padEnd(6)} A ${side(v.a)}`,
+        `         B ${side(v.b)}${v.diff ? `\n         ${v.diff}` : ''}`,
+      );
     }
   }
-  if (d.output.length === 0) lines.push(`output: the same${d.outputPartial ? ' (large writes compared by their first bytes)' : ''}`);
+  if (d.output.length === 0)
+    lines.push(`output: the same${d.outputPartial ? ' (large writes compared by their first bytes)' : ''}`);
   for (const o of d.output) {
-    lines.push(`output: ${o.stream} parts at line ${o.line}`, `  A: ${o.a === null ? '(ends)' : JSON.stringify(o.a)}`, `  B: ${o.b === null ? '(ends)' : JSON.stringify(o.b)}`);
+    lines.push(
+      `output: ${o.stream} parts at line ${o.line}`,
+      `  A: ${o.a === null ? '(ends)' : JSON.stringify(o.a)}`,
+      `  B: ${o.b === null ? '(ends)' : JSON.stringify(o.b)}`,
+    );
   }
   const failA = d.failed.a ? ` (${d.failed.a})` : '';
   const failB = d.failed.b ? ` (${d.failed.b})` : '';
-  lines.push(d.ended.same && d.failed.a === d.failed.b ? `ended: both ${d.ended.a}${failA}` : `ended: A ${d.ended.a}${failA}\n       B ${d.ended.b}${failB}`);
-  return `${lines.flatMap((l) => l.split('\n')).map(printable).join('\n')}\n`;
+  lines.push(
+    d.ended.same && d.failed.a === d.failed.b
+      ? `ended: both ${d.ended.a}${failA}`
+      : `ended: A ${d.ended.a}${failA}\n       B ${d.ended.b}${failB}`,
+  );
+  return `${lines
+    .flatMap((l) => l.split('\n'))
+    .map(printable)
+    .join('\n')}\n`;
 }
 
 const clip = (s: string, max = 48) => (s.length > max ? `${s.slice(0, max)}…` : s);

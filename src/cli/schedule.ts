@@ -7,7 +7,17 @@ import { following, loadSchedule, type Following } from '../analyze/schedule-fil
 import { readRun } from '../analyze/run.js';
 import type { ScheduleSpec } from '../session/schedule.js';
 import { STORE_DIR, createRecordingDir, programName, setLatest, type RecordingIndex } from '../trace/store.js';
-import { exitLike, needsCommand, nothingRecorded, outDir, outputError, runRecording, type ExitStatus, type OutDir, type RecordOptions } from './record.js';
+import {
+  exitLike,
+  needsCommand,
+  nothingRecorded,
+  outDir,
+  outputError,
+  runRecording,
+  type ExitStatus,
+  type OutDir,
+  type RecordOptions,
+} from './record.js';
 import { logsIn, processesOf } from './recordings.js';
 
 /** Writes the schedule where the recorded processes read it; removed once the run ends. */
@@ -31,20 +41,31 @@ export function followedIn(dir: string, spec: ScheduleSpec): Following[] {
     const n = used.get(key) ?? 0;
     used.set(key, n + 1);
     const entry = mine[n];
-    if (entry) out.push(following(entry.turns, readRun(p.trace).turns.map((t) => t.key)));
+    if (entry)
+      out.push(
+        following(
+          entry.turns,
+          readRun(p.trace).turns.map((t) => t.key),
+        ),
+      );
   }
   return out;
 }
 
 /** One line on how the run followed the schedule. */
 export function describeFollowing(f: Following[]): string {
-  if (f.length === 0) return 'rewind: no recorded process took a part of the schedule (no program of the schedule ran).';
+  if (f.length === 0)
+    return 'rewind: no recorded process took a part of the schedule (no program of the schedule ran).';
   const off = f.find((x) => !x.followed);
   const missing = f.reduce((s, x) => s + x.missing, 0);
   const gone = missing ? `; ${missing} turn${missing === 1 ? '' : 's'} of the schedule never came` : '';
-  if (!off) return `rewind: the run followed the schedule (${f.reduce((s, x) => s + x.matched, 0)} turns in its order${gone}).`;
+  if (!off)
+    return `rewind: the run followed the schedule (${f.reduce((s, x) => s + x.matched, 0)} turns in its order${gone}).`;
   const o = off.first!;
-  return `rewind: the run could not follow the schedule: at its turn ${o.index + 1} of those the schedule names, it ran op.delivery ${o.ran} where the schedule has ${o.expected}${gone}.`;
+  return (
+    `rewind: the run could not follow the schedule: at its turn ${o.index + 1} of those the schedule names, ` +
+    `it ran op.delivery ${o.ran} where the schedule has ${o.expected}${gone}.`
+  );
 }
 
 export async function recordScheduled(command: string[], file: string, opts: RecordOptions): Promise<never> {
@@ -73,7 +94,13 @@ export async function recordScheduled(command: string[], file: string, opts: Rec
 }
 
 /** Records one run of `command` under the schedule into `out`. */
-export async function runScheduled(command: string[], out: OutDir, spec: ScheduleSpec, opts: RecordOptions = {}, quiet = false): Promise<ExitStatus> {
+export async function runScheduled(
+  command: string[],
+  out: OutDir,
+  spec: ScheduleSpec,
+  opts: RecordOptions = {},
+  quiet = false,
+): Promise<ExitStatus> {
   const written = writeSpec(spec);
   const index: RecordingIndex = { command, cwd: process.cwd(), started: new Date().toISOString() };
   try {

@@ -182,7 +182,8 @@ export class ScheduleChaos extends Chaos {
     this.missed.push(...missed);
     writeStderr(
       `rewind: the schedule could not be followed: turn ${w.key} waited ${this.waitMs} ms for ` +
-        `${missed.length ? `turn${missed.length === 1 ? '' : 's'} ${missed.slice(0, 5).join(', ')}${missed.length > 5 ? '…' : ''}` : 'turns'}` +
+        (missed.length ? `turn${missed.length === 1 ? '' : 's'} ${missed.slice(0, 5).join(', ')}` : 'turns') +
+        (missed.length > 5 ? '…' : '') +
         ` (op.delivery), which did not come; released it.\n`,
     );
     this.arm();
