@@ -288,7 +288,9 @@ describe('rewind analyze, a long order', () => {
     expect(a.kind).toBe('pair');
     expect([`${a.a!.op}.${a.a!.k}`, `${a.b!.op}.${a.b!.k}`]).toEqual([`${read.op}.0`, `${timer.op}.0`]);
     expect(a.candidates).toBeGreaterThan(2);
-    expect(r.stderr.toString()).toMatch(/tried \d+ candidates: the order decides between turns \d+ and \d+ of the failing run's 21/);
+    expect(r.stderr.toString()).toMatch(
+      /tried \d+ candidates: the order decides between turns \d+ and \d+ of the failing run's 21/,
+    );
   });
 
   it('Ctrl-C keeps what was found so far', async () => {
