@@ -313,6 +313,56 @@ describe('rewind analyze, a long order', () => {
 });
 
 describe('where people look', () => {
+  it('analyze --test NAME explains a failed test of `node --test` (the test process, not the runner)', async () => {
+    const cwd = tempDir();
+    const file = fixture('race/deadline.test.cjs');
+    const plain = path.join(tempDir('rewind-race-'), 'rec');
+    const p = await rewind(['record', '--out', plain, '--', NODE, '--test', file], { cwd });
+    expect(p.status, describeRun('plain', p)).toBe(0);
+    // The runner and the test file's process are both "deadline.test": the second entry is the test file's.
+    const ps = (await rewind(['ps', plain, '--json'])).stdout.toString().trim().split('\n');
+    const child = (ps.map((l) => JSON.parse(l)) as { pid: number; ppid: number }[]).find((x) =>
+      ps.some((l) => (JSON.parse(l) as { pid: number }).pid === x.ppid),
+    )!;
+    const seen = new Map<number, number>();
+    const turns = (await eventsOf(plain, { process: String(child.pid) }))
+      .filter((e) => e.kind === 'turn')
+      .map((e) => {
+        const k = seen.get(e.op as number) ?? 0;
+        seen.set(e.op as number, k + 1);
+        return { ...e, op: e.op as number, k };
+      });
+    const timer = turns.find((t) => t.call === 'setTimeout callback')!;
+    const open = turns.find((t) => t.api === 'fs.open')!;
+    const readFirst = turns.indexOf(open) < turns.indexOf(timer) ? turns : moveBefore(turns, open, timer);
+    const spec = (order: TurnJson[]) => ({
+      rewindSchedule: 1,
+      processes: [
+        { program: 'deadline.test', thread: false, turns: [] },
+        { program: 'deadline.test', thread: false, turns: order.map((t) => [t.op, t.k]) },
+      ],
+    });
+    const dirs: string[] = [];
+    for (const order of [moveBefore(readFirst, timer, open), readFirst]) {
+      const f = path.join(tempDir('rewind-schedule-'), 'order.json');
+      fs.writeFileSync(f, JSON.stringify(spec(order)));
+      const dir = path.join(tempDir('rewind-race-'), 'rec');
+      const r = await rewind(['record', '--schedule', f, '--out', dir, '--', NODE, '--test', file], { cwd });
+      expect(r.status, describeRun('forced', r)).toBe(dirs.length === 0 ? 1 : 0);
+      dirs.push(dir);
+    }
+    const r = await rewind(['analyze', dirs[0], '--passing', dirs[1], '--test', 'config before deadline', '--json'], {
+      cwd,
+      timeoutMs: 120_000,
+    });
+    expect(r.status, describeRun('analyze', r)).toBe(0);
+    const a = JSON.parse(r.stdout.toString()) as Analysis;
+    expect(a.kind).toBe('pair');
+    expect([a.a!.kind, a.b!.kind]).toEqual(['fs.open callback', 'setTimeout callback']);
+    expect([siteLine(a.a!.site), siteLine(a.b!.site)]).toEqual(['8', '11']);
+    expect(a.failure).toContain('config before deadline');
+  });
+
   it('--until-fail prints the analyze command, and that command explains the kept failure', async () => {
     const cwd = tempDir();
     const out = path.join(tempDir('rewind-race-'), 'kept');

@@ -10,14 +10,14 @@ import { diffRuns, turnInfo, type TurnInfo, type ValueDiff } from '../analyze/di
 import { placesOf } from '../analyze/match.js';
 import { readRun, type RunModel } from '../analyze/run.js';
 import { bisect, candidateOrder, type Verdict } from '../analyze/search.js';
-import { DEFAULT_WAIT_MS, entryOf } from '../analyze/schedule-file.js';
+import { DEFAULT_WAIT_MS, entryOf, following } from '../analyze/schedule-file.js';
 import { EXIT } from '../exit-codes.js';
 import type { ScheduleEntry, ScheduleSpec } from '../session/schedule.js';
 import { STORE_DIR, recordingName, programName, type RecordingIndex } from '../trace/store.js';
 import { eventSites } from './debug.js';
 import { runRecording, type ExitStatus } from './record.js';
 import { CliError, defaultProcess, processesOf, resolveRecording, type RecordedProcess } from './recordings.js';
-import { followedIn, runScheduled } from './schedule.js';
+import { runScheduled } from './schedule.js';
 import { printable, shellWord, shownPath } from './shell.js';
 import { showSite } from './replayed.js';
 
@@ -206,7 +206,7 @@ export async function analyze(arg: string | undefined, opts: AnalyzeOptions): Pr
         b.hi,
         fail,
         pass,
-        target,
+        place,
         candidates.size,
         b.stopped,
         opts.allowNative,
@@ -268,7 +268,7 @@ async function pairReport(
   hi: number,
   fail: Outcome,
   pass: Outcome,
-  target: RecordedProcess,
+  place: string,
   tried: number,
   stopped: boolean,
   allowNative?: string[],
@@ -295,7 +295,7 @@ async function pairReport(
     };
   }
   // Each turn described from a candidate's own log where it ran, with its call site from a replay of that log.
-  const described = await Promise.all([fail, pass].map((o) => candidateTurns(o, target, allowNative)));
+  const described = await Promise.all([fail, pass].map((o) => candidateTurns(o, place, allowNative)));
   const info = (key: string): TurnInfo | undefined => {
     for (const d of described) {
       const i = d.idx.get(key);
@@ -306,15 +306,11 @@ async function pairReport(
   };
   report.a = info(aKey);
   report.b = info(bKey);
-  const followed = followedIn(fail.run.dir, {
-    rewindSchedule: 1,
-    from: '',
-    waitMs: 0,
-    processes: [
-      { program: null, thread: false, turns: failOrder.map((k) => k.split('.').map(Number) as [number, number]) },
-    ],
-  });
-  if (followed.some((f) => !f.followed))
+  const followed = following(
+    failOrder.map((k) => k.split('.').map(Number) as [number, number]),
+    described[0].run.turns.map((t) => t.key),
+  );
+  if (!followed.followed)
     report.note =
       'the failing candidate could not follow its schedule exactly (see `rewind diff` of the two kept runs)';
   if (stopped)
@@ -322,12 +318,9 @@ async function pairReport(
   return report;
 }
 
-/** A candidate's scheduled process: its turns, and their call sites from a replay. */
-async function candidateTurns(o: Outcome, target: RecordedProcess, allowNative?: string[]) {
-  const program = programName(target.trace.header.argv);
-  const proc =
-    o.run.processes.find((p) => p.trace.header.schedule && programName(p.trace.header.argv) === program) ??
-    o.run.processes[0];
+/** A candidate's process at the analyzed one's place: its turns, and their call sites from a replay. */
+async function candidateTurns(o: Outcome, place: string, allowNative?: string[]) {
+  const proc = placesOf(o.run.processes.filter((p) => !p.passThrough)).get(place) ?? o.run.processes[0];
   const run = readRun(proc.trace);
   const idx = new Map(run.turns.map((t, i) => [t.key, i]));
   let sites: Map<number, string> | undefined;

@@ -241,5 +241,6 @@ export function readSchedule(file: string, dir: string, argv: readonly string[])
     }
   }
   const entry = mine[instance];
-  return entry ? new ScheduleChaos(entry, spec.from, spec.waitMs) : null;
+  // An entry without turns holds a place for a process that runs as it would (rewind analyze's other processes).
+  return entry && entry.turns.length > 0 ? new ScheduleChaos(entry, spec.from, spec.waitMs) : null;
 }
