@@ -43,6 +43,38 @@ interface Waiting {
   discard: (() => void) | null;
 }
 
+/**
+ * The target's turns not run yet, by place: the smallest operation id among places [lo, hi)
+ * in O(log n), so that a schedule of 10^5 turns costs no more per delivery than a short one.
+ */
+class Pending {
+  private readonly size: number;
+  private readonly tree: Float64Array;
+  constructor(ops: Int32Array) {
+    let size = 1;
+    while (size < ops.length) size *= 2;
+    this.size = size;
+    this.tree = new Float64Array(2 * size).fill(Infinity);
+    this.tree.set(ops, size);
+    for (let i = size - 1; i >= 1; i--) this.tree[i] = Math.min(this.tree[2 * i], this.tree[2 * i + 1]);
+  }
+
+  done(place: number): void {
+    let i = place + this.size;
+    this.tree[i] = Infinity;
+    for (i >>= 1; i >= 1; i >>= 1) this.tree[i] = Math.min(this.tree[2 * i], this.tree[2 * i + 1]);
+  }
+
+  min(lo: number, hi: number): number {
+    let res = Infinity;
+    for (lo += this.size, hi += this.size; lo < hi; lo >>= 1, hi >>= 1) {
+      if (lo & 1) res = Math.min(res, this.tree[lo++]);
+      if (hi & 1) res = Math.min(res, this.tree[--hi]);
+    }
+    return res;
+  }
+}
+
 const MISSED = 1;
 const RAN = 2;
 
@@ -56,7 +88,9 @@ export class ScheduleChaos extends Chaos {
   readonly schedule: { from: string; turns: number };
   private readonly index = new Map<string, number>();
   private readonly ops: Int32Array;
+  private readonly ks: Int32Array;
   private readonly state: Uint8Array;
+  private readonly pending: Pending;
   private lowest = 0;
   private waiting: Waiting[] = [];
   private stepping: NodeJS.Immediate | null = null;
@@ -70,7 +104,9 @@ export class ScheduleChaos extends Chaos {
     super(0, 'schedule');
     entry.turns.forEach(([op, k], i) => this.index.set(`${op}.${k}`, i));
     this.ops = Int32Array.from(entry.turns, ([op]) => op);
+    this.ks = Int32Array.from(entry.turns, ([, k]) => k);
     this.state = new Uint8Array(entry.turns.length);
+    this.pending = new Pending(this.ops);
     this.schedule = { from, turns: entry.turns.length };
     if (entry.randomSeed) Object.assign(this, { randomSeed: entry.randomSeed });
   }
@@ -84,6 +120,7 @@ export class ScheduleChaos extends Chaos {
       const i = this.index.get(`${op}.${k}`);
       if (i === undefined || this.state[i] !== 0) return;
       this.state[i] = RAN;
+      this.pending.done(i);
       while (this.lowest < this.state.length && this.state[this.lowest] !== 0) this.lowest++;
       if (this.waiting.length) this.arm();
     };
@@ -129,9 +166,7 @@ export class ScheduleChaos extends Chaos {
    */
   private blocked(index: number | undefined): boolean {
     const until = index ?? this.state.length;
-    const created = this.opsCreated();
-    for (let j = this.lowest; j < until; j++) if (this.state[j] === 0 && this.ops[j] <= created) return true;
-    return false;
+    return this.pending.min(this.lowest, until) <= this.opsCreated();
   }
 
   private arm(): void {
@@ -177,7 +212,8 @@ export class ScheduleChaos extends Chaos {
     for (let j = this.lowest; j < until; j++) {
       if (this.state[j] !== 0 || this.ops[j] > created) continue;
       this.state[j] = MISSED;
-      missed.push([...this.index.entries()].find(([, i]) => i === j)![0]);
+      this.pending.done(j);
+      missed.push(`${this.ops[j]}.${this.ks[j]}`);
     }
     this.missed.push(...missed);
     writeStderr(
@@ -197,7 +233,10 @@ export class ScheduleChaos extends Chaos {
     for (const w of this.waiting) {
       if (w.owner === null || w.cancelled || !owned(w.owner)) continue;
       w.cancelled = true;
-      if (w.index !== undefined) this.state[w.index] = MISSED;
+      if (w.index !== undefined && this.state[w.index] === 0) {
+        this.state[w.index] = MISSED;
+        this.pending.done(w.index);
+      }
     }
     this.arm();
   }
