@@ -103,6 +103,9 @@ describe('record --schedule', () => {
     expect(fail.stderr.toString()).toContain('deadline passed before the config was loaded');
     expect(fail.stderr.toString()).toContain('rewind: the run followed the schedule');
     expect((await turnsOf(fail.dir)).map((t) => `${t.op}.${t.k}`)).toEqual([`${timer.op}.0`]);
+    expect((await rewind(['info', fail.dir])).stdout.toString()).toMatch(
+      /^schedule +forced: \d+ turns in the order of /m,
+    );
     const pass = await forced('race/timer-file.cjs', ['30'], [...reads, timer], cwd);
     expect(pass.status, describeRun('forced pass', pass)).toBe(0);
     // A recording is a schedule too: the failing one, followed again.
