@@ -54,7 +54,7 @@ interface DiffJson {
 describe('rewind diff', () => {
   it('a passing and a failing order of a timer and a file read: turns that changed places, output, ends', async () => {
     const cwd = tempDir();
-    const plain = await record('race/timer-file.cjs', ['30'], { cwd });
+    const plain = await record('race/timer-file.cjs', ['2000'], { cwd });
     const turns = (await eventsOf(plain.dir)).filter((e) => e.kind === 'turn');
     const timer = turns.find((t) => t.call === 'setTimeout callback')!;
     const reads = turns.filter((t) => t !== timer).map((t) => [t.op as number, 0] as [number, number]);
