@@ -201,7 +201,10 @@ export class ScheduleChaos extends Chaos {
     this.deadline = null;
   }
 
-  /** The oldest delivery waited too long: the turns it waited for are missed, and it goes. */
+  /**
+   * The oldest delivery waited too long: the turns it waited for that have not arrived are
+   * missed; it goes, after those of them that arrived and wait here too (they go in order).
+   */
   private readonly expire = (): void => {
     this.deadline = null;
     const w = this.waiting[0];
@@ -209,8 +212,9 @@ export class ScheduleChaos extends Chaos {
     const created = this.opsCreated();
     const until = w.index ?? this.state.length;
     const missed: string[] = [];
+    const arrived = new Set(this.waiting.map((x) => x.index));
     for (let j = this.lowest; j < until; j++) {
-      if (this.state[j] !== 0 || this.ops[j] > created) continue;
+      if (this.state[j] !== 0 || this.ops[j] > created || arrived.has(j)) continue;
       this.state[j] = MISSED;
       this.pending.done(j);
       missed.push(`${this.ops[j]}.${this.ks[j]}`);
