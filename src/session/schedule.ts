@@ -212,7 +212,8 @@ export class ScheduleChaos extends Chaos {
     const created = this.opsCreated();
     const until = w.index ?? this.state.length;
     const missed: string[] = [];
-    const arrived = new Set(this.waiting.map((x) => x.index));
+    // Arrived and free to go but for the target's order (not stuck behind another on its handle).
+    const arrived = new Set(this.waiting.filter((x, i) => !this.laneWaits(x.lane, i)).map((x) => x.index));
     for (let j = this.lowest; j < until; j++) {
       if (this.state[j] !== 0 || this.ops[j] > created || arrived.has(j)) continue;
       this.state[j] = MISSED;
@@ -220,6 +221,15 @@ export class ScheduleChaos extends Chaos {
       missed.push(`${this.ops[j]}.${this.ks[j]}`);
     }
     this.missed.push(...missed);
+    if (missed.length === 0) {
+      // Nothing it waits for can be given up (the order asked for is one its handle's order forbids): it goes now.
+      this.waiting.shift();
+      writeStderr(
+        `rewind: the schedule could not be followed: turn ${w.key} could not wait for the order given; released it.\n`,
+      );
+      this.enter(w);
+      return;
+    }
     writeStderr(
       `rewind: the schedule could not be followed: turn ${w.key} waited ${this.waitMs} ms for ` +
         (missed.length ? `turn${missed.length === 1 ? '' : 's'} ${missed.slice(0, 5).join(', ')}` : 'turns') +
