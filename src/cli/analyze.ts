@@ -37,6 +37,8 @@ interface Run {
   dir: string;
   status: ExitStatus;
   processes: RecordedProcess[];
+  /** Stopped after killAfterMs: it hung. */
+  timedOut?: boolean;
 }
 
 interface Outcome {
@@ -90,18 +92,30 @@ export async function analyze(arg: string | undefined, opts: AnalyzeOptions): Pr
   };
   process.on('SIGINT', onStop);
   let runs = 0;
+  // A candidate that hangs (an order the program never recovers from) is stopped:
+  // after 20 times the recorded run's duration, 30 s at least.
+  const recordedMs = failing.index?.ended ? Date.parse(failing.index.ended) - Date.parse(failing.index.started) : 0;
+  const killAfterMs = Math.max(30_000, 20 * (Number.isFinite(recordedMs) ? recordedMs : 0));
+  let hung = 0;
   const runInto = async (schedule: ScheduleSpec | null, seed?: number): Promise<Run> => {
     const dir = path.join(work, `run-${++runs}`);
     fs.mkdirSync(dir);
     const out = { dir, created: dir };
     const index: RecordingIndex = { command, cwd, started: new Date().toISOString() };
     if (seed !== undefined) index.chaos = { seed };
+    const started = Date.now();
     const status = schedule
-      ? await runScheduled(command, out, schedule, {}, true)
-      : await runRecording(command, out, { seed, quiet: true }, index);
-    return { dir, status, processes: processesOf(dir) };
+      ? await runScheduled(command, out, schedule, { killAfterMs }, true)
+      : await runRecording(command, out, { seed, quiet: true, killAfterMs }, index);
+    const timedOut = status.signal === 'SIGKILL' && Date.now() - started >= killAfterMs;
+    return { dir, status, processes: processesOf(dir), timedOut };
   };
   const outcome = async (r: Run): Promise<Outcome> => {
+    if (r.timedOut) {
+      // Not the failure analyzed: counted as not failing, and said.
+      hung++;
+      return { verdict: 'passes', why: null, run: r };
+    }
     const w = why(r);
     return { verdict: w === null ? 'passes' : 'fails', why: w, run: r };
   };
@@ -211,6 +225,12 @@ export async function analyze(arg: string | undefined, opts: AnalyzeOptions): Pr
         b.stopped,
         opts.allowNative,
       );
+    }
+    if (hung > 0) {
+      const stuck =
+        `${hung} candidate run${hung === 1 ? '' : 's'} hung and ${hung === 1 ? 'was' : 'were'} stopped ` +
+        `after ${killAfterMs / 1000} s (counted as not failing)`;
+      report.note = report.note ? `${report.note}; ${stuck}` : stuck;
     }
     report.kept = keepPair(report, cwd);
     print(report, opts.json === true);

@@ -52,6 +52,8 @@ export interface RecordOptions {
   schedule?: string;
   /** The program's stdout and stderr are not shown (rewind analyze's candidate runs): they are in the recording. */
   quiet?: boolean;
+  /** Kill the command after this many ms (rewind analyze's candidate runs: a hung one must not hang the search). */
+  killAfterMs?: number;
 }
 
 export interface ExitStatus {
@@ -65,7 +67,14 @@ export interface ExitStatus {
 export function runChild(
   cmd: string,
   args: string[],
-  opts: { env: NodeJS.ProcessEnv; cwd?: string; stdin?: 'inherit' | 'pipe' | 'ignore'; ipc?: 'json' | 'advanced'; output?: 'inherit' | 'ignore' },
+  opts: {
+    env: NodeJS.ProcessEnv;
+    cwd?: string;
+    stdin?: 'inherit' | 'pipe' | 'ignore';
+    ipc?: 'json' | 'advanced';
+    output?: 'inherit' | 'ignore';
+    killAfterMs?: number;
+  },
 ): Promise<ExitStatus> {
   return new Promise((resolve, reject) => {
     const out = opts.output ?? 'inherit';
@@ -83,7 +92,9 @@ export function runChild(
       for (const s of signals) process.off(s, forward);
       reject(err);
     });
+    const kill = opts.killAfterMs === undefined ? null : setTimeout(() => child.kill('SIGKILL'), opts.killAfterMs);
     child.on('exit', (code, signal) => {
+      if (kill) clearTimeout(kill);
       for (const s of signals) process.off(s, forward);
       resolve({ code, signal });
     });
@@ -242,7 +253,11 @@ export async function runRecording(command: string[], out: OutDir, opts: RecordO
   }
   let status: ExitStatus;
   try {
-    status = await runChild(command[0], command.slice(1), { env: recordingEnv(dir, opts), ...(opts.quiet ? { stdin: 'ignore', output: 'ignore' } : {}) });
+    status = await runChild(command[0], command.slice(1), {
+      env: recordingEnv(dir, opts),
+      killAfterMs: opts.killAfterMs,
+      ...(opts.quiet ? { stdin: 'ignore', output: 'ignore' } : {}),
+    });
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     discardRun(out);
