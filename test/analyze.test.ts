@@ -157,7 +157,7 @@ describe('rewind analyze', () => {
     ]);
     expect([fail.status, pass.status]).toEqual([1, 0]);
     const first = await analyze(fail.dir, pass.dir, cwd);
-    expect(first.kind).toBe('pair');
+    expect(first.kind, JSON.stringify(first)).toBe('pair');
     expect(first.b!.kind).toBe('setTimeout callback');
     expect(siteLine(first.b!.site)).toBe('6');
     expect(first.a!.kind).toMatch(/^fs\.\w+ callback$/);
@@ -193,7 +193,7 @@ describe('rewind analyze', () => {
       expect(fail.status, describeRun('fail', fail)).toBe(1);
       expect(pass.status, describeRun('pass', pass)).toBe(0);
       const a = await analyze(fail.dir, pass.dir, cwd);
-      expect(a.kind).toBe('pair');
+      expect(a.kind, JSON.stringify(a)).toBe('pair');
       expect(`${a.a!.op}.${a.a!.k}`).toBe(`${login.op}.${login.k}`);
       expect(`${a.b!.op}.${a.b!.k}`).toBe(`${data.op}.${data.k}`);
       expect(a.a!.detail).toMatch(/^read \d+ bytes "HTTP\/1\.1 200 OK/);
@@ -214,7 +214,7 @@ describe('rewind analyze', () => {
     const pass = await forced('race/worker-timer.cjs', ['1'], slow.dir, cwd);
     expect(pass.status, describeRun('pass', pass)).toBe(0);
     const a = await analyze(fail.dir, pass.dir, cwd);
-    expect(a.kind).toBe('pair');
+    expect(a.kind, JSON.stringify(a)).toBe('pair');
     expect(a.a!.kind).toBe('worker.message callback');
     expect(a.b!.kind).toBe('setTimeout callback');
     expect(siteLine(a.b!.site)).toBe('9');
@@ -237,7 +237,7 @@ describe('rewind analyze', () => {
     expect(fail.status, describeRun('fail', fail)).toBe(1);
     expect(pass.status, describeRun('pass', pass)).toBe(0);
     const a = await analyze(fail.dir, pass.dir, cwd);
-    expect(a.kind).toBe('pair');
+    expect(a.kind, JSON.stringify(a)).toBe('pair');
     expect(`${a.a!.op}.${a.a!.k}`).toBe(`${read.op}.${read.k}`);
     expect(a.a!.detail).toContain('hello from the child');
     expect(a.b!.kind).toBe('process.exit callback');
@@ -288,7 +288,7 @@ describe('rewind analyze, a long order', () => {
     const r = await rewind(['analyze', fail.dir, '--passing', pass.dir, '--json'], { cwd, timeoutMs: 120_000 });
     expect(r.status, describeRun('analyze', r)).toBe(0);
     const a = JSON.parse(r.stdout.toString()) as Analysis;
-    expect(a.kind).toBe('pair');
+    expect(a.kind, JSON.stringify(a)).toBe('pair');
     expect([`${a.a!.op}.${a.a!.k}`, `${a.b!.op}.${a.b!.k}`]).toEqual([`${read.op}.0`, `${timer.op}.0`]);
     expect(a.candidates).toBeGreaterThan(2);
     expect(r.stderr.toString()).toMatch(
@@ -311,7 +311,7 @@ describe('rewind analyze, a long order', () => {
     expect(err).toContain('stopping: keeping what was found so far');
     const a = JSON.parse(r.stdout.toString()) as Analysis & { stopped: boolean };
     expect(a.stopped).toBe(true);
-    expect(a.kind).toBe('pair');
+    expect(a.kind, JSON.stringify(a)).toBe('pair');
   });
 });
 
@@ -360,7 +360,7 @@ describe('where people look', () => {
     });
     expect(r.status, describeRun('analyze', r)).toBe(0);
     const a = JSON.parse(r.stdout.toString()) as Analysis;
-    expect(a.kind).toBe('pair');
+    expect(a.kind, JSON.stringify(a)).toBe('pair');
     expect([a.a!.kind, a.b!.kind]).toEqual(['fs.open callback', 'setTimeout callback']);
     expect([siteLine(a.a!.site), siteLine(a.b!.site)]).toEqual(['8', '11']);
     expect(a.failure).toContain('config before deadline');
