@@ -42,12 +42,17 @@ interface RecordFlags {
   runs?: number;
   force?: boolean;
   redact?: string | boolean;
+  schedule?: string;
 }
 
 async function recordCommand(command: string[], flags: RecordFlags): Promise<never> {
   const { CliError } = await import('./recordings.js');
   const chaos = flags.chaos === true || flags.seed !== undefined;
   if (flags.untilFail && flags.redact) throw new CliError('rewind: --redact does not combine with --until-fail yet: redact the kept recording with `rewind redact RECORDING --out COPY`.', EXIT.USAGE);
+  if (flags.schedule !== undefined) {
+    if (chaos || flags.untilFail || flags.redact) throw new CliError('rewind: --schedule does not combine with --chaos, --seed, --until-fail or --redact: a forced schedule decides the order itself.', EXIT.USAGE);
+    return import('./schedule.js').then((m) => m.recordScheduled(command, flags.schedule!, { out: flags.out, force: flags.force, audit: flags.audit }));
+  }
   if (flags.untilFail) {
     const { recordUntilFail } = await import('./until-fail.js');
     return recordUntilFail(command, { out: flags.out, audit: flags.audit, chaos, seed: flags.seed, runs: flags.runs ?? DEFAULT_RUNS });
@@ -79,6 +84,7 @@ export function program(): Command {
     .option('--seed <n>', 'the chaos seed, to perturb the same way again (implies --chaos; default: a random one)', seedArg)
     .option('--until-fail', 'run the command again until a run fails; keep only that recording (with --chaos: a new seed each run)')
     .option('--runs <n>', `with --until-fail: give up after this many runs (default ${DEFAULT_RUNS})`, runsArg)
+    .option('--schedule <file>', 'deliver turns in the order FILE gives (a recording, `rewind events --json` output, or JSON {"turns": [[op, k], ...]}), as far as the run allows')
     .passThroughOptions()
     .action((command: string[], flags: RecordFlags) => recordCommand(command, flags));
 
@@ -142,6 +148,29 @@ export function program(): Command {
     .option('-o, --out <dir>', 'the new or empty directory for the copy')
     .option('--rules <rules>', 'more rules, comma-separated: env:WORD, header:NAME, file:NAME, re:REGEX, value:TEXT; no-defaults drops the defaults')
     .action(async (rec: string | undefined, opts: { out?: string; rules?: string }) => (await import('./redact.js')).redact(rec, opts));
+
+  cli
+    .command('diff')
+    .description('compare two recordings of one program: where their schedules part, values, outputs, how each ended')
+    .argument('<a>', 'a recording directory or .rwnd log')
+    .argument('<b>', 'another recording of the same program')
+    .option('-p, --process <pid|name>', 'compare this process of each (PID_A,PID_B for two pids; default: every process, matched by program and place in the process tree)')
+    .option('--json', 'the comparison as one JSON object')
+    .option('--sites', 'replay both to show where each differing turn was scheduled')
+    .option(...ALLOW_NATIVE, collectNames)
+    .action(async (a: string, b: string, opts) => (await import('./diff.js')).diff(a, b, opts));
+
+  cli
+    .command('analyze')
+    .description('why did this run fail: find the two events whose order decides it (or the value that does)')
+    .argument('[recording]', 'a failing recording (default: the latest)')
+    .argument('[command...]', 'after --: the command to re-run (default: the recorded one; a test runner\'s recording needs it)')
+    .option('--passing <recording>', 'a passing run of the same command (default: found by re-running it, plainly then with chaos)')
+    .option('-p, --process <pid|name>', 'analyze this process (default: the one that failed)')
+    .option('--test <name>', "the failed test to explain: a candidate fails when this test fails")
+    .option('--json', 'the result as one JSON object')
+    .option(...ALLOW_NATIVE, collectNames)
+    .action(async (rec: string | undefined, command: string[], opts) => (await import('./analyze.js')).analyze(rec, { ...opts, command }));
 
   cli
     .command('ps')

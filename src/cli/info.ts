@@ -41,6 +41,7 @@ export function info(arg: string | undefined, opts: { process?: string } = {}): 
   if (h.passThrough) rows.push(['recorded', "this package manager's own output only, printed around the program it ran when that replays"]);
   if (h.missingInternals?.length) rows.push(['missing', `${h.missingInternals.map((m) => m.name).join(', ')}: ${h.missingInternals[0].why} (not replayable)`]);
   if (h.chaos) rows.push(['chaos', `seed ${h.chaos.seed} (the schedule was perturbed; replay follows it exactly)`]);
+  if (h.schedule) rows.push(['schedule', `forced: ${h.schedule.turns} turns in the order of ${h.schedule.from} (replay follows the run)`]);
   if (rec.index) rows.push(['command', rec.index.command.join(' ')]);
   for (const lib of nativeLibraries(t)) {
     const how =

@@ -47,6 +47,12 @@ export interface RecordOptions {
   force?: boolean;
   /** --redact[=RULES]: replace the recording by its redacted copy once the run ends. */
   redact?: string | boolean;
+  /** --schedule: the file (written by cli/schedule.ts) with the order to deliver turns in. */
+  schedule?: string;
+  /** The program's stdout and stderr are not shown (rewind analyze's candidate runs): they are in the recording. */
+  quiet?: boolean;
+  /** Kill the command after this many ms (rewind analyze's candidate runs: a hung one must not hang the search). */
+  killAfterMs?: number;
 }
 
 export interface ExitStatus {
@@ -60,10 +66,18 @@ export interface ExitStatus {
 export function runChild(
   cmd: string,
   args: string[],
-  opts: { env: NodeJS.ProcessEnv; cwd?: string; stdin?: 'inherit' | 'pipe' | 'ignore'; ipc?: 'json' | 'advanced' },
+  opts: {
+    env: NodeJS.ProcessEnv;
+    cwd?: string;
+    stdin?: 'inherit' | 'pipe' | 'ignore';
+    ipc?: 'json' | 'advanced';
+    output?: 'inherit' | 'ignore';
+    killAfterMs?: number;
+  },
 ): Promise<ExitStatus> {
   return new Promise((resolve, reject) => {
-    const stdio: StdioOptions = [opts.stdin ?? 'inherit', 'inherit', 'inherit', ...(opts.ipc ? ['ipc' as const] : [])];
+    const out = opts.output ?? 'inherit';
+    const stdio: StdioOptions = [opts.stdin ?? 'inherit', out, out, ...(opts.ipc ? ['ipc' as const] : [])];
     const child = spawn(cmd, args, { stdio, env: opts.env, cwd: opts.cwd, serialization: opts.ipc });
     // A signal sent to rewind goes on to the child, and rewind then ends as the child does.
     // Except a Ctrl-C typed at the terminal: it reaches the whole foreground process group,
@@ -77,7 +91,9 @@ export function runChild(
       for (const s of signals) process.off(s, forward);
       reject(err);
     });
+    const kill = opts.killAfterMs === undefined ? null : setTimeout(() => child.kill('SIGKILL'), opts.killAfterMs);
     child.on('exit', (code, signal) => {
+      if (kill) clearTimeout(kill);
       for (const s of signals) process.off(s, forward);
       resolve({ code, signal });
     });
@@ -216,6 +232,8 @@ export function recordingEnv(dir: string, opts: RecordOptions): NodeJS.ProcessEn
   else delete env[ENV.AUDIT];
   if (opts.seed !== undefined) env[ENV.CHAOS] = String(opts.seed);
   else delete env[ENV.CHAOS];
+  if (opts.schedule !== undefined) env[ENV.SCHEDULE] = opts.schedule;
+  else delete env[ENV.SCHEDULE];
   return env;
 }
 
@@ -234,7 +252,11 @@ export async function runRecording(command: string[], out: OutDir, opts: RecordO
   }
   let status: ExitStatus;
   try {
-    status = await runChild(command[0], command.slice(1), { env: recordingEnv(dir, opts) });
+    status = await runChild(command[0], command.slice(1), {
+      env: recordingEnv(dir, opts),
+      killAfterMs: opts.killAfterMs,
+      ...(opts.quiet ? { stdin: 'ignore', output: 'ignore' } : {}),
+    });
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     discardRun(out);

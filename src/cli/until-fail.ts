@@ -123,6 +123,8 @@ export async function recordUntilFail(command: string[], opts: UntilFailOptions)
         `  chaos seed:  ${seed ?? 'none (plain runs; add --chaos to perturb the schedule)'}`,
         `  recording:   ${shown(kept)}`,
         `  replay it:   rewind replay ${shown(kept)}`,
+        `  debug it:    rewind replay ${shown(kept)} --break-before-failure --inspect`,
+        `  why:         rewind analyze ${shown(kept)}`,
       ].join('\n'),
     );
     for (const sig of STOP_SIGNALS) process.off(sig, onStop);

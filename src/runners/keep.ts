@@ -71,6 +71,7 @@ export function describeSettled({ dir, kept, dropped }: Settled): string {
       lines.push(`  ✗ ${what}: ${f.name}: ${f.message.split('\n')[0]}`);
       lines.push(`    replay: ${replay}`);
       lines.push(`    debug:  ${replay} --break-before-failure${test} --inspect`);
+      lines.push(`    why:    npx rewind analyze ${shellWord(shown(dir))} -p ${p.pid}${test} -- ${process.argv.map((a, i) => shellWord(i === 0 ? 'node' : shown(a))).join(' ')}`);
     }
   }
   return `${lines.join('\n')}\n`;

@@ -9,6 +9,7 @@ export const ENV = {
   NATIVE_LIVE: 'REWIND_NATIVE_LIVE', // record: native addons (names, comma-separated) to run live, outside the membrane
   ALLOW_NATIVE: 'REWIND_ALLOW_NATIVE', // replay: native addons (names, comma-separated) allowed to run for real
   CHAOS: 'REWIND_CHAOS', // record: the chaos seed (rewind record --chaos): perturb the schedule
+  SCHEDULE: 'REWIND_SCHEDULE', // record: a file with the order to deliver turns in (rewind record --schedule)
   // Debugging (src/debug); CONTROL switches the replay's debug controller on.
   CONTROL: 'REWIND_CONTROL', // replay: fd of the channel to the CLI's debug front end
   UNTIL: 'REWIND_UNTIL', // replay: stop before this event number

@@ -83,6 +83,14 @@ export class RecordSession implements SessionApi {
     return this.nextOp++;
   }
 
+  /** Told of every turn as it is logged (a forced schedule counts what ran: session/schedule.ts). */
+  onTurn: ((op: number) => void) | null = null;
+
+  /** How many operations exist so far: their ids are 1 to this (forced schedules wait only for those). */
+  get opsCreated(): number {
+    return this.nextOp - 1;
+  }
+
   call<T>(api: number, args: unknown, real: () => T, codec?: ResultCodec<T>): T {
     let value: T;
     try {
@@ -101,6 +109,7 @@ export class RecordSession implements SessionApi {
     const encode = a.codec?.encode;
     let done = (...results: unknown[]) => {
       this.writer.callback(op, this.turnTime(), a.api, encode ? encode(results) : results, encode !== undefined);
+      this.onTurn?.(op);
       a.cb(...results);
     };
     if (this.audit === null) {
@@ -133,6 +142,7 @@ export class RecordSession implements SessionApi {
   /** Bytes (n > 0) or a libuv status (n <= 0) arrived on stream handle `op`. */
   streamRead(op: number, n: number, data: Uint8Array | null): void {
     this.writer.streamRead(op, this.turnTime(), n, data);
+    this.onTurn?.(op);
   }
 
   streamWrite(op: number, length: number, crc: number, status: number, async: boolean): void {
@@ -147,11 +157,13 @@ export class RecordSession implements SessionApi {
   /** The event loop entered the callback of operation `op`. */
   turn(tag: number, op: number): void {
     this.writer.turn(tag, op, this.turnTime());
+    this.onTurn?.(op);
   }
 
   /** The event loop entered a callback of `op` that receives `payload`. */
   callback(op: number, api: number, payload: unknown): void {
     this.writer.callback(op, this.turnTime(), api, payload);
+    this.onTurn?.(op);
   }
 
   signal(name: string): void {

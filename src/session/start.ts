@@ -48,6 +48,7 @@ import { ipcChannel } from '../node/symbols.js';
 import { startAudit } from './audit.js';
 import { ENV } from './env.js';
 import { parseSeed, startChaos, type Chaos } from './chaos.js';
+import { readSchedule, ScheduleChaos } from './schedule.js';
 import { REWIND_VERSION } from '../version.js';
 import { checkInternals } from '../node/check.js';
 import { describeMissing } from '../node/internals.js';
@@ -126,6 +127,7 @@ export function start(attach?: (session: ReplaySession) => void): void {
     const s = openRecord();
     if (!s) return;
     session = s;
+    if (s.chaos instanceof ScheduleChaos) s.chaos.follow(s);
   }
   g[SESSION_KEY] = session;
   if (attach && session instanceof ReplaySession) attach(session);
@@ -273,6 +275,11 @@ function openRecord(): RecordSession | null {
 
 /** Chaos mode, when the CLI passed a seed (`rewind record --chaos`). */
 function chaosOf(value: string | undefined, dir: string): Chaos | null {
+  const schedule = process.env[ENV.SCHEDULE];
+  if (schedule) {
+    const forced = readSchedule(schedule, dir, process.argv);
+    return forced;
+  }
   if (value === undefined) return null;
   const seed = parseSeed(value);
   if (seed === null) {
@@ -379,7 +386,8 @@ function buildHeader(chaos: Chaos | null): TraceHeader {
   if (chaos) {
     // The program's own random choices repeat with the chaos seed, as the perturbations do.
     header.randomSeed = chaos.randomSeed;
-    header.chaos = { seed: chaos.seed };
+    if (chaos instanceof ScheduleChaos) header.schedule = chaos.schedule;
+    else header.chaos = { seed: chaos.seed };
   }
   return header;
 }

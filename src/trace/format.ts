@@ -396,6 +396,8 @@ export interface TraceHeader {
   randomSeed: [number, number, number, number];
   /** Recorded with `--chaos`: the seed the schedule was perturbed with (replay ignores it). */
   chaos?: { seed: number };
+  /** Recorded with `--schedule`: where the target order came from, and how many turns it has (replay ignores it). */
+  schedule?: { from: string; turns: number };
   stdio: { stdin: StdioInfo; stdout: StdioInfo; stderr: StdioInfo };
   /** The process was forked with an IPC channel (Node removes the variables that say so). */
   ipc?: { serialization: 'json' | 'advanced' };

@@ -1,0 +1,452 @@
+// `rewind analyze RECORDING [--passing B] [--json] [-p PID] [--test NAME]`: why did this run
+// fail? Finds a passing run (re-running the recorded command plainly, then with chaos
+// seeds) unless given one, then searches between the two orders of turns, each candidate
+// run live under a forced schedule (src/analyze/search.ts), for the two events whose order
+// decides; or, when no order does, names the value that differs.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { diffRuns, turnInfo, type TurnInfo, type ValueDiff } from '../analyze/diff.js';
+import { placesOf } from '../analyze/match.js';
+import { readRun, type RunModel } from '../analyze/run.js';
+import { bisect, candidateOrder, type Verdict } from '../analyze/search.js';
+import { DEFAULT_WAIT_MS, entryOf, following } from '../analyze/schedule-file.js';
+import { EXIT } from '../exit-codes.js';
+import type { ScheduleEntry, ScheduleSpec } from '../session/schedule.js';
+import { STORE_DIR, recordingName, programName, type RecordingIndex } from '../trace/store.js';
+import { eventSites } from './debug.js';
+import { runRecording, type ExitStatus } from './record.js';
+import { CliError, defaultProcess, processesOf, resolveRecording, type RecordedProcess } from './recordings.js';
+import { runScheduled } from './schedule.js';
+import { printable, shellWord, shownPath } from './shell.js';
+import { showSite } from './replayed.js';
+
+export interface AnalyzeOptions {
+  passing?: string;
+  json?: boolean;
+  process?: string;
+  test?: string;
+  /** Plain re-runs, then chaos seeds, tried to find a passing run. */
+  tries?: number;
+  allowNative?: string[];
+  /** The command to re-run (after --): default, the recorded one. */
+  command?: string[];
+}
+
+interface Run {
+  dir: string;
+  status: ExitStatus;
+  processes: RecordedProcess[];
+  /** Stopped after killAfterMs: it hung. */
+  timedOut?: boolean;
+}
+
+interface Outcome {
+  verdict: Verdict;
+  why: string | null;
+  run: Run;
+}
+
+const say = (text: string) => process.stderr.write(`rewind: ${text}\n`);
+
+export async function analyze(arg: string | undefined, opts: AnalyzeOptions): Promise<never> {
+  const failing = resolveRecording(arg, process.cwd(), opts.process);
+  const processes = failing.processes ?? processesOf(failing.dir).filter((p) => p.log === failing.log);
+  const target = processes.find((p) => p.log === failing.log) ?? defaultProcess(processes);
+  const place = [...placesOf(processes)].find(([, p]) => p === target)?.[0] ?? target.name;
+  const command = opts.command?.length
+    ? opts.command
+    : (failing.index?.command ?? [process.execPath, ...target.trace.header.argv.slice(1)]);
+  const cwd = failing.index?.cwd ?? target.trace.header.cwd;
+  const passingArg = opts.passing === undefined ? undefined : path.resolve(opts.passing);
+  const why = judge(opts.test);
+  const failed = why({
+    dir: failing.dir,
+    status: failing.index?.status
+      ? { code: failing.index.status.code, signal: failing.index.status.signal as NodeJS.Signals | null }
+      : { code: target.end?.code ?? null, signal: null },
+    processes,
+  });
+  if (failed === null) {
+    throw new CliError(
+      `rewind: the recording ${shownPath(failing.dir)} did not fail` +
+        (opts.test ? ` (no failed test ${JSON.stringify(opts.test)})` : '') +
+        ': analyze explains a failing run. Give it the failing one (rewind record --until-fail keeps one).',
+      EXIT.USAGE,
+    );
+  }
+  try {
+    process.chdir(cwd);
+  } catch {
+    throw new CliError(
+      `rewind: cannot enter ${cwd}, where the recorded command ran: analyze re-runs it there.`,
+      EXIT.USAGE,
+    );
+  }
+  const work = fs.mkdtempSync(path.join(ensureStore(cwd), '.analyze-'));
+  let stopped = false;
+  const onStop = () => {
+    if (!stopped) say('stopping: keeping what was found so far (Ctrl-C again to quit at once)');
+    else process.exit(130);
+    stopped = true;
+  };
+  process.on('SIGINT', onStop);
+  let runs = 0;
+  // A candidate that hangs (an order the program never recovers from) is stopped:
+  // after 20 times the recorded run's duration, 30 s at least.
+  const recordedMs = failing.index?.ended ? Date.parse(failing.index.ended) - Date.parse(failing.index.started) : 0;
+  const killAfterMs = Math.max(30_000, 20 * (Number.isFinite(recordedMs) ? recordedMs : 0));
+  let hung = 0;
+  const runInto = async (schedule: ScheduleSpec | null, seed?: number): Promise<Run> => {
+    const dir = path.join(work, `run-${++runs}`);
+    fs.mkdirSync(dir);
+    const out = { dir, created: dir };
+    const index: RecordingIndex = { command, cwd, started: new Date().toISOString() };
+    if (seed !== undefined) index.chaos = { seed };
+    const started = Date.now();
+    const status = schedule
+      ? await runScheduled(command, out, schedule, { killAfterMs }, true)
+      : await runRecording(command, out, { seed, quiet: true, killAfterMs }, index);
+    const timedOut = status.signal === 'SIGKILL' && Date.now() - started >= killAfterMs;
+    return { dir, status, processes: processesOf(dir), timedOut };
+  };
+  const outcome = async (r: Run): Promise<Outcome> => {
+    if (r.timedOut) {
+      // Not the failure analyzed: counted as not failing, and said.
+      hung++;
+      return { verdict: 'passes', why: null, run: r };
+    }
+    const w = why(r);
+    return { verdict: w === null ? 'passes' : 'fails', why: w, run: r };
+  };
+
+  try {
+    // The passing run: given, or found.
+    let passing: { dir: string; processes: RecordedProcess[] } | null = null;
+    if (passingArg) {
+      const rec = resolveRecording(passingArg);
+      const list = rec.processes ?? processesOf(rec.dir).filter((p) => p.log === rec.log);
+      passing = { dir: rec.dir, processes: list };
+    } else {
+      const tries = opts.tries ?? 12;
+      for (let i = 0; i < tries && !passing && !stopped; i += 2) {
+        const batch = [i, i + 1].filter((j) => j < tries).map((j) => (j < 2 ? undefined : j - 1));
+        say(
+          `looking for a passing run: ${batch.map((s) => (s === undefined ? 'plain' : `chaos seed ${s}`)).join(', ')}`,
+        );
+        const got = await Promise.all(batch.map((seed) => runInto(null, seed).then(outcome)));
+        if (stopped) break;
+        const ok = got.find((o) => o.verdict === 'passes');
+        if (ok) passing = ok.run;
+      }
+      if (!passing) {
+        throw new CliError(
+          'rewind: no passing run found' +
+            (stopped ? ' before the stop: ' : ` in ${tries} tries (plain, then chaos seeds): `) +
+            'the command fails every time, so no order of events explains it. ' +
+            `Replay the failure: rewind replay ${shellWord(shownPath(failing.dir))}`,
+          EXIT.USAGE,
+        );
+      }
+    }
+    const passProc =
+      placesOf(passing.processes.filter((p) => !p.passThrough)).get(place) ??
+      (passing.processes.length === 1 ? passing.processes[0] : undefined);
+    if (!passProc)
+      throw new CliError(
+        `rewind: the passing run has no process ${place} to compare with the failing one's (pid ${target.pid}).`,
+        EXIT.USAGE,
+      );
+    const F = readRun(target.trace);
+    const P = readRun(passProc.trace);
+    const fOrder = F.turns.map((t) => t.key);
+    const pOrder = P.turns.map((t) => t.key);
+    // Which entry of the schedule this process takes: the n-th of its program.
+    const rank = processes
+      .filter(
+        (p) =>
+          !p.passThrough &&
+          p.threadId === target.threadId &&
+          programName(p.trace.header.argv) === programName(target.trace.header.argv),
+      )
+      .indexOf(target);
+    const base = entryOf(passProc.trace);
+    const specOf = (order: string[]): ScheduleSpec => {
+      const entry: ScheduleEntry = { ...base, turns: order.map((k) => k.split('.').map(Number) as [number, number]) };
+      const before: ScheduleEntry[] = Array.from({ length: Math.max(0, rank) }, () => ({ ...base, turns: [] }));
+      return { rewindSchedule: 1, from: 'rewind analyze', waitMs: DEFAULT_WAIT_MS, processes: [...before, entry] };
+    };
+    const candidates = new Map<number, Outcome>();
+    const n = fOrder.length;
+    const candidate = async (k: number): Promise<Outcome> => {
+      const known = candidates.get(k);
+      if (known) return known;
+      const o = await outcome(await runInto(specOf(candidateOrder(fOrder, pOrder, k))));
+      candidates.set(k, o);
+      return o;
+    };
+    say(`comparing the failing run (${n} turns) with a passing one (${pOrder.length} turns); trying both orders live`);
+    const [atPass, atFail] = await Promise.all([candidate(0), candidate(n)]);
+    let report: Report;
+    if (stopped) {
+      const note = 'stopped before the two orders had been tried: nothing found yet';
+      report = { kind: 'inconclusive', candidates: 0, stopped: true, failure: failed, note };
+    } else if (atFail.verdict === 'passes' || atPass.verdict === 'fails') {
+      report = valueReport(F, P, failing.dir, passing.dir, atFail, candidates.size, failed);
+    } else {
+      const progress = process.stderr.isTTY;
+      const b = await bisect(
+        0,
+        n,
+        Math.min(2, os.availableParallelism()),
+        async (k) => (await candidate(k)).verdict,
+        (r) => {
+          const line =
+            `tried ${candidates.size} candidates: ` +
+            `the order decides between turns ${r.lo} and ${r.hi} of the failing run's ${n}`;
+          if (progress) process.stderr.write(`\r\x1b[Krewind: ${line}`);
+          else say(line);
+        },
+        () => stopped,
+      );
+      if (progress) process.stderr.write('\n');
+      const fail = candidates.get(b.hi)!;
+      const pass = candidates.get(b.lo)!;
+      report = await pairReport(
+        F,
+        fOrder,
+        pOrder,
+        b.lo,
+        b.hi,
+        fail,
+        pass,
+        place,
+        candidates.size,
+        b.stopped,
+        opts.allowNative,
+      );
+    }
+    if (hung > 0) {
+      const stuck =
+        `${hung} candidate run${hung === 1 ? '' : 's'} hung and ${hung === 1 ? 'was' : 'were'} stopped ` +
+        `after ${killAfterMs / 1000} s (counted as not failing)`;
+      report.note = report.note ? `${report.note}; ${stuck}` : stuck;
+    }
+    report.kept = keepPair(report, cwd);
+    print(report, opts.json === true);
+  } finally {
+    process.off('SIGINT', onStop);
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+  return process.exit(0);
+}
+
+function ensureStore(cwd: string): string {
+  const store = path.join(cwd, STORE_DIR);
+  fs.mkdirSync(store, { recursive: true, mode: 0o700 });
+  return store;
+}
+
+/** Why a run failed, or null: as --until-fail counts failures (or, with --test, that test's failure). */
+function judge(test: string | undefined): (r: Run) => string | null {
+  return (r) => {
+    if (test !== undefined) {
+      const f = r.processes
+        .flatMap((p) => p.failures)
+        .find((x) => x.origin === 'test' && (x.test === test || (x.test ?? '').includes(test)));
+      return f ? `test failed: ${f.test}: ${f.name}: ${f.message.split('\n')[0]}` : null;
+    }
+    const culprit = r.processes.find((p) => p.failures.length > 0 && p.failed) ?? r.processes.find((p) => p.failed);
+    if (culprit) return culprit.failed;
+    if (r.status.signal) return `killed by ${r.status.signal}`;
+    if (r.status.code) return `exit code ${r.status.code}`;
+    return null;
+  };
+}
+
+interface Report {
+  kind: 'pair' | 'value' | 'inconclusive';
+  candidates: number;
+  stopped: boolean;
+  /** The pair: A ran first in the passing order, B overtook it in the failing one. */
+  a?: TurnInfo;
+  b?: TurnInfo;
+  failure?: string | null;
+  value?: ValueDiff;
+  randomSeedDiffers?: boolean;
+  note?: string;
+  failingRun?: string;
+  passingRun?: string;
+  kept?: { fail?: string; pass?: string };
+}
+
+async function pairReport(
+  F: RunModel,
+  fOrder: string[],
+  pOrder: string[],
+  lo: number,
+  hi: number,
+  fail: Outcome,
+  pass: Outcome,
+  place: string,
+  tried: number,
+  stopped: boolean,
+  allowNative?: string[],
+): Promise<Report> {
+  const passOrder = candidateOrder(fOrder, pOrder, lo);
+  const failOrder = candidateOrder(fOrder, pOrder, hi);
+  const bKey = fOrder[hi - 1];
+  const aKey = passOrder[hi - 1];
+  const report: Report = {
+    kind: 'pair',
+    candidates: tried,
+    stopped,
+    failure: fail.why,
+    failingRun: fail.run.dir,
+    passingRun: pass.run.dir,
+  };
+  if (aKey === bKey || failOrder.join() === passOrder.join()) {
+    return {
+      ...report,
+      kind: 'inconclusive',
+      note:
+        `candidates ${lo} and ${hi} ran the same order but ended differently: ` +
+        'the failure is not decided by the order of these turns alone',
+    };
+  }
+  // Each turn described from a candidate's own log where it ran, with its call site from a replay of that log.
+  const described = await Promise.all([fail, pass].map((o) => candidateTurns(o, place, allowNative)));
+  const info = (key: string): TurnInfo | undefined => {
+    for (const d of described) {
+      const i = d.idx.get(key);
+      if (i !== undefined) return turnInfo(d.run.turns[i], i, d.run.header, d.sites);
+    }
+    const j = F.turns.findIndex((t) => t.key === key);
+    return j >= 0 ? turnInfo(F.turns[j], j, F.header) : undefined;
+  };
+  report.a = info(aKey);
+  report.b = info(bKey);
+  const followed = following(
+    failOrder.map((k) => k.split('.').map(Number) as [number, number]),
+    described[0].run.turns.map((t) => t.key),
+  );
+  if (!followed.followed)
+    report.note =
+      'the failing candidate could not follow its schedule exactly (see `rewind diff` of the two kept runs)';
+  if (stopped)
+    report.note = `stopped before the search ended: the pair is the closest found so far (turns ${lo} and ${hi})`;
+  return report;
+}
+
+/** A candidate's process at the analyzed one's place: its turns, and their call sites from a replay. */
+async function candidateTurns(o: Outcome, place: string, allowNative?: string[]) {
+  const proc = placesOf(o.run.processes.filter((p) => !p.passThrough)).get(place) ?? o.run.processes[0];
+  const run = readRun(proc.trace);
+  const idx = new Map(run.turns.map((t, i) => [t.key, i]));
+  let sites: Map<number, string> | undefined;
+  try {
+    sites = (await eventSites(resolveRecording(o.run.dir, process.cwd(), String(proc.pid)), allowNative)).sites;
+  } catch {
+    sites = undefined; // described without call sites
+  }
+  return { run, idx, sites };
+}
+
+function valueReport(
+  F: RunModel,
+  P: RunModel,
+  failingDir: string,
+  passingDir: string,
+  atFail: Outcome,
+  tried: number,
+  failed: string,
+): Report {
+  const d = diffRuns(F, P);
+  const first = d.values.first.find((v) => v.class !== 'clock') ?? d.values.first[0];
+  const report: Report = {
+    kind: 'value',
+    candidates: tried,
+    stopped: false,
+    failure: failed,
+    failingRun: failingDir,
+    passingRun: passingDir,
+  };
+  if (first) report.value = first;
+  report.randomSeedDiffers = F.header.randomSeed.join() !== P.header.randomSeed.join();
+  report.note =
+    atFail.verdict === 'passes'
+      ? "the failing run's order, run again with the passing run's values, passes: " +
+        'the order does not decide the failure'
+      : "the passing run's order, run again, fails too: the order does not decide the failure";
+  if (!first && !report.randomSeedDiffers) {
+    report.kind = 'inconclusive';
+    report.note +=
+      '; no recorded value differs either (the failure may depend on time, or on something outside the process)';
+  }
+  return report;
+}
+
+/** Moves the decisive candidates' recordings next to the failing one: `<name>-fail`, `<name>-pass`. */
+function keepPair(r: Report, cwd: string): Report['kept'] {
+  if (r.kind !== 'pair') return undefined;
+  const name = recordingName('analyze');
+  const kept: Report['kept'] = {};
+  for (const [which, dir] of [
+    ['fail', r.failingRun],
+    ['pass', r.passingRun],
+  ] as const) {
+    if (!dir || !path.basename(dir).startsWith('run-')) continue;
+    const to = path.join(cwd, STORE_DIR, `${name}-${which}`);
+    fs.renameSync(dir, to);
+    kept[which] = to;
+    if (which === 'fail') r.failingRun = to;
+    else r.passingRun = to;
+  }
+  return kept;
+}
+
+function turnLine(t: TurnInfo | undefined): string {
+  if (!t) return '(a turn not in the failing run)';
+  const what = `turn: ${t.detail}`;
+  return `${what.padEnd(44)}${t.site ? ` scheduled at ${showSite(t.site)}` : ''}`;
+}
+
+function print(r: Report, json: boolean): void {
+  if (json) {
+    process.stdout.write(`${JSON.stringify(r)}\n`);
+    return;
+  }
+  const lines: string[] = [];
+  if (r.kind === 'pair') {
+    lines.push('rewind: the failure depends on the order of two events');
+    lines.push(`  A  ${turnLine(r.a)}`);
+    lines.push(`  B  ${turnLine(r.b)}`);
+    lines.push(`  B before A: fails (${r.failure ?? 'failed'})   A before B: passes`);
+    const rel = (d?: string) => (d ? shellWord(shownPath(d)) : '(not kept)');
+    lines.push(
+      `  replay the failing order:  rewind replay ${rel(r.kept?.fail)}` +
+        `    the passing one: rewind replay ${rel(r.kept?.pass)}`,
+    );
+  } else if (r.kind === 'value') {
+    lines.push('rewind: the failure does not depend on the order of events: a value decides it');
+    const v = r.value;
+    if (v) {
+      const label = v.class === 'io' ? 'I/O result' : v.class;
+      lines.push(
+        `  ${label}: ${v.a ? `${v.a.call} ${v.a.value}` : '(none)'} in the failing run (event ${v.a?.n ?? '-'})`,
+      );
+      lines.push(
+        `  ${' '.repeat(label.length)}  ${v.b ? `${v.b.call} ${v.b.value}` : '(none)'} in the passing one` +
+          (v.diff ? `: ${v.diff}` : ''),
+      );
+    }
+    if (r.randomSeedDiffers)
+      lines.push('  Math.random was seeded differently in the two runs (its numbers come from the seed)');
+    lines.push(`  failure: ${r.failure ?? 'unknown'}`);
+  } else {
+    lines.push('rewind: analyze could not name the cause');
+  }
+  if (r.note) lines.push(`  (${r.note})`);
+  lines.push(`  candidates run: ${r.candidates}`);
+  process.stdout.write(`${lines.map(printable).join('\n')}\n`);
+}
