@@ -103,17 +103,35 @@ const scratch = Buffer.allocUnsafeSlow(64 * 1024);
 /** What the last measure() found: the bytes' length and crc32 (kept here: no allocation per write). */
 const measured = { length: 0, crc: 0 };
 
-/** Adds a chunk (bytes, or a string in `encoding`) to `measured`. */
-function addChunk(chunk: unknown, encoding: BufferEncoding | null): void {
-  let bytes: Uint8Array;
-  if (typeof chunk !== 'string') bytes = chunk as Uint8Array;
-  else if (chunk.length * 3 <= scratch.length) {
-    // A string that surely fits (3 bytes per UTF-16 unit at most) is encoded into scratch.
-    bytes = scratch.subarray(0, scratch.write(chunk, 0, encoding ?? 'utf8'));
-  } else bytes = Buffer.from(chunk, encoding ?? 'utf8');
+/**
+ * Bytes of strings encoded into scratch and not yet added to `measured`: consecutive strings
+ * (an http response's head and body) are added with one crc32 call.
+ */
+let encoded = 0;
+
+/** Adds the strings encoded so far to `measured`. */
+function addEncoded(): void {
   // An empty chunk adds nothing, and must not be measured: zlib's crc32 of a buffer with no
   // memory behind it (an empty Buffer that went through a native writev) is 0, not the crc so far.
-  if (bytes.length === 0) return;
+  if (encoded === 0) return;
+  measured.length += encoded;
+  measured.crc = crc32(scratch.subarray(0, encoded), measured.crc);
+  encoded = 0;
+}
+
+/** Adds a chunk (bytes, or a string in `encoding`) to `measured`; call addEncoded() after the last. */
+function addChunk(chunk: unknown, encoding: BufferEncoding | null): void {
+  if (typeof chunk === 'string') {
+    // A string that surely fits (3 bytes per UTF-16 unit at most) is encoded into scratch.
+    if (encoded + chunk.length * 3 <= scratch.length) {
+      encoded += scratch.write(chunk, encoded, encoding ?? 'utf8');
+      return;
+    }
+    addEncoded();
+    chunk = Buffer.from(chunk, encoding ?? 'utf8');
+  } else addEncoded();
+  const bytes = chunk as Uint8Array;
+  if (bytes.length === 0) return; // (see addEncoded)
   measured.length += bytes.length;
   measured.crc = crc32(bytes, measured.crc);
 }
@@ -123,6 +141,7 @@ function measure(data: unknown, encoding: BufferEncoding | null): typeof measure
   measured.length = 0;
   measured.crc = 0;
   addChunk(data, encoding);
+  addEncoded();
   return measured;
 }
 
@@ -132,6 +151,7 @@ function measureChunks(chunks: unknown[], allBuffers: boolean): typeof measured 
   measured.crc = 0;
   if (allBuffers) for (let i = 0; i < chunks.length; i++) addChunk(chunks[i], null);
   else for (let i = 0; i < chunks.length; i += 2) addChunk(chunks[i], (chunks[i + 1] as BufferEncoding) ?? 'utf8');
+  addEncoded();
   return measured;
 }
 
@@ -162,7 +182,7 @@ const kOnread = Symbol('rewind.onread');
 
 function recordReads(s: RecordSession, b: Bindings): (h: Handle) => void {
   const sbs = b.streamBaseState;
-  const wrap = (st: HandleState, inner: (ab?: ArrayBuffer) => unknown) =>
+  const wrap = (st: HandleState, inner: (ab?: ArrayBuffer) => unknown, pipe: boolean) =>
     function (this: Handle, ab?: ArrayBuffer) {
       const n = sbs[b.kReadBytesOrError];
       if (n > 0) {
@@ -170,7 +190,7 @@ function recordReads(s: RecordSession, b: Bindings): (h: Handle) => void {
         else s.unsupported('net.Socket onread option', 'reads into a user buffer are not logged');
       } else if (n < 0) s.streamRead(st.op, n, null);
       // A handle passed over an IPC pipe (a cluster worker's connection) came with the read.
-      const passed = n > 0 ? this.pendingHandle : undefined;
+      const passed = pipe && n > 0 ? this.pendingHandle : undefined;
       if (passed) s.callback(st.op, Api['ipc.handle'], passedKind(b, passed));
       return inner.call(this, ab);
     };
@@ -186,7 +206,7 @@ function recordReads(s: RecordSession, b: Bindings): (h: Handle) => void {
     },
     set(this: Handle, fn: unknown) {
       this[kOnread] = fn;
-      const recorded = typeof fn === 'function' ? wrap(this[kState], fn as (ab?: ArrayBuffer) => unknown) : fn;
+      const recorded = typeof fn === 'function' ? wrap(this[kState], fn as (ab?: ArrayBuffer) => unknown, this instanceof b.Pipe) : fn;
       // TLS reads are left alone by chaos: the TLS layer calls back into JS from inside its own calls.
       const tls = b.TLSWrap !== null && this instanceof b.TLSWrap;
       Reflect.set(onreadOwner(this), 'onread', chaos === null || tls || typeof recorded !== 'function' ? recorded : heldReads(chaos, b, this[kState], recorded as (ab?: ArrayBuffer) => unknown), this);
