@@ -60,3 +60,54 @@ export function binding(name: string): any { // eslint-disable-line @typescript-
     process.emitWarning = emitWarning;
   }
 }
+
+let parserClass: unknown;
+
+/**
+ * Node's HTTPParser class (the `_http_common` module's, the one its http server and client
+ * use; process.binding('http_parser') is gone on Node 24), or null. Its prototype's
+ * consume/unconsume/finish/getCurrentBuffer and the callback slots it calls into JS are
+ * where sources/http-parser.ts records an HTTP server's connections; without it they are
+ * recorded at the socket instead (nothing is lost).
+ */
+export function httpParserClass(): any { // eslint-disable-line @typescript-eslint/no-explicit-any
+  if (parserClass === undefined) {
+    try {
+      const common = (process as unknown as { getBuiltinModule?(id: string): unknown }).getBuiltinModule?.('_http_common');
+      parserClass = (common as { HTTPParser?: unknown } | undefined)?.HTTPParser ?? null;
+    } catch {
+      parserClass = null;
+    }
+  }
+  return parserClass;
+}
+
+let connectionsClass: unknown;
+
+/**
+ * Node's ConnectionsList class: an http server's list of its connections' parsers
+ * (`server[kConnections]`), which answers idle(), active(), all() and expired() from the
+ * parsers' native state. Reached through `_http_server`'s setupConnectionsTracking on an
+ * object of rewind's own (its checking interval is cleared at once), or null.
+ */
+export function httpConnectionsClass(): any { // eslint-disable-line @typescript-eslint/no-explicit-any
+  if (connectionsClass === undefined) {
+    connectionsClass = null;
+    try {
+      const server = (process as unknown as { getBuiltinModule?(id: string): unknown }).getBuiltinModule?.('_http_server') as
+        | { setupConnectionsTracking?: (this: object) => void; kConnectionsCheckingInterval?: symbol }
+        | undefined;
+      if (server?.setupConnectionsTracking && server.kConnectionsCheckingInterval) {
+        const fake: Record<symbol, unknown> = {};
+        server.setupConnectionsTracking.call(fake);
+        // _http_server's own (unpatched) setInterval started it: stopped by the Timeout itself.
+        (fake[server.kConnectionsCheckingInterval] as { close(): void }).close();
+        const k = Object.getOwnPropertySymbols(fake).find((s) => s.description === 'http.server.connections');
+        connectionsClass = (k && (fake[k] as object | undefined)?.constructor) ?? null;
+      }
+    } catch {
+      connectionsClass = null;
+    }
+  }
+  return connectionsClass;
+}

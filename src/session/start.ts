@@ -25,6 +25,7 @@ import { timersSource } from '../sources/timers.js';
 import { streamsSource } from '../sources/streams.js';
 import { netSource } from '../sources/net.js';
 import { httpSource } from '../sources/http.js';
+import { httpParserSource, parserBoundary } from '../sources/http-parser.js';
 import { tlsSource } from '../sources/tls.js';
 import { childProcessSource } from '../sources/child-process.js';
 import { backgroundSource } from '../sources/background.js';
@@ -69,6 +70,7 @@ export const SOURCES: readonly Source[] = [
   dgramSource,
   tlsSource,
   httpSource,
+  httpParserSource,
   http2Source,
   childProcessSource,
   fsSource,
@@ -355,6 +357,8 @@ function buildHeader(chaos: Chaos | null): TraceHeader {
   };
   const worker = clusterWorkerId();
   if (worker !== null) header.clusterWorker = worker;
+  // Chaos holds and reorders socket reads, which a native parser reading by itself would not let it do.
+  if (!chaos && parserBoundary()) header.httpParser = true;
   if (chaos) {
     // The program's own random choices repeat with the chaos seed, as the perturbations do.
     header.randomSeed = chaos.randomSeed;
