@@ -25,7 +25,6 @@ import { timersSource } from '../sources/timers.js';
 import { streamsSource } from '../sources/streams.js';
 import { netSource } from '../sources/net.js';
 import { httpSource } from '../sources/http.js';
-import { httpParserSource, parserBoundary } from '../sources/http-parser.js';
 import { tlsSource } from '../sources/tls.js';
 import { childProcessSource } from '../sources/child-process.js';
 import { backgroundSource } from '../sources/background.js';
@@ -70,7 +69,6 @@ export const SOURCES: readonly Source[] = [
   dgramSource,
   tlsSource,
   httpSource,
-  httpParserSource,
   http2Source,
   childProcessSource,
   fsSource,
@@ -357,8 +355,6 @@ function buildHeader(chaos: Chaos | null): TraceHeader {
   };
   const worker = clusterWorkerId();
   if (worker !== null) header.clusterWorker = worker;
-  // Chaos holds and reorders socket reads, which a native parser reading by itself would not let it do.
-  if (!chaos && parserBoundary()) header.httpParser = true;
   if (chaos) {
     // The program's own random choices repeat with the chaos seed, as the perturbations do.
     header.randomSeed = chaos.randomSeed;

@@ -474,8 +474,6 @@ export function replayCounters(prototypes: any[]): void {
 export function patchStreamMethods(s: Session, b: Bindings, P: any): void {
   // http's server would hand sockets to its native parser, which reads them without
   // calling into JS; on the JS path every chunk passes through onread, in both modes.
-  // Recordings without chaos let TCP and Pipe handles be consumed: the parser's calls into
-  // JS are recorded instead (http-parser.ts).
   Object.defineProperty(P, '_consumed', { value: true, writable: true, configurable: true });
   if (s.mode === 'record') recordStream(s as RecordSession, b, P);
   else replayStream(s as ReplaySession, b, P);

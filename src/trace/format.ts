@@ -262,14 +262,6 @@ export const Api = {
   'dgram.message': 423,
   // a handle (payload: its kind) passed over an IPC pipe with the bytes just read (cluster workers' connections)
   'ipc.handle': 430,
-  // HTTP servers' connections read by Node's native parser (440–459, sources/http-parser.ts):
-  // a callback the parser made into JS (payload: [slot, ...its arguments]), and the calls
-  // that answer from the parser's native state: finish() and getCurrentBuffer()
-  'http.parser': 440,
-  'http.parserFinish': 441,
-  'http.parserBuffer': 442,
-  // which connections an http server's ConnectionsList named (args: all, idle or active; value: parsers by number)
-  'http.connections': 443,
   // Threads (loop: 340–379). A Value event before an output of a process with worker
   // threads: the output's place among all its threads' outputs (sources/workers.ts).
   'thread.outputOrder': 340,
@@ -375,8 +367,6 @@ export interface TraceHeader {
   randomSeed: [number, number, number, number];
   /** Recorded with `--chaos`: the seed the schedule was perturbed with (replay ignores it). */
   chaos?: { seed: number };
-  /** HTTP servers' connections were recorded at Node's HTTP parser (sources/http-parser.ts), not at the socket. */
-  httpParser?: boolean;
   stdio: { stdin: StdioInfo; stdout: StdioInfo; stderr: StdioInfo };
   /** The process was forked with an IPC channel (Node removes the variables that say so). */
   ipc?: { serialization: 'json' | 'advanced' };
