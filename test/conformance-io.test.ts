@@ -129,6 +129,20 @@ describe.concurrent('record → replay without the outside world', () => {
     expectReplayMatches(expect, { record: rec, replay: rep });
   });
 
+  it('a corked burst of strings in several encodings and Buffers is logged with the length and crc32 of its bytes', async ({ expect }) => {
+    const r = await recordAndReplay('io/writev-mixed.cjs');
+    expect(r.record.status, describeRun('record', r.record)).toBe(0);
+    const m = /^received (\d+) (\S+)$/m.exec(r.record.stdout.toString());
+    expect(m, describeRun('record', r.record)).not.toBeNull();
+    const bytes = Buffer.from(m![2], 'base64');
+    expect(bytes.length).toBe(Number(m![1]));
+    expect(bytes.length).toBeGreaterThan(30000);
+    // One of the server's sockets wrote exactly these bytes: the writev, then the two writes.
+    const writes = [...writesByOp(await eventsOf(r.record.dir)).values()];
+    expect(writes.some((w) => w.length === 3 && tiles(bytes, w))).toBe(true);
+    expectReplayMatches(expect, r);
+  });
+
   it('TCP server and client in one process, with half-close and counters', async ({ expect }) => {
     const r = await recordAndReplay('io/tcp-echo.cjs');
     expect(r.record.status, describeRun('record', r.record)).toBe(0);
