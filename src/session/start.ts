@@ -47,7 +47,7 @@ import { ENV } from './env.js';
 import { parseSeed, startChaos, type Chaos } from './chaos.js';
 import { REWIND_VERSION } from '../version.js';
 import { bindings } from './bindings.js';
-import { describeMissing, missingInternals } from '../node/internals.js';
+import { describeMissing, httpParserClass, missingInternals } from '../node/internals.js';
 
 
 /**
@@ -355,6 +355,7 @@ function buildHeader(chaos: Chaos | null): TraceHeader {
   };
   const worker = clusterWorkerId();
   if (worker !== null) header.clusterWorker = worker;
+  if (httpParserClass() !== null) header.httpConsume = true;
   if (chaos) {
     // The program's own random choices repeat with the chaos seed, as the perturbations do.
     header.randomSeed = chaos.randomSeed;

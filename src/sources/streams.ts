@@ -18,11 +18,13 @@ import { ipcChannel } from '../session/ipc.js';
 import type { RecordSession } from '../session/record.js';
 import type { ReplaySession } from '../session/replay.js';
 import type { Session, Source } from '../session/session.js';
+import { httpParserClass } from '../node/internals.js';
 import { Api, Tag } from '../trace/format.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Handle = any;
 type Req = any;
+type Parser = any;
 
 /** What rewind keeps on each handle it manages. */
 export interface HandleState {
@@ -38,6 +40,8 @@ export interface HandleState {
   queued: number;
   /** Record --chaos: where the handle's held deliveries wait, in order (see laneOf). */
   lane: Lane | null;
+  /** The HTTP parser that consumed the handle (see consumedReads), or undefined. */
+  parser?: Parser;
 }
 
 const kState = Symbol('rewind.handle');
@@ -192,6 +196,7 @@ function recordReads(s: RecordSession, b: Bindings): (h: Handle) => void {
       // A handle passed over an IPC pipe (a cluster worker's connection) came with the read.
       const passed = pipe && n > 0 ? this.pendingHandle : undefined;
       if (passed) s.callback(st.op, Api['ipc.handle'], passedKind(b, passed));
+      if (n > 0 && ab && st.parser !== undefined) return parsed(st.parser, Buffer.from(ab, sbs[b.kArrayBufferOffset], n));
       return inner.call(this, ab);
     };
   // The native side calls whatever function sits in the handle's onread slot; Node
@@ -261,6 +266,7 @@ function replayReads(s: ReplaySession, b: Bindings): (h: Handle) => void {
     const buf = Buffer.allocUnsafeSlow(data.length);
     buf.set(data);
     st.bytesRead += data.length;
+    if (st.parser !== undefined) return parsed(st.parser, buf);
     sbs[b.kReadBytesOrError] = data.length;
     sbs[b.kArrayBufferOffset] = 0;
     h.onread(buf.buffer);
@@ -270,6 +276,63 @@ function replayReads(s: ReplaySession, b: Bindings): (h: Handle) => void {
     if (!st || st.reading) return;
     st.reading = true;
     s.register(st.op, { tag: Tag.StreamRead, repeat: true, what: 'a stream handle reading', fire: (x) => deliver(h, st, x) });
+  };
+}
+
+// ---- HTTP parsers consuming a handle ------------------------------------------------------
+//
+// An http server hands each connection's handle to its HTTP parser (parser.consume), which
+// then reads it in C++: no 'data' event, no Readable buffering per chunk, only the parser's
+// calls into JS. rewind takes the same path in both modes, from the read it logs (or
+// replays): the parser executes the bytes, then its execute callback gets the result, as
+// Node's native consumer does. A socket whose reads the parser does not consume (a 'data'
+// listener unconsumes it, TLS, a server given another Duplex) reads as before.
+
+/** The bytes of the read being handed to a consuming parser's execute callback: getCurrentBuffer(). */
+let currentRead: Buffer | null = null;
+/** Whether this session reads for consuming HTTP parsers (TraceHeader.httpConsume). */
+let consuming = false;
+let kOnExecute = 5;
+
+/** A read consumed by `parser`, as Node's native consumer (the parser's OnStreamRead) handles it. */
+function parsed(parser: Parser, buf: Buffer): void {
+  const ret = parser.execute(buf);
+  const cb = parser[kOnExecute];
+  if (typeof cb !== 'function') return;
+  currentRead = buf;
+  try {
+    cb.call(parser, ret);
+  } finally {
+    currentRead = null;
+  }
+}
+
+/** parser.consume(handle) and its companions, for the handles rewind records or replays. */
+function consumedReads(P: Parser): void {
+  const proto = P.prototype;
+  kOnExecute = P.kOnExecute;
+  const kHandle = Symbol('rewind.consumed');
+  const consume = proto.consume;
+  proto.consume = function (this: Parser, handle: Handle) {
+    const st = handleState(handle);
+    if (!st) return consume.call(this, handle);
+    st.parser = this;
+    this[kHandle] = st;
+    return undefined;
+  };
+  const unconsume = proto.unconsume;
+  proto.unconsume = function (this: Parser) {
+    const st: HandleState | undefined = this[kHandle];
+    if (st === undefined) return unconsume.call(this);
+    this[kHandle] = undefined;
+    if (st.parser === this) st.parser = undefined;
+    return undefined;
+  };
+  const current = proto.getCurrentBuffer;
+  proto.getCurrentBuffer = function (this: Parser) {
+    // Native: a copy of the read, while the execute callback runs.
+    if (currentRead !== null && this[kHandle] !== undefined) return Buffer.from(currentRead);
+    return current.call(this);
   };
 }
 
@@ -474,7 +537,8 @@ export function replayCounters(prototypes: any[]): void {
 export function patchStreamMethods(s: Session, b: Bindings, P: any): void {
   // http's server would hand sockets to its native parser, which reads them without
   // calling into JS; on the JS path every chunk passes through onread, in both modes.
-  Object.defineProperty(P, '_consumed', { value: true, writable: true, configurable: true });
+  // Where rewind reads for Node's HTTP parser (consumedReads), TCP and Pipe handles are let be consumed.
+  if (!consuming || P !== b.StreamPrototype) Object.defineProperty(P, '_consumed', { value: true, writable: true, configurable: true });
   if (s.mode === 'record') recordStream(s as RecordSession, b, P);
   else replayStream(s as ReplaySession, b, P);
 }
@@ -493,6 +557,9 @@ export const streamsSource: Source = {
       replayClose(s as ReplaySession, b);
       replayCounters([b.TCP.prototype, b.Pipe.prototype, b.TTY.prototype]);
     }
+    const parser = s.header.httpConsume === true ? httpParserClass() : null;
+    consuming = parser !== null;
+    if (parser) consumedReads(parser);
     patchStreamMethods(s, b, b.StreamPrototype);
     // A forked child's IPC channel was opened, and started reading, before the preload
     // ran (which runs before the event loop first turns: nothing was read yet).
