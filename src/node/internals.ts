@@ -72,7 +72,8 @@ let parserClass: unknown;
 export function httpParserClass(): any { // eslint-disable-line @typescript-eslint/no-explicit-any
   if (parserClass === undefined) {
     try {
-      const common = (process as unknown as { getBuiltinModule?(id: string): unknown }).getBuiltinModule?.('_http_common');
+      const builtin = (process as unknown as { getBuiltinModule?(id: string): unknown }).getBuiltinModule;
+      const common = builtin?.('_http_common');
       parserClass = (common as { HTTPParser?: unknown } | undefined)?.HTTPParser ?? null;
     } catch {
       parserClass = null;

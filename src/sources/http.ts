@@ -66,7 +66,9 @@ export const httpSource: Source = {
         const at = h.indexOf('\r\nDate: ');
         // Recording, Node's clock and the turn's time mostly name the same second: nothing to swap.
         const date = utcNow(s);
-        if (at >= 0 && !h.startsWith(date, at + 8)) this._header = h.slice(0, at + 8) + date + h.slice(at + 8 + DATE_LENGTH);
+        if (at >= 0 && !h.startsWith(date, at + 8)) {
+          this._header = h.slice(0, at + 8) + date + h.slice(at + 8 + DATE_LENGTH);
+        }
       }
       return result;
     };

@@ -196,7 +196,10 @@ function recordReads(s: RecordSession, b: Bindings): (h: Handle) => void {
       // A handle passed over an IPC pipe (a cluster worker's connection) came with the read.
       const passed = pipe && n > 0 ? this.pendingHandle : undefined;
       if (passed) s.callback(st.op, Api['ipc.handle'], passedKind(b, passed));
-      if (n > 0 && ab && st.parser !== undefined) return parsed(st.parser, Buffer.from(ab, sbs[b.kArrayBufferOffset], n));
+      if (n > 0 && ab && st.parser !== undefined) {
+        parsed(st.parser, Buffer.from(ab, sbs[b.kArrayBufferOffset], n));
+        return undefined;
+      }
       return inner.call(this, ab);
     };
   // The native side calls whatever function sits in the handle's onread slot; Node
@@ -211,7 +214,8 @@ function recordReads(s: RecordSession, b: Bindings): (h: Handle) => void {
     },
     set(this: Handle, fn: unknown) {
       this[kOnread] = fn;
-      const recorded = typeof fn === 'function' ? wrap(this[kState], fn as (ab?: ArrayBuffer) => unknown, this instanceof b.Pipe) : fn;
+      const pipe = this instanceof b.Pipe;
+      const recorded = typeof fn === 'function' ? wrap(this[kState], fn as (ab?: ArrayBuffer) => unknown, pipe) : fn;
       // TLS reads are left alone by chaos: the TLS layer calls back into JS from inside its own calls.
       const tls = b.TLSWrap !== null && this instanceof b.TLSWrap;
       Reflect.set(onreadOwner(this), 'onread', chaos === null || tls || typeof recorded !== 'function' ? recorded : heldReads(chaos, b, this[kState], recorded as (ab?: ArrayBuffer) => unknown), this);
@@ -266,7 +270,10 @@ function replayReads(s: ReplaySession, b: Bindings): (h: Handle) => void {
     const buf = Buffer.allocUnsafeSlow(data.length);
     buf.set(data);
     st.bytesRead += data.length;
-    if (st.parser !== undefined) return parsed(st.parser, buf);
+    if (st.parser !== undefined) {
+      parsed(st.parser, buf);
+      return;
+    }
     sbs[b.kReadBytesOrError] = data.length;
     sbs[b.kArrayBufferOffset] = 0;
     h.onread(buf.buffer);
@@ -538,7 +545,9 @@ export function patchStreamMethods(s: Session, b: Bindings, P: any): void {
   // http's server would hand sockets to its native parser, which reads them without
   // calling into JS; on the JS path every chunk passes through onread, in both modes.
   // Where rewind reads for Node's HTTP parser (consumedReads), TCP and Pipe handles are let be consumed.
-  if (!consuming || P !== b.StreamPrototype) Object.defineProperty(P, '_consumed', { value: true, writable: true, configurable: true });
+  if (!consuming || P !== b.StreamPrototype) {
+    Object.defineProperty(P, '_consumed', { value: true, writable: true, configurable: true });
+  }
   if (s.mode === 'record') recordStream(s as RecordSession, b, P);
   else replayStream(s as ReplaySession, b, P);
 }

@@ -367,7 +367,7 @@ export interface TraceHeader {
   randomSeed: [number, number, number, number];
   /** Recorded with `--chaos`: the seed the schedule was perturbed with (replay ignores it). */
   chaos?: { seed: number };
-  /** HTTP servers' connections were read for Node's HTTP parser the way its native consumer reads them (sources/streams.ts). */
+  /** HTTP servers' connections were read for Node's HTTP parser as its native consumer does (sources/streams.ts). */
   httpConsume?: boolean;
   stdio: { stdin: StdioInfo; stdout: StdioInfo; stderr: StdioInfo };
   /** The process was forked with an IPC channel (Node removes the variables that say so). */
