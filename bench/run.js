@@ -46,10 +46,14 @@ const PROG = {
   'fs-distinct-reads': { file: path.join(PROGRAMS, 'fs-distinct-reads.js'), prints: /^fs-distinct-reads reads=10000 checksum=\d+\n$/ },
   'fs-promise-reads': { file: path.join(PROGRAMS, 'fs-promise-reads.js'), prints: /^fs-promise-reads reads=10000 checksum=\d+\n$/ },
   http: { file: path.join(PROGRAMS, 'http-server.mjs'), prints: /^listening \d+\nserved \d+ checksum \d+\n$/ },
+  fastify: { file: path.join(PROGRAMS, 'fastify-server.mjs'), prints: /^listening \d+\nserved \d+ checksum \d+\n$/ },
 };
 const HTTP_LOAD = path.join(PROGRAMS, 'http-load.mjs');
 const HTTP_REQUESTS = 20_000;
 const HTTP_CONNECTIONS = 16;
+/** fastify for benchmark 6's second server: installed once into a cache directory of the bench's own. */
+const FASTIFY = 'fastify@5.6.1';
+const FASTIFY_DIR = path.join(os.homedir(), '.cache', 'rewind-bench', FASTIFY);
 
 // ---- command line -----------------------------------------------------------------------
 
@@ -448,12 +452,12 @@ async function bench5() {
  * One run of the HTTP server (plain or recorded) under the load generator, in another
  * process: requests per second as the load generator saw them, and the server's output.
  */
-async function httpRun(recorded) {
-  const name = 'http';
+async function httpRun(recorded, name = 'http', progArgs = []) {
+  const prog = PROG[name];
   const dir = recorded ? fs.mkdtempSync(path.join(tmpRoot, `${name}-`)) : null;
   const env = recorded ? { ...BASE_ENV, REWIND_MODE: 'record', REWIND_DIR: dir } : BASE_ENV;
-  const args = [...(recorded ? [PRELOAD_FLAG] : []), PROG.http.file, String(HTTP_REQUESTS)];
-  const what = `${recorded ? 'recording' : 'running'} http-server.mjs under load`;
+  const args = [...(recorded ? [PRELOAD_FLAG] : []), prog.file, ...progArgs, String(HTTP_REQUESTS)];
+  const what = `${recorded ? 'recording' : 'running'} ${path.basename(prog.file)} under load`;
   const t0 = process.hrtime.bigint();
   const server = spawn(NODE, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
@@ -471,21 +475,21 @@ async function httpRun(recorded) {
   const load = exec([HTTP_LOAD, port, String(HTTP_REQUESTS), String(HTTP_CONNECTIONS)], BASE_ENV, `${what}: the load generator`);
   const code = await exited;
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  if (code !== 0 || !PROG.http.prints.test(stdout.replace(/^listening \d+$/m, 'listening 0'))) {
+  if (code !== 0 || !prog.prints.test(stdout.replace(/^listening \d+$/m, 'listening 0'))) {
     throw new BenchError(`${what}: exited with ${code}; printed:\n${stdout}\n${stderr}`);
   }
   noteStderr(what, stderr);
   const rps = Number(/rps ([\d.]+)/.exec(load.stdout)[1]);
   if (!recorded) return { rps };
   const log = fs.readdirSync(dir).find((f) => f.endsWith('.rwnd'));
-  return { rps, ms, rec: { name, dir, log: path.join(dir, log), stdout, ms } };
+  return { rps, ms, rec: { name, dir, log: path.join(dir, log), stdout, ms, progArgs } };
 }
 
 /** Replays the HTTP recording (no load generator, no port): time and identical output. */
 function httpReplay(rec) {
-  const what = 'replaying http-server.mjs';
+  const what = `replaying ${path.basename(PROG[rec.name].file)}`;
   const env = { ...BASE_ENV, REWIND_MODE: 'replay', REWIND_TRACE: rec.log };
-  const r = exec([PRELOAD_FLAG, PROG.http.file, String(HTTP_REQUESTS)], env, what);
+  const r = exec([PRELOAD_FLAG, PROG[rec.name].file, ...rec.progArgs, String(HTTP_REQUESTS)], env, what);
   sameOutput(rec, r.stdout, 'preload');
   noteStderr(what, r.stderr);
   return r.ms;
@@ -512,10 +516,10 @@ async function bench6() {
     s.recMs.push(rec.ms);
     s.repMs.push(repMs);
   });
-  const ratio = median(s.rec.map((x, k) => ratioOf(x, s.plain[k])));
+  const ratios = s.rec.map((x, k) => ratioOf(x, s.plain[k]));
+  const ratio = median(ratios);
   const perReq = median(s.bytes.map((b) => (b - emptyBytes) / HTTP_REQUESTS));
   const replayRatio = median(s.repMs.map((x, k) => ratioOf(x, s.recMs[k])));
-  const ratios = s.rec.map((x, k) => ratioOf(x, s.plain[k]));
   row(
     '6. HTTP server throughput: recorded/plain requests per second',
     `${fx(ratio, 3)}x (${spread(ratios, (x) => fx(x, 3))}; ${fint(Math.round(median(s.rec)))} / ${fint(Math.round(median(s.plain)))} req/s)`,
@@ -544,6 +548,50 @@ function distinctFiles() {
     fs.writeFileSync(path.join(dir, `f${String(i).padStart(5, '0')}.txt`), line.repeat(1 + (i % 40)));
   }
   return dir;
+}
+
+/** Benchmark 6's second server: fastify (installed on first use), the same routes and load, recorded vs plain. */
+async function bench6Fastify() {
+  if (!fs.existsSync(path.join(FASTIFY_DIR, 'node_modules', 'fastify', 'package.json'))) {
+    progress(`6. installing ${FASTIFY} into ${FASTIFY_DIR}`);
+    fs.mkdirSync(FASTIFY_DIR, { recursive: true });
+    const npm = spawnSync('npm', ['install', '--prefix', FASTIFY_DIR, '--no-audit', '--no-fund', '--loglevel=error', FASTIFY], {
+      env: BASE_ENV,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 600_000,
+    });
+    if (npm.status !== 0) throw new BenchError(`6. cannot install ${FASTIFY} into ${FASTIFY_DIR}:\n${npm.stderr || npm.error}`);
+  }
+  progress(`6. fastify server under the same load (${fint(HTTP_REQUESTS)} requests, ${HTTP_CONNECTIONS} keep-alive connections)`);
+  const s = { plain: [], rec: [], bytes: [] };
+  await loop('6f', RUNS, async (i) => {
+    const order = i % 2 === 0 ? [false, true] : [true, false];
+    const out = {};
+    for (const recorded of order) out[recorded] = await httpRun(recorded, 'fastify', [FASTIFY_DIR]);
+    const rec = out[true].rec;
+    httpReplay(rec);
+    const { bytes } = info(rec);
+    discard(rec);
+    if (i < 0) return;
+    s.plain.push(out[false].rps);
+    s.rec.push(out[true].rps);
+    s.bytes.push(bytes);
+  });
+  const ratios = s.rec.map((x, k) => ratioOf(x, s.plain[k]));
+  const ratio = median(ratios);
+  const range = `${fx(Math.min(...ratios), 3)}–${fx(Math.max(...ratios), 3)}`;
+  const rps = `${fint(Math.round(median(s.rec)))} / ${fint(Math.round(median(s.plain)))} req/s`;
+  row('6. fastify server throughput: recorded/plain requests per second', `${fx(ratio, 3)}x (${range}; ${rps})`, '>= 0.95x', ratio >= 0.95);
+  row('6. fastify server: log bytes per request', `${fx(median(s.bytes) / HTTP_REQUESTS, 1)} B`, '—', null);
+  raw.push(
+    '6. fastify server under load, per run in run order; odd runs record first',
+    `   plain req/s           ${s.plain.map((x) => fx(x, 0)).join('  ')}`,
+    `   recorded req/s        ${s.rec.map((x) => fx(x, 0)).join('  ')}`,
+    `   ratio                 ${ratios.map((x) => fx(x, 3)).join('  ')}`,
+    `   log bytes             ${s.bytes.join('  ')}`,
+    '',
+  );
 }
 
 async function bench7() {
@@ -770,6 +818,7 @@ async function main() {
       if (n === 4) await bench4();
       if (n === 5) await bench5();
       if (n === 6) await bench6();
+      if (n === 6) await bench6Fastify();
       if (n === 7) await bench7();
       if (n === 8) await flaky.bench8();
       if (n === 9) await flaky.bench9();

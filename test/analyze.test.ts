@@ -336,7 +336,7 @@ describe('where people look', () => {
         return { ...e, op: e.op as number, k };
       });
     const timer = turns.find((t) => t.call === 'setTimeout callback')!;
-    const open = turns.find((t) => t.api === 'fs.open')!;
+    const open = turns.find((t) => (t as Record<string, unknown>).api === 'fs.open')!;
     const readFirst = turns.indexOf(open) < turns.indexOf(timer) ? turns : moveBefore(turns, open, timer);
     const spec = (order: TurnJson[]) => ({
       rewindSchedule: 1,

@@ -129,6 +129,36 @@ describe.concurrent('record → replay without the outside world', () => {
     expectReplayMatches(expect, { record: rec, replay: rep });
   });
 
+  it("an http server's connections read by Node's HTTP parser, as without rewind: pipelining, split heads, bodies, parse errors, upgrades", async ({ expect }) => {
+    const [r, plain] = await Promise.all([recordAndReplay('io/http-consumed.cjs'), run(NODE, [fixture('io/http-consumed.cjs')])]);
+    expect(r.record.status, describeRun('record', r.record)).toBe(0);
+    const out = r.record.stdout.toString();
+    // The parser consumes the sockets (no 'data' events), as it does without rewind.
+    expect(out).toMatch(/^request GET \/a body="" consumed=true read=28$/m);
+    expect(out).toMatch(/^request GET \/p2 body="" consumed=true read=58$/m);
+    expect(out).toMatch(/^request GET \/split body="" consumed=true read=32$/m);
+    expect(out).toMatch(/^request POST \/post body="hello worl" consumed=true read=62$/m);
+    expect(out).toMatch(/^clientError HPE_INVALID_METHOD parsed=3 raw="NOT HTTP AT ALL\\r\\n\\r\\n"$/m);
+    expect(out).toMatch(/^upgrade echo head="early"\nupgraded got "later"$/m);
+    expect(out).toMatch(/^taken socket got "raw bytes"$/m);
+    expect(out).toBe(plain.stdout.toString());
+    expectReplayMatches(expect, r);
+  });
+
+  it('a corked burst of strings in several encodings and Buffers is logged with the length and crc32 of its bytes', async ({ expect }) => {
+    const r = await recordAndReplay('io/writev-mixed.cjs');
+    expect(r.record.status, describeRun('record', r.record)).toBe(0);
+    const m = /^received (\d+) (\S+)$/m.exec(r.record.stdout.toString());
+    expect(m, describeRun('record', r.record)).not.toBeNull();
+    const bytes = Buffer.from(m![2], 'base64');
+    expect(bytes.length).toBe(Number(m![1]));
+    expect(bytes.length).toBeGreaterThan(30000);
+    // One of the server's sockets wrote exactly these bytes: the writev, then the two writes.
+    const writes = [...writesByOp(await eventsOf(r.record.dir)).values()];
+    expect(writes.some((w) => w.length === 3 && tiles(bytes, w))).toBe(true);
+    expectReplayMatches(expect, r);
+  });
+
   it('TCP server and client in one process, with half-close and counters', async ({ expect }) => {
     const r = await recordAndReplay('io/tcp-echo.cjs');
     expect(r.record.status, describeRun('record', r.record)).toBe(0);

@@ -14,7 +14,7 @@ import { DEFAULT_WAIT_MS, entryOf, following } from '../analyze/schedule-file.js
 import { EXIT } from '../exit-codes.js';
 import type { ScheduleEntry, ScheduleSpec } from '../session/schedule.js';
 import { STORE_DIR, recordingName, programName, type RecordingIndex } from '../trace/store.js';
-import { eventSites } from './debug.js';
+import { eventSites } from './replay-until.js';
 import { runRecording, type ExitStatus } from './record.js';
 import { CliError, defaultProcess, processesOf, resolveRecording, type RecordedProcess } from './recordings.js';
 import { runScheduled } from './schedule.js';

@@ -6,7 +6,7 @@ import { diffRuns, type RunDiff, type TurnInfo } from '../analyze/diff.js';
 import { pairProcesses } from '../analyze/match.js';
 import { readRun } from '../analyze/run.js';
 import { EXIT } from '../exit-codes.js';
-import { eventSites } from './debug.js';
+import { eventSites } from './replay-until.js';
 import { CliError, processesOf, resolveRecording, type RecordedProcess, type Recording } from './recordings.js';
 import { showSite } from './replayed.js';
 import { printable, shownPath } from './shell.js';

@@ -82,3 +82,24 @@ export function binding(name: string): any {
     process.emitWarning = emitWarning;
   }
 }
+
+let parserClass: unknown;
+
+/**
+ * Node's HTTPParser class (the `_http_common` module's, the one its http server uses;
+ * process.binding('http_parser') is gone on Node 24), or null. Its consume(), unconsume()
+ * and getCurrentBuffer() are taken over by sources/streams.ts (a server's connections are
+ * read through it); without it the server reads through 'data' events (nothing is lost).
+ */
+export function httpParserClass(): any { // eslint-disable-line @typescript-eslint/no-explicit-any
+  if (parserClass === undefined) {
+    try {
+      const builtin = (process as unknown as { getBuiltinModule?(id: string): unknown }).getBuiltinModule;
+      const common = builtin?.('_http_common');
+      parserClass = (common as { HTTPParser?: unknown } | undefined)?.HTTPParser ?? null;
+    } catch {
+      parserClass = null;
+    }
+  }
+  return parserClass;
+}

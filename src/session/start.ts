@@ -51,7 +51,7 @@ import { parseSeed, startChaos, type Chaos } from './chaos.js';
 import { readSchedule, ScheduleChaos } from './schedule.js';
 import { REWIND_VERSION } from '../version.js';
 import { checkInternals } from '../node/check.js';
-import { describeMissing } from '../node/internals.js';
+import { describeMissing, httpParserClass } from '../node/internals.js';
 
 
 /**
@@ -383,6 +383,7 @@ function buildHeader(chaos: Chaos | null): TraceHeader {
   if (isMainThread) header.titleCapacity = titleCapacity();
   const worker = clusterWorkerId();
   if (worker !== null) header.clusterWorker = worker;
+  if (httpParserClass() !== null) header.httpConsume = true;
   if (chaos) {
     // The program's own random choices repeat with the chaos seed, as the perturbations do.
     header.randomSeed = chaos.randomSeed;

@@ -58,7 +58,11 @@ export const httpSource: Source = {
         // line that starts so (no header value holds a line break). Swap in the session's.
         const h: string = this._header;
         const at = h.indexOf('\r\nDate: ');
-        if (at >= 0) this._header = h.slice(0, at + 8) + utcNow(s) + h.slice(at + 8 + DATE_LENGTH);
+        // Recording, Node's clock and the turn's time mostly name the same second: nothing to swap.
+        const date = utcNow(s);
+        if (at >= 0 && !h.startsWith(date, at + 8)) {
+          this._header = h.slice(0, at + 8) + date + h.slice(at + 8 + DATE_LENGTH);
+        }
       }
       return result;
     };

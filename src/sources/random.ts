@@ -70,7 +70,25 @@ function fillRange(buf: ArrayBufferView | ArrayBuffer, offset?: number, size?: n
   return all.subarray(start, start + len);
 }
 
-const uuidBytes = (uuid: string): Uint8Array => Buffer.from(uuid.replace(/-/g, ''), 'hex');
+const uuidScratch = new Uint8Array(16);
+const hexDigit = (c: number): number => (c <= 57 ? c - 48 : (c | 32) - 87);
+
+/** The 16 bytes a UUID's text (8-4-4-4-12 hex digits) spells, in a scratch array the log copies at once. */
+function uuidBytes(uuid: string): Uint8Array {
+  for (let i = 0, j = 0; j < 16; i += 2) {
+    if (uuid.charCodeAt(i) === 45) i++; // '-'
+    uuidScratch[j++] = (hexDigit(uuid.charCodeAt(i)) << 4) | hexDigit(uuid.charCodeAt(i + 1));
+  }
+  return uuidScratch;
+}
+
+/** A UUID drawn by `draw` (record: returned as drawn, its bytes logged) or served from the log. */
+function recordedUuid(s: Session, draw: () => string): string {
+  if (s.mode !== 'record') return uuidOf(s.fixed16(Tag.RandomUUID, () => uuidBytes(draw())));
+  const uuid = draw();
+  s.fixed16(Tag.RandomUUID, () => uuidBytes(uuid));
+  return uuid;
+}
 
 export const randomSource: Source = {
   name: 'random',
@@ -118,7 +136,7 @@ export const randomSource: Source = {
 
     c.randomUUID = function randomUUID(options?: crypto.RandomUUIDOptions) {
       if (options !== undefined) oc.randomUUID(options); // validates the options
-      return uuidOf(s.fixed16(Tag.RandomUUID, () => uuidBytes(oc.randomUUID())));
+      return recordedUuid(s, () => oc.randomUUID());
     };
 
     c.randomInt = function randomInt(...args: unknown[]) {
@@ -150,7 +168,7 @@ export const randomSource: Source = {
     }
     if (web && webRandomUUID) {
       web.randomUUID = function randomUUID() {
-        return uuidOf(s.fixed16(Tag.RandomUUID, () => uuidBytes(webRandomUUID.call(web)))) as `${string}-${string}-${string}-${string}-${string}`;
+        return recordedUuid(s, () => webRandomUUID.call(web)) as `${string}-${string}-${string}-${string}-${string}`;
       };
     }
   },

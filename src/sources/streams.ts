@@ -19,11 +19,13 @@ import { ipcChannel } from '../node/symbols.js';
 import type { RecordSession } from '../session/record.js';
 import type { ReplaySession } from '../session/replay.js';
 import type { Session, Source } from '../session/session.js';
+import { httpParserClass } from '../node/internals.js';
 import { Api, Tag } from '../trace/format.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Handle = any;
 type Req = any;
+type Parser = any;
 
 /** What rewind keeps on each handle it manages. */
 export interface HandleState {
@@ -39,6 +41,8 @@ export interface HandleState {
   queued: number;
   /** Record --chaos: where the handle's held deliveries wait, in order (see laneOf). */
   lane: Lane | null;
+  /** The HTTP parser that consumed the handle (see consumedReads), or undefined. */
+  parser?: Parser;
 }
 
 const kState = Symbol('rewind.handle');
@@ -104,17 +108,35 @@ const scratch = Buffer.allocUnsafeSlow(64 * 1024);
 /** What the last measure() found: the bytes' length and crc32 (kept here: no allocation per write). */
 const measured = { length: 0, crc: 0 };
 
-/** Adds a chunk (bytes, or a string in `encoding`) to `measured`. */
-function addChunk(chunk: unknown, encoding: BufferEncoding | null): void {
-  let bytes: Uint8Array;
-  if (typeof chunk !== 'string') bytes = chunk as Uint8Array;
-  else if (chunk.length * 3 <= scratch.length) {
-    // A string that surely fits (3 bytes per UTF-16 unit at most) is encoded into scratch.
-    bytes = scratch.subarray(0, scratch.write(chunk, 0, encoding ?? 'utf8'));
-  } else bytes = Buffer.from(chunk, encoding ?? 'utf8');
+/**
+ * Bytes of strings encoded into scratch and not yet added to `measured`: consecutive strings
+ * (an http response's head and body) are added with one crc32 call.
+ */
+let encoded = 0;
+
+/** Adds the strings encoded so far to `measured`. */
+function addEncoded(): void {
   // An empty chunk adds nothing, and must not be measured: zlib's crc32 of a buffer with no
   // memory behind it (an empty Buffer that went through a native writev) is 0, not the crc so far.
-  if (bytes.length === 0) return;
+  if (encoded === 0) return;
+  measured.length += encoded;
+  measured.crc = crc32(scratch.subarray(0, encoded), measured.crc);
+  encoded = 0;
+}
+
+/** Adds a chunk (bytes, or a string in `encoding`) to `measured`; call addEncoded() after the last. */
+function addChunk(chunk: unknown, encoding: BufferEncoding | null): void {
+  if (typeof chunk === 'string') {
+    // A string that surely fits (3 bytes per UTF-16 unit at most) is encoded into scratch.
+    if (encoded + chunk.length * 3 <= scratch.length) {
+      encoded += scratch.write(chunk, encoded, encoding ?? 'utf8');
+      return;
+    }
+    addEncoded();
+    chunk = Buffer.from(chunk, encoding ?? 'utf8');
+  } else addEncoded();
+  const bytes = chunk as Uint8Array;
+  if (bytes.length === 0) return; // (see addEncoded)
   measured.length += bytes.length;
   measured.crc = crc32(bytes, measured.crc);
 }
@@ -124,6 +146,7 @@ function measure(data: unknown, encoding: BufferEncoding | null): typeof measure
   measured.length = 0;
   measured.crc = 0;
   addChunk(data, encoding);
+  addEncoded();
   return measured;
 }
 
@@ -133,6 +156,7 @@ function measureChunks(chunks: unknown[], allBuffers: boolean): typeof measured 
   measured.crc = 0;
   if (allBuffers) for (let i = 0; i < chunks.length; i++) addChunk(chunks[i], null);
   else for (let i = 0; i < chunks.length; i += 2) addChunk(chunks[i], (chunks[i + 1] as BufferEncoding) ?? 'utf8');
+  addEncoded();
   return measured;
 }
 
@@ -163,7 +187,7 @@ const kOnread = Symbol('rewind.onread');
 
 function recordReads(s: RecordSession, b: Bindings): (h: Handle) => void {
   const sbs = b.streamBaseState;
-  const wrap = (st: HandleState, inner: (ab?: ArrayBuffer) => unknown) =>
+  const wrap = (st: HandleState, inner: (ab?: ArrayBuffer) => unknown, pipe: boolean) =>
     function (this: Handle, ab?: ArrayBuffer) {
       const n = sbs[b.kReadBytesOrError];
       if (n > 0) {
@@ -171,8 +195,12 @@ function recordReads(s: RecordSession, b: Bindings): (h: Handle) => void {
         else s.unsupported('net.Socket onread option', 'reads into a user buffer are not logged');
       } else if (n < 0) s.streamRead(st.op, n, null);
       // A handle passed over an IPC pipe (a cluster worker's connection) came with the read.
-      const passed = n > 0 ? this.pendingHandle : undefined;
+      const passed = pipe && n > 0 ? this.pendingHandle : undefined;
       if (passed) s.callback(st.op, Api['ipc.handle'], passedKind(b, passed));
+      if (n > 0 && ab && st.parser !== undefined) {
+        parsed(st.parser, Buffer.from(ab, sbs[b.kArrayBufferOffset], n));
+        return undefined;
+      }
       return inner.call(this, ab);
     };
   // The native side calls whatever function sits in the handle's onread slot; Node
@@ -187,7 +215,8 @@ function recordReads(s: RecordSession, b: Bindings): (h: Handle) => void {
     },
     set(this: Handle, fn: unknown) {
       this[kOnread] = fn;
-      const recorded = typeof fn === 'function' ? wrap(this[kState], fn as (ab?: ArrayBuffer) => unknown) : fn;
+      const pipe = this instanceof b.Pipe;
+      const recorded = typeof fn === 'function' ? wrap(this[kState], fn as (ab?: ArrayBuffer) => unknown, pipe) : fn;
       // TLS reads are left alone by chaos: the TLS layer calls back into JS from inside its own calls.
       const tls = b.TLSWrap !== null && this instanceof b.TLSWrap;
       Reflect.set(onreadOwner(this), 'onread', s.chaos === null || tls || typeof recorded !== 'function' ? recorded : heldReads(s.chaos, b, this[kState], recorded as (ab?: ArrayBuffer) => unknown), this);
@@ -243,6 +272,10 @@ function replayReads(s: ReplaySession, b: Bindings): (h: Handle) => void {
     const buf = Buffer.allocUnsafeSlow(data.length);
     buf.set(data);
     st.bytesRead += data.length;
+    if (st.parser !== undefined) {
+      parsed(st.parser, buf);
+      return;
+    }
     sbs[b.kReadBytesOrError] = data.length;
     sbs[b.kArrayBufferOffset] = 0;
     h.onread(buf.buffer);
@@ -252,6 +285,63 @@ function replayReads(s: ReplaySession, b: Bindings): (h: Handle) => void {
     if (!st || st.reading) return;
     st.reading = true;
     s.register(st.op, { tag: Tag.StreamRead, repeat: true, what: 'a stream handle reading', fire: (x) => deliver(h, st, x) });
+  };
+}
+
+// ---- HTTP parsers consuming a handle ------------------------------------------------------
+//
+// An http server hands each connection's handle to its HTTP parser (parser.consume), which
+// then reads it in C++: no 'data' event, no Readable buffering per chunk, only the parser's
+// calls into JS. rewind takes the same path in both modes, from the read it logs (or
+// replays): the parser executes the bytes, then its execute callback gets the result, as
+// Node's native consumer does. A socket whose reads the parser does not consume (a 'data'
+// listener unconsumes it, TLS, a server given another Duplex) reads as before.
+
+/** The bytes of the read being handed to a consuming parser's execute callback: getCurrentBuffer(). */
+let currentRead: Buffer | null = null;
+/** Whether this session reads for consuming HTTP parsers (TraceHeader.httpConsume). */
+let consuming = false;
+let kOnExecute = 5;
+
+/** A read consumed by `parser`, as Node's native consumer (the parser's OnStreamRead) handles it. */
+function parsed(parser: Parser, buf: Buffer): void {
+  const ret = parser.execute(buf);
+  const cb = parser[kOnExecute];
+  if (typeof cb !== 'function') return;
+  currentRead = buf;
+  try {
+    cb.call(parser, ret);
+  } finally {
+    currentRead = null;
+  }
+}
+
+/** parser.consume(handle) and its companions, for the handles rewind records or replays. */
+function consumedReads(P: Parser): void {
+  const proto = P.prototype;
+  kOnExecute = P.kOnExecute;
+  const kHandle = Symbol('rewind.consumed');
+  const consume = proto.consume;
+  proto.consume = function (this: Parser, handle: Handle) {
+    const st = handleState(handle);
+    if (!st) return consume.call(this, handle);
+    st.parser = this;
+    this[kHandle] = st;
+    return undefined;
+  };
+  const unconsume = proto.unconsume;
+  proto.unconsume = function (this: Parser) {
+    const st: HandleState | undefined = this[kHandle];
+    if (st === undefined) return unconsume.call(this);
+    this[kHandle] = undefined;
+    if (st.parser === this) st.parser = undefined;
+    return undefined;
+  };
+  const current = proto.getCurrentBuffer;
+  proto.getCurrentBuffer = function (this: Parser) {
+    // Native: a copy of the read, while the execute callback runs.
+    if (currentRead !== null && this[kHandle] !== undefined) return Buffer.from(currentRead);
+    return current.call(this);
   };
 }
 
@@ -456,7 +546,10 @@ export function replayCounters(prototypes: any[]): void {
 export function patchStreamMethods(s: Session, b: Bindings, P: any): void {
   // http's server would hand sockets to its native parser, which reads them without
   // calling into JS; on the JS path every chunk passes through onread, in both modes.
-  Object.defineProperty(P, '_consumed', { value: true, writable: true, configurable: true });
+  // Where rewind reads for Node's HTTP parser (consumedReads), TCP and Pipe handles are let be consumed.
+  if (!consuming || P !== b.StreamPrototype) {
+    Object.defineProperty(P, '_consumed', { value: true, writable: true, configurable: true });
+  }
   if (s.mode === 'record') recordStream(s, b, P);
   else replayStream(s, b, P);
 }
@@ -475,6 +568,9 @@ export const streamsSource: Source = {
       replayClose(s, b);
       replayCounters([b.TCP.prototype, b.Pipe.prototype, b.TTY.prototype]);
     }
+    const parser = s.header.httpConsume === true ? httpParserClass() : null;
+    consuming = parser !== null;
+    if (parser) consumedReads(parser);
     patchStreamMethods(s, b, b.StreamPrototype);
     // A forked child's IPC channel was opened, and started reading, before the preload
     // ran (which runs before the event loop first turns: nothing was read yet).

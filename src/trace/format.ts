@@ -398,6 +398,8 @@ export interface TraceHeader {
   chaos?: { seed: number };
   /** Recorded with `--schedule`: where the target order came from, and how many turns it has (replay ignores it). */
   schedule?: { from: string; turns: number };
+  /** HTTP servers' connections were read for Node's HTTP parser as its native consumer does (sources/streams.ts). */
+  httpConsume?: boolean;
   stdio: { stdin: StdioInfo; stdout: StdioInfo; stderr: StdioInfo };
   /** The process was forked with an IPC channel (Node removes the variables that say so). */
   ipc?: { serialization: 'json' | 'advanced' };
