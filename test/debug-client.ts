@@ -76,9 +76,9 @@ export async function attach(url: string): Promise<Attached> {
   };
 }
 
-/** Starts `rewind replay ...args`, waits for its inspector URL, and attaches a client. */
-export async function debugReplay(args: string[]): Promise<DebuggedReplay> {
-  const child = spawn(NODE, [BIN, 'replay', ...args], { cwd: tempDir('rewind-cwd-'), env: baseEnv(), stdio: 'pipe' });
+/** Starts `rewind replay ...args` (rewind's bin: `bin`), waits for its inspector URL, and attaches a client. */
+export async function debugReplay(args: string[], bin = BIN): Promise<DebuggedReplay> {
+  const child = spawn(NODE, [bin, 'replay', ...args], { cwd: tempDir('rewind-cwd-'), env: baseEnv(), stdio: 'pipe' });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d));
