@@ -34,7 +34,9 @@ function builtWithMaps(dist: string): { file: string; map: SourceMap | null }[] 
 }
 
 /** Records the fixture with the rewind at `bin`, replays it to the failure under a bare client. */
-async function pauseBeforeFailure(bin: string): Promise<{ d: DebuggedReplay; failingTurn: number; recordedStdout: string }> {
+async function pauseBeforeFailure(
+  bin: string,
+): Promise<{ d: DebuggedReplay; failingTurn: number; recordedStdout: string }> {
   const dir = path.join(tempDir(), 'rec');
   const rec = await run(NODE, [bin, 'record', '-o', dir, NODE, fixture(FIXTURE)], { cwd: tempDir() });
   expect(rec.status, rec.stderr.toString()).toBe(1);
@@ -73,7 +75,14 @@ describe('no setup: the first pause of a bare DevTools-protocol client is in the
     beforeAll(() => {
       const packDir = tempDir('rewind-pack-');
       // dist/ is already built (npm test builds first): no prepare script.
-      const tgz = execFileSync('npm', ['pack', '--ignore-scripts', '--silent', '--pack-destination', packDir], { cwd: ROOT, env: baseEnv(), encoding: 'utf8' }).trim().split('\n').at(-1)!;
+      const tgz = execFileSync('npm', ['pack', '--ignore-scripts', '--silent', '--pack-destination', packDir], {
+        cwd: ROOT,
+        env: baseEnv(),
+        encoding: 'utf8',
+      })
+        .trim()
+        .split('\n')
+        .at(-1)!;
       const project = tempDir('rewind-project-');
       fs.writeFileSync(path.join(project, 'package.json'), '{"name":"app","version":"1.0.0","private":true}\n');
       installed = path.join(project, 'node_modules', 'rewind');
@@ -81,7 +90,8 @@ describe('no setup: the first pause of a bare DevTools-protocol client is in the
       execFileSync('tar', ['-xzf', path.join(packDir, tgz), '-C', installed, '--strip-components=1']);
       // The package's runtime dependencies, linked from this checkout so the test needs no registry.
       const deps = Object.keys(JSON.parse(fs.readFileSync(path.join(installed, 'package.json'), 'utf8')).dependencies);
-      for (const dep of deps) fs.symlinkSync(path.join(ROOT, 'node_modules', dep), path.join(project, 'node_modules', dep));
+      for (const dep of deps)
+        fs.symlinkSync(path.join(ROOT, 'node_modules', dep), path.join(project, 'node_modules', dep));
     }, 60_000);
 
     it('ships every built file with a source map that ignore-lists rewind but the trampoline', () => {
@@ -90,10 +100,14 @@ describe('no setup: the first pause of a bare DevTools-protocol client is in the
       for (const { file, map } of built) {
         expect(map, `${file} has no source map`).not.toBeNull();
         const shown = map!.sources.flatMap((s, i) => (map!.x_google_ignoreList?.includes(i) ? [] : [s]));
-        expect(shown.every((s) => TRAMPOLINE_SOURCE.test(s)), `${file} leaves ${shown.join(', ')} off its ignore list`).toBe(true);
+        expect(
+          shown.every((s) => TRAMPOLINE_SOURCE.test(s)),
+          `${file} leaves ${shown.join(', ')} off its ignore list`,
+        ).toBe(true);
         // The sources the maps name ship too (or are inlined), so a debugger can show them.
         map!.sources.forEach((s, i) => {
-          const there = fs.existsSync(path.resolve(path.dirname(file), s)) || typeof map!.sourcesContent?.[i] === 'string';
+          const there =
+            fs.existsSync(path.resolve(path.dirname(file), s)) || typeof map!.sourcesContent?.[i] === 'string';
           expect(there, `${file} names ${s}`).toBe(true);
         });
       }

@@ -9,6 +9,7 @@ import { TAGS } from '../trace/format.js';
 import { TraceReader } from '../trace/reader.js';
 import { DEFAULT_INSPECT, HandoffError, divertMathRandom, openInspector, waitForClient, watchPauses, type Address } from './handoff.js';
 import { countWritten, markLines } from './output.js';
+import { insideTurn } from './position.js';
 import { ControlChannel, type Goal } from './protocol.js';
 import { callSite, siteAt } from './sites.js';
 import { stopBefore } from './trampoline.js';
@@ -65,7 +66,11 @@ class Controller implements ReplayHook {
     if (this.progressEvery && n % this.progressEvery === 0) this.channel.send({ t: 'progress', n });
     // The log's last event: the process is about to end, with no later chance to flush.
     if (n === this.tags.length - 1) this.channel.flush();
-    if (!this.reached(n, site)) return enter?.();
+    if (!this.reached(n, site)) {
+      if (enter === null) return;
+      // Under a debugger, the turn's number is on the stack of every pause in it.
+      return this.watching ? insideTurn(n, enter) : enter();
+    }
     this.stop(n, site ?? siteOf(), enter);
   }
 
