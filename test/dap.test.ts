@@ -18,7 +18,7 @@ const LOOP_LINE =
     .readFileSync(PROGRAM, 'utf8')
     .split('\n')
     .findIndex((l) => l.includes('// loop body')) + 1;
-const WAIT_MS = 20_000;
+const WAIT_MS = 60_000;
 
 let rec: Recorded;
 let ADAPTER: string;

@@ -27,6 +27,18 @@ export interface ReplaySpec {
 
 export class ReplayFailed extends Error {}
 
+/** Replays still running: ended with the adapter. */
+const live = new Set<ChildProcess>();
+process.on('exit', () => live.forEach(killGroup));
+
+function killGroup(child: ChildProcess): void {
+  try {
+    process.kill(-child.pid!, 'SIGKILL');
+  } catch {
+    // Already gone.
+  }
+}
+
 export class Replay {
   /** Script URLs by scriptId. */
   readonly scripts = new Map<string, string>();
@@ -66,8 +78,11 @@ export class Replay {
       spec.recording,
     ];
     if (spec.process !== undefined) args.push('-p', spec.process);
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Its own process group: the front end and the replayed program under it end together (kill()).
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    live.add(child);
     const exitCode = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    void exitCode.then(() => live.delete(child));
     child.stdout!.on('data', (d: Buffer) => output('stdout', d.toString()));
     let said = '';
     let pending = '';
@@ -145,11 +160,10 @@ export class Replay {
 
   /** Ends the replay (its process, and our client). */
   async kill(): Promise<void> {
-    if (!this.ended) {
-      this.ended = true;
-      await this.client.close().catch(() => {});
-    }
-    this.child.kill('SIGKILL');
+    this.ended = true;
+    // The processes first: a client closing on a paused inspector may wait for an answer.
+    killGroup(this.child);
     await this.exitCode;
+    void this.client.close().catch(() => {});
   }
 }
