@@ -14,8 +14,10 @@ export interface Listed {
 
 const BIN = fileURLToPath(new URL('../bin/rewind.js', DIST_URL));
 
-export function eventList(recording: string, pid?: string): Promise<Listed[]> {
-  const args = [BIN, 'events', recording, '--json', ...(pid === undefined ? [] : ['-p', pid])];
+/** `recording` undefined: the latest recording under .rewind/ here, as the CLI picks it. */
+export function eventList(recording: string | undefined, pid?: string): Promise<Listed[]> {
+  const args = [BIN, 'events', ...(recording === undefined ? [] : [recording]), '--json'];
+  if (pid !== undefined) args.push('-p', pid);
   return new Promise((resolve, reject) => {
     execFile(process.execPath, args, { maxBuffer: 1 << 30 }, (err, stdout, stderr) => {
       if (err) return reject(new Error(stderr.trim() || err.message));
@@ -23,7 +25,7 @@ export function eventList(recording: string, pid?: string): Promise<Listed[]> {
         .split('\n')
         .filter(Boolean)
         .map((l) => JSON.parse(l) as Listed);
-      if (events.length === 0) return reject(new Error(`${recording} holds no events to stop at`));
+      if (events.length === 0) return reject(new Error(`${recording ?? 'the latest recording'} holds no events to stop at`));
       resolve(events);
     });
   });

@@ -19,7 +19,8 @@ const REWIND_LINE =
   /^(rewind: |  |Debugger listening on |Debugger attached\.|Debugger ending on |For help, see: |Waiting for the debugger)/;
 
 export interface ReplaySpec {
-  recording: string;
+  /** Undefined: the latest recording under .rewind/ in the current directory. */
+  recording?: string;
   process?: string;
   /** The event to stop before. */
   until: number;
@@ -75,7 +76,7 @@ export class Replay {
       '--inspect=127.0.0.1:0',
       '--mark',
       '--no-summary',
-      spec.recording,
+      ...(spec.recording === undefined ? [] : [spec.recording]),
     ];
     if (spec.process !== undefined) args.push('-p', spec.process);
     // Its own process group: the front end and the replayed program under it end together (kill()).

@@ -23,8 +23,8 @@ import { Replay, type CallFrame, type Paused } from './replay.js';
 import { eventList, type Listed } from './events.js';
 
 export interface LaunchArguments extends DebugProtocol.LaunchRequestArguments {
-  /** A recording directory or .rwnd log. */
-  recording: string;
+  /** A recording directory or .rwnd log; default: the latest under .rewind/ in the working directory. */
+  recording?: string;
   /** In a recording of several processes, this one (pid or name). */
   process?: string;
   /** Where the first pause is: the program's start, the failing turn, or before event N. */
