@@ -1,13 +1,14 @@
 // Acceptance: `rewind dap` driven by a real DAP client (@vscode/debugadapter-testsupport's
 // DebugClient, as VS Code's own adapter tests do). Going back is re-execution: the locals
 // read after stepBack and reverseContinue must be those read going forwards.
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DebugClient } from '@vscode/debugadapter-testsupport';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { NODE, ROOT, baseEnv, cleanupTempDirs, fixture, record, tempDir, type Recorded } from './helpers.js';
+import { BIN, NODE, ROOT, baseEnv, cleanupTempDirs, fixture, record, tempDir, type Recorded } from './helpers.js';
 
 afterAll(cleanupTempDirs);
 
@@ -188,5 +189,37 @@ describe('rewind dap', () => {
     const failure = events.find((e) => e.kind === 'failure')!;
     const turnsBefore = events.filter((e) => e.kind === 'turn' && e.n < failure.n);
     expect((await dc!.customRequest('rewind/position')).body.origin).toBe(turnsBefore.at(-2)!.n);
+  }, 120_000);
+
+  it('--port: a DAP server on TCP, one session per connection', async () => {
+    const server = spawn(NODE, [BIN, 'dap', '--port', '0'], { env: baseEnv(), stdio: ['ignore', 'ignore', 'pipe'] });
+    try {
+      const port = await new Promise<number>((resolve, reject) => {
+        let said = '';
+        server.stderr.on('data', (d: Buffer) => {
+          said += d;
+          const m = /listening on 127\.0\.0\.1:(\d+)/.exec(said);
+          if (m) resolve(Number(m[1]));
+        });
+        server.on('close', () => reject(new Error(`rewind dap --port ended: ${said}`)));
+      });
+      dc = new DebugClient(NODE, ADAPTER, 'rewind');
+      dc.defaultTimeout = WAIT_MS;
+      await dc.start(port);
+      await Promise.all([
+        dc.initializeRequest({ adapterID: 'rewind', linesStartAt1: true, columnsStartAt1: true, pathFormat: 'path' }),
+        dc.configurationDoneRequest(),
+        dc.launch({ recording: rec.dir, stopOn: 'start' }),
+        dc.waitForEvent('stopped'),
+      ]);
+      const top = (await dc.stackTraceRequest({ threadId: 1 })).body.stackFrames[0];
+      expect(top.source?.path).toBe(PROGRAM);
+      // Disconnecting ends the session's replay; the server goes on listening.
+      await dc.stop();
+      dc = undefined;
+      expect(server.exitCode).toBeNull();
+    } finally {
+      server.kill();
+    }
   }, 120_000);
 });

@@ -90,8 +90,11 @@ describe('no setup: the first pause of a bare DevTools-protocol client is in the
       execFileSync('tar', ['-xzf', path.join(packDir, tgz), '-C', installed, '--strip-components=1']);
       // The package's runtime dependencies, linked from this checkout so the test needs no registry.
       const deps = Object.keys(JSON.parse(fs.readFileSync(path.join(installed, 'package.json'), 'utf8')).dependencies);
-      for (const dep of deps)
-        fs.symlinkSync(path.join(ROOT, 'node_modules', dep), path.join(project, 'node_modules', dep));
+      for (const dep of deps) {
+        const link = path.join(project, 'node_modules', dep);
+        fs.mkdirSync(path.dirname(link), { recursive: true });
+        fs.symlinkSync(path.join(ROOT, 'node_modules', dep), link);
+      }
     }, 60_000);
 
     it('ships every built file with a source map that ignore-lists rewind but the trampoline', () => {

@@ -8,6 +8,8 @@ export interface DapOptions {
 }
 
 export async function dap(opts: DapOptions): Promise<void> {
+  // An editor stops its adapter with a signal: exit normally, so that replays still running end too.
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.once(signal, () => process.exit(0));
   if (opts.port === undefined) {
     const session = new RewindDebugSession();
     session.start(process.stdin, process.stdout);
