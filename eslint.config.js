@@ -64,7 +64,7 @@ export default tseslint.config(
   },
   {
     // CommonJS files: require() is how they load modules.
-    files: ['**/*.cjs', '**/*.cts'],
+    files: ['**/*.cjs', '**/*.cts', 'editors/vscode/**/*.js'],
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
 );

@@ -16,6 +16,8 @@ export interface Attached {
   nextPause(): Promise<Paused>;
   /** Evaluates on the top frame of a pause; throws with the exception text if it threw. */
   evaluate(p: Paused, expression: string): Promise<unknown>;
+  /** The event rewind stopped before: the `event` local of its trampoline frame, down the stack. */
+  eventOf(p: Paused): Promise<unknown>;
   /** Resolves when the program's context is gone (it is exiting). */
   contextGone: Promise<void>;
 }
@@ -50,6 +52,11 @@ export async function attach(url: string): Promise<Attached> {
   await client.Runtime.enable();
   await client.Debugger.enable({});
   await client.Runtime.runIfWaitingForDebugger();
+  const evaluateOn = async (callFrameId: string, expression: string) => {
+    const r = await client.Debugger.evaluateOnCallFrame({ callFrameId, expression, returnByValue: true });
+    if (r.exceptionDetails) throw new Error(r.exceptionDetails.exception?.description ?? r.exceptionDetails.text);
+    return r.result.value;
+  };
   return {
     client,
     scripts,
@@ -59,16 +66,19 @@ export async function attach(url: string): Promise<Attached> {
       return p ? Promise.resolve(p) : within(new Promise<Paused>((resolve) => (waiter = resolve)), 'Debugger.paused');
     },
     async evaluate(p, expression) {
-      const r = await client.Debugger.evaluateOnCallFrame({ callFrameId: p.callFrames[0].callFrameId, expression, returnByValue: true });
-      if (r.exceptionDetails) throw new Error(r.exceptionDetails.exception?.description ?? r.exceptionDetails.text);
-      return r.result.value;
+      return evaluateOn(p.callFrames[0].callFrameId, expression);
+    },
+    async eventOf(p) {
+      const trampoline = p.callFrames.find((f) => f.functionName === 'stopBefore');
+      if (!trampoline) throw new Error('no stopBefore frame on the stack');
+      return evaluateOn(trampoline.callFrameId, 'event');
     },
   };
 }
 
-/** Starts `rewind replay ...args`, waits for its inspector URL, and attaches a client. */
-export async function debugReplay(args: string[]): Promise<DebuggedReplay> {
-  const child = spawn(NODE, [BIN, 'replay', ...args], { cwd: tempDir('rewind-cwd-'), env: baseEnv(), stdio: 'pipe' });
+/** Starts `rewind replay ...args` (rewind's bin: `bin`), waits for its inspector URL, and attaches a client. */
+export async function debugReplay(args: string[], bin = BIN): Promise<DebuggedReplay> {
+  const child = spawn(NODE, [bin, 'replay', ...args], { cwd: tempDir('rewind-cwd-'), env: baseEnv(), stdio: 'pipe' });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d));

@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { INSPECTOR_URL, REWIND_FRAMES, attach, debugReplay } from './debug-client.js';
+import { INSPECTOR_URL, attach, debugReplay } from './debug-client.js';
 import { BIN, NODE, baseEnv, cleanupTempDirs, sleep, within, eventsOf, fixture, record, tempDir, type EventJson, type Recorded } from './helpers.js';
 
 afterAll(cleanupTempDirs);
@@ -28,22 +28,19 @@ describe('rewind replay --inspect', () => {
     const recorded = /^looking up (\d+) for counter (\d+)$/m.exec(rec.stdout.toString())!;
 
     const d = await debugReplay(['--break-before-failure', '--inspect=127.0.0.1:0', rec.dir]);
-    // rewind's trampoline, just before the failing turn's callback.
-    const entry = await d.nextPause();
-    expect(entry.callFrames[0].functionName).toBe('stopBefore');
-    expect(d.scripts.get(entry.callFrames[0].location.scriptId)).toMatch(/\/dist\/debug\/trampoline\.js$/);
-    expect(await d.evaluate(entry, 'event')).toBe(failingTurn.n);
-
-    // Stepping in twice (onto the call, then into it), with rewind's other frames skipped as
-    // skipFiles does, lands on the callback's first line.
-    await d.client.Debugger.setBlackboxPatterns({ patterns: [REWIND_FRAMES] });
-    await d.client.Debugger.stepInto({});
-    const onCall = await d.nextPause();
-    expect(onCall.callFrames[0].functionName).toBe('stopBefore');
-    await d.client.Debugger.stepInto({});
+    // No skip list on this client: its first pause is already on the failing callback's
+    // first line, with the turn's locals, not in rewind's frames.
     const inCallback = await d.nextPause();
-    expect(inCallback.callFrames[0].functionName, d.scripts.get(inCallback.callFrames[0].location.scriptId) + ' ' + REWIND_FRAMES).toBe('fail');
-    expect(inCallback.callFrames[0].location.lineNumber).toBe(lineOf('const key = 1 + (counter % 7)'));
+    const top = inCallback.callFrames[0];
+    expect(top.functionName, d.scripts.get(top.location.scriptId)).toBe('fail');
+    expect(d.scripts.get(top.location.scriptId)).toMatch(/debug-fail\.cjs$/);
+    expect(top.location.lineNumber).toBe(lineOf('const key = 1 + (counter % 7)'));
+    expect(await d.evaluate(inCallback, 'counter')).toBe(Number(recorded[2]));
+    // The callback's own scope, its locals not yet assigned.
+    const local = top.scopeChain.find((s) => s.type === 'local')!;
+    const { result: locals } = await d.client.Runtime.getProperties({ objectId: local.object.objectId! });
+    expect(locals.map((p) => p.name).sort()).toEqual(['entry', 'key']);
+    expect(await d.eventOf(inCallback)).toBe(failingTurn.n);
 
     // A breakpoint on the line before the throw; the locals there are the recorded run's.
     const before = lineOf('console.log(`looking up');
@@ -67,12 +64,12 @@ describe('rewind replay --inspect', () => {
     const midTurn = events.filter((e) => e.kind === 'turn')[100];
     const clock = events.find((e) => e.kind === 'clock' && e.n > midTurn.n)!;
     const d = await debugReplay([`--until=${clock.n}`, '--inspect=127.0.0.1:0', rec.dir]);
+    // The first pause is in the program's own frame: step(), just back from its Date.now() call.
     const p = await d.nextPause();
-    expect(await d.evaluate(p, 'event')).toBe(clock.n);
-    // Above rewind's frames, the program's own: the Date.now() call in step().
-    const user = p.callFrames.find((f) => !/\/dist\//.test(d.scripts.get(f.location.scriptId) ?? ''))!;
-    expect(user.functionName).toBe('step');
-    expect(user.location.lineNumber).toBe(lineOf('Date.now() - started'));
+    expect(p.callFrames[0].functionName).toBe('step');
+    expect(d.scripts.get(p.callFrames[0].location.scriptId)).toMatch(/debug-fail\.cjs$/);
+    expect(p.callFrames[0].location.lineNumber).toBe(lineOf('Date.now() - started'));
+    expect(await d.evaluate(p, 'chain')).toMatch(/^[ab]$/);
     // Live values: none of these consumes the log or advances the program's generator.
     const before = Date.now();
     const now = (await d.evaluate(p, 'Date.now()')) as number;
@@ -105,6 +102,7 @@ describe('rewind replay --inspect', () => {
 
     const end = await d.finish();
     expect(end.status).toBe(1);
+    expect(end.stderr).toContain(`stopped inside event ${clock.n} `);
     expect(end.stdout.split('said while paused\n')).toHaveLength(2);
     expect(end.stdout.replace('said while paused\n', '')).toBe(rec.stdout.toString());
   });
@@ -144,15 +142,18 @@ describe('rewind debug: inspect', () => {
     child.stdin.write('inspect\n');
     const url = (await when(INSPECTOR_URL))[1];
     const d = await attach(url);
+    // The first client's first pause is in the program's callback; at later stops, with the
+    // client still attached, in the trampoline.
     const first = await d.nextPause();
-    expect(first.callFrames[0].functionName).toBe('stopBefore');
-    expect(await d.evaluate(first, 'event')).toBe(turns[0].n);
+    expect(d.scripts.get(first.callFrames[0].location.scriptId)).toMatch(/debug-fail\.cjs$/);
+    expect(await d.eventOf(first)).toBe(turns[0].n);
     await d.client.Debugger.resume({});
     // After the inspected turn, the prompt stops at the next one.
     await when(new RegExp(`^stopped before event ${turns[1].n} `, 'm'));
     child.stdin.write('inspect\n');
     expect((await when(INSPECTOR_URL))[1]).toBe(url); // the same inspector, no second wait
     const second = await d.nextPause();
+    expect(second.callFrames[0].functionName).toBe('stopBefore');
     expect(await d.evaluate(second, 'event')).toBe(turns[1].n);
     await d.client.Debugger.resume({});
     await when(new RegExp(`^stopped before event ${turns[2].n} `, 'm'));

@@ -121,6 +121,12 @@ export function program(): Command {
     .action(async (rec: string | undefined, opts: StepOptions) => (await import('./debug.js')).debug(rec, opts));
 
   cli
+    .command('dap')
+    .description('a Debug Adapter Protocol server (stdio, or TCP with --port) for editors: breakpoints, stepping, step back')
+    .option('--port <port>', 'listen on 127.0.0.1:PORT (0 picks one) instead of stdio')
+    .action(async (opts: { port?: string }) => (await import('./dap.js')).dap(opts));
+
+  cli
     .command('events')
     .description('list the events of a recording: number, virtual time, kind, detail')
     .argument('[recording]', 'a recording directory or .rwnd log')

@@ -44,7 +44,8 @@ export function attachInstructions(url: string): string {
     `  Chrome DevTools: open ${devtoolsUrl(url)}\n` +
     `    (or chrome://inspect, with ${hostPort} added under "Configure...")\n` +
     `  VS Code: run an "attach" configuration on ${hostPort} (examples/vscode-launch.json)\n` +
-    `  The replay waits for the debugger, then pauses in rewind's stopBefore(): step into (F11) twice to enter the event.\n`
+    `  The replay waits for the debugger, then pauses in the program: on the first line of the turn's callback,\n` +
+    `    or in the frame that asked for the value.\n`
   );
 }
 

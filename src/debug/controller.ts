@@ -9,6 +9,7 @@ import { TAGS } from '../trace/format.js';
 import { TraceReader } from '../trace/reader.js';
 import { DEFAULT_INSPECT, HandoffError, divertMathRandom, openInspector, waitForClient, watchPauses, type Address } from './handoff.js';
 import { countWritten, markLines } from './output.js';
+import { insideTurn } from './position.js';
 import { ControlChannel, type Goal } from './protocol.js';
 import { callSite, siteAt } from './sites.js';
 import { stopBefore } from './trampoline.js';
@@ -50,7 +51,7 @@ class Controller implements ReplayHook {
   }
 
   value(n: number): void {
-    this.arrive(n, callSite, noop);
+    this.arrive(n, callSite, null);
   }
 
   turn(n: number, op: number, enter: () => void): void {
@@ -58,13 +59,18 @@ class Controller implements ReplayHook {
   }
 
   /** `siteOf` runs at most once per event, and only when a site is needed: capturing a stack costs. */
-  private arrive(n: number, siteOf: () => string | null, enter: () => void): void {
+  /** `enter` runs a turn's callback; null for a value event. */
+  private arrive(n: number, siteOf: () => string | null, enter: (() => void) | null): void {
     const site = this.everySite || 'file' in this.goal ? siteOf() : null;
     if (this.everySite && site !== null) this.channel.post({ t: 'site', n, site });
     if (this.progressEvery && n % this.progressEvery === 0) this.channel.send({ t: 'progress', n });
     // The log's last event: the process is about to end, with no later chance to flush.
     if (n === this.tags.length - 1) this.channel.flush();
-    if (!this.reached(n, site)) return enter();
+    if (!this.reached(n, site)) {
+      if (enter === null) return;
+      // Under a debugger, the turn's number is on the stack of every pause in it.
+      return this.watching ? insideTurn(n, enter) : enter();
+    }
     this.stop(n, site ?? siteOf(), enter);
   }
 
@@ -77,48 +83,66 @@ class Controller implements ReplayHook {
     return site !== null && siteAt(site, g.file, g.line);
   }
 
-  private stop(n: number, site: string | null, enter: () => void): void {
+  private stop(n: number, site: string | null, enter: (() => void) | null): void {
     this.channel.send({ t: 'stopped', n, site, written: this.written });
     if (!this.options.step) {
       if (!this.options.inspect) return original.reallyExit(0);
       this.goal = { run: true };
-      return this.enterUnderDebugger(n, enter, this.options.inspect);
+      return this.enterUnderDebugger(n, enter, site, this.options.inspect);
     }
     const cmd = this.channel.receive();
     if ('quit' in cmd) return original.reallyExit(0);
     if ('goal' in cmd) {
       this.goal = cmd.goal;
-      return enter();
+      return enter?.();
     }
     // inspect: run this event under the debugger, then stop at the next turn.
     this.goal = { kind: 'turn', after: n };
-    this.enterUnderDebugger(n, enter, this.options.inspect ?? DEFAULT_INSPECT);
+    this.enterUnderDebugger(n, enter, site, this.options.inspect ?? DEFAULT_INSPECT);
   }
 
-  private enterUnderDebugger(n: number, enter: () => void, at: Address): void {
+  private enterUnderDebugger(n: number, enter: (() => void) | null, site: string | null, at: Address): void {
+    let entered = false;
+    const run = () => {
+      enter?.();
+      entered = true;
+    };
+    const { kind, call } = TAGS[this.tags[n]];
+    if (this.watching) {
+      // A client that attached at an earlier stop is still there: do not wait for another.
+      // It pauses in the trampoline.
+      this.handOver(at, false);
+      return stopBefore(n, `${kind}: ${call}`, run);
+    }
+    this.busy = true;
+    const watch = watchPauses((paused) => (this.paused = paused));
+    divertMathRandom(() => this.diverted);
+    this.watching = true;
+    this.busy = false;
+    // The first client's first pause is in the program: its callback's first line, or the
+    // frame that asked for the value. rewind steps there before opening the inspector, so
+    // that no client can attach mid-way. A value no program frame asked for stays in the trampoline.
+    if (enter !== null || site !== null) watch.settle(enter ? 'into' : 'out', () => entered, () => this.handOver(at, true));
+    else this.handOver(at, true);
+    stopBefore(n, `${kind}: ${call}`, run);
+  }
+
+  /** Opens the inspector (or finds it open), says where, and waits for a client if `wait`. */
+  private handOver(at: Address, wait: boolean): void {
+    const busy = this.busy;
     this.busy = true;
     try {
       this.channel.send({ t: 'inspector', url: openInspector(at) });
-      // A client that attached at an earlier stop is still there: do not wait for another.
-      if (!this.watching) {
-        waitForClient();
-        watchPauses((paused) => (this.paused = paused));
-        divertMathRandom(() => this.diverted);
-        this.watching = true;
-      }
+      if (wait) waitForClient();
     } catch (e) {
       if (!(e instanceof HandoffError)) throw e;
       this.channel.send({ t: 'error', message: `cannot open the debugger on ${e.message}` });
-      return original.reallyExit(EXIT.USAGE);
+      original.reallyExit(EXIT.USAGE);
     } finally {
-      this.busy = false;
+      this.busy = busy;
     }
-    const { kind, call } = TAGS[this.tags[n]];
-    stopBefore(n, `${kind}: ${call}`, enter);
   }
 }
-
-const noop = () => {};
 
 function address(spec: string | undefined): Address | null {
   if (!spec) return null;

@@ -9,7 +9,7 @@
 // the replay is blocked in a stop, and would learn of a pause asynchronously, racing
 // the client's first evaluation.)
 import inspector from 'node:inspector';
-import { DIST_URL } from '../paths.js';
+import { DIST_URL, isRewindFile } from '../paths.js';
 import { original } from '../session/originals.js';
 
 export class HandoffError extends Error {}
@@ -46,18 +46,64 @@ const TRAMPOLINE = new URL('./debug/trampoline.js', DIST_URL).href;
 /** rewind's scripts but the trampoline, as a V8 blackbox pattern. */
 const REWIND_FRAMES = `^${REWIND_DIR.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?!${TRAMPOLINE.slice(REWIND_DIR.length).replace(/\./g, '\\.')}$)`;
 
+/** Node's own scripts: skipped too while rewind settles the first pause in the program. */
+const NODE_FRAMES = '^node:';
+
+/** The main thread's listening session, and the one thing it may do besides listening. */
+export interface PauseWatch {
+  /**
+   * Before any client attaches, moves the next pause (the trampoline's `debugger;`) into
+   * the program, then runs `then` (waiting for the client) with the program paused there.
+   * 'into': step into `enter()`, to the first line of the program's callback (or back to
+   * the trampoline once `entered()` says `enter()` ran no program code). 'out': step out
+   * of rewind's frames, to the program's frame that asked for a value.
+   */
+  settle(how: 'into' | 'out', entered: () => boolean, then: () => void): void;
+}
+
 /**
  * Calls `onChange(true)` as a client pauses the program and `onChange(false)` as it
  * resumes. V8 skips a frame when stepping only if every session skips it: this one skips
  * rewind's frames, so the client's own skipFiles or ignore list decides.
+ *
+ * While no client is attached, this session is the only one, so its skip list alone
+ * decides, and a pause does not wait (Node runs its paused loop only for a client): that
+ * is when settle() steps, from inside the pause notification, so that the client's first
+ * pause is already in the program.
  */
-export function watchPauses(onChange: (paused: boolean) => void): void {
+export function watchPauses(onChange: (paused: boolean) => void): PauseWatch {
   const watch = new inspector.Session();
   watch.connect();
-  watch.on('Debugger.paused', () => onChange(true));
+  let settling: { how: 'into' | 'out'; entered: () => boolean; then: () => void } | null = null;
+  // A paused frame names its script by id (its url field is often empty).
+  const rewindScripts = new Set<string>();
+  watch.on('Debugger.scriptParsed', (m) => {
+    if (isRewindFile(m.params.url)) rewindScripts.add(m.params.scriptId);
+  });
+  watch.on('Debugger.paused', (m) => {
+    onChange(true);
+    const s = settling;
+    if (!s) return;
+    const top = m.params.callFrames[0];
+    if (rewindScripts.has(top.location.scriptId) && !s.entered()) return watch.post(s.how === 'into' ? 'Debugger.stepInto' : 'Debugger.stepOut');
+    settling = null;
+    // Stepping from this session leaves V8 ignoring breakpoints (Node 20 to 24) until the
+    // session's debugger is enabled anew; the pause stays.
+    watch.post('Debugger.disable');
+    enable();
+    s.then();
+  });
   watch.on('Debugger.resumed', () => onChange(false));
-  watch.post('Debugger.enable');
-  watch.post('Debugger.setBlackboxPatterns', { patterns: [REWIND_FRAMES] });
+  const enable = () => {
+    watch.post('Debugger.enable');
+    watch.post('Debugger.setBlackboxPatterns', { patterns: [REWIND_FRAMES, NODE_FRAMES] });
+  };
+  enable();
+  return {
+    settle(how, entered, then) {
+      settling = { how, entered, then };
+    },
+  };
 }
 
 /**

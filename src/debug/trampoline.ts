@@ -2,11 +2,13 @@
 // ignore lists (see README, "Debugging"): every other rewind frame is skipped when stepping.
 
 /**
- * Pauses the attached debugger just before `event`, then runs it. For a turn, `enter`
- * runs its callback: step into (F11) twice, onto the call and into it, and you are at that
- * callback's first line (rewind's frames in between are skipped). For a value
- * (a clock reading, random bytes, a write), `enter` does nothing: the program's call that
- * asks for the value is the next frame up that is not rewind's.
+ * Pauses just before `event`, then runs it. When the first client attaches, rewind steps
+ * from here before the client sees the pause (see handoff.ts, settle): its first pause is
+ * on the first line of a turn's callback, or in the program's frame that asked for a value.
+ * A client that stays attached for a later stop pauses here: for a turn, step into (F11)
+ * twice, onto the call and into it, and you are at that callback's first line (rewind's
+ * frames in between are skipped); for a value, the program's call that asks for it is the
+ * next frame up that is not rewind's.
  */
 export function stopBefore(event: number, what: string, enter: () => void): void {
   // eslint-disable-next-line no-debugger -- the one statement a debugger is meant to stop at

@@ -1,0 +1,552 @@
+// `rewind dap`: the Debug Adapter Protocol over a replay. Forward execution is the replay's
+// own, driven through its inspector (replay.ts). Going back is deterministic re-execution:
+// a point of the run is the event the replay stopped before (`origin`) plus the commands
+// that led from there (`history`, each with the breakpoints then set); a fresh replay that
+// stops at the origin and runs the same commands lands on the same state, since replay
+// never waits and never sees the outside world.
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import {
+  Handles,
+  InitializedEvent,
+  LoggingDebugSession,
+  OutputEvent,
+  Scope,
+  StoppedEvent,
+  TerminatedEvent,
+  ExitedEvent,
+  Thread,
+} from '@vscode/debugadapter';
+import type { DebugProtocol } from '@vscode/debugprotocol';
+import { DIST_URL } from '../paths.js';
+import { Replay, type CallFrame, type Paused } from './replay.js';
+import { eventList, type Listed } from './events.js';
+
+export interface LaunchArguments extends DebugProtocol.LaunchRequestArguments {
+  /** A recording directory or .rwnd log; default: the latest under .rewind/ in the working directory. */
+  recording?: string;
+  /** In a recording of several processes, this one (pid or name). */
+  process?: string;
+  /** Where the first pause is: the program's start, the failing turn, or before event N. */
+  stopOn?: 'start' | 'failure' | number;
+}
+
+type Command = 'stepInto' | 'stepOver' | 'stepOut' | 'resume';
+
+interface BreakpointSpec {
+  file: string;
+  line: number;
+  condition?: string;
+  hitCondition?: string;
+  logMessage?: string;
+}
+
+/** What stops the program: source breakpoints and the exception filter, as one value. */
+interface Stops {
+  breakpoints: BreakpointSpec[];
+  exceptions: 'none' | 'uncaught' | 'all';
+}
+
+interface Step {
+  command: Command;
+  stops: Stops;
+}
+
+/** Where a pause is: its turn, and how many breakpoint stops that turn had up to it. */
+interface Position {
+  turn: number;
+  seen: number;
+  /** Stopped by a breakpoint or an exception (not by a step). */
+  hit: boolean;
+}
+
+const THREAD = 1;
+
+export class RewindDebugSession extends LoggingDebugSession {
+  private args!: LaunchArguments;
+  private events: Listed[] = [];
+  private replay: Replay | null = null;
+  private origin = 0;
+  private history: Step[] = [];
+  private stops: Stops = { breakpoints: [], exceptions: 'none' };
+  /** The stops the current replay has set, and its CDP breakpoint ids. */
+  private applied = '';
+  private cdpBreakpoints = new Map<string, BreakpointSpec>();
+  private hitCounts = new Map<BreakpointSpec, number>();
+  private paused: Paused | null = null;
+  private position: Position = { turn: 0, seen: 0, hit: false };
+  private turnHits = { turn: -1, hits: 0 };
+  private readonly variables = new Handles<string>();
+  /** Output is held while re-executing: the user saw it the first time. */
+  private quiet = false;
+
+  constructor() {
+    super();
+    this.setDebuggerLinesStartAt1(true);
+    this.setDebuggerColumnsStartAt1(true);
+  }
+
+  protected override initializeRequest(response: DebugProtocol.InitializeResponse): void {
+    response.body = {
+      supportsConfigurationDoneRequest: true,
+      supportsConditionalBreakpoints: true,
+      supportsHitConditionalBreakpoints: true,
+      supportsLogPoints: true,
+      supportsEvaluateForHovers: true,
+      supportsStepBack: true,
+      supportsLoadedSourcesRequest: true,
+      supportsTerminateRequest: true,
+      exceptionBreakpointFilters: [
+        { filter: 'uncaught', label: 'Uncaught Exceptions', default: false },
+        { filter: 'all', label: 'All Exceptions', default: false },
+      ],
+    };
+    this.sendResponse(response);
+    this.sendEvent(new InitializedEvent());
+  }
+
+  protected override async launchRequest(response: DebugProtocol.LaunchResponse, args: LaunchArguments): Promise<void> {
+    await this.guard(response, async () => {
+      this.args = args;
+      this.events = await eventList(args.recording, args.process);
+      this.origin = this.stopEvent(args.stopOn);
+      await this.goTo(this.origin, [], 'entry');
+    });
+  }
+
+  /** The event a launch stops before. */
+  private stopEvent(stopOn: LaunchArguments['stopOn']): number {
+    const failure = this.events.find((e) => e.kind === 'failure');
+    if (typeof stopOn === 'number') return stopOn;
+    if (stopOn === 'failure' || (stopOn === undefined && failure)) {
+      if (!failure) throw new Error('the recorded run did not fail: there is no failure to stop on');
+      const turn = this.events.filter((e) => e.kind === 'turn' && e.n < failure.n).at(-1);
+      return turn?.n ?? this.events[0].n;
+    }
+    return this.events[0].n;
+  }
+
+  // -- Breakpoints
+
+  protected override async setBreakPointsRequest(
+    response: DebugProtocol.SetBreakpointsResponse,
+    args: DebugProtocol.SetBreakpointsArguments,
+  ): Promise<void> {
+    const file = args.source.path!;
+    const mine = (args.breakpoints ?? []).map((b) => ({
+      file,
+      line: b.line,
+      condition: b.condition,
+      hitCondition: b.hitCondition,
+      logMessage: b.logMessage,
+    }));
+    this.stops = { ...this.stops, breakpoints: [...this.stops.breakpoints.filter((b) => b.file !== file), ...mine] };
+    await this.guard(response, async () => {
+      if (this.replay) await this.apply(this.stops);
+      response.body = { breakpoints: mine.map((b) => ({ verified: true, line: b.line })) };
+    });
+  }
+
+  protected override async setExceptionBreakPointsRequest(
+    response: DebugProtocol.SetExceptionBreakpointsResponse,
+    args: DebugProtocol.SetExceptionBreakpointsArguments,
+  ): Promise<void> {
+    this.stops = {
+      ...this.stops,
+      exceptions: args.filters.includes('all') ? 'all' : args.filters.includes('uncaught') ? 'uncaught' : 'none',
+    };
+    await this.guard(response, async () => {
+      if (this.replay) await this.apply(this.stops);
+    });
+  }
+
+  /** Makes the replay's breakpoints `stops`. */
+  private async apply(stops: Stops): Promise<void> {
+    const key = JSON.stringify(stops);
+    if (key === this.applied || !this.replay) return;
+    const { client } = this.replay;
+    for (const id of this.cdpBreakpoints.keys()) await client.Debugger.removeBreakpoint({ breakpointId: id });
+    this.cdpBreakpoints.clear();
+    for (const b of stops.breakpoints) {
+      const url = pathToFileURL(b.file).href;
+      const escaped = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      const r = await client.Debugger.setBreakpointByUrl({
+        urlRegex: `^(${escaped(url)}|${escaped(b.file)})$`,
+        lineNumber: b.line - 1,
+      });
+      this.cdpBreakpoints.set(r.breakpointId, b);
+    }
+    await client.Debugger.setPauseOnExceptions({ state: stops.exceptions });
+    this.applied = key;
+  }
+
+  // -- Running forward
+
+  protected override configurationDoneRequest(response: DebugProtocol.ConfigurationDoneResponse): void {
+    this.sendResponse(response);
+  }
+
+  protected override threadsRequest(response: DebugProtocol.ThreadsResponse): void {
+    response.body = {
+      threads: [new Thread(THREAD, `replay of ${path.basename(this.args?.recording ?? 'recording')}`)],
+    };
+    this.sendResponse(response);
+  }
+
+  protected override continueRequest(response: DebugProtocol.ContinueResponse): void {
+    void this.forward(response, 'resume', 'breakpoint');
+  }
+
+  protected override nextRequest(response: DebugProtocol.NextResponse): void {
+    void this.forward(response, 'stepOver', 'step');
+  }
+
+  protected override stepInRequest(response: DebugProtocol.StepInResponse): void {
+    void this.forward(response, 'stepInto', 'step');
+  }
+
+  protected override stepOutRequest(response: DebugProtocol.StepOutResponse): void {
+    void this.forward(response, 'stepOut', 'step');
+  }
+
+  protected override async pauseRequest(response: DebugProtocol.PauseResponse): Promise<void> {
+    await this.guard(response, async () => {
+      await this.replay?.client.Debugger.pause();
+    });
+  }
+
+  private async forward(response: DebugProtocol.Response, command: Command, reason: string): Promise<void> {
+    this.sendResponse(response);
+    const step: Step = { command, stops: this.stops };
+    this.history.push(step);
+    await this.report(async () => this.run(step), reason);
+  }
+
+  /**
+   * Runs one command to the next pause the user should see: breakpoints whose condition is
+   * false, hit counts not yet reached and logpoints resume by themselves, and a step that
+   * ends in rewind's frames goes on. False once the program has ended.
+   */
+  private async run(step: Step): Promise<boolean> {
+    const replay = this.replay!;
+    await this.apply(step.stops);
+    let command: Command = step.command;
+    for (;;) {
+      this.paused = null;
+      this.variables.reset();
+      await send(replay, command);
+      const p = await replay.nextPause();
+      if (p === null) return false;
+      const top = p.callFrames[0];
+      if (replay.isRewindScript(top.location.scriptId)) {
+        // Out of the stopped turn, into the trampoline: on to the program.
+        command = command === 'resume' ? 'resume' : 'stepInto';
+        continue;
+      }
+      const hit = await this.stopsHere(p);
+      // A breakpoint that does not stop (condition, hit count, logpoint); a step stops anyway.
+      if (!hit && command === 'resume' && (p.hitBreakpoints ?? []).length > 0) continue;
+      this.paused = p;
+      const turn = await replay.turnOf(p);
+      if (turn !== this.turnHits.turn) this.turnHits = { turn, hits: 0 };
+      if (hit) this.turnHits.hits++;
+      this.position = { turn, seen: this.turnHits.hits, hit };
+      return true;
+    }
+  }
+
+  /** Does this pause stop for a breakpoint or an exception? Evaluates conditions and logpoints off the log. */
+  private async stopsHere(p: Paused): Promise<boolean> {
+    if (p.reason === 'exception' || p.reason === 'promiseRejection') return true;
+    const specs = (p.hitBreakpoints ?? [])
+      .map((id) => this.cdpBreakpoints.get(id))
+      .filter((b): b is BreakpointSpec => b !== undefined);
+    let stops = false;
+    for (const b of specs) {
+      if (
+        b.condition &&
+        !(await this.replay!.evaluate(p.callFrames[0], `Boolean(${b.condition})`).catch(() => ({ value: false }))).value
+      )
+        continue;
+      const count = (this.hitCounts.get(b) ?? 0) + 1;
+      this.hitCounts.set(b, count);
+      if (b.hitCondition && !hitReached(b.hitCondition, count)) continue;
+      if (b.logMessage !== undefined) {
+        const text = await this.interpolate(p.callFrames[0], b.logMessage);
+        if (!this.quiet) this.sendEvent(new OutputEvent(`${text}\n`, 'console'));
+        continue;
+      }
+      stops = true;
+    }
+    return stops;
+  }
+
+  private async interpolate(frame: CallFrame, message: string): Promise<string> {
+    const parts = message.split(/(\{[^}]+\})/);
+    const out: string[] = [];
+    for (const part of parts) {
+      if (!/^\{[^}]+\}$/.test(part)) out.push(part);
+      else {
+        const r = await this.replay!.evaluate(frame, part.slice(1, -1)).catch((e: Error) => ({
+          value: e.message,
+          description: undefined,
+        }));
+        out.push(r.description ?? String(r.value));
+      }
+    }
+    return out.join('');
+  }
+
+  /** Runs `body`, then tells the client where the program stopped, or that it ended. */
+  private async report(body: () => Promise<boolean>, reason: string): Promise<void> {
+    try {
+      if (await body())
+        this.sendEvent(new StoppedEvent(this.paused?.reason === 'exception' ? 'exception' : reason, THREAD));
+      else await this.ended();
+    } catch (e) {
+      this.sendEvent(new OutputEvent(`rewind: ${(e as Error).message}\n`, 'stderr'));
+      await this.ended();
+    }
+  }
+
+  private async ended(): Promise<void> {
+    const code = await this.replay?.exitCode;
+    this.sendEvent(new ExitedEvent(code ?? 0));
+    this.sendEvent(new TerminatedEvent());
+  }
+
+  // -- Going back: re-execution
+
+  /** A fresh replay stopped before event `origin`, then `history` run on it; a stop reported for `reason`. */
+  private async goTo(origin: number, history: Step[], reason: string | null): Promise<void> {
+    await this.replay?.kill();
+    this.replay = null;
+    this.applied = '';
+    this.cdpBreakpoints.clear();
+    this.hitCounts.clear();
+    this.turnHits = { turn: -1, hits: 0 };
+    this.origin = origin;
+    this.history = [];
+    this.quiet = true;
+    const replay = await Replay.start(
+      { recording: this.args.recording, process: this.args.process, until: origin },
+      (category, text) => {
+        if (!this.quiet) this.sendEvent(new OutputEvent(text, category));
+      },
+    );
+    this.replay = replay;
+    const first = await replay.nextPause();
+    if (first === null) throw new Error(`the replay ended before event ${origin}`);
+    this.paused = first;
+    this.position = { turn: await replay.turnOf(first), seen: 0, hit: false };
+    this.turnHits = { turn: this.position.turn, hits: 0 };
+    await this.apply(this.stops);
+    for (const step of history) {
+      this.history.push(step);
+      if (!(await this.run(step))) throw new Error('the re-executed run ended early: the replay diverged');
+    }
+    await this.apply(this.stops);
+    if (reason === null) return;
+    this.quiet = false;
+    this.sendEvent(new StoppedEvent(reason, THREAD));
+  }
+
+  protected override async stepBackRequest(response: DebugProtocol.StepBackResponse): Promise<void> {
+    await this.guard(response, async () => {
+      if (this.history.length > 0) return this.goTo(this.origin, this.history.slice(0, -1), 'step');
+      // At the turn's start: the previous turn's.
+      const previous = this.events.filter((e) => e.kind === 'turn' && e.n < this.origin).at(-1);
+      await this.goTo(previous?.n ?? this.origin, [], 'step');
+    });
+  }
+
+  protected override async reverseContinueRequest(response: DebugProtocol.ReverseContinueResponse): Promise<void> {
+    await this.guard(response, async () => {
+      const here = this.position;
+      const start = this.events[0].n;
+      // Run forward from the start with today's breakpoints, and count the stops before here.
+      await this.goTo(start, [], null);
+      let before = 0;
+      const resume: Step = { command: 'resume', stops: this.stops };
+      while (await this.run(resume)) {
+        const p = this.position;
+        const earlier = p.turn < here.turn || (p.turn === here.turn && p.seen < here.seen + (here.hit ? 0 : 1));
+        if (!earlier) break;
+        before++;
+      }
+      await this.goTo(
+        start,
+        Array.from({ length: before }, () => resume),
+        before > 0 ? 'breakpoint' : 'entry',
+      );
+    });
+  }
+
+  protected override async customRequest(
+    command: string,
+    response: DebugProtocol.Response,
+    args: { event?: number },
+  ): Promise<void> {
+    await this.guard(response, async () => {
+      if (command === 'rewind/events') {
+        response.body = { events: this.events, current: this.position.turn };
+      } else if (command === 'rewind/goto') {
+        if (typeof args?.event !== 'number') throw new Error('rewind/goto needs {"event": N}');
+        await this.goTo(args.event, [], 'goto');
+      } else if (command === 'rewind/position') {
+        response.body = { origin: this.origin, steps: this.history.length, ...this.position };
+      } else throw new Error(`unknown request ${command}`);
+    });
+  }
+
+  // -- Inspecting
+
+  protected override stackTraceRequest(response: DebugProtocol.StackTraceResponse): void {
+    const frames = (this.paused?.callFrames ?? [])
+      .map((f, i) => ({ f, i }))
+      .filter(({ f }) => !this.replay!.isRewindScript(f.location.scriptId))
+      .map(({ f, i }) => {
+        const url = this.replay!.scripts.get(f.location.scriptId) ?? '';
+        const file = url.startsWith('file://') ? fileURLToPath(url) : url;
+        return {
+          id: i,
+          name: f.functionName || '(anonymous)',
+          source: {
+            name: path.basename(file),
+            path: file,
+            presentationHint: url.startsWith('node:') ? ('deemphasize' as const) : undefined,
+          },
+          line: f.location.lineNumber + 1,
+          column: (f.location.columnNumber ?? 0) + 1,
+        };
+      });
+    response.body = { stackFrames: frames, totalFrames: frames.length };
+    this.sendResponse(response);
+  }
+
+  protected override scopesRequest(response: DebugProtocol.ScopesResponse, args: DebugProtocol.ScopesArguments): void {
+    const frame = this.paused?.callFrames[args.frameId];
+    response.body = {
+      scopes: (frame?.scopeChain ?? [])
+        .filter((s) => s.type !== 'global')
+        .map(
+          (s) =>
+            new Scope(
+              s.type === 'local' ? 'Locals' : s.type[0].toUpperCase() + s.type.slice(1),
+              this.variables.create(s.object.objectId!),
+              s.type === 'global',
+            ),
+        ),
+    };
+    this.sendResponse(response);
+  }
+
+  protected override async variablesRequest(
+    response: DebugProtocol.VariablesResponse,
+    args: DebugProtocol.VariablesArguments,
+  ): Promise<void> {
+    await this.guard(response, async () => {
+      const objectId = this.variables.get(args.variablesReference);
+      const { result } = await this.replay!.client.Runtime.getProperties({
+        objectId,
+        ownProperties: true,
+        generatePreview: false,
+      });
+      response.body = {
+        variables: result
+          .filter((p) => p.value !== undefined || p.name !== '__proto__')
+          .map((p) => ({
+            name: p.name,
+            value: describe(p.value),
+            type: p.value?.type,
+            variablesReference:
+              (p.value?.objectId && p.value.type === 'object') || p.value?.type === 'function'
+                ? this.variables.create(p.value!.objectId!)
+                : 0,
+          })),
+      };
+    });
+  }
+
+  protected override async evaluateRequest(
+    response: DebugProtocol.EvaluateResponse,
+    args: DebugProtocol.EvaluateArguments,
+  ): Promise<void> {
+    await this.guard(response, async () => {
+      const frame = this.paused?.callFrames[args.frameId ?? 0];
+      if (!frame) throw new Error('the program is not paused');
+      const r = await this.replay!.evaluate(frame, args.expression);
+      response.body = {
+        result: describe(r),
+        type: r.type,
+        variablesReference: r.objectId && r.type === 'object' ? this.variables.create(r.objectId) : 0,
+      };
+    });
+  }
+
+  protected override loadedSourcesRequest(response: DebugProtocol.LoadedSourcesResponse): void {
+    const sources = [...(this.replay?.scripts.values() ?? [])]
+      .filter((u) => u.startsWith('file://') && !u.startsWith(DIST_URL))
+      .map((u) => ({ name: path.basename(fileURLToPath(u)), path: fileURLToPath(u) }));
+    response.body = { sources };
+    this.sendResponse(response);
+  }
+
+  protected override async terminateRequest(response: DebugProtocol.TerminateResponse): Promise<void> {
+    await this.replay?.kill();
+    this.replay = null;
+    this.sendResponse(response);
+    this.sendEvent(new TerminatedEvent());
+  }
+
+  protected override async disconnectRequest(response: DebugProtocol.DisconnectResponse): Promise<void> {
+    await this.replay?.kill();
+    this.replay = null;
+    this.sendResponse(response);
+  }
+
+  /** Sends `response` after `body`, or as an error with the message a user can act on. */
+  private async guard(response: DebugProtocol.Response, body: () => Promise<void>): Promise<void> {
+    try {
+      await body();
+      this.sendResponse(response);
+    } catch (e) {
+      this.sendErrorResponse(response, { id: 1, format: (e as Error).message, showUser: true });
+    }
+  }
+}
+
+function send(replay: Replay, command: Command): Promise<unknown> {
+  const d = replay.client.Debugger;
+  if (command === 'resume') return d.resume({});
+  if (command === 'stepInto') return d.stepInto({});
+  if (command === 'stepOver') return d.stepOver({});
+  return d.stepOut();
+}
+
+/** DAP hit conditions: "N" or ">= N" (stop from the Nth hit on), "== N", "> N", "% N". */
+function hitReached(condition: string, count: number): boolean {
+  const m = /^\s*(>=|==|>|%)?\s*(\d+)\s*$/.exec(condition);
+  if (!m) return true;
+  const n = Number(m[2]);
+  switch (m[1]) {
+    case '==':
+      return count === n;
+    case '>':
+      return count > n;
+    case '%':
+      return n > 0 && count % n === 0;
+    default:
+      return count >= n;
+  }
+}
+
+function describe(
+  v: { type?: string; value?: unknown; description?: string; unserializableValue?: string } | undefined,
+): string {
+  if (!v) return 'undefined';
+  if (v.type === 'string') return JSON.stringify(v.value);
+  if (v.type === 'undefined') return 'undefined';
+  if ('value' in v && v.value !== undefined && v.type !== 'object') return String(v.value);
+  return v.description ?? v.unserializableValue ?? String(v.value);
+}

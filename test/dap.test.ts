@@ -1,0 +1,225 @@
+// Acceptance: `rewind dap` driven by a real DAP client (@vscode/debugadapter-testsupport's
+// DebugClient, as VS Code's own adapter tests do). Going back is re-execution: the locals
+// read after stepBack and reverseContinue must be those read going forwards.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { DebugClient } from '@vscode/debugadapter-testsupport';
+import type { DebugProtocol } from '@vscode/debugprotocol';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { BIN, NODE, ROOT, baseEnv, cleanupTempDirs, fixture, record, tempDir, type Recorded } from './helpers.js';
+
+afterAll(cleanupTempDirs);
+
+const FIXTURE = 'dap-loop.cjs';
+const PROGRAM = fixture(FIXTURE);
+const LOOP_LINE =
+  fs
+    .readFileSync(PROGRAM, 'utf8')
+    .split('\n')
+    .findIndex((l) => l.includes('// loop body')) + 1;
+const WAIT_MS = 60_000;
+
+let rec: Recorded;
+let ADAPTER: string;
+beforeAll(async () => {
+  ADAPTER = path.join(tempDir(), 'rewind-dap.mjs');
+  fs.writeFileSync(
+    ADAPTER,
+    `import { main } from ${JSON.stringify(pathToFileURL(path.join(ROOT, 'dist/cli/index.js')).href)};\nawait main([process.argv[0], 'rewind', 'dap']);\n`,
+  );
+  rec = await record(FIXTURE);
+  expect(rec.status, rec.stderr.toString()).toBe(0);
+});
+
+let dc: DebugClient | undefined;
+afterEach(async () => {
+  await dc?.stop();
+  dc = undefined;
+});
+
+/** Starts the adapter, launches on the recording with breakpoints, and waits for the first stop. */
+async function launch(
+  breakpoints: DebugProtocol.SourceBreakpoint[],
+  stopOn?: 'start' | number,
+  recording = rec.dir,
+): Promise<void> {
+  // DebugClient runs `runtime executable`: a two-line script that runs `rewind dap` (on stdio).
+  dc = new DebugClient(NODE, ADAPTER, 'rewind', { env: baseEnv() });
+  dc.defaultTimeout = WAIT_MS;
+  await dc.start();
+  await Promise.all([
+    dc!.waitForEvent('initialized').then(async () => {
+      await dc!.setBreakpointsRequest({ source: { path: PROGRAM }, breakpoints });
+      await dc!.configurationDoneRequest();
+    }),
+    dc!.initializeRequest({
+      adapterID: 'rewind',
+      linesStartAt1: true,
+      columnsStartAt1: true,
+      pathFormat: 'path',
+      supportsVariableType: true,
+    }),
+    dc!.launch({ recording, stopOn }),
+    dc!.waitForEvent('stopped'),
+  ]);
+}
+
+/** Resolves with the next stop after `request`. */
+async function stopAfter(request: () => Promise<unknown>): Promise<DebugProtocol.StoppedEvent> {
+  const [stopped] = await Promise.all([dc!.waitForEvent('stopped'), request()]);
+  return stopped as DebugProtocol.StoppedEvent;
+}
+
+/** The top frame's line and its locals, as name → value text. */
+async function here(): Promise<{ line: number; locals: Record<string, string> }> {
+  const stack = await dc!.stackTraceRequest({ threadId: 1 });
+  const top = stack.body.stackFrames[0];
+  const scopes = await dc!.scopesRequest({ frameId: top.id });
+  const local = scopes.body.scopes.find((s) => s.name === 'Locals' || s.name === 'Block')!;
+  const vars = await dc!.variablesRequest({ variablesReference: local.variablesReference });
+  const all: Record<string, string> = {};
+  for (const s of scopes.body.scopes.filter((s) => s.name === 'Locals' || s.name === 'Block')) {
+    const v = s === local ? vars : await dc!.variablesRequest({ variablesReference: s.variablesReference });
+    for (const x of v.body.variables) all[x.name] = x.value;
+  }
+  const total = await dc!.evaluateRequest({ expression: 'total', frameId: top.id });
+  all.total = total.body.result;
+  return { line: top.line, locals: all };
+}
+
+describe('rewind dap', () => {
+  it('stops on a breakpoint, steps, and lands on the same states going back (stepBack, reverseContinue)', async () => {
+    await launch([{ line: LOOP_LINE }]);
+    // Forwards: six hits of the loop body, then three steps over.
+    const forward: Awaited<ReturnType<typeof here>>[] = [];
+    for (let k = 0; k < 6; k++) {
+      const s = await stopAfter(() => dc!.continueRequest({ threadId: 1 }));
+      expect(s.body.reason).toBe('breakpoint');
+      forward.push(await here());
+      expect(forward[k].line).toBe(LOOP_LINE);
+    }
+    // The hits are the loop's passes: i goes 0, 1, 2 in each round.
+    expect(forward.map((f) => f.locals.i)).toEqual(['0', '1', '2', '0', '1', '2']);
+    const steps: Awaited<ReturnType<typeof here>>[] = [];
+    for (let k = 0; k < 3; k++) {
+      await stopAfter(() => dc!.nextRequest({ threadId: 1 }));
+      steps.push(await here());
+    }
+    expect(new Set(steps.map((s) => s.line)).size).toBeGreaterThan(1);
+
+    // Back three steps: each lands where the step before it was.
+    for (let k = 2; k >= 0; k--) {
+      await stopAfter(() => dc!.stepBackRequest({ threadId: 1 }));
+      expect(await here()).toEqual(k > 0 ? steps[k - 1] : forward[5]);
+    }
+    // Reverse-continue: the previous hits, across the loop and across the rounds' turns.
+    for (let k = 4; k >= 2; k--) {
+      const s = await stopAfter(() => dc!.reverseContinueRequest({ threadId: 1 }));
+      expect(s.body.reason).toBe('breakpoint');
+      expect(await here()).toEqual(forward[k]);
+    }
+    // And forwards again from there: the same next hit.
+    await stopAfter(() => dc!.continueRequest({ threadId: 1 }));
+    expect(await here()).toEqual(forward[3]);
+  }, 120_000);
+
+  it('a hit-count breakpoint: reverseContinue goes to its previous stop, not to its skipped hits', async () => {
+    await launch([{ line: LOOP_LINE, hitCondition: '%2' }]);
+    const forward: Awaited<ReturnType<typeof here>>[] = [];
+    for (let k = 0; k < 3; k++) {
+      await stopAfter(() => dc!.continueRequest({ threadId: 1 }));
+      forward.push(await here());
+    }
+    // Every second pass: i is 1, then 0 (the next round's), then 2.
+    expect(forward.map((f) => f.locals.i)).toEqual(['1', '0', '2']);
+    await stopAfter(() => dc!.reverseContinueRequest({ threadId: 1 }));
+    expect(await here()).toEqual(forward[1]);
+    await stopAfter(() => dc!.reverseContinueRequest({ threadId: 1 }));
+    expect(await here()).toEqual(forward[0]);
+  }, 120_000);
+
+  it("evaluating while paused does not shift the log; the output is the recorded run's, marked with event numbers", async () => {
+    const output: string[] = [];
+    await launch([{ line: LOOP_LINE }]);
+    dc!.on('output', (e: DebugProtocol.OutputEvent) => {
+      if (e.body.category === 'stdout') output.push(e.body.output);
+    });
+    await stopAfter(() => dc!.continueRequest({ threadId: 1 }));
+    const frameId = (await dc!.stackTraceRequest({ threadId: 1 })).body.stackFrames[0].id;
+    for (const expression of ['Math.random()', 'Date.now()', 'Math.random() + Date.now()']) {
+      const r = await dc!.evaluateRequest({ expression, frameId });
+      expect(Number(r.body.result)).not.toBeNaN();
+    }
+    await dc!.setBreakpointsRequest({ source: { path: PROGRAM }, breakpoints: [] });
+    await Promise.all([dc!.waitForEvent('terminated'), dc!.continueRequest({ threadId: 1 })]);
+    const text = output.join('');
+    expect(text).toMatch(/^\[#\d+\] round 1 /m);
+    expect(text.replace(/^\[#\d+\] /gm, '')).toBe(rec.stdout.toString());
+  }, 120_000);
+
+  it('rewind/events lists the events; rewind/goto stops before an event', async () => {
+    await launch([]);
+    const r = await dc!.customRequest('rewind/events');
+    const events = r.body.events as { n: number; kind: string }[];
+    const turns = events.filter((e) => e.kind === 'turn');
+    expect(turns.length).toBe(4);
+    await stopAfter(() => dc!.customRequest('rewind/goto', { event: turns[2].n }));
+    const top = (await dc!.stackTraceRequest({ threadId: 1 })).body.stackFrames[0];
+    expect(top.source?.path).toBe(PROGRAM);
+    // The turn's callback is the arrow round 2 scheduled: its first line calls tick(round + 1).
+    const round = await dc!.evaluateRequest({ expression: 'round + 1', frameId: top.id });
+    expect(round.body.result).toBe('3');
+  }, 120_000);
+
+  it("a failed run: the first stop is on the failing callback's first line, and the failure is in the event list", async () => {
+    const failed = await record('debug-fail.cjs');
+    expect(failed.status).toBe(1);
+    await launch([], undefined, failed.dir);
+    const top = (await dc!.stackTraceRequest({ threadId: 1 })).body.stackFrames[0];
+    expect(top.name).toBe('fail');
+    expect(top.source?.path).toBe(fixture('debug-fail.cjs'));
+    const events = (await dc!.customRequest('rewind/events')).body.events as { n: number; kind: string }[];
+    expect(events.filter((e) => e.kind === 'failure')).toHaveLength(1);
+    // One step back from the turn's start: the turn before it.
+    await stopAfter(() => dc!.stepBackRequest({ threadId: 1 }));
+    const previous = (await dc!.stackTraceRequest({ threadId: 1 })).body.stackFrames[0];
+    expect(previous.name).not.toBe('fail');
+    const failure = events.find((e) => e.kind === 'failure')!;
+    const turnsBefore = events.filter((e) => e.kind === 'turn' && e.n < failure.n);
+    expect((await dc!.customRequest('rewind/position')).body.origin).toBe(turnsBefore.at(-2)!.n);
+  }, 120_000);
+
+  it('--port: a DAP server on TCP, one session per connection', async () => {
+    const server = spawn(NODE, [BIN, 'dap', '--port', '0'], { env: baseEnv(), stdio: ['ignore', 'ignore', 'pipe'] });
+    try {
+      const port = await new Promise<number>((resolve, reject) => {
+        let said = '';
+        server.stderr.on('data', (d: Buffer) => {
+          said += d;
+          const m = /listening on 127\.0\.0\.1:(\d+)/.exec(said);
+          if (m) resolve(Number(m[1]));
+        });
+        server.on('close', () => reject(new Error(`rewind dap --port ended: ${said}`)));
+      });
+      dc = new DebugClient(NODE, ADAPTER, 'rewind');
+      dc.defaultTimeout = WAIT_MS;
+      await dc.start(port);
+      await Promise.all([
+        dc.initializeRequest({ adapterID: 'rewind', linesStartAt1: true, columnsStartAt1: true, pathFormat: 'path' }),
+        dc.configurationDoneRequest(),
+        dc.launch({ recording: rec.dir, stopOn: 'start' }),
+        dc.waitForEvent('stopped'),
+      ]);
+      const top = (await dc.stackTraceRequest({ threadId: 1 })).body.stackFrames[0];
+      expect(top.source?.path).toBe(PROGRAM);
+      // Disconnecting ends the session's replay; the server goes on listening.
+      await dc.stop();
+      dc = undefined;
+      expect(server.exitCode).toBeNull();
+    } finally {
+      server.kill();
+    }
+  }, 120_000);
+});
