@@ -54,7 +54,10 @@ export default tseslint.config(
       'no-regex-spaces': 'off',
       'no-empty': ['error', { allowEmptyCatch: true }],
       // Unused names are errors, except the deliberately ignored (`_trigger`, `catch {}`).
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' },
+      ],
     },
   },
   {

@@ -21,9 +21,16 @@ for (const k of Object.keys(env)) if (k.startsWith('REWIND_')) delete env[k];
 function measure(what, args) {
   process.stderr.write(`big-log: ${what}...\n`);
   const stats = path.join(os.tmpdir(), `rewind-big-time-${process.pid}`);
-  const argv = GNU_TIME ? [GNU_TIME, '-f', '%e %M', '-o', stats, process.execPath, ...args] : [process.execPath, ...args];
+  const argv = GNU_TIME
+    ? [GNU_TIME, '-f', '%e %M', '-o', stats, process.execPath, ...args]
+    : [process.execPath, ...args];
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(argv[0], argv.slice(1), { env, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', maxBuffer: 64 << 20 });
+  const r = spawnSync(argv[0], argv.slice(1), {
+    env,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+  });
   const s = Number(process.hrtime.bigint() - t0) / 1e9;
   if (r.status !== 0) throw new Error(`${what} exited with ${r.status ?? r.signal}:\n${r.stderr.slice(-2000)}`);
   let rss = null;
@@ -37,7 +44,9 @@ function measure(what, args) {
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rewind-big-'));
 try {
   const rec = path.join(dir, 'rec');
-  const rows = [measure(`rewind record (${mb} MB)`, [CLI, 'record', '--out', rec, '--', process.execPath, PROGRAM, String(mb)])];
+  const rows = [
+    measure(`rewind record (${mb} MB)`, [CLI, 'record', '--out', rec, '--', process.execPath, PROGRAM, String(mb)]),
+  ];
   const log = fs.readdirSync(rec).find((f) => f.endsWith('.rwnd'));
   const size = fs.statSync(path.join(rec, log)).size;
   rows.push(measure('rewind info', [CLI, 'info', rec]));

@@ -17,7 +17,13 @@ export function flakyBenches(ctx) {
   /** Runs node with args in the repository; any exit status is an answer here. */
   function run(args, env = BASE_ENV) {
     const t0 = process.hrtime.bigint();
-    const r = spawnSync(NODE, args, { cwd: ROOT, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20 });
+    const r = spawnSync(NODE, args, {
+      cwd: ROOT,
+      env,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      maxBuffer: 64 << 20,
+    });
     const ms = Number(process.hrtime.bigint() - t0) / 1e6;
     if (r.error) throw new BenchError(`cannot run node ${args.join(' ')}: ${r.error.message}`);
     return { ms, status: r.status, signal: r.signal, out: `${r.stdout}${r.stderr}` };
@@ -27,7 +33,9 @@ export function flakyBenches(ctx) {
   function verdict(r, what) {
     if (r.status === 0) return false;
     if (r.status === 1 && LOST.test(r.out)) return true;
-    throw new BenchError(`${what} neither passed nor failed the flaky way (status ${r.status ?? r.signal}):\n${r.out.slice(-3000)}`);
+    throw new BenchError(
+      `${what} neither passed nor failed the flaky way (status ${r.status ?? r.signal}):\n${r.out.slice(-3000)}`,
+    );
   }
 
   const dirOf = (name) => fs.mkdtempSync(path.join(ctx.tmpRoot(), `${name}-`));
@@ -64,7 +72,19 @@ export function flakyBenches(ctx) {
       }
       if (i < chaosRuns) {
         const out = dirOf('chaos');
-        const r = run([CLI, 'record', '--chaos', '--seed', String(1 + i * 7919), '--out', out, '--', NODE, VITEST, ...FLAKY]);
+        const r = run([
+          CLI,
+          'record',
+          '--chaos',
+          '--seed',
+          String(1 + i * 7919),
+          '--out',
+          out,
+          '--',
+          NODE,
+          VITEST,
+          ...FLAKY,
+        ]);
         arms.chaos.fail += verdict(r, `rewind record --chaos --seed ${1 + i * 7919}`) ? 1 : 0;
         arms.chaos.ms.push(r.ms);
         fs.rmSync(out, { recursive: true, force: true });
@@ -96,7 +116,22 @@ export function flakyBenches(ctx) {
     for (let k = 0; k < seeds; k++) {
       const seed = 1000 * (k + 1);
       const out = path.join(dirOf('until-fail'), 'rec');
-      const r = run([CLI, 'record', '--until-fail', '--chaos', '--seed', String(seed), '--runs', '50', '--out', out, '--', NODE, VITEST, ...FLAKY]);
+      const r = run([
+        CLI,
+        'record',
+        '--until-fail',
+        '--chaos',
+        '--seed',
+        String(seed),
+        '--runs',
+        '50',
+        '--out',
+        out,
+        '--',
+        NODE,
+        VITEST,
+        ...FLAKY,
+      ]);
       const failing = /^\s*failing run:\s+(\d+)/m.exec(r.out);
       if (!failing) {
         tries.push(51); // more than 50: counted so, not dropped from the median
@@ -107,7 +142,9 @@ export function flakyBenches(ctx) {
         // ends as the recorded one did: vitest stopped it with SIGTERM.)
         const rep = run([CLI, 'replay', out]);
         if (rep.status === 70 || !/test failed, as recorded/.test(rep.out)) {
-          throw new BenchError(`the --until-fail recording of seed ${seed} did not replay its failure (status ${rep.status ?? rep.signal}):\n${rep.out.slice(-3000)}`);
+          throw new BenchError(
+            `the --until-fail recording of seed ${seed} did not replay its failure (status ${rep.status ?? rep.signal}):\n${rep.out.slice(-3000)}`,
+          );
         }
         replays.push(rep.ms);
         progress(`  8: seed ${seed}: failed on try ${failing[1]}`);
@@ -116,7 +153,12 @@ export function flakyBenches(ctx) {
       await loop.checkpoint();
     }
     const mt = median(tries);
-    row(`8. examples/flaky: --until-fail --chaos tries to a failure, median of ${seeds} seeds`, `${fx(mt, 1)} (max ${Math.max(...tries)})`, '<= 50', mt <= 50);
+    row(
+      `8. examples/flaky: --until-fail --chaos tries to a failure, median of ${seeds} seeds`,
+      `${fx(mt, 1)} (max ${Math.max(...tries)})`,
+      '<= 50',
+      mt <= 50,
+    );
     raw.push(
       '8. examples/flaky',
       `   plain runs: ${plainFail} failed of ${plainRuns}, median ${fms(median(plainMs))} ms per run`,
@@ -135,7 +177,9 @@ export function flakyBenches(ctx) {
    */
   async function bench9() {
     const SUITE = ['run', '--config', 'bench/suite/vitest.config.mjs'];
-    progress('9. rewind record -- vitest run (bench/suite: JSON, hashing, clocks, fs, a local HTTP server, in fork workers) vs plain');
+    progress(
+      '9. rewind record -- vitest run (bench/suite: JSON, hashing, clocks, fs, a local HTTP server, in fork workers) vs plain',
+    );
     const s = { plain: [], rec: [], bytes: [], logs: [], events: [] };
     await loop(`9`, ctx.RUNS, (i) => {
       const out = path.join(dirOf('suite'), 'rec');
@@ -148,13 +192,19 @@ export function flakyBenches(ctx) {
       const r = {};
       for (const [k, fn] of i % 2 === 0 ? steps : [...steps].reverse()) r[k] = fn();
       for (const k of ['plain', 'rec']) {
-        if (r[k].status !== 0) throw new BenchError(`the suite ${k === 'rec' ? 'under rewind record ' : ''}failed (status ${r[k].status ?? r[k].signal}):\n${r[k].out.slice(-3000)}`);
+        if (r[k].status !== 0)
+          throw new BenchError(
+            `the suite ${k === 'rec' ? 'under rewind record ' : ''}failed (status ${r[k].status ?? r[k].signal}):\n${r[k].out.slice(-3000)}`,
+          );
       }
       const logs = fs.readdirSync(out).filter((f) => f.endsWith('.rwnd'));
       const bytes = logs.reduce((n, f) => n + fs.statSync(path.join(out, f)).size, 0);
       // What was recorded: a line per process (`rewind ps`), the workers' events counted.
       const ps = run([CLI, 'ps', out, '--json']);
-      const procs = ps.out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+      const procs = ps.out
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l));
       fs.rmSync(path.dirname(out), { recursive: true, force: true });
       if (i < 0) return;
       s.plain.push(r.plain.ms);
@@ -173,7 +223,12 @@ export function flakyBenches(ctx) {
       '<= 1.3x',
       m <= 1.3,
     );
-    row('9. vitest run of bench/suite: processes recorded, log size', `${median(s.logs)} processes, ${fx(median(s.bytes) / 1e6, 2)} MB`, '—', null);
+    row(
+      '9. vitest run of bench/suite: processes recorded, log size',
+      `${median(s.logs)} processes, ${fx(median(s.bytes) / 1e6, 2)} MB`,
+      '—',
+      null,
+    );
     raw.push(
       '9. vitest run of bench/suite, ms per run in run order; odd runs record first',
       `   plain                 ${s.plain.map(fms).join('  ')}`,

@@ -36,12 +36,22 @@ const runs = { plain: [], recorded: [] };
 for (let i = 0; i < 5; i++) {
   runs.plain.push(JSON.parse(execFileSync(process.execPath, [prog], { encoding: 'utf8' })));
   const out = path.join(dir, `rec${i}`);
-  runs.recorded.push(JSON.parse(execFileSync(process.execPath, [path.join(root, 'bin/rewind.js'), 'record', '--out', out, '--', process.execPath, prog], { encoding: 'utf8' })));
+  runs.recorded.push(
+    JSON.parse(
+      execFileSync(
+        process.execPath,
+        [path.join(root, 'bin/rewind.js'), 'record', '--out', out, '--', process.execPath, prog],
+        { encoding: 'utf8' },
+      ),
+    ),
+  );
 }
 for (const k of ['all', 'get']) {
   const p = median(runs.plain.map((r) => r[k]));
   const r = median(runs.recorded.map((x) => x[k]));
-  console.log(`stmt.${k}(): plain ${p.toFixed(2)} µs, recorded ${r.toFixed(2)} µs per call (+${(r - p).toFixed(2)} µs, ${(r / p).toFixed(2)}x)`);
+  console.log(
+    `stmt.${k}(): plain ${p.toFixed(2)} µs, recorded ${r.toFixed(2)} µs per call (+${(r - p).toFixed(2)} µs, ${(r / p).toFixed(2)}x)`,
+  );
 }
 const log = fs.readdirSync(path.join(dir, 'rec0')).find((f) => f.endsWith('.rwnd'));
 console.log(`log: ${fs.statSync(path.join(dir, 'rec0', log)).size} bytes for ${2 * 22000} calls`);

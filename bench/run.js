@@ -38,13 +38,25 @@ const NODE = process.execPath;
 const PROG = {
   empty: { file: path.join(PROGRAMS, 'empty.js'), prints: /^$/ },
   cpu: { file: path.join(PROGRAMS, 'cpu.js'), prints: /^cpu reads=1000002 checksum=\d+:\d+\n$/ },
-  async: { file: path.join(PROGRAMS, 'async.js'), prints: /^async chains=1000 hops=100 turns=100000 order=\d+ total=\d+\n$/ },
+  async: {
+    file: path.join(PROGRAMS, 'async.js'),
+    prints: /^async chains=1000 hops=100 turns=100000 order=\d+ total=\d+\n$/,
+  },
   clocks: { file: path.join(PROGRAMS, 'clocks.js'), prints: /^clocks reads=1000000 checksum=\d+\n$/ },
   random: { file: path.join(PROGRAMS, 'random.js'), prints: /^random calls=1000000 checksum=\d+\n$/ },
   sleep: { file: path.join(PROGRAMS, 'sleep.js'), prints: /^sleep timers=1000 slept_ms=\d+\n$/ },
-  'fs-sync-reads': { file: path.join(PROGRAMS, 'fs-sync-reads.js'), prints: /^fs-sync-reads reads=10000 checksum=\d+\n$/ },
-  'fs-distinct-reads': { file: path.join(PROGRAMS, 'fs-distinct-reads.js'), prints: /^fs-distinct-reads reads=10000 checksum=\d+\n$/ },
-  'fs-promise-reads': { file: path.join(PROGRAMS, 'fs-promise-reads.js'), prints: /^fs-promise-reads reads=10000 checksum=\d+\n$/ },
+  'fs-sync-reads': {
+    file: path.join(PROGRAMS, 'fs-sync-reads.js'),
+    prints: /^fs-sync-reads reads=10000 checksum=\d+\n$/,
+  },
+  'fs-distinct-reads': {
+    file: path.join(PROGRAMS, 'fs-distinct-reads.js'),
+    prints: /^fs-distinct-reads reads=10000 checksum=\d+\n$/,
+  },
+  'fs-promise-reads': {
+    file: path.join(PROGRAMS, 'fs-promise-reads.js'),
+    prints: /^fs-promise-reads reads=10000 checksum=\d+\n$/,
+  },
   http: { file: path.join(PROGRAMS, 'http-server.mjs'), prints: /^listening \d+\nserved \d+ checksum \d+\n$/ },
   fastify: { file: path.join(PROGRAMS, 'fastify-server.mjs'), prints: /^listening \d+\nserved \d+ checksum \d+\n$/ },
 };
@@ -74,7 +86,9 @@ function parseArgs(argv) {
       if (!Number.isInteger(n) || n < 1) throw new BenchError('--runs needs a whole number >= 1');
       opts.runs = n;
     } else if (a === '--only' || a.startsWith('--only=')) {
-      const list = value().split(',').map((s) => Number(s.trim()));
+      const list = value()
+        .split(',')
+        .map((s) => Number(s.trim()));
       if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n < 1 || n > 12)) {
         throw new BenchError('--only takes benchmark numbers 1-12, comma-separated: --only 1,3');
       }
@@ -147,9 +161,10 @@ function exec(args, env = BASE_ENV, what = '') {
   if (r.error) throw new BenchError(`${what}: cannot run \`${describeCmd(args, env)}\`: ${r.error.message}`);
   if (r.status !== 0) {
     const how = r.signal ? `was killed by ${r.signal}` : `exited with code ${r.status}`;
-    const why = env.REWIND_MODE === 'replay' || args.includes('replay')
-      ? ' The replay did not reproduce its recording, so this benchmark measures nothing.'
-      : '';
+    const why =
+      env.REWIND_MODE === 'replay' || args.includes('replay')
+        ? ' The replay did not reproduce its recording, so this benchmark measures nothing.'
+        : '';
     throw new BenchError(
       `${what}: \`${describeCmd(args, env)}\` ${how}.${why}\n--- its stdout ---\n${r.stdout}--- its stderr ---\n${r.stderr}`,
     );
@@ -164,7 +179,9 @@ function noteStderr(what, stderr) {
 
 function checkOutput(name, what, stdout) {
   if (!PROG[name].prints.test(stdout)) {
-    throw new BenchError(`${what}: ${name}.js did not print what it should (did it run to the end?): ${JSON.stringify(stdout)}`);
+    throw new BenchError(
+      `${what}: ${name}.js did not print what it should (did it run to the end?): ${JSON.stringify(stdout)}`,
+    );
   }
 }
 
@@ -222,7 +239,8 @@ function info(rec) {
   const r = exec([CLI, 'info', rec.log], BASE_ENV, `rewind info of ${rec.name}`);
   const events = /^events\s+(\d+)\s*$/m.exec(r.stdout);
   const size = /^size\s+(\d+) bytes\s*$/m.exec(r.stdout);
-  if (!events || !size) throw new BenchError(`rewind info of ${rec.name}: cannot find "events" and "size" in:\n${r.stdout}`);
+  if (!events || !size)
+    throw new BenchError(`rewind info of ${rec.name}: cannot find "events" and "size" in:\n${r.stdout}`);
   const bytes = Number(size[1]);
   const onDisk = fs.statSync(rec.log).size;
   if (bytes !== onDisk) throw new BenchError(`rewind info says ${rec.log} has ${bytes} bytes; it has ${onDisk}`);
@@ -343,7 +361,12 @@ async function bench3() {
   const perCall = (n, calls) => median(s[n].bytes.map((b, k) => (b - s.empty.bytes[k]) / calls));
   const clock = perCall('clocks', 1e6);
   const rnd = perCall('random', 1e6);
-  row('3. log size: bytes per clock reading (10^6 Date.now()+performance.now(), minus empty log)', `${fx(clock, 3)} B`, '<= 8 B', clock <= 8);
+  row(
+    '3. log size: bytes per clock reading (10^6 Date.now()+performance.now(), minus empty log)',
+    `${fx(clock, 3)} B`,
+    '<= 8 B',
+    clock <= 8,
+  );
   row('3. log size: bytes per Math.random() call (10^6 calls, minus empty log)', `${fx(rnd, 4)} B`, '<= 2 B', rnd <= 2);
   for (const [n, title] of [
     ['cpu', 'CPU-bound program (benchmark 1)'],
@@ -357,7 +380,12 @@ async function bench3() {
     );
   }
   const perTurn = median(s.async.bytes.map((b, k) => (b - s.empty.bytes[k]) / 1e5));
-  row('3. log size: bytes per turn, timer/promise program (10^5 turns, minus empty log)', `${fx(perTurn, 3)} B`, '—', null);
+  row(
+    '3. log size: bytes per turn, timer/promise program (10^5 turns, minus empty log)',
+    `${fx(perTurn, 3)} B`,
+    '—',
+    null,
+  );
   raw.push('3. log size, per run in run order: bytes / events (from `rewind info`)');
   for (const n of names) {
     raw.push(`   ${(n + '.js').padEnd(10)} ${s[n].bytes.map((b, k) => `${b}/${s[n].events[k]}`).join('  ')}`);
@@ -387,10 +415,25 @@ async function bench4() {
   const md = median(direct) / 1000;
   const mc = median(cli) / 1000;
   const recS = rec.ms / 1000;
-  row('4. replay of a 10 s sleeper (1,000 x 10 ms timers): replay time, preload', `${fx(md, 3)} s`, '<= 0.3 s', md <= 0.3);
-  row('4. replay of a 10 s sleeper: speed-up vs the recording\'s wall time, preload', `${fx(recS / md, 1)}x (recording took ${fx(recS, 2)} s)`, '>= 30x', recS / md >= 30);
+  row(
+    '4. replay of a 10 s sleeper (1,000 x 10 ms timers): replay time, preload',
+    `${fx(md, 3)} s`,
+    '<= 0.3 s',
+    md <= 0.3,
+  );
+  row(
+    "4. replay of a 10 s sleeper: speed-up vs the recording's wall time, preload",
+    `${fx(recS / md, 1)}x (recording took ${fx(recS, 2)} s)`,
+    '>= 30x',
+    recS / md >= 30,
+  );
   row('4. replay of a 10 s sleeper: replay time, via `rewind replay` CLI', `${fx(mc, 3)} s`, '<= 0.3 s', mc <= 0.3);
-  row('4. replay of a 10 s sleeper: speed-up vs the recording\'s wall time, CLI', `${fx(recS / mc, 1)}x`, '>= 30x', recS / mc >= 30);
+  row(
+    "4. replay of a 10 s sleeper: speed-up vs the recording's wall time, CLI",
+    `${fx(recS / mc, 1)}x`,
+    '>= 30x',
+    recS / mc >= 30,
+  );
   raw.push(
     '4. replay of sleep.js, ms per run in run order',
     `   recording (once)      ${fms(rec.ms)}`,
@@ -406,18 +449,24 @@ async function bench5() {
   await loop('5', RUNS, (i) => {
     // A replay needs its recording first; the pairs themselves alternate order.
     const r = alternate(i, [
-      ['e', () => {
-        const rec = record('empty');
-        const ms = replay(rec);
-        discard(rec);
-        return { rec: rec.ms, rep: ms };
-      }],
-      ['c', () => {
-        const rec = record('cpu');
-        const ms = replay(rec);
-        discard(rec);
-        return { rec: rec.ms, rep: ms };
-      }],
+      [
+        'e',
+        () => {
+          const rec = record('empty');
+          const ms = replay(rec);
+          discard(rec);
+          return { rec: rec.ms, rep: ms };
+        },
+      ],
+      [
+        'c',
+        () => {
+          const rec = record('cpu');
+          const ms = replay(rec);
+          discard(rec);
+          return { rec: rec.ms, rep: ms };
+        },
+      ],
     ]);
     if (i < 0) return;
     s.recEmpty.push(r.e.rec);
@@ -429,7 +478,12 @@ async function bench5() {
   const minus = s.rep.map((x, k) => ratioOf(x - s.repEmpty[k], s.rec[k] - s.recEmpty[k]));
   const mw = median(whole);
   const mm = median(minus);
-  row('5. replay/record, CPU-bound program: whole process', `${fx(mw, 3)}x (${fms(median(s.rep))} / ${fms(median(s.rec))} ms)`, '<= 1.0x', mw <= 1.0);
+  row(
+    '5. replay/record, CPU-bound program: whole process',
+    `${fx(mw, 3)}x (${fms(median(s.rep))} / ${fms(median(s.rec))} ms)`,
+    '<= 1.0x',
+    mw <= 1.0,
+  );
   row(
     '5. replay/record, CPU-bound program: minus startup',
     `${fx(mm, 3)}x (${fms(median(s.rep) - median(s.repEmpty))} / ${fms(median(s.rec) - median(s.recEmpty))} ms)`,
@@ -472,7 +526,11 @@ async function httpRun(recorded, name = 'http', progArgs = []) {
     server.on('exit', () => reject(new BenchError(`${what}: the server exited before listening.\n${stderr}`)));
   });
   const exited = new Promise((resolve) => server.on('close', (code) => resolve(code)));
-  const load = exec([HTTP_LOAD, port, String(HTTP_REQUESTS), String(HTTP_CONNECTIONS)], BASE_ENV, `${what}: the load generator`);
+  const load = exec(
+    [HTTP_LOAD, port, String(HTTP_REQUESTS), String(HTTP_CONNECTIONS)],
+    BASE_ENV,
+    `${what}: the load generator`,
+  );
   const code = await exited;
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   if (code !== 0 || !prog.prints.test(stdout.replace(/^listening \d+$/m, 'listening 0'))) {
@@ -496,7 +554,9 @@ function httpReplay(rec) {
 }
 
 async function bench6() {
-  progress(`6. HTTP server under a load generator in another process (${fint(HTTP_REQUESTS)} requests, ${HTTP_CONNECTIONS} keep-alive connections)`);
+  progress(
+    `6. HTTP server under a load generator in another process (${fint(HTTP_REQUESTS)} requests, ${HTTP_CONNECTIONS} keep-alive connections)`,
+  );
   const s = { plain: [], rec: [], bytes: [], recMs: [], repMs: [] };
   const empty = record('empty');
   const emptyBytes = info(empty).bytes;
@@ -526,8 +586,21 @@ async function bench6() {
     '>= 0.95x',
     ratio >= 0.95,
   );
-  row('6. HTTP server: log bytes per request (minus empty log)', `${fx(perReq, 1)} B (${spread(s.bytes.map((b) => (b - emptyBytes) / HTTP_REQUESTS), (x) => fx(x, 1))})`, '<= 40 B', perReq <= 40);
-  row('6. HTTP server: replay time / recording time', `${fx(replayRatio, 3)}x (${fms(median(s.repMs))} / ${fms(median(s.recMs))} ms)`, '<= 0.5x', replayRatio <= 0.5);
+  row(
+    '6. HTTP server: log bytes per request (minus empty log)',
+    `${fx(perReq, 1)} B (${spread(
+      s.bytes.map((b) => (b - emptyBytes) / HTTP_REQUESTS),
+      (x) => fx(x, 1),
+    )})`,
+    '<= 40 B',
+    perReq <= 40,
+  );
+  row(
+    '6. HTTP server: replay time / recording time',
+    `${fx(replayRatio, 3)}x (${fms(median(s.repMs))} / ${fms(median(s.recMs))} ms)`,
+    '<= 0.5x',
+    replayRatio <= 0.5,
+  );
   raw.push(
     '6. HTTP server under load, per run in run order; odd runs record first',
     `   plain req/s           ${s.plain.map((x) => fx(x, 0)).join('  ')}`,
@@ -555,15 +628,22 @@ async function bench6Fastify() {
   if (!fs.existsSync(path.join(FASTIFY_DIR, 'node_modules', 'fastify', 'package.json'))) {
     progress(`6. installing ${FASTIFY} into ${FASTIFY_DIR}`);
     fs.mkdirSync(FASTIFY_DIR, { recursive: true });
-    const npm = spawnSync('npm', ['install', '--prefix', FASTIFY_DIR, '--no-audit', '--no-fund', '--loglevel=error', FASTIFY], {
-      env: BASE_ENV,
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: 600_000,
-    });
-    if (npm.status !== 0) throw new BenchError(`6. cannot install ${FASTIFY} into ${FASTIFY_DIR}:\n${npm.stderr || npm.error}`);
+    const npm = spawnSync(
+      'npm',
+      ['install', '--prefix', FASTIFY_DIR, '--no-audit', '--no-fund', '--loglevel=error', FASTIFY],
+      {
+        env: BASE_ENV,
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+        timeout: 600_000,
+      },
+    );
+    if (npm.status !== 0)
+      throw new BenchError(`6. cannot install ${FASTIFY} into ${FASTIFY_DIR}:\n${npm.stderr || npm.error}`);
   }
-  progress(`6. fastify server under the same load (${fint(HTTP_REQUESTS)} requests, ${HTTP_CONNECTIONS} keep-alive connections)`);
+  progress(
+    `6. fastify server under the same load (${fint(HTTP_REQUESTS)} requests, ${HTTP_CONNECTIONS} keep-alive connections)`,
+  );
   const s = { plain: [], rec: [], bytes: [] };
   await loop('6f', RUNS, async (i) => {
     const order = i % 2 === 0 ? [false, true] : [true, false];
@@ -582,7 +662,12 @@ async function bench6Fastify() {
   const ratio = median(ratios);
   const range = `${fx(Math.min(...ratios), 3)}–${fx(Math.max(...ratios), 3)}`;
   const rps = `${fint(Math.round(median(s.rec)))} / ${fint(Math.round(median(s.plain)))} req/s`;
-  row('6. fastify server throughput: recorded/plain requests per second', `${fx(ratio, 3)}x (${range}; ${rps})`, '>= 0.95x', ratio >= 0.95);
+  row(
+    '6. fastify server throughput: recorded/plain requests per second',
+    `${fx(ratio, 3)}x (${range}; ${rps})`,
+    '>= 0.95x',
+    ratio >= 0.95,
+  );
   row('6. fastify server: log bytes per request', `${fx(median(s.bytes) / HTTP_REQUESTS, 1)} B`, '—', null);
   raw.push(
     '6. fastify server under load, per run in run order; odd runs record first',
@@ -597,7 +682,12 @@ async function bench6Fastify() {
 async function bench7() {
   PROG['fs-distinct-reads'].args = [distinctFiles()];
   await recordOverhead(7, 'fs-distinct-reads', 'record overhead, fs-heavy (10^4 readFileSync of distinct files)', 1.15);
-  await recordOverhead(7, 'fs-sync-reads', 'record overhead, fs-heavy (10^4 readFileSync of the same 8 files, repeated)', 1.15);
+  await recordOverhead(
+    7,
+    'fs-sync-reads',
+    'record overhead, fs-heavy (10^4 readFileSync of the same 8 files, repeated)',
+    1.15,
+  );
   await recordOverhead(7, 'fs-promise-reads', 'record overhead, fs-heavy (10^4 small fs.promises.readFile)', 1.15);
 }
 
@@ -615,7 +705,10 @@ async function bench10() {
     const dir = fs.mkdtempSync(path.join(tmpRoot, 'startup-'));
     const r = alternate(i, [
       ['plain', () => plain('empty')],
-      ['rec', () => exec([CLI, 'record', '--out', dir, '--', NODE, empty], BASE_ENV, 'rewind record -- node empty.js').ms],
+      [
+        'rec',
+        () => exec([CLI, 'record', '--out', dir, '--', NODE, empty], BASE_ENV, 'rewind record -- node empty.js').ms,
+      ],
       ['cli', () => exec([CLI, '--version'], BASE_ENV, 'rewind --version').ms],
       ['preload', () => record('empty')],
     ]);
@@ -630,7 +723,12 @@ async function bench10() {
     s.preload.push(r.preload.ms - r.plain);
   });
   const plus = (xs) => `+${fms(median(xs))} ms (${spread(xs)}; plain node ${fms(median(s.plain))} ms)`;
-  row('10. start-up: `rewind record -- node empty.js` minus `node empty.js`', plus(s.rec), '<= +10 ms', median(s.rec) <= 10);
+  row(
+    '10. start-up: `rewind record -- node empty.js` minus `node empty.js`',
+    plus(s.rec),
+    '<= +10 ms',
+    median(s.rec) <= 10,
+  );
   row('10. start-up: `rewind replay` of it minus `node empty.js`', plus(s.rep), '<= +30 ms', median(s.rep) <= 30);
   row('10. start-up: the CLI alone (`rewind --version`) minus `node empty.js`', plus(s.cli), '—', null);
   row('10. start-up: the preload alone (recording empty.js) minus `node empty.js`', plus(s.preload), '—', null);
@@ -654,13 +752,29 @@ function realSuiteDir() {
   const major = process.versions.node.split('.')[0];
   const eco = path.join(os.homedir(), '.cache', 'rewind-ecosystem', `node${major}`, 'suite-mocha');
   if (fs.existsSync(path.join(eco, 'node_modules', 'mocha', 'package.json'))) return eco;
-  const dir = path.join(process.env.REWIND_BENCH_CACHE || path.join(os.homedir(), '.cache', 'rewind-bench'), `node${major}`, 'suite-mocha');
+  const dir = path.join(
+    process.env.REWIND_BENCH_CACHE || path.join(os.homedir(), '.cache', 'rewind-bench'),
+    `node${major}`,
+    'suite-mocha',
+  );
   if (!fs.existsSync(path.join(dir, 'node_modules', 'mocha', 'package.json'))) {
-    progress(`11: installing ${Object.entries(pkgs).map(([n, v]) => `${n}@${v}`).join(' ')} into ${dir}`);
+    progress(
+      `11: installing ${Object.entries(pkgs)
+        .map(([n, v]) => `${n}@${v}`)
+        .join(' ')} into ${dir}`,
+    );
     fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'rewind-bench-suite', private: true, dependencies: pkgs }, null, 2));
-    const r = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: dir, env: BASE_ENV, encoding: 'utf8' });
-    if (r.status !== 0) throw new BenchError(`11: npm install in ${dir} failed (${r.status ?? r.error?.message}):\n${r.stderr}`);
+    fs.writeFileSync(
+      path.join(dir, 'package.json'),
+      JSON.stringify({ name: 'rewind-bench-suite', private: true, dependencies: pkgs }, null, 2),
+    );
+    const r = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], {
+      cwd: dir,
+      env: BASE_ENV,
+      encoding: 'utf8',
+    });
+    if (r.status !== 0)
+      throw new BenchError(`11: npm install in ${dir} failed (${r.status ?? r.error?.message}):\n${r.stderr}`);
   }
   return dir;
 }
@@ -669,12 +783,18 @@ function realSuiteDir() {
 async function bench11() {
   progress("11. a real package's test suite: json-schema-traverse's spec under mocha, rewind record vs plain");
   const dir = realSuiteDir();
-  const mocha = [path.join(dir, 'node_modules', 'mocha', 'bin', 'mocha.js'), '--reporter', 'dot', 'node_modules/json-schema-traverse/spec/*.spec.js'];
+  const mocha = [
+    path.join(dir, 'node_modules', 'mocha', 'bin', 'mocha.js'),
+    '--reporter',
+    'dot',
+    'node_modules/json-schema-traverse/spec/*.spec.js',
+  ];
   const runIn = (args, what) => {
     const t0 = process.hrtime.bigint();
     const r = spawnSync(NODE, args, { cwd: dir, env: BASE_ENV, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-    if (r.status !== 0 || !/\d+ passing/.test(r.stdout)) throw new BenchError(`11: ${what} failed (${r.status ?? r.signal}):\n${r.stdout}${r.stderr}`);
+    if (r.status !== 0 || !/\d+ passing/.test(r.stdout))
+      throw new BenchError(`11: ${what} failed (${r.status ?? r.signal}):\n${r.stdout}${r.stderr}`);
     return ms;
   };
   const s = { plain: [], rec: [] };
@@ -686,7 +806,8 @@ async function bench11() {
     ]);
     // Not timed: the recording must replay.
     const rep = spawnSync(NODE, [CLI, 'replay', out, '--no-summary'], { env: BASE_ENV, encoding: 'utf8' });
-    if (rep.status !== 0 || !/\d+ passing/.test(rep.stdout)) throw new BenchError(`11: the replay failed (${rep.status}):\n${rep.stdout}${rep.stderr}`);
+    if (rep.status !== 0 || !/\d+ passing/.test(rep.stdout))
+      throw new BenchError(`11: the replay failed (${rep.status}):\n${rep.stdout}${rep.stderr}`);
     fs.rmSync(out, { recursive: true, force: true });
     if (i < 0) return;
     s.plain.push(r.plain);
@@ -716,7 +837,9 @@ async function bench11() {
 async function bench12() {
   const requests = 20_000;
   const connections = 64;
-  progress(`12. log size, HTTP server printing a line per request (${fint(requests)} requests, ${connections} keep-alive connections)`);
+  progress(
+    `12. log size, HTTP server printing a line per request (${fint(requests)} requests, ${connections} keep-alive connections)`,
+  );
   const file = path.join(PROGRAMS, 'http-server-logging.mjs');
   const s = { bytes: [], events: [] };
   await loop('12', RUNS, async (i) => {
@@ -738,10 +861,19 @@ async function bench12() {
     exec([HTTP_LOAD, port, String(requests), String(connections)], BASE_ENV, '12: the load generator');
     const code = await exited;
     const lines = stdout.split('\n').filter((l) => / GET \//.test(l)).length;
-    if (code !== 0 || lines !== requests) throw new BenchError(`12: the server exited with ${code} after ${lines} access-log lines:\n${stderr}`);
-    const log = path.join(dir, fs.readdirSync(dir).find((f) => f.endsWith('.rwnd')));
-    const rep = exec([PRELOAD_FLAG, file, String(requests)], { ...BASE_ENV, REWIND_MODE: 'replay', REWIND_TRACE: log }, '12: replaying');
-    if (rep.stdout !== stdout) throw new BenchError('12: the replay of the logging server printed something else than its recording.');
+    if (code !== 0 || lines !== requests)
+      throw new BenchError(`12: the server exited with ${code} after ${lines} access-log lines:\n${stderr}`);
+    const log = path.join(
+      dir,
+      fs.readdirSync(dir).find((f) => f.endsWith('.rwnd')),
+    );
+    const rep = exec(
+      [PRELOAD_FLAG, file, String(requests)],
+      { ...BASE_ENV, REWIND_MODE: 'replay', REWIND_TRACE: log },
+      '12: replaying',
+    );
+    if (rep.stdout !== stdout)
+      throw new BenchError('12: the replay of the logging server printed something else than its recording.');
     const { bytes } = info({ name: 'http-logging', log });
     fs.rmSync(dir, { recursive: true, force: true });
     if (i < 0) return;
@@ -753,7 +885,11 @@ async function bench12() {
     '<= 100 B',
     median(s.bytes) <= 100,
   );
-  raw.push('12. HTTP server printing a line per request: log bytes per request, per run', `   ${s.bytes.map((x) => fx(x, 1)).join('  ')}`, '');
+  raw.push(
+    '12. HTTP server printing a line per request: log bytes per request, per run',
+    `   ${s.bytes.map((x) => fx(x, 1)).join('  ')}`,
+    '',
+  );
 }
 
 // ---- main ------------------------------------------------------------------------------------
@@ -769,7 +905,10 @@ function printReport(opts, startedMs) {
   const cpus = os.cpus();
   out.push(
     `node ${process.version}, ${os.platform()}-${os.arch()}, ${cpus.length} x ${cpus[0]?.model ?? 'cpu'}, ` +
-      `load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}; rewind ${gitState()}; ` +
+      `load ${os
+        .loadavg()
+        .map((x) => x.toFixed(2))
+        .join(' ')}; rewind ${gitState()}; ` +
       `${opts.runs} runs per figure (median), plus one warm-up; total ${fx((Date.now() - startedMs) / 1000, 1)} s`,
     '',
     'Times are whole processes (spawn to exit). "minus startup" subtracts, run by run, the time of an empty ' +
@@ -777,7 +916,8 @@ function printReport(opts, startedMs) {
       '(node --require dist/preload.cjs, as the CLI does), not the `rewind` CLI, except where a row says CLI.',
     '',
   );
-  if (opts.runs < 5) out.push(`**Note: only ${opts.runs} runs per figure (fewer than 5); medians are unreliable.**`, '');
+  if (opts.runs < 5)
+    out.push(`**Note: only ${opts.runs} runs per figure (fewer than 5); medians are unreliable.**`, '');
   const passText = (p) => (p === null ? '—' : p ? 'pass' : '**FAIL**');
   out.push('| benchmark | measured (median) | target | pass/fail |', '|---|---|---|---|');
   for (const r of rows) out.push(`| ${r.name} | ${r.measured} | ${r.target} | ${passText(r.pass)} |`);
@@ -794,7 +934,19 @@ function printReport(opts, startedMs) {
 let RUNS = 5;
 loop.checkpoint = checkpoint;
 const flaky = flakyBenches({
-  ROOT, NODE, CLI, BASE_ENV, loop, row, raw, progress, median, ratioOf, fx, fms, BenchError,
+  ROOT,
+  NODE,
+  CLI,
+  BASE_ENV,
+  loop,
+  row,
+  raw,
+  progress,
+  median,
+  ratioOf,
+  fx,
+  fms,
+  BenchError,
   get RUNS() {
     return RUNS;
   },
@@ -831,7 +983,11 @@ async function main() {
   }
   printReport(opts, started);
   const missed = rows.filter((r) => r.pass === false);
-  progress(missed.length ? `bench: ${missed.length} of ${rows.filter((r) => r.pass !== null).length} targets missed` : 'bench: all targets met');
+  progress(
+    missed.length
+      ? `bench: ${missed.length} of ${rows.filter((r) => r.pass !== null).length} targets missed`
+      : 'bench: all targets met',
+  );
   if (missed.length && opts.strict) process.exitCode = 2;
 }
 

@@ -31,14 +31,54 @@ export function takeApart(bytes) {
 
 /** Values of every type, and the nasty ones of each. */
 const nasty = fc.oneof(
-  fc.constantFrom(NaN, Infinity, -Infinity, -1, 0, 2 ** 53, 2 ** 32, -(2 ** 31), 1.5, '', 'a\0b', '\u001b]0;x\u0007', '../../etc', '/dev/zero', [], {}, null, true, false, [1, 2], { serialization: 'evil' }, 'SIGFOO', 'SIGKILL'),
+  fc.constantFrom(
+    NaN,
+    Infinity,
+    -Infinity,
+    -1,
+    0,
+    2 ** 53,
+    2 ** 32,
+    -(2 ** 31),
+    1.5,
+    '',
+    'a\0b',
+    '\u001b]0;x\u0007',
+    '../../etc',
+    '/dev/zero',
+    [],
+    {},
+    null,
+    true,
+    false,
+    [1, 2],
+    { serialization: 'evil' },
+    'SIGFOO',
+    'SIGKILL',
+  ),
   fc.anything({ maxDepth: 2, maxKeys: 3, withNullPrototype: false }),
 );
 
 /** A path into the header to change: a top-level field, or one inside env, entry, stdio, argv. */
 const headerPath = (header) =>
   fc.oneof(
-    fc.constantFrom(...Object.keys(header).map((k) => [k]), ['entry', 'path'], ['entry', 'sha256'], ['stdio', 'stdin'], ['stdio', 'stdout', 'isTTY'], ['stdio', 'stdin', 'kind'], ['monoBase', 0], ['randomSeed', 3], ['argv', 0], ['argv', 1], ['execArgv', 0], ['ipc'], ['ipc', 'serialization'], ['chaos'], ['threadId']),
+    fc.constantFrom(
+      ...Object.keys(header).map((k) => [k]),
+      ['entry', 'path'],
+      ['entry', 'sha256'],
+      ['stdio', 'stdin'],
+      ['stdio', 'stdout', 'isTTY'],
+      ['stdio', 'stdin', 'kind'],
+      ['monoBase', 0],
+      ['randomSeed', 3],
+      ['argv', 0],
+      ['argv', 1],
+      ['execArgv', 0],
+      ['ipc'],
+      ['ipc', 'serialization'],
+      ['chaos'],
+      ['threadId'],
+    ),
     fc.string({ minLength: 0, maxLength: 6 }).map((k) => ['env', k]),
   );
 
@@ -62,16 +102,34 @@ const chunkOp = fc.oneof(
 export function mutationArb(header) {
   // Each kind of damage in a minority of mutants, so that many carry one or two kinds and
   // some carry none that matters: both the readers' refusals and their normal paths are run.
-  const rarely = (arb, weight = 3) => fc.oneof({ weight, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: arb });
+  const rarely = (arb, weight = 3) =>
+    fc.oneof({ weight, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: arb });
   return fc.record({
-    header: fc.oneof({ weight: 1, arbitrary: fc.constant([]) }, { weight: 1, arbitrary: fc.array(fc.tuple(headerPath(header), nasty), { minLength: 1, maxLength: 2 }) }),
-    chunks: fc.oneof({ weight: 2, arbitrary: fc.constant([]) }, { weight: 1, arbitrary: fc.array(chunkOp, { minLength: 1, maxLength: 3 }) }),
+    header: fc.oneof(
+      { weight: 1, arbitrary: fc.constant([]) },
+      { weight: 1, arbitrary: fc.array(fc.tuple(headerPath(header), nasty), { minLength: 1, maxLength: 2 }) },
+    ),
+    chunks: fc.oneof(
+      { weight: 2, arbitrary: fc.constant([]) },
+      { weight: 1, arbitrary: fc.array(chunkOp, { minLength: 1, maxLength: 3 }) },
+    ),
     /** Rewrite the chunk framing as the writer would (sequence numbers, checksums) after the changes, or keep it raw. */
     reframe: fc.boolean(),
     /** Overwrite a chunk header field (length, checksum, sequence) with any u32. */
-    field: rarely(fc.record({ i: fc.nat(), at: fc.constantFrom(0, 4, 8), v: fc.oneof(fc.constantFrom(0, 2 ** 30 - 1, 2 ** 30, 2 ** 32 - 1), fc.nat()) })),
+    field: rarely(
+      fc.record({
+        i: fc.nat(),
+        at: fc.constantFrom(0, 4, 8),
+        v: fc.oneof(fc.constantFrom(0, 2 ** 30 - 1, 2 ** 30, 2 ** 32 - 1), fc.nat()),
+      }),
+    ),
     cut: rarely(fc.nat()),
-    index: rarely(fc.oneof(fc.tuple(fc.constantFrom('command', 'cwd', 'started', 'ended', 'status', 'chaos', 'run'), nasty), fc.constant('garbage'))),
+    index: rarely(
+      fc.oneof(
+        fc.tuple(fc.constantFrom('command', 'cwd', 'started', 'ended', 'status', 'chaos', 'run'), nasty),
+        fc.constant('garbage'),
+      ),
+    ),
   });
 }
 

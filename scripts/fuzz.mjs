@@ -32,9 +32,20 @@ const hasTime = fs.existsSync('/usr/bin/time');
 function cli(args, cwd) {
   const cmd = hasTime ? '/usr/bin/time' : process.execPath;
   const argv = hasTime ? ['-f', 'RSS_KB=%M', process.execPath, BIN, ...args] : [BIN, ...args];
-  const r = spawnSync(cmd, argv, { cwd, encoding: 'utf8', timeout: TIMEOUT_MS, stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 1 << 26 });
+  const r = spawnSync(cmd, argv, {
+    cwd,
+    encoding: 'utf8',
+    timeout: TIMEOUT_MS,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    maxBuffer: 1 << 26,
+  });
   const m = /RSS_KB=(\d+)/.exec(r.stderr ?? '');
-  return { status: r.status, hung: /** @type {NodeJS.ErrnoException | undefined} */ (r.error)?.code === 'ETIMEDOUT' || r.signal === 'SIGTERM', rssKb: m ? Number(m[1]) : 0, stderr: (r.stderr ?? '').replace(/RSS_KB=\d+\n?/, '') };
+  return {
+    status: r.status,
+    hung: /** @type {NodeJS.ErrnoException | undefined} */ (r.error)?.code === 'ETIMEDOUT' || r.signal === 'SIGTERM',
+    rssKb: m ? Number(m[1]) : 0,
+    stderr: (r.stderr ?? '').replace(/RSS_KB=\d+\n?/, ''),
+  };
 }
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'rewind-fuzz-'));
@@ -45,7 +56,10 @@ try {
     'const fs = require("fs"); console.log(Date.now(), Math.random()); fs.readFileSync(__filename);\n' +
       'let n = 0; const t = setInterval(() => { console.log("tick", n, performance.now() > 0); if (++n === 40) { clearInterval(t); process.exitCode = 2; } }, 0);\n',
   );
-  const rec = spawnSync(process.execPath, [BIN, 'record', '--out', 'rec', '--', process.execPath, 'app.js'], { cwd: work, encoding: 'utf8' });
+  const rec = spawnSync(process.execPath, [BIN, 'record', '--out', 'rec', '--', process.execPath, 'app.js'], {
+    cwd: work,
+    encoding: 'utf8',
+  });
   if (rec.status !== 2) throw new Error(`recording the sample failed: ${rec.stderr}`);
   const log = fs.readdirSync(path.join(work, 'rec')).find((f) => f.endsWith('.rwnd'));
   const parts = takeApart(fs.readFileSync(path.join(work, 'rec', log)));
@@ -63,7 +77,8 @@ try {
       const r = await runInProcess(cmd, dir);
       counts.runs++;
       counts[r.outcome]++;
-      if (r.outcome === 'internal' && failures.length < 10) failures.push(`mutant ${k}, ${cmd} (in-process): ${r.message.split('\n').slice(0, 3).join(' | ')}`);
+      if (r.outcome === 'internal' && failures.length < 10)
+        failures.push(`mutant ${k}, ${cmd} (in-process): ${r.message.split('\n').slice(0, 3).join(' | ')}`);
     }
     if (k % CLI_EVERY === 0) {
       for (const cmd of COMMANDS) {
@@ -71,14 +86,20 @@ try {
         cliCounts.runs++;
         cliCounts.maxRssKb = Math.max(cliCounts.maxRssKb, r.rssKb);
         if (r.hung) cliCounts.hung++;
-        else if (/internal error|^\s+at .*[\\/](dist|src)[\\/]/m.test(r.stderr)) cliCounts.internal++; // a divergence report shows the program's stack: not an error of rewind's
+        else if (/internal error|^\s+at .*[\\/](dist|src)[\\/]/m.test(r.stderr))
+          cliCounts.internal++; // a divergence report shows the program's stack: not an error of rewind's
         else if (r.status === 65) cliCounts.refused++;
-        else if (r.status === 0 || r.status === 2 || r.status === 70) cliCounts.ok++; // info/ps/events, or a replay: its program's status, or a divergence report (exit 70)
+        else if (r.status === 0 || r.status === 2 || r.status === 70)
+          cliCounts.ok++; // info/ps/events, or a replay: its program's status, or a divergence report (exit 70)
         else cliCounts.otherStatus++;
-        if ((r.hung || /internal error/.test(r.stderr)) && failures.length < 10) failures.push(`mutant ${k}, rewind ${cmd}: ${r.hung ? 'HUNG' : r.stderr.trim().split('\n').slice(0, 3).join(' | ')}`);
+        if ((r.hung || /internal error/.test(r.stderr)) && failures.length < 10)
+          failures.push(
+            `mutant ${k}, rewind ${cmd}: ${r.hung ? 'HUNG' : r.stderr.trim().split('\n').slice(0, 3).join(' | ')}`,
+          );
       }
     }
-    if ((k + 1) % 500 === 0) process.stderr.write(`fuzz: ${k + 1} of ${MUTANTS} mutants (${((Date.now() - started) / 1000).toFixed(0)} s)\n`);
+    if ((k + 1) % 500 === 0)
+      process.stderr.write(`fuzz: ${k + 1} of ${MUTANTS} mutants (${((Date.now() - started) / 1000).toFixed(0)} s)\n`);
   }
 
   // One large log: info, ps and events stream it.
@@ -103,9 +124,15 @@ try {
   const events = TraceReader.open(path.join(big, 'big-1.rwnd'), { streamed: true }).eventCount;
 
   const secs = ((Date.now() - started) / 1000).toFixed(0);
-  console.log(`mutants: ${MUTANTS} (seed ${SEED}) × ${COMMANDS.length} commands (${COMMANDS.join(', ')}), in-process: ${counts.runs} runs: ${counts.ok} read, ${counts.refused} refused with exit 65, ${counts.internal} internal errors`);
-  console.log(`through the CLI (every ${CLI_EVERY}th mutant): ${cliCounts.runs} runs: ${cliCounts.ok} ran, ${cliCounts.refused} exit 65, ${cliCounts.internal} internal errors, ${cliCounts.hung} hangs (> ${TIMEOUT_MS / 1000} s), ${cliCounts.otherStatus} other statuses; peak RSS ${(cliCounts.maxRssKb / 1024).toFixed(0)} MB`);
-  console.log(`large log: ${(bigSize / 2 ** 20).toFixed(0)} MiB, ${events} events; peak RSS: info ${bigRss.info}, ps ${bigRss.ps}, events ${bigRss.events}`);
+  console.log(
+    `mutants: ${MUTANTS} (seed ${SEED}) × ${COMMANDS.length} commands (${COMMANDS.join(', ')}), in-process: ${counts.runs} runs: ${counts.ok} read, ${counts.refused} refused with exit 65, ${counts.internal} internal errors`,
+  );
+  console.log(
+    `through the CLI (every ${CLI_EVERY}th mutant): ${cliCounts.runs} runs: ${cliCounts.ok} ran, ${cliCounts.refused} exit 65, ${cliCounts.internal} internal errors, ${cliCounts.hung} hangs (> ${TIMEOUT_MS / 1000} s), ${cliCounts.otherStatus} other statuses; peak RSS ${(cliCounts.maxRssKb / 1024).toFixed(0)} MB`,
+  );
+  console.log(
+    `large log: ${(bigSize / 2 ** 20).toFixed(0)} MiB, ${events} events; peak RSS: info ${bigRss.info}, ps ${bigRss.ps}, events ${bigRss.events}`,
+  );
   console.log(`time: ${secs} s`);
   for (const f of failures) console.log(`  ${f}`);
   process.exitCode = counts.internal || cliCounts.internal || cliCounts.hung ? 1 : 0;

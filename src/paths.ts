@@ -11,7 +11,8 @@ const DIST_PATH = fileURLToPath(DIST_URL);
  * Whether a script name (an ESM module's file: URL, a CommonJS file's path — the bundled
  * preload's) or a stack line mentions one of rewind's own files.
  */
-export const isRewindFile = (fileOrLine: string): boolean => fileOrLine.includes(DIST_URL) || fileOrLine.includes(DIST_PATH);
+export const isRewindFile = (fileOrLine: string): boolean =>
+  fileOrLine.includes(DIST_URL) || fileOrLine.includes(DIST_PATH);
 
 /** rewind's package.json. */
 export const PACKAGE_JSON_URL = new URL('../package.json', import.meta.url);

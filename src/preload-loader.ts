@@ -20,7 +20,10 @@ const bundle = path.join(__dirname, 'preload-bundle.cjs');
 const source = readFileSync(bundle, 'utf8');
 const built = statSync(bundle);
 const cacheDir = path.join(__dirname, '.compile-cache');
-const cacheFile = path.join(cacheDir, `preload-${process.version}-${process.arch}-${built.size}-${Math.floor(built.mtimeMs)}.bin`);
+const cacheFile = path.join(
+  cacheDir,
+  `preload-${process.version}-${process.arch}-${built.size}-${Math.floor(built.mtimeMs)}.bin`,
+);
 
 let cached: Buffer | undefined;
 try {
@@ -37,7 +40,9 @@ if (cached === undefined) save(script.createCachedData());
 function save(data: Buffer): void {
   const tmp = `${cacheFile}.${process.pid}.tmp`;
   // rewind records the fs binding these call: marked as its own I/O (see session/originals.ts).
-  const ownIo = ((globalThis as Record<symbol, unknown>)[Symbol.for('rewind.ownIo')] ??= { depth: 0 }) as { depth: number };
+  const ownIo = ((globalThis as Record<symbol, unknown>)[Symbol.for('rewind.ownIo')] ??= { depth: 0 }) as {
+    depth: number;
+  };
   ownIo.depth++;
   try {
     mkdirSync(cacheDir, { recursive: true });

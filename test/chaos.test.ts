@@ -9,7 +9,20 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Chaos, Delivery, type Lane } from '../src/session/chaos.js';
 import { original } from '../src/session/originals.js';
-import { BIN, NODE, baseEnv, cleanupTempDirs, describeRun, expectReplayMatches, fixture, replay, rewind, tempDir, within, type RunResult } from './helpers.js';
+import {
+  BIN,
+  NODE,
+  baseEnv,
+  cleanupTempDirs,
+  describeRun,
+  expectReplayMatches,
+  fixture,
+  replay,
+  rewind,
+  tempDir,
+  within,
+  type RunResult,
+} from './helpers.js';
 
 afterAll(cleanupTempDirs);
 
@@ -49,8 +62,12 @@ describe('chaos decisions', () => {
   });
 
   it('holds what the design says: about a quarter of deliveries, by whole quanta, at most one starved', () => {
-    const held = decisions(1, 'race/0').slice(4).filter((d): d is number => d !== 'now');
-    const firsts = decisions(1, 'race/0').slice(4, 4 + 600).filter((_, i) => i % 3 === 0);
+    const held = decisions(1, 'race/0')
+      .slice(4)
+      .filter((d): d is number => d !== 'now');
+    const firsts = decisions(1, 'race/0')
+      .slice(4, 4 + 600)
+      .filter((_, i) => i % 3 === 0);
     const heldFirsts = firsts.filter((d) => d !== 'now').length;
     expect(heldFirsts).toBeGreaterThan(200 * 0.1);
     expect(heldFirsts).toBeLessThan(200 * 0.45);
@@ -72,7 +89,10 @@ describe('record --chaos', () => {
 
   async function recordRace(seed: number) {
     const dir = path.join(tempDir('rewind-chaos-'), 'rec');
-    const r = await rewind(['record', '--seed', String(seed), '--out', dir, '--', NODE, fixture('chaos/race.cjs'), port], { cwd: tempDir() });
+    const r = await rewind(
+      ['record', '--seed', String(seed), '--out', dir, '--', NODE, fixture('chaos/race.cjs'), port],
+      { cwd: tempDir() },
+    );
     expect(r.status, describeRun('record', r)).toBe(0);
     return { ...r, dir, seed };
   }
@@ -98,7 +118,10 @@ describe('record --chaos', () => {
       const runs = await Promise.all(
         [seed, seed + 1, seed + 2, seed + 3].map(async (s) => {
           const dir = path.join(tempDir('rewind-chaos-'), 'rec');
-          const r = await rewind(['record', '--seed', String(s), '--out', dir, '--', NODE, fixture('chaos/held-timers.cjs')], { cwd: tempDir() });
+          const r = await rewind(
+            ['record', '--seed', String(s), '--out', dir, '--', NODE, fixture('chaos/held-timers.cjs')],
+            { cwd: tempDir() },
+          );
           return { ...r, dir };
         }),
       );
@@ -118,10 +141,27 @@ describe('record --chaos', () => {
     // deadline.cjs fails when its file read is held past a 12 ms timer: a quarter of the
     // seeds hold it 16 ms or more, and about as many starve it.
     const cwd = tempDir();
-    const r = await rewind(['record', '--until-fail', '--chaos', '--seed', '1000', '--runs', '40', '--', NODE, fixture('chaos/deadline.cjs')], { cwd });
+    const r = await rewind(
+      [
+        'record',
+        '--until-fail',
+        '--chaos',
+        '--seed',
+        '1000',
+        '--runs',
+        '40',
+        '--',
+        NODE,
+        fixture('chaos/deadline.cjs'),
+      ],
+      { cwd },
+    );
     const err = r.stderr.toString();
     expect(r.status, describeRun('until-fail', r)).toBe(1);
-    const run = /^rewind: run (\d+) of 40 failed: exit code 1; process \d+ \(deadline\): uncaught exception: Error: the config was not loaded before the deadline$/m.exec(err)?.[1];
+    const run =
+      /^rewind: run (\d+) of 40 failed: exit code 1; process \d+ \(deadline\): uncaught exception: Error: the config was not loaded before the deadline$/m.exec(
+        err,
+      )?.[1];
     expect(run, err).toBeDefined();
     expect(err).toMatch(new RegExp(`^  chaos seed:  ${999 + Number(run)}$`, 'm'));
     const again = await rewind(['replay', reported(r).recording], { cwd });
@@ -151,11 +191,16 @@ describe('record --until-fail', () => {
   it('keeps only the failing run, says which run it was, and its replay fails the same way', async () => {
     const cwd = tempDir();
     const counter = path.join(cwd, 'count');
-    const r = await rewind(['record', '--until-fail', '--runs', '10', '--', NODE, fixture('chaos/fails-on-run.cjs'), counter, '3'], { cwd });
+    const r = await rewind(
+      ['record', '--until-fail', '--runs', '10', '--', NODE, fixture('chaos/fails-on-run.cjs'), counter, '3'],
+      { cwd },
+    );
     const err = r.stderr.toString();
     expect(r.status, describeRun('until-fail', r)).toBe(1);
     expect(r.stdout.toString()).toBe('run 1\nrun 2\nrun 3\n');
-    expect(err).toMatch(/^rewind: run 3 of 10 failed: exit code 1; process \d+ \(fails-on-run\): uncaught exception: Error: failed on run 3$/m);
+    expect(err).toMatch(
+      /^rewind: run 3 of 10 failed: exit code 1; process \d+ \(fails-on-run\): uncaught exception: Error: failed on run 3$/m,
+    );
     expect(err).toMatch(/^ {2}runs tried: {2}3$/m);
     expect(err).toMatch(/^ {2}failing run: 3$/m);
     expect(err).toMatch(/^ {2}chaos seed: {2}none/m);
@@ -164,7 +209,10 @@ describe('record --until-fail', () => {
     expect(recordings).toEqual([path.basename(recording)]);
     expect(latest).toBe(path.basename(recording));
     expect(replayCommand).toBe(`rewind replay ${recording}`);
-    expect(JSON.parse(fs.readFileSync(path.join(cwd, recording, 'index.json'), 'utf8'))).toMatchObject({ run: 3, status: { code: 1 } });
+    expect(JSON.parse(fs.readFileSync(path.join(cwd, recording, 'index.json'), 'utf8'))).toMatchObject({
+      run: 3,
+      status: { code: 1 },
+    });
 
     const again = await rewind(['replay', recording], { cwd });
     expect(again.status).toBe(1);
@@ -175,9 +223,14 @@ describe('record --until-fail', () => {
   it('a failure event counts even when the command exits 0: a child process that crashed', async () => {
     const cwd = tempDir();
     const out = path.join(cwd, 'kept');
-    const r = await rewind(['record', '--until-fail', '--out', out, '--', NODE, fixture('chaos/parent.cjs'), path.join(cwd, 'count'), '2'], { cwd });
+    const r = await rewind(
+      ['record', '--until-fail', '--out', out, '--', NODE, fixture('chaos/parent.cjs'), path.join(cwd, 'count'), '2'],
+      { cwd },
+    );
     expect(r.status, describeRun('until-fail', r)).toBe(1);
-    expect(r.stderr.toString()).toMatch(/^rewind: run 2 of 100 failed: exit code 0; process \d+ \(fails-on-run\): uncaught exception: Error: failed on run 2$/m);
+    expect(r.stderr.toString()).toMatch(
+      /^rewind: run 2 of 100 failed: exit code 0; process \d+ \(fails-on-run\): uncaught exception: Error: failed on run 2$/m,
+    );
     expect(reported(r)).toEqual({ recording: 'kept', replayCommand: 'rewind replay kept' });
     // --out: the recording is there, and .rewind/ keeps nothing (no latest either).
     expect(fs.readdirSync(out).filter((f) => f.endsWith('.rwnd'))).toHaveLength(2);
@@ -190,12 +243,26 @@ describe('record --until-fail', () => {
   it('a handled uncaught exception is a failure too; the seed goes up by one each run', async () => {
     const cwd = tempDir();
     const r = await rewind(
-      ['record', '--until-fail', '--chaos', '--seed', '4294967295', '--', NODE, fixture('chaos/fails-on-run.cjs'), path.join(cwd, 'count'), '2', 'handled'],
+      [
+        'record',
+        '--until-fail',
+        '--chaos',
+        '--seed',
+        '4294967295',
+        '--',
+        NODE,
+        fixture('chaos/fails-on-run.cjs'),
+        path.join(cwd, 'count'),
+        '2',
+        'handled',
+      ],
       { cwd },
     );
     const err = r.stderr.toString();
     expect(r.status, describeRun('until-fail', r)).toBe(1);
-    expect(err).toMatch(/^rewind: run 2 of 100 failed: exit code 0; process \d+ \(fails-on-run\): uncaught exception: Error: failed on run 2$/m);
+    expect(err).toMatch(
+      /^rewind: run 2 of 100 failed: exit code 0; process \d+ \(fails-on-run\): uncaught exception: Error: failed on run 2$/m,
+    );
     expect(err).toMatch(/^ {2}chaos seed: {2}0$/m);
     const info = await rewind(['info', reported(r).recording], { cwd });
     expect(info.stdout.toString()).toMatch(/^chaos\s+seed 0 /m);
@@ -203,7 +270,23 @@ describe('record --until-fail', () => {
 
   it('a command that never fails: says so, keeps nothing, exits 0', async () => {
     const cwd = tempDir();
-    const r = await rewind(['record', '--until-fail', '--runs', '3', '--chaos', '--seed', '7', '--', NODE, fixture('chaos/fails-on-run.cjs'), path.join(cwd, 'count'), '0'], { cwd });
+    const r = await rewind(
+      [
+        'record',
+        '--until-fail',
+        '--runs',
+        '3',
+        '--chaos',
+        '--seed',
+        '7',
+        '--',
+        NODE,
+        fixture('chaos/fails-on-run.cjs'),
+        path.join(cwd, 'count'),
+        '0',
+      ],
+      { cwd },
+    );
     expect(r.status, describeRun('until-fail', r)).toBe(0);
     expect(r.stdout.toString()).toBe('run 1\nrun 2\nrun 3\n');
     expect(r.stderr.toString()).toBe('rewind: no failure in 3 runs (chaos seeds 7 to 9); no recording kept.\n');
@@ -213,7 +296,11 @@ describe('record --until-fail', () => {
   it('two at once in one directory: distinct recordings, latest names one of them', async () => {
     const cwd = tempDir();
     const runs = await Promise.all(
-      ['a', 'b'].map((n) => rewind(['record', '--until-fail', '--', NODE, fixture('chaos/fails-on-run.cjs'), path.join(cwd, n), '2'], { cwd })),
+      ['a', 'b'].map((n) =>
+        rewind(['record', '--until-fail', '--', NODE, fixture('chaos/fails-on-run.cjs'), path.join(cwd, n), '2'], {
+          cwd,
+        }),
+      ),
     );
     const kept = runs.map((r) => path.basename(reported(r).recording));
     expect(new Set(kept).size).toBe(2);
@@ -253,6 +340,8 @@ describe('record --until-fail', () => {
     expect(seed.stderr.toString()).toMatch(/a chaos seed is a whole number from 0 to 4294967295/);
     const alone = await rewind(['record', '--runs', '5', ...cmd]);
     expect(alone.status).toBe(64);
-    expect(alone.stderr.toString()).toBe('rewind: --runs 5 counts the runs of --until-fail; add --until-fail, or leave --runs out.\n');
+    expect(alone.stderr.toString()).toBe(
+      'rewind: --runs 5 counts the runs of --until-fail; add --until-fail, or leave --runs out.\n',
+    );
   });
 });

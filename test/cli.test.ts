@@ -32,7 +32,10 @@ function write(name: string, text: string): string {
 
 /** A valid recording of a small program, as raw bytes. */
 function sampleLog(): Buffer {
-  const prog = write('sample.js', 'console.log(Date.now(), Math.random()); setTimeout(() => console.log("t", Date.now()), 5);\n');
+  const prog = write(
+    'sample.js',
+    'console.log(Date.now(), Math.random()); setTimeout(() => console.log("t", Date.now()), 5);\n',
+  );
   const out = path.join(tmp, `sample-${Math.random().toString(36).slice(2)}`);
   const r = rewind(['record', '--out', out, '--', process.execPath, prog]);
   expect(r.status).toBe(0);
@@ -73,7 +76,13 @@ describe('bad input', () => {
     log[4] = FORMAT_VERSION + 1;
     const file = path.join(tmp, 'newer.rwnd');
     fs.writeFileSync(file, log);
-    expectUserMessage(rewind(['info', file]), 65, new RegExp(`newer rewind \\(trace format ${FORMAT_VERSION + 1}; this rewind reads format ${FORMAT_VERSION}\\).*Upgrade`));
+    expectUserMessage(
+      rewind(['info', file]),
+      65,
+      new RegExp(
+        `newer rewind \\(trace format ${FORMAT_VERSION + 1}; this rewind reads format ${FORMAT_VERSION}\\).*Upgrade`,
+      ),
+    );
   });
 
   it('a recording from format 1, which recorded the public fs functions, is refused', () => {
@@ -81,7 +90,11 @@ describe('bad input', () => {
     log[4] = 1;
     const file = path.join(tmp, 'older.rwnd');
     fs.writeFileSync(file, log);
-    expectUserMessage(rewind(['replay', file]), 65, /made by an older rewind \(trace format 1; this rewind replays formats 2-3 only.*fs binding.*\)\. Record the program again/);
+    expectUserMessage(
+      rewind(['replay', file]),
+      65,
+      /made by an older rewind \(trace format 1; this rewind replays formats 2-3 only.*fs binding.*\)\. Record the program again/,
+    );
   });
 
   it('a recording cut inside its header', () => {
@@ -104,7 +117,11 @@ describe('bad input', () => {
   });
 
   it('a command that does not exist', () => {
-    expectUserMessage(rewind(['record', '--out', path.join(tmp, 'nocmd'), '--', 'no-such-command-xyz']), 127, /cannot run `no-such-command-xyz`: command not found/);
+    expectUserMessage(
+      rewind(['record', '--out', path.join(tmp, 'nocmd'), '--', 'no-such-command-xyz']),
+      127,
+      /cannot run `no-such-command-xyz`: command not found/,
+    );
     expect(fs.existsSync(path.join(tmp, 'nocmd'))).toBe(false);
   });
 
@@ -131,7 +148,9 @@ describe('bad input', () => {
     // then its first write differs, and the report shows both.
     const forced = rewind(['replay', '--force', out]);
     expect(forced.status).toBe(70);
-    expect(forced.stderr).toMatch(/^rewind: divergence at event 2 \(of 3\)\n  the recording has: stdout "v1 \d+\\n"\n  the program did: +wrote to stdout "v2 \d+\\n"/);
+    expect(forced.stderr).toMatch(
+      /^rewind: divergence at event 2 \(of 3\)\n  the recording has: stdout "v1 \d+\\n"\n  the program did: +wrote to stdout "v2 \d+\\n"/,
+    );
     expect(forced.stderr).toMatch(/at .*changes\.js:1/);
   });
 });
@@ -146,17 +165,20 @@ describe('a recording whose process was killed (SIGKILL)', () => {
     const child = spawn(process.execPath, [CLI, 'record', '--out', out, '--', process.execPath, prog], { cwd: tmp });
     let stdout = '';
     const exited = new Promise((r) => child.on('exit', r));
-    await within(new Promise<void>((resolve) => {
-      child.stdout.on('data', (d: Buffer) => {
-        stdout += d;
-        const pid = /pid (\d+)/.exec(stdout)?.[1];
-        // Past the 30th tick, at least one periodic flush has happened.
-        if (pid && /tick 30 /.test(stdout)) {
-          process.kill(Number(pid), 'SIGKILL');
-          resolve();
-        }
-      });
-    }), 'the 30th tick');
+    await within(
+      new Promise<void>((resolve) => {
+        child.stdout.on('data', (d: Buffer) => {
+          stdout += d;
+          const pid = /pid (\d+)/.exec(stdout)?.[1];
+          // Past the 30th tick, at least one periodic flush has happened.
+          if (pid && /tick 30 /.test(stdout)) {
+            process.kill(Number(pid), 'SIGKILL');
+            resolve();
+          }
+        });
+      }),
+      'the 30th tick',
+    );
     await within(exited, 'the end of rewind record');
     const replay = rewind(['replay', out]);
     expect(replay.stderr).toMatch(/rewind: the recording ends at event \d+ \(.*\): the recorded process was killed/);
@@ -187,7 +209,10 @@ describe('events and info', () => {
     expect(text.stdout).toMatch(/turn\s+setTimeout callback \(op #1\)/);
     expect(text.stdout).toMatch(/end\s+exit code 3 \(event loop empty\)/);
 
-    const json = rewind(['events', out, '--json']).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const json = rewind(['events', out, '--json'])
+      .stdout.trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(json.map((e) => e.kind)).toEqual(['clock', 'output', 'turn', 'output', 'end']);
     expect(json[2].time_us).toBeGreaterThanOrEqual(20_000); // the timer's virtual time
     expect(json[4].end).toEqual({ code: 3, signal: null, via: 'natural' });

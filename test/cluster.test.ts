@@ -6,7 +6,16 @@ import fs from 'node:fs';
 import path from 'node:path';
 import net from 'node:net';
 import { afterAll, expect, it } from 'vitest';
-import { cleanupTempDirs, describeRun, eventsOf, expectReplayMatches, record, replay, rewind, tempDir } from './helpers.js';
+import {
+  cleanupTempDirs,
+  describeRun,
+  eventsOf,
+  expectReplayMatches,
+  record,
+  replay,
+  rewind,
+  tempDir,
+} from './helpers.js';
 
 afterAll(cleanupTempDirs);
 
@@ -32,7 +41,12 @@ it('replays a cluster HTTP server with two workers: the primary, twice, and each
     expect(sha(served), 'a worker served a request at replay').toBe(before);
   }
   const ps = await rewind(['ps', rec.dir, '--json']);
-  const workers = ps.stdout.toString().trim().split('\n').map((l) => JSON.parse(l)).filter((p) => !p.default);
+  const workers = ps.stdout
+    .toString()
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
+    .filter((p) => !p.default);
   expect(workers.length).toBe(2);
   for (const w of workers) {
     const r = await replay(rec.dir, { flags: ['-p', String(w.pid)] });

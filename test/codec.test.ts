@@ -28,9 +28,15 @@ import {
   type FailureInfo,
   type TraceHeader,
 } from '../src/trace/format.js';
-import { DecodeState, TraceError, TraceReader, decodeEvent, type TraceEvent, type TraceFile } from '../src/trace/reader.js';
+import {
+  DecodeState,
+  TraceError,
+  TraceReader,
+  decodeEvent,
+  type TraceEvent,
+  type TraceFile,
+} from '../src/trace/reader.js';
 import { CHUNK_BYTES, TraceWriter, encodeChunk, encodePreamble } from '../src/trace/writer.js';
-
 
 // fs's Stats and Dirents, stored as the sessions store them.
 registerFsValueClasses();
@@ -84,7 +90,11 @@ const payloadArb: fc.Arbitrary<unknown> = fc.letrec<{ v: unknown }>((tie) => ({
     fc.string({ maxLength: 40 }),
     fc.string({ unit: 'grapheme', maxLength: 10 }),
     fc.array(tie('v'), { maxLength: 5 }),
-    fc.dictionary(fc.string({ maxLength: 8 }).filter((k) => k !== '__proto__'), tie('v'), { maxKeys: 5, noNullPrototype: true }),
+    fc.dictionary(
+      fc.string({ maxLength: 8 }).filter((k) => k !== '__proto__'),
+      tie('v'),
+      { maxKeys: 5, noNullPrototype: true },
+    ),
   ),
 })).v;
 
@@ -94,18 +104,24 @@ const signalArb = fc.oneof(
   fc.string({ unit: fc.integer({ min: 0, max: 255 }).map((c) => String.fromCharCode(c)), maxLength: 24 }),
 );
 
-const failureArb: fc.Arbitrary<FailureInfo> = fc.record({
-  origin: fc.constantFrom('uncaughtException' as const, 'unhandledRejection' as const),
-  name: fc.string({ maxLength: 20 }),
-  message: fc.string({ maxLength: 80 }),
-  stack: fc.string({ maxLength: 200 }),
-}, { noNullPrototype: true });
+const failureArb: fc.Arbitrary<FailureInfo> = fc.record(
+  {
+    origin: fc.constantFrom('uncaughtException' as const, 'unhandledRejection' as const),
+    name: fc.string({ maxLength: 20 }),
+    message: fc.string({ maxLength: 80 }),
+    stack: fc.string({ maxLength: 200 }),
+  },
+  { noNullPrototype: true },
+);
 
-const endArb: fc.Arbitrary<EndInfo> = fc.record({
-  code: fc.option(fc.integer({ min: -1000, max: 1000 }), { nil: null }),
-  signal: fc.option(fc.constantFrom('SIGINT', 'SIGTERM', 'SIGKILL'), { nil: null }),
-  via: fc.constantFrom('exit' as const, 'natural' as const, 'signal' as const, 'uncaught' as const),
-}, { noNullPrototype: true });
+const endArb: fc.Arbitrary<EndInfo> = fc.record(
+  {
+    code: fc.option(fc.integer({ min: -1000, max: 1000 }), { nil: null }),
+    signal: fc.option(fc.constantFrom('SIGINT', 'SIGTERM', 'SIGKILL'), { nil: null }),
+    via: fc.constantFrom('exit' as const, 'natural' as const, 'signal' as const, 'uncaught' as const),
+  },
+  { noNullPrototype: true },
+);
 
 type Op =
   | { k: 'wall'; tag: number; v: number }
@@ -178,11 +194,21 @@ const opArb = (opts: { big: boolean }): fc.Arbitrary<Op> => {
         data: someBytes,
       }),
     },
-    { weight: 1, arbitrary: fc.record({ k: fc.constant('fixed' as const), data: fc.uint8Array({ minLength: 16, maxLength: 16 }) }) },
-    { weight: 2, arbitrary: fc.record({ k: fc.constant('int' as const), v: fc.oneof(fc.integer(), safeInt(-(2 ** 48), 2 ** 48)) }) },
+    {
+      weight: 1,
+      arbitrary: fc.record({ k: fc.constant('fixed' as const), data: fc.uint8Array({ minLength: 16, maxLength: 16 }) }),
+    },
     {
       weight: 2,
-      arbitrary: fc.record({ k: fc.constant('value' as const), api: fc.oneof(fc.constantFrom(1, 2, 3), safeInt(0, 2 ** 40)), payload: payloadArb }),
+      arbitrary: fc.record({ k: fc.constant('int' as const), v: fc.oneof(fc.integer(), safeInt(-(2 ** 48), 2 ** 48)) }),
+    },
+    {
+      weight: 2,
+      arbitrary: fc.record({
+        k: fc.constant('value' as const),
+        api: fc.oneof(fc.constantFrom(1, 2, 3), safeInt(0, 2 ** 40)),
+        payload: payloadArb,
+      }),
     },
     {
       weight: 3,
@@ -216,8 +242,14 @@ const opArb = (opts: { big: boolean }): fc.Arbitrary<Op> => {
         op: opIdArb,
         us: usArb,
         // bytes read, or a libuv status: the end of the stream (UV_EOF) or an error
-        n: fc.oneof({ weight: 4, arbitrary: fc.constant(1) }, { weight: 1, arbitrary: fc.constantFrom(0, -4095, -104, -32) }),
-        data: fc.oneof({ weight: 4, arbitrary: fc.uint8Array({ minLength: 1, maxLength: 48 }) }, { weight: 1, arbitrary: bulkBytes(49, 20_000) }),
+        n: fc.oneof(
+          { weight: 4, arbitrary: fc.constant(1) },
+          { weight: 1, arbitrary: fc.constantFrom(0, -4095, -104, -32) },
+        ),
+        data: fc.oneof(
+          { weight: 4, arbitrary: fc.uint8Array({ minLength: 1, maxLength: 48 }) },
+          { weight: 1, arbitrary: bulkBytes(49, 20_000) },
+        ),
       }),
     },
     {
@@ -241,7 +273,10 @@ const opArb = (opts: { big: boolean }): fc.Arbitrary<Op> => {
       arbitrary: fc.record({
         k: fc.constant('bytes' as const),
         tag: fc.constant(Tag.RandomBytes),
-        data: fc.oneof({ weight: 5, arbitrary: bulkBytes(4_000, 30_000) }, { weight: 1, arbitrary: bulkBytes(CHUNK_BYTES - 200, CHUNK_BYTES + 300) }),
+        data: fc.oneof(
+          { weight: 5, arbitrary: bulkBytes(4_000, 30_000) },
+          { weight: 1, arbitrary: bulkBytes(CHUNK_BYTES - 200, CHUNK_BYTES + 300) },
+        ),
       }),
     });
   }
@@ -257,7 +292,10 @@ const opArb = (opts: { big: boolean }): fc.Arbitrary<Op> => {
 const ZEROS = new Uint8Array(CHUNK_BYTES + 64);
 const padToEdge: fc.Arbitrary<Op[]> = fc
   .integer({ min: -120, max: 40 })
-  .map((offset) => [{ k: 'flush' }, { k: 'bytes', tag: Tag.RandomFill, data: ZEROS.subarray(0, CHUNK_BYTES + offset - 12) }]);
+  .map((offset) => [
+    { k: 'flush' },
+    { k: 'bytes', tag: Tag.RandomFill, data: ZEROS.subarray(0, CHUNK_BYTES + offset - 12) },
+  ]);
 
 /** Op sequences: random ops, now and then pushed against the chunk edge. */
 const opsArb = (opts: { big: boolean; maxLength: number; minLength?: number }) =>
@@ -274,10 +312,21 @@ const headerArb: fc.Arbitrary<TraceHeader> = fc
   .record({
     startWall: fc.integer({ min: -100_000, max: 100_000 }).map((d) => START_WALL + d),
     pid: fc.integer({ min: 1, max: 4_000_000 }),
-    argv: fc.array(fc.string({ maxLength: 20 }).filter((a) => !a.includes('\0')), { maxLength: 4 }),
-    env: fc.dictionary(fc.string({ minLength: 1, maxLength: 10 }).filter((k) => k !== '__proto__' && !k.includes('=') && !k.includes('\0')), fc.string({ maxLength: 30 }).filter((v) => !v.includes('\0')), { maxKeys: 6, noNullPrototype: true }),
+    argv: fc.array(
+      fc.string({ maxLength: 20 }).filter((a) => !a.includes('\0')),
+      { maxLength: 4 },
+    ),
+    env: fc.dictionary(
+      fc
+        .string({ minLength: 1, maxLength: 10 })
+        .filter((k) => k !== '__proto__' && !k.includes('=') && !k.includes('\0')),
+      fc.string({ maxLength: 30 }).filter((v) => !v.includes('\0')),
+      { maxKeys: 6, noNullPrototype: true },
+    ),
   })
-  .map(({ startWall, pid, argv, env }) => makeHeader(startWall, { pid, argv: ['/usr/bin/node', '/app/main.js', ...argv], env }));
+  .map(({ startWall, pid, argv, env }) =>
+    makeHeader(startWall, { pid, argv: ['/usr/bin/node', '/app/main.js', ...argv], env }),
+  );
 
 function makeHeader(startWall = START_WALL, extra: Partial<TraceHeader> = {}): TraceHeader {
   const tty = { isTTY: false };
@@ -311,22 +360,41 @@ function makeHeader(startWall = START_WALL, extra: Partial<TraceHeader> = {}): T
 
 function applyOp(w: TraceWriter, o: Op): void {
   switch (o.k) {
-    case 'wall': return w.wall(o.tag, o.v);
-    case 'mono': return w.mono(o.tag, o.ns);
-    case 'turn': return w.turn(o.tag, o.op, o.us);
-    case 'callback': return w.callback(o.op, o.us, o.api, o.payload);
-    case 'signal': return w.signal(o.us, o.name);
-    case 'bytes': return w.bytes(o.tag, o.data);
-    case 'fixed': return w.fixed(Tag.RandomUUID, o.data);
-    case 'int': return w.int(Tag.RandomInt, o.v);
-    case 'value': return w.value(o.api, o.payload);
-    case 'output': return w.output(o.fd, o.data);
-    case 'failure': return w.failure(o.info);
-    case 'end': return w.end(o.info);
-    case 'call': return w.call(o.api, o.status === 0 ? { args: o.args, status: 0 } : { args: o.args, status: o.status, value: o.value });
-    case 'streamRead': return w.streamRead(o.op, o.us, o.n > 0 ? o.data.length : o.n, o.n > 0 ? o.data : null);
-    case 'streamWrite': return w.streamWrite(o.op, o.length, o.crc, o.status, o.async);
-    case 'flush': return w.flush();
+    case 'wall':
+      return w.wall(o.tag, o.v);
+    case 'mono':
+      return w.mono(o.tag, o.ns);
+    case 'turn':
+      return w.turn(o.tag, o.op, o.us);
+    case 'callback':
+      return w.callback(o.op, o.us, o.api, o.payload);
+    case 'signal':
+      return w.signal(o.us, o.name);
+    case 'bytes':
+      return w.bytes(o.tag, o.data);
+    case 'fixed':
+      return w.fixed(Tag.RandomUUID, o.data);
+    case 'int':
+      return w.int(Tag.RandomInt, o.v);
+    case 'value':
+      return w.value(o.api, o.payload);
+    case 'output':
+      return w.output(o.fd, o.data);
+    case 'failure':
+      return w.failure(o.info);
+    case 'end':
+      return w.end(o.info);
+    case 'call':
+      return w.call(
+        o.api,
+        o.status === 0 ? { args: o.args, status: 0 } : { args: o.args, status: o.status, value: o.value },
+      );
+    case 'streamRead':
+      return w.streamRead(o.op, o.us, o.n > 0 ? o.data.length : o.n, o.n > 0 ? o.data : null);
+    case 'streamWrite':
+      return w.streamWrite(o.op, o.length, o.crc, o.status, o.async);
+    case 'flush':
+      return w.flush();
   }
 }
 
@@ -363,7 +431,8 @@ function model(header: TraceHeader, ops: Op[]): Plain[] {
   const out: Plain[] = [];
   let timeUs = 0;
   let turnUs = 0; // the writer clamps a turn time that goes backwards to the previous one
-  const push = (tag: number, fields: Plain) => out.push({ n: out.length + 1, tag, kind: TAGS[tag].kind, timeUs, ...fields });
+  const push = (tag: number, fields: Plain) =>
+    out.push({ n: out.length + 1, tag, kind: TAGS[tag].kind, timeUs, ...fields });
   for (const o of ops) {
     switch (o.k) {
       case 'wall':
@@ -401,7 +470,8 @@ function model(header: TraceHeader, ops: Op[]): Plain[] {
         push(Tag.Value, { api: o.api, payload: o.payload });
         break;
       case 'output':
-        if (o.data.length <= WRITE_VERBATIM_MAX) push(Tag.Write, { fd: o.fd, data: hex(o.data), length: o.data.length });
+        if (o.data.length <= WRITE_VERBATIM_MAX)
+          push(Tag.Write, { fd: o.fd, data: hex(o.data), length: o.data.length });
         else
           push(Tag.WriteDigest, {
             fd: o.fd,
@@ -417,12 +487,19 @@ function model(header: TraceHeader, ops: Op[]): Plain[] {
         push(Tag.End, { end: o.info });
         break;
       case 'call':
-        push(Tag.Call, { api: o.api, call: o.status === 0 ? { args: o.args, status: 0 } : { args: o.args, status: o.status, value: o.value } });
+        push(Tag.Call, {
+          api: o.api,
+          call: o.status === 0 ? { args: o.args, status: 0 } : { args: o.args, status: o.status, value: o.value },
+        });
         break;
       case 'streamRead':
         turnUs = Math.max(turnUs, o.us);
         timeUs = Math.max(timeUs, turnUs);
-        push(Tag.StreamRead, { op: o.op, status: o.n > 0 ? o.data.length : o.n, data: o.n > 0 ? hex(o.data) : undefined });
+        push(Tag.StreamRead, {
+          op: o.op,
+          status: o.n > 0 ? o.data.length : o.n,
+          data: o.n > 0 ? hex(o.data) : undefined,
+        });
         break;
       case 'streamWrite':
         push(Tag.StreamWrite, { op: o.op, length: o.length, crc: o.crc, status: o.status, async: o.async });
@@ -554,7 +631,7 @@ describe('TraceWriter -> TraceReader round-trip', { timeout: 60_000 }, () => {
     expect(multiChunk).toBeGreaterThan(0);
   });
 
-  it('splits a long stream of small events into chunks of the writer\'s size by itself', () => {
+  it("splits a long stream of small events into chunks of the writer's size by itself", () => {
     const header = makeHeader();
     const ops: Op[] = [];
     for (let i = 0; i < 80_000; i++) {
@@ -618,7 +695,10 @@ describe('events at the chunk edge', { timeout: 60_000 }, () => {
     output: (i) => ({ k: 'output', fd: 2, data: fillBytes(i % 7, i + 1) }),
     output4096: (i) => ({ k: 'output', fd: 1, data: fillBytes(WRITE_VERBATIM_MAX, i + 1) }),
     output4097: (i) => ({ k: 'output', fd: 1, data: fillBytes(WRITE_VERBATIM_MAX + 1 + i * 1000, i + 1) }),
-    failure: (i) => ({ k: 'failure', info: { origin: 'unhandledRejection', name: 'Error', message: 'm'.repeat(i), stack: 'at x' } }),
+    failure: (i) => ({
+      k: 'failure',
+      info: { origin: 'unhandledRejection', name: 'Error', message: 'm'.repeat(i), stack: 'at x' },
+    }),
     end: () => ({ k: 'end', info: { code: 3, signal: null, via: 'exit' } }),
   };
   for (const [name, make] of Object.entries(kinds)) {
@@ -644,7 +724,7 @@ describe('compressed chunks (format 3)', { timeout: 60_000 }, () => {
   /** The chunks of a log as stored: file offset, stored payload. */
   function storedChunks(bytes: Buffer, preambleLen: number): { at: number; payload: Buffer }[] {
     const out: { at: number; payload: Buffer }[] = [];
-    for (let p = preambleLen; p + CHUNK_HEADER_BYTES <= bytes.length; ) {
+    for (let p = preambleLen; p + CHUNK_HEADER_BYTES <= bytes.length;) {
       const len = bytes.readUInt32LE(p);
       out.push({ at: p, payload: bytes.subarray(p + CHUNK_HEADER_BYTES, p + CHUNK_HEADER_BYTES + len) });
       p += CHUNK_HEADER_BYTES + len;
@@ -695,20 +775,25 @@ describe('compressed chunks (format 3)', { timeout: 60_000 }, () => {
 
   it('a log cut anywhere keeps a prefix of its events, and never throws anything but a TraceError', () => {
     fc.assert(
-      fc.property(headerArb, opsArb({ big: false, minLength: 20, maxLength: 200 }), fc.array(fc.nat(), { minLength: 10, maxLength: 30 }), (header, ops, cuts) => {
-        const p = writeLog(header, ops, true).path;
-        const bytes = fs.readFileSync(p);
-        fs.rmSync(p);
-        const full = readAll(TraceReader.parse(bytes));
-        const preambleLen = TraceReader.parse(bytes).preamble.length;
-        for (const c of cuts) {
-          const cut = preambleLen + (c % (bytes.length - preambleLen + 1));
-          const t = TraceReader.parse(bytes.subarray(0, cut));
-          const got = readAll(t);
-          expect(got).toStrictEqual(full.slice(0, got.length));
-          if (cut === bytes.length) expect(got.length).toBe(full.length);
-        }
-      }),
+      fc.property(
+        headerArb,
+        opsArb({ big: false, minLength: 20, maxLength: 200 }),
+        fc.array(fc.nat(), { minLength: 10, maxLength: 30 }),
+        (header, ops, cuts) => {
+          const p = writeLog(header, ops, true).path;
+          const bytes = fs.readFileSync(p);
+          fs.rmSync(p);
+          const full = readAll(TraceReader.parse(bytes));
+          const preambleLen = TraceReader.parse(bytes).preamble.length;
+          for (const c of cuts) {
+            const cut = preambleLen + (c % (bytes.length - preambleLen + 1));
+            const t = TraceReader.parse(bytes.subarray(0, cut));
+            const got = readAll(t);
+            expect(got).toStrictEqual(full.slice(0, got.length));
+            if (cut === bytes.length) expect(got.length).toBe(full.length);
+          }
+        },
+      ),
       runs(60),
     );
   });
@@ -728,14 +813,18 @@ describe('compressed chunks (format 3)', { timeout: 60_000 }, () => {
       return Buffer.concat([pre, encodeChunk(0, bad)]);
     };
     // Its size field: the events it holds are not the size it says.
-    expect(() => TraceReader.parse(damaged(1, 0x01))).toThrow(/is corrupt: the compressed chunk at byte \d+ is damaged: it (decompresses to|does not decompress)/);
+    expect(() => TraceReader.parse(damaged(1, 0x01))).toThrow(
+      /is corrupt: the compressed chunk at byte \d+ is damaged: it (decompresses to|does not decompress)/,
+    );
     // Anywhere in the deflate stream (which has no checksum of its own): a TraceError, or events that decode.
     for (let at = 1; at < first.payload.length; at += 7) {
       try {
         TraceReader.parse(damaged(at, 0x5a));
       } catch (e) {
         expect(e).toBeInstanceOf(TraceError);
-        expect((e as Error).message).toMatch(/is corrupt: (the compressed chunk at byte \d+ is damaged|event \d+ cannot be decoded)/);
+        expect((e as Error).message).toMatch(
+          /is corrupt: (the compressed chunk at byte \d+ is damaged|event \d+ cannot be decoded)/,
+        );
       }
     }
   });
@@ -766,7 +855,9 @@ describe('truncated logs', { timeout: 60_000 }, () => {
             const part = bytes.subarray(0, cut);
             if (cut < lay.preambleLen) {
               expect(() => TraceReader.parse(part)).toThrow(TraceError);
-              expect(() => TraceReader.parse(part)).toThrow(cut === 0 ? /is empty/ : /cut short after \d+ bytes?, inside its header/);
+              expect(() => TraceReader.parse(part)).toThrow(
+                cut === 0 ? /is empty/ : /cut short after \d+ bytes?, inside its header/,
+              );
               continue;
             }
             const t = TraceReader.parse(part);
@@ -783,7 +874,9 @@ describe('truncated logs', { timeout: 60_000 }, () => {
               expect(t.truncated).toMatch(
                 cut < inChunk.bodyStart
                   ? new RegExp(`cut off inside a chunk header at byte ${inChunk.start}$`)
-                  : new RegExp(`last chunk at byte ${inChunk.start} is cut off \\(${cut - inChunk.bodyStart} of ${inChunk.end - inChunk.bodyStart} bytes\\)`),
+                  : new RegExp(
+                      `last chunk at byte ${inChunk.start} is cut off \\(${cut - inChunk.bodyStart} of ${inChunk.end - inChunk.bodyStart} bytes\\)`,
+                    ),
               );
             }
           }
@@ -831,7 +924,8 @@ describe('garbage never escapes as anything but TraceError', { timeout: 60_000 }
     try {
       t = TraceReader.parse(buf);
     } catch (e) {
-      if (!(e instanceof TraceError)) throw new Error(`parse threw a non-TraceError: ${String(e)}\n${(e as Error)?.stack}`, { cause: e });
+      if (!(e instanceof TraceError))
+        throw new Error(`parse threw a non-TraceError: ${String(e)}\n${(e as Error)?.stack}`, { cause: e });
       expect(e.message).toMatch(/^rewind: the recording <buffer> /);
       return;
     }
@@ -849,14 +943,21 @@ describe('garbage never escapes as anything but TraceError', { timeout: 60_000 }
   // Event-shaped fragments: a known tag (sometimes an unknown one), then random varints and bytes.
   const fragment = fc
     .tuple(
-      fc.oneof({ weight: 9, arbitrary: fc.constantFrom(...Object.keys(TAGS).map(Number)) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 255 }) }),
+      fc.oneof(
+        { weight: 9, arbitrary: fc.constantFrom(...Object.keys(TAGS).map(Number)) },
+        { weight: 1, arbitrary: fc.integer({ min: 0, max: 255 }) },
+      ),
       fc.array(fc.oneof(fc.integer({ min: 0, max: 0x7f }), fc.integer({ min: 0, max: 255 })), { maxLength: 6 }),
       fc.uint8Array({ maxLength: 40 }),
     )
     .map(([tag, head, rest]) => Uint8Array.from([tag, ...head, ...rest]));
   // msgpack-bearing events with a correct length prefix and random msgpack-ish content.
   const msgpackFragment = fc
-    .tuple(fc.constantFrom(Tag.Value, Tag.Callback, Tag.Failure, Tag.End), fc.uint8Array({ maxLength: 30 }), fc.integer({ min: 0, max: 255 }))
+    .tuple(
+      fc.constantFrom(Tag.Value, Tag.Callback, Tag.Failure, Tag.End),
+      fc.uint8Array({ maxLength: 30 }),
+      fc.integer({ min: 0, max: 255 }),
+    )
     .map(([tag, body, first]) => {
       const b = Uint8Array.from([first, ...body]);
       const pre = tag === Tag.Value ? [tag, 1] : tag === Tag.Callback ? [tag, 1, 0, 1] : [tag];
@@ -864,7 +965,10 @@ describe('garbage never escapes as anything but TraceError', { timeout: 60_000 }
     });
 
   it('random bytes', () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), (b) => checkParse(b)), runs(200));
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), (b) => checkParse(b)),
+      runs(200),
+    );
   });
 
   it('"RWND" + version 1 + random bytes', () => {
@@ -877,9 +981,15 @@ describe('garbage never escapes as anything but TraceError', { timeout: 60_000 }
   it('a valid header followed by random chunks with correct checksums', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.array(fc.oneof(fragment, msgpackFragment, fc.uint8Array({ minLength: 1, maxLength: 20 })), { minLength: 1, maxLength: 8 }), {
-          maxLength: 4,
-        }),
+        fc.array(
+          fc.array(fc.oneof(fragment, msgpackFragment, fc.uint8Array({ minLength: 1, maxLength: 20 })), {
+            minLength: 1,
+            maxLength: 8,
+          }),
+          {
+            maxLength: 4,
+          },
+        ),
         fc.option(fc.nat(), { nil: undefined }),
         (chunks, cut) => {
           const bytes = Buffer.concat([preamble, ...chunks.map((frags, i) => chunk(Buffer.concat(frags), i))]);
@@ -934,7 +1044,9 @@ describe('error messages for specific bad inputs', { timeout: 60_000 }, () => {
     const isMagicPrefix = (b: Uint8Array) => b.length < MAGIC.length && b.every((x, i) => x === rwnd[i]);
     fc.assert(
       fc.property(
-        fc.uint8Array({ minLength: 1, maxLength: 100 }).filter((b) => !isMagicPrefix(b) && !(b.length >= 4 && MAGIC.equals(b.subarray(0, 4)))),
+        fc
+          .uint8Array({ minLength: 1, maxLength: 100 })
+          .filter((b) => !isMagicPrefix(b) && !(b.length >= 4 && MAGIC.equals(b.subarray(0, 4)))),
         (b) => {
           expect(() => TraceReader.parse(b)).toThrow(TraceError);
           expect(() => TraceReader.parse(b)).toThrow(/is not a rewind recording/);
@@ -945,7 +1057,10 @@ describe('error messages for specific bad inputs', { timeout: 60_000 }, () => {
   });
 
   it('a prefix of the signature is "cut short"', () => {
-    for (let n = 1; n <= 4; n++) expect(() => TraceReader.parse(Uint8Array.from(rwnd.slice(0, n)))).toThrow(/cut short after \d+ bytes?, inside its header/);
+    for (let n = 1; n <= 4; n++)
+      expect(() => TraceReader.parse(Uint8Array.from(rwnd.slice(0, n)))).toThrow(
+        /cut short after \d+ bytes?, inside its header/,
+      );
   });
 
   it('a newer format version is "written by a newer rewind"', () => {
@@ -953,7 +1068,9 @@ describe('error messages for specific bad inputs', { timeout: 60_000 }, () => {
     fc.assert(
       fc.property(fc.integer({ min: FORMAT_VERSION + 1, max: 255 }), fc.uint8Array({ maxLength: 50 }), (v, rest) => {
         expect(() => TraceReader.parse(Uint8Array.from([...rwnd, v, ...rest]))).toThrow(TraceError);
-        expect(() => TraceReader.parse(Uint8Array.from([...rwnd, v, ...rest]))).toThrow(new RegExp(`newer rewind \\(trace format ${v};`));
+        expect(() => TraceReader.parse(Uint8Array.from([...rwnd, v, ...rest]))).toThrow(
+          new RegExp(`newer rewind \\(trace format ${v};`),
+        );
       }),
       runs(50),
     );
@@ -983,7 +1100,9 @@ describe('error messages for specific bad inputs', { timeout: 60_000 }, () => {
           const pos = c.start + 4 + (posPick % span);
           bytes[pos] ^= x;
           expect(() => TraceReader.parse(bytes)).toThrow(TraceError);
-          expect(() => TraceReader.parse(bytes)).toThrow(new RegExp(`corrupt: the chunk at byte ${c.start} fails its checksum`));
+          expect(() => TraceReader.parse(bytes)).toThrow(
+            new RegExp(`corrupt: the chunk at byte ${c.start} fails its checksum`),
+          );
         },
       ),
       runs(100),
@@ -1000,9 +1119,13 @@ describe('error messages for specific bad inputs', { timeout: 60_000 }, () => {
 
   it('a header that is not a trace header is corrupt', () => {
     const h = Buffer.from([0x93, 1, 2, 3]); // msgpack [1,2,3]
-    expect(() => TraceReader.parse(Buffer.concat([MAGIC, Buffer.from([FORMAT_VERSION, h.length]), h]))).toThrow(/corrupt header \(the header is not an object\)/);
+    expect(() => TraceReader.parse(Buffer.concat([MAGIC, Buffer.from([FORMAT_VERSION, h.length]), h]))).toThrow(
+      /corrupt header \(the header is not an object\)/,
+    );
     const bad = Buffer.from([0xc1]); // msgpack "never used"
-    expect(() => TraceReader.parse(Buffer.concat([MAGIC, Buffer.from([FORMAT_VERSION, 1]), bad]))).toThrow(/has a corrupt header/);
+    expect(() => TraceReader.parse(Buffer.concat([MAGIC, Buffer.from([FORMAT_VERSION, 1]), bad]))).toThrow(
+      /has a corrupt header/,
+    );
   });
 
   it('open() explains a missing file and a directory', () => {
@@ -1014,7 +1137,9 @@ describe('error messages for specific bad inputs', { timeout: 60_000 }, () => {
     const pre = encodePreamble(makeHeader());
     // a wall reading, then a RandomUUID with only 3 of its 16 bytes
     const payload = Buffer.from([Tag.DateNow, 2, Tag.RandomUUID, 1, 2, 3]);
-    expect(() => TraceReader.parse(Buffer.concat([pre, encodeChunk(0, payload)]))).toThrow(/corrupt: event 2 cannot be decoded \(field of 16 bytes runs past the end\)/);
+    expect(() => TraceReader.parse(Buffer.concat([pre, encodeChunk(0, payload)]))).toThrow(
+      /corrupt: event 2 cannot be decoded \(field of 16 bytes runs past the end\)/,
+    );
     // the same bytes in a chunk that is itself cut off: the complete first event is kept
     const ok = encodeChunk(0, Buffer.from([Tag.DateNow, 2]));
     const t = TraceReader.parse(Buffer.concat([pre, ok, encodeChunk(1, payload).subarray(0, CHUNK_HEADER_BYTES + 4)]));
@@ -1025,7 +1150,9 @@ describe('error messages for specific bad inputs', { timeout: 60_000 }, () => {
   it('an unknown tag inside a complete chunk is corruption, not truncation', () => {
     const pre = encodePreamble(makeHeader());
     const payload = Buffer.from([Tag.DateNow, 0, 0xee]);
-    expect(() => TraceReader.parse(Buffer.concat([pre, encodeChunk(0, payload)]))).toThrow(/event 2 cannot be decoded \(unknown event tag 238\)/);
+    expect(() => TraceReader.parse(Buffer.concat([pre, encodeChunk(0, payload)]))).toThrow(
+      /event 2 cannot be decoded \(unknown event tag 238\)/,
+    );
   });
 });
 
@@ -1041,7 +1168,16 @@ describe('FastPacker: the fast path of Call and Callback payloads', () => {
   it('decodes as the general path does, or gives up', () => {
     fc.assert(
       fc.property(
-        fc.anything({ withNullPrototype: true, withTypedArray: true, withSparseArray: true, withDate: true, withBigInt: true, withMap: true, withSet: true, withUnicodeString: true }),
+        fc.anything({
+          withNullPrototype: true,
+          withTypedArray: true,
+          withSparseArray: true,
+          withDate: true,
+          withBigInt: true,
+          withMap: true,
+          withSet: true,
+          withUnicodeString: true,
+        }),
         fc.boolean(),
         (v, encoded) => {
           const got = fast(v, encoded);
@@ -1076,7 +1212,9 @@ describe('FastPacker: the fast path of Call and Callback payloads', () => {
     };
     w.call(6, { args, status: 1, value: ['outer', 1.5] }, false, false);
     w.close();
-    const calls = [...TraceReader.events(TraceReader.open(p))].filter((e) => e.tag === Tag.Call).map((e) => [e.api, e.call]);
+    const calls = [...TraceReader.events(TraceReader.open(p))]
+      .filter((e) => e.tag === Tag.Call)
+      .map((e) => [e.api, e.call]);
     expect(calls).toEqual([
       [7, { args: ['inner', 'b.txt'], status: 1, value: { size: 3 } }],
       [6, { args: { path: 'a.txt', flags: 'r' }, status: 1, value: ['outer', 1.5] }],
@@ -1102,7 +1240,8 @@ describe('FastPacker: the fast path of Call and Callback payloads', () => {
         expect(decodeValue(got)).toEqual(decodeValue(general(v, false)));
       }
       // Non-ASCII text, Dates and errors go the general way.
-      for (const v of ['héllo', new Date(0), new Error('x'), [undefined], JSON.parse('{"__proto__": 1}')]) expect(fast(v, false)).toBe(GAVE_UP);
+      for (const v of ['héllo', new Date(0), new Error('x'), [undefined], JSON.parse('{"__proto__": 1}')])
+        expect(fast(v, false)).toBe(GAVE_UP);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -53,13 +53,18 @@ function expectDivergence(expect: Expect, rec: Recorded, rep: RunResult, n: numb
   // Everything written before the divergence matched the recording.
   const out = rep.stdout;
   expect(out.length).toBeLessThan(rec.stdout.length);
-  expect(rec.stdout.subarray(0, out.length).equals(out), `the replay's stdout is not a prefix of the recording's${ctx}`).toBe(true);
+  expect(
+    rec.stdout.subarray(0, out.length).equals(out),
+    `the replay's stdout is not a prefix of the recording's${ctx}`,
+  ).toBe(true);
 }
 
 describe.concurrent('divergence', () => {
   it('control: the unchanged data file replays exactly', async ({ expect }) => {
     const { rec } = await recordWithData(BASE);
-    expect(rec.stdout.toString('utf8')).toMatch(/^date 0 \d+\ndate 1 \d+\nbytes [0-9a-f]{16}\nfired timeout \d+\ndone\n$/);
+    expect(rec.stdout.toString('utf8')).toMatch(
+      /^date 0 \d+\ndate 1 \d+\nbytes [0-9a-f]{16}\nfired timeout \d+\ndone\n$/,
+    );
     const rep = await replay(rec.dir);
     expectReplayMatches(expect, { record: rec, replay: rep });
   });

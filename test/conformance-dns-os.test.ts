@@ -35,9 +35,26 @@ const ZONE_A: Zone = {
     { type: 'TXT', entries: ['v=spf1 -all'] },
     { type: 'TXT', entries: ['part one', 'part two'] },
     { type: 'NS', value: 'ns1.svc.test' },
-    { type: 'SOA', nsname: 'ns1.svc.test', hostmaster: 'admin.svc.test', serial: 2024010101, refresh: 3600, retry: 600, expire: 86400, minttl: 300 },
+    {
+      type: 'SOA',
+      nsname: 'ns1.svc.test',
+      hostmaster: 'admin.svc.test',
+      serial: 2024010101,
+      refresh: 3600,
+      retry: 600,
+      expire: 86400,
+      minttl: 300,
+    },
     { type: 'CAA', critical: 0, tag: 'issue', value: 'ca.example' },
-    { type: 'NAPTR', order: 100, preference: 10, flags: 'S', service: 'SIP+D2U', regexp: '', replacement: '_sip._udp.svc.test' },
+    {
+      type: 'NAPTR',
+      order: 100,
+      preference: 10,
+      flags: 'S',
+      service: 'SIP+D2U',
+      regexp: '',
+      replacement: '_sip._udp.svc.test',
+    },
   ],
   'www.svc.test': [{ type: 'CNAME', value: 'svc.test' }],
   '_http._tcp.svc.test': [{ type: 'SRV', priority: 1, weight: 5, port: 8080, name: 'svc.test' }],
@@ -53,7 +70,16 @@ const ZONE_B: Zone = {
     { type: 'AAAA', address: '2001:db8::7', ttl: 5 },
     { type: 'MX', priority: 5, exchange: 'other.svc.test' },
     { type: 'TXT', entries: ['changed'] },
-    { type: 'SOA', nsname: 'ns2.svc.test', hostmaster: 'root.svc.test', serial: 7, refresh: 1, retry: 1, expire: 1, minttl: 1 },
+    {
+      type: 'SOA',
+      nsname: 'ns2.svc.test',
+      hostmaster: 'root.svc.test',
+      serial: 7,
+      refresh: 1,
+      retry: 1,
+      expire: 1,
+      minttl: 1,
+    },
   ],
   '_http._tcp.svc.test': [{ type: 'SRV', priority: 9, weight: 9, port: 9090, name: 'other.svc.test' }],
   '_443._tcp.svc.test': [{ type: 'TLSA', certUsage: 2, selector: 0, match: 0, data: Buffer.from('0badf00d', 'hex') }],
@@ -124,12 +150,19 @@ describe.concurrent('dns', () => {
     expect(out).toMatch(new RegExp(`^lookup hints verbatim \\[${addr}\\]$`, 'm'));
     expect(out).toMatch(/^lookup ipv6first \[\[\{"address":"[0-9a-f.:]+","family":[46]\}.*\]\]$/m);
     expect(out).toMatch(/^lookup literal \["127\.0\.0\.1",4\]$/m);
-    const missing = /^lookup missing Error (\w+) errno=-\d+ syscall=getaddrinfo hostname=nonexistent\.invalid: getaddrinfo (\w+) nonexistent\.invalid$/m.exec(out);
+    const missing =
+      /^lookup missing Error (\w+) errno=-\d+ syscall=getaddrinfo hostname=nonexistent\.invalid: getaddrinfo (\w+) nonexistent\.invalid$/m.exec(
+        out,
+      );
     expect(missing?.[1], out).toMatch(/^(ENOTFOUND|EAI_AGAIN)$/);
-    expect(out).toMatch(/^inspected Error: getaddrinfo \w+ nonexistent\.invalid\n {4}at GetAddrInfoReqWrap\.onlookupall \[as oncomplete\] \(node:dns:\d+:\d+\) \{\n {2}errno: -\d+,\n {2}code: '\w+',\n {2}syscall: 'getaddrinfo',\n {2}hostname: 'nonexistent\.invalid'\n\}$/m);
+    expect(out).toMatch(
+      /^inspected Error: getaddrinfo \w+ nonexistent\.invalid\n {4}at GetAddrInfoReqWrap\.onlookupall \[as oncomplete\] \(node:dns:\d+:\d+\) \{\n {2}errno: -\d+,\n {2}code: '\w+',\n {2}syscall: 'getaddrinfo',\n {2}hostname: 'nonexistent\.invalid'\n\}$/m,
+    );
     expect(out).toMatch(/^promisify lookup \[\{"address":"[0-9a-f.:]+","family":[46]\}\]$/m);
     expect(out).toMatch(/^dns\.promises\.lookup \[\[\{"address":/m);
-    expect(out).toMatch(/^dns\/promises lookup missing Error \w+ errno=-\d+ syscall=getaddrinfo hostname=nonexistent\.invalid/m);
+    expect(out).toMatch(
+      /^dns\/promises lookup missing Error \w+ errno=-\d+ syscall=getaddrinfo hostname=nonexistent\.invalid/m,
+    );
     expect(out).toMatch(/^lookupService \["[^"]+","[^"]+"\]$/m);
     expect(out).toMatch(/^promises lookupService \[\{"hostname":"[^"]+","service":"[^"]+"\}\]$/m);
     expect(out).toMatch(/^completion order [0-5](,[0-5]){5}$/m);
@@ -149,52 +182,81 @@ describe.concurrent('dns', () => {
     expect(out).toMatch(/^connected to 127\.0\.0\.1 true$/m);
     expect(out).toMatch(/^client got hello 127\.0\.0\.1$/m);
     expect(out).toMatch(/^bad lookup ENOTFOUND$/m);
-    expect(out).toMatch(/^bad connect ENOTFOUND getaddrinfo nonexistent\.invalid getaddrinfo ENOTFOUND nonexistent\.invalid$/m);
+    expect(out).toMatch(
+      /^bad connect ENOTFOUND getaddrinfo nonexistent\.invalid getaddrinfo ENOTFOUND nonexistent\.invalid$/m,
+    );
     expect(out).toMatch(/\nserver closed\n$/);
     // Asked again, 'localhost' would be another address to listen on and connect to.
     fs.writeFileSync(hosts, '127.0.0.2 localhost\n');
     expectReplayMatches(expect, { record: rec, replay: await replay(rec.dir) });
   });
 
-  it("dns.lookup('localhost') replays the recorded addresses on a machine where it resolves to others", async ({ expect }) => {
+  it("dns.lookup('localhost') replays the recorded addresses on a machine where it resolves to others", async ({
+    expect,
+  }) => {
     const { hosts, env } = hostsFile('192.0.2.1 localhost\n');
     const rec = await record('dns-localhost.cjs', [], { env });
     expect(expectRecorded(expect, rec)).toBe('localhost 192.0.2.1/4\nfirst 192.0.2.1/4\n');
 
     fs.writeFileSync(hosts, '198.51.100.1 localhost\n2001:db8::1 localhost\n');
     const plain = await runPlain('dns-localhost.cjs', [], { env });
-    expect(plain.stdout.toString('utf8'), describeRun('plain run', plain)).toBe('localhost 198.51.100.1/4 2001:db8::1/6\nfirst 198.51.100.1/4\n');
+    expect(plain.stdout.toString('utf8'), describeRun('plain run', plain)).toBe(
+      'localhost 198.51.100.1/4 2001:db8::1/6\nfirst 198.51.100.1/4\n',
+    );
     expectReplayMatches(expect, { record: rec, replay: await replay(rec.dir) });
   });
 
   it('resolve*, reverse, Resolver and cancel() against a DNS server: the replay sends no query', async ({ expect }) => {
     const out = await recordAgainstServer(expect, 'dns-resolve.cjs');
     expect(out).toMatch(/^resolve4 \["192\.0\.2\.10","192\.0\.2\.11"\]$/m);
-    expect(out).toMatch(/^resolve4 ttl \[\{"address":"192\.0\.2\.10","ttl":120\},\{"address":"192\.0\.2\.11","ttl":60\}\]$/m);
+    expect(out).toMatch(
+      /^resolve4 ttl \[\{"address":"192\.0\.2\.10","ttl":120\},\{"address":"192\.0\.2\.11","ttl":60\}\]$/m,
+    );
     expect(out).toMatch(/^resolve6 ttl \[\{"address":"2001:db8::10","ttl":90\}\]$/m);
     expect(out).toMatch(/^resolve \["192\.0\.2\.10","192\.0\.2\.11"\]$/m);
     // Node 24 adds the record type to MX, SRV and CAA answers.
-    expect(out).toMatch(/^resolve MX \[\{"exchange":"mail\.svc\.test","priority":10(,"type":"MX")?\},\{"exchange":"backup\.svc\.test","priority":20(,"type":"MX")?\}\]$/m);
-    for (const type of ['A', 'AAAA', 'MX', 'TXT', 'NS', 'SOA']) expect(out).toMatch(new RegExp(`^resolveAny .*"type":"${type}"`, 'm'));
+    expect(out).toMatch(
+      /^resolve MX \[\{"exchange":"mail\.svc\.test","priority":10(,"type":"MX")?\},\{"exchange":"backup\.svc\.test","priority":20(,"type":"MX")?\}\]$/m,
+    );
+    for (const type of ['A', 'AAAA', 'MX', 'TXT', 'NS', 'SOA'])
+      expect(out).toMatch(new RegExp(`^resolveAny .*"type":"${type}"`, 'm'));
     expect(out).toMatch(/^resolveCaa \[\{"critical":0,("type":"CAA",)?"issue":"ca\.example"\}\]$/m);
     expect(out).toMatch(/^resolveCname \["svc\.test"\]$/m);
-    expect(out).toMatch(/^resolveNaptr \[\{"flags":"S","service":"SIP\+D2U","regexp":"","replacement":"_sip\._udp\.svc\.test","order":100,"preference":10\}\]$/m);
+    expect(out).toMatch(
+      /^resolveNaptr \[\{"flags":"S","service":"SIP\+D2U","regexp":"","replacement":"_sip\._udp\.svc\.test","order":100,"preference":10\}\]$/m,
+    );
     expect(out).toMatch(/^resolveNs \["ns1\.svc\.test"\]$/m);
     expect(out).toMatch(/^resolvePtr \["svc\.test"\]$/m);
-    expect(out).toMatch(/^resolveSoa \{"nsname":"ns1\.svc\.test","hostmaster":"admin\.svc\.test","serial":2024010101,/m);
+    expect(out).toMatch(
+      /^resolveSoa \{"nsname":"ns1\.svc\.test","hostmaster":"admin\.svc\.test","serial":2024010101,/m,
+    );
     expect(out).toMatch(/^resolveSrv \[\{"name":"svc\.test","port":8080,"priority":1,"weight":5(,"type":"SRV")?\}\]$/m);
-    expect(out).toMatch(/^resolveTlsa ("n\/a"|\[ \{ certUsage: 3, selector: 1, match: 1, data: ArrayBuffer \{ \[Uint8Contents\]: <c0 ff ee 00>, \[byteLength\]: 4 \} \} \])$/m);
+    expect(out).toMatch(
+      /^resolveTlsa ("n\/a"|\[ \{ certUsage: 3, selector: 1, match: 1, data: ArrayBuffer \{ \[Uint8Contents\]: <c0 ff ee 00>, \[byteLength\]: 4 \} \} \])$/m,
+    );
     expect(out).toMatch(/^resolveTxt \[\["v=spf1 -all"\],\["part one","part two"\]\]$/m);
     expect(out).toMatch(/^reverse \["svc\.test"\]$/m);
     expect(out).toMatch(/^promisify resolve4 \["192\.0\.2\.10","192\.0\.2\.11"\]$/m);
-    expect(out).toMatch(/^no such name Error ENOTFOUND errno=undefined syscall=queryA hostname=missing\.svc\.test: queryA ENOTFOUND missing\.svc\.test$/m);
-    expect(out).toMatch(/^no such record Error ENODATA errno=undefined syscall=queryA hostname=empty\.svc\.test: queryA ENODATA empty\.svc\.test$/m);
-    expect(out).toMatch(/^refused Error EREFUSED errno=undefined syscall=queryA hostname=refused\.svc\.test: queryA EREFUSED refused\.svc\.test$/m);
-    expect(out).toMatch(/^inspected Error: queryAaaa ENOTFOUND missing\.svc\.test\n {4}at QueryReqWrap\.onresolve \[as oncomplete\] /m);
+    expect(out).toMatch(
+      /^no such name Error ENOTFOUND errno=undefined syscall=queryA hostname=missing\.svc\.test: queryA ENOTFOUND missing\.svc\.test$/m,
+    );
+    expect(out).toMatch(
+      /^no such record Error ENODATA errno=undefined syscall=queryA hostname=empty\.svc\.test: queryA ENODATA empty\.svc\.test$/m,
+    );
+    expect(out).toMatch(
+      /^refused Error EREFUSED errno=undefined syscall=queryA hostname=refused\.svc\.test: queryA EREFUSED refused\.svc\.test$/m,
+    );
+    expect(out).toMatch(
+      /^inspected Error: queryAaaa ENOTFOUND missing\.svc\.test\n {4}at QueryReqWrap\.onresolve \[as oncomplete\] /m,
+    );
     expect(out).toMatch(/^own resolve4 \["192\.0\.2\.10","192\.0\.2\.11"\]$/m);
-    expect(out).toMatch(/^own timeout Error ETIMEOUT errno=undefined syscall=queryA hostname=silent\.svc\.test: queryA ETIMEOUT silent\.svc\.test$/m);
+    expect(out).toMatch(
+      /^own timeout Error ETIMEOUT errno=undefined syscall=queryA hostname=silent\.svc\.test: queryA ETIMEOUT silent\.svc\.test$/m,
+    );
     // cancel() answers the pending query in a later turn, as the recording has it.
-    expect(out).toMatch(/^cancel returned\nown cancelled Error ECANCELLED errno=undefined syscall=queryTxt hostname=silent\.svc\.test: /m);
+    expect(out).toMatch(
+      /^cancel returned\nown cancelled Error ECANCELLED errno=undefined syscall=queryTxt hostname=silent\.svc\.test: /m,
+    );
     expect(out).toMatch(/^servers 127\.0\.0\.1:(\d+) 127\.0\.0\.1:\1$/m);
     expect(out.match(/^invalid \w+ ERR_\w+ .+$/gm), out).toHaveLength(5);
     expect(out).not.toMatch(/accepted\?/);
@@ -208,13 +270,21 @@ describe.concurrent('dns', () => {
     expect(out).toMatch(/^lookupService \{"hostname":"[^"]+","service":"[^"]+"\}$/m);
     expect(out).toMatch(/^named resolve4 \["192\.0\.2\.10","192\.0\.2\.11"\]$/m);
     expect(out).toMatch(/^named resolve4 ttl \[\{"address":"192\.0\.2\.10","ttl":120\},/m);
-    expect(out).toMatch(/^together \[\{"exchange":"mail\.svc\.test","priority":10(,"type":"MX")?\},.*\] \[\["v=spf1 -all"\],\["part one","part two"\]\]$/m);
+    expect(out).toMatch(
+      /^together \[\{"exchange":"mail\.svc\.test","priority":10(,"type":"MX")?\},.*\] \[\["v=spf1 -all"\],\["part one","part two"\]\]$/m,
+    );
     expect(out).toMatch(/^servers 127\.0\.0\.1:\d+$/m);
-    expect(out).toMatch(/^rejected Error ENOTFOUND syscall=queryA hostname=missing\.svc\.test: queryA ENOTFOUND missing\.svc\.test$/m);
-    expect(out).toMatch(/^lookup rejected Error: getaddrinfo \w+ nonexistent\.invalid\n {4}at GetAddrInfoReqWrap\.onlookup \[as oncomplete\] \(node:internal\/dns\/promises:\d+:\d+\) \{$/m);
+    expect(out).toMatch(
+      /^rejected Error ENOTFOUND syscall=queryA hostname=missing\.svc\.test: queryA ENOTFOUND missing\.svc\.test$/m,
+    );
+    expect(out).toMatch(
+      /^lookup rejected Error: getaddrinfo \w+ nonexistent\.invalid\n {4}at GetAddrInfoReqWrap\.onlookup \[as oncomplete\] \(node:internal\/dns\/promises:\d+:\d+\) \{$/m,
+    );
     expect(out).toMatch(/^own srv \[\{"name":"svc\.test","port":8080,"priority":1,"weight":5(,"type":"SRV")?\}\]$/m);
     expect(out).toMatch(/^own reverse \["svc\.test"\]$/m);
-    expect(out).toMatch(/^cancel returned\nown cancelled Error ECANCELLED syscall=queryA hostname=silent\.svc\.test: /m);
+    expect(out).toMatch(
+      /^cancel returned\nown cancelled Error ECANCELLED syscall=queryA hostname=silent\.svc\.test: /m,
+    );
     expect(out).toMatch(/^dns\.promises\.Resolver resolve6 \[\{"address":"2001:db8::10","ttl":90\}\]$/m);
     expect(out).toMatch(/^dns\.promises\.resolveSoa \{"nsname":"ns1\.svc\.test",/m);
     expect(out.match(/^invalid \w+ ERR_\w+ .+$/gm), out).toHaveLength(3);
@@ -258,7 +328,9 @@ describe.concurrent('os', () => {
     expect(out).toMatch(
       /^getPriority SystemError \[ERR_SYSTEM_ERROR\]: A system error occurred: uv_os_getpriority returned ESRCH \(no such process\)\n {4}at Object\.getPriority \(node:os:/m,
     );
-    expect(out).toMatch(/^ {2}errno: \[Getter\/Setter: -\d+\],\n {2}syscall: \[Getter\/Setter: 'uv_os_getpriority'\]\n\}$/m);
+    expect(out).toMatch(
+      /^ {2}errno: \[Getter\/Setter: -\d+\],\n {2}syscall: \[Getter\/Setter: 'uv_os_getpriority'\]\n\}$/m,
+    );
     expect(out).toMatch(/^toString SystemError \[ERR_SYSTEM_ERROR\]: .* -\d+ uv_os_getpriority ESRCH$/m);
     expect(out.match(/^invalid \w+ ERR_\w+ .+$/gm), out).toHaveLength(3);
     expect(out).toMatch(/^later [\d.]+ \d+$/m);
@@ -283,11 +355,16 @@ describe.concurrent('os', () => {
     }
   });
 
-  it.runIf(process.getuid?.() === 0)('os.userInfo() of a user the system does not know: its SystemError', async ({ expect }) => {
-    const r = await recordAndReplay('os-user-unknown.cjs');
-    const out = expectRecorded(expect, r.record);
-    expect(out).toMatch(/^SystemError \[ERR_SYSTEM_ERROR\]: A system error occurred: uv_os_get_passwd returned ENOENT \(no such file or directory\)\n {4}at Object\.userInfo \(node:os:/m);
-    expect(out).toMatch(/^toString SystemError \[ERR_SYSTEM_ERROR\]: .* ERR_SYSTEM_ERROR -2 uv_os_get_passwd true$/m);
-    expectReplayMatches(expect, r);
-  });
+  it.runIf(process.getuid?.() === 0)(
+    'os.userInfo() of a user the system does not know: its SystemError',
+    async ({ expect }) => {
+      const r = await recordAndReplay('os-user-unknown.cjs');
+      const out = expectRecorded(expect, r.record);
+      expect(out).toMatch(
+        /^SystemError \[ERR_SYSTEM_ERROR\]: A system error occurred: uv_os_get_passwd returned ENOENT \(no such file or directory\)\n {4}at Object\.userInfo \(node:os:/m,
+      );
+      expect(out).toMatch(/^toString SystemError \[ERR_SYSTEM_ERROR\]: .* ERR_SYSTEM_ERROR -2 uv_os_get_passwd true$/m);
+      expectReplayMatches(expect, r);
+    },
+  );
 });

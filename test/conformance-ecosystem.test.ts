@@ -4,12 +4,23 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import { afterAll, describe, it } from 'vitest';
-import { cleanupTempDirs, describeRun, eventsOf, expectReplayMatches, record, recordAndReplay, replay, tempDir } from './helpers.js';
+import {
+  cleanupTempDirs,
+  describeRun,
+  eventsOf,
+  expectReplayMatches,
+  record,
+  recordAndReplay,
+  replay,
+  tempDir,
+} from './helpers.js';
 
 afterAll(cleanupTempDirs);
 
 describe.concurrent('what real packages do', () => {
-  it('a writev whose last chunk is an empty Buffer (ws closing a connection) is logged with the crc32 of its bytes', async ({ expect }) => {
+  it('a writev whose last chunk is an empty Buffer (ws closing a connection) is logged with the crc32 of its bytes', async ({
+    expect,
+  }) => {
     const r = await recordAndReplay('eco/writev-empty.cjs');
     expect(r.record.status, describeRun('record', r.record)).toBe(0);
     expect(r.record.stdout.toString()).toBe('server got 6 bytes\nserver got 3 bytes\n');
@@ -18,7 +29,9 @@ describe.concurrent('what real packages do', () => {
     expectReplayMatches(expect, r);
   });
 
-  it("process.exit() inside an 'exit' listener that removed every listener (tape) still ends the log", async ({ expect }) => {
+  it("process.exit() inside an 'exit' listener that removed every listener (tape) still ends the log", async ({
+    expect,
+  }) => {
     const r = await recordAndReplay('eco/exit-in-exit.cjs');
     expect(r.record.status, describeRun('record', r.record)).toBe(3);
     const events = await eventsOf(r.record.dir);
@@ -27,7 +40,9 @@ describe.concurrent('what real packages do', () => {
     expectReplayMatches(expect, r);
   });
 
-  it("WebAssembly compiled by a package's top-level code (undici, es-module-lexer) completes in its recorded turn", async ({ expect }) => {
+  it("WebAssembly compiled by a package's top-level code (undici, es-module-lexer) completes in its recorded turn", async ({
+    expect,
+  }) => {
     const r = await recordAndReplay('eco/wasm-at-load.cjs');
     expect(r.record.status, describeRun('record', r.record)).toBe(0);
     expect(r.record.stdout.toString()).toMatch(/^(stat |wasm |stat2 |read ?){4}\n$/);
@@ -37,7 +52,9 @@ describe.concurrent('what real packages do', () => {
     expectReplayMatches(expect, r);
   });
 
-  it("a divergence report formats the stack itself: the program's Error.prepareStackTrace (vite-node's) reads files", async ({ expect }) => {
+  it("a divergence report formats the stack itself: the program's Error.prepareStackTrace (vite-node's) reads files", async ({
+    expect,
+  }) => {
     const config = path.join(tempDir(), 'config.json');
     fs.writeFileSync(config, '{ "dates": 1 }');
     const rec = await record('eco/source-map-diverge.cjs', [config]);

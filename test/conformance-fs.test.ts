@@ -48,7 +48,11 @@ function snapshot(dir: string): Record<string, string> {
   for (const rel of fs.readdirSync(dir, { recursive: true }) as string[]) {
     const full = path.join(dir, rel);
     const st = fs.lstatSync(full);
-    out[rel] = st.isDirectory() ? '<dir>' : st.isSymbolicLink() ? `-> ${fs.readlinkSync(full)}` : fs.readFileSync(full, 'latin1');
+    out[rel] = st.isDirectory()
+      ? '<dir>'
+      : st.isSymbolicLink()
+        ? `-> ${fs.readlinkSync(full)}`
+        : fs.readFileSync(full, 'latin1');
   }
   return out;
 }
@@ -89,7 +93,7 @@ const CASES: Record<string, FsCase> = {
       expect(out).toMatch(/^done$/m);
     },
   },
-  'userland patches of fs that read the clock inside Node\'s fs calls (graceful-fs\'s closeSync, fs.open, fs.read)': {
+  "userland patches of fs that read the clock inside Node's fs calls (graceful-fs's closeSync, fs.open, fs.read)": {
     fixture: 'fs-userland-patches.cjs',
     setup: (dir) => put(dir, { 'in.txt': 'input one\n', 'big.txt': 'abcdefghij'.repeat(2000) }),
     writes: ['out.txt'],
@@ -117,10 +121,12 @@ const CASES: Record<string, FsCase> = {
       fs.rmSync(path.join(dir, 'big.txt'));
     },
     check(out, _err, expect) {
-      expect(out).toBe('readFileSync 10 70000\nreadFile 70000\nreaddir big.txt,copy.txt,in.txt\nstream 10 then input one true\n');
+      expect(out).toBe(
+        'readFileSync 10 70000\nreadFile 70000\nreaddir big.txt,copy.txt,in.txt\nstream 10 then input one true\n',
+      );
     },
   },
-  'Node\'s fs code over the binding: cp/cpSync with a filter, glob, mkdtempDisposable, streams over a FileHandle, Dir': {
+  "Node's fs code over the binding: cp/cpSync with a filter, glob, mkdtempDisposable, streams over a FileHandle, Dir": {
     fixture: 'fs-more.mjs',
     setup: (dir) => put(dir, { 'src/a.txt': 'alpha text\n', 'src/b.md': '# md\n', 'src/sub/c.txt': 'c text\n' }),
     writes: ['copy', 'copy2', 'copy3.txt'],
@@ -231,14 +237,16 @@ const CASES: Record<string, FsCase> = {
     },
   },
   // Jest's workers: source-map-support's Error.prepareStackTrace calls fs.existsSync.
-  "an Error.prepareStackTrace that reads files, and fs calls that throw": {
+  'an Error.prepareStackTrace that reads files, and fs calls that throw': {
     fixture: 'fs-error-stack-hook.cjs',
     setup: (dir) => put(dir, { 'in.txt': 'input one\n' }),
     writes: [],
     change: (dir) => put(dir, { 'in.txt': 'CHANGED\n' }),
     check(out, _err, expect) {
       // The hook runs when the program reads a stack, not when the call failed.
-      expect(out).toMatch(/^probe ENOENT formatted 0\nreaddir ENOENT formatted 0\nError: ENOENT: no such file or directory, scandir 'missing-dir'\n {2}node:fs:false\n {2}abs:true\n/);
+      expect(out).toMatch(
+        /^probe ENOENT formatted 0\nreaddir ENOENT formatted 0\nError: ENOENT: no such file or directory, scandir 'missing-dir'\n {2}node:fs:false\n {2}abs:true\n/,
+      );
       expect(out).toMatch(/^formatted 1\ndata "input one\\n"\n$/m);
     },
   },
@@ -251,11 +259,14 @@ describe.concurrent('fs: record, change the disk, replay', () => {
     });
   }
 
-  it('acceptance: a program reads and stats a directory tree and writes a summary file; the tree is changed and the summary deleted before replay; replay output is identical and the summary file is not re-created', async ({ expect }) => {
+  it('acceptance: a program reads and stats a directory tree and writes a summary file; the tree is changed and the summary deleted before replay; replay output is identical and the summary file is not re-created', async ({
+    expect,
+  }) => {
     const { dir, rec } = await recordChangeReplay(expect, {
       fixture: 'fs-tree.cjs',
       args: (d) => [path.join(d, 'tree'), path.join(d, 'summary.txt')],
-      setup: (d) => put(d, { 'tree/a.txt': 'alpha\n', 'tree/sub/b.txt': 'bravo\nmore\n', 'tree/sub/deeper/c.txt': 'charlie\n' }),
+      setup: (d) =>
+        put(d, { 'tree/a.txt': 'alpha\n', 'tree/sub/b.txt': 'bravo\nmore\n', 'tree/sub/deeper/c.txt': 'charlie\n' }),
       writes: ['summary.txt'],
       change(d) {
         put(d, { 'tree/a.txt': 'alpha, rewritten and longer\n', 'tree/new.txt': 'added after recording\n' });
@@ -274,19 +285,28 @@ describe.concurrent('fs: record, change the disk, replay', () => {
       const dir = tempDir('rewind-fs-');
       put(dir, { 'in.txt': 'input one\n' });
       const program = path.join(dir, 'web.mjs');
-      fs.writeFileSync(program, "import fsp from 'node:fs/promises';\nconst h = await fsp.open('in.txt');\nfor await (const c of h.readableWebStream()) console.log(Buffer.from(c).toString().trim());\nawait h.close();\n");
+      fs.writeFileSync(
+        program,
+        "import fsp from 'node:fs/promises';\nconst h = await fsp.open('in.txt');\nfor await (const c of h.readableWebStream()) console.log(Buffer.from(c).toString().trim());\nawait h.close();\n",
+      );
       const rec = await record(program, [], { cwd: dir });
       expect(rec.status, describeRun('record', rec)).toBe(0);
       expect(rec.stdout.toString()).toBe('input one\n');
-      expect(rec.stderr.toString()).toMatch(/rewind: warning: a FileHandle's native stream \(readableWebStream on Node 20\) is not recorded/);
+      expect(rec.stderr.toString()).toMatch(
+        /rewind: warning: a FileHandle's native stream \(readableWebStream on Node 20\) is not recorded/,
+      );
       const rep = await replay(rec.dir);
       expect(rep.status, describeRun('replay', rep)).toBe(70);
-      expect(rep.stderr.toString()).toMatch(/the program did: +read a FileHandle's native stream .*which rewind cannot replay/);
+      expect(rep.stderr.toString()).toMatch(
+        /the program did: +read a FileHandle's native stream .*which rewind cannot replay/,
+      );
       expect(rep.stdout.toString()).toBe('');
     },
   );
 
-  it('a binding function rewind does not know (a newer Node) is said when recording and refused at replay, not run', async ({ expect }) => {
+  it('a binding function rewind does not know (a newer Node) is said when recording and refused at replay, not run', async ({
+    expect,
+  }) => {
     const dir = tempDir('rewind-fs-');
     const rec = await record('fs-future.cjs', [], {
       cwd: dir,
@@ -298,12 +318,16 @@ describe.concurrent('fs: record, change the disk, replay', () => {
     fs.rmSync(path.join(dir, 'touched.txt'));
     const rep = await replay(rec.dir, { cwd: dir });
     expect(rep.status, describeRun('replay', rep)).toBe(70);
-    expect(rep.stderr.toString()).toMatch(/the program did: +called the fs binding function futureTouch, which rewind cannot replay/);
+    expect(rep.stderr.toString()).toMatch(
+      /the program did: +called the fs binding function futureTouch, which rewind cannot replay/,
+    );
     expect(rep.stdout.toString()).toBe('start\n');
     expect(fs.existsSync(path.join(dir, 'touched.txt')), 'the replay ran the unknown function').toBe(false);
   });
 
-  it("the callback fs.readFile, when Node's readFile code first ran before rewind started, is said when recording and refused at replay", async ({ expect }) => {
+  it("the callback fs.readFile, when Node's readFile code first ran before rewind started, is said when recording and refused at replay", async ({
+    expect,
+  }) => {
     const dir = tempDir('rewind-fs-');
     put(dir, { 'in.txt': 'input one\n' });
     const rec = await record('fs-early-readfile.cjs', [], {
@@ -312,11 +336,15 @@ describe.concurrent('fs: record, change the disk, replay', () => {
     });
     expect(rec.status, describeRun('record', rec)).toBe(0);
     expect(rec.stdout.toString()).toBe('start\ninput one\n');
-    expect(rec.stderr.toString()).toMatch(/rewind: warning: fs\.readFile \(with a callback\) is not recorded \(Node's readFile code first ran before rewind started/);
+    expect(rec.stderr.toString()).toMatch(
+      /rewind: warning: fs\.readFile \(with a callback\) is not recorded \(Node's readFile code first ran before rewind started/,
+    );
     put(dir, { 'in.txt': 'CHANGED\n' });
     const rep = await replay(rec.dir, { cwd: dir });
     expect(rep.status, describeRun('replay', rep)).toBe(70);
-    expect(rep.stderr.toString()).toMatch(/the program did: +called fs\.readFile \(with a callback\), which rewind cannot replay here/);
+    expect(rep.stderr.toString()).toMatch(
+      /the program did: +called fs\.readFile \(with a callback\), which rewind cannot replay here/,
+    );
     expect(rep.stdout.toString()).toBe('start\n');
   });
 
@@ -343,7 +371,9 @@ describe.concurrent('fs: record, change the disk, replay', () => {
   });
 
   // vitest's fork workers: vite-node checks a module exists, then imports it.
-  it("a program's existsSync and statSync of a module it then imports leave the loader's reads of it unrecorded", async ({ expect }) => {
+  it("a program's existsSync and statSync of a module it then imports leave the loader's reads of it unrecorded", async ({
+    expect,
+  }) => {
     const { rec } = await recordChangeReplay(expect, {
       fixture: 'fs-loader-probed-import.mjs',
       setup: (d) => put(d, { 'in.txt': 'input one\n' }),

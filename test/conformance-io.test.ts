@@ -74,11 +74,16 @@ function tiles(bytes: Buffer, writes: { length: number; crc: number }[]): boolea
 }
 
 describe.concurrent('record → replay without the outside world', () => {
-  it('an HTTP API server under 2,000 keep-alive requests from another process: byte-identical responses, no port opened', async ({ expect }) => {
+  it('an HTTP API server under 2,000 keep-alive requests from another process: byte-identical responses, no port opened', async ({
+    expect,
+  }) => {
     const data = tempDir('rewind-api-data-');
-    for (const f of fs.readdirSync(fixture('io/data'))) fs.copyFileSync(path.join(fixture('io/data'), f), path.join(data, f));
+    for (const f of fs.readdirSync(fixture('io/data')))
+      fs.copyFileSync(path.join(fixture('io/data'), f), path.join(data, f));
     const dir = path.join(tempDir('rewind-rec-'), 'rec');
-    const server = start(NODE, [BIN, 'record', '--out', dir, '--', NODE, fixture('io/api-server.mjs'), data, '2000'], { cwd: tempDir() });
+    const server = start(NODE, [BIN, 'record', '--out', dir, '--', NODE, fixture('io/api-server.mjs'), data, '2000'], {
+      cwd: tempDir(),
+    });
     const [, port] = await server.waitFor(/listening (\d+)/);
     const load = await run(NODE, [fixture('io/load.mjs'), port, '8', '250']);
     expect(load.status, describeRun('load generator', load)).toBe(0);
@@ -129,8 +134,13 @@ describe.concurrent('record → replay without the outside world', () => {
     expectReplayMatches(expect, { record: rec, replay: rep });
   });
 
-  it("an http server's connections read by Node's HTTP parser, as without rewind: pipelining, split heads, bodies, parse errors, upgrades", async ({ expect }) => {
-    const [r, plain] = await Promise.all([recordAndReplay('io/http-consumed.cjs'), run(NODE, [fixture('io/http-consumed.cjs')])]);
+  it("an http server's connections read by Node's HTTP parser, as without rewind: pipelining, split heads, bodies, parse errors, upgrades", async ({
+    expect,
+  }) => {
+    const [r, plain] = await Promise.all([
+      recordAndReplay('io/http-consumed.cjs'),
+      run(NODE, [fixture('io/http-consumed.cjs')]),
+    ]);
     expect(r.record.status, describeRun('record', r.record)).toBe(0);
     const out = r.record.stdout.toString();
     // The parser consumes the sockets (no 'data' events), as it does without rewind.
@@ -145,7 +155,9 @@ describe.concurrent('record → replay without the outside world', () => {
     expectReplayMatches(expect, r);
   });
 
-  it('a corked burst of strings in several encodings and Buffers is logged with the length and crc32 of its bytes', async ({ expect }) => {
+  it('a corked burst of strings in several encodings and Buffers is logged with the length and crc32 of its bytes', async ({
+    expect,
+  }) => {
     const r = await recordAndReplay('io/writev-mixed.cjs');
     expect(r.record.status, describeRun('record', r.record)).toBe(0);
     const m = /^received (\d+) (\S+)$/m.exec(r.record.stdout.toString());
@@ -165,7 +177,8 @@ describe.concurrent('record → replay without the outside world', () => {
     const out = r.record.stdout.toString();
     // TCP is a byte stream: how the bytes fall into reads is up to timing (a loaded machine
     // may deliver "hello …" and "last …" in one read), what they add up to is not.
-    const reads = (who: string) => [...out.matchAll(new RegExp(`^${who} got (".*")( true)?$`, 'gm'))].map((m) => JSON.parse(m[1]) as string);
+    const reads = (who: string) =>
+      [...out.matchAll(new RegExp(`^${who} got (".*")( true)?$`, 'gm'))].map((m) => JSON.parse(m[1]) as string);
     const server = reads('server');
     expect(server.join(''), out).toMatch(/^hello 0\.\d+(e-\d+)?last 0\.\d+(e-\d+)?$/);
     // The server echoes each read it got, then says bye.
@@ -185,7 +198,9 @@ describe.concurrent('record → replay without the outside world', () => {
     expectReplayMatches(expect, r);
   });
 
-  it('exec("ls"), execSync, spawn and piped stdin replay where they would now give something else', async ({ expect }) => {
+  it('exec("ls"), execSync, spawn and piped stdin replay where they would now give something else', async ({
+    expect,
+  }) => {
     const dir = tempDir('rewind-ls-');
     fs.writeFileSync(path.join(dir, 'a'), '');
     fs.writeFileSync(path.join(dir, 'b'), '');
@@ -205,7 +220,17 @@ describe.concurrent('record → replay without the outside world', () => {
     const r = await recordAndReplay('io/threadpool.mjs');
     expect(r.record.status, describeRun('record', r.record)).toBe(0);
     const lines = r.record.stdout.toString().trim().split('\n').sort();
-    expect(lines.map((l) => l.split(' ')[0])).toEqual(['brotli', 'deflate', 'fetch', 'gzip', 'inflate', 'pbkdf2', 'scrypt', 'timer', 'timer']);
+    expect(lines.map((l) => l.split(' ')[0])).toEqual([
+      'brotli',
+      'deflate',
+      'fetch',
+      'gzip',
+      'inflate',
+      'pbkdf2',
+      'scrypt',
+      'timer',
+      'timer',
+    ]);
     expectReplayMatches(expect, r);
   });
 
@@ -231,23 +256,37 @@ describe.concurrent('record → replay without the outside world', () => {
 
   it('record --audit names the callbacks rewind did not record, with where they were created', async ({ expect }) => {
     const dir = path.join(tempDir('rewind-rec-'), 'rec');
-    const rec = await rewind(['record', '--audit', '--out', dir, '--', NODE, fixture('io/gaps.mjs')], { cwd: tempDir() });
+    const rec = await rewind(['record', '--audit', '--out', dir, '--', NODE, fixture('io/gaps.mjs')], {
+      cwd: tempDir(),
+    });
     expect(rec.status, describeRun('record --audit', rec)).toBe(0);
     expect(rec.stdout.toString()).toBe('timer\nblob blob text\n');
     const err = rec.stderr.toString();
     expect(err).toMatch(/^rewind audit: in process \d+, 1 kind of callback ran without being recorded/m);
     expect(err).toMatch(/^ {2}BLOBREADER created at file:\/\/.*gaps\.mjs:8:\d+, ran \d+ times?$/m);
-    const report = JSON.parse(fs.readFileSync(path.join(dir, fs.readdirSync(dir).find((f) => f.endsWith('.audit.json'))!), 'utf8'));
+    const report = JSON.parse(
+      fs.readFileSync(
+        path.join(
+          dir,
+          fs.readdirSync(dir).find((f) => f.endsWith('.audit.json'))!,
+        ),
+        'utf8',
+      ),
+    );
     expect(report.gaps.map((g: { type: string }) => g.type)).toEqual(['BLOBREADER']);
   });
 
-  it('a log that cannot be written (file size limit) ends the recording with a warning; the program goes on', async ({ expect }) => {
+  it('a log that cannot be written (file size limit) ends the recording with a warning; the program goes on', async ({
+    expect,
+  }) => {
     const dir = path.join(tempDir('rewind-rec-'), 'rec');
     const cmd = `ulimit -f 100; exec "${NODE}" "${BIN}" record --out "${dir}" -- "${NODE}" "${fixture('io/big-log.cjs')}"`;
     const rec = await run('sh', ['-c', cmd], { cwd: tempDir() });
     expect(rec.status, describeRun('record', rec)).toBe(0);
     expect(rec.stdout.toString()).toBe('start\nfirst half true\ndone true\n');
-    expect(rec.stderr.toString()).toMatch(/^rewind: cannot write the recording .*\(EFBIG\); recording stopped here, the program continues unrecorded\./m);
+    expect(rec.stderr.toString()).toMatch(
+      /^rewind: cannot write the recording .*\(EFBIG\); recording stopped here, the program continues unrecorded\./m,
+    );
     const rep = await replay(dir);
     // The replay reproduces what the log holds, a prefix of the run (at least its first line,
     // flushed before the limit was reached), and says where it ends.

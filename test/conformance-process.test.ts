@@ -84,7 +84,9 @@ const CASES: Case[] = [
     status: 0,
     varies: 'stdout',
     check(out, _err, expect) {
-      expect(out).toMatch(/^handler caught first 0\.\d+ uncaughtException\nhandler caught second \d+ uncaughtException\ndone \d+\n$/);
+      expect(out).toMatch(
+        /^handler caught first 0\.\d+ uncaughtException\nhandler caught second \d+ uncaughtException\ndone \d+\n$/,
+      );
     },
   },
   {
@@ -111,7 +113,9 @@ const CASES: Case[] = [
     fixture: 'signal-handler.cjs',
     status: 5,
     check(out, _err, expect) {
-      expect(out).toMatch(/^(tick \d+\n)*sending\n(tick \d+\n)*handler got SIGTERM after ticks \d+ \d+\n(tick \d+\n)*exiting \d+\n$/);
+      expect(out).toMatch(
+        /^(tick \d+\n)*sending\n(tick \d+\n)*handler got SIGTERM after ticks \d+ \d+\n(tick \d+\n)*exiting \d+\n$/,
+      );
       expect(out).toMatch(/^tick 1$/m);
     },
   },
@@ -191,7 +195,9 @@ describe.concurrent('record → replay: process inputs', () => {
     expectReplayMatches(expect, r);
   });
 
-  it('process-state.cjs: process.title as the OS cut it, loadEnvFile, chdir and credentials; the directory and .env file gone at replay', async ({ expect }) => {
+  it('process-state.cjs: process.title as the OS cut it, loadEnvFile, chdir and credentials; the directory and .env file gone at replay', async ({
+    expect,
+  }) => {
     const dir = tempDir('rewind-state-');
     fs.mkdirSync(path.join(dir, 'sub'));
     fs.writeFileSync(path.join(dir, '.env'), 'FROM_ENV_FILE=from the file\n');

@@ -29,7 +29,8 @@ describe.concurrent('record → replay: readings', () => {
     const r = await recordAndReplay('readings.cjs', [], { gapMs: 20 });
     expect(r.record.status, describeRun('record', r.record)).toBe(0);
     const out = r.record.stdout.toString('utf8');
-    const line = (label: string) => JSON.parse(new RegExp(`^${label.replace(/[.()[\]{}]/g, '\\$&')} (.*)$`, 'm').exec(out)![1]);
+    const line = (label: string) =>
+      JSON.parse(new RegExp(`^${label.replace(/[.()[\]{}]/g, '\\$&')} (.*)$`, 'm').exec(out)![1]);
     expect(line('memoryUsage').rss).toBeGreaterThan(0);
     expect(line('cpuUsage(prev)').user).toBeGreaterThanOrEqual(0);
     expect(line('resourceUsage').maxRSS).toBeGreaterThan(0);
@@ -39,8 +40,20 @@ describe.concurrent('record → replay: readings', () => {
     expect(line('measure(name, start)')).toBeGreaterThanOrEqual(29);
     const observed = line('observed') as (string | [string, string, number, number])[];
     expect(observed.filter((o) => typeof o === 'string')).toHaveLength(1); // the function entry's JSON
-    expect((observed.filter((o) => typeof o !== 'string') as [string, string, number, number][]).map(([type, name]) => `${type} ${name}`).sort()).toEqual(
-      ['mark start', 'mark end', 'function work', 'measure from origin', 'measure since start', 'measure start to end', 'measure opts'].sort(),
+    expect(
+      (observed.filter((o) => typeof o !== 'string') as [string, string, number, number][])
+        .map(([type, name]) => `${type} ${name}`)
+        .sort(),
+    ).toEqual(
+      [
+        'mark start',
+        'mark end',
+        'function work',
+        'measure from origin',
+        'measure since start',
+        'measure start to end',
+        'measure opts',
+      ].sort(),
     );
     expect(line('eventLoopDelay')[4]).toBeGreaterThan(0);
     expectReplayMatches(expect, r);
@@ -49,7 +62,9 @@ describe.concurrent('record → replay: readings', () => {
     expect(p.stdout.equals(r.record.stdout)).toBe(false);
   });
 
-  it('process-report.cjs: getReport() replays its reading; writeReport() writes no file at replay, and its stderr lines replay', async ({ expect }) => {
+  it('process-report.cjs: getReport() replays its reading; writeReport() writes no file at replay, and its stderr lines replay', async ({
+    expect,
+  }) => {
     const out = tempDir('rewind-report-');
     const asked = path.join(out, 'asked.json');
     const rec = await record('process-report.cjs', [out]);
@@ -61,13 +76,22 @@ describe.concurrent('record → replay: readings', () => {
     expect(fs.readdirSync(out)).toEqual([]);
   });
 
-  it('a report Node writes by itself (--report-uncaught-exception) is named when recording, and not written at replay', async ({ expect }) => {
+  it('a report Node writes by itself (--report-uncaught-exception) is named when recording, and not written at replay', async ({
+    expect,
+  }) => {
     const out = tempDir('rewind-report-');
     const dir = path.join(tempDir('rewind-rec-'), 'rec');
-    const args = ['--report-uncaught-exception', `--report-directory=${out}`, '-e', 'setTimeout(() => { throw new Error("boom") }, 1)'];
+    const args = [
+      '--report-uncaught-exception',
+      `--report-directory=${out}`,
+      '-e',
+      'setTimeout(() => { throw new Error("boom") }, 1)',
+    ];
     const rec = await rewind(['record', '--out', dir, '--', NODE, ...args], { cwd: tempDir() });
     expect(rec.status, describeRun('record', rec)).toBe(1);
-    expect(rec.stderr.toString()).toMatch(/rewind: warning: process\.report\.reportOnUncaughtException is not recorded/);
+    expect(rec.stderr.toString()).toMatch(
+      /rewind: warning: process\.report\.reportOnUncaughtException is not recorded/,
+    );
     expect(fs.readdirSync(out).filter((f) => f.startsWith('report.'))).toHaveLength(1);
     fs.rmSync(out, { recursive: true, force: true });
     fs.mkdirSync(out);
@@ -90,17 +114,27 @@ describe.concurrent('record → replay: node --test, the runner process', () => 
   };
 
   for (const reporter of ['tap', 'spec']) {
-    it(`rewind record -- node --test (--test-reporter=${reporter}): the runner's durations replay`, async ({ expect }) => {
+    it(`rewind record -- node --test (--test-reporter=${reporter}): the runner's durations replay`, async ({
+      expect,
+    }) => {
       const dir = tempDir('rewind-nodetest-');
       for (const [name, text] of Object.entries(FILES)) fs.writeFileSync(path.join(dir, name), text);
       const out = path.join(tempDir('rewind-rec-'), 'rec');
-      const rec: Recorded = { ...(await rewind(['record', '--out', out, '--', NODE, '--test', `--test-reporter=${reporter}`], { cwd: dir })), dir: out };
+      const rec: Recorded = {
+        ...(await rewind(['record', '--out', out, '--', NODE, '--test', `--test-reporter=${reporter}`], { cwd: dir })),
+        dir: out,
+      };
       expect(rec.status, describeRun('record', rec)).toBe(1);
       expect(rec.stdout.toString('utf8')).toMatch(/duration_ms \d/);
       await sleep(20);
       // The runner's process (the root), not the failing child rewind replay picks by itself.
       const ps = await rewind(['ps', out, '--json']);
-      const root = ps.stdout.toString().trim().split('\n').map((l) => JSON.parse(l) as { pid: number; argv: string[] }).find((p) => p.argv.length === 1);
+      const root = ps.stdout
+        .toString()
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { pid: number; argv: string[] })
+        .find((p) => p.argv.length === 1);
       expect(root, ps.stdout.toString()).toBeDefined();
       const rep = await rewind(['replay', out, '-p', String(root!.pid)], { cwd: tempDir() });
       expectReplayMatches(expect, { record: rec, replay: rep });

@@ -26,7 +26,10 @@ describe.concurrent('record → replay: vm contexts', () => {
   it('vm-realms.cjs: every way of making a context, each its own clock and generator', async ({ expect }) => {
     const plain = runPlain('vm-realms.cjs');
     const dir = path.join(tempDir('rewind-rec-'), 'rec');
-    const rec: Recorded = { ...(await rewind(['record', '--out', dir, '--', NODE, path.join(FIXTURES, 'vm-realms.cjs')], { cwd: tempDir() })), dir };
+    const rec: Recorded = {
+      ...(await rewind(['record', '--out', dir, '--', NODE, path.join(FIXTURES, 'vm-realms.cjs')], { cwd: tempDir() })),
+      dir,
+    };
     expect(rec.status, describeRun('record', rec)).toBe(0);
     const out = rec.stdout.toString('utf8');
     expect(out).toMatch(new RegExp(`^runInNewContext (${NUM}) ${MS} \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z$`, 'm'));
@@ -53,9 +56,16 @@ describe.concurrent('record → replay: vm contexts', () => {
     expect(p.stdout.equals(rec.stdout), 'a plain run printed other numbers').toBe(false);
   });
 
-  it("realm-stack-hook.cjs: a context's Error.prepareStackTrace (Jest's source maps) never sees rewind's frames", async ({ expect }) => {
+  it("realm-stack-hook.cjs: a context's Error.prepareStackTrace (Jest's source maps) never sees rewind's frames", async ({
+    expect,
+  }) => {
     const dir = path.join(tempDir('rewind-rec-'), 'rec');
-    const rec: Recorded = { ...(await rewind(['record', '--out', dir, '--', NODE, path.join(FIXTURES, 'realm-stack-hook.cjs')], { cwd: tempDir() })), dir };
+    const rec: Recorded = {
+      ...(await rewind(['record', '--out', dir, '--', NODE, path.join(FIXTURES, 'realm-stack-hook.cjs')], {
+        cwd: tempDir(),
+      })),
+      dir,
+    };
     expect(rec.status, describeRun('record', rec)).toBe(0);
     const out = rec.stdout.toString('utf8');
     const fixtureFile = `${path.join(FIXTURES, 'realm-stack-hook.cjs')}:true`;
@@ -79,10 +89,14 @@ describe.concurrent('record → replay: vm contexts', () => {
     expectReplayMatches(expect, { record: rec, replay: await replay(dir) });
   });
 
-  it('intl-now.cjs: Intl.DateTimeFormat formatting the current time (format(), formatToParts(), in a context)', async ({ expect }) => {
+  it('intl-now.cjs: Intl.DateTimeFormat formatting the current time (format(), formatToParts(), in a context)', async ({
+    expect,
+  }) => {
     const r = await recordAndReplay('intl-now.cjs', [], { gapMs: 30 });
     const lines = r.record.stdout.toString('utf8').split('\n');
-    expect(lines[0], describeRun('record', r.record)).toMatch(/^\d+:\d\d:\d\d\.\d{3}\s[AP]M true \d+:\d\d:\d\d\.\d{3}\s[AP]M$/);
+    expect(lines[0], describeRun('record', r.record)).toMatch(
+      /^\d+:\d\d:\d\d\.\d{3}\s[AP]M true \d+:\d\d:\d\d\.\d{3}\s[AP]M$/,
+    );
     expect(lines[1]).toMatch(/^\d+\.\d{3}$/);
     expectReplayMatches(expect, r);
   });

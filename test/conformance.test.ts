@@ -159,7 +159,10 @@ const CASES: Case[] = [
         'util.promisify(setTimeout) promisified',
         'util.promisify(setImmediate) pi',
       ]) {
-        expect(out.split('\n').some((l) => l.startsWith(`${line} @`)), line).toBe(true);
+        expect(
+          out.split('\n').some((l) => l.startsWith(`${line} @`)),
+          line,
+        ).toBe(true);
       }
       // Node's order within one immediate: nextTick, then microtasks.
       expect(out.indexOf('nextTick in immediate')).toBeLessThan(out.indexOf('microtask in immediate'));
@@ -169,7 +172,9 @@ const CASES: Case[] = [
   {
     fixture: 'timers-overflow.cjs',
     check(out, err, expect) {
-      expect(err).toMatch(/^\(node:\d+\) TimeoutOverflowWarning: 2147483648 does not fit into a 32-bit signed integer\./m);
+      expect(err).toMatch(
+        /^\(node:\d+\) TimeoutOverflowWarning: 2147483648 does not fit into a 32-bit signed integer\./m,
+      );
       expect(out).toMatch(/^overflowed timer fired \d+$/m);
       expect(out).toMatch(/^done \d+$/m);
     },
@@ -369,7 +374,10 @@ describe.concurrent('record → replay reproduces the run', () => {
   it('--summary adds one line after the program output; --no-summary does not', async ({ expect }) => {
     const rec = await record('clocks.cjs');
     expect(rec.status).toBe(0);
-    const [withSummary, without] = await Promise.all([replay(rec.dir, { flags: ['--summary'] }), replay(rec.dir, { flags: ['--no-summary'] })]);
+    const [withSummary, without] = await Promise.all([
+      replay(rec.dir, { flags: ['--summary'] }),
+      replay(rec.dir, { flags: ['--no-summary'] }),
+    ]);
     expectReplayMatches(expect, { record: rec, replay: without });
     expect(withSummary.status).toBe(0);
     expect(withSummary.stdout.equals(rec.stdout)).toBe(true);

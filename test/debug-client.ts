@@ -83,14 +83,17 @@ export async function debugReplay(args: string[], bin = BIN): Promise<DebuggedRe
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d));
   const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  const url = await within(new Promise<string>((resolve, reject) => {
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d;
-      const m = INSPECTOR_URL.exec(stderr);
-      if (m) resolve(m[1]);
-    });
-    closed.then(() => reject(new Error(`the replay ended before its debugger was ready:\n${stderr}`)));
-  }), 'inspector URL from the replay');
+  const url = await within(
+    new Promise<string>((resolve, reject) => {
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d;
+        const m = INSPECTOR_URL.exec(stderr);
+        if (m) resolve(m[1]);
+      });
+      closed.then(() => reject(new Error(`the replay ended before its debugger was ready:\n${stderr}`)));
+    }),
+    'inspector URL from the replay',
+  );
   const attached = await attach(url);
   return {
     ...attached,

@@ -4,7 +4,20 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INSPECTOR_URL, attach, debugReplay } from './debug-client.js';
-import { BIN, NODE, baseEnv, cleanupTempDirs, sleep, within, eventsOf, fixture, record, tempDir, type EventJson, type Recorded } from './helpers.js';
+import {
+  BIN,
+  NODE,
+  baseEnv,
+  cleanupTempDirs,
+  sleep,
+  within,
+  eventsOf,
+  fixture,
+  record,
+  tempDir,
+  type EventJson,
+  type Recorded,
+} from './helpers.js';
 
 afterAll(cleanupTempDirs);
 
@@ -94,11 +107,14 @@ describe('rewind replay --inspect', () => {
     // A child run while paused runs for real, in the recorded environment but not recording
     // (rewind's variables say record): the recording directory gains nothing.
     const logs = fs.readdirSync(rec.dir).sort();
-    const child = "process.getBuiltinModule('node:child_process').execFileSync(process.execPath, ['-e', 'console.log(process.env.REWIND_MODE)'])";
+    const child =
+      "process.getBuiltinModule('node:child_process').execFileSync(process.execPath, ['-e', 'console.log(process.env.REWIND_MODE)'])";
     expect(await d.evaluate(p, `${child}.toString()`)).toBe('off\n');
     expect(fs.readdirSync(rec.dir).sort()).toEqual(logs);
     // What would change the recorded run is refused.
-    await expect(d.evaluate(p, 'setTimeout(() => {}, 5)')).rejects.toThrow(/refused while the replay is paused in a debugger/);
+    await expect(d.evaluate(p, 'setTimeout(() => {}, 5)')).rejects.toThrow(
+      /refused while the replay is paused in a debugger/,
+    );
 
     const end = await d.finish();
     expect(end.status).toBe(1);
@@ -111,7 +127,11 @@ describe('rewind replay --inspect', () => {
 describe('rewind debug: inspect', () => {
   it('attaches a debugger at the current stop, then reuses it at a later one', async () => {
     const turns = events.filter((e) => e.kind === 'turn');
-    const child = spawn(NODE, [BIN, 'debug', rec.dir, '--inspect', '127.0.0.1:0'], { cwd: tempDir(), env: baseEnv(), stdio: 'pipe' });
+    const child = spawn(NODE, [BIN, 'debug', rec.dir, '--inspect', '127.0.0.1:0'], {
+      cwd: tempDir(),
+      env: baseEnv(),
+      stdio: 'pipe',
+    });
     let stdout = '';
     const waiters: [RegExp, (m: RegExpExecArray) => void][] = [];
     /** Resolves once the transcript, past what was already matched, matches `re`. */

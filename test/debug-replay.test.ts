@@ -4,7 +4,17 @@ import fs from 'node:fs';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stripMarks } from '../src/debug/output.js';
-import { cleanupTempDirs, describeRun, eventsOf, fixture, record, replay, rewind, type EventJson, type Recorded } from './helpers.js';
+import {
+  cleanupTempDirs,
+  describeRun,
+  eventsOf,
+  fixture,
+  record,
+  replay,
+  rewind,
+  type EventJson,
+  type Recorded,
+} from './helpers.js';
 
 afterAll(cleanupTempDirs);
 
@@ -52,7 +62,9 @@ describe('rewind replay --until N', () => {
       const where = e.kind === 'turn' ? 'before' : 'inside';
       const site = e.kind === 'turn' ? 'scheduled' : 'called';
       expect(r.stderr.toString(), ctx).toMatch(
-        new RegExp(`^rewind: stopped ${where} event ${e.n} of ${events.length} \\(\\+[\\d.]+m?s\\): ${e.kind} .*, ${site} at .*debug-fail\\.cjs:\\d+:\\d+\\n$`),
+        new RegExp(
+          `^rewind: stopped ${where} event ${e.n} of ${events.length} \\(\\+[\\d.]+m?s\\): ${e.kind} .*, ${site} at .*debug-fail\\.cjs:\\d+:\\d+\\n$`,
+        ),
       );
     }
     // A clock reading stops inside Date.now(), whose caller is the program's line 12.
@@ -62,7 +74,12 @@ describe('rewind replay --until N', () => {
   it('beyond the last event says so and names the last event', async () => {
     const r = await replay(rec.dir, { flags: ['--until', String(events.length + 1)] });
     expect(r.status).toBe(64);
-    expectUserMessage(r.stderr.toString(), new RegExp(`--until ${events.length + 1} is beyond the end of the recording: its last event is ${events.length} \\(end exit code 1 \\(uncaught exception\\)\\)`));
+    expectUserMessage(
+      r.stderr.toString(),
+      new RegExp(
+        `--until ${events.length + 1} is beyond the end of the recording: its last event is ${events.length} \\(end exit code 1 \\(uncaught exception\\)\\)`,
+      ),
+    );
   });
 
   it('a port that is taken is named in a clear error', async () => {
@@ -72,7 +89,10 @@ describe('rewind replay --until N', () => {
     try {
       const r = await replay(rec.dir, { flags: ['--until', '10', `--inspect=127.0.0.1:${port}`] });
       expect(r.status).toBe(64);
-      expectUserMessage(r.stderr.toString(), new RegExp(`rewind: cannot open the debugger on 127\\.0\\.0\\.1:${port}: the port is taken\\. Choose another`));
+      expectUserMessage(
+        r.stderr.toString(),
+        new RegExp(`rewind: cannot open the debugger on 127\\.0\\.0\\.1:${port}: the port is taken\\. Choose another`),
+      );
     } finally {
       server.close();
     }
@@ -102,7 +122,10 @@ describe('rewind replay --break-before-failure', () => {
     const evs = await eventsOf(failed.dir, { sites: true });
     const r = await replay(failed.dir, { flags: ['--break-before-failure'] });
     expect(r.status, describeRun('replay', r)).toBe(0);
-    const [, n, site, failure] = /^rewind: stopped before event (\d+) .*, scheduled at (.*)\nrewind: the recorded run failed in this turn: (.*) \(event \d+\)\.\n$/.exec(r.stderr.toString())!;
+    const [, n, site, failure] =
+      /^rewind: stopped before event (\d+) .*, scheduled at (.*)\nrewind: the recorded run failed in this turn: (.*) \(event \d+\)\.\n$/.exec(
+        r.stderr.toString(),
+      )!;
     expect(failure).toMatch(what);
     const turn = evs[Number(n) - 1];
     expect(turn.kind).toBe('turn');
@@ -147,9 +170,26 @@ describe('rewind events', () => {
       const api = t.call.replace(' callback', ''); // setTimeout, setInterval, setImmediate
       expect(source[Number(line) - 1].slice(Number(column) - 1)).toMatch(new RegExp(`^${api}\\(`));
     }
-    const text = await rewind(['events', rec.dir, '--kind', 'turn', '--from', String(turns[10].n), '--to', String(turns[12].n)]);
+    const text = await rewind([
+      'events',
+      rec.dir,
+      '--kind',
+      'turn',
+      '--from',
+      String(turns[10].n),
+      '--to',
+      String(turns[12].n),
+    ]);
     expect(text.stdout.toString().trim().split('\n')).toEqual(
-      turns.slice(10, 13).map((t) => expect.stringMatching(new RegExp(`^\\s*${t.n}\\s.*turn\\s+${t.detail.replace(/[()#]/g, '\\$&')}  @ .*debug-fail\\.cjs:\\d+:\\d+$`))),
+      turns
+        .slice(10, 13)
+        .map((t) =>
+          expect.stringMatching(
+            new RegExp(
+              `^\\s*${t.n}\\s.*turn\\s+${t.detail.replace(/[()#]/g, '\\$&')}  @ .*debug-fail\\.cjs:\\d+:\\d+$`,
+            ),
+          ),
+        ),
     );
     const plain = await rewind(['events', rec.dir, '--no-sites']);
     expect(plain.stdout.toString()).not.toContain(' @ ');

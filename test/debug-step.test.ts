@@ -3,7 +3,18 @@
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatTime } from '../src/trace/describe.js';
-import { BIN, NODE, baseEnv, cleanupTempDirs, describeRun, eventsOf, record, tempDir, type EventJson, type Recorded } from './helpers.js';
+import {
+  BIN,
+  NODE,
+  baseEnv,
+  cleanupTempDirs,
+  describeRun,
+  eventsOf,
+  record,
+  tempDir,
+  type EventJson,
+  type Recorded,
+} from './helpers.js';
 
 afterAll(cleanupTempDirs);
 
@@ -15,7 +26,13 @@ beforeAll(async () => {
 });
 
 function debugSession(script: string) {
-  const r = spawnSync(NODE, [BIN, 'debug', rec.dir], { input: script, cwd: tempDir(), env: baseEnv(), encoding: 'utf8', timeout: 30_000 });
+  const r = spawnSync(NODE, [BIN, 'debug', rec.dir], {
+    input: script,
+    cwd: tempDir(),
+    env: baseEnv(),
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
   return { ...r, ctx: `status ${r.status}\n--- stdout ---\n${r.stdout}\n--- stderr ---\n${r.stderr}` };
 }
 
@@ -55,7 +72,9 @@ describe('rewind debug', () => {
   it('restart goes back; continue to a kind, to FILE:LINE, and to the end', () => {
     const turns = events.filter((e) => e.kind === 'turn');
     const failTurn = turns.at(-1)!;
-    const r = debugSession(`continue ${turns[30].n}\nrestart ${turns[5].n}\ncontinue output\ncontinue debug-fail.cjs:14\ncontinue\nnext\nquit\n`);
+    const r = debugSession(
+      `continue ${turns[30].n}\nrestart ${turns[5].n}\ncontinue output\ncontinue debug-fail.cjs:14\ncontinue\nnext\nquit\n`,
+    );
     expect(r.status, r.ctx).toBe(0);
     const transcript = r.stdout.split('\n').filter((l) => l && !l.startsWith('[#') && !l.startsWith('(rewind)'));
     expect(transcript.slice(0, 5), r.ctx).toEqual([
@@ -74,15 +93,30 @@ describe('rewind replay --until N on a terminal', () => {
   it('shows a progress bar while it runs to the stop, and clears it', () => {
     const n = events.filter((e) => e.kind === 'turn')[150].n;
     // script(1) gives the replay a terminal.
-    const r = spawnSync('script', ['-qec', `${NODE} ${BIN} replay ${rec.dir} --until ${n}`, '/dev/null'], { cwd: tempDir(), env: baseEnv(), encoding: 'utf8', timeout: 30_000 });
-    const ctx = describeRun('script', { stdout: Buffer.from(r.stdout), stderr: Buffer.from(r.stderr), status: r.status, signal: r.signal, ms: 0, timedOut: false });
+    const r = spawnSync('script', ['-qec', `${NODE} ${BIN} replay ${rec.dir} --until ${n}`, '/dev/null'], {
+      cwd: tempDir(),
+      env: baseEnv(),
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    const ctx = describeRun('script', {
+      stdout: Buffer.from(r.stdout),
+      stderr: Buffer.from(r.stderr),
+      status: r.status,
+      signal: r.signal,
+      ms: 0,
+      timedOut: false,
+    });
     expect(r.status, ctx).toBe(0);
     expect(r.stdout, ctx).toContain(`rewind: replaying to event ${n} [`);
     expect(r.stdout, ctx).toContain(`rewind: stopped before event ${n} of ${events.length}`);
     // The program's output passed through above the bar, complete and in order, before the stop line.
     const recorded = events.filter((e) => e.kind === 'output' && e.n < n).map((e) => String(e.text).trimEnd());
     const shown = r.stdout.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '\n').split(/[\r\n]+/);
-    expect(shown.filter((l) => /^turn \d+ chain/.test(l)), ctx).toEqual(recorded);
+    expect(
+      shown.filter((l) => /^turn \d+ chain/.test(l)),
+      ctx,
+    ).toEqual(recorded);
     expect(shown.findIndex((l) => l.startsWith('rewind: stopped'))).toBeGreaterThan(shown.indexOf(recorded.at(-1)!));
   });
 });

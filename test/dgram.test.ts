@@ -2,7 +2,18 @@
 // A listener outside the recorded program counts the datagrams it receives.
 import dgram from 'node:dgram';
 import { afterAll, expect, it } from 'vitest';
-import { NODE, cleanupTempDirs, describeRun, eventsOf, expectReplayMatches, fixture, record, replay, sleep, start } from './helpers.js';
+import {
+  NODE,
+  cleanupTempDirs,
+  describeRun,
+  eventsOf,
+  expectReplayMatches,
+  fixture,
+  record,
+  replay,
+  sleep,
+  start,
+} from './helpers.js';
 
 afterAll(cleanupTempDirs);
 
@@ -31,7 +42,7 @@ it('replays a UDP echo server and client and a send to another process, twice, w
     expectReplayMatches(expect, { record: rec, replay: first });
     await sleep(200); // a datagram sent by the replay would have arrived by now
     expect(received(), 'the replay sent the datagram again').toBe(1);
-    expect(squatted, 'the replay sent a datagram to the echo server\'s port').toBe(0);
+    expect(squatted, "the replay sent a datagram to the echo server's port").toBe(0);
     squatter.close();
     // The listener gone: the replay does not notice.
     listener.child.kill('SIGTERM');

@@ -9,15 +9,45 @@ export type DnsRecord =
   | { type: 'MX'; priority: number; exchange: string }
   | { type: 'TXT'; entries: string[] }
   | { type: 'SRV'; priority: number; weight: number; port: number; name: string }
-  | { type: 'SOA'; nsname: string; hostmaster: string; serial: number; refresh: number; retry: number; expire: number; minttl: number }
-  | { type: 'NAPTR'; order: number; preference: number; flags: string; service: string; regexp: string; replacement: string }
+  | {
+      type: 'SOA';
+      nsname: string;
+      hostmaster: string;
+      serial: number;
+      refresh: number;
+      retry: number;
+      expire: number;
+      minttl: number;
+    }
+  | {
+      type: 'NAPTR';
+      order: number;
+      preference: number;
+      flags: string;
+      service: string;
+      regexp: string;
+      replacement: string;
+    }
   | { type: 'CAA'; critical: number; tag: string; value: string }
   | { type: 'TLSA'; certUsage: number; selector: number; match: number; data: Buffer };
 
 /** Names and their records. A name that is absent does not exist (NXDOMAIN). */
 export type Zone = Record<string, DnsRecord[]>;
 
-const TYPES: Record<DnsRecord['type'], number> = { A: 1, NS: 2, CNAME: 5, SOA: 6, PTR: 12, MX: 15, TXT: 16, AAAA: 28, SRV: 33, NAPTR: 35, TLSA: 52, CAA: 257 };
+const TYPES: Record<DnsRecord['type'], number> = {
+  A: 1,
+  NS: 2,
+  CNAME: 5,
+  SOA: 6,
+  PTR: 12,
+  MX: 15,
+  TXT: 16,
+  AAAA: 28,
+  SRV: 33,
+  NAPTR: 35,
+  TLSA: 52,
+  CAA: 257,
+};
 const ANY = 255;
 const RCODE = { NOERROR: 0, NXDOMAIN: 3, REFUSED: 5 };
 
@@ -55,9 +85,20 @@ function rdata(r: DnsRecord): Buffer {
     case 'SRV':
       return Buffer.concat([u16(r.priority), u16(r.weight), u16(r.port), name(r.name)]);
     case 'SOA':
-      return Buffer.concat([name(r.nsname), name(r.hostmaster), ...[r.serial, r.refresh, r.retry, r.expire, r.minttl].map(u32)]);
+      return Buffer.concat([
+        name(r.nsname),
+        name(r.hostmaster),
+        ...[r.serial, r.refresh, r.retry, r.expire, r.minttl].map(u32),
+      ]);
     case 'NAPTR':
-      return Buffer.concat([u16(r.order), u16(r.preference), text(r.flags), text(r.service), text(r.regexp), name(r.replacement)]);
+      return Buffer.concat([
+        u16(r.order),
+        u16(r.preference),
+        text(r.flags),
+        text(r.service),
+        text(r.regexp),
+        name(r.replacement),
+      ]);
     case 'CAA':
       return Buffer.concat([Buffer.from([r.critical]), text(r.tag), Buffer.from(r.value)]);
     case 'TLSA':

@@ -2,7 +2,18 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, it } from 'vitest';
-import { NODE, ROOT, cleanupTempDirs, describeRun, expectReplayMatches, logsOf, recordAndReplay, rewind, run, tempDir } from './helpers.js';
+import {
+  NODE,
+  ROOT,
+  cleanupTempDirs,
+  describeRun,
+  expectReplayMatches,
+  logsOf,
+  recordAndReplay,
+  rewind,
+  run,
+  tempDir,
+} from './helpers.js';
 
 afterAll(cleanupTempDirs);
 
@@ -10,7 +21,9 @@ describe.concurrent('examples/', () => {
   it('dice.js records and replays', async ({ expect }) => {
     const r = await recordAndReplay(path.join(ROOT, 'examples', 'dice.js'));
     expect(r.record.status, describeRun('record', r.record)).toBe(0);
-    expect(r.record.stdout.toString()).toMatch(/^start \d+ .*\nrolls (\d,){5}\d [0-9a-f]{8} [0-9a-f-]{36}\ndone at \d+ /);
+    expect(r.record.stdout.toString()).toMatch(
+      /^start \d+ .*\nrolls (\d,){5}\d [0-9a-f]{8} [0-9a-f-]{36}\ndone at \d+ /,
+    );
     expectReplayMatches(expect, r);
   });
 
@@ -18,7 +31,10 @@ describe.concurrent('examples/', () => {
   // crash would be a 2^-100 chance), then the crash replays.
   it('crash.js: record --until-fail keeps the crash, which replays', async ({ expect }) => {
     const dir = path.join(tempDir('rewind-crash-'), 'rec');
-    const rec = await rewind(['record', '--until-fail', '--out', dir, '--', NODE, path.join(ROOT, 'examples', 'crash.js')], { cwd: tempDir() });
+    const rec = await rewind(
+      ['record', '--until-fail', '--out', dir, '--', NODE, path.join(ROOT, 'examples', 'crash.js')],
+      { cwd: tempDir() },
+    );
     const ctx = describeRun('record --until-fail', rec);
     expect(rec.status, ctx).toBe(1);
     const failed = "uncaught exception: TypeError: Cannot read properties of null (reading 'items')";
@@ -37,8 +53,18 @@ describe.concurrent('examples/', () => {
 describe.concurrent('node --import rewind-replay/register, and NODE_OPTIONS', () => {
   const PROGRAM = `setTimeout(() => console.log('uuid', randomUUID(), Date.now() % 1000, Math.random()), 20);\n`;
   const forms = [
-    ['--import rewind-replay/register, ESM', 'program.mjs', `import { randomUUID } from 'node:crypto';\n${PROGRAM}`, (p: string): [string[], Record<string, string>] => [['--import', 'rewind-replay/register', p], {}]],
-    ['NODE_OPTIONS=--import=rewind-replay/register, CommonJS', 'program.cjs', `const { randomUUID } = require('node:crypto');\n${PROGRAM}`, (p: string): [string[], Record<string, string>] => [[p], { NODE_OPTIONS: '--import=rewind-replay/register' }]],
+    [
+      '--import rewind-replay/register, ESM',
+      'program.mjs',
+      `import { randomUUID } from 'node:crypto';\n${PROGRAM}`,
+      (p: string): [string[], Record<string, string>] => [['--import', 'rewind-replay/register', p], {}],
+    ],
+    [
+      'NODE_OPTIONS=--import=rewind-replay/register, CommonJS',
+      'program.cjs',
+      `const { randomUUID } = require('node:crypto');\n${PROGRAM}`,
+      (p: string): [string[], Record<string, string>] => [[p], { NODE_OPTIONS: '--import=rewind-replay/register' }],
+    ],
   ] as const;
   for (const [label, file, text, how] of forms) {
     it(`${label}: records into REWIND_DIR, and rewind replay reproduces it`, async ({ expect }) => {

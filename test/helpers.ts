@@ -122,7 +122,10 @@ export function start(cmd: string, args: string[], opts: RunOptions = {}): Start
       const m = re.exec(text);
       if (m) return resolve(m);
       waiters.push({ re, resolve });
-      done.then((r) => reject(new Error(`the process ended without printing ${re}\n${describeRun('process', r)}`)), reject);
+      done.then(
+        (r) => reject(new Error(`the process ended without printing ${re}\n${describeRun('process', r)}`)),
+        reject,
+      );
     });
   return { child, waitFor, done };
 }
@@ -207,7 +210,11 @@ export interface RecordAndReplay {
 }
 
 /** Records the fixture into a fresh directory, waits, then replays it. */
-export async function recordAndReplay(name: string, args: string[] = [], opts: RecordAndReplayOptions = {}): Promise<RecordAndReplay> {
+export async function recordAndReplay(
+  name: string,
+  args: string[] = [],
+  opts: RecordAndReplayOptions = {},
+): Promise<RecordAndReplay> {
   const rec = await record(name, args, opts.record);
   await sleep(opts.gapMs ?? 50);
   const rep = await replay(rec.dir, opts.replay);

@@ -2,7 +2,18 @@
 // socket, so the replay is fed from the log and sends nothing.
 import { afterAll, expect, it } from 'vitest';
 import path from 'node:path';
-import { FIXTURES, NODE, cleanupTempDirs, describeRun, expectReplayMatches, fixture, record, replay, sleep, start } from './helpers.js';
+import {
+  FIXTURES,
+  NODE,
+  cleanupTempDirs,
+  describeRun,
+  expectReplayMatches,
+  fixture,
+  record,
+  replay,
+  sleep,
+  start,
+} from './helpers.js';
 
 afterAll(cleanupTempDirs);
 

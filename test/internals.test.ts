@@ -3,7 +3,17 @@
 // replay refuses (65) without running the program. REWIND_HIDE_INTERNALS makes rewind treat
 // the internals it names as missing, as a Node that renamed them would be.
 import { afterAll, describe, it } from 'vitest';
-import { NODE, ROOT, cleanupTempDirs, describeRun, expectReplayMatches, record, recordAndReplay, replay, run } from './helpers.js';
+import {
+  NODE,
+  ROOT,
+  cleanupTempDirs,
+  describeRun,
+  expectReplayMatches,
+  record,
+  recordAndReplay,
+  replay,
+  run,
+} from './helpers.js';
 
 afterAll(cleanupTempDirs);
 
@@ -26,12 +36,20 @@ describe.concurrent('Node internals (src/node/)', () => {
     const { names, missing } = await checked();
     expect(missing).toEqual([]);
     // The kinds of internal the check covers: bindings, private symbols, underscore fields, internal module names.
-    for (const name of ["process.binding('tcp_wrap')", "process.binding('fs')", "OutgoingMessage's kOutHeaders symbol", 'process.reallyExit', 'process.moduleLoadList']) {
+    for (const name of [
+      "process.binding('tcp_wrap')",
+      "process.binding('fs')",
+      "OutgoingMessage's kOutHeaders symbol",
+      'process.reallyExit',
+      'process.moduleLoadList',
+    ]) {
       expect(names).toContain(name);
     }
   });
 
-  it('a hidden binding: recording names it and what it affects, the replay refuses without running', async ({ expect }) => {
+  it('a hidden binding: recording names it and what it affects, the replay refuses without running', async ({
+    expect,
+  }) => {
     const env = { REWIND_HIDE_INTERNALS: "process.binding('udp_wrap')" };
     const rec = await record('loop/udp-local.cjs', [], { env });
     const ctx = describeRun('record', rec);
@@ -39,7 +57,9 @@ describe.concurrent('Node internals (src/node/)', () => {
     expect(rec.stdout.toString(), ctx).toBe('got hello\n');
     const err = rec.stderr.toString();
     expect(err, ctx).toMatch(/^rewind: warning: Node does not let rewind reach an internal it records through/);
-    expect(err, ctx).toContain("  process.binding('udp_wrap'): hidden by REWIND_HIDE_INTERNALS\n    not recorded: UDP sockets (dgram)\n");
+    expect(err, ctx).toContain(
+      "  process.binding('udp_wrap'): hidden by REWIND_HIDE_INTERNALS\n    not recorded: UDP sockets (dgram)\n",
+    );
 
     const rep = await replay(rec.dir);
     const rctx = describeRun('replay', rep);

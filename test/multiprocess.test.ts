@@ -3,7 +3,15 @@
 // alone from its log (the others are part of its outside world); a worker thread replays
 // within its process. `rewind replay` picks the process that failed.
 import { afterAll, describe, it } from 'vitest';
-import { cleanupTempDirs, describeRun, expectReplayMatches, record, replay, rewind, type RunResult } from './helpers.js';
+import {
+  cleanupTempDirs,
+  describeRun,
+  expectReplayMatches,
+  record,
+  replay,
+  rewind,
+  type RunResult,
+} from './helpers.js';
 
 afterAll(cleanupTempDirs);
 
@@ -28,11 +36,17 @@ interface Ps {
 async function ps(dir: string): Promise<Ps[]> {
   const r = await rewind(['ps', dir, '--json']);
   if (r.status !== 0) throw new Error(describeRun('rewind ps', r));
-  return r.stdout.toString().trim().split('\n').map((l) => JSON.parse(l) as Ps);
+  return r.stdout
+    .toString()
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Ps);
 }
 
 describe.concurrent('several processes and a worker thread', () => {
-  it('two forked children and a worker exchange messages; one child crashes; each replays alone', async ({ expect }) => {
+  it('two forked children and a worker exchange messages; one child crashes; each replays alone', async ({
+    expect,
+  }) => {
     const rec = await record('mp/main.mjs');
     expect(rec.status, describeRun('record', rec)).toBe(0);
     expect(linesOf(rec.stdout, 'B')).toMatch(/^\[B\] got \{"job":1,"x":\d+\}\n$/);

@@ -7,7 +7,18 @@ import fs from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { NODE, ROOT, cleanupTempDirs, describeRun, expectReplayMatches, record, replay, rewind, run, tempDir } from './helpers.js';
+import {
+  NODE,
+  ROOT,
+  cleanupTempDirs,
+  describeRun,
+  expectReplayMatches,
+  record,
+  replay,
+  rewind,
+  run,
+  tempDir,
+} from './helpers.js';
 
 afterAll(cleanupTempDirs);
 
@@ -34,7 +45,12 @@ describe.skipIf(!hasBetterSqlite)('better-sqlite3 (a native addon behind the mem
     const rec = await record('native-sqlite.cjs', [db]);
     expect(rec.status, describeRun('record', rec)).toBe(0);
     // The recording really wrote: three rows.
-    expect(await node(`const D = require('better-sqlite3'); console.log(new D(process.argv[1]).prepare('SELECT COUNT(*) AS c FROM items').get().c)`, db)).toBe('3\n');
+    expect(
+      await node(
+        `const D = require('better-sqlite3'); console.log(new D(process.argv[1]).prepare('SELECT COUNT(*) AS c FROM items').get().c)`,
+        db,
+      ),
+    ).toBe('3\n');
     await node(REWRITE, db);
     const before = sha(db);
     for (let i = 0; i < 2; i++) {
@@ -50,7 +66,9 @@ describe.skipIf(!hasBetterSqlite)('better-sqlite3 (a native addon behind the mem
     const backup = path.join(tempDir(), 'backup.db');
     const rec = await record('native-sqlite-fn.cjs', [backup]);
     expect(rec.status, describeRun('record', rec)).toBe(0);
-    expect(rec.stdout.toString()).toContain("[ { d: 2 }, { d: 4 }, { d: 6 } ]\nsql> SELECT total(v) AS s FROM t\n{ s: 6 }\n");
+    expect(rec.stdout.toString()).toContain(
+      '[ { d: 2 }, { d: 4 }, { d: 6 } ]\nsql> SELECT total(v) AS s FROM t\n{ s: 6 }\n',
+    );
     expect(fs.existsSync(backup)).toBe(true);
     fs.rmSync(backup);
     for (let i = 0; i < 2; i++) expectReplayMatches(expect, { record: rec, replay: await replay(rec.dir) });
@@ -65,7 +83,9 @@ describe.skipIf(!hasBetterSqlite)('better-sqlite3 (a native addon behind the mem
     const before = sha(db);
     const refused = await replay(rec.dir);
     expect(refused.status, describeRun('replay', refused)).toBe(65);
-    expect(refused.stderr.toString()).toMatch(/ran the native addon better-sqlite3 .* live .*Pass --allow-native better-sqlite3/s);
+    expect(refused.stderr.toString()).toMatch(
+      /ran the native addon better-sqlite3 .* live .*Pass --allow-native better-sqlite3/s,
+    );
     expect(refused.stdout.length, 'the program ran').toBe(0);
     expect(sha(db)).toBe(before);
     const events = await rewind(['events', rec.dir]);
@@ -104,22 +124,32 @@ describe.skipIf(!hasNodeSqlite)('node:sqlite (built in, behind the membrane)', (
 
 /** The probe addon (test/fixtures/addon/probe.c), compiled for this test; N-API: one build serves every Node. */
 function buildProbe(): string | null {
-  const headers = ['/usr/include/node', path.join(path.dirname(path.dirname(NODE)), 'include/node')].find((d) => fs.existsSync(path.join(d, 'node_api.h')));
+  const headers = ['/usr/include/node', path.join(path.dirname(path.dirname(NODE)), 'include/node')].find((d) =>
+    fs.existsSync(path.join(d, 'node_api.h')),
+  );
   if (!headers) return null;
   const out = path.join(tempDir('rewind-probe-'), 'probe.node');
-  const cc = spawnSync('cc', ['-shared', '-fPIC', '-O1', `-I${headers}`, '-o', out, path.join(ROOT, 'test/fixtures/addon/probe.c'), '-lpthread'], { encoding: 'utf8', timeout: 60_000 });
+  const cc = spawnSync(
+    'cc',
+    ['-shared', '-fPIC', '-O1', `-I${headers}`, '-o', out, path.join(ROOT, 'test/fixtures/addon/probe.c'), '-lpthread'],
+    { encoding: 'utf8', timeout: 60_000 },
+  );
   return cc.status === 0 ? out : null;
 }
 const probe = buildProbe();
 
 // Skipped where no C compiler or Node headers are at hand to build the probe.
 describe.skipIf(!probe)('an addon doing native I/O, threadsafe-function callbacks and promises', () => {
-  it('replays from the log, twice: the bytes it read into the program\'s buffer, its error, its callbacks and promise; the file it appended to is untouched', async () => {
+  it("replays from the log, twice: the bytes it read into the program's buffer, its error, its callbacks and promise; the file it appended to is untouched", async () => {
     const file = path.join(tempDir(), 'appended.txt');
     const rec = await record('addon/probe.cjs', [probe!, file]);
     expect(rec.status, describeRun('record', rec)).toBe(0);
-    expect(rec.stdout.toString()).toMatch(/^random 8 [0-9a-f]{16}\nbuffer 12 12 3 [0-9a-f]{24}\nerror EPROBE cannot open the file\n/);
-    expect(rec.stdout.toString().split('\n').sort().join('\n')).toMatch(/\ndelay 42\nerror .*\nlater 7\nrandom .*\ntimer 20$/);
+    expect(rec.stdout.toString()).toMatch(
+      /^random 8 [0-9a-f]{16}\nbuffer 12 12 3 [0-9a-f]{24}\nerror EPROBE cannot open the file\n/,
+    );
+    expect(rec.stdout.toString().split('\n').sort().join('\n')).toMatch(
+      /\ndelay 42\nerror .*\nlater 7\nrandom .*\ntimer 20$/,
+    );
     expect(fs.readFileSync(file, 'utf8')).toMatch(/^run at \d+\n$/);
     fs.writeFileSync(file, 'changed\n');
     for (let i = 0; i < 2; i++) {
@@ -145,13 +175,17 @@ describe.skipIf(!hasRolldown)('rolldown (a napi-rs addon: threadsafe functions, 
     const rec = await record('bundle/rolldown.mjs', [`${src}/`]);
     expect(rec.status, describeRun('record', rec)).toBe(0);
     // The bundle and the timers race: either order is a recording to replay.
-    expect(rec.stdout.toString().split('\n').sort().join('\n')).toMatch(/^\nafter bundle\nbundled \d+ bytes without dead code\ninner timer$/);
+    expect(rec.stdout.toString().split('\n').sort().join('\n')).toMatch(
+      /^\nafter bundle\nbundled \d+ bytes without dead code\ninner timer$/,
+    );
     fs.writeFileSync(path.join(src, 'fmt.js'), "export const fmt = (n) => 'edited since the recording: ' + n;\n");
     for (let i = 0; i < 2; i++) expectReplayMatches(expect, { record: rec, replay: await replay(rec.dir) });
     fs.rmSync(src, { recursive: true });
     expectReplayMatches(expect, { record: rec, replay: await replay(rec.dir) });
     const info = await rewind(['info', rec.dir]);
-    expect(info.stdout.toString()).toMatch(/native\s+@rolldown\/binding-[\w-]+ \(rolldown-binding\.[\w-]+\.node\): served from the log/);
+    expect(info.stdout.toString()).toMatch(
+      /native\s+@rolldown\/binding-[\w-]+ \(rolldown-binding\.[\w-]+\.node\): served from the log/,
+    );
   });
 });
 
@@ -170,11 +204,16 @@ it('esbuild (its Go binary, a recorded child process; no addon) replays with the
   expect(info.stdout.toString()).not.toMatch(/^native /m);
 });
 
-it('a module compiling WebAssembly at its top level (under the ESM loader\'s frames) is recorded: the completion is a turn', async () => {
+it("a module compiling WebAssembly at its top level (under the ESM loader's frames) is recorded: the completion is a turn", async () => {
   const rec = await record('wasm-top-level.mjs');
   expect(rec.status, describeRun('record', rec)).toBe(0);
   const events = await rewind(['events', rec.dir, '--no-sites', '--json']);
-  const done = events.stdout.toString().trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.api === 'wasm.done');
+  const done = events.stdout
+    .toString()
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
+    .filter((e) => e.api === 'wasm.done');
   expect(done.length, events.stdout.toString()).toBe(1);
   for (let i = 0; i < 2; i++) expectReplayMatches(expect, { record: rec, replay: await replay(rec.dir) });
 });

@@ -7,7 +7,16 @@ import { afterAll, describe, it } from 'vitest';
 import { ByteCursor } from '../src/trace/codec.js';
 import { CHUNK_HEADER_BYTES, MAGIC } from '../src/trace/format.js';
 import { firstDifference } from '../src/session/divergence.js';
-import { cleanupTempDirs, describeRun, logsOf, record, recordAndReplay, replay, tempDir, expectReplayMatches } from './helpers.js';
+import {
+  cleanupTempDirs,
+  describeRun,
+  logsOf,
+  record,
+  recordAndReplay,
+  replay,
+  tempDir,
+  expectReplayMatches,
+} from './helpers.js';
 
 afterAll(cleanupTempDirs);
 
@@ -25,7 +34,9 @@ function chunkStarts(file: Buffer): number[] {
 }
 
 describe.concurrent('a log that ends early', () => {
-  it('replays every event it holds, says what is missing, and exits 70 instead of the recorded 0', async ({ expect }) => {
+  it('replays every event it holds, says what is missing, and exits 70 instead of the recorded 0', async ({
+    expect,
+  }) => {
     const rec = await record('loop/ticks.cjs');
     expect(rec.status, describeRun('record', rec)).toBe(0);
     const [log] = logsOf(rec.dir);
@@ -40,7 +51,9 @@ describe.concurrent('a log that ends early', () => {
     const rep = await replay(rec.dir);
     const ctx = `\n${describeRun('record', rec)}\n${describeRun('replay', rep)}`;
     expect(rep.status, ctx).toBe(70);
-    expect(rep.stderr.toString(), ctx).toMatch(/^rewind: the recording ends at event \d+ \(the log has no end record\).*is missing from the recording.*exit status 70\.$/m);
+    expect(rep.stderr.toString(), ctx).toMatch(
+      /^rewind: the recording ends at event \d+ \(the log has no end record\).*is missing from the recording.*exit status 70\.$/m,
+    );
     const out = rep.stdout.toString();
     expect(out.length, ctx).toBeGreaterThan(0);
     expect(rec.stdout.toString().startsWith(out), ctx).toBe(true);
@@ -51,12 +64,17 @@ describe.concurrent('a log that ends early', () => {
 describe.concurrent('Node internals rewind cannot reach', () => {
   const permission = Number(process.versions.node.split('.')[0]) >= 22 ? '--permission' : '--experimental-permission';
 
-  it(`under node ${permission}, recording names what is not recorded and the replay refuses (65) without running`, async ({ expect }) => {
+  it(`under node ${permission}, recording names what is not recorded and the replay refuses (65) without running`, async ({
+    expect,
+  }) => {
     const server = path.join(tempDir('rewind-perm-'), 'tcp.cjs');
     fs.copyFileSync(path.join(__dirname, 'fixtures', 'loop', 'tcp-local.cjs'), server);
     const dir = path.join(tempDir('rewind-rec-'), 'rec');
     const { rewind } = await import('./helpers.js');
-    const rec = await rewind(['record', '--out', dir, '--', process.execPath, permission, '--allow-fs-read=*', '--allow-fs-write=*', server], { cwd: tempDir() });
+    const rec = await rewind(
+      ['record', '--out', dir, '--', process.execPath, permission, '--allow-fs-read=*', '--allow-fs-write=*', server],
+      { cwd: tempDir() },
+    );
     const ctx = describeRun('record', rec);
     expect(rec.status, ctx).toBe(0);
     expect(rec.stdout.toString(), ctx).toMatch(/^got hello \d+\n$/);
@@ -104,7 +122,9 @@ describe.concurrent('a divergence report on long values', () => {
     expect(lines[at + 1].indexOf('^'), ctx).toBe(lines[at].indexOf('-replayed') + 3);
   });
 
-  it('firstDifference: nothing when the cut lines already show it; the end of the shorter side is named', ({ expect }) => {
+  it('firstDifference: nothing when the cut lines already show it; the end of the shorter side is named', ({
+    expect,
+  }) => {
     expect(firstDifference('abc', 'abd')).toBe('');
     expect(firstDifference('same', 'same')).toBe('');
     const long = 'x'.repeat(100);
@@ -113,15 +133,22 @@ describe.concurrent('a divergence report on long values', () => {
 });
 
 describe.concurrent('rewind record --audit', () => {
-  it('fs/promises and FileHandle use: no gap named, the audit file is not part of the log, the replay is exact', async ({ expect }) => {
+  it('fs/promises and FileHandle use: no gap named, the audit file is not part of the log, the replay is exact', async ({
+    expect,
+  }) => {
     const data = tempDir('rewind-audit-data-');
     const dir = path.join(tempDir('rewind-rec-'), 'rec');
     const { rewind, fixture } = await import('./helpers.js');
-    const rec = await rewind(['record', '--audit', '--out', dir, '--', process.execPath, fixture('loop/fs-promises-audit.mjs'), data], { cwd: tempDir() });
+    const rec = await rewind(
+      ['record', '--audit', '--out', dir, '--', process.execPath, fixture('loop/fs-promises-audit.mjs'), data],
+      { cwd: tempDir() },
+    );
     const ctx = describeRun('record --audit', rec);
     expect(rec.status, ctx).toBe(0);
     expect(rec.stdout.toString(), ctx).toMatch(/^handle read written \d+\nreadFile written \d+\nstat size \d+\n$/);
-    expect(rec.stderr.toString(), ctx).toMatch(/^rewind audit: every callback the event loop ran in process \d+ was recorded\.\n$/);
+    expect(rec.stderr.toString(), ctx).toMatch(
+      /^rewind audit: every callback the event loop ran in process \d+ was recorded\.\n$/,
+    );
     const audit = fs.readdirSync(dir).find((f) => f.endsWith('.audit.json'));
     expect(JSON.parse(fs.readFileSync(path.join(dir, audit!), 'utf8')).gaps).toEqual([]);
     // The replay reads nothing from the disk: the data file is gone, and stays gone.

@@ -25,26 +25,47 @@ setTimeout(() => {
 describe('the npm package', () => {
   let project: string;
   // Not the npm settings this suite may run under (`npx -p node@24 …` sets npm_config_package).
-  const env = baseEnv(Object.fromEntries(Object.keys(process.env).filter((k) => /^npm_/i.test(k)).map((k) => [k, undefined])));
+  const env = baseEnv(
+    Object.fromEntries(
+      Object.keys(process.env)
+        .filter((k) => /^npm_/i.test(k))
+        .map((k) => [k, undefined]),
+    ),
+  );
   Object.assign(env, { npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' });
   /** The installed binary, as npx runs it, on the Node this suite runs on (node_modules/.bin/rewind). */
   const rewindBin = (args: string[]) =>
-    run(NODE, [path.join(project, 'node_modules', '.bin', 'rewind'), ...args], { cwd: project, env, timeoutMs: INSTALL_MS });
-
-  beforeAll(async () => {
-    // dist/ is built by `npm test` (and CI) before the suite: --ignore-scripts does not build it again.
-    const out = tempDir('rewind-pack-');
-    const packed = await run(NPM, ['pack', '--ignore-scripts', '--pack-destination', out, '--json'], { cwd: ROOT, env, timeoutMs: INSTALL_MS });
-    if (packed.status !== 0) throw new Error(describeRun('npm pack', packed));
-    const [{ filename }] = JSON.parse(packed.stdout.toString()) as { filename: string }[];
-    project = tempDir('rewind-project-');
-    fs.writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', private: true, type: 'module' }));
-    fs.writeFileSync(path.join(project, 'app.js'), PROGRAM);
-    const installed = await run(NPM, ['install', '--prefer-offline', '--ignore-scripts', '--save-dev', path.join(out, filename)], {
+    run(NODE, [path.join(project, 'node_modules', '.bin', 'rewind'), ...args], {
       cwd: project,
       env,
       timeoutMs: INSTALL_MS,
     });
+
+  beforeAll(async () => {
+    // dist/ is built by `npm test` (and CI) before the suite: --ignore-scripts does not build it again.
+    const out = tempDir('rewind-pack-');
+    const packed = await run(NPM, ['pack', '--ignore-scripts', '--pack-destination', out, '--json'], {
+      cwd: ROOT,
+      env,
+      timeoutMs: INSTALL_MS,
+    });
+    if (packed.status !== 0) throw new Error(describeRun('npm pack', packed));
+    const [{ filename }] = JSON.parse(packed.stdout.toString()) as { filename: string }[];
+    project = tempDir('rewind-project-');
+    fs.writeFileSync(
+      path.join(project, 'package.json'),
+      JSON.stringify({ name: 'app', version: '1.0.0', private: true, type: 'module' }),
+    );
+    fs.writeFileSync(path.join(project, 'app.js'), PROGRAM);
+    const installed = await run(
+      NPM,
+      ['install', '--prefer-offline', '--ignore-scripts', '--save-dev', path.join(out, filename)],
+      {
+        cwd: project,
+        env,
+        timeoutMs: INSTALL_MS,
+      },
+    );
     if (installed.status !== 0) throw new Error(describeRun('npm install', installed));
   }, INSTALL_MS * 2);
 
@@ -58,11 +79,14 @@ describe('the npm package', () => {
 
   // Under `npx -p node@N` (how .ci/run runs the suite on Node 22 and 24) a nested npx looks for
   // that Node package instead: npx itself is checked on the Node npm runs on.
-  it.skipIf(process.env.npm_config_package !== undefined)('npx rewind runs the installed binary', async ({ expect }) => {
-    const r = await run(NPX, ['--no-install', 'rewind', '--version'], { cwd: project, env, timeoutMs: INSTALL_MS });
-    expect(r.status, describeRun('npx rewind --version', r)).toBe(0);
-    expect(r.stdout.toString().trim()).toBe(pkg.version);
-  });
+  it.skipIf(process.env.npm_config_package !== undefined)(
+    'npx rewind runs the installed binary',
+    async ({ expect }) => {
+      const r = await run(NPX, ['--no-install', 'rewind', '--version'], { cwd: project, env, timeoutMs: INSTALL_MS });
+      expect(r.status, describeRun('npx rewind --version', r)).toBe(0);
+      expect(r.stdout.toString().trim()).toBe(pkg.version);
+    },
+  );
 
   it('rewind records a program there, and replays it after its input changed', async ({ expect }) => {
     fs.writeFileSync(path.join(project, 'input.txt'), 'recorded input\n');
@@ -78,7 +102,10 @@ describe('the npm package', () => {
   it(`node --import ${pkg.name}/register records into REWIND_DIR; rewind replays it`, async ({ expect }) => {
     fs.writeFileSync(path.join(project, 'input.txt'), 'preloaded input\n');
     const dir = path.join(project, 'preloaded');
-    const rec = await run(NODE, ['--import', `${pkg.name}/register`, 'app.js'], { cwd: project, env: { ...env, REWIND_DIR: dir } });
+    const rec = await run(NODE, ['--import', `${pkg.name}/register`, 'app.js'], {
+      cwd: project,
+      env: { ...env, REWIND_DIR: dir },
+    });
     expect(rec.status, describeRun('record', rec)).toBe(0);
     expect(rec.stdout.toString()).toMatch(/^read preloaded input\n/);
     const [log] = logsOf(dir);

@@ -16,7 +16,8 @@ describe('the preload code cache', () => {
     const dir = tempDir('rewind-preload-cache-');
     const dist = path.join(dir, 'dist');
     fs.mkdirSync(dist);
-    for (const f of ['preload.cjs', 'preload-bundle.cjs']) fs.copyFileSync(path.join(ROOT, 'dist', f), path.join(dist, f));
+    for (const f of ['preload.cjs', 'preload-bundle.cjs'])
+      fs.copyFileSync(path.join(ROOT, 'dist', f), path.join(dist, f));
     fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(dir, 'package.json')); // rewind's version, for the header
     const program = path.join(dir, 'program.cjs');
     fs.writeFileSync(program, PROGRAM);
@@ -31,7 +32,10 @@ describe('the preload code cache', () => {
       const log = fs.readdirSync(out).find((f) => f.endsWith('.rwnd'));
       expect(log, label).toBeDefined();
       const replayEnv = { ...process.env, NODE_OPTIONS: '', REWIND_MODE: 'replay', REWIND_TRACE: path.join(out, log!) };
-      const rep = spawnSync(NODE, ['--require', path.join(dist, 'preload.cjs'), program], { env: replayEnv, encoding: 'utf8' });
+      const rep = spawnSync(NODE, ['--require', path.join(dist, 'preload.cjs'), program], {
+        env: replayEnv,
+        encoding: 'utf8',
+      });
       expect(rep.status, `${label} replay: ${rep.stderr}`).toBe(0);
       expect(rep.stdout, label).toBe(rec.stdout);
       return rec.stdout;
@@ -40,7 +44,11 @@ describe('the preload code cache', () => {
     expect(fs.existsSync(cacheDir)).toBe(false);
     recordAndReplay('no cache yet');
     const files = fs.readdirSync(cacheDir);
-    expect(files).toEqual([expect.stringMatching(new RegExp(`^preload-${process.version.replace(/\./g, '\\.')}-${process.arch}-\\d+-\\d+\\.bin$`))]);
+    expect(files).toEqual([
+      expect.stringMatching(
+        new RegExp(`^preload-${process.version.replace(/\./g, '\\.')}-${process.arch}-\\d+-\\d+\\.bin$`),
+      ),
+    ]);
     const cache = path.join(cacheDir, files[0]);
     expect(fs.statSync(cache).size).toBeGreaterThan(10_000);
 

@@ -13,22 +13,45 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import { NODE, ROOT, cleanupTempDirs, describeRun, eventsOf, logsOf, rewind, run, tempDir, type RunResult } from './helpers.js';
+import {
+  NODE,
+  ROOT,
+  cleanupTempDirs,
+  describeRun,
+  eventsOf,
+  logsOf,
+  rewind,
+  run,
+  tempDir,
+  type RunResult,
+} from './helpers.js';
 
 afterAll(cleanupTempDirs);
 
 const JEST = path.join(ROOT, 'node_modules', 'jest', 'bin', 'jest.js');
 const PROJECT = path.join(ROOT, 'test', 'fixtures', 'jest-project');
 const FAILING = 'fails.jest.js > adds after a timer';
-const FAILURE = new RegExp(`^rewind: test failed, as recorded \\(event \\d+\\): ${FAILING.replace(/[.>]/g, '\\$&')}\\nError: expect\\(received\\)\\.toBe\\(expected\\)`, 'm');
+const FAILURE = new RegExp(
+  `^rewind: test failed, as recorded \\(event \\d+\\): ${FAILING.replace(/[.>]/g, '\\$&')}\\nError: expect\\(received\\)\\.toBe\\(expected\\)`,
+  'm',
+);
 
 /** A copy of the fixture project, its config pointing at this rewind, with a fresh jest cache (jest runs in band once it has timings). */
 function project(): string {
   const dir = tempDir('rewind-jest-');
-  for (const f of fs.readdirSync(PROJECT).filter((f) => f.endsWith('.jest.js'))) fs.copyFileSync(path.join(PROJECT, f), path.join(dir, f));
+  for (const f of fs.readdirSync(PROJECT).filter((f) => f.endsWith('.jest.js')))
+    fs.copyFileSync(path.join(PROJECT, f), path.join(dir, f));
   fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
-  const config = { testEnvironment: 'node', maxWorkers: 2, testMatch: ['**/*.jest.js'], cacheDirectory: path.join(dir, '.jest-cache') };
-  fs.writeFileSync(path.join(dir, 'jest.config.cjs'), `module.exports = require(${JSON.stringify(path.join(ROOT, 'dist', 'runners', 'jest.cjs'))})(${JSON.stringify(config)});\n`);
+  const config = {
+    testEnvironment: 'node',
+    maxWorkers: 2,
+    testMatch: ['**/*.jest.js'],
+    cacheDirectory: path.join(dir, '.jest-cache'),
+  };
+  fs.writeFileSync(
+    path.join(dir, 'jest.config.cjs'),
+    `module.exports = require(${JSON.stringify(path.join(ROOT, 'dist', 'runners', 'jest.cjs'))})(${JSON.stringify(config)});\n`,
+  );
   return dir;
 }
 
@@ -36,12 +59,16 @@ function project(): string {
 function printed(r: RunResult, kind: 'replay' | 'debug'): string[][] {
   const text = r.stderr.toString('utf8');
   return [...text.matchAll(new RegExp(`^ +${kind}: +npx rewind (.+)$`, 'gm'))].map((m) =>
-    [...m[1].matchAll(/'((?:[^']|'\\'')*)'|(\S+)/g)].map((w) => (w[1] !== undefined ? w[1].replace(/'\\''/g, "'") : w[2])).filter((w) => w !== '--inspect'),
+    [...m[1].matchAll(/'((?:[^']|'\\'')*)'|(\S+)/g)]
+      .map((w) => (w[1] !== undefined ? w[1].replace(/'\\''/g, "'") : w[2]))
+      .filter((w) => w !== '--inspect'),
   );
 }
 
 const failureTests = async (dir: string, pid?: string) =>
-  (await eventsOf(dir, { process: pid })).filter((e) => e.kind === 'failure').map((e) => (e.failure as { test?: string }).test);
+  (await eventsOf(dir, { process: pid }))
+    .filter((e) => e.kind === 'failure')
+    .map((e) => (e.failure as { test?: string }).test);
 
 describe('rewind-replay/jest', () => {
   let dir = '';
@@ -85,7 +112,9 @@ describe('rewind-replay/jest', () => {
     expect(runs[1].stderr.toString()).toBe(runs[0].stderr.toString());
     const [debug] = printed(jest, 'debug');
     const b = await rewind(debug, { cwd: dir });
-    expect(b.stderr.toString(), describeRun('break', b)).toMatch(/stopped before event \d+ of \d+ .*turn setTimeout callback .*scheduled at fails\.jest\.js:3:/);
+    expect(b.stderr.toString(), describeRun('break', b)).toMatch(
+      /stopped before event \d+ of \d+ .*turn setTimeout callback .*scheduled at fails\.jest\.js:3:/,
+    );
   });
 });
 
@@ -100,16 +129,26 @@ describe('rewind record -- jest', () => {
     out = path.join(tempDir('rewind-rec-'), 'rec');
     rec = await rewind(['record', '--out', out, '--', NODE, JEST], { cwd: dir, timeoutMs: 120_000 });
     const ps = await rewind(['ps', out, '--json']);
-    procs = ps.stdout.toString().trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    procs = ps.stdout
+      .toString()
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
   });
 
-  it('records jest and its workers; the failing test is a failure event of the worker that ran it', async ({ expect }) => {
+  it('records jest and its workers; the failing test is a failure event of the worker that ran it', async ({
+    expect,
+  }) => {
     const ctx = describeRun('record', rec);
     expect(rec.status, ctx).toBe(1);
     expect(rec.stderr.toString(), ctx).toMatch(/^Tests: +1 failed, 3 passed, 4 total$/m);
     // Under rewind record the reporter records nothing of its own: no .rewind/ in the project.
     expect(fs.existsSync(path.join(dir, '.rewind')), ctx).toBe(false);
-    expect(procs.filter((p) => p.program === 'jest'), JSON.stringify(procs)).toHaveLength(1);
+    expect(
+      procs.filter((p) => p.program === 'jest'),
+      JSON.stringify(procs),
+    ).toHaveLength(1);
     const failing = procs.find((p) => p.default)!;
     expect(failing.program).toBe('processChild');
     expect(await failureTests(out, String(failing.pid))).toEqual([FAILING]);

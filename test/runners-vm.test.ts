@@ -24,7 +24,8 @@ describe('rewind-replay/vitest, pool vmForks', () => {
         '});',
         '',
       ].join('\n'),
-      'passes.test.mjs': "import { expect, test } from 'vitest';\ntest('passes', () => { expect(Math.random()).toBeLessThan(1); });\n",
+      'passes.test.mjs':
+        "import { expect, test } from 'vitest';\ntest('passes', () => { expect(Math.random()).toBeLessThan(1); });\n",
     };
     for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), text);
     const r = await run(NODE, [VITEST, 'run', '--root', dir], { cwd: dir, timeoutMs: 120_000 });
@@ -39,7 +40,9 @@ describe('rewind-replay/vitest, pool vmForks', () => {
       const rep = await rewind(printed![1].split(' '), { cwd: dir });
       const rctx = describeRun('replay', rep);
       expect(rep.stderr.toString(), rctx).toContain(`rewind: test failed, as recorded`);
-      expect(rep.stderr.toString(), rctx).toContain(`draws.test.mjs > draws after a timer\nAssertionError: expected '${drawn![1]}' to be 2`);
+      expect(rep.stderr.toString(), rctx).toContain(
+        `draws.test.mjs > draws after a timer\nAssertionError: expected '${drawn![1]}' to be 2`,
+      );
       expect(rep.stderr.toString(), rctx).not.toMatch(/divergence/);
     }
   });

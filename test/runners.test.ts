@@ -6,7 +6,19 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, it } from 'vitest';
-import { NODE, ROOT, cleanupTempDirs, describeRun, eventsOf, logsOf, rewind, run, tempDir, type Expect, type RunResult } from './helpers.js';
+import {
+  NODE,
+  ROOT,
+  cleanupTempDirs,
+  describeRun,
+  eventsOf,
+  logsOf,
+  rewind,
+  run,
+  tempDir,
+  type Expect,
+  type RunResult,
+} from './helpers.js';
 
 afterAll(cleanupTempDirs);
 
@@ -38,7 +50,9 @@ function project(files: Record<string, string>): string {
 
 /** Splits a command line the way a POSIX shell does for the words rewind prints. */
 function shellWords(line: string): string[] {
-  return [...line.matchAll(/'((?:[^']|'\\'')*)'|(\S+)/g)].map((m) => (m[1] !== undefined ? m[1].replace(/'\\''/g, "'") : m[2]));
+  return [...line.matchAll(/'((?:[^']|'\\'')*)'|(\S+)/g)].map((m) =>
+    m[1] !== undefined ? m[1].replace(/'\\''/g, "'") : m[2],
+  );
 }
 
 interface Printed {
@@ -50,7 +64,8 @@ interface Printed {
 
 function printedCommands(r: RunResult): Printed {
   const text = r.stderr.toString('utf8') + r.stdout.toString('utf8');
-  const words = (kind: string) => [...text.matchAll(new RegExp(`^[# ]*${kind}: +npx rewind (.+)$`, 'gm'))].map((m) => shellWords(m[1]));
+  const words = (kind: string) =>
+    [...text.matchAll(new RegExp(`^[# ]*${kind}: +npx rewind (.+)$`, 'gm'))].map((m) => shellWords(m[1]));
   return { replay: words('replay'), debug: words('debug').map((w) => w.filter((a) => a !== '--inspect')) };
 }
 
@@ -65,7 +80,13 @@ function keptRecordings(cwd: string): string[] {
 }
 
 /** Replays `times` times, one after the other; every replay must print the recorded test failure. */
-async function replaysReproduce(expect: Expect, cwd: string, args: string[], times: number, failure: RegExp): Promise<RunResult[]> {
+async function replaysReproduce(
+  expect: Expect,
+  cwd: string,
+  args: string[],
+  times: number,
+  failure: RegExp,
+): Promise<RunResult[]> {
   const runs: RunResult[] = [];
   for (let i = 0; i < times; i++) {
     const r = await rewind(args, { cwd });
@@ -80,7 +101,14 @@ async function replaysReproduce(expect: Expect, cwd: string, args: string[], tim
 }
 
 /** --break-before-failure stops before the last turn ahead of the named test's failure event. */
-async function breaksBeforeFailingTurn(expect: Expect, cwd: string, args: string[], dir: string, pid: string, test: string): Promise<void> {
+async function breaksBeforeFailingTurn(
+  expect: Expect,
+  cwd: string,
+  args: string[],
+  dir: string,
+  pid: string,
+  test: string,
+): Promise<void> {
   const events = await eventsOf(dir, { sites: false, process: pid });
   const failure = events.find((e) => e.kind === 'failure' && (e.failure as { test?: string }).test === test);
   expect(failure, `no failure event for ${test}`).toBeDefined();
@@ -96,7 +124,9 @@ async function breaksBeforeFailingTurn(expect: Expect, cwd: string, args: string
 }
 
 describe.concurrent('rewind-replay/vitest', () => {
-  it('keeps the failing worker recording only; its printed commands replay the failure and break before it', async ({ expect }) => {
+  it('keeps the failing worker recording only; its printed commands replay the failure and break before it', async ({
+    expect,
+  }) => {
     const dir = project({
       'vitest.config.mjs': `import rewind from ${JSON.stringify(path.join(ROOT, 'dist', 'runners', 'vitest.js'))};\nexport default { plugins: [rewind()] };\n`,
       'fail.test.mjs': `import { expect, test } from 'vitest';\n${FAILING_TEST}`,
@@ -114,9 +144,15 @@ describe.concurrent('rewind-replay/vitest', () => {
     const printed = printedCommands(r);
     expect(printed.replay, ctx).toHaveLength(1);
     const [, , , pid] = printed.replay[0];
-    const failure = /^rewind: test failed, as recorded \(event \d+\): fail\.test\.mjs > adds after a timer\nAssertionError: expected 2 to be 3 \/\/ Object\.is equality\n/m;
+    const failure =
+      /^rewind: test failed, as recorded \(event \d+\): fail\.test\.mjs > adds after a timer\nAssertionError: expected 2 to be 3 \/\/ Object\.is equality\n/m;
     await replaysReproduce(expect, dir, printed.replay[0], 3, failure);
-    expect(printed.debug[0]).toEqual([...printed.replay[0], '--break-before-failure', '--test', 'fail.test.mjs > adds after a timer']);
+    expect(printed.debug[0]).toEqual([
+      ...printed.replay[0],
+      '--break-before-failure',
+      '--test',
+      'fail.test.mjs > adds after a timer',
+    ]);
     await breaksBeforeFailingTurn(expect, dir, printed.debug[0], kept[0], pid, 'fail.test.mjs > adds after a timer');
   });
 });
@@ -126,11 +162,18 @@ describe.concurrent('rewind-replay/node-test', () => {
     'fail.test.mjs': `import test from 'node:test';\nimport assert from 'node:assert/strict';\nconst expect = (v) => ({ toBe: (w) => assert.equal(v, w) });\n${FAILING_TEST}`,
     'pass.test.mjs': `import test from 'node:test';\nimport assert from 'node:assert/strict';\nconst expect = (v) => ({ toBeLessThan: (w) => assert.ok(v < w) });\n${PASSING_TEST}`,
   };
-  const failure = /^rewind: test failed, as recorded \(event \d+\): fail\.test\.mjs > adds after a timer\nAssertionError \[ERR_ASSERTION\]: Expected values to be strictly equal:\n\n2 !== 3\n/m;
+  const failure =
+    /^rewind: test failed, as recorded \(event \d+\): fail\.test\.mjs > adds after a timer\nAssertionError \[ERR_ASSERTION\]: Expected values to be strictly equal:\n\n2 !== 3\n/m;
 
-  it('node --test: each file in its child; the failing child keeps its recording, which replays the failure', async ({ expect }) => {
+  it('node --test: each file in its child; the failing child keeps its recording, which replays the failure', async ({
+    expect,
+  }) => {
     const dir = project(files);
-    const r = await run(NODE, ['--require', NODE_TEST, '--test', '--test-reporter=tap', 'fail.test.mjs', 'pass.test.mjs'], { cwd: dir });
+    const r = await run(
+      NODE,
+      ['--require', NODE_TEST, '--test', '--test-reporter=tap', 'fail.test.mjs', 'pass.test.mjs'],
+      { cwd: dir },
+    );
     const ctx = describeRun('node --test', r);
     expect(r.status, ctx).toBe(1);
     expect(r.stderr.toString(), ctx).toContain('(the recordings of 1 passing test process were dropped)');
@@ -144,7 +187,9 @@ describe.concurrent('rewind-replay/node-test', () => {
     await breaksBeforeFailingTurn(expect, dir, printed.debug[0], kept[0], pid, 'fail.test.mjs > adds after a timer');
   });
 
-  it('in-process (node file.test.mjs): the recording is judged as the process exits; the replay prints the same report', async ({ expect }) => {
+  it('in-process (node file.test.mjs): the recording is judged as the process exits; the replay prints the same report', async ({
+    expect,
+  }) => {
     const dir = project(files);
     const passing = await run(NODE, ['--require', NODE_TEST, 'pass.test.mjs'], { cwd: dir });
     expect(passing.status, describeRun('passing', passing)).toBe(0);
@@ -163,13 +208,21 @@ describe.concurrent('rewind-replay/node-test', () => {
     expect(replays[0].status).toBe(1);
   });
 
-  it('under rewind record -- node --test: a failed test is a failure event, and rewind replay picks its process', async ({ expect }) => {
+  it('under rewind record -- node --test: a failed test is a failure event, and rewind replay picks its process', async ({
+    expect,
+  }) => {
     const dir = project(files);
     const out = path.join(dir, 'rec');
-    const r = await rewind(['record', '--out', out, '--', NODE, '--test', 'fail.test.mjs', 'pass.test.mjs'], { cwd: dir });
+    const r = await rewind(['record', '--out', out, '--', NODE, '--test', 'fail.test.mjs', 'pass.test.mjs'], {
+      cwd: dir,
+    });
     expect(r.status, describeRun('record', r)).toBe(1);
     const ps = await rewind(['ps', out, '--json']);
-    const procs = ps.stdout.toString().trim().split('\n').map((l) => JSON.parse(l) as { pid: number; argv: string[]; default: boolean });
+    const procs = ps.stdout
+      .toString()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { pid: number; argv: string[]; default: boolean });
     expect(procs, ps.stdout.toString()).toHaveLength(3); // the runner and a child per file
     // rewind replay picks the child that ran the failing file.
     const child = procs.find((p) => p.default)!;
@@ -178,7 +231,9 @@ describe.concurrent('rewind-replay/node-test', () => {
     const events = await eventsOf(out, { sites: false, process: String(child.pid) });
     expect(events.at(-1)!.detail).toBe('exit code 1 (event loop empty)');
     expect(events.filter((e) => e.kind === 'failure').map((e) => e.detail)).toEqual([
-      expect.stringMatching(/^test failed: fail\.test\.mjs > adds after a timer: AssertionError: Expected values to be strictly equal:/),
+      expect.stringMatching(
+        /^test failed: fail\.test\.mjs > adds after a timer: AssertionError: Expected values to be strictly equal:/,
+      ),
     ]);
     const replay = await rewind(['replay', out], { cwd: dir });
     expect(replay.stderr.toString(), describeRun('replay', replay)).toMatch(failure);
@@ -188,46 +243,60 @@ describe.concurrent('rewind-replay/node-test', () => {
 
 // Each test runs vitest 21 times or more (the recording, then 20 replays): on a loaded machine that outlasts the
 // default 60 s.
-describe.concurrent('examples/flaky (acceptance 1): its forced failure replays 20 times out of 20', { timeout: 240_000 }, () => {
-  const EXAMPLE = path.join(ROOT, 'examples', 'flaky');
-  const TEST = 'examples/flaky/loader.test.ts > the config is loaded before the deadline';
-  const failure = (name: string) =>
-    new RegExp(`^rewind: test failed, as recorded \\(event \\d+\\): ${name.replace(/[.>]/g, '\\$&')}\\nAssertionError: expected 'deadline passed' to deeply equal \\{ retries: 3, region: 'eu-west-1' \\}\\n`, 'm');
-  // The backoff outlasts the deadline: the failure the example shows about 1 run in 20.
-  const LOSE = { FLAKY_BACKOFF_MS: '45' };
+describe.concurrent(
+  'examples/flaky (acceptance 1): its forced failure replays 20 times out of 20',
+  { timeout: 240_000 },
+  () => {
+    const EXAMPLE = path.join(ROOT, 'examples', 'flaky');
+    const TEST = 'examples/flaky/loader.test.ts > the config is loaded before the deadline';
+    const failure = (name: string) =>
+      new RegExp(
+        `^rewind: test failed, as recorded \\(event \\d+\\): ${name.replace(/[.>]/g, '\\$&')}\\nAssertionError: expected 'deadline passed' to deeply equal \\{ retries: 3, region: 'eu-west-1' \\}\\n`,
+        'm',
+      );
+    // The backoff outlasts the deadline: the failure the example shows about 1 run in 20.
+    const LOSE = { FLAKY_BACKOFF_MS: '45' };
 
-  it('recorded with rewind record from the repository (npx vitest run examples/flaky)', async ({ expect }) => {
-    const out = path.join(tempDir('rewind-flaky-'), 'rec');
-    const r = await rewind(['record', '--out', out, '--', NODE, VITEST, 'run', 'examples/flaky'], { cwd: ROOT, env: LOSE });
-    expect(r.status, describeRun('record', r)).toBe(1);
-    await replaysReproduce(expect, ROOT, ['replay', out], 20, failure(TEST));
-  });
-
-  // Not forced by FLAKY_BACKOFF_MS: chaos seed 1000 makes the first run fail, by holding the
-  // config read's fstat 128 ms (8 quanta) past the test's 38 ms deadline: a decision of the
-  // seed (a hash of it and the operation), not of timing, with 90 ms to spare.
-  it('rewind record --until-fail --chaos --seed 1000 fails at its first run, which then replays 20 times out of 20', async ({ expect }) => {
-    const out = path.join(tempDir('rewind-flaky-'), 'rec');
-    const args = ['record', '--until-fail', '--chaos', '--seed', '1000', '--runs', '50', '--out', out];
-    const r = await rewind([...args, '--', NODE, VITEST, 'run', 'examples/flaky'], { cwd: ROOT });
-    const ctx = describeRun('record --until-fail --chaos', r);
-    expect(r.status, ctx).toBe(1);
-    const summary = r.stderr.toString();
-    expect(summary, ctx).toMatch(/^rewind: run 1 of 50 failed: exit code 1; process \d+ \(forks\): test failed: examples\/flaky\/loader\.test\.ts > the config is loaded before the deadline: AssertionError: expected 'deadline passed'/m);
-    expect(summary, ctx).toMatch(/^ {2}chaos seed: +1000$/m);
-    expect(summary, ctx).toContain(`replay it:   rewind replay ${out}`);
-    await replaysReproduce(expect, ROOT, ['replay', out], 20, failure(TEST));
-  });
-
-  it('the per-test recording rewind-replay/vitest keeps', async ({ expect }) => {
-    const dir = project({
-      'vitest.config.mjs': `import rewind from ${JSON.stringify(path.join(ROOT, 'dist', 'runners', 'vitest.js'))};\nexport default { plugins: [rewind()] };\n`,
-      'examples/flaky/loader.test.ts': fs.readFileSync(path.join(EXAMPLE, 'loader.test.ts'), 'utf8'),
-      'examples/flaky/config.json': fs.readFileSync(path.join(EXAMPLE, 'config.json'), 'utf8'),
+    it('recorded with rewind record from the repository (npx vitest run examples/flaky)', async ({ expect }) => {
+      const out = path.join(tempDir('rewind-flaky-'), 'rec');
+      const r = await rewind(['record', '--out', out, '--', NODE, VITEST, 'run', 'examples/flaky'], {
+        cwd: ROOT,
+        env: LOSE,
+      });
+      expect(r.status, describeRun('record', r)).toBe(1);
+      await replaysReproduce(expect, ROOT, ['replay', out], 20, failure(TEST));
     });
-    const r = await run(NODE, [VITEST, 'run', '--root', dir], { cwd: dir, env: LOSE });
-    const printed = printedCommands(r);
-    expect(printed.replay, describeRun('vitest', r)).toHaveLength(1);
-    await replaysReproduce(expect, dir, printed.replay[0], 20, failure(TEST));
-  });
-});
+
+    // Not forced by FLAKY_BACKOFF_MS: chaos seed 1000 makes the first run fail, by holding the
+    // config read's fstat 128 ms (8 quanta) past the test's 38 ms deadline: a decision of the
+    // seed (a hash of it and the operation), not of timing, with 90 ms to spare.
+    it('rewind record --until-fail --chaos --seed 1000 fails at its first run, which then replays 20 times out of 20', async ({
+      expect,
+    }) => {
+      const out = path.join(tempDir('rewind-flaky-'), 'rec');
+      const args = ['record', '--until-fail', '--chaos', '--seed', '1000', '--runs', '50', '--out', out];
+      const r = await rewind([...args, '--', NODE, VITEST, 'run', 'examples/flaky'], { cwd: ROOT });
+      const ctx = describeRun('record --until-fail --chaos', r);
+      expect(r.status, ctx).toBe(1);
+      const summary = r.stderr.toString();
+      expect(summary, ctx).toMatch(
+        /^rewind: run 1 of 50 failed: exit code 1; process \d+ \(forks\): test failed: examples\/flaky\/loader\.test\.ts > the config is loaded before the deadline: AssertionError: expected 'deadline passed'/m,
+      );
+      expect(summary, ctx).toMatch(/^ {2}chaos seed: +1000$/m);
+      expect(summary, ctx).toContain(`replay it:   rewind replay ${out}`);
+      await replaysReproduce(expect, ROOT, ['replay', out], 20, failure(TEST));
+    });
+
+    it('the per-test recording rewind-replay/vitest keeps', async ({ expect }) => {
+      const dir = project({
+        'vitest.config.mjs': `import rewind from ${JSON.stringify(path.join(ROOT, 'dist', 'runners', 'vitest.js'))};\nexport default { plugins: [rewind()] };\n`,
+        'examples/flaky/loader.test.ts': fs.readFileSync(path.join(EXAMPLE, 'loader.test.ts'), 'utf8'),
+        'examples/flaky/config.json': fs.readFileSync(path.join(EXAMPLE, 'config.json'), 'utf8'),
+      });
+      const r = await run(NODE, [VITEST, 'run', '--root', dir], { cwd: dir, env: LOSE });
+      const printed = printedCommands(r);
+      expect(printed.replay, describeRun('vitest', r)).toHaveLength(1);
+      await replaysReproduce(expect, dir, printed.replay[0], 20, failure(TEST));
+    });
+  },
+);

@@ -21,7 +21,11 @@ function expectRefusal(r: RunResult, status: number, pattern: RegExp): void {
 /** A project directory with a source file, to check that nothing in it is touched. */
 function project(): { dir: string; files: Record<string, string> } {
   const dir = tempDir('rewind-project-');
-  const files = { 'app.js': 'console.log("hello", Date.now());\n', 'src/lib.js': 'module.exports = 42;\n', 'README.md': '# mine\n' };
+  const files = {
+    'app.js': 'console.log("hello", Date.now());\n',
+    'src/lib.js': 'module.exports = 42;\n',
+    'README.md': '# mine\n',
+  };
   for (const [f, text] of Object.entries(files)) {
     fs.mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
     fs.writeFileSync(path.join(dir, f), text);
@@ -72,8 +76,16 @@ describe('--out never deletes, overwrites or follows what rewind did not create'
     const p = project();
     const elsewhere = tempDir('rewind-elsewhere-');
     fs.symlinkSync(elsewhere, path.join(p.dir, 'link'));
-    expectRefusal(await rewind(['record', '--out', 'link', '--', NODE, 'app.js'], { cwd: p.dir }), 64, /is a symbolic link/);
-    expectRefusal(await rewind(['record', '--out', 'app.js', '--', NODE, 'app.js'], { cwd: p.dir }), 64, /is a file, not a directory/);
+    expectRefusal(
+      await rewind(['record', '--out', 'link', '--', NODE, 'app.js'], { cwd: p.dir }),
+      64,
+      /is a symbolic link/,
+    );
+    expectRefusal(
+      await rewind(['record', '--out', 'app.js', '--', NODE, 'app.js'], { cwd: p.dir }),
+      64,
+      /is a file, not a directory/,
+    );
     expect(fs.readdirSync(elsewhere)).toEqual([]);
     // A recording of the user's own, whose index.json someone replaced by a link to a file of theirs.
     const rec = path.join(p.dir, 'rec');
@@ -89,7 +101,11 @@ describe('--out never deletes, overwrites or follows what rewind did not create'
   it('a second run into the same --out is refused, unless --force, which says it adds to the recording', async () => {
     const p = project();
     expect((await rewind(['record', '--out', 'rec', '--', NODE, 'app.js'], { cwd: p.dir })).status).toBe(0);
-    expectRefusal(await rewind(['record', '--out', 'rec', '--', NODE, 'app.js'], { cwd: p.dir }), 64, /already holds a recording.*--force/);
+    expectRefusal(
+      await rewind(['record', '--out', 'rec', '--', NODE, 'app.js'], { cwd: p.dir }),
+      64,
+      /already holds a recording.*--force/,
+    );
     expect(logsOf(path.join(p.dir, 'rec'))).toHaveLength(1);
     const forced = await rewind(['record', '--out', 'rec', '--force', '--', NODE, 'app.js'], { cwd: p.dir });
     expect(forced.status).toBe(0);
@@ -108,8 +124,14 @@ describe('an untrusted recording is data: what it names is not run', () => {
   // hook.cjs stands for a loader (tsx, ts-node): the program needs it, and it leaves a mark when it runs.
   function hooked(): { dir: string; mark: string } {
     const dir = tempDir('rewind-trust-');
-    fs.writeFileSync(path.join(dir, 'hook.cjs'), `require('fs').appendFileSync(${JSON.stringify(path.join(dir, 'mark'))}, 'ran\\n'); globalThis.hooked = 'yes';\n`);
-    fs.writeFileSync(path.join(dir, 'app.js'), 'console.log("hooked:", globalThis.hooked, process.env.NODE_OPTIONS.includes("hook.cjs"), Date.now());\n');
+    fs.writeFileSync(
+      path.join(dir, 'hook.cjs'),
+      `require('fs').appendFileSync(${JSON.stringify(path.join(dir, 'mark'))}, 'ran\\n'); globalThis.hooked = 'yes';\n`,
+    );
+    fs.writeFileSync(
+      path.join(dir, 'app.js'),
+      'console.log("hooked:", globalThis.hooked, process.env.NODE_OPTIONS.includes("hook.cjs"), Date.now());\n',
+    );
     return { dir, mark: path.join(dir, 'mark') };
   }
   const hookEnv = (dir: string) => ({ NODE_OPTIONS: `--require ${path.join(dir, 'hook.cjs')}` });
@@ -117,7 +139,10 @@ describe('an untrusted recording is data: what it names is not run', () => {
   it('a recording made with NODE_OPTIONS=--require replays without ceremony for its user; another user is refused until --trust', async () => {
     const { dir, mark } = hooked();
     const me = tempDir('rewind-me-');
-    const rec = await rewind(['record', '--out', 'rec', '--', NODE, 'app.js'], { cwd: dir, env: { ...userEnv(me), ...hookEnv(dir) } });
+    const rec = await rewind(['record', '--out', 'rec', '--', NODE, 'app.js'], {
+      cwd: dir,
+      env: { ...userEnv(me), ...hookEnv(dir) },
+    });
     expect(rec.stdout.toString()).toMatch(/^hooked: yes true \d+\n$/);
     expect(fs.statSync(path.join(me, 'rewind', 'key')).mode & 0o777).toBe(0o600);
     fs.rmSync(mark);
@@ -128,9 +153,19 @@ describe('an untrusted recording is data: what it names is not run', () => {
     fs.rmSync(mark);
 
     const other = tempDir('rewind-other-');
-    for (const cmd of [['replay', 'rec'], ['debug', 'rec']]) {
+    for (const cmd of [
+      ['replay', 'rec'],
+      ['debug', 'rec'],
+    ]) {
       const r = await rewind(cmd, { cwd: dir, env: userEnv(other) });
-      expectRefusal(r, 77, new RegExp(`not recorded by you.*\\n  NODE_OPTIONS --require ${path.join(dir, 'hook.cjs').replace(/[.]/g, '\\.')}\\n.*--trust`, 's'));
+      expectRefusal(
+        r,
+        77,
+        new RegExp(
+          `not recorded by you.*\\n  NODE_OPTIONS --require ${path.join(dir, 'hook.cjs').replace(/[.]/g, '\\.')}\\n.*--trust`,
+          's',
+        ),
+      );
       expect(fs.existsSync(mark)).toBe(false);
     }
     const ev = await rewind(['events', 'rec'], { cwd: dir, env: userEnv(other) });
@@ -142,7 +177,9 @@ describe('an untrusted recording is data: what it names is not run', () => {
 
     const trusted = await rewind(['replay', 'rec', '--trust'], { cwd: dir, env: userEnv(other) });
     expect(trusted.stdout.toString()).toBe(rec.stdout.toString());
-    expect(trusted.stderr.toString()).toMatch(/^rewind: --trust: running what \S+ names at start-up: NODE_OPTIONS --require \S+hook\.cjs\n/);
+    expect(trusted.stderr.toString()).toMatch(
+      /^rewind: --trust: running what \S+ names at start-up: NODE_OPTIONS --require \S+hook\.cjs\n/,
+    );
     expect(fs.readFileSync(mark, 'utf8')).toBe('ran\n');
   });
 
@@ -150,7 +187,9 @@ describe('an untrusted recording is data: what it names is not run', () => {
     const { dir, mark } = hooked();
     const me = tempDir('rewind-me-');
     fs.writeFileSync(path.join(dir, 'plain.js'), 'console.log(Date.now());\n');
-    expect((await rewind(['record', '--out', 'rec', '--', NODE, 'plain.js'], { cwd: dir, env: userEnv(me) })).status).toBe(0);
+    expect(
+      (await rewind(['record', '--out', 'rec', '--', NODE, 'plain.js'], { cwd: dir, env: userEnv(me) })).status,
+    ).toBe(0);
     const [log] = logsOf(path.join(dir, 'rec'));
     const hook = path.join(dir, 'hook.cjs');
     editHeader(log, (h) => {
@@ -159,27 +198,43 @@ describe('an untrusted recording is data: what it names is not run', () => {
       (h.env as Record<string, string>).NODE_PATH = '/tmp/evil_modules';
     });
     const r = await rewind(['replay', 'rec'], { cwd: dir, env: userEnv(me) });
-    expectRefusal(r, 77, /node option --require \S*hook\.cjs\n  LD_PRELOAD=\/tmp\/evil\.so\n  NODE_PATH=\/tmp\/evil_modules\n/);
+    expectRefusal(
+      r,
+      77,
+      /node option --require \S*hook\.cjs\n  LD_PRELOAD=\/tmp\/evil\.so\n  NODE_PATH=\/tmp\/evil_modules\n/,
+    );
     expect(fs.existsSync(mark)).toBe(false);
   });
 
   it('a -e program is code the recording names: refused unless trusted', async () => {
     const dir = tempDir('rewind-eval-');
     const me = tempDir('rewind-me-');
-    const rec = await rewind(['record', '--out', 'rec', '--', NODE, '-e', 'console.log("evaluated", Math.random())'], { cwd: dir, env: userEnv(me) });
+    const rec = await rewind(['record', '--out', 'rec', '--', NODE, '-e', 'console.log("evaluated", Math.random())'], {
+      cwd: dir,
+      env: userEnv(me),
+    });
     expect(rec.status).toBe(0);
     const mine = await rewind(['replay', 'rec'], { cwd: dir, env: userEnv(me) });
     expect(mine.stdout.toString()).toBe(rec.stdout.toString());
-    expectRefusal(await rewind(['replay', 'rec'], { cwd: dir, env: userEnv(tempDir()) }), 77, /node option -e "console\.log\(\\"evaluated\\", Math\.random\(\)\)"/);
+    expectRefusal(
+      await rewind(['replay', 'rec'], { cwd: dir, env: userEnv(tempDir()) }),
+      77,
+      /node option -e "console\.log\(\\"evaluated\\", Math\.random\(\)\)"/,
+    );
   });
 
   it('.rewind/latest never leads out of .rewind/, and logs must be regular files', async () => {
     const dir = tempDir('rewind-latest-');
     fs.writeFileSync(path.join(dir, 'app.js'), 'console.log(1);\n');
     const elsewhere = tempDir('rewind-elsewhere-');
-    expect((await rewind(['record', '--out', path.join(elsewhere, 'rec'), '--', NODE, 'app.js'], { cwd: dir })).status).toBe(0);
+    expect(
+      (await rewind(['record', '--out', path.join(elsewhere, 'rec'), '--', NODE, 'app.js'], { cwd: dir })).status,
+    ).toBe(0);
     fs.mkdirSync(path.join(dir, '.rewind'));
-    fs.writeFileSync(path.join(dir, '.rewind', 'latest'), `${path.relative(path.join(dir, '.rewind'), path.join(elsewhere, 'rec'))}\n`);
+    fs.writeFileSync(
+      path.join(dir, '.rewind', 'latest'),
+      `${path.relative(path.join(dir, '.rewind'), path.join(elsewhere, 'rec'))}\n`,
+    );
     expectRefusal(await rewind(['replay'], { cwd: dir }), 65, /latest does not name a recording inside/);
     fs.symlinkSync(path.join(elsewhere, 'rec'), path.join(dir, '.rewind', 'linked'));
     fs.writeFileSync(path.join(dir, '.rewind', 'latest'), 'linked\n');
@@ -208,9 +263,13 @@ describe('a replay performs no external effect, also of the start-up Node applie
     const envFile = path.join(dir, '.env');
     fs.writeFileSync(envFile, 'FROM_ENV_FILE=yes\n');
     const out = path.join(tempDir('rewind-rec-'), 'rec');
-    const program = 'console.log(process.env.NODE_V8_COVERAGE === undefined, process.env.FROM_ENV_FILE, process.execArgv.length, Math.random())';
+    const program =
+      'console.log(process.env.NODE_V8_COVERAGE === undefined, process.env.FROM_ENV_FILE, process.execArgv.length, Math.random())';
     const args = ['--cpu-prof', `--cpu-prof-dir=${prof}`, `--env-file=${envFile}`, '-e', program];
-    const rec = await rewind(['record', '--out', out, '--', NODE, ...args], { cwd: dir, env: { NODE_V8_COVERAGE: cov } });
+    const rec = await rewind(['record', '--out', out, '--', NODE, ...args], {
+      cwd: dir,
+      env: { NODE_V8_COVERAGE: cov },
+    });
     expect(rec.status, describeRun('record', rec)).toBe(0);
     expect(rec.stdout.toString()).toMatch(/^false yes 5 0\.\d+\n$/);
     expect(fs.readdirSync(cov).length).toBeGreaterThan(0);
@@ -226,7 +285,10 @@ describe('a replay performs no external effect, also of the start-up Node applie
 describe('bad recordings are exit 65, never a crash', () => {
   async function sample(): Promise<{ dir: string; log: string }> {
     const dir = tempDir('rewind-bad-');
-    fs.writeFileSync(path.join(dir, 'app.js'), 'console.log(Date.now()); setTimeout(() => console.log(Math.random()), 1);\n');
+    fs.writeFileSync(
+      path.join(dir, 'app.js'),
+      'console.log(Date.now()); setTimeout(() => console.log(Math.random()), 1);\n',
+    );
     expect((await rewind(['record', '--out', 'rec', '--', NODE, 'app.js'], { cwd: dir })).status).toBe(0);
     return { dir, log: logsOf(path.join(dir, 'rec'))[0] };
   }
@@ -238,8 +300,16 @@ describe('bad recordings are exit 65, never a crash', () => {
       ['argv of numbers', (h) => (h.argv = [1, 2]), /argv\[0\] is not a string/],
       ['stdio without its streams', (h) => (h.stdio = {}), /stdio\.stdin is not an object/],
       ['startWall NaN', (h) => (h.startWall = NaN), /startWall is not a time/],
-      ['an env value with a NUL byte', (h) => ((h.env as Record<string, string>).X = 'a\0b'), /env\.X is not a string \(or holds a NUL byte\)/],
-      ['a bad ipc serialization', (h) => (h.ipc = { serialization: 'evil' }), /ipc\.serialization is not json or advanced/],
+      [
+        'an env value with a NUL byte',
+        (h) => ((h.env as Record<string, string>).X = 'a\0b'),
+        /env\.X is not a string \(or holds a NUL byte\)/,
+      ],
+      [
+        'a bad ipc serialization',
+        (h) => (h.ipc = { serialization: 'evil' }),
+        /ipc\.serialization is not json or advanced/,
+      ],
       ['a relative cwd', (h) => (h.cwd = 'here'), /cwd is not an absolute path/],
     ];
     for (const [what, edit, message] of cases) {
@@ -266,7 +336,8 @@ describe('bad recordings are exit 65, never a crash', () => {
     const { dir } = await sample();
     const index = path.join(dir, 'rec', 'index.json');
     fs.writeFileSync(index, JSON.stringify({ ...JSON.parse(fs.readFileSync(index, 'utf8')), command: 'node app.js' }));
-    for (const cmd of ['info', 'ps', 'replay']) expectRefusal(await rewind([cmd, 'rec'], { cwd: dir }), 65, /index\.json is corrupt: command is not a list/);
+    for (const cmd of ['info', 'ps', 'replay'])
+      expectRefusal(await rewind([cmd, 'rec'], { cwd: dir }), 65, /index\.json is corrupt: command is not a list/);
   });
 
   it('a duplicated, a missing or a reordered chunk is corruption', () => {
@@ -275,8 +346,12 @@ describe('bad recordings are exit 65, never a crash', () => {
     const c1 = encodeChunk(1, Buffer.from([1, 4]));
     const c2 = encodeChunk(2, Buffer.from([1, 6]));
     expect(TraceReader.parse(Buffer.concat([pre, c0, c1, c2])).eventCount).toBe(3);
-    expect(() => TraceReader.parse(Buffer.concat([pre, c0, c1, c1, c2]))).toThrow(/repeats chunk 1 \(chunk 2 was expected\)/);
-    expect(() => TraceReader.parse(Buffer.concat([pre, c0, c2]))).toThrow(/is chunk 2, but chunk 1 was expected: chunks are missing or out of order/);
+    expect(() => TraceReader.parse(Buffer.concat([pre, c0, c1, c1, c2]))).toThrow(
+      /repeats chunk 1 \(chunk 2 was expected\)/,
+    );
+    expect(() => TraceReader.parse(Buffer.concat([pre, c0, c2]))).toThrow(
+      /is chunk 2, but chunk 1 was expected: chunks are missing or out of order/,
+    );
     expect(() => TraceReader.parse(Buffer.concat([pre, c0, c2, c1]))).toThrow(/chunks are missing or out of order/);
     // A cut-off chunk that claims 2^30 - 1 bytes: nothing of it is used unchecked.
     const huge = Buffer.alloc(CHUNK_HEADER_BYTES + 3);
@@ -306,19 +381,42 @@ describe('bad recordings are exit 65, never a crash', () => {
 /** The header of a minimal valid log (to frame hand-made chunks with). */
 function minimalLog() {
   const h = {
-    formatVersion: 2, rewindVersion: '0.1.0', nodeVersion: process.version, platform: 'linux', arch: 'x64', pid: 1, ppid: 1,
-    argv: ['/usr/bin/node', '/app/main.js'], execArgv: [], cwd: '/app', env: {}, title: 'node',
-    entry: { path: '/app/main.js', sha256: 'ab'.repeat(32) }, startWall: 1_700_000_000_000, monoBase: [1, 2], perfNowBase: 1,
-    uptimeBase: 0.1, timeOrigin: 1_700_000_000_000, randomSeed: [1, 2, 3, 4], stdio: { stdin: { isTTY: false }, stdout: { isTTY: false }, stderr: { isTTY: false } },
+    formatVersion: 2,
+    rewindVersion: '0.1.0',
+    nodeVersion: process.version,
+    platform: 'linux',
+    arch: 'x64',
+    pid: 1,
+    ppid: 1,
+    argv: ['/usr/bin/node', '/app/main.js'],
+    execArgv: [],
+    cwd: '/app',
+    env: {},
+    title: 'node',
+    entry: { path: '/app/main.js', sha256: 'ab'.repeat(32) },
+    startWall: 1_700_000_000_000,
+    monoBase: [1, 2],
+    perfNowBase: 1,
+    uptimeBase: 0.1,
+    timeOrigin: 1_700_000_000_000,
+    randomSeed: [1, 2, 3, 4],
+    stdio: { stdin: { isTTY: false }, stdout: { isTTY: false }, stderr: { isTTY: false } },
   };
   return TraceReader.parse(encodePreamble(h as never));
 }
 
-describe('signals and rewind\'s own I/O', () => {
+describe("signals and rewind's own I/O", () => {
   it('SIGINT sent to the rewind process alone reaches the program, and rewind ends as it did', async () => {
     const dir = tempDir('rewind-sig-');
-    fs.writeFileSync(path.join(dir, 'wait.js'), 'process.on("SIGINT", () => { console.log("got SIGINT"); process.exit(3); }); console.log("ready"); setTimeout(() => console.log("no signal came"), 20000);\n');
-    const s = start(NODE, [path.join(import.meta.dirname, '..', 'bin', 'rewind.js'), 'record', '--out', 'rec', '--', NODE, 'wait.js'], { cwd: dir, timeoutMs: 25_000 });
+    fs.writeFileSync(
+      path.join(dir, 'wait.js'),
+      'process.on("SIGINT", () => { console.log("got SIGINT"); process.exit(3); }); console.log("ready"); setTimeout(() => console.log("no signal came"), 20000);\n',
+    );
+    const s = start(
+      NODE,
+      [path.join(import.meta.dirname, '..', 'bin', 'rewind.js'), 'record', '--out', 'rec', '--', NODE, 'wait.js'],
+      { cwd: dir, timeoutMs: 25_000 },
+    );
     await s.waitFor(/ready/);
     s.child.kill('SIGINT'); // rewind's pid only, not its process group
     const r = await s.done;
@@ -329,18 +427,30 @@ describe('signals and rewind\'s own I/O', () => {
   it('an output directory that cannot be created is exit 73 before the program runs', async () => {
     const dir = tempDir('rewind-out-');
     fs.writeFileSync(path.join(dir, 'file'), '');
-    fs.writeFileSync(path.join(dir, 'app.js'), `require('fs').writeFileSync(${JSON.stringify(path.join(dir, 'ran'))}, '');\n`);
-    expectRefusal(await rewind(['record', '--out', 'file/rec', '--', NODE, 'app.js'], { cwd: dir }), 73, /cannot create the recording directory .*file\/rec \(ENOTDIR\)/);
+    fs.writeFileSync(
+      path.join(dir, 'app.js'),
+      `require('fs').writeFileSync(${JSON.stringify(path.join(dir, 'ran'))}, '');\n`,
+    );
+    expectRefusal(
+      await rewind(['record', '--out', 'file/rec', '--', NODE, 'app.js'], { cwd: dir }),
+      73,
+      /cannot create the recording directory .*file\/rec \(ENOTDIR\)/,
+    );
     expect(fs.existsSync(path.join(dir, 'ran'))).toBe(false);
   });
 
-  it('losing the recording directory mid-run keeps the program\'s exit status, and says so', async () => {
+  it("losing the recording directory mid-run keeps the program's exit status, and says so", async () => {
     const dir = tempDir('rewind-lost-');
-    fs.writeFileSync(path.join(dir, 'app.js'), 'require("fs").rmSync(process.env.REWIND_DIR, { recursive: true }); console.log("bye"); process.exitCode = 5;\n');
+    fs.writeFileSync(
+      path.join(dir, 'app.js'),
+      'require("fs").rmSync(process.env.REWIND_DIR, { recursive: true }); console.log("bye"); process.exitCode = 5;\n',
+    );
     const r = await rewind(['record', '--out', 'rec', '--', NODE, 'app.js'], { cwd: dir });
     expect(r.status, describeRun('record', r)).toBe(5);
     expect(r.stdout.toString()).toBe('bye\n');
-    expect(r.stderr.toString()).toMatch(/recording directory .*rec could not be completed .*deleted, or became unwritable/);
+    expect(r.stderr.toString()).toMatch(
+      /recording directory .*rec could not be completed .*deleted, or became unwritable/,
+    );
     expect(r.stderr.toString()).not.toMatch(/internal error|no Node\.js process started/);
   });
 });
@@ -388,10 +498,15 @@ describe('redaction', () => {
 
   it('rewind redact: none of nine planted secrets is in any file of the copy, which replays as recorded', async () => {
     const p = secretsProject();
-    const rec = await rewind(['record', '--out', 'rec', '--', NODE, 'app.cjs', '--password=ARGV_pa55word_value'], { cwd: p.dir, env: p.env });
+    const rec = await rewind(['record', '--out', 'rec', '--', NODE, 'app.cjs', '--password=ARGV_pa55word_value'], {
+      cwd: p.dir,
+      env: p.env,
+    });
     expect(rec.status, describeRun('record', rec)).toBe(0);
     // Before: every one of them is in the recording, in clear.
-    const clear = Buffer.concat(fs.readdirSync(path.join(p.dir, 'rec')).map((f) => contents(path.join(p.dir, 'rec', f))));
+    const clear = Buffer.concat(
+      fs.readdirSync(path.join(p.dir, 'rec')).map((f) => contents(path.join(p.dir, 'rec', f))),
+    );
     expect(SECRETS.filter((s) => !clear.includes(s))).toEqual([]);
 
     const r = await rewind(['redact', 'rec', '--out', 'shared'], { cwd: p.dir, env: p.env });
@@ -413,13 +528,25 @@ describe('redaction', () => {
 
   it('record --redact keeps only the redacted recording; a program that computes on a secret diverges with a note', async () => {
     const p = secretsProject();
-    fs.writeFileSync(path.join(p.dir, 'hash.cjs'), 'console.log(require("crypto").createHash("sha256").update(process.env.API_KEY).digest("hex"));\n');
-    const rec = await rewind(['record', '--redact', '--out', 'rec', '--', NODE, 'hash.cjs'], { cwd: p.dir, env: p.env });
+    fs.writeFileSync(
+      path.join(p.dir, 'hash.cjs'),
+      'console.log(require("crypto").createHash("sha256").update(process.env.API_KEY).digest("hex"));\n',
+    );
+    const rec = await rewind(['record', '--redact', '--out', 'rec', '--', NODE, 'hash.cjs'], {
+      cwd: p.dir,
+      env: p.env,
+    });
     expect(rec.status, describeRun('record', rec)).toBe(0);
     expect(grepCopy(path.join(p.dir, 'rec'))).toEqual([]);
     const replayed = await rewind(['replay', 'rec'], { cwd: p.dir, env: p.env });
     expect(replayed.status).toBe(70);
-    expect(replayed.stderr.toString()).toMatch(/divergence at event \d+[\s\S]*this recording is redacted \(rules: default\)/);
-    expectRefusal(await rewind(['record', '--redact=bogus', '--', NODE, 'hash.cjs'], { cwd: p.dir, env: p.env }), 64, /"bogus" is not a redaction rule/);
+    expect(replayed.stderr.toString()).toMatch(
+      /divergence at event \d+[\s\S]*this recording is redacted \(rules: default\)/,
+    );
+    expectRefusal(
+      await rewind(['record', '--redact=bogus', '--', NODE, 'hash.cjs'], { cwd: p.dir, env: p.env }),
+      64,
+      /"bogus" is not a redaction rule/,
+    );
   });
 });

@@ -53,11 +53,12 @@ describe.concurrent('worker threads stopped from outside', () => {
     expect(own.some((e) => e.kind === 'turn' && e.detail.startsWith('worker.message'))).toBe(true);
   });
 
-  it('an unref()\'d worker writes while the main thread waits: the replay waits for it too', async ({ expect }) => {
+  it("an unref()'d worker writes while the main thread waits: the replay waits for it too", async ({ expect }) => {
     // The worker must start within the main thread's 200 ms, which a loaded machine can miss
     // (then it never writes, in plain node too): such a recording is tried again.
     let r = await recordAndReplay('loop/worker-unref.cjs');
-    for (let i = 0; i < 4 && r.record.stdout.toString() === 'main done\n'; i++) r = await recordAndReplay('loop/worker-unref.cjs');
+    for (let i = 0; i < 4 && r.record.stdout.toString() === 'main done\n'; i++)
+      r = await recordAndReplay('loop/worker-unref.cjs');
     expect(r.record.stdout.toString()).toBe('from worker\nmain done\n');
     expectReplayMatches(expect, r);
     const [worker] = (await processes(expect, r.record)).filter((p) => p.thread !== 0);
@@ -78,7 +79,9 @@ describe.concurrent('worker threads stopped from outside', () => {
     for (const w of workers) expect(w.ended).toBe('terminated (worker.terminate()), exit code 1');
   });
 
-  it('process.exit() while two workers are printing: every thread\'s output up to the exit, in order', async ({ expect }) => {
+  it("process.exit() while two workers are printing: every thread's output up to the exit, in order", async ({
+    expect,
+  }) => {
     const r = await recordAndReplay('loop/worker-exit.cjs');
     expect(r.record.status).toBe(3);
     const out = r.record.stdout.toString();
@@ -95,21 +98,29 @@ describe.concurrent('worker threads stopped from outside', () => {
 });
 
 describe('messages Node drains from a stopped worker', () => {
-  it('messages delivered inside the exit turn when recording, arriving earlier at replay, replay in order', async ({ expect }) => {
+  it('messages delivered inside the exit turn when recording, arriving earlier at replay, replay in order', async ({
+    expect,
+  }) => {
     const r = await recordAndReplay('loop/worker-drained.cjs');
     const drained = (await eventsOf(r.record.dir, { sites: false })).filter((e) => e.api === 'worker.drained');
     // Made on purpose: the main thread was blocked while the worker posted and exited.
     expect(drained.length, JSON.stringify(drained.slice(0, 3))).toBeGreaterThanOrEqual(20);
     expectReplayMatches(expect, r);
-    expect(r.replay.stdout.toString()).toBe([...Array.from({ length: 20 }, (_, i) => `message ${i}`), 'exit 0', ''].join('\n'));
+    expect(r.replay.stdout.toString()).toBe(
+      [...Array.from({ length: 20 }, (_, i) => `message ${i}`), 'exit 0', ''].join('\n'),
+    );
   });
 });
 
 describe("rewind's own variables", () => {
-  it('the program and its workers read at replay the REWIND_MODE they recorded; replaying writes nothing into the recording', async ({ expect }) => {
+  it('the program and its workers read at replay the REWIND_MODE they recorded; replaying writes nothing into the recording', async ({
+    expect,
+  }) => {
     const rec = await record('loop/worker-env-mode.cjs');
     const logs = () =>
-      fs.readdirSync(rec.dir).map((f) => `${f} ${fs.statSync(path.join(rec.dir, f)).size} ${fs.statSync(path.join(rec.dir, f)).mtimeMs}`);
+      fs
+        .readdirSync(rec.dir)
+        .map((f) => `${f} ${fs.statSync(path.join(rec.dir, f)).size} ${fs.statSync(path.join(rec.dir, f)).mtimeMs}`);
     const before = logs().sort();
     const rep = await replay(rec.dir);
     expectReplayMatches(expect, { record: rec, replay: rep });

@@ -12,14 +12,18 @@ describe.concurrent('worker threads sharing memory', () => {
   it('a ring buffer polled with Atomics.load while the worker takes its time (thread-stream)', async ({ expect }) => {
     const r = await recordAndReplay('loop/worker-shared-ring.cjs');
     const out = r.record.stdout.toString();
-    expect(out).toMatch(/^worker: read "hello 0\.\d{6}"\nmain: read after (some|no) polls: \d+\nmain: worker exited 0\n$/);
+    expect(out).toMatch(
+      /^worker: read "hello 0\.\d{6}"\nmain: read after (some|no) polls: \d+\nmain: worker exited 0\n$/,
+    );
     expectReplayMatches(expect, r);
     // The polls are the main thread's Atomics loads, each in its recorded place.
     const loads = (await eventsOf(r.record.dir)).filter((e) => e.detail.startsWith('atomics.read ["load"'));
     expect(loads.length).toBe(Number(/polls: (\d+)/.exec(out)![1]) + 1);
   });
 
-  it('tasks taken with receiveMessageOnPort between Atomics.waits, answers collected the same way, then terminate() (piscina)', async ({ expect }) => {
+  it('tasks taken with receiveMessageOnPort between Atomics.waits, answers collected the same way, then terminate() (piscina)', async ({
+    expect,
+  }) => {
     const r = await recordAndReplay('loop/worker-sync-receive.cjs');
     const lines = r.record.stdout.toString().split('\n').filter(Boolean);
     expect(lines).toHaveLength(7);
@@ -28,7 +32,9 @@ describe.concurrent('worker threads sharing memory', () => {
     expectReplayMatches(expect, r);
   });
 
-  it('a worker calls process.exit() in its own exit listener (thread-stream) and its parent exits without waiting: the replay ends at once', async ({ expect }) => {
+  it('a worker calls process.exit() in its own exit listener (thread-stream) and its parent exits without waiting: the replay ends at once', async ({
+    expect,
+  }) => {
     const r = await recordAndReplay('loop/worker-exit-in-exit.cjs');
     expect(r.record.stdout.toString()).toMatch(/^worker said bye 0\.\d{6}\n$/);
     expectReplayMatches(expect, r);

@@ -3,7 +3,12 @@ import { createHash, randomUUID } from 'node:crypto';
 import { expect, test } from 'vitest';
 
 test('JSON round trips of a generated catalogue', () => {
-  const items = Array.from({ length: 20_000 }, (_, i) => ({ id: i, name: `item ${i}`, tags: [i % 7, i % 11], price: (i * 37) % 1000 }));
+  const items = Array.from({ length: 20_000 }, (_, i) => ({
+    id: i,
+    name: `item ${i}`,
+    tags: [i % 7, i % 11],
+    price: (i * 37) % 1000,
+  }));
   const text = JSON.stringify(items);
   const back = JSON.parse(text);
   expect(back.length).toBe(items.length);

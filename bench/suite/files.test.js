@@ -23,7 +23,9 @@ test('writes a tree, reads it back, removes it', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rewind-bench-suite-'));
   try {
     for (let i = 0; i < 200; i++) await fs.promises.writeFile(path.join(dir, `f${i}.txt`), `file ${i}\n`.repeat(i + 1));
-    const sizes = await Promise.all(fs.readdirSync(dir).map(async (f) => (await fs.promises.readFile(path.join(dir, f))).length));
+    const sizes = await Promise.all(
+      fs.readdirSync(dir).map(async (f) => (await fs.promises.readFile(path.join(dir, f))).length),
+    );
     expect(sizes.reduce((a, b) => a + b, 0)).toBeGreaterThan(100_000);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

@@ -18,7 +18,9 @@ afterAll(() => new Promise((r) => server.close(r)));
 test('300 requests, 10 at a time', async () => {
   let ok = 0;
   for (let i = 0; i < 30; i++) {
-    const bodies = await Promise.all(Array.from({ length: 10 }, (_, k) => fetch(`${base}/item/${i * 10 + k}`).then((r) => r.json())));
+    const bodies = await Promise.all(
+      Array.from({ length: 10 }, (_, k) => fetch(`${base}/item/${i * 10 + k}`).then((r) => r.json())),
+    );
     ok += bodies.filter((b) => b.url.startsWith('/item/')).length;
   }
   expect(ok).toBe(300);
@@ -26,9 +28,11 @@ test('300 requests, 10 at a time', async () => {
 
 test('timers in order', async () => {
   const order = [];
-  await Promise.all([30, 10, 20].map(async (ms) => {
-    await sleep(ms);
-    order.push(ms);
-  }));
+  await Promise.all(
+    [30, 10, 20].map(async (ms) => {
+      await sleep(ms);
+      order.push(ms);
+    }),
+  );
   expect(order).toEqual([10, 20, 30]);
 });

@@ -22,7 +22,11 @@ function activate(context) {
         n: e.n,
         picked: e.n === current,
       }));
-      const pick = await vscode.window.showQuickPick(items, { placeHolder: 'Go to event… (re-executes the replay to it)', matchOnDescription: true, matchOnDetail: true });
+      const pick = await vscode.window.showQuickPick(items, {
+        placeHolder: 'Go to event… (re-executes the replay to it)',
+        matchOnDescription: true,
+        matchOnDetail: true,
+      });
       if (pick) await session.customRequest('rewind/goto', { event: pick.n });
     }),
   );

@@ -53,7 +53,8 @@ export async function debug(arg: string | undefined, opts: StepOptions): Promise
         return say(describeStop(events[next.n - 1], total, next.site));
       }
       if (next.t === 'inspector') say(attachInstructions(next.url).trimEnd());
-      else if (next.t === 'error') say(`rewind: ${next.message}; start \`rewind debug\` with --inspect=HOST:PORT to use another.`);
+      else if (next.t === 'error')
+        say(`rewind: ${next.message}; start \`rewind debug\` with --inspect=HOST:PORT to use another.`);
       else {
         at = null;
         const { code, signal } = next.status;
@@ -66,9 +67,20 @@ export async function debug(arg: string | undefined, opts: StepOptions): Promise
 
   const restart = async (until: number | null): Promise<void> => {
     await replayed?.kill();
-    const env: Record<string, string> = { [ENV.STEP]: '1', [ENV.MARK]: '1', [ENV.INSPECT]: `${inspectAt.host}:${inspectAt.port}` };
+    const env: Record<string, string> = {
+      [ENV.STEP]: '1',
+      [ENV.MARK]: '1',
+      [ENV.INSPECT]: `${inspectAt.host}:${inspectAt.port}`,
+    };
     if (until !== null) env[ENV.UNTIL] = String(until);
-    replayed = new ReplayedProcess(rec, { force: opts.force, trust: opts.trust, allowNative: opts.allowNative, env, stdio: ['ignore', 'inherit', 'inherit'], sites });
+    replayed = new ReplayedProcess(rec, {
+      force: opts.force,
+      trust: opts.trust,
+      allowNative: opts.allowNative,
+      env,
+      stdio: ['ignore', 'inherit', 'inherit'],
+      sites,
+    });
     await settle();
   };
 
@@ -83,7 +95,9 @@ export async function debug(arg: string | undefined, opts: StepOptions): Promise
     const n = Number(word);
     if (!Number.isInteger(n) || n < 1) return 'bad';
     if (n > total) {
-      say(`event ${n} is beyond the end of the recording: its last event is ${total} (${events[total - 1].kind} ${events[total - 1].detail})`);
+      say(
+        `event ${n} is beyond the end of the recording: its last event is ${total} (${events[total - 1].kind} ${events[total - 1].detail})`,
+      );
       return 'bad';
     }
     return n;
@@ -95,7 +109,9 @@ export async function debug(arg: string | undefined, opts: StepOptions): Promise
     for (let n = from; n <= to; n++) {
       const e = events[n - 1];
       const site = sites.get(n);
-      say(`${n === at ? '=>' : '  '} ${String(n).padStart(String(total).length)}  ${formatTime(e.timeUs).padStart(11)}  ${e.kind.padEnd(7)}  ${e.detail}${site ? `  @ ${showSite(site)}` : ''}`);
+      say(
+        `${n === at ? '=>' : '  '} ${String(n).padStart(String(total).length)}  ${formatTime(e.timeUs).padStart(11)}  ${e.kind.padEnd(7)}  ${e.detail}${site ? `  @ ${showSite(site)}` : ''}`,
+      );
     }
   };
 
@@ -106,7 +122,8 @@ export async function debug(arg: string | undefined, opts: StepOptions): Promise
       if (/^\d+$/.test(word)) {
         const n = eventArg(word);
         if (n === 'bad' || n === null) return;
-        if (at !== null && n <= at) return say(`event ${n} is behind the replay (at event ${at}); \`restart ${n}\` goes back to it`);
+        if (at !== null && n <= at)
+          return say(`event ${n} is behind the replay (at event ${at}); \`restart ${n}\` goes back to it`);
         return go({ until: n });
       }
       if ((KINDS as readonly string[]).includes(word)) return go({ kind: word, after: at ?? 0 });
@@ -122,7 +139,9 @@ export async function debug(arg: string | undefined, opts: StepOptions): Promise
       if (at === null) return say('the program has ended; `restart [N]` replays it again');
       const e = events[at - 1];
       const site = sites.get(at);
-      say(`event ${at} of ${total}: ${e.kind} ${e.detail}; virtual time ${formatTime(e.timeUs)}${site ? `; ${e.kind === 'turn' ? 'scheduled' : 'called'} at ${showSite(site)}` : ''}`);
+      say(
+        `event ${at} of ${total}: ${e.kind} ${e.detail}; virtual time ${formatTime(e.timeUs)}${site ? `; ${e.kind === 'turn' ? 'scheduled' : 'called'} at ${showSite(site)}` : ''}`,
+      );
     },
     inspect: async () => {
       if (at === null) return say('the program has ended; `restart [N]` replays it again');
@@ -135,10 +154,23 @@ export async function debug(arg: string | undefined, opts: StepOptions): Promise
     },
     help: () => say(HELP),
   };
-  const aliases: Record<string, string> = { n: 'next', c: 'continue', l: 'list', i: 'info', r: 'restart', q: 'quit', h: 'help', '?': 'help' };
+  const aliases: Record<string, string> = {
+    n: 'next',
+    c: 'continue',
+    l: 'list',
+    i: 'info',
+    r: 'restart',
+    q: 'quit',
+    h: 'help',
+    '?': 'help',
+  };
 
   const interactive = Boolean(process.stdin.isTTY);
-  const rl = createInterface({ input: process.stdin, output: interactive ? process.stdout : undefined, prompt: '(rewind) ' });
+  const rl = createInterface({
+    input: process.stdin,
+    output: interactive ? process.stdout : undefined,
+    prompt: '(rewind) ',
+  });
   const lines = rl[Symbol.asyncIterator](); // from now on, no line typed ahead is lost
   await restart(firstTurn);
   if (interactive) rl.prompt();
@@ -154,4 +186,3 @@ export async function debug(arg: string | undefined, opts: StepOptions): Promise
   rl.close();
   await (replayed as ReplayedProcess | null)?.kill(); // assigned in restart(): TS narrows it to null here
 }
-

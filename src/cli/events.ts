@@ -66,7 +66,10 @@ export async function events(arg: string | undefined, opts: EventsOptions): Prom
     opts.sites === false
       ? { sites: new Map<number, string>(), note: null }
       : thread !== 0
-        ? { sites: new Map<number, string>(), note: `rewind: the events of worker thread ${thread} are listed without call sites (a worker thread replays within its process).` }
+        ? {
+            sites: new Map<number, string>(),
+            note: `rewind: the events of worker thread ${thread} are listed without call sites (a worker thread replays within its process).`,
+          }
         : await eventSites(rec, opts.allowNative, opts.trust);
   if (note) process.stderr.write(`${note}\n`);
   const kinds = opts.kind ? new Set(opts.kind.split(',').map((k) => k.trim())) : null;
@@ -80,13 +83,18 @@ export async function events(arg: string | undefined, opts: EventsOptions): Prom
     if (opts.json) lines.push(JSON.stringify(eventJson(ev, t, site)));
     else {
       const at = site ? `  @ ${showSite(site)}` : '';
-      lines.push(printable(`${String(ev.n).padStart(width)}  ${formatTime(ev.timeUs).padStart(11)}  ${ev.kind.padEnd(7)}  ${describeEvent(ev, t.header)}${at}`));
+      lines.push(
+        printable(
+          `${String(ev.n).padStart(width)}  ${formatTime(ev.timeUs).padStart(11)}  ${ev.kind.padEnd(7)}  ${describeEvent(ev, t.header)}${at}`,
+        ),
+      );
     }
     if (lines.length >= 1000) {
       process.stdout.write(`${lines.join('\n')}\n`);
       lines.length = 0;
     }
   }
-  if (t.truncated && !opts.json) lines.push(`(the log ends here: ${t.truncated}; the recorded process was killed before writing more)`);
+  if (t.truncated && !opts.json)
+    lines.push(`(the log ends here: ${t.truncated}; the recorded process was killed before writing more)`);
   if (lines.length) process.stdout.write(`${lines.join('\n')}\n`);
 }

@@ -38,18 +38,39 @@ export function info(arg: string | undefined, opts: { process?: string } = {}): 
     ['ended', ended],
   ];
   if (failure) rows.push(['failure', failure]);
-  if (h.passThrough) rows.push(['recorded', "this package manager's own output only, printed around the program it ran when that replays"]);
-  if (h.missingInternals?.length) rows.push(['missing', `${h.missingInternals.map((m) => m.name).join(', ')}: ${h.missingInternals[0].why} (not replayable)`]);
+  if (h.passThrough)
+    rows.push([
+      'recorded',
+      "this package manager's own output only, printed around the program it ran when that replays",
+    ]);
+  if (h.missingInternals?.length)
+    rows.push([
+      'missing',
+      `${h.missingInternals.map((m) => m.name).join(', ')}: ${h.missingInternals[0].why} (not replayable)`,
+    ]);
   if (h.chaos) rows.push(['chaos', `seed ${h.chaos.seed} (the schedule was perturbed; replay follows it exactly)`]);
-  if (h.schedule) rows.push(['schedule', `forced: ${h.schedule.turns} turns in the order of ${h.schedule.from} (replay follows the run)`]);
+  if (h.schedule)
+    rows.push([
+      'schedule',
+      `forced: ${h.schedule.turns} turns in the order of ${h.schedule.from} (replay follows the run)`,
+    ]);
   if (rec.index) rows.push(['command', rec.index.command.join(' ')]);
   for (const lib of nativeLibraries(t)) {
     const how =
-      lib.how === 'served' ? 'served from the log' : lib.how === 'live' ? `ran live (${lib.why}): replay needs --allow-native ${lib.name}` : `cannot be replayed (${lib.why})`;
+      lib.how === 'served'
+        ? 'served from the log'
+        : lib.how === 'live'
+          ? `ran live (${lib.why}): replay needs --allow-native ${lib.name}`
+          : `cannot be replayed (${lib.why})`;
     rows.push(['native', `${lib.name}${lib.file && lib.file !== '(built in)' ? ` (${lib.file})` : ''}: ${how}`]);
   }
   rows.push(['rewind', `${h.rewindVersion} (trace format ${h.formatVersion})`]);
-  rows.push(['redacted', h.redacted ? `yes: ${h.redacted.secrets} secret${h.redacted.secrets === 1 ? '' : 's'} replaced by placeholders (rules: ${h.redacted.rules.join(', ')})` : 'no: the recording holds its environment and inputs in clear (share a copy made by `rewind redact`)']);
+  rows.push([
+    'redacted',
+    h.redacted
+      ? `yes: ${h.redacted.secrets} secret${h.redacted.secrets === 1 ? '' : 's'} replaced by placeholders (rules: ${h.redacted.rules.join(', ')})`
+      : 'no: the recording holds its environment and inputs in clear (share a copy made by `rewind redact`)',
+  ]);
   rows.push(['trust', trustLine(rec)]);
   process.stdout.write(rows.map(([k, v]) => `${k.padEnd(10)} ${printable(v)}`).join('\n') + '\n');
 }
@@ -58,6 +79,8 @@ export function info(arg: string | undefined, opts: { process?: string } = {}): 
 function trustLine(rec: Recording): string {
   const plan = startupPlan(rec, false);
   if (plan.signed) return 'signed by you on this machine: replayed as recorded';
-  const what = plan.review.code.length ? `its start-up would run: ${plan.review.code.join('; ')} (replay needs --trust)` : 'its start-up runs no code it names';
+  const what = plan.review.code.length
+    ? `its start-up would run: ${plan.review.code.join('; ')} (replay needs --trust)`
+    : 'its start-up runs no code it names';
   return `not signed by you (made by another user, machine or HOME, or changed): ${what}`;
 }

@@ -34,11 +34,24 @@ export function ps(arg: string | undefined, opts: { json?: boolean }): void {
     const ended =
       (p.failed ?? (p.end ? describeEnd(p.end) : `no end record (${p.trace.truncated ?? 'log stops early'})`)) +
       (p.passThrough ? ' (package manager: its output only, not replayable alone)' : '');
-    rows.push([p === chosen ? '*' : '', String(p.pid), String(p.ppid), p.threadId ? String(p.threadId) : 'main', p.name, String(p.trace.eventCount), ended]);
+    rows.push([
+      p === chosen ? '*' : '',
+      String(p.pid),
+      String(p.ppid),
+      p.threadId ? String(p.threadId) : 'main',
+      p.name,
+      String(p.trace.eventCount),
+      ended,
+    ]);
   }
   for (const r of rows) for (let i = 0; i < r.length; i++) r[i] = printable(r[i]);
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  const out = rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd());
+  const out = rows.map((r) =>
+    r
+      .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd(),
+  );
   out.push(`(* is what \`rewind replay\` replays; pick another with -p PID)`);
   process.stdout.write(`${out.join('\n')}\n`);
 }

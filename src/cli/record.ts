@@ -11,7 +11,15 @@ import { EXIT } from '../exit-codes.js';
 import { CHAOS_CLAIM } from '../session/chaos.js';
 import { ENV } from '../session/env.js';
 import { TraceReader } from '../trace/reader.js';
-import { INDEX_FILE, LOG_EXT, STORE_DIR, createRecordingDir, programName, setLatest, type RecordingIndex } from '../trace/store.js';
+import {
+  INDEX_FILE,
+  LOG_EXT,
+  STORE_DIR,
+  createRecordingDir,
+  programName,
+  setLatest,
+  type RecordingIndex,
+} from '../trace/store.js';
 import { CliError, logsIn } from './recordings.js';
 
 const DIST = fileURLToPath(new URL('..', import.meta.url));
@@ -160,9 +168,16 @@ export function outDir(out: string, force = false): OutDir {
   }
   if (st === null) return { dir, created: createDir(dir) };
   if (st.isSymbolicLink()) {
-    throw new CliError(`rewind: --out ${dir} is a symbolic link; rewind does not follow links when it writes a recording. Name the directory itself, or a new one.`, EXIT.USAGE);
+    throw new CliError(
+      `rewind: --out ${dir} is a symbolic link; rewind does not follow links when it writes a recording. Name the directory itself, or a new one.`,
+      EXIT.USAGE,
+    );
   }
-  if (!st.isDirectory()) throw new CliError(`rewind: --out ${dir} is a file, not a directory. Choose a new or empty directory for the recording.`, EXIT.USAGE);
+  if (!st.isDirectory())
+    throw new CliError(
+      `rewind: --out ${dir} is a file, not a directory. Choose a new or empty directory for the recording.`,
+      EXIT.USAGE,
+    );
   const entries = fs.readdirSync(dir);
   if (entries.length === 0) return { dir, created: null };
   const recording = entries.some((f) => f === INDEX_FILE || f.endsWith(LOG_EXT));
@@ -177,7 +192,9 @@ export function outDir(out: string, force = false): OutDir {
   if (!force || !mine) {
     throw new CliError(
       `rewind: ${dir} already holds a recording. Choose another --out directory, or delete that one first` +
-        (mine ? ' (or pass --force to add this run to it).' : '; it belongs to another user, so --force cannot add to it.'),
+        (mine
+          ? ' (or pass --force to add this run to it).'
+          : '; it belongs to another user, so --force cannot add to it.'),
       EXIT.USAGE,
     );
   }
@@ -198,7 +215,9 @@ export function outputError(err: NodeJS.ErrnoException, what: string): CliError 
   const io = err.code === 'ENOSPC' || err.code === 'EIO' || err.code === 'EDQUOT';
   return new CliError(
     `rewind: cannot ${what} (${err.code ?? err.message}). ` +
-      (io ? 'The disk is full or failing: free some space, or record elsewhere with --out DIR.' : 'Check that the directory is writable, or record elsewhere with --out DIR.'),
+      (io
+        ? 'The disk is full or failing: free some space, or record elsewhere with --out DIR.'
+        : 'Check that the directory is writable, or record elsewhere with --out DIR.'),
     io ? EXIT.IO_ERROR : EXIT.CANT_CREATE,
   );
 }
@@ -227,7 +246,12 @@ export function discardRun(out: OutDir): void {
 
 /** The environment the command records in: the preload, the recording directory, the options. */
 export function recordingEnv(dir: string, opts: RecordOptions): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: withPreload(process.env.NODE_OPTIONS), [ENV.MODE]: 'record', [ENV.DIR]: dir };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    NODE_OPTIONS: withPreload(process.env.NODE_OPTIONS),
+    [ENV.MODE]: 'record',
+    [ENV.DIR]: dir,
+  };
   if (opts.audit) env[ENV.AUDIT] = '1';
   else delete env[ENV.AUDIT];
   if (opts.seed !== undefined) env[ENV.CHAOS] = String(opts.seed);
@@ -242,7 +266,12 @@ export function recordingEnv(dir: string, opts: RecordOptions): NodeJS.ProcessEn
  * the user's to fix. The index is written before the command starts: an output directory
  * that cannot be written is reported (73/74) before anything runs.
  */
-export async function runRecording(command: string[], out: OutDir, opts: RecordOptions, index: RecordingIndex): Promise<ExitStatus> {
+export async function runRecording(
+  command: string[],
+  out: OutDir,
+  opts: RecordOptions,
+  index: RecordingIndex,
+): Promise<ExitStatus> {
   const dir = out.dir;
   try {
     writeIndex(dir, index);
@@ -304,7 +333,8 @@ export async function record(command: string[], opts: RecordOptions): Promise<ne
   let out: OutDir;
   if (opts.out) {
     out = outDir(opts.out, opts.force);
-    if (logsIn(out.dir).length > 0) process.stderr.write(`rewind: adding this run to the recording in ${out.dir} (--force).\n`);
+    if (logsIn(out.dir).length > 0)
+      process.stderr.write(`rewind: adding this run to the recording in ${out.dir} (--force).\n`);
   } else {
     let dir: string;
     try {

@@ -39,7 +39,11 @@ export function readIndex(dir: string): RecordingIndex | null {
   } catch {
     return null;
   }
-  const bad = (why: string) => new CliError(`rewind: the recording's index ${file} ${why}. Record the program again, or pass one of its .rwnd logs directly.`, EXIT.BAD_TRACE);
+  const bad = (why: string) =>
+    new CliError(
+      `rewind: the recording's index ${file} ${why}. Record the program again, or pass one of its .rwnd logs directly.`,
+      EXIT.BAD_TRACE,
+    );
   if (!st.isFile()) throw bad('is not a regular file (a link, FIFO or device)');
   if (st.size > 1 << 24) throw bad(`is too large to be an index (${st.size} bytes)`);
   let index: unknown;
@@ -172,16 +176,23 @@ export function pickProcess(list: RecordedProcess[], which: string, dir: string)
   const [pidPart, threadPart] = which.split('/');
   const matches = list.filter(
     (p) =>
-      (String(p.pid) === pidPart && (threadPart === undefined ? p.threadId === 0 : String(p.threadId) === threadPart)) ||
+      (String(p.pid) === pidPart &&
+        (threadPart === undefined ? p.threadId === 0 : String(p.threadId) === threadPart)) ||
       path.basename(p.log) === which ||
       p.name === which,
   );
   if (matches.length === 1) return matches[0];
   const known = printable(list.map((p) => `${p.pid}${p.threadId ? `/${p.threadId}` : ''} (${p.name})`).join(', '));
   if (matches.length === 0) {
-    throw new CliError(`rewind: no process ${JSON.stringify(which)} in ${dir}. It holds: ${known}. \`rewind ps\` lists them.`, EXIT.USAGE);
+    throw new CliError(
+      `rewind: no process ${JSON.stringify(which)} in ${dir}. It holds: ${known}. \`rewind ps\` lists them.`,
+      EXIT.USAGE,
+    );
   }
-  throw new CliError(`rewind: ${JSON.stringify(which)} names ${matches.length} processes in ${dir}; pick one by pid: ${known}.`, EXIT.USAGE);
+  throw new CliError(
+    `rewind: ${JSON.stringify(which)} names ${matches.length} processes in ${dir}; pick one by pid: ${known}.`,
+    EXIT.USAGE,
+  );
 }
 
 /**
@@ -189,7 +200,12 @@ export function pickProcess(list: RecordedProcess[], which: string, dir: string)
  * that started several Node processes), `process` (-p) names one; otherwise the one that
  * failed, or the root (see defaultProcess).
  */
-export function resolveRecording(arg: string | undefined, cwd = process.cwd(), which?: string, opts: { thread?: boolean } = {}): Recording {
+export function resolveRecording(
+  arg: string | undefined,
+  cwd = process.cwd(),
+  which?: string,
+  opts: { thread?: boolean } = {},
+): Recording {
   let target = arg;
   if (!target) {
     const latest = latestRecording(cwd);
@@ -202,7 +218,10 @@ export function resolveRecording(arg: string | undefined, cwd = process.cwd(), w
       );
     }
     if (latest && fs.lstatSync(latest, { throwIfNoEntry: false })?.isSymbolicLink()) {
-      throw new CliError(`rewind: ${latest}, the latest recording, is a symbolic link; rewind does not follow links out of ${path.join(cwd, STORE_DIR)}. Pass the path of a recording.`, EXIT.BAD_TRACE);
+      throw new CliError(
+        `rewind: ${latest}, the latest recording, is a symbolic link; rewind does not follow links out of ${path.join(cwd, STORE_DIR)}. Pass the path of a recording.`,
+        EXIT.BAD_TRACE,
+      );
     }
     if (!latest) {
       throw new CliError(
@@ -229,7 +248,9 @@ export function resolveRecording(arg: string | undefined, cwd = process.cwd(), w
   const logs = logsIn(abs);
   if (logs.length === 0) {
     const index = readIndex(abs);
-    const what = index ? `\`${printable(index.command.join(' '))}\` started no Node.js process` : 'it holds no .rwnd log';
+    const what = index
+      ? `\`${printable(index.command.join(' '))}\` started no Node.js process`
+      : 'it holds no .rwnd log';
     throw new CliError(
       `rewind: ${abs} is not a usable recording: ${what}. rewind records Node.js programs: ` +
         `\`rewind record -- node app.js\` (or \`-- npm test\`, \`-- npx …\`).`,
@@ -241,7 +262,10 @@ export function resolveRecording(arg: string | undefined, cwd = process.cwd(), w
   if (pick.passThrough && !opts.thread) {
     throw new CliError(
       `rewind: process ${pick.pid} (${pick.name}) is a package manager's own process: rewind recorded only what it printed, to print it ` +
-        `around the program it ran, which is what replays. \`rewind ps ${arg ?? ''}\` lists the processes.`.replace('ps  ', 'ps '),
+        `around the program it ran, which is what replays. \`rewind ps ${arg ?? ''}\` lists the processes.`.replace(
+          'ps  ',
+          'ps ',
+        ),
       EXIT.USAGE,
     );
   }
@@ -252,8 +276,15 @@ export function resolveRecording(arg: string | undefined, cwd = process.cwd(), w
   if (pick.threadId !== 0) {
     // A worker thread replays within its process (the messages it gets are its parent's).
     const host = list.find((p) => p.pid === pick.pid && p.threadId === 0);
-    if (!host) throw new CliError(`rewind: ${abs} has worker thread ${pick.threadId} of process ${pick.pid} but not that process's own log; a worker thread replays within its process.`, EXIT.BAD_TRACE);
-    if (which !== undefined) process.stderr.write(`rewind: worker thread ${pick.threadId} replays within its process, ${pick.pid}: replaying that.\n`);
+    if (!host)
+      throw new CliError(
+        `rewind: ${abs} has worker thread ${pick.threadId} of process ${pick.pid} but not that process's own log; a worker thread replays within its process.`,
+        EXIT.BAD_TRACE,
+      );
+    if (which !== undefined)
+      process.stderr.write(
+        `rewind: worker thread ${pick.threadId} replays within its process, ${pick.pid}: replaying that.\n`,
+      );
     pick = host;
   }
   return { dir: abs, log: pick.log, trace: pick.trace, index: readIndex(abs), processes: list };

@@ -22,10 +22,18 @@ const summary = (r: RedactResult, where: string) =>
 
 export function redact(arg: string | undefined, opts: { out?: string; rules?: string }): void {
   const rules = rulesOf(opts.rules);
-  if (!opts.out) throw new CliError('rewind: `rewind redact` needs --out COPY: the directory for the redacted copy (the recording itself is left as it is).', EXIT.USAGE);
+  if (!opts.out)
+    throw new CliError(
+      'rewind: `rewind redact` needs --out COPY: the directory for the redacted copy (the recording itself is left as it is).',
+      EXIT.USAGE,
+    );
   const rec = resolveRecording(arg);
   const out = outDir(opts.out);
-  if (fs.readdirSync(out.dir).length > 0) throw new CliError(`rewind: ${out.dir} is not empty: choose a new or empty directory for the redacted copy.`, EXIT.USAGE);
+  if (fs.readdirSync(out.dir).length > 0)
+    throw new CliError(
+      `rewind: ${out.dir} is not empty: choose a new or empty directory for the redacted copy.`,
+      EXIT.USAGE,
+    );
   let result: RedactResult;
   try {
     result = redactRecording(rec.processes ? rec.dir : path.dirname(rec.log), out.dir, rules);

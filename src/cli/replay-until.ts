@@ -31,7 +31,10 @@ export function parseAddress(spec: string | true): Address {
   const host = withPort ? (withPort[1] ?? DEFAULT_INSPECT.host) : spec;
   const port = withPort ? Number(withPort[2]) : DEFAULT_INSPECT.port;
   if (!/^(\[[0-9a-fA-F:.]+\]|[^\s:[\]]+)$/.test(host) || port > 65535) {
-    throw new CliError(`rewind: --inspect=${spec} is not an address: use --inspect, --inspect=PORT or --inspect=HOST:PORT (port 0 picks a free one).`, EXIT.USAGE);
+    throw new CliError(
+      `rewind: --inspect=${spec} is not an address: use --inspect, --inspect=PORT or --inspect=HOST:PORT (port 0 picks a free one).`,
+      EXIT.USAGE,
+    );
   }
   return { host: host.replace(/^\[(.*)\]$/, '$1'), port };
 }
@@ -64,7 +67,10 @@ export function matchTest(names: readonly string[], spec: string): string | null
   if (names.includes(spec)) return spec;
   const partial = [...new Set(names.filter((n) => n.includes(spec)))];
   if (partial.length > 1) {
-    throw new CliError(`rewind: --test ${JSON.stringify(spec)} matches several failed tests: ${partial.map((n) => JSON.stringify(n)).join(', ')}. Give more of the name.`, EXIT.USAGE);
+    throw new CliError(
+      `rewind: --test ${JSON.stringify(spec)} matches several failed tests: ${partial.map((n) => JSON.stringify(n)).join(', ')}. Give more of the name.`,
+      EXIT.USAGE,
+    );
   }
   return partial[0] ?? null;
 }
@@ -100,9 +106,14 @@ function firstFailure(events: EventSummary[]): EventSummary {
 
 function testFailure(events: EventSummary[], test: string): EventSummary {
   const failed = events.filter((e) => e.failure?.origin === 'test');
-  const name = matchTest(failed.map((e) => e.failure!.test ?? ''), test);
+  const name = matchTest(
+    failed.map((e) => e.failure!.test ?? ''),
+    test,
+  );
   if (name !== null) return failed.find((e) => e.failure!.test === name)!;
-  const known = failed.length ? `its failed tests: ${[...new Set(failed.map((e) => JSON.stringify(e.failure!.test)))].join(', ')}` : 'no test failed in it';
+  const known = failed.length
+    ? `its failed tests: ${[...new Set(failed.map((e) => JSON.stringify(e.failure!.test)))].join(', ')}`
+    : 'no test failed in it';
   throw new CliError(`rewind: no failed test ${JSON.stringify(test)} in this recording (${known}).`, EXIT.USAGE);
 }
 
@@ -125,7 +136,12 @@ function checkUntil(until: number, events: EventSummary[]): void {
  */
 class Progress {
   private readonly bars = new cliProgress.MultiBar(
-    { stream: process.stderr, clearOnComplete: true, hideCursor: true, format: 'rewind: replaying to event {total} [{bar}] {value}' },
+    {
+      stream: process.stderr,
+      clearOnComplete: true,
+      hideCursor: true,
+      format: 'rewind: replaying to event {total} [{bar}] {value}',
+    },
     cliProgress.Presets.shades_classic,
   );
   private readonly bar: cliProgress.SingleBar;
@@ -171,14 +187,18 @@ class Progress {
 
 export async function replayTo(arg: string | undefined, opts: DebugReplayOptions): Promise<never> {
   if (opts.test !== undefined && !opts.breakBeforeFailure) {
-    throw new CliError('rewind: --test names the failure --break-before-failure stops before: add --break-before-failure.', EXIT.USAGE);
+    throw new CliError(
+      'rewind: --test names the failure --break-before-failure stops before: add --break-before-failure.',
+      EXIT.USAGE,
+    );
   }
   const rec = resolveRecording(arg, process.cwd(), opts.process ?? processOfTest(arg, opts.test));
   const events = summarize(rec.trace);
   let until = opts.until;
   let failing: Failing | null = null;
   if (opts.breakBeforeFailure) {
-    if (until !== undefined) throw new CliError('rewind: give either --until N or --break-before-failure, not both.', EXIT.USAGE);
+    if (until !== undefined)
+      throw new CliError('rewind: give either --until N or --break-before-failure, not both.', EXIT.USAGE);
     failing = failingTurn(events, opts.test);
     until = failing.turn?.n ?? 1;
   }
@@ -239,16 +259,27 @@ function processOfTest(arg: string | undefined, test: string | undefined): strin
 }
 
 function failureNote(f: Failing): string {
-  if (!f.turn) return `rewind: the recorded run failed (${f.what}, event ${f.failure.n}) before its first turn, while the main module ran.\n`;
+  if (!f.turn)
+    return `rewind: the recorded run failed (${f.what}, event ${f.failure.n}) before its first turn, while the main module ran.\n`;
   return `rewind: the recorded run failed in this turn: ${f.what} (event ${f.failure.n}).\n`;
 }
 
 /** Call sites of a recording's events, by replaying it; a note says why some are missing. */
-export async function eventSites(rec: Recording, allowNative?: string[], trust = false): Promise<{ sites: Map<number, string>; note: string | null }> {
+export async function eventSites(
+  rec: Recording,
+  allowNative?: string[],
+  trust = false,
+): Promise<{ sites: Map<number, string>; note: string | null }> {
   const sites = new Map<number, string>();
   let replayed: ReplayedProcess;
   try {
-    replayed = new ReplayedProcess(rec, { trust, env: { [ENV.SITES]: '1' }, stdio: ['ignore', 'ignore', 'pipe'], sites, allowNative });
+    replayed = new ReplayedProcess(rec, {
+      trust,
+      env: { [ENV.SITES]: '1' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+      sites,
+      allowNative,
+    });
   } catch (e) {
     if (!(e instanceof CliError)) throw e;
     return { sites, note: `rewind: events are listed without call sites: ${e.message.replace(/^rewind: /, '')}` };
@@ -257,7 +288,12 @@ export async function eventSites(rec: Recording, allowNative?: string[], trust =
   replayed.child.stderr!.on('data', (d: Buffer) => (stderr += d));
   let next: Next;
   while ((next = await replayed.next()).t !== 'ended');
-  return { sites, note: faithful(rec, next.status) ? null : `rewind: call sites are missing after the replay stopped early:\n${stderr.trim()}` };
+  return {
+    sites,
+    note: faithful(rec, next.status)
+      ? null
+      : `rewind: call sites are missing after the replay stopped early:\n${stderr.trim()}`,
+  };
 }
 
 /** The replay ended as the recorded run did. */

@@ -83,7 +83,10 @@ export function locateProgram(h: TraceHeader, force: boolean, execArgv: string[]
   const st = fs.statSync(file);
   if (!st.isFile() && !st.isDirectory()) {
     // A device or FIFO (a recording naming /dev/zero): node would read it forever.
-    throw new CliError(`rewind: the recorded program ${printable(file)} is not a regular file (a device, FIFO or socket), so it cannot be the program that was recorded.`, EXIT.BAD_TRACE);
+    throw new CliError(
+      `rewind: the recorded program ${printable(file)} is not a regular file (a device, FIFO or socket), so it cannot be the program that was recorded.`,
+      EXIT.BAD_TRACE,
+    );
   }
   if (!force && st.isFile()) {
     const sum = createHash('sha256').update(fs.readFileSync(file)).digest('hex');
@@ -117,20 +120,29 @@ function replayStdin(h: TraceHeader): 'inherit' | 'pipe' | 'ignore' {
 }
 
 /** How to start the replay of a recording: node's arguments, cwd, environment and stdin. */
-export function replayCommand(rec: Recording, opts: ReplayCliOptions): Located & { env: NodeJS.ProcessEnv; stdin: 'inherit' | 'pipe' | 'ignore' } {
+export function replayCommand(
+  rec: Recording,
+  opts: ReplayCliOptions,
+): Located & { env: NodeJS.ProcessEnv; stdin: 'inherit' | 'pipe' | 'ignore' } {
   const h = rec.trace.header;
   // What the recording names to run at start-up is applied only if it is trusted; the
   // program still reads the recorded env and execArgv (sources/process.ts restores them).
   const plan = startupPlan(rec, Boolean(opts.trust));
   if (!plan.trusted && plan.review.code.length) throw refuseUntrusted(rec, plan.review.code);
   if (!plan.signed && plan.review.code.length) {
-    process.stderr.write(`rewind: --trust: running what ${rec.log} names at start-up: ${plan.review.code.map(printable).join('; ')}\n`);
+    process.stderr.write(
+      `rewind: --trust: running what ${rec.log} names at start-up: ${plan.review.code.map(printable).join('; ')}\n`,
+    );
   }
   const startEnv = envWithoutEffects(plan.trusted ? h.env : plan.review.env);
   // rewind's own steering variables come from this replay, never from the recording.
   for (const k of Object.keys(startEnv)) if (k.startsWith('REWIND_')) delete startEnv[k];
   checkNative(rec.trace, opts.allowNative ?? []);
-  const { args, cwd } = locateProgram(h, Boolean(opts.force), withoutEffects(plan.trusted ? h.execArgv : plan.review.execArgv));
+  const { args, cwd } = locateProgram(
+    h,
+    Boolean(opts.force),
+    withoutEffects(plan.trusted ? h.execArgv : plan.review.execArgv),
+  );
   const status = rec.index?.status;
   const env: NodeJS.ProcessEnv = {
     ...startEnv,
@@ -157,7 +169,8 @@ export async function replay(arg: string | undefined, opts: ReplayCliOptions): P
   if (!around) return exitLike(result);
   // The program replayed as recorded: the rest is what the package manager printed, and its status.
   const own = rec.processes?.find((p) => p.log === rec.log)?.end;
-  if (!own || !around.end || result.code !== own.code || (result.signal ?? null) !== own.signal) return exitLike(result);
+  if (!own || !around.end || result.code !== own.code || (result.signal ?? null) !== own.signal)
+    return exitLike(result);
   printOutputs(around.after);
   return exitLike({ code: around.end.code, signal: around.end.signal as NodeJS.Signals | null });
 }
@@ -183,9 +196,12 @@ function aroundOf(rec: Recording): Around | null {
     const around: Around = { before: [], after: [], end: null };
     let phase: 'before' | 'running' | 'after' = 'before';
     for (const ev of TraceReader.events(p.trace)) {
-      if (ev.kind === 'value' && ev.api === Api['passThrough.spawn'] && phase === 'before' && isOurs(ev.payload)) phase = 'running';
-      else if (ev.kind === 'value' && ev.api === Api['passThrough.exit'] && phase === 'running' && isOurs(ev.payload)) phase = 'after';
-      else if (ev.kind === 'output' && ev.fd !== undefined) (phase === 'before' ? around.before : around.after).push(ev);
+      if (ev.kind === 'value' && ev.api === Api['passThrough.spawn'] && phase === 'before' && isOurs(ev.payload))
+        phase = 'running';
+      else if (ev.kind === 'value' && ev.api === Api['passThrough.exit'] && phase === 'running' && isOurs(ev.payload))
+        phase = 'after';
+      else if (ev.kind === 'output' && ev.fd !== undefined)
+        (phase === 'before' ? around.before : around.after).push(ev);
       else if (ev.end) around.end = ev.end;
     }
     if (phase !== 'before') return around;
@@ -196,6 +212,7 @@ function aroundOf(rec: Recording): Around | null {
 function printOutputs(events: TraceEvent[]): void {
   for (const ev of events) {
     fs.writeSync(ev.fd!, ev.data!);
-    if (ev.digest) fs.writeSync(2, `\nrewind: (${ev.length! - ev.data!.length} more bytes written here are not in the recording)\n`);
+    if (ev.digest)
+      fs.writeSync(2, `\nrewind: (${ev.length! - ev.data!.length} more bytes written here are not in the recording)\n`);
   }
 }

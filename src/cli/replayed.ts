@@ -29,7 +29,14 @@ export interface EventSummary {
 export function summarize(t: TraceFile): EventSummary[] {
   const out: EventSummary[] = [];
   for (const ev of TraceReader.events(t)) {
-    out.push({ n: ev.n, kind: ev.kind, timeUs: ev.timeUs, detail: describeEvent(ev, t.header), failure: ev.failure, end: ev.end });
+    out.push({
+      n: ev.n,
+      kind: ev.kind,
+      timeUs: ev.timeUs,
+      detail: describeEvent(ev, t.header),
+      failure: ev.failure,
+      end: ev.end,
+    });
   }
   return out;
 }

@@ -8,7 +8,18 @@ import { STORE_DIR, programName, recordingName, setLatest, type RecordingIndex }
 import { EXIT } from '../exit-codes.js';
 import { shellWord, shownPath } from './shell.js';
 import { CliError, defaultProcess, logsIn, processesOf, type RecordedProcess } from './recordings.js';
-import { discardRun, exitLike, needsCommand, nothingRecorded, outDir, outputError, randomSeed, runRecording, type ExitStatus, type RecordOptions } from './record.js';
+import {
+  discardRun,
+  exitLike,
+  needsCommand,
+  nothingRecorded,
+  outDir,
+  outputError,
+  randomSeed,
+  runRecording,
+  type ExitStatus,
+  type RecordOptions,
+} from './record.js';
 
 export { DEFAULT_RUNS } from './defaults.js';
 
@@ -32,7 +43,10 @@ function failureOf(status: ExitStatus, processes: RecordedProcess[]): string | n
   if (!how && !processes.some((p) => p.failures.length > 0)) return null;
   // The process `rewind replay` picks: the one that failed first.
   const culprit = defaultProcess(processes);
-  const which = culprit.failed && (culprit.failed !== how || processes.length > 1) ? `; process ${culprit.pid} (${culprit.name}): ${culprit.failed}` : '';
+  const which =
+    culprit.failed && (culprit.failed !== how || processes.length > 1)
+      ? `; process ${culprit.pid} (${culprit.name}): ${culprit.failed}`
+      : '';
   return `${how ?? 'exit code 0'}${which}`;
 }
 
@@ -131,12 +145,21 @@ export async function recordUntilFail(command: string[], opts: UntilFailOptions)
     return exitLike(status.code || status.signal ? status : { code: 1, signal: null });
   }
 
-  const seeds = firstSeed === undefined || run === 0 ? '' : run === 1 ? ` (chaos seed ${firstSeed})` : ` (chaos seeds ${firstSeed} to ${seedOf(run)})`;
+  const seeds =
+    firstSeed === undefined || run === 0
+      ? ''
+      : run === 1
+        ? ` (chaos seed ${firstSeed})`
+        : ` (chaos seeds ${firstSeed} to ${seedOf(run)})`;
   const runs = run === 1 ? '1 run' : `${run} runs`;
   for (const sig of STOP_SIGNALS) process.off(sig, onStop);
   if (outGiven) discardRun(outGiven); // nothing kept: a --out directory rewind made goes again
   if (stop !== null) {
-    say(run === 0 ? `stopped by ${stop} during the first run; no recording kept.` : `stopped by ${stop}: no failure in ${runs}${seeds}; no recording kept.`);
+    say(
+      run === 0
+        ? `stopped by ${stop} during the first run; no recording kept.`
+        : `stopped by ${stop}: no failure in ${runs}${seeds}; no recording kept.`,
+    );
     return exitLike({ code: null, signal: stop });
   }
   say(`no failure in ${runs}${seeds}; no recording kept.`);

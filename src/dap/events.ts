@@ -25,7 +25,8 @@ export function eventList(recording: string | undefined, pid?: string): Promise<
         .split('\n')
         .filter(Boolean)
         .map((l) => JSON.parse(l) as Listed);
-      if (events.length === 0) return reject(new Error(`${recording ?? 'the latest recording'} holds no events to stop at`));
+      if (events.length === 0)
+        return reject(new Error(`${recording ?? 'the latest recording'} holds no events to stop at`));
       resolve(events);
     });
   });

@@ -7,7 +7,15 @@ import { original } from '../session/originals.js';
 import type { ReplayHook, ReplaySession } from '../session/replay.js';
 import { TAGS } from '../trace/format.js';
 import { TraceReader } from '../trace/reader.js';
-import { DEFAULT_INSPECT, HandoffError, divertMathRandom, openInspector, waitForClient, watchPauses, type Address } from './handoff.js';
+import {
+  DEFAULT_INSPECT,
+  HandoffError,
+  divertMathRandom,
+  openInspector,
+  waitForClient,
+  watchPauses,
+  type Address,
+} from './handoff.js';
 import { countWritten, markLines } from './output.js';
 import { insideTurn } from './position.js';
 import { ControlChannel, type Goal } from './protocol.js';
@@ -32,14 +40,21 @@ class Controller implements ReplayHook {
 
   constructor(
     private readonly channel: ControlChannel,
-    private readonly options: { until: number | null; inspect: Address | null; step: boolean; sites: boolean; progress: boolean },
+    private readonly options: {
+      until: number | null;
+      inspect: Address | null;
+      step: boolean;
+      sites: boolean;
+      progress: boolean;
+    },
     file: ReplaySession['file'],
   ) {
     this.goal = options.until === null ? { run: true } : { until: options.until };
     this.tags = new Uint8Array(file.eventCount + 1);
     for (const ev of TraceReader.events(file)) this.tags[ev.n] = ev.tag;
     this.everySite = options.sites || options.step;
-    this.progressEvery = options.progress && options.until ? Math.max(1, Math.floor(options.until / PROGRESS_STEPS)) : 0;
+    this.progressEvery =
+      options.progress && options.until ? Math.max(1, Math.floor(options.until / PROGRESS_STEPS)) : 0;
   }
 
   get diverted(): boolean {
@@ -122,7 +137,12 @@ class Controller implements ReplayHook {
     // The first client's first pause is in the program: its callback's first line, or the
     // frame that asked for the value. rewind steps there before opening the inspector, so
     // that no client can attach mid-way. A value no program frame asked for stays in the trampoline.
-    if (enter !== null || site !== null) watch.settle(enter ? 'into' : 'out', () => entered, () => this.handOver(at, true));
+    if (enter !== null || site !== null)
+      watch.settle(
+        enter ? 'into' : 'out',
+        () => entered,
+        () => this.handOver(at, true),
+      );
     else this.handOver(at, true);
     stopBefore(n, `${kind}: ${call}`, run);
   }

@@ -85,7 +85,8 @@ export function watchPauses(onChange: (paused: boolean) => void): PauseWatch {
     const s = settling;
     if (!s) return;
     const top = m.params.callFrames[0];
-    if (rewindScripts.has(top.location.scriptId) && !s.entered()) return watch.post(s.how === 'into' ? 'Debugger.stepInto' : 'Debugger.stepOut');
+    if (rewindScripts.has(top.location.scriptId) && !s.entered())
+      return watch.post(s.how === 'into' ? 'Debugger.stepInto' : 'Debugger.stepOut');
     settling = null;
     // Stepping from this session leaves V8 ignoring breakpoints (Node 20 to 24) until the
     // session's debugger is enabled anew; the pause stays.

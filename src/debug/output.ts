@@ -8,10 +8,16 @@ const NL = 0x0a;
 
 /** Passes every byte written to stdout (fd 1) and stderr (fd 2) through `through`. */
 function onOutput(through: (fd: number, bytes: Uint8Array) => Uint8Array): void {
-  for (const [stream, fd] of [[process.stdout, 1], [process.stderr, 2]] as const) {
+  for (const [stream, fd] of [
+    [process.stdout, 1],
+    [process.stderr, 2],
+  ] as const) {
     const write = stream.write as Write;
     stream.write = function (this: NodeJS.WriteStream, chunk: unknown, encoding?: unknown, cb?: unknown) {
-      const bytes = typeof chunk === 'string' ? Buffer.from(chunk, typeof encoding === 'string' && Buffer.isEncoding(encoding) ? encoding : 'utf8') : chunk;
+      const bytes =
+        typeof chunk === 'string'
+          ? Buffer.from(chunk, typeof encoding === 'string' && Buffer.isEncoding(encoding) ? encoding : 'utf8')
+          : chunk;
       if (!(bytes instanceof Uint8Array)) return write.call(this, chunk, encoding, cb);
       return write.call(this, through(fd, bytes), typeof encoding === 'function' ? encoding : cb);
     } as typeof stream.write;

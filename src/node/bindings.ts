@@ -74,7 +74,7 @@ function optional<T>(get: () => T): T | null {
 
 const NEEDED = {
   tcp_wrap: 'TCP sockets and servers (net, http, https, fetch)',
-  pipe_wrap: 'pipes and unix sockets (child processes\' stdio, IPC)',
+  pipe_wrap: "pipes and unix sockets (child processes' stdio, IPC)",
   stream_wrap: 'every socket, pipe and terminal read and write',
   tty_wrap: 'terminal input',
   process_wrap: 'child processes (spawn, exec, fork)',
@@ -108,11 +108,23 @@ export function bindings(): Bindings | null {
   for (const [name, affects] of Object.entries(NEEDED) as [keyof typeof NEEDED, string][]) {
     found[name] = lookup(`process.binding('${name}')`, affects, () => binding(name));
   }
-  const { tcp_wrap: tcp, pipe_wrap: pipe, stream_wrap: stream, tty_wrap: tty, process_wrap: proc, spawn_sync, cares_wrap, zlib } = found;
+  const {
+    tcp_wrap: tcp,
+    pipe_wrap: pipe,
+    stream_wrap: stream,
+    tty_wrap: tty,
+    process_wrap: proc,
+    spawn_sync,
+    cares_wrap,
+    zlib,
+  } = found;
   if (!tcp || !pipe || !stream || !tty || !proc || !spawn_sync || !cares_wrap || !zlib) return (cached = null);
-  const StreamPrototype = lookup('the libuv stream prototype (TCP.prototype\'s)', NEEDED.stream_wrap, () => Object.getPrototypeOf(tcp.TCP.prototype));
+  const StreamPrototype = lookup("the libuv stream prototype (TCP.prototype's)", NEEDED.stream_wrap, () =>
+    Object.getPrototypeOf(tcp.TCP.prototype),
+  );
   if (!StreamPrototype) return (cached = null);
-  if (!lookup("process.binding('stream_wrap').streamBaseState", NEEDED.stream_wrap, () => stream.streamBaseState)) return (cached = null);
+  if (!lookup("process.binding('stream_wrap').streamBaseState", NEEDED.stream_wrap, () => stream.streamBaseState))
+    return (cached = null);
   cached = {
     TCP: tcp.TCP,
     TCPConstants: tcp.constants,

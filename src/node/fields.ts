@@ -38,7 +38,8 @@ export const serverResponse = http.ServerResponse.prototype as unknown as {
 export const socketPrototype = net.Socket.prototype as unknown as { _onTimeout(): void };
 
 /** A stdio stream's native handle (absent when it is a file or closed). */
-export const stdioHandle = (stream: NodeJS.WriteStream): object | undefined => (stream as unknown as { _handle?: object })._handle;
+export const stdioHandle = (stream: NodeJS.WriteStream): object | undefined =>
+  (stream as unknown as { _handle?: object })._handle;
 
 /**
  * Calls `found` with node:test's Test class prototype (the one with `fail`), as the runner
@@ -66,10 +67,18 @@ export function onNodeTestClass<T extends object>(found: (proto: T) => void): vo
 export function checkFields(): void {
   const fn = (name: string, affects: string, value: () => unknown) =>
     lookup(name, affects, () => (typeof value() === 'function' ? true : null));
-  fn('process.reallyExit', 'the end of the program (its exit status) after exit listeners', () => nodeProcess.reallyExit);
+  fn(
+    'process.reallyExit',
+    'the end of the program (its exit status) after exit listeners',
+    () => nodeProcess.reallyExit,
+  );
   fn('Module._load', 'calls of unsupported Node modules (reported)', () => cjsLoader._load);
   fn('Module.prototype.load', "telling the module loader's reads from the program's", () => cjsLoader.prototype.load);
-  fn('Module.prototype._compile', "telling the module loader's reads from the program's", () => cjsLoader.prototype._compile);
+  fn(
+    'Module.prototype._compile',
+    "telling the module loader's reads from the program's",
+    () => cjsLoader.prototype._compile,
+  );
   fn('ServerResponse.prototype._storeHeader', 'the Date header of HTTP responses', () => serverResponse._storeHeader);
   fn('net.Socket.prototype._onTimeout', 'socket idle timeouts (socket.setTimeout)', () => socketPrototype._onTimeout);
   nodeLoaded('internal/test_runner/test');

@@ -65,7 +65,10 @@ export function describeMissing(list: readonly MissingInternal[]): string {
   const byWhy = new Map<string, MissingInternal[]>();
   for (const m of list) byWhy.set(m.why, [...(byWhy.get(m.why) ?? []), m]);
   return [...byWhy]
-    .map(([why, ms]) => `  ${ms.map((m) => m.name).join(', ')}: ${why}\n    not recorded: ${[...new Set(ms.map((m) => m.affects))].join('; ')}\n`)
+    .map(
+      ([why, ms]) =>
+        `  ${ms.map((m) => m.name).join(', ')}: ${why}\n    not recorded: ${[...new Set(ms.map((m) => m.affects))].join('; ')}\n`,
+    )
     .join('');
 }
 
@@ -91,7 +94,8 @@ let parserClass: unknown;
  * and getCurrentBuffer() are taken over by sources/streams.ts (a server's connections are
  * read through it); without it the server reads through 'data' events (nothing is lost).
  */
-export function httpParserClass(): any { // eslint-disable-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function httpParserClass(): any {
   if (parserClass === undefined) {
     try {
       const builtin = (process as unknown as { getBuiltinModule?(id: string): unknown }).getBuiltinModule;

@@ -16,7 +16,8 @@ export function symbolOn(obj: object, description: string): symbol | undefined {
 /** A private symbol found on a probe object: looked up once, noted missing if absent. */
 function probed(name: string, affects: string, probe: () => object, description: string): () => symbol | null {
   let found: symbol | null | undefined;
-  return () => (found === undefined ? (found = lookup(name, affects, () => symbolOn(probe(), description) as symbol)) : found);
+  return () =>
+    found === undefined ? (found = lookup(name, affects, () => symbolOn(probe(), description) as symbol)) : found;
 }
 
 /** OutgoingMessage's header list (http.ts reads whether the program set a Date header). */
@@ -57,7 +58,10 @@ export function checkMessagePort(): void {
   lookup(
     'MessagePort.prototype[nodejs.internal.kHybridDispatch]',
     'messages between threads (worker_threads, MessageChannel)',
-    () => (typeof (MessagePort.prototype as unknown as Record<symbol, unknown>)[kHybridDispatch] === 'function' ? true : null),
+    () =>
+      typeof (MessagePort.prototype as unknown as Record<symbol, unknown>)[kHybridDispatch] === 'function'
+        ? true
+        : null,
   );
 }
 

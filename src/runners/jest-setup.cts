@@ -35,7 +35,9 @@ const SESSION_KEY = Symbol.for('rewind.session');
 const EVENT_HANDLERS = Symbol.for('EVENT_HANDLERS');
 
 const main = vm.runInThisContext('globalThis') as Record<symbol, Session | undefined>;
-const handlers = (globalThis as unknown as Record<symbol, ((event: CircusEvent) => void)[] | undefined>)[EVENT_HANDLERS];
+const handlers = (globalThis as unknown as Record<symbol, ((event: CircusEvent) => void)[] | undefined>)[
+  EVENT_HANDLERS
+];
 const session = main[SESSION_KEY];
 
 if (session && Array.isArray(handlers)) {

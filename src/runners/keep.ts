@@ -55,8 +55,12 @@ export function removeIfEmpty(dir: string): void {
 export function describeSettled({ dir, kept, dropped }: Settled): string {
   if (!kept.length) return '';
   const tests = kept.flatMap((p) => p.failures.filter((f) => f.origin === 'test'));
-  const what = tests.length ? `${tests.length} failing test${tests.length === 1 ? '' : 's'}` : `${kept.length} failed test process${kept.length === 1 ? '' : 'es'}`;
-  const passed = dropped ? ` (the recordings of ${dropped} passing test process${dropped === 1 ? '' : 'es'} were dropped)` : '';
+  const what = tests.length
+    ? `${tests.length} failing test${tests.length === 1 ? '' : 's'}`
+    : `${kept.length} failed test process${kept.length === 1 ? '' : 'es'}`;
+  const passed = dropped
+    ? ` (the recordings of ${dropped} passing test process${dropped === 1 ? '' : 'es'} were dropped)`
+    : '';
   const lines = [`rewind: ${what} recorded in ${shown(dir)}${passed}`];
   for (const p of kept) {
     const replay = `npx rewind replay ${shellWord(shown(dir))} -p ${p.pid}`;
@@ -67,11 +71,16 @@ export function describeSettled({ dir, kept, dropped }: Settled): string {
     }
     for (const f of p.failures) {
       const test = f.origin === 'test' ? ` --test ${shellWord(f.test ?? '')}` : '';
-      const what = f.origin === 'test' ? f.test : `${p.name} (pid ${p.pid}), ${f.origin === 'unhandledRejection' ? 'unhandled rejection' : 'uncaught exception'}`;
+      const what =
+        f.origin === 'test'
+          ? f.test
+          : `${p.name} (pid ${p.pid}), ${f.origin === 'unhandledRejection' ? 'unhandled rejection' : 'uncaught exception'}`;
       lines.push(`  ✗ ${what}: ${f.name}: ${f.message.split('\n')[0]}`);
       lines.push(`    replay: ${replay}`);
       lines.push(`    debug:  ${replay} --break-before-failure${test} --inspect`);
-      lines.push(`    why:    npx rewind analyze ${shellWord(shown(dir))} -p ${p.pid}${test} -- ${process.argv.map((a, i) => shellWord(i === 0 ? 'node' : shown(a))).join(' ')}`);
+      lines.push(
+        `    why:    npx rewind analyze ${shellWord(shown(dir))} -p ${p.pid}${test} -- ${process.argv.map((a, i) => shellWord(i === 0 ? 'node' : shown(a))).join(' ')}`,
+      );
     }
   }
   return `${lines.join('\n')}\n`;

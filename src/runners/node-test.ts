@@ -49,7 +49,13 @@ function settleOnExit(dir: string): void {
     }
     setLatest(dir);
     const failed = code === 0 ? null : `exit code ${code}`;
-    writeStderr(describeSettled({ dir, kept: [{ pid: process.pid, name: programName(process.argv), failures: reportedFailures, failed }], dropped: 0 }));
+    writeStderr(
+      describeSettled({
+        dir,
+        kept: [{ pid: process.pid, name: programName(process.argv), failures: reportedFailures, failed }],
+        dropped: 0,
+      }),
+    );
   });
 }
 
@@ -57,7 +63,10 @@ if (process.env[ENV.MODE] !== 'off') {
   if (isRunner()) {
     const dir = ownRecordingDir('node-test');
     // A child whose test failed also exits non-zero.
-    if (dir) process.once('exit', () => writeStderr(describeSettled(settleRecordings(dir, logsIn(dir), (p) => p.failed !== null))));
+    if (dir)
+      process.once('exit', () =>
+        writeStderr(describeSettled(settleRecordings(dir, logsIn(dir), (p) => p.failed !== null))),
+      );
   } else {
     const dir = ownRecordingDir(programName(process.argv));
     start();

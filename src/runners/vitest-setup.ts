@@ -13,7 +13,8 @@ type Fn = () => unknown;
 
 // A test's function: TestRunner's static methods from vitest 4.1 on (which warns when
 // vitest/suite is imported), vitest/suite before.
-const runner = (vitest as { TestRunner?: { getTestFn?: (t: Task) => Fn; setTestFn?: (t: Task, fn: Fn) => void } }).TestRunner;
+const runner = (vitest as { TestRunner?: { getTestFn?: (t: Task) => Fn; setTestFn?: (t: Task, fn: Fn) => void } })
+  .TestRunner;
 const { getFn, setFn }: { getFn: (t: Task) => Fn; setFn: (t: Task, fn: Fn) => void } =
   runner?.getTestFn && runner.setTestFn
     ? { getFn: runner.getTestFn.bind(runner), setFn: runner.setTestFn.bind(runner) }

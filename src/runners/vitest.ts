@@ -69,7 +69,9 @@ export default function rewind(options: RewindVitestOptions = {}): Vite.Plugin {
       const pool = project.config.pool;
       // vmForks runs each file in a vm context of a child process: both are recorded.
       if (pool !== 'forks' && pool !== 'vmForks') {
-        vitest.logger.warn(`rewind: pool '${pool}' is not recorded (its tests run in worker threads); use the default pool, 'forks', or 'vmForks'.`);
+        vitest.logger.warn(
+          `rewind: pool '${pool}' is not recorded (its tests run in worker threads); use the default pool, 'forks', or 'vmForks'.`,
+        );
       }
       if (external || !dir || configured.has(vitest)) return;
       configured.add(vitest);

@@ -31,7 +31,10 @@ function creationSite(): string | null {
   Error.stackTraceLimit = 30;
   Error.captureStackTrace(holder, creationSite);
   Error.stackTraceLimit = limit;
-  const frames = (holder.stack ?? '').split('\n').slice(1).map((l) => l.trim().replace(/^at /, ''));
+  const frames = (holder.stack ?? '')
+    .split('\n')
+    .slice(1)
+    .map((l) => l.trim().replace(/^at /, ''));
   const isNode = (f: string) => f.startsWith('node:') || f.includes('(node:');
   const isRewind = isRewindFile;
   const located = (f: string) => /\(?([^()\s]+:\d+:\d+)\)?$/.exec(f)?.[1] ?? f;

@@ -245,7 +245,14 @@ export class Chaos {
       run();
       return;
     }
-    lane.hold({ run, due: original.perfNow() + Math.max(delay, 0), ref: d.ref ?? true, owner: d.owner ?? null, cancelled: false, discard: d.discard ?? null });
+    lane.hold({
+      run,
+      due: original.perfNow() + Math.max(delay, 0),
+      ref: d.ref ?? true,
+      owner: d.owner ?? null,
+      cancelled: false,
+      discard: d.discard ?? null,
+    });
   }
 
   /**
@@ -253,7 +260,11 @@ export class Chaos {
    * lane's operation, or the one delivery of `op` (a write, a connect, a close) when the
    * lane is its handle's.
    */
-  wrap<A extends unknown[]>(lane: Lane, fn: (this: unknown, ...args: A) => unknown, op?: number): (this: unknown, ...args: A) => void {
+  wrap<A extends unknown[]>(
+    lane: Lane,
+    fn: (this: unknown, ...args: A) => unknown,
+    op?: number,
+  ): (this: unknown, ...args: A) => void {
     const chaos = this;
     return function (this: unknown, ...args: A) {
       chaos.deliver(lane, op === undefined ? { op: lane.op, n: lane.n++ } : { op, n: 0 }, () => fn.apply(this, args));
@@ -297,7 +308,13 @@ export function startChaos(seed: number, dir: string, argv: readonly string[]): 
   let instance = 0;
   for (; instance < 1000; instance++) {
     try {
-      original.fs.closeSync(original.fs.openSync(path.join(dir, `${CHAOS_CLAIM}${key.replace(/[^A-Za-z0-9_.-]+/g, '_')}-${instance}`), 'wx', 0o600));
+      original.fs.closeSync(
+        original.fs.openSync(
+          path.join(dir, `${CHAOS_CLAIM}${key.replace(/[^A-Za-z0-9_.-]+/g, '_')}-${instance}`),
+          'wx',
+          0o600,
+        ),
+      );
       break;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') break;

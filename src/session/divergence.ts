@@ -46,7 +46,10 @@ export function firstDifference(expected: string, actual: string, shown = 50): s
 }
 
 export function formatDivergence(r: DivergenceReport): string {
-  const stack = r.stack === null ? '    (no JS was running: the program was waiting for events)' : r.stack || '    (no program frames)';
+  const stack =
+    r.stack === null
+      ? '    (no JS was running: the program was waiting for events)'
+      : r.stack || '    (no program frames)';
   return (
     `rewind: divergence at event ${r.event} (of ${r.total})\n` +
     `  the recording has: ${r.expected}\n` +

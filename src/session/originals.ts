@@ -12,7 +12,9 @@ import { nodeProcess } from '../node/fields.js';
  * the fs source records: it lets these calls through, unrecorded, in both modes. Shared by
  * key with dist/preload.cjs (preload-loader.ts), a bundle of its own.
  */
-export const ownIo: { depth: number } = ((globalThis as Record<symbol, unknown>)[Symbol.for('rewind.ownIo')] ??= { depth: 0 }) as { depth: number };
+export const ownIo: { depth: number } = ((globalThis as Record<symbol, unknown>)[Symbol.for('rewind.ownIo')] ??= {
+  depth: 0,
+}) as { depth: number };
 
 /** `fn` as rewind's own I/O. */
 function own<F extends (...args: never[]) => unknown>(fn: F): F {
@@ -80,7 +82,9 @@ export const original = {
   getActiveResourcesInfo: process.getActiveResourcesInfo,
   // rewind's own shared counters and flags (worker logs' tails, output tickets): the
   // program's Atomics are recorded (sources/shared-memory.ts).
-  Atomics: Object.fromEntries(Object.getOwnPropertyNames(Atomics).map((k) => [k, (Atomics as unknown as Record<string, unknown>)[k]])) as unknown as typeof Atomics,
+  Atomics: Object.fromEntries(
+    Object.getOwnPropertyNames(Atomics).map((k) => [k, (Atomics as unknown as Record<string, unknown>)[k]]),
+  ) as unknown as typeof Atomics,
 };
 
 /** Write a message to stderr synchronously, bypassing the program's (patched) streams. */

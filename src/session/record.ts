@@ -68,7 +68,8 @@ export class RecordSession implements SessionApi {
   }
 
   output(fd: number, data: Uint8Array): void {
-    if (this.outputOrder !== null && !this.ended) this.writer.value(Api['thread.outputOrder'], original.Atomics.add(this.outputOrder, 0, 1));
+    if (this.outputOrder !== null && !this.ended)
+      this.writer.value(Api['thread.outputOrder'], original.Atomics.add(this.outputOrder, 0, 1));
     this.writer.output(fd, data);
   }
 
@@ -119,7 +120,9 @@ export class RecordSession implements SessionApi {
     const { inside, outside } = this.audit;
     const turn = done;
     done = (...results: unknown[]) => outside(() => turn(...results));
-    inside(() => a.start(this.chaos === null ? done : this.chaos.wrap(this.chaos.lane(op, deliveryOf(a.api), a.repeat), done)));
+    inside(() =>
+      a.start(this.chaos === null ? done : this.chaos.wrap(this.chaos.lane(op, deliveryOf(a.api), a.repeat), done)),
+    );
     return op;
   }
 
@@ -136,7 +139,9 @@ export class RecordSession implements SessionApi {
     if (this.reported.has(name)) return;
     this.reported.add(name);
     this.writer.call(Api['rewind.unsupported'], { args: name, status: 0 });
-    writeStderr(`rewind: warning: ${name} is not recorded (${why}); a replay may diverge where the program depends on it.\n`);
+    writeStderr(
+      `rewind: warning: ${name} is not recorded (${why}); a replay may diverge where the program depends on it.\n`,
+    );
   }
 
   /** Bytes (n > 0) or a libuv status (n <= 0) arrived on stream handle `op`. */

@@ -54,7 +54,10 @@ export interface RedactRules {
  * `no-defaults` drops the defaults.
  */
 export function parseRules(spec: string | undefined): RedactRules {
-  const items = (spec ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const items = (spec ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const defaults = !items.includes('no-defaults');
   const rules: RedactRules = {
     nameWords: defaults ? [...DEFAULT_NAME_WORDS] : [],
@@ -67,7 +70,10 @@ export function parseRules(spec: string | undefined): RedactRules {
   for (const item of items) {
     if (item === 'no-defaults' || item === 'default') continue;
     const m = /^(env|header|file|re|value):(.+)$/.exec(item);
-    if (!m) throw new RangeError(`${JSON.stringify(item)} is not a redaction rule: use env:WORD, header:NAME, file:NAME, re:REGEX or value:TEXT (comma-separated)`);
+    if (!m)
+      throw new RangeError(
+        `${JSON.stringify(item)} is not a redaction rule: use env:WORD, header:NAME, file:NAME, re:REGEX or value:TEXT (comma-separated)`,
+      );
     const [, kind, arg] = m;
     if (kind === 'env') rules.nameWords.push(arg.toUpperCase());
     else if (kind === 'header') rules.headers.push(arg.toLowerCase());
@@ -85,7 +91,8 @@ export function parseRules(spec: string | undefined): RedactRules {
   return rules;
 }
 
-const secretName = (name: string, rules: RedactRules): boolean => rules.nameWords.some((w) => name.toUpperCase().includes(w));
+const secretName = (name: string, rules: RedactRules): boolean =>
+  rules.nameWords.some((w) => name.toUpperCase().includes(w));
 
 /** The secrets of a recording and their placeholders. */
 export class Secrets {
@@ -137,7 +144,8 @@ export class Secrets {
 
   private sorted: [string, string][] | null = null;
   private longestFirst(): [string, string][] {
-    if (!this.sorted || this.sorted.length !== this.map.size) this.sorted = [...this.map].sort((a, b) => b[0].length - a[0].length);
+    if (!this.sorted || this.sorted.length !== this.map.size)
+      this.sorted = [...this.map].sort((a, b) => b[0].length - a[0].length);
     return this.sorted;
   }
 }
@@ -160,7 +168,8 @@ function fileSecrets(file: string, all: boolean, rules: RedactRules, secrets: Se
   }
 }
 
-const fileRuleMatches = (rule: string, base: string): boolean => (rule.endsWith('*') ? base.startsWith(rule.slice(0, -1)) : base === rule);
+const fileRuleMatches = (rule: string, base: string): boolean =>
+  rule.endsWith('*') ? base.startsWith(rule.slice(0, -1)) : base === rule;
 
 /** Finds the secrets of the logs: in their headers, in the bytes they hold, in credentials files on this disk. */
 export function findSecrets(traces: TraceFile[], rules: RedactRules): Secrets {
@@ -209,15 +218,16 @@ export function findSecrets(traces: TraceFile[], rules: RedactRules): Secrets {
     // HTTP headers that carry credentials, in any bytes read or written.
     if (rules.headers.length && /:/.test(text)) {
       const re = /^([A-Za-z0-9-]+):[ \t]*([^\r\n]+?)[ \t]*\r?$/gm;
-      for (let m; (m = re.exec(text)); ) {
+      for (let m; (m = re.exec(text));) {
         if (!rules.headers.includes(m[1].toLowerCase())) continue;
         secrets.add(m[2]);
         const scheme = /^(?:Bearer|Basic|Token|Digest)\s+(\S+)$/i.exec(m[2]);
         if (scheme) secrets.add(scheme[1]);
-        if (/cookie/i.test(m[1])) for (const pair of m[2].split(';')) {
-          const v = pair.split('=').slice(1).join('=').trim();
-          if (v) secrets.add(v);
-        }
+        if (/cookie/i.test(m[1]))
+          for (const pair of m[2].split(';')) {
+            const v = pair.split('=').slice(1).join('=').trim();
+            if (v) secrets.add(v);
+          }
       }
     }
     for (const re of rules.patterns) for (const m of text.matchAll(re)) secrets.add(m[0]);
@@ -239,7 +249,14 @@ function collectStrings(v: unknown, out: string[], depth: number): void {
 function redactHeader(h: TraceHeader, secrets: Secrets, rules: RedactRules): TraceHeader {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(h.env)) env[k] = secretName(k, rules) ? secrets.whole(v) : secrets.text(v);
-  const args = (list: string[]) => list.map((a) => secrets.named.has(a) ? secrets.named.get(a)! : secrets.text(a).replace(/^(--?[^=]+=)(.*)$/, (all, flag: string, v: string) => flag + (secrets.named.get(v) ?? v)));
+  const args = (list: string[]) =>
+    list.map((a) =>
+      secrets.named.has(a)
+        ? secrets.named.get(a)!
+        : secrets
+            .text(a)
+            .replace(/^(--?[^=]+=)(.*)$/, (all, flag: string, v: string) => flag + (secrets.named.get(v) ?? v)),
+    );
   return {
     ...h,
     argv: args(h.argv),
@@ -255,7 +272,12 @@ function redactHeader(h: TraceHeader, secrets: Secrets, rules: RedactRules): Tra
  * A log with its secrets replaced: the header re-encoded, every chunk's events replaced and
  * re-framed (a compressed chunk is decompressed first, and compressed again).
  */
-export function redactLog(bytes: Buffer, t: TraceFile, secrets: Secrets, rules: RedactRules): { log: Buffer; replaced: number } {
+export function redactLog(
+  bytes: Buffer,
+  t: TraceFile,
+  secrets: Secrets,
+  rules: RedactRules,
+): { log: Buffer; replaced: number } {
   const parts: Buffer[] = [encodePreamble(redactHeader(t.header, secrets, rules))];
   const headerBytes = CHUNK_HEADER_BYTES;
   const compressed = (b: Uint8Array) => bytes[MAGIC.length] >= 3 && b.length > 0 && b[0] === COMPRESSED;
@@ -295,7 +317,10 @@ export interface RedactResult {
  * into `dst`, a new or empty directory. A copy of a recording this user signed is signed.
  */
 export function redactRecording(src: string, dst: string, rules: RedactRules): RedactResult {
-  const logs = fs.readdirSync(src).filter((f) => f.endsWith('.rwnd')).map((f) => path.join(src, f));
+  const logs = fs
+    .readdirSync(src)
+    .filter((f) => f.endsWith('.rwnd'))
+    .map((f) => path.join(src, f));
   const traces = logs.map((l) => TraceReader.open(l));
   const secrets = findSecrets(traces, rules);
   fs.mkdirSync(dst, { recursive: true, mode: 0o700 });
@@ -315,4 +340,3 @@ export function redactRecording(src: string, dst: string, rules: RedactRules): R
   }
   return { logs: traces.length, secrets: secrets.map.size + secrets.named.size, replaced };
 }
-

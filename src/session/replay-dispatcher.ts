@@ -287,4 +287,3 @@ function liveResources(baseline: Map<string, number>): string[] {
   }
   return out;
 }
-

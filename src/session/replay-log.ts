@@ -64,7 +64,9 @@ export abstract class ReplayLog {
 
   /** Refuses what would change the recorded run while a debugger has it paused. */
   protected refuse(what: string): never {
-    throw new Error(`rewind: ${what} is refused while the replay is paused in a debugger: it would change the recorded run.`);
+    throw new Error(
+      `rewind: ${what} is refused while the replay is paused in a debugger: it would change the recorded run.`,
+    );
   }
 
   /** Moves past the tag byte of the next event if it is `tag`; otherwise a divergence. */

@@ -119,7 +119,9 @@ export abstract class ReplayValues extends ReplayDispatcher {
     const since = original.dateNow();
     for (let now = original.Atomics.load(order, 0); now !== ticket; now = original.Atomics.load(order, 0)) {
       if (now > ticket || original.dateNow() - since > HOLD_LIMIT_MS) {
-        this.mismatch(`waited for output ${ticket} of this process's threads, but ${now > ticket ? 'its turn has passed' : `output ${now} was never written`}`);
+        this.mismatch(
+          `waited for output ${ticket} of this process's threads, but ${now > ticket ? 'its turn has passed' : `output ${now} was never written`}`,
+        );
       }
       original.Atomics.wait(order, 0, now, 1000);
     }
@@ -181,7 +183,10 @@ export abstract class ReplayValues extends ReplayDispatcher {
     const encoded = encodeValue(args);
     if (!head || head.tag !== Tag.Call || head.api !== api || !pack(head.call!.args).equals(pack(encoded))) {
       const full = (a: number, args: unknown) => `${apiName(a)} ${JSON.stringify(toJson(args))}`;
-      const both = head && head.tag === Tag.Call ? { expected: full(head.api!, head.call!.args), actual: full(api, encoded) } : undefined;
+      const both =
+        head && head.tag === Tag.Call
+          ? { expected: full(head.api!, head.call!.args), actual: full(api, encoded) }
+          : undefined;
       this.mismatch(`${verb} ${apiName(api)} ${summarize(encoded)}`, programStack(), both);
     }
     this.skip();

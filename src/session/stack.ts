@@ -8,7 +8,11 @@ import { isRewindFile } from '../paths.js';
 // a turn was dispatched (a timer list, an immediate batch), not on the program. Node enters
 // native callbacks through async_hooks' callbackTrampoline only while hooks are enabled
 // (rewind record --audit, a replay under the debug controller).
-const HIDDEN_INTERNALS = new Set(['node:internal/timers', 'node:internal/process/task_queues', 'node:internal/async_hooks']);
+const HIDDEN_INTERNALS = new Set([
+  'node:internal/timers',
+  'node:internal/process/task_queues',
+  'node:internal/async_hooks',
+]);
 
 export interface CallSite {
   getFileName(): string | undefined | null;
@@ -54,7 +58,10 @@ export function installStackFilter(ErrorClass: ErrorConstructor = Error): void {
     let w = wrappers.get(fn);
     if (!w) {
       w = function prepareStackTrace(error: Error, trace: CallSite[]) {
-        return fn(error, trace.filter((site) => !isHidden(site)));
+        return fn(
+          error,
+          trace.filter((site) => !isHidden(site)),
+        );
       };
       wrappers.set(fn, w);
       programs.set(w, fn);
@@ -66,7 +73,8 @@ export function installStackFilter(ErrorClass: ErrorConstructor = Error): void {
   Object.defineProperty(ErrorClass, 'prepareStackTrace', {
     configurable: true,
     enumerable: false,
-    get: () => (typeof current === 'function' ? filtering(current as Prepare) : realm ? current : filtering(defaultPrepare)),
+    get: () =>
+      typeof current === 'function' ? filtering(current as Prepare) : realm ? current : filtering(defaultPrepare),
     set: (fn: unknown) => {
       current = (typeof fn === 'function' && programs.get(fn as Prepare)) || fn;
     },

@@ -53,7 +53,6 @@ import { REWIND_VERSION } from '../version.js';
 import { checkInternals } from '../node/check.js';
 import { describeMissing, httpParserClass } from '../node/internals.js';
 
-
 /**
  * Order matters: process restores inputs before anything reads them; stdio claims the
  * program's stdout and stderr before streams manages every other stream handle; net
@@ -266,7 +265,9 @@ function openRecord(): RecordSession | null {
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
       if (err.code === 'EEXIST') continue;
-      writeStderr(`rewind: cannot create the recording ${file} (${err.code ?? err.message}); the program runs unrecorded.\n`);
+      writeStderr(
+        `rewind: cannot create the recording ${file} (${err.code ?? err.message}); the program runs unrecorded.\n`,
+      );
       return null;
     }
   }
@@ -283,7 +284,9 @@ function chaosOf(value: string | undefined, dir: string): Chaos | null {
   if (value === undefined) return null;
   const seed = parseSeed(value);
   if (seed === null) {
-    writeStderr(`rewind: ignoring ${ENV.CHAOS}=${JSON.stringify(value)}: a chaos seed is a whole number from 0 to 4294967295; recording without chaos.\n`);
+    writeStderr(
+      `rewind: ignoring ${ENV.CHAOS}=${JSON.stringify(value)}: a chaos seed is a whole number from 0 to 4294967295; recording without chaos.\n`,
+    );
     return null;
   }
   return startChaos(seed, dir, process.argv);
@@ -297,7 +300,9 @@ function openWorkerRecord(dir: string, header: TraceHeader, chaos: Chaos | null)
     return new RecordSession(file, header, chaos);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    writeStderr(`rewind: cannot create the recording ${file} (${err.code ?? err.message}); worker thread ${threadId} runs unrecorded.\n`);
+    writeStderr(
+      `rewind: cannot create the recording ${file} (${err.code ?? err.message}); worker thread ${threadId} runs unrecorded.\n`,
+    );
     return null;
   }
 }
@@ -314,7 +319,10 @@ function entryOf(): TraceHeader['entry'] {
     }
   }
   // node -e / -p / --test / the REPL: the command line is the program.
-  return { path: main ? path.resolve(main) : null, sha256: createHash('sha256').update(process.execArgv.join('\0')).digest('hex') };
+  return {
+    path: main ? path.resolve(main) : null,
+    sha256: createHash('sha256').update(process.execArgv.join('\0')).digest('hex'),
+  };
 }
 
 /** How Node will see fd 0 (as libuv guesses it): a terminal, a pipe or socket, or a file. */
@@ -331,7 +339,8 @@ function stdinKind(): 'tty' | 'pipe' | 'file' {
 /** A cluster worker's id: Node set up the worker (loading cluster) before the preload ran. */
 function clusterWorkerId(): number | null {
   if (!isMainThread || !nodeLoaded('cluster')) return null;
-  const cluster = process.getBuiltinModule?.('node:cluster') as { isWorker?: boolean; worker?: { id: number } } | undefined;
+  const cluster = process.getBuiltinModule?.('node:cluster') as
+    { isWorker?: boolean; worker?: { id: number } } | undefined;
   return cluster?.isWorker && cluster.worker ? cluster.worker.id : null;
 }
 

@@ -22,7 +22,10 @@ const homedir = os.homedir;
 
 /** Where the signing key lives: `$XDG_CONFIG_HOME/rewind/key`, else `~/.config/rewind/key`. */
 export function keyPath(env: NodeJS.ProcessEnv = process.env): string {
-  const config = env.XDG_CONFIG_HOME && path.isAbsolute(env.XDG_CONFIG_HOME) ? env.XDG_CONFIG_HOME : path.join(env.HOME || homedir(), '.config');
+  const config =
+    env.XDG_CONFIG_HOME && path.isAbsolute(env.XDG_CONFIG_HOME)
+      ? env.XDG_CONFIG_HOME
+      : path.join(env.HOME || homedir(), '.config');
   return path.join(config, 'rewind', 'key');
 }
 
@@ -38,7 +41,12 @@ export function signingKey(create: boolean): Buffer | null {
   const read = (): Buffer | null => {
     try {
       const st = fs.lstatSync(file);
-      if (!st.isFile() || (typeof process.getuid === 'function' && st.uid !== process.getuid()) || (st.mode & 0o077) !== 0) return null;
+      if (
+        !st.isFile() ||
+        (typeof process.getuid === 'function' && st.uid !== process.getuid()) ||
+        (st.mode & 0o077) !== 0
+      )
+        return null;
       const key = original.fs.readFileSync(file) as Buffer;
       return key.length === KEY_BYTES ? key : null;
     } catch {
@@ -71,7 +79,8 @@ export function signingKey(create: boolean): Buffer | null {
 export const SIGNATURE_EXT = '.sig';
 const SIG_PREFIX = 'rewind-signature 1 hmac-sha256 ';
 
-const hmac = (key: Buffer, preamble: Uint8Array): string => crypto.createHmac('sha256', key).update(preamble).digest('hex');
+const hmac = (key: Buffer, preamble: Uint8Array): string =>
+  crypto.createHmac('sha256', key).update(preamble).digest('hex');
 
 /** Signs a log's preamble (signature, version, header) into `<log>.sig`. Unsigned if there is no key to be had. */
 export function signLog(log: string, preamble: Uint8Array): void {
@@ -117,18 +126,89 @@ export function signedByMe(log: string, preamble: Uint8Array): boolean {
  * The value is whether the flag takes a value as the next argument.
  */
 const SAFE_FLAGS = new Map<string, boolean>([
-  ...['--max-old-space-size', '--max-semi-space-size', '--stack-size', '--stack-trace-limit', '--unhandled-rejections', '--disable-warning', '--input-type', '--experimental-default-type', '--conditions', '-C', '--dns-result-order', '--title', '--v8-pool-size', '--max-http-header-size', '--test-name-pattern', '--test-skip-pattern', '--test-concurrency', '--test-timeout', '--test-shard', '--secure-heap', '--secure-heap-min'].map((f) => [f, true] as const),
   ...[
-    '--enable-source-maps', '--no-warnings', '--no-deprecation', '--trace-warnings', '--trace-deprecation', '--throw-deprecation', '--pending-deprecation',
-    '--trace-uncaught', '--trace-exit', '--trace-sigint', '--expose-gc', '--expose_gc', '--preserve-symlinks', '--preserve-symlinks-main',
-    '--experimental-vm-modules', '--experimental-strip-types', '--no-experimental-strip-types', '--experimental-transform-types', '--experimental-require-module',
-    '--no-experimental-require-module', '--experimental-detect-module', '--no-experimental-detect-module', '--experimental-wasm-modules', '--experimental-json-modules',
-    '--experimental-import-meta-resolve', '--experimental-websocket', '--no-experimental-websocket', '--no-experimental-fetch', '--no-experimental-global-navigator',
-    '--experimental-global-webcrypto', '--experimental-sqlite', '--no-experimental-sqlite', '--abort-on-uncaught-exception', '--frozen-intrinsics',
-    '--disallow-code-generation-from-strings', '--no-addons', '--force-context-aware', '--zero-fill-buffers', '--jitless', '--insecure-http-parser',
-    '--tls-min-v1.0', '--tls-min-v1.1', '--tls-min-v1.2', '--tls-min-v1.3', '--tls-max-v1.2', '--tls-max-v1.3', '--use-openssl-ca', '--use-bundled-ca',
-    '--test', '--test-only', '--test-force-exit', '--experimental-test-coverage', '--experimental-test-isolation', '--no-experimental-test-isolation',
-    '--experimental-test-module-mocks', '--experimental-test-snapshots', '--no-node-snapshot', '--no-global-search-paths', '--no-extra-info-on-fatal-exception',
+    '--max-old-space-size',
+    '--max-semi-space-size',
+    '--stack-size',
+    '--stack-trace-limit',
+    '--unhandled-rejections',
+    '--disable-warning',
+    '--input-type',
+    '--experimental-default-type',
+    '--conditions',
+    '-C',
+    '--dns-result-order',
+    '--title',
+    '--v8-pool-size',
+    '--max-http-header-size',
+    '--test-name-pattern',
+    '--test-skip-pattern',
+    '--test-concurrency',
+    '--test-timeout',
+    '--test-shard',
+    '--secure-heap',
+    '--secure-heap-min',
+  ].map((f) => [f, true] as const),
+  ...[
+    '--enable-source-maps',
+    '--no-warnings',
+    '--no-deprecation',
+    '--trace-warnings',
+    '--trace-deprecation',
+    '--throw-deprecation',
+    '--pending-deprecation',
+    '--trace-uncaught',
+    '--trace-exit',
+    '--trace-sigint',
+    '--expose-gc',
+    '--expose_gc',
+    '--preserve-symlinks',
+    '--preserve-symlinks-main',
+    '--experimental-vm-modules',
+    '--experimental-strip-types',
+    '--no-experimental-strip-types',
+    '--experimental-transform-types',
+    '--experimental-require-module',
+    '--no-experimental-require-module',
+    '--experimental-detect-module',
+    '--no-experimental-detect-module',
+    '--experimental-wasm-modules',
+    '--experimental-json-modules',
+    '--experimental-import-meta-resolve',
+    '--experimental-websocket',
+    '--no-experimental-websocket',
+    '--no-experimental-fetch',
+    '--no-experimental-global-navigator',
+    '--experimental-global-webcrypto',
+    '--experimental-sqlite',
+    '--no-experimental-sqlite',
+    '--abort-on-uncaught-exception',
+    '--frozen-intrinsics',
+    '--disallow-code-generation-from-strings',
+    '--no-addons',
+    '--force-context-aware',
+    '--zero-fill-buffers',
+    '--jitless',
+    '--insecure-http-parser',
+    '--tls-min-v1.0',
+    '--tls-min-v1.1',
+    '--tls-min-v1.2',
+    '--tls-min-v1.3',
+    '--tls-max-v1.2',
+    '--tls-max-v1.3',
+    '--use-openssl-ca',
+    '--use-bundled-ca',
+    '--test',
+    '--test-only',
+    '--test-force-exit',
+    '--experimental-test-coverage',
+    '--experimental-test-isolation',
+    '--no-experimental-test-isolation',
+    '--experimental-test-module-mocks',
+    '--experimental-test-snapshots',
+    '--no-node-snapshot',
+    '--no-global-search-paths',
+    '--no-extra-info-on-fatal-exception',
   ].map((f) => [f, false] as const),
 ]);
 
@@ -136,13 +216,44 @@ const SAFE_FLAGS = new Map<string, boolean>([
 const BUILTIN_REPORTERS = new Set(['spec', 'tap', 'dot', 'junit', 'lcov']);
 
 /** Variables with which a recording could make Node or the C library load code of its choosing: never applied untrusted. */
-const CODE_VARS = ['NODE_PATH', 'NODE_REPL_EXTERNAL_MODULE', 'LD_PRELOAD', 'LD_AUDIT', 'LD_LIBRARY_PATH', 'DYLD_INSERT_LIBRARIES', 'DYLD_LIBRARY_PATH', 'DYLD_FRAMEWORK_PATH', 'OPENSSL_CONF', 'OPENSSL_MODULES', 'OPENSSL_ENGINES', 'GCONV_PATH'];
+const CODE_VARS = [
+  'NODE_PATH',
+  'NODE_REPL_EXTERNAL_MODULE',
+  'LD_PRELOAD',
+  'LD_AUDIT',
+  'LD_LIBRARY_PATH',
+  'DYLD_INSERT_LIBRARIES',
+  'DYLD_LIBRARY_PATH',
+  'DYLD_FRAMEWORK_PATH',
+  'OPENSSL_CONF',
+  'OPENSSL_MODULES',
+  'OPENSSL_ENGINES',
+  'GCONV_PATH',
+];
 /**
  * Variables that change Node's or the C library's start-up in other ways (files read or
  * written, data loaded): not applied at an untrusted replay's start-up, which needs none of
  * them (the program still reads their recorded values).
  */
-const STARTUP_VARS = ['NODE_EXTRA_CA_CERTS', 'NODE_ICU_DATA', 'NODE_V8_COVERAGE', 'NODE_REDIRECT_WARNINGS', 'NODE_COMPILE_CACHE', 'NODE_REPL_HISTORY', 'NODE_DEBUG_NATIVE', 'NODE_UNIQUE_ID', 'NODE_CHANNEL_FD', 'NODE_CHANNEL_SERIALIZATION_MODE', 'GLIBC_TUNABLES', 'LOCPATH', 'NLSPATH', 'HOSTALIASES', 'SSL_CERT_FILE', 'SSL_CERT_DIR', 'TZDIR'];
+const STARTUP_VARS = [
+  'NODE_EXTRA_CA_CERTS',
+  'NODE_ICU_DATA',
+  'NODE_V8_COVERAGE',
+  'NODE_REDIRECT_WARNINGS',
+  'NODE_COMPILE_CACHE',
+  'NODE_REPL_HISTORY',
+  'NODE_DEBUG_NATIVE',
+  'NODE_UNIQUE_ID',
+  'NODE_CHANNEL_FD',
+  'NODE_CHANNEL_SERIALIZATION_MODE',
+  'GLIBC_TUNABLES',
+  'LOCPATH',
+  'NLSPATH',
+  'HOSTALIASES',
+  'SSL_CERT_FILE',
+  'SSL_CERT_DIR',
+  'TZDIR',
+];
 const isCodeVar = (k: string): boolean => CODE_VARS.includes(k);
 const isStartupVar = (k: string): boolean => STARTUP_VARS.includes(k) || /^(LD|DYLD)_/.test(k) || /^MALLOC_/.test(k);
 
@@ -194,7 +305,13 @@ export function sortFlags(args: readonly string[]): { safe: string[]; guarded: s
     // Anything else, with the value that follows it (a value never starts with '-', as
     // execArgv and NODE_OPTIONS hold no script name; -e/-p sources may, so they take one always).
     const item = [a];
-    if (eq < 0 && i + 1 < args.length && (/^(-e|--eval|-p|--print|-pe|-r|--require|--import|--loader|--experimental-loader)$/.test(a) || !args[i + 1].startsWith('-'))) item.push(args[++i]);
+    if (
+      eq < 0 &&
+      i + 1 < args.length &&
+      (/^(-e|--eval|-p|--print|-pe|-r|--require|--import|--loader|--experimental-loader)$/.test(a) ||
+        !args[i + 1].startsWith('-'))
+    )
+      item.push(args[++i]);
     guarded.push(item);
   }
   return { safe, guarded };
@@ -209,11 +326,41 @@ export function sortFlags(args: readonly string[]): { safe: string[]; guarded: s
  */
 const EFFECT_VARS = ['NODE_V8_COVERAGE'];
 const EFFECT_FLAGS = new Map<string, boolean>([
-  ...['--cpu-prof-dir', '--cpu-prof-name', '--cpu-prof-interval', '--heap-prof-dir', '--heap-prof-name', '--heap-prof-interval', '--trace-event-categories',
-    '--trace-event-file-pattern', '--diagnostic-dir', '--report-signal', '--report-dir', '--report-directory', '--report-filename', '--heapsnapshot-signal',
-    '--heapsnapshot-near-heap-limit', '--env-file', '--env-file-if-exists', '--inspect-port', '--debug-port', '--logfile'].map((f) => [f, true] as const),
-  ...['--cpu-prof', '--heap-prof', '--prof', '--trace-events-enabled', '--report-on-signal', '--report-uncaught-exception', '--report-on-fatalerror',
-    '--report-compact', '--inspect', '--inspect-brk', '--inspect-wait'].map((f) => [f, false] as const),
+  ...[
+    '--cpu-prof-dir',
+    '--cpu-prof-name',
+    '--cpu-prof-interval',
+    '--heap-prof-dir',
+    '--heap-prof-name',
+    '--heap-prof-interval',
+    '--trace-event-categories',
+    '--trace-event-file-pattern',
+    '--diagnostic-dir',
+    '--report-signal',
+    '--report-dir',
+    '--report-directory',
+    '--report-filename',
+    '--heapsnapshot-signal',
+    '--heapsnapshot-near-heap-limit',
+    '--env-file',
+    '--env-file-if-exists',
+    '--inspect-port',
+    '--debug-port',
+    '--logfile',
+  ].map((f) => [f, true] as const),
+  ...[
+    '--cpu-prof',
+    '--heap-prof',
+    '--prof',
+    '--trace-events-enabled',
+    '--report-on-signal',
+    '--report-uncaught-exception',
+    '--report-on-fatalerror',
+    '--report-compact',
+    '--inspect',
+    '--inspect-brk',
+    '--inspect-wait',
+  ].map((f) => [f, false] as const),
 ]);
 
 /** `args` without the options with which Node would write files or listen at start-up (see EFFECT_FLAGS). */

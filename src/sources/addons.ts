@@ -33,7 +33,12 @@ export function addonName(file: string): string {
 
 /** Names given with --allow-native / REWIND_NATIVE_LIVE: package names or `.node` file names. */
 export function namesIn(list: string | undefined): Set<string> {
-  return new Set((list ?? '').split(',').map((n) => n.trim()).filter(Boolean));
+  return new Set(
+    (list ?? '')
+      .split(',')
+      .map((n) => n.trim())
+      .filter(Boolean),
+  );
 }
 
 /** Why the membrane cannot carry these exports, or null. */
@@ -72,7 +77,9 @@ export const addonsSource: Source = {
         Reflect.apply(dlopen, this, [module, filename, ...rest]);
         const why = named(live) ? 'REWIND_NATIVE_LIVE names it' : unservableShape(module.exports);
         if (why) {
-          writeStderr(`rewind: warning: the native addon ${name} (${file}) runs live: ${why}. A replay runs it for real only with --allow-native ${name}, and refuses otherwise.\n`);
+          writeStderr(
+            `rewind: warning: the native addon ${name} (${file}) runs live: ${why}. A replay runs it for real only with --allow-native ${name}, and refuses otherwise.\n`,
+          );
           return ['live', why];
         }
         membrane = new Membrane(s, { label: name }, nextLibrary());

@@ -61,9 +61,14 @@ function recordTestDurations(s: Session): void {
     if (chunk !== null && typeof chunk === 'object' && this.constructor?.name === 'TestsStream') {
       const data = (chunk as TestEvent).data;
       if (data && typeof data === 'object') {
-        if (typeof data.details?.duration_ms === 'number') data.details.duration_ms = duration(data.details.duration_ms);
+        if (typeof data.details?.duration_ms === 'number')
+          data.details.duration_ms = duration(data.details.duration_ms);
         if (typeof data.duration_ms === 'number') data.duration_ms = duration(data.duration_ms); // test:summary
-        if ((chunk as TestEvent).type === 'test:diagnostic' && typeof data.message === 'string' && data.message.startsWith('duration_ms ')) {
+        if (
+          (chunk as TestEvent).type === 'test:diagnostic' &&
+          typeof data.message === 'string' &&
+          data.message.startsWith('duration_ms ')
+        ) {
           data.message = duration(data.message);
         }
       }
@@ -73,7 +78,10 @@ function recordTestDurations(s: Session): void {
 }
 
 /** Map-like results (Node's internal SafeMap is no Map to instanceof): a Map. */
-const plain = (v: unknown): unknown => (v !== null && typeof v === 'object' && !(v instanceof Map) && Object.prototype.toString.call(v) === '[object Map]' ? new Map(v as Map<unknown, unknown>) : v);
+const plain = (v: unknown): unknown =>
+  v !== null && typeof v === 'object' && !(v instanceof Map) && Object.prototype.toString.call(v) === '[object Map]'
+    ? new Map(v as Map<unknown, unknown>)
+    : v;
 
 /** A PerformanceObserverEntryList holding `entries` (its constructor is Node's own). */
 function entryList(entries: PerformanceEntry[]): PerformanceObserverEntryList {
@@ -81,7 +89,10 @@ function entryList(entries: PerformanceEntry[]): PerformanceObserverEntryList {
   return Object.create(PerformanceObserverEntryList.prototype, {
     getEntries: { value: () => entries.slice() },
     getEntriesByType: { value: (type: string) => entries.filter((e) => e.entryType === type) },
-    getEntriesByName: { value: (name: string, type?: string) => entries.filter((e) => e.name === name && (type === undefined || e.entryType === type)) },
+    getEntriesByName: {
+      value: (name: string, type?: string) =>
+        entries.filter((e) => e.name === name && (type === undefined || e.entryType === type)),
+    },
   });
 }
 
@@ -137,11 +148,21 @@ function recordHistogram(s: Session, h: object): void {
       const d = Object.getOwnPropertyDescriptor(p, name)!;
       if (d.get) {
         const get = d.get;
-        Object.defineProperty(h, name, { get: () => s.call(Api['perf.histogram'], name, () => plain(onRealClocks(() => get.call(h))), numbersAsRecorded), configurable: true });
+        Object.defineProperty(h, name, {
+          get: () =>
+            s.call(Api['perf.histogram'], name, () => plain(onRealClocks(() => get.call(h))), numbersAsRecorded),
+          configurable: true,
+        });
       } else if (typeof d.value === 'function' && name !== 'toJSON') {
         const fn = d.value as Fn;
         Object.defineProperty(h, name, {
-          value: (...args: unknown[]) => s.call(Api['perf.histogram'], [name, ...args], () => plain(onRealClocks(() => fn.apply(h, args))), numbersAsRecorded),
+          value: (...args: unknown[]) =>
+            s.call(
+              Api['perf.histogram'],
+              [name, ...args],
+              () => plain(onRealClocks(() => fn.apply(h, args))),
+              numbersAsRecorded,
+            ),
           writable: true,
           configurable: true,
         });
@@ -157,7 +178,8 @@ function recordPerfHooks(s: Session): void {
   const mark = proto.mark as Fn;
   perf.mark = function (this: unknown, name: unknown, options?: any) {
     if (options === undefined || options === null) options = { startTime: performance.now() };
-    else if (typeof options === 'object' && options.startTime === undefined) options = { ...options, startTime: performance.now() };
+    else if (typeof options === 'object' && options.startTime === undefined)
+      options = { ...options, startTime: performance.now() };
     return mark.call(this, name, options);
   };
 
@@ -165,8 +187,15 @@ function recordPerfHooks(s: Session): void {
   perf.measure = function (this: unknown, name: unknown, start?: any, endMark?: unknown) {
     // Node ends a measure at its internal now() when nothing else says where it ends.
     if (endMark === undefined) {
-      if (start === undefined || typeof start === 'string' || typeof start === 'number') start = { start, end: performance.now() };
-      else if (typeof start === 'object' && start !== null && start.start !== undefined && start.end === undefined && start.duration === undefined) {
+      if (start === undefined || typeof start === 'string' || typeof start === 'number')
+        start = { start, end: performance.now() };
+      else if (
+        typeof start === 'object' &&
+        start !== null &&
+        start.start !== undefined &&
+        start.end === undefined &&
+        start.duration === undefined
+      ) {
         start = { ...start, end: performance.now() };
       }
     }
@@ -178,7 +207,12 @@ function recordPerfHooks(s: Session): void {
     perf.eventLoopUtilization = function (this: unknown, ...args: unknown[]) {
       // Of two earlier readings: arithmetic on what the program has.
       if (args[0] !== undefined && args[1] !== undefined) return elu.apply(this, args);
-      return s.call(Api['perf.eventLoopUtilization'], undefined, () => onRealClocks(() => elu.apply(this, args)), numbersAsRecorded);
+      return s.call(
+        Api['perf.eventLoopUtilization'],
+        undefined,
+        () => onRealClocks(() => elu.apply(this, args)),
+        numbersAsRecorded,
+      );
     };
   }
 
@@ -188,7 +222,10 @@ function recordPerfHooks(s: Session): void {
     const d = Object.getOwnPropertyDescriptor(timing, name)!;
     if (!d.get || name === 'name' || name === 'entryType') continue;
     const get = d.get;
-    Object.defineProperty(timing, name, { ...d, get: () => s.call(Api['perf.nodeTiming'], name, () => onRealClocks(() => get.call(timing)), numbersAsRecorded) });
+    Object.defineProperty(timing, name, {
+      ...d,
+      get: () => s.call(Api['perf.nodeTiming'], name, () => onRealClocks(() => get.call(timing)), numbersAsRecorded),
+    });
   }
 
   const monitor = perfHooks.monitorEventLoopDelay as Fn;
@@ -212,7 +249,8 @@ function recordPerfHooks(s: Session): void {
     proto.toJSON = function (this: PerformanceEntry) {
       const json = toJSON.call(this);
       const type = this.entryType;
-      if (type === 'mark' || type === 'measure' || type === 'node' || json === null || typeof json !== 'object') return json;
+      if (type === 'mark' || type === 'measure' || type === 'node' || json === null || typeof json !== 'object')
+        return json;
       return { ...json, startTime: this.startTime, duration: this.duration };
     };
   };
@@ -242,7 +280,12 @@ function recordPerfHooks(s: Session): void {
           times.set(this, (known = {}));
           patchToJSON(Object.getPrototypeOf(this)); // PerformanceNodeEntry has its own
         }
-        return (known[name] ??= s.call(Api['perf.entryTime'], [type, name], () => onRealClocks(() => get.call(this)), numbersAsRecorded));
+        return (known[name] ??= s.call(
+          Api['perf.entryTime'],
+          [type, name],
+          () => onRealClocks(() => get.call(this)),
+          numbersAsRecorded,
+        ));
       },
     });
   }

@@ -45,7 +45,10 @@ function inheritedOutputs(s: Session, stdio: unknown): number[] {
       continue;
     }
     const what = `child process output to the terminal (fd ${fd})`;
-    if (s.mode === 'replay' && !warned.has(fd)) writeStderr(`rewind: note: what a child process wrote to the terminal (fd ${fd}) when this was recorded is not in the recording, so this replay does not show it.\n`);
+    if (s.mode === 'replay' && !warned.has(fd))
+      writeStderr(
+        `rewind: note: what a child process wrote to the terminal (fd ${fd}) when this was recorded is not in the recording, so this replay does not show it.\n`,
+      );
     warned.add(fd);
     s.unsupported(what, 'a child given the terminal writes to it directly; its output is not part of the replay');
   }
@@ -60,7 +63,13 @@ const DRAIN_MS = 100;
  * reads them. Returns how to deliver the child's exit after its output, as with the fd
  * itself: once the pipes are at their end, or (a grandchild holds them) shortly after.
  */
-function spawnWithPipes(s: Session, b: Bindings, stdio: any[], spawn: () => number, child: Handle): (deliver: () => void) => void {
+function spawnWithPipes(
+  s: Session,
+  b: Bindings,
+  stdio: any[],
+  spawn: () => number,
+  child: Handle,
+): (deliver: () => void) => void {
   const fds = inheritedOutputs(s, stdio);
   const now = (deliver: () => void) => deliver();
   if (fds.length === 0) {
@@ -169,7 +178,8 @@ function common(s: Session, b: Bindings): void {
     // At replay a child runs for real only when a debugger evaluates a call while paused
     // (off the log). The replayed environment is the recorded one, rewind's variables
     // included: that child must not record into the recording being replayed.
-    const real = () => spawnSync.call(this, s.mode === 'replay' ? { ...options, envPairs: unrecorded(options.envPairs) } : options);
+    const real = () =>
+      spawnSync.call(this, s.mode === 'replay' ? { ...options, envPairs: unrecorded(options.envPairs) } : options);
     const result = spawnSyncWithPipes(s, options, real);
     const inherited = result?.[kInherited] as (Uint8Array | null)[] | undefined;
     if (inherited) {
@@ -194,10 +204,16 @@ function recordProcesses(s: RecordSession, b: Bindings): void {
     const args = arguments;
     const st = handleState(this)!;
     let err = 0;
-    const afterOutput = spawnWithPipes(s, b, stdioOf(args), () => {
-      [err] = s.call(Api['process.spawn'], spawnArgs(args), () => [spawn.apply(this, args), this.pid]);
-      return err;
-    }, this);
+    const afterOutput = spawnWithPipes(
+      s,
+      b,
+      stdioOf(args),
+      () => {
+        [err] = s.call(Api['process.spawn'], spawnArgs(args), () => [spawn.apply(this, args), this.pid]);
+        return err;
+      },
+      this,
+    );
     // A failed spawn reports through onexit from a nextTick, not from the OS: not a turn.
     if (err === 0) {
       const exit = this.onexit;
@@ -221,10 +237,16 @@ function replayProcesses(s: ReplaySession, b: Bindings): void {
     const st = handleState(this)!;
     let err = 0;
     let pid = 0;
-    spawnWithPipes(s, b, stdioOf(arguments), () => {
-      [err, pid] = s.call(Api['process.spawn'], what, () => [0, 0] as [number, number]);
-      return err;
-    }, this);
+    spawnWithPipes(
+      s,
+      b,
+      stdioOf(arguments),
+      () => {
+        [err, pid] = s.call(Api['process.spawn'], what, () => [0, 0] as [number, number]);
+        return err;
+      },
+      this,
+    );
     this.pid = pid;
     if (err === 0) {
       s.register(st.op, {

@@ -63,7 +63,9 @@ export function virtualIntl(RealIntl: typeof Intl, s: Session): void {
         const real = getFormat.call(this) as (date?: Date | number) => string;
         let f = bound.get(real);
         if (!f) {
-          f = Object.defineProperty((date?: Date | number) => real(date === undefined ? now() : date), 'name', { value: '' });
+          f = Object.defineProperty((date?: Date | number) => real(date === undefined ? now() : date), 'name', {
+            value: '',
+          });
           bound.set(real, f);
         }
         return f;

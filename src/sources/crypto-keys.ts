@@ -33,7 +33,9 @@ function registerKeyObject(): void {
   registerValueClass<crypto.KeyObject>('KeyObject', {
     is: (v): v is crypto.KeyObject => v instanceof crypto.KeyObject,
     encode: (k) =>
-      k.type === 'secret' ? [k.type, k.export()] : [k.type, k.export({ format: 'der', type: k.type === 'private' ? 'pkcs8' : 'spki' })],
+      k.type === 'secret'
+        ? [k.type, k.export()]
+        : [k.type, k.export({ format: 'der', type: k.type === 'private' ? 'pkcs8' : 'spki' })],
     decode(data) {
       const [type, key] = data as ['secret' | 'private' | 'public', Buffer];
       if (type === 'secret') return crypto.createSecretKey(key);
@@ -51,10 +53,19 @@ const arrayBufferCodec = {
 
 /** The arguments a call is checked by at replay: the kind asked for, never key material or passphrases. */
 const kindOf = (v: unknown): unknown => (typeof v === 'string' || typeof v === 'number' ? v : null);
-const lengthOf = (v: unknown): number | null => (ArrayBuffer.isView(v) ? v.byteLength : typeof v === 'string' ? v.length : null);
+const lengthOf = (v: unknown): number | null =>
+  ArrayBuffer.isView(v) ? v.byteLength : typeof v === 'string' ? v.length : null;
 
 /** generateX(…, callback): the callback's arguments recorded, delivered in the recorded turn. */
-function recordAsync(s: Session, api: number, what: string, args: unknown[], real: Fn, self: unknown, codec?: typeof arrayBufferCodec): void {
+function recordAsync(
+  s: Session,
+  api: number,
+  what: string,
+  args: unknown[],
+  real: Fn,
+  self: unknown,
+  codec?: typeof arrayBufferCodec,
+): void {
   const callback = args[args.length - 1] as Fn;
   s.async({
     api,
@@ -94,91 +105,112 @@ export const cryptoKeysSource: Source = {
     replace(C, 'generatePrime', withCallback(Api['crypto.generatePrime'], 'crypto.generatePrime', arrayBufferCodec));
 
     // Signatures and encryption: the output, checked by the algorithm and the data's length.
-    replace(C, 'sign', (real) =>
-      function (this: unknown, ...args: unknown[]) {
-        const checked = [kindOf(args[0]), lengthOf(args[1])];
-        if (typeof args[3] === 'function') {
-          const callback = args[3] as Fn;
-          s.async({
-            api: Api['crypto.sign.done'],
-            args: checked,
-            what: 'crypto.sign()',
-            start: (done) => real.call(this, args[0], args[1], args[2], (...results: unknown[]) => done(...results)),
-            cb: (...results) => callback(...results),
-          });
-          return undefined;
-        }
-        return s.call(Api['crypto.sign'], checked, () => real.apply(this, args));
-      },
+    replace(
+      C,
+      'sign',
+      (real) =>
+        function (this: unknown, ...args: unknown[]) {
+          const checked = [kindOf(args[0]), lengthOf(args[1])];
+          if (typeof args[3] === 'function') {
+            const callback = args[3] as Fn;
+            s.async({
+              api: Api['crypto.sign.done'],
+              args: checked,
+              what: 'crypto.sign()',
+              start: (done) => real.call(this, args[0], args[1], args[2], (...results: unknown[]) => done(...results)),
+              cb: (...results) => callback(...results),
+            });
+            return undefined;
+          }
+          return s.call(Api['crypto.sign'], checked, () => real.apply(this, args));
+        },
     );
-    replace(C.Sign.prototype, 'sign', (real) =>
-      function (this: unknown, ...args: unknown[]) {
-        return s.call(Api['crypto.Sign.sign'], kindOf(args[1]), () => real.apply(this, args));
-      },
+    replace(
+      C.Sign.prototype,
+      'sign',
+      (real) =>
+        function (this: unknown, ...args: unknown[]) {
+          return s.call(Api['crypto.Sign.sign'], kindOf(args[1]), () => real.apply(this, args));
+        },
     );
-    replace(C, 'publicEncrypt', (real) =>
-      function (this: unknown, ...args: unknown[]) {
-        return s.call(Api['crypto.publicEncrypt'], lengthOf(args[1]), () => real.apply(this, args));
-      },
+    replace(
+      C,
+      'publicEncrypt',
+      (real) =>
+        function (this: unknown, ...args: unknown[]) {
+          return s.call(Api['crypto.publicEncrypt'], lengthOf(args[1]), () => real.apply(this, args));
+        },
     );
 
     // Diffie-Hellman and ECDH: the private key they generate is recorded; at replay it is set,
     // and the public key is computed from it for real.
-    replace(C.ECDH.prototype, 'generateKeys', (real) =>
-      function (this: crypto.ECDH, ...args: unknown[]) {
-        const key = s.call(Api['crypto.ECDH.generateKeys'], undefined, () => {
-          real.call(this);
-          return this.getPrivateKey();
-        });
-        if (s.mode === 'replay') this.setPrivateKey(key);
-        return (this.getPublicKey as Fn).apply(this, args);
-      },
+    replace(
+      C.ECDH.prototype,
+      'generateKeys',
+      (real) =>
+        function (this: crypto.ECDH, ...args: unknown[]) {
+          const key = s.call(Api['crypto.ECDH.generateKeys'], undefined, () => {
+            real.call(this);
+            return this.getPrivateKey();
+          });
+          if (s.mode === 'replay') this.setPrivateKey(key);
+          return (this.getPublicKey as Fn).apply(this, args);
+        },
     );
     // A DiffieHellmanGroup (getDiffieHellman('modp14')) cannot be given a private key: at
     // replay an equal DiffieHellman that can stands in for it (its keys, its secrets).
     const standIns = new WeakMap<object, crypto.DiffieHellman>();
     const generateKeys = C.DiffieHellman.prototype.generateKeys as Fn;
     for (const DH of [C.DiffieHellman, C.DiffieHellmanGroup]) {
-      replace(DH.prototype, 'generateKeys', (real) =>
-        function (this: crypto.DiffieHellman, ...args: unknown[]) {
-          if (s.mode === 'record') {
-            const out = real.apply(this, args);
-            s.call(Api['crypto.DiffieHellman.generateKeys'], undefined, () => this.getPrivateKey());
-            return out;
-          }
-          const key = s.call(Api['crypto.DiffieHellman.generateKeys'], undefined, () => Buffer.alloc(0));
-          let dh: crypto.DiffieHellman = this;
-          if (typeof this.setPrivateKey !== 'function') {
-            dh = crypto.createDiffieHellman(this.getPrime(), this.getGenerator());
-            standIns.set(this, dh);
-          }
-          dh.setPrivateKey(key);
-          return generateKeys.apply(dh, args); // with its private key set, the public key is computed from it
-        },
+      replace(
+        DH.prototype,
+        'generateKeys',
+        (real) =>
+          function (this: crypto.DiffieHellman, ...args: unknown[]) {
+            if (s.mode === 'record') {
+              const out = real.apply(this, args);
+              s.call(Api['crypto.DiffieHellman.generateKeys'], undefined, () => this.getPrivateKey());
+              return out;
+            }
+            const key = s.call(Api['crypto.DiffieHellman.generateKeys'], undefined, () => Buffer.alloc(0));
+            let dh: crypto.DiffieHellman = this;
+            if (typeof this.setPrivateKey !== 'function') {
+              dh = crypto.createDiffieHellman(this.getPrime(), this.getGenerator());
+              standIns.set(this, dh);
+            }
+            dh.setPrivateKey(key);
+            return generateKeys.apply(dh, args); // with its private key set, the public key is computed from it
+          },
       );
     }
     if (s.mode === 'replay') {
       for (const name of ['computeSecret', 'getPublicKey', 'getPrivateKey']) {
-        replace(C.DiffieHellmanGroup.prototype, name, (real) =>
-          function (this: object, ...args: unknown[]) {
-            const dh = standIns.get(this);
-            return dh ? (dh as any)[name](...args) : real.apply(this, args);
-          },
+        replace(
+          C.DiffieHellmanGroup.prototype,
+          name,
+          (real) =>
+            function (this: object, ...args: unknown[]) {
+              const dh = standIns.get(this);
+              return dh ? (dh as any)[name](...args) : real.apply(this, args);
+            },
         );
       }
     }
     // createDiffieHellman(primeLength): a random prime of that length.
-    replace(C, 'createDiffieHellman', (real) =>
-      function (this: unknown, ...args: unknown[]) {
-        if (typeof args[0] !== 'number') return real.apply(this, args);
-        if (s.mode === 'record') {
-          const dh = real.apply(this, args) as crypto.DiffieHellman;
-          s.call(Api['crypto.createDiffieHellman'], args[0], () => dh.getPrime());
-          return dh;
-        }
-        const prime = s.call(Api['crypto.createDiffieHellman'], args[0], () => Buffer.alloc(0));
-        return real.call(this, prime, ...(args.length > 1 ? [args[1]] : []));
-      },
+    replace(
+      C,
+      'createDiffieHellman',
+      (real) =>
+        function (this: unknown, ...args: unknown[]) {
+          if (typeof args[0] !== 'number') return real.apply(this, args);
+          if (s.mode === 'record') {
+            const dh = real.apply(this, args) as crypto.DiffieHellman;
+            s.call(Api['crypto.createDiffieHellman'], args[0], () => dh.getPrime());
+            return dh;
+          }
+          const prime = s.call(Api['crypto.createDiffieHellman'], args[0], () => Buffer.alloc(0));
+          return real.call(this, prime, ...(args.length > 1 ? [args[1]] : []));
+        },
     );
 
     // WebCrypto: randomized operations are said, not recorded.
@@ -192,17 +224,21 @@ export const cryptoKeysSource: Source = {
       };
       for (const [name, randomized] of Object.entries(RANDOMIZED)) {
         const proto = Object.getPrototypeOf(subtle);
-        replace(proto, name, (real) =>
-          function (this: unknown, ...args: unknown[]) {
-            if (randomized(name === 'wrapKey' ? args[3] : args[0])) {
-              s.unsupported(`crypto.subtle.${name}()`, 'WebCrypto draws its randomness on a thread of its own');
-            }
-            return real.apply(this, args);
-          },
+        replace(
+          proto,
+          name,
+          (real) =>
+            function (this: unknown, ...args: unknown[]) {
+              if (randomized(name === 'wrapKey' ? args[3] : args[0])) {
+                s.unsupported(`crypto.subtle.${name}()`, 'WebCrypto draws its randomness on a thread of its own');
+              }
+              return real.apply(this, args);
+            },
         );
       }
     }
   },
 };
 
-const algorithmName = (alg: unknown): string => String(typeof alg === 'string' ? alg : ((alg as { name?: unknown })?.name ?? ''));
+const algorithmName = (alg: unknown): string =>
+  String(typeof alg === 'string' ? alg : ((alg as { name?: unknown })?.name ?? ''));

@@ -71,12 +71,16 @@ export const dgramSource: Source = {
         const st = handleState(this)!;
         const outAt = name === 'bufferSize' ? 2 : 0;
         const out = args[outAt] as Record<string, unknown> | undefined;
-        const [result, filled] = s.call(Api['dgram.call'], { h: st.op, call: name, args: args.filter((_, i) => i !== outAt) }, () => {
-          const o: Record<string, unknown> = {};
-          const a = [...args];
-          a[outAt] = o;
-          return [real.apply(this, a), o] as [unknown, Record<string, unknown>];
-        });
+        const [result, filled] = s.call(
+          Api['dgram.call'],
+          { h: st.op, call: name, args: args.filter((_, i) => i !== outAt) },
+          () => {
+            const o: Record<string, unknown> = {};
+            const a = [...args];
+            a[outAt] = o;
+            return [real.apply(this, a), o] as [unknown, Record<string, unknown>];
+          },
+        );
         if (out && typeof out === 'object') Object.assign(out, filled);
         return result;
       };
@@ -124,7 +128,11 @@ export const dgramSource: Source = {
           this[kWatched] = true;
           const onmessage = this.onmessage;
           this.onmessage = function (nread: number, h: Handle, buf: Buffer | undefined, rinfo: unknown) {
-            record.callback(st.op, Api['dgram.message'], [nread, nread >= 0 && buf ? Buffer.from(buf) : null, rinfo ?? null]);
+            record.callback(st.op, Api['dgram.message'], [
+              nread,
+              nread >= 0 && buf ? Buffer.from(buf) : null,
+              rinfo ?? null,
+            ]);
             return onmessage.apply(this, arguments);
           };
         }

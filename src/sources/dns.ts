@@ -25,7 +25,14 @@ type Req = any;
  * function is entered as `req.oncomplete` in both modes, so the stack of an error it
  * builds reads the same.
  */
-function request(s: Session, api: number, args: Record<string, unknown>, what: string, req: Req, send: () => number): number {
+function request(
+  s: Session,
+  api: number,
+  args: Record<string, unknown>,
+  what: string,
+  req: Req,
+  send: () => number,
+): number {
   const status = s.call(api, args, send);
   if (status === 0) {
     s.async({
@@ -54,17 +61,34 @@ export const dnsSource: Source = {
     if (!cares) return;
 
     const getaddrinfo = cares.getaddrinfo;
-    cares.getaddrinfo = function (this: unknown, req: Req, hostname: string, family: number, hints: number, order: unknown) {
+    cares.getaddrinfo = function (
+      this: unknown,
+      req: Req,
+      hostname: string,
+      family: number,
+      hints: number,
+      order: unknown,
+    ) {
       const args = arguments;
-      return request(s, Api['dns.lookup'], { hostname, family, hints, order }, `dns.lookup(${JSON.stringify(hostname)})`, req, () =>
-        getaddrinfo.apply(this, args),
+      return request(
+        s,
+        Api['dns.lookup'],
+        { hostname, family, hints, order },
+        `dns.lookup(${JSON.stringify(hostname)})`,
+        req,
+        () => getaddrinfo.apply(this, args),
       );
     };
     const getnameinfo = cares.getnameinfo;
     cares.getnameinfo = function (this: unknown, req: Req, address: string, port: number) {
       const args = arguments;
-      return request(s, Api['dns.lookupService'], { address, port }, `dns.lookupService(${JSON.stringify(address)}, ${port})`, req, () =>
-        getnameinfo.apply(this, args),
+      return request(
+        s,
+        Api['dns.lookupService'],
+        { address, port },
+        `dns.lookupService(${JSON.stringify(address)}, ${port})`,
+        req,
+        () => getnameinfo.apply(this, args),
       );
     };
 
@@ -77,7 +101,11 @@ export const dnsSource: Source = {
       channel[method] = function (this: unknown, req: Req, name: string) {
         const [api, args, what] = reverse
           ? [Api['dns.reverse'], { address: name }, `dns.reverse(${JSON.stringify(name)})`]
-          : [Api['dns.resolve'], { rrtype: rrtypeOf(method), name, ttl: req.ttl }, `dns.resolve(${JSON.stringify(name)}, '${rrtypeOf(method)}')`];
+          : [
+              Api['dns.resolve'],
+              { rrtype: rrtypeOf(method), name, ttl: req.ttl },
+              `dns.resolve(${JSON.stringify(name)}, '${rrtypeOf(method)}')`,
+            ];
         return request(s, api, args, what, req, () => query.call(this, req, name));
       };
     }

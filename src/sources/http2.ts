@@ -40,8 +40,18 @@ const kWatched = Symbol('rewind.http2Server');
 function patchRespond(s: Session, proto: any): void {
   const respond = proto.respond;
   if (typeof respond !== 'function') return;
-  proto.respond = function (this: any, headers?: Record<string, unknown> | unknown[], options?: { sendDate?: boolean }) {
-    if ((options?.sendDate ?? true) && headers !== null && typeof headers === 'object' && !Array.isArray(headers) && headers.date === undefined) {
+  proto.respond = function (
+    this: any,
+    headers?: Record<string, unknown> | unknown[],
+    options?: { sendDate?: boolean },
+  ) {
+    if (
+      (options?.sendDate ?? true) &&
+      headers !== null &&
+      typeof headers === 'object' &&
+      !Array.isArray(headers) &&
+      headers.date === undefined
+    ) {
       headers = { ...headers, date: new original.Date(s.turnWallTime()).toUTCString() };
     }
     return respond.call(this, headers, ...Array.prototype.slice.call(arguments, 1));

@@ -83,14 +83,24 @@ function isPlainData(v: unknown, depth = 0): boolean {
     const a = v as unknown[];
     for (let i = 0; i < a.length; i++) {
       const x = a[i];
-      if ((x !== null && typeof x === 'object') || typeof x === 'function' || typeof x === 'symbol' ? !isPlainData(x, depth + 1) : false) return false;
+      if (
+        (x !== null && typeof x === 'object') || typeof x === 'function' || typeof x === 'symbol'
+          ? !isPlainData(x, depth + 1)
+          : false
+      )
+        return false;
     }
     return true;
   }
   if (proto === Object.prototype) {
     for (const k in v) {
       const x = (v as Record<string, unknown>)[k];
-      if ((x !== null && typeof x === 'object') || typeof x === 'function' || typeof x === 'symbol' ? !isPlainData(x, depth + 1) : false) return false;
+      if (
+        (x !== null && typeof x === 'object') || typeof x === 'function' || typeof x === 'symbol'
+          ? !isPlainData(x, depth + 1)
+          : false
+      )
+        return false;
     }
     return true;
   }
@@ -240,7 +250,10 @@ export class Membrane {
       if (this.replay) this.takeNested();
       w = this.s.call(Api['native.call'], [this.index, ...summary], () => {
         // Replay runs this only off the log, for a debugger's evaluation while paused.
-        if (this.replay) throw new Error(`rewind: calling into ${this.owner.label} is refused while the replay is paused in a debugger: its native code is not loaded at replay.`);
+        if (this.replay)
+          throw new Error(
+            `rewind: calling into ${this.owner.label} is refused while the replay is paused in a debugger: its native code is not loaded at replay.`,
+          );
         const before = args && buffersIn(args);
         let result: unknown;
         try {
@@ -279,7 +292,11 @@ export class Membrane {
       ['m', this.summary(target), key, this.summaries(args)],
       () => {
         const real = this.realOf(target);
-        return Reflect.apply(real[keyOf(key)], real, args.map((a) => this.unwrap(a)));
+        return Reflect.apply(
+          real[keyOf(key)],
+          real,
+          args.map((a) => this.unwrap(a)),
+        );
       },
       undefined,
       args,
@@ -298,10 +315,16 @@ export class Membrane {
 
   apply(id: number, self: unknown, args: unknown[]): unknown {
     // `this` is checked shallowly: an exports object would otherwise be summarized whole.
-    const selfId = (typeof self === 'object' || typeof self === 'function') && self !== null ? this.fakeIds.get(self) : undefined;
+    const selfId =
+      (typeof self === 'object' || typeof self === 'function') && self !== null ? this.fakeIds.get(self) : undefined;
     return this.cross(
       ['c', id, selfId ?? typeof self, this.summaries(args)],
-      () => Reflect.apply(this.reals.get(id) as Fn, this.unwrap(self), args.map((a) => this.unwrap(a))),
+      () =>
+        Reflect.apply(
+          this.reals.get(id) as Fn,
+          this.unwrap(self),
+          args.map((a) => this.unwrap(a)),
+        ),
       undefined,
       args,
     );
@@ -311,7 +334,11 @@ export class Membrane {
     const fake = this.fakes.get(id);
     return this.cross(
       ['n', id, this.summaries(args)],
-      () => Reflect.construct(this.reals.get(id) as Fn, args.map((a) => this.unwrap(a))),
+      () =>
+        Reflect.construct(
+          this.reals.get(id) as Fn,
+          args.map((a) => this.unwrap(a)),
+        ),
       newTarget === fake ? undefined : newTarget,
       args,
     );
@@ -451,7 +478,9 @@ export class Membrane {
   private cannot(why: string): void {
     if (this.broken) return;
     this.broken = true;
-    writeStderr(`rewind: warning: ${this.owner.label} handed the program ${why}, which rewind cannot record; a replay of this recording will be refused.\n`);
+    writeStderr(
+      `rewind: warning: ${this.owner.label} handed the program ${why}, which rewind cannot record; a replay of this recording will be refused.\n`,
+    );
     this.record!.writer.call(Api['native.unservable'], { args: { addon: this.owner.label, why }, status: 0 }, false);
   }
 
@@ -478,7 +507,8 @@ export class Membrane {
       return null;
     }
     if (isPlainData(v)) return ['D', v];
-    if (Array.isArray(v) && Object.getPrototypeOf(v) === Array.prototype) return ['A', v.map((x) => this.toWire(x, depth + 1))];
+    if (Array.isArray(v) && Object.getPrototypeOf(v) === Array.prototype)
+      return ['A', v.map((x) => this.toWire(x, depth + 1))];
     if (ArrayBuffer.isView(v) && !(v instanceof DataView)) {
       const name = Object.getPrototypeOf(v) === Buffer.prototype ? 'Buffer' : v.constructor.name;
       if (name !== 'Buffer' && !TYPED[name]) this.cannot(`a ${name}`);
@@ -505,7 +535,8 @@ export class Membrane {
       if (name === null) continue;
       const d = Object.getOwnPropertyDescriptor(v, k)!;
       // Constants are copied once; what can change (writable, accessors) is read through.
-      if ('value' in d && !d.writable && !d.configurable) own.push([name, d.enumerable ? 1 : 0, this.toWire(d.value, depth + 1)]);
+      if ('value' in d && !d.writable && !d.configurable)
+        own.push([name, d.enumerable ? 1 : 0, this.toWire(d.value, depth + 1)]);
       else own.push([name, d.enumerable ? 3 : 2]);
     }
     return ['I', id, this.classWire(proto), own];
@@ -542,7 +573,9 @@ export class Membrane {
         else props.push([name, 'c', this.toWire(d.value)]);
       }
     }
-    const ctor = Object.prototype.hasOwnProperty.call(proto, 'constructor') ? (proto as { constructor: unknown }).constructor : undefined;
+    const ctor = Object.prototype.hasOwnProperty.call(proto, 'constructor')
+      ? (proto as { constructor: unknown }).constructor
+      : undefined;
     return [n, typeof ctor === 'function' ? ctor.name : '', props, p ? INTRINSIC.get(p)! : null];
   }
 
@@ -557,7 +590,14 @@ export class Membrane {
   private errorWire(e: Error): Wire {
     const props: Record<string, Wire> = {};
     for (const k of Object.keys(e)) props[k] = this.toWire((e as unknown as Record<string, unknown>)[k]);
-    return ['E', e.name, e.message, e.stack ?? '', props, INTRINSIC_ERRORS.has(e.constructor as never) ? e.constructor.name : 'Error'];
+    return [
+      'E',
+      e.name,
+      e.message,
+      e.stack ?? '',
+      props,
+      INTRINSIC_ERRORS.has(e.constructor as never) ? e.constructor.name : 'Error',
+    ];
   }
 
   private thrownWire(e: unknown): Wire {
@@ -633,11 +673,24 @@ export class Membrane {
         }[name];
         Object.defineProperty(proto, key, { value: method, writable: true, enumerable: true, configurable: true });
       } else if (kind === 'c') {
-        Object.defineProperty(proto, key, { value: this.fromWire(value), writable: true, enumerable: false, configurable: true });
+        Object.defineProperty(proto, key, {
+          value: this.fromWire(value),
+          writable: true,
+          enumerable: false,
+          configurable: true,
+        });
       } else {
         Object.defineProperty(proto, key, {
-          get: kind.includes('g') ? function (this: object) { return m.get(this, name); } : undefined,
-          set: kind.includes('s') ? function (this: object, v: unknown) { m.set(this, name, v); } : undefined,
+          get: kind.includes('g')
+            ? function (this: object) {
+                return m.get(this, name);
+              }
+            : undefined,
+          set: kind.includes('s')
+            ? function (this: object, v: unknown) {
+                m.set(this, name, v);
+              }
+            : undefined,
           enumerable: true,
           configurable: true,
         });
@@ -656,7 +709,12 @@ export class Membrane {
     this.adopt(id, ctor);
     const proto = this.classProto(protoW);
     if (proto) {
-      Object.defineProperty(proto, 'constructor', { value: ctor, writable: true, enumerable: false, configurable: true });
+      Object.defineProperty(proto, 'constructor', {
+        value: ctor,
+        writable: true,
+        enumerable: false,
+        configurable: true,
+      });
       ctor.prototype = proto;
     }
     for (const [k, x] of Object.entries(statics)) if (k !== 'prototype') define(ctor, k, this.fromWire(x));
@@ -674,12 +732,22 @@ export class Membrane {
       const enumerable = (flags & 1) === 1;
       if (flags & 2) {
         Object.defineProperty(o, keyOf(name), {
-          get() { return m.get(o, name); },
-          set(v: unknown) { m.set(o, name, v); },
+          get() {
+            return m.get(o, name);
+          },
+          set(v: unknown) {
+            m.set(o, name, v);
+          },
           enumerable,
           configurable: true,
         });
-      } else Object.defineProperty(o, keyOf(name), { value: this.fromWire(value), writable: false, enumerable, configurable: false });
+      } else
+        Object.defineProperty(o, keyOf(name), {
+          value: this.fromWire(value),
+          writable: false,
+          enumerable,
+          configurable: false,
+        });
     }
     return o;
   }
@@ -694,7 +762,13 @@ export class Membrane {
         else resolve(v);
       };
       if (this.replay) {
-        this.replay.register(op, { tag: Tag.Callback, api: Api['native.settle'], repeat: false, what: `a promise of ${this.owner.label}`, fire: settle });
+        this.replay.register(op, {
+          tag: Tag.Callback,
+          api: Api['native.settle'],
+          repeat: false,
+          what: `a promise of ${this.owner.label}`,
+          fire: settle,
+        });
         return;
       }
       const rs = this.record!;
@@ -710,15 +784,31 @@ export class Membrane {
   }
 
   private fakeError(w: Wire[]): Error {
-    const [, name, message, stack, props, ctorName] = w as [string, string, string, string, Record<string, Wire>, string];
+    const [, name, message, stack, props, ctorName] = w as [
+      string,
+      string,
+      string,
+      string,
+      Record<string, Wire>,
+      string,
+    ];
     const Ctor = (INTRINSIC_ERRORS_BY_NAME.get(ctorName) ?? Error) as ErrorConstructor;
     const e = new Ctor(message);
-    if (e.name !== name) Object.defineProperty(e, 'name', { value: name, writable: true, enumerable: false, configurable: true });
+    if (e.name !== name)
+      Object.defineProperty(e, 'name', { value: name, writable: true, enumerable: false, configurable: true });
     for (const [k, x] of Object.entries(props)) define(e, k, this.fromWire(x));
     Object.defineProperty(e, 'stack', { value: stack, writable: true, enumerable: false, configurable: true });
     return e;
   }
 }
 
-const INTRINSIC_ERRORS = new Set<unknown>([Error, TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError]);
+const INTRINSIC_ERRORS = new Set<unknown>([
+  Error,
+  TypeError,
+  RangeError,
+  SyntaxError,
+  ReferenceError,
+  EvalError,
+  URIError,
+]);
 const INTRINSIC_ERRORS_BY_NAME = new Map<string, unknown>([...INTRINSIC_ERRORS].map((c) => [(c as Fn).name, c]));

@@ -36,7 +36,12 @@ function statusCalls(s: Session, b: Bindings): void {
   };
   for (const proto of [b.TCP.prototype, b.Pipe.prototype]) {
     wrap(proto, 'bind', Api['net.bind'], (h, [address, port]) => ({ h: handleState(h)!.op, address, port }));
-    wrap(proto, 'bind6', Api['net.bind'], (h, [address, port, flags]) => ({ h: handleState(h)!.op, address, port, flags }));
+    wrap(proto, 'bind6', Api['net.bind'], (h, [address, port, flags]) => ({
+      h: handleState(h)!.op,
+      address,
+      port,
+      flags,
+    }));
     wrap(proto, 'open', Api['net.open'], (h, [fd]) => ({ h: handleState(h)!.op, fd }));
   }
   // Addresses fill an object the caller passes: logged as [status, info].
@@ -98,7 +103,9 @@ function recordNet(s: RecordSession, b: Bindings): void {
             : function (this: Handle, status: number, client?: Handle) {
                 // Held until the server closes: then it was never accepted, and is closed.
                 const lane = laneOf(st);
-                c.deliver(lane, { op: st.op, n: lane.n++, discard: () => client?.close() }, () => accepted.call(this, status, client));
+                c.deliver(lane, { op: st.op, n: lane.n++, discard: () => client?.close() }, () =>
+                  accepted.call(this, status, client),
+                );
               };
         Object.defineProperty(this, 'onconnection', {
           configurable: true,
@@ -155,7 +162,12 @@ function replayNet(s: ReplaySession, b: Bindings): void {
           repeat: true,
           what: 'a server accepting connections',
           fire: (status) => {
-            const client = status === 0 ? (isPipe(b, server) ? new b.Pipe(b.PipeConstants.SOCKET) : new b.TCP(b.TCPConstants.SOCKET)) : undefined;
+            const client =
+              status === 0
+                ? isPipe(b, server)
+                  ? new b.Pipe(b.PipeConstants.SOCKET)
+                  : new b.TCP(b.TCPConstants.SOCKET)
+                : undefined;
             if (client) handleState(client);
             server.onconnection(status, client);
           },
@@ -191,7 +203,11 @@ function socketTimeouts(timers: { setTimeout: typeof setTimeout; clearTimeout: t
   const setStreamTimeout = proto.setTimeout;
   const kTimeout = kSocketTimeout();
   proto.setTimeout = function setTimeout(this: any, msecs: number, callback?: () => void) {
-    const simple = typeof msecs === 'number' && msecs >= 0 && msecs <= 0x7fffffff && (callback === undefined || typeof callback === 'function');
+    const simple =
+      typeof msecs === 'number' &&
+      msecs >= 0 &&
+      msecs <= 0x7fffffff &&
+      (callback === undefined || typeof callback === 'function');
     if (!kTimeout || !simple || this.destroyed) {
       const result = setStreamTimeout.call(this, msecs, callback);
       const real = kTimeout && this[kTimeout];

@@ -72,7 +72,10 @@ function SystemErrorClass(): new (info: unknown) => SystemErrorLike {
 export function registerOsValueClasses(): void {
   registerValueClass<SystemErrorLike>('SystemError', {
     is: (v): v is SystemErrorLike =>
-      v instanceof Error && v.name === 'SystemError' && (v as SystemErrorLike).code === 'ERR_SYSTEM_ERROR' && typeof (v as SystemErrorLike).info === 'object',
+      v instanceof Error &&
+      v.name === 'SystemError' &&
+      (v as SystemErrorLike).code === 'ERR_SYSTEM_ERROR' &&
+      typeof (v as SystemErrorLike).info === 'object',
     encode: (e) => [encodeValue(e.info), e.stack],
     decode(data) {
       const [info, stack] = data as [unknown, string];
@@ -101,36 +104,44 @@ export const osSource: Source = {
   name: 'os',
   install(s: Session) {
     for (const [name, api] of Object.entries(QUERIES)) {
-      replace(name, (real) =>
-        function (this: unknown, ...args: unknown[]) {
-          return s.call(api, undefined, () => real.apply(this, args));
-        },
+      replace(
+        name,
+        (real) =>
+          function (this: unknown, ...args: unknown[]) {
+            return s.call(api, undefined, () => real.apply(this, args));
+          },
       );
     }
 
-    replace('userInfo', (real) =>
-      function (this: unknown, ...args: unknown[]) {
-        const options = args[0] as { encoding?: unknown } | null | undefined;
-        const summary = typeof options === 'object' && options !== null ? { encoding: options.encoding } : undefined;
-        return s.call(Api['os.userInfo'], summary, () => real.apply(this, args));
-      },
+    replace(
+      'userInfo',
+      (real) =>
+        function (this: unknown, ...args: unknown[]) {
+          const options = args[0] as { encoding?: unknown } | null | undefined;
+          const summary = typeof options === 'object' && options !== null ? { encoding: options.encoding } : undefined;
+          return s.call(Api['os.userInfo'], summary, () => real.apply(this, args));
+        },
     );
 
     // Arguments Node rejects never reach the system: the real function throws Node's own
     // validation error, in both modes, and nothing is recorded.
-    replace('getPriority', (real) =>
-      function (this: unknown, ...args: unknown[]) {
-        const [pid] = args;
-        if (pid !== undefined && !isInt32(pid)) return real.apply(this, args);
-        return s.call(Api['os.getPriority'], { pid: pid ?? 0 }, () => real.apply(this, args));
-      },
+    replace(
+      'getPriority',
+      (real) =>
+        function (this: unknown, ...args: unknown[]) {
+          const [pid] = args;
+          if (pid !== undefined && !isInt32(pid)) return real.apply(this, args);
+          return s.call(Api['os.getPriority'], { pid: pid ?? 0 }, () => real.apply(this, args));
+        },
     );
-    replace('setPriority', (real) =>
-      function (this: unknown, ...args: unknown[]) {
-        const [pid, priority] = args[1] === undefined ? [0, args[0]] : args;
-        if (!isInt32(pid) || !isInt32(priority, -20, 19)) return real.apply(this, args);
-        return s.call(Api['os.setPriority'], { pid, priority }, () => real.apply(this, args));
-      },
+    replace(
+      'setPriority',
+      (real) =>
+        function (this: unknown, ...args: unknown[]) {
+          const [pid, priority] = args[1] === undefined ? [0, args[0]] : args;
+          if (!isInt32(pid) || !isInt32(priority, -20, 19)) return real.apply(this, args);
+          return s.call(Api['os.setPriority'], { pid, priority }, () => real.apply(this, args));
+        },
     );
   },
 };

@@ -133,7 +133,10 @@ function guardExecve(s: Session): void {
   const real = P.execve;
   if (typeof real !== 'function') return;
   P.execve = function execve(this: unknown, file: unknown, ...rest: unknown[]) {
-    s.unsupported('process.execve()', `it replaces the recorded process with ${String(file)}, whose run rewind does not record`);
+    s.unsupported(
+      'process.execve()',
+      `it replaces the recorded process with ${String(file)}, whose run rewind does not record`,
+    );
     if (s.mode === 'record') {
       s.writer.flush();
       return real.call(this, file, ...rest);

@@ -102,8 +102,15 @@ export const randomSource: Source = {
       const valid = Number.isInteger(size) && size >= 0 && size <= 0x7fffffff;
       if (!valid || (cb !== undefined && typeof cb !== 'function')) return oc.randomBytes(size, cb as never);
       if (cb) {
-        asyncOp(s, Api['crypto.randomBytes'], 'crypto.randomBytes()', (done) => oc.randomBytes(size, done as never),
-          (v) => v, (p) => Buffer.from(p as Uint8Array), cb);
+        asyncOp(
+          s,
+          Api['crypto.randomBytes'],
+          'crypto.randomBytes()',
+          (done) => oc.randomBytes(size, done as never),
+          (v) => v,
+          (p) => Buffer.from(p as Uint8Array),
+          cb,
+        );
         return undefined;
       }
       return s.bytes(Tag.RandomBytes, size, () => oc.randomBytes(size));
@@ -123,14 +130,24 @@ export const randomSource: Source = {
       if (typeof cb !== 'function') return (oc.randomFill as (...a: unknown[]) => void)(buf, ...rest, cb);
       oc.randomFillSync(buf, offset, size); // validate synchronously, as randomFill does
       const range = fillRange(buf, offset, size);
-      asyncOp(s, Api['crypto.randomFill'], 'crypto.randomFill()',
-        (done) => oc.randomFill(buf, offset ?? 0, range.length / ((buf as { BYTES_PER_ELEMENT?: number }).BYTES_PER_ELEMENT ?? 1), done as never),
+      asyncOp(
+        s,
+        Api['crypto.randomFill'],
+        'crypto.randomFill()',
+        (done) =>
+          oc.randomFill(
+            buf,
+            offset ?? 0,
+            range.length / ((buf as { BYTES_PER_ELEMENT?: number }).BYTES_PER_ELEMENT ?? 1),
+            done as never,
+          ),
         () => Buffer.from(range),
         (p) => {
           range.set(p as Uint8Array);
           return buf;
         },
-        cb);
+        cb,
+      );
       return undefined;
     };
 
@@ -144,8 +161,15 @@ export const randomSource: Source = {
       const call = () => (oc.randomInt as (...a: unknown[]) => number)(...args);
       if (cb) {
         if (s.mode === 'replay') call(); // validates min/max
-        asyncOp(s, Api['crypto.randomInt'], 'crypto.randomInt()', (done) => (oc.randomInt as (...a: unknown[]) => void)(...args, done),
-          (v) => v, (p) => p, cb);
+        asyncOp(
+          s,
+          Api['crypto.randomInt'],
+          'crypto.randomInt()',
+          (done) => (oc.randomInt as (...a: unknown[]) => void)(...args, done),
+          (v) => v,
+          (p) => p,
+          cb,
+        );
         return undefined;
       }
       if (s.mode === 'replay') call();

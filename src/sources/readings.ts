@@ -37,7 +37,12 @@ type Path = (string | number)[];
 function doublePaths(v: unknown, path: Path, out: Path[], depth = 0): void {
   if (typeof v === 'number') {
     if (heldAsDouble(v)) out.push([...path]);
-  } else if (v !== null && typeof v === 'object' && depth < 4 && (Array.isArray(v) || Object.getPrototypeOf(v) === Object.prototype)) {
+  } else if (
+    v !== null &&
+    typeof v === 'object' &&
+    depth < 4 &&
+    (Array.isArray(v) || Object.getPrototypeOf(v) === Object.prototype)
+  ) {
     for (const [k, x] of Object.entries(v)) doublePaths(x, [...path, Array.isArray(v) ? Number(k) : k], out, depth + 1);
   }
 }
@@ -130,24 +135,30 @@ export const readingsSource: Source = {
     Object.defineProperty((memoryUsage as Fn & { rss: Fn }).rss, 'name', { value: 'rss' });
 
     // cpuUsage(previous) is the difference from `previous`, which the program has.
-    replace(process, 'cpuUsage', (real) =>
-      function (this: unknown, ...args: unknown[]) {
-        const prev = args[0] as { user?: unknown; system?: unknown } | undefined;
-        if (prev !== undefined && s.mode === 'replay') real.apply(this, args); // Node's validation errors
-        const summary = prev === undefined ? undefined : [prev.user, prev.system];
-        return s.call(Api['process.cpuUsage'], summary, () => real.apply(this, args), numbersAsRecorded);
-      },
+    replace(
+      process,
+      'cpuUsage',
+      (real) =>
+        function (this: unknown, ...args: unknown[]) {
+          const prev = args[0] as { user?: unknown; system?: unknown } | undefined;
+          if (prev !== undefined && s.mode === 'replay') real.apply(this, args); // Node's validation errors
+          const summary = prev === undefined ? undefined : [prev.user, prev.system];
+          return s.call(Api['process.cpuUsage'], summary, () => real.apply(this, args), numbersAsRecorded);
+        },
     );
 
     recordReports(s);
 
-    replace(process, 'umask', (real) =>
-      function (this: unknown, ...args: unknown[]) {
-        if (args[0] === undefined) return s.call(Api['process.umask'], undefined, () => real.call(this));
-        // Validates (and, recording, sets) the mask; Node parses octal strings.
-        if (s.mode === 'replay') real.call(this, real.call(this, args[0]));
-        return s.call(Api['process.umask'], { mask: String(args[0]) }, () => real.apply(this, args));
-      },
+    replace(
+      process,
+      'umask',
+      (real) =>
+        function (this: unknown, ...args: unknown[]) {
+          if (args[0] === undefined) return s.call(Api['process.umask'], undefined, () => real.call(this));
+          // Validates (and, recording, sets) the mask; Node parses octal strings.
+          if (s.mode === 'replay') real.call(this, real.call(this, args[0]));
+          return s.call(Api['process.umask'], { mask: String(args[0]) }, () => real.apply(this, args));
+        },
     );
   },
 };
@@ -162,25 +173,34 @@ const REPORT_SETTINGS = {
 function recordReports(s: Session): void {
   const report = process.report as (NodeJS.ProcessReport & Record<string, unknown>) | undefined;
   if (!report) return;
-  replace(report, 'getReport', (real) =>
-    function (this: unknown, ...args: unknown[]) {
-      return s.call(Api['process.report.getReport'], undefined, () => real.apply(this, args));
-    },
+  replace(
+    report,
+    'getReport',
+    (real) =>
+      function (this: unknown, ...args: unknown[]) {
+        return s.call(Api['process.report.getReport'], undefined, () => real.apply(this, args));
+      },
   );
-  replace(report, 'writeReport', (real) =>
-    function (this: unknown, ...args: unknown[]) {
-      const target = typeof args[0] === 'string' ? args[0] : null;
-      if (target === 'stdout' || target === 'stderr') {
-        s.unsupported(`process.report.writeReport('${target}')`, `Node writes the report to ${target} natively, not through process.${target}`);
-      }
-      const file = s.call(Api['process.report.writeReport'], target, () => real.apply(this, args)) as string;
-      // Node wrote these lines to stderr natively, bypassing process.stderr: the log has them
-      // only as the file name, and the replay prints them as Node did.
-      if (s.mode === 'replay' && file !== 'stdout' && file !== 'stderr') {
-        writeStderr(`\nWriting Node.js report to file: ${file}\nNode.js report completed\n`);
-      }
-      return file;
-    },
+  replace(
+    report,
+    'writeReport',
+    (real) =>
+      function (this: unknown, ...args: unknown[]) {
+        const target = typeof args[0] === 'string' ? args[0] : null;
+        if (target === 'stdout' || target === 'stderr') {
+          s.unsupported(
+            `process.report.writeReport('${target}')`,
+            `Node writes the report to ${target} natively, not through process.${target}`,
+          );
+        }
+        const file = s.call(Api['process.report.writeReport'], target, () => real.apply(this, args)) as string;
+        // Node wrote these lines to stderr natively, bypassing process.stderr: the log has them
+        // only as the file name, and the replay prints them as Node did.
+        if (s.mode === 'replay' && file !== 'stdout' && file !== 'stderr') {
+          writeStderr(`\nWriting Node.js report to file: ${file}\nNode.js report completed\n`);
+        }
+        return file;
+      },
   );
   const h = s.header;
   const startFlags = [...h.execArgv, ...splitNodeOptions(h.env.NODE_OPTIONS ?? '')];
@@ -189,7 +209,8 @@ function recordReports(s: Session): void {
     if (!d?.get || !d.set || !d.configurable) continue;
     const { get, set } = d;
     const named = (on: unknown) => {
-      if (on === true) s.unsupported(`process.report.${name}`, 'Node writes that report, and its lines on stderr, natively');
+      if (on === true)
+        s.unsupported(`process.report.${name}`, 'Node writes that report, and its lines on stderr, natively');
     };
     let value = (s.mode === 'replay' ? startFlags.includes(flag) : get.call(report)) as unknown;
     named(value);

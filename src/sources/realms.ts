@@ -53,7 +53,10 @@ export const realmsSource: Source = {
       try {
         g = globalOf.runInContext(context) as typeof globalThis;
       } catch (e) {
-        s.unsupported('vm context', `its global could not be reached (${(e as Error).message}): its Date and Math.random are not recorded`);
+        s.unsupported(
+          'vm context',
+          `its global could not be reached (${(e as Error).message}): its Date and Math.random are not recorded`,
+        );
         return;
       }
       try {
@@ -73,7 +76,10 @@ export const realmsSource: Source = {
           Object.defineProperty(M, 'random', { value: random, writable: true, configurable: true, enumerable: false });
         }
       } catch (e) {
-        s.unsupported('vm context', `its Date and Math.random could not be replaced (${(e as Error).message}): they read the real clock and generator`);
+        s.unsupported(
+          'vm context',
+          `its Date and Math.random could not be replaced (${(e as Error).message}): they read the real clock and generator`,
+        );
       }
       // Its Error.prepareStackTrace must not see rewind's frames either (Jest's source maps
       // would look them up: reads of files the other run never makes).
@@ -87,7 +93,9 @@ export const realmsSource: Source = {
       }
     };
 
-    const contextify = Object.getPrototypeOf(vm.Script.prototype) as { runInContext: (context: unknown, ...rest: unknown[]) => unknown };
+    const contextify = Object.getPrototypeOf(vm.Script.prototype) as {
+      runInContext: (context: unknown, ...rest: unknown[]) => unknown;
+    };
     const runInContext = contextify.runInContext;
     contextify.runInContext = function (this: unknown, context: unknown, ...rest: unknown[]) {
       // null: runInThisContext, the main realm.

@@ -36,7 +36,8 @@ const CATCH_UP_MS = 60_000;
 const NEXT = 0;
 const LOCK = 1;
 
-const isShared = (ta: unknown): boolean => ArrayBuffer.isView(ta) && (ta as { buffer: unknown }).buffer instanceof SharedArrayBuffer;
+const isShared = (ta: unknown): boolean =>
+  ArrayBuffer.isView(ta) && (ta as { buffer: unknown }).buffer instanceof SharedArrayBuffer;
 
 const ATOMICS_APIS = new Set<number>([Api['atomics.read'], Api['atomics.wait'], Api['atomics.notify']]);
 /** The ticket an event of this source holds (for the replay's ticket table, sources/workers.ts). */
@@ -104,7 +105,8 @@ export const sharedMemorySource: Source = {
       awaitTicket(order, ticket, what());
       try {
         const result = api === Api['atomics.read'] ? real() : recorded;
-        if (result !== recorded) replay.mismatch(`${what()} and found ${String(result)} (the recording found ${String(recorded)})`);
+        if (result !== recorded)
+          replay.mismatch(`${what()} and found ${String(result)} (the recording found ${String(recorded)})`);
         return result;
       } finally {
         passTicket(order);
@@ -136,7 +138,8 @@ export const sharedMemorySource: Source = {
     const realWaitAsync = A.waitAsync;
     if (typeof realWaitAsync === 'function') {
       target.waitAsync = function waitAsync(ta: Cells, index: number, value: unknown, timeout?: number) {
-        if (isShared(ta) && sharedMemoryOrder() !== null) s.unsupported('Atomics.waitAsync', 'when it settles, as another thread notifies, is not recorded');
+        if (isShared(ta) && sharedMemoryOrder() !== null)
+          s.unsupported('Atomics.waitAsync', 'when it settles, as another thread notifies, is not recorded');
         return realWaitAsync(ta, index, value, timeout);
       };
     }

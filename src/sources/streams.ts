@@ -55,7 +55,15 @@ let session: Session | null = null;
 export function handleState(h: Handle): HandleState | null {
   const st = h[kState];
   if (st) return st === EXEMPT ? null : st;
-  const fresh: HandleState = { op: session!.newOp(), reading: false, onread: null, bytesRead: 0, bytesWritten: 0, queued: 0, lane: null };
+  const fresh: HandleState = {
+    op: session!.newOp(),
+    reading: false,
+    onread: null,
+    bytesRead: 0,
+    bytesWritten: 0,
+    queued: 0,
+    lane: null,
+  };
   h[kState] = fresh;
   return fresh;
 }
@@ -76,7 +84,14 @@ export const laneOf = (st: HandleState): Lane => (st.lane ??= new Lane(st.op, De
  * before it runs, so stack frames read as Node's ("[as oncomplete]"); under chaos the
  * completion may be held on the handle's lane.
  */
-export function recordCompletion(s: RecordSession, st: HandleState, req: Req, op: number, api: number, logged: (args: IArguments) => unknown): void {
+export function recordCompletion(
+  s: RecordSession,
+  st: HandleState,
+  req: Req,
+  op: number,
+  api: number,
+  logged: (args: IArguments) => unknown,
+): void {
   const complete = req.oncomplete;
   const done = function (this: Req) {
     s.callback(op, api, logged(arguments));
@@ -219,7 +234,14 @@ function recordReads(s: RecordSession, b: Bindings): (h: Handle) => void {
       const recorded = typeof fn === 'function' ? wrap(this[kState], fn as (ab?: ArrayBuffer) => unknown, pipe) : fn;
       // TLS reads are left alone by chaos: the TLS layer calls back into JS from inside its own calls.
       const tls = b.TLSWrap !== null && this instanceof b.TLSWrap;
-      Reflect.set(onreadOwner(this), 'onread', s.chaos === null || tls || typeof recorded !== 'function' ? recorded : heldReads(s.chaos, b, this[kState], recorded as (ab?: ArrayBuffer) => unknown), this);
+      Reflect.set(
+        onreadOwner(this),
+        'onread',
+        s.chaos === null || tls || typeof recorded !== 'function'
+          ? recorded
+          : heldReads(s.chaos, b, this[kState], recorded as (ab?: ArrayBuffer) => unknown),
+        this,
+      );
     },
   };
   return (h) => {
@@ -284,7 +306,12 @@ function replayReads(s: ReplaySession, b: Bindings): (h: Handle) => void {
     const st = handleState(h);
     if (!st || st.reading) return;
     st.reading = true;
-    s.register(st.op, { tag: Tag.StreamRead, repeat: true, what: 'a stream handle reading', fire: (x) => deliver(h, st, x) });
+    s.register(st.op, {
+      tag: Tag.StreamRead,
+      repeat: true,
+      what: 'a stream handle reading',
+      fire: (x) => deliver(h, st, x),
+    });
   };
 }
 
@@ -483,7 +510,13 @@ function replayStream(s: ReplaySession, b: Bindings, P: any): void {
     const op = s.newOp();
     const err = s.call(Api['stream.shutdown'], { h: st.op }, () => 0);
     if (err === 0) {
-      s.register(op, { tag: Tag.Callback, api: Api['stream.shutdown'], repeat: false, what: 'a shutdown completing', fire: (status) => req.oncomplete(status) });
+      s.register(op, {
+        tag: Tag.Callback,
+        api: Api['stream.shutdown'],
+        repeat: false,
+        what: 'a shutdown completing',
+        fire: (status) => req.oncomplete(status),
+      });
     }
     return err;
   };
@@ -505,7 +538,13 @@ function replayClose(s: ReplaySession, b: Bindings): void {
     s.cancel(st.op); // no more reads or connections
     close.call(this); // frees the inert handle; its callback runs when the recording says
     if (typeof cb === 'function') {
-      s.register(s.newOp(), { tag: Tag.Callback, api: Api['handle.close'], repeat: false, what: 'a handle closing', fire: () => cb.call(this) });
+      s.register(s.newOp(), {
+        tag: Tag.Callback,
+        api: Api['handle.close'],
+        repeat: false,
+        what: 'a handle closing',
+        fire: () => cb.call(this),
+      });
     }
   };
 }

@@ -98,7 +98,11 @@ interface Slots {
  * by name, so it gets what the getter returns — while recording, a wrapper that logs the
  * turn first.
  */
-function callbackSlots(P: any, first: (h: Handle) => number, wrap: (slots: Slots, name: string, fn: (...a: unknown[]) => unknown) => unknown): void {
+function callbackSlots(
+  P: any,
+  first: (h: Handle) => number,
+  wrap: (slots: Slots, name: string, fn: (...a: unknown[]) => unknown) => unknown,
+): void {
   for (const name of CALLBACKS) {
     Object.defineProperty(P, name, {
       configurable: true,
@@ -128,7 +132,11 @@ function recordTls(s: RecordSession, P: any): void {
     (slots, name, fn) =>
       function (this: Handle, ...args: unknown[]) {
         const servername = ownerOf(this)?.servername;
-        s.callback(slots.op, depth > 0 ? Api['tls.nested'] : Api['tls.callback'], encodeValue([name, args, typeof servername === 'string' ? servername : null]));
+        s.callback(
+          slots.op,
+          depth > 0 ? Api['tls.nested'] : Api['tls.callback'],
+          encodeValue([name, args, typeof servername === 'string' ? servername : null]),
+        );
         return fn.apply(this, args);
       },
   );
@@ -170,7 +178,13 @@ function replayTls(s: ReplaySession, P: any): void {
     P,
     (h) => {
       const op = s.newOp();
-      s.register(op, { tag: Tag.Callback, api: Api['tls.callback'], repeat: true, what: 'a TLS handshake', fire: (p) => deliver(h, p) });
+      s.register(op, {
+        tag: Tag.Callback,
+        api: Api['tls.callback'],
+        repeat: true,
+        what: 'a TLS handshake',
+        fire: (p) => deliver(h, p),
+      });
       return op;
     },
     (_slots, _name, fn) => fn,
@@ -180,7 +194,7 @@ function replayTls(s: ReplaySession, P: any): void {
     P[name] = (NESTING as readonly string[]).includes(name)
       ? function (this: Handle) {
           const slots = this[kCallbacks] as Slots | undefined;
-          for (let c; slots && (c = s.takeCallback(slots.op, Api['tls.nested'])); ) deliver(this, c.payload);
+          for (let c; slots && (c = s.takeCallback(slots.op, Api['tls.nested']));) deliver(this, c.payload);
         }
       : () => undefined;
   }

@@ -65,7 +65,14 @@ export const sharedMemoryOrder = (): Int32Array | null => memoryOrder;
 export function unwrapWorkerData(): void {
   const data = workerThreads.workerData as Record<string, unknown> | null | undefined;
   if (!data || typeof data !== 'object' || !(WRAPPED in data)) return;
-  const { tail, done, replay, order, memory, data: program } = data[WRAPPED] as {
+  const {
+    tail,
+    done,
+    replay,
+    order,
+    memory,
+    data: program,
+  } = data[WRAPPED] as {
     tail?: SharedArrayBuffer;
     done?: SharedArrayBuffer;
     replay?: string;
@@ -118,7 +125,9 @@ function ticketTable(mainLog: string, ticketOf: (ev: TraceEvent) => number | und
   const held: number[] = [];
   const dir = path.dirname(mainLog);
   const base = path.basename(mainLog).replace(/\.rwnd$/, '');
-  const logs = original.fs.readdirSync(dir).filter((f) => f === `${base}.rwnd` || (f.startsWith(`${base}-t`) && f.endsWith('.rwnd')));
+  const logs = original.fs
+    .readdirSync(dir)
+    .filter((f) => f === `${base}.rwnd` || (f.startsWith(`${base}-t`) && f.endsWith('.rwnd')));
   for (const f of logs) {
     try {
       for (const ev of TraceReader.events(TraceReader.parse(readOwn(path.join(dir, f)), f))) {
@@ -189,7 +198,9 @@ function finishWorkerLog(tail: SharedArrayBuffer, log: string, end: EndInfo, run
     const shared = pos >= CHUNK_HEADER_BYTES;
     // Stopped while writing a chunk: that chunk is written again, whole, where it began.
     const at = shared ? slots[Tail.FILE] : original.fs.fstatSync(fd).size;
-    const events = shared ? Buffer.from(tail, Tail.HEADER + CHUNK_HEADER_BYTES, pos - CHUNK_HEADER_BYTES) : Buffer.alloc(0);
+    const events = shared
+      ? Buffer.from(tail, Tail.HEADER + CHUNK_HEADER_BYTES, pos - CHUNK_HEADER_BYTES)
+      : Buffer.alloc(0);
     const body = Buffer.concat([events, endEvent(end)]);
     // A header-only log has written no chunk: this one is chunk 0.
     const chunk = encodeChunk(shared ? slots[Tail.SEQ] : 0, body);
@@ -246,7 +257,8 @@ function ownPorts(opOf: (port: Port) => unknown): void {
  * whatever order the race gives. A port of the program's has its op by then (made, started
  * or received in order), or a 'close' listener (it arrives as a turn, as ever).
  */
-const unseenClose = (port: Port, type: string): boolean => type === 'close' && port[kOp] === undefined && !(port.listenerCount?.('close') > 0);
+const unseenClose = (port: Port, type: string): boolean =>
+  type === 'close' && port[kOp] === undefined && !(port.listenerCount?.('close') > 0);
 
 function recordWorkers(s: RecordSession): void {
   if (ownTail !== null) s.writer.share(ownTail);
@@ -295,7 +307,12 @@ function recordWorkers(s: RecordSession): void {
     handle.onexit = function (this: unknown, ...args: unknown[]) {
       if (tail) {
         live.delete(worker);
-        finishWorkerLog(tail, log, { code: typeof args[0] === 'number' ? args[0] : null, signal: null, via: 'terminated' }, false);
+        finishWorkerLog(
+          tail,
+          log,
+          { code: typeof args[0] === 'number' ? args[0] : null, signal: null, via: 'terminated' },
+          false,
+        );
       }
       s.callback(op, Api['worker.exit'], undefined);
       draining++;
@@ -349,7 +366,7 @@ function replayWorkers(s: ReplaySession): void {
    * Delivered here, in the order the log gives, wherever it says a drained message is next.
    */
   const deliverDrained = () => {
-    for (let again = true; again; ) {
+    for (let again = true; again;) {
       again = false;
       for (const port of waiting) {
         if (s.takeCallback(port[kOp].op, Api['worker.drained'])) {
@@ -426,40 +443,46 @@ function replayWorkers(s: ReplaySession): void {
       const got = receive(port);
       if (got !== undefined) return got;
       if (original.dateNow() - since > CATCH_UP_MS) {
-        s.mismatch(`called receiveMessageOnPort and waited ${CATCH_UP_MS / 1000} s for the message the recorded call received`);
+        s.mismatch(
+          `called receiveMessageOnPort and waited ${CATCH_UP_MS / 1000} s for the message the recorded call received`,
+        );
       }
       original.Atomics.wait(nap, 0, 0, 1);
     }
   };
 
-  patchWorker(s, (worker, handle, shared) => {
-    const op = s.newOp();
-    workerPorts(worker, opOf);
-    const exit = handle.onexit;
-    let exited: unknown[] | null = null;
-    if (shared) live.set(worker, new Int32Array(shared));
-    handle.onexit = (...args: unknown[]) => {
-      live.delete(worker);
-      exited = args;
-      s.wake();
-    };
-    s.register(op, {
-      tag: Tag.Callback,
-      api: Api['worker.exit'],
-      repeat: false,
-      what: `worker thread ${worker.threadId} running`,
-      ready: () => exited !== null,
-      fire: () => {
-        draining++;
-        try {
-          deliverDrained();
-          exit.apply(handle, exited!);
-        } finally {
-          draining--;
-        }
-      },
-    });
-  }, mainLogOf(s.file.path));
+  patchWorker(
+    s,
+    (worker, handle, shared) => {
+      const op = s.newOp();
+      workerPorts(worker, opOf);
+      const exit = handle.onexit;
+      let exited: unknown[] | null = null;
+      if (shared) live.set(worker, new Int32Array(shared));
+      handle.onexit = (...args: unknown[]) => {
+        live.delete(worker);
+        exited = args;
+        s.wake();
+      };
+      s.register(op, {
+        tag: Tag.Callback,
+        api: Api['worker.exit'],
+        repeat: false,
+        what: `worker thread ${worker.threadId} running`,
+        ready: () => exited !== null,
+        fire: () => {
+          draining++;
+          try {
+            deliverDrained();
+            exit.apply(handle, exited!);
+          } finally {
+            draining--;
+          }
+        },
+      });
+    },
+    mainLogOf(s.file.path),
+  );
 }
 
 /**
@@ -468,7 +491,11 @@ function replayWorkers(s: ReplaySession): void {
  * too, from its own log next to `replayOf` (handed over in workerData): the program's
  * environment is the recorded one, in which rewind recorded.
  */
-function patchWorker(s: RecordSession | ReplaySession, patch: (worker: any, handle: any, shared: SharedArrayBuffer | null) => void, replayOf?: string): void {
+function patchWorker(
+  s: RecordSession | ReplaySession,
+  patch: (worker: any, handle: any, shared: SharedArrayBuffer | null) => void,
+  replayOf?: string,
+): void {
   const Real = workerThreads.Worker;
   class RewindWorker extends Real {
     constructor(filename: string | URL, options?: any) {
@@ -477,10 +504,18 @@ function patchWorker(s: RecordSession | ReplaySession, patch: (worker: any, hand
       const shared = runsPreload(options) ? new SharedArrayBuffer(replayOf ? 4 : Tail.BYTES) : null;
       const field = replayOf ? 'done' : 'tail';
       if (shared) {
-        s.outputOrder = outputOrder ??= replayOf ? ticketTable(replayOf, outputTicket) : new Int32Array(new SharedArrayBuffer(4));
+        s.outputOrder = outputOrder ??= replayOf
+          ? ticketTable(replayOf, outputTicket)
+          : new Int32Array(new SharedArrayBuffer(4));
         memoryOrder ??= replayOf ? ticketTable(replayOf, atomicsTicket) : new Int32Array(new SharedArrayBuffer(8));
       }
-      const wrapped = { [field]: shared, replay: replayOf, order: outputOrder?.buffer, memory: memoryOrder?.buffer, data: options?.workerData };
+      const wrapped = {
+        [field]: shared,
+        replay: replayOf,
+        order: outputOrder?.buffer,
+        memory: memoryOrder?.buffer,
+        data: options?.workerData,
+      };
       const more = shared ? { workerData: { [WRAPPED]: wrapped } } : {};
       super(filename, { ...options, ...more });
       const key = workerField(this, 'kHandle');

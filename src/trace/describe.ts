@@ -64,7 +64,8 @@ export function describeEvent(ev: TraceEvent, h: TraceHeader): string {
     case 'call':
       return describeCall(apiName(ev.api!), ev.call!);
     case 'turn':
-      if (ev.tag === Tag.Callback) return `${apiName(ev.api!)} callback (op #${ev.op})${ev.payload === undefined ? '' : ` ${summarize(ev.payload)}`}`;
+      if (ev.tag === Tag.Callback)
+        return `${apiName(ev.api!)} callback (op #${ev.op})${ev.payload === undefined ? '' : ` ${summarize(ev.payload)}`}`;
       if (ev.tag === Tag.StreamRead) return `${describeRead(ev.status!, ev.data)} (op #${ev.op})`;
       return `${info.call} (op #${ev.op})`;
     case 'signal':
@@ -116,8 +117,12 @@ function describeRead(status: number, data: Uint8Array | undefined): string {
 
 export function describeEnd(end: { code: number | null; signal: string | null; via: string }): string {
   if (end.signal) return `killed by ${end.signal}`;
-  if (end.via === 'terminated') return end.code === null ? 'terminated as its process ended' : `terminated (worker.terminate()), exit code ${end.code}`;
-  const how = end.via === 'exit' ? 'process.exit()' : end.via === 'uncaught' ? 'uncaught exception' : 'event loop empty';
+  if (end.via === 'terminated')
+    return end.code === null
+      ? 'terminated as its process ended'
+      : `terminated (worker.terminate()), exit code ${end.code}`;
+  const how =
+    end.via === 'exit' ? 'process.exit()' : end.via === 'uncaught' ? 'uncaught exception' : 'event loop empty';
   return `exit code ${end.code} (${how})`;
 }
 

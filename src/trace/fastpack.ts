@@ -58,7 +58,8 @@ export class FastPacker {
   /** Its items as `value` (`encode`) or `raw` writes them. */
   private array(a: unknown[], depth: number, encode: boolean): boolean {
     this.header(a.length, 0x90, 0xdc);
-    for (let i = 0; i < a.length; i++) if (!(encode ? this.value(a[i], depth + 1) : this.raw(a[i], depth + 1))) return false;
+    for (let i = 0; i < a.length; i++)
+      if (!(encode ? this.value(a[i], depth + 1) : this.raw(a[i], depth + 1))) return false;
     return true;
   }
 

@@ -178,11 +178,13 @@ export function decodeEvent(c: ByteCursor, st: DecodeState, n: number, into?: Tr
       break;
     case Tag.Failure:
       ev.failure = c.msgpack() as FailureInfo;
-      if (failureProblem(ev.failure) !== null) throw new DecodeError(`malformed failure record (${failureProblem(ev.failure)})`, start, false);
+      if (failureProblem(ev.failure) !== null)
+        throw new DecodeError(`malformed failure record (${failureProblem(ev.failure)})`, start, false);
       break;
     case Tag.End:
       ev.end = c.msgpack() as EndInfo;
-      if (endProblem(ev.end) !== null) throw new DecodeError(`malformed end record (${endProblem(ev.end)})`, start, false);
+      if (endProblem(ev.end) !== null)
+        throw new DecodeError(`malformed end record (${endProblem(ev.end)})`, start, false);
       break;
   }
   return ev;
@@ -223,7 +225,10 @@ interface Bytes {
   read(pos: number, n: number): Uint8Array;
 }
 
-const bufferBytes = (b: Uint8Array): Bytes => ({ size: b.length, read: (pos, n) => b.subarray(pos, Math.min(b.length, pos + n)) });
+const bufferBytes = (b: Uint8Array): Bytes => ({
+  size: b.length,
+  read: (pos, n) => b.subarray(pos, Math.min(b.length, pos + n)),
+});
 
 /**
  * A file read piece by piece. With `reuse`, large pieces share one buffer, overwritten by
@@ -274,20 +279,35 @@ export class TraceReader {
         );
       }
       if (err.code === 'EISDIR') {
-        throw new TraceError(`rewind: ${path} is a directory, not a log file. Pass the recording directory or one of its .rwnd files.`, path);
+        throw new TraceError(
+          `rewind: ${path} is a directory, not a log file. Pass the recording directory or one of its .rwnd files.`,
+          path,
+        );
       }
       if (err.code === 'ELOOP' || err.code === 'EMLINK') {
-        throw new TraceError(`rewind: ${path} is a symbolic link; rewind reads only logs that are regular files. Pass the file the link points to, if you trust it.`, path);
+        throw new TraceError(
+          `rewind: ${path} is a symbolic link; rewind reads only logs that are regular files. Pass the file the link points to, if you trust it.`,
+          path,
+        );
       }
-      throw new TraceError(`rewind: cannot read the recording ${path} (${err.code ?? err.message}). Check its permissions.`, path);
+      throw new TraceError(
+        `rewind: cannot read the recording ${path} (${err.code ?? err.message}). Check its permissions.`,
+        path,
+      );
     }
     try {
       const st = original.fs.fstatSync(fd);
       if (st.isDirectory()) {
-        throw new TraceError(`rewind: ${path} is a directory, not a log file. Pass the recording directory or one of its .rwnd files.`, path);
+        throw new TraceError(
+          `rewind: ${path} is a directory, not a log file. Pass the recording directory or one of its .rwnd files.`,
+          path,
+        );
       }
       if (!st.isFile()) {
-        throw new TraceError(`rewind: ${path} is not a regular file (a FIFO, socket or device); a rewind log is a regular file. Pass a .rwnd file or a recording directory made by \`rewind record\`.`, path);
+        throw new TraceError(
+          `rewind: ${path} is not a regular file (a FIFO, socket or device); a rewind log is a regular file. Pass a .rwnd file or a recording directory made by \`rewind record\`.`,
+          path,
+        );
       }
       // Read chunk by chunk either way: kept events are copied into one buffer of their size,
       // so a log's memory at replay is its events once (not the file, then its events too).
@@ -320,7 +340,10 @@ export class TraceReader {
     try {
       fd = original.fs.openSync(t.path, fsConstants.O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
     } catch (e) {
-      throw new TraceError(`rewind: cannot read the recording ${t.path} again (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}).`, t.path);
+      throw new TraceError(
+        `rewind: cannot read the recording ${t.path} again (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}).`,
+        t.path,
+      );
     }
     try {
       // Each event is used before the next chunk is read: one buffer serves every chunk.
@@ -334,7 +357,10 @@ export class TraceReader {
             yield decodeEvent(cur, st, ++n);
           } catch (e) {
             if (!(e instanceof DecodeError)) throw e;
-            throw new TraceError(`rewind: the recording ${t.path} changed while it was read: event ${n} cannot be decoded (${e.message}).`, t.path);
+            throw new TraceError(
+              `rewind: the recording ${t.path} changed while it was read: event ${n} cannot be decoded (${e.message}).`,
+              t.path,
+            );
           }
         }
       }
@@ -363,7 +389,10 @@ interface Chunk {
 function* chunksOf(bytes: Bytes, p: number, path: string, version: number): Generator<Chunk> {
   const headerBytes = CHUNK_HEADER_BYTES;
   const fail = (what: string) =>
-    new TraceError(`rewind: the recording ${path} is corrupt: ${what}. Record the program again to get a usable recording.`, path);
+    new TraceError(
+      `rewind: the recording ${path} is corrupt: ${what}. Record the program again to get a usable recording.`,
+      path,
+    );
   /** The events of a stored payload: from format 3, a compressed one is decompressed. */
   const events = (stored: Uint8Array, at: number, cut: boolean): Uint8Array => {
     if (version < 3 || stored.length === 0 || stored[0] !== COMPRESSED) return stored;
@@ -387,7 +416,12 @@ function* chunksOf(bytes: Bytes, p: number, path: string, version: number): Gene
   while (p < bytes.size) {
     head = bytes.read(p, headerBytes);
     if (head.length < headerBytes) {
-      yield { at: p, end: p + head.length, payload: new Uint8Array(0), cut: `the log is cut off inside a chunk header at byte ${p}` };
+      yield {
+        at: p,
+        end: p + head.length,
+        payload: new Uint8Array(0),
+        cut: `the log is cut off inside a chunk header at byte ${p}`,
+      };
       return;
     }
     const len = readU32(head, 0);
@@ -430,7 +464,10 @@ function parseBytes(bytes: Bytes, path: string, keep: boolean): TraceFile {
   if (start.length < MAGIC.length + 1 || !MAGIC.equals(start.subarray(0, MAGIC.length))) {
     if (MAGIC.subarray(0, Math.min(start.length, MAGIC.length)).equals(Buffer.from(start.subarray(0, MAGIC.length))))
       throw fail(`is cut short after ${describeSize(size)}, inside its header`, rerecord);
-    throw fail('is not a rewind recording (it does not start with the RWND signature)', 'Pass a .rwnd file or a recording directory made by `rewind record`.');
+    throw fail(
+      'is not a rewind recording (it does not start with the RWND signature)',
+      'Pass a .rwnd file or a recording directory made by `rewind record`.',
+    );
   }
   const version = start[MAGIC.length];
   if (version > FORMAT_VERSION) {
@@ -456,7 +493,8 @@ function parseBytes(bytes: Bytes, path: string, keep: boolean): TraceFile {
     try {
       len = lc.varint();
     } catch (e) {
-      if (e instanceof DecodeError && e.truncated) throw fail(`is cut short after ${describeSize(size)}, inside its header`, rerecord);
+      if (e instanceof DecodeError && e.truncated)
+        throw fail(`is cut short after ${describeSize(size)}, inside its header`, rerecord);
       throw fail('has a corrupt header', rerecord);
     }
     if (len > MAX_HEADER_BYTES) throw fail(`has a corrupt header (its length, ${len} bytes, is impossible)`, rerecord);
@@ -511,7 +549,16 @@ function parseBytes(bytes: Bytes, path: string, keep: boolean): TraceFile {
     goodEnd = chunk.end;
   }
   body = body.subarray(0, keep ? bodyLength : 0);
-  const file: TraceFile = { path, header, preamble, body, bodyEnd: keep ? bodyEnd : 0, eventCount: count, truncated, size };
+  const file: TraceFile = {
+    path,
+    header,
+    preamble,
+    body,
+    bodyEnd: keep ? bodyEnd : 0,
+    eventCount: count,
+    truncated,
+    size,
+  };
   if (!keep) file.stream = { start: preamble.length, end: goodEnd, version };
   return file;
 }

@@ -55,7 +55,10 @@ function ignoreStore(store: string): void {
   try {
     const fd = original.fs.openSync(path.join(store, '.gitignore'), 'wx', 0o644);
     try {
-      original.fs.writeSync(fd, '# rewind recordings hold the environment and inputs of a run: never commit them.\n*\n');
+      original.fs.writeSync(
+        fd,
+        '# rewind recordings hold the environment and inputs of a run: never commit them.\n*\n',
+      );
     } finally {
       original.fs.closeSync(fd);
     }

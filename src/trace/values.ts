@@ -30,7 +30,11 @@ const TAG = '\u0000';
 /** Registers how values of one class are stored; `name` is part of the log format. */
 export function registerValueClass<T>(name: string, cls: ValueClass<T>): void {
   classes.set(TAG + name, cls as ValueClass);
-  byPrecedence.unshift([TAG + name, cls as ValueClass, cls.leaf ? { name: TAG + name, encode: cls.encode as (v: unknown) => unknown } : null]);
+  byPrecedence.unshift([
+    TAG + name,
+    cls as ValueClass,
+    cls.leaf ? { name: TAG + name, encode: cls.encode as (v: unknown) => unknown } : null,
+  ]);
 }
 
 /** The class encodeValue would store `v` as, with its name, if that class is a leaf; else null. */
@@ -47,7 +51,8 @@ const REF = `${TAG}Ref`;
 
 export function encodeValue(v: unknown): unknown {
   if (v === null || typeof v !== 'object') {
-    if (typeof v === 'bigint' && (v > 0x7fffffffffffffffn || v < -0x8000000000000000n)) return { [`${TAG}BigInt`]: v.toString() };
+    if (typeof v === 'bigint' && (v > 0x7fffffffffffffffn || v < -0x8000000000000000n))
+      return { [`${TAG}BigInt`]: v.toString() };
     if (typeof v === 'function' || typeof v === 'symbol') return undefined;
     return v;
   }
@@ -71,7 +76,8 @@ export function encodeValue(v: unknown): unknown {
 export function decodeValue(x: unknown): unknown {
   if (x === null || typeof x !== 'object' || Buffer.isBuffer(x) || x instanceof Date) return x;
   const keys = Array.isArray(x) ? null : Object.keys(x);
-  if (keys && keys.length === 1 && keys[0] === REF) return decoding[decoding.length - 1 - (x as Record<string, number>)[REF]];
+  if (keys && keys.length === 1 && keys[0] === REF)
+    return decoding[decoding.length - 1 - (x as Record<string, number>)[REF]];
   if (keys && keys.length === 1 && keys[0] === `${TAG}BigInt`) return BigInt((x as Record<string, string>)[keys[0]]);
   const out: unknown = Array.isArray(x) ? [] : keys!.length === 1 && keys![0].startsWith(TAG) ? undefined : {};
   decoding.push(out); // a class's value does not exist yet while its parts decode: refs to it read undefined
@@ -144,14 +150,31 @@ registerValueClass<Error>('Error', {
     return data;
   },
   decode(data) {
-    const [cls, message, stack, props, text] = data as [string, string, string | null, Record<string, unknown>, string?];
+    const [cls, message, stack, props, text] = data as [
+      string,
+      string,
+      string | null,
+      Record<string, unknown>,
+      string?,
+    ];
     const e = new (ERROR_CLASSES[cls] ?? Error)(message);
     if (stack === null) unformattedStack.add(e);
     else Object.defineProperty(e, 'stack', { value: stack, writable: true, configurable: true, enumerable: false });
     for (const [k, v] of Object.entries(props)) {
-      Object.defineProperty(e, k, { value: decodeValue(v), writable: true, configurable: true, enumerable: k !== 'name' });
+      Object.defineProperty(e, k, {
+        value: decodeValue(v),
+        writable: true,
+        configurable: true,
+        enumerable: k !== 'name',
+      });
     }
-    if (text !== undefined) Object.defineProperty(e, 'toString', { value: () => text, writable: true, configurable: true, enumerable: false });
+    if (text !== undefined)
+      Object.defineProperty(e, 'toString', {
+        value: () => text,
+        writable: true,
+        configurable: true,
+        enumerable: false,
+      });
     return e;
   },
 });
@@ -187,7 +210,8 @@ export function toJson(x: unknown): unknown {
   if (Array.isArray(x)) return x.map(toJson);
   if (x !== null && typeof x === 'object') {
     const keys = Object.keys(x);
-    if (keys.length === 1 && keys[0].startsWith(TAG)) return { class: keys[0].slice(1), value: toJson((x as Record<string, unknown>)[keys[0]]) };
+    if (keys.length === 1 && keys[0].startsWith(TAG))
+      return { class: keys[0].slice(1), value: toJson((x as Record<string, unknown>)[keys[0]]) };
     return Object.fromEntries(keys.map((k) => [k, toJson((x as Record<string, unknown>)[k])]));
   }
   return x;

@@ -53,7 +53,23 @@ export const Tail = {
 } as const;
 
 /** The TraceWriter methods that each append one whole event. */
-const EVENT_METHODS = ['wall', 'mono', 'turn', 'callback', 'streamRead', 'streamWrite', 'call', 'signal', 'bytes', 'fixed', 'int', 'value', 'output', 'failure', 'end'] as const;
+const EVENT_METHODS = [
+  'wall',
+  'mono',
+  'turn',
+  'callback',
+  'streamRead',
+  'streamWrite',
+  'call',
+  'signal',
+  'bytes',
+  'fixed',
+  'int',
+  'value',
+  'output',
+  'failure',
+  'end',
+] as const;
 
 export function encodePreamble(header: TraceHeader): Buffer {
   const h = pack(header);
@@ -345,7 +361,8 @@ export class TraceWriter {
     const len = this.pos - CHUNK_HEADER_BYTES;
     if (len === 0) return;
     const tail = this.tail;
-    if (tail !== null && original.Atomics.compareExchange(tail, Tail.STATE, Tail.OPEN, Tail.FLUSHING) !== Tail.OPEN) return this.unshare();
+    if (tail !== null && original.Atomics.compareExchange(tail, Tail.STATE, Tail.OPEN, Tail.FLUSHING) !== Tail.OPEN)
+      return this.unshare();
     const raw = this.buf.subarray(0, this.pos);
     const b = (this.compress && compressedChunk(raw.subarray(CHUNK_HEADER_BYTES), CHUNK_HEADER_BYTES)) || raw;
     b.writeUInt32LE(b.length - CHUNK_HEADER_BYTES, 0);

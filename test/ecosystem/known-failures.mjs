@@ -6,6 +6,7 @@ export const KNOWN_FAILURES = {
   tsgo: {
     nodes: [22, 24],
     waitsOn: 'a recording of the program process.execve starts',
-    reason: "from Node 22.15 tsgo's node wrapper calls process.execve(goBinary): the recording names it and the replay stops there with exit 70 (rewind does not record the program that replaces the process); on Node 20 it runs the binary with execFileSync and is faithful",
+    reason:
+      "from Node 22.15 tsgo's node wrapper calls process.execve(goBinary): the recording names it and the replay stops there with exit 70 (rewind does not record the program that replaces the process); on Node 20 it runs the binary with execFileSync and is faithful",
   },
 };

@@ -75,7 +75,9 @@ export async function must(argv, opts = {}) {
   const r = await run(argv, opts);
   if (r.status !== 0) {
     const tail = (r.stderr.toString() + r.stdout.toString()).trim().split('\n').slice(-15).join('\n');
-    throw new Error(`${argv.join(' ')} failed (${r.timedOut ? 'timed out' : `status ${r.status ?? r.signal}`}):\n${tail}`);
+    throw new Error(
+      `${argv.join(' ')} failed (${r.timedOut ? 'timed out' : `status ${r.status ?? r.signal}`}):\n${tail}`,
+    );
   }
   return r;
 }
@@ -156,7 +158,12 @@ export async function countingListener(port, kind = 'tcp') {
       sock.once('error', reject);
       sock.bind(port, '127.0.0.1', resolve);
     });
-    return { get count() { return count; }, close: () => new Promise((r) => sock.close(r)) };
+    return {
+      get count() {
+        return count;
+      },
+      close: () => new Promise((r) => sock.close(r)),
+    };
   }
   const server = net.createServer((socket) => {
     count++;
@@ -166,7 +173,12 @@ export async function countingListener(port, kind = 'tcp') {
     server.once('error', reject);
     server.listen(port, '127.0.0.1', resolve);
   });
-  return { get count() { return count; }, close: () => new Promise((r) => server.close(r)) };
+  return {
+    get count() {
+      return count;
+    },
+    close: () => new Promise((r) => server.close(r)),
+  };
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -239,10 +251,14 @@ export class Redis extends Service {
     await ensureDebian(['redis-server', 'redis-cli'], ['redis-server']);
     if (!this.dir) this.dir = serviceDir('redis');
     if (!this.port) this.port = await freePort();
-    this.child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '', '--appendonly', 'no'], {
-      stdio: 'ignore',
-      detached: true,
-    });
+    this.child = spawn(
+      'redis-server',
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '', '--appendonly', 'no'],
+      {
+        stdio: 'ignore',
+        detached: true,
+      },
+    );
     running.add(this.child);
     this.child.on('exit', () => running.delete(this.child));
     await waitUntil('redis-server to answer PING', async () => (await this.cli('PING')) === 'PONG');
@@ -292,17 +308,45 @@ export class Postgres extends Service {
       this.dir = serviceDir('pg');
       fs.chmodSync(this.dir, 0o777);
       if (process.getuid?.() === 0) execFileSync('chown', ['postgres', this.dir]);
-      await must(this.asPostgres([this.bin('initdb'), '-D', path.join(this.dir, 'data'), '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync']), {
-        timeoutMs: 120_000,
-      });
+      await must(
+        this.asPostgres([
+          this.bin('initdb'),
+          '-D',
+          path.join(this.dir, 'data'),
+          '-U',
+          'postgres',
+          '--auth=trust',
+          '-E',
+          'UTF8',
+          '--no-sync',
+        ]),
+        {
+          timeoutMs: 120_000,
+        },
+      );
     }
     if (!this.port) this.port = await freePort();
     const opts = `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1 -c fsync=off`;
     const pidFile = path.join(this.dir, 'data', 'postmaster.pid');
     try {
-      await must(this.asPostgres([this.bin('pg_ctl'), '-D', path.join(this.dir, 'data'), '-o', opts, '-l', path.join(this.dir, 'log'), '-w', '-t', '60', 'start']), {
-        timeoutMs: 90_000,
-      });
+      await must(
+        this.asPostgres([
+          this.bin('pg_ctl'),
+          '-D',
+          path.join(this.dir, 'data'),
+          '-o',
+          opts,
+          '-l',
+          path.join(this.dir, 'log'),
+          '-w',
+          '-t',
+          '60',
+          'start',
+        ]),
+        {
+          timeoutMs: 90_000,
+        },
+      );
     } finally {
       try {
         this.pid = Number(fs.readFileSync(pidFile, 'utf8').split('\n')[0]);
@@ -312,18 +356,47 @@ export class Postgres extends Service {
     this.up = true;
   }
   async sql(query) {
-    const r = await run(['psql', '-h', '127.0.0.1', '-p', String(this.port), '-U', 'postgres', '-At', '-v', 'ON_ERROR_STOP=1', '-c', query], {
-      timeoutMs: 20_000,
-    });
+    const r = await run(
+      [
+        'psql',
+        '-h',
+        '127.0.0.1',
+        '-p',
+        String(this.port),
+        '-U',
+        'postgres',
+        '-At',
+        '-v',
+        'ON_ERROR_STOP=1',
+        '-c',
+        query,
+      ],
+      {
+        timeoutMs: 20_000,
+      },
+    );
     if (r.status !== 0) throw new Error(`psql ${query}: ${r.stderr}`);
     return r.stdout.toString().trim();
   }
   async stop() {
     if (!this.up) return;
     this.up = false;
-    const r = await run(this.asPostgres([this.bin('pg_ctl'), '-D', path.join(this.dir, 'data'), '-m', 'immediate', '-w', '-t', '30', 'stop']), {
-      timeoutMs: 40_000,
-    });
+    const r = await run(
+      this.asPostgres([
+        this.bin('pg_ctl'),
+        '-D',
+        path.join(this.dir, 'data'),
+        '-m',
+        'immediate',
+        '-w',
+        '-t',
+        '30',
+        'stop',
+      ]),
+      {
+        timeoutMs: 40_000,
+      },
+    );
     if (r.status === 0) daemonPids.delete(this.pid);
   }
   async destroy() {

@@ -13,7 +13,19 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KNOWN_FAILURES } from './known-failures.mjs';
-import { run, must, ending, hashTree, treeChanges, dirSize, freePort, countingListener, killAll, Redis, Postgres } from './lib.mjs';
+import {
+  run,
+  must,
+  ending,
+  hashTree,
+  treeChanges,
+  dirSize,
+  freePort,
+  countingListener,
+  killAll,
+  Redis,
+  Postgres,
+} from './lib.mjs';
 import { WORKLOADS } from './workloads/index.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -57,7 +69,10 @@ function usage(problem) {
 /** The node binary to run workloads (and rewind) with: this one, or node@N from the registry. */
 async function resolveNode(major) {
   if (!major || String(process.versions.node.split('.')[0]) === String(major)) return process.execPath;
-  const r = await must(['npx', '-y', '-p', `node@${major}`, 'node', '-p', 'process.execPath'], { timeoutMs: 300_000, env: cleanEnv() });
+  const r = await must(['npx', '-y', '-p', `node@${major}`, 'node', '-p', 'process.execPath'], {
+    timeoutMs: 300_000,
+    env: cleanEnv(),
+  });
   return r.stdout.toString().trim();
 }
 
@@ -75,7 +90,14 @@ function cleanEnv(extra = {}) {
       delete env[k];
     }
   }
-  return { ...env, NO_UPDATE_NOTIFIER: '1', npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false', ...extra };
+  return {
+    ...env,
+    NO_UPDATE_NOTIFIER: '1',
+    npm_config_update_notifier: 'false',
+    npm_config_fund: 'false',
+    npm_config_audit: 'false',
+    ...extra,
+  };
 }
 
 const cacheRoot = process.env.REWIND_ECOSYSTEM_CACHE || path.join(os.homedir(), '.cache', 'rewind-ecosystem');
@@ -84,13 +106,26 @@ const cacheRoot = process.env.REWIND_ECOSYSTEM_CACHE || path.join(os.homedir(), 
 async function install(w, nodeBin, nodeMajor) {
   const dir = path.join(cacheRoot, `node${nodeMajor}`, w.name);
   fs.mkdirSync(dir, { recursive: true });
-  const pkg = { name: `eco-${w.name}`, private: true, version: '0.0.0', ...(w.packageJson ?? {}), dependencies: w.packages ?? {} };
+  const pkg = {
+    name: `eco-${w.name}`,
+    private: true,
+    version: '0.0.0',
+    ...(w.packageJson ?? {}),
+    dependencies: w.packages ?? {},
+  };
   const stamp = JSON.stringify(pkg.dependencies);
   const stampFile = path.join(dir, '.eco-installed');
   fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify(pkg, null, 2) + '\n');
-  if (Object.keys(pkg.dependencies).length && (!fs.existsSync(stampFile) || fs.readFileSync(stampFile, 'utf8') !== stamp)) {
+  if (
+    Object.keys(pkg.dependencies).length &&
+    (!fs.existsSync(stampFile) || fs.readFileSync(stampFile, 'utf8') !== stamp)
+  ) {
     const npm = ['npm', 'install', '--no-audit', '--no-fund', '--loglevel=error'];
-    await must(npm, { cwd: dir, env: cleanEnv({ PATH: `${path.dirname(nodeBin)}:${process.env.PATH}` }), timeoutMs: 900_000 });
+    await must(npm, {
+      cwd: dir,
+      env: cleanEnv({ PATH: `${path.dirname(nodeBin)}:${process.env.PATH}` }),
+      timeoutMs: 900_000,
+    });
     fs.writeFileSync(stampFile, stamp);
   }
   return dir;
@@ -132,13 +167,28 @@ function rewindComplaint(r) {
   const lines = r.stderr.toString().split('\n');
   const i = lines.findIndex((l) => /^rewind: /.test(l) && !/replay complete/.test(l));
   if (i < 0) return null;
-  const detail = lines.slice(i + 1, i + 3).map((l) => l.trim()).filter((l) => l && !l.startsWith('at ')).join(' / ');
+  const detail = lines
+    .slice(i + 1, i + 3)
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('at '))
+    .join(' / ');
   return (lines[i] + (detail ? ' / ' + detail : '')).slice(0, 220);
 }
 
 async function runWorkload(w, env) {
   const { nodeBin, nodeMajor, services, opts } = env;
-  const result = { workload: w.name, node: nodeMajor, plainMs: null, recordMs: null, replayMs: null, logBytes: null, processes: null, faithful: false, why: null, expectedToFail: null };
+  const result = {
+    workload: w.name,
+    node: nodeMajor,
+    plainMs: null,
+    recordMs: null,
+    replayMs: null,
+    logBytes: null,
+    processes: null,
+    faithful: false,
+    why: null,
+    expectedToFail: null,
+  };
   const known = KNOWN_FAILURES[w.name];
   if (known && (!known.nodes || known.nodes.includes(nodeMajor))) result.expectedToFail = known;
   if (w.minNode && nodeMajor < w.minNode) {
@@ -160,18 +210,26 @@ async function runWorkload(w, env) {
       ports,
       redis: services.redis,
       pg: services.pg,
-      run: (argv, o = {}) => must(argv.map((a) => (a === 'node' ? nodeBin : a)), { cwd: dir, env: runEnv, ...o }),
+      run: (argv, o = {}) =>
+        must(
+          argv.map((a) => (a === 'node' ? nodeBin : a)),
+          { cwd: dir, env: runEnv, ...o },
+        ),
       write: (rel, text) => fs.writeFileSync(path.join(dir, rel), text),
     };
     const runEnv = cleanEnv({
       PATH: `${path.join(dir, 'node_modules', '.bin')}:${path.dirname(nodeBin)}:${process.env.PATH}`,
       ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
       ...(services.redis.up ? { REDIS_PORT: String(services.redis.port) } : {}),
-      ...(services.pg.up ? { PGPORT: String(services.pg.port), PGHOST: '127.0.0.1', PGUSER: 'postgres', PGDATABASE: 'postgres' } : {}),
-      ...(typeof w.env === 'function' ? w.env(ctx) : w.env ?? {}),
+      ...(services.pg.up
+        ? { PGPORT: String(services.pg.port), PGHOST: '127.0.0.1', PGUSER: 'postgres', PGDATABASE: 'postgres' }
+        : {}),
+      ...(typeof w.env === 'function' ? w.env(ctx) : (w.env ?? {})),
     });
     ctx.env = runEnv;
-    const command = (typeof w.command === 'function' ? w.command(ctx) : w.command).map((a) => (a === 'node' ? nodeBin : a));
+    const command = (typeof w.command === 'function' ? w.command(ctx) : w.command).map((a) =>
+      a === 'node' ? nodeBin : a,
+    );
     const timeoutMs = w.timeoutMs ?? 120_000;
     const expectStatus = w.expectStatus ?? 0;
 
@@ -186,18 +244,29 @@ async function runWorkload(w, env) {
     }
     if (plain.timedOut || plain.status !== expectStatus) {
       const tail = (plain.stderr.toString() + plain.stdout.toString()).trim().split('\n').slice(-3).join(' / ');
-      throw new Error(`the plain run ended with ${ending(plain)}, expected exit ${expectStatus}: ${tail.slice(0, 200)}`);
+      throw new Error(
+        `the plain run ended with ${ending(plain)}, expected exit ${expectStatus}: ${tail.slice(0, 200)}`,
+      );
     }
 
     // 2. Record.
     await reset(w, ctx);
     const recRoot = fs.mkdtempSync(path.join(os.tmpdir(), `rewind-eco-${w.name}-`));
     recDir = path.join(recRoot, 'rec');
-    const rec = await run([nodeBin, REWIND_BIN, 'record', '--out', recDir, '--', ...command], { cwd: dir, env: runEnv, timeoutMs });
+    const rec = await run([nodeBin, REWIND_BIN, 'record', '--out', recDir, '--', ...command], {
+      cwd: dir,
+      env: runEnv,
+      timeoutMs,
+    });
     result.recordMs = rec.ms;
     if (rec.timedOut || rec.status !== expectStatus) {
-      const why = rewindComplaint(rec) ?? (rec.stderr.toString().trim().split('\n').slice(-2).join(' / ') || rec.stdout.toString().trim().split('\n').slice(-1)[0]);
-      throw new Error(`recording changed the run: ${ending(rec)} instead of exit ${expectStatus}: ${String(why).slice(0, 200)}`);
+      const why =
+        rewindComplaint(rec) ??
+        (rec.stderr.toString().trim().split('\n').slice(-2).join(' / ') ||
+          rec.stdout.toString().trim().split('\n').slice(-1)[0]);
+      throw new Error(
+        `recording changed the run: ${ending(rec)} instead of exit ${expectStatus}: ${String(why).slice(0, 200)}`,
+      );
     }
     // A recording that could not record something says so on stderr: keep it as a note.
     const recNote = rewindComplaint(rec);
@@ -222,7 +291,8 @@ async function runWorkload(w, env) {
       probes.push({ what: `${s} port`, l: await countingListener(services[s].port) });
     }
     for (const name of w.ports ?? []) probes.push({ what: `port ${name}`, l: await countingListener(ports[name]) });
-    for (const name of w.udpPorts ?? []) probes.push({ what: `udp port ${name}`, l: await countingListener(ports[name], 'udp') });
+    for (const name of w.udpPorts ?? [])
+      probes.push({ what: `udp port ${name}`, l: await countingListener(ports[name], 'udp') });
     listeners.push(...probes.map((p) => p.l));
     const before = hashTree(dir);
 
@@ -233,37 +303,56 @@ async function runWorkload(w, env) {
     const problems = [];
     const replays = [];
     for (let i = 0; i < 2; i++) {
-      const r = await run([nodeBin, REWIND_BIN, 'replay', recDir], { cwd: replayCwd, env: runEnv, timeoutMs: replayTimeoutMs });
+      const r = await run([nodeBin, REWIND_BIN, 'replay', recDir], {
+        cwd: replayCwd,
+        env: runEnv,
+        timeoutMs: replayTimeoutMs,
+      });
       replays.push(r);
       if (i === 0) result.replayMs = r.ms;
     }
     const [r1, r2] = replays;
     const complaint = rewindComplaint(r1);
-    if (r1.timedOut) problems.push(`replay hung: killed after ${replayTimeoutMs / 1000} s (the recording took ${(rec.ms / 1000).toFixed(1)} s)`);
+    if (r1.timedOut)
+      problems.push(
+        `replay hung: killed after ${replayTimeoutMs / 1000} s (the recording took ${(rec.ms / 1000).toFixed(1)} s)`,
+      );
     else if (complaint) problems.push(complaint);
     if (ending(r1) !== ending(rec)) problems.push(`replay ended with ${ending(r1)}, recording with ${ending(rec)}`);
     const d = firstDifference('stdout', rec.stdout, r1.stdout) ?? firstDifference('stderr', rec.stderr, r1.stderr);
     if (d) problems.push(d);
     if (!problems.length) {
       const again = firstDifference('stdout', r1.stdout, r2.stdout) ?? firstDifference('stderr', r1.stderr, r2.stderr);
-      if (again || ending(r1) !== ending(r2)) problems.push(`second replay differs from the first: ${again ?? ending(r2)}`);
+      if (again || ending(r1) !== ending(r2))
+        problems.push(`second replay differs from the first: ${again ?? ending(r2)}`);
     }
 
     // 5. Every other process alone (worker threads replay within their process; a package
     // manager's own process is recorded for its output only, which the program's replay prints).
     for (const p of procs.filter((p) => p.thread === 0 && !p.default && p.replayable !== false)) {
-      const r = await run([nodeBin, REWIND_BIN, 'replay', recDir, '-p', String(p.pid)], { cwd: replayCwd, env: runEnv, timeoutMs: replayTimeoutMs });
+      const r = await run([nodeBin, REWIND_BIN, 'replay', recDir, '-p', String(p.pid)], {
+        cwd: replayCwd,
+        env: runEnv,
+        timeoutMs: replayTimeoutMs,
+      });
       const m = /exit code (\d+)/.exec(p.ended ?? '');
       const c = rewindComplaint(r);
       if (r.timedOut || r.status === 70 || c || (m && r.status !== Number(m[1]))) {
-        problems.push(`process ${p.pid} (${p.program}) replayed alone: ${c ?? (r.timedOut ? 'hung' : `${ending(r)}, recorded ${p.ended}`)}`);
+        problems.push(
+          `process ${p.pid} (${p.program}) replayed alone: ${c ?? (r.timedOut ? 'hung' : `${ending(r)}, recorded ${p.ended}`)}`,
+        );
       }
     }
 
     // 6. Nothing outside was touched.
     const changes = treeChanges(before, hashTree(dir));
-    if (changes.length) problems.push(`side effect: replay ${changes.slice(0, 3).join(', ')}${changes.length > 3 ? ` (+${changes.length - 3})` : ''}`);
-    for (const p of probes) if (p.l.count) problems.push(`side effect: ${p.l.count} connection(s)/datagram(s) reached the ${p.what} during replay`);
+    if (changes.length)
+      problems.push(
+        `side effect: replay ${changes.slice(0, 3).join(', ')}${changes.length > 3 ? ` (+${changes.length - 3})` : ''}`,
+      );
+    for (const p of probes)
+      if (p.l.count)
+        problems.push(`side effect: ${p.l.count} connection(s)/datagram(s) reached the ${p.what} during replay`);
     if (w.check) {
       const c = await w.check(ctx, { rec, replay: r1 });
       if (c) problems.push(c);
@@ -273,7 +362,10 @@ async function runWorkload(w, env) {
     result.problems = problems;
   } catch (e) {
     result.faithful = false;
-    result.why = String(e.message ?? e).split('\n').slice(0, 3).join(' / ');
+    result.why = String(e.message ?? e)
+      .split('\n')
+      .slice(0, 3)
+      .join(' / ');
     result.problems = [result.why];
   } finally {
     for (const l of listeners) await l.close();
@@ -284,7 +376,14 @@ async function runWorkload(w, env) {
 }
 
 const fmtS = (ms) => (ms == null ? '—' : (ms / 1000).toFixed(1) + 's');
-const fmtSize = (b) => (b == null ? '—' : b < 1024 ? `${b} B` : b < 1 << 20 ? `${(b / 1024).toFixed(0)} KB` : `${(b / (1 << 20)).toFixed(1)} MB`);
+const fmtSize = (b) =>
+  b == null
+    ? '—'
+    : b < 1024
+      ? `${b} B`
+      : b < 1 << 20
+        ? `${(b / 1024).toFixed(0)} KB`
+        : `${(b / (1 << 20)).toFixed(1)} MB`;
 
 function verdict(r) {
   if (r.skipped) return 'skip';
@@ -323,7 +422,9 @@ async function main() {
     return 0;
   }
   const nodeBin = await resolveNode(opts.node);
-  const nodeMajor = Number((await must([nodeBin, '-p', 'process.versions.node.split(".")[0]'])).stdout.toString().trim());
+  const nodeMajor = Number(
+    (await must([nodeBin, '-p', 'process.versions.node.split(".")[0]'])).stdout.toString().trim(),
+  );
   const services = { redis: new Redis(), pg: new Postgres() };
   let cleaning;
   const cleanup = () =>
@@ -357,12 +458,16 @@ async function main() {
     console.log(table(results));
     const faithful = results.filter((r) => r.faithful).length;
     const ran = results.filter((r) => !r.skipped).length;
-    console.log(`\n${faithful} of ${ran} workloads faithful on Node ${nodeMajor} (${((Date.now() - started) / 60000).toFixed(1)} min); ` +
-      `${results.filter((r) => !r.faithful && r.expectedToFail).length} known failures, ${failures.length} unexpected, ` +
-      `${results.length - ran} skipped.`);
-    for (const r of results.filter((r) => r.recordNote)) console.log(`note: ${r.workload}: recording said: ${r.recordNote}`);
+    console.log(
+      `\n${faithful} of ${ran} workloads faithful on Node ${nodeMajor} (${((Date.now() - started) / 60000).toFixed(1)} min); ` +
+        `${results.filter((r) => !r.faithful && r.expectedToFail).length} known failures, ${failures.length} unexpected, ` +
+        `${results.length - ran} skipped.`,
+    );
+    for (const r of results.filter((r) => r.recordNote))
+      console.log(`note: ${r.workload}: recording said: ${r.recordNote}`);
     for (const r of results.filter((r) => r.recording)) console.log(`kept: ${r.workload}: ${r.recording}`);
-    for (const r of fixed) console.log(`known failure now faithful: ${r.workload} (remove it from test/ecosystem/known-failures.mjs)`);
+    for (const r of fixed)
+      console.log(`known failure now faithful: ${r.workload} (remove it from test/ecosystem/known-failures.mjs)`);
     for (const r of failures) console.log(`FAILED ${r.workload}: ${r.problems.join('; ')}`);
   }
   return failures.length ? 1 : 0;

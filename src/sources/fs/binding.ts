@@ -49,8 +49,20 @@ export function fsBinding(): FsBinding | null {
  *  - loader: only Node's module loaders call it: never recorded (see loader.ts).
  */
 export type Kind =
-  | 'plain' | 'open' | 'close' | 'read' | 'readv' | 'write' | 'writev' | 'writeString' | 'writeFile'
-  | 'readFile' | 'stat' | 'statfs' | 'openHandle' | 'loader';
+  | 'plain'
+  | 'open'
+  | 'close'
+  | 'read'
+  | 'readv'
+  | 'write'
+  | 'writev'
+  | 'writeString'
+  | 'writeFile'
+  | 'readFile'
+  | 'stat'
+  | 'statfs'
+  | 'openHandle'
+  | 'loader';
 
 export interface Spec {
   api: number;

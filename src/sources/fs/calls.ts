@@ -64,11 +64,16 @@ function recorded(name: string, spec: Spec, fn: Fn): Fn {
     const a0 = args[0];
     if (typeof a0 === 'number') {
       // At replay the program's descriptors are the logged numbers, which a loader's real one may share.
-      if (loaderFds.size > 0 && loaderFds.has(a0) && (s.mode === 'record' || !programFds.has(a0) || calledFromLoader(wrapper))) {
+      if (
+        loaderFds.size > 0 &&
+        loaderFds.has(a0) &&
+        (s.mode === 'record' || !programFds.has(a0) || calledFromLoader(wrapper))
+      ) {
         if (kind === 'close') loaderFds.delete(a0);
         return fn.apply(this, args);
       }
-      if ((a0 === 1 || a0 === 2) && (kind === 'write' || kind === 'writev' || kind === 'writeString')) return output(kind, fn, args);
+      if ((a0 === 1 || a0 === 2) && (kind === 'write' || kind === 'writev' || kind === 'writeString'))
+        return output(kind, fn, args);
     } else {
       const path = typeof a0 === 'string' ? a0 : resolves && typeof args[1] === 'string' ? args[1] : null;
       if (path !== null && isLoaderPath(path, wrapper, resolves)) return loaderCall(kind, fn, args);
@@ -96,7 +101,10 @@ function recorded(name: string, spec: Spec, fn: Fn): Fn {
       return v;
     }
     const codec = resultsCodec(name, kind, args);
-    const after = kind === 'open' || kind === 'openHandle' ? (r: Results) => r[0] == null && programOpened(kind === 'open' ? r[1] : (r[1] as { fd: number }).fd, a0) : null;
+    const after =
+      kind === 'open' || kind === 'openHandle'
+        ? (r: Results) => r[0] == null && programOpened(kind === 'open' ? r[1] : (r[1] as { fd: number }).fd, a0)
+        : null;
     if (form === 'cb') {
       const r = req as { oncomplete: Fn };
       const oncomplete = r.oncomplete;
@@ -122,7 +130,10 @@ function recorded(name: string, spec: Spec, fn: Fn): Fn {
         args: sum,
         what,
         start(done) {
-          (fn.apply(B, args) as Promise<unknown>).then((v) => done(null, v), (e) => done(e));
+          (fn.apply(B, args) as Promise<unknown>).then(
+            (v) => done(null, v),
+            (e) => done(e),
+          );
         },
         cb(...results) {
           after?.(results);
@@ -196,18 +207,29 @@ function output(kind: Kind, fn: Fn, args: unknown[]): unknown {
   if (req === undefined) return fn.apply(B, args);
   const realArgs = args.map((x) => (x === req ? undefined : x));
   if (s.mode === 'replay') fn.apply(B, [...realArgs, {}]);
-  const settle = (start: (done: Fn) => void, cb: Fn) => s.async({ api: FUNCTIONS.writeBuffer.api, what: `fs write to fd ${fd}`, start, cb });
+  const settle = (start: (done: Fn) => void, cb: Fn) =>
+    s.async({ api: FUNCTIONS.writeBuffer.api, what: `fs write to fd ${fd}`, start, cb });
   if (req === B.kUsePromises) {
     return new Promise((resolve, reject) => {
-      settle((done) => (fn.apply(B, args) as Promise<unknown>).then((v) => done(null, v), (e) => done(e)), (err, v) => (err != null ? reject(err) : resolve(v)));
+      settle(
+        (done) =>
+          (fn.apply(B, args) as Promise<unknown>).then(
+            (v) => done(null, v),
+            (e) => done(e),
+          ),
+        (err, v) => (err != null ? reject(err) : resolve(v)),
+      );
     });
   }
   const r = req as { oncomplete: Fn };
   const oncomplete = r.oncomplete;
-  settle((done) => {
-    r.oncomplete = done;
-    fn.apply(B, args);
-  }, (...results) => oncomplete.apply(r, results));
+  settle(
+    (done) => {
+      r.oncomplete = done;
+      fn.apply(B, args);
+    },
+    (...results) => oncomplete.apply(r, results),
+  );
   return undefined;
 }
 
@@ -251,7 +273,9 @@ function summarize(kind: Kind, form: Form, args: unknown[]): unknown[] {
 }
 
 const totalLength = (buffers: unknown): number =>
-  Array.isArray(buffers) ? buffers.reduce((n: number, b: ArrayBufferView) => n + (isView(b) ? b.byteLength : 0), 0) : -1;
+  Array.isArray(buffers)
+    ? buffers.reduce((n: number, b: ArrayBufferView) => n + (isView(b) ? b.byteLength : 0), 0)
+    : -1;
 
 // ---- results --------------------------------------------------------------------------------------
 
@@ -291,7 +315,8 @@ const statBytes = (kind: Kind, a: Float64Array | BigInt64Array): Uint8Array => b
 /** Synchronous stats land in Node's shared arrays; asynchronous ones in the request's own. */
 function statArray(kind: Kind, bigint: boolean, shared: boolean, bytes: Uint8Array): Float64Array | BigInt64Array {
   let a: Float64Array | BigInt64Array;
-  if (shared) a = kind === 'stat' ? (bigint ? B.bigintStatValues : B.statValues) : bigint ? B.bigintStatFsValues : B.statFsValues;
+  if (shared)
+    a = kind === 'stat' ? (bigint ? B.bigintStatValues : B.statValues) : bigint ? B.bigintStatFsValues : B.statFsValues;
   else a = bigint ? new BigInt64Array(statFields(kind) * 2) : new Float64Array(statFields(kind) * 2);
   bytesOf(a).set(bytes);
   return a;
@@ -336,7 +361,10 @@ function valueCodec(name: string, kind: Kind, args: unknown[]): ResultCodec<unkn
       const key = statKey(name, args[0], args[1]);
       return {
         encode: (a) => (a === undefined ? null : storeContent(key, statBytes(kind, a as Float64Array))),
-        decode: (x) => (x === null || x === undefined ? undefined : statArray(kind, args[1] === true, true, loadContent(key, x as Bytes) as Uint8Array)),
+        decode: (x) =>
+          x === null || x === undefined
+            ? undefined
+            : statArray(kind, args[1] === true, true, loadContent(key, x as Bytes) as Uint8Array),
       };
     }
   }
@@ -350,7 +378,11 @@ function valueCodec(name: string, kind: Kind, args: unknown[]): ResultCodec<unkn
 function ctxOf(args: unknown[]): Record<string, unknown> | null {
   const n = args.length;
   const ctx = args[n - 1];
-  return n >= 2 && args[n - 2] === undefined && ctx !== null && typeof ctx === 'object' && Object.getPrototypeOf(ctx) === Object.prototype
+  return n >= 2 &&
+    args[n - 2] === undefined &&
+    ctx !== null &&
+    typeof ctx === 'object' &&
+    Object.getPrototypeOf(ctx) === Object.prototype
     ? (ctx as Record<string, unknown>)
     : null;
 }
@@ -360,7 +392,10 @@ function withCtx(ctx: Record<string, unknown>, codec: ResultCodec<unknown> | und
   const encode = codec ? codec.encode : encodeValue;
   const decode = codec ? codec.decode : decodeValue;
   return {
-    encode: (v) => (Object.keys(ctx).length > 0 ? { v: v === undefined ? null : encode(v), ctx: encodeValue({ ...ctx }) } : [encode(v)]),
+    encode: (v) =>
+      Object.keys(ctx).length > 0
+        ? { v: v === undefined ? null : encode(v), ctx: encodeValue({ ...ctx }) }
+        : [encode(v)],
     decode(x) {
       if (Array.isArray(x)) return decode(x[0]);
       const { v, ctx: c } = x as { v: unknown; ctx: unknown };
@@ -386,7 +421,9 @@ function resultsCodec(name: string, kind: Kind, args: unknown[]): ResultCodec<Re
     case 'read': {
       const { key, buf, offset } = readTarget(args);
       return {
-        encode: (r) => errorOnly(r) ?? ((r[1] as number) > 0 ? [null, r[1], readBytes(key, buf, offset, r[1] as number)] : [null, r[1]]),
+        encode: (r) =>
+          errorOnly(r) ??
+          ((r[1] as number) > 0 ? [null, r[1], readBytes(key, buf, offset, r[1] as number)] : [null, r[1]]),
         decode(p) {
           const err = decodedError(p);
           if (err) return err;
@@ -420,12 +457,18 @@ function resultsCodec(name: string, kind: Kind, args: unknown[]): ResultCodec<Re
     case 'statfs': {
       const key = statKey(name, args[0], args[1]);
       return {
-        encode: (r) => errorOnly(r) ?? [null, r[1] === undefined ? null : storeContent(key, statBytes(kind, r[1] as Float64Array))],
+        encode: (r) =>
+          errorOnly(r) ?? [null, r[1] === undefined ? null : storeContent(key, statBytes(kind, r[1] as Float64Array))],
         decode: (p) => {
           const err = decodedError(p);
           if (err) return err;
           const bytes = (p as unknown[])[1];
-          return [null, bytes === null ? undefined : statArray(kind, args[1] === true, false, loadContent(key, bytes as Bytes) as Uint8Array)];
+          return [
+            null,
+            bytes === null
+              ? undefined
+              : statArray(kind, args[1] === true, false, loadContent(key, bytes as Bytes) as Uint8Array),
+          ];
         },
       };
     }
@@ -437,4 +480,3 @@ function resultsCodec(name: string, kind: Kind, args: unknown[]): ResultCodec<Re
   }
   return DEFAULT_RESULTS;
 }
-

@@ -66,7 +66,8 @@ export function readKey(fd: unknown, length: unknown, position: unknown): string
   return n < MAX_ORDINAL ? `${f.path}\0${n}\0${length}\0${position}` : null;
 }
 
-export const fileKey = (path: unknown, flags: unknown): string | null => (typeof path === 'string' ? `${path}\0${flags}` : null);
+export const fileKey = (path: unknown, flags: unknown): string | null =>
+  typeof path === 'string' ? `${path}\0${flags}` : null;
 
 /** The key of a stat (`fn`: stat, lstat, fstat, statfs) of a path or an open descriptor. */
 export function statKey(fn: string, target: unknown, bigint: unknown): string | null {

@@ -25,7 +25,10 @@ export function closeHandle(fd: number, real: () => Promise<unknown>): Promise<v
       args: ['promise', fd],
       what: 'FileHandle close()',
       start(done) {
-        real().then(() => done(null), (e) => done(e));
+        real().then(
+          () => done(null),
+          (e) => done(e),
+        );
       },
       cb(err) {
         if (err != null) reject(err);

@@ -72,23 +72,39 @@ function install(s: Session): void {
     const callback = isFn(options) ? options : cb;
     if (guard.depth > 0 || !isFn(callback)) return opendir.apply(this, arguments as never);
     const opts = isFn(options) ? undefined : options;
-    callbackCall(Api['fs.opendir'], summary('cb', [path, opts]), 'fs.opendir() callback', (done) => opendir.call(this, path, opts, done),
-      (err: unknown, dir: unknown) => (err ? callback(err) : callback(null, newDir(dir as fs.Dir, path, opts))), dirCodec);
+    callbackCall(
+      Api['fs.opendir'],
+      summary('cb', [path, opts]),
+      'fs.opendir() callback',
+      (done) => opendir.call(this, path, opts, done),
+      (err: unknown, dir: unknown) => (err ? callback(err) : callback(null, newDir(dir as fs.Dir, path, opts))),
+      dirCodec,
+    );
   });
   const opendirSync = real.opendirSync as Fn;
   replace(F, 'opendirSync', function (this: unknown, path: unknown, options?: unknown) {
     if (guard.depth > 0) return opendirSync.call(this, path, options);
-    const dir = syncCall(Api['fs.opendir'], summary('sync', [path, options]), () => opendirSync.call(this, path, options), {
-      encode: () => null,
-      decode: () => null,
-    });
+    const dir = syncCall(
+      Api['fs.opendir'],
+      summary('sync', [path, options]),
+      () => opendirSync.call(this, path, options),
+      {
+        encode: () => null,
+        decode: () => null,
+      },
+    );
     return newDir(dir, path, options);
   });
   const opendirP = realP.opendir as Fn;
   replace(P, 'opendir', function (this: unknown, path: unknown, options?: unknown) {
     if (guard.depth > 0) return opendirP.call(this, path, options);
-    return promiseCall<fs.Dir | null>(Api['fs.opendir'], summary('promise', [path, options]), 'fs.promises.opendir()', () => opendirP.call(this, path, options), dirCodec)
-      .then((dir) => newDir(dir, path, options));
+    return promiseCall<fs.Dir | null>(
+      Api['fs.opendir'],
+      summary('promise', [path, options]),
+      'fs.promises.opendir()',
+      () => opendirP.call(this, path, options),
+      dirCodec,
+    ).then((dir) => newDir(dir, path, options));
   });
 
   // ---- watchers -------------------------------------------------------------------------------------

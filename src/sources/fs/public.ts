@@ -96,13 +96,18 @@ export function callbackCall(
   guard.depth++;
   let logged: unknown;
   try {
-    logged = s.call(api, args, () => {
-      invoke(function (...results: unknown[]) {
-        if (done) done(...results);
-        else early = results;
-      });
-      return early === null ? undefined : codec.encode(early);
-    }, RAW);
+    logged = s.call(
+      api,
+      args,
+      () => {
+        invoke(function (...results: unknown[]) {
+          if (done) done(...results);
+          else early = results;
+        });
+        return early === null ? undefined : codec.encode(early);
+      },
+      RAW,
+    );
   } finally {
     guard.depth--;
   }
@@ -124,7 +129,13 @@ export function callbackCall(
 const PROMISE_CODEC: ResultCodec<Results> = DEFAULT_CODEC;
 
 /** A promise call: recorded when the real promise settles (a turn), replayed in that turn. */
-export function promiseCall<T>(api: number, args: unknown, what: string, start: () => Promise<T>, codec: ResultCodec<Results> = PROMISE_CODEC): Promise<T> {
+export function promiseCall<T>(
+  api: number,
+  args: unknown,
+  what: string,
+  start: () => Promise<T>,
+  codec: ResultCodec<Results> = PROMISE_CODEC,
+): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     session.async({
       api,
@@ -133,7 +144,10 @@ export function promiseCall<T>(api: number, args: unknown, what: string, start: 
       start(done) {
         guard.depth++;
         try {
-          start().then((v) => done(null, v), (e) => done(e));
+          start().then(
+            (v) => done(null, v),
+            (e) => done(e),
+          );
         } finally {
           guard.depth--;
         }

@@ -8,7 +8,8 @@ import { original } from '../../session/originals.js';
 
 /** The fs classes, registered by registerFsValueClasses (an explicit call, not an import's side effect). */
 const FS_CLASSES: (() => void)[] = [];
-const fsClass = <T>(name: string, cls: ValueClass<T>): void => void FS_CLASSES.push(() => registerValueClass(name, cls));
+const fsClass = <T>(name: string, cls: ValueClass<T>): void =>
+  void FS_CLASSES.push(() => registerValueClass(name, cls));
 
 /** Registers how fs's classes (Stats, BigIntStats, Dirent, StatFs) are stored in a log. */
 export function registerFsValueClasses(): void {
@@ -16,8 +17,20 @@ export function registerFsValueClasses(): void {
 }
 
 const STAT_FIELDS = [
-  'dev', 'mode', 'nlink', 'uid', 'gid', 'rdev', 'blksize', 'ino', 'size', 'blocks',
-  'atimeMs', 'mtimeMs', 'ctimeMs', 'birthtimeMs',
+  'dev',
+  'mode',
+  'nlink',
+  'uid',
+  'gid',
+  'rdev',
+  'blksize',
+  'ino',
+  'size',
+  'blocks',
+  'atimeMs',
+  'mtimeMs',
+  'ctimeMs',
+  'birthtimeMs',
 ] as const;
 const BIGINT_FIELDS = [...STAT_FIELDS, 'atimeNs', 'mtimeNs', 'ctimeNs', 'birthtimeNs'] as const;
 const DATE_FIELDS = ['atime', 'mtime', 'ctime', 'birthtime'] as const;
@@ -41,15 +54,20 @@ function bigIntStatsProto(): object {
 }
 
 function isBigIntStats(v: unknown): boolean {
-  return typeof v === 'object' && v !== null && typeof (v as Fields).dev === 'bigint' &&
-    Object.getPrototypeOf(Object.getPrototypeOf(v)) === StatsBaseProto;
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    typeof (v as Fields).dev === 'bigint' &&
+    Object.getPrototypeOf(Object.getPrototypeOf(v)) === StatsBaseProto
+  );
 }
 
 function buildStats(proto: object, fields: readonly string[], values: unknown[]): object {
   const st = Object.create(proto) as Fields;
   for (let i = 0; i < fields.length; i++) st[fields[i]] = values[i];
   if (!lazyDates) {
-    for (let i = 0; i < DATE_FIELDS.length; i++) st[DATE_FIELDS[i]] = new Date(Math.round(Number(st[`${DATE_FIELDS[i]}Ms`])));
+    for (let i = 0; i < DATE_FIELDS.length; i++)
+      st[DATE_FIELDS[i]] = new Date(Math.round(Number(st[`${DATE_FIELDS[i]}Ms`])));
   }
   return st;
 }

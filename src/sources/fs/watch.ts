@@ -60,7 +60,12 @@ export class FSWatcher extends EventEmitter {
 }
 
 /** fs.watch(filename[, options][, listener]) */
-export function watch(realWatch: Callback, filename: unknown, options: unknown, listener: unknown): FSWatcher | fs.FSWatcher {
+export function watch(
+  realWatch: Callback,
+  filename: unknown,
+  options: unknown,
+  listener: unknown,
+): FSWatcher | fs.FSWatcher {
   if (typeof options === 'function') listener = options;
   const opts = typeof options === 'object' && options !== null ? (options as { signal?: AbortSignal }) : undefined;
   const { signal, ...rest } = opts ?? {};
@@ -104,7 +109,11 @@ export function nestedWatch(realWatch: Callback, args: unknown[]): unknown {
 }
 
 /** fs.promises.watch(): each value the program pulls is a turn. */
-export function watchIterator(realWatch: Callback, filename: unknown, options: unknown): AsyncIterableIterator<unknown> {
+export function watchIterator(
+  realWatch: Callback,
+  filename: unknown,
+  options: unknown,
+): AsyncIterableIterator<unknown> {
   let real: AsyncIterator<unknown> | null = null;
   let started = false;
   let finished = false;
@@ -117,15 +126,23 @@ export function watchIterator(realWatch: Callback, filename: unknown, options: u
       return real.next();
     };
     const p = first
-      ? promiseCall<IteratorResult<unknown>>(Api['fs.watch'], summary('promise', [filename, options]), 'fs.promises.watch()', start)
+      ? promiseCall<IteratorResult<unknown>>(
+          Api['fs.watch'],
+          summary('promise', [filename, options]),
+          'fs.promises.watch()',
+          start,
+        )
       : promiseCall<IteratorResult<unknown>>(Api['fs.watch.change'], undefined, 'fs.promises.watch() events', start);
-    return p.then((r) => {
-      if (r.done) finished = true;
-      return r;
-    }, (e) => {
-      finished = true;
-      throw e;
-    });
+    return p.then(
+      (r) => {
+        if (r.done) finished = true;
+        return r;
+      },
+      (e) => {
+        finished = true;
+        throw e;
+      },
+    );
   };
   const it: AsyncIterableIterator<unknown> = {
     next: pull,
@@ -188,12 +205,22 @@ export class StatWatcher extends EventEmitter {
 const statWatchers = new Map<string, StatWatcher>();
 
 const resolved = (filename: unknown): string => {
-  const p = filename instanceof URL ? fileURLToPath(filename) : Buffer.isBuffer(filename) ? filename.toString() : String(filename);
+  const p =
+    filename instanceof URL
+      ? fileURLToPath(filename)
+      : Buffer.isBuffer(filename)
+        ? filename.toString()
+        : String(filename);
   return path.resolve(p);
 };
 
 /** fs.watchFile(filename[, options], listener) */
-export function watchFile(real: { watchFile: Callback; unwatchFile: Callback }, filename: unknown, options: unknown, listener: unknown): StatWatcher {
+export function watchFile(
+  real: { watchFile: Callback; unwatchFile: Callback },
+  filename: unknown,
+  options: unknown,
+  listener: unknown,
+): StatWatcher {
   if (options === null || typeof options !== 'object') {
     listener = options;
     options = undefined;

@@ -9,8 +9,24 @@ async function makeCert(ctx) {
   const dir = path.join(ctx.dir, 'certs');
   if (fs.existsSync(path.join(dir, 'cert.pem'))) return;
   fs.mkdirSync(dir, { recursive: true });
-  await ctx.run(['openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '3650', '-subj', '/CN=127.0.0.1',
-    '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem')]);
+  await ctx.run([
+    'openssl',
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-days',
+    '3650',
+    '-subj',
+    '/CN=127.0.0.1',
+    '-addext',
+    'subjectAltName=IP:127.0.0.1',
+    '-keyout',
+    path.join(dir, 'key.pem'),
+    '-out',
+    path.join(dir, 'cert.pem'),
+  ]);
 }
 
 export const NETWORK = [
@@ -21,7 +37,8 @@ export const NETWORK = [
     packages: { express: '5.1.0' },
     ports: ['PORT'],
     files: {
-      'items.json': '[{"id":0,"name":"item 0","price":1},{"id":1,"name":"item 1","price":4},{"id":2,"name":"item 2","price":7},{"id":3,"name":"item 3","price":10},{"id":4,"name":"item 4","price":13},{"id":5,"name":"item 5","price":16},{"id":6,"name":"item 6","price":19},{"id":7,"name":"item 7","price":22},{"id":8,"name":"item 8","price":25},{"id":9,"name":"item 9","price":28},{"id":10,"name":"item 10","price":31},{"id":11,"name":"item 11","price":34}]',
+      'items.json':
+        '[{"id":0,"name":"item 0","price":1},{"id":1,"name":"item 1","price":4},{"id":2,"name":"item 2","price":7},{"id":3,"name":"item 3","price":10},{"id":4,"name":"item 4","price":13},{"id":5,"name":"item 5","price":16},{"id":6,"name":"item 6","price":19},{"id":7,"name":"item 7","price":22},{"id":8,"name":"item 8","price":25},{"id":9,"name":"item 9","price":28},{"id":10,"name":"item 10","price":31},{"id":11,"name":"item 11","price":34}]',
       'client.mjs': `// The load: keep-alive requests from another process (recorded too), 8 at a time.
 import http from 'node:http';
 import crypto from 'node:crypto';
@@ -74,7 +91,8 @@ const server = app.listen(Number(process.env.PORT), '127.0.0.1', () => {
     packages: { fastify: '5.6.1' },
     ports: ['PORT'],
     files: {
-      'items.json': '[{"id":0,"name":"item 0","price":1},{"id":1,"name":"item 1","price":4},{"id":2,"name":"item 2","price":7},{"id":3,"name":"item 3","price":10},{"id":4,"name":"item 4","price":13},{"id":5,"name":"item 5","price":16},{"id":6,"name":"item 6","price":19},{"id":7,"name":"item 7","price":22},{"id":8,"name":"item 8","price":25},{"id":9,"name":"item 9","price":28},{"id":10,"name":"item 10","price":31},{"id":11,"name":"item 11","price":34}]',
+      'items.json':
+        '[{"id":0,"name":"item 0","price":1},{"id":1,"name":"item 1","price":4},{"id":2,"name":"item 2","price":7},{"id":3,"name":"item 3","price":10},{"id":4,"name":"item 4","price":13},{"id":5,"name":"item 5","price":16},{"id":6,"name":"item 6","price":19},{"id":7,"name":"item 7","price":22},{"id":8,"name":"item 8","price":25},{"id":9,"name":"item 9","price":28},{"id":10,"name":"item 10","price":31},{"id":11,"name":"item 11","price":34}]',
       'client.mjs': `// The load: keep-alive requests from another process (recorded too), 8 at a time.
 import http from 'node:http';
 import crypto from 'node:crypto';

@@ -21,7 +21,8 @@ test('the data file', () => {
 };
 
 const jestFiles = {
-  'jest.config.js': "module.exports = { testEnvironment: 'node', maxWorkers: 2, cacheDirectory: '<rootDir>/.jest-cache' };\n",
+  'jest.config.js':
+    "module.exports = { testEnvironment: 'node', maxWorkers: 2, cacheDirectory: '<rootDir>/.jest-cache' };\n",
   'data.json': '{ "values": [1, 2, 3, 4] }\n',
   '__tests__/timers.test.js': testBodies.timers,
   '__tests__/data.test.js': testBodies.data,

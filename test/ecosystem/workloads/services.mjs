@@ -43,7 +43,9 @@ await redis.quit();
     packages: { pg: '8.13.1' },
     services: ['pg'],
     setup: async (ctx) => {
-      await ctx.pg.sql('DROP TABLE IF EXISTS visits; CREATE TABLE visits (id serial primary key, who text, at timestamptz default now())');
+      await ctx.pg.sql(
+        'DROP TABLE IF EXISTS visits; CREATE TABLE visits (id serial primary key, who text, at timestamptz default now())',
+      );
       await ctx.pg.sql("INSERT INTO visits (who) VALUES ('seed')");
     },
     files: {

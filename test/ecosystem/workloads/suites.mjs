@@ -58,7 +58,13 @@ export const SUITES = [
     what: "json-schema-traverse's own spec (from its tarball) under mocha",
     fast: true,
     packages: { mocha: '10.8.2', 'json-schema-traverse': '1.0.0' },
-    command: ['node', 'node_modules/mocha/bin/mocha.js', '--reporter', 'spec', 'node_modules/json-schema-traverse/spec/*.spec.js'],
+    command: [
+      'node',
+      'node_modules/mocha/bin/mocha.js',
+      '--reporter',
+      'spec',
+      'node_modules/json-schema-traverse/spec/*.spec.js',
+    ],
   },
   {
     name: 'suite-tape',
@@ -72,7 +78,8 @@ export const SUITES = [
     packages: { mime: '1.6.0' },
     // Copied out of node_modules: node --test (22+) does not run files under node_modules.
     outputs: ['mime-pkg'],
-    setup: (ctx) => fs.cpSync(path.join(ctx.dir, 'node_modules', 'mime'), path.join(ctx.dir, 'mime-pkg'), { recursive: true }),
+    setup: (ctx) =>
+      fs.cpSync(path.join(ctx.dir, 'node_modules', 'mime'), path.join(ctx.dir, 'mime-pkg'), { recursive: true }),
     command: ['node', '--test', '--test-reporter=tap', 'mime-pkg/src/test.js'],
   },
   {

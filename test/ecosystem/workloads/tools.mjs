@@ -13,7 +13,21 @@ const webProject = {
 };
 
 const tsProject = {
-  'tsconfig.json': JSON.stringify({ compilerOptions: { target: 'es2022', module: 'nodenext', strict: true, rootDir: 'src', outDir: 'out', declaration: true }, include: ['src'] }, null, 2),
+  'tsconfig.json': JSON.stringify(
+    {
+      compilerOptions: {
+        target: 'es2022',
+        module: 'nodenext',
+        strict: true,
+        rootDir: 'src',
+        outDir: 'out',
+        declaration: true,
+      },
+      include: ['src'],
+    },
+    null,
+    2,
+  ),
   'src/index.ts': `import { area, type Shape } from './shapes.js';\nconst shapes: Shape[] = [{ kind: 'circle', r: 2 }, { kind: 'square', side: 3 }];\nexport const total: number = shapes.map(area).reduce((a, b) => a + b, 0);\n`,
   'src/shapes.ts': `export type Shape = { kind: 'circle'; r: number } | { kind: 'square'; side: number };\nexport function area(s: Shape): number {\n  switch (s.kind) {\n    case 'circle': return Math.PI * s.r ** 2;\n    case 'square': return s.side ** 2;\n  }\n}\n`,
   'src/broken.ts': `export const n: number = 'not a number';\n`,
