@@ -112,6 +112,19 @@ describe('messages Node drains from a stopped worker', () => {
   });
 });
 
+describe('a worker the process ends before it started', () => {
+  it('its thread never ran the program: the replay prints exactly what the recording did, and so does a debugged replay', async ({
+    expect,
+  }) => {
+    // The 1 ms timer throws before a new thread has started: the process ends, the worker with it.
+    const r = await recordAndReplay('race/worker-timer.cjs', ['1']);
+    expect(r.record.status).toBe(1);
+    expectReplayMatches(expect, r);
+    const events = await eventsOf(r.record.dir, { sites: true });
+    expect(events.at(-1)?.kind).toBe('end');
+  });
+});
+
 describe("rewind's own variables", () => {
   it('the program and its workers read at replay the REWIND_MODE they recorded; replaying writes nothing into the recording', async ({
     expect,

@@ -184,6 +184,13 @@ function openReplay(): ReplaySession {
     replayedThreadDone();
     return original.reallyExit(EXIT.USAGE);
   }
+  if (!isMainThread && !original.fs.existsSync(tracePath) && original.fs.existsSync(given!)) {
+    // The recorded process ended, or stopped this thread, before the thread's preload ran:
+    // no code of the program ran in it. None does at replay: it waits to be stopped.
+    replayedThreadDone();
+    const forever = new Int32Array(new SharedArrayBuffer(4));
+    for (;;) original.Atomics.wait(forever, 0, 0);
+  }
   let file: TraceFile;
   try {
     file = TraceReader.open(tracePath);

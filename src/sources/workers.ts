@@ -517,7 +517,10 @@ function patchWorker(
         data: options?.workerData,
       };
       const more = shared ? { workerData: { [WRAPPED]: wrapped } } : {};
-      super(filename, { ...options, ...more });
+      // Given explicitly: left to Node, a replayed worker saw the replay's own steering
+      // variables (REWIND_CONTROL), not the program's restored environment.
+      const env = options?.env === workerThreads.SHARE_ENV ? options.env : { ...(options?.env ?? process.env) };
+      super(filename, { ...options, env, ...more });
       const key = workerField(this, 'kHandle');
       if (key) patch(this, (this as any)[key], shared);
     }
