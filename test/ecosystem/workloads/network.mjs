@@ -29,12 +29,16 @@ async function makeCert(ctx) {
   ]);
 }
 
-export const NETWORK = [
-  {
-    name: 'express',
-    what: 'express 5: 240 keep-alive requests from a client process (recorded too), a timer and a file read per request, a log line each',
-    fast: true,
-    packages: { express: '5.1.0' },
+/**
+ * An HTTP server under keep-alive load from a client process it starts (recorded too): a
+ * timer and a file read per request, a log line each. At replay the data file is gone.
+ */
+function httpServer(name, what, packages, main) {
+  return {
+    name,
+    what,
+    fast: name === 'express',
+    packages,
     ports: ['PORT'],
     files: {
       'items.json':
@@ -56,7 +60,19 @@ console.log('client: ' + bodies.length + ' answers, sha256 ' + crypto.createHash
 console.log('client: first ' + bodies[0]);
 agent.destroy();
 `,
-      'main.mjs': `import express from 'express';
+      'main.mjs': main,
+    },
+    command: ['node', 'main.mjs'],
+    changeWorld: (ctx) => fs.rmSync(path.join(ctx.dir, 'items.json'), { force: true }),
+  };
+}
+
+export const NETWORK = [
+  httpServer(
+    'express',
+    'express 5: 240 keep-alive requests from a client process (recorded too), a timer and a file read per request, a log line each',
+    { express: '5.1.0' },
+    `import express from 'express';
 import fs from 'node:fs';
 import { spawn } from 'node:child_process';
 const items = JSON.parse(await fs.promises.readFile('items.json', 'utf8'));
@@ -79,38 +95,12 @@ const server = app.listen(Number(process.env.PORT), '127.0.0.1', () => {
   });
 });
 `,
-    },
-    command: ['node', 'main.mjs'],
-    // The server read its data file: at replay it is gone.
-    changeWorld: (ctx) => fs.rmSync(path.join(ctx.dir, 'items.json'), { force: true }),
-  },
-  {
-    name: 'fastify',
-    what: 'fastify 5: the same server and client as express, on fastify',
-    fast: false,
-    packages: { fastify: '5.6.1' },
-    ports: ['PORT'],
-    files: {
-      'items.json':
-        '[{"id":0,"name":"item 0","price":1},{"id":1,"name":"item 1","price":4},{"id":2,"name":"item 2","price":7},{"id":3,"name":"item 3","price":10},{"id":4,"name":"item 4","price":13},{"id":5,"name":"item 5","price":16},{"id":6,"name":"item 6","price":19},{"id":7,"name":"item 7","price":22},{"id":8,"name":"item 8","price":25},{"id":9,"name":"item 9","price":28},{"id":10,"name":"item 10","price":31},{"id":11,"name":"item 11","price":34}]',
-      'client.mjs': `// The load: keep-alive requests from another process (recorded too), 8 at a time.
-import http from 'node:http';
-import crypto from 'node:crypto';
-const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
-const port = Number(process.env.PORT);
-const get = (path) => new Promise((resolve, reject) => {
-  http.get({ host: '127.0.0.1', port, path, agent }, (res) => {
-    let b = '';
-    res.setEncoding('utf8');
-    res.on('data', (c) => (b += c)).on('end', () => resolve(res.statusCode + ' ' + b));
-  }).on('error', reject);
-});
-const bodies = await Promise.all(Array.from({ length: 240 }, (_, i) => get(i % 40 === 39 ? '/missing' : '/item/' + (i % 12))));
-console.log('client: ' + bodies.length + ' answers, sha256 ' + crypto.createHash('sha256').update(bodies.join('\\n')).digest('hex'));
-console.log('client: first ' + bodies[0]);
-agent.destroy();
-`,
-      'main.mjs': `import Fastify from 'fastify';
+  ),
+  httpServer(
+    'fastify',
+    'fastify 5: the same server and client as express, on fastify',
+    { fastify: '5.6.1' },
+    `import Fastify from 'fastify';
 import fs from 'node:fs';
 import { spawn } from 'node:child_process';
 const items = JSON.parse(await fs.promises.readFile('items.json', 'utf8'));
@@ -125,11 +115,7 @@ client.on('exit', async (code) => {
   await app.close();
 });
 `,
-    },
-    command: ['node', 'main.mjs'],
-    // The server read its data file: at replay it is gone.
-    changeWorld: (ctx) => fs.rmSync(path.join(ctx.dir, 'items.json'), { force: true }),
-  },
+  ),
   {
     name: 'ws',
     what: 'ws 8: a WebSocket server and client exchanging messages',
