@@ -39,7 +39,7 @@ if (cached === undefined) save(script.createCachedData());
 
 function save(data: Buffer): void {
   const tmp = `${cacheFile}.${process.pid}.tmp`;
-  // rewind records the fs binding these call: marked as its own I/O (see session/originals.ts).
+  // rewind records the fs binding these call: marked as its own I/O (see node/originals.ts).
   const ownIo = ((globalThis as Record<symbol, unknown>)[Symbol.for('rewind.ownIo')] ??= { depth: 0 }) as {
     depth: number;
   };

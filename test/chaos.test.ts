@@ -8,7 +8,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Chaos, Delivery, type Lane } from '../src/session/chaos.js';
-import { original } from '../src/session/originals.js';
+import { original } from '../src/node/originals.js';
 import {
   BIN,
   NODE,

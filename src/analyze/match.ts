@@ -1,7 +1,7 @@
 // Which process of one recording is which of another: processes are matched by their
 // program and their place in the process tree (the n-th child of that program under the
 // same parent), never by pid, which differs from run to run.
-import type { RecordedProcess } from '../cli/recordings.js';
+import type { RecordedProcess } from '../trace/store.js';
 
 /** A process's place: `app#0/worker#0`, `npm#0/node#1`. */
 export function placesOf(list: RecordedProcess[]): Map<string, RecordedProcess> {

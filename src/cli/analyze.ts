@@ -18,7 +18,7 @@ import { eventSites } from './replay-until.js';
 import { runRecording, type ExitStatus } from './record.js';
 import { CliError, defaultProcess, processesOf, resolveRecording, type RecordedProcess } from './recordings.js';
 import { runScheduled } from './schedule.js';
-import { printable, shellWord, shownPath } from './shell.js';
+import { printable, shellWord, shownPath } from '../shell.js';
 import { showSite } from './replayed.js';
 
 export interface AnalyzeOptions {

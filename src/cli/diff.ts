@@ -9,7 +9,7 @@ import { EXIT } from '../exit-codes.js';
 import { eventSites } from './replay-until.js';
 import { CliError, processesOf, resolveRecording, type RecordedProcess, type Recording } from './recordings.js';
 import { showSite } from './replayed.js';
-import { printable, shownPath } from './shell.js';
+import { printable, shownPath } from '../shell.js';
 
 export interface DiffOptions {
   process?: string;

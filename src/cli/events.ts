@@ -6,7 +6,7 @@ import { TraceReader, type TraceEvent, type TraceFile } from '../trace/reader.js
 import { boundMemory, resolveRecording } from './recordings.js';
 import { eventSites } from './replay-until.js';
 import { showSite } from './replayed.js';
-import { printable } from './shell.js';
+import { printable } from '../shell.js';
 
 export interface EventsOptions {
   process?: string;

@@ -6,7 +6,7 @@ import { TraceReader } from '../trace/reader.js';
 import { nativeLibraries } from './native.js';
 import { boundMemory, resolveRecording, type Recording } from './recordings.js';
 import { startupPlan } from './replay.js';
-import { printable } from './shell.js';
+import { printable } from '../shell.js';
 
 export function info(arg: string | undefined, opts: { process?: string } = {}): void {
   boundMemory();

@@ -1,7 +1,7 @@
 // `rewind ps`: the processes and worker threads of a recording.
 import { describeEnd } from '../trace/describe.js';
 import { boundMemory, defaultProcess, processesOf, resolveRecording } from './recordings.js';
-import { printable } from './shell.js';
+import { printable } from '../shell.js';
 
 /** `rewind ps`: the processes and worker threads of a recording; * marks the one replayed by default. */
 export function ps(arg: string | undefined, opts: { json?: boolean }): void {

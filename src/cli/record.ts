@@ -6,7 +6,6 @@ import { spawn, type StdioOptions } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { EXIT } from '../exit-codes.js';
 import { CHAOS_CLAIM } from '../session/chaos.js';
 import { ENV } from '../session/env.js';
@@ -20,30 +19,9 @@ import {
   setLatest,
   type RecordingIndex,
 } from '../trace/store.js';
-import { CliError, logsIn } from './recordings.js';
-
-const DIST = fileURLToPath(new URL('..', import.meta.url));
-/** The bundled CommonJS preload (see src/preload.ts). */
-export const PRELOAD = path.join(DIST, 'preload.cjs');
-/** The ESM preload, for replays a debugger drives (its controller is ESM). */
-export const REGISTER_URL = pathToFileURL(path.join(DIST, 'register.js')).href;
-
-/**
- * NODE_OPTIONS with rewind's preload — the CommonJS bundle, or with `esm` the ESM one —
- * and without a preload of this or another rewind copy (a recorded environment has one).
- */
-export function withPreload(nodeOptions: string | undefined, esm = false): string {
-  const flag = esm ? `--import=${REGISTER_URL}` : `--require="${PRELOAD.replace(/(["\\])/g, '\\$1')}"`;
-  return [withoutPreload(nodeOptions), flag].filter(Boolean).join(' ');
-}
-
-/** NODE_OPTIONS without a preload of this or another rewind copy. */
-export function withoutPreload(nodeOptions: string | undefined): string {
-  return (nodeOptions ?? '')
-    .split(/\s+/)
-    .filter((t) => t && !/^--(import|require)="?\S*[\\/](register\.js|preload\.cjs)"?$/.test(t))
-    .join(' ');
-}
+import { CliError } from './recordings.js';
+import { logsIn } from '../trace/store.js';
+import { withPreload } from '../paths.js';
 
 export interface RecordOptions {
   out?: string;

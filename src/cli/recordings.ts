@@ -3,11 +3,20 @@ import fs from 'node:fs';
 import path from 'node:path';
 import v8 from 'node:v8';
 import { EXIT } from '../exit-codes.js';
-import type { EndInfo, FailureInfo } from '../trace/format.js';
 import { TraceReader, TraceError, type TraceFile } from '../trace/reader.js';
 import { indexProblem } from '../trace/validate.js';
-import { printable } from './shell.js';
-import { INDEX_FILE, LOG_EXT, STORE_DIR, latestRecording, programName, type RecordingIndex } from '../trace/store.js';
+import { printable } from '../shell.js';
+import {
+  INDEX_FILE,
+  STORE_DIR,
+  latestRecording,
+  logsIn,
+  summarizeProcess,
+  type RecordedProcess,
+  type RecordingIndex,
+} from '../trace/store.js';
+
+export { logsIn, summarizeProcess, type RecordedProcess } from '../trace/store.js';
 
 /** An error the user can act on: printed as is, then rewind exits with `code`. */
 export class CliError extends Error {
@@ -57,17 +66,6 @@ export function readIndex(dir: string): RecordingIndex | null {
   return index as RecordingIndex;
 }
 
-export function logsIn(dir: string): string[] {
-  try {
-    return fs
-      .readdirSync(dir)
-      .filter((f) => f.endsWith(LOG_EXT))
-      .map((f) => path.join(dir, f));
-  } catch {
-    return [];
-  }
-}
-
 /** Opens a log to inspect it: checked and counted, its events read again when listed (bounded memory). */
 function openTrace(log: string): TraceFile {
   try {
@@ -76,67 +74,6 @@ function openTrace(log: string): TraceFile {
     if (e instanceof TraceError) throw new CliError(e.message, EXIT.BAD_TRACE);
     throw e;
   }
-}
-
-/** One recorded process (or worker thread) of a recording, as `rewind ps` shows it. */
-export interface RecordedProcess {
-  log: string;
-  trace: TraceFile;
-  pid: number;
-  ppid: number;
-  /** 0 for a process's main thread; a worker thread's id otherwise. */
-  threadId: number;
-  /** The program's short name (its entry file's base name). */
-  name: string;
-  end: EndInfo | null;
-  failures: FailureInfo[];
-  /** Why this process counts as failed, or null: a non-zero exit, a signal, an uncaught error, a failed test. */
-  failed: string | null;
-  /** When it first failed, µs since the epoch, for ordering failed processes. */
-  failedAtUs: number;
-  /** A package manager's process, recorded for its output only (TraceHeader.passThrough): not replayable. */
-  passThrough?: boolean;
-}
-
-export function summarizeProcess(log: string, trace: TraceFile): RecordedProcess {
-  const h = trace.header;
-  let end: EndInfo | null = null;
-  const failures: FailureInfo[] = [];
-  let firstFailureUs = Infinity;
-  for (const ev of TraceReader.events(trace)) {
-    if (ev.failure) {
-      failures.push(ev.failure);
-      firstFailureUs = Math.min(firstFailureUs, ev.timeUs);
-    }
-    if (ev.end) {
-      end = ev.end;
-      if (!failures.length && (ev.end.code || ev.end.signal)) firstFailureUs = ev.timeUs;
-    }
-  }
-  const test = failures.find((f) => f.origin === 'test');
-  const crash = failures.find((f) => f.origin !== 'test');
-  const failed = crash
-    ? `${crash.origin === 'unhandledRejection' ? 'unhandled rejection' : 'uncaught exception'}: ${crash.name}: ${crash.message}`
-    : test
-      ? `test failed: ${test.test}: ${test.name}: ${test.message.split('\n')[0]}`
-      : end?.signal
-        ? `killed by ${end.signal}`
-        : end && end.code && end.via !== 'terminated'
-          ? `exit code ${end.code}`
-          : null;
-  return {
-    log,
-    trace,
-    pid: h.pid,
-    ppid: h.ppid,
-    threadId: h.threadId ?? 0,
-    name: h.threadId ? `worker ${h.threadId}` : programName(h.argv),
-    end,
-    failures,
-    failed,
-    failedAtUs: h.startWall * 1000 + firstFailureUs,
-    ...(h.passThrough ? { passThrough: true } : {}),
-  };
 }
 
 /** Every process (and worker thread) recorded in a recording directory, parents first. */

@@ -6,7 +6,7 @@ import { EXIT } from '../exit-codes.js';
 import { parseRules, redactRecording, type RedactRules, type RedactResult } from '../session/redact.js';
 import { CliError, resolveRecording } from './recordings.js';
 import { outDir, outputError } from './record.js';
-import { shownPath } from './shell.js';
+import { shownPath } from '../shell.js';
 
 /** The rules of --redact=RULES / --rules RULES; a bad rule is a usage error. */
 export function rulesOf(spec: string | boolean | undefined): RedactRules {

@@ -8,9 +8,10 @@ import { ENV } from '../session/env.js';
 import { Api, type EndInfo, type TraceHeader } from '../trace/format.js';
 import { TraceReader, type TraceEvent } from '../trace/reader.js';
 import { CliError, resolveRecording, type Recording } from './recordings.js';
-import { exitLike, runChild, withPreload, withoutPreload } from './record.js';
+import { exitLike, runChild } from './record.js';
+import { withPreload, withoutPreload } from '../paths.js';
 import { checkNative } from './native.js';
-import { printable } from './shell.js';
+import { printable } from '../shell.js';
 import { envWithoutEffects, reviewStartup, signedByMe, withoutEffects, type StartupReview } from '../session/trust.js';
 
 export interface ReplayCliOptions {

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { STORE_DIR, programName, recordingName, setLatest, type RecordingIndex } from '../trace/store.js';
 import { EXIT } from '../exit-codes.js';
-import { shellWord, shownPath } from './shell.js';
+import { shellWord, shownPath } from '../shell.js';
 import { CliError, defaultProcess, logsIn, processesOf, type RecordedProcess } from './recordings.js';
 import {
   discardRun,

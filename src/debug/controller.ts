@@ -3,7 +3,7 @@
 // the trampoline. Loaded only when the CLI set ENV.CONTROL, so a plain replay runs without it.
 import { EXIT } from '../exit-codes.js';
 import { ENV } from '../session/env.js';
-import { original } from '../session/originals.js';
+import { original } from '../node/originals.js';
 import type { ReplayHook, ReplaySession } from '../session/replay.js';
 import { TAGS } from '../trace/format.js';
 import { TraceReader } from '../trace/reader.js';

@@ -10,7 +10,7 @@
 // the client's first evaluation.)
 import inspector from 'node:inspector';
 import { DIST_URL, isRewindFile } from '../paths.js';
-import { original } from '../session/originals.js';
+import { original } from '../node/originals.js';
 
 export class HandoffError extends Error {}
 

@@ -2,7 +2,7 @@
 // JSON object per line over an inherited socket (fd ENV.CONTROL). The replayed process
 // writes and reads it synchronously, with rewind's original fs functions, so the channel
 // never touches the program's event loop, timers or streams.
-import { original } from '../session/originals.js';
+import { original } from '../node/originals.js';
 
 const BATCH_BYTES = 64 * 1024;
 

@@ -34,6 +34,21 @@ export const serverResponse = http.ServerResponse.prototype as unknown as {
   _storeHeader(firstLine: string, headers: unknown): void;
 };
 
+/** A response's head as Node builds it before writing it (OutgoingMessage#_header). */
+export const responseHead = {
+  get: (res: object): string => (res as { _header: string })._header,
+  set(res: object, head: string): void {
+    (res as { _header: string })._header = head;
+  },
+};
+
+/**
+ * A Node timer's delay (Timeout#_idleTimeout; -1 once cleared). Read on a socket's idle
+ * timer, which Node makes with its internal timers; checked where read (a timer without
+ * it stays Node's, and a replay that needed it reports a divergence).
+ */
+export const timerDelay = (timer: object): number | undefined => (timer as { _idleTimeout?: number })._idleTimeout;
+
 /** net.Socket.prototype with the function its idle timer calls. */
 export const socketPrototype = net.Socket.prototype as unknown as { _onTimeout(): void };
 
@@ -73,6 +88,9 @@ export function checkFields(): void {
     () => nodeProcess.reallyExit,
   );
   fn('Module._load', 'calls of unsupported Node modules (reported)', () => cjsLoader._load);
+  lookup('OutgoingMessage#_header', "HTTP responses' Date header (from the session's clock)", () =>
+    Object.hasOwn(new http.OutgoingMessage(), '_header') ? true : null,
+  );
   fn('Module.prototype.load', "telling the module loader's reads from the program's", () => cjsLoader.prototype.load);
   fn(
     'Module.prototype._compile',

@@ -6,8 +6,8 @@
 // failed are kept, the others dropped, and each failure is listed with its replay and
 // debug commands. Only jest's types would be imported: jest stays the project's own.
 import path from 'node:path';
-import { withPreload } from '../cli/record.js';
-import { logsIn } from '../cli/recordings.js';
+import { withPreload } from '../paths.js';
+import { logsIn } from '../trace/store.js';
 import { ENV } from '../session/env.js';
 import { STORE_DIR, recordingName } from '../trace/store.js';
 import { rewindMode } from '../testing.js';

@@ -1,10 +1,10 @@
 // After a test run: the recordings of test processes that failed are kept, the others
 // dropped, and each failure is listed with the command that replays it.
-import { original } from '../session/originals.js';
+import { original } from '../node/originals.js';
 import { TraceReader } from '../trace/reader.js';
 import { setLatest } from '../trace/store.js';
-import { summarizeProcess, type RecordedProcess } from '../cli/recordings.js';
-import { shellWord, shownPath as shown } from '../cli/shell.js';
+import { summarizeProcess, type RecordedProcess } from '../trace/store.js';
+import { shellWord, shownPath as shown } from '../shell.js';
 
 /** What the summary says of a kept process. */
 export type FailedProcess = Pick<RecordedProcess, 'pid' | 'name' | 'failures' | 'failed'>;

@@ -3,7 +3,7 @@
 // `--require` modules, not `--import` ones): `node --require rewind-replay/node-test --test`, or
 // `node --require rewind-replay/node-test file.test.js`. Each test process is recorded from its
 // start, its failing tests reported into its recording in the turn where they failed
-// (node-test-hooks.ts); when the tests are done the recordings where a test failed are
+// (sources/node-test.ts); when the tests are done the recordings where a test failed are
 // kept, the others dropped, and rewind prints how to replay each failure.
 //
 // `node --test` runs every test file in a child process of its own, with this module on
@@ -12,11 +12,11 @@
 import path from 'node:path';
 import { ENV } from '../session/env.js';
 import { start } from '../session/start.js';
-import { original, writeStderr } from '../session/originals.js';
+import { original, writeStderr } from '../node/originals.js';
 import { STORE_DIR, logPath, programName, recordingName, setLatest } from '../trace/store.js';
 import { rewindMode } from '../testing.js';
-import { installNodeTestHooks, reportedFailures } from './node-test-hooks.js';
-import { logsIn } from '../cli/recordings.js';
+import { installNodeTestHooks, reportedFailures } from '../sources/node-test.js';
+import { logsIn } from '../trace/store.js';
 import { describeSettled, removeIfEmpty, settleRecordings } from './keep.js';
 
 /** The `node --test` process that runs each file in a child (not `--test-isolation=none`). */

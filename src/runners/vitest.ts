@@ -8,8 +8,8 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Reporter, Vite, Vitest } from 'vitest/node';
-import { PRELOAD } from '../cli/record.js';
-import { logsIn } from '../cli/recordings.js';
+import { PRELOAD } from '../paths.js';
+import { logsIn } from '../trace/store.js';
 import { ENV } from '../session/env.js';
 import { STORE_DIR, recordingName } from '../trace/store.js';
 import { rewindMode } from '../testing.js';

@@ -7,7 +7,7 @@
 import { createRequire } from 'node:module';
 import type * as AsyncHooks from 'node:async_hooks';
 import { isRewindFile } from '../paths.js';
-import { original, writeStderr } from './originals.js';
+import { original, writeStderr } from '../node/originals.js';
 import type { RecordSession } from './record.js';
 
 /** Microtask-level resources: they follow deterministically from the turns. */

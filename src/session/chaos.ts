@@ -27,7 +27,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { Api } from '../trace/format.js';
 import { programName } from '../trace/store.js';
-import { original } from './originals.js';
+import { original } from '../node/originals.js';
 
 /** What is being delivered: each kind is perturbed its own way. */
 export const Delivery = {

@@ -1,7 +1,7 @@
 // The divergence report: the replay stops at the first event where the program asks for
 // something other than what the log holds, says where, and exits with EXIT.DIVERGENCE.
 import { EXIT } from '../exit-codes.js';
-import { original, writeStderr } from './originals.js';
+import { original, writeStderr } from '../node/originals.js';
 
 export interface DivergenceReport {
   /** The event number the program was about to consume. */

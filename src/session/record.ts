@@ -1,9 +1,10 @@
 // RecordSession: the program runs for real; every nondeterministic result it receives and
 // every callback the event loop enters is appended to the trace.
 import { Api, type EndInfo, type FailureInfo, type TraceHeader } from '../trace/format.js';
+import { signLog } from './trust.js';
 import { TraceWriter } from '../trace/writer.js';
 import { deliveryOf, type Chaos } from './chaos.js';
-import { original, writeStderr } from './originals.js';
+import { original, writeStderr } from '../node/originals.js';
 import { failureInfo } from './failure.js';
 import { rethrow, type AsyncCall, type ResultCodec, type SessionApi } from './session.js';
 
@@ -25,6 +26,7 @@ export class RecordSession implements SessionApi {
     readonly chaos: Chaos | null = null,
   ) {
     this.writer = new TraceWriter(path, header);
+    signLog(path, this.writer.preamble);
     this.base = BigInt(header.monoBase[0]) * 1_000_000_000n + BigInt(header.monoBase[1]);
     // An idle program still gets its events to disk: a SIGKILL then loses at most this much.
     this.flushTimer = original.setInterval(() => this.writer.flush(), FLUSH_INTERVAL_MS);

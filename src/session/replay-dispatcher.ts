@@ -5,7 +5,7 @@
 import { unzigzag } from '../trace/codec.js';
 import { describeEnd } from '../trace/describe.js';
 import { Tag } from '../trace/format.js';
-import { original, writeStderr } from './originals.js';
+import { original, writeStderr } from '../node/originals.js';
 import { ReplayLog } from './replay-log.js';
 
 /** A callback registered by the program, waiting for its turn in the log. */

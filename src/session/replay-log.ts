@@ -9,7 +9,7 @@ import type { TraceHeader } from '../trace/format.js';
 import { DecodeState, decodeEvent, type TraceEvent, type TraceFile } from '../trace/reader.js';
 import { EXIT } from '../exit-codes.js';
 import { divergence } from './divergence.js';
-import { original, writeStderr } from './originals.js';
+import { original, writeStderr } from '../node/originals.js';
 import { programStack } from './stack.js';
 
 /**

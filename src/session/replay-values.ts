@@ -6,7 +6,7 @@ import { quote } from '../trace/describe.js';
 import { Api, TAGS, Tag, apiName, type CallRecord } from '../trace/format.js';
 import { decodeValue, encodeValue, summarize, toJson } from '../trace/values.js';
 import { digest } from '../trace/writer.js';
-import { original } from './originals.js';
+import { original } from '../node/originals.js';
 import { HOLD_LIMIT_MS, ReplayDispatcher } from './replay-dispatcher.js';
 import { rethrow, type AsyncCall, type ResultCodec } from './session.js';
 import { programStack } from './stack.js';

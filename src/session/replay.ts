@@ -3,7 +3,7 @@
 // turns, replay-values.ts serves values and checks calls and outputs; this file checks how
 // the run ends (its exit, uncaught failures, failed tests).
 import { describeEnd } from '../trace/describe.js';
-import { writeStderr } from './originals.js';
+import { writeStderr } from '../node/originals.js';
 import { ReplayValues } from './replay-values.js';
 import type { SessionApi } from './session.js';
 import { errorLine, failureInfo } from './failure.js';

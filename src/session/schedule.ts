@@ -12,7 +12,7 @@ import path from 'node:path';
 import { isMainThread } from 'node:worker_threads';
 import { programName } from '../trace/store.js';
 import { CHAOS_CLAIM, Chaos, type Delivering, type Lane } from './chaos.js';
-import { original, writeStderr } from './originals.js';
+import { original, writeStderr } from '../node/originals.js';
 
 /** What the CLI hands each process: its turns in the target order, as [op, k] (the k-th delivery of op). */
 export interface ScheduleEntry {

@@ -15,7 +15,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { original } from './originals.js';
+import { original } from '../node/originals.js';
 import type { TraceHeader } from '../trace/format.js';
 
 const homedir = os.homedir;

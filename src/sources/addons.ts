@@ -9,7 +9,7 @@
 import path from 'node:path';
 import { EXIT } from '../exit-codes.js';
 import { ENV } from '../session/env.js';
-import { original, writeStderr } from '../session/originals.js';
+import { original, writeStderr } from '../node/originals.js';
 import type { Session, Source } from '../session/session.js';
 import { Api } from '../trace/format.js';
 import { Membrane } from './membrane.js';

@@ -10,7 +10,7 @@
 import crypto from 'node:crypto';
 import { bindings } from '../node/bindings.js';
 import { deliveryOf } from '../session/chaos.js';
-import { ownIo } from '../session/originals.js';
+import { ownIo } from '../node/originals.js';
 import type { Session, Source } from '../session/session.js';
 import { Api, Tag } from '../trace/format.js';
 

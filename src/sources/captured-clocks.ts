@@ -22,7 +22,7 @@ import { Readable } from 'node:stream';
 import perfHooks, { performance, PerformanceEntry, PerformanceObserverEntryList } from 'node:perf_hooks';
 import { nodeLoaded } from '../node/fields.js';
 import { Api } from '../trace/format.js';
-import { original } from '../session/originals.js';
+import { original } from '../node/originals.js';
 import { numbersAsRecorded } from './readings.js';
 import type { Session, Source } from '../session/session.js';
 

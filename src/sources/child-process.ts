@@ -5,7 +5,7 @@
 // handle under ChildProcess (spawn, exit, kill) and spawn_sync, the one function behind
 // spawnSync, execSync and execFileSync.
 import { bindings, type Bindings } from '../node/bindings.js';
-import { original, writeStderr } from '../session/originals.js';
+import { original, writeStderr } from '../node/originals.js';
 import type { RecordSession } from '../session/record.js';
 import type { ReplaySession } from '../session/replay.js';
 import type { Session, Source } from '../session/session.js';

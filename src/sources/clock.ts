@@ -6,7 +6,7 @@
 import { performance } from 'node:perf_hooks';
 import { hrtimeBigintOf, hrtimeOf, perfNowOf, uptimeOf } from '../trace/clocks.js';
 import { Tag } from '../trace/format.js';
-import { original } from '../session/originals.js';
+import { original } from '../node/originals.js';
 import type { Session, Source } from '../session/session.js';
 
 /**

@@ -3,10 +3,10 @@
 // private copy of Date, cached for a second on a private timer). Where Node added it,
 // rewind swaps its value, in place, for the time the log holds for the turn in progress —
 // no clock reading to log per response — so the header block keeps Node's own layout.
-import { serverResponse } from '../node/fields.js';
+import { responseHead, serverResponse } from '../node/fields.js';
 import { kOutHeaders as outHeaders } from '../node/symbols.js';
 import type { Session, Source } from '../session/session.js';
-import { original } from '../session/originals.js';
+import { original } from '../node/originals.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Headers = Record<string, unknown> | unknown[] | null | undefined;
@@ -56,12 +56,12 @@ export const httpSource: Source = {
       if (this.sendDate && !hasDate(headers, kOutHeaders ? this[kOutHeaders] : undefined)) {
         // Node added "Date: <29 characters>\r\n" after the program's headers: the only
         // line that starts so (no header value holds a line break). Swap in the session's.
-        const h: string = this._header;
+        const h = responseHead.get(this);
         const at = h.indexOf('\r\nDate: ');
         // Recording, Node's clock and the turn's time mostly name the same second: nothing to swap.
         const date = utcNow(s);
         if (at >= 0 && !h.startsWith(date, at + 8)) {
-          this._header = h.slice(0, at + 8) + date + h.slice(at + 8 + DATE_LENGTH);
+          responseHead.set(this, h.slice(0, at + 8) + date + h.slice(at + 8 + DATE_LENGTH));
         }
       }
       return result;

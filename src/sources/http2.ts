@@ -10,7 +10,7 @@
 // set from the recorded clock instead, as for HTTP/1 (http.ts).
 import { bindings } from '../node/bindings.js';
 import { ownerOf, serverOf } from '../node/symbols.js';
-import { original } from '../session/originals.js';
+import { original } from '../node/originals.js';
 import type { Session, Source } from '../session/session.js';
 import { isInert } from './streams.js';
 

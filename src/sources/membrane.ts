@@ -22,7 +22,7 @@ import { crc32 } from 'node:zlib';
 import type { RecordSession } from '../session/record.js';
 import type { ReplaySession } from '../session/replay.js';
 import type { Session } from '../session/session.js';
-import { writeStderr } from '../session/originals.js';
+import { writeStderr } from '../node/originals.js';
 import { Api, Tag } from '../trace/format.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */

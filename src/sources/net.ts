@@ -10,7 +10,8 @@
 import net from 'node:net';
 import { bindings, type Bindings } from '../node/bindings.js';
 import { kSocketTimeout } from '../node/symbols.js';
-import { original } from '../session/originals.js';
+import { timerDelay } from '../node/fields.js';
+import { original } from '../node/originals.js';
 import type { RecordSession } from '../session/record.js';
 import type { ReplaySession } from '../session/replay.js';
 import type { Session, Source } from '../session/session.js';
@@ -210,9 +211,10 @@ function socketTimeouts(timers: { setTimeout: typeof setTimeout; clearTimeout: t
       (callback === undefined || typeof callback === 'function');
     if (!kTimeout || !simple || this.destroyed) {
       const result = setStreamTimeout.call(this, msecs, callback);
-      const real = kTimeout && this[kTimeout];
-      if (kTimeout && real && !real[kSessionTimer] && real._idleTimeout > 0) {
-        const delay = real._idleTimeout; // read before clearing, which resets it
+      const real = kTimeout ? this[kTimeout] : null;
+      // Read before clearing, which resets it.
+      const delay = kTimeout && real && !real[kSessionTimer] ? (timerDelay(real) ?? -1) : -1;
+      if (kTimeout && delay > 0) {
         original.clearTimeout(real);
         this[kTimeout] = sessionTimer(this, delay);
       }

@@ -8,7 +8,7 @@ import { nodeProcess } from '../node/fields.js';
 import type { RecordSession } from '../session/record.js';
 import { failureInfo } from '../session/failure.js';
 import type { ReplaySession } from '../session/replay.js';
-import { original, writeStderr } from '../session/originals.js';
+import { original, writeStderr } from '../node/originals.js';
 import { EXIT } from '../exit-codes.js';
 import { Api } from '../trace/format.js';
 import type { Session, Source } from '../session/session.js';

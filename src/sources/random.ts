@@ -4,7 +4,7 @@
 import crypto from 'node:crypto';
 import { Api, Tag } from '../trace/format.js';
 import { uuidOf } from '../trace/describe.js';
-import { original } from '../session/originals.js';
+import { original } from '../node/originals.js';
 import type { Session, Source } from '../session/session.js';
 
 /** Returns a Math.random replacement: xoshiro128**, 53-bit doubles in [0, 1). */

@@ -15,7 +15,7 @@
 import v8 from 'node:v8';
 import { Api } from '../trace/format.js';
 import { decodeValue, encodeValue } from '../trace/values.js';
-import { writeStderr } from '../session/originals.js';
+import { writeStderr } from '../node/originals.js';
 import { splitNodeOptions } from '../session/trust.js';
 import type { ResultCodec, Session, Source } from '../session/session.js';
 

@@ -22,7 +22,7 @@
 // what they read. Atomics.waitAsync is not covered.
 import { Api } from '../trace/format.js';
 import type { TraceEvent } from '../trace/reader.js';
-import { original } from '../session/originals.js';
+import { original } from '../node/originals.js';
 import type { Session, Source } from '../session/session.js';
 import { sharedMemoryOrder } from './workers.js';
 

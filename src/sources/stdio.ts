@@ -4,7 +4,7 @@
 // change when a recording made in a terminal is replayed into a pipe.
 import type { StdioInfo } from '../trace/format.js';
 import type { Session, Source } from '../session/session.js';
-import { original } from '../session/originals.js';
+import { original } from '../node/originals.js';
 
 type Write = (chunk: unknown, encoding?: unknown, cb?: unknown) => boolean;
 

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { kTimerAsyncId } from '../node/symbols.js';
 import { Tag } from '../trace/format.js';
 import type { Chaos } from '../session/chaos.js';
-import { original } from '../session/originals.js';
+import { original } from '../node/originals.js';
 import type { RecordSession } from '../session/record.js';
 import type { ReplayOp, ReplaySession } from '../session/replay.js';
 import type { Session, Source } from '../session/session.js';

@@ -11,7 +11,7 @@
 import workerThreads from 'node:worker_threads';
 import { kCurrentlyReceivingPorts, kHybridDispatch, workerField } from '../node/symbols.js';
 import { EXIT } from '../exit-codes.js';
-import { original, writeStderr } from '../session/originals.js';
+import { original, writeStderr } from '../node/originals.js';
 import { pack, putVarint } from '../trace/codec.js';
 import { CHUNK_HEADER_BYTES, type EndInfo } from '../trace/format.js';
 import { Tail, encodeChunk } from '../trace/writer.js';

@@ -9,7 +9,7 @@
 // A compressed payload starts with a byte no event starts with (COMPRESSED, 0), then the
 // varint length of the events it holds, then their deflate-raw bytes.
 import zlib from 'node:zlib';
-import { ownIo } from '../session/originals.js';
+import { ownIo } from '../node/originals.js';
 import { ByteCursor, putVarint } from './codec.js';
 import { MAX_CHUNK_BYTES } from './format.js';
 

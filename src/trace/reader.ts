@@ -3,7 +3,7 @@
 // wrong and what to do; nothing in here may throw anything else on bad bytes.
 import { constants as fsConstants } from 'node:fs';
 import { crc32 } from 'node:zlib';
-import { original } from '../session/originals.js';
+import { original } from '../node/originals.js';
 import { ByteCursor, DecodeError, unpack, unzigzag } from './codec.js';
 import { COMPRESSED, inflatePayload } from './compress.js';
 import { endProblem, failureProblem, headerProblem } from './validate.js';

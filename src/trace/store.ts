@@ -2,7 +2,9 @@
 // process inside, plus `.rewind/latest` naming the newest. Shared by the CLI and by the
 // preload when it is used directly (`node --import rewind-replay/register app.js`).
 import path from 'node:path';
-import { original } from '../session/originals.js';
+import { original } from '../node/originals.js';
+import type { EndInfo, FailureInfo } from './format.js';
+import { TraceReader, type TraceFile } from './reader.js';
 
 export const STORE_DIR = '.rewind';
 export const LOG_EXT = '.rwnd';
@@ -105,4 +107,77 @@ export function latestRecording(cwd: string): string | null {
 /** A new log file path inside a recording directory for this process. */
 export function logPath(dir: string, program: string, pid: number): string {
   return path.join(dir, `${program.replace(/[^A-Za-z0-9_.-]+/g, '_')}-${pid}${LOG_EXT}`);
+}
+
+/** The logs of a recording directory (one per process and worker thread). */
+export function logsIn(dir: string): string[] {
+  try {
+    return original.fs
+      .readdirSync(dir)
+      .filter((f: string) => f.endsWith(LOG_EXT))
+      .map((f: string) => path.join(dir, f));
+  } catch {
+    return [];
+  }
+}
+
+/** One recorded process (or worker thread) of a recording, as `rewind ps` shows it. */
+export interface RecordedProcess {
+  log: string;
+  trace: TraceFile;
+  pid: number;
+  ppid: number;
+  /** 0 for a process's main thread; a worker thread's id otherwise. */
+  threadId: number;
+  /** The program's short name (its entry file's base name). */
+  name: string;
+  end: EndInfo | null;
+  failures: FailureInfo[];
+  /** Why this process counts as failed, or null: a non-zero exit, a signal, an uncaught error, a failed test. */
+  failed: string | null;
+  /** When it first failed, µs since the epoch, for ordering failed processes. */
+  failedAtUs: number;
+  /** A package manager's process, recorded for its output only (TraceHeader.passThrough): not replayable. */
+  passThrough?: boolean;
+}
+
+export function summarizeProcess(log: string, trace: TraceFile): RecordedProcess {
+  const h = trace.header;
+  let end: EndInfo | null = null;
+  const failures: FailureInfo[] = [];
+  let firstFailureUs = Infinity;
+  for (const ev of TraceReader.events(trace)) {
+    if (ev.failure) {
+      failures.push(ev.failure);
+      firstFailureUs = Math.min(firstFailureUs, ev.timeUs);
+    }
+    if (ev.end) {
+      end = ev.end;
+      if (!failures.length && (ev.end.code || ev.end.signal)) firstFailureUs = ev.timeUs;
+    }
+  }
+  const test = failures.find((f) => f.origin === 'test');
+  const crash = failures.find((f) => f.origin !== 'test');
+  const failed = crash
+    ? `${crash.origin === 'unhandledRejection' ? 'unhandled rejection' : 'uncaught exception'}: ${crash.name}: ${crash.message}`
+    : test
+      ? `test failed: ${test.test}: ${test.name}: ${test.message.split('\n')[0]}`
+      : end?.signal
+        ? `killed by ${end.signal}`
+        : end && end.code && end.via !== 'terminated'
+          ? `exit code ${end.code}`
+          : null;
+  return {
+    log,
+    trace,
+    pid: h.pid,
+    ppid: h.ppid,
+    threadId: h.threadId ?? 0,
+    name: h.threadId ? `worker ${h.threadId}` : programName(h.argv),
+    end,
+    failures,
+    failed,
+    failedAtUs: h.startWall * 1000 + firstFailureUs,
+    ...(h.passThrough ? { passThrough: true } : {}),
+  };
 }

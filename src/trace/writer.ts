@@ -1,8 +1,7 @@
 // TraceWriter: appends events to an in-memory chunk and writes whole chunks with one
 // synchronous write. Hot events are hand-encoded; see format.ts for the layout.
 import { crc32 } from 'node:zlib';
-import { original, writeStderr } from '../session/originals.js';
-import { signLog } from '../session/trust.js';
+import { original, writeStderr } from '../node/originals.js';
 import { pack, putVarint, zigzag } from './codec.js';
 import { compressedChunk } from './compress.js';
 import { FastPacker } from './fastpack.js';
@@ -104,10 +103,12 @@ export class TraceWriter {
     this.lastWall = header.startWall;
     // 'wx': never overwrite another process's log; 0600: logs hold env and inputs.
     this.fd = original.fs.openSync(path, 'wx', 0o600);
-    const preamble = encodePreamble(header);
-    this.writeOut(preamble);
-    signLog(path, preamble);
+    this.preamble = encodePreamble(header);
+    this.writeOut(this.preamble);
   }
+
+  /** The log's magic and header, as written: what its signature covers (session/trust.ts). */
+  readonly preamble: Buffer;
 
   get active(): boolean {
     return this.fd !== null;

@@ -8,7 +8,7 @@
 // not have is a divergence. Node's own fs code and any userland patch of `fs` above the
 // binding run again, for real, in both runs.
 import { crc32 } from 'node:zlib';
-import { ownIo } from '../../session/originals.js';
+import { ownIo } from '../../node/originals.js';
 import type { ResultCodec, Session } from '../../session/session.js';
 import { decodeValue, encodeValue, unformattedStack } from '../../trace/values.js';
 import { stdioWriting } from '../stdio.js';

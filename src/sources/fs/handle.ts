@@ -4,7 +4,7 @@
 // close. Recording, its close is recorded on the prototype; at replay, with no file open,
 // the JS FileHandle gets a stand-in holding the logged descriptor, whose close is served
 // from the log.
-import { ownIo } from '../../session/originals.js';
+import { ownIo } from '../../node/originals.js';
 import { replaying, type Session } from '../../session/session.js';
 import { Api } from '../../trace/format.js';
 import type { FsBinding } from './binding.js';

@@ -4,7 +4,7 @@
 // the prototypes and given their own properties in the order Node gives them.
 import fs from 'node:fs';
 import { registerValueClass, type ValueClass } from '../../trace/values.js';
-import { original } from '../../session/originals.js';
+import { original } from '../../node/originals.js';
 
 /** The fs classes, registered by registerFsValueClasses (an explicit call, not an import's side effect). */
 const FS_CLASSES: (() => void)[] = [];

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import crypto from 'node:crypto';
 import timers from 'node:timers';
 import { performance } from 'node:perf_hooks';
-import { nodeProcess } from '../node/fields.js';
+import { nodeProcess } from './fields.js';
 
 /**
  * > 0 while rewind does its own file I/O. Node's fs functions call the fs binding, which
