@@ -163,11 +163,14 @@ export const readingsSource: Source = {
   },
 };
 
-/** Each setting, and the start-up flag that turns it on (which a replay starts without: see trust.ts). */
+/**
+ * Each setting, and the start-up flag that turns it on (which a replay starts without: see
+ * trust.ts). reportOnSignal is left to Node: a replay receives no real signal (Node 24's
+ * test runner starts its children with it on, by default).
+ */
 const REPORT_SETTINGS = {
   reportOnUncaughtException: '--report-uncaught-exception',
   reportOnFatalError: '--report-on-fatalerror',
-  reportOnSignal: '--report-on-signal',
 } as const;
 
 function recordReports(s: Session): void {
