@@ -503,6 +503,26 @@ async function bench5() {
 }
 
 /**
+ * Starts an HTTP server program and waits for its "listening PORT" line. Returns its port, a
+ * promise of its exit code, and what it printed so far (read after it exited).
+ */
+async function startServer(args, env, what) {
+  const server = spawn(NODE, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = { stdout: '', stderr: '' };
+  server.stderr.on('data', (d) => (out.stderr += d));
+  const port = await new Promise((resolve, reject) => {
+    server.stdout.on('data', (d) => {
+      out.stdout += d;
+      const m = /^listening (\d+)$/m.exec(out.stdout);
+      if (m) resolve(m[1]);
+    });
+    server.on('exit', () => reject(new BenchError(`${what}: the server exited before listening.\n${out.stderr}`)));
+  });
+  const exited = new Promise((resolve) => server.on('close', (code) => resolve(code)));
+  return { port, exited, out };
+}
+
+/**
  * One run of the HTTP server (plain or recorded) under the load generator, in another
  * process: requests per second as the load generator saw them, and the server's output.
  */
@@ -513,25 +533,14 @@ async function httpRun(recorded, name = 'http', progArgs = []) {
   const args = [...(recorded ? [PRELOAD_FLAG] : []), prog.file, ...progArgs, String(HTTP_REQUESTS)];
   const what = `${recorded ? 'recording' : 'running'} ${path.basename(prog.file)} under load`;
   const t0 = process.hrtime.bigint();
-  const server = spawn(NODE, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  server.stderr.on('data', (d) => (stderr += d));
-  const port = await new Promise((resolve, reject) => {
-    server.stdout.on('data', (d) => {
-      stdout += d;
-      const m = /^listening (\d+)$/m.exec(stdout);
-      if (m) resolve(m[1]);
-    });
-    server.on('exit', () => reject(new BenchError(`${what}: the server exited before listening.\n${stderr}`)));
-  });
-  const exited = new Promise((resolve) => server.on('close', (code) => resolve(code)));
+  const { port, exited, out } = await startServer(args, env, what);
   const load = exec(
     [HTTP_LOAD, port, String(HTTP_REQUESTS), String(HTTP_CONNECTIONS)],
     BASE_ENV,
     `${what}: the load generator`,
   );
   const code = await exited;
+  const { stdout, stderr } = out;
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   if (code !== 0 || !prog.prints.test(stdout.replace(/^listening \d+$/m, 'listening 0'))) {
     throw new BenchError(`${what}: exited with ${code}; printed:\n${stdout}\n${stderr}`);
@@ -845,21 +854,10 @@ async function bench12() {
   await loop('12', RUNS, async (i) => {
     const dir = fs.mkdtempSync(path.join(tmpRoot, 'http-logging-'));
     const env = { ...BASE_ENV, REWIND_MODE: 'record', REWIND_DIR: dir };
-    const server = spawn(NODE, [PRELOAD_FLAG, file, String(requests)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    server.stderr.on('data', (d) => (stderr += d));
-    const port = await new Promise((resolve, reject) => {
-      server.stdout.on('data', (d) => {
-        stdout += d;
-        const m = /^listening (\d+)$/m.exec(stdout);
-        if (m) resolve(m[1]);
-      });
-      server.on('exit', () => reject(new BenchError(`12: the server exited before listening.\n${stderr}`)));
-    });
-    const exited = new Promise((resolve) => server.on('close', (code) => resolve(code)));
+    const { port, exited, out } = await startServer([PRELOAD_FLAG, file, String(requests)], env, '12');
     exec([HTTP_LOAD, port, String(requests), String(connections)], BASE_ENV, '12: the load generator');
     const code = await exited;
+    const { stdout, stderr } = out;
     const lines = stdout.split('\n').filter((l) => / GET \//.test(l)).length;
     if (code !== 0 || lines !== requests)
       throw new BenchError(`12: the server exited with ${code} after ${lines} access-log lines:\n${stderr}`);
