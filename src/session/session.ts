@@ -104,6 +104,17 @@ export interface Source {
 export const SESSION_KEY = Symbol.for('rewind.session');
 
 /**
+ * The session of this thread, registered by start() under SESSION_KEY before any source is
+ * installed: its one owner. Sources whose code Node calls later (binding wrappers, handle
+ * state) ask for it here rather than keeping a copy in module state.
+ */
+export function currentSession(): Session {
+  const s = (globalThis as Record<symbol, Session | undefined>)[SESSION_KEY];
+  if (s === undefined) throw new Error('rewind: internal error: no session is installed in this thread');
+  return s;
+}
+
+/**
  * Throws an error the program is to see (what a call to the outside world threw). Record
  * and replay both throw from here, so an uncaught one prints the same source line above
  * its stack in both runs (Node shows where it was last thrown).

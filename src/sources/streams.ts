@@ -18,7 +18,7 @@ import { Delivery, Lane, type Chaos } from '../session/chaos.js';
 import { ipcChannel } from '../node/symbols.js';
 import type { RecordSession } from '../session/record.js';
 import type { ReplaySession } from '../session/replay.js';
-import type { Session, Source } from '../session/session.js';
+import { currentSession, type Session, type Source } from '../session/session.js';
 import { httpParserClass } from '../node/internals.js';
 import { Api, Tag } from '../trace/format.js';
 
@@ -49,14 +49,12 @@ const kState = Symbol('rewind.handle');
 /** Handles rewind leaves alone: the program's stdout and stderr (see stdio.ts). */
 const EXEMPT = Symbol('rewind.exempt');
 
-let session: Session | null = null;
-
 /** The state of a handle rewind manages (created on first use), or null for an exempt one. */
 export function handleState(h: Handle): HandleState | null {
   const st = h[kState];
   if (st) return st === EXEMPT ? null : st;
   const fresh: HandleState = {
-    op: session!.newOp(),
+    op: currentSession().newOp(),
     reading: false,
     onread: null,
     bytesRead: 0,
@@ -598,7 +596,6 @@ export const streamsSource: Source = {
   install(s: Session) {
     const b = bindings();
     if (!b) return;
-    session = s;
     watchReads = s.mode === 'record' ? recordReads(s, b) : replayReads(s, b);
     // The program's stdout and stderr are outputs (stdio.ts): always real, never replayed.
     for (const stream of [process.stdout, process.stderr]) exemptHandle(stdioHandle(stream));

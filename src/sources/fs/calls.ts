@@ -9,7 +9,7 @@
 // binding run again, for real, in both runs.
 import { crc32 } from 'node:zlib';
 import { ownIo } from '../../node/originals.js';
-import type { ResultCodec, Session } from '../../session/session.js';
+import { currentSession, type ResultCodec, type Session } from '../../session/session.js';
 import { decodeValue, encodeValue, unformattedStack } from '../../trace/values.js';
 import { stdioWriting } from '../stdio.js';
 import { FUNCTIONS, NOT_CALLS, fsBinding, type FsBinding, type Kind, type Spec } from './binding.js';
@@ -28,12 +28,10 @@ const isView = ArrayBuffer.isView;
 const bytesOf = (v: ArrayBufferView, offset = 0, length = v.byteLength - offset): Uint8Array =>
   new Uint8Array(v.buffer, v.byteOffset + offset, length);
 
-let s: Session;
 let B: FsBinding;
 
 /** Replaces every function of the binding by a recording one. */
-export function installBinding(session: Session): void {
-  s = session;
+export function installBinding(s: Session): void {
   const binding = fsBinding();
   if (binding === null) {
     const what = 'the file system';
@@ -56,6 +54,7 @@ export function installBinding(session: Session): void {
 const passThrough = (): boolean => ownIo.depth > 0 || guard.depth > 0 || inLoader.depth > 0;
 
 function recorded(name: string, spec: Spec, fn: Fn): Fn {
+  const s = currentSession();
   const { api, kind } = spec;
   const what = `fs ${name}()`;
   const resolves = name === 'lstat' || name === 'stat' || name === 'readlink' || name === 'internalModuleStat';
@@ -174,6 +173,7 @@ function requestOf(args: unknown[]): unknown {
 
 /** A binding function this Node has and rewind does not know: said when recording, refused at replay. */
 function unknown(name: string, fn: Fn): Fn {
+  const s = currentSession();
   return function (this: unknown, ...args: unknown[]): unknown {
     if (passThrough()) return fn.apply(this, args);
     s.unsupported(`the fs binding function ${name}`, 'this Node version has a native fs call rewind does not know');
@@ -200,6 +200,7 @@ function loaderCall(kind: Kind, fn: Fn, args: unknown[]): unknown {
 // itself is writing, which the stdio source has logged already).
 
 function output(kind: Kind, fn: Fn, args: unknown[]): unknown {
+  const s = currentSession();
   if (stdioWriting.depth > 0) return fn.apply(B, args);
   const fd = args[0] as number;
   s.output(fd, writtenBytes(kind, args));

@@ -5,14 +5,13 @@
 // the JS FileHandle gets a stand-in holding the logged descriptor, whose close is served
 // from the log.
 import { ownIo } from '../../node/originals.js';
-import { replaying, type Session } from '../../session/session.js';
+import { currentSession, replaying, type Session } from '../../session/session.js';
 import { Api } from '../../trace/format.js';
 import type { FsBinding } from './binding.js';
 import { closedFd } from './content.js';
 import { loaderFds, programFds } from './loader.js';
 import { guard } from './public.js';
 
-let s: Session;
 type Results = unknown[];
 
 /** FileHandle.close(): a promise call of its own, settled in the turn the log gives it. */
@@ -20,7 +19,7 @@ export function closeHandle(fd: number, real: () => Promise<unknown>): Promise<v
   closedFd(fd);
   programFds.delete(fd);
   return new Promise<void>((resolve, reject) => {
-    s.async({
+    currentSession().async({
       api: Api['fs.handle.close'],
       args: ['promise', fd],
       what: 'FileHandle close()',
@@ -42,7 +41,7 @@ export function closeHandle(fd: number, real: () => Promise<unknown>): Promise<v
 function closeHandleSync(fd: number, real: () => unknown): void {
   closedFd(fd);
   programFds.delete(fd);
-  s.call(Api['fs.handle.close'], ['sync', fd], () => {
+  currentSession().call(Api['fs.handle.close'], ['sync', fd], () => {
     real();
     return null;
   });
@@ -81,14 +80,13 @@ class ReplayFileHandle {
 const STREAM = "a FileHandle's native stream (readableWebStream on Node 20)";
 const STREAM_WHY = 'it reads from native code, not through the fs binding';
 function refuseStream(): never {
-  s.unsupported(STREAM, STREAM_WHY);
-  return replaying(s).mismatch(`read ${STREAM}, which rewind cannot replay`);
+  currentSession().unsupported(STREAM, STREAM_WHY);
+  return replaying(currentSession()).mismatch(`read ${STREAM}, which rewind cannot replay`);
 }
 
 export const replayHandle = (fd: number): unknown => new ReplayFileHandle(fd);
 
 export function installHandle(session: Session, B: FsBinding): void {
-  s = session;
   const proto = B.FileHandle.prototype as Record<string, (this: { fd: number }) => unknown>;
   /** Not the program's: rewind's own, inside a call recorded whole, or a module loader's (real in both runs). */
   const own = (fd: number): boolean => ownIo.depth > 0 || guard.depth > 0 || (loaderFds.size > 0 && loaderFds.has(fd));
@@ -103,7 +101,7 @@ export function installHandle(session: Session, B: FsBinding): void {
   };
   const readStart = proto.readStart;
   proto.readStart = function (this: { fd: number }) {
-    if (!own(this.fd)) s.unsupported(STREAM, STREAM_WHY);
+    if (!own(this.fd)) session.unsupported(STREAM, STREAM_WHY);
     return readStart.call(this);
   };
   const closeSync = proto.closeSync;

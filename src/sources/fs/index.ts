@@ -13,7 +13,7 @@ import { Api } from '../../trace/format.js';
 import { installBinding } from './calls.js';
 import { newDir } from './dir.js';
 import { inLoader, installLoaderExemption, isLoaderRealpath } from './loader.js';
-import { callbackCall, guard, promiseCall, summary, syncCall, useSession } from './public.js';
+import { callbackCall, guard, promiseCall, summary, syncCall } from './public.js';
 import { decodeValue, encodeValue } from '../../trace/values.js';
 import { nestedWatch, unwatchFile, watch, watchFile, watchIterator } from './watch.js';
 
@@ -36,7 +36,6 @@ function replace(obj: Table, name: string, wrapper: Fn): void {
 const isFn = (x: unknown): x is Fn => typeof x === 'function';
 
 function install(s: Session): void {
-  useSession(s);
   const F = fs as unknown as Table;
   const P = fs.promises as unknown as Table;
   const real: Table = { ...F };

@@ -3,7 +3,7 @@
 // are libuv handles): the three shapes of a call, written once against the Session. Each
 // form of one function shares its Api id; the first element of the argument summary names
 // the form, so a listing reads `fs.opendir ["cb", "a"]`.
-import type { ResultCodec, Session } from '../../session/session.js';
+import { currentSession, type ResultCodec } from '../../session/session.js';
 import { encodeValue, decodeValue } from '../../trace/values.js';
 
 export type Form = 'sync' | 'cb' | 'promise';
@@ -17,11 +17,7 @@ type Callback = (...results: unknown[]) => void;
  */
 export const guard = { depth: 0 };
 
-let session: Session;
-export function useSession(s: Session): void {
-  session = s;
-}
-export const recording = (): boolean => session.mode === 'record';
+export const recording = (): boolean => currentSession().mode === 'record';
 
 /** Runs program code (a listener, a callback) with recording on, whatever the guard was. */
 export function asProgram<A extends unknown[]>(fn: (...a: A) => void, ...args: A): void {
@@ -65,7 +61,7 @@ export function summary(form: Form, args: ArrayLike<unknown>, end = args.length)
 export function syncCall<T>(api: number, args: unknown, real: () => T, codec?: ResultCodec<T>): T {
   guard.depth++;
   try {
-    return session.call(api, args, real, codec);
+    return currentSession().call(api, args, real, codec);
   } finally {
     guard.depth--;
   }
@@ -89,7 +85,7 @@ export function callbackCall(
   cb: Callback,
   codec: ResultCodec<Results> = DEFAULT_CODEC,
 ): number {
-  const s = session;
+  const s = currentSession();
   let done: Callback | null = null;
   let early: Results | null = null;
   // Node's own calls made by this one (fs.exists → fs.access) are part of it.
@@ -137,7 +133,7 @@ export function promiseCall<T>(
   codec: ResultCodec<Results> = PROMISE_CODEC,
 ): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    session.async({
+    currentSession().async({
       api,
       args,
       what,
@@ -167,10 +163,7 @@ export function promiseCall<T>(
  */
 export function cancelOp(op: number): void {
   if (!op) return;
-  if (session.mode === 'replay') session.cancel(op);
-  else session.chaos?.finished(op);
-}
-
-export function currentSession(): Session {
-  return session;
+  const s = currentSession();
+  if (s.mode === 'replay') s.cancel(op);
+  else s.chaos?.finished(op);
 }

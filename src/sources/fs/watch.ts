@@ -7,7 +7,8 @@ import type fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Api } from '../../trace/format.js';
-import { asProgram, cancelOp, currentSession, guard, promiseCall, recording, summary, syncCall } from './public.js';
+import { currentSession } from '../../session/session.js';
+import { asProgram, cancelOp, guard, promiseCall, recording, summary, syncCall } from './public.js';
 
 type Callback = (...a: unknown[]) => void;
 type Real = Record<string, Callback>;
