@@ -443,30 +443,22 @@ async function bench4() {
   );
 }
 
+/** Records a program, replays the recording, then deletes it: the two times, in ms. */
+function recordThenReplay(name) {
+  const rec = record(name);
+  const ms = replay(rec);
+  discard(rec);
+  return { rec: rec.ms, rep: ms };
+}
+
 async function bench5() {
   progress('5. replay vs record, CPU-bound program');
   const s = { recEmpty: [], repEmpty: [], rec: [], rep: [] };
   await loop('5', RUNS, (i) => {
     // A replay needs its recording first; the pairs themselves alternate order.
     const r = alternate(i, [
-      [
-        'e',
-        () => {
-          const rec = record('empty');
-          const ms = replay(rec);
-          discard(rec);
-          return { rec: rec.ms, rep: ms };
-        },
-      ],
-      [
-        'c',
-        () => {
-          const rec = record('cpu');
-          const ms = replay(rec);
-          discard(rec);
-          return { rec: rec.ms, rep: ms };
-        },
-      ],
+      ['e', () => recordThenReplay('empty')],
+      ['c', () => recordThenReplay('cpu')],
     ]);
     if (i < 0) return;
     s.recEmpty.push(r.e.rec);

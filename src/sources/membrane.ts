@@ -24,6 +24,7 @@ import type { ReplaySession } from '../session/replay.js';
 import type { Session } from '../session/session.js';
 import { writeStderr } from '../node/originals.js';
 import { Api, Tag } from '../trace/format.js';
+import { ERROR_CLASSES } from '../trace/values.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Fn = (...args: any[]) => any;
@@ -792,7 +793,7 @@ export class Membrane {
       Record<string, Wire>,
       string,
     ];
-    const Ctor = (INTRINSIC_ERRORS_BY_NAME.get(ctorName) ?? Error) as ErrorConstructor;
+    const Ctor = (ERROR_CLASSES[ctorName] ?? Error) as ErrorConstructor;
     const e = new Ctor(message);
     if (e.name !== name)
       Object.defineProperty(e, 'name', { value: name, writable: true, enumerable: false, configurable: true });
@@ -802,13 +803,4 @@ export class Membrane {
   }
 }
 
-const INTRINSIC_ERRORS = new Set<unknown>([
-  Error,
-  TypeError,
-  RangeError,
-  SyntaxError,
-  ReferenceError,
-  EvalError,
-  URIError,
-]);
-const INTRINSIC_ERRORS_BY_NAME = new Map<string, unknown>([...INTRINSIC_ERRORS].map((c) => [(c as Fn).name, c]));
+const INTRINSIC_ERRORS = new Set<unknown>(Object.values(ERROR_CLASSES));

@@ -100,15 +100,20 @@ export function decodeValue(x: unknown): unknown {
 
 // ---- errors ---------------------------------------------------------------------------
 
-const ERROR_CLASSES: Record<string, ErrorConstructor> = {
-  Error,
-  TypeError,
-  RangeError,
-  SyntaxError,
-  ReferenceError,
-  EvalError,
-  URIError,
-};
+/** The intrinsic error classes, by name: an error of one of them is rebuilt as that class. */
+// A null-prototype table: a name read from a log ("constructor", "toString") finds nothing.
+export const ERROR_CLASSES: Readonly<Record<string, ErrorConstructor | undefined>> = Object.assign(
+  Object.create(null),
+  {
+    Error,
+    TypeError,
+    RangeError,
+    SyntaxError,
+    ReferenceError,
+    EvalError,
+    URIError,
+  },
+);
 
 /** The closest built-in Error class of an error, by its prototype chain. */
 function builtinClassOf(e: Error): string {
