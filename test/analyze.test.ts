@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   BIN,
   NODE,
+  READ_FILE_FIRST_API,
   cleanupTempDirs,
   describeRun,
   eventsOf,
@@ -271,7 +272,7 @@ describe('rewind analyze, a long order', () => {
     const plain = await record('race/warm-up.cjs', ['2000'], { cwd });
     const turns = await turnsOf(plain.dir);
     const timer = turns.find((t) => t.call === 'setTimeout callback')!;
-    const read = turns.find((t) => t.api === 'fs.open' && turns.indexOf(t) >= 20)!;
+    const read = turns.find((t) => t.api === READ_FILE_FIRST_API && turns.indexOf(t) >= 20)!;
     const readFirst = turns.indexOf(read) < turns.indexOf(timer) ? turns : moveBefore(turns, read, timer);
     const timerFirst = moveBefore(readFirst, timer, read);
     const [fail, pass] = await Promise.all([
@@ -336,7 +337,7 @@ describe('where people look', () => {
         return { ...e, op: e.op as number, k };
       });
     const timer = turns.find((t) => t.call === 'setTimeout callback')!;
-    const open = turns.find((t) => (t as Record<string, unknown>).api === 'fs.open')!;
+    const open = turns.find((t) => (t as Record<string, unknown>).api === READ_FILE_FIRST_API)!;
     const readFirst = turns.indexOf(open) < turns.indexOf(timer) ? turns : moveBefore(turns, open, timer);
     const spec = (order: TurnJson[]) => ({
       rewindSchedule: 1,
@@ -361,7 +362,7 @@ describe('where people look', () => {
     expect(r.status, describeRun('analyze', r)).toBe(0);
     const a = JSON.parse(r.stdout.toString()) as Analysis;
     expect(a.kind, JSON.stringify(a)).toBe('pair');
-    expect([a.a!.kind, a.b!.kind]).toEqual(['fs.open callback', 'setTimeout callback']);
+    expect([a.a!.kind, a.b!.kind]).toEqual([`${READ_FILE_FIRST_API} callback`, 'setTimeout callback']);
     expect([siteLine(a.a!.site), siteLine(a.b!.site)]).toEqual(['8', '11']);
     expect(a.failure).toContain('config before deadline');
   });

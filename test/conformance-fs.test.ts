@@ -33,6 +33,8 @@ interface FsCase {
   change(dir: string): void;
   status?: number;
   check?(out: string, err: string, expect: Expect): void;
+  /** Checks the calls the recording logged (their Api names). */
+  logged?(apis: string[], expect: Expect): void;
 }
 
 const put = (dir: string, files: Record<string, string>) => {
@@ -77,6 +79,35 @@ async function recordChangeReplay(expect: Expect, c: FsCase) {
 }
 
 const CASES: Record<string, FsCase> = {
+  'reads, writes, recursive readdir and cp that Node 26 makes in one thread-pool trip (its fs jobs)': {
+    fixture: 'fs-one-trip.mjs',
+    setup: (dir) =>
+      put(dir, {
+        'small.txt': 'small one\n',
+        'big.txt': 'x'.repeat(600 * 1024),
+        'tree/top.txt': 'top\n',
+        'tree/a/b.txt': 'b\n',
+        'tree/a/c/d.txt': 'd\n',
+      }),
+    writes: ['out.txt', 'out2.txt', 'copy', 'copy2'],
+    change(dir) {
+      put(dir, { 'small.txt': 'changed\n', 'big.txt': 'y'.repeat(700 * 1024), 'tree/new.txt': 'new\n' });
+      fs.rmSync(path.join(dir, 'tree/a'), { recursive: true });
+    },
+    check(out, _err, expect) {
+      expect(out).toMatch(/^readFile "small one\\n"$/m);
+      expect(out).toMatch(/^readFile missing ENOENT open$/m);
+      expect(out).toMatch(/^written written at true two$/m);
+      expect(out).toMatch(/^readdirSync recursive a a\/b\.txt a\/c a\/c\/d\.txt top\.txt$/m);
+      expect(out).toMatch(/^cp a a\/b\.txt a\/c a\/c\/d\.txt top\.txt true$/m);
+      expect(out).toMatch(/^done$/m);
+    },
+    logged(apis, expect) {
+      const jobs = ['fs.readFileJob', 'fs.writeFileJob', 'fs.cpDirJob', 'fs.readdirRecursive'];
+      const nodeHasJobs = Number(process.versions.node.split('.')[0]) >= 26;
+      expect(jobs.filter((a) => apis.includes(a))).toEqual(nodeHasJobs ? jobs : []);
+    },
+  },
   'callback API': {
     fixture: 'fs-callback.cjs',
     setup: (dir) => put(dir, { 'in.txt': 'input one\n', 'gone.txt': 'to delete\n' }),
@@ -255,7 +286,12 @@ const CASES: Record<string, FsCase> = {
 describe.concurrent('fs: record, change the disk, replay', () => {
   for (const [name, c] of Object.entries(CASES)) {
     it(name, async ({ expect }) => {
-      await recordChangeReplay(expect, c);
+      const { rec } = await recordChangeReplay(expect, c);
+      if (c.logged)
+        c.logged(
+          (await eventsOf(rec.dir)).flatMap((e) => (e.kind === 'call' ? [String(e.api)] : [])),
+          expect,
+        );
     });
   }
 

@@ -15,6 +15,14 @@ export const NODE = process.execPath;
 /** Per-process time limit: a hung replay fails the test instead of hanging the suite. */
 export const PROCESS_TIMEOUT_MS = 30_000;
 
+/**
+ * A callback fs.readFile's first completion, and how many turns the whole read takes: open,
+ * fstat, read, close up to Node 25; Node 26 does it in one thread-pool trip (a ReadFileJob).
+ */
+const ONE_TRIP_READ_FILE = Number(process.versions.node.split('.')[0]) >= 26;
+export const READ_FILE_FIRST_API = ONE_TRIP_READ_FILE ? 'fs.readFileJob' : 'fs.open';
+export const READ_FILE_TURNS = ONE_TRIP_READ_FILE ? 1 : 4;
+
 export interface RunResult {
   stdout: Buffer;
   stderr: Buffer;

@@ -63,6 +63,8 @@ describe.concurrent('a log that ends early', () => {
 
 describe.concurrent('Node internals rewind cannot reach', () => {
   const permission = Number(process.versions.node.split('.')[0]) >= 22 ? '--permission' : '--experimental-permission';
+  // Node 25+ checks network access too.
+  const allowNet = process.allowedNodeEnvironmentFlags.has('--allow-net') ? ['--allow-net'] : [];
 
   it(`under node ${permission}, recording names what is not recorded and the replay refuses (65) without running`, async ({
     expect,
@@ -72,7 +74,18 @@ describe.concurrent('Node internals rewind cannot reach', () => {
     const dir = path.join(tempDir('rewind-rec-'), 'rec');
     const { rewind } = await import('./helpers.js');
     const rec = await rewind(
-      ['record', '--out', dir, '--', process.execPath, permission, '--allow-fs-read=*', '--allow-fs-write=*', server],
+      [
+        'record',
+        '--out',
+        dir,
+        '--',
+        process.execPath,
+        permission,
+        '--allow-fs-read=*',
+        '--allow-fs-write=*',
+        ...allowNet,
+        server,
+      ],
       { cwd: tempDir() },
     );
     const ctx = describeRun('record', rec);

@@ -263,6 +263,12 @@ export const Api = {
   'fs.cpSyncOverrideFile': 201,
   'fs.cpSyncCopyDir': 202,
   'fs.internalModuleStat': 203,
+  // Node 26: recursive readdir in one native walk, and the one-round-trip jobs of
+  // fs.readFile / fs.writeFile / fs.cp (open, read or write, close in one thread-pool trip)
+  'fs.readdirRecursive': 204,
+  'fs.readFileJob': 205,
+  'fs.writeFileJob': 206,
+  'fs.cpDirJob': 207,
   // native libraries behind the membrane (sources/membrane.ts): an addon loaded (args: its
   // name and file; result: its exports as the membrane sees them, or why it runs live)
   'native.load': 400,

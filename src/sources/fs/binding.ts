@@ -1,6 +1,6 @@
 // Node's fs binding: the native functions lib/fs.js, lib/internal/fs/*.js and the module
 // loaders call, looked up at call time on this one object. This file is the one place that
-// knows its functions, what each one does (Node 20.20, 22 and 24), and how its arguments
+// knows its functions, what each one does (Node 20.20 to 26), and how its arguments
 // and results are shaped.
 //
 // Forms, told apart by the request argument (see requestOf):
@@ -71,7 +71,7 @@ export interface Spec {
 
 const S = (api: number, kind: Kind = 'plain'): Spec => ({ api, kind });
 
-/** Every function of the binding on Node 20.20, 22 and 24, by name. */
+/** Every function of the binding on Node 20.20, 22, 24 and 26, by name. */
 export const FUNCTIONS: Record<string, Spec> = {
   access: S(Api['fs.access']),
   close: S(Api['fs.close'], 'close'),
@@ -112,6 +112,8 @@ export const FUNCTIONS: Record<string, Spec> = {
   futimes: S(Api['fs.futimes']),
   lutimes: S(Api['fs.lutimes']),
   mkdtemp: S(Api['fs.mkdtemp']),
+  // Node 26: readdir(…, { recursive }) in one native walk; readdir's arguments and forms.
+  readdirRecursive: S(Api['fs.readdirRecursive']),
   // Node 22+: fs.cpSync's native parts.
   cpSyncCheckPaths: S(Api['fs.cpSyncCheckPaths']),
   cpSyncOverrideFile: S(Api['fs.cpSyncOverrideFile']),
@@ -125,5 +127,22 @@ export const FUNCTIONS: Record<string, Spec> = {
   getFormatOfExtensionlessFile: S(0, 'loader'),
 };
 
+/**
+ * Node 26's one-round-trip jobs (lib/fs.js readFile/writeFile, fs/promises, fs.cp): classes,
+ * not functions. `new Job(...args)`, then `job.ondone = fn` (and `job.context`), then
+ * `job.run(...)`, which returns an access error or schedules the work; the thread pool's
+ * result comes back as `job.ondone(...results)` (see jobs.ts).
+ *  - ReadFileJob(path, flags, chunkLength, trackFd?): ondone(err, buffer, fd, size, closeErr);
+ *    a file larger than one chunk comes back open (fd, size), buffer undefined.
+ *  - WriteFileJob(path, flags, mode, data): ondone(err).
+ *  - CpDirJob(src, dest, force, dereference, errorOnExist, verbatimSymlinks, preserveTimestamps,
+ *    mode): ondone(err, specialFileKind, specialFilePath).
+ */
+export const JOBS: Record<string, Spec> = {
+  ReadFileJob: S(Api['fs.readFileJob'], 'readFile'),
+  WriteFileJob: S(Api['fs.writeFileJob'], 'writeFile'),
+  CpDirJob: S(Api['fs.cpDirJob']),
+};
+
 /** Classes and values on the binding that are not calls into native code. */
-export const NOT_CALLS = new Set(['FSReqCallback', 'FileHandle', 'StatWatcher']);
+export const NOT_CALLS = new Set(['FSReqCallback', 'FileHandle', 'StatWatcher', ...Object.keys(JOBS)]);

@@ -15,6 +15,7 @@ import { stdioWriting } from '../stdio.js';
 import { FUNCTIONS, NOT_CALLS, fsBinding, type FsBinding, type Kind, type Spec } from './binding.js';
 import { SAME, closedFd, fileKey, loadContent, openedFd, readKey, statKey, storeContent } from './content.js';
 import { installHandle, replayHandle } from './handle.js';
+import { installJobs } from './jobs.js';
 import { calledFromLoader, inLoader, isLoaderPath, loaderFds, programFds } from './loader.js';
 import { guard } from './public.js';
 
@@ -47,11 +48,12 @@ export function installBinding(s: Session): void {
     const spec = FUNCTIONS[name];
     B[name] = spec ? recorded(name, spec, fn) : unknown(name, fn);
   }
+  installJobs(B);
   installHandle(s, B);
 }
 
 /** Calls that are not the program's: rewind's own I/O, a call a public-API wrapper records whole, the module loaders. */
-const passThrough = (): boolean => ownIo.depth > 0 || guard.depth > 0 || inLoader.depth > 0;
+export const passThrough = (): boolean => ownIo.depth > 0 || guard.depth > 0 || inLoader.depth > 0;
 
 function recorded(name: string, spec: Spec, fn: Fn): Fn {
   const s = currentSession();
@@ -157,7 +159,7 @@ function unformatted(fn: Fn, args: unknown[]): unknown {
   }
 }
 
-function programOpened(fd: unknown, path: unknown): void {
+export function programOpened(fd: unknown, path: unknown): void {
   openedFd(fd, path);
   if (typeof fd === 'number') programFds.add(fd);
 }
@@ -174,11 +176,13 @@ function requestOf(args: unknown[]): unknown {
 /** A binding function this Node has and rewind does not know: said when recording, refused at replay. */
 function unknown(name: string, fn: Fn): Fn {
   const s = currentSession();
+  // A class (Node 26 added job classes) must still be constructed: called, native code aborts.
   return function (this: unknown, ...args: unknown[]): unknown {
-    if (passThrough()) return fn.apply(this, args);
+    const call = (): unknown => (new.target ? Reflect.construct(fn, args) : fn.apply(this, args));
+    if (passThrough()) return call();
     s.unsupported(`the fs binding function ${name}`, 'this Node version has a native fs call rewind does not know');
     if (s.mode === 'replay') s.mismatch(`called the fs binding function ${name}, which rewind cannot replay`);
-    return fn.apply(this, args);
+    return call();
   };
 }
 
@@ -406,12 +410,12 @@ function withCtx(ctx: Record<string, unknown>, codec: ResultCodec<unknown> | und
   };
 }
 
-const DEFAULT_RESULTS: ResultCodec<Results> = {
+export const DEFAULT_RESULTS: ResultCodec<Results> = {
   encode: (r) => encodeValue(r),
   decode: (p) => decodeValue(p) as Results,
 };
-const errorOnly = (r: Results): unknown[] | null => (r[0] != null ? [encodeValue(r[0])] : null);
-const decodedError = (p: unknown): Results | null => {
+export const errorOnly = (r: Results): unknown[] | null => (r[0] != null ? [encodeValue(r[0])] : null);
+export const decodedError = (p: unknown): Results | null => {
   const x = p as unknown[];
   return x.length === 1 ? [decodeValue(x[0])] : null;
 };

@@ -1,4 +1,5 @@
-// The native FileHandle that the binding's openFileHandle resolves with (fs/promises open).
+// The native FileHandle that the binding's openFileHandle resolves with (fs/promises open), or
+// that fs/promises makes around a descriptor (Node 26's readFile of a large file).
 // Node's JS FileHandle keeps it and calls the binding with its descriptor for every
 // operation (recorded in calls.ts); the native object itself is only asked for its fd and to
 // close. Recording, its close is recorded on the prototype; at replay, with no file open,
@@ -90,6 +91,18 @@ export function installHandle(session: Session, B: FsBinding): void {
   const proto = B.FileHandle.prototype as Record<string, (this: { fd: number }) => unknown>;
   /** Not the program's: rewind's own, inside a call recorded whole, or a module loader's (real in both runs). */
   const own = (fd: number): boolean => ownIo.depth > 0 || guard.depth > 0 || (loaderFds.size > 0 && loaderFds.has(fd));
+  if (session.mode === 'replay') {
+    // Node 26's fs/promises readFile wraps the descriptor a ReadFileJob handed back in a native
+    // FileHandle of its own: at replay that descriptor is the log's, not an open file.
+    const Native = B.FileHandle as unknown as new (...a: unknown[]) => object;
+    const FileHandle = function (this: unknown, ...args: unknown[]): object {
+      const fd = args[0];
+      if (typeof fd === 'number' && programFds.has(fd) && !own(fd)) return new ReplayFileHandle(fd);
+      return Reflect.construct(Native, args);
+    };
+    FileHandle.prototype = Native.prototype;
+    B.FileHandle = FileHandle as unknown as FsBinding['FileHandle'];
+  }
   const close = proto.close;
   proto.close = function (this: { fd: number }) {
     const fd = this.fd;
