@@ -155,6 +155,32 @@ describe.concurrent('record → replay without the outside world', () => {
     expectReplayMatches(expect, r);
   });
 
+  it("an http server's own connection checks: 408 from its periodic headersTimeout check, closeIdleConnections, closeAllConnections", async ({
+    expect,
+  }) => {
+    const r = await recordAndReplay('io/http-timeouts.cjs');
+    expect(r.record.status, describeRun('record', r.record)).toBe(0);
+    expect(r.record.stdout.toString()).toBe(
+      [
+        'stalled client got "HTTP/1.1 408 Request Timeout"',
+        'stalled client closed',
+        '/fast client got "HTTP/1.1 200 OK"',
+        '/fast client closed',
+        'server closed',
+        '/slow client closed',
+        '',
+      ].join('\n'),
+    );
+    expectReplayMatches(expect, r);
+    // Each check is a turn of the server's timer, and Node's answers come from the log.
+    const events = await eventsOf(r.record.dir);
+    const queries = events.filter((e) => e.api === 'http.connections').map((e) => (e.args as unknown[])[0]);
+    expect(new Set(queries)).toEqual(new Set(['expired', 'idle', 'all']));
+    const check = events.findIndex((e) => e.api === 'http.connections' && JSON.stringify(e.result) === '[1]');
+    expect(check, 'the check that found the stalled connection').toBeGreaterThan(0);
+    expect(events[check - 1].call).toBe('setInterval callback');
+  });
+
   it('a corked burst of strings in several encodings and Buffers is logged with the length and crc32 of its bytes', async ({
     expect,
   }) => {

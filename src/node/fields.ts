@@ -48,6 +48,8 @@ export const responseHead = {
  * it stays Node's, and a replay that needed it reports a divergence).
  */
 export const timerDelay = (timer: object): number | undefined => (timer as { _idleTimeout?: number })._idleTimeout;
+/** The function a Node timer calls (Timeout#_onTimeout; null once cleared). */
+export const timerCallback = (timer: object): unknown => (timer as { _onTimeout?: unknown })._onTimeout;
 
 /** net.Socket.prototype with the function its idle timer calls. */
 export const socketPrototype = net.Socket.prototype as unknown as { _onTimeout(): void };

@@ -27,6 +27,7 @@ import { timersSource } from '../sources/timers.js';
 import { streamsSource } from '../sources/streams.js';
 import { netSource } from '../sources/net.js';
 import { httpSource } from '../sources/http.js';
+import { httpConnectionsSource } from '../sources/http-connections.js';
 import { tlsSource } from '../sources/tls.js';
 import { childProcessSource } from '../sources/child-process.js';
 import { backgroundSource } from '../sources/background.js';
@@ -73,6 +74,7 @@ export const SOURCES: readonly Source[] = [
   dgramSource,
   tlsSource,
   httpSource,
+  httpConnectionsSource,
   http2Source,
   childProcessSource,
   fsSource,
@@ -399,7 +401,7 @@ function buildHeader(chaos: Chaos | null): TraceHeader {
   if (isMainThread) header.titleCapacity = titleCapacity();
   const worker = clusterWorkerId();
   if (worker !== null) header.clusterWorker = worker;
-  if (httpParserClass() !== null) header.httpConsume = true;
+  if (httpParserClass() !== null) header.httpConsume = header.httpConnections = true;
   if (chaos) {
     // The program's own random choices repeat with the chaos seed, as the perturbations do.
     header.randomSeed = chaos.randomSeed;

@@ -269,6 +269,9 @@ export const Api = {
   'fs.readFileJob': 205,
   'fs.writeFileJob': 206,
   'fs.cpDirJob': 207,
+  // a query of an http.Server's native connection list (args: which query and its
+  // arguments; value: the parsers it answered, by their numbers; sources/http-connections.ts)
+  'http.connections': 570,
   // native libraries behind the membrane (sources/membrane.ts): an addon loaded (args: its
   // name and file; result: its exports as the membrane sees them, or why it runs live)
   'native.load': 400,
@@ -406,6 +409,8 @@ export interface TraceHeader {
   schedule?: { from: string; turns: number };
   /** HTTP servers' connections were read for Node's HTTP parser as its native consumer does (sources/streams.ts). */
   httpConsume?: boolean;
+  /** HTTP servers' native connection lists answered from the log (sources/http-connections.ts). */
+  httpConnections?: boolean;
   stdio: { stdin: StdioInfo; stdout: StdioInfo; stderr: StdioInfo };
   /** The process was forked with an IPC channel (Node removes the variables that say so). */
   ipc?: { serialization: 'json' | 'advanced' };
