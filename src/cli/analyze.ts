@@ -11,12 +11,20 @@ import { placesOf } from '../analyze/match.js';
 import { readRun, type RunModel } from '../analyze/run.js';
 import { bisect, candidateOrder, type Verdict } from '../analyze/search.js';
 import { DEFAULT_WAIT_MS, entryOf, following } from '../analyze/schedule-file.js';
+import { sharedState, type SharedState, type StateFinding } from '../analyze/state.js';
 import { EXIT } from '../exit-codes.js';
 import type { ScheduleEntry, ScheduleSpec } from '../session/schedule.js';
 import { STORE_DIR, recordingName, programName, type RecordingIndex } from '../trace/store.js';
 import { eventSites } from './replay-until.js';
 import { runRecording, type ExitStatus } from './record.js';
-import { CliError, defaultProcess, processesOf, resolveRecording, type RecordedProcess } from './recordings.js';
+import {
+  CliError,
+  defaultProcess,
+  processesOf,
+  resolveRecording,
+  type RecordedProcess,
+  type Recording,
+} from './recordings.js';
 import { runScheduled } from './schedule.js';
 import { printable, shellWord, shownPath } from '../shell.js';
 import { showSite } from './replayed.js';
@@ -278,6 +286,10 @@ interface Report {
   failingRun?: string;
   passingRun?: string;
   kept?: { fail?: string; pass?: string };
+  /** What A and B both touch: written by one, read by the other (most likely first). */
+  sharedState?: SharedState[];
+  /** Why no (or no more) shared state could be named. */
+  sharedStateNote?: string;
 }
 
 async function pairReport(
@@ -326,6 +338,9 @@ async function pairReport(
   };
   report.a = info(aKey);
   report.b = info(bKey);
+  const state = await stateOfPair(described, aKey, bKey, allowNative);
+  report.sharedState = state.found;
+  if (state.note) report.sharedStateNote = state.note;
   const followed = following(
     failOrder.map((k) => k.split('.').map(Number) as [number, number]),
     described[0].run.turns.map((t) => t.key),
@@ -344,12 +359,29 @@ async function candidateTurns(o: Outcome, place: string, allowNative?: string[])
   const run = readRun(proc.trace);
   const idx = new Map(run.turns.map((t, i) => [t.key, i]));
   let sites: Map<number, string> | undefined;
+  let rec: Recording | undefined;
   try {
-    sites = (await eventSites(resolveRecording(o.run.dir, process.cwd(), String(proc.pid)), allowNative)).sites;
+    rec = resolveRecording(o.run.dir, process.cwd(), String(proc.pid));
+    sites = (await eventSites(rec, allowNative)).sites;
   } catch {
     sites = undefined; // described without call sites
   }
-  return { run, idx, sites };
+  return { run, idx, sites, rec };
+}
+
+/** The state A and B share, from a replay of the first candidate that ran both (the passing one, usually). */
+async function stateOfPair(
+  described: Awaited<ReturnType<typeof candidateTurns>>[],
+  aKey: string,
+  bKey: string,
+  allowNative?: string[],
+): Promise<StateFinding> {
+  for (const d of [described[1], described[0]]) {
+    const [a, b] = [d.idx.get(aKey), d.idx.get(bKey)];
+    if (a === undefined || b === undefined || !d.rec) continue;
+    return sharedState(d.rec, { A: d.run.turns[a].ev.n, B: d.run.turns[b].ev.n }, { allowNative });
+  }
+  return { found: [], note: 'no candidate run holds both turns', ms: 0 };
 }
 
 function valueReport(
@@ -411,6 +443,23 @@ function turnLine(t: TurnInfo | undefined): string {
   return `${what.padEnd(44)}${t.site ? ` scheduled at ${showSite(t.site)}` : ''}`;
 }
 
+/** `file:line` of a site, relative to the current directory when inside it. */
+const lineOf = (site: string) => showSite(site).replace(/:\d+$/, '');
+
+/** The shared state lines: the likeliest ones (those of the closest reach), or why there are none. */
+function stateLines(r: Report): string[] {
+  const found = r.sharedState ?? [];
+  if (found.length === 0) return [`  shared state: could not tell (${r.sharedStateNote ?? 'not looked for'})`];
+  return found
+    .filter((x) => x.reach === found[0].reach)
+    .slice(0, 3)
+    .map(
+      (x) =>
+        `  shared state: \`${x.name}\` written by ${x.write.turn} (${lineOf(x.write.site)}) ` +
+        `and read by ${x.read.turn} (${lineOf(x.read.site)})`,
+    );
+}
+
 function print(r: Report, json: boolean): void {
   if (json) {
     process.stdout.write(`${JSON.stringify(r)}\n`);
@@ -421,6 +470,7 @@ function print(r: Report, json: boolean): void {
     lines.push('rewind: the failure depends on the order of two events');
     lines.push(`  A  ${turnLine(r.a)}`);
     lines.push(`  B  ${turnLine(r.b)}`);
+    lines.push(...stateLines(r));
     lines.push(`  B before A: fails (${r.failure ?? 'failed'})   A before B: passes`);
     const rel = (d?: string) => (d ? shellWord(shownPath(d)) : '(not kept)');
     lines.push(
