@@ -99,13 +99,17 @@ export async function sharedState(rec: Recording, turns: Record<Which, number>, 
       for (const a of accessesIn(src.ast, s.url, s.functions)) accesses[w].push({ ...a, site: siteOf(src, a.pos) });
     }
   }
-  const found = [...match(accesses.A, accesses.B, 'A', 'B'), ...match(accesses.B, accesses.A, 'B', 'A')];
+  const matched = [...match(accesses.A, accesses.B, 'A', 'B'), ...match(accesses.B, accesses.A, 'B', 'A')];
+  // Closest reach first, then A's writes B read, then the earliest read (a guard comes first).
   const rank = (x: SharedState) => REACH_RANK[x.reach] * 2 + (x.write.turn === 'A' ? 0 : 1);
-  found.sort((x, y) => rank(x) - rank(y));
+  matched.sort((x, y) => rank(x.found) - rank(y.found) || x.readPos - y.readPos);
+  const found = matched.map((x) => x.found);
   const note = found.length
     ? null
     : 'no variable or property is written by one of the two turns and read by the other' +
-      (skipped ? ` in the code rewind could read (${skipped} script${skipped === 1 ? '' : 's'} not parsed)` : '');
+      (skipped
+        ? ` in the code rewind could read (${skipped} script${skipped === 1 ? '' : 's'} not parsed)`
+        : '; what they share may be outside JavaScript: a file, a socket, another process');
   return done(found.slice(0, 10), note);
 }
 
@@ -116,21 +120,22 @@ interface Located extends Access {
 }
 
 /** Keys `writer` wrote and `reader` read: the first write and the first read of each (in source order). */
-function match(writer: Located[], reader: Located[], w: Which, r: Which): SharedState[] {
+function match(writer: Located[], reader: Located[], w: Which, r: Which): { found: SharedState; readPos: number }[] {
   const reads = new Map<string, Located>();
   for (const a of reader) if (!a.write) reads.set(a.key, first(reads.get(a.key), a));
-  const out = new Map<string, SharedState>();
+  const out = new Map<string, { found: SharedState; readPos: number }>();
   for (const a of writer) {
     if (!a.write) continue;
     const read = reads.get(a.key);
     if (!read) continue;
     if (out.has(a.key)) continue;
-    out.set(a.key, {
+    const found = {
       name: a.name,
       write: { site: a.site, turn: w },
       read: { site: read.site, turn: r },
       reach: a.reach,
-    });
+    };
+    out.set(a.key, { found, readPos: read.pos });
   }
   return [...out.values()];
 }

@@ -290,6 +290,8 @@ interface Report {
   sharedState?: SharedState[];
   /** Why no (or no more) shared state could be named. */
   sharedStateNote?: string;
+  /** What looking for the shared state took (its replay and the static pass), in ms. */
+  sharedStateMs?: number;
 }
 
 async function pairReport(
@@ -340,6 +342,7 @@ async function pairReport(
   report.b = info(bKey);
   const state = await stateOfPair(described, aKey, bKey, allowNative);
   report.sharedState = state.found;
+  report.sharedStateMs = state.ms;
   if (state.note) report.sharedStateNote = state.note;
   const followed = following(
     failOrder.map((k) => k.split('.').map(Number) as [number, number]),
