@@ -41,9 +41,13 @@ async function turnsOf(dir: string): Promise<TurnJson[]> {
     });
 }
 
-async function forced(name: string, args: string[], order: TurnJson[], cwd: string): Promise<Recorded> {
-  const file = path.join(tempDir('rewind-schedule-'), 'order.json');
-  fs.writeFileSync(file, JSON.stringify({ turns: order.map((t) => [t.op, t.k]) }));
+/** Records `name` under a forced schedule: these turns in this order, or another recording's. */
+async function forced(name: string, args: string[], order: TurnJson[] | string, cwd: string): Promise<Recorded> {
+  let file = order as string;
+  if (typeof order !== 'string') {
+    file = path.join(tempDir('rewind-schedule-'), 'order.json');
+    fs.writeFileSync(file, JSON.stringify({ turns: order.map((t) => [t.op, t.k]) }));
+  }
   const dir = path.join(tempDir('rewind-race-'), 'rec');
   const r = await rewind(['record', '--schedule', file, '--out', dir, '--', NODE, fixture(name), ...args], { cwd });
   return { ...r, dir };
@@ -68,8 +72,8 @@ interface Analysis {
   sharedStateMs?: number;
 }
 
-async function analyze(fail: string, pass: string, cwd: string, json = true) {
-  const r = await rewind(['analyze', fail, '--passing', pass, ...(json ? ['--json'] : [])], {
+async function analyze(fail: string, pass: string, cwd: string, json = true, more: string[] = []) {
+  const r = await rewind(['analyze', fail, '--passing', pass, ...(json ? ['--json'] : []), ...more], {
     cwd,
     timeoutMs: 120_000,
   });
@@ -166,7 +170,42 @@ describe('rewind analyze names the shared state', () => {
     }
   });
 
-  it('says it could not tell when the two share no JavaScript state (a file on disk)', async () => {
+  it("a worker's message: what B overtook from A on (the message port's turn), not only A's own", async () => {
+    const cwd = tempDir();
+    // With a 1 ms deadline the timer fires before a new thread can answer; held until the message, the run passes.
+    const fail = await record('race/worker-timer.cjs', ['1'], { cwd });
+    expect(fail.status, describeRun('fail', fail)).toBe(1);
+    const slow = await record('race/worker-timer.cjs', ['2000'], { cwd });
+    const pass = await forced('race/worker-timer.cjs', ['1'], slow.dir, cwd);
+    expect(pass.status, describeRun('pass', pass)).toBe(0);
+    const a = JSON.parse((await analyze(fail.dir, pass.dir, cwd)).stdout.toString()) as Analysis;
+    expect(a.kind, JSON.stringify(a)).toBe('pair');
+    const top = a.sharedState?.[0];
+    expect(top && `${top.name} ${where(top.write)} ${where(top.read)}`, JSON.stringify(a)).toBe(
+      'answer A worker-timer.cjs:7 B worker-timer.cjs:10',
+    );
+  });
+
+  it('a variable of a function called before both turns (after twenty turns that do not matter)', async () => {
+    const cwd = tempDir();
+    const plain = await record('race/warm-up.cjs', ['2000'], { cwd });
+    const turns = await turnsOf(plain.dir);
+    const timer = turns.find((t) => t.call === 'setTimeout callback')!;
+    const read = turns.find((t) => t.api === 'fs.open' && turns.indexOf(t) >= 20)!;
+    const readFirst = turns.indexOf(read) < turns.indexOf(timer) ? turns : moveBefore(turns, read, timer);
+    const [fail, pass] = await Promise.all([
+      forced('race/warm-up.cjs', ['200'], moveBefore(readFirst, timer, read), cwd),
+      forced('race/warm-up.cjs', ['200'], readFirst, cwd),
+    ]);
+    expect([fail.status, pass.status], describeRun('fail', fail)).toEqual([1, 0]);
+    const a = JSON.parse((await analyze(fail.dir, pass.dir, cwd)).stdout.toString()) as Analysis;
+    expect(a.kind, JSON.stringify(a)).toBe('pair');
+    expect(a.sharedState?.[0], JSON.stringify(a)).toMatchObject({ name: 'config', reach: 'closure' });
+    expect(where(a.sharedState![0].write)).toBe('A warm-up.cjs:20');
+    expect(where(a.sharedState![0].read)).toBe('B warm-up.cjs:15');
+  });
+
+  it('says it could not tell when the two share no JavaScript state (a file on disk), or when out of time', async () => {
     const cwd = tempDir();
     const { fail, pass } = await timerRace('race/through-disk.cjs', (ms) => [ms, tempDir()], cwd);
     const a = JSON.parse((await analyze(fail.dir, pass.dir, cwd)).stdout.toString()) as Analysis;
@@ -177,6 +216,15 @@ describe('rewind analyze names the shared state', () => {
     );
     const human = (await analyze(fail.dir, pass.dir, cwd, false)).stdout.toString();
     expect(human).toMatch(/^ {2}shared state: could not tell \(no variable or property .*outside JavaScript/m);
+    // A budget too short for any replay: said, not waited for.
+    const late = JSON.parse(
+      (await analyze(fail.dir, pass.dir, cwd, true, ['--state-budget', '0.001'])).stdout.toString(),
+    ) as Analysis;
+    expect(late.kind).toBe('pair');
+    expect(late.sharedState).toEqual([]);
+    expect(late.sharedStateNote).toMatch(
+      /replay took longer than the 0\.001 s budget \(--state-budget\) and was stopped/,
+    );
   });
 });
 

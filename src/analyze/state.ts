@@ -47,7 +47,11 @@ export interface StateOptions {
 /** Scripts larger than this are not parsed (bundles): bounded work. */
 const MAX_SCRIPT_CHARS = 4_000_000;
 
-/** What turns `A` and `B` (event numbers in `rec`) both touch, written by one and read by the other. */
+/**
+ * What turns `A` and `B` (event numbers in `rec`, a run where A came first) both touch,
+ * written by one and read by the other. A's side is every turn from A up to B: what B
+ * overtakes in the failing order.
+ */
 export async function sharedState(rec: Recording, turns: Record<Which, number>, opts: StateOptions = {}) {
   const t0 = Date.now();
   const done = (found: SharedState[], note: string | null): StateFinding => ({ found, note, ms: Date.now() - t0 });
@@ -56,14 +60,14 @@ export async function sharedState(rec: Recording, turns: Record<Which, number>, 
   let replayed: ReplayedProcess;
   try {
     replayed = new ReplayedProcess(rec, {
-      env: { [ENV.STATE]: [turns.A, turns.B].sort((x, y) => x - y).join(',') },
+      env: { [ENV.STATE]: `${turns.A},${turns.B}` },
       stdio: ['ignore', 'ignore', 'ignore'],
       allowNative: opts.allowNative,
       onTouched: (r) => touched.set(r.n, [...(touched.get(r.n) ?? []), ...r.scripts]),
     });
   } catch (e) {
     if (!(e instanceof CliError)) throw e;
-    return done([], `the run could not be replayed: ${e.message.replace(/^rewind: /, '')}`);
+    return done([], `the passing run could not be replayed: ${e.message.replace(/^rewind: /, '')}`);
   }
   let timedOut = false;
   const timer = setTimeout(() => {
@@ -76,11 +80,16 @@ export async function sharedState(rec: Recording, turns: Record<Which, number>, 
   } finally {
     clearTimeout(timer);
   }
-  if (timedOut) return done([], `its replay took longer than ${budgetMs / 1000} s and was stopped`);
+  if (timedOut)
+    return done(
+      [],
+      `the passing run's replay took longer than the ${budgetMs / 1000} s budget (--state-budget) and was stopped`,
+    );
   if (next.status.code === EXIT.DIVERGENCE || next.status.code === EXIT.BAD_TRACE)
-    return done([], 'its replay did not follow the recording');
+    return done([], "the passing run's replay did not follow its recording");
   const ran = { A: touched.get(turns.A), B: touched.get(turns.B) };
-  for (const w of ['A', 'B'] as const) if (!ran[w]) return done([], `turn ${w} did not run to its end in the replay`);
+  for (const w of ['A', 'B'] as const)
+    if (!ran[w]) return done([], `turn ${w} did not run to its end in the passing run's replay`);
   const accesses = { A: [] as Located[], B: [] as Located[] };
   const sources = new Map<string, { ast: Node; lines: number[]; file: string } | null>();
   let skipped = 0;
@@ -89,7 +98,10 @@ export async function sharedState(rec: Recording, turns: Record<Which, number>, 
     for (const s of ran[w]!) byUrl.set(s.url, [...(byUrl.get(s.url) ?? []), ...s.functions]);
     for (const s of [...byUrl].map(([url, functions]) => ({ url, functions }))) {
       if (Date.now() - t0 > budgetMs)
-        return done([], `reading the code the turns ran took longer than ${budgetMs / 1000} s`);
+        return done(
+          [],
+          `reading the code the two turns ran took longer than the ${budgetMs / 1000} s budget (--state-budget)`,
+        );
       if (!sources.has(s.url)) sources.set(s.url, load(s.url));
       const src = sources.get(s.url);
       if (!src) {

@@ -39,6 +39,8 @@ export interface AnalyzeOptions {
   allowNative?: string[];
   /** The command to re-run (after --): default, the recorded one. */
   command?: string[];
+  /** Seconds allowed to name the shared state (0: not looked for). */
+  stateBudget?: number;
 }
 
 interface Run {
@@ -68,6 +70,9 @@ export async function analyze(arg: string | undefined, opts: AnalyzeOptions): Pr
   const cwd = failing.index?.cwd ?? target.trace.header.cwd;
   const passingArg = opts.passing === undefined ? undefined : path.resolve(opts.passing);
   const why = judge(opts.test);
+  const stateBudget = opts.stateBudget ?? 30;
+  if (!(stateBudget >= 0) || !Number.isFinite(stateBudget))
+    throw new CliError(`rewind: --state-budget takes a number of seconds (0 or more).`, EXIT.USAGE);
   const failed = why({
     dir: failing.dir,
     status: failing.index?.status
@@ -231,6 +236,7 @@ export async function analyze(arg: string | undefined, opts: AnalyzeOptions): Pr
         place,
         candidates.size,
         b.stopped,
+        stateBudget * 1000,
         opts.allowNative,
       );
     }
@@ -305,6 +311,7 @@ async function pairReport(
   place: string,
   tried: number,
   stopped: boolean,
+  stateBudgetMs: number,
   allowNative?: string[],
 ): Promise<Report> {
   const passOrder = candidateOrder(fOrder, pOrder, lo);
@@ -340,7 +347,10 @@ async function pairReport(
   };
   report.a = info(aKey);
   report.b = info(bKey);
-  const state = await stateOfPair(described, aKey, bKey, allowNative);
+  const state =
+    stateBudgetMs > 0
+      ? await stateOfPair(described[1], aKey, bKey, stateBudgetMs, allowNative)
+      : { found: [], note: 'not looked for (--state-budget 0)', ms: 0 };
   report.sharedState = state.found;
   report.sharedStateMs = state.ms;
   if (state.note) report.sharedStateNote = state.note;
@@ -372,19 +382,18 @@ async function candidateTurns(o: Outcome, place: string, allowNative?: string[])
   return { run, idx, sites, rec };
 }
 
-/** The state A and B share, from a replay of the first candidate that ran both (the passing one, usually). */
+/** The state A and B share, from a replay of the passing candidate (where A came first). */
 async function stateOfPair(
-  described: Awaited<ReturnType<typeof candidateTurns>>[],
+  pass: Awaited<ReturnType<typeof candidateTurns>>,
   aKey: string,
   bKey: string,
+  budgetMs: number,
   allowNative?: string[],
 ): Promise<StateFinding> {
-  for (const d of [described[1], described[0]]) {
-    const [a, b] = [d.idx.get(aKey), d.idx.get(bKey)];
-    if (a === undefined || b === undefined || !d.rec) continue;
-    return sharedState(d.rec, { A: d.run.turns[a].ev.n, B: d.run.turns[b].ev.n }, { allowNative });
-  }
-  return { found: [], note: 'no candidate run holds both turns', ms: 0 };
+  const [a, b] = [pass.idx.get(aKey), pass.idx.get(bKey)];
+  if (a === undefined || b === undefined || a > b || !pass.rec)
+    return { found: [], note: 'the passing candidate did not run A before B', ms: 0 };
+  return sharedState(pass.rec, { A: pass.run.turns[a].ev.n, B: pass.run.turns[b].ev.n }, { allowNative, budgetMs });
 }
 
 function valueReport(
@@ -452,6 +461,8 @@ const lineOf = (site: string) => showSite(site).replace(/:\d+$/, '');
 /** The shared state lines: the likeliest ones (those of the closest reach), or why there are none. */
 function stateLines(r: Report): string[] {
   const found = r.sharedState ?? [];
+  if (found.length === 0 && r.sharedStateNote?.startsWith('not looked for'))
+    return [`  shared state: ${r.sharedStateNote}`];
   if (found.length === 0) return [`  shared state: could not tell (${r.sharedStateNote ?? 'not looked for'})`];
   return found
     .filter((x) => x.reach === found[0].reach)

@@ -216,8 +216,8 @@ export function attach(session: ReplaySession): void {
   session.hook = controller;
   const measured = env[ENV.STATE];
   if (measured) {
-    const turns = measured.split(',').map(Number);
-    controller.coverage = new TurnCoverage(turns, (r) => controller.report(r));
+    const [a, b] = measured.split(',').map(Number);
+    controller.coverage = new TurnCoverage(a, b, (r) => controller.report(r));
   }
   // Installed first, so it counts what the marks make of the output.
   if (env[ENV.PROGRESS] === '1') controller.written = countWritten();

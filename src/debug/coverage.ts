@@ -24,57 +24,59 @@ interface ScriptCoverage {
   functions: { ranges: { startOffset: number; endOffset: number; count: number }[] }[];
 }
 
-/** Turns measured for one family, at most: a family that goes on (a server B started) is cut short. */
-const FAMILY_TURNS = 200;
+/** Turns measured for one side, at most: a side that goes on (a server B started) is cut short. */
+const SIDE_TURNS = 1000;
 
 /**
- * A turn's family: the turn, the later deliveries of its operation, and the turns of the
- * operations created while a family turn ran (fs.readFile's open starts its read, whose
- * callback is the program's). A's family is measured until B's turn, B's to the end.
+ * The two sides of a race, as they ran in the passing order (A before B). A: every turn
+ * from A up to B, what B overtakes in the failing order (A and what it led to: fs.readFile's
+ * open starts its read, whose callback is the program's). B: B's turn, the later deliveries
+ * of its operation and the turns of the operations created while one of B's turns ran.
  */
-interface Family {
+interface Side {
   n: number;
-  ops: Set<number>;
   turns: number;
-  open: boolean;
 }
 
 export class TurnCoverage {
   private readonly session = new inspector.Session();
-  private readonly families: Family[];
-  /** The family whose turn is running, and what it ran since the last report. */
-  private current: { family: Family; scripts: Map<string, CoveredFunction[]> } | null = null;
+  private readonly a: Side;
+  private readonly b: Side;
+  /** B's operations: its own and those its turns created. */
+  private readonly bOps = new Set<number>();
+  /** The side whose turn is running, and what it ran since the last report. */
+  private current: { side: Side; scripts: Map<string, CoveredFunction[]> } | null = null;
   /** Where rewind's own dependencies (msgpackr, reading the log) are: their code runs inside turns too. */
   private readonly ownPackages = ownPackages();
 
   constructor(
-    /** The event numbers of turns A and B, in the order they run. */
-    turns: readonly number[],
+    /** The event numbers of turns A and B, A first. */
+    a: number,
+    b: number,
     private readonly send: (r: Report) => void,
   ) {
-    this.families = turns.map((n) => ({ n, ops: new Set<number>(), turns: 0, open: true }));
+    this.a = { n: a, turns: 0 };
+    this.b = { n: b, turns: 0 };
     this.session.connect();
     this.post('Profiler.enable');
     this.post('Profiler.startPreciseCoverage', { callCount: true, detailed: true });
   }
 
-  /** Turn `n` of operation `op` is about to run: what ran since the last take belongs to the family measured before it. */
+  /** Turn `n` of operation `op` is about to run: what ran since the last take belongs to the side measured before it. */
   turnStarts(n: number, op: number): void {
     if (this.current) this.close();
-    const i = this.families.findIndex((f) => f.n === n);
-    // The later family's first turn ends the measurement of the earlier ones.
-    if (i >= 0) for (const f of this.families.slice(0, i)) f.open = false;
-    const family = i >= 0 ? this.families[i] : this.families.find((f) => f.open && f.ops.has(op) && f.turns > 0);
-    if (!family || family.turns >= FAMILY_TURNS) return;
-    family.ops.add(op);
-    family.turns++;
-    this.take(); // what ran before belongs to no family
-    this.current = { family, scripts: new Map() };
+    const side =
+      n >= this.a.n && n < this.b.n ? this.a : n === this.b.n || (n > this.b.n && this.bOps.has(op)) ? this.b : null;
+    if (!side || side.turns >= SIDE_TURNS) return;
+    if (side === this.b) this.bOps.add(op);
+    side.turns++;
+    this.take(); // what ran before belongs to no side
+    this.current = { side, scripts: new Map() };
   }
 
-  /** Operation `op` was created: while a family turn runs, it joins the family. */
+  /** Operation `op` was created: while one of B's turns runs, it is B's. */
   created(op: number): void {
-    this.current?.family.ops.add(op);
+    if (this.current?.side === this.b) this.bOps.add(op);
   }
 
   /** A point inside the run (a value consumed, a callback returned): what ran so far is kept. */
@@ -87,13 +89,13 @@ export class TurnCoverage {
     if (this.current) this.close();
   }
 
-  /** Reports what the current family turn ran (the front end adds up a family's reports). */
+  /** Reports what the current turn ran, as its side's (the front end adds up a side's reports). */
   private close(): void {
     const cur = this.current!;
     this.collect(this.take());
     this.current = null;
     const scripts: CoveredScript[] = [...cur.scripts].map(([url, functions]) => ({ url, functions }));
-    if (scripts.length || cur.family.turns === 1) this.send({ t: 'touched', n: cur.family.n, scripts });
+    if (scripts.length || cur.side.turns === 1) this.send({ t: 'touched', n: cur.side.n, scripts });
   }
 
   private collect(result: ScriptCoverage[]): void {
