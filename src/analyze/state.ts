@@ -112,8 +112,10 @@ export async function sharedState(rec: Recording, turns: Record<Which, number>, 
     }
   }
   const matched = [...match(accesses.A, accesses.B, 'A', 'B'), ...match(accesses.B, accesses.A, 'B', 'A')];
-  // Closest reach first, then A's writes B read, then the earliest read (a guard comes first).
-  const rank = (x: SharedState) => REACH_RANK[x.reach] * 2 + (x.write.turn === 'A' ? 0 : 1);
+  // Closest reach first, then A's writes B read, then the program's own code before its
+  // packages', then the earliest read in a script (a guard comes first).
+  const rank = (x: SharedState) =>
+    REACH_RANK[x.reach] * 4 + (x.write.turn === 'A' ? 0 : 2) + (/[\\/]node_modules[\\/]/.test(x.read.site) ? 1 : 0);
   matched.sort((x, y) => rank(x.found) - rank(y.found) || x.readPos - y.readPos);
   const found = matched.map((x) => x.found);
   const note = found.length

@@ -75,26 +75,22 @@ class Controller implements ReplayHook {
   }
 
   value(n: number): void {
-    const cov = this.coverage;
-    if (cov) {
-      if (n === this.tags.length - 1) cov.end();
-      else cov.checkpoint();
-    }
+    // The last event: nothing runs after it. (Within a turn, the next turn's start is soon enough.)
+    if (n === this.tags.length - 1) this.coverage?.end();
     this.arrive(n, callSite, null);
   }
 
   turn(n: number, op: number, enter: () => void): void {
     const cov = this.coverage;
-    if (cov) {
-      cov.turnStarts(n, op);
-      if (n === this.tags.length - 1) cov.end();
-    }
+    const last = n === this.tags.length - 1;
+    cov?.turnStarts(n, op);
     const run = cov
       ? () => {
           try {
             enter();
           } finally {
-            cov.checkpoint();
+            if (last) cov.end();
+            else cov.checkpoint();
           }
         }
       : enter;

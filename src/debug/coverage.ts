@@ -79,7 +79,7 @@ export class TurnCoverage {
     if (this.current?.side === this.b) this.bOps.add(op);
   }
 
-  /** A point inside the run (a value consumed, a callback returned): what ran so far is kept. */
+  /** A point inside the run (a callback returned): what ran so far is kept. */
   checkpoint(): void {
     if (this.current) this.collect(this.take());
   }
