@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { accessesIn, parseScript, type Access } from '../src/analyze/accesses.js';
+import { accessesIn, fitsSource, parseScript, type Access } from '../src/analyze/accesses.js';
 import type { CoveredFunction } from '../src/debug/coverage.js';
 import {
   NODE,
@@ -275,6 +275,19 @@ describe('the static pass', () => {
     expect(got).toContain('w cache.entries module');
     expect(got).toContain('r cache.entries module');
     expect(got.some((g) => g.includes('local') || g.includes('text'))).toBe(false);
+  });
+
+  it('property names are not variables, whatever the object', () => {
+    const code = 'let name = 1;\nfunction f() { return make().name + g.name; }\nfunction w() { name = 2; }';
+    const reads = accessesIn(parseScript(code)!, 'x', ran(code, ['function f']));
+    expect(show(reads)).toEqual(['r make module', 'r g module', 'r g.name module']);
+    expect(show(accessesIn(parseScript(code)!, 'x', ran(code, ['function w'])))).toEqual(['w name module']);
+  });
+
+  it('coverage of other text than the file (transformed when loaded) is recognized, not misread', () => {
+    const cov = ran(src, ['function load', 'function check']);
+    expect(fitsSource(ast, cov)).toBe(true);
+    expect(fitsSource(parseScript(`/* a header a loader added */\n${src}`)!, cov)).toBe(false);
   });
 
   it('blocks that did not run are left out', () => {

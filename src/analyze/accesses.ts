@@ -149,6 +149,21 @@ class Ran {
   }
 }
 
+/**
+ * Is `ast` the code V8 ran? Every function that ran must end where a function, a class (its
+ * field initializers and default constructor) or the script ends. A file transformed at load
+ * (TypeScript, a test runner's rewriting) has other offsets than its text on disk.
+ */
+export function fitsSource(ast: Node, functions: CoveredFunction[]): boolean {
+  const ends = new Set<number>([ast.end]);
+  const walk = (n: AnyNode) => {
+    if (isFunction(n) || n.type === 'ClassDeclaration' || n.type === 'ClassExpression') ends.add(n.end);
+    for (const c of children(n)) walk(c);
+  };
+  walk(ast as AnyNode);
+  return functions.every((f) => ends.has(f[0][1]));
+}
+
 /** A member chain rooted at an identifier or `this`: `a.b[c].d`. */
 interface Chain {
   root: AnyNode;
@@ -201,7 +216,10 @@ export function accessesIn(ast: Node, scriptId: string, functions: CoveredFuncti
       inner = new Scope(scope, node, true);
       scopes.set(node, inner);
       if (node.type === 'FunctionExpression') declare(inner, node.id as AnyNode);
-      for (const p of node.params as AnyNode[]) declare(inner, p);
+      for (const p of node.params as AnyNode[]) {
+        declare(inner, p);
+        collect(p, inner); // functions in default values
+      }
       // The body block shares the function's scope.
       const body = node.body as AnyNode;
       if (body.type === 'BlockStatement') {
@@ -280,9 +298,14 @@ export function accessesIn(ast: Node, scriptId: string, functions: CoveredFuncti
         return;
       case 'MemberExpression': {
         const chain = chainOf(node);
-        if (!chain) break;
-        if (runs) reads(chain, here, node.start);
-        for (const c of chain.computed) visit(c, here, live);
+        if (chain) {
+          if (runs) reads(chain, here, node.start);
+          for (const c of chain.computed) visit(c, here, live);
+        } else {
+          // `f().x`: the object is an expression; a property name is no variable.
+          visit(node.object as AnyNode, here, live);
+          if (node.computed) visit(node.property as AnyNode, here, live);
+        }
         return;
       }
       case 'AssignmentExpression':

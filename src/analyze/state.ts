@@ -12,7 +12,7 @@ import { ReplayedProcess, type Next } from '../cli/replayed.js';
 import type { CoveredScript } from '../debug/coverage.js';
 import { EXIT } from '../exit-codes.js';
 import { ENV } from '../session/env.js';
-import { accessesIn, parseScript, type Access, type Reach } from './accesses.js';
+import { accessesIn, fitsSource, parseScript, type Access, type Reach } from './accesses.js';
 
 export type Which = 'A' | 'B';
 
@@ -104,7 +104,7 @@ export async function sharedState(rec: Recording, turns: Record<Which, number>, 
         );
       if (!sources.has(s.url)) sources.set(s.url, load(s.url));
       const src = sources.get(s.url);
-      if (!src) {
+      if (!src || !fitsSource(src.ast, s.functions)) {
         skipped++;
         continue;
       }
@@ -122,7 +122,8 @@ export async function sharedState(rec: Recording, turns: Record<Which, number>, 
     ? null
     : 'no variable or property is written by one of the two turns and read by the other' +
       (skipped
-        ? ` in the code rewind could read (${skipped} script${skipped === 1 ? '' : 's'} not parsed)`
+        ? ` in the code rewind could read (${skipped} script${skipped === 1 ? '' : 's'} not read: too large, ` +
+          'not JavaScript acorn parses, or not the text on disk: transformed when loaded)'
         : '; what they share may be outside JavaScript: a file, a socket, another process');
   return done(found.slice(0, 10), note);
 }
