@@ -205,6 +205,58 @@ describe('rewind analyze names the shared state', () => {
     expect(where(a.sharedState![0].read)).toBe('B warm-up.cjs:15');
   });
 
+  it('a test of `node --test` (--test NAME): the variable the async test reads after its await', async () => {
+    const cwd = tempDir();
+    const file = fixture('race/deadline.test.cjs');
+    const plain = path.join(tempDir('rewind-race-'), 'rec');
+    const p = await rewind(['record', '--out', plain, '--', NODE, '--test', file], { cwd });
+    expect(p.status, describeRun('plain', p)).toBe(0);
+    // The runner and the test file's process are both "deadline.test": the second entry is the test file's.
+    const ps = (await rewind(['ps', plain, '--json'])).stdout.toString().trim().split('\n');
+    const child = (ps.map((l) => JSON.parse(l)) as { pid: number; ppid: number }[]).find((x) =>
+      ps.some((l) => (JSON.parse(l) as { pid: number }).pid === x.ppid),
+    )!;
+    const seen = new Map<number, number>();
+    const turns = (await eventsOf(plain, { process: String(child.pid) }))
+      .filter((e) => e.kind === 'turn')
+      .map((e) => {
+        const k = seen.get(e.op as number) ?? 0;
+        seen.set(e.op as number, k + 1);
+        return { ...e, op: e.op as number, k };
+      });
+    const timer = turns.find((t) => t.call === 'setTimeout callback')!;
+    const open = turns.find((t) => (t as Record<string, unknown>).api === 'fs.open')!;
+    const readFirst = turns.indexOf(open) < turns.indexOf(timer) ? turns : moveBefore(turns, open, timer);
+    const spec = (order: TurnJson[]) => ({
+      rewindSchedule: 1,
+      processes: [
+        { program: 'deadline.test', thread: false, turns: [] },
+        { program: 'deadline.test', thread: false, turns: order.map((t) => [t.op, t.k]) },
+      ],
+    });
+    const dirs: string[] = [];
+    for (const order of [moveBefore(readFirst, timer, open), readFirst]) {
+      const f = path.join(tempDir('rewind-schedule-'), 'order.json');
+      fs.writeFileSync(f, JSON.stringify(spec(order)));
+      const dir = path.join(tempDir('rewind-race-'), 'rec');
+      const r = await rewind(['record', '--schedule', f, '--out', dir, '--', NODE, '--test', file], { cwd });
+      expect(r.status, describeRun('forced', r)).toBe(dirs.length === 0 ? 1 : 0);
+      dirs.push(dir);
+    }
+    const r = await rewind(['analyze', dirs[0], '--passing', dirs[1], '--test', 'config before deadline', '--json'], {
+      cwd,
+      timeoutMs: 120_000,
+    });
+    expect(r.status, describeRun('analyze', r)).toBe(0);
+    const a = JSON.parse(r.stdout.toString()) as Analysis;
+    expect(a.kind, JSON.stringify(a)).toBe('pair');
+    // The test function was called before both turns; B's side is its code after the await.
+    const top = a.sharedState?.[0];
+    expect(top && `${top.name} ${top.reach} ${where(top.write)} ${where(top.read)}`, JSON.stringify(a)).toBe(
+      'config closure A deadline.test.cjs:9 B deadline.test.cjs:12',
+    );
+  });
+
   it('says it could not tell when the two share no JavaScript state (a file on disk), or when out of time', async () => {
     const cwd = tempDir();
     const { fail, pass } = await timerRace('race/through-disk.cjs', (ms) => [ms, tempDir()], cwd);
@@ -288,6 +340,18 @@ describe('the static pass', () => {
     const cov = ran(src, ['function load', 'function check']);
     expect(fitsSource(ast, cov)).toBe(true);
     expect(fitsSource(parseScript(`/* a header a loader added */\n${src}`)!, cov)).toBe(false);
+  });
+
+  it('an async function resumed after an await: its code after the await ran, its variables are not new', () => {
+    const code = 'async function t(p) {\n  let config = null;\n  await p;\n  return config;\n}';
+    const after = code.indexOf('\n  return');
+    const cov: CoveredFunction[] = [
+      [
+        [0, code.length, 0],
+        [after, code.length - 1, 1],
+      ],
+    ];
+    expect(show(accessesIn(parseScript(code)!, 'x', cov))).toEqual(['r config closure']);
   });
 
   it('blocks that did not run are left out', () => {

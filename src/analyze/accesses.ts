@@ -96,13 +96,16 @@ export function parseScript(source: string): Node | null {
  */
 class Ran {
   private readonly segments: [number, number, number][] = [];
+  /** Function ranges by where they end: of the functions that ran (called or resumed), and of those called. */
+  private readonly ran = new Map<number, number[]>();
   private readonly called = new Map<number, number[]>();
 
   constructor(functions: CoveredFunction[]) {
     const ranges = functions.flat().sort((x, y) => x[0] - y[0] || y[1] - x[1]);
     for (const f of functions) {
-      const [start, end] = f[0];
-      this.called.set(end, [...(this.called.get(end) ?? []), start]);
+      const [start, end, count] = f[0];
+      this.ran.set(end, [...(this.ran.get(end) ?? []), start]);
+      if (count > 0) this.called.set(end, [...(this.called.get(end) ?? []), start]);
     }
     const stack: [number, number, number][] = [];
     let pos = 0;
@@ -140,9 +143,18 @@ class Ran {
     return false;
   }
 
-  /** Was this function (or the script's top level) called? V8's range ends where the node does. */
+  /** Did this function (or the script's top level) run, called or resumed? V8's range ends where the node does. */
+  ranFn(fn: AnyNode, from: number): boolean {
+    return Ran.has(this.ran, fn, from);
+  }
+
+  /** Was it called (its bindings are new to this turn)? */
   calledFn(fn: AnyNode, from: number): boolean {
-    const starts = this.called.get(fn.end);
+    return Ran.has(this.called, fn, from);
+  }
+
+  private static has(ranges: Map<number, number[]>, fn: AnyNode, from: number): boolean {
+    const starts = ranges.get(fn.end);
     if (!starts) return false;
     const bodyStart = fn.type === 'Program' ? 0 : (fn.body as AnyNode).start;
     return starts.some((s) => s >= from && s <= bodyStart);
@@ -289,7 +301,7 @@ export function accessesIn(ast: Node, scriptId: string, functions: CoveredFuncti
 
   const visit = (node: AnyNode, scope: Scope, live: boolean): void => {
     const own = scopes.get(node);
-    if (isFunction(node) || node.type === 'Program') live = ran.calledFn(node, fnFrom.get(node) ?? node.start);
+    if (isFunction(node) || node.type === 'Program') live = ran.ranFn(node, fnFrom.get(node) ?? node.start);
     const here = own ?? scope;
     const runs = live && ran.at(node.start);
     switch (node.type) {

@@ -105,7 +105,8 @@ export class TurnCoverage {
       if (!(s.url.startsWith('file:') || s.url.startsWith('/')) || isRewindFile(s.url)) continue;
       if (this.ownPackages.some((dir) => s.url.startsWith(dir))) continue;
       const ran = s.functions
-        .filter((f) => f.ranges[0]?.count > 0)
+        // Called, or resumed (an async function after an await: its own count stays 0, a block's is not).
+        .filter((f) => f.ranges.some((r) => r.count > 0))
         .map((f) => f.ranges.map((r) => [r.startOffset, r.endOffset, r.count] as [number, number, number]));
       if (ran.length === 0) continue;
       const list = into.get(s.url) ?? [];
