@@ -469,7 +469,8 @@ function stateLines(r: Report): string[] {
     .slice(0, 3)
     .map(
       (x) =>
-        `  shared state: \`${x.name}\` written by ${x.write.turn} (${lineOf(x.write.site)}) ` +
+        `  shared state: \`${x.name}\`${x.reach === 'closure' ? ' (a variable of an enclosing call)' : ''} ` +
+        `written by ${x.write.turn} (${lineOf(x.write.site)}) ` +
         `and read by ${x.read.turn} (${lineOf(x.read.site)})`,
     );
 }
