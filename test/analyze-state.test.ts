@@ -336,6 +336,22 @@ describe('the static pass', () => {
     expect(show(accessesIn(parseScript(code)!, 'x', ran(code, ['function w'])))).toEqual(['w name module']);
   });
 
+  it('a property through an alias (`var self = this`, `const c = cache`) is the original one', () => {
+    const code = [
+      'const cache = { entries: null };',
+      'function Loader() {}',
+      'Loader.prototype.load = function () { var self = this; const c = cache; self.ready = true; c.entries = []; };',
+      'Loader.prototype.use = function () { return this.ready && cache.entries; };',
+    ].join('\n');
+    const tree = parseScript(code)!;
+    const load = accessesIn(tree, 'x', ran(code, ['function () { var self']));
+    const use = accessesIn(tree, 'x', ran(code, ['function () { return']));
+    const shared = load.filter((w) => w.write && use.some((r) => !r.write && r.key === w.key));
+    expect(shared.map((w) => `${w.name} ${w.reach}`)).toEqual(['self.ready this', 'c.entries module']);
+    // Rebinding the alias itself writes no property.
+    expect(load.some((w) => w.write && w.name === 'self')).toBe(false);
+  });
+
   it('coverage of other text than the file (transformed when loaded) is recognized, not misread', () => {
     const cov = ran(src, ['function load', 'function check']);
     expect(fitsSource(ast, cov)).toBe(true);

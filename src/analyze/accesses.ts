@@ -210,6 +210,8 @@ export function accessesIn(ast: Node, scriptId: string, functions: CoveredFuncti
   const ran = new Ran(functions);
   const program = ast as AnyNode;
   const scopes = new WeakMap<AnyNode, Scope>();
+  /** Variables declared as another name's alias (by declaration key): the chain and where it is read. */
+  const aliases = new Map<string, { chain: Chain; scope: Scope }>();
   const out: Access[] = [];
   /** Where V8's range of a function may start, when before the function node (a method's name). */
   const fnFrom = new WeakMap<AnyNode, number>();
@@ -260,7 +262,14 @@ export function accessesIn(ast: Node, scriptId: string, functions: CoveredFuncti
       declare(inner, node.param as AnyNode);
     } else if (node.type === 'VariableDeclaration') {
       const target = node.kind === 'var' ? scope.functionScope : scope;
-      for (const d of node.declarations as AnyNode[]) declare(target, d.id as AnyNode);
+      for (const d of node.declarations as AnyNode[]) {
+        declare(target, d.id as AnyNode);
+        // `var self = this`, `const c = app.cache`: a property reached through the alias is the original's.
+        const init = d.init as AnyNode | null;
+        const chain = init && (d.id as AnyNode).type === 'Identifier' ? chainOf(init) : null;
+        if (chain && chain.computed.length === 0)
+          aliases.set(`${scriptId}#${(d.id as AnyNode).start}`, { chain, scope });
+      }
     } else if (node.type === 'ImportDeclaration') {
       for (const s of node.specifiers as AnyNode[]) declare(scope, s.local as AnyNode);
       return;
@@ -287,11 +296,24 @@ export function accessesIn(ast: Node, scriptId: string, functions: CoveredFuncti
     return { key: found.key, reach: 'closure' };
   };
   const note = (chain: Chain, scope: Scope, upTo: number, write: boolean, pos: number) => {
-    const r = reachOf(chain.root, scope);
-    if (!r) return;
     const rootName = chain.root.type === 'ThisExpression' ? 'this' : (chain.root.name as string);
     const path = chain.parts.slice(0, upTo).join('');
-    out.push({ key: `${r.key}${path}`, name: `${rootName}${path}`, reach: r.reach, write, pos });
+    // A property through an alias is keyed by what the alias stands for (the alias itself, a
+    // variable of its own, is not: `self = …` rebinds it, it does not write `this`).
+    let root = chain.root;
+    let rootScope = scope;
+    let keyPath = path;
+    for (let hops = 0; upTo > 0 && root.type === 'Identifier' && hops < 8; hops++) {
+      const found = rootScope.lookup(root.name as string);
+      const alias = found && aliases.get(found.key);
+      if (!alias) break;
+      root = alias.chain.root;
+      rootScope = alias.scope;
+      keyPath = alias.chain.parts.join('') + keyPath;
+    }
+    const r = reachOf(root, rootScope);
+    if (!r) return;
+    out.push({ key: `${r.key}${keyPath}`, name: `${rootName}${path}`, reach: r.reach, write, pos });
   };
   /** A read of the chain and of every prefix of it (the prefixes only, with `skipFull`). */
   const reads = (chain: Chain, scope: Scope, pos: number, skipFull = false) => {
