@@ -11,12 +11,20 @@ import { placesOf } from '../analyze/match.js';
 import { readRun, type RunModel } from '../analyze/run.js';
 import { bisect, candidateOrder, type Verdict } from '../analyze/search.js';
 import { DEFAULT_WAIT_MS, entryOf, following } from '../analyze/schedule-file.js';
+import { sharedState, type SharedState, type StateFinding } from '../analyze/state.js';
 import { EXIT } from '../exit-codes.js';
 import type { ScheduleEntry, ScheduleSpec } from '../session/schedule.js';
 import { STORE_DIR, recordingName, programName, type RecordingIndex } from '../trace/store.js';
 import { eventSites } from './replay-until.js';
 import { runRecording, type ExitStatus } from './record.js';
-import { CliError, defaultProcess, processesOf, resolveRecording, type RecordedProcess } from './recordings.js';
+import {
+  CliError,
+  defaultProcess,
+  processesOf,
+  resolveRecording,
+  type RecordedProcess,
+  type Recording,
+} from './recordings.js';
 import { runScheduled } from './schedule.js';
 import { printable, shellWord, shownPath } from '../shell.js';
 import { showSite } from './replayed.js';
@@ -31,6 +39,8 @@ export interface AnalyzeOptions {
   allowNative?: string[];
   /** The command to re-run (after --): default, the recorded one. */
   command?: string[];
+  /** Seconds allowed to name the shared state (0: not looked for). */
+  stateBudget?: number;
 }
 
 interface Run {
@@ -60,6 +70,9 @@ export async function analyze(arg: string | undefined, opts: AnalyzeOptions): Pr
   const cwd = failing.index?.cwd ?? target.trace.header.cwd;
   const passingArg = opts.passing === undefined ? undefined : path.resolve(opts.passing);
   const why = judge(opts.test);
+  const stateBudget = opts.stateBudget ?? 30;
+  if (!(stateBudget >= 0) || !Number.isFinite(stateBudget))
+    throw new CliError(`rewind: --state-budget takes a number of seconds (0 or more).`, EXIT.USAGE);
   const failed = why({
     dir: failing.dir,
     status: failing.index?.status
@@ -223,6 +236,7 @@ export async function analyze(arg: string | undefined, opts: AnalyzeOptions): Pr
         place,
         candidates.size,
         b.stopped,
+        stateBudget * 1000,
         opts.allowNative,
       );
     }
@@ -278,6 +292,12 @@ interface Report {
   failingRun?: string;
   passingRun?: string;
   kept?: { fail?: string; pass?: string };
+  /** What A and B both touch: written by one, read by the other (most likely first). */
+  sharedState?: SharedState[];
+  /** Why no (or no more) shared state could be named. */
+  sharedStateNote?: string;
+  /** What looking for the shared state took (its replay and the static pass), in ms. */
+  sharedStateMs?: number;
 }
 
 async function pairReport(
@@ -291,6 +311,7 @@ async function pairReport(
   place: string,
   tried: number,
   stopped: boolean,
+  stateBudgetMs: number,
   allowNative?: string[],
 ): Promise<Report> {
   const passOrder = candidateOrder(fOrder, pOrder, lo);
@@ -326,6 +347,13 @@ async function pairReport(
   };
   report.a = info(aKey);
   report.b = info(bKey);
+  const state =
+    stateBudgetMs > 0
+      ? await stateOfPair(described[1], aKey, bKey, stateBudgetMs, allowNative)
+      : { found: [], note: 'not looked for (--state-budget 0)', ms: 0 };
+  report.sharedState = state.found;
+  report.sharedStateMs = state.ms;
+  if (state.note) report.sharedStateNote = state.note;
   const followed = following(
     failOrder.map((k) => k.split('.').map(Number) as [number, number]),
     described[0].run.turns.map((t) => t.key),
@@ -344,12 +372,28 @@ async function candidateTurns(o: Outcome, place: string, allowNative?: string[])
   const run = readRun(proc.trace);
   const idx = new Map(run.turns.map((t, i) => [t.key, i]));
   let sites: Map<number, string> | undefined;
+  let rec: Recording | undefined;
   try {
-    sites = (await eventSites(resolveRecording(o.run.dir, process.cwd(), String(proc.pid)), allowNative)).sites;
+    rec = resolveRecording(o.run.dir, process.cwd(), String(proc.pid));
+    sites = (await eventSites(rec, allowNative)).sites;
   } catch {
     sites = undefined; // described without call sites
   }
-  return { run, idx, sites };
+  return { run, idx, sites, rec };
+}
+
+/** The state A and B share, from a replay of the passing candidate (where A came first). */
+async function stateOfPair(
+  pass: Awaited<ReturnType<typeof candidateTurns>>,
+  aKey: string,
+  bKey: string,
+  budgetMs: number,
+  allowNative?: string[],
+): Promise<StateFinding> {
+  const [a, b] = [pass.idx.get(aKey), pass.idx.get(bKey)];
+  if (a === undefined || b === undefined || a > b || !pass.rec)
+    return { found: [], note: 'the passing candidate did not run A before B', ms: 0 };
+  return sharedState(pass.rec, { A: pass.run.turns[a].ev.n, B: pass.run.turns[b].ev.n }, { allowNative, budgetMs });
 }
 
 function valueReport(
@@ -411,6 +455,26 @@ function turnLine(t: TurnInfo | undefined): string {
   return `${what.padEnd(44)}${t.site ? ` scheduled at ${showSite(t.site)}` : ''}`;
 }
 
+/** `file:line` of a site, relative to the current directory when inside it. */
+const lineOf = (site: string) => showSite(site).replace(/:\d+$/, '');
+
+/** The shared state lines: the likeliest ones (those of the closest reach), or why there are none. */
+function stateLines(r: Report): string[] {
+  const found = r.sharedState ?? [];
+  if (found.length === 0 && r.sharedStateNote?.startsWith('not looked for'))
+    return [`  shared state: ${r.sharedStateNote}`];
+  if (found.length === 0) return [`  shared state: could not tell (${r.sharedStateNote ?? 'not looked for'})`];
+  return found
+    .filter((x) => x.reach === found[0].reach)
+    .slice(0, 3)
+    .map(
+      (x) =>
+        `  shared state: \`${x.name}\`${x.reach === 'closure' ? ' (a variable of an enclosing call)' : ''} ` +
+        `written by ${x.write.turn} (${lineOf(x.write.site)}) ` +
+        `and read by ${x.read.turn} (${lineOf(x.read.site)})`,
+    );
+}
+
 function print(r: Report, json: boolean): void {
   if (json) {
     process.stdout.write(`${JSON.stringify(r)}\n`);
@@ -421,6 +485,7 @@ function print(r: Report, json: boolean): void {
     lines.push('rewind: the failure depends on the order of two events');
     lines.push(`  A  ${turnLine(r.a)}`);
     lines.push(`  B  ${turnLine(r.b)}`);
+    lines.push(...stateLines(r));
     lines.push(`  B before A: fails (${r.failure ?? 'failed'})   A before B: passes`);
     const rel = (d?: string) => (d ? shellWord(shownPath(d)) : '(not kept)');
     lines.push(

@@ -269,6 +269,11 @@ export function program(): Command {
     .option('-p, --process <pid|name>', 'analyze this process (default: the one that failed)')
     .option('--test <name>', 'the failed test to explain: a candidate fails when this test fails')
     .option('--json', 'the result as one JSON object')
+    .option(
+      '--state-budget <seconds>',
+      'time allowed to name the state the two events share (default 30; 0: do not look)',
+      Number,
+    )
     .option(...ALLOW_NATIVE, collectNames)
     .action(async (rec: string | undefined, command: string[], opts) =>
       (await import('./analyze.js')).analyze(rec, { ...opts, command }),

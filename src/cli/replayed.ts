@@ -55,7 +55,7 @@ export function describeStop(ev: EventSummary, total: number, site: string | nul
 }
 
 /** What the front end waits for: a report other than a site or progress, or the end of the replay. */
-export type Next = Exclude<Report, { t: 'site' | 'progress' }> | { t: 'ended'; status: ExitStatus };
+export type Next = Exclude<Report, { t: 'site' | 'progress' | 'touched' }> | { t: 'ended'; status: ExitStatus };
 
 export interface ReplayedOptions extends ReplayCliOptions {
   /** Steering variables (ENV.UNTIL, ENV.STEP, ...). */
@@ -64,6 +64,8 @@ export interface ReplayedOptions extends ReplayCliOptions {
   /** Receives every call site the replay reports. */
   sites?: Map<number, string>;
   onProgress?: (n: number) => void;
+  /** Receives the code each turn named in ENV.STATE ran. */
+  onTouched?: (r: Extract<Report, { t: 'touched' }>) => void;
 }
 
 /** A replay running under the front end's control. */
@@ -87,6 +89,7 @@ export class ReplayedProcess {
       const r = JSON.parse(line) as Report;
       if (r.t === 'site') opts.sites?.set(r.n, r.site);
       else if (r.t === 'progress') opts.onProgress?.(r.n);
+      else if (r.t === 'touched') opts.onTouched?.(r);
       else this.push(r);
     });
     // Ended once the process exited and all it wrote, reports and output, has been read.

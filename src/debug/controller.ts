@@ -16,9 +16,10 @@ import {
   watchPauses,
   type Address,
 } from './handoff.js';
+import { TurnCoverage } from './coverage.js';
 import { countWritten, markLines } from './output.js';
 import { insideTurn } from './position.js';
-import { ControlChannel, type Goal } from './protocol.js';
+import { ControlChannel, type Goal, type Report } from './protocol.js';
 import { callSite, siteAt } from './sites.js';
 import { stopBefore } from './trampoline.js';
 
@@ -37,6 +38,8 @@ class Controller implements ReplayHook {
   private readonly progressEvery: number;
   /** Bytes written to stdout and stderr, when the front end relays them around its progress bar. */
   written: [number, number] | null = null;
+  /** What the turns analyze asked about ran (ENV.STATE). */
+  coverage: TurnCoverage | null = null;
 
   constructor(
     private readonly channel: ControlChannel,
@@ -57,20 +60,41 @@ class Controller implements ReplayHook {
       options.progress && options.until ? Math.max(1, Math.floor(options.until / PROGRESS_STEPS)) : 0;
   }
 
+  /** Sends a report at once (the process may end before the next flush). */
+  report(r: Report): void {
+    this.channel.send(r);
+  }
+
   get diverted(): boolean {
     return this.busy || this.paused;
   }
 
   created(op: number): void {
+    this.coverage?.created(op);
     this.opSites.set(op, callSite());
   }
 
   value(n: number): void {
+    // The last event: nothing runs after it. (Within a turn, the next turn's start is soon enough.)
+    if (n === this.tags.length - 1) this.coverage?.end();
     this.arrive(n, callSite, null);
   }
 
   turn(n: number, op: number, enter: () => void): void {
-    this.arrive(n, () => this.opSites.get(op) ?? null, enter);
+    const cov = this.coverage;
+    const last = n === this.tags.length - 1;
+    cov?.turnStarts(n, op);
+    const run = cov
+      ? () => {
+          try {
+            enter();
+          } finally {
+            if (last) cov.end();
+            else cov.checkpoint();
+          }
+        }
+      : enter;
+    this.arrive(n, () => this.opSites.get(op) ?? null, run);
   }
 
   /** `siteOf` runs at most once per event, and only when a site is needed: capturing a stack costs. */
@@ -186,6 +210,11 @@ export function attach(session: ReplaySession): void {
     session.file,
   );
   session.hook = controller;
+  const measured = env[ENV.STATE];
+  if (measured) {
+    const [a, b] = measured.split(',').map(Number);
+    controller.coverage = new TurnCoverage(a, b, (r) => controller.report(r));
+  }
   // Installed first, so it counts what the marks make of the output.
   if (env[ENV.PROGRESS] === '1') controller.written = countWritten();
   if (env[ENV.MARK] === '1') markLines(session, () => controller.diverted);

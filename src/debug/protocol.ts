@@ -3,6 +3,7 @@
 // writes and reads it synchronously, with rewind's original fs functions, so the channel
 // never touches the program's event loop, timers or streams.
 import { original } from '../node/originals.js';
+import type { CoveredScript } from './coverage.js';
 
 const BATCH_BYTES = 64 * 1024;
 
@@ -20,6 +21,7 @@ export type Command = { goal: Goal } | { inspect: true } | { quit: true };
 export type Report =
   | { t: 'progress'; n: number }
   | { t: 'site'; n: number; site: string }
+  | { t: 'touched'; n: number; scripts: CoveredScript[] } // the code turn n ran (ENV.STATE)
   | { t: 'stopped'; n: number; site: string | null; written: [number, number] | null }
   | { t: 'inspector'; url: string }
   | { t: 'error'; message: string };

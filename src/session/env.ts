@@ -18,4 +18,5 @@ export const ENV = {
   MARK: 'REWIND_MARK', // replay: "1" prefixes each output line with its event number
   SITES: 'REWIND_SITES', // replay: "1" reports every event's call site (rewind events)
   PROGRESS: 'REWIND_PROGRESS', // replay: "1" reports progress towards the stop
+  STATE: 'REWIND_STATE', // replay: "A,B", event numbers of two racing turns: the code each side ran is reported (rewind analyze)
 } as const;
