@@ -30,7 +30,7 @@ async function timed(label, f) {
   console.log(`  ${label}: ${ms(t)}`);
 }
 
-for (const turns of [5_000, 50_000]) {
+for (const turns of (process.env.TURNS_LIST ?? '5000,50000').split(',').map(Number)) {
   const dir = path.join(tmp, `rec-${turns}`);
   execFileSync(process.execPath, [BIN, 'record', '-o', dir, process.execPath, FIXTURE], {
     env: { ...process.env, TURNS: String(turns) },

@@ -140,6 +140,33 @@ describe('rewind dap', () => {
     expect(await here()).toEqual(forward[0]);
   }, 120_000);
 
+  it('reverseContinue to a stop passed going forward is one re-execution, straight to it', async () => {
+    await launch([{ line: LOOP_LINE }]);
+    const forward: Awaited<ReturnType<typeof here>>[] = [];
+    for (let k = 0; k < 5; k++) {
+      await stopAfter(() => dc!.continueRequest({ threadId: 1 }));
+      forward.push(await here());
+    }
+    const position = async () => (await dc!.customRequest('rewind/position')).body;
+    const before = await position();
+    // The launch set the breakpoints at the first event: every stop since is known.
+    expect(before.knownStops).toBe(5);
+    for (let k = 3; k >= 1; k--) {
+      await stopAfter(() => dc!.reverseContinueRequest({ threadId: 1 }));
+      expect(await here()).toEqual(forward[k]);
+      expect((await position()).reexecutions).toBe(before.reexecutions + (4 - k));
+      // The second round's first stop is landed on from its own turn: the turns before it run without the debugger.
+      if (k === 3) expect((await position()).origin).toBe((await position()).turn);
+    }
+    // Stops are known afterwards too: forwards then back again is still one re-execution each.
+    await stopAfter(() => dc!.continueRequest({ threadId: 1 }));
+    expect(await here()).toEqual(forward[2]);
+    const mid = await position();
+    await stopAfter(() => dc!.reverseContinueRequest({ threadId: 1 }));
+    expect(await here()).toEqual(forward[1]);
+    expect((await position()).reexecutions).toBe(mid.reexecutions + 1);
+  }, 120_000);
+
   it("evaluating while paused does not shift the log; the output is the recorded run's, marked with event numbers", async () => {
     const output: string[] = [];
     await launch([{ line: LOOP_LINE }]);

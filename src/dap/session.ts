@@ -52,6 +52,50 @@ interface Step {
   stops: Stops;
 }
 
+/** What a fresh replay starts from at its origin: the hit counts there and its place among the known hits, when known. */
+interface Start {
+  counts: Counts | null;
+  chain: Chain | null;
+}
+
+const UNKNOWN: Start = { counts: null, chain: null };
+
+/** Hit counts of breakpoints, by specKey(): how often each has been hit with its condition true. */
+type Counts = Map<string, number>;
+
+/** A breakpoint's identity across setBreakpoints requests: what it is, not which request made it. */
+const specKey = (b: BreakpointSpec): string =>
+  JSON.stringify([b.file, b.line, b.condition, b.hitCondition, b.logMessage]);
+
+/**
+ * A stop for a breakpoint or an exception passed going forward, and how to land on it again:
+ * a fresh replay stopped before `origin` (its turn, when it has one), with the hit counts
+ * `counts`, then `resumes` continues.
+ */
+interface Hit {
+  turn: number;
+  seen: number;
+  origin: number;
+  counts: [string, number][];
+  resumes: number;
+}
+
+/**
+ * The stops of a run from its first event under one set of stops (`key`), in order, as far
+ * as the adapter has followed it. Every forward run that passes a stop adds it, so that
+ * reverseContinue knows the previous stop and needs one re-execution, straight to it.
+ */
+interface Known {
+  key: string;
+  hits: Hit[];
+}
+
+/** Where a pause is in a Known: how many of its hits lie at or before the pause. */
+interface Chain {
+  known: Known;
+  passed: number;
+}
+
 /** Where a pause is: its turn, and how many breakpoint stops that turn had up to it. */
 interface Position {
   turn: number;
@@ -65,6 +109,7 @@ const THREAD = 1;
 export class RewindDebugSession extends LoggingDebugSession {
   private args!: LaunchArguments;
   private events: Listed[] = [];
+  private turnEvents = new Set<number>();
   private replay: Replay | null = null;
   private origin = 0;
   private history: Step[] = [];
@@ -72,7 +117,17 @@ export class RewindDebugSession extends LoggingDebugSession {
   /** The stops the current replay has set, and its CDP breakpoint ids. */
   private applied = '';
   private cdpBreakpoints = new Map<string, BreakpointSpec>();
-  private hitCounts = new Map<BreakpointSpec, number>();
+  private hitCounts: Counts = new Map();
+  /** The counts and chain at the origin: what a re-execution from it starts with. */
+  private originStart: Start = UNKNOWN;
+  /** The counts as the current turn began (before its first breakpoint pause). */
+  private turnStart: Counts = new Map();
+  private known: Known | null = null;
+  private chain: Chain | null = null;
+  /** Replays started ahead of time for the re-executions the next reverse request is likely to need, by origin. */
+  private readonly standby = new Map<number, Promise<Replay>>();
+  /** Fresh replays run to a stop (launch, goto, going back): what rewind/position reports. */
+  private reexecutions = 0;
   private paused: Paused | null = null;
   private position: Position = { turn: 0, seen: 0, hit: false };
   private turnHits = { turn: -1, hits: 0 };
@@ -109,8 +164,9 @@ export class RewindDebugSession extends LoggingDebugSession {
     await this.guard(response, async () => {
       this.args = args;
       this.events = await eventList(args.recording, args.process);
-      this.origin = this.stopEvent(args.stopOn);
-      await this.goTo(this.origin, [], 'entry');
+      this.turnEvents = new Set(this.events.filter((e) => e.kind === 'turn').map((e) => e.n));
+      const origin = this.stopEvent(args.stopOn);
+      await this.goTo(origin, [], 'entry', this.startAt(origin));
     });
   }
 
@@ -164,6 +220,12 @@ export class RewindDebugSession extends LoggingDebugSession {
   private async apply(stops: Stops): Promise<void> {
     const key = JSON.stringify(stops);
     if (key === this.applied || !this.replay) return;
+    if (this.chain?.known.key !== key) {
+      // Other stops: the known ones are not theirs. At the first event, a new list starts.
+      const atFirst = this.origin === this.events[0].n && this.history.length === 0 && this.originStart.counts !== null;
+      this.known = atFirst ? { key, hits: [] } : this.known;
+      this.chain = atFirst ? { known: this.known!, passed: 0 } : null;
+    }
     const { client } = this.replay;
     for (const id of this.cdpBreakpoints.keys()) await client.Debugger.removeBreakpoint({ breakpointId: id });
     this.cdpBreakpoints.clear();
@@ -243,16 +305,52 @@ export class RewindDebugSession extends LoggingDebugSession {
         command = command === 'resume' ? 'resume' : 'stepInto';
         continue;
       }
+      const atBreakpoint = (p.hitBreakpoints ?? []).length > 0;
+      // The turn first: the counts as a turn begins are part of how to land in it again.
+      let turn = atBreakpoint ? await replay.turnOf(p) : null;
+      if (turn !== null) this.enterTurn(turn);
       const hit = await this.stopsHere(p);
       // A breakpoint that does not stop (condition, hit count, logpoint); a step stops anyway.
-      if (!hit && command === 'resume' && (p.hitBreakpoints ?? []).length > 0) continue;
+      if (!hit && command === 'resume' && atBreakpoint) continue;
       this.paused = p;
-      const turn = await replay.turnOf(p);
-      if (turn !== this.turnHits.turn) this.turnHits = { turn, hits: 0 };
+      turn ??= await replay.turnOf(p);
+      this.enterTurn(turn);
       if (hit) this.turnHits.hits++;
       this.position = { turn, seen: this.turnHits.hits, hit };
+      if (hit) this.follow(step.stops);
       return true;
     }
+  }
+
+  private enterTurn(turn: number): void {
+    if (turn === this.turnHits.turn) return;
+    this.turnHits = { turn, hits: 0 };
+    this.turnStart = new Map(this.hitCounts);
+  }
+
+  /** Adds the stop just reached to the known ones (or checks it against them). */
+  private follow(stops: Stops): void {
+    const chain = this.chain;
+    if (chain === null || chain.known.key !== JSON.stringify(stops)) {
+      this.chain = null;
+      return;
+    }
+    const { turn, seen } = this.position;
+    const { hits } = chain.known;
+    if (chain.passed < hits.length) {
+      const h = hits[chain.passed];
+      // Replay is deterministic, so this is the stop found before; if not, stop trusting the list.
+      if (h.turn !== turn || h.seen !== seen) return void (this.chain = null);
+    } else {
+      const previous = hits.at(-1);
+      // A turn's first stop is reached from that turn; any other from where the previous one was.
+      if (this.turnEvents.has(turn) && previous?.turn !== turn)
+        hits.push({ turn, seen, origin: turn, counts: [...this.turnStart], resumes: seen });
+      else if (previous)
+        hits.push({ turn, seen, origin: previous.origin, counts: previous.counts, resumes: previous.resumes + 1 });
+      else hits.push({ turn, seen, origin: this.events[0].n, counts: [], resumes: 1 });
+    }
+    chain.passed++;
   }
 
   /** Does this pause stop for a breakpoint or an exception? Evaluates conditions and logpoints off the log. */
@@ -268,8 +366,8 @@ export class RewindDebugSession extends LoggingDebugSession {
         !(await this.replay!.evaluate(p.callFrames[0], `Boolean(${b.condition})`).catch(() => ({ value: false }))).value
       )
         continue;
-      const count = (this.hitCounts.get(b) ?? 0) + 1;
-      this.hitCounts.set(b, count);
+      const count = (this.hitCounts.get(specKey(b)) ?? 0) + 1;
+      this.hitCounts.set(specKey(b), count);
       if (b.hitCondition && !hitReached(b.hitCondition, count)) continue;
       if (b.logMessage !== undefined) {
         const text = await this.interpolate(p.callFrames[0], b.logMessage);
@@ -300,9 +398,10 @@ export class RewindDebugSession extends LoggingDebugSession {
   /** Runs `body`, then tells the client where the program stopped, or that it ended. */
   private async report(body: () => Promise<boolean>, reason: string): Promise<void> {
     try {
-      if (await body())
+      if (await body()) {
         this.sendEvent(new StoppedEvent(this.paused?.reason === 'exception' ? 'exception' : reason, THREAD));
-      else await this.ended();
+        this.prepare();
+      } else await this.ended();
     } catch (e) {
       this.sendEvent(new OutputEvent(`rewind: ${(e as Error).message}\n`, 'stderr'));
       await this.ended();
@@ -310,6 +409,7 @@ export class RewindDebugSession extends LoggingDebugSession {
   }
 
   private async ended(): Promise<void> {
+    await this.endStandby();
     const code = await this.replay?.exitCode;
     this.sendEvent(new ExitedEvent(code ?? 0));
     this.sendEvent(new TerminatedEvent());
@@ -317,29 +417,43 @@ export class RewindDebugSession extends LoggingDebugSession {
 
   // -- Going back: re-execution
 
-  /** A fresh replay stopped before event `origin`, then `history` run on it; a stop reported for `reason`. */
-  private async goTo(origin: number, history: Step[], reason: string | null): Promise<void> {
+  /** What a fresh replay stopped before `origin` starts from, as far as the adapter knows. */
+  private startAt(origin: number): Start {
+    if (origin !== this.events[0].n) return UNKNOWN;
+    const key = JSON.stringify(this.stops);
+    const known = this.known?.key === key ? this.known : { key, hits: [] };
+    return { counts: new Map(), chain: { known, passed: 0 } };
+  }
+
+  /**
+   * A fresh replay stopped before event `origin`, then `history` run on it; a stop reported
+   * for `reason`. `start`: the hit counts at the origin, and its place among the known stops.
+   */
+  private async goTo(origin: number, history: Step[], reason: string | null, start: Start): Promise<void> {
     await this.replay?.kill();
     this.replay = null;
     this.applied = '';
     this.cdpBreakpoints.clear();
-    this.hitCounts.clear();
+    this.originStart = start;
+    this.hitCounts = new Map(start.counts ?? []);
+    if (start.chain) this.known = start.chain.known;
+    this.chain = start.chain ? { ...start.chain } : null;
     this.turnHits = { turn: -1, hits: 0 };
     this.origin = origin;
     this.history = [];
     this.quiet = true;
-    const replay = await Replay.start(
-      { recording: this.args.recording, process: this.args.process, until: origin },
-      (category, text) => {
-        if (!this.quiet) this.sendEvent(new OutputEvent(text, category));
-      },
-    );
+    this.reexecutions++;
+    const replay = await this.replayFrom(origin);
+    replay.output = (category, text) => {
+      if (!this.quiet) this.sendEvent(new OutputEvent(text, category));
+    };
     this.replay = replay;
+    await replay.go();
     const first = await replay.nextPause();
     if (first === null) throw new Error(`the replay ended before event ${origin}`);
     this.paused = first;
     this.position = { turn: await replay.turnOf(first), seen: 0, hit: false };
-    this.turnHits = { turn: this.position.turn, hits: 0 };
+    this.enterTurn(this.position.turn);
     await this.apply(this.stops);
     for (const step of history) {
       this.history.push(step);
@@ -349,35 +463,105 @@ export class RewindDebugSession extends LoggingDebugSession {
     if (reason === null) return;
     this.quiet = false;
     this.sendEvent(new StoppedEvent(reason, THREAD));
+    this.prepare();
+  }
+
+  /** A replay stopped before `origin`: the one started ahead of time for it, or a new one. */
+  private replayFrom(origin: number): Promise<Replay> {
+    const ready = this.standby.get(origin);
+    this.standby.delete(origin);
+    return ready ?? Replay.start({ recording: this.args.recording, process: this.args.process, until: origin });
+  }
+
+  /**
+   * With the program stopped for the user: starts, ahead of time, the replays the next
+   * stepBack and reverseContinue would start (each runs to its stop and waits there, so the
+   * request pays neither the process start nor the run to the origin), and ends the others.
+   */
+  private prepare(): void {
+    const wanted = new Set<number>();
+    const back = this.stepBackTarget();
+    if (back) wanted.add(back.origin);
+    const previous = this.chain ? this.previousHit(this.chain) : undefined;
+    if (previous) wanted.add(previous.origin);
+    for (const [origin, ready] of this.standby) {
+      if (wanted.has(origin)) continue;
+      this.standby.delete(origin);
+      void ready.then(
+        (r) => r.kill(),
+        () => {},
+      );
+    }
+    for (const origin of wanted) {
+      if (this.standby.has(origin)) continue;
+      const ready = Replay.start({ recording: this.args.recording, process: this.args.process, until: origin });
+      ready.catch(() => {}); // the request that takes it sees the failure
+      this.standby.set(origin, ready);
+    }
+  }
+
+  private async endStandby(): Promise<void> {
+    const all = [...this.standby.values()];
+    this.standby.clear();
+    await Promise.all(
+      all.map((ready) =>
+        ready.then(
+          (r) => r.kill(),
+          () => {},
+        ),
+      ),
+    );
+  }
+
+  /** Where stepBack goes: one command less from the origin, or the previous turn at a turn's start. */
+  private stepBackTarget(): { origin: number; history: Step[]; start: Start } | null {
+    if (this.history.length > 0)
+      return { origin: this.origin, history: this.history.slice(0, -1), start: this.originStart };
+    const previous = this.events.filter((e) => e.kind === 'turn' && e.n < this.origin).at(-1);
+    if (!previous) return null;
+    return { origin: previous.n, history: [], start: this.startAt(previous.n) };
+  }
+
+  /** The last known stop before the pause at `chain`. */
+  private previousHit(chain: Chain): Hit | undefined {
+    const before = this.position.hit ? chain.passed - 1 : chain.passed;
+    return before > 0 ? chain.known.hits[before - 1] : undefined;
   }
 
   protected override async stepBackRequest(response: DebugProtocol.StepBackResponse): Promise<void> {
     await this.guard(response, async () => {
-      if (this.history.length > 0) return this.goTo(this.origin, this.history.slice(0, -1), 'step');
-      // At the turn's start: the previous turn's.
-      const previous = this.events.filter((e) => e.kind === 'turn' && e.n < this.origin).at(-1);
-      await this.goTo(previous?.n ?? this.origin, [], 'step');
+      const back = this.stepBackTarget();
+      if (back) await this.goTo(back.origin, back.history, 'step', back.start);
+      else await this.goTo(this.origin, [], 'step', this.originStart);
     });
   }
 
   protected override async reverseContinueRequest(response: DebugProtocol.ReverseContinueResponse): Promise<void> {
     await this.guard(response, async () => {
-      const here = this.position;
-      const start = this.events[0].n;
-      // Run forward from the start with today's breakpoints, and count the stops before here.
-      await this.goTo(start, [], null);
-      let before = 0;
+      const first = this.events[0].n;
       const resume: Step = { command: 'resume', stops: this.stops };
-      while (await this.run(resume)) {
-        const p = this.position;
-        const earlier = p.turn < here.turn || (p.turn === here.turn && p.seen < here.seen + (here.hit ? 0 : 1));
-        if (!earlier) break;
-        before++;
+      let known: Known;
+      let target: Hit | undefined;
+      if (this.chain !== null && this.chain.known.key === JSON.stringify(this.stops)) {
+        known = this.chain.known;
+        target = this.previousHit(this.chain);
+      } else {
+        // The stops before here are not known: follow the run from its first event to here.
+        const here = this.position;
+        const earlier = (p: { turn: number; seen: number }) =>
+          p.turn < here.turn || (p.turn === here.turn && p.seen < here.seen + (here.hit ? 0 : 1));
+        await this.goTo(first, [], null, this.startAt(first));
+        while ((await this.run(resume)) && earlier(this.position));
+        known = this.known!;
+        target = known.hits.filter(earlier).at(-1);
       }
+      if (!target) return this.goTo(first, [], 'entry', this.startAt(first));
+      const index = known.hits.indexOf(target);
       await this.goTo(
-        start,
-        Array.from({ length: before }, () => resume),
-        before > 0 ? 'breakpoint' : 'entry',
+        target.origin,
+        Array.from({ length: target.resumes }, () => resume),
+        'breakpoint',
+        { counts: new Map(target.counts), chain: { known, passed: index + 1 - target.resumes } },
       );
     });
   }
@@ -392,9 +576,15 @@ export class RewindDebugSession extends LoggingDebugSession {
         response.body = { events: this.events, current: this.position.turn };
       } else if (command === 'rewind/goto') {
         if (typeof args?.event !== 'number') throw new Error('rewind/goto needs {"event": N}');
-        await this.goTo(args.event, [], 'goto');
+        await this.goTo(args.event, [], 'goto', this.startAt(args.event));
       } else if (command === 'rewind/position') {
-        response.body = { origin: this.origin, steps: this.history.length, ...this.position };
+        response.body = {
+          origin: this.origin,
+          steps: this.history.length,
+          ...this.position,
+          reexecutions: this.reexecutions,
+          knownStops: this.chain?.known.hits.length ?? null,
+        };
       } else throw new Error(`unknown request ${command}`);
     });
   }
@@ -493,6 +683,7 @@ export class RewindDebugSession extends LoggingDebugSession {
   }
 
   protected override async terminateRequest(response: DebugProtocol.TerminateResponse): Promise<void> {
+    await this.endStandby();
     await this.replay?.kill();
     this.replay = null;
     this.sendResponse(response);
@@ -500,6 +691,7 @@ export class RewindDebugSession extends LoggingDebugSession {
   }
 
   protected override async disconnectRequest(response: DebugProtocol.DisconnectResponse): Promise<void> {
+    await this.endStandby();
     await this.replay?.kill();
     this.replay = null;
     this.sendResponse(response);
