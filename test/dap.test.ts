@@ -218,6 +218,68 @@ describe('rewind dap', () => {
     expect((await dc!.customRequest('rewind/position')).body.origin).toBe(turnsBefore.at(-2)!.n);
   }, 120_000);
 
+  it('a forked child is thread 2: it stops at a breakpoint in its own code, with its own stack and locals', async () => {
+    const forked = await record('dap-fork.cjs');
+    expect(forked.status, forked.stderr.toString()).toBe(0);
+    const draws = /child draws ([\d,]+)/.exec(forked.stdout.toString())![1].split(',');
+    const childFile = fixture('dap-fork-child.cjs');
+    const childLine =
+      fs
+        .readFileSync(childFile, 'utf8')
+        .split('\n')
+        .findIndex((l) => l.includes('// child loop')) + 1;
+    dc = new DebugClient(NODE, ADAPTER, 'rewind', { env: baseEnv() });
+    dc.defaultTimeout = WAIT_MS;
+    await dc.start();
+    // The child's first stop comes by itself once the session runs: thread 2, in the child's loop.
+    const childStop = dc.waitForEvent('stopped').then(function next(e): Promise<DebugProtocol.Event> {
+      return e.body.threadId === 2 ? Promise.resolve(e) : dc!.waitForEvent('stopped').then(next);
+    });
+    await Promise.all([
+      dc.waitForEvent('initialized').then(async () => {
+        await dc!.setBreakpointsRequest({ source: { path: childFile }, breakpoints: [{ line: childLine }] });
+        await dc!.configurationDoneRequest();
+      }),
+      dc.initializeRequest({ adapterID: 'rewind', linesStartAt1: true, columnsStartAt1: true, pathFormat: 'path' }),
+      dc.launch({ recording: forked.dir, process: 'dap-fork', stopOn: 'start' }),
+    ]);
+    const stopped = (await childStop) as DebugProtocol.StoppedEvent;
+    expect(stopped.body.reason).toBe('breakpoint');
+    const threads = (await dc.threadsRequest()).body.threads;
+    expect(threads.map((t) => t.id)).toEqual([1, 2]);
+    expect(threads[1].name).toMatch(/dap-fork-child/);
+    const seen: string[] = [];
+    for (let k = 0; k < 3; k++) {
+      if (k > 0) {
+        const [e] = await Promise.all([dc.waitForEvent('stopped'), dc.continueRequest({ threadId: 2 })]);
+        expect(e.body.threadId).toBe(2);
+      }
+      const top = (await dc.stackTraceRequest({ threadId: 2 })).body.stackFrames[0];
+      expect(top.source?.path).toBe(childFile);
+      expect(top.line).toBe(childLine);
+      const i = await dc.evaluateRequest({ expression: 'i', frameId: top.id });
+      expect(i.body.result).toBe(String(k));
+      const scopes = await dc.scopesRequest({ frameId: top.id });
+      const block = scopes.body.scopes.find((s) => s.name === 'Block')!;
+      const vars = await dc.variablesRequest({ variablesReference: block.variablesReference });
+      seen.push(vars.body.variables.find((v) => v.name === 'draw')!.value);
+    }
+    // The child's draws at the breakpoint are the recorded run's.
+    expect(seen).toEqual(draws);
+    // Thread 1 is the parent, still paused at its first event; going back is for it alone.
+    const parentFrames = (await dc.stackTraceRequest({ threadId: 1 })).body.stackFrames;
+    expect(parentFrames.length).toBeGreaterThan(0);
+    expect(parentFrames.every((f) => f.source?.path !== childFile)).toBe(true);
+    await expect(dc.stepBackRequest({ threadId: 2 })).rejects.toThrow(/going back is for thread 1/);
+    // Once the child runs to its end, its thread is gone.
+    await dc.setBreakpointsRequest({ source: { path: childFile }, breakpoints: [] });
+    const exited = dc.waitForEvent('thread').then(function next(e): Promise<DebugProtocol.Event> {
+      return e.body.reason === 'exited' ? Promise.resolve(e) : dc!.waitForEvent('thread').then(next);
+    });
+    await dc.continueRequest({ threadId: 2 });
+    expect((await exited).body.threadId).toBe(2);
+  }, 120_000);
+
   it('--port: a DAP server on TCP, one session per connection', async () => {
     const server = spawn(NODE, [BIN, 'dap', '--port', '0'], { env: baseEnv(), stdio: ['ignore', 'ignore', 'pipe'] });
     try {

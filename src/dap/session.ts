@@ -16,11 +16,12 @@ import {
   TerminatedEvent,
   ExitedEvent,
   Thread,
+  ThreadEvent,
 } from '@vscode/debugadapter';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { DIST_URL } from '../paths.js';
 import { Replay, type CallFrame, type Paused } from './replay.js';
-import { eventList, type Listed } from './events.js';
+import { eventList, processList, type Listed, type ListedProcess } from './events.js';
 
 export interface LaunchArguments extends DebugProtocol.LaunchRequestArguments {
   /** A recording directory or .rwnd log; default: the latest under .rewind/ in the working directory. */
@@ -29,6 +30,8 @@ export interface LaunchArguments extends DebugProtocol.LaunchRequestArguments {
   process?: string;
   /** Where the first pause is: the program's start, the failing turn, or before event N. */
   stopOn?: 'start' | 'failure' | number;
+  /** The recording's other processes and worker threads as threads of their own (default true). */
+  threads?: boolean;
 }
 
 type Command = 'stepInto' | 'stepOver' | 'stepOut' | 'resume';
@@ -105,6 +108,25 @@ interface Position {
 }
 
 const THREAD = 1;
+/** Frame ids of thread t > 1 are t * FRAMES + index. */
+const FRAMES = 100_000;
+/** At most this many other processes and worker threads of a recording are replayed as threads. */
+const MAX_SIDE_THREADS = 8;
+
+/**
+ * Another process or worker thread of the recording (each has its own log, so its replay
+ * stands alone: `rewind replay -p PID[/THREAD]`): a DAP thread of its own, replayed forward
+ * from its first event, stopping at the session's breakpoints. Going back is for thread 1.
+ */
+interface Side {
+  id: number;
+  name: string;
+  replay: Replay;
+  paused: Paused | null;
+  cdp: Map<string, BreakpointSpec>;
+  counts: Counts;
+  applied: string;
+}
 
 export class RewindDebugSession extends LoggingDebugSession {
   private args!: LaunchArguments;
@@ -131,7 +153,8 @@ export class RewindDebugSession extends LoggingDebugSession {
   private paused: Paused | null = null;
   private position: Position = { turn: 0, seen: 0, hit: false };
   private turnHits = { turn: -1, hits: 0 };
-  private readonly variables = new Handles<string>();
+  private readonly variables = new Handles<{ replay: Replay; objectId: string }>();
+  private readonly sides = new Map<number, Side>();
   /** Output is held while re-executing: the user saw it the first time. */
   private quiet = false;
 
@@ -167,7 +190,96 @@ export class RewindDebugSession extends LoggingDebugSession {
       this.turnEvents = new Set(this.events.filter((e) => e.kind === 'turn').map((e) => e.n));
       const origin = this.stopEvent(args.stopOn);
       await this.goTo(origin, [], 'entry', this.startAt(origin));
+      if (args.threads !== false) await this.startSides();
     });
+  }
+
+  /** Starts the recording's other processes and worker threads as threads 2, 3, ... */
+  private async startSides(): Promise<void> {
+    // A recording of one process (or a single log) has no other threads to show.
+    const all = await processList(this.args.recording).catch(() => []);
+    const spec = (p: ListedProcess) => (p.thread ? `${p.pid}/${p.thread}` : String(p.pid));
+    const asked = this.args.process;
+    const main =
+      all.find((p) => asked !== undefined && (spec(p) === asked || (!p.thread && p.program === asked))) ??
+      all.find((p) => p.default) ??
+      all[0];
+    const others = all.filter((p) => p.replayable && p !== main).slice(0, MAX_SIDE_THREADS);
+    for (const [i, p] of others.entries()) {
+      const replay = await Replay.start({ recording: this.args.recording, process: spec(p), until: 1 });
+      const name = `${p.thread ? `worker ${p.thread} of ${p.pid}` : `${p.program} ${p.pid}`}`;
+      const side: Side = {
+        id: THREAD + 1 + i,
+        name,
+        replay,
+        paused: null,
+        cdp: new Map(),
+        counts: new Map(),
+        applied: '',
+      };
+      replay.output = (category, text) => this.sendEvent(new OutputEvent(`[${name}] ${text}`, category));
+      this.sides.set(side.id, side);
+      await replay.go();
+      if ((await replay.nextPause()) === null) {
+        this.sides.delete(side.id);
+        continue;
+      }
+      this.sendEvent(new ThreadEvent('started', side.id));
+      void this.runSide(side, 'resume');
+    }
+  }
+
+  /** Runs a side thread forward to its next stop (reported), or its end. */
+  private async runSide(side: Side, command: Command): Promise<void> {
+    try {
+      const key = JSON.stringify(this.stops);
+      if (key !== side.applied) {
+        await setStops(side.replay, this.stops, side.cdp);
+        side.applied = key;
+      }
+      for (;;) {
+        side.paused = null;
+        await send(side.replay, command);
+        const p = await side.replay.nextPause();
+        if (p === null) break;
+        if (side.replay.isRewindScript(p.callFrames[0].location.scriptId)) {
+          command = command === 'resume' ? 'resume' : 'stepInto';
+          continue;
+        }
+        const atBreakpoint = (p.hitBreakpoints ?? []).length > 0;
+        const hit = await this.stopsHere(p, side.replay, side.cdp, side.counts);
+        if (!hit && command === 'resume' && atBreakpoint) continue;
+        side.paused = p;
+        const reason = p.reason === 'exception' ? 'exception' : command === 'resume' ? 'breakpoint' : 'step';
+        this.sendEvent(new StoppedEvent(reason, side.id));
+        return;
+      }
+    } catch (e) {
+      this.sendEvent(new OutputEvent(`rewind: thread ${side.name}: ${(e as Error).message}\n`, 'stderr'));
+    }
+    this.sides.delete(side.id);
+    this.sendEvent(new ThreadEvent('exited', side.id));
+    await side.replay.kill();
+  }
+
+  /** The side thread a request names, or null for thread 1. */
+  private side(threadId: number | undefined): Side | null {
+    if (threadId === undefined || threadId === THREAD) return null;
+    const side = this.sides.get(threadId);
+    if (!side) throw new Error(`there is no thread ${threadId}`);
+    return side;
+  }
+
+  /** The replay and pause a request about `threadId` (or a frame id of it) looks at. */
+  private view(threadId: number | undefined): { replay: Replay | null; paused: Paused | null } {
+    const side = this.side(threadId);
+    return side ? { replay: side.replay, paused: side.paused } : { replay: this.replay, paused: this.paused };
+  }
+
+  private async endSides(): Promise<void> {
+    const all = [...this.sides.values()];
+    this.sides.clear();
+    await Promise.all(all.map((side) => side.replay.kill()));
   }
 
   /** The event a launch stops before. */
@@ -199,6 +311,7 @@ export class RewindDebugSession extends LoggingDebugSession {
     this.stops = { ...this.stops, breakpoints: [...this.stops.breakpoints.filter((b) => b.file !== file), ...mine] };
     await this.guard(response, async () => {
       if (this.replay) await this.apply(this.stops);
+      await this.applySides();
       response.body = { breakpoints: mine.map((b) => ({ verified: true, line: b.line })) };
     });
   }
@@ -213,7 +326,18 @@ export class RewindDebugSession extends LoggingDebugSession {
     };
     await this.guard(response, async () => {
       if (this.replay) await this.apply(this.stops);
+      await this.applySides();
     });
+  }
+
+  /** New stops reach the side threads that are paused (a running one gets them when it next runs... or now). */
+  private async applySides(): Promise<void> {
+    const key = JSON.stringify(this.stops);
+    for (const side of this.sides.values()) {
+      if (side.applied === key) continue;
+      await setStops(side.replay, this.stops, side.cdp);
+      side.applied = key;
+    }
   }
 
   /** Makes the replay's breakpoints `stops`. */
@@ -226,19 +350,7 @@ export class RewindDebugSession extends LoggingDebugSession {
       this.known = atFirst ? { key, hits: [] } : this.known;
       this.chain = atFirst ? { known: this.known!, passed: 0 } : null;
     }
-    const { client } = this.replay;
-    for (const id of this.cdpBreakpoints.keys()) await client.Debugger.removeBreakpoint({ breakpointId: id });
-    this.cdpBreakpoints.clear();
-    for (const b of stops.breakpoints) {
-      const url = pathToFileURL(b.file).href;
-      const escaped = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-      const r = await client.Debugger.setBreakpointByUrl({
-        urlRegex: `^(${escaped(url)}|${escaped(b.file)})$`,
-        lineNumber: b.line - 1,
-      });
-      this.cdpBreakpoints.set(r.breakpointId, b);
-    }
-    await client.Debugger.setPauseOnExceptions({ state: stops.exceptions });
+    await setStops(this.replay, stops, this.cdpBreakpoints);
     this.applied = key;
   }
 
@@ -250,35 +362,61 @@ export class RewindDebugSession extends LoggingDebugSession {
 
   protected override threadsRequest(response: DebugProtocol.ThreadsResponse): void {
     response.body = {
-      threads: [new Thread(THREAD, `replay of ${path.basename(this.args?.recording ?? 'recording')}`)],
+      threads: [
+        new Thread(THREAD, `replay of ${path.basename(this.args?.recording ?? 'recording')}`),
+        ...[...this.sides.values()].map((side) => new Thread(side.id, side.name)),
+      ],
     };
     this.sendResponse(response);
   }
 
-  protected override continueRequest(response: DebugProtocol.ContinueResponse): void {
-    void this.forward(response, 'resume', 'breakpoint');
+  protected override continueRequest(
+    response: DebugProtocol.ContinueResponse,
+    args: DebugProtocol.ContinueArguments,
+  ): void {
+    response.body = { allThreadsContinued: false };
+    void this.forward(response, 'resume', 'breakpoint', args.threadId);
   }
 
-  protected override nextRequest(response: DebugProtocol.NextResponse): void {
-    void this.forward(response, 'stepOver', 'step');
+  protected override nextRequest(response: DebugProtocol.NextResponse, args: DebugProtocol.NextArguments): void {
+    void this.forward(response, 'stepOver', 'step', args.threadId);
   }
 
-  protected override stepInRequest(response: DebugProtocol.StepInResponse): void {
-    void this.forward(response, 'stepInto', 'step');
+  protected override stepInRequest(response: DebugProtocol.StepInResponse, args: DebugProtocol.StepInArguments): void {
+    void this.forward(response, 'stepInto', 'step', args.threadId);
   }
 
-  protected override stepOutRequest(response: DebugProtocol.StepOutResponse): void {
-    void this.forward(response, 'stepOut', 'step');
+  protected override stepOutRequest(
+    response: DebugProtocol.StepOutResponse,
+    args: DebugProtocol.StepOutArguments,
+  ): void {
+    void this.forward(response, 'stepOut', 'step', args.threadId);
   }
 
-  protected override async pauseRequest(response: DebugProtocol.PauseResponse): Promise<void> {
+  protected override async pauseRequest(
+    response: DebugProtocol.PauseResponse,
+    args: DebugProtocol.PauseArguments,
+  ): Promise<void> {
     await this.guard(response, async () => {
-      await this.replay?.client.Debugger.pause();
+      await this.view(args.threadId).replay?.client.Debugger.pause();
     });
   }
 
-  private async forward(response: DebugProtocol.Response, command: Command, reason: string): Promise<void> {
+  private async forward(
+    response: DebugProtocol.Response,
+    command: Command,
+    reason: string,
+    threadId: number,
+  ): Promise<void> {
+    let side: Side | null;
+    try {
+      side = this.side(threadId);
+      if (side && !side.paused) throw new Error(`thread ${threadId} is not paused`);
+    } catch (e) {
+      return this.sendErrorResponse(response, { id: 1, format: (e as Error).message, showUser: true });
+    }
     this.sendResponse(response);
+    if (side) return this.runSide(side, command);
     const step: Step = { command, stops: this.stops };
     this.history.push(step);
     await this.report(async () => this.run(step), reason);
@@ -354,23 +492,26 @@ export class RewindDebugSession extends LoggingDebugSession {
   }
 
   /** Does this pause stop for a breakpoint or an exception? Evaluates conditions and logpoints off the log. */
-  private async stopsHere(p: Paused): Promise<boolean> {
+  private async stopsHere(
+    p: Paused,
+    replay = this.replay!,
+    cdp = this.cdpBreakpoints,
+    hitCounts = this.hitCounts,
+  ): Promise<boolean> {
     if (p.reason === 'exception' || p.reason === 'promiseRejection') return true;
-    const specs = (p.hitBreakpoints ?? [])
-      .map((id) => this.cdpBreakpoints.get(id))
-      .filter((b): b is BreakpointSpec => b !== undefined);
+    const specs = (p.hitBreakpoints ?? []).map((id) => cdp.get(id)).filter((b): b is BreakpointSpec => b !== undefined);
     let stops = false;
     for (const b of specs) {
       if (
         b.condition &&
-        !(await this.replay!.evaluate(p.callFrames[0], `Boolean(${b.condition})`).catch(() => ({ value: false }))).value
+        !(await replay.evaluate(p.callFrames[0], `Boolean(${b.condition})`).catch(() => ({ value: false }))).value
       )
         continue;
-      const count = (this.hitCounts.get(specKey(b)) ?? 0) + 1;
-      this.hitCounts.set(specKey(b), count);
+      const count = (hitCounts.get(specKey(b)) ?? 0) + 1;
+      hitCounts.set(specKey(b), count);
       if (b.hitCondition && !hitReached(b.hitCondition, count)) continue;
       if (b.logMessage !== undefined) {
-        const text = await this.interpolate(p.callFrames[0], b.logMessage);
+        const text = await this.interpolate(replay, p.callFrames[0], b.logMessage);
         if (!this.quiet) this.sendEvent(new OutputEvent(`${text}\n`, 'console'));
         continue;
       }
@@ -379,13 +520,13 @@ export class RewindDebugSession extends LoggingDebugSession {
     return stops;
   }
 
-  private async interpolate(frame: CallFrame, message: string): Promise<string> {
+  private async interpolate(replay: Replay, frame: CallFrame, message: string): Promise<string> {
     const parts = message.split(/(\{[^}]+\})/);
     const out: string[] = [];
     for (const part of parts) {
       if (!/^\{[^}]+\}$/.test(part)) out.push(part);
       else {
-        const r = await this.replay!.evaluate(frame, part.slice(1, -1)).catch((e: Error) => ({
+        const r = await replay.evaluate(frame, part.slice(1, -1)).catch((e: Error) => ({
           value: e.message,
           description: undefined,
         }));
@@ -522,22 +663,37 @@ export class RewindDebugSession extends LoggingDebugSession {
     return { origin: previous.n, history: [], start: this.startAt(previous.n) };
   }
 
+  private backwardsIn(threadId: number): void {
+    if (threadId === THREAD) return;
+    throw new Error(
+      `going back is for thread ${THREAD}, the process the session was launched on: to go back in ${this.side(threadId)?.name ?? `thread ${threadId}`}, launch with "process" naming it`,
+    );
+  }
+
   /** The last known stop before the pause at `chain`. */
   private previousHit(chain: Chain): Hit | undefined {
     const before = this.position.hit ? chain.passed - 1 : chain.passed;
     return before > 0 ? chain.known.hits[before - 1] : undefined;
   }
 
-  protected override async stepBackRequest(response: DebugProtocol.StepBackResponse): Promise<void> {
+  protected override async stepBackRequest(
+    response: DebugProtocol.StepBackResponse,
+    args: DebugProtocol.StepBackArguments,
+  ): Promise<void> {
     await this.guard(response, async () => {
+      this.backwardsIn(args.threadId);
       const back = this.stepBackTarget();
       if (back) await this.goTo(back.origin, back.history, 'step', back.start);
       else await this.goTo(this.origin, [], 'step', this.originStart);
     });
   }
 
-  protected override async reverseContinueRequest(response: DebugProtocol.ReverseContinueResponse): Promise<void> {
+  protected override async reverseContinueRequest(
+    response: DebugProtocol.ReverseContinueResponse,
+    args: DebugProtocol.ReverseContinueArguments,
+  ): Promise<void> {
     await this.guard(response, async () => {
+      this.backwardsIn(args.threadId);
       const first = this.events[0].n;
       const resume: Step = { command: 'resume', stops: this.stops };
       let known: Known;
@@ -591,15 +747,20 @@ export class RewindDebugSession extends LoggingDebugSession {
 
   // -- Inspecting
 
-  protected override stackTraceRequest(response: DebugProtocol.StackTraceResponse): void {
-    const frames = (this.paused?.callFrames ?? [])
+  protected override stackTraceRequest(
+    response: DebugProtocol.StackTraceResponse,
+    args: DebugProtocol.StackTraceArguments,
+  ): void {
+    const { replay, paused } = this.view(args.threadId);
+    const base = args.threadId === THREAD ? 0 : args.threadId * FRAMES;
+    const frames = (paused?.callFrames ?? [])
       .map((f, i) => ({ f, i }))
-      .filter(({ f }) => !this.replay!.isRewindScript(f.location.scriptId))
+      .filter(({ f }) => !replay!.isRewindScript(f.location.scriptId))
       .map(({ f, i }) => {
-        const url = this.replay!.scripts.get(f.location.scriptId) ?? '';
+        const url = replay!.scripts.get(f.location.scriptId) ?? '';
         const file = url.startsWith('file://') ? fileURLToPath(url) : url;
         return {
-          id: i,
+          id: base + i,
           name: f.functionName || '(anonymous)',
           source: {
             name: path.basename(file),
@@ -614,8 +775,15 @@ export class RewindDebugSession extends LoggingDebugSession {
     this.sendResponse(response);
   }
 
+  /** The thread's replay and the call frame a frame id names. */
+  private frame(frameId: number): { replay: Replay | null; frame: CallFrame | undefined } {
+    const thread = frameId >= FRAMES ? Math.floor(frameId / FRAMES) : THREAD;
+    const { replay, paused } = this.view(thread);
+    return { replay, frame: paused?.callFrames[frameId % FRAMES] };
+  }
+
   protected override scopesRequest(response: DebugProtocol.ScopesResponse, args: DebugProtocol.ScopesArguments): void {
-    const frame = this.paused?.callFrames[args.frameId];
+    const { replay, frame } = this.frame(args.frameId);
     response.body = {
       scopes: (frame?.scopeChain ?? [])
         .filter((s) => s.type !== 'global')
@@ -623,7 +791,7 @@ export class RewindDebugSession extends LoggingDebugSession {
           (s) =>
             new Scope(
               s.type === 'local' ? 'Locals' : s.type[0].toUpperCase() + s.type.slice(1),
-              this.variables.create(s.object.objectId!),
+              this.variables.create({ replay: replay!, objectId: s.object.objectId! }),
               s.type === 'global',
             ),
         ),
@@ -636,8 +804,8 @@ export class RewindDebugSession extends LoggingDebugSession {
     args: DebugProtocol.VariablesArguments,
   ): Promise<void> {
     await this.guard(response, async () => {
-      const objectId = this.variables.get(args.variablesReference);
-      const { result } = await this.replay!.client.Runtime.getProperties({
+      const { replay, objectId } = this.variables.get(args.variablesReference);
+      const { result } = await replay.client.Runtime.getProperties({
         objectId,
         ownProperties: true,
         generatePreview: false,
@@ -651,7 +819,7 @@ export class RewindDebugSession extends LoggingDebugSession {
             type: p.value?.type,
             variablesReference:
               (p.value?.objectId && p.value.type === 'object') || p.value?.type === 'function'
-                ? this.variables.create(p.value!.objectId!)
+                ? this.variables.create({ replay, objectId: p.value!.objectId! })
                 : 0,
           })),
       };
@@ -663,13 +831,14 @@ export class RewindDebugSession extends LoggingDebugSession {
     args: DebugProtocol.EvaluateArguments,
   ): Promise<void> {
     await this.guard(response, async () => {
-      const frame = this.paused?.callFrames[args.frameId ?? 0];
-      if (!frame) throw new Error('the program is not paused');
-      const r = await this.replay!.evaluate(frame, args.expression);
+      const { replay, frame } = this.frame(args.frameId ?? 0);
+      if (!frame || !replay) throw new Error('the program is not paused');
+      const r = await replay.evaluate(frame, args.expression);
       response.body = {
         result: describe(r),
         type: r.type,
-        variablesReference: r.objectId && r.type === 'object' ? this.variables.create(r.objectId) : 0,
+        variablesReference:
+          r.objectId && r.type === 'object' ? this.variables.create({ replay, objectId: r.objectId }) : 0,
       };
     });
   }
@@ -684,6 +853,7 @@ export class RewindDebugSession extends LoggingDebugSession {
 
   protected override async terminateRequest(response: DebugProtocol.TerminateResponse): Promise<void> {
     await this.endStandby();
+    await this.endSides();
     await this.replay?.kill();
     this.replay = null;
     this.sendResponse(response);
@@ -692,6 +862,7 @@ export class RewindDebugSession extends LoggingDebugSession {
 
   protected override async disconnectRequest(response: DebugProtocol.DisconnectResponse): Promise<void> {
     await this.endStandby();
+    await this.endSides();
     await this.replay?.kill();
     this.replay = null;
     this.sendResponse(response);
@@ -706,6 +877,23 @@ export class RewindDebugSession extends LoggingDebugSession {
       this.sendErrorResponse(response, { id: 1, format: (e as Error).message, showUser: true });
     }
   }
+}
+
+/** Makes `replay`'s breakpoints `stops`; `cdp` maps its CDP breakpoint ids to them. */
+async function setStops(replay: Replay, stops: Stops, cdp: Map<string, BreakpointSpec>): Promise<void> {
+  const { client } = replay;
+  for (const id of cdp.keys()) await client.Debugger.removeBreakpoint({ breakpointId: id });
+  cdp.clear();
+  for (const b of stops.breakpoints) {
+    const url = pathToFileURL(b.file).href;
+    const escaped = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const r = await client.Debugger.setBreakpointByUrl({
+      urlRegex: `^(${escaped(url)}|${escaped(b.file)})$`,
+      lineNumber: b.line - 1,
+    });
+    cdp.set(r.breakpointId, b);
+  }
+  await client.Debugger.setPauseOnExceptions({ state: stops.exceptions });
 }
 
 function send(replay: Replay, command: Command): Promise<unknown> {
