@@ -218,6 +218,59 @@ describe('rewind dap', () => {
     expect((await dc!.customRequest('rewind/position')).body.origin).toBe(turnsBefore.at(-2)!.n);
   }, 120_000);
 
+  it('restartFrame lands where a forward run enters that frame (locals compared), in the same turn and a later one', async () => {
+    const lines = fs.readFileSync(PROGRAM, 'utf8').split('\n');
+    // The first statement of tick(): where a forward run entering the frame stops.
+    const entryLine = lines.findIndex((l) => l.startsWith('function tick')) + 2;
+    await launch([{ line: entryLine }, { line: LOOP_LINE }]);
+    const stopAt = async (line: number) => {
+      await stopAfter(() => dc!.continueRequest({ threadId: 1 }));
+      const h = await here();
+      expect(h.line).toBe(line);
+      return h;
+    };
+    const restart = async () => {
+      const frames = (await dc!.stackTraceRequest({ threadId: 1 })).body.stackFrames;
+      const tick = frames.find((f) => f.name === 'tick')!;
+      const s = await stopAfter(() => dc!.restartFrameRequest({ frameId: tick.id }));
+      expect(s.body.reason).toBe('restart');
+      return here();
+    };
+    const entered1 = await stopAt(entryLine);
+    expect(entered1.locals.round).toBe('1');
+    await stopAt(LOOP_LINE);
+    const second = await stopAt(LOOP_LINE);
+    expect(second.locals.i).toBe('1');
+    await stopAfter(() => dc!.nextRequest({ threadId: 1 }));
+    expect(await restart()).toEqual(entered1);
+    // And forwards again from the entry: the same passes.
+    await stopAt(LOOP_LINE);
+    expect(await stopAt(LOOP_LINE)).toEqual(second);
+    await stopAt(LOOP_LINE);
+    const entered2 = await stopAt(entryLine);
+    expect(entered2.locals.round).toBe('2');
+    await stopAt(LOOP_LINE);
+    expect(await restart()).toEqual(entered2);
+  }, 120_000);
+
+  it('gotoTargets lists the events whose call site is on a line; goto lands before one', async () => {
+    await launch([]);
+    const lines = fs.readFileSync(PROGRAM, 'utf8').split('\n');
+    const scheduling = lines.findIndex((l) => l.includes('setTimeout(() => tick(round + 1)')) + 1;
+    const events = (await dc!.customRequest('rewind/events')).body.events as { n: number; kind: string }[];
+    const turns = events.filter((e) => e.kind === 'turn');
+    const r = await dc!.gotoTargetsRequest({ source: { path: PROGRAM }, line: scheduling });
+    // Rounds 2 to 4 were scheduled on that line (round 1 on the last line).
+    expect(r.body.targets.map((t) => t.id)).toEqual(turns.slice(1).map((t) => t.n));
+    expect(r.body.targets[0].label).toMatch(/turn/);
+    const s = await stopAfter(() => dc!.gotoRequest({ threadId: 1, targetId: r.body.targets[1].id }));
+    expect(s.body.reason).toBe('goto');
+    const top = (await dc!.stackTraceRequest({ threadId: 1 })).body.stackFrames[0];
+    expect(top.line).toBe(scheduling);
+    expect((await dc!.evaluateRequest({ expression: 'round + 1', frameId: top.id })).body.result).toBe('3');
+    expect((await dc!.customRequest('rewind/position')).body.origin).toBe(r.body.targets[1].id);
+  }, 120_000);
+
   it('a forked child is thread 2: it stops at a breakpoint in its own code, with its own stack and locals', async () => {
     const forked = await record('dap-fork.cjs');
     expect(forked.status, forked.stderr.toString()).toBe(0);

@@ -30,7 +30,7 @@ export interface LaunchArguments extends DebugProtocol.LaunchRequestArguments {
   process?: string;
   /** Where the first pause is: the program's start, the failing turn, or before event N. */
   stopOn?: 'start' | 'failure' | number;
-  /** The recording's other processes and worker threads as threads of their own (default true). */
+  /** The recording's other processes as threads of their own (default true). */
   threads?: boolean;
 }
 
@@ -39,6 +39,8 @@ type Command = 'stepInto' | 'stepOver' | 'stepOut' | 'resume';
 interface BreakpointSpec {
   file: string;
   line: number;
+  /** 1-based; the first breakable place at or after it (restartFrame's function entries). */
+  column?: number;
   condition?: string;
   hitCondition?: string;
   logMessage?: string;
@@ -114,9 +116,9 @@ const FRAMES = 100_000;
 const MAX_SIDE_THREADS = 8;
 
 /**
- * Another process or worker thread of the recording (each has its own log, so its replay
- * stands alone: `rewind replay -p PID[/THREAD]`): a DAP thread of its own, replayed forward
- * from its first event, stopping at the session's breakpoints. Going back is for thread 1.
+ * Another process of the recording (each has its own log, so its replay stands alone:
+ * `rewind replay -p PID`): a DAP thread of its own, replayed forward from its first event,
+ * stopping at the session's breakpoints. Going back is for thread 1.
  */
 interface Side {
   id: number;
@@ -172,6 +174,8 @@ export class RewindDebugSession extends LoggingDebugSession {
       supportsLogPoints: true,
       supportsEvaluateForHovers: true,
       supportsStepBack: true,
+      supportsRestartFrame: true,
+      supportsGotoTargetsRequest: true,
       supportsLoadedSourcesRequest: true,
       supportsTerminateRequest: true,
       exceptionBreakpointFilters: [
@@ -194,7 +198,7 @@ export class RewindDebugSession extends LoggingDebugSession {
     });
   }
 
-  /** Starts the recording's other processes and worker threads as threads 2, 3, ... */
+  /** Starts the recording's other processes as threads 2, 3, ... */
   private async startSides(): Promise<void> {
     // A recording of one process (or a single log) has no other threads to show.
     const all = await processList(this.args.recording).catch(() => []);
@@ -204,10 +208,13 @@ export class RewindDebugSession extends LoggingDebugSession {
       all.find((p) => asked !== undefined && (spec(p) === asked || (!p.thread && p.program === asked))) ??
       all.find((p) => p.default) ??
       all[0];
-    const others = all.filter((p) => p.replayable && p !== main).slice(0, MAX_SIDE_THREADS);
+    // A worker thread replays only within its process's replay (`-p PID/T` replays the
+    // process): worker threads are not threads of the session yet (that needs the main
+    // replay's NodeWorker domain); forked and spawned Node processes are.
+    const others = all.filter((p) => p.replayable && !p.thread && p.pid !== main?.pid).slice(0, MAX_SIDE_THREADS);
     for (const [i, p] of others.entries()) {
       const replay = await Replay.start({ recording: this.args.recording, process: spec(p), until: 1 });
-      const name = `${p.thread ? `worker ${p.thread} of ${p.pid}` : `${p.program} ${p.pid}`}`;
+      const name = `${p.program} ${p.pid}`;
       const side: Side = {
         id: THREAD + 1 + i,
         name,
@@ -722,6 +729,100 @@ export class RewindDebugSession extends LoggingDebugSession {
     });
   }
 
+  // -- Jumping: gotoTargets/goto, restartFrame
+
+  /** The events whose call site is on the line: where a value was asked for, or where a turn's callback was scheduled. */
+  protected override gotoTargetsRequest(
+    response: DebugProtocol.GotoTargetsResponse,
+    args: DebugProtocol.GotoTargetsArguments,
+  ): void {
+    const file = args.source.path ?? '';
+    const targets = this.events
+      .filter((e) => e.site !== undefined && siteLine(e.site, file) === args.line)
+      .map((e) => ({ id: e.n, label: `#${e.n} ${e.kind}: ${e.detail}`, line: args.line }));
+    response.body = { targets };
+    this.sendResponse(response);
+  }
+
+  protected override async gotoRequest(
+    response: DebugProtocol.GotoResponse,
+    args: DebugProtocol.GotoArguments,
+  ): Promise<void> {
+    await this.guard(response, async () => {
+      this.backwardsIn(args.threadId);
+      if (!this.events.some((e) => e.n === args.targetId)) throw new Error(`there is no event ${args.targetId}`);
+      await this.goTo(args.targetId, [], 'goto', this.startAt(args.targetId));
+    });
+  }
+
+  /**
+   * Back to where the selected frame's function was entered, by re-execution. The entry is
+   * the call whose callers are where they are now (same functions, same places) in the same
+   * turn: counting such entries from here to the end of the run, and from the turn's start,
+   * gives which one it was; a fresh replay from the turn's start resumes to it.
+   */
+  protected override async restartFrameRequest(
+    response: DebugProtocol.RestartFrameResponse,
+    args: DebugProtocol.RestartFrameArguments,
+  ): Promise<void> {
+    await this.guard(response, async () => {
+      if (args.frameId >= FRAMES) this.backwardsIn(Math.floor(args.frameId / FRAMES));
+      const replay = this.replay!;
+      const frames = this.paused?.callFrames ?? [];
+      const frame = frames[args.frameId];
+      const fn = frame?.functionLocation;
+      if (!frame || !fn) throw new Error('the program is not paused in that frame');
+      const url = replay.scripts.get(fn.scriptId) ?? '';
+      // The callers that are not rewind's: a turn is entered through other frames of rewind's
+      // in a replay that stopped before it than in one that ran through it.
+      const shape = (callFrames: CallFrame[], r: Replay) =>
+        callFrames
+          .filter((f) => !r.isRewindScript(f.location.scriptId))
+          .map((f) => `${r.scripts.get(f.location.scriptId)}:${f.location.lineNumber}:${f.location.columnNumber}`)
+          .join('|');
+      const callers = shape(frames.slice(args.frameId + 1), replay);
+      const turn = this.position.turn;
+      const entry: BreakpointSpec = {
+        file: url.startsWith('file://') ? fileURLToPath(url) : url,
+        line: fn.lineNumber + 1,
+        column: (fn.columnNumber ?? 0) + 1,
+      };
+      const only: Stops = { breakpoints: [entry], exceptions: 'none' };
+      const resume: Step = { command: 'resume', stops: only };
+      /** Is the pause an entry of the frame's function, with its callers as they are now? */
+      const isEntry = (p: Paused) => {
+        const f = p.callFrames[0].functionLocation;
+        const at = (l: { lineNumber: number; columnNumber?: number }) => `${l.lineNumber}:${l.columnNumber ?? 0}`;
+        return (
+          f !== undefined &&
+          this.replay!.scripts.get(f.scriptId) === url &&
+          at(f) === at(fn) &&
+          shape(p.callFrames.slice(1), this.replay!) === callers
+        );
+      };
+      /** Such entries from where the replay stands to the end of the turn. */
+      const count = async (): Promise<number> => {
+        let n = 0;
+        this.quiet = true;
+        while ((await this.run(resume)) && this.position.turn === turn) if (isEntry(this.paused!)) n++;
+        return n;
+      };
+      const after = await count();
+      const origin = this.turnEvents.has(turn) ? turn : this.events[0].n;
+      await this.goTo(origin, [], null, UNKNOWN);
+      // A turn's callback is entered at the replay's first pause (a step, not a breakpoint hit).
+      const first = isEntry(this.paused!) ? 1 : 0;
+      const which = first + (await count()) - after;
+      if (which < 1) throw new Error("the frame's entry was not found again: the replay diverged");
+      await this.goTo(
+        origin,
+        Array.from({ length: which - first }, () => resume),
+        'restart',
+        UNKNOWN,
+      );
+    });
+  }
+
   protected override async customRequest(
     command: string,
     response: DebugProtocol.Response,
@@ -890,6 +991,7 @@ async function setStops(replay: Replay, stops: Stops, cdp: Map<string, Breakpoin
     const r = await client.Debugger.setBreakpointByUrl({
       urlRegex: `^(${escaped(url)}|${escaped(b.file)})$`,
       lineNumber: b.line - 1,
+      ...(b.column === undefined ? {} : { columnNumber: b.column - 1 }),
     });
     cdp.set(r.breakpointId, b);
   }
@@ -902,6 +1004,12 @@ function send(replay: Replay, command: Command): Promise<unknown> {
   if (command === 'stepInto') return d.stepInto({});
   if (command === 'stepOver') return d.stepOver({});
   return d.stepOut();
+}
+
+/** The line of `site` (path:line:column) when it lies in `file`, else -1. */
+function siteLine(site: string, file: string): number {
+  const m = /^(.*):(\d+):\d+$/.exec(site);
+  return m && m[1] === file ? Number(m[2]) : -1;
 }
 
 /** DAP hit conditions: "N" or ">= N" (stop from the Nth hit on), "== N", "> N", "% N". */
