@@ -140,6 +140,33 @@ describe('rewind dap', () => {
     expect(await here()).toEqual(forward[0]);
   }, 120_000);
 
+  it('reverseContinue to a stop passed going forward is one re-execution, straight to it', async () => {
+    await launch([{ line: LOOP_LINE }]);
+    const forward: Awaited<ReturnType<typeof here>>[] = [];
+    for (let k = 0; k < 5; k++) {
+      await stopAfter(() => dc!.continueRequest({ threadId: 1 }));
+      forward.push(await here());
+    }
+    const position = async () => (await dc!.customRequest('rewind/position')).body;
+    const before = await position();
+    // The launch set the breakpoints at the first event: every stop since is known.
+    expect(before.knownStops).toBe(5);
+    for (let k = 3; k >= 1; k--) {
+      await stopAfter(() => dc!.reverseContinueRequest({ threadId: 1 }));
+      expect(await here()).toEqual(forward[k]);
+      expect((await position()).reexecutions).toBe(before.reexecutions + (4 - k));
+      // The second round's first stop is landed on from its own turn: the turns before it run without the debugger.
+      if (k === 3) expect((await position()).origin).toBe((await position()).turn);
+    }
+    // Stops are known afterwards too: forwards then back again is still one re-execution each.
+    await stopAfter(() => dc!.continueRequest({ threadId: 1 }));
+    expect(await here()).toEqual(forward[2]);
+    const mid = await position();
+    await stopAfter(() => dc!.reverseContinueRequest({ threadId: 1 }));
+    expect(await here()).toEqual(forward[1]);
+    expect((await position()).reexecutions).toBe(mid.reexecutions + 1);
+  }, 120_000);
+
   it("evaluating while paused does not shift the log; the output is the recorded run's, marked with event numbers", async () => {
     const output: string[] = [];
     await launch([{ line: LOOP_LINE }]);
@@ -189,6 +216,121 @@ describe('rewind dap', () => {
     const failure = events.find((e) => e.kind === 'failure')!;
     const turnsBefore = events.filter((e) => e.kind === 'turn' && e.n < failure.n);
     expect((await dc!.customRequest('rewind/position')).body.origin).toBe(turnsBefore.at(-2)!.n);
+  }, 120_000);
+
+  it('restartFrame lands where a forward run enters that frame (locals compared), in the same turn and a later one', async () => {
+    const lines = fs.readFileSync(PROGRAM, 'utf8').split('\n');
+    // The first statement of tick(): where a forward run entering the frame stops.
+    const entryLine = lines.findIndex((l) => l.startsWith('function tick')) + 2;
+    await launch([{ line: entryLine }, { line: LOOP_LINE }]);
+    const stopAt = async (line: number) => {
+      await stopAfter(() => dc!.continueRequest({ threadId: 1 }));
+      const h = await here();
+      expect(h.line).toBe(line);
+      return h;
+    };
+    const restart = async () => {
+      const frames = (await dc!.stackTraceRequest({ threadId: 1 })).body.stackFrames;
+      const tick = frames.find((f) => f.name === 'tick')!;
+      const s = await stopAfter(() => dc!.restartFrameRequest({ frameId: tick.id }));
+      expect(s.body.reason).toBe('restart');
+      return here();
+    };
+    const entered1 = await stopAt(entryLine);
+    expect(entered1.locals.round).toBe('1');
+    await stopAt(LOOP_LINE);
+    const second = await stopAt(LOOP_LINE);
+    expect(second.locals.i).toBe('1');
+    await stopAfter(() => dc!.nextRequest({ threadId: 1 }));
+    expect(await restart()).toEqual(entered1);
+    // And forwards again from the entry: the same passes.
+    await stopAt(LOOP_LINE);
+    expect(await stopAt(LOOP_LINE)).toEqual(second);
+    await stopAt(LOOP_LINE);
+    const entered2 = await stopAt(entryLine);
+    expect(entered2.locals.round).toBe('2');
+    await stopAt(LOOP_LINE);
+    expect(await restart()).toEqual(entered2);
+  }, 120_000);
+
+  it('gotoTargets lists the events whose call site is on a line; goto lands before one', async () => {
+    await launch([]);
+    const lines = fs.readFileSync(PROGRAM, 'utf8').split('\n');
+    const scheduling = lines.findIndex((l) => l.includes('setTimeout(() => tick(round + 1)')) + 1;
+    const events = (await dc!.customRequest('rewind/events')).body.events as { n: number; kind: string }[];
+    const turns = events.filter((e) => e.kind === 'turn');
+    const r = await dc!.gotoTargetsRequest({ source: { path: PROGRAM }, line: scheduling });
+    // Rounds 2 to 4 were scheduled on that line (round 1 on the last line).
+    expect(r.body.targets.map((t) => t.id)).toEqual(turns.slice(1).map((t) => t.n));
+    expect(r.body.targets[0].label).toMatch(/turn/);
+    const s = await stopAfter(() => dc!.gotoRequest({ threadId: 1, targetId: r.body.targets[1].id }));
+    expect(s.body.reason).toBe('goto');
+    const top = (await dc!.stackTraceRequest({ threadId: 1 })).body.stackFrames[0];
+    expect(top.line).toBe(scheduling);
+    expect((await dc!.evaluateRequest({ expression: 'round + 1', frameId: top.id })).body.result).toBe('3');
+    expect((await dc!.customRequest('rewind/position')).body.origin).toBe(r.body.targets[1].id);
+  }, 120_000);
+
+  it('a forked child is thread 2: it stops at a breakpoint in its own code, with its own stack and locals', async () => {
+    const forked = await record('dap-fork.cjs');
+    expect(forked.status, forked.stderr.toString()).toBe(0);
+    const draws = /child draws ([\d,]+)/.exec(forked.stdout.toString())![1].split(',');
+    const childFile = fixture('dap-fork-child.cjs');
+    const childLine =
+      fs
+        .readFileSync(childFile, 'utf8')
+        .split('\n')
+        .findIndex((l) => l.includes('// child loop')) + 1;
+    dc = new DebugClient(NODE, ADAPTER, 'rewind', { env: baseEnv() });
+    dc.defaultTimeout = WAIT_MS;
+    await dc.start();
+    // The child's first stop comes by itself once the session runs: thread 2, in the child's loop.
+    const childStop = dc.waitForEvent('stopped').then(function next(e): Promise<DebugProtocol.Event> {
+      return e.body.threadId === 2 ? Promise.resolve(e) : dc!.waitForEvent('stopped').then(next);
+    });
+    await Promise.all([
+      dc.waitForEvent('initialized').then(async () => {
+        await dc!.setBreakpointsRequest({ source: { path: childFile }, breakpoints: [{ line: childLine }] });
+        await dc!.configurationDoneRequest();
+      }),
+      dc.initializeRequest({ adapterID: 'rewind', linesStartAt1: true, columnsStartAt1: true, pathFormat: 'path' }),
+      dc.launch({ recording: forked.dir, process: 'dap-fork', stopOn: 'start' }),
+    ]);
+    const stopped = (await childStop) as DebugProtocol.StoppedEvent;
+    expect(stopped.body.reason).toBe('breakpoint');
+    const threads = (await dc.threadsRequest()).body.threads;
+    expect(threads.map((t) => t.id)).toEqual([1, 2]);
+    expect(threads[1].name).toMatch(/dap-fork-child/);
+    const seen: string[] = [];
+    for (let k = 0; k < 3; k++) {
+      if (k > 0) {
+        const [e] = await Promise.all([dc.waitForEvent('stopped'), dc.continueRequest({ threadId: 2 })]);
+        expect(e.body.threadId).toBe(2);
+      }
+      const top = (await dc.stackTraceRequest({ threadId: 2 })).body.stackFrames[0];
+      expect(top.source?.path).toBe(childFile);
+      expect(top.line).toBe(childLine);
+      const i = await dc.evaluateRequest({ expression: 'i', frameId: top.id });
+      expect(i.body.result).toBe(String(k));
+      const scopes = await dc.scopesRequest({ frameId: top.id });
+      const block = scopes.body.scopes.find((s) => s.name === 'Block')!;
+      const vars = await dc.variablesRequest({ variablesReference: block.variablesReference });
+      seen.push(vars.body.variables.find((v) => v.name === 'draw')!.value);
+    }
+    // The child's draws at the breakpoint are the recorded run's.
+    expect(seen).toEqual(draws);
+    // Thread 1 is the parent, still paused at its first event; going back is for it alone.
+    const parentFrames = (await dc.stackTraceRequest({ threadId: 1 })).body.stackFrames;
+    expect(parentFrames.length).toBeGreaterThan(0);
+    expect(parentFrames.every((f) => f.source?.path !== childFile)).toBe(true);
+    await expect(dc.stepBackRequest({ threadId: 2 })).rejects.toThrow(/going back is for thread 1/);
+    // Once the child runs to its end, its thread is gone.
+    await dc.setBreakpointsRequest({ source: { path: childFile }, breakpoints: [] });
+    const exited = dc.waitForEvent('thread').then(function next(e): Promise<DebugProtocol.Event> {
+      return e.body.reason === 'exited' ? Promise.resolve(e) : dc!.waitForEvent('thread').then(next);
+    });
+    await dc.continueRequest({ threadId: 2 });
+    expect((await exited).body.threadId).toBe(2);
   }, 120_000);
 
   it('--port: a DAP server on TCP, one session per connection', async () => {

@@ -31,3 +31,28 @@ export function eventList(recording: string | undefined, pid?: string): Promise<
     });
   });
 }
+
+/** A process or worker thread of a recording, as `rewind ps --json` lists it. */
+export interface ListedProcess {
+  pid: number;
+  thread: number;
+  program: string;
+  default: boolean;
+  replayable: boolean;
+}
+
+/** The processes and worker threads of a recording (one log each). */
+export function processList(recording: string | undefined): Promise<ListedProcess[]> {
+  const args = [BIN, 'ps', ...(recording === undefined ? [] : [recording]), '--json'];
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, args, { maxBuffer: 1 << 26 }, (err, stdout, stderr) => {
+      if (err) return reject(new Error(stderr.trim() || err.message));
+      resolve(
+        stdout
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as ListedProcess),
+      );
+    });
+  });
+}

@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import CDP from 'chrome-remote-interface';
 import { DIST_URL } from '../paths.js';
+import { CLIENT_READY } from '../debug/handoff.js';
 
 export type Client = CDP.Client;
 export type Paused = Parameters<Parameters<Client['Debugger']['paused']>[0]>[0];
@@ -28,6 +29,9 @@ export interface ReplaySpec {
 
 export class ReplayFailed extends Error {}
 
+type OutputCategory = 'stdout' | 'stderr' | 'console';
+export type Output = (category: OutputCategory, text: string) => void;
+
 /** Replays still running: ended with the adapter. */
 const live = new Set<ChildProcess>();
 process.on('exit', () => live.forEach(killGroup));
@@ -46,16 +50,25 @@ export class Replay {
   private readonly pauses: (Paused | null)[] = [];
   private waiter: ((p: Paused | null) => void) | null = null;
   private ended = false;
+  /** Said by the replay once its wait for us is over: see handoff.ts, waitForClient. */
+  private readonly ready: Promise<void>;
   readonly exitCode: Promise<number | null>;
 
   private constructor(
     private readonly child: ChildProcess,
     readonly client: Client,
     exitCode: Promise<number | null>,
+    readonly spec: ReplaySpec,
   ) {
     this.exitCode = exitCode;
     client.Debugger.scriptParsed((s) => this.scripts.set(s.scriptId, s.url));
     client.Debugger.paused((p) => this.push(p));
+    this.ready = new Promise((resolve) => {
+      client.Runtime.consoleAPICalled((m) => {
+        if (m.args[0]?.value === CLIENT_READY) resolve();
+      });
+      void exitCode.then(() => resolve());
+    });
     // Node keeps a process whose debugger is attached alive at exit until the client leaves.
     client.Runtime.executionContextDestroyed(() => {
       this.ended = true;
@@ -64,11 +77,15 @@ export class Replay {
     });
   }
 
-  /** Starts the replay and attaches; `output` gets the program's stdout and stderr lines. */
-  static async start(
-    spec: ReplaySpec,
-    output: (category: 'stdout' | 'stderr' | 'console', text: string) => void,
-  ): Promise<Replay> {
+  /** Where the program's stdout and stderr lines go; null: dropped (a standby's replay of what the user saw). */
+  output: Output | null = null;
+
+  /**
+   * Starts the replay and attaches, leaving the program waiting for go(): a standby that
+   * has already paid its process start and its run to the stop. Output before the first
+   * go() is dropped unless `output` is set.
+   */
+  static async start(spec: ReplaySpec): Promise<Replay> {
     const args = [
       BIN,
       'replay',
@@ -84,6 +101,9 @@ export class Replay {
     live.add(child);
     const exitCode = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
     void exitCode.then(() => live.delete(child));
+    let replay = null as Replay | null;
+    // What the program prints on its way to the stop, the user saw the first time.
+    const output: Output = (category, text) => replay?.output?.(category, text);
     child.stdout!.on('data', (d: Buffer) => output('stdout', d.toString()));
     let said = '';
     let pending = '';
@@ -102,12 +122,17 @@ export class Replay {
       void exitCode.then(() => reject(new ReplayFailed(`the replay ended before its stop:\n${said}${pending}`)));
     });
     const client = await CDP({ target: url, local: true });
-    const replay = new Replay(child, client, exitCode);
+    replay = new Replay(child, client, exitCode, spec);
     await client.Runtime.enable();
     await client.Debugger.enable({});
     await client.Debugger.setBlackboxPatterns({ patterns: HIDDEN_FRAMES });
-    await client.Runtime.runIfWaitingForDebugger();
     return replay;
+  }
+
+  /** Lets the program run to its first pause (the stop it was started for), ready for commands. */
+  async go(): Promise<void> {
+    await this.client.Runtime.runIfWaitingForDebugger();
+    await this.ready;
   }
 
   private push(p: Paused | null): void {
@@ -154,7 +179,12 @@ export class Replay {
     for (const f of p.callFrames) {
       if (!this.isRewindScript(f.location.scriptId)) continue;
       const name = f.functionName === 'insideTurn' ? 'turn' : f.functionName === 'stopBefore' ? 'event' : null;
-      if (name) return Number((await this.evaluate(f, name)).value);
+      if (!name) continue;
+      // Their `this` is the number, in the pause itself. An evaluation costs ~40 ms: Node's
+      // inspector writes its scriptParsed event and its answer separately, and Nagle holds
+      // the answer until the client's delayed ACK of the event.
+      if (f.this.type === 'number') return f.this.value as number;
+      return Number((await this.evaluate(f, name)).value);
     }
     return 0;
   }

@@ -16,11 +16,12 @@ import {
   TerminatedEvent,
   ExitedEvent,
   Thread,
+  ThreadEvent,
 } from '@vscode/debugadapter';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { DIST_URL } from '../paths.js';
 import { Replay, type CallFrame, type Paused } from './replay.js';
-import { eventList, type Listed } from './events.js';
+import { eventList, processList, type Listed, type ListedProcess } from './events.js';
 
 export interface LaunchArguments extends DebugProtocol.LaunchRequestArguments {
   /** A recording directory or .rwnd log; default: the latest under .rewind/ in the working directory. */
@@ -29,6 +30,8 @@ export interface LaunchArguments extends DebugProtocol.LaunchRequestArguments {
   process?: string;
   /** Where the first pause is: the program's start, the failing turn, or before event N. */
   stopOn?: 'start' | 'failure' | number;
+  /** The recording's other processes as threads of their own (default true). */
+  threads?: boolean;
 }
 
 type Command = 'stepInto' | 'stepOver' | 'stepOut' | 'resume';
@@ -36,6 +39,8 @@ type Command = 'stepInto' | 'stepOver' | 'stepOut' | 'resume';
 interface BreakpointSpec {
   file: string;
   line: number;
+  /** 1-based; the first breakable place at or after it (restartFrame's function entries). */
+  column?: number;
   condition?: string;
   hitCondition?: string;
   logMessage?: string;
@@ -52,6 +57,50 @@ interface Step {
   stops: Stops;
 }
 
+/** What a fresh replay starts from at its origin: the hit counts there and its place among the known hits, when known. */
+interface Start {
+  counts: Counts | null;
+  chain: Chain | null;
+}
+
+const UNKNOWN: Start = { counts: null, chain: null };
+
+/** Hit counts of breakpoints, by specKey(): how often each has been hit with its condition true. */
+type Counts = Map<string, number>;
+
+/** A breakpoint's identity across setBreakpoints requests: what it is, not which request made it. */
+const specKey = (b: BreakpointSpec): string =>
+  JSON.stringify([b.file, b.line, b.condition, b.hitCondition, b.logMessage]);
+
+/**
+ * A stop for a breakpoint or an exception passed going forward, and how to land on it again:
+ * a fresh replay stopped before `origin` (its turn, when it has one), with the hit counts
+ * `counts`, then `resumes` continues.
+ */
+interface Hit {
+  turn: number;
+  seen: number;
+  origin: number;
+  counts: [string, number][];
+  resumes: number;
+}
+
+/**
+ * The stops of a run from its first event under one set of stops (`key`), in order, as far
+ * as the adapter has followed it. Every forward run that passes a stop adds it, so that
+ * reverseContinue knows the previous stop and needs one re-execution, straight to it.
+ */
+interface Known {
+  key: string;
+  hits: Hit[];
+}
+
+/** Where a pause is in a Known: how many of its hits lie at or before the pause. */
+interface Chain {
+  known: Known;
+  passed: number;
+}
+
 /** Where a pause is: its turn, and how many breakpoint stops that turn had up to it. */
 interface Position {
   turn: number;
@@ -61,10 +110,30 @@ interface Position {
 }
 
 const THREAD = 1;
+/** Frame ids of thread t > 1 are t * FRAMES + index. */
+const FRAMES = 100_000;
+/** At most this many other processes and worker threads of a recording are replayed as threads. */
+const MAX_SIDE_THREADS = 8;
+
+/**
+ * Another process of the recording (each has its own log, so its replay stands alone:
+ * `rewind replay -p PID`): a DAP thread of its own, replayed forward from its first event,
+ * stopping at the session's breakpoints. Going back is for thread 1.
+ */
+interface Side {
+  id: number;
+  name: string;
+  replay: Replay;
+  paused: Paused | null;
+  cdp: Map<string, BreakpointSpec>;
+  counts: Counts;
+  applied: string;
+}
 
 export class RewindDebugSession extends LoggingDebugSession {
   private args!: LaunchArguments;
   private events: Listed[] = [];
+  private turnEvents = new Set<number>();
   private replay: Replay | null = null;
   private origin = 0;
   private history: Step[] = [];
@@ -72,11 +141,22 @@ export class RewindDebugSession extends LoggingDebugSession {
   /** The stops the current replay has set, and its CDP breakpoint ids. */
   private applied = '';
   private cdpBreakpoints = new Map<string, BreakpointSpec>();
-  private hitCounts = new Map<BreakpointSpec, number>();
+  private hitCounts: Counts = new Map();
+  /** The counts and chain at the origin: what a re-execution from it starts with. */
+  private originStart: Start = UNKNOWN;
+  /** The counts as the current turn began (before its first breakpoint pause). */
+  private turnStart: Counts = new Map();
+  private known: Known | null = null;
+  private chain: Chain | null = null;
+  /** Replays started ahead of time for the re-executions the next reverse request is likely to need, by origin. */
+  private readonly standby = new Map<number, Promise<Replay>>();
+  /** Fresh replays run to a stop (launch, goto, going back): what rewind/position reports. */
+  private reexecutions = 0;
   private paused: Paused | null = null;
   private position: Position = { turn: 0, seen: 0, hit: false };
   private turnHits = { turn: -1, hits: 0 };
-  private readonly variables = new Handles<string>();
+  private readonly variables = new Handles<{ replay: Replay; objectId: string }>();
+  private readonly sides = new Map<number, Side>();
   /** Output is held while re-executing: the user saw it the first time. */
   private quiet = false;
 
@@ -94,6 +174,8 @@ export class RewindDebugSession extends LoggingDebugSession {
       supportsLogPoints: true,
       supportsEvaluateForHovers: true,
       supportsStepBack: true,
+      supportsRestartFrame: true,
+      supportsGotoTargetsRequest: true,
       supportsLoadedSourcesRequest: true,
       supportsTerminateRequest: true,
       exceptionBreakpointFilters: [
@@ -109,9 +191,102 @@ export class RewindDebugSession extends LoggingDebugSession {
     await this.guard(response, async () => {
       this.args = args;
       this.events = await eventList(args.recording, args.process);
-      this.origin = this.stopEvent(args.stopOn);
-      await this.goTo(this.origin, [], 'entry');
+      this.turnEvents = new Set(this.events.filter((e) => e.kind === 'turn').map((e) => e.n));
+      const origin = this.stopEvent(args.stopOn);
+      await this.goTo(origin, [], 'entry', this.startAt(origin));
+      if (args.threads !== false) await this.startSides();
     });
+  }
+
+  /** Starts the recording's other processes as threads 2, 3, ... */
+  private async startSides(): Promise<void> {
+    // A recording of one process (or a single log) has no other threads to show.
+    const all = await processList(this.args.recording).catch(() => []);
+    const spec = (p: ListedProcess) => (p.thread ? `${p.pid}/${p.thread}` : String(p.pid));
+    const asked = this.args.process;
+    const main =
+      all.find((p) => asked !== undefined && (spec(p) === asked || (!p.thread && p.program === asked))) ??
+      all.find((p) => p.default) ??
+      all[0];
+    // A worker thread replays only within its process's replay (`-p PID/T` replays the
+    // process): worker threads are not threads of the session yet (that needs the main
+    // replay's NodeWorker domain); forked and spawned Node processes are.
+    const others = all.filter((p) => p.replayable && !p.thread && p.pid !== main?.pid).slice(0, MAX_SIDE_THREADS);
+    for (const [i, p] of others.entries()) {
+      const replay = await Replay.start({ recording: this.args.recording, process: spec(p), until: 1 });
+      const name = `${p.program} ${p.pid}`;
+      const side: Side = {
+        id: THREAD + 1 + i,
+        name,
+        replay,
+        paused: null,
+        cdp: new Map(),
+        counts: new Map(),
+        applied: '',
+      };
+      replay.output = (category, text) => this.sendEvent(new OutputEvent(`[${name}] ${text}`, category));
+      this.sides.set(side.id, side);
+      await replay.go();
+      if ((await replay.nextPause()) === null) {
+        this.sides.delete(side.id);
+        continue;
+      }
+      this.sendEvent(new ThreadEvent('started', side.id));
+      void this.runSide(side, 'resume');
+    }
+  }
+
+  /** Runs a side thread forward to its next stop (reported), or its end. */
+  private async runSide(side: Side, command: Command): Promise<void> {
+    try {
+      const key = JSON.stringify(this.stops);
+      if (key !== side.applied) {
+        await setStops(side.replay, this.stops, side.cdp);
+        side.applied = key;
+      }
+      for (;;) {
+        side.paused = null;
+        await send(side.replay, command);
+        const p = await side.replay.nextPause();
+        if (p === null) break;
+        if (side.replay.isRewindScript(p.callFrames[0].location.scriptId)) {
+          command = command === 'resume' ? 'resume' : 'stepInto';
+          continue;
+        }
+        const atBreakpoint = (p.hitBreakpoints ?? []).length > 0;
+        const hit = await this.stopsHere(p, side.replay, side.cdp, side.counts);
+        if (!hit && command === 'resume' && atBreakpoint) continue;
+        side.paused = p;
+        const reason = p.reason === 'exception' ? 'exception' : command === 'resume' ? 'breakpoint' : 'step';
+        this.sendEvent(new StoppedEvent(reason, side.id));
+        return;
+      }
+    } catch (e) {
+      this.sendEvent(new OutputEvent(`rewind: thread ${side.name}: ${(e as Error).message}\n`, 'stderr'));
+    }
+    this.sides.delete(side.id);
+    this.sendEvent(new ThreadEvent('exited', side.id));
+    await side.replay.kill();
+  }
+
+  /** The side thread a request names, or null for thread 1. */
+  private side(threadId: number | undefined): Side | null {
+    if (threadId === undefined || threadId === THREAD) return null;
+    const side = this.sides.get(threadId);
+    if (!side) throw new Error(`there is no thread ${threadId}`);
+    return side;
+  }
+
+  /** The replay and pause a request about `threadId` (or a frame id of it) looks at. */
+  private view(threadId: number | undefined): { replay: Replay | null; paused: Paused | null } {
+    const side = this.side(threadId);
+    return side ? { replay: side.replay, paused: side.paused } : { replay: this.replay, paused: this.paused };
+  }
+
+  private async endSides(): Promise<void> {
+    const all = [...this.sides.values()];
+    this.sides.clear();
+    await Promise.all(all.map((side) => side.replay.kill()));
   }
 
   /** The event a launch stops before. */
@@ -143,6 +318,7 @@ export class RewindDebugSession extends LoggingDebugSession {
     this.stops = { ...this.stops, breakpoints: [...this.stops.breakpoints.filter((b) => b.file !== file), ...mine] };
     await this.guard(response, async () => {
       if (this.replay) await this.apply(this.stops);
+      await this.applySides();
       response.body = { breakpoints: mine.map((b) => ({ verified: true, line: b.line })) };
     });
   }
@@ -157,26 +333,31 @@ export class RewindDebugSession extends LoggingDebugSession {
     };
     await this.guard(response, async () => {
       if (this.replay) await this.apply(this.stops);
+      await this.applySides();
     });
+  }
+
+  /** New stops reach the side threads that are paused (a running one gets them when it next runs... or now). */
+  private async applySides(): Promise<void> {
+    const key = JSON.stringify(this.stops);
+    for (const side of this.sides.values()) {
+      if (side.applied === key) continue;
+      await setStops(side.replay, this.stops, side.cdp);
+      side.applied = key;
+    }
   }
 
   /** Makes the replay's breakpoints `stops`. */
   private async apply(stops: Stops): Promise<void> {
     const key = JSON.stringify(stops);
     if (key === this.applied || !this.replay) return;
-    const { client } = this.replay;
-    for (const id of this.cdpBreakpoints.keys()) await client.Debugger.removeBreakpoint({ breakpointId: id });
-    this.cdpBreakpoints.clear();
-    for (const b of stops.breakpoints) {
-      const url = pathToFileURL(b.file).href;
-      const escaped = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-      const r = await client.Debugger.setBreakpointByUrl({
-        urlRegex: `^(${escaped(url)}|${escaped(b.file)})$`,
-        lineNumber: b.line - 1,
-      });
-      this.cdpBreakpoints.set(r.breakpointId, b);
+    if (this.chain?.known.key !== key) {
+      // Other stops: the known ones are not theirs. At the first event, a new list starts.
+      const atFirst = this.origin === this.events[0].n && this.history.length === 0 && this.originStart.counts !== null;
+      this.known = atFirst ? { key, hits: [] } : this.known;
+      this.chain = atFirst ? { known: this.known!, passed: 0 } : null;
     }
-    await client.Debugger.setPauseOnExceptions({ state: stops.exceptions });
+    await setStops(this.replay, stops, this.cdpBreakpoints);
     this.applied = key;
   }
 
@@ -188,35 +369,61 @@ export class RewindDebugSession extends LoggingDebugSession {
 
   protected override threadsRequest(response: DebugProtocol.ThreadsResponse): void {
     response.body = {
-      threads: [new Thread(THREAD, `replay of ${path.basename(this.args?.recording ?? 'recording')}`)],
+      threads: [
+        new Thread(THREAD, `replay of ${path.basename(this.args?.recording ?? 'recording')}`),
+        ...[...this.sides.values()].map((side) => new Thread(side.id, side.name)),
+      ],
     };
     this.sendResponse(response);
   }
 
-  protected override continueRequest(response: DebugProtocol.ContinueResponse): void {
-    void this.forward(response, 'resume', 'breakpoint');
+  protected override continueRequest(
+    response: DebugProtocol.ContinueResponse,
+    args: DebugProtocol.ContinueArguments,
+  ): void {
+    response.body = { allThreadsContinued: false };
+    void this.forward(response, 'resume', 'breakpoint', args.threadId);
   }
 
-  protected override nextRequest(response: DebugProtocol.NextResponse): void {
-    void this.forward(response, 'stepOver', 'step');
+  protected override nextRequest(response: DebugProtocol.NextResponse, args: DebugProtocol.NextArguments): void {
+    void this.forward(response, 'stepOver', 'step', args.threadId);
   }
 
-  protected override stepInRequest(response: DebugProtocol.StepInResponse): void {
-    void this.forward(response, 'stepInto', 'step');
+  protected override stepInRequest(response: DebugProtocol.StepInResponse, args: DebugProtocol.StepInArguments): void {
+    void this.forward(response, 'stepInto', 'step', args.threadId);
   }
 
-  protected override stepOutRequest(response: DebugProtocol.StepOutResponse): void {
-    void this.forward(response, 'stepOut', 'step');
+  protected override stepOutRequest(
+    response: DebugProtocol.StepOutResponse,
+    args: DebugProtocol.StepOutArguments,
+  ): void {
+    void this.forward(response, 'stepOut', 'step', args.threadId);
   }
 
-  protected override async pauseRequest(response: DebugProtocol.PauseResponse): Promise<void> {
+  protected override async pauseRequest(
+    response: DebugProtocol.PauseResponse,
+    args: DebugProtocol.PauseArguments,
+  ): Promise<void> {
     await this.guard(response, async () => {
-      await this.replay?.client.Debugger.pause();
+      await this.view(args.threadId).replay?.client.Debugger.pause();
     });
   }
 
-  private async forward(response: DebugProtocol.Response, command: Command, reason: string): Promise<void> {
+  private async forward(
+    response: DebugProtocol.Response,
+    command: Command,
+    reason: string,
+    threadId: number,
+  ): Promise<void> {
+    let side: Side | null;
+    try {
+      side = this.side(threadId);
+      if (side && !side.paused) throw new Error(`thread ${threadId} is not paused`);
+    } catch (e) {
+      return this.sendErrorResponse(response, { id: 1, format: (e as Error).message, showUser: true });
+    }
     this.sendResponse(response);
+    if (side) return this.runSide(side, command);
     const step: Step = { command, stops: this.stops };
     this.history.push(step);
     await this.report(async () => this.run(step), reason);
@@ -243,36 +450,75 @@ export class RewindDebugSession extends LoggingDebugSession {
         command = command === 'resume' ? 'resume' : 'stepInto';
         continue;
       }
+      const atBreakpoint = (p.hitBreakpoints ?? []).length > 0;
+      // The turn first: the counts as a turn begins are part of how to land in it again.
+      let turn = atBreakpoint ? await replay.turnOf(p) : null;
+      if (turn !== null) this.enterTurn(turn);
       const hit = await this.stopsHere(p);
       // A breakpoint that does not stop (condition, hit count, logpoint); a step stops anyway.
-      if (!hit && command === 'resume' && (p.hitBreakpoints ?? []).length > 0) continue;
+      if (!hit && command === 'resume' && atBreakpoint) continue;
       this.paused = p;
-      const turn = await replay.turnOf(p);
-      if (turn !== this.turnHits.turn) this.turnHits = { turn, hits: 0 };
+      turn ??= await replay.turnOf(p);
+      this.enterTurn(turn);
       if (hit) this.turnHits.hits++;
       this.position = { turn, seen: this.turnHits.hits, hit };
+      if (hit) this.follow(step.stops);
       return true;
     }
   }
 
+  private enterTurn(turn: number): void {
+    if (turn === this.turnHits.turn) return;
+    this.turnHits = { turn, hits: 0 };
+    this.turnStart = new Map(this.hitCounts);
+  }
+
+  /** Adds the stop just reached to the known ones (or checks it against them). */
+  private follow(stops: Stops): void {
+    const chain = this.chain;
+    if (chain === null || chain.known.key !== JSON.stringify(stops)) {
+      this.chain = null;
+      return;
+    }
+    const { turn, seen } = this.position;
+    const { hits } = chain.known;
+    if (chain.passed < hits.length) {
+      const h = hits[chain.passed];
+      // Replay is deterministic, so this is the stop found before; if not, stop trusting the list.
+      if (h.turn !== turn || h.seen !== seen) return void (this.chain = null);
+    } else {
+      const previous = hits.at(-1);
+      // A turn's first stop is reached from that turn; any other from where the previous one was.
+      if (this.turnEvents.has(turn) && previous?.turn !== turn)
+        hits.push({ turn, seen, origin: turn, counts: [...this.turnStart], resumes: seen });
+      else if (previous)
+        hits.push({ turn, seen, origin: previous.origin, counts: previous.counts, resumes: previous.resumes + 1 });
+      else hits.push({ turn, seen, origin: this.events[0].n, counts: [], resumes: 1 });
+    }
+    chain.passed++;
+  }
+
   /** Does this pause stop for a breakpoint or an exception? Evaluates conditions and logpoints off the log. */
-  private async stopsHere(p: Paused): Promise<boolean> {
+  private async stopsHere(
+    p: Paused,
+    replay = this.replay!,
+    cdp = this.cdpBreakpoints,
+    hitCounts = this.hitCounts,
+  ): Promise<boolean> {
     if (p.reason === 'exception' || p.reason === 'promiseRejection') return true;
-    const specs = (p.hitBreakpoints ?? [])
-      .map((id) => this.cdpBreakpoints.get(id))
-      .filter((b): b is BreakpointSpec => b !== undefined);
+    const specs = (p.hitBreakpoints ?? []).map((id) => cdp.get(id)).filter((b): b is BreakpointSpec => b !== undefined);
     let stops = false;
     for (const b of specs) {
       if (
         b.condition &&
-        !(await this.replay!.evaluate(p.callFrames[0], `Boolean(${b.condition})`).catch(() => ({ value: false }))).value
+        !(await replay.evaluate(p.callFrames[0], `Boolean(${b.condition})`).catch(() => ({ value: false }))).value
       )
         continue;
-      const count = (this.hitCounts.get(b) ?? 0) + 1;
-      this.hitCounts.set(b, count);
+      const count = (hitCounts.get(specKey(b)) ?? 0) + 1;
+      hitCounts.set(specKey(b), count);
       if (b.hitCondition && !hitReached(b.hitCondition, count)) continue;
       if (b.logMessage !== undefined) {
-        const text = await this.interpolate(p.callFrames[0], b.logMessage);
+        const text = await this.interpolate(replay, p.callFrames[0], b.logMessage);
         if (!this.quiet) this.sendEvent(new OutputEvent(`${text}\n`, 'console'));
         continue;
       }
@@ -281,13 +527,13 @@ export class RewindDebugSession extends LoggingDebugSession {
     return stops;
   }
 
-  private async interpolate(frame: CallFrame, message: string): Promise<string> {
+  private async interpolate(replay: Replay, frame: CallFrame, message: string): Promise<string> {
     const parts = message.split(/(\{[^}]+\})/);
     const out: string[] = [];
     for (const part of parts) {
       if (!/^\{[^}]+\}$/.test(part)) out.push(part);
       else {
-        const r = await this.replay!.evaluate(frame, part.slice(1, -1)).catch((e: Error) => ({
+        const r = await replay.evaluate(frame, part.slice(1, -1)).catch((e: Error) => ({
           value: e.message,
           description: undefined,
         }));
@@ -300,9 +546,10 @@ export class RewindDebugSession extends LoggingDebugSession {
   /** Runs `body`, then tells the client where the program stopped, or that it ended. */
   private async report(body: () => Promise<boolean>, reason: string): Promise<void> {
     try {
-      if (await body())
+      if (await body()) {
         this.sendEvent(new StoppedEvent(this.paused?.reason === 'exception' ? 'exception' : reason, THREAD));
-      else await this.ended();
+        this.prepare();
+      } else await this.ended();
     } catch (e) {
       this.sendEvent(new OutputEvent(`rewind: ${(e as Error).message}\n`, 'stderr'));
       await this.ended();
@@ -310,6 +557,7 @@ export class RewindDebugSession extends LoggingDebugSession {
   }
 
   private async ended(): Promise<void> {
+    await this.endStandby();
     const code = await this.replay?.exitCode;
     this.sendEvent(new ExitedEvent(code ?? 0));
     this.sendEvent(new TerminatedEvent());
@@ -317,29 +565,43 @@ export class RewindDebugSession extends LoggingDebugSession {
 
   // -- Going back: re-execution
 
-  /** A fresh replay stopped before event `origin`, then `history` run on it; a stop reported for `reason`. */
-  private async goTo(origin: number, history: Step[], reason: string | null): Promise<void> {
+  /** What a fresh replay stopped before `origin` starts from, as far as the adapter knows. */
+  private startAt(origin: number): Start {
+    if (origin !== this.events[0].n) return UNKNOWN;
+    const key = JSON.stringify(this.stops);
+    const known = this.known?.key === key ? this.known : { key, hits: [] };
+    return { counts: new Map(), chain: { known, passed: 0 } };
+  }
+
+  /**
+   * A fresh replay stopped before event `origin`, then `history` run on it; a stop reported
+   * for `reason`. `start`: the hit counts at the origin, and its place among the known stops.
+   */
+  private async goTo(origin: number, history: Step[], reason: string | null, start: Start): Promise<void> {
     await this.replay?.kill();
     this.replay = null;
     this.applied = '';
     this.cdpBreakpoints.clear();
-    this.hitCounts.clear();
+    this.originStart = start;
+    this.hitCounts = new Map(start.counts ?? []);
+    if (start.chain) this.known = start.chain.known;
+    this.chain = start.chain ? { ...start.chain } : null;
     this.turnHits = { turn: -1, hits: 0 };
     this.origin = origin;
     this.history = [];
     this.quiet = true;
-    const replay = await Replay.start(
-      { recording: this.args.recording, process: this.args.process, until: origin },
-      (category, text) => {
-        if (!this.quiet) this.sendEvent(new OutputEvent(text, category));
-      },
-    );
+    this.reexecutions++;
+    const replay = await this.replayFrom(origin);
+    replay.output = (category, text) => {
+      if (!this.quiet) this.sendEvent(new OutputEvent(text, category));
+    };
     this.replay = replay;
+    await replay.go();
     const first = await replay.nextPause();
     if (first === null) throw new Error(`the replay ended before event ${origin}`);
     this.paused = first;
     this.position = { turn: await replay.turnOf(first), seen: 0, hit: false };
-    this.turnHits = { turn: this.position.turn, hits: 0 };
+    this.enterTurn(this.position.turn);
     await this.apply(this.stops);
     for (const step of history) {
       this.history.push(step);
@@ -349,35 +611,214 @@ export class RewindDebugSession extends LoggingDebugSession {
     if (reason === null) return;
     this.quiet = false;
     this.sendEvent(new StoppedEvent(reason, THREAD));
+    this.prepare();
   }
 
-  protected override async stepBackRequest(response: DebugProtocol.StepBackResponse): Promise<void> {
+  /** A replay stopped before `origin`: the one started ahead of time for it, or a new one. */
+  private replayFrom(origin: number): Promise<Replay> {
+    const ready = this.standby.get(origin);
+    this.standby.delete(origin);
+    return ready ?? Replay.start({ recording: this.args.recording, process: this.args.process, until: origin });
+  }
+
+  /**
+   * With the program stopped for the user: starts, ahead of time, the replays the next
+   * stepBack and reverseContinue would start (each runs to its stop and waits there, so the
+   * request pays neither the process start nor the run to the origin), and ends the others.
+   */
+  private prepare(): void {
+    const wanted = new Set<number>();
+    const back = this.stepBackTarget();
+    if (back) wanted.add(back.origin);
+    const previous = this.chain ? this.previousHit(this.chain) : undefined;
+    if (previous) wanted.add(previous.origin);
+    for (const [origin, ready] of this.standby) {
+      if (wanted.has(origin)) continue;
+      this.standby.delete(origin);
+      void ready.then(
+        (r) => r.kill(),
+        () => {},
+      );
+    }
+    for (const origin of wanted) {
+      if (this.standby.has(origin)) continue;
+      const ready = Replay.start({ recording: this.args.recording, process: this.args.process, until: origin });
+      ready.catch(() => {}); // the request that takes it sees the failure
+      this.standby.set(origin, ready);
+    }
+  }
+
+  private async endStandby(): Promise<void> {
+    const all = [...this.standby.values()];
+    this.standby.clear();
+    await Promise.all(
+      all.map((ready) =>
+        ready.then(
+          (r) => r.kill(),
+          () => {},
+        ),
+      ),
+    );
+  }
+
+  /** Where stepBack goes: one command less from the origin, or the previous turn at a turn's start. */
+  private stepBackTarget(): { origin: number; history: Step[]; start: Start } | null {
+    if (this.history.length > 0)
+      return { origin: this.origin, history: this.history.slice(0, -1), start: this.originStart };
+    const previous = this.events.filter((e) => e.kind === 'turn' && e.n < this.origin).at(-1);
+    if (!previous) return null;
+    return { origin: previous.n, history: [], start: this.startAt(previous.n) };
+  }
+
+  private backwardsIn(threadId: number): void {
+    if (threadId === THREAD) return;
+    throw new Error(
+      `going back is for thread ${THREAD}, the process the session was launched on: to go back in ${this.side(threadId)?.name ?? `thread ${threadId}`}, launch with "process" naming it`,
+    );
+  }
+
+  /** The last known stop before the pause at `chain`. */
+  private previousHit(chain: Chain): Hit | undefined {
+    const before = this.position.hit ? chain.passed - 1 : chain.passed;
+    return before > 0 ? chain.known.hits[before - 1] : undefined;
+  }
+
+  protected override async stepBackRequest(
+    response: DebugProtocol.StepBackResponse,
+    args: DebugProtocol.StepBackArguments,
+  ): Promise<void> {
     await this.guard(response, async () => {
-      if (this.history.length > 0) return this.goTo(this.origin, this.history.slice(0, -1), 'step');
-      // At the turn's start: the previous turn's.
-      const previous = this.events.filter((e) => e.kind === 'turn' && e.n < this.origin).at(-1);
-      await this.goTo(previous?.n ?? this.origin, [], 'step');
+      this.backwardsIn(args.threadId);
+      const back = this.stepBackTarget();
+      if (back) await this.goTo(back.origin, back.history, 'step', back.start);
+      else await this.goTo(this.origin, [], 'step', this.originStart);
     });
   }
 
-  protected override async reverseContinueRequest(response: DebugProtocol.ReverseContinueResponse): Promise<void> {
+  protected override async reverseContinueRequest(
+    response: DebugProtocol.ReverseContinueResponse,
+    args: DebugProtocol.ReverseContinueArguments,
+  ): Promise<void> {
     await this.guard(response, async () => {
-      const here = this.position;
-      const start = this.events[0].n;
-      // Run forward from the start with today's breakpoints, and count the stops before here.
-      await this.goTo(start, [], null);
-      let before = 0;
+      this.backwardsIn(args.threadId);
+      const first = this.events[0].n;
       const resume: Step = { command: 'resume', stops: this.stops };
-      while (await this.run(resume)) {
-        const p = this.position;
-        const earlier = p.turn < here.turn || (p.turn === here.turn && p.seen < here.seen + (here.hit ? 0 : 1));
-        if (!earlier) break;
-        before++;
+      let known: Known;
+      let target: Hit | undefined;
+      if (this.chain !== null && this.chain.known.key === JSON.stringify(this.stops)) {
+        known = this.chain.known;
+        target = this.previousHit(this.chain);
+      } else {
+        // The stops before here are not known: follow the run from its first event to here.
+        const here = this.position;
+        const earlier = (p: { turn: number; seen: number }) =>
+          p.turn < here.turn || (p.turn === here.turn && p.seen < here.seen + (here.hit ? 0 : 1));
+        await this.goTo(first, [], null, this.startAt(first));
+        while ((await this.run(resume)) && earlier(this.position));
+        known = this.known!;
+        target = known.hits.filter(earlier).at(-1);
       }
+      if (!target) return this.goTo(first, [], 'entry', this.startAt(first));
+      const index = known.hits.indexOf(target);
       await this.goTo(
-        start,
-        Array.from({ length: before }, () => resume),
-        before > 0 ? 'breakpoint' : 'entry',
+        target.origin,
+        Array.from({ length: target.resumes }, () => resume),
+        'breakpoint',
+        { counts: new Map(target.counts), chain: { known, passed: index + 1 - target.resumes } },
+      );
+    });
+  }
+
+  // -- Jumping: gotoTargets/goto, restartFrame
+
+  /** The events whose call site is on the line: where a value was asked for, or where a turn's callback was scheduled. */
+  protected override gotoTargetsRequest(
+    response: DebugProtocol.GotoTargetsResponse,
+    args: DebugProtocol.GotoTargetsArguments,
+  ): void {
+    const file = args.source.path ?? '';
+    const targets = this.events
+      .filter((e) => e.site !== undefined && siteLine(e.site, file) === args.line)
+      .map((e) => ({ id: e.n, label: `#${e.n} ${e.kind}: ${e.detail}`, line: args.line }));
+    response.body = { targets };
+    this.sendResponse(response);
+  }
+
+  protected override async gotoRequest(
+    response: DebugProtocol.GotoResponse,
+    args: DebugProtocol.GotoArguments,
+  ): Promise<void> {
+    await this.guard(response, async () => {
+      this.backwardsIn(args.threadId);
+      if (!this.events.some((e) => e.n === args.targetId)) throw new Error(`there is no event ${args.targetId}`);
+      await this.goTo(args.targetId, [], 'goto', this.startAt(args.targetId));
+    });
+  }
+
+  /**
+   * Back to where the selected frame's function was entered, by re-execution. The entry is
+   * the call whose callers are where they are now (same functions, same places) in the same
+   * turn: counting such entries from here to the end of the run, and from the turn's start,
+   * gives which one it was; a fresh replay from the turn's start resumes to it.
+   */
+  protected override async restartFrameRequest(
+    response: DebugProtocol.RestartFrameResponse,
+    args: DebugProtocol.RestartFrameArguments,
+  ): Promise<void> {
+    await this.guard(response, async () => {
+      if (args.frameId >= FRAMES) this.backwardsIn(Math.floor(args.frameId / FRAMES));
+      const replay = this.replay!;
+      const frames = this.paused?.callFrames ?? [];
+      const frame = frames[args.frameId];
+      const fn = frame?.functionLocation;
+      if (!frame || !fn) throw new Error('the program is not paused in that frame');
+      const url = replay.scripts.get(fn.scriptId) ?? '';
+      // The callers that are not rewind's: a turn is entered through other frames of rewind's
+      // in a replay that stopped before it than in one that ran through it.
+      const shape = (callFrames: CallFrame[], r: Replay) =>
+        callFrames
+          .filter((f) => !r.isRewindScript(f.location.scriptId))
+          .map((f) => `${r.scripts.get(f.location.scriptId)}:${f.location.lineNumber}:${f.location.columnNumber}`)
+          .join('|');
+      const callers = shape(frames.slice(args.frameId + 1), replay);
+      const turn = this.position.turn;
+      const entry: BreakpointSpec = {
+        file: url.startsWith('file://') ? fileURLToPath(url) : url,
+        line: fn.lineNumber + 1,
+        column: (fn.columnNumber ?? 0) + 1,
+      };
+      const only: Stops = { breakpoints: [entry], exceptions: 'none' };
+      const resume: Step = { command: 'resume', stops: only };
+      /** Is the pause an entry of the frame's function, with its callers as they are now? */
+      const isEntry = (p: Paused) => {
+        const f = p.callFrames[0].functionLocation;
+        const at = (l: { lineNumber: number; columnNumber?: number }) => `${l.lineNumber}:${l.columnNumber ?? 0}`;
+        return (
+          f !== undefined &&
+          this.replay!.scripts.get(f.scriptId) === url &&
+          at(f) === at(fn) &&
+          shape(p.callFrames.slice(1), this.replay!) === callers
+        );
+      };
+      /** Such entries from where the replay stands to the end of the turn. */
+      const count = async (): Promise<number> => {
+        let n = 0;
+        this.quiet = true;
+        while ((await this.run(resume)) && this.position.turn === turn) if (isEntry(this.paused!)) n++;
+        return n;
+      };
+      const after = await count();
+      const origin = this.turnEvents.has(turn) ? turn : this.events[0].n;
+      await this.goTo(origin, [], null, UNKNOWN);
+      // A turn's callback is entered at the replay's first pause (a step, not a breakpoint hit).
+      const first = isEntry(this.paused!) ? 1 : 0;
+      const which = first + (await count()) - after;
+      if (which < 1) throw new Error("the frame's entry was not found again: the replay diverged");
+      await this.goTo(
+        origin,
+        Array.from({ length: which - first }, () => resume),
+        'restart',
+        UNKNOWN,
       );
     });
   }
@@ -392,24 +833,35 @@ export class RewindDebugSession extends LoggingDebugSession {
         response.body = { events: this.events, current: this.position.turn };
       } else if (command === 'rewind/goto') {
         if (typeof args?.event !== 'number') throw new Error('rewind/goto needs {"event": N}');
-        await this.goTo(args.event, [], 'goto');
+        await this.goTo(args.event, [], 'goto', this.startAt(args.event));
       } else if (command === 'rewind/position') {
-        response.body = { origin: this.origin, steps: this.history.length, ...this.position };
+        response.body = {
+          origin: this.origin,
+          steps: this.history.length,
+          ...this.position,
+          reexecutions: this.reexecutions,
+          knownStops: this.chain?.known.hits.length ?? null,
+        };
       } else throw new Error(`unknown request ${command}`);
     });
   }
 
   // -- Inspecting
 
-  protected override stackTraceRequest(response: DebugProtocol.StackTraceResponse): void {
-    const frames = (this.paused?.callFrames ?? [])
+  protected override stackTraceRequest(
+    response: DebugProtocol.StackTraceResponse,
+    args: DebugProtocol.StackTraceArguments,
+  ): void {
+    const { replay, paused } = this.view(args.threadId);
+    const base = args.threadId === THREAD ? 0 : args.threadId * FRAMES;
+    const frames = (paused?.callFrames ?? [])
       .map((f, i) => ({ f, i }))
-      .filter(({ f }) => !this.replay!.isRewindScript(f.location.scriptId))
+      .filter(({ f }) => !replay!.isRewindScript(f.location.scriptId))
       .map(({ f, i }) => {
-        const url = this.replay!.scripts.get(f.location.scriptId) ?? '';
+        const url = replay!.scripts.get(f.location.scriptId) ?? '';
         const file = url.startsWith('file://') ? fileURLToPath(url) : url;
         return {
-          id: i,
+          id: base + i,
           name: f.functionName || '(anonymous)',
           source: {
             name: path.basename(file),
@@ -424,8 +876,15 @@ export class RewindDebugSession extends LoggingDebugSession {
     this.sendResponse(response);
   }
 
+  /** The thread's replay and the call frame a frame id names. */
+  private frame(frameId: number): { replay: Replay | null; frame: CallFrame | undefined } {
+    const thread = frameId >= FRAMES ? Math.floor(frameId / FRAMES) : THREAD;
+    const { replay, paused } = this.view(thread);
+    return { replay, frame: paused?.callFrames[frameId % FRAMES] };
+  }
+
   protected override scopesRequest(response: DebugProtocol.ScopesResponse, args: DebugProtocol.ScopesArguments): void {
-    const frame = this.paused?.callFrames[args.frameId];
+    const { replay, frame } = this.frame(args.frameId);
     response.body = {
       scopes: (frame?.scopeChain ?? [])
         .filter((s) => s.type !== 'global')
@@ -433,7 +892,7 @@ export class RewindDebugSession extends LoggingDebugSession {
           (s) =>
             new Scope(
               s.type === 'local' ? 'Locals' : s.type[0].toUpperCase() + s.type.slice(1),
-              this.variables.create(s.object.objectId!),
+              this.variables.create({ replay: replay!, objectId: s.object.objectId! }),
               s.type === 'global',
             ),
         ),
@@ -446,8 +905,8 @@ export class RewindDebugSession extends LoggingDebugSession {
     args: DebugProtocol.VariablesArguments,
   ): Promise<void> {
     await this.guard(response, async () => {
-      const objectId = this.variables.get(args.variablesReference);
-      const { result } = await this.replay!.client.Runtime.getProperties({
+      const { replay, objectId } = this.variables.get(args.variablesReference);
+      const { result } = await replay.client.Runtime.getProperties({
         objectId,
         ownProperties: true,
         generatePreview: false,
@@ -461,7 +920,7 @@ export class RewindDebugSession extends LoggingDebugSession {
             type: p.value?.type,
             variablesReference:
               (p.value?.objectId && p.value.type === 'object') || p.value?.type === 'function'
-                ? this.variables.create(p.value!.objectId!)
+                ? this.variables.create({ replay, objectId: p.value!.objectId! })
                 : 0,
           })),
       };
@@ -473,13 +932,14 @@ export class RewindDebugSession extends LoggingDebugSession {
     args: DebugProtocol.EvaluateArguments,
   ): Promise<void> {
     await this.guard(response, async () => {
-      const frame = this.paused?.callFrames[args.frameId ?? 0];
-      if (!frame) throw new Error('the program is not paused');
-      const r = await this.replay!.evaluate(frame, args.expression);
+      const { replay, frame } = this.frame(args.frameId ?? 0);
+      if (!frame || !replay) throw new Error('the program is not paused');
+      const r = await replay.evaluate(frame, args.expression);
       response.body = {
         result: describe(r),
         type: r.type,
-        variablesReference: r.objectId && r.type === 'object' ? this.variables.create(r.objectId) : 0,
+        variablesReference:
+          r.objectId && r.type === 'object' ? this.variables.create({ replay, objectId: r.objectId }) : 0,
       };
     });
   }
@@ -493,6 +953,8 @@ export class RewindDebugSession extends LoggingDebugSession {
   }
 
   protected override async terminateRequest(response: DebugProtocol.TerminateResponse): Promise<void> {
+    await this.endStandby();
+    await this.endSides();
     await this.replay?.kill();
     this.replay = null;
     this.sendResponse(response);
@@ -500,6 +962,8 @@ export class RewindDebugSession extends LoggingDebugSession {
   }
 
   protected override async disconnectRequest(response: DebugProtocol.DisconnectResponse): Promise<void> {
+    await this.endStandby();
+    await this.endSides();
     await this.replay?.kill();
     this.replay = null;
     this.sendResponse(response);
@@ -516,12 +980,36 @@ export class RewindDebugSession extends LoggingDebugSession {
   }
 }
 
+/** Makes `replay`'s breakpoints `stops`; `cdp` maps its CDP breakpoint ids to them. */
+async function setStops(replay: Replay, stops: Stops, cdp: Map<string, BreakpointSpec>): Promise<void> {
+  const { client } = replay;
+  for (const id of cdp.keys()) await client.Debugger.removeBreakpoint({ breakpointId: id });
+  cdp.clear();
+  for (const b of stops.breakpoints) {
+    const url = pathToFileURL(b.file).href;
+    const escaped = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const r = await client.Debugger.setBreakpointByUrl({
+      urlRegex: `^(${escaped(url)}|${escaped(b.file)})$`,
+      lineNumber: b.line - 1,
+      ...(b.column === undefined ? {} : { columnNumber: b.column - 1 }),
+    });
+    cdp.set(r.breakpointId, b);
+  }
+  await client.Debugger.setPauseOnExceptions({ state: stops.exceptions });
+}
+
 function send(replay: Replay, command: Command): Promise<unknown> {
   const d = replay.client.Debugger;
   if (command === 'resume') return d.resume({});
   if (command === 'stepInto') return d.stepInto({});
   if (command === 'stepOver') return d.stepOver({});
   return d.stepOut();
+}
+
+/** The line of `site` (path:line:column) when it lies in `file`, else -1. */
+function siteLine(site: string, file: string): number {
+  const m = /^(.*):(\d+):\d+$/.exec(site);
+  return m && m[1] === file ? Number(m[2]) : -1;
 }
 
 /** DAP hit conditions: "N" or ">= N" (stop from the Nth hit on), "== N", "> N", "% N". */

@@ -35,6 +35,13 @@ class Controller implements ReplayHook {
   private readonly tags: Uint8Array;
   private readonly opSites = new Map<number, string | null>();
   private readonly everySite: boolean;
+  /**
+   * A stack capture per operation is most of what this hook costs, so creation sites are
+   * kept for every operation only when a goal may name a site (`rewind debug`) or sites are
+   * listed; otherwise for the one operation whose turn `--until` stops before.
+   */
+  private readonly siteOfEveryOp: boolean;
+  private readonly targetOp: number | undefined;
   private readonly progressEvery: number;
   /** Bytes written to stdout and stderr, when the front end relays them around its progress bar. */
   written: [number, number] | null = null;
@@ -54,8 +61,14 @@ class Controller implements ReplayHook {
   ) {
     this.goal = options.until === null ? { run: true } : { until: options.until };
     this.tags = new Uint8Array(file.eventCount + 1);
-    for (const ev of TraceReader.events(file)) this.tags[ev.n] = ev.tag;
+    let targetOp: number | undefined;
+    for (const ev of TraceReader.events(file)) {
+      this.tags[ev.n] = ev.tag;
+      if (ev.n === options.until) targetOp = ev.op;
+    }
     this.everySite = options.sites || options.step;
+    this.siteOfEveryOp = this.everySite;
+    this.targetOp = targetOp;
     this.progressEvery =
       options.progress && options.until ? Math.max(1, Math.floor(options.until / PROGRESS_STEPS)) : 0;
   }
@@ -71,7 +84,7 @@ class Controller implements ReplayHook {
 
   created(op: number): void {
     this.coverage?.created(op);
-    this.opSites.set(op, callSite());
+    if (this.siteOfEveryOp || op === this.targetOp) this.opSites.set(op, callSite());
   }
 
   value(n: number): void {
@@ -108,7 +121,7 @@ class Controller implements ReplayHook {
     if (!this.reached(n, site)) {
       if (enter === null) return;
       // Under a debugger, the turn's number is on the stack of every pause in it.
-      return this.watching ? insideTurn(n, enter) : enter();
+      return this.watching ? insideTurn.call(n, n, enter) : enter();
     }
     this.stop(n, site ?? siteOf(), enter);
   }
@@ -151,7 +164,7 @@ class Controller implements ReplayHook {
       // A client that attached at an earlier stop is still there: do not wait for another.
       // It pauses in the trampoline.
       this.handOver(at, false);
-      return stopBefore(n, `${kind}: ${call}`, run);
+      return stopBefore.call(n, n, `${kind}: ${call}`, run);
     }
     this.busy = true;
     const watch = watchPauses((paused) => (this.paused = paused));
@@ -168,7 +181,7 @@ class Controller implements ReplayHook {
         () => this.handOver(at, true),
       );
     else this.handOver(at, true);
-    stopBefore(n, `${kind}: ${call}`, run);
+    stopBefore.call(n, n, `${kind}: ${call}`, run);
   }
 
   /** Opens the inspector (or finds it open), says where, and waits for a client if `wait`. */

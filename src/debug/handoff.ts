@@ -36,9 +36,19 @@ export function openInspector(at: Address): string {
   return url;
 }
 
-/** Blocks until a client attaches and sends Runtime.runIfWaitingForDebugger. */
+/** What the inspector's console says once the replay has stopped waiting for its client. */
+export const CLIENT_READY = 'rewind: the debugger has the replay';
+
+/**
+ * Blocks until a client attaches and sends Runtime.runIfWaitingForDebugger, then tells it
+ * so on the inspector's console (not the program's). Called inside a pause (settle), the
+ * wait serves the client's commands before V8 runs its paused loop: a resume served then is
+ * lost and the program stays paused for good. A client that resumes only after this
+ * message (rewind dap) is safe: nothing is served between it and the paused loop.
+ */
 export function waitForClient(): void {
   inspector.waitForDebugger();
+  inspector.console.debug(CLIENT_READY);
 }
 
 const REWIND_DIR = DIST_URL;

@@ -8,9 +8,10 @@
  * A client that stays attached for a later stop pauses here: for a turn, step into (F11)
  * twice, onto the call and into it, and you are at that callback's first line (rewind's
  * frames in between are skipped); for a value, the program's call that asks for it is the
- * next frame up that is not rewind's.
+ * next frame up that is not rewind's. Called with `this` = `event`: a debugger reads it off
+ * the pause (rewind dap) without asking.
  */
-export function stopBefore(event: number, what: string, enter: () => void): void {
+export function stopBefore(this: number, event: number, what: string, enter: () => void): void {
   // eslint-disable-next-line no-debugger -- the one statement a debugger is meant to stop at
   debugger; // rewind stopped the replay here, before `event` (`what`): step into twice to enter it
   enter();
