@@ -8,9 +8,7 @@ const zlib = require('zlib');
 const Crawler = require('simplecrawler');
 
 const PAGES = ['/a.html', '/b.html', '/c.html'];
-const index = zlib.gzipSync(
-  `<html><body>${PAGES.map((p) => `<a href="${p}">${p}</a>`).join(' ')}</body></html>`,
-);
+const index = zlib.gzipSync(`<html><body>${PAGES.map((p) => `<a href="${p}">${p}</a>`).join(' ')}</body></html>`);
 
 const server = http.createServer((req, res) => {
   if (req.url === '/') {

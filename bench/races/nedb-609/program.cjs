@@ -34,7 +34,10 @@ d.loadDatabase((err) => {
       const n = d.getAllData().length;
       const indexed = d.indexes.z.tree.getNumberOfKeys();
       if (err || n !== 3 || indexed !== 3) {
-        return finish(1, `FAIL: loadDatabase after ensureIndex: ${err ? err.message.split(",")[0] : `${n} documents, ${indexed} index keys`} (expected 3)`);
+        return finish(
+          1,
+          `FAIL: loadDatabase after ensureIndex: ${err ? err.message.split(',')[0] : `${n} documents, ${indexed} index keys`} (expected 3)`,
+        );
       }
       finish(0, 'ok');
     });

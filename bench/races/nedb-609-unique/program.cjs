@@ -34,7 +34,10 @@ d.loadDatabase((err) => {
     d.loadDatabase((err) => {
       if (!err || err.errorType !== 'uniqueViolated' || err.key !== '1' || d.getAllData().length !== 0) {
         const got = err ? err.errorType || err.message.split(',')[0] : 'no error';
-        return finish(1, `FAIL: loadDatabase of a datafile violating the unique index: ${got} (expected uniqueViolated)`);
+        return finish(
+          1,
+          `FAIL: loadDatabase of a datafile violating the unique index: ${got} (expected uniqueViolated)`,
+        );
       }
       finish(0, 'ok');
     });
