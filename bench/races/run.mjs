@@ -29,7 +29,7 @@ const NODE = process.execPath;
 
 /** Per child: a plain or recorded run, an --until-fail search, an analyze (its 5-minute target). */
 const TIMEOUT = { run: 60_000, untilFail: 600_000, analyze: 300_000, install: 300_000 };
-/** --until-fail gives up after this many runs; a search that did is shown as "> UNTIL_FAIL_RUNS". */
+/** --until-fail gives up after this many runs; a search that did counts as UNTIL_FAIL_RUNS + 1, shown "> 100". */
 const UNTIL_FAIL_RUNS = 100;
 
 // ---- command line ---------------------------------------------------------------------------
@@ -41,6 +41,7 @@ function parseArgs(argv) {
     jobs: Math.max(1, os.availableParallelism?.() ?? os.cpus().length),
     only: /** @type {string[] | null} */ (null),
     json: false,
+    render: /** @type {string | null} */ (null),
     dir: HERE,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -60,6 +61,7 @@ function parseArgs(argv) {
     else if (a === '--jobs') opts.jobs = count(next());
     else if (a === '--only') opts.only = next().split(',').filter(Boolean);
     else if (a === '--json') opts.json = true;
+    else if (a === '--render') opts.render = path.resolve(next());
     else if (a === '--dir') opts.dir = path.resolve(next());
     else if (a === '--help' || a === '-h') {
       process.stdout.write(
@@ -69,6 +71,8 @@ function parseArgs(argv) {
           '  --jobs N   children at once (default: the core count)\n' +
           '  --only     these bugs (directory names under bench/races)\n' +
           '  --json     one JSON object per bug instead of the table\n' +
+          '  --render F print the table of a saved --json output (analyze judged by the\n' +
+          '             current bug.json), running nothing\n' +
           '  --dir DIR  where the bug directories are (default: bench/races)\n',
       );
       process.exit(0);
@@ -341,7 +345,7 @@ async function measure(b, opts, pool, work) {
         else if (tried && r.code === 1 && /^FAIL: /m.test(r.out)) {
           res.untilFail.tries.push(Number(tried[1]));
           failing.push({ k, dir: o });
-        } else if (r.code === 0 && /no failure in \d+ runs/.test(r.err)) res.untilFail.tries.push(Infinity);
+        } else if (r.code === 0 && /no failure in \d+ runs/.test(r.err)) res.untilFail.tries.push(UNTIL_FAIL_RUNS + 1);
         else res.untilFail.broken.push(verdict(r).broken ?? `exit ${r.code}`);
       }),
     );
@@ -396,8 +400,9 @@ function median(xs) {
 
 function triesCell(u) {
   if (!u.tries.length) return u.broken.length ? 'broken' : 'n/a';
-  const show = (x) => (x === Infinity ? `> ${UNTIL_FAIL_RUNS}` : String(x));
-  const sorted = [...u.tries].sort((a, b) => a - b);
+  const show = (x) => (x > UNTIL_FAIL_RUNS ? `> ${UNTIL_FAIL_RUNS}` : String(x));
+  // (null: a search that found no failure, saved by an older harness as Infinity.)
+  const sorted = u.tries.map((x) => x ?? UNTIL_FAIL_RUNS + 1).sort((a, b) => a - b);
   return `${show(median(sorted))} (${show(sorted[0])}–${show(sorted[sorted.length - 1])}, ${sorted.length} searches)`;
 }
 
@@ -438,6 +443,21 @@ function table(results) {
 // ---- main -----------------------------------------------------------------------------------
 
 const opts = parseArgs(process.argv.slice(2));
+if (opts.render) {
+  const saved = fs
+    .readFileSync(opts.render, 'utf8')
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
+  // analyze's answers judged again by the bugs' pairs as they are now.
+  const pairs = new Map(loadBugs(opts.dir, null).map((b) => [b.id, b.pair]));
+  for (const r of saved)
+    if (r.analyze && !r.analyze.timedOut && pairs.has(r.id))
+      r.analyze.verdict = judgePair(pairs.get(r.id), r.analyze.report);
+  process.stdout.write(`${table(saved)}\n`);
+  process.exit(0);
+}
 if (!fs.existsSync(path.join(ROOT, 'dist', 'preload.cjs'))) fail('rewind is not built: run `npm run build` first');
 const bugs = loadBugs(opts.dir, opts.only);
 const pool = new Pool(opts.jobs);
