@@ -174,6 +174,29 @@ describe('rewind analyze', () => {
     expect(answer(found)).toEqual(answer(first));
   });
 
+  it('names the turn that decides, not one that merely came in between (an unrelated file check)', async () => {
+    const cwd = tempDir();
+    const plain = await record('race/timer-file-check.cjs', ['2000'], { cwd });
+    const turns = await turnsOf(plain.dir);
+    const timer = turns.find((t) => t.call === 'setTimeout callback')!;
+    const others = turns.filter((t) => t !== timer);
+    // The check first in the passing order: the turn the timer overtakes first is the check's.
+    const check = others.find((t) => t.api === 'fs.stat')!;
+    const open = others.find((t) => t.api === 'fs.open')!;
+    const passing = [check, ...others.filter((t) => t !== check), timer];
+    const [fail, pass] = await Promise.all([
+      forced('race/timer-file-check.cjs', ['200'], [timer, ...passing.slice(0, -1)], cwd),
+      forced('race/timer-file-check.cjs', ['200'], passing, cwd),
+    ]);
+    expect([fail.status, pass.status], describeRun('fail', fail)).toEqual([1, 0]);
+    const a = await analyze(fail.dir, pass.dir, cwd);
+    expect(a.kind, JSON.stringify(a)).toBe('pair');
+    expect(a.b!.kind).toBe('setTimeout callback');
+    // A is the read (its first step, where the program called readFile), never the check.
+    expect(`${a.a!.op}.${a.a!.k}`, JSON.stringify(a.a)).toBe(`${open.op}.0`);
+    expect(siteLine(a.a!.site)).toBe('12');
+  });
+
   it('two HTTP responses: names the two socket reads', async () => {
     const server = http.createServer((req, res) => res.end(req.url === '/login' ? 'session-7' : 'the data'));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

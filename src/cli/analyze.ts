@@ -198,6 +198,16 @@ export async function analyze(arg: string | undefined, opts: AnalyzeOptions): Pr
       candidates.set(k, o);
       return o;
     };
+    /** Did every one of `deferred` run after `bKey` (or not at all) in this candidate's process? */
+    const ranAfter = (o: Outcome, deferred: string[], bKey: string): boolean => {
+      const proc =
+        placesOf(o.run.processes.filter((p) => !p.passThrough)).get(place) ??
+        (o.run.processes.length === 1 ? o.run.processes[0] : undefined);
+      if (!proc) return false;
+      const keys = readRun(proc.trace).turns.map((t) => t.key);
+      const at = keys.indexOf(bKey);
+      return at >= 0 && deferred.every((k) => keys.indexOf(k) < 0 || keys.indexOf(k) > at);
+    };
     say(`comparing the failing run (${n} turns) with a passing one (${pOrder.length} turns); trying both orders live`);
     const [atPass, atFail] = await Promise.all([candidate(0), candidate(n)]);
     let report: Report;
@@ -223,19 +233,70 @@ export async function analyze(arg: string | undefined, opts: AnalyzeOptions): Pr
         () => stopped,
       );
       if (progress) process.stderr.write('\n');
-      const fail = candidates.get(b.hi)!;
-      const pass = candidates.get(b.lo)!;
+      let fail = candidates.get(b.hi)!;
+      let pass = candidates.get(b.lo)!;
+      let orders = pairOrders(fOrder, pOrder, b.lo, b.hi);
+      // Candidate hi runs the failing order's turn B ahead of every turn candidate lo ran
+      // before it (the span). Not all of those matter (a completion that merely came in
+      // between): bisect over how much of the span is deferred after B for the first turn
+      // whose place after B fails (the start of what B raced, not a step it later took).
+      const span = orders.pass.slice(b.hi - 1, orders.pass.indexOf(orders.bKey));
+      let tried = candidates.size;
+      if (!b.stopped && span.length > 1) {
+        const prefix = orders.pass.slice(0, b.hi - 1);
+        // j = how many of the span's first turns run after B: 0 is candidate lo, span.length candidate hi.
+        const orderOf = (j: number) => {
+          const head = [...prefix, ...span.slice(j), orders.bKey, ...span.slice(0, j)];
+          const taken = new Set(head);
+          return [...head, ...orders.pass.filter((t) => !taken.has(t))];
+        };
+        const partners = new Map<number, { o: Outcome; verdict: Verdict }>([
+          [0, { o: pass, verdict: 'passes' }],
+          [span.length, { o: fail, verdict: 'fails' }],
+        ]);
+        const partner = async (j: number): Promise<Verdict> => {
+          const known = partners.get(j);
+          if (known) return known.verdict;
+          const o = await outcome(await runInto(specOf(orderOf(j))));
+          // A pass says something only if the deferred turns did run after B: one the live run
+          // could not hold back (a worker's message) is never passed over untested.
+          const verdict = o.verdict === 'passes' && !ranAfter(o, span.slice(0, j), orders.bKey) ? 'fails' : o.verdict;
+          partners.set(j, { o, verdict });
+          return verdict;
+        };
+        say(`B overtook ${span.length} turns: finding the one whose order with B decides`);
+        const p = await bisect(
+          0,
+          span.length,
+          Math.min(2, os.availableParallelism()),
+          partner,
+          () => {},
+          () => stopped,
+        );
+        tried += partners.size - 2;
+        if (!p.stopped) {
+          const at = partners.get(p.hi)!;
+          pass = partners.get(p.lo)!.o;
+          if (at.o.verdict === 'fails') fail = at.o;
+          orders = {
+            pass: orderOf(p.lo),
+            fail: at.o.verdict === 'fails' ? orderOf(p.hi) : orders.fail,
+            aKey: span[p.hi - 1],
+            bKey: orders.bKey,
+          };
+        }
+      }
+      const cut = b.stopped || stopped;
       report = await pairReport(
         F,
-        fOrder,
-        pOrder,
+        orders,
         b.lo,
         b.hi,
         fail,
         pass,
         place,
-        candidates.size,
-        b.stopped,
+        tried,
+        cut,
         stateBudget * 1000,
         opts.allowNative,
       );
@@ -300,10 +361,22 @@ interface Report {
   sharedStateMs?: number;
 }
 
+/** The orders of the two adjacent candidates, the turn B the failing one moved up, and the turn A it overtook. */
+interface PairOrders {
+  pass: string[];
+  fail: string[];
+  aKey: string;
+  bKey: string;
+}
+
+function pairOrders(fOrder: string[], pOrder: string[], lo: number, hi: number): PairOrders {
+  const pass = candidateOrder(fOrder, pOrder, lo);
+  return { pass, fail: candidateOrder(fOrder, pOrder, hi), aKey: pass[hi - 1], bKey: fOrder[hi - 1] };
+}
+
 async function pairReport(
   F: RunModel,
-  fOrder: string[],
-  pOrder: string[],
+  orders: PairOrders,
   lo: number,
   hi: number,
   fail: Outcome,
@@ -314,10 +387,7 @@ async function pairReport(
   stateBudgetMs: number,
   allowNative?: string[],
 ): Promise<Report> {
-  const passOrder = candidateOrder(fOrder, pOrder, lo);
-  const failOrder = candidateOrder(fOrder, pOrder, hi);
-  const bKey = fOrder[hi - 1];
-  const aKey = passOrder[hi - 1];
+  const { pass: passOrder, fail: failOrder, aKey, bKey } = orders;
   const report: Report = {
     kind: 'pair',
     candidates: tried,
