@@ -10,6 +10,11 @@ export const ENV = {
   ALLOW_NATIVE: 'REWIND_ALLOW_NATIVE', // replay: native addons (names, comma-separated) allowed to run for real
   CHAOS: 'REWIND_CHAOS', // record: the chaos seed (rewind record --chaos): perturb the schedule
   SCHEDULE: 'REWIND_SCHEDULE', // record: a file with the order to deliver turns in (rewind record --schedule)
+  // bin/rewind starts `record -- node SCRIPT` itself (session/launch.ts): "record" makes this
+  // process the root that does the CLI's part; "0" in the user's environment keeps the CLI's path.
+  LAUNCH: 'REWIND_LAUNCH',
+  LAUNCH_OUT: 'REWIND_LAUNCH_OUT', // with LAUNCH: the --out the user gave
+  LAUNCH_NODE: 'REWIND_LAUNCH_NODE', // with LAUNCH: the node word of the command (for index.json)
   // Debugging (src/debug); CONTROL switches the replay's debug controller on.
   CONTROL: 'REWIND_CONTROL', // replay: fd of the channel to the CLI's debug front end
   UNTIL: 'REWIND_UNTIL', // replay: stop before this event number
