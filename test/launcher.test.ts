@@ -12,7 +12,6 @@ import {
   describeRun,
   fixture,
   logsOf,
-  replay,
   run,
   start,
   tempDir,
@@ -32,6 +31,16 @@ function recordVia(how: 'launch' | 'cli', args: string[], opts: RunOptions = {})
     env: { ...opts.env, ...(how === 'cli' ? { REWIND_LAUNCH: '0' } : {}) },
   });
 }
+
+/** `bin/rewind replay DIR`, saying (REWIND_LAUNCH_DEBUG) whether it ran in its process or through the CLI. */
+function replayVia(dir: string | null, opts: RunOptions = {}) {
+  return run(FRONT, ['replay', ...(dir === null ? [] : [dir])], {
+    cwd: opts.cwd ?? tempDir('rewind-cwd-'),
+    ...opts,
+    env: { REWIND_LAUNCH_DEBUG: '1', ...opts.env },
+  });
+}
+const HERE = 'rewind: replaying in this process\n';
 
 const text = (b: Buffer) => b.toString('utf8');
 const readIndex = (dir: string) => JSON.parse(fs.readFileSync(path.join(dir, 'index.json'), 'utf8'));
@@ -62,10 +71,11 @@ describe.each(['launch', 'cli'] as const)('rewind record -- node SCRIPT, %s path
     expect(index.command.slice(1)).toEqual([FIXTURE, 'a b', '--child']);
     expect(index.status).toEqual({ code: 0, signal: null });
     expect(Date.parse(index.ended)).toBeGreaterThanOrEqual(Date.parse(index.started));
-    const rep = await replay(dir);
+    // Two processes recorded: bin/rewind has the CLI replay the root.
+    const rep = await replayVia(dir);
     expect(rep.status, describeRun('replay', rep)).toBe(0);
     expect(Buffer.compare(rep.stdout, rec.stdout)).toBe(0);
-    expect(text(rep.stderr)).toBe(text(rec.stderr));
+    expect(text(rep.stderr)).toBe(how === 'launch' ? 'rewind: replaying through the CLI: more than one process\n' : '');
   });
 
   it('passes the exit status and an uncaught exception through, into index.json too', async () => {
@@ -78,9 +88,9 @@ describe.each(['launch', 'cli'] as const)('rewind record -- node SCRIPT, %s path
     expect(rc.status).toBe(1);
     expect(text(rc.stderr)).toContain('Error: boom');
     expect(readIndex(crash).status).toEqual({ code: 1, signal: null });
-    const rep = await replay(crash);
+    const rep = await replayVia(crash);
     expect(rep.status).toBe(1);
-    expect(text(rep.stderr)).toBe(text(rc.stderr));
+    expect(text(rep.stderr)).toBe((how === 'launch' ? HERE : '') + text(rc.stderr));
     expect(Buffer.compare(rep.stdout, rc.stdout)).toBe(0);
   });
 
@@ -92,8 +102,9 @@ describe.each(['launch', 'cli'] as const)('rewind record -- node SCRIPT, %s path
     expect(latest).toMatch(/^\d{8}-\d{6}-launch-root-[0-9a-f]{6}$/);
     expect(fs.readFileSync(path.join(cwd, '.rewind', '.gitignore'), 'utf8')).toContain('*');
     expect(logsOf(path.join(cwd, '.rewind', latest))).toHaveLength(1);
-    const rep = await run(FRONT, ['replay'], { cwd });
+    const rep = await replayVia(null, { cwd });
     expect(Buffer.compare(rep.stdout, rec.stdout), describeRun('replay', rep)).toBe(0);
+    expect(text(rep.stderr)).toBe(how === 'launch' ? HERE : '');
   });
 
   it('refuses an --out that holds a recording, or is a file, before the program runs', async () => {
@@ -129,8 +140,9 @@ describe.each(['launch', 'cli'] as const)('rewind record -- node SCRIPT, %s path
     expect(r.signal, describeRun('record', r)).toBe('SIGTERM');
     expect(text(r.stdout)).not.toContain('not killed');
     expect(readIndex(dir).status).toEqual({ code: null, signal: 'SIGTERM' });
-    const rep = await replay(dir);
+    const rep = await replayVia(dir);
     expect(rep.signal, describeRun('replay', rep)).toBe('SIGTERM');
+    expect(text(rep.stderr)).toBe(how === 'launch' ? HERE : '');
   });
 });
 
@@ -150,5 +162,82 @@ describe('bin/rewind', () => {
     expect(readIndex(flagged).command).toEqual([NODE, '--no-warnings', FIXTURE]);
     const version = await run(path.join(bin, 'rewind'), ['--version']);
     expect(text(version.stdout)).toMatch(/^\d+\.\d+\.\d+/);
+  });
+});
+
+describe('rewind replay of a recording bin/rewind made', () => {
+  /** Records the fixture with `--read=FILE` through the front end; the file then changes. */
+  async function recorded(args: string[] = []) {
+    const work = tempDir('rewind-work-');
+    const input = path.join(work, 'input.txt');
+    fs.writeFileSync(input, 'recorded input\n');
+    const dir = path.join(work, 'rec');
+    const rec = await recordVia('launch', ['--out', dir, '--', NODE, FIXTURE, `--read=${input}`, ...args]);
+    expect(rec.status, describeRun('record', rec)).toBe(0);
+    expect(text(rec.stdout)).toContain('read recorded input\n');
+    fs.writeFileSync(input, 'changed input\n');
+    return { dir, rec, work };
+  }
+
+  it('runs in one process, from the log alone, and matches byte for byte', async () => {
+    const { dir, rec } = await recorded(['x  y', '']);
+    const rep = await replayVia(dir);
+    expect(rep.status, describeRun('replay', rep)).toBe(0);
+    expect(text(rep.stderr)).toBe(HERE);
+    expect(Buffer.compare(rep.stdout, rec.stdout)).toBe(0);
+    const summary = await replayVia(dir, { env: { REWIND_LAUNCH_DEBUG: undefined } });
+    expect(text(summary.stderr)).toBe(''); // not a terminal: no summary line, as the CLI
+    const said = await run(FRONT, ['replay', dir, '--summary'], { cwd: tempDir('rewind-cwd-') });
+    expect(text(said.stderr)).toMatch(/^rewind: replay complete: \d+ of \d+ events matched/);
+    expect(Buffer.compare(said.stdout, rec.stdout)).toBe(0);
+  });
+
+  it('has the CLI replay it when this process is not the replay the CLI would start', async () => {
+    const { dir, rec } = await recorded();
+    // fd 0 of another kind than recorded (a pipe now, /dev/null then)
+    const piped = await replayVia(dir, { input: 'ignored' });
+    expect(text(piped.stderr)).toBe('rewind: replaying through the CLI: stdin of another kind\n');
+    expect(Buffer.compare(piped.stdout, rec.stdout)).toBe(0);
+    // a start-up variable that differs
+    const tz = await replayVia(dir, { env: { TZ: 'Pacific/Chatham' } });
+    expect(text(tz.stderr)).toBe('rewind: replaying through the CLI: start-up variable TZ\n');
+    expect(Buffer.compare(tz.stdout, rec.stdout)).toBe(0);
+    // rewind's own variables: the front end leaves them to the CLI
+    const steered = await replayVia(dir, { env: { REWIND_MARK: '1' } });
+    expect(text(steered.stderr)).toBe('');
+    expect(Buffer.compare(steered.stdout, rec.stdout)).toBe(0);
+  });
+
+  it('refuses, through the CLI, a program that changed, and a recording that is not signed by you', async () => {
+    const { dir } = await recorded();
+    const unsigned = path.join(tempDir('rewind-rec-'), 'rec');
+    fs.cpSync(dir, unsigned, { recursive: true });
+    for (const f of fs.readdirSync(unsigned)) if (f.endsWith('.sig')) fs.rmSync(path.join(unsigned, f));
+    const r = await replayVia(unsigned);
+    expect(text(r.stderr)).toContain('rewind: replaying through the CLI: not signed by you\n');
+    // A program edited since: the CLI refuses it (65) before it runs.
+    const prog = path.join(tempDir('rewind-prog-'), 'prog.cjs');
+    fs.copyFileSync(FIXTURE, prog);
+    const out = path.join(tempDir('rewind-rec-'), 'rec');
+    expect((await recordVia('launch', ['--out', out, '--', NODE, prog])).status).toBe(0);
+    fs.appendFileSync(prog, '\nconsole.log("the edited program ran");\n');
+    const edited = await replayVia(out);
+    expect(edited.status).toBe(65);
+    expect(text(edited.stderr)).toContain('rewind: replaying through the CLI: the program changed\n');
+    expect(text(edited.stderr)).toContain('changed since it was recorded');
+    expect(text(edited.stdout)).toBe('');
+  });
+
+  it('takes replay.args as data: a script it names other than the recorded one does not run here', async () => {
+    const { dir, rec } = await recorded();
+    const args = fs.readFileSync(path.join(dir, 'replay.args'), 'utf8').split('\n');
+    expect(args[1]).toBe(FIXTURE);
+    const other = path.join(tempDir('rewind-prog-'), 'other.cjs');
+    fs.writeFileSync(other, 'console.log("the other script ran");\n');
+    fs.writeFileSync(path.join(dir, 'replay.args'), [args[0], other, ...args.slice(2)].join('\n'));
+    const swapped = await replayVia(dir);
+    expect(text(swapped.stderr)).toBe('rewind: replaying through the CLI: another command line\n');
+    expect(text(swapped.stdout)).not.toContain('the other script ran');
+    expect(Buffer.compare(swapped.stdout, rec.stdout)).toBe(0);
   });
 });

@@ -47,7 +47,7 @@ import { installNodeTestHooks } from '../sources/node-test.js';
 import { ipcChannel } from '../node/symbols.js';
 import { startAudit } from './audit.js';
 import { ENV } from './env.js';
-import { finishLaunch, takeLaunch, type Launch } from './launch.js';
+import { finishLaunch, takeLaunch, takeReplayLaunch, type Launch } from './launch.js';
 import { parseSeed, startChaos, type Chaos } from './chaos.js';
 import { readSchedule, ScheduleChaos } from './schedule.js';
 import { REWIND_VERSION } from '../version.js';
@@ -182,6 +182,8 @@ function recordPassThrough(launch: Launch | null): void {
 function openReplay(): ReplaySession {
   const env = process.env;
   // A worker thread replays its own log, next to its process's (see sources/workers.ts).
+  // Started by bin/rewind: checked here to be the replay the CLI would start (or the CLI replays it).
+  const launched = isMainThread ? takeReplayLaunch(stdinKind()) : null;
   const given = workerReplayOf() ?? env[ENV.TRACE];
   const tracePath = given && (isMainThread ? given : workerLog(given, threadId));
   if (!tracePath) {
@@ -198,7 +200,7 @@ function openReplay(): ReplaySession {
   }
   let file: TraceFile;
   try {
-    file = TraceReader.open(tracePath);
+    file = launched ?? TraceReader.open(tracePath);
   } catch (e) {
     if (!(e instanceof TraceError)) throw e;
     writeStderr(`${e.message}\n`);
