@@ -71,11 +71,12 @@ describe.each(['launch', 'cli'] as const)('rewind record -- node SCRIPT, %s path
     expect(index.command.slice(1)).toEqual([FIXTURE, 'a b', '--child']);
     expect(index.status).toEqual({ code: 0, signal: null });
     expect(Date.parse(index.ended)).toBeGreaterThanOrEqual(Date.parse(index.started));
-    // Two processes recorded: bin/rewind has the CLI replay the root.
+    // Two processes recorded: no replay.args, so bin/rewind has the CLI replay the root.
+    expect(fs.existsSync(path.join(dir, 'replay.args'))).toBe(false);
     const rep = await replayVia(dir);
     expect(rep.status, describeRun('replay', rep)).toBe(0);
     expect(Buffer.compare(rep.stdout, rec.stdout)).toBe(0);
-    expect(text(rep.stderr)).toBe(how === 'launch' ? 'rewind: replaying through the CLI: more than one process\n' : '');
+    expect(text(rep.stderr)).toBe('');
   });
 
   it('passes the exit status and an uncaught exception through, into index.json too', async () => {
@@ -239,5 +240,13 @@ describe('rewind replay of a recording bin/rewind made', () => {
     expect(text(swapped.stderr)).toBe('rewind: replaying through the CLI: another command line\n');
     expect(text(swapped.stdout)).not.toContain('the other script ran');
     expect(Buffer.compare(swapped.stdout, rec.stdout)).toBe(0);
+    // Another process's log added since: the CLI picks the process to replay.
+    fs.writeFileSync(path.join(dir, 'replay.args'), args.join('\n'));
+    const { dir: second } = await recorded();
+    for (const f of fs.readdirSync(second))
+      if (f.endsWith('.rwnd')) fs.copyFileSync(path.join(second, f), path.join(dir, f));
+    const two = await replayVia(dir);
+    expect(text(two.stderr)).toBe('rewind: replaying through the CLI: more than one process\n');
+    expect(two.status, describeRun('replay', two)).toBe(0);
   });
 });

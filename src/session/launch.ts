@@ -32,6 +32,7 @@ import {
 } from '../trace/store.js';
 import { Api, type EndInfo } from '../trace/format.js';
 import { TraceReader, type TraceFile } from '../trace/reader.js';
+import { mainLogOf } from '../sources/workers.js';
 import { ENV } from './env.js';
 import { signedByMe } from './trust.js';
 import type { RecordSession } from './record.js';
@@ -99,11 +100,11 @@ export function finishLaunch(session: RecordSession, launch: Launch): void {
     end(info);
     if (done) return;
     done = true;
-    complete(launch, info);
+    complete(launch, info, session.writer.path);
   };
 }
 
-function complete({ out, named, index }: Launch, info: EndInfo): void {
+function complete({ out, named, index }: Launch, info: EndInfo, log: string): void {
   index.ended = new original.Date(original.dateNow()).toISOString();
   index.status = { code: info.signal ? null : info.code, signal: info.signal };
   try {
@@ -115,7 +116,8 @@ function complete({ out, named, index }: Launch, info: EndInfo): void {
     );
     return;
   }
-  writeReplayArgs(out.dir, index.cwd);
+  // Only the root recorded (and its threads): then bin/rewind can start its replay itself.
+  if (logsIn(out.dir).every((l) => mainLogOf(l) === log)) writeReplayArgs(out.dir, index.cwd);
   if (!named) setLatest(out.dir);
   if (tty.isatty(2)) writeStderr(summaryLine(out.dir, logsIn(out.dir), undefined, index.cwd));
 }
