@@ -156,13 +156,49 @@ describe('bin/rewind', () => {
     const rec = await run(path.join(bin, 'rewind'), ['record', '-o', dir, '--', NODE, FIXTURE]);
     expect(rec.status, describeRun('record', rec)).toBe(0);
     expect(readIndex(dir).status).toEqual({ code: 0, signal: null });
-    // node's own options: the CLI's path, which records them the same way.
+    // node's own long options: one process too; the replay of that goes through the CLI.
     const flagged = path.join(tempDir('rewind-rec-'), 'rec');
-    const r = await run(path.join(bin, 'rewind'), ['record', '--out', flagged, '--', NODE, '--no-warnings', FIXTURE]);
+    const r = await run('sh', [
+      '-c',
+      `echo $$; exec "$0" "$@"`,
+      path.join(bin, 'rewind'),
+      'record',
+      '--out',
+      flagged,
+      '--',
+      NODE,
+      '--no-warnings',
+      FIXTURE,
+    ]);
+    const [shPid, firstLine] = text(r.stdout).split('\n');
+    expect(firstLine).toMatch(new RegExp(`^pid ${shPid} `));
     expect(text(r.stdout)).toContain('execArgv ["--no-warnings"]');
     expect(readIndex(flagged).command).toEqual([NODE, '--no-warnings', FIXTURE]);
-    const version = await run(path.join(bin, 'rewind'), ['--version']);
-    expect(text(version.stdout)).toMatch(/^\d+\.\d+\.\d+/);
+    expect(fs.existsSync(path.join(flagged, 'replay.args'))).toBe(false);
+    const rep = await replayVia(flagged);
+    expect(Buffer.compare(rep.stdout, r.stdout.subarray(shPid.length + 1)), describeRun('replay', rep)).toBe(0);
+    // One-letter options, and those with which node runs no program: the CLI, as before.
+    const short = await run('sh', [
+      '-c',
+      `echo $$; exec "$0" "$@"`,
+      path.join(bin, 'rewind'),
+      'record',
+      '--out',
+      `${flagged}-2`,
+      '--',
+      NODE,
+      '-r',
+      'node:util',
+      FIXTURE,
+    ]);
+    const [shPid2, first2] = text(short.stdout).split('\n');
+    expect(first2).toMatch(/^pid \d+ /);
+    expect(first2).not.toMatch(new RegExp(`^pid ${shPid2} `));
+    const version = await run(path.join(bin, 'rewind'), ['record', '--out', `${flagged}-3`, '--', NODE, '--version']);
+    expect(version.status).toBe(64);
+    expect(text(version.stderr)).toContain('no Node.js process started');
+    const cliVersion = await run(path.join(bin, 'rewind'), ['--version']);
+    expect(text(cliVersion.stdout)).toMatch(/^\d+\.\d+\.\d+/);
   });
 });
 

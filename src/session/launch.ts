@@ -128,7 +128,8 @@ export const REPLAY_ARGS = 'replay.args';
 function writeReplayArgs(dir: string, cwd: string): void {
   const lines = [cwd, ...process.argv.slice(1)];
   // A line each: a newline in one would need quoting the front end does not do (the CLI replays those).
-  if (process.argv.length < 2 || lines.some((l) => /[\n\r\0]/.test(l))) return;
+  // With node's own options, the replay needs them too: the CLI's.
+  if (process.argv.length < 2 || process.execArgv.length > 0 || lines.some((l) => /[\n\r\0]/.test(l))) return;
   try {
     original.fs.writeFileSync(path.join(dir, REPLAY_ARGS), `${lines.join('\n')}\n`, { mode: 0o600, flag: 'wx' });
   } catch {
