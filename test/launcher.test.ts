@@ -276,6 +276,13 @@ describe('rewind replay of a recording bin/rewind made', () => {
     expect(text(swapped.stderr)).toBe('rewind: replaying through the CLI: another command line\n');
     expect(text(swapped.stdout)).not.toContain('the other script ran');
     expect(Buffer.compare(swapped.stdout, rec.stdout)).toBe(0);
+    // A recorded directory holding a `node` of its own, with `.` in PATH: never run.
+    const planted = tempDir('rewind-planted-');
+    fs.writeFileSync(path.join(planted, 'node'), '#!/bin/sh\necho planted node ran\n', { mode: 0o755 });
+    fs.writeFileSync(path.join(dir, 'replay.args'), [planted, ...args.slice(1)].join('\n'));
+    const dotted = await replayVia(dir, { env: { PATH: `.:${path.dirname(NODE)}:${process.env.PATH}` } });
+    expect(text(dotted.stdout)).not.toContain('planted');
+    expect(Buffer.compare(dotted.stdout, rec.stdout), describeRun('replay', dotted)).toBe(0);
     // Another process's log added since: the CLI picks the process to replay.
     fs.writeFileSync(path.join(dir, 'replay.args'), args.join('\n'));
     const { dir: second } = await recorded();
