@@ -197,6 +197,24 @@ describe('bin/rewind', () => {
     const version = await run(path.join(bin, 'rewind'), ['record', '--out', `${flagged}-3`, '--', NODE, '--version']);
     expect(version.status).toBe(64);
     expect(text(version.stderr)).toContain('no Node.js process started');
+    // --audit: the same report, from the one process.
+    const audited = path.join(tempDir('rewind-rec-'), 'rec');
+    const a = await run('sh', [
+      '-c',
+      `echo $$; exec "$0" "$@"`,
+      FRONT,
+      'record',
+      '--audit',
+      '--out',
+      audited,
+      '--',
+      NODE,
+      FIXTURE,
+    ]);
+    const [aPid, aFirst] = text(a.stdout).split('\n');
+    expect(aFirst).toMatch(new RegExp(`^pid ${aPid} `));
+    expect(text(a.stderr)).toContain('rewind audit: every callback the event loop ran in process');
+    expect(fs.readdirSync(audited).filter((f) => f.endsWith('.audit.json'))).toHaveLength(1);
     const cliVersion = await run(path.join(bin, 'rewind'), ['--version']);
     expect(text(cliVersion.stdout)).toMatch(/^\d+\.\d+\.\d+/);
   });
