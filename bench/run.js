@@ -32,6 +32,8 @@ const PROGRAMS = path.join(ROOT, 'bench', 'programs');
 const PRELOAD = path.join(ROOT, 'dist', 'preload.cjs');
 const PRELOAD_FLAG = `--require=${PRELOAD}`;
 const CLI = path.join(ROOT, 'bin', 'rewind.js');
+/** The command npm links as `rewind` (a shell script: `record -- node SCRIPT` and `replay` in one process). */
+const FRONT = path.join(ROOT, 'bin', 'rewind');
 const NODE = process.execPath;
 
 /** The programs, and the first words each prints (proof that it ran to the end). */
@@ -57,6 +59,7 @@ const PROG = {
     file: path.join(PROGRAMS, 'fs-promise-reads.js'),
     prints: /^fs-promise-reads reads=10000 checksum=\d+\n$/,
   },
+  'fetch-client': { file: path.join(PROGRAMS, 'fetch-client.js'), prints: /^fetch requests=60 checksum=\d+\n$/ },
   http: { file: path.join(PROGRAMS, 'http-server.mjs'), prints: /^listening \d+\nserved \d+ checksum \d+\n$/ },
   fastify: { file: path.join(PROGRAMS, 'fastify-server.mjs'), prints: /^listening \d+\nserved \d+ checksum \d+\n$/ },
 };
@@ -72,7 +75,7 @@ const FASTIFY_DIR = path.join(os.homedir(), '.cache', 'rewind-bench', FASTIFY);
 class BenchError extends Error {}
 
 function parseArgs(argv) {
-  const opts = { runs: 5, only: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12], strict: false };
+  const opts = { runs: 5, only: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13], strict: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -89,8 +92,8 @@ function parseArgs(argv) {
       const list = value()
         .split(',')
         .map((s) => Number(s.trim()));
-      if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n < 1 || n > 12)) {
-        throw new BenchError('--only takes benchmark numbers 1-12, comma-separated: --only 1,3');
+      if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n < 1 || n > 13)) {
+        throw new BenchError('--only takes benchmark numbers 1-13, comma-separated: --only 1,3');
       }
       opts.only = [...new Set(list)].sort((a, b) => a - b);
     } else if (a === '--strict') {
@@ -106,7 +109,8 @@ function parseArgs(argv) {
           '               9 recording a vitest run of bench/suite (tests in recorded workers) vs plain,\n' +
           '               10 start-up through the rewind CLI (record and replay of empty.js),\n' +
           "               11 a real package's test suite (mocha; installs it once with npm),\n" +
-          '               12 log size of an HTTP server printing a line per request\n' +
+          '               12 log size of an HTTP server printing a line per request,\n' +
+          '               13 replay vs record of a short fetch client (local server), CLI and bin/rewind\n' +
           '  --strict     exit 2 when a target is missed (exit 1 is kept for broken runs)\n',
       );
       process.exit(0);
@@ -147,10 +151,10 @@ function describeCmd(args, env) {
   return [...vars, 'node', ...args].join(' ');
 }
 
-/** Runs node with args; returns wall ms and output. Any failure of the child is fatal. */
-function exec(args, env = BASE_ENV, what = '') {
+/** Runs node with args (or `cmd`); returns wall ms and output. Any failure of the child is fatal. */
+function exec(args, env = BASE_ENV, what = '', cmd = NODE) {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(NODE, args, {
+  const r = spawnSync(cmd, args, {
     env,
     cwd: ROOT,
     encoding: 'utf8',
@@ -393,27 +397,54 @@ async function bench3() {
   raw.push('');
 }
 
+/** Records a program through `rewind record --out DIR -- node PROG` (bin/rewind: one process). */
+function recordFront(name, args = []) {
+  const what = `rewind record of ${name}`;
+  const dir = path.join(fs.mkdtempSync(path.join(tmpRoot, `${name}-`)), 'rec');
+  const r = exec(['record', '--out', dir, '--', NODE, PROG[name].file, ...args], BASE_ENV, what, FRONT);
+  checkOutput(name, what, r.stdout);
+  noteStderr(what, r.stderr);
+  if (!fs.existsSync(path.join(dir, 'replay.args')))
+    throw new BenchError(`${what}: bin/rewind did not record in one process (no replay.args in ${dir})`);
+  const logs = fs.readdirSync(dir).filter((f) => f.endsWith('.rwnd'));
+  if (logs.length !== 1) throw new BenchError(`${what}: expected one .rwnd log in ${dir}, found ${logs.length}`);
+  return { name, ms: r.ms, stdout: r.stdout, dir, log: path.join(dir, logs[0]) };
+}
+
+/** Replays a recording through `rewind replay DIR --no-summary` (bin/rewind). */
+function replayFront(rec) {
+  const what = `rewind replay (bin/rewind) of ${rec.name}`;
+  const r = exec(['replay', rec.dir, '--no-summary'], BASE_ENV, what, FRONT);
+  sameOutput(rec, r.stdout, 'bin/rewind replay');
+  noteStderr(what, r.stderr);
+  return r.ms;
+}
+
 async function bench4() {
   progress('4. replay of a program that sleeps 10 s across 1,000 timers (recording it takes >= 10 s)');
-  const rec = record('sleep');
+  const rec = recordFront('sleep');
   progress(`  recorded in ${fms(rec.ms)} ms`);
   const direct = [];
   const cli = [];
+  const front = [];
   try {
     await loop('4', RUNS, (i) => {
       const r = alternate(i, [
         ['direct', () => replay(rec)],
         ['cli', () => replayCli(rec)],
+        ['front', () => replayFront(rec)],
       ]);
       if (i < 0) return;
       direct.push(r.direct);
       cli.push(r.cli);
+      front.push(r.front);
     });
   } finally {
     discard(rec);
   }
   const md = median(direct) / 1000;
   const mc = median(cli) / 1000;
+  const mf = median(front) / 1000;
   const recS = rec.ms / 1000;
   row(
     '4. replay of a 10 s sleeper (1,000 x 10 ms timers): replay time, preload',
@@ -423,21 +454,32 @@ async function bench4() {
   );
   row(
     "4. replay of a 10 s sleeper: speed-up vs the recording's wall time, preload",
-    `${fx(recS / md, 1)}x (recording took ${fx(recS, 2)} s)`,
+    `${fx(recS / md, 1)}x (recording took ${fx(recS, 2)} s through bin/rewind)`,
     '>= 30x',
     recS / md >= 30,
   );
-  row('4. replay of a 10 s sleeper: replay time, via `rewind replay` CLI', `${fx(mc, 3)} s`, '<= 0.3 s', mc <= 0.3);
   row(
-    "4. replay of a 10 s sleeper: speed-up vs the recording's wall time, CLI",
-    `${fx(recS / mc, 1)}x`,
-    '>= 30x',
-    recS / mc >= 30,
+    '4. replay of a 10 s sleeper: replay time, `rewind replay` (bin/rewind)',
+    `${fx(mf, 3)} s (${spread(
+      front.map((x) => x / 1000),
+      (x) => fx(x, 3),
+    )})`,
+    '<= 0.1 s',
+    mf <= 0.1,
   );
+  row(
+    "4. replay of a 10 s sleeper: speed-up vs the recording's wall time, `rewind replay` (bin/rewind)",
+    `${fx(recS / mf, 1)}x`,
+    '>= 100x',
+    recS / mf >= 100,
+  );
+  row('4. replay of a 10 s sleeper: replay time, `node bin/rewind.js replay` (CLI)', `${fx(mc, 3)} s`, '—', null);
+  row("4. replay of a 10 s sleeper: speed-up vs the recording's wall time, CLI", `${fx(recS / mc, 1)}x`, '—', null);
   raw.push(
     '4. replay of sleep.js, ms per run in run order',
     `   recording (once)      ${fms(rec.ms)}`,
     `   replay, preload       ${direct.map(fms).join('  ')}`,
+    `   replay, bin/rewind    ${front.map(fms).join('  ')}`,
     `   replay, rewind CLI    ${cli.map(fms).join('  ')}`,
     '',
   );
@@ -511,7 +553,7 @@ async function startServer(args, env, what) {
     server.on('exit', () => reject(new BenchError(`${what}: the server exited before listening.\n${out.stderr}`)));
   });
   const exited = new Promise((resolve) => server.on('close', (code) => resolve(code)));
-  return { port, exited, out };
+  return { port, exited, out, server };
 }
 
 /**
@@ -699,47 +741,74 @@ async function bench7() {
  * to show where the rest goes.
  */
 async function bench10() {
-  progress('10. start-up through the rewind CLI (empty.js)');
-  const s = { plain: [], rec: [], rep: [], cli: [], preload: [] };
+  progress('10. start-up through `rewind` (bin/rewind: one process) and through the CLI (bin/rewind.js), empty.js');
+  const s = { plain: [], rec: [], rep: [], cliRec: [], cliRep: [], cli: [], preload: [] };
   const empty = PROG.empty.file;
   await loop('10', RUNS, (i) => {
     const dir = fs.mkdtempSync(path.join(tmpRoot, 'startup-'));
+    const cliDir = fs.mkdtempSync(path.join(tmpRoot, 'startup-cli-'));
+    const front = (args, what) => exec(args, BASE_ENV, what, FRONT).ms;
     const r = alternate(i, [
       ['plain', () => plain('empty')],
+      ['rec', () => front(['record', '--out', dir, '--', NODE, empty], 'rewind record -- node empty.js')],
       [
-        'rec',
-        () => exec([CLI, 'record', '--out', dir, '--', NODE, empty], BASE_ENV, 'rewind record -- node empty.js').ms,
+        'cliRec',
+        () =>
+          exec([CLI, 'record', '--out', cliDir, '--', NODE, empty], BASE_ENV, 'rewind.js record -- node empty.js').ms,
       ],
       ['cli', () => exec([CLI, '--version'], BASE_ENV, 'rewind --version').ms],
       ['preload', () => record('empty')],
     ]);
-    const rep = exec([CLI, 'replay', dir, '--no-summary'], BASE_ENV, 'rewind replay of empty.js').ms;
+    // The replays need the recording: after it, in alternating order too.
+    const p = alternate(i, [
+      ['rep', () => front(['replay', dir, '--no-summary'], 'rewind replay of empty.js')],
+      ['cliRep', () => exec([CLI, 'replay', dir, '--no-summary'], BASE_ENV, 'rewind.js replay of empty.js').ms],
+    ]);
+    if (!fs.existsSync(path.join(dir, 'replay.args')))
+      throw new BenchError(`bin/rewind record did not record in one process (no replay.args in ${dir})`);
     fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(cliDir, { recursive: true, force: true });
     discard(r.preload);
     if (i < 0) return;
     s.plain.push(r.plain);
     s.rec.push(r.rec - r.plain);
-    s.rep.push(rep - r.plain);
+    s.rep.push(p.rep - r.plain);
+    s.cliRec.push(r.cliRec - r.plain);
+    s.cliRep.push(p.cliRep - r.plain);
     s.cli.push(r.cli - r.plain);
     s.preload.push(r.preload.ms - r.plain);
   });
   const plus = (xs) => `+${fms(median(xs))} ms (${spread(xs)}; plain node ${fms(median(s.plain))} ms)`;
   row(
-    '10. start-up: `rewind record -- node empty.js` minus `node empty.js`',
+    '10. start-up: `rewind record -- node empty.js` (bin/rewind) minus `node empty.js`',
     plus(s.rec),
     '<= +10 ms',
     median(s.rec) <= 10,
   );
-  row('10. start-up: `rewind replay` of it minus `node empty.js`', plus(s.rep), '<= +30 ms', median(s.rep) <= 30);
+  row(
+    '10. start-up: `rewind replay` of it (bin/rewind) minus `node empty.js`',
+    plus(s.rep),
+    '<= +30 ms',
+    median(s.rep) <= 30,
+  );
+  row(
+    '10. start-up: the same through the CLI (`node bin/rewind.js record`) minus `node empty.js`',
+    plus(s.cliRec),
+    '—',
+    null,
+  );
+  row('10. start-up: `node bin/rewind.js replay` minus `node empty.js`', plus(s.cliRep), '—', null);
   row('10. start-up: the CLI alone (`rewind --version`) minus `node empty.js`', plus(s.cli), '—', null);
   row('10. start-up: the preload alone (recording empty.js) minus `node empty.js`', plus(s.preload), '—', null);
   raw.push(
-    '10. start-up through the CLI, ms per run in run order; odd runs reverse the order',
-    `   plain empty.js             ${s.plain.map(fms).join('  ')}`,
-    `   rewind record, extra       ${s.rec.map(fms).join('  ')}`,
-    `   rewind replay, extra       ${s.rep.map(fms).join('  ')}`,
-    `   rewind --version, extra    ${s.cli.map(fms).join('  ')}`,
-    `   preload recording, extra   ${s.preload.map(fms).join('  ')}`,
+    '10. start-up, ms per run in run order; odd runs reverse the order',
+    `   plain empty.js               ${s.plain.map(fms).join('  ')}`,
+    `   rewind record, extra         ${s.rec.map(fms).join('  ')}`,
+    `   rewind replay, extra         ${s.rep.map(fms).join('  ')}`,
+    `   rewind.js record, extra      ${s.cliRec.map(fms).join('  ')}`,
+    `   rewind.js replay, extra      ${s.cliRep.map(fms).join('  ')}`,
+    `   rewind --version, extra      ${s.cli.map(fms).join('  ')}`,
+    `   preload recording, extra     ${s.preload.map(fms).join('  ')}`,
     '',
   );
 }
@@ -882,6 +951,88 @@ async function bench12() {
   );
 }
 
+/**
+ * 13: a short I/O-bound program (bench/programs/fetch-client.js: 60 sequential fetches to a
+ * local server that answers each after 8 ms, about 0.5 s): recorded through bin/rewind, then
+ * replayed with the server stopped, through bin/rewind and through the CLI, each against its
+ * own recording time (whole processes, start-up included).
+ */
+async function bench13() {
+  progress('13. replay vs record of a short fetch client (60 requests to a local server, ~0.5 s)');
+  const s = { plain: [], rec: [], front: [], cli: [] };
+  await loop('13', RUNS, async (i) => {
+    const { port, exited, server } = await startServer(
+      [path.join(PROGRAMS, 'slow-server.js')],
+      BASE_ENV,
+      'bench 13: the local server',
+    );
+    let rec;
+    try {
+      const r = alternate(i, [
+        [
+          'plain',
+          () => {
+            const what = 'plain fetch-client';
+            const p = exec([PROG['fetch-client'].file, port], BASE_ENV, what);
+            checkOutput('fetch-client', what, p.stdout);
+            return p.ms;
+          },
+        ],
+        ['rec', () => recordFront('fetch-client', [port])],
+      ]);
+      rec = r.rec;
+      if (i >= 0) {
+        s.plain.push(r.plain);
+        s.rec.push(rec.ms);
+      }
+    } finally {
+      server.kill('SIGTERM');
+      await exited;
+    }
+    // The server is gone: the replays read the log only.
+    try {
+      const p = alternate(i, [
+        ['front', () => replayFront(rec)],
+        ['cli', () => replayCli(rec)],
+      ]);
+      if (i < 0) return;
+      s.front.push(p.front);
+      s.cli.push(p.cli);
+    } finally {
+      discard(rec);
+    }
+  });
+  const front = s.front.map((x, k) => ratioOf(x, s.rec[k]));
+  const cli = s.cli.map((x, k) => ratioOf(x, s.rec[k]));
+  const recPlain = s.rec.map((x, k) => ratioOf(x, s.plain[k]));
+  row(
+    '13. short fetch client: `rewind replay` (bin/rewind) / `rewind record` (bin/rewind), whole processes',
+    `${fx(median(front), 3)}x (${spread(front, (x) => fx(x, 2))}; ${fms(median(s.front))} / ${fms(median(s.rec))} ms)`,
+    '<= 0.5x',
+    median(front) <= 0.5,
+  );
+  row(
+    '13. short fetch client: `node bin/rewind.js replay` (CLI) / the same recording',
+    `${fx(median(cli), 3)}x (${spread(cli, (x) => fx(x, 2))}; ${fms(median(s.cli))} ms)`,
+    '—',
+    null,
+  );
+  row(
+    '13. short fetch client: recorded (bin/rewind) / plain',
+    `${fx(median(recPlain), 3)}x (${spread(recPlain, (x) => fx(x, 2))}; plain ${fms(median(s.plain))} ms)`,
+    '—',
+    null,
+  );
+  raw.push(
+    '13. fetch-client.js, ms per run in run order',
+    `   plain                 ${s.plain.map(fms).join('  ')}`,
+    `   recorded (bin/rewind) ${s.rec.map(fms).join('  ')}`,
+    `   replay, bin/rewind    ${s.front.map(fms).join('  ')}`,
+    `   replay, rewind CLI    ${s.cli.map(fms).join('  ')}`,
+    '',
+  );
+}
+
 // ---- main ------------------------------------------------------------------------------------
 
 function gitState() {
@@ -967,6 +1118,7 @@ async function main() {
       if (n === 10) await bench10();
       if (n === 11) await bench11();
       if (n === 12) await bench12();
+      if (n === 13) await bench13();
     }
   } finally {
     fs.rmSync(tmpRoot, { recursive: true, force: true });

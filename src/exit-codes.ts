@@ -15,3 +15,13 @@ export const EXIT = {
   /** The command to record does not exist. */
   NOT_FOUND: 127,
 } as const;
+
+/** An error the user can act on: printed as is, then rewind exits with `code`. */
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly code: number,
+  ) {
+    super(message);
+  }
+}

@@ -15,6 +15,9 @@ const DIST_PATH = fileURLToPath(DIST_URL);
 export const isRewindFile = (fileOrLine: string): boolean =>
   fileOrLine.includes(DIST_URL) || fileOrLine.includes(DIST_PATH);
 
+/** The CLI (bin/rewind.js), for a replay bin/rewind started that has to go through the CLI after all. */
+export const CLI_BIN = path.join(DIST_PATH, '..', 'bin', 'rewind.js');
+
 /** rewind's package.json. */
 export const PACKAGE_JSON_URL = new URL('../package.json', import.meta.url);
 

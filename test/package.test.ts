@@ -33,11 +33,14 @@ describe('the npm package', () => {
     ),
   );
   Object.assign(env, { npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' });
-  /** The installed binary, as npx runs it, on the Node this suite runs on (node_modules/.bin/rewind). */
+  /**
+   * The installed binary, as npx runs it (node_modules/.bin/rewind, a shell script on POSIX),
+   * with the Node this suite runs on first in PATH: the one its CLI then runs on.
+   */
   const rewindBin = (args: string[]) =>
-    run(NODE, [path.join(project, 'node_modules', '.bin', 'rewind'), ...args], {
+    run(path.join(project, 'node_modules', '.bin', 'rewind'), args, {
       cwd: project,
-      env,
+      env: { ...env, PATH: `${path.dirname(NODE)}${path.delimiter}${env.PATH ?? ''}` },
       timeoutMs: INSTALL_MS,
     });
 

@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import v8 from 'node:v8';
-import { EXIT } from '../exit-codes.js';
+import { CliError, EXIT } from '../exit-codes.js';
 import { TraceReader, TraceError, type TraceFile } from '../trace/reader.js';
 import { indexProblem } from '../trace/validate.js';
 import { printable } from '../shell.js';
@@ -18,15 +18,7 @@ import {
 
 export { logsIn, summarizeProcess, type RecordedProcess } from '../trace/store.js';
 
-/** An error the user can act on: printed as is, then rewind exits with `code`. */
-export class CliError extends Error {
-  constructor(
-    message: string,
-    readonly code: number,
-  ) {
-    super(message);
-  }
-}
+export { CliError } from '../exit-codes.js';
 
 export interface Recording {
   /** The recording directory (or the directory holding a single log file). */

@@ -40,6 +40,7 @@ export const original = {
     writeFileSync: own(fs.writeFileSync),
     existsSync: own(fs.existsSync),
     fstatSync: own(fs.fstatSync),
+    lstatSync: own(fs.lstatSync),
     readdirSync: own(fs.readdirSync),
     rmSync: own(fs.rmSync),
     rmdirSync: own(fs.rmdirSync),

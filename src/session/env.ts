@@ -10,6 +10,14 @@ export const ENV = {
   ALLOW_NATIVE: 'REWIND_ALLOW_NATIVE', // replay: native addons (names, comma-separated) allowed to run for real
   CHAOS: 'REWIND_CHAOS', // record: the chaos seed (rewind record --chaos): perturb the schedule
   SCHEDULE: 'REWIND_SCHEDULE', // record: a file with the order to deliver turns in (rewind record --schedule)
+  // bin/rewind starts `record -- node SCRIPT` and `replay` itself (session/launch.ts): "record"
+  // or "replay" makes this process the one that does the CLI's part; "0" in the user's
+  // environment keeps the CLI's path.
+  LAUNCH: 'REWIND_LAUNCH',
+  LAUNCH_OUT: 'REWIND_LAUNCH_OUT', // with LAUNCH=record: the --out the user gave; =replay: the recording
+  LAUNCH_CWD: 'REWIND_LAUNCH_CWD', // with LAUNCH=replay: where the user ran `rewind replay`
+  LAUNCH_DEBUG: 'REWIND_LAUNCH_DEBUG', // "1": say whether bin/rewind's replay ran in its process or through the CLI
+  LAUNCH_NODE: 'REWIND_LAUNCH_NODE', // with LAUNCH: the node word of the command (for index.json)
   // Debugging (src/debug); CONTROL switches the replay's debug controller on.
   CONTROL: 'REWIND_CONTROL', // replay: fd of the channel to the CLI's debug front end
   UNTIL: 'REWIND_UNTIL', // replay: stop before this event number

@@ -48,6 +48,7 @@ import { installNodeTestHooks } from '../sources/node-test.js';
 import { ipcChannel } from '../node/symbols.js';
 import { startAudit } from './audit.js';
 import { ENV } from './env.js';
+import { finishLaunch, takeLaunch, takeReplayLaunch, type Launch } from './launch.js';
 import { parseSeed, startChaos, type Chaos } from './chaos.js';
 import { readSchedule, ScheduleChaos } from './schedule.js';
 import { REWIND_VERSION } from '../version.js';
@@ -124,9 +125,12 @@ export function start(attach?: (session: ReplaySession) => void): void {
   let session: Session;
   if (mode === 'replay') session = openReplay();
   else {
-    if (isMainThread && isPassThrough(process.argv[1])) return recordPassThrough();
+    // Started by bin/rewind: this process does the CLI's part of the run too.
+    const launch = isMainThread ? takeLaunch() : null;
+    if (isMainThread && isPassThrough(process.argv[1])) return recordPassThrough(launch);
     const s = openRecord();
     if (!s) return;
+    if (launch) finishLaunch(s, launch);
     session = s;
     if (s.chaos instanceof ScheduleChaos) s.chaos.follow(s);
   }
@@ -148,7 +152,7 @@ export function start(attach?: (session: ReplaySession) => void): void {
  * "> pkg@1.0.0 test" lines) is part of what the user saw: it records its outputs, its end,
  * and when each process it starts begins and ends, nothing else (see TraceHeader.passThrough).
  */
-function recordPassThrough(): void {
+function recordPassThrough(launch: Launch | null): void {
   if (process.env[ENV.MODE] !== 'record' || !process.env[ENV.DIR]) return; // only under `rewind record`
   const dir = process.env[ENV.DIR]!;
   const header = buildHeader(null);
@@ -159,6 +163,7 @@ function recordPassThrough(): void {
   } catch {
     return; // its output is not part of the recording; the program's own log still is
   }
+  if (launch) finishLaunch(s, launch);
   processSource.install(s);
   stdioSource.install(s);
   type Child = import('node:child_process').ChildProcess;
@@ -179,6 +184,8 @@ function recordPassThrough(): void {
 function openReplay(): ReplaySession {
   const env = process.env;
   // A worker thread replays its own log, next to its process's (see sources/workers.ts).
+  // Started by bin/rewind: checked here to be the replay the CLI would start (or the CLI replays it).
+  const launched = isMainThread ? takeReplayLaunch(stdinKind()) : null;
   const given = workerReplayOf() ?? env[ENV.TRACE];
   const tracePath = given && (isMainThread ? given : workerLog(given, threadId));
   if (!tracePath) {
@@ -195,7 +202,7 @@ function openReplay(): ReplaySession {
   }
   let file: TraceFile;
   try {
-    file = TraceReader.open(tracePath);
+    file = launched ?? TraceReader.open(tracePath);
   } catch (e) {
     if (!(e instanceof TraceError)) throw e;
     writeStderr(`${e.message}\n`);
