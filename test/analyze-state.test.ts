@@ -2,62 +2,15 @@
 // turn writes and the other reads. Races built on purpose (each order forced with
 // --schedule), then analyzed; the static pass is also checked on its own, on code whose
 // coverage is given.
-import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { accessesIn, fitsSource, parseScript, type Access } from '../src/analyze/accesses.js';
 import type { CoveredFunction } from '../src/debug/coverage.js';
-import {
-  NODE,
-  cleanupTempDirs,
-  describeRun,
-  eventsOf,
-  fixture,
-  record,
-  replay,
-  rewind,
-  tempDir,
-  type EventJson,
-  type Recorded,
-} from './helpers.js';
+import { cleanupTempDirs, describeRun, record, replay, rewind, tempDir } from './helpers.js';
+import { deadlineTestBothOrders, forced, moveBefore, turnsOf, type TurnJson } from './schedules.js';
 
 afterAll(cleanupTempDirs);
-
-interface TurnJson extends EventJson {
-  op: number;
-  k: number;
-}
-
-async function turnsOf(dir: string): Promise<TurnJson[]> {
-  const seen = new Map<number, number>();
-  return (await eventsOf(dir))
-    .filter((e) => e.kind === 'turn')
-    .map((e) => {
-      const op = e.op as number;
-      const k = seen.get(op) ?? 0;
-      seen.set(op, k + 1);
-      return { ...e, op, k };
-    });
-}
-
-/** Records `name` under a forced schedule: these turns in this order, or another recording's. */
-async function forced(name: string, args: string[], order: TurnJson[] | string, cwd: string): Promise<Recorded> {
-  let file = order as string;
-  if (typeof order !== 'string') {
-    file = path.join(tempDir('rewind-schedule-'), 'order.json');
-    fs.writeFileSync(file, JSON.stringify({ turns: order.map((t) => [t.op, t.k]) }));
-  }
-  const dir = path.join(tempDir('rewind-race-'), 'rec');
-  const r = await rewind(['record', '--schedule', file, '--out', dir, '--', NODE, fixture(name), ...args], { cwd });
-  return { ...r, dir };
-}
-
-function moveBefore(order: TurnJson[], moved: TurnJson, before: TurnJson): TurnJson[] {
-  const rest = order.filter((t) => t !== moved);
-  rest.splice(rest.indexOf(before), 0, moved);
-  return rest;
-}
 
 interface Place {
   site: string;
@@ -207,42 +160,7 @@ describe('rewind analyze names the shared state', () => {
 
   it('a test of `node --test` (--test NAME): the variable the async test reads after its await', async () => {
     const cwd = tempDir();
-    const file = fixture('race/deadline.test.cjs');
-    const plain = path.join(tempDir('rewind-race-'), 'rec');
-    const p = await rewind(['record', '--out', plain, '--', NODE, '--test', file], { cwd });
-    expect(p.status, describeRun('plain', p)).toBe(0);
-    // The runner and the test file's process are both "deadline.test": the second entry is the test file's.
-    const ps = (await rewind(['ps', plain, '--json'])).stdout.toString().trim().split('\n');
-    const child = (ps.map((l) => JSON.parse(l)) as { pid: number; ppid: number }[]).find((x) =>
-      ps.some((l) => (JSON.parse(l) as { pid: number }).pid === x.ppid),
-    )!;
-    const seen = new Map<number, number>();
-    const turns = (await eventsOf(plain, { process: String(child.pid) }))
-      .filter((e) => e.kind === 'turn')
-      .map((e) => {
-        const k = seen.get(e.op as number) ?? 0;
-        seen.set(e.op as number, k + 1);
-        return { ...e, op: e.op as number, k };
-      });
-    const timer = turns.find((t) => t.call === 'setTimeout callback')!;
-    const open = turns.find((t) => (t as Record<string, unknown>).api === 'fs.open')!;
-    const readFirst = turns.indexOf(open) < turns.indexOf(timer) ? turns : moveBefore(turns, open, timer);
-    const spec = (order: TurnJson[]) => ({
-      rewindSchedule: 1,
-      processes: [
-        { program: 'deadline.test', thread: false, turns: [] },
-        { program: 'deadline.test', thread: false, turns: order.map((t) => [t.op, t.k]) },
-      ],
-    });
-    const dirs: string[] = [];
-    for (const order of [moveBefore(readFirst, timer, open), readFirst]) {
-      const f = path.join(tempDir('rewind-schedule-'), 'order.json');
-      fs.writeFileSync(f, JSON.stringify(spec(order)));
-      const dir = path.join(tempDir('rewind-race-'), 'rec');
-      const r = await rewind(['record', '--schedule', f, '--out', dir, '--', NODE, '--test', file], { cwd });
-      expect(r.status, describeRun('forced', r)).toBe(dirs.length === 0 ? 1 : 0);
-      dirs.push(dir);
-    }
+    const dirs = await deadlineTestBothOrders(cwd);
     const r = await rewind(['analyze', dirs[0], '--passing', dirs[1], '--test', 'config before deadline', '--json'], {
       cwd,
       timeoutMs: 120_000,

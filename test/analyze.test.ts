@@ -11,48 +11,17 @@ import {
   READ_FILE_FIRST_API,
   cleanupTempDirs,
   describeRun,
-  eventsOf,
   fixture,
   record,
   replay,
   rewind,
   start,
   tempDir,
-  type EventJson,
   type Recorded,
 } from './helpers.js';
+import { deadlineTestBothOrders, forced, moveBefore, turnsOf } from './schedules.js';
 
 afterAll(cleanupTempDirs);
-
-interface TurnJson extends EventJson {
-  op: number;
-  k: number;
-}
-
-/** The turns of a recording (its root process), each with k: which delivery of its operation it is. */
-async function turnsOf(dir: string): Promise<TurnJson[]> {
-  const seen = new Map<number, number>();
-  return (await eventsOf(dir))
-    .filter((e) => e.kind === 'turn')
-    .map((e) => {
-      const op = e.op as number;
-      const k = seen.get(op) ?? 0;
-      seen.set(op, k + 1);
-      return { ...e, op, k };
-    });
-}
-
-/** Records `name` under a forced schedule: these turns in this order. */
-async function forced(name: string, args: string[], order: TurnJson[] | string, cwd: string): Promise<Recorded> {
-  let file = order as string;
-  if (typeof order !== 'string') {
-    file = path.join(tempDir('rewind-schedule-'), 'order.json');
-    fs.writeFileSync(file, JSON.stringify({ turns: order.map((t) => [t.op, t.k]) }));
-  }
-  const dir = path.join(tempDir('rewind-race-'), 'rec');
-  const r = await rewind(['record', '--schedule', file, '--out', dir, '--', NODE, fixture(name), ...args], { cwd });
-  return { ...r, dir };
-}
 
 interface Analysis {
   kind: string;
@@ -81,13 +50,6 @@ const answer = (x: Analysis) => ({
   b: x.b && { op: x.b.op, k: x.b.k, detail: x.b.detail, site: x.b.site },
   failure: x.failure,
 });
-
-/** `order` with `moved` taken out and put just before `before`. */
-function moveBefore(order: TurnJson[], moved: TurnJson, before: TurnJson): TurnJson[] {
-  const rest = order.filter((t) => t !== moved);
-  rest.splice(rest.indexOf(before), 0, moved);
-  return rest;
-}
 
 const siteLine = (site: string | undefined) => /:(\d+):\d+$/.exec(site ?? '')?.[1];
 
@@ -342,42 +304,7 @@ describe('rewind analyze, a long order', () => {
 describe('where people look', () => {
   it('analyze --test NAME explains a failed test of `node --test` (the test process, not the runner)', async () => {
     const cwd = tempDir();
-    const file = fixture('race/deadline.test.cjs');
-    const plain = path.join(tempDir('rewind-race-'), 'rec');
-    const p = await rewind(['record', '--out', plain, '--', NODE, '--test', file], { cwd });
-    expect(p.status, describeRun('plain', p)).toBe(0);
-    // The runner and the test file's process are both "deadline.test": the second entry is the test file's.
-    const ps = (await rewind(['ps', plain, '--json'])).stdout.toString().trim().split('\n');
-    const child = (ps.map((l) => JSON.parse(l)) as { pid: number; ppid: number }[]).find((x) =>
-      ps.some((l) => (JSON.parse(l) as { pid: number }).pid === x.ppid),
-    )!;
-    const seen = new Map<number, number>();
-    const turns = (await eventsOf(plain, { process: String(child.pid) }))
-      .filter((e) => e.kind === 'turn')
-      .map((e) => {
-        const k = seen.get(e.op as number) ?? 0;
-        seen.set(e.op as number, k + 1);
-        return { ...e, op: e.op as number, k };
-      });
-    const timer = turns.find((t) => t.call === 'setTimeout callback')!;
-    const open = turns.find((t) => (t as Record<string, unknown>).api === READ_FILE_FIRST_API)!;
-    const readFirst = turns.indexOf(open) < turns.indexOf(timer) ? turns : moveBefore(turns, open, timer);
-    const spec = (order: TurnJson[]) => ({
-      rewindSchedule: 1,
-      processes: [
-        { program: 'deadline.test', thread: false, turns: [] },
-        { program: 'deadline.test', thread: false, turns: order.map((t) => [t.op, t.k]) },
-      ],
-    });
-    const dirs: string[] = [];
-    for (const order of [moveBefore(readFirst, timer, open), readFirst]) {
-      const f = path.join(tempDir('rewind-schedule-'), 'order.json');
-      fs.writeFileSync(f, JSON.stringify(spec(order)));
-      const dir = path.join(tempDir('rewind-race-'), 'rec');
-      const r = await rewind(['record', '--schedule', f, '--out', dir, '--', NODE, '--test', file], { cwd });
-      expect(r.status, describeRun('forced', r)).toBe(dirs.length === 0 ? 1 : 0);
-      dirs.push(dir);
-    }
+    const dirs = await deadlineTestBothOrders(cwd);
     const r = await rewind(['analyze', dirs[0], '--passing', dirs[1], '--test', 'config before deadline', '--json'], {
       cwd,
       timeoutMs: 120_000,
