@@ -5,6 +5,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { pack, unpack } from '../src/trace/codec.js';
+import { FastPacker } from '../src/trace/fastpack.js';
 import { TraceReader } from '../src/trace/reader.js';
 import { TraceWriter } from '../src/trace/writer.js';
 import { FORMAT_VERSION, Tag, type TraceHeader } from '../src/trace/format.js';
@@ -120,4 +122,24 @@ describe('programs whose log fills while the event loop turns', { timeout: 120_0
       expect(fs.statSync(log).size).toBeGreaterThan(20_000);
     });
   }
+});
+
+describe('the fast packer', () => {
+  it("writes a read's bytes and a stat's values (plain Uint8Arrays, views of other memory) as msgpackr does", () => {
+    const stat = new Float64Array([1, 2.5, 1_790_000_000_000, -4]);
+    const values = [
+      [600, new Uint8Array(600).map((_, i) => i * 7)],
+      new Uint8Array(stat.buffer, 8, 24),
+      [null, 3, new Uint8Array(0)],
+      { n: 70_000, bytes: new Uint8Array(70_000).fill(9) },
+    ];
+    for (const v of values) {
+      const f = new FastPacker();
+      expect(f.raw(v), 'gave up on the fast path').toBe(true);
+      // Read back as msgpackr's own packing of it is (bin: Buffers of the same bytes).
+      expect(unpack(f.buf.subarray(0, f.pos))).toEqual(unpack(pack(v)));
+      if (!(v instanceof Uint8Array) && Array.isArray(v))
+        expect(Buffer.from(f.buf.subarray(0, f.pos))).toEqual(pack(v));
+    }
+  });
 });
