@@ -143,3 +143,22 @@ describe('the fast packer', () => {
     }
   });
 });
+
+describe('file contents read again', { timeout: 60_000 }, () => {
+  it('replay byte for byte while the file changes (same length, other length, back), stored once when unchanged', async ({
+    expect,
+  }) => {
+    const r = await recordAndReplay('fs-reread.cjs');
+    expectReplayMatches(expect, r);
+    expect(r.record.status).toBe(0);
+    const printed = r.record.stdout.toString();
+    expect(printed.split('\n').length).toBe(65);
+    expect(new Set(printed.match(/^\d+ \w+/gm)!.map((l) => l.split(' ')[1])).size).toBe(3); // a, a', c (then a again)
+    // 32 rounds, each reading 40-44 KB twice (bytes, text), in 4 runs of 8 unchanged rounds.
+    // Stored every time, that is 64 reads of ~20 KB once compressed (1.3 MB); stored whole
+    // twice per run and "the same" after, 16 (~330 KB).
+    const [log] = logsOf(r.record.dir);
+    expect(fs.statSync(log).size).toBeLessThan(500_000);
+    expect(fs.statSync(log).size).toBeGreaterThan(200_000);
+  });
+});
