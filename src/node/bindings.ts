@@ -4,7 +4,6 @@
 // prototypes reaches every handle Node creates (but Signal on Node 24: see signalClass).
 // Verified on Node 20, 22 and 24.
 import { createHook } from 'node:async_hooks';
-import zlibModule from 'node:zlib';
 import { binding, lookup } from './internals.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -147,40 +146,4 @@ export function bindings(): Bindings | null {
     kLastWriteWasAsync: stream.kLastWriteWasAsync,
   };
   return cached;
-}
-
-/** A deflate-raw stream on the zlib binding's handle, for rewind's own chunks (trace/compress.ts). */
-export interface RawDeflateHandle {
-  /** Starts a new stream (deflateReset): the next write is compressed on its own. */
-  reset(): void;
-  /** Compresses `input` whole (Z_FINISH) on the thread pool, into out[outOffset, outOffset + outLength). */
-  write(input: Uint8Array, out: Uint8Array, outOffset: number, outLength: number): void;
-}
-
-/**
- * zlib's handle as lib/zlib.js drives it (Node 20, 22, 24): init(windowBits, level,
- * memLevel, strategy, writeState, callback, dictionary) with all seven arguments (Node
- * asserts it), then write(flush, in, inOff, inLen, out, outOff, outLen) runs on the thread
- * pool and calls `written` on the main thread, with writeState = [availOut, availIn] after
- * it. `failed` is its onerror. Null when the zlib binding is out of reach. Create it as
- * rewind's own I/O (ownIo), or the zlib source records its completions.
- */
-export function rawDeflateHandle(
-  level: number,
-  memLevel: number,
-  state: Uint32Array,
-  written: () => void,
-  failed: () => void,
-): RawDeflateHandle | null {
-  const Zlib = bindings()?.zlib?.Zlib;
-  if (typeof Zlib !== 'function') return null;
-  const { constants } = zlibModule;
-  const handle = new Zlib(constants.DEFLATERAW);
-  handle.onerror = failed;
-  handle.init(15, level, memLevel, constants.Z_DEFAULT_STRATEGY, state, written, undefined);
-  return {
-    reset: () => handle.reset(),
-    write: (input, out, outOffset, outLength) =>
-      handle.write(constants.Z_FINISH, input, 0, input.length, out, outOffset, outLength),
-  };
 }

@@ -9,7 +9,7 @@
 // A compressed payload starts with a byte no event starts with (COMPRESSED, 0), then the
 // varint length of the events it holds, then their deflate-raw bytes.
 import zlib from 'node:zlib';
-import { rawDeflateHandle, type RawDeflateHandle } from '../node/bindings.js';
+import { bindings } from '../node/bindings.js';
 import { ownIo } from '../node/originals.js';
 import { ByteCursor, putVarint } from './codec.js';
 import { MAX_CHUNK_BYTES } from './format.js';
@@ -58,16 +58,18 @@ function framed(length: number, z: Uint8Array, headerBytes: number): Buffer | nu
   return out.subarray(0, p + z.length);
 }
 
+/* eslint-disable @typescript-eslint/no-explicit-any */
 /**
  * Compresses chunks on Node's thread pool, one at a time, through one zlib handle reset
  * between chunks: the deflate runs beside the program instead of inside its turn (it was
- * a fifth to a third of what recording a clock loop or file reads cost). The output is
- * deflate-raw at the same level as compressedChunk's. The completion is a callback of
- * rewind's own: no program code runs in it (the handle is created as rewind's own I/O, so
- * the zlib source leaves it alone). It only comes when the event loop turns: a program that
- * never yields has its chunks compressed when they are flushed, as before.
+ * a fifth to a third of what recording a clock loop or file reads cost), and its output
+ * is byte for byte what compressedChunk makes. The completion is a callback of rewind's
+ * own: no program code runs in it (the handle is created as rewind's own I/O, so the zlib
+ * source leaves it alone). Null where the zlib binding is out of reach.
  */
 export class ChunkDeflater {
+  private readonly handle: any;
+  private readonly state = new Uint32Array(2);
   private out: Buffer = Buffer.allocUnsafe(0);
   private length = 0;
   private done: ((chunk: Buffer | null) => void) | null = null;
@@ -75,33 +77,36 @@ export class ChunkDeflater {
   busy = false;
 
   private constructor(
-    private readonly handle: RawDeflateHandle,
-    /** The handle's [availOut, availIn] after a write. */
-    private readonly state: Uint32Array,
+    Zlib: new (mode: number) => any,
     private readonly headerBytes: number,
-  ) {}
+  ) {
+    this.handle = own(() => new Zlib(constants.DEFLATERAW));
+    const self = this;
+    this.handle.onerror = () => self.finish(null);
+    own(() =>
+      this.handle.init(
+        15,
+        1,
+        9,
+        constants.Z_DEFAULT_STRATEGY,
+        this.state,
+        () => {
+          // availOut after the write: what it produced is the rest.
+          self.finish(self.out.subarray(self.headerBytes, self.out.length - self.state[0]));
+        },
+        undefined, // no dictionary (Node checks for all seven arguments)
+      ),
+    );
+  }
 
-  /** A deflater for chunks with `headerBytes` of header, or null where the zlib binding is out of reach. */
   static create(headerBytes: number): ChunkDeflater | null {
-    let self: ChunkDeflater | null = null;
-    const state = new Uint32Array(2);
-    const handle = own(() => {
-      try {
-        return rawDeflateHandle(
-          1,
-          9,
-          state,
-          // availOut after the write: what it produced is the rest of `out`.
-          () => self?.finish(self.out.subarray(headerBytes, self.out.length - state[0])),
-          () => self?.finish(null),
-        );
-      } catch {
-        return null;
-      }
-    });
-    if (handle === null) return null;
-    self = new ChunkDeflater(handle, state, headerBytes);
-    return self;
+    const Zlib = bindings()?.zlib?.Zlib as (new (mode: number) => any) | undefined;
+    if (typeof Zlib !== 'function') return null;
+    try {
+      return new ChunkDeflater(Zlib, headerBytes);
+    } catch {
+      return null;
+    }
   }
 
   /**
@@ -118,7 +123,7 @@ export class ChunkDeflater {
     this.busy = true;
     own(() => {
       this.handle.reset();
-      this.handle.write(payload, this.out, headerBytes, room - headerBytes);
+      this.handle.write(constants.Z_FINISH, payload, 0, payload.length, this.out, headerBytes, room - headerBytes);
     });
   }
 
