@@ -26,11 +26,10 @@ export class RecordSession implements SessionApi {
     readonly chaos: Chaos | null = null,
   ) {
     this.writer = new TraceWriter(path, header);
-    this.writer.compressOffThread();
     signLog(path, this.writer.preamble);
     this.base = BigInt(header.monoBase[0]) * 1_000_000_000n + BigInt(header.monoBase[1]);
     // An idle program still gets its events to disk: a SIGKILL then loses at most this much.
-    this.flushTimer = original.setInterval(() => this.writer.flushSoon(), FLUSH_INTERVAL_MS);
+    this.flushTimer = original.setInterval(() => this.writer.flush(), FLUSH_INTERVAL_MS);
     this.flushTimer.unref();
   }
 

@@ -9,7 +9,6 @@
 // A compressed payload starts with a byte no event starts with (COMPRESSED, 0), then the
 // varint length of the events it holds, then their deflate-raw bytes.
 import zlib from 'node:zlib';
-import { bindings } from '../node/bindings.js';
 import { ownIo } from '../node/originals.js';
 import { ByteCursor, putVarint } from './codec.js';
 import { MAX_CHUNK_BYTES } from './format.js';
@@ -32,114 +31,19 @@ function own<T>(fn: () => T): T {
   }
 }
 
-/** Whether a payload is worth compressing at all. */
-export const worthCompressing = (payload: Uint8Array): boolean => payload.length >= MIN_BYTES;
-
 /**
  * A chunk (its 12 header bytes, not filled in, then `payload`) with the payload compressed,
  * or null when compressing would not make it smaller.
  */
 export function compressedChunk(payload: Uint8Array, headerBytes: number): Buffer | null {
-  if (!worthCompressing(payload)) return null;
-  return framed(
-    payload.length,
-    own(() => deflateRawSync(payload, { level: 1, memLevel: 9 })),
-    headerBytes,
-  );
-}
-
-/** The chunk holding `z`, the deflate-raw of `length` bytes of events, or null when it is not smaller. */
-function framed(length: number, z: Uint8Array, headerBytes: number): Buffer | null {
+  if (payload.length < MIN_BYTES) return null;
+  const z = own(() => deflateRawSync(payload, { level: 1, memLevel: 9 }));
   const out = Buffer.allocUnsafe(headerBytes + 1 + 5 + z.length);
   out[headerBytes] = COMPRESSED;
-  const p = putVarint(out, headerBytes + 1, length);
-  if (p + z.length >= headerBytes + length) return null;
+  const p = putVarint(out, headerBytes + 1, payload.length);
+  if (p + z.length >= headerBytes + payload.length) return null;
   out.set(z, p);
   return out.subarray(0, p + z.length);
-}
-
-/* eslint-disable @typescript-eslint/no-explicit-any */
-/**
- * Compresses chunks on Node's thread pool, one at a time, through one zlib handle reset
- * between chunks: the deflate runs beside the program instead of inside its turn (it was
- * a fifth to a third of what recording a clock loop or file reads cost), and its output
- * is byte for byte what compressedChunk makes. The completion is a callback of rewind's
- * own: no program code runs in it (the handle is created as rewind's own I/O, so the zlib
- * source leaves it alone). Null where the zlib binding is out of reach.
- */
-export class ChunkDeflater {
-  private readonly handle: any;
-  private readonly state = new Uint32Array(2);
-  private out: Buffer = Buffer.allocUnsafe(0);
-  private length = 0;
-  private done: ((chunk: Buffer | null) => void) | null = null;
-  /** A compression is running on the thread pool. */
-  busy = false;
-
-  private constructor(
-    Zlib: new (mode: number) => any,
-    private readonly headerBytes: number,
-  ) {
-    this.handle = own(() => new Zlib(constants.DEFLATERAW));
-    const self = this;
-    this.handle.onerror = () => self.finish(null);
-    own(() =>
-      this.handle.init(
-        15,
-        1,
-        9,
-        constants.Z_DEFAULT_STRATEGY,
-        this.state,
-        () => {
-          // availOut after the write: what it produced is the rest.
-          self.finish(self.out.subarray(self.headerBytes, self.out.length - self.state[0]));
-        },
-        undefined, // no dictionary (Node checks for all seven arguments)
-      ),
-    );
-  }
-
-  static create(headerBytes: number): ChunkDeflater | null {
-    const Zlib = bindings()?.zlib?.Zlib as (new (mode: number) => any) | undefined;
-    if (typeof Zlib !== 'function') return null;
-    try {
-      return new ChunkDeflater(Zlib, headerBytes);
-    } catch {
-      return null;
-    }
-  }
-
-  /**
-   * Starts compressing `payload` (worthCompressing), which must stay untouched until `done`
-   * is called with its chunk (header bytes not filled in), or null: not smaller, or failed.
-   */
-  start(payload: Uint8Array, done: (chunk: Buffer | null) => void): void {
-    const headerBytes = this.headerBytes;
-    // Room for deflate's worst case (stored blocks: 5 bytes per 16 KiB) and the chunk's framing.
-    const room = headerBytes + payload.length + 1024;
-    if (this.out.length < room) this.out = Buffer.allocUnsafe(room);
-    this.length = payload.length;
-    this.done = done;
-    this.busy = true;
-    own(() => {
-      this.handle.reset();
-      this.handle.write(constants.Z_FINISH, payload, 0, payload.length, this.out, headerBytes, room - headerBytes);
-    });
-  }
-
-  /** The compression running now is no longer wanted: its result is dropped, and `then` runs when it ends. */
-  abandon(then: () => void): void {
-    this.done = then;
-  }
-
-  private finish(z: Uint8Array | null): void {
-    const done = this.done;
-    this.done = null;
-    this.busy = false;
-    // Unfinished output (availIn left) cannot happen with room for the worst case; if it did, the chunk goes as it is.
-    const chunk = z !== null && this.state[1] === 0 ? framed(this.length, z, this.headerBytes) : null;
-    done?.(chunk);
-  }
 }
 
 /**

@@ -3,7 +3,7 @@
 import { crc32 } from 'node:zlib';
 import { original, writeStderr } from '../node/originals.js';
 import { pack, putVarint, zigzag } from './codec.js';
-import { ChunkDeflater, compressedChunk, worthCompressing } from './compress.js';
+import { compressedChunk } from './compress.js';
 import { FastPacker } from './fastpack.js';
 import { encodeValue } from './values.js';
 import {
@@ -21,8 +21,6 @@ import {
 
 /** Bytes of events a chunk holds before the writer flushes it. */
 export const CHUNK_BYTES = 64 * 1024;
-/** Chunks waiting for the thread pool beyond which the writer compresses them itself. */
-const MAX_QUEUED = 8;
 // Room for any fixed-size event, so hot paths check capacity once.
 const SLACK = 64;
 
@@ -117,12 +115,12 @@ export class TraceWriter {
   }
 
   get pending(): boolean {
-    return this.pos > CHUNK_HEADER_BYTES || this.queued.length > 0;
+    return this.pos > CHUNK_HEADER_BYTES;
   }
 
   /** A wall-clock reading in epoch ms. */
   wall(tag: number, v: number): void {
-    if (this.pos > this.limit) this.flushSoon();
+    if (this.pos > this.limit) this.flush();
     const b = this.buf;
     let p = this.pos;
     b[p++] = tag;
@@ -136,7 +134,7 @@ export class TraceWriter {
 
   /** A monotonic reading in ns since the session's base. */
   mono(tag: number, ns: number): void {
-    if (this.pos > this.limit) this.flushSoon();
+    if (this.pos > this.limit) this.flush();
     const b = this.buf;
     let p = this.pos;
     b[p++] = tag;
@@ -150,7 +148,7 @@ export class TraceWriter {
 
   /** A turn: the callback of operation `op` was entered `us` µs after the session started. */
   turn(tag: number, op: number, us: number): void {
-    if (this.pos > this.limit) this.flushSoon();
+    if (this.pos > this.limit) this.flush();
     const b = this.buf;
     let p = this.pos;
     b[p++] = tag;
@@ -234,7 +232,7 @@ export class TraceWriter {
 
   /** A write of `length` bytes (crc32 `crc`) to stream handle `op`, with its status. */
   streamWrite(op: number, length: number, crc: number, status: number, async: boolean): void {
-    if (this.pos > this.limit) this.flushSoon();
+    if (this.pos > this.limit) this.flush();
     const b = this.buf;
     b[this.pos++] = Tag.StreamWrite;
     let p = putVarint(b, this.pos, op);
@@ -362,87 +360,14 @@ export class TraceWriter {
   /** Makes room for n more bytes, flushing or growing the chunk buffer. */
   private reserve(n: number): void {
     if (this.pos + n <= this.limit + SLACK) return;
-    this.flushSoon();
+    this.flush();
     if (CHUNK_HEADER_BYTES + n > this.buf.length) {
       this.buf = Buffer.allocUnsafe(CHUNK_HEADER_BYTES + n + SLACK);
     }
   }
 
-  /** Chunks handed over and not yet on disk, in log order; the first may be compressing off-thread. */
-  private queued: { buf: Buffer; end: number; seq: number }[] = [];
-  private deflater: ChunkDeflater | null = null;
-  /** How many chunks the thread pool compressed. */
-  chunksOffThread = 0;
-  /** A chunk buffer written out, to fill again. */
-  private spare: Buffer | null = null;
-
-  /**
-   * From now on, full chunks are compressed on Node's thread pool and written when that is
-   * done (the main thread's log: a shared tail stays synchronous). flush() still writes
-   * everything at once.
-   */
-  compressOffThread(): void {
-    if (this.compress && this.tail === null) this.deflater = ChunkDeflater.create(CHUNK_HEADER_BYTES);
-  }
-
-  /** Hands the current chunk over to be written as soon as it is compressed (at once without compressOffThread). */
-  flushSoon(): void {
-    if (this.deflater === null || this.tail !== null) return this.flush();
-    if (this.pos === CHUNK_HEADER_BYTES) return;
-    this.queued.push({ buf: this.buf, end: this.pos, seq: this.seq++ });
-    this.buf = this.spare ?? Buffer.allocUnsafe(CHUNK_BYTES + SLACK);
-    this.spare = null;
-    this.pos = CHUNK_HEADER_BYTES;
-    // A program that logs faster than one thread compresses waits here, as it did before.
-    if (this.queued.length > MAX_QUEUED) this.drain();
-    else this.pump();
-  }
-
-  /** Starts compressing the first queued chunk, if the deflater is free. */
-  private pump(): void {
-    const d = this.deflater;
-    while (d !== null && !d.busy && this.queued.length > 0) {
-      const c = this.queued[0];
-      const payload = c.buf.subarray(CHUNK_HEADER_BYTES, c.end);
-      if (!worthCompressing(payload)) {
-        this.queued.shift();
-        this.writeChunk(c, null, true);
-        continue;
-      }
-      d.start(payload, (z) => {
-        this.queued.shift();
-        this.chunksOffThread++;
-        this.writeChunk(c, z, true);
-        this.pump();
-      });
-    }
-  }
-
-  /** Writes every queued chunk now, compressing here what the thread pool has not finished. */
-  private drain(): void {
-    if (this.queued.length === 0) return;
-    // The chunk being compressed is compressed again here; the thread pool's result is dropped.
-    if (this.deflater?.busy) this.deflater.abandon(() => this.pump());
-    const queued = this.queued;
-    this.queued = [];
-    for (const c of queued)
-      this.writeChunk(c, compressedChunk(c.buf.subarray(CHUNK_HEADER_BYTES, c.end), CHUNK_HEADER_BYTES), false);
-  }
-
-  /** Frames and writes a queued chunk: compressed (`z`) or as it is. */
-  private writeChunk(c: { buf: Buffer; end: number; seq: number }, z: Buffer | null, reuse: boolean): void {
-    const b = z ?? c.buf.subarray(0, c.end);
-    b.writeUInt32LE(b.length - CHUNK_HEADER_BYTES, 0);
-    b.writeUInt32LE(c.seq, 8);
-    b.writeUInt32LE(crc32(b.subarray(8)), 4);
-    this.writeOut(b);
-    // Not a buffer the thread pool may still be reading (drain), nor one grown for a large event.
-    if (reuse && c.buf.length === CHUNK_BYTES + SLACK) this.spare = c.buf;
-  }
-
-  /** Writes the current chunk, and any handed over before it, to disk, synchronously. */
+  /** Writes the current chunk to disk, synchronously. */
   flush(): void {
-    this.drain();
     const len = this.pos - CHUNK_HEADER_BYTES;
     if (len === 0) return;
     const tail = this.tail;
@@ -472,8 +397,6 @@ export class TraceWriter {
    * there, so that the parent thread can finish this log if the thread is stopped.
    */
   share(sab: SharedArrayBuffer): void {
-    this.drain();
-    this.deflater = null;
     const tail = new Int32Array(sab, 0, 4);
     const buf = Buffer.from(sab, Tail.HEADER, CHUNK_BYTES + SLACK);
     if (this.pos > buf.length) this.flush();
