@@ -50,7 +50,9 @@ export class FastPacker {
     if (v === null || typeof v !== 'object') return this.primitive(v);
     if (depth > MAX_DEPTH) return false;
     if (Array.isArray(v)) return this.array(v, depth, false);
-    if (Buffer.isBuffer(v)) return this.bin(v);
+    // Any Uint8Array (msgpackr packs every typed array as bin when moreTypes is off): the
+    // bytes a read brought, a stat's values, as the fs source stores them.
+    if (v instanceof Uint8Array) return this.bin(v);
     if ((v as object).constructor === Object) return this.object(v as Record<string, unknown>, depth, false);
     return false;
   }

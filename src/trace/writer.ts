@@ -204,8 +204,17 @@ export class TraceWriter {
 
   /** Copies bytes [from, to) of `f` into the chunk, length-prefixed. */
   private putPart(f: FastPacker, from: number, to: number): void {
-    this.pos = putVarint(this.buf, this.pos, to - from);
-    this.pos += f.buf.copy(this.buf, this.pos, from, to);
+    const b = this.buf;
+    let p = putVarint(b, this.pos, to - from);
+    // Not Buffer#copy: its checks and view cost ~200 ns a call (a third of recording a small fs call).
+    if (to - from <= 16) {
+      const src = f.buf;
+      for (let i = from; i < to; i++) b[p++] = src[i];
+    } else {
+      b.set(f.buf.subarray(from, to), p);
+      p += to - from;
+    }
+    this.pos = p;
   }
 
   /** Bytes (n > 0) or a libuv status (n <= 0, UV_EOF at the end) arrived on stream handle `op`. */

@@ -1,0 +1,49 @@
+// Recording's hot paths: the fast packer's shortcuts store what msgpackr would, and the
+// file content store (a key's first content kept as its length only) still stores
+// unchanged re-reads once while replaying changed ones byte for byte.
+import fs from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { pack, unpack } from '../src/trace/codec.js';
+import { FastPacker } from '../src/trace/fastpack.js';
+import { cleanupTempDirs, expectReplayMatches, logsOf, recordAndReplay } from './helpers.js';
+
+afterAll(cleanupTempDirs);
+
+describe('the fast packer', () => {
+  it("writes a read's bytes and a stat's values (plain Uint8Arrays, views of other memory) as msgpackr does", () => {
+    const stat = new Float64Array([1, 2.5, 1_790_000_000_000, -4]);
+    const values = [
+      [600, new Uint8Array(600).map((_, i) => i * 7)],
+      new Uint8Array(stat.buffer, 8, 24),
+      [null, 3, new Uint8Array(0)],
+      { n: 70_000, bytes: new Uint8Array(70_000).fill(9) },
+    ];
+    for (const v of values) {
+      const f = new FastPacker();
+      expect(f.raw(v), 'gave up on the fast path').toBe(true);
+      // Read back as msgpackr's own packing of it is (bin: Buffers of the same bytes).
+      expect(unpack(f.buf.subarray(0, f.pos))).toEqual(unpack(pack(v)));
+      if (!(v instanceof Uint8Array) && Array.isArray(v))
+        expect(Buffer.from(f.buf.subarray(0, f.pos))).toEqual(pack(v));
+    }
+  });
+});
+
+describe('file contents read again', { timeout: 60_000 }, () => {
+  it('replay byte for byte while the file changes (same length, other length, back), stored once when unchanged', async ({
+    expect,
+  }) => {
+    const r = await recordAndReplay('fs-reread.cjs');
+    expectReplayMatches(expect, r);
+    expect(r.record.status).toBe(0);
+    const printed = r.record.stdout.toString();
+    expect(printed.split('\n').length).toBe(65);
+    expect(new Set(printed.match(/^\d+ \w+/gm)!.map((l) => l.split(' ')[1])).size).toBe(3); // a, a', c (then a again)
+    // 32 rounds, each reading 40-44 KB twice (bytes, text), in 4 runs of 8 unchanged rounds.
+    // Stored every time, that is 64 reads of ~20 KB once compressed (1.3 MB); stored whole
+    // twice per run and "the same" after, 16 (~330 KB).
+    const [log] = logsOf(r.record.dir);
+    expect(fs.statSync(log).size).toBeLessThan(500_000);
+    expect(fs.statSync(log).size).toBeGreaterThan(200_000);
+  });
+});
