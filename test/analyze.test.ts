@@ -144,7 +144,7 @@ describe('rewind analyze', () => {
     const others = turns.filter((t) => t !== timer);
     // The check first in the passing order: the turn the timer overtakes first is the check's.
     const check = others.find((t) => t.api === 'fs.stat')!;
-    const open = others.find((t) => t.api === 'fs.open')!;
+    const open = others.find((t) => t.api === READ_FILE_FIRST_API)!;
     const passing = [check, ...others.filter((t) => t !== check), timer];
     const [fail, pass] = await Promise.all([
       forced('race/timer-file-check.cjs', ['200'], [timer, ...passing.slice(0, -1)], cwd),
