@@ -69,6 +69,9 @@ const CHECK_TIMER = 'http.server.connectionsCheckingInterval';
 
 function checkOnSessionTimer(s: Session, proto: { listen(...args: unknown[]): unknown }): void {
   const listen = proto.listen;
+  /** Servers whose 'listening' is watched, and the timers made on the session's. */
+  const armed = new WeakSet<object>();
+  const moved = new WeakSet<object>();
   const listening = function (this: Record<symbol, unknown>) {
     const k = symbolOn(this, CHECK_TIMER);
     const t = k === undefined ? undefined : (this[k] as object | undefined);
@@ -98,8 +101,6 @@ function checkOnSessionTimer(s: Session, proto: { listen(...args: unknown[]): un
   };
   Object.defineProperty(proto.listen, 'name', { value: 'listen' });
 }
-const moved = new WeakSet<object>();
-const armed = new WeakSet<object>();
 
 function recordedQuery(s: Session, name: string, real: Query, codec: ResultCodec<object[]>): Query {
   return function (this: object, ...args: unknown[]) {
