@@ -8,7 +8,14 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { accessesIn, fitsSource, parseScript, type Access } from '../src/analyze/accesses.js';
 import type { CoveredFunction } from '../src/debug/coverage.js';
 import { cleanupTempDirs, describeRun, record, replay, rewind, tempDir } from './helpers.js';
-import { deadlineTestBothOrders, forced, moveBefore, turnsOf, type TurnJson } from './schedules.js';
+import {
+  deadlineTestBothOrders,
+  forced,
+  workerTimerBothOrders,
+  moveBefore,
+  turnsOf,
+  type TurnJson,
+} from './schedules.js';
 
 afterAll(cleanupTempDirs);
 
@@ -125,12 +132,7 @@ describe('rewind analyze names the shared state', () => {
 
   it("a worker's message: what B overtook from A on (the message port's turn), not only A's own", async () => {
     const cwd = tempDir();
-    // With a 1 ms deadline the timer fires before a new thread can answer; held until the message, the run passes.
-    const fail = await record('race/worker-timer.cjs', ['1'], { cwd });
-    expect(fail.status, describeRun('fail', fail)).toBe(1);
-    const slow = await record('race/worker-timer.cjs', ['2000'], { cwd });
-    const pass = await forced('race/worker-timer.cjs', ['1'], slow.dir, cwd);
-    expect(pass.status, describeRun('pass', pass)).toBe(0);
+    const { fail, pass } = await workerTimerBothOrders(cwd);
     const a = JSON.parse((await analyze(fail.dir, pass.dir, cwd)).stdout.toString()) as Analysis;
     expect(a.kind, JSON.stringify(a)).toBe('pair');
     const top = a.sharedState?.[0];

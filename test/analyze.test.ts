@@ -19,7 +19,7 @@ import {
   tempDir,
   type Recorded,
 } from './helpers.js';
-import { deadlineTestBothOrders, forced, moveBefore, turnsOf } from './schedules.js';
+import { deadlineTestBothOrders, forced, workerTimerBothOrders, moveBefore, turnsOf } from './schedules.js';
 
 afterAll(cleanupTempDirs);
 
@@ -192,13 +192,7 @@ describe('rewind analyze', () => {
 
   it("a worker's message vs a timer: names both", async () => {
     const cwd = tempDir();
-    // With a 1 ms deadline the timer always fires before a new thread can answer; held until the
-    // message (the order of a run with a long deadline), the run passes.
-    const fail = await record('race/worker-timer.cjs', ['1'], { cwd });
-    expect(fail.status, describeRun('fail', fail)).toBe(1);
-    const slow = await record('race/worker-timer.cjs', ['2000'], { cwd });
-    const pass = await forced('race/worker-timer.cjs', ['1'], slow.dir, cwd);
-    expect(pass.status, describeRun('pass', pass)).toBe(0);
+    const { fail, pass } = await workerTimerBothOrders(cwd);
     const a = await analyze(fail.dir, pass.dir, cwd);
     expect(a.kind, JSON.stringify(a)).toBe('pair');
     expect(a.a!.kind).toBe('worker.message callback');

@@ -8,6 +8,7 @@ import {
   describeRun,
   eventsOf,
   fixture,
+  record,
   rewind,
   tempDir,
   type EventJson,
@@ -91,4 +92,18 @@ export async function deadlineTestBothOrders(cwd: string): Promise<[failing: str
     dirs.push(dir);
   }
   return [dirs[0], dirs[1]];
+}
+
+/**
+ * race/worker-timer.cjs with a 1 ms deadline: failing as recorded (the timer fires before a new
+ * thread can answer), and passing when held until the worker's message, in the order of a run
+ * with a long deadline.
+ */
+export async function workerTimerBothOrders(cwd: string): Promise<{ fail: Recorded; pass: Recorded }> {
+  const fail = await record('race/worker-timer.cjs', ['1'], { cwd });
+  if (fail.status !== 1) throw new Error(describeRun('fail', fail));
+  const slow = await record('race/worker-timer.cjs', ['2000'], { cwd });
+  const pass = await forced('race/worker-timer.cjs', ['1'], slow.dir, cwd);
+  if (pass.status !== 0) throw new Error(describeRun('pass', pass));
+  return { fail, pass };
 }
