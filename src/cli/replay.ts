@@ -157,6 +157,7 @@ export function replayCommand(
   if (opts.allowNative?.length) env[ENV.ALLOW_NATIVE] = opts.allowNative.join(',');
   else delete env[ENV.ALLOW_NATIVE];
   if (status) env[ENV.STATUS] = status.signal ? `signal:${status.signal}` : `code:${status.code}`;
+  if (process.env[ENV.KEEP_BYTES]) env[ENV.KEEP_BYTES] = process.env[ENV.KEEP_BYTES];
   return { args, cwd, env, stdin: replayStdin(h) };
 }
 

@@ -26,5 +26,13 @@ export const ENV = {
   MARK: 'REWIND_MARK', // replay: "1" prefixes each output line with its event number
   SITES: 'REWIND_SITES', // replay: "1" reports every event's call site (rewind events)
   PROGRESS: 'REWIND_PROGRESS', // replay: "1" reports progress towards the stop
+  KEEP_BYTES: 'REWIND_KEEP_BYTES', // replay: bytes of a log's events held in memory (default 64 MiB); the rest is read as the replay goes
   STATE: 'REWIND_STATE', // replay: "A,B", event numbers of two racing turns: the code each side ran is reported (rewind analyze)
 } as const;
+
+/** The replay's memory budget for its log (REWIND_KEEP_BYTES); undefined: the reader's default. */
+export function keepBytesOf(env: NodeJS.ProcessEnv): number | undefined {
+  const v = env[ENV.KEEP_BYTES];
+  const n = v === undefined || v === '' ? NaN : Number(v);
+  return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
+}

@@ -33,7 +33,7 @@ import {
 import { Api, type EndInfo } from '../trace/format.js';
 import { TraceReader, type TraceFile } from '../trace/reader.js';
 import { mainLogOf } from '../sources/workers.js';
-import { ENV } from './env.js';
+import { ENV, keepBytesOf } from './env.js';
 import { signedByMe } from './trust.js';
 import type { RecordSession } from './record.js';
 import { discardRun, outDir, outputError, summaryLine, writeIndex, type OutDir } from './recording-dir.js';
@@ -174,7 +174,7 @@ export function takeReplayLaunch(stdinKind: string): TraceFile | null {
 /** The root's log, when this process is the replay the CLI would start; else why not. */
 function replayHere(dir: string, stdinKind: string): { log: string; file: TraceFile } | string {
   const logs = logsIn(dir);
-  const files = logs.map((log) => ({ log, file: TraceReader.open(log) }));
+  const files = logs.map((log) => ({ log, file: TraceReader.open(log, { keepBytes: keepBytesOf(process.env) }) }));
   const roots = files.filter((f) => !f.file.header.threadId);
   if (roots.length !== 1) return 'more than one process';
   const [{ log, file }] = roots;

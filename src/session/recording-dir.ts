@@ -132,7 +132,7 @@ export function summaryLine(dir: string, logs: string[], seed: number | undefine
   let bytes = 0;
   for (const log of logs) {
     try {
-      const t = TraceReader.open(log);
+      const t = TraceReader.open(log, { streamed: true }); // counted, not kept
       events += t.eventCount;
       bytes += t.size;
     } catch {

@@ -110,7 +110,7 @@ export abstract class ReplayDispatcher extends ReplayLog {
     this.queued--;
     if (this.finished || this.parked !== null) return;
     const c = this.c;
-    if (c.pos >= c.end) return this.logEnded('waited for the next event');
+    if (c.pos >= c.end && !this.more()) return this.logEnded('waited for the next event');
     const tag = c.b[c.pos];
     if (TURN_TAGS.has(tag)) {
       // Hot path: decode the turn in place, no allocation.
@@ -216,7 +216,7 @@ export abstract class ReplayDispatcher extends ReplayLog {
   /** The next event is a signal or the turn of a registered op. */
   private deliverable(): boolean {
     const c = this.c;
-    if (c.pos >= c.end) return false;
+    if (c.pos >= c.end && !this.more()) return false;
     const tag = c.b[c.pos];
     if (tag === Tag.Signal) return true;
     if (!TURN_TAGS.has(tag)) return false;

@@ -6,7 +6,7 @@
 import { ByteCursor, DecodeError } from '../trace/codec.js';
 import { describeEvent } from '../trace/describe.js';
 import type { TraceHeader } from '../trace/format.js';
-import { DecodeState, decodeEvent, type TraceEvent, type TraceFile } from '../trace/reader.js';
+import { DecodeState, TraceError, decodeEvent, restOf, type TraceEvent, type TraceFile } from '../trace/reader.js';
 import { EXIT } from '../exit-codes.js';
 import { divergence } from './divergence.js';
 import { original, writeStderr } from '../node/originals.js';
@@ -55,6 +55,42 @@ export abstract class ReplayLog {
     this.header = file.header;
     this.c = new ByteCursor(file.body, 0, file.bodyEnd);
     this.lastWall = file.header.startWall;
+    this.rest = file.stream ? restOf(file, false) : null;
+  }
+
+  /** The log's chunks not kept in memory, read as the replay reaches them. */
+  private rest: Generator<{ payload: Uint8Array; end: number }> | null;
+
+  /**
+   * The cursor is past the events in memory: moves it to the next chunk read from the file.
+   * False at the end of the log. Events never span chunks, so this is called only between
+   * events, where every `c.pos >= c.end` test of the layers above stands.
+   */
+  protected more(): boolean {
+    const rest = this.rest;
+    if (rest === null) return false;
+    for (;;) {
+      let next: IteratorResult<{ payload: Uint8Array; end: number }>;
+      try {
+        next = rest.next();
+      } catch (e) {
+        if (!(e instanceof TraceError)) throw e;
+        this.rest = null;
+        this.finish();
+        writeStderr(`${e.message}\n`);
+        return original.reallyExit(EXIT.BAD_TRACE);
+      }
+      if (next.done) {
+        this.rest = null;
+        return false;
+      }
+      const { payload, end } = next.value;
+      if (end === 0) continue;
+      this.c.b = payload;
+      this.c.pos = 0;
+      this.c.end = end;
+      return true;
+    }
   }
 
   /** A debugger has the program paused: this call runs off the log. */
@@ -72,7 +108,7 @@ export abstract class ReplayLog {
   /** Moves past the tag byte of the next event if it is `tag`; otherwise a divergence. */
   protected expect(tag: number, actual: () => string): void {
     const c = this.c;
-    if (c.pos >= c.end || c.b[c.pos] !== tag) this.mismatch(actual());
+    if ((c.pos >= c.end && !this.more()) || c.b[c.pos] !== tag) this.mismatch(actual());
     if (this.hook !== null) this.hook.value(this.n + 1);
     c.pos++;
   }
@@ -89,6 +125,8 @@ export abstract class ReplayLog {
   /** The replay is over: the layers above release what they hold first. */
   protected finish(): void {
     this.finished = true;
+    this.rest?.return(undefined); // closes the log's file
+    this.rest = null;
     this.onLogDone?.();
   }
 
@@ -122,7 +160,7 @@ export abstract class ReplayLog {
   /** Decodes the next event without consuming it. */
   protected peek(): TraceEvent | null {
     const c = this.c;
-    if (c.pos >= c.end) return null;
+    if (c.pos >= c.end && !this.more()) return null;
     const save = c.pos;
     this.peekState = this.decodeState();
     try {

@@ -108,7 +108,7 @@ export abstract class ReplayValues extends ReplayDispatcher {
    */
   private takeTurnToWrite(): void {
     const c = this.c;
-    if (c.pos >= c.end || c.b[c.pos] !== Tag.Value) return;
+    if ((c.pos >= c.end && !this.more()) || c.b[c.pos] !== Tag.Value) return;
     const head = this.peek();
     if (head?.api !== Api['thread.outputOrder']) return;
     this.skip();

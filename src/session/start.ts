@@ -47,7 +47,7 @@ import { installStackFilter } from './stack.js';
 import { installNodeTestHooks } from '../sources/node-test.js';
 import { ipcChannel } from '../node/symbols.js';
 import { startAudit } from './audit.js';
-import { ENV } from './env.js';
+import { ENV, keepBytesOf } from './env.js';
 import { finishLaunch, takeLaunch, takeReplayLaunch, type Launch } from './launch.js';
 import { parseSeed, startChaos, type Chaos } from './chaos.js';
 import { readSchedule, ScheduleChaos } from './schedule.js';
@@ -202,7 +202,7 @@ function openReplay(): ReplaySession {
   }
   let file: TraceFile;
   try {
-    file = launched ?? TraceReader.open(tracePath);
+    file = launched ?? TraceReader.open(tracePath, { keepBytes: keepBytesOf(env) });
   } catch (e) {
     if (!(e instanceof TraceError)) throw e;
     writeStderr(`${e.message}\n`);

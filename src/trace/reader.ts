@@ -195,7 +195,11 @@ export interface TraceFile {
   header: TraceHeader;
   /** Bytes of the file's preamble (signature, version, header): what its signature covers. */
   preamble: Uint8Array;
-  /** All chunk payloads, concatenated: the event stream (empty for a log opened `streamed`). */
+  /**
+   * The first chunks' events, concatenated, up to the open's `keepBytes` (all of a log that
+   * fits; none of a log opened `streamed`). The rest, if any, is read again from the file
+   * (`rest`), so a replay of a 1 GB log holds 64 MB of it, not all of it.
+   */
   body: Uint8Array;
   /** Offset in body just past the last complete event. */
   bodyEnd: number;
@@ -204,9 +208,23 @@ export interface TraceFile {
   /** Set when the log stops short: the process was killed or the file was cut. */
   truncated: string | null;
   size: number;
-  /** A log opened `streamed`: events are read again from the file, chunk by chunk, up to `end`. */
-  stream?: { start: number; end: number; version: number };
+  /** The events after `body`: read again from the file, chunk by chunk (`restOf`). */
+  stream?: RestOfLog;
 }
+
+/** Where the events not kept in memory are in the file. */
+export interface RestOfLog {
+  /** File offset of the first chunk not kept, its sequence number, and the offset past the last whole chunk. */
+  start: number;
+  seq: number;
+  end: number;
+  version: number;
+  /** The last chunk is cut off (a killed process): its complete events end here in its payload. */
+  tailEnd: number | null;
+}
+
+/** How much of a log's events a replay keeps in memory; the rest is read again as it goes. */
+export const KEEP_BYTES = 64 << 20;
 
 export interface OpenOptions {
   /**
@@ -214,6 +232,8 @@ export interface OpenOptions {
    * file again chunk by chunk (bounded memory, for inspecting large logs).
    */
   streamed?: boolean;
+  /** Keep at most this many bytes of events in memory (default KEEP_BYTES). */
+  keepBytes?: number;
 }
 
 const describeSize = (n: number) => `${n} byte${n === 1 ? '' : 's'}`;
@@ -311,7 +331,7 @@ export class TraceReader {
       }
       // Read chunk by chunk either way: kept events are copied into one buffer of their size,
       // so a log's memory at replay is its events once (not the file, then its events too).
-      return parseBytes(fileBytes(fd, st.size, true), path, !opts.streamed);
+      return parseBytes(fileBytes(fd, st.size, true), path, opts.streamed ? 0 : (opts.keepBytes ?? KEEP_BYTES));
     } catch (e) {
       if (e instanceof TraceError) throw e;
       const err = e as NodeJS.ErrnoException;
@@ -322,51 +342,64 @@ export class TraceReader {
   }
 
   static parse(buf: Uint8Array, path = '<buffer>'): TraceFile {
-    return parseBytes(bufferBytes(buf), path, true);
+    return parseBytes(bufferBytes(buf), path, Infinity);
   }
 
   /** Iterates the decoded events of a trace. */
   static *events(t: TraceFile): Generator<TraceEvent> {
-    if (!t.stream) {
-      const cur = new ByteCursor(t.body, 0, t.bodyEnd);
-      const st = new DecodeState(t.header);
-      let n = 0;
-      while (cur.pos < t.bodyEnd) yield decodeEvent(cur, st, ++n);
-      return;
-    }
-    // Streamed: the chunks again, one at a time; the file was checked when opened, and is
-    // checked again (it may have changed since).
-    let fd: number;
-    try {
-      fd = original.fs.openSync(t.path, fsConstants.O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
-    } catch (e) {
-      throw new TraceError(
-        `rewind: cannot read the recording ${t.path} again (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}).`,
-        t.path,
-      );
-    }
-    try {
-      // Each event is used before the next chunk is read: one buffer serves every chunk.
-      const bytes = fileBytes(fd, t.stream.end, true);
-      const st = new DecodeState(t.header);
-      let n = 0;
-      for (const chunk of chunksOf(bytes, t.stream.start, t.path, t.stream.version)) {
-        const cur = new ByteCursor(chunk.payload);
-        while (cur.pos < cur.end && n < t.eventCount) {
-          try {
-            yield decodeEvent(cur, st, ++n);
-          } catch (e) {
-            if (!(e instanceof DecodeError)) throw e;
-            throw new TraceError(
-              `rewind: the recording ${t.path} changed while it was read: event ${n} cannot be decoded (${e.message}).`,
-              t.path,
-            );
-          }
+    const st = new DecodeState(t.header);
+    let n = 0;
+    const kept = new ByteCursor(t.body, 0, t.bodyEnd);
+    while (kept.pos < t.bodyEnd) yield decodeEvent(kept, st, ++n);
+    // Each event is used before the next chunk is read: one buffer serves every chunk.
+    for (const chunk of restOf(t, true)) {
+      const cur = new ByteCursor(chunk.payload, 0, chunk.end);
+      while (cur.pos < cur.end && n < t.eventCount) {
+        try {
+          yield decodeEvent(cur, st, ++n);
+        } catch (e) {
+          if (!(e instanceof DecodeError)) throw e;
+          throw changed(t, `event ${n} cannot be decoded (${e.message})`);
         }
       }
-    } finally {
-      original.fs.closeSync(fd);
     }
+  }
+}
+
+const changed = (t: TraceFile, what: string) =>
+  new TraceError(`rewind: the recording ${t.path} changed while it was read: ${what}. Replay it again.`, t.path);
+
+/**
+ * The chunks of a log after those kept in memory, read again from the file one at a time
+ * (and checked again: it may have changed since it was opened), each with the end of its
+ * complete events. With `reuse`, one buffer serves every chunk: for a reader done with a
+ * chunk before it asks for the next; a replay, whose program may keep views of the log's
+ * bytes, takes fresh ones.
+ */
+export function* restOf(t: TraceFile, reuse: boolean): Generator<{ payload: Uint8Array; end: number }> {
+  const rest = t.stream;
+  if (!rest) return;
+  let fd: number;
+  try {
+    fd = original.fs.openSync(t.path, fsConstants.O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+  } catch (e) {
+    throw new TraceError(
+      `rewind: cannot read the recording ${t.path} again (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}).`,
+      t.path,
+    );
+  }
+  try {
+    const bytes = fileBytes(fd, rest.end, reuse);
+    for (const chunk of chunksOf(bytes, rest.start, t.path, rest.version, rest.seq)) {
+      if (chunk.cut && rest.tailEnd === null) throw changed(t, `it ends at byte ${chunk.at}`);
+      yield {
+        payload: chunk.payload,
+        end: chunk.cut ? Math.min(rest.tailEnd!, chunk.payload.length) : chunk.payload.length,
+      };
+      if (chunk.cut || chunk.end >= rest.end) return;
+    }
+  } finally {
+    original.fs.closeSync(fd);
   }
 }
 
@@ -386,7 +419,7 @@ interface Chunk {
  * number) before it is yielded. A file that ends inside a chunk yields that chunk with `cut`
  * and stops: a process killed mid-write. Anything else wrong throws a TraceError.
  */
-function* chunksOf(bytes: Bytes, p: number, path: string, version: number): Generator<Chunk> {
+function* chunksOf(bytes: Bytes, p: number, path: string, version: number, firstSeq = 0): Generator<Chunk> {
   const headerBytes = CHUNK_HEADER_BYTES;
   const fail = (what: string) =>
     new TraceError(
@@ -402,7 +435,7 @@ function* chunksOf(bytes: Bytes, p: number, path: string, version: number): Gene
       throw fail(`the compressed chunk at byte ${at} is damaged: ${(e as Error).message}`);
     }
   };
-  let seq = 0;
+  let seq = firstSeq;
   let head: Uint8Array = new Uint8Array(0);
   const checkSeq = (at: number) => {
     const n = readU32(head, 8);
@@ -452,8 +485,11 @@ function* chunksOf(bytes: Bytes, p: number, path: string, version: number): Gene
   }
 }
 
-/** Reads, checks and counts a log's events; keeps them (`keep`) or notes where to read them again. */
-function parseBytes(bytes: Bytes, path: string, keep: boolean): TraceFile {
+/**
+ * Reads, checks and counts a log's events; keeps the first chunks' events up to `keepBytes`
+ * and notes where to read the others again.
+ */
+function parseBytes(bytes: Bytes, path: string, keepBytes: number): TraceFile {
   const fail = (what: string, todo: string) => new TraceError(`rewind: the recording ${path} ${what}. ${todo}`, path);
   const rerecord = 'Record the program again to get a usable recording.';
   const size = bytes.size;
@@ -511,8 +547,11 @@ function parseBytes(bytes: Bytes, path: string, keep: boolean): TraceFile {
     header = h as TraceHeader;
   }
 
-  // Chunks: verify each; count the events; keep them when asked to.
-  let body = keep ? Buffer.allocUnsafe(eventsLength(bytes, preamble.length, version)) : Buffer.alloc(0);
+  // Chunks: verify each; count the events; keep them while they fit.
+  let keep = keepBytes > 0;
+  let body = keep
+    ? Buffer.allocUnsafe(Math.min(keepBytes, eventsLength(bytes, preamble.length, version)))
+    : Buffer.alloc(0);
   let truncated: string | null = null;
   const st = new DecodeState(header);
   let count = 0;
@@ -520,6 +559,8 @@ function parseBytes(bytes: Bytes, path: string, keep: boolean): TraceFile {
   const scratch = {} as TraceEvent;
   let bodyLength = 0;
   let bodyEnd = 0;
+  let stream: RestOfLog | undefined;
+  let seq = 0;
   for (const chunk of chunksOf(bytes, preamble.length, path, version)) {
     if (chunk.cut) truncated = chunk.cut;
     const cur = new ByteCursor(chunk.payload);
@@ -535,31 +576,41 @@ function parseBytes(bytes: Bytes, path: string, keep: boolean): TraceFile {
       count++;
       end = cur.pos;
     }
+    if (keep && bodyLength + chunk.payload.length > keepBytes) {
+      keep = false;
+      stream = { start: chunk.at, seq, end: 0, version, tailEnd: null };
+    }
     if (keep) {
       if (bodyLength + chunk.payload.length > body.length) {
         // The file grew since it was measured: room for the rest, as it comes.
-        const more = Buffer.allocUnsafe(Math.max(body.length * 2, bodyLength + chunk.payload.length));
+        const more = Buffer.allocUnsafe(
+          Math.min(keepBytes, Math.max(body.length * 2, bodyLength + chunk.payload.length)),
+        );
         body.copy(more, 0, 0, bodyLength);
         body = more;
       }
       body.set(chunk.payload, bodyLength);
+      bodyEnd = bodyLength + end;
+      bodyLength += chunk.payload.length;
+    } else {
+      stream ??= { start: chunk.at, seq, end: 0, version, tailEnd: null };
+      if (chunk.cut) stream.tailEnd = end;
     }
-    bodyEnd = bodyLength + end;
-    bodyLength += chunk.payload.length;
     goodEnd = chunk.end;
+    seq++;
   }
-  body = body.subarray(0, keep ? bodyLength : 0);
+  if (stream) stream.end = goodEnd;
   const file: TraceFile = {
     path,
     header,
     preamble,
-    body,
-    bodyEnd: keep ? bodyEnd : 0,
+    body: body.subarray(0, bodyLength),
+    bodyEnd,
     eventCount: count,
     truncated,
     size,
   };
-  if (!keep) file.stream = { start: preamble.length, end: goodEnd, version };
+  if (stream) file.stream = stream;
   return file;
 }
 
