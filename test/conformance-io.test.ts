@@ -18,6 +18,7 @@ import {
   fixture,
   record,
   recordAndReplay,
+  runPlain,
   replay,
   rewind,
   run,
@@ -258,6 +259,27 @@ describe.concurrent('record → replay without the outside world', () => {
       'timer',
     ]);
     expectReplayMatches(expect, r);
+  });
+
+  it("crypto's thread-pool jobs (WebCrypto, pbkdf2, scrypt, hkdf) are turns, and callbacks are entered from plain Node's frames", async ({
+    expect,
+  }) => {
+    const plain = await runPlain('io/crypto-jobs.mjs');
+    const r = await recordAndReplay('io/crypto-jobs.mjs');
+    expect(r.record.status, describeRun('record', r.record)).toBe(0);
+    const framesOf = (out: Buffer) =>
+      out
+        .toString()
+        .split('\n')
+        .filter((l) => l.includes(' entered from '))
+        .sort();
+    // The recorded run's callbacks saw the stack plain Node gives them (fs, then crypto's job).
+    expect(framesOf(r.record.stdout)).toEqual(framesOf(plain.stdout));
+    expect(framesOf(r.record.stdout)).toHaveLength(2);
+    expectReplayMatches(expect, r);
+    // One turn per job: digest, sign, verify, deriveBits, pbkdf2, scrypt, hkdf.
+    const jobs = (await eventsOf(r.record.dir)).filter((e) => e.kind === 'turn' && e.api === 'crypto.done');
+    expect(jobs).toHaveLength(7);
   });
 
   it('https server and clients (https.get, an Agent): the replay speaks no TLS', async ({ expect }) => {

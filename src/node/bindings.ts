@@ -147,3 +147,55 @@ export function bindings(): Bindings | null {
   };
   return cached;
 }
+
+/** A crypto job class: `new Job(mode, …)`, then `job.ondone = fn` and `job.run()` (mode async). */
+export interface CryptoJobClass {
+  readonly name: string;
+  prototype: { run(...args: unknown[]): unknown };
+}
+
+/**
+ * crypto's job classes (PBKDF2Job, HashJob, …: work on libuv's thread pool, finished through
+ * `job.ondone`), where process.binding('crypto') gives them (Node 20, 22); none on Node 24,
+ * where `catchCryptoJobs` finds each as Node makes its first job. Verified on 20, 22, 24, 26.
+ */
+export function cryptoJobClasses(): CryptoJobClass[] {
+  const c = optional(() => binding('crypto') as Record<string, unknown>);
+  if (!c) return [];
+  return Object.entries(c)
+    .filter(([name, v]) => name.endsWith('Job') && typeof v === 'function')
+    .map(([, v]) => v as CryptoJobClass);
+}
+
+let jobCatcher: { hook: ReturnType<typeof createHook>; depth: number; found: (C: CryptoJobClass) => void } | null =
+  null;
+
+/**
+ * Runs `fn` (a public crypto call), handing `found` the class of each crypto job Node makes
+ * inside it, in the job's constructor, before Node runs the job. Node makes its jobs inside
+ * the public call on every version (checked: pbkdf2, scrypt, hkdf, checkPrime, randomBytes,
+ * subtle.digest and subtle.sign on Node 20, 24 and 26).
+ */
+export function catchCryptoJobs<T>(fn: () => T, found: (C: CryptoJobClass) => void): T {
+  if (jobCatcher === null) {
+    const catcher = {
+      depth: 0,
+      found,
+      hook: createHook({
+        init(_id, _type, _trigger, resource) {
+          const C: unknown = (resource as { constructor?: unknown } | null)?.constructor;
+          if (typeof C === 'function' && C.name.endsWith('Job')) catcher.found(C as unknown as CryptoJobClass);
+        },
+      }),
+    };
+    jobCatcher = catcher;
+  }
+  const c = jobCatcher;
+  c.found = found;
+  if (c.depth++ === 0) c.hook.enable();
+  try {
+    return fn();
+  } finally {
+    if (--c.depth === 0) c.hook.disable();
+  }
+}

@@ -18,6 +18,7 @@ import { unsupportedSource } from '../sources/unsupported.js';
 import { clockSource } from '../sources/clock.js';
 import { processSource } from '../sources/process.js';
 import { cryptoKeysSource } from '../sources/crypto-keys.js';
+import { cryptoJobsSource } from '../sources/crypto-jobs.js';
 import { randomSource } from '../sources/random.js';
 import { realmsSource } from '../sources/realms.js';
 import { capturedClocksSource } from '../sources/captured-clocks.js';
@@ -80,6 +81,7 @@ export const SOURCES: readonly Source[] = [
   childProcessSource,
   fsSource,
   backgroundSource,
+  cryptoJobsSource,
   dnsSource,
   osSource,
   workersSource,
@@ -409,6 +411,7 @@ function buildHeader(chaos: Chaos | null): TraceHeader {
   const worker = clusterWorkerId();
   if (worker !== null) header.clusterWorker = worker;
   if (httpParserClass() !== null) header.httpConsume = header.httpConnections = true;
+  header.cryptoJobs = true;
   if (chaos) {
     // The program's own random choices repeat with the chaos seed, as the perturbations do.
     header.randomSeed = chaos.randomSeed;

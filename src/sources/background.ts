@@ -1,6 +1,6 @@
 // Work that runs off the main thread and finishes later: Node's thread pool — zlib's
 // compression and decompression (zlib.deflate with a callback, zlib streams, fetch decoding
-// a compressed body) and crypto's key derivation (pbkdf2, scrypt, hkdf) — and V8's
+// a compressed body; crypto's jobs are crypto-jobs.ts's) — and V8's
 // background compilation of WebAssembly (undici compiles its HTTP parser so, on the first
 // fetch). The results depend only on the inputs, so they are not logged; when the work
 // finishes does not, and it orders the program's callbacks. So each completion is a turn:
@@ -23,11 +23,11 @@ type Fn = (...args: any[]) => any;
  * the native side calls it inside a call from JS). Replay: queue the call until the
  * dispatcher reaches its turn.
  */
-interface Completions {
+export interface Completions {
   wrap(fn: Fn, held?: boolean): Fn;
 }
 
-function completions(s: Session, api: number, what: string, repeat: boolean): Completions {
+export function completions(s: Session, api: number, what: string, repeat: boolean): Completions {
   const op = s.newOp();
   if (s.mode === 'record') {
     const rs = s;
@@ -96,7 +96,10 @@ function zlibHandles(s: Session): void {
 }
 const kOnError = Symbol('rewind.onerror');
 
-/** crypto's key derivation with a callback: the last argument. */
+/**
+ * crypto's key derivation with a callback, as recordings made before crypto-jobs.ts were:
+ * the program's callback (the last argument) entered in its turn. Replay of those only.
+ */
 function cryptoJobs(s: Session): void {
   const c = crypto as unknown as Record<string, Fn>;
   for (const name of ['pbkdf2', 'scrypt', 'hkdf'] as const) {
@@ -151,7 +154,7 @@ export const backgroundSource: Source = {
   name: 'background',
   install(s: Session) {
     zlibHandles(s);
-    cryptoJobs(s);
+    if (s.mode === 'replay' && s.header.cryptoJobs !== true) cryptoJobs(s);
     webAssembly(s);
   },
 };

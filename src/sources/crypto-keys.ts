@@ -14,8 +14,11 @@ import type { Session, Source } from '../session/session.js';
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Fn = (...args: any[]) => any;
 
+/** Inside a crypto call recorded here, above its job: the job is not a turn of its own (crypto-jobs.ts). */
+export const jobsAbove = { depth: 0 };
+
 /** Installs `make(real)` as obj[name], keeping what Node hangs on the function (its promisify hint). */
-function replace(obj: any, name: string, make: (real: Fn) => Fn): void {
+export function replace(obj: any, name: string, make: (real: Fn) => Fn): void {
   const real = obj[name] as Fn | undefined;
   if (typeof real !== 'function') return;
   const fn = make(real);
@@ -117,7 +120,14 @@ export const cryptoKeysSource: Source = {
               api: Api['crypto.sign.done'],
               args: checked,
               what: 'crypto.sign()',
-              start: (done) => real.call(this, args[0], args[1], args[2], (...results: unknown[]) => done(...results)),
+              start: (done) => {
+                jobsAbove.depth++; // its SignJob is this turn (crypto-jobs.ts)
+                try {
+                  real.call(this, args[0], args[1], args[2], (...results: unknown[]) => done(...results));
+                } finally {
+                  jobsAbove.depth--;
+                }
+              },
               cb: (...results) => callback(...results),
             });
             return undefined;

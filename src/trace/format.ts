@@ -411,6 +411,8 @@ export interface TraceHeader {
   httpConsume?: boolean;
   /** HTTP servers' native connection lists answered from the log (sources/http-connections.ts). */
   httpConnections?: boolean;
+  /** crypto's thread-pool jobs' completions are turns of the jobs, not of the public calls (sources/crypto-jobs.ts). */
+  cryptoJobs?: boolean;
   stdio: { stdin: StdioInfo; stdout: StdioInfo; stderr: StdioInfo };
   /** The process was forked with an IPC channel (Node removes the variables that say so). */
   ipc?: { serialization: 'json' | 'advanced' };

@@ -119,6 +119,7 @@ function recorded(name: string, spec: Spec, fn: Fn): Fn {
         },
         cb(...results) {
           after?.(results);
+          r.oncomplete = oncomplete; // Node's own function, as its frame then reads "[as oncomplete]"
           oncomplete.apply(r, results);
         },
         codec,
@@ -233,7 +234,10 @@ function output(kind: Kind, fn: Fn, args: unknown[]): unknown {
       r.oncomplete = done;
       fn.apply(B, args);
     },
-    (...results) => oncomplete.apply(r, results),
+    (...results) => {
+      r.oncomplete = oncomplete;
+      oncomplete.apply(r, results);
+    },
   );
   return undefined;
 }
