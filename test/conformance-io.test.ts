@@ -261,7 +261,7 @@ describe.concurrent('record → replay without the outside world', () => {
     expectReplayMatches(expect, r);
   });
 
-  it("crypto's thread-pool jobs (WebCrypto, pbkdf2, scrypt, hkdf) are turns, and callbacks are entered from plain Node's frames", async ({
+  it("crypto's thread-pool jobs (WebCrypto, pbkdf2, scrypt, hkdf, random bytes) are turns, and callbacks are entered from plain Node's frames", async ({
     expect,
   }) => {
     const plain = await runPlain('io/crypto-jobs.mjs');
@@ -275,11 +275,13 @@ describe.concurrent('record → replay without the outside world', () => {
         .sort();
     // The recorded run's callbacks saw the stack plain Node gives them (fs, then crypto's job).
     expect(framesOf(r.record.stdout)).toEqual(framesOf(plain.stdout));
-    expect(framesOf(r.record.stdout)).toHaveLength(2);
+    expect(framesOf(r.record.stdout)).toHaveLength(4);
     expectReplayMatches(expect, r);
-    // One turn per job: digest, sign, verify, deriveBits, pbkdf2, scrypt, hkdf.
-    const jobs = (await eventsOf(r.record.dir)).filter((e) => e.kind === 'turn' && e.api === 'crypto.done');
-    expect(jobs).toHaveLength(7);
+    // One turn per job: digest, sign, verify, deriveBits, pbkdf2, scrypt, hkdf, randomBytes, randomFill.
+    const events = await eventsOf(r.record.dir);
+    expect(events.filter((e) => e.kind === 'turn' && e.api === 'crypto.done')).toHaveLength(9);
+    // The bytes the callbacks saw came from the log: the replay printed the same ones.
+    expect(r.replay.stdout.toString()).toMatch(/^drawn [0-9a-f]{16}$/m);
   });
 
   it('https server and clients (https.get, an Agent): the replay speaks no TLS', async ({ expect }) => {

@@ -8,17 +8,23 @@
 // completions). Hooked at the job, not the public call: Node's own `ondone` runs in both
 // runs, and the program's callback is entered below Node's frames, as in plain Node.
 //
-// Randomized jobs are recorded where their results can be logged, above the job
-// (random.ts: random bytes; crypto-keys.ts: primes, key generation, signatures with a
-// callback), and are left alone here.
+// Random bytes with a callback (crypto.randomBytes, randomFill) are jobs too: the job's
+// completion is the turn, and the bytes Node hands the callback are a value read in it.
+// Other randomized jobs are recorded where their results can be logged, above the job
+// (crypto-keys.ts: primes, key generation, signatures with a callback), and are left alone
+// here, as are the RandomBytesJobs of crypto.randomInt's cache (random.ts records randomInt).
 import crypto from 'node:crypto';
 import { catchCryptoJobs, cryptoJobClasses, type CryptoJobClass } from '../node/bindings.js';
 import type { Session, Source } from '../session/session.js';
-import { Api } from '../trace/format.js';
+import { original } from '../node/originals.js';
+import { Api, Tag } from '../trace/format.js';
 import { completions } from './background.js';
 import { jobsAbove, replace } from './crypto-keys.js';
 
-const RECORDED_ABOVE = /^(RandomBytes|RandomPrime|SecretKeyGen|\w*KeyPairGen)Job$/;
+const RECORDED_ABOVE = /^(RandomPrime|SecretKeyGen|\w*KeyPairGen)Job$/;
+
+/** Inside crypto.randomBytes/randomFill with a callback: its RandomBytesJob is a turn. */
+const randomCalls = { depth: 0 };
 
 type Job = { ondone?: (...results: unknown[]) => unknown };
 
@@ -28,8 +34,9 @@ function patchJobClass(s: Session, patched: WeakSet<object>, C: CryptoJobClass):
   patched.add(P);
   const run = P.run;
   const what = `crypto ${C.name}`;
+  const random = C.name === 'RandomBytesJob';
   P.run = function (this: Job, ...args: unknown[]) {
-    if (jobsAbove.depth > 0) return run.apply(this, args);
+    if (jobsAbove.depth > 0 || (random && randomCalls.depth === 0)) return run.apply(this, args);
     const ondone = this.ondone;
     if (typeof ondone === 'function') {
       const job = this;
@@ -49,29 +56,83 @@ function patchJobClass(s: Session, patched: WeakSet<object>, C: CryptoJobClass):
   };
 }
 
+/**
+ * crypto.randomBytes(size, cb) and randomFill(buf, …, cb) run Node's own code and job; the
+ * callback is entered from Node's, with the bytes the job drew replaced by the log's at
+ * replay. The forms without a callback stay random.ts's.
+ */
+function randomCallbacks(s: Session, viaJob: <T>(call: () => T) => T): void {
+  type Fn = (...args: any[]) => any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const c = crypto as unknown as Record<string, Fn>;
+  const oc = original.crypto as unknown as Record<string, Fn>;
+  const { randomBytes, randomFill } = c;
+  const filled = (cb: Fn, range: (buf: Uint8Array) => Uint8Array) =>
+    function (this: unknown, err: unknown, buf: Uint8Array) {
+      if (err == null) {
+        const r = range(buf);
+        r.set(s.bytes(Tag.RandomBytes, r.length, () => r));
+      }
+      return cb.apply(this, [err, buf]);
+    };
+  c.randomBytes = function (this: unknown, size: number, cb?: Fn) {
+    if (typeof cb !== 'function') return randomBytes.apply(this, [size, cb]);
+    return viaJob(() =>
+      oc.randomBytes(
+        size,
+        filled(cb, (buf) => buf),
+      ),
+    );
+  };
+  Object.defineProperty(c.randomBytes, 'name', { value: 'randomBytes' });
+  c.pseudoRandomBytes = c.randomBytes;
+  c.randomFill = function (this: unknown, buf: ArrayBufferView | ArrayBuffer, ...rest: unknown[]) {
+    const cb = rest.pop();
+    if (typeof cb !== 'function') return randomFill.apply(this, [buf, ...rest, cb]);
+    const [offset, size] = rest as [number | undefined, number | undefined];
+    const view = ArrayBuffer.isView(buf) ? buf : new Uint8Array(buf);
+    const el = (view as { BYTES_PER_ELEMENT?: number }).BYTES_PER_ELEMENT ?? 1;
+    const range = () => {
+      const all = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+      const start = (offset ?? 0) * el;
+      return all.subarray(start, size === undefined ? all.length : start + size * el);
+    };
+    return viaJob(() => oc.randomFill(buf, ...rest, filled(cb as Fn, range)));
+  };
+  Object.defineProperty(c.randomFill, 'name', { value: 'randomFill' });
+}
+
 export const cryptoJobsSource: Source = {
   name: 'crypto-jobs',
   install(s: Session) {
-    // Recordings made before this source: background.ts replays them as they were made.
+    // Recordings made before this source: background.ts and random.ts replay them as they were made.
     if (s.mode === 'replay' && s.header.cryptoJobs !== true) return;
     const patched = new WeakSet<object>();
     const patch = (C: CryptoJobClass) => patchJobClass(s, patched, C);
     const classes = cryptoJobClasses();
     for (const C of classes) patch(C);
-    if (classes.length > 0) return;
     // Node 24 and later keep the classes out of process.binding: each is found as the
     // public call that makes its first job runs.
-    const catching = (real: (...a: unknown[]) => unknown) =>
+    const catching = <T>(call: () => T): T => (classes.length > 0 ? call() : catchCryptoJobs(call, patch));
+    randomCallbacks(s, (call) => {
+      randomCalls.depth++;
+      try {
+        return catching(call);
+      } finally {
+        randomCalls.depth--;
+      }
+    });
+    if (classes.length > 0) return;
+    const catchingCall = (real: (...a: unknown[]) => unknown) =>
       function (this: unknown, ...args: unknown[]) {
-        return catchCryptoJobs(() => real.apply(this, args), patch);
+        return catching(() => real.apply(this, args));
       };
-    for (const name of ['pbkdf2', 'scrypt', 'hkdf', 'checkPrime', 'argon2']) replace(crypto, name, catching);
+    for (const name of ['pbkdf2', 'scrypt', 'hkdf', 'checkPrime', 'argon2']) replace(crypto, name, catchingCall);
     const Subtle = crypto.webcrypto?.subtle && Object.getPrototypeOf(crypto.webcrypto.subtle);
     if (!Subtle) return;
     for (const name of Object.getOwnPropertyNames(Subtle)) {
       if (name === 'constructor' || typeof Object.getOwnPropertyDescriptor(Subtle, name)?.value !== 'function')
         continue;
-      replace(Subtle, name, catching);
+      replace(Subtle, name, catchingCall);
     }
   },
 };
