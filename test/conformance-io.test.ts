@@ -284,6 +284,39 @@ describe.concurrent('record → replay without the outside world', () => {
     expect(r.replay.stdout.toString()).toMatch(/^drawn [0-9a-f]{16}$/m);
   });
 
+  it('every kind of callback is entered from the frames plain Node gives it, in the recording and the replay', async ({
+    expect,
+  }) => {
+    const plain = await runPlain('stacks.cjs', [], { cwd: tempDir() });
+    const r = await recordAndReplay('stacks.cjs');
+    expect(r.record.status, describeRun('record', r.record)).toBe(0);
+    expectReplayMatches(expect, r);
+    // What rewind changes in both runs (src/session/stack.ts, README "How it works"): Node's
+    // timer lists and tick queue are dropped, a timer's callback is not found on its handle,
+    // and a UDP socket's onmessage is entered from rewind's function.
+    const normal = (out: Buffer) =>
+      out
+        .toString()
+        .split('\n')
+        .map((line) =>
+          line
+            .split(' | ')
+            .filter(
+              (frame) =>
+                !/\((?:node:internal\/)?(?:process\/)?(?:timers|task_queues):|^at node:internal\/process\/task_queues:/.test(
+                  frame,
+                ),
+            )
+            .join(' | ')
+            .replace(/\b(Timeout|Immediate)\._on(Timeout|Immediate)\b/, '$1.<anonymous>')
+            .replace(' [as onmessage]', '')
+            .replace(/^randomFill [\d,]+/, 'randomFill'),
+        )
+        .join('\n');
+    expect(normal(r.record.stdout)).toBe(normal(plain.stdout));
+    expect(plain.stdout.toString().split('\n').length).toBeGreaterThan(40);
+  });
+
   it('https server and clients (https.get, an Agent): the replay speaks no TLS', async ({ expect }) => {
     const r = await recordAndReplay('io/https.mjs');
     expect(r.record.status, describeRun('record', r.record)).toBe(0);

@@ -138,6 +138,15 @@ export const dgramSource: Source = {
         }
         return recvStart.call(this);
       }
+      if (!this[kWatched]) {
+        // Node's onMessage is entered from a function of rewind's, as when recording, so its
+        // frame reads the same in both runs ("UDP.onMessage", not "[as onmessage]").
+        this[kWatched] = true;
+        const onmessage = this.onmessage;
+        this.onmessage = function () {
+          return onmessage.apply(this, arguments);
+        };
+      }
       if (!st.reading) {
         st.reading = true;
         const handle = this;

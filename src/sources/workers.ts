@@ -497,35 +497,37 @@ function patchWorker(
   replayOf?: string,
 ): void {
   const Real = workerThreads.Worker;
-  class RewindWorker extends Real {
-    constructor(filename: string | URL, options?: any) {
-      // Handed over inside its workerData (see unwrapWorkerData): recording, the worker's log
-      // tail; replaying, the flag it raises when it has replayed its log.
-      const shared = runsPreload(options) ? new SharedArrayBuffer(replayOf ? 4 : Tail.BYTES) : null;
-      const field = replayOf ? 'done' : 'tail';
-      if (shared) {
-        s.outputOrder = outputOrder ??= replayOf
-          ? ticketTable(replayOf, outputTicket)
-          : new Int32Array(new SharedArrayBuffer(4));
-        memoryOrder ??= replayOf ? ticketTable(replayOf, atomicsTicket) : new Int32Array(new SharedArrayBuffer(8));
+  // Named by its key, as V8 names a receiver in stack frames ("Worker.emit"): Node's name.
+  const RewindWorker = {
+    Worker: class extends Real {
+      constructor(filename: string | URL, options?: any) {
+        // Handed over inside its workerData (see unwrapWorkerData): recording, the worker's log
+        // tail; replaying, the flag it raises when it has replayed its log.
+        const shared = runsPreload(options) ? new SharedArrayBuffer(replayOf ? 4 : Tail.BYTES) : null;
+        const field = replayOf ? 'done' : 'tail';
+        if (shared) {
+          s.outputOrder = outputOrder ??= replayOf
+            ? ticketTable(replayOf, outputTicket)
+            : new Int32Array(new SharedArrayBuffer(4));
+          memoryOrder ??= replayOf ? ticketTable(replayOf, atomicsTicket) : new Int32Array(new SharedArrayBuffer(8));
+        }
+        const wrapped = {
+          [field]: shared,
+          replay: replayOf,
+          order: outputOrder?.buffer,
+          memory: memoryOrder?.buffer,
+          data: options?.workerData,
+        };
+        const more = shared ? { workerData: { [WRAPPED]: wrapped } } : {};
+        // Given explicitly: left to Node, a replayed worker saw the replay's own steering
+        // variables (REWIND_CONTROL), not the program's restored environment.
+        const env = options?.env === workerThreads.SHARE_ENV ? options.env : { ...(options?.env ?? process.env) };
+        super(filename, { ...options, env, ...more });
+        const key = workerField(this, 'kHandle');
+        if (key) patch(this, (this as any)[key], shared);
       }
-      const wrapped = {
-        [field]: shared,
-        replay: replayOf,
-        order: outputOrder?.buffer,
-        memory: memoryOrder?.buffer,
-        data: options?.workerData,
-      };
-      const more = shared ? { workerData: { [WRAPPED]: wrapped } } : {};
-      // Given explicitly: left to Node, a replayed worker saw the replay's own steering
-      // variables (REWIND_CONTROL), not the program's restored environment.
-      const env = options?.env === workerThreads.SHARE_ENV ? options.env : { ...(options?.env ?? process.env) };
-      super(filename, { ...options, env, ...more });
-      const key = workerField(this, 'kHandle');
-      if (key) patch(this, (this as any)[key], shared);
-    }
-  }
-  Object.defineProperty(RewindWorker, 'name', { value: 'Worker' });
+    },
+  }.Worker;
   (workerThreads as any).Worker = RewindWorker;
 }
 
