@@ -53,6 +53,48 @@ db.close();
     changeWorld: sqliteSetup,
   },
   {
+    name: 'jose',
+    what: 'jose 6: JWTs signed and verified with WebCrypto (HMAC, Ed25519) and encrypted (A256GCM) on the thread pool, racing timers',
+    fast: true,
+    packages: { jose: '6.2.19' },
+    files: {
+      'main.mjs': `import * as jose from 'jose';
+const order = [];
+const secret = new TextEncoder().encode('a secret of thirty-two bytes!!!!');
+// A fixed Ed25519 key: Ed25519 signatures are deterministic (generating a key pair in
+// WebCrypto is not, and rewind names it as unrecorded).
+const jwk = { crv: 'Ed25519', kty: 'OKP', x: '7fEpgQ_FsDComICOy0aSJlVPXtcorB1CUXOoUKw4FPw', d: 'D68VrOhyHcw57_lNPOS0cFZ3asBoFwdeZD_NwXSCGsQ' };
+const privateKey = await jose.importJWK(jwk, 'EdDSA');
+const publicKey = await jose.importJWK({ ...jwk, d: undefined }, 'EdDSA');
+setTimeout(() => order.push('timer'), 1);
+setImmediate(() => order.push('immediate'));
+const jobs = [];
+for (let i = 0; i < 4; i++) {
+  jobs.push(
+    new jose.SignJWT({ i, r: Math.random() }).setProtectedHeader({ alg: 'HS256' }).setIssuedAt().setExpirationTime('2h').sign(secret)
+      .then((jwt) => jose.jwtVerify(jwt, secret))
+      .then(({ payload }) => order.push('hs256 ' + payload.i)),
+  );
+}
+jobs.push(
+  new jose.SignJWT({ who: 'ed' }).setProtectedHeader({ alg: 'EdDSA' }).sign(privateKey)
+    .then((jwt) => jose.jwtVerify(jwt, publicKey))
+    .then(({ payload }) => order.push('eddsa ' + payload.who)),
+);
+const key = new Uint8Array(32).fill(7);
+jobs.push(
+  new jose.EncryptJWT({ secret: 'x' }).setProtectedHeader({ alg: 'dir', enc: 'A256GCM' }).encrypt(key)
+    .then((jwe) => jose.jwtDecrypt(jwe, key))
+    .then(({ payload }) => order.push('jwe ' + payload.secret)),
+);
+await Promise.all(jobs);
+await new Promise((r) => setTimeout(r, 5));
+console.log(order.join(','));
+`,
+    },
+    command: ['node', 'main.mjs'],
+  },
+  {
     name: 'piscina',
     what: 'piscina 4: a pool of worker threads computing hashes of random input',
     packages: { piscina: '4.9.2' },
