@@ -337,6 +337,22 @@ describe.concurrent('record → replay without the outside world', () => {
     expect(signals).toEqual(['SIGUSR2', 'SIGUSR2', 'SIGINT']);
   });
 
+  it('record --audit reports each worker thread as the thread it is', async ({ expect }) => {
+    const cwd = tempDir();
+    fs.writeFileSync(
+      path.join(cwd, 'w.cjs'),
+      "const { Worker } = require('node:worker_threads');\nnew Worker('setTimeout(() => {}, 1)', { eval: true }).on('exit', () => console.log('exit'));\n",
+    );
+    const dir = path.join(tempDir('rewind-rec-'), 'rec');
+    const rec = await rewind(['record', '--audit', '--out', dir, '--', NODE, 'w.cjs'], { cwd });
+    expect(rec.status, describeRun('record --audit', rec)).toBe(0);
+    expect(rec.stderr.toString()).toMatch(
+      /^rewind audit: every callback the event loop ran in worker thread 1 of process \d+ was recorded\.$/m,
+    );
+    const thread = fs.readdirSync(dir).find((f) => f.endsWith('-t1.audit.json'))!;
+    expect(JSON.parse(fs.readFileSync(path.join(dir, thread), 'utf8'))).toMatchObject({ threadId: 1, gaps: [] });
+  });
+
   it('record --audit names the callbacks rewind did not record, with where they were created', async ({ expect }) => {
     const dir = path.join(tempDir('rewind-rec-'), 'rec');
     const rec = await rewind(['record', '--audit', '--out', dir, '--', NODE, fixture('io/gaps.mjs')], {

@@ -5,6 +5,7 @@
 // and, at exit, names each kind of callback that ran without a turn being logged: its
 // resource type, where it was created, and how often it ran.
 import { createRequire } from 'node:module';
+import { isMainThread, threadId } from 'node:worker_threads';
 import type * as AsyncHooks from 'node:async_hooks';
 import { isRewindFile } from '../paths.js';
 import { original, writeStderr } from '../node/originals.js';
@@ -105,19 +106,22 @@ export function startAudit(s: RecordSession, logPath: string): void {
     try {
       const fd = original.fs.openSync(file, 'w', 0o600);
       try {
-        original.fs.writeSync(fd, `${JSON.stringify({ pid: process.pid, gaps: list }, null, 2)}\n`);
+        const thread = isMainThread ? {} : { threadId };
+        original.fs.writeSync(fd, `${JSON.stringify({ pid: process.pid, ...thread, gaps: list }, null, 2)}\n`);
       } finally {
         original.fs.closeSync(fd);
       }
     } catch {
       // the report on stderr still says it
     }
+    // A worker thread has a log and an audit of its own: say which thread.
+    const where = isMainThread ? `process ${process.pid}` : `worker thread ${threadId} of process ${process.pid}`;
     if (list.length === 0) {
-      writeStderr(`rewind audit: every callback the event loop ran in process ${process.pid} was recorded.\n`);
+      writeStderr(`rewind audit: every callback the event loop ran in ${where} was recorded.\n`);
       return;
     }
     writeStderr(
-      `rewind audit: in process ${process.pid}, ${list.length} kind${list.length === 1 ? '' : 's'} of callback ran without being recorded; ` +
+      `rewind audit: in ${where}, ${list.length} kind${list.length === 1 ? '' : 's'} of callback ran without being recorded; ` +
         `a replay may diverge where the program depends on when they ran:\n` +
         list.map((g) => `  ${g.type} created at ${g.site}, ran ${g.count} time${g.count === 1 ? '' : 's'}\n`).join(''),
     );
