@@ -53,7 +53,14 @@ export function startAudit(s: RecordSession, logPath: string): void {
   const { createHook, AsyncLocalStorage } = createRequire(import.meta.url)('node:async_hooks') as typeof AsyncHooks;
   // Resources created by a recorded operation's real work are its own steps, not gaps.
   const inOp = new AsyncLocalStorage<boolean>();
-  s.audit = { inside: (fn) => inOp.run(true, fn), outside: (fn) => inOp.exit(fn) };
+  s.audit = {
+    inside: (fn) => inOp.run(true, fn),
+    outside: (fn) => inOp.exit(fn),
+    // A callback a source knows runs none of the program's code (a port's close no one listens to).
+    notATurn: () => {
+      current = undefined;
+    },
+  };
   const sites = new Map<number, { type: string; site: string }>();
   /** Macrotask resources (not IGNORED), also those without a site: their callbacks start a turn. */
   const macro = new Set<number>();

@@ -133,7 +133,7 @@ export class RecordSession implements SessionApi {
    * callbacks it makes on its way (fs/promises' steps of a readFile) are known to belong to
    * it; its completion, the program's turn, runs `outside`.
    */
-  audit: { inside<T>(fn: () => T): T; outside<T>(fn: () => T): T } | null = null;
+  audit: { inside<T>(fn: () => T): T; outside<T>(fn: () => T): T; notATurn(): void } | null = null;
 
   private readonly reported = new Set<string>();
 

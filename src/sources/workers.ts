@@ -274,7 +274,10 @@ function recordWorkers(s: RecordSession): void {
   };
   const dispatch = P[kHybridDispatch];
   P[kHybridDispatch] = function (this: Port, data: unknown, type: string, event: unknown) {
-    if (unseenClose(this, type)) return dispatch.call(this, data, type, event);
+    if (unseenClose(this, type)) {
+      s.audit?.notATurn();
+      return dispatch.call(this, data, type, event);
+    }
     // Messages a Worker's exit drains from its port arrive inside that turn, not in their own.
     s.callback(opOf(this), draining > 0 ? Api['worker.drained'] : Api['worker.message'], undefined);
     receivedPorts(this, opOf);
