@@ -29,6 +29,16 @@ export interface ReplaySpec {
 
 export class ReplayFailed extends Error {}
 
+/** A DevTools-protocol event the client's typings do not name (NodeWorker's). */
+function listen<T>(client: Client, method: string, listener: (params: T) => void): void {
+  (client.on as (event: string, listener: (params: T) => void) => void).call(client, method, listener);
+}
+
+/** A DevTools-protocol command the client's typings do not name. */
+function call(client: Client, method: string, params: object): Promise<unknown> {
+  return (client.send as (method: string, params: object) => Promise<unknown>).call(client, method, params);
+}
+
 type OutputCategory = 'stdout' | 'stderr' | 'console';
 export type Output = (category: OutputCategory, text: string) => void;
 
@@ -44,95 +54,35 @@ function killGroup(child: ChildProcess): void {
   }
 }
 
-export class Replay {
+/**
+ * A JavaScript thread the adapter inspects through its own DevTools-protocol session: a
+ * replay's main thread (Replay) or one of its worker threads (WorkerThread). Its pauses
+ * queue up until the adapter asks for the next one.
+ */
+export class Inspected {
   /** Script URLs by scriptId. */
   readonly scripts = new Map<string, string>();
   private readonly pauses: (Paused | null)[] = [];
   private waiter: ((p: Paused | null) => void) | null = null;
-  private ended = false;
-  /** Said by the replay once its wait for us is over: see handoff.ts, waitForClient. */
-  private readonly ready: Promise<void>;
-  readonly exitCode: Promise<number | null>;
+  protected ended = false;
 
-  private constructor(
-    private readonly child: ChildProcess,
-    readonly client: Client,
-    exitCode: Promise<number | null>,
-    readonly spec: ReplaySpec,
-  ) {
-    this.exitCode = exitCode;
-    client.Debugger.scriptParsed((s) => this.scripts.set(s.scriptId, s.url));
-    client.Debugger.paused((p) => this.push(p));
-    this.ready = new Promise((resolve) => {
-      client.Runtime.consoleAPICalled((m) => {
-        if (m.args[0]?.value === CLIENT_READY) resolve();
-      });
-      void exitCode.then(() => resolve());
-    });
-    // Node keeps a process whose debugger is attached alive at exit until the client leaves.
-    client.Runtime.executionContextDestroyed(() => {
-      this.ended = true;
-      this.push(null);
-      void client.close();
-    });
+  constructor(readonly client: Client) {
+    listen(client, 'Debugger.scriptParsed', (s: { scriptId: string; url: string }) =>
+      this.scripts.set(s.scriptId, s.url),
+    );
+    listen(client, 'Debugger.paused', (p: Paused) => this.push(p));
   }
 
-  /** Where the program's stdout and stderr lines go; null: dropped (a standby's replay of what the user saw). */
-  output: Output | null = null;
-
-  /**
-   * Starts the replay and attaches, leaving the program waiting for go(): a standby that
-   * has already paid its process start and its run to the stop. Output before the first
-   * go() is dropped unless `output` is set.
-   */
-  static async start(spec: ReplaySpec): Promise<Replay> {
-    const args = [
-      BIN,
-      'replay',
-      `--until=${spec.until}`,
-      '--inspect=127.0.0.1:0',
-      '--mark',
-      '--no-summary',
-      ...(spec.recording === undefined ? [] : [spec.recording]),
-    ];
-    if (spec.process !== undefined) args.push('-p', spec.process);
-    // Its own process group: the front end and the replayed program under it end together (kill()).
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    live.add(child);
-    const exitCode = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-    void exitCode.then(() => live.delete(child));
-    let replay = null as Replay | null;
-    // What the program prints on its way to the stop, the user saw the first time.
-    const output: Output = (category, text) => replay?.output?.(category, text);
-    child.stdout!.on('data', (d: Buffer) => output('stdout', d.toString()));
-    let said = '';
-    let pending = '';
-    const url = await new Promise<string>((resolve, reject) => {
-      child.stderr!.on('data', (d: Buffer) => {
-        pending += d.toString();
-        const lines = pending.split('\n');
-        pending = lines.pop()!;
-        for (const line of lines) {
-          if (!REWIND_LINE.test(line)) output('stderr', `${line}\n`);
-          else said += `${line}\n`;
-          const m = INSPECTOR_URL.exec(line);
-          if (m) resolve(m[1]);
-        }
-      });
-      void exitCode.then(() => reject(new ReplayFailed(`the replay ended before its stop:\n${said}${pending}`)));
-    });
-    const client = await CDP({ target: url, local: true });
-    replay = new Replay(child, client, exitCode, spec);
-    await client.Runtime.enable();
-    await client.Debugger.enable({});
-    await client.Debugger.setBlackboxPatterns({ patterns: HIDDEN_FRAMES });
-    return replay;
+  /** Its session is over: the thread or its process ended. */
+  protected end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.push(null);
   }
 
-  /** Lets the program run to its first pause (the stop it was started for), ready for commands. */
-  async go(): Promise<void> {
-    await this.client.Runtime.runIfWaitingForDebugger();
-    await this.ready;
+  /** Ends what the adapter holds of it. */
+  async kill(): Promise<void> {
+    this.end();
   }
 
   private push(p: Paused | null): void {
@@ -189,9 +139,235 @@ export class Replay {
     return 0;
   }
 
+  /** Its DevTools-protocol domains enabled, rewind's and Node's frames hidden. */
+  protected async attach(): Promise<void> {
+    await this.client.Runtime.enable();
+    await this.client.Debugger.enable({});
+    await this.client.Debugger.setBlackboxPatterns({ patterns: HIDDEN_FRAMES });
+  }
+}
+
+/**
+ * A worker thread of a replay, inspected through its process's inspector (the NodeWorker
+ * domain, as Node's own inspector and VS Code's js-debug reach workers): the worker's own
+ * DevTools-protocol session travels inside NodeWorker.sendMessageToWorker and
+ * receivedMessageFromWorker messages of the main thread's session. Its thread runs and
+ * pauses on its own, while the main thread goes on (or waits, at replay, for the worker's
+ * next message in its recorded place).
+ */
+export class WorkerThread extends Inspected {
+  private constructor(
+    readonly parent: Replay,
+    readonly sessionId: string,
+    /** In the order the replay's workers attached: the same worker in every replay of the run. */
+    readonly index: number,
+    readonly title: string,
+    client: Client,
+  ) {
+    super(client);
+  }
+
+  static async attach(parent: Replay, info: Attached, index: number): Promise<WorkerThread> {
+    const client = new WorkerSession(parent.client, info.sessionId) as unknown as Client;
+    const worker = new WorkerThread(parent, info.sessionId, index, info.workerInfo.title, client);
+    listen(parent.client, 'NodeWorker.detachedFromWorker', (d: { sessionId: string }) => {
+      if (d.sessionId === info.sessionId) worker.end();
+    });
+    await worker.attach();
+    return worker;
+  }
+
+  /** Lets a worker that waits for its debugger (started after NodeWorker.enable) run. */
+  async run(): Promise<void> {
+    await this.client.Runtime.runIfWaitingForDebugger();
+  }
+}
+
+interface Attached {
+  sessionId: string;
+  workerInfo: { workerId: string; type: string; title: string; url: string };
+  waitingForDebugger: boolean;
+}
+
+/**
+ * A DevTools-protocol session on a worker thread, carried by its process's session, with
+ * the surface the adapter uses of a chrome-remote-interface client: `send`, `on`, and the
+ * Debugger and Runtime domains' commands as methods.
+ */
+class WorkerSession {
+  private nextId = 1;
+  private readonly waiting = new Map<number, { resolve: (r: unknown) => void; reject: (e: Error) => void }>();
+  private readonly listeners = new Map<string, ((params: never) => void)[]>();
+  readonly Debugger = this.domain('Debugger');
+  readonly Runtime = this.domain('Runtime');
+
+  constructor(
+    private readonly carrier: Client,
+    private readonly sessionId: string,
+  ) {
+    listen(carrier, 'NodeWorker.receivedMessageFromWorker', (m: { sessionId: string; message: string }) => {
+      if (m.sessionId !== sessionId) return;
+      const msg = JSON.parse(m.message) as {
+        id?: number;
+        method?: string;
+        params?: never;
+        result?: unknown;
+        error?: { message: string };
+      };
+      if (msg.id !== undefined) {
+        const w = this.waiting.get(msg.id);
+        this.waiting.delete(msg.id);
+        if (msg.error) w?.reject(new Error(msg.error.message));
+        else w?.resolve(msg.result);
+      } else if (msg.method) for (const l of this.listeners.get(msg.method) ?? []) l(msg.params!);
+    });
+    listen(carrier, 'NodeWorker.detachedFromWorker', (d: { sessionId: string }) => {
+      if (d.sessionId !== sessionId) return;
+      for (const w of this.waiting.values()) w.reject(new Error('the worker thread ended'));
+      this.waiting.clear();
+    });
+  }
+
+  send(method: string, params: object = {}): Promise<unknown> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      call(this.carrier, 'NodeWorker.sendMessageToWorker', {
+        sessionId: this.sessionId,
+        message: JSON.stringify({ id, method, params }),
+      }).catch((e: Error) => {
+        this.waiting.delete(id);
+        reject(e);
+      });
+    });
+  }
+
+  on(method: string, listener: (params: never) => void): void {
+    this.listeners.set(method, [...(this.listeners.get(method) ?? []), listener]);
+  }
+
+  private domain(name: string): Record<string, (params?: object) => Promise<unknown>> {
+    return new Proxy({}, { get: (_, command: string) => (params?: object) => this.send(`${name}.${command}`, params) });
+  }
+}
+
+export class Replay extends Inspected {
+  /** Said by the replay once its wait for us is over: see handoff.ts, waitForClient. */
+  private readonly ready: Promise<void>;
+  readonly exitCode: Promise<number | null>;
+  /** Its worker threads, in the order they attached. */
+  readonly workers: WorkerThread[] = [];
+  /**
+   * Called with each worker thread as it attaches, before a worker started from then on
+   * runs (set by the adapter once the replay is the session's: its breakpoints go in first).
+   */
+  onWorker: ((worker: WorkerThread) => Promise<void>) | null = null;
+
+  private constructor(
+    private readonly child: ChildProcess,
+    client: Client,
+    exitCode: Promise<number | null>,
+    readonly spec: ReplaySpec,
+  ) {
+    super(client);
+    this.exitCode = exitCode;
+    this.ready = new Promise((resolve) => {
+      client.Runtime.consoleAPICalled((m) => {
+        if (m.args[0]?.value === CLIENT_READY) resolve();
+      });
+      void exitCode.then(() => resolve());
+    });
+    // Node keeps a process whose debugger is attached alive at exit until the client leaves.
+    client.Runtime.executionContextDestroyed(() => {
+      this.end();
+      void client.close();
+    });
+    // Attachments come one after another: a worker's index is its place in that order.
+    let attaching = Promise.resolve();
+    listen(client, 'NodeWorker.attachedToWorker', (info: Attached) => {
+      attaching = attaching.then(() => this.attachWorker(info)).catch(() => {});
+    });
+  }
+
+  /** From now on `onWorker` sees each worker thread as it attaches; those attached already, now. */
+  async adopt(onWorker: (worker: WorkerThread) => Promise<void>): Promise<void> {
+    this.onWorker = onWorker;
+    for (const worker of [...this.workers]) await onWorker(worker);
+  }
+
+  private async attachWorker(info: Attached): Promise<void> {
+    const worker = await WorkerThread.attach(this, info, this.workers.length);
+    this.workers.push(worker);
+    await this.onWorker?.(worker);
+    if (info.waitingForDebugger) await worker.run();
+  }
+
+  protected override end(): void {
+    super.end();
+    for (const w of this.workers) void w.kill();
+  }
+
+  /** Where the program's stdout and stderr lines go; null: dropped (a standby's replay of what the user saw). */
+  output: Output | null = null;
+
+  /**
+   * Starts the replay and attaches, leaving the program waiting for go(): a standby that
+   * has already paid its process start and its run to the stop. Output before the first
+   * go() is dropped unless `output` is set.
+   */
+  static async start(spec: ReplaySpec): Promise<Replay> {
+    const args = [
+      BIN,
+      'replay',
+      `--until=${spec.until}`,
+      '--inspect=127.0.0.1:0',
+      '--mark',
+      '--no-summary',
+      ...(spec.recording === undefined ? [] : [spec.recording]),
+    ];
+    if (spec.process !== undefined) args.push('-p', spec.process);
+    // Its own process group: the front end and the replayed program under it end together (kill()).
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    live.add(child);
+    const exitCode = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    void exitCode.then(() => live.delete(child));
+    let replay = null as Replay | null;
+    // What the program prints on its way to the stop, the user saw the first time.
+    const output: Output = (category, text) => replay?.output?.(category, text);
+    child.stdout!.on('data', (d: Buffer) => output('stdout', d.toString()));
+    let said = '';
+    let pending = '';
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stderr!.on('data', (d: Buffer) => {
+        pending += d.toString();
+        const lines = pending.split('\n');
+        pending = lines.pop()!;
+        for (const line of lines) {
+          if (!REWIND_LINE.test(line)) output('stderr', `${line}\n`);
+          else said += `${line}\n`;
+          const m = INSPECTOR_URL.exec(line);
+          if (m) resolve(m[1]);
+        }
+      });
+      void exitCode.then(() => reject(new ReplayFailed(`the replay ended before its stop:\n${said}${pending}`)));
+    });
+    const client = await CDP({ target: url, local: true });
+    replay = new Replay(child, client, exitCode, spec);
+    await replay.attach();
+    // Its worker threads: those running attach now, those started later wait for us to attach.
+    await call(client, 'NodeWorker.enable', { waitForDebuggerOnStart: true });
+    return replay;
+  }
+
+  /** Lets the program run to its first pause (the stop it was started for), ready for commands. */
+  async go(): Promise<void> {
+    await this.client.Runtime.runIfWaitingForDebugger();
+    await this.ready;
+  }
+
   /** Ends the replay (its process, and our client). */
-  async kill(): Promise<void> {
-    this.ended = true;
+  override async kill(): Promise<void> {
+    this.end();
     // The processes first: a client closing on a paused inspector may wait for an answer.
     killGroup(this.child);
     await this.exitCode;

@@ -20,7 +20,7 @@ import {
 } from '@vscode/debugadapter';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { DIST_URL } from '../paths.js';
-import { Replay, type CallFrame, type Paused } from './replay.js';
+import { Replay, type CallFrame, type Inspected, type Paused, type WorkerThread } from './replay.js';
 import { eventList, processList, type Listed, type ListedProcess } from './events.js';
 
 export interface LaunchArguments extends DebugProtocol.LaunchRequestArguments {
@@ -112,22 +112,34 @@ interface Position {
 const THREAD = 1;
 /** Frame ids of thread t > 1 are t * FRAMES + index. */
 const FRAMES = 100_000;
-/** At most this many other processes and worker threads of a recording are replayed as threads. */
+/** At most this many other processes of a recording are replayed as threads. */
 const MAX_SIDE_THREADS = 8;
+/** Worker thread k (in the order the main replay's workers attach) is thread WORKER_THREADS + k. */
+const WORKER_THREADS = THREAD + 1 + MAX_SIDE_THREADS;
 
 /**
- * Another process of the recording (each has its own log, so its replay stands alone:
- * `rewind replay -p PID`): a DAP thread of its own, replayed forward from its first event,
- * stopping at the session's breakpoints. Going back is for thread 1.
+ * A thread other than thread 1, stopping at the session's breakpoints:
+ * - another process of the recording (each has its own log, so its replay stands alone:
+ *   `rewind replay -p PID`), replayed from its first event. Going back re-executes that
+ *   replay from its first event (`process`), as thread 1 goes back, running `history` again;
+ * - a worker thread of thread 1's replay (`worker`): it replays within that process (its
+ *   messages really cross), so it lives as long as that replay. It only goes forward.
  */
 interface Side {
   id: number;
   name: string;
-  replay: Replay;
+  replay: Inspected;
   paused: Paused | null;
   cdp: Map<string, BreakpointSpec>;
   counts: Counts;
   applied: string;
+  /** The process's replay spec (`-p`), for a process; null for a worker thread. */
+  process: string | null;
+  worker: WorkerThread | null;
+  /** The commands run since its first event (a process's), and where it stands. */
+  history: Step[];
+  position: Position;
+  turnHits: { turn: number; hits: number };
 }
 
 export class RewindDebugSession extends LoggingDebugSession {
@@ -155,7 +167,7 @@ export class RewindDebugSession extends LoggingDebugSession {
   private paused: Paused | null = null;
   private position: Position = { turn: 0, seen: 0, hit: false };
   private turnHits = { turn: -1, hits: 0 };
-  private readonly variables = new Handles<{ replay: Replay; objectId: string }>();
+  private readonly variables = new Handles<{ replay: Inspected; objectId: string }>();
   private readonly sides = new Map<number, Side>();
   /** Output is held while re-executing: the user saw it the first time. */
   private quiet = false;
@@ -213,21 +225,23 @@ export class RewindDebugSession extends LoggingDebugSession {
     // replay's NodeWorker domain); forked and spawned Node processes are.
     const others = all.filter((p) => p.replayable && !p.thread && p.pid !== main?.pid).slice(0, MAX_SIDE_THREADS);
     for (const [i, p] of others.entries()) {
-      const replay = await Replay.start({ recording: this.args.recording, process: spec(p), until: 1 });
       const name = `${p.program} ${p.pid}`;
       const side: Side = {
         id: THREAD + 1 + i,
         name,
-        replay,
+        replay: await this.sideReplay(spec(p), name),
         paused: null,
         cdp: new Map(),
         counts: new Map(),
         applied: '',
+        process: spec(p),
+        worker: null,
+        history: [],
+        position: { turn: 0, seen: 0, hit: false },
+        turnHits: { turn: -1, hits: 0 },
       };
-      replay.output = (category, text) => this.sendEvent(new OutputEvent(`[${name}] ${text}`, category));
       this.sides.set(side.id, side);
-      await replay.go();
-      if ((await replay.nextPause()) === null) {
+      if ((await side.replay.nextPause()) === null) {
         this.sides.delete(side.id);
         continue;
       }
@@ -236,37 +250,176 @@ export class RewindDebugSession extends LoggingDebugSession {
     }
   }
 
-  /** Runs a side thread forward to its next stop (reported), or its end. */
-  private async runSide(side: Side, command: Command): Promise<void> {
-    try {
-      const key = JSON.stringify(this.stops);
-      if (key !== side.applied) {
-        await setStops(side.replay, this.stops, side.cdp);
-        side.applied = key;
+  /** A process's replay from its first event, run to it: its output goes to the client marked with its name. */
+  private async sideReplay(process: string, name: string): Promise<Replay> {
+    const replay = await Replay.start({ recording: this.args.recording, process, until: 1 });
+    replay.output = (category, text) => this.sendEvent(new OutputEvent(`[${name}] ${text}`, category));
+    await replay.go();
+    return replay;
+  }
+
+  /**
+   * A worker thread of thread 1's replay becomes a thread of the session as it attaches:
+   * the session's breakpoints go in before a worker started from then on runs.
+   */
+  private async adoptWorker(worker: WorkerThread): Promise<void> {
+    if (worker.parent !== this.replay) return;
+    const side: Side = {
+      id: WORKER_THREADS + worker.index,
+      name: worker.title || `worker ${worker.index + 1}`,
+      replay: worker,
+      paused: null,
+      cdp: new Map(),
+      counts: new Map(),
+      applied: '',
+      process: null,
+      worker,
+      history: [],
+      position: { turn: 0, seen: 0, hit: false },
+      turnHits: { turn: -1, hits: 0 },
+    };
+    // The session's stops may change meanwhile (a setBreakpoints request): set the latest.
+    while (side.applied !== JSON.stringify(this.stops)) {
+      const stops = this.stops;
+      await setStops(worker, stops, side.cdp);
+      side.applied = JSON.stringify(stops);
+    }
+    this.sides.set(side.id, side);
+    this.sendEvent(new ThreadEvent('started', side.id));
+    void this.runSide(side, null);
+  }
+
+  /** The worker threads of a replay being ended are threads no more. */
+  private dropWorkers(replay: Replay | null): void {
+    for (const side of [...this.sides.values()]) {
+      if (side.worker === null || side.worker.parent !== replay) continue;
+      this.sides.delete(side.id);
+      this.sendEvent(new ThreadEvent('exited', side.id));
+    }
+  }
+
+  /**
+   * Runs a side thread with `command` (null: it is running already) to the next pause the
+   * user should see (breakpoints that do not stop resume by themselves, a step that ends in
+   * rewind's frames goes on), or its end (null). A worker thread's stops pass by while
+   * thread 1 re-executes: it is a new run of the process, not the one the user looks at.
+   */
+  private async advanceSide(side: Side, command: Command | null, quiet: boolean): Promise<Paused | null> {
+    const replay = side.replay;
+    const key = JSON.stringify(this.stops);
+    if (key !== side.applied) {
+      await setStops(replay, this.stops, side.cdp);
+      side.applied = key;
+    }
+    for (;;) {
+      side.paused = null;
+      if (command !== null) await send(replay, command);
+      const p = await replay.nextPause();
+      if (p === null) return null;
+      command ??= 'resume';
+      if (replay.isRewindScript(p.callFrames[0].location.scriptId)) {
+        command = command === 'resume' ? 'resume' : 'stepInto';
+        continue;
       }
-      for (;;) {
-        side.paused = null;
-        await send(side.replay, command);
-        const p = await side.replay.nextPause();
-        if (p === null) break;
-        if (side.replay.isRewindScript(p.callFrames[0].location.scriptId)) {
-          command = command === 'resume' ? 'resume' : 'stepInto';
-          continue;
-        }
-        const atBreakpoint = (p.hitBreakpoints ?? []).length > 0;
-        const hit = await this.stopsHere(p, side.replay, side.cdp, side.counts);
-        if (!hit && command === 'resume' && atBreakpoint) continue;
-        side.paused = p;
-        const reason = p.reason === 'exception' ? 'exception' : command === 'resume' ? 'breakpoint' : 'step';
+      const atBreakpoint = (p.hitBreakpoints ?? []).length > 0;
+      const hit = await this.stopsHere(p, replay, side.cdp, side.counts, quiet || (side.worker !== null && this.quiet));
+      if (!hit && command === 'resume' && atBreakpoint) continue;
+      if (side.worker !== null && this.quiet) {
+        command = 'resume';
+        continue;
+      }
+      const turn = await replay.turnOf(p);
+      if (turn !== side.turnHits.turn) side.turnHits = { turn, hits: 0 };
+      if (hit) side.turnHits.hits++;
+      side.position = { turn, seen: side.turnHits.hits, hit };
+      side.paused = p;
+      return p;
+    }
+  }
+
+  /** Runs a side thread forward to its next stop (reported), or its end. */
+  private async runSide(side: Side, command: Command | null): Promise<void> {
+    try {
+      if (command !== null) side.history.push({ command, stops: this.stops });
+      const p = await this.advanceSide(side, command, false);
+      if (p !== null) {
+        const reason =
+          p.reason === 'exception' ? 'exception' : command === 'resume' || !command ? 'breakpoint' : 'step';
         this.sendEvent(new StoppedEvent(reason, side.id));
         return;
       }
     } catch (e) {
-      this.sendEvent(new OutputEvent(`rewind: thread ${side.name}: ${(e as Error).message}\n`, 'stderr'));
+      if (this.sides.get(side.id) === side)
+        this.sendEvent(new OutputEvent(`rewind: thread ${side.name}: ${(e as Error).message}\n`, 'stderr'));
     }
-    this.sides.delete(side.id);
-    this.sendEvent(new ThreadEvent('exited', side.id));
+    if (this.sides.get(side.id) === side) {
+      this.sides.delete(side.id);
+      this.sendEvent(new ThreadEvent('exited', side.id));
+    }
     await side.replay.kill();
+  }
+
+  /**
+   * Another process's thread back to an earlier point: a fresh replay of it from its first
+   * event runs `history` again, with its output held (the user saw it). Its stop is reported
+   * for `reason` (null: not reported, the replay is a search).
+   */
+  private async resetSide(side: Side, history: Step[], reason: string | null): Promise<void> {
+    if (side.process === null)
+      throw new Error(
+        `going back in a worker thread (${side.name}) is not supported: a worker replays inside its process, whose other threads run at their own pace; go back in thread ${THREAD} instead`,
+      );
+    await side.replay.kill();
+    side.paused = null;
+    const replay = await Replay.start({ recording: this.args.recording, process: side.process, until: 1 });
+    await replay.go();
+    side.replay = replay;
+    side.cdp = new Map();
+    side.counts = new Map();
+    side.applied = '';
+    side.history = [];
+    side.turnHits = { turn: -1, hits: 0 };
+    side.position = { turn: 0, seen: 0, hit: false };
+    side.paused = await replay.nextPause();
+    if (side.paused === null) throw new Error(`the replay of ${side.name} ended before its first event`);
+    for (const step of history) {
+      side.history.push(step);
+      const saved = this.stops;
+      this.stops = step.stops;
+      try {
+        if ((await this.advanceSide(side, step.command, true)) === null)
+          throw new Error(`the re-executed run of ${side.name} ended early: the replay diverged`);
+      } finally {
+        this.stops = saved;
+      }
+    }
+    if (reason === null) return;
+    replay.output = (category, text) => this.sendEvent(new OutputEvent(`[${side.name}] ${text}`, category));
+    this.sendEvent(new StoppedEvent(reason, side.id));
+  }
+
+  /** stepBack in another process's thread: one command less from its first event. */
+  private async stepBackSide(side: Side): Promise<void> {
+    if (side.process !== null && side.history.length === 0)
+      throw new Error(`${side.name} is at its first event: there is no step to go back`);
+    await this.resetSide(side, side.history.slice(0, -1), 'step');
+  }
+
+  /** reverseContinue in another process's thread: to the last stop before here, found by following its run from its first event. */
+  private async reverseContinueSide(side: Side): Promise<void> {
+    const here = side.position;
+    const earlier = (p: Position) =>
+      p.turn < here.turn || (p.turn === here.turn && p.seen < here.seen + (here.hit ? 0 : 1));
+    await this.resetSide(side, [], null);
+    let passed = 0;
+    const resume: Step = { command: 'resume', stops: this.stops };
+    while ((await this.advanceSide(side, 'resume', true)) !== null && side.position.hit && earlier(side.position))
+      passed++;
+    await this.resetSide(
+      side,
+      Array.from({ length: passed }, () => resume),
+      passed > 0 ? 'breakpoint' : 'entry',
+    );
   }
 
   /** The side thread a request names, or null for thread 1. */
@@ -278,7 +431,7 @@ export class RewindDebugSession extends LoggingDebugSession {
   }
 
   /** The replay and pause a request about `threadId` (or a frame id of it) looks at. */
-  private view(threadId: number | undefined): { replay: Replay | null; paused: Paused | null } {
+  private view(threadId: number | undefined): { replay: Inspected | null; paused: Paused | null } {
     const side = this.side(threadId);
     return side ? { replay: side.replay, paused: side.paused } : { replay: this.replay, paused: this.paused };
   }
@@ -501,9 +654,10 @@ export class RewindDebugSession extends LoggingDebugSession {
   /** Does this pause stop for a breakpoint or an exception? Evaluates conditions and logpoints off the log. */
   private async stopsHere(
     p: Paused,
-    replay = this.replay!,
+    replay: Inspected = this.replay!,
     cdp = this.cdpBreakpoints,
     hitCounts = this.hitCounts,
+    quiet = this.quiet,
   ): Promise<boolean> {
     if (p.reason === 'exception' || p.reason === 'promiseRejection') return true;
     const specs = (p.hitBreakpoints ?? []).map((id) => cdp.get(id)).filter((b): b is BreakpointSpec => b !== undefined);
@@ -519,7 +673,7 @@ export class RewindDebugSession extends LoggingDebugSession {
       if (b.hitCondition && !hitReached(b.hitCondition, count)) continue;
       if (b.logMessage !== undefined) {
         const text = await this.interpolate(replay, p.callFrames[0], b.logMessage);
-        if (!this.quiet) this.sendEvent(new OutputEvent(`${text}\n`, 'console'));
+        if (!quiet) this.sendEvent(new OutputEvent(`${text}\n`, 'console'));
         continue;
       }
       stops = true;
@@ -527,7 +681,7 @@ export class RewindDebugSession extends LoggingDebugSession {
     return stops;
   }
 
-  private async interpolate(replay: Replay, frame: CallFrame, message: string): Promise<string> {
+  private async interpolate(replay: Inspected, frame: CallFrame, message: string): Promise<string> {
     const parts = message.split(/(\{[^}]+\})/);
     const out: string[] = [];
     for (const part of parts) {
@@ -578,6 +732,7 @@ export class RewindDebugSession extends LoggingDebugSession {
    * for `reason`. `start`: the hit counts at the origin, and its place among the known stops.
    */
   private async goTo(origin: number, history: Step[], reason: string | null, start: Start): Promise<void> {
+    this.dropWorkers(this.replay);
     await this.replay?.kill();
     this.replay = null;
     this.applied = '';
@@ -596,6 +751,7 @@ export class RewindDebugSession extends LoggingDebugSession {
       if (!this.quiet) this.sendEvent(new OutputEvent(text, category));
     };
     this.replay = replay;
+    await replay.adopt((worker) => this.adoptWorker(worker));
     await replay.go();
     const first = await replay.nextPause();
     if (first === null) throw new Error(`the replay ended before event ${origin}`);
@@ -673,8 +829,15 @@ export class RewindDebugSession extends LoggingDebugSession {
   private backwardsIn(threadId: number): void {
     if (threadId === THREAD) return;
     throw new Error(
-      `going back is for thread ${THREAD}, the process the session was launched on: to go back in ${this.side(threadId)?.name ?? `thread ${threadId}`}, launch with "process" naming it`,
+      `goto and restartFrame are for thread ${THREAD}, the process the session was launched on: to use them in ${this.side(threadId)?.name ?? `thread ${threadId}`}, launch with "process" naming it`,
     );
+  }
+
+  /** The side thread a reverse request names (paused), or null for thread 1. */
+  private pausedSide(threadId: number): Side | null {
+    const side = this.side(threadId);
+    if (side && !side.paused) throw new Error(`thread ${threadId} (${side.name}) is running: pause it first`);
+    return side;
   }
 
   /** The last known stop before the pause at `chain`. */
@@ -688,7 +851,8 @@ export class RewindDebugSession extends LoggingDebugSession {
     args: DebugProtocol.StepBackArguments,
   ): Promise<void> {
     await this.guard(response, async () => {
-      this.backwardsIn(args.threadId);
+      const side = this.pausedSide(args.threadId);
+      if (side) return this.stepBackSide(side);
       const back = this.stepBackTarget();
       if (back) await this.goTo(back.origin, back.history, 'step', back.start);
       else await this.goTo(this.origin, [], 'step', this.originStart);
@@ -700,7 +864,8 @@ export class RewindDebugSession extends LoggingDebugSession {
     args: DebugProtocol.ReverseContinueArguments,
   ): Promise<void> {
     await this.guard(response, async () => {
-      this.backwardsIn(args.threadId);
+      const side = this.pausedSide(args.threadId);
+      if (side) return this.reverseContinueSide(side);
       const first = this.events[0].n;
       const resume: Step = { command: 'resume', stops: this.stops };
       let known: Known;
@@ -877,7 +1042,7 @@ export class RewindDebugSession extends LoggingDebugSession {
   }
 
   /** The thread's replay and the call frame a frame id names. */
-  private frame(frameId: number): { replay: Replay | null; frame: CallFrame | undefined } {
+  private frame(frameId: number): { replay: Inspected | null; frame: CallFrame | undefined } {
     const thread = frameId >= FRAMES ? Math.floor(frameId / FRAMES) : THREAD;
     const { replay, paused } = this.view(thread);
     return { replay, frame: paused?.callFrames[frameId % FRAMES] };
@@ -945,7 +1110,12 @@ export class RewindDebugSession extends LoggingDebugSession {
   }
 
   protected override loadedSourcesRequest(response: DebugProtocol.LoadedSourcesResponse): void {
-    const sources = [...(this.replay?.scripts.values() ?? [])]
+    const workers = [...this.sides.values()].filter((side) => side.worker !== null);
+    const urls = new Set([
+      ...(this.replay?.scripts.values() ?? []),
+      ...workers.flatMap((w) => [...w.replay.scripts.values()]),
+    ]);
+    const sources = [...urls]
       .filter((u) => u.startsWith('file://') && !u.startsWith(DIST_URL))
       .map((u) => ({ name: path.basename(fileURLToPath(u)), path: fileURLToPath(u) }));
     response.body = { sources };
@@ -981,7 +1151,7 @@ export class RewindDebugSession extends LoggingDebugSession {
 }
 
 /** Makes `replay`'s breakpoints `stops`; `cdp` maps its CDP breakpoint ids to them. */
-async function setStops(replay: Replay, stops: Stops, cdp: Map<string, BreakpointSpec>): Promise<void> {
+async function setStops(replay: Inspected, stops: Stops, cdp: Map<string, BreakpointSpec>): Promise<void> {
   const { client } = replay;
   for (const id of cdp.keys()) await client.Debugger.removeBreakpoint({ breakpointId: id });
   cdp.clear();
@@ -998,7 +1168,7 @@ async function setStops(replay: Replay, stops: Stops, cdp: Map<string, Breakpoin
   await client.Debugger.setPauseOnExceptions({ state: stops.exceptions });
 }
 
-function send(replay: Replay, command: Command): Promise<unknown> {
+function send(replay: Inspected, command: Command): Promise<unknown> {
   const d = replay.client.Debugger;
   if (command === 'resume') return d.resume({});
   if (command === 'stepInto') return d.stepInto({});
