@@ -115,11 +115,27 @@ describe('rewind dap: threads', () => {
     expect(seen.map((s) => [s.i, s.draw])).toEqual(draws.map((d, i) => [String(i), d]));
     // Going back in a worker thread is refused, saying why.
     await expect(dc!.stepBackRequest({ threadId: FIRST_WORKER })).rejects.toThrow(/worker thread .* not supported/);
-    // On to the end: the worker's thread exits, the run ends, and the output is the recorded run's, byte for byte.
+    // The main thread, running all along, waits for the worker's message in its recorded place:
+    // it stops in its message listener only once the worker goes on, with the worker's sum.
+    const mainFile = fixture('dap-worker.cjs');
+    await dc!.setBreakpointsRequest({
+      source: { path: mainFile },
+      breakpoints: [{ line: lineOf(mainFile, '// main got') }],
+    });
     await dc!.setBreakpointsRequest({ source: { path: workerFile }, breakpoints: [] });
     const exited = eventWhere('thread', (e) => e.body.reason === 'exited' && e.body.threadId === FIRST_WORKER);
+    const [main] = await Promise.all([
+      eventWhere('stopped', (e) => e.body.threadId === 1),
+      dc!.continueRequest({ threadId: FIRST_WORKER }),
+    ]);
+    expect(main.body.reason).toBe('breakpoint');
+    const frame = (await dc!.stackTraceRequest({ threadId: 1 })).body.stackFrames[0];
+    const sum = draws.reduce((a, d) => a + Number(d), 0);
+    expect((await dc!.evaluateRequest({ expression: 'm.sum', frameId: frame.id })).body.result).toBe(String(sum));
+    // On to the end: the worker's thread exits, the run ends, and the output is the recorded run's, byte for byte.
+    await dc!.setBreakpointsRequest({ source: { path: mainFile }, breakpoints: [] });
     const terminated = dc!.waitForEvent('terminated');
-    await dc!.continueRequest({ threadId: FIRST_WORKER });
+    await dc!.continueRequest({ threadId: 1 });
     await exited;
     await terminated;
     expect(output.join('').replace(/^\[#\d+\] /gm, '')).toBe(rec.stdout.toString());

@@ -5,6 +5,7 @@ import { EXIT } from '../exit-codes.js';
 import { ENV } from '../session/env.js';
 import { original } from '../node/originals.js';
 import type { ReplayHook, ReplaySession } from '../session/replay.js';
+import { waitForPausedThreads } from '../session/replay-dispatcher.js';
 import { TAGS } from '../trace/format.js';
 import { TraceReader } from '../trace/reader.js';
 import {
@@ -211,6 +212,7 @@ function address(spec: string | undefined): Address | null {
 export function attach(session: ReplaySession): void {
   const env = process.env;
   const until = env[ENV.UNTIL] ? Number(env[ENV.UNTIL]) : null;
+  if (env[ENV.INSPECT]) waitForPausedThreads();
   const controller = new Controller(
     new ControlChannel(Number(env[ENV.CONTROL])),
     {
