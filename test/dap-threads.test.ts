@@ -186,4 +186,53 @@ describe('rewind dap: threads', () => {
     const parent = (await dc!.stackTraceRequest({ threadId: 1 })).body.stackFrames;
     expect(parent.every((f) => f.source?.path !== childFile)).toBe(true);
   }, 120_000);
+
+  it('restartFrame on an async function resumed after its await: back to its entry in an earlier turn, or refused when that entry is not one call', async () => {
+    const rec = await record('dap-async.cjs');
+    expect(rec.status, rec.stderr.toString()).toBe(0);
+    const file = fixture('dap-async.cjs');
+    const entry = lineOf(file, '// entry');
+    const after = lineOf(file, '// after await');
+    await open();
+    await launch(rec.dir, file, entry);
+    await dc!.setBreakpointsRequest({ source: { path: file }, breakpoints: [{ line: entry }, { line: after }] });
+    const locals = async () => {
+      const frame = (await dc!.stackTraceRequest({ threadId: 1 })).body.stackFrames[0];
+      const scopes = await dc!.scopesRequest({ frameId: frame.id });
+      const local = scopes.body.scopes.find((s) => s.name === 'Locals')!;
+      const vars = (await dc!.variablesRequest({ variablesReference: local.variablesReference })).body.variables;
+      return { line: frame.line, name: frame.name, vars: Object.fromEntries(vars.map((v) => [v.name, v.value])) };
+    };
+    const stop = async () => {
+      await Promise.all([dc!.waitForEvent('stopped'), dc!.continueRequest({ threadId: 1 })]);
+      return locals();
+    };
+    const entered = await stop();
+    const position = async () => (await dc!.customRequest('rewind/position')).body as { turn: number };
+    const enteredIn = (await position()).turn;
+    expect(entered.line).toBe(entry);
+    expect(entered.vars.label).toBe('"once"');
+    const resumed = await stop();
+    expect(resumed.line).toBe(after);
+    expect(resumed.vars.label).toBe('"once"');
+    const frameId = (await dc!.stackTraceRequest({ threadId: 1 })).body.stackFrames[0].id;
+    const [restarted] = await Promise.all([dc!.waitForEvent('stopped'), dc!.restartFrameRequest({ frameId })]);
+    expect(restarted.body.reason).toBe('restart');
+    expect(await locals()).toEqual(entered);
+    // In the first timer's turn: the await resumed in a later one.
+    expect(enteredIn).toBe(1);
+    expect((await position()).turn).toBe(enteredIn);
+    // Forwards again: the same resumption.
+    expect(await stop()).toEqual(resumed);
+    // Two calls entered in one turn, and one before: which of them a resumed frame is, is not known.
+    const a = await stop();
+    expect(a.vars.label).toBe('"a"');
+    await stop();
+    const resumedA = await stop();
+    expect(resumedA).toMatchObject({ line: after, vars: { label: '"a"' } });
+    const id = (await dc!.stackTraceRequest({ threadId: 1 })).body.stackFrames[0].id;
+    await expect(dc!.restartFrameRequest({ frameId: id })).rejects.toThrow(/entered 3 times/);
+    // Refused, the program stays where it was.
+    expect(await locals()).toEqual(resumedA);
+  }, 120_000);
 });

@@ -924,7 +924,11 @@ export class RewindDebugSession extends LoggingDebugSession {
    * Back to where the selected frame's function was entered, by re-execution. The entry is
    * the call whose callers are where they are now (same functions, same places) in the same
    * turn: counting such entries from here to the end of the run, and from the turn's start,
-   * gives which one it was; a fresh replay from the turn's start resumes to it.
+   * gives which one it was; a fresh replay from the turn's start resumes to it. A frame
+   * entered in an earlier turn (an async function resumed after an await) was entered by
+   * the one call of its function before this turn, if there was just one: a fresh replay
+   * from the first event finds it. With several, which one this frame is cannot be told:
+   * refused, and the program is put back where it was.
    */
   protected override async restartFrameRequest(
     response: DebugProtocol.RestartFrameResponse,
@@ -972,18 +976,61 @@ export class RewindDebugSession extends LoggingDebugSession {
         while ((await this.run(resume)) && this.position.turn === turn) if (isEntry(this.paused!)) n++;
         return n;
       };
+      const was = { origin: this.origin, history: [...this.history], start: this.originStart };
       const after = await count();
       const origin = this.turnEvents.has(turn) ? turn : this.events[0].n;
       await this.goTo(origin, [], null, UNKNOWN);
       // A turn's callback is entered at the replay's first pause (a step, not a breakpoint hit).
       const first = isEntry(this.paused!) ? 1 : 0;
       const which = first + (await count()) - after;
-      if (which < 1) throw new Error("the frame's entry was not found again: the replay diverged");
-      await this.goTo(
-        origin,
-        Array.from({ length: which - first }, () => resume),
-        'restart',
-        UNKNOWN,
+      if (which >= 1)
+        return this.goTo(
+          origin,
+          Array.from({ length: which - first }, () => resume),
+          'restart',
+          UNKNOWN,
+        );
+      // Entered in an earlier turn (an async function resumed after an await). This pause is
+      // the k-th time the run reaches the frame's place: counted from here to the end, and
+      // over the whole run. The calls of its function before that are its possible entries.
+      await this.goTo(was.origin, was.history, null, was.start);
+      const place: BreakpointSpec = {
+        file: entry.file,
+        line: frame.location.lineNumber + 1,
+        column: (frame.location.columnNumber ?? 0) + 1,
+      };
+      const stopsAt = (breakpoints: BreakpointSpec[]): Step => ({
+        command: 'resume',
+        stops: { breakpoints, exceptions: 'none' },
+      });
+      const at = (b: BreakpointSpec) =>
+        (this.paused!.hitBreakpoints ?? []).some((id) => this.cdpBreakpoints.get(id) === b);
+      this.quiet = true;
+      let later = 0;
+      while (await this.run(stopsAt([place]))) if (at(place)) later++;
+      const start = this.events[0].n;
+      await this.goTo(start, [], null, UNKNOWN);
+      this.quiet = true;
+      const both = stopsAt([entry, place]);
+      const passes: ('entry' | 'place')[] = [];
+      while (await this.run(both)) {
+        if (at(entry)) passes.push('entry');
+        if (at(place)) passes.push('place');
+      }
+      const k = passes.filter((p) => p === 'place').length - later;
+      // The entries before the k-th pass by the frame's place.
+      let before = 0;
+      for (let i = 0, places = 0; i < passes.length && places < k; i++)
+        if (passes[i] === 'place') places++;
+        else before++;
+      // Just one call before here: this frame's. The first entry of the run, one resume away.
+      if (k >= 1 && before === 1) return this.goTo(start, [resume], 'restart', UNKNOWN);
+      await this.goTo(was.origin, was.history, 'restart', was.start);
+      const name = frame.functionName || 'the function';
+      throw new Error(
+        k < 1 || before === 0
+          ? `${name} was entered before this turn, and its entry was not found again: the replay diverged`
+          : `${name} was entered in an earlier turn, and it was entered ${before} times before this point: which of those calls this frame is cannot be told. Set a breakpoint on its first line and use Reverse Continue`,
       );
     });
   }
