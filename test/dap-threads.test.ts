@@ -88,6 +88,7 @@ describe('rewind dap: threads', () => {
     expect((await started).body.threadId).toBe(FIRST_WORKER);
     const threads = (await dc!.threadsRequest()).body.threads;
     expect(threads.map((t) => t.id)).toEqual([1, FIRST_WORKER]);
+    expect(threads[1].name).toMatch(/worker.*dap-worker-thread\.cjs/);
     // The main thread is paused at its first event: the job goes to the worker once it runs.
     const [first] = await Promise.all([
       eventWhere('stopped', (e) => e.body.threadId === FIRST_WORKER),
@@ -103,6 +104,24 @@ describe('rewind dap: threads', () => {
     ]);
     expect(step.body.reason).toBe('step');
     expect(await top(FIRST_WORKER)).toEqual({ ...seen[0], line: loopLine + 1 });
+    // Into keep() and out again, on the worker's thread.
+    const [into] = await Promise.all([
+      eventWhere('stopped', (e) => e.body.threadId === FIRST_WORKER),
+      dc!.stepInRequest({ threadId: FIRST_WORKER }),
+    ]);
+    expect(into.body.reason).toBe('step');
+    const inKeep = (await dc!.stackTraceRequest({ threadId: FIRST_WORKER })).body.stackFrames;
+    expect(inKeep[0]).toMatchObject({ name: 'keep', line: lineOf(workerFile, '// worker keeps') });
+    const drawInKeep = await dc!.evaluateRequest({ expression: 'draw', frameId: inKeep[0].id });
+    expect(drawInKeep.body.result).toBe(draws[0]);
+    await Promise.all([
+      eventWhere('stopped', (e) => e.body.threadId === FIRST_WORKER),
+      dc!.stepOutRequest({ threadId: FIRST_WORKER }),
+    ]);
+    const out = (await dc!.stackTraceRequest({ threadId: FIRST_WORKER })).body.stackFrames[0];
+    expect(out.source?.path).toBe(workerFile);
+    expect(out.name).not.toBe('keep');
+    expect((await dc!.evaluateRequest({ expression: 'i', frameId: out.id })).body.result).toBe('0');
     for (let k = 1; k < 3; k++) {
       const [e] = await Promise.all([
         eventWhere('stopped', (e) => e.body.threadId === FIRST_WORKER),

@@ -169,7 +169,10 @@ export class WorkerThread extends Inspected {
 
   static async attach(parent: Replay, info: Attached, index: number): Promise<WorkerThread> {
     const client = new WorkerSession(parent.client, info.sessionId) as unknown as Client;
-    const worker = new WorkerThread(parent, info.sessionId, index, info.workerInfo.title, client);
+    // Node's title ("[worker 1]") and the worker's file, as a thread's name.
+    const file = info.workerInfo.url.split('/').pop();
+    const title = [info.workerInfo.title, file].filter(Boolean).join(' ');
+    const worker = new WorkerThread(parent, info.sessionId, index, title, client);
     listen(parent.client, 'NodeWorker.detachedFromWorker', (d: { sessionId: string }) => {
       if (d.sessionId === info.sessionId) worker.end();
     });
