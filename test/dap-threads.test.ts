@@ -234,6 +234,11 @@ describe('rewind dap: threads', () => {
     const resumed = await stop();
     expect(resumed.line).toBe(after);
     expect(resumed.vars.label).toBe('"once"');
+    // Resumed in the sleep's timer turn, the second turn: the pause has no frame of rewind's, and still its turn is known.
+    const turns = ((await dc!.customRequest('rewind/events')).body.events as { n: number; kind: string }[]).filter(
+      (e) => e.kind === 'turn',
+    );
+    expect((await position()).turn).toBe(turns[1].n);
     const frameId = (await dc!.stackTraceRequest({ threadId: 1 })).body.stackFrames[0].id;
     const [restarted] = await Promise.all([dc!.waitForEvent('stopped'), dc!.restartFrameRequest({ frameId })]);
     expect(restarted.body.reason).toBe('restart');
@@ -253,5 +258,32 @@ describe('rewind dap: threads', () => {
     await expect(dc!.restartFrameRequest({ frameId: id })).rejects.toThrow(/entered 3 times/);
     // Refused, the program stays where it was.
     expect(await locals()).toEqual(resumedA);
+  }, 120_000);
+
+  it('reverseContinue from a pause in a promise continuation, with breakpoints just set: the previous hits, in their turns', async () => {
+    const rec = await record('dap-async.cjs');
+    expect(rec.status, rec.stderr.toString()).toBe(0);
+    const file = fixture('dap-async.cjs');
+    const after = lineOf(file, '// after await');
+    await open();
+    await launch(rec.dir, file, lineOf(file, '// entry'));
+    const label = async () => {
+      const frame = (await dc!.stackTraceRequest({ threadId: 1 })).body.stackFrames[0];
+      expect(frame.line).toBe(after);
+      return (await dc!.evaluateRequest({ expression: 'label', frameId: frame.id })).body.result;
+    };
+    const go = (request: () => Promise<unknown>) => Promise.all([dc!.waitForEvent('stopped'), request()]);
+    await go(() => dc!.continueRequest({ threadId: 1 }));
+    await go(() => dc!.continueRequest({ threadId: 1 }));
+    // Past the first call's resumption: new breakpoints, whose earlier stops are not known.
+    await dc!.setBreakpointsRequest({ source: { path: file }, breakpoints: [{ line: after }] });
+    await go(() => dc!.continueRequest({ threadId: 1 }));
+    expect(await label()).toBe('"a"');
+    await go(() => dc!.continueRequest({ threadId: 1 }));
+    expect(await label()).toBe('"b"');
+    await go(() => dc!.reverseContinueRequest({ threadId: 1 }));
+    expect(await label()).toBe('"a"');
+    await go(() => dc!.reverseContinueRequest({ threadId: 1 }));
+    expect(await label()).toBe('"once"');
   }, 120_000);
 });

@@ -124,17 +124,45 @@ export class Inspected {
     };
   }
 
+  /**
+   * A function of rewind's, in the replay, that says which turn it is running (see
+   * debug/position.ts): taken off the first insideTurn frame seen, without waiting for it.
+   */
+  private turnNow: Promise<string | null> | null = null;
+
   /** The turn event a pause is in: from rewind's frames on its stack; 0 for the main script. */
   async turnOf(p: Paused): Promise<number> {
     for (const f of p.callFrames) {
       if (!this.isRewindScript(f.location.scriptId)) continue;
       const name = f.functionName === 'insideTurn' ? 'turn' : f.functionName === 'stopBefore' ? 'event' : null;
       if (!name) continue;
+      // Asked now, answered while the program goes on: the command is queued before any resume.
+      if (this.turnNow === null)
+        this.turnNow = this.client.Debugger.evaluateOnCallFrame({
+          callFrameId: f.callFrameId,
+          expression: 'now',
+          objectGroup: 'rewind-turn',
+          silent: true,
+        }).then(
+          (r) => (r.result.type === 'function' ? (r.result.objectId ?? null) : null),
+          () => null,
+        );
       // Their `this` is the number, in the pause itself. An evaluation costs ~40 ms: Node's
       // inspector writes its scriptParsed event and its answer separately, and Nagle holds
       // the answer until the client's delayed ACK of the event.
       if (f.this.type === 'number') return f.this.value as number;
       return Number((await this.evaluate(f, name)).value);
+    }
+    // In a promise's continuation after a turn's callback (no frame of rewind's): ask the replay.
+    const now = await this.turnNow;
+    if (now) {
+      const r = await this.client.Runtime.callFunctionOn({
+        objectId: now,
+        functionDeclaration: 'function () { return this(); }',
+        returnByValue: true,
+        silent: true,
+      }).catch(() => null);
+      if (typeof r?.result.value === 'number') return r.result.value;
     }
     return 0;
   }

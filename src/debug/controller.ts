@@ -19,7 +19,7 @@ import {
 } from './handoff.js';
 import { TurnCoverage } from './coverage.js';
 import { countWritten, markLines } from './output.js';
-import { insideTurn } from './position.js';
+import { insideTurn, turnStarts } from './position.js';
 import { ControlChannel, type Goal, type Report } from './protocol.js';
 import { callSite, siteAt } from './sites.js';
 import { stopBefore } from './trampoline.js';
@@ -95,6 +95,7 @@ class Controller implements ReplayHook {
   }
 
   turn(n: number, op: number, enter: () => void): void {
+    turnStarts(n);
     const cov = this.coverage;
     const last = n === this.tags.length - 1;
     cov?.turnStarts(n, op);
