@@ -126,9 +126,32 @@ export class Inspected {
 
   /**
    * A function of rewind's, in the replay, that says which turn it is running (see
-   * debug/position.ts): taken off the first insideTurn frame seen, without waiting for it.
+   * debug/position.ts), taken off an insideTurn or stopBefore frame. Taking it costs ~40 ms
+   * (an evaluation, see below): done as a replay arrives at its stop (arrive()), ahead of
+   * time for a standby replay, or else without waiting, at the first pause that allows it.
    */
   private turnNow: Promise<string | null> | null = null;
+
+  /** Takes the turn function off `p`'s stack, if a frame there has it. */
+  protected learnTurns(p: Paused): Promise<string | null> | null {
+    if (this.turnNow !== null) return this.turnNow;
+    const f = p.callFrames.find(
+      (f) =>
+        this.isRewindScript(f.location.scriptId) &&
+        (f.functionName === 'insideTurn' || f.functionName === 'stopBefore'),
+    );
+    if (!f) return null;
+    this.turnNow = this.client.Debugger.evaluateOnCallFrame({
+      callFrameId: f.callFrameId,
+      expression: 'now',
+      objectGroup: 'rewind-turn',
+      silent: true,
+    }).then(
+      (r) => (r.result.type === 'function' ? (r.result.objectId ?? null) : null),
+      () => null,
+    );
+    return this.turnNow;
+  }
 
   /** The turn event a pause is in: from rewind's frames on its stack; 0 for the main script. */
   async turnOf(p: Paused): Promise<number> {
@@ -137,16 +160,7 @@ export class Inspected {
       const name = f.functionName === 'insideTurn' ? 'turn' : f.functionName === 'stopBefore' ? 'event' : null;
       if (!name) continue;
       // Asked now, answered while the program goes on: the command is queued before any resume.
-      if (this.turnNow === null)
-        this.turnNow = this.client.Debugger.evaluateOnCallFrame({
-          callFrameId: f.callFrameId,
-          expression: 'now',
-          objectGroup: 'rewind-turn',
-          silent: true,
-        }).then(
-          (r) => (r.result.type === 'function' ? (r.result.objectId ?? null) : null),
-          () => null,
-        );
+      void this.learnTurns(p);
       // Their `this` is the number, in the pause itself. An evaluation costs ~40 ms: Node's
       // inspector writes its scriptParsed event and its answer separately, and Nagle holds
       // the answer until the client's delayed ACK of the event.
@@ -394,6 +408,23 @@ export class Replay extends Inspected {
   async go(): Promise<void> {
     await this.client.Runtime.runIfWaitingForDebugger();
     await this.ready;
+  }
+
+  private arrival: Promise<Paused | null> | null = null;
+
+  /**
+   * Runs the program to its stop (go()) and returns that first pause (null: it ended
+   * first), having taken the turn function off its stack (see turnNow). Once: a standby
+   * replay arrives ahead of time, and the request that takes it finds it there.
+   */
+  arrive(): Promise<Paused | null> {
+    this.arrival ??= (async () => {
+      await this.go();
+      const first = await this.nextPause();
+      if (first) await this.learnTurns(first);
+      return first;
+    })();
+    return this.arrival;
   }
 
   /** Ends the replay (its process, and our client). */

@@ -221,15 +221,16 @@ export class RewindDebugSession extends LoggingDebugSession {
       all.find((p) => p.default) ??
       all[0];
     // A worker thread replays only within its process's replay (`-p PID/T` replays the
-    // process): worker threads are not threads of the session yet (that needs the main
-    // replay's NodeWorker domain); forked and spawned Node processes are.
+    // process): thread 1's worker threads become threads as its replay starts them
+    // (adoptWorker); forked and spawned Node processes are threads of their own here.
     const others = all.filter((p) => p.replayable && !p.thread && p.pid !== main?.pid).slice(0, MAX_SIDE_THREADS);
     for (const [i, p] of others.entries()) {
       const name = `${p.program} ${p.pid}`;
+      const replay = await this.sideReplay(spec(p), name);
       const side: Side = {
         id: THREAD + 1 + i,
         name,
-        replay: await this.sideReplay(spec(p), name),
+        replay,
         paused: null,
         cdp: new Map(),
         counts: new Map(),
@@ -241,7 +242,7 @@ export class RewindDebugSession extends LoggingDebugSession {
         turnHits: { turn: -1, hits: 0 },
       };
       this.sides.set(side.id, side);
-      if ((await side.replay.nextPause()) === null) {
+      if ((await replay.arrive()) === null) {
         this.sides.delete(side.id);
         continue;
       }
@@ -254,7 +255,6 @@ export class RewindDebugSession extends LoggingDebugSession {
   private async sideReplay(process: string, name: string): Promise<Replay> {
     const replay = await Replay.start({ recording: this.args.recording, process, until: 1 });
     replay.output = (category, text) => this.sendEvent(new OutputEvent(`[${name}] ${text}`, category));
-    await replay.go();
     return replay;
   }
 
@@ -372,7 +372,6 @@ export class RewindDebugSession extends LoggingDebugSession {
     await side.replay.kill();
     side.paused = null;
     const replay = await Replay.start({ recording: this.args.recording, process: side.process, until: 1 });
-    await replay.go();
     side.replay = replay;
     side.cdp = new Map();
     side.counts = new Map();
@@ -380,7 +379,7 @@ export class RewindDebugSession extends LoggingDebugSession {
     side.history = [];
     side.turnHits = { turn: -1, hits: 0 };
     side.position = { turn: 0, seen: 0, hit: false };
-    side.paused = await replay.nextPause();
+    side.paused = await replay.arrive();
     if (side.paused === null) throw new Error(`the replay of ${side.name} ended before its first event`);
     for (const step of history) {
       side.history.push(step);
@@ -752,8 +751,7 @@ export class RewindDebugSession extends LoggingDebugSession {
     };
     this.replay = replay;
     await replay.adopt((worker) => this.adoptWorker(worker));
-    await replay.go();
-    const first = await replay.nextPause();
+    const first = await replay.arrive();
     if (first === null) throw new Error(`the replay ended before event ${origin}`);
     this.paused = first;
     this.position = { turn: await replay.turnOf(first), seen: 0, hit: false };
@@ -798,7 +796,13 @@ export class RewindDebugSession extends LoggingDebugSession {
     }
     for (const origin of wanted) {
       if (this.standby.has(origin)) continue;
-      const ready = Replay.start({ recording: this.args.recording, process: this.args.process, until: origin });
+      // Run to its stop too, so that the request pays nothing but its own steps.
+      const ready = Replay.start({ recording: this.args.recording, process: this.args.process, until: origin }).then(
+        async (replay) => {
+          await replay.arrive();
+          return replay;
+        },
+      );
       ready.catch(() => {}); // the request that takes it sees the failure
       this.standby.set(origin, ready);
     }
