@@ -343,8 +343,15 @@ export class RewindDebugSession extends LoggingDebugSession {
       if (command !== null) side.history.push({ command, stops: this.stops });
       const p = await this.advanceSide(side, command, false);
       if (p !== null) {
+        const running = command === 'resume' || command === null;
         const reason =
-          p.reason === 'exception' ? 'exception' : command === 'resume' || !command ? 'breakpoint' : 'step';
+          p.reason === 'exception'
+            ? 'exception'
+            : !running
+              ? 'step'
+              : (p.hitBreakpoints ?? []).length > 0
+                ? 'breakpoint'
+                : 'pause';
         this.sendEvent(new StoppedEvent(reason, side.id));
         return;
       }
