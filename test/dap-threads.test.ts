@@ -286,4 +286,29 @@ describe('rewind dap: threads', () => {
     await go(() => dc!.reverseContinueRequest({ threadId: 1 }));
     expect(await label()).toBe('"once"');
   }, 120_000);
+
+  it("a forked child's worker thread is a thread too: it stops in the worker's code with the recorded locals", async () => {
+    const rec = await record('dap-fork-worker.cjs');
+    expect(rec.status, rec.stderr.toString()).toBe(0);
+    const draws = /worker draws ([\d,]+)/.exec(rec.stdout.toString())![1].split(',');
+    const workerFile = fixture('dap-worker-thread.cjs');
+    const loopLine = lineOf(workerFile, '// worker loop');
+    // Thread 2 is the child; its first worker thread is 2 * 1000.
+    const id = 2000;
+    await open();
+    const first = eventWhere('stopped', (e) => e.body.threadId === id);
+    await launch(rec.dir, workerFile, loopLine, 'dap-fork-worker');
+    expect((await first).body.reason).toBe('breakpoint');
+    const threads = (await dc!.threadsRequest()).body.threads;
+    expect(threads.map((t) => t.id)).toEqual([1, 2, id]);
+    expect(threads[2].name).toMatch(/dap-fork-worker-child .*worker.*dap-worker-thread\.cjs/);
+    const seen = [await top(id)];
+    for (let k = 1; k < 3; k++) {
+      await Promise.all([eventWhere('stopped', (e) => e.body.threadId === id), dc!.continueRequest({ threadId: id })]);
+      seen.push(await top(id));
+    }
+    expect(seen.map((s) => [s.path, s.line, s.i, s.draw])).toEqual(
+      draws.map((d, i) => [workerFile, loopLine, String(i), d]),
+    );
+  }, 120_000);
 });

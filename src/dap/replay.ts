@@ -328,9 +328,8 @@ export class Replay extends Inspected {
       void client.close();
     });
     // Attachments come one after another: a worker's index is its place in that order.
-    let attaching = Promise.resolve();
     listen(client, 'NodeWorker.attachedToWorker', (info: Attached) => {
-      attaching = attaching.then(() => this.attachWorker(info)).catch(() => {});
+      this.attaching = this.attaching.then(() => this.attachWorker(info)).catch(() => {});
     });
   }
 
@@ -339,6 +338,9 @@ export class Replay extends Inspected {
     this.onWorker = onWorker;
     for (const worker of [...this.workers]) await onWorker(worker);
   }
+
+  /** The worker threads' attachments, in order: done when the last one known is. */
+  private attaching = Promise.resolve();
 
   private async attachWorker(info: Attached): Promise<void> {
     const worker = await WorkerThread.attach(this, info, this.workers.length);
@@ -401,6 +403,8 @@ export class Replay extends Inspected {
     await replay.attach();
     // Its worker threads: those running attach now, those started later wait for us to attach.
     await call(client, 'NodeWorker.enable', { waitForDebuggerOnStart: true });
+    // Node announces the running ones before it answers: attached before the adapter adopts them.
+    await replay.attaching;
     return replay;
   }
 

@@ -114,16 +114,21 @@ const THREAD = 1;
 const FRAMES = 100_000;
 /** At most this many other processes of a recording are replayed as threads. */
 const MAX_SIDE_THREADS = 8;
-/** Worker thread k (in the order the main replay's workers attach) is thread WORKER_THREADS + k. */
+/**
+ * Worker thread k (in the order a replay's workers attach) is thread WORKER_THREADS + k of
+ * thread 1's process, thread s * WORKER_THREADS_OF + k of another process's thread s.
+ */
 const WORKER_THREADS = THREAD + 1 + MAX_SIDE_THREADS;
+const WORKER_THREADS_OF = 1000;
 
 /**
  * A thread other than thread 1, stopping at the session's breakpoints:
  * - another process of the recording (each has its own log, so its replay stands alone:
  *   `rewind replay -p PID`), replayed from its first event. Going back re-executes that
  *   replay from its first event (`process`), as thread 1 goes back, running `history` again;
- * - a worker thread of thread 1's replay (`worker`): it replays within that process (its
- *   messages really cross), so it lives as long as that replay. It only goes forward.
+ * - a worker thread of a process's replay (`worker`, of thread `owner`): it replays within
+ *   that process (its messages really cross), so it lives as long as that replay. It only
+ *   goes forward.
  */
 interface Side {
   id: number;
@@ -136,6 +141,10 @@ interface Side {
   /** The process's replay spec (`-p`), for a process; null for a worker thread. */
   process: string | null;
   worker: WorkerThread | null;
+  /** A worker thread's process: thread 1 or another process's thread. */
+  owner: number;
+  /** A process's replay running its history again (resetSide): its worker threads' stops pass by. */
+  reexecuting: boolean;
   /** The commands run since its first event (a process's), and where it stands. */
   history: Step[];
   position: Position;
@@ -237,11 +246,14 @@ export class RewindDebugSession extends LoggingDebugSession {
         applied: '',
         process: spec(p),
         worker: null,
+        owner: THREAD,
+        reexecuting: false,
         history: [],
         position: { turn: 0, seen: 0, hit: false },
         turnHits: { turn: -1, hits: 0 },
       };
       this.sides.set(side.id, side);
+      await replay.adopt((worker) => this.adoptWorker(worker, side.id));
       if ((await replay.arrive()) === null) {
         this.sides.delete(side.id);
         continue;
@@ -259,14 +271,16 @@ export class RewindDebugSession extends LoggingDebugSession {
   }
 
   /**
-   * A worker thread of thread 1's replay becomes a thread of the session as it attaches:
-   * the session's breakpoints go in before a worker started from then on runs.
+   * A worker thread of the replay of thread `owner` becomes a thread of the session as it
+   * attaches: the session's breakpoints go in before a worker started from then on runs.
    */
-  private async adoptWorker(worker: WorkerThread): Promise<void> {
-    if (worker.parent !== this.replay) return;
+  private async adoptWorker(worker: WorkerThread, owner = THREAD): Promise<void> {
+    const process = owner === THREAD ? null : (this.sides.get(owner) ?? null);
+    if (worker.parent !== (process ? process.replay : this.replay)) return;
+    const title = worker.title || `worker ${worker.index + 1}`;
     const side: Side = {
-      id: WORKER_THREADS + worker.index,
-      name: worker.title || `worker ${worker.index + 1}`,
+      id: owner === THREAD ? WORKER_THREADS + worker.index : owner * WORKER_THREADS_OF + worker.index,
+      name: process ? `${process.name} ${title}` : title,
       replay: worker,
       paused: null,
       cdp: new Map(),
@@ -274,6 +288,8 @@ export class RewindDebugSession extends LoggingDebugSession {
       applied: '',
       process: null,
       worker,
+      owner,
+      reexecuting: false,
       history: [],
       position: { turn: 0, seen: 0, hit: false },
       turnHits: { turn: -1, hits: 0 },
@@ -290,7 +306,7 @@ export class RewindDebugSession extends LoggingDebugSession {
   }
 
   /** The worker threads of a replay being ended are threads no more. */
-  private dropWorkers(replay: Replay | null): void {
+  private dropWorkers(replay: Inspected | null): void {
     for (const side of [...this.sides.values()]) {
       if (side.worker === null || side.worker.parent !== replay) continue;
       this.sides.delete(side.id);
@@ -301,8 +317,8 @@ export class RewindDebugSession extends LoggingDebugSession {
   /**
    * Runs a side thread with `command` (null: it is running already) to the next pause the
    * user should see (breakpoints that do not stop resume by themselves, a step that ends in
-   * rewind's frames goes on), or its end (null). A worker thread's stops pass by while
-   * thread 1 re-executes: it is a new run of the process, not the one the user looks at.
+   * rewind's frames goes on), or its end (null). A worker thread's stops pass by while its
+   * process re-executes: it is a new run of the process, not the one the user looks at.
    */
   private async advanceSide(side: Side, command: Command | null, quiet: boolean): Promise<Paused | null> {
     const replay = side.replay;
@@ -322,9 +338,10 @@ export class RewindDebugSession extends LoggingDebugSession {
         continue;
       }
       const atBreakpoint = (p.hitBreakpoints ?? []).length > 0;
-      const hit = await this.stopsHere(p, replay, side.cdp, side.counts, quiet || (side.worker !== null && this.quiet));
+      const passing = side.worker !== null && this.reexecuting(side.owner);
+      const hit = await this.stopsHere(p, replay, side.cdp, side.counts, quiet || passing);
       if (!hit && command === 'resume' && atBreakpoint) continue;
-      if (side.worker !== null && this.quiet) {
+      if (passing) {
         command = 'resume';
         continue;
       }
@@ -335,6 +352,11 @@ export class RewindDebugSession extends LoggingDebugSession {
       side.paused = p;
       return p;
     }
+  }
+
+  /** Is thread `id`'s process re-executing (its worker threads' stops pass by)? */
+  private reexecuting(id: number): boolean {
+    return id === THREAD ? this.quiet : (this.sides.get(id)?.reexecuting ?? false);
   }
 
   /** Runs a side thread forward to its next stop (reported), or its end. */
@@ -376,10 +398,13 @@ export class RewindDebugSession extends LoggingDebugSession {
       throw new Error(
         `going back in a worker thread (${side.name}) is not supported: a worker replays inside its process, whose other threads run at their own pace; go back in thread ${THREAD} instead`,
       );
+    this.dropWorkers(side.replay);
     await side.replay.kill();
     side.paused = null;
     const replay = await Replay.start({ recording: this.args.recording, process: side.process, until: 1 });
     side.replay = replay;
+    side.reexecuting = true;
+    await replay.adopt((worker) => this.adoptWorker(worker, side.id));
     side.cdp = new Map();
     side.counts = new Map();
     side.applied = '';
@@ -400,6 +425,7 @@ export class RewindDebugSession extends LoggingDebugSession {
       }
     }
     if (reason === null) return;
+    side.reexecuting = false;
     replay.output = (category, text) => this.sendEvent(new OutputEvent(`[${side.name}] ${text}`, category));
     this.sendEvent(new StoppedEvent(reason, side.id));
   }
