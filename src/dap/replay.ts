@@ -29,6 +29,16 @@ export interface ReplaySpec {
 
 export class ReplayFailed extends Error {}
 
+/** A DevTools-protocol event the client's typings do not name (NodeWorker's). */
+function listen<T>(client: Client, method: string, listener: (params: T) => void): void {
+  (client.on as (event: string, listener: (params: T) => void) => void).call(client, method, listener);
+}
+
+/** A DevTools-protocol command the client's typings do not name. */
+function call(client: Client, method: string, params: object): Promise<unknown> {
+  return (client.send as (method: string, params: object) => Promise<unknown>).call(client, method, params);
+}
+
 type OutputCategory = 'stdout' | 'stderr' | 'console';
 export type Output = (category: OutputCategory, text: string) => void;
 
@@ -44,25 +54,268 @@ function killGroup(child: ChildProcess): void {
   }
 }
 
-export class Replay {
+/**
+ * A JavaScript thread the adapter inspects through its own DevTools-protocol session: a
+ * replay's main thread (Replay) or one of its worker threads (WorkerThread). Its pauses
+ * queue up until the adapter asks for the next one.
+ */
+export class Inspected {
   /** Script URLs by scriptId. */
   readonly scripts = new Map<string, string>();
   private readonly pauses: (Paused | null)[] = [];
   private waiter: ((p: Paused | null) => void) | null = null;
-  private ended = false;
+  protected ended = false;
+
+  constructor(readonly client: Client) {
+    listen(client, 'Debugger.scriptParsed', (s: { scriptId: string; url: string }) =>
+      this.scripts.set(s.scriptId, s.url),
+    );
+    listen(client, 'Debugger.paused', (p: Paused) => this.push(p));
+  }
+
+  /** Its session is over: the thread or its process ended. */
+  protected end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.push(null);
+  }
+
+  /** Ends what the adapter holds of it. */
+  async kill(): Promise<void> {
+    this.end();
+  }
+
+  private push(p: Paused | null): void {
+    if (this.waiter) {
+      const w = this.waiter;
+      this.waiter = null;
+      w(p);
+    } else this.pauses.push(p);
+  }
+
+  /** The next pause, or null once the program has ended. */
+  nextPause(): Promise<Paused | null> {
+    if (this.pauses.length > 0) return Promise.resolve(this.pauses.shift()!);
+    if (this.ended) return Promise.resolve(null);
+    return new Promise((resolve) => (this.waiter = resolve));
+  }
+
+  isRewindScript(scriptId: string): boolean {
+    const url = this.scripts.get(scriptId) ?? '';
+    return url.startsWith(DIST_URL);
+  }
+
+  /** Evaluates `expression` on a frame, off the log (the replay diverts what runs while paused). */
+  async evaluate(
+    frame: CallFrame,
+    expression: string,
+  ): Promise<{ value: unknown; description?: string; objectId?: string; type: string }> {
+    const r = await this.client.Debugger.evaluateOnCallFrame({
+      callFrameId: frame.callFrameId,
+      expression,
+      silent: true,
+    });
+    if (r.exceptionDetails) throw new Error(r.exceptionDetails.exception?.description ?? r.exceptionDetails.text);
+    return {
+      value: r.result.value,
+      description: r.result.description,
+      objectId: r.result.objectId,
+      type: r.result.type,
+    };
+  }
+
+  /**
+   * A function of rewind's, in the replay, that says which turn it is running (see
+   * debug/position.ts), taken off an insideTurn or stopBefore frame. Taking it costs ~40 ms
+   * (an evaluation, see below): done as a replay arrives at its stop (arrive()), ahead of
+   * time for a standby replay, or else without waiting, at the first pause that allows it.
+   */
+  private turnNow: Promise<string | null> | null = null;
+
+  /** Takes the turn function off `p`'s stack, if a frame there has it. */
+  protected learnTurns(p: Paused): Promise<string | null> | null {
+    if (this.turnNow !== null) return this.turnNow;
+    const f = p.callFrames.find(
+      (f) =>
+        this.isRewindScript(f.location.scriptId) &&
+        (f.functionName === 'insideTurn' || f.functionName === 'stopBefore'),
+    );
+    if (!f) return null;
+    this.turnNow = this.client.Debugger.evaluateOnCallFrame({
+      callFrameId: f.callFrameId,
+      expression: 'now',
+      objectGroup: 'rewind-turn',
+      silent: true,
+    }).then(
+      (r) => (r.result.type === 'function' ? (r.result.objectId ?? null) : null),
+      () => null,
+    );
+    return this.turnNow;
+  }
+
+  /** The turn event a pause is in: from rewind's frames on its stack; 0 for the main script. */
+  async turnOf(p: Paused): Promise<number> {
+    for (const f of p.callFrames) {
+      if (!this.isRewindScript(f.location.scriptId)) continue;
+      const name = f.functionName === 'insideTurn' ? 'turn' : f.functionName === 'stopBefore' ? 'event' : null;
+      if (!name) continue;
+      // Asked now, answered while the program goes on: the command is queued before any resume.
+      void this.learnTurns(p);
+      // Their `this` is the number, in the pause itself. An evaluation costs ~40 ms: Node's
+      // inspector writes its scriptParsed event and its answer separately, and Nagle holds
+      // the answer until the client's delayed ACK of the event.
+      if (f.this.type === 'number') return f.this.value as number;
+      return Number((await this.evaluate(f, name)).value);
+    }
+    // In a promise's continuation after a turn's callback (no frame of rewind's): ask the replay.
+    const now = await this.turnNow;
+    if (now) {
+      const r = await this.client.Runtime.callFunctionOn({
+        objectId: now,
+        functionDeclaration: 'function () { return this(); }',
+        returnByValue: true,
+        silent: true,
+      }).catch(() => null);
+      if (typeof r?.result.value === 'number') return r.result.value;
+    }
+    return 0;
+  }
+
+  /** Its DevTools-protocol domains enabled, rewind's and Node's frames hidden. */
+  protected async attach(): Promise<void> {
+    await this.client.Runtime.enable();
+    await this.client.Debugger.enable({});
+    await this.client.Debugger.setBlackboxPatterns({ patterns: HIDDEN_FRAMES });
+  }
+}
+
+/**
+ * A worker thread of a replay, inspected through its process's inspector (the NodeWorker
+ * domain, as Node's own inspector and VS Code's js-debug reach workers): the worker's own
+ * DevTools-protocol session travels inside NodeWorker.sendMessageToWorker and
+ * receivedMessageFromWorker messages of the main thread's session. Its thread runs and
+ * pauses on its own, while the main thread goes on (or waits, at replay, for the worker's
+ * next message in its recorded place).
+ */
+export class WorkerThread extends Inspected {
+  private constructor(
+    readonly parent: Replay,
+    readonly sessionId: string,
+    /** In the order the replay's workers attached: the same worker in every replay of the run. */
+    readonly index: number,
+    readonly title: string,
+    client: Client,
+  ) {
+    super(client);
+  }
+
+  static async attach(parent: Replay, info: Attached, index: number): Promise<WorkerThread> {
+    const client = new WorkerSession(parent.client, info.sessionId) as unknown as Client;
+    // Node's title ("[worker 1]") and the worker's file, as a thread's name.
+    const file = info.workerInfo.url.split('/').pop();
+    const title = [info.workerInfo.title, file].filter(Boolean).join(' ');
+    const worker = new WorkerThread(parent, info.sessionId, index, title, client);
+    listen(parent.client, 'NodeWorker.detachedFromWorker', (d: { sessionId: string }) => {
+      if (d.sessionId === info.sessionId) worker.end();
+    });
+    await worker.attach();
+    return worker;
+  }
+
+  /** Lets a worker that waits for its debugger (started after NodeWorker.enable) run. */
+  async run(): Promise<void> {
+    await this.client.Runtime.runIfWaitingForDebugger();
+  }
+}
+
+interface Attached {
+  sessionId: string;
+  workerInfo: { workerId: string; type: string; title: string; url: string };
+  waitingForDebugger: boolean;
+}
+
+/**
+ * A DevTools-protocol session on a worker thread, carried by its process's session, with
+ * the surface the adapter uses of a chrome-remote-interface client: `send`, `on`, and the
+ * Debugger and Runtime domains' commands as methods.
+ */
+class WorkerSession {
+  private nextId = 1;
+  private readonly waiting = new Map<number, { resolve: (r: unknown) => void; reject: (e: Error) => void }>();
+  private readonly listeners = new Map<string, ((params: never) => void)[]>();
+  readonly Debugger = this.domain('Debugger');
+  readonly Runtime = this.domain('Runtime');
+
+  constructor(
+    private readonly carrier: Client,
+    private readonly sessionId: string,
+  ) {
+    listen(carrier, 'NodeWorker.receivedMessageFromWorker', (m: { sessionId: string; message: string }) => {
+      if (m.sessionId !== sessionId) return;
+      const msg = JSON.parse(m.message) as {
+        id?: number;
+        method?: string;
+        params?: never;
+        result?: unknown;
+        error?: { message: string };
+      };
+      if (msg.id !== undefined) {
+        const w = this.waiting.get(msg.id);
+        this.waiting.delete(msg.id);
+        if (msg.error) w?.reject(new Error(msg.error.message));
+        else w?.resolve(msg.result);
+      } else if (msg.method) for (const l of this.listeners.get(msg.method) ?? []) l(msg.params!);
+    });
+    listen(carrier, 'NodeWorker.detachedFromWorker', (d: { sessionId: string }) => {
+      if (d.sessionId !== sessionId) return;
+      for (const w of this.waiting.values()) w.reject(new Error('the worker thread ended'));
+      this.waiting.clear();
+    });
+  }
+
+  send(method: string, params: object = {}): Promise<unknown> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      call(this.carrier, 'NodeWorker.sendMessageToWorker', {
+        sessionId: this.sessionId,
+        message: JSON.stringify({ id, method, params }),
+      }).catch((e: Error) => {
+        this.waiting.delete(id);
+        reject(e);
+      });
+    });
+  }
+
+  on(method: string, listener: (params: never) => void): void {
+    this.listeners.set(method, [...(this.listeners.get(method) ?? []), listener]);
+  }
+
+  private domain(name: string): Record<string, (params?: object) => Promise<unknown>> {
+    return new Proxy({}, { get: (_, command: string) => (params?: object) => this.send(`${name}.${command}`, params) });
+  }
+}
+
+export class Replay extends Inspected {
   /** Said by the replay once its wait for us is over: see handoff.ts, waitForClient. */
   private readonly ready: Promise<void>;
   readonly exitCode: Promise<number | null>;
+  /** Its worker threads, in the order they attached. */
+  readonly workers: WorkerThread[] = [];
+  /**
+   * Called with each worker thread as it attaches, before a worker started from then on
+   * runs (set by the adapter once the replay is the session's: its breakpoints go in first).
+   */
+  onWorker: ((worker: WorkerThread) => Promise<void>) | null = null;
 
   private constructor(
     private readonly child: ChildProcess,
-    readonly client: Client,
+    client: Client,
     exitCode: Promise<number | null>,
     readonly spec: ReplaySpec,
   ) {
+    super(client);
     this.exitCode = exitCode;
-    client.Debugger.scriptParsed((s) => this.scripts.set(s.scriptId, s.url));
-    client.Debugger.paused((p) => this.push(p));
     this.ready = new Promise((resolve) => {
       client.Runtime.consoleAPICalled((m) => {
         if (m.args[0]?.value === CLIENT_READY) resolve();
@@ -71,10 +324,34 @@ export class Replay {
     });
     // Node keeps a process whose debugger is attached alive at exit until the client leaves.
     client.Runtime.executionContextDestroyed(() => {
-      this.ended = true;
-      this.push(null);
+      this.end();
       void client.close();
     });
+    // Attachments come one after another: a worker's index is its place in that order.
+    listen(client, 'NodeWorker.attachedToWorker', (info: Attached) => {
+      this.attaching = this.attaching.then(() => this.attachWorker(info)).catch(() => {});
+    });
+  }
+
+  /** From now on `onWorker` sees each worker thread as it attaches; those attached already, now. */
+  async adopt(onWorker: (worker: WorkerThread) => Promise<void>): Promise<void> {
+    this.onWorker = onWorker;
+    for (const worker of [...this.workers]) await onWorker(worker);
+  }
+
+  /** The worker threads' attachments, in order: done when the last one known is. */
+  private attaching = Promise.resolve();
+
+  private async attachWorker(info: Attached): Promise<void> {
+    const worker = await WorkerThread.attach(this, info, this.workers.length);
+    this.workers.push(worker);
+    await this.onWorker?.(worker);
+    if (info.waitingForDebugger) await worker.run();
+  }
+
+  protected override end(): void {
+    super.end();
+    for (const w of this.workers) void w.kill();
   }
 
   /** Where the program's stdout and stderr lines go; null: dropped (a standby's replay of what the user saw). */
@@ -123,9 +400,11 @@ export class Replay {
     });
     const client = await CDP({ target: url, local: true });
     replay = new Replay(child, client, exitCode, spec);
-    await client.Runtime.enable();
-    await client.Debugger.enable({});
-    await client.Debugger.setBlackboxPatterns({ patterns: HIDDEN_FRAMES });
+    await replay.attach();
+    // Its worker threads: those running attach now, those started later wait for us to attach.
+    await call(client, 'NodeWorker.enable', { waitForDebuggerOnStart: true });
+    // Node announces the running ones before it answers: attached before the adapter adopts them.
+    await replay.attaching;
     return replay;
   }
 
@@ -135,63 +414,26 @@ export class Replay {
     await this.ready;
   }
 
-  private push(p: Paused | null): void {
-    if (this.waiter) {
-      const w = this.waiter;
-      this.waiter = null;
-      w(p);
-    } else this.pauses.push(p);
-  }
+  private arrival: Promise<Paused | null> | null = null;
 
-  /** The next pause, or null once the program has ended. */
-  nextPause(): Promise<Paused | null> {
-    if (this.pauses.length > 0) return Promise.resolve(this.pauses.shift()!);
-    if (this.ended) return Promise.resolve(null);
-    return new Promise((resolve) => (this.waiter = resolve));
-  }
-
-  isRewindScript(scriptId: string): boolean {
-    const url = this.scripts.get(scriptId) ?? '';
-    return url.startsWith(DIST_URL);
-  }
-
-  /** Evaluates `expression` on a frame, off the log (the replay diverts what runs while paused). */
-  async evaluate(
-    frame: CallFrame,
-    expression: string,
-  ): Promise<{ value: unknown; description?: string; objectId?: string; type: string }> {
-    const r = await this.client.Debugger.evaluateOnCallFrame({
-      callFrameId: frame.callFrameId,
-      expression,
-      silent: true,
-    });
-    if (r.exceptionDetails) throw new Error(r.exceptionDetails.exception?.description ?? r.exceptionDetails.text);
-    return {
-      value: r.result.value,
-      description: r.result.description,
-      objectId: r.result.objectId,
-      type: r.result.type,
-    };
-  }
-
-  /** The turn event a pause is in: from rewind's frames on its stack; 0 for the main script. */
-  async turnOf(p: Paused): Promise<number> {
-    for (const f of p.callFrames) {
-      if (!this.isRewindScript(f.location.scriptId)) continue;
-      const name = f.functionName === 'insideTurn' ? 'turn' : f.functionName === 'stopBefore' ? 'event' : null;
-      if (!name) continue;
-      // Their `this` is the number, in the pause itself. An evaluation costs ~40 ms: Node's
-      // inspector writes its scriptParsed event and its answer separately, and Nagle holds
-      // the answer until the client's delayed ACK of the event.
-      if (f.this.type === 'number') return f.this.value as number;
-      return Number((await this.evaluate(f, name)).value);
-    }
-    return 0;
+  /**
+   * Runs the program to its stop (go()) and returns that first pause (null: it ended
+   * first), having taken the turn function off its stack (see turnNow). Once: a standby
+   * replay arrives ahead of time, and the request that takes it finds it there.
+   */
+  arrive(): Promise<Paused | null> {
+    this.arrival ??= (async () => {
+      await this.go();
+      const first = await this.nextPause();
+      if (first) await this.learnTurns(first);
+      return first;
+    })();
+    return this.arrival;
   }
 
   /** Ends the replay (its process, and our client). */
-  async kill(): Promise<void> {
-    this.ended = true;
+  override async kill(): Promise<void> {
+    this.end();
     // The processes first: a client closing on a paused inspector may wait for an answer.
     killGroup(this.child);
     await this.exitCode;

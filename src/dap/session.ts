@@ -20,7 +20,7 @@ import {
 } from '@vscode/debugadapter';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { DIST_URL } from '../paths.js';
-import { Replay, type CallFrame, type Paused } from './replay.js';
+import { Replay, type CallFrame, type Inspected, type Paused, type WorkerThread } from './replay.js';
 import { eventList, processList, type Listed, type ListedProcess } from './events.js';
 
 export interface LaunchArguments extends DebugProtocol.LaunchRequestArguments {
@@ -112,22 +112,43 @@ interface Position {
 const THREAD = 1;
 /** Frame ids of thread t > 1 are t * FRAMES + index. */
 const FRAMES = 100_000;
-/** At most this many other processes and worker threads of a recording are replayed as threads. */
+/** At most this many other processes of a recording are replayed as threads. */
 const MAX_SIDE_THREADS = 8;
+/**
+ * Worker thread k (in the order a replay's workers attach) is thread WORKER_THREADS + k of
+ * thread 1's process, thread s * WORKER_THREADS_OF + k of another process's thread s.
+ */
+const WORKER_THREADS = THREAD + 1 + MAX_SIDE_THREADS;
+const WORKER_THREADS_OF = 1000;
 
 /**
- * Another process of the recording (each has its own log, so its replay stands alone:
- * `rewind replay -p PID`): a DAP thread of its own, replayed forward from its first event,
- * stopping at the session's breakpoints. Going back is for thread 1.
+ * A thread other than thread 1, stopping at the session's breakpoints:
+ * - another process of the recording (each has its own log, so its replay stands alone:
+ *   `rewind replay -p PID`), replayed from its first event. Going back re-executes that
+ *   replay from its first event (`process`), as thread 1 goes back, running `history` again;
+ * - a worker thread of a process's replay (`worker`, of thread `owner`): it replays within
+ *   that process (its messages really cross), so it lives as long as that replay. It only
+ *   goes forward.
  */
 interface Side {
   id: number;
   name: string;
-  replay: Replay;
+  replay: Inspected;
   paused: Paused | null;
   cdp: Map<string, BreakpointSpec>;
   counts: Counts;
   applied: string;
+  /** The process's replay spec (`-p`), for a process; null for a worker thread. */
+  process: string | null;
+  worker: WorkerThread | null;
+  /** A worker thread's process: thread 1 or another process's thread. */
+  owner: number;
+  /** A process's replay running its history again (resetSide): its worker threads' stops pass by. */
+  reexecuting: boolean;
+  /** The commands run since its first event (a process's), and where it stands. */
+  history: Step[];
+  position: Position;
+  turnHits: { turn: number; hits: number };
 }
 
 export class RewindDebugSession extends LoggingDebugSession {
@@ -155,7 +176,7 @@ export class RewindDebugSession extends LoggingDebugSession {
   private paused: Paused | null = null;
   private position: Position = { turn: 0, seen: 0, hit: false };
   private turnHits = { turn: -1, hits: 0 };
-  private readonly variables = new Handles<{ replay: Replay; objectId: string }>();
+  private readonly variables = new Handles<{ replay: Inspected; objectId: string }>();
   private readonly sides = new Map<number, Side>();
   /** Output is held while re-executing: the user saw it the first time. */
   private quiet = false;
@@ -209,12 +230,12 @@ export class RewindDebugSession extends LoggingDebugSession {
       all.find((p) => p.default) ??
       all[0];
     // A worker thread replays only within its process's replay (`-p PID/T` replays the
-    // process): worker threads are not threads of the session yet (that needs the main
-    // replay's NodeWorker domain); forked and spawned Node processes are.
+    // process): thread 1's worker threads become threads as its replay starts them
+    // (adoptWorker); forked and spawned Node processes are threads of their own here.
     const others = all.filter((p) => p.replayable && !p.thread && p.pid !== main?.pid).slice(0, MAX_SIDE_THREADS);
     for (const [i, p] of others.entries()) {
-      const replay = await Replay.start({ recording: this.args.recording, process: spec(p), until: 1 });
       const name = `${p.program} ${p.pid}`;
+      const replay = await this.sideReplay(spec(p), name);
       const side: Side = {
         id: THREAD + 1 + i,
         name,
@@ -223,11 +244,17 @@ export class RewindDebugSession extends LoggingDebugSession {
         cdp: new Map(),
         counts: new Map(),
         applied: '',
+        process: spec(p),
+        worker: null,
+        owner: THREAD,
+        reexecuting: false,
+        history: [],
+        position: { turn: 0, seen: 0, hit: false },
+        turnHits: { turn: -1, hits: 0 },
       };
-      replay.output = (category, text) => this.sendEvent(new OutputEvent(`[${name}] ${text}`, category));
       this.sides.set(side.id, side);
-      await replay.go();
-      if ((await replay.nextPause()) === null) {
+      await replay.adopt((worker) => this.adoptWorker(worker, side.id));
+      if ((await replay.arrive()) === null) {
         this.sides.delete(side.id);
         continue;
       }
@@ -236,37 +263,195 @@ export class RewindDebugSession extends LoggingDebugSession {
     }
   }
 
-  /** Runs a side thread forward to its next stop (reported), or its end. */
-  private async runSide(side: Side, command: Command): Promise<void> {
-    try {
-      const key = JSON.stringify(this.stops);
-      if (key !== side.applied) {
-        await setStops(side.replay, this.stops, side.cdp);
-        side.applied = key;
+  /** A process's replay from its first event, run to it: its output goes to the client marked with its name. */
+  private async sideReplay(process: string, name: string): Promise<Replay> {
+    const replay = await Replay.start({ recording: this.args.recording, process, until: 1 });
+    replay.output = (category, text) => this.sendEvent(new OutputEvent(`[${name}] ${text}`, category));
+    return replay;
+  }
+
+  /**
+   * A worker thread of the replay of thread `owner` becomes a thread of the session as it
+   * attaches: the session's breakpoints go in before a worker started from then on runs.
+   */
+  private async adoptWorker(worker: WorkerThread, owner = THREAD): Promise<void> {
+    const process = owner === THREAD ? null : (this.sides.get(owner) ?? null);
+    if (worker.parent !== (process ? process.replay : this.replay)) return;
+    const title = worker.title || `worker ${worker.index + 1}`;
+    const side: Side = {
+      id: owner === THREAD ? WORKER_THREADS + worker.index : owner * WORKER_THREADS_OF + worker.index,
+      name: process ? `${process.name} ${title}` : title,
+      replay: worker,
+      paused: null,
+      cdp: new Map(),
+      counts: new Map(),
+      applied: '',
+      process: null,
+      worker,
+      owner,
+      reexecuting: false,
+      history: [],
+      position: { turn: 0, seen: 0, hit: false },
+      turnHits: { turn: -1, hits: 0 },
+    };
+    // The session's stops may change meanwhile (a setBreakpoints request): set the latest.
+    while (side.applied !== JSON.stringify(this.stops)) {
+      const stops = this.stops;
+      await setStops(worker, stops, side.cdp);
+      side.applied = JSON.stringify(stops);
+    }
+    this.sides.set(side.id, side);
+    this.sendEvent(new ThreadEvent('started', side.id));
+    void this.runSide(side, null);
+  }
+
+  /** The worker threads of a replay being ended are threads no more. */
+  private dropWorkers(replay: Inspected | null): void {
+    for (const side of [...this.sides.values()]) {
+      if (side.worker === null || side.worker.parent !== replay) continue;
+      this.sides.delete(side.id);
+      this.sendEvent(new ThreadEvent('exited', side.id));
+    }
+  }
+
+  /**
+   * Runs a side thread with `command` (null: it is running already) to the next pause the
+   * user should see (breakpoints that do not stop resume by themselves, a step that ends in
+   * rewind's frames goes on), or its end (null). A worker thread's stops pass by while its
+   * process re-executes: it is a new run of the process, not the one the user looks at.
+   */
+  private async advanceSide(side: Side, command: Command | null, quiet: boolean): Promise<Paused | null> {
+    const replay = side.replay;
+    const key = JSON.stringify(this.stops);
+    if (key !== side.applied) {
+      await setStops(replay, this.stops, side.cdp);
+      side.applied = key;
+    }
+    for (;;) {
+      side.paused = null;
+      if (command !== null) await send(replay, command);
+      const p = await replay.nextPause();
+      if (p === null) return null;
+      command ??= 'resume';
+      if (replay.isRewindScript(p.callFrames[0].location.scriptId)) {
+        command = command === 'resume' ? 'resume' : 'stepInto';
+        continue;
       }
-      for (;;) {
-        side.paused = null;
-        await send(side.replay, command);
-        const p = await side.replay.nextPause();
-        if (p === null) break;
-        if (side.replay.isRewindScript(p.callFrames[0].location.scriptId)) {
-          command = command === 'resume' ? 'resume' : 'stepInto';
-          continue;
-        }
-        const atBreakpoint = (p.hitBreakpoints ?? []).length > 0;
-        const hit = await this.stopsHere(p, side.replay, side.cdp, side.counts);
-        if (!hit && command === 'resume' && atBreakpoint) continue;
-        side.paused = p;
-        const reason = p.reason === 'exception' ? 'exception' : command === 'resume' ? 'breakpoint' : 'step';
+      const atBreakpoint = (p.hitBreakpoints ?? []).length > 0;
+      const passing = side.worker !== null && this.reexecuting(side.owner);
+      const hit = await this.stopsHere(p, replay, side.cdp, side.counts, quiet || passing);
+      if (!hit && command === 'resume' && atBreakpoint) continue;
+      if (passing) {
+        command = 'resume';
+        continue;
+      }
+      const turn = await replay.turnOf(p);
+      if (turn !== side.turnHits.turn) side.turnHits = { turn, hits: 0 };
+      if (hit) side.turnHits.hits++;
+      side.position = { turn, seen: side.turnHits.hits, hit };
+      side.paused = p;
+      return p;
+    }
+  }
+
+  /** Is thread `id`'s process re-executing (its worker threads' stops pass by)? */
+  private reexecuting(id: number): boolean {
+    return id === THREAD ? this.quiet : (this.sides.get(id)?.reexecuting ?? false);
+  }
+
+  /** Runs a side thread forward to its next stop (reported), or its end. */
+  private async runSide(side: Side, command: Command | null): Promise<void> {
+    try {
+      if (command !== null) side.history.push({ command, stops: this.stops });
+      const p = await this.advanceSide(side, command, false);
+      if (p !== null) {
+        const running = command === 'resume' || command === null;
+        const reason =
+          p.reason === 'exception'
+            ? 'exception'
+            : !running
+              ? 'step'
+              : (p.hitBreakpoints ?? []).length > 0
+                ? 'breakpoint'
+                : 'pause';
         this.sendEvent(new StoppedEvent(reason, side.id));
         return;
       }
     } catch (e) {
-      this.sendEvent(new OutputEvent(`rewind: thread ${side.name}: ${(e as Error).message}\n`, 'stderr'));
+      if (this.sides.get(side.id) === side)
+        this.sendEvent(new OutputEvent(`rewind: thread ${side.name}: ${(e as Error).message}\n`, 'stderr'));
     }
-    this.sides.delete(side.id);
-    this.sendEvent(new ThreadEvent('exited', side.id));
+    if (this.sides.get(side.id) === side) {
+      this.sides.delete(side.id);
+      this.sendEvent(new ThreadEvent('exited', side.id));
+    }
     await side.replay.kill();
+  }
+
+  /**
+   * Another process's thread back to an earlier point: a fresh replay of it from its first
+   * event runs `history` again, with its output held (the user saw it). Its stop is reported
+   * for `reason` (null: not reported, the replay is a search).
+   */
+  private async resetSide(side: Side, history: Step[], reason: string | null): Promise<void> {
+    if (side.process === null)
+      throw new Error(
+        `going back in a worker thread (${side.name}) is not supported: a worker replays inside its process, whose other threads run at their own pace; go back in thread ${THREAD} instead`,
+      );
+    this.dropWorkers(side.replay);
+    await side.replay.kill();
+    side.paused = null;
+    const replay = await Replay.start({ recording: this.args.recording, process: side.process, until: 1 });
+    side.replay = replay;
+    side.reexecuting = true;
+    await replay.adopt((worker) => this.adoptWorker(worker, side.id));
+    side.cdp = new Map();
+    side.counts = new Map();
+    side.applied = '';
+    side.history = [];
+    side.turnHits = { turn: -1, hits: 0 };
+    side.position = { turn: 0, seen: 0, hit: false };
+    side.paused = await replay.arrive();
+    if (side.paused === null) throw new Error(`the replay of ${side.name} ended before its first event`);
+    for (const step of history) {
+      side.history.push(step);
+      const saved = this.stops;
+      this.stops = step.stops;
+      try {
+        if ((await this.advanceSide(side, step.command, true)) === null)
+          throw new Error(`the re-executed run of ${side.name} ended early: the replay diverged`);
+      } finally {
+        this.stops = saved;
+      }
+    }
+    if (reason === null) return;
+    side.reexecuting = false;
+    replay.output = (category, text) => this.sendEvent(new OutputEvent(`[${side.name}] ${text}`, category));
+    this.sendEvent(new StoppedEvent(reason, side.id));
+  }
+
+  /** stepBack in another process's thread: one command less from its first event. */
+  private async stepBackSide(side: Side): Promise<void> {
+    if (side.process !== null && side.history.length === 0)
+      throw new Error(`${side.name} is at its first event: there is no step to go back`);
+    await this.resetSide(side, side.history.slice(0, -1), 'step');
+  }
+
+  /** reverseContinue in another process's thread: to the last stop before here, found by following its run from its first event. */
+  private async reverseContinueSide(side: Side): Promise<void> {
+    const here = side.position;
+    const earlier = (p: Position) =>
+      p.turn < here.turn || (p.turn === here.turn && p.seen < here.seen + (here.hit ? 0 : 1));
+    await this.resetSide(side, [], null);
+    let passed = 0;
+    const resume: Step = { command: 'resume', stops: this.stops };
+    while ((await this.advanceSide(side, 'resume', true)) !== null && side.position.hit && earlier(side.position))
+      passed++;
+    await this.resetSide(
+      side,
+      Array.from({ length: passed }, () => resume),
+      passed > 0 ? 'breakpoint' : 'entry',
+    );
   }
 
   /** The side thread a request names, or null for thread 1. */
@@ -278,7 +463,7 @@ export class RewindDebugSession extends LoggingDebugSession {
   }
 
   /** The replay and pause a request about `threadId` (or a frame id of it) looks at. */
-  private view(threadId: number | undefined): { replay: Replay | null; paused: Paused | null } {
+  private view(threadId: number | undefined): { replay: Inspected | null; paused: Paused | null } {
     const side = this.side(threadId);
     return side ? { replay: side.replay, paused: side.paused } : { replay: this.replay, paused: this.paused };
   }
@@ -501,9 +686,10 @@ export class RewindDebugSession extends LoggingDebugSession {
   /** Does this pause stop for a breakpoint or an exception? Evaluates conditions and logpoints off the log. */
   private async stopsHere(
     p: Paused,
-    replay = this.replay!,
+    replay: Inspected = this.replay!,
     cdp = this.cdpBreakpoints,
     hitCounts = this.hitCounts,
+    quiet = this.quiet,
   ): Promise<boolean> {
     if (p.reason === 'exception' || p.reason === 'promiseRejection') return true;
     const specs = (p.hitBreakpoints ?? []).map((id) => cdp.get(id)).filter((b): b is BreakpointSpec => b !== undefined);
@@ -519,7 +705,7 @@ export class RewindDebugSession extends LoggingDebugSession {
       if (b.hitCondition && !hitReached(b.hitCondition, count)) continue;
       if (b.logMessage !== undefined) {
         const text = await this.interpolate(replay, p.callFrames[0], b.logMessage);
-        if (!this.quiet) this.sendEvent(new OutputEvent(`${text}\n`, 'console'));
+        if (!quiet) this.sendEvent(new OutputEvent(`${text}\n`, 'console'));
         continue;
       }
       stops = true;
@@ -527,7 +713,7 @@ export class RewindDebugSession extends LoggingDebugSession {
     return stops;
   }
 
-  private async interpolate(replay: Replay, frame: CallFrame, message: string): Promise<string> {
+  private async interpolate(replay: Inspected, frame: CallFrame, message: string): Promise<string> {
     const parts = message.split(/(\{[^}]+\})/);
     const out: string[] = [];
     for (const part of parts) {
@@ -578,6 +764,7 @@ export class RewindDebugSession extends LoggingDebugSession {
    * for `reason`. `start`: the hit counts at the origin, and its place among the known stops.
    */
   private async goTo(origin: number, history: Step[], reason: string | null, start: Start): Promise<void> {
+    this.dropWorkers(this.replay);
     await this.replay?.kill();
     this.replay = null;
     this.applied = '';
@@ -596,8 +783,8 @@ export class RewindDebugSession extends LoggingDebugSession {
       if (!this.quiet) this.sendEvent(new OutputEvent(text, category));
     };
     this.replay = replay;
-    await replay.go();
-    const first = await replay.nextPause();
+    await replay.adopt((worker) => this.adoptWorker(worker));
+    const first = await replay.arrive();
     if (first === null) throw new Error(`the replay ended before event ${origin}`);
     this.paused = first;
     this.position = { turn: await replay.turnOf(first), seen: 0, hit: false };
@@ -642,7 +829,13 @@ export class RewindDebugSession extends LoggingDebugSession {
     }
     for (const origin of wanted) {
       if (this.standby.has(origin)) continue;
-      const ready = Replay.start({ recording: this.args.recording, process: this.args.process, until: origin });
+      // Run to its stop too, so that the request pays nothing but its own steps.
+      const ready = Replay.start({ recording: this.args.recording, process: this.args.process, until: origin }).then(
+        async (replay) => {
+          await replay.arrive();
+          return replay;
+        },
+      );
       ready.catch(() => {}); // the request that takes it sees the failure
       this.standby.set(origin, ready);
     }
@@ -673,8 +866,15 @@ export class RewindDebugSession extends LoggingDebugSession {
   private backwardsIn(threadId: number): void {
     if (threadId === THREAD) return;
     throw new Error(
-      `going back is for thread ${THREAD}, the process the session was launched on: to go back in ${this.side(threadId)?.name ?? `thread ${threadId}`}, launch with "process" naming it`,
+      `goto and restartFrame are for thread ${THREAD}, the process the session was launched on: to use them in ${this.side(threadId)?.name ?? `thread ${threadId}`}, launch with "process" naming it`,
     );
+  }
+
+  /** The side thread a reverse request names (paused), or null for thread 1. */
+  private pausedSide(threadId: number): Side | null {
+    const side = this.side(threadId);
+    if (side && !side.paused) throw new Error(`thread ${threadId} (${side.name}) is running: pause it first`);
+    return side;
   }
 
   /** The last known stop before the pause at `chain`. */
@@ -688,7 +888,8 @@ export class RewindDebugSession extends LoggingDebugSession {
     args: DebugProtocol.StepBackArguments,
   ): Promise<void> {
     await this.guard(response, async () => {
-      this.backwardsIn(args.threadId);
+      const side = this.pausedSide(args.threadId);
+      if (side) return this.stepBackSide(side);
       const back = this.stepBackTarget();
       if (back) await this.goTo(back.origin, back.history, 'step', back.start);
       else await this.goTo(this.origin, [], 'step', this.originStart);
@@ -700,7 +901,8 @@ export class RewindDebugSession extends LoggingDebugSession {
     args: DebugProtocol.ReverseContinueArguments,
   ): Promise<void> {
     await this.guard(response, async () => {
-      this.backwardsIn(args.threadId);
+      const side = this.pausedSide(args.threadId);
+      if (side) return this.reverseContinueSide(side);
       const first = this.events[0].n;
       const resume: Step = { command: 'resume', stops: this.stops };
       let known: Known;
@@ -759,7 +961,11 @@ export class RewindDebugSession extends LoggingDebugSession {
    * Back to where the selected frame's function was entered, by re-execution. The entry is
    * the call whose callers are where they are now (same functions, same places) in the same
    * turn: counting such entries from here to the end of the run, and from the turn's start,
-   * gives which one it was; a fresh replay from the turn's start resumes to it.
+   * gives which one it was; a fresh replay from the turn's start resumes to it. A frame
+   * entered in an earlier turn (an async function resumed after an await) was entered by
+   * the one call of its function before this turn, if there was just one: a fresh replay
+   * from the first event finds it. With several, which one this frame is cannot be told:
+   * refused, and the program is put back where it was.
    */
   protected override async restartFrameRequest(
     response: DebugProtocol.RestartFrameResponse,
@@ -807,18 +1013,61 @@ export class RewindDebugSession extends LoggingDebugSession {
         while ((await this.run(resume)) && this.position.turn === turn) if (isEntry(this.paused!)) n++;
         return n;
       };
+      const was = { origin: this.origin, history: [...this.history], start: this.originStart };
       const after = await count();
       const origin = this.turnEvents.has(turn) ? turn : this.events[0].n;
       await this.goTo(origin, [], null, UNKNOWN);
       // A turn's callback is entered at the replay's first pause (a step, not a breakpoint hit).
       const first = isEntry(this.paused!) ? 1 : 0;
       const which = first + (await count()) - after;
-      if (which < 1) throw new Error("the frame's entry was not found again: the replay diverged");
-      await this.goTo(
-        origin,
-        Array.from({ length: which - first }, () => resume),
-        'restart',
-        UNKNOWN,
+      if (which >= 1)
+        return this.goTo(
+          origin,
+          Array.from({ length: which - first }, () => resume),
+          'restart',
+          UNKNOWN,
+        );
+      // Entered in an earlier turn (an async function resumed after an await). This pause is
+      // the k-th time the run reaches the frame's place: counted from here to the end, and
+      // over the whole run. The calls of its function before that are its possible entries.
+      await this.goTo(was.origin, was.history, null, was.start);
+      const place: BreakpointSpec = {
+        file: entry.file,
+        line: frame.location.lineNumber + 1,
+        column: (frame.location.columnNumber ?? 0) + 1,
+      };
+      const stopsAt = (breakpoints: BreakpointSpec[]): Step => ({
+        command: 'resume',
+        stops: { breakpoints, exceptions: 'none' },
+      });
+      const at = (b: BreakpointSpec) =>
+        (this.paused!.hitBreakpoints ?? []).some((id) => this.cdpBreakpoints.get(id) === b);
+      this.quiet = true;
+      let later = 0;
+      while (await this.run(stopsAt([place]))) if (at(place)) later++;
+      const start = this.events[0].n;
+      await this.goTo(start, [], null, UNKNOWN);
+      this.quiet = true;
+      const both = stopsAt([entry, place]);
+      const passes: ('entry' | 'place')[] = [];
+      while (await this.run(both)) {
+        if (at(entry)) passes.push('entry');
+        if (at(place)) passes.push('place');
+      }
+      const k = passes.filter((p) => p === 'place').length - later;
+      // The entries before the k-th pass by the frame's place.
+      let before = 0;
+      for (let i = 0, places = 0; i < passes.length && places < k; i++)
+        if (passes[i] === 'place') places++;
+        else before++;
+      // Just one call before here: this frame's. The first entry of the run, one resume away.
+      if (k >= 1 && before === 1) return this.goTo(start, [resume], 'restart', UNKNOWN);
+      await this.goTo(was.origin, was.history, 'restart', was.start);
+      const name = frame.functionName || 'the function';
+      throw new Error(
+        k < 1 || before === 0
+          ? `${name} was entered before this turn, and its entry was not found again: the replay diverged`
+          : `${name} was entered in an earlier turn, and it was entered ${before} times before this point: which of those calls this frame is cannot be told. Set a breakpoint on its first line and use Reverse Continue`,
       );
     });
   }
@@ -877,7 +1126,7 @@ export class RewindDebugSession extends LoggingDebugSession {
   }
 
   /** The thread's replay and the call frame a frame id names. */
-  private frame(frameId: number): { replay: Replay | null; frame: CallFrame | undefined } {
+  private frame(frameId: number): { replay: Inspected | null; frame: CallFrame | undefined } {
     const thread = frameId >= FRAMES ? Math.floor(frameId / FRAMES) : THREAD;
     const { replay, paused } = this.view(thread);
     return { replay, frame: paused?.callFrames[frameId % FRAMES] };
@@ -945,7 +1194,12 @@ export class RewindDebugSession extends LoggingDebugSession {
   }
 
   protected override loadedSourcesRequest(response: DebugProtocol.LoadedSourcesResponse): void {
-    const sources = [...(this.replay?.scripts.values() ?? [])]
+    const workers = [...this.sides.values()].filter((side) => side.worker !== null);
+    const urls = new Set([
+      ...(this.replay?.scripts.values() ?? []),
+      ...workers.flatMap((w) => [...w.replay.scripts.values()]),
+    ]);
+    const sources = [...urls]
       .filter((u) => u.startsWith('file://') && !u.startsWith(DIST_URL))
       .map((u) => ({ name: path.basename(fileURLToPath(u)), path: fileURLToPath(u) }));
     response.body = { sources };
@@ -981,7 +1235,7 @@ export class RewindDebugSession extends LoggingDebugSession {
 }
 
 /** Makes `replay`'s breakpoints `stops`; `cdp` maps its CDP breakpoint ids to them. */
-async function setStops(replay: Replay, stops: Stops, cdp: Map<string, BreakpointSpec>): Promise<void> {
+async function setStops(replay: Inspected, stops: Stops, cdp: Map<string, BreakpointSpec>): Promise<void> {
   const { client } = replay;
   for (const id of cdp.keys()) await client.Debugger.removeBreakpoint({ breakpointId: id });
   cdp.clear();
@@ -998,7 +1252,7 @@ async function setStops(replay: Replay, stops: Stops, cdp: Map<string, Breakpoin
   await client.Debugger.setPauseOnExceptions({ state: stops.exceptions });
 }
 
-function send(replay: Replay, command: Command): Promise<unknown> {
+function send(replay: Inspected, command: Command): Promise<unknown> {
   const d = replay.client.Debugger;
   if (command === 'resume') return d.resume({});
   if (command === 'stepInto') return d.stepInto({});

@@ -5,6 +5,7 @@ import { EXIT } from '../exit-codes.js';
 import { ENV } from '../session/env.js';
 import { original } from '../node/originals.js';
 import type { ReplayHook, ReplaySession } from '../session/replay.js';
+import { waitForPausedThreads } from '../session/replay-dispatcher.js';
 import { TAGS } from '../trace/format.js';
 import { TraceReader } from '../trace/reader.js';
 import {
@@ -18,7 +19,7 @@ import {
 } from './handoff.js';
 import { TurnCoverage } from './coverage.js';
 import { countWritten, markLines } from './output.js';
-import { insideTurn } from './position.js';
+import { insideTurn, turnStarts } from './position.js';
 import { ControlChannel, type Goal, type Report } from './protocol.js';
 import { callSite, siteAt } from './sites.js';
 import { stopBefore } from './trampoline.js';
@@ -94,6 +95,7 @@ class Controller implements ReplayHook {
   }
 
   turn(n: number, op: number, enter: () => void): void {
+    turnStarts(n);
     const cov = this.coverage;
     const last = n === this.tags.length - 1;
     cov?.turnStarts(n, op);
@@ -211,6 +213,7 @@ function address(spec: string | undefined): Address | null {
 export function attach(session: ReplaySession): void {
   const env = process.env;
   const until = env[ENV.UNTIL] ? Number(env[ENV.UNTIL]) : null;
+  if (env[ENV.INSPECT]) waitForPausedThreads();
   const controller = new Controller(
     new ControlChannel(Number(env[ENV.CONTROL])),
     {

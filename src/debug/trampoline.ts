@@ -1,5 +1,6 @@
 // The one frame of rewind a debugger is meant to stop in. Keep it out of skipFiles and
 // ignore lists (see README, "Debugging"): every other rewind frame is skipped when stepping.
+import { turnNow } from './position.js';
 
 /**
  * Pauses just before `event`, then runs it. When the first client attaches, rewind steps
@@ -11,7 +12,8 @@
  * next frame up that is not rewind's. Called with `this` = `event`: a debugger reads it off
  * the pause (rewind dap) without asking.
  */
-export function stopBefore(this: number, event: number, what: string, enter: () => void): void {
+// eslint-disable-next-line @typescript-eslint/no-unused-vars -- `now` is read off the frame by rewind dap (position.ts)
+export function stopBefore(this: number, event: number, what: string, enter: () => void, now = turnNow): void {
   // eslint-disable-next-line no-debugger -- the one statement a debugger is meant to stop at
   debugger; // rewind stopped the replay here, before `event` (`what`): step into twice to enter it
   enter();

@@ -33,6 +33,15 @@ const STEPS_PER_ITERATION = 64;
 const EXIT_GRACE_MS = 2000;
 /** How long a replay waits for real work (a worker's message, zlib) the log says finished. */
 export const HOLD_LIMIT_MS = 300_000;
+/**
+ * Under a debugger (replay --inspect, rewind dap) a thread waits for another as long as it
+ * takes: the other may be paused at a breakpoint while a person reads it.
+ */
+let heldByDebugger = false;
+export const debuggerMayHold = (): boolean => heldByDebugger;
+export function waitForPausedThreads(): void {
+  heldByDebugger = true;
+}
 
 export abstract class ReplayDispatcher extends ReplayLog {
   private nextOp = 1;
@@ -199,7 +208,7 @@ export abstract class ReplayDispatcher extends ReplayLog {
     if (this.holding !== null) return;
     const since = original.dateNow();
     this.holding = original.setInterval(() => {
-      if (original.dateNow() - since < HOLD_LIMIT_MS) return;
+      if (heldByDebugger || original.dateNow() - since < HOLD_LIMIT_MS) return;
       this.release();
       this.mismatch(`waited ${HOLD_LIMIT_MS / 1000} s for op #${id}, ${op.what}, which never finished`, null);
     }, 1000);

@@ -7,7 +7,7 @@ import { Api, TAGS, Tag, apiName, type CallRecord } from '../trace/format.js';
 import { decodeValue, encodeValue, summarize, toJson } from '../trace/values.js';
 import { digest } from '../trace/writer.js';
 import { original } from '../node/originals.js';
-import { HOLD_LIMIT_MS, ReplayDispatcher } from './replay-dispatcher.js';
+import { HOLD_LIMIT_MS, ReplayDispatcher, debuggerMayHold } from './replay-dispatcher.js';
 import { rethrow, type AsyncCall, type ResultCodec } from './session.js';
 import { programStack } from './stack.js';
 
@@ -118,7 +118,7 @@ export abstract class ReplayValues extends ReplayDispatcher {
     const ticket = head.payload as number;
     const since = original.dateNow();
     for (let now = original.Atomics.load(order, 0); now !== ticket; now = original.Atomics.load(order, 0)) {
-      if (now > ticket || original.dateNow() - since > HOLD_LIMIT_MS) {
+      if (now > ticket || (!debuggerMayHold() && original.dateNow() - since > HOLD_LIMIT_MS)) {
         this.mismatch(
           `waited for output ${ticket} of this process's threads, but ${now > ticket ? 'its turn has passed' : `output ${now} was never written`}`,
         );

@@ -16,6 +16,7 @@ import { pack, putVarint } from '../trace/codec.js';
 import { CHUNK_HEADER_BYTES, type EndInfo } from '../trace/format.js';
 import { Tail, encodeChunk } from '../trace/writer.js';
 import { TraceReader, type TraceEvent } from '../trace/reader.js';
+import { debuggerMayHold, waitForPausedThreads } from '../session/replay-dispatcher.js';
 import { atomicsTicket } from './shared-memory.js';
 import path from 'node:path';
 import type { RecordSession } from '../session/record.js';
@@ -71,6 +72,7 @@ export function unwrapWorkerData(): void {
     replay,
     order,
     memory,
+    debugged,
     data: program,
   } = data[WRAPPED] as {
     tail?: SharedArrayBuffer;
@@ -78,6 +80,7 @@ export function unwrapWorkerData(): void {
     replay?: string;
     order?: SharedArrayBuffer;
     memory?: SharedArrayBuffer;
+    debugged?: boolean;
     data: unknown;
   };
   (workerThreads as any).workerData = program;
@@ -86,6 +89,8 @@ export function unwrapWorkerData(): void {
   ownDone = done ? new Int32Array(done) : null;
   outputOrder = order ? new Int32Array(order) : null;
   memoryOrder = memory ? new Int32Array(memory) : null;
+  // Its process's replay is under a debugger, which may hold any of its threads paused.
+  if (debugged === true) waitForPausedThreads();
 }
 
 /**
@@ -519,6 +524,7 @@ function patchWorker(
           replay: replayOf,
           order: outputOrder?.buffer,
           memory: memoryOrder?.buffer,
+          debugged: replayOf ? debuggerMayHold() : undefined,
           data: options?.workerData,
         };
         const more = shared ? { workerData: { [WRAPPED]: wrapped } } : {};

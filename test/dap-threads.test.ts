@@ -1,0 +1,314 @@
+// Acceptance: the threads of `rewind dap` other than thread 1, driven by a real DAP client
+// (@vscode/debugadapter-testsupport's DebugClient). A worker thread of the replayed process is
+// a thread of its own (stops, steps, stack, locals); a forked child's thread goes back by
+// re-executing the child's replay, and lands on the locals a forward run saw.
+import fs from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { DebugClient } from '@vscode/debugadapter-testsupport';
+import type { DebugProtocol } from '@vscode/debugprotocol';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { NODE, ROOT, baseEnv, cleanupTempDirs, fixture, record, tempDir } from './helpers.js';
+
+afterAll(cleanupTempDirs);
+
+const WAIT_MS = 60_000;
+/** Thread ids: 1 the launched process, 2.. its other processes, 10.. its worker threads. */
+const FIRST_WORKER = 10;
+
+let ADAPTER: string;
+beforeAll(() => {
+  ADAPTER = path.join(tempDir(), 'rewind-dap.mjs');
+  fs.writeFileSync(
+    ADAPTER,
+    `import { main } from ${JSON.stringify(pathToFileURL(path.join(ROOT, 'dist/cli/index.js')).href)};\nawait main([process.argv[0], 'rewind', 'dap']);\n`,
+  );
+});
+
+let dc: DebugClient | undefined;
+afterEach(async () => {
+  await dc?.stop();
+  dc = undefined;
+});
+
+const lineOf = (file: string, marker: string): number =>
+  fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .findIndex((l) => l.includes(marker)) + 1;
+
+/** The next event `name` that `accept` takes (each wait has the client's timeout). */
+function eventWhere(name: string, accept: (e: DebugProtocol.Event) => boolean): Promise<DebugProtocol.Event> {
+  return dc!.waitForEvent(name).then((e) => (accept(e) ? e : eventWhere(name, accept)));
+}
+
+/** Starts the adapter. */
+async function open(): Promise<void> {
+  dc = new DebugClient(NODE, ADAPTER, 'rewind', { env: baseEnv() });
+  dc.defaultTimeout = WAIT_MS;
+  await dc.start();
+}
+
+/** Launches at the recording's start with a breakpoint at `file`:`line`. */
+async function launch(recording: string, file: string, line: number, process?: string): Promise<void> {
+  await Promise.all([
+    dc!.waitForEvent('initialized').then(async () => {
+      await dc!.setBreakpointsRequest({ source: { path: file }, breakpoints: [{ line }] });
+      await dc!.configurationDoneRequest();
+    }),
+    dc!.initializeRequest({ adapterID: 'rewind', linesStartAt1: true, columnsStartAt1: true, pathFormat: 'path' }),
+    dc!.launch({ recording, process, stopOn: 'start' }),
+  ]);
+}
+
+/** The top frame of `threadId`: its place, and `i` and `draw` read from its block scope. */
+async function top(threadId: number): Promise<{ path?: string; line: number; i: string; draw: string }> {
+  const frame = (await dc!.stackTraceRequest({ threadId })).body.stackFrames[0];
+  const scopes = await dc!.scopesRequest({ frameId: frame.id });
+  const block = scopes.body.scopes.find((s) => s.name === 'Block')!;
+  const vars = (await dc!.variablesRequest({ variablesReference: block.variablesReference })).body.variables;
+  const i = (await dc!.evaluateRequest({ expression: 'i', frameId: frame.id })).body.result;
+  return { path: frame.source?.path, line: frame.line, i, draw: vars.find((v) => v.name === 'draw')!.value };
+}
+
+describe('rewind dap: threads', () => {
+  it("a worker thread is a thread: it stops at a breakpoint in the worker's code, steps, shows its locals; the main thread's output is the recorded one", async () => {
+    const rec = await record('dap-worker.cjs');
+    expect(rec.status, rec.stderr.toString()).toBe(0);
+    const draws = /worker draws ([\d,]+)/.exec(rec.stdout.toString())![1].split(',');
+    const workerFile = fixture('dap-worker-thread.cjs');
+    const loopLine = lineOf(workerFile, '// worker loop');
+    const output: string[] = [];
+    await open();
+    const started = eventWhere('thread', (e) => e.body.reason === 'started');
+    await launch(rec.dir, workerFile, loopLine);
+    dc!.on('output', (e: DebugProtocol.OutputEvent) => {
+      if (e.body.category === 'stdout') output.push(e.body.output);
+    });
+    expect((await started).body.threadId).toBe(FIRST_WORKER);
+    const threads = (await dc!.threadsRequest()).body.threads;
+    expect(threads.map((t) => t.id)).toEqual([1, FIRST_WORKER]);
+    expect(threads[1].name).toMatch(/worker.*dap-worker-thread\.cjs/);
+    // The main thread is paused at its first event: the job goes to the worker once it runs.
+    const [first] = await Promise.all([
+      eventWhere('stopped', (e) => e.body.threadId === FIRST_WORKER),
+      dc!.continueRequest({ threadId: 1 }),
+    ]);
+    expect(first.body.reason).toBe('breakpoint');
+    const seen = [await top(FIRST_WORKER)];
+    expect(seen[0]).toEqual({ path: workerFile, line: loopLine, i: '0', draw: draws[0] });
+    // A step in the worker: to the next line of its loop, the same locals.
+    const [step] = await Promise.all([
+      eventWhere('stopped', (e) => e.body.threadId === FIRST_WORKER),
+      dc!.nextRequest({ threadId: FIRST_WORKER }),
+    ]);
+    expect(step.body.reason).toBe('step');
+    expect(await top(FIRST_WORKER)).toEqual({ ...seen[0], line: loopLine + 1 });
+    // Into keep() and out again, on the worker's thread.
+    const [into] = await Promise.all([
+      eventWhere('stopped', (e) => e.body.threadId === FIRST_WORKER),
+      dc!.stepInRequest({ threadId: FIRST_WORKER }),
+    ]);
+    expect(into.body.reason).toBe('step');
+    const inKeep = (await dc!.stackTraceRequest({ threadId: FIRST_WORKER })).body.stackFrames;
+    expect(inKeep[0]).toMatchObject({ name: 'keep', line: lineOf(workerFile, '// worker keeps') });
+    const drawInKeep = await dc!.evaluateRequest({ expression: 'draw', frameId: inKeep[0].id });
+    expect(drawInKeep.body.result).toBe(draws[0]);
+    await Promise.all([
+      eventWhere('stopped', (e) => e.body.threadId === FIRST_WORKER),
+      dc!.stepOutRequest({ threadId: FIRST_WORKER }),
+    ]);
+    const out = (await dc!.stackTraceRequest({ threadId: FIRST_WORKER })).body.stackFrames[0];
+    expect(out.source?.path).toBe(workerFile);
+    expect(out.name).not.toBe('keep');
+    expect((await dc!.evaluateRequest({ expression: 'i', frameId: out.id })).body.result).toBe('0');
+    for (let k = 1; k < 3; k++) {
+      const [e] = await Promise.all([
+        eventWhere('stopped', (e) => e.body.threadId === FIRST_WORKER),
+        dc!.continueRequest({ threadId: FIRST_WORKER }),
+      ]);
+      expect(e.body.reason).toBe('breakpoint');
+      seen.push(await top(FIRST_WORKER));
+    }
+    // The worker's locals at each hit are the recorded run's draws.
+    expect(seen.map((s) => [s.i, s.draw])).toEqual(draws.map((d, i) => [String(i), d]));
+    // Going back in a worker thread is refused, saying why.
+    await expect(dc!.stepBackRequest({ threadId: FIRST_WORKER })).rejects.toThrow(/worker thread .* not supported/);
+    // The main thread, running all along, waits for the worker's message in its recorded place:
+    // it stops in its message listener only once the worker goes on, with the worker's sum.
+    const mainFile = fixture('dap-worker.cjs');
+    await dc!.setBreakpointsRequest({
+      source: { path: mainFile },
+      breakpoints: [{ line: lineOf(mainFile, '// main got') }],
+    });
+    await dc!.setBreakpointsRequest({ source: { path: workerFile }, breakpoints: [] });
+    const exited = eventWhere('thread', (e) => e.body.reason === 'exited' && e.body.threadId === FIRST_WORKER);
+    const [main] = await Promise.all([
+      eventWhere('stopped', (e) => e.body.threadId === 1),
+      dc!.continueRequest({ threadId: FIRST_WORKER }),
+    ]);
+    expect(main.body.reason).toBe('breakpoint');
+    const frame = (await dc!.stackTraceRequest({ threadId: 1 })).body.stackFrames[0];
+    const sum = draws.reduce((a, d) => a + Number(d), 0);
+    expect((await dc!.evaluateRequest({ expression: 'm.sum', frameId: frame.id })).body.result).toBe(String(sum));
+    // On to the end: the worker's thread exits, the run ends, and the output is the recorded run's, byte for byte.
+    await dc!.setBreakpointsRequest({ source: { path: mainFile }, breakpoints: [] });
+    const terminated = dc!.waitForEvent('terminated');
+    await dc!.continueRequest({ threadId: 1 });
+    await exited;
+    await terminated;
+    expect(output.join('').replace(/^\[#\d+\] /gm, '')).toBe(rec.stdout.toString());
+  }, 120_000);
+
+  it("a forked child's thread goes back: stepBack and reverseContinue land on the locals a forward run saw", async () => {
+    const rec = await record('dap-fork.cjs');
+    expect(rec.status, rec.stderr.toString()).toBe(0);
+    const draws = /child draws ([\d,]+)/.exec(rec.stdout.toString())![1].split(',');
+    const childFile = fixture('dap-fork-child.cjs');
+    const loopLine = lineOf(childFile, '// child loop');
+    await open();
+    const child = () => eventWhere('stopped', (e) => e.body.threadId === 2) as Promise<DebugProtocol.StoppedEvent>;
+    // The child's first stop comes by itself once the session runs.
+    const firstStop = child();
+    await launch(rec.dir, childFile, loopLine, 'dap-fork');
+    expect((await firstStop).body.reason).toBe('breakpoint');
+    const forward = [await top(2)];
+    for (let k = 1; k < 3; k++) {
+      await Promise.all([child(), dc!.continueRequest({ threadId: 2 })]);
+      forward.push(await top(2));
+    }
+    expect(forward.map((f) => [f.path, f.line, f.i, f.draw])).toEqual(
+      draws.map((d, i) => [childFile, loopLine, String(i), d]),
+    );
+    const step = (await Promise.all([child(), dc!.nextRequest({ threadId: 2 })]))[0];
+    expect(step.body.reason).toBe('step');
+    const stepped = await top(2);
+    expect(stepped).toEqual({ ...forward[2], line: loopLine + 1 });
+    // Back one step: the third hit again; back once more: the second.
+    for (const expected of [forward[2], forward[1]]) {
+      const [e] = await Promise.all([child(), dc!.stepBackRequest({ threadId: 2 })]);
+      expect(e.body.reason).toBe('step');
+      expect(await top(2)).toEqual(expected);
+    }
+    // Reverse-continue: the first hit, then the child's first event (no hit before it).
+    const [back] = await Promise.all([child(), dc!.reverseContinueRequest({ threadId: 2 })]);
+    expect(back.body.reason).toBe('breakpoint');
+    expect(await top(2)).toEqual(forward[0]);
+    const [start] = await Promise.all([child(), dc!.reverseContinueRequest({ threadId: 2 })]);
+    expect(start.body.reason).toBe('entry');
+    // And forwards again from there: the same hits.
+    for (const expected of forward) {
+      await Promise.all([child(), dc!.continueRequest({ threadId: 2 })]);
+      expect(await top(2)).toEqual(expected);
+    }
+    // Thread 1, the parent, was not moved: it is still at its first event.
+    const parent = (await dc!.stackTraceRequest({ threadId: 1 })).body.stackFrames;
+    expect(parent.every((f) => f.source?.path !== childFile)).toBe(true);
+  }, 120_000);
+
+  it('restartFrame on an async function resumed after its await: back to its entry in an earlier turn, or refused when that entry is not one call', async () => {
+    const rec = await record('dap-async.cjs');
+    expect(rec.status, rec.stderr.toString()).toBe(0);
+    const file = fixture('dap-async.cjs');
+    const entry = lineOf(file, '// entry');
+    const after = lineOf(file, '// after await');
+    await open();
+    await launch(rec.dir, file, entry);
+    await dc!.setBreakpointsRequest({ source: { path: file }, breakpoints: [{ line: entry }, { line: after }] });
+    const locals = async () => {
+      const frame = (await dc!.stackTraceRequest({ threadId: 1 })).body.stackFrames[0];
+      const scopes = await dc!.scopesRequest({ frameId: frame.id });
+      const local = scopes.body.scopes.find((s) => s.name === 'Locals')!;
+      const vars = (await dc!.variablesRequest({ variablesReference: local.variablesReference })).body.variables;
+      return { line: frame.line, name: frame.name, vars: Object.fromEntries(vars.map((v) => [v.name, v.value])) };
+    };
+    const stop = async () => {
+      await Promise.all([dc!.waitForEvent('stopped'), dc!.continueRequest({ threadId: 1 })]);
+      return locals();
+    };
+    const entered = await stop();
+    const position = async () => (await dc!.customRequest('rewind/position')).body as { turn: number };
+    const enteredIn = (await position()).turn;
+    expect(entered.line).toBe(entry);
+    expect(entered.vars.label).toBe('"once"');
+    const resumed = await stop();
+    expect(resumed.line).toBe(after);
+    expect(resumed.vars.label).toBe('"once"');
+    // Resumed in the sleep's timer turn, the second turn: the pause has no frame of rewind's, and still its turn is known.
+    const turns = ((await dc!.customRequest('rewind/events')).body.events as { n: number; kind: string }[]).filter(
+      (e) => e.kind === 'turn',
+    );
+    expect((await position()).turn).toBe(turns[1].n);
+    const frameId = (await dc!.stackTraceRequest({ threadId: 1 })).body.stackFrames[0].id;
+    const [restarted] = await Promise.all([dc!.waitForEvent('stopped'), dc!.restartFrameRequest({ frameId })]);
+    expect(restarted.body.reason).toBe('restart');
+    expect(await locals()).toEqual(entered);
+    // In the first timer's turn: the await resumed in a later one.
+    expect(enteredIn).toBe(1);
+    expect((await position()).turn).toBe(enteredIn);
+    // Forwards again: the same resumption.
+    expect(await stop()).toEqual(resumed);
+    // Two calls entered in one turn, and one before: which of them a resumed frame is, is not known.
+    const a = await stop();
+    expect(a.vars.label).toBe('"a"');
+    await stop();
+    const resumedA = await stop();
+    expect(resumedA).toMatchObject({ line: after, vars: { label: '"a"' } });
+    const id = (await dc!.stackTraceRequest({ threadId: 1 })).body.stackFrames[0].id;
+    await expect(dc!.restartFrameRequest({ frameId: id })).rejects.toThrow(/entered 3 times/);
+    // Refused, the program stays where it was.
+    expect(await locals()).toEqual(resumedA);
+  }, 120_000);
+
+  it('reverseContinue from a pause in a promise continuation, with breakpoints just set: the previous hits, in their turns', async () => {
+    const rec = await record('dap-async.cjs');
+    expect(rec.status, rec.stderr.toString()).toBe(0);
+    const file = fixture('dap-async.cjs');
+    const after = lineOf(file, '// after await');
+    await open();
+    await launch(rec.dir, file, lineOf(file, '// entry'));
+    const label = async () => {
+      const frame = (await dc!.stackTraceRequest({ threadId: 1 })).body.stackFrames[0];
+      expect(frame.line).toBe(after);
+      return (await dc!.evaluateRequest({ expression: 'label', frameId: frame.id })).body.result;
+    };
+    const go = (request: () => Promise<unknown>) => Promise.all([dc!.waitForEvent('stopped'), request()]);
+    await go(() => dc!.continueRequest({ threadId: 1 }));
+    await go(() => dc!.continueRequest({ threadId: 1 }));
+    // Past the first call's resumption: new breakpoints, whose earlier stops are not known.
+    await dc!.setBreakpointsRequest({ source: { path: file }, breakpoints: [{ line: after }] });
+    await go(() => dc!.continueRequest({ threadId: 1 }));
+    expect(await label()).toBe('"a"');
+    await go(() => dc!.continueRequest({ threadId: 1 }));
+    expect(await label()).toBe('"b"');
+    await go(() => dc!.reverseContinueRequest({ threadId: 1 }));
+    expect(await label()).toBe('"a"');
+    await go(() => dc!.reverseContinueRequest({ threadId: 1 }));
+    expect(await label()).toBe('"once"');
+  }, 120_000);
+
+  it("a forked child's worker thread is a thread too: it stops in the worker's code with the recorded locals", async () => {
+    const rec = await record('dap-fork-worker.cjs');
+    expect(rec.status, rec.stderr.toString()).toBe(0);
+    const draws = /worker draws ([\d,]+)/.exec(rec.stdout.toString())![1].split(',');
+    const workerFile = fixture('dap-worker-thread.cjs');
+    const loopLine = lineOf(workerFile, '// worker loop');
+    // Thread 2 is the child; its first worker thread is 2 * 1000.
+    const id = 2000;
+    await open();
+    const first = eventWhere('stopped', (e) => e.body.threadId === id);
+    await launch(rec.dir, workerFile, loopLine, 'dap-fork-worker');
+    expect((await first).body.reason).toBe('breakpoint');
+    const threads = (await dc!.threadsRequest()).body.threads;
+    expect(threads.map((t) => t.id)).toEqual([1, 2, id]);
+    expect(threads[2].name).toMatch(/dap-fork-worker-child .*worker.*dap-worker-thread\.cjs/);
+    const seen = [await top(id)];
+    for (let k = 1; k < 3; k++) {
+      await Promise.all([eventWhere('stopped', (e) => e.body.threadId === id), dc!.continueRequest({ threadId: id })]);
+      seen.push(await top(id));
+    }
+    expect(seen.map((s) => [s.path, s.line, s.i, s.draw])).toEqual(
+      draws.map((d, i) => [workerFile, loopLine, String(i), d]),
+    );
+  }, 120_000);
+});
