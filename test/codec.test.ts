@@ -631,6 +631,31 @@ describe('TraceWriter -> TraceReader round-trip', { timeout: 60_000 }, () => {
     expect(multiChunk).toBeGreaterThan(0);
   });
 
+  it('a writer that appends nothing writes its preamble only (warming up its hot methods leaves no trace)', () => {
+    const header = makeHeader();
+    const p = freshPath();
+    const w = new TraceWriter(p, header);
+    expect([w.events, w.turns, w.lastTurnUs, w.pending]).toEqual([0, 0, 0, false]);
+    w.flush();
+    w.close();
+    expect(fs.readFileSync(p)).toEqual(encodePreamble(header));
+    const t = TraceReader.open(p);
+    expect(t.eventCount).toBe(0);
+    // The first events are still encoded against the header's start, not a warm-up value.
+    const { path: q } = writeLog(header, [
+      { k: 'wall', tag: Tag.DateNow, v: START_WALL + 5 },
+      { k: 'turn', tag: Tag.Immediate, op: 1, us: 7 },
+    ]);
+    expect(readAll(TraceReader.open(q))).toStrictEqual(
+      model(header, [
+        { k: 'wall', tag: Tag.DateNow, v: START_WALL + 5 },
+        { k: 'turn', tag: Tag.Immediate, op: 1, us: 7 },
+      ]),
+    );
+    fs.rmSync(p);
+    fs.rmSync(q);
+  });
+
   it("splits a long stream of small events into chunks of the writer's size by itself", () => {
     const header = makeHeader();
     const ops: Op[] = [];
