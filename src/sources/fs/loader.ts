@@ -95,6 +95,9 @@ interface CallSite {
   getFileName(): string | null | undefined;
 }
 
+/** One function, so the stack filter's wrapper for it is made once (session/stack.ts). */
+const structured = (_e: unknown, sites: CallSite[]) => sites;
+
 /**
  * The first caller of `fn` outside Node's fs code and rewind is Node's module loader (async
  * frames included: fs/promises reads continue after awaits).
@@ -103,7 +106,7 @@ export function calledFromLoader(fn: (...a: never[]) => unknown): boolean {
   const E = Error as unknown as { prepareStackTrace?: unknown; stackTraceLimit: number };
   const prepare = E.prepareStackTrace;
   const limit = E.stackTraceLimit;
-  E.prepareStackTrace = (_e: unknown, sites: CallSite[]) => sites;
+  E.prepareStackTrace = structured;
   E.stackTraceLimit = 12;
   const holder: { stack?: CallSite[] | string } = {};
   try {
