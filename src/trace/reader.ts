@@ -214,6 +214,8 @@ export interface OpenOptions {
    * file again chunk by chunk (bounded memory, for inspecting large logs).
    */
   streamed?: boolean;
+  /** Read chunk by chunk even a log small enough to be read whole (the tests check both ways). */
+  inPieces?: boolean;
 }
 
 const describeSize = (n: number) => `${n} byte${n === 1 ? '' : 's'}`;
@@ -256,6 +258,9 @@ function fileBytes(fd: number, size: number, reuse = false): Bytes {
     },
   };
 }
+
+/** Logs up to this size are read in one piece when opened. */
+const WHOLE_READ_BYTES = 1 << 20;
 
 const O_NOFOLLOW = fsConstants.O_NOFOLLOW ?? 0;
 const O_NONBLOCK = fsConstants.O_NONBLOCK ?? 0;
@@ -311,7 +316,11 @@ export class TraceReader {
       }
       // Read chunk by chunk either way: kept events are copied into one buffer of their size,
       // so a log's memory at replay is its events once (not the file, then its events too).
-      return parseBytes(fileBytes(fd, st.size, true), path, !opts.streamed);
+      // A small log is read whole, in one system call rather than three or four per chunk (a
+      // 10 s timer program's 8 KB log holds ~100 chunks: ~420 reads, ~3 ms of a replay's start).
+      const bytes =
+        st.size <= WHOLE_READ_BYTES && !opts.inPieces ? bufferBytes(fileBytes(fd, st.size).read(0, st.size)) : null;
+      return parseBytes(bytes ?? fileBytes(fd, st.size, true), path, !opts.streamed);
     } catch (e) {
       if (e instanceof TraceError) throw e;
       const err = e as NodeJS.ErrnoException;
