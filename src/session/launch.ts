@@ -202,6 +202,8 @@ function replayHere(dir: string, stdinKind: string): { log: string; file: TraceF
 
 /** An addon that ran live, or that the log cannot serve: the CLI refuses or asks for --allow-native. */
 function usesNativeLive(t: TraceFile): boolean {
+  // Most logs hold no call of these: no second pass over every event.
+  if (t.callApis && !t.callApis.has(Api['native.unservable']) && !t.callApis.has(Api['native.load'])) return false;
   for (const ev of TraceReader.events(t)) {
     if (!ev.call) continue;
     if (ev.api === Api['native.unservable']) return true;

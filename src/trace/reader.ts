@@ -206,6 +206,8 @@ export interface TraceFile {
   size: number;
   /** A log opened `streamed`: events are read again from the file, chunk by chunk, up to `end`. */
   stream?: { start: number; end: number; version: number };
+  /** The API of every call record it holds (seen when it was opened): whether to look for one. */
+  callApis?: ReadonlySet<number>;
 }
 
 export interface OpenOptions {
@@ -529,6 +531,8 @@ function parseBytes(bytes: Bytes, path: string, keep: boolean): TraceFile {
   const scratch = {} as TraceEvent;
   let bodyLength = 0;
   let bodyEnd = 0;
+  const callApis = new Set<number>();
+  let lastCall = -1;
   for (const chunk of chunksOf(bytes, preamble.length, path, version)) {
     if (chunk.cut) truncated = chunk.cut;
     const cur = new ByteCursor(chunk.payload);
@@ -543,6 +547,7 @@ function parseBytes(bytes: Bytes, path: string, keep: boolean): TraceFile {
       }
       count++;
       end = cur.pos;
+      if (scratch.tag === Tag.Call && scratch.api !== lastCall) callApis.add((lastCall = scratch.api!));
     }
     if (keep) {
       if (bodyLength + chunk.payload.length > body.length) {
@@ -567,6 +572,7 @@ function parseBytes(bytes: Bytes, path: string, keep: boolean): TraceFile {
     eventCount: count,
     truncated,
     size,
+    callApis,
   };
   if (!keep) file.stream = { start: preamble.length, end: goodEnd, version };
   return file;
