@@ -24,9 +24,13 @@ const bytes = readFileSync(bundle);
 const source = isAscii(bytes) ? bytes.toString('latin1') : bytes.toString('utf8');
 const built = statSync(bundle);
 const cacheDir = path.join(__dirname, '.compile-cache');
+// One cache per mode: each holds the functions its start compiles (a replay's reader and
+// dispatcher, a recording's writer), which a cache the other mode made would lack (about
+// 10 M instructions more per start, measured with callgrind).
+const mode = process.env.REWIND_MODE === 'replay' ? 'replay' : 'record';
 const cacheFile = path.join(
   cacheDir,
-  `preload-${process.version}-${process.arch}-${built.size}-${Math.floor(built.mtimeMs)}.bin`,
+  `preload-${mode}-${process.version}-${process.arch}-${built.size}-${Math.floor(built.mtimeMs)}.bin`,
 );
 
 let cached: Buffer | undefined;
