@@ -740,6 +740,7 @@ describe('events at the chunk edge', { timeout: 60_000 }, () => {
       const lay = layoutOf(fs.readFileSync(p), header);
       for (const c of lay.chunks) expect(c.end - c.bodyStart).toBeLessThanOrEqual(CHUNK_BYTES + 64);
       expect(readAll(TraceReader.open(p))).toStrictEqual(model(header, ops));
+      expect(readAll(TraceReader.open(p, { inPieces: true }))).toStrictEqual(model(header, ops));
       fs.rmSync(p);
     });
   }
@@ -769,6 +770,8 @@ describe('compressed chunks (format 3)', { timeout: 60_000 }, () => {
         const t = TraceReader.open(packedLog);
         expect(t.truncated).toBeNull();
         expect(readAll(t)).toStrictEqual(expected);
+        // Read chunk by chunk, as a log too large to be read whole is: the same.
+        expect(readAll(TraceReader.open(packedLog, { inPieces: true }))).toStrictEqual(expected);
         // Streamed, each event is used before the next is read (they may share a read buffer).
         const streamed: Plain[] = [];
         for (const ev of TraceReader.events(TraceReader.open(packedLog, { streamed: true }))) streamed.push(plain(ev));

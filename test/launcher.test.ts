@@ -18,6 +18,7 @@ import {
   within,
   type RunOptions,
 } from './helpers.js';
+import { ENV } from '../src/session/env.js';
 
 const FRONT = path.join(ROOT, 'bin', 'rewind');
 const FIXTURE = fixture('launch-root.cjs');
@@ -245,6 +246,20 @@ describe('rewind replay of a recording bin/rewind made', () => {
     const said = await run(FRONT, ['replay', dir, '--summary'], { cwd: tempDir('rewind-cwd-') });
     expect(text(said.stderr)).toMatch(/^rewind: replay complete: \d+ of \d+ events matched/);
     expect(Buffer.compare(said.stdout, rec.stdout)).toBe(0);
+  });
+
+  it('runs in one process from a relative path too, and leaves every variable of rewind to the CLI', async () => {
+    const { dir, rec, work } = await recorded();
+    const relative = await replayVia(path.basename(dir), { cwd: work });
+    expect(text(relative.stderr), describeRun('replay', relative)).toBe(HERE);
+    expect(Buffer.compare(relative.stdout, rec.stdout)).toBe(0);
+    // bin/rewind tests each of rewind's variables by name (listing the environment would fork):
+    // each one the preload reads is in its list, but LAUNCH_DEBUG (its own, taken out first).
+    const front = fs.readFileSync(FRONT, 'utf8');
+    for (const name of Object.values(ENV).filter((n) => n !== ENV.LAUNCH_DEBUG))
+      expect(front, `bin/rewind does not check ${name}`).toContain(`\${${name}+1}`);
+    const steered = await replayVia(dir, { env: { [ENV.STATE]: '' } });
+    expect(text(steered.stderr)).not.toContain(HERE);
   });
 
   it('has the CLI replay it when this process is not the replay the CLI would start', async () => {

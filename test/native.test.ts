@@ -13,6 +13,7 @@ import {
   cleanupTempDirs,
   describeRun,
   expectReplayMatches,
+  fixture,
   record,
   replay,
   rewind,
@@ -95,6 +96,21 @@ describe.skipIf(!hasBetterSqlite)('better-sqlite3 (a native addon behind the mem
     expect(allowed.stderr.toString()).not.toContain('Pass --allow-native');
     expect(allowed.stdout.toString()).toContain('inserted number 1');
     expect(sha(db)).not.toBe(before);
+    // Recorded and replayed through bin/rewind (one process each): its replay too is refused,
+    // by the CLI, before the program runs.
+    const front = path.join(ROOT, 'bin', 'rewind');
+    const dir = path.join(tempDir(), 'rec');
+    const launched = await run(front, ['record', '--out', dir, '--', NODE, fixture('native-sqlite.cjs'), db], {
+      env: { REWIND_NATIVE_LIVE: 'better-sqlite3' },
+    });
+    expect(launched.status, describeRun('record', launched)).toBe(0);
+    expect(fs.existsSync(path.join(dir, 'replay.args'))).toBe(true);
+    const after = sha(db);
+    const frontRefused = await run(front, ['replay', dir], { env: { REWIND_LAUNCH_DEBUG: '1' } });
+    expect(frontRefused.status, describeRun('replay', frontRefused)).toBe(65);
+    expect(frontRefused.stderr.toString()).toContain('rewind: replaying through the CLI: native addons\n');
+    expect(frontRefused.stdout.length, 'the program ran').toBe(0);
+    expect(sha(db)).toBe(after);
   });
 });
 

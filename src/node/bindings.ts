@@ -4,6 +4,7 @@
 // prototypes reaches every handle Node creates (but Signal on Node 24: see signalClass).
 // Verified on Node 20, 22 and 24.
 import { createHook } from 'node:async_hooks';
+import { createRequire } from 'node:module';
 import { binding, lookup } from './internals.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -198,4 +199,17 @@ export function catchCryptoJobs<T>(fn: () => T, found: (C: CryptoJobClass) => vo
   } finally {
     if (--c.depth === 0) c.hook.disable();
   }
+}
+
+let ttyWrap: { isTTY?: (fd: number) => boolean } | null | undefined;
+
+/**
+ * tty.isatty(fd), which every start asks of fds 0 and 2, without loading node:tty: the
+ * program loads it if it needs it (~0.5 ms of a start otherwise). tty_wrap's isTTY is what
+ * tty.isatty calls; where process.binding is refused, tty.isatty itself.
+ */
+export function isatty(fd: number): boolean {
+  if (ttyWrap === undefined) ttyWrap = optional(() => binding('tty_wrap'));
+  if (typeof ttyWrap?.isTTY === 'function') return ttyWrap.isTTY(fd);
+  return (createRequire(import.meta.url)('node:tty') as typeof import('node:tty')).isatty(fd);
 }

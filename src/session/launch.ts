@@ -17,8 +17,8 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import tty from 'node:tty';
 import { CliError } from '../exit-codes.js';
+import { isatty } from '../node/bindings.js';
 import { original, writeStderr } from '../node/originals.js';
 import { CLI_BIN, withoutPreload } from '../paths.js';
 import {
@@ -119,7 +119,7 @@ function complete({ out, named, index }: Launch, info: EndInfo, log: string): vo
   // Only the root recorded (and its threads): then bin/rewind can start its replay itself.
   if (logsIn(out.dir).every((l) => mainLogOf(l) === log)) writeReplayArgs(out.dir, index.cwd);
   if (!named) setLatest(out.dir);
-  if (tty.isatty(2)) writeStderr(summaryLine(out.dir, logsIn(out.dir), undefined, index.cwd));
+  if (isatty(2)) writeStderr(summaryLine(out.dir, logsIn(out.dir), undefined, index.cwd));
 }
 
 /** The file bin/rewind reads to start a replay itself: the recorded cwd, then argv[1...], a line each. */
@@ -155,7 +155,7 @@ export function takeReplayLaunch(stdinKind: string): TraceFile | null {
   const debug = env[ENV.LAUNCH_DEBUG] === '1';
   for (const k of [ENV.LAUNCH, ENV.LAUNCH_OUT, ENV.LAUNCH_CWD, ENV.LAUNCH_DEBUG]) delete env[k];
   if (mode !== 'replay' || !dir) return null;
-  if (env[ENV.SUMMARY] === undefined) env[ENV.SUMMARY] = tty.isatty(2) ? '1' : '0';
+  if (env[ENV.SUMMARY] === undefined) env[ENV.SUMMARY] = isatty(2) ? '1' : '0';
   let found: { log: string; file: TraceFile } | string;
   try {
     found = replayHere(dir, stdinKind);
@@ -202,6 +202,8 @@ function replayHere(dir: string, stdinKind: string): { log: string; file: TraceF
 
 /** An addon that ran live, or that the log cannot serve: the CLI refuses or asks for --allow-native. */
 function usesNativeLive(t: TraceFile): boolean {
+  // Most logs hold no call of these: no second pass over every event.
+  if (t.callApis && !t.callApis.has(Api['native.unservable']) && !t.callApis.has(Api['native.load'])) return false;
   for (const ev of TraceReader.events(t)) {
     if (!ev.call) continue;
     if (ev.api === Api['native.unservable']) return true;

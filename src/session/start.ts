@@ -5,7 +5,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { isMainThread, threadId } from 'node:worker_threads';
 import { syncBuiltinESMExports } from 'node:module';
-import tty from 'node:tty';
 import { EXIT } from '../exit-codes.js';
 import { nodeLoaded } from '../node/fields.js';
 import { Api, FORMAT_VERSION, type TraceHeader } from '../trace/format.js';
@@ -54,6 +53,7 @@ import { parseSeed, startChaos, type Chaos } from './chaos.js';
 import { readSchedule, ScheduleChaos } from './schedule.js';
 import { REWIND_VERSION } from '../version.js';
 import { checkInternals } from '../node/check.js';
+import { isatty } from '../node/bindings.js';
 import { describeMissing, httpParserClass } from '../node/internals.js';
 
 /**
@@ -345,7 +345,7 @@ function entryOf(): TraceHeader['entry'] {
 
 /** How Node will see fd 0 (as libuv guesses it): a terminal, a pipe or socket, or a file. */
 function stdinKind(): 'tty' | 'pipe' | 'file' {
-  if (tty.isatty(0)) return 'tty';
+  if (isatty(0)) return 'tty';
   try {
     const st = original.fs.fstatSync(0);
     return st.isFIFO() || st.isSocket() ? 'pipe' : 'file';
@@ -401,7 +401,7 @@ function buildHeader(chaos: Chaos | null): TraceHeader {
     timeOrigin: performance.timeOrigin,
     randomSeed: [seed[0], seed[1], seed[2], seed[3]],
     stdio: {
-      stdin: { isTTY: tty.isatty(0), kind: stdinKind() },
+      stdin: { isTTY: isatty(0), kind: stdinKind() },
       stdout: stdioInfo(process.stdout),
       stderr: stdioInfo(process.stderr),
     },
