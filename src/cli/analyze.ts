@@ -229,11 +229,22 @@ export async function analyze(arg: string | undefined, opts: AnalyzeOptions): Pr
       return counted(seen.some((o) => o.verdict === rule) ? rule : rule === 'fails' ? 'passes' : 'fails');
     };
     const candidates = new Map<number, Trial>();
+    // Two candidates may run the same order (the failing order's next turn is where the passing
+    // order has it already): one experiment, one verdict, or noise would part them.
+    const byOrder = new Map<string, Promise<Trial>>();
     const n = fOrder.length;
     const candidate = async (k: number, rule: 'majority' | Verdict = 'majority'): Promise<Trial> => {
       const known = candidates.get(k);
       if (known) return known;
-      const o = await trial(() => specOf(candidateOrder(fOrder, pOrder, k)), rule);
+      const order = candidateOrder(fOrder, pOrder, k);
+      const key = order.join(' ');
+      // The two ends are judged by their own rules; a candidate between takes an end's verdict when it runs its order.
+      let pending = rule === 'majority' ? byOrder.get(key) : undefined;
+      if (!pending) {
+        pending = trial(() => specOf(order), rule);
+        if (!byOrder.has(key)) byOrder.set(key, pending);
+      }
+      const o = await pending;
       candidates.set(k, o);
       return o;
     };
@@ -260,7 +271,7 @@ export async function analyze(arg: string | undefined, opts: AnalyzeOptions): Pr
       // with the failing run's seed (a value rewind can force; an I/O result or a clock it cannot).
       const seeded =
         atFail.verdict === 'passes' && F.header.randomSeed.join() !== P.header.randomSeed.join()
-          ? await trial(() => specOf(fOrder, F.header.randomSeed), 'fails')
+          ? await trial(() => specOf(fOrder, F.header.randomSeed), 'majority')
           : null;
       report = valueReport(F, P, failing.dir, passing.dir, { atFail, atPass, seeded }, candidates.size, failed);
       if (seeded) report.candidates += seeded.runs > 0 ? 1 : 0;
