@@ -32,6 +32,9 @@ interface Analysis {
   passingRun?: string;
   randomSeedDiffers?: boolean;
   candidates: number;
+  note?: string;
+  value?: unknown;
+  trials?: { candidate: number; fails: number; runs: number }[];
 }
 
 async function analyze(failing: string, passing: string | null, cwd: string): Promise<Analysis> {
@@ -242,6 +245,53 @@ describe('rewind analyze', () => {
     expect(a.kind).toBe('value');
     expect(a.randomSeedDiffers).toBe(true);
     expect(a.failure).toContain('tails');
+  });
+});
+
+describe('rewind analyze, when the order does not decide alone', () => {
+  it('a failing order that passes its first live run: tried again, it fails; the pair is named, with the counts', async () => {
+    const cwd = tempDir();
+    const marker = path.join(tempDir('rewind-marker-'), 'lucky');
+    const plain = await record('race/timer-file-once.cjs', ['2000', marker], { cwd });
+    const turns = await turnsOf(plain.dir);
+    const timer = turns.find((t) => t.call === 'setTimeout callback')!;
+    const reads = turns.filter((t) => t !== timer);
+    fs.writeFileSync(marker, 'recorded failing\n');
+    const [fail, pass] = await Promise.all([
+      forced('race/timer-file-once.cjs', ['200', marker], [timer, ...reads], cwd),
+      forced('race/timer-file-once.cjs', ['200', marker], [...reads, timer], cwd),
+    ]);
+    expect([fail.status, pass.status], describeRun('forced', fail)).toEqual([1, 0]);
+    // The first live run of the failing order finds no marker: it passes (and leaves one).
+    fs.rmSync(marker);
+    const a = await analyze(fail.dir, pass.dir, cwd);
+    expect(a.kind, JSON.stringify(a)).toBe('pair');
+    expect(a.b!.kind).toBe('setTimeout callback');
+    expect(a.a!.kind).toMatch(/^fs\.\w+ callback$/);
+    expect(a.failure).toContain('deadline passed before the config was loaded');
+    const n = Math.max(...a.trials!.map((t) => t.candidate));
+    expect(a.trials!.find((t) => t.candidate === n)).toEqual({ candidate: n, fails: 1, runs: 2 });
+    expect(a.trials!.find((t) => t.candidate === 0)).toEqual({ candidate: 0, fails: 0, runs: 1 });
+    // Candidates between ran twice (a third time only when the two disagreed).
+    for (const t of a.trials!.filter((x) => x.candidate > 0 && x.candidate < n)) expect(t.runs).toBe(2);
+  });
+
+  it('when neither the order nor Math.random decides: inconclusive, says why, gives the differing value as a lead, not the cause', async () => {
+    const cwd = tempDir();
+    const flag = path.join(tempDir('rewind-flag-'), 'flag');
+    fs.writeFileSync(flag, 'there\n');
+    const fail = await record('race/outside-flag.cjs', [flag], { cwd });
+    fs.rmSync(flag);
+    const pass = await record('race/outside-flag.cjs', [flag], { cwd });
+    expect([fail.status, pass.status], describeRun('record', fail)).toEqual([1, 0]);
+    const a = await analyze(fail.dir, pass.dir, cwd);
+    expect(a.kind, JSON.stringify(a)).toBe('inconclusive');
+    expect(a.value).toBeUndefined();
+    expect(a.note).toMatch(
+      /^the failing run's order, forced live, passed 3 of 3 times \(with the failing run's Math\.random seed too: 1 of 1 time\): the order of the turns does not decide the failure, nor does Math\.random; /,
+    );
+    expect(a.note).toMatch(/the first value that differs, not shown to decide: io fs\.exists$/);
+    expect(a.failure).toContain('the flag file is there');
   });
 });
 

@@ -57,6 +57,20 @@ interface Outcome {
   run: Run;
 }
 
+/**
+ * An order run live several times: its outcome is not always decided by the order alone
+ * (concurrent thread-pool syscalls run in the order the OS picks; a live run may create its
+ * operations in another order), so a verdict counts runs.
+ */
+interface Trial extends Outcome {
+  /** Runs that failed, of runs. */
+  fails: number;
+  runs: number;
+}
+
+/** How many times an order is run at most before its verdict is taken. */
+const TRIES = 3;
+
 const say = (text: string) => process.stderr.write(`rewind: ${text}\n`);
 
 export async function analyze(arg: string | undefined, opts: AnalyzeOptions): Promise<never> {
@@ -184,20 +198,58 @@ export async function analyze(arg: string | undefined, opts: AnalyzeOptions): Pr
       )
       .indexOf(target);
     const base = entryOf(passProc.trace);
-    const specOf = (order: string[]): ScheduleSpec => {
-      const entry: ScheduleEntry = { ...base, turns: order.map((k) => k.split('.').map(Number) as [number, number]) };
+    const specOf = (order: string[], randomSeed = base.randomSeed): ScheduleSpec => {
+      const entry: ScheduleEntry = {
+        ...base,
+        randomSeed,
+        turns: order.map((k) => k.split('.').map(Number) as [number, number]),
+      };
       const before: ScheduleEntry[] = Array.from({ length: Math.max(0, rank) }, () => ({ ...base, turns: [] }));
       return { rewindSchedule: 1, from: 'rewind analyze', waitMs: DEFAULT_WAIT_MS, processes: [...before, entry] };
     };
-    const candidates = new Map<number, Outcome>();
+    /**
+     * Runs `spec` until its verdict is known. 'majority': two runs at once, a third when they
+     * disagree. 'fails' / 'passes': one at a time until one does (TRIES at most): the failing
+     * order is taken to fail if it fails once, the passing one to pass if it passes once.
+     */
+    const trial = async (spec: () => ScheduleSpec, rule: 'majority' | Verdict): Promise<Trial> => {
+      const seen: Outcome[] = [];
+      const counted = (verdict: Verdict): Trial => {
+        const fails = seen.filter((o) => o.verdict === 'fails').length;
+        return { ...seen.find((o) => o.verdict === verdict)!, verdict, fails, runs: seen.length };
+      };
+      if (rule === 'majority') {
+        seen.push(...(await Promise.all([0, 1].map(async () => outcome(await runInto(spec()))))));
+        if (seen[0].verdict !== seen[1].verdict && !stopped) seen.push(await outcome(await runInto(spec())));
+        const fails = seen.filter((o) => o.verdict === 'fails').length;
+        return counted(fails * 2 > seen.length ? 'fails' : 'passes');
+      }
+      while (seen.length < TRIES && !seen.some((o) => o.verdict === rule) && !(stopped && seen.length > 0))
+        seen.push(await outcome(await runInto(spec())));
+      return counted(seen.some((o) => o.verdict === rule) ? rule : rule === 'fails' ? 'passes' : 'fails');
+    };
+    const candidates = new Map<number, Trial>();
+    // Two candidates may run the same order (the failing order's next turn is where the passing
+    // order has it already): one experiment, one verdict, or noise would part them.
+    const byOrder = new Map<string, Promise<Trial>>();
     const n = fOrder.length;
-    const candidate = async (k: number): Promise<Outcome> => {
+    const candidate = async (k: number, rule: 'majority' | Verdict = 'majority'): Promise<Trial> => {
       const known = candidates.get(k);
       if (known) return known;
-      const o = await outcome(await runInto(specOf(candidateOrder(fOrder, pOrder, k))));
+      const order = candidateOrder(fOrder, pOrder, k);
+      const key = order.join(' ');
+      // The two ends are judged by their own rules; a candidate between takes an end's verdict when it runs its order.
+      let pending = rule === 'majority' ? byOrder.get(key) : undefined;
+      if (!pending) {
+        pending = trial(() => specOf(order), rule);
+        if (!byOrder.has(key)) byOrder.set(key, pending);
+      }
+      const o = await pending;
       candidates.set(k, o);
       return o;
     };
+    const trials = () =>
+      [...candidates].sort(([a], [b]) => a - b).map(([k, t]) => ({ candidate: k, fails: t.fails, runs: t.runs }));
     /** Did every one of `deferred` run after `bKey` (or not at all) in this candidate's process? */
     const ranAfter = (o: Outcome, deferred: string[], bKey: string): boolean => {
       const proc =
@@ -209,19 +261,30 @@ export async function analyze(arg: string | undefined, opts: AnalyzeOptions): Pr
       return at >= 0 && deferred.every((k) => keys.indexOf(k) < 0 || keys.indexOf(k) > at);
     };
     say(`comparing the failing run (${n} turns) with a passing one (${pOrder.length} turns); trying both orders live`);
-    const [atPass, atFail] = await Promise.all([candidate(0), candidate(n)]);
+    const [atPass, atFail] = await Promise.all([candidate(0, 'passes'), candidate(n, 'fails')]);
     let report: Report;
     if (stopped) {
       const note = 'stopped before the two orders had been tried: nothing found yet';
       report = { kind: 'inconclusive', candidates: 0, stopped: true, failure: failed, note };
     } else if (atFail.verdict === 'passes' || atPass.verdict === 'fails') {
-      report = valueReport(F, P, failing.dir, passing.dir, atFail, candidates.size, failed);
+      // The order alone does not decide. Math.random's numbers might: the failing order again,
+      // with the failing run's seed (a value rewind can force; an I/O result or a clock it cannot).
+      // Named only if that fails every time (TRIES runs): a program that fails now and then
+      // whatever its seed (agentkeepalive #23) must not pass for one that a seed decides.
+      const seeded =
+        atFail.verdict === 'passes' && F.header.randomSeed.join() !== P.header.randomSeed.join()
+          ? await trial(() => specOf(fOrder, F.header.randomSeed), 'passes')
+          : null;
+      report = valueReport(F, P, failing.dir, passing.dir, { atFail, atPass, seeded }, candidates.size, failed);
+      if (seeded) report.candidates += seeded.runs > 0 ? 1 : 0;
     } else {
       const progress = process.stderr.isTTY;
+      // Each candidate runs twice at once (see trial): one candidate at a time on 2 cores.
+      const width = Math.max(1, Math.floor(os.availableParallelism() / 2));
       const b = await bisect(
         0,
         n,
-        Math.min(2, os.availableParallelism()),
+        Math.min(2, width),
         async (k) => (await candidate(k)).verdict,
         (r) => {
           const line =
@@ -242,6 +305,7 @@ export async function analyze(arg: string | undefined, opts: AnalyzeOptions): Pr
       // whose place after B fails (the start of what B raced, not a step it later took).
       const span = orders.pass.slice(b.hi - 1, orders.pass.indexOf(orders.bKey));
       let tried = candidates.size;
+      const partnerTrials: { deferred: number; fails: number; runs: number }[] = [];
       if (!b.stopped && span.length > 1) {
         const prefix = orders.pass.slice(0, b.hi - 1);
         // j = how many of the span's first turns run after B: 0 is candidate lo, span.length candidate hi.
@@ -250,14 +314,14 @@ export async function analyze(arg: string | undefined, opts: AnalyzeOptions): Pr
           const taken = new Set(head);
           return [...head, ...orders.pass.filter((t) => !taken.has(t))];
         };
-        const partners = new Map<number, { o: Outcome; verdict: Verdict }>([
+        const partners = new Map<number, { o: Trial; verdict: Verdict }>([
           [0, { o: pass, verdict: 'passes' }],
           [span.length, { o: fail, verdict: 'fails' }],
         ]);
         const partner = async (j: number): Promise<Verdict> => {
           const known = partners.get(j);
           if (known) return known.verdict;
-          const o = await outcome(await runInto(specOf(orderOf(j))));
+          const o = await trial(() => specOf(orderOf(j)), 'majority');
           // A pass says something only if the deferred turns did run after B: one the live run
           // could not hold back (a worker's message) is never passed over untested.
           const verdict = o.verdict === 'passes' && !ranAfter(o, span.slice(0, j), orders.bKey) ? 'fails' : o.verdict;
@@ -268,12 +332,14 @@ export async function analyze(arg: string | undefined, opts: AnalyzeOptions): Pr
         const p = await bisect(
           0,
           span.length,
-          Math.min(2, os.availableParallelism()),
+          Math.min(2, width),
           partner,
           () => {},
           () => stopped,
         );
         tried += partners.size - 2;
+        for (const [j, { o }] of partners)
+          if (j > 0 && j < span.length) partnerTrials.push({ deferred: j, fails: o.fails, runs: o.runs });
         if (!p.stopped) {
           const at = partners.get(p.hi)!;
           pass = partners.get(p.lo)!.o;
@@ -300,7 +366,9 @@ export async function analyze(arg: string | undefined, opts: AnalyzeOptions): Pr
         stateBudget * 1000,
         opts.allowNative,
       );
+      if (partnerTrials.length) report.partnerTrials = partnerTrials;
     }
+    report.trials = trials();
     if (hung > 0) {
       const stuck =
         `${hung} candidate run${hung === 1 ? '' : 's'} hung and ${hung === 1 ? 'was' : 'were'} stopped ` +
@@ -359,6 +427,10 @@ interface Report {
   sharedStateNote?: string;
   /** What looking for the shared state took (its replay and the static pass), in ms. */
   sharedStateMs?: number;
+  /** Each candidate order tried (k: the failing order's first k turns), and how often it failed. */
+  trials?: { candidate: number; fails: number; runs: number }[];
+  /** The orders that deferred the first `deferred` turns B overtook after B, and how often each failed. */
+  partnerTrials?: { deferred: number; fails: number; runs: number }[];
 }
 
 /** The orders of the two adjacent candidates, the turn B the failing one moved up, and the turn A it overtook. */
@@ -471,12 +543,11 @@ function valueReport(
   P: RunModel,
   failingDir: string,
   passingDir: string,
-  atFail: Outcome,
+  t: { atFail: Trial; atPass: Trial; seeded: Trial | null },
   tried: number,
   failed: string,
 ): Report {
   const d = diffRuns(F, P);
-  const first = d.values.first.find((v) => v.class !== 'clock') ?? d.values.first[0];
   const report: Report = {
     kind: 'value',
     candidates: tried,
@@ -485,18 +556,37 @@ function valueReport(
     failingRun: failingDir,
     passingRun: passingDir,
   };
-  if (first) report.value = first;
   report.randomSeedDiffers = F.header.randomSeed.join() !== P.header.randomSeed.join();
-  report.note =
-    atFail.verdict === 'passes'
-      ? "the failing run's order, run again with the passing run's values, passes: " +
-        'the order does not decide the failure'
-      : "the passing run's order, run again, fails too: the order does not decide the failure";
-  if (!first && !report.randomSeedDiffers) {
-    report.kind = 'inconclusive';
-    report.note +=
-      '; no recorded value differs either (the failure may depend on time, or on something outside the process)';
+  const times = (x: Trial, v: Verdict) =>
+    `${v === 'fails' ? x.fails : x.runs - x.fails} of ${x.runs} time${x.runs === 1 ? '' : 's'}`;
+  if (t.seeded?.verdict === 'fails') {
+    const first = d.values.first.find((v) => v.class === 'random') ?? d.values.first.find((v) => v.class !== 'clock');
+    if (first) report.value = first;
+    report.note =
+      `the failing run's order, run again with the passing run's Math.random seed, passed ${times(t.atFail, 'passes')}; ` +
+      `with the failing run's seed it failed ${times(t.seeded, 'fails')}: Math.random's numbers decide`;
+    return report;
   }
+  // No value is shown to decide: rewind can force the order and Math.random's seed, not an
+  // I/O result or a clock reading, so a value that merely differs (a port, a date, a random
+  // id) is named as a lead, not as the cause.
+  const first = d.values.first.find((v) => v.class !== 'clock') ?? d.values.first[0];
+  const lead = first
+    ? `; the first value that differs, not shown to decide: ${first.class} ${first.a?.call ?? first.b?.call ?? ''}`
+    : '';
+  report.kind = 'inconclusive';
+  report.note =
+    t.atFail.verdict === 'passes'
+      ? `the failing run's order, forced live, passed ${times(t.atFail, 'passes')}` +
+        (t.seeded ? ` (with the failing run's Math.random seed too: ${times(t.seeded, 'passes')})` : '') +
+        ': the order of the turns does not decide the failure' +
+        (t.seeded ? ', nor does Math.random' : '') +
+        '; it may depend on timing within a turn, on the order in which concurrent thread-pool work ran, ' +
+        'or on an I/O result or clock reading that rewind cannot force' +
+        lead
+      : `the passing run's order, forced live, failed ${times(t.atPass, 'fails')}: ` +
+        'the order of the turns does not decide the failure' +
+        lead;
   return report;
 }
 
