@@ -90,8 +90,10 @@ describe('the events a replay does not keep in memory', () => {
       };
       const whole = await peakKb(String(1 << 30));
       const streamed = await peakKb('0');
-      // The whole log's 48 MB of events are in memory when kept, never when streamed (measured: 126 vs 83 MB).
-      expect(whole - streamed, `peak RSS kept ${whole} KB, streamed ${streamed} KB`).toBeGreaterThan(24_000);
+      // The whole log's 48 MB of events are in memory when kept, never when streamed; what a
+      // streamed replay reads is garbage at once, but Node 24 and 26 collect it later (peak RSS
+      // kept / streamed, MB: Node 20 126 / 83, 22 138 / 88, 24 153 / 137–143, 26 156 / 128–136).
+      expect(whole - streamed, `peak RSS kept ${whole} KB, streamed ${streamed} KB`).toBeGreaterThan(8_000);
     },
     120_000,
   );
