@@ -20,6 +20,7 @@ import { original } from '../node/originals.js';
 import { Api, Tag } from '../trace/format.js';
 import { completions } from './background.js';
 import { jobsAbove, replace } from './crypto-keys.js';
+import { fillRange } from './random.js';
 
 const RECORDED_ABOVE = /^(RandomPrime|SecretKeyGen|\w*KeyPairGen)Job$/;
 
@@ -89,13 +90,7 @@ function randomCallbacks(s: Session, viaJob: <T>(call: () => T) => T): void {
     const cb = rest.pop();
     if (typeof cb !== 'function') return randomFill.apply(this, [buf, ...rest, cb]);
     const [offset, size] = rest as [number | undefined, number | undefined];
-    const view = ArrayBuffer.isView(buf) ? buf : new Uint8Array(buf);
-    const el = (view as { BYTES_PER_ELEMENT?: number }).BYTES_PER_ELEMENT ?? 1;
-    const range = () => {
-      const all = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
-      const start = (offset ?? 0) * el;
-      return all.subarray(start, size === undefined ? all.length : start + size * el);
-    };
+    const range = () => fillRange(buf, offset, size);
     return viaJob(() => oc.randomFill(buf, ...rest, filled(cb as Fn, range)));
   };
   Object.defineProperty(c.randomFill, 'name', { value: 'randomFill' });

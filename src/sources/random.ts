@@ -62,7 +62,7 @@ const bytesOf = (v: ArrayBufferView | ArrayBuffer): Uint8Array =>
   ArrayBuffer.isView(v) ? new Uint8Array(v.buffer, v.byteOffset, v.byteLength) : new Uint8Array(v);
 
 /** The byte range randomFill(Sync) writes, computed as Node does (offsets in elements). */
-function fillRange(buf: ArrayBufferView | ArrayBuffer, offset?: number, size?: number): Uint8Array {
+export function fillRange(buf: ArrayBufferView | ArrayBuffer, offset?: number, size?: number): Uint8Array {
   const all = bytesOf(buf);
   const el = (buf as { BYTES_PER_ELEMENT?: number }).BYTES_PER_ELEMENT ?? 1;
   const start = (offset ?? 0) * el;
