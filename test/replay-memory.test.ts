@@ -23,7 +23,7 @@ import {
 afterAll(cleanupTempDirs);
 
 const BIG = path.join(ROOT, 'bench', 'programs', 'big.js');
-/** Each event as JSON, taken as it comes: a streamed read reuses its buffer for the next chunk. */
+/** Each event as JSON. */
 function plain(events: Iterable<TraceEvent>): string[] {
   const out: string[] = [];
   for (const e of events) out.push(JSON.stringify(e));

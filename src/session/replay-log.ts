@@ -55,7 +55,7 @@ export abstract class ReplayLog {
     this.header = file.header;
     this.c = new ByteCursor(file.body, 0, file.bodyEnd);
     this.lastWall = file.header.startWall;
-    this.rest = file.stream ? restOf(file, false) : null;
+    this.rest = file.stream ? restOf(file) : null;
   }
 
   /** The log's chunks not kept in memory, read as the replay reaches them. */

@@ -363,8 +363,9 @@ export class TraceReader {
     let n = 0;
     const kept = new ByteCursor(t.body, 0, t.bodyEnd);
     while (kept.pos < t.bodyEnd) yield decodeEvent(kept, st, ++n);
-    // Each event is used before the next chunk is read: one buffer serves every chunk.
-    for (const chunk of restOf(t, true)) {
+    // A fresh buffer per chunk: callers keep events (analyze's runs keep their turns), and an
+    // event's data is a view into its chunk.
+    for (const chunk of restOf(t)) {
       const cur = new ByteCursor(chunk.payload, 0, chunk.end);
       while (cur.pos < cur.end && n < t.eventCount) {
         try {
@@ -384,11 +385,10 @@ const changed = (t: TraceFile, what: string) =>
 /**
  * The chunks of a log after those kept in memory, read again from the file one at a time
  * (and checked again: it may have changed since it was opened), each with the end of its
- * complete events. With `reuse`, one buffer serves every chunk: for a reader done with a
- * chunk before it asks for the next; a replay, whose program may keep views of the log's
- * bytes, takes fresh ones.
+ * complete events. Each chunk in a buffer of its own: readers keep events, and a program at
+ * replay views of the log's bytes.
  */
-export function* restOf(t: TraceFile, reuse: boolean): Generator<{ payload: Uint8Array; end: number }> {
+export function* restOf(t: TraceFile): Generator<{ payload: Uint8Array; end: number }> {
   const rest = t.stream;
   if (!rest) return;
   let fd: number;
@@ -401,7 +401,7 @@ export function* restOf(t: TraceFile, reuse: boolean): Generator<{ payload: Uint
     );
   }
   try {
-    const bytes = fileBytes(fd, rest.end, reuse);
+    const bytes = fileBytes(fd, rest.end);
     for (const chunk of chunksOf(bytes, rest.start, t.path, rest.version, rest.seq)) {
       if (chunk.cut && rest.tailEnd === null) throw changed(t, `it ends at byte ${chunk.at}`);
       yield {
