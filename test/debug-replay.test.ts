@@ -5,6 +5,8 @@ import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stripMarks } from '../src/debug/output.js';
 import {
+  BIN,
+  NODE,
   cleanupTempDirs,
   describeRun,
   eventsOf,
@@ -12,6 +14,8 @@ import {
   record,
   replay,
   rewind,
+  sleep,
+  start,
   type EventJson,
   type Recorded,
 } from './helpers.js';
@@ -69,6 +73,24 @@ describe('rewind replay --until N', () => {
     }
     // A clock reading stops inside Date.now(), whose caller is the program's line 12.
     expect(runs[1].stderr.toString()).toContain(`clock ${picks[1].detail}, called at ${fixture(FIXTURE)}:12:`);
+  });
+
+  it('a stop loses no output, even when the reader has fallen behind', async () => {
+    // A stop ends the replay without running the event loop again: output a slow reader had
+    // not taken yet (more than the pipe holds) must already be out, not queued and lost.
+    const big = await record('many-lines.cjs');
+    expect(big.status, describeRun('record', big)).toBe(0);
+    const last = (await eventsOf(big.dir)).find((e) => e.kind === 'turn' && e.detail.startsWith('setTimeout'))!;
+    const run = start(NODE, [BIN, 'replay', big.dir, '--until', String(last.n)], { cwd: big.dir });
+    run.child.stdout!.pause();
+    await sleep(1000);
+    run.child.stdout!.resume();
+    const r = await run.done;
+    expect(r.status, describeRun(`--until ${last.n}`, r)).toBe(0);
+    expect(r.stderr.toString()).toMatch(new RegExp(`^rewind: stopped before event ${last.n} `));
+    // Everything but the last line, which the stopped turn would have printed.
+    expect(r.stdout.length).toBe(947_200);
+    expect(r.stdout.equals(big.stdout.subarray(0, big.stdout.length - 'last\n'.length))).toBe(true);
   });
 
   it('beyond the last event says so and names the last event', async () => {

@@ -4,6 +4,7 @@
 import cliProgress from 'cli-progress';
 import { DEFAULT_INSPECT, devtoolsUrl, type Address } from '../debug/handoff.js';
 import { EXIT } from '../exit-codes.js';
+import { blockingStdio } from '../node/fields.js';
 import { ENV } from '../session/env.js';
 import { describeEnd } from '../trace/describe.js';
 import { exitLike, type ExitStatus } from './record.js';
@@ -150,6 +151,8 @@ class Progress {
 
   constructor(target: number, replayed: ReplayedProcess) {
     this.bar = this.bars.create(target, 0);
+    // What is relayed must be out before this process exits (it exits right after the replay).
+    blockingStdio();
     const relay = (i: 0 | 1, stream: NodeJS.WriteStream) => (d: Buffer) => {
       this.relayed[i] += d.length;
       // Around the bar only what shares its terminal; redirected output stays apart.

@@ -59,6 +59,19 @@ export const stdioHandle = (stream: NodeJS.WriteStream): object | undefined =>
   (stream as unknown as { _handle?: object })._handle;
 
 /**
+ * Makes writes to stdout and stderr finish before `write()` returns, when they are pipes or
+ * sockets (files and terminals already do). Otherwise a write the reader is not ready for
+ * waits in libuv's queue, and an exit that does not run the event loop again (a replay's
+ * stop, `process.exit`) loses it.
+ */
+export function blockingStdio(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    const handle = stdioHandle(stream) as { setBlocking?: (on: boolean) => number } | undefined;
+    if (typeof handle?.setBlocking === 'function') handle.setBlocking(true);
+  }
+}
+
+/**
  * Calls `found` with node:test's Test class prototype (the one with `fail`), as the runner
  * creates its first test. node:test keeps that class to itself; it is an AsyncResource of
  * type 'Test', so a short-lived async hook meets the first test and is off again before it runs.

@@ -4,6 +4,7 @@
 // change when a recording made in a terminal is replayed into a pipe.
 import type { StdioInfo } from '../trace/format.js';
 import type { Session, Source } from '../session/session.js';
+import { blockingStdio } from '../node/fields.js';
 import { original } from '../node/originals.js';
 
 type Write = (chunk: unknown, encoding?: unknown, cb?: unknown) => boolean;
@@ -70,6 +71,9 @@ export const stdioSource: Source = {
       [process.stdout, 1, s.header.stdio.stdout],
       [process.stderr, 2, s.header.stdio.stderr],
     ];
+    // A replay can end without running the event loop again (a stop before an event, a
+    // divergence): output a slow reader has not taken must not be waiting in a queue then.
+    if (s.mode === 'replay') blockingStdio();
     for (const [stream, fd, info] of streams) {
       if (s.mode === 'replay' && Boolean(stream.isTTY) !== info.isTTY) restoreShape(stream, info);
       const write = stream.write as Write;
