@@ -156,6 +156,20 @@ const probe = buildProbe();
 
 // Skipped where no C compiler or Node headers are at hand to build the probe.
 describe.skipIf(!probe)('an addon doing native I/O, threadsafe-function callbacks and promises', () => {
+  it('two callbacks from one native completion run with no microtask between them at replay either', async () => {
+    const rec = await record('addon/twice.cjs', [probe!]);
+    expect(rec.status, describeRun('record', rec)).toBe(0);
+    // Plain Node's order: the microtask the progress callback queued comes after done().
+    expect(rec.stdout.toString()).toBe(
+      'progress 1\ndone 1\nmicrotask after 1 2\nprogress 2\ndone 2\nmicrotask after 2 2\n',
+    );
+    expectReplayMatches(expect, { record: rec, replay: await replay(rec.dir) });
+    const events = (await rewind(['events', rec.dir, '--no-sites'])).stdout.toString();
+    // The second callback of each completion is marked as joined to the turn before (payload's 1).
+    expect(events.match(/turn +native\.callback callback .* \[0, \[\d\], 1\]/g)).toHaveLength(2);
+    expect(events.match(/turn +native\.callback callback .* \[0, \[\d\]\]$/gm)).toHaveLength(2);
+  });
+
   it("replays from the log, twice: the bytes it read into the program's buffer, its error, its callbacks and promise; the file it appended to is untouched", async () => {
     const file = path.join(tempDir(), 'appended.txt');
     const rec = await record('addon/probe.cjs', [probe!, file]);

@@ -81,6 +81,25 @@ export abstract class ReplayDispatcher extends ReplayLog {
     return { op: head.op!, payload: head.payload };
   }
 
+  /**
+   * Runs the next turn now, inside the turn that is running, if it is a callback of `api`
+   * the recording ran before the microtasks of the one before (`joined` reads that from
+   * its payload): native code that called the program twice from one completion. Returns
+   * whether it ran one; otherwise the dispatcher delivers the next turn as usual.
+   */
+  runJoined(api: number, joined: (payload: unknown) => boolean): boolean {
+    const head = this.peek();
+    if (!head || head.tag !== Tag.Callback || head.api !== api || !joined(head.payload)) return false;
+    const id = head.op!;
+    const op = this.ops.get(id);
+    if (!op || op.tag !== Tag.Callback || op.api !== api) return false;
+    if (!op.repeat) this.ops.delete(id);
+    this.advance();
+    if (this.hook !== null) this.hook.turn(this.n, id, () => op.fire(head.payload));
+    else op.fire(head.payload);
+    return true;
+  }
+
   /** Registers a callback under its op id; the dispatcher runs it when the log says so. */
   register(op: number, entry: ReplayOp): void {
     this.ops.set(op, entry);

@@ -178,9 +178,14 @@ export abstract class ReplayLog {
 
   /** Consumes the event last peeked, and the delta bases it moved. */
   protected skip(): void {
+    if (this.hook !== null) this.hook.value(this.n + 1);
+    this.advance();
+  }
+
+  /** Consumes the event last peeked, without telling the hook. */
+  protected advance(): void {
     const st = this.peekState!;
     const end = this.peekEnd;
-    if (this.hook !== null) this.hook.value(this.n + 1);
     this.lastWall = st.lastWall;
     this.lastMono = st.lastMono;
     this.lastTurnUs = st.lastTurnUs;

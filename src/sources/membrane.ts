@@ -26,6 +26,26 @@ import { writeStderr } from '../node/originals.js';
 import { Api, Tag } from '../trace/format.js';
 import { ERROR_CLASSES } from '../trace/values.js';
 
+/**
+ * A callback from native code that came before the microtasks of the callback before it
+ * (one async completion calling the program twice, as sharp's does: a queue listener, then
+ * the result) is marked in its payload; replay runs it inside the turn before, like Node.
+ */
+const JOINED = 1;
+const isJoined = (payload: unknown): boolean => (payload as unknown[])[2] === JOINED;
+/** Record: a callback from native code ran and no microtask checkpoint has come since. */
+let tickOpen = false;
+const RESOLVED = Promise.resolve();
+const closeTick = () => {
+  tickOpen = false;
+};
+function joinsTurn(): boolean {
+  if (tickOpen) return true;
+  tickOpen = true;
+  void RESOLVED.then(closeTick);
+  return false;
+}
+
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Fn = (...args: any[]) => any;
 type Wire = unknown;
@@ -396,12 +416,17 @@ export class Membrane {
     this.fnsByOp.set(op, fn);
     this.programId(fn);
     if (this.replay) {
+      const rs = this.replay;
       this.replay.register(op, {
         tag: Tag.Callback,
         api: Api['native.callback'],
         repeat: true,
         what: `${this.owner.label} calling ${fn.name || 'a function'} back`,
-        fire: (payload) => this.callBack(fn, payload),
+        fire: (payload) => {
+          this.callBack(fn, payload);
+          // The callbacks the same native work made next, before any microtask: now.
+          rs.runJoined(Api['native.callback'], isJoined);
+        },
       });
     }
     return op;
@@ -465,7 +490,11 @@ export class Membrane {
     const rs = this.record!;
     const t = function (this: unknown, ...args: unknown[]) {
       const payload = [new.target ? 1 : 0, args.map((a) => m.toWire(a))];
-      rs.callback(op, m.depth > 0 ? Api['native.nested'] : Api['native.callback'], payload);
+      if (m.depth > 0) rs.callback(op, Api['native.nested'], payload);
+      else {
+        if (joinsTurn()) payload.push(JOINED);
+        rs.callback(op, Api['native.callback'], payload);
+      }
       return m.unwrap(m.callBack(fn, payload));
     };
     this.trampolines.set(fn, t);
