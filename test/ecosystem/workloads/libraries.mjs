@@ -34,6 +34,48 @@ db.close();
     changeWorld: sqliteSetup,
   },
   {
+    name: 'native-async',
+    what: 'sharp 0.34, bcrypt 6 and argon2 0.44 (N-API addons finishing on the thread pool): an image made, resized, blurred and written; passwords hashed and verified; racing timers',
+    fast: true,
+    packages: { sharp: '0.34.5', bcrypt: '6.0.0', argon2: '0.44.0' },
+    outputs: ['thumb.png'],
+    files: {
+      'main.cjs': `const sharp = require('sharp');
+const bcrypt = require('bcrypt');
+const argon2 = require('argon2');
+const crypto = require('node:crypto');
+const order = [];
+setTimeout(() => order.push('timer 1'), 1);
+setTimeout(() => order.push('timer 5'), 5);
+(async () => {
+  const pw = 'pw-' + Math.random().toString(36).slice(2);
+  const hash = await bcrypt.hash(pw, 6);
+  order.push('bcrypt');
+  console.log('bcrypt', await bcrypt.compare(pw, hash), hash.length);
+  bcrypt.hash(pw, 4, (err, h) => console.log('bcrypt callback', !err, h.slice(0, 7)));
+  const a = await argon2.hash(pw, { timeCost: 2, memoryCost: 4096 });
+  order.push('argon2');
+  console.log('argon2', await argon2.verify(a, pw));
+  const blue = Math.floor(Math.random() * 256);
+  const img = await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: 255, g: 0, b: blue } } }).png().toBuffer();
+  order.push('sharp');
+  const meta = await sharp(img).metadata();
+  const small = await sharp(img).resize(16, 12).raw().toBuffer();
+  const digest = crypto.createHash('sha1').update(small).digest('hex').slice(0, 12);
+  console.log('sharp', meta.width, meta.height, meta.format, small.length, digest);
+  await Promise.all([
+    sharp(img).blur(2).toFile('thumb.png').then((info) => order.push('file ' + info.size)),
+    bcrypt.hash(pw, 4).then(() => order.push('bcrypt again')),
+  ]);
+  console.log(order.join(', '));
+})();
+`,
+    },
+    command: ['node', 'main.cjs'],
+    // The thumbnail is gone: the replay must not write it again.
+    changeWorld: (ctx) => fs.rmSync(path.join(ctx.dir, 'thumb.png'), { force: true }),
+  },
+  {
     name: 'node-sqlite',
     what: 'node:sqlite (built in from Node 22): a database file created, written and queried',
     minNode: 22,
