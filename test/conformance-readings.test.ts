@@ -3,6 +3,7 @@
 // measures, entries Node times, observers, event loop utilization and delay, nodeTiming),
 // and node:test's durations in the process that runs `node --test` (its runner captured
 // the clock before the preload).
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, it } from 'vitest';
@@ -60,6 +61,19 @@ describe.concurrent('record → replay: readings', () => {
     const p = await plain;
     expect(p.status, describeRun('plain', p)).toBe(0);
     expect(p.stdout.equals(r.record.stdout)).toBe(false);
+  });
+
+  it('uninitialized.cjs: Buffer.allocUnsafe(Slow) memory is zero-filled in both runs, so what leaks of it replays', async ({
+    expect,
+  }) => {
+    const r = await recordAndReplay('uninitialized.cjs');
+    expect(r.record.status, describeRun('record', r.record)).toBe(0);
+    const zeros = (n: number) => '0'.repeat(n);
+    const sha1 = (s: string) => createHash('sha1').update(s).digest('hex');
+    expect(r.record.stdout.toString()).toBe(
+      `${sha1('head' + zeros(4092).replace(/0/g, '\0'))} ${sha1('pooled' + zeros(194).replace(/0/g, '\0'))}\ntrue true\n`,
+    );
+    expectReplayMatches(expect, r);
   });
 
   it('process-report.cjs: getReport() replays its reading; writeReport() writes no file at replay, and its stderr lines replay', async ({

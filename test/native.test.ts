@@ -156,6 +156,14 @@ const probe = buildProbe();
 
 // Skipped where no C compiler or Node headers are at hand to build the probe.
 describe.skipIf(!probe)('an addon doing native I/O, threadsafe-function callbacks and promises', () => {
+  it('an export Object.keys does not list, and what the addon sets on an object the program passed, replay', async () => {
+    const rec = await record('addon/fill-in.cjs', [probe!]);
+    expect(rec.status, describeRun('record', rec)).toBe(0);
+    // Plain Node's output; before, the recording lost fillIn (a TypeError) or the replay lost obj.double.
+    expect(rec.stdout.toString()).toBe('false function\nmine,answer,double 42 function 42\n');
+    expectReplayMatches(expect, { record: rec, replay: await replay(rec.dir) });
+  });
+
   it('two callbacks from one native completion run with no microtask between them at replay either', async () => {
     const rec = await record('addon/twice.cjs', [probe!]);
     expect(rec.status, describeRun('record', rec)).toBe(0);

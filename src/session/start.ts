@@ -32,6 +32,7 @@ import { tlsSource } from '../sources/tls.js';
 import { childProcessSource } from '../sources/child-process.js';
 import { backgroundSource } from '../sources/background.js';
 import { dnsSource } from '../sources/dns.js';
+import { memorySource } from '../sources/memory.js';
 import { osSource, registerOsValueClasses } from '../sources/os.js';
 import { fsSource } from '../sources/fs/index.js';
 import { registerFsValueClasses } from '../sources/fs/values.js';
@@ -84,6 +85,7 @@ export const SOURCES: readonly Source[] = [
   cryptoJobsSource,
   dnsSource,
   osSource,
+  memorySource,
   workersSource,
   sharedMemorySource,
   addonsSource,

@@ -93,6 +93,14 @@ const TYPED: Record<string, new (b: ArrayBuffer) => ArrayBufferView> = {
 const ARG_STRING_MAX = 512;
 
 /**
+ * Own properties `for…in` and Object.keys do not see (napi_define_properties makes them
+ * non-enumerable by default: lmdb's exports): such an object is carried property by property.
+ */
+function hasHiddenKeys(o: object): boolean {
+  return Object.getOwnPropertyNames(o).length !== Object.keys(o).length;
+}
+
+/**
  * Plain data the log stores as is: primitives, Buffers, Dates, arrays and plain objects of
  * them (a query's rows). Walked on every result, so kept cheap: own enumerable string keys.
  */
@@ -114,6 +122,7 @@ function isPlainData(v: unknown, depth = 0): boolean {
     return true;
   }
   if (proto === Object.prototype) {
+    if (hasHiddenKeys(v)) return false;
     for (const k in v) {
       const x = (v as Record<string, unknown>)[k];
       if (
@@ -188,6 +197,40 @@ function filledSince(args: unknown[], before: (number | null)[]): [number, Buffe
     if (before[i] === null) continue;
     const b = bytesOf(args[i])!;
     if (crc32(b) !== before[i]) (out ??= []).push([i, Buffer.from(b)]);
+  }
+  return out;
+}
+
+/** The program's plain objects among the arguments, as they were before the call. */
+function objectsIn(args: unknown[]): (PropertyDescriptorMap | null)[] | null {
+  let out: (PropertyDescriptorMap | null)[] | null = null;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === null || typeof a !== 'object' || LOOK_ALIKES.has(a)) continue;
+    const proto = Object.getPrototypeOf(a);
+    if (proto !== Object.prototype && proto !== null) continue;
+    (out ??= new Array(args.length).fill(null))[i] = Object.getOwnPropertyDescriptors(a);
+  }
+  return out;
+}
+
+/**
+ * What the library set on the program's plain objects during the call (lmdb fills an
+ * object it is given with functions): [index, [key, value now][]], read without getters.
+ */
+function setSince(args: unknown[], before: (PropertyDescriptorMap | null)[]): [number, [string, unknown][]][] | null {
+  let out: [number, [string, unknown][]][] | null = null;
+  for (let i = 0; i < args.length; i++) {
+    const was = before[i];
+    if (was === null) continue;
+    const o = args[i] as object;
+    let set: [string, unknown][] | null = null;
+    for (const k of Object.keys(o)) {
+      const d = Object.getOwnPropertyDescriptor(o, k)!;
+      if (!('value' in d) || (Object.hasOwn(was, k) && 'value' in was[k] && was[k].value === d.value)) continue;
+      (set ??= []).push([k, d.value]);
+    }
+    if (set) (out ??= []).push([i, set]);
   }
   return out;
 }
@@ -276,6 +319,7 @@ export class Membrane {
             `rewind: calling into ${this.owner.label} is refused while the replay is paused in a debugger: its native code is not loaded at replay.`,
           );
         const before = args && buffersIn(args);
+        const shapes = args && objectsIn(args);
         let result: unknown;
         try {
           result = real();
@@ -283,9 +327,13 @@ export class Membrane {
           throw ['!', this.thrownWire(e)];
         }
         const wire = this.toWire(result);
-        // Bytes the library wrote into a buffer the program passed are part of the result.
+        // Bytes the library wrote into a buffer the program passed are part of the result,
+        // and so are properties it set on the program's objects.
         const filled = before && filledSince(args!, before);
-        return filled ? ['W', wire, filled] : wire;
+        const set = shapes && setSince(args!, shapes);
+        if (!set) return filled ? ['W', wire, filled] : wire;
+        const wired = set.map(([i, kv]) => [i, kv.map(([k, v]) => [k, this.toWire(v)])]);
+        return ['W', wire, filled ?? [], wired];
       });
     } catch (e) {
       if (Array.isArray(e) && e[0] === '!') throw this.fromWire(e[1]);
@@ -295,6 +343,9 @@ export class Membrane {
     }
     if (Array.isArray(w) && w[0] === 'W') {
       for (const [i, bytes] of w[2] as [number, Uint8Array][]) bytesOf(args![i])?.set(bytes);
+      // Both modes: the program's object gets look-alikes, never the library's own values.
+      for (const [i, kv] of (w[3] ?? []) as [number, [string, Wire][]][])
+        for (const [k, x] of kv) define(args![i] as object, k, this.fromWire(x));
       w = w[1];
     }
     return this.fromWire(w, newTarget);
@@ -548,7 +599,7 @@ export class Membrane {
     if (v instanceof Promise) return ['P', this.pending.push(v) - 1];
     if (v instanceof Error) return this.errorWire(v);
     const proto = Object.getPrototypeOf(v);
-    if (proto === Object.prototype || proto === null) {
+    if ((proto === Object.prototype || proto === null) && !hasHiddenKeys(v)) {
       const o: Record<string, Wire> = {};
       for (const k of Object.keys(v)) o[k] = this.toWire((v as Record<string, unknown>)[k], depth + 1);
       return ['O', proto === null ? 1 : 0, o];
