@@ -209,17 +209,20 @@ describe('an untrusted recording is data: what it names is not run', () => {
   it('a -e program is code the recording names: refused unless trusted', async () => {
     const dir = tempDir('rewind-eval-');
     const me = tempDir('rewind-me-');
-    const rec = await rewind(['record', '--out', 'rec', '--', NODE, '-e', 'console.log("evaluated", Math.random())'], {
+    // An argument after the code is argv[1]: the program's, not a script to find (it was taken for one).
+    const code = 'console.log("evaluated", Math.random(), process.argv.slice(1))';
+    const rec = await rewind(['record', '--out', 'rec', '--', NODE, '-e', code, 'an-argument'], {
       cwd: dir,
       env: userEnv(me),
     });
     expect(rec.status).toBe(0);
+    expect(rec.stdout.toString()).toMatch(/^evaluated 0\.\d+ \[ 'an-argument' \]\n$/);
     const mine = await rewind(['replay', 'rec'], { cwd: dir, env: userEnv(me) });
     expect(mine.stdout.toString()).toBe(rec.stdout.toString());
     expectRefusal(
       await rewind(['replay', 'rec'], { cwd: dir, env: userEnv(tempDir()) }),
       77,
-      /node option -e "console\.log\(\\"evaluated\\", Math\.random\(\)\)"/,
+      /node option -e "console\.log\(\\"evaluated\\", Math\.random\(\), process\.argv\.slice\(1\)\)"/,
     );
   });
 

@@ -54,6 +54,9 @@ export const timerCallback = (timer: object): unknown => (timer as { _onTimeout?
 /** net.Socket.prototype with the function its idle timer calls. */
 export const socketPrototype = net.Socket.prototype as unknown as { _onTimeout(): void };
 
+/** The code of `node -e`/`-p` (Node sets it before any preload runs); undefined for a script. */
+export const evalCode = (): string | undefined => (process as unknown as { _eval?: string })._eval;
+
 /** A stdio stream's native handle (absent when it is a file or closed). */
 export const stdioHandle = (stream: NodeJS.WriteStream): object | undefined =>
   (stream as unknown as { _handle?: object })._handle;

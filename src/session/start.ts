@@ -6,7 +6,7 @@ import path from 'node:path';
 import { isMainThread, threadId } from 'node:worker_threads';
 import { syncBuiltinESMExports } from 'node:module';
 import { EXIT } from '../exit-codes.js';
-import { nodeLoaded } from '../node/fields.js';
+import { evalCode, nodeLoaded } from '../node/fields.js';
 import { Api, FORMAT_VERSION, type TraceHeader } from '../trace/format.js';
 import { createRequire } from 'node:module';
 import { TraceError, TraceReader, type TraceFile } from '../trace/reader.js';
@@ -329,7 +329,8 @@ function openWorkerRecord(dir: string, header: TraceHeader, chaos: Chaos | null)
 
 /** The entry module and its hash: replay refuses to run a different program. */
 function entryOf(): TraceHeader['entry'] {
-  const main = process.argv[1];
+  // Under -e/-p, argv[1] is the program's first argument, not a script.
+  const main = typeof evalCode() === 'string' ? undefined : process.argv[1];
   if (main) {
     try {
       const real = original.fs.readFileSync(main);
