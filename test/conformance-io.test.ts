@@ -292,7 +292,7 @@ describe.concurrent('record → replay without the outside world', () => {
     expect(r.record.status, describeRun('record', r.record)).toBe(0);
     expectReplayMatches(expect, r);
     // What rewind changes in both runs (src/session/stack.ts, README "How it works"): Node's
-    // timer lists and tick queue are dropped, a timer's callback is not found on its handle,
+    // timer lists, tick queue and message ports' emitMessage are dropped, a timer's callback is not found on its handle,
     // and a UDP socket's onmessage is entered from rewind's function.
     const normal = (out: Buffer) =>
       out
@@ -303,7 +303,7 @@ describe.concurrent('record → replay without the outside world', () => {
             .split(' | ')
             .filter(
               (frame) =>
-                !/\((?:node:internal\/)?(?:process\/)?(?:timers|task_queues):|^at node:internal\/process\/task_queues:/.test(
+                !/\((?:node:internal\/)?(?:process\/|per_context\/)?(?:timers|task_queues|messageport):|^at node:internal\/process\/task_queues:/.test(
                   frame,
                 ),
             )

@@ -135,6 +135,28 @@ describe.concurrent('a divergence report on long values', () => {
     expect(lines[at + 1].indexOf('^'), ctx).toBe(lines[at].indexOf('-replayed') + 3);
   });
 
+  it('an uncaught exception printed with another stack than recorded is a divergence, not a silent difference', async ({
+    expect,
+  }) => {
+    // Node prints an uncaught error's stack itself, past process.stderr: the program is
+    // edited (a line added on top) and replayed with --force, so only the stack changes.
+    const dir = tempDir('rewind-stack-');
+    const program = path.join(dir, 'throws.cjs');
+    fs.writeFileSync(program, "setTimeout(() => { throw new Error('boom ' + Math.random()); }, 1);\n");
+    const rec = await record(program);
+    expect(rec.status, describeRun('record', rec)).toBe(1);
+    expect(rec.stderr.toString()).toContain('throws.cjs:1:');
+    // The same program, so the replay follows it to the end.
+    expectReplayMatches(expect, { record: rec, replay: await replay(rec.dir) });
+    fs.writeFileSync(program, `// a comment\n${fs.readFileSync(program, 'utf8')}`);
+    const rep = await replay(rec.dir, { flags: ['--force'] });
+    const err = rep.stderr.toString();
+    expect(rep.status, describeRun('replay', rep)).toBe(70);
+    expect(err).toMatch(/the program did: +threw an uncaught exception: Error: boom 0\.\d+, with another stack/);
+    expect(err).toMatch(/recording: .*throws\.cjs:1:/);
+    expect(err).toMatch(/program: +.*throws\.cjs:2:/);
+  });
+
   it('firstDifference: nothing when the cut lines already show it; the end of the shorter side is named', ({
     expect,
   }) => {

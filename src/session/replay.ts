@@ -3,12 +3,15 @@
 // turns, replay-values.ts serves values and checks calls and outputs; this file checks how
 // the run ends (its exit, uncaught failures, failed tests).
 import { describeEnd } from '../trace/describe.js';
-import { writeStderr } from '../node/originals.js';
+import { original, writeStderr } from '../node/originals.js';
 import { ReplayValues } from './replay-values.js';
 import type { SessionApi } from './session.js';
 import { errorLine, failureInfo } from './failure.js';
 
 export type { ReplayHook, ReplayOptions } from './replay-log.js';
+
+/** A stack on one line, as the report shows it. */
+const escaped = (s: string): string => JSON.stringify(s).slice(1, -1);
 export type { ReplayOp } from './replay-dispatcher.js';
 
 export class ReplaySession extends ReplayValues implements SessionApi {
@@ -52,8 +55,20 @@ export class ReplaySession extends ReplayValues implements SessionApi {
     if (head.kind !== 'failure') this.mismatch(actual);
     const f = head.failure!;
     if (f.message !== info.message || f.name !== info.name) this.mismatch(actual);
+    // Node prints an uncaught error's stack itself, past the stdio source: checked here. A
+    // replay from a moved checkout (see cli/replay.ts) has the recorded directory elsewhere.
+    const from = this.header.cwd;
+    const recorded = from && from !== this.startCwd ? f.stack.split(from).join(this.startCwd) : f.stack;
+    if (!this.header.redacted && recorded !== info.stack)
+      this.mismatch(`${actual}, with another stack`, undefined, {
+        expected: escaped(recorded),
+        actual: escaped(info.stack),
+      });
     this.skip();
   }
+
+  /** The directory the replay started in (the recorded one, or where a moved program is). */
+  private readonly startCwd = original.processCwd();
 
   turnWallTime(): number {
     return this.header.startWall + Math.floor(this.lastTurnUs / 1000);

@@ -8,10 +8,14 @@ import { isRewindFile } from '../paths.js';
 // a turn was dispatched (a timer list, an immediate batch), not on the program. Node enters
 // native callbacks through async_hooks' callbackTrampoline only while hooks are enabled
 // (rewind record --audit, a replay under the debug controller).
+// A message port's messages enter from Node's per-context emitMessage when they come from
+// the other thread, and from the dispatcher when replay delivers them (a worker's inbound
+// messages wait for their turn): that frame is dropped too.
 const HIDDEN_INTERNALS = new Set([
   'node:internal/timers',
   'node:internal/process/task_queues',
   'node:internal/async_hooks',
+  'node:internal/per_context/messageport',
 ]);
 
 export interface CallSite {
