@@ -18,6 +18,7 @@ import { Tail, encodeChunk } from '../trace/writer.js';
 import { TraceReader, type TraceEvent } from '../trace/reader.js';
 import { debuggerMayHold, waitForPausedThreads } from '../session/replay-dispatcher.js';
 import { atomicsTicket } from './shared-memory.js';
+import { calledFromLoader } from './fs/loader.js';
 import path from 'node:path';
 import type { RecordSession } from '../session/record.js';
 import type { ReplaySession } from '../session/replay.js';
@@ -262,6 +263,15 @@ function ownPorts(opOf: (port: Port) => unknown): void {
  * whatever order the race gives. A port of the program's has its op by then (made, started
  * or received in order), or a 'close' listener (it arrives as a turn, as ever).
  */
+/**
+ * Node's module loader asks the thread that runs module.register() hooks (tsx, ts-node/esm)
+ * over a port per request, polled after an Atomics wait on a lock of its own: the hooks
+ * thread really runs at replay and answers, so those polls are Node's, not recorded. Replayed
+ * from the log, a poll that found nothing when recording finds nothing again while the
+ * answer is there, and the loader waits forever for a notification already sent.
+ */
+const askingLoaderHooks = (fn: (...a: never[]) => unknown): boolean => calledFromLoader(fn);
+
 const unseenClose = (port: Port, type: string): boolean =>
   type === 'close' && port[kOp] === undefined && !(port.listenerCount?.('close') > 0);
 
@@ -294,6 +304,7 @@ function recordWorkers(s: RecordSession): void {
   const receive = workerThreads.receiveMessageOnPort;
   (workerThreads as any).receiveMessageOnPort = function receiveMessageOnPort(port: Port) {
     if (!(port instanceof workerThreads.MessagePort)) return receive(port); // Node's own error
+    if (askingLoaderHooks(receiveMessageOnPort)) return receive(port);
     let got: { message: unknown } | undefined;
     s.call(Api['port.receive'], [opOf(port)], () => (got = receive(port)) !== undefined);
     return got;
@@ -441,6 +452,7 @@ function replayWorkers(s: ReplaySession): void {
   const receive = workerThreads.receiveMessageOnPort;
   (workerThreads as any).receiveMessageOnPort = function receiveMessageOnPort(port: Port) {
     if (!(port instanceof workerThreads.MessagePort)) return receive(port); // Node's own error
+    if (askingLoaderHooks(receiveMessageOnPort)) return receive(port);
     const state = opOf(port);
     if (!s.call(Api['port.receive'], [state.op], () => receive(port) !== undefined)) return undefined;
     s.passTurn(); // this thread's last output is written: the sender may write before it sends
