@@ -75,6 +75,25 @@ await server.close();
     timeoutMs: 180_000,
   },
   {
+    name: 'tsx',
+    what: 'tsx 4 (module.register() hooks on their own thread): a TypeScript program importing TypeScript statically and dynamically, racing a timer',
+    fast: true,
+    packages: { tsx: '4.21.0' },
+    files: {
+      'package.json': JSON.stringify({ name: 'tsx-app', type: 'module', private: true }),
+      'app.ts': `import { helper } from './helper.ts';
+const n: number = Math.random();
+setTimeout(() => console.log('timer', helper(n) > 0), 5);
+for (const name of ['a', 'b'] as const) {
+  const mod: typeof import('./helper.ts') = await import('./helper.ts');
+  console.log('dynamic', name, typeof mod.helper);
+}
+`,
+      'helper.ts': 'export const helper = (x: number): number => x + Date.now();\n',
+    },
+    command: ['node', '--import', 'tsx', 'app.ts'],
+  },
+  {
     name: 'tsc',
     what: 'tsc 5.9 -p: a small project with one type error (exit 2), declarations emitted',
     fast: false,
