@@ -317,6 +317,27 @@ describe.concurrent('record → replay without the outside world', () => {
     expect(plain.stdout.toString().split('\n').length).toBeGreaterThan(40);
   });
 
+  it('io/als.cjs: every kind of callback runs with the AsyncLocalStorage store its operation was started in', async ({
+    expect,
+  }) => {
+    const plain = await runPlain('io/als.cjs', [], { cwd: tempDir() });
+    const r = await recordAndReplay('io/als.cjs');
+    expect(r.record.status, describeRun('record', r.record)).toBe(0);
+    // The replay ran every callback from rewind's dispatcher: it lost the stores (express's own
+    // test suite diverged) until each op kept its context.
+    expectReplayMatches(expect, r);
+    const stores = (out: Buffer) =>
+      out
+        .toString()
+        .split('\n')
+        .map((line) => line.split(' at ')[0]);
+    expect(stores(r.record.stdout)).toEqual(stores(plain.stdout));
+    // Accepted connections are made outside any context, in plain Node as here.
+    expect(r.record.stdout.toString()).toMatch(/^server data undefined /m);
+    expect(r.record.stdout.toString()).toMatch(/^http request \{"step":14\} /m);
+    expect(stores(r.record.stdout)).toHaveLength(26);
+  });
+
   it('https server and clients (https.get, an Agent): the replay speaks no TLS', async ({ expect }) => {
     const r = await recordAndReplay('io/https.mjs');
     expect(r.record.status, describeRun('record', r.record)).toBe(0);

@@ -7,6 +7,7 @@ import { describeEnd } from '../trace/describe.js';
 import { Tag } from '../trace/format.js';
 import { original, writeStderr } from '../node/originals.js';
 import { ReplayLog } from './replay-log.js';
+import { currentContext, inEmptyContext, type InContext } from './async-context.js';
 
 /** A callback registered by the program, waiting for its turn in the log. */
 export interface ReplayOp {
@@ -46,6 +47,8 @@ export function waitForPausedThreads(): void {
 export abstract class ReplayDispatcher extends ReplayLog {
   private nextOp = 1;
   private readonly ops = new Map<number, ReplayOp>();
+  /** The async context each op was registered in, once the program uses AsyncLocalStorage. */
+  private readonly contexts = new Map<number, InContext>();
   private readonly baseline = countResources();
   /** Dispatcher steps queued as immediates and not yet run. */
   private queued = 0;
@@ -95,14 +98,19 @@ export abstract class ReplayDispatcher extends ReplayLog {
     if (!op || op.tag !== Tag.Callback || op.api !== api) return false;
     if (!op.repeat) this.ops.delete(id);
     this.advance();
-    if (this.hook !== null) this.hook.turn(this.n, id, () => op.fire(head.payload));
-    else op.fire(head.payload);
+    this.enter(id, op, head.payload);
     return true;
   }
 
   /** Registers a callback under its op id; the dispatcher runs it when the log says so. */
-  register(op: number, entry: ReplayOp): void {
+  /**
+   * `context`: the async context the callback runs in (default: the one it is registered in;
+   * a handle's reads and close run in the one the handle was made in, as in Node).
+   */
+  register(op: number, entry: ReplayOp, context: InContext | null = currentContext()): void {
     this.ops.set(op, entry);
+    if (context !== null) this.contexts.set(op, context);
+    else this.contexts.delete(op);
     if (this.parked !== null) this.unpark();
     else this.schedule();
   }
@@ -116,6 +124,7 @@ export abstract class ReplayDispatcher extends ReplayLog {
   cancel(op: number): void {
     if (this.offLog) this.refuse('cancelling an asynchronous operation');
     this.ops.delete(op);
+    this.contexts.delete(op);
   }
 
   isPending(op: number): boolean {
@@ -129,9 +138,22 @@ export abstract class ReplayDispatcher extends ReplayLog {
    */
   private schedule(): void {
     if (this.queued > 0 || this.finished) return;
-    for (let i = 0; i < STEPS_PER_ITERATION; i++) original.setImmediate(this.pump);
+    inEmptyContext(this.queueSteps);
     this.queued = STEPS_PER_ITERATION;
   }
+
+  /** Runs op `id`'s callback, in the async context it was registered in, as the turn at hand. */
+  private enter(id: number, op: ReplayOp, payload: unknown): void {
+    const context = this.contexts.get(id);
+    if (context !== undefined && !op.repeat) this.contexts.delete(id);
+    const fire = context === undefined ? () => op.fire(payload) : () => context(() => op.fire(payload));
+    if (this.hook !== null) this.hook.turn(this.n, id, fire);
+    else fire();
+  }
+
+  private readonly queueSteps = (): void => {
+    for (let i = 0; i < STEPS_PER_ITERATION; i++) original.setImmediate(this.pump);
+  };
 
   /** One step of the dispatcher: run the next turn, or find out why it cannot run. */
   private readonly pump = (): void => {
@@ -174,8 +196,7 @@ export abstract class ReplayDispatcher extends ReplayLog {
       // Schedule first: if the callback throws and the program survives it
       // (an 'uncaughtException' handler), the replay must go on.
       this.schedule();
-      if (this.hook !== null) this.hook.turn(this.n, id, () => op.fire(payload));
-      else op.fire(payload);
+      this.enter(id, op, payload);
       return;
     }
     if (tag === Tag.Signal) return this.deliverSignal();

@@ -29,6 +29,37 @@ export function isHidden(site: CallSite): boolean {
   return isRewindFile(file) || HIDDEN_INTERNALS.has(file);
 }
 
+/**
+ * A replayed callback runs in the async context its operation was started in, through
+ * AsyncLocalStorage.snapshot() (session/async-context.ts): those frames (node:async_hooks,
+ * node:internal/async_local_storage/…) right above rewind's are rewind's too. The same
+ * frames above the program's own are the program's (its AsyncResource.runInAsyncScope).
+ */
+const isContextFrame = (site: CallSite): boolean => {
+  const file = site.getFileName();
+  return file === 'node:async_hooks' || (!!file && file.startsWith('node:internal/async_local_storage/'));
+};
+
+/** The frames the program sees. */
+export function visibleFrames(trace: CallSite[]): CallSite[] {
+  const out: CallSite[] = [];
+  for (let i = 0; i < trace.length; i++) {
+    const site = trace[i];
+    if (isHidden(site)) continue;
+    if (isContextFrame(site)) {
+      let j = i + 1;
+      while (j < trace.length && isContextFrame(trace[j])) j++;
+      const below = trace[j]?.getFileName();
+      if (below && isRewindFile(below)) {
+        i = j - 1;
+        continue;
+      }
+    }
+    out.push(site);
+  }
+  return out;
+}
+
 type Prepare = (error: Error, trace: CallSite[]) => unknown;
 
 /** Node's default formatting (lib/internal/errors.js), used when no hook is installed. */
@@ -62,10 +93,7 @@ export function installStackFilter(ErrorClass: ErrorConstructor = Error): void {
     let w = wrappers.get(fn);
     if (!w) {
       w = function prepareStackTrace(error: Error, trace: CallSite[]) {
-        return fn(
-          error,
-          trace.filter((site) => !isHidden(site)),
-        );
+        return fn(error, visibleFrames(trace));
       };
       wrappers.set(fn, w);
       programs.set(w, fn);

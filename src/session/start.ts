@@ -33,6 +33,7 @@ import { childProcessSource } from '../sources/child-process.js';
 import { backgroundSource } from '../sources/background.js';
 import { dnsSource } from '../sources/dns.js';
 import { memorySource } from '../sources/memory.js';
+import { watchAsyncContexts } from './async-context.js';
 import { osSource, registerOsValueClasses } from '../sources/os.js';
 import { fsSource } from '../sources/fs/index.js';
 import { registerFsValueClasses } from '../sources/fs/values.js';
@@ -127,8 +128,10 @@ export function start(attach?: (session: ReplaySession) => void): void {
   registerOsValueClasses();
   registerFsValueClasses();
   let session: Session;
-  if (mode === 'replay') session = openReplay();
-  else {
+  if (mode === 'replay') {
+    session = openReplay();
+    watchAsyncContexts();
+  } else {
     // Started by bin/rewind: this process does the CLI's part of the run too.
     const launch = isMainThread ? takeLaunch() : null;
     if (isMainThread && isPassThrough(process.argv[1])) return recordPassThrough(launch);

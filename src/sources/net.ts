@@ -12,6 +12,7 @@ import { bindings, type Bindings } from '../node/bindings.js';
 import { kSocketTimeout } from '../node/symbols.js';
 import { timerDelay } from '../node/fields.js';
 import { original } from '../node/originals.js';
+import { inEmptyContext } from '../session/async-context.js';
 import type { RecordSession } from '../session/record.js';
 import type { ReplaySession } from '../session/replay.js';
 import type { Session, Source } from '../session/session.js';
@@ -163,13 +164,15 @@ function replayNet(s: ReplaySession, b: Bindings): void {
           repeat: true,
           what: 'a server accepting connections',
           fire: (status) => {
+            // libuv makes an accepted connection's handle outside any JS: in no async context.
             const client =
               status === 0
-                ? isPipe(b, server)
-                  ? new b.Pipe(b.PipeConstants.SOCKET)
-                  : new b.TCP(b.TCPConstants.SOCKET)
+                ? inEmptyContext(() => {
+                    const h = isPipe(b, server) ? new b.Pipe(b.PipeConstants.SOCKET) : new b.TCP(b.TCPConstants.SOCKET);
+                    handleState(h);
+                    return h;
+                  })
                 : undefined;
-            if (client) handleState(client);
             server.onconnection(status, client);
           },
         });

@@ -14,6 +14,7 @@
 import { crc32 } from 'node:zlib';
 import { bindings, type Bindings } from '../node/bindings.js';
 import { stdioHandle } from '../node/fields.js';
+import { currentContext, type InContext } from '../session/async-context.js';
 import { Delivery, Lane, type Chaos } from '../session/chaos.js';
 import { ipcChannel } from '../node/symbols.js';
 import type { RecordSession } from '../session/record.js';
@@ -43,6 +44,9 @@ export interface HandleState {
   lane: Lane | null;
   /** The HTTP parser that consumed the handle (see consumedReads), or undefined. */
   parser?: Parser;
+  /** Replay: the async context the handle was made in (its reads and close run there), and the consuming parser's. */
+  context: InContext | null;
+  parserContext?: InContext | null;
 }
 
 const kState = Symbol('rewind.handle');
@@ -61,6 +65,7 @@ export function handleState(h: Handle): HandleState | null {
     bytesWritten: 0,
     queued: 0,
     lane: null,
+    context: currentContext(),
   };
   h[kState] = fresh;
   return fresh;
@@ -293,7 +298,10 @@ function replayReads(s: ReplaySession, b: Bindings): (h: Handle) => void {
     buf.set(data);
     st.bytesRead += data.length;
     if (st.parser !== undefined) {
-      parsed(st.parser, buf);
+      // Node's parser calls into JS in its own resource's context (made as it consumed the handle).
+      const parser = st.parser;
+      if (st.parserContext) st.parserContext(() => parsed(parser, buf));
+      else parsed(parser, buf);
       return;
     }
     sbs[b.kReadBytesOrError] = data.length;
@@ -304,12 +312,16 @@ function replayReads(s: ReplaySession, b: Bindings): (h: Handle) => void {
     const st = handleState(h);
     if (!st || st.reading) return;
     st.reading = true;
-    s.register(st.op, {
-      tag: Tag.StreamRead,
-      repeat: true,
-      what: 'a stream handle reading',
-      fire: (x) => deliver(h, st, x),
-    });
+    s.register(
+      st.op,
+      {
+        tag: Tag.StreamRead,
+        repeat: true,
+        what: 'a stream handle reading',
+        fire: (x) => deliver(h, st, x),
+      },
+      st.context,
+    );
   };
 }
 
@@ -351,6 +363,7 @@ function consumedReads(P: Parser): void {
     const st = handleState(handle);
     if (!st) return consume.call(this, handle);
     st.parser = this;
+    st.parserContext = currentContext();
     this[kHandle] = st;
     return undefined;
   };
@@ -536,13 +549,17 @@ function replayClose(s: ReplaySession, b: Bindings): void {
     s.cancel(st.op); // no more reads or connections
     close.call(this); // frees the inert handle; its callback runs when the recording says
     if (typeof cb === 'function') {
-      s.register(s.newOp(), {
-        tag: Tag.Callback,
-        api: Api['handle.close'],
-        repeat: false,
-        what: 'a handle closing',
-        fire: () => cb.call(this),
-      });
+      s.register(
+        s.newOp(),
+        {
+          tag: Tag.Callback,
+          api: Api['handle.close'],
+          repeat: false,
+          what: 'a handle closing',
+          fire: () => cb.call(this),
+        },
+        st.context,
+      );
     }
   };
 }
