@@ -427,6 +427,30 @@ describe.concurrent('fs: record, change the disk, replay', () => {
     ]);
   });
 
+  it("a program's stats of many distinct paths are all recorded and served from the log; imports between them add none", async ({
+    expect,
+  }) => {
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 40; i++) {
+      files[`src/f${i}.js`] = 'x'.repeat(i + 1);
+      files[`src/d${i}.txt`] = 'y'.repeat(100 + i);
+    }
+    const { rec, rep } = await recordChangeReplay(expect, {
+      fixture: 'fs-stat-many.mjs',
+      setup: (d) => put(d, files),
+      writes: [],
+      // Gone at replay: every size the program printed comes from the log.
+      change: (d) => fs.rmSync(path.join(d, 'src'), { recursive: true }),
+    });
+    // 40 .js of 1..40 bytes and 40 .txt of 100..139 bytes, each stat'd and lstat'd.
+    expect(rec.stdout.toString()).toBe(`sizes ${2 * (820 + 4000 + 780)} missing 0 promise stat 1\n`);
+    expect(rep.stdout.toString()).toBe(rec.stdout.toString());
+    const fsCalls = (await eventsOf(rec.dir)).filter((e) => e.kind === 'call' && e.detail.startsWith('fs.'));
+    expect(fsCalls.filter((e) => e.api === 'fs.stat').length).toBe(81);
+    expect(fsCalls.filter((e) => e.api === 'fs.lstat').length).toBe(80);
+    expect(fsCalls.length, JSON.stringify(fsCalls.map((e) => e.detail))).toBe(161);
+  });
+
   for (const entry of ['fs-modules.cjs', 'fs-modules.mjs']) {
     it(`module loading adds no fs events (${entry})`, async ({ expect }) => {
       const rec = await record(entry);

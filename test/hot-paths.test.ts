@@ -1,11 +1,15 @@
-// Recording's hot paths: the fast packer's shortcuts store what msgpackr would, and the
-// file content store (a key's first content kept as its length only) still stores
-// unchanged re-reads once while replaying changed ones byte for byte.
+// Recording's hot paths: the fast packer's shortcuts store what msgpackr would, the
+// monotonic clock reads exact nanoseconds, and the file content store (a key's first
+// content kept as its length only) still stores unchanged re-reads once while replaying
+// changed ones byte for byte.
 import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { RecordSession } from '../src/session/record.js';
 import { pack, unpack } from '../src/trace/codec.js';
 import { FastPacker } from '../src/trace/fastpack.js';
-import { cleanupTempDirs, expectReplayMatches, logsOf, recordAndReplay } from './helpers.js';
+import type { TraceHeader } from '../src/trace/format.js';
+import { cleanupTempDirs, expectReplayMatches, logsOf, recordAndReplay, tempDir } from './helpers.js';
 
 afterAll(cleanupTempDirs);
 
@@ -25,6 +29,30 @@ describe('the fast packer', () => {
       expect(unpack(f.buf.subarray(0, f.pos))).toEqual(unpack(pack(v)));
       if (!(v instanceof Uint8Array) && Array.isArray(v))
         expect(Buffer.from(f.buf.subarray(0, f.pos))).toEqual(pack(v));
+    }
+  });
+});
+
+describe('the monotonic clock', () => {
+  it('reads the exact nanoseconds since the session base that a hrtime.bigint difference gives', () => {
+    const header = { startWall: Date.now(), monoBase: process.hrtime(), perfNowBase: 0 } as unknown as TraceHeader;
+    const s = new RecordSession(path.join(tempDir(), 'clock.rwnd'), header);
+    try {
+      const base = BigInt(header.monoBase[0]) * 1_000_000_000n + BigInt(header.monoBase[1]);
+      const wrong: string[] = [];
+      let last = 0;
+      for (let i = 0; i < 10_000; i++) {
+        const before = Number(process.hrtime.bigint() - base);
+        const ns = s.monoNow();
+        const after = Number(process.hrtime.bigint() - base);
+        if (!Number.isInteger(ns) || ns < before || ns > after || ns < last)
+          wrong.push(`${before} <= ${ns} <= ${after}`);
+        last = ns;
+      }
+      expect(wrong).toEqual([]);
+      expect(last).toBeGreaterThan(0);
+    } finally {
+      s.close();
     }
   });
 });

@@ -62,6 +62,31 @@ export function visibleFrames(trace: CallSite[]): CallSite[] {
 
 type Prepare = (error: Error, trace: CallSite[]) => unknown;
 
+/** While set, the main realm's Error.prepareStackTrace is this, unfiltered (see callSites). */
+let ownPrepare: Prepare | null = null;
+const keepSites: Prepare = (_error, trace) => trace;
+
+/**
+ * The frames above `fn`, at most `limit`, rewind's included, for rewind's own look at who
+ * is calling (sources/fs/loader.ts): neither the filter below nor the program's
+ * prepareStackTrace sees them. Call sites, or V8's own text when called from inside a
+ * prepareStackTrace (V8 does not call the hook again there, and Node formats it itself).
+ */
+export function callSites(fn: (...a: never[]) => unknown, limit: number): CallSite[] | string | undefined {
+  const E = Error as unknown as { stackTraceLimit: number };
+  const saved = E.stackTraceLimit;
+  const holder: { stack?: CallSite[] | string } = {};
+  ownPrepare = keepSites;
+  E.stackTraceLimit = limit;
+  try {
+    Error.captureStackTrace(holder, fn);
+    return holder.stack;
+  } finally {
+    ownPrepare = null;
+    E.stackTraceLimit = saved;
+  }
+}
+
 /** Node's default formatting (lib/internal/errors.js), used when no hook is installed. */
 function defaultPrepare(error: Error, trace: CallSite[]): string {
   let head: string;
@@ -106,7 +131,8 @@ export function installStackFilter(ErrorClass: ErrorConstructor = Error): void {
     configurable: true,
     enumerable: false,
     get: () =>
-      typeof current === 'function' ? filtering(current as Prepare) : realm ? current : filtering(defaultPrepare),
+      (!realm && ownPrepare) ||
+      (typeof current === 'function' ? filtering(current as Prepare) : realm ? current : filtering(defaultPrepare)),
     set: (fn: unknown) => {
       current = (typeof fn === 'function' && programs.get(fn as Prepare)) || fn;
     },

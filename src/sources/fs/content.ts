@@ -26,8 +26,8 @@ let total = 0;
 const kept = (x: string | Uint8Array | number | undefined): number =>
   x === undefined || typeof x === 'number' ? 0 : x.length;
 
-function remember(key: string, v: string | Uint8Array): void {
-  const old = last.get(key);
+/** Keeps `v` (or its length) under `key`, whose entry was `old`. */
+function remember(key: string, v: string | Uint8Array, old: string | Uint8Array | number | undefined): void {
   total -= kept(old);
   if (v.length > MAX_REMEMBERED || total + v.length > MAX_TOTAL) {
     last.delete(key);
@@ -51,14 +51,15 @@ export function storeContent(key: string | null, v: string | Uint8Array): string
   if (key === null) return v;
   const old = last.get(key);
   if (old !== undefined && equal(old, v)) return SAME;
-  remember(key, v);
+  // One lookup of the entry serves both (each is a hash of the whole key, a fresh string).
+  remember(key, v, old);
   return v;
 }
 
 /** Replay: the content stored under `key` (SAME: the last one). */
 export function loadContent(key: string | null, stored: string | Uint8Array | typeof SAME): string | Uint8Array {
   if (stored === SAME) return last.get(key!) as string | Uint8Array;
-  if (key !== null) remember(key, stored);
+  if (key !== null) remember(key, stored, last.get(key));
   return stored;
 }
 

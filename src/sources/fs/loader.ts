@@ -16,6 +16,7 @@
 //    readFileSync closes through the exported fs.closeSync, which userland may have patched.
 import { cjsLoader } from '../../node/fields.js';
 import { isRewindFile } from '../../paths.js';
+import { callSites } from '../../session/stack.js';
 
 /** The file Module.prototype.load is reading, while no module code runs; else null. */
 let loadingFile: string | null = null;
@@ -91,35 +92,23 @@ export function isLoaderRealpath(options: unknown): boolean {
   return typeof options === 'object' && options !== null && Object.getOwnPropertySymbols(options).length > 0;
 }
 
-interface CallSite {
-  getFileName(): string | null | undefined;
-}
-
-/** One function, so the stack filter's wrapper for it is made once (session/stack.ts). */
-const structured = (_e: unknown, sites: CallSite[]) => sites;
-
 /**
  * The first caller of `fn` outside Node's fs code and rewind is Node's module loader (async
- * frames included: fs/promises reads continue after awaits).
+ * frames included: fs/promises reads continue after awaits). The first three frames decide
+ * almost every call (a program's stat, a resolver's realpathSync): sixteen only when not.
  */
 export function calledFromLoader(fn: (...a: never[]) => unknown): boolean {
-  const E = Error as unknown as { prepareStackTrace?: unknown; stackTraceLimit: number };
-  const prepare = E.prepareStackTrace;
-  const limit = E.stackTraceLimit;
-  E.prepareStackTrace = structured;
-  E.stackTraceLimit = 12;
-  const holder: { stack?: CallSite[] | string } = {};
-  try {
-    Error.captureStackTrace(holder, fn);
-    for (const file of fileNames(holder.stack)) {
-      if (file === 'node:fs' || file.startsWith('node:internal/fs/') || isRewindFile(file)) continue;
-      return file.startsWith('node:internal/modules/');
-    }
-    return false;
-  } finally {
-    E.prepareStackTrace = prepare;
-    E.stackTraceLimit = limit;
+  return firstCallerIsLoader(fn, 3) ?? firstCallerIsLoader(fn, 16) ?? false;
+}
+
+/** Whether that caller is the loader; null when it is not among the first `limit` frames. */
+function firstCallerIsLoader(fn: (...a: never[]) => unknown, limit: number): boolean | null {
+  const files = fileNames(callSites(fn, limit));
+  for (const file of files) {
+    if (file === 'node:fs' || file.startsWith('node:internal/fs/') || isRewindFile(file)) continue;
+    return file.startsWith('node:internal/modules/');
   }
+  return files.length < limit ? false : null;
 }
 
 const FRAME_FILE = /^\s+at (?:.*\()?(.+?):\d+:\d+\)?$/;
@@ -128,7 +117,7 @@ const FRAME_FILE = /^\s+at (?:.*\()?(.+?):\d+:\d+\)?$/;
  * The file of each frame. Inside the program's Error.prepareStackTrace (which may read
  * files: source maps) V8 does not call a hook again and gives its own text instead.
  */
-function fileNames(stack: CallSite[] | string | undefined): string[] {
+function fileNames(stack: ReturnType<typeof callSites>): string[] {
   if (Array.isArray(stack)) return stack.map((site) => site.getFileName() ?? '');
   if (typeof stack !== 'string') return [];
   return stack
