@@ -150,7 +150,7 @@ describe.concurrent('record → replay without the outside world', () => {
     expect(out).toMatch(/^request GET \/split body="" consumed=true read=32$/m);
     expect(out).toMatch(/^request POST \/post body="hello worl" consumed=true read=62$/m);
     expect(out).toMatch(/^clientError HPE_INVALID_METHOD parsed=3 raw="NOT HTTP AT ALL\\r\\n\\r\\n"$/m);
-    expect(out).toMatch(/^upgrade echo head="early"\nupgraded got "later"$/m);
+    expect(out).toMatch(/^upgrade echo head="early"\nupgraded got "later" then "more" own=true$/m);
     expect(out).toMatch(/^taken socket got "raw bytes"$/m);
     expect(out).toBe(plain.stdout.toString());
     expectReplayMatches(expect, r);
