@@ -182,6 +182,18 @@ describe.concurrent('record → replay without the outside world', () => {
     expect(events[check - 1].call).toBe('setInterval callback');
   });
 
+  it("an http server's Date header: Node's from the recorded clock, the program's own left alone", async ({
+    expect,
+  }) => {
+    // A second apart at least: the replay's real clock names another second than the recording's.
+    const r = await recordAndReplay('io/http-date.cjs', [], { gapMs: 1100 });
+    expect(r.record.status, describeRun('record', r.record)).toBe(0);
+    expect(r.record.stdout.toString()).toBe(
+      ['/node now', '/set the program date', '/object the program date', '/array the program date', ''].join('\n'),
+    );
+    expectReplayMatches(expect, r);
+  });
+
   it('a corked burst of strings in several encodings and Buffers is logged with the length and crc32 of its bytes', async ({
     expect,
   }) => {

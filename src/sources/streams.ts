@@ -250,7 +250,8 @@ function recordReads(s: RecordSession, b: Bindings): (h: Handle) => void {
       inner.call(h, undefined);
       return undefined;
     }
-    const data = Buffer.from(readBuffer.buffer, readBuffer.byteOffset, n);
+    // A plain view (parser.execute takes any): cheaper to make than a Buffer.
+    const data = new Uint8Array(readMemory, 0, n);
     s.streamRead(st.op, n, data);
     if (st.parser !== undefined) {
       parsed(st.parser, data);
@@ -370,13 +371,13 @@ function replayReads(s: ReplaySession, b: Bindings): (h: Handle) => void {
 // listener unconsumes it, TLS, a server given another Duplex) reads as before.
 
 /** The bytes of the read being handed to a consuming parser's execute callback: getCurrentBuffer(). */
-let currentRead: Buffer | null = null;
+let currentRead: Uint8Array | null = null;
 /** Whether this session reads for consuming HTTP parsers (TraceHeader.httpConsume). */
 let consuming = false;
 let kOnExecute = 5;
 
 /** A read consumed by `parser`, as Node's native consumer (the parser's OnStreamRead) handles it. */
-function parsed(parser: Parser, buf: Buffer): void {
+function parsed(parser: Parser, buf: Uint8Array): void {
   const ret = parser.execute(buf);
   const cb = parser[kOnExecute];
   if (typeof cb !== 'function') return;
@@ -425,7 +426,8 @@ function consumedReads(P: Parser, adopt: ((h: Handle, st: HandleState) => void) 
  * (llhttp's partial header strings are copied out at the end of each execute), and the
  * program only ever gets a copy (getCurrentBuffer). 64 KiB: the size libuv is offered per read.
  */
-const readBuffer = Buffer.allocUnsafeSlow(64 * 1024);
+const readMemory = new ArrayBuffer(64 * 1024);
+const readBuffer = new Uint8Array(readMemory);
 
 /**
  * Record (without chaos, which holds reads for later): a handle a parser consumes reads
