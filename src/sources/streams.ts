@@ -438,17 +438,22 @@ function adoptReads(b: Bindings): (h: Handle, st: HandleState) => void {
   const P = b.StreamPrototype;
   const useUserBuffer = P.useUserBuffer;
   if (typeof useUserBuffer !== 'function') return () => {};
+  // Marked on the handle, not in its state: handleState() hands out op ids, which must go
+  // the same way in both runs, and replay does not watch this call.
   P.useUserBuffer = function (this: Handle) {
-    const st = handleState(this);
-    if (st && st.readsInto === undefined) st.readsInto = 'program';
+    this[kProgramBuffer] = true;
     return useUserBuffer.apply(this, arguments);
   };
   return (h, st) => {
+    if (h[kProgramBuffer] === true) st.readsInto = 'program';
     if (st.readsInto !== undefined || st.onread === null || !(h instanceof b.TCP || h instanceof b.Pipe)) return;
     useUserBuffer.call(h, readBuffer);
     st.readsInto = 'rewind';
   };
 }
+
+/** On a handle the program gave a buffer of its own to read into (net.Socket's onread option). */
+const kProgramBuffer = Symbol('rewind.programBuffer');
 
 /** What kind of handle came over an IPC pipe, and (replay) an inert one of that kind. */
 function passedKind(b: Bindings, h: Handle): string {
