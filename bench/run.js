@@ -60,8 +60,14 @@ const PROG = {
     prints: /^fs-promise-reads reads=10000 checksum=\d+\n$/,
   },
   'fetch-client': { file: path.join(PROGRAMS, 'fetch-client.js'), prints: /^fetch requests=60 checksum=\d+\n$/ },
-  http: { file: path.join(PROGRAMS, 'http-server.mjs'), prints: /^listening \d+\nserved \d+ checksum \d+\n$/ },
-  fastify: { file: path.join(PROGRAMS, 'fastify-server.mjs'), prints: /^listening \d+\nserved \d+ checksum \d+\n$/ },
+  http: {
+    file: path.join(PROGRAMS, 'http-server.mjs'),
+    prints: /^listening \d+\nserved \d+ checksum \d+ cpu_us \d+\n$/,
+  },
+  fastify: {
+    file: path.join(PROGRAMS, 'fastify-server.mjs'),
+    prints: /^listening \d+\nserved \d+ checksum \d+ cpu_us \d+\n$/,
+  },
 };
 const HTTP_LOAD = path.join(PROGRAMS, 'http-load.mjs');
 const HTTP_REQUESTS = 20_000;
@@ -581,9 +587,12 @@ async function httpRun(recorded, name = 'http', progArgs = []) {
   }
   noteStderr(what, stderr);
   const rps = Number(/rps ([\d.]+)/.exec(load.stdout)[1]);
-  if (!recorded) return { rps };
+  // The server's CPU time per request while serving (µs): less sensitive than throughput to
+  // what else runs on the machine (the load generator shares its cores).
+  const cpu = Number(/cpu_us (\d+)/.exec(stdout)[1]) / HTTP_REQUESTS;
+  if (!recorded) return { rps, cpu };
   const log = fs.readdirSync(dir).find((f) => f.endsWith('.rwnd'));
-  return { rps, ms, rec: { name, dir, log: path.join(dir, log), stdout, ms, progArgs } };
+  return { rps, cpu, ms, rec: { name, dir, log: path.join(dir, log), stdout, ms, progArgs } };
 }
 
 /** Replays the HTTP recording (no load generator, no port): time and identical output. */
@@ -596,11 +605,25 @@ function httpReplay(rec) {
   return r.ms;
 }
 
+/**
+ * Benchmark 6's servers' CPU time per request while serving, plain and recorded, paired run
+ * by run: plain/recorded is the throughput ratio a server bound by its own CPU would reach.
+ */
+function cpuRow(what, s) {
+  const ratios = s.recCpu.map((x, k) => ratioOf(s.plainCpu[k], x));
+  row(
+    `${what}: CPU per request while serving, plain/recorded`,
+    `${fx(median(ratios), 3)}x (${spread(ratios, (x) => fx(x, 3))}; ${fx(median(s.plainCpu), 1)} / ${fx(median(s.recCpu), 1)} µs)`,
+    '—',
+    null,
+  );
+}
+
 async function bench6() {
   progress(
     `6. HTTP server under a load generator in another process (${fint(HTTP_REQUESTS)} requests, ${HTTP_CONNECTIONS} keep-alive connections)`,
   );
-  const s = { plain: [], rec: [], bytes: [], recMs: [], repMs: [] };
+  const s = { plain: [], rec: [], plainCpu: [], recCpu: [], bytes: [], recMs: [], repMs: [] };
   const empty = record('empty');
   const emptyBytes = info(empty).bytes;
   discard(empty);
@@ -615,6 +638,8 @@ async function bench6() {
     if (i < 0) return;
     s.plain.push(out[false].rps);
     s.rec.push(out[true].rps);
+    s.plainCpu.push(out[false].cpu);
+    s.recCpu.push(out[true].cpu);
     s.bytes.push(bytes);
     s.recMs.push(rec.ms);
     s.repMs.push(repMs);
@@ -629,6 +654,7 @@ async function bench6() {
     '>= 0.95x',
     ratio >= 0.95,
   );
+  cpuRow('6. HTTP server', s);
   row(
     '6. HTTP server: log bytes per request (minus empty log)',
     `${fx(perReq, 1)} B (${spread(
@@ -649,6 +675,8 @@ async function bench6() {
     `   plain req/s           ${s.plain.map((x) => fx(x, 0)).join('  ')}`,
     `   recorded req/s        ${s.rec.map((x) => fx(x, 0)).join('  ')}`,
     `   ratio                 ${s.rec.map((x, k) => fx(ratioOf(x, s.plain[k]), 3)).join('  ')}`,
+    `   plain CPU µs/req      ${s.plainCpu.map((x) => fx(x, 1)).join('  ')}`,
+    `   recorded CPU µs/req   ${s.recCpu.map((x) => fx(x, 1)).join('  ')}`,
     `   log bytes             ${s.bytes.join('  ')}`,
     `   recording ms          ${s.recMs.map(fms).join('  ')}`,
     `   replay ms             ${s.repMs.map(fms).join('  ')}`,
@@ -687,7 +715,7 @@ async function bench6Fastify() {
   progress(
     `6. fastify server under the same load (${fint(HTTP_REQUESTS)} requests, ${HTTP_CONNECTIONS} keep-alive connections)`,
   );
-  const s = { plain: [], rec: [], bytes: [] };
+  const s = { plain: [], rec: [], plainCpu: [], recCpu: [], bytes: [] };
   await loop('6f', RUNS, async (i) => {
     const order = i % 2 === 0 ? [false, true] : [true, false];
     const out = {};
@@ -699,6 +727,8 @@ async function bench6Fastify() {
     if (i < 0) return;
     s.plain.push(out[false].rps);
     s.rec.push(out[true].rps);
+    s.plainCpu.push(out[false].cpu);
+    s.recCpu.push(out[true].cpu);
     s.bytes.push(bytes);
   });
   const ratios = s.rec.map((x, k) => ratioOf(x, s.plain[k]));
@@ -711,12 +741,15 @@ async function bench6Fastify() {
     '>= 0.95x',
     ratio >= 0.95,
   );
+  cpuRow('6. fastify server', s);
   row('6. fastify server: log bytes per request', `${fx(median(s.bytes) / HTTP_REQUESTS, 1)} B`, '—', null);
   raw.push(
     '6. fastify server under load, per run in run order; odd runs record first',
     `   plain req/s           ${s.plain.map((x) => fx(x, 0)).join('  ')}`,
     `   recorded req/s        ${s.rec.map((x) => fx(x, 0)).join('  ')}`,
     `   ratio                 ${ratios.map((x) => fx(x, 3)).join('  ')}`,
+    `   plain CPU µs/req      ${s.plainCpu.map((x) => fx(x, 1)).join('  ')}`,
+    `   recorded CPU µs/req   ${s.recCpu.map((x) => fx(x, 1)).join('  ')}`,
     `   log bytes             ${s.bytes.join('  ')}`,
     '',
   );

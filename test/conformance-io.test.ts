@@ -150,7 +150,7 @@ describe.concurrent('record → replay without the outside world', () => {
     expect(out).toMatch(/^request GET \/split body="" consumed=true read=32$/m);
     expect(out).toMatch(/^request POST \/post body="hello worl" consumed=true read=62$/m);
     expect(out).toMatch(/^clientError HPE_INVALID_METHOD parsed=3 raw="NOT HTTP AT ALL\\r\\n\\r\\n"$/m);
-    expect(out).toMatch(/^upgrade echo head="early"\nupgraded got "later"$/m);
+    expect(out).toMatch(/^upgrade echo head="early"\nupgraded got "later" then "more" own=true$/m);
     expect(out).toMatch(/^taken socket got "raw bytes"$/m);
     expect(out).toBe(plain.stdout.toString());
     expectReplayMatches(expect, r);
@@ -180,6 +180,18 @@ describe.concurrent('record → replay without the outside world', () => {
     const check = events.findIndex((e) => e.api === 'http.connections' && JSON.stringify(e.result) === '[1]');
     expect(check, 'the check that found the stalled connection').toBeGreaterThan(0);
     expect(events[check - 1].call).toBe('setInterval callback');
+  });
+
+  it("an http server's Date header: Node's from the recorded clock, the program's own left alone", async ({
+    expect,
+  }) => {
+    // A second apart at least: the replay's real clock names another second than the recording's.
+    const r = await recordAndReplay('io/http-date.cjs', [], { gapMs: 1100 });
+    expect(r.record.status, describeRun('record', r.record)).toBe(0);
+    expect(r.record.stdout.toString()).toBe(
+      ['/node now', '/set the program date', '/object the program date', '/array the program date', ''].join('\n'),
+    );
+    expectReplayMatches(expect, r);
   });
 
   it('a corked burst of strings in several encodings and Buffers is logged with the length and crc32 of its bytes', async ({

@@ -1,6 +1,6 @@
 // Benchmark 6, second server: the routes of http-server.mjs served by fastify (installed by
 // bench/run.js into the directory given as the first argument), TOTAL requests, then exit.
-// Prints its port, then a checksum of what it served.
+// Prints its port, then a checksum of what it served and the CPU time serving took.
 import { createRequire } from 'node:module';
 import { randomUUID } from 'node:crypto';
 
@@ -22,5 +22,10 @@ app.get('/id', async () => count({ id: randomUUID() }));
 app.get('/items', async (req) => count({ url: req.url, n: Math.random(), at: Date.now() }));
 app.get('/slow', () => new Promise((resolve) => setTimeout(() => resolve(count({ slow: true, at: Date.now() })), 1)));
 await app.listen({ port: 0, host: '127.0.0.1' });
+// CPU time from listening to exit (all threads, µs), as in http-server.mjs.
+const cpuAtListen = process.cpuUsage();
 console.log(`listening ${app.server.address().port}`);
-process.on('exit', () => console.log(`served ${served} checksum ${sum}`));
+process.on('exit', () => {
+  const cpu = process.cpuUsage(cpuAtListen);
+  console.log(`served ${served} checksum ${sum} cpu_us ${cpu.user + cpu.system}`);
+});

@@ -13,6 +13,12 @@ type Headers = Record<string, unknown> | unknown[] | null | undefined;
 
 /** toUTCString()'s length, always: "Wed, 25 Nov 2026 22:10:05 GMT". */
 const DATE_LENGTH = 29;
+/**
+ * How far from the end of a response head Node's Date line starts at most, but for unusual
+ * heads: itself (37), then Connection, Keep-Alive (with a max), Content-Length or
+ * Transfer-Encoding, and the blank line.
+ */
+const DATE_NEAR_END = 192;
 
 const isDate = (k: unknown) => typeof k === 'string' && k.length === 4 && k.toLowerCase() === 'date';
 
@@ -53,14 +59,18 @@ export const httpSource: Source = {
     const kOutHeaders = outHeaders();
     proto._storeHeader = function _storeHeader(this: any, firstLine: string, headers: Headers) {
       const result = storeHeader.call(this, firstLine, headers);
-      if (this.sendDate && !hasDate(headers, kOutHeaders ? this[kOutHeaders] : undefined)) {
-        // Node added "Date: <29 characters>\r\n" after the program's headers: the only
-        // line that starts so (no header value holds a line break). Swap in the session's.
+      if (this.sendDate) {
+        // Node added "Date: <29 characters>\r\n" after the program's headers (unless the
+        // program set one): the only line that starts so (no header value holds a line
+        // break), followed only by the few lines Node adds itself, so it is looked for near
+        // the end first. Swap in the session's.
         const h = responseHead.get(this);
-        const at = h.indexOf('\r\nDate: ');
-        // Recording, Node's clock and the turn's time mostly name the same second: nothing to swap.
+        let at = h.indexOf('\r\nDate: ', h.length - DATE_NEAR_END);
+        if (at < 0) at = h.indexOf('\r\nDate: ');
+        // Recording, Node's clock and the turn's time mostly name the same second: nothing
+        // to swap, and no need to ask whether that line is Node's.
         const date = utcNow(s);
-        if (at >= 0 && !h.startsWith(date, at + 8)) {
+        if (at >= 0 && !h.startsWith(date, at + 8) && !hasDate(headers, kOutHeaders ? this[kOutHeaders] : undefined)) {
           responseHead.set(this, h.slice(0, at + 8) + date + h.slice(at + 8 + DATE_LENGTH));
         }
       }

@@ -47,6 +47,11 @@ export interface HandleState {
   /** Replay: the async context the handle was made in (its reads and close run there), and the consuming parser's. */
   context: InContext | null;
   parserContext?: InContext | null;
+  /**
+   * Record: whose buffer the native side reads into, when not a fresh one per read: the
+   * program's (net.Socket's onread option) or rewind's (readBuffer, while a parser consumes).
+   */
+  readsInto?: 'program' | 'rewind';
 }
 
 const kState = Symbol('rewind.handle');
@@ -142,9 +147,24 @@ function addEncoded(): void {
   encoded = 0;
 }
 
+/** Encodings whose bytes for a string of ASCII characters are its UTF-8 bytes. */
+const ONE_BYTE = new Set<unknown>(['latin1', 'binary', 'ascii']);
+
 /** Adds a chunk (bytes, or a string in `encoding`) to `measured`; call addEncoded() after the last. */
 function addChunk(chunk: unknown, encoding: BufferEncoding | null): void {
   if (typeof chunk === 'string') {
+    if (chunk.length === 0) return; // (see addEncoded)
+    // crc32 takes a string as its UTF-8 bytes, without a copy of ours: the bytes written for
+    // UTF-8, and for latin1 or ascii text that is all ASCII (an http response's head).
+    if (encoding === null || encoding === 'utf8' || encoding === 'utf-8' || ONE_BYTE.has(encoding)) {
+      const n = Buffer.byteLength(chunk, 'utf8');
+      if (n === chunk.length || !ONE_BYTE.has(encoding)) {
+        addEncoded();
+        measured.length += n;
+        measured.crc = crc32(chunk, measured.crc);
+        return;
+      }
+    }
     // A string that surely fits (3 bytes per UTF-16 unit at most) is encoded into scratch.
     if (encoded + chunk.length * 3 <= scratch.length) {
       encoded += scratch.write(chunk, encoded, encoding ?? 'utf8');
@@ -208,6 +228,7 @@ function recordReads(s: RecordSession, b: Bindings): (h: Handle) => void {
   const wrap = (st: HandleState, inner: (ab?: ArrayBuffer) => unknown, pipe: boolean) =>
     function (this: Handle, ab?: ArrayBuffer) {
       const n = sbs[b.kReadBytesOrError];
+      if (st.readsInto === 'rewind') return readIntoShared(this, st, n, inner);
       if (n > 0) {
         if (ab) s.streamRead(st.op, n, new Uint8Array(ab, sbs[b.kArrayBufferOffset], n));
         else s.unsupported('net.Socket onread option', 'reads into a user buffer are not logged');
@@ -221,6 +242,33 @@ function recordReads(s: RecordSession, b: Bindings): (h: Handle) => void {
       }
       return inner.call(this, ab);
     };
+  /**
+   * A read into readBuffer (see adoptReads): logged, then executed by the consuming parser
+   * as Node's native consumer would, or, once no parser consumes the handle, handed to Node
+   * in memory of its own, as its native reader hands it every read.
+   */
+  const readIntoShared = (h: Handle, st: HandleState, n: number, inner: (ab?: ArrayBuffer) => unknown): undefined => {
+    // EAGAIN: Node's own reader does not call into JS for it.
+    if (n === 0) return undefined;
+    if (n < 0) {
+      s.streamRead(st.op, n, null);
+      inner.call(h, undefined);
+      return undefined;
+    }
+    // A plain view (parser.execute takes any): cheaper to make than a Buffer.
+    const data = new Uint8Array(readMemory, 0, n);
+    s.streamRead(st.op, n, data);
+    if (st.parser !== undefined) {
+      parsed(st.parser, data);
+      return undefined;
+    }
+    const own = new ArrayBuffer(n);
+    new Uint8Array(own).set(data);
+    sbs[b.kArrayBufferOffset] = 0;
+    // Whatever it returns would become the next read's buffer.
+    inner.call(h, own);
+    return undefined;
+  };
   // The native side calls whatever function sits in the handle's onread slot; Node
   // replaces it at times (an http Agent guards its idle sockets with its own). So once a
   // handle's reads are recorded, an accessor keeps a recording wrapper of what Node puts
@@ -335,13 +383,13 @@ function replayReads(s: ReplaySession, b: Bindings): (h: Handle) => void {
 // listener unconsumes it, TLS, a server given another Duplex) reads as before.
 
 /** The bytes of the read being handed to a consuming parser's execute callback: getCurrentBuffer(). */
-let currentRead: Buffer | null = null;
+let currentRead: Uint8Array | null = null;
 /** Whether this session reads for consuming HTTP parsers (TraceHeader.httpConsume). */
 let consuming = false;
 let kOnExecute = 5;
 
 /** A read consumed by `parser`, as Node's native consumer (the parser's OnStreamRead) handles it. */
-function parsed(parser: Parser, buf: Buffer): void {
+function parsed(parser: Parser, buf: Uint8Array): void {
   const ret = parser.execute(buf);
   const cb = parser[kOnExecute];
   if (typeof cb !== 'function') return;
@@ -354,7 +402,7 @@ function parsed(parser: Parser, buf: Buffer): void {
 }
 
 /** parser.consume(handle) and its companions, for the handles rewind records or replays. */
-function consumedReads(P: Parser): void {
+function consumedReads(P: Parser, adopt: ((h: Handle, st: HandleState) => void) | null): void {
   const proto = P.prototype;
   kOnExecute = P.kOnExecute;
   const kHandle = Symbol('rewind.consumed');
@@ -365,6 +413,7 @@ function consumedReads(P: Parser): void {
     st.parser = this;
     st.parserContext = currentContext();
     this[kHandle] = st;
+    if (adopt !== null) adopt(handle, st);
     return undefined;
   };
   const unconsume = proto.unconsume;
@@ -383,6 +432,42 @@ function consumedReads(P: Parser): void {
   };
 }
 
+/**
+ * Where recorded TCP and Pipe handles consumed by an HTTP parser read: one buffer, as Node's
+ * native consumer reads into one buffer (its parser buffer) rather than into memory
+ * allocated for each read. The parser is done with each read before the next one comes
+ * (llhttp's partial header strings are copied out at the end of each execute), and the
+ * program only ever gets a copy (getCurrentBuffer). 64 KiB: the size libuv is offered per read.
+ */
+const readMemory = new ArrayBuffer(64 * 1024);
+const readBuffer = new Uint8Array(readMemory);
+
+/**
+ * Record (without chaos, which holds reads for later): a handle a parser consumes reads
+ * into readBuffer from now on (handle.useUserBuffer), when its reads are recorded by
+ * recordReads and the program did not give it a buffer of its own.
+ */
+function adoptReads(b: Bindings): (h: Handle, st: HandleState) => void {
+  const P = b.StreamPrototype;
+  const useUserBuffer = P.useUserBuffer;
+  if (typeof useUserBuffer !== 'function') return () => {};
+  // Marked on the handle, not in its state: handleState() hands out op ids, which must go
+  // the same way in both runs, and replay does not watch this call.
+  P.useUserBuffer = function (this: Handle) {
+    this[kProgramBuffer] = true;
+    return useUserBuffer.apply(this, arguments);
+  };
+  return (h, st) => {
+    if (h[kProgramBuffer] === true) st.readsInto = 'program';
+    if (st.readsInto !== undefined || st.onread === null || !(h instanceof b.TCP || h instanceof b.Pipe)) return;
+    useUserBuffer.call(h, readBuffer);
+    st.readsInto = 'rewind';
+  };
+}
+
+/** On a handle the program gave a buffer of its own to read into (net.Socket's onread option). */
+const kProgramBuffer = Symbol('rewind.programBuffer');
+
 /** What kind of handle came over an IPC pipe, and (replay) an inert one of that kind. */
 function passedKind(b: Bindings, h: Handle): string {
   if (h instanceof b.TCP) return 'tcp';
@@ -394,6 +479,17 @@ function passedHandle(b: Bindings, kind: string): Handle {
   if (kind === 'tcp') return new b.TCP(b.TCPConstants.SOCKET);
   if (kind === 'pipe') return new b.Pipe(b.PipeConstants.SOCKET);
   return null;
+}
+
+/**
+ * Node's own `name` of handle prototype P, kept on P under a symbol of rewind's: called as a
+ * method of the handle, V8 calls the native function directly, where `write.call(handle, …)`
+ * goes through its slow generic path for native functions (about 0.3 µs a write).
+ */
+function nativeMethod(P: any, name: string): symbol {
+  const key = Symbol(`rewind.${name}`);
+  Object.defineProperty(P, key, { value: P[name], configurable: true, writable: true });
+  return key;
 }
 
 function recordStream(s: RecordSession, b: Bindings, P: any): void {
@@ -415,19 +511,21 @@ function recordStream(s: RecordSession, b: Bindings, P: any): void {
   };
   for (const name of WRITES) {
     const write = P[name];
+    const native = nativeMethod(P, name);
     P[name] = function (this: Handle, req: Req, data: unknown) {
       const st = handleState(this);
       if (!st) return write.apply(this, arguments);
-      const err = write.apply(this, arguments);
+      const err = arguments.length === 2 ? this[native](req, data) : write.apply(this, arguments);
       const m = measure(data, ENCODING[name]);
       return afterWrite(st, req, err, m.length, m.crc);
     };
   }
   const writev = P.writev;
+  const nativeWritev = nativeMethod(P, 'writev');
   P.writev = function (this: Handle, req: Req, chunks: unknown[], allBuffers: boolean) {
     const st = handleState(this);
     if (!st) return writev.apply(this, arguments);
-    const err = writev.call(this, req, chunks, allBuffers);
+    const err = this[nativeWritev](req, chunks, allBuffers);
     const m = measureChunks(chunks, allBuffers);
     return afterWrite(st, req, err, m.length, m.crc);
   };
@@ -623,7 +721,7 @@ export const streamsSource: Source = {
     }
     const parser = s.header.httpConsume === true ? httpParserClass() : null;
     consuming = parser !== null;
-    if (parser) consumedReads(parser);
+    if (parser) consumedReads(parser, s.mode === 'record' && s.chaos === null ? adoptReads(b) : null);
     patchStreamMethods(s, b, b.StreamPrototype);
     // A forked child's IPC channel was opened, and started reading, before the preload
     // ran (which runs before the event loop first turns: nothing was read yet).
