@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Chaos, Delivery, type Lane } from '../src/session/chaos.js';
+import { Chaos, Delivery, type DeliveryKind, type Lane } from '../src/session/chaos.js';
 import { original } from '../src/node/originals.js';
 import {
   BIN,
@@ -37,9 +37,9 @@ function decisions(seed: number, stream: string): (string | number)[] {
   const perfNow = original.perfNow;
   original.perfNow = () => 1000;
   try {
-    const deliver = (lane: Lane, op: number, n: number) => {
+    const deliver = (lane: Lane, op: number, n: number, kind?: DeliveryKind) => {
       let ran = false;
-      chaos.deliver(lane, { op, n, ref: false }, () => (ran = true));
+      chaos.deliver(lane, { op, n, ref: false, kind }, () => (ran = true));
       out.push(ran ? 'now' : [...lane.held()].at(-1)!.due - 1000);
     };
     for (let op = 1; op <= 200; op++) {
@@ -47,6 +47,8 @@ function decisions(seed: number, stream: string): (string | number)[] {
       for (let n = 0; n < 3; n++) deliver(lane, op, n);
     }
     for (let op = 201; op <= 300; op++) deliver(chaos.timers, op, 0);
+    // Handle closes, each the one delivery of its op on a lane of its own.
+    for (let op = 301; op <= 400; op++) deliver(chaos.lane(op, Delivery.Io), op, 0, Delivery.Close);
   } finally {
     original.perfNow = perfNow;
   }
@@ -61,27 +63,39 @@ describe('chaos decisions', () => {
     expect(decisions(1, 'race/1')).not.toEqual(a);
   });
 
-  it('holds I/O half the time and timers at a rate each seed draws (often none), by whole quanta, starving at most one', () => {
+  it('holds I/O half the time, thread-pool completions and closes three times in four, timers at a rate each seed draws (often none), by whole quanta, starving at most two', () => {
     const timerRates = new Set<number>();
+    const lateness = new Set<number>();
     for (let seed = 1; seed <= 40; seed++) {
       const chaos = new Chaos(seed, 'race/0');
       timerRates.add(chaos.holding[Delivery.Timer]);
       const d = decisions(seed, 'race/0').slice(4);
-      // Whether the first delivery of each operation (200 of them, I/O and thread-pool ones) was held.
+      // Whether the first delivery of each operation (150 I/O ones, 50 thread-pool ones) was held.
       const firsts = d.slice(0, 600).filter((_, i) => i % 3 === 0);
-      const held = firsts.filter((x) => x !== 'now').length;
-      expect(held, `seed ${seed}`).toBeGreaterThan(200 * 0.35);
-      expect(held, `seed ${seed}`).toBeLessThan(200 * 0.65);
+      const io = firsts.filter((_, i) => (i + 1) % 4 !== 0).filter((x) => x !== 'now').length;
+      const pool = firsts.filter((_, i) => (i + 1) % 4 === 0).filter((x) => x !== 'now').length;
+      expect(io, `seed ${seed}`).toBeGreaterThan(150 * 0.35);
+      expect(io, `seed ${seed}`).toBeLessThan(150 * 0.65);
+      expect(pool, `seed ${seed}`).toBeGreaterThan(50 * 0.55);
+      expect(pool, `seed ${seed}`).toBeLessThan(50 * 0.95);
+      const closes = d.slice(700).filter((x) => x !== 'now').length;
+      expect(closes, `seed ${seed}`).toBeGreaterThan(100 * 0.6);
+      expect(closes, `seed ${seed}`).toBeLessThan(100 * 0.9);
       // Timers: one lane, in order; once one is held, those after it wait behind it.
-      const timers = d.slice(600);
+      const timers = d.slice(600, 700);
       const firstHeld = timers.findIndex((x) => x !== 'now');
       if (chaos.holding[Delivery.Timer] === 0) expect(firstHeld, `seed ${seed}`).toBe(-1);
       if (firstHeld >= 0) expect(timers.slice(firstHeld).every((x) => x !== 'now')).toBe(true);
       const ms = d.filter((x): x is number => x !== 'now');
-      for (const x of ms) expect(x % 16, `held ${x} ms`).toBe(0);
-      // The starved one (512 ms or more), and the two deliveries of its operation queued behind it.
-      expect(ms.filter((x) => x >= 512).length, `seed ${seed}`).toBeLessThanOrEqual(3);
+      for (const x of ms) expect(x % 4, `held ${x} ms`).toBe(0);
+      for (const x of ms) if (x < 512) lateness.add(x);
+      // The starved ones (512 ms or more), and the two deliveries of each queued behind it.
+      expect(ms.filter((x) => x >= 512).length, `seed ${seed}`).toBeLessThanOrEqual(6);
     }
+    // Held times are spread over 16 to 128 ms (two held completions seldom tie).
+    expect(Math.min(...lateness)).toBe(16);
+    expect(Math.max(...lateness)).toBe(128);
+    expect(lateness.size).toBeGreaterThan(20);
     // Seeds differ in how often they hold timers, and some hold none.
     expect(timerRates).toContain(0);
     expect(timerRates.size).toBeGreaterThan(1);

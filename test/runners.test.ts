@@ -267,10 +267,11 @@ describe.concurrent(
       await replaysReproduce(expect, ROOT, ['replay', out], 20, failure(TEST));
     });
 
-    // Not forced by FLAKY_BACKOFF_MS: chaos seed 1000 makes the first run fail, by holding the
-    // config read's fstat 128 ms (8 quanta) past the test's 38 ms deadline: a decision of the
-    // seed (a hash of it and the operation), not of timing, with 90 ms to spare. Node 26 reads
-    // the file in one operation (no fstat of its own), which seed 1001 holds.
+    // Not forced by FLAKY_BACKOFF_MS: chaos seed 1000 makes the first run fail, by starving the
+    // config read's fstat (the test process's second thread-pool operation) for 1024 ms, past
+    // the test's 38 ms deadline: a decision of the seed (a hash of it and the operation), not
+    // of timing, with a second to spare. Node 26 reads the file in one operation (no fstat of
+    // its own), which seed 1001 starves.
     const seed = Number(process.versions.node.split('.')[0]) >= 26 ? '1001' : '1000';
     it(`rewind record --until-fail --chaos --seed ${seed} fails at its first run, which then replays 20 times out of 20`, async ({
       expect,

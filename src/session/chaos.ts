@@ -12,10 +12,11 @@
 //   completions, closes, child exits, fs, dns, crypto, zlib, WebAssembly) are held for a
 //   random time, per handle or operation in order (one socket's chunks, and its end after
 //   them, never overtake each other), so concurrent operations complete in shuffled order;
-// - one thread-pool operation is starved: held far longer than any other.
+// - two thread-pool operations are starved: held far longer than any other.
 //
-// How often each kind is held is a choice per run (see HOLDING): I/O completions half the
-// time, timers and immediates at a rate each seed draws, often none at all.
+// How often each kind is held is a choice per run (see HOLDING): network and other I/O
+// completions half the time, thread-pool completions and handle closes three times in four,
+// timers and immediates at a rate each seed draws, often none at all.
 //
 // Turns are logged when the held callback is finally entered, so the log holds the
 // perturbed order and replay (which knows nothing of chaos) reproduces it exactly.
@@ -24,7 +25,7 @@
 // about (its op id, which the program's order of creation fixes) and which delivery of
 // that operation it is. So a decision does not depend on which of two racing completions
 // arrived first, and the program's Math.random is seeded from the same seed. Delays are
-// whole multiples of QUANTUM_MS, far longer than local I/O takes, so a held delivery lands
+// whole multiples of QUANTUM_MS, longer than local I/O takes, so a held delivery lands
 // clear of the undelayed ones and of the other held ones.
 import { createHash } from 'node:crypto';
 import path from 'node:path';
@@ -37,8 +38,14 @@ export const Delivery = {
   Timer: 0,
   Immediate: 1,
   Io: 2,
-  /** I/O done on libuv's thread pool (fs, dns.lookup, crypto, zlib): one of these is starved. */
+  /** I/O done on libuv's thread pool (fs, dns.lookup, crypto, zlib): two of these are starved. */
   ThreadPool: 3,
+  /**
+   * A handle's close completion (on the handle's lane, after its other deliveries). Between
+   * destroy() and it the handle is dead but still in the program's books (a pool's free
+   * list: agentkeepalive #23), and nothing but clean-up waits for it.
+   */
+  Close: 4,
 } as const;
 export type DeliveryKind = (typeof Delivery)[keyof typeof Delivery];
 
@@ -59,29 +66,45 @@ const THREAD_POOL = new Set<number>([
 /** How chaos treats the completions of an asynchronous call to `api`. */
 export const deliveryOf = (api: number): DeliveryKind => (THREAD_POOL.has(api) ? Delivery.ThreadPool : Delivery.Io);
 
-const QUANTUM_MS = 16;
-/** How late a held timer or I/O completion is, in quanta: 16 to 128 ms. */
-const LATENESS = [1, 2, 4, 8];
+const QUANTUM_MS = 4;
 /**
- * How long the starved thread-pool operation waits, in quanta: 512 to 1024 ms, longer than
+ * How late a held timer or I/O completion is, in quanta: 16 to 128 ms, 29 values, so that
+ * two held completions come in either order nearly alike (a tie keeps their arrival order).
+ */
+const LATENESS = Array.from({ length: 29 }, (_, i) => 4 + i);
+/**
+ * How long a starved thread-pool operation waits, in quanta: 512 to 1024 ms, longer than
  * a chain of held completions that raced it takes (the other entries an archive processes
  * while a stat is starved: archiver #388).
  */
-const STARVATION = [32, 48, 64];
+const STARVATION = [128, 192, 256];
 /**
  * How often a delivery is held, by kind (indexed by DeliveryKind); a kind with several rates
- * draws one per run from them (swarm testing, Groce et al., ISSTA 2012). I/O and thread-pool
- * completions are held half the time: of two concurrent ones, exactly one is held with the
- * highest chance, p(1 - p). Timers and immediates are held rarely, and not at all in a third
- * of the runs: a held timer holds every timer firing after it (their order is kept), and the
- * races among timers and the closes and reads they start (agentkeepalive #23) need them on
- * time. Measured on the real race bugs of bench/races (see the README): rates drawn per run
- * for I/O too (none to 7/8) and site-wide decisions (all of a call site's operations held
- * alike) both reproduced those bugs less often than this.
+ * draws one per run from them (swarm testing, Groce et al., ISSTA 2012). Of two concurrent
+ * completions, the one issued second comes first when only the first is held, or when both
+ * are and the first is held longer: p(1 - p) + p²/2 nearly, which grows with p, and so does
+ * the time a run takes. Thread-pool completions race each other most (four threads, sub-ms
+ * apart: nedb #609's append and write) and are held three times in four; so are closes
+ * (see Delivery.Close). Other I/O is held half the time: a network completion's failing order
+ * is often the undelayed one (a refused connection reported before a timer: socket.io
+ * #3358), which holding makes rarer. Timers and immediates are held rarely, and not at all in
+ * a third of the runs: a held timer holds every timer firing after it (their order is kept),
+ * and the races among timers and the closes and reads they start need them on time.
+ * Measured on the real race bugs of bench/races (see the README): rates drawn per run for I/O
+ * too (none to 7/8) and site-wide decisions (all of a call site's operations held alike) both
+ * reproduced those bugs less often; holding a completion until another lane's next delivery
+ * instead of for a time did no better (nedb #609 also needs the held append to land before a
+ * chain of later completions, which an undelayed chain outruns), nor did letting only one
+ * completion be held at a time.
  */
-const HOLDING: readonly (readonly number[])[] = [[0, 1 / 8, 1 / 4], [0, 1 / 8, 1 / 4], [1 / 2], [1 / 2]];
-/** The starved operation is the k-th thread-pool one created, k geometric with this p (mean 4). */
+const HOLDING: readonly (readonly number[])[] = [[0, 1 / 8, 1 / 4], [0, 1 / 8, 1 / 4], [1 / 2], [3 / 4], [3 / 4]];
+/**
+ * The starved operations are the k-th thread-pool ones created, k geometric with this p (mean
+ * 4), two distinct ones: one starved op is the right one (archiver's missing file's lstat, the
+ * third) in one run in seven; two, in one in four, less those where the other outlasts it.
+ */
 const P_STARVED = 1 / 4;
+const STARVED = 2;
 
 /** Not held: delivered at once (when nothing waits before it on its lane). */
 const NOW = -1;
@@ -91,6 +114,8 @@ export interface Delivering {
   /** The operation it belongs to (an op id) and which of its deliveries it is (from 0). */
   op: number;
   n: number;
+  /** How chaos decides about it, when not as its lane's kind (a handle's close). */
+  kind?: DeliveryKind;
   /** The timer or immediate it fires: clearing that drops it. */
   owner?: object;
   /** It keeps the process alive, as what it comes from did (default true). */
@@ -191,7 +216,8 @@ export class Chaos {
   readonly randomSeed: [number, number, number, number];
   private readonly key: number;
   private threadPoolOps = 0;
-  private readonly starvedOrdinal: number;
+  /** Which thread-pool operations (by order of creation, from 1) are starved. */
+  private readonly starvedOrdinals: number[] = [];
   /** This run's chance of holding a delivery, by DeliveryKind (see HOLDING). */
   readonly holding: readonly number[];
 
@@ -205,7 +231,13 @@ export class Chaos {
   ) {
     this.key = mix32(seed ^ parseInt(createHash('sha256').update(stream).digest('hex').slice(0, 8), 16));
     this.randomSeed = [this.word(0, 0, 1), this.word(0, 0, 2), this.word(0, 0, 3), this.word(0, 0, 4)];
-    this.starvedOrdinal = 1 + Math.floor(Math.log(1 - this.draw(0, 0, 5)) / Math.log(1 - P_STARVED));
+    for (let i = 0; i < STARVED; i++) {
+      // Geometric; a draw that repeats an earlier one goes on to a later operation.
+      let k = 0;
+      for (let j = 0; j === 0 || this.starvedOrdinals.includes(k); j++)
+        k += 1 + Math.floor(Math.log(1 - this.draw(0, i, 5 + j)) / Math.log(1 - P_STARVED));
+      this.starvedOrdinals.push(k);
+    }
     this.holding = HOLDING.map((rates, kind) => rates[Math.floor(this.draw(0, 1, kind) * rates.length)]);
   }
 
@@ -226,7 +258,7 @@ export class Chaos {
   /** How long to hold a delivery: NOW, or ms (0: until a later loop iteration). */
   private delay(lane: Lane, d: Delivering): number {
     if (lane.starved && d.n === 0) return this.lateness(d, STARVATION);
-    if (this.draw(d.op, d.n, 0) >= this.holding[lane.kind]) return NOW;
+    if (this.draw(d.op, d.n, 0) >= this.holding[d.kind ?? lane.kind]) return NOW;
     return lane.kind === Delivery.Immediate ? 0 : this.lateness(d, LATENESS);
   }
 
@@ -236,7 +268,7 @@ export class Chaos {
    */
   lane(op: number, kind: DeliveryKind, repeats = false): Lane {
     const lane = new Lane(op, kind);
-    if (kind === Delivery.ThreadPool) lane.starved = ++this.threadPoolOps === this.starvedOrdinal;
+    if (kind === Delivery.ThreadPool) lane.starved = this.starvedOrdinals.includes(++this.threadPoolOps);
     if (repeats) this.repeating.set(op, lane);
     return lane;
   }
@@ -269,17 +301,20 @@ export class Chaos {
 
   /**
    * What the native side calls in place of `fn`: each call is the next delivery of the
-   * lane's operation, or the one delivery of `op` (a write, a connect, a close) when the
-   * lane is its handle's.
+   * lane's operation, or the one delivery of `op` (a write, a connect, a close: `kind`
+   * Close) when the lane is its handle's.
    */
   wrap<A extends unknown[]>(
     lane: Lane,
     fn: (this: unknown, ...args: A) => unknown,
     op?: number,
+    kind?: DeliveryKind,
   ): (this: unknown, ...args: A) => void {
     const chaos = this;
     return function (this: unknown, ...args: A) {
-      chaos.deliver(lane, op === undefined ? { op: lane.op, n: lane.n++ } : { op, n: 0 }, () => fn.apply(this, args));
+      chaos.deliver(lane, op === undefined ? { op: lane.op, n: lane.n++ } : { op, n: 0, kind }, () =>
+        fn.apply(this, args),
+      );
     };
   }
 

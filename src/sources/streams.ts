@@ -552,7 +552,7 @@ function recordClose(s: RecordSession, b: Bindings): void {
       s.callback(op, Api['handle.close'], undefined);
       return cb.apply(this, arguments as unknown as []);
     };
-    return close.call(this, s.chaos === null ? closed : s.chaos.wrap(laneOf(st), closed, op));
+    return close.call(this, s.chaos === null ? closed : s.chaos.wrap(laneOf(st), closed, op, Delivery.Close));
   };
 }
 
