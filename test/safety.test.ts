@@ -1,6 +1,7 @@
 // Safe recordings: --out never destroys what rewind did not make; an untrusted recording is
 // data, not code; bad files are exit 65, never a crash; signals and rewind's own I/O failures.
 import fs from 'node:fs';
+import Module from 'node:module';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TraceReader } from '../src/trace/reader.js';
@@ -283,6 +284,33 @@ describe('a replay performs no external effect, also of the start-up Node applie
     expect(rep.stdout.equals(rec.stdout)).toBe(true);
     expect(fs.readdirSync(dir)).toEqual([]);
   });
+
+  // Node 22.1+: Node writes V8's code cache for each module it compiles, past the fs binding.
+  it.skipIf(!('enableCompileCache' in Module))(
+    'the compile cache (NODE_COMPILE_CACHE, module.enableCompileCache()): written when recording, not at replay; the program gets the recorded answers',
+    async () => {
+      const dir = tempDir('rewind-cache-');
+      const byEnv = path.join(dir, 'by-env');
+      const byCall = path.join(dir, 'by-call');
+      fs.writeFileSync(path.join(dir, 'dep.cjs'), 'module.exports = 2;\n');
+      const program = `const m = require('node:module'); const r = m.enableCompileCache(${JSON.stringify(byCall)}); console.log(r.status, typeof m.getCompileCacheDir(), require('./dep.cjs'), Math.random())`;
+      const out = path.join(tempDir('rewind-rec-'), 'rec');
+      const rec = await rewind(['record', '--out', out, '--', NODE, '-e', program], {
+        cwd: dir,
+        env: { NODE_COMPILE_CACHE: byEnv },
+      });
+      expect(rec.status, describeRun('record', rec)).toBe(0);
+      // Enabled already by the variable (status 2, ALREADY_ENABLED): Node wrote both caches.
+      expect(rec.stdout.toString()).toMatch(/^\d string 2 0\.\d+\n$/);
+      const written = (d: string) => (fs.existsSync(d) ? fs.readdirSync(d, { recursive: true }).length : 0);
+      expect(written(byEnv) + written(byCall)).toBeGreaterThan(0);
+      for (const d of [byEnv, byCall]) fs.rmSync(d, { recursive: true, force: true });
+      const rep = await rewind(['replay', out], { cwd: dir });
+      expect(rep.status, describeRun('replay', rep)).toBe(0);
+      expect(rep.stdout.equals(rec.stdout)).toBe(true);
+      expect(written(byEnv) + written(byCall), 'the replay wrote a compile cache').toBe(0);
+    },
+  );
 });
 
 describe('bad recordings are exit 65, never a crash', () => {

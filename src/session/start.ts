@@ -33,6 +33,7 @@ import { childProcessSource } from '../sources/child-process.js';
 import { backgroundSource } from '../sources/background.js';
 import { dnsSource } from '../sources/dns.js';
 import { memorySource } from '../sources/memory.js';
+import { compileCacheSource } from '../sources/compile-cache.js';
 import { watchAsyncContexts } from './async-context.js';
 import { osSource, registerOsValueClasses } from '../sources/os.js';
 import { fsSource } from '../sources/fs/index.js';
@@ -87,6 +88,7 @@ export const SOURCES: readonly Source[] = [
   dnsSource,
   osSource,
   memorySource,
+  compileCacheSource,
   workersSource,
   sharedMemorySource,
   addonsSource,

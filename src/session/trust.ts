@@ -324,7 +324,7 @@ export function sortFlags(args: readonly string[]): { safe: string[]; guarded: s
  * external effect. `--env-file` is left out too: the program reads its recorded environment,
  * and the file may be gone. The program still reads the recorded values (execArgv, env).
  */
-const EFFECT_VARS = ['NODE_V8_COVERAGE'];
+const EFFECT_VARS = ['NODE_V8_COVERAGE', 'NODE_COMPILE_CACHE'];
 const EFFECT_FLAGS = new Map<string, boolean>([
   ...[
     '--cpu-prof-dir',

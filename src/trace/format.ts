@@ -295,6 +295,9 @@ export const Api = {
   'dgram.message': 423,
   // a handle (payload: its kind) passed over an IPC pipe with the bytes just read (cluster workers' connections)
   'ipc.handle': 430,
+  // Node's compile cache (sources/compile-cache.ts): what enabling it answered, its directory
+  'module.enableCompileCache': 440,
+  'module.getCompileCacheDir': 441,
   // Threads (loop: 340–379). A Value event before an output of a process with worker
   // threads: the output's place among all its threads' outputs (sources/workers.ts).
   'thread.outputOrder': 340,

@@ -21,7 +21,8 @@ import { callSites } from '../../session/stack.js';
 /** The file Module.prototype.load is reading, while no module code runs; else null. */
 let loadingFile: string | null = null;
 
-const MODULE_FILE = /\.(?:[cm]?[jt]s|json|node|wasm)$/;
+// Source maps too: with --enable-source-maps (tap, ts runners) Node reads a module's map as it loads it.
+const MODULE_FILE = /\.(?:[cm]?[jt]s|json|node|wasm|map)$/;
 
 /** Wraps Module.prototype[name] so that `loadingFile` is what `file(args)` says while it runs. */
 function whileLoading(name: 'load' | '_compile', file: (args: IArguments) => string | null): void {
@@ -106,7 +107,7 @@ function firstCallerIsLoader(fn: (...a: never[]) => unknown, limit: number): boo
   const files = fileNames(callSites(fn, limit));
   for (const file of files) {
     if (file === 'node:fs' || file.startsWith('node:internal/fs/') || isRewindFile(file)) continue;
-    return file.startsWith('node:internal/modules/');
+    return file.startsWith('node:internal/modules/') || file.startsWith('node:internal/source_map/');
   }
   return files.length < limit ? false : null;
 }
