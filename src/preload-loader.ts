@@ -16,6 +16,8 @@ declare const __dirname: string;
 
 // Taken before the bundle runs: rewind patches fs's exports, and these calls are its own.
 const { openSync, writeSync, closeSync, renameSync, mkdirSync, readFileSync, statSync } = fs;
+// So is the cache it makes (rewind records the program's createCachedData: sources/code-cache.ts).
+const { createCachedData } = vm.Script.prototype;
 
 const bundle = path.join(__dirname, 'preload-bundle.cjs');
 const bytes = readFileSync(bundle);
@@ -43,7 +45,7 @@ const script = new vm.Script(Module.wrap(source), { filename: bundle, cachedData
 const module = { exports: {} };
 script.runInThisContext()(module.exports, Module.createRequire(bundle), module, bundle, path.dirname(bundle));
 // After running: the cache then holds the functions the start compiled too.
-if (cached === undefined) save(script.createCachedData());
+if (cached === undefined) save(createCachedData.call(script));
 
 function save(data: Buffer): void {
   const tmp = `${cacheFile}.${process.pid}.tmp`;

@@ -7,6 +7,7 @@ import {
   expectReplayMatches,
   FIXTURES,
   NODE,
+  record,
   recordAndReplay,
   replay,
   rewind,
@@ -15,6 +16,7 @@ import {
   tempDir,
   type Recorded,
 } from './helpers.js';
+import fs from 'node:fs';
 import path from 'node:path';
 
 afterAll(cleanupTempDirs);
@@ -103,6 +105,21 @@ describe.concurrent('record → replay: vm contexts', () => {
     );
     for (let i = 0; i < 3; i++)
       expectReplayMatches(expect, { record: rec, replay: await replay(dir, { timeoutMs: 60_000 }) });
+  });
+
+  it("code-cache.cjs: V8's code cache (produceCachedData, createCachedData, compileFunction) written to a file replays", async ({
+    expect,
+  }) => {
+    // Its bytes differ from run to run: the write of them diverged at replay (tap, via ts-node's v8-compile-cache).
+    const dir = tempDir();
+    const rec = await record('code-cache.cjs', [dir]);
+    expect(rec.status, describeRun('record', rec)).toBe(0);
+    expect(rec.stdout.toString()).toBe(
+      'produced true true 1498500\nrejected false 1498500\ncompileFunction true 42 true\n',
+    );
+    fs.rmSync(path.join(dir, 'cache.bin'));
+    for (let i = 0; i < 2; i++) expectReplayMatches(expect, { record: rec, replay: await replay(rec.dir) });
+    expect(fs.existsSync(path.join(dir, 'cache.bin')), 'the replay wrote the cache').toBe(false);
   });
 
   it('intl-now.cjs: Intl.DateTimeFormat formatting the current time (format(), formatToParts(), in a context)', async ({

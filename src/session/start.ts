@@ -34,6 +34,7 @@ import { backgroundSource } from '../sources/background.js';
 import { dnsSource } from '../sources/dns.js';
 import { memorySource } from '../sources/memory.js';
 import { compileCacheSource } from '../sources/compile-cache.js';
+import { codeCacheSource } from '../sources/code-cache.js';
 import { watchAsyncContexts } from './async-context.js';
 import { osSource, registerOsValueClasses } from '../sources/os.js';
 import { fsSource } from '../sources/fs/index.js';
@@ -89,6 +90,7 @@ export const SOURCES: readonly Source[] = [
   osSource,
   memorySource,
   compileCacheSource,
+  codeCacheSource,
   workersSource,
   sharedMemorySource,
   addonsSource,

@@ -298,6 +298,9 @@ export const Api = {
   // Node's compile cache (sources/compile-cache.ts): what enabling it answered, its directory
   'module.enableCompileCache': 440,
   'module.getCompileCacheDir': 441,
+  // V8's code cache through vm (sources/code-cache.ts): [produced, rejected, bytes], and createCachedData()'s bytes
+  'vm.cachedData': 442,
+  'vm.createCachedData': 443,
   // Threads (loop: 340–379). A Value event before an output of a process with worker
   // threads: the output's place among all its threads' outputs (sources/workers.ts).
   'thread.outputOrder': 340,
