@@ -39,7 +39,7 @@ function call(client: Client, method: string, params: object): Promise<unknown> 
   return (client.send as (method: string, params: object) => Promise<unknown>).call(client, method, params);
 }
 
-type OutputCategory = 'stdout' | 'stderr' | 'console';
+export type OutputCategory = 'stdout' | 'stderr' | 'console';
 export type Output = (category: OutputCategory, text: string) => void;
 
 /** Replays still running: ended with the adapter. */
@@ -203,6 +203,8 @@ export class WorkerThread extends Inspected {
     readonly sessionId: string,
     /** In the order the replay's workers attached: the same worker in every replay of the run. */
     readonly index: number,
+    /** Node's thread id: the same in every replay (a worker's log is named by it). */
+    readonly threadId: string,
     readonly title: string,
     client: Client,
   ) {
@@ -214,7 +216,7 @@ export class WorkerThread extends Inspected {
     // Node's title ("[worker 1]") and the worker's file, as a thread's name.
     const file = info.workerInfo.url.split('/').pop();
     const title = [info.workerInfo.title, file].filter(Boolean).join(' ');
-    const worker = new WorkerThread(parent, info.sessionId, index, title, client);
+    const worker = new WorkerThread(parent, info.sessionId, index, info.workerInfo.workerId, title, client);
     listen(parent.client, 'NodeWorker.detachedFromWorker', (d: { sessionId: string }) => {
       if (d.sessionId === info.sessionId) worker.end();
     });
@@ -337,7 +339,13 @@ export class Replay extends Inspected {
   async adopt(onWorker: (worker: WorkerThread) => Promise<void>): Promise<void> {
     this.onWorker = onWorker;
     for (const worker of [...this.workers]) await onWorker(worker);
+    // Those waiting for their debugger go on with the adapter's breakpoints in.
+    const held = this.held.splice(0);
+    for (const worker of held) await worker.run();
   }
+
+  /** Worker threads that started after we attached, waiting for the adapter to adopt them. */
+  private readonly held: WorkerThread[] = [];
 
   /** The worker threads' attachments, in order: done when the last one known is. */
   private attaching = Promise.resolve();
@@ -345,7 +353,12 @@ export class Replay extends Inspected {
   private async attachWorker(info: Attached): Promise<void> {
     const worker = await WorkerThread.attach(this, info, this.workers.length);
     this.workers.push(worker);
-    await this.onWorker?.(worker);
+    if (this.onWorker === null) {
+      // A standby replay's: it waits for the session's breakpoints (adopt) before its first line.
+      if (info.waitingForDebugger) this.held.push(worker);
+      return;
+    }
+    await this.onWorker(worker);
     if (info.waitingForDebugger) await worker.run();
   }
 
@@ -356,6 +369,11 @@ export class Replay extends Inspected {
 
   /** Where the program's stdout and stderr lines go; null: dropped (a standby's replay of what the user saw). */
   output: Output | null = null;
+  /**
+   * How much the program has written so far, from its start (the replay runs the same
+   * program, so the same count is the same place in its output in every replay of it).
+   */
+  written: Record<OutputCategory, number> = { stdout: 0, stderr: 0, console: 0 };
 
   /**
    * Starts the replay and attaches, leaving the program waiting for go(): a standby that
@@ -380,7 +398,11 @@ export class Replay extends Inspected {
     void exitCode.then(() => live.delete(child));
     let replay = null as Replay | null;
     // What the program prints on its way to the stop, the user saw the first time.
-    const output: Output = (category, text) => replay?.output?.(category, text);
+    const written: Record<OutputCategory, number> = { stdout: 0, stderr: 0, console: 0 };
+    const output: Output = (category, text) => {
+      written[category] += text.length;
+      replay?.output?.(category, text);
+    };
     child.stdout!.on('data', (d: Buffer) => output('stdout', d.toString()));
     let said = '';
     let pending = '';
@@ -400,6 +422,7 @@ export class Replay extends Inspected {
     });
     const client = await CDP({ target: url, local: true });
     replay = new Replay(child, client, exitCode, spec);
+    replay.written = written;
     await replay.attach();
     // Its worker threads: those running attach now, those started later wait for us to attach.
     await call(client, 'NodeWorker.enable', { waitForDebuggerOnStart: true });
