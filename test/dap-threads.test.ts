@@ -180,6 +180,72 @@ describe('rewind dap: threads', () => {
     expect(output.join('').replace(/^\[#\d+\] /gm, '')).toBe(rec.stdout.toString());
   }, 120_000);
 
+  it("a worker's own worker thread is a thread: it stops in its code with the recorded locals, and goes back", async () => {
+    const rec = await record('dap-nested.cjs');
+    expect(rec.status, rec.stderr.toString()).toBe(0);
+    const draws = /worker draws ([\d,]+)/.exec(rec.stdout.toString())![1].split(',');
+    const workerFile = fixture('dap-worker-thread.cjs');
+    const loopLine = lineOf(workerFile, '// worker loop');
+    // Every worker of the process attaches to its main thread's inspector: the outer one first.
+    const inner = FIRST_WORKER + 1;
+    const output: string[] = [];
+    await open();
+    await launch(rec.dir, workerFile, loopLine);
+    dc!.on('output', (e: DebugProtocol.OutputEvent) => {
+      if (e.body.category === 'stdout') output.push(e.body.output);
+    });
+    const inInner = async (request: () => Promise<unknown>) =>
+      (await Promise.all([eventWhere('stopped', (e) => e.body.threadId === inner), request()]))[0];
+    expect((await inInner(() => dc!.continueRequest({ threadId: 1 }))).body.reason).toBe('breakpoint');
+    const threads = (await dc!.threadsRequest()).body.threads;
+    expect(threads.map((t) => t.id)).toEqual([1, FIRST_WORKER, inner]);
+    expect(threads[1].name).toMatch(/worker 1.*dap-nested-outer\.cjs/);
+    expect(threads[2].name).toMatch(/worker 2.*dap-worker-thread\.cjs/);
+    const seen = [await top(inner)];
+    for (let k = 1; k < 3; k++) {
+      expect((await inInner(() => dc!.continueRequest({ threadId: inner }))).body.reason).toBe('breakpoint');
+      seen.push(await top(inner));
+    }
+    expect(seen.map((s) => [s.path, s.line, s.i, s.draw])).toEqual(
+      draws.map((d, i) => [workerFile, loopLine, String(i), d]),
+    );
+    // Back in the nested worker: its process replays again, the worker lands on the same locals.
+    expect((await inInner(() => dc!.stepBackRequest({ threadId: inner }))).body.reason).toBe('step');
+    expect(await top(inner)).toEqual(seen[1]);
+    expect((await inInner(() => dc!.reverseContinueRequest({ threadId: inner }))).body.reason).toBe('breakpoint');
+    expect(await top(inner)).toEqual(seen[0]);
+    // On to the end: the output is the recorded run's, byte for byte, none of it twice.
+    await dc!.setBreakpointsRequest({ source: { path: workerFile }, breakpoints: [] });
+    const terminated = dc!.waitForEvent('terminated');
+    await dc!.continueRequest({ threadId: inner });
+    await terminated;
+    expect(output.join('').replace(/^\[#\d+\] /gm, '')).toBe(rec.stdout.toString());
+  }, 120_000);
+
+  it('breakpoints hold from the first line of a worker thread started once the adapter attached, by a worker started before', async () => {
+    const rec = await record('dap-nested.cjs');
+    expect(rec.status, rec.stderr.toString()).toBe(0);
+    const innerFile = fixture('dap-worker-thread.cjs');
+    const firstLine = lineOf(innerFile, "require('node:worker_threads')");
+    await open();
+    await launch(rec.dir, innerFile, firstLine);
+    // More breakpoints, set before the inner worker's own: adopting a worker takes a while
+    // (each one a round trip through the main thread's session), while its first line comes
+    // right after its preload. Node holds only the workers a held thread starts; the outer
+    // one started before the adapter attached.
+    const others = Array.from({ length: 20 }, (_, i) => ({ line: 1000 + i }));
+    await dc!.setBreakpointsRequest({ source: { path: fixture('dap-nested.cjs') }, breakpoints: others });
+    await dc!.setBreakpointsRequest({ source: { path: innerFile }, breakpoints: [{ line: firstLine }] });
+    const inner = FIRST_WORKER + 1;
+    const [e] = await Promise.all([
+      eventWhere('stopped', (e) => e.body.threadId === inner),
+      dc!.continueRequest({ threadId: 1 }),
+    ]);
+    expect(e.body.reason).toBe('breakpoint');
+    const frame = (await dc!.stackTraceRequest({ threadId: inner })).body.stackFrames[0];
+    expect(frame).toMatchObject({ source: { path: innerFile }, line: firstLine });
+  }, 120_000);
+
   it("a forked child's thread goes back: stepBack and reverseContinue land on the locals a forward run saw", async () => {
     const rec = await record('dap-fork.cjs');
     expect(rec.status, rec.stderr.toString()).toBe(0);

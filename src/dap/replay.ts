@@ -5,7 +5,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import CDP from 'chrome-remote-interface';
 import { DIST_URL } from '../paths.js';
-import { CLIENT_READY } from '../debug/handoff.js';
+import { CLIENT_READY, WORKER_WAITS } from '../debug/handoff.js';
+import { ENV } from '../session/env.js';
 
 export type Client = CDP.Client;
 export type Paused = Parameters<Parameters<Client['Debugger']['paused']>[0]>[0];
@@ -209,6 +210,19 @@ export class WorkerThread extends Inspected {
     client: Client,
   ) {
     super(client);
+    // A worker started once we had the replay waits for us (debug/worker-thread.ts) and says so.
+    listen(client, 'Runtime.consoleAPICalled', (m: { args: { value?: unknown }[] }) => {
+      if (m.args[0]?.value !== WORKER_WAITS) return;
+      if (this.released) void this.run().catch(() => {});
+    });
+  }
+
+  private released = false;
+
+  /** Its breakpoints are in: it may run (now, or as soon as it says it waits). */
+  async release(): Promise<void> {
+    this.released = true;
+    await this.run();
   }
 
   static async attach(parent: Replay, info: Attached, index: number): Promise<WorkerThread> {
@@ -341,7 +355,7 @@ export class Replay extends Inspected {
     for (const worker of [...this.workers]) await onWorker(worker);
     // Those waiting for their debugger go on with the adapter's breakpoints in.
     const held = this.held.splice(0);
-    for (const worker of held) await worker.run();
+    for (const worker of held) await worker.release();
   }
 
   /** Worker threads that started after we attached, waiting for the adapter to adopt them. */
@@ -355,11 +369,11 @@ export class Replay extends Inspected {
     this.workers.push(worker);
     if (this.onWorker === null) {
       // A standby replay's: it waits for the session's breakpoints (adopt) before its first line.
-      if (info.waitingForDebugger) this.held.push(worker);
+      this.held.push(worker);
       return;
     }
     await this.onWorker(worker);
-    if (info.waitingForDebugger) await worker.run();
+    await worker.release();
   }
 
   protected override end(): void {
@@ -392,7 +406,9 @@ export class Replay extends Inspected {
     ];
     if (spec.process !== undefined) args.push('-p', spec.process);
     // Its own process group: the front end and the replayed program under it end together (kill()).
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    // Its worker threads wait for their breakpoints (WorkerThread.release).
+    const env = { ...process.env, [ENV.HOLD_WORKERS]: '1' };
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env });
     live.add(child);
     const exitCode = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
     void exitCode.then(() => live.delete(child));

@@ -126,6 +126,9 @@ interface Landing {
   adopted: (side: Side) => void;
 }
 
+/** Debugger.paused's reason for the pause Node makes in a worker it held for its debugger. */
+const BREAK_ON_START = 'Break on start';
+
 const THREAD = 1;
 /** Frame ids of thread t > 1 are t * FRAMES + index. */
 const FRAMES = 100_000;
@@ -385,6 +388,11 @@ export class RewindDebugSession extends LoggingDebugSession {
       const p = await replay.nextPause();
       if (p === null) return null;
       command ??= 'resume';
+      // Node pauses a worker it held for us (waitForDebuggerOnStart) as it lets it go: not a stop of the program's.
+      if ((p.reason as string) === BREAK_ON_START) {
+        command = 'resume';
+        continue;
+      }
       if (replay.isRewindScript(p.callFrames[0].location.scriptId)) {
         command = command === 'resume' ? 'resume' : 'stepInto';
         continue;
