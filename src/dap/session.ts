@@ -1010,6 +1010,9 @@ export class RewindDebugSession extends LoggingDebugSession {
     if (back) wanted.add(back.origin);
     const previous = this.chain ? this.previousHit(this.chain) : undefined;
     if (previous) wanted.add(previous.origin);
+    // And one at the first event: where a reverseContinue with breakpoints just set, a worker
+    // thread going back, and goto to an early event start from.
+    wanted.add(this.events[0].n);
     for (const [origin, ready] of this.standby) {
       if (wanted.has(origin)) continue;
       this.standby.delete(origin);
@@ -1101,16 +1104,7 @@ export class RewindDebugSession extends LoggingDebugSession {
       if (this.chain !== null && this.chain.known.key === JSON.stringify(this.stops)) {
         known = this.chain.known;
         target = this.previousHit(this.chain);
-      } else {
-        // The stops before here are not known: follow the run from its first event to here.
-        const here = this.position;
-        const earlier = (p: { turn: number; seen: number }) =>
-          p.turn < here.turn || (p.turn === here.turn && p.seen < here.seen + (here.hit ? 0 : 1));
-        await this.goTo(first, [], null, this.startAt(first));
-        while ((await this.run(resume)) && earlier(this.position));
-        known = this.known!;
-        target = known.hits.filter(earlier).at(-1);
-      }
+      } else return this.followToPreviousStop(resume);
       if (!target) return this.goTo(first, [], 'entry', this.startAt(first));
       const index = known.hits.indexOf(target);
       await this.goTo(
@@ -1120,6 +1114,63 @@ export class RewindDebugSession extends LoggingDebugSession {
         { counts: new Map(target.counts), chain: { known, passed: index + 1 - target.resumes } },
       );
     });
+  }
+
+  /**
+   * reverseContinue when the stops before here are not known (breakpoints just set): two
+   * replays from the first event, started together. A scout follows the run stop by stop up
+   * to here; the replay the user lands in follows it, one stop at a time, as far as the scout
+   * found stops before here. So the request costs one replay's start and one run to here,
+   * not two of each.
+   */
+  private async followToPreviousStop(resume: Step): Promise<void> {
+    const first = this.events[0].n;
+    const here = this.position;
+    const earlier = (p: Position) =>
+      p.turn < here.turn || (p.turn === here.turn && p.seen < here.seen + (here.hit ? 0 : 1));
+    const starting = this.replayFrom(first);
+    starting.catch(() => {}); // awaited below
+    await this.goTo(first, [], null, this.startAt(first));
+    const replay = await starting;
+    // Its worker threads run free: it looks for thread 1's stops only.
+    await replay.adopt(async () => {});
+    await replay.arrive();
+    const scout: Side = {
+      id: 0,
+      name: 'scout',
+      replay,
+      paused: null,
+      cdp: new Map(),
+      counts: new Map(),
+      applied: '',
+      process: null,
+      worker: null,
+      owner: THREAD,
+      reexecuting: false,
+      start: resume.stops,
+      landing: false,
+      history: [],
+      position: { turn: 0, seen: 0, hit: false },
+      turnHits: { turn: -1, hits: 0 },
+    };
+    let following: Promise<boolean> = Promise.resolve(true);
+    let stops = 0;
+    try {
+      while ((await this.advanceSide(scout, 'resume', true, resume.stops)) !== null && earlier(scout.position)) {
+        stops++;
+        following = following.then((going) => {
+          if (!going) return false;
+          this.history.push(resume);
+          return this.run(resume);
+        });
+      }
+    } finally {
+      void replay.kill();
+    }
+    if (!(await following)) throw new Error('the re-executed run ended early: the replay diverged');
+    this.quiet = false;
+    this.sendEvent(new StoppedEvent(stops > 0 ? 'breakpoint' : 'entry', THREAD));
+    this.prepare();
   }
 
   // -- Jumping: gotoTargets/goto, restartFrame
