@@ -396,5 +396,12 @@ describe('rewind dap: threads', () => {
     expect(seen.map((s) => [s.path, s.line, s.i, s.draw])).toEqual(
       draws.map((d, i) => [workerFile, loopLine, String(i), d]),
     );
+    // Back in it: the child's replay runs again, and its worker lands on the same locals.
+    const [back] = await Promise.all([
+      eventWhere('stopped', (e) => e.body.threadId === id),
+      dc!.stepBackRequest({ threadId: id }),
+    ]);
+    expect(back.body.reason).toBe('step');
+    expect(await top(id)).toEqual(seen[1]);
   }, 120_000);
 });

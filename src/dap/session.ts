@@ -169,6 +169,8 @@ interface Side {
   start: Stops;
   /** A worker thread being run to an earlier point of it (landWorker): its stops do not pass by. */
   landing: boolean;
+  /** How many times its replay was started again (resetSide): a run of an earlier one reports nothing. */
+  resets: number;
   /** The commands run since its first event (a process's), and where it stands. */
   history: Step[];
   position: Position;
@@ -282,6 +284,7 @@ export class RewindDebugSession extends LoggingDebugSession {
         reexecuting: false,
         start: this.stops,
         landing: false,
+        resets: 0,
         history: [],
         position: { turn: 0, seen: 0, hit: false },
         turnHits: { turn: -1, hits: 0 },
@@ -326,6 +329,7 @@ export class RewindDebugSession extends LoggingDebugSession {
       reexecuting: false,
       start: this.stops,
       landing: false,
+      resets: 0,
       history: [],
       position: { turn: 0, seen: 0, hit: false },
       turnHits: { turn: -1, hits: 0 },
@@ -426,12 +430,12 @@ export class RewindDebugSession extends LoggingDebugSession {
 
   /** Runs a side thread forward to its next stop (reported), or its end. */
   private async runSide(side: Side, command: Command | null): Promise<void> {
-    const replay = side.replay;
+    const resets = side.resets;
     try {
       if (command !== null) side.history.push({ command, stops: this.stops });
       const p = await this.advanceSide(side, command, false);
       // Its process went back meanwhile (a reverse request in one of its worker threads).
-      if (side.replay !== replay) return;
+      if (side.resets !== resets) return;
       if (p !== null) {
         const running = command === 'resume' || command === null;
         const reason =
@@ -446,7 +450,7 @@ export class RewindDebugSession extends LoggingDebugSession {
         return;
       }
     } catch (e) {
-      if (side.replay !== replay) return;
+      if (side.resets !== resets) return;
       if (this.sides.get(side.id) === side)
         this.sendEvent(new OutputEvent(`rewind: thread ${side.name}: ${(e as Error).message}\n`, 'stderr'));
     }
@@ -464,6 +468,7 @@ export class RewindDebugSession extends LoggingDebugSession {
    */
   private async resetSide(side: Side, history: Step[], reason: string | null): Promise<void> {
     if (side.process === null) throw new Error(`${side.name} is a worker thread: see landWorker`);
+    side.resets++;
     this.dropWorkers(side.replay);
     await side.replay.kill();
     side.paused = null;
@@ -1149,6 +1154,7 @@ export class RewindDebugSession extends LoggingDebugSession {
       reexecuting: false,
       start: resume.stops,
       landing: false,
+      resets: 0,
       history: [],
       position: { turn: 0, seen: 0, hit: false },
       turnHits: { turn: -1, hits: 0 },
