@@ -999,10 +999,32 @@ export class RewindDebugSession extends LoggingDebugSession {
 
   /** A replay stopped before `origin`: the one started ahead of time for it, or a new one. */
   private replayFrom(origin: number): Promise<Replay> {
-    const ready = this.standby.get(origin);
+    let ready = this.standby.get(origin);
     this.standby.delete(origin);
-    return ready ?? Replay.start({ recording: this.args.recording, process: this.args.process, until: origin });
+    if (ready === undefined && origin === this.events[0].n && this.spare !== null) {
+      ready = this.spare;
+      this.spare = null;
+    }
+    return ready ?? this.startReplay(origin);
   }
+
+  /** A replay run to its stop before `origin`, waiting there. */
+  private startReplay(origin: number): Promise<Replay> {
+    const ready = Replay.start({ recording: this.args.recording, process: this.args.process, until: origin }).then(
+      async (replay) => {
+        await replay.arrive();
+        return replay;
+      },
+    );
+    ready.catch(() => {}); // the request that takes it sees the failure
+    return ready;
+  }
+
+  /**
+   * A second standby replay at the first event: a reverseContinue with breakpoints just set
+   * needs two replays from there (followToPreviousStop).
+   */
+  private spare: Promise<Replay> | null = null;
 
   /**
    * With the program stopped for the user: starts, ahead of time, the replays the next
@@ -1026,23 +1048,15 @@ export class RewindDebugSession extends LoggingDebugSession {
         () => {},
       );
     }
-    for (const origin of wanted) {
-      if (this.standby.has(origin)) continue;
-      // Run to its stop too, so that the request pays nothing but its own steps.
-      const ready = Replay.start({ recording: this.args.recording, process: this.args.process, until: origin }).then(
-        async (replay) => {
-          await replay.arrive();
-          return replay;
-        },
-      );
-      ready.catch(() => {}); // the request that takes it sees the failure
-      this.standby.set(origin, ready);
-    }
+    // Run to its stop too, so that the request pays nothing but its own steps.
+    for (const origin of wanted) if (!this.standby.has(origin)) this.standby.set(origin, this.startReplay(origin));
+    this.spare ??= this.startReplay(this.events[0].n);
   }
 
   private async endStandby(): Promise<void> {
-    const all = [...this.standby.values()];
+    const all = [...this.standby.values(), ...(this.spare ? [this.spare] : [])];
     this.standby.clear();
+    this.spare = null;
     await Promise.all(
       all.map((ready) =>
         ready.then(
