@@ -102,6 +102,7 @@ for (const turns of (process.env.TURNS_LIST ?? '5000,50000').split(',').map(Numb
   console.log(`  reverseContinue to a stop passed before, ${THINK_MS} ms after the stop: ${show(known)}`);
   await dc.setBreakpointsRequest({ source: { path: FIXTURE }, breakpoints: [] });
   await Promise.all([dc.customRequest('rewind/goto', { event: events[0].n }), stop()]);
+  await think(); // the standby replays started at the stop are ready: the replay runs alone
   const attached = await time(() => Promise.all([dc.continueRequest({ threadId: 1 }), dc.waitForEvent('terminated')]));
   console.log(`  replay to the end with the inspector attached (continue from the first event): ${show([attached])}`);
   await dc.stop();

@@ -2,6 +2,7 @@
 // in a child process, driven through its inspector by a DevTools-protocol client
 // (chrome-remote-interface: the maintained Node client; Node 20 has no WebSocket of its own).
 import { spawn, type ChildProcess } from 'node:child_process';
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import CDP from 'chrome-remote-interface';
 import { DIST_URL } from '../paths.js';
@@ -13,6 +14,16 @@ export type Paused = Parameters<Parameters<Client['Debugger']['paused']>[0]>[0];
 export type CallFrame = Paused['callFrames'][number];
 
 const BIN = fileURLToPath(new URL('../bin/rewind.js', DIST_URL));
+/** The niceness of standby replays. */
+const BACKGROUND_PRIORITY = 10;
+
+function setPriority(pid: number | undefined, priority: number): void {
+  try {
+    if (pid !== undefined) os.setPriority(pid, priority);
+  } catch {
+    // Not allowed here: it runs at the adapter's priority.
+  }
+}
 const INSPECTOR_URL = /debugger listening on (ws:\/\/\S+)/;
 /** rewind's scripts (all of them: the adapter never shows the trampoline) and Node's. */
 const HIDDEN_FRAMES = [`^${DIST_URL.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`, '^node:'];
@@ -394,7 +405,7 @@ export class Replay extends Inspected {
    * has already paid its process start and its run to the stop. Output before the first
    * go() is dropped unless `output` is set.
    */
-  static async start(spec: ReplaySpec): Promise<Replay> {
+  static async start(spec: ReplaySpec, background = false): Promise<Replay> {
     const args = [
       BIN,
       'replay',
@@ -409,6 +420,9 @@ export class Replay extends Inspected {
     // Its worker threads wait for their breakpoints (WorkerThread.release).
     const env = { ...process.env, [ENV.HOLD_WORKERS]: '1' };
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env });
+    // A standby yields the CPU to the replay the user drives (its program process, started by
+    // this one a moment later, inherits the priority).
+    if (background) setPriority(child.pid, BACKGROUND_PRIORITY);
     live.add(child);
     const exitCode = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
     void exitCode.then(() => live.delete(child));

@@ -1005,17 +1005,19 @@ export class RewindDebugSession extends LoggingDebugSession {
       ready = this.spare;
       this.spare = null;
     }
-    return ready ?? this.startReplay(origin);
+    return ready ?? Replay.start({ recording: this.args.recording, process: this.args.process, until: origin });
   }
 
-  /** A replay run to its stop before `origin`, waiting there. */
-  private startReplay(origin: number): Promise<Replay> {
-    const ready = Replay.start({ recording: this.args.recording, process: this.args.process, until: origin }).then(
-      async (replay) => {
-        await replay.arrive();
-        return replay;
-      },
-    );
+  /**
+   * A standby replay, run to its stop before `origin`, waiting there. `background`: at a lower
+   * CPU priority than the replay the user drives (the speculative ones at the first event).
+   */
+  private startReplay(origin: number, background: boolean): Promise<Replay> {
+    const spec = { recording: this.args.recording, process: this.args.process, until: origin };
+    const ready = Replay.start(spec, background).then(async (replay) => {
+      await replay.arrive();
+      return replay;
+    });
     ready.catch(() => {}); // the request that takes it sees the failure
     return ready;
   }
@@ -1049,8 +1051,10 @@ export class RewindDebugSession extends LoggingDebugSession {
       );
     }
     // Run to its stop too, so that the request pays nothing but its own steps.
-    for (const origin of wanted) if (!this.standby.has(origin)) this.standby.set(origin, this.startReplay(origin));
-    this.spare ??= this.startReplay(this.events[0].n);
+    const first = this.events[0].n;
+    for (const origin of wanted)
+      if (!this.standby.has(origin)) this.standby.set(origin, this.startReplay(origin, origin === first));
+    this.spare ??= this.startReplay(first, true);
   }
 
   private async endStandby(): Promise<void> {
