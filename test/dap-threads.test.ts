@@ -98,6 +98,10 @@ describe('rewind dap: threads', () => {
     expect(first.body.reason).toBe('breakpoint');
     const seen = [await top(FIRST_WORKER)];
     expect(seen[0]).toEqual({ path: workerFile, line: loopLine, i: '0', draw: draws[0] });
+    // Evaluated while the worker is paused: off its log (its later draws are still the recorded ones, below).
+    const paused = (await dc!.stackTraceRequest({ threadId: FIRST_WORKER })).body.stackFrames[0];
+    const live = await dc!.evaluateRequest({ expression: 'Math.random() + Date.now()', frameId: paused.id });
+    expect(Number(live.body.result)).toBeGreaterThan(0);
     // A step in the worker: to the next line of its loop, the same locals.
     const [step] = await Promise.all([
       eventWhere('stopped', (e) => e.body.threadId === FIRST_WORKER),
