@@ -147,8 +147,9 @@ const WORKER_THREADS_OF = 1000;
  *   `rewind replay -p PID`), replayed from its first event. Going back re-executes that
  *   replay from its first event (`process`), as thread 1 goes back, running `history` again;
  * - a worker thread of a process's replay (`worker`, of thread `owner`): it replays within
- *   that process (its messages really cross), so it lives as long as that replay. It only
- *   goes forward.
+ *   that process (its messages really cross), so it lives as long as that replay. Going
+ *   back re-executes the whole process and runs the worker, from its first stop (`start`),
+ *   through `history` again (landWorker).
  */
 interface Side {
   id: number;
