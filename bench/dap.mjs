@@ -82,11 +82,17 @@ for (const turns of (process.env.TURNS_LIST ?? '5000,50000').split(',').map(Numb
   console.log(`  stepBack after a step, ${THINK_MS} ms after the stop: ${show(back)}`);
   console.log(`  stepBack after a step, at once: ${show(backNow)}`);
 
-  await dc.setBreakpointsRequest({ source: { path: FIXTURE }, breakpoints: [{ line: LINE }] });
-  await think();
-  const first = await time(() => Promise.all([dc.reverseContinueRequest({ threadId: 1 }), stop()]));
+  // Breakpoints just set: the stops before here are not known, the run is followed from its start.
+  const justSet = [];
+  for (let k = 0; k < 3; k++) {
+    await dc.setBreakpointsRequest({ source: { path: FIXTURE }, breakpoints: [] });
+    await Promise.all([dc.customRequest('rewind/goto', { event: lastTurn }), stop()]);
+    await dc.setBreakpointsRequest({ source: { path: FIXTURE }, breakpoints: [{ line: LINE }] });
+    await think();
+    justSet.push(await time(() => Promise.all([dc.reverseContinueRequest({ threadId: 1 }), stop()])));
+  }
   console.log(
-    `  reverseContinue, breakpoint just set (${Math.floor(turns / 1000)} hits before: the run is followed from its start): ${show([first])}`,
+    `  reverseContinue, breakpoint just set (${Math.floor(turns / 1000)} hits before: the run is followed from its start): ${show(justSet)}`,
   );
   const known = [];
   for (let k = 0; k < 3; k++) {
@@ -96,6 +102,7 @@ for (const turns of (process.env.TURNS_LIST ?? '5000,50000').split(',').map(Numb
   console.log(`  reverseContinue to a stop passed before, ${THINK_MS} ms after the stop: ${show(known)}`);
   await dc.setBreakpointsRequest({ source: { path: FIXTURE }, breakpoints: [] });
   await Promise.all([dc.customRequest('rewind/goto', { event: events[0].n }), stop()]);
+  await think(); // the standby replays started at the stop are ready: the replay runs alone
   const attached = await time(() => Promise.all([dc.continueRequest({ threadId: 1 }), dc.waitForEvent('terminated')]));
   console.log(`  replay to the end with the inspector attached (continue from the first event): ${show([attached])}`);
   await dc.stop();

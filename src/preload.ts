@@ -6,6 +6,12 @@
 // being one file it loads in one read. `rewind-replay/register` (ESM, for --import) is the same
 // start for programs run without the CLI, and for debugging replays.
 import { ENV } from './session/env.js';
-import { start } from './session/start.js';
+import { debuggedWorker, start } from './session/start.js';
+import { followWorkerThread } from './debug/worker-thread.js';
 
-if (process.env[ENV.MODE] !== 'off') start();
+if (process.env[ENV.MODE] !== 'off') {
+  start();
+  // A worker thread of a replay under a debugger: its pauses say where they are in its log.
+  const worker = debuggedWorker();
+  if (worker) followWorkerThread(worker);
+}

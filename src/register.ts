@@ -4,7 +4,10 @@
 import { ENV } from './session/env.js';
 
 if (process.env[ENV.MODE] !== 'off') {
-  const { start } = await import('./session/start.js');
+  const { start, debuggedWorker } = await import('./session/start.js');
   const debug = process.env[ENV.CONTROL] ? await import('./debug/controller.js') : null;
   start(debug?.attach);
+  // A worker thread of a replay under a debugger: its pauses say where they are in its log.
+  const worker = debuggedWorker();
+  if (worker) (await import('./debug/worker-thread.js')).followWorkerThread(worker);
 }

@@ -68,7 +68,8 @@ async function top(threadId: number): Promise<{ path?: string; line: number; i: 
   const block = scopes.body.scopes.find((s) => s.name === 'Block')!;
   const vars = (await dc!.variablesRequest({ variablesReference: block.variablesReference })).body.variables;
   const i = (await dc!.evaluateRequest({ expression: 'i', frameId: frame.id })).body.result;
-  return { path: frame.source?.path, line: frame.line, i, draw: vars.find((v) => v.name === 'draw')!.value };
+  // Out of keep(), at the loop's update, the block scope is the loop's own: no draw there.
+  return { path: frame.source?.path, line: frame.line, i, draw: vars.find((v) => v.name === 'draw')?.value ?? '-' };
 }
 
 describe('rewind dap: threads', () => {
@@ -97,6 +98,10 @@ describe('rewind dap: threads', () => {
     expect(first.body.reason).toBe('breakpoint');
     const seen = [await top(FIRST_WORKER)];
     expect(seen[0]).toEqual({ path: workerFile, line: loopLine, i: '0', draw: draws[0] });
+    // Evaluated while the worker is paused: off its log (its later draws are still the recorded ones, below).
+    const paused = (await dc!.stackTraceRequest({ threadId: FIRST_WORKER })).body.stackFrames[0];
+    const live = await dc!.evaluateRequest({ expression: 'Math.random() + Date.now()', frameId: paused.id });
+    expect(Number(live.body.result)).toBeGreaterThan(0);
     // A step in the worker: to the next line of its loop, the same locals.
     const [step] = await Promise.all([
       eventWhere('stopped', (e) => e.body.threadId === FIRST_WORKER),
@@ -122,6 +127,7 @@ describe('rewind dap: threads', () => {
     expect(out.source?.path).toBe(workerFile);
     expect(out.name).not.toBe('keep');
     expect((await dc!.evaluateRequest({ expression: 'i', frameId: out.id })).body.result).toBe('0');
+    const stepped = await top(FIRST_WORKER);
     for (let k = 1; k < 3; k++) {
       const [e] = await Promise.all([
         eventWhere('stopped', (e) => e.body.threadId === FIRST_WORKER),
@@ -132,8 +138,26 @@ describe('rewind dap: threads', () => {
     }
     // The worker's locals at each hit are the recorded run's draws.
     expect(seen.map((s) => [s.i, s.draw])).toEqual(draws.map((d, i) => [String(i), d]));
-    // Going back in a worker thread is refused, saying why.
-    await expect(dc!.stepBackRequest({ threadId: FIRST_WORKER })).rejects.toThrow(/worker thread .* not supported/);
+    // Going back in the worker's thread: its process replays again, and the worker lands on
+    // the state a forward run saw, step by step and stop by stop.
+    const inWorker = async (request: () => Promise<unknown>) =>
+      (await Promise.all([eventWhere('stopped', (e) => e.body.threadId === FIRST_WORKER), request()]))[0];
+    expect((await inWorker(() => dc!.stepBackRequest({ threadId: FIRST_WORKER }))).body.reason).toBe('step');
+    expect(await top(FIRST_WORKER)).toEqual(seen[1]);
+    expect((await inWorker(() => dc!.stepBackRequest({ threadId: FIRST_WORKER }))).body.reason).toBe('step');
+    expect(await top(FIRST_WORKER)).toEqual(stepped);
+    expect((await inWorker(() => dc!.reverseContinueRequest({ threadId: FIRST_WORKER }))).body.reason).toBe(
+      'breakpoint',
+    );
+    expect(await top(FIRST_WORKER)).toEqual(seen[0]);
+    // No stop before the first: the worker stays there.
+    expect((await inWorker(() => dc!.reverseContinueRequest({ threadId: FIRST_WORKER }))).body.reason).toBe('entry');
+    expect(await top(FIRST_WORKER)).toEqual(seen[0]);
+    // And forwards again: the same hits.
+    for (const expected of seen.slice(1)) {
+      expect((await inWorker(() => dc!.continueRequest({ threadId: FIRST_WORKER }))).body.reason).toBe('breakpoint');
+      expect(await top(FIRST_WORKER)).toEqual(expected);
+    }
     // The main thread, running all along, waits for the worker's message in its recorded place:
     // it stops in its message listener only once the worker goes on, with the worker's sum.
     const mainFile = fixture('dap-worker.cjs');
@@ -158,6 +182,72 @@ describe('rewind dap: threads', () => {
     await exited;
     await terminated;
     expect(output.join('').replace(/^\[#\d+\] /gm, '')).toBe(rec.stdout.toString());
+  }, 120_000);
+
+  it("a worker's own worker thread is a thread: it stops in its code with the recorded locals, and goes back", async () => {
+    const rec = await record('dap-nested.cjs');
+    expect(rec.status, rec.stderr.toString()).toBe(0);
+    const draws = /worker draws ([\d,]+)/.exec(rec.stdout.toString())![1].split(',');
+    const workerFile = fixture('dap-worker-thread.cjs');
+    const loopLine = lineOf(workerFile, '// worker loop');
+    // Every worker of the process attaches to its main thread's inspector: the outer one first.
+    const inner = FIRST_WORKER + 1;
+    const output: string[] = [];
+    await open();
+    await launch(rec.dir, workerFile, loopLine);
+    dc!.on('output', (e: DebugProtocol.OutputEvent) => {
+      if (e.body.category === 'stdout') output.push(e.body.output);
+    });
+    const inInner = async (request: () => Promise<unknown>) =>
+      (await Promise.all([eventWhere('stopped', (e) => e.body.threadId === inner), request()]))[0];
+    expect((await inInner(() => dc!.continueRequest({ threadId: 1 }))).body.reason).toBe('breakpoint');
+    const threads = (await dc!.threadsRequest()).body.threads;
+    expect(threads.map((t) => t.id)).toEqual([1, FIRST_WORKER, inner]);
+    expect(threads[1].name).toMatch(/worker 1.*dap-nested-outer\.cjs/);
+    expect(threads[2].name).toMatch(/worker 2.*dap-worker-thread\.cjs/);
+    const seen = [await top(inner)];
+    for (let k = 1; k < 3; k++) {
+      expect((await inInner(() => dc!.continueRequest({ threadId: inner }))).body.reason).toBe('breakpoint');
+      seen.push(await top(inner));
+    }
+    expect(seen.map((s) => [s.path, s.line, s.i, s.draw])).toEqual(
+      draws.map((d, i) => [workerFile, loopLine, String(i), d]),
+    );
+    // Back in the nested worker: its process replays again, the worker lands on the same locals.
+    expect((await inInner(() => dc!.stepBackRequest({ threadId: inner }))).body.reason).toBe('step');
+    expect(await top(inner)).toEqual(seen[1]);
+    expect((await inInner(() => dc!.reverseContinueRequest({ threadId: inner }))).body.reason).toBe('breakpoint');
+    expect(await top(inner)).toEqual(seen[0]);
+    // On to the end: the output is the recorded run's, byte for byte, none of it twice.
+    await dc!.setBreakpointsRequest({ source: { path: workerFile }, breakpoints: [] });
+    const terminated = dc!.waitForEvent('terminated');
+    await dc!.continueRequest({ threadId: inner });
+    await terminated;
+    expect(output.join('').replace(/^\[#\d+\] /gm, '')).toBe(rec.stdout.toString());
+  }, 120_000);
+
+  it('breakpoints hold from the first line of a worker thread started once the adapter attached, by a worker started before', async () => {
+    const rec = await record('dap-nested.cjs');
+    expect(rec.status, rec.stderr.toString()).toBe(0);
+    const innerFile = fixture('dap-worker-thread.cjs');
+    const firstLine = lineOf(innerFile, "require('node:worker_threads')");
+    await open();
+    await launch(rec.dir, innerFile, firstLine);
+    // More breakpoints, set before the inner worker's own: adopting a worker takes a while
+    // (each one a round trip through the main thread's session), while its first line comes
+    // right after its preload. Node holds only the workers a held thread starts; the outer
+    // one started before the adapter attached.
+    const others = Array.from({ length: 20 }, (_, i) => ({ line: 1000 + i }));
+    await dc!.setBreakpointsRequest({ source: { path: fixture('dap-nested.cjs') }, breakpoints: others });
+    await dc!.setBreakpointsRequest({ source: { path: innerFile }, breakpoints: [{ line: firstLine }] });
+    const inner = FIRST_WORKER + 1;
+    const [e] = await Promise.all([
+      eventWhere('stopped', (e) => e.body.threadId === inner),
+      dc!.continueRequest({ threadId: 1 }),
+    ]);
+    expect(e.body.reason).toBe('breakpoint');
+    const frame = (await dc!.stackTraceRequest({ threadId: inner })).body.stackFrames[0];
+    expect(frame).toMatchObject({ source: { path: innerFile }, line: firstLine });
   }, 120_000);
 
   it("a forked child's thread goes back: stepBack and reverseContinue land on the locals a forward run saw", async () => {
@@ -310,5 +400,12 @@ describe('rewind dap: threads', () => {
     expect(seen.map((s) => [s.path, s.line, s.i, s.draw])).toEqual(
       draws.map((d, i) => [workerFile, loopLine, String(i), d]),
     );
+    // Back in it: the child's replay runs again, and its worker lands on the same locals.
+    const [back] = await Promise.all([
+      eventWhere('stopped', (e) => e.body.threadId === id),
+      dc!.stepBackRequest({ threadId: id }),
+    ]);
+    expect(back.body.reason).toBe('step');
+    expect(await top(id)).toEqual(seen[1]);
   }, 120_000);
 });

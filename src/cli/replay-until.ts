@@ -214,6 +214,8 @@ export async function replayTo(arg: string | undefined, opts: DebugReplayOptions
   if (until !== undefined) env[ENV.UNTIL] = String(until);
   if (inspect) env[ENV.INSPECT] = `${inspect.host}:${inspect.port}`;
   if (opts.mark) env[ENV.MARK] = '1';
+  // Set by rewind dap, which releases each worker thread once its breakpoints are in.
+  if (inspect && process.env[ENV.HOLD_WORKERS] === '1') env[ENV.HOLD_WORKERS] = '1';
   const showProgress = Boolean(process.stderr.isTTY) && until !== undefined;
   if (showProgress) env[ENV.PROGRESS] = '1';
 

@@ -2,16 +2,28 @@
 // in a child process, driven through its inspector by a DevTools-protocol client
 // (chrome-remote-interface: the maintained Node client; Node 20 has no WebSocket of its own).
 import { spawn, type ChildProcess } from 'node:child_process';
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import CDP from 'chrome-remote-interface';
 import { DIST_URL } from '../paths.js';
-import { CLIENT_READY } from '../debug/handoff.js';
+import { CLIENT_READY, WORKER_WAITS } from '../debug/handoff.js';
+import { ENV } from '../session/env.js';
 
 export type Client = CDP.Client;
 export type Paused = Parameters<Parameters<Client['Debugger']['paused']>[0]>[0];
 export type CallFrame = Paused['callFrames'][number];
 
 const BIN = fileURLToPath(new URL('../bin/rewind.js', DIST_URL));
+/** The niceness of standby replays. */
+const BACKGROUND_PRIORITY = 10;
+
+function setPriority(pid: number | undefined, priority: number): void {
+  try {
+    if (pid !== undefined) os.setPriority(pid, priority);
+  } catch {
+    // Not allowed here: it runs at the adapter's priority.
+  }
+}
 const INSPECTOR_URL = /debugger listening on (ws:\/\/\S+)/;
 /** rewind's scripts (all of them: the adapter never shows the trampoline) and Node's. */
 const HIDDEN_FRAMES = [`^${DIST_URL.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`, '^node:'];
@@ -39,7 +51,7 @@ function call(client: Client, method: string, params: object): Promise<unknown> 
   return (client.send as (method: string, params: object) => Promise<unknown>).call(client, method, params);
 }
 
-type OutputCategory = 'stdout' | 'stderr' | 'console';
+export type OutputCategory = 'stdout' | 'stderr' | 'console';
 export type Output = (category: OutputCategory, text: string) => void;
 
 /** Replays still running: ended with the adapter. */
@@ -203,10 +215,25 @@ export class WorkerThread extends Inspected {
     readonly sessionId: string,
     /** In the order the replay's workers attached: the same worker in every replay of the run. */
     readonly index: number,
+    /** Node's thread id: the same in every replay (a worker's log is named by it). */
+    readonly threadId: string,
     readonly title: string,
     client: Client,
   ) {
     super(client);
+    // A worker started once we had the replay waits for us (debug/worker-thread.ts) and says so.
+    listen(client, 'Runtime.consoleAPICalled', (m: { args: { value?: unknown }[] }) => {
+      if (m.args[0]?.value !== WORKER_WAITS) return;
+      if (this.released) void this.run().catch(() => {});
+    });
+  }
+
+  private released = false;
+
+  /** Its breakpoints are in: it may run (now, or as soon as it says it waits). */
+  async release(): Promise<void> {
+    this.released = true;
+    await this.run();
   }
 
   static async attach(parent: Replay, info: Attached, index: number): Promise<WorkerThread> {
@@ -214,7 +241,7 @@ export class WorkerThread extends Inspected {
     // Node's title ("[worker 1]") and the worker's file, as a thread's name.
     const file = info.workerInfo.url.split('/').pop();
     const title = [info.workerInfo.title, file].filter(Boolean).join(' ');
-    const worker = new WorkerThread(parent, info.sessionId, index, title, client);
+    const worker = new WorkerThread(parent, info.sessionId, index, info.workerInfo.workerId, title, client);
     listen(parent.client, 'NodeWorker.detachedFromWorker', (d: { sessionId: string }) => {
       if (d.sessionId === info.sessionId) worker.end();
     });
@@ -337,7 +364,13 @@ export class Replay extends Inspected {
   async adopt(onWorker: (worker: WorkerThread) => Promise<void>): Promise<void> {
     this.onWorker = onWorker;
     for (const worker of [...this.workers]) await onWorker(worker);
+    // Those waiting for their debugger go on with the adapter's breakpoints in.
+    const held = this.held.splice(0);
+    for (const worker of held) await worker.release();
   }
+
+  /** Worker threads that started after we attached, waiting for the adapter to adopt them. */
+  private readonly held: WorkerThread[] = [];
 
   /** The worker threads' attachments, in order: done when the last one known is. */
   private attaching = Promise.resolve();
@@ -345,8 +378,13 @@ export class Replay extends Inspected {
   private async attachWorker(info: Attached): Promise<void> {
     const worker = await WorkerThread.attach(this, info, this.workers.length);
     this.workers.push(worker);
-    await this.onWorker?.(worker);
-    if (info.waitingForDebugger) await worker.run();
+    if (this.onWorker === null) {
+      // A standby replay's: it waits for the session's breakpoints (adopt) before its first line.
+      this.held.push(worker);
+      return;
+    }
+    await this.onWorker(worker);
+    await worker.release();
   }
 
   protected override end(): void {
@@ -356,13 +394,18 @@ export class Replay extends Inspected {
 
   /** Where the program's stdout and stderr lines go; null: dropped (a standby's replay of what the user saw). */
   output: Output | null = null;
+  /**
+   * How much the program has written so far, from its start (the replay runs the same
+   * program, so the same count is the same place in its output in every replay of it).
+   */
+  written: Record<OutputCategory, number> = { stdout: 0, stderr: 0, console: 0 };
 
   /**
    * Starts the replay and attaches, leaving the program waiting for go(): a standby that
    * has already paid its process start and its run to the stop. Output before the first
    * go() is dropped unless `output` is set.
    */
-  static async start(spec: ReplaySpec): Promise<Replay> {
+  static async start(spec: ReplaySpec, background = false): Promise<Replay> {
     const args = [
       BIN,
       'replay',
@@ -374,13 +417,22 @@ export class Replay extends Inspected {
     ];
     if (spec.process !== undefined) args.push('-p', spec.process);
     // Its own process group: the front end and the replayed program under it end together (kill()).
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    // Its worker threads wait for their breakpoints (WorkerThread.release).
+    const env = { ...process.env, [ENV.HOLD_WORKERS]: '1' };
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env });
+    // A standby yields the CPU to the replay the user drives (its program process, started by
+    // this one a moment later, inherits the priority).
+    if (background) setPriority(child.pid, BACKGROUND_PRIORITY);
     live.add(child);
     const exitCode = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
     void exitCode.then(() => live.delete(child));
     let replay = null as Replay | null;
     // What the program prints on its way to the stop, the user saw the first time.
-    const output: Output = (category, text) => replay?.output?.(category, text);
+    const written: Record<OutputCategory, number> = { stdout: 0, stderr: 0, console: 0 };
+    const output: Output = (category, text) => {
+      written[category] += text.length;
+      replay?.output?.(category, text);
+    };
     child.stdout!.on('data', (d: Buffer) => output('stdout', d.toString()));
     let said = '';
     let pending = '';
@@ -400,6 +452,7 @@ export class Replay extends Inspected {
     });
     const client = await CDP({ target: url, local: true });
     replay = new Replay(child, client, exitCode, spec);
+    replay.written = written;
     await replay.attach();
     // Its worker threads: those running attach now, those started later wait for us to attach.
     await call(client, 'NodeWorker.enable', { waitForDebuggerOnStart: true });

@@ -15,12 +15,20 @@ import {
   StoppedEvent,
   TerminatedEvent,
   ExitedEvent,
+  ContinuedEvent,
   Thread,
   ThreadEvent,
 } from '@vscode/debugadapter';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { DIST_URL } from '../paths.js';
-import { Replay, type CallFrame, type Inspected, type Paused, type WorkerThread } from './replay.js';
+import {
+  Replay,
+  type CallFrame,
+  type Inspected,
+  type OutputCategory,
+  type Paused,
+  type WorkerThread,
+} from './replay.js';
 import { eventList, processList, type Listed, type ListedProcess } from './events.js';
 
 export interface LaunchArguments extends DebugProtocol.LaunchRequestArguments {
@@ -109,6 +117,18 @@ interface Position {
   hit: boolean;
 }
 
+/** A worker thread being re-executed to an earlier point: which one, and with which first stops. */
+interface Landing {
+  /** Its process's thread. */
+  owner: number;
+  threadId: string;
+  start: Stops;
+  adopted: (side: Side) => void;
+}
+
+/** Debugger.paused's reason for the pause Node makes in a worker it held for its debugger. */
+const BREAK_ON_START = 'Break on start';
+
 const THREAD = 1;
 /** Frame ids of thread t > 1 are t * FRAMES + index. */
 const FRAMES = 100_000;
@@ -127,8 +147,9 @@ const WORKER_THREADS_OF = 1000;
  *   `rewind replay -p PID`), replayed from its first event. Going back re-executes that
  *   replay from its first event (`process`), as thread 1 goes back, running `history` again;
  * - a worker thread of a process's replay (`worker`, of thread `owner`): it replays within
- *   that process (its messages really cross), so it lives as long as that replay. It only
- *   goes forward.
+ *   that process (its messages really cross), so it lives as long as that replay. Going
+ *   back re-executes the whole process and runs the worker, from its first stop (`start`),
+ *   through `history` again (landWorker).
  */
 interface Side {
   id: number;
@@ -145,6 +166,12 @@ interface Side {
   owner: number;
   /** A process's replay running its history again (resetSide): its worker threads' stops pass by. */
   reexecuting: boolean;
+  /** The stops set when a worker thread was adopted: its first stop was the first of these it reached. */
+  start: Stops;
+  /** A worker thread being run to an earlier point of it (landWorker): its stops do not pass by. */
+  landing: boolean;
+  /** How many times its replay was started again (resetSide): a run of an earlier one reports nothing. */
+  resets: number;
   /** The commands run since its first event (a process's), and where it stands. */
   history: Step[];
   position: Position;
@@ -180,6 +207,14 @@ export class RewindDebugSession extends LoggingDebugSession {
   private readonly sides = new Map<number, Side>();
   /** Output is held while re-executing: the user saw it the first time. */
   private quiet = false;
+  /** How far into each thread's output (by Replay.written) the client has been shown, by thread id. */
+  private readonly shown = new Map<number, Record<OutputCategory, number>>();
+  /** Bumped by every new replay of thread 1: a run of the replay it ended reports nothing. */
+  private generation = 0;
+  /** A worker thread a reverse request is re-executing, and how: its next adoption lands it (adoptWorker). */
+  private landing: Landing | null = null;
+  /** Threads (1, or a process's) whose stops pass by while one of their worker threads lands. */
+  private readonly passing = new Set<number>();
 
   constructor() {
     super();
@@ -248,6 +283,9 @@ export class RewindDebugSession extends LoggingDebugSession {
         worker: null,
         owner: THREAD,
         reexecuting: false,
+        start: this.stops,
+        landing: false,
+        resets: 0,
         history: [],
         position: { turn: 0, seen: 0, hit: false },
         turnHits: { turn: -1, hits: 0 },
@@ -290,16 +328,33 @@ export class RewindDebugSession extends LoggingDebugSession {
       worker,
       owner,
       reexecuting: false,
+      start: this.stops,
+      landing: false,
+      resets: 0,
       history: [],
       position: { turn: 0, seen: 0, hit: false },
       turnHits: { turn: -1, hits: 0 },
     };
+    const landing = this.landing;
+    if (landing && landing.owner === owner && landing.threadId === worker.threadId) {
+      // The worker thread a reverse request re-executes: to its earlier point, from its first stop.
+      this.landing = null;
+      side.start = landing.start;
+      side.landing = true;
+      await setStops(worker, landing.start, side.cdp);
+      side.applied = JSON.stringify(landing.start);
+      this.sides.set(side.id, side);
+      this.sendEvent(new ThreadEvent('started', side.id));
+      landing.adopted(side);
+      return;
+    }
     // The session's stops may change meanwhile (a setBreakpoints request): set the latest.
     while (side.applied !== JSON.stringify(this.stops)) {
       const stops = this.stops;
       await setStops(worker, stops, side.cdp);
       side.applied = JSON.stringify(stops);
     }
+    side.start = this.stops;
     this.sides.set(side.id, side);
     this.sendEvent(new ThreadEvent('started', side.id));
     void this.runSide(side, null);
@@ -320,11 +375,16 @@ export class RewindDebugSession extends LoggingDebugSession {
    * rewind's frames goes on), or its end (null). A worker thread's stops pass by while its
    * process re-executes: it is a new run of the process, not the one the user looks at.
    */
-  private async advanceSide(side: Side, command: Command | null, quiet: boolean): Promise<Paused | null> {
+  private async advanceSide(
+    side: Side,
+    command: Command | null,
+    quiet: boolean,
+    stops: Stops = this.stops,
+  ): Promise<Paused | null> {
     const replay = side.replay;
-    const key = JSON.stringify(this.stops);
+    const key = JSON.stringify(stops);
     if (key !== side.applied) {
-      await setStops(replay, this.stops, side.cdp);
+      await setStops(replay, stops, side.cdp);
       side.applied = key;
     }
     for (;;) {
@@ -333,12 +393,17 @@ export class RewindDebugSession extends LoggingDebugSession {
       const p = await replay.nextPause();
       if (p === null) return null;
       command ??= 'resume';
+      // Node pauses a worker it held for us (waitForDebuggerOnStart) as it lets it go: not a stop of the program's.
+      if ((p.reason as string) === BREAK_ON_START) {
+        command = 'resume';
+        continue;
+      }
       if (replay.isRewindScript(p.callFrames[0].location.scriptId)) {
         command = command === 'resume' ? 'resume' : 'stepInto';
         continue;
       }
       const atBreakpoint = (p.hitBreakpoints ?? []).length > 0;
-      const passing = side.worker !== null && this.reexecuting(side.owner);
+      const passing = side.worker !== null && !side.landing && this.reexecuting(side.owner);
       const hit = await this.stopsHere(p, replay, side.cdp, side.counts, quiet || passing);
       if (!hit && command === 'resume' && atBreakpoint) continue;
       if (passing) {
@@ -349,6 +414,11 @@ export class RewindDebugSession extends LoggingDebugSession {
       if (turn !== side.turnHits.turn) side.turnHits = { turn, hits: 0 };
       if (hit) side.turnHits.hits++;
       side.position = { turn, seen: side.turnHits.hits, hit };
+      // A process running while one of its worker threads lands: its stops pass by, counted.
+      if (hit && side.worker === null && this.passing.has(side.id)) {
+        command = 'resume';
+        continue;
+      }
       side.paused = p;
       return p;
     }
@@ -361,9 +431,12 @@ export class RewindDebugSession extends LoggingDebugSession {
 
   /** Runs a side thread forward to its next stop (reported), or its end. */
   private async runSide(side: Side, command: Command | null): Promise<void> {
+    const resets = side.resets;
     try {
       if (command !== null) side.history.push({ command, stops: this.stops });
       const p = await this.advanceSide(side, command, false);
+      // Its process went back meanwhile (a reverse request in one of its worker threads).
+      if (side.resets !== resets) return;
       if (p !== null) {
         const running = command === 'resume' || command === null;
         const reason =
@@ -378,6 +451,7 @@ export class RewindDebugSession extends LoggingDebugSession {
         return;
       }
     } catch (e) {
+      if (side.resets !== resets) return;
       if (this.sides.get(side.id) === side)
         this.sendEvent(new OutputEvent(`rewind: thread ${side.name}: ${(e as Error).message}\n`, 'stderr'));
     }
@@ -394,10 +468,8 @@ export class RewindDebugSession extends LoggingDebugSession {
    * for `reason` (null: not reported, the replay is a search).
    */
   private async resetSide(side: Side, history: Step[], reason: string | null): Promise<void> {
-    if (side.process === null)
-      throw new Error(
-        `going back in a worker thread (${side.name}) is not supported: a worker replays inside its process, whose other threads run at their own pace; go back in thread ${THREAD} instead`,
-      );
+    if (side.process === null) throw new Error(`${side.name} is a worker thread: see landWorker`);
+    side.resets++;
     this.dropWorkers(side.replay);
     await side.replay.kill();
     side.paused = null;
@@ -415,14 +487,8 @@ export class RewindDebugSession extends LoggingDebugSession {
     if (side.paused === null) throw new Error(`the replay of ${side.name} ended before its first event`);
     for (const step of history) {
       side.history.push(step);
-      const saved = this.stops;
-      this.stops = step.stops;
-      try {
-        if ((await this.advanceSide(side, step.command, true)) === null)
-          throw new Error(`the re-executed run of ${side.name} ended early: the replay diverged`);
-      } finally {
-        this.stops = saved;
-      }
+      if ((await this.advanceSide(side, step.command, true, step.stops)) === null)
+        throw new Error(`the re-executed run of ${side.name} ended early: the replay diverged`);
     }
     if (reason === null) return;
     side.reexecuting = false;
@@ -432,9 +498,97 @@ export class RewindDebugSession extends LoggingDebugSession {
 
   /** stepBack in another process's thread: one command less from its first event. */
   private async stepBackSide(side: Side): Promise<void> {
+    if (side.worker !== null) {
+      if (side.history.length === 0)
+        throw new Error(
+          `${side.name} is at its first stop since it started: its earlier lines ran before any stop of the debugger, so there is no step to go back`,
+        );
+      await this.landWorker(side, side.start, side.history.slice(0, -1), 'step');
+      return;
+    }
     if (side.process !== null && side.history.length === 0)
       throw new Error(`${side.name} is at its first event: there is no step to go back`);
     await this.resetSide(side, side.history.slice(0, -1), 'step');
+  }
+
+  /**
+   * A worker thread back to an earlier point of it: (its first stop under `start`, then
+   * `history`), which its log alone decides (a worker's messages wait for their turn in it).
+   * Its process replays again from its first event, with thread 1 (or the process's thread)
+   * running, its stops passing by until the worker lands: the worker may need any of its
+   * messages, so the process's thread cannot wait at its own earlier stop. What it prints
+   * that the client was shown already is not shown again. The worker's stop is reported for
+   * `reason` (null: not reported, a search). Returns the worker's thread, landed.
+   */
+  private async landWorker(side: Side, start: Stops, history: Step[], reason: string | null): Promise<Side> {
+    const owner = side.owner;
+    const threadId = side.worker!.threadId;
+    let adopted!: (side: Side) => void;
+    const landed = new Promise<Side>((resolve) => (adopted = resolve));
+    this.landing = { owner, threadId, start, adopted };
+    this.passing.add(owner);
+    try {
+      const { ended } = await this.restartRunning(owner);
+      const gone = () => new Error(`the re-executed run ended before ${side.name} got back there: the replay diverged`);
+      const worker = await Promise.race([landed, ended.then(() => Promise.reject(gone()))]);
+      const arrived = this.advanceSide(worker, null, true, start);
+      if ((await Promise.race([arrived, ended.then(() => null)])) === null) throw gone();
+      for (const step of history) {
+        worker.history.push(step);
+        if ((await this.advanceSide(worker, step.command, true, step.stops)) === null) throw gone();
+      }
+      worker.landing = false;
+      if (reason !== null) this.sendEvent(new StoppedEvent(reason, worker.id));
+      return worker;
+    } finally {
+      this.landing = null;
+      this.passing.delete(owner);
+    }
+  }
+
+  /**
+   * Thread `owner` (1 or another process's) replayed again from its first event and running,
+   * its output shown from where the client's left off; `ended`: when that replay has ended.
+   */
+  private async restartRunning(owner: number): Promise<{ ended: Promise<unknown> }> {
+    const resume: Step = { command: 'resume', stops: this.stops };
+    if (owner === THREAD) {
+      const first = this.events[0].n;
+      await this.goTo(first, [], null, this.startAt(first));
+      const replay = this.replay!;
+      this.quiet = false;
+      this.showOutput(THREAD, replay, '', true);
+      this.history.push(resume);
+      this.sendEvent(new ContinuedEvent(THREAD, false));
+      void this.report(async () => this.run(resume), 'breakpoint');
+      return { ended: replay.exitCode };
+    }
+    const process = this.sides.get(owner);
+    if (!process) throw new Error(`there is no thread ${owner}`);
+    await this.resetSide(process, [], null);
+    process.reexecuting = false;
+    const replay = process.replay as Replay;
+    this.showOutput(owner, replay, `[${process.name}] `, true);
+    this.sendEvent(new ContinuedEvent(owner, false));
+    void this.runSide(process, 'resume');
+    return { ended: replay.exitCode };
+  }
+
+  /**
+   * Sends `replay`'s output (thread `id`'s) to the client, remembering how far it got; with
+   * `skipShown`, what the client was shown already from an earlier replay of the same run is
+   * not sent again.
+   */
+  private showOutput(id: number, replay: Replay, prefix: string, skipShown: boolean): void {
+    const shown = this.shown.get(id) ?? { stdout: 0, stderr: 0, console: 0 };
+    this.shown.set(id, shown);
+    replay.output = (category, text) => {
+      if (id === THREAD && this.quiet) return;
+      const end = replay.written[category];
+      const skip = skipShown ? Math.max(0, shown[category] - (end - text.length)) : 0;
+      if (skip < text.length) this.sendEvent(new OutputEvent(prefix + text.slice(skip), category));
+      shown[category] = Math.max(shown[category], end);
+    };
   }
 
   /** reverseContinue in another process's thread: to the last stop before here, found by following its run from its first event. */
@@ -442,6 +596,7 @@ export class RewindDebugSession extends LoggingDebugSession {
     const here = side.position;
     const earlier = (p: Position) =>
       p.turn < here.turn || (p.turn === here.turn && p.seen < here.seen + (here.hit ? 0 : 1));
+    if (side.worker !== null) return this.reverseContinueWorker(side, earlier);
     await this.resetSide(side, [], null);
     let passed = 0;
     const resume: Step = { command: 'resume', stops: this.stops };
@@ -451,6 +606,39 @@ export class RewindDebugSession extends LoggingDebugSession {
       side,
       Array.from({ length: passed }, () => resume),
       passed > 0 ? 'breakpoint' : 'entry',
+    );
+  }
+
+  /**
+   * reverseContinue in a worker thread: its stops under the session's stops are followed
+   * from its first one (a re-execution of its process) up to here; then a second
+   * re-execution lands on the last one before here.
+   */
+  private async reverseContinueWorker(side: Side, earlier: (p: Position) => boolean): Promise<void> {
+    const stops = this.stops;
+    const resume: Step = { command: 'resume', stops };
+    const first = await this.landWorker(side, stops, [], null);
+    // No stop before here since the worker started: as a process's thread goes back to its
+    // first event, the worker goes to its first stop.
+    if (!first.position.hit || !earlier(first.position))
+      return void this.sendEvent(new StoppedEvent('entry', first.id));
+    let passed = 1;
+    first.landing = true;
+    try {
+      while (
+        (await this.advanceSide(first, 'resume', true, stops)) !== null &&
+        first.position.hit &&
+        earlier(first.position)
+      )
+        passed++;
+    } finally {
+      first.landing = false;
+    }
+    await this.landWorker(
+      first,
+      stops,
+      Array.from({ length: passed - 1 }, () => resume),
+      'breakpoint',
     );
   }
 
@@ -628,7 +816,7 @@ export class RewindDebugSession extends LoggingDebugSession {
       this.variables.reset();
       await send(replay, command);
       const p = await replay.nextPause();
-      if (p === null) return false;
+      if (p === null || replay !== this.replay) return false;
       const top = p.callFrames[0];
       if (replay.isRewindScript(top.location.scriptId)) {
         // Out of the stopped turn, into the trampoline: on to the program.
@@ -648,7 +836,12 @@ export class RewindDebugSession extends LoggingDebugSession {
       if (hit) this.turnHits.hits++;
       this.position = { turn, seen: this.turnHits.hits, hit };
       if (hit) this.follow(step.stops);
-      return true;
+      // Running while one of its worker threads lands: its stops pass by, counted.
+      if (hit && this.passing.has(THREAD) && replay === this.replay) {
+        command = 'resume';
+        continue;
+      }
+      return replay === this.replay;
     }
   }
 
@@ -731,12 +924,17 @@ export class RewindDebugSession extends LoggingDebugSession {
 
   /** Runs `body`, then tells the client where the program stopped, or that it ended. */
   private async report(body: () => Promise<boolean>, reason: string): Promise<void> {
+    const generation = this.generation;
     try {
-      if (await body()) {
+      const stopped = await body();
+      // Its replay was replaced meanwhile (a worker thread went back, and its process with it).
+      if (generation !== this.generation) return;
+      if (stopped) {
         this.sendEvent(new StoppedEvent(this.paused?.reason === 'exception' ? 'exception' : reason, THREAD));
         this.prepare();
       } else await this.ended();
     } catch (e) {
+      if (generation !== this.generation) return;
       this.sendEvent(new OutputEvent(`rewind: ${(e as Error).message}\n`, 'stderr'));
       await this.ended();
     }
@@ -764,6 +962,7 @@ export class RewindDebugSession extends LoggingDebugSession {
    * for `reason`. `start`: the hit counts at the origin, and its place among the known stops.
    */
   private async goTo(origin: number, history: Step[], reason: string | null, start: Start): Promise<void> {
+    this.generation++;
     this.dropWorkers(this.replay);
     await this.replay?.kill();
     this.replay = null;
@@ -779,9 +978,7 @@ export class RewindDebugSession extends LoggingDebugSession {
     this.quiet = true;
     this.reexecutions++;
     const replay = await this.replayFrom(origin);
-    replay.output = (category, text) => {
-      if (!this.quiet) this.sendEvent(new OutputEvent(text, category));
-    };
+    this.showOutput(THREAD, replay, '', false);
     this.replay = replay;
     await replay.adopt((worker) => this.adoptWorker(worker));
     const first = await replay.arrive();
@@ -803,10 +1000,34 @@ export class RewindDebugSession extends LoggingDebugSession {
 
   /** A replay stopped before `origin`: the one started ahead of time for it, or a new one. */
   private replayFrom(origin: number): Promise<Replay> {
-    const ready = this.standby.get(origin);
+    let ready = this.standby.get(origin);
     this.standby.delete(origin);
+    if (ready === undefined && origin === this.events[0].n && this.spare !== null) {
+      ready = this.spare;
+      this.spare = null;
+    }
     return ready ?? Replay.start({ recording: this.args.recording, process: this.args.process, until: origin });
   }
+
+  /**
+   * A standby replay, run to its stop before `origin`, waiting there. `background`: at a lower
+   * CPU priority than the replay the user drives (the speculative ones at the first event).
+   */
+  private startReplay(origin: number, background: boolean): Promise<Replay> {
+    const spec = { recording: this.args.recording, process: this.args.process, until: origin };
+    const ready = Replay.start(spec, background).then(async (replay) => {
+      await replay.arrive();
+      return replay;
+    });
+    ready.catch(() => {}); // the request that takes it sees the failure
+    return ready;
+  }
+
+  /**
+   * A second standby replay at the first event: a reverseContinue with breakpoints just set
+   * needs two replays from there (followToPreviousStop).
+   */
+  private spare: Promise<Replay> | null = null;
 
   /**
    * With the program stopped for the user: starts, ahead of time, the replays the next
@@ -819,6 +1040,9 @@ export class RewindDebugSession extends LoggingDebugSession {
     if (back) wanted.add(back.origin);
     const previous = this.chain ? this.previousHit(this.chain) : undefined;
     if (previous) wanted.add(previous.origin);
+    // And one at the first event: where a reverseContinue with breakpoints just set, a worker
+    // thread going back, and goto to an early event start from.
+    wanted.add(this.events[0].n);
     for (const [origin, ready] of this.standby) {
       if (wanted.has(origin)) continue;
       this.standby.delete(origin);
@@ -827,23 +1051,17 @@ export class RewindDebugSession extends LoggingDebugSession {
         () => {},
       );
     }
-    for (const origin of wanted) {
-      if (this.standby.has(origin)) continue;
-      // Run to its stop too, so that the request pays nothing but its own steps.
-      const ready = Replay.start({ recording: this.args.recording, process: this.args.process, until: origin }).then(
-        async (replay) => {
-          await replay.arrive();
-          return replay;
-        },
-      );
-      ready.catch(() => {}); // the request that takes it sees the failure
-      this.standby.set(origin, ready);
-    }
+    // Run to its stop too, so that the request pays nothing but its own steps.
+    const first = this.events[0].n;
+    for (const origin of wanted)
+      if (!this.standby.has(origin)) this.standby.set(origin, this.startReplay(origin, origin === first));
+    this.spare ??= this.startReplay(first, true);
   }
 
   private async endStandby(): Promise<void> {
-    const all = [...this.standby.values()];
+    const all = [...this.standby.values(), ...(this.spare ? [this.spare] : [])];
     this.standby.clear();
+    this.spare = null;
     await Promise.all(
       all.map((ready) =>
         ready.then(
@@ -910,16 +1128,7 @@ export class RewindDebugSession extends LoggingDebugSession {
       if (this.chain !== null && this.chain.known.key === JSON.stringify(this.stops)) {
         known = this.chain.known;
         target = this.previousHit(this.chain);
-      } else {
-        // The stops before here are not known: follow the run from its first event to here.
-        const here = this.position;
-        const earlier = (p: { turn: number; seen: number }) =>
-          p.turn < here.turn || (p.turn === here.turn && p.seen < here.seen + (here.hit ? 0 : 1));
-        await this.goTo(first, [], null, this.startAt(first));
-        while ((await this.run(resume)) && earlier(this.position));
-        known = this.known!;
-        target = known.hits.filter(earlier).at(-1);
-      }
+      } else return this.followToPreviousStop(resume);
       if (!target) return this.goTo(first, [], 'entry', this.startAt(first));
       const index = known.hits.indexOf(target);
       await this.goTo(
@@ -929,6 +1138,64 @@ export class RewindDebugSession extends LoggingDebugSession {
         { counts: new Map(target.counts), chain: { known, passed: index + 1 - target.resumes } },
       );
     });
+  }
+
+  /**
+   * reverseContinue when the stops before here are not known (breakpoints just set): two
+   * replays from the first event, started together. A scout follows the run stop by stop up
+   * to here; the replay the user lands in follows it, one stop at a time, as far as the scout
+   * found stops before here. So the request costs one replay's start and one run to here,
+   * not two of each.
+   */
+  private async followToPreviousStop(resume: Step): Promise<void> {
+    const first = this.events[0].n;
+    const here = this.position;
+    const earlier = (p: Position) =>
+      p.turn < here.turn || (p.turn === here.turn && p.seen < here.seen + (here.hit ? 0 : 1));
+    const starting = this.replayFrom(first);
+    starting.catch(() => {}); // awaited below
+    await this.goTo(first, [], null, this.startAt(first));
+    const replay = await starting;
+    // Its worker threads run free: it looks for thread 1's stops only.
+    await replay.adopt(async () => {});
+    await replay.arrive();
+    const scout: Side = {
+      id: 0,
+      name: 'scout',
+      replay,
+      paused: null,
+      cdp: new Map(),
+      counts: new Map(),
+      applied: '',
+      process: null,
+      worker: null,
+      owner: THREAD,
+      reexecuting: false,
+      start: resume.stops,
+      landing: false,
+      resets: 0,
+      history: [],
+      position: { turn: 0, seen: 0, hit: false },
+      turnHits: { turn: -1, hits: 0 },
+    };
+    let following: Promise<boolean> = Promise.resolve(true);
+    let stops = 0;
+    try {
+      while ((await this.advanceSide(scout, 'resume', true, resume.stops)) !== null && earlier(scout.position)) {
+        stops++;
+        following = following.then((going) => {
+          if (!going) return false;
+          this.history.push(resume);
+          return this.run(resume);
+        });
+      }
+    } finally {
+      void replay.kill();
+    }
+    if (!(await following)) throw new Error('the re-executed run ended early: the replay diverged');
+    this.quiet = false;
+    this.sendEvent(new StoppedEvent(stops > 0 ? 'breakpoint' : 'entry', THREAD));
+    this.prepare();
   }
 
   // -- Jumping: gotoTargets/goto, restartFrame

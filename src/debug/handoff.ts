@@ -11,8 +11,17 @@
 import inspector from 'node:inspector';
 import { DIST_URL, isRewindFile } from '../paths.js';
 import { original } from '../node/originals.js';
+import { ENV } from '../session/env.js';
+import { debuggerClientAttached } from '../sources/workers.js';
 
 export class HandoffError extends Error {}
+
+/**
+ * Under rewind dap: worker threads started once its client has the replay wait for it
+ * before their first line (see worker-thread.ts). Read as the preload loads this, before the
+ * replay restores the program's environment.
+ */
+const HOLD_WORKERS = process.env[ENV.HOLD_WORKERS] === '1';
 
 export interface Address {
   host: string;
@@ -36,6 +45,8 @@ export function openInspector(at: Address): string {
   return url;
 }
 
+export { WORKER_WAITS } from './worker-thread.js';
+
 /** What the inspector's console says once the replay has stopped waiting for its client. */
 export const CLIENT_READY = 'rewind: the debugger has the replay';
 
@@ -48,6 +59,7 @@ export const CLIENT_READY = 'rewind: the debugger has the replay';
  */
 export function waitForClient(): void {
   inspector.waitForDebugger();
+  if (HOLD_WORKERS) debuggerClientAttached();
   inspector.console.debug(CLIENT_READY);
 }
 

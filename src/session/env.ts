@@ -24,6 +24,7 @@ export const ENV = {
   INSPECT: 'REWIND_INSPECT', // replay: "host:port" to open the inspector on at the stop
   STEP: 'REWIND_STEP', // replay: "1" waits for the front end's commands at each stop (rewind debug)
   MARK: 'REWIND_MARK', // replay: "1" prefixes each output line with its event number
+  HOLD_WORKERS: 'REWIND_HOLD_WORKERS', // replay under rewind dap: "1" makes each worker started once the client attached wait for it
   SITES: 'REWIND_SITES', // replay: "1" reports every event's call site (rewind events)
   PROGRESS: 'REWIND_PROGRESS', // replay: "1" reports progress towards the stop
   KEEP_BYTES: 'REWIND_KEEP_BYTES', // replay: bytes of a log's events held in memory (default 64 MiB); the rest is read as the replay goes

@@ -46,6 +46,7 @@ import { http2Source } from '../sources/http2.js';
 import { original, writeStderr } from '../node/originals.js';
 import { RecordSession } from './record.js';
 import { ReplaySession } from './replay.js';
+import { debuggerMayHold } from './replay-dispatcher.js';
 import { SESSION_KEY, type Session, type Source } from './session.js';
 import { installStackFilter } from './stack.js';
 import { installNodeTestHooks } from '../sources/node-test.js';
@@ -156,6 +157,12 @@ export function start(attach?: (session: ReplaySession) => void): void {
   if (process.env.NODE_TEST_CONTEXT) installNodeTestHooks();
   // The replay dispatcher starts with the first registered callback: before that the main
   // module is still being loaded, and only it can ask for the log's first events.
+}
+
+/** This thread's replay session, when it is a worker thread of a replay under a debugger (see debug/worker-thread.ts). */
+export function debuggedWorker(): ReplaySession | null {
+  const s = (globalThis as Record<symbol, unknown>)[SESSION_KEY];
+  return !isMainThread && debuggerMayHold() && s instanceof ReplaySession ? s : null;
 }
 
 /**

@@ -62,6 +62,20 @@ let outputOrder: Int32Array | null = null;
  */
 let memoryOrder: Int32Array | null = null;
 export const sharedMemoryOrder = (): Int32Array | null => memoryOrder;
+/**
+ * Replaying under a debugger: [1 once a debugger client has the replay], shared by all the
+ * process's threads (made by the first thread that starts a worker, handed down in workerData).
+ * A worker started from then on waits for the client's breakpoints before its first line.
+ */
+let clientFlag: Int32Array | null = null;
+const ownClientFlag = (): Int32Array => (clientFlag ??= new Int32Array(new SharedArrayBuffer(4)));
+/** A debugger client has the replay (debug/handoff.ts): the workers started from now on wait for it. */
+export function debuggerClientAttached(): void {
+  original.Atomics.store(ownClientFlag(), 0, 1);
+}
+/** Did this replayed worker thread start once a debugger client had its process's replay? */
+let startedUnderClient = false;
+export const workerStartedUnderClient = (): boolean => startedUnderClient;
 
 /** In a worker thread, first thing: takes rewind's shared buffers out of workerData. */
 export function unwrapWorkerData(): void {
@@ -74,6 +88,7 @@ export function unwrapWorkerData(): void {
     order,
     memory,
     debugged,
+    client,
     data: program,
   } = data[WRAPPED] as {
     tail?: SharedArrayBuffer;
@@ -82,6 +97,7 @@ export function unwrapWorkerData(): void {
     order?: SharedArrayBuffer;
     memory?: SharedArrayBuffer;
     debugged?: boolean;
+    client?: SharedArrayBuffer;
     data: unknown;
   };
   (workerThreads as any).workerData = program;
@@ -92,6 +108,10 @@ export function unwrapWorkerData(): void {
   memoryOrder = memory ? new Int32Array(memory) : null;
   // Its process's replay is under a debugger, which may hold any of its threads paused.
   if (debugged === true) waitForPausedThreads();
+  if (client) {
+    clientFlag = new Int32Array(client);
+    startedUnderClient = original.Atomics.load(clientFlag, 0) === 1;
+  }
 }
 
 /**
@@ -537,6 +557,7 @@ function patchWorker(
           order: outputOrder?.buffer,
           memory: memoryOrder?.buffer,
           debugged: replayOf ? debuggerMayHold() : undefined,
+          client: replayOf && debuggerMayHold() ? ownClientFlag().buffer : undefined,
           data: options?.workerData,
         };
         const more = shared ? { workerData: { [WRAPPED]: wrapped } } : {};

@@ -1,0 +1,60 @@
+// A worker thread of a replay under a debugger (`rewind replay --inspect`, rewind dap): the
+// debugger reaches it through its process's inspector (NodeWorker). Like the main thread's
+// controller, it runs each turn inside insideTurn(), so that a pause says which of the
+// worker's own events it is in (rewind dap's execution point in a worker: that event and the
+// stops within it), and it keeps what a person evaluates while the worker is paused off the
+// worker's log (as handoff.ts does for the main thread). Under rewind dap, a worker started
+// once the client had the replay waits for it before its first line, so that the client's
+// breakpoints are in: Node holds (waitForDebuggerOnStart) only the workers that the main
+// thread, or a worker it held, starts after NodeWorker.enable.
+//
+// Part of the preload bundle (worker threads run it): node:inspector is loaded only here,
+// in a worker of a debugged replay.
+import { createRequire } from 'node:module';
+import type * as Inspector from 'node:inspector';
+import { original } from '../node/originals.js';
+import { DIST_URL } from '../paths.js';
+import type { ReplaySession } from '../session/replay.js';
+import { workerStartedUnderClient } from '../sources/workers.js';
+import { insideTurn, turnStarts } from './position.js';
+
+/** What a waiting worker says on its inspector's console: rewind dap lets it run. */
+export const WORKER_WAITS = 'rewind: this worker thread waits for its debugger';
+
+/** rewind's scripts and Node's: skipped when the client steps (V8 skips a frame only if every session does). */
+const SKIPPED = [`^${DIST_URL.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`, '^node:'];
+
+export function followWorkerThread(session: ReplaySession): void {
+  const inspector = createRequire(import.meta.url)('node:inspector') as typeof Inspector;
+  // Told of pauses synchronously, before the client's first command while paused runs.
+  let paused = false;
+  const watch = new inspector.Session();
+  watch.connect();
+  watch.on('Debugger.paused', () => (paused = true));
+  watch.on('Debugger.resumed', () => (paused = false));
+  watch.post('Debugger.enable');
+  watch.post('Debugger.setBlackboxPatterns', { patterns: SKIPPED });
+  // Math.random is the seeded stream the program consumes: a draw made while paused comes from the real generator.
+  const seeded = Math.random;
+  Math.random = function random() {
+    return paused ? original.mathRandom() : seeded();
+  };
+  session.hook = {
+    created() {},
+    value() {},
+    turn(n, _op, enter) {
+      turnStarts(n);
+      insideTurn.call(n, n, enter);
+    },
+    get diverted() {
+      return paused;
+    },
+  };
+  // Set only under rewind dap (debug/handoff.ts), which releases the worker.
+  if (workerStartedUnderClient()) {
+    // Kept by V8 and reported when the client enables Runtime here, if it has not yet.
+    inspector.console.debug(WORKER_WAITS);
+    // Until Runtime.runIfWaitingForDebugger (this thread's inspector is active: `watch`).
+    inspector.waitForDebugger();
+  }
+}
