@@ -57,6 +57,20 @@ export const socketPrototype = net.Socket.prototype as unknown as { _onTimeout()
 /** The code of `node -e`/`-p` (Node sets it before any preload runs); undefined for a script. */
 export const evalCode = (): string | undefined => (process as unknown as { _eval?: string })._eval;
 
+/**
+ * The lock Node's module loader waits on (Atomics.waitAsync) for the thread that runs
+ * module.register() hooks: internal/modules/esm/hooks.js makes it (4 bytes; index 0 counts
+ * that thread's notifications) and hands it over in the workerData of the message a Worker's
+ * constructor sends its thread to load its script. Null for any other message.
+ */
+export function loaderHooksLock(message: unknown): Int32Array | null {
+  const m = message as { type?: unknown; filename?: unknown; workerData?: { lock?: unknown } } | null;
+  if (m === null || typeof m !== 'object' || m.type !== 'loadScript') return null;
+  if (m.filename !== 'internal/modules/esm/worker') return null;
+  const lock = m.workerData?.lock;
+  return lock instanceof SharedArrayBuffer && lock.byteLength >= 4 ? new Int32Array(lock) : null;
+}
+
 /** A stdio stream's native handle (absent when it is a file or closed). */
 export const stdioHandle = (stream: NodeJS.WriteStream): object | undefined =>
   (stream as unknown as { _handle?: object })._handle;

@@ -176,7 +176,8 @@ export abstract class ReplayDispatcher extends ReplayLog {
         if (id < this.nextOp) this.mismatch(`went idle: op #${id} has already finished or been cancelled`, null);
         // Not created yet: the program creates it later, in a callback of something the
         // log does not hold or from a 'beforeExit' listener.
-        return this.park(`op #${id} was never created`);
+        this.park(`op #${id} was never created`);
+        return this.onWait?.(true);
       }
       if (op.ready && !op.ready()) {
         c.pos = save;
@@ -214,7 +215,21 @@ export abstract class ReplayDispatcher extends ReplayLog {
     }
     // A value or output the program has not asked for yet.
     this.park('it never asked for it');
+    this.onWait?.(false);
   };
+
+  /**
+   * Called when the replay waits: for the program to ask for the next value (`forTurn`
+   * false), or for a turn whose op the program has not created yet. A source whose asker waits outside the event
+   * loop's turns (Node's module loader, for its hooks thread) may wake it here.
+   */
+  onWait: ((forTurn: boolean) => void) | null = null;
+
+  /** The next event is a call of `api` (not consumed). */
+  nextCallIs(api: number): boolean {
+    const head = this.peek();
+    return head !== null && head.kind === 'call' && head.api === api;
+  }
 
   /**
    * Stops pumping until the program moves: it registers an op or consumes the next event.

@@ -11,7 +11,14 @@ import { Api, FORMAT_VERSION, type TraceHeader } from '../trace/format.js';
 import { createRequire } from 'node:module';
 import { TraceError, TraceReader, type TraceFile } from '../trace/reader.js';
 import { LOG_EXT, createRecordingDir, logPath, programName, setLatest } from '../trace/store.js';
-import { replayedThreadDone, unwrapWorkerData, workerLog, workerReplayOf, workersSource } from '../sources/workers.js';
+import {
+  isNodesOwnThread,
+  replayedThreadDone,
+  unwrapWorkerData,
+  workerLog,
+  workerReplayOf,
+  workersSource,
+} from '../sources/workers.js';
 import { sharedMemorySource } from '../sources/shared-memory.js';
 import { unsupportedSource } from '../sources/unsupported.js';
 import { clockSource } from '../sources/clock.js';
@@ -121,6 +128,8 @@ export function start(attach?: (session: ReplaySession) => void): void {
   if (g[SESSION_KEY]) return;
   // Before anything else: the program's workerData is the program's, recorded or not.
   if (!isMainThread) unwrapWorkerData();
+  // Node's module-hooks thread at replay runs unrecorded (see sources/workers.ts).
+  if (isNodesOwnThread()) return;
   // A replayed thread is told so by its parent in workerData: its environment is the recorded one.
   const mode = workerReplayOf() ? 'replay' : (process.env[ENV.MODE] ?? 'record');
   if (mode === 'off') return;
@@ -429,6 +438,7 @@ function buildHeader(chaos: Chaos | null): TraceHeader {
   if (worker !== null) header.clusterWorker = worker;
   if (httpParserClass() !== null) header.httpConsume = header.httpConnections = true;
   header.cryptoJobs = true;
+  header.loaderAnswers = true;
   if (chaos) {
     // The program's own random choices repeat with the chaos seed, as the perturbations do.
     header.randomSeed = chaos.randomSeed;

@@ -10,6 +10,7 @@
 // worker's log replays within its process, not alone.
 import workerThreads from 'node:worker_threads';
 import { kCurrentlyReceivingPorts, kHybridDispatch, workerField } from '../node/symbols.js';
+import { loaderHooksLock } from '../node/fields.js';
 import { EXIT } from '../exit-codes.js';
 import { original, writeStderr } from '../node/originals.js';
 import { pack, putVarint } from '../trace/codec.js';
@@ -19,6 +20,7 @@ import { TraceReader, type TraceEvent } from '../trace/reader.js';
 import { debuggerMayHold, waitForPausedThreads } from '../session/replay-dispatcher.js';
 import { atomicsTicket } from './shared-memory.js';
 import { calledFromLoader } from './fs/loader.js';
+import { callSites } from '../session/stack.js';
 import path from 'node:path';
 import type { RecordSession } from '../session/record.js';
 import type { ReplaySession } from '../session/replay.js';
@@ -77,8 +79,19 @@ export function debuggerClientAttached(): void {
 let startedUnderClient = false;
 export const workerStartedUnderClient = (): boolean => startedUnderClient;
 
+/** This thread is one Node made for itself (the module-hooks thread), told by a replay to run unrecorded. */
+let nodesOwnThread = false;
+export const isNodesOwnThread = (): boolean => nodesOwnThread;
+
 /** In a worker thread, first thing: takes rewind's shared buffers out of workerData. */
 export function unwrapWorkerData(): void {
+  // Node's own threads (the module loader's hooks thread) get it in their environment data.
+  const internal = workerThreads.getEnvironmentData(WRAPPED) as Record<string, unknown> | undefined;
+  if (internal !== undefined) {
+    workerThreads.setEnvironmentData(WRAPPED, undefined);
+    nodesOwnThread = internal.off === true;
+    return;
+  }
   const data = workerThreads.workerData as Record<string, unknown> | null | undefined;
   if (!data || typeof data !== 'object' || !(WRAPPED in data)) return;
   const {
@@ -284,13 +297,25 @@ function ownPorts(opOf: (port: Port) => unknown): void {
  * or received in order), or a 'close' listener (it arrives as a turn, as ever).
  */
 /**
- * Node's module loader asks the thread that runs module.register() hooks (tsx, ts-node/esm)
- * over a port per request, polled after an Atomics wait on a lock of its own: the hooks
- * thread really runs at replay and answers, so those polls are Node's, not recorded. Replayed
- * from the log, a poll that found nothing when recording finds nothing again while the
- * answer is there, and the loader waits forever for a notification already sent.
+ * Node's module loader asks the thread that runs module.register() hooks (tsx, ts-node/esm,
+ * tap) over a port per request, polled after an Atomics wait on a lock of its own. The hooks
+ * thread really runs at replay and answers, so the polls themselves are Node's: replayed from
+ * the log, a poll that found nothing when recording would find nothing again while the answer
+ * is there, and the loader would wait forever for a notification already sent. What is
+ * logged is where the loader took each answer ('loader.answer'), since the program's module
+ * code runs from there: at replay an answer that comes before its place is kept back (the
+ * loader is told "nothing yet") until the turns before it have run, then the loader is woken
+ * through its lock. Concurrent requests' answers are matched in the order they are taken.
  */
 const askingLoaderHooks = (fn: (...a: never[]) => unknown): boolean => calledFromLoader(fn);
+/** The loader's request is an asynchronous one (a synchronous one blocks in Atomics.wait: never kept back). */
+const asyncLoaderRequest = (fn: (...a: never[]) => unknown): boolean => {
+  const sites = callSites(fn, 4);
+  return (
+    Array.isArray(sites) &&
+    sites.some((site) => (site as { getFunctionName?(): string | null }).getFunctionName?.() === 'makeAsyncRequest')
+  );
+};
 
 const unseenClose = (port: Port, type: string): boolean =>
   type === 'close' && port[kOp] === undefined && !(port.listenerCount?.('close') > 0);
@@ -324,7 +349,11 @@ function recordWorkers(s: RecordSession): void {
   const receive = workerThreads.receiveMessageOnPort;
   (workerThreads as any).receiveMessageOnPort = function receiveMessageOnPort(port: Port) {
     if (!(port instanceof workerThreads.MessagePort)) return receive(port); // Node's own error
-    if (askingLoaderHooks(receiveMessageOnPort)) return receive(port);
+    if (askingLoaderHooks(receiveMessageOnPort)) {
+      const answer = receive(port);
+      if (answer !== undefined) s.call(Api['loader.answer'], undefined, () => true);
+      return answer;
+    }
     let got: { message: unknown } | undefined;
     s.call(Api['port.receive'], [opOf(port)], () => (got = receive(port)) !== undefined);
     return got;
@@ -467,12 +496,62 @@ function replayWorkers(s: ReplaySession): void {
   };
   ownPorts(opOf);
 
+  // Node's module loader and its hooks thread (see askingLoaderHooks).
+  const loaderAnswers = s.header.loaderAnswers === true;
+  let loaderLock: Int32Array | null = null;
+  const kept = new Map<Port, unknown>();
+  {
+    const post = P.postMessage;
+    P.postMessage = function postMessage(this: Port, message: unknown) {
+      const lock = loaderLock === null ? loaderHooksLock(message) : null;
+      if (lock !== null) {
+        loaderLock = lock;
+        // Node makes that thread itself (not through worker_threads.Worker), in the recorded
+        // environment, in which rewind recorded: left to it, it recorded again, into the
+        // recording. It is told to run unrecorded instead (its own log is not replayed: a
+        // limit, see README). Node hands its own threads their workerData as an argument, not
+        // through worker_threads: the word goes in the environment data, which it sets first.
+        const m = message as { environmentData?: Map<unknown, unknown> };
+        m.environmentData = new Map(m.environmentData ?? []);
+        m.environmentData.set(WRAPPED, { off: true });
+      }
+      return post.apply(this, arguments);
+    };
+    const wake = () => {
+      original.Atomics.add(loaderLock!, 0, 1);
+      original.Atomics.notify(loaderLock!, 0);
+    };
+    s.onWait = (forTurn: boolean) => {
+      if (!loaderAnswers || kept.size === 0 || loaderLock === null) return;
+      // The loader was told "nothing yet": its answer's place has come, wake it to ask again.
+      if (!forTurn && s.nextCallIs(Api['loader.answer'])) return wake();
+      // Or the replay cannot go on without it (its module code makes the next turn's op, or
+      // asks for the next value): the loader takes it now, and what differs from the
+      // recording is reported there rather than both waiting for each other.
+      forceAnswers = true;
+      wake();
+    };
+  }
+  let forceAnswers = false;
+  const loaderAnswer = (port: Port, async: boolean): unknown => {
+    if (!loaderAnswers) return receive(port);
+    const answer = kept.get(port) ?? receive(port);
+    kept.delete(port);
+    if (answer === undefined) return undefined;
+    if (async && loaderLock !== null && !forceAnswers && !s.nextCallIs(Api['loader.answer'])) {
+      kept.set(port, answer); // too early: turns the recording ran before this answer come first
+      return undefined;
+    }
+    s.call(Api['loader.answer'], undefined, () => true);
+    return answer;
+  };
+
   // receiveMessageOnPort: a message if the recorded call found one, taken from those that
   // arrived (waiting for it if the sender, replayed, has not sent it yet), none if it found none.
   const receive = workerThreads.receiveMessageOnPort;
   (workerThreads as any).receiveMessageOnPort = function receiveMessageOnPort(port: Port) {
     if (!(port instanceof workerThreads.MessagePort)) return receive(port); // Node's own error
-    if (askingLoaderHooks(receiveMessageOnPort)) return receive(port);
+    if (askingLoaderHooks(receiveMessageOnPort)) return loaderAnswer(port, asyncLoaderRequest(receiveMessageOnPort));
     const state = opOf(port);
     if (!s.call(Api['port.receive'], [state.op], () => receive(port) !== undefined)) return undefined;
     s.passTurn(); // this thread's last output is written: the sender may write before it sends

@@ -301,6 +301,8 @@ export const Api = {
   // V8's code cache through vm (sources/code-cache.ts): [produced, rejected, bytes], and createCachedData()'s bytes
   'vm.cachedData': 442,
   'vm.createCachedData': 443,
+  // Node's module loader took an answer from its module.register() hooks thread (sources/workers.ts)
+  'loader.answer': 444,
   // Threads (loop: 340–379). A Value event before an output of a process with worker
   // threads: the output's place among all its threads' outputs (sources/workers.ts).
   'thread.outputOrder': 340,
@@ -419,6 +421,8 @@ export interface TraceHeader {
   httpConnections?: boolean;
   /** crypto's thread-pool jobs' completions are turns of the jobs, not of the public calls (sources/crypto-jobs.ts). */
   cryptoJobs?: boolean;
+  /** Where Node's module loader took each answer of its hooks thread is logged (sources/workers.ts). */
+  loaderAnswers?: boolean;
   stdio: { stdin: StdioInfo; stdout: StdioInfo; stderr: StdioInfo };
   /** The process was forked with an IPC channel (Node removes the variables that say so). */
   ipc?: { serialization: 'json' | 'advanced' };
