@@ -102,8 +102,8 @@ export abstract class ReplayDispatcher extends ReplayLog {
     return true;
   }
 
-  /** Registers a callback under its op id; the dispatcher runs it when the log says so. */
   /**
+   * Registers a callback under its op id; the dispatcher runs it when the log says so.
    * `context`: the async context the callback runs in (default: the one it is registered in;
    * a handle's reads and close run in the one the handle was made in, as in Node).
    */
@@ -145,6 +145,7 @@ export abstract class ReplayDispatcher extends ReplayLog {
   /** Runs op `id`'s callback, in the async context it was registered in, as the turn at hand. */
   private enter(id: number, op: ReplayOp, payload: unknown): void {
     const context = this.contexts.get(id);
+    if (context === undefined && this.hook === null) return op.fire(payload); // the common case: no closure
     if (context !== undefined && !op.repeat) this.contexts.delete(id);
     const fire = context === undefined ? () => op.fire(payload) : () => context(() => op.fire(payload));
     if (this.hook !== null) this.hook.turn(this.n, id, fire);
@@ -220,8 +221,9 @@ export abstract class ReplayDispatcher extends ReplayLog {
 
   /**
    * Called when the replay waits: for the program to ask for the next value (`forTurn`
-   * false), or for a turn whose op the program has not created yet. A source whose asker waits outside the event
-   * loop's turns (Node's module loader, for its hooks thread) may wake it here.
+   * false), or for a turn whose op the program has not created yet. A source whose asker
+   * waits outside the event loop's turns (Node's module loader, for its hooks thread) may
+   * wake it here.
    */
   onWait: ((forTurn: boolean) => void) | null = null;
 

@@ -290,13 +290,6 @@ function ownPorts(opOf: (port: Port) => unknown): void {
 }
 
 /**
- * A port the program never had closes: one end of a channel Node made and transferred (a
- * Worker's, to its thread) closes here as it goes. Its 'close' runs no JS of the program and
- * comes whenever the transfer completes, a race: not a turn, or it would take an op in
- * whatever order the race gives. A port of the program's has its op by then (made, started
- * or received in order), or a 'close' listener (it arrives as a turn, as ever).
- */
-/**
  * Node's module loader asks the thread that runs module.register() hooks (tsx, ts-node/esm,
  * tap) over a port per request, polled after an Atomics wait on a lock of its own. The hooks
  * thread really runs at replay and answers, so the polls themselves are Node's: replayed from
@@ -317,6 +310,13 @@ const asyncLoaderRequest = (fn: (...a: never[]) => unknown): boolean => {
   );
 };
 
+/**
+ * A port the program never had closes: one end of a channel Node made and transferred (a
+ * Worker's, to its thread) closes here as it goes. Its 'close' runs no JS of the program and
+ * comes whenever the transfer completes, a race: not a turn, or it would take an op in
+ * whatever order the race gives. A port of the program's has its op by then (made, started
+ * or received in order), or a 'close' listener (it arrives as a turn, as ever).
+ */
 const unseenClose = (port: Port, type: string): boolean =>
   type === 'close' && port[kOp] === undefined && !(port.listenerCount?.('close') > 0);
 
@@ -496,59 +496,10 @@ function replayWorkers(s: ReplaySession): void {
   };
   ownPorts(opOf);
 
-  // Node's module loader and its hooks thread (see askingLoaderHooks).
-  const loaderAnswers = s.header.loaderAnswers === true;
-  let loaderLock: Int32Array | null = null;
-  const kept = new Map<Port, unknown>();
-  {
-    const post = P.postMessage;
-    P.postMessage = function postMessage(this: Port, message: unknown) {
-      const lock = loaderLock === null ? loaderHooksLock(message) : null;
-      if (lock !== null) {
-        loaderLock = lock;
-        // Node makes that thread itself (not through worker_threads.Worker), in the recorded
-        // environment, in which rewind recorded: left to it, it recorded again, into the
-        // recording. It is told to run unrecorded instead (its own log is not replayed: a
-        // limit, see README). Node hands its own threads their workerData as an argument, not
-        // through worker_threads: the word goes in the environment data, which it sets first.
-        const m = message as { environmentData?: Map<unknown, unknown> };
-        m.environmentData = new Map(m.environmentData ?? []);
-        m.environmentData.set(WRAPPED, { off: true });
-      }
-      return post.apply(this, arguments);
-    };
-    const wake = () => {
-      original.Atomics.add(loaderLock!, 0, 1);
-      original.Atomics.notify(loaderLock!, 0);
-    };
-    s.onWait = (forTurn: boolean) => {
-      if (!loaderAnswers || kept.size === 0 || loaderLock === null) return;
-      // The loader was told "nothing yet": its answer's place has come, wake it to ask again.
-      if (!forTurn && s.nextCallIs(Api['loader.answer'])) return wake();
-      // Or the replay cannot go on without it (its module code makes the next turn's op, or
-      // asks for the next value): the loader takes it now, and what differs from the
-      // recording is reported there rather than both waiting for each other.
-      forceAnswers = true;
-      wake();
-    };
-  }
-  let forceAnswers = false;
-  const loaderAnswer = (port: Port, async: boolean): unknown => {
-    if (!loaderAnswers) return receive(port);
-    const answer = kept.get(port) ?? receive(port);
-    kept.delete(port);
-    if (answer === undefined) return undefined;
-    if (async && loaderLock !== null && !forceAnswers && !s.nextCallIs(Api['loader.answer'])) {
-      kept.set(port, answer); // too early: turns the recording ran before this answer come first
-      return undefined;
-    }
-    s.call(Api['loader.answer'], undefined, () => true);
-    return answer;
-  };
-
   // receiveMessageOnPort: a message if the recorded call found one, taken from those that
   // arrived (waiting for it if the sender, replayed, has not sent it yet), none if it found none.
   const receive = workerThreads.receiveMessageOnPort;
+  const loaderAnswer = replayLoaderAnswers(s, P, receive);
   (workerThreads as any).receiveMessageOnPort = function receiveMessageOnPort(port: Port) {
     if (!(port instanceof workerThreads.MessagePort)) return receive(port); // Node's own error
     if (askingLoaderHooks(receiveMessageOnPort)) return loaderAnswer(port, asyncLoaderRequest(receiveMessageOnPort));
@@ -602,6 +553,64 @@ function replayWorkers(s: ReplaySession): void {
     },
     mainLogOf(s.file.path),
   );
+}
+
+/**
+ * Replay: Node's module loader and its hooks thread (see askingLoaderHooks). Returns what
+ * the loader's poll of `port` gets (`async`: from an asynchronous request).
+ */
+function replayLoaderAnswers(
+  s: ReplaySession,
+  P: any,
+  receive: (port: Port) => unknown,
+): (port: Port, async: boolean) => unknown {
+  const loaderAnswers = s.header.loaderAnswers === true;
+  let loaderLock: Int32Array | null = null;
+  const kept = new Map<Port, unknown>();
+  let forceAnswers = false;
+  const post = P.postMessage;
+  P.postMessage = function postMessage(this: Port, message: unknown) {
+    const lock = loaderLock === null ? loaderHooksLock(message) : null;
+    if (lock !== null) {
+      loaderLock = lock;
+      // Node makes that thread itself (not through worker_threads.Worker), in the recorded
+      // environment, in which rewind recorded: left to it, it recorded again, into the
+      // recording. It is told to run unrecorded instead (its own log is not replayed: a
+      // limit, see README). Node hands its own threads their workerData as an argument, not
+      // through worker_threads: the word goes in the environment data, which it sets first.
+      const m = message as { environmentData?: Map<unknown, unknown> };
+      m.environmentData = new Map(m.environmentData ?? []);
+      m.environmentData.set(WRAPPED, { off: true });
+    }
+    return post.apply(this, arguments);
+  };
+  const wake = () => {
+    original.Atomics.add(loaderLock!, 0, 1);
+    original.Atomics.notify(loaderLock!, 0);
+  };
+  s.onWait = (forTurn: boolean) => {
+    if (!loaderAnswers || kept.size === 0 || loaderLock === null) return;
+    // The loader was told "nothing yet": its answer's place has come, wake it to ask again.
+    if (!forTurn && s.nextCallIs(Api['loader.answer'])) return wake();
+    // Or the replay cannot go on without it (its module code makes the next turn's op, or
+    // asks for the next value): the loader takes it now, and what differs from the
+    // recording is reported there rather than both waiting for each other.
+    forceAnswers = true;
+    wake();
+  };
+  const loaderAnswer = (port: Port, async: boolean): unknown => {
+    if (!loaderAnswers) return receive(port);
+    const answer = kept.get(port) ?? receive(port);
+    kept.delete(port);
+    if (answer === undefined) return undefined;
+    if (async && loaderLock !== null && !forceAnswers && !s.nextCallIs(Api['loader.answer'])) {
+      kept.set(port, answer); // too early: turns the recording ran before this answer come first
+      return undefined;
+    }
+    s.call(Api['loader.answer'], undefined, () => true);
+    return answer;
+  };
+  return loaderAnswer;
 }
 
 /**
