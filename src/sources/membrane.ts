@@ -341,14 +341,14 @@ export class Membrane {
     } finally {
       this.depth--;
     }
-    if (Array.isArray(w) && w[0] === 'W') {
-      for (const [i, bytes] of w[2] as [number, Uint8Array][]) bytesOf(args![i])?.set(bytes);
-      // Both modes: the program's object gets look-alikes, never the library's own values.
-      for (const [i, kv] of (w[3] ?? []) as [number, [string, Wire][]][])
-        for (const [k, x] of kv) define(args![i] as object, k, this.fromWire(x));
-      w = w[1];
-    }
-    return this.fromWire(w, newTarget);
+    if (!Array.isArray(w) || w[0] !== 'W') return this.fromWire(w, newTarget);
+    for (const [i, bytes] of w[2] as [number, Uint8Array][]) bytesOf(args![i])?.set(bytes);
+    // The result first, as recording wired it (a class is described with its first object).
+    const result = this.fromWire(w[1], newTarget);
+    // Both modes: the program's object gets look-alikes, never the library's own values.
+    for (const [i, kv] of (w[3] ?? []) as [number, [string, Wire][]][])
+      for (const [k, x] of kv) define(args![i] as object, k, this.fromWire(x));
+    return result;
   }
 
   private realOf(fake: unknown): any {
