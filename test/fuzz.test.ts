@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NODE, cleanupTempDirs, logsOf, rewind, tempDir } from './helpers.js';
 // A JavaScript module shared with scripts/fuzz.mjs (type-checked as JavaScript: tsconfig.test.json).
+import { EXIT } from '../src/exit-codes.js';
 import { COMMANDS, buildMutant, mutationArb, runInProcess, takeApart, writeMutant } from '../scripts/fuzz-mutants.mjs';
 
 afterAll(cleanupTempDirs);
@@ -39,7 +40,11 @@ describe('fuzzed recordings never crash rewind', { timeout: 120_000 }, () => {
         for (const cmd of COMMANDS) {
           const r = await runInProcess(cmd, work);
           if (r.outcome === 'internal') throw new Error(`${cmd}: ${r.message}`);
-          if (r.outcome === 'refused') expect(r.status, `${cmd}: ${r.message}`).toBe(65);
+          // Refused as unusable (65), or, a mutant being unsigned, as naming start-up code it
+          // would run (77: the trust refusal, which says so and how to go on).
+          if (r.outcome === 'refused' && r.status === EXIT.NOT_TRUSTED)
+            expect(r.message, cmd).toMatch(/would run code it names at start-up:[\s\S]*replay with --trust/);
+          else if (r.outcome === 'refused') expect(r.status, `${cmd}: ${r.message}`).toBe(EXIT.BAD_TRACE);
           seen[r.outcome as 'ok' | 'refused']++;
         }
       }),
