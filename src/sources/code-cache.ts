@@ -33,16 +33,21 @@ export const codeCacheSource: Source = {
   name: 'code-cache',
   install(s: Session) {
     const V = vm as any;
+    /** A script or function compiled with a cache asked for or given: V8's answer, from the log at replay. */
+    const answered = (target: any, options: unknown): void => {
+      if (!wantsCache(options)) return;
+      const filename = String((options as any).filename ?? '');
+      settle(
+        target,
+        s.call(Api['vm.cachedData'], [filename], () => outcomeOf(target)),
+      );
+    };
     const Real = vm.Script;
     const Script = {
       Script: class extends Real {
         constructor(code: string, options?: any) {
           super(code, options);
-          if (!wantsCache(options)) return;
-          settle(
-            this,
-            s.call(Api['vm.cachedData'], [String(options?.filename ?? '')], () => outcomeOf(this)),
-          );
+          answered(this, options);
         }
       },
     }.Script;
@@ -55,11 +60,7 @@ export const codeCacheSource: Source = {
     const compileFunction = V.compileFunction;
     V.compileFunction = function compileFunction_(this: unknown, code: string, params?: unknown, options?: any) {
       const fn = compileFunction.apply(this, arguments);
-      if (!wantsCache(options)) return fn;
-      settle(
-        fn,
-        s.call(Api['vm.cachedData'], [String(options?.filename ?? '')], () => outcomeOf(fn)),
-      );
+      answered(fn, options);
       return fn;
     };
     Object.defineProperty(V.compileFunction, 'name', { value: 'compileFunction' });
