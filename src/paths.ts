@@ -27,19 +27,99 @@ export const PRELOAD = path.join(DIST_PATH, 'preload.cjs');
 /** The ESM preload, for replays a debugger drives (its controller is ESM). */
 export const REGISTER_URL = pathToFileURL(path.join(DIST_PATH, 'register.js')).href;
 
+/** The NODE_OPTIONS token that loads rewind's preload: the CommonJS bundle, or with `esm` the ESM one. */
+const preloadFlag = (esm: boolean): string =>
+  esm ? `--import=${REGISTER_URL}` : `--require="${PRELOAD.replace(/(["\\])/g, '\\$1')}"`;
+
 /**
- * NODE_OPTIONS with rewind's preload — the CommonJS bundle, or with `esm` the ESM one —
- * and without a preload of this or another rewind copy (a recorded environment has one).
+ * NODE_OPTIONS with rewind's preload first, and without a preload of this or another rewind
+ * copy (a recorded environment has one). First: Node runs `--require` preloads in order, and
+ * what the program's own preloads do at start-up (an instrumentation's timers and ids, nyc's
+ * set-up) must run recorded.
  */
 export function withPreload(nodeOptions: string | undefined, esm = false): string {
-  const flag = esm ? `--import=${REGISTER_URL}` : `--require="${PRELOAD.replace(/(["\\])/g, '\\$1')}"`;
-  return [withoutPreload(nodeOptions), flag].filter(Boolean).join(' ');
+  return [preloadFlag(esm), withoutPreload(nodeOptions)].filter(Boolean).join(' ');
+}
+
+/**
+ * A replay's NODE_OPTIONS: rewind's preload where the recorded process had it, so that the
+ * program's own `--require` preloads run on the same side of it as when recorded (recordings
+ * made before it went first have it last). First if the recording names none.
+ */
+export function withPreloadAsRecorded(recorded: string | undefined, esm = false): string {
+  const tokens = (recorded ?? '').split(/\s+/).filter(Boolean);
+  const rest: string[] = [];
+  let at = -1;
+  for (let i = 0; i < tokens.length; i++) {
+    const n = rewindPreloadAt(tokens, i);
+    if (n === 0) {
+      rest.push(tokens[i]);
+      continue;
+    }
+    if (at < 0) at = rest.length;
+    i += n - 1;
+  }
+  rest.splice(Math.max(at, 0), 0, preloadFlag(esm));
+  return rest.join(' ');
+}
+
+/** A preload of rewind's as named after --import/--require: a path or URL of it, or the package's. */
+const isRewindPreload = (v: string): boolean =>
+  /[\\/](register\.js|preload\.cjs)"?$/.test(v) || /^"?rewind-replay\/register"?$/.test(v);
+
+/**
+ * The program's `--require` preloads that ran after rewind's when recorded: those in the
+ * recorded NODE_OPTIONS after it, then the command line's (Node runs NODE_OPTIONS' first).
+ * A replay under a debugger loads rewind as ESM (`--import`), which Node runs after every
+ * `--require`: it takes these off the command line and loads them itself once started
+ * (register.ts), in the same order, in the same place relative to rewind. NODE_OPTIONS keeps
+ * rewind's own token (the caller replaces it).
+ */
+export function requiresAfterPreload(
+  recorded: string | undefined,
+  execArgv: readonly string[],
+): { nodeOptions: string; execArgv: string[]; requires: string[] } {
+  const tokens = (recorded ?? '').split(/\s+/).filter(Boolean);
+  const at = tokens.findIndex((_, i) => rewindPreloadAt(tokens, i) > 0);
+  const requires: string[] = [];
+  const take = (list: readonly string[], from: number): string[] => {
+    const kept: string[] = [];
+    for (let i = 0; i < list.length; i++) {
+      const t = list[i];
+      const eq = /^(--require|-r)=(.*)$/s.exec(t);
+      const value = eq ? eq[2].replace(/^"(.*)"$/s, '$1') : (t === '--require' || t === '-r') && list[i + 1];
+      // rewind's own (rewind-replay/node-test, /vitest) stay: they leave the start to register.js.
+      if (i < from || !value || isRewindFile(value) || value.startsWith('rewind-replay/')) kept.push(t);
+      else {
+        requires.push(value);
+        if (!eq) i++;
+      }
+    }
+    return kept;
+  };
+  // Not in NODE_OPTIONS: rewind came from the command line (`--import rewind-replay/register`),
+  // where Node ran every --require before it; nothing moves.
+  if (at < 0) return { nodeOptions: tokens.join(' '), execArgv: [...execArgv], requires };
+  const nodeOptions = take(tokens, at + rewindPreloadAt(tokens, at)).join(' ');
+  return { nodeOptions, execArgv: take(execArgv, 0), requires };
 }
 
 /** NODE_OPTIONS without a preload of this or another rewind copy. */
 export function withoutPreload(nodeOptions: string | undefined): string {
   return (nodeOptions ?? '')
     .split(/\s+/)
-    .filter((t) => t && !/^--(import|require)="?\S*[\\/](register\.js|preload\.cjs)"?$/.test(t))
+    .filter((t) => t && !isPreloadToken(t))
     .join(' ');
+}
+
+/** A NODE_OPTIONS token loading a preload of this or another rewind copy. */
+const isPreloadToken = (t: string): boolean => /^--(import|require)="?\S*[\\/](register\.js|preload\.cjs)"?$/.test(t);
+/**
+ * How many of `tokens` from `i` name a preload of rewind's (0, 1 or 2: `--import X`), by its
+ * path, URL or package name: where rewind's preload was on a recorded command line.
+ */
+function rewindPreloadAt(tokens: readonly string[], i: number): number {
+  const t = tokens[i];
+  if (/^--(import|require)$/.test(t)) return isRewindPreload(tokens[i + 1] ?? '') ? 2 : 0;
+  return /^--(import|require)=/.test(t) && isRewindPreload(t.slice(t.indexOf('=') + 1)) ? 1 : 0;
 }

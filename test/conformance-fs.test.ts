@@ -5,6 +5,7 @@
 // nothing written, nothing deleted.
 import fs from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, describe, it } from 'vitest';
 import {
   cleanupTempDirs,
@@ -12,13 +13,34 @@ import {
   eventsOf,
   expectReplayMatches,
   fixture,
+  logsOf,
+  NODE,
   record,
   replay,
+  ROOT,
+  run,
   tempDir,
   type Expect,
+  type Recorded,
 } from './helpers.js';
 
 afterAll(cleanupTempDirs);
+
+/**
+ * Records `name` with the preload `first` ahead of rewind's. The CLI puts rewind's preload
+ * first; a program started with rewind's own --import (rewind-replay/register) has Node run
+ * every --require before it. Replayed through the log, where rewind's preload is put back in
+ * its recorded place.
+ */
+async function recordAfterPreload(name: string, first: string, cwd: string): Promise<Recorded> {
+  const out = path.join(tempDir('rewind-rec-'), 'rec');
+  const register = pathToFileURL(path.join(ROOT, 'dist', 'register.js')).href;
+  const r = await run(NODE, [fixture(name)], {
+    cwd,
+    env: { NODE_OPTIONS: `--require=${fixture(first)} --import=${register}`, REWIND_DIR: out },
+  });
+  return { ...r, dir: logsOf(out)[0] };
+}
 
 interface FsCase {
   fixture: string;
@@ -344,10 +366,7 @@ describe.concurrent('fs: record, change the disk, replay', () => {
     expect,
   }) => {
     const dir = tempDir('rewind-fs-');
-    const rec = await record('fs-future.cjs', [], {
-      cwd: dir,
-      env: { NODE_OPTIONS: `--require=${fixture('fs-future/new-binding-function.cjs')}` },
-    });
+    const rec = await recordAfterPreload('fs-future.cjs', 'fs-future/new-binding-function.cjs', dir);
     expect(rec.status, describeRun('record', rec)).toBe(0);
     expect(rec.stdout.toString()).toBe('start\ntouched\n');
     expect(rec.stderr.toString()).toMatch(/rewind: warning: the fs binding function futureTouch is not recorded/);
@@ -366,10 +385,7 @@ describe.concurrent('fs: record, change the disk, replay', () => {
   }) => {
     const dir = tempDir('rewind-fs-');
     put(dir, { 'in.txt': 'input one\n' });
-    const rec = await record('fs-early-readfile.cjs', [], {
-      cwd: dir,
-      env: { NODE_OPTIONS: `--require=${fixture('fs-future/early-readfile.cjs')}` },
-    });
+    const rec = await recordAfterPreload('fs-early-readfile.cjs', 'fs-future/early-readfile.cjs', dir);
     expect(rec.status, describeRun('record', rec)).toBe(0);
     expect(rec.stdout.toString()).toBe('start\ninput one\n');
     expect(rec.stderr.toString()).toMatch(

@@ -7,9 +7,11 @@ import {
   cleanupTempDirs,
   describeRun,
   expectReplayMatches,
+  fixture,
   record,
   recordAndReplay,
   replay,
+  rewind,
   runPlain,
   tempDir,
   type Expect,
@@ -140,6 +142,43 @@ describe.concurrent('record → replay: how the process ends', () => {
         });
         expect(p[c.varies!].equals(r.record[c.varies!]), `a plain run printed the same ${c.varies}`).toBe(false);
       }
+    });
+  }
+});
+
+describe.concurrent("the program's own --require preloads (NODE_OPTIONS) and exit wrappers", () => {
+  // instrument.cjs reads a clock and Math.random when loaded and wraps process.emit and
+  // reallyExit after rewind, as signal-exit does (nyc, foreground-child): its exit handler
+  // prints and writes a file after rewind's end record. Both used to escape the recording:
+  // the preload ran before rewind's, the handler after the log was closed (nyc's watchdog
+  // wrote its coverage file unrecorded, and its replay stopped there with exit 70).
+  for (const how of ['natural', 'exit', 'throw'] as const) {
+    it(`recorded and replayed, nothing written at replay (${how})`, async ({ expect }) => {
+      const out = path.join(tempDir('rewind-instrument-'), 'out.txt');
+      const env = {
+        NODE_OPTIONS: `--require ${fixture('preload-first/instrument.cjs')}`,
+        INSTRUMENT_OUT: out,
+      };
+      const rec = await record('preload-first/app.cjs', [how], { env });
+      const status = { natural: 0, exit: 3, throw: 1 }[how];
+      expect(rec.status, describeRun('record', rec)).toBe(status);
+      expect(rec.stdout.toString()).toMatch(
+        new RegExp(`^app: instrumented \\w+ at \\d+, now \\d+\ninstrument: exit ${status} after a while\n$`),
+      );
+      const written = fs.readFileSync(out, 'utf8');
+      expect(written).toMatch(new RegExp(`^\\w+ ${status} 0\\.\\d+\n$`));
+      fs.rmSync(out);
+
+      const rep = await replay(rec.dir);
+      expectReplayMatches(expect, { record: rec, replay: rep });
+      expect(fs.existsSync(out), 'the exit handler wrote its file at replay').toBe(false);
+      // Under a debugger's controller rewind loads as ESM, after every --require: the preload
+      // is taken off the command line and loaded by rewind, in its recorded place.
+      const ev = await rewind(['events', rec.dir]);
+      expect(ev.status, describeRun('events', ev)).toBe(0);
+      expect(ev.stdout.toString()).toMatch(/^1 .*Date\.now\(\) → \d+ +@ \S+instrument\.cjs:8:/);
+      expect(ev.stdout.toString()).toMatch(/\bend .*\n(.*\n)*.*fs\.writeFile .*out\.txt.* @ \S+instrument\.cjs:16:/);
+      expect(fs.existsSync(out)).toBe(false);
     });
   }
 });

@@ -9,7 +9,7 @@ import { Api, type EndInfo, type TraceHeader } from '../trace/format.js';
 import { TraceReader, type TraceEvent } from '../trace/reader.js';
 import { CliError, resolveRecording, type Recording } from './recordings.js';
 import { exitLike, runChild } from './record.js';
-import { withPreload, withoutPreload } from '../paths.js';
+import { requiresAfterPreload, withPreloadAsRecorded, withoutPreload } from '../paths.js';
 import { checkNative } from './native.js';
 import { printable } from '../shell.js';
 import { envWithoutEffects, reviewStartup, signedByMe, withoutEffects, type StartupReview } from '../session/trust.js';
@@ -139,15 +139,20 @@ export function replayCommand(
   // rewind's own steering variables come from this replay, never from the recording.
   for (const k of Object.keys(startEnv)) if (k.startsWith('REWIND_')) delete startEnv[k];
   checkNative(rec.trace, opts.allowNative ?? []);
-  const { args, cwd } = locateProgram(
-    h,
-    Boolean(opts.force),
-    withoutEffects(plan.trusted ? h.execArgv : plan.review.execArgv),
-  );
+  // Under a debugger rewind loads as ESM, after every --require: those that ran after it when
+  // recorded are loaded by it (register.ts).
+  const { nodeOptions, execArgv, requires } = opts.esm
+    ? requiresAfterPreload(startEnv.NODE_OPTIONS, withoutEffects(plan.trusted ? h.execArgv : plan.review.execArgv))
+    : {
+        nodeOptions: startEnv.NODE_OPTIONS,
+        execArgv: withoutEffects(plan.trusted ? h.execArgv : plan.review.execArgv),
+        requires: [],
+      };
+  const { args, cwd } = locateProgram(h, Boolean(opts.force), execArgv);
   const status = rec.index?.status;
   const env: NodeJS.ProcessEnv = {
     ...startEnv,
-    NODE_OPTIONS: withPreload(startEnv.NODE_OPTIONS, opts.esm),
+    NODE_OPTIONS: withPreloadAsRecorded(nodeOptions, opts.esm),
     [ENV.MODE]: 'replay',
     [ENV.TRACE]: rec.log,
     [ENV.SUMMARY]: (opts.summary ?? process.stderr.isTTY) ? '1' : '0',
@@ -157,6 +162,7 @@ export function replayCommand(
   if (opts.allowNative?.length) env[ENV.ALLOW_NATIVE] = opts.allowNative.join(',');
   else delete env[ENV.ALLOW_NATIVE];
   if (status) env[ENV.STATUS] = status.signal ? `signal:${status.signal}` : `code:${status.code}`;
+  if (requires.length) env[ENV.REQUIRES] = JSON.stringify(requires);
   if (process.env[ENV.KEEP_BYTES]) env[ENV.KEEP_BYTES] = process.env[ENV.KEEP_BYTES];
   return { args, cwd, env, stdin: replayStdin(h) };
 }

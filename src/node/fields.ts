@@ -54,6 +54,15 @@ export const timerCallback = (timer: object): unknown => (timer as { _onTimeout?
 /** net.Socket.prototype with the function its idle timer calls. */
 export const socketPrototype = net.Socket.prototype as unknown as { _onTimeout(): void };
 
+/**
+ * Loads `--require` preloads as Node does at start-up (Module._preloadModules: each required
+ * from a parent module with the id 'internal/preload' in the cwd, which some preloads look for,
+ * node-preload's among them).
+ */
+export function preloadModules(requests: string[]): void {
+  (Module as unknown as { _preloadModules(requests: string[]): void })._preloadModules(requests);
+}
+
 /** The code of `node -e`/`-p` (Node sets it before any preload runs); undefined for a script. */
 export const evalCode = (): string | undefined => (process as unknown as { _eval?: string })._eval;
 

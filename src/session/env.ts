@@ -27,6 +27,7 @@ export const ENV = {
   HOLD_WORKERS: 'REWIND_HOLD_WORKERS', // replay under rewind dap: "1" makes each worker started once the client attached wait for it
   SITES: 'REWIND_SITES', // replay: "1" reports every event's call site (rewind events)
   PROGRESS: 'REWIND_PROGRESS', // replay: "1" reports progress towards the stop
+  REQUIRES: 'REWIND_REQUIRES', // replay under a debugger: JSON list of the program's --require preloads rewind loads after starting (paths.ts requiresAfterPreload)
   KEEP_BYTES: 'REWIND_KEEP_BYTES', // replay: bytes of a log's events held in memory (default 64 MiB); the rest is read as the replay goes
   STATE: 'REWIND_STATE', // replay: "A,B", event numbers of two racing turns: the code each side ran is reported (rewind analyze)
 } as const;

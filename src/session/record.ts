@@ -1,5 +1,6 @@
 // RecordSession: the program runs for real; every nondeterministic result it receives and
 // every callback the event loop enters is appended to the trace.
+import { isMainThread } from 'node:worker_threads';
 import { Api, type EndInfo, type FailureInfo, type TraceHeader } from '../trace/format.js';
 import { signLog } from './trust.js';
 import { TraceWriter } from '../trace/writer.js';
@@ -196,12 +197,23 @@ export class RecordSession implements SessionApi {
     this.writer.flush();
   }
 
-  /** Writes the end record and closes the log; safe to call more than once. */
+  /**
+   * Writes the end record; safe to call more than once. The main thread's log stays open:
+   * rewind ends it from inside Node's 'exit' emit, and a program that wrapped process.emit or
+   * reallyExit after rewind did (signal-exit: nyc, foreground-child) runs its own exit
+   * handlers after that, whose calls and output are recorded after the end record, each
+   * written at once (the replay serves them the same way: replay.ts exited()). A worker
+   * thread's log closes: its parent finishes it otherwise (writer.ts share()).
+   */
   end(info: EndInfo): void {
     if (this.ended) return;
     this.ended = true;
     this.writer.end(info);
-    this.close();
+    if (!isMainThread) return this.close();
+    if (this.flushTimer) original.clearInterval(this.flushTimer);
+    this.flushTimer = null;
+    this.writer.flush();
+    this.writer.flushEach();
   }
 
   close(): void {

@@ -116,7 +116,22 @@ export abstract class ReplayLog {
   /** The program consumed the event at hand. */
   protected consumed(): void {
     this.n++;
+    if (this.afterEnd && this.c.pos >= this.c.end && !this.more()) this.complete();
     this.moved();
+  }
+
+  /**
+   * The end record is consumed and events follow it: what the program's own exit handlers,
+   * wrapped around rewind's, did (record.ts end()). The replay completes after the last.
+   */
+  protected afterEnd = false;
+  /** The end record is consumed. */
+  protected endPassed = false;
+
+  /** The log is consumed to its end, the end record passed: the replay is complete. */
+  protected complete(): void {
+    this.afterEnd = false;
+    this.finish();
   }
 
   /** The program moved past an event: the dispatcher may go on (replay-dispatcher.ts). */
@@ -141,6 +156,14 @@ export abstract class ReplayLog {
    */
   protected logEnded(actual: string): never {
     this.finish();
+    if (this.endPassed) {
+      writeStderr(
+        `rewind: divergence after the recorded process's end (event ${this.n}): there it did nothing more, but here ` +
+          `the program ${actual}. The replay stops instead of going on without the recording. If the recording was ` +
+          `made by an older rewind (which stopped recording at the end record), record it again.\n`,
+      );
+      return original.reallyExit(EXIT.DIVERGENCE);
+    }
     const why = this.file.truncated ?? 'the log has no end record';
     const [kind, value] = (this.options.recordedStatus ?? '').split(':');
     const killed = kind === 'signal' && value;

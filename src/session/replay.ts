@@ -3,6 +3,7 @@
 // turns, replay-values.ts serves values and checks calls and outputs; this file checks how
 // the run ends (its exit, uncaught failures, failed tests).
 import { describeEnd } from '../trace/describe.js';
+import type { EndInfo } from '../trace/format.js';
 import { original, writeStderr } from '../node/originals.js';
 import { ReplayValues } from './replay-values.js';
 import type { SessionApi } from './session.js';
@@ -37,11 +38,31 @@ export class ReplaySession extends ReplayValues implements SessionApi {
     if (!head) return this.logEnded(`exited with code ${code}`);
     if (head.kind !== 'end' || head.end!.code !== code) this.mismatch(this.exitedHow(code));
     this.skip();
-    this.finish();
-    if (this.options.summary) {
+    this.endPassed = true;
+    this.recordedEnd = head.end!;
+    // The program's own exit handlers, run after rewind's, recorded on (record.ts end()).
+    if (this.peek() !== null) this.afterEnd = true;
+    else this.complete();
+  }
+
+  private recordedEnd: EndInfo | null = null;
+
+  /**
+   * The process ends for good (reallyExit, which every exit wrapper calls last): events the
+   * program's exit handlers recorded after the end record and did not do here are a divergence.
+   * (A process ending naturally or on an uncaught error has no such last call: there a replay
+   * that does less than the recording after its end is not caught.)
+   */
+  leaving(code: number): void {
+    if (this.afterEnd) this.mismatch(this.exitedHow(code));
+  }
+
+  protected override complete(): void {
+    super.complete();
+    if (this.options.summary && this.recordedEnd) {
       writeStderr(
         `rewind: replay complete: ${this.n} of ${this.file.eventCount} events matched the recording, ` +
-          `${this.outputs} writes identical, ${describeEnd(head.end!)}\n`,
+          `${this.outputs} writes identical, ${describeEnd(this.recordedEnd)}\n`,
       );
     }
   }

@@ -247,6 +247,7 @@ function checkEnding(s: ReplaySession): void {
       exited = true;
       s.exited(exitCodeOf(code));
     }
+    s.leaving(exitCodeOf(code));
     return reallyExit.call(process, code);
   };
 }

@@ -466,6 +466,23 @@ export class TraceWriter {
     }
   }
 
+  /**
+   * The end record is written, but the program may still run code before its process ends
+   * (an 'exit' wrapper of its own around rewind's, as signal-exit's under nyc): that code
+   * records on, each event to disk at once, since no later flush comes.
+   */
+  flushEach(): void {
+    const self = this as unknown as Record<string, (...a: unknown[]) => unknown>;
+    for (const name of EVENT_METHODS) {
+      const method = self[name];
+      self[name] = function (this: TraceWriter, ...args: unknown[]) {
+        const r = method.apply(this, args);
+        this.flush();
+        return r;
+      };
+    }
+  }
+
   /** The parent took this log over (its process is ending): this thread records no more. */
   private unshare(): void {
     this.tail = null;
