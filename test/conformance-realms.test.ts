@@ -6,6 +6,7 @@ import {
   describeRun,
   expectReplayMatches,
   FIXTURES,
+  logsOf,
   NODE,
   record,
   recordAndReplay,
@@ -18,6 +19,7 @@ import {
 } from './helpers.js';
 import fs from 'node:fs';
 import path from 'node:path';
+import { TraceReader } from '../src/trace/reader.js';
 
 afterAll(cleanupTempDirs);
 
@@ -98,6 +100,7 @@ describe.concurrent('record → replay: vm contexts', () => {
     // poll that found nothing when recording hung the replay (tsx, ts-node/esm); the module
     // code an answer lets run must come in its recorded place among the timers' turns; and
     // the hooks thread, in the recorded environment, recorded again into the recording.
+    // Its log is finished by its process as it ends (it ended unfinished, its last events unwritten).
     const dir = path.join(tempDir('rewind-rec-'), 'rec');
     const args = ['--import', path.join(FIXTURES, 'hooks', 'register.mjs'), path.join(FIXTURES, 'hooks', 'main.mjs')];
     const rec: Recorded = { ...(await rewind(['record', '--out', dir, '--', NODE, ...args], { cwd: tempDir() })), dir };
@@ -105,6 +108,13 @@ describe.concurrent('record → replay: vm contexts', () => {
     expect(rec.stdout.toString().split('\n').sort().join('\n')).toBe(
       '\nimported a true\nimported b true\nimported c true\nimported d true\ntimer 2 true\ntimer 6\ntimer in-a-timer\nvalue 42',
     );
+    const hooksLog = logsOf(dir).find((l) => /-t\d+\.rwnd$/.test(l));
+    const events = [...TraceReader.events(TraceReader.open(hooksLog!))];
+    expect(events.at(-1)?.end, "the hooks thread's log is finished: its process ended it").toMatchObject({
+      via: 'terminated',
+    });
+    // Its hooks' last stat (of value.mjs) is in it.
+    expect(events.some((e) => JSON.stringify(e.call ?? null).includes('value.mjs'))).toBe(true);
     const files = fs.readdirSync(dir).sort();
     for (let i = 0; i < 3; i++)
       expectReplayMatches(expect, { record: rec, replay: await replay(dir, { timeoutMs: 60_000 }) });

@@ -79,6 +79,12 @@ export function debuggerClientAttached(): void {
 let startedUnderClient = false;
 export const workerStartedUnderClient = (): boolean => startedUnderClient;
 
+/**
+ * This thread is Node's module-hooks thread: its polls of its own ports (receiveMessageOnPort
+ * from node:internal/modules/esm/worker) are its own, recorded as any thread's, not the
+ * loader's asking it (askingLoaderHooks).
+ */
+let hooksThread = false;
 /** This thread is one Node made for itself (the module-hooks thread), told by a replay to run unrecorded. */
 let nodesOwnThread = false;
 export const isNodesOwnThread = (): boolean => nodesOwnThread;
@@ -89,7 +95,13 @@ export function unwrapWorkerData(): void {
   const internal = workerThreads.getEnvironmentData(WRAPPED) as Record<string, unknown> | undefined;
   if (internal !== undefined) {
     workerThreads.setEnvironmentData(WRAPPED, undefined);
+    // A replay of a recording older than hooksThreadLog: it runs unrecorded.
     nodesOwnThread = internal.off === true;
+    hooksThread = true;
+    // Recording: the tail its process finishes its log from, and where it says which thread it is.
+    if (internal.tail instanceof SharedArrayBuffer) ownTail = internal.tail;
+    if (internal.who instanceof SharedArrayBuffer)
+      original.Atomics.store(new Int32Array(internal.who), 0, workerThreads.threadId);
     return;
   }
   const data = workerThreads.workerData as Record<string, unknown> | null | undefined;
@@ -300,7 +312,7 @@ function ownPorts(opOf: (port: Port) => unknown): void {
  * loader is told "nothing yet") until the turns before it have run, then the loader is woken
  * through its lock. Concurrent requests' answers are matched in the order they are taken.
  */
-const askingLoaderHooks = (fn: (...a: never[]) => unknown): boolean => calledFromLoader(fn);
+const askingLoaderHooks = (fn: (...a: never[]) => unknown): boolean => !hooksThread && calledFromLoader(fn);
 /** The loader's request is an asynchronous one (a synchronous one blocks in Atomics.wait: never kept back). */
 const asyncLoaderRequest = (fn: (...a: never[]) => unknown): boolean => {
   const sites = callSites(fn, 4);
@@ -345,6 +357,35 @@ function recordWorkers(s: RecordSession): void {
   };
   ownPorts(opOf);
 
+  // Workers still running when this thread ends are stopped with it.
+  const live = new Map<unknown, () => void>();
+  process.on('exit', () => {
+    for (const finish of live.values()) finish();
+    live.clear();
+  });
+
+  // Node's module-hooks thread (module.register(): tsx, ts-node/esm, tap) is made by Node, not
+  // through worker_threads.Worker, and Node ends it with the process: it gets its log's tail in
+  // the environment data of the message that loads its script, and this thread finishes its
+  // log as the process ends, as for a worker still running (its log used to end unfinished,
+  // its last events unwritten).
+  const post = P.postMessage;
+  let hooksStarted = false;
+  P.postMessage = function postMessage(this: Port, message: unknown) {
+    if (!hooksStarted && loaderHooksLock(message) !== null) {
+      hooksStarted = true;
+      const tail = new SharedArrayBuffer(Tail.BYTES);
+      const who = new Int32Array(new SharedArrayBuffer(4));
+      withEnvironmentData(message, { tail, who: who.buffer });
+      live.set(who, () => {
+        const id = original.Atomics.load(who, 0);
+        const end = { code: null, signal: null, via: 'terminated' } as const;
+        if (id > 0) finishWorkerLog(tail, workerLog(mainLogOf(s.writer.path), id), end, true);
+      });
+    }
+    return post.apply(this, arguments);
+  };
+
   // receiveMessageOnPort takes a message now, if one is there yet: a race with the sender.
   const receive = workerThreads.receiveMessageOnPort;
   (workerThreads as any).receiveMessageOnPort = function receiveMessageOnPort(port: Port) {
@@ -358,13 +399,6 @@ function recordWorkers(s: RecordSession): void {
     s.call(Api['port.receive'], [opOf(port)], () => (got = receive(port)) !== undefined);
     return got;
   };
-
-  // Workers still running when this thread ends are stopped with it.
-  const live = new Map<any, () => void>();
-  process.on('exit', () => {
-    for (const finish of live.values()) finish();
-    live.clear();
-  });
 
   patchWorker(s, (worker, handle, tail) => {
     const op = s.newOp();
@@ -556,6 +590,17 @@ function replayWorkers(s: ReplaySession): void {
 }
 
 /**
+ * Hands `word` to the thread Node starts with `message` (its LOAD_SCRIPT message). Node hands
+ * its own threads their workerData as an argument, not through worker_threads: the word goes
+ * in the environment data, which the thread sets first (read by unwrapWorkerData).
+ */
+function withEnvironmentData(message: unknown, word: Record<string, unknown>): void {
+  const m = message as { environmentData?: Map<unknown, unknown> };
+  m.environmentData = new Map(m.environmentData ?? []);
+  m.environmentData.set(WRAPPED, word);
+}
+
+/**
  * Replay: Node's module loader and its hooks thread (see askingLoaderHooks). Returns what
  * the loader's poll of `port` gets (`async`: from an asynchronous request).
  */
@@ -574,13 +619,12 @@ function replayLoaderAnswers(
     if (lock !== null) {
       loaderLock = lock;
       // Node makes that thread itself (not through worker_threads.Worker), in the recorded
-      // environment, in which rewind recorded: left to it, it recorded again, into the
-      // recording. It is told to run unrecorded instead (its own log is not replayed: a
-      // limit, see README). Node hands its own threads their workerData as an argument, not
-      // through worker_threads: the word goes in the environment data, which it sets first.
-      const m = message as { environmentData?: Map<unknown, unknown> };
-      m.environmentData = new Map(m.environmentData ?? []);
-      m.environmentData.set(WRAPPED, { off: true });
+      // environment, in which rewind recorded: left to it, it would record again, into the
+      // recording. It is told to run unrecorded instead: its own log cannot be replayed yet,
+      // since it polls its port for the loader's requests through Node's internal
+      // receiveMessageOnPort (node:internal/modules/esm/worker), which rewind does not see,
+      // racing their 'message' events (a limit, see README).
+      withEnvironmentData(message, { off: true });
     }
     return post.apply(this, arguments);
   };
