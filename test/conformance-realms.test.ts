@@ -101,10 +101,22 @@ describe.concurrent('record → replay: vm contexts', () => {
     // code an answer lets run must come in its recorded place among the timers' turns; and
     // the hooks thread, in the recorded environment, recorded again into the recording.
     // Its log is finished by its process as it ends (it ended unfinished, its last events unwritten).
+    // At replay it runs live in a read-only world: its cache (kept as tsx keeps one) is
+    // neither written nor expired; it was, as the hooks thread ran live.
     const dir = path.join(tempDir('rewind-rec-'), 'rec');
+    const cache = tempDir('rewind-hooks-cache-');
+    const old = path.join(cache, 'old.js');
+    fs.writeFileSync(old, '// an old entry\n');
     const args = ['--import', path.join(FIXTURES, 'hooks', 'register.mjs'), path.join(FIXTURES, 'hooks', 'main.mjs')];
-    const rec: Recorded = { ...(await rewind(['record', '--out', dir, '--', NODE, ...args], { cwd: tempDir() })), dir };
+    const rec: Recorded = {
+      ...(await rewind(['record', '--out', dir, '--', NODE, ...args], { cwd: tempDir(), env: { HOOKS_CACHE: cache } })),
+      dir,
+    };
     expect(rec.status, describeRun('record', rec)).toBe(0);
+    const cached = ['a.js', 'b.js', 'c.js', 'd.js', 'in-a-timer.js'];
+    expect(fs.readdirSync(cache).sort(), 'the cache when recording').toEqual(cached);
+    for (const f of cached) fs.rmSync(path.join(cache, f));
+    fs.writeFileSync(old, '// an old entry\n');
     expect(rec.stdout.toString().split('\n').sort().join('\n')).toBe(
       '\nimported a true\nimported b true\nimported c true\nimported d true\ntimer 2 true\ntimer 6\ntimer in-a-timer\nvalue 42',
     );
@@ -119,6 +131,11 @@ describe.concurrent('record → replay: vm contexts', () => {
     for (let i = 0; i < 3; i++)
       expectReplayMatches(expect, { record: rec, replay: await replay(dir, { timeoutMs: 60_000 }) });
     expect(fs.readdirSync(dir).sort(), 'the replay wrote into the recording').toEqual(files);
+    expect(fs.readdirSync(cache), "the hooks' cache changed at replay").toEqual(['old.js']);
+    // On a machine without the cache directory: made for the hooks only, in appearance.
+    fs.rmSync(cache, { recursive: true });
+    expectReplayMatches(expect, { record: rec, replay: await replay(dir, { timeoutMs: 60_000 }) });
+    expect(fs.existsSync(cache), 'the replay made the cache directory').toBe(false);
   });
 
   it("code-cache.cjs: V8's code cache (produceCachedData, createCachedData, compileFunction) written to a file replays", async ({

@@ -7,6 +7,7 @@ import { isMainThread, threadId } from 'node:worker_threads';
 import { syncBuiltinESMExports } from 'node:module';
 import { EXIT } from '../exit-codes.js';
 import { evalCode, nodeLoaded } from '../node/fields.js';
+import { readOnlyWorld } from './read-only.js';
 import { Api, FORMAT_VERSION, type TraceHeader } from '../trace/format.js';
 import { createRequire } from 'node:module';
 import { TraceError, TraceReader, type TraceFile } from '../trace/reader.js';
@@ -128,8 +129,9 @@ export function start(attach?: (session: ReplaySession) => void): void {
   if (g[SESSION_KEY]) return;
   // Before anything else: the program's workerData is the program's, recorded or not.
   if (!isMainThread) unwrapWorkerData();
-  // Node's module-hooks thread at replay runs unrecorded (see sources/workers.ts).
-  if (isNodesOwnThread()) return;
+  // Node's module-hooks thread at replay runs unrecorded (see sources/workers.ts), in a
+  // world it cannot change.
+  if (isNodesOwnThread()) return readOnlyWorld();
   // A replayed thread is told so by its parent in workerData: its environment is the recorded one.
   const mode = workerReplayOf() ? 'replay' : (process.env[ENV.MODE] ?? 'record');
   if (mode === 'off') return;
