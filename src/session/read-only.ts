@@ -8,6 +8,7 @@
 // computes): a limit, in the README.
 import fs, { constants as fsConstants } from 'node:fs';
 import { bindings } from '../node/bindings.js';
+import { ENV } from './env.js';
 import { fsBinding } from '../sources/fs/binding.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -96,6 +97,9 @@ function isDirectory(path: unknown): boolean {
 
 /** Makes this thread's file system read-only and its connections refused. */
 export function readOnlyWorld(): void {
+  // Its environment is the recorded one, in which rewind records: a thread or Node process it
+  // starts would record again, into the recording. They run without rewind instead.
+  process.env[ENV.MODE] = 'off';
   const B = fsBinding() as any;
   if (B !== null) {
     for (const [name, syscall] of Object.entries(CHANGES)) {
