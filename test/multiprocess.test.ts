@@ -91,6 +91,18 @@ describe.concurrent('several processes and a worker thread', () => {
     expect(whole.stderr.toString()).toBe(rec.stderr.toString());
   });
 
+  it('-p PID means that process even where a program is named by the same number', async ({ expect }) => {
+    const rec = await record('mp/named-by-pid.cjs');
+    expect(rec.status, describeRun('record', rec)).toBe(0);
+    expect(rec.stdout.toString()).toBe('child of its parent true\nparent true\n');
+    const list = await ps(rec.dir);
+    const parent = list.find((p) => p.program === 'named-by-pid')!;
+    expect(list.find((p) => p.ppid === parent.pid)?.program).toBe(String(parent.pid));
+    const r = await replay(rec.dir, { flags: ['-p', String(parent.pid)] });
+    expect(r.status, describeRun('replay -p', r)).toBe(0);
+    expect(r.stdout.toString()).toBe(rec.stdout.toString());
+  });
+
   it('a worker thread records into its own log and replays with its process', async ({ expect }) => {
     const rec = await record('mp/worker-chat.mjs');
     expect(rec.status, describeRun('record', rec)).toBe(0);

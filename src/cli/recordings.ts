@@ -103,13 +103,13 @@ export function defaultProcess(all: RecordedProcess[]): RecordedProcess {
 /** `-p PID|NAME`: a pid, "pid/thread", a program name, or a log file name. */
 export function pickProcess(list: RecordedProcess[], which: string, dir: string): RecordedProcess {
   const [pidPart, threadPart] = which.split('/');
-  const matches = list.filter(
+  const byPid = list.filter(
     (p) =>
-      (String(p.pid) === pidPart &&
-        (threadPart === undefined ? p.threadId === 0 : String(p.threadId) === threadPart)) ||
-      path.basename(p.log) === which ||
-      p.name === which,
+      String(p.pid) === pidPart && (threadPart === undefined ? p.threadId === 0 : String(p.threadId) === threadPart),
   );
+  // A pid first: a program's name can be a number (`node -e CODE 2896` is named "2896").
+  if (byPid.length === 1) return byPid[0];
+  const matches = list.filter((p) => byPid.includes(p) || path.basename(p.log) === which || p.name === which);
   if (matches.length === 1) return matches[0];
   const known = printable(list.map((p) => `${p.pid}${p.threadId ? `/${p.threadId}` : ''} (${p.name})`).join(', '));
   if (matches.length === 0) {

@@ -303,7 +303,7 @@ async function runWorkload(w, env) {
     const problems = [];
     const replays = [];
     for (let i = 0; i < 2; i++) {
-      const r = await run([nodeBin, REWIND_BIN, 'replay', recDir], {
+      const r = await run([nodeBin, REWIND_BIN, 'replay', recDir, ...(w.replayArgs ?? [])], {
         cwd: replayCwd,
         env: runEnv,
         timeoutMs: replayTimeoutMs,
@@ -329,7 +329,8 @@ async function runWorkload(w, env) {
 
     // 5. Every other process alone (worker threads replay within their process; a package
     // manager's own process is recorded for its output only, which the program's replay prints).
-    for (const p of procs.filter((p) => p.thread === 0 && !p.default && p.replayable !== false)) {
+    // (With replayArgs the run's replay was another process's: the default one replays here too.)
+    for (const p of procs.filter((p) => p.thread === 0 && (w.replayArgs || !p.default) && p.replayable !== false)) {
       const r = await run([nodeBin, REWIND_BIN, 'replay', recDir, '-p', String(p.pid)], {
         cwd: replayCwd,
         env: runEnv,

@@ -5,6 +5,7 @@
 //   services (['redis', 'pg']), ports / udpPorts (names of env vars given free ports),
 //   setup(ctx) (before the plain run and before recording), command (argv; 'node' is the Node under test),
 //   expectStatus (default 0), changeWorld(ctx) (after recording), check(ctx) (after replay: a problem or null),
+//   replayArgs (for the replay of the whole run, e.g. ['-p', 'nyc'] when rewind would pick a failed child),
 //   timeoutMs (per process run), unavailable(plainRun, ctx) (a reason to skip: the workload cannot run on this machine).
 import { SUITES } from './suites.mjs';
 import { RUNNERS } from './runners.mjs';

@@ -67,6 +67,24 @@ export const SUITES = [
     ],
   },
   {
+    name: 'suite-nyc',
+    what: "the same spec under mocha with nyc's coverage: its --require preload in every process, signal-exit's exit handlers (they write the coverage after rewind's end record), its watchdog process",
+    fast: true,
+    packages: { nyc: '17.1.0', mocha: '10.8.2', 'json-schema-traverse': '1.0.0' },
+    outputs: ['.nyc_output', 'coverage'],
+    // The whole run: by default rewind replays the process that failed, nyc's watchdog
+    // (foreground-child's, whose -e code has a syntax error), replayed alone below.
+    replayArgs: ['-p', 'nyc'],
+    command: [
+      'node',
+      'node_modules/nyc/bin/nyc.js',
+      '--reporter=text',
+      'node',
+      'node_modules/mocha/bin/mocha.js',
+      'node_modules/json-schema-traverse/spec/*.spec.js',
+    ],
+  },
+  {
     name: 'suite-tape',
     what: "minimist's own tests (from its tarball) under tape",
     packages: { tape: '5.9.0', minimist: '1.2.8' },
