@@ -137,6 +137,45 @@ console.log(order.join(','));
     command: ['node', 'main.mjs'],
   },
   {
+    name: 'otel-express',
+    what: "OpenTelemetry's auto-instrumentation as a --require preload (every span's ids, its resource detectors' lookups) around an express 4 server and its client",
+    packages: { '@opentelemetry/api': '1.9.1', '@opentelemetry/auto-instrumentations-node': '0.81.2', express: '4.22.3' },
+    files: {
+      'otel.cjs': `process.env.OTEL_TRACES_EXPORTER = 'console';
+process.env.OTEL_METRICS_EXPORTER = 'none';
+process.env.OTEL_LOGS_EXPORTER = 'none';
+process.env.OTEL_SERVICE_NAME = 'eco';
+require('@opentelemetry/auto-instrumentations-node/register');
+`,
+      'app.cjs': `const express = require('express');
+const http = require('node:http');
+const { trace } = require('@opentelemetry/api');
+const app = express();
+app.get('/x', (req, res) => {
+  const span = trace.getActiveSpan();
+  res.json({ traced: Boolean(span), trace: span?.spanContext().traceId, at: Date.now() });
+});
+const server = app.listen(0, '127.0.0.1', async () => {
+  const port = server.address().port;
+  for (let i = 0; i < 3; i++) {
+    const body = await new Promise((res) =>
+      http.get('http://127.0.0.1:' + port + '/x', (r) => {
+        let d = '';
+        r.on('data', (c) => (d += c));
+        r.on('end', () => res(d));
+      }),
+    );
+    console.log(body);
+  }
+  server.close();
+  // The console exporter prints the spans when its batch is flushed at shutdown.
+  setTimeout(() => process.exit(0), 50);
+});
+`,
+    },
+    command: ['node', '--require', './otel.cjs', 'app.cjs'],
+  },
+  {
     name: 'piscina',
     what: 'piscina 4: a pool of worker threads computing hashes of random input',
     packages: { piscina: '4.9.2' },
