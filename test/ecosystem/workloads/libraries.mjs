@@ -139,7 +139,11 @@ console.log(order.join(','));
   {
     name: 'otel-express',
     what: "OpenTelemetry's auto-instrumentation as a --require preload (every span's ids, its resource detectors' lookups) around an express 4 server and its client",
-    packages: { '@opentelemetry/api': '1.9.1', '@opentelemetry/auto-instrumentations-node': '0.81.2', express: '4.22.3' },
+    packages: {
+      '@opentelemetry/api': '1.9.1',
+      '@opentelemetry/auto-instrumentations-node': '0.81.2',
+      express: '4.22.3',
+    },
     files: {
       'otel.cjs': `process.env.OTEL_TRACES_EXPORTER = 'console';
 process.env.OTEL_METRICS_EXPORTER = 'none';
