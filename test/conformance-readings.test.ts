@@ -63,6 +63,18 @@ describe.concurrent('record → replay: readings', () => {
     expect(p.stdout.equals(r.record.stdout)).toBe(false);
   });
 
+  it('perf-gc.cjs: a PerformanceObserver of garbage collections sees the recorded ones (V8 collects elsewhere at replay)', async ({
+    expect,
+  }) => {
+    // Found with OpenTelemetry's runtime metrics on Node 24: Node read each collection's
+    // times as V8 collected, which was logged there, and at replay no collection came.
+    const rec = await record('perf-gc.cjs');
+    expect(rec.status, describeRun('record', rec)).toBe(0);
+    const out = rec.stdout.toString();
+    expect(out).toMatch(/^\d+ deliveries, [1-9]\d* collections\n(gc\/\d+\/\d+\.\d{3}\/true\n)+"ok"\n$/);
+    for (let i = 0; i < 3; i++) expectReplayMatches(expect, { record: rec, replay: await replay(rec.dir) });
+  });
+
   it('uninitialized.cjs: Buffer.allocUnsafe(Slow) memory is zero-filled in both runs, so what leaks of it replays', async ({
     expect,
   }) => {

@@ -96,6 +96,37 @@ function entryList(entries: PerformanceEntry[]): PerformanceObserverEntryList {
   });
 }
 
+/**
+ * A 'gc' entry as logged: its place in its delivery, and its detail. Garbage collections
+ * happen when V8 decides, differently in each run: at replay the real ones are dropped and
+ * the recorded ones delivered in their turns (OpenTelemetry's runtime metrics observe them).
+ */
+type GcEntry = [index: number, startTime: number, duration: number, kind: unknown, flags: unknown];
+
+function gcEntries(list: PerformanceObserverEntryList): GcEntry[] {
+  const out: GcEntry[] = [];
+  list.getEntries().forEach((e, i) => {
+    if (e.entryType !== 'gc') return;
+    const detail = (e as PerformanceEntry & { detail?: { kind?: unknown; flags?: unknown } }).detail;
+    out.push([i, e.startTime, e.duration, detail?.kind ?? null, detail?.flags ?? null]);
+  });
+  return out;
+}
+
+/** A recorded 'gc' entry, as the program reads one (its times are not read from the log as others' are). */
+function gcEntry([, startTime, duration, kind, flags]: GcEntry): PerformanceEntry {
+  const detail = { kind, flags };
+  const json = { name: 'gc', entryType: 'gc', startTime, duration, detail };
+  return Object.create(PerformanceEntry.prototype, {
+    name: { value: 'gc', enumerable: true },
+    entryType: { value: 'gc', enumerable: true },
+    startTime: { value: startTime, enumerable: true },
+    duration: { value: duration, enumerable: true },
+    detail: { value: detail, enumerable: true },
+    toJSON: { value: () => ({ ...json, detail: { ...detail } }) },
+  });
+}
+
 function recordObservers(s: Session): void {
   const Real = perfHooks.PerformanceObserver;
   type Callback = (list: PerformanceObserverEntryList, observer: InstanceType<typeof Real>) => void;
@@ -108,9 +139,11 @@ function recordObservers(s: Session): void {
       let deliver: ((list: PerformanceObserverEntryList) => void) | null = null;
       /** Replay: entries Node delivered by itself, waiting for their recorded turn. */
       const collected: PerformanceEntry[] = [];
+      // Replay: the real collector's 'gc' entries are not the recorded ones (gcEntries).
+      const live = (e: PerformanceEntry) => !(s.mode === 'replay' && e.entryType === 'gc');
       super((list) => {
         if (deliver) deliver(list);
-        else collected.push(...list.getEntries());
+        else collected.push(...list.getEntries().filter(live));
       });
       const self = this as InstanceType<typeof Real>;
       s.async({
@@ -120,16 +153,25 @@ function recordObservers(s: Session): void {
         start(done) {
           deliver = (list) => done(list.getEntries().length, list);
         },
-        cb(count, list) {
+        cb(count, list, gc) {
           if (!list) {
-            const all = collected.splice(0).concat(self.takeRecords());
-            const entries = all.splice(0, count as number);
+            const recorded = (gc as GcEntry[] | undefined) ?? [];
+            const all = collected.splice(0).concat(self.takeRecords().filter(live));
+            const entries = all.splice(0, (count as number) - recorded.length);
             collected.push(...all);
+            for (const e of recorded) entries.splice(e[0], 0, gcEntry(e));
             list = entryList(entries);
           }
           callback.call(self, list as PerformanceObserverEntryList, self);
         },
-        codec: { encode: ([count]) => count, decode: (count) => [count] },
+        // The count, and each 'gc' entry's place and detail (the times are read as any entry's).
+        codec: {
+          encode: ([count, list]) => {
+            const gc = gcEntries(list as PerformanceObserverEntryList);
+            return gc.length ? [count, gc] : count;
+          },
+          decode: (v) => (Array.isArray(v) ? [v[0], undefined, v[1]] : [v]),
+        },
       });
     }
   }
@@ -274,7 +316,8 @@ function recordPerfHooks(s: Session): void {
       ...d,
       get(this: PerformanceEntry) {
         const type = this.entryType;
-        if (type === 'mark' || type === 'measure' || type === 'node') return get.call(this);
+        // A 'gc' entry's times come with it (gcEntries): Node reads them as V8 collects.
+        if (type === 'mark' || type === 'measure' || type === 'node' || type === 'gc') return get.call(this);
         let known = times.get(this);
         if (!known) {
           times.set(this, (known = {}));
