@@ -65,7 +65,11 @@ function watchLoads(): boolean {
  * `install` must only touch `id` and what is loaded already. Where loads cannot be watched,
  * the module is loaded now (`load`: by its public name).
  */
-export function whenLoaded(id: string, install: () => void, load = () => Module.createRequire(import.meta.url)(`node:${id}`)): void {
+export function whenLoaded(
+  id: string,
+  install: () => void,
+  load = () => Module.createRequire(import.meta.url)(`node:${id}`),
+): void {
   if (nodeLoaded(id)) return install();
   if (!watchLoads()) {
     load();

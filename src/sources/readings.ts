@@ -163,7 +163,12 @@ export const readingsSource: Source = {
     const startFlags = [...h.execArgv, ...splitNodeOptions(h.env.NODE_OPTIONS ?? '')];
     const switchedOn = Object.values(REPORT_SETTINGS).some((flag) => startFlags.includes(flag));
     if (switchedOn) recordReports(s, startFlags);
-    else whenLoaded('internal/process/report', () => recordReports(s, startFlags), () => process.report);
+    else
+      whenLoaded(
+        'internal/process/report',
+        () => recordReports(s, startFlags),
+        () => process.report,
+      );
 
     replace(
       process,

@@ -98,7 +98,11 @@ function install(s: Session): void {
     );
     return newDir(dir, path, options);
   });
-  whenLoaded('internal/fs/promises', () => installPromises(fs.promises as unknown as Table), () => fs.promises);
+  whenLoaded(
+    'internal/fs/promises',
+    () => installPromises(fs.promises as unknown as Table),
+    () => fs.promises,
+  );
 
   // ---- watchers -------------------------------------------------------------------------------------
   const realWatch = real.watch as Fn;
