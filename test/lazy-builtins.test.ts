@@ -1,5 +1,6 @@
 // Built-ins rewind patches when the program (or Node) loads them, not at start-up
-// (src/node/fields.ts whenLoaded): node:v8, process.report, node:fs/promises, node:sqlite.
+// (src/node/fields.ts whenLoaded): node:http, node:v8, process.report, node:fs/promises,
+// node:sqlite.
 // A program that never loads them does not pay for them; one that does is recorded and
 // replays byte for byte whichever way it reached them: CommonJS require, ESM static and
 // dynamic import, process.getBuiltinModule, or another built-in (or rewind) loading it first.
@@ -16,6 +17,7 @@ import {
   replay,
   run,
   runPlain,
+  sleep,
   tempDir,
   type Expect,
 } from './helpers.js';
@@ -85,6 +87,25 @@ describe.concurrent('built-ins patched as they load', () => {
       });
     }
   }
+
+  // The replay runs a second later at least: a Date header Node wrote itself would differ.
+  for (const how of ['require', 'dynamic', 'builtin', 'indirect']) {
+    it(`http reached by ${how}: its server's Date header and reads are the recording's`, async ({ expect }) => {
+      const rec = await record('lazy/http.cjs', [how]);
+      expect(rec.status, describeRun('record', rec)).toBe(0);
+      expect(rec.stdout.toString()).toMatch(/^200 hello \/a \w{3}, \d\d \w{3} \d{4} [\d:]{8} GMT\n$/);
+      await sleep(1100);
+      expectReplayMatches(expect, { record: rec, replay: await replay(rec.dir) });
+    });
+  }
+
+  it('http imported statically: the same', async ({ expect }) => {
+    const rec = await record('lazy/http-static.mjs');
+    expect(rec.status, describeRun('record', rec)).toBe(0);
+    expect(rec.stdout.toString()).toMatch(/^200 hello \/b \w{3}, /);
+    await sleep(1100);
+    expectReplayMatches(expect, { record: rec, replay: await replay(rec.dir) });
+  });
 
   it('named imports from an ESM static import are the patched functions', async ({ expect }) => {
     const dir = disk();

@@ -4,7 +4,7 @@
 import { createHook } from 'node:async_hooks';
 import Module from 'node:module';
 import net from 'node:net';
-import { http } from './http.js';
+import type * as Http from 'node:http';
 import { lookup } from './internals.js';
 
 /** process with its private fields. */
@@ -86,10 +86,18 @@ export const cjsLoader = Module as unknown as {
   prototype: Record<'load' | '_compile', (...a: unknown[]) => unknown>;
 };
 
-/** ServerResponse.prototype with the function that writes a response's head. */
-export const serverResponse = http.ServerResponse.prototype as unknown as {
-  _storeHeader(firstLine: string, headers: unknown): void;
-};
+/**
+ * A built-in's exports by id, for the internals of modules rewind does not load at start-up
+ * ('_http_server', once node:http loaded it): not an ESM import (see whenLoaded).
+ */
+export function builtinModule<T>(id: string): T {
+  const get = (process as { getBuiltinModule?(id: string): unknown }).getBuiltinModule;
+  return (get ? get(id) : Module.createRequire(import.meta.url)(id)) as T;
+}
+
+/** ServerResponse.prototype with the function that writes a response's head (once node:http is loaded). */
+export const serverResponse = (): { _storeHeader(firstLine: string, headers: unknown): void } =>
+  builtinModule<typeof Http>('_http_server').ServerResponse.prototype as never;
 
 /** A response's head as Node builds it before writing it (OutgoingMessage#_header). */
 export const responseHead = {
@@ -177,16 +185,23 @@ export function checkFields(): void {
     () => nodeProcess.reallyExit,
   );
   fn('Module._load', 'calls of unsupported Node modules (reported)', () => cjsLoader._load);
-  lookup('OutgoingMessage#_header', "HTTP responses' Date header (from the session's clock)", () =>
-    Object.hasOwn(new http.OutgoingMessage(), '_header') ? true : null,
-  );
   fn('Module.prototype.load', "telling the module loader's reads from the program's", () => cjsLoader.prototype.load);
   fn(
     'Module.prototype._compile',
     "telling the module loader's reads from the program's",
     () => cjsLoader.prototype._compile,
   );
-  fn('ServerResponse.prototype._storeHeader', 'the Date header of HTTP responses', () => serverResponse._storeHeader);
   fn('net.Socket.prototype._onTimeout', 'socket idle timeouts (socket.setTimeout)', () => socketPrototype._onTimeout);
   nodeLoaded('internal/test_runner/test');
+}
+
+/** Checks the fields of node:http's responses (when node:http loads: see sources/http.ts); whether all are there. */
+export function checkHttpFields(): boolean {
+  const head = lookup('OutgoingMessage#_header', "HTTP responses' Date header (from the session's clock)", () =>
+    Object.hasOwn(new (builtinModule<typeof Http>('_http_outgoing').OutgoingMessage)(), '_header') ? true : null,
+  );
+  const store = lookup('ServerResponse.prototype._storeHeader', 'the Date header of HTTP responses', () =>
+    typeof serverResponse()._storeHeader === 'function' ? true : null,
+  );
+  return head !== null && store !== null;
 }
