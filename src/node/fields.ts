@@ -62,8 +62,11 @@ function watchLoads(): boolean {
 /**
  * Runs `install` when Node loads the built-in `id`, before the program can use it (now, if
  * it is loaded): a source whose module the program never loads costs nothing at start-up.
- * `install` must only touch `id` and what is loaded already. Where loads cannot be watched,
- * the module is loaded now (`load`: by its public name).
+ * `install` must only touch `id` and what is loaded already, and needs no
+ * syncBuiltinESMExports: Node makes a built-in's ESM namespace after this load (one loaded
+ * at start-up is installed now, before start() syncs them all). Calling it from here would
+ * read every built-in's getters (process.stdin...) in the middle of another module's load.
+ * Where loads cannot be watched, the module is loaded now (`load`: by its public name).
  */
 export function whenLoaded(
   id: string,

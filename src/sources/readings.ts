@@ -12,7 +12,7 @@
 // file name and prints Node's two lines); the reports Node writes by itself on an uncaught
 // exception, a fatal error or a signal are named as unrecorded, and are switched off at
 // replay (the program still reads the settings it made).
-import { createRequire, syncBuiltinESMExports } from 'node:module';
+import { createRequire } from 'node:module';
 import type V8 from 'node:v8';
 import { whenLoaded } from '../node/fields.js';
 import { Api } from '../trace/format.js';
@@ -135,7 +135,6 @@ export const readingsSource: Source = {
     whenLoaded('v8', () => {
       const v8 = createRequire(import.meta.url)('node:v8') as typeof V8;
       for (const [name, api] of Object.entries(V8_QUERIES)) replace(v8, name, query(api));
-      syncBuiltinESMExports();
     });
 
     const rss = process.memoryUsage.rss;

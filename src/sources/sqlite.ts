@@ -6,7 +6,7 @@
 // iterator the program gets is a look-alike: while recording it forwards to the real one
 // and logs each result; at replay the database file is never opened and every answer
 // comes from the log.
-import { createRequire, isBuiltin, syncBuiltinESMExports } from 'node:module';
+import { createRequire, isBuiltin } from 'node:module';
 import { whenLoaded } from '../node/fields.js';
 import type { Session, Source } from '../session/session.js';
 import { Api } from '../trace/format.js';
@@ -37,5 +37,4 @@ function wrapSqlite(s: Session, mod: Record<string, unknown>): void {
     const d = Object.getOwnPropertyDescriptor(mod, k);
     if (d && 'value' in d && d.writable) mod[k] = fakes[k];
   }
-  syncBuiltinESMExports();
 }

@@ -7,7 +7,6 @@
 // directory handle belongs to another binding, dir.ts) and the watchers (libuv handles,
 // watch.ts). Module loading is exempt (loader.ts).
 import fs from 'node:fs';
-import { syncBuiltinESMExports } from 'node:module';
 import { nodeLoaded, whenLoaded } from '../../node/fields.js';
 import type { Session, Source } from '../../session/session.js';
 import { Api } from '../../trace/format.js';
@@ -165,8 +164,6 @@ function installPromises(P: Table): void {
     if (guard.depth > 0) return realWatchP.call(this, filename, options);
     return watchIterator(realWatchP, filename, options);
   });
-  // An ESM namespace of node:fs/promises made before now sees these.
-  syncBuiltinESMExports();
 }
 
 export const fsSource: Source = {
