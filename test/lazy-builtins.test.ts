@@ -12,6 +12,7 @@ import {
   describeRun,
   eventsOf,
   expectReplayMatches,
+  fixture,
   NODE,
   record,
   replay,
@@ -105,6 +106,22 @@ describe.concurrent('built-ins patched as they load', () => {
     expect(rec.stdout.toString()).toMatch(/^200 hello \/b \w{3}, /);
     await sleep(1100);
     expectReplayMatches(expect, { record: rec, replay: await replay(rec.dir) });
+  });
+
+  it('where loads cannot be watched (an earlier preload took the list), the modules load at start-up, recorded all the same', async ({
+    expect,
+  }) => {
+    const env = { NODE_OPTIONS: `--require ${fixture('lazy/taken-list.cjs')}` };
+    const early = await record('lazy/loaded.cjs', [], { env });
+    expect(early.status, describeRun('record', early)).toBe(0);
+    expect(early.stdout.toString()).toMatch(/^at start \[.*"v8".*"internal\/fs\/promises".*\]\n/);
+    const dir = disk();
+    const rec = await record('lazy/lazy.cjs', ['fs/promises', 'require', dir], { env });
+    expect(rec.status, describeRun('record', rec)).toBe(0);
+    expect(rec.stdout.toString()).toContain('entries a.txt,b.txt\nread "recorded"\n');
+    changeDisk(dir);
+    expectReplayMatches(expect, { record: rec, replay: await replay(rec.dir) });
+    expect((await eventsOf(rec.dir)).map((e) => e.api)).toContain('fs.opendir');
   });
 
   it('named imports from an ESM static import are the patched functions', async ({ expect }) => {

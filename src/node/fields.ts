@@ -17,11 +17,14 @@ export const nodeProcess = process as unknown as {
 
 /** Whether Node has loaded the internal module `id` (e.g. 'internal/test_runner/test') so far. */
 export function nodeLoaded(id: string): boolean {
-  const list = lookup('process.moduleLoadList', "what Node loaded before rewind (readFile's context, node:test)", () =>
-    Array.isArray(nodeProcess.moduleLoadList) ? nodeProcess.moduleLoadList : null,
-  );
+  const list = loadList();
   return list !== null && list.includes(`NativeModule ${id}`);
 }
+
+const loadList = (): string[] | null =>
+  lookup('process.moduleLoadList', "what Node loaded before rewind (readFile's context, node:test)", () =>
+    Array.isArray(nodeProcess.moduleLoadList) ? nodeProcess.moduleLoadList : null,
+  );
 
 /** Installs waiting for their built-in to load, by id ('v8', 'internal/fs/promises'). */
 const waiting = new Map<string, (() => void)[]>();
@@ -37,12 +40,9 @@ let watching: boolean | undefined;
  */
 function watchLoads(): boolean {
   if (watching !== undefined) return watching;
-  const list = lookup('process.moduleLoadList', 'installing sources when the program loads their Node module', () =>
-    Array.isArray(nodeProcess.moduleLoadList) && Object.getPrototypeOf(nodeProcess.moduleLoadList) === Array.prototype
-      ? nodeProcess.moduleLoadList
-      : null,
-  );
-  if (list === null) return (watching = false);
+  // Without it (or with another prototype there) the modules are loaded now: nothing is lost.
+  const list = loadList();
+  if (list === null || Object.getPrototypeOf(list) !== Array.prototype) return (watching = false);
   const loaded = new Proxy(Array.prototype, {
     set(target, key, value, receiver) {
       const stored = Reflect.set(target, key, value, receiver);
