@@ -4,14 +4,16 @@
 import { bindingNamed, bindings } from './bindings.js';
 import { checkFields } from './fields.js';
 import { lookup, missingInternals, type MissingInternal } from './internals.js';
-import { checkMessagePort, ipcChannel, kOutHeaders, kSocketTimeout, kTimerAsyncId } from './symbols.js';
+import { checkMessagePort, ipcChannel, kSocketTimeout, kTimerAsyncId } from './symbols.js';
 
-/** Looks every internal up (once per process) and returns what is missing. */
+/**
+ * Looks every internal up (once per process) and returns what is missing. node:http's are
+ * looked up when it loads (sources/http.ts), not loaded for this.
+ */
 export function checkInternals(): readonly MissingInternal[] {
   bindings();
   bindingNamed('fs');
   bindingNamed('udp_wrap');
-  kOutHeaders();
   kSocketTimeout();
   kTimerAsyncId();
   checkMessagePort();

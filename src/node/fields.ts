@@ -4,7 +4,7 @@
 import { createHook } from 'node:async_hooks';
 import Module from 'node:module';
 import net from 'node:net';
-import { http } from './http.js';
+import type * as Http from 'node:http';
 import { lookup } from './internals.js';
 
 /** process with its private fields. */
@@ -17,10 +17,70 @@ export const nodeProcess = process as unknown as {
 
 /** Whether Node has loaded the internal module `id` (e.g. 'internal/test_runner/test') so far. */
 export function nodeLoaded(id: string): boolean {
-  const list = lookup('process.moduleLoadList', "what Node loaded before rewind (readFile's context, node:test)", () =>
+  const list = loadList();
+  return list !== null && list.includes(`NativeModule ${id}`);
+}
+
+const loadList = (): string[] | null =>
+  lookup('process.moduleLoadList', "what Node loaded before rewind (readFile's context, node:test)", () =>
     Array.isArray(nodeProcess.moduleLoadList) ? nodeProcess.moduleLoadList : null,
   );
-  return list !== null && list.includes(`NativeModule ${id}`);
+
+/** Installs waiting for their built-in to load, by id ('v8', 'internal/fs/promises'). */
+const waiting = new Map<string, (() => void)[]>();
+let watching: boolean | undefined;
+
+/**
+ * Node notes each built-in it loads in process.moduleLoadList ('NativeModule v8'), pushed
+ * once the module's body has run and its exports are complete, before whoever asked gets
+ * them: CommonJS require, ESM import (whose namespace is built after), getBuiltinModule,
+ * and one built-in loading another (https loading http) alike. Its push (a primordial)
+ * stores each entry with [[Set]], which for a new index asks the array's prototype: a
+ * Proxy there sees every load. Checked on Node 20.20, 22.23, 24.21.
+ */
+function watchLoads(): boolean {
+  if (watching !== undefined) return watching;
+  // Without it (or with another prototype there) the modules are loaded now: nothing is lost.
+  const list = loadList();
+  if (list === null || Object.getPrototypeOf(list) !== Array.prototype) return (watching = false);
+  const loaded = new Proxy(Array.prototype, {
+    set(target, key, value, receiver) {
+      const stored = Reflect.set(target, key, value, receiver);
+      if (typeof value === 'string' && value.startsWith('NativeModule ')) {
+        const installs = waiting.get(value.slice(13));
+        if (installs) {
+          waiting.delete(value.slice(13));
+          for (const install of installs) install();
+        }
+      }
+      return stored;
+    },
+  });
+  return (watching = Reflect.setPrototypeOf(list, loaded));
+}
+
+/**
+ * Runs `install` when Node loads the built-in `id`, before the program can use it (now, if
+ * it is loaded): a source whose module the program never loads costs nothing at start-up.
+ * `install` must only touch `id` and what is loaded already, and needs no
+ * syncBuiltinESMExports: Node makes a built-in's ESM namespace after this load (one loaded
+ * at start-up is installed now, before start() syncs them all). Calling it from here would
+ * read every built-in's getters (process.stdin...) in the middle of another module's load.
+ * Where loads cannot be watched, the module is loaded now (`load`: by its public name).
+ */
+export function whenLoaded(
+  id: string,
+  install: () => void,
+  load = () => Module.createRequire(import.meta.url)(`node:${id}`),
+): void {
+  if (nodeLoaded(id)) return install();
+  if (!watchLoads()) {
+    load();
+    return install();
+  }
+  const installs = waiting.get(id);
+  if (installs) installs.push(install);
+  else waiting.set(id, [install]);
 }
 
 /** The CommonJS loader's private functions (Module._load; Module.prototype.load, _compile). */
@@ -29,10 +89,18 @@ export const cjsLoader = Module as unknown as {
   prototype: Record<'load' | '_compile', (...a: unknown[]) => unknown>;
 };
 
-/** ServerResponse.prototype with the function that writes a response's head. */
-export const serverResponse = http.ServerResponse.prototype as unknown as {
-  _storeHeader(firstLine: string, headers: unknown): void;
-};
+/**
+ * A built-in's exports by id, for the internals of modules rewind does not load at start-up
+ * ('_http_server', once node:http loaded it): not an ESM import (see whenLoaded).
+ */
+export function builtinModule<T>(id: string): T {
+  const get = (process as { getBuiltinModule?(id: string): unknown }).getBuiltinModule;
+  return (get ? get(id) : Module.createRequire(import.meta.url)(id)) as T;
+}
+
+/** ServerResponse.prototype with the function that writes a response's head (once node:http is loaded). */
+export const serverResponse = (): { _storeHeader(firstLine: string, headers: unknown): void } =>
+  builtinModule<typeof Http>('_http_server').ServerResponse.prototype as never;
 
 /** A response's head as Node builds it before writing it (OutgoingMessage#_header). */
 export const responseHead = {
@@ -129,16 +197,23 @@ export function checkFields(): void {
     () => nodeProcess.reallyExit,
   );
   fn('Module._load', 'calls of unsupported Node modules (reported)', () => cjsLoader._load);
-  lookup('OutgoingMessage#_header', "HTTP responses' Date header (from the session's clock)", () =>
-    Object.hasOwn(new http.OutgoingMessage(), '_header') ? true : null,
-  );
   fn('Module.prototype.load', "telling the module loader's reads from the program's", () => cjsLoader.prototype.load);
   fn(
     'Module.prototype._compile',
     "telling the module loader's reads from the program's",
     () => cjsLoader.prototype._compile,
   );
-  fn('ServerResponse.prototype._storeHeader', 'the Date header of HTTP responses', () => serverResponse._storeHeader);
   fn('net.Socket.prototype._onTimeout', 'socket idle timeouts (socket.setTimeout)', () => socketPrototype._onTimeout);
   nodeLoaded('internal/test_runner/test');
+}
+
+/** Checks the fields of node:http's responses (when node:http loads: see sources/http.ts); whether all are there. */
+export function checkHttpFields(): boolean {
+  const head = lookup('OutgoingMessage#_header', "HTTP responses' Date header (from the session's clock)", () =>
+    Object.hasOwn(new (builtinModule<typeof Http>('_http_outgoing').OutgoingMessage)(), '_header') ? true : null,
+  );
+  const store = lookup('ServerResponse.prototype._storeHeader', 'the Date header of HTTP responses', () =>
+    typeof serverResponse()._storeHeader === 'function' ? true : null,
+  );
+  return head !== null && store !== null;
 }

@@ -89,6 +89,15 @@ export function binding(name: string): any {
 let parserClass: unknown;
 
 /**
+ * Whether httpParserClass() can find the class, told without loading node:http (which most
+ * programs never load): where process.getBuiltinModule is (Node 20.16+), _http_common has
+ * it on every Node rewind supports; if it does not, the sources say so when it loads.
+ */
+export function httpParserReachable(): boolean {
+  return typeof (process as { getBuiltinModule?: unknown }).getBuiltinModule === 'function';
+}
+
+/**
  * Node's HTTPParser class (the `_http_common` module's, the one its http server uses;
  * process.binding('http_parser') is gone on Node 24), or null. Its consume(), unconsume()
  * and getCurrentBuffer() are taken over by sources/streams.ts (a server's connections are

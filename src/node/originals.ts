@@ -43,6 +43,7 @@ export const original = {
     lstatSync: own(fs.lstatSync),
     readdirSync: own(fs.readdirSync),
     rmSync: own(fs.rmSync),
+    unlinkSync: own(fs.unlinkSync),
     rmdirSync: own(fs.rmdirSync),
     ftruncateSync: own(fs.ftruncateSync),
   },

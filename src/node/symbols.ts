@@ -5,7 +5,8 @@
 // that renamed one is reported before anything is recorded. Checked on Node 20.20, 22.23, 24.21.
 import net from 'node:net';
 import { MessagePort } from 'node:worker_threads';
-import { http } from './http.js';
+import type * as Http from 'node:http';
+import { builtinModule } from './fields.js';
 import { lookup } from './internals.js';
 
 /** The symbol on `obj` whose description is `description`, if any (no lookup is noted). */
@@ -20,11 +21,11 @@ function probed(name: string, affects: string, probe: () => object, description:
     found === undefined ? (found = lookup(name, affects, () => symbolOn(probe(), description) as symbol)) : found;
 }
 
-/** OutgoingMessage's header list (http.ts reads whether the program set a Date header). */
+/** OutgoingMessage's header list (http.ts reads whether the program set a Date header), once node:http loaded. */
 export const kOutHeaders = probed(
   "OutgoingMessage's kOutHeaders symbol",
   "the Date header of HTTP responses (the recorded clock's)",
-  () => new http.OutgoingMessage(),
+  () => new (builtinModule<typeof Http>('_http_outgoing').OutgoingMessage)(),
   'kOutHeaders',
 );
 

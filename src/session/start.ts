@@ -67,7 +67,7 @@ import { readSchedule, ScheduleChaos } from './schedule.js';
 import { REWIND_VERSION } from '../version.js';
 import { checkInternals } from '../node/check.js';
 import { isatty } from '../node/bindings.js';
-import { describeMissing, httpParserClass } from '../node/internals.js';
+import { describeMissing, httpParserReachable } from '../node/internals.js';
 
 /**
  * Order matters: process restores inputs before anything reads them; stdio claims the
@@ -438,7 +438,7 @@ function buildHeader(chaos: Chaos | null): TraceHeader {
   if (isMainThread) header.titleCapacity = titleCapacity();
   const worker = clusterWorkerId();
   if (worker !== null) header.clusterWorker = worker;
-  if (httpParserClass() !== null) header.httpConsume = header.httpConnections = true;
+  if (httpParserReachable()) header.httpConsume = header.httpConnections = true;
   header.cryptoJobs = true;
   header.loaderAnswers = true;
   if (chaos) {

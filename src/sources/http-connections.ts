@@ -7,11 +7,12 @@
 // numbered in the order the program's servers initialized them, the same in both runs.
 //
 // The periodic check runs on a timer Node's http server module made with the timers it took
-// when it loaded, before rewind's: once the server listens, the timer is made again with the
-// session's, so that each check is a turn of the log.
+// when it loaded: if that was before rewind's (node:http loaded by an earlier preload), once
+// the server listens, the timer is made again with the session's, so that each check is a
+// turn of the log.
 import net from 'node:net';
 import timers from 'node:timers';
-import { timerCallback, timerDelay } from '../node/fields.js';
+import { nodeLoaded, timerCallback, timerDelay, whenLoaded } from '../node/fields.js';
 import { httpParserClass } from '../node/internals.js';
 import { original } from '../node/originals.js';
 import { symbolOn } from '../node/symbols.js';
@@ -26,43 +27,54 @@ const QUERIES = ['all', 'idle', 'active', 'expired'];
 export const httpConnectionsSource: Source = {
   name: 'http-connections',
   install(s: Session) {
-    const Parser = httpParserClass();
-    // Recordings made before rewind logged these queries replay them natively, as recorded.
-    if (Parser === null || (s.mode === 'replay' && s.header.httpConnections !== true)) return;
-    const proto = Parser.prototype as { initialize: (...args: unknown[]) => unknown };
-    const initialize = proto.initialize;
-    const number = new WeakMap<object, number>();
-    // A parser is pooled and initialized again for another connection: one entry per parser.
-    const parsers = new Map<number, WeakRef<object>>();
-    let last = 0;
-    let listPrototype: object | null = null;
-    const codec: ResultCodec<object[]> = {
-      encode: (list) => list.map((p) => number.get(p) ?? 0),
-      decode: (ns) =>
-        (ns as number[]).map(
-          (n) =>
-            parsers.get(n)?.deref() ??
-            replaying(s).mismatch(`an http server's connection #${n}, which this replay does not have`),
-        ),
-    };
-    proto.initialize = function (this: object, ...args: unknown[]) {
-      const r = initialize.apply(this, args);
-      const list = args[4];
-      if (typeof list !== 'object' || list === null) return r;
-      const old = number.get(this);
-      if (old !== undefined) parsers.delete(old);
-      number.set(this, ++last);
-      parsers.set(last, new WeakRef(this));
-      const lp = Object.getPrototypeOf(list) as Record<string, Query>;
-      if (listPrototype === null) {
-        listPrototype = lp;
-        for (const q of QUERIES) if (typeof lp[q] === 'function') lp[q] = recordedQuery(s, q, lp[q], codec);
-      }
-      return r;
-    };
-    checkOnSessionTimer(s, net.Server.prototype);
+    // Recordings made before rewind logged these queries replay them natively, as recorded;
+    // a Node whose parser rewind cannot reach records them so (see httpParserReachable).
+    if (s.header.httpConnections !== true) return;
+    // node:http loaded after rewind (as it mostly is: not at start-up) makes its servers' check
+    // timers with the session's timers already.
+    if (nodeLoaded('_http_server')) checkOnSessionTimer(s, net.Server.prototype);
+    // When node:http loads its parser.
+    whenLoaded('_http_common', () => {
+      const Parser = httpParserClass();
+      if (Parser !== null) numberParsers(s, Parser);
+    });
   },
 };
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function numberParsers(s: Session, Parser: any): void {
+  const proto = Parser.prototype as { initialize: (...args: unknown[]) => unknown };
+  const initialize = proto.initialize;
+  const number = new WeakMap<object, number>();
+  // A parser is pooled and initialized again for another connection: one entry per parser.
+  const parsers = new Map<number, WeakRef<object>>();
+  let last = 0;
+  let listPrototype: object | null = null;
+  const codec: ResultCodec<object[]> = {
+    encode: (list) => list.map((p) => number.get(p) ?? 0),
+    decode: (ns) =>
+      (ns as number[]).map(
+        (n) =>
+          parsers.get(n)?.deref() ??
+          replaying(s).mismatch(`an http server's connection #${n}, which this replay does not have`),
+      ),
+  };
+  proto.initialize = function (this: object, ...args: unknown[]) {
+    const r = initialize.apply(this, args);
+    const list = args[4];
+    if (typeof list !== 'object' || list === null) return r;
+    const old = number.get(this);
+    if (old !== undefined) parsers.delete(old);
+    number.set(this, ++last);
+    parsers.set(last, new WeakRef(this));
+    const lp = Object.getPrototypeOf(list) as Record<string, Query>;
+    if (listPrototype === null) {
+      listPrototype = lp;
+      for (const q of QUERIES) if (typeof lp[q] === 'function') lp[q] = recordedQuery(s, q, lp[q], codec);
+    }
+    return r;
+  };
+}
 
 /** Where http.Server keeps its check's timer (found on a listening server). */
 const CHECK_TIMER = 'http.server.connectionsCheckingInterval';

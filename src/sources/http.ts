@@ -3,7 +3,8 @@
 // private copy of Date, cached for a second on a private timer). Where Node added it,
 // rewind swaps its value, in place, for the time the log holds for the turn in progress —
 // no clock reading to log per response — so the header block keeps Node's own layout.
-import { responseHead, serverResponse } from '../node/fields.js';
+import { checkHttpFields, responseHead, serverResponse, whenLoaded } from '../node/fields.js';
+import { missingInternals } from '../node/internals.js';
 import { kOutHeaders as outHeaders } from '../node/symbols.js';
 import type { Session, Source } from '../session/session.js';
 import { original } from '../node/originals.js';
@@ -54,27 +55,40 @@ function utcNow(s: Session): string {
 export const httpSource: Source = {
   name: 'http',
   install(s: Session) {
-    const proto = serverResponse;
-    const storeHeader = proto._storeHeader;
-    const kOutHeaders = outHeaders();
-    proto._storeHeader = function _storeHeader(this: any, firstLine: string, headers: Headers) {
-      const result = storeHeader.call(this, firstLine, headers);
-      if (this.sendDate) {
-        // Node added "Date: <29 characters>\r\n" after the program's headers (unless the
-        // program set one): the only line that starts so (no header value holds a line
-        // break), followed only by the few lines Node adds itself, so it is looked for near
-        // the end first. Swap in the session's.
-        const h = responseHead.get(this);
-        let at = h.indexOf('\r\nDate: ', h.length - DATE_NEAR_END);
-        if (at < 0) at = h.indexOf('\r\nDate: ');
-        // Recording, Node's clock and the turn's time mostly name the same second: nothing
-        // to swap, and no need to ask whether that line is Node's.
-        const date = utcNow(s);
-        if (at >= 0 && !h.startsWith(date, at + 8) && !hasDate(headers, kOutHeaders ? this[kOutHeaders] : undefined)) {
-          responseHead.set(this, h.slice(0, at + 8) + date + h.slice(at + 8 + DATE_LENGTH));
-        }
-      }
-      return result;
-    };
+    // When node:http loads its server (never, for most programs: not at start-up).
+    whenLoaded('_http_server', () => patchDate(s));
   },
 };
+
+function patchDate(s: Session): void {
+  const before = missingInternals().length;
+  const found = checkHttpFields();
+  const kOutHeaders = outHeaders();
+  // The start-up check did not look these up (node:http was not loaded): said now, in the log
+  // too. Without them responses keep Node's Date, which a replay's write checks tell apart.
+  for (const m of missingInternals().slice(before)) {
+    s.unsupported(m.affects, `Node does not let rewind reach ${m.name}: ${m.why}`);
+  }
+  if (!found) return;
+  const proto = serverResponse();
+  const storeHeader = proto._storeHeader;
+  proto._storeHeader = function _storeHeader(this: any, firstLine: string, headers: Headers) {
+    const result = storeHeader.call(this, firstLine, headers);
+    if (this.sendDate) {
+      // Node added "Date: <29 characters>\r\n" after the program's headers (unless the
+      // program set one): the only line that starts so (no header value holds a line
+      // break), followed only by the few lines Node adds itself, so it is looked for near
+      // the end first. Swap in the session's.
+      const h = responseHead.get(this);
+      let at = h.indexOf('\r\nDate: ', h.length - DATE_NEAR_END);
+      if (at < 0) at = h.indexOf('\r\nDate: ');
+      // Recording, Node's clock and the turn's time mostly name the same second: nothing
+      // to swap, and no need to ask whether that line is Node's.
+      const date = utcNow(s);
+      if (at >= 0 && !h.startsWith(date, at + 8) && !hasDate(headers, kOutHeaders ? this[kOutHeaders] : undefined)) {
+        responseHead.set(this, h.slice(0, at + 8) + date + h.slice(at + 8 + DATE_LENGTH));
+      }
+    }
+    return result;
+  };
+}

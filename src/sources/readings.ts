@@ -12,7 +12,9 @@
 // file name and prints Node's two lines); the reports Node writes by itself on an uncaught
 // exception, a fatal error or a signal are named as unrecorded, and are switched off at
 // replay (the program still reads the settings it made).
-import v8 from 'node:v8';
+import { createRequire } from 'node:module';
+import type V8 from 'node:v8';
+import { whenLoaded } from '../node/fields.js';
 import { Api } from '../trace/format.js';
 import { decodeValue, encodeValue } from '../trace/values.js';
 import { writeStderr } from '../node/originals.js';
@@ -29,8 +31,11 @@ const asDouble = (n: number): number => {
   f64[0] = n;
   return f64[0];
 };
+// node:v8's serialize, loaded when a reading is first logged: not at start-up (see whenLoaded).
+let v8: typeof V8 | undefined;
+const serialize = (v: unknown): Buffer => (v8 ??= createRequire(import.meta.url)('node:v8') as typeof V8).serialize(v);
 /** A whole number V8 holds as a double (a non-integer always is one). */
-const heldAsDouble = (n: number): boolean => Number.isInteger(n) && v8.serialize(n)[2] === 0x4e; // 'N'
+const heldAsDouble = (n: number): boolean => Number.isInteger(n) && serialize(n)[2] === 0x4e; // 'N'
 
 type Path = (string | number)[];
 
@@ -54,7 +59,7 @@ export const numbersAsRecorded: ResultCodec<unknown> = {
     doublePaths(v, [], paths);
     // Node fills some arrays made with new Array(n) (getHeapSpaceStatistics): V8
     // serializes those as sparse; the log's decoder makes packed ones.
-    const holey = Array.isArray(v) && v8.serialize(v)[2] === 0x61; // 'a'
+    const holey = Array.isArray(v) && serialize(v)[2] === 0x61; // 'a'
     return paths.length || holey ? [encodeValue(v), paths, holey] : [encodeValue(v)];
   },
   decode(data) {
@@ -125,7 +130,12 @@ export const readingsSource: Source = {
         return s.call(api, undefined, () => real.call(this), numbersAsRecorded);
       };
     for (const [name, api] of Object.entries(PROCESS_QUERIES)) replace(process, name, query(api));
-    for (const [name, api] of Object.entries(V8_QUERIES)) replace(v8, name, query(api));
+    // node:v8 and process.report's module are patched as they load (when the program first
+    // asks for them), not loaded for it at start-up.
+    whenLoaded('v8', () => {
+      const v8 = createRequire(import.meta.url)('node:v8') as typeof V8;
+      for (const [name, api] of Object.entries(V8_QUERIES)) replace(v8, name, query(api));
+    });
 
     const rss = process.memoryUsage.rss;
     const memoryUsage = replace(process, 'memoryUsage', query(Api['process.memoryUsage']))!;
@@ -147,7 +157,17 @@ export const readingsSource: Source = {
         },
     );
 
-    recordReports(s);
+    // Started with a report switched on, Node may write one without the program asking: named now.
+    const h = s.header;
+    const startFlags = [...h.execArgv, ...splitNodeOptions(h.env.NODE_OPTIONS ?? '')];
+    const switchedOn = Object.values(REPORT_SETTINGS).some((flag) => startFlags.includes(flag));
+    if (switchedOn) recordReports(s, startFlags);
+    else
+      whenLoaded(
+        'internal/process/report',
+        () => recordReports(s, startFlags),
+        () => process.report,
+      );
 
     replace(
       process,
@@ -173,7 +193,7 @@ const REPORT_SETTINGS = {
   reportOnFatalError: '--report-on-fatalerror',
 } as const;
 
-function recordReports(s: Session): void {
+function recordReports(s: Session, startFlags: string[]): void {
   const report = process.report as (NodeJS.ProcessReport & Record<string, unknown>) | undefined;
   if (!report) return;
   replace(
@@ -205,8 +225,6 @@ function recordReports(s: Session): void {
         return file;
       },
   );
-  const h = s.header;
-  const startFlags = [...h.execArgv, ...splitNodeOptions(h.env.NODE_OPTIONS ?? '')];
   for (const [name, flag] of Object.entries(REPORT_SETTINGS)) {
     const d = Object.getOwnPropertyDescriptor(report, name);
     if (!d?.get || !d.set || !d.configurable) continue;

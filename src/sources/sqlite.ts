@@ -1,10 +1,13 @@
 // node:sqlite (Node 22.5+): Node's built-in SQLite, native code reached without dlopen.
-// Its exports are put behind the membrane (membrane.ts) as rewind starts, in both modes
-// alike (the module is built in: its shape is the Node binary's, and looking at it does no
-// I/O). Limit: Node 22's experimental warning comes at the first use, not at the import. Every DatabaseSync, StatementSync and iterator the program gets is a look-alike:
-// while recording it forwards to the real one and logs each result; at replay the
-// database file is never opened and every answer comes from the log.
-import { createRequire, syncBuiltinESMExports } from 'node:module';
+// Its exports are put behind the membrane (membrane.ts) as the program (or Node) loads it,
+// in both modes alike (the module is built in: its shape is the Node binary's, and looking
+// at it does no I/O): a program that never loads it pays nothing for it, and Node 22's
+// experimental warning comes where Node gives it. Every DatabaseSync, StatementSync and
+// iterator the program gets is a look-alike: while recording it forwards to the real one
+// and logs each result; at replay the database file is never opened and every answer
+// comes from the log.
+import { createRequire, isBuiltin } from 'node:module';
+import { whenLoaded } from '../node/fields.js';
 import type { Session, Source } from '../session/session.js';
 import { Api } from '../trace/format.js';
 import { nextLibrary } from './addons.js';
@@ -12,46 +15,26 @@ import { Membrane } from './membrane.js';
 
 const require = createRequire(import.meta.url);
 
-/**
- * node:sqlite, loaded by rewind, and the warning Node 22 gives as it loads ("SQLite is an
- * experimental feature"): held back, so that a program that never uses SQLite does not
- * print it, and given when the program first uses the module.
- */
-function builtinSqlite(): { mod: Record<string, unknown>; warning: unknown[] | null } | null {
-  const emitWarning = process.emitWarning;
-  let warning: unknown[] | null = null;
-  process.emitWarning = ((...args: unknown[]) => {
-    warning = args;
-  }) as typeof process.emitWarning;
-  try {
-    // 22.5 to 22.12 need --experimental-sqlite: without it there is nothing to record.
-    return { mod: require('node:sqlite') as Record<string, unknown>, warning };
-  } catch {
-    return null;
-  } finally {
-    process.emitWarning = emitWarning;
-  }
-}
-
 export const sqliteSource: Source = {
   name: 'sqlite',
   install(s: Session) {
-    const loaded = builtinSqlite();
-    if (!loaded) return;
-    const { mod, warning } = loaded;
-    let used = false;
-    // The first use is an event: `rewind info` lists node:sqlite among the native libraries.
-    const m = new Membrane(s, { label: 'node:sqlite' }, nextLibrary(), () => {
-      if (used) return;
-      used = true;
-      if (warning) process.emitWarning(...(warning as Parameters<typeof process.emitWarning>));
-      s.call(Api['sqlite.load'], null, () => 0);
-    });
-    const fakes = m.open(m.wrapExports({ ...mod })) as Record<string, unknown>;
-    for (const k of Object.keys(fakes)) {
-      const d = Object.getOwnPropertyDescriptor(mod, k);
-      if (d && 'value' in d && d.writable) mod[k] = fakes[k];
-    }
-    syncBuiltinESMExports();
+    // Node 20, and 22.5 to 22.12 without --experimental-sqlite: nothing to record.
+    if (!isBuiltin('node:sqlite')) return;
+    whenLoaded('sqlite', () => wrapSqlite(s, require('node:sqlite') as Record<string, unknown>));
   },
 };
+
+function wrapSqlite(s: Session, mod: Record<string, unknown>): void {
+  let used = false;
+  // The first use is an event: `rewind info` lists node:sqlite among the native libraries.
+  const m = new Membrane(s, { label: 'node:sqlite' }, nextLibrary(), () => {
+    if (used) return;
+    used = true;
+    s.call(Api['sqlite.load'], null, () => 0);
+  });
+  const fakes = m.open(m.wrapExports({ ...mod })) as Record<string, unknown>;
+  for (const k of Object.keys(fakes)) {
+    const d = Object.getOwnPropertyDescriptor(mod, k);
+    if (d && 'value' in d && d.writable) mod[k] = fakes[k];
+  }
+}

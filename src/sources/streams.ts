@@ -21,6 +21,7 @@ import type { RecordSession } from '../session/record.js';
 import type { ReplaySession } from '../session/replay.js';
 import { currentSession, type Session, type Source } from '../session/session.js';
 import { httpParserClass } from '../node/internals.js';
+import { whenLoaded } from '../node/fields.js';
 import { Api, Tag } from '../trace/format.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -719,9 +720,19 @@ export const streamsSource: Source = {
       replayClose(s, b);
       replayCounters([b.TCP.prototype, b.Pipe.prototype, b.TTY.prototype]);
     }
-    const parser = s.header.httpConsume === true ? httpParserClass() : null;
-    consuming = parser !== null;
-    if (parser) consumedReads(parser, s.mode === 'record' && s.chaos === null ? adoptReads(b) : null);
+    // Node's HTTP parser is taken over when node:http loads it (not at start-up); until then no
+    // parser can consume a stream.
+    consuming = s.header.httpConsume === true;
+    if (consuming) {
+      const adopt = s.mode === 'record' && s.chaos === null ? adoptReads(b) : null;
+      whenLoaded('_http_common', () => {
+        const parser = httpParserClass();
+        if (parser) return consumedReads(parser, adopt);
+        // Not where the header said (another Node): parsers read through 'data' events.
+        consuming = false;
+        Object.defineProperty(b.StreamPrototype, '_consumed', { value: true, writable: true, configurable: true });
+      });
+    }
     patchStreamMethods(s, b, b.StreamPrototype);
     // A forked child's IPC channel was opened, and started reading, before the preload
     // ran (which runs before the event loop first turns: nothing was read yet).

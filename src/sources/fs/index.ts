@@ -7,7 +7,7 @@
 // directory handle belongs to another binding, dir.ts) and the watchers (libuv handles,
 // watch.ts). Module loading is exempt (loader.ts).
 import fs from 'node:fs';
-import { nodeLoaded } from '../../node/fields.js';
+import { nodeLoaded, whenLoaded } from '../../node/fields.js';
 import type { Session, Source } from '../../session/session.js';
 import { Api } from '../../trace/format.js';
 import { installBinding } from './calls.js';
@@ -35,11 +35,24 @@ function replace(obj: Table, name: string, wrapper: Fn): void {
 
 const isFn = (x: unknown): x is Fn => typeof x === 'function';
 
+// The Dir itself is rebuilt from the path: the log only says the directory opened.
+const dirCodec = {
+  encode: ([err]: Results) => (err ? [encodeValue(err)] : [null]),
+  decode: (p: unknown) => {
+    const [err] = p as [unknown];
+    return err ? [decodeValue(err)] : [null, null];
+  },
+};
+
+/** fs's getters that load a module of their own, which rewind does not need. */
+const LOADS_MODULES = new Set(['promises', 'ReadStream', 'WriteStream', 'FileReadStream', 'FileWriteStream']);
+
 function install(s: Session): void {
   const F = fs as unknown as Table;
-  const P = fs.promises as unknown as Table;
-  const real: Table = { ...F };
-  const realP: Table = { ...P };
+  // Not read here: these getters would load node:fs/promises, readline, the watchers and fs
+  // streams (0.7 ms) for every program. fs.promises is patched when it loads.
+  const real: Table = {};
+  for (const k of Object.keys(F)) if (!LOADS_MODULES.has(k)) real[k] = F[k];
 
   installLoaderExemption();
   installBinding(s);
@@ -57,15 +70,6 @@ function install(s: Session): void {
   });
 
   // ---- directories -------------------------------------------------------------------------------
-
-  // The Dir itself is rebuilt from the path: the log only says the directory opened.
-  const dirCodec = {
-    encode: ([err]: Results) => (err ? [encodeValue(err)] : [null]),
-    decode: (p: unknown) => {
-      const [err] = p as [unknown];
-      return err ? [decodeValue(err)] : [null, null];
-    },
-  };
   const opendir = real.opendir as Fn;
   replace(F, 'opendir', function (this: unknown, path: unknown, options?: unknown, cb?: unknown) {
     const callback = isFn(options) ? options : cb;
@@ -94,28 +98,17 @@ function install(s: Session): void {
     );
     return newDir(dir, path, options);
   });
-  const opendirP = realP.opendir as Fn;
-  replace(P, 'opendir', function (this: unknown, path: unknown, options?: unknown) {
-    if (guard.depth > 0) return opendirP.call(this, path, options);
-    return promiseCall<fs.Dir | null>(
-      Api['fs.opendir'],
-      summary('promise', [path, options]),
-      'fs.promises.opendir()',
-      () => opendirP.call(this, path, options),
-      dirCodec,
-    ).then((dir) => newDir(dir, path, options));
-  });
+  whenLoaded(
+    'internal/fs/promises',
+    () => installPromises(fs.promises as unknown as Table),
+    () => fs.promises,
+  );
 
   // ---- watchers -------------------------------------------------------------------------------------
   const realWatch = real.watch as Fn;
   replace(F, 'watch', function (this: unknown, filename: unknown, options?: unknown, listener?: unknown) {
     if (guard.depth > 0) return nestedWatch(realWatch, [...arguments]);
     return watch(realWatch, filename, options, listener);
-  });
-  const realWatchP = realP.watch as Fn;
-  replace(P, 'watch', function (this: unknown, filename: unknown, options?: unknown) {
-    if (guard.depth > 0) return realWatchP.call(this, filename, options);
-    return watchIterator(realWatchP, filename, options);
   });
   const statWatching = { watchFile: real.watchFile as Fn, unwatchFile: real.unwatchFile as Fn };
   replace(F, 'watchFile', function (this: unknown, filename: unknown, options?: unknown, listener?: unknown) {
@@ -150,6 +143,27 @@ function install(s: Session): void {
       return openAsBlob.apply(this, args);
     });
   }
+}
+
+/** fs.promises' opendir and watch, as fs's: installed when node:fs/promises loads. */
+function installPromises(P: Table): void {
+  const realP: Table = { ...P };
+  const opendirP = realP.opendir as Fn;
+  replace(P, 'opendir', function (this: unknown, path: unknown, options?: unknown) {
+    if (guard.depth > 0) return opendirP.call(this, path, options);
+    return promiseCall<fs.Dir | null>(
+      Api['fs.opendir'],
+      summary('promise', [path, options]),
+      'fs.promises.opendir()',
+      () => opendirP.call(this, path, options),
+      dirCodec,
+    ).then((dir) => newDir(dir, path, options));
+  });
+  const realWatchP = realP.watch as Fn;
+  replace(P, 'watch', function (this: unknown, filename: unknown, options?: unknown) {
+    if (guard.depth > 0) return realWatchP.call(this, filename, options);
+    return watchIterator(realWatchP, filename, options);
+  });
 }
 
 export const fsSource: Source = {
