@@ -5,7 +5,6 @@
 // nothing written, nothing deleted.
 import fs from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { afterAll, describe, it } from 'vitest';
 import {
   cleanupTempDirs,
@@ -13,34 +12,14 @@ import {
   eventsOf,
   expectReplayMatches,
   fixture,
-  logsOf,
-  NODE,
   record,
+  recordAfterPreload,
   replay,
-  ROOT,
-  run,
   tempDir,
   type Expect,
-  type Recorded,
 } from './helpers.js';
 
 afterAll(cleanupTempDirs);
-
-/**
- * Records `name` with the preload `first` ahead of rewind's. The CLI puts rewind's preload
- * first; a program started with rewind's own --import (rewind-replay/register) has Node run
- * every --require before it. Replayed through the log, where rewind's preload is put back in
- * its recorded place.
- */
-async function recordAfterPreload(name: string, first: string, cwd: string): Promise<Recorded> {
-  const out = path.join(tempDir('rewind-rec-'), 'rec');
-  const register = pathToFileURL(path.join(ROOT, 'dist', 'register.js')).href;
-  const r = await run(NODE, [fixture(name)], {
-    cwd,
-    env: { NODE_OPTIONS: `--require=${fixture(first)} --import=${register}`, REWIND_DIR: out },
-  });
-  return { ...r, dir: logsOf(out)[0] };
-}
 
 interface FsCase {
   fixture: string;

@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const BIN = path.join(ROOT, 'bin', 'rewind.js');
@@ -193,6 +193,27 @@ export async function record(name: string, args: string[] = [], opts: RecordOpti
   const cwd = opts.cwd ?? tempDir('rewind-cwd-');
   const r = await rewind(['record', '--out', dir, '--', NODE, fixture(name), ...args], { ...opts, cwd });
   return { ...r, dir };
+}
+
+/**
+ * Records `name` with the preload `first` ahead of rewind's. The CLI puts rewind's preload
+ * first; a program started with rewind's own --import (rewind-replay/register) has Node run
+ * every --require before it. Replayed through the log, where rewind's preload is put back in
+ * its recorded place.
+ */
+export async function recordAfterPreload(
+  name: string,
+  first: string,
+  cwd: string,
+  args: string[] = [],
+): Promise<Recorded> {
+  const out = path.join(tempDir('rewind-rec-'), 'rec');
+  const register = pathToFileURL(path.join(ROOT, 'dist', 'register.js')).href;
+  const r = await run(NODE, [fixture(name), ...args], {
+    cwd,
+    env: { NODE_OPTIONS: `--require=${fixture(first)} --import=${register}`, REWIND_DIR: out },
+  });
+  return { ...r, dir: logsOf(out)[0] };
 }
 
 export interface ReplayOptions extends RunOptions {

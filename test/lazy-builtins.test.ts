@@ -12,9 +12,9 @@ import {
   describeRun,
   eventsOf,
   expectReplayMatches,
-  fixture,
   NODE,
   record,
+  recordAfterPreload,
   replay,
   run,
   runPlain,
@@ -111,12 +111,16 @@ describe.concurrent('built-ins patched as they load', () => {
   it('where loads cannot be watched (an earlier preload took the list), the modules load at start-up, recorded all the same', async ({
     expect,
   }) => {
-    const env = { NODE_OPTIONS: `--require ${fixture('lazy/taken-list.cjs')}` };
-    const early = await record('lazy/loaded.cjs', [], { env });
+    // Ahead of rewind's preload: rewind started by its --import, which Node runs after every --require.
+    const early = await recordAfterPreload('lazy/loaded.cjs', 'lazy/taken-list.cjs', tempDir());
     expect(early.status, describeRun('record', early)).toBe(0);
     expect(early.stdout.toString()).toMatch(/^at start \[.*"v8".*"internal\/fs\/promises".*\]\n/);
     const dir = disk();
-    const rec = await record('lazy/lazy.cjs', ['fs/promises', 'require', dir], { env });
+    const rec = await recordAfterPreload('lazy/lazy.cjs', 'lazy/taken-list.cjs', tempDir(), [
+      'fs/promises',
+      'require',
+      dir,
+    ]);
     expect(rec.status, describeRun('record', rec)).toBe(0);
     expect(rec.stdout.toString()).toContain('entries a.txt,b.txt\nread "recorded"\n');
     changeDisk(dir);
