@@ -213,6 +213,12 @@ export class RewindDebugSession extends LoggingDebugSession {
   private generation = 0;
   /** A worker thread a reverse request is re-executing, and how: its next adoption lands it (adoptWorker). */
   private landing: Landing | null = null;
+  /**
+   * Thread 1 runs to its first stop: its worker threads' stops on the way are the run's
+   * first, not ones the user saw already, so they stop (a worker started before that stop
+   * has the session's breakpoints from its first line).
+   */
+  private launching = false;
   /** Threads (1, or a process's) whose stops pass by while one of their worker threads lands. */
   private readonly passing = new Set<number>();
 
@@ -249,7 +255,12 @@ export class RewindDebugSession extends LoggingDebugSession {
       this.events = await eventList(args.recording, args.process);
       this.turnEvents = new Set(this.events.filter((e) => e.kind === 'turn').map((e) => e.n));
       const origin = this.stopEvent(args.stopOn);
-      await this.goTo(origin, [], 'entry', this.startAt(origin));
+      this.launching = true;
+      try {
+        await this.goTo(origin, [], 'entry', this.startAt(origin));
+      } finally {
+        this.launching = false;
+      }
       if (args.threads !== false) await this.startSides();
     });
   }
@@ -426,7 +437,7 @@ export class RewindDebugSession extends LoggingDebugSession {
 
   /** Is thread `id`'s process re-executing (its worker threads' stops pass by)? */
   private reexecuting(id: number): boolean {
-    return id === THREAD ? this.quiet : (this.sides.get(id)?.reexecuting ?? false);
+    return id === THREAD ? this.quiet && !this.launching : (this.sides.get(id)?.reexecuting ?? false);
   }
 
   /** Runs a side thread forward to its next stop (reported), or its end. */
@@ -1016,7 +1027,10 @@ export class RewindDebugSession extends LoggingDebugSession {
   private startReplay(origin: number, background: boolean): Promise<Replay> {
     const spec = { recording: this.args.recording, process: this.args.process, until: origin };
     const ready = Replay.start(spec, background).then(async (replay) => {
-      await replay.arrive();
+      // A worker thread that starts before the stop waits for the session's breakpoints, and
+      // the replay may need it to get there: the request that takes the replay adopts its
+      // workers, then lets it arrive.
+      await Promise.race([replay.arrive(), replay.workerWaits]);
       return replay;
     });
     ready.catch(() => {}); // the request that takes it sees the failure
