@@ -400,6 +400,45 @@ describe('rewind dap: threads', () => {
     expect(parent.every((f) => f.source?.path !== childFile)).toBe(true);
   }, 120_000);
 
+  it("goto in a forked child's thread: its replay runs again to that event, and from there the locals are a forward run's", async () => {
+    const rec = await record('dap-fork.cjs');
+    expect(rec.status, rec.stderr.toString()).toBe(0);
+    const childFile = fixture('dap-fork-child.cjs');
+    const loopLine = lineOf(childFile, '// child loop');
+    const printLine = lineOf(childFile, 'console.log(`child draws');
+    await open();
+    const child = () => eventWhere('stopped', (e) => e.body.threadId === 2) as Promise<DebugProtocol.StoppedEvent>;
+    const firstStop = child();
+    await launch(rec.dir, childFile, loopLine, 'dap-fork');
+    await firstStop;
+    const forward = [await top(2)];
+    for (let k = 1; k < 3; k++) {
+      await Promise.all([child(), dc!.continueRequest({ threadId: 2 })]);
+      forward.push(await top(2));
+    }
+    // The child's events are goto targets on its lines, each naming thread 2.
+    const targets = (await dc!.gotoTargetsRequest({ source: { path: childFile }, line: printLine })).body.targets;
+    expect(targets.map((t) => [Math.floor(t.id / 1e9), t.label])).toEqual([
+      [2, expect.stringMatching(/^dap-fork-child \d+ #\d+ output/)],
+    ]);
+    // goto the child's first event (its one turn: the job arrives): a fresh replay of the child stops before it.
+    const [gone] = await Promise.all([child(), dc!.gotoRequest({ threadId: 2, targetId: 1 })]);
+    expect(gone.body.reason).toBe('goto');
+    const position = (await dc!.customRequest('rewind/position')).body as { turn: number };
+    expect(position.turn).toBe(0); // thread 1 was not moved
+    // From there forwards: the same hits, the same locals.
+    for (const expected of forward) {
+      await Promise.all([child(), dc!.continueRequest({ threadId: 2 })]);
+      expect(await top(2)).toEqual(expected);
+    }
+    // Back from a hit: one command less from the goto's event, the previous hit.
+    await Promise.all([child(), dc!.stepBackRequest({ threadId: 2 })]);
+    expect(await top(2)).toEqual(forward[1]);
+    // At the event itself, no step is left to go back: the child's first event.
+    await Promise.all([child(), dc!.customRequest('rewind/goto', { event: 1, threadId: 2 })]);
+    await expect(dc!.stepBackRequest({ threadId: 2 })).rejects.toThrow(/first event/);
+  }, 120_000);
+
   it('restartFrame on an async function resumed after its await: back to its entry in an earlier turn, or refused when that entry is not one call', async () => {
     const rec = await record('dap-async.cjs');
     expect(rec.status, rec.stderr.toString()).toBe(0);

@@ -140,6 +140,8 @@ const MAX_SIDE_THREADS = 8;
  */
 const WORKER_THREADS = THREAD + 1 + MAX_SIDE_THREADS;
 const WORKER_THREADS_OF = 1000;
+/** gotoTargets of another process's thread s are s * SIDE_TARGETS + event. */
+const SIDE_TARGETS = 1_000_000_000;
 
 /**
  * A thread other than thread 1, stopping at the session's breakpoints:
@@ -172,7 +174,10 @@ interface Side {
   landing: boolean;
   /** How many times its replay was started again (resetSide): a run of an earlier one reports nothing. */
   resets: number;
-  /** The commands run since its first event (a process's), and where it stands. */
+  /** A process's: the event its replay stopped before (1, or a goto's), and its event list once asked for. */
+  origin: number;
+  events: Promise<Listed[]> | null;
+  /** The commands run since its origin (a process's) or its first stop (a worker's), and where it stands. */
   history: Step[];
   position: Position;
   turnHits: { turn: number; hits: number };
@@ -297,6 +302,8 @@ export class RewindDebugSession extends LoggingDebugSession {
         start: this.stops,
         landing: false,
         resets: 0,
+        origin: 1,
+        events: null,
         history: [],
         position: { turn: 0, seen: 0, hit: false },
         turnHits: { turn: -1, hits: 0 },
@@ -342,6 +349,8 @@ export class RewindDebugSession extends LoggingDebugSession {
       start: this.stops,
       landing: false,
       resets: 0,
+      origin: 1,
+      events: null,
       history: [],
       position: { turn: 0, seen: 0, hit: false },
       turnHits: { turn: -1, hits: 0 },
@@ -478,13 +487,14 @@ export class RewindDebugSession extends LoggingDebugSession {
    * event runs `history` again, with its output held (the user saw it). Its stop is reported
    * for `reason` (null: not reported, the replay is a search).
    */
-  private async resetSide(side: Side, history: Step[], reason: string | null): Promise<void> {
+  private async resetSide(side: Side, history: Step[], reason: string | null, origin = 1): Promise<void> {
     if (side.process === null) throw new Error(`${side.name} is a worker thread: see landWorker`);
     side.resets++;
     this.dropWorkers(side.replay);
     await side.replay.kill();
     side.paused = null;
-    const replay = await Replay.start({ recording: this.args.recording, process: side.process, until: 1 });
+    side.origin = origin;
+    const replay = await Replay.start({ recording: this.args.recording, process: side.process, until: origin });
     side.replay = replay;
     side.reexecuting = true;
     await replay.adopt((worker) => this.adoptWorker(worker, side.id));
@@ -495,7 +505,9 @@ export class RewindDebugSession extends LoggingDebugSession {
     side.turnHits = { turn: -1, hits: 0 };
     side.position = { turn: 0, seen: 0, hit: false };
     side.paused = await replay.arrive();
-    if (side.paused === null) throw new Error(`the replay of ${side.name} ended before its first event`);
+    if (side.paused === null) throw new Error(`the replay of ${side.name} ended before event ${origin}`);
+    side.position = { turn: await replay.turnOf(side.paused), seen: 0, hit: false };
+    side.turnHits = { turn: side.position.turn, hits: 0 };
     for (const step of history) {
       side.history.push(step);
       if ((await this.advanceSide(side, step.command, true, step.stops)) === null)
@@ -517,9 +529,29 @@ export class RewindDebugSession extends LoggingDebugSession {
       await this.landWorker(side, side.start, side.history.slice(0, -1), 'step');
       return;
     }
-    if (side.process !== null && side.history.length === 0)
+    if (side.history.length > 0) return this.resetSide(side, side.history.slice(0, -1), 'step', side.origin);
+    // At its origin: the turn before it, as thread 1 goes back at a turn's start.
+    const previous = (await this.sideEvents(side)).filter((e) => e.kind === 'turn' && e.n < side.origin).at(-1);
+    if (side.origin === 1 || !previous)
       throw new Error(`${side.name} is at its first event: there is no step to go back`);
-    await this.resetSide(side, side.history.slice(0, -1), 'step');
+    await this.resetSide(side, [], 'step', previous.n);
+  }
+
+  /** The event list of a process's thread (its own log's), listed once. */
+  private sideEvents(side: Side): Promise<Listed[]> {
+    if (side.process === null) throw new Error(`${side.name} is a worker thread: its events are not listed`);
+    side.events ??= eventList(this.args.recording, side.process);
+    return side.events;
+  }
+
+  /** goto event `n` of a process's thread: a fresh replay of it stopped before that event. */
+  private async gotoSide(side: Side, n: number): Promise<void> {
+    if (side.worker !== null)
+      throw new Error(
+        `${side.name} is a worker thread: it replays only within its process's replay, which cannot stop before one of the worker's own events; use Reverse Continue with a breakpoint, or Step Back`,
+      );
+    if (!(await this.sideEvents(side)).some((e) => e.n === n)) throw new Error(`${side.name} has no event ${n}`);
+    await this.resetSide(side, [], 'goto', n);
   }
 
   /**
@@ -1188,6 +1220,8 @@ export class RewindDebugSession extends LoggingDebugSession {
       start: resume.stops,
       landing: false,
       resets: 0,
+      origin: 1,
+      events: null,
       history: [],
       position: { turn: 0, seen: 0, hit: false },
       turnHits: { turn: -1, hits: 0 },
@@ -1215,16 +1249,31 @@ export class RewindDebugSession extends LoggingDebugSession {
   // -- Jumping: gotoTargets/goto, restartFrame
 
   /** The events whose call site is on the line: where a value was asked for, or where a turn's callback was scheduled. */
-  protected override gotoTargetsRequest(
+  protected override async gotoTargetsRequest(
     response: DebugProtocol.GotoTargetsResponse,
     args: DebugProtocol.GotoTargetsArguments,
-  ): void {
-    const file = args.source.path ?? '';
-    const targets = this.events
-      .filter((e) => e.site !== undefined && siteLine(e.site, file) === args.line)
-      .map((e) => ({ id: e.n, label: `#${e.n} ${e.kind}: ${e.detail}`, line: args.line }));
-    response.body = { targets };
-    this.sendResponse(response);
+  ): Promise<void> {
+    await this.guard(response, async () => {
+      const file = args.source.path ?? '';
+      const on = (events: Listed[]) =>
+        events.filter((e) => e.site !== undefined && siteLine(e.site, file) === args.line);
+      const targets = on(this.events).map((e) => ({
+        id: e.n,
+        label: `#${e.n} ${e.kind}: ${e.detail}`,
+        line: args.line,
+      }));
+      // The other processes' events too: a target names its thread (id = thread * SIDE_TARGETS + n).
+      for (const side of this.sides.values()) {
+        if (side.process === null) continue;
+        for (const e of on(await this.sideEvents(side).catch(() => [])))
+          targets.push({
+            id: side.id * SIDE_TARGETS + e.n,
+            label: `${side.name} #${e.n} ${e.kind}: ${e.detail}`,
+            line: args.line,
+          });
+      }
+      response.body = { targets };
+    });
   }
 
   protected override async gotoRequest(
@@ -1232,9 +1281,13 @@ export class RewindDebugSession extends LoggingDebugSession {
     args: DebugProtocol.GotoArguments,
   ): Promise<void> {
     await this.guard(response, async () => {
-      this.backwardsIn(args.threadId);
-      if (!this.events.some((e) => e.n === args.targetId)) throw new Error(`there is no event ${args.targetId}`);
-      await this.goTo(args.targetId, [], 'goto', this.startAt(args.targetId));
+      // A target of another process's names its thread; otherwise it is an event of the thread asked about.
+      const thread = args.targetId >= SIDE_TARGETS ? Math.floor(args.targetId / SIDE_TARGETS) : args.threadId;
+      const n = args.targetId % SIDE_TARGETS;
+      const side = this.pausedSide(thread);
+      if (side) return this.gotoSide(side, n);
+      if (!this.events.some((e) => e.n === n)) throw new Error(`there is no event ${n}`);
+      await this.goTo(n, [], 'goto', this.startAt(n));
     });
   }
 
@@ -1356,14 +1409,16 @@ export class RewindDebugSession extends LoggingDebugSession {
   protected override async customRequest(
     command: string,
     response: DebugProtocol.Response,
-    args: { event?: number },
+    args: { event?: number; threadId?: number },
   ): Promise<void> {
     await this.guard(response, async () => {
       if (command === 'rewind/events') {
         response.body = { events: this.events, current: this.position.turn };
       } else if (command === 'rewind/goto') {
         if (typeof args?.event !== 'number') throw new Error('rewind/goto needs {"event": N}');
-        await this.goTo(args.event, [], 'goto', this.startAt(args.event));
+        const side = args.threadId === undefined ? null : this.pausedSide(args.threadId);
+        if (side) await this.gotoSide(side, args.event);
+        else await this.goTo(args.event, [], 'goto', this.startAt(args.event));
       } else if (command === 'rewind/position') {
         response.body = {
           origin: this.origin,
