@@ -291,6 +291,11 @@ describe('rewind dap: threads', () => {
     expect((await inWorker).body.reason).toBe('breakpoint');
     const frame = (await dc!.stackTraceRequest({ threadId: FIRST_WORKER })).body.stackFrames[0];
     expect(frame).toMatchObject({ source: { path: workerFile }, line: firstLine });
+    // Goto and restartFrame in a worker thread are refused, with the reason.
+    await expect(dc!.gotoRequest({ threadId: FIRST_WORKER, targetId: 1 })).rejects.toThrow(
+      /worker thread: it replays only within/,
+    );
+    await expect(dc!.restartFrameRequest({ frameId: frame.id })).rejects.toThrow(/worker thread: restartFrame needs/);
     // The main thread waits for the worker's message; once the worker goes on, it reaches its stop.
     await dc!.continueRequest({ threadId: FIRST_WORKER });
     await launched;
@@ -400,7 +405,7 @@ describe('rewind dap: threads', () => {
     expect(parent.every((f) => f.source?.path !== childFile)).toBe(true);
   }, 120_000);
 
-  it("goto in a forked child's thread: its replay runs again to that event, and from there the locals are a forward run's", async () => {
+  it("goto and restartFrame in a forked child's thread: its replay runs again to that event or entry, and from there the locals are a forward run's", async () => {
     const rec = await record('dap-fork.cjs');
     expect(rec.status, rec.stderr.toString()).toBe(0);
     const childFile = fixture('dap-fork-child.cjs');
@@ -437,6 +442,22 @@ describe('rewind dap: threads', () => {
     // At the event itself, no step is left to go back: the child's first event.
     await Promise.all([child(), dc!.customRequest('rewind/goto', { event: 1, threadId: 2 })]);
     await expect(dc!.stepBackRequest({ threadId: 2 })).rejects.toThrow(/first event/);
+    // restartFrame in the child's thread: back to the entry of the job listener, in the same
+    // turn, from its first and its second hit; from there, the hits of a forward run again.
+    await Promise.all([child(), dc!.continueRequest({ threadId: 2 })]);
+    expect(await top(2)).toEqual(forward[0]);
+    for (const hits of [1, 2]) {
+      for (let k = 1; k < hits; k++) await Promise.all([child(), dc!.continueRequest({ threadId: 2 })]);
+      const listener = (await dc!.stackTraceRequest({ threadId: 2 })).body.stackFrames[0];
+      const [restarted] = await Promise.all([child(), dc!.restartFrameRequest({ frameId: listener.id })]);
+      expect(restarted.body.reason).toBe('restart');
+      const entered = (await dc!.stackTraceRequest({ threadId: 2 })).body.stackFrames[0];
+      expect(entered).toMatchObject({ name: listener.name, source: { path: childFile } });
+      expect(entered.line).toBeLessThan(loopLine);
+      expect((await dc!.evaluateRequest({ expression: 'n', frameId: entered.id })).body.result).toBe('3');
+      await Promise.all([child(), dc!.continueRequest({ threadId: 2 })]);
+      expect(await top(2)).toEqual(forward[0]);
+    }
   }, 120_000);
 
   it('restartFrame on an async function resumed after its await: back to its entry in an earlier turn, or refused when that entry is not one call', async () => {

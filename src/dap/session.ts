@@ -1127,13 +1127,6 @@ export class RewindDebugSession extends LoggingDebugSession {
     return { origin: previous.n, history: [], start: this.startAt(previous.n) };
   }
 
-  private backwardsIn(threadId: number): void {
-    if (threadId === THREAD) return;
-    throw new Error(
-      `goto and restartFrame are for thread ${THREAD}, the process the session was launched on: to use them in ${this.side(threadId)?.name ?? `thread ${threadId}`}, launch with "process" naming it`,
-    );
-  }
-
   /** The side thread a reverse request names (paused), or null for thread 1. */
   private pausedSide(threadId: number): Side | null {
     const side = this.side(threadId);
@@ -1306,7 +1299,10 @@ export class RewindDebugSession extends LoggingDebugSession {
     args: DebugProtocol.RestartFrameArguments,
   ): Promise<void> {
     await this.guard(response, async () => {
-      if (args.frameId >= FRAMES) this.backwardsIn(Math.floor(args.frameId / FRAMES));
+      if (args.frameId >= FRAMES) {
+        const side = this.pausedSide(Math.floor(args.frameId / FRAMES));
+        if (side) return this.restartFrameSide(side, args.frameId % FRAMES);
+      }
       const replay = this.replay!;
       const frames = this.paused?.callFrames ?? [];
       const frame = frames[args.frameId];
@@ -1404,6 +1400,75 @@ export class RewindDebugSession extends LoggingDebugSession {
           : `${name} was entered in an earlier turn, and it was entered ${before} times before this point: which of those calls this frame is cannot be told. Set a breakpoint on its first line and use Reverse Continue`,
       );
     });
+  }
+
+  /**
+   * restartFrame in a forked or spawned process's thread: as in thread 1, the entries of the
+   * frame's function with its callers as they are now, counted from here to the end of the
+   * turn and from the turn's start (a fresh replay of the process stopped there), say which
+   * one the frame is; a third replay resumes to it. A frame entered in an earlier turn (an
+   * async function resumed after an await) is refused: thread 1 finds its entry by following
+   * the whole run, which this does not do for another process.
+   */
+  private async restartFrameSide(side: Side, index: number): Promise<void> {
+    if (side.worker !== null)
+      throw new Error(
+        `${side.name} is a worker thread: restartFrame needs a fresh replay stopped at the start of the frame's turn, and a worker replays only within its process's replay, which cannot stop at one of the worker's own turns; set a breakpoint on the function's first line and use Reverse Continue`,
+      );
+    const frame = side.paused?.callFrames[index];
+    const fn = frame?.functionLocation;
+    if (!frame || !fn) throw new Error('the program is not paused in that frame');
+    const url = side.replay.scripts.get(fn.scriptId) ?? '';
+    const shape = (callFrames: CallFrame[]) =>
+      callFrames
+        .filter((f) => !side.replay.isRewindScript(f.location.scriptId))
+        .map(
+          (f) => `${side.replay.scripts.get(f.location.scriptId)}:${f.location.lineNumber}:${f.location.columnNumber}`,
+        )
+        .join('|');
+    const callers = shape(side.paused!.callFrames.slice(index + 1));
+    const at = (l: { lineNumber: number; columnNumber?: number }) => `${l.lineNumber}:${l.columnNumber ?? 0}`;
+    const isEntry = (p: Paused) => {
+      const f = p.callFrames[0].functionLocation;
+      return (
+        f !== undefined &&
+        side.replay.scripts.get(f.scriptId) === url &&
+        at(f) === at(fn) &&
+        shape(p.callFrames.slice(1)) === callers
+      );
+    };
+    const entry: BreakpointSpec = {
+      file: url.startsWith('file://') ? fileURLToPath(url) : url,
+      line: fn.lineNumber + 1,
+      column: (fn.columnNumber ?? 0) + 1,
+    };
+    const resume: Step = { command: 'resume', stops: { breakpoints: [entry], exceptions: 'none' } };
+    const turn = side.position.turn;
+    /** Such entries from where its replay stands to the end of the turn. */
+    const count = async (): Promise<number> => {
+      let n = 0;
+      while ((await this.advanceSide(side, 'resume', true, resume.stops)) !== null && side.position.turn === turn)
+        if (isEntry(side.paused!)) n++;
+      return n;
+    };
+    const was = { origin: side.origin, history: [...side.history] };
+    const after = await count();
+    const isTurn = (await this.sideEvents(side)).some((e) => e.n === turn && e.kind === 'turn');
+    const origin = isTurn ? turn : 1;
+    await this.resetSide(side, [], null, origin);
+    const first = isEntry(side.paused!) ? 1 : 0;
+    const which = first + (await count()) - after;
+    if (which >= 1)
+      return this.resetSide(
+        side,
+        Array.from({ length: which - first }, () => resume),
+        'restart',
+        origin,
+      );
+    await this.resetSide(side, was.history, 'restart', was.origin);
+    throw new Error(
+      `${frame.functionName || 'the function'} was entered before this turn (an async function resumed after an await): in another process's thread, rewind finds a frame's entry in the same turn only. Set a breakpoint on its first line and use Reverse Continue`,
+    );
   }
 
   protected override async customRequest(
