@@ -8,7 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { DebugClient } from '@vscode/debugadapter-testsupport';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { NODE, ROOT, baseEnv, cleanupTempDirs, fixture, record, tempDir } from './helpers.js';
+import { NODE, ROOT, baseEnv, cleanupTempDirs, eventsOf, fixture, record, tempDir, type EventJson } from './helpers.js';
 
 afterAll(cleanupTempDirs);
 
@@ -49,15 +49,21 @@ async function open(): Promise<void> {
   await dc.start();
 }
 
-/** Launches at the recording's start with a breakpoint at `file`:`line`. */
-async function launch(recording: string, file: string, line: number, process?: string): Promise<void> {
+/** Launches at the recording's start (or before event `stopOn`) with a breakpoint at `file`:`line`. */
+async function launch(
+  recording: string,
+  file: string,
+  line: number,
+  process?: string,
+  stopOn: 'start' | number = 'start',
+): Promise<void> {
   await Promise.all([
     dc!.waitForEvent('initialized').then(async () => {
       await dc!.setBreakpointsRequest({ source: { path: file }, breakpoints: [{ line }] });
       await dc!.configurationDoneRequest();
     }),
     dc!.initializeRequest({ adapterID: 'rewind', linesStartAt1: true, columnsStartAt1: true, pathFormat: 'path' }),
-    dc!.launch({ recording, process, stopOn: 'start' }),
+    dc!.launch({ recording, process, stopOn }),
   ]);
 }
 
@@ -70,6 +76,18 @@ async function top(threadId: number): Promise<{ path?: string; line: number; i: 
   const i = (await dc!.evaluateRequest({ expression: 'i', frameId: frame.id })).body.result;
   // Out of keep(), at the loop's update, the block scope is the loop's own: no draw there.
   return { path: frame.source?.path, line: frame.line, i, draw: vars.find((v) => v.name === 'draw')?.value ?? '-' };
+}
+
+/** The turn of dap-worker.cjs's main thread in which its message listener prints the worker's sum. */
+async function listenerTurn(dir: string): Promise<EventJson> {
+  const events = await eventsOf(dir);
+  const printed = events.findIndex((e) => e.kind === 'output' && e.detail.includes('main got'));
+  const turn = events.slice(0, printed).findLast((e) => e.kind === 'turn')!;
+  // After the worker's own output: the worker has run its job by then.
+  expect(events.findIndex((e) => e.kind === 'output' && e.detail.includes('worker draws'))).toBeLessThan(
+    events.indexOf(turn),
+  );
+  return turn;
 }
 
 describe('rewind dap: threads', () => {
@@ -250,6 +268,97 @@ describe('rewind dap: threads', () => {
     expect(frame).toMatchObject({ source: { path: innerFile }, line: firstLine });
   }, 120_000);
 
+  it("stopped at an event after a worker thread started, and one the main thread reaches only with the worker's message: a breakpoint on the worker's first statement is hit", async () => {
+    const rec = await record('dap-worker.cjs');
+    expect(rec.status, rec.stderr.toString()).toBe(0);
+    const stdout = rec.stdout.toString();
+    const sum = /main got \{"sum":(\d+)\}/.exec(stdout)![1];
+    const workerFile = fixture('dap-worker-thread.cjs');
+    const firstLine = lineOf(workerFile, "require('node:worker_threads')");
+    const mainFile = fixture('dap-worker.cjs');
+    const gotLine = lineOf(mainFile, '// main got');
+    // The main thread's message listener: its turn comes only once the worker has sent its sum.
+    const listener = await listenerTurn(rec.dir);
+    const output: string[] = [];
+    await open();
+    dc!.on('output', (e: DebugProtocol.OutputEvent) => {
+      if (e.body.category === 'stdout') output.push(e.body.output);
+    });
+    const inWorker = eventWhere('stopped', (e) => e.body.threadId === FIRST_WORKER);
+    const inMain = eventWhere('stopped', (e) => e.body.threadId === 1);
+    const launched = launch(rec.dir, workerFile, firstLine, undefined, listener.n);
+    // The worker started (in the main script) long before the stop: it waited for the breakpoints all the same.
+    expect((await inWorker).body.reason).toBe('breakpoint');
+    const frame = (await dc!.stackTraceRequest({ threadId: FIRST_WORKER })).body.stackFrames[0];
+    expect(frame).toMatchObject({ source: { path: workerFile }, line: firstLine });
+    // Goto and restartFrame in a worker thread are refused, with the reason.
+    await expect(dc!.gotoRequest({ threadId: FIRST_WORKER, targetId: 1 })).rejects.toThrow(
+      /worker thread: it replays only within/,
+    );
+    await expect(dc!.restartFrameRequest({ frameId: frame.id })).rejects.toThrow(/worker thread: restartFrame needs/);
+    // The main thread waits for the worker's message; once the worker goes on, it reaches its stop.
+    await dc!.continueRequest({ threadId: FIRST_WORKER });
+    await launched;
+    expect((await inMain).body.reason).toBe('entry');
+    expect(((await dc!.customRequest('rewind/position')).body as { turn: number }).turn).toBe(listener.n);
+    // In that turn, the listener runs with the worker's sum.
+    await dc!.setBreakpointsRequest({ source: { path: workerFile }, breakpoints: [] });
+    await dc!.setBreakpointsRequest({ source: { path: mainFile }, breakpoints: [{ line: gotLine }] });
+    const [got] = await Promise.all([
+      eventWhere('stopped', (e) => e.body.threadId === 1),
+      dc!.continueRequest({ threadId: 1 }),
+    ]);
+    expect(got.body.reason).toBe('breakpoint');
+    const top1 = (await dc!.stackTraceRequest({ threadId: 1 })).body.stackFrames[0];
+    expect(top1).toMatchObject({ source: { path: mainFile }, line: gotLine });
+    expect((await dc!.evaluateRequest({ expression: 'm.sum', frameId: top1.id })).body.result).toBe(sum);
+    // On to the end: what the main thread prints from its stop is the recorded output, byte for byte.
+    await dc!.setBreakpointsRequest({ source: { path: mainFile }, breakpoints: [] });
+    const terminated = dc!.waitForEvent('terminated');
+    await dc!.continueRequest({ threadId: 1 });
+    await terminated;
+    expect(output.join('').replace(/^\[#\d+\] /gm, '')).toBe(stdout.slice(stdout.indexOf('main got')));
+  }, 120_000);
+
+  it("a replay whose main thread needs a worker's message to reach its stop does not wait for the debugger: launch, stepBack and reverseContinue land there", async () => {
+    const rec = await record('dap-worker.cjs');
+    expect(rec.status, rec.stderr.toString()).toBe(0);
+    const sum = /main got \{"sum":(\d+)\}/.exec(rec.stdout.toString())![1];
+    const mainFile = fixture('dap-worker.cjs');
+    const gotLine = lineOf(mainFile, '// main got');
+    const listener = await listenerTurn(rec.dir);
+    await open();
+    // A breakpoint in the listener; none in the worker: the replay gets to its stop by itself.
+    const stopped = eventWhere('stopped', (e) => e.body.threadId === 1);
+    await launch(rec.dir, mainFile, gotLine, undefined, listener.n);
+    expect((await stopped).body.reason).toBe('entry');
+    const position = async () => (await dc!.customRequest('rewind/position')).body as { turn: number; steps: number };
+    expect(await position()).toMatchObject({ turn: listener.n, steps: 0 });
+    const inMain = async (request: () => Promise<unknown>) =>
+      (await Promise.all([eventWhere('stopped', (e) => e.body.threadId === 1), request()]))[0];
+    const at = async () => {
+      const f = (await dc!.stackTraceRequest({ threadId: 1 })).body.stackFrames[0];
+      const got = (await dc!.evaluateRequest({ expression: 'm.sum', frameId: f.id })).body.result;
+      return { path: f.source?.path, line: f.line, sum: got };
+    };
+    const hit = { path: mainFile, line: gotLine, sum };
+    expect((await inMain(() => dc!.continueRequest({ threadId: 1 }))).body.reason).toBe('breakpoint');
+    expect(await at()).toEqual(hit);
+    // Back a step (a standby replay, whose worker waited for the session's breakpoints), and forward again.
+    expect((await inMain(() => dc!.stepBackRequest({ threadId: 1 }))).body.reason).toBe('step');
+    expect(await position()).toMatchObject({ turn: listener.n, steps: 0 });
+    expect((await inMain(() => dc!.continueRequest({ threadId: 1 }))).body.reason).toBe('breakpoint');
+    expect(await at()).toEqual(hit);
+    // A step on, then reverse-continue: the same hit.
+    expect((await inMain(() => dc!.nextRequest({ threadId: 1 }))).body.reason).toBe('step');
+    expect((await inMain(() => dc!.reverseContinueRequest({ threadId: 1 }))).body.reason).toBe('breakpoint');
+    expect(await at()).toEqual(hit);
+    // Back past the stop: an earlier turn, the worker started before it and its message not yet there.
+    expect((await inMain(() => dc!.stepBackRequest({ threadId: 1 }))).body.reason).toBe('step');
+    expect((await inMain(() => dc!.stepBackRequest({ threadId: 1 }))).body.reason).toBe('step');
+    expect((await position()).turn).toBeLessThan(listener.n);
+  }, 120_000);
+
   it("a forked child's thread goes back: stepBack and reverseContinue land on the locals a forward run saw", async () => {
     const rec = await record('dap-fork.cjs');
     expect(rec.status, rec.stderr.toString()).toBe(0);
@@ -294,6 +403,61 @@ describe('rewind dap: threads', () => {
     // Thread 1, the parent, was not moved: it is still at its first event.
     const parent = (await dc!.stackTraceRequest({ threadId: 1 })).body.stackFrames;
     expect(parent.every((f) => f.source?.path !== childFile)).toBe(true);
+  }, 120_000);
+
+  it("goto and restartFrame in a forked child's thread: its replay runs again to that event or entry, and from there the locals are a forward run's", async () => {
+    const rec = await record('dap-fork.cjs');
+    expect(rec.status, rec.stderr.toString()).toBe(0);
+    const childFile = fixture('dap-fork-child.cjs');
+    const loopLine = lineOf(childFile, '// child loop');
+    const printLine = lineOf(childFile, 'console.log(`child draws');
+    await open();
+    const child = () => eventWhere('stopped', (e) => e.body.threadId === 2) as Promise<DebugProtocol.StoppedEvent>;
+    const firstStop = child();
+    await launch(rec.dir, childFile, loopLine, 'dap-fork');
+    await firstStop;
+    const forward = [await top(2)];
+    for (let k = 1; k < 3; k++) {
+      await Promise.all([child(), dc!.continueRequest({ threadId: 2 })]);
+      forward.push(await top(2));
+    }
+    // The child's events are goto targets on its lines, each naming thread 2.
+    const targets = (await dc!.gotoTargetsRequest({ source: { path: childFile }, line: printLine })).body.targets;
+    expect(targets.map((t) => [Math.floor(t.id / 1e9), t.label])).toEqual([
+      [2, expect.stringMatching(/^dap-fork-child \d+ #\d+ output/)],
+    ]);
+    // goto the child's first event (its one turn: the job arrives): a fresh replay of the child stops before it.
+    const [gone] = await Promise.all([child(), dc!.gotoRequest({ threadId: 2, targetId: 1 })]);
+    expect(gone.body.reason).toBe('goto');
+    const position = (await dc!.customRequest('rewind/position')).body as { turn: number };
+    expect(position.turn).toBe(0); // thread 1 was not moved
+    // From there forwards: the same hits, the same locals.
+    for (const expected of forward) {
+      await Promise.all([child(), dc!.continueRequest({ threadId: 2 })]);
+      expect(await top(2)).toEqual(expected);
+    }
+    // Back from a hit: one command less from the goto's event, the previous hit.
+    await Promise.all([child(), dc!.stepBackRequest({ threadId: 2 })]);
+    expect(await top(2)).toEqual(forward[1]);
+    // At the event itself, no step is left to go back: the child's first event.
+    await Promise.all([child(), dc!.customRequest('rewind/goto', { event: 1, threadId: 2 })]);
+    await expect(dc!.stepBackRequest({ threadId: 2 })).rejects.toThrow(/first event/);
+    // restartFrame in the child's thread: back to the entry of the job listener, in the same
+    // turn, from its first and its second hit; from there, the hits of a forward run again.
+    await Promise.all([child(), dc!.continueRequest({ threadId: 2 })]);
+    expect(await top(2)).toEqual(forward[0]);
+    for (const hits of [1, 2]) {
+      for (let k = 1; k < hits; k++) await Promise.all([child(), dc!.continueRequest({ threadId: 2 })]);
+      const listener = (await dc!.stackTraceRequest({ threadId: 2 })).body.stackFrames[0];
+      const [restarted] = await Promise.all([child(), dc!.restartFrameRequest({ frameId: listener.id })]);
+      expect(restarted.body.reason).toBe('restart');
+      const entered = (await dc!.stackTraceRequest({ threadId: 2 })).body.stackFrames[0];
+      expect(entered).toMatchObject({ name: listener.name, source: { path: childFile } });
+      expect(entered.line).toBeLessThan(loopLine);
+      expect((await dc!.evaluateRequest({ expression: 'n', frameId: entered.id })).body.result).toBe('3');
+      await Promise.all([child(), dc!.continueRequest({ threadId: 2 })]);
+      expect(await top(2)).toEqual(forward[0]);
+    }
   }, 120_000);
 
   it('restartFrame on an async function resumed after its await: back to its entry in an earlier turn, or refused when that entry is not one call', async () => {

@@ -6,7 +6,7 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import CDP from 'chrome-remote-interface';
 import { DIST_URL } from '../paths.js';
-import { CLIENT_READY, WORKER_WAITS } from '../debug/handoff.js';
+import { CLIENT_EARLY, CLIENT_READY, STOP_SETTLES, WORKER_GOES, WORKER_WAITS } from '../debug/handoff.js';
 import { ENV } from '../session/env.js';
 
 export type Client = CDP.Client;
@@ -24,6 +24,12 @@ function setPriority(pid: number | undefined, priority: number): void {
     // Not allowed here: it runs at the adapter's priority.
   }
 }
+/** Steps from the trampoline into the program at most (there are a few). */
+const MAX_SETTLE_STEPS = 20;
+/** Debugger.paused's reason for the pause Node makes in a worker it held for its debugger. */
+const BREAK_ON_START = 'Break on start';
+/** How often a worker thread that waits for its debugger is told again to go on. */
+const NUDGE_MS = 100;
 const INSPECTOR_URL = /debugger listening on (ws:\/\/\S+)/;
 /** rewind's scripts (all of them: the adapter never shows the trampoline) and Node's. */
 const HIDDEN_FRAMES = [`^${DIST_URL.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`, '^node:'];
@@ -50,6 +56,8 @@ function listen<T>(client: Client, method: string, listener: (params: T) => void
 function call(client: Client, method: string, params: object): Promise<unknown> {
   return (client.send as (method: string, params: object) => Promise<unknown>).call(client, method, params);
 }
+
+type Settle = 'into' | 'out' | 'stay';
 
 export type OutputCategory = 'stdout' | 'stderr' | 'console';
 export type Output = (category: OutputCategory, text: string) => void;
@@ -82,7 +90,14 @@ export class Inspected {
     listen(client, 'Debugger.scriptParsed', (s: { scriptId: string; url: string }) =>
       this.scripts.set(s.scriptId, s.url),
     );
-    listen(client, 'Debugger.paused', (p: Paused) => this.push(p));
+    listen(client, 'Debugger.paused', (p: Paused) => {
+      if (this.accepts(p)) this.push(p);
+    });
+  }
+
+  /** Is `p` a pause the adapter should see? */
+  protected accepts(_p: Paused): boolean {
+    return true;
   }
 
   /** Its session is over: the thread or its process ended. */
@@ -223,17 +238,54 @@ export class WorkerThread extends Inspected {
     super(client);
     // A worker started once we had the replay waits for us (debug/worker-thread.ts) and says so.
     listen(client, 'Runtime.consoleAPICalled', (m: { args: { value?: unknown }[] }) => {
-      if (m.args[0]?.value !== WORKER_WAITS) return;
-      if (this.released) void this.run().catch(() => {});
+      const said = m.args[0]?.value;
+      if (said === WORKER_GOES) this.stopNudging();
+      if (said !== WORKER_WAITS) return;
+      this.waits = true;
+      if (this.released) this.nudge();
     });
   }
 
+  /**
+   * Node pauses a worker it held for us (waitForDebuggerOnStart) on its first statement as it
+   * lets it go: not a stop of the program's, and nobody may be there to resume it (a search
+   * replay's workers run free).
+   */
+  protected override accepts(p: Paused): boolean {
+    if ((p.reason as string) !== BREAK_ON_START) return true;
+    void this.client.Debugger.resume({}).catch(() => {});
+    return false;
+  }
+
   private released = false;
+  /** It said it waits, and has not said it goes on. */
+  private waits = false;
+  private nudging: NodeJS.Timeout | null = null;
 
   /** Its breakpoints are in: it may run (now, or as soon as it says it waits). */
   async release(): Promise<void> {
     this.released = true;
+    if (this.waits) this.nudge();
     await this.run();
+  }
+
+  /**
+   * Lets it out of its wait, again until it says it goes on: a runIfWaitingForDebugger that
+   * reaches the thread between its word and its wait (a slow thread: a standby's) is lost.
+   */
+  private nudge(): void {
+    void this.run().catch(() => {});
+    this.nudging ??= setInterval(() => {
+      if (this.waits && !this.ended) void this.run().catch(() => {});
+      else this.stopNudging();
+    }, NUDGE_MS);
+    this.nudging.unref();
+  }
+
+  private stopNudging(): void {
+    this.waits = false;
+    if (this.nudging !== null) clearInterval(this.nudging);
+    this.nudging = null;
   }
 
   static async attach(parent: Replay, info: Attached, index: number): Promise<WorkerThread> {
@@ -345,7 +397,10 @@ export class Replay extends Inspected {
     this.exitCode = exitCode;
     this.ready = new Promise((resolve) => {
       client.Runtime.consoleAPICalled((m) => {
-        if (m.args[0]?.value === CLIENT_READY) resolve();
+        const said = m.args[0]?.value;
+        if (said === CLIENT_READY) resolve();
+        else if (said === CLIENT_EARLY) this.early = true;
+        else if (said === STOP_SETTLES) this.settles = m.args[1]?.value as Settle;
       });
       void exitCode.then(() => resolve());
     });
@@ -354,11 +409,24 @@ export class Replay extends Inspected {
       this.end();
       void client.close();
     });
+    this.workerWaits = new Promise((resolve) => (this.workerAttached = resolve));
     // Attachments come one after another: a worker's index is its place in that order.
     listen(client, 'NodeWorker.attachedToWorker', (info: Attached) => {
       this.attaching = this.attaching.then(() => this.attachWorker(info)).catch(() => {});
     });
   }
+
+  /**
+   * We attached before the replay's stop (a worker thread was about to start: see
+   * debug/controller.ts, handOverEarly): the stop pauses in the trampoline, and arrive()
+   * steps into the program as `settles` says.
+   */
+  private early = false;
+  private settles: Settle | null = null;
+
+  /** Resolved as a worker thread attaches before the adapter adopts the replay's workers. */
+  readonly workerWaits: Promise<void>;
+  private workerAttached: () => void = () => {};
 
   /** From now on `onWorker` sees each worker thread as it attaches; those attached already, now. */
   async adopt(onWorker: (worker: WorkerThread) => Promise<void>): Promise<void> {
@@ -381,6 +449,7 @@ export class Replay extends Inspected {
     if (this.onWorker === null) {
       // A standby replay's: it waits for the session's breakpoints (adopt) before its first line.
       this.held.push(worker);
+      this.workerAttached();
       return;
     }
     await this.onWorker(worker);
@@ -477,11 +546,42 @@ export class Replay extends Inspected {
   arrive(): Promise<Paused | null> {
     this.arrival ??= (async () => {
       await this.go();
-      const first = await this.nextPause();
+      let first = await this.nextPause();
+      if (first && this.early) first = await this.settle(first);
       if (first) await this.learnTurns(first);
       return first;
     })();
     return this.arrival;
+  }
+
+  /**
+   * With the adapter attached before the stop: from the first pause at the stop (in the
+   * trampoline) to the program, as the replay does by itself when no client is attached
+   * (debug/handoff.ts, settle): into the turn's callback, to its first line (or back to the
+   * trampoline when the turn ran no code of the program's), or out to the program's frame
+   * that asked for a value. A pause before the stop (a `debugger;` statement of the
+   * program's, which the replay would have run through without a client) is not the stop.
+   */
+  private async settle(first: Paused): Promise<Paused | null> {
+    const inTrampoline = (p: Paused) => this.isRewindScript(p.callFrames[0].location.scriptId);
+    const atStop = (p: Paused) =>
+      p.callFrames.some((f) => f.functionName === 'stopBefore' && this.isRewindScript(f.location.scriptId));
+    let p: Paused | null = first;
+    while (p && !atStop(p)) {
+      await this.client.Debugger.resume({});
+      p = await this.nextPause();
+    }
+    const how = this.settles ?? 'stay';
+    // Through rewind's frames, as settle() does: from `debugger;` into `enter();`, then into
+    // the program (or Node's code that calls it), or back to the trampoline once the turn ran
+    // nothing else.
+    for (let steps = 0; p && how !== 'stay' && inTrampoline(p); steps++) {
+      if (how === 'into' && steps >= 2 && p.callFrames[0].functionName === 'stopBefore') break;
+      if (steps >= MAX_SETTLE_STEPS) break;
+      await (how === 'into' ? this.client.Debugger.stepInto({}) : this.client.Debugger.stepOut());
+      p = await this.nextPause();
+    }
+    return p;
   }
 
   /** Ends the replay (its process, and our client). */

@@ -140,6 +140,8 @@ const MAX_SIDE_THREADS = 8;
  */
 const WORKER_THREADS = THREAD + 1 + MAX_SIDE_THREADS;
 const WORKER_THREADS_OF = 1000;
+/** gotoTargets of another process's thread s are s * SIDE_TARGETS + event. */
+const SIDE_TARGETS = 1_000_000_000;
 
 /**
  * A thread other than thread 1, stopping at the session's breakpoints:
@@ -172,7 +174,10 @@ interface Side {
   landing: boolean;
   /** How many times its replay was started again (resetSide): a run of an earlier one reports nothing. */
   resets: number;
-  /** The commands run since its first event (a process's), and where it stands. */
+  /** A process's: the event its replay stopped before (1, or a goto's), and its event list once asked for. */
+  origin: number;
+  events: Promise<Listed[]> | null;
+  /** The commands run since its origin (a process's) or its first stop (a worker's), and where it stands. */
   history: Step[];
   position: Position;
   turnHits: { turn: number; hits: number };
@@ -213,6 +218,12 @@ export class RewindDebugSession extends LoggingDebugSession {
   private generation = 0;
   /** A worker thread a reverse request is re-executing, and how: its next adoption lands it (adoptWorker). */
   private landing: Landing | null = null;
+  /**
+   * Thread 1 runs to its first stop: its worker threads' stops on the way are the run's
+   * first, not ones the user saw already, so they stop (a worker started before that stop
+   * has the session's breakpoints from its first line).
+   */
+  private launching = false;
   /** Threads (1, or a process's) whose stops pass by while one of their worker threads lands. */
   private readonly passing = new Set<number>();
 
@@ -249,7 +260,12 @@ export class RewindDebugSession extends LoggingDebugSession {
       this.events = await eventList(args.recording, args.process);
       this.turnEvents = new Set(this.events.filter((e) => e.kind === 'turn').map((e) => e.n));
       const origin = this.stopEvent(args.stopOn);
-      await this.goTo(origin, [], 'entry', this.startAt(origin));
+      this.launching = true;
+      try {
+        await this.goTo(origin, [], 'entry', this.startAt(origin));
+      } finally {
+        this.launching = false;
+      }
       if (args.threads !== false) await this.startSides();
     });
   }
@@ -286,6 +302,8 @@ export class RewindDebugSession extends LoggingDebugSession {
         start: this.stops,
         landing: false,
         resets: 0,
+        origin: 1,
+        events: null,
         history: [],
         position: { turn: 0, seen: 0, hit: false },
         turnHits: { turn: -1, hits: 0 },
@@ -331,6 +349,8 @@ export class RewindDebugSession extends LoggingDebugSession {
       start: this.stops,
       landing: false,
       resets: 0,
+      origin: 1,
+      events: null,
       history: [],
       position: { turn: 0, seen: 0, hit: false },
       turnHits: { turn: -1, hits: 0 },
@@ -426,7 +446,7 @@ export class RewindDebugSession extends LoggingDebugSession {
 
   /** Is thread `id`'s process re-executing (its worker threads' stops pass by)? */
   private reexecuting(id: number): boolean {
-    return id === THREAD ? this.quiet : (this.sides.get(id)?.reexecuting ?? false);
+    return id === THREAD ? this.quiet && !this.launching : (this.sides.get(id)?.reexecuting ?? false);
   }
 
   /** Runs a side thread forward to its next stop (reported), or its end. */
@@ -467,13 +487,14 @@ export class RewindDebugSession extends LoggingDebugSession {
    * event runs `history` again, with its output held (the user saw it). Its stop is reported
    * for `reason` (null: not reported, the replay is a search).
    */
-  private async resetSide(side: Side, history: Step[], reason: string | null): Promise<void> {
+  private async resetSide(side: Side, history: Step[], reason: string | null, origin = 1): Promise<void> {
     if (side.process === null) throw new Error(`${side.name} is a worker thread: see landWorker`);
     side.resets++;
     this.dropWorkers(side.replay);
     await side.replay.kill();
     side.paused = null;
-    const replay = await Replay.start({ recording: this.args.recording, process: side.process, until: 1 });
+    side.origin = origin;
+    const replay = await Replay.start({ recording: this.args.recording, process: side.process, until: origin });
     side.replay = replay;
     side.reexecuting = true;
     await replay.adopt((worker) => this.adoptWorker(worker, side.id));
@@ -484,7 +505,9 @@ export class RewindDebugSession extends LoggingDebugSession {
     side.turnHits = { turn: -1, hits: 0 };
     side.position = { turn: 0, seen: 0, hit: false };
     side.paused = await replay.arrive();
-    if (side.paused === null) throw new Error(`the replay of ${side.name} ended before its first event`);
+    if (side.paused === null) throw new Error(`the replay of ${side.name} ended before event ${origin}`);
+    side.position = { turn: await replay.turnOf(side.paused), seen: 0, hit: false };
+    side.turnHits = { turn: side.position.turn, hits: 0 };
     for (const step of history) {
       side.history.push(step);
       if ((await this.advanceSide(side, step.command, true, step.stops)) === null)
@@ -506,9 +529,29 @@ export class RewindDebugSession extends LoggingDebugSession {
       await this.landWorker(side, side.start, side.history.slice(0, -1), 'step');
       return;
     }
-    if (side.process !== null && side.history.length === 0)
+    if (side.history.length > 0) return this.resetSide(side, side.history.slice(0, -1), 'step', side.origin);
+    // At its origin: the turn before it, as thread 1 goes back at a turn's start.
+    const previous = (await this.sideEvents(side)).filter((e) => e.kind === 'turn' && e.n < side.origin).at(-1);
+    if (side.origin === 1 || !previous)
       throw new Error(`${side.name} is at its first event: there is no step to go back`);
-    await this.resetSide(side, side.history.slice(0, -1), 'step');
+    await this.resetSide(side, [], 'step', previous.n);
+  }
+
+  /** The event list of a process's thread (its own log's), listed once. */
+  private sideEvents(side: Side): Promise<Listed[]> {
+    if (side.process === null) throw new Error(`${side.name} is a worker thread: its events are not listed`);
+    side.events ??= eventList(this.args.recording, side.process);
+    return side.events;
+  }
+
+  /** goto event `n` of a process's thread: a fresh replay of it stopped before that event. */
+  private async gotoSide(side: Side, n: number): Promise<void> {
+    if (side.worker !== null)
+      throw new Error(
+        `${side.name} is a worker thread: it replays only within its process's replay, which cannot stop before one of the worker's own events; use Reverse Continue with a breakpoint, or Step Back`,
+      );
+    if (!(await this.sideEvents(side)).some((e) => e.n === n)) throw new Error(`${side.name} has no event ${n}`);
+    await this.resetSide(side, [], 'goto', n);
   }
 
   /**
@@ -1016,7 +1059,10 @@ export class RewindDebugSession extends LoggingDebugSession {
   private startReplay(origin: number, background: boolean): Promise<Replay> {
     const spec = { recording: this.args.recording, process: this.args.process, until: origin };
     const ready = Replay.start(spec, background).then(async (replay) => {
-      await replay.arrive();
+      // A worker thread that starts before the stop waits for the session's breakpoints, and
+      // the replay may need it to get there: the request that takes the replay adopts its
+      // workers, then lets it arrive.
+      await Promise.race([replay.arrive(), replay.workerWaits]);
       return replay;
     });
     ready.catch(() => {}); // the request that takes it sees the failure
@@ -1079,13 +1125,6 @@ export class RewindDebugSession extends LoggingDebugSession {
     const previous = this.events.filter((e) => e.kind === 'turn' && e.n < this.origin).at(-1);
     if (!previous) return null;
     return { origin: previous.n, history: [], start: this.startAt(previous.n) };
-  }
-
-  private backwardsIn(threadId: number): void {
-    if (threadId === THREAD) return;
-    throw new Error(
-      `goto and restartFrame are for thread ${THREAD}, the process the session was launched on: to use them in ${this.side(threadId)?.name ?? `thread ${threadId}`}, launch with "process" naming it`,
-    );
   }
 
   /** The side thread a reverse request names (paused), or null for thread 1. */
@@ -1174,6 +1213,8 @@ export class RewindDebugSession extends LoggingDebugSession {
       start: resume.stops,
       landing: false,
       resets: 0,
+      origin: 1,
+      events: null,
       history: [],
       position: { turn: 0, seen: 0, hit: false },
       turnHits: { turn: -1, hits: 0 },
@@ -1201,16 +1242,31 @@ export class RewindDebugSession extends LoggingDebugSession {
   // -- Jumping: gotoTargets/goto, restartFrame
 
   /** The events whose call site is on the line: where a value was asked for, or where a turn's callback was scheduled. */
-  protected override gotoTargetsRequest(
+  protected override async gotoTargetsRequest(
     response: DebugProtocol.GotoTargetsResponse,
     args: DebugProtocol.GotoTargetsArguments,
-  ): void {
-    const file = args.source.path ?? '';
-    const targets = this.events
-      .filter((e) => e.site !== undefined && siteLine(e.site, file) === args.line)
-      .map((e) => ({ id: e.n, label: `#${e.n} ${e.kind}: ${e.detail}`, line: args.line }));
-    response.body = { targets };
-    this.sendResponse(response);
+  ): Promise<void> {
+    await this.guard(response, async () => {
+      const file = args.source.path ?? '';
+      const on = (events: Listed[]) =>
+        events.filter((e) => e.site !== undefined && siteLine(e.site, file) === args.line);
+      const targets = on(this.events).map((e) => ({
+        id: e.n,
+        label: `#${e.n} ${e.kind}: ${e.detail}`,
+        line: args.line,
+      }));
+      // The other processes' events too: a target names its thread (id = thread * SIDE_TARGETS + n).
+      for (const side of this.sides.values()) {
+        if (side.process === null) continue;
+        for (const e of on(await this.sideEvents(side).catch(() => [])))
+          targets.push({
+            id: side.id * SIDE_TARGETS + e.n,
+            label: `${side.name} #${e.n} ${e.kind}: ${e.detail}`,
+            line: args.line,
+          });
+      }
+      response.body = { targets };
+    });
   }
 
   protected override async gotoRequest(
@@ -1218,9 +1274,13 @@ export class RewindDebugSession extends LoggingDebugSession {
     args: DebugProtocol.GotoArguments,
   ): Promise<void> {
     await this.guard(response, async () => {
-      this.backwardsIn(args.threadId);
-      if (!this.events.some((e) => e.n === args.targetId)) throw new Error(`there is no event ${args.targetId}`);
-      await this.goTo(args.targetId, [], 'goto', this.startAt(args.targetId));
+      // A target of another process's names its thread; otherwise it is an event of the thread asked about.
+      const thread = args.targetId >= SIDE_TARGETS ? Math.floor(args.targetId / SIDE_TARGETS) : args.threadId;
+      const n = args.targetId % SIDE_TARGETS;
+      const side = this.pausedSide(thread);
+      if (side) return this.gotoSide(side, n);
+      if (!this.events.some((e) => e.n === n)) throw new Error(`there is no event ${n}`);
+      await this.goTo(n, [], 'goto', this.startAt(n));
     });
   }
 
@@ -1239,7 +1299,10 @@ export class RewindDebugSession extends LoggingDebugSession {
     args: DebugProtocol.RestartFrameArguments,
   ): Promise<void> {
     await this.guard(response, async () => {
-      if (args.frameId >= FRAMES) this.backwardsIn(Math.floor(args.frameId / FRAMES));
+      if (args.frameId >= FRAMES) {
+        const side = this.pausedSide(Math.floor(args.frameId / FRAMES));
+        if (side) return this.restartFrameSide(side, args.frameId % FRAMES);
+      }
       const replay = this.replay!;
       const frames = this.paused?.callFrames ?? [];
       const frame = frames[args.frameId];
@@ -1339,17 +1402,88 @@ export class RewindDebugSession extends LoggingDebugSession {
     });
   }
 
+  /**
+   * restartFrame in a forked or spawned process's thread: as in thread 1, the entries of the
+   * frame's function with its callers as they are now, counted from here to the end of the
+   * turn and from the turn's start (a fresh replay of the process stopped there), say which
+   * one the frame is; a third replay resumes to it. A frame entered in an earlier turn (an
+   * async function resumed after an await) is refused: thread 1 finds its entry by following
+   * the whole run, which this does not do for another process.
+   */
+  private async restartFrameSide(side: Side, index: number): Promise<void> {
+    if (side.worker !== null)
+      throw new Error(
+        `${side.name} is a worker thread: restartFrame needs a fresh replay stopped at the start of the frame's turn, and a worker replays only within its process's replay, which cannot stop at one of the worker's own turns; set a breakpoint on the function's first line and use Reverse Continue`,
+      );
+    const frame = side.paused?.callFrames[index];
+    const fn = frame?.functionLocation;
+    if (!frame || !fn) throw new Error('the program is not paused in that frame');
+    const url = side.replay.scripts.get(fn.scriptId) ?? '';
+    const shape = (callFrames: CallFrame[]) =>
+      callFrames
+        .filter((f) => !side.replay.isRewindScript(f.location.scriptId))
+        .map(
+          (f) => `${side.replay.scripts.get(f.location.scriptId)}:${f.location.lineNumber}:${f.location.columnNumber}`,
+        )
+        .join('|');
+    const callers = shape(side.paused!.callFrames.slice(index + 1));
+    const at = (l: { lineNumber: number; columnNumber?: number }) => `${l.lineNumber}:${l.columnNumber ?? 0}`;
+    const isEntry = (p: Paused) => {
+      const f = p.callFrames[0].functionLocation;
+      return (
+        f !== undefined &&
+        side.replay.scripts.get(f.scriptId) === url &&
+        at(f) === at(fn) &&
+        shape(p.callFrames.slice(1)) === callers
+      );
+    };
+    const entry: BreakpointSpec = {
+      file: url.startsWith('file://') ? fileURLToPath(url) : url,
+      line: fn.lineNumber + 1,
+      column: (fn.columnNumber ?? 0) + 1,
+    };
+    const resume: Step = { command: 'resume', stops: { breakpoints: [entry], exceptions: 'none' } };
+    const turn = side.position.turn;
+    /** Such entries from where its replay stands to the end of the turn. */
+    const count = async (): Promise<number> => {
+      let n = 0;
+      while ((await this.advanceSide(side, 'resume', true, resume.stops)) !== null && side.position.turn === turn)
+        if (isEntry(side.paused!)) n++;
+      return n;
+    };
+    const was = { origin: side.origin, history: [...side.history] };
+    const after = await count();
+    const isTurn = (await this.sideEvents(side)).some((e) => e.n === turn && e.kind === 'turn');
+    const origin = isTurn ? turn : 1;
+    await this.resetSide(side, [], null, origin);
+    const first = isEntry(side.paused!) ? 1 : 0;
+    const which = first + (await count()) - after;
+    if (which >= 1)
+      return this.resetSide(
+        side,
+        Array.from({ length: which - first }, () => resume),
+        'restart',
+        origin,
+      );
+    await this.resetSide(side, was.history, 'restart', was.origin);
+    throw new Error(
+      `${frame.functionName || 'the function'} was entered before this turn (an async function resumed after an await): in another process's thread, rewind finds a frame's entry in the same turn only. Set a breakpoint on its first line and use Reverse Continue`,
+    );
+  }
+
   protected override async customRequest(
     command: string,
     response: DebugProtocol.Response,
-    args: { event?: number },
+    args: { event?: number; threadId?: number },
   ): Promise<void> {
     await this.guard(response, async () => {
       if (command === 'rewind/events') {
         response.body = { events: this.events, current: this.position.turn };
       } else if (command === 'rewind/goto') {
         if (typeof args?.event !== 'number') throw new Error('rewind/goto needs {"event": N}');
-        await this.goTo(args.event, [], 'goto', this.startAt(args.event));
+        const side = args.threadId === undefined ? null : this.pausedSide(args.threadId);
+        if (side) await this.gotoSide(side, args.event);
+        else await this.goTo(args.event, [], 'goto', this.startAt(args.event));
       } else if (command === 'rewind/position') {
         response.body = {
           origin: this.origin,

@@ -11,12 +11,15 @@ import { TraceReader } from '../trace/reader.js';
 import {
   DEFAULT_INSPECT,
   HandoffError,
+  announceSettle,
   divertMathRandom,
+  holdsWorkers,
   openInspector,
   waitForClient,
   watchPauses,
   type Address,
 } from './handoff.js';
+import { onWorkerWithoutClient } from '../sources/workers.js';
 import { TurnCoverage } from './coverage.js';
 import { countWritten, markLines } from './output.js';
 import { insideTurn, turnStarts } from './position.js';
@@ -32,6 +35,8 @@ class Controller implements ReplayHook {
   private busy = false;
   private paused = false;
   private watching = false;
+  /** The client attached before the stop (handOverEarly): it steps from the trampoline into the program itself. */
+  private early = false;
   private goal: Goal;
   private readonly tags: Uint8Array;
   private readonly opSites = new Map<number, string | null>();
@@ -163,8 +168,11 @@ class Controller implements ReplayHook {
     };
     const { kind, call } = TAGS[this.tags[n]];
     if (this.watching) {
-      // A client that attached at an earlier stop is still there: do not wait for another.
-      // It pauses in the trampoline.
+      // A client that attached at an earlier stop, or before this one (handOverEarly), is
+      // still there: do not wait for another. It pauses in the trampoline; an early one is
+      // told how to get into the program from there (settle() cannot step with a client attached).
+      if (this.early) announceSettle(enter !== null ? 'into' : site !== null ? 'out' : 'stay');
+      this.early = false;
       this.handOver(at, false);
       return stopBefore.call(n, n, `${kind}: ${call}`, run);
     }
@@ -186,13 +194,31 @@ class Controller implements ReplayHook {
     stopBefore.call(n, n, `${kind}: ${call}`, run);
   }
 
+  /**
+   * Under rewind dap, as a worker thread is about to start before the stop while no client
+   * has the replay: the client attaches now, so that Node holds that worker (and every later
+   * one) until the client's breakpoints are in it. Holding the worker until the stop instead
+   * could deadlock: the main thread may need its messages, output or shared memory to get
+   * there. The replay goes on once the client says so; its stop pauses in the trampoline.
+   */
+  handOverEarly(at: Address): void {
+    if (this.watching) return;
+    this.busy = true;
+    watchPauses((paused) => (this.paused = paused));
+    divertMathRandom(() => this.diverted);
+    this.watching = true;
+    this.early = true;
+    this.busy = false;
+    this.handOver(at, true, true);
+  }
+
   /** Opens the inspector (or finds it open), says where, and waits for a client if `wait`. */
-  private handOver(at: Address, wait: boolean): void {
+  private handOver(at: Address, wait: boolean, early = false): void {
     const busy = this.busy;
     this.busy = true;
     try {
       this.channel.send({ t: 'inspector', url: openInspector(at) });
-      if (wait) waitForClient();
+      if (wait) waitForClient(early);
     } catch (e) {
       if (!(e instanceof HandoffError)) throw e;
       this.channel.send({ t: 'error', message: `cannot open the debugger on ${e.message}` });
@@ -226,6 +252,8 @@ export function attach(session: ReplaySession): void {
     session.file,
   );
   session.hook = controller;
+  const inspect = address(env[ENV.INSPECT]);
+  if (inspect && until !== null && holdsWorkers()) onWorkerWithoutClient(() => controller.handOverEarly(inspect));
   const measured = env[ENV.STATE];
   if (measured) {
     const [a, b] = measured.split(',').map(Number);

@@ -22,6 +22,7 @@ export class HandoffError extends Error {}
  * replay restores the program's environment.
  */
 const HOLD_WORKERS = process.env[ENV.HOLD_WORKERS] === '1';
+export const holdsWorkers = (): boolean => HOLD_WORKERS;
 
 export interface Address {
   host: string;
@@ -45,10 +46,28 @@ export function openInspector(at: Address): string {
   return url;
 }
 
-export { WORKER_WAITS } from './worker-thread.js';
+export { WORKER_GOES, WORKER_WAITS } from './worker-thread.js';
 
 /** What the inspector's console says once the replay has stopped waiting for its client. */
 export const CLIENT_READY = 'rewind: the debugger has the replay';
+
+/**
+ * What the inspector's console says when the client attaches before the replay's stop
+ * (rewind dap, a worker thread about to start): the stop then pauses in the trampoline, and
+ * the client steps into the program itself, as STOP_SETTLES says.
+ */
+export const CLIENT_EARLY = 'rewind: the debugger has the replay before its stop';
+
+/**
+ * What the console says just before an early client's first pause at the stop, with how to
+ * get from the trampoline to the program (what settle() does when no client is attached):
+ * 'into' the turn's callback, 'out' to the frame that asked for a value, or 'stay'.
+ */
+export const STOP_SETTLES = 'rewind: the stop settles';
+
+export function announceSettle(how: 'into' | 'out' | 'stay'): void {
+  inspector.console.debug(STOP_SETTLES, how);
+}
 
 /**
  * Blocks until a client attaches and sends Runtime.runIfWaitingForDebugger, then tells it
@@ -56,8 +75,11 @@ export const CLIENT_READY = 'rewind: the debugger has the replay';
  * wait serves the client's commands before V8 runs its paused loop: a resume served then is
  * lost and the program stays paused for good. A client that resumes only after this
  * message (rewind dap) is safe: nothing is served between it and the paused loop.
+ * `early`: not at a pause, before the replay's stop (see CLIENT_EARLY).
  */
-export function waitForClient(): void {
+export function waitForClient(early = false): void {
+  // Kept by V8 and reported when the client enables Runtime.
+  if (early) inspector.console.debug(CLIENT_EARLY);
   inspector.waitForDebugger();
   if (HOLD_WORKERS) debuggerClientAttached();
   inspector.console.debug(CLIENT_READY);

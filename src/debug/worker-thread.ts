@@ -20,6 +20,8 @@ import { insideTurn, turnStarts } from './position.js';
 
 /** What a waiting worker says on its inspector's console: rewind dap lets it run. */
 export const WORKER_WAITS = 'rewind: this worker thread waits for its debugger';
+/** And once it goes on (a Runtime.runIfWaitingForDebugger served just before its wait began is lost: rewind dap sends another until it hears this). */
+export const WORKER_GOES = 'rewind: this worker thread goes on';
 
 /** rewind's scripts and Node's: skipped when the client steps (V8 skips a frame only if every session does). */
 const SKIPPED = [`^${DIST_URL.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`, '^node:'];
@@ -56,5 +58,6 @@ export function followWorkerThread(session: ReplaySession): void {
     inspector.console.debug(WORKER_WAITS);
     // Until Runtime.runIfWaitingForDebugger (this thread's inspector is active: `watch`).
     inspector.waitForDebugger();
+    inspector.console.debug(WORKER_GOES);
   }
 }

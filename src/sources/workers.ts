@@ -75,6 +75,16 @@ const ownClientFlag = (): Int32Array => (clientFlag ??= new Int32Array(new Share
 export function debuggerClientAttached(): void {
   original.Atomics.store(ownClientFlag(), 0, 1);
 }
+/**
+ * Under rewind dap, called as a worker thread is about to start while no debugger client has
+ * the replay yet (set by debug/controller.ts): the client attaches first, so that Node holds
+ * the new worker until the client's breakpoints are in it, whether or not the replay has
+ * reached its stop.
+ */
+let beforeWorkerWithoutClient: (() => void) | null = null;
+export function onWorkerWithoutClient(hook: () => void): void {
+  beforeWorkerWithoutClient = hook;
+}
 /** Did this replayed worker thread start once a debugger client had its process's replay? */
 let startedUnderClient = false;
 export const workerStartedUnderClient = (): boolean => startedUnderClient;
@@ -677,6 +687,8 @@ function patchWorker(
         // tail; replaying, the flag it raises when it has replayed its log.
         const shared = runsPreload(options) ? new SharedArrayBuffer(replayOf ? 4 : Tail.BYTES) : null;
         const field = replayOf ? 'done' : 'tail';
+        if (shared && replayOf && beforeWorkerWithoutClient && original.Atomics.load(ownClientFlag(), 0) === 0)
+          beforeWorkerWithoutClient();
         if (shared) {
           s.outputOrder = outputOrder ??= replayOf
             ? ticketTable(replayOf, outputTicket)
