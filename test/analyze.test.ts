@@ -99,6 +99,32 @@ describe('record --schedule', () => {
     expect(r.status, describeRun('record', r)).toBe(0);
   });
 
+  it("two timers of different delays Node fired a moment apart go in the order given; one delay, or far apart, keep Node's order", async () => {
+    const cwd = tempDir();
+    const run = async (mode: string) => {
+      const plain = await record('race/timer-tie.cjs', [mode], { cwd });
+      expect(plain.status, describeRun(`plain ${mode}`, plain)).toBe(0);
+      expect(plain.stdout.toString()).toBe('ran: first, second\n');
+      const [first, second] = (await turnsOf(plain.dir)).filter((t) => t.call === 'setTimeout callback');
+      return forced('race/timer-tie.cjs', [mode], [second, first], cwd);
+    };
+    const [near, same, far] = await Promise.all(['near', 'same', 'far'].map(run));
+    // 'near': a timing race (created a moment sooner, the second would fire first), so the target's order is followed.
+    expect(near.status, describeRun('near', near)).toBe(1);
+    expect(near.stdout.toString()).toBe('ran: second, first\n');
+    expect(near.stderr.toString()).toContain('the second timer ran first');
+    expect(near.stderr.toString()).toContain('rewind: the run followed the schedule');
+    // One delay (the same timer list) or 40 ms apart: Node's order holds, and the schedule is reported as not followed.
+    for (const r of [same, far]) {
+      expect(r.status, describeRun('kept order', r)).toBe(0);
+      expect(r.stdout.toString()).toBe('ran: first, second\n');
+      expect(r.stderr.toString()).toMatch(/the schedule could not be followed/);
+    }
+    const rep = await replay(near.dir);
+    expect(rep.status, describeRun('replay', rep)).toBe(1);
+    expect(rep.stdout.toString()).toBe(near.stdout.toString());
+  });
+
   it('refuses a file that is not a schedule, naming what it takes', async () => {
     const file = path.join(tempDir(), 'bad.json');
     fs.writeFileSync(file, JSON.stringify({ turns: [[0, 0]] }));

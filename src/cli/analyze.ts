@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { keysIn } from '../analyze/align.js';
 import { diffRuns, turnInfo, type TurnInfo, type ValueDiff } from '../analyze/diff.js';
 import { placesOf } from '../analyze/match.js';
 import { readRun, type RunModel } from '../analyze/run.js';
@@ -187,7 +188,8 @@ export async function analyze(arg: string | undefined, opts: AnalyzeOptions): Pr
     const F = readRun(target.trace);
     const P = readRun(passProc.trace);
     const fOrder = F.turns.map((t) => t.key);
-    const pOrder = P.turns.map((t) => t.key);
+    // The passing order in the failing run's op ids (its operations may have been created in another order).
+    const pOrder = keysIn(F, P);
     // Which entry of the schedule this process takes: the n-th of its program.
     const rank = processes
       .filter(

@@ -12,7 +12,17 @@ import path from 'node:path';
 import { isMainThread } from 'node:worker_threads';
 import { programName } from '../trace/store.js';
 import { CHAOS_CLAIM, Chaos, type Delivering, type Lane } from './chaos.js';
+import { timerDelay } from '../node/fields.js';
 import { original, writeStderr } from '../node/originals.js';
+
+/**
+ * Two timers of different delays that Node fired less than this apart (ms) ran in an order
+ * timing decided (which was created a millisecond earlier), not one the program did: a
+ * target may have them either way (agentkeepalive #23: the socket's 200 ms idle timer and
+ * the client's 201 ms poll, created a moment apart), so the later may go first. Timers of
+ * one delay, and timers fired further apart, keep Node's order.
+ */
+const TIMER_TIE_MS = 4;
 
 /** What the CLI hands each process: its turns in the target order, as [op, k] (the k-th delivery of op). */
 export interface ScheduleEntry {
@@ -139,7 +149,7 @@ export class ScheduleChaos extends Chaos {
       cancelled: false,
       discard: d.discard ?? null,
     };
-    if (this.laneWaits(lane, this.waiting.length) || this.blocked(w.index)) {
+    if (this.laneWaits(w, this.waiting.length) || this.blocked(w.index)) {
       this.waiting.push(w);
       this.arm();
       return;
@@ -153,10 +163,21 @@ export class ScheduleChaos extends Chaos {
     w.run();
   }
 
-  /** Some earlier delivery of this lane waits (among the first `before` waiting): this one goes after it. */
-  private laneWaits(lane: Lane, before: number): boolean {
-    for (let i = 0; i < before; i++) if (this.waiting[i].lane === lane && !this.waiting[i].cancelled) return true;
+  /** Some earlier delivery of this lane waits (among the first `before` waiting): `w` goes after it. */
+  private laneWaits(w: Waiting, before: number): boolean {
+    for (let i = 0; i < before; i++) {
+      const x = this.waiting[i];
+      if (x.lane === w.lane && !x.cancelled && !this.timerTie(x, w)) return true;
+    }
     return false;
+  }
+
+  /** `w`, a timer firing, may overtake `x`, one Node fired before it (see TIMER_TIE_MS), when the target puts it first. */
+  private timerTie(x: Waiting, w: Waiting): boolean {
+    if (w.lane !== this.timers || x.owner === null || w.owner === null || w.index === undefined) return false;
+    if (x.index !== undefined && x.index < w.index) return false;
+    const [dx, dw] = [timerDelay(x.owner), timerDelay(w.owner)];
+    return typeof dx === 'number' && typeof dw === 'number' && dx !== dw && Math.abs(w.since - x.since) < TIMER_TIE_MS;
   }
 
   /**
@@ -179,7 +200,7 @@ export class ScheduleChaos extends Chaos {
     this.waiting = this.waiting.filter((w) => !w.cancelled);
     for (let i = 0; i < this.waiting.length; i++) {
       const w = this.waiting[i];
-      if (this.laneWaits(w.lane, i) || this.blocked(w.index)) continue;
+      if (this.laneWaits(w, i) || this.blocked(w.index)) continue;
       this.waiting.splice(i, 1);
       this.clearDeadline();
       this.enter(w);
@@ -213,7 +234,7 @@ export class ScheduleChaos extends Chaos {
     const until = w.index ?? this.state.length;
     const missed: string[] = [];
     // Arrived and free to go but for the target's order (not stuck behind another on its handle).
-    const arrived = new Set(this.waiting.filter((x, i) => !this.laneWaits(x.lane, i)).map((x) => x.index));
+    const arrived = new Set(this.waiting.filter((x, i) => !this.laneWaits(x, i)).map((x) => x.index));
     for (let j = this.lowest; j < until; j++) {
       if (this.state[j] !== 0 || this.ops[j] > created || arrived.has(j)) continue;
       this.state[j] = MISSED;
