@@ -51,14 +51,31 @@ describe('keysIn', () => {
       [16, 'read'],
       [20, 'timer'],
     ]);
-    // Passing's close 13 is the failing run's second close (18); its second timer (20) has no
-    // counterpart and keeps its id; 17 and 16 are the failing run's 15 and 14.
+    // Passing's close 13 is the failing run's second close (18); 17 and 16 are the failing
+    // run's 15 and 14; its second timer (20) has no counterpart and keeps its id.
     expect(keysIn(failing, passing)).toEqual(['6.0', '5.0', '9.0', '11.0', '18.0', '15.0', '14.0', '14.1', '20.0']);
     // A run compared with itself keeps its keys.
     expect(keysIn(passing, passing)).toEqual(passing.turns.map((t) => t.key));
   });
 
-  it('leaves out an operation without a counterpart whose id the other run gives another operation', () => {
+  it('an operation the failing run never heard from keeps its id', () => {
+    // The failing run ended at the data response (3), before the login response (1) came.
+    const failing = run([
+      [2, 'connect'],
+      [4, 'connect'],
+      [3, 'read'],
+    ]);
+    const passing = run([
+      [2, 'connect'],
+      [4, 'connect'],
+      [1, 'read'],
+      [3, 'read'],
+      [6, 'close'],
+    ]);
+    expect(keysIn(failing, passing)).toEqual(['2.0', '4.0', '1.0', '3.0', '6.0']);
+  });
+
+  it('an operation without a counterpart whose id names another one takes an id after them all', () => {
     const base = run([
       [1, 'timer'],
       [2, 'read'],
@@ -68,7 +85,7 @@ describe('keysIn', () => {
       [2, 'timer'],
       [3, 'read'],
     ]);
-    // other's second timer (2) has none in base, where 2 is the read: left out.
-    expect(keysIn(base, other)).toEqual(['1.0', '2.0']);
+    // A failing run that ended at its read (2): the other's timer 2 has no counterpart; it is 3 there.
+    expect(keysIn(base, other)).toEqual(['1.0', '3.0', '2.0']);
   });
 });

@@ -188,6 +188,34 @@ describe('rewind analyze', () => {
     expect(siteLine(a.a!.site)).toBe('12');
   });
 
+  it('names the pair when the two runs created their operations in another order (other op ids)', async () => {
+    const cwd = tempDir();
+    const plain = await record('race/shifted-ids.cjs', ['2000'], { cwd });
+    const [dirStat, fileStat] = (await turnsOf(plain.dir)).filter((t) => t.api === 'fs.stat').sort((x, y) => x.op - y.op);
+    // The directory's stat first: the read's operations are created before the timer; the file's first: after it.
+    const [readFirst, timerFirst] = await Promise.all([
+      forced('race/shifted-ids.cjs', ['300'], [dirStat, fileStat], cwd),
+      forced('race/shifted-ids.cjs', ['300'], [fileStat, dirStat], cwd),
+    ]);
+    expect([readFirst.status, timerFirst.status], describeRun('timer first', timerFirst)).toEqual([0, 0]);
+    const turns = await turnsOf(timerFirst.dir);
+    const timer = turns.find((t) => t.call === 'setTimeout callback')!;
+    const open = turns.find((t) => t.api === READ_FILE_FIRST_API)!;
+    const passing = await turnsOf(readFirst.dir);
+    // The same operations under other ids in the passing run.
+    expect(passing.find((t) => t.call === 'setTimeout callback')!.op).not.toBe(timer.op);
+    expect(passing.find((t) => t.api === READ_FILE_FIRST_API)!.op).not.toBe(open.op);
+    const fail = await forced('race/shifted-ids.cjs', ['300'], moveBefore(turns, timer, open), cwd);
+    expect(fail.status, describeRun('fail', fail)).toBe(1);
+    const a = await analyze(fail.dir, readFirst.dir, cwd);
+    expect(a.kind, JSON.stringify(a)).toBe('pair');
+    expect(`${a.b!.op}.${a.b!.k}`, JSON.stringify(a.b)).toBe(`${timer.op}.0`);
+    expect(siteLine(a.b!.site)).toBe('15');
+    expect(`${a.a!.op}.${a.a!.k}`, JSON.stringify(a.a)).toBe(`${open.op}.0`);
+    expect(siteLine(a.a!.site)).toBe('9');
+    expect(answer(await analyze(fail.dir, readFirst.dir, cwd))).toEqual(answer(a));
+  });
+
   it('two HTTP responses: names the two socket reads', async () => {
     const server = http.createServer((req, res) => res.end(req.url === '/login' ? 'session-7' : 'the data'));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -188,8 +188,15 @@ export async function analyze(arg: string | undefined, opts: AnalyzeOptions): Pr
     const F = readRun(target.trace);
     const P = readRun(passProc.trace);
     const fOrder = F.turns.map((t) => t.key);
-    // The passing order in the failing run's op ids (its operations may have been created in another order).
+    // The passing order in the failing run's op ids (its operations may have been created in
+    // another order: src/analyze/align.ts). A candidate that runs the failing order's first k
+    // turns creates its operations as the failing run did, so the rest of its order is named
+    // in the failing run's ids; one whose first k turns are the passing order's too runs the
+    // passing order, named in its own ids.
     const pOrder = keysIn(F, P);
+    const pOwn = P.turns.map((t) => t.key);
+    let common = 0;
+    while (common < fOrder.length && fOrder[common] === pOrder[common]) common++;
     // Which entry of the schedule this process takes: the n-th of its program.
     const rank = processes
       .filter(
@@ -238,7 +245,7 @@ export async function analyze(arg: string | undefined, opts: AnalyzeOptions): Pr
     const candidate = async (k: number, rule: 'majority' | Verdict = 'majority'): Promise<Trial> => {
       const known = candidates.get(k);
       if (known) return known;
-      const order = candidateOrder(fOrder, pOrder, k);
+      const order = k <= common ? pOwn : candidateOrder(fOrder, pOrder, k);
       const key = order.join(' ');
       // The two ends are judged by their own rules; a candidate between takes an end's verdict when it runs its order.
       let pending = rule === 'majority' ? byOrder.get(key) : undefined;
