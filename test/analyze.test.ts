@@ -125,6 +125,26 @@ describe('record --schedule', () => {
     expect(rep.stdout.toString()).toBe(near.stdout.toString());
   });
 
+  it('a timer the program clears never fires: what the target puts after its firing does not wait for it', async () => {
+    const cwd = tempDir();
+    // Operations in creation order: 1 the long timer, 2 the stat, 3 the short timer (made in the stat's callback).
+    const plain = await record('race/cleared-timer.cjs', [], { cwd });
+    const turns = await turnsOf(plain.dir);
+    const stat = turns.find((t) => t.api === 'fs.stat')!;
+    const short = turns.find((t) => t.call === 'setTimeout callback')!;
+    expect([stat.op, short.op], JSON.stringify(turns)).toEqual([2, 3]);
+    // The stat, the long timer's firing (the stat clears it: it never comes), the short timer.
+    const order = [stat, { ...short, op: 1 }, short];
+    const r = await forced('race/cleared-timer.cjs', ['2000'], order, cwd);
+    expect(r.status, describeRun('forced', r)).toBe(0);
+    expect(r.stdout.toString()).toBe('short timer fired\n');
+    expect(r.stderr.toString()).not.toMatch(/could not be followed/);
+    const ran = await turnsOf(r.dir);
+    expect(ran.map((t) => `${t.op}.${t.k}`)).toEqual([`${stat.op}.0`, '3.0']);
+    // Not held for the bounded hold (1 s) waiting for the cleared firing.
+    expect(ran[1].time_us, JSON.stringify(ran[1])).toBeLessThan(500_000);
+  });
+
   it('refuses a file that is not a schedule, naming what it takes', async () => {
     const file = path.join(tempDir(), 'bad.json');
     fs.writeFileSync(file, JSON.stringify({ turns: [[0, 0]] }));
@@ -191,7 +211,9 @@ describe('rewind analyze', () => {
   it('names the pair when the two runs created their operations in another order (other op ids)', async () => {
     const cwd = tempDir();
     const plain = await record('race/shifted-ids.cjs', ['2000'], { cwd });
-    const [dirStat, fileStat] = (await turnsOf(plain.dir)).filter((t) => t.api === 'fs.stat').sort((x, y) => x.op - y.op);
+    const [dirStat, fileStat] = (await turnsOf(plain.dir))
+      .filter((t) => t.api === 'fs.stat')
+      .sort((x, y) => x.op - y.op);
     // The directory's stat first: the read's operations are created before the timer; the file's first: after it.
     const [readFirst, timerFirst] = await Promise.all([
       forced('race/shifted-ids.cjs', ['300'], [dirStat, fileStat], cwd),

@@ -44,7 +44,7 @@ function commonSubsequence(a: string[], b: string[]): [number, number][] | null 
     [next, row] = [row, next];
   }
   const pairs: [number, number][] = [];
-  for (let i = 0, j = 0; i < n && j < m; ) {
+  for (let i = 0, j = 0; i < n && j < m;) {
     const s = step[i * m + j];
     if (s === 0) pairs.push([i++, j++]);
     else if (s === 1) i++;

@@ -338,6 +338,12 @@ export class Chaos {
     }
   }
 
+  /** Timer or immediate `owner` is operation `op` (a forced schedule follows clears: session/schedule.ts). */
+  owned(_owner: object, _op: number): void {}
+
+  /** The program cleared timer or immediate `owner` (by object): it fires no more. */
+  cleared(_owner: object): void {}
+
   /** The handle closed: held deliveries a closed handle never gets are dropped. */
   discard(lane: Lane): void {
     for (const h of lane.held()) {

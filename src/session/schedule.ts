@@ -260,6 +260,32 @@ export class ScheduleChaos extends Chaos {
     this.arm();
   };
 
+  private readonly timerOps = new WeakMap<object, number>();
+
+  override owned(owner: object, op: number): void {
+    this.timerOps.set(owner, op);
+  }
+
+  /**
+   * A cleared timer's next firing in the target never comes: what the target puts after it
+   * goes on at once, not after the bounded hold (a reconnect timer a cleanup clears:
+   * socket.io #3358).
+   */
+  override cleared(owner: object): void {
+    const op = this.timerOps.get(owner);
+    if (op === undefined) return;
+    // Its next firing and (an interval's) those after it.
+    for (let k = this.delivered.get(op) ?? 0; ; k++) {
+      const i = this.index.get(`${op}.${k}`);
+      if (i === undefined) break;
+      if (this.state[i] !== 0 || this.waiting.some((w) => w.index === i)) continue;
+      this.state[i] = MISSED;
+      this.pending.done(i);
+    }
+    while (this.lowest < this.state.length && this.state[this.lowest] !== 0) this.lowest++;
+    if (this.waiting.length) this.arm();
+  }
+
   override get holdsTimers(): boolean {
     return this.waiting.some((w) => w.owner !== null && !w.cancelled);
   }
