@@ -361,14 +361,111 @@ export async function analyze(arg: string | undefined, opts: AnalyzeOptions): Pr
           };
         }
       }
-      const cut = b.stopped || stopped;
+      let cut = b.stopped || stopped;
+      let chosen = { run: F, orders, lo: b.lo, hi: b.hi, fail, pass };
+      // The other way round: the passing order's first k turns, then the rest in the failing
+      // order's, for the smallest k that passes. When a failure needs two reorderings (the
+      // first attempt's error before the second namespace connects, then that namespace's
+      // error before the reconnect timer: socket.io #3358), the search above names the later,
+      // whose other order the passing order's rest forces, and this one the earlier: the pair
+      // that decides first in the failing run is named.
+      if (!cut) {
+        const fInP = keysIn(P, F);
+        let commonP = 0;
+        while (commonP < pOwn.length && pOwn[commonP] === fInP[commonP]) commonP++;
+        const m = pOwn.length;
+        const orderAt = (k: number) => candidateOrder(pOwn, fInP, k);
+        const mirror = new Map<number, Trial>([
+          [0, atFail],
+          [m, atPass],
+        ]);
+        const flip = (v: Verdict): Verdict => (v === 'fails' ? 'passes' : 'fails');
+        const mirrored = async (k: number): Promise<Verdict> => {
+          let o = mirror.get(k);
+          if (!o) {
+            const order = k <= commonP ? fOrder : orderAt(k);
+            const key = order.join(' ');
+            let pending = byOrder.get(key);
+            if (!pending) byOrder.set(key, (pending = trial(() => specOf(order), 'majority')));
+            o = await pending;
+            mirror.set(k, o);
+          }
+          return flip(o.verdict);
+        };
+        say('searching the other way: the passing order first, then the failing one');
+        const mb = await bisect(
+          0,
+          m,
+          Math.min(2, width),
+          mirrored,
+          () => {},
+          () => stopped,
+        );
+        tried += mirror.size - 2;
+        cut = mb.stopped || stopped;
+        // Candidate hi runs the passing order's turn B' ahead of the failing order's turns that candidate lo ran before it.
+        const loOrder = orderAt(mb.lo);
+        const moved = pOwn[mb.hi - 1];
+        const span = loOrder.slice(mb.hi - 1, loOrder.indexOf(moved));
+        if (!cut && span.length > 0) {
+          const prefix = loOrder.slice(0, mb.hi - 1);
+          const orderOf = (j: number) => {
+            const head = [...prefix, ...span.slice(j), moved, ...span.slice(0, j)];
+            const taken = new Set(head);
+            return [...head, ...loOrder.filter((t) => !taken.has(t))];
+          };
+          const partners = new Map<number, Trial>([
+            [0, mirror.get(mb.lo)!],
+            [span.length, mirror.get(mb.hi)!],
+          ]);
+          const partner = async (j: number): Promise<Verdict> => {
+            let o = partners.get(j);
+            if (!o) partners.set(j, (o = await trial(() => specOf(orderOf(j)), 'majority')));
+            return flip(o.verdict);
+          };
+          const p =
+            span.length > 1
+              ? await bisect(
+                  0,
+                  span.length,
+                  Math.min(2, width),
+                  partner,
+                  () => {},
+                  () => stopped,
+                )
+              : null;
+          tried += partners.size - 2;
+          const [plo, phi] = p ? [p.lo, p.hi] : [0, 1];
+          // The failing order's turn (A' below) that the passing order's B' must come before: where the failing run has it.
+          const other = span[phi - 1];
+          const at = fInP.indexOf(other);
+          const pf = partners.get(plo)!;
+          const pp = partners.get(phi)!;
+          if (
+            !(p?.stopped ?? false) &&
+            !stopped &&
+            pf.verdict === 'fails' &&
+            pp.verdict === 'passes' &&
+            at >= 0 &&
+            at < b.hi - 1
+          )
+            chosen = {
+              run: P,
+              orders: { pass: orderOf(phi), fail: orderOf(plo), aKey: moved, bKey: other },
+              lo: mb.lo,
+              hi: mb.hi,
+              fail: pf,
+              pass: pp,
+            };
+        }
+      }
       report = await pairReport(
-        F,
-        orders,
-        b.lo,
-        b.hi,
-        fail,
-        pass,
+        chosen.run,
+        chosen.orders,
+        chosen.lo,
+        chosen.hi,
+        chosen.fail,
+        chosen.pass,
         place,
         tried,
         cut,

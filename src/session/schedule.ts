@@ -12,17 +12,18 @@ import path from 'node:path';
 import { isMainThread } from 'node:worker_threads';
 import { programName } from '../trace/store.js';
 import { CHAOS_CLAIM, Chaos, type Delivering, type Lane } from './chaos.js';
-import { timerDelay } from '../node/fields.js';
+import { timerDelay, timerStart } from '../node/fields.js';
 import { original, writeStderr } from '../node/originals.js';
 
 /**
- * Two timers of different delays that Node fired less than this apart (ms) ran in an order
- * timing decided (which was created a millisecond earlier), not one the program did: a
- * target may have them either way (agentkeepalive #23: the socket's 200 ms idle timer and
- * the client's 201 ms poll, created a moment apart), so the later may go first. Timers of
- * one delay, and timers fired further apart, keep Node's order.
+ * Two timers of different delays due less than this apart (ms) ran in an order timing
+ * decided (which was created a few milliseconds earlier), not one the program did: a target
+ * may have them either way (agentkeepalive #23: the socket's 200 ms idle timer and the
+ * client's 201 ms poll, created a moment apart; socket.io #3358: a 5 ms timer and the 1 ms
+ * one a refused connection sets), so the later may go first. Timers of one delay, and timers
+ * due further apart, keep Node's order.
  */
-const TIMER_TIE_MS = 4;
+const TIMER_TIE_MS = 8;
 
 /** What the CLI hands each process: its turns in the target order, as [op, k] (the k-th delivery of op). */
 export interface ScheduleEntry {
@@ -177,7 +178,10 @@ export class ScheduleChaos extends Chaos {
     if (w.lane !== this.timers || x.owner === null || w.owner === null || w.index === undefined) return false;
     if (x.index !== undefined && x.index < w.index) return false;
     const [dx, dw] = [timerDelay(x.owner), timerDelay(w.owner)];
-    return typeof dx === 'number' && typeof dw === 'number' && dx !== dw && Math.abs(w.since - x.since) < TIMER_TIE_MS;
+    const [sx, sw] = [timerStart(x.owner), timerStart(w.owner)];
+    if (typeof dx !== 'number' || typeof dw !== 'number' || typeof sx !== 'number' || typeof sw !== 'number')
+      return false;
+    return dx !== dw && Math.abs(sw + dw - (sx + dx)) < TIMER_TIE_MS;
   }
 
   /**
