@@ -245,6 +245,11 @@ export async function analyze(arg: string | undefined, opts: AnalyzeOptions): Pr
     const candidate = async (k: number, rule: 'majority' | Verdict = 'majority'): Promise<Trial> => {
       const known = candidates.get(k);
       if (known) return known;
+      // One that runs the passing order takes its verdict (noise must not part them).
+      if (k > 0 && k <= common && candidates.has(0)) {
+        candidates.set(k, candidates.get(0)!);
+        return candidates.get(0)!;
+      }
       const order = k <= common ? pOwn : candidateOrder(fOrder, pOrder, k);
       const key = order.join(' ');
       // The two ends are judged by their own rules; a candidate between takes an end's verdict when it runs its order.
@@ -381,7 +386,8 @@ export async function analyze(arg: string | undefined, opts: AnalyzeOptions): Pr
         ]);
         const flip = (v: Verdict): Verdict => (v === 'fails' ? 'passes' : 'fails');
         const mirrored = async (k: number): Promise<Verdict> => {
-          let o = mirror.get(k);
+          // One that runs the failing order takes its verdict.
+          let o = mirror.get(k <= commonP ? 0 : k);
           if (!o) {
             const order = k <= commonP ? fOrder : orderAt(k);
             const key = order.join(' ');
