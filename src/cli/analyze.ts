@@ -394,8 +394,8 @@ export async function analyze(arg: string | undefined, opts: AnalyzeOptions): Pr
             let pending = byOrder.get(key);
             if (!pending) byOrder.set(key, (pending = trial(() => specOf(order), 'majority')));
             o = await pending;
-            mirror.set(k, o);
           }
+          mirror.set(k, o);
           return flip(o.verdict);
         };
         say('searching the other way: the passing order first, then the failing one');
@@ -445,11 +445,13 @@ export async function analyze(arg: string | undefined, opts: AnalyzeOptions): Pr
           // The failing order's turn (A' below) that the passing order's B' must come before: where the failing run has it.
           const other = span[phi - 1];
           const at = fInP.indexOf(other);
-          const pf = partners.get(plo)!;
-          const pp = partners.get(phi)!;
+          const pf = partners.get(plo);
+          const pp = partners.get(phi);
           if (
             !(p?.stopped ?? false) &&
             !stopped &&
+            pf !== undefined &&
+            pp !== undefined &&
             pf.verdict === 'fails' &&
             pp.verdict === 'passes' &&
             at >= 0 &&
