@@ -447,7 +447,8 @@ export async function analyze(arg: string | undefined, opts: AnalyzeOptions): Pr
           const at = fInP.indexOf(other);
           const pf = partners.get(plo);
           const pp = partners.get(phi);
-          if (
+          const movedAt = fInP.indexOf(moved);
+          const earlier =
             !(p?.stopped ?? false) &&
             !stopped &&
             pf !== undefined &&
@@ -455,8 +456,20 @@ export async function analyze(arg: string | undefined, opts: AnalyzeOptions): Pr
             pf.verdict === 'fails' &&
             pp.verdict === 'passes' &&
             at >= 0 &&
-            at < b.hi - 1
-          )
+            at < b.hi - 1 &&
+            movedAt > at;
+          // Named only if it decides: the failing order with just these two swapped passes (a
+          // failure timing decides as much as the order, a starved thread-pool operation's,
+          // can pass a candidate now and then: archiver #388).
+          let confirmed = false;
+          if (earlier) {
+            const swapped = fOrder.filter((t) => t !== fOrder[movedAt]);
+            swapped.splice(swapped.indexOf(fOrder[at]), 0, fOrder[movedAt]);
+            const check = await trial(() => specOf(swapped), 'majority');
+            tried++;
+            confirmed = check.verdict === 'passes' && !stopped;
+          }
+          if (confirmed && pf && pp)
             chosen = {
               run: P,
               orders: { pass: orderOf(phi), fail: orderOf(plo), aKey: moved, bKey: other },
