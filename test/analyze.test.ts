@@ -99,6 +99,52 @@ describe('record --schedule', () => {
     expect(r.status, describeRun('record', r)).toBe(0);
   });
 
+  it("two timers of different delays Node fired a moment apart go in the order given; one delay, or far apart, keep Node's order", async () => {
+    const cwd = tempDir();
+    const run = async (mode: string) => {
+      const plain = await record('race/timer-tie.cjs', [mode], { cwd });
+      expect(plain.status, describeRun(`plain ${mode}`, plain)).toBe(0);
+      expect(plain.stdout.toString()).toBe('ran: first, second\n');
+      const [first, second] = (await turnsOf(plain.dir)).filter((t) => t.call === 'setTimeout callback');
+      return forced('race/timer-tie.cjs', [mode], [second, first], cwd);
+    };
+    const [near, same, far] = await Promise.all(['near', 'same', 'far'].map(run));
+    // 'near': a timing race (created a moment sooner, the second would fire first), so the target's order is followed.
+    expect(near.status, describeRun('near', near)).toBe(1);
+    expect(near.stdout.toString()).toBe('ran: second, first\n');
+    expect(near.stderr.toString()).toContain('the second timer ran first');
+    expect(near.stderr.toString()).toContain('rewind: the run followed the schedule');
+    // One delay (the same timer list) or 40 ms apart: Node's order holds, and the schedule is reported as not followed.
+    for (const r of [same, far]) {
+      expect(r.status, describeRun('kept order', r)).toBe(0);
+      expect(r.stdout.toString()).toBe('ran: first, second\n');
+      expect(r.stderr.toString()).toMatch(/the schedule could not be followed/);
+    }
+    const rep = await replay(near.dir);
+    expect(rep.status, describeRun('replay', rep)).toBe(1);
+    expect(rep.stdout.toString()).toBe(near.stdout.toString());
+  });
+
+  it('a timer the program clears never fires: what the target puts after its firing does not wait for it', async () => {
+    const cwd = tempDir();
+    // Operations in creation order: 1 the long timer, 2 the stat, 3 the short timer (made in the stat's callback).
+    const plain = await record('race/cleared-timer.cjs', [], { cwd });
+    const turns = await turnsOf(plain.dir);
+    const stat = turns.find((t) => t.api === 'fs.stat')!;
+    const short = turns.find((t) => t.call === 'setTimeout callback')!;
+    expect([stat.op, short.op], JSON.stringify(turns)).toEqual([2, 3]);
+    // The stat, the long timer's firing (the stat clears it: it never comes), the short timer.
+    const order = [stat, { ...short, op: 1 }, short];
+    const r = await forced('race/cleared-timer.cjs', ['2000'], order, cwd);
+    expect(r.status, describeRun('forced', r)).toBe(0);
+    expect(r.stdout.toString()).toBe('short timer fired\n');
+    expect(r.stderr.toString()).not.toMatch(/could not be followed/);
+    const ran = await turnsOf(r.dir);
+    expect(ran.map((t) => `${t.op}.${t.k}`)).toEqual([`${stat.op}.0`, '3.0']);
+    // Not held for the bounded hold (1 s) waiting for the cleared firing.
+    expect(ran[1].time_us, JSON.stringify(ran[1])).toBeLessThan(500_000);
+  });
+
   it('refuses a file that is not a schedule, naming what it takes', async () => {
     const file = path.join(tempDir(), 'bad.json');
     fs.writeFileSync(file, JSON.stringify({ turns: [[0, 0]] }));
@@ -160,6 +206,36 @@ describe('rewind analyze', () => {
     // A is the read (its first step, where the program called readFile), never the check.
     expect(`${a.a!.op}.${a.a!.k}`, JSON.stringify(a.a)).toBe(`${open.op}.0`);
     expect(siteLine(a.a!.site)).toBe('12');
+  });
+
+  it('names the pair when the two runs created their operations in another order (other op ids)', async () => {
+    const cwd = tempDir();
+    const plain = await record('race/shifted-ids.cjs', ['2000'], { cwd });
+    const [dirStat, fileStat] = (await turnsOf(plain.dir))
+      .filter((t) => t.api === 'fs.stat')
+      .sort((x, y) => x.op - y.op);
+    // The directory's stat first: the read's operations are created before the timer; the file's first: after it.
+    const [readFirst, timerFirst] = await Promise.all([
+      forced('race/shifted-ids.cjs', ['300'], [dirStat, fileStat], cwd),
+      forced('race/shifted-ids.cjs', ['300'], [fileStat, dirStat], cwd),
+    ]);
+    expect([readFirst.status, timerFirst.status], describeRun('timer first', timerFirst)).toEqual([0, 0]);
+    const turns = await turnsOf(timerFirst.dir);
+    const timer = turns.find((t) => t.call === 'setTimeout callback')!;
+    const open = turns.find((t) => t.api === READ_FILE_FIRST_API)!;
+    const passing = await turnsOf(readFirst.dir);
+    // The same operations under other ids in the passing run.
+    expect(passing.find((t) => t.call === 'setTimeout callback')!.op).not.toBe(timer.op);
+    expect(passing.find((t) => t.api === READ_FILE_FIRST_API)!.op).not.toBe(open.op);
+    const fail = await forced('race/shifted-ids.cjs', ['300'], moveBefore(turns, timer, open), cwd);
+    expect(fail.status, describeRun('fail', fail)).toBe(1);
+    const a = await analyze(fail.dir, readFirst.dir, cwd);
+    expect(a.kind, JSON.stringify(a)).toBe('pair');
+    expect(`${a.b!.op}.${a.b!.k}`, JSON.stringify(a.b)).toBe(`${timer.op}.0`);
+    expect(siteLine(a.b!.site)).toBe('15');
+    expect(`${a.a!.op}.${a.a!.k}`, JSON.stringify(a.a)).toBe(`${open.op}.0`);
+    expect(siteLine(a.a!.site)).toBe('9');
+    expect(answer(await analyze(fail.dir, readFirst.dir, cwd))).toEqual(answer(a));
   });
 
   it('two HTTP responses: names the two socket reads', async () => {

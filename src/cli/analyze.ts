@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { keysIn } from '../analyze/align.js';
 import { diffRuns, turnInfo, type TurnInfo, type ValueDiff } from '../analyze/diff.js';
 import { placesOf } from '../analyze/match.js';
 import { readRun, type RunModel } from '../analyze/run.js';
@@ -187,7 +188,15 @@ export async function analyze(arg: string | undefined, opts: AnalyzeOptions): Pr
     const F = readRun(target.trace);
     const P = readRun(passProc.trace);
     const fOrder = F.turns.map((t) => t.key);
-    const pOrder = P.turns.map((t) => t.key);
+    // The passing order in the failing run's op ids (its operations may have been created in
+    // another order: src/analyze/align.ts). A candidate that runs the failing order's first k
+    // turns creates its operations as the failing run did, so the rest of its order is named
+    // in the failing run's ids; one whose first k turns are the passing order's too runs the
+    // passing order, named in its own ids.
+    const pOrder = keysIn(F, P);
+    const pOwn = P.turns.map((t) => t.key);
+    let common = 0;
+    while (common < fOrder.length && fOrder[common] === pOrder[common]) common++;
     // Which entry of the schedule this process takes: the n-th of its program.
     const rank = processes
       .filter(
@@ -236,7 +245,12 @@ export async function analyze(arg: string | undefined, opts: AnalyzeOptions): Pr
     const candidate = async (k: number, rule: 'majority' | Verdict = 'majority'): Promise<Trial> => {
       const known = candidates.get(k);
       if (known) return known;
-      const order = candidateOrder(fOrder, pOrder, k);
+      // One that runs the passing order takes its verdict (noise must not part them).
+      if (k > 0 && k <= common && candidates.has(0)) {
+        candidates.set(k, candidates.get(0)!);
+        return candidates.get(0)!;
+      }
+      const order = k <= common ? pOwn : candidateOrder(fOrder, pOrder, k);
       const key = order.join(' ');
       // The two ends are judged by their own rules; a candidate between takes an end's verdict when it runs its order.
       let pending = rule === 'majority' ? byOrder.get(key) : undefined;
@@ -352,14 +366,127 @@ export async function analyze(arg: string | undefined, opts: AnalyzeOptions): Pr
           };
         }
       }
-      const cut = b.stopped || stopped;
+      let cut = b.stopped || stopped;
+      let chosen = { run: F, orders, lo: b.lo, hi: b.hi, fail, pass };
+      // The other way round: the passing order's first k turns, then the rest in the failing
+      // order's, for the smallest k that passes. When a failure needs two reorderings (the
+      // first attempt's error before the second namespace connects, then that namespace's
+      // error before the reconnect timer: socket.io #3358), the search above names the later,
+      // whose other order the passing order's rest forces, and this one the earlier: the pair
+      // that decides first in the failing run is named.
+      if (!cut) {
+        const fInP = keysIn(P, F);
+        let commonP = 0;
+        while (commonP < pOwn.length && pOwn[commonP] === fInP[commonP]) commonP++;
+        const m = pOwn.length;
+        const orderAt = (k: number) => candidateOrder(pOwn, fInP, k);
+        const mirror = new Map<number, Trial>([
+          [0, atFail],
+          [m, atPass],
+        ]);
+        const flip = (v: Verdict): Verdict => (v === 'fails' ? 'passes' : 'fails');
+        const mirrored = async (k: number): Promise<Verdict> => {
+          // One that runs the failing order takes its verdict.
+          let o = mirror.get(k <= commonP ? 0 : k);
+          if (!o) {
+            const order = k <= commonP ? fOrder : orderAt(k);
+            const key = order.join(' ');
+            let pending = byOrder.get(key);
+            if (!pending) byOrder.set(key, (pending = trial(() => specOf(order), 'majority')));
+            o = await pending;
+          }
+          mirror.set(k, o);
+          return flip(o.verdict);
+        };
+        say('searching the other way: the passing order first, then the failing one');
+        const mb = await bisect(
+          0,
+          m,
+          Math.min(2, width),
+          mirrored,
+          () => {},
+          () => stopped,
+        );
+        tried += mirror.size - 2;
+        cut = mb.stopped || stopped;
+        // Candidate hi runs the passing order's turn B' ahead of the failing order's turns that candidate lo ran before it.
+        const loOrder = orderAt(mb.lo);
+        const moved = pOwn[mb.hi - 1];
+        const span = loOrder.slice(mb.hi - 1, loOrder.indexOf(moved));
+        if (!cut && span.length > 0) {
+          const prefix = loOrder.slice(0, mb.hi - 1);
+          const orderOf = (j: number) => {
+            const head = [...prefix, ...span.slice(j), moved, ...span.slice(0, j)];
+            const taken = new Set(head);
+            return [...head, ...loOrder.filter((t) => !taken.has(t))];
+          };
+          const partners = new Map<number, Trial>([
+            [0, mirror.get(mb.lo)!],
+            [span.length, mirror.get(mb.hi)!],
+          ]);
+          const partner = async (j: number): Promise<Verdict> => {
+            let o = partners.get(j);
+            if (!o) partners.set(j, (o = await trial(() => specOf(orderOf(j)), 'majority')));
+            return flip(o.verdict);
+          };
+          const p =
+            span.length > 1
+              ? await bisect(
+                  0,
+                  span.length,
+                  Math.min(2, width),
+                  partner,
+                  () => {},
+                  () => stopped,
+                )
+              : null;
+          tried += partners.size - 2;
+          const [plo, phi] = p ? [p.lo, p.hi] : [0, 1];
+          // The failing order's turn (A' below) that the passing order's B' must come before: where the failing run has it.
+          const other = span[phi - 1];
+          const at = fInP.indexOf(other);
+          const pf = partners.get(plo);
+          const pp = partners.get(phi);
+          const movedAt = fInP.indexOf(moved);
+          const earlier =
+            !(p?.stopped ?? false) &&
+            !stopped &&
+            pf !== undefined &&
+            pp !== undefined &&
+            pf.verdict === 'fails' &&
+            pp.verdict === 'passes' &&
+            at >= 0 &&
+            at < b.hi - 1 &&
+            movedAt > at;
+          // Named only if it decides: the failing order with just these two swapped passes (a
+          // failure timing decides as much as the order, a starved thread-pool operation's,
+          // can pass a candidate now and then: archiver #388).
+          let confirmed = false;
+          if (earlier) {
+            const swapped = fOrder.filter((t) => t !== fOrder[movedAt]);
+            swapped.splice(swapped.indexOf(fOrder[at]), 0, fOrder[movedAt]);
+            const check = await trial(() => specOf(swapped), 'majority');
+            tried++;
+            confirmed = check.verdict === 'passes' && !stopped;
+          }
+          if (confirmed && pf && pp)
+            chosen = {
+              run: P,
+              orders: { pass: orderOf(phi), fail: orderOf(plo), aKey: moved, bKey: other },
+              lo: mb.lo,
+              hi: mb.hi,
+              fail: pf,
+              pass: pp,
+            };
+        }
+      }
       report = await pairReport(
-        F,
-        orders,
-        b.lo,
-        b.hi,
-        fail,
-        pass,
+        chosen.run,
+        chosen.orders,
+        chosen.lo,
+        chosen.hi,
+        chosen.fail,
+        chosen.pass,
         place,
         tried,
         cut,

@@ -116,6 +116,12 @@ export const responseHead = {
  * it stays Node's, and a replay that needed it reports a divergence).
  */
 export const timerDelay = (timer: object): number | undefined => (timer as { _idleTimeout?: number })._idleTimeout;
+/**
+ * When a Node timer was (re)armed, in the event loop's ms (Timeout#_idleStart): with its delay,
+ * when it is due. A forced schedule lets timers due a moment apart go in either order
+ * (session/schedule.ts); a timer without it keeps Node's order.
+ */
+export const timerStart = (timer: object): number | undefined => (timer as { _idleStart?: number })._idleStart;
 /** The function a Node timer calls (Timeout#_onTimeout; null once cleared). */
 export const timerCallback = (timer: object): unknown => (timer as { _onTimeout?: unknown })._onTimeout;
 

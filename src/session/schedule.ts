@@ -12,7 +12,18 @@ import path from 'node:path';
 import { isMainThread } from 'node:worker_threads';
 import { programName } from '../trace/store.js';
 import { CHAOS_CLAIM, Chaos, type Delivering, type Lane } from './chaos.js';
+import { timerDelay, timerStart } from '../node/fields.js';
 import { original, writeStderr } from '../node/originals.js';
+
+/**
+ * Two timers of different delays due less than this apart (ms) ran in an order timing
+ * decided (which was created a few milliseconds earlier), not one the program did: a target
+ * may have them either way (agentkeepalive #23: the socket's 200 ms idle timer and the
+ * client's 201 ms poll, created a moment apart; socket.io #3358: a 5 ms timer and the 1 ms
+ * one a refused connection sets), so the later may go first. Timers of one delay, and timers
+ * due further apart, keep Node's order.
+ */
+const TIMER_TIE_MS = 8;
 
 /** What the CLI hands each process: its turns in the target order, as [op, k] (the k-th delivery of op). */
 export interface ScheduleEntry {
@@ -139,7 +150,7 @@ export class ScheduleChaos extends Chaos {
       cancelled: false,
       discard: d.discard ?? null,
     };
-    if (this.laneWaits(lane, this.waiting.length) || this.blocked(w.index)) {
+    if (this.laneWaits(w, this.waiting.length) || this.blocked(w.index)) {
       this.waiting.push(w);
       this.arm();
       return;
@@ -153,10 +164,24 @@ export class ScheduleChaos extends Chaos {
     w.run();
   }
 
-  /** Some earlier delivery of this lane waits (among the first `before` waiting): this one goes after it. */
-  private laneWaits(lane: Lane, before: number): boolean {
-    for (let i = 0; i < before; i++) if (this.waiting[i].lane === lane && !this.waiting[i].cancelled) return true;
+  /** Some earlier delivery of this lane waits (among the first `before` waiting): `w` goes after it. */
+  private laneWaits(w: Waiting, before: number): boolean {
+    for (let i = 0; i < before; i++) {
+      const x = this.waiting[i];
+      if (x.lane === w.lane && !x.cancelled && !this.timerTie(x, w)) return true;
+    }
     return false;
+  }
+
+  /** `w`, a timer firing, may overtake `x`, one Node fired before it (see TIMER_TIE_MS), when the target puts it first. */
+  private timerTie(x: Waiting, w: Waiting): boolean {
+    if (w.lane !== this.timers || x.owner === null || w.owner === null || w.index === undefined) return false;
+    if (x.index !== undefined && x.index < w.index) return false;
+    const [dx, dw] = [timerDelay(x.owner), timerDelay(w.owner)];
+    const [sx, sw] = [timerStart(x.owner), timerStart(w.owner)];
+    if (typeof dx !== 'number' || typeof dw !== 'number' || typeof sx !== 'number' || typeof sw !== 'number')
+      return false;
+    return dx !== dw && Math.abs(sw + dw - (sx + dx)) < TIMER_TIE_MS;
   }
 
   /**
@@ -179,7 +204,7 @@ export class ScheduleChaos extends Chaos {
     this.waiting = this.waiting.filter((w) => !w.cancelled);
     for (let i = 0; i < this.waiting.length; i++) {
       const w = this.waiting[i];
-      if (this.laneWaits(w.lane, i) || this.blocked(w.index)) continue;
+      if (this.laneWaits(w, i) || this.blocked(w.index)) continue;
       this.waiting.splice(i, 1);
       this.clearDeadline();
       this.enter(w);
@@ -213,7 +238,7 @@ export class ScheduleChaos extends Chaos {
     const until = w.index ?? this.state.length;
     const missed: string[] = [];
     // Arrived and free to go but for the target's order (not stuck behind another on its handle).
-    const arrived = new Set(this.waiting.filter((x, i) => !this.laneWaits(x.lane, i)).map((x) => x.index));
+    const arrived = new Set(this.waiting.filter((x, i) => !this.laneWaits(x, i)).map((x) => x.index));
     for (let j = this.lowest; j < until; j++) {
       if (this.state[j] !== 0 || this.ops[j] > created || arrived.has(j)) continue;
       this.state[j] = MISSED;
@@ -238,6 +263,32 @@ export class ScheduleChaos extends Chaos {
     );
     this.arm();
   };
+
+  private readonly timerOps = new WeakMap<object, number>();
+
+  override owned(owner: object, op: number): void {
+    this.timerOps.set(owner, op);
+  }
+
+  /**
+   * A cleared timer's next firing in the target never comes: what the target puts after it
+   * goes on at once, not after the bounded hold (a reconnect timer a cleanup clears:
+   * socket.io #3358).
+   */
+  override cleared(owner: object): void {
+    const op = this.timerOps.get(owner);
+    if (op === undefined) return;
+    // Its next firing and (an interval's) those after it.
+    for (let k = this.delivered.get(op) ?? 0; ; k++) {
+      const i = this.index.get(`${op}.${k}`);
+      if (i === undefined) break;
+      if (this.state[i] !== 0 || this.waiting.some((w) => w.index === i)) continue;
+      this.state[i] = MISSED;
+      this.pending.done(i);
+    }
+    while (this.lowest < this.state.length && this.state[this.lowest] !== 0) this.lowest++;
+    if (this.waiting.length) this.arm();
+  }
 
   override get holdsTimers(): boolean {
     return this.waiting.some((w) => w.owner !== null && !w.cancelled);

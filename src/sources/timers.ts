@@ -31,8 +31,10 @@ function recordTimers(s: RecordSession): TimerApi {
         s.turn(tag, op);
         return args === null ? (cb as Fn).call(this) : (cb as Fn).apply(this, args);
       };
-      const fire = held === null ? entered : held(tag, op, entered);
-      return tag === Tag.Immediate ? make(fire) : make(fire, delay);
+      if (held === null) return tag === Tag.Immediate ? make(entered) : make(entered, delay);
+      const timer = tag === Tag.Immediate ? make(held(tag, op, entered)) : make(held(tag, op, entered), delay);
+      held.own(timer, op);
+      return timer;
     };
   };
   return {
@@ -69,6 +71,7 @@ function chaosTimers(c: Chaos) {
     if (typeof real !== 'function') return;
     P[name] = function (this: object, ...args: unknown[]) {
       if (c.holdsTimers) c.cancel(same(this));
+      if (name !== 'refresh') c.cleared(this);
       return (real as Fn).apply(this, args);
     };
   };
@@ -88,8 +91,13 @@ function chaosTimers(c: Chaos) {
   held.clear = (real: Fn) =>
     function (this: unknown, t: unknown) {
       if (c.holdsTimers && t !== null && t !== undefined) c.cancel(same(t));
+      if (typeof t === 'object' && t !== null) c.cleared(t);
       return real.call(this, t);
     };
+  /** The timer or immediate `timer` is operation `op` (a forced schedule gives up on its firings when it is cleared). */
+  held.own = (timer: unknown, op: number) => {
+    if (typeof timer === 'object' && timer !== null) c.owned(timer, op);
+  };
   return held;
 }
 
