@@ -65,9 +65,43 @@ async function expectFirstPauseInProgram(bin: string): Promise<void> {
   expect(end.stdout).toBe(recordedStdout);
 }
 
+/** Leaves a debugged replay where it paused (what it prints from there is checked elsewhere). */
+async function stop(d: DebuggedReplay): Promise<void> {
+  await d.client.close();
+  d.child.kill('SIGKILL');
+}
+
 describe('no setup: the first pause of a bare DevTools-protocol client is in the program', () => {
   it('from this checkout', async () => {
     await expectFirstPauseInProgram(path.join(ROOT, 'bin', 'rewind.js'));
+  });
+
+  it("a worker's message: on the listener's first line (it enters through Node's event_target, where V8 stopped); a turn of Node's own port: in the trampoline", async () => {
+    const bin = path.join(ROOT, 'bin', 'rewind.js');
+    const dir = path.join(tempDir(), 'rec');
+    const rec = await run(NODE, [bin, 'record', '-o', dir, NODE, fixture('debug-worker-message.cjs')], {
+      cwd: tempDir(),
+    });
+    expect(rec.status, rec.stderr.toString()).toBe(0);
+    const events = await eventsOf(dir);
+    const printed = events.find((e) => e.kind === 'output')!;
+    const listenerTurn = events.filter((e) => e.kind === 'turn' && e.n < printed.n).at(-1)!.n;
+    const nodesTurn = events.find((e) => e.kind === 'turn')!.n;
+    expect(nodesTurn).toBeLessThan(listenerTurn);
+    const lines = fs.readFileSync(fixture('debug-worker-message.cjs'), 'utf8').split('\n');
+
+    const d = await debugReplay([`--until=${listenerTurn}`, '--inspect=127.0.0.1:0', dir], bin);
+    const first = await d.nextPause();
+    const top = first.callFrames[0];
+    expect(d.scripts.get(top.location.scriptId)).toMatch(/debug-worker-message\.cjs$/);
+    expect(top.location.lineNumber).toBe(lines.findIndex((l) => l.includes('const answer = m + 1')));
+    expect(await d.evaluate(first, 'm')).toBe(41);
+    await stop(d);
+
+    const n = await debugReplay([`--until=${nodesTurn}`, '--inspect=127.0.0.1:0', dir], bin);
+    const pause = await n.nextPause();
+    expect(pause.callFrames[0].functionName).toBe('stopBefore');
+    await stop(n);
   });
 
   describe('from `npm pack` installed into a fresh project', () => {

@@ -6,7 +6,14 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import CDP from 'chrome-remote-interface';
 import { DIST_URL } from '../paths.js';
-import { CLIENT_EARLY, CLIENT_READY, STOP_SETTLES, WORKER_GOES, WORKER_WAITS } from '../debug/handoff.js';
+import {
+  CLIENT_EARLY,
+  CLIENT_READY,
+  STOP_SETTLES,
+  WORKER_GOES,
+  WORKER_WAITS,
+  settlesThrough,
+} from '../debug/handoff.js';
 import { ENV } from '../session/env.js';
 
 export type Client = CDP.Client;
@@ -572,10 +579,10 @@ export class Replay extends Inspected {
       p = await this.nextPause();
     }
     const how = this.settles ?? 'stay';
-    // Through rewind's frames, as settle() does: from `debugger;` into `enter();`, then into
-    // the program (or Node's code that calls it), or back to the trampoline once the turn ran
-    // nothing else.
-    for (let steps = 0; p && how !== 'stay' && inTrampoline(p); steps++) {
+    // Through rewind's frames (and Node's), as settle() does: from `debugger;` into
+    // `enter();`, then into the program, or back to the trampoline once the turn ran nothing else.
+    const through = (p: Paused) => settlesThrough(this.scripts.get(p.callFrames[0].location.scriptId) ?? '') !== null;
+    for (let steps = 0; p && how !== 'stay' && (inTrampoline(p) || through(p)); steps++) {
       if (how === 'into' && steps >= 2 && p.callFrames[0].functionName === 'stopBefore') break;
       if (steps >= MAX_SETTLE_STEPS) break;
       await (how === 'into' ? this.client.Debugger.stepInto({}) : this.client.Debugger.stepOut());

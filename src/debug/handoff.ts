@@ -9,6 +9,8 @@
 // the replay is blocked in a stop, and would learn of a pause asynchronously, racing
 // the client's first evaluation.)
 import inspector from 'node:inspector';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import { DIST_URL, isRewindFile } from '../paths.js';
 import { original } from '../node/originals.js';
 import { ENV } from '../session/env.js';
@@ -93,6 +95,33 @@ const REWIND_FRAMES = `^${REWIND_DIR.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?!$
 /** Node's own scripts: skipped too while rewind settles the first pause in the program. */
 const NODE_FRAMES = '^node:';
 
+/**
+ * The log's codec (msgpackr), which rewind's dispatcher runs within a turn's delivery after
+ * Node's code for it: skipped too while settling (the preload bundle has it inside; a replay
+ * under a debugger loads rewind's ESM files, and it from node_modules).
+ */
+const CODEC_URL = (() => {
+  try {
+    const file = createRequire(import.meta.url).resolve('msgpackr/pack');
+    const at = file.lastIndexOf(`node_modules`);
+    return at < 0 ? null : pathToFileURL(file.slice(0, at)).href + 'node_modules/msgpackr/';
+  } catch {
+    return null;
+  }
+})();
+const escaped = (url: string): string => url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * What settling steps through, by script URL: rewind's own (and its codec's), or Node's.
+ * V8 stops in Node's scripts when stepping into a turn's delivery (a worker's message enters
+ * through event_target's dispatch, a worker's exit through its onexit), although they are
+ * blackboxed: settling steps on through them (handoff's settle, and rewind dap's).
+ */
+export function settlesThrough(url: string): 'rewind' | 'node' | null {
+  if (isRewindFile(url) || (CODEC_URL !== null && url.startsWith(CODEC_URL))) return 'rewind';
+  return url.startsWith('node:') ? 'node' : null;
+}
+
 /** The main thread's listening session, and the one thing it may do besides listening. */
 export interface PauseWatch {
   /**
@@ -121,15 +150,20 @@ export function watchPauses(onChange: (paused: boolean) => void): PauseWatch {
   let settling: { how: 'into' | 'out'; entered: () => boolean; then: () => void } | null = null;
   // A paused frame names its script by id (its url field is often empty).
   const rewindScripts = new Set<string>();
+  const nodeScripts = new Set<string>();
   watch.on('Debugger.scriptParsed', (m) => {
-    if (isRewindFile(m.params.url)) rewindScripts.add(m.params.scriptId);
+    const through = settlesThrough(m.params.url);
+    if (through === 'rewind') rewindScripts.add(m.params.scriptId);
+    else if (through === 'node') nodeScripts.add(m.params.scriptId);
   });
   watch.on('Debugger.paused', (m) => {
     onChange(true);
     const s = settling;
     if (!s) return;
-    const top = m.params.callFrames[0];
-    if (rewindScripts.has(top.location.scriptId) && !s.entered())
+    const top = m.params.callFrames[0].location.scriptId;
+    if (rewindScripts.has(top) && !s.entered())
+      return watch.post(s.how === 'into' ? 'Debugger.stepInto' : 'Debugger.stepOut');
+    if (nodeScripts.has(top) && !s.entered())
       return watch.post(s.how === 'into' ? 'Debugger.stepInto' : 'Debugger.stepOut');
     settling = null;
     // Stepping from this session leaves V8 ignoring breakpoints (Node 20 to 24) until the
@@ -141,7 +175,9 @@ export function watchPauses(onChange: (paused: boolean) => void): PauseWatch {
   watch.on('Debugger.resumed', () => onChange(false));
   const enable = () => {
     watch.post('Debugger.enable');
-    watch.post('Debugger.setBlackboxPatterns', { patterns: [REWIND_FRAMES, NODE_FRAMES] });
+    const patterns = [REWIND_FRAMES, NODE_FRAMES];
+    if (CODEC_URL !== null) patterns.push(`^${escaped(CODEC_URL)}`);
+    watch.post('Debugger.setBlackboxPatterns', { patterns });
   };
   enable();
   return {
