@@ -50,16 +50,22 @@ export function withPreloadAsRecorded(recorded: string | undefined, esm = false)
   const tokens = (recorded ?? '').split(/\s+/).filter(Boolean);
   const rest: string[] = [];
   let at = -1;
+  let imported = false;
   for (let i = 0; i < tokens.length; i++) {
     const n = rewindPreloadAt(tokens, i);
     if (n === 0) {
       rest.push(tokens[i]);
       continue;
     }
-    if (at < 0) at = rest.length;
+    if (at < 0) {
+      at = rest.length;
+      imported = tokens[i].startsWith('--import');
+    }
     i += n - 1;
   }
-  rest.splice(Math.max(at, 0), 0, preloadFlag(esm));
+  // In its recorded form too: an --import starts later than a --require (after every one of
+  // them, once Node's ESM loader is up), and what the program's start-up queued runs around it.
+  rest.splice(Math.max(at, 0), 0, preloadFlag(esm || imported));
   return rest.join(' ');
 }
 
@@ -97,9 +103,10 @@ export function requiresAfterPreload(
     }
     return kept;
   };
-  // Not in NODE_OPTIONS: rewind came from the command line (`--import rewind-replay/register`),
-  // where Node ran every --require before it; nothing moves.
-  if (at < 0) return { nodeOptions: tokens.join(' '), execArgv: [...execArgv], requires };
+  // Not in NODE_OPTIONS (rewind came from the command line: `--import rewind-replay/register`),
+  // or an --import there: Node ran every --require before it; nothing moves.
+  if (at < 0 || tokens[at].startsWith('--import'))
+    return { nodeOptions: tokens.join(' '), execArgv: [...execArgv], requires };
   const nodeOptions = take(tokens, at + rewindPreloadAt(tokens, at)).join(' ');
   return { nodeOptions, execArgv: take(execArgv, 0), requires };
 }
