@@ -69,9 +69,11 @@ export function withPreloadAsRecorded(recorded: string | undefined, esm = false)
   return rest.join(' ');
 }
 
+/** A path or URL of a preload file of rewind's (this copy's or another's). */
+const PRELOAD_FILE = /[\\/](register\.js|preload\.cjs)"?$/;
+
 /** A preload of rewind's as named after --import/--require: a path or URL of it, or the package's. */
-const isRewindPreload = (v: string): boolean =>
-  /[\\/](register\.js|preload\.cjs)"?$/.test(v) || /^"?rewind-replay\/register"?$/.test(v);
+const isRewindPreload = (v: string): boolean => PRELOAD_FILE.test(v) || /^"?rewind-replay\/register"?$/.test(v);
 
 /**
  * The program's `--require` preloads that ran after rewind's when recorded: those in the
@@ -119,8 +121,12 @@ export function withoutPreload(nodeOptions: string | undefined): string {
     .join(' ');
 }
 
-/** A NODE_OPTIONS token loading a preload of this or another rewind copy. */
-const isPreloadToken = (t: string): boolean => /^--(import|require)="?\S*[\\/](register\.js|preload\.cjs)"?$/.test(t);
+/**
+ * A NODE_OPTIONS token loading a preload file of this or another rewind copy. Not a package
+ * name: stripping `rewind-replay/register` would hide from the trust review (session/trust.ts)
+ * a specifier that resolves to whatever the recorded directory holds.
+ */
+const isPreloadToken = (t: string): boolean => /^--(import|require)=/.test(t) && PRELOAD_FILE.test(t);
 /**
  * How many of `tokens` from `i` name a preload of rewind's (0, 1 or 2: `--import X`), by its
  * path, URL or package name: where rewind's preload was on a recorded command line.
