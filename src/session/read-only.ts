@@ -95,6 +95,39 @@ function isDirectory(path: unknown): boolean {
   }
 }
 
+/**
+ * Node 26's one-round-trip jobs (fs/jobs.ts): fs.writeFile and fs/promises' writeFile open,
+ * write and close in the thread pool through a WriteFileJob, fs.cp copies a directory through
+ * a CpDirJob: their `run` fails as on a read-only file system, to the job's `ondone`. A
+ * ReadFileJob made through the binding with flags that would create or truncate fails too;
+ * lib/fs.js's own (callback readFile) took the class before rewind and opens read-only.
+ */
+function readOnlyJobs(B: any): void {
+  const failRun = (syscall: string) =>
+    function run(this: { ondone?: (err: Error) => void }, path: unknown): undefined {
+      const err = fsError(UV_EROFS, 'EROFS', syscall, path);
+      process.nextTick(() => this.ondone?.(err));
+      return undefined;
+    };
+  if (typeof B.WriteFileJob === 'function') B.WriteFileJob.prototype.run = failRun('open');
+  if (typeof B.CpDirJob === 'function') B.CpDirJob.prototype.run = failRun('cp');
+  const Read = B.ReadFileJob;
+  if (typeof Read === 'function') {
+    const writes = new WeakSet<object>();
+    B.ReadFileJob = class ReadFileJob extends Read {
+      constructor(...args: unknown[]) {
+        super(...args);
+        if (typeof args[1] === 'number' && (args[1] & WRITE_FLAGS) !== 0) writes.add(this);
+      }
+    };
+    const run = Read.prototype.run;
+    const refused = failRun('open');
+    Read.prototype.run = function (this: object, ...args: unknown[]) {
+      return writes.has(this) ? refused.apply(this, args as [unknown]) : run.apply(this, args);
+    };
+  }
+}
+
 /** Makes this thread's file system read-only and its connections refused. */
 export function readOnlyWorld(): void {
   // Its environment is the recorded one, in which rewind records: a thread or Node process it
@@ -132,6 +165,7 @@ export function readOnlyWorld(): void {
         return succeed(B, args, args[2] === true ? path : undefined);
       };
     }
+    readOnlyJobs(B);
     const readdir = B.readdir;
     if (typeof readdir === 'function') {
       // (path, encoding, withFileTypes, req)
