@@ -138,6 +138,54 @@ describe.concurrent('record → replay: vm contexts', () => {
     expect(fs.existsSync(cache), 'the replay made the cache directory').toBe(false);
   });
 
+  describe('hooks-order/: module.register() hooks report to the program over its own port while concurrent loads race', () => {
+    // The hooks thread runs live at replay. What it sends the program's port is input from
+    // outside the replay: logged whole and delivered from the log (its clock in each report
+    // differed, and a report the log had elsewhere left the replay waiting). Which answer the
+    // loader took in each place is logged too: the hooks finish concurrent loads in any order,
+    // and the modules compiled by each report (source maps found, as tap's processinfo looks
+    // them up) differed.
+    const run = (env: Record<string, string>) => {
+      const dir = path.join(tempDir('rewind-rec-'), 'rec');
+      const args = [
+        '--enable-source-maps',
+        '--import',
+        path.join(FIXTURES, 'hooks-order', 'register.mjs'),
+        path.join(FIXTURES, 'hooks-order', 'main.mjs'),
+      ];
+      return rewind(['record', '--out', dir, '--', NODE, ...args], { cwd: tempDir(), env }).then((r) => ({
+        ...r,
+        dir,
+      }));
+    };
+    for (const env of [{}, { NO_CLOCK: '1' }]) {
+      it(`replays byte for byte${'NO_CLOCK' in env ? ' (reports without the clock: the answers order alone)' : ''}`, async ({
+        expect,
+      }) => {
+        const rec: Recorded = await run(env);
+        expect(rec.status, describeRun('record', rec)).toBe(0);
+        expect(rec.stdout.toString()).toMatch(/^1,2,3,4,5,6\n(m\d\.mjs at \d+ with \d compiled\n){6}$/);
+        for (let i = 0; i < 3; i++)
+          expectReplayMatches(expect, { record: rec, replay: await replay(rec.dir, { timeoutMs: 60_000 }) });
+      });
+    }
+    // Node 24's loader asks its hooks thread synchronously (blocking, one request at a time):
+    // no answer is taken from a race, so none is logged.
+    it.skipIf(Number(process.versions.node.split('.')[0]) >= 24)(
+      'hooks that answer otherwise at replay: a divergence at the answer, at once, not a wait',
+      async ({ expect }) => {
+        const rec = await run({ RANDOM_SOURCE: '1' });
+        expect(rec.status, describeRun('record', rec)).toBe(0);
+        const rep = await replay(rec.dir, { timeoutMs: 60_000 });
+        expect(rep.status, describeRun('replay', rep)).toBe(70);
+        expect(rep.stderr.toString()).toMatch(
+          /hooks thread \(it runs live at replay\) has answered every request, none as the recording/,
+        );
+        expect(rep.stderr.toString()).toMatch(/loader\.answer \["file:[^"]*m\d\.mjs"/);
+      },
+    );
+  });
+
   it("code-cache.cjs: V8's code cache (produceCachedData, createCachedData, compileFunction) written to a file replays", async ({
     expect,
   }) => {

@@ -229,8 +229,13 @@ export abstract class ReplayDispatcher extends ReplayLog {
 
   /** The next event is a call of `api` (not consumed). */
   nextCallIs(api: number): boolean {
+    return this.nextCall(api) !== undefined;
+  }
+
+  /** The next event's arguments when it is a call of `api` (not consumed); undefined when it is not. */
+  nextCall(api: number): { args: unknown } | undefined {
     const head = this.peek();
-    return head !== null && head.kind === 'call' && head.api === api;
+    return head !== null && head.kind === 'call' && head.api === api ? { args: head.call?.args } : undefined;
   }
 
   /**

@@ -441,6 +441,7 @@ function buildHeader(chaos: Chaos | null): TraceHeader {
   if (httpParserReachable()) header.httpConsume = header.httpConnections = true;
   header.cryptoJobs = true;
   header.loaderAnswers = true;
+  header.hooksMessages = true;
   if (chaos) {
     // The program's own random choices repeat with the chaos seed, as the perturbations do.
     header.randomSeed = chaos.randomSeed;

@@ -22,6 +22,9 @@ import { atomicsTicket } from './shared-memory.js';
 import { calledFromLoader } from './fs/loader.js';
 import { callSites } from '../session/stack.js';
 import path from 'node:path';
+import { crc32 } from 'node:zlib';
+import Module, { createRequire } from 'node:module';
+import type V8 from 'node:v8';
 import type { RecordSession } from '../session/record.js';
 import type { ReplaySession } from '../session/replay.js';
 import type { Session, Source } from '../session/session.js';
@@ -296,6 +299,42 @@ function receivedPorts(port: Port, opOf: (port: Port) => unknown): void {
   if (ports) for (const p of ports) if (p instanceof workerThreads.MessagePort) opOf(p);
 }
 
+/** Each end of a MessageChannel the program made, to its other end. */
+const peers = new WeakMap<object, Port>();
+/** A port whose messages come from Node's module-hooks thread (see hooksPorts). */
+let v8: typeof V8 | undefined; // loaded with the first such port: most programs never load node:v8
+const v8Module = (): typeof V8 => (v8 ??= createRequire(import.meta.url)('node:v8') as typeof V8);
+const kFromHooks = Symbol('rewind.fromHooks');
+
+/**
+ * Ports the program hands its module.register() hooks (tsx, tap's processinfo: `data: { port }`
+ * with the port in `transferList`): their other ends receive what the hooks thread sends. That
+ * thread runs live at replay, unrecorded (see askingLoaderHooks), so what it sends is input
+ * from outside the replay, like a socket's bytes: its messages are logged whole (a structured
+ * clone's bytes: data, never code) and, at replay, delivered from the log in their turns while
+ * the live thread's are dropped. Left to the live thread, they came in another order (its
+ * hooks finish concurrent loads as they please) or not where the log has them, and the replay
+ * waited for them.
+ */
+function hooksPorts(mark: (port: Port) => void): void {
+  const register = (Module as { register?: (...args: unknown[]) => unknown }).register;
+  if (typeof register !== 'function') return;
+  (Module as { register?: unknown }).register = function (this: unknown, ...args: unknown[]) {
+    const options = [args[1], args[2]].find((a) => a !== null && typeof a === 'object' && !(a instanceof URL)) as
+      { transferList?: unknown } | undefined;
+    if (Array.isArray(options?.transferList)) {
+      for (const sent of options.transferList) {
+        const kept = sent instanceof workerThreads.MessagePort ? peers.get(sent) : undefined;
+        if (kept && kept[kFromHooks] !== true) {
+          kept[kFromHooks] = true;
+          mark(kept);
+        }
+      }
+    }
+    return register.apply(this, args);
+  };
+}
+
 /** This thread's parentPort, and a MessageChannel's two ports as it is made. */
 function ownPorts(opOf: (port: Port) => unknown): void {
   if (workerThreads.parentPort) opOf(workerThreads.parentPort);
@@ -305,6 +344,8 @@ function ownPorts(opOf: (port: Port) => unknown): void {
       super();
       opOf(this.port1);
       opOf(this.port2);
+      peers.set(this.port1, this.port2);
+      peers.set(this.port2, this.port1);
     }
   }
   (workerThreads as any).MessageChannel = MessageChannel;
@@ -323,6 +364,34 @@ function ownPorts(opOf: (port: Port) => unknown): void {
  * through its lock. Concurrent requests' answers are matched in the order they are taken.
  */
 const askingLoaderHooks = (fn: (...a: never[]) => unknown): boolean => !hooksThread && calledFromLoader(fn);
+/**
+ * Which answer the loader took: the hooks thread finishes concurrent requests in whatever
+ * order its hooks take, and which request's answer comes first decides which module the
+ * loader compiles there (tap's processinfo looked up source maps in between: found for other
+ * modules). Logged with each answer as its URL (resolved, or loaded) and a digest of the whole
+ * answer (format, source...), so that the replay's loader takes the same answer in each
+ * place. (Requests cannot be told apart by their ports: each has its own, but which is polled
+ * first depends on when the hooks thread's notifications come.)
+ */
+function answerKey(answer: { message: unknown }): [string, number] {
+  const m = answer.message as { status?: unknown; body?: { url?: unknown; responseURL?: unknown } } | null;
+  const url = m?.body?.url ?? m?.body?.responseURL;
+  const parts: string[] = [];
+  const walk = (v: unknown, depth: number): void => {
+    if (typeof v === 'string') parts.push(v);
+    else if (ArrayBuffer.isView(v)) parts.push(String(crc32(new Uint8Array(v.buffer, v.byteOffset, v.byteLength))));
+    else if (v instanceof ArrayBuffer) parts.push(String(crc32(new Uint8Array(v))));
+    else if (v !== null && typeof v === 'object' && depth < 6) {
+      for (const k of Object.keys(v).sort()) {
+        parts.push(k);
+        walk((v as Record<string, unknown>)[k], depth + 1);
+      }
+    } else parts.push(String(v));
+  };
+  walk(m, 0);
+  return [typeof url === 'string' ? url : String(m?.status), crc32(parts.join('\u0000'))];
+}
+
 /** The loader's request is an asynchronous one (a synchronous one blocks in Atomics.wait: never kept back). */
 const asyncLoaderRequest = (fn: (...a: never[]) => unknown): boolean => {
   const sites = callSites(fn, 4);
@@ -360,12 +429,19 @@ function recordWorkers(s: RecordSession): void {
       s.audit?.notATurn();
       return dispatch.call(this, data, type, event);
     }
+    if (this[kFromHooks] === true && type === 'message') {
+      if ((this[kCurrentlyReceivingPorts] as unknown[] | undefined)?.length)
+        s.unsupported('a port sent to module.register() hooks', 'their message carried ports: the replay refuses it');
+      s.callback(opOf(this), Api['hooks.message'], v8Module().serialize(data));
+      return dispatch.call(this, data, type, event);
+    }
     // Messages a Worker's exit drains from its port arrive inside that turn, not in their own.
     s.callback(opOf(this), draining > 0 ? Api['worker.drained'] : Api['worker.message'], undefined);
     receivedPorts(this, opOf);
     return dispatch.call(this, data, type, event);
   };
   ownPorts(opOf);
+  hooksPorts(() => {});
 
   // Workers still running when this thread ends are stopped with it.
   const live = new Map<unknown, () => void>();
@@ -402,7 +478,7 @@ function recordWorkers(s: RecordSession): void {
     if (!(port instanceof workerThreads.MessagePort)) return receive(port); // Node's own error
     if (askingLoaderHooks(receiveMessageOnPort)) {
       const answer = receive(port);
-      if (answer !== undefined) s.call(Api['loader.answer'], undefined, () => true);
+      if (answer !== undefined) s.call(Api['loader.answer'], answerKey(answer), () => true);
       return answer;
     }
     let got: { message: unknown } | undefined;
@@ -528,6 +604,7 @@ function replayWorkers(s: ReplaySession): void {
   };
   P[kHybridDispatch] = function (this: Port, data: unknown, type: string, event: unknown) {
     if (unseenClose(this, type)) return dispatch.call(this, data, type, event);
+    if (this[kFromHooks] === true && type === 'message') return; // the live hooks thread's: the log has them
     const state = opOf(this);
     const arrival = [data, type, event, this[kCurrentlyReceivingPorts]];
     if (draining > 0) {
@@ -539,6 +616,17 @@ function replayWorkers(s: ReplaySession): void {
     s.wake();
   };
   ownPorts(opOf);
+  if (s.header.hooksMessages === true) {
+    hooksPorts((port) => {
+      s.register(opOf(port).op, {
+        tag: Tag.Callback,
+        api: Api['hooks.message'],
+        repeat: true,
+        what: 'a port receiving from module.register() hooks',
+        fire: (bytes) => dispatch.call(port, v8Module().deserialize(bytes as Uint8Array), 'message', undefined),
+      });
+    });
+  }
 
   // receiveMessageOnPort: a message if the recorded call found one, taken from those that
   // arrived (waiting for it if the sender, replayed, has not sent it yet), none if it found none.
@@ -611,6 +699,23 @@ function withEnvironmentData(message: unknown, word: Record<string, unknown>): v
 }
 
 /**
+ * An asynchronous request of Node's module loader to its hooks thread: a null-prototype
+ * `{ method, args, port }`, the port for its answer (internal/modules/esm/hooks).
+ */
+function isAsyncLoaderRequest(message: unknown): boolean {
+  return (
+    message !== null &&
+    typeof message === 'object' &&
+    Object.getPrototypeOf(message) === null &&
+    typeof (message as { method?: unknown }).method === 'string' &&
+    (message as { port?: unknown }).port instanceof workerThreads.MessagePort
+  );
+}
+
+/** How long a replay waits for an answer of the live hooks thread before it reports a divergence. */
+const LOADER_LIMIT_MS = 60_000;
+
+/**
  * Replay: Node's module loader and its hooks thread (see askingLoaderHooks). Returns what
  * the loader's poll of `port` gets (`async`: from an asynchronous request).
  */
@@ -623,8 +728,14 @@ function replayLoaderAnswers(
   let loaderLock: Int32Array | null = null;
   const kept = new Map<Port, unknown>();
   let forceAnswers = false;
+  // Asynchronous requests the loader sent its hooks thread (each with a port for its answer),
+  // and their answers it took: when every answer has come and none is the one due, the due one
+  // never will (see stuck).
+  let asked = 0;
+  let taken = 0;
   const post = P.postMessage;
   P.postMessage = function postMessage(this: Port, message: unknown) {
+    if (loaderLock !== null && isAsyncLoaderRequest(message)) asked++;
     const lock = loaderLock === null ? loaderHooksLock(message) : null;
     if (lock !== null) {
       loaderLock = lock;
@@ -642,7 +753,55 @@ function replayLoaderAnswers(
     original.Atomics.add(loaderLock!, 0, 1);
     original.Atomics.notify(loaderLock!, 0);
   };
+  // Never silent: an answer the recording took that the live hooks thread never gives (its
+  // hooks behave otherwise now) would leave the loader, and the replay, waiting forever.
+  let watching: NodeJS.Timeout | null = null;
+  const watch = () => {
+    if (watching !== null) return;
+    let at = s.n;
+    let since = original.dateNow();
+    watching = original.setInterval(() => {
+      const due = s.nextCall(Api['loader.answer']);
+      if (s.n !== at || due === undefined || debuggerMayHold()) {
+        at = s.n;
+        since = original.dateNow();
+        if (due === undefined) {
+          original.clearInterval(watching!);
+          watching = null;
+        }
+        return;
+      }
+      if (original.dateNow() - since < LOADER_LIMIT_MS) return;
+      original.clearInterval(watching!);
+      const given = [...kept.values()].map((a) => answerKey(a as { message: unknown })[0]);
+      s.mismatch(
+        `waited ${LOADER_LIMIT_MS / 1000} s for the module loader's hooks thread (it runs live) to give this answer; ` +
+          `it gave ${given.length ? given.join(', ') : 'none'}`,
+        null,
+      );
+    }, 1000);
+    watching.unref();
+  };
+  const keyed = s.header.hooksMessages === true;
+  /** Every request has its answer and none is the one due: the live hooks thread answered otherwise. */
+  const stuck = () => {
+    if (!keyed || asked !== taken + kept.size) return;
+    const due = s.nextCall(Api['loader.answer']);
+    const want = (due?.args as unknown[] | undefined)?.[1];
+    if (want === undefined) return;
+    const given = [...kept.values()].map((a) => answerKey(a as { message: unknown }));
+    if (given.some((k) => k[1] === want)) return;
+    s.mismatch(
+      `the module loader's hooks thread (it runs live at replay) has answered every request, none as the ` +
+        `recording has it here (answers for ${given.map((k) => k[0]).join(', ') || 'nothing'}): its hooks answer otherwise now`,
+      null,
+    );
+  };
   s.onWait = (forTurn: boolean) => {
+    if (loaderAnswers && loaderLock !== null && s.nextCallIs(Api['loader.answer'])) {
+      stuck();
+      watch();
+    }
     if (!loaderAnswers || kept.size === 0 || loaderLock === null) return;
     // The loader was told "nothing yet": its answer's place has come, wake it to ask again.
     if (!forTurn && s.nextCallIs(Api['loader.answer'])) return wake();
@@ -652,16 +811,28 @@ function replayLoaderAnswers(
     forceAnswers = true;
     wake();
   };
+  // (Recordings before hooksMessages logged no key with each answer: `keyed` false.)
   const loaderAnswer = (port: Port, async: boolean): unknown => {
     if (!loaderAnswers) return receive(port);
-    const answer = kept.get(port) ?? receive(port);
+    const answer = (kept.get(port) ?? receive(port)) as { message: unknown } | undefined;
     kept.delete(port);
     if (answer === undefined) return undefined;
-    if (async && loaderLock !== null && !forceAnswers && !s.nextCallIs(Api['loader.answer'])) {
-      kept.set(port, answer); // too early: turns the recording ran before this answer come first
+    const key = keyed ? answerKey(answer) : undefined;
+    const next = s.nextCall(Api['loader.answer']);
+    // Too early: turns the recording ran before this answer come first, or another answer does.
+    const early = next === undefined || (key !== undefined && (next.args as unknown[] | undefined)?.[1] !== key[1]);
+    if (async && loaderLock !== null && !forceAnswers && early) {
+      kept.set(port, answer);
+      if (next !== undefined) {
+        stuck();
+        watch();
+      }
       return undefined;
     }
-    s.call(Api['loader.answer'], undefined, () => true);
+    if (async) taken++;
+    s.call(Api['loader.answer'], key, () => true);
+    // The answer now due may be one kept back: its request polls again only when woken.
+    if (kept.size > 0 && loaderLock !== null && s.nextCallIs(Api['loader.answer'])) wake();
     return answer;
   };
   return loaderAnswer;

@@ -303,6 +303,9 @@ export const Api = {
   'vm.createCachedData': 443,
   // Node's module loader took an answer from its module.register() hooks thread (sources/workers.ts)
   'loader.answer': 444,
+  // A message to a port the program sent its module.register() hooks' thread (payload: its
+  // structured-clone bytes, v8.serialize): that thread runs live at replay (sources/workers.ts)
+  'hooks.message': 520,
   // Threads (loop: 340–379). A Value event before an output of a process with worker
   // threads: the output's place among all its threads' outputs (sources/workers.ts).
   'thread.outputOrder': 340,
@@ -423,6 +426,8 @@ export interface TraceHeader {
   cryptoJobs?: boolean;
   /** Where Node's module loader took each answer of its hooks thread is logged (sources/workers.ts). */
   loaderAnswers?: boolean;
+  /** Messages from module.register() hooks to the program's ports are logged whole (sources/workers.ts). */
+  hooksMessages?: boolean;
   stdio: { stdin: StdioInfo; stdout: StdioInfo; stderr: StdioInfo };
   /** The process was forked with an IPC channel (Node removes the variables that say so). */
   ipc?: { serialization: 'json' | 'advanced' };
