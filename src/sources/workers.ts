@@ -714,6 +714,8 @@ function isAsyncLoaderRequest(message: unknown): boolean {
 
 /** How long a replay waits for an answer of the live hooks thread before it reports a divergence. */
 const LOADER_LIMIT_MS = 60_000;
+/** How long it waits, once the hooks thread has answered every request but not the one due. */
+const ANSWERED_LIMIT_MS = 1000;
 
 /**
  * Replay: Node's module loader and its hooks thread (see askingLoaderHooks). Returns what
@@ -730,7 +732,7 @@ function replayLoaderAnswers(
   let forceAnswers = false;
   // Asynchronous requests the loader sent its hooks thread (each with a port for its answer),
   // and their answers it took: when every answer has come and none is the one due, the due one
-  // never will (see stuck).
+  // never will (see watch).
   let asked = 0;
   let taken = 0;
   const post = P.postMessage;
@@ -754,16 +756,21 @@ function replayLoaderAnswers(
     original.Atomics.notify(loaderLock!, 0);
   };
   // Never silent: an answer the recording took that the live hooks thread never gives (its
-  // hooks behave otherwise now) would leave the loader, and the replay, waiting forever.
+  // hooks answer otherwise now) would leave the loader, and the replay, waiting forever. Once
+  // every request the loader made has its answer, none the one due, and nothing moved for a
+  // second (the module code an answer lets run may still make requests), it never will come;
+  // a hooks thread that answers nothing at all is given a minute.
+  const keyed = s.header.hooksMessages === true;
   let watching: NodeJS.Timeout | null = null;
   const watch = () => {
     if (watching !== null) return;
-    let at = s.n;
+    let at = [s.n, asked, kept.size].join();
     let since = original.dateNow();
     watching = original.setInterval(() => {
       const due = s.nextCall(Api['loader.answer']);
-      if (s.n !== at || due === undefined || debuggerMayHold()) {
-        at = s.n;
+      const now = [s.n, asked, kept.size].join();
+      if (now !== at || due === undefined || debuggerMayHold()) {
+        at = now;
         since = original.dateNow();
         if (due === undefined) {
           original.clearInterval(watching!);
@@ -771,37 +778,26 @@ function replayLoaderAnswers(
         }
         return;
       }
-      if (original.dateNow() - since < LOADER_LIMIT_MS) return;
+      const given = [...kept.values()].map((a) => answerKey(a as { message: unknown }));
+      const want = (due.args as unknown[] | undefined)?.[1];
+      const answered = keyed && asked === taken + kept.size && !given.some((k) => k[1] === want);
+      const waited = original.dateNow() - since;
+      if (waited < (answered ? ANSWERED_LIMIT_MS : LOADER_LIMIT_MS)) return;
       original.clearInterval(watching!);
-      const given = [...kept.values()].map((a) => answerKey(a as { message: unknown })[0]);
+      const names = given.map((k) => k[0]).join(', ') || 'nothing';
       s.mismatch(
-        `waited ${LOADER_LIMIT_MS / 1000} s for the module loader's hooks thread (it runs live) to give this answer; ` +
-          `it gave ${given.length ? given.join(', ') : 'none'}`,
+        answered
+          ? `the module loader's hooks thread (it runs live at replay) has answered every request, none as the ` +
+              `recording has it here (answers for ${names}): its hooks answer otherwise now`
+          : `waited ${LOADER_LIMIT_MS / 1000} s for the module loader's hooks thread (it runs live at replay) ` +
+              `to give this answer; it gave ${names}`,
         null,
       );
-    }, 1000);
+    }, 250);
     watching.unref();
   };
-  const keyed = s.header.hooksMessages === true;
-  /** Every request has its answer and none is the one due: the live hooks thread answered otherwise. */
-  const stuck = () => {
-    if (!keyed || asked !== taken + kept.size) return;
-    const due = s.nextCall(Api['loader.answer']);
-    const want = (due?.args as unknown[] | undefined)?.[1];
-    if (want === undefined) return;
-    const given = [...kept.values()].map((a) => answerKey(a as { message: unknown }));
-    if (given.some((k) => k[1] === want)) return;
-    s.mismatch(
-      `the module loader's hooks thread (it runs live at replay) has answered every request, none as the ` +
-        `recording has it here (answers for ${given.map((k) => k[0]).join(', ') || 'nothing'}): its hooks answer otherwise now`,
-      null,
-    );
-  };
   s.onWait = (forTurn: boolean) => {
-    if (loaderAnswers && loaderLock !== null && s.nextCallIs(Api['loader.answer'])) {
-      stuck();
-      watch();
-    }
+    if (loaderAnswers && loaderLock !== null && s.nextCallIs(Api['loader.answer'])) watch();
     if (!loaderAnswers || kept.size === 0 || loaderLock === null) return;
     // The loader was told "nothing yet": its answer's place has come, wake it to ask again.
     if (!forTurn && s.nextCallIs(Api['loader.answer'])) return wake();
@@ -823,10 +819,7 @@ function replayLoaderAnswers(
     const early = next === undefined || (key !== undefined && (next.args as unknown[] | undefined)?.[1] !== key[1]);
     if (async && loaderLock !== null && !forceAnswers && early) {
       kept.set(port, answer);
-      if (next !== undefined) {
-        stuck();
-        watch();
-      }
+      if (next !== undefined) watch();
       return undefined;
     }
     if (async) taken++;

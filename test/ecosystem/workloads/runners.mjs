@@ -68,6 +68,25 @@ function changeData(ctx) {
   ctx.write('data.json', '{ "values": [7] }\n');
 }
 
+const tapFiles = {
+  'data.json': '{ "values": [1, 2, 3, 4] }\n',
+  'test/timers.test.js': `const t = require('tap');
+t.test('a timer and the clock', async (t) => {
+  const t0 = Date.now();
+  await new Promise((r) => setTimeout(r, 20));
+  t.ok(Date.now() - t0 >= 15);
+  console.log('random', Math.random(), 'uuid', crypto.randomUUID());
+});
+`,
+  'test/data.test.mjs': `import t from 'tap';
+import fs from 'node:fs';
+t.test('the data file', async (t) => {
+  const data = JSON.parse(fs.readFileSync(new URL('../data.json', import.meta.url), 'utf8'));
+  t.equal(data.values.reduce((a, b) => a + b, 0), 10);
+});
+`,
+};
+
 export const RUNNERS = [
   {
     name: 'jest',
@@ -78,6 +97,17 @@ export const RUNNERS = [
     outputs: ['.jest-cache'],
     command: ['node', 'node_modules/jest/bin/jest.js', '--ci', '--no-cache', '--maxWorkers=2'],
     expectStatus: 1,
+    changeWorld: changeData,
+    timeoutMs: 180_000,
+  },
+  {
+    name: 'tap',
+    what: "tap 21: each test file in its own process under tap's module.register() hooks (ts-node, mocks, processinfo reporting each loaded module over a port)",
+    fast: true,
+    packages: { tap: '21.8.0' },
+    files: tapFiles,
+    outputs: ['.tap'],
+    command: ['node', 'node_modules/tap/dist/esm/run.mjs', '--disable-coverage', 'test/'],
     changeWorld: changeData,
     timeoutMs: 180_000,
   },
