@@ -139,9 +139,10 @@ describe.concurrent('record → replay: vm contexts', () => {
   });
 
   describe('hooks-order/: module.register() hooks report to the program over its own port while concurrent loads race', () => {
-    // The hooks thread runs live at replay. What it sends the program's port is input from
-    // outside the replay: logged whole and delivered from the log (its clock in each report
-    // differed, and a report the log had elsewhere left the replay waiting). Which answer the
+    // The hooks thread runs live at replay. What it sends the program's port, and what it
+    // prints (through Node's port to it), is input from outside the replay: logged whole and
+    // delivered from the log (its clock in each report differed, and a report the log had
+    // elsewhere left the replay waiting). Which answer the
     // loader took in each place is logged too: the hooks finish concurrent loads in any order,
     // and the modules compiled by each report (source maps found, as tap's processinfo looks
     // them up) differed.
@@ -164,7 +165,11 @@ describe.concurrent('record → replay: vm contexts', () => {
       }) => {
         const rec: Recorded = await run(env);
         expect(rec.status, describeRun('record', rec)).toBe(0);
-        expect(rec.stdout.toString()).toMatch(/^1,2,3,4,5,6\n(m\d\.mjs at \d+ with \d compiled\n){6}$/);
+        const out = rec.stdout.toString();
+        expect(out).toMatch(/^hooks ready at \d+$/m);
+        expect(out.replace(/^hooks ready at \d+\n/m, '')).toMatch(
+          /^1,2,3,4,5,6\n(m\d\.mjs at \d+ with \d compiled\n){6}$/,
+        );
         for (let i = 0; i < 3; i++)
           expectReplayMatches(expect, { record: rec, replay: await replay(rec.dir, { timeoutMs: 60_000 }) });
       });

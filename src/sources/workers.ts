@@ -460,6 +460,11 @@ function recordWorkers(s: RecordSession): void {
   P.postMessage = function postMessage(this: Port, message: unknown) {
     if (!hooksStarted && loaderHooksLock(message) !== null) {
       hooksStarted = true;
+      // Node's own port to that thread (`this`): what it prints comes over it, as stdio
+      // messages, into this thread's stdout; it runs live at replay, so they are logged whole
+      // as the program's ports' are (see hooksPorts), and its errors with them.
+      this[kFromHooks] = true;
+      opOf(this);
       const tail = new SharedArrayBuffer(Tail.BYTES);
       const who = new Int32Array(new SharedArrayBuffer(4));
       withEnvironmentData(message, { tail, who: who.buffer });
@@ -616,22 +621,24 @@ function replayWorkers(s: ReplaySession): void {
     s.wake();
   };
   ownPorts(opOf);
-  if (s.header.hooksMessages === true) {
-    hooksPorts((port) => {
-      s.register(opOf(port).op, {
-        tag: Tag.Callback,
-        api: Api['hooks.message'],
-        repeat: true,
-        what: 'a port receiving from module.register() hooks',
-        fire: (bytes) => dispatch.call(port, v8Module().deserialize(bytes as Uint8Array), 'message', undefined),
-      });
+  // A port the hooks thread sends to (see hooksPorts): its messages come from the log.
+  const fromHooks = (port: Port) => {
+    port[kFromHooks] = true;
+    s.register(opOf(port).op, {
+      tag: Tag.Callback,
+      api: Api['hooks.message'],
+      repeat: true,
+      what: 'a port receiving from module.register() hooks',
+      fire: (bytes) => dispatch.call(port, v8Module().deserialize(bytes as Uint8Array), 'message', undefined),
     });
-  }
+  };
+  const hooksMessages = s.header.hooksMessages === true;
+  if (hooksMessages) hooksPorts(fromHooks);
 
   // receiveMessageOnPort: a message if the recorded call found one, taken from those that
   // arrived (waiting for it if the sender, replayed, has not sent it yet), none if it found none.
   const receive = workerThreads.receiveMessageOnPort;
-  const loaderAnswer = replayLoaderAnswers(s, P, receive);
+  const loaderAnswer = replayLoaderAnswers(s, P, receive, hooksMessages ? fromHooks : null);
   (workerThreads as any).receiveMessageOnPort = function receiveMessageOnPort(port: Port) {
     if (!(port instanceof workerThreads.MessagePort)) return receive(port); // Node's own error
     if (askingLoaderHooks(receiveMessageOnPort)) return loaderAnswer(port, asyncLoaderRequest(receiveMessageOnPort));
@@ -725,6 +732,7 @@ function replayLoaderAnswers(
   s: ReplaySession,
   P: any,
   receive: (port: Port) => unknown,
+  fromHooks: ((port: Port) => void) | null,
 ): (port: Port, async: boolean) => unknown {
   const loaderAnswers = s.header.loaderAnswers === true;
   let loaderLock: Int32Array | null = null;
@@ -748,6 +756,8 @@ function replayLoaderAnswers(
       // receiveMessageOnPort (node:internal/modules/esm/worker), which rewind does not see,
       // racing their 'message' events (a limit, see README).
       withEnvironmentData(message, { off: true });
+      // Node's own port to that thread: its stdio and errors come from the log (see recordWorkers).
+      fromHooks?.(this);
     }
     return post.apply(this, arguments);
   };
