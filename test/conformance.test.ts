@@ -277,6 +277,23 @@ const CASES: Case[] = [
       expect(out).toMatch(/^dh [0-9a-f]{16} [0-9a-f]{16}$/m);
     },
   },
+  {
+    fixture: 'webcrypto-keys.mjs',
+    varies: 'stdout',
+    check(out, err, expect) {
+      expect(out).toMatch(/^aes secret true encrypt,decrypt [0-9a-f]{32}$/m);
+      expect(out).toMatch(/^aes-gcm [0-9a-f]{16}$/m);
+      expect(out).toMatch(/^hidden false [0-9a-f]{16}$/m);
+      expect(out).toMatch(/^hmac 512 [0-9a-f]{16}$/m);
+      expect(out).toMatch(/^ecdsa sign [0-9a-f]{16}$/m);
+      expect(out).toMatch(/^ed25519 false [0-9a-f]{16}$/m);
+      expect(out).toMatch(/^rsa-pss 1024 [0-9a-f]{16}$/m);
+      expect(out).toMatch(/^x25519 [0-9a-f]{16}$/m);
+      expect(out).toMatch(/^error OperationError /m);
+      // Recorded, not named as unrecorded.
+      expect(err).not.toMatch(/not recorded|DEP0204/);
+    },
+  },
   // ---- outputs --------------------------------------------------------------------------
   {
     fixture: 'stack-own-prepare.mjs',

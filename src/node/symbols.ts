@@ -4,6 +4,7 @@
 // Probed at start-up (src/node/check.ts) on objects made for the purpose, so that a Node
 // that renamed one is reported before anything is recorded. Checked on Node 20.20, 22.23, 24.21.
 import net from 'node:net';
+import { KeyObject, type webcrypto } from 'node:crypto';
 import { MessagePort } from 'node:worker_threads';
 import type * as Http from 'node:http';
 import { builtinModule } from './fields.js';
@@ -12,6 +13,24 @@ import { lookup } from './internals.js';
 /** The symbol on `obj` whose description is `description`, if any (no lookup is noted). */
 export function symbolOn(obj: object, description: string): symbol | undefined {
   return Object.getOwnPropertySymbols(obj).find((k) => k.description === description);
+}
+
+/**
+ * The KeyObject behind a WebCrypto CryptoKey (crypto-keys.ts records generated keys by it).
+ * Node 20 and 22 keep it under Symbol('kKeyObject'); Node 24 in a private field, reached by
+ * KeyObject.from(), which warns (DEP0204) for a non-extractable key: that warning would be
+ * rewind's, printed into the program's stderr, so it is muted for the call.
+ */
+export function cryptoKeyObject(key: object): KeyObject {
+  const own = symbolOn(key, 'kKeyObject');
+  if (own !== undefined) return (key as Record<symbol, KeyObject>)[own];
+  const emitWarning = process.emitWarning;
+  process.emitWarning = () => {};
+  try {
+    return KeyObject.from(key as webcrypto.CryptoKey);
+  } finally {
+    process.emitWarning = emitWarning;
+  }
 }
 
 /** A private symbol found on a probe object: looked up once, noted missing if absent. */

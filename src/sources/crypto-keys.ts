@@ -9,6 +9,7 @@
 import crypto from 'node:crypto';
 import { Api } from '../trace/format.js';
 import { registerValueClass } from '../trace/values.js';
+import { cryptoKeyObject } from '../node/symbols.js';
 import type { Session, Source } from '../session/session.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -223,11 +224,12 @@ export const cryptoKeysSource: Source = {
         },
     );
 
-    // WebCrypto: randomized operations are said, not recorded.
+    // WebCrypto: generateKey is recorded (subtleGenerateKey); other randomized operations
+    // are said, not recorded.
     const subtle = crypto.webcrypto?.subtle as any;
     if (subtle) {
+      replace(Object.getPrototypeOf(subtle), 'generateKey', (real) => subtleGenerateKey(s, real));
       const RANDOMIZED: Record<string, (alg: unknown) => boolean> = {
-        generateKey: () => true,
         sign: (alg) => /^(ECDSA|RSA-PSS)$/i.test(algorithmName(alg)),
         encrypt: (alg) => /^RSA-OAEP$/i.test(algorithmName(alg)),
         wrapKey: () => true,
@@ -249,6 +251,92 @@ export const cryptoKeysSource: Source = {
     }
   },
 };
+
+/** A CryptoKey as recorded: what importKey needs to make it again. */
+type KeyRecord = [type: string, algorithm: unknown, extractable: boolean, usages: string[], material: Buffer];
+/** An error as recorded: a DOMException (WebCrypto's own errors) or Node's, by name, message and code. */
+type ErrorRecord = [dom: boolean, name: string, message: string, code: unknown];
+
+function keyRecord(key: any): KeyRecord {
+  const k = cryptoKeyObject(key);
+  const material =
+    k.type === 'secret'
+      ? k.export()
+      : k.export({ format: 'der', type: k.type === 'private' ? 'pkcs8' : 'spki' } as crypto.KeyExportOptions<'der'>);
+  return [key.type, key.algorithm, key.extractable, [...key.usages], material as Buffer];
+}
+
+function importRecord(subtle: any, [type, algorithm, extractable, usages, material]: KeyRecord): Promise<unknown> {
+  const format = type === 'secret' ? 'raw' : type === 'private' ? 'pkcs8' : 'spki';
+  return subtle.importKey(format, material, algorithm, extractable, usages);
+}
+
+function errorRecord(e: any): ErrorRecord {
+  return [
+    typeof DOMException === 'function' && e instanceof DOMException,
+    String(e?.name),
+    String(e?.message),
+    e?.code ?? null,
+  ];
+}
+
+function errorOf([dom, name, message, code]: ErrorRecord): Error {
+  if (dom) return new DOMException(message, name);
+  const E = ({ TypeError, RangeError, SyntaxError } as Record<string, ErrorConstructor>)[name] ?? Error;
+  const e = new E(message);
+  if (code !== null) Object.assign(e, { code });
+  return e;
+}
+
+/**
+ * crypto.subtle.generateKey(): OpenSSL makes the key on the thread pool, from its own
+ * randomness, through Node's internal key generation (not the public one recorded above).
+ * Each key is recorded as its material with its type, algorithm, usages and extractability,
+ * and the promise settles in the recorded turn with keys imported from that record (in both
+ * runs, so that the program holds the same kind of CryptoKey in both); an error the same way.
+ */
+function subtleGenerateKey(s: Session, real: Fn): Fn {
+  return function generateKey(this: any, ...args: unknown[]) {
+    const subtle = this;
+    let made: unknown;
+    return new Promise((resolve, reject) => {
+      s.async({
+        api: Api['crypto.subtle.generateKey'],
+        args: algorithmName(args[0]),
+        what: `crypto.subtle.generateKey(${JSON.stringify(algorithmName(args[0]))})`,
+        start: (done) => {
+          (real.apply(subtle, args) as Promise<any>).then(
+            (key) => {
+              made = key;
+              try {
+                done(null, key?.privateKey ? [keyRecord(key.publicKey), keyRecord(key.privateKey)] : [keyRecord(key)]);
+              } catch {
+                // a key this Node cannot export (it has no record): the program gets it as made
+                s.unsupported(`crypto.subtle.generateKey(${algorithmName(args[0])})`, 'its key cannot be exported');
+                done(null, null);
+              }
+            },
+            (e) => done(errorRecord(e), null),
+          );
+        },
+        cb: (err, keys) => {
+          if (err) return reject(errorOf(err as ErrorRecord));
+          if (keys === null) return made === undefined ? reject(new Error('not recorded')) : resolve(made);
+          const records = keys as KeyRecord[];
+          Promise.all(records.map((k) => importRecord(subtle, k))).then(
+            (imported) =>
+              resolve(imported.length === 2 ? { publicKey: imported[0], privateKey: imported[1] } : imported[0]),
+            (e) => {
+              if (s.mode === 'replay' || made === undefined) return reject(e);
+              s.unsupported(`crypto.subtle.generateKey(${algorithmName(args[0])})`, 'its key cannot be imported again');
+              resolve(made);
+            },
+          );
+        },
+      });
+    });
+  };
+}
 
 const algorithmName = (alg: unknown): string =>
   String(typeof alg === 'string' ? alg : ((alg as { name?: unknown })?.name ?? ''));

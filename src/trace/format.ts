@@ -258,6 +258,8 @@ export const Api = {
   'crypto.ECDH.generateKeys': 560,
   'crypto.DiffieHellman.generateKeys': 561,
   'crypto.createDiffieHellman': 562,
+  // WebCrypto's generateKey (payload: each key's type, algorithm, usages, extractability and material)
+  'crypto.subtle.generateKey': 563,
   // fs binding functions with no public counterpart above (Node 22+: fs.cpSync's native parts)
   'fs.cpSyncCheckPaths': 200,
   'fs.cpSyncOverrideFile': 201,
