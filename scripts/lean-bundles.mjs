@@ -6,6 +6,12 @@
 //   whose prototype is the module reads the same live exports (rewind's patches included),
 //   with `default` the module itself, as esbuild's node-mode interop has it; the bundles
 //   import nothing but Node built-ins this way (checked below).
+// - Built-ins loaded when first used, not when the bundle starts: every `import ... from
+//   'node:zlib'` becomes a require at the top of the bundle, so each process loaded every
+//   built-in rewind uses anywhere (crypto, net, zlib, worker_threads...: ~5 ms) before the
+//   program's first line, used or not. Each import is now an object that requires the module
+//   on its first property read (a Proxy as its prototype), then takes the module itself as
+//   its prototype: later reads are plain prototype reads, with no Proxy in the way.
 // - ASCII only: esbuild escapes non-ASCII characters in strings but keeps them in comments;
 //   escaped there too (\uXXXX, the same in any JS token), the loader reads the bundle as
 //   latin1, a one-byte string, instead of decoding UTF-8 into a two-byte one (preload-loader.ts).
@@ -15,7 +21,15 @@ import { fileURLToPath } from 'node:url';
 
 const DIST = fileURLToPath(new URL('../dist/', import.meta.url));
 const HELPER = /^var __toESM = \(mod, isNodeMode, target2?\) => \([\s\S]*?\n\)\);\n/m;
-const LEAN = 'var __toESM = (mod) => Object.create(mod, { default: { value: mod, enumerable: true } });';
+// One line, the line count of the bundle stays (its source map). `esm`: with `default`, the module.
+const LEAN =
+  'var __toESM = (id, esm) => { let mod; const load = () => { if (mod === undefined) { mod = require(id); ' +
+  'Object.setPrototypeOf(lazy, mod); if (esm) Object.defineProperty(lazy, "default", { value: mod, enumerable: true }); } ' +
+  'return mod; }; const lazy = Object.create(new Proxy({}, { get: (_, key) => load()[key], has: (_, key) => key in load() }), ' +
+  'esm ? { default: { get: load, enumerable: true, configurable: true } } : {}); return lazy; };';
+// esbuild's forms of a top-level import of a built-in: with a default import, and named only.
+const ESM_IMPORT = /__toESM\(require\("(node:[a-z0-9_/]+)"\), 1\)/g;
+const NAMED_IMPORT = /^var (import_[A-Za-z0-9_$]+) = require\("(node:[a-z0-9_/]+)"\);$/gm;
 
 for (const name of process.argv.slice(2)) {
   const file = DIST + name;
@@ -29,6 +43,8 @@ for (const name of process.argv.slice(2)) {
   const lines = helper[0].split('\n').length - 1;
   const lean = code
     .replace(HELPER, `${LEAN}${'\n'.repeat(lines)}`)
+    .replace(ESM_IMPORT, '__toESM("$1", 1)')
+    .replace(NAMED_IMPORT, 'var $1 = __toESM("$2", 0);')
     .replace(/[^\0-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
   fs.writeFileSync(file, lean);
 }

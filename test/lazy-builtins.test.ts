@@ -1,6 +1,7 @@
 // Built-ins rewind patches when the program (or Node) loads them, not at start-up
 // (src/node/fields.ts whenLoaded): node:http, node:v8, process.report, node:fs/promises,
-// node:sqlite.
+// node:sqlite, node:net (which a pipe or terminal stdout loads as the program first writes
+// there: see whenStdio).
 // A program that never loads them does not pay for them; one that does is recorded and
 // replays byte for byte whichever way it reached them: CommonJS require, ESM static and
 // dynamic import, process.getBuiltinModule, or another built-in (or rewind) loading it first.
@@ -52,7 +53,8 @@ async function recordsThenReplays(expect: Expect, fixture: string, args: string[
   changeDisk(dir);
   const rep = await replay(rec.dir);
   expectReplayMatches(expect, { record: rec, replay: rep });
-  const logged = new Set((await eventsOf(rec.dir)).map((e) => e.api));
+  const events = await eventsOf(rec.dir);
+  const logged = new Set(events.map((e) => e.api ?? e.call));
   for (const c of calls) expect([...logged], `the log has no ${c}`).toContain(c);
   return out;
 }
@@ -61,6 +63,8 @@ const CASES: [string, string[], string[]][] = [
   ['v8', ['require', 'dynamic', 'builtin', 'indirect'], ['v8.getHeapStatistics', 'v8.getHeapCodeStatistics']],
   ['fs/promises', ['require', 'dynamic', 'builtin', 'indirect'], ['fs.opendir']],
   ['report', ['indirect'], ['process.report.getReport']],
+  // The socket's idle timeout fires as a turn of rewind's timers.
+  ['net', ['require', 'dynamic', 'builtin', 'indirect'], ['net.listen', 'net.connect', 'setTimeout callback']],
   ...(hasNodeSqlite
     ? [['sqlite', ['require', 'dynamic', 'builtin'], ['sqlite.load']] as [string, string[], string[]]]
     : []),
@@ -85,6 +89,7 @@ describe.concurrent('built-ins patched as they load', () => {
         const dir = disk();
         const out = await recordsThenReplays(expect, 'lazy/lazy.cjs', [what, how, dir], dir, calls);
         if (what === 'fs/promises') expect(out).toContain('entries a.txt,b.txt\nread "recorded"\n');
+        if (what === 'net') expect(out).toBe('data echo hi\ntimeout true\nloaded true\n');
       });
     }
   }
@@ -135,8 +140,10 @@ describe.concurrent('built-ins patched as they load', () => {
     expect(rec.stdout.toString()).toContain('entries a.txt,b.txt\nread "recorded"\n');
     changeDisk(dir);
     expectReplayMatches(expect, { record: rec, replay: await replay(rec.dir) });
-    const logged = (await eventsOf(rec.dir)).map((e) => e.api);
+    expect(rec.stdout.toString()).toMatch(/^socket echo hi timed out\n/);
+    const logged = (await eventsOf(rec.dir)).map((e) => e.api ?? e.call);
     expect(logged).toContain('v8.getHeapStatistics');
     expect(logged).toContain('fs.opendir');
+    expect(logged).toContain('setTimeout callback');
   });
 });

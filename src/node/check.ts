@@ -2,19 +2,22 @@
 // before anything is recorded, so that what is missing is in the log's header (and on
 // stderr) rather than found later, or never. Checked on Node 20.20.2, 22.23.3 and 24.21.0.
 import { bindingNamed, bindings } from './bindings.js';
-import { checkFields } from './fields.js';
+import { checkFields, checkSocketFields, nodeLoaded } from './fields.js';
 import { lookup, missingInternals, type MissingInternal } from './internals.js';
 import { checkMessagePort, ipcChannel, kSocketTimeout, kTimerAsyncId } from './symbols.js';
 
 /**
  * Looks every internal up (once per process) and returns what is missing. node:http's are
- * looked up when it loads (sources/http.ts), not loaded for this.
+ * looked up when it loads (sources/http.ts), node:net's too unless it is loaded now (checkNet):
+ * neither is loaded for this, which the program would see (process.moduleLoadList).
  */
 export function checkInternals(): readonly MissingInternal[] {
   bindings();
   bindingNamed('fs');
   bindingNamed('udp_wrap');
-  kSocketTimeout();
+  // node:net's once it is loaded (see checkNet): a program with a pipe or terminal for stdout
+  // loads it as it first writes there; one that never writes need not load it at all.
+  if (nodeLoaded('net')) checkNet();
   kTimerAsyncId();
   checkMessagePort();
   checkFields();
@@ -23,4 +26,17 @@ export function checkInternals(): readonly MissingInternal[] {
     lookup('process[kChannelHandle]', "a forked child's IPC channel (process.send, 'message')", ipcChannel);
   }
   return missingInternals();
+}
+
+/**
+ * node:net's internals (a probe socket's timeout symbol, Socket.prototype._onTimeout): at
+ * start-up when node:net is loaded then, else as it loads (session/start.ts), where what is
+ * missing is reported like what node:http's check finds (sources/http.ts). Returns what it
+ * found missing.
+ */
+export function checkNet(): readonly MissingInternal[] {
+  const before = missingInternals().length;
+  kSocketTimeout();
+  checkSocketFields();
+  return missingInternals().slice(before);
 }

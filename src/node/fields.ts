@@ -125,8 +125,8 @@ export const timerStart = (timer: object): number | undefined => (timer as { _id
 /** The function a Node timer calls (Timeout#_onTimeout; null once cleared). */
 export const timerCallback = (timer: object): unknown => (timer as { _onTimeout?: unknown })._onTimeout;
 
-/** net.Socket.prototype with the function its idle timer calls. */
-export const socketPrototype = net.Socket.prototype as unknown as { _onTimeout(): void };
+/** net.Socket.prototype with the function its idle timer calls (loads node:net). */
+export const socketPrototype = () => net.Socket.prototype as unknown as { _onTimeout(): void };
 
 /**
  * Loads `--require` preloads as Node does at start-up (Module._preloadModules: each required
@@ -154,18 +154,80 @@ export function loaderHooksLock(message: unknown): Int32Array | null {
   return lock instanceof SharedArrayBuffer && lock.byteLength >= 4 ? new Int32Array(lock) : null;
 }
 
+type StdioCreated = (stream: NodeJS.WriteStream, fd: 1 | 2) => void;
+/**
+ * > 0 while Node makes process.stdout or process.stderr: the handle it opens for it (a Pipe's
+ * open(fd), a TTY's setBlocking) is the program's output, never one of its streams, which
+ * rewind records and serves at replay (sources/streams.ts).
+ */
+export const stdioMaking = { depth: 0 };
+const stdioWaiting: StdioCreated[] = [];
+let stdioLazy: boolean | undefined;
+
+/**
+ * Calls `created` with process.stdout and process.stderr once Node makes each: Node makes a
+ * stdio stream when the program first reads process.stdout (a pipe's loads node:net and
+ * node:stream, ~2 ms), and a program that writes nothing never makes one. Called in the
+ * order given, before the stream reaches whoever asked. Where a stream may exist already
+ * (a module Node makes one with is loaded: an earlier preload, a worker thread) or the
+ * property is not Node's getter, both are made now.
+ */
+export function whenStdio(created: StdioCreated): void {
+  if (stdioLazy === undefined) stdioLazy = deferStdio();
+  if (!stdioLazy) {
+    created(process.stdout, 1);
+    created(process.stderr, 2);
+  } else stdioWaiting.push(created);
+}
+
+function deferStdio(): boolean {
+  // The modules a stdio stream is made with: tty (a terminal), net (a pipe or socket),
+  // internal/fs/sync_write_stream (a file). (A closed fd's is a Writable that writes nowhere,
+  // of node:stream, which node:crypto loads too.)
+  const makers = ['tty', 'net', 'internal/fs/sync_write_stream'];
+  if (loadList() === null || makers.some(nodeLoaded)) return false;
+  const fds = { stdout: 1, stderr: 2 } as const;
+  const getters: [keyof typeof fds, () => NodeJS.WriteStream][] = [];
+  for (const name of ['stdout', 'stderr'] as const) {
+    const d = Object.getOwnPropertyDescriptor(process, name);
+    if (!d?.get || !d.configurable || d.set) return false;
+    getters.push([name, d.get as () => NodeJS.WriteStream]);
+  }
+  for (const [name, get] of getters) {
+    let made = false;
+    Object.defineProperty(process, name, {
+      configurable: true,
+      enumerable: true,
+      get() {
+        if (made) return get.call(this);
+        made = true;
+        let stream: NodeJS.WriteStream;
+        stdioMaking.depth++;
+        try {
+          stream = get.call(this);
+        } finally {
+          stdioMaking.depth--;
+        }
+        for (const created of stdioWaiting) created(stream, fds[name]);
+        return stream;
+      },
+    });
+  }
+  return true;
+}
+
 /** A stdio stream's native handle (absent when it is a file or closed). */
 export const stdioHandle = (stream: NodeJS.WriteStream): object | undefined =>
   (stream as unknown as { _handle?: object })._handle;
 
 /**
- * Makes writes to stdout and stderr finish before `write()` returns, when they are pipes or
+ * Makes writes to stdout and stderr (or those given) finish before `write()` returns, when they are pipes or
  * sockets (files and terminals already do). Otherwise a write the reader is not ready for
  * waits in libuv's queue, and an exit that does not run the event loop again (a replay's
  * stop, `process.exit`) loses it.
  */
-export function blockingStdio(): void {
-  for (const stream of [process.stdout, process.stderr]) {
+export function blockingStdio(...streams: NodeJS.WriteStream[]): void {
+  for (const stream of streams.length ? streams : [process.stdout, process.stderr]) {
     const handle = stdioHandle(stream) as { setBlocking?: (on: boolean) => number } | undefined;
     if (typeof handle?.setBlocking === 'function') handle.setBlocking(true);
   }
@@ -209,8 +271,14 @@ export function checkFields(): void {
     "telling the module loader's reads from the program's",
     () => cjsLoader.prototype._compile,
   );
-  fn('net.Socket.prototype._onTimeout', 'socket idle timeouts (socket.setTimeout)', () => socketPrototype._onTimeout);
   nodeLoaded('internal/test_runner/test');
+}
+
+/** Checks net.Socket's field (once node:net is loaded: see check.ts). */
+export function checkSocketFields(): void {
+  lookup('net.Socket.prototype._onTimeout', 'socket idle timeouts (socket.setTimeout)', () =>
+    typeof socketPrototype()._onTimeout === 'function' ? true : null,
+  );
 }
 
 /** Checks the fields of node:http's responses (when node:http loads: see sources/http.ts); whether all are there. */

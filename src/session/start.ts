@@ -6,7 +6,7 @@ import path from 'node:path';
 import { isMainThread, threadId } from 'node:worker_threads';
 import { syncBuiltinESMExports } from 'node:module';
 import { EXIT } from '../exit-codes.js';
-import { evalCode, nodeLoaded } from '../node/fields.js';
+import { evalCode, nodeLoaded, whenLoaded } from '../node/fields.js';
 import { readOnlyWorld } from './read-only.js';
 import { Api, FORMAT_VERSION, type TraceHeader } from '../trace/format.js';
 import { createRequire } from 'node:module';
@@ -65,7 +65,7 @@ import { finishLaunch, takeLaunch, takeReplayLaunch, type Launch } from './launc
 import { parseSeed, startChaos, type Chaos } from './chaos.js';
 import { readSchedule, ScheduleChaos } from './schedule.js';
 import { REWIND_VERSION } from '../version.js';
-import { checkInternals } from '../node/check.js';
+import { checkInternals, checkNet } from '../node/check.js';
 import { isatty } from '../node/bindings.js';
 import { describeMissing, httpParserReachable } from '../node/internals.js';
 
@@ -160,6 +160,14 @@ export function start(attach?: (session: ReplaySession) => void): void {
   g[SESSION_KEY] = session;
   if (attach && session instanceof ReplaySession) attach(session);
   installStackFilter();
+  // Before any source's install for node:net: said in the log when missing (see checkNet).
+  whenLoaded('net', () => {
+    const missing = checkNet();
+    for (const affects of new Set(missing.map((m) => m.affects))) {
+      const ms = missing.filter((m) => m.affects === affects);
+      session.unsupported(affects, `Node does not let rewind reach ${ms.map((m) => `${m.name}: ${m.why}`).join('; ')}`);
+    }
+  });
   for (const source of SOURCES) source.install(session);
   if (session instanceof RecordSession && process.env[ENV.AUDIT] === '1') startAudit(session, session.writer.path);
   // ESM named imports of built-ins (import { randomUUID } from 'node:crypto') see the patches.
@@ -430,8 +438,9 @@ function buildHeader(chaos: Chaos | null): TraceHeader {
     randomSeed: [seed[0], seed[1], seed[2], seed[3]],
     stdio: {
       stdin: { isTTY: isatty(0), kind: stdinKind() },
-      stdout: stdioInfo(process.stdout),
-      stderr: stdioInfo(process.stderr),
+      // Not made for this (see whenStdio): a terminal's shape needs the stream, anything else is no terminal.
+      stdout: isatty(1) ? stdioInfo(process.stdout) : { isTTY: false },
+      stderr: isatty(2) ? stdioInfo(process.stderr) : { isTTY: false },
     },
     ...(ipc ? { ipc: { serialization: ipc.serialization } } : {}),
   };

@@ -10,7 +10,7 @@
 import net from 'node:net';
 import { bindings, type Bindings } from '../node/bindings.js';
 import { kSocketTimeout } from '../node/symbols.js';
-import { timerDelay } from '../node/fields.js';
+import { timerDelay, whenLoaded } from '../node/fields.js';
 import { original } from '../node/originals.js';
 import { inEmptyContext } from '../session/async-context.js';
 import type { RecordSession } from '../session/record.js';
@@ -251,7 +251,10 @@ export const netSource: Source = {
     statusCalls(s, b);
     if (s.mode === 'record') recordNet(s, b);
     else replayNet(s, b);
-    // Installed after the timers source: globalThis.setTimeout is the session's.
-    socketTimeouts(globalThis as { setTimeout: typeof setTimeout; clearTimeout: typeof clearTimeout });
+    // Installed after the timers source: globalThis.setTimeout is the session's. As node:net
+    // loads (not at start-up: see whenLoaded).
+    whenLoaded('net', () =>
+      socketTimeouts(globalThis as { setTimeout: typeof setTimeout; clearTimeout: typeof clearTimeout }),
+    );
   },
 };

@@ -4,7 +4,7 @@
 // change when a recording made in a terminal is replayed into a pipe.
 import type { StdioInfo } from '../trace/format.js';
 import type { Session, Source } from '../session/session.js';
-import { blockingStdio } from '../node/fields.js';
+import { blockingStdio, whenStdio } from '../node/fields.js';
 import { original } from '../node/originals.js';
 
 type Write = (chunk: unknown, encoding?: unknown, cb?: unknown) => boolean;
@@ -56,7 +56,8 @@ const unchecked = new Map<number, (data: Uint8Array) => void>();
 /**
  * Writes to the program's stdout (1) or stderr (2) in its order with the program's own
  * writes, without logging or checking it: what a child wrote there (child-process.ts),
- * which the log holds elsewhere.
+ * which the log holds elsewhere. (Straight to the fd while the program has not made the
+ * stream: nothing of its own waits there.)
  */
 export function writeUnchecked(fd: number, data: Uint8Array): void {
   const write = unchecked.get(fd);
@@ -67,15 +68,13 @@ export function writeUnchecked(fd: number, data: Uint8Array): void {
 export const stdioSource: Source = {
   name: 'stdio',
   install(s: Session) {
-    const streams: [NodeJS.WriteStream, number, StdioInfo][] = [
-      [process.stdout, 1, s.header.stdio.stdout],
-      [process.stderr, 2, s.header.stdio.stderr],
-    ];
-    // A replay can end without running the event loop again (a stop before an event, a
-    // divergence): output a slow reader has not taken must not be waiting in a queue then.
-    if (s.mode === 'replay') blockingStdio();
-    for (const [stream, fd, info] of streams) {
-      if (s.mode === 'replay' && Boolean(stream.isTTY) !== info.isTTY) restoreShape(stream, info);
+    const info = { 1: s.header.stdio.stdout, 2: s.header.stdio.stderr };
+    // Each when Node makes it: the program's first use (see whenStdio).
+    whenStdio((stream, fd) => {
+      // A replay can end without running the event loop again (a stop before an event, a
+      // divergence): output a slow reader has not taken must not be waiting in a queue then.
+      if (s.mode === 'replay') blockingStdio(stream);
+      if (s.mode === 'replay' && Boolean(stream.isTTY) !== info[fd].isTTY) restoreShape(stream, info[fd]);
       const write = stream.write as Write;
       unchecked.set(fd, (data) => void write.call(stream, data));
       stream.write = function (this: NodeJS.WriteStream, chunk: unknown, encoding?: unknown, cb?: unknown) {
@@ -88,6 +87,6 @@ export const stdioSource: Source = {
           stdioWriting.depth--;
         }
       } as typeof stream.write;
-    }
+    });
   },
 };

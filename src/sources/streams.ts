@@ -21,7 +21,7 @@ import type { RecordSession } from '../session/record.js';
 import type { ReplaySession } from '../session/replay.js';
 import { currentSession, type Session, type Source } from '../session/session.js';
 import { httpParserClass } from '../node/internals.js';
-import { whenLoaded } from '../node/fields.js';
+import { stdioMaking, whenLoaded, whenStdio } from '../node/fields.js';
 import { Api, Tag } from '../trace/format.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -63,6 +63,10 @@ const EXEMPT = Symbol('rewind.exempt');
 export function handleState(h: Handle): HandleState | null {
   const st = h[kState];
   if (st) return st === EXEMPT ? null : st;
+  if (stdioMaking.depth > 0) {
+    exemptHandle(h);
+    return null;
+  }
   const fresh: HandleState = {
     op: currentSession().newOp(),
     reading: false,
@@ -82,7 +86,8 @@ export function handleState(h: Handle): HandleState | null {
  * Unlike handleState this hands out no op id: ids must be handed out on the same calls
  * in both modes, and some calls are only intercepted at replay.
  */
-export const isInert = (h: Handle): boolean => h[kState] !== EXEMPT;
+export const isInert = (h: Handle): boolean =>
+  h[kState] !== EXEMPT && !(stdioMaking.depth > 0 && !h[kState] && (exemptHandle(h), true));
 
 /** Record --chaos: the lane of a handle's deliveries (reads, completions, its close). */
 export const laneOf = (st: HandleState): Lane => (st.lane ??= new Lane(st.op, Delivery.Io));
@@ -714,7 +719,7 @@ export const streamsSource: Source = {
     if (!b) return;
     watchReads = s.mode === 'record' ? recordReads(s, b) : replayReads(s, b);
     // The program's stdout and stderr are outputs (stdio.ts): always real, never replayed.
-    for (const stream of [process.stdout, process.stderr]) exemptHandle(stdioHandle(stream));
+    whenStdio((stream) => exemptHandle(stdioHandle(stream)));
     if (s.mode === 'record') recordClose(s, b);
     else {
       replayClose(s, b);
