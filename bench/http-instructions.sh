@@ -10,7 +10,8 @@
 # generator (not under valgrind); the difference over 2N requests leaves out the JIT's
 # warm-up (with N below ~3000 it does not: 500 gives 2.6x the figure). The log's chunk
 # compression (zlib's deflate) is counted apart: under valgrind a 100 ms flush covers
-# ~50x fewer requests than at full speed, so it would weigh ~50x too much. Takes a few minutes per run (valgrind is ~50x slower). Needs valgrind and a build.
+# ~50x fewer requests than at full speed, so it would weigh ~50x too much. Takes a few
+# minutes per run (valgrind is ~50x slower). Needs valgrind and a build.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PROG=$ROOT/bench/programs/http-server.mjs
