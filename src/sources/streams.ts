@@ -156,10 +156,21 @@ function addEncoded(): void {
 /** Encodings whose bytes for a string of ASCII characters are its UTF-8 bytes. */
 const ONE_BYTE = new Set<unknown>(['latin1', 'binary', 'ascii']);
 
+/**
+ * Recording a write the native side took: its byte count is known (kBytesWritten), and
+ * `measured.length` is not used, so a UTF-8 string is not measured, only hashed.
+ */
+let countedNatively = false;
+
 /** Adds a chunk (bytes, or a string in `encoding`) to `measured`; call addEncoded() after the last. */
 function addChunk(chunk: unknown, encoding: BufferEncoding | null): void {
   if (typeof chunk === 'string') {
     if (chunk.length === 0) return; // (see addEncoded)
+    if (countedNatively && (encoding === 'utf8' || encoding === 'utf-8')) {
+      addEncoded();
+      measured.crc = crc32(chunk, measured.crc);
+      return;
+    }
     // crc32 takes a string as its UTF-8 bytes, without a copy of ours: the bytes written for
     // UTF-8, and for latin1 or ascii text that is all ASCII (an http response's head).
     if (encoding === null || encoding === 'utf8' || encoding === 'utf-8' || ONE_BYTE.has(encoding)) {
@@ -261,8 +272,10 @@ function recordReads(s: RecordSession, b: Bindings): (h: Handle) => void {
       inner.call(h, undefined);
       return undefined;
     }
-    // A plain view (parser.execute takes any): cheaper to make than a Buffer.
-    const data = new Uint8Array(readMemory, 0, n);
+    // A plain view (parser.execute takes any): cheaper to make than a Buffer, and kept for
+    // the next read of that length (nothing holds on to it: see readMemory).
+    const data =
+      n <= KEPT_VIEWS ? (readViews[n] ??= new Uint8Array(readMemory, 0, n)) : new Uint8Array(readMemory, 0, n);
     s.streamRead(st.op, n, data);
     if (st.parser !== undefined) {
       parsed(st.parser, data);
@@ -447,6 +460,9 @@ function consumedReads(P: Parser, adopt: ((h: Handle, st: HandleState) => void) 
  */
 const readMemory = new ArrayBuffer(64 * 1024);
 const readBuffer = new Uint8Array(readMemory);
+/** Views of readMemory's first n bytes, by n, for reads of up to KEPT_VIEWS bytes. */
+const readViews: (Uint8Array | undefined)[] = [];
+const KEPT_VIEWS = 2048;
 
 /**
  * Record (without chaos, which holds reads for later): a handle a parser consumes reads
@@ -508,9 +524,12 @@ function recordStream(s: RecordSession, b: Bindings, P: any): void {
   };
 
   // A write's bytes are checked at replay (by crc32), never sent again. One that the
-  // kernel could not take at once completes in a later turn.
+  // kernel could not take at once completes in a later turn. A write the native side took
+  // counted its bytes (kBytesWritten, as Buffer.byteLength would for each chunk's encoding),
+  // so they are not counted again; a replay counts them itself.
   const afterWrite = (st: HandleState, req: Req, err: number, len: number, crc: number): number => {
     const async = err === 0 && sbs[b.kLastWriteWasAsync] !== 0;
+    if (err === 0) len = sbs[b.kBytesWritten];
     s.streamWrite(st.op, len, crc, err, async);
     if (async) recordCompletion(s, st, req, s.newOp(), Api['stream.writeDone'], firstArgument);
     return err;
@@ -518,11 +537,15 @@ function recordStream(s: RecordSession, b: Bindings, P: any): void {
   for (const name of WRITES) {
     const write = P[name];
     const native = nativeMethod(P, name);
-    P[name] = function (this: Handle, req: Req, data: unknown) {
+    // No `arguments`: it would be made on every call. The native methods take at most a
+    // third argument (a handle to send over an IPC pipe); an undefined one is no argument.
+    P[name] = function (this: Handle, req: Req, data: unknown, sendHandle?: unknown) {
       const st = handleState(this);
-      if (!st) return write.apply(this, arguments);
-      const err = arguments.length === 2 ? this[native](req, data) : write.apply(this, arguments);
+      if (!st) return write.call(this, req, data, sendHandle);
+      const err = sendHandle === undefined ? this[native](req, data) : write.call(this, req, data, sendHandle);
+      countedNatively = err === 0;
       const m = measure(data, ENCODING[name]);
+      countedNatively = false;
       return afterWrite(st, req, err, m.length, m.crc);
     };
   }
@@ -530,9 +553,11 @@ function recordStream(s: RecordSession, b: Bindings, P: any): void {
   const nativeWritev = nativeMethod(P, 'writev');
   P.writev = function (this: Handle, req: Req, chunks: unknown[], allBuffers: boolean) {
     const st = handleState(this);
-    if (!st) return writev.apply(this, arguments);
+    if (!st) return writev.call(this, req, chunks, allBuffers);
     const err = this[nativeWritev](req, chunks, allBuffers);
+    countedNatively = err === 0;
     const m = measureChunks(chunks, allBuffers);
+    countedNatively = false;
     return afterWrite(st, req, err, m.length, m.crc);
   };
 
