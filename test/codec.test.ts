@@ -13,7 +13,13 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ByteCursor, pack, putVarint, unpack, unzigzag, zigzag } from '../src/trace/codec.js';
 import { FastPacker } from '../src/trace/fastpack.js';
-import { COMPRESSED, compressedChunk, inflatePayload, slowCompressedChunk } from '../src/trace/compress.js';
+import {
+  COMPRESSED,
+  compressedChunk,
+  compressionPath,
+  inflatePayload,
+  slowCompressedChunk,
+} from '../src/trace/compress.js';
 import { decodeValue, encodeValue } from '../src/trace/values.js';
 import { registerFsValueClasses } from '../src/sources/fs/values.js';
 import {
@@ -826,6 +832,8 @@ describe('compressed chunks (format 3)', { timeout: 60_000 }, () => {
     );
     expect(compressed).toBeGreaterThan(0);
     expect(stored).toBeGreaterThan(0);
+    // The binding's stream did the work: the comparison above was not the slow path with itself.
+    expect(compressionPath()).toBe('binding');
     // Incompressible bytes: stored as they are, and the stream is ready for the next chunk.
     const noise = Buffer.concat(
       Array.from({ length: 2048 }, (_, i) => createHash('sha256').update(String(i)).digest()),

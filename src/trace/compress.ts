@@ -98,6 +98,10 @@ export function compressedChunk(payload: Uint8Array, headerBytes: number): Buffe
   return z < 0 ? null : chunkOut.subarray(0, z);
 }
 
+/** How chunks are compressed in this thread: 'binding' (one stream, reset) or 'zlib' (deflateRawSync), once one was. */
+export const compressionPath = (): 'binding' | 'zlib' | null =>
+  deflater === undefined ? null : deflater === null ? 'zlib' : 'binding';
+
 /** compressedChunk through zlib's public API (a stream per call), where the binding is out of reach. */
 export function slowCompressedChunk(payload: Uint8Array, headerBytes: number): Buffer | null {
   const z = own(() => deflateRawSync(payload, { level: 1, memLevel: 9 }));
