@@ -13,13 +13,8 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ByteCursor, pack, putVarint, unpack, unzigzag, zigzag } from '../src/trace/codec.js';
 import { FastPacker } from '../src/trace/fastpack.js';
-import {
-  COMPRESSED,
-  compressedChunk,
-  compressionPath,
-  inflatePayload,
-  slowCompressedChunk,
-} from '../src/trace/compress.js';
+import { COMPRESSED, inflatePayload } from '../src/trace/compress.js';
+import { compressedChunk, compressionPath, slowCompressedChunk } from '../src/trace/deflate.js';
 import { decodeValue, encodeValue } from '../src/trace/values.js';
 import { registerFsValueClasses } from '../src/sources/fs/values.js';
 import {
