@@ -834,6 +834,10 @@ describe('compressed chunks (format 3)', { timeout: 60_000 }, () => {
       Array.from({ length: 2048 }, (_, i) => createHash('sha256').update(String(i)).digest()),
     );
     expect(compressedChunk(noise, CHUNK_HEADER_BYTES)).toBeNull();
+    // A chunk of one large event (its own output buffer, not kept), then a normal one again.
+    const large = Buffer.from('a large event '.repeat(30_000));
+    const largeChunk = compressedChunk(large, CHUNK_HEADER_BYTES)!;
+    expect(Buffer.from(inflatePayload(largeChunk.subarray(CHUNK_HEADER_BYTES), false))).toStrictEqual(large);
     const text = Buffer.from('event '.repeat(5000));
     const chunk = compressedChunk(text, CHUNK_HEADER_BYTES)!;
     expect(Buffer.from(inflatePayload(chunk.subarray(CHUNK_HEADER_BYTES), false))).toStrictEqual(text);

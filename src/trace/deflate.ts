@@ -58,6 +58,7 @@ class Deflater {
 
 let deflater: Deflater | null | undefined;
 let chunkOut: Buffer = Buffer.alloc(0);
+const KEEP_OUT_BYTES = 256 * 1024;
 
 /**
  * A chunk (its 12 header bytes, not filled in, then `payload`) with the payload compressed,
@@ -70,11 +71,16 @@ export function compressedChunk(payload: Uint8Array, headerBytes: number): Buffe
   if (deflater === null) return slowCompressedChunk(payload, headerBytes);
   // Only a result smaller than the payload is of use: the output gets no more room than that.
   const end = headerBytes + payload.length;
-  if (chunkOut.length < end) chunkOut = Buffer.allocUnsafe(end);
-  chunkOut[headerBytes] = COMPRESSED;
-  const p = putVarint(chunkOut, headerBytes + 1, payload.length);
-  const z = deflater.deflate(payload, chunkOut, p, end);
-  return z < 0 ? null : chunkOut.subarray(0, z);
+  // Kept for the next chunk up to a normal chunk's size; a chunk of one large event gets its own.
+  let out = chunkOut;
+  if (out.length < end) {
+    out = Buffer.allocUnsafe(end);
+    if (end <= KEEP_OUT_BYTES) chunkOut = out;
+  }
+  out[headerBytes] = COMPRESSED;
+  const p = putVarint(out, headerBytes + 1, payload.length);
+  const z = deflater.deflate(payload, out, p, end);
+  return z < 0 ? null : out.subarray(0, z);
 }
 
 /** How chunks are compressed in this thread: 'binding' (one stream, reset) or 'zlib' (deflateRawSync), once one was. */
