@@ -13,7 +13,8 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ByteCursor, pack, putVarint, unpack, unzigzag, zigzag } from '../src/trace/codec.js';
 import { FastPacker } from '../src/trace/fastpack.js';
-import { COMPRESSED } from '../src/trace/compress.js';
+import { COMPRESSED, inflatePayload } from '../src/trace/compress.js';
+import { compressedChunk, compressionPath, slowCompressedChunk } from '../src/trace/deflate.js';
 import { decodeValue, encodeValue } from '../src/trace/values.js';
 import { registerFsValueClasses } from '../src/sources/fs/values.js';
 import {
@@ -789,6 +790,57 @@ describe('compressed chunks (format 3)', { timeout: 60_000 }, () => {
       runs(60),
     );
     expect(compressedLogs).toBeGreaterThan(0);
+  });
+
+  it('one reused deflate stream compresses each chunk as well as a stream per chunk (deflateRawSync), or stores it when that is not smaller', () => {
+    // Payloads from compressible to random, around the size where compressing stops paying.
+    const payloadArb = fc
+      .tuple(fc.integer({ min: 0, max: 70_000 }), fc.integer({ min: 1, max: 256 }), fc.integer({ min: 0, max: 100 }))
+      .map(([n, alphabet, noise]) => {
+        const b = Buffer.alloc(n);
+        let x = (n * 2654435761) >>> 0;
+        for (let i = 0; i < n; i++) {
+          x = (x * 1103515245 + 12345) >>> 0;
+          b[i] = x % 100 < noise ? x >>> 24 : (i * 7 + (x >>> 28)) % alphabet;
+        }
+        return b;
+      });
+    let compressed = 0;
+    let stored = 0;
+    fc.assert(
+      fc.property(payloadArb, (payload) => {
+        const whole = CHUNK_HEADER_BYTES + payload.length;
+        const slow = slowCompressedChunk(payload, CHUNK_HEADER_BYTES);
+        const fast = compressedChunk(payload, CHUNK_HEADER_BYTES);
+        if (fast === null) {
+          stored++;
+          // zlib may end a stream a byte or two apart when its output comes in pieces (as deflateRawSync's does).
+          if (slow !== null) expect(slow.length).toBeGreaterThan(whole - 8);
+          return;
+        }
+        compressed++;
+        expect(fast.length).toBeLessThan(whole);
+        expect(fast.length).toBeLessThanOrEqual((slow?.length ?? whole) + 8);
+        expect(Buffer.from(inflatePayload(fast.subarray(CHUNK_HEADER_BYTES), false))).toStrictEqual(payload);
+      }),
+      runs(60),
+    );
+    expect(compressed).toBeGreaterThan(0);
+    expect(stored).toBeGreaterThan(0);
+    // The binding's stream did the work: the comparison above was not the slow path with itself.
+    expect(compressionPath()).toBe('binding');
+    // Incompressible bytes: stored as they are, and the stream is ready for the next chunk.
+    const noise = Buffer.concat(
+      Array.from({ length: 2048 }, (_, i) => createHash('sha256').update(String(i)).digest()),
+    );
+    expect(compressedChunk(noise, CHUNK_HEADER_BYTES)).toBeNull();
+    // A chunk of one large event (its own output buffer, not kept), then a normal one again.
+    const large = Buffer.from('a large event '.repeat(30_000));
+    const largeChunk = compressedChunk(large, CHUNK_HEADER_BYTES)!;
+    expect(Buffer.from(inflatePayload(largeChunk.subarray(CHUNK_HEADER_BYTES), false))).toStrictEqual(large);
+    const text = Buffer.from('event '.repeat(5000));
+    const chunk = compressedChunk(text, CHUNK_HEADER_BYTES)!;
+    expect(Buffer.from(inflatePayload(chunk.subarray(CHUNK_HEADER_BYTES), false))).toStrictEqual(text);
   });
 
   it('a long stream of clock readings is stored in a fraction of its size', () => {

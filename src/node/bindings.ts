@@ -65,6 +65,14 @@ function signalClass(): HandleClass {
   return found;
 }
 
+/**
+ * zlib's Zlib handle class, for the log's own chunk compression (trace/compress.ts), or null.
+ * Not a gap when missing (nothing goes unrecorded): compress.ts then uses zlib.deflateRawSync.
+ */
+export function zlibHandleClass(): HandleClass | null {
+  return optional(() => (cached?.zlib ?? binding('zlib')).Zlib ?? null);
+}
+
 function optional<T>(get: () => T): T | null {
   try {
     return get();

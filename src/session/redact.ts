@@ -15,7 +15,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { CHUNK_HEADER_BYTES, MAGIC, type TraceHeader } from '../trace/format.js';
 import { TraceReader, type TraceFile } from '../trace/reader.js';
-import { COMPRESSED, compressedChunk, inflatePayload } from '../trace/compress.js';
+import { COMPRESSED, inflatePayload } from '../trace/compress.js';
+import { compressedChunk } from '../trace/deflate.js';
 import { encodeChunk, encodePreamble } from '../trace/writer.js';
 import { signLog, signedByMe } from './trust.js';
 

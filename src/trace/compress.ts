@@ -7,43 +7,30 @@
 // npm are native addons rewind would load into every recorded process (or slower pure JS).
 //
 // A compressed payload starts with a byte no event starts with (COMPRESSED, 0), then the
-// varint length of the events it holds, then their deflate-raw bytes.
+// varint length of the events it holds, then their deflate-raw bytes. The writer's side
+// (compressing) is deflate.ts: readers do not load it.
 import zlib from 'node:zlib';
 import { ownIo } from '../node/originals.js';
-import { ByteCursor, putVarint } from './codec.js';
+import { ByteCursor } from './codec.js';
 import { MAX_CHUNK_BYTES } from './format.js';
 
 /** The first byte of a compressed payload (no event tag is 0). */
 export const COMPRESSED = 0;
 /** Smaller payloads are stored as they are: too little to gain. */
-const MIN_BYTES = 256;
+export const MIN_BYTES = 256;
 
 // Captured now: rewind's zlib source wraps the binding's handles, and these calls are
 // rewind's own (marked so, below: no operation is numbered for them, in either mode).
-const { deflateRawSync, inflateRawSync, constants } = zlib;
+const { inflateRawSync, constants } = zlib;
 
-function own<T>(fn: () => T): T {
+/** `fn` as rewind's own zlib work. */
+export function own<T>(fn: () => T): T {
   ownIo.depth++;
   try {
     return fn();
   } finally {
     ownIo.depth--;
   }
-}
-
-/**
- * A chunk (its 12 header bytes, not filled in, then `payload`) with the payload compressed,
- * or null when compressing would not make it smaller.
- */
-export function compressedChunk(payload: Uint8Array, headerBytes: number): Buffer | null {
-  if (payload.length < MIN_BYTES) return null;
-  const z = own(() => deflateRawSync(payload, { level: 1, memLevel: 9 }));
-  const out = Buffer.allocUnsafe(headerBytes + 1 + 5 + z.length);
-  out[headerBytes] = COMPRESSED;
-  const p = putVarint(out, headerBytes + 1, payload.length);
-  if (p + z.length >= headerBytes + payload.length) return null;
-  out.set(z, p);
-  return out.subarray(0, p + z.length);
 }
 
 /**

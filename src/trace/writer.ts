@@ -3,7 +3,7 @@
 import { crc32 } from 'node:zlib';
 import { original, writeStderr } from '../node/originals.js';
 import { pack, putVarint, zigzag } from './codec.js';
-import { compressedChunk } from './compress.js';
+import { compressedChunk } from './deflate.js';
 import { FastPacker } from './fastpack.js';
 import { encodeValue } from './values.js';
 import {
