@@ -159,7 +159,7 @@ describe.concurrent('record → replay: vm contexts', () => {
         dir,
       }));
     };
-    for (const env of [{}, { NO_CLOCK: '1' }]) {
+    for (const env of [{}, { NO_CLOCK: '1' }] as Record<string, string>[]) {
       it(`replays byte for byte${'NO_CLOCK' in env ? ' (reports without the clock: the answers order alone)' : ''}`, async ({
         expect,
       }) => {
