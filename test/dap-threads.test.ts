@@ -202,6 +202,80 @@ describe('rewind dap: threads', () => {
     expect(output.join('').replace(/^\[#\d+\] /gm, '')).toBe(rec.stdout.toString());
   }, 120_000);
 
+  it("goto and restartFrame in a worker thread: its process replays again, the worker stops before its own event or at the frame's entry, and from there the locals are a forward run's; nothing printed twice", async () => {
+    const rec = await record('dap-worker.cjs');
+    expect(rec.status, rec.stderr.toString()).toBe(0);
+    const draws = /worker draws ([\d,]+)/.exec(rec.stdout.toString())![1].split(',');
+    const workerFile = fixture('dap-worker-thread.cjs');
+    const loopLine = lineOf(workerFile, '// worker loop');
+    const keepLine = lineOf(workerFile, '// worker keeps');
+    const listenerLine = lineOf(workerFile, 'const draws = []');
+    // The worker's own log: the turn that delivers its job (the last turn before it prints).
+    const log = fs.readdirSync(rec.dir).find((f) => /-t\d+\.rwnd$/.test(f))!;
+    const [, pid, thread] = /-(\d+)-t(\d+)\.rwnd$/.exec(log)!;
+    const workerEvents = await eventsOf(rec.dir, { process: `${pid}/${thread}` });
+    const printed = workerEvents.findIndex((e) => e.kind === 'output');
+    const job = workerEvents.slice(0, printed).findLast((e) => e.kind === 'turn')!;
+    const output: string[] = [];
+    await open();
+    await launch(rec.dir, workerFile, loopLine);
+    dc!.on('output', (e: DebugProtocol.OutputEvent) => {
+      if (e.body.category === 'stdout') output.push(e.body.output);
+    });
+    const inWorker = async (request: () => Promise<unknown>) =>
+      (await Promise.all([eventWhere('stopped', (e) => e.body.threadId === FIRST_WORKER), request()]))[0];
+    expect((await inWorker(() => dc!.continueRequest({ threadId: 1 }))).body.reason).toBe('breakpoint');
+    const forward = [await top(FIRST_WORKER)];
+    for (let k = 1; k < 3; k++) {
+      expect((await inWorker(() => dc!.continueRequest({ threadId: FIRST_WORKER }))).body.reason).toBe('breakpoint');
+      forward.push(await top(FIRST_WORKER));
+    }
+    expect(forward.map((s) => [s.i, s.draw])).toEqual(draws.map((d, i) => [String(i), d]));
+    // goto the worker's job turn: the worker pauses itself before it, on the listener's first line.
+    expect((await inWorker(() => dc!.gotoRequest({ threadId: FIRST_WORKER, targetId: job.n }))).body.reason).toBe(
+      'goto',
+    );
+    const atJob = (await dc!.stackTraceRequest({ threadId: FIRST_WORKER })).body.stackFrames[0];
+    expect(atJob).toMatchObject({ source: { path: workerFile }, line: listenerLine });
+    expect((await dc!.evaluateRequest({ expression: 'n', frameId: atJob.id })).body.result).toBe('3');
+    // From there forwards: the hits of the forward run, the same locals.
+    for (const expected of forward) {
+      expect((await inWorker(() => dc!.continueRequest({ threadId: FIRST_WORKER }))).body.reason).toBe('breakpoint');
+      expect(await top(FIRST_WORKER)).toEqual(expected);
+    }
+    // Back from there: one command less from the goto's event.
+    expect((await inWorker(() => dc!.stepBackRequest({ threadId: FIRST_WORKER }))).body.reason).toBe('step');
+    expect(await top(FIRST_WORKER)).toEqual(forward[1]);
+    // restartFrame on the listener's frame (from its second hit): back to its entry in the same turn.
+    const listener = (await dc!.stackTraceRequest({ threadId: FIRST_WORKER })).body.stackFrames[0];
+    const restarted = await inWorker(() => dc!.restartFrameRequest({ frameId: listener.id }));
+    expect(restarted.body.reason).toBe('restart');
+    const entered = (await dc!.stackTraceRequest({ threadId: FIRST_WORKER })).body.stackFrames[0];
+    expect(entered).toMatchObject({ name: listener.name, source: { path: workerFile }, line: listenerLine });
+    expect((await dc!.evaluateRequest({ expression: 'n', frameId: entered.id })).body.result).toBe('3');
+    expect((await inWorker(() => dc!.continueRequest({ threadId: FIRST_WORKER }))).body.reason).toBe('breakpoint');
+    expect(await top(FIRST_WORKER)).toEqual(forward[0]);
+    // Into keep() at the second draw, and restartFrame there: keep's second entry, its draw.
+    expect((await inWorker(() => dc!.continueRequest({ threadId: FIRST_WORKER }))).body.reason).toBe('breakpoint');
+    await inWorker(() => dc!.nextRequest({ threadId: FIRST_WORKER }));
+    await inWorker(() => dc!.stepInRequest({ threadId: FIRST_WORKER }));
+    await inWorker(() => dc!.nextRequest({ threadId: FIRST_WORKER }));
+    const inKeep = (await dc!.stackTraceRequest({ threadId: FIRST_WORKER })).body.stackFrames[0];
+    expect(inKeep).toMatchObject({ name: 'keep', source: { path: workerFile } });
+    expect(inKeep.line).toBeGreaterThan(keepLine - 1);
+    expect((await inWorker(() => dc!.restartFrameRequest({ frameId: inKeep.id }))).body.reason).toBe('restart');
+    const keep = (await dc!.stackTraceRequest({ threadId: FIRST_WORKER })).body.stackFrames[0];
+    expect(keep).toMatchObject({ name: 'keep', line: keepLine });
+    expect((await dc!.evaluateRequest({ expression: 'draw', frameId: keep.id })).body.result).toBe(draws[1]);
+    expect((await dc!.evaluateRequest({ expression: 'list.length', frameId: keep.id })).body.result).toBe('1');
+    // On to the end: the output is the recorded run's, byte for byte, none of it twice.
+    await dc!.setBreakpointsRequest({ source: { path: workerFile }, breakpoints: [] });
+    const terminated = dc!.waitForEvent('terminated');
+    await dc!.continueRequest({ threadId: FIRST_WORKER });
+    await terminated;
+    expect(output.join('').replace(/^\[#\d+\] /gm, '')).toBe(rec.stdout.toString());
+  }, 180_000);
+
   it("a worker's own worker thread is a thread: it stops in its code with the recorded locals, and goes back", async () => {
     const rec = await record('dap-nested.cjs');
     expect(rec.status, rec.stderr.toString()).toBe(0);
@@ -291,11 +365,6 @@ describe('rewind dap: threads', () => {
     expect((await inWorker).body.reason).toBe('breakpoint');
     const frame = (await dc!.stackTraceRequest({ threadId: FIRST_WORKER })).body.stackFrames[0];
     expect(frame).toMatchObject({ source: { path: workerFile }, line: firstLine });
-    // Goto and restartFrame in a worker thread are refused, with the reason.
-    await expect(dc!.gotoRequest({ threadId: FIRST_WORKER, targetId: 1 })).rejects.toThrow(
-      /worker thread: it replays only within/,
-    );
-    await expect(dc!.restartFrameRequest({ frameId: frame.id })).rejects.toThrow(/worker thread: restartFrame needs/);
     // The main thread waits for the worker's message; once the worker goes on, it reaches its stop.
     await dc!.continueRequest({ threadId: FIRST_WORKER });
     await launched;

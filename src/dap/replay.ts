@@ -11,6 +11,7 @@ import {
   CLIENT_READY,
   STOP_SETTLES,
   WORKER_GOES,
+  WORKER_STOP_SETTLES,
   WORKER_WAITS,
   settlesThrough,
 } from '../debug/handoff.js';
@@ -50,6 +51,8 @@ export interface ReplaySpec {
   process?: string;
   /** The event to stop before. */
   until: number;
+  /** And a worker thread (Node's thread id) that stops before its own event `event` (rewind dap's goto in a worker). */
+  workerStop?: { threadId: string; event: number };
 }
 
 export class ReplayFailed extends Error {}
@@ -215,6 +218,35 @@ export class Inspected {
     return 0;
   }
 
+  /**
+   * From a pause at or before a stop of rewind's (the trampoline's `debugger;`) to the
+   * program, as the replay does by itself when no client is attached (debug/handoff.ts,
+   * settle): into the turn's callback, to its first line (or back to the trampoline when the
+   * turn ran no code of the program's), or out to the program's frame that asked for a
+   * value. A pause before the stop (a `debugger;` statement of the program's, which the
+   * replay would have run through without a client) is not the stop.
+   */
+  async settleFrom(first: Paused, how: Settle): Promise<Paused | null> {
+    const inTrampoline = (p: Paused) => this.isRewindScript(p.callFrames[0].location.scriptId);
+    const atStop = (p: Paused) =>
+      p.callFrames.some((f) => f.functionName === 'stopBefore' && this.isRewindScript(f.location.scriptId));
+    let p: Paused | null = first;
+    while (p && !atStop(p)) {
+      await this.client.Debugger.resume({});
+      p = await this.nextPause();
+    }
+    // Through rewind's frames (and Node's), as settle() does: from `debugger;` into
+    // `enter();`, then into the program, or back to the trampoline once the turn ran nothing else.
+    const through = (p: Paused) => settlesThrough(this.scripts.get(p.callFrames[0].location.scriptId) ?? '') !== null;
+    for (let steps = 0; p && how !== 'stay' && (inTrampoline(p) || through(p)); steps++) {
+      if (how === 'into' && steps >= 2 && p.callFrames[0].functionName === 'stopBefore') break;
+      if (steps >= MAX_SETTLE_STEPS) break;
+      await (how === 'into' ? this.client.Debugger.stepInto({}) : this.client.Debugger.stepOut());
+      p = await this.nextPause();
+    }
+    return p;
+  }
+
   /** Its DevTools-protocol domains enabled, rewind's and Node's frames hidden. */
   protected async attach(): Promise<void> {
     await this.client.Runtime.enable();
@@ -247,6 +279,7 @@ export class WorkerThread extends Inspected {
     listen(client, 'Runtime.consoleAPICalled', (m: { args: { value?: unknown }[] }) => {
       const said = m.args[0]?.value;
       if (said === WORKER_GOES) this.stopNudging();
+      if (said === WORKER_STOP_SETTLES) this.settles = m.args[1]?.value as Settle;
       if (said !== WORKER_WAITS) return;
       this.waits = true;
       if (this.released) this.nudge();
@@ -262,6 +295,18 @@ export class WorkerThread extends Inspected {
     if ((p.reason as string) !== BREAK_ON_START) return true;
     void this.client.Debugger.resume({}).catch(() => {});
     return false;
+  }
+
+  /** How to get from its stop (rewind dap's goto: ReplaySpec.workerStop) into the program, once it said so. */
+  private settles: Settle = 'stay';
+
+  /**
+   * Its first pause at the stop its replay was started with (ReplaySpec.workerStop), settled
+   * into the program; null: it ended first.
+   */
+  async arriveAtStop(): Promise<Paused | null> {
+    const first = await this.nextPause();
+    return first && this.settleFrom(first, this.settles);
   }
 
   private released = false;
@@ -494,7 +539,8 @@ export class Replay extends Inspected {
     if (spec.process !== undefined) args.push('-p', spec.process);
     // Its own process group: the front end and the replayed program under it end together (kill()).
     // Its worker threads wait for their breakpoints (WorkerThread.release).
-    const env = { ...process.env, [ENV.HOLD_WORKERS]: '1' };
+    const env: NodeJS.ProcessEnv = { ...process.env, [ENV.HOLD_WORKERS]: '1' };
+    if (spec.workerStop) env[ENV.WORKER_UNTIL] = `${spec.workerStop.threadId}:${spec.workerStop.event}`;
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env });
     // A standby yields the CPU to the replay the user drives (its program process, started by
     // this one a moment later, inherits the priority).
@@ -564,31 +610,10 @@ export class Replay extends Inspected {
   /**
    * With the adapter attached before the stop: from the first pause at the stop (in the
    * trampoline) to the program, as the replay does by itself when no client is attached
-   * (debug/handoff.ts, settle): into the turn's callback, to its first line (or back to the
-   * trampoline when the turn ran no code of the program's), or out to the program's frame
-   * that asked for a value. A pause before the stop (a `debugger;` statement of the
-   * program's, which the replay would have run through without a client) is not the stop.
+   * (debug/handoff.ts, settle). See Inspected.settleFrom.
    */
-  private async settle(first: Paused): Promise<Paused | null> {
-    const inTrampoline = (p: Paused) => this.isRewindScript(p.callFrames[0].location.scriptId);
-    const atStop = (p: Paused) =>
-      p.callFrames.some((f) => f.functionName === 'stopBefore' && this.isRewindScript(f.location.scriptId));
-    let p: Paused | null = first;
-    while (p && !atStop(p)) {
-      await this.client.Debugger.resume({});
-      p = await this.nextPause();
-    }
-    const how = this.settles ?? 'stay';
-    // Through rewind's frames (and Node's), as settle() does: from `debugger;` into
-    // `enter();`, then into the program, or back to the trampoline once the turn ran nothing else.
-    const through = (p: Paused) => settlesThrough(this.scripts.get(p.callFrames[0].location.scriptId) ?? '') !== null;
-    for (let steps = 0; p && how !== 'stay' && (inTrampoline(p) || through(p)); steps++) {
-      if (how === 'into' && steps >= 2 && p.callFrames[0].functionName === 'stopBefore') break;
-      if (steps >= MAX_SETTLE_STEPS) break;
-      await (how === 'into' ? this.client.Debugger.stepInto({}) : this.client.Debugger.stepOut());
-      p = await this.nextPause();
-    }
-    return p;
+  private settle(first: Paused): Promise<Paused | null> {
+    return this.settleFrom(first, this.settles ?? 'stay');
   }
 
   /** Ends the replay (its process, and our client). */
