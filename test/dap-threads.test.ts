@@ -583,6 +583,52 @@ describe('rewind dap: threads', () => {
     expect(await locals()).toEqual(resumedA);
   }, 120_000);
 
+  it("restartFrame on an async function resumed after its await in a forked child's thread: back to its entry in an earlier turn, or refused when that entry is not one call", async () => {
+    const rec = await record('dap-fork-async.cjs');
+    expect(rec.status, rec.stderr.toString()).toBe(0);
+    const file = fixture('dap-async.cjs');
+    const entry = lineOf(file, '// entry');
+    const after = lineOf(file, '// after await');
+    await open();
+    const child = () => eventWhere('stopped', (e) => e.body.threadId === 2) as Promise<DebugProtocol.StoppedEvent>;
+    const firstStop = child();
+    await launch(rec.dir, file, entry, 'dap-fork-async');
+    await dc!.setBreakpointsRequest({ source: { path: file }, breakpoints: [{ line: entry }, { line: after }] });
+    const locals = async () => {
+      const frame = (await dc!.stackTraceRequest({ threadId: 2 })).body.stackFrames[0];
+      const scopes = await dc!.scopesRequest({ frameId: frame.id });
+      const local = scopes.body.scopes.find((s) => s.name === 'Locals')!;
+      const vars = (await dc!.variablesRequest({ variablesReference: local.variablesReference })).body.variables;
+      return { line: frame.line, name: frame.name, vars: Object.fromEntries(vars.map((v) => [v.name, v.value])) };
+    };
+    const stop = async () => {
+      await Promise.all([child(), dc!.continueRequest({ threadId: 2 })]);
+      return locals();
+    };
+    await firstStop;
+    const entered = await locals();
+    expect(entered.line).toBe(entry);
+    expect(entered.vars.label).toBe('"once"');
+    const resumed = await stop();
+    expect(resumed).toMatchObject({ line: after, vars: { label: '"once"' } });
+    // Resumed in a later turn: its entry is the one call of draws() before it, in the child's first timer turn.
+    const frameId = (await dc!.stackTraceRequest({ threadId: 2 })).body.stackFrames[0].id;
+    const [restarted] = await Promise.all([child(), dc!.restartFrameRequest({ frameId })]);
+    expect(restarted.body.reason).toBe('restart');
+    expect(await locals()).toEqual(entered);
+    // Forwards again: the same resumption, the same locals.
+    expect(await stop()).toEqual(resumed);
+    // Two calls entered in one turn, and one before: which of them a resumed frame is, is not known.
+    expect((await stop()).vars.label).toBe('"a"');
+    await stop();
+    const resumedA = await stop();
+    expect(resumedA).toMatchObject({ line: after, vars: { label: '"a"' } });
+    const id = (await dc!.stackTraceRequest({ threadId: 2 })).body.stackFrames[0].id;
+    await expect(dc!.restartFrameRequest({ frameId: id })).rejects.toThrow(/entered 3 times/);
+    // Refused, the child's thread stays where it was.
+    expect(await locals()).toEqual(resumedA);
+  }, 180_000);
+
   it('reverseContinue from a pause in a promise continuation, with breakpoints just set: the previous hits, in their turns', async () => {
     const rec = await record('dap-async.cjs');
     expect(rec.status, rec.stderr.toString()).toBe(0);

@@ -1495,8 +1495,8 @@ export class RewindDebugSession extends LoggingDebugSession {
    * frame's function with its callers as they are now, counted from here to the end of the
    * turn and from the turn's start (a fresh replay of the process stopped there), say which
    * one the frame is; a third replay resumes to it. A frame entered in an earlier turn (an
-   * async function resumed after an await) is refused: thread 1 finds its entry by following
-   * the whole run, which this does not do for another process.
+   * async function resumed after an await) was entered by the one call of its function before
+   * this point, if there was just one, as in thread 1: found by following the process's whole run.
    */
   private async restartFrameSide(side: Side, index: number): Promise<void> {
     if (side.worker !== null) return this.restartFrameWorker(side, index);
@@ -1550,9 +1550,40 @@ export class RewindDebugSession extends LoggingDebugSession {
         'restart',
         origin,
       );
+    // Entered in an earlier turn (an async function resumed after an await): as thread 1 does,
+    // this pause is the k-th time the process reaches the frame's place, counted from here to
+    // the end and over its whole run; the calls of its function before that are its possible entries.
+    await this.resetSide(side, was.history, null, was.origin);
+    const place: BreakpointSpec = {
+      file: entry.file,
+      line: frame.location.lineNumber + 1,
+      column: (frame.location.columnNumber ?? 0) + 1,
+    };
+    const stopsAt = (breakpoints: BreakpointSpec[]): Stops => ({ breakpoints, exceptions: 'none' });
+    const hitAt = (b: BreakpointSpec) => (side.paused!.hitBreakpoints ?? []).some((id) => side.cdp.get(id) === b);
+    let later = 0;
+    while ((await this.advanceSide(side, 'resume', true, stopsAt([place]))) !== null) if (hitAt(place)) later++;
+    await this.resetSide(side, [], null, 1);
+    const passes: ('entry' | 'place')[] = [];
+    const both = stopsAt([entry, place]);
+    while ((await this.advanceSide(side, 'resume', true, both)) !== null) {
+      if (hitAt(entry)) passes.push('entry');
+      if (hitAt(place)) passes.push('place');
+    }
+    const k = passes.filter((p) => p === 'place').length - later;
+    // The entries before the k-th pass by the frame's place.
+    let before = 0;
+    for (let i = 0, places = 0; i < passes.length && places < k; i++)
+      if (passes[i] === 'place') places++;
+      else before++;
+    // Just one call before here: this frame's. The first entry of the process's run, one resume away.
+    if (k >= 1 && before === 1) return this.resetSide(side, [resume], 'restart', 1);
     await this.resetSide(side, was.history, 'restart', was.origin);
+    const name = frame.functionName || 'the function';
     throw new Error(
-      `${frame.functionName || 'the function'} was entered before this turn (an async function resumed after an await): in another process's thread, rewind finds a frame's entry in the same turn only. Set a breakpoint on its first line and use Reverse Continue`,
+      k < 1 || before === 0
+        ? `${name} was entered before this turn, and its entry was not found again: the replay diverged`
+        : `${name} was entered in an earlier turn, and it was entered ${before} times before this point: which of those calls this frame is cannot be told. Set a breakpoint on its first line and use Reverse Continue`,
     );
   }
 
