@@ -76,6 +76,28 @@ export async function attach(url: string): Promise<Attached> {
   };
 }
 
+/**
+ * Resumes a program paused where the replay handed itself over. Node loses a resume that
+ * reaches the thread after the client was told of the pause but before Node's paused loop
+ * began (the replay hands over from inside that pause's notification, debug/handoff.ts), so,
+ * as rewind dap does (dap/replay.ts, Inspected.command), a probe follows: answered in order,
+ * with no Debugger.resumed before it, the resume was lost, and it is sent again.
+ */
+export async function resume(client: Client): Promise<void> {
+  let resumed = false;
+  client.Debugger.resumed(() => (resumed = true));
+  for (let tries = 0; tries < 50 && !resumed; tries++) {
+    await client.Debugger.resume({});
+    if (
+      !(await client.Runtime.getHeapUsage().then(
+        () => true,
+        () => false,
+      ))
+    )
+      return;
+  }
+}
+
 /** Starts `rewind replay ...args` (rewind's bin: `bin`), waits for its inspector URL, and attaches a client. */
 export async function debugReplay(args: string[], bin = BIN): Promise<DebuggedReplay> {
   const child = spawn(NODE, [bin, 'replay', ...args], { cwd: tempDir('rewind-cwd-'), env: baseEnv(), stdio: 'pipe' });
@@ -99,7 +121,7 @@ export async function debugReplay(args: string[], bin = BIN): Promise<DebuggedRe
     ...attached,
     child,
     async finish() {
-      await attached.client.Debugger.resume({});
+      await resume(attached.client);
       // Node keeps a process whose debugger is attached alive at exit until the client leaves.
       await within(attached.contextGone, 'the end of the program');
       await attached.client.close();

@@ -69,6 +69,12 @@ function call(client: Client, method: string, params: object): Promise<unknown> 
 
 type Settle = 'into' | 'out' | 'stay';
 
+/** What runs a paused program on. */
+export type RunCommand = 'stepInto' | 'stepOver' | 'stepOut' | 'resume';
+
+/** How often the first command after a hand-over is sent again at most (see Inspected.command). */
+const MAX_RESENDS = 50;
+
 export type OutputCategory = 'stdout' | 'stderr' | 'console';
 export type Output = (category: OutputCategory, text: string) => void;
 
@@ -100,9 +106,52 @@ export class Inspected {
     listen(client, 'Debugger.scriptParsed', (s: { scriptId: string; url: string }) =>
       this.scripts.set(s.scriptId, s.url),
     );
+    listen(client, 'Debugger.resumed', () => (this.resumed = true));
     listen(client, 'Debugger.paused', (p: Paused) => {
       if (this.accepts(p)) this.push(p);
     });
+  }
+
+  /** Debugger.resumed seen since the last command() was sent. */
+  private resumed = false;
+  /** Its pause is the one the replay handed itself over in: the next command() makes sure it takes. */
+  protected handedOver = false;
+
+  /**
+   * Runs the paused program on. Node loses a command that reaches the thread after a client
+   * was told of a pause but before Node's paused loop began (V8 asks Node to quit a loop not
+   * yet running, and the loop then waits for another command): the replay hands itself over
+   * from inside the notification of its first pause (debug/handoff.ts, waitForClient) and
+   * runs rewind's JavaScript for a moment after the client was told, long enough on a loaded
+   * machine. So the first command after the hand-over is followed by a probe: the inspector
+   * answers in order, so a probe answered with no Debugger.resumed before it means the
+   * command was lost, and it is sent again.
+   */
+  async command(command: RunCommand): Promise<void> {
+    const d = this.client.Debugger;
+    const send = () =>
+      command === 'resume'
+        ? d.resume({})
+        : command === 'stepInto'
+          ? d.stepInto({})
+          : command === 'stepOver'
+            ? d.stepOver({})
+            : d.stepOut();
+    if (!this.handedOver) return void (await send());
+    this.handedOver = false;
+    for (let tries = 0; tries < MAX_RESENDS && !this.ended; tries++) {
+      this.resumed = false;
+      await send();
+      // Rejected once the program has ended (it ran on).
+      if (
+        !(await this.client.Runtime.getHeapUsage().then(
+          () => true,
+          () => false,
+        )) ||
+        this.resumed
+      )
+        return;
+    }
   }
 
   /** Is `p` a pause the adapter should see? */
@@ -232,7 +281,7 @@ export class Inspected {
       p.callFrames.some((f) => f.functionName === 'stopBefore' && this.isRewindScript(f.location.scriptId));
     let p: Paused | null = first;
     while (p && !atStop(p)) {
-      await this.client.Debugger.resume({});
+      await this.command('resume');
       p = await this.nextPause();
     }
     // Through rewind's frames (and Node's), as settle() does: from `debugger;` into
@@ -241,7 +290,7 @@ export class Inspected {
     for (let steps = 0; p && how !== 'stay' && (inTrampoline(p) || through(p)); steps++) {
       if (how === 'into' && steps >= 2 && p.callFrames[0].functionName === 'stopBefore') break;
       if (steps >= MAX_SETTLE_STEPS) break;
-      await (how === 'into' ? this.client.Debugger.stepInto({}) : this.client.Debugger.stepOut());
+      await this.command(how === 'into' ? 'stepInto' : 'stepOut');
       p = await this.nextPause();
     }
     return p;
@@ -600,6 +649,7 @@ export class Replay extends Inspected {
     this.arrival ??= (async () => {
       await this.go();
       let first = await this.nextPause();
+      this.handedOver = first !== null;
       if (first && this.early) first = await this.settle(first);
       if (first) await this.learnTurns(first);
       return first;

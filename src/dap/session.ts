@@ -1851,11 +1851,7 @@ async function setStops(replay: Inspected, stops: Stops, cdp: Map<string, Breakp
 }
 
 function send(replay: Inspected, command: Command): Promise<unknown> {
-  const d = replay.client.Debugger;
-  if (command === 'resume') return d.resume({});
-  if (command === 'stepInto') return d.stepInto({});
-  if (command === 'stepOver') return d.stepOver({});
-  return d.stepOut();
+  return replay.command(command);
 }
 
 /** The `-p` of a listed process or worker thread. */
