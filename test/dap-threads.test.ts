@@ -90,6 +90,22 @@ async function listenerTurn(dir: string): Promise<EventJson> {
   return turn;
 }
 
+/** The turn of dap-worker-thread.cjs's own log that delivers its job: the last one before it prints its draws (a worker's log is named after its thread). */
+async function workerJob(dir: string): Promise<EventJson> {
+  // A worker's output passes through its parent threads, whose logs hold it too: the innermost thread's.
+  const logs = fs
+    .readdirSync(dir)
+    .map((f) => /-(\d+)-t(\d+)\.rwnd$/.exec(f))
+    .filter((m) => m !== null)
+    .sort((a, b) => Number(b[2]) - Number(a[2]));
+  for (const [, pid, thread] of logs) {
+    const events = await eventsOf(dir, { process: `${pid}/${thread}` });
+    const printed = events.findIndex((e) => e.kind === 'output' && e.detail.includes('worker draws'));
+    if (printed >= 0) return events.slice(0, printed).findLast((e) => e.kind === 'turn')!;
+  }
+  throw new Error(`no worker log of ${dir} prints its draws`);
+}
+
 describe('rewind dap: threads', () => {
   it("a worker thread is a thread: it stops at a breakpoint in the worker's code, steps, shows its locals; the main thread's output is the recorded one", async () => {
     const rec = await record('dap-worker.cjs');
@@ -210,18 +226,17 @@ describe('rewind dap: threads', () => {
     const loopLine = lineOf(workerFile, '// worker loop');
     const keepLine = lineOf(workerFile, '// worker keeps');
     const listenerLine = lineOf(workerFile, 'const draws = []');
-    // The worker's own log: the turn that delivers its job (the last turn before it prints).
-    const log = fs.readdirSync(rec.dir).find((f) => /-t\d+\.rwnd$/.test(f))!;
-    const [, pid, thread] = /-(\d+)-t(\d+)\.rwnd$/.exec(log)!;
-    const workerEvents = await eventsOf(rec.dir, { process: `${pid}/${thread}` });
-    const printed = workerEvents.findIndex((e) => e.kind === 'output');
-    const job = workerEvents.slice(0, printed).findLast((e) => e.kind === 'turn')!;
+    // The worker's own log: the turn that delivers its job.
+    const job = await workerJob(rec.dir);
     const output: string[] = [];
     await open();
     await launch(rec.dir, workerFile, loopLine);
     dc!.on('output', (e: DebugProtocol.OutputEvent) => {
       if (e.body.category === 'stdout') output.push(e.body.output);
     });
+    // The session ends once, at the end: not when a search for the frame's entry runs the process to its end.
+    let terminations = 0;
+    dc!.on('terminated', () => terminations++);
     const inWorker = async (request: () => Promise<unknown>) =>
       (await Promise.all([eventWhere('stopped', (e) => e.body.threadId === FIRST_WORKER), request()]))[0];
     expect((await inWorker(() => dc!.continueRequest({ threadId: 1 }))).body.reason).toBe('breakpoint');
@@ -273,6 +288,7 @@ describe('rewind dap: threads', () => {
     const terminated = dc!.waitForEvent('terminated');
     await dc!.continueRequest({ threadId: FIRST_WORKER });
     await terminated;
+    expect(terminations).toBe(1);
     expect(output.join('').replace(/^\[#\d+\] /gm, '')).toBe(rec.stdout.toString());
   }, 180_000);
 
@@ -309,6 +325,23 @@ describe('rewind dap: threads', () => {
     expect((await inInner(() => dc!.stepBackRequest({ threadId: inner }))).body.reason).toBe('step');
     expect(await top(inner)).toEqual(seen[1]);
     expect((await inInner(() => dc!.reverseContinueRequest({ threadId: inner }))).body.reason).toBe('breakpoint');
+    expect(await top(inner)).toEqual(seen[0]);
+    // goto the nested worker's job turn, then forwards: its first hit again.
+    const job = await workerJob(rec.dir);
+    expect((await inInner(() => dc!.gotoRequest({ threadId: inner, targetId: job.n }))).body.reason).toBe('goto');
+    const atJob = (await dc!.stackTraceRequest({ threadId: inner })).body.stackFrames[0];
+    expect(atJob).toMatchObject({ source: { path: workerFile }, line: lineOf(workerFile, 'const draws = []') });
+    expect((await inInner(() => dc!.continueRequest({ threadId: inner }))).body.reason).toBe('breakpoint');
+    expect(await top(inner)).toEqual(seen[0]);
+    // restartFrame from its second hit: the listener's entry; forwards, its first hit again.
+    expect((await inInner(() => dc!.continueRequest({ threadId: inner }))).body.reason).toBe('breakpoint');
+    const listener = (await dc!.stackTraceRequest({ threadId: inner })).body.stackFrames[0];
+    expect((await inInner(() => dc!.restartFrameRequest({ frameId: listener.id }))).body.reason).toBe('restart');
+    expect((await dc!.stackTraceRequest({ threadId: inner })).body.stackFrames[0]).toMatchObject({
+      name: listener.name,
+      line: atJob.line,
+    });
+    expect((await inInner(() => dc!.continueRequest({ threadId: inner }))).body.reason).toBe('breakpoint');
     expect(await top(inner)).toEqual(seen[0]);
     // On to the end: the output is the recorded run's, byte for byte, none of it twice.
     await dc!.setBreakpointsRequest({ source: { path: workerFile }, breakpoints: [] });
@@ -686,5 +719,22 @@ describe('rewind dap: threads', () => {
     ]);
     expect(back.body.reason).toBe('step');
     expect(await top(id)).toEqual(seen[1]);
-  }, 120_000);
+    // goto its job turn (an event of the worker's own log, in the child's recording): the child replays again, the worker stops there.
+    const inIt = async (request: () => Promise<unknown>) =>
+      (await Promise.all([eventWhere('stopped', (e) => e.body.threadId === id), request()]))[0];
+    const job = await workerJob(rec.dir);
+    expect((await inIt(() => dc!.gotoRequest({ threadId: id, targetId: job.n }))).body.reason).toBe('goto');
+    expect((await dc!.stackTraceRequest({ threadId: id })).body.stackFrames[0]).toMatchObject({
+      source: { path: workerFile },
+      line: lineOf(workerFile, 'const draws = []'),
+    });
+    expect((await inIt(() => dc!.continueRequest({ threadId: id }))).body.reason).toBe('breakpoint');
+    expect(await top(id)).toEqual(seen[0]);
+    // restartFrame from its second hit: back to the listener's entry, then its first hit again.
+    expect((await inIt(() => dc!.continueRequest({ threadId: id }))).body.reason).toBe('breakpoint');
+    const listener = (await dc!.stackTraceRequest({ threadId: id })).body.stackFrames[0];
+    expect((await inIt(() => dc!.restartFrameRequest({ frameId: listener.id }))).body.reason).toBe('restart');
+    expect((await inIt(() => dc!.continueRequest({ threadId: id }))).body.reason).toBe('breakpoint');
+    expect(await top(id)).toEqual(seen[0]);
+  }, 180_000);
 });

@@ -80,21 +80,24 @@ export async function attach(url: string): Promise<Attached> {
  * Resumes a program paused where the replay handed itself over. Node loses a resume that
  * reaches the thread after the client was told of the pause but before Node's paused loop
  * began (the replay hands over from inside that pause's notification, debug/handoff.ts), so,
- * as rewind dap does (dap/replay.ts, Inspected.command), a probe follows: answered in order,
- * with no Debugger.resumed before it, the resume was lost, and it is sent again.
+ * as rewind dap does (dap/replay.ts, Inspected.command): without Debugger.resumed within a
+ * second, it is sent again; one that finds the program running took.
  */
 export async function resume(client: Client): Promise<void> {
-  let resumed = false;
-  client.Debugger.resumed(() => (resumed = true));
-  for (let tries = 0; tries < 50 && !resumed; tries++) {
-    await client.Debugger.resume({});
-    if (
-      !(await client.Runtime.getHeapUsage().then(
-        () => true,
-        () => false,
-      ))
-    )
+  let resumed: () => void = () => {};
+  client.Debugger.resumed(() => resumed());
+  for (let tries = 0; tries < 10; tries++) {
+    const took = new Promise<boolean>((resolve) => {
+      resumed = () => resolve(true);
+      setTimeout(() => resolve(false), 1000);
+    });
+    try {
+      await client.Debugger.resume({});
+    } catch (e) {
+      if (tries === 0) throw e;
       return;
+    }
+    if (await took) return;
   }
 }
 

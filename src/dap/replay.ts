@@ -72,8 +72,9 @@ type Settle = 'into' | 'out' | 'stay';
 /** What runs a paused program on. */
 export type RunCommand = 'stepInto' | 'stepOver' | 'stepOut' | 'resume';
 
-/** How often the first command after a hand-over is sent again at most (see Inspected.command). */
-const MAX_RESENDS = 50;
+/** How often the first command after a hand-over is sent at most, and how long Debugger.resumed may take to follow it (see Inspected.command). */
+const MAX_RESENDS = 10;
+const RESUME_GRACE_MS = 1000;
 
 export type OutputCategory = 'stdout' | 'stderr' | 'console';
 export type Output = (category: OutputCategory, text: string) => void;
@@ -106,14 +107,14 @@ export class Inspected {
     listen(client, 'Debugger.scriptParsed', (s: { scriptId: string; url: string }) =>
       this.scripts.set(s.scriptId, s.url),
     );
-    listen(client, 'Debugger.resumed', () => (this.resumed = true));
+    listen(client, 'Debugger.resumed', () => this.onResumed?.());
     listen(client, 'Debugger.paused', (p: Paused) => {
       if (this.accepts(p)) this.push(p);
     });
   }
 
-  /** Debugger.resumed seen since the last command() was sent. */
-  private resumed = false;
+  /** Called at the next Debugger.resumed. */
+  private onResumed: (() => void) | null = null;
   /** Its pause is the one the replay handed itself over in: the next command() makes sure it takes. */
   protected handedOver = false;
 
@@ -123,9 +124,10 @@ export class Inspected {
    * yet running, and the loop then waits for another command): the replay hands itself over
    * from inside the notification of its first pause (debug/handoff.ts, waitForClient) and
    * runs rewind's JavaScript for a moment after the client was told, long enough on a loaded
-   * machine. So the first command after the hand-over is followed by a probe: the inspector
-   * answers in order, so a probe answered with no Debugger.resumed before it means the
-   * command was lost, and it is sent again.
+   * machine (1 run in ~20). So after the first command since the hand-over, Debugger.resumed
+   * must follow: without it within RESUME_GRACE_MS the command was lost, and it is sent again
+   * (a probe cannot tell: Node serves the messages that arrive while it serves a batch in
+   * that batch, before it leaves the paused loop). One that finds the program running took.
    */
   async command(command: RunCommand): Promise<void> {
     const d = this.client.Debugger;
@@ -140,17 +142,21 @@ export class Inspected {
     if (!this.handedOver) return void (await send());
     this.handedOver = false;
     for (let tries = 0; tries < MAX_RESENDS && !this.ended; tries++) {
-      this.resumed = false;
-      await send();
-      // Rejected once the program has ended (it ran on).
-      if (
-        !(await this.client.Runtime.getHeapUsage().then(
-          () => true,
-          () => false,
-        )) ||
-        this.resumed
-      )
-        return;
+      let timer: NodeJS.Timeout | undefined;
+      const resumed = new Promise<boolean>((resolve) => {
+        this.onResumed = () => resolve(true);
+        timer = setTimeout(() => resolve(false), RESUME_GRACE_MS);
+      });
+      try {
+        await send();
+      } catch (e) {
+        if (tries === 0) throw e;
+        return; // Not paused any more: the one before took.
+      }
+      const took = await resumed;
+      clearTimeout(timer);
+      this.onResumed = null;
+      if (took) return;
     }
   }
 

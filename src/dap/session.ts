@@ -483,6 +483,9 @@ export class RewindDebugSession extends LoggingDebugSession {
       if (this.sides.get(side.id) === side)
         this.sendEvent(new OutputEvent(`rewind: thread ${side.name}: ${(e as Error).message}\n`, 'stderr'));
     }
+    // A process that ran to its end while one of its worker threads is searched for an
+    // earlier point (restartFrameWorker): it replays again for the next search, still a thread.
+    if (side.worker === null && this.passing.has(side.id)) return void (await side.replay.kill());
     if (this.sides.get(side.id) === side) {
       this.sides.delete(side.id);
       this.sendEvent(new ThreadEvent('exited', side.id));
@@ -1048,6 +1051,9 @@ export class RewindDebugSession extends LoggingDebugSession {
       const stopped = await body();
       // Its replay was replaced meanwhile (a worker thread went back, and its process with it).
       if (generation !== this.generation) return;
+      // It ran to its end while one of its worker threads is searched for an earlier point
+      // (restartFrameWorker): it replays again for the next search, the session goes on.
+      if (!stopped && this.passing.has(THREAD)) return;
       if (stopped) {
         this.sendEvent(new StoppedEvent(this.paused?.reason === 'exception' ? 'exception' : reason, THREAD));
         this.prepare();
