@@ -74,7 +74,7 @@ export type RunCommand = 'stepInto' | 'stepOver' | 'stepOut' | 'resume';
 
 /** How often the first command after a hand-over is sent at most, and how long Debugger.resumed may take to follow it (see Inspected.command). */
 const MAX_RESENDS = 10;
-const RESUME_GRACE_MS = 1000;
+const RESUME_GRACE_MS = 5000;
 
 export type OutputCategory = 'stdout' | 'stderr' | 'console';
 export type Output = (category: OutputCategory, text: string) => void;
@@ -115,6 +115,8 @@ export class Inspected {
 
   /** Called at the next Debugger.resumed. */
   private onResumed: (() => void) | null = null;
+  /** Debugger.resumed came since the command was last sent. */
+  private resumedLate = false;
   /** Its pause is the one the replay handed itself over in: the next command() makes sure it takes. */
   protected handedOver = false;
 
@@ -124,10 +126,13 @@ export class Inspected {
    * yet running, and the loop then waits for another command): the replay hands itself over
    * from inside the notification of its first pause (debug/handoff.ts, waitForClient) and
    * runs rewind's JavaScript for a moment after the client was told, long enough on a loaded
-   * machine (1 run in ~20). So after the first command since the hand-over, Debugger.resumed
-   * must follow: without it within RESUME_GRACE_MS the command was lost, and it is sent again
-   * (a probe cannot tell: Node serves the messages that arrive while it serves a batch in
-   * that batch, before it leaves the paused loop). One that finds the program running took.
+   * machine (1 run in ~20 with a client that resumes at once). So after the first command
+   * since the hand-over, Debugger.resumed must follow: without it within RESUME_GRACE_MS
+   * (long: a starved replay, a standby's at a lower priority, may take a second to answer) the
+   * command was lost, and it is sent again once a probe is answered with still no
+   * Debugger.resumed (a probe alone cannot tell: Node serves the messages that arrive while
+   * it serves a batch in that batch, before it leaves the paused loop). One that finds the
+   * program running took.
    */
   async command(command: RunCommand): Promise<void> {
     const d = this.client.Debugger;
@@ -144,7 +149,11 @@ export class Inspected {
     for (let tries = 0; tries < MAX_RESENDS && !this.ended; tries++) {
       let timer: NodeJS.Timeout | undefined;
       const resumed = new Promise<boolean>((resolve) => {
-        this.onResumed = () => resolve(true);
+        this.resumedLate = false;
+        this.onResumed = () => {
+          this.resumedLate = true;
+          resolve(true);
+        };
         timer = setTimeout(() => resolve(false), RESUME_GRACE_MS);
       });
       try {
@@ -153,10 +162,17 @@ export class Inspected {
         if (tries === 0) throw e;
         return; // Not paused any more: the one before took.
       }
-      const took = await resumed;
+      let took = await resumed;
       clearTimeout(timer);
+      // Answered after any event sent before Node served it: a Debugger.resumed delayed by a
+      // starved replay arrives first.
+      if (!took)
+        took = !(await this.client.Runtime.getHeapUsage().then(
+          () => true,
+          () => false,
+        ));
       this.onResumed = null;
-      if (took) return;
+      if (took || this.resumedLate) return;
     }
   }
 
