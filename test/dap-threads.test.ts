@@ -90,6 +90,22 @@ async function listenerTurn(dir: string): Promise<EventJson> {
   return turn;
 }
 
+/** The turn of dap-worker-thread.cjs's own log that delivers its job: the last one before it prints its draws (a worker's log is named after its thread). */
+async function workerJob(dir: string): Promise<EventJson> {
+  // A worker's output passes through its parent threads, whose logs hold it too: the innermost thread's.
+  const logs = fs
+    .readdirSync(dir)
+    .map((f) => /-(\d+)-t(\d+)\.rwnd$/.exec(f))
+    .filter((m) => m !== null)
+    .sort((a, b) => Number(b[2]) - Number(a[2]));
+  for (const [, pid, thread] of logs) {
+    const events = await eventsOf(dir, { process: `${pid}/${thread}` });
+    const printed = events.findIndex((e) => e.kind === 'output' && e.detail.includes('worker draws'));
+    if (printed >= 0) return events.slice(0, printed).findLast((e) => e.kind === 'turn')!;
+  }
+  throw new Error(`no worker log of ${dir} prints its draws`);
+}
+
 describe('rewind dap: threads', () => {
   it("a worker thread is a thread: it stops at a breakpoint in the worker's code, steps, shows its locals; the main thread's output is the recorded one", async () => {
     const rec = await record('dap-worker.cjs');
@@ -202,6 +218,80 @@ describe('rewind dap: threads', () => {
     expect(output.join('').replace(/^\[#\d+\] /gm, '')).toBe(rec.stdout.toString());
   }, 120_000);
 
+  it("goto and restartFrame in a worker thread: its process replays again, the worker stops before its own event or at the frame's entry, and from there the locals are a forward run's; nothing printed twice", async () => {
+    const rec = await record('dap-worker.cjs');
+    expect(rec.status, rec.stderr.toString()).toBe(0);
+    const draws = /worker draws ([\d,]+)/.exec(rec.stdout.toString())![1].split(',');
+    const workerFile = fixture('dap-worker-thread.cjs');
+    const loopLine = lineOf(workerFile, '// worker loop');
+    const keepLine = lineOf(workerFile, '// worker keeps');
+    const listenerLine = lineOf(workerFile, 'const draws = []');
+    // The worker's own log: the turn that delivers its job.
+    const job = await workerJob(rec.dir);
+    const output: string[] = [];
+    await open();
+    await launch(rec.dir, workerFile, loopLine);
+    dc!.on('output', (e: DebugProtocol.OutputEvent) => {
+      if (e.body.category === 'stdout') output.push(e.body.output);
+    });
+    // The session ends once, at the end: not when a search for the frame's entry runs the process to its end.
+    let terminations = 0;
+    dc!.on('terminated', () => terminations++);
+    const inWorker = async (request: () => Promise<unknown>) =>
+      (await Promise.all([eventWhere('stopped', (e) => e.body.threadId === FIRST_WORKER), request()]))[0];
+    expect((await inWorker(() => dc!.continueRequest({ threadId: 1 }))).body.reason).toBe('breakpoint');
+    const forward = [await top(FIRST_WORKER)];
+    for (let k = 1; k < 3; k++) {
+      expect((await inWorker(() => dc!.continueRequest({ threadId: FIRST_WORKER }))).body.reason).toBe('breakpoint');
+      forward.push(await top(FIRST_WORKER));
+    }
+    expect(forward.map((s) => [s.i, s.draw])).toEqual(draws.map((d, i) => [String(i), d]));
+    // goto the worker's job turn: the worker pauses itself before it, on the listener's first line.
+    expect((await inWorker(() => dc!.gotoRequest({ threadId: FIRST_WORKER, targetId: job.n }))).body.reason).toBe(
+      'goto',
+    );
+    const atJob = (await dc!.stackTraceRequest({ threadId: FIRST_WORKER })).body.stackFrames[0];
+    expect(atJob).toMatchObject({ source: { path: workerFile }, line: listenerLine });
+    expect((await dc!.evaluateRequest({ expression: 'n', frameId: atJob.id })).body.result).toBe('3');
+    // From there forwards: the hits of the forward run, the same locals.
+    for (const expected of forward) {
+      expect((await inWorker(() => dc!.continueRequest({ threadId: FIRST_WORKER }))).body.reason).toBe('breakpoint');
+      expect(await top(FIRST_WORKER)).toEqual(expected);
+    }
+    // Back from there: one command less from the goto's event.
+    expect((await inWorker(() => dc!.stepBackRequest({ threadId: FIRST_WORKER }))).body.reason).toBe('step');
+    expect(await top(FIRST_WORKER)).toEqual(forward[1]);
+    // restartFrame on the listener's frame (from its second hit): back to its entry in the same turn.
+    const listener = (await dc!.stackTraceRequest({ threadId: FIRST_WORKER })).body.stackFrames[0];
+    const restarted = await inWorker(() => dc!.restartFrameRequest({ frameId: listener.id }));
+    expect(restarted.body.reason).toBe('restart');
+    const entered = (await dc!.stackTraceRequest({ threadId: FIRST_WORKER })).body.stackFrames[0];
+    expect(entered).toMatchObject({ name: listener.name, source: { path: workerFile }, line: listenerLine });
+    expect((await dc!.evaluateRequest({ expression: 'n', frameId: entered.id })).body.result).toBe('3');
+    expect((await inWorker(() => dc!.continueRequest({ threadId: FIRST_WORKER }))).body.reason).toBe('breakpoint');
+    expect(await top(FIRST_WORKER)).toEqual(forward[0]);
+    // Into keep() at the second draw, and restartFrame there: keep's second entry, its draw.
+    expect((await inWorker(() => dc!.continueRequest({ threadId: FIRST_WORKER }))).body.reason).toBe('breakpoint');
+    await inWorker(() => dc!.nextRequest({ threadId: FIRST_WORKER }));
+    await inWorker(() => dc!.stepInRequest({ threadId: FIRST_WORKER }));
+    await inWorker(() => dc!.nextRequest({ threadId: FIRST_WORKER }));
+    const inKeep = (await dc!.stackTraceRequest({ threadId: FIRST_WORKER })).body.stackFrames[0];
+    expect(inKeep).toMatchObject({ name: 'keep', source: { path: workerFile } });
+    expect(inKeep.line).toBeGreaterThan(keepLine - 1);
+    expect((await inWorker(() => dc!.restartFrameRequest({ frameId: inKeep.id }))).body.reason).toBe('restart');
+    const keep = (await dc!.stackTraceRequest({ threadId: FIRST_WORKER })).body.stackFrames[0];
+    expect(keep).toMatchObject({ name: 'keep', line: keepLine });
+    expect((await dc!.evaluateRequest({ expression: 'draw', frameId: keep.id })).body.result).toBe(draws[1]);
+    expect((await dc!.evaluateRequest({ expression: 'list.length', frameId: keep.id })).body.result).toBe('1');
+    // On to the end: the output is the recorded run's, byte for byte, none of it twice.
+    await dc!.setBreakpointsRequest({ source: { path: workerFile }, breakpoints: [] });
+    const terminated = dc!.waitForEvent('terminated');
+    await dc!.continueRequest({ threadId: FIRST_WORKER });
+    await terminated;
+    expect(terminations).toBe(1);
+    expect(output.join('').replace(/^\[#\d+\] /gm, '')).toBe(rec.stdout.toString());
+  }, 180_000);
+
   it("a worker's own worker thread is a thread: it stops in its code with the recorded locals, and goes back", async () => {
     const rec = await record('dap-nested.cjs');
     expect(rec.status, rec.stderr.toString()).toBe(0);
@@ -235,6 +325,23 @@ describe('rewind dap: threads', () => {
     expect((await inInner(() => dc!.stepBackRequest({ threadId: inner }))).body.reason).toBe('step');
     expect(await top(inner)).toEqual(seen[1]);
     expect((await inInner(() => dc!.reverseContinueRequest({ threadId: inner }))).body.reason).toBe('breakpoint');
+    expect(await top(inner)).toEqual(seen[0]);
+    // goto the nested worker's job turn, then forwards: its first hit again.
+    const job = await workerJob(rec.dir);
+    expect((await inInner(() => dc!.gotoRequest({ threadId: inner, targetId: job.n }))).body.reason).toBe('goto');
+    const atJob = (await dc!.stackTraceRequest({ threadId: inner })).body.stackFrames[0];
+    expect(atJob).toMatchObject({ source: { path: workerFile }, line: lineOf(workerFile, 'const draws = []') });
+    expect((await inInner(() => dc!.continueRequest({ threadId: inner }))).body.reason).toBe('breakpoint');
+    expect(await top(inner)).toEqual(seen[0]);
+    // restartFrame from its second hit: the listener's entry; forwards, its first hit again.
+    expect((await inInner(() => dc!.continueRequest({ threadId: inner }))).body.reason).toBe('breakpoint');
+    const listener = (await dc!.stackTraceRequest({ threadId: inner })).body.stackFrames[0];
+    expect((await inInner(() => dc!.restartFrameRequest({ frameId: listener.id }))).body.reason).toBe('restart');
+    expect((await dc!.stackTraceRequest({ threadId: inner })).body.stackFrames[0]).toMatchObject({
+      name: listener.name,
+      line: atJob.line,
+    });
+    expect((await inInner(() => dc!.continueRequest({ threadId: inner }))).body.reason).toBe('breakpoint');
     expect(await top(inner)).toEqual(seen[0]);
     // On to the end: the output is the recorded run's, byte for byte, none of it twice.
     await dc!.setBreakpointsRequest({ source: { path: workerFile }, breakpoints: [] });
@@ -291,11 +398,6 @@ describe('rewind dap: threads', () => {
     expect((await inWorker).body.reason).toBe('breakpoint');
     const frame = (await dc!.stackTraceRequest({ threadId: FIRST_WORKER })).body.stackFrames[0];
     expect(frame).toMatchObject({ source: { path: workerFile }, line: firstLine });
-    // Goto and restartFrame in a worker thread are refused, with the reason.
-    await expect(dc!.gotoRequest({ threadId: FIRST_WORKER, targetId: 1 })).rejects.toThrow(
-      /worker thread: it replays only within/,
-    );
-    await expect(dc!.restartFrameRequest({ frameId: frame.id })).rejects.toThrow(/worker thread: restartFrame needs/);
     // The main thread waits for the worker's message; once the worker goes on, it reaches its stop.
     await dc!.continueRequest({ threadId: FIRST_WORKER });
     await launched;
@@ -514,6 +616,52 @@ describe('rewind dap: threads', () => {
     expect(await locals()).toEqual(resumedA);
   }, 120_000);
 
+  it("restartFrame on an async function resumed after its await in a forked child's thread: back to its entry in an earlier turn, or refused when that entry is not one call", async () => {
+    const rec = await record('dap-fork-async.cjs');
+    expect(rec.status, rec.stderr.toString()).toBe(0);
+    const file = fixture('dap-async.cjs');
+    const entry = lineOf(file, '// entry');
+    const after = lineOf(file, '// after await');
+    await open();
+    const child = () => eventWhere('stopped', (e) => e.body.threadId === 2) as Promise<DebugProtocol.StoppedEvent>;
+    const firstStop = child();
+    await launch(rec.dir, file, entry, 'dap-fork-async');
+    await dc!.setBreakpointsRequest({ source: { path: file }, breakpoints: [{ line: entry }, { line: after }] });
+    const locals = async () => {
+      const frame = (await dc!.stackTraceRequest({ threadId: 2 })).body.stackFrames[0];
+      const scopes = await dc!.scopesRequest({ frameId: frame.id });
+      const local = scopes.body.scopes.find((s) => s.name === 'Locals')!;
+      const vars = (await dc!.variablesRequest({ variablesReference: local.variablesReference })).body.variables;
+      return { line: frame.line, name: frame.name, vars: Object.fromEntries(vars.map((v) => [v.name, v.value])) };
+    };
+    const stop = async () => {
+      await Promise.all([child(), dc!.continueRequest({ threadId: 2 })]);
+      return locals();
+    };
+    await firstStop;
+    const entered = await locals();
+    expect(entered.line).toBe(entry);
+    expect(entered.vars.label).toBe('"once"');
+    const resumed = await stop();
+    expect(resumed).toMatchObject({ line: after, vars: { label: '"once"' } });
+    // Resumed in a later turn: its entry is the one call of draws() before it, in the child's first timer turn.
+    const frameId = (await dc!.stackTraceRequest({ threadId: 2 })).body.stackFrames[0].id;
+    const [restarted] = await Promise.all([child(), dc!.restartFrameRequest({ frameId })]);
+    expect(restarted.body.reason).toBe('restart');
+    expect(await locals()).toEqual(entered);
+    // Forwards again: the same resumption, the same locals.
+    expect(await stop()).toEqual(resumed);
+    // Two calls entered in one turn, and one before: which of them a resumed frame is, is not known.
+    expect((await stop()).vars.label).toBe('"a"');
+    await stop();
+    const resumedA = await stop();
+    expect(resumedA).toMatchObject({ line: after, vars: { label: '"a"' } });
+    const id = (await dc!.stackTraceRequest({ threadId: 2 })).body.stackFrames[0].id;
+    await expect(dc!.restartFrameRequest({ frameId: id })).rejects.toThrow(/entered 3 times/);
+    // Refused, the child's thread stays where it was.
+    expect(await locals()).toEqual(resumedA);
+  }, 180_000);
+
   it('reverseContinue from a pause in a promise continuation, with breakpoints just set: the previous hits, in their turns', async () => {
     const rec = await record('dap-async.cjs');
     expect(rec.status, rec.stderr.toString()).toBe(0);
@@ -571,5 +719,22 @@ describe('rewind dap: threads', () => {
     ]);
     expect(back.body.reason).toBe('step');
     expect(await top(id)).toEqual(seen[1]);
-  }, 120_000);
+    // goto its job turn (an event of the worker's own log, in the child's recording): the child replays again, the worker stops there.
+    const inIt = async (request: () => Promise<unknown>) =>
+      (await Promise.all([eventWhere('stopped', (e) => e.body.threadId === id), request()]))[0];
+    const job = await workerJob(rec.dir);
+    expect((await inIt(() => dc!.gotoRequest({ threadId: id, targetId: job.n }))).body.reason).toBe('goto');
+    expect((await dc!.stackTraceRequest({ threadId: id })).body.stackFrames[0]).toMatchObject({
+      source: { path: workerFile },
+      line: lineOf(workerFile, 'const draws = []'),
+    });
+    expect((await inIt(() => dc!.continueRequest({ threadId: id }))).body.reason).toBe('breakpoint');
+    expect(await top(id)).toEqual(seen[0]);
+    // restartFrame from its second hit: back to the listener's entry, then its first hit again.
+    expect((await inIt(() => dc!.continueRequest({ threadId: id }))).body.reason).toBe('breakpoint');
+    const listener = (await dc!.stackTraceRequest({ threadId: id })).body.stackFrames[0];
+    expect((await inIt(() => dc!.restartFrameRequest({ frameId: listener.id }))).body.reason).toBe('restart');
+    expect((await inIt(() => dc!.continueRequest({ threadId: id }))).body.reason).toBe('breakpoint');
+    expect(await top(id)).toEqual(seen[0]);
+  }, 180_000);
 });

@@ -76,6 +76,31 @@ export async function attach(url: string): Promise<Attached> {
   };
 }
 
+/**
+ * Resumes a program paused where the replay handed itself over. Node loses a resume that
+ * reaches the thread after the client was told of the pause but before Node's paused loop
+ * began (the replay hands over from inside that pause's notification, debug/handoff.ts), so,
+ * as rewind dap does (dap/replay.ts, Inspected.command): without Debugger.resumed within a
+ * second, it is sent again; one that finds the program running took.
+ */
+export async function resume(client: Client): Promise<void> {
+  let resumed: () => void = () => {};
+  client.Debugger.resumed(() => resumed());
+  for (let tries = 0; tries < 10; tries++) {
+    const took = new Promise<boolean>((resolve) => {
+      resumed = () => resolve(true);
+      setTimeout(() => resolve(false), 1000);
+    });
+    try {
+      await client.Debugger.resume({});
+    } catch (e) {
+      if (tries === 0) throw e;
+      return;
+    }
+    if (await took) return;
+  }
+}
+
 /** Starts `rewind replay ...args` (rewind's bin: `bin`), waits for its inspector URL, and attaches a client. */
 export async function debugReplay(args: string[], bin = BIN): Promise<DebuggedReplay> {
   const child = spawn(NODE, [bin, 'replay', ...args], { cwd: tempDir('rewind-cwd-'), env: baseEnv(), stdio: 'pipe' });
@@ -99,7 +124,7 @@ export async function debugReplay(args: string[], bin = BIN): Promise<DebuggedRe
     ...attached,
     child,
     async finish() {
-      await attached.client.Debugger.resume({});
+      await resume(attached.client);
       // Node keeps a process whose debugger is attached alive at exit until the client leaves.
       await within(attached.contextGone, 'the end of the program');
       await attached.client.close();

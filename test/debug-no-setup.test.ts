@@ -96,7 +96,10 @@ describe('no setup: the first pause of a bare DevTools-protocol client is in the
     expect(d.scripts.get(top.location.scriptId)).toMatch(/debug-worker-message\.cjs$/);
     expect(top.location.lineNumber).toBe(lines.findIndex((l) => l.includes('const answer = m + 1')));
     expect(await d.evaluate(first, 'm')).toBe(41);
-    await stop(d);
+    // Resumed, it runs to its end, printing what the recorded run printed.
+    const end = await d.finish();
+    expect(end.status).toBe(0);
+    expect(end.stdout).toBe(rec.stdout.toString());
 
     const n = await debugReplay([`--until=${nodesTurn}`, '--inspect=127.0.0.1:0', dir], bin);
     const pause = await n.nextPause();

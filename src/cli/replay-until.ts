@@ -216,6 +216,9 @@ export async function replayTo(arg: string | undefined, opts: DebugReplayOptions
   if (opts.mark) env[ENV.MARK] = '1';
   // Set by rewind dap, which releases each worker thread once its breakpoints are in.
   if (inspect && process.env[ENV.HOLD_WORKERS] === '1') env[ENV.HOLD_WORKERS] = '1';
+  // Set by rewind dap's goto in a worker thread: that worker stops before its own event.
+  const workerUntil = process.env[ENV.WORKER_UNTIL];
+  if (inspect && workerUntil) env[ENV.WORKER_UNTIL] = workerUntil;
   const showProgress = Boolean(process.stderr.isTTY) && until !== undefined;
   if (showProgress) env[ENV.PROGRESS] = '1';
 

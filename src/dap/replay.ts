@@ -11,6 +11,7 @@ import {
   CLIENT_READY,
   STOP_SETTLES,
   WORKER_GOES,
+  WORKER_STOP_SETTLES,
   WORKER_WAITS,
   settlesThrough,
 } from '../debug/handoff.js';
@@ -50,6 +51,8 @@ export interface ReplaySpec {
   process?: string;
   /** The event to stop before. */
   until: number;
+  /** And a worker thread (Node's thread id) that stops before its own event `event` (rewind dap's goto in a worker). */
+  workerStop?: { threadId: string; event: number };
 }
 
 export class ReplayFailed extends Error {}
@@ -65,6 +68,13 @@ function call(client: Client, method: string, params: object): Promise<unknown> 
 }
 
 type Settle = 'into' | 'out' | 'stay';
+
+/** What runs a paused program on. */
+export type RunCommand = 'stepInto' | 'stepOver' | 'stepOut' | 'resume';
+
+/** How often the first command after a hand-over is sent at most, and how long Debugger.resumed may take to follow it (see Inspected.command). */
+const MAX_RESENDS = 10;
+const RESUME_GRACE_MS = 5000;
 
 export type OutputCategory = 'stdout' | 'stderr' | 'console';
 export type Output = (category: OutputCategory, text: string) => void;
@@ -97,9 +107,73 @@ export class Inspected {
     listen(client, 'Debugger.scriptParsed', (s: { scriptId: string; url: string }) =>
       this.scripts.set(s.scriptId, s.url),
     );
+    listen(client, 'Debugger.resumed', () => this.onResumed?.());
     listen(client, 'Debugger.paused', (p: Paused) => {
       if (this.accepts(p)) this.push(p);
     });
+  }
+
+  /** Called at the next Debugger.resumed. */
+  private onResumed: (() => void) | null = null;
+  /** Debugger.resumed came since the command was last sent. */
+  private resumedLate = false;
+  /** Its pause is the one the replay handed itself over in: the next command() makes sure it takes. */
+  protected handedOver = false;
+
+  /**
+   * Runs the paused program on. Node loses a command that reaches the thread after a client
+   * was told of a pause but before Node's paused loop began (V8 asks Node to quit a loop not
+   * yet running, and the loop then waits for another command): the replay hands itself over
+   * from inside the notification of its first pause (debug/handoff.ts, waitForClient) and
+   * runs rewind's JavaScript for a moment after the client was told, long enough on a loaded
+   * machine (1 run in ~20 with a client that resumes at once). So after the first command
+   * since the hand-over, Debugger.resumed must follow: without it within RESUME_GRACE_MS
+   * (long: a starved replay, a standby's at a lower priority, may take a second to answer) the
+   * command was lost, and it is sent again once a probe is answered with still no
+   * Debugger.resumed (a probe alone cannot tell: Node serves the messages that arrive while
+   * it serves a batch in that batch, before it leaves the paused loop). One that finds the
+   * program running took.
+   */
+  async command(command: RunCommand): Promise<void> {
+    const d = this.client.Debugger;
+    const send = () =>
+      command === 'resume'
+        ? d.resume({})
+        : command === 'stepInto'
+          ? d.stepInto({})
+          : command === 'stepOver'
+            ? d.stepOver({})
+            : d.stepOut();
+    if (!this.handedOver) return void (await send());
+    this.handedOver = false;
+    for (let tries = 0; tries < MAX_RESENDS && !this.ended; tries++) {
+      let timer: NodeJS.Timeout | undefined;
+      const resumed = new Promise<boolean>((resolve) => {
+        this.resumedLate = false;
+        this.onResumed = () => {
+          this.resumedLate = true;
+          resolve(true);
+        };
+        timer = setTimeout(() => resolve(false), RESUME_GRACE_MS);
+      });
+      try {
+        await send();
+      } catch (e) {
+        if (tries === 0) throw e;
+        return; // Not paused any more: the one before took.
+      }
+      let took = await resumed;
+      clearTimeout(timer);
+      // Answered after any event sent before Node served it: a Debugger.resumed delayed by a
+      // starved replay arrives first.
+      if (!took)
+        took = !(await this.client.Runtime.getHeapUsage().then(
+          () => true,
+          () => false,
+        ));
+      this.onResumed = null;
+      if (took || this.resumedLate) return;
+    }
   }
 
   /** Is `p` a pause the adapter should see? */
@@ -215,6 +289,35 @@ export class Inspected {
     return 0;
   }
 
+  /**
+   * From a pause at or before a stop of rewind's (the trampoline's `debugger;`) to the
+   * program, as the replay does by itself when no client is attached (debug/handoff.ts,
+   * settle): into the turn's callback, to its first line (or back to the trampoline when the
+   * turn ran no code of the program's), or out to the program's frame that asked for a
+   * value. A pause before the stop (a `debugger;` statement of the program's, which the
+   * replay would have run through without a client) is not the stop.
+   */
+  async settleFrom(first: Paused, how: Settle): Promise<Paused | null> {
+    const inTrampoline = (p: Paused) => this.isRewindScript(p.callFrames[0].location.scriptId);
+    const atStop = (p: Paused) =>
+      p.callFrames.some((f) => f.functionName === 'stopBefore' && this.isRewindScript(f.location.scriptId));
+    let p: Paused | null = first;
+    while (p && !atStop(p)) {
+      await this.command('resume');
+      p = await this.nextPause();
+    }
+    // Through rewind's frames (and Node's), as settle() does: from `debugger;` into
+    // `enter();`, then into the program, or back to the trampoline once the turn ran nothing else.
+    const through = (p: Paused) => settlesThrough(this.scripts.get(p.callFrames[0].location.scriptId) ?? '') !== null;
+    for (let steps = 0; p && how !== 'stay' && (inTrampoline(p) || through(p)); steps++) {
+      if (how === 'into' && steps >= 2 && p.callFrames[0].functionName === 'stopBefore') break;
+      if (steps >= MAX_SETTLE_STEPS) break;
+      await this.command(how === 'into' ? 'stepInto' : 'stepOut');
+      p = await this.nextPause();
+    }
+    return p;
+  }
+
   /** Its DevTools-protocol domains enabled, rewind's and Node's frames hidden. */
   protected async attach(): Promise<void> {
     await this.client.Runtime.enable();
@@ -247,6 +350,7 @@ export class WorkerThread extends Inspected {
     listen(client, 'Runtime.consoleAPICalled', (m: { args: { value?: unknown }[] }) => {
       const said = m.args[0]?.value;
       if (said === WORKER_GOES) this.stopNudging();
+      if (said === WORKER_STOP_SETTLES) this.settles = m.args[1]?.value as Settle;
       if (said !== WORKER_WAITS) return;
       this.waits = true;
       if (this.released) this.nudge();
@@ -262,6 +366,18 @@ export class WorkerThread extends Inspected {
     if ((p.reason as string) !== BREAK_ON_START) return true;
     void this.client.Debugger.resume({}).catch(() => {});
     return false;
+  }
+
+  /** How to get from its stop (rewind dap's goto: ReplaySpec.workerStop) into the program, once it said so. */
+  private settles: Settle = 'stay';
+
+  /**
+   * Its first pause at the stop its replay was started with (ReplaySpec.workerStop), settled
+   * into the program; null: it ended first.
+   */
+  async arriveAtStop(): Promise<Paused | null> {
+    const first = await this.nextPause();
+    return first && this.settleFrom(first, this.settles);
   }
 
   private released = false;
@@ -494,7 +610,8 @@ export class Replay extends Inspected {
     if (spec.process !== undefined) args.push('-p', spec.process);
     // Its own process group: the front end and the replayed program under it end together (kill()).
     // Its worker threads wait for their breakpoints (WorkerThread.release).
-    const env = { ...process.env, [ENV.HOLD_WORKERS]: '1' };
+    const env: NodeJS.ProcessEnv = { ...process.env, [ENV.HOLD_WORKERS]: '1' };
+    if (spec.workerStop) env[ENV.WORKER_UNTIL] = `${spec.workerStop.threadId}:${spec.workerStop.event}`;
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env });
     // A standby yields the CPU to the replay the user drives (its program process, started by
     // this one a moment later, inherits the priority).
@@ -554,6 +671,7 @@ export class Replay extends Inspected {
     this.arrival ??= (async () => {
       await this.go();
       let first = await this.nextPause();
+      this.handedOver = first !== null;
       if (first && this.early) first = await this.settle(first);
       if (first) await this.learnTurns(first);
       return first;
@@ -564,31 +682,10 @@ export class Replay extends Inspected {
   /**
    * With the adapter attached before the stop: from the first pause at the stop (in the
    * trampoline) to the program, as the replay does by itself when no client is attached
-   * (debug/handoff.ts, settle): into the turn's callback, to its first line (or back to the
-   * trampoline when the turn ran no code of the program's), or out to the program's frame
-   * that asked for a value. A pause before the stop (a `debugger;` statement of the
-   * program's, which the replay would have run through without a client) is not the stop.
+   * (debug/handoff.ts, settle). See Inspected.settleFrom.
    */
-  private async settle(first: Paused): Promise<Paused | null> {
-    const inTrampoline = (p: Paused) => this.isRewindScript(p.callFrames[0].location.scriptId);
-    const atStop = (p: Paused) =>
-      p.callFrames.some((f) => f.functionName === 'stopBefore' && this.isRewindScript(f.location.scriptId));
-    let p: Paused | null = first;
-    while (p && !atStop(p)) {
-      await this.client.Debugger.resume({});
-      p = await this.nextPause();
-    }
-    const how = this.settles ?? 'stay';
-    // Through rewind's frames (and Node's), as settle() does: from `debugger;` into
-    // `enter();`, then into the program, or back to the trampoline once the turn ran nothing else.
-    const through = (p: Paused) => settlesThrough(this.scripts.get(p.callFrames[0].location.scriptId) ?? '') !== null;
-    for (let steps = 0; p && how !== 'stay' && (inTrampoline(p) || through(p)); steps++) {
-      if (how === 'into' && steps >= 2 && p.callFrames[0].functionName === 'stopBefore') break;
-      if (steps >= MAX_SETTLE_STEPS) break;
-      await (how === 'into' ? this.client.Debugger.stepInto({}) : this.client.Debugger.stepOut());
-      p = await this.nextPause();
-    }
-    return p;
+  private settle(first: Paused): Promise<Paused | null> {
+    return this.settleFrom(first, this.settles ?? 'stay');
   }
 
   /** Ends the replay (its process, and our client). */

@@ -23,6 +23,7 @@ import type { DebugProtocol } from '@vscode/debugprotocol';
 import { DIST_URL } from '../paths.js';
 import {
   Replay,
+  type ReplaySpec,
   type CallFrame,
   type Inspected,
   type OutputCategory,
@@ -123,8 +124,13 @@ interface Landing {
   owner: number;
   threadId: string;
   start: Stops;
+  /** A goto's: it stops before this event of its own log instead (ReplaySpec.workerStop), start's stops unset until then. */
+  until: number | null;
   adopted: (side: Side) => void;
 }
+
+/** No breakpoints, no exception stops: a worker thread's on its way to a goto's event. */
+const NO_STOPS: Stops = { breakpoints: [], exceptions: 'none' };
 
 /** Debugger.paused's reason for the pause Node makes in a worker it held for its debugger. */
 const BREAK_ON_START = 'Break on start';
@@ -174,7 +180,11 @@ interface Side {
   landing: boolean;
   /** How many times its replay was started again (resetSide): a run of an earlier one reports nothing. */
   resets: number;
-  /** A process's: the event its replay stopped before (1, or a goto's), and its event list once asked for. */
+  /**
+   * A process's: the event its replay stopped before (1, or a goto's). A worker thread's: the
+   * event of its own log it stopped before (a goto's), or 0: its first stop under `start`.
+   * And its event list (its own log's) once asked for.
+   */
   origin: number;
   events: Promise<Listed[]> | null;
   /** The commands run since its origin (a process's) or its first stop (a worker's), and where it stands. */
@@ -273,13 +283,8 @@ export class RewindDebugSession extends LoggingDebugSession {
   /** Starts the recording's other processes as threads 2, 3, ... */
   private async startSides(): Promise<void> {
     // A recording of one process (or a single log) has no other threads to show.
-    const all = await processList(this.args.recording).catch(() => []);
-    const spec = (p: ListedProcess) => (p.thread ? `${p.pid}/${p.thread}` : String(p.pid));
-    const asked = this.args.process;
-    const main =
-      all.find((p) => asked !== undefined && (spec(p) === asked || (!p.thread && p.program === asked))) ??
-      all.find((p) => p.default) ??
-      all[0];
+    const { all, main } = await this.listProcesses();
+    const spec = listedSpec;
     // A worker thread replays only within its process's replay (`-p PID/T` replays the
     // process): thread 1's worker threads become threads as its replay starts them
     // (adoptWorker); forked and spawned Node processes are threads of their own here.
@@ -349,7 +354,7 @@ export class RewindDebugSession extends LoggingDebugSession {
       start: this.stops,
       landing: false,
       resets: 0,
-      origin: 1,
+      origin: 0,
       events: null,
       history: [],
       position: { turn: 0, seen: 0, hit: false },
@@ -360,9 +365,12 @@ export class RewindDebugSession extends LoggingDebugSession {
       // The worker thread a reverse request re-executes: to its earlier point, from its first stop.
       this.landing = null;
       side.start = landing.start;
+      side.origin = landing.until ?? 0;
       side.landing = true;
-      await setStops(worker, landing.start, side.cdp);
-      side.applied = JSON.stringify(landing.start);
+      // On its way to a goto's event, nothing stops it.
+      const first = landing.until === null ? landing.start : NO_STOPS;
+      await setStops(worker, first, side.cdp);
+      side.applied = JSON.stringify(first);
       this.sides.set(side.id, side);
       this.sendEvent(new ThreadEvent('started', side.id));
       landing.adopted(side);
@@ -475,6 +483,9 @@ export class RewindDebugSession extends LoggingDebugSession {
       if (this.sides.get(side.id) === side)
         this.sendEvent(new OutputEvent(`rewind: thread ${side.name}: ${(e as Error).message}\n`, 'stderr'));
     }
+    // A process that ran to its end while one of its worker threads is searched for an
+    // earlier point (restartFrameWorker): it replays again for the next search, still a thread.
+    if (side.worker === null && this.passing.has(side.id)) return void (await side.replay.kill());
     if (this.sides.get(side.id) === side) {
       this.sides.delete(side.id);
       this.sendEvent(new ThreadEvent('exited', side.id));
@@ -487,14 +498,21 @@ export class RewindDebugSession extends LoggingDebugSession {
    * event runs `history` again, with its output held (the user saw it). Its stop is reported
    * for `reason` (null: not reported, the replay is a search).
    */
-  private async resetSide(side: Side, history: Step[], reason: string | null, origin = 1): Promise<void> {
+  private async resetSide(
+    side: Side,
+    history: Step[],
+    reason: string | null,
+    origin = 1,
+    workerStop?: ReplaySpec['workerStop'],
+  ): Promise<void> {
     if (side.process === null) throw new Error(`${side.name} is a worker thread: see landWorker`);
     side.resets++;
     this.dropWorkers(side.replay);
     await side.replay.kill();
     side.paused = null;
     side.origin = origin;
-    const replay = await Replay.start({ recording: this.args.recording, process: side.process, until: origin });
+    const spec = { recording: this.args.recording, process: side.process, until: origin, workerStop };
+    const replay = await Replay.start(spec);
     side.replay = replay;
     side.reexecuting = true;
     await replay.adopt((worker) => this.adoptWorker(worker, side.id));
@@ -522,11 +540,23 @@ export class RewindDebugSession extends LoggingDebugSession {
   /** stepBack in another process's thread: one command less from its first event. */
   private async stepBackSide(side: Side): Promise<void> {
     if (side.worker !== null) {
-      if (side.history.length === 0)
+      const origin = side.origin === 0 ? null : side.origin;
+      if (side.history.length > 0) {
+        await this.landWorker(side, side.start, side.history.slice(0, -1), 'step', origin);
+        return;
+      }
+      // At a goto's event: the worker's turn before it, as thread 1 goes back at a turn's start.
+      const previous =
+        origin === null
+          ? undefined
+          : (await this.sideEvents(side)).filter((e) => e.kind === 'turn' && e.n < origin).at(-1);
+      if (!previous)
         throw new Error(
-          `${side.name} is at its first stop since it started: its earlier lines ran before any stop of the debugger, so there is no step to go back`,
+          origin === null
+            ? `${side.name} is at its first stop since it started: its earlier lines ran before any stop of the debugger, so there is no step to go back`
+            : `${side.name} is at its first event: there is no step to go back`,
         );
-      await this.landWorker(side, side.start, side.history.slice(0, -1), 'step');
+      await this.landWorker(side, side.start, [], 'step', previous.n);
       return;
     }
     if (side.history.length > 0) return this.resetSide(side, side.history.slice(0, -1), 'step', side.origin);
@@ -537,21 +567,48 @@ export class RewindDebugSession extends LoggingDebugSession {
     await this.resetSide(side, [], 'step', previous.n);
   }
 
-  /** The event list of a process's thread (its own log's), listed once. */
+  /** The event list of a process's or worker's thread (its own log's), listed once. */
   private sideEvents(side: Side): Promise<Listed[]> {
-    if (side.process === null) throw new Error(`${side.name} is a worker thread: its events are not listed`);
-    side.events ??= eventList(this.args.recording, side.process);
+    side.events ??= this.logOf(side).then((log) => eventList(this.args.recording, log));
     return side.events;
+  }
+
+  /** The `-p` of a thread's own log: a process's, or PID/T for a worker thread (Node's thread id T). */
+  private async logOf(side: Side): Promise<string> {
+    if (side.process !== null) return side.process;
+    const owner = this.sides.get(side.owner);
+    const pid = owner ? owner.process!.split('/')[0] : String((await this.mainProcess())?.pid ?? '');
+    if (!pid) throw new Error(`the process of ${side.name} is not in the recording's process list`);
+    return `${pid}/${side.worker!.threadId}`;
+  }
+
+  private mainListed: Promise<{ all: ListedProcess[]; main: ListedProcess | undefined }> | null = null;
+
+  /** The recording's processes, and the one thread 1 replays. */
+  private listProcesses(): Promise<{ all: ListedProcess[]; main: ListedProcess | undefined }> {
+    this.mainListed ??= processList(this.args.recording)
+      .catch(() => [])
+      .then((all) => {
+        const asked = this.args.process;
+        const main =
+          all.find((p) => asked !== undefined && (listedSpec(p) === asked || (!p.thread && p.program === asked))) ??
+          all.find((p) => p.default) ??
+          all[0];
+        return { all, main };
+      });
+    return this.mainListed;
+  }
+
+  private async mainProcess(): Promise<ListedProcess | undefined> {
+    return (await this.listProcesses()).main;
   }
 
   /** goto event `n` of a process's thread: a fresh replay of it stopped before that event. */
   private async gotoSide(side: Side, n: number): Promise<void> {
-    if (side.worker !== null)
-      throw new Error(
-        `${side.name} is a worker thread: it replays only within its process's replay, which cannot stop before one of the worker's own events; use Reverse Continue with a breakpoint, or Step Back`,
-      );
     if (!(await this.sideEvents(side)).some((e) => e.n === n)) throw new Error(`${side.name} has no event ${n}`);
-    await this.resetSide(side, [], 'goto', n);
+    // A worker thread: its process replays again, and the worker pauses itself before its event n.
+    if (side.worker !== null) await this.landWorker(side, this.stops, [], 'goto', n);
+    else await this.resetSide(side, [], 'goto', n);
   }
 
   /**
@@ -563,18 +620,26 @@ export class RewindDebugSession extends LoggingDebugSession {
    * that the client was shown already is not shown again. The worker's stop is reported for
    * `reason` (null: not reported, a search). Returns the worker's thread, landed.
    */
-  private async landWorker(side: Side, start: Stops, history: Step[], reason: string | null): Promise<Side> {
+  private async landWorker(
+    side: Side,
+    start: Stops,
+    history: Step[],
+    reason: string | null,
+    until: number | null = null,
+  ): Promise<Side> {
     const owner = side.owner;
     const threadId = side.worker!.threadId;
     let adopted!: (side: Side) => void;
     const landed = new Promise<Side>((resolve) => (adopted = resolve));
-    this.landing = { owner, threadId, start, adopted };
+    this.landing = { owner, threadId, start, until, adopted };
+    // Passing already (restartFrameWorker lands a worker several times): it stays so.
+    const passing = !this.passing.has(owner);
     this.passing.add(owner);
     try {
-      const { ended } = await this.restartRunning(owner);
+      const { ended } = await this.restartRunning(owner, until === null ? undefined : { threadId, event: until });
       const gone = () => new Error(`the re-executed run ended before ${side.name} got back there: the replay diverged`);
       const worker = await Promise.race([landed, ended.then(() => Promise.reject(gone()))]);
-      const arrived = this.advanceSide(worker, null, true, start);
+      const arrived = until === null ? this.advanceSide(worker, null, true, start) : this.arriveAtStop(worker);
       if ((await Promise.race([arrived, ended.then(() => null)])) === null) throw gone();
       for (const step of history) {
         worker.history.push(step);
@@ -585,19 +650,33 @@ export class RewindDebugSession extends LoggingDebugSession {
       return worker;
     } finally {
       this.landing = null;
-      this.passing.delete(owner);
+      if (passing) this.passing.delete(owner);
     }
+  }
+
+  /** A worker thread started to stop before an event of its own (a goto's): its pause there, in the program. */
+  private async arriveAtStop(side: Side): Promise<Paused | null> {
+    const p = await side.worker!.arriveAtStop();
+    if (p === null) return null;
+    side.paused = p;
+    const turn = await side.replay.turnOf(p);
+    side.turnHits = { turn, hits: 0 };
+    side.position = { turn, seen: 0, hit: false };
+    return p;
   }
 
   /**
    * Thread `owner` (1 or another process's) replayed again from its first event and running,
    * its output shown from where the client's left off; `ended`: when that replay has ended.
    */
-  private async restartRunning(owner: number): Promise<{ ended: Promise<unknown> }> {
+  private async restartRunning(
+    owner: number,
+    workerStop?: ReplaySpec['workerStop'],
+  ): Promise<{ ended: Promise<unknown> }> {
     const resume: Step = { command: 'resume', stops: this.stops };
     if (owner === THREAD) {
       const first = this.events[0].n;
-      await this.goTo(first, [], null, this.startAt(first));
+      await this.goTo(first, [], null, this.startAt(first), workerStop);
       const replay = this.replay!;
       this.quiet = false;
       this.showOutput(THREAD, replay, '', true);
@@ -608,7 +687,7 @@ export class RewindDebugSession extends LoggingDebugSession {
     }
     const process = this.sides.get(owner);
     if (!process) throw new Error(`there is no thread ${owner}`);
-    await this.resetSide(process, [], null);
+    await this.resetSide(process, [], null, 1, workerStop);
     process.reexecuting = false;
     const replay = process.replay as Replay;
     this.showOutput(owner, replay, `[${process.name}] `, true);
@@ -972,6 +1051,9 @@ export class RewindDebugSession extends LoggingDebugSession {
       const stopped = await body();
       // Its replay was replaced meanwhile (a worker thread went back, and its process with it).
       if (generation !== this.generation) return;
+      // It ran to its end while one of its worker threads is searched for an earlier point
+      // (restartFrameWorker): it replays again for the next search, the session goes on.
+      if (!stopped && this.passing.has(THREAD)) return;
       if (stopped) {
         this.sendEvent(new StoppedEvent(this.paused?.reason === 'exception' ? 'exception' : reason, THREAD));
         this.prepare();
@@ -1004,7 +1086,13 @@ export class RewindDebugSession extends LoggingDebugSession {
    * A fresh replay stopped before event `origin`, then `history` run on it; a stop reported
    * for `reason`. `start`: the hit counts at the origin, and its place among the known stops.
    */
-  private async goTo(origin: number, history: Step[], reason: string | null, start: Start): Promise<void> {
+  private async goTo(
+    origin: number,
+    history: Step[],
+    reason: string | null,
+    start: Start,
+    workerStop?: ReplaySpec['workerStop'],
+  ): Promise<void> {
     this.generation++;
     this.dropWorkers(this.replay);
     await this.replay?.kill();
@@ -1020,7 +1108,7 @@ export class RewindDebugSession extends LoggingDebugSession {
     this.history = [];
     this.quiet = true;
     this.reexecutions++;
-    const replay = await this.replayFrom(origin);
+    const replay = await this.replayFrom(origin, workerStop);
     this.showOutput(THREAD, replay, '', false);
     this.replay = replay;
     await replay.adopt((worker) => this.adoptWorker(worker));
@@ -1042,14 +1130,21 @@ export class RewindDebugSession extends LoggingDebugSession {
   }
 
   /** A replay stopped before `origin`: the one started ahead of time for it, or a new one. */
-  private replayFrom(origin: number): Promise<Replay> {
+  private replayFrom(origin: number, workerStop?: ReplaySpec['workerStop']): Promise<Replay> {
+    // A worker's stop is the replay's from its start: no standby has it.
+    if (workerStop) return Replay.start({ ...this.spec(origin), workerStop });
     let ready = this.standby.get(origin);
     this.standby.delete(origin);
     if (ready === undefined && origin === this.events[0].n && this.spare !== null) {
       ready = this.spare;
       this.spare = null;
     }
-    return ready ?? Replay.start({ recording: this.args.recording, process: this.args.process, until: origin });
+    return ready ?? Replay.start(this.spec(origin));
+  }
+
+  /** Thread 1's replay stopped before `origin`. */
+  private spec(origin: number): ReplaySpec {
+    return { recording: this.args.recording, process: this.args.process, until: origin };
   }
 
   /**
@@ -1257,7 +1352,6 @@ export class RewindDebugSession extends LoggingDebugSession {
       }));
       // The other processes' events too: a target names its thread (id = thread * SIDE_TARGETS + n).
       for (const side of this.sides.values()) {
-        if (side.process === null) continue;
         for (const e of on(await this.sideEvents(side).catch(() => [])))
           targets.push({
             id: side.id * SIDE_TARGETS + e.n,
@@ -1407,14 +1501,11 @@ export class RewindDebugSession extends LoggingDebugSession {
    * frame's function with its callers as they are now, counted from here to the end of the
    * turn and from the turn's start (a fresh replay of the process stopped there), say which
    * one the frame is; a third replay resumes to it. A frame entered in an earlier turn (an
-   * async function resumed after an await) is refused: thread 1 finds its entry by following
-   * the whole run, which this does not do for another process.
+   * async function resumed after an await) was entered by the one call of its function before
+   * this point, if there was just one, as in thread 1: found by following the process's whole run.
    */
   private async restartFrameSide(side: Side, index: number): Promise<void> {
-    if (side.worker !== null)
-      throw new Error(
-        `${side.name} is a worker thread: restartFrame needs a fresh replay stopped at the start of the frame's turn, and a worker replays only within its process's replay, which cannot stop at one of the worker's own turns; set a breakpoint on the function's first line and use Reverse Continue`,
-      );
+    if (side.worker !== null) return this.restartFrameWorker(side, index);
     const frame = side.paused?.callFrames[index];
     const fn = frame?.functionLocation;
     if (!frame || !fn) throw new Error('the program is not paused in that frame');
@@ -1465,9 +1556,121 @@ export class RewindDebugSession extends LoggingDebugSession {
         'restart',
         origin,
       );
+    // Entered in an earlier turn (an async function resumed after an await): as thread 1 does,
+    // this pause is the k-th time the process reaches the frame's place, counted from here to
+    // the end and over its whole run; the calls of its function before that are its possible entries.
+    await this.resetSide(side, was.history, null, was.origin);
+    const place: BreakpointSpec = {
+      file: entry.file,
+      line: frame.location.lineNumber + 1,
+      column: (frame.location.columnNumber ?? 0) + 1,
+    };
+    const stopsAt = (breakpoints: BreakpointSpec[]): Stops => ({ breakpoints, exceptions: 'none' });
+    const hitAt = (b: BreakpointSpec) => (side.paused!.hitBreakpoints ?? []).some((id) => side.cdp.get(id) === b);
+    let later = 0;
+    while ((await this.advanceSide(side, 'resume', true, stopsAt([place]))) !== null) if (hitAt(place)) later++;
+    await this.resetSide(side, [], null, 1);
+    const passes: ('entry' | 'place')[] = [];
+    const both = stopsAt([entry, place]);
+    while ((await this.advanceSide(side, 'resume', true, both)) !== null) {
+      if (hitAt(entry)) passes.push('entry');
+      if (hitAt(place)) passes.push('place');
+    }
+    const k = passes.filter((p) => p === 'place').length - later;
+    // The entries before the k-th pass by the frame's place.
+    let before = 0;
+    for (let i = 0, places = 0; i < passes.length && places < k; i++)
+      if (passes[i] === 'place') places++;
+      else before++;
+    // Just one call before here: this frame's. The first entry of the process's run, one resume away.
+    if (k >= 1 && before === 1) return this.resetSide(side, [resume], 'restart', 1);
     await this.resetSide(side, was.history, 'restart', was.origin);
+    const name = frame.functionName || 'the function';
     throw new Error(
-      `${frame.functionName || 'the function'} was entered before this turn (an async function resumed after an await): in another process's thread, rewind finds a frame's entry in the same turn only. Set a breakpoint on its first line and use Reverse Continue`,
+      k < 1 || before === 0
+        ? `${name} was entered before this turn, and its entry was not found again: the replay diverged`
+        : `${name} was entered in an earlier turn, and it was entered ${before} times before this point: which of those calls this frame is cannot be told. Set a breakpoint on its first line and use Reverse Continue`,
+    );
+  }
+
+  /**
+   * restartFrame in a worker thread: as in a process's thread, but every run of the worker
+   * is a re-execution of its process (landWorker), the process's thread running meanwhile,
+   * its stops passing by: a worker paused in the user's run may need its process's messages
+   * to finish its turn. The entries of the frame's function with its callers as they are now
+   * are counted from here to the end of the turn (the worker landed here again), then from
+   * the turn's start (the worker stopped before its turn event, as a goto does); a third run
+   * lands on the one the frame is. A frame entered in an earlier turn is refused, as in a
+   * process's thread.
+   */
+  private async restartFrameWorker(side: Side, index: number): Promise<void> {
+    const frame = side.paused?.callFrames[index];
+    const fn = frame?.functionLocation;
+    if (!frame || !fn) throw new Error('the program is not paused in that frame');
+    const url = side.replay.scripts.get(fn.scriptId) ?? '';
+    // Script ids are a replay's own: frames are compared by URL and place.
+    const shape = (w: Side, callFrames: CallFrame[]) =>
+      callFrames
+        .filter((f) => !w.replay.isRewindScript(f.location.scriptId))
+        .map((f) => `${w.replay.scripts.get(f.location.scriptId)}:${f.location.lineNumber}:${f.location.columnNumber}`)
+        .join('|');
+    const callers = shape(side, side.paused!.callFrames.slice(index + 1));
+    const at = (l: { lineNumber: number; columnNumber?: number }) => `${l.lineNumber}:${l.columnNumber ?? 0}`;
+    const isEntry = (w: Side) => {
+      const f = w.paused!.callFrames[0].functionLocation;
+      return (
+        f !== undefined &&
+        w.replay.scripts.get(f.scriptId) === url &&
+        at(f) === at(fn) &&
+        shape(w, w.paused!.callFrames.slice(1)) === callers
+      );
+    };
+    const entry: BreakpointSpec = {
+      file: url.startsWith('file://') ? fileURLToPath(url) : url,
+      line: fn.lineNumber + 1,
+      column: (fn.columnNumber ?? 0) + 1,
+    };
+    const only: Stops = { breakpoints: [entry], exceptions: 'none' };
+    const resume: Step = { command: 'resume', stops: only };
+    const turn = side.position.turn;
+    /** Such entries from where worker `w` stands to the end of the turn. */
+    const count = async (w: Side): Promise<number> => {
+      let n = 0;
+      w.landing = true;
+      try {
+        while ((await this.advanceSide(w, 'resume', true, only)) !== null && w.position.turn === turn)
+          if (isEntry(w)) n++;
+      } finally {
+        w.landing = false;
+      }
+      return n;
+    };
+    const was = { start: side.start, history: [...side.history], origin: side.origin === 0 ? null : side.origin };
+    // The turn the frame is in, when it is one of the worker's turn events; else (its main
+    // script) the worker's start, where its first stop under `only` is the first entry.
+    const isTurn = turn > 0 && (await this.sideEvents(side)).some((e) => e.n === turn && e.kind === 'turn');
+    const origin = isTurn ? turn : null;
+    const owner = side.owner;
+    const passing = !this.passing.has(owner);
+    this.passing.add(owner);
+    try {
+      const here = await this.landWorker(side, was.start, was.history, null, was.origin);
+      const after = await count(here);
+      const fromStart = await this.landWorker(here, only, [], null, origin);
+      // A turn's callback is entered at the worker's stop (settled into it); the first entry of its start is its first stop.
+      const first = isEntry(fromStart) ? 1 : 0;
+      const which = first + (await count(fromStart)) - after;
+      if (which >= 1) {
+        const history = Array.from({ length: which - first }, () => resume);
+        await this.landWorker(fromStart, only, history, 'restart', origin);
+        return;
+      }
+      await this.landWorker(fromStart, was.start, was.history, 'restart', was.origin);
+    } finally {
+      if (passing) this.passing.delete(owner);
+    }
+    throw new Error(
+      `${frame.functionName || 'the function'} was entered before this turn (an async function resumed after an await): in a worker thread, rewind finds a frame's entry in the same turn only. Set a breakpoint on its first line and use Reverse Continue`,
     );
   }
 
@@ -1654,12 +1857,11 @@ async function setStops(replay: Inspected, stops: Stops, cdp: Map<string, Breakp
 }
 
 function send(replay: Inspected, command: Command): Promise<unknown> {
-  const d = replay.client.Debugger;
-  if (command === 'resume') return d.resume({});
-  if (command === 'stepInto') return d.stepInto({});
-  if (command === 'stepOver') return d.stepOver({});
-  return d.stepOut();
+  return replay.command(command);
 }
+
+/** The `-p` of a listed process or worker thread. */
+const listedSpec = (p: ListedProcess): string => (p.thread ? `${p.pid}/${p.thread}` : String(p.pid));
 
 /** The line of `site` (path:line:column) when it lies in `file`, else -1. */
 function siteLine(site: string, file: string): number {

@@ -48,7 +48,7 @@ export function openInspector(at: Address): string {
   return url;
 }
 
-export { WORKER_GOES, WORKER_WAITS } from './worker-thread.js';
+export { WORKER_GOES, WORKER_STOP_SETTLES, WORKER_WAITS } from './worker-thread.js';
 
 /** What the inspector's console says once the replay has stopped waiting for its client. */
 export const CLIENT_READY = 'rewind: the debugger has the replay';

@@ -15,16 +15,26 @@ import type * as Inspector from 'node:inspector';
 import { original } from '../node/originals.js';
 import { DIST_URL } from '../paths.js';
 import type { ReplaySession } from '../session/replay.js';
-import { workerStartedUnderClient } from '../sources/workers.js';
-import { insideTurn, turnStarts } from './position.js';
+import { ownStop, workerStartedUnderClient } from '../sources/workers.js';
+import { insideTurn, turnNow, turnStarts } from './position.js';
+import type { stopBefore } from './trampoline.js';
 
 /** What a waiting worker says on its inspector's console: rewind dap lets it run. */
 export const WORKER_WAITS = 'rewind: this worker thread waits for its debugger';
 /** And once it goes on (a Runtime.runIfWaitingForDebugger served just before its wait began is lost: rewind dap sends another until it hears this). */
 export const WORKER_GOES = 'rewind: this worker thread goes on';
 
-/** rewind's scripts and Node's: skipped when the client steps (V8 skips a frame only if every session does). */
-const SKIPPED = [`^${DIST_URL.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`, '^node:'];
+/** Said before the pause at the worker's stop (rewind dap's goto), with how to settle from the trampoline into the program. */
+export const WORKER_STOP_SETTLES = 'rewind: the worker thread stops';
+
+const escaped = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const TRAMPOLINE = new URL('./debug/trampoline.js', DIST_URL).href;
+/**
+ * rewind's scripts but the trampoline, and Node's: skipped when the client steps (V8 skips a
+ * frame only if every session does). The trampoline's `debugger;` is where the worker stops
+ * for rewind dap's goto: V8 ignores it in a script every session ignore-lists.
+ */
+const SKIPPED = [`^${escaped(DIST_URL)}(?!${escaped(TRAMPOLINE.slice(DIST_URL.length))}$)`, '^node:'];
 
 export function followWorkerThread(session: ReplaySession): void {
   const inspector = createRequire(import.meta.url)('node:inspector') as typeof Inspector;
@@ -41,12 +51,22 @@ export function followWorkerThread(session: ReplaySession): void {
   Math.random = function random() {
     return paused ? original.mathRandom() : seeded();
   };
+  // rewind dap's goto in this worker: pause before its own event `until`, in the trampoline,
+  // and say how to get into the program from there (as the main thread's early stop does).
+  const until = ownStop();
+  const stopBefore = until === null ? null : trampoline();
   session.hook = {
     created() {},
-    value() {},
+    value(n) {
+      if (n !== until) return;
+      inspector.console.debug(WORKER_STOP_SETTLES, 'out');
+      stopBefore!.call(n, n, 'value', () => {}, turnNow);
+    },
     turn(n, _op, enter) {
       turnStarts(n);
-      insideTurn.call(n, n, enter);
+      if (n !== until) return insideTurn.call(n, n, enter);
+      inspector.console.debug(WORKER_STOP_SETTLES, 'into');
+      stopBefore!.call(n, n, 'turn', () => insideTurn.call(n, n, enter), turnNow);
     },
     get diverted() {
       return paused;
@@ -60,4 +80,15 @@ export function followWorkerThread(session: ReplaySession): void {
     inspector.waitForDebugger();
     inspector.console.debug(WORKER_GOES);
   }
+}
+
+/**
+ * The trampoline's stopBefore (trampoline.ts), compiled under the trampoline's URL: a worker
+ * runs rewind's preload bundle, which every session ignore-lists as a whole, and V8 skips a
+ * `debugger;` statement in a script that every session ignore-lists.
+ */
+function trampoline(): typeof stopBefore {
+  return new Function(
+    `return function stopBefore(event, what, enter, now) {\n  debugger; // rewind stopped this worker thread here, before \`event\` (\`what\`)\n  enter();\n};\n//# sourceURL=${TRAMPOLINE}`,
+  )() as typeof stopBefore;
 }

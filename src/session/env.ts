@@ -25,6 +25,7 @@ export const ENV = {
   STEP: 'REWIND_STEP', // replay: "1" waits for the front end's commands at each stop (rewind debug)
   MARK: 'REWIND_MARK', // replay: "1" prefixes each output line with its event number
   HOLD_WORKERS: 'REWIND_HOLD_WORKERS', // replay under rewind dap: "1" makes each worker started once the client attached wait for it
+  WORKER_UNTIL: 'REWIND_WORKER_UNTIL', // replay under rewind dap: "T:N", worker thread T (Node's thread id) pauses before its own event N
   SITES: 'REWIND_SITES', // replay: "1" reports every event's call site (rewind events)
   PROGRESS: 'REWIND_PROGRESS', // replay: "1" reports progress towards the stop
   REQUIRES: 'REWIND_REQUIRES', // replay under a debugger: JSON list of the program's --require preloads rewind loads after starting (paths.ts requiresAfterPreload)

@@ -29,6 +29,7 @@ import type { RecordSession } from '../session/record.js';
 import type { ReplaySession } from '../session/replay.js';
 import type { Session, Source } from '../session/session.js';
 import { Api, Tag } from '../trace/format.js';
+import { ENV } from '../session/env.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Port = any;
@@ -88,6 +89,18 @@ let beforeWorkerWithoutClient: (() => void) | null = null;
 export function onWorkerWithoutClient(hook: () => void): void {
   beforeWorkerWithoutClient = hook;
 }
+/**
+ * Under rewind dap (ENV.WORKER_UNTIL, "T:N"): worker thread T of this process pauses before
+ * event N of its own log (debug/worker-thread.ts), as the main thread does for `--until`.
+ * Read by the main thread as the preload loads (before the replay restores the program's
+ * environment), handed down to every worker, nested ones too, in workerData.
+ */
+let workerUntil: string | null = workerThreads.isMainThread ? (process.env[ENV.WORKER_UNTIL] ?? null) : null;
+/** The event this replayed worker thread stops before, if rewind dap asked for one. */
+export function ownStop(): number | null {
+  const m = workerUntil === null ? null : /^(\d+):(\d+)$/.exec(workerUntil);
+  return m && Number(m[1]) === workerThreads.threadId ? Number(m[2]) : null;
+}
 /** Did this replayed worker thread start once a debugger client had its process's replay? */
 let startedUnderClient = false;
 export const workerStartedUnderClient = (): boolean => startedUnderClient;
@@ -127,6 +140,7 @@ export function unwrapWorkerData(): void {
     memory,
     debugged,
     client,
+    until,
     data: program,
   } = data[WRAPPED] as {
     tail?: SharedArrayBuffer;
@@ -136,6 +150,7 @@ export function unwrapWorkerData(): void {
     memory?: SharedArrayBuffer;
     debugged?: boolean;
     client?: SharedArrayBuffer;
+    until?: string;
     data: unknown;
   };
   (workerThreads as any).workerData = program;
@@ -144,6 +159,7 @@ export function unwrapWorkerData(): void {
   ownDone = done ? new Int32Array(done) : null;
   outputOrder = order ? new Int32Array(order) : null;
   memoryOrder = memory ? new Int32Array(memory) : null;
+  workerUntil = typeof until === 'string' ? until : null;
   // Its process's replay is under a debugger, which may hold any of its threads paused.
   if (debugged === true) waitForPausedThreads();
   if (client) {
@@ -876,6 +892,7 @@ function patchWorker(
           memory: memoryOrder?.buffer,
           debugged: replayOf ? debuggerMayHold() : undefined,
           client: replayOf && debuggerMayHold() ? ownClientFlag().buffer : undefined,
+          until: replayOf && debuggerMayHold() ? (workerUntil ?? undefined) : undefined,
           data: options?.workerData,
         };
         const more = shared ? { workerData: { [WRAPPED]: wrapped } } : {};
