@@ -1473,26 +1473,15 @@ export class RewindDebugSession extends LoggingDebugSession {
       await this.goTo(start, [], null, UNKNOWN);
       this.quiet = true;
       const both = stopsAt([entry, place]);
-      const passes: ('entry' | 'place')[] = [];
+      const passes: Pass[] = [];
       while (await this.run(both)) {
         if (at(entry)) passes.push('entry');
         if (at(place)) passes.push('place');
       }
-      const k = passes.filter((p) => p === 'place').length - later;
-      // The entries before the k-th pass by the frame's place.
-      let before = 0;
-      for (let i = 0, places = 0; i < passes.length && places < k; i++)
-        if (passes[i] === 'place') places++;
-        else before++;
       // Just one call before here: this frame's. The first entry of the run, one resume away.
-      if (k >= 1 && before === 1) return this.goTo(start, [resume], 'restart', UNKNOWN);
+      if (oneCallBefore(passes, later)) return this.goTo(start, [resume], 'restart', UNKNOWN);
       await this.goTo(was.origin, was.history, 'restart', was.start);
-      const name = frame.functionName || 'the function';
-      throw new Error(
-        k < 1 || before === 0
-          ? `${name} was entered before this turn, and its entry was not found again: the replay diverged`
-          : `${name} was entered in an earlier turn, and it was entered ${before} times before this point: which of those calls this frame is cannot be told. Set a breakpoint on its first line and use Reverse Continue`,
-      );
+      throw earlierCallUnknown(frame.functionName, passes, later);
     });
   }
 
@@ -1570,27 +1559,16 @@ export class RewindDebugSession extends LoggingDebugSession {
     let later = 0;
     while ((await this.advanceSide(side, 'resume', true, stopsAt([place]))) !== null) if (hitAt(place)) later++;
     await this.resetSide(side, [], null, 1);
-    const passes: ('entry' | 'place')[] = [];
+    const passes: Pass[] = [];
     const both = stopsAt([entry, place]);
     while ((await this.advanceSide(side, 'resume', true, both)) !== null) {
       if (hitAt(entry)) passes.push('entry');
       if (hitAt(place)) passes.push('place');
     }
-    const k = passes.filter((p) => p === 'place').length - later;
-    // The entries before the k-th pass by the frame's place.
-    let before = 0;
-    for (let i = 0, places = 0; i < passes.length && places < k; i++)
-      if (passes[i] === 'place') places++;
-      else before++;
     // Just one call before here: this frame's. The first entry of the process's run, one resume away.
-    if (k >= 1 && before === 1) return this.resetSide(side, [resume], 'restart', 1);
+    if (oneCallBefore(passes, later)) return this.resetSide(side, [resume], 'restart', 1);
     await this.resetSide(side, was.history, 'restart', was.origin);
-    const name = frame.functionName || 'the function';
-    throw new Error(
-      k < 1 || before === 0
-        ? `${name} was entered before this turn, and its entry was not found again: the replay diverged`
-        : `${name} was entered in an earlier turn, and it was entered ${before} times before this point: which of those calls this frame is cannot be told. Set a breakpoint on its first line and use Reverse Continue`,
-    );
+    throw earlierCallUnknown(frame.functionName, passes, later);
   }
 
   /**
@@ -1894,4 +1872,39 @@ function describe(
   if (v.type === 'undefined') return 'undefined';
   if ('value' in v && v.value !== undefined && v.type !== 'object') return String(v.value);
   return v.description ?? v.unserializableValue ?? String(v.value);
+}
+
+/** A pass of a run by a function's entry or by the paused frame's place, in the run's order. */
+type Pass = 'entry' | 'place';
+
+/**
+ * For a frame resumed in a later turn than its function's entry (an async function after an
+ * `await`): the pause is the k-th pass by the frame's place, k being the run's passes minus
+ * `later` (those from the pause to the end); its function's entries before that pass are the
+ * calls the frame can be.
+ */
+function entriesBefore(passes: Pass[], later: number): { k: number; before: number } {
+  const k = passes.filter((p) => p === 'place').length - later;
+  let before = 0;
+  for (let i = 0, places = 0; i < passes.length && places < k; i++)
+    if (passes[i] === 'place') places++;
+    else before++;
+  return { k, before };
+}
+
+/** The frame is the one call of its function before the pause: its entry is the run's first. */
+function oneCallBefore(passes: Pass[], later: number): boolean {
+  const { k, before } = entriesBefore(passes, later);
+  return k >= 1 && before === 1;
+}
+
+/** Why restartFrame cannot find such a frame's entry. */
+function earlierCallUnknown(functionName: string, passes: Pass[], later: number): Error {
+  const { k, before } = entriesBefore(passes, later);
+  const name = functionName || 'the function';
+  return new Error(
+    k < 1 || before === 0
+      ? `${name} was entered before this turn, and its entry was not found again: the replay diverged`
+      : `${name} was entered in an earlier turn, and it was entered ${before} times before this point: which of those calls this frame is cannot be told. Set a breakpoint on its first line and use Reverse Continue`,
+  );
 }
