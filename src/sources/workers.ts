@@ -380,6 +380,16 @@ function ownPorts(opOf: (port: Port) => unknown): void {
  * through its lock. Concurrent requests' answers are matched in the order they are taken.
  */
 const askingLoaderHooks = (fn: (...a: never[]) => unknown): boolean => !hooksThread && calledFromLoader(fn);
+/** A message from the hooks thread as logged (v8.serialize), or null when it cannot be (ports, shared memory). */
+function hooksMessageBytes(port: Port, data: unknown): Buffer | null {
+  if ((port[kCurrentlyReceivingPorts] as unknown[] | undefined)?.length) return null;
+  try {
+    return v8Module().serialize(data);
+  } catch {
+    return null;
+  }
+}
+
 /**
  * Which answer the loader took: the hooks thread finishes concurrent requests in whatever
  * order its hooks take, and which request's answer comes first decides which module the
@@ -446,10 +456,15 @@ function recordWorkers(s: RecordSession): void {
       return dispatch.call(this, data, type, event);
     }
     if (this[kFromHooks] === true && type === 'message') {
-      if ((this[kCurrentlyReceivingPorts] as unknown[] | undefined)?.length)
-        s.unsupported('a port sent to module.register() hooks', 'their message carried ports: the replay refuses it');
-      s.callback(opOf(this), Api['hooks.message'], v8Module().serialize(data));
-      return dispatch.call(this, data, type, event);
+      const bytes = hooksMessageBytes(this, data);
+      if (bytes !== null) {
+        s.callback(opOf(this), Api['hooks.message'], bytes);
+        return dispatch.call(this, data, type, event);
+      }
+      s.unsupported(
+        'a message from module.register() hooks',
+        'it carried ports or shared memory, which cannot be logged',
+      );
     }
     // Messages a Worker's exit drains from its port arrive inside that turn, not in their own.
     s.callback(opOf(this), draining > 0 ? Api['worker.drained'] : Api['worker.message'], undefined);
