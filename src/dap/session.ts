@@ -1816,12 +1816,27 @@ export class RewindDebugSession extends LoggingDebugSession {
   }
 }
 
-/** Makes `replay`'s breakpoints `stops`; `cdp` maps its CDP breakpoint ids to them. */
+/**
+ * Makes `replay`'s breakpoints `stops`; `cdp` maps its CDP breakpoint ids to them. A
+ * breakpoint already set at a place still wanted stays (its id now maps to the new spec):
+ * removed and set again, it was missing for a moment, and a thread running meanwhile (a
+ * forked child starting) passed it.
+ */
 async function setStops(replay: Inspected, stops: Stops, cdp: Map<string, BreakpointSpec>): Promise<void> {
   const { client } = replay;
-  for (const id of cdp.keys()) await client.Debugger.removeBreakpoint({ breakpointId: id });
-  cdp.clear();
-  for (const b of stops.breakpoints) {
+  const where = (b: BreakpointSpec) => `${b.file}:${b.line}:${b.column ?? ''}`;
+  const unset = [...stops.breakpoints];
+  for (const [id, had] of [...cdp]) {
+    const i = unset.findIndex((b) => where(b) === where(had));
+    if (i >= 0) {
+      cdp.set(id, unset[i]);
+      unset.splice(i, 1);
+      continue;
+    }
+    await client.Debugger.removeBreakpoint({ breakpointId: id });
+    cdp.delete(id);
+  }
+  for (const b of unset) {
     const url = pathToFileURL(b.file).href;
     const escaped = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
     const r = await client.Debugger.setBreakpointByUrl({
