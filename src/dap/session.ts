@@ -1412,11 +1412,7 @@ export class RewindDebugSession extends LoggingDebugSession {
           .join('|');
       const callers = shape(frames.slice(args.frameId + 1), replay);
       const turn = this.position.turn;
-      const entry: BreakpointSpec = {
-        file: url.startsWith('file://') ? fileURLToPath(url) : url,
-        line: fn.lineNumber + 1,
-        column: (fn.columnNumber ?? 0) + 1,
-      };
+      const entry = entryOf(url, fn);
       const only: Stops = { breakpoints: [entry], exceptions: 'none' };
       const resume: Step = { command: 'resume', stops: only };
       /** Is the pause an entry of the frame's function, with its callers as they are now? */
@@ -1455,11 +1451,7 @@ export class RewindDebugSession extends LoggingDebugSession {
       // the k-th time the run reaches the frame's place: counted from here to the end, and
       // over the whole run. The calls of its function before that are its possible entries.
       await this.goTo(was.origin, was.history, null, was.start);
-      const place: BreakpointSpec = {
-        file: entry.file,
-        line: frame.location.lineNumber + 1,
-        column: (frame.location.columnNumber ?? 0) + 1,
-      };
+      const place = entryOf(url, frame.location);
       const stopsAt = (breakpoints: BreakpointSpec[]): Step => ({
         command: 'resume',
         stops: { breakpoints, exceptions: 'none' },
@@ -1517,11 +1509,7 @@ export class RewindDebugSession extends LoggingDebugSession {
         shape(p.callFrames.slice(1)) === callers
       );
     };
-    const entry: BreakpointSpec = {
-      file: url.startsWith('file://') ? fileURLToPath(url) : url,
-      line: fn.lineNumber + 1,
-      column: (fn.columnNumber ?? 0) + 1,
-    };
+    const entry = entryOf(url, fn);
     const resume: Step = { command: 'resume', stops: { breakpoints: [entry], exceptions: 'none' } };
     const turn = side.position.turn;
     /** Such entries from where its replay stands to the end of the turn. */
@@ -1549,11 +1537,7 @@ export class RewindDebugSession extends LoggingDebugSession {
     // this pause is the k-th time the process reaches the frame's place, counted from here to
     // the end and over its whole run; the calls of its function before that are its possible entries.
     await this.resetSide(side, was.history, null, was.origin);
-    const place: BreakpointSpec = {
-      file: entry.file,
-      line: frame.location.lineNumber + 1,
-      column: (frame.location.columnNumber ?? 0) + 1,
-    };
+    const place = entryOf(url, frame.location);
     const stopsAt = (breakpoints: BreakpointSpec[]): Stops => ({ breakpoints, exceptions: 'none' });
     const hitAt = (b: BreakpointSpec) => (side.paused!.hitBreakpoints ?? []).some((id) => side.cdp.get(id) === b);
     let later = 0;
@@ -1603,11 +1587,7 @@ export class RewindDebugSession extends LoggingDebugSession {
         shape(w, w.paused!.callFrames.slice(1)) === callers
       );
     };
-    const entry: BreakpointSpec = {
-      file: url.startsWith('file://') ? fileURLToPath(url) : url,
-      line: fn.lineNumber + 1,
-      column: (fn.columnNumber ?? 0) + 1,
-    };
+    const entry = entryOf(url, fn);
     const only: Stops = { breakpoints: [entry], exceptions: 'none' };
     const resume: Step = { command: 'resume', stops: only };
     const turn = side.position.turn;
@@ -1922,4 +1902,13 @@ function earlierCallUnknown(functionName: string, passes: Pass[], later: number)
       ? `${name} was entered before this turn, and its entry was not found again: the replay diverged`
       : `${name} was entered in an earlier turn, and it was entered ${before} times before this point: which of those calls this frame is cannot be told. Set a breakpoint on its first line and use Reverse Continue`,
   );
+}
+
+/** A breakpoint at CDP location `at` (0-based) in the script at `url`: a function's entry, a frame's place. */
+function entryOf(url: string, at: { lineNumber: number; columnNumber?: number }): BreakpointSpec {
+  return {
+    file: url.startsWith('file://') ? fileURLToPath(url) : url,
+    line: at.lineNumber + 1,
+    column: (at.columnNumber ?? 0) + 1,
+  };
 }
