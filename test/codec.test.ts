@@ -13,7 +13,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ByteCursor, pack, putVarint, unpack, unzigzag, zigzag } from '../src/trace/codec.js';
 import { FastPacker } from '../src/trace/fastpack.js';
-import { COMPRESSED, inflatePayload } from '../src/trace/compress.js';
+import { COMPRESSED, MIN_BYTES, inflatePayload } from '../src/trace/compress.js';
 import { compressedChunk, compressionPath, slowCompressedChunk } from '../src/trace/deflate.js';
 import { decodeValue, encodeValue } from '../src/trace/values.js';
 import { registerFsValueClasses } from '../src/sources/fs/values.js';
@@ -817,7 +817,8 @@ describe('compressed chunks (format 3)', { timeout: 60_000 }, () => {
         const slack = (n: number) => Math.max(16, Math.ceil(n / 100));
         if (fast === null) {
           stored++;
-          if (slow !== null) expect(slow.length).toBeGreaterThan(whole - slack(whole));
+          // Below MIN_BYTES a chunk is stored without trying (a seed found 23 zero bytes).
+          if (slow !== null && payload.length >= MIN_BYTES) expect(slow.length).toBeGreaterThan(whole - slack(whole));
           return;
         }
         compressed++;

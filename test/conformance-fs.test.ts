@@ -109,6 +109,24 @@ const CASES: Record<string, FsCase> = {
       expect(jobs.filter((a) => apis.includes(a))).toEqual(nodeHasJobs ? jobs : []);
     },
   },
+  'modules the program removes, writes or rewrites, then loads (a build requiring manifests it writes)': {
+    fixture: 'fs-written-modules.cjs',
+    args: (dir) => [dir],
+    setup: (dir) => put(dir, { 'out/early.json': '{"stale": true}\n' }),
+    // At replay the modules it wrote are gone, and the one it removed is back (not even JSON).
+    writes: ['out/gen.json', 'out/gen.cjs', 'out/gen.mjs'],
+    deletes: ['out/early.json'],
+    change: () => {},
+    check(out, _err, expect) {
+      expect(out).toMatch(/^removed MODULE_NOT_FOUND$/m);
+      expect(out).toMatch(/^written \{"n":1,"at":\d+\} 0\.\d+$/m);
+      expect(out).toMatch(/^rewritten \{"n":2,"at":\d+\}$/m);
+      expect(out).toMatch(/^imported 0\.\d+$/m);
+    },
+    logged(apis, expect) {
+      expect(apis).toContain('module.findPath');
+    },
+  },
   'callback API': {
     fixture: 'fs-callback.cjs',
     setup: (dir) => put(dir, { 'in.txt': 'input one\n', 'gone.txt': 'to delete\n' }),

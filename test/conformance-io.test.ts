@@ -237,6 +237,20 @@ describe.concurrent('record → replay without the outside world', () => {
     expectReplayMatches(expect, r);
   });
 
+  it("sockets closed before they connected (lookup failed): each 'close' in its recorded turn, among racing immediates", async ({
+    expect,
+  }) => {
+    const r = await recordAndReplay('io/socket-never-connected.cjs');
+    expect(r.record.status, describeRun('record', r.record)).toBe(0);
+    const lines = r.record.stdout.toString().trim().split('\n');
+    expect(lines.filter((l) => /^error\d ENOTFOUND$/.test(l))).toHaveLength(4);
+    expect(lines.filter((l) => /^close\d$/.test(l))).toHaveLength(4);
+    expect(lines.filter((l) => /^after-close\d$/.test(l))).toHaveLength(4);
+    expect(lines.filter((l) => /^tick\d$/.test(l))).toHaveLength(8);
+    // Before, the replay ran the closes when Node closed the handles, not in their turns (3 of 3 runs).
+    expectReplayMatches(expect, r);
+  });
+
   it('exec("ls"), execSync, spawn and piped stdin replay where they would now give something else', async ({
     expect,
   }) => {

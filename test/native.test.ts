@@ -164,6 +164,13 @@ describe.skipIf(!probe)('an addon doing native I/O, threadsafe-function callback
     expectReplayMatches(expect, { record: rec, replay: await replay(rec.dir) });
   });
 
+  it("a call whose `this` is the program's object holding functions makes the same ops at replay (Next.js's SWC binding)", async () => {
+    const rec = await record('addon/this-object.cjs', [probe!]);
+    expect(rec.status, describeRun('record', rec)).toBe(0);
+    expect(rec.stdout.toString()).toBe('read 4\nread 4\nread 4\nimmediate\ntimer\n');
+    expectReplayMatches(expect, { record: rec, replay: await replay(rec.dir) });
+  });
+
   it('two callbacks from one native completion run with no microtask between them at replay either', async () => {
     const rec = await record('addon/twice.cjs', [probe!]);
     expect(rec.status, describeRun('record', rec)).toBe(0);

@@ -86,6 +86,7 @@ export function whenLoaded(
 /** The CommonJS loader's private functions (Module._load; Module.prototype.load, _compile). */
 export const cjsLoader = Module as unknown as {
   _load(request: string, ...rest: unknown[]): unknown;
+  _findPath(request: string, paths: unknown, isMain?: boolean): string | false;
   prototype: Record<'load' | '_compile', (...a: unknown[]) => unknown>;
 };
 
@@ -266,6 +267,7 @@ export function checkFields(): void {
   );
   fn('Module._load', 'calls of unsupported Node modules (reported)', () => cjsLoader._load);
   fn('Module.prototype.load', "telling the module loader's reads from the program's", () => cjsLoader.prototype.load);
+  fn('Module._findPath', 'finding modules the program wrote or removed during the run', () => cjsLoader._findPath);
   fn(
     'Module.prototype._compile',
     "telling the module loader's reads from the program's",

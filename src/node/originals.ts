@@ -35,6 +35,7 @@ export const original = {
     readSync: own(fs.readSync),
     closeSync: own(fs.closeSync),
     readFileSync: own(fs.readFileSync),
+    realpathSync: own(fs.realpathSync),
     mkdirSync: own(fs.mkdirSync),
     renameSync: own(fs.renameSync),
     writeFileSync: own(fs.writeFileSync),

@@ -389,8 +389,12 @@ export class Membrane {
     // `this` is checked shallowly: an exports object would otherwise be summarized whole.
     const selfId =
       (typeof self === 'object' || typeof self === 'function') && self !== null ? this.fakeIds.get(self) : undefined;
+    const summary = ['c', id, selfId ?? typeof self, this.summaries(args)];
+    // Recording unwraps `this` whole (a program's object holding functions: each an op); the
+    // replay never unwraps, so it makes the same ops here, in the same order.
+    if (this.replay && selfId === undefined) this.callbackOpsIn(self);
     return this.cross(
-      ['c', id, selfId ?? typeof self, this.summaries(args)],
+      summary,
       () =>
         Reflect.apply(
           this.reals.get(id) as Fn,
@@ -530,6 +534,16 @@ export class Membrane {
       return out ?? v;
     }
     return v;
+  }
+
+  /** Replay: the ops unwrap() makes when recording, for the program's functions in `v`. */
+  private callbackOpsIn(v: unknown, depth = 0): void {
+    if (v === null || (typeof v !== 'object' && typeof v !== 'function')) return;
+    if (this.fakeIds.has(v) || LOOK_ALIKES.has(v)) return;
+    if (typeof v === 'function') this.callbackOp(v as Fn);
+    else if (depth < 8 && Array.isArray(v)) for (const x of v) this.callbackOpsIn(x, depth + 1);
+    else if (depth < 8 && Object.getPrototypeOf(v) === Object.prototype)
+      for (const k of Object.keys(v)) this.callbackOpsIn((v as Record<string, unknown>)[k], depth + 1);
   }
 
   /** Record: the function the library really gets for the program's `fn`: logs each call. */

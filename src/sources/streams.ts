@@ -17,6 +17,7 @@ import { stdioHandle } from '../node/fields.js';
 import { currentContext, type InContext } from '../session/async-context.js';
 import { Delivery, Lane, type Chaos } from '../session/chaos.js';
 import { ipcChannel } from '../node/symbols.js';
+import { ownIo } from '../node/originals.js';
 import type { RecordSession } from '../session/record.js';
 import type { ReplaySession } from '../session/replay.js';
 import { currentSession, type Session, type Source } from '../session/session.js';
@@ -570,10 +571,22 @@ function recordStream(s: RecordSession, b: Bindings, P: any): void {
   };
 }
 
+/**
+ * The state of a handle being closed. A stream the program never read or wrote (a socket whose
+ * DNS lookup failed before it connected) has none yet, but its close callback (the socket's
+ * 'close' event) is still a turn of its own: it gets one here, in both runs alike.
+ */
+function closingState(b: Bindings, h: Handle, cb: unknown): HandleState | typeof EXEMPT | undefined {
+  const st = h[kState];
+  if (st || typeof cb !== 'function' || ownIo.depth > 0 || !Object.prototype.isPrototypeOf.call(b.StreamPrototype, h))
+    return st;
+  return handleState(h) ?? undefined;
+}
+
 function recordClose(s: RecordSession, b: Bindings): void {
   const close = b.HandlePrototype.close;
   b.HandlePrototype.close = function (this: Handle, cb?: () => void) {
-    const st = this[kState];
+    const st = closingState(b, this, cb);
     if (!st || st === EXEMPT) return close.apply(this, arguments);
     // Chaos: reads still held never arrive on a closed handle (nor does replay expect them).
     if (s.chaos !== null && st.lane !== null) s.chaos.discard(st.lane);
@@ -673,7 +686,7 @@ function replayStream(s: ReplaySession, b: Bindings, P: any): void {
 function replayClose(s: ReplaySession, b: Bindings): void {
   const close = b.HandlePrototype.close;
   b.HandlePrototype.close = function (this: Handle, cb?: () => void) {
-    const st = this[kState];
+    const st = closingState(b, this, cb);
     if (!st || st === EXEMPT) return close.apply(this, arguments);
     s.cancel(st.op); // no more reads or connections
     close.call(this); // frees the inert handle; its callback runs when the recording says

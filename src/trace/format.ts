@@ -305,6 +305,13 @@ export const Api = {
   'vm.createCachedData': 443,
   // Node's module loader took an answer from its module.register() hooks thread (sources/workers.ts)
   'loader.answer': 444,
+  // The file a require() found (or false), where it looked in a place the program changed during
+  // the run (sources/fs/loader.ts): Node's loader checks it with its own, unrecorded stat
+  'module.findPath': 445,
+  // A module loader's asynchronous fs call completed (the ESM loader reads modules with
+  // fs/promises): not its data (module loading is not an input), but when, which orders
+  // an import() against the program's other turns (sources/fs/loader.ts)
+  'loader.fs': 446,
   // A message to a port the program sent its module.register() hooks' thread (payload: its
   // structured-clone bytes, v8.serialize): that thread runs live at replay (sources/workers.ts)
   'hooks.message': 520,

@@ -16,7 +16,19 @@ import { FUNCTIONS, NOT_CALLS, fsBinding, type FsBinding, type Kind, type Spec }
 import { SAME, closedFd, fileKey, loadContent, openedFd, readKey, statKey, storeContent } from './content.js';
 import { installHandle, replayHandle } from './handle.js';
 import { installJobs } from './jobs.js';
-import { calledFromLoader, inLoader, isLoaderPath, loaderFds, programFds } from './loader.js';
+import {
+  calledFromLoader,
+  changesOf,
+  inLoader,
+  inTurn,
+  isLoaderPath,
+  loaderCallOn,
+  loaderFds,
+  madeDir,
+  ownModules,
+  programFds,
+  rewindFds,
+} from './loader.js';
 import { guard } from './public.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -60,6 +72,7 @@ function recorded(name: string, spec: Spec, fn: Fn): Fn {
   const { api, kind } = spec;
   const what = `fs ${name}()`;
   const resolves = name === 'lstat' || name === 'stat' || name === 'readlink' || name === 'internalModuleStat';
+  const changes = changesOf(name);
   const wrapper = function (this: unknown, ...args: unknown[]): unknown {
     if (kind === 'loader' || passThrough()) return fn.apply(this, args);
     const a0 = args[0];
@@ -70,15 +83,22 @@ function recorded(name: string, spec: Spec, fn: Fn): Fn {
         loaderFds.has(a0) &&
         (s.mode === 'record' || !programFds.has(a0) || calledFromLoader(wrapper))
       ) {
-        if (kind === 'close') loaderFds.delete(a0);
-        return fn.apply(this, args);
+        const v = loaderCallOn(a0, null, () => inTurn(fn.apply(this, args)));
+        if (kind === 'close') {
+          loaderFds.delete(a0);
+          rewindFds.delete(a0);
+        }
+        return v;
       }
       if ((a0 === 1 || a0 === 2) && (kind === 'write' || kind === 'writev' || kind === 'writeString'))
         return output(kind, fn, args);
     } else {
       const path = typeof a0 === 'string' ? a0 : resolves && typeof args[1] === 'string' ? args[1] : null;
-      if (path !== null && isLoaderPath(path, wrapper, resolves)) return loaderCall(kind, fn, args);
+      if (path !== null && isLoaderPath(path, wrapper, resolves)) {
+        return loaderCallOn(null, path, () => loaderCall(kind, fn, args));
+      }
     }
+    changes?.(args);
     const req = requestOf(args);
     const form: Form = req === undefined ? 'sync' : req === B.kUsePromises ? 'promise' : 'cb';
     const sum = summarize(kind, form, args);
@@ -99,13 +119,16 @@ function recorded(name: string, spec: Spec, fn: Fn): Fn {
         throw e;
       }
       if (kind === 'open') programOpened(v, a0);
+      else if (name === 'mkdir') madeDir(args, v);
       return v;
     }
     const codec = resultsCodec(name, kind, args);
     const after =
       kind === 'open' || kind === 'openHandle'
         ? (r: Results) => r[0] == null && programOpened(kind === 'open' ? r[1] : (r[1] as { fd: number }).fd, a0)
-        : null;
+        : name === 'mkdir'
+          ? (r: Results) => r[0] == null && madeDir(args, r[1])
+          : null;
     if (form === 'cb') {
       const r = req as { oncomplete: Fn };
       const oncomplete = r.oncomplete;
@@ -190,14 +213,21 @@ function unknown(name: string, fn: Fn): Fn {
 /** A module loader's call: not recorded, in both runs; the descriptors it opens are the loader's. */
 function loaderCall(kind: Kind, fn: Fn, args: unknown[]): unknown {
   const v = fn.apply(B, args);
-  if (kind === 'open' && typeof v === 'number') loaderFds.add(v);
+  const own = ownModules.depth > 0;
+  const opened = (fd: number) => {
+    loaderFds.add(fd);
+    if (own) rewindFds.add(fd);
+  };
+  if (kind === 'open' && typeof v === 'number') opened(v);
   if (kind === 'openHandle' && v instanceof Promise) {
-    return v.then((h: { fd: number }) => {
-      loaderFds.add(h.fd);
-      return h;
-    });
+    return inTurn(
+      v.then((h: { fd: number }) => {
+        opened(h.fd);
+        return h;
+      }),
+    );
   }
-  return v;
+  return inTurn(v);
 }
 
 // ---- output: writes to fds 1 and 2 --------------------------------------------------------------

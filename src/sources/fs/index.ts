@@ -12,7 +12,7 @@ import type { Session, Source } from '../../session/session.js';
 import { Api } from '../../trace/format.js';
 import { installBinding } from './calls.js';
 import { newDir } from './dir.js';
-import { inLoader, installLoaderExemption, isLoaderRealpath } from './loader.js';
+import { changedByProgram, inLoader, installLoaderExemption, isLoaderRealpath } from './loader.js';
 import { callbackCall, guard, promiseCall, summary, syncCall } from './public.js';
 import { decodeValue, encodeValue } from '../../trace/values.js';
 import { nestedWatch, unwatchFile, watch, watchFile, watchIterator } from './watch.js';
@@ -54,13 +54,16 @@ function install(s: Session): void {
   const real: Table = {};
   for (const k of Object.keys(F)) if (!LOADS_MODULES.has(k)) real[k] = F[k];
 
-  installLoaderExemption();
+  installLoaderExemption(s);
   installBinding(s);
 
-  // The loaders resolve symlinks with Node's private realpath cache: its lstat calls are theirs.
+  // The loaders resolve symlinks with Node's private realpath cache: its lstat calls are theirs
+  // (but for those on paths the program changed: loader.ts).
   const realpathSync = real.realpathSync as Fn;
   replace(F, 'realpathSync', function (this: unknown, path: unknown, options?: unknown) {
-    if (!isLoaderRealpath(options)) return realpathSync.call(this, path, options);
+    if (!isLoaderRealpath(options) || (typeof path === 'string' && changedByProgram(path))) {
+      return realpathSync.call(this, path, options);
+    }
     inLoader.depth++;
     try {
       return realpathSync.call(this, path, options);

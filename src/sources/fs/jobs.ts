@@ -14,7 +14,7 @@ import { decodeValue, encodeValue } from '../../trace/values.js';
 import { JOBS, type FsBinding, type Spec } from './binding.js';
 import { DEFAULT_RESULTS, decodedError, errorOnly, passThrough, programOpened } from './calls.js';
 import { fileKey, loadContent, storeContent, type SAME } from './content.js';
-import { isLoaderPath } from './loader.js';
+import { changesOf, isLoaderPath } from './loader.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Fn = (...args: any[]) => any;
@@ -48,6 +48,7 @@ export function installJobs(B: FsBinding): void {
 function recordedRun(name: string, spec: Spec, run: NativeJob['run'], argsOf: WeakMap<object, unknown[]>): Fn {
   const s = currentSession();
   const what = `fs ${name}`;
+  const changes = changesOf(name);
   const wrapper = function (this: NativeJob, ...runArgs: unknown[]): unknown {
     const path = runArgs[0];
     if (passThrough() || (typeof path === 'string' && isLoaderPath(path, wrapper, false))) {
@@ -56,6 +57,7 @@ function recordedRun(name: string, spec: Spec, run: NativeJob['run'], argsOf: We
     const job = this;
     const ondone = job.ondone!;
     const args = argsOf.get(job) ?? [path];
+    changes?.(args);
     let accessError: unknown;
     s.async({
       api: spec.api,

@@ -14,8 +14,16 @@
 //  - the descriptor such a read opened, until it is closed (Node 20's require(esm) and the
 //    ESM loader's fs/promises readFile read by descriptor), whoever calls with it: Node's
 //    readFileSync closes through the exported fs.closeSync, which userland may have patched.
+// Except on a path the program itself changed earlier in the run (see `changed`).
+import { constants } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { isMainThread } from 'node:worker_threads';
 import { cjsLoader } from '../../node/fields.js';
+import { original } from '../../node/originals.js';
 import { isRewindFile } from '../../paths.js';
+import { currentSession, type Session } from '../../session/session.js';
+import { Api } from '../../trace/format.js';
+import { completions } from '../background.js';
 import { callSites } from '../../session/stack.js';
 
 /** The file Module.prototype.load is reading, while no module code runs; else null. */
@@ -38,11 +46,12 @@ function whileLoading(name: 'load' | '_compile', file: (args: IArguments) => str
   };
 }
 
-export function installLoaderExemption(): void {
+export function installLoaderExemption(s: Session): void {
   // The file a CommonJS module's load reads is the loader's; its code, once compiled and
   // running, is the program's again.
   whileLoading('load', (args) => args[0] as string);
   whileLoading('_compile', () => null);
+  recordFindPath(s);
 }
 
 /** > 0 inside the loaders' realpathSync calls. */
@@ -79,6 +88,7 @@ const MAX_PROGRAM_FILES = 100_000;
  * path, which the ESM resolver calls with the loaders' cache from a reference of its own.
  */
 export function isLoaderPath(p: string, fn: (...a: never[]) => unknown, anyPath: boolean): boolean {
+  if (changedByProgram(p)) return false;
   if (p === loadingFile) return true;
   if (!(anyPath || MODULE_FILE.test(p))) return false;
   const key = `${fn.name}\0${p}`;
@@ -86,6 +96,71 @@ export function isLoaderPath(p: string, fn: (...a: never[]) => unknown, anyPath:
   if (calledFromLoader(fn)) return true;
   if (programFiles.size < MAX_PROGRAM_FILES) programFiles.add(key);
   return false;
+}
+
+/**
+ * Whether the loaders have come to the program's entry (the main thread's argv[1]). Node loads
+ * the `--import` preloads and the entry differently when rewind's own preload is among them
+ * (`--import rewind-replay/register` when recording: the session starts halfway through them;
+ * the preload first at replay; the ESM one, through which a CommonJS entry is read
+ * asynchronously, when a debugger drives the replay): so reads are turns only after the entry's
+ * own, which are left out like rewind's. Workers and `-e` never get there: unordered, as before.
+ */
+let entrySeen = false;
+let entryPaths: string[] | null = null;
+
+function isEntry(p: string): boolean {
+  if (entryPaths === null) {
+    const main = process.argv[1];
+    entryPaths = [];
+    if (isMainThread && typeof main === 'string' && main !== '') {
+      entryPaths.push(resolve(main));
+      try {
+        entryPaths.push(original.fs.realpathSync(main));
+      } catch {
+        // not a file (-e's first argument, a directory): no entry to see
+      }
+    }
+  }
+  return entryPaths.includes(p);
+}
+
+/**
+ * Descriptors the loaders opened on rewind's own files (its modules loaded on demand, which a
+ * replay may load where the recording did not: a debugger's) or on the entry, and > 0 while a
+ * call on one runs: their completions are not the program's turns.
+ */
+export const rewindFds = new Set<number>();
+export const ownModules = { depth: 0 };
+
+/** Runs a loader's call `call` on `fd` or `path`, as rewind's own when the file is. */
+export function loaderCallOn<T>(fd: number | null, path: string | null, call: () => T): T {
+  const entry = path !== null && isEntry(path);
+  const unordered =
+    fd !== null ? rewindFds.size > 0 && rewindFds.has(fd) : path !== null && (entry || isRewindFile(path));
+  if (!unordered) return call();
+  if (entry) entrySeen = true; // what follows the entry's first call is in turns; its own calls never
+  ownModules.depth++;
+  try {
+    return call();
+  } finally {
+    ownModules.depth--;
+  }
+}
+
+/**
+ * A loader's asynchronous call, as it returned (`v`). The ESM loader reads modules with
+ * fs/promises (Node 20, 22): the data is the disk's in both runs, but when each read completes
+ * decides when an import() settles, against the program's timers and I/O. So the completion
+ * is a turn: logged when recording; at replay the real read's result waits for its turn.
+ */
+export function inTurn(v: unknown): unknown {
+  if (!(v instanceof Promise) || ownModules.depth > 0) return v;
+  if (!entrySeen) return v;
+  const done = completions(currentSession(), Api['loader.fs'], 'a module loader reading a file', false);
+  return new Promise((resolve, reject) => {
+    v.then(done.wrap(resolve), done.wrap(reject));
+  });
 }
 
 /** realpathSync(p, { [realpathCacheKey]: cache }): the cache key is Node's private symbol. */
@@ -125,4 +200,93 @@ function fileNames(stack: ReturnType<typeof callSites>): string[] {
     .split('\n')
     .slice(1)
     .map((line) => FRAME_FILE.exec(line)?.[1] ?? '');
+}
+
+// ---- what the program changed -------------------------------------------------------------------
+// A module the program writes and then loads (a build's manifests, generated code), or looks for
+// before it writes it: the disk at replay holds the run's last version of it, or none (a replay
+// writes nothing), not what the loader found at that moment. So the loaders' calls on a path the
+// program changed earlier in the run (wrote, created, renamed, removed, copied onto: the path
+// itself or a directory above it, or a directory its mkdir made) are recorded as the program's, and come from the log at
+// replay. Which paths those are follows from the program's own calls, the same in both runs.
+
+/** Resolved paths the program changed; a directory stands for everything under it. */
+const changed = new Set<string>();
+
+const WRITES = constants.O_WRONLY | constants.O_RDWR | constants.O_CREAT | constants.O_TRUNC | constants.O_APPEND;
+
+const pathAt = (i: number) => (args: unknown[]) => [args[i]];
+/** The paths each binding call (or Node 26 job) changes, from its arguments. */
+const CHANGES: Record<string, (args: unknown[]) => unknown[]> = {
+  open: (args) => (typeof args[1] === 'number' && (args[1] & WRITES) !== 0 ? [args[0]] : []),
+  writeFileUtf8: pathAt(0),
+  rename: (args) => [args[0], args[1]],
+  copyFile: pathAt(1),
+  link: pathAt(1),
+  symlink: pathAt(1),
+  unlink: pathAt(0),
+  rmdir: pathAt(0),
+  rmSync: pathAt(0),
+  cpSyncCopyDir: pathAt(1),
+  cpSyncOverrideFile: pathAt(1),
+  WriteFileJob: pathAt(0),
+  CpDirJob: pathAt(1),
+};
+CHANGES.openFileHandle = CHANGES.open;
+
+/** What a call of binding function (or job) `name` changes; null when it changes no path. */
+export function changesOf(name: string): ((args: unknown[]) => void) | null {
+  const paths = CHANGES[name];
+  if (paths === undefined) return null;
+  return (args) => {
+    for (const p of paths(args)) {
+      const text = typeof p === 'string' ? p : Buffer.isBuffer(p) ? p.toString() : null;
+      if (text !== null) changed.add(resolve(text));
+    }
+  };
+}
+
+/**
+ * Module._findPath(request, paths): the file a require() finds, or false. The CommonJS loader
+ * tries each candidate with a binding function it took when Node started (internalModuleStat on
+ * Node 20), which rewind cannot record; so where a candidate lies in what the program changed,
+ * what was found is logged whole (the file's path, or false).
+ */
+function recordFindPath(s: Session): void {
+  const findPath = cjsLoader._findPath;
+  cjsLoader._findPath = function (this: unknown, request: string, paths: unknown) {
+    if (changed.size === 0 || typeof request !== 'string' || !Array.isArray(paths)) {
+      return findPath.apply(this, arguments as never);
+    }
+    const inChanged = (dir: unknown) => typeof dir === 'string' && changedByProgram(resolve(dir, request));
+    if (!paths.some(inChanged)) return findPath.apply(this, arguments as never);
+    const args = arguments as never;
+    // Its own calls (realpath's lstat) are inside what is logged, so not logged themselves.
+    return s.call(Api['module.findPath'], [request], () => {
+      inLoader.depth++;
+      try {
+        return findPath.apply(this, args);
+      } finally {
+        inLoader.depth--;
+      }
+    });
+  };
+}
+
+/**
+ * A directory the program's mkdir made (args: path, mode, recursive; a recursive one returns the
+ * first it made): what is found under it is the run's output. Not a mkdir of one that existed.
+ */
+export function madeDir(args: unknown[], result: unknown): void {
+  const made = args[2] === true ? result : args[0];
+  if (typeof made === 'string') changed.add(resolve(made));
+}
+
+/** `p` or a directory above it was changed by the program. */
+export function changedByProgram(p: string): boolean {
+  if (changed.size === 0) return false;
+  for (let at = resolve(p), up = dirname(at); ; at = up, up = dirname(at)) {
+    if (changed.has(at)) return true;
+    if (up === at) return false;
+  }
 }

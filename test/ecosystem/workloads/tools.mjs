@@ -39,7 +39,26 @@ const editSource = (rel, text) => (ctx) => {
   ctx.write(rel, text);
 };
 
+const nextProject = {
+  'next.config.js': `module.exports = { eslint: { ignoreDuringBuilds: true }, typescript: { ignoreBuildErrors: true } };\n`,
+  'app/layout.js': `export default function Layout({ children }) {\n  return <html><body>{children}</body></html>;\n}\n`,
+  'app/page.js': `export default function Page() {\n  return <main>hello next</main>;\n}\n`,
+};
+
 export const TOOLS = [
+  {
+    name: 'next-build',
+    what: "Next.js 15 build of an app-router page: SWC's native binding, webpack in jest-worker children, WebCrypto keys, the manifests it writes into .next/ and then requires",
+    packages: { next: '15.5.4', react: '19.1.1', 'react-dom': '19.1.1' },
+    files: nextProject,
+    outputs: ['.next'],
+    command: ['node', 'node_modules/next/dist/bin/next', 'build'],
+    changeWorld: editSource(
+      'app/page.js',
+      `export default function Page() {\n  return <main>edited after recording</main>;\n}\n`,
+    ),
+    timeoutMs: 300_000,
+  },
   {
     name: 'vite-build',
     what: 'vite 6 build of a small app (rollup, its native parts, CSS)',
