@@ -103,6 +103,23 @@ describe.concurrent('several processes and a worker thread', () => {
     expect(r.stdout.toString()).toBe(rec.stdout.toString());
   });
 
+  it("a forked child whose large send completes after it unrefs its channel ends at replay too, alone (jest-worker's end)", async ({
+    expect,
+  }) => {
+    const rec = await record('mp/ipc-unref.cjs');
+    expect(rec.status, describeRun('record', rec)).toBe(0);
+    expect(rec.stdout.toString()).toBe('parent got 4194304\nchild exit 0 null\n');
+    const child = (await ps(rec.dir)).find((p) => p.program === 'ipc-unref' && !p.default)!;
+    const events = (await rewind(['events', rec.dir, '-p', String(child.pid), '--no-sites'])).stdout.toString();
+    // The send's completion is a turn: Node sets its callback after the write returned.
+    expect(events).toMatch(/turn +stream\.writeDone callback/);
+    const alone = await replay(rec.dir, { flags: ['-p', String(child.pid)] });
+    // Before, the replayed channel stayed referenced: rewind ended the child after a grace period, saying so.
+    expect(alone.stderr.toString(), describeRun('replay -p child', alone)).toBe('');
+    expect(alone.status).toBe(0);
+    expectReplayMatches(expect, { record: rec, replay: await replay(rec.dir) });
+  });
+
   it('a worker thread records into its own log and replays with its process', async ({ expect }) => {
     const rec = await record('mp/worker-chat.mjs');
     expect(rec.status, describeRun('record', rec)).toBe(0);

@@ -107,13 +107,23 @@ export function recordCompletion(
   api: number,
   logged: (args: IArguments) => unknown,
 ): void {
-  const complete = req.oncomplete;
+  let complete = req.oncomplete;
   const done = function (this: Req) {
     s.callback(op, api, logged(arguments));
-    req.oncomplete = complete;
     return complete.apply(this, arguments);
   };
-  req.oncomplete = s.chaos === null ? done : s.chaos.wrap(laneOf(st), done, op);
+  const wrapped = s.chaos === null ? done : s.chaos.wrap(laneOf(st), done, op);
+  // Node may set oncomplete after the write returned (a forked child's IPC send does): what it
+  // sets is what the completion calls, still logged first; before, its completion went unlogged
+  // and the replayed channel stayed referenced (a child that unrefs it never ended).
+  Object.defineProperty(req, 'oncomplete', {
+    configurable: true,
+    enumerable: true,
+    get: () => wrapped,
+    set(fn: unknown) {
+      complete = fn;
+    },
+  });
 }
 
 /** The status a completion gets first. */
