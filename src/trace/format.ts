@@ -312,6 +312,9 @@ export const Api = {
   // fs/promises): not its data (module loading is not an input), but when, which orders
   // an import() against the program's other turns (sources/fs/loader.ts)
   'loader.fs': 446,
+  // A module loader's realpath of a path the program changed during the run: its answer, whole
+  // (its lstats fill Node's realpath cache, which a findPath served from the log never filled)
+  'module.realpath': 447,
   // A message to a port the program sent its module.register() hooks' thread (payload: its
   // structured-clone bytes, v8.serialize): that thread runs live at replay (sources/workers.ts)
   'hooks.message': 520,

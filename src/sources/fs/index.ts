@@ -12,7 +12,7 @@ import type { Session, Source } from '../../session/session.js';
 import { Api } from '../../trace/format.js';
 import { installBinding } from './calls.js';
 import { newDir } from './dir.js';
-import { changedByProgram, inLoader, installLoaderExemption, isLoaderRealpath } from './loader.js';
+import { changedByProgram, inLoader, installLoaderExemption, isLoaderRealpath, loaderRealpath } from './loader.js';
 import { callbackCall, guard, promiseCall, summary, syncCall } from './public.js';
 import { decodeValue, encodeValue } from '../../trace/values.js';
 import { nestedWatch, unwatchFile, watch, watchFile, watchIterator } from './watch.js';
@@ -58,11 +58,13 @@ function install(s: Session): void {
   installBinding(s);
 
   // The loaders resolve symlinks with Node's private realpath cache: its lstat calls are theirs
-  // (but for those on paths the program changed: loader.ts).
+  // (on a path the program changed, its answer is logged whole: loader.ts).
   const realpathSync = real.realpathSync as Fn;
   replace(F, 'realpathSync', function (this: unknown, path: unknown, options?: unknown) {
-    if (!isLoaderRealpath(options) || (typeof path === 'string' && changedByProgram(path))) {
-      return realpathSync.call(this, path, options);
+    // Inside a call logged whole (findPath's, or this one's own), it is part of that call.
+    if (!isLoaderRealpath(options) || inLoader.depth > 0) return realpathSync.call(this, path, options);
+    if (typeof path === 'string' && changedByProgram(path)) {
+      return loaderRealpath(s, path, () => realpathSync.call(this, path, options));
     }
     inLoader.depth++;
     try {

@@ -282,6 +282,22 @@ export function madeDir(args: unknown[], result: unknown): void {
   if (typeof made === 'string') changed.add(resolve(made));
 }
 
+/**
+ * A loader's realpathSync (Node's private cache in its options) of a path the program changed:
+ * logged whole, its own lstats inside it. Recorded one by one, they would depend on what Node's
+ * realpath cache held, and a findPath served from the log at replay never filled it.
+ */
+export function loaderRealpath(s: Session, path: string, real: () => unknown): unknown {
+  return s.call(Api['module.realpath'], [path], () => {
+    inLoader.depth++;
+    try {
+      return real();
+    } finally {
+      inLoader.depth--;
+    }
+  });
+}
+
 /** `p` or a directory above it was changed by the program. */
 export function changedByProgram(p: string): boolean {
   if (changed.size === 0) return false;
