@@ -25,9 +25,9 @@ import {
   loaderCallOn,
   loaderFds,
   madeDir,
-  ownModules,
+  unorderedCalls,
   programFds,
-  rewindFds,
+  unorderedFds,
 } from './loader.js';
 import { guard } from './public.js';
 
@@ -86,7 +86,7 @@ function recorded(name: string, spec: Spec, fn: Fn): Fn {
         const v = loaderCallOn(a0, null, () => inTurn(fn.apply(this, args)));
         if (kind === 'close') {
           loaderFds.delete(a0);
-          rewindFds.delete(a0);
+          unorderedFds.delete(a0);
         }
         return v;
       }
@@ -213,10 +213,10 @@ function unknown(name: string, fn: Fn): Fn {
 /** A module loader's call: not recorded, in both runs; the descriptors it opens are the loader's. */
 function loaderCall(kind: Kind, fn: Fn, args: unknown[]): unknown {
   const v = fn.apply(B, args);
-  const own = ownModules.depth > 0;
+  const unordered = unorderedCalls.depth > 0;
   const opened = (fd: number) => {
     loaderFds.add(fd);
-    if (own) rewindFds.add(fd);
+    if (unordered) unorderedFds.add(fd);
   };
   if (kind === 'open' && typeof v === 'number') opened(v);
   if (kind === 'openHandle' && v instanceof Promise) {

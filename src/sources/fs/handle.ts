@@ -10,7 +10,7 @@ import { currentSession, replaying, type Session } from '../../session/session.j
 import { Api } from '../../trace/format.js';
 import type { FsBinding } from './binding.js';
 import { closedFd } from './content.js';
-import { inTurn, loaderCallOn, loaderFds, programFds, rewindFds } from './loader.js';
+import { inTurn, loaderCallOn, loaderFds, programFds, unorderedFds } from './loader.js';
 import { guard } from './public.js';
 
 type Results = unknown[];
@@ -110,7 +110,7 @@ export function installHandle(session: Session, B: FsBinding): void {
       // A loader's close completes in a turn too (loader.ts inTurn); rewind's own is not logged.
       const loaders = loaderFds.delete(fd) && ownIo.depth === 0 && guard.depth === 0;
       const v = loaders ? loaderCallOn(fd, null, () => inTurn(close.call(this))) : close.call(this);
-      rewindFds.delete(fd);
+      unorderedFds.delete(fd);
       return v;
     }
     return closeHandle(fd, () => close.call(this) as Promise<Results>);

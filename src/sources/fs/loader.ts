@@ -130,21 +130,21 @@ function isEntry(p: string): boolean {
  * replay may load where the recording did not: a debugger's) or on the entry, and > 0 while a
  * call on one runs: their completions are not the program's turns.
  */
-export const rewindFds = new Set<number>();
-export const ownModules = { depth: 0 };
+export const unorderedFds = new Set<number>();
+export const unorderedCalls = { depth: 0 };
 
-/** Runs a loader's call `call` on `fd` or `path`, as rewind's own when the file is. */
+/** Runs a loader's call `call` on `fd` or `path`: unordered when the file is rewind's own or the entry. */
 export function loaderCallOn<T>(fd: number | null, path: string | null, call: () => T): T {
   const entry = path !== null && isEntry(path);
   const unordered =
-    fd !== null ? rewindFds.size > 0 && rewindFds.has(fd) : path !== null && (entry || isRewindFile(path));
+    fd !== null ? unorderedFds.size > 0 && unorderedFds.has(fd) : path !== null && (entry || isRewindFile(path));
   if (!unordered) return call();
   if (entry) entrySeen = true; // what follows the entry's first call is in turns; its own calls never
-  ownModules.depth++;
+  unorderedCalls.depth++;
   try {
     return call();
   } finally {
-    ownModules.depth--;
+    unorderedCalls.depth--;
   }
 }
 
@@ -155,7 +155,7 @@ export function loaderCallOn<T>(fd: number | null, path: string | null, call: ()
  * is a turn: logged when recording; at replay the real read's result waits for its turn.
  */
 export function inTurn(v: unknown): unknown {
-  if (!(v instanceof Promise) || ownModules.depth > 0) return v;
+  if (!(v instanceof Promise) || unorderedCalls.depth > 0) return v;
   if (!entrySeen) return v;
   const done = completions(currentSession(), Api['loader.fs'], 'a module loader reading a file', false);
   return new Promise((resolve, reject) => {
