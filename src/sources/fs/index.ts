@@ -12,7 +12,7 @@ import type { Session, Source } from '../../session/session.js';
 import { Api } from '../../trace/format.js';
 import { installBinding } from './calls.js';
 import { newDir } from './dir.js';
-import { changedByProgram, inLoader, installLoaderExemption, isLoaderRealpath, loaderRealpath } from './loader.js';
+import { changedByProgram, inLoader, installLoaderExemption, isLoaderRealpath, loggedWhole } from './loader.js';
 import { callbackCall, guard, promiseCall, summary, syncCall } from './public.js';
 import { decodeValue, encodeValue } from '../../trace/values.js';
 import { nestedWatch, unwatchFile, watch, watchFile, watchIterator } from './watch.js';
@@ -64,7 +64,7 @@ function install(s: Session): void {
     // Inside a call logged whole (findPath's, or this one's own), it is part of that call.
     if (!isLoaderRealpath(options) || inLoader.depth > 0) return realpathSync.call(this, path, options);
     if (typeof path === 'string' && changedByProgram(path)) {
-      return loaderRealpath(s, path, () => realpathSync.call(this, path, options));
+      return loggedWhole(s, Api['module.realpath'], path, () => realpathSync.call(this, path, options));
     }
     inLoader.depth++;
     try {

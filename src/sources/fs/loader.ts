@@ -261,15 +261,7 @@ function recordFindPath(s: Session): void {
     const inChanged = (dir: unknown) => typeof dir === 'string' && changedByProgram(resolve(dir, request));
     if (!paths.some(inChanged)) return findPath.apply(this, arguments as never);
     const args = arguments as never;
-    // Its own calls (realpath's lstat) are inside what is logged, so not logged themselves.
-    return s.call(Api['module.findPath'], [request], () => {
-      inLoader.depth++;
-      try {
-        return findPath.apply(this, args);
-      } finally {
-        inLoader.depth--;
-      }
-    });
+    return loggedWhole(s, Api['module.findPath'], request, () => findPath.apply(this, args)) as string | false;
   };
 }
 
@@ -283,12 +275,13 @@ export function madeDir(args: unknown[], result: unknown): void {
 }
 
 /**
- * A loader's realpathSync (Node's private cache in its options) of a path the program changed:
- * logged whole, its own lstats inside it. Recorded one by one, they would depend on what Node's
- * realpath cache held, and a findPath served from the log at replay never filled it.
+ * A loader's call on what the program changed, logged whole (`key`, and what it returned or
+ * threw): its own binding calls are inside it, so not logged one by one. Node's realpathSync
+ * (its private cache in the options) is one: recorded lstat by lstat, what it asks depends on
+ * that cache, which a findPath served from the log never filled at replay.
  */
-export function loaderRealpath(s: Session, path: string, real: () => unknown): unknown {
-  return s.call(Api['module.realpath'], [path], () => {
+export function loggedWhole(s: Session, api: number, key: string, real: () => unknown): unknown {
+  return s.call(api, [key], () => {
     inLoader.depth++;
     try {
       return real();
