@@ -120,6 +120,19 @@ describe.concurrent('several processes and a worker thread', () => {
     expectReplayMatches(expect, { record: rec, replay: await replay(rec.dir) });
   });
 
+  it('children a pool stopped with SIGINT and SIGKILL did not fail: `rewind replay` means the parent', async ({
+    expect,
+  }) => {
+    const rec = await record('mp/pool-stop.cjs');
+    expect(rec.status, describeRun('record', rec)).toBe(0);
+    const list = await ps(rec.dir);
+    expect(list.filter((p) => p.thread === 0)).toHaveLength(3);
+    const parent = list.find((p) => p.default)!;
+    expect(list.filter((p) => p.ppid === parent.pid).map((p) => p.failed)).toEqual([null, null]);
+    // The parent's output is the recording's: the default replay is the parent's.
+    expectReplayMatches(expect, { record: rec, replay: await replay(rec.dir) });
+  });
+
   it('a worker thread records into its own log and replays with its process', async ({ expect }) => {
     const rec = await record('mp/worker-chat.mjs');
     expect(rec.status, describeRun('record', rec)).toBe(0);

@@ -68,18 +68,23 @@ function openTrace(log: string): TraceFile {
   }
 }
 
+/** The signals with which a parent stops its children (see processesOf). */
+const STOP_SIGNALS = new Set(['SIGTERM', 'SIGINT', 'SIGKILL']);
+
 /** Every process (and worker thread) recorded in a recording directory, parents first. */
 export function processesOf(dir: string): RecordedProcess[] {
   const list = logsIn(dir)
     .map((log) => summarizeProcess(log, openTrace(log)))
     .sort((a, b) => a.trace.header.startWall - b.trace.header.startWall || a.threadId - b.threadId);
-  // A pool ends its idle workers with SIGTERM (vitest's forks do): a child that died of
-  // SIGTERM with nothing else wrong, under a recorded parent that outlived it and was not
-  // killed itself, was stopped, not failed. `rewind ps` still shows how it ended.
+  // A pool ends its workers with a signal (vitest's forks: SIGTERM; Next.js's jest-worker
+  // children: SIGINT; a worker that ignored it: SIGKILL): a child that died of one with
+  // nothing else wrong, under a recorded parent that outlived it and was not killed itself,
+  // was stopped, not failed. `rewind ps` still shows how it ended.
   const parents = new Map(list.filter((p) => p.threadId === 0).map((p) => [p.pid, p]));
   for (const p of list) {
     const parent = parents.get(p.ppid);
-    if (p.end?.signal === 'SIGTERM' && !p.failures.length && parent?.end && !parent.end.signal) p.failed = null;
+    if (STOP_SIGNALS.has(p.end?.signal ?? '') && !p.failures.length && parent?.end && !parent.end.signal)
+      p.failed = null;
   }
   return list;
 }

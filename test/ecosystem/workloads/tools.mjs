@@ -53,8 +53,8 @@ export const TOOLS = [
     files: nextProject,
     outputs: ['.next'],
     command: ['node', 'node_modules/next/dist/bin/next', 'build'],
-    // Its jest-worker children end killed by SIGINT (as recorded): `rewind replay` alone would pick one.
-    replayArgs: ['-p', 'next'],
+    // Its jest-worker children end killed by SIGINT (as recorded): stopped by their pool, not
+    // failed, so `rewind replay` means the build itself.
     changeWorld: editSource(
       'app/page.js',
       `export default function Page() {\n  return <main>edited after recording</main>;\n}\n`,
