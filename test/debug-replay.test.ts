@@ -2,6 +2,7 @@
 // with call sites, and their bad input. One recording of a failing program with 200 turns.
 import fs from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stripMarks } from '../src/debug/output.js';
 import {
@@ -16,6 +17,7 @@ import {
   rewind,
   sleep,
   start,
+  tempDir,
   type EventJson,
   type Recorded,
 } from './helpers.js';
@@ -47,6 +49,34 @@ function expectUserMessage(stderr: string, pattern: RegExp): void {
 }
 
 describe('rewind replay --until N', () => {
+  it('stops anywhere in a program whose module.register() hooks load built-ins rewind imports too', async () => {
+    // Recorded with rewind's CommonJS preload, its hooks were asked to load node:async_hooks,
+    // node:util and node:zlib; a replay under a debugger runs rewind as ES modules, which had
+    // imported them: Node's loader never asked again, and the replay diverged at the first
+    // (tsx, tap: their hooks see every load).
+    const dir = path.join(tempDir('rewind-rec-'), 'rec');
+    const args = ['--import', fixture('hooks-builtins/register.mjs'), fixture('hooks-builtins/main.mjs')];
+    const hooked: Recorded = {
+      ...(await rewind(['record', '--out', dir, '--', NODE, ...args], { cwd: tempDir() })),
+      dir,
+    };
+    expect(hooked.status, describeRun('record', hooked)).toBe(0);
+    expect(hooked.stdout.toString()).toBe('main function true\nin a timer { store: true } 2363233923\n');
+    const all = await eventsOf(dir, { sites: false });
+    const builtinLoads = all.filter(
+      (e) => e.kind === 'call' && /^loader\.answer \["node:(async_hooks|util|zlib)"/.test(e.detail),
+    );
+    // Node 24's loader asks its hooks synchronously, where rewind logs no answers: nothing to pass over there.
+    if (Number(process.versions.node.split('.')[0]) < 24)
+      expect(builtinLoads.length, 'the hooks were asked about the built-ins').toBeGreaterThanOrEqual(3);
+    const picks = [...builtinLoads.slice(-1), all.at(-1)!].map((e) => e.n);
+    for (const n of picks) {
+      const r = await replay(dir, { flags: ['--until', String(n)] });
+      expect(r.status, describeRun(`replay --until ${n}`, r)).toBe(0);
+      expect(r.stderr.toString()).toMatch(new RegExp(`^rewind: stopped (before|inside) event ${n} of`, 'm'));
+    }
+  });
+
   it('stops at any event with the program in the state it had there in the recorded run', async () => {
     const turns = events.filter((e) => e.kind === 'turn');
     const picks = [

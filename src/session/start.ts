@@ -451,6 +451,7 @@ function buildHeader(chaos: Chaos | null): TraceHeader {
   header.cryptoJobs = true;
   header.loaderAnswers = true;
   header.hooksMessages = true;
+  header.answerKinds = true;
   if (chaos) {
     // The program's own random choices repeat with the chaos seed, as the perturbations do.
     header.randomSeed = chaos.randomSeed;

@@ -22,6 +22,8 @@ import { atomicsTicket } from './shared-memory.js';
 import { calledFromLoader } from './fs/loader.js';
 import { callSites } from '../session/stack.js';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DIST_URL } from '../paths.js';
 import { crc32 } from 'node:zlib';
 import Module, { createRequire } from 'node:module';
 import type V8 from 'node:v8';
@@ -390,6 +392,9 @@ function hooksMessageBytes(port: Port, data: unknown): Buffer | null {
   }
 }
 
+/** An answer's URL, the crc32 of the whole answer, and (header.answerKinds) whether it answers a resolve or a load. */
+type AnswerKey = [string, number] | [string, number, string];
+
 /**
  * Which answer the loader took: the hooks thread finishes concurrent requests in whatever
  * order its hooks take, and which request's answer comes first decides which module the
@@ -399,7 +404,7 @@ function hooksMessageBytes(port: Port, data: unknown): Buffer | null {
  * place. (Requests cannot be told apart by their ports: each has its own, but which is polled
  * first depends on when the hooks thread's notifications come.)
  */
-function answerKey(answer: { message: unknown }): [string, number] {
+function answerKey(answer: { message: unknown }, kinds: boolean): AnswerKey {
   const m = answer.message as { status?: unknown; body?: { url?: unknown; responseURL?: unknown } } | null;
   const url = m?.body?.url ?? m?.body?.responseURL;
   const parts: string[] = [];
@@ -415,7 +420,10 @@ function answerKey(answer: { message: unknown }): [string, number] {
     } else parts.push(String(v));
   };
   walk(m, 0);
-  return [typeof url === 'string' ? url : String(m?.status), crc32(parts.join('\u0000'))];
+  const key: AnswerKey = [typeof url === 'string' ? url : String(m?.status), crc32(parts.join('\u0000'))];
+  // A resolve's answer names its `url`; a load's, the `responseURL` it was loaded from (when its hooks say).
+  if (kinds) key.push(m?.body?.url !== undefined ? 'resolve' : m?.body?.responseURL !== undefined ? 'load' : '');
+  return key;
 }
 
 /** The loader's request is an asynchronous one (a synchronous one blocks in Atomics.wait: never kept back). */
@@ -514,7 +522,7 @@ function recordWorkers(s: RecordSession): void {
     if (!(port instanceof workerThreads.MessagePort)) return receive(port); // Node's own error
     if (askingLoaderHooks(receiveMessageOnPort)) {
       const answer = receive(port);
-      if (answer !== undefined) s.call(Api['loader.answer'], answerKey(answer), () => true);
+      if (answer !== undefined) s.call(Api['loader.answer'], answerKey(answer, true), () => true);
       return answer;
     }
     let got: { message: unknown } | undefined;
@@ -750,6 +758,40 @@ function isAsyncLoaderRequest(message: unknown): boolean {
   );
 }
 
+/**
+ * This copy of rewind runs as ES modules (register.js: a replay under a debugger), not as the
+ * CommonJS bundle (whose import.meta.url is the bundle's .cjs file).
+ */
+const RUNNING_AS_ESM = !import.meta.url.endsWith('.cjs');
+
+let esmBuiltins: Set<string> | null = null;
+/**
+ * The built-ins ('node:fs'...) the ES modules rewind runs as import: those its start and a
+ * debugger's controller import, read off dist/ once (replays under a debugger only).
+ */
+function rewindsEsmBuiltins(): Set<string> {
+  if (esmBuiltins !== null) return esmBuiltins;
+  const found = new Set<string>();
+  const seen = new Set<string>();
+  const visit = (file: string): void => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    let text: string;
+    try {
+      text = original.fs.readFileSync(file, 'utf8') as string;
+    } catch {
+      return;
+    }
+    for (const m of text.matchAll(/^\s*(?:import|export)\b[^'";]*?'([^']+)'/gm)) {
+      if (m[1].startsWith('node:')) found.add(m[1]);
+      else if (m[1].startsWith('.')) visit(path.resolve(path.dirname(file), m[1]));
+    }
+  };
+  const dist = fileURLToPath(DIST_URL);
+  for (const entry of ['register.js', 'session/start.js', 'debug/controller.js']) visit(path.join(dist, entry));
+  return (esmBuiltins = found);
+}
+
 /** How long a replay waits for an answer of the live hooks thread before it reports a divergence. */
 const LOADER_LIMIT_MS = 60_000;
 /** How long it waits, once the hooks thread has answered every request but not the one due. */
@@ -802,6 +844,20 @@ function replayLoaderAnswers(
   // second (the module code an answer lets run may still make requests), it never will come;
   // a hooks thread that answers nothing at all is given a minute.
   const keyed = s.header.hooksMessages === true;
+  const kinds = s.header.answerKinds === true;
+  // rewind's own modules, when it runs as ES modules (a replay under a debugger), import
+  // built-ins before the program's hooks exist: Node's ESM loader keeps each one it loaded, and
+  // the program's later imports of it are resolved through the hooks but never loaded. A
+  // recording made with rewind's CommonJS preload (the CLI's) has those loads' answers: each is
+  // passed over as it comes due, unless an answer kept back is that one.
+  if (RUNNING_AS_ESM && kinds && loaderAnswers) {
+    s.passOver = (ev) => {
+      if (ev.kind !== 'call' || ev.api !== Api['loader.answer']) return false;
+      const [url, want, kind] = (ev.call?.args as unknown[] | undefined) ?? [];
+      if (kind !== 'load' || typeof url !== 'string' || !rewindsEsmBuiltins().has(url)) return false;
+      return ![...kept.values()].some((a) => answerKey(a as { message: unknown }, kinds)[1] === want);
+    };
+  }
   let watching: NodeJS.Timeout | null = null;
   const watch = () => {
     if (watching !== null) return;
@@ -819,7 +875,7 @@ function replayLoaderAnswers(
         }
         return;
       }
-      const given = [...kept.values()].map((a) => answerKey(a as { message: unknown }));
+      const given = [...kept.values()].map((a) => answerKey(a as { message: unknown }, kinds));
       const want = (due.args as unknown[] | undefined)?.[1];
       const answered = keyed && asked === taken + kept.size && !given.some((k) => k[1] === want);
       const waited = original.dateNow() - since;
@@ -854,7 +910,7 @@ function replayLoaderAnswers(
     const answer = (kept.get(port) ?? receive(port)) as { message: unknown } | undefined;
     kept.delete(port);
     if (answer === undefined) return undefined;
-    const key = keyed ? answerKey(answer) : undefined;
+    const key = keyed ? answerKey(answer, kinds) : undefined;
     const next = s.nextCall(Api['loader.answer']);
     // Too early: turns the recording ran before this answer come first, or another answer does.
     const early = next === undefined || (key !== undefined && (next.args as unknown[] | undefined)?.[1] !== key[1]);

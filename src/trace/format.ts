@@ -440,6 +440,8 @@ export interface TraceHeader {
   loaderAnswers?: boolean;
   /** Messages from module.register() hooks to the program's ports are logged whole (sources/workers.ts). */
   hooksMessages?: boolean;
+  /** Each loader answer's key says whether it answers a resolve or a load (sources/workers.ts). */
+  answerKinds?: boolean;
   stdio: { stdin: StdioInfo; stdout: StdioInfo; stderr: StdioInfo };
   /** The process was forked with an IPC channel (Node removes the variables that say so). */
   ipc?: { serialization: 'json' | 'advanced' };

@@ -113,7 +113,14 @@ export function headerProblem(h: unknown): string | null {
     need(h.titleCapacity === undefined || isInt(h.titleCapacity, 0, 1 << 20), 'titleCapacity is not a length');
     need(h.clusterWorker === undefined || isInt(h.clusterWorker, 0, 0xffffffff), 'clusterWorker is not a worker id');
     need(h.passThrough === undefined || typeof h.passThrough === 'boolean', 'passThrough is not a boolean');
-    for (const k of ['httpConsume', 'httpConnections', 'cryptoJobs', 'loaderAnswers', 'hooksMessages'] as const) {
+    for (const k of [
+      'httpConsume',
+      'httpConnections',
+      'cryptoJobs',
+      'loaderAnswers',
+      'hooksMessages',
+      'answerKinds',
+    ] as const) {
       need(h[k] === undefined || typeof h[k] === 'boolean', `${k} is not a boolean`);
     }
     need(
