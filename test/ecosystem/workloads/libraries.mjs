@@ -3,6 +3,18 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
+/** `bytes` characters of base64-like text, the same every run (seeded by `seed`). */
+function noise(seed, bytes) {
+  const abc = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+  let x = seed * 2654435761;
+  let out = '';
+  for (let i = 0; i < bytes; i++) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    out += i % 76 === 75 ? '\n' : abc[x >>> 26];
+  }
+  return out;
+}
+
 const sqliteSetup = (ctx) => fs.rmSync(path.join(ctx.dir, 'data.db'), { force: true });
 
 export const LIBRARIES = [
@@ -216,6 +228,76 @@ transport.end();
 `,
     },
     command: ['node', 'main.mjs'],
+    changeWorld: (ctx) => fs.rmSync(path.join(ctx.dir, 'out'), { recursive: true, force: true }),
+  },
+  {
+    name: 'archiver-zip',
+    what: 'archiver 7 (zip and tar.gz through zlib streams, fs read and write streams), read back with unzipper 0.12 (also extracted) and yauzl 3',
+    fast: true,
+    packages: { archiver: '7.0.1', unzipper: '0.12.5', yauzl: '3.4.0' },
+    outputs: ['out'],
+    files: {
+      ...Object.fromEntries([1, 2, 3].map((n) => [`input/file${n}.txt`, noise(n, 20_000 * n)])),
+      'input/small.txt': 'hello\n',
+      'main.js': `const fs = require('node:fs');
+const path = require('node:path');
+const crypto = require('node:crypto');
+const archiver = require('archiver');
+const unzipper = require('unzipper');
+const yauzl = require('yauzl');
+const sha = (b) => crypto.createHash('sha1').update(b).digest('hex').slice(0, 12);
+async function main() {
+  fs.mkdirSync('out', { recursive: true });
+  const output = fs.createWriteStream('out/a.zip');
+  const archive = archiver('zip', { zlib: { level: 6 } });
+  const closed = new Promise((r, j) => { output.on('close', r); archive.on('error', j); });
+  archive.on('entry', (e) => console.log('entry', e.name));
+  archive.pipe(output);
+  archive.directory('input/', 'in');
+  archive.append('generated ' + crypto.randomUUID() + ' at ' + new Date(0).toISOString(), { name: 'gen.txt', date: new Date(0) });
+  archive.append(fs.createReadStream('input/file1.txt'), { name: 'stream1.txt', date: new Date(0) });
+  await archive.finalize();
+  await closed;
+  console.log('zip bytes', archive.pointer());
+  // unzipper: read it back through a stream
+  const dir = await unzipper.Open.file('out/a.zip');
+  for (const f of dir.files.sort((a, b) => a.path.localeCompare(b.path))) {
+    const buf = await f.buffer();
+    console.log('unzipper', f.path, f.uncompressedSize, sha(buf));
+  }
+  await fs.createReadStream('out/a.zip').pipe(unzipper.Extract({ path: 'out/x' })).promise();
+  console.log('extracted', fs.readdirSync('out/x/in').sort().join(','));
+  // yauzl
+  await new Promise((resolve, reject) => {
+    yauzl.open('out/a.zip', { lazyEntries: true }, (err, zip) => {
+      if (err) return reject(err);
+      zip.readEntry();
+      zip.on('entry', (entry) => {
+        zip.openReadStream(entry, (e, rs) => {
+          if (e) return reject(e);
+          const h = crypto.createHash('sha1');
+          rs.on('data', (d) => h.update(d));
+          rs.on('end', () => { console.log('yauzl', entry.fileName, entry.compressedSize > 0, h.digest('hex').slice(0, 12)); zip.readEntry(); });
+        });
+      });
+      zip.on('end', resolve);
+    });
+  });
+  // tar + gzip too
+  const tgz = archiver('tar', { gzip: true });
+  const out2 = fs.createWriteStream('out/a.tgz');
+  const closed2 = new Promise((r) => out2.on('close', r));
+  tgz.pipe(out2);
+  tgz.file('input/small.txt', { name: 'small.txt', date: new Date(0) });
+  tgz.finalize();
+  await closed2;
+  console.log('tgz', fs.statSync('out/a.tgz').size > 0);
+}
+main().catch((e) => { console.error(e); process.exit(1); });
+`,
+    },
+    command: ['node', 'main.js'],
+    // The archives and the extracted files are gone: the replay must not write them again.
     changeWorld: (ctx) => fs.rmSync(path.join(ctx.dir, 'out'), { recursive: true, force: true }),
   },
   {
