@@ -142,6 +142,79 @@ ws.on('close', (code) => console.log('closed', code));
     command: ['node', 'main.mjs'],
   },
   {
+    name: 'nestjs',
+    what: "NestJS 11 on platform-express: an app bootstrapped (DI, an rxjs interceptor, Nest's logger), requests from fetch in the same process, the app closed",
+    fast: true,
+    packages: {
+      '@nestjs/core': '11.2.12',
+      '@nestjs/common': '11.2.12',
+      '@nestjs/platform-express': '11.2.12',
+      'reflect-metadata': '0.2.2',
+      rxjs: '7.8.2',
+    },
+    ports: ['PORT'],
+    files: {
+      'main.js': `require('reflect-metadata');
+const { Module, Controller, Get, Post, Body, Param, Injectable, Inject, UseInterceptors } = require('@nestjs/common');
+const { NestFactory } = require('@nestjs/core');
+const { tap } = require('rxjs/operators');
+
+class CounterService {
+  constructor() { this.n = 0; }
+  next() { return ++this.n; }
+}
+Injectable()(CounterService);
+
+class TimingInterceptor {
+  intercept(ctx, next) {
+    const t0 = performance.now();
+    const req = ctx.switchToHttp().getRequest();
+    return next.handle().pipe(tap(() => console.log('handled', req.method, req.url, performance.now() - t0 >= 0)));
+  }
+}
+Injectable()(TimingInterceptor);
+
+class AppController {
+  constructor(counter) { this.counter = counter; }
+  hello() { return { hello: 'world', n: this.counter.next(), at: Date.now(), r: Math.random() }; }
+  async item(id) { await new Promise((r) => setTimeout(r, 10)); return { id, uuid: crypto.randomUUID() }; }
+  create(body) { return { created: body, n: this.counter.next() }; }
+}
+const d = (name) => Object.getOwnPropertyDescriptor(AppController.prototype, name);
+Get()(AppController.prototype, 'hello', d('hello'));
+Get(':id')(AppController.prototype, 'item', d('item'));
+Param('id')(AppController.prototype, 'item', 0);
+Post()(AppController.prototype, 'create', d('create'));
+Body()(AppController.prototype, 'create', 0);
+Inject(CounterService)(AppController, undefined, 0);
+UseInterceptors(TimingInterceptor)(AppController);
+Controller('api')(AppController);
+
+class AppModule {}
+Module({ controllers: [AppController], providers: [CounterService, TimingInterceptor] })(AppModule);
+
+async function main() {
+  const app = await NestFactory.create(AppModule, { logger: ['error', 'warn', 'log'] });
+  app.enableShutdownHooks();
+  await app.listen(Number(process.env.PORT), '127.0.0.1');
+  const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+  console.log('listening', /^http:\\/\\/127\\.0\\.0\\.1:\\d+$/.test(url));
+  const get = async (p, init) => { const r = await fetch(url + p, init); return r.status + ' ' + (await r.text()); };
+  console.log(await get('/api'));
+  console.log(await get('/api/42'));
+  console.log(await get('/api', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ a: 1 }) }));
+  console.log(await get('/missing'));
+  const all = await Promise.all([get('/api/1'), get('/api/2'), get('/api')]);
+  console.log(all.join('\\n'));
+  await app.close();
+  console.log('closed');
+}
+main().catch((e) => { console.error(e); process.exit(1); });
+`,
+    },
+    command: ['node', 'main.js'],
+  },
+  {
     name: 'http-clients',
     what: 'undici (request, fetch), axios and got over HTTP and HTTPS against an in-process server',
     fast: true,
