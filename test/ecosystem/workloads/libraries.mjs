@@ -301,6 +301,58 @@ main().catch((e) => { console.error(e); process.exit(1); });
     changeWorld: (ctx) => fs.rmSync(path.join(ctx.dir, 'out'), { recursive: true, force: true }),
   },
   {
+    name: 'winston-cron',
+    what: 'winston 3 to the console, a size-rotated File transport and winston-daily-rotate-file; croner 11 and node-cron 4 jobs every second, stopped after 3 and 2 runs',
+    fast: true,
+    packages: { winston: '3.19.0', 'winston-daily-rotate-file': '5.0.0', croner: '11.0.1', 'node-cron': '4.6.0' },
+    outputs: ['logs'],
+    files: {
+      'main.js': `const winston = require('winston');
+require('winston-daily-rotate-file');
+const { Cron } = require('croner');
+const cron = require('node-cron');
+const fs = require('node:fs');
+
+const logger = winston.createLogger({
+  level: 'debug',
+  format: winston.format.combine(winston.format.timestamp(), winston.format.json()),
+  transports: [
+    new winston.transports.Console({ format: winston.format.combine(winston.format.timestamp(), winston.format.simple()) }),
+    new winston.transports.File({ filename: 'logs/app.log', maxsize: 2000, maxFiles: 3, tailable: true }),
+    new winston.transports.DailyRotateFile({ dirname: 'logs', filename: 'daily-%DATE%.log', datePattern: 'YYYY-MM-DD-HH-mm', maxSize: '1k', maxFiles: 5, auditFile: 'logs/audit.json' }),
+  ],
+});
+
+for (let i = 0; i < 30; i++) logger.info('message ' + i, { r: Math.random(), pad: 'x'.repeat(40) });
+let a = 0;
+const job = new Cron('* * * * * *', () => {
+  a++;
+  logger.warn('croner tick ' + a, { next: job.nextRun()?.getTime() > Date.now() });
+  if (a === 3) job.stop();
+});
+let b = 0;
+const task = cron.schedule('* * * * * *', () => {
+  b++;
+  logger.debug('node-cron tick ' + b);
+  if (b === 2) task.stop();
+});
+setTimeout(() => {
+  logger.on('finish', () => {
+    setTimeout(() => {
+      const files = fs.readdirSync('logs').filter((f) => !f.endsWith('.json')).sort();
+      console.log('files', files.length >= 3);
+      console.log('done', a, b);
+    }, 100);
+  });
+  logger.end();
+}, 3500);
+`,
+    },
+    command: ['node', 'main.js'],
+    // The logs (and the rotation's audit file) are gone: the replay must not write them again.
+    changeWorld: (ctx) => fs.rmSync(path.join(ctx.dir, 'logs'), { recursive: true, force: true }),
+  },
+  {
     name: 'jsdom',
     what: 'jsdom 25: a page whose scripts read the clock and randomness and set a timer',
     fast: false,
