@@ -215,6 +215,56 @@ main().catch((e) => { console.error(e); process.exit(1); });
     command: ['node', 'main.js'],
   },
   {
+    name: 'puppeteer',
+    what: "puppeteer-core 24 driving Debian's chromium (a child process) over a WebSocket, then over pipes: pages from an in-process server, evaluate, click, a screenshot",
+    fast: true,
+    packages: { 'puppeteer-core': '24.43.1' },
+    files: {
+      'main.js': `const puppeteer = require('puppeteer-core');
+const http = require('node:http');
+async function run(pipe) {
+  const server = http.createServer((req, res) => {
+    res.setHeader('content-type', 'text/html');
+    res.end(\`<!doctype html><title>t \${req.url}</title><body><p id="p">server \${Math.random()}</p><script>document.title += ' ' + (1 + 1)</script></body>\`);
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const browser = await puppeteer.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    pipe,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
+  });
+  console.log('version', (await browser.version()).split('/')[0]);
+  const page = await browser.newPage();
+  await page.goto('http://127.0.0.1:' + server.address().port + '/a');
+  console.log('title', await page.title());
+  console.log('text', (await page.$eval('#p', (e) => e.textContent)).startsWith('server 0.'));
+  const v = await page.evaluate(() => ({ sum: [1, 2, 3].reduce((a, b) => a + b), ua: navigator.userAgent.includes('Chrome') }));
+  console.log('evaluate', JSON.stringify(v));
+  await page.setContent('<button onclick="this.textContent = \\'clicked\\'">go</button>');
+  await page.click('button');
+  console.log('button', await page.$eval('button', (b) => b.textContent));
+  const shot = await page.screenshot({ type: 'png' });
+  console.log('screenshot', shot.length > 100, shot.subarray(1, 4).toString());
+  await browser.close();
+  server.close();
+  console.log('closed', Date.now() > 0);
+}
+(async () => {
+  // Over a WebSocket to the browser, then over pipes (fds 3 and 4).
+  for (const pipe of [false, true]) {
+    console.log('pipe', pipe);
+    await run(pipe);
+  }
+})().catch((e) => { console.error(e); process.exit(1); });
+`,
+    },
+    command: ['node', 'main.js'],
+    unavailable: () =>
+      fs.existsSync('/usr/bin/chromium') ? null : 'no /usr/bin/chromium (Debian: apt-get install -y chromium)',
+    timeoutMs: 120_000,
+  },
+  {
     name: 'http-clients',
     what: 'undici (request, fetch), axios and got over HTTP and HTTPS against an in-process server',
     fast: true,
