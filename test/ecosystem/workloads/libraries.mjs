@@ -46,6 +46,42 @@ db.close();
     changeWorld: sqliteSetup,
   },
   {
+    name: 'knex-sqlite3',
+    what: "knex 3 on sqlite3 6 (a node-addon-api addon whose JS puts EventEmitter's methods on its native classes, which call them back): schema, a transaction, queries, concurrent updates, an error",
+    fast: true,
+    packages: { knex: '3.3.0', sqlite3: '6.0.1' },
+    outputs: ['data.db', 'data.db-journal'],
+    files: {
+      'main.js': `const knex = require('knex')({ client: 'sqlite3', connection: { filename: './data.db' }, useNullAsDefault: true, pool: { min: 1, max: 2 } });
+async function main() {
+  await knex.schema.dropTableIfExists('items');
+  await knex.schema.createTable('items', (t) => { t.increments('id'); t.string('name'); t.float('v'); t.bigInteger('at'); });
+  await knex.transaction(async (trx) => {
+    for (let i = 0; i < 20; i++) await trx('items').insert({ name: 'item' + i, v: Math.random(), at: Date.now() });
+  });
+  const ids = await knex('items').insert({ name: 'last', v: 2, at: 0 });
+  console.log('inserted', JSON.stringify(ids));
+  const [{ n }] = await knex('items').count({ n: '*' });
+  console.log('count', n);
+  const top = await knex('items').select('id', 'name').orderBy('v', 'desc').limit(3);
+  console.log('top', JSON.stringify(top));
+  await Promise.all([knex('items').where('id', '<', 5).update({ name: 'low' }), knex('items').where('id', '>', 15).del()]);
+  console.log('after', JSON.stringify(await knex('items').select('name').count({ c: '*' }).groupBy('name').orderBy('name').limit(3)));
+  try { await knex.raw('select * from nope'); } catch (e) { console.log('error', e.code, e.message.split(' - ')[1]); }
+  await knex.destroy();
+  console.log('destroyed');
+}
+main().catch((e) => { console.error(e); process.exit(1); });
+`,
+    },
+    command: ['node', 'main.js'],
+    unavailable: (plain) =>
+      /Could not locate the bindings file|node_sqlite3\.node/.test(plain.stderr.toString())
+        ? 'sqlite3 could not be built here (no prebuilt binary from GitHub; node-gyp failed)'
+        : null,
+    changeWorld: sqliteSetup,
+  },
+  {
     name: 'native-async',
     what: 'sharp 0.34, bcrypt 6 and argon2 0.44 (N-API addons finishing on the thread pool): an image made, resized, blurred and written; passwords hashed and verified; racing timers',
     fast: true,
