@@ -181,6 +181,16 @@ describe.skipIf(!probe)('an addon doing native I/O, threadsafe-function callback
     for (let i = 0; i < 2; i++) expectReplayMatches(expect, { record: rec, replay: await replay(rec.dir) });
   });
 
+  it("an external handed back to the addon, and an array the addon fills, replay (libsql's database handle and rowsNext)", async () => {
+    const rec = await record('addon/handles.cjs', [probe!]);
+    expect(rec.status, describeRun('record', rec)).toBe(0);
+    // Plain Node's output; before, recording threw "not a handle", and the replay's rows were empty.
+    expect(rec.stdout.toString()).toBe(
+      'handle object null 7\nrows [{"row":0},{"row":1},{"row":2},null] 10\nmore [{"row":0},{"row":1}] true\n',
+    );
+    for (let i = 0; i < 2; i++) expectReplayMatches(expect, { record: rec, replay: await replay(rec.dir) });
+  });
+
   it('two callbacks from one native completion run with no microtask between them at replay either', async () => {
     const rec = await record('addon/twice.cjs', [probe!]);
     expect(rec.status, describeRun('record', rec)).toBe(0);

@@ -18,6 +18,7 @@
 //
 // Calls into the library are checked at replay by a summary of their arguments (strings,
 // numbers, ids, digests of bytes): a program that asks for something else diverges.
+import { types } from 'node:util';
 import { crc32 } from 'node:zlib';
 import type { RecordSession } from '../session/record.js';
 import type { ReplaySession } from '../session/replay.js';
@@ -201,22 +202,30 @@ function filledSince(args: unknown[], before: (number | null)[]): [number, Buffe
   return out;
 }
 
-/** The program's plain objects among the arguments, as they were before the call. */
+/** Arrays up to this length are watched for elements the library sets (see objectsIn). */
+const WATCHED_ARRAY_MAX = 4096;
+
+/**
+ * The program's plain objects and arrays among the arguments, as they were before the call
+ * (libsql fills an array it is given with the next rows).
+ */
 function objectsIn(args: unknown[]): (PropertyDescriptorMap | null)[] | null {
   let out: (PropertyDescriptorMap | null)[] | null = null;
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     if (a === null || typeof a !== 'object' || LOOK_ALIKES.has(a)) continue;
     const proto = Object.getPrototypeOf(a);
-    if (proto !== Object.prototype && proto !== null) continue;
+    const array = proto === Array.prototype && (a as unknown[]).length <= WATCHED_ARRAY_MAX;
+    if (proto !== Object.prototype && proto !== null && !array) continue;
     (out ??= new Array(args.length).fill(null))[i] = Object.getOwnPropertyDescriptors(a);
   }
   return out;
 }
 
 /**
- * What the library set on the program's plain objects during the call (lmdb fills an
- * object it is given with functions): [index, [key, value now][]], read without getters.
+ * What the library set on the program's plain objects and arrays during the call (lmdb
+ * fills an object it is given with functions, libsql an array with rows): [index, [key,
+ * value now][]], read without getters.
  */
 function setSince(args: unknown[], before: (PropertyDescriptorMap | null)[]): [number, [string, unknown][]][] | null {
   let out: [number, [string, unknown][]][] | null = null;
@@ -666,7 +675,9 @@ export class Membrane {
     if (v instanceof Promise) return ['P', this.pending.push(v) - 1];
     if (v instanceof Error) return this.errorWire(v);
     const proto = Object.getPrototypeOf(v);
-    if ((proto === Object.prototype || proto === null) && !hasHiddenKeys(v)) {
+    // An external (napi_create_external: neon's JsBox, libsql's database handle) has no
+    // prototype and no keys, yet it is the library's object: by id, below, not an empty one.
+    if ((proto === Object.prototype || (proto === null && !types.isExternal(v))) && !hasHiddenKeys(v)) {
       const o: Record<string, Wire> = {};
       for (const k of Object.keys(v)) o[k] = this.toWire((v as Record<string, unknown>)[k], depth + 1);
       return ['O', proto === null ? 1 : 0, o];

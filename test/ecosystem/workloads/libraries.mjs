@@ -82,6 +82,33 @@ main().catch((e) => { console.error(e); process.exit(1); });
     changeWorld: sqliteSetup,
   },
   {
+    name: 'libsql',
+    what: "@libsql/client 0.18 on a local file (libsql's neon addon: external handles, rows filled into the program's array): a batch, a transaction, an error",
+    fast: true,
+    packages: { '@libsql/client': '0.18.0' },
+    outputs: ['data.db', 'data.db-journal', 'data.db-wal', 'data.db-shm'],
+    files: {
+      'main.mjs': `import { createClient } from '@libsql/client';
+const db = createClient({ url: 'file:data.db' });
+await db.execute('DROP TABLE IF EXISTS t');
+await db.execute('CREATE TABLE t (id INTEGER PRIMARY KEY, v REAL, at INTEGER)');
+await db.batch(Array.from({ length: 10 }, () => ({ sql: 'INSERT INTO t (v, at) VALUES (?, ?)', args: [Math.random(), Date.now()] })), 'write');
+const r = await db.execute('SELECT count(*) AS n, max(id) AS m FROM t');
+console.log('rows', JSON.stringify(r.rows), r.columns.join(','));
+const tx = await db.transaction('write');
+const ins = await tx.execute({ sql: 'INSERT INTO t (v, at) VALUES (?, ?)', args: [2, 0] });
+console.log('inserted', String(ins.lastInsertRowid), ins.rowsAffected);
+await tx.commit();
+try { await db.execute('SELECT * FROM nope'); } catch (e) { console.log('error', e.code); }
+const top = await db.execute('SELECT id FROM t ORDER BY v DESC LIMIT 2');
+console.log('top', JSON.stringify(top.rows.map((x) => x.id)));
+db.close();
+`,
+    },
+    command: ['node', 'main.mjs'],
+    changeWorld: sqliteSetup,
+  },
+  {
     name: 'native-async',
     what: 'sharp 0.34, bcrypt 6 and argon2 0.44 (N-API addons finishing on the thread pool): an image made, resized, blurred and written; passwords hashed and verified; racing timers',
     fast: true,
