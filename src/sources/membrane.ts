@@ -624,9 +624,13 @@ export class Membrane {
     if (typeof key !== 'string' || key === 'constructor' || (!isNew && !mirrored.has(key))) return;
     mirrored.add(key);
     if (this.replay) return this.callbackOpsIn(v);
+    const value: unknown = this.unwrap(v);
     const real = this.realProtos.get(n);
-    if (real)
-      Object.defineProperty(real, key, { value: this.unwrap(v), writable: true, enumerable: true, configurable: true });
+    try {
+      if (real) Object.defineProperty(real, key, { value, writable: true, enumerable: true, configurable: true });
+    } catch {
+      // A frozen prototype: the library does not find it, as before.
+    }
   }
 
   // ---- what the library hands back -----------------------------------------------------
