@@ -100,7 +100,7 @@ function defaultPrepare(error: Error, trace: CallSite[]): string {
 }
 
 /** Frames V8 captures beyond the program's Error.stackTraceLimit, for rewind's hidden ones. */
-export const STACK_HEADROOM = 10;
+export const STACK_HEADROOM = 11;
 
 /**
  * Hidden frames count against Error.stackTraceLimit when V8 captures a stack, and there
@@ -110,7 +110,8 @@ export const STACK_HEADROOM = 10;
  * worker, serialized to its parent, was shorter at replay). V8 reads the limit as a plain
  * data property (an accessor would turn stacks off), so rewind raises it by STACK_HEADROOM
  * and cuts the visible frames back to the program's limit. The program reads the raised
- * value (10 + 10 by default), in both runs; a value the program sets itself is used as is.
+ * value (10 + 11 by default: not a round number a program would set itself), in both runs;
+ * a value the program sets itself is used as is (but for the raised value itself).
  * Returns the cut, for the filter: a trace captured under the raised limit (as long as it
  * is still the value rewind set) keeps the program's limit in visible frames.
  */
