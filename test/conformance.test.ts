@@ -304,6 +304,18 @@ const CASES: Case[] = [
     },
   },
   {
+    fixture: 'stack-limit.cjs',
+    varies: 'stdout',
+    check(out, _err, expect) {
+      // Every stack has the program's limit in visible frames, async ones to a9 included.
+      const stacks = out.split(/^(?=Error: )/m).slice(1);
+      expect(stacks).toHaveLength(11);
+      for (const s of stacks) expect(s.trimEnd().split('\n').slice(1), s).toHaveLength(10);
+      expect(out.match(/^ {4}at async a9 /gm)).toHaveLength(7);
+      expect(out).not.toMatch(/node:internal\/(timers|process\/task_queues)/);
+    },
+  },
+  {
     fixture: 'outputs.cjs',
     varies: 'stdout',
     check(out, err, expect) {

@@ -171,6 +171,26 @@ describe.skipIf(!probe)('an addon doing native I/O, threadsafe-function callback
     expectReplayMatches(expect, { record: rec, replay: await replay(rec.dir) });
   });
 
+  it("a class whose native code calls methods the program put on its prototype, and calls back with its object as `this` (sqlite3's Database and Statement)", async () => {
+    const rec = await record('addon/emitter.cjs', [probe!]);
+    expect(rec.status, describeRun('record', rec)).toBe(0);
+    // Plain Node's output; before, recording ended in "the object has no emit method".
+    expect(rec.stdout.toString()).toBe(
+      'queued 1\nfired 1 true 1\ncallback 1 true 1 set by the program\nqueued 2\nfired 2 true 2\ncallback 2 true 2\ntimer true\n',
+    );
+    for (let i = 0; i < 2; i++) expectReplayMatches(expect, { record: rec, replay: await replay(rec.dir) });
+  });
+
+  it("an external handed back to the addon, and an array the addon fills, replay (libsql's database handle and rowsNext)", async () => {
+    const rec = await record('addon/handles.cjs', [probe!]);
+    expect(rec.status, describeRun('record', rec)).toBe(0);
+    // Plain Node's output; before, recording threw "not a handle", and the replay's rows were empty.
+    expect(rec.stdout.toString()).toBe(
+      'handle object null 7\nrows [{"row":0},{"row":1},{"row":2},null] 10\nmore [{"row":0},{"row":1}] true\n',
+    );
+    for (let i = 0; i < 2; i++) expectReplayMatches(expect, { record: rec, replay: await replay(rec.dir) });
+  });
+
   it('two callbacks from one native completion run with no microtask between them at replay either', async () => {
     const rec = await record('addon/twice.cjs', [probe!]);
     expect(rec.status, describeRun('record', rec)).toBe(0);

@@ -99,6 +99,40 @@ function defaultPrepare(error: Error, trace: CallSite[]): string {
   return `${head}\n    at ${trace.join('\n    at ')}`;
 }
 
+/** Frames V8 captures beyond the program's Error.stackTraceLimit, for rewind's hidden ones. */
+export const STACK_HEADROOM = 11;
+
+/**
+ * Hidden frames count against Error.stackTraceLimit when V8 captures a stack, and there
+ * are more of them at replay (rewind's dispatcher) than when recording (Node's timer lists,
+ * rewind's wrappers), or fewer: a stack deeper than the limit lost other program frames in
+ * each run, most often the async frames at its end (a failed assertion's stack in ava's
+ * worker, serialized to its parent, was shorter at replay). V8 reads the limit as a plain
+ * data property (an accessor would turn stacks off), so rewind raises it by STACK_HEADROOM
+ * and cuts the visible frames back to the program's limit. The program reads the raised
+ * value (10 + 11 by default: not a round number a program would set itself), in both runs;
+ * a value the program sets itself is used as is (but for the raised value itself).
+ * Returns the cut, for the filter: a trace captured under the raised limit (as long as it
+ * is still the value rewind set) keeps the program's limit in visible frames.
+ */
+function withHeadroom(ErrorClass: ErrorConstructor): (trace: CallSite[], frames: CallSite[]) => CallSite[] {
+  const keep = (_trace: CallSite[], frames: CallSite[]) => frames;
+  const E = ErrorClass as unknown as { stackTraceLimit: unknown };
+  const d = Object.getOwnPropertyDescriptor(ErrorClass, 'stackTraceLimit');
+  if (!d || !d.writable || typeof d.value !== 'number' || !Number.isFinite(d.value) || d.value < 0) return keep;
+  const raised = Math.floor(d.value) + STACK_HEADROOM;
+  const program = raised - STACK_HEADROOM;
+  try {
+    E.stackTraceLimit = raised;
+  } catch {
+    return keep;
+  }
+  return (trace, frames) =>
+    E.stackTraceLimit === raised && trace.length <= raised && frames.length > program
+      ? frames.slice(0, program)
+      : frames;
+}
+
 /**
  * Wraps Error.prepareStackTrace (Node 20+ installs a default one that also applies source
  * maps) so that it never sees rewind's frames. Programs that install their own (vite's
@@ -114,11 +148,12 @@ export function installStackFilter(ErrorClass: ErrorConstructor = Error): void {
   const realm = ErrorClass !== Error;
   const wrappers = new WeakMap<Prepare, Prepare>();
   const programs = new WeakMap<Prepare, Prepare>();
+  const limit = withHeadroom(ErrorClass);
   const filtering = (fn: Prepare): Prepare => {
     let w = wrappers.get(fn);
     if (!w) {
       w = function prepareStackTrace(error: Error, trace: CallSite[]) {
-        return fn(error, visibleFrames(trace));
+        return fn(error, limit(trace, visibleFrames(trace)));
       };
       wrappers.set(fn, w);
       programs.set(w, fn);

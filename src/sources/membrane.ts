@@ -18,6 +18,7 @@
 //
 // Calls into the library are checked at replay by a summary of their arguments (strings,
 // numbers, ids, digests of bytes): a program that asks for something else diverges.
+import { types } from 'node:util';
 import { crc32 } from 'node:zlib';
 import type { RecordSession } from '../session/record.js';
 import type { ReplaySession } from '../session/replay.js';
@@ -201,22 +202,30 @@ function filledSince(args: unknown[], before: (number | null)[]): [number, Buffe
   return out;
 }
 
-/** The program's plain objects among the arguments, as they were before the call. */
+/** Arrays up to this length are watched for elements the library sets (see objectsIn). */
+const WATCHED_ARRAY_MAX = 4096;
+
+/**
+ * The program's plain objects and arrays among the arguments, as they were before the call
+ * (libsql fills an array it is given with the next rows).
+ */
 function objectsIn(args: unknown[]): (PropertyDescriptorMap | null)[] | null {
   let out: (PropertyDescriptorMap | null)[] | null = null;
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     if (a === null || typeof a !== 'object' || LOOK_ALIKES.has(a)) continue;
     const proto = Object.getPrototypeOf(a);
-    if (proto !== Object.prototype && proto !== null) continue;
+    const array = proto === Array.prototype && (a as unknown[]).length <= WATCHED_ARRAY_MAX;
+    if (proto !== Object.prototype && proto !== null && !array) continue;
     (out ??= new Array(args.length).fill(null))[i] = Object.getOwnPropertyDescriptors(a);
   }
   return out;
 }
 
 /**
- * What the library set on the program's plain objects during the call (lmdb fills an
- * object it is given with functions): [index, [key, value now][]], read without getters.
+ * What the library set on the program's plain objects and arrays during the call (lmdb
+ * fills an object it is given with functions, libsql an array with rows): [index, [key,
+ * value now][]], read without getters.
  */
 function setSince(args: unknown[], before: (PropertyDescriptorMap | null)[]): [number, [string, unknown][]][] | null {
   let out: [number, [string, unknown][]][] | null = null;
@@ -264,6 +273,8 @@ export class Membrane {
   private readonly realIds = new WeakMap<object, number>();
   private nextId = 1;
   private readonly realClasses = new Map<object, number>();
+  /** record: the real prototype of each class number (see mirror). */
+  private readonly realProtos = new Map<number, object>();
   private readonly pending: Promise<unknown>[] = [];
   // both modes: the look-alikes
   private readonly fakes = new Map<number, object>();
@@ -487,11 +498,19 @@ export class Membrane {
     return op;
   }
 
-  /** Runs the program's callback with what the library passed it (both modes). */
+  /**
+   * Runs the program's callback with what the library passed it (both modes): its
+   * arguments, and its `this` when that is one of the library's objects the program holds
+   * a look-alike of (sqlite3 calls `db.emit('open')` and a statement's callback with the
+   * statement as `this`), with the properties the library set on it since (`lastID`).
+   */
   private callBack(fn: Fn, payload: unknown): unknown {
-    const [isNew, wires] = payload as [number, Wire[]];
+    const [isNew, wires, , selfW, changes] = payload as [number, Wire[], number?, Wire?, [string, Wire][]?];
+    const self: unknown = selfW === undefined ? undefined : this.fromWire(selfW);
+    if (changes && typeof self === 'object' && self !== null)
+      for (const [k, x] of changes) define(self, k, this.fromWire(x));
     const args = wires.map((w) => this.fromWire(w));
-    const result = isNew ? Reflect.construct(fn, args) : Reflect.apply(fn, undefined, args);
+    const result = isNew ? Reflect.construct(fn, args) : Reflect.apply(fn, self, args);
     if ((typeof result === 'object' && result !== null) || typeof result === 'function') this.programId(result);
     return result;
   }
@@ -554,17 +573,64 @@ export class Membrane {
     const m = this;
     const rs = this.record!;
     const t = function (this: unknown, ...args: unknown[]) {
-      const payload = [new.target ? 1 : 0, args.map((a) => m.toWire(a))];
-      if (m.depth > 0) rs.callback(op, Api['native.nested'], payload);
-      else {
-        if (joinsTurn()) payload.push(JOINED);
-        rs.callback(op, Api['native.callback'], payload);
-      }
+      const payload: unknown[] = [new.target ? 1 : 0, args.map((a) => m.toWire(a))];
+      const self = new.target ? null : m.selfWire(this);
+      const nested = m.depth > 0;
+      const joined = !nested && joinsTurn();
+      if (joined || self) payload.push(joined ? JOINED : 0);
+      if (self) payload.push(...self);
+      rs.callback(op, Api[nested ? 'native.nested' : 'native.callback'], payload);
       return m.unwrap(m.callBack(fn, payload));
     };
     this.trampolines.set(fn, t);
     this.trampolined.set(t, fn);
     return t;
+  }
+
+  /**
+   * Record: `this` of a call the library makes into the program, when it is an object of the
+   * library's the program has a look-alike of (or the program's own object): its wire and
+   * the own data properties the library added or changed on it since it crossed.
+   */
+  private selfWire(self: unknown): [Wire, [string, Wire][]] | null {
+    if ((typeof self !== 'object' && typeof self !== 'function') || self === null) return null;
+    const pid = this.programIds.get(self);
+    if (pid !== undefined) return [['p', pid], []];
+    const id = this.realIds.get(self);
+    const fake = id === undefined ? undefined : this.fakes.get(id);
+    if (fake === undefined) return null;
+    const changes: [string, Wire][] = [];
+    for (const k of Object.keys(self)) {
+      const d = Object.getOwnPropertyDescriptor(self, k);
+      if (!d || !('value' in d)) continue;
+      const f = Object.getOwnPropertyDescriptor(fake, k);
+      if (f && (!('value' in f) || !f.configurable)) continue; // read through, or a constant
+      const v: unknown = d.value;
+      const primitive = v === null || (typeof v !== 'object' && typeof v !== 'function');
+      if (f && (!primitive || Object.is(f.value, v))) continue;
+      changes.push([k, this.toWire(v)]);
+    }
+    return [['R', id!], changes];
+  }
+
+  /**
+   * A property the program set on a look-alike class's prototype that the real prototype
+   * lacks (sqlite3's JS copies EventEmitter's methods onto its classes, and its native code
+   * calls `emit` on its own objects): the real prototype gets it too, a function as a
+   * trampoline, so the library finds it. Both modes make the same ops (replay has no real
+   * prototype: whether the key is new is read on the look-alike's, which lists the same keys).
+   */
+  private mirror(n: number, key: string | symbol, v: unknown, isNew: boolean, mirrored: Set<string>): void {
+    if (typeof key !== 'string' || key === 'constructor' || (!isNew && !mirrored.has(key))) return;
+    mirrored.add(key);
+    if (this.replay) return this.callbackOpsIn(v);
+    const value: unknown = this.unwrap(v);
+    const real = this.realProtos.get(n);
+    try {
+      if (real) Object.defineProperty(real, key, { value, writable: true, enumerable: true, configurable: true });
+    } catch {
+      // A frozen prototype: the library does not find it, as before.
+    }
   }
 
   // ---- what the library hands back -----------------------------------------------------
@@ -613,7 +679,9 @@ export class Membrane {
     if (v instanceof Promise) return ['P', this.pending.push(v) - 1];
     if (v instanceof Error) return this.errorWire(v);
     const proto = Object.getPrototypeOf(v);
-    if ((proto === Object.prototype || proto === null) && !hasHiddenKeys(v)) {
+    // An external (napi_create_external: neon's JsBox, libsql's database handle) has no
+    // prototype and no keys, yet it is the library's object: by id, below, not an empty one.
+    if ((proto === Object.prototype || (proto === null && !types.isExternal(v))) && !hasHiddenKeys(v)) {
       const o: Record<string, Wire> = {};
       for (const k of Object.keys(v)) o[k] = this.toWire((v as Record<string, unknown>)[k], depth + 1);
       return ['O', proto === null ? 1 : 0, o];
@@ -654,6 +722,7 @@ export class Membrane {
     if (known !== undefined) return known;
     const n = this.realClasses.size;
     this.realClasses.set(proto, n);
+    this.realProtos.set(n, proto);
     const props: [string, string, Wire?][] = [];
     const seen = new Set<string>();
     let p: object | null = proto;
@@ -755,8 +824,26 @@ export class Membrane {
     if (typeof w === 'string') return INTRINSIC_BY_NAME.get(w) ?? Object.prototype;
     if (typeof w === 'number') return this.classes[w];
     const [n, , props, base] = w as [number, string, [string, string, Wire?][], string | null];
-    const proto = Object.create(base ? (INTRINSIC_BY_NAME.get(base) ?? Object.prototype) : null);
-    this.classes[n] = proto;
+    const proto = Object.create(base ? (INTRINSIC_BY_NAME.get(base) ?? Object.prototype) : null) as object;
+    // What the program sets on the prototype reaches the real one too (see mirror).
+    const mirrored = new Set<string>();
+    const proxy: object = new Proxy(proto, {
+      set: (target, k, v, receiver) => {
+        // An instance's own property, set through the prototype chain: not the class's.
+        if (receiver !== proxy) return Reflect.set(target, k, v, receiver);
+        const isNew = !(k in target);
+        const ok = Reflect.set(target, k, v);
+        if (ok) this.mirror(n, k, v, isNew, mirrored);
+        return ok;
+      },
+      defineProperty: (target, k, d) => {
+        const isNew = !(k in target);
+        const ok = Reflect.defineProperty(target, k, d);
+        if (ok && 'value' in d) this.mirror(n, k, d.value, isNew, mirrored);
+        return ok;
+      },
+    });
+    this.classes[n] = proxy;
     const m = this;
     for (const [name, kind, value] of props) {
       const key = keyOf(name);
@@ -791,7 +878,7 @@ export class Membrane {
         });
       }
     }
-    return proto;
+    return proxy;
   }
 
   private fakeFunction(w: Wire[]): Fn {

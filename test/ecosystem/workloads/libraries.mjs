@@ -3,6 +3,18 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
+/** `bytes` characters of base64-like text, the same every run (seeded by `seed`). */
+function noise(seed, bytes) {
+  const abc = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+  let x = seed * 2654435761;
+  let out = '';
+  for (let i = 0; i < bytes; i++) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    out += i % 76 === 75 ? '\n' : abc[x >>> 26];
+  }
+  return out;
+}
+
 const sqliteSetup = (ctx) => fs.rmSync(path.join(ctx.dir, 'data.db'), { force: true });
 
 export const LIBRARIES = [
@@ -31,6 +43,69 @@ db.close();
         ? `better-sqlite3's addon could not be built for Node ${ctx.nodeMajor} here (no prebuilt binary, no headers for it)`
         : null,
     // The database the program wrote is gone: replay must neither need it nor write it again.
+    changeWorld: sqliteSetup,
+  },
+  {
+    name: 'knex-sqlite3',
+    what: "knex 3 on sqlite3 6 (a node-addon-api addon whose JS puts EventEmitter's methods on its native classes, which call them back): schema, a transaction, queries, concurrent updates, an error",
+    fast: true,
+    packages: { knex: '3.3.0', sqlite3: '6.0.1' },
+    outputs: ['data.db', 'data.db-journal'],
+    files: {
+      'main.js': `const knex = require('knex')({ client: 'sqlite3', connection: { filename: './data.db' }, useNullAsDefault: true, pool: { min: 1, max: 2 } });
+async function main() {
+  await knex.schema.dropTableIfExists('items');
+  await knex.schema.createTable('items', (t) => { t.increments('id'); t.string('name'); t.float('v'); t.bigInteger('at'); });
+  await knex.transaction(async (trx) => {
+    for (let i = 0; i < 20; i++) await trx('items').insert({ name: 'item' + i, v: Math.random(), at: Date.now() });
+  });
+  const ids = await knex('items').insert({ name: 'last', v: 2, at: 0 });
+  console.log('inserted', JSON.stringify(ids));
+  const [{ n }] = await knex('items').count({ n: '*' });
+  console.log('count', n);
+  const top = await knex('items').select('id', 'name').orderBy('v', 'desc').limit(3);
+  console.log('top', JSON.stringify(top));
+  await Promise.all([knex('items').where('id', '<', 5).update({ name: 'low' }), knex('items').where('id', '>', 15).del()]);
+  console.log('after', JSON.stringify(await knex('items').select('name').count({ c: '*' }).groupBy('name').orderBy('name').limit(3)));
+  try { await knex.raw('select * from nope'); } catch (e) { console.log('error', e.code, e.message.split(' - ')[1]); }
+  await knex.destroy();
+  console.log('destroyed');
+}
+main().catch((e) => { console.error(e); process.exit(1); });
+`,
+    },
+    command: ['node', 'main.js'],
+    unavailable: (plain) =>
+      /Could not locate the bindings file|node_sqlite3\.node/.test(plain.stderr.toString())
+        ? 'sqlite3 could not be built here (no prebuilt binary from GitHub; node-gyp failed)'
+        : null,
+    changeWorld: sqliteSetup,
+  },
+  {
+    name: 'libsql',
+    what: "@libsql/client 0.18 on a local file (libsql's neon addon: external handles, rows filled into the program's array): a batch, a transaction, an error",
+    fast: true,
+    packages: { '@libsql/client': '0.18.0' },
+    outputs: ['data.db', 'data.db-journal', 'data.db-wal', 'data.db-shm'],
+    files: {
+      'main.mjs': `import { createClient } from '@libsql/client';
+const db = createClient({ url: 'file:data.db' });
+await db.execute('DROP TABLE IF EXISTS t');
+await db.execute('CREATE TABLE t (id INTEGER PRIMARY KEY, v REAL, at INTEGER)');
+await db.batch(Array.from({ length: 10 }, () => ({ sql: 'INSERT INTO t (v, at) VALUES (?, ?)', args: [Math.random(), Date.now()] })), 'write');
+const r = await db.execute('SELECT count(*) AS n, max(id) AS m FROM t');
+console.log('rows', JSON.stringify(r.rows), r.columns.join(','));
+const tx = await db.transaction('write');
+const ins = await tx.execute({ sql: 'INSERT INTO t (v, at) VALUES (?, ?)', args: [2, 0] });
+console.log('inserted', String(ins.lastInsertRowid), ins.rowsAffected);
+await tx.commit();
+try { await db.execute('SELECT * FROM nope'); } catch (e) { console.log('error', e.code); }
+const top = await db.execute('SELECT id FROM t ORDER BY v DESC LIMIT 2');
+console.log('top', JSON.stringify(top.rows.map((x) => x.id)));
+db.close();
+`,
+    },
+    command: ['node', 'main.mjs'],
     changeWorld: sqliteSetup,
   },
   {
@@ -217,6 +292,128 @@ transport.end();
     },
     command: ['node', 'main.mjs'],
     changeWorld: (ctx) => fs.rmSync(path.join(ctx.dir, 'out'), { recursive: true, force: true }),
+  },
+  {
+    name: 'archiver-zip',
+    what: 'archiver 7 (zip and tar.gz through zlib streams, fs read and write streams), read back with unzipper 0.12 (also extracted) and yauzl 3',
+    fast: true,
+    packages: { archiver: '7.0.1', unzipper: '0.12.5', yauzl: '3.4.0' },
+    outputs: ['out'],
+    files: {
+      ...Object.fromEntries([1, 2, 3].map((n) => [`input/file${n}.txt`, noise(n, 20_000 * n)])),
+      'input/small.txt': 'hello\n',
+      'main.js': `const fs = require('node:fs');
+const path = require('node:path');
+const crypto = require('node:crypto');
+const archiver = require('archiver');
+const unzipper = require('unzipper');
+const yauzl = require('yauzl');
+const sha = (b) => crypto.createHash('sha1').update(b).digest('hex').slice(0, 12);
+async function main() {
+  fs.mkdirSync('out', { recursive: true });
+  const output = fs.createWriteStream('out/a.zip');
+  const archive = archiver('zip', { zlib: { level: 6 } });
+  const closed = new Promise((r, j) => { output.on('close', r); archive.on('error', j); });
+  archive.on('entry', (e) => console.log('entry', e.name));
+  archive.pipe(output);
+  archive.directory('input/', 'in');
+  archive.append('generated ' + crypto.randomUUID() + ' at ' + new Date(0).toISOString(), { name: 'gen.txt', date: new Date(0) });
+  archive.append(fs.createReadStream('input/file1.txt'), { name: 'stream1.txt', date: new Date(0) });
+  await archive.finalize();
+  await closed;
+  console.log('zip bytes', archive.pointer());
+  // unzipper: read it back through a stream
+  const dir = await unzipper.Open.file('out/a.zip');
+  for (const f of dir.files.sort((a, b) => a.path.localeCompare(b.path))) {
+    const buf = await f.buffer();
+    console.log('unzipper', f.path, f.uncompressedSize, sha(buf));
+  }
+  await fs.createReadStream('out/a.zip').pipe(unzipper.Extract({ path: 'out/x' })).promise();
+  console.log('extracted', fs.readdirSync('out/x/in').sort().join(','));
+  // yauzl
+  await new Promise((resolve, reject) => {
+    yauzl.open('out/a.zip', { lazyEntries: true }, (err, zip) => {
+      if (err) return reject(err);
+      zip.readEntry();
+      zip.on('entry', (entry) => {
+        zip.openReadStream(entry, (e, rs) => {
+          if (e) return reject(e);
+          const h = crypto.createHash('sha1');
+          rs.on('data', (d) => h.update(d));
+          rs.on('end', () => { console.log('yauzl', entry.fileName, entry.compressedSize > 0, h.digest('hex').slice(0, 12)); zip.readEntry(); });
+        });
+      });
+      zip.on('end', resolve);
+    });
+  });
+  // tar + gzip too
+  const tgz = archiver('tar', { gzip: true });
+  const out2 = fs.createWriteStream('out/a.tgz');
+  const closed2 = new Promise((r) => out2.on('close', r));
+  tgz.pipe(out2);
+  tgz.file('input/small.txt', { name: 'small.txt', date: new Date(0) });
+  tgz.finalize();
+  await closed2;
+  console.log('tgz', fs.statSync('out/a.tgz').size > 0);
+}
+main().catch((e) => { console.error(e); process.exit(1); });
+`,
+    },
+    command: ['node', 'main.js'],
+    // The archives and the extracted files are gone: the replay must not write them again.
+    changeWorld: (ctx) => fs.rmSync(path.join(ctx.dir, 'out'), { recursive: true, force: true }),
+  },
+  {
+    name: 'winston-cron',
+    what: 'winston 3 to the console, a size-rotated File transport and winston-daily-rotate-file; croner 11 and node-cron 4 jobs every second, stopped after 3 and 2 runs',
+    fast: true,
+    packages: { winston: '3.19.0', 'winston-daily-rotate-file': '5.0.0', croner: '11.0.1', 'node-cron': '4.6.0' },
+    outputs: ['logs'],
+    files: {
+      'main.js': `const winston = require('winston');
+require('winston-daily-rotate-file');
+const { Cron } = require('croner');
+const cron = require('node-cron');
+const fs = require('node:fs');
+
+const logger = winston.createLogger({
+  level: 'debug',
+  format: winston.format.combine(winston.format.timestamp(), winston.format.json()),
+  transports: [
+    new winston.transports.Console({ format: winston.format.combine(winston.format.timestamp(), winston.format.simple()) }),
+    new winston.transports.File({ filename: 'logs/app.log', maxsize: 2000, maxFiles: 3, tailable: true }),
+    new winston.transports.DailyRotateFile({ dirname: 'logs', filename: 'daily-%DATE%.log', datePattern: 'YYYY-MM-DD-HH-mm', maxSize: '1k', maxFiles: 5, auditFile: 'logs/audit.json' }),
+  ],
+});
+
+for (let i = 0; i < 30; i++) logger.info('message ' + i, { r: Math.random(), pad: 'x'.repeat(40) });
+let a = 0;
+const job = new Cron('* * * * * *', () => {
+  a++;
+  logger.warn('croner tick ' + a, { next: job.nextRun()?.getTime() > Date.now() });
+  if (a === 3) job.stop();
+});
+let b = 0;
+const task = cron.schedule('* * * * * *', () => {
+  b++;
+  logger.debug('node-cron tick ' + b);
+  if (b === 2) task.stop();
+});
+setTimeout(() => {
+  logger.on('finish', () => {
+    setTimeout(() => {
+      const files = fs.readdirSync('logs').filter((f) => !f.endsWith('.json')).sort();
+      console.log('files', files.length >= 3);
+      console.log('done', a, b);
+    }, 100);
+  });
+  logger.end();
+}, 3500);
+`,
+    },
+    command: ['node', 'main.js'],
+    // The logs (and the rotation's audit file) are gone: the replay must not write them again.
+    changeWorld: (ctx) => fs.rmSync(path.join(ctx.dir, 'logs'), { recursive: true, force: true }),
   },
   {
     name: 'jsdom',

@@ -142,6 +142,129 @@ ws.on('close', (code) => console.log('closed', code));
     command: ['node', 'main.mjs'],
   },
   {
+    name: 'nestjs',
+    what: "NestJS 11 on platform-express: an app bootstrapped (DI, an rxjs interceptor, Nest's logger), requests from fetch in the same process, the app closed",
+    fast: true,
+    packages: {
+      '@nestjs/core': '11.2.12',
+      '@nestjs/common': '11.2.12',
+      '@nestjs/platform-express': '11.2.12',
+      'reflect-metadata': '0.2.2',
+      rxjs: '7.8.2',
+    },
+    ports: ['PORT'],
+    files: {
+      'main.js': `require('reflect-metadata');
+const { Module, Controller, Get, Post, Body, Param, Injectable, Inject, UseInterceptors } = require('@nestjs/common');
+const { NestFactory } = require('@nestjs/core');
+const { tap } = require('rxjs/operators');
+
+class CounterService {
+  constructor() { this.n = 0; }
+  next() { return ++this.n; }
+}
+Injectable()(CounterService);
+
+class TimingInterceptor {
+  intercept(ctx, next) {
+    const t0 = performance.now();
+    const req = ctx.switchToHttp().getRequest();
+    return next.handle().pipe(tap(() => console.log('handled', req.method, req.url, performance.now() - t0 >= 0)));
+  }
+}
+Injectable()(TimingInterceptor);
+
+class AppController {
+  constructor(counter) { this.counter = counter; }
+  hello() { return { hello: 'world', n: this.counter.next(), at: Date.now(), r: Math.random() }; }
+  async item(id) { await new Promise((r) => setTimeout(r, 10)); return { id, uuid: crypto.randomUUID() }; }
+  create(body) { return { created: body, n: this.counter.next() }; }
+}
+const d = (name) => Object.getOwnPropertyDescriptor(AppController.prototype, name);
+Get()(AppController.prototype, 'hello', d('hello'));
+Get(':id')(AppController.prototype, 'item', d('item'));
+Param('id')(AppController.prototype, 'item', 0);
+Post()(AppController.prototype, 'create', d('create'));
+Body()(AppController.prototype, 'create', 0);
+Inject(CounterService)(AppController, undefined, 0);
+UseInterceptors(TimingInterceptor)(AppController);
+Controller('api')(AppController);
+
+class AppModule {}
+Module({ controllers: [AppController], providers: [CounterService, TimingInterceptor] })(AppModule);
+
+async function main() {
+  const app = await NestFactory.create(AppModule, { logger: ['error', 'warn', 'log'] });
+  app.enableShutdownHooks();
+  await app.listen(Number(process.env.PORT), '127.0.0.1');
+  const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+  console.log('listening', /^http:\\/\\/127\\.0\\.0\\.1:\\d+$/.test(url));
+  const get = async (p, init) => { const r = await fetch(url + p, init); return r.status + ' ' + (await r.text()); };
+  console.log(await get('/api'));
+  console.log(await get('/api/42'));
+  console.log(await get('/api', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ a: 1 }) }));
+  console.log(await get('/missing'));
+  const all = await Promise.all([get('/api/1'), get('/api/2'), get('/api')]);
+  console.log(all.join('\\n'));
+  await app.close();
+  console.log('closed');
+}
+main().catch((e) => { console.error(e); process.exit(1); });
+`,
+    },
+    command: ['node', 'main.js'],
+  },
+  {
+    name: 'puppeteer',
+    what: "puppeteer-core 24 driving Debian's chromium (a child process) over a WebSocket, then over pipes: pages from an in-process server, evaluate, click, a screenshot",
+    fast: true,
+    packages: { 'puppeteer-core': '24.43.1' },
+    files: {
+      'main.js': `const puppeteer = require('puppeteer-core');
+const http = require('node:http');
+async function run(pipe) {
+  const server = http.createServer((req, res) => {
+    res.setHeader('content-type', 'text/html');
+    res.end(\`<!doctype html><title>t \${req.url}</title><body><p id="p">server \${Math.random()}</p><script>document.title += ' ' + (1 + 1)</script></body>\`);
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const browser = await puppeteer.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    pipe,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
+  });
+  console.log('version', (await browser.version()).split('/')[0]);
+  const page = await browser.newPage();
+  await page.goto('http://127.0.0.1:' + server.address().port + '/a');
+  console.log('title', await page.title());
+  console.log('text', (await page.$eval('#p', (e) => e.textContent)).startsWith('server 0.'));
+  const v = await page.evaluate(() => ({ sum: [1, 2, 3].reduce((a, b) => a + b), ua: navigator.userAgent.includes('Chrome') }));
+  console.log('evaluate', JSON.stringify(v));
+  await page.setContent('<button onclick="this.textContent = \\'clicked\\'">go</button>');
+  await page.click('button');
+  console.log('button', await page.$eval('button', (b) => b.textContent));
+  const shot = await page.screenshot({ type: 'png' });
+  console.log('screenshot', shot.length > 100, shot.subarray(1, 4).toString());
+  await browser.close();
+  server.close();
+  console.log('closed', Date.now() > 0);
+}
+(async () => {
+  // Over a WebSocket to the browser, then over pipes (fds 3 and 4).
+  for (const pipe of [false, true]) {
+    console.log('pipe', pipe);
+    await run(pipe);
+  }
+})().catch((e) => { console.error(e); process.exit(1); });
+`,
+    },
+    command: ['node', 'main.js'],
+    unavailable: () =>
+      fs.existsSync('/usr/bin/chromium') ? null : 'no /usr/bin/chromium (Debian: apt-get install -y chromium)',
+    timeoutMs: 120_000,
+  },
+  {
     name: 'http-clients',
     what: 'undici (request, fetch), axios and got over HTTP and HTTPS against an in-process server',
     fast: true,

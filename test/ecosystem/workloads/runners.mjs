@@ -87,6 +87,90 @@ t.test('the data file', async (t) => {
 `,
 };
 
+const avaFiles = {
+  'data.json': '{ "values": [1, 2, 3, 4] }\n',
+  'test/timers.js': `const test = require('ava');
+test('a timer and the clock', async (t) => {
+  const t0 = Date.now();
+  await new Promise((r) => setTimeout(r, 20));
+  t.true(Date.now() - t0 >= 15);
+  t.log('random', Math.random(), 'uuid', crypto.randomUUID());
+});
+test('an immediate', async (t) => {
+  await new Promise((r) => setImmediate(r));
+  t.pass();
+});
+`,
+  'test/data.js': `const test = require('ava');
+const fs = require('node:fs');
+const path = require('node:path');
+test('the data file', async (t) => {
+  const data = JSON.parse(await fs.promises.readFile(path.join(__dirname, '..', 'data.json'), 'utf8'));
+  t.is(data.values.reduce((a, b) => a + b, 0), 10);
+});
+`,
+  'test/fetch.js': `const test = require('ava');
+const http = require('node:http');
+test('a local server', async (t) => {
+  const server = http.createServer((req, res) => res.end('ok ' + req.url));
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const text = await (await fetch('http://127.0.0.1:' + server.address().port + '/v')).text();
+  server.close();
+  t.is(text, 'ok /v');
+});
+`,
+  // Its stack goes to ava's main process with the failure (serialized: it must be the same
+  // at replay, async frames included).
+  'test/fails.js': `const test = require('ava');
+test('a failing test', (t) => {
+  t.deepEqual({ answer: 41 + Math.floor(Math.random() * 0) }, { answer: 42 });
+});
+`,
+};
+
+const mochaFiles = {
+  'data.json': '{ "values": [1, 2, 3, 4] }\n',
+  'test/timers.spec.js': `const assert = require('node:assert');
+describe('timers', () => {
+  it('a timer and the clock', async () => {
+    const t0 = Date.now();
+    await new Promise((r) => setTimeout(r, 20));
+    assert.ok(Date.now() - t0 >= 15);
+    console.log('random', Math.random(), 'uuid', crypto.randomUUID());
+  });
+});
+`,
+  'test/data.spec.js': `const assert = require('node:assert');
+const fs = require('node:fs');
+const path = require('node:path');
+describe('data', () => {
+  it('the data file', async () => {
+    const data = JSON.parse(await fs.promises.readFile(path.join(__dirname, '..', 'data.json'), 'utf8'));
+    assert.strictEqual(data.values.reduce((a, b) => a + b, 0), 10);
+  });
+});
+`,
+  'test/fetch.spec.js': `const assert = require('node:assert');
+const http = require('node:http');
+describe('fetch', () => {
+  it('a local server', async () => {
+    const server = http.createServer((req, res) => res.end('ok ' + req.url));
+    await new Promise((r) => server.listen(0, '127.0.0.1', r));
+    const text = await (await fetch('http://127.0.0.1:' + server.address().port + '/v')).text();
+    server.close();
+    assert.strictEqual(text, 'ok /v');
+  });
+});
+`,
+  'test/fails.spec.js': `const assert = require('node:assert');
+describe('fails', () => {
+  it('a failing test', () => {
+    assert.deepStrictEqual({ answer: 41 + Math.floor(Math.random() * 0) }, { answer: 42 });
+  });
+});
+`,
+};
+
 export const RUNNERS = [
   {
     name: 'jest',
@@ -108,6 +192,36 @@ export const RUNNERS = [
     files: tapFiles,
     outputs: ['.tap'],
     command: ['node', 'node_modules/tap/dist/esm/run.mjs', '--disable-coverage', 'test/'],
+    changeWorld: changeData,
+    timeoutMs: 180_000,
+  },
+  ...[
+    ['ava', 'its worker threads'],
+    ['ava-processes', 'child processes (--no-worker-threads)'],
+  ].map(([name, how]) => ({
+    name,
+    what: `ava 6: test files in ${how}, a failing test`,
+    fast: name === 'ava-processes',
+    packages: { ava: '6.4.1' },
+    files: avaFiles,
+    command: [
+      'node',
+      'node_modules/ava/entrypoints/cli.mjs',
+      '--verbose',
+      ...(name === 'ava-processes' ? ['--no-worker-threads'] : []),
+    ],
+    expectStatus: 1,
+    changeWorld: changeData,
+    timeoutMs: 180_000,
+  })),
+  {
+    name: 'mocha-parallel',
+    what: "mocha 11 --parallel: test files in workerpool's child processes (2 jobs), a failing test",
+    fast: true,
+    packages: { mocha: '11.8.0' },
+    files: mochaFiles,
+    command: ['node', 'node_modules/mocha/bin/mocha.js', '--parallel', '--jobs', '2', 'test/*.spec.js'],
+    expectStatus: 1,
     changeWorld: changeData,
     timeoutMs: 180_000,
   },

@@ -3,6 +3,69 @@
 // listeners that count connections: the replay must be served from the log alone.
 
 export const SERVICES = [
+  ...[
+    ['bullmq', 'a child process'],
+    ['bullmq-threads', 'a worker thread'],
+  ].map(([name, where]) => ({
+    name,
+    what: `bullmq 5 against redis-server: a queue, a worker (concurrency 2, a failed attempt retried after a backoff), queue events, then a sandboxed processor in ${where}`,
+    fast: name === 'bullmq',
+    packages: { bullmq: '5.81.5' },
+    services: ['redis'],
+    setup: async (ctx) => {
+      await ctx.redis.cli('FLUSHALL');
+    },
+    env: name === 'bullmq-threads' ? { THREADS: '1' } : {},
+    files: {
+      'processor.js': `module.exports = async (job) => {
+  await new Promise((r) => setTimeout(r, 20));
+  return { sandboxed: job.data.n * 2, r: Math.random() < 1, pid: typeof process.pid };
+};
+`,
+      'main.js': `const { Queue, Worker, QueueEvents, FlowProducer } = require('bullmq');
+const path = require('node:path');
+const connection = { host: '127.0.0.1', port: Number(process.env.REDIS_PORT), maxRetriesPerRequest: null };
+async function main() {
+  const name = 'jobs';
+  const queue = new Queue(name, { connection });
+  await queue.obliterate({ force: true });
+  const events = new QueueEvents(name, { connection });
+  await events.waitUntilReady();
+  const done = [];
+  const worker = new Worker(name, async (job) => {
+    await job.updateProgress(50);
+    if (job.data.n === 3 && job.attemptsMade === 0) throw new Error('first attempt fails');
+    await new Promise((r) => setTimeout(r, 5 + job.data.n));
+    return { n: job.data.n, square: job.data.n * job.data.n, at: Date.now() > 0, id: crypto.randomUUID().length };
+  }, { connection, concurrency: 2 });
+  worker.on('failed', (job, err) => console.log('failed', job.name, err.message));
+  const all = new Promise((resolve) => events.on('completed', ({ jobId, returnvalue }) => { done.push(jobId); if (done.length === 5) resolve(); }));
+  for (let n = 1; n <= 5; n++) await queue.add('job' + n, { n, r: Math.random() }, { attempts: 2, backoff: { type: 'fixed', delay: 30 }, jobId: 'j' + n });
+  await all;
+  const results = await Promise.all([1, 2, 3, 4, 5].map(async (n) => (await queue.getJob('j' + n)).returnvalue));
+  console.log('results', JSON.stringify(results));
+  console.log('counts', JSON.stringify(await queue.getJobCounts('completed', 'failed', 'waiting')));
+  await worker.close();
+  // A sandboxed processor (a child process)
+  const sq = new Queue('sandboxed', { connection });
+  await sq.obliterate({ force: true });
+  const sw = new Worker('sandboxed', path.join(__dirname, 'processor.js'), { connection, useWorkerThreads: process.env.THREADS === '1' });
+  const sevents = new QueueEvents('sandboxed', { connection });
+  await sevents.waitUntilReady();
+  const job = await sq.add('s', { n: 21 });
+  console.log('sandboxed', JSON.stringify(await job.waitUntilFinished(sevents, 10000)));
+  await sw.close();
+  await Promise.all([sevents.close(), sq.close(), events.close(), queue.close()]);
+  console.log('closed');
+}
+main().catch((e) => { console.error(e); process.exit(1); });
+`,
+    },
+    command: ['node', 'main.js'],
+    changeWorld: async (ctx) => {
+      await ctx.redis.cli('FLUSHALL');
+    },
+  })),
   {
     name: 'redis',
     what: 'ioredis 5 against redis-server: strings, a hash, a list, a pipeline, pub/sub',
