@@ -164,6 +164,16 @@ describe.concurrent('record → replay: node --test, the runner process', () => 
       expect(root, ps.stdout.toString()).toBeDefined();
       const rep = await rewind(['replay', out, '-p', String(root!.pid)], { cwd: tempDir() });
       expectReplayMatches(expect, { record: rec, replay: rep });
+      if (reporter !== 'tap') return;
+      // Under a debugger rewind loads as an --import, which Node does not load in the runner's
+      // process: refused, saying so (it ran the runner and its test processes for real).
+      const stop = await rewind(['replay', out, '-p', String(root!.pid), '--until', '2'], { cwd: tempDir() });
+      expect(stop.status, describeRun('replay --until', stop)).toBe(64);
+      expect(stop.stderr.toString()).toMatch(/^rewind: the `node --test` process \d+ cannot be stopped or debugged/);
+      expect(stop.stdout.toString(), 'nothing ran').toBe('');
+      const events = await rewind(['events', out, '-p', String(root!.pid)], { cwd: tempDir() });
+      expect(events.status).toBe(0);
+      expect(events.stderr.toString()).toMatch(/listed without call sites/);
     });
   }
 });

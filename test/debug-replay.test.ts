@@ -49,6 +49,20 @@ function expectUserMessage(stderr: string, pattern: RegExp): void {
 }
 
 describe('rewind replay --until N', () => {
+  it('stops anywhere in a program that looks for a module itself before importing it', async () => {
+    // Recorded, Node's ESM resolver resolved the module with rewind's realpathSync (its calls the
+    // loader's); under a debugger it holds Node's own, and its lstat of a path the program had
+    // lstat'ed itself was taken for the program's: a divergence (mocha's spec files).
+    const found = await record('debug-esm/main.cjs');
+    expect(found.status, describeRun('record', found)).toBe(0);
+    expect(found.stdout.toString()).toBe('found true\nimported spec true\n');
+    const last = (await eventsOf(found.dir, { sites: false })).at(-1)!.n;
+    for (const n of [Math.ceil(last / 2), last]) {
+      const r = await replay(found.dir, { flags: ['--until', String(n)] });
+      expect(r.status, describeRun(`replay --until ${n}`, r)).toBe(0);
+    }
+  });
+
   it('stops anywhere in a program whose module.register() hooks load built-ins rewind imports too', async () => {
     // Recorded with rewind's CommonJS preload, its hooks were asked to load node:async_hooks,
     // node:util and node:zlib; a replay under a debugger runs rewind as ES modules, which had

@@ -120,12 +120,31 @@ function replayStdin(h: TraceHeader): 'inherit' | 'pipe' | 'ignore' {
   }
 }
 
+/**
+ * The process `node --test` ran its runner in (it starts a process per test file). Node loads
+ * `--import` preloads in those processes, not in it: a replay that loads rewind as ESM (under a
+ * debugger) would run it, and the processes it starts, for real.
+ */
+export const isTestRunnerRoot = (rec: Recording): boolean => rec.trace.header.execArgv.includes('--test');
+
+/** The refusal for a debugger's replay of that process (see isTestRunnerRoot). */
+export function testRunnerRootRefusal(rec: Recording): CliError {
+  return new CliError(
+    `rewind: the \`node --test\` process ${rec.trace.header.pid} cannot be stopped or debugged: Node does not load ` +
+      `rewind's ES module form there (its --import preloads go to the test files' processes), so that replay would ` +
+      `run it, and the processes it starts, for real. Replay it whole with \`rewind replay\`, or debug a test file's ` +
+      `process (\`rewind ps\` lists them; pick one with -p PID).`,
+    EXIT.USAGE,
+  );
+}
+
 /** How to start the replay of a recording: node's arguments, cwd, environment and stdin. */
 export function replayCommand(
   rec: Recording,
   opts: ReplayCliOptions,
 ): Located & { env: NodeJS.ProcessEnv; stdin: 'inherit' | 'pipe' | 'ignore' } {
   const h = rec.trace.header;
+  if (opts.esm && isTestRunnerRoot(rec)) throw testRunnerRootRefusal(rec);
   // What the recording names to run at start-up is applied only if it is trusted; the
   // program still reads the recorded env and execArgv (sources/process.ts restores them).
   const plan = startupPlan(rec, Boolean(opts.trust));

@@ -20,6 +20,7 @@ const HIDDEN_INTERNALS = new Set([
 
 export interface CallSite {
   getFileName(): string | undefined | null;
+  getFunctionName(): string | null;
   toString(): string;
 }
 

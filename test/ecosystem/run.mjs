@@ -3,7 +3,8 @@
 // checkout. For each workload: install (cached), run plain, `rewind record`, change the world
 // (inputs edited, servers stopped and their ports taken, outputs deleted), `rewind replay`
 // twice, compare stdout / stderr / status byte for byte with the recording's run, replay every
-// other recorded process alone, and check that the replay touched nothing outside.
+// other recorded process alone, stop each where a debugger would (halfway, at its end), and
+// check that the replay touched nothing outside.
 //
 //   npm run test:ecosystem -- [--only a,b] [--fast] [--node 22|24] [--json] [--list]
 //
@@ -345,7 +346,38 @@ async function runWorkload(w, env) {
       }
     }
 
-    // 6. Nothing outside was touched.
+    // 6. A debugger's stops: every process stopped halfway through and at its last event
+    // (`replay --until`: rewind runs as ES modules then, as under `debug` and `dap`).
+    // (Not a program whose source does not parse: Node fails it in its ES module way then.)
+    const parses = (p) => !/^uncaught exception: SyntaxError/.test(p.failed ?? '');
+    for (const p of procs.filter((p) => p.thread === 0 && p.replayable !== false && p.events > 0 && parses(p))) {
+      for (const n of new Set([Math.ceil(p.events / 2), p.events])) {
+        const r = await run([nodeBin, REWIND_BIN, 'replay', recDir, '-p', String(p.pid), '--until', String(n)], {
+          cwd: replayCwd,
+          env: runEnv,
+          timeoutMs: replayTimeoutMs,
+        });
+        // `node --test`'s own process is refused, saying why (rewind cannot run in it there).
+        if (r.status === 64 && /the `node --test` process \d+ cannot be stopped or debugged/.test(r.stderr)) break;
+        if (
+          r.timedOut ||
+          r.status !== 0 ||
+          !new RegExp(`^rewind: stopped (before|inside) event ${n} of`, 'm').test(r.stderr)
+        ) {
+          const said =
+            r.stderr
+              .toString()
+              .split('\n')
+              .find((l) => l.startsWith('rewind:')) ?? ending(r);
+          problems.push(
+            `process ${p.pid} (${p.program}) stopped at event ${n} of ${p.events}: ${r.timedOut ? 'hung' : said}`,
+          );
+          break;
+        }
+      }
+    }
+
+    // 7. Nothing outside was touched.
     const changes = treeChanges(before, hashTree(dir));
     if (changes.length)
       problems.push(

@@ -92,7 +92,7 @@ export function isLoaderPath(p: string, fn: (...a: never[]) => unknown, anyPath:
   if (p === loadingFile) return true;
   if (!(anyPath || MODULE_FILE.test(p))) return false;
   const key = `${fn.name}\0${p}`;
-  if (programFiles.has(key)) return false;
+  if (programFiles.has(key)) return anyPath && inLoadersRealpath(fn);
   if (calledFromLoader(fn)) return true;
   if (programFiles.size < MAX_PROGRAM_FILES) programFiles.add(key);
   return false;
@@ -175,6 +175,24 @@ export function isLoaderRealpath(options: unknown): boolean {
  */
 export function calledFromLoader(fn: (...a: never[]) => unknown): boolean {
   return firstCallerIsLoader(fn, 3) ?? firstCallerIsLoader(fn, 16) ?? false;
+}
+
+/**
+ * `fn` is called by Node's realpathSync, called by a module loader (with its private cache).
+ * The loaders' realpathSync is rewind's (fs/index.ts: its calls are theirs), but for Node's ESM
+ * loader when it loaded before rewind (rewind as an `--import`, as under a debugger): it holds
+ * Node's own, and its calls come here. A path the program itself resolved before is then still
+ * the loader's, as it was when recording.
+ */
+function inLoadersRealpath(fn: (...a: never[]) => unknown): boolean {
+  const sites = callSites(fn, 2);
+  return (
+    Array.isArray(sites) &&
+    sites.length === 2 &&
+    sites[0].getFunctionName() === 'realpathSync' &&
+    sites[0].getFileName() === 'node:fs' &&
+    (sites[1].getFileName() ?? '').startsWith('node:internal/modules/')
+  );
 }
 
 /** Whether that caller is the loader; null when it is not among the first `limit` frames. */
