@@ -239,6 +239,32 @@ describe.concurrent('rewind-replay/node-test', () => {
     expect(replay.stderr.toString(), describeRun('replay', replay)).toMatch(failure);
     expect(replay.status).toBe(1);
   });
+
+  it('node --experimental-test-coverage on a test file: the coverage report replays, and V8 writes no coverage at replay', async ({
+    expect,
+  }) => {
+    const dir = project({
+      'lib.js': "exports.size = (n) => {\n  if (n < 0.5) return 'small';\n  return 'large';\n};\n",
+      'size.test.js': `const test = require('node:test');\nconst assert = require('node:assert');\nconst { size } = require('./lib');\ntest('size', async () => {\n  await new Promise((r) => setTimeout(r, 5));\n  assert.ok(['small', 'large'].includes(size(Math.random())));\n});\n`,
+    });
+    // The runner's temporary directory (where V8 writes the coverage it reads) is made here.
+    const tmp = tempDir('rewind-coverage-tmp-');
+    const out = path.join(dir, 'rec');
+    const args = ['--experimental-test-coverage', '--test-reporter=tap', 'size.test.js'];
+    const r = await rewind(['record', '--out', out, '--', NODE, ...args], { cwd: dir, env: { TMPDIR: tmp } });
+    expect(r.status, describeRun('record', r)).toBe(0);
+    expect(r.stdout.toString(), describeRun('record', r)).toMatch(/# start of coverage report[^]*lib\.js/);
+    const events = await eventsOf(out, { sites: false });
+    expect(events.map((e) => e.detail).join('\n')).toMatch(/fs\.readFile \["sync", "[^"]*\/node-coverage-/);
+    expect(fs.readdirSync(tmp), 'the runner removed its directory').toEqual([]);
+
+    const replay = await rewind(['replay', out], { cwd: dir });
+    expect(replay.status, describeRun('replay', replay)).toBe(0);
+    expect(replay.stdout.equals(r.stdout), describeRun('replay', replay)).toBe(true);
+    expect(replay.stderr.equals(r.stderr), describeRun('replay', replay)).toBe(true);
+    // Without rewind's no-op profiler, V8 made the recorded directory again and wrote two files there.
+    expect(fs.readdirSync(tmp), 'V8 wrote coverage at replay').toEqual([]);
+  });
 });
 
 // Each test runs vitest 21 times or more (the recording, then 20 replays): on a loaded machine that outlasts the

@@ -30,6 +30,7 @@ import { randomSource } from '../sources/random.js';
 import { realmsSource } from '../sources/realms.js';
 import { capturedClocksSource } from '../sources/captured-clocks.js';
 import { readingsSource } from '../sources/readings.js';
+import { coverageSource } from '../sources/coverage.js';
 import { stdioInfo, stdioSource } from '../sources/stdio.js';
 import { timersSource } from '../sources/timers.js';
 import { streamsSource } from '../sources/streams.js';
@@ -82,6 +83,7 @@ export const SOURCES: readonly Source[] = [
   realmsSource,
   capturedClocksSource,
   readingsSource,
+  coverageSource,
   timersSource,
   stdioSource,
   streamsSource,
