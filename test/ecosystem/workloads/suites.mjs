@@ -1,6 +1,7 @@
 // Test suites: real packages' own tests from their npm tarballs under their runners, a small
 // node:test folder, and `npm test`.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
 /** A node:test folder that reads the clock, randomness, a data file and a local HTTP server. */
@@ -43,6 +44,46 @@ test('a local server answers', async () => {
   'data.json': '{ "values": [1, 2, 3, 4] }\n',
 };
 
+/** A small module and node:test files that cover it in part (for the coverage workloads). */
+const coveredFiles = {
+  'lib.js': `exports.classify = (n) => {
+  if (n < 0.3) return 'low';
+  if (n < 0.7) return 'mid';
+  return 'high';
+};
+exports.unused = () => 'never called';
+`,
+  'main.js': `const { classify } = require('./lib');
+const fs = require('node:fs');
+const out = [];
+for (let i = 0; i < 5; i++) out.push(classify(Math.random()));
+setTimeout(() => {
+  console.log(out.join(','), new Date().toISOString().length);
+  fs.writeFileSync('out.txt', out.join('\\n'));
+}, 1000);
+`,
+  'test/a.test.js': `const test = require('node:test');
+const assert = require('node:assert');
+const { classify } = require('../lib');
+test('classify low, and a random one', async () => {
+  await new Promise((r) => setTimeout(r, 5));
+  assert.strictEqual(classify(0.1), 'low');
+  assert.ok(['low', 'mid', 'high'].includes(classify(Math.random())));
+});
+`,
+  'test/b.test.js': `const test = require('node:test');
+const assert = require('node:assert');
+const { classify } = require('../lib');
+test('classify high', () => assert.strictEqual(classify(0.9), 'high'));
+`,
+};
+
+/** node:test's coverage directories left in the temporary directory (the runner removes its own). */
+const coverageDirsLeft = () => {
+  const left = fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith('node-coverage-'));
+  return left.length ? `coverage directories left in ${os.tmpdir()}: ${left.join(', ')}` : null;
+};
+
 function resetOut(ctx) {
   fs.mkdirSync(path.join(ctx.dir, 'out'), { recursive: true });
 }
@@ -83,6 +124,59 @@ export const SUITES = [
       'node_modules/mocha/bin/mocha.js',
       'node_modules/json-schema-traverse/spec/*.spec.js',
     ],
+  },
+  {
+    name: 'c8-program',
+    what: "c8 10 around a program (NODE_V8_COVERAGE: V8 writes each process's coverage as it exits, c8 reads it and reports; foreground-child's watchdog)",
+    fast: true,
+    packages: { c8: '10.1.3' },
+    files: coveredFiles,
+    outputs: ['coverage', 'out.txt'],
+    // By default rewind replays the failed process: foreground-child's watchdog (see suite-nyc).
+    // main.js runs a second: a program that ends first has c8 SIGKILL the watchdog as it starts
+    // (its log then ends before any event, and its replay alone stops there with exit 70).
+    replayArgs: ['-p', 'c8'],
+    command: ['node', 'node_modules/c8/bin/c8.js', '--reporter=text', 'node', 'main.js'],
+  },
+  {
+    name: 'c8-node-test',
+    what: 'c8 10 around node --test (each test file in its child, each writing its V8 coverage)',
+    packages: { c8: '10.1.3' },
+    files: coveredFiles,
+    outputs: ['coverage'],
+    replayArgs: ['-p', 'c8'],
+    command: [
+      'node',
+      'node_modules/c8/bin/c8.js',
+      '--reporter=text',
+      'node',
+      '--test',
+      '--test-reporter=tap',
+      'test/a.test.js',
+      'test/b.test.js',
+    ],
+  },
+  {
+    name: 'node-test-coverage',
+    what: 'node --test --experimental-test-coverage: the runner reads the V8 coverage its children write into its temporary directory',
+    fast: true,
+    files: coveredFiles,
+    command: [
+      'node',
+      '--test',
+      '--experimental-test-coverage',
+      '--test-reporter=tap',
+      'test/a.test.js',
+      'test/b.test.js',
+    ],
+    check: coverageDirsLeft,
+  },
+  {
+    name: 'node-test-coverage-file',
+    what: 'node --experimental-test-coverage on one test file: V8 writes the coverage in the process itself (takeCoverage), which reads it back; nothing is written at replay',
+    files: coveredFiles,
+    command: ['node', '--experimental-test-coverage', '--test-reporter=tap', 'test/a.test.js'],
+    check: coverageDirsLeft,
   },
   {
     name: 'suite-tape',
