@@ -440,4 +440,76 @@ const dom = new JSDOM(fs.readFileSync('page.html', 'utf8'), { runScripts: 'dange
     command: ['node', 'main.cjs'],
     changeWorld: (ctx) => ctx.write('page.html', '<p>another page</p>'),
   },
+
+  {
+    name: 'workerpool',
+    what: 'workerpool 9: a pool of worker threads and a pool of child processes (hashes of random input), an inline function, a failing task, a task timed out (its process killed)',
+    packages: { workerpool: '9.3.4' },
+    files: {
+      'main.mjs': `import workerpool from 'workerpool';
+import { fileURLToPath } from 'node:url';
+const here = fileURLToPath(new URL('.', import.meta.url));
+const threads = workerpool.pool(here + 'worker.cjs', { minWorkers: 2, maxWorkers: 2, workerType: 'thread' });
+const procs = workerpool.pool(here + 'worker.cjs', { minWorkers: 1, maxWorkers: 2, workerType: 'process' });
+const t = await Promise.all([1, 2, 3, 4].map((n) => threads.exec('work', [n])));
+console.log('threads', JSON.stringify(t.map((r) => [r.n, r.h])));
+const p = await Promise.all([5, 6, 7].map((n) => procs.exec('work', [n])));
+console.log('processes', JSON.stringify(p.map((r) => [r.n, r.h])));
+// an inline function sent to a worker
+console.log('inline', await threads.exec((a, b) => a * b, [6, 7]));
+// a task that fails and one that times out
+try { await threads.exec('fail', []); } catch (e) { console.log('failed:', e.message); }
+try { await procs.exec('slow', [200]).timeout(30); } catch (e) { console.log('timeout:', e.constructor.name, e.message); }
+console.log('stats', JSON.stringify(threads.stats()));
+await threads.terminate();
+await procs.terminate();
+console.log('done');
+`,
+      'worker.cjs': `const workerpool = require('workerpool');
+const crypto = require('node:crypto');
+workerpool.worker({
+  work: (n) => ({ n, h: crypto.createHash('sha1').update(crypto.randomBytes(8)).digest('hex').slice(0, 8), at: Date.now() }),
+  fail: () => { throw new Error('nope ' + Math.floor(Math.random() * 0)); },
+  slow: (ms) => new Promise((r) => setTimeout(() => r('slow'), ms)),
+});
+`,
+    },
+    command: ['node', 'main.mjs'],
+  },
+  {
+    name: 'bree',
+    what: 'bree 9: a job every 50 ms in a worker thread (workerData, messages, overlapping runs refused) and a job that throws',
+    packages: { bree: '9.2.9' },
+    files: {
+      'main.cjs': `const Bree = require('bree');
+const path = require('node:path');
+const events = [];
+const bree = new Bree({
+  root: path.join(__dirname, 'jobs'),
+  logger: { info: (m) => events.push('info ' + String(m).replace(/\\d+/g, 'N')), warn: (m) => events.push('warn ' + m), error: (m) => events.push('error ' + (m && m.message || m)) },
+  jobs: [
+    { name: 'tick', interval: '50ms', worker: { workerData: { tag: 'x' } } },
+    { name: 'fail', timeout: '30ms' },
+  ],
+  errorHandler: (err, meta) => events.push('errorHandler ' + meta.name + ': ' + err.message),
+  workerMessageHandler: (m) => events.push('message ' + m.name + ' ' + m.message),
+});
+(async () => {
+  await bree.start();
+  setTimeout(async () => {
+    await bree.stop();
+    console.log(events.join('\\n'));
+  }, 230);
+})();
+`,
+      'jobs/tick.js': `const { parentPort, workerData } = require('node:worker_threads');
+const n = Math.floor(Math.random() * 1000);
+console.log('tick job ran', typeof n, workerData && workerData.tag);
+if (parentPort) parentPort.postMessage('done');
+`,
+      'jobs/fail.js': `throw new Error('job failed at ' + (Date.now() > 0));
+`,
+    },
+    command: ['node', 'main.cjs'],
+  },
 ];

@@ -409,4 +409,164 @@ if (cluster.isPrimary) {
     },
     command: ['node', 'main.cjs'],
   },
+
+  {
+    name: 'koa-supertest',
+    what: 'supertest 7 driving a koa 3 app (@koa/router) in-process: posts, a slow route racing a post, a thrown error, a 404, an agent',
+    fast: true,
+    packages: { koa: '3.3.0', '@koa/router': '15.7.0', supertest: '7.3.2' },
+    files: {
+      'main.mjs': `import Koa from 'koa';
+import Router from '@koa/router';
+import request from 'supertest';
+import assert from 'node:assert';
+import crypto from 'node:crypto';
+
+const app = new Koa();
+const router = new Router();
+const items = new Map();
+app.use(async (ctx, next) => {
+  const t0 = performance.now();
+  await next();
+  ctx.set('X-Response-Time', (performance.now() - t0 > 0) ? 'measured' : 'zero');
+});
+router.get('/items', (ctx) => { ctx.body = [...items.values()]; });
+router.post('/items', async (ctx) => {
+  let raw = '';
+  for await (const c of ctx.req) raw += c;
+  const item = { id: crypto.randomUUID(), at: Date.now(), ...JSON.parse(raw) };
+  items.set(item.id, item);
+  ctx.status = 201;
+  ctx.body = item;
+});
+router.get('/slow', async (ctx) => { await new Promise((r) => setTimeout(r, 20 + Math.random() * 20)); ctx.body = { slow: true }; });
+router.get('/boom', () => { throw new Error('boom'); });
+app.use(router.routes()).use(router.allowedMethods());
+app.silent = true;
+
+const server = app.callback();
+const res1 = await request(server).post('/items').send({ name: 'a' }).expect(201);
+console.log('created', res1.body.name, res1.body.id.length, typeof res1.body.at);
+await Promise.all([request(server).get('/slow').expect(200), request(server).post('/items').send({ name: 'b' }).expect(201)]);
+const list = await request(server).get('/items').expect('X-Response-Time', 'measured').expect(200);
+console.log('list', list.body.map((i) => i.name).sort().join(','));
+await request(server).get('/boom').expect(500);
+await request(server).get('/nope').expect(404);
+const agent = request.agent(server);
+const r = await agent.get('/items');
+console.log('date header', typeof r.headers.date, r.status);
+assert.equal(list.body.length, 2);
+console.log('done');
+`,
+    },
+    command: ['node', 'main.mjs'],
+  },
+  {
+    name: 'hapi',
+    what: '@hapi/hapi 21 on a port, queried by supertest 7 (a route with params, a payload, a slow route, a 404 through onPreResponse) and by server.inject',
+    packages: { '@hapi/hapi': '21.4.13', supertest: '7.3.2' },
+    ports: ['PORT'],
+    files: {
+      'main.mjs': `import Hapi from '@hapi/hapi';
+import request from 'supertest';
+const server = Hapi.server({ port: Number(process.env.PORT), host: '127.0.0.1' });
+let counter = 0;
+server.route({ method: 'GET', path: '/hello/{name}', handler: (req) => ({ hello: req.params.name, n: ++counter, r: Math.random() < 2, at: new Date().toISOString().length }) });
+server.route({ method: 'POST', path: '/echo', handler: (req, h) => h.response({ got: req.payload }).code(201) });
+server.route({ method: 'GET', path: '/wait', handler: async () => { await new Promise((r) => setTimeout(r, 15)); return 'waited'; } });
+server.ext('onPreResponse', (req, h) => { if (req.response.isBoom) return h.response({ err: req.response.output.statusCode }).code(req.response.output.statusCode); return h.continue; });
+await server.start();
+const url = server.info.uri;
+const a = await request(url).get('/hello/world').expect(200);
+console.log(JSON.stringify(a.body));
+const [b, c] = await Promise.all([request(url).post('/echo').send({ x: [1, 2] }), request(url).get('/wait')]);
+console.log(b.status, JSON.stringify(b.body), c.text);
+const d = await request(url).get('/missing');
+console.log(d.status, JSON.stringify(d.body));
+// server.inject: no socket at all
+const e = await server.inject({ method: 'GET', url: '/hello/inject' });
+console.log(e.statusCode, e.result.hello);
+await server.stop();
+console.log('stopped');
+`,
+    },
+    command: ['node', 'main.mjs'],
+  },
+  {
+    name: 'graphql-yoga',
+    what: 'graphql-yoga 5 on node:http, queried by fetch: queries, a mutation racing a slow resolver, a validation error, a subscription over server-sent events',
+    packages: { 'graphql-yoga': '5.24.1', graphql: '16.15.0' },
+    ports: ['PORT'],
+    files: {
+      'main.mjs': `import { createServer } from 'node:http';
+import { createYoga, createSchema, createPubSub } from 'graphql-yoga';
+const pubSub = createPubSub();
+const books = [{ id: '1', title: 'Dune', at: Date.now() }];
+const schema = createSchema({
+  typeDefs: /* GraphQL */ \`
+    type Book { id: ID!, title: String!, luck: Float! }
+    type Query { books: [Book!]!, now: String!, slow: String! }
+    type Mutation { addBook(title: String!): Book! }
+    type Subscription { countdown(from: Int!): Int! }
+  \`,
+  resolvers: {
+    Book: { luck: () => Math.random() },
+    Query: { books: () => books, now: () => new Date().toISOString(), slow: () => new Promise((r) => setTimeout(() => r('slow done'), 25)) },
+    Mutation: { addBook: (_, { title }) => { const b = { id: String(books.length + 1), title }; books.push(b); pubSub.publish('book', b); return b; } },
+    Subscription: { countdown: { subscribe: async function* (_, { from }) { for (let i = from; i >= 0; i--) { await new Promise((r) => setTimeout(r, 5)); yield { countdown: i }; } } } },
+  },
+});
+const yoga = createYoga({ schema, logging: false, maskedErrors: true });
+const server = createServer(yoga);
+await new Promise((r) => server.listen(Number(process.env.PORT), '127.0.0.1', r));
+const url = \`http://127.0.0.1:\${server.address().port}/graphql\`;
+const q = async (query, variables) => (await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) })).json();
+console.log(JSON.stringify(await q('{ books { id title } }')));
+const [m, s] = await Promise.all([q('mutation($t: String!) { addBook(title: $t) { id title } }', { t: 'Emma' }), q('{ slow }')]);
+console.log(JSON.stringify(m), JSON.stringify(s));
+const n = await q('{ now books { luck } }');
+console.log(typeof n.data.now, n.data.books.length, n.data.books.every((b) => b.luck < 1));
+console.log(JSON.stringify(await q('{ nope }')));
+// subscription over SSE
+const res = await fetch(url + '?query=' + encodeURIComponent('subscription { countdown(from: 3) }'), { headers: { accept: 'text/event-stream' } });
+const text = await res.text();
+console.log(text.split('\\n').filter((l) => l.startsWith('data')).join(' | '));
+server.close();
+`,
+    },
+    command: ['node', 'main.mjs'],
+  },
+  {
+    name: 'mqtt-aedes',
+    what: 'mqtt 5 clients against an aedes 1 broker in the same process: subscriptions with QoS 0, 1 and 2, a retained message',
+    packages: { mqtt: '5.16.0', aedes: '1.2.0' },
+    ports: ['PORT'],
+    files: {
+      'main.mjs': `import { createServer } from 'node:net';
+import { Aedes } from 'aedes';
+import mqtt from 'mqtt';
+const aedes = await Aedes.createBroker();
+const server = createServer(aedes.handle);
+await new Promise((r) => server.listen(Number(process.env.PORT), '127.0.0.1', r));
+const url = \`mqtt://127.0.0.1:\${server.address().port}\`;
+const sub = await mqtt.connectAsync(url, { clientId: 'sub-' + Math.random().toString(16).slice(2, 8), clean: true });
+const pub = await mqtt.connectAsync(url, { clientId: 'pub' });
+const got = [];
+const all = new Promise((resolve) => sub.on('message', (topic, payload, packet) => { got.push(\`\${topic} q\${packet.qos} \${payload}\`); if (got.length === 4) resolve(); }));
+await sub.subscribeAsync({ 'sensors/+': { qos: 1 }, 'alerts': { qos: 2 } });
+await pub.publishAsync('sensors/t', JSON.stringify({ v: 20 + Math.random() > 0, at: Date.now() > 0 }), { qos: 1 });
+await Promise.all([pub.publishAsync('sensors/h', '55', { qos: 0 }), pub.publishAsync('alerts', 'fire', { qos: 2 })]);
+await pub.publishAsync('retained/x', 'kept', { retain: true, qos: 1 });
+await sub.subscribeAsync('retained/#');
+await all;
+console.log(got.sort().join('\\n'));
+await pub.endAsync();
+await sub.endAsync();
+await new Promise((r) => aedes.close(r));
+server.close();
+console.log('closed');
+`,
+    },
+    command: ['node', 'main.mjs'],
+  },
 ];
