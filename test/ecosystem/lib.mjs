@@ -286,6 +286,89 @@ export class Redis extends Service {
   }
 }
 
+/**
+ * RabbitMQ from Debian, run as root from its own scripts (the packaged wrapper switches to the
+ * rabbitmq user), with its node name, ports, data, logs and Erlang cookie (HOME) in a temp dir.
+ * Its epmd daemon runs on a port of its own and is ended with it.
+ */
+export class RabbitMQ extends Service {
+  constructor() {
+    super('rabbitmq');
+  }
+  static SERVER = '/usr/lib/rabbitmq/bin/rabbitmq-server';
+  async start() {
+    if (this.up) return;
+    await ensureDebian([RabbitMQ.SERVER, 'epmd'], ['rabbitmq-server']);
+    if (!this.dir) this.dir = serviceDir('rabbitmq');
+    if (!this.port) {
+      this.port = await freePort();
+      this.distPort = await freePort();
+      this.epmdPort = await freePort();
+    }
+    fs.writeFileSync(
+      path.join(this.dir, 'rabbitmq.conf'),
+      `listeners.tcp.default = 127.0.0.1:${this.port}\nloopback_users = none\n`,
+    );
+    fs.writeFileSync(path.join(this.dir, 'enabled_plugins'), '[].\n');
+    this.child = spawn(RabbitMQ.SERVER, [], {
+      stdio: 'ignore',
+      detached: true,
+      env: {
+        ...process.env,
+        HOME: this.dir,
+        RABBITMQ_NODENAME: `rewind-eco-${this.port}@localhost`,
+        RABBITMQ_NODE_IP_ADDRESS: '127.0.0.1',
+        RABBITMQ_NODE_PORT: String(this.port),
+        RABBITMQ_DIST_PORT: String(this.distPort),
+        ERL_EPMD_PORT: String(this.epmdPort),
+        RABBITMQ_MNESIA_BASE: path.join(this.dir, 'mnesia'),
+        RABBITMQ_LOG_BASE: path.join(this.dir, 'log'),
+        RABBITMQ_CONFIG_FILE: path.join(this.dir, 'rabbitmq'),
+        RABBITMQ_ENABLED_PLUGINS_FILE: path.join(this.dir, 'enabled_plugins'),
+        RABBITMQ_PID_FILE: path.join(this.dir, 'pid'),
+      },
+    });
+    running.add(this.child);
+    this.child.on('exit', () => running.delete(this.child));
+    await waitUntil(
+      'rabbitmq-server to accept connections',
+      () =>
+        new Promise((resolve) => {
+          const c = net.connect(this.port, '127.0.0.1');
+          c.on('connect', () => {
+            c.destroy();
+            resolve(true);
+          });
+          c.on('error', () => resolve(false));
+        }),
+      60_000,
+    );
+    this.up = true;
+  }
+  get url() {
+    return `amqp://guest:guest@127.0.0.1:${this.port}`;
+  }
+  async stop() {
+    if (!this.up) return;
+    this.up = false;
+    const child = this.child;
+    const exited = new Promise((r) => child.once('exit', r));
+    try {
+      process.kill(-child.pid, 'SIGTERM');
+    } catch {}
+    await Promise.race([exited, sleep(15_000)]);
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {}
+    // epmd made itself a daemon: asked to end (it refuses while a node is registered).
+    await run(['epmd', '-port', String(this.epmdPort), '-kill'], { timeoutMs: 10_000 });
+  }
+  async destroy() {
+    await this.stop();
+    if (this.dir) fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
 /** PostgreSQL from Debian, run as the postgres user (initdb refuses root), trust auth on 127.0.0.1. */
 export class Postgres extends Service {
   constructor() {

@@ -26,6 +26,7 @@ import {
   killAll,
   Redis,
   Postgres,
+  RabbitMQ,
 } from './lib.mjs';
 import { WORKLOADS } from './workloads/index.mjs';
 
@@ -211,6 +212,7 @@ async function runWorkload(w, env) {
       ports,
       redis: services.redis,
       pg: services.pg,
+      rabbitmq: services.rabbitmq,
       run: (argv, o = {}) =>
         must(
           argv.map((a) => (a === 'node' ? nodeBin : a)),
@@ -225,6 +227,7 @@ async function runWorkload(w, env) {
       ...(services.pg.up
         ? { PGPORT: String(services.pg.port), PGHOST: '127.0.0.1', PGUSER: 'postgres', PGDATABASE: 'postgres' }
         : {}),
+      ...(services.rabbitmq.up ? { AMQP_URL: services.rabbitmq.url } : {}),
       ...(typeof w.env === 'function' ? w.env(ctx) : (w.env ?? {})),
     });
     ctx.env = runEnv;
@@ -458,12 +461,12 @@ async function main() {
   const nodeMajor = Number(
     (await must([nodeBin, '-p', 'process.versions.node.split(".")[0]'])).stdout.toString().trim(),
   );
-  const services = { redis: new Redis(), pg: new Postgres() };
+  const services = { redis: new Redis(), pg: new Postgres(), rabbitmq: new RabbitMQ() };
   let cleaning;
   const cleanup = () =>
     (cleaning ??= (async () => {
       killAll();
-      await Promise.allSettled([services.redis.destroy(), services.pg.destroy()]);
+      await Promise.allSettled([services.redis.destroy(), services.pg.destroy(), services.rabbitmq.destroy()]);
     })());
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
     process.on(sig, () => {

@@ -1,4 +1,4 @@
-// Clients of real servers (redis-server and PostgreSQL from Debian, started by the harness).
+// Clients of real servers (redis-server, PostgreSQL and RabbitMQ from Debian, started by the harness).
 // After recording, the data is rewritten and the servers stopped, their ports taken by
 // listeners that count connections: the replay must be served from the log alone.
 
@@ -130,5 +130,54 @@ await pool.end();
     changeWorld: async (ctx) => {
       await ctx.pg.sql("TRUNCATE visits; INSERT INTO visits (who) VALUES ('someone else')");
     },
+  },
+  {
+    name: 'amqplib',
+    what: 'amqplib 2 against RabbitMQ 3.10: a confirm channel publishing, a consumer with prefetch 2 acking out of order and one message nacked and redelivered, a fanout exchange, basic.get polling',
+    packages: { amqplib: '2.3.1' },
+    services: ['rabbitmq'],
+    files: {
+      'main.mjs': `import amqp from 'amqplib';
+const url = process.env.AMQP_URL;
+const conn = await amqp.connect(url);
+const ch = await conn.createChannel();
+const q = 'jobs';
+await ch.assertQueue(q, { durable: false, autoDelete: false });
+await ch.purgeQueue(q);
+await ch.prefetch(2);
+const done = [];
+let resolveAll;
+const all = new Promise((r) => (resolveAll = r));
+await ch.consume(q, async (msg) => {
+  if (!msg) return;
+  const body = JSON.parse(msg.content.toString());
+  await new Promise((r) => setTimeout(r, body.delay));
+  if (body.n === 3 && !msg.fields.redelivered) { ch.nack(msg, false, true); return; }
+  done.push(\`\${body.n}\${msg.fields.redelivered ? ' (redelivered)' : ''}\`);
+  ch.ack(msg);
+  if (done.length === 5) resolveAll();
+}, { noAck: false });
+const pubCh = await conn.createConfirmChannel();
+for (let n = 1; n <= 5; n++) pubCh.sendToQueue(q, Buffer.from(JSON.stringify({ n, delay: Math.floor(Math.random() * 20), at: Date.now() })), { persistent: false, messageId: crypto.randomUUID() });
+await pubCh.waitForConfirms();
+console.log('published, confirmed');
+await all;
+console.log('consumed:', done.length, done.includes('3 (redelivered)'));
+const ex = 'fanout-probe';
+await ch.assertExchange(ex, 'fanout', { durable: false });
+const { queue } = await ch.assertQueue('', { exclusive: true });
+await ch.bindQueue(queue, ex, '');
+ch.publish(ex, '', Buffer.from('broadcast'));
+let got;
+for (let i = 0; i < 50 && !(got = await ch.get(queue, { noAck: true })); i++) await new Promise((r) => setTimeout(r, 10));
+console.log('get:', got && got.content.toString());
+await ch.deleteQueue(q);
+await pubCh.close();
+await ch.close();
+await conn.close();
+console.log('closed');
+`,
+    },
+    command: ['node', 'main.mjs'],
   },
 ];
