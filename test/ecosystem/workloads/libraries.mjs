@@ -512,4 +512,55 @@ if (parentPort) parentPort.postMessage('done');
     },
     command: ['node', 'main.cjs'],
   },
+
+  {
+    name: 'sequelize-sqlite3',
+    what: 'sequelize 6 on sqlite3 5 (a node-addon-api addon, built by node-gyp): a migration through the query interface, models with an association, inserts in a committed transaction and a rolled-back one, a join, queries in parallel',
+    packages: { sequelize: '6.37.8', sqlite3: '5.1.7' },
+    outputs: ['data.db', 'data.db-journal'],
+    files: {
+      'main.cjs': `const { Sequelize, DataTypes, Op } = require('sequelize');
+const fs = require('node:fs');
+(async () => {
+  const sequelize = new Sequelize({ dialect: 'sqlite', storage: 'data.db', logging: false });
+  const qi = sequelize.getQueryInterface();
+  // a "migration": create, then alter
+  await qi.createTable('users', { id: { type: DataTypes.INTEGER, primaryKey: true, autoIncrement: true }, name: DataTypes.STRING, createdAt: DataTypes.DATE, updatedAt: DataTypes.DATE });
+  await qi.addColumn('users', 'score', { type: DataTypes.FLOAT, allowNull: true });
+  await qi.addIndex('users', ['name']);
+  const User = sequelize.define('User', { name: DataTypes.STRING, score: DataTypes.FLOAT }, { tableName: 'users' });
+  const Post = sequelize.define('Post', { title: DataTypes.STRING, body: DataTypes.TEXT });
+  User.hasMany(Post);
+  Post.belongsTo(User);
+  await Post.sync();
+  await sequelize.transaction(async (t) => {
+    for (const name of ['ada', 'grace', 'linus']) {
+      const u = await User.create({ name, score: Math.round(Math.random() * 100) }, { transaction: t });
+      await Post.create({ title: 'hello from ' + name, body: 'at ' + Date.now(), UserId: u.id }, { transaction: t });
+    }
+  });
+  try {
+    await sequelize.transaction(async (t) => {
+      await User.create({ name: 'rolled back' }, { transaction: t });
+      throw new Error('abort');
+    });
+  } catch (e) { console.log('rolled back:', e.message); }
+  const [a, b] = await Promise.all([User.count(), Post.findAll({ include: User, order: [['id', 'ASC']] })]);
+  console.log('users', a, 'posts', b.map((p) => p.title + ' by ' + p.User.name).join('; '));
+  const top = await User.findAll({ where: { score: { [Op.gte]: 0 } }, order: [['score', 'DESC']], limit: 1 });
+  console.log('top is a user:', top.length === 1, typeof top[0].createdAt.toISOString());
+  console.log('tables', (await qi.showAllTables()).sort().join(','));
+  await sequelize.close();
+  console.log('db size > 0:', fs.statSync('data.db').size > 0);
+})();
+`,
+    },
+    command: ['node', 'main.cjs'],
+    unavailable: (plain) =>
+      /Could not locate the bindings file|NODE_MODULE_VERSION/.test(plain.stderr.toString())
+        ? "sqlite3's addon could not be built here"
+        : null,
+    // The database the program wrote is gone: replay must neither need it nor write it again.
+    changeWorld: sqliteSetup,
+  },
 ];
