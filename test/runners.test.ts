@@ -24,6 +24,9 @@ afterAll(cleanupTempDirs);
 
 const VITEST = path.join(ROOT, 'node_modules', 'vitest', 'vitest.mjs');
 const NODE_TEST = path.join(ROOT, 'dist', 'node-test.cjs');
+/** --test-isolation=none: Node 22.8 and later. */
+const [MAJOR, MINOR] = process.versions.node.split('.').map(Number);
+const ISOLATION_NONE = MAJOR > 22 || (MAJOR === 22 && MINOR >= 8);
 
 const FAILING_TEST = `
 test('adds after a timer', async () => {
@@ -239,6 +242,28 @@ describe.concurrent('rewind-replay/node-test', () => {
     expect(replay.stderr.toString(), describeRun('replay', replay)).toMatch(failure);
     expect(replay.status).toBe(1);
   });
+
+  it.skipIf(!ISOLATION_NONE)(
+    'under rewind record -- node --test --test-isolation=none: the runner runs the files itself, and a failed test is a failure event',
+    async ({ expect }) => {
+      const dir = project(files);
+      const out = path.join(dir, 'rec');
+      const args = ['--test', '--test-isolation=none', '--test-reporter=tap', 'fail.test.mjs', 'pass.test.mjs'];
+      const r = await rewind(['record', '--out', out, '--', NODE, ...args], { cwd: dir });
+      expect(r.status, describeRun('record', r)).toBe(1);
+      expect(logsOf(out), 'one process').toHaveLength(1);
+      const events = await eventsOf(out, { sites: false });
+      expect(events.filter((e) => e.kind === 'failure').map((e) => e.detail)).toEqual([
+        expect.stringMatching(
+          /^test failed: fail\.test\.mjs > adds after a timer: AssertionError: Expected values to be strictly equal:/,
+        ),
+      ]);
+      const replay = await rewind(['replay', out], { cwd: dir });
+      expect(replay.stderr.toString(), describeRun('replay', replay)).toMatch(failure);
+      expect(replay.stdout.equals(r.stdout), describeRun('replay', replay)).toBe(true);
+      expect(replay.status).toBe(1);
+    },
+  );
 
   it('node --experimental-test-coverage on a test file: the coverage report replays, and V8 writes no coverage at replay', async ({
     expect,

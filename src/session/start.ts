@@ -66,6 +66,7 @@ import { finishLaunch, takeLaunch, takeReplayLaunch, type Launch } from './launc
 import { parseSeed, startChaos, type Chaos } from './chaos.js';
 import { readSchedule, ScheduleChaos } from './schedule.js';
 import { REWIND_VERSION } from '../version.js';
+import { splitNodeOptions } from './trust.js';
 import { checkInternals, checkNet } from '../node/check.js';
 import { isatty } from '../node/bindings.js';
 import { describeMissing, httpParserReachable } from '../node/internals.js';
@@ -174,10 +175,17 @@ export function start(attach?: (session: ReplaySession) => void): void {
   if (session instanceof RecordSession && process.env[ENV.AUDIT] === '1') startAudit(session, session.writer.path);
   // ESM named imports of built-ins (import { randomUUID } from 'node:crypto') see the patches.
   syncBuiltinESMExports();
-  // A file `node --test` runs in a child of its own: its failing tests are failure events.
-  if (process.env.NODE_TEST_CONTEXT) installNodeTestHooks();
+  // A file `node --test` runs in a child of its own, or the runner itself with
+  // --test-isolation=none: its failing tests are failure events.
+  if (process.env.NODE_TEST_CONTEXT || runsTestFilesItself()) installNodeTestHooks();
   // The replay dispatcher starts with the first registered callback: before that the main
   // module is still being loaded, and only it can ask for the log's first events.
+}
+
+/** `node --test --test-isolation=none` (Node 22.8+): the runner runs the test files in its own process. */
+function runsTestFilesItself(): boolean {
+  const flags = [...process.execArgv, ...splitNodeOptions(process.env.NODE_OPTIONS ?? '')];
+  return flags.includes('--test') && flags.some((a) => /^--(experimental-)?test-isolation=none$/.test(a));
 }
 
 /** This thread's replay session, when it is a worker thread of a replay under a debugger (see debug/worker-thread.ts). */
