@@ -3,6 +3,7 @@
 // ones dropped; the command printed for it replays the failure (same assertion message,
 // every time); --break-before-failure stops before the turn where the assertion threw;
 // and `rewind record -- node --test` records node:test failures as failure events.
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, it } from 'vitest';
@@ -24,9 +25,11 @@ afterAll(cleanupTempDirs);
 
 const VITEST = path.join(ROOT, 'node_modules', 'vitest', 'vitest.mjs');
 const NODE_TEST = path.join(ROOT, 'dist', 'node-test.cjs');
-/** --test-isolation=none: Node 22.8 and later. */
-const [MAJOR, MINOR] = process.versions.node.split('.').map(Number);
-const ISOLATION_NONE = MAJOR > 22 || (MAJOR === 22 && MINOR >= 8);
+/** How this Node spells running test files in the runner's process: --experimental-test-isolation=none (22.8+), --test-isolation=none (23.6+), or null. */
+const ISOLATION_NONE =
+  ['--test-isolation=none', '--experimental-test-isolation=none'].find(
+    (flag) => spawnSync(process.execPath, [flag, '-e', ''], { stdio: 'ignore' }).status === 0,
+  ) ?? null;
 
 const FAILING_TEST = `
 test('adds after a timer', async () => {
@@ -243,12 +246,12 @@ describe.concurrent('rewind-replay/node-test', () => {
     expect(replay.status).toBe(1);
   });
 
-  it.skipIf(!ISOLATION_NONE)(
+  it.skipIf(ISOLATION_NONE === null)(
     'under rewind record -- node --test --test-isolation=none: the runner runs the files itself, and a failed test is a failure event',
     async ({ expect }) => {
       const dir = project(files);
       const out = path.join(dir, 'rec');
-      const args = ['--test', '--test-isolation=none', '--test-reporter=tap', 'fail.test.mjs', 'pass.test.mjs'];
+      const args = ['--test', ISOLATION_NONE!, '--test-reporter=tap', 'fail.test.mjs', 'pass.test.mjs'];
       const r = await rewind(['record', '--out', out, '--', NODE, ...args], { cwd: dir });
       expect(r.status, describeRun('record', r)).toBe(1);
       expect(logsOf(out), 'one process').toHaveLength(1);
