@@ -66,7 +66,7 @@ import { finishLaunch, takeLaunch, takeReplayLaunch, type Launch } from './launc
 import { parseSeed, startChaos, type Chaos } from './chaos.js';
 import { readSchedule, ScheduleChaos } from './schedule.js';
 import { REWIND_VERSION } from '../version.js';
-import { splitNodeOptions } from './trust.js';
+import { nodeFlags } from './trust.js';
 import { checkInternals, checkNet } from '../node/check.js';
 import { isatty } from '../node/bindings.js';
 import { describeMissing, httpParserReachable } from '../node/internals.js';
@@ -184,7 +184,7 @@ export function start(attach?: (session: ReplaySession) => void): void {
 
 /** `node --test --test-isolation=none` (Node 22.8+): the runner runs the test files in its own process. */
 function runsTestFilesItself(): boolean {
-  const flags = [...process.execArgv, ...splitNodeOptions(process.env.NODE_OPTIONS ?? '')];
+  const flags = nodeFlags(process.execArgv, process.env);
   return flags.includes('--test') && flags.some((a) => /^--(experimental-)?test-isolation=none$/.test(a));
 }
 

@@ -257,6 +257,12 @@ const STARTUP_VARS = [
 const isCodeVar = (k: string): boolean => CODE_VARS.includes(k);
 const isStartupVar = (k: string): boolean => STARTUP_VARS.includes(k) || /^(LD|DYLD)_/.test(k) || /^MALLOC_/.test(k);
 
+/** The Node flags a process started with: its execArgv, then its NODE_OPTIONS. */
+export const nodeFlags = (execArgv: readonly string[], env: NodeJS.ProcessEnv | Record<string, string>): string[] => [
+  ...execArgv,
+  ...splitNodeOptions(env.NODE_OPTIONS ?? ''),
+];
+
 /** Splits NODE_OPTIONS as Node does: on white space, with "double quotes" and backslash escapes. */
 export function splitNodeOptions(value: string): string[] {
   const out: string[] = [];

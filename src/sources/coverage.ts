@@ -9,7 +9,7 @@
 // this flag is what starts V8's coverage there.
 import { whenLoaded } from '../node/fields.js';
 import { hasInspector, internalBinding } from '../node/internal-binding.js';
-import { splitNodeOptions } from '../session/trust.js';
+import { nodeFlags } from '../session/trust.js';
 import type { Session, Source } from '../session/session.js';
 
 const FLAG = '--experimental-test-coverage';
@@ -28,7 +28,7 @@ export const coverageSource: Source = {
   install(s: Session) {
     if (s.mode !== 'replay') return;
     const h = s.header;
-    const flags = [...h.execArgv, ...splitNodeOptions(h.env.NODE_OPTIONS ?? '')];
+    const flags = nodeFlags(h.execArgv, h.env);
     if (!flags.includes(FLAG)) return;
     whenLoaded(
       'internal/test_runner/coverage',

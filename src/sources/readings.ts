@@ -18,7 +18,7 @@ import { whenLoaded } from '../node/fields.js';
 import { Api } from '../trace/format.js';
 import { decodeValue, encodeValue } from '../trace/values.js';
 import { writeStderr } from '../node/originals.js';
-import { splitNodeOptions } from '../session/trust.js';
+import { nodeFlags } from '../session/trust.js';
 import type { ResultCodec, Session, Source } from '../session/session.js';
 
 // Node builds these readings from Float64Arrays: a whole number in them is a double to V8,
@@ -159,7 +159,7 @@ export const readingsSource: Source = {
 
     // Started with a report switched on, Node may write one without the program asking: named now.
     const h = s.header;
-    const startFlags = [...h.execArgv, ...splitNodeOptions(h.env.NODE_OPTIONS ?? '')];
+    const startFlags = nodeFlags(h.execArgv, h.env);
     const switchedOn = Object.values(REPORT_SETTINGS).some((flag) => startFlags.includes(flag));
     if (switchedOn) recordReports(s, startFlags);
     else
