@@ -1802,7 +1802,21 @@ export class RewindDebugSession extends LoggingDebugSession {
  * removed and set again, it was missing for a moment, and a thread running meanwhile (a
  * forked child starting) passed it.
  */
-async function setStops(replay: Inspected, stops: Stops, cdp: Map<string, BreakpointSpec>): Promise<void> {
+function setStops(replay: Inspected, stops: Stops, cdp: Map<string, BreakpointSpec>): Promise<void> {
+  // One at a time per target: a side thread starting and a setBreakpoints request may set the
+  // same stops at once, and both, seeing a place unset, would set it (CDP: "already exists").
+  const done = (settingStops.get(cdp) ?? Promise.resolve()).then(() => setStopsNow(replay, stops, cdp));
+  settingStops.set(
+    cdp,
+    done.catch(() => undefined),
+  );
+  return done;
+}
+
+/** The setStops under way for each target's breakpoint map. */
+const settingStops = new WeakMap<Map<string, BreakpointSpec>, Promise<void>>();
+
+async function setStopsNow(replay: Inspected, stops: Stops, cdp: Map<string, BreakpointSpec>): Promise<void> {
   const { client } = replay;
   const where = (b: BreakpointSpec) => `${b.file}:${b.line}:${b.column ?? ''}`;
   const unset = [...stops.breakpoints];
