@@ -24,7 +24,7 @@ export const PACKAGE_JSON_URL = new URL('../package.json', import.meta.url);
 // ---- the preload, on the command lines rewind starts ---------------------------------------
 /** The bundled CommonJS preload (see src/preload.ts). */
 export const PRELOAD = path.join(DIST_PATH, 'preload.cjs');
-/** The ESM preload, for replays a debugger drives (its controller is ESM). */
+/** The ESM preload, for replays of what it recorded (`node --import rewind-replay/register`). */
 export const REGISTER_URL = pathToFileURL(path.join(DIST_PATH, 'register.js')).href;
 
 /** The NODE_OPTIONS token that loads rewind's preload: the CommonJS bundle, or with `esm` the ESM one. */
@@ -37,8 +37,8 @@ const preloadFlag = (esm: boolean): string =>
  * what the program's own preloads do at start-up (an instrumentation's timers and ids, nyc's
  * set-up) must run recorded.
  */
-export function withPreload(nodeOptions: string | undefined, esm = false): string {
-  return [preloadFlag(esm), withoutPreload(nodeOptions)].filter(Boolean).join(' ');
+export function withPreload(nodeOptions: string | undefined): string {
+  return [preloadFlag(false), withoutPreload(nodeOptions)].filter(Boolean).join(' ');
 }
 
 /**
@@ -46,7 +46,7 @@ export function withPreload(nodeOptions: string | undefined, esm = false): strin
  * program's own `--require` preloads run on the same side of it as when recorded (recordings
  * made before it went first have it last). First if the recording names none.
  */
-export function withPreloadAsRecorded(recorded: string | undefined, esm = false): string {
+export function withPreloadAsRecorded(recorded: string | undefined): string {
   const tokens = (recorded ?? '').split(/\s+/).filter(Boolean);
   const rest: string[] = [];
   let at = -1;
@@ -65,7 +65,7 @@ export function withPreloadAsRecorded(recorded: string | undefined, esm = false)
   }
   // In its recorded form too: an --import starts later than a --require (after every one of
   // them, once Node's ESM loader is up), and what the program's start-up queued runs around it.
-  rest.splice(Math.max(at, 0), 0, preloadFlag(esm || imported));
+  rest.splice(Math.max(at, 0), 0, preloadFlag(imported));
   return rest.join(' ');
 }
 
@@ -74,44 +74,6 @@ const PRELOAD_FILE = /[\\/](register\.js|preload\.cjs)"?$/;
 
 /** A preload of rewind's as named after --import/--require: a path or URL of it, or the package's. */
 const isRewindPreload = (v: string): boolean => PRELOAD_FILE.test(v) || /^"?rewind-replay\/register"?$/.test(v);
-
-/**
- * The program's `--require` preloads that ran after rewind's when recorded: those in the
- * recorded NODE_OPTIONS after it, then the command line's (Node runs NODE_OPTIONS' first).
- * A replay under a debugger loads rewind as ESM (`--import`), which Node runs after every
- * `--require`: it takes these off the command line and loads them itself once started
- * (register.ts), in the same order, in the same place relative to rewind. NODE_OPTIONS keeps
- * rewind's own token (the caller replaces it).
- */
-export function requiresAfterPreload(
-  recorded: string | undefined,
-  execArgv: readonly string[],
-): { nodeOptions: string; execArgv: string[]; requires: string[] } {
-  const tokens = (recorded ?? '').split(/\s+/).filter(Boolean);
-  const at = tokens.findIndex((_, i) => rewindPreloadAt(tokens, i) > 0);
-  const requires: string[] = [];
-  const take = (list: readonly string[], from: number): string[] => {
-    const kept: string[] = [];
-    for (let i = 0; i < list.length; i++) {
-      const t = list[i];
-      const eq = /^(--require|-r)=(.*)$/s.exec(t);
-      const value = eq ? eq[2].replace(/^"(.*)"$/s, '$1') : (t === '--require' || t === '-r') && list[i + 1];
-      // rewind's own (rewind-replay/node-test, /vitest) stay: they leave the start to register.js.
-      if (i < from || !value || isRewindFile(value) || value.startsWith('rewind-replay/')) kept.push(t);
-      else {
-        requires.push(value);
-        if (!eq) i++;
-      }
-    }
-    return kept;
-  };
-  // Not in NODE_OPTIONS (rewind came from the command line: `--import rewind-replay/register`),
-  // or an --import there: Node ran every --require before it; nothing moves.
-  if (at < 0 || tokens[at].startsWith('--import'))
-    return { nodeOptions: tokens.join(' '), execArgv: [...execArgv], requires };
-  const nodeOptions = take(tokens, at + rewindPreloadAt(tokens, at)).join(' ');
-  return { nodeOptions, execArgv: take(execArgv, 0), requires };
-}
 
 /** NODE_OPTIONS without a preload of this or another rewind copy. */
 export function withoutPreload(nodeOptions: string | undefined): string {

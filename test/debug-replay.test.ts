@@ -49,10 +49,25 @@ function expectUserMessage(stderr: string, pattern: RegExp): void {
 }
 
 describe('rewind replay --until N', () => {
+  it('stops anywhere in a CommonJS program whose top level queues nextTicks and microtasks, in their recorded order', async () => {
+    // A debugger's replay loads rewind as the recording did (the CommonJS preload). As an
+    // --import it made Node run the entry from its ESM loader, inside a promise job: the
+    // microtasks ran before the nextTicks, and the replay diverged (archiver's queue).
+    const rec = await record('debug-tick-order.cjs');
+    expect(rec.status, describeRun('record', rec)).toBe(0);
+    expect(rec.stdout.toString()).toBe('tick true, tick2, micro true, then\ndone true\n');
+    const last = (await eventsOf(rec.dir, { sites: false })).at(-1)!.n;
+    for (const n of [1, 2, Math.ceil(last / 2), last]) {
+      const r = await replay(rec.dir, { flags: ['--until', String(n)] });
+      expect(r.status, describeRun(`replay --until ${n}`, r)).toBe(0);
+      expect(r.stderr.toString()).toMatch(new RegExp(`rewind: stopped (inside|before) event ${n} of ${last}`));
+    }
+  });
+
   it('stops anywhere in a program that looks for a module itself before importing it', async () => {
-    // Recorded, Node's ESM resolver resolved the module with rewind's realpathSync (its calls the
-    // loader's); under a debugger it holds Node's own, and its lstat of a path the program had
-    // lstat'ed itself was taken for the program's: a divergence (mocha's spec files).
+    // Node's ESM resolver resolves with rewind's realpathSync (its calls the loader's), or with
+    // Node's own when rewind loaded after it (an --import, as under a debugger once): its lstat
+    // of a path the program had lstat'ed itself was taken for the program's (mocha's spec files).
     const found = await record('debug-esm/main.cjs');
     expect(found.status, describeRun('record', found)).toBe(0);
     expect(found.stdout.toString()).toBe('found true\nimported spec true\n');
@@ -65,9 +80,9 @@ describe('rewind replay --until N', () => {
 
   it('stops anywhere in a program whose module.register() hooks load built-ins rewind imports too', async () => {
     // Recorded with rewind's CommonJS preload, its hooks were asked to load node:async_hooks,
-    // node:util and node:zlib; a replay under a debugger runs rewind as ES modules, which had
+    // node:util and node:zlib; a replay under a debugger that ran rewind as ES modules had
     // imported them: Node's loader never asked again, and the replay diverged at the first
-    // (tsx, tap: their hooks see every load).
+    // (tsx, tap: their hooks see every load). It loads the CommonJS preload, as recorded.
     const dir = path.join(tempDir('rewind-rec-'), 'rec');
     const args = ['--import', fixture('hooks-builtins/register.mjs'), fixture('hooks-builtins/main.mjs')];
     const hooked: Recorded = {

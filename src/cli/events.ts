@@ -6,7 +6,6 @@ import { TraceReader, type TraceEvent, type TraceFile } from '../trace/reader.js
 import { boundMemory, resolveRecording } from './recordings.js';
 import { eventSites } from './replay-until.js';
 import { showSite } from './replayed.js';
-import { isTestRunnerRoot } from './replay.js';
 import { printable } from '../shell.js';
 
 export interface EventsOptions {
@@ -71,12 +70,7 @@ export async function events(arg: string | undefined, opts: EventsOptions): Prom
             sites: new Map<number, string>(),
             note: `rewind: the events of worker thread ${thread} are listed without call sites (a worker thread replays within its process).`,
           }
-        : isTestRunnerRoot(rec)
-          ? {
-              sites: new Map<number, string>(),
-              note: `rewind: the events of the \`node --test\` process are listed without call sites (a replay that finds them cannot run in it).`,
-            }
-          : await eventSites(rec, opts.allowNative, opts.trust);
+        : await eventSites(rec, opts.allowNative, opts.trust);
   if (note) process.stderr.write(`${note}\n`);
   const kinds = opts.kind ? new Set(opts.kind.split(',').map((k) => k.trim())) : null;
   const lines: string[] = [];

@@ -9,15 +9,13 @@ import { Api, type EndInfo, type TraceHeader } from '../trace/format.js';
 import { TraceReader, type TraceEvent } from '../trace/reader.js';
 import { CliError, resolveRecording, type Recording } from './recordings.js';
 import { exitLike, runChild } from './record.js';
-import { requiresAfterPreload, withPreloadAsRecorded, withoutPreload } from '../paths.js';
+import { withPreloadAsRecorded, withoutPreload } from '../paths.js';
 import { checkNative } from './native.js';
 import { printable } from '../shell.js';
 import { envWithoutEffects, reviewStartup, signedByMe, withoutEffects, type StartupReview } from '../session/trust.js';
 
 export interface ReplayCliOptions {
   force?: boolean;
-  /** Load rewind as ESM (`--import`): a debugger's controller needs it. */
-  esm?: boolean;
   summary?: boolean;
   /** -p: which process of a recording of several. */
   process?: string;
@@ -120,31 +118,12 @@ function replayStdin(h: TraceHeader): 'inherit' | 'pipe' | 'ignore' {
   }
 }
 
-/**
- * The process `node --test` ran its runner in (it starts a process per test file). Node loads
- * `--import` preloads in those processes, not in it: a replay that loads rewind as ESM (under a
- * debugger) would run it, and the processes it starts, for real.
- */
-export const isTestRunnerRoot = (rec: Recording): boolean => rec.trace.header.execArgv.includes('--test');
-
-/** The refusal for a debugger's replay of that process (see isTestRunnerRoot). */
-export function testRunnerRootRefusal(rec: Recording): CliError {
-  return new CliError(
-    `rewind: the \`node --test\` process ${rec.trace.header.pid} cannot be stopped or debugged: Node does not load ` +
-      `rewind's ES module form there (its --import preloads go to the test files' processes), so that replay would ` +
-      `run it, and the processes it starts, for real. Replay it whole with \`rewind replay\`, or debug a test file's ` +
-      `process (\`rewind ps\` lists them; pick one with -p PID).`,
-    EXIT.USAGE,
-  );
-}
-
 /** How to start the replay of a recording: node's arguments, cwd, environment and stdin. */
 export function replayCommand(
   rec: Recording,
   opts: ReplayCliOptions,
 ): Located & { env: NodeJS.ProcessEnv; stdin: 'inherit' | 'pipe' | 'ignore' } {
   const h = rec.trace.header;
-  if (opts.esm && isTestRunnerRoot(rec)) throw testRunnerRootRefusal(rec);
   // What the recording names to run at start-up is applied only if it is trusted; the
   // program still reads the recorded env and execArgv (sources/process.ts restores them).
   const plan = startupPlan(rec, Boolean(opts.trust));
@@ -158,20 +137,12 @@ export function replayCommand(
   // rewind's own steering variables come from this replay, never from the recording.
   for (const k of Object.keys(startEnv)) if (k.startsWith('REWIND_')) delete startEnv[k];
   checkNative(rec.trace, opts.allowNative ?? []);
-  // Under a debugger rewind loads as ESM, after every --require: those that ran after it when
-  // recorded are loaded by it (register.ts).
-  const { nodeOptions, execArgv, requires } = opts.esm
-    ? requiresAfterPreload(startEnv.NODE_OPTIONS, withoutEffects(plan.trusted ? h.execArgv : plan.review.execArgv))
-    : {
-        nodeOptions: startEnv.NODE_OPTIONS,
-        execArgv: withoutEffects(plan.trusted ? h.execArgv : plan.review.execArgv),
-        requires: [],
-      };
+  const execArgv = withoutEffects(plan.trusted ? h.execArgv : plan.review.execArgv);
   const { args, cwd } = locateProgram(h, Boolean(opts.force), execArgv);
   const status = rec.index?.status;
   const env: NodeJS.ProcessEnv = {
     ...startEnv,
-    NODE_OPTIONS: withPreloadAsRecorded(nodeOptions, opts.esm),
+    NODE_OPTIONS: withPreloadAsRecorded(startEnv.NODE_OPTIONS),
     [ENV.MODE]: 'replay',
     [ENV.TRACE]: rec.log,
     [ENV.SUMMARY]: (opts.summary ?? process.stderr.isTTY) ? '1' : '0',
@@ -181,7 +152,6 @@ export function replayCommand(
   if (opts.allowNative?.length) env[ENV.ALLOW_NATIVE] = opts.allowNative.join(',');
   else delete env[ENV.ALLOW_NATIVE];
   if (status) env[ENV.STATUS] = status.signal ? `signal:${status.signal}` : `code:${status.code}`;
-  if (requires.length) env[ENV.REQUIRES] = JSON.stringify(requires);
   if (process.env[ENV.KEEP_BYTES]) env[ENV.KEEP_BYTES] = process.env[ENV.KEEP_BYTES];
   return { args, cwd, env, stdin: replayStdin(h) };
 }

@@ -77,7 +77,7 @@ export class ReplayedProcess {
   private exit: ExitStatus | null = null;
 
   constructor(rec: Recording, opts: ReplayedOptions) {
-    const { args, cwd, env, stdin } = replayCommand(rec, { ...opts, esm: true });
+    const { args, cwd, env, stdin } = replayCommand(rec, opts);
     // fd 0 of the recorded kind (the program never reads it); the caller's stdout and stderr;
     // a forked child's IPC channel, as `rewind replay` gives it (nothing is sent on it).
     const ipc = rec.trace.header.ipc?.serialization;

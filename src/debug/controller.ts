@@ -1,6 +1,6 @@
 // The replay side of debugging: a ReplayHook that watches every event go by, stops where
 // the front end (src/cli/debug.ts and replay-until.ts) asked, and hands the program to a debugger through
-// the trampoline. Loaded only when the CLI set ENV.CONTROL, so a plain replay runs without it.
+// the trampoline. Attached only when the CLI set ENV.CONTROL: a plain replay runs without it.
 import { EXIT } from '../exit-codes.js';
 import { ENV } from '../session/env.js';
 import { original } from '../node/originals.js';
@@ -22,10 +22,10 @@ import {
 import { onWorkerWithoutClient } from '../sources/workers.js';
 import { TurnCoverage } from './coverage.js';
 import { countWritten, markLines } from './output.js';
-import { insideTurn, turnStarts } from './position.js';
+import { insideTurn, turnNow, turnStarts } from './position.js';
 import { ControlChannel, type Goal, type Report } from './protocol.js';
 import { callSite, siteAt } from './sites.js';
-import { stopBefore } from './trampoline.js';
+import { trampoline } from './trampoline.js';
 
 /** Progress reports on the way to the stop: about this many. */
 const PROGRESS_STEPS = 200;
@@ -174,7 +174,7 @@ class Controller implements ReplayHook {
       if (this.early) announceSettle(enter !== null ? 'into' : site !== null ? 'out' : 'stay');
       this.early = false;
       this.handOver(at, false);
-      return stopBefore.call(n, n, `${kind}: ${call}`, run);
+      return trampoline().call(n, n, `${kind}: ${call}`, run, turnNow);
     }
     this.busy = true;
     const watch = watchPauses((paused) => (this.paused = paused));
@@ -191,7 +191,7 @@ class Controller implements ReplayHook {
         () => this.handOver(at, true),
       );
     else this.handOver(at, true);
-    stopBefore.call(n, n, `${kind}: ${call}`, run);
+    trampoline().call(n, n, `${kind}: ${call}`, run, turnNow);
   }
 
   /**

@@ -4,9 +4,9 @@
 // the takes around a turn give exactly what that turn (and the microtasks after it) ran.
 // Coverage only counts: the program runs as it would, and the log is consumed as it would be.
 import fs from 'node:fs';
-import inspector from 'node:inspector';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
+import { inspectorModule } from '../node/fields.js';
 import { PACKAGE_JSON_URL, isRewindFile } from '../paths.js';
 import type { Report } from './protocol.js';
 
@@ -39,7 +39,7 @@ interface Side {
 }
 
 export class TurnCoverage {
-  private readonly session = new inspector.Session();
+  private readonly session = new (inspectorModule().Session)();
   private readonly a: Side;
   private readonly b: Side;
   /** B's operations: its own and those its turns created. */

@@ -8,13 +8,14 @@
 // anything itself. (A worker-thread session, connectToMainThread, cannot be set up while
 // the replay is blocked in a stop, and would learn of a pause asynchronously, racing
 // the client's first evaluation.)
-import inspector from 'node:inspector';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
-import { DIST_URL, isRewindFile } from '../paths.js';
+import { isRewindFile } from '../paths.js';
+import { inspectorModule } from '../node/fields.js';
 import { original } from '../node/originals.js';
 import { ENV } from '../session/env.js';
 import { debuggerClientAttached } from '../sources/workers.js';
+import { REWIND_FRAMES } from './trampoline.js';
 
 export class HandoffError extends Error {}
 
@@ -35,14 +36,14 @@ export const DEFAULT_INSPECT: Address = { host: '127.0.0.1', port: 9229 };
 
 /** The inspector's WebSocket URL: the active inspector's, or one opened on `at`. */
 export function openInspector(at: Address): string {
-  const active = inspector.url();
+  const active = inspectorModule().url();
   if (active) return active;
   try {
-    inspector.open(at.port, at.host, false);
+    inspectorModule().open(at.port, at.host, false);
   } catch (e) {
     throw new HandoffError(`${at.host}:${at.port}: ${(e as Error).message}`);
   }
-  const url = inspector.url();
+  const url = inspectorModule().url();
   // Node (20 to 24) reports a taken port on stderr and leaves the inspector closed instead of throwing.
   if (!url) throw new HandoffError(`${at.host}:${at.port}: the port is taken`);
   return url;
@@ -68,7 +69,7 @@ export const CLIENT_EARLY = 'rewind: the debugger has the replay before its stop
 export const STOP_SETTLES = 'rewind: the stop settles';
 
 export function announceSettle(how: 'into' | 'out' | 'stay'): void {
-  inspector.console.debug(STOP_SETTLES, how);
+  inspectorModule().console.debug(STOP_SETTLES, how);
 }
 
 /**
@@ -81,16 +82,11 @@ export function announceSettle(how: 'into' | 'out' | 'stay'): void {
  */
 export function waitForClient(early = false): void {
   // Kept by V8 and reported when the client enables Runtime.
-  if (early) inspector.console.debug(CLIENT_EARLY);
-  inspector.waitForDebugger();
+  if (early) inspectorModule().console.debug(CLIENT_EARLY);
+  inspectorModule().waitForDebugger();
   if (HOLD_WORKERS) debuggerClientAttached();
-  inspector.console.debug(CLIENT_READY);
+  inspectorModule().console.debug(CLIENT_READY);
 }
-
-const REWIND_DIR = DIST_URL;
-const TRAMPOLINE = new URL('./debug/trampoline.js', DIST_URL).href;
-/** rewind's scripts but the trampoline, as a V8 blackbox pattern. */
-const REWIND_FRAMES = `^${REWIND_DIR.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?!${TRAMPOLINE.slice(REWIND_DIR.length).replace(/\./g, '\\.')}$)`;
 
 /** Node's own scripts: skipped too while rewind settles the first pause in the program. */
 const NODE_FRAMES = '^node:';
@@ -98,17 +94,20 @@ const NODE_FRAMES = '^node:';
 /**
  * The log's codec (msgpackr), which rewind's dispatcher runs within a turn's delivery after
  * Node's code for it: skipped too while settling (the preload bundle has it inside; a replay
- * under a debugger loads rewind's ESM files, and it from node_modules).
+ * run with rewind's ES modules (`--import rewind-replay/register`) loads it from node_modules).
  */
-const CODEC_URL = (() => {
+let codec: string | null | undefined;
+function codecUrl(): string | null {
+  if (codec !== undefined) return codec;
   try {
     const file = createRequire(import.meta.url).resolve('msgpackr/pack');
     const at = file.lastIndexOf(`node_modules`);
-    return at < 0 ? null : pathToFileURL(file.slice(0, at)).href + 'node_modules/msgpackr/';
+    codec = at < 0 ? null : pathToFileURL(file.slice(0, at)).href + 'node_modules/msgpackr/';
   } catch {
-    return null;
+    codec = null;
   }
-})();
+  return codec;
+}
 const escaped = (url: string): string => url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /**
@@ -118,7 +117,8 @@ const escaped = (url: string): string => url.replace(/[.*+?^${}()|[\]\\]/g, '\\$
  * blackboxed: settling steps on through them (handoff's settle, and rewind dap's).
  */
 export function settlesThrough(url: string): 'rewind' | 'node' | null {
-  if (isRewindFile(url) || (CODEC_URL !== null && url.startsWith(CODEC_URL))) return 'rewind';
+  const codec = codecUrl();
+  if (isRewindFile(url) || (codec !== null && url.startsWith(codec))) return 'rewind';
   return url.startsWith('node:') ? 'node' : null;
 }
 
@@ -145,7 +145,7 @@ export interface PauseWatch {
  * pause is already in the program.
  */
 export function watchPauses(onChange: (paused: boolean) => void): PauseWatch {
-  const watch = new inspector.Session();
+  const watch = new (inspectorModule().Session)();
   watch.connect();
   let settling: { how: 'into' | 'out'; entered: () => boolean; then: () => void } | null = null;
   // A paused frame names its script by id (its url field is often empty).
@@ -176,7 +176,8 @@ export function watchPauses(onChange: (paused: boolean) => void): PauseWatch {
   const enable = () => {
     watch.post('Debugger.enable');
     const patterns = [REWIND_FRAMES, NODE_FRAMES];
-    if (CODEC_URL !== null) patterns.push(`^${escaped(CODEC_URL)}`);
+    const codec = codecUrl();
+    if (codec !== null) patterns.push(`^${escaped(codec)}`);
     watch.post('Debugger.setBlackboxPatterns', { patterns });
   };
   enable();

@@ -8,16 +8,13 @@
 // breakpoints are in: Node holds (waitForDebuggerOnStart) only the workers that the main
 // thread, or a worker it held, starts after NodeWorker.enable.
 //
-// Part of the preload bundle (worker threads run it): node:inspector is loaded only here,
-// in a worker of a debugged replay.
-import { createRequire } from 'node:module';
-import type * as Inspector from 'node:inspector';
+// Part of the preload bundle: node:inspector is loaded only in a worker of a debugged replay.
+import { inspectorModule } from '../node/fields.js';
 import { original } from '../node/originals.js';
-import { DIST_URL } from '../paths.js';
 import type { ReplaySession } from '../session/replay.js';
 import { ownStop, workerStartedUnderClient } from '../sources/workers.js';
 import { insideTurn, turnNow, turnStarts } from './position.js';
-import type { stopBefore } from './trampoline.js';
+import { REWIND_FRAMES, trampoline } from './trampoline.js';
 
 /** What a waiting worker says on its inspector's console: rewind dap lets it run. */
 export const WORKER_WAITS = 'rewind: this worker thread waits for its debugger';
@@ -27,17 +24,15 @@ export const WORKER_GOES = 'rewind: this worker thread goes on';
 /** Said before the pause at the worker's stop (rewind dap's goto), with how to settle from the trampoline into the program. */
 export const WORKER_STOP_SETTLES = 'rewind: the worker thread stops';
 
-const escaped = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-const TRAMPOLINE = new URL('./debug/trampoline.js', DIST_URL).href;
 /**
  * rewind's scripts but the trampoline, and Node's: skipped when the client steps (V8 skips a
  * frame only if every session does). The trampoline's `debugger;` is where the worker stops
  * for rewind dap's goto: V8 ignores it in a script every session ignore-lists.
  */
-const SKIPPED = [`^${escaped(DIST_URL)}(?!${escaped(TRAMPOLINE.slice(DIST_URL.length))}$)`, '^node:'];
+const SKIPPED = [REWIND_FRAMES, '^node:'];
 
 export function followWorkerThread(session: ReplaySession): void {
-  const inspector = createRequire(import.meta.url)('node:inspector') as typeof Inspector;
+  const inspector = inspectorModule();
   // Told of pauses synchronously, before the client's first command while paused runs.
   let paused = false;
   const watch = new inspector.Session();
@@ -80,15 +75,4 @@ export function followWorkerThread(session: ReplaySession): void {
     inspector.waitForDebugger();
     inspector.console.debug(WORKER_GOES);
   }
-}
-
-/**
- * The trampoline's stopBefore (trampoline.ts), compiled under the trampoline's URL: a worker
- * runs rewind's preload bundle, which every session ignore-lists as a whole, and V8 skips a
- * `debugger;` statement in a script that every session ignore-lists.
- */
-function trampoline(): typeof stopBefore {
-  return new Function(
-    `return function stopBefore(event, what, enter, now) {\n  debugger; // rewind stopped this worker thread here, before \`event\` (\`what\`)\n  enter();\n};\n//# sourceURL=${TRAMPOLINE}`,
-  )() as typeof stopBefore;
 }

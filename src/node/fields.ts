@@ -5,6 +5,7 @@ import { createHook } from 'node:async_hooks';
 import Module from 'node:module';
 import net from 'node:net';
 import type * as Http from 'node:http';
+import type * as Inspector from 'node:inspector';
 import { lookup } from './internals.js';
 
 /** process with its private fields. */
@@ -99,6 +100,12 @@ export function builtinModule<T>(id: string): T {
   return (get ? get(id) : Module.createRequire(import.meta.url)(id)) as T;
 }
 
+/**
+ * node:inspector, on first use: the preload bundle holds the debugger's modules, which
+ * recordings and plain replays never use (and a program's own module hooks never see it load).
+ */
+export const inspectorModule = (): typeof Inspector => builtinModule<typeof Inspector>('node:inspector');
+
 /** ServerResponse.prototype with the function that writes a response's head (once node:http is loaded). */
 export const serverResponse = (): { _storeHeader(firstLine: string, headers: unknown): void } =>
   builtinModule<typeof Http>('_http_server').ServerResponse.prototype as never;
@@ -128,15 +135,6 @@ export const timerCallback = (timer: object): unknown => (timer as { _onTimeout?
 
 /** net.Socket.prototype with the function its idle timer calls (loads node:net). */
 export const socketPrototype = () => net.Socket.prototype as unknown as { _onTimeout(): void };
-
-/**
- * Loads `--require` preloads as Node does at start-up (Module._preloadModules: each required
- * from a parent module with the id 'internal/preload' in the cwd, which some preloads look for,
- * node-preload's among them).
- */
-export function preloadModules(requests: string[]): void {
-  (Module as unknown as { _preloadModules(requests: string[]): void })._preloadModules(requests);
-}
 
 /** The code of `node -e`/`-p` (Node sets it before any preload runs); undefined for a script. */
 export const evalCode = (): string | undefined => (process as unknown as { _eval?: string })._eval;

@@ -5,7 +5,7 @@
 // calls it, and reads internalBinding in the paused frame. It costs about 0.1 s (the debugger
 // is enabled for that moment), so it is only for what nothing cheaper reaches, in the few
 // processes that need it. Verified on Node 20, 22 and 24.
-import { createRequire } from 'node:module';
+import { builtinModule, inspectorModule } from './fields.js';
 import { lookup } from './internals.js';
 
 type InternalBinding = (name: string) => Record<string, unknown>;
@@ -19,8 +19,7 @@ let cached: InternalBinding | null | undefined;
  * one (coverage) is not written.
  */
 export function hasInspector(): boolean {
-  const inspector = createRequire(import.meta.url)('node:inspector') as typeof import('node:inspector');
-  const session = new inspector.Session();
+  const session = new (inspectorModule().Session)();
   try {
     session.connect();
   } catch {
@@ -38,12 +37,10 @@ export function internalBinding(affects: string): InternalBinding | null {
 }
 
 function catchInternalBinding(): InternalBinding {
-  const require = createRequire(import.meta.url);
-  const inspector = require('node:inspector') as typeof import('node:inspector');
-  const util = require('node:util') as typeof import('node:util');
+  const util = builtinModule<typeof import('node:util')>('node:util');
   const key = `__rewindInternalBinding${process.pid}`;
   const g = globalThis as Record<string, unknown>;
-  const session = new inspector.Session();
+  const session = new (inspectorModule().Session)();
   session.connect();
   const post = session.post.bind(session) as Post;
   let failure: unknown = null;

@@ -28,7 +28,6 @@ export const ENV = {
   WORKER_UNTIL: 'REWIND_WORKER_UNTIL', // replay under rewind dap: "T:N", worker thread T (Node's thread id) pauses before its own event N
   SITES: 'REWIND_SITES', // replay: "1" reports every event's call site (rewind events)
   PROGRESS: 'REWIND_PROGRESS', // replay: "1" reports progress towards the stop
-  REQUIRES: 'REWIND_REQUIRES', // replay under a debugger: JSON list of the program's --require preloads rewind loads after starting (paths.ts requiresAfterPreload)
   KEEP_BYTES: 'REWIND_KEEP_BYTES', // replay: bytes of a log's events held in memory (default 64 MiB); the rest is read as the replay goes
   STATE: 'REWIND_STATE', // replay: "A,B", event numbers of two racing turns: the code each side ran is reported (rewind analyze)
 } as const;

@@ -108,10 +108,7 @@ export abstract class ReplayLog {
   /** Moves past the tag byte of the next event if it is `tag`; otherwise a divergence. */
   protected expect(tag: number, actual: () => string): void {
     const c = this.c;
-    if ((c.pos >= c.end && !this.more()) || c.b[c.pos] !== tag) {
-      // Events this replay passes over may stand before the one at hand: peek() passes them.
-      if (this.passOver === null || this.peek() === null || c.b[c.pos] !== tag) this.mismatch(actual());
-    }
+    if ((c.pos >= c.end && !this.more()) || c.b[c.pos] !== tag) this.mismatch(actual());
     if (this.hook !== null) this.hook.value(this.n + 1);
     c.pos++;
   }
@@ -183,23 +180,8 @@ export abstract class ReplayLog {
     return original.reallyExit(EXIT.DIVERGENCE);
   }
 
-  /**
-   * Events this replay cannot meet and passes over as they come to the head (sources/workers.ts:
-   * a module-hooks answer Node's loader never asks for when rewind runs as ES modules). The
-   * hook (a debugger's stop) still sees each.
-   */
-  passOver: ((ev: TraceEvent) => boolean) | null = null;
-
   /** Decodes the next event without consuming it. */
   protected peek(): TraceEvent | null {
-    for (;;) {
-      const ev = this.peekOne();
-      if (ev === null || this.passOver === null || !this.passOver(ev)) return ev;
-      this.skip();
-    }
-  }
-
-  private peekOne(): TraceEvent | null {
     const c = this.c;
     if (c.pos >= c.end && !this.more()) return null;
     const save = c.pos;

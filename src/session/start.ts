@@ -138,9 +138,9 @@ export function start(attach?: (session: ReplaySession) => void): void {
   // A replayed thread is told so by its parent in workerData: its environment is the recorded one.
   const mode = workerReplayOf() ? 'replay' : (process.env[ENV.MODE] ?? 'record');
   if (mode === 'off') return;
-  // A replay a debugger drives is started by rewind-replay/register, which attaches the debug
-  // controller: a CommonJS preload on the recorded command line (rewind-replay/vitest and
-  // rewind-replay/node-test put one there) runs first and must leave it to that one.
+  // A replay a debugger drives is started by rewind's preload, which attaches the debug
+  // controller: another copy of rewind's start on the recorded command line (rewind-replay/
+  // node-test's bundle, rewind-replay/vitest) that runs first must leave it to that one.
   if (process.env[ENV.CONTROL] && !attach) return;
   // How the sources' values (os's SystemError, fs's Stats...) are stored: known before any
   // is written or read. os first: a later class is asked first, fs's before SystemError.

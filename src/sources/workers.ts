@@ -22,8 +22,6 @@ import { atomicsTicket } from './shared-memory.js';
 import { calledFromLoader } from './fs/loader.js';
 import { callSites } from '../session/stack.js';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { DIST_URL } from '../paths.js';
 import { crc32 } from 'node:zlib';
 import Module, { createRequire } from 'node:module';
 import type V8 from 'node:v8';
@@ -758,40 +756,6 @@ function isAsyncLoaderRequest(message: unknown): boolean {
   );
 }
 
-/**
- * This copy of rewind runs as ES modules (register.js: a replay under a debugger), not as the
- * CommonJS bundle (whose import.meta.url is the bundle's .cjs file).
- */
-const RUNNING_AS_ESM = !import.meta.url.endsWith('.cjs');
-
-let esmBuiltins: Set<string> | null = null;
-/**
- * The built-ins ('node:fs'...) the ES modules rewind runs as import: those its start and a
- * debugger's controller import, read off dist/ once (replays under a debugger only).
- */
-function rewindsEsmBuiltins(): Set<string> {
-  if (esmBuiltins !== null) return esmBuiltins;
-  const found = new Set<string>();
-  const seen = new Set<string>();
-  const visit = (file: string): void => {
-    if (seen.has(file)) return;
-    seen.add(file);
-    let text: string;
-    try {
-      text = original.fs.readFileSync(file, 'utf8') as string;
-    } catch {
-      return;
-    }
-    for (const m of text.matchAll(/^\s*(?:import|export)\b[^'";]*?'([^']+)'/gm)) {
-      if (m[1].startsWith('node:')) found.add(m[1]);
-      else if (m[1].startsWith('.')) visit(path.resolve(path.dirname(file), m[1]));
-    }
-  };
-  const dist = fileURLToPath(DIST_URL);
-  for (const entry of ['register.js', 'session/start.js', 'debug/controller.js']) visit(path.join(dist, entry));
-  return (esmBuiltins = found);
-}
-
 /** How long a replay waits for an answer of the live hooks thread before it reports a divergence. */
 const LOADER_LIMIT_MS = 60_000;
 /** How long it waits, once the hooks thread has answered every request but not the one due. */
@@ -845,19 +809,6 @@ function replayLoaderAnswers(
   // a hooks thread that answers nothing at all is given a minute.
   const keyed = s.header.hooksMessages === true;
   const kinds = s.header.answerKinds === true;
-  // rewind's own modules, when it runs as ES modules (a replay under a debugger), import
-  // built-ins before the program's hooks exist: Node's ESM loader keeps each one it loaded, and
-  // the program's later imports of it are resolved through the hooks but never loaded. A
-  // recording made with rewind's CommonJS preload (the CLI's) has those loads' answers: each is
-  // passed over as it comes due, unless an answer kept back is that one.
-  if (RUNNING_AS_ESM && kinds && loaderAnswers) {
-    s.passOver = (ev) => {
-      if (ev.kind !== 'call' || ev.api !== Api['loader.answer']) return false;
-      const [url, want, kind] = (ev.call?.args as unknown[] | undefined) ?? [];
-      if (kind !== 'load' || typeof url !== 'string' || !rewindsEsmBuiltins().has(url)) return false;
-      return ![...kept.values()].some((a) => answerKey(a as { message: unknown }, kinds)[1] === want);
-    };
-  }
   let watching: NodeJS.Timeout | null = null;
   const watch = () => {
     if (watching !== null) return;

@@ -192,7 +192,7 @@ async function runWorkload(w, env) {
     expectedToFail: null,
   };
   const known = KNOWN_FAILURES[w.name];
-  if (known && !known.stops && (!known.nodes || known.nodes.includes(nodeMajor))) result.expectedToFail = known;
+  if (known && (!known.nodes || known.nodes.includes(nodeMajor))) result.expectedToFail = known;
   if (w.minNode && nodeMajor < w.minNode) {
     result.skipped = `needs Node ${w.minNode}+`;
     return result;
@@ -350,18 +350,14 @@ async function runWorkload(w, env) {
     }
 
     // 6. A debugger's stops: every process stopped halfway through and at its last event
-    // (`replay --until`: rewind runs as ES modules then, as under `debug` and `dap`).
-    // (Not a program whose source does not parse: Node fails it in its ES module way then.)
-    const parses = (p) => !/^uncaught exception: SyntaxError/.test(p.failed ?? '');
-    for (const p of procs.filter((p) => p.thread === 0 && p.replayable !== false && p.events > 0 && parses(p))) {
+    // (`replay --until`, the replay `debug` and `dap` drive: the debug controller runs in it).
+    for (const p of procs.filter((p) => p.thread === 0 && p.replayable !== false && p.events > 0)) {
       for (const n of new Set([Math.ceil(p.events / 2), p.events])) {
         const r = await run([nodeBin, REWIND_BIN, 'replay', recDir, '-p', String(p.pid), '--until', String(n)], {
           cwd: replayCwd,
           env: runEnv,
           timeoutMs: replayTimeoutMs,
         });
-        // `node --test`'s own process is refused, saying why (rewind cannot run in it there).
-        if (r.status === 64 && /the `node --test` process \d+ cannot be stopped or debugged/.test(r.stderr)) break;
         if (
           r.timedOut ||
           r.status !== 0 ||
@@ -372,10 +368,9 @@ async function runWorkload(w, env) {
               .toString()
               .split('\n')
               .find((l) => l.startsWith('rewind:')) ?? ending(r);
-          const what = `process ${p.pid} (${p.program}) stopped at event ${n} of ${p.events}: ${r.timedOut ? 'hung' : said}`;
-          // Known not to stop yet (known-failures.mjs, `stops`): said, not failed.
-          if (KNOWN_FAILURES[w.name]?.stops) result.stopsNote = `${what} (known: ${KNOWN_FAILURES[w.name].reason})`;
-          else problems.push(what);
+          problems.push(
+            `process ${p.pid} (${p.program}) stopped at event ${n} of ${p.events}: ${r.timedOut ? 'hung' : said}`,
+          );
           break;
         }
       }
@@ -502,7 +497,6 @@ async function main() {
     );
     for (const r of results.filter((r) => r.recordNote))
       console.log(`note: ${r.workload}: recording said: ${r.recordNote}`);
-    for (const r of results.filter((r) => r.stopsNote)) console.log(`note: ${r.workload}: ${r.stopsNote}`);
     for (const r of results.filter((r) => r.recording)) console.log(`kept: ${r.workload}: ${r.recording}`);
     for (const r of fixed)
       console.log(`known failure now faithful: ${r.workload} (remove it from test/ecosystem/known-failures.mjs)`);
