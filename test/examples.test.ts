@@ -7,6 +7,7 @@ import {
   ROOT,
   cleanupTempDirs,
   describeRun,
+  eventsOf,
   expectReplayMatches,
   logsOf,
   recordAndReplay,
@@ -82,6 +83,14 @@ describe.concurrent('node --import rewind-replay/register, and NODE_OPTIONS', ()
       const rep = await rewind(['replay', logs[0]], { cwd: dir });
       expect(rep.status, describeRun('replay', rep)).toBe(0);
       expect(rep.stdout.toString()).toBe(rec.stdout.toString());
+      // Under a debugger too: rewind loads in the form it recorded in (an ES module here), the
+      // debug controller with it, and stops at the timer's turn with the call sites listed.
+      const events = await eventsOf(logs[0], { sites: true });
+      const turn = events.find((e) => e.kind === 'turn')!;
+      expect(turn.site, 'the timer was scheduled in the program').toContain(file);
+      const stop = await rewind(['replay', logs[0], '--until', String(turn.n)], { cwd: dir });
+      expect(stop.status, describeRun('replay --until', stop)).toBe(0);
+      expect(stop.stderr.toString()).toMatch(new RegExp(`rewind: stopped before event ${turn.n} of ${events.length}`));
     });
   }
 });

@@ -133,6 +133,22 @@ describe.concurrent('several processes and a worker thread', () => {
     expectReplayMatches(expect, { record: rec, replay: await replay(rec.dir) });
   });
 
+  it('a failure no one saw (a child whose stdout and stderr were /dev/null) is not what `rewind replay` means', async ({
+    expect,
+  }) => {
+    const rec = await record('mp/unseen-failure.cjs');
+    expect(rec.status, describeRun('record', rec)).toBe(1);
+    expect(rec.stderr.toString()).toContain('Error: the test failed');
+    const list = await ps(rec.dir);
+    const dog = list.find((p) => /SyntaxError/.test(p.failed ?? ''))!;
+    expect(dog, JSON.stringify(list)).toBeDefined();
+    expect(dog.default).toBe(false);
+    expect(list.find((p) => p.default)!.failed).toMatch(/the test failed/);
+    const rep = await replay(rec.dir);
+    expect(rep.status, describeRun('replay', rep)).toBe(1);
+    expect(rep.stderr.toString()).toContain('Error: the test failed');
+  });
+
   it('a worker thread records into its own log and replays with its process', async ({ expect }) => {
     const rec = await record('mp/worker-chat.mjs');
     expect(rec.status, describeRun('record', rec)).toBe(0);

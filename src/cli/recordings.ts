@@ -92,13 +92,15 @@ export function processesOf(dir: string): RecordedProcess[] {
 /**
  * The process `rewind replay` means by default: the one that failed (an uncaught error or
  * a failed test before a mere non-zero exit, which is often a parent reporting its child;
- * then the earliest), or else the root: the first one whose parent was not recorded.
+ * then the earliest), or else the root: the first one whose parent was not recorded. A
+ * failure no one saw (a child whose stdout and stderr were /dev/null, as foreground-child's
+ * watchdog under c8 and nyc, whose `node -e` source fails to parse) comes after the others.
  */
 export function defaultProcess(all: RecordedProcess[]): RecordedProcess {
   // npm's own process (output only) is never replayed: the program it ran is.
   const list = all.filter((p) => !p.passThrough);
   if (list.length === 0) return all[0];
-  const rank = (p: RecordedProcess) => (p.failures.length ? 0 : 1);
+  const rank = (p: RecordedProcess) => (p.unseen ? 2 : 0) + (p.failures.length ? 0 : 1);
   const failed = list.filter((p) => p.failed).sort((a, b) => rank(a) - rank(b) || a.failedAtUs - b.failedAtUs);
   if (failed.length) return failed[0];
   const pids = new Set(list.map((p) => p.pid));

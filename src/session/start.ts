@@ -400,6 +400,18 @@ function stdinKind(): 'tty' | 'pipe' | 'file' {
   }
 }
 
+/** { discarded: true } when fd `fd` is /dev/null (stdio 'ignore'): what the process printed there went nowhere. */
+function discarded(fd: number): { discarded?: true } {
+  try {
+    const st = original.fs.fstatSync(fd);
+    if (!st.isCharacterDevice()) return {};
+    const nul = original.fs.lstatSync('/dev/null');
+    return st.rdev === nul.rdev && st.ino === nul.ino ? { discarded: true } : {};
+  } catch {
+    return {}; // closed, or no /dev/null (Windows): not known
+  }
+}
+
 /** A cluster worker's id: Node set up the worker (loading cluster) before the preload ran. */
 function clusterWorkerId(): number | null {
   if (!isMainThread || !nodeLoaded('cluster')) return null;
@@ -449,8 +461,8 @@ function buildHeader(chaos: Chaos | null): TraceHeader {
     stdio: {
       stdin: { isTTY: isatty(0), kind: stdinKind() },
       // Not made for this (see whenStdio): a terminal's shape needs the stream, anything else is no terminal.
-      stdout: isatty(1) ? stdioInfo(process.stdout) : { isTTY: false },
-      stderr: isatty(2) ? stdioInfo(process.stderr) : { isTTY: false },
+      stdout: isatty(1) ? stdioInfo(process.stdout) : { isTTY: false, ...discarded(1) },
+      stderr: isatty(2) ? stdioInfo(process.stderr) : { isTTY: false, ...discarded(2) },
     },
     ...(ipc ? { ipc: { serialization: ipc.serialization } } : {}),
   };

@@ -393,6 +393,8 @@ export interface StdioInfo {
   columns?: number;
   rows?: number;
   colorDepth?: number;
+  /** stdout, stderr: the fd was /dev/null (a child spawned with stdio 'ignore'): what it printed went nowhere. */
+  discarded?: boolean;
 }
 
 /** Everything replay needs to re-create the process and check it is the same program. */

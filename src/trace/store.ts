@@ -139,6 +139,8 @@ export interface RecordedProcess {
   failedAtUs: number;
   /** A package manager's process, recorded for its output only (TraceHeader.passThrough): not replayable. */
   passThrough?: boolean;
+  /** Its stdout and stderr were /dev/null: no one saw what it printed, a failure included. */
+  unseen?: boolean;
 }
 
 export function summarizeProcess(log: string, trace: TraceFile): RecordedProcess {
@@ -179,5 +181,6 @@ export function summarizeProcess(log: string, trace: TraceFile): RecordedProcess
     failed,
     failedAtUs: h.startWall * 1000 + firstFailureUs,
     ...(h.passThrough ? { passThrough: true } : {}),
+    ...(h.stdio.stdout.discarded && h.stdio.stderr.discarded ? { unseen: true } : {}),
   };
 }

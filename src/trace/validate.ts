@@ -43,6 +43,7 @@ function stdio(v: unknown, what: string): void {
     v.kind === undefined || v.kind === 'tty' || v.kind === 'pipe' || v.kind === 'file',
     `${what}.kind is not tty, pipe or file`,
   );
+  need(v.discarded === undefined || typeof v.discarded === 'boolean', `${what}.discarded is not true or false`);
   for (const k of ['columns', 'rows', 'colorDepth'])
     need(v[k] === undefined || isInt(v[k], 0, 1 << 16), `${what}.${k} is not a small whole number`);
 }
