@@ -127,6 +127,17 @@ const CASES: Record<string, FsCase> = {
       expect(apis).toContain('module.findPath');
     },
   },
+  "files the program holds open while the ESM loader reads modules (their fds are the loader's real ones at replay)": {
+    fixture: 'fs-loader-fds.cjs',
+    args: (dir) => [dir],
+    setup: (dir) =>
+      put(dir, Object.fromEntries(['a', 'b', 'c', 'd'].map((m) => [`${m}.mjs`, `export const name = '${m}';\n`]))),
+    writes: [],
+    change: () => {},
+    check(out, _err, expect) {
+      expect(out).toBe('a b c d true true true true\n');
+    },
+  },
   'callback API': {
     fixture: 'fs-callback.cjs',
     setup: (dir) => put(dir, { 'in.txt': 'input one\n', 'gone.txt': 'to delete\n' }),

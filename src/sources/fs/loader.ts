@@ -180,7 +180,7 @@ export function calledFromLoader(fn: (...a: never[]) => unknown): boolean {
 /**
  * `fn` is called by Node's realpathSync, called by a module loader (with its private cache).
  * The loaders' realpathSync is rewind's (fs/index.ts: its calls are theirs), but for Node's ESM
- * loader when it loaded before rewind (rewind as an `--import`, as under a debugger): it holds
+ * loader when it loaded before rewind (rewind as an `--import`: `node --import rewind-replay/register`): it holds
  * Node's own, and its calls come here. A path the program itself resolved before is then still
  * the loader's, as it was when recording.
  */
@@ -195,29 +195,50 @@ function inLoadersRealpath(fn: (...a: never[]) => unknown): boolean {
   );
 }
 
-/** Whether that caller is the loader; null when it is not among the first `limit` frames. */
+/**
+ * Whether that caller is the loader; null when it is not among the first `limit` frames.
+ * An fs/promises call that continues after an await (the ESM loader's readFile: open, then
+ * fstat) has below its own frames whatever ran the promise job (Node's task queues, timers, a
+ * stream's read callback), never its caller: that one is among the async frames.
+ */
 function firstCallerIsLoader(fn: (...a: never[]) => unknown, limit: number): boolean | null {
-  const files = fileNames(callSites(fn, limit));
-  for (const file of files) {
-    if (file === 'node:fs' || file.startsWith('node:internal/fs/') || isRewindFile(file)) continue;
-    return file.startsWith('node:internal/modules/') || file.startsWith('node:internal/source_map/');
+  const frames = framesOf(callSites(fn, limit));
+  const resumed = frames.some((f) => f.async);
+  for (const f of frames) {
+    if (f.file === 'node:fs' || f.file.startsWith('node:internal/fs/') || isRewindFile(f.file)) continue;
+    if (!f.async && f.file.startsWith('node:') && !isLoaderFile(f.file)) {
+      if (resumed) continue; // what ran the promise job
+      if (frames.length >= limit) return null; // its async frames may be further down
+    }
+    return isLoaderFile(f.file);
   }
-  return files.length < limit ? false : null;
+  return frames.length < limit ? false : null;
 }
 
-const FRAME_FILE = /^\s+at (?:.*\()?(.+?):\d+:\d+\)?$/;
+const isLoaderFile = (file: string): boolean =>
+  file.startsWith('node:internal/modules/') || file.startsWith('node:internal/source_map/');
+
+const FRAME = /^\s+at (async )?(?:.*\()?(.+?):\d+:\d+\)?$/;
 
 /**
- * The file of each frame. Inside the program's Error.prepareStackTrace (which may read
- * files: source maps) V8 does not call a hook again and gives its own text instead.
+ * The file of each frame, and whether it is an async frame (a caller awaiting). Inside the
+ * program's Error.prepareStackTrace (which may read files: source maps) V8 does not call a
+ * hook again and gives its own text instead.
  */
-function fileNames(stack: ReturnType<typeof callSites>): string[] {
-  if (Array.isArray(stack)) return stack.map((site) => site.getFileName() ?? '');
+function framesOf(stack: ReturnType<typeof callSites>): { file: string; async: boolean }[] {
+  if (Array.isArray(stack))
+    return stack.map((site) => ({
+      file: site.getFileName() ?? '',
+      async: (site as { isAsync?(): boolean }).isAsync?.() === true,
+    }));
   if (typeof stack !== 'string') return [];
   return stack
     .split('\n')
     .slice(1)
-    .map((line) => FRAME_FILE.exec(line)?.[1] ?? '');
+    .map((line) => {
+      const m = FRAME.exec(line);
+      return { file: m?.[2] ?? '', async: m?.[1] !== undefined };
+    });
 }
 
 // ---- what the program changed -------------------------------------------------------------------
