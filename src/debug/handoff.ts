@@ -96,17 +96,17 @@ const NODE_FRAMES = '^node:';
  * Node's code for it: skipped too while settling (the preload bundle has it inside; a replay
  * run with rewind's ES modules (`--import rewind-replay/register`) loads it from node_modules).
  */
-let codec: string | null | undefined;
+let codecFound: string | null | undefined;
 function codecUrl(): string | null {
-  if (codec !== undefined) return codec;
+  if (codecFound !== undefined) return codecFound;
   try {
     const file = createRequire(import.meta.url).resolve('msgpackr/pack');
     const at = file.lastIndexOf(`node_modules`);
-    codec = at < 0 ? null : pathToFileURL(file.slice(0, at)).href + 'node_modules/msgpackr/';
+    codecFound = at < 0 ? null : pathToFileURL(file.slice(0, at)).href + 'node_modules/msgpackr/';
   } catch {
-    codec = null;
+    codecFound = null;
   }
-  return codec;
+  return codecFound;
 }
 const escaped = (url: string): string => url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
