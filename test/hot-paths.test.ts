@@ -4,8 +4,10 @@
 // changed ones byte for byte.
 import fs from 'node:fs';
 import path from 'node:path';
+import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RecordSession } from '../src/session/record.js';
+import { ContentStore, SAME } from '../src/sources/fs/content.js';
 import { pack, unpack } from '../src/trace/codec.js';
 import { FastPacker } from '../src/trace/fastpack.js';
 import type { TraceHeader } from '../src/trace/format.js';
@@ -54,6 +56,48 @@ describe('the monotonic clock', () => {
     } finally {
       s.close();
     }
+  });
+});
+
+describe('the file content store', () => {
+  // Small limits, so that sequences of a few dozen reads forget keys (the oldest first), drop
+  // content too large or past the total, and keep lengths only for keys read once.
+  const limits = { maxRemembered: 40, maxTotal: 100, maxKeys: 4 };
+  const content = fc.oneof(
+    fc.constantFrom('', 'a', 'abc', 'x'.repeat(30), 'y'.repeat(50)),
+    fc.constantFrom(0, 3, 30, 50).map((n) => new Uint8Array(n).fill(n)),
+  );
+  const reads = fc.array(fc.tuple(fc.constantFrom('k0', 'k1', 'k2', 'k3', 'k4', 'k5', null), content), {
+    maxLength: 80,
+  });
+
+  it('hands back at replay every content the recording stored, SAME or whole, whatever it forgot', () => {
+    fc.assert(
+      fc.property(reads, (seq) => {
+        const recording = new ContentStore(limits);
+        const replay = new ContentStore(limits);
+        for (const [key, v] of seq) {
+          const stored = recording.store(key, v);
+          const back = replay.load(key, stored);
+          expect(back).toEqual(v);
+          expect(recording.size).toBeLessThanOrEqual(limits.maxKeys);
+          expect(replay.size).toBe(recording.size);
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('stores an unchanged third read as SAME, and forgets the oldest key past the bound', () => {
+    const s = new ContentStore(limits);
+    expect(s.store('a', 'abc')).toBe('abc'); // its length only
+    expect(s.store('a', 'abc')).toBe('abc'); // kept now
+    expect(s.store('a', 'abc')).toBe(SAME);
+    for (const k of ['b', 'c', 'd']) s.store(k, 'z');
+    expect(s.store('a', 'abc')).toBe(SAME); // 4 keys: still kept
+    s.store('e', 'z'); // a fifth key: the oldest ('a') goes
+    expect(s.size).toBe(4);
+    expect(s.store('a', 'abc')).toBe('abc');
   });
 });
 

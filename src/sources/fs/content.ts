@@ -5,71 +5,135 @@
 // for and what the log answered (paths, descriptors' paths, the how-many-th read since the
 // open), so they are the same in both runs.
 
+import { currentSession, replaying } from '../../session/session.js';
+
 /** Stored in the log in place of content equal to the last one under the same key. */
 export const SAME = 0;
-const MAX_REMEMBERED = 64 * 1024;
-/** Only a file's first reads after an open: a long stream's chunks are not worth keeping. */
-const MAX_ORDINAL = 4;
-const MAX_TOTAL = 32 * 1024 * 1024;
+
+type Kept = string | Uint8Array | number;
+
+export interface ContentLimits {
+  /** Content larger than this is never kept (its key is forgotten). */
+  maxRemembered: number;
+  /** Bytes of content kept in all. */
+  maxTotal: number;
+  /**
+   * Keys remembered in all, the oldest forgotten first: most keys are read once (a build
+   * reading its sources, a server its files), and each keeps an entry, so without a bound a
+   * long run reading ever new files (or a growing file at ever new offsets) grew the store
+   * in both runs without end.
+   */
+  maxKeys: number;
+}
+
+const LIMITS: ContentLimits = { maxRemembered: 64 * 1024, maxTotal: 32 * 1024 * 1024, maxKeys: 16 * 1024 };
 
 /**
  * The last content under each key; for a key read once so far, only its length: most
- * content is read once (a build reading its sources, a server its templates), and keeping
- * a copy of each was a sixth of what recording such a read cost (bench 7). A second read of the
- * same length is logged whole and kept; the third can be SAME. Both runs keep the same
- * things (the same function sees the same contents in the same order), so replay has the
- * content whenever the recording said SAME.
+ * content is read once, and keeping a copy of each was a sixth of what recording such a read
+ * cost (bench 7). A second read of the same length is logged whole and kept; the third can
+ * be SAME. Both runs keep and forget the same things (the same code sees the same contents in
+ * the same order), so replay has the content whenever the recording said SAME.
  */
-const last = new Map<string, string | Uint8Array | number>();
-let total = 0;
+export class ContentStore {
+  private readonly last = new Map<string, Kept>();
+  private total = 0;
 
-const kept = (x: string | Uint8Array | number | undefined): number =>
-  x === undefined || typeof x === 'number' ? 0 : x.length;
+  constructor(private readonly limits: ContentLimits = LIMITS) {}
 
-/** Keeps `v` (or its length) under `key`, whose entry was `old`. */
-function remember(key: string, v: string | Uint8Array, old: string | Uint8Array | number | undefined): void {
-  total -= kept(old);
-  if (v.length > MAX_REMEMBERED || total + v.length > MAX_TOTAL) {
-    last.delete(key);
-    return;
+  /** Recording: what to store for content `v` read under `key` (null: no saving). */
+  store(key: string | null, v: string | Uint8Array): string | Uint8Array | typeof SAME {
+    if (key === null) return v;
+    const old = this.last.get(key);
+    if (old !== undefined && equal(old, v)) return SAME;
+    // One lookup of the entry serves both (each is a hash of the whole key).
+    this.remember(key, v, old);
+    return v;
   }
-  if (old === undefined || (typeof old === 'number' && old !== v.length)) {
-    last.set(key, v.length);
-    return;
+
+  /** Replay: the content stored under `key` (SAME: the last one). */
+  load(key: string | null, stored: string | Uint8Array | typeof SAME): string | Uint8Array {
+    if (stored === SAME) return this.last.get(key!) as string | Uint8Array;
+    if (key !== null) this.remember(key, stored, this.last.get(key));
+    return stored;
   }
-  last.set(key, typeof v === 'string' ? v : Uint8Array.prototype.slice.call(v));
-  total += v.length;
+
+  get size(): number {
+    return this.last.size;
+  }
+
+  /** Keeps `v` (or its length) under `key`, whose entry was `old`. */
+  private remember(key: string, v: string | Uint8Array, old: Kept | undefined): void {
+    this.total -= kept(old);
+    const { maxRemembered, maxTotal, maxKeys } = this.limits;
+    if (v.length > maxRemembered || this.total + v.length > maxTotal) {
+      this.last.delete(key);
+      return;
+    }
+    if (old === undefined) {
+      // A new key (Map order: insertion), past the bound the oldest key goes.
+      if (this.last.size >= maxKeys) this.forgetOldest();
+      this.last.set(key, v.length);
+      return;
+    }
+    if (typeof old === 'number' && old !== v.length) {
+      this.last.set(key, v.length);
+      return;
+    }
+    this.last.set(key, typeof v === 'string' ? v : Uint8Array.prototype.slice.call(v));
+    this.total += v.length;
+  }
+
+  private forgetOldest(): void {
+    const oldest = this.last.keys().next();
+    if (oldest.done) return;
+    this.total -= kept(this.last.get(oldest.value));
+    this.last.delete(oldest.value);
+  }
 }
 
-const equal = (a: string | Uint8Array | number, b: string | Uint8Array): boolean =>
+const kept = (x: Kept | undefined): number => (x === undefined || typeof x === 'number' ? 0 : x.length);
+
+const equal = (a: Kept, b: string | Uint8Array): boolean =>
   typeof a === 'string'
     ? a === b
     : typeof a !== 'number' && typeof b !== 'string' && a.length === b.length && Buffer.compare(a, b) === 0;
 
+const contents = new ContentStore();
+
 /** Recording: what to store for content `v` read under `key` (null: no saving). */
-export function storeContent(key: string | null, v: string | Uint8Array): string | Uint8Array | typeof SAME {
-  if (key === null) return v;
-  const old = last.get(key);
-  if (old !== undefined && equal(old, v)) return SAME;
-  // One lookup of the entry serves both (each is a hash of the whole key, a fresh string).
-  remember(key, v, old);
-  return v;
-}
+export const storeContent = (key: string | null, v: string | Uint8Array): string | Uint8Array | typeof SAME =>
+  contents.store(key, v);
 
 /** Replay: the content stored under `key` (SAME: the last one). */
 export function loadContent(key: string | null, stored: string | Uint8Array | typeof SAME): string | Uint8Array {
-  if (stored === SAME) return last.get(key!) as string | Uint8Array;
-  if (key !== null) remember(key, stored, last.get(key));
-  return stored;
+  const v = contents.load(key, stored);
+  // Only a log whose recording kept other things than this rewind does (another version).
+  if (v === undefined)
+    replaying(currentSession()).mismatch(
+      `read content the log gives as unchanged since an earlier read this rewind does not keep (was the recording made by another rewind version?)`,
+    );
+  return v;
 }
 
-// ---- descriptors ----------------------------------------------------------------------------
+/** Only a file's first reads after an open: a long stream's chunks are not worth keeping. */
+const MAX_ORDINAL = 4;
+
+// ---- keys -----------------------------------------------------------------------------------
+// No key holds a NUL but as a separator (a path cannot hold one): the forms cannot collide.
+
+/** An open descriptor: the path it was opened with, its reads so far, its fstat key once made. */
+interface Opened {
+  path: string;
+  reads: number;
+  fstat: string | null;
+}
 
 /** The path each open descriptor was opened with, and how many reads it has had. */
-const opened = new Map<number, { path: string; reads: number }>();
+const opened = new Map<number, Opened>();
 
 export function openedFd(fd: unknown, path: unknown): void {
-  if (typeof fd === 'number' && typeof path === 'string') opened.set(fd, { path, reads: 0 });
+  if (typeof fd === 'number' && typeof path === 'string') opened.set(fd, { path, reads: 0, fstat: null });
 }
 
 export function closedFd(fd: unknown): void {
@@ -84,11 +148,19 @@ export function readKey(fd: unknown, length: unknown, position: unknown): string
   return n < MAX_ORDINAL ? `${f.path}\0${n}\0${length}\0${position}` : null;
 }
 
+/**
+ * The key of a whole-file read: the path itself for the usual flags (0, read-only), which
+ * costs no new string (and the program's path string keeps its hash).
+ */
 export const fileKey = (path: unknown, flags: unknown): string | null =>
-  typeof path === 'string' ? `${path}\0${flags}` : null;
+  typeof path !== 'string' ? null : flags === 0 ? path : `${path}\0${flags}`;
 
 /** The key of a stat (`fn`: stat, lstat, fstat, statfs) of a path or an open descriptor. */
 export function statKey(fn: string, target: unknown, bigint: unknown): string | null {
-  const path = typeof target === 'string' ? target : opened.get(target as number)?.path;
-  return path === undefined ? null : `${fn}\0${path}\0${bigint === true}`;
+  if (typeof target === 'string') return `${fn}\0${target}\0${bigint === true}`;
+  const f = opened.get(target as number);
+  if (f === undefined) return null;
+  // A descriptor is stat'ed again and again (readFileSync: once per read): its key is made once.
+  if (fn === 'fstat' && bigint !== true) return (f.fstat ??= `fstat\0${f.path}\0false`);
+  return `${fn}\0${f.path}\0${bigint === true}`;
 }
