@@ -65,6 +65,7 @@ const CASES: [string, string[], string[]][] = [
   ['report', ['indirect'], ['process.report.getReport']],
   // The socket's idle timeout fires as a turn of rewind's timers.
   ['net', ['require', 'dynamic', 'builtin', 'indirect'], ['net.listen', 'net.connect', 'setTimeout callback']],
+  ['os', ['require', 'dynamic', 'builtin'], ['os.hostname', 'os.freemem', 'os.uptime']],
   ...(hasNodeSqlite
     ? [['sqlite', ['require', 'dynamic', 'builtin'], ['sqlite.load']] as [string, string[], string[]]]
     : []),
@@ -145,5 +146,6 @@ describe.concurrent('built-ins patched as they load', () => {
     expect(logged).toContain('v8.getHeapStatistics');
     expect(logged).toContain('fs.opendir');
     expect(logged).toContain('setTimeout callback');
+    expect(logged).toContain('os.freemem');
   });
 });

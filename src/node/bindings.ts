@@ -73,6 +73,28 @@ export function zlibHandleClass(): HandleClass | null {
   return optional(() => (cached?.zlib ?? binding('zlib')).Zlib ?? null);
 }
 
+/**
+ * zlib's native crc32(data, value): what node:zlib's crc32 checks its arguments for and calls,
+ * taken from the binding so that neither the log's chunks nor the checks of a program's
+ * writes load node:zlib (and the streams it needs) into a process that does not.
+ */
+export function crc32(data: string | Uint8Array, value = 0): number {
+  return (nativeCrc32 ??= findCrc32())(data, value);
+}
+type Crc32 = (data: string | Uint8Array, value: number) => number;
+let nativeCrc32: Crc32 | undefined;
+
+function findCrc32(): Crc32 {
+  const fn = optional(() => (cached?.zlib ?? binding('zlib')).crc32 as unknown);
+  if (typeof fn === 'function') return fn as Crc32;
+  return (createRequire(import.meta.url)('node:zlib') as typeof import('node:zlib')).crc32;
+}
+
+/** zlib's constants (modes, flush values, strategies) without loading node:zlib; null if out of reach. */
+export function zlibConstants(): Record<string, number> | null {
+  return optional(() => binding('constants').zlib as Record<string, number>);
+}
+
 function optional<T>(get: () => T): T | null {
   try {
     return get();

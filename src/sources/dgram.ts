@@ -3,8 +3,7 @@
 // send, the socket options) are calls whose status is logged and served at replay; every
 // callback the handle makes (a datagram received, a send completed) is a turn of it.
 // At replay the UDP handles stay inert: no socket is opened, no port bound, nothing sent.
-import { crc32 } from 'node:zlib';
-import { bindingNamed } from '../node/bindings.js';
+import { bindingNamed, crc32 } from '../node/bindings.js';
 import type { Session, Source } from '../session/session.js';
 import { Api, Tag } from '../trace/format.js';
 import { handleState, recordCompletion } from './streams.js';

@@ -19,13 +19,13 @@
 // Calls into the library are checked at replay by a summary of their arguments (strings,
 // numbers, ids, digests of bytes): a program that asks for something else diverges.
 import { types } from 'node:util';
-import { crc32 } from 'node:zlib';
 import type { RecordSession } from '../session/record.js';
 import type { ReplaySession } from '../session/replay.js';
 import type { Session } from '../session/session.js';
 import { writeStderr } from '../node/originals.js';
 import { Api, Tag } from '../trace/format.js';
 import { ERROR_CLASSES } from '../trace/values.js';
+import { crc32 } from '../node/bindings.js';
 
 /**
  * A callback from native code that came before the microtasks of the callback before it

@@ -9,6 +9,7 @@
 // tmpdir() is computed from TMPDIR/TMP/TEMP, and replay restores the environment; the
 // constants (os.constants, EOL, devNull) are constants.
 import os from 'node:os';
+import { whenLoaded } from '../node/fields.js';
 import type { Session, Source } from '../session/session.js';
 import { Api } from '../trace/format.js';
 import { decodeValue, encodeValue, registerValueClass } from '../trace/values.js';
@@ -33,7 +34,12 @@ const QUERIES = {
   type: Api['os.type'],
 } as const;
 
-const realGetPriority = os.getPriority;
+/** os.getPriority as Node made it: taken as the source installs (when node:os loads), or when first needed. */
+let realGetPriority: ((pid?: number) => number) | undefined;
+function nodeGetPriority(): (pid?: number) => number {
+  const loaded = os.getPriority; // loads node:os if nothing did: the source's install then takes the real one first
+  return (realGetPriority ??= loaded);
+}
 
 /** What Node's validateInt32 accepts: anything else throws before the system is asked. */
 const isInt32 = (v: unknown, min = -0x80000000, max = 0x7fffffff): boolean =>
@@ -56,7 +62,7 @@ let systemErrorClass: (new (info: unknown) => SystemErrorLike) | undefined;
 function SystemErrorClass(): new (info: unknown) => SystemErrorLike {
   if (!systemErrorClass) {
     try {
-      realGetPriority(0x7fffffff);
+      nodeGetPriority()(0x7fffffff);
     } catch (e) {
       systemErrorClass = Object.getPrototypeOf(e).constructor;
     }
@@ -103,45 +109,51 @@ function replace(name: string, make: (real: Fn) => Fn): void {
 export const osSource: Source = {
   name: 'os',
   install(s: Session) {
-    for (const [name, api] of Object.entries(QUERIES)) {
-      replace(
-        name,
-        (real) =>
-          function (this: unknown, ...args: unknown[]) {
-            return s.call(api, undefined, () => real.apply(this, args));
-          },
-      );
-    }
-
-    replace(
-      'userInfo',
-      (real) =>
-        function (this: unknown, ...args: unknown[]) {
-          const options = args[0] as { encoding?: unknown } | null | undefined;
-          const summary = typeof options === 'object' && options !== null ? { encoding: options.encoding } : undefined;
-          return s.call(Api['os.userInfo'], summary, () => real.apply(this, args));
-        },
-    );
-
-    // Arguments Node rejects never reach the system: the real function throws Node's own
-    // validation error, in both modes, and nothing is recorded.
-    replace(
-      'getPriority',
-      (real) =>
-        function (this: unknown, ...args: unknown[]) {
-          const [pid] = args;
-          if (pid !== undefined && !isInt32(pid)) return real.apply(this, args);
-          return s.call(Api['os.getPriority'], { pid: pid ?? 0 }, () => real.apply(this, args));
-        },
-    );
-    replace(
-      'setPriority',
-      (real) =>
-        function (this: unknown, ...args: unknown[]) {
-          const [pid, priority] = args[1] === undefined ? [0, args[0]] : args;
-          if (!isInt32(pid) || !isInt32(priority, -20, 19)) return real.apply(this, args);
-          return s.call(Api['os.setPriority'], { pid, priority }, () => real.apply(this, args));
-        },
-    );
+    // When node:os loads (by the program, Node or rewind), before anyone has its exports.
+    whenLoaded('os', () => installOs(s));
   },
 };
+
+function installOs(s: Session): void {
+  realGetPriority ??= os.getPriority;
+  for (const [name, api] of Object.entries(QUERIES)) {
+    replace(
+      name,
+      (real) =>
+        function (this: unknown, ...args: unknown[]) {
+          return s.call(api, undefined, () => real.apply(this, args));
+        },
+    );
+  }
+
+  replace(
+    'userInfo',
+    (real) =>
+      function (this: unknown, ...args: unknown[]) {
+        const options = args[0] as { encoding?: unknown } | null | undefined;
+        const summary = typeof options === 'object' && options !== null ? { encoding: options.encoding } : undefined;
+        return s.call(Api['os.userInfo'], summary, () => real.apply(this, args));
+      },
+  );
+
+  // Arguments Node rejects never reach the system: the real function throws Node's own
+  // validation error, in both modes, and nothing is recorded.
+  replace(
+    'getPriority',
+    (real) =>
+      function (this: unknown, ...args: unknown[]) {
+        const [pid] = args;
+        if (pid !== undefined && !isInt32(pid)) return real.apply(this, args);
+        return s.call(Api['os.getPriority'], { pid: pid ?? 0 }, () => real.apply(this, args));
+      },
+  );
+  replace(
+    'setPriority',
+    (real) =>
+      function (this: unknown, ...args: unknown[]) {
+        const [pid, priority] = args[1] === undefined ? [0, args[0]] : args;
+        if (!isInt32(pid) || !isInt32(priority, -20, 19)) return real.apply(this, args);
+        return s.call(Api['os.setPriority'], { pid, priority }, () => real.apply(this, args));
+      },
+  );
+}

@@ -13,7 +13,9 @@ import { EXIT } from '../exit-codes.js';
 import { Api } from '../trace/format.js';
 import type { Session, Source } from '../session/session.js';
 
-const SIGNAL_NAMES = new Set(Object.keys(os.constants.signals));
+/** Signal names, when first needed (node:os is not loaded at start-up for them). */
+let signalNames: Set<string> | undefined;
+const isSignalName = (name: string): boolean => (signalNames ??= new Set(Object.keys(os.constants.signals))).has(name);
 
 /** Signals whose default action ends the process and that a handler can observe. */
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
@@ -178,7 +180,7 @@ function recordEnding(s: RecordSession): void {
       // A signal the process listens for arrives through Node's signal handle, whose
       // callback is process.emit bound to (name, name), bound once the program listens
       // (after this wrapper is in place): that callback is the turn.
-      if (code === event && typeof event === 'string' && SIGNAL_NAMES.has(event)) s.signal(event);
+      if (code === event && typeof event === 'string' && isSignalName(event)) s.signal(event);
       return emit.apply(this, arguments as unknown as unknown[]);
     }
     try {

@@ -11,8 +11,7 @@
 // (handle.onread with the shared stream state, req.oncomplete). Everything above the
 // handle — net.Socket, http, fetch's undici, child_process, readline — runs unchanged in
 // both modes, which is what keeps the two runs alike.
-import { crc32 } from 'node:zlib';
-import { bindings, type Bindings } from '../node/bindings.js';
+import { bindings, crc32, type Bindings } from '../node/bindings.js';
 import { stdioHandle } from '../node/fields.js';
 import { currentContext, type InContext } from '../session/async-context.js';
 import { Delivery, Lane, type Chaos } from '../session/chaos.js';

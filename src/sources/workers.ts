@@ -22,7 +22,6 @@ import { atomicsTicket } from './shared-memory.js';
 import { calledFromLoader } from './fs/loader.js';
 import { callSites } from '../session/stack.js';
 import path from 'node:path';
-import { crc32 } from 'node:zlib';
 import Module, { createRequire } from 'node:module';
 import type V8 from 'node:v8';
 import type { RecordSession } from '../session/record.js';
@@ -30,6 +29,7 @@ import type { ReplaySession } from '../session/replay.js';
 import type { Session, Source } from '../session/session.js';
 import { Api, Tag } from '../trace/format.js';
 import { ENV } from '../session/env.js';
+import { crc32 } from '../node/bindings.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Port = any;

@@ -1,13 +1,9 @@
 // Compressing a chunk's events as the writer stores them (the format: compress.ts). Only
 // the recording side (the writer, redact) loads this module, and with it zlib's binding.
-import zlib from 'node:zlib';
-import { zlibHandleClass, type HandleClass } from '../node/bindings.js';
+import { zlibConstants, zlibHandleClass, type HandleClass } from '../node/bindings.js';
 import { ownIo } from '../node/originals.js';
 import { putVarint } from './codec.js';
-import { COMPRESSED, MIN_BYTES, own } from './compress.js';
-
-// Captured now: rewind's zlib source wraps the binding's handles (its own calls pass through).
-const { deflateRawSync, constants } = zlib;
+import { COMPRESSED, MIN_BYTES, own, zlibFunctions } from './compress.js';
 
 /**
  * One deflate-raw stream of zlib's binding, reset after each chunk. deflateRawSync makes a
@@ -20,15 +16,19 @@ class Deflater {
   /** [avail_out, avail_in] after each write, as zlib.js reads them. */
   private readonly state = new Uint32Array(2);
   private failed = false;
-  private constructor(private readonly handle: InstanceType<HandleClass>) {}
+  private constructor(
+    private readonly handle: InstanceType<HandleClass>,
+    private readonly finish: number,
+  ) {}
 
   static open(): Deflater | null {
     const Zlib = zlibHandleClass();
-    if (Zlib === null) return null;
+    const constants = zlibConstants();
+    if (Zlib === null || constants === null) return null;
     try {
       return own(() => {
         const handle = new Zlib(constants.DEFLATERAW);
-        const d = new Deflater(handle);
+        const d = new Deflater(handle, constants.Z_FINISH);
         handle.onerror = () => (d.failed = true);
         // As zlib.js's DeflateRaw: windowBits, level, memLevel, strategy, write state, callback (async only), dictionary.
         handle.init(15, 1, 9, constants.Z_DEFAULT_STRATEGY, d.state, () => {}, undefined);
@@ -44,7 +44,7 @@ class Deflater {
     ownIo.depth++;
     try {
       this.failed = false;
-      this.handle.writeSync(constants.Z_FINISH, input, 0, input.length, out, at, end - at);
+      this.handle.writeSync(this.finish, input, 0, input.length, out, at, end - at);
       const [availOut, availIn] = this.state;
       // Room left over means deflate finished the stream (Z_STREAM_END); none: it may not have.
       const fits = !this.failed && availIn === 0 && availOut > 0;
@@ -89,6 +89,7 @@ export const compressionPath = (): 'binding' | 'zlib' | null =>
 
 /** compressedChunk through zlib's public API (a stream per call), where the binding is out of reach. */
 export function slowCompressedChunk(payload: Uint8Array, headerBytes: number): Buffer | null {
+  const { deflateRawSync } = zlibFunctions();
   const z = own(() => deflateRawSync(payload, { level: 1, memLevel: 9 }));
   const out = Buffer.allocUnsafe(headerBytes + 1 + 5 + z.length);
   out[headerBytes] = COMPRESSED;

@@ -2,7 +2,6 @@
 // Every problem with the file becomes a TraceError whose message tells the user what is
 // wrong and what to do; nothing in here may throw anything else on bad bytes.
 import { constants as fsConstants } from 'node:fs';
-import { crc32 } from 'node:zlib';
 import { original } from '../node/originals.js';
 import { ByteCursor, DecodeError, unpack, unzigzag } from './codec.js';
 import { COMPRESSED, inflatePayload } from './compress.js';
@@ -23,6 +22,7 @@ import {
   type FailureInfo,
   type TraceHeader,
 } from './format.js';
+import { crc32 } from '../node/bindings.js';
 
 export class TraceError extends Error {
   override name = 'TraceError';

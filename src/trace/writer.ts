@@ -1,6 +1,5 @@
 // TraceWriter: appends events to an in-memory chunk and writes whole chunks with one
 // synchronous write. Hot events are hand-encoded; see format.ts for the layout.
-import { crc32 } from 'node:zlib';
 import { original, writeStderr } from '../node/originals.js';
 import { pack, putVarint, zigzag } from './codec.js';
 import { compressedChunk } from './deflate.js';
@@ -18,6 +17,7 @@ import {
   type FailureInfo,
   type TraceHeader,
 } from './format.js';
+import { crc32 } from '../node/bindings.js';
 
 /** Bytes of events a chunk holds before the writer flushes it. */
 export const CHUNK_BYTES = 64 * 1024;

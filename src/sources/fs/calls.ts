@@ -7,7 +7,6 @@
 // writes and deletions are checked against it and not performed, and a call the log does
 // not have is a divergence. Node's own fs code and any userland patch of `fs` above the
 // binding run again, for real, in both runs.
-import { crc32 } from 'node:zlib';
 import { ownIo } from '../../node/originals.js';
 import { currentSession, type ResultCodec, type Session } from '../../session/session.js';
 import { decodeValue, encodeValue, unformattedStack } from '../../trace/values.js';
@@ -30,6 +29,7 @@ import {
   unorderedFds,
 } from './loader.js';
 import { guard } from './public.js';
+import { crc32 } from '../../node/bindings.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Fn = (...args: any[]) => any;

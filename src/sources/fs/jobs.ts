@@ -8,13 +8,13 @@
 // so the recording hook is the classes' own `run`. What their constructors were given is only
 // seen for jobs made through the binding later (fs/promises, fs.cp): for fs.readFile and
 // fs.writeFile's callback forms the Call event has the path alone.
-import { crc32 } from 'node:zlib';
 import { currentSession, type ResultCodec } from '../../session/session.js';
 import { decodeValue, encodeValue } from '../../trace/values.js';
 import { JOBS, type FsBinding, type Spec } from './binding.js';
 import { DEFAULT_RESULTS, decodedError, errorOnly, passThrough, programOpened } from './calls.js';
 import { fileKey, loadContent, storeContent, type SAME } from './content.js';
 import { changesOf, isLoaderPath } from './loader.js';
+import { crc32 } from '../../node/bindings.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Fn = (...args: any[]) => any;
