@@ -35,6 +35,21 @@ describe('the fast packer', () => {
   });
 });
 
+describe('the fast packer: strings', () => {
+  it('writes ASCII strings of every length class as msgpackr does, and gives up on any other text', () => {
+    for (const n of [0, 1, 11, 12, 13, 31, 32, 33, 255, 256, 65_535, 65_536]) {
+      const s = 'abcdefghijklmnopqrstuvwxyz0123456789/._-'.repeat(Math.ceil(n / 40) + 1).slice(0, n);
+      const f = new FastPacker();
+      expect(f.value(['sync', s, 0]), `length ${n}`).toBe(true);
+      expect(Buffer.from(f.buf.subarray(0, f.pos)), `length ${n}`).toEqual(pack(['sync', s, 0]));
+      expect(Buffer.from(f.bytes(0, f.pos))).toEqual(Buffer.from(f.buf.subarray(0, f.pos)));
+    }
+    for (const s of ['é', 'caf\u00e9 au lait, s\u2019il vous pla\u00eet', '/tmp/\ud83d\ude00.txt', 'x'.repeat(40) + '\u0080']) {
+      expect(new FastPacker().value([s]), JSON.stringify(s)).toBe(false);
+    }
+  });
+});
+
 describe('the monotonic clock', () => {
   it('reads the exact nanoseconds since the session base that a hrtime.bigint difference gives', () => {
     const header = { startWall: Date.now(), monoBase: process.hrtime(), perfNowBase: 0 } as unknown as TraceHeader;

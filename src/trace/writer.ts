@@ -247,7 +247,7 @@ export class TraceWriter {
       const src = f.buf;
       for (let i = from; i < to; i++) b[p++] = src[i];
     } else {
-      b.set(f.buf.subarray(from, to), p);
+      b.set(f.bytes(from, to), p);
       p += to - from;
     }
     this.pos = p;

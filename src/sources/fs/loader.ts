@@ -77,7 +77,8 @@ export const programFds = new Set<number>();
  * order against the loader's own unrecorded reads is the disk's, not the log's.
  * What is decided depends only on the program's calls, so it is the same in both runs.
  */
-const programFiles = new Set<string>();
+const programFiles = new Map<string, Set<string>>();
+let programFilesCount = 0;
 
 /** Paths the program itself resolved (lstat, stat, readlink): kept up to this many. */
 const MAX_PROGRAM_FILES = 100_000;
@@ -91,10 +92,15 @@ export function isLoaderPath(p: string, fn: (...a: never[]) => unknown, anyPath:
   if (changedByProgram(p)) return false;
   if (p === loadingFile) return true;
   if (!(anyPath || MODULE_FILE.test(p))) return false;
-  const key = `${fn.name}\0${p}`;
-  if (programFiles.has(key)) return anyPath && inLoadersRealpath(fn);
+  // By function, then path: the program's own path string (its hash kept), no new key per call.
+  let files = programFiles.get(fn.name);
+  if (files?.has(p)) return anyPath && inLoadersRealpath(fn);
   if (calledFromLoader(fn)) return true;
-  if (programFiles.size < MAX_PROGRAM_FILES) programFiles.add(key);
+  if (programFilesCount < MAX_PROGRAM_FILES) {
+    if (files === undefined) programFiles.set(fn.name, (files = new Set()));
+    files.add(p);
+    programFilesCount++;
+  }
   return false;
 }
 
