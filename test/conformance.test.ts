@@ -248,8 +248,10 @@ const CASES: Case[] = [
       expect(out).toMatch(/^scheduler\.wait \d+$/m);
       expect(out).toMatch(/^aborted sleep AbortError ABORT_ERR true The operation was aborted \d+$/m);
       expect(out).toMatch(/^pre-aborted sleep AbortError ABORT_ERR$/m);
+      // Aborted synchronously, in the same turn as the abort (rewind borrows Node's class then).
+      expect(out).toMatch(/^abort error is Node's own class true$/m);
+      expect(out).toMatch(/^aborted immediate AbortError true$/m);
       expect(out).toMatch(/^aborted interval AbortError ABORT_ERR 2 \d+$/m);
-      expect(out).toMatch(/^aborted immediate AbortError$/m);
       expect(out).toMatch(/^util\.promisify\(setTimeout\) pv \d+$/m);
       expect(out).toMatch(/^race fast \d+$/m);
       expect(out).toMatch(/^done \d+ \S+$/m);

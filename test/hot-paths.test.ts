@@ -44,7 +44,12 @@ describe('the fast packer: strings', () => {
       expect(Buffer.from(f.buf.subarray(0, f.pos)), `length ${n}`).toEqual(pack(['sync', s, 0]));
       expect(Buffer.from(f.bytes(0, f.pos))).toEqual(Buffer.from(f.buf.subarray(0, f.pos)));
     }
-    for (const s of ['é', 'caf\u00e9 au lait, s\u2019il vous pla\u00eet', '/tmp/\ud83d\ude00.txt', 'x'.repeat(40) + '\u0080']) {
+    for (const s of [
+      'é',
+      'caf\u00e9 au lait, s\u2019il vous pla\u00eet',
+      '/tmp/\ud83d\ude00.txt',
+      'x'.repeat(40) + '\u0080',
+    ]) {
       expect(new FastPacker().value([s]), JSON.stringify(s)).toBe(false);
     }
   });

@@ -277,7 +277,7 @@ function refuseIncomplete(h: TraceHeader): void {
     replayedThreadDone();
     original.reallyExit(EXIT.BAD_TRACE);
   }
-  const now = checkInternals();
+  const now = checkInternals({ chaos: false });
   if (now.length > 0) {
     writeStderr(
       `rewind: cannot replay here: this Node (${process.version}${process.execArgv.length ? `, ${process.execArgv.join(' ')}` : ''}) does not let rewind reach ` +
@@ -310,7 +310,7 @@ function openRecord(): RecordSession | null {
   const chaos = chaosOf(env[ENV.CHAOS], dir);
   const header = buildHeader(chaos);
   // Looked up before anything is recorded, so the header says what cannot be.
-  const missing = checkInternals();
+  const missing = checkInternals({ chaos: chaos !== null });
   if (missing.length > 0) {
     header.missingInternals = missing.map((m) => ({ ...m }));
     writeStderr(

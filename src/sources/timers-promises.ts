@@ -3,7 +3,9 @@
 // runs here on top of whichever setTimeout the session installed: real and recorded, or
 // virtual and replayed. Bad arguments are handed to Node's originals, which reject with
 // Node's own errors.
+import { EventEmitter, on } from 'node:events';
 import timersPromises from 'node:timers/promises';
+import { whenLoaded } from '../node/fields.js';
 
 type Fn = (...args: unknown[]) => unknown;
 export interface TimerApi {
@@ -20,24 +22,39 @@ interface Options {
   ref?: boolean;
 }
 
-const original = {
+type TimersPromises = Pick<typeof timersPromises, 'setTimeout' | 'setImmediate' | 'setInterval'>;
+/** Node's own functions, taken as node:timers/promises loads (not at start-up: most programs never load it). */
+let nodes: TimersPromises | undefined;
+const take = (): TimersPromises => ({
   setTimeout: timersPromises.setTimeout,
   setImmediate: timersPromises.setImmediate,
   setInterval: timersPromises.setInterval,
-};
-
-// Node's AbortError class is internal; borrow it from a call that rejects with one.
-let AbortErrorCtor: new (message?: string, options?: { cause?: unknown }) => Error = class AbortError extends Error {
-  code = 'ABORT_ERR';
-  override name = 'AbortError';
-  constructor(message = 'The operation was aborted', options?: { cause?: unknown }) {
-    super(message, options);
-  }
-};
-original.setImmediate(undefined, { signal: AbortSignal.abort() }).catch((e: Error) => {
-  AbortErrorCtor = e.constructor as typeof AbortErrorCtor;
 });
-const abortError = (signal?: AbortSignal) => new AbortErrorCtor(undefined, { cause: signal?.reason });
+/** Node's functions, for the arguments they reject with Node's own errors (loading the module now if need be). */
+const original = (): TimersPromises => nodes ?? (void timersPromises.setTimeout, (nodes ??= take()));
+
+type AbortErrorClass = new (message?: string, options?: { cause?: unknown }) => Error;
+let AbortErrorCtor: AbortErrorClass | undefined;
+/**
+ * Node's AbortError class is internal: borrowed, when first needed, from a call that throws
+ * one at once (events.on with a signal already aborted: Node 20, 22 and 24), else a look-alike.
+ */
+function abortErrorClass(): AbortErrorClass {
+  try {
+    on(new EventEmitter(), 'abort', { signal: AbortSignal.abort() });
+  } catch (e) {
+    if ((e as { code?: unknown }).code === 'ABORT_ERR') return (e as Error).constructor as AbortErrorClass;
+  }
+  return class AbortError extends Error {
+    code = 'ABORT_ERR';
+    override name = 'AbortError';
+    constructor(message = 'The operation was aborted', options?: { cause?: unknown }) {
+      super(message, options);
+    }
+  };
+}
+const abortError = (signal?: AbortSignal) =>
+  new (AbortErrorCtor ??= abortErrorClass())(undefined, { cause: signal?.reason });
 
 function validOptions(options: unknown): options is Options {
   if (options === null || typeof options !== 'object') return false;
@@ -72,17 +89,17 @@ function oneShot(
 
 export function installTimerPromises(api: TimerApi) {
   const setTimeout = function setTimeout(delay?: number, value?: unknown, options: unknown = {}) {
-    if (!validOptions(options)) return original.setTimeout(delay, value, options as Options);
+    if (!validOptions(options)) return original().setTimeout(delay, value, options as Options);
     return oneShot((fire) => api.setTimeout(fire, delay) as { unref(): unknown }, api.clearTimeout, value, options);
   };
 
   const setImmediate = function setImmediate(value?: unknown, options: unknown = {}) {
-    if (!validOptions(options)) return original.setImmediate(value, options as Options);
+    if (!validOptions(options)) return original().setImmediate(value, options as Options);
     return oneShot((fire) => api.setImmediate(fire) as { unref(): unknown }, api.clearImmediate, value, options);
   };
 
   const setInterval = async function* setInterval(delay?: number, value?: unknown, options: unknown = {}) {
-    if (!validOptions(options)) return yield* original.setInterval(delay, value, options as Options);
+    if (!validOptions(options)) return yield* original().setInterval(delay, value, options as Options);
     const { signal, ref = true } = options;
     let notYielded = 0;
     let wake: ((v?: unknown) => void) | undefined;
@@ -113,18 +130,22 @@ export function installTimerPromises(api: TimerApi) {
     }
   };
 
-  const tp = timersPromises as unknown as Record<string, unknown>;
-  tp.setTimeout = setTimeout;
-  tp.setImmediate = setImmediate;
-  tp.setInterval = setInterval;
-  const scheduler = tp.scheduler as Record<string, unknown> | undefined;
-  if (scheduler) {
-    scheduler.wait = function wait(delay: number, options?: Options) {
-      return setTimeout(delay, undefined, options);
-    };
-    scheduler.yield = function yield_() {
-      return setImmediate();
-    };
-  }
+  // The module itself as it loads (by the program, or by Node for it), before anyone has its exports.
+  whenLoaded('timers/promises', () => {
+    nodes ??= take();
+    const tp = timersPromises as unknown as Record<string, unknown>;
+    tp.setTimeout = setTimeout;
+    tp.setImmediate = setImmediate;
+    tp.setInterval = setInterval;
+    const scheduler = tp.scheduler as Record<string, unknown> | undefined;
+    if (scheduler) {
+      scheduler.wait = function wait(delay: number, options?: Options) {
+        return setTimeout(delay, undefined, options);
+      };
+      scheduler.yield = function yield_() {
+        return setImmediate();
+      };
+    }
+  });
   return { setTimeout, setImmediate, setInterval };
 }
