@@ -2,6 +2,7 @@
 // that is missing is named when recording, on stderr and in the log's header, and the
 // replay refuses (65) without running the program. REWIND_HIDE_INTERNALS makes rewind treat
 // the internals it names as missing, as a Node that renamed them would be.
+import path from 'node:path';
 import { afterAll, describe, it } from 'vitest';
 import {
   NODE,
@@ -9,12 +10,15 @@ import {
   cleanupTempDirs,
   describeRun,
   eventsOf,
+  fixture,
   expectReplayMatches,
   record,
   recordAndReplay,
   replay,
+  rewind,
   run,
   sleep,
+  tempDir,
 } from './helpers.js';
 
 afterAll(cleanupTempDirs);
@@ -24,7 +28,7 @@ async function checked(): Promise<{ names: string[]; missing: unknown[] }> {
   const script =
     `const c = await import(${JSON.stringify(`${ROOT}/dist/node/check.js`)});` +
     `const i = await import(${JSON.stringify(`${ROOT}/dist/node/internals.js`)});` +
-    'const missing = c.checkInternals(); console.log(JSON.stringify({ names: i.lookedUp(), missing }));';
+    'const missing = c.checkInternals({ chaos: true }); console.log(JSON.stringify({ names: i.lookedUp(), missing }));';
   const r = await run(NODE, ['--input-type=module', '-e', script]);
   if (r.status !== 0) throw new Error(describeRun('check', r));
   return JSON.parse(r.stdout.toString());
@@ -32,6 +36,9 @@ async function checked(): Promise<{ names: string[]; missing: unknown[] }> {
 
 /** node:net's, looked up when node:net loads (src/node/check.ts checkNet). */
 const NET = ["net.Socket's timeout symbol", 'net.Socket.prototype._onTimeout'];
+
+/** Looked up only under chaos mode (`record --chaos`), its one user. */
+const CHAOS_ONLY = ["Timeout's asyncId symbol"];
 
 /** Found only through another internal: missing with it, so not named when it is missing. */
 const DERIVED = ["the libuv stream prototype (TCP.prototype's)", "process.binding('stream_wrap').streamBaseState"];
@@ -90,12 +97,30 @@ describe.concurrent('Node internals (src/node/)', () => {
     const rctx = describeRun('replay', rep);
     expect(rep.status, rctx).toBe(65);
     expect(rep.stdout.length, rctx).toBe(0);
-    for (const name of names.filter((n) => !DERIVED.includes(n))) {
+    for (const name of names.filter((n) => !DERIVED.includes(n) && !CHAOS_ONLY.includes(n))) {
       expect(rec.stderr.toString(), `${name}${ctx}`).toContain(name);
       // node:net's were looked up as the program's first write loaded it: in the log, not the header.
       if (!NET.includes(name)) expect(rep.stderr.toString(), `${name}${rctx}`).toContain(name);
     }
     expect((await eventsOf(rec.dir)).filter((e) => e.api === 'rewind.unsupported').length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('chaos mode looks up what only it needs: hidden, it is named when recording with --chaos, and not without', async ({
+    expect,
+  }) => {
+    const env = { REWIND_HIDE_INTERNALS: CHAOS_ONLY.join(';') };
+    const plain = await record('loop/ticks.cjs', [], { env });
+    expect(plain.status, describeRun('record', plain)).toBe(0);
+    expect(plain.stderr.toString(), describeRun('record', plain)).toBe('');
+    const out = path.join(tempDir('rewind-rec-'), 'rec');
+    const chaos = await rewind(
+      ['record', '--chaos', '--seed', '7', '--out', out, '--', NODE, fixture('loop/ticks.cjs')],
+      { env, cwd: tempDir() },
+    );
+    const ctx = describeRun('record --chaos', chaos);
+    expect(chaos.status, ctx).toBe(0);
+    for (const name of CHAOS_ONLY)
+      expect(chaos.stderr.toString(), ctx).toContain(`${name}: hidden by REWIND_HIDE_INTERNALS`);
   });
 
   it("node:http's, looked up when it loads (not at start-up): named when recording, in the log, and the replay does not go on silently", async ({
