@@ -37,7 +37,8 @@ import {
   type TraceEvent,
   type TraceFile,
 } from '../src/trace/reader.js';
-import { CHUNK_BYTES, TraceWriter, encodeChunk, encodePreamble } from '../src/trace/writer.js';
+import { CHUNK_BYTES, Tail, TraceWriter, encodeChunk, encodePreamble } from '../src/trace/writer.js';
+import { finishWorkerLog } from '../src/sources/workers.js';
 
 // fs's Stats and Dirents, stored as the sessions store them.
 registerFsValueClasses();
@@ -1334,6 +1335,49 @@ describe('FastPacker: the fast path of Call and Callback payloads', () => {
       expect(Buffer.from(f.buf.subarray(0, f.pos))).toEqual(pack([undefined]));
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+// A worker thread's log is finished by its parent when the thread is stopped (terminate(), or
+// its process ending) before it closed the log itself. The worker may have written its own end
+// record already (it ended as the parent stopped it: bree's jobs, a pool's last task): then
+// that one stands, and the parent adds none (two end records made the replay wait forever).
+describe("a worker's log finished by its parent", () => {
+  const natural = { code: 0, signal: null, via: 'natural' } as const;
+  const terminated = { code: 1, signal: null, via: 'terminated' } as const;
+  const ends = (p: string) =>
+    [...TraceReader.events(TraceReader.open(p))].filter((e) => e.tag === Tag.End).map((e) => e.end?.via);
+
+  /** A worker's writer on a shared tail, with a few events; `stop` says how far it got. */
+  function stopped(stop: 'running' | 'ended' | 'ended+flushed' | 'closed'): string {
+    const p = freshPath();
+    const w = new TraceWriter(p, makeHeader());
+    const tail = new SharedArrayBuffer(Tail.BYTES);
+    w.share(tail);
+    w.wall(Tag.DateNow, START_WALL + 1);
+    w.turn(Tag.Immediate, 1, 5);
+    if (stop !== 'running') w.end(natural);
+    if (stop === 'ended+flushed') w.flush();
+    if (stop === 'closed') w.close();
+    finishWorkerLog(tail, p, terminated, false);
+    return p;
+  }
+
+  it('stopped before its end record: the parent writes the events and its own', () => {
+    expect(ends(stopped('running'))).toEqual(['terminated']);
+  });
+
+  it('stopped after its end record, in the tail or on disk: that one alone', () => {
+    expect(ends(stopped('ended'))).toEqual(['natural']);
+    expect(ends(stopped('ended+flushed'))).toEqual(['natural']);
+    expect(ends(stopped('closed'))).toEqual(['natural']);
+  });
+
+  it('the events before the end are kept in each case', () => {
+    for (const stop of ['running', 'ended', 'ended+flushed', 'closed'] as const) {
+      const tags = [...TraceReader.events(TraceReader.open(stopped(stop)))].map((e) => e.tag);
+      expect(tags, stop).toEqual([Tag.DateNow, Tag.Immediate, Tag.End]);
     }
   });
 });

@@ -256,7 +256,7 @@ function endEvent(info: EndInfo): Buffer {
  * The parent's side: writes the events left in a stopped (or, as the process ends, still
  * running) worker's tail and an end record into its log, unless the worker ended it itself.
  */
-function finishWorkerLog(tail: SharedArrayBuffer, log: string, end: EndInfo, running: boolean): void {
+export function finishWorkerLog(tail: SharedArrayBuffer, log: string, end: EndInfo, running: boolean): void {
   const slots = new Int32Array(tail, 0, 4);
   let state: number = original.Atomics.compareExchange(slots, Tail.STATE, Tail.OPEN, Tail.TAKEN);
   // A running worker may be writing a chunk right now: it takes a moment.
@@ -273,15 +273,20 @@ function finishWorkerLog(tail: SharedArrayBuffer, log: string, end: EndInfo, run
     return; // the worker recorded nothing (or could not create its log)
   }
   try {
-    const pos = slots[Tail.POS];
+    const published = original.Atomics.load(slots, Tail.POS);
+    const pos = published & ~Tail.ENDED;
+    // The worker wrote its own end record (it ended as the parent stopped it): that one stands.
+    const ended = (published & Tail.ENDED) !== 0;
     // Shared before the worker's preload got to it: its log holds the header only.
     const shared = pos >= CHUNK_HEADER_BYTES;
+    // Ended, and its tail already on disk (it flushed after its end record): nothing to add.
+    if (ended && pos <= CHUNK_HEADER_BYTES) return;
     // Stopped while writing a chunk: that chunk is written again, whole, where it began.
     const at = shared ? slots[Tail.FILE] : original.fs.fstatSync(fd).size;
     const events = shared
       ? Buffer.from(tail, Tail.HEADER + CHUNK_HEADER_BYTES, pos - CHUNK_HEADER_BYTES)
       : Buffer.alloc(0);
-    const body = Buffer.concat([events, endEvent(end)]);
+    const body = ended ? events : Buffer.concat([events, endEvent(end)]);
     // A header-only log has written no chunk: this one is chunk 0.
     const chunk = encodeChunk(shared ? slots[Tail.SEQ] : 0, body);
     original.fs.ftruncateSync(fd, at);

@@ -35,7 +35,11 @@ const WARM_UP_CALLS = 16;
 export const Tail = {
   /** Slot: the state below. */
   STATE: 0,
-  /** Slot: the end of the last whole event in the chunk buffer. */
+  /**
+   * Slot: the end of the last whole event in the chunk buffer; with ENDED set once the worker
+   * wrote its own end record (then in the chunk, or on disk): published in the same store, so
+   * the parent never reads an end record there without knowing it is one.
+   */
   POS: 1,
   /** Slot: the log's length on disk, up to its last whole chunk. */
   FILE: 2,
@@ -48,6 +52,8 @@ export const Tail = {
   TAKEN: 2,
   /** The worker ended its log itself. */
   CLOSED: 3,
+  /** In POS: the worker's end record is written (the parent adds none of its own). */
+  ENDED: 1 << 30,
   /** Bytes before the chunk buffer. */
   HEADER: 16,
   BYTES: 16 + CHUNK_BYTES + SLACK,
@@ -381,6 +387,14 @@ export class TraceWriter {
 
   end(info: EndInfo): void {
     this.packed(Tag.End, info);
+    this.ended = true;
+  }
+
+  /** This log's end record is written (a worker's: said in its tail, see Tail.ENDED). */
+  private ended = false;
+
+  private tailPos(): number {
+    return this.ended ? this.pos | Tail.ENDED : this.pos;
   }
 
   private packed(tag: number, payload: unknown): void {
@@ -438,7 +452,7 @@ export class TraceWriter {
     if (tail !== null) {
       tail[Tail.FILE] = this.bytesWritten;
       tail[Tail.SEQ] = this.seq;
-      tail[Tail.POS] = this.pos;
+      tail[Tail.POS] = this.tailPos();
       original.Atomics.store(tail, Tail.STATE, Tail.OPEN);
     }
   }
@@ -477,7 +491,7 @@ export class TraceWriter {
         if (--depth === 0 && this.tail !== null) {
           // A large event went to a buffer of its own: to disk now, so the tail is whole again.
           if (this.buf !== this.tailBuf) this.flush();
-          if (this.tail !== null) this.tail[Tail.POS] = this.pos;
+          if (this.tail !== null) original.Atomics.store(this.tail, Tail.POS, this.tailPos());
         }
         return r;
       };
