@@ -106,6 +106,19 @@ describe.concurrent('built-ins patched as they load', () => {
     });
   }
 
+  it("timers/promises not loaded yet: util.promisify(setTimeout) hands options Node rejects to Node's own functions", async ({
+    expect,
+  }) => {
+    const plain = await runPlain('lazy/promisified-bad-options.cjs');
+    expect(plain.stdout.toString()).toMatch(
+      /^loaded at start false\nsetTimeout rejected TypeError ERR_INVALID_ARG_TYPE\n/,
+    );
+    const rec = await record('lazy/promisified-bad-options.cjs');
+    expect(rec.status, describeRun('record', rec)).toBe(0);
+    expect(rec.stdout.toString()).toBe(plain.stdout.toString());
+    expectReplayMatches(expect, { record: rec, replay: await replay(rec.dir) });
+  });
+
   it('http imported statically: the same', async ({ expect }) => {
     const rec = await record('lazy/http-static.mjs');
     expect(rec.status, describeRun('record', rec)).toBe(0);

@@ -84,6 +84,23 @@ export function whenLoaded(
   else waiting.set(id, [install]);
 }
 
+/**
+ * What `take` reads from the built-in `id` (its functions as Node made them), taken as Node
+ * loads it, before the program can patch it (and before a source's own install, registered
+ * later, replaces them); or, asked for first, by loading it then. Rewind's own uses of a
+ * built-in it does not load at start-up.
+ */
+export function takenWhenLoaded<T>(id: string, take: () => T): () => T {
+  let taken: T | undefined;
+  whenLoaded(id, () => void (taken ??= take()));
+  return () => {
+    if (taken !== undefined) return taken;
+    // Loaded first, so that the install above takes them, ahead of any source's patch.
+    Module.createRequire(import.meta.url)(`node:${id}`);
+    return (taken ??= take());
+  };
+}
+
 /** The CommonJS loader's private functions (Module._load; Module.prototype.load, _compile). */
 export const cjsLoader = Module as unknown as {
   _load(request: string, ...rest: unknown[]): unknown;

@@ -15,20 +15,19 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { whenLoaded } from '../node/fields.js';
+import { takenWhenLoaded } from '../node/fields.js';
 import { original } from '../node/originals.js';
 import type { TraceHeader } from '../trace/format.js';
 
 // os.homedir as Node made it (taken when node:os loads: not at start-up, where HOME is mostly set).
-let homedir: (() => string) | undefined;
-whenLoaded('os', () => void (homedir ??= os.homedir));
+const nodeHomedir = takenWhenLoaded('os', () => os.homedir);
 
 /** Where the signing key lives: `$XDG_CONFIG_HOME/rewind/key`, else `~/.config/rewind/key`. */
 export function keyPath(env: NodeJS.ProcessEnv = process.env): string {
   const config =
     env.XDG_CONFIG_HOME && path.isAbsolute(env.XDG_CONFIG_HOME)
       ? env.XDG_CONFIG_HOME
-      : path.join(env.HOME || (homedir ??= os.homedir)(), '.config');
+      : path.join(env.HOME || nodeHomedir()(), '.config');
   return path.join(config, 'rewind', 'key');
 }
 

@@ -9,7 +9,7 @@
 // tmpdir() is computed from TMPDIR/TMP/TEMP, and replay restores the environment; the
 // constants (os.constants, EOL, devNull) are constants.
 import os from 'node:os';
-import { whenLoaded } from '../node/fields.js';
+import { takenWhenLoaded, whenLoaded } from '../node/fields.js';
 import type { Session, Source } from '../session/session.js';
 import { Api } from '../trace/format.js';
 import { decodeValue, encodeValue, registerValueClass } from '../trace/values.js';
@@ -34,12 +34,8 @@ const QUERIES = {
   type: Api['os.type'],
 } as const;
 
-/** os.getPriority as Node made it: taken as the source installs (when node:os loads), or when first needed. */
-let realGetPriority: ((pid?: number) => number) | undefined;
-function nodeGetPriority(): (pid?: number) => number {
-  const loaded = os.getPriority; // loads node:os if nothing did: the source's install then takes the real one first
-  return (realGetPriority ??= loaded);
-}
+/** os.getPriority as Node made it (before the source's install replaces it). */
+const nodeGetPriority = takenWhenLoaded('os', () => os.getPriority);
 
 /** What Node's validateInt32 accepts: anything else throws before the system is asked. */
 const isInt32 = (v: unknown, min = -0x80000000, max = 0x7fffffff): boolean =>
@@ -115,7 +111,6 @@ export const osSource: Source = {
 };
 
 function installOs(s: Session): void {
-  realGetPriority ??= os.getPriority;
   for (const [name, api] of Object.entries(QUERIES)) {
     replace(
       name,

@@ -5,7 +5,7 @@
 // Node's own errors.
 import { EventEmitter, on } from 'node:events';
 import timersPromises from 'node:timers/promises';
-import { whenLoaded } from '../node/fields.js';
+import { takenWhenLoaded, whenLoaded } from '../node/fields.js';
 
 type Fn = (...args: unknown[]) => unknown;
 export interface TimerApi {
@@ -22,16 +22,16 @@ interface Options {
   ref?: boolean;
 }
 
-type TimersPromises = Pick<typeof timersPromises, 'setTimeout' | 'setImmediate' | 'setInterval'>;
-/** Node's own functions, taken as node:timers/promises loads (not at start-up: most programs never load it). */
-let nodes: TimersPromises | undefined;
-const take = (): TimersPromises => ({
+/**
+ * Node's own functions, for the arguments they reject with Node's own errors: taken as
+ * node:timers/promises loads (not at start-up: most programs never load it), before the
+ * install below replaces them.
+ */
+const original = takenWhenLoaded('timers/promises', () => ({
   setTimeout: timersPromises.setTimeout,
   setImmediate: timersPromises.setImmediate,
   setInterval: timersPromises.setInterval,
-});
-/** Node's functions, for the arguments they reject with Node's own errors (loading the module now if need be). */
-const original = (): TimersPromises => nodes ?? (void timersPromises.setTimeout, (nodes ??= take()));
+}));
 
 type AbortErrorClass = new (message?: string, options?: { cause?: unknown }) => Error;
 let AbortErrorCtor: AbortErrorClass | undefined;
@@ -132,7 +132,6 @@ export function installTimerPromises(api: TimerApi) {
 
   // The module itself as it loads (by the program, or by Node for it), before anyone has its exports.
   whenLoaded('timers/promises', () => {
-    nodes ??= take();
     const tp = timersPromises as unknown as Record<string, unknown>;
     tp.setTimeout = setTimeout;
     tp.setImmediate = setImmediate;

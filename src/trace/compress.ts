@@ -9,9 +9,8 @@
 // A compressed payload starts with a byte no event starts with (COMPRESSED, 0), then the
 // varint length of the events it holds, then their deflate-raw bytes. The writer's side
 // (compressing) is deflate.ts: readers do not load it.
-import { createRequire } from 'node:module';
-import type Zlib from 'node:zlib';
-import { whenLoaded } from '../node/fields.js';
+import zlib from 'node:zlib';
+import { takenWhenLoaded } from '../node/fields.js';
 import { ownIo } from '../node/originals.js';
 import { ByteCursor } from './codec.js';
 import { MAX_CHUNK_BYTES } from './format.js';
@@ -21,20 +20,16 @@ export const COMPRESSED = 0;
 /** Smaller payloads are stored as they are: too little to gain. */
 export const MIN_BYTES = 256;
 
-type ZlibFunctions = Pick<typeof Zlib, 'inflateRawSync' | 'deflateRawSync' | 'constants'>;
-let zlibFns: ZlibFunctions | undefined;
-const take = (): ZlibFunctions => {
-  const { inflateRawSync, deflateRawSync, constants } = createRequire(import.meta.url)('node:zlib') as typeof Zlib;
+/**
+ * node:zlib's functions as Node made them, taken as it loads (rewind's zlib source wraps the
+ * binding's handles; these calls are rewind's own, marked so below: no operation is numbered
+ * for them, in either mode). Not loaded for rewind at start-up: a recording's writer needs
+ * only zlib's binding (deflate.ts), and node:zlib needs node:stream.
+ */
+export const zlibFunctions = takenWhenLoaded('zlib', () => {
+  const { inflateRawSync, deflateRawSync, constants } = zlib;
   return { inflateRawSync, deflateRawSync, constants };
-};
-// Taken as node:zlib loads, before a program that loads it can patch them (rewind's zlib
-// source wraps the binding's handles; these calls are rewind's own, marked so below: no
-// operation is numbered for them, in either mode). Not loaded for rewind at start-up: a
-// recording's writer needs only zlib's binding (deflate.ts), and zlib needs node:stream.
-whenLoaded('zlib', () => void (zlibFns ??= take()), take);
-
-/** node:zlib's functions as Node made them (loading node:zlib if nothing did yet). */
-export const zlibFunctions = (): ZlibFunctions => (zlibFns ??= take());
+});
 
 /** `fn` as rewind's own zlib work. */
 export function own<T>(fn: () => T): T {
