@@ -491,7 +491,8 @@ export class TraceWriter {
         if (--depth === 0 && this.tail !== null) {
           // A large event went to a buffer of its own: to disk now, so the tail is whole again.
           if (this.buf !== this.tailBuf) this.flush();
-          if (this.tail !== null) original.Atomics.store(this.tail, Tail.POS, this.tailPos());
+          // A plain store (every event of a worker's log passes here): an aligned Int32 is never torn.
+          if (this.tail !== null) this.tail[Tail.POS] = this.tailPos();
         }
         return r;
       };
