@@ -37,7 +37,7 @@ import {
   type TraceEvent,
   type TraceFile,
 } from '../src/trace/reader.js';
-import { CHUNK_BYTES, Tail, TraceWriter, encodeChunk, encodePreamble } from '../src/trace/writer.js';
+import { CHUNK_BYTES, Tail, TraceWriter, encodeChunk, encodeEnd, encodePreamble } from '../src/trace/writer.js';
 import { finishWorkerLog } from '../src/sources/workers.js';
 
 // fs's Stats and Dirents, stored as the sessions store them.
@@ -1372,6 +1372,26 @@ describe("a worker's log finished by its parent", () => {
     expect(ends(stopped('ended'))).toEqual(['natural']);
     expect(ends(stopped('ended+flushed'))).toEqual(['natural']);
     expect(ends(stopped('closed'))).toEqual(['natural']);
+  });
+
+  it("the parent's end record is the bytes the worker's own writer would have written", () => {
+    const infos: EndInfo[] = [
+      terminated,
+      natural,
+      { code: null, signal: 'SIGTERM', via: 'signal' },
+      { code: 70000, signal: null, via: 'exit' },
+      { code: -1, signal: null, via: 'uncaught' },
+    ];
+    for (const info of infos) {
+      const p = freshPath();
+      const w = new TraceWriter(p, makeHeader(), false);
+      w.end(info);
+      w.close();
+      const file = fs.readFileSync(p);
+      const payload = file.subarray(encodePreamble(makeHeader()).length + CHUNK_HEADER_BYTES);
+      expect(Buffer.from(payload), JSON.stringify(info)).toEqual(encodeEnd(info));
+      expect([...TraceReader.events(TraceReader.open(p))].map((e) => e.end)).toEqual([info]);
+    }
   });
 
   it('the events before the end are kept in each case', () => {

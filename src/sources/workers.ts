@@ -13,9 +13,8 @@ import { kCurrentlyReceivingPorts, kHybridDispatch, workerField } from '../node/
 import { loaderHooksLock } from '../node/fields.js';
 import { EXIT } from '../exit-codes.js';
 import { original, writeStderr } from '../node/originals.js';
-import { pack, putVarint } from '../trace/codec.js';
 import { CHUNK_HEADER_BYTES, type EndInfo } from '../trace/format.js';
-import { Tail, encodeChunk } from '../trace/writer.js';
+import { Tail, encodeChunk, encodeEnd } from '../trace/writer.js';
 import { TraceReader, type TraceEvent } from '../trace/reader.js';
 import { debuggerMayHold, waitForPausedThreads } from '../session/replay-dispatcher.js';
 import { atomicsTicket } from './shared-memory.js';
@@ -243,15 +242,6 @@ function runsPreload(options: any): boolean {
   return options?.execArgv === undefined && process.execArgv.some((a) => PRELOAD.test(a));
 }
 
-/** One End event, as TraceWriter.end writes it. */
-function endEvent(info: EndInfo): Buffer {
-  const body = pack(info);
-  const head = Buffer.alloc(11);
-  head[0] = Tag.End;
-  const n = putVarint(head, 1, body.length);
-  return Buffer.concat([head.subarray(0, n), body]);
-}
-
 /**
  * The parent's side: writes the events left in a stopped (or, as the process ends, still
  * running) worker's tail and an end record into its log, unless the worker ended it itself.
@@ -286,7 +276,7 @@ export function finishWorkerLog(tail: SharedArrayBuffer, log: string, end: EndIn
     const events = shared
       ? Buffer.from(tail, Tail.HEADER + CHUNK_HEADER_BYTES, pos - CHUNK_HEADER_BYTES)
       : Buffer.alloc(0);
-    const body = ended ? events : Buffer.concat([events, endEvent(end)]);
+    const body = ended ? events : Buffer.concat([events, encodeEnd(end)]);
     // A header-only log has written no chunk: this one is chunk 0.
     const chunk = encodeChunk(shared ? slots[Tail.SEQ] : 0, body);
     original.fs.ftruncateSync(fd, at);

@@ -78,12 +78,18 @@ const EVENT_METHODS = [
   'end',
 ] as const;
 
+/**
+ * msgpack of a record's payload: the fast packer's where it can, else msgpackr's. msgpackr's
+ * first pack in a process costs ~0.5 ms (a start's header) to ~0.7 ms (a short program's end
+ * record). Either is msgpack of the same value (msgpackr sizes a map of a few keys as map16
+ * where the fast packer uses a fixmap), read back the same. Valid until `f`'s next use.
+ */
+function msgpackOf(payload: unknown, f: FastPacker = new FastPacker()): Uint8Array {
+  return f.raw(payload) ? f.bytes(0, f.pos) : pack(payload);
+}
+
 export function encodePreamble(header: TraceHeader): Buffer {
-  // The fast packer first: msgpackr's first pack in a process costs twice as much (0.5 ms of
-  // every recording's start). Either is msgpack of the same header (msgpackr sizes a map
-  // of a few keys as map16 where the fast packer uses a fixmap), read back the same.
-  const f = new FastPacker();
-  const h = f.raw(header) ? f.bytes(0, f.pos) : pack(header);
+  const h = msgpackOf(header);
   const lenBytes = Buffer.alloc(10);
   const n = putVarint(lenBytes, 0, h.length);
   return Buffer.concat([MAGIC, Buffer.from([FORMAT_VERSION]), lenBytes.subarray(0, n), h]);
@@ -405,15 +411,11 @@ export class TraceWriter {
     this.events++;
   }
 
-  /**
-   * msgpack of a payload: the fast packer's where it can (msgpackr's first pack in a process
-   * costs ~0.7 ms, which a short program's end record would otherwise pay), else msgpackr's.
-   * Valid until the next event.
-   */
+  /** msgpack of a payload (msgpackOf), valid until the next event. */
   private body(payload: unknown): Uint8Array {
     const f = this.packer();
     try {
-      return f.raw(payload) ? f.bytes(0, f.pos) : pack(payload);
+      return msgpackOf(payload, f);
     } finally {
       this.packing--;
     }
@@ -559,6 +561,18 @@ export class TraceWriter {
       this.fd = null;
     }
   }
+}
+
+/**
+ * One End event as TraceWriter.end writes it, for a log whose own writer did not end it (a
+ * stopped worker thread's, which its parent finishes: sources/workers.ts).
+ */
+export function encodeEnd(info: EndInfo): Buffer {
+  const body = msgpackOf(info);
+  const head = Buffer.alloc(11);
+  head[0] = Tag.End;
+  const n = putVarint(head, 1, body.length);
+  return Buffer.concat([head.subarray(0, n), body]);
 }
 
 /** One chunk as the writer frames it: length, crc32 of (sequence number, payload), sequence number, payload. */
