@@ -1,7 +1,8 @@
 // Built-ins rewind patches when the program (or Node) loads them, not at start-up
 // (src/node/fields.ts whenLoaded): node:http, node:v8, process.report, node:fs/promises,
 // node:sqlite, node:net (which a pipe or terminal stdout loads as the program first writes
-// there: see whenStdio).
+// there: see whenStdio), node:crypto and WebCrypto (rewind hashes and signs with a
+// WebAssembly SHA-256 of its own: src/session/digest.ts).
 // A program that never loads them does not pay for them; one that does is recorded and
 // replays byte for byte whichever way it reached them: CommonJS require, ESM static and
 // dynamic import, process.getBuiltinModule, or another built-in (or rewind) loading it first.
@@ -66,6 +67,8 @@ const CASES: [string, string[], string[]][] = [
   // The socket's idle timeout fires as a turn of rewind's timers.
   ['net', ['require', 'dynamic', 'builtin', 'indirect'], ['net.listen', 'net.connect', 'setTimeout callback']],
   ['os', ['require', 'dynamic', 'builtin'], ['os.hostname', 'os.freemem', 'os.uptime']],
+  // indirect: WebCrypto first (globalThis.crypto), which loads without node:crypto.
+  ['crypto', ['require', 'dynamic', 'builtin', 'indirect'], ['crypto.generateKeyPairSync', 'crypto.done']],
   ...(hasNodeSqlite
     ? [['sqlite', ['require', 'dynamic', 'builtin'], ['sqlite.load']] as [string, string[], string[]]]
     : []),
@@ -91,6 +94,7 @@ describe.concurrent('built-ins patched as they load', () => {
         const out = await recordsThenReplays(expect, 'lazy/lazy.cjs', [what, how, dir], dir, calls);
         if (what === 'fs/promises') expect(out).toContain('entries a.txt,b.txt\nread "recorded"\n');
         if (what === 'net') expect(out).toBe('data echo hi\ntimeout true\nloaded true\n');
+        if (what === 'crypto') expect(out).toMatch(how === 'indirect' ? /^web [0-9a-f-]{36} / : /^bytes [0-9a-f]{12} /);
       });
     }
   }

@@ -27,7 +27,7 @@ const loadList = (): string[] | null =>
     Array.isArray(nodeProcess.moduleLoadList) ? nodeProcess.moduleLoadList : null,
   );
 
-/** Installs waiting for their built-in to load, by id ('v8', 'internal/fs/promises'). */
+/** Installs waiting for their built-in to load, by its entry ('NativeModule v8', 'Internal Binding crypto'). */
 const waiting = new Map<string, (() => void)[]>();
 let watching: boolean | undefined;
 
@@ -47,12 +47,10 @@ function watchLoads(): boolean {
   const loaded = new Proxy(Array.prototype, {
     set(target, key, value, receiver) {
       const stored = Reflect.set(target, key, value, receiver);
-      if (typeof value === 'string' && value.startsWith('NativeModule ')) {
-        const installs = waiting.get(value.slice(13));
-        if (installs) {
-          waiting.delete(value.slice(13));
-          for (const install of installs) install();
-        }
+      const installs = typeof value === 'string' ? waiting.get(value) : undefined;
+      if (installs) {
+        waiting.delete(value as string);
+        for (const install of installs) install();
       }
       return stored;
     },
@@ -74,14 +72,48 @@ export function whenLoaded(
   install: () => void,
   load = () => Module.createRequire(import.meta.url)(`node:${id}`),
 ): void {
-  if (nodeLoaded(id)) return install();
+  whenListed(`NativeModule ${id}`, install, load);
+}
+
+/**
+ * WebCrypto's module: Node's globalThis.crypto is a getter that loads it on first read,
+ * without node:crypto (whose `webcrypto` export loads it too).
+ */
+export const WEBCRYPTO = 'internal/crypto/webcrypto';
+const loadWebCrypto = () => globalThis.crypto;
+
+/**
+ * whenLoaded for WebCrypto: `install` runs inside the first read of globalThis.crypto (or of
+ * node:crypto's `webcrypto`), where it may read globalThis.crypto again: Node's getter then
+ * returns the instance it made.
+ */
+export function whenWebCryptoLoaded(install: () => void): void {
+  whenLoaded(WEBCRYPTO, install, loadWebCrypto);
+}
+
+/** takenWhenLoaded for WebCrypto (see whenWebCryptoLoaded). */
+export const takenWhenWebCryptoLoaded = <T>(take: () => T): (() => T) =>
+  takenWhenLoaded(WEBCRYPTO, take, loadWebCrypto);
+
+/**
+ * whenLoaded for one of Node's internal bindings ('crypto'): Node notes 'Internal Binding
+ * crypto' once it made the binding, before the module that asked for it goes on, so
+ * `install` runs before any of the binding's classes is used. `load`: where loads cannot
+ * be watched.
+ */
+export function whenBindingLoaded(name: string, install: () => void, load: () => void): void {
+  whenListed(`Internal Binding ${name}`, install, load);
+}
+
+function whenListed(entry: string, install: () => void, load: () => void): void {
+  if (loadList()?.includes(entry)) return install();
   if (!watchLoads()) {
     load();
     return install();
   }
-  const installs = waiting.get(id);
+  const installs = waiting.get(entry);
   if (installs) installs.push(install);
-  else waiting.set(id, [install]);
+  else waiting.set(entry, [install]);
 }
 
 /**
@@ -90,13 +122,17 @@ export function whenLoaded(
  * later, replaces them); or, asked for first, by loading it then. Rewind's own uses of a
  * built-in it does not load at start-up.
  */
-export function takenWhenLoaded<T>(id: string, take: () => T): () => T {
+export function takenWhenLoaded<T>(
+  id: string,
+  take: () => T,
+  load = () => Module.createRequire(import.meta.url)(`node:${id}`),
+): () => T {
   let taken: T | undefined;
-  whenLoaded(id, () => void (taken ??= take()));
+  whenLoaded(id, () => void (taken ??= take()), load);
   return () => {
     if (taken !== undefined) return taken;
     // Loaded first, so that the install above takes them, ahead of any source's patch.
-    Module.createRequire(import.meta.url)(`node:${id}`);
+    load();
     return (taken ??= take());
   };
 }
@@ -199,7 +235,7 @@ export function whenStdio(created: StdioCreated): void {
 function deferStdio(): boolean {
   // The modules a stdio stream is made with: tty (a terminal), net (a pipe or socket),
   // internal/fs/sync_write_stream (a file). (A closed fd's is a Writable that writes nowhere,
-  // of node:stream, which node:crypto loads too.)
+  // of node:stream, which rewind's worker_threads loads too.)
   const makers = ['tty', 'net', 'internal/fs/sync_write_stream'];
   if (loadList() === null || makers.some(nodeLoaded)) return false;
   const fds = { stdout: 1, stderr: 2 } as const;

@@ -4,7 +4,8 @@
 // Probed at start-up (src/node/check.ts) on objects made for the purpose, so that a Node
 // that renamed one is reported before anything is recorded. Checked on Node 20.20, 22.23, 24.21.
 import net from 'node:net';
-import { KeyObject, type webcrypto } from 'node:crypto';
+import type { KeyObject, webcrypto } from 'node:crypto';
+import type * as Crypto from 'node:crypto';
 import { MessagePort } from 'node:worker_threads';
 import type * as Http from 'node:http';
 import { builtinModule } from './fields.js';
@@ -27,7 +28,8 @@ export function cryptoKeyObject(key: object): KeyObject {
   const emitWarning = process.emitWarning;
   process.emitWarning = () => {};
   try {
-    return KeyObject.from(key as webcrypto.CryptoKey);
+    // node:crypto: loaded here if the key came through WebCrypto alone (globalThis.crypto).
+    return builtinModule<typeof Crypto>('node:crypto').KeyObject.from(key as webcrypto.CryptoKey);
   } finally {
     process.emitWarning = emitWarning;
   }

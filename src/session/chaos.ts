@@ -27,10 +27,10 @@
 // arrived first, and the program's Math.random is seeded from the same seed. Delays are
 // whole multiples of QUANTUM_MS, longer than local I/O takes, so a held delivery lands
 // clear of the undelayed ones and of the other held ones.
-import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { Api } from '../trace/format.js';
 import { programName } from '../trace/store.js';
+import { sha256Hex } from './digest.js';
 import { original } from '../node/originals.js';
 
 /** What is being delivered: each kind is perturbed its own way. */
@@ -237,7 +237,7 @@ export class Chaos {
     readonly seed: number,
     stream: string,
   ) {
-    this.key = mix32(seed ^ parseInt(createHash('sha256').update(stream).digest('hex').slice(0, 8), 16));
+    this.key = mix32(seed ^ parseInt(sha256Hex(stream).slice(0, 8), 16));
     this.randomSeed = [this.word(0, 0, 1), this.word(0, 0, 2), this.word(0, 0, 3), this.word(0, 0, 4)];
     for (let i = 0; i < STARVED; i++) {
       // Geometric; a draw that repeats an earlier one goes on to a later operation.

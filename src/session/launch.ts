@@ -14,7 +14,6 @@
 // program runs, this process checks what the CLI checks (see replayHere); anything else
 // (another process to replay, a recording not signed by this user, a changed program, other
 // start-up options, stdin of another kind...) and the CLI replays it instead, as always.
-import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { CliError } from '../exit-codes.js';
@@ -35,6 +34,7 @@ import { TraceReader, type TraceFile } from '../trace/reader.js';
 import { mainLogOf } from '../sources/workers.js';
 import { ENV, keepBytesOf } from './env.js';
 import { signedByMe } from './trust.js';
+import { sha256Hex } from './digest.js';
 import type { RecordSession } from './record.js';
 import { discardRun, outDir, outputError, summaryLine, writeIndex, type OutDir } from './recording-dir.js';
 
@@ -191,8 +191,7 @@ function replayHere(dir: string, stdinKind: string): { log: string; file: TraceF
   for (const k of new Set([...Object.keys(h.env), ...Object.keys(process.env)]))
     if (STARTUP_ENV.test(k) && h.env[k] !== process.env[k]) return `start-up variable ${k}`;
   if (!signedByMe(log, file.preamble)) return 'not signed by you';
-  if (createHash('sha256').update(original.fs.readFileSync(h.entry.path)).digest('hex') !== h.entry.sha256)
-    return 'the program changed';
+  if (sha256Hex(original.fs.readFileSync(h.entry.path)) !== h.entry.sha256) return 'the program changed';
   if (usesNativeLive(file)) return 'native addons';
   const status = recordedStatus(dir);
   if (status === undefined) return 'index.json';

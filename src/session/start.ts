@@ -1,6 +1,5 @@
 // Starts the session for this process: decides the mode from the environment the CLI set,
 // builds the header (record) or opens the log (replay), and installs every Source.
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { isMainThread, threadId } from 'node:worker_threads';
@@ -70,6 +69,7 @@ import { nodeFlags } from './trust.js';
 import { checkInternals, checkNet } from '../node/check.js';
 import { isatty } from '../node/bindings.js';
 import { describeMissing, httpParserReachable } from '../node/internals.js';
+import { sha256Hex } from './digest.js';
 
 /**
  * Order matters: process restores inputs before anything reads them; stdio claims the
@@ -377,7 +377,7 @@ function entryOf(): TraceHeader['entry'] {
   if (main) {
     try {
       const real = original.fs.readFileSync(main);
-      return { path: path.resolve(main), sha256: createHash('sha256').update(real).digest('hex') };
+      return { path: path.resolve(main), sha256: sha256Hex(real) };
     } catch {
       // e.g. a directory with package.json "main": hash its name only
     }
@@ -385,7 +385,7 @@ function entryOf(): TraceHeader['entry'] {
   // node -e / -p / --test / the REPL: the command line is the program.
   return {
     path: main ? path.resolve(main) : null,
-    sha256: createHash('sha256').update(process.execArgv.join('\0')).digest('hex'),
+    sha256: sha256Hex(process.execArgv.join('\0')),
   };
 }
 
@@ -435,8 +435,9 @@ function titleCapacity(): number {
 
 function buildHeader(chaos: Chaos | null): TraceHeader {
   const ipc = ipcChannel();
-  const seed = new Uint32Array(4);
-  original.crypto.randomFillSync(seed);
+  // V8's own Math.random (seeded from the system's entropy, or by --random-seed) seeds the
+  // program's: node:crypto is not loaded for it.
+  const seed = Uint32Array.from({ length: 4 }, () => Math.floor(original.mathRandom() * 0x100000000));
   const header: TraceHeader = {
     formatVersion: FORMAT_VERSION,
     rewindVersion: REWIND_VERSION,

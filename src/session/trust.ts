@@ -11,13 +11,13 @@
 //
 // Only the header is signed: it holds everything that decides what runs; the events are
 // data, checked by CRC and validated when read, and never name code.
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { takenWhenLoaded } from '../node/fields.js';
 import { original } from '../node/originals.js';
 import type { TraceHeader } from '../trace/format.js';
+import { hmacSha256Hex } from './digest.js';
 
 // os.homedir as Node made it (taken when node:os loads: not at start-up, where HOME is mostly set).
 const nodeHomedir = takenWhenLoaded('os', () => os.homedir);
@@ -81,8 +81,15 @@ export function signingKey(create: boolean): Buffer | null {
 export const SIGNATURE_EXT = '.sig';
 const SIG_PREFIX = 'rewind-signature 1 hmac-sha256 ';
 
-const hmac = (key: Buffer, preamble: Uint8Array): string =>
-  crypto.createHmac('sha256', key).update(preamble).digest('hex');
+const hmac = (key: Buffer, preamble: Uint8Array): string => hmacSha256Hex(key, preamble);
+
+/** Whether a and b are equal, in a time that does not depend on where they differ. */
+function equalInConstantTime(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a[i] ^ b[i];
+  return diff === 0;
+}
 
 /** Signs a log's preamble (signature, version, header) into `<log>.sig`. Unsigned if there is no key to be had. */
 export function signLog(log: string, preamble: Uint8Array): void {
@@ -115,7 +122,7 @@ export function signedByMe(log: string, preamble: Uint8Array): boolean {
   if (text.length > 200 || !text.startsWith(SIG_PREFIX)) return false;
   const given = Buffer.from(text.slice(SIG_PREFIX.length).trim(), 'hex');
   const want = Buffer.from(hmac(key, preamble), 'hex');
-  return given.length === want.length && crypto.timingSafeEqual(given, want);
+  return equalInConstantTime(given, want);
 }
 
 // ---- what the start-up of a recorded process would run ----

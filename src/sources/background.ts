@@ -7,7 +7,8 @@
 // recording logs it as the callback is entered; at replay the work runs for real and its
 // completion waits for its turn in the log (the dispatcher holds the replay there until
 // the work is done).
-import crypto from 'node:crypto';
+import type * as Crypto from 'node:crypto';
+import { builtinModule, whenLoaded } from '../node/fields.js';
 import { bindings } from '../node/bindings.js';
 import { deliveryOf } from '../session/chaos.js';
 import { ownIo } from '../node/originals.js';
@@ -101,7 +102,7 @@ const kOnError = Symbol('rewind.onerror');
  * the program's callback (the last argument) entered in its turn. Replay of those only.
  */
 function cryptoJobs(s: Session): void {
-  const c = crypto as unknown as Record<string, Fn>;
+  const c = builtinModule<typeof Crypto>('node:crypto') as unknown as Record<string, Fn>;
   for (const name of ['pbkdf2', 'scrypt', 'hkdf'] as const) {
     const real = c[name];
     if (typeof real !== 'function') continue;
@@ -154,7 +155,7 @@ export const backgroundSource: Source = {
   name: 'background',
   install(s: Session) {
     zlibHandles(s);
-    if (s.mode === 'replay' && s.header.cryptoJobs !== true) cryptoJobs(s);
+    if (s.mode === 'replay' && s.header.cryptoJobs !== true) whenLoaded('crypto', () => cryptoJobs(s));
     webAssembly(s);
   },
 };

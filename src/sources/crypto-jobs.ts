@@ -13,8 +13,9 @@
 // Other randomized jobs are recorded where their results can be logged, above the job
 // (crypto-keys.ts: primes, key generation, signatures with a callback), and are left alone
 // here, as are the RandomBytesJobs of crypto.randomInt's cache (random.ts records randomInt).
-import crypto from 'node:crypto';
+import type * as Crypto from 'node:crypto';
 import { catchCryptoJobs, cryptoJobClasses, type CryptoJobClass } from '../node/bindings.js';
+import { builtinModule, whenBindingLoaded, whenLoaded, whenWebCryptoLoaded } from '../node/fields.js';
 import type { Session, Source } from '../session/session.js';
 import { original } from '../node/originals.js';
 import { Api, Tag } from '../trace/format.js';
@@ -64,7 +65,7 @@ function patchJobClass(s: Session, patched: WeakSet<object>, C: CryptoJobClass):
  */
 function randomCallbacks(s: Session, viaJob: <T>(call: () => T) => T): void {
   type Fn = (...args: any[]) => any; // eslint-disable-line @typescript-eslint/no-explicit-any
-  const c = crypto as unknown as Record<string, Fn>;
+  const c = builtinModule<typeof Crypto>('node:crypto') as unknown as Record<string, Fn>;
   const oc = original.crypto as unknown as Record<string, Fn>;
   const { randomBytes, randomFill } = c;
   const filled = (cb: Fn, range: (buf: Uint8Array) => Uint8Array) =>
@@ -103,31 +104,46 @@ export const cryptoJobsSource: Source = {
     if (s.mode === 'replay' && s.header.cryptoJobs !== true) return;
     const patched = new WeakSet<object>();
     const patch = (C: CryptoJobClass) => patchJobClass(s, patched, C);
-    const classes = cryptoJobClasses();
-    for (const C of classes) patch(C);
+    // Patched as Node makes crypto's binding, before any of its modules can make a job (and
+    // only in a process that uses crypto: node:crypto or WebCrypto, which loads it alone).
+    let classes: CryptoJobClass[] = [];
+    whenBindingLoaded(
+      'crypto',
+      () => {
+        classes = cryptoJobClasses();
+        for (const C of classes) patch(C);
+      },
+      () => builtinModule('node:crypto'),
+    );
     // Node 24 and later keep the classes out of process.binding: each is found as the
     // public call that makes its first job runs.
     const catching = <T>(call: () => T): T => (classes.length > 0 ? call() : catchCryptoJobs(call, patch));
-    randomCallbacks(s, (call) => {
-      randomCalls.depth++;
-      try {
-        return catching(call);
-      } finally {
-        randomCalls.depth--;
-      }
-    });
-    if (classes.length > 0) return;
     const catchingCall = (real: (...a: unknown[]) => unknown) =>
       function (this: unknown, ...args: unknown[]) {
         return catching(() => real.apply(this, args));
       };
-    for (const name of ['pbkdf2', 'scrypt', 'hkdf', 'checkPrime', 'argon2']) replace(crypto, name, catchingCall);
-    const Subtle = crypto.webcrypto?.subtle && Object.getPrototypeOf(crypto.webcrypto.subtle);
-    if (!Subtle) return;
-    for (const name of Object.getOwnPropertyNames(Subtle)) {
-      if (name === 'constructor' || typeof Object.getOwnPropertyDescriptor(Subtle, name)?.value !== 'function')
-        continue;
-      replace(Subtle, name, catchingCall);
-    }
+    whenLoaded('crypto', () => {
+      randomCallbacks(s, (call) => {
+        randomCalls.depth++;
+        try {
+          return catching(call);
+        } finally {
+          randomCalls.depth--;
+        }
+      });
+      if (classes.length > 0) return;
+      const crypto = builtinModule<typeof Crypto>('node:crypto');
+      for (const name of ['pbkdf2', 'scrypt', 'hkdf', 'checkPrime', 'argon2']) replace(crypto, name, catchingCall);
+    });
+    whenWebCryptoLoaded(() => {
+      const subtle = (globalThis.crypto as Crypto.webcrypto.Crypto | undefined)?.subtle;
+      if (classes.length > 0 || !subtle) return;
+      const Subtle = Object.getPrototypeOf(subtle);
+      for (const name of Object.getOwnPropertyNames(Subtle)) {
+        if (name === 'constructor' || typeof Object.getOwnPropertyDescriptor(Subtle, name)?.value !== 'function')
+          continue;
+        replace(Subtle, name, catchingCall);
+      }
+    });
   },
 };

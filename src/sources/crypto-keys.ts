@@ -5,8 +5,9 @@
 // served at replay; keys are stored as DER (secret keys as their bytes) and rebuilt as
 // KeyObjects. What runs around them (Node's validation, the program's use of the keys) runs
 // in both runs. WebCrypto's randomized operations run on a thread of their own: named as
-// unrecorded when recording.
-import crypto from 'node:crypto';
+// unrecorded when recording. Patched as Node loads node:crypto and WebCrypto (fields.ts whenLoaded).
+import type * as Crypto from 'node:crypto';
+import { builtinModule, whenLoaded, whenWebCryptoLoaded } from '../node/fields.js';
 import { Api } from '../trace/format.js';
 import { registerValueClass } from '../trace/values.js';
 import { cryptoKeyObject } from '../node/symbols.js';
@@ -32,16 +33,21 @@ export function replace(obj: any, name: string, make: (real: Fn) => Fn): void {
   obj[name] = fn;
 }
 
+const nodeCrypto = () => builtinModule<typeof Crypto>('node:crypto');
+/** node:crypto's KeyObject, once node:crypto is loaded (a program holds none before). */
+let KeyObjectClass: typeof Crypto.KeyObject | null = null;
+
 /** KeyObjects in call results: stored as DER (secret keys as their bytes), rebuilt the same. */
 function registerKeyObject(): void {
-  registerValueClass<crypto.KeyObject>('KeyObject', {
-    is: (v): v is crypto.KeyObject => v instanceof crypto.KeyObject,
+  registerValueClass<Crypto.KeyObject>('KeyObject', {
+    is: (v): v is Crypto.KeyObject => KeyObjectClass !== null && v instanceof KeyObjectClass,
     encode: (k) =>
       k.type === 'secret'
         ? [k.type, k.export()]
         : [k.type, k.export({ format: 'der', type: k.type === 'private' ? 'pkcs8' : 'spki' })],
     decode(data) {
       const [type, key] = data as ['secret' | 'private' | 'public', Buffer];
+      const crypto = nodeCrypto();
       if (type === 'secret') return crypto.createSecretKey(key);
       if (type === 'private') return crypto.createPrivateKey({ key, format: 'der', type: 'pkcs8' });
       return crypto.createPublicKey({ key, format: 'der', type: 'spki' });
@@ -91,166 +97,173 @@ export const cryptoKeysSource: Source = {
   name: 'crypto-keys',
   install(s: Session) {
     registerKeyObject();
-    const C = crypto as any;
-    const sync = (api: number, codec?: typeof arrayBufferCodec) => (real: Fn) =>
-      function (this: unknown, ...args: unknown[]) {
-        return s.call(api, kindOf(args[0]), () => real.apply(this, args), codec);
-      };
-    const withCallback = (api: number, what: string, codec?: typeof arrayBufferCodec) => (real: Fn) =>
-      function (this: unknown, ...args: unknown[]) {
-        if (typeof args[args.length - 1] !== 'function') return real.apply(this, args); // Node's own error
-        recordAsync(s, api, what, args, real, this, codec);
-      };
-    replace(C, 'generateKeyPairSync', sync(Api['crypto.generateKeyPairSync']));
-    replace(C, 'generateKeyPair', withCallback(Api['crypto.generateKeyPair'], 'crypto.generateKeyPair'));
-    replace(C, 'generateKeySync', sync(Api['crypto.generateKeySync']));
-    replace(C, 'generateKey', withCallback(Api['crypto.generateKey'], 'crypto.generateKey'));
-    replace(C, 'generatePrimeSync', sync(Api['crypto.generatePrimeSync'], arrayBufferCodec));
-    replace(C, 'generatePrime', withCallback(Api['crypto.generatePrime'], 'crypto.generatePrime', arrayBufferCodec));
+    whenLoaded('crypto', () => recordNodeKeys(s));
+    whenWebCryptoLoaded(() => recordSubtle(s));
+  },
+};
 
-    // Signatures and encryption: the output, checked by the algorithm and the data's length.
-    replace(
-      C,
-      'sign',
-      (real) =>
-        function (this: unknown, ...args: unknown[]) {
-          const checked = [kindOf(args[0]), lengthOf(args[1])];
-          if (typeof args[3] === 'function') {
-            const callback = args[3] as Fn;
-            s.async({
-              api: Api['crypto.sign.done'],
-              args: checked,
-              what: 'crypto.sign()',
-              start: (done) => {
-                jobsAbove.depth++; // its SignJob is this turn (crypto-jobs.ts)
-                try {
-                  real.call(this, args[0], args[1], args[2], (...results: unknown[]) => done(...results));
-                } finally {
-                  jobsAbove.depth--;
-                }
-              },
-              cb: (...results) => callback(...results),
-            });
-            return undefined;
-          }
-          return s.call(Api['crypto.sign'], checked, () => real.apply(this, args));
-        },
-    );
-    replace(
-      C.Sign.prototype,
-      'sign',
-      (real) =>
-        function (this: unknown, ...args: unknown[]) {
-          return s.call(Api['crypto.Sign.sign'], kindOf(args[1]), () => real.apply(this, args));
-        },
-    );
-    replace(
-      C,
-      'publicEncrypt',
-      (real) =>
-        function (this: unknown, ...args: unknown[]) {
-          return s.call(Api['crypto.publicEncrypt'], lengthOf(args[1]), () => real.apply(this, args));
-        },
-    );
+function recordNodeKeys(s: Session): void {
+  const C = nodeCrypto() as any;
+  KeyObjectClass = C.KeyObject;
+  const sync = (api: number, codec?: typeof arrayBufferCodec) => (real: Fn) =>
+    function (this: unknown, ...args: unknown[]) {
+      return s.call(api, kindOf(args[0]), () => real.apply(this, args), codec);
+    };
+  const withCallback = (api: number, what: string, codec?: typeof arrayBufferCodec) => (real: Fn) =>
+    function (this: unknown, ...args: unknown[]) {
+      if (typeof args[args.length - 1] !== 'function') return real.apply(this, args); // Node's own error
+      recordAsync(s, api, what, args, real, this, codec);
+    };
+  replace(C, 'generateKeyPairSync', sync(Api['crypto.generateKeyPairSync']));
+  replace(C, 'generateKeyPair', withCallback(Api['crypto.generateKeyPair'], 'crypto.generateKeyPair'));
+  replace(C, 'generateKeySync', sync(Api['crypto.generateKeySync']));
+  replace(C, 'generateKey', withCallback(Api['crypto.generateKey'], 'crypto.generateKey'));
+  replace(C, 'generatePrimeSync', sync(Api['crypto.generatePrimeSync'], arrayBufferCodec));
+  replace(C, 'generatePrime', withCallback(Api['crypto.generatePrime'], 'crypto.generatePrime', arrayBufferCodec));
 
-    // Diffie-Hellman and ECDH: the private key they generate is recorded; at replay it is set,
-    // and the public key is computed from it for real.
+  // Signatures and encryption: the output, checked by the algorithm and the data's length.
+  replace(
+    C,
+    'sign',
+    (real) =>
+      function (this: unknown, ...args: unknown[]) {
+        const checked = [kindOf(args[0]), lengthOf(args[1])];
+        if (typeof args[3] === 'function') {
+          const callback = args[3] as Fn;
+          s.async({
+            api: Api['crypto.sign.done'],
+            args: checked,
+            what: 'crypto.sign()',
+            start: (done) => {
+              jobsAbove.depth++; // its SignJob is this turn (crypto-jobs.ts)
+              try {
+                real.call(this, args[0], args[1], args[2], (...results: unknown[]) => done(...results));
+              } finally {
+                jobsAbove.depth--;
+              }
+            },
+            cb: (...results) => callback(...results),
+          });
+          return undefined;
+        }
+        return s.call(Api['crypto.sign'], checked, () => real.apply(this, args));
+      },
+  );
+  replace(
+    C.Sign.prototype,
+    'sign',
+    (real) =>
+      function (this: unknown, ...args: unknown[]) {
+        return s.call(Api['crypto.Sign.sign'], kindOf(args[1]), () => real.apply(this, args));
+      },
+  );
+  replace(
+    C,
+    'publicEncrypt',
+    (real) =>
+      function (this: unknown, ...args: unknown[]) {
+        return s.call(Api['crypto.publicEncrypt'], lengthOf(args[1]), () => real.apply(this, args));
+      },
+  );
+
+  // Diffie-Hellman and ECDH: the private key they generate is recorded; at replay it is set,
+  // and the public key is computed from it for real.
+  replace(
+    C.ECDH.prototype,
+    'generateKeys',
+    (real) =>
+      function (this: Crypto.ECDH, ...args: unknown[]) {
+        const key = s.call(Api['crypto.ECDH.generateKeys'], undefined, () => {
+          real.call(this);
+          return this.getPrivateKey();
+        });
+        if (s.mode === 'replay') this.setPrivateKey(key);
+        return (this.getPublicKey as Fn).apply(this, args);
+      },
+  );
+  // A DiffieHellmanGroup (getDiffieHellman('modp14')) cannot be given a private key: at
+  // replay an equal DiffieHellman that can stands in for it (its keys, its secrets).
+  const standIns = new WeakMap<object, Crypto.DiffieHellman>();
+  const generateKeys = C.DiffieHellman.prototype.generateKeys as Fn;
+  for (const DH of [C.DiffieHellman, C.DiffieHellmanGroup]) {
     replace(
-      C.ECDH.prototype,
+      DH.prototype,
       'generateKeys',
       (real) =>
-        function (this: crypto.ECDH, ...args: unknown[]) {
-          const key = s.call(Api['crypto.ECDH.generateKeys'], undefined, () => {
-            real.call(this);
-            return this.getPrivateKey();
-          });
-          if (s.mode === 'replay') this.setPrivateKey(key);
-          return (this.getPublicKey as Fn).apply(this, args);
+        function (this: Crypto.DiffieHellman, ...args: unknown[]) {
+          if (s.mode === 'record') {
+            const out = real.apply(this, args);
+            s.call(Api['crypto.DiffieHellman.generateKeys'], undefined, () => this.getPrivateKey());
+            return out;
+          }
+          const key = s.call(Api['crypto.DiffieHellman.generateKeys'], undefined, () => Buffer.alloc(0));
+          let dh: Crypto.DiffieHellman = this;
+          if (typeof this.setPrivateKey !== 'function') {
+            dh = C.createDiffieHellman(this.getPrime(), this.getGenerator());
+            standIns.set(this, dh);
+          }
+          dh.setPrivateKey(key);
+          return generateKeys.apply(dh, args); // with its private key set, the public key is computed from it
         },
     );
-    // A DiffieHellmanGroup (getDiffieHellman('modp14')) cannot be given a private key: at
-    // replay an equal DiffieHellman that can stands in for it (its keys, its secrets).
-    const standIns = new WeakMap<object, crypto.DiffieHellman>();
-    const generateKeys = C.DiffieHellman.prototype.generateKeys as Fn;
-    for (const DH of [C.DiffieHellman, C.DiffieHellmanGroup]) {
+  }
+  if (s.mode === 'replay') {
+    for (const name of ['computeSecret', 'getPublicKey', 'getPrivateKey']) {
       replace(
-        DH.prototype,
-        'generateKeys',
+        C.DiffieHellmanGroup.prototype,
+        name,
         (real) =>
-          function (this: crypto.DiffieHellman, ...args: unknown[]) {
-            if (s.mode === 'record') {
-              const out = real.apply(this, args);
-              s.call(Api['crypto.DiffieHellman.generateKeys'], undefined, () => this.getPrivateKey());
-              return out;
-            }
-            const key = s.call(Api['crypto.DiffieHellman.generateKeys'], undefined, () => Buffer.alloc(0));
-            let dh: crypto.DiffieHellman = this;
-            if (typeof this.setPrivateKey !== 'function') {
-              dh = crypto.createDiffieHellman(this.getPrime(), this.getGenerator());
-              standIns.set(this, dh);
-            }
-            dh.setPrivateKey(key);
-            return generateKeys.apply(dh, args); // with its private key set, the public key is computed from it
+          function (this: object, ...args: unknown[]) {
+            const dh = standIns.get(this);
+            return dh ? (dh as any)[name](...args) : real.apply(this, args);
           },
       );
     }
-    if (s.mode === 'replay') {
-      for (const name of ['computeSecret', 'getPublicKey', 'getPrivateKey']) {
-        replace(
-          C.DiffieHellmanGroup.prototype,
-          name,
-          (real) =>
-            function (this: object, ...args: unknown[]) {
-              const dh = standIns.get(this);
-              return dh ? (dh as any)[name](...args) : real.apply(this, args);
-            },
-        );
-      }
-    }
-    // createDiffieHellman(primeLength): a random prime of that length.
-    replace(
-      C,
-      'createDiffieHellman',
-      (real) =>
-        function (this: unknown, ...args: unknown[]) {
-          if (typeof args[0] !== 'number') return real.apply(this, args);
-          if (s.mode === 'record') {
-            const dh = real.apply(this, args) as crypto.DiffieHellman;
-            s.call(Api['crypto.createDiffieHellman'], args[0], () => dh.getPrime());
-            return dh;
-          }
-          const prime = s.call(Api['crypto.createDiffieHellman'], args[0], () => Buffer.alloc(0));
-          return real.call(this, prime, ...(args.length > 1 ? [args[1]] : []));
-        },
-    );
+  }
+  // createDiffieHellman(primeLength): a random prime of that length.
+  replace(
+    C,
+    'createDiffieHellman',
+    (real) =>
+      function (this: unknown, ...args: unknown[]) {
+        if (typeof args[0] !== 'number') return real.apply(this, args);
+        if (s.mode === 'record') {
+          const dh = real.apply(this, args) as Crypto.DiffieHellman;
+          s.call(Api['crypto.createDiffieHellman'], args[0], () => dh.getPrime());
+          return dh;
+        }
+        const prime = s.call(Api['crypto.createDiffieHellman'], args[0], () => Buffer.alloc(0));
+        return real.call(this, prime, ...(args.length > 1 ? [args[1]] : []));
+      },
+  );
+}
 
-    // WebCrypto: generateKey is recorded (subtleGenerateKey); other randomized operations
-    // are said, not recorded.
-    const subtle = crypto.webcrypto?.subtle as any;
-    if (subtle) {
-      replace(Object.getPrototypeOf(subtle), 'generateKey', (real) => subtleGenerateKey(s, real));
-      const RANDOMIZED: Record<string, (alg: unknown) => boolean> = {
-        sign: (alg) => /^(ECDSA|RSA-PSS)$/i.test(algorithmName(alg)),
-        encrypt: (alg) => /^RSA-OAEP$/i.test(algorithmName(alg)),
-        wrapKey: () => true,
-      };
-      for (const [name, randomized] of Object.entries(RANDOMIZED)) {
-        const proto = Object.getPrototypeOf(subtle);
-        replace(
-          proto,
-          name,
-          (real) =>
-            function (this: unknown, ...args: unknown[]) {
-              if (randomized(name === 'wrapKey' ? args[3] : args[0])) {
-                s.unsupported(`crypto.subtle.${name}()`, 'WebCrypto draws its randomness on a thread of its own');
-              }
-              return real.apply(this, args);
-            },
-        );
-      }
+/** WebCrypto: generateKey is recorded (subtleGenerateKey); other randomized operations are said, not recorded. */
+function recordSubtle(s: Session): void {
+  const subtle = (globalThis.crypto as Crypto.webcrypto.Crypto | undefined)?.subtle as any;
+  if (subtle) {
+    replace(Object.getPrototypeOf(subtle), 'generateKey', (real) => subtleGenerateKey(s, real));
+    const RANDOMIZED: Record<string, (alg: unknown) => boolean> = {
+      sign: (alg) => /^(ECDSA|RSA-PSS)$/i.test(algorithmName(alg)),
+      encrypt: (alg) => /^RSA-OAEP$/i.test(algorithmName(alg)),
+      wrapKey: () => true,
+    };
+    for (const [name, randomized] of Object.entries(RANDOMIZED)) {
+      const proto = Object.getPrototypeOf(subtle);
+      replace(
+        proto,
+        name,
+        (real) =>
+          function (this: unknown, ...args: unknown[]) {
+            if (randomized(name === 'wrapKey' ? args[3] : args[0])) {
+              s.unsupported(`crypto.subtle.${name}()`, 'WebCrypto draws its randomness on a thread of its own');
+            }
+            return real.apply(this, args);
+          },
+      );
     }
-  },
-};
+  }
+}
 
 /** A CryptoKey as recorded: what importKey needs to make it again. */
 type KeyRecord = [type: string, algorithm: unknown, extractable: boolean, usages: string[], material: Buffer];
@@ -262,7 +275,7 @@ function keyRecord(key: any): KeyRecord {
   const material =
     k.type === 'secret'
       ? k.export()
-      : k.export({ format: 'der', type: k.type === 'private' ? 'pkcs8' : 'spki' } as crypto.KeyExportOptions<'der'>);
+      : k.export({ format: 'der', type: k.type === 'private' ? 'pkcs8' : 'spki' } as Crypto.KeyExportOptions<'der'>);
   return [key.type, key.algorithm, key.extractable, [...key.usages], material as Buffer];
 }
 

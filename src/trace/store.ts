@@ -26,12 +26,23 @@ export interface RecordingIndex {
 
 const pad = (n: number, w = 2) => String(n).padStart(w, '0');
 
+/**
+ * `bytes` random bytes in hex, for names that must not collide: V8's own Math.random (seeded
+ * from the system's entropy in each process), so that naming a recording loads no node:crypto.
+ */
+const randomHex = (bytes: number): string =>
+  Array.from({ length: bytes }, () =>
+    Math.floor(original.mathRandom() * 256)
+      .toString(16)
+      .padStart(2, '0'),
+  ).join('');
+
 /** A readable, unique name: 20261125-081502-dice-k3f9. */
 export function recordingName(program: string, now = new original.Date(original.dateNow())): string {
   const stamp =
     `${now.getFullYear()}${pad(now.getMonth() + 1)}${pad(now.getDate())}-` +
     `${pad(now.getHours())}${pad(now.getMinutes())}${pad(now.getSeconds())}`;
-  const id = original.crypto.randomBytes(3).toString('hex');
+  const id = randomHex(3);
   const safe = program.replace(/[^A-Za-z0-9_.-]+/g, '_').slice(0, 40) || 'node';
   return `${stamp}-${safe}-${id}`;
 }
@@ -79,7 +90,7 @@ export const isRecordingName = (name: string): boolean => /^[^/\\\0]+$/.test(nam
  */
 export function setLatest(dir: string): void {
   const store = path.dirname(dir);
-  const tmp = path.join(store, `.latest-${process.pid}-${original.crypto.randomBytes(4).toString('hex')}`);
+  const tmp = path.join(store, `.latest-${process.pid}-${randomHex(4)}`);
   try {
     const fd = original.fs.openSync(tmp, 'w', 0o600);
     try {
