@@ -2,7 +2,8 @@
 // (src/node/fields.ts whenLoaded): node:http, node:v8, process.report, node:fs/promises,
 // node:sqlite, node:net (which a pipe or terminal stdout loads as the program first writes
 // there: see whenStdio), node:crypto and WebCrypto (rewind hashes and signs with a
-// WebAssembly SHA-256 of its own: src/session/digest.ts).
+// WebAssembly SHA-256 of its own: src/session/digest.ts), worker_threads and MessagePort's
+// module (with node:stream, which they load).
 // A program that never loads them does not pay for them; one that does is recorded and
 // replays byte for byte whichever way it reached them: CommonJS require, ESM static and
 // dynamic import, process.getBuiltinModule, or another built-in (or rewind) loading it first.
@@ -50,7 +51,7 @@ async function recordsThenReplays(expect: Expect, fixture: string, args: string[
   const rec = await record(fixture, args);
   expect(rec.status, describeRun('record', rec)).toBe(0);
   const out = rec.stdout.toString();
-  expect(out).toContain('loaded true');
+  expect(out, describeRun('record', rec)).toContain('loaded true');
   changeDisk(dir);
   const rep = await replay(rec.dir);
   expectReplayMatches(expect, { record: rec, replay: rep });
@@ -69,6 +70,8 @@ const CASES: [string, string[], string[]][] = [
   ['os', ['require', 'dynamic', 'builtin'], ['os.hostname', 'os.freemem', 'os.uptime']],
   // indirect: WebCrypto first (globalThis.crypto), which loads without node:crypto.
   ['crypto', ['require', 'dynamic', 'builtin', 'indirect'], ['crypto.generateKeyPairSync', 'crypto.done']],
+  // indirect: the global MessageChannel first, which loads MessagePort's module alone.
+  ['worker_threads', ['require', 'dynamic', 'builtin', 'indirect'], ['worker.message', 'worker.exit']],
   ...(hasNodeSqlite
     ? [['sqlite', ['require', 'dynamic', 'builtin'], ['sqlite.load']] as [string, string[], string[]]]
     : []),
@@ -94,6 +97,8 @@ describe.concurrent('built-ins patched as they load', () => {
         const out = await recordsThenReplays(expect, 'lazy/lazy.cjs', [what, how, dir], dir, calls);
         if (what === 'fs/promises') expect(out).toContain('entries a.txt,b.txt\nread "recorded"\n');
         if (what === 'net') expect(out).toBe('data echo hi\ntimeout true\nloaded true\n');
+        if (what === 'worker_threads')
+          expect(out).toMatch(how === 'indirect' ? /^channel true 0\.\d+\nworker true / : /^worker true /);
         if (what === 'crypto') expect(out).toMatch(how === 'indirect' ? /^web [0-9a-f-]{36} / : /^bytes [0-9a-f]{12} /);
       });
     }

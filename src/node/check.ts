@@ -8,7 +8,8 @@ import { checkMessagePort, ipcChannel, kSocketTimeout, kTimerAsyncId } from './s
 
 /**
  * Looks every internal up (once per process) and returns what is missing. node:http's are
- * looked up when it loads (sources/http.ts), node:net's too unless it is loaded now (checkNet):
+ * looked up when it loads (sources/http.ts), node:net's and MessagePort's too unless they are
+ * loaded now (checkNet, checkMessagePort):
  * neither is loaded for this, which the program would see (process.moduleLoadList).
  */
 export function checkInternals(options: { chaos: boolean }): readonly MissingInternal[] {
@@ -21,7 +22,8 @@ export function checkInternals(options: { chaos: boolean }): readonly MissingInt
   // Only chaos mode clears held timers by id: probing for it means arming and clearing a
   // real timer (0.3 ms of every start, cold).
   if (options.chaos) kTimerAsyncId();
-  checkMessagePort();
+  // MessagePort's once worker_threads is loaded (see checkMessagePort): it loads node:stream.
+  if (nodeLoaded('worker_threads')) checkMessagePort();
   checkFields();
   // A forked child: Node made process.channel from the handle ipcChannel reads.
   if ((process as { channel?: unknown }).channel) {

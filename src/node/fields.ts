@@ -6,6 +6,7 @@ import Module from 'node:module';
 import net from 'node:net';
 import type * as Http from 'node:http';
 import type * as Inspector from 'node:inspector';
+import type * as WorkerThreads from 'node:worker_threads';
 import { lookup } from './internals.js';
 
 /** process with its private fields. */
@@ -26,6 +27,21 @@ const loadList = (): string[] | null =>
   lookup('process.moduleLoadList', "what Node loaded before rewind (readFile's context, node:test)", () =>
     Array.isArray(nodeProcess.moduleLoadList) ? nodeProcess.moduleLoadList : null,
   );
+
+/**
+ * Whether this is the process's main thread, and this thread's id, told without loading
+ * node:worker_threads (and the streams it loads, ~1.3 ms) into a main thread that does not
+ * use it: in a worker thread Node has loaded worker_threads before any preload runs, and
+ * disabled process.abort() (both checked on Node 20, 22, 24); either sends us to ask it.
+ */
+export const thread: { readonly isMain: boolean; readonly id: number } = (() => {
+  const inWorker = nodeLoaded('worker_threads') || (process.abort as { disabled?: unknown }).disabled === true;
+  if (!inWorker) return { isMain: true, id: 0 };
+  const { isMainThread, threadId } = Module.createRequire(import.meta.url)(
+    'node:worker_threads',
+  ) as typeof WorkerThreads;
+  return { isMain: isMainThread, id: threadId };
+})();
 
 /** Installs waiting for their built-in to load, by its entry ('NativeModule v8', 'Internal Binding crypto'). */
 const waiting = new Map<string, (() => void)[]>();

@@ -9,7 +9,7 @@ import type * as Crypto from 'node:crypto';
 import { MessagePort } from 'node:worker_threads';
 import type * as Http from 'node:http';
 import { builtinModule } from './fields.js';
-import { lookup } from './internals.js';
+import { lookup, missingInternals, type MissingInternal } from './internals.js';
 
 /** The symbol on `obj` whose description is `description`, if any (no lookup is noted). */
 export function symbolOn(obj: object, description: string): symbol | undefined {
@@ -75,17 +75,19 @@ export const kHybridDispatch = Symbol.for('nodejs.internal.kHybridDispatch');
 /** Set on a port while the ports a message carries are being received. */
 export const kCurrentlyReceivingPorts = Symbol.for('nodejs.internal.kCurrentlyReceivingPorts');
 
-/** Checks the registry symbols workers.ts patches are where Node 20–24 keep them. */
-export function checkMessagePort(): void {
-  lookup(
-    'MessagePort.prototype[nodejs.internal.kHybridDispatch]',
-    'messages between threads (worker_threads, MessageChannel)',
-    () =>
-      typeof (MessagePort.prototype as unknown as Record<symbol, unknown>)[kHybridDispatch] === 'function'
-        ? true
-        : null,
+/**
+ * Checks the registry symbols workers.ts patches are where Node 20–24 keep them: at start-up
+ * where worker_threads is loaded then, else as it loads (session/start.ts, as checkNet).
+ * Returns what it found missing.
+ */
+export function checkMessagePort(): readonly MissingInternal[] {
+  const before = missingInternals().length;
+  lookup('MessagePort.prototype[nodejs.internal.kHybridDispatch]', MESSAGES, () =>
+    typeof (MessagePort.prototype as unknown as Record<symbol, unknown>)[kHybridDispatch] === 'function' ? true : null,
   );
+  return missingInternals().slice(before);
 }
+const MESSAGES = 'messages between threads (worker_threads, MessageChannel)';
 
 /** A Worker's private field by its symbol's name: kHandle, kPort, kPublicPort. */
 export function workerField(worker: object, name: 'kHandle' | 'kPort' | 'kPublicPort'): symbol | undefined {

@@ -4,8 +4,8 @@
 // watches every top-level callback with async_hooks (too slow to leave on: an audit mode)
 // and, at exit, names each kind of callback that ran without a turn being logged: its
 // resource type, where it was created, and how often it ran.
+import { thread } from '../node/fields.js';
 import { createRequire } from 'node:module';
-import { isMainThread, threadId } from 'node:worker_threads';
 import type * as AsyncHooks from 'node:async_hooks';
 import { isRewindFile } from '../paths.js';
 import { original, writeStderr } from '../node/originals.js';
@@ -113,8 +113,8 @@ export function startAudit(s: RecordSession, logPath: string): void {
     try {
       const fd = original.fs.openSync(file, 'w', 0o600);
       try {
-        const thread = isMainThread ? {} : { threadId };
-        original.fs.writeSync(fd, `${JSON.stringify({ pid: process.pid, ...thread, gaps: list }, null, 2)}\n`);
+        const which = thread.isMain ? {} : { threadId: thread.id };
+        original.fs.writeSync(fd, `${JSON.stringify({ pid: process.pid, ...which, gaps: list }, null, 2)}\n`);
       } finally {
         original.fs.closeSync(fd);
       }
@@ -122,7 +122,7 @@ export function startAudit(s: RecordSession, logPath: string): void {
       // the report on stderr still says it
     }
     // A worker thread has a log and an audit of its own: say which thread.
-    const where = isMainThread ? `process ${process.pid}` : `worker thread ${threadId} of process ${process.pid}`;
+    const where = thread.isMain ? `process ${process.pid}` : `worker thread ${thread.id} of process ${process.pid}`;
     if (list.length === 0) {
       writeStderr(`rewind audit: every callback the event loop ran in ${where} was recorded.\n`);
       return;

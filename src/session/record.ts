@@ -1,6 +1,6 @@
 // RecordSession: the program runs for real; every nondeterministic result it receives and
 // every callback the event loop enters is appended to the trace.
-import { isMainThread } from 'node:worker_threads';
+import { thread } from '../node/fields.js';
 import { Api, type EndInfo, type FailureInfo, type TraceHeader } from '../trace/format.js';
 import { signLog } from './trust.js';
 import { TraceWriter } from '../trace/writer.js';
@@ -209,7 +209,7 @@ export class RecordSession implements SessionApi {
     if (this.ended) return;
     this.ended = true;
     this.writer.end(info);
-    if (!isMainThread) return this.close();
+    if (!thread.isMain) return this.close();
     if (this.flushTimer) original.clearInterval(this.flushTimer);
     this.flushTimer = null;
     this.writer.flush();

@@ -9,10 +9,9 @@
 // The CLI writes the target as JSON (src/analyze/schedule-file.ts); each process takes the
 // entry of its program (the n-th process of a program the n-th entry).
 import path from 'node:path';
-import { isMainThread } from 'node:worker_threads';
 import { programName } from '../trace/store.js';
 import { CHAOS_CLAIM, Chaos, type Delivering, type Lane } from './chaos.js';
-import { timerDelay, timerStart } from '../node/fields.js';
+import { thread, timerDelay, timerStart } from '../node/fields.js';
 import { original, writeStderr } from '../node/originals.js';
 
 /**
@@ -332,10 +331,10 @@ export function readSchedule(file: string, dir: string, argv: readonly string[])
     return null;
   }
   const program = programName(argv);
-  const thread = !isMainThread;
-  const mine = spec.processes.filter((p) => p.thread === thread && (p.program === null || p.program === program));
+  const inWorker = !thread.isMain;
+  const mine = spec.processes.filter((p) => p.thread === inWorker && (p.program === null || p.program === program));
   let instance = 0;
-  const key = `${thread ? 'worker-' : ''}${program.replace(/[^A-Za-z0-9_.-]+/g, '_')}`;
+  const key = `${inWorker ? 'worker-' : ''}${program.replace(/[^A-Za-z0-9_.-]+/g, '_')}`;
   for (; instance < mine.length; instance++) {
     try {
       original.fs.closeSync(original.fs.openSync(path.join(dir, `${SCHEDULE_CLAIM}${key}-${instance}`), 'wx', 0o600));

@@ -2,10 +2,9 @@
 // builds the header (record) or opens the log (replay), and installs every Source.
 import fs from 'node:fs';
 import path from 'node:path';
-import { isMainThread, threadId } from 'node:worker_threads';
 import { syncBuiltinESMExports } from 'node:module';
 import { EXIT } from '../exit-codes.js';
-import { evalCode, nodeLoaded, whenLoaded } from '../node/fields.js';
+import { evalCode, nodeLoaded, thread, whenLoaded } from '../node/fields.js';
 import { readOnlyWorld } from './read-only.js';
 import { Api, FORMAT_VERSION, type TraceHeader } from '../trace/format.js';
 import { createRequire } from 'node:module';
@@ -67,8 +66,9 @@ import { readSchedule, ScheduleChaos } from './schedule.js';
 import { REWIND_VERSION } from '../version.js';
 import { nodeFlags } from './trust.js';
 import { checkInternals, checkNet } from '../node/check.js';
+import { checkMessagePort } from '../node/symbols.js';
 import { isatty } from '../node/bindings.js';
-import { describeMissing, httpParserReachable } from '../node/internals.js';
+import { describeMissing, httpParserReachable, type MissingInternal } from '../node/internals.js';
 import { sha256Hex } from './digest.js';
 
 /**
@@ -131,7 +131,7 @@ export function start(attach?: (session: ReplaySession) => void): void {
   const g = globalThis as Record<symbol, unknown>;
   if (g[SESSION_KEY]) return;
   // Before anything else: the program's workerData is the program's, recorded or not.
-  if (!isMainThread) unwrapWorkerData();
+  if (!thread.isMain) unwrapWorkerData();
   // Node's module-hooks thread at replay runs unrecorded (see sources/workers.ts), in a
   // world it cannot change.
   if (isNodesOwnThread()) return readOnlyWorld();
@@ -152,8 +152,8 @@ export function start(attach?: (session: ReplaySession) => void): void {
     watchAsyncContexts();
   } else {
     // Started by bin/rewind: this process does the CLI's part of the run too.
-    const launch = isMainThread ? takeLaunch() : null;
-    if (isMainThread && isPassThrough(process.argv[1])) return recordPassThrough(launch);
+    const launch = thread.isMain ? takeLaunch() : null;
+    if (thread.isMain && isPassThrough(process.argv[1])) return recordPassThrough(launch);
     const s = openRecord();
     if (!s) return;
     if (launch) finishLaunch(s, launch);
@@ -163,14 +163,16 @@ export function start(attach?: (session: ReplaySession) => void): void {
   g[SESSION_KEY] = session;
   if (attach && session instanceof ReplaySession) attach(session);
   installStackFilter();
-  // Before any source's install for node:net: said in the log when missing (see checkNet).
-  whenLoaded('net', () => {
-    const missing = checkNet();
+  // Before any source's install for node:net or MessagePort: said in the log when missing
+  // (see checkNet, checkMessagePort).
+  const said = (missing: readonly MissingInternal[]) => {
     for (const affects of new Set(missing.map((m) => m.affects))) {
       const ms = missing.filter((m) => m.affects === affects);
       session.unsupported(affects, `Node does not let rewind reach ${ms.map((m) => `${m.name}: ${m.why}`).join('; ')}`);
     }
-  });
+  };
+  whenLoaded('net', () => said(checkNet()));
+  whenLoaded('worker_threads', () => said(checkMessagePort()));
   for (const source of SOURCES) source.install(session);
   if (session instanceof RecordSession && process.env[ENV.AUDIT] === '1') startAudit(session, session.writer.path);
   // ESM named imports of built-ins (import { randomUUID } from 'node:crypto') see the patches.
@@ -191,7 +193,7 @@ function runsTestFilesItself(): boolean {
 /** This thread's replay session, when it is a worker thread of a replay under a debugger (see debug/worker-thread.ts). */
 export function debuggedWorker(): ReplaySession | null {
   const s = (globalThis as Record<symbol, unknown>)[SESSION_KEY];
-  return !isMainThread && debuggerMayHold() && s instanceof ReplaySession ? s : null;
+  return !thread.isMain && debuggerMayHold() && s instanceof ReplaySession ? s : null;
 }
 
 /**
@@ -232,15 +234,15 @@ function openReplay(): ReplaySession {
   const env = process.env;
   // A worker thread replays its own log, next to its process's (see sources/workers.ts).
   // Started by bin/rewind: checked here to be the replay the CLI would start (or the CLI replays it).
-  const launched = isMainThread ? takeReplayLaunch(stdinKind()) : null;
+  const launched = thread.isMain ? takeReplayLaunch(stdinKind()) : null;
   const given = workerReplayOf() ?? env[ENV.TRACE];
-  const tracePath = given && (isMainThread ? given : workerLog(given, threadId));
+  const tracePath = given && (thread.isMain ? given : workerLog(given, thread.id));
   if (!tracePath) {
     writeStderr(`rewind: ${ENV.MODE}=replay needs ${ENV.TRACE}; use \`rewind replay\` to replay a recording.\n`);
     replayedThreadDone();
     return original.reallyExit(EXIT.USAGE);
   }
-  if (!isMainThread && !original.fs.existsSync(tracePath) && original.fs.existsSync(given!)) {
+  if (!thread.isMain && !original.fs.existsSync(tracePath) && original.fs.existsSync(given!)) {
     // The recorded process ended, or stopped this thread, before the thread's preload ran:
     // no code of the program ran in it. None does at replay: it waits to be stopped.
     replayedThreadDone();
@@ -316,11 +318,11 @@ function openRecord(): RecordSession | null {
     writeStderr(
       `rewind: warning: Node does not let rewind reach ${missing.length === 1 ? 'an internal' : 'internals'} it records through` +
         `${process.execArgv.length ? ` (node ${process.execArgv.join(' ')})` : ''}, so this part of what the program does is not recorded, ` +
-        `and the recording of ${isMainThread ? `process ${process.pid}` : `worker thread ${threadId}`} will refuse to replay:\n` +
+        `and the recording of ${thread.isMain ? `process ${process.pid}` : `worker thread ${thread.id}`} will refuse to replay:\n` +
         describeMissing(missing),
     );
   }
-  if (!isMainThread) return openWorkerRecord(dir, header, chaos);
+  if (!thread.isMain) return openWorkerRecord(dir, header, chaos);
   for (let attempt = 0; attempt < 5; attempt++) {
     const file = logPath(dir, attempt === 0 ? program : `${program}.${attempt}`, process.pid);
     try {
@@ -358,13 +360,13 @@ function chaosOf(value: string | undefined, dir: string): Chaos | null {
 /** A worker thread's log: next to its process's main log, named after it. */
 function openWorkerRecord(dir: string, header: TraceHeader, chaos: Chaos | null): RecordSession | null {
   const main = original.fs.readdirSync(dir).find((f) => f.endsWith(`-${process.pid}${LOG_EXT}`));
-  const file = workerLog(path.join(dir, main ?? `${programName(process.argv)}-${process.pid}${LOG_EXT}`), threadId);
+  const file = workerLog(path.join(dir, main ?? `${programName(process.argv)}-${process.pid}${LOG_EXT}`), thread.id);
   try {
     return new RecordSession(file, header, chaos);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     writeStderr(
-      `rewind: cannot create the recording ${file} (${err.code ?? err.message}); worker thread ${threadId} runs unrecorded.\n`,
+      `rewind: cannot create the recording ${file} (${err.code ?? err.message}); worker thread ${thread.id} runs unrecorded.\n`,
     );
     return null;
   }
@@ -414,7 +416,7 @@ function discarded(fd: number): { discarded?: true } {
 
 /** A cluster worker's id: Node set up the worker (loading cluster) before the preload ran. */
 function clusterWorkerId(): number | null {
-  if (!isMainThread || !nodeLoaded('cluster')) return null;
+  if (!thread.isMain || !nodeLoaded('cluster')) return null;
   const cluster = process.getBuiltinModule?.('node:cluster') as
     { isWorker?: boolean; worker?: { id: number } } | undefined;
   return cluster?.isWorker && cluster.worker ? cluster.worker.id : null;
@@ -446,7 +448,7 @@ function buildHeader(chaos: Chaos | null): TraceHeader {
     arch: process.arch,
     pid: process.pid,
     ppid: process.ppid,
-    threadId,
+    threadId: thread.id,
     argv: [...process.argv],
     execArgv: [...process.execArgv],
     cwd: original.processCwd(),
@@ -467,7 +469,7 @@ function buildHeader(chaos: Chaos | null): TraceHeader {
     },
     ...(ipc ? { ipc: { serialization: ipc.serialization } } : {}),
   };
-  if (isMainThread) header.titleCapacity = titleCapacity();
+  if (thread.isMain) header.titleCapacity = titleCapacity();
   const worker = clusterWorkerId();
   if (worker !== null) header.clusterWorker = worker;
   if (httpParserReachable()) header.httpConsume = header.httpConnections = true;

@@ -2,9 +2,8 @@
 // ppid as recorded. Both modes watch how the process ends — the 'exit' event and its code,
 // uncaught exceptions and unhandled rejections, signals — recording it, or checking it.
 import os from 'node:os';
-import { isMainThread } from 'node:worker_threads';
 import { bindings } from '../node/bindings.js';
-import { nodeProcess } from '../node/fields.js';
+import { nodeProcess, thread } from '../node/fields.js';
 import type { RecordSession } from '../session/record.js';
 import { failureInfo } from '../session/failure.js';
 import type { ReplaySession } from '../session/replay.js';
@@ -78,7 +77,7 @@ function recordProcessState(s: Session): void {
     process.cwd = function cwd_() {
       // A worker thread's process.cwd() checks its cache with an Atomics.load on memory it
       // shares with the main thread (recorded, see shared-memory.ts): made in both runs.
-      if (!isMainThread) real.call(process);
+      if (!thread.isMain) real.call(process);
       return cwd;
     };
     process.chdir = function chdir_(dir: string) {
@@ -200,7 +199,7 @@ function recordEnding(s: RecordSession): void {
     original.processKill(process.pid, sig);
   };
   // Signals reach a process's main thread only.
-  if (isMainThread) for (const name of SIGNALS) process.on(name, onSignal);
+  if (thread.isMain) for (const name of SIGNALS) process.on(name, onSignal);
 }
 
 /**

@@ -10,7 +10,7 @@
 // worker's log replays within its process, not alone.
 import workerThreads from 'node:worker_threads';
 import { kCurrentlyReceivingPorts, kHybridDispatch, workerField } from '../node/symbols.js';
-import { loaderHooksLock } from '../node/fields.js';
+import { builtinModule, loaderHooksLock, nodeLoaded, thread, whenLoaded } from '../node/fields.js';
 import { EXIT } from '../exit-codes.js';
 import { original, writeStderr } from '../node/originals.js';
 import { CHUNK_HEADER_BYTES, type EndInfo } from '../trace/format.js';
@@ -94,11 +94,11 @@ export function onWorkerWithoutClient(hook: () => void): void {
  * Read by the main thread as the preload loads (before the replay restores the program's
  * environment), handed down to every worker, nested ones too, in workerData.
  */
-let workerUntil: string | null = workerThreads.isMainThread ? (process.env[ENV.WORKER_UNTIL] ?? null) : null;
+let workerUntil: string | null = thread.isMain ? (process.env[ENV.WORKER_UNTIL] ?? null) : null;
 /** The event this replayed worker thread stops before, if rewind dap asked for one. */
 export function ownStop(): number | null {
   const m = workerUntil === null ? null : /^(\d+):(\d+)$/.exec(workerUntil);
-  return m && Number(m[1]) === workerThreads.threadId ? Number(m[2]) : null;
+  return m && Number(m[1]) === thread.id ? Number(m[2]) : null;
 }
 /** Did this replayed worker thread start once a debugger client had its process's replay? */
 let startedUnderClient = false;
@@ -317,6 +317,9 @@ let v8: typeof V8 | undefined; // loaded with the first such port: most programs
 const v8Module = (): typeof V8 => (v8 ??= createRequire(import.meta.url)('node:v8') as typeof V8);
 const kFromHooks = Symbol('rewind.fromHooks');
 
+/** What else a port that receives from the hooks thread needs (replay: its messages come from the log). */
+let markHooksPort: (port: Port) => void = () => {};
+
 /**
  * Ports the program hands its module.register() hooks (tsx, tap's processinfo: `data: { port }`
  * with the port in `transferList`): their other ends receive what the hooks thread sends. That
@@ -327,7 +330,7 @@ const kFromHooks = Symbol('rewind.fromHooks');
  * hooks finish concurrent loads as they please) or not where the log has them, and the replay
  * waited for them.
  */
-function hooksPorts(mark: (port: Port) => void): void {
+function hooksPorts(): void {
   const register = (Module as { register?: (...args: unknown[]) => unknown }).register;
   if (typeof register !== 'function') return;
   (Module as { register?: unknown }).register = function (this: unknown, ...args: unknown[]) {
@@ -335,10 +338,12 @@ function hooksPorts(mark: (port: Port) => void): void {
       { transferList?: unknown } | undefined;
     if (Array.isArray(options?.transferList)) {
       for (const sent of options.transferList) {
-        const kept = sent instanceof workerThreads.MessagePort ? peers.get(sent) : undefined;
+        // Every port a program makes comes with worker_threads (see portGlobalsLoadWorkerThreads).
+        const port = nodeLoaded('worker_threads') && sent instanceof workerThreads.MessagePort;
+        const kept = port ? peers.get(sent) : undefined;
         if (kept && kept[kFromHooks] !== true) {
           kept[kFromHooks] = true;
-          mark(kept);
+          markHooksPort(kept);
         }
       }
     }
@@ -473,7 +478,6 @@ function recordWorkers(s: RecordSession): void {
     return dispatch.call(this, data, type, event);
   };
   ownPorts(opOf);
-  hooksPorts(() => {});
 
   // Workers still running when this thread ends are stopped with it.
   const live = new Map<unknown, () => void>();
@@ -665,7 +669,7 @@ function replayWorkers(s: ReplaySession): void {
     });
   };
   const hooksMessages = s.header.hooksMessages === true;
-  if (hooksMessages) hooksPorts(fromHooks);
+  if (hooksMessages) markHooksPort = fromHooks;
 
   // receiveMessageOnPort: a message if the recorded call found one, taken from those that
   // arrived (waiting for it if the sender, replayed, has not sent it yet), none if it found none.
@@ -925,10 +929,42 @@ function patchWorker(
   (workerThreads as any).Worker = RewindWorker;
 }
 
+/**
+ * The globals that make ports without node:worker_threads (MessageChannel, MessagePort,
+ * BroadcastChannel: Node's lazy globals, which load MessagePort's module alone) load
+ * worker_threads first, so that its install below has patched MessagePort before any port
+ * exists. Read from inside Node's own lazy global (Node 22 and later make it natively), the
+ * global could not be read or replaced again; rewind's own getter can be.
+ */
+function portGlobalsLoadWorkerThreads(): void {
+  for (const name of ['MessageChannel', 'MessagePort', 'BroadcastChannel'] as const) {
+    const settle = (value: unknown) =>
+      Object.defineProperty(globalThis, name, { value, writable: true, configurable: true, enumerable: false });
+    // Deleted first: redefined in place, Node 22's and 24's native lazy global loads its module.
+    if (!Reflect.deleteProperty(globalThis, name)) continue;
+    Object.defineProperty(globalThis, name, {
+      configurable: true,
+      enumerable: false,
+      get() {
+        const value = builtinModule<typeof workerThreads>('node:worker_threads')[name];
+        // The install may have set it already (MessageChannel: the one that gives ports their ops).
+        if (Object.getOwnPropertyDescriptor(globalThis, name)?.get !== undefined) settle(value);
+        return (globalThis as Record<string, unknown>)[name];
+      },
+      set: settle,
+    });
+  }
+}
+
 export const workersSource: Source = {
   name: 'workers',
   install(s: Session) {
-    if (s.mode === 'record') recordWorkers(s);
-    else replayWorkers(s);
+    // worker_threads (with node:stream, ~1.3 ms) is patched as it loads. Where MessagePort's
+    // module is loaded already (a worker thread, an earlier preload), ports may exist: now.
+    if (nodeLoaded('internal/worker/io')) builtinModule('node:worker_threads');
+    else portGlobalsLoadWorkerThreads();
+    // Now: a program's ESM named import of module.register is taken before worker_threads loads.
+    if (s.mode === 'record' || s.header.hooksMessages === true) hooksPorts();
+    whenLoaded('worker_threads', () => (s.mode === 'record' ? recordWorkers(s) : replayWorkers(s)));
   },
 };

@@ -17,8 +17,7 @@
 // Except on a path the program itself changed earlier in the run (see `changed`).
 import { constants } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { isMainThread } from 'node:worker_threads';
-import { cjsLoader } from '../../node/fields.js';
+import { cjsLoader, thread } from '../../node/fields.js';
 import { original } from '../../node/originals.js';
 import { isRewindFile } from '../../paths.js';
 import { currentSession, type Session } from '../../session/session.js';
@@ -119,7 +118,7 @@ function isEntry(p: string): boolean {
   if (entryPaths === null) {
     const main = process.argv[1];
     entryPaths = [];
-    if (isMainThread && typeof main === 'string' && main !== '') {
+    if (thread.isMain && typeof main === 'string' && main !== '') {
       entryPaths.push(resolve(main));
       try {
         entryPaths.push(original.fs.realpathSync(main));
