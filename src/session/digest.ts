@@ -100,8 +100,8 @@ export function hmacSha256Hex(key: Uint8Array, data: Uint8Array): string {
   if (!e) return original.crypto.createHmac('sha256', key).update(data).digest('hex');
   const block = Buffer.alloc(64);
   block.set(key.length > 64 ? wasmDigest(e, [key]) : key);
-  const inner = Buffer.from(block.map((b) => b ^ 0x36));
-  const outer = Buffer.from(block.map((b) => b ^ 0x5c));
+  const inner = block.map((b) => b ^ 0x36);
+  const outer = block.map((b) => b ^ 0x5c);
   return wasmDigest(e, [outer, wasmDigest(e, [inner, data])]).toString('hex');
 }
 
