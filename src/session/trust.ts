@@ -81,8 +81,6 @@ export function signingKey(create: boolean): Buffer | null {
 export const SIGNATURE_EXT = '.sig';
 const SIG_PREFIX = 'rewind-signature 1 hmac-sha256 ';
 
-const hmac = (key: Buffer, preamble: Uint8Array): string => hmacSha256Hex(key, preamble);
-
 /** Whether a and b are equal, in a time that does not depend on where they differ. */
 function equalInConstantTime(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
@@ -98,7 +96,7 @@ export function signLog(log: string, preamble: Uint8Array): void {
   try {
     const fd = original.fs.openSync(log + SIGNATURE_EXT, 'wx', 0o600);
     try {
-      original.fs.writeSync(fd, `${SIG_PREFIX}${hmac(key, preamble)}\n`);
+      original.fs.writeSync(fd, `${SIG_PREFIX}${hmacSha256Hex(key, preamble)}\n`);
     } finally {
       original.fs.closeSync(fd);
     }
@@ -121,7 +119,7 @@ export function signedByMe(log: string, preamble: Uint8Array): boolean {
   }
   if (text.length > 200 || !text.startsWith(SIG_PREFIX)) return false;
   const given = Buffer.from(text.slice(SIG_PREFIX.length).trim(), 'hex');
-  const want = Buffer.from(hmac(key, preamble), 'hex');
+  const want = Buffer.from(hmacSha256Hex(key, preamble), 'hex');
   return equalInConstantTime(given, want);
 }
 
