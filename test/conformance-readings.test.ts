@@ -75,6 +75,17 @@ describe.concurrent('record → replay: readings', () => {
     for (let i = 0; i < 3; i++) expectReplayMatches(expect, { record: rec, replay: await replay(rec.dir) });
   });
 
+  it('perf-entry-json.cjs: toJSON and util.inspect of an entry Node timed, its times read by nothing else first, show the recorded times', async ({
+    expect,
+  }) => {
+    const rec = await record('perf-entry-json.cjs');
+    expect(rec.status, describeRun('record', rec)).toBe(0);
+    expect(rec.stdout.toString()).toMatch(
+      /^\{"name":"alone","entryType":"function","startTime":\d+\.\d+,"duration":\d+\.\d+,"detail":\[\]\}\nPerformanceNodeEntry \{.*startTime: \d+\.\d+,/,
+    );
+    expectReplayMatches(expect, { record: rec, replay: await replay(rec.dir) });
+  });
+
   it('uninitialized.cjs: Buffer.allocUnsafe(Slow) memory is zero-filled in both runs, so what leaks of it replays', async ({
     expect,
   }) => {

@@ -3,7 +3,7 @@
 // node:sqlite, node:net (which a pipe or terminal stdout loads as the program first writes
 // there: see whenStdio), node:crypto and WebCrypto (rewind hashes and signs with a
 // WebAssembly SHA-256 of its own: src/session/digest.ts), worker_threads and MessagePort's
-// module (with node:stream, which they load).
+// module (with node:stream, which they load), AbortSignal's module.
 // A program that never loads them does not pay for them; one that does is recorded and
 // replays byte for byte whichever way it reached them: CommonJS require, ESM static and
 // dynamic import, process.getBuiltinModule, or another built-in (or rewind) loading it first.
@@ -72,6 +72,8 @@ const CASES: [string, string[], string[]][] = [
   ['crypto', ['require', 'dynamic', 'builtin', 'indirect'], ['crypto.generateKeyPairSync', 'crypto.done']],
   // indirect: the global MessageChannel first, which loads MessagePort's module alone.
   ['worker_threads', ['require', 'dynamic', 'builtin', 'indirect'], ['worker.message', 'worker.exit']],
+  // indirect: AbortController first (on Node 22 and later the global is a V8 lazy property).
+  ['abort', ['indirect'], ['setTimeout callback']],
   ...(hasNodeSqlite
     ? [['sqlite', ['require', 'dynamic', 'builtin'], ['sqlite.load']] as [string, string[], string[]]]
     : []),
@@ -99,6 +101,7 @@ describe.concurrent('built-ins patched as they load', () => {
         if (what === 'net') expect(out).toBe('data echo hi\ntimeout true\nloaded true\n');
         if (what === 'worker_threads')
           expect(out).toMatch(how === 'indirect' ? /^channel true 0\.\d+\nworker true / : /^worker true /);
+        if (what === 'abort') expect(out).toMatch(/^aborted TimeoutError true 0\.\d+\n/);
         if (what === 'crypto') expect(out).toMatch(how === 'indirect' ? /^web [0-9a-f-]{36} / : /^bytes [0-9a-f]{12} /);
       });
     }

@@ -117,7 +117,7 @@ function isPassThrough(main: string | undefined): boolean {
   if (!main) return false;
   if (PASS_THROUGH.test(main)) return true;
   try {
-    return PASS_THROUGH.test(fs.realpathSync(main)); // bin links: /usr/bin/npm -> npm-cli.js
+    return PASS_THROUGH.test(fs.realpathSync.native(main)); // bin links: /usr/bin/npm -> npm-cli.js
   } catch {
     return false;
   }

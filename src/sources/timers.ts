@@ -3,7 +3,8 @@
 // logs a turn; replay hands out virtual handles whose callbacks only the dispatcher runs,
 // in logged order, without waiting. timers/promises is built on top (timers-promises.ts).
 import timers from 'node:timers';
-import { promisify } from 'node:util';
+import { promisify, transferableAbortController } from 'node:util';
+import { whenLoaded } from '../node/fields.js';
 import { kTimerAsyncId } from '../node/symbols.js';
 import { Tag } from '../trace/format.js';
 import type { Chaos } from '../session/chaos.js';
@@ -221,7 +222,8 @@ export const timersSource: Source = {
       (timers as unknown as Record<string, unknown>)[name] = api[name];
       (globalThis as unknown as Record<string, unknown>)[name] = api[name];
     }
-    installAbortSignalTimeout(api);
+    // AbortSignal's module loads when the program first reads it (about 0.15 ms).
+    whenLoaded('internal/abort_controller', () => installAbortSignalTimeout(api), loadAbortSignal);
     // util.promisify(setTimeout) and friends resolve to the timers/promises versions.
     const custom = promisify.custom;
     (api.setTimeout as unknown as Record<symbol, unknown>)[custom] = promises.setTimeout;
@@ -229,15 +231,26 @@ export const timersSource: Source = {
   },
 };
 
+const loadAbortSignal = () => globalThis.AbortSignal;
+
+/**
+ * Node's AbortSignal, from a controller util makes, not from the global: reading the global
+ * may be what is loading the module (on Node 22 and later a V8 lazy property, which aborts
+ * the process if read again from inside its own load), or it may hold the program's own.
+ */
+const nodeAbortSignal = (): typeof AbortSignal =>
+  transferableAbortController().signal.constructor as typeof AbortSignal;
+
 /**
  * AbortSignal.timeout on the session's timers. Node's own version takes setTimeout from
  * whatever `timers` held when its module first loaded, and clears the timer when the
  * signal is garbage-collected: both would make replay depend on load order and GC.
  */
 function installAbortSignalTimeout(api: TimerApi): void {
-  const real = AbortSignal.timeout;
-  AbortSignal.timeout = function timeout(delay: number): AbortSignal {
-    if (!Number.isInteger(delay) || delay < 0 || delay > 0xffffffff) return real.call(AbortSignal, delay);
+  const Signal = nodeAbortSignal();
+  const real = Signal.timeout;
+  Signal.timeout = function timeout(delay: number): AbortSignal {
+    if (!Number.isInteger(delay) || delay < 0 || delay > 0xffffffff) return real.call(Signal, delay);
     const controller = new AbortController();
     const t = api.setTimeout(() => {
       controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError'));
