@@ -303,10 +303,11 @@ function recordPerfHooks(s: Session): () => void {
   // made by timerify, taken from an observer of rewind's own, shows it. Those entries reach
   // the program only through an observer: the probe (about 0.4 ms) waits for its first.
   const { PerformanceObserver: Real } = perfHooks;
-  const timerify = performance.timerify.bind(performance);
+  // Node's, taken now: the program may wrap performance.timerify before its first observer.
+  const timerify = typeof performance.timerify === 'function' ? performance.timerify.bind(performance) : null;
   let probed = false;
   const probeEntryClasses = () => {
-    if (probed) return;
+    if (probed || timerify === null) return;
     probed = true;
     try {
       const probe = new Real(() => {});
