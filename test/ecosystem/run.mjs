@@ -177,6 +177,46 @@ function rewindComplaint(r) {
   return (lines[i] + (detail ? ' / ' + detail : '')).slice(0, 220);
 }
 
+/**
+ * How many children each recorded process saw die of SIGKILL (its log's child exits), by
+ * its pid. A process SIGKILLed while it ran (a watchdog its parent kills as the program
+ * ends: foreground-child's, under nyc and c8) leaves a log without an end record, whose
+ * events are all a replay can reproduce.
+ */
+async function sigkilledChildren(procs, recDir, nodeBin, env) {
+  const counts = new Map();
+  const parents = new Set(procs.filter((p) => p.thread === 0 && p.ended === null).map((p) => p.ppid));
+  for (const parent of procs.filter((p) => p.thread === 0 && parents.has(p.pid))) {
+    const ev = await run([nodeBin, REWIND_BIN, 'events', recDir, '-p', String(parent.pid), '--json', '--no-sites'], {
+      env,
+      timeoutMs: 60_000,
+    });
+    let n = 0;
+    for (const line of ev.stdout.toString().split('\n')) {
+      if (!line.includes('"process.exit"')) continue;
+      const e = JSON.parse(line);
+      if (e.api === 'process.exit' && Array.isArray(e.result) && e.result[1] === 'SIGKILL') n++;
+    }
+    counts.set(parent.pid, n);
+  }
+  return counts;
+}
+
+/**
+ * A lone replay that stopped, as it must, where the log of a process its recorded parent saw
+ * SIGKILLed ends: exit 70 with rewind's "the recording ends at event N" (every recorded event
+ * reproduced). Counted against the parent's SIGKILLed children, so a log that lost its end
+ * record any other way still fails.
+ */
+function endsWhereKilled(p, r, sigkilled) {
+  const left = sigkilled.get(p.ppid) ?? 0;
+  if (p.ended !== null || left === 0 || r.timedOut || r.status !== 70) return false;
+  if (!/^rewind: the recording ends at event \d+ \(the log has no end record\)/m.test(r.stderr.toString()))
+    return false;
+  sigkilled.set(p.ppid, left - 1);
+  return true;
+}
+
 async function runWorkload(w, env) {
   const { nodeBin, nodeMajor, services, opts } = env;
   const result = {
@@ -334,12 +374,14 @@ async function runWorkload(w, env) {
     // 5. Every other process alone (worker threads replay within their process; a package
     // manager's own process is recorded for its output only, which the program's replay prints).
     // (With replayArgs the run's replay was another process's: the default one replays here too.)
+    const sigkilled = await sigkilledChildren(procs, recDir, nodeBin, runEnv);
     for (const p of procs.filter((p) => p.thread === 0 && (w.replayArgs || !p.default) && p.replayable !== false)) {
       const r = await run([nodeBin, REWIND_BIN, 'replay', recDir, '-p', String(p.pid)], {
         cwd: replayCwd,
         env: runEnv,
         timeoutMs: replayTimeoutMs,
       });
+      if (endsWhereKilled(p, r, sigkilled)) continue;
       const m = /exit code (\d+)/.exec(p.ended ?? '');
       const c = rewindComplaint(r);
       if (r.timedOut || r.status === 70 || c || (m && r.status !== Number(m[1]))) {

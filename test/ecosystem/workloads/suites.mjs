@@ -134,7 +134,9 @@ export const SUITES = [
     outputs: ['coverage', 'out.txt'],
     // By default rewind replays the failed process: foreground-child's watchdog (see suite-nyc).
     // main.js runs a second: a program that ends first has c8 SIGKILL the watchdog as it starts
-    // (its log then ends before any event, and its replay alone stops there with exit 70).
+    // (its log then ends before any event, and its replay alone stops there with exit 70,
+    // which run.mjs accepts only for a child its recorded parent saw SIGKILLed: under load,
+    // nyc's watchdog above can lose that race too).
     replayArgs: ['-p', 'c8'],
     command: ['node', 'node_modules/c8/bin/c8.js', '--reporter=text', 'node', 'main.js'],
   },
