@@ -571,6 +571,12 @@ function layoutOf(bytes: Uint8Array, header: TraceHeader): Layout {
 const scale = Math.max(1, Number(process.env.REWIND_FC_SCALE) || 1);
 const runs = (n: number) => ({ numRuns: n * scale });
 
+/** The varint encoding of `v`. */
+function putVarintBytes(v: number): Uint8Array {
+  const b = new Uint8Array(10);
+  return b.subarray(0, putVarint(b, 0, v));
+}
+
 // ---------------------------------------------------------------------------------------
 
 describe('codec primitives', { timeout: 60_000 }, () => {
@@ -1230,6 +1236,43 @@ describe('error messages for specific bad inputs', { timeout: 60_000 }, () => {
     const t = TraceReader.parse(Buffer.concat([pre, ok, encodeChunk(1, payload).subarray(0, CHUNK_HEADER_BYTES + 4)]));
     expect(t.truncated).toMatch(/cut off \(4 of 6 bytes\)/);
     expect(t.eventCount).toBe(2);
+  });
+
+  it('clock readings and timer turns, stepped over by the checking scan, are judged as decoding them would', () => {
+    // Events of varints only, each varint well formed, over 8 bytes long, or cut by the chunk's end.
+    const varint = fc.oneof(
+      { weight: 6, arbitrary: fc.integer({ min: 0, max: 2 ** 40 }).map((v) => [...putVarintBytes(v)]) },
+      { weight: 1, arbitrary: fc.constant([0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01]) },
+      { weight: 1, arbitrary: fc.array(fc.integer({ min: 0x80, max: 0xff }), { minLength: 1, maxLength: 3 }) },
+    );
+    const event = fc
+      .tuple(
+        fc.constantFrom(Tag.DateNow, Tag.PerfNow, Tag.Hrtime, Tag.RandomInt, Tag.Timeout, Tag.Immediate),
+        fc.array(varint, { minLength: 2, maxLength: 2 }),
+      )
+      .map(([tag, [a, b]]) => [tag, ...a, ...(tag === Tag.Timeout || tag === Tag.Immediate ? b : [])]);
+    const pre = encodePreamble(makeHeader());
+    fc.assert(
+      fc.property(fc.array(event, { minLength: 1, maxLength: 12 }), (events) => {
+        const payload = Uint8Array.from(events.flat());
+        // What decoding event by event says: how many there are, or which one is bad and why.
+        let expected: RegExp | number;
+        const c = new ByteCursor(payload);
+        const st = new DecodeState(makeHeader());
+        let n = 0;
+        try {
+          while (c.pos < c.end) decodeEvent(c, st, ++n);
+          expected = n;
+        } catch (e) {
+          const why = (e as Error).message.replace(/[()]/g, '\\$&');
+          expected = new RegExp(`is corrupt: event ${n} cannot be decoded \\(${why}\\)`);
+        }
+        const log = Buffer.concat([pre, encodeChunk(0, payload)]);
+        if (typeof expected === 'number') expect(TraceReader.parse(log).eventCount).toBe(expected);
+        else expect(() => TraceReader.parse(log)).toThrow(expected);
+      }),
+      runs(500),
+    );
   });
 
   it('an unknown tag inside a complete chunk is corruption, not truncation', () => {

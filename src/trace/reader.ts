@@ -74,6 +74,44 @@ export class DecodeState {
   }
 }
 
+/**
+ * Events that are their tag and varints only, by tag: how many varints (clock readings,
+ * randomInt, timer turns). The checking scan of a log (parseBytes) steps over them without
+ * decoding their values, which it does not check: they are most of a busy log's events
+ * (10^6 clock readings: 18 → ~4 ms).
+ */
+const VARINTS_ONLY = (() => {
+  const t = new Uint8Array(256);
+  for (const tag of [
+    Tag.DateNow,
+    Tag.DateNew,
+    Tag.DateString,
+    Tag.PerfNow,
+    Tag.Hrtime,
+    Tag.HrtimeBigint,
+    Tag.Uptime,
+    Tag.RandomInt,
+  ])
+    t[tag] = 1;
+  for (const tag of [Tag.Timeout, Tag.Interval, Tag.Immediate]) t[tag] = 2;
+  return t;
+})();
+
+/**
+ * The end of the event of `varints` varints at `p`, or -1 when decodeEvent must look at it:
+ * cut short, or a varint longer than its 8 bytes (it then says what is wrong).
+ */
+function skipVarints(b: Uint8Array, p: number, end: number, varints: number): number {
+  p++;
+  for (let k = 0; k < varints; k++) {
+    const last = Math.min(end, p + 8);
+    while (p < last && b[p] >= 0x80) p++;
+    if (p >= last) return -1;
+    p++;
+  }
+  return p;
+}
+
 /** Decodes the event at the cursor. Throws DecodeError on malformed or cut-off bytes. */
 export function decodeEvent(c: ByteCursor, st: DecodeState, n: number, into?: TraceEvent): TraceEvent {
   const start = c.pos;
@@ -578,8 +616,18 @@ function parseBytes(bytes: Bytes, path: string, keepBytes: number): TraceFile {
   for (const chunk of chunksOf(bytes, preamble.length, path, version)) {
     if (chunk.cut) truncated = chunk.cut;
     const cur = new ByteCursor(chunk.payload);
+    const b = cur.b;
     let end = 0;
     while (cur.pos < cur.end) {
+      const varints = VARINTS_ONLY[b[cur.pos]];
+      if (varints !== 0) {
+        const next = skipVarints(b, cur.pos, cur.end, varints);
+        if (next >= 0) {
+          cur.pos = end = next;
+          count++;
+          continue;
+        }
+      }
       try {
         decodeEvent(cur, st, count + 1, scratch);
       } catch (e) {
