@@ -617,17 +617,20 @@ function parseBytes(bytes: Bytes, path: string, keepBytes: number): TraceFile {
     if (chunk.cut) truncated = chunk.cut;
     const cur = new ByteCursor(chunk.payload);
     const b = cur.b;
-    let end = 0;
-    while (cur.pos < cur.end) {
-      const varints = VARINTS_ONLY[b[cur.pos]];
+    const last = cur.end;
+    // p: the end of the events checked so far (of the complete ones, in a cut-off chunk).
+    let p = 0;
+    while (p < last) {
+      const varints = VARINTS_ONLY[b[p]];
       if (varints !== 0) {
-        const next = skipVarints(b, cur.pos, cur.end, varints);
+        const next = skipVarints(b, p, last, varints);
         if (next >= 0) {
-          cur.pos = end = next;
+          p = next;
           count++;
           continue;
         }
       }
+      cur.pos = p;
       try {
         decodeEvent(cur, st, count + 1, scratch);
       } catch (e) {
@@ -635,10 +638,11 @@ function parseBytes(bytes: Bytes, path: string, keepBytes: number): TraceFile {
         if (chunk.cut && e.truncated) break; // the cut-off tail of a killed process
         throw fail(`is corrupt: event ${count + 1} cannot be decoded (${e.message})`, rerecord);
       }
+      p = cur.pos;
       count++;
-      end = cur.pos;
       if (scratch.tag === Tag.Call && scratch.api !== lastCall) callApis.add((lastCall = scratch.api!));
     }
+    const end = p;
     if (keep && bodyLength + chunk.payload.length > keepBytes) {
       keep = false;
       stream = { start: chunk.at, seq, end: 0, version, tailEnd: null };
