@@ -78,7 +78,7 @@ export class DecodeState {
  * Events that are their tag and varints only, by tag: how many varints (clock readings,
  * randomInt, timer turns). The checking scan of a log (parseBytes) steps over them without
  * decoding their values, which it does not check: they are most of a busy log's events
- * (10^6 clock readings: 18 → ~4 ms).
+ * (a log of 10^6 clock readings: checked in ~7.5 ms, was ~18).
  */
 const VARINTS_ONLY = (() => {
   const t = new Uint8Array(256);
