@@ -44,14 +44,42 @@ describe('the fast packer: strings', () => {
       expect(Buffer.from(f.buf.subarray(0, f.pos)), `length ${n}`).toEqual(pack(['sync', s, 0]));
       expect(Buffer.from(f.bytes(0, f.pos))).toEqual(Buffer.from(f.buf.subarray(0, f.pos)));
     }
+    // Below 32 characters a regular expression decides, from 32 the string's UTF-8 length:
+    // non-ASCII text of either kind, at both sides of that line and far past it.
     for (const s of [
       'é',
       'caf\u00e9 au lait, s\u2019il vous pla\u00eet',
       '/tmp/\ud83d\ude00.txt',
+      'x'.repeat(30) + '\u00ff',
+      'x'.repeat(31) + '\u00ff',
       'x'.repeat(40) + '\u0080',
+      '\u00ff'.repeat(64),
+      'x'.repeat(1000) + '\u00e9' + 'x'.repeat(1000),
+      'x'.repeat(100) + '\ud800',
+      '\udc00' + 'x'.repeat(100),
+      'x'.repeat(50) + '\u2028' + 'x'.repeat(50),
     ]) {
-      expect(new FastPacker().value([s]), JSON.stringify(s)).toBe(false);
+      expect(new FastPacker().value([s]), JSON.stringify(s.slice(0, 40))).toBe(false);
     }
+  });
+
+  it('writes any string as msgpackr does, or gives up on it (property)', () => {
+    // Mostly ASCII, with now and then a character from anywhere in UTF-16 (a lone surrogate
+    // too), at lengths on both sides of each check.
+    const char = fc.oneof(
+      { weight: 30, arbitrary: fc.integer({ min: 0, max: 0x7f }) },
+      { weight: 1, arbitrary: fc.integer({ min: 0x80, max: 0xffff }) },
+    );
+    const text = fc.array(char, { maxLength: 300, size: 'max' }).map((codes) => String.fromCharCode(...codes));
+    fc.assert(
+      fc.property(text, (s) => {
+        const f = new FastPacker();
+        const ascii = !/[^\u0000-\u007f]/.test(s); // ASCII: 0 to 127
+        expect(f.value(['sync', s, 0])).toBe(ascii);
+        if (ascii) expect(Buffer.from(f.buf.subarray(0, f.pos))).toEqual(pack(['sync', s, 0]));
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
 

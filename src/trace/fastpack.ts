@@ -9,12 +9,21 @@ import { leafClassOf } from './values.js';
 
 const MAX_DEPTH = 16;
 /**
- * Shorter strings are copied char by char; longer ones (paths) are checked by a regular
- * expression and written natively: fewer steps while the packer is still interpreted (a
+ * Shorter strings are copied char by char; longer ones (paths, file contents) are checked
+ * to be ASCII and written natively: fewer steps while the packer is still interpreted (a
  * program's first few thousand calls), as fast once it is optimized.
  */
 const SHORT_STRING = 12;
 const NOT_ASCII = /[^\u0000-\u007f]/; // eslint-disable-line no-control-regex -- ASCII is 0 to 127
+/**
+ * From this length a string is checked by its UTF-8 length instead of the expression (one
+ * byte a character exactly when all are ASCII), which Node counts natively: ~0.1 ns a
+ * character and ~30 ns a call, the expression ~0.6 ns a character (1,024 characters: 0.15
+ * against 0.63 µs; a file read as text goes through here whole). Below, the expression is
+ * the cheaper.
+ */
+const COUNTED_STRING = 32;
+const utf8Length: (s: string) => number = Buffer.byteLength; // taken before the program can patch it
 
 export class FastPacker {
   buf = Buffer.allocUnsafe(16 * 1024);
@@ -194,7 +203,7 @@ export class FastPacker {
       this.pos = p;
       return true;
     }
-    if (NOT_ASCII.test(s)) return false;
+    if (n < COUNTED_STRING ? NOT_ASCII.test(s) : utf8Length(s) !== n) return false;
     this.room(n + 5);
     if (n < 0x20) this.buf[this.pos++] = 0xa0 | n;
     else this.sized(n, 0xd9);
