@@ -252,6 +252,16 @@ describe.concurrent('record → replay: process inputs', () => {
     expect(fs.existsSync(dir)).toBe(false);
   });
 
+  it('title-long-argv.cjs: process.title cut to the room of arguments longer than 4 KiB', async ({ expect }) => {
+    const rec = await record('title-long-argv.cjs', ['a'.repeat(6000)]);
+    expect(rec.status, describeRun('record', rec)).toBe(0);
+    // More than 4 KiB kept (the arguments' room), less than was set.
+    const kept = Number(/^title (\d+) 6000$/m.exec(rec.stdout.toString('utf8'))![1]);
+    expect(kept).toBeGreaterThan(6000);
+    expect(kept).toBeLessThan(70_000);
+    expectReplayMatches(expect, { record: rec, replay: await replay(rec.dir) });
+  });
+
   it('the recorded pid differs from a plain run (so restoring it is observable)', async ({ expect }) => {
     const [a, b] = await Promise.all([runPlain('process-info.cjs'), runPlain('process-info.cjs')]);
     const pid = (s: Buffer) => /^pid (\d+)/m.exec(s.toString('utf8'))![1];

