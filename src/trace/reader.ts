@@ -80,7 +80,7 @@ export class DecodeState {
  * decoding their values, which it does not check: they are most of a busy log's events
  * (a log of 10^6 clock readings: checked in ~7.5 ms, was ~18).
  */
-const VARINTS_ONLY = (() => {
+export const VARINTS_ONLY = (() => {
   const t = new Uint8Array(256);
   for (const tag of [
     Tag.DateNow,
