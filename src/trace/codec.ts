@@ -10,6 +10,9 @@ const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: fal
 export const pack = (value: unknown): Buffer => packr.pack(value);
 export const unpack = (bytes: Uint8Array): unknown => packr.unpack(bytes);
 
+/** The longest varint a reader accepts: 8 bytes hold 56 bits, enough for 2^53. */
+export const MAX_VARINT_BYTES = 8;
+
 /** Writes an unsigned varint (up to 2^53) at p, returns the new position. */
 export function putVarint(b: Uint8Array, p: number, v: number): number {
   while (v >= 0x80) {
@@ -57,7 +60,7 @@ export class ByteCursor {
     }
     let v = 0;
     let mul = 1;
-    for (let i = 0; i < 8; i++) {
+    for (let i = 0; i < MAX_VARINT_BYTES; i++) {
       if (p >= this.end) throw new DecodeError('unexpected end of data in a number', p, true);
       const byte = b[p++];
       v += (byte & 0x7f) * mul;

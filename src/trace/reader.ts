@@ -3,7 +3,7 @@
 // wrong and what to do; nothing in here may throw anything else on bad bytes.
 import { constants as fsConstants } from 'node:fs';
 import { original } from '../node/originals.js';
-import { ByteCursor, DecodeError, unpack, unzigzag } from './codec.js';
+import { ByteCursor, DecodeError, MAX_VARINT_BYTES, unpack, unzigzag } from './codec.js';
 import { COMPRESSED, inflatePayload } from './compress.js';
 import { endProblem, failureProblem, headerProblem } from './validate.js';
 import {
@@ -99,12 +99,12 @@ export const VARINTS_ONLY = (() => {
 
 /**
  * The end of the event of `varints` varints at `p`, or -1 when decodeEvent must look at it:
- * cut short, or a varint longer than its 8 bytes (it then says what is wrong).
+ * cut short, or a varint longer than ByteCursor.varint accepts (it then says what is wrong).
  */
 function skipVarints(b: Uint8Array, p: number, end: number, varints: number): number {
   p++;
   for (let k = 0; k < varints; k++) {
-    const last = Math.min(end, p + 8);
+    const last = Math.min(end, p + MAX_VARINT_BYTES);
     while (p < last && b[p] >= 0x80) p++;
     if (p >= last) return -1;
     p++;
