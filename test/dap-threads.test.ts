@@ -403,6 +403,10 @@ describe('rewind dap: threads', () => {
     await launched;
     expect((await inMain).body.reason).toBe('entry');
     expect(((await dc!.customRequest('rewind/position')).body as { turn: number }).turn).toBe(listener.n);
+    // The stop is that turn's callback, the listener, on its first line: settled through Node's
+    // dispatch of the message (40-odd statements of event_target and events), not left inside it.
+    const atStop = (await dc!.stackTraceRequest({ threadId: 1 })).body.stackFrames[0];
+    expect(atStop).toMatchObject({ source: { path: mainFile }, line: lineOf(mainFile, '// main receives') });
     // In that turn, the listener runs with the worker's sum.
     await dc!.setBreakpointsRequest({ source: { path: workerFile }, breakpoints: [] });
     await dc!.setBreakpointsRequest({ source: { path: mainFile }, breakpoints: [{ line: gotLine }] });
@@ -444,6 +448,10 @@ describe('rewind dap: threads', () => {
       return { path: f.source?.path, line: f.line, sum: got };
     };
     const hit = { path: mainFile, line: gotLine, sum };
+    // The stop settles into the turn's callback: the listener's first line, its message in hand.
+    const stop = (await dc!.stackTraceRequest({ threadId: 1 })).body.stackFrames[0];
+    expect(stop).toMatchObject({ source: { path: mainFile }, line: lineOf(mainFile, '// main receives') });
+    expect((await dc!.evaluateRequest({ expression: 'm.sum', frameId: stop.id })).body.result).toBe(sum);
     expect((await inMain(() => dc!.continueRequest({ threadId: 1 }))).body.reason).toBe('breakpoint');
     expect(await at()).toEqual(hit);
     // Back a step (a standby replay, whose worker waited for the session's breakpoints), and forward again.
