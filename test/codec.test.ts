@@ -148,7 +148,7 @@ const START_WALL = 1_700_000_000_000;
 
 const opArb = (opts: { big: boolean }): fc.Arbitrary<Op> => {
   const usArb = fc.oneof(fc.integer({ min: 0, max: 5_000 }), safeInt(0, 2 ** 44));
-  const opIdArb = fc.oneof(fc.integer({ min: 1, max: 300 }), safeInt(1, 2 ** 45));
+  const opIdArb = fc.oneof(fc.integer({ min: 1, max: 300 }), safeInt(1, 2 ** 52 - 1));
   const arbs: fc.WeightedArbitrary<Op>[] = [
     {
       weight: 4,
@@ -711,13 +711,21 @@ describe('events at the chunk edge', { timeout: 60_000 }, () => {
   // buffer is at every position from 100 bytes before the 64 KiB mark to 48 bytes past it:
   // this is where the writer decides between appending into its slack and flushing first.
   const big = 2 ** 53 - 1;
+  // Operation numbers are counters below 2^52 (format.ts), logged as differences: one event
+  // of a pair names the largest, the other 0, so that each is a difference of ~2^52 (8 bytes).
+  const bigOp = (second: boolean) => (second ? 0 : 2 ** 52 - 1);
   const kinds: Record<string, (i: number, second: boolean) => Op> = {
     wall: (_, second) => ({ k: 'wall', tag: Tag.DateNow, v: second ? 0 : 2 ** 52 }),
     mono: (_, second) => ({ k: 'mono', tag: Tag.HrtimeBigint, ns: second ? 0 : 2 ** 52 }),
-    turn: (i) => ({ k: 'turn', tag: Tag.Interval, op: big, us: i * 2 ** 45 }),
+    turn: (i, second) => ({ k: 'turn', tag: Tag.Interval, op: bigOp(second), us: i * 2 ** 45 }),
     // 17 bytes, the largest hot event: 8-byte op and 8-byte time delta, right below the mark
-    turnHuge: (i) => ({ k: 'turn', tag: Tag.Timeout, op: big, us: 2 ** 49 * Math.min(15, Math.max(0, i - 85)) }),
-    callback: (i) => ({ k: 'callback', op: big, us: i * 2 ** 45, api: big, payload: { value: i } }),
+    turnHuge: (i, second) => ({
+      k: 'turn',
+      tag: Tag.Timeout,
+      op: bigOp(second),
+      us: 2 ** 49 * Math.min(15, Math.max(0, i - 85)),
+    }),
+    callback: (i, second) => ({ k: 'callback', op: bigOp(second), us: i * 2 ** 45, api: big, payload: { value: i } }),
     callbackBig: (i) => ({ k: 'callback', op: 300, us: i * 2 ** 45, api: 2, payload: { value: 'v'.repeat(150 + i) } }),
     signal: (i) => ({ k: 'signal', us: i * 2 ** 45, name: 'SIGWINCH' }),
     bytes0: () => ({ k: 'bytes', tag: Tag.RandomBytes, data: new Uint8Array(0) }),
@@ -755,6 +763,27 @@ describe('events at the chunk edge', { timeout: 60_000 }, () => {
   }
 });
 
+describe('operation numbers (format 4)', () => {
+  it('are logged as the difference from the previous turn or stream write: consecutive operations cost a byte each', () => {
+    const ops: Op[] = [];
+    for (let i = 0; i < 1_000; i++) {
+      ops.push({ k: 'turn', tag: Tag.Immediate, op: 20_000 + i, us: i });
+      ops.push({ k: 'streamWrite', op: 20_000 + i, length: 5, crc: 7, status: 0, async: false });
+    }
+    const sizes = [3, 4].map((formatVersion) => {
+      const header = makeHeader(START_WALL, { formatVersion });
+      const { path: p } = writeLog(header, ops);
+      expect(readAll(TraceReader.open(p))).toStrictEqual(model(header, ops));
+      const size = fs.statSync(p).size;
+      fs.rmSync(p);
+      return size;
+    });
+    // Whole, each number takes 3 bytes; as a difference (+1, then 0), 1: all but the first
+    // turn's (20,000 from 0, 3 bytes either way).
+    expect(sizes[0] - sizes[1]).toBe(2 * (2 * 1_000 - 1));
+  });
+});
+
 describe('compressed chunks (format 3)', { timeout: 60_000 }, () => {
   /** The chunks of a log as stored: file offset, stored payload. */
   function storedChunks(bytes: Buffer, preambleLen: number): { at: number; payload: Buffer }[] {
@@ -788,12 +817,17 @@ describe('compressed chunks (format 3)', { timeout: 60_000 }, () => {
         expect(packed.length).toBeLessThanOrEqual(raw.length);
         const chunks = storedChunks(packed, t.preamble.length);
         if (chunks.some((c) => c.payload[0] === COMPRESSED)) compressedLogs++;
-        // The uncompressed log with format byte 2: what an older rewind wrote.
-        const v2 = Buffer.from(raw);
+        // What rewind wrote before format 4 (operation numbers whole, not differences), compressed
+        // (format 3) and not (format 2, byte and header): read as the same events.
+        const v3Header = { ...header, formatVersion: 3 };
+        const v3Log = writeLog(v3Header, ops, true).path;
+        expect(readAll(TraceReader.open(v3Log))).toStrictEqual(model(v3Header, ops));
+        const v2Header = { ...header, formatVersion: 2 };
+        const v2Log = writeLog(v2Header, ops, false).path;
+        const v2 = fs.readFileSync(v2Log);
         v2[MAGIC.length] = 2;
-        expect(readAll(TraceReader.parse(v2))).toStrictEqual(expected);
-        fs.rmSync(plainLog);
-        fs.rmSync(packedLog);
+        expect(readAll(TraceReader.parse(v2))).toStrictEqual(model(v2Header, ops));
+        for (const f of [plainLog, packedLog, v3Log, v2Log]) fs.rmSync(f);
       }),
       runs(60),
     );

@@ -167,7 +167,7 @@ export abstract class ReplayDispatcher extends ReplayLog {
       // Hot path: decode the turn in place, no allocation.
       const save = c.pos;
       c.pos++;
-      const id = c.varint();
+      const id = this.opOf(c.varint());
       const dt = c.varint();
       const api = tag === Tag.Callback ? c.varint() : 0;
       const op = this.ops.get(id);
@@ -194,6 +194,7 @@ export abstract class ReplayDispatcher extends ReplayLog {
       }
       this.n++;
       this.lastTurnUs += dt;
+      this.lastOp = id;
       if (!op.repeat) this.ops.delete(id);
       // Schedule first: if the callback throws and the program survives it
       // (an 'uncaughtException' handler), the replay must go on.
@@ -294,7 +295,7 @@ export abstract class ReplayDispatcher extends ReplayLog {
     const save = c.pos;
     c.pos++;
     try {
-      const op = this.ops.get(c.varint());
+      const op = this.ops.get(this.opOf(c.varint()));
       return op !== undefined && (!op.ready || op.ready());
     } catch {
       return false;

@@ -3,9 +3,9 @@
 // does something the log does not hold (a divergence) or the log stops short. The layers
 // above consume it: replay-dispatcher.ts runs the turns, replay-values.ts serves values and
 // checks calls and outputs, replay.ts (ReplaySession) checks how the run ends.
-import { ByteCursor, DecodeError } from '../trace/codec.js';
+import { ByteCursor, DecodeError, unzigzag } from '../trace/codec.js';
 import { describeEvent } from '../trace/describe.js';
-import type { TraceHeader } from '../trace/format.js';
+import { opsAsDeltas, type TraceHeader } from '../trace/format.js';
 import { DecodeState, TraceError, decodeEvent, restOf, type TraceEvent, type TraceFile } from '../trace/reader.js';
 import { EXIT } from '../exit-codes.js';
 import { divergence } from './divergence.js';
@@ -45,6 +45,9 @@ export abstract class ReplayLog {
   protected lastWall: number;
   protected lastMono = 0;
   protected lastTurnUs = 0;
+  /** The operation of the last turn or stream write consumed (format 4 logs name the next as a difference). */
+  protected lastOp = 0;
+  private readonly opDeltas: boolean;
   protected finished = false;
   hook: ReplayHook | null = null;
 
@@ -55,6 +58,7 @@ export abstract class ReplayLog {
     this.header = file.header;
     this.c = new ByteCursor(file.body, 0, file.bodyEnd);
     this.lastWall = file.header.startWall;
+    this.opDeltas = opsAsDeltas(file.header);
     this.rest = file.stream ? restOf(file) : null;
   }
 
@@ -212,6 +216,7 @@ export abstract class ReplayLog {
     this.lastWall = st.lastWall;
     this.lastMono = st.lastMono;
     this.lastTurnUs = st.lastTurnUs;
+    this.lastOp = st.lastOp;
     this.c.pos = end;
     this.consumed();
   }
@@ -222,7 +227,13 @@ export abstract class ReplayLog {
     st.lastMono = this.lastMono;
     st.lastTurnUs = this.lastTurnUs;
     st.timeUs = this.lastTurnUs;
+    st.lastOp = this.lastOp;
     return st;
+  }
+
+  /** The operation named by a turn's or stream write's varint `v`, read but not consumed. */
+  protected opOf(v: number): number {
+    return this.opDeltas ? this.lastOp + unzigzag(v) : v;
   }
 
   /**

@@ -11,6 +11,12 @@
 //   From format 3 a payload may be compressed: u8 0 (no event starts with it), varint
 //   length of the events, their deflate-raw bytes (see compress.ts). Format 2 logs (never
 //   compressed) are read as they are.
+//   From format 4 (the header's formatVersion, which says how the events were encoded; the
+//   version byte says how chunks are stored, and `rewind redact` rewrites only those) the
+//   operation number of a turn or a stream write is
+//   the zigzag difference from the previous such event's: a run of turns of operations made
+//   one after another costs a byte each instead of three (10^5 timer turns: 1.85 -> 0.34 B a
+//   turn compressed, deflate 4.2 -> 1.1 ms). Operation numbers are counters below 2^52.
 //
 // A chunk's payload is a sequence of events. Every event starts with a one-byte tag;
 // the hot events (clock readings, timer turns) are hand-encoded varints so recording
@@ -18,7 +24,9 @@
 // A process killed mid-write leaves a short last chunk: its complete events are kept.
 
 export const MAGIC = Buffer.from('RWND', 'latin1');
-export const FORMAT_VERSION = 3;
+export const FORMAT_VERSION = 4;
+/** Whether a log's turns and stream writes name their operation as a difference from the last one's (format 4 on). */
+export const opsAsDeltas = (h: { formatVersion: number }): boolean => h.formatVersion >= 4;
 /** The oldest format this rewind reads. */
 export const OLDEST_FORMAT_VERSION = 2;
 export const CHUNK_HEADER_BYTES = 12;

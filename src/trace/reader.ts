@@ -10,6 +10,7 @@ import {
   CHUNK_HEADER_BYTES,
   FORMAT_VERSION,
   OLDEST_FORMAT_VERSION,
+  opsAsDeltas,
   MAGIC,
   MAX_CHUNK_BYTES,
   MAX_HEADER_BYTES,
@@ -69,8 +70,17 @@ export class DecodeState {
   lastMono = 0;
   lastTurnUs = 0;
   timeUs = 0;
+  lastOp = 0;
+  /** Format 4 on: operation numbers are differences (format.ts). */
+  private readonly opDeltas: boolean;
   constructor(readonly header: TraceHeader) {
     this.lastWall = header.startWall;
+    this.opDeltas = opsAsDeltas(header);
+  }
+
+  /** The operation number a turn or stream write names, from its varint. */
+  op(v: number): number {
+    return this.opDeltas ? (this.lastOp += unzigzag(v)) : v;
   }
 }
 
@@ -166,7 +176,7 @@ export function decodeEvent(c: ByteCursor, st: DecodeState, n: number, into?: Tr
       break;
     }
     case Tag.StreamRead: {
-      ev.op = c.varint();
+      ev.op = st.op(c.varint());
       st.lastTurnUs += c.varint();
       st.timeUs = Math.max(st.timeUs, st.lastTurnUs);
       ev.timeUs = st.timeUs;
@@ -176,7 +186,7 @@ export function decodeEvent(c: ByteCursor, st: DecodeState, n: number, into?: Tr
       break;
     }
     case Tag.StreamWrite: {
-      ev.op = c.varint();
+      ev.op = st.op(c.varint());
       ev.length = c.varint();
       const b = c.bytes(4);
       ev.crc = (b[0] | (b[1] << 8) | (b[2] << 16) | (b[3] << 24)) >>> 0;
@@ -188,7 +198,7 @@ export function decodeEvent(c: ByteCursor, st: DecodeState, n: number, into?: Tr
     case Tag.Interval:
     case Tag.Immediate:
     case Tag.Callback:
-      ev.op = c.varint();
+      ev.op = st.op(c.varint());
       st.lastTurnUs += c.varint();
       st.timeUs = Math.max(st.timeUs, st.lastTurnUs);
       ev.timeUs = st.timeUs;

@@ -8,6 +8,7 @@ import { encodeValue } from './values.js';
 import {
   CHUNK_HEADER_BYTES,
   FORMAT_VERSION,
+  opsAsDeltas,
   MAGIC,
   Tag,
   WRITE_DIGEST_HEAD,
@@ -110,6 +111,10 @@ export class TraceWriter {
   private seq = 0;
   private lastWall: number;
   private lastMono = 0;
+  /** The operation of the last turn or stream write logged: the next one's is logged as the difference. */
+  private lastOp = 0;
+  /** Format 4 on (format.ts); older formats only for tests of the reader. */
+  private readonly opDeltas: boolean;
   /** µs since the session's start of the last turn logged: the virtual time now. */
   lastTurnUs = 0;
 
@@ -120,6 +125,7 @@ export class TraceWriter {
     private readonly compress = true,
   ) {
     this.lastWall = header.startWall;
+    this.opDeltas = opsAsDeltas(header);
     // 'wx': never overwrite another process's log; 0600: logs hold env and inputs.
     this.fd = original.fs.openSync(path, 'wx', 0o600);
     this.preamble = encodePreamble(header);
@@ -135,7 +141,7 @@ export class TraceWriter {
    * the program's loop, ~8 ms each on the compiler thread).
    */
   private warmUp(): void {
-    const { lastWall, lastMono, lastTurnUs } = this;
+    const { lastWall, lastMono, lastTurnUs, lastOp } = this;
     this.limit = -1;
     // V8 keeps feedback only from a function's ninth call or so (lazy feedback allocation).
     // Each on an empty chunk: flush() then has nothing to write.
@@ -157,6 +163,7 @@ export class TraceWriter {
     this.lastWall = lastWall;
     this.lastMono = lastMono;
     this.lastTurnUs = lastTurnUs;
+    this.lastOp = lastOp;
   }
 
   /** The log's magic and header, as written: what its signature covers (session/trust.ts). */
@@ -204,8 +211,10 @@ export class TraceWriter {
     const b = this.buf;
     let p = this.pos;
     b[p++] = tag;
-    if (op < 0x80) b[p++] = op;
-    else p = putVarint(b, p, op);
+    const z = this.opDeltas ? zigzag(op - this.lastOp) : op;
+    this.lastOp = op;
+    if (z < 0x80) b[p++] = z;
+    else p = putVarint(b, p, z);
     const dt = us > this.lastTurnUs ? us - this.lastTurnUs : 0;
     this.lastTurnUs += dt;
     if (dt < 0x80) b[p++] = dt;
@@ -287,7 +296,8 @@ export class TraceWriter {
     if (this.pos > this.limit) this.flush();
     const b = this.buf;
     b[this.pos++] = Tag.StreamWrite;
-    let p = putVarint(b, this.pos, op);
+    let p = putVarint(b, this.pos, this.opDeltas ? zigzag(op - this.lastOp) : op);
+    this.lastOp = op;
     p = putVarint(b, p, length);
     b[p++] = crc & 0xff;
     b[p++] = (crc >>> 8) & 0xff;
