@@ -3,10 +3,18 @@
 // does something the log does not hold (a divergence) or the log stops short. The layers
 // above consume it: replay-dispatcher.ts runs the turns, replay-values.ts serves values and
 // checks calls and outputs, replay.ts (ReplaySession) checks how the run ends.
-import { ByteCursor, DecodeError, unzigzag } from '../trace/codec.js';
+import { ByteCursor, DecodeError } from '../trace/codec.js';
 import { describeEvent } from '../trace/describe.js';
 import { opsAsDeltas, type TraceHeader } from '../trace/format.js';
-import { DecodeState, TraceError, decodeEvent, restOf, type TraceEvent, type TraceFile } from '../trace/reader.js';
+import {
+  DecodeState,
+  TraceError,
+  decodeEvent,
+  opNamed,
+  restOf,
+  type TraceEvent,
+  type TraceFile,
+} from '../trace/reader.js';
 import { EXIT } from '../exit-codes.js';
 import { divergence } from './divergence.js';
 import { original, writeStderr } from '../node/originals.js';
@@ -233,7 +241,7 @@ export abstract class ReplayLog {
 
   /** The operation named by a turn's or stream write's varint `v`, read but not consumed. */
   protected opOf(v: number): number {
-    return this.opDeltas ? this.lastOp + unzigzag(v) : v;
+    return opNamed(this.opDeltas, this.lastOp, v);
   }
 
   /**

@@ -80,9 +80,12 @@ export class DecodeState {
 
   /** The operation number a turn or stream write names, from its varint. */
   op(v: number): number {
-    return this.opDeltas ? (this.lastOp += unzigzag(v)) : v;
+    return (this.lastOp = opNamed(this.opDeltas, this.lastOp, v));
   }
 }
+
+/** The operation a turn's or stream write's varint `v` names, after operation `last` (format.ts). */
+export const opNamed = (deltas: boolean, last: number, v: number): number => (deltas ? last + unzigzag(v) : v);
 
 /**
  * Events that are their tag and varints only, by tag: how many varints (clock readings,

@@ -205,14 +205,20 @@ export class TraceWriter {
     this.events++;
   }
 
+  /** What a turn or stream write logs for operation `op` (format.ts), the next one's base. */
+  private opVarint(op: number): number {
+    const v = this.opDeltas ? zigzag(op - this.lastOp) : op;
+    this.lastOp = op;
+    return v;
+  }
+
   /** A turn: the callback of operation `op` was entered `us` µs after the session started. */
   turn(tag: number, op: number, us: number): void {
     if (this.pos > this.limit) this.flush();
     const b = this.buf;
     let p = this.pos;
     b[p++] = tag;
-    const z = this.opDeltas ? zigzag(op - this.lastOp) : op;
-    this.lastOp = op;
+    const z = this.opVarint(op);
     if (z < 0x80) b[p++] = z;
     else p = putVarint(b, p, z);
     const dt = us > this.lastTurnUs ? us - this.lastTurnUs : 0;
@@ -296,8 +302,7 @@ export class TraceWriter {
     if (this.pos > this.limit) this.flush();
     const b = this.buf;
     b[this.pos++] = Tag.StreamWrite;
-    let p = putVarint(b, this.pos, this.opDeltas ? zigzag(op - this.lastOp) : op);
-    this.lastOp = op;
+    let p = putVarint(b, this.pos, this.opVarint(op));
     p = putVarint(b, p, length);
     b[p++] = crc & 0xff;
     b[p++] = (crc >>> 8) & 0xff;
