@@ -13,10 +13,10 @@
 //   compressed) are read as they are.
 //   From format 4 (the header's formatVersion, which says how the events were encoded; the
 //   version byte says how chunks are stored, and `rewind redact` rewrites only those) the
-//   operation number of a turn or a stream write is
-//   the zigzag difference from the previous such event's: a run of turns of operations made
-//   one after another costs a byte each instead of three (10^5 timer turns: 1.85 -> 0.34 B a
-//   turn compressed, deflate 4.2 -> 1.1 ms). Operation numbers are counters below 2^52.
+//   operation number of a turn or a stream write is the zigzag difference from the previous
+//   such event's: a run of turns of operations made one after another costs a byte each
+//   instead of three (bench 2's 10^5 turns: 1.86 -> 0.39 B a turn compressed, deflate
+//   4.2 -> 1.1 ms). Operation numbers are counters below 2^52.
 //
 // A chunk's payload is a sequence of events. Every event starts with a one-byte tag;
 // the hot events (clock readings, timer turns) are hand-encoded varints so recording
