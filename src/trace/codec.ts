@@ -15,16 +15,23 @@ export const MAX_VARINT_BYTES = 8;
 
 /** Writes an unsigned varint (up to 2^53) at p, returns the new position. */
 export function putVarint(b: Uint8Array, p: number, v: number): number {
-  while (v >= 0x80) {
-    b[p++] = (v % 0x80) | 0x80;
+  // Bit operations, not `%`: a clock's difference in ns is a double to V8, and `%` of a double
+  // is a call into C (fmod); ToInt32 keeps an integer's low 32 bits exactly, up to 2^53.
+  while (v >= 0x80000000) {
+    b[p++] = (v & 0x7f) | 0x80;
     v = Math.floor(v / 0x80);
   }
-  b[p++] = v;
+  let x = v | 0;
+  while (x >= 0x80) {
+    b[p++] = (x & 0x7f) | 0x80;
+    x >>>= 7;
+  }
+  b[p++] = x;
   return p;
 }
 
 export const zigzag = (v: number): number => (v >= 0 ? v * 2 : -v * 2 - 1);
-export const unzigzag = (z: number): number => (z % 2 === 0 ? z / 2 : -(z + 1) / 2);
+export const unzigzag = (z: number): number => ((z & 1) === 0 ? z / 2 : -(z + 1) / 2);
 
 /** Thrown by the decoder for anything that is not a well-formed event. */
 export class DecodeError extends Error {
