@@ -46,6 +46,9 @@ const webCrypto = takenWhenWebCryptoLoaded(() => {
   return { getRandomValues: web?.getRandomValues, randomUUID: web?.randomUUID };
 });
 
+// Data properties only, no getters: V8 makes an object literal with an accessor a dictionary,
+// and every `original.x` on a hot path (the clocks, each turn's time) a hash lookup that
+// optimized code cannot fold (test/hot-paths.test.ts checks).
 export const original = {
   fs: {
     openSync: own(fs.openSync),
@@ -74,13 +77,9 @@ export const original = {
   uptime: process.uptime,
   mathRandom: Math.random,
   /** node:crypto's functions, taken as it loads: rewind does not load it (36 modules, ~1.3 ms) for its own sake. */
-  get crypto() {
-    return nodeCrypto();
-  },
+  crypto: nodeCrypto,
   /** globalThis.crypto's (WebCrypto's), taken as Node makes it on first use. */
-  get webcrypto() {
-    return webCrypto();
-  },
+  webcrypto: webCrypto,
   setTimeout: timers.setTimeout,
   setInterval: timers.setInterval,
   setImmediate: timers.setImmediate,

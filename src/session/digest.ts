@@ -91,13 +91,13 @@ export function sha256Hex(data: Uint8Array | string): string {
   const d = bytesOf(data);
   const e = d.length <= WASM_MAX_BYTES ? wasm() : null;
   if (e) return wasmDigest(e, [d]).toString('hex');
-  return original.crypto.createHash('sha256').update(d).digest('hex');
+  return original.crypto().createHash('sha256').update(d).digest('hex');
 }
 
 /** HMAC-SHA-256 of `data` under `key` (RFC 2104), hex. */
 export function hmacSha256Hex(key: Uint8Array, data: Uint8Array): string {
   const e = data.length <= WASM_MAX_BYTES && key.length <= WASM_MAX_BYTES ? wasm() : null;
-  if (!e) return original.crypto.createHmac('sha256', key).update(data).digest('hex');
+  if (!e) return original.crypto().createHmac('sha256', key).update(data).digest('hex');
   const block = Buffer.alloc(64);
   block.set(key.length > 64 ? wasmDigest(e, [key]) : key);
   const inner = block.map((b) => b ^ 0x36);

@@ -59,10 +59,10 @@ export function signingKey(create: boolean): Buffer | null {
   if (key || !create) return key;
   try {
     original.fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-    const tmp = `${file}.${original.pid}.${original.crypto.randomBytes(4).toString('hex')}`;
+    const tmp = `${file}.${original.pid}.${original.crypto().randomBytes(4).toString('hex')}`;
     const fd = original.fs.openSync(tmp, 'wx', 0o600);
     try {
-      original.fs.writeSync(fd, original.crypto.randomBytes(KEY_BYTES));
+      original.fs.writeSync(fd, original.crypto().randomBytes(KEY_BYTES));
     } finally {
       original.fs.closeSync(fd);
     }

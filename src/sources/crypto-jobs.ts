@@ -66,7 +66,7 @@ function patchJobClass(s: Session, patched: WeakSet<object>, C: CryptoJobClass):
 function randomCallbacks(s: Session, viaJob: <T>(call: () => T) => T): void {
   type Fn = (...args: any[]) => any; // eslint-disable-line @typescript-eslint/no-explicit-any
   const c = builtinModule<typeof Crypto>('node:crypto') as unknown as Record<string, Fn>;
-  const oc = original.crypto as unknown as Record<string, Fn>;
+  const oc = original.crypto() as unknown as Record<string, Fn>;
   const { randomBytes, randomFill } = c;
   const filled = (cb: Fn, range: (buf: Uint8Array) => Uint8Array) =>
     function (this: unknown, err: unknown, buf: Uint8Array) {

@@ -105,7 +105,7 @@ export const randomSource: Source = {
 /** node:crypto's random functions (the module's exports, which ESM named imports see too). */
 function recordNodeCrypto(s: Session): void {
   const c = builtinModule<typeof Crypto>('node:crypto') as unknown as Record<string, unknown>;
-  const oc = original.crypto;
+  const oc = original.crypto();
 
   c.randomBytes = function randomBytes(size: number, cb?: Callback) {
     const valid = Number.isInteger(size) && size >= 0 && size <= 0x7fffffff;
@@ -193,8 +193,8 @@ function recordNodeCrypto(s: Session): void {
  */
 function recordWebCrypto(s: Session): void {
   const web = globalThis.crypto as unknown as Record<string, unknown>;
-  const webGetRandomValues = original.webcrypto.getRandomValues;
-  const webRandomUUID = original.webcrypto.randomUUID;
+  const webGetRandomValues = original.webcrypto().getRandomValues;
+  const webRandomUUID = original.webcrypto().randomUUID;
   if (web && webGetRandomValues) {
     const webGetRandom = function getRandomValues<T extends ArrayBufferView | null>(array: T): T {
       webGetRandomValues.call(web, array as never); // validates type and quota

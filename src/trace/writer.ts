@@ -602,5 +602,5 @@ export function encodeChunk(seq: number, payload: Uint8Array): Buffer {
 
 /** 8-byte digest of a large write (sha1 prefix: native, fast, collisions irrelevant here). */
 export function digest(data: Uint8Array): Uint8Array {
-  return original.crypto.createHash('sha1').update(data).digest().subarray(0, 8);
+  return original.crypto().createHash('sha1').update(data).digest().subarray(0, 8);
 }
