@@ -1,7 +1,8 @@
 // Recording's hot paths: the fast packer's shortcuts store what msgpackr would, the
-// monotonic clock reads exact nanoseconds, and the file content store (a key's first
-// content kept as its length only) still stores unchanged re-reads once while replaying
-// changed ones byte for byte.
+// monotonic clock reads exact nanoseconds, the objects those paths read keep V8's fast
+// properties (as do Node's modules the program reads), and the file content store (a key's
+// first content kept as its length only) still stores unchanged re-reads once while
+// replaying changed ones byte for byte.
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -153,12 +154,8 @@ describe('objects on hot paths', () => {
     const plain = await run(NODE, ['--allow-natives-syntax', program], { cwd });
     expect(plain.status, describeRun('plain', plain)).toBe(0);
     expect(plain.stdout.toString()).toContain('timers:true'); // what the check below compares with
-    const rec = await rewind(
-      ['record', '--out', path.join(tempDir(), 'rec'), '--', NODE, '--allow-natives-syntax', program],
-      {
-        cwd,
-      },
-    );
+    const out = path.join(tempDir(), 'rec');
+    const rec = await rewind(['record', '--out', out, '--', NODE, '--allow-natives-syntax', program], { cwd });
     expect(rec.status, describeRun('record', rec)).toBe(0);
     expect(rec.stdout.toString()).toBe(plain.stdout.toString());
   });
