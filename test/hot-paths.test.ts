@@ -201,6 +201,28 @@ describe('the file content store', () => {
     );
   });
 
+  it('keeps and forgets exactly what the Map-ordered store before it did (recordings made by it still replay)', () => {
+    // Keys dropped for size and read again, forgotten while dropped, and more keys than the bound.
+    const longer = fc.array(fc.tuple(fc.constantFrom('k0', 'k1', 'k2', 'k3', 'k4', 'k5', 'k6', 'k7', null), content), {
+      minLength: 40,
+      maxLength: 200,
+      size: 'medium',
+    });
+    fc.assert(
+      fc.property(longer, (seq) => {
+        const store = new ContentStore(limits);
+        const before = new MapOrderedStore(limits);
+        for (const [key, v] of seq) {
+          expect(store.store(key, v)).toBe(before.store(key, v));
+          expect(store.size).toBe(before.size);
+          // Its queue of keys stays bounded, however often keys are dropped and kept again.
+          expect(store['order'].length).toBeLessThanOrEqual(2 * limits.maxKeys + 1);
+        }
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
   it('stores an unchanged third read as SAME, and forgets the oldest key past the bound', () => {
     const s = new ContentStore(limits);
     expect(s.store('a', 'abc')).toBe('abc'); // its length only
@@ -232,3 +254,43 @@ describe('file contents read again', { timeout: 60_000 }, () => {
     expect(fs.statSync(log).size).toBeGreaterThan(200_000);
   });
 });
+
+/** The content store as it was until December 2026: the oldest key taken from the Map's own order. */
+class MapOrderedStore {
+  private readonly last = new Map<string, string | Uint8Array | number>();
+  private total = 0;
+  constructor(private readonly limits: { maxRemembered: number; maxTotal: number; maxKeys: number }) {}
+  get size(): number {
+    return this.last.size;
+  }
+  store(key: string | null, v: string | Uint8Array): string | Uint8Array | typeof SAME {
+    if (key === null) return v;
+    const old = this.last.get(key);
+    const size = (x: unknown): number => (x === undefined || typeof x === 'number' ? 0 : (x as Uint8Array).length);
+    if (
+      old !== undefined &&
+      typeof old !== 'number' &&
+      typeof old === typeof v &&
+      Buffer.compare(Buffer.from(old), Buffer.from(v)) === 0
+    )
+      return SAME;
+    this.total -= size(old);
+    if (v.length > this.limits.maxRemembered || this.total + v.length > this.limits.maxTotal) {
+      this.last.delete(key);
+      return v;
+    }
+    if (old === undefined) {
+      if (this.last.size >= this.limits.maxKeys) {
+        const oldest = this.last.keys().next().value!;
+        this.total -= size(this.last.get(oldest));
+        this.last.delete(oldest);
+      }
+      this.last.set(key, v.length);
+    } else if (typeof old === 'number' && old !== v.length) this.last.set(key, v.length);
+    else {
+      this.last.set(key, typeof v === 'string' ? v : v.slice());
+      this.total += v.length;
+    }
+    return v;
+  }
+}
