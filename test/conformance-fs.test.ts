@@ -5,6 +5,7 @@
 // nothing written, nothing deleted.
 import fs from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, describe, it } from 'vitest';
 import {
   cleanupTempDirs,
@@ -12,11 +13,16 @@ import {
   eventsOf,
   expectReplayMatches,
   fixture,
+  logsOf,
+  NODE,
   record,
   recordAfterPreload,
   replay,
+  ROOT,
+  run,
   tempDir,
   type Expect,
+  type Recorded,
 } from './helpers.js';
 
 afterAll(cleanupTempDirs);
@@ -450,6 +456,47 @@ describe.concurrent('fs: record, change the disk, replay', () => {
       ['fs.readFile', 'in.txt'],
     ]);
   });
+
+  // The ESM resolver's realpathSync lstats each part asking for bigint stats, stats a link and
+  // reads it; rewind tells those from a program's calls by their shape and, for those shapes,
+  // by the stack. Through --import on Node 20 the resolver holds Node's own realpathSync.
+  for (const form of ['the CLI', '--import rewind-replay/register'])
+    it(`a program's stats through a symlinked directory are recorded, the resolver's realpath of an import through it is not (${form})`, async ({
+      expect,
+    }) => {
+      const dir = tempDir('rewind-fs-');
+      put(dir, { 'real/mod.mjs': "export const name = 'mod';\n", 'real/data.txt': 'data one\n' });
+      fs.symlinkSync('real', path.join(dir, 'linked'));
+      let rec: Recorded;
+      if (form === 'the CLI') rec = await record('fs-stat-symlinked.mjs', [], { cwd: dir });
+      else {
+        const out = path.join(tempDir('rewind-rec-'), 'rec');
+        const register = pathToFileURL(path.join(ROOT, 'dist', 'register.js')).href;
+        const r = await run(NODE, [fixture('fs-stat-symlinked.mjs')], {
+          cwd: dir,
+          env: { NODE_OPTIONS: `--import=${register}`, REWIND_DIR: out },
+        });
+        rec = { ...r, dir: logsOf(out)[0] };
+      }
+      expect(rec.status, describeRun('record', rec)).toBe(0);
+      expect(rec.stdout.toString()).toBe('stat 27 9 true\nbigint bigint true\nimported mod 27 9 data one\n\n');
+      const fsCalls = (await eventsOf(rec.dir)).filter((e) => e.kind === 'call' && e.detail.startsWith('fs.'));
+      expect(
+        fsCalls.map((e) => [e.api, path.relative(dir, (e.args as string[])[1]), (e.args as unknown[])[2]]),
+      ).toEqual([
+        ['fs.stat', 'linked/mod.mjs', false],
+        ['fs.stat', 'linked/data.txt', false],
+        ['fs.lstat', 'linked', false],
+        ['fs.lstat', 'linked', true],
+        ['fs.stat', 'linked', false],
+        ['fs.stat', 'linked/mod.mjs', false],
+        ['fs.lstat', 'linked/data.txt', false],
+        ['fs.readFile', 'linked/data.txt', 0],
+      ]);
+      put(dir, { 'real/data.txt': 'changed, and longer\n' });
+      const rep = await replay(rec.dir);
+      expectReplayMatches(expect, { record: rec, replay: rep });
+    });
 
   it("a program's stats of many distinct paths are all recorded and served from the log; imports between them add none", async ({
     expect,

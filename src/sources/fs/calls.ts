@@ -26,6 +26,7 @@ import {
   madeDir,
   unorderedCalls,
   programFds,
+  resolving,
   unorderedFds,
 } from './loader.js';
 import { guard } from './public.js';
@@ -94,7 +95,7 @@ function recorded(name: string, spec: Spec, fn: Fn): Fn {
         return output(kind, fn, args);
     } else {
       const path = typeof a0 === 'string' ? a0 : resolves && typeof args[1] === 'string' ? args[1] : null;
-      if (path !== null && isLoaderPath(path, wrapper, resolves)) {
+      if (path !== null && isLoaderPath(path, wrapper, resolves ? resolving(name, args) : 'module')) {
         return loaderCallOn(null, path, () => loaderCall(kind, fn, args));
       }
     }

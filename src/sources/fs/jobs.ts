@@ -51,7 +51,7 @@ function recordedRun(name: string, spec: Spec, run: NativeJob['run'], argsOf: We
   const changes = changesOf(name);
   const wrapper = function (this: NativeJob, ...runArgs: unknown[]): unknown {
     const path = runArgs[0];
-    if (passThrough() || (typeof path === 'string' && isLoaderPath(path, wrapper, false))) {
+    if (passThrough() || (typeof path === 'string' && isLoaderPath(path, wrapper, 'module'))) {
       return run.apply(this, runArgs);
     }
     const job = this;

@@ -82,15 +82,47 @@ let programFilesCount = 0;
 /** Paths the program itself resolved (lstat, stat, readlink): kept up to this many. */
 const MAX_PROGRAM_FILES = 100_000;
 
+/** The path of the last lstat asking for bigint stats (as realpathSync's do). */
+let bigintLstat: unknown = null;
+
+/**
+ * What a resolving binding call (lstat, stat, readlink, internalModuleStat; `name`, `args`)
+ * may be. The loaders' stats are internalModuleStat's (Node 20-24); they lstat, stat and
+ * readlink only inside realpathSync, which lstats each part of a path asking for bigint stats,
+ * stats a part only right after that lstat said it is a link, then reads the link (POSIX; on
+ * Windows it also lstats roots without bigint). A program's statSync or lstatSync of another
+ * shape is then its own without a look at the stack: ~5 µs a call, most of what recording a
+ * program that stats thousands of files cost (a build's or a test runner's crawl).
+ */
+export function resolving(name: string, args: unknown[]): LoaderCall {
+  if (process.platform === 'win32') return 'any';
+  if (name === 'lstat') {
+    if (args[1] !== true) return 'program';
+    bigintLstat = args[0];
+    return 'any';
+  }
+  if (name === 'stat') return args[0] === bigintLstat ? 'any' : 'program';
+  return 'any';
+}
+
+/**
+ * How a binding call on a path may be a module loader's: 'any' path (realpathSync's lstat,
+ * stat and readlink on every part of a path, internalModuleStat), 'module' files only (opens,
+ * reads), or none but the file being loaded ('program': a stat or lstat of a shape only
+ * programs make; see `resolving`).
+ */
+export type LoaderCall = 'any' | 'module' | 'program';
+
 /**
  * A binding call on path `p` that Node's module loader makes (`fn`: the binding wrapper).
- * `anyPath`: the call is one realpathSync makes (lstat, stat, readlink) on every part of a
- * path, which the ESM resolver calls with the loaders' cache from a reference of its own.
+ * realpathSync's calls come here when the ESM resolver calls it with the loaders' cache from
+ * a reference of its own (Node 20 with rewind as an `--import`).
  */
-export function isLoaderPath(p: string, fn: (...a: never[]) => unknown, anyPath: boolean): boolean {
+export function isLoaderPath(p: string, fn: (...a: never[]) => unknown, call: LoaderCall): boolean {
   if (changedByProgram(p)) return false;
   if (p === loadingFile) return true;
-  if (!(anyPath || MODULE_FILE.test(p))) return false;
+  if (call === 'program' || (call === 'module' && !MODULE_FILE.test(p))) return false;
+  const anyPath = call === 'any';
   // By function, then path: the program's own path string (its hash kept), no new key per call.
   let files = programFiles.get(fn.name);
   if (files?.has(p)) return anyPath && inLoadersRealpath(fn);
