@@ -55,6 +55,10 @@ const PROG = {
     file: path.join(PROGRAMS, 'fs-distinct-reads.js'),
     prints: /^fs-distinct-reads reads=10000 checksum=\d+\n$/,
   },
+  'fs-distinct-stats': {
+    file: path.join(PROGRAMS, 'fs-distinct-stats.js'),
+    prints: /^fs-distinct-stats stats=40000 checksum=\d+\n$/,
+  },
   'fs-promise-reads': {
     file: path.join(PROGRAMS, 'fs-promise-reads.js'),
     prints: /^fs-promise-reads reads=10000 checksum=\d+\n$/,
@@ -684,10 +688,10 @@ async function bench6() {
   );
 }
 
-/** 5,000 files of 200-2,000 bytes, each with content of its own, for fs-distinct-reads.js. */
-function distinctFiles() {
+/** `n` files of 200-2,000 bytes, each with content of its own, for fs-distinct-reads.js (and -stats.js). */
+function distinctFiles(n = 5_000) {
   const dir = fs.mkdtempSync(path.join(tmpRoot, 'distinct-'));
-  for (let i = 0; i < 5_000; i++) {
+  for (let i = 0; i < n; i++) {
     const line = `file ${i}: ${'abcdefghijklmnopqrstuvwxyz'.slice(i % 26)}${i * 7919}\n`;
     fs.writeFileSync(path.join(dir, `f${String(i).padStart(5, '0')}.txt`), line.repeat(1 + (i % 40)));
   }
@@ -765,6 +769,14 @@ async function bench7() {
     1.15,
   );
   await recordOverhead(7, 'fs-promise-reads', 'record overhead, fs-heavy (10^4 small fs.promises.readFile)', 1.15);
+  // More keys than the content store keeps (16K): what it forgets, and who called each stat.
+  PROG['fs-distinct-stats'].args = [distinctFiles(20_000)];
+  await recordOverhead(
+    7,
+    'fs-distinct-stats',
+    'record overhead, 40,000 statSync/lstatSync of distinct files (reported apart)',
+    1.15,
+  );
 }
 
 /**
