@@ -4,8 +4,8 @@
 // start (about 7 of 30 ms on Node 20); with the cache most of it is gone. The cache is
 // written on first use, per Node version and build, into dist/.compile-cache/ (next to the
 // code it caches: whoever can write there can change rewind anyway; `npm run build` clears
-// it). If it cannot be read or written, or V8 rejects it (other flags), the bundle is
-// compiled as usual.
+// it), one per set of command-line options (see flagsTag). If it cannot be read or written,
+// the bundle is compiled as usual; if V8 rejects it, compiled and the cache made again.
 import { isAscii } from 'node:buffer';
 import fs from 'node:fs';
 import Module from 'node:module';
@@ -32,7 +32,7 @@ const cacheDir = path.join(__dirname, '.compile-cache');
 const mode = process.env.REWIND_MODE === 'replay' ? 'replay' : 'record';
 const cacheFile = path.join(
   cacheDir,
-  `preload-${mode}-${process.version}-${process.arch}-${built.size}-${Math.floor(built.mtimeMs)}.bin`,
+  `preload-${mode}-${process.version}-${process.arch}-${built.size}-${Math.floor(built.mtimeMs)}${flagsTag()}.bin`,
 );
 
 let cached: Buffer | undefined;
@@ -44,8 +44,30 @@ try {
 const script = new vm.Script(Module.wrap(source), { filename: bundle, cachedData: cached });
 const module = { exports: {} };
 script.runInThisContext()(module.exports, Module.createRequire(bundle), module, bundle, path.dirname(bundle));
-// After running: the cache then holds the functions the start compiled too.
-if (cached === undefined) save(createCachedData.call(script));
+// After running: the cache then holds the functions the start compiled too. One V8 rejected
+// (made under flags the name does not tell apart, or damaged) is made again.
+if (cached === undefined || script.cachedDataRejected === true) save(createCachedData.call(script));
+
+/**
+ * '' or '-' and a digest of the command line's options: V8 rejects a code cache made under
+ * other flags, and one the first recorded run after a build made with, say, `--expose-gc` or
+ * `--max-old-space-size` was rejected by every run without them, each compiling the bundle
+ * again (~15 ms a start). Preloads and module loaders (Node's options, not V8's, and the same
+ * in every run rewind starts) are left out, and so are options' values given apart.
+ */
+function flagsTag(): string {
+  const tokens = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
+  let kept = '';
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i];
+    if (/^(-r|--require|--import|--loader|--experimental-loader)$/.test(t)) i++;
+    else if (t.startsWith('-') && !/^--(require|import|loader|experimental-loader)=/.test(t)) kept += ` ${t}`;
+  }
+  if (kept === '') return '';
+  let h = 0x811c9dc5; // FNV-1a: no node:crypto at start
+  for (let i = 0; i < kept.length; i++) h = Math.imul(h ^ kept.charCodeAt(i), 0x01000193);
+  return `-${(h >>> 0).toString(16)}`;
+}
 
 function save(data: Buffer): void {
   const tmp = `${cacheFile}.${process.pid}.tmp`;

@@ -1,6 +1,6 @@
 // dist/preload.cjs runs the preload bundle from V8's code cache (src/preload-loader.ts):
-// made on first use, used after, and a cache V8 rejects (garbage, another build) only costs
-// the compile. Run from a copy of dist/, so the suite's own cache is never touched.
+// made on first use, used after, one per set of V8 flags, and a cache V8 rejects (garbage,
+// other flags) made again. Run from a copy of dist/, so the suite's own cache is never touched.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -12,7 +12,7 @@ afterAll(cleanupTempDirs);
 const PROGRAM = `console.log(Date.now() % 1000, Math.random(), require('node:crypto').randomUUID());\n`;
 
 describe('the preload code cache', () => {
-  it('is written on first use, then used; a rejected one changes nothing but speed', () => {
+  it('is written on first use, then used; one per set of V8 flags; one V8 rejects is made again', () => {
     const dir = tempDir('rewind-preload-cache-');
     const dist = path.join(dir, 'dist');
     fs.mkdirSync(dist);
@@ -23,10 +23,13 @@ describe('the preload code cache', () => {
     fs.writeFileSync(program, PROGRAM);
     const cacheDir = path.join(dist, '.compile-cache');
 
-    const recordAndReplay = (label: string): string => {
+    const recordAndReplay = (label: string, flags: string[] = []): string => {
       const out = fs.mkdtempSync(path.join(dir, 'rec-'));
       const env = { ...process.env, NODE_OPTIONS: '', REWIND_MODE: 'record', REWIND_DIR: out };
-      const rec = spawnSync(NODE, ['--require', path.join(dist, 'preload.cjs'), program], { env, encoding: 'utf8' });
+      const rec = spawnSync(NODE, [...flags, '--require', path.join(dist, 'preload.cjs'), program], {
+        env,
+        encoding: 'utf8',
+      });
       expect(rec.status, `${label}: ${rec.stderr}`).toBe(0);
       expect(rec.stderr, label).toBe('');
       const log = fs.readdirSync(out).find((f) => f.endsWith('.rwnd'));
@@ -58,5 +61,31 @@ describe('the preload code cache', () => {
     for (const cache of caches) fs.writeFileSync(cache, 'not a code cache');
     recordAndReplay('with a cache V8 rejects');
     expect(fs.readdirSync(cacheDir).sort()).toEqual(files); // no temporary files left behind
+    // Made again, and used by the next run.
+    for (const cache of caches) expect(accepted(cache), `${cache} made again`).toBe(true);
+
+    // A recording under V8 flags of its own keeps a cache of its own: the runs without them
+    // still find theirs accepted (one made under --expose-gc was rejected by them all).
+    recordAndReplay('with a V8 flag', ['--expose-gc']);
+    const flagged = fs.readdirSync(cacheDir).filter((f) => !files.includes(f));
+    expect(flagged).toEqual([expect.stringMatching(/^preload-record-.*-[0-9a-f]+\.bin$/)]);
+    for (const cache of caches) expect(accepted(cache), `${cache} after a flagged run`).toBe(true);
+    expect(accepted(path.join(cacheDir, flagged[0]), ['--expose-gc'])).toBe(true);
+    expect(accepted(path.join(cacheDir, flagged[0]))).toBe(false); // what it kept apart
   });
+
+  /** Whether V8, run with `flags`, takes `cache` for the bundle (as the preload compiles it). */
+  function accepted(cache: string, flags: string[] = []): boolean {
+    const bundle = path.join(path.dirname(path.dirname(cache)), 'preload-bundle.cjs');
+    const check =
+      `const fs = require('fs'), vm = require('vm'), Module = require('module');` +
+      `const s = new vm.Script(Module.wrap(fs.readFileSync(process.argv[1], 'latin1')), { filename: process.argv[1], cachedData: fs.readFileSync(process.argv[2]) });` +
+      `console.log(s.cachedDataRejected)`;
+    const r = spawnSync(NODE, [...flags, '-e', check, bundle, cache], {
+      encoding: 'utf8',
+      env: { ...process.env, NODE_OPTIONS: '' },
+    });
+    expect(r.status, r.stderr).toBe(0);
+    return r.stdout.trim() === 'false';
+  }
 });
