@@ -5,7 +5,6 @@
 // nothing written, nothing deleted.
 import fs from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { afterAll, describe, it } from 'vitest';
 import {
   cleanupTempDirs,
@@ -13,16 +12,12 @@ import {
   eventsOf,
   expectReplayMatches,
   fixture,
-  logsOf,
-  NODE,
   record,
   recordAfterPreload,
+  recordWithRegister,
   replay,
-  ROOT,
-  run,
   tempDir,
   type Expect,
-  type Recorded,
 } from './helpers.js';
 
 afterAll(cleanupTempDirs);
@@ -467,17 +462,10 @@ describe.concurrent('fs: record, change the disk, replay', () => {
       const dir = tempDir('rewind-fs-');
       put(dir, { 'real/mod.mjs': "export const name = 'mod';\n", 'real/data.txt': 'data one\n' });
       fs.symlinkSync('real', path.join(dir, 'linked'));
-      let rec: Recorded;
-      if (form === 'the CLI') rec = await record('fs-stat-symlinked.mjs', [], { cwd: dir });
-      else {
-        const out = path.join(tempDir('rewind-rec-'), 'rec');
-        const register = pathToFileURL(path.join(ROOT, 'dist', 'register.js')).href;
-        const r = await run(NODE, [fixture('fs-stat-symlinked.mjs')], {
-          cwd: dir,
-          env: { NODE_OPTIONS: `--import=${register}`, REWIND_DIR: out },
-        });
-        rec = { ...r, dir: logsOf(out)[0] };
-      }
+      const rec =
+        form === 'the CLI'
+          ? await record('fs-stat-symlinked.mjs', [], { cwd: dir })
+          : await recordWithRegister('fs-stat-symlinked.mjs', dir);
       expect(rec.status, describeRun('record', rec)).toBe(0);
       expect(rec.stdout.toString()).toBe('stat 27 9 true\nbigint bigint true\nimported mod 27 9 data one\n\n');
       const fsCalls = (await eventsOf(rec.dir)).filter((e) => e.kind === 'call' && e.detail.startsWith('fs.'));

@@ -196,25 +196,30 @@ export async function record(name: string, args: string[] = [], opts: RecordOpti
 }
 
 /**
- * Records `name` with the preload `first` ahead of rewind's. The CLI puts rewind's preload
- * first; a program started with rewind's own --import (rewind-replay/register) has Node run
- * every --require before it. Replayed through the log, where rewind's preload is put back in
- * its recorded place.
+ * Records `name` as `node --import rewind-replay/register` does (rewind loaded after Node's ESM
+ * loader), with the preload `first`, if any, ahead of rewind's. The CLI puts rewind's preload
+ * first; a program started with rewind's own --import has Node run every --require before it.
+ * Replayed through the log, where rewind's preload is put back in its recorded place.
  */
-export async function recordAfterPreload(
+export async function recordWithRegister(
   name: string,
-  first: string,
   cwd: string,
   args: string[] = [],
+  first?: string,
 ): Promise<Recorded> {
   const out = path.join(tempDir('rewind-rec-'), 'rec');
   const register = pathToFileURL(path.join(ROOT, 'dist', 'register.js')).href;
+  const preload = first === undefined ? '' : `--require=${fixture(first)} `;
   const r = await run(NODE, [fixture(name), ...args], {
     cwd,
-    env: { NODE_OPTIONS: `--require=${fixture(first)} --import=${register}`, REWIND_DIR: out },
+    env: { NODE_OPTIONS: `${preload}--import=${register}`, REWIND_DIR: out },
   });
   return { ...r, dir: logsOf(out)[0] };
 }
+
+/** Records `name` with the preload `first` ahead of rewind's (see recordWithRegister). */
+export const recordAfterPreload = (name: string, first: string, cwd: string, args: string[] = []): Promise<Recorded> =>
+  recordWithRegister(name, cwd, args, first);
 
 export interface ReplayOptions extends RunOptions {
   /** Extra flags for `rewind replay` (e.g. --force, --summary). */
