@@ -1,15 +1,31 @@
 // dist/preload.cjs runs the preload bundle from V8's code cache (src/preload-loader.ts):
 // made on first use, used after, one per set of V8 flags, and a cache V8 rejects (garbage,
 // other flags) made again. Run from a copy of dist/, so the suite's own cache is never touched.
+// And the bundles it and node:test's runner run are strict code, as their ES-module sources are.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import Module from 'node:module';
 import path from 'node:path';
+import vm from 'node:vm';
 import { afterAll, describe, expect, it } from 'vitest';
 import { NODE, ROOT, cleanupTempDirs, tempDir } from './helpers.js';
 
 afterAll(cleanupTempDirs);
 
 const PROGRAM = `console.log(Date.now() % 1000, Math.random(), require('node:crypto').randomUUID());\n`;
+
+describe('the bundles', () => {
+  // A directive counts only at the top of the function Node wraps a CommonJS file in: the
+  // banner the build puts before esbuild's own "use strict" had made it a plain expression,
+  // and the bundles ran sloppy, where a write to a read-only property or an undeclared name
+  // fails silently (and `arguments` objects alias parameters, slower to make).
+  it.each(['preload-bundle.cjs', 'node-test.cjs'])('%s runs in strict mode', (file) => {
+    const source = fs.readFileSync(path.join(ROOT, 'dist', file), 'latin1');
+    const wrapper = new vm.Script(Module.wrap(source), { filename: file }).runInThisContext() as () => unknown;
+    // A strict function has no `caller` of its own: reading it throws; a sloppy one's is null.
+    expect(() => Reflect.get(wrapper, 'caller')).toThrow(TypeError);
+  });
+});
 
 describe('the preload code cache', () => {
   it('is written on first use, then used; one per set of V8 flags; one V8 rejects is made again', () => {
