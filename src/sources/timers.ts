@@ -22,15 +22,13 @@ function recordTimers(s: RecordSession): TimerApi {
   const realTimeout = original.setTimeout as Fn;
   const realInterval = original.setInterval as Fn;
   const realImmediate = original.setImmediate as Fn;
-  // The callback Node enters: it logs the turn, then runs the program's. `arguments`, not
-  // rest parameters, and no argument array for the common call without extra arguments:
-  // timers are hot, 10^5 turns must not cost 10^5 allocations more.
+  // The callback Node enters: it logs the turn, then runs the program's.
   const entering = (tag: number, op: number, cb: Fn, args: unknown[] | null) =>
     function (this: unknown) {
       s.turn(tag, op);
       return args === null ? cb.call(this) : cb.apply(this, args);
     };
-  // A loop, not Array.prototype.slice.call(arguments): V8 then need not make the arguments object.
+  // A loop, not Array.prototype.slice.call(arguments), which makes the arguments object.
   const argsFrom = (all: IArguments, first: number) => {
     const n = all.length - first;
     if (n <= 0) return null;
@@ -48,8 +46,10 @@ function recordTimers(s: RecordSession): TimerApi {
   };
   // A function literal per API: V8 shares type feedback and optimized code between the
   // closures of one literal, and a wrapper shared by the three called Node's function
-  // polymorphically, never inlined (nor its Immediate or Timeout constructor).
-  // Bad arguments: Node throws its own error, nothing is created.
+  // polymorphically, never inlined (nor its Immediate or Timeout constructor). `arguments`,
+  // not rest parameters, and no argument array for the common call without extra arguments:
+  // timers are hot, 10^5 turns must not cost 10^5 allocations more. Bad arguments: Node
+  // throws its own error, nothing is created.
   return {
     setTimeout: function (this: unknown, cb: unknown, delay?: unknown) {
       if (typeof cb !== 'function') return realTimeout.apply(this, arguments as unknown as unknown[]);
