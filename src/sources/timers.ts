@@ -36,11 +36,10 @@ function recordTimers(s: RecordSession): TimerApi {
     for (let i = 0; i < n; i++) out[i] = all[first + i];
     return out;
   };
-  const chaotic = (tag: number, op: number, entered: Fn, delay: unknown) => {
-    const timer =
-      tag === Tag.Immediate
-        ? realImmediate(held!(tag, op, entered))
-        : (tag === Tag.Timeout ? realTimeout : realInterval)(held!(tag, op, entered), delay);
+  // Record --chaos: Node's `real` fires the chaos lanes' wrapper, which may hold the turn.
+  const chaotic = (real: Fn, tag: number, op: number, entered: Fn, delay: unknown) => {
+    const fire = held!(tag, op, entered);
+    const timer = tag === Tag.Immediate ? real(fire) : real(fire, delay);
     held!.own(timer, op);
     return timer;
   };
@@ -55,19 +54,19 @@ function recordTimers(s: RecordSession): TimerApi {
       if (typeof cb !== 'function') return realTimeout.apply(this, arguments as unknown as unknown[]);
       const op = s.newOp();
       const entered = entering(Tag.Timeout, op, cb as Fn, argsFrom(arguments, 2));
-      return held === null ? realTimeout(entered, delay) : chaotic(Tag.Timeout, op, entered, delay);
+      return held === null ? realTimeout(entered, delay) : chaotic(realTimeout, Tag.Timeout, op, entered, delay);
     },
     setInterval: function (this: unknown, cb: unknown, delay?: unknown) {
       if (typeof cb !== 'function') return realInterval.apply(this, arguments as unknown as unknown[]);
       const op = s.newOp();
       const entered = entering(Tag.Interval, op, cb as Fn, argsFrom(arguments, 2));
-      return held === null ? realInterval(entered, delay) : chaotic(Tag.Interval, op, entered, delay);
+      return held === null ? realInterval(entered, delay) : chaotic(realInterval, Tag.Interval, op, entered, delay);
     },
     setImmediate: function (this: unknown, cb: unknown) {
       if (typeof cb !== 'function') return realImmediate.apply(this, arguments as unknown as unknown[]);
       const op = s.newOp();
       const entered = entering(Tag.Immediate, op, cb as Fn, argsFrom(arguments, 1));
-      return held === null ? realImmediate(entered) : chaotic(Tag.Immediate, op, entered, undefined);
+      return held === null ? realImmediate(entered) : chaotic(realImmediate, Tag.Immediate, op, entered, undefined);
     },
     clearTimeout: held === null ? (original.clearTimeout as Fn) : held.clear(original.clearTimeout as Fn),
     clearInterval: held === null ? (original.clearInterval as Fn) : held.clear(original.clearInterval as Fn),
