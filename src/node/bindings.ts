@@ -66,11 +66,12 @@ function signalClass(): HandleClass {
 }
 
 /**
- * zlib's Zlib handle class, for the log's own chunk compression (trace/compress.ts), or null.
- * Not a gap when missing (nothing goes unrecorded): compress.ts then uses zlib.deflateRawSync.
+ * zlib's BrotliEncoder handle class, for the log's own chunk compression (trace/compressor.ts),
+ * or null. Not a gap when missing (nothing goes unrecorded): compressor.ts then uses
+ * zlib.brotliCompressSync.
  */
-export function zlibHandleClass(): HandleClass | null {
-  return optional(() => (cached?.zlib ?? binding('zlib')).Zlib ?? null);
+export function brotliEncoderClass(): HandleClass | null {
+  return optional(() => (cached?.zlib ?? binding('zlib')).BrotliEncoder ?? null);
 }
 
 /**

@@ -15,8 +15,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { CHUNK_HEADER_BYTES, MAGIC, type TraceHeader } from '../trace/format.js';
 import { TraceReader, type TraceFile } from '../trace/reader.js';
-import { COMPRESSED, inflatePayload } from '../trace/compress.js';
-import { compressedChunk } from '../trace/deflate.js';
+import { COMPRESSED, decompressPayload } from '../trace/compress.js';
+import { compressedChunk } from '../trace/compressor.js';
 import { encodeChunk, encodePreamble } from '../trace/writer.js';
 import { signLog, signedByMe } from './trust.js';
 
@@ -281,7 +281,8 @@ export function redactLog(
 ): { log: Buffer; replaced: number } {
   const parts: Buffer[] = [encodePreamble(redactHeader(t.header, secrets, rules))];
   const headerBytes = CHUNK_HEADER_BYTES;
-  const compressed = (b: Uint8Array) => bytes[MAGIC.length] >= 3 && b.length > 0 && b[0] === COMPRESSED;
+  const version = bytes[MAGIC.length];
+  const compressed = (b: Uint8Array) => version >= 3 && b.length > 0 && b[0] === COMPRESSED;
   let p = t.preamble.length;
   let seq = 0;
   let replaced = 0;
@@ -290,14 +291,14 @@ export function redactLog(
     const stored = bytes.subarray(p + headerBytes, p + headerBytes + len);
     if (stored.length < len) {
       // A killed process's cut-off last chunk: kept, redacted, still cut off (by one byte, if it was compressed).
-      const payload = Buffer.from(compressed(stored) ? inflatePayload(stored, true) : stored);
+      const payload = Buffer.from(compressed(stored) ? decompressPayload(stored, true, version) : stored);
       replaced += secrets.bytes(payload);
       const c = encodeChunk(seq, payload);
       c.writeUInt32LE(compressed(stored) ? payload.length + 1 : len, 0);
       parts.push(c);
       break;
     }
-    const payload = Buffer.from(compressed(stored) ? inflatePayload(stored, false) : stored);
+    const payload = Buffer.from(compressed(stored) ? decompressPayload(stored, false, version) : stored);
     replaced += secrets.bytes(payload);
     const c = compressedChunk(payload, headerBytes);
     parts.push(c === null ? encodeChunk(seq++, payload) : encodeChunk(seq++, c.subarray(headerBytes)));

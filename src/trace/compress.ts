@@ -1,14 +1,23 @@
-// Chunk compression (format 3): a chunk's payload of events is stored deflate-raw at level 1
-// when that makes it smaller. Measured per 64 KiB chunk on real logs (HTTP servers, clock
-// loops, timers, fs reads of the same and of distinct files): deflate-raw 1 compressed 2.5x
-// to 57x at 120-870 MB/s (memLevel 9: 15-50% faster than the default 8, same ratio);
-// brotli quality 0-1 was as fast or faster, but compressed timer and clock logs 35-45% less
-// (1.5x vs 2.5x, 6.6x vs 11.5x); zstd is in node:zlib only from Node 22.15, and lz4/zstd from
-// npm are native addons rewind would load into every recorded process (or slower pure JS).
+// Chunk compression. A chunk's payload of events is stored compressed when that makes it
+// smaller: from format 5 by brotli at quality 0, in formats 3 and 4 by deflate-raw at level 1
+// (the file's version byte says which: `rewind redact` rewrites a log's chunks in the
+// current form). Measured per 64 KiB chunk of real logs, each codec with one reused native
+// handle as the writer has it, compressing / ratio:
+//   clock readings (bench 1)   deflate-raw 1  186 MB/s 3.73x   brotli 0  312 MB/s 2.74x
+//   timer turns (bench 2)                     252 MB/s 7.46x             569 MB/s 5.70x
+//   distinct files (bench 7)                  733 MB/s 22.5x            1676 MB/s 23.6x
+//   HTTP requests (bench 6)                   200 MB/s 3.15x             481 MB/s 2.66x
+//   tsc -p of rewind itself                   189 MB/s 4.21x             448 MB/s 4.06x
+// Deflate's Huffman stage costs per symbol, so a busy log's compression was a tenth of
+// recording a clock loop (13.5 ms of bench 1's ~150) and 8% of what recording tsc cost over
+// plain (48 of ~600 ms); brotli 0 does the same work 1.7-2.4x faster, its logs up to a
+// quarter larger, within every size target. Brotli 1 kept deflate's ratios but was slower
+// on HTTP logs (180 MB/s); zstd is in node:zlib only from Node 22.15, and lz4/zstd from npm
+// are native addons rewind would load into every recorded process (or slower pure JS).
 //
 // A compressed payload starts with a byte no event starts with (COMPRESSED, 0), then the
-// varint length of the events it holds, then their deflate-raw bytes. The writer's side
-// (compressing) is deflate.ts: readers do not load it.
+// varint length of the events it holds, then their compressed bytes. The writer's side
+// (compressing) is compressor.ts: readers do not load it.
 import zlib from 'node:zlib';
 import { takenWhenLoaded } from '../node/fields.js';
 import { ownIo } from '../node/originals.js';
@@ -27,9 +36,12 @@ export const MIN_BYTES = 256;
  * only zlib's binding (deflate.ts), and node:zlib needs node:stream.
  */
 export const zlibFunctions = takenWhenLoaded('zlib', () => {
-  const { inflateRawSync, deflateRawSync, constants } = zlib;
-  return { inflateRawSync, deflateRawSync, constants };
+  const { inflateRawSync, brotliDecompressSync, brotliCompressSync, constants } = zlib;
+  return { inflateRawSync, brotliDecompressSync, brotliCompressSync, constants };
 });
+
+/** Whether a file of this version byte compresses its chunks with brotli (else deflate-raw). */
+export const brotliChunks = (version: number): boolean => version >= 5;
 
 /** `fn` as rewind's own zlib work. */
 export function own<T>(fn: () => T): T {
@@ -42,10 +54,11 @@ export function own<T>(fn: () => T): T {
 }
 
 /**
- * The events a compressed payload holds. `cut`: the payload is what a killed process left
- * of its chunk: whatever decompresses is returned. Throws an Error saying what is wrong.
+ * The events a compressed payload holds, in a file of version byte `version`. `cut`: the
+ * payload is what a killed process left of its chunk: whatever decompresses is returned.
+ * Throws an Error saying what is wrong.
  */
-export function inflatePayload(payload: Uint8Array, cut: boolean): Uint8Array {
+export function decompressPayload(payload: Uint8Array, cut: boolean, version: number): Uint8Array {
   const cur = new ByteCursor(payload, 1);
   let length: number;
   try {
@@ -58,9 +71,14 @@ export function inflatePayload(payload: Uint8Array, cut: boolean): Uint8Array {
   const body = payload.subarray(cur.pos);
   let out: Buffer;
   try {
-    const { inflateRawSync, constants } = zlibFunctions();
+    const { inflateRawSync, brotliDecompressSync, constants } = zlibFunctions();
     out = own(() =>
-      inflateRawSync(body, { maxOutputLength: length, ...(cut ? { finishFlush: constants.Z_SYNC_FLUSH } : {}) }),
+      brotliChunks(version)
+        ? brotliDecompressSync(body, {
+            maxOutputLength: length,
+            ...(cut ? { finishFlush: constants.BROTLI_OPERATION_FLUSH } : {}),
+          })
+        : inflateRawSync(body, { maxOutputLength: length, ...(cut ? { finishFlush: constants.Z_SYNC_FLUSH } : {}) }),
     );
   } catch (e) {
     if (cut) return new Uint8Array(0);

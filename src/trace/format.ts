@@ -9,8 +9,8 @@
 //                     reordered chunk is corruption), payload. Format 1 (fs recorded
 //                     at the public API, no sequence numbers) is refused.
 //   From format 3 a payload may be compressed: u8 0 (no event starts with it), varint
-//   length of the events, their deflate-raw bytes (see compress.ts). Format 2 logs (never
-//   compressed) are read as they are.
+//   length of the events, their compressed bytes: deflate-raw in formats 3 and 4, brotli
+//   from format 5 (see compress.ts). Format 2 logs (never compressed) are read as they are.
 //   From format 4 (the header's formatVersion, which says how the events were encoded; the
 //   version byte says how chunks are stored, and `rewind redact` rewrites only those) the
 //   operation number of a turn or a stream write is the zigzag difference from the previous
@@ -24,7 +24,7 @@
 // A process killed mid-write leaves a short last chunk: its complete events are kept.
 
 export const MAGIC = Buffer.from('RWND', 'latin1');
-export const FORMAT_VERSION = 4;
+export const FORMAT_VERSION = 5;
 /** Whether a log's turns and stream writes name their operation as a difference from the last one's (format 4 on). */
 export const opsAsDeltas = (h: { formatVersion: number }): boolean => h.formatVersion >= 4;
 /** The oldest format this rewind reads. */

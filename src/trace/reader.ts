@@ -4,7 +4,7 @@
 import { constants as fsConstants } from 'node:fs';
 import { original } from '../node/originals.js';
 import { ByteCursor, DecodeError, MAX_VARINT_BYTES, unpack, unzigzag } from './codec.js';
-import { COMPRESSED, inflatePayload } from './compress.js';
+import { COMPRESSED, decompressPayload } from './compress.js';
 import { endProblem, failureProblem, headerProblem } from './validate.js';
 import {
   CHUNK_HEADER_BYTES,
@@ -493,7 +493,7 @@ function* chunksOf(bytes: Bytes, p: number, path: string, version: number, first
   const events = (stored: Uint8Array, at: number, cut: boolean): Uint8Array => {
     if (version < 3 || stored.length === 0 || stored[0] !== COMPRESSED) return stored;
     try {
-      return inflatePayload(stored, cut);
+      return decompressPayload(stored, cut, version);
     } catch (e) {
       throw fail(`the compressed chunk at byte ${at} is damaged: ${(e as Error).message}`);
     }
@@ -711,7 +711,8 @@ function eventsLength(bytes: Bytes, p: number, version: number): number {
       const start = bytes.read(p + CHUNK_HEADER_BYTES, Math.min(have, 9));
       if (start[0] === COMPRESSED) {
         try {
-          // Never more than deflate can expand to (about 1032:1): a damaged size field costs no memory.
+          // At most deflate's expansion (about 1032:1; brotli's can be more, and the buffer then
+          // grows as the chunks come): a damaged size field costs no memory.
           n = Math.min(new ByteCursor(start, 1).varint(), have * 1032 + 64);
         } catch {
           n = have;

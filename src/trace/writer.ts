@@ -2,7 +2,7 @@
 // synchronous write. Hot events are hand-encoded; see format.ts for the layout.
 import { original, writeStderr } from '../node/originals.js';
 import { pack, putVarint, zigzag } from './codec.js';
-import { compressedChunk } from './deflate.js';
+import { compressedChunk } from './compressor.js';
 import { FastPacker } from './fastpack.js';
 import { encodeValue } from './values.js';
 import {
