@@ -1,19 +1,19 @@
 // Chunk compression. A chunk's payload of events is stored compressed when that makes it
 // smaller: from format 5 by brotli at quality 0, in formats 3 and 4 by deflate-raw at level 1
 // (the file's version byte says which: `rewind redact` rewrites a log's chunks in the
-// current form). Measured per 64 KiB chunk of real logs, each codec with one reused native
-// handle as the writer has it, compressing / ratio:
-//   clock readings (bench 1)   deflate-raw 1  186 MB/s 3.73x   brotli 0  312 MB/s 2.74x
-//   timer turns (bench 2)                     252 MB/s 7.46x             569 MB/s 5.70x
-//   distinct files (bench 7)                  733 MB/s 22.5x            1676 MB/s 23.6x
-//   HTTP requests (bench 6)                   200 MB/s 3.15x             481 MB/s 2.66x
-//   tsc -p of rewind itself                   189 MB/s 4.21x             448 MB/s 4.06x
-// Deflate's Huffman stage costs per symbol, so a busy log's compression was a tenth of
-// recording a clock loop (13.5 ms of bench 1's ~150) and 8% of what recording tsc cost over
-// plain (48 of ~600 ms); brotli 0 does the same work 1.7-2.4x faster, its logs up to a
-// quarter larger, within every size target. Brotli 1 kept deflate's ratios but was slower
-// on HTTP logs (180 MB/s); zstd is in node:zlib only from Node 22.15, and lz4/zstd from npm
-// are native addons rewind would load into every recorded process (or slower pure JS).
+// current form). Measured on the 64 KiB chunks of real recordings, each codec through one
+// native handle as the writer has it (compressing, ratio):
+//   clock readings (bench 1)    deflate-raw 1  378 MB/s  16.3x    brotli 0   826 MB/s  11.0x
+//   timer turns (bench 2)                      252 MB/s  7.5x                569 MB/s  5.7x
+//   distinct files (bench 7)                   491 MB/s  22.5x              2111 MB/s  23.6x
+//   HTTP requests (bench 6)                    216 MB/s  3.5x                537 MB/s  3.1x
+//   tsc -p of rewind itself                    189 MB/s  4.2x                448 MB/s  4.1x
+// Deflate's cost is per symbol: 6.6 ms of the ~33 ms a clock loop's 10^6 readings cost to
+// record, 48 of the ~600 ms recording tsc cost over plain. Brotli 0 does the same work 2.2-4.3x
+// faster, its logs up to a third larger, well within every size target. Brotli 1 kept
+// deflate's ratios but was no faster on HTTP logs (200 MB/s); zstd is in node:zlib only from
+// Node 22.15, and lz4/zstd from npm are native addons rewind would load into every recorded
+// process (or slower pure JS).
 //
 // A compressed payload starts with a byte no event starts with (COMPRESSED, 0), then the
 // varint length of the events it holds, then their compressed bytes. The writer's side
