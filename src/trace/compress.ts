@@ -3,7 +3,7 @@
 // (the file's version byte says which: `rewind redact` rewrites a log's chunks in the
 // current form). Measured on the 64 KiB chunks of real recordings, each codec through one
 // native handle as the writer has it (compressing, ratio):
-//   clock readings (bench 1)    deflate-raw 1  378 MB/s  16.3x    brotli 0   826 MB/s  11.0x
+//   clock readings (bench 3)    deflate-raw 1  378 MB/s  16.3x    brotli 0   826 MB/s  11.0x
 //   timer turns (bench 2)                      252 MB/s  7.5x                569 MB/s  5.7x
 //   distinct files (bench 7)                   491 MB/s  22.5x              2111 MB/s  23.6x
 //   HTTP requests (bench 6)                    216 MB/s  3.5x                537 MB/s  3.1x
@@ -33,7 +33,7 @@ export const MIN_BYTES = 256;
  * node:zlib's functions as Node made them, taken as it loads (rewind's zlib source wraps the
  * binding's handles; these calls are rewind's own, marked so below: no operation is numbered
  * for them, in either mode). Not loaded for rewind at start-up: a recording's writer needs
- * only zlib's binding (deflate.ts), and node:zlib needs node:stream.
+ * only zlib's binding (compressor.ts), and node:zlib needs node:stream.
  */
 export const zlibFunctions = takenWhenLoaded('zlib', () => {
   const { inflateRawSync, brotliDecompressSync, brotliCompressSync, constants } = zlib;

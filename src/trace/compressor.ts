@@ -54,7 +54,9 @@ class ChunkCompressor {
       this.failed = false;
       this.params[this.c.BROTLI_PARAM_SIZE_HINT] = input.length;
       // As zlib.js's BrotliCompress: parameters, write state, callback (async writes only).
-      if (this.handle.init(this.params, this.state, () => {}) === false) return -1;
+      // An encoder the binding could not make is reported through onerror.
+      this.handle.init(this.params, this.state, () => {});
+      if (this.failed) return -1;
       this.handle.writeSync(this.c.BROTLI_OPERATION_FINISH, input, 0, input.length, out, at, end - at);
       const [availOut, availIn] = this.state;
       // Room left over means brotli finished the stream; none: it may not have.
