@@ -41,7 +41,7 @@ export const zlibFunctions = takenWhenLoaded('zlib', () => {
 });
 
 /** Whether a file of this version byte compresses its chunks with brotli (else deflate-raw). */
-export const brotliChunks = (version: number): boolean => version >= 5;
+const brotliChunks = (version: number): boolean => version >= 5;
 
 /** `fn` as rewind's own zlib work. */
 export function own<T>(fn: () => T): T {
@@ -72,14 +72,11 @@ export function decompressPayload(payload: Uint8Array, cut: boolean, version: nu
   let out: Buffer;
   try {
     const { inflateRawSync, brotliDecompressSync, constants } = zlibFunctions();
-    out = own(() =>
-      brotliChunks(version)
-        ? brotliDecompressSync(body, {
-            maxOutputLength: length,
-            ...(cut ? { finishFlush: constants.BROTLI_OPERATION_FLUSH } : {}),
-          })
-        : inflateRawSync(body, { maxOutputLength: length, ...(cut ? { finishFlush: constants.Z_SYNC_FLUSH } : {}) }),
-    );
+    const brotli = brotliChunks(version);
+    const decompress = brotli ? brotliDecompressSync : inflateRawSync;
+    // A cut payload: flushed rather than finished, which gives back what is whole.
+    const finishFlush = brotli ? constants.BROTLI_OPERATION_FLUSH : constants.Z_SYNC_FLUSH;
+    out = own(() => decompress(body, { maxOutputLength: length, ...(cut ? { finishFlush } : {}) }));
   } catch (e) {
     if (cut) return new Uint8Array(0);
     throw new Error(`it does not decompress (${(e as Error).message})`, { cause: e });
