@@ -20,8 +20,8 @@
 //   escaped there too (\uXXXX, the same in any JS token), the loader reads the bundle as
 //   latin1, a one-byte string, instead of decoding UTF-8 into a two-byte one (preload-loader.ts).
 // - The preload bundle (only that one: Node's loader requires the others) is stored as the
-//   function Node's CommonJS loader wraps a file in (Module.wrap's text), on its first and
-//   last lines: preload-loader.ts compiles the file's string as it is. Wrapped there at each
+//   function Node's CommonJS loader wraps a file in (Module.wrap's text), on its first line
+//   and before its source map comment: preload-loader.ts compiles the file's string as it is. Wrapped there at each
 //   start, the 565 KB source was copied into a new string (a rope V8 flattens to compile it),
 //   one more young-generation allocation of its size, which cost every recorded process a
 //   scavenge (~0.4 ms) at start.
@@ -44,6 +44,13 @@ const NAMED_IMPORT = /^var (import_[A-Za-z0-9_$]+) = require\("(node:[a-z0-9_/]+
 const WRAPPED = new Set(['preload-bundle.cjs']);
 const WRAPPER = ['(function (exports, require, module, __filename, __dirname) { ', '\n});'];
 
+/** `code` wrapped, its source map comment kept last (where tools look for it). */
+function wrapped(file, code) {
+  const comment = /\n\/\/# sourceMappingURL=\S+\n?$/.exec(code);
+  if (!comment) throw new Error(`${file}: no source map comment at its end`);
+  return WRAPPER[0] + code.slice(0, comment.index) + WRAPPER[1] + code.slice(comment.index);
+}
+
 for (const name of process.argv.slice(2)) {
   const file = DIST + name;
   const code = fs.readFileSync(file, 'utf8');
@@ -59,5 +66,5 @@ for (const name of process.argv.slice(2)) {
     .replace(ESM_IMPORT, '__toESM("$1", 1)')
     .replace(NAMED_IMPORT, 'var $1 = __toESM("$2", 0);')
     .replace(/[^\0-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-  fs.writeFileSync(file, WRAPPED.has(name) ? WRAPPER[0] + lean + WRAPPER[1] : lean);
+  fs.writeFileSync(file, WRAPPED.has(name) ? wrapped(file, lean) : lean);
 }

@@ -34,8 +34,8 @@ afterAll(cleanupTempDirs);
 function decisions(seed: number, stream: string): (string | number)[] {
   const chaos = new Chaos(seed, stream);
   const out: (string | number)[] = [];
-  const perfNow = original.perfNow;
-  original.perfNow = () => 1000;
+  const monoMs = original.monoMs;
+  original.monoMs = () => 1000;
   try {
     const deliver = (lane: Lane, op: number, n: number, kind?: DeliveryKind) => {
       let ran = false;
@@ -50,7 +50,7 @@ function decisions(seed: number, stream: string): (string | number)[] {
     // Handle closes, each the one delivery of its op on a lane of its own.
     for (let op = 301; op <= 400; op++) deliver(chaos.lane(op, Delivery.Io), op, 0, Delivery.Close);
   } finally {
-    original.perfNow = perfNow;
+    original.monoMs = monoMs;
   }
   return [...chaos.randomSeed, ...out];
 }

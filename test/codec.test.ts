@@ -350,13 +350,17 @@ function makeHeader(startWall = START_WALL, extra: Partial<TraceHeader> = {}): T
     entry: { path: '/app/main.js', sha256: 'ab'.repeat(32) },
     startWall,
     monoBase: [12345, 678901234],
-    perfNowBase: 25.5,
     uptimeBase: 0.03,
-    timeOrigin: startWall - 30.25,
     randomSeed: [1, 2, 3, 4],
     stdio: { stdin: tty, stdout: { isTTY: true, columns: 80, rows: 24, colorDepth: 8 }, stderr: tty },
     ...extra,
   };
+}
+
+/** `h` as a log of `formatVersion` has it: up to format 5 with the perf clock's bases (format 6 logs them as perf.origin). */
+function asFormat(h: TraceHeader, formatVersion: number): TraceHeader {
+  if (formatVersion >= 6) return { ...h, formatVersion };
+  return { perfNowBase: 25.5, timeOrigin: h.startWall - 30.25, ...h, formatVersion };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -772,7 +776,7 @@ describe('operation numbers (format 4)', () => {
       ops.push({ k: 'streamWrite', op: 20_000 + i, length: 5, crc: 7, status: 0, async: false });
     }
     const sizes = [3, 4].map((formatVersion) => {
-      const header = makeHeader(START_WALL, { formatVersion });
+      const header = asFormat(makeHeader(START_WALL), formatVersion);
       const { path: p } = writeLog(header, ops);
       expect(readAll(TraceReader.open(p))).toStrictEqual(model(header, ops));
       const size = fs.statSync(p).size;
@@ -845,12 +849,12 @@ describe('compressed chunks (format 3 on)', { timeout: 60_000 }, () => {
         // (Its chunks are deflate-raw: read as brotli, a compressed one would not decompress.)
         const v4 = storedAsDeflate(packed, t.preamble.length, 4);
         expect(readAll(TraceReader.parse(v4))).toStrictEqual(expected);
-        const v3Header = { ...header, formatVersion: 3 };
+        const v3Header = asFormat(header, 3);
         const v3Log = writeLog(v3Header, ops, true).path;
         const v3Bytes = fs.readFileSync(v3Log);
         const v3 = storedAsDeflate(v3Bytes, TraceReader.parse(v3Bytes).preamble.length, 3);
         expect(readAll(TraceReader.parse(v3))).toStrictEqual(model(v3Header, ops));
-        const v2Header = { ...header, formatVersion: 2 };
+        const v2Header = asFormat(header, 2);
         const v2Log = writeLog(v2Header, ops, false).path;
         const v2 = fs.readFileSync(v2Log);
         v2[MAGIC.length] = 2;

@@ -10,6 +10,7 @@ import { afterAll, describe, it } from 'vitest';
 import {
   cleanupTempDirs,
   describeRun,
+  eventsOf,
   expectReplayMatches,
   NODE,
   record,
@@ -68,11 +69,36 @@ describe.concurrent('record → replay: readings', () => {
   }) => {
     // Found with OpenTelemetry's runtime metrics on Node 24: Node read each collection's
     // times as V8 collected, which was logged there, and at replay no collection came.
-    const rec = await record('perf-gc.cjs');
-    expect(rec.status, describeRun('record', rec)).toBe(0);
-    const out = rec.stdout.toString();
-    expect(out).toMatch(/^\d+ deliveries, [1-9]\d* collections\n(gc\/\d+\/\d+\.\d{3}\/true\n)+"ok"\n$/);
-    for (let i = 0; i < 3; i++) expectReplayMatches(expect, { record: rec, replay: await replay(rec.dir) });
+    // With node:http first, perf_hooks' observer module loads with it, before perf_hooks:
+    // both orders must leave Node's delivery immediate its own (captured-clocks.ts).
+    for (const args of [[], ['http']]) {
+      const rec = await record('perf-gc.cjs', args);
+      expect(rec.status, describeRun('record', rec)).toBe(0);
+      const out = rec.stdout.toString();
+      expect(out).toMatch(/^\d+ deliveries, [1-9]\d* collections\n(gc\/\d+\/\d+\.\d{3}\/true\n)+"ok"\n$/);
+      expect(rec.stderr.toString()).not.toMatch(/PerformanceObserver/);
+      for (let i = 0; i < 3; i++) expectReplayMatches(expect, { record: rec, replay: await replay(rec.dir) });
+    }
+  });
+
+  it('perf-late.cjs: perf_hooks loads when the program first uses it, not at start; its clock bases are read then, and replay', async ({
+    expect,
+  }) => {
+    for (const args of [[], ['http']]) {
+      const r = await recordAndReplay('perf-late.cjs', args);
+      expect(r.record.status, describeRun('record', r.record)).toBe(0);
+      const out = r.record.stdout.toString();
+      expect(out).toMatch(/^perf_hooks at start false\nsame object true loaded true\n/);
+      expect(out).toMatch(/^now after first true origin and now near Date\.now\(\) true$/m);
+      expect(out).toMatch(/^observed \["mark a true","measure a to b true","mark b true"\]$/m);
+      expectReplayMatches(expect, r);
+      // The bases are one reading, taken in the timer's turn where the program first used perf_hooks.
+      const events = await eventsOf(r.record.dir);
+      const origin = events.findIndex((e) => e.api === 'perf.origin');
+      expect(events.filter((e) => e.api === 'perf.origin')).toHaveLength(1);
+      expect(events.findIndex((e) => e.detail.startsWith('setTimeout callback'))).toBeLessThan(origin);
+      expect(events.findIndex((e) => e.call === 'performance.now()')).toBeGreaterThan(origin);
+    }
   });
 
   it('perf-entry-json.cjs: toJSON and util.inspect of an entry Node timed, its times read by nothing else first, show the recorded times', async ({

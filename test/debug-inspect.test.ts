@@ -182,4 +182,22 @@ describe('rewind debug: inspect', () => {
     await d.client.close();
     expect(child.exitCode).toBe(0);
   });
+
+  it("the perf clock read while paused, before the program's own first reading, leaves that reading to the program", async () => {
+    // perf_hooks loads with the client's evaluation: the perf.origin reading is not in the
+    // log there, and the program's own first performance.now() still takes the recorded one.
+    const r = await record('perf-after-pause.cjs');
+    expect(r.status, r.stderr.toString()).toBe(0);
+    const all = await eventsOf(r.dir);
+    const first = all.find((e) => e.kind === 'clock')!;
+    expect(all.findIndex((e) => e.api === 'perf.origin')).toBeGreaterThan(all.indexOf(first));
+    const d = await debugReplay([`--until=${first.n}`, '--inspect=127.0.0.1:0', r.dir]);
+    const p = await d.nextPause();
+    const m1 = (await d.evaluate(p, 'performance.now()')) as number;
+    expect(m1).toBeGreaterThan(0);
+    expect(await d.evaluate(p, 'performance.now()')).toBe(m1);
+    const end = await d.finish();
+    expect(end.status, end.stderr).toBe(0);
+    expect(end.stdout).toBe(r.stdout.toString());
+  });
 });

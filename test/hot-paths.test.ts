@@ -99,7 +99,7 @@ describe('the fast packer: strings', () => {
 
 describe('the monotonic clock', () => {
   it('reads the exact nanoseconds since the session base that a hrtime.bigint difference gives', () => {
-    const header = { startWall: Date.now(), monoBase: process.hrtime(), perfNowBase: 0 } as unknown as TraceHeader;
+    const header = { startWall: Date.now(), monoBase: process.hrtime() } as unknown as TraceHeader;
     const s = new RecordSession(path.join(tempDir(), 'clock.rwnd'), header);
     try {
       const base = BigInt(header.monoBase[0]) * 1_000_000_000n + BigInt(header.monoBase[1]);

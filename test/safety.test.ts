@@ -6,7 +6,8 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TraceReader } from '../src/trace/reader.js';
 import { encodeChunk, encodePreamble } from '../src/trace/writer.js';
-import { CHUNK_HEADER_BYTES } from '../src/trace/format.js';
+import { Api, CHUNK_HEADER_BYTES, Tag } from '../src/trace/format.js';
+import { pack, putVarint } from '../src/trace/codec.js';
 import { NODE, cleanupTempDirs, describeRun, logsOf, rewind, start, tempDir, type RunResult } from './helpers.js';
 
 afterAll(cleanupTempDirs);
@@ -344,6 +345,13 @@ describe('bad recordings are exit 65, never a crash', () => {
         /ipc\.serialization is not json or advanced/,
       ],
       ['a relative cwd', (h) => (h.cwd = 'here'), /cwd is not an absolute path/],
+      // Format 6 logs the perf clock's bases as a reading; format 5 had them in the header.
+      [
+        'perf clock bases in a format 6 header',
+        (h) => (h.perfNowBase = 1),
+        /perfNowBase is in the header \(format 6 logs it as perf\.origin\)/,
+      ],
+      ['a format 5 header without them', (h) => (h.formatVersion = 5), /perfNowBase is not a time/],
     ];
     for (const [what, edit, message] of cases) {
       fs.writeFileSync(log, original);
@@ -371,6 +379,19 @@ describe('bad recordings are exit 65, never a crash', () => {
     fs.writeFileSync(index, JSON.stringify({ ...JSON.parse(fs.readFileSync(index, 'utf8')), command: 'node app.js' }));
     for (const cmd of ['info', 'ps', 'replay'])
       expectRefusal(await rewind([cmd, 'rec'], { cwd: dir }), 65, /index\.json is corrupt: command is not a list/);
+  });
+
+  it('a perf.origin reading that is not two times is corruption', () => {
+    const pre = encodePreamble(minimalLog().header);
+    const api = Buffer.alloc(4);
+    const call = Buffer.from([Tag.Call, ...api.subarray(0, putVarint(api, 0, Api['perf.origin'])), 1]);
+    const part = (v: unknown) => Buffer.concat([Buffer.from([pack(v).length]), pack(v)]); // length-prefixed, < 128 bytes
+    const origin = (value: unknown) => encodeChunk(0, Buffer.concat([call, part(null), part(value)]));
+    expect(TraceReader.parse(Buffer.concat([pre, origin([12.5, 1.7e12])])).eventCount).toBe(1);
+    for (const bad of [[12.5], ['12.5', 1.7e12], [12.5, -1], { base: 12.5 }])
+      expect(() => TraceReader.parse(Buffer.concat([pre, origin(bad)])), JSON.stringify(bad)).toThrow(
+        /malformed perf\.origin reading/,
+      );
   });
 
   it('a duplicated, a missing or a reordered chunk is corruption', () => {

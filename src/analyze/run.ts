@@ -1,7 +1,7 @@
 // One recorded process read for comparison: its turns keyed by operation, the values it
 // received keyed by the turn they came in, what it wrote, and how it ended. Keys do not
 // depend on positions in the log, so two runs whose schedules differ still line up.
-import { TAGS, Tag, apiName, type EndInfo, type FailureInfo, type TraceHeader } from '../trace/format.js';
+import { Api, TAGS, Tag, apiName, type EndInfo, type FailureInfo, type TraceHeader } from '../trace/format.js';
 import { TraceReader, type TraceEvent, type TraceFile } from '../trace/reader.js';
 
 /** A turn: the k-th delivery (from 0) of operation `op`. */
@@ -37,6 +37,8 @@ export interface RunModel {
 
 export const turnKey = (op: number, k: number): string => `${op}.${k}`;
 
+const PERF_ORIGIN = Api['perf.origin'];
+
 /** Reads a process's log once, keeping only what comparisons need. */
 export function readRun(t: TraceFile): RunModel {
   const turns: Turn[] = [];
@@ -65,7 +67,8 @@ export function readRun(t: TraceFile): RunModel {
       case 'random':
       case 'value':
       case 'call':
-        readings.push({ key: `${current}/${inTurn++}`, ev });
+        // The perf clock's bases (format 6): header data of older logs, compared by nothing.
+        if (ev.api !== PERF_ORIGIN) readings.push({ key: `${current}/${inTurn++}`, ev });
         break;
       case 'output':
         if ((ev.tag === Tag.Write || ev.tag === Tag.WriteDigest) && (ev.fd === 1 || ev.fd === 2)) {

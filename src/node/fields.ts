@@ -45,6 +45,8 @@ export const thread: { readonly isMain: boolean; readonly id: number } = (() => 
 
 /** Installs waiting for their built-in to load, by its entry ('NativeModule v8', 'Internal Binding crypto'). */
 const waiting = new Map<string, (() => void)[]>();
+/** What the next load runs (with its entry) before its own installs: aroundLoadAfter's undo. */
+let atNextLoad: ((entry: string) => void)[] = [];
 let watching: boolean | undefined;
 
 /**
@@ -63,6 +65,11 @@ function watchLoads(): boolean {
   const loaded = new Proxy(Array.prototype, {
     set(target, key, value, receiver) {
       const stored = Reflect.set(target, key, value, receiver);
+      if (atNextLoad.length > 0 && typeof value === 'string') {
+        const next = atNextLoad;
+        atNextLoad = [];
+        for (const run of next) run(value);
+      }
       const installs = typeof value === 'string' ? waiting.get(value) : undefined;
       if (installs) {
         waiting.delete(value as string);
@@ -89,6 +96,26 @@ export function whenLoaded(
   load = () => Module.createRequire(import.meta.url)(`node:${id}`),
 ): void {
   whenListed(`NativeModule ${id}`, install, load);
+}
+
+/**
+ * Runs `during` as Node notes the built-in `first` loaded, and `undo` (told which entry) as
+ * it notes the next one: the body of the module that asked for `first` runs in between,
+ * when that module loads `first` as its last new dependency before it reads another built-in
+ * it keeps (internal/perf/observe takes timers' setImmediate so: captured-clocks.ts). Returns
+ * false, running nothing, where loads cannot be watched or `first` is loaded already.
+ */
+export function aroundLoadAfter(first: string, during: () => void, undo: (next: string) => void): boolean {
+  if (nodeLoaded(first) || !watchLoads()) return false;
+  whenListed(
+    `NativeModule ${first}`,
+    () => {
+      during();
+      atNextLoad.push(undo);
+    },
+    () => {},
+  );
+  return true;
 }
 
 /**

@@ -4,8 +4,9 @@
 import fs from 'node:fs';
 import type * as Crypto from 'node:crypto';
 import timers from 'node:timers';
-import { performance } from 'node:perf_hooks';
 import { builtinModule, nodeProcess, takenWhenLoaded, takenWhenWebCryptoLoaded } from './fields.js';
+
+const hrtime = process.hrtime;
 
 /**
  * > 0 while rewind does its own file I/O. Node's fs functions call the fs binding, which
@@ -71,8 +72,16 @@ export const original = {
   },
   Date,
   dateNow: Date.now,
-  perfNow: performance.now.bind(performance),
-  hrtime: process.hrtime,
+  /**
+   * The real monotonic clock in ms, for rewind's own deadlines (chaos, forced schedules):
+   * process.hrtime's, not performance.now's, whose perf_hooks a program that never uses it
+   * should not load (clock.ts).
+   */
+  monoMs: (): number => {
+    const t = hrtime();
+    return t[0] * 1e3 + t[1] / 1e6;
+  },
+  hrtime,
   hrtimeBigint: process.hrtime.bigint,
   uptime: process.uptime,
   mathRandom: Math.random,

@@ -134,7 +134,7 @@ export interface Delivering {
 
 interface Held {
   run: () => void;
-  /** When it may be delivered (performance.now() ms). */
+  /** When it may be delivered (original.monoMs()). */
   due: number;
   ref: boolean;
   owner: object | null;
@@ -181,7 +181,7 @@ export class Lane {
   }
 
   private arm(): void {
-    const wait = this.items[this.head].due - original.perfNow();
+    const wait = this.items[this.head].due - original.monoMs();
     this.release = wait <= 0 ? original.setImmediate(this.step) : original.setTimeout(this.step, wait);
     if (this.refs === 0) this.release.unref();
   }
@@ -299,7 +299,7 @@ export class Chaos {
     }
     lane.hold({
       run,
-      due: original.perfNow() + Math.max(delay, 0),
+      due: original.monoMs() + Math.max(delay, 0),
       ref: d.ref ?? true,
       owner: d.owner ?? null,
       cancelled: false,

@@ -143,7 +143,7 @@ export class ScheduleChaos extends Chaos {
       run,
       key,
       index: this.index.get(key),
-      since: original.perfNow(),
+      since: original.monoMs(),
       ref: d.ref ?? true,
       owner: d.owner ?? null,
       cancelled: false,
@@ -216,7 +216,7 @@ export class ScheduleChaos extends Chaos {
   private setDeadline(): void {
     this.clearDeadline();
     const oldest = this.waiting[0];
-    this.deadline = original.setTimeout(this.expire, Math.max(0, oldest.since + this.waitMs - original.perfNow()));
+    this.deadline = original.setTimeout(this.expire, Math.max(0, oldest.since + this.waitMs - original.monoMs()));
     if (!this.waiting.some((w) => w.ref)) this.deadline.unref();
   }
 

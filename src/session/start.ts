@@ -466,9 +466,8 @@ function buildHeader(chaos: Chaos | null): TraceHeader {
     entry: entryOf(),
     startWall: original.dateNow(),
     monoBase: original.hrtime(),
-    perfNowBase: original.perfNow(),
+    // perfNowBase and timeOrigin: the perf.origin reading, as the program first loads perf_hooks (clock.ts).
     uptimeBase: original.uptime(),
-    timeOrigin: performance.timeOrigin,
     randomSeed: [seed[0], seed[1], seed[2], seed[3]],
     stdio: {
       stdin: { isTTY: isatty(0), kind: stdinKind() },

@@ -20,7 +20,8 @@
 //   delivery only collects them.
 import { Readable } from 'node:stream';
 import perfHooks, { performance, PerformanceEntry, PerformanceObserverEntryList } from 'node:perf_hooks';
-import { nodeLoaded } from '../node/fields.js';
+import timers from 'node:timers';
+import { aroundLoadAfter, nodeLoaded, whenLoaded } from '../node/fields.js';
 import { Api } from '../trace/format.js';
 import { original } from '../node/originals.js';
 import { numbersAsRecorded } from './readings.js';
@@ -346,10 +347,47 @@ function recordPerfHooks(s: Session): () => void {
   return probeEntryClasses;
 }
 
+/**
+ * Node's PerformanceObserver module (internal/perf/observe) takes timers' setImmediate as it
+ * loads, for the immediate it delivers entries from, which must stay Node's own: each
+ * delivery is a turn of its own in the log (recordObservers), and a collection's entries
+ * reach it when V8 collects, differently at replay. It loads with perf_hooks (or node:http,
+ * net, dns), now often after timers.ts replaced setImmediate: it is handed the real one
+ * while it loads, right after its dependency performance_entry (Node 20, 22, 24). Returns
+ * whether it has the real one: loaded so, or before timers.ts (before rewind, or as rewind
+ * starts where loads cannot be watched), to check when it is used.
+ */
+function observerImmediateKept(): () => boolean {
+  let kept = nodeLoaded('internal/perf/observe');
+  let replaced: unknown;
+  const t = timers as unknown as Record<string, unknown>;
+  aroundLoadAfter(
+    'internal/perf/performance_entry',
+    () => {
+      replaced = t.setImmediate;
+      t.setImmediate = original.setImmediate;
+    },
+    (next) => {
+      t.setImmediate = replaced;
+      kept = next === 'NativeModule internal/perf/observe';
+    },
+  );
+  return () => kept || t.setImmediate === original.setImmediate;
+}
+
 export const capturedClocksSource: Source = {
   name: 'captured-clocks',
   install(s: Session) {
     recordTestDurations(s);
-    recordObservers(s, recordPerfHooks(s));
+    const kept = observerImmediateKept();
+    // As perf_hooks loads (the globals that read it load it too), after clock.ts's performance.now().
+    whenLoaded('perf_hooks', () => {
+      if (!kept())
+        s.unsupported(
+          'PerformanceObserver',
+          "Node's perf_hooks took rewind's setImmediate as it loaded: its deliveries of entries may not replay",
+        );
+      recordObservers(s, recordPerfHooks(s));
+    });
   },
 };

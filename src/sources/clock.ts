@@ -3,11 +3,12 @@
 // Two underlying clocks are logged: the wall clock (epoch ms) and one monotonic clock (ns
 // since the session's base); every API value is computed from them by trace/clocks.ts,
 // in record and replay alike, so both runs see the same numbers.
-import { performance } from 'node:perf_hooks';
-import { hrtimeBigintOf, hrtimeOf, perfNowOf, uptimeOf } from '../trace/clocks.js';
-import { Tag } from '../trace/format.js';
+import type * as PerfHooks from 'node:perf_hooks';
+import { builtinModule, whenLoaded } from '../node/fields.js';
+import { hrtimeBigintOf, hrtimeOf, perfNowAt, takePerfOrigin, uptimeOf, type PerfOrigin } from '../trace/clocks.js';
+import { Api, Tag } from '../trace/format.js';
 import { original } from '../node/originals.js';
-import type { Session, Source } from '../session/session.js';
+import type { ResultCodec, Session, Source } from '../session/session.js';
 
 /**
  * Makes a realm's Date read the session's wall clock: `Date.now()` on the real constructor
@@ -87,6 +88,59 @@ export function virtualIntl(RealIntl: typeof Intl, s: Session): void {
   }
 }
 
+/** The perf.origin reading as it is logged: two numbers (the reader checks them). */
+const ORIGIN: ResultCodec<PerfOrigin> = { encode: (v) => v, decode: (v) => v as PerfOrigin };
+
+/**
+ * performance.now() and timeOrigin, as the process loads perf_hooks (which the `performance`
+ * and PerformanceObserver globals load too, last of its modules): a program that never uses
+ * them does not load its eleven modules (~1 ms of every start). From format 6 the perf
+ * clock's bases are a reading, perf.origin, taken as the program first reads that clock
+ * (performance.now() or timeOrigin; marks and measures read now()); older logs have them in
+ * the header.
+ */
+function perfClock(s: Session): void {
+  const h = s.header;
+  const { performance } = builtinModule<typeof PerfHooks>('node:perf_hooks');
+  const nodeNow = performance.now; // Node's own, on its internal clock (not process.hrtime)
+  const nodeTimeOrigin = performance.timeOrigin;
+  let origin: PerfOrigin | undefined = h.formatVersion >= 6 ? undefined : [h.perfNowBase!, h.timeOrigin!];
+  // At replay `real` runs only off the log (a debugger's evaluation while the program is
+  // paused, before its first reading): then a value near it from the header's clocks, not
+  // kept, so that the program's own first reading takes the recorded one.
+  let rough = false;
+  const real =
+    s.mode === 'record'
+      ? (): PerfOrigin => {
+          const t = original.hrtime();
+          const now = nodeNow.call(performance);
+          // performance.now() at the session's monotonic base.
+          return [now - ((t[0] - h.monoBase[0]) * 1e9 + (t[1] - h.monoBase[1])) / 1e6, nodeTimeOrigin];
+        }
+      : (): PerfOrigin => {
+          rough = true;
+          return [h.uptimeBase * 1000, h.startWall - h.uptimeBase * 1000];
+        };
+  const read = (): PerfOrigin => {
+    rough = false;
+    const o = s.call(Api['perf.origin'], undefined, real, ORIGIN);
+    if (!rough) {
+      origin = o;
+      takePerfOrigin(h, o); // for what describes this log's readings (divergence reports)
+    }
+    return o;
+  };
+  performance.now = function now() {
+    const o = origin ?? read(); // before the reading's own event: it comes first in the log
+    return perfNowAt(o[0], s.mono(Tag.PerfNow));
+  };
+  Object.defineProperty(performance, 'timeOrigin', {
+    get: () => (origin ?? read())[1],
+    enumerable: true,
+    configurable: true,
+  });
+}
+
 export const clockSource: Source = {
   name: 'clock',
   install(s: Session) {
@@ -96,12 +150,7 @@ export const clockSource: Source = {
     globalThis.Date = virtualDate(RealDate, s);
     virtualIntl(Intl, s);
 
-    performance.now = function now() {
-      return perfNowOf(h, s.mono(Tag.PerfNow));
-    };
-    if (s.mode === 'replay') {
-      Object.defineProperty(performance, 'timeOrigin', { value: h.timeOrigin, enumerable: true, configurable: true });
-    }
+    whenLoaded('perf_hooks', () => perfClock(s));
 
     const hrtime = function hrtime(prev?: [number, number]): [number, number] {
       if (prev !== undefined) original.hrtime(prev); // throws Node's own error for bad input

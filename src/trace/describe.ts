@@ -1,6 +1,6 @@
 // Human-readable descriptions of events, for `rewind events` and divergence reports.
 import util from 'node:util';
-import { hrtimeBigintOf, hrtimeOf, perfNowOf, uptimeOf } from './clocks.js';
+import { hrtimeBigintOf, hrtimeOf, perfNowAt, perfOriginOf, uptimeOf } from './clocks.js';
 import { TAGS, Tag, apiName, type CallRecord, type TraceHeader } from './format.js';
 import type { TraceEvent } from './reader.js';
 import { summarize } from './values.js';
@@ -31,8 +31,11 @@ export function describeValue(ev: TraceEvent, h: TraceHeader): string {
     case Tag.DateNew:
     case Tag.DateString:
       return new Date(ev.wall!).toISOString();
-    case Tag.PerfNow:
-      return perfNowOf(h, ev.monoNs!).toFixed(3);
+    case Tag.PerfNow: {
+      // Always known here: the perf.origin reading comes before the first performance.now().
+      const origin = perfOriginOf(h);
+      return origin ? perfNowAt(origin[0], ev.monoNs!).toFixed(3) : `${(ev.monoNs! / 1e6).toFixed(3)} ms in`;
+    }
     case Tag.Hrtime:
       return JSON.stringify(hrtimeOf(h, ev.monoNs!));
     case Tag.HrtimeBigint:

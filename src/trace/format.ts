@@ -17,6 +17,10 @@
 //   such event's: a run of turns of operations made one after another costs a byte each
 //   instead of three (bench 2's 10^5 turns: 1.86 -> 0.39 B a turn compressed, deflate
 //   4.2 -> 1.1 ms). Operation numbers are counters below 2^52.
+//   From format 6 the header has no perfNowBase and timeOrigin: they are the reading
+//   perf.origin, logged when the process first loads perf_hooks (sources/clock.ts), so that
+//   a program that never uses it does not load it (~1 ms of every start). decodeEvent
+//   fills them into the header as it reads that event.
 //
 // A chunk's payload is a sequence of events. Every event starts with a one-byte tag;
 // the hot events (clock readings, timer turns) are hand-encoded varints so recording
@@ -24,7 +28,7 @@
 // A process killed mid-write leaves a short last chunk: its complete events are kept.
 
 export const MAGIC = Buffer.from('RWND', 'latin1');
-export const FORMAT_VERSION = 5;
+export const FORMAT_VERSION = 6;
 /** Whether a log's turns and stream writes name their operation as a difference from the last one's (format 4 on). */
 export const opsAsDeltas = (h: { formatVersion: number }): boolean => h.formatVersion >= 4;
 /** The oldest format this rewind reads. */
@@ -231,6 +235,8 @@ export const Api = {
   'perf.histogram': 303,
   'perf.entryTime': 304,
   'perf.observer': 305,
+  /** [perfNowBase, timeOrigin] (format 6 on): read as the process first loads perf_hooks. */
+  'perf.origin': 306,
   // process and V8 readings
   'process.memoryUsage': 310,
   'process.memoryUsage.rss': 311,
@@ -431,9 +437,11 @@ export interface TraceHeader {
   /** Clock bases: every reading is logged as a delta from these. */
   startWall: number; // Date.now() at start
   monoBase: [number, number]; // process.hrtime() at start
-  perfNowBase: number; // performance.now() at start
+  /** performance.now() at monoBase: in the header up to format 5, from 6 once perf.origin is read. */
+  perfNowBase?: number;
   uptimeBase: number; // process.uptime() at start
-  timeOrigin: number; // performance.timeOrigin
+  /** performance.timeOrigin: as perfNowBase. */
+  timeOrigin?: number;
   /** Seed of the Math.random generator (4 × u32). */
   randomSeed: [number, number, number, number];
   /** Recorded with `--chaos`: the seed the schedule was perturbed with (replay ignores it). */

@@ -7,6 +7,7 @@ import { ByteCursor, DecodeError, MAX_VARINT_BYTES, unpack, unzigzag } from './c
 import { COMPRESSED, decompressPayload } from './compress.js';
 import { endProblem, failureProblem, headerProblem } from './validate.js';
 import {
+  Api,
   CHUNK_HEADER_BYTES,
   FORMAT_VERSION,
   OLDEST_FORMAT_VERSION,
@@ -24,6 +25,7 @@ import {
   type TraceHeader,
 } from './format.js';
 import { crc32 } from '../node/bindings.js';
+import { isPerfOrigin, takePerfOrigin } from './clocks.js';
 
 export class TraceError extends Error {
   override name = 'TraceError';
@@ -125,6 +127,8 @@ function skipVarints(b: Uint8Array, p: number, end: number, varints: number): nu
   return p;
 }
 
+const PERF_ORIGIN = Api['perf.origin'];
+
 /** Decodes the event at the cursor. Throws DecodeError on malformed or cut-off bytes. */
 export function decodeEvent(c: ByteCursor, st: DecodeState, n: number, into?: TraceEvent): TraceEvent {
   const start = c.pos;
@@ -176,6 +180,10 @@ export function decodeEvent(c: ByteCursor, st: DecodeState, n: number, into?: Tr
       if (status > 2) throw new DecodeError('malformed call record', start, false);
       const args = c.msgpack();
       ev.call = status === 0 ? { args, status } : { args, status: status as 1 | 2, value: c.msgpack() };
+      if (ev.api === PERF_ORIGIN && status === 1) {
+        if (!isPerfOrigin(ev.call.value)) throw new DecodeError('malformed perf.origin reading', start, false);
+        takePerfOrigin(st.header, ev.call.value);
+      }
       break;
     }
     case Tag.StreamRead: {

@@ -87,8 +87,12 @@ export function headerProblem(h: unknown): string | null {
       Array.isArray(h.monoBase) && h.monoBase.length === 2 && isInt(h.monoBase[0]) && isInt(h.monoBase[1], 0, 1e9),
       'monoBase is not an [s, ns] pair',
     );
-    for (const k of ['perfNowBase', 'uptimeBase', 'timeOrigin'])
-      need(isFiniteNum(h[k]) && (h[k] as number) >= 0, `${k} is not a time`);
+    need(isFiniteNum(h.uptimeBase) && h.uptimeBase >= 0, 'uptimeBase is not a time');
+    // From format 6 the perf clock's bases are the perf.origin reading (format.ts), not the header's.
+    const perfInHeader = (h.formatVersion as number) < 6;
+    for (const k of ['perfNowBase', 'timeOrigin'])
+      if (perfInHeader) need(isFiniteNum(h[k]) && (h[k] as number) >= 0, `${k} is not a time`);
+      else need(h[k] === undefined, `${k} is in the header (format 6 logs it as perf.origin)`);
     need(
       Array.isArray(h.randomSeed) && h.randomSeed.length === 4 && h.randomSeed.every((x) => isInt(x, 0, 0xffffffff)),
       'randomSeed is not four 32-bit numbers',
