@@ -21,10 +21,10 @@
 //   latin1, a one-byte string, instead of decoding UTF-8 into a two-byte one (preload-loader.ts).
 // - The preload bundle (only that one: Node's loader requires the others) is stored as the
 //   function Node's CommonJS loader wraps a file in (Module.wrap's text), on its first line
-//   and before its source map comment: preload-loader.ts compiles the file's string as it is. Wrapped there at each
-//   start, the 565 KB source was copied into a new string (a rope V8 flattens to compile it),
-//   one more young-generation allocation of its size, which cost every recorded process a
-//   scavenge (~0.4 ms) at start.
+//   and before its source map comment: preload-loader.ts compiles the file's string as it
+//   is. Wrapped there at each start, the 565 KB source was copied into a new string (a rope
+//   V8 flattens to compile it), one more young-generation allocation of its size, which cost
+//   every recorded process a scavenge (~0.4 ms) at start.
 // Same line count: the source maps hold.
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -40,7 +40,7 @@ const LEAN =
 // esbuild's forms of a top-level import of a built-in: with a default import, and named only.
 const ESM_IMPORT = /__toESM\(require\("(node:[a-z0-9_/]+)"\), 1\)/g;
 const NAMED_IMPORT = /^var (import_[A-Za-z0-9_$]+) = require\("(node:[a-z0-9_/]+)"\);$/gm;
-// Module.wrapper's two parts, as preload-loader.ts expects them (it checks the first).
+// Module.wrapper's two parts: preload-loader.ts runs the function the file evaluates to.
 const WRAPPED = new Set(['preload-bundle.cjs']);
 const WRAPPER = ['(function (exports, require, module, __filename, __dirname) { ', '\n});'];
 

@@ -466,7 +466,7 @@ function buildHeader(chaos: Chaos | null): TraceHeader {
     entry: entryOf(),
     startWall: original.dateNow(),
     monoBase: original.hrtime(),
-    // perfNowBase and timeOrigin: the perf.origin reading, as the program first loads perf_hooks (clock.ts).
+    // perfNowBase and timeOrigin: the perf.origin reading, as the program first reads the perf clock (clock.ts).
     uptimeBase: original.uptime(),
     randomSeed: [seed[0], seed[1], seed[2], seed[3]],
     stdio: {

@@ -353,7 +353,7 @@ function recordPerfHooks(s: Session): () => void {
  * delivery is a turn of its own in the log (recordObservers), and a collection's entries
  * reach it when V8 collects, differently at replay. It loads with perf_hooks (or node:http,
  * net, dns), now often after timers.ts replaced setImmediate: it is handed the real one
- * while it loads, right after its dependency performance_entry (Node 20, 22, 24). Returns
+ * while it loads, right after its dependency performance_entry (Node 20, 22, 24, 26). Returns
  * whether it has the real one: loaded so, or before timers.ts (before rewind, or as rewind
  * starts where loads cannot be watched), to check when it is used.
  */

@@ -18,9 +18,9 @@
 //   instead of three (bench 2's 10^5 turns: 1.86 -> 0.39 B a turn compressed, deflate
 //   4.2 -> 1.1 ms). Operation numbers are counters below 2^52.
 //   From format 6 the header has no perfNowBase and timeOrigin: they are the reading
-//   perf.origin, logged when the process first loads perf_hooks (sources/clock.ts), so that
-//   a program that never uses it does not load it (~1 ms of every start). decodeEvent
-//   fills them into the header as it reads that event.
+//   perf.origin, logged where the program first reads the perf clock (sources/clock.ts), so
+//   that a program that never uses perf_hooks does not load it (~1 ms of every start).
+//   decodeEvent keeps it beside the header as it reads that event (clocks.ts perfOriginOf).
 //
 // A chunk's payload is a sequence of events. Every event starts with a one-byte tag;
 // the hot events (clock readings, timer turns) are hand-encoded varints so recording
@@ -235,7 +235,7 @@ export const Api = {
   'perf.histogram': 303,
   'perf.entryTime': 304,
   'perf.observer': 305,
-  /** [perfNowBase, timeOrigin] (format 6 on): read as the process first loads perf_hooks. */
+  /** [perfNowBase, timeOrigin] (format 6 on): read as the program first reads the perf clock. */
   'perf.origin': 306,
   // process and V8 readings
   'process.memoryUsage': 310,
@@ -437,7 +437,7 @@ export interface TraceHeader {
   /** Clock bases: every reading is logged as a delta from these. */
   startWall: number; // Date.now() at start
   monoBase: [number, number]; // process.hrtime() at start
-  /** performance.now() at monoBase: in the header up to format 5, from 6 once perf.origin is read. */
+  /** performance.now() at monoBase: in the header up to format 5; from 6 the perf.origin reading. */
   perfNowBase?: number;
   uptimeBase: number; // process.uptime() at start
   /** performance.timeOrigin: as perfNowBase. */
