@@ -5,7 +5,15 @@
 // in record and replay alike, so both runs see the same numbers.
 import type * as PerfHooks from 'node:perf_hooks';
 import { builtinModule, whenLoaded } from '../node/fields.js';
-import { hrtimeBigintOf, hrtimeOf, perfNowAt, takePerfOrigin, uptimeOf, type PerfOrigin } from '../trace/clocks.js';
+import {
+  hrtimeBigintOf,
+  hrtimeOf,
+  perfNowAt,
+  perfOriginOf,
+  takePerfOrigin,
+  uptimeOf,
+  type PerfOrigin,
+} from '../trace/clocks.js';
 import { Api, Tag } from '../trace/format.js';
 import { original } from '../node/originals.js';
 import type { ResultCodec, Session, Source } from '../session/session.js';
@@ -104,7 +112,7 @@ function perfClock(s: Session): void {
   const { performance } = builtinModule<typeof PerfHooks>('node:perf_hooks');
   const nodeNow = performance.now; // Node's own, on its internal clock (not process.hrtime)
   const nodeTimeOrigin = performance.timeOrigin;
-  let origin: PerfOrigin | undefined = h.formatVersion >= 6 ? undefined : [h.perfNowBase!, h.timeOrigin!];
+  let origin: PerfOrigin | undefined = h.formatVersion >= 6 ? undefined : perfOriginOf(h);
   // At replay `real` runs only off the log (a debugger's evaluation while the program is
   // paused, before its first reading): then a value near it from the header's clocks, not
   // kept, so that the program's own first reading takes the recorded one.

@@ -32,7 +32,7 @@ export function describeValue(ev: TraceEvent, h: TraceHeader): string {
     case Tag.DateString:
       return new Date(ev.wall!).toISOString();
     case Tag.PerfNow: {
-      // Always known here: the perf.origin reading comes before the first performance.now().
+      // Known here: the perf.origin reading comes before the first performance.now() (unless a log was made by hand).
       const origin = perfOriginOf(h);
       return origin ? perfNowAt(origin[0], ev.monoNs!).toFixed(3) : `${(ev.monoNs! / 1e6).toFixed(3)} ms in`;
     }
