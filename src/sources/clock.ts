@@ -5,15 +5,7 @@
 // in record and replay alike, so both runs see the same numbers.
 import type * as PerfHooks from 'node:perf_hooks';
 import { builtinModule, whenLoaded } from '../node/fields.js';
-import {
-  hrtimeBigintOf,
-  hrtimeOf,
-  perfNowAt,
-  perfOriginOf,
-  takePerfOrigin,
-  uptimeOf,
-  type PerfOrigin,
-} from '../trace/clocks.js';
+import { hrtimeBigintOf, hrtimeOf, perfNowAt, perfOriginOf, uptimeOf, type PerfOrigin } from '../trace/clocks.js';
 import { Api, Tag } from '../trace/format.js';
 import { original } from '../node/originals.js';
 import type { ResultCodec, Session, Source } from '../session/session.js';
@@ -132,10 +124,7 @@ function perfClock(s: Session): void {
   const read = (): PerfOrigin => {
     rough = false;
     const o = s.call(Api['perf.origin'], undefined, real, ORIGIN);
-    if (!rough) {
-      origin = o;
-      takePerfOrigin(h, o); // for what describes this log's readings (divergence reports)
-    }
+    if (!rough) origin = o;
     return o;
   };
   performance.now = function now() {
