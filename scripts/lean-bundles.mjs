@@ -25,11 +25,15 @@
 //   is. Wrapped there at each start, the 565 KB source was copied into a new string (a rope
 //   V8 flattens to compile it), one more young-generation allocation of its size, which cost
 //   every recorded process a scavenge (~0.4 ms) at start.
+// - rewind's version (src/version.ts's __REWIND_VERSION__) written in, from package.json: not
+//   read from there at each start.
 // Same line count: the source maps hold.
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const DIST = fileURLToPath(new URL('../dist/', import.meta.url));
+const { version } = JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+const VERSION_NAME = /\b__REWIND_VERSION__\b/g;
 const HELPER = /^var __toESM = \(mod, isNodeMode, target2?\) => \([\s\S]*?\n\)\);\n/m;
 // One line, the line count of the bundle stays (its source map). `esm`: with `default`, the module.
 const LEAN =
@@ -65,6 +69,9 @@ for (const name of process.argv.slice(2)) {
     .replace(HELPER, `${LEAN}${'\n'.repeat(lines)}`)
     .replace(ESM_IMPORT, '__toESM("$1", 1)')
     .replace(NAMED_IMPORT, 'var $1 = __toESM("$2", 0);')
-    .replace(/[^\0-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+    .replace(/[^\0-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+    .replace(VERSION_NAME, JSON.stringify(version));
+  if (/\bREWIND_VERSION\b/.test(code) && !code.includes('__REWIND_VERSION__'))
+    throw new Error(`${file}: src/version.ts's __REWIND_VERSION__ not found where REWIND_VERSION is used`);
   fs.writeFileSync(file, WRAPPED.has(name) ? wrapped(file, lean) : lean);
 }

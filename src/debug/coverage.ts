@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { inspectorModule } from '../node/fields.js';
-import { PACKAGE_JSON_URL, isRewindFile } from '../paths.js';
+import { PACKAGE_JSON, isRewindFile } from '../paths.js';
 import type { Report } from './protocol.js';
 
 /** One function that ran: its ranges as [start, end, count], the function's own first (V8's order). */
@@ -134,10 +134,10 @@ export class TurnCoverage {
 
 /** The directories (as paths and file: URLs) of the packages rewind depends on, as it resolves them. */
 function ownPackages(): string[] {
-  const require = createRequire(PACKAGE_JSON_URL);
+  const require = createRequire(PACKAGE_JSON);
   let names: string[];
   try {
-    const pkg = JSON.parse(fs.readFileSync(PACKAGE_JSON_URL, 'utf8')) as { dependencies?: Record<string, string> };
+    const pkg = JSON.parse(fs.readFileSync(PACKAGE_JSON, 'utf8')) as { dependencies?: Record<string, string> };
     names = Object.keys(pkg.dependencies ?? {});
   } catch {
     return [];

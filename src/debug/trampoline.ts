@@ -4,7 +4,7 @@ import vm from 'node:vm';
 import { DIST_URL } from '../paths.js';
 
 /** The trampoline's script: the one of rewind's that no session of rewind's ignore-lists. */
-export const TRAMPOLINE_URL = new URL('./debug/trampoline.js', DIST_URL).href;
+export const TRAMPOLINE_URL = `${DIST_URL}debug/trampoline.js`;
 
 const escaped = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 

@@ -6,17 +6,13 @@
 // program: they are patched when the program first requires them. (A module imported only
 // through ESM is not seen this way: ESM imports of inspector go unreported.) UDP, HTTP/2 and
 // cluster, once listed here, are recorded (dgram.ts, http2.ts, net.ts).
-import { createRequire } from 'node:module';
 import { cjsLoader } from '../node/fields.js';
 import type { Session, Source } from '../session/session.js';
-
-const require = createRequire(import.meta.url);
 
 /** Per module: [export, why]: the entry points of each unrecorded family. */
 const ENTRY_POINTS: Record<string, [string, string][]> = {
   inspector: [['open', 'the inspector talks to the outside world']],
 };
-const EAGER: string[] = [];
 
 function patch(s: Session, id: string, mod: Record<string, unknown>): void {
   for (const [name, why] of ENTRY_POINTS[id]) {
@@ -36,7 +32,6 @@ const kPatched = Symbol('rewind.unsupported');
 export const unsupportedSource: Source = {
   name: 'unsupported',
   install(s: Session) {
-    for (const id of EAGER) patch(s, id, require(`node:${id}`));
     const load = cjsLoader._load;
     cjsLoader._load = function (this: unknown, request: string) {
       const mod = load.apply(this, arguments as unknown as [string]);
