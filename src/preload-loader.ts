@@ -12,10 +12,12 @@ import path from 'node:path';
 import vm from 'node:vm';
 
 declare const __dirname: string;
-// This file's own require (dist/preload.cjs is CommonJS): the bundle requires only Node's
-// built-ins, which it resolves as one made for the bundle's path would (Module.createRequire:
-// ~0.15 ms a start).
+// This file's own require and module (dist/preload.cjs is CommonJS). The require: the bundle
+// requires only Node's built-ins, which it resolves as one made for the bundle's path would
+// (Module.createRequire: ~0.15 ms a start). The module: its class is the CommonJS loader's
+// Module, which the bundle takes from it rather than loading node:module (node/fields.ts).
 declare const require: NodeJS.Require;
+declare const module: NodeJS.Module;
 
 // Taken before the bundle runs: rewind patches fs's exports, and these calls are its own.
 const { openSync, writeSync, closeSync, renameSync, mkdirSync, readFileSync, statSync } = fs;
@@ -46,7 +48,6 @@ try {
 }
 // The build stores the bundle as the function Module.wrap would make of it (scripts/lean-bundles.mjs).
 const script = new vm.Script(source, { filename: bundle, cachedData: cached });
-const module = { exports: {} };
 script.runInThisContext()(module.exports, require, module, bundle, path.dirname(bundle));
 // After running: the cache then holds the functions the start compiled too. One V8 rejected
 // (made under flags the name does not tell apart, or damaged) is made again.

@@ -4,9 +4,8 @@
 // the takes around a turn give exactly what that turn (and the microtasks after it) ran.
 // Coverage only counts: the program runs as it would, and the log is consumed as it would be.
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
-import { inspectorModule } from '../node/fields.js';
+import { cjsLoader, inspectorModule } from '../node/fields.js';
 import { PACKAGE_JSON, isRewindFile } from '../paths.js';
 import type { Report } from './protocol.js';
 
@@ -134,7 +133,7 @@ export class TurnCoverage {
 
 /** The directories (as paths and file: URLs) of the packages rewind depends on, as it resolves them. */
 function ownPackages(): string[] {
-  const require = createRequire(PACKAGE_JSON);
+  const require = cjsLoader.createRequire(PACKAGE_JSON);
   let names: string[];
   try {
     const pkg = JSON.parse(fs.readFileSync(PACKAGE_JSON, 'utf8')) as { dependencies?: Record<string, string> };

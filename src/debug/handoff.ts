@@ -8,10 +8,9 @@
 // anything itself. (A worker-thread session, connectToMainThread, cannot be set up while
 // the replay is blocked in a stop, and would learn of a pause asynchronously, racing
 // the client's first evaluation.)
-import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { isRewindFile } from '../paths.js';
-import { inspectorModule } from '../node/fields.js';
+import { cjsLoader, inspectorModule } from '../node/fields.js';
 import { original } from '../node/originals.js';
 import { ENV } from '../session/env.js';
 import { debuggerClientAttached } from '../sources/workers.js';
@@ -100,7 +99,7 @@ let codecFound: string | null | undefined;
 function codecUrl(): string | null {
   if (codecFound !== undefined) return codecFound;
   try {
-    const file = createRequire(import.meta.url).resolve('msgpackr/pack');
+    const file = cjsLoader.createRequire(import.meta.url).resolve('msgpackr/pack');
     const at = file.lastIndexOf(`node_modules`);
     codecFound = at < 0 ? null : pathToFileURL(file.slice(0, at)).href + 'node_modules/msgpackr/';
   } catch {

@@ -4,7 +4,7 @@
 // prototypes reaches every handle Node creates (but Signal on Node 24: see signalClass).
 // Verified on Node 20, 22 and 24.
 import { createHook } from 'node:async_hooks';
-import { createRequire } from 'node:module';
+import { builtinModule } from './fields.js';
 import { binding, lookup } from './internals.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -88,7 +88,7 @@ let nativeCrc32: Crc32 | undefined;
 function findCrc32(): Crc32 {
   const fn = optional(() => (cached?.zlib ?? binding('zlib')).crc32 as unknown);
   if (typeof fn === 'function') return fn as Crc32;
-  return (createRequire(import.meta.url)('node:zlib') as typeof import('node:zlib')).crc32;
+  return builtinModule<typeof import('node:zlib')>('node:zlib').crc32;
 }
 
 /** zlib's constants (modes, flush values, strategies) without loading node:zlib; null if out of reach. */
@@ -242,5 +242,5 @@ let ttyWrap: { isTTY?: (fd: number) => boolean } | null | undefined;
 export function isatty(fd: number): boolean {
   if (ttyWrap === undefined) ttyWrap = optional(() => binding('tty_wrap'));
   if (typeof ttyWrap?.isTTY === 'function') return ttyWrap.isTTY(fd);
-  return (createRequire(import.meta.url)('node:tty') as typeof import('node:tty')).isatty(fd);
+  return builtinModule<typeof import('node:tty')>('node:tty').isatty(fd);
 }

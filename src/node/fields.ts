@@ -2,7 +2,7 @@
 // here once, with a typed view of the objects that hold them. Checked at start-up
 // (src/node/check.ts); checked on Node 20.20, 22.23, 24.21.
 import { createHook } from 'node:async_hooks';
-import Module from 'node:module';
+import NodeModule from 'node:module';
 import net from 'node:net';
 import type * as Http from 'node:http';
 import type * as Inspector from 'node:inspector';
@@ -16,6 +16,35 @@ export const nodeProcess = process as unknown as {
   /** The internal modules Node loaded so far ('NativeModule internal/fs/read/context'). */
   moduleLoadList?: string[];
 };
+
+/** The CommonJS loader's Module class, with the private functions rewind patches. */
+type ModuleClass = typeof NodeModule & {
+  _load(request: string, ...rest: unknown[]): unknown;
+  _findPath(request: string, paths: unknown, isMain?: boolean): string | false;
+  prototype: Record<'load' | '_compile', (...a: unknown[]) => unknown>;
+};
+
+/** In the CommonJS bundles, the class of the module object they run in (the build's banner); absent in ESM. */
+declare const __rewindModuleClass: unknown;
+
+/**
+ * The CommonJS loader's Module class (Module._load; Module.prototype.load, _compile), which
+ * is node:module's default export. In the preload bundle it is the class of the module the
+ * bundle runs in, not node:module: lib/module.js adds to the class only register,
+ * findSourceMap and SourceMap (on 22 and 24 also the compile cache's functions and a few
+ * more), and loads the ESM loader and source maps for them (~0.3 ms of every start, and four
+ * entries in process.moduleLoadList that a plain run of a CommonJS program has not). What
+ * rewind patches of those waits for node:module to load (compile-cache.ts, workers.ts).
+ */
+export const cjsLoader: ModuleClass = (() => {
+  const given = (typeof __rewindModuleClass === 'function' ? __rewindModuleClass : undefined) as
+    Partial<ModuleClass> | undefined;
+  const whole =
+    typeof given?._load === 'function' &&
+    typeof given.createRequire === 'function' &&
+    typeof given.syncBuiltinESMExports === 'function';
+  return (whole ? given : NodeModule) as ModuleClass;
+})();
 
 /** Whether Node has loaded the internal module `id` (e.g. 'internal/test_runner/test') so far. */
 export function nodeLoaded(id: string): boolean {
@@ -37,9 +66,7 @@ const loadList = (): string[] | null =>
 export const thread: { readonly isMain: boolean; readonly id: number } = (() => {
   const inWorker = nodeLoaded('worker_threads') || (process.abort as { disabled?: unknown }).disabled === true;
   if (!inWorker) return { isMain: true, id: 0 };
-  const { isMainThread, threadId } = Module.createRequire(import.meta.url)(
-    'node:worker_threads',
-  ) as typeof WorkerThreads;
+  const { isMainThread, threadId } = builtinModule<typeof WorkerThreads>('node:worker_threads');
   return { isMain: isMainThread, id: threadId };
 })();
 
@@ -90,11 +117,7 @@ function watchLoads(): boolean {
  * read every built-in's getters (process.stdin...) in the middle of another module's load.
  * Where loads cannot be watched, the module is loaded now (`load`: by its public name).
  */
-export function whenLoaded(
-  id: string,
-  install: () => void,
-  load = () => Module.createRequire(import.meta.url)(`node:${id}`),
-): void {
+export function whenLoaded(id: string, install: () => void, load = () => builtinModule(`node:${id}`)): void {
   whenListed(`NativeModule ${id}`, install, load);
 }
 
@@ -165,11 +188,7 @@ function whenListed(entry: string, install: () => void, load: () => void): void 
  * later, replaces them); or, asked for first, by loading it then. Rewind's own uses of a
  * built-in it does not load at start-up.
  */
-export function takenWhenLoaded<T>(
-  id: string,
-  take: () => T,
-  load = () => Module.createRequire(import.meta.url)(`node:${id}`),
-): () => T {
+export function takenWhenLoaded<T>(id: string, take: () => T, load = () => builtinModule(`node:${id}`)): () => T {
   let taken: T | undefined;
   whenLoaded(id, () => void (taken ??= take()), load);
   return () => {
@@ -180,20 +199,13 @@ export function takenWhenLoaded<T>(
   };
 }
 
-/** The CommonJS loader's private functions (Module._load; Module.prototype.load, _compile). */
-export const cjsLoader = Module as unknown as {
-  _load(request: string, ...rest: unknown[]): unknown;
-  _findPath(request: string, paths: unknown, isMain?: boolean): string | false;
-  prototype: Record<'load' | '_compile', (...a: unknown[]) => unknown>;
-};
-
 /**
  * A built-in's exports by id, for the internals of modules rewind does not load at start-up
  * ('_http_server', once node:http loaded it): not an ESM import (see whenLoaded).
  */
 export function builtinModule<T>(id: string): T {
   const get = (process as { getBuiltinModule?(id: string): unknown }).getBuiltinModule;
-  return (get ? get(id) : Module.createRequire(import.meta.url)(id)) as T;
+  return (get ? get(id) : cjsLoader.createRequire(import.meta.url)(id)) as T;
 }
 
 /**

@@ -4,8 +4,7 @@
 // watches every top-level callback with async_hooks (too slow to leave on: an audit mode)
 // and, at exit, names each kind of callback that ran without a turn being logged: its
 // resource type, where it was created, and how often it ran.
-import { thread } from '../node/fields.js';
-import { createRequire } from 'node:module';
+import { builtinModule, thread } from '../node/fields.js';
 import type * as AsyncHooks from 'node:async_hooks';
 import { isRewindFile } from '../paths.js';
 import { original, writeStderr } from '../node/originals.js';
@@ -50,7 +49,7 @@ function creationSite(): string | null {
 
 export function startAudit(s: RecordSession, logPath: string): void {
   // Loaded here: only an audit needs it, and every recorded program starts with this module.
-  const { createHook, AsyncLocalStorage } = createRequire(import.meta.url)('node:async_hooks') as typeof AsyncHooks;
+  const { createHook, AsyncLocalStorage } = builtinModule<typeof AsyncHooks>('node:async_hooks');
   // Resources created by a recorded operation's real work are its own steps, not gaps.
   const inOp = new AsyncLocalStorage<boolean>();
   s.audit = {

@@ -14,10 +14,10 @@
 // program runs, this process checks what the CLI checks (see replayHere); anything else
 // (another process to replay, a recording not signed by this user, a changed program, other
 // start-up options, stdin of another kind...) and the CLI replays it instead, as always.
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { CliError } from '../exit-codes.js';
 import { isatty } from '../node/bindings.js';
+import { builtinModule } from '../node/fields.js';
 import { original, writeStderr } from '../node/originals.js';
 import { CLI_BIN, withoutPreload } from '../paths.js';
 import {
@@ -237,7 +237,7 @@ function viaCli(dir: string, cwd: string, summary: boolean): never {
   else delete env.NODE_OPTIONS;
   // Loaded here, not at start-up: node:child_process (and dgram, which it loads) cost every
   // process about 0.5 ms, and only this rare path uses them.
-  const { spawnSync } = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
+  const { spawnSync } = builtinModule<typeof import('node:child_process')>('node:child_process');
   const r = spawnSync(process.execPath, [CLI_BIN, 'replay', dir, summary ? '--summary' : '--no-summary'], {
     cwd,
     env,

@@ -2,12 +2,10 @@
 // builds the header (record) or opens the log (replay), and installs every Source.
 import fs from 'node:fs';
 import path from 'node:path';
-import { syncBuiltinESMExports } from 'node:module';
 import { EXIT } from '../exit-codes.js';
-import { evalCode, nodeLoaded, thread, whenLoaded } from '../node/fields.js';
+import { builtinModule, cjsLoader, evalCode, nodeLoaded, thread, whenLoaded } from '../node/fields.js';
 import { readOnlyWorld } from './read-only.js';
 import { Api, FORMAT_VERSION, type TraceHeader } from '../trace/format.js';
-import { createRequire } from 'node:module';
 import { TraceError, TraceReader, type TraceFile } from '../trace/reader.js';
 import { LOG_EXT, createRecordingDir, logPath, programName, setLatest } from '../trace/store.js';
 import {
@@ -179,7 +177,7 @@ export function start(attach?: (session: ReplaySession) => void): void {
   for (const source of SOURCES) source.install(session);
   if (session instanceof RecordSession && process.env[ENV.AUDIT] === '1') startAudit(session, session.writer.path);
   // ESM named imports of built-ins (import { randomUUID } from 'node:crypto') see the patches.
-  syncBuiltinESMExports();
+  cjsLoader.syncBuiltinESMExports();
   // A file `node --test` runs in a child of its own, or the runner itself with
   // --test-isolation=none: its failing tests are failure events.
   if (process.env.NODE_TEST_CONTEXT || runsTestFilesItself()) installNodeTestHooks();
@@ -219,7 +217,7 @@ function recordPassThrough(launch: Launch | null): void {
   processSource.install(s);
   stdioSource.install(s);
   type Child = import('node:child_process').ChildProcess;
-  const { ChildProcess } = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
+  const { ChildProcess } = builtinModule<typeof import('node:child_process')>('node:child_process');
   const proto = ChildProcess.prototype as unknown as { spawn: (this: Child, ...a: unknown[]) => unknown };
   const spawn = proto.spawn;
   proto.spawn = function (this: Child, ...args: unknown[]) {

@@ -4,7 +4,7 @@
 // binding: at replay the cache is never enabled, and the program gets what the recorded
 // calls answered (the status object, the directory). flushCompileCache() writes at once:
 // not performed at replay.
-import Module from 'node:module';
+import { builtinModule, whenLoaded } from '../node/fields.js';
 import type { Session, Source } from '../session/session.js';
 import { Api } from '../trace/format.js';
 
@@ -13,24 +13,28 @@ type Fn = (...args: any[]) => any;
 
 export const compileCacheSource: Source = {
   name: 'compile-cache',
-  install(s: Session) {
-    const M = Module as unknown as Record<string, Fn | undefined>;
-    const answered = (name: string, api: number, summary: (args: unknown[]) => unknown) => {
-      const real = M[name];
-      if (typeof real !== 'function') return;
-      M[name] = {
-        [name](...args: unknown[]) {
-          return s.call(api, summary(args), () => real.apply(Module, args));
-        },
-      }[name];
-    };
-    answered('enableCompileCache', Api['module.enableCompileCache'], (args) =>
-      args.map((a) => (typeof a === 'object' && a !== null ? { ...a } : a)),
-    );
-    answered('getCompileCacheDir', Api['module.getCompileCacheDir'], () => undefined);
-    const flush = M.flushCompileCache;
-    if (typeof flush === 'function' && s.mode === 'replay') {
-      M.flushCompileCache = function flushCompileCache() {};
-    }
-  },
+  // As node:module loads (its functions, not the CommonJS loader's: see cjsLoader).
+  install: (s: Session) => whenLoaded('module', () => patchModule(s)),
 };
+
+function patchModule(s: Session): void {
+  const Module = builtinModule<object>('node:module');
+  const M = Module as unknown as Record<string, Fn | undefined>;
+  const answered = (name: string, api: number, summary: (args: unknown[]) => unknown) => {
+    const real = M[name];
+    if (typeof real !== 'function') return;
+    M[name] = {
+      [name](...args: unknown[]) {
+        return s.call(api, summary(args), () => real.apply(Module, args));
+      },
+    }[name];
+  };
+  answered('enableCompileCache', Api['module.enableCompileCache'], (args) =>
+    args.map((a) => (typeof a === 'object' && a !== null ? { ...a } : a)),
+  );
+  answered('getCompileCacheDir', Api['module.getCompileCacheDir'], () => undefined);
+  const flush = M.flushCompileCache;
+  if (typeof flush === 'function' && s.mode === 'replay') {
+    M.flushCompileCache = function flushCompileCache() {};
+  }
+}

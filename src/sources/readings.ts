@@ -12,9 +12,8 @@
 // file name and prints Node's two lines); the reports Node writes by itself on an uncaught
 // exception, a fatal error or a signal are named as unrecorded, and are switched off at
 // replay (the program still reads the settings it made).
-import { createRequire } from 'node:module';
 import type V8 from 'node:v8';
-import { whenLoaded } from '../node/fields.js';
+import { builtinModule, whenLoaded } from '../node/fields.js';
 import { Api } from '../trace/format.js';
 import { decodeValue, encodeValue } from '../trace/values.js';
 import { writeStderr } from '../node/originals.js';
@@ -33,7 +32,7 @@ const asDouble = (n: number): number => {
 };
 // node:v8's serialize, loaded when a reading is first logged: not at start-up (see whenLoaded).
 let v8: typeof V8 | undefined;
-const serialize = (v: unknown): Buffer => (v8 ??= createRequire(import.meta.url)('node:v8') as typeof V8).serialize(v);
+const serialize = (v: unknown): Buffer => (v8 ??= builtinModule<typeof V8>('node:v8')).serialize(v);
 /** A whole number V8 holds as a double (a non-integer always is one). */
 const heldAsDouble = (n: number): boolean => Number.isInteger(n) && serialize(n)[2] === 0x4e; // 'N'
 
@@ -133,7 +132,7 @@ export const readingsSource: Source = {
     // node:v8 and process.report's module are patched as they load (when the program first
     // asks for them), not loaded for it at start-up.
     whenLoaded('v8', () => {
-      const v8 = createRequire(import.meta.url)('node:v8') as typeof V8;
+      const v8 = builtinModule<typeof V8>('node:v8');
       for (const [name, api] of Object.entries(V8_QUERIES)) replace(v8, name, query(api));
     });
 

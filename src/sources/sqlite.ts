@@ -6,8 +6,7 @@
 // iterator the program gets is a look-alike: while recording it forwards to the real one
 // and logs each result; at replay the database file is never opened and every answer
 // comes from the log.
-import { isBuiltin } from 'node:module';
-import { builtinModule, whenLoaded } from '../node/fields.js';
+import { builtinModule, cjsLoader, whenLoaded } from '../node/fields.js';
 import type { Session, Source } from '../session/session.js';
 import { Api } from '../trace/format.js';
 import { nextLibrary } from './addons.js';
@@ -17,7 +16,7 @@ export const sqliteSource: Source = {
   name: 'sqlite',
   install(s: Session) {
     // Node 20, and 22.5 to 22.12 without --experimental-sqlite: nothing to record.
-    if (!isBuiltin('node:sqlite')) return;
+    if (!cjsLoader.isBuiltin('node:sqlite')) return;
     whenLoaded('sqlite', () => wrapSqlite(s, builtinModule<Record<string, unknown>>('node:sqlite')));
   },
 };

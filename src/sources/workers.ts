@@ -21,7 +21,6 @@ import { atomicsTicket } from './shared-memory.js';
 import { calledFromLoader } from './fs/loader.js';
 import { callSites } from '../session/stack.js';
 import path from 'node:path';
-import Module, { createRequire } from 'node:module';
 import type V8 from 'node:v8';
 import type { RecordSession } from '../session/record.js';
 import type { ReplaySession } from '../session/replay.js';
@@ -314,7 +313,7 @@ function receivedPorts(port: Port, opOf: (port: Port) => unknown): void {
 const peers = new WeakMap<object, Port>();
 /** A port whose messages come from Node's module-hooks thread (see hooksPorts). */
 let v8: typeof V8 | undefined; // loaded with the first such port: most programs never load node:v8
-const v8Module = (): typeof V8 => (v8 ??= createRequire(import.meta.url)('node:v8') as typeof V8);
+const v8Module = (): typeof V8 => (v8 ??= builtinModule<typeof V8>('node:v8'));
 const kFromHooks = Symbol('rewind.fromHooks');
 
 /** What else a port that receives from the hooks thread needs (replay: its messages come from the log). */
@@ -331,9 +330,10 @@ let markHooksPort: (port: Port) => void = () => {};
  * waited for them.
  */
 function hooksPorts(): void {
-  const register = (Module as { register?: (...args: unknown[]) => unknown }).register;
+  const Module = builtinModule<{ register?: unknown }>('node:module');
+  const register = Module.register as ((...args: unknown[]) => unknown) | undefined;
   if (typeof register !== 'function') return;
-  (Module as { register?: unknown }).register = function (this: unknown, ...args: unknown[]) {
+  Module.register = function (this: unknown, ...args: unknown[]) {
     const options = [args[1], args[2]].find((a) => a !== null && typeof a === 'object' && !(a instanceof URL)) as
       { transferList?: unknown } | undefined;
     if (Array.isArray(options?.transferList)) {
@@ -963,8 +963,9 @@ export const workersSource: Source = {
     // module is loaded already (a worker thread, an earlier preload), ports may exist: now.
     if (nodeLoaded('internal/worker/io')) builtinModule('node:worker_threads');
     else portGlobalsLoadWorkerThreads();
-    // Now: a program's ESM named import of module.register is taken before worker_threads loads.
-    if (s.mode === 'record' || s.header.hooksMessages === true) hooksPorts();
+    // As node:module loads (its register, not the CommonJS loader's: see cjsLoader), before
+    // the program has it, by require or an ESM named import: before worker_threads loads.
+    if (s.mode === 'record' || s.header.hooksMessages === true) whenLoaded('module', hooksPorts);
     whenLoaded('worker_threads', () => (s.mode === 'record' ? recordWorkers(s) : replayWorkers(s)));
   },
 };
