@@ -32,9 +32,11 @@ declare const __rewindModuleClass: unknown;
  * is node:module's default export. In the preload bundle it is the class of the module the
  * bundle runs in, not node:module: lib/module.js adds to the class only register,
  * findSourceMap and SourceMap (on 22 and 24 also the compile cache's functions and a few
- * more), and loads the ESM loader and source maps for them (~0.3 ms of every start, and four
- * entries in process.moduleLoadList that a plain run of a CommonJS program has not). What
- * rewind patches of those waits for node:module to load (compile-cache.ts, workers.ts).
+ * more), and loads the ESM loader and source maps for them (~0.3 ms of every start, and
+ * entries in process.moduleLoadList that a plain run of a CommonJS program has not: four on
+ * Node 20 and 22; 24 loads the ESM loader anyway). What rewind patches of those additions
+ * waits for node:module to load (compile-cache.ts, workers.ts): node:module's default export
+ * is this very class.
  */
 export const cjsLoader: ModuleClass = (() => {
   const given = (typeof __rewindModuleClass === 'function' ? __rewindModuleClass : undefined) as

@@ -4,7 +4,7 @@
 // binding: at replay the cache is never enabled, and the program gets what the recorded
 // calls answered (the status object, the directory). flushCompileCache() writes at once:
 // not performed at replay.
-import { builtinModule, whenLoaded } from '../node/fields.js';
+import { cjsLoader, whenLoaded } from '../node/fields.js';
 import type { Session, Source } from '../session/session.js';
 import { Api } from '../trace/format.js';
 
@@ -13,19 +13,18 @@ type Fn = (...args: any[]) => any;
 
 export const compileCacheSource: Source = {
   name: 'compile-cache',
-  // As node:module loads (its functions, not the CommonJS loader's: see cjsLoader).
+  // As node:module loads: it adds these to the CommonJS loader's class (see cjsLoader).
   install: (s: Session) => whenLoaded('module', () => patchModule(s)),
 };
 
 function patchModule(s: Session): void {
-  const Module = builtinModule<object>('node:module');
-  const M = Module as unknown as Record<string, Fn | undefined>;
+  const M = cjsLoader as unknown as Record<string, Fn | undefined>;
   const answered = (name: string, api: number, summary: (args: unknown[]) => unknown) => {
     const real = M[name];
     if (typeof real !== 'function') return;
     M[name] = {
       [name](...args: unknown[]) {
-        return s.call(api, summary(args), () => real.apply(Module, args));
+        return s.call(api, summary(args), () => real.apply(cjsLoader, args));
       },
     }[name];
   };

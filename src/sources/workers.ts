@@ -10,7 +10,7 @@
 // worker's log replays within its process, not alone.
 import workerThreads from 'node:worker_threads';
 import { kCurrentlyReceivingPorts, kHybridDispatch, workerField } from '../node/symbols.js';
-import { builtinModule, loaderHooksLock, nodeLoaded, thread, whenLoaded } from '../node/fields.js';
+import { builtinModule, cjsLoader, loaderHooksLock, nodeLoaded, thread, whenLoaded } from '../node/fields.js';
 import { EXIT } from '../exit-codes.js';
 import { original, writeStderr } from '../node/originals.js';
 import { CHUNK_HEADER_BYTES, type EndInfo } from '../trace/format.js';
@@ -330,7 +330,7 @@ let markHooksPort: (port: Port) => void = () => {};
  * waited for them.
  */
 function hooksPorts(): void {
-  const Module = builtinModule<{ register?: unknown }>('node:module');
+  const Module = cjsLoader as { register?: unknown };
   const register = Module.register as ((...args: unknown[]) => unknown) | undefined;
   if (typeof register !== 'function') return;
   Module.register = function (this: unknown, ...args: unknown[]) {
@@ -963,8 +963,8 @@ export const workersSource: Source = {
     // module is loaded already (a worker thread, an earlier preload), ports may exist: now.
     if (nodeLoaded('internal/worker/io')) builtinModule('node:worker_threads');
     else portGlobalsLoadWorkerThreads();
-    // As node:module loads (its register, not the CommonJS loader's: see cjsLoader), before
-    // the program has it, by require or an ESM named import: before worker_threads loads.
+    // As node:module loads (it adds register to the CommonJS loader's class: see cjsLoader),
+    // before the program has it, by require or an ESM named import; before worker_threads loads.
     if (s.mode === 'record' || s.header.hooksMessages === true) whenLoaded('module', hooksPorts);
     whenLoaded('worker_threads', () => (s.mode === 'record' ? recordWorkers(s) : replayWorkers(s)));
   },
