@@ -2,10 +2,11 @@
 // (dist/preload-bundle.cjs, see preload.ts) from V8's code cache when there is one.
 // Compiling the 300 KB bundle is the largest part of what the preload costs each process at
 // start (about 7 of 30 ms on Node 20); with the cache most of it is gone. The cache is
-// written on first use, per Node version and build, into dist/.compile-cache/ (next to the
-// code it caches: whoever can write there can change rewind anyway; `npm run build` clears
-// it), one per set of command-line options (see flagsTag). If it cannot be read or written,
-// the bundle is compiled as usual; if V8 rejects it, compiled and the cache made again.
+// written on first use (after the start, and again as that process ends: againAtExit), per
+// Node version and build, into dist/.compile-cache/ (next to the code it caches: whoever can
+// write there can change rewind anyway; `npm run build` clears it), one per set of
+// command-line options (see flagsTag). If it cannot be read or written, the bundle is
+// compiled as usual; if V8 rejects it, compiled and the cache made again.
 import { isAscii } from 'node:buffer';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -23,6 +24,8 @@ declare const module: NodeJS.Module;
 const { openSync, writeSync, closeSync, renameSync, mkdirSync, readFileSync, statSync } = fs;
 // So is the cache it makes (rewind records the program's createCachedData: sources/code-cache.ts).
 const { createCachedData } = vm.Script.prototype;
+/** How much larger than the start's the cache made at exit may be (see againAtExit). */
+const MAX_GROWTH_AT_EXIT = 1.25;
 
 const bundle = path.join(__dirname, 'preload-bundle.cjs');
 const bytes = readFileSync(bundle);
@@ -51,7 +54,38 @@ const script = new vm.Script(source, { filename: bundle, cachedData: cached });
 script.runInThisContext()(module.exports, require, module, bundle, path.dirname(bundle));
 // After running: the cache then holds the functions the start compiled too. One V8 rejected
 // (made under flags the name does not tell apart, or damaged) is made again.
-if (cached === undefined || script.cachedDataRejected === true) save(createCachedData.call(script));
+if (cached === undefined || script.cachedDataRejected === true) {
+  const atStart = createCachedData.call(script);
+  save(atStart);
+  againAtExit(atStart.length);
+}
+
+/**
+ * Makes the cache again as this process ends, after rewind ended its log: it then also holds
+ * what every run compiles after the start (the checks Node's load of the entry module runs
+ * through, the log's end and its last chunk's compression: 22 functions, 2.5 M instructions
+ * of a recorded empty program's start-up, measured with callgrind). Kept only if not much
+ * larger than the start's: every later start deserializes the whole cache (~28 k
+ * instructions a KB), and a large first program (an HTTP server's: +17%) compiled paths of
+ * its own. Where the process ends without 'exit' (a signal; process.exit() inside an 'exit'
+ * listener), the start's stays.
+ */
+function againAtExit(startBytes: number): void {
+  const emit = process.emit as (...a: unknown[]) => boolean;
+  let made = false;
+  // Left in place after: the program may have wrapped process.emit around it since.
+  process.emit = function (this: NodeJS.Process, event: string | symbol) {
+    try {
+      return emit.apply(this, arguments as unknown as unknown[]);
+    } finally {
+      if (event === 'exit' && !made) {
+        made = true;
+        const atExit = createCachedData.call(script);
+        if (atExit.length <= startBytes * MAX_GROWTH_AT_EXIT) save(atExit);
+      }
+    }
+  } as typeof process.emit;
+}
 
 /**
  * '' or '-' and a digest of the command line's options: V8 rejects a code cache made under

@@ -93,6 +93,35 @@ describe('the preload code cache', () => {
     expect(accepted(path.join(cacheDir, flagged[0]))).toBe(false); // what it kept apart
   });
 
+  // Made again as the first process ends: it then also holds what every run compiles after the
+  // start (the log's end, its last chunk's compression), which one made at the start lacks.
+  // A process that ends inside an 'exit' listener (process.exit() there) keeps the start's.
+  it("is made again at exit, holding what runs after the start; one ended inside an 'exit' listener keeps the start's", () => {
+    const sizes = (program: string): number[] => {
+      const dir = tempDir('rewind-preload-cache-');
+      const dist = path.join(dir, 'dist');
+      fs.mkdirSync(dist);
+      for (const f of ['preload.cjs', 'preload-bundle.cjs'])
+        fs.copyFileSync(path.join(ROOT, 'dist', f), path.join(dist, f));
+      fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(dir, 'package.json'));
+      const file = path.join(dir, 'program.cjs');
+      fs.writeFileSync(file, program);
+      const out = fs.mkdtempSync(path.join(dir, 'rec-'));
+      const env = { ...process.env, NODE_OPTIONS: '', REWIND_MODE: 'record', REWIND_DIR: out };
+      const rec = spawnSync(NODE, ['--require', path.join(dist, 'preload.cjs'), file], { env, encoding: 'utf8' });
+      expect(rec.status, rec.stderr).toBe(0);
+      const cacheDir = path.join(dist, '.compile-cache');
+      const caches = fs.readdirSync(cacheDir).map((f) => path.join(cacheDir, f));
+      expect(caches).toHaveLength(1);
+      expect(accepted(caches[0])).toBe(true);
+      return caches.map((c) => fs.statSync(c).size);
+    };
+    const [atExit] = sizes(PROGRAM);
+    const [atStart] = sizes(`process.on('exit', () => process.exit(0));\n${PROGRAM}`);
+    expect(atExit).toBeGreaterThan(atStart);
+    expect(atExit).toBeLessThanOrEqual(atStart * 1.25);
+  });
+
   /** Whether V8, run with `flags`, takes `cache` for the bundle (as the preload compiles it). */
   function accepted(cache: string, flags: string[] = []): boolean {
     const bundle = path.join(path.dirname(path.dirname(cache)), 'preload-bundle.cjs');
