@@ -12,66 +12,80 @@ type Callback = (...a: unknown[]) => void;
 /** Handed to fs.Dir's constructor, which needs a handle; every method that would use it is overridden. */
 const NO_HANDLE = { read: () => null, close: () => undefined };
 
-const NodeDir = fs.Dir as unknown as new (handle: unknown, path: string, options?: unknown) => fs.Dir;
+type DirClass = new (real: fs.Dir | null, path: string, options?: unknown) => fs.Dir;
+let madeDir: DirClass | undefined;
 
-export class Dir extends NodeDir {
-  #real: fs.Dir | null;
-  #closed = false;
+/** Made at the program's first opendir: fs.Dir loads Node's internal/fs/dir (fs/index.ts onFirstUse). */
+const dirClass = (): DirClass => (madeDir ??= makeDirClass());
 
-  constructor(real: fs.Dir | null, path: string, options?: unknown) {
-    super(NO_HANDLE, path, options);
-    this.#real = real;
-  }
+function makeDirClass(): DirClass {
+  const NodeDir = fs.Dir as unknown as new (handle: unknown, path: string, options?: unknown) => fs.Dir;
 
-  override read(cb?: any): any {
-    if (arguments.length === 0) {
-      return promiseCall(Api['fs.dir.read'], ['promise'], 'Dir.read()', () => this.#real!.read());
+  return class Dir extends NodeDir {
+    #real: fs.Dir | null;
+    #closed = false;
+
+    constructor(real: fs.Dir | null, path: string, options?: unknown) {
+      super(NO_HANDLE, path, options);
+      this.#real = real;
     }
-    callbackCall(Api['fs.dir.read'], ['cb'], 'Dir.read()', (done) => this.#real!.read(done as never), cb as Callback);
-  }
 
-  override readSync(): fs.Dirent | null {
-    return syncCall(Api['fs.dir.read'], ['sync'], () => this.#real!.readSync());
-  }
-
-  override close(cb?: any): any {
-    const wasClosed = this.#closed;
-    this.#closed = true;
-    if (cb === undefined) {
-      return promiseCall(Api['fs.dir.close'], ['promise', wasClosed], 'Dir.close()', () => this.#real!.close());
-    }
-    callbackCall(Api['fs.dir.close'], ['cb', wasClosed], 'Dir.close()', (done) => this.#real!.close(done as never), cb);
-  }
-
-  override closeSync(): void {
-    const wasClosed = this.#closed;
-    syncCall(Api['fs.dir.close'], ['sync', wasClosed], () => this.#real!.closeSync());
-    this.#closed = true;
-  }
-
-  async *entries(): AsyncGenerator<fs.Dirent, undefined> {
-    try {
-      while (true) {
-        const dirent = await this.read();
-        if (dirent === null) break;
-        yield dirent;
+    override read(cb?: any): any {
+      if (arguments.length === 0) {
+        return promiseCall(Api['fs.dir.read'], ['promise'], 'Dir.read()', () => this.#real!.read());
       }
-    } finally {
-      await this.close();
+      callbackCall(Api['fs.dir.read'], ['cb'], 'Dir.read()', (done) => this.#real!.read(done as never), cb as Callback);
     }
-  }
 
-  override [Symbol.asyncIterator](): AsyncGenerator<fs.Dirent, undefined> {
-    return this.entries();
-  }
+    override readSync(): fs.Dirent | null {
+      return syncCall(Api['fs.dir.read'], ['sync'], () => this.#real!.readSync());
+    }
 
-  [Symbol.dispose](): void {
-    if (!this.#closed) this.closeSync();
-  }
+    override close(cb?: any): any {
+      const wasClosed = this.#closed;
+      this.#closed = true;
+      if (cb === undefined) {
+        return promiseCall(Api['fs.dir.close'], ['promise', wasClosed], 'Dir.close()', () => this.#real!.close());
+      }
+      callbackCall(
+        Api['fs.dir.close'],
+        ['cb', wasClosed],
+        'Dir.close()',
+        (done) => this.#real!.close(done as never),
+        cb,
+      );
+    }
 
-  async [Symbol.asyncDispose](): Promise<void> {
-    if (!this.#closed) await this.close();
-  }
+    override closeSync(): void {
+      const wasClosed = this.#closed;
+      syncCall(Api['fs.dir.close'], ['sync', wasClosed], () => this.#real!.closeSync());
+      this.#closed = true;
+    }
+
+    async *entries(): AsyncGenerator<fs.Dirent, undefined> {
+      try {
+        while (true) {
+          const dirent = await this.read();
+          if (dirent === null) break;
+          yield dirent;
+        }
+      } finally {
+        await this.close();
+      }
+    }
+
+    override [Symbol.asyncIterator](): AsyncGenerator<fs.Dirent, undefined> {
+      return this.entries();
+    }
+
+    [Symbol.dispose](): void {
+      if (!this.#closed) this.closeSync();
+    }
+
+    async [Symbol.asyncDispose](): Promise<void> {
+      if (!this.#closed) await this.close();
+    }
+  };
 }
 
 /** Where the Dir reads: Node keeps the validated path (a URL becomes a path). */
@@ -80,6 +94,6 @@ export function dirPath(path: unknown): string {
 }
 
 /** opendir's result: recording wraps the real Dir; at replay the log says it opened. */
-export function newDir(real: fs.Dir | null, path: unknown, options: unknown): Dir {
-  return new Dir(recording() ? real : null, dirPath(path), options);
+export function newDir(real: fs.Dir | null, path: unknown, options: unknown): fs.Dir {
+  return new (dirClass())(recording() ? real : null, dirPath(path), options);
 }

@@ -44,8 +44,43 @@ const dirCodec = {
   },
 };
 
-/** fs's getters that load a module of their own, which rewind does not need. */
-const LOADS_MODULES = new Set(['promises', 'ReadStream', 'WriteStream', 'FileReadStream', 'FileWriteStream']);
+/**
+ * fs's getters that load a module of their own, not read at start-up. Dir, opendir and
+ * opendirSync load internal/fs/dir (~0.1 ms): read as the program first opens a directory
+ * where Node lets that be told (onFirstUse).
+ */
+const LOADS_MODULES = new Set([
+  'promises',
+  'ReadStream',
+  'WriteStream',
+  'FileReadStream',
+  'FileWriteStream',
+  'Utf8Stream',
+  'Dir',
+  'opendir',
+  'opendirSync',
+]);
+
+/**
+ * Puts `wrapper` in place of fs[name] and returns how to get Node's function. Node 20 makes
+ * it a getter that loads its module: read at its first use, which makes the property a plain
+ * one holding Node's function, which `wrapper` then takes back. Node 22 and 24 make it a lazy
+ * data property, which loads its module as soon as anything looks at it, its descriptor
+ * included: read now.
+ */
+function onFirstUse(F: Table, name: string, wrapper: Fn): () => Fn {
+  const getter = Object.getOwnPropertyDescriptor(F, name)?.get;
+  let real = getter ? undefined : (F[name] as Fn);
+  Object.defineProperty(wrapper, 'name', { value: name, configurable: true });
+  F[name] = wrapper;
+  return () => {
+    if (real === undefined) {
+      real = getter!.call(F) as Fn;
+      F[name] = wrapper;
+    }
+    return real;
+  };
+}
 
 function install(s: Session): void {
   const F = fs as unknown as Table;
@@ -75,27 +110,25 @@ function install(s: Session): void {
   });
 
   // ---- directories -------------------------------------------------------------------------------
-  const opendir = real.opendir as Fn;
-  replace(F, 'opendir', function (this: unknown, path: unknown, options?: unknown, cb?: unknown) {
+  const opendir = onFirstUse(F, 'opendir', function (this: unknown, path: unknown, options?: unknown, cb?: unknown) {
     const callback = isFn(options) ? options : cb;
-    if (guard.depth > 0 || !isFn(callback)) return opendir.apply(this, arguments as never);
+    if (guard.depth > 0 || !isFn(callback)) return opendir().apply(this, arguments as never);
     const opts = isFn(options) ? undefined : options;
     callbackCall(
       Api['fs.opendir'],
       summary('cb', [path, opts]),
       'fs.opendir() callback',
-      (done) => opendir.call(this, path, opts, done),
+      (done) => opendir().call(this, path, opts, done),
       (err: unknown, dir: unknown) => (err ? callback(err) : callback(null, newDir(dir as fs.Dir, path, opts))),
       dirCodec,
     );
   });
-  const opendirSync = real.opendirSync as Fn;
-  replace(F, 'opendirSync', function (this: unknown, path: unknown, options?: unknown) {
-    if (guard.depth > 0) return opendirSync.call(this, path, options);
+  const opendirSync = onFirstUse(F, 'opendirSync', function (this: unknown, path: unknown, options?: unknown) {
+    if (guard.depth > 0) return opendirSync().call(this, path, options);
     const dir = syncCall(
       Api['fs.opendir'],
       summary('sync', [path, options]),
-      () => opendirSync.call(this, path, options),
+      () => opendirSync().call(this, path, options),
       {
         encode: () => null,
         decode: () => null,
