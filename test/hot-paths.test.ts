@@ -172,6 +172,28 @@ describe('objects on hot paths', () => {
   });
 });
 
+describe("rewind's own hashing at start-up", () => {
+  // The entry module's hash and the header's signature (session/digest.ts): Node 20's V8 tiers a
+  // WebAssembly function up after ~27 blocks' worth of work, stopping the main thread ~1.1 ms,
+  // which the module's copies of its block function spread over stay clear of. Replaying it
+  // checks both again.
+  it('stays in the WebAssembly baseline compiler, recording and replaying', async () => {
+    const cwd = tempDir();
+    const program = path.join(cwd, 'empty.js');
+    fs.writeFileSync(program, '// nothing\n');
+    const out = path.join(tempDir(), 'rec');
+    const flags = ['--trace-wasm-compilation-times'];
+    const rec = await rewind(['record', '--out', out, '--', NODE, ...flags, program], { cwd });
+    expect(rec.status, describeRun('record', rec)).toBe(0);
+    const compiled = (r: { stdout: Buffer }) => r.stdout.toString().match(/^Compiled function .* using \w+/gm) ?? [];
+    expect(compiled(rec).length, describeRun('record', rec)).toBeGreaterThan(0); // what the check below counts
+    expect(compiled(rec).filter((l) => !l.endsWith('using Liftoff'))).toEqual([]);
+    const rep = await replay(out);
+    expect(rep.status, describeRun('replay', rep)).toBe(0);
+    expect(compiled(rep).filter((l) => !l.endsWith('using Liftoff'))).toEqual([]);
+  });
+});
+
 describe('the file content store', () => {
   // Small limits, so that sequences of a few dozen reads forget keys (the oldest first), drop
   // content too large or past the total, and keep lengths only for keys read once.

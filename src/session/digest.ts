@@ -1,10 +1,10 @@
-// SHA-256 and HMAC-SHA-256 for rewind's own use: the entry module's hash in the log header,
-// the header's signature (trust.ts), the chaos stream's key. Computed by a small WebAssembly
-// module (sha256.wat, ~600 bytes) rather than node:crypto, whose JavaScript (36 modules, with
-// node:stream) cost ~1.3 ms of every recorded or replayed process's start, for hashing a few
-// KB. node:crypto where WebAssembly is not available (--jitless) and for inputs large enough
-// that its native hashing repays loading it (an entry module over 64 KiB). Both give the
-// same digest.
+// SHA-256 and HMAC-SHA-256 for rewind's own use: the entry module's hash in the log header, the
+// header's signature (trust.ts), the chaos stream's key. Computed by a small WebAssembly module
+// (sha256.wat: 4.3 KB, eight copies of its block function) rather than node:crypto, whose
+// JavaScript (36 modules, with node:stream) cost ~1.3 ms of every recorded or replayed
+// process's start, for hashing a few KB. node:crypto where WebAssembly is not available
+// (--jitless) and for inputs large enough that its native hashing repays loading it (an entry
+// module over 64 KiB). Both give the same digest.
 import { original } from '../node/originals.js';
 import { SHA256_WASM } from './sha256-wasm.js';
 
@@ -38,8 +38,21 @@ const IN = 1024;
 interface Engine {
   mem: Uint8Array;
   words: Int32Array;
-  blocks(p: number, n: number): void;
+  /** The module's copies of its block function (scripts/sha256-wasm.mjs COPIES). */
+  copies: ((p: number, n: number) => void)[];
+  /** The copy in use, and how many blocks it folded. */
+  copy: number;
+  folded: number;
 }
+
+/**
+ * Blocks one copy of the block function folds before the next copy takes over: Node 20's V8
+ * tiers a WebAssembly function up once it ran ~27 blocks' worth (--wasm-tiering-budget),
+ * stopping the main thread ~1.1 ms, more than all the blocks a start hashes take in Liftoff's
+ * code (~3 µs each: the entry module, the header's signature, ~35 blocks for an empty
+ * program). The last copy folds whatever is left.
+ */
+const BLOCKS_PER_COPY = 24;
 
 let engine: Engine | null | undefined;
 
@@ -48,10 +61,13 @@ function wasm(): Engine | null {
   if (engine !== undefined) return engine;
   try {
     const instance = new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(SHA256_WASM, 'base64')), {});
-    const { memory, blocks } = instance.exports as { memory: WebAssembly.Memory; blocks(p: number, n: number): void };
+    const exports = instance.exports as Record<string, unknown>;
+    const memory = exports.memory as WebAssembly.Memory;
+    const copies: Engine['copies'] = [];
+    for (let k = 0; typeof exports[`blocks${k}`] === 'function'; k++) copies.push(exports[`blocks${k}`] as never);
     const words = new Int32Array(memory.buffer);
     words.set(K, K_AT / 4);
-    engine = { mem: new Uint8Array(memory.buffer), words, blocks };
+    engine = { mem: new Uint8Array(memory.buffer), words, copies, copy: 0, folded: 0 };
   } catch {
     engine = null;
   }
@@ -78,10 +94,26 @@ function wasmDigest(e: Engine, parts: Uint8Array[]): Buffer {
     m[IN + used + 4 + i] = (bits >>> (24 - 8 * i)) & 0xff;
   }
   used += 8;
-  e.blocks(IN, used / 64);
+  fold(e, IN, used / 64);
   const out = Buffer.allocUnsafe(32);
   for (let i = 0; i < 8; i++) out.writeInt32BE(e.words[H_AT / 4 + i], i * 4);
   return out;
+}
+
+/** Folds `n` blocks from `p` into H, spread over the copies (see BLOCKS_PER_COPY). */
+function fold(e: Engine, p: number, n: number): void {
+  const last = e.copies.length - 1;
+  while (n > 0) {
+    const k = e.copy < last ? Math.min(n, BLOCKS_PER_COPY - e.folded) : n;
+    e.copies[e.copy](p, k);
+    p += k * 64;
+    n -= k;
+    e.folded += k;
+    if (e.folded >= BLOCKS_PER_COPY && e.copy < last) {
+      e.copy++;
+      e.folded = 0;
+    }
+  }
 }
 
 const bytesOf = (data: Uint8Array | string): Uint8Array => (typeof data === 'string' ? Buffer.from(data) : data);

@@ -2,7 +2,9 @@
 ;; and signing the log's header without loading node:crypto into every recorded process.
 ;; Assembled by `node scripts/sha256-wasm.mjs` into src/session/sha256-wasm.ts (a test checks
 ;; the two agree). Memory layout: W[64] at 0, K[64] at 256 (written by digest.ts), H[8] at 512,
-;; input blocks from 1024. `blocks(p, n)` folds n 64-byte blocks at p into H.
+;; input blocks from 1024. `blocks(p, n)` folds n 64-byte blocks at p into H. The assembler
+;; (scripts/sha256-wasm.mjs) exports copies of it, blocks0 to blocks7, which digest.ts spreads
+;; the blocks over: V8 counts each function's work apart (Node 20 tiers one up at ~27 blocks).
 (module
   (memory (export "memory") 2)
   (func $be (param $x i32) (result i32)
