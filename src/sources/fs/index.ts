@@ -70,17 +70,12 @@ const LOADS_MODULES = new Set([
  */
 function onFirstUse(F: Table, name: string, wrapper: Fn): () => Fn {
   const getter = Object.getOwnPropertyDescriptor(F, name)?.get;
-  if (!getter) {
-    const now = F[name] as Fn;
-    replace(F, name, wrapper);
-    return () => now;
-  }
-  let real: Fn | undefined;
+  let real = getter ? undefined : (F[name] as Fn);
   Object.defineProperty(wrapper, 'name', { value: name, configurable: true });
   F[name] = wrapper;
   return () => {
     if (real === undefined) {
-      real = getter.call(F) as Fn;
+      real = getter!.call(F) as Fn;
       F[name] = wrapper;
     }
     return real;
