@@ -70,12 +70,17 @@ const LOADS_MODULES = new Set([
  */
 function onFirstUse(F: Table, name: string, wrapper: Fn): () => Fn {
   const getter = Object.getOwnPropertyDescriptor(F, name)?.get;
-  let real = getter ? undefined : (F[name] as Fn);
+  if (!getter) {
+    const now = F[name] as Fn;
+    replace(F, name, wrapper);
+    return () => now;
+  }
+  let real: Fn | undefined;
   Object.defineProperty(wrapper, 'name', { value: name, configurable: true });
   F[name] = wrapper;
   return () => {
     if (real === undefined) {
-      real = getter!.call(F) as Fn;
+      real = getter.call(F) as Fn;
       F[name] = wrapper;
     }
     return real;
