@@ -40,8 +40,7 @@ interface Engine {
   words: Int32Array;
   /** The module's copies of its block function (scripts/sha256-wasm.mjs COPIES). */
   copies: ((p: number, n: number) => void)[];
-  /** The copy in use, and how many blocks it folded. */
-  copy: number;
+  /** Blocks folded so far, by all copies: the copy in use follows from it. */
   folded: number;
 }
 
@@ -67,7 +66,7 @@ function wasm(): Engine | null {
     for (let k = 0; typeof exports[`blocks${k}`] === 'function'; k++) copies.push(exports[`blocks${k}`] as never);
     const words = new Int32Array(memory.buffer);
     words.set(K, K_AT / 4);
-    engine = { mem: new Uint8Array(memory.buffer), words, copies, copy: 0, folded: 0 };
+    engine = { mem: new Uint8Array(memory.buffer), words, copies, folded: 0 };
   } catch {
     engine = null;
   }
@@ -104,15 +103,12 @@ function wasmDigest(e: Engine, parts: Uint8Array[]): Buffer {
 function fold(e: Engine, p: number, n: number): void {
   const last = e.copies.length - 1;
   while (n > 0) {
-    const k = e.copy < last ? Math.min(n, BLOCKS_PER_COPY - e.folded) : n;
-    e.copies[e.copy](p, k);
+    const copy = Math.min(Math.floor(e.folded / BLOCKS_PER_COPY), last);
+    const k = copy < last ? Math.min(n, (copy + 1) * BLOCKS_PER_COPY - e.folded) : n;
+    e.copies[copy](p, k);
     p += k * 64;
     n -= k;
     e.folded += k;
-    if (e.folded >= BLOCKS_PER_COPY && e.copy < last) {
-      e.copy++;
-      e.folded = 0;
-    }
   }
 }
 
