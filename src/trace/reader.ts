@@ -199,8 +199,7 @@ export function decodeEvent(c: ByteCursor, st: DecodeState, n: number, into?: Tr
     case Tag.StreamWrite: {
       ev.op = st.op(c.varint());
       ev.length = c.varint();
-      const b = c.bytes(4);
-      ev.crc = (b[0] | (b[1] << 8) | (b[2] << 16) | (b[3] << 24)) >>> 0;
+      ev.crc = c.u32();
       ev.status = unzigzag(c.varint());
       ev.async = c.u8() === 1;
       break;
