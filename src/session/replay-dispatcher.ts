@@ -67,6 +67,8 @@ export abstract class ReplayDispatcher extends ReplayLog {
    * Returns its payload, or null when the next event is not such a callback of `op`.
    */
   takeCallback(op: number, api: number): { payload: unknown } | null {
+    // Asked at every read of a stream (a passed IPC handle): the tag byte first, not a whole decode.
+    if (this.nextTag() !== Tag.Callback) return null;
     const head = this.peek();
     if (!head || head.tag !== Tag.Callback || head.op !== op || head.api !== api) return null;
     this.skip();
@@ -78,6 +80,7 @@ export abstract class ReplayDispatcher extends ReplayLog {
    * in the middle of a call (see sources/membrane.ts). Returns the op and its payload.
    */
   takeNested(api: number): { op: number; payload: unknown } | null {
+    if (this.nextTag() !== Tag.Callback) return null;
     const head = this.peek();
     if (!head || head.tag !== Tag.Callback || head.api !== api) return null;
     this.skip();
@@ -91,6 +94,7 @@ export abstract class ReplayDispatcher extends ReplayLog {
    * whether it ran one; otherwise the dispatcher delivers the next turn as usual.
    */
   runJoined(api: number, joined: (payload: unknown) => boolean): boolean {
+    if (this.nextTag() !== Tag.Callback) return false;
     const head = this.peek();
     if (!head || head.tag !== Tag.Callback || head.api !== api || !joined(head.payload)) return false;
     const id = head.op!;

@@ -117,6 +117,12 @@ export abstract class ReplayLog {
     );
   }
 
+  /** The next event's tag, without decoding it; -1 at the end of the log. */
+  protected nextTag(): number {
+    const c = this.c;
+    return c.pos < c.end || this.more() ? c.b[c.pos] : -1;
+  }
+
   /** Moves past the tag byte of the next event if it is `tag`; otherwise a divergence. */
   protected expect(tag: number, actual: () => string): void {
     const c = this.c;

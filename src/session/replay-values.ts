@@ -1,7 +1,7 @@
 // Values served from the log (clocks, random bytes, call results) and what the program
 // does checked against it (calls with their arguments, outputs byte for byte, writes to
 // sockets and pipes), in the order the log holds them.
-import { pack, unzigzag } from '../trace/codec.js';
+import { DecodeError, pack, unzigzag } from '../trace/codec.js';
 import { quote } from '../trace/describe.js';
 import { Api, TAGS, Tag, apiName, type CallRecord } from '../trace/format.js';
 import { decodeValue, encodeValue, summarize, toJson } from '../trace/values.js';
@@ -167,14 +167,33 @@ export abstract class ReplayValues extends ReplayDispatcher {
    * Consumes the StreamWrite event a write to stream handle `op` must match (same handle,
    * same length, same bytes by crc32) and returns how the recorded write went.
    */
+  /**
+   * Decoded in place (the layout: format.ts, Tag.StreamWrite), not through peek(), which makes
+   * a decoder state and an event object: one of these per socket write, a replayed server's
+   * hottest check.
+   */
   streamWrite(op: number, length: number, crc: number, actual: () => string): { status: number; async: boolean } {
     if (this.offLog) this.refuse('writing to a socket or pipe');
-    const head = this.peek();
-    if (!head || head.tag !== Tag.StreamWrite || head.op !== op || head.length !== length || head.crc !== crc) {
-      this.mismatch(actual());
+    const c = this.c;
+    if ((c.pos < c.end || this.more()) && c.b[c.pos] === Tag.StreamWrite) {
+      const save = c.pos;
+      try {
+        c.pos++;
+        const logged = this.opOf(c.varint());
+        if (logged === op && c.varint() === length && c.u32() === crc) {
+          const status = unzigzag(c.varint());
+          const async = c.u8() === 1;
+          if (this.hook !== null) this.hook.value(this.n + 1);
+          this.lastOp = logged;
+          this.consumed();
+          return { status, async };
+        }
+      } catch (e) {
+        if (!(e instanceof DecodeError)) throw e;
+      }
+      c.pos = save;
     }
-    this.skip();
-    return { status: head.status!, async: head.async! };
+    this.mismatch(actual());
   }
 
   /** Consumes the Call event the program's call must match: same API, same arguments. */
