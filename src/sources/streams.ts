@@ -371,16 +371,24 @@ function replayReads(s: ReplaySession, b: Bindings): (h: Handle) => void {
     const data = x as Uint8Array;
     const passed = s.takeCallback(st.op, Api['ipc.handle']);
     if (passed) h.pendingHandle = passedHandle(b, passed.payload as string);
-    const buf = Buffer.allocUnsafeSlow(data.length);
-    buf.set(data);
-    st.bytesRead += data.length;
+    const n = data.length;
+    st.bytesRead += n;
     if (st.parser !== undefined) {
+      // As recording's reads (readIntoShared): in the one read buffer, which nothing holds
+      // on to, not in memory of its own (an allocation per request).
+      let view: Uint8Array;
+      if (n <= readBuffer.length) {
+        view = n <= KEPT_VIEWS ? (readViews[n] ??= new Uint8Array(readMemory, 0, n)) : new Uint8Array(readMemory, 0, n);
+        view.set(data);
+      } else view = Uint8Array.prototype.slice.call(data);
       // Node's parser calls into JS in its own resource's context (made as it consumed the handle).
       const parser = st.parser;
-      if (st.parserContext) st.parserContext(() => parsed(parser, buf));
-      else parsed(parser, buf);
+      if (st.parserContext) st.parserContext(() => parsed(parser, view));
+      else parsed(parser, view);
       return;
     }
+    const buf = Buffer.allocUnsafeSlow(n);
+    buf.set(data);
     sbs[b.kReadBytesOrError] = data.length;
     sbs[b.kArrayBufferOffset] = 0;
     h.onread(buf.buffer);
