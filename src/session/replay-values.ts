@@ -165,17 +165,14 @@ export abstract class ReplayValues extends ReplayDispatcher {
 
   /**
    * Consumes the StreamWrite event a write to stream handle `op` must match (same handle,
-   * same length, same bytes by crc32) and returns how the recorded write went.
-   */
-  /**
-   * Decoded in place (the layout: format.ts, Tag.StreamWrite), not through peek(), which makes
-   * a decoder state and an event object: one of these per socket write, a replayed server's
-   * hottest check.
+   * same length, same bytes by crc32) and returns how the recorded write went. Decoded in
+   * place (the layout: format.ts, Tag.StreamWrite), not through peek(), which makes a decoder
+   * state and an event object: one of these per socket write.
    */
   streamWrite(op: number, length: number, crc: number, actual: () => string): { status: number; async: boolean } {
     if (this.offLog) this.refuse('writing to a socket or pipe');
-    const c = this.c;
-    if ((c.pos < c.end || this.more()) && c.b[c.pos] === Tag.StreamWrite) {
+    if (this.nextTag() === Tag.StreamWrite) {
+      const c = this.c;
       const save = c.pos;
       try {
         c.pos++;

@@ -389,7 +389,7 @@ function replayReads(s: ReplaySession, b: Bindings): (h: Handle) => void {
     }
     const buf = Buffer.allocUnsafeSlow(n);
     buf.set(data);
-    sbs[b.kReadBytesOrError] = data.length;
+    sbs[b.kReadBytesOrError] = n;
     sbs[b.kArrayBufferOffset] = 0;
     h.onread(buf.buffer);
   };
