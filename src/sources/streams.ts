@@ -284,8 +284,7 @@ function recordReads(s: RecordSession, b: Bindings): (h: Handle) => void {
     }
     // A plain view (parser.execute takes any): cheaper to make than a Buffer, and kept for
     // the next read of that length (nothing holds on to it: see readMemory).
-    const data =
-      n <= KEPT_VIEWS ? (readViews[n] ??= new Uint8Array(readMemory, 0, n)) : new Uint8Array(readMemory, 0, n);
+    const data = readView(n);
     s.streamRead(st.op, n, data);
     if (st.parser !== undefined) {
       parsed(st.parser, data);
@@ -378,7 +377,7 @@ function replayReads(s: ReplaySession, b: Bindings): (h: Handle) => void {
       // on to, not in memory of its own (an allocation per request).
       let view: Uint8Array;
       if (n <= readBuffer.length) {
-        view = n <= KEPT_VIEWS ? (readViews[n] ??= new Uint8Array(readMemory, 0, n)) : new Uint8Array(readMemory, 0, n);
+        view = readView(n);
         view.set(data);
       } else view = Uint8Array.prototype.slice.call(data);
       // Node's parser calls into JS in its own resource's context (made as it consumed the handle).
@@ -481,6 +480,9 @@ const readBuffer = new Uint8Array(readMemory);
 /** Views of readMemory's first n bytes, by n, for reads of up to KEPT_VIEWS bytes. */
 const readViews: (Uint8Array | undefined)[] = [];
 const KEPT_VIEWS = 2048;
+/** readMemory's first n bytes. */
+const readView = (n: number): Uint8Array =>
+  n <= KEPT_VIEWS ? (readViews[n] ??= new Uint8Array(readMemory, 0, n)) : new Uint8Array(readMemory, 0, n);
 
 /**
  * Record (without chaos, which holds reads for later): a handle a parser consumes reads
