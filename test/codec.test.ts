@@ -11,7 +11,7 @@ import path from 'node:path';
 import { crc32, deflateRawSync } from 'node:zlib';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ByteCursor, pack, putVarint, unpack, unzigzag, zigzag } from '../src/trace/codec.js';
+import { ByteCursor, DecodeError, pack, putVarint, unpack, unzigzag, zigzag } from '../src/trace/codec.js';
 import { FastPacker } from '../src/trace/fastpack.js';
 import { COMPRESSED, MIN_BYTES, decompressPayload } from '../src/trace/compress.js';
 import { compressedChunk, compressionPath, slowCompressedChunk } from '../src/trace/compressor.js';
@@ -615,6 +615,102 @@ describe('codec primitives', { timeout: 60_000 }, () => {
         expect(err).toMatchObject({ truncated: true });
       }),
       runs(200),
+    );
+  });
+});
+
+describe('codec payloads', { timeout: 60_000 }, () => {
+  it('a string keeps a leading byte order mark at any length (msgpackr decodes strings over 64 bytes natively)', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme', maxLength: 300 }), fc.nat(3), (tail, n) => {
+        const s = '\uFEFF'.repeat(n + 1) + tail;
+        expect(unpack(pack(s))).toBe(s);
+        expect(unpack(pack({ file: s, more: [s] }))).toEqual({ file: s, more: [s] });
+      }),
+      runs(300),
+    );
+    const long = `\uFEFF${'x'.repeat(100)}`;
+    expect(unpack(pack(long))).toBe(long);
+    // The global TextDecoder msgpackr's decoder was made from is Node's own again, as it was.
+    expect(new TextDecoder().decode(Buffer.from(long))).toBe(long.slice(1));
+  });
+
+  it('ByteCursor.msgpack decodes every payload as msgpackr does (its own path for plain results), or throws where it throws', () => {
+    const framed = (payload: Uint8Array, asBuffer: boolean): ByteCursor => {
+      const b = Buffer.alloc(payload.length + 10);
+      const at = putVarint(b, 1, payload.length); // not at offset 0 of its memory
+      b.set(payload, at);
+      const view = asBuffer
+        ? b.subarray(1, at + payload.length)
+        : new Uint8Array(b.buffer, b.byteOffset + 1, at - 1 + payload.length);
+      return new ByteCursor(view);
+    };
+    const same = (payload: Uint8Array, asBuffer: boolean) => {
+      const c = framed(payload, asBuffer);
+      let want: unknown;
+      let wantErr = false;
+      try {
+        want = unpack(asBuffer ? Buffer.from(payload) : new Uint8Array(payload));
+      } catch {
+        wantErr = true;
+      }
+      if (wantErr) {
+        expect(() => c.msgpack()).toThrow(DecodeError);
+        return;
+      }
+      const got = c.msgpack();
+      expect(got).toStrictEqual(want);
+      const bin = Array.isArray(got) ? got.find((x) => x instanceof Uint8Array) : got;
+      if (bin instanceof Uint8Array) expect(Buffer.isBuffer(bin)).toBe(asBuffer);
+      expect(c.pos).toBe(c.end);
+    };
+    const leaf = fc.oneof(
+      fc.integer({ min: -(2 ** 31), max: 2 ** 32 - 1 }),
+      fc.double(),
+      fc.constantFrom(null, true, false, undefined),
+      fc.string({ unit: 'binary-ascii', maxLength: 300 }),
+      fc.string({ unit: 'grapheme', maxLength: 100 }),
+      fc.uint8Array({ maxLength: 300 }).map((u) => Buffer.from(u)),
+    );
+    const value = fc.oneof(
+      leaf,
+      fc.array(leaf, { maxLength: 5 }),
+      fc.array(fc.array(leaf, { maxLength: 3 }), { maxLength: 3 }),
+      fc.dictionary(fc.string({ maxLength: 5 }), leaf, { maxKeys: 3 }),
+    );
+    fc.assert(
+      fc.property(value, fc.boolean(), (v, asBuffer) => same(pack(v), asBuffer)),
+      runs(1500),
+    );
+    // Damaged payloads: cut, with bytes appended or changed.
+    fc.assert(
+      fc.property(value, fc.nat(), fc.uint8Array({ maxLength: 3 }), fc.boolean(), (v, k, extra, asBuffer) => {
+        const packed = pack(v);
+        same(packed.subarray(0, k % (packed.length + 1)), asBuffer);
+        same(Buffer.concat([packed, extra]), asBuffer);
+        if (packed.length > 0) {
+          const changed = Buffer.from(packed);
+          changed[k % changed.length] ^= 1 + (k % 255);
+          same(changed, asBuffer);
+        }
+      }),
+      runs(1500),
+    );
+  });
+
+  it("ByteCursor.equalBytes: true, and past them, exactly when the next n bytes are x's first n", () => {
+    const bytes = fc.uint8Array({ maxLength: 200, max: 3 }); // few values: equal runs come often
+    fc.assert(
+      fc.property(bytes, fc.nat(200), fc.nat(200), bytes, fc.boolean(), (b, at, n, other, same) => {
+        const pos = Math.min(at, b.length);
+        // The log's own bytes (equal, when they reach n), or others: a byte apart, or unrelated.
+        const x = same ? b.slice(pos, pos + n) : other;
+        const c = new ByteCursor(b, pos);
+        const expected = n <= b.length - pos && n <= x.length && b.subarray(pos, pos + n).every((v, i) => v === x[i]);
+        expect(c.equalBytes(x, n)).toBe(expected);
+        expect(c.pos).toBe(expected ? pos + n : pos);
+      }),
+      runs(500),
     );
   });
 });

@@ -139,6 +139,32 @@ const CASES: Record<string, FsCase> = {
       expect(out).toBe('a b c d true true true true\n');
     },
   },
+  'text that starts with a byte order mark (long strings were decoded without it at replay)': {
+    fixture: 'fs-text-bom.cjs',
+    setup: (dir) =>
+      put(dir, {
+        'bom-short.txt': '\uFEFFshort end',
+        'bom-long.txt': `\uFEFF${'long line '.repeat(20)}end`,
+        'bom-utf8.txt': `\uFEFF${'été 東京 '.repeat(12)}end`,
+        'plain-long.txt': `${'no mark '.repeat(20)}end`,
+        [`names/\uFEFF${'n'.repeat(80)}-end`]: 'x',
+      }),
+    writes: [],
+    change(dir) {
+      for (const f of ['bom-short.txt', 'bom-long.txt', 'bom-utf8.txt', 'plain-long.txt'])
+        put(dir, { [f]: 'changed\n' });
+      fs.rmSync(path.join(dir, 'names'), { recursive: true });
+    },
+    check(out, _err, expect) {
+      expect(out).toMatch(/^bom-short\.txt 10 feff "\uFEFFshort end" true$/m);
+      expect(out).toMatch(/^bom-long\.txt 204 feff "\uFEFFlong line l" true$/m);
+      expect(out).toMatch(/^bom-utf8\.txt 88 feff "\uFEFFété 東京 été " true$/m);
+      expect(out).toMatch(/^plain-long\.txt 163 6e "no mark no m" true$/m);
+      expect(out.match(/^again \d 204 feff /gm)).toHaveLength(3);
+      expect(out).toMatch(/^entry 85 feff "\uFEFFnnnnnnnnnnn" true$/m);
+      expect(out).toMatch(/^callback 204 feff /m);
+    },
+  },
   'callback API': {
     fixture: 'fs-callback.cjs',
     setup: (dir) => put(dir, { 'in.txt': 'input one\n', 'gone.txt': 'to delete\n' }),

@@ -5,7 +5,7 @@
 // checks calls and outputs, replay.ts (ReplaySession) checks how the run ends.
 import { ByteCursor, DecodeError } from '../trace/codec.js';
 import { describeEvent } from '../trace/describe.js';
-import { opsAsDeltas, type TraceHeader } from '../trace/format.js';
+import { Api, Tag, opsAsDeltas, type CallRecord, type TraceHeader } from '../trace/format.js';
 import {
   DecodeState,
   TraceError,
@@ -121,6 +121,35 @@ export abstract class ReplayLog {
   protected nextTag(): number {
     const c = this.c;
     return c.pos < c.end || this.more() ? c.b[c.pos] : -1;
+  }
+
+  /**
+   * Consumes the next event if it is a Call of `api` whose arguments the log holds as exactly
+   * `args`'s first `n` bytes (packed as the writer packs them), and returns its status and
+   * value, decoded in place: the arguments are never decoded (peek() decoded both payloads
+   * and the caller packed the logged arguments again to compare them, most of what a replayed
+   * fs call cost). Null, with nothing consumed, for anything else: the caller then compares
+   * the slow way, which also reads logs whose packing differs, and reports.
+   */
+  protected takeCall(api: number, args: Uint8Array, n: number): Pick<CallRecord, 'status' | 'value'> | null {
+    // perf.origin's reading also sets the header's perf bases as it is decoded (reader.ts).
+    if (api === Api['perf.origin'] || this.nextTag() !== Tag.Call) return null;
+    const c = this.c;
+    const save = c.pos;
+    try {
+      c.pos++;
+      const status = c.varint() === api ? c.u8() : -1;
+      if ((status === 0 || status === 1 || status === 2) && c.varint() === n && c.equalBytes(args, n)) {
+        const value = status === 0 ? undefined : c.msgpack();
+        if (this.hook !== null) this.hook.value(this.n + 1);
+        this.consumed();
+        return { status, value };
+      }
+    } catch (e) {
+      if (!(e instanceof DecodeError)) throw e;
+    }
+    c.pos = save;
+    return null;
   }
 
   /** Moves past the tag byte of the next event if it is `tag`; otherwise a divergence. */

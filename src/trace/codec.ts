@@ -1,7 +1,12 @@
 // Low-level encoding shared by TraceWriter and TraceReader.
 // 'msgpackr/pack' is the pure-JS build: the main entry also loads a native addon, which
 // costs ~15 ms of startup in every recorded process and gains nothing at our payload sizes.
+// keep-bom first: msgpackr makes its string decoder as it loads (a BOM kept, see there).
+import { restoreTextDecoder } from './keep-bom.js';
+import { isAscii } from 'node:buffer';
 import { Packr } from 'msgpackr/pack';
+
+restoreTextDecoder();
 
 // Records/structures off: every payload must decode on its own, in any order,
 // from any prefix of the log.
@@ -44,6 +49,16 @@ export class DecodeError extends Error {
     super(message);
   }
 }
+
+/** What ByteCursor.plain returns for a payload it leaves to msgpackr. */
+const NOT_PLAIN = Symbol('not plain');
+/** Up to this many bytes a loop compares faster than a native call (its checks and two views). */
+const SHORT_COMPARE = 48;
+// Taken as rewind loads, before the program can patch them: a replay decodes while it runs.
+const NodeBuffer = Buffer;
+const bufferView: (b: ArrayBufferLike, offset: number, n: number) => Buffer = Buffer.from;
+const compareBytes: (a: Uint8Array, b: Uint8Array) => number = Buffer.compare;
+const latin1Slice = (Buffer.prototype as unknown as { latin1Slice(start: number, end: number): string }).latin1Slice;
 
 /** A bounds-checked cursor over event bytes. */
 export class ByteCursor {
@@ -105,6 +120,108 @@ export class ByteCursor {
     return new Uint8Array(this.b.buffer, this.b.byteOffset + p, n);
   }
 
+  /**
+   * Whether the next `n` bytes are the first `n` of `x`; moves past them when they are. A
+   * replayed call's arguments are compared this way, packed, with the log's bytes in place.
+   */
+  equalBytes(x: Uint8Array, n: number): boolean {
+    const p = this.pos;
+    if (n > this.end - p || n > x.length) return false;
+    const b = this.b;
+    if (n <= SHORT_COMPARE) {
+      for (let i = 0; i < n; i++) if (b[p + i] !== x[i]) return false;
+    } else if (compareBytes(new Uint8Array(b.buffer, b.byteOffset + p, n), x.subarray(0, n)) !== 0) return false;
+    this.pos = p + n;
+    return true;
+  }
+
+  /** Where the value plain() decoded ends. */
+  private plainEnd = 0;
+
+  /**
+   * The value at `p` (before `end`) when it is of the kinds most call results are (a number,
+   * null, a boolean, ASCII text, bytes, a short array of those), decoded as msgpackr decodes
+   * it, without msgpackr's set-up for each payload (a replayed fs call's result: its fd, its
+   * bytes read, a file's text); NOT_PLAIN for anything else, which msgpackr then decodes.
+   */
+  private plain(p: number, end: number, depth: number): unknown {
+    const b = this.b;
+    if (p >= end) return NOT_PLAIN;
+    const t = b[p];
+    let at = p + 1;
+    let n: number;
+    if (t < 0x80) {
+      this.plainEnd = at;
+      return t;
+    }
+    if (t >= 0xe0) {
+      this.plainEnd = at;
+      return t - 0x100;
+    }
+    if (t >= 0xa0 && t < 0xc0)
+      n = t - 0xa0; // fixstr
+    else if (t >= 0x90 && t < 0xa0) {
+      if (depth > 0) return NOT_PLAIN;
+      const a = new Array(t - 0x90);
+      for (let i = 0; i < a.length; i++) {
+        const x = this.plain(at, end, depth + 1);
+        if (x === NOT_PLAIN) return NOT_PLAIN;
+        a[i] = x;
+        at = this.plainEnd;
+      }
+      this.plainEnd = at;
+      return a;
+    } else {
+      switch (t) {
+        case 0xc0:
+        case 0xc2:
+        case 0xc3:
+          this.plainEnd = at;
+          return t === 0xc0 ? null : t === 0xc3;
+        case 0xcc:
+        case 0xcd:
+        case 0xce: {
+          const w = t === 0xcc ? 1 : t === 0xcd ? 2 : 4;
+          if (at + w > end) return NOT_PLAIN;
+          let v = 0;
+          for (let i = 0; i < w; i++) v = v * 256 + b[at + i];
+          this.plainEnd = at + w;
+          return v;
+        }
+        case 0xc4: // bin 8, 16, 32 and str 8, 16, 32: their length, big-endian
+        case 0xd9:
+          if (at + 1 > end) return NOT_PLAIN;
+          n = b[at++];
+          break;
+        case 0xc5:
+        case 0xda:
+          if (at + 2 > end) return NOT_PLAIN;
+          n = (b[at] << 8) | b[at + 1];
+          at += 2;
+          break;
+        case 0xc6:
+        case 0xdb:
+          if (at + 4 > end) return NOT_PLAIN;
+          n = ((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]) >>> 0;
+          at += 4;
+          break;
+        default:
+          return NOT_PLAIN;
+      }
+    }
+    if (n > end - at) return NOT_PLAIN;
+    this.plainEnd = at + n;
+    if (t === 0xc4 || t === 0xc5 || t === 0xc6) {
+      // msgpackr's bin is a view of its input, the log's own view here (see msgpack()).
+      return b instanceof NodeBuffer
+        ? bufferView(b.buffer, b.byteOffset + at, n)
+        : new Uint8Array(b.buffer, b.byteOffset + at, n);
+    }
+    // Text: ASCII only, which every decoder reads alike; msgpackr reads the rest.
+    if (!isAscii(new Uint8Array(b.buffer, b.byteOffset + at, n))) return NOT_PLAIN;
+    return latin1Slice.call(b, at, at + n);
+  }
+
   /** A varint length followed by that many bytes. */
   lengthPrefixed(): Uint8Array {
     return this.bytes(this.varint());
@@ -114,6 +231,8 @@ export class ByteCursor {
     const start = this.pos;
     const n = this.varint();
     const p = this.field(n);
+    const v = this.plain(p, p + n, 0);
+    if (v !== NOT_PLAIN && this.plainEnd === p + n) return v;
     // The log's own view (a Buffer when the log is one): msgpackr gives binary fields the
     // type of its input, and the program's values (file contents...) are Buffers.
     const bytes = this.b.subarray(p, p + n);
