@@ -5,7 +5,7 @@ import { DecodeError, pack, unzigzag } from '../trace/codec.js';
 import { quote } from '../trace/describe.js';
 import { Api, TAGS, Tag, apiName, type CallRecord } from '../trace/format.js';
 import { decodeValue, encodeValue, summarize, toJson } from '../trace/values.js';
-import { FastPacker } from '../trace/fastpack.js';
+import { Packers } from '../trace/fastpack.js';
 import { digest } from '../trace/writer.js';
 import { original } from '../node/originals.js';
 import { HOLD_LIMIT_MS, ReplayDispatcher, debuggerMayHold } from './replay-dispatcher.js';
@@ -194,23 +194,17 @@ export abstract class ReplayValues extends ReplayDispatcher {
     this.mismatch(actual());
   }
 
-  /** The arguments of a call being checked, packed as the writer packed them when recording. */
-  private readonly argsPacker = new FastPacker();
-  private packingArgs = 0;
+  /** Packers for the arguments of the calls being checked (a call made while packing takes its event first). */
+  private readonly packers = new Packers();
 
   /** Consumes the Call event the program's call must match: same API, same arguments. */
   private expectCall(api: number, args: unknown, verb: string): Pick<CallRecord, 'status' | 'value'> {
-    // Packing may run program code (a getter) that makes a call of its own: it gets a packer
-    // of its own and takes its event first, as when recording (writer.ts packer()).
-    const f = this.packingArgs++ === 0 ? this.argsPacker : new FastPacker();
+    // Packed as the writer packed them when recording, and compared with the log's bytes.
+    const f = this.packers.take();
     try {
-      f.pos = 0;
-      if (!f.value(args)) {
-        f.pos = 0;
-        f.append(pack(encodeValue(args)));
-      }
+      f.put(args, false);
     } finally {
-      this.packingArgs--;
+      this.packers.done();
     }
     return this.takeCall(api, f.buf, f.pos) ?? this.expectCallDecoded(api, args, verb);
   }

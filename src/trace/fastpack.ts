@@ -5,7 +5,8 @@
 // else (a Date, a bigint, an Error, a non-ASCII string, a cycle) makes it give
 // up, and the caller takes the general path: what a reader decodes is the same either way.
 // Recording a statSync went from about 2.5 µs of encoding to a few hundred ns.
-import { leafClassOf } from './values.js';
+import { pack } from './codec.js';
+import { encodeValue, leafClassOf } from './values.js';
 
 const MAX_DEPTH = 16;
 /**
@@ -50,6 +51,18 @@ export class FastPacker {
     this.room(bytes.length);
     this.buf.set(bytes, this.pos);
     this.pos += bytes.length;
+  }
+
+  /**
+   * Appends msgpack of `v`, or of encodeValue(v) unless `encoded`: the fast way, or
+   * msgpackr's where the fast one gives up. What the writer logs a payload as, and what a
+   * replay packs a call's arguments as to compare them with the log's.
+   */
+  put(v: unknown, encoded: boolean): void {
+    const start = this.pos;
+    if (encoded ? this.raw(v) : this.value(v)) return;
+    this.pos = start;
+    this.append(pack(encoded ? v : encodeValue(v)));
   }
 
   /** Appends `pack(encodeValue(v))`; false (with `pos` wherever it got) if it cannot. */
@@ -227,5 +240,26 @@ export class FastPacker {
       this.buf[this.pos++] = code8;
       this.buf[this.pos++] = n;
     } else this.length(n, code8 + 1);
+  }
+}
+
+/**
+ * The packer for one payload at a time, reused. Packing may run program code (a getter of
+ * an argument) that makes a recorded call of its own: that nested payload gets a packer of
+ * its own (its event lands in the log first, as it happened first).
+ */
+export class Packers {
+  private readonly reused = new FastPacker();
+  private inUse = 0;
+
+  /** An empty packer; give it back with done() when its bytes are copied out. */
+  take(): FastPacker {
+    const f = this.inUse++ === 0 ? this.reused : new FastPacker();
+    f.pos = 0;
+    return f;
+  }
+
+  done(): void {
+    this.inUse--;
   }
 }

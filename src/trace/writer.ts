@@ -3,8 +3,7 @@
 import { original, writeStderr } from '../node/originals.js';
 import { pack, putVarint, zigzag } from './codec.js';
 import { compressedChunk } from './compressor.js';
-import { FastPacker } from './fastpack.js';
-import { encodeValue } from './values.js';
+import { FastPacker, Packers } from './fastpack.js';
 import {
   CHUNK_HEADER_BYTES,
   FORMAT_VERSION,
@@ -235,11 +234,11 @@ export class TraceWriter {
    * (`encoded`), or as encodeValue(payload) would be; the fast packer is tried first.
    */
   callback(op: number, us: number, api: number, payload: unknown, encoded = true): void {
-    const f = this.packer();
+    const f = this.packers.take();
     try {
-      this.packPart(f, payload, encoded);
+      f.put(payload, encoded);
     } finally {
-      this.packing--;
+      this.packers.done();
     }
     this.reserve(f.pos + 40);
     this.turn(Tag.Callback, op, us);
@@ -247,27 +246,7 @@ export class TraceWriter {
     this.putPart(f, 0, f.pos);
   }
 
-  private readonly fast = new FastPacker();
-  private packing = 0;
-
-  /**
-   * The packer for one event, emptied. Packing may run program code (a getter of an
-   * argument) that makes a recorded call of its own: that nested event gets a packer of
-   * its own (and lands in the log first, as it happened first).
-   */
-  private packer(): FastPacker {
-    const f = this.packing++ === 0 ? this.fast : new FastPacker();
-    f.pos = 0;
-    return f;
-  }
-
-  /** Appends msgpack of `v` (encodeValue(v) unless `encoded`) to `f`. */
-  private packPart(f: FastPacker, v: unknown, encoded: boolean): void {
-    const start = f.pos;
-    if (encoded ? f.raw(v) : f.value(v)) return;
-    f.pos = start;
-    f.append(pack(encoded ? v : encodeValue(v)));
-  }
+  private readonly packers = new Packers();
 
   /** Copies bytes [from, to) of `f` into the chunk, length-prefixed. */
   private putPart(f: FastPacker, from: number, to: number): void {
@@ -317,14 +296,14 @@ export class TraceWriter {
   /** A call to the outside world, with its result when it was synchronous. */
   call(api: number, record: CallRecord, argsEncoded = true, valueEncoded = true): void {
     // Both parts are packed before the event is reserved, whole: an event never spans two chunks.
-    const f = this.packer();
+    const f = this.packers.take();
     let argsEnd: number;
     try {
-      this.packPart(f, record.args, argsEncoded);
+      f.put(record.args, argsEncoded);
       argsEnd = f.pos;
-      if (record.status !== 0) this.packPart(f, record.value, valueEncoded);
+      if (record.status !== 0) f.put(record.value, valueEncoded);
     } finally {
-      this.packing--;
+      this.packers.done();
     }
     this.reserve(f.pos + 32);
     this.buf[this.pos++] = Tag.Call;
@@ -428,11 +407,11 @@ export class TraceWriter {
 
   /** msgpack of a payload (msgpackOf), valid until the next event. */
   private body(payload: unknown): Uint8Array {
-    const f = this.packer();
+    const f = this.packers.take();
     try {
       return msgpackOf(payload, f);
     } finally {
-      this.packing--;
+      this.packers.done();
     }
   }
 
