@@ -27,6 +27,7 @@ afterAll(cleanupTempDirs);
 
 interface Config {
   dates: number;
+  perf?: number;
   bytes: number;
   timer: 'timeout' | 'immediate';
   end: string;
@@ -85,6 +86,17 @@ describe.concurrent('divergence', () => {
     // After the first date line the log holds the second Date.now(); the program asks for random bytes.
     const n = events.filter((e) => e.kind === 'clock')[1].n;
     expectDivergence(expect, rec, rep, n, /randomBytes/);
+  });
+
+  it('one performance.now() call fewer: the report gives the reading the log holds, in ms', async ({ expect }) => {
+    const { rec, data, events } = await recordWithData({ ...BASE, perf: 2 });
+    fs.writeFileSync(data, JSON.stringify({ ...BASE, perf: 1 }));
+    const rep = await replay(rec.dir);
+    const n = events.filter((e) => e.kind === 'clock')[3].n; // two Date.now(), then the perf clock's
+    // The value the recording printed, not "N ms in": the report knows the perf clock's bases
+    // (the log's perf.origin reading).
+    const second = /^perf 1 (\S+)$/m.exec(rec.stdout.toString('utf8'))![1];
+    expectDivergence(expect, rec, rep, n, new RegExp(`performance\\.now\\(\\) → ${Number(second).toFixed(3)}`));
   });
 
   it('randomBytes of another size', async ({ expect }) => {

@@ -5,10 +5,11 @@
 // checks calls and outputs, replay.ts (ReplaySession) checks how the run ends.
 import { ByteCursor, DecodeError } from '../trace/codec.js';
 import { describeEvent } from '../trace/describe.js';
-import { Api, Tag, opsAsDeltas, type CallRecord, type TraceHeader } from '../trace/format.js';
+import { Tag, opsAsDeltas, type CallRecord, type TraceHeader } from '../trace/format.js';
 import {
   DecodeState,
   TraceError,
+  callRead,
   decodeEvent,
   opNamed,
   restOf,
@@ -132,8 +133,7 @@ export abstract class ReplayLog {
    * the slow way, which also reads logs whose packing differs, and reports.
    */
   protected takeCall(api: number, args: Uint8Array, n: number): Pick<CallRecord, 'status' | 'value'> | null {
-    // perf.origin's reading also sets the header's perf bases as it is decoded (reader.ts).
-    if (api === Api['perf.origin'] || this.nextTag() !== Tag.Call) return null;
+    if (this.nextTag() !== Tag.Call) return null;
     const c = this.c;
     const save = c.pos;
     try {
@@ -141,6 +141,7 @@ export abstract class ReplayLog {
       const status = c.varint() === api ? c.u8() : -1;
       if ((status === 0 || status === 1 || status === 2) && c.varint() === n && c.equalBytes(args, n)) {
         const value = status === 0 ? undefined : c.msgpack();
+        callRead(this.header, api, status, value, save);
         if (this.hook !== null) this.hook.value(this.n + 1);
         this.consumed();
         return { status, value };

@@ -25,7 +25,7 @@ export const isPerfOrigin = (v: unknown): v is PerfOrigin =>
   Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === 'number' && Number.isFinite(x) && x >= 0);
 
 /**
- * Each log's perf.origin reading, as decodeEvent reads it (by its header), for what describes
+ * Each log's perf.origin reading, as its reader reads it (reader.ts callRead; by its header), for what describes
  * the log's readings: kept beside the header, which is written back as it was read (redact).
  */
 const perfOrigins = new WeakMap<object, PerfOrigin>();

@@ -178,33 +178,27 @@ export class ByteCursor {
         case 0xc3:
           this.plainEnd = at;
           return t === 0xc0 ? null : t === 0xc3;
-        case 0xcc:
+        case 0xcc: // uint 8, 16, 32
         case 0xcd:
         case 0xce: {
-          const w = t === 0xcc ? 1 : t === 0xcd ? 2 : 4;
-          if (at + w > end) return NOT_PLAIN;
-          let v = 0;
-          for (let i = 0; i < w; i++) v = v * 256 + b[at + i];
+          const w = 1 << (t - 0xcc);
+          const v = this.beUint(at, w, end);
+          if (v < 0) return NOT_PLAIN;
           this.plainEnd = at + w;
           return v;
         }
         case 0xc4: // bin 8, 16, 32 and str 8, 16, 32: their length, big-endian
-        case 0xd9:
-          if (at + 1 > end) return NOT_PLAIN;
-          n = b[at++];
-          break;
         case 0xc5:
-        case 0xda:
-          if (at + 2 > end) return NOT_PLAIN;
-          n = (b[at] << 8) | b[at + 1];
-          at += 2;
-          break;
         case 0xc6:
-        case 0xdb:
-          if (at + 4 > end) return NOT_PLAIN;
-          n = ((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]) >>> 0;
-          at += 4;
+        case 0xd9:
+        case 0xda:
+        case 0xdb: {
+          const w = 1 << (t - (t <= 0xc6 ? 0xc4 : 0xd9));
+          n = this.beUint(at, w, end);
+          if (n < 0) return NOT_PLAIN;
+          at += w;
           break;
+        }
         default:
           return NOT_PLAIN;
       }
@@ -220,6 +214,14 @@ export class ByteCursor {
     // Text: ASCII only, which every decoder reads alike; msgpackr reads the rest.
     if (!isAscii(new Uint8Array(b.buffer, b.byteOffset + at, n))) return NOT_PLAIN;
     return latin1Slice.call(b, at, at + n);
+  }
+
+  /** The big-endian unsigned number of `w` (1, 2 or 4) bytes at `at`; -1 if they pass `end`. */
+  private beUint(at: number, w: number, end: number): number {
+    if (at + w > end) return -1;
+    let v = 0;
+    for (let i = 0; i < w; i++) v = v * 256 + this.b[at + i];
+    return v;
   }
 
   /** A varint length followed by that many bytes. */

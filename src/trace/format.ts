@@ -20,7 +20,7 @@
 //   From format 6 the header has no perfNowBase and timeOrigin: they are the reading
 //   perf.origin, logged where the program first reads the perf clock (sources/clock.ts), so
 //   that a program that never uses perf_hooks does not load it (~1 ms of every start).
-//   decodeEvent keeps it beside the header as it reads that event (clocks.ts perfOriginOf).
+//   Whoever reads that event keeps it beside the header (reader.ts callRead, clocks.ts perfOriginOf).
 //
 // A chunk's payload is a sequence of events. Every event starts with a one-byte tag;
 // the hot events (clock readings, timer turns) are hand-encoded varints so recording

@@ -129,6 +129,18 @@ function skipVarints(b: Uint8Array, p: number, end: number, varints: number): nu
 
 const PERF_ORIGIN = Api['perf.origin'];
 
+/**
+ * What reading a call event (at `start`) tells the log's reader beyond the event: the
+ * perf.origin reading is the perf clock's bases, kept beside the header for what describes
+ * later readings (clocks.ts). Every reader of call events calls it (decodeEvent, the replay's
+ * in-place check).
+ */
+export function callRead(h: TraceHeader, api: number, status: number, value: unknown, start: number): void {
+  if (api !== PERF_ORIGIN || status !== 1) return;
+  if (!isPerfOrigin(value)) throw new DecodeError('malformed perf.origin reading', start, false);
+  takePerfOrigin(h, value);
+}
+
 /** Decodes the event at the cursor. Throws DecodeError on malformed or cut-off bytes. */
 export function decodeEvent(c: ByteCursor, st: DecodeState, n: number, into?: TraceEvent): TraceEvent {
   const start = c.pos;
@@ -180,10 +192,7 @@ export function decodeEvent(c: ByteCursor, st: DecodeState, n: number, into?: Tr
       if (status > 2) throw new DecodeError('malformed call record', start, false);
       const args = c.msgpack();
       ev.call = status === 0 ? { args, status } : { args, status: status as 1 | 2, value: c.msgpack() };
-      if (ev.api === PERF_ORIGIN && status === 1) {
-        if (!isPerfOrigin(ev.call.value)) throw new DecodeError('malformed perf.origin reading', start, false);
-        takePerfOrigin(st.header, ev.call.value);
-      }
+      callRead(st.header, ev.api, status, ev.call.value, start);
       break;
     }
     case Tag.StreamRead: {
