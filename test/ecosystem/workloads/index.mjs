@@ -13,5 +13,6 @@ import { SERVICES } from './services.mjs';
 import { TOOLS } from './tools.mjs';
 import { NETWORK } from './network.mjs';
 import { LIBRARIES } from './libraries.mjs';
+import { EVERYDAY } from './everyday.mjs';
 
-export const WORKLOADS = [...SUITES, ...RUNNERS, ...NETWORK, ...SERVICES, ...LIBRARIES, ...TOOLS];
+export const WORKLOADS = [...SUITES, ...RUNNERS, ...NETWORK, ...SERVICES, ...LIBRARIES, ...EVERYDAY, ...TOOLS];
