@@ -17,6 +17,8 @@ import { COMPRESSED, MIN_BYTES, decompressPayload } from '../src/trace/compress.
 import { compressedChunk, compressionPath, slowCompressedChunk } from '../src/trace/compressor.js';
 import { decodeValue, encodeValue } from '../src/trace/values.js';
 import { registerFsValueClasses } from '../src/sources/fs/values.js';
+import { packSummary, summarize } from '../src/sources/fs/calls.js';
+import type { Kind } from '../src/sources/fs/binding.js';
 import {
   CHUNK_HEADER_BYTES,
   FORMAT_VERSION,
@@ -1526,6 +1528,64 @@ describe('FastPacker: the fast path of Call and Callback payloads', () => {
       }),
       { numRuns: 2000 },
     );
+  });
+
+  it("a synchronous fs call's event written from its arguments (TraceWriter.returned) is the bytes call() writes for its summary", () => {
+    // The kinds whose summaries hold the arguments (write kinds summarize their data: always the general way).
+    const kinds: Kind[] = ['plain', 'open', 'close', 'stat', 'readFile', 'read', 'statfs', 'openHandle'];
+    const arg = fc.oneof(
+      fc.integer({ min: -(2 ** 40), max: 2 ** 40 }),
+      fc.double(),
+      fc.string({ unit: 'binary-ascii', maxLength: 80 }),
+      fc.string({ unit: 'binary', maxLength: 20 }),
+      fc.boolean(),
+      fc.constantFrom(null, undefined, () => 0, Symbol('s'), {}, [1, 2], 7n),
+      fc.uint8Array({ maxLength: 8 }).map((a) => Buffer.from(a)),
+    );
+    const value = fc.oneof(
+      fc.integer(),
+      fc.constant(undefined),
+      fc.constant(0), // SAME
+      fc.string({ unit: 'binary', maxLength: 100 }),
+      fc.uint8Array({ maxLength: 200 }),
+      fc.tuple(fc.nat(), fc.uint8Array({ maxLength: 50 })),
+      fc.array(fc.string({ maxLength: 10 }), { maxLength: 5 }),
+    );
+    const logged = (write: (w: TraceWriter) => void): Buffer => {
+      const p = freshPath();
+      const w = new TraceWriter(p, makeHeader(), false);
+      write(w);
+      w.close();
+      return fs.readFileSync(p);
+    };
+    let packedDirectly = 0;
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...kinds),
+        fc.array(arg, { maxLength: 6 }),
+        value,
+        fc.boolean(),
+        (kind, args, v, enc) => {
+          if (packSummary(new FastPacker(), kind, args)) packedDirectly++;
+          const viaSummary = logged((w) =>
+            w.call(9, { args: summarize(kind, 'sync', args), status: 1, value: v }, false, enc),
+          );
+          const direct = logged((w) =>
+            w.returned(
+              9,
+              { pack: (f, a: unknown[]) => packSummary(f, kind, a), summary: (a) => summarize(kind, 'sync', a) },
+              args,
+              v,
+              enc,
+            ),
+          );
+          expect(direct.equals(viaSummary)).toBe(true);
+        },
+      ),
+      { numRuns: 400 },
+    );
+    // The property is about the direct path: most generated calls must take it.
+    expect(packedDirectly).toBeGreaterThan(50);
   });
 
   it('a call made while another is being packed (a getter of its arguments) is logged first, both whole', () => {

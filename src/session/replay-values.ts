@@ -5,7 +5,7 @@ import { DecodeError, pack, unzigzag } from '../trace/codec.js';
 import { quote } from '../trace/describe.js';
 import { Api, TAGS, Tag, apiName, type CallRecord } from '../trace/format.js';
 import { decodeValue, encodeValue, summarize, toJson } from '../trace/values.js';
-import { Packers } from '../trace/fastpack.js';
+import { Packers, type ArgsPacking } from '../trace/fastpack.js';
 import { digest } from '../trace/writer.js';
 import { original } from '../node/originals.js';
 import { HOLD_LIMIT_MS, ReplayDispatcher, debuggerMayHold } from './replay-dispatcher.js';
@@ -134,7 +134,30 @@ export abstract class ReplayValues extends ReplayDispatcher {
     // Evaluated while a debugger has the program paused: the outside world answers live.
     if (this.offLog) return real();
     const rec = this.expectCall(api, args, 'called');
-    if (rec.status === 0) this.mismatch(`called ${apiName(api)} ${summarize(args)} and waited for its result`);
+    if (rec.status === 0) this.waited(api, args);
+    return this.answer(rec, codec);
+  }
+
+  callPacked<S, T>(api: number, args: ArgsPacking<S>, subject: S, real: () => T, codec?: ResultCodec<T>): T {
+    if (this.offLog) return real();
+    const f = this.packers.take();
+    try {
+      f.putWith(args, subject);
+    } finally {
+      this.packers.done();
+    }
+    const rec = this.takeCall(api, f.buf, f.pos) ?? this.expectCallDecoded(api, args.summary(subject), 'called');
+    if (rec.status === 0) this.waited(api, args.summary(subject));
+    return this.answer(rec, codec);
+  }
+
+  /** A synchronous call met the log's start of an asynchronous one. */
+  private waited(api: number, args: unknown): never {
+    this.mismatch(`called ${apiName(api)} ${summarize(args)} and waited for its result`);
+  }
+
+  /** What a synchronous call returns or throws, as the log's event `rec` for it says. */
+  private answer<T>(rec: Pick<CallRecord, 'status' | 'value'>, codec?: ResultCodec<T>): T {
     if (rec.status === 2) return rethrow(decodeValue(rec.value));
     return codec ? codec.decode(rec.value) : (decodeValue(rec.value) as T);
   }

@@ -3,6 +3,7 @@
 // the same shape (clocks, random values, outputs) are written once against SessionApi;
 // the rest test `s.mode`, which narrows a Session to the one it is.
 import type { TraceHeader } from '../trace/format.js';
+import type { ArgsPacking } from '../trace/fastpack.js';
 import type { RecordSession } from './record.js';
 import type { ReplaySession } from './replay.js';
 
@@ -46,6 +47,14 @@ export interface SessionApi {
    * `args` is a small summary of the arguments (paths, sizes, digests), not the data.
    */
   call<T>(api: number, args: unknown, real: () => T, codec?: ResultCodec<T>): T;
+  /**
+   * call() for a source that packs the arguments' summary itself (`args`: ArgsPacking, with
+   * `subject` its arguments), so no summary is made per call: recording writes the bytes
+   * call() would write for `args.summary(subject)`, replay compares them with the log's (the
+   * fs source's synchronous calls). The summary is made where it cannot be packed directly,
+   * for a call that threw, and for a divergence's report.
+   */
+  callPacked<S, T>(api: number, args: ArgsPacking<S>, subject: S, real: () => T, codec?: ResultCodec<T>): T;
   /**
    * An asynchronous call. Recording logs the call (unless `args` is undefined), runs
    * `start(done)`, and logs a turn with the results when `done` is entered, then calls

@@ -26,6 +26,15 @@ const NOT_ASCII = /[^\u0000-\u007f]/; // eslint-disable-line no-control-regex --
 const COUNTED_STRING = 32;
 const utf8Length: (s: string) => number = Buffer.byteLength; // taken before the program can patch it
 
+/**
+ * How a source packs a call's arguments itself: `pack` writes their summary straight into a
+ * packer (false where it cannot), `summary` makes it (FastPacker.putWith).
+ */
+export interface ArgsPacking<S> {
+  pack(f: FastPacker, subject: S): boolean;
+  summary(subject: S): unknown;
+}
+
 export class FastPacker {
   buf = Buffer.allocUnsafe(16 * 1024);
   private view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
@@ -63,6 +72,18 @@ export class FastPacker {
     if (encoded ? this.raw(v) : this.value(v)) return;
     this.pos = start;
     this.append(pack(encoded ? v : encodeValue(v)));
+  }
+
+  /**
+   * Appends what `put(args.summary(subject), false)` would, written by `args.pack(this,
+   * subject)` where it can (no summary is made then): a call's arguments as a source
+   * summarizes them, without the summary per call (the fs source's synchronous calls).
+   */
+  putWith<S>(args: ArgsPacking<S>, subject: S): void {
+    const start = this.pos;
+    if (args.pack(this, subject)) return;
+    this.pos = start;
+    this.put(args.summary(subject), false);
   }
 
   /** Appends `pack(encodeValue(v))`; false (with `pos` wherever it got) if it cannot. */
@@ -114,7 +135,13 @@ export class FastPacker {
     return true;
   }
 
-  private primitive(v: unknown): boolean {
+  /** An array's header, for a caller that writes its `n` items itself (TraceWriter.returned). */
+  arrayHeader(n: number): void {
+    this.header(n, 0x90, 0xdc);
+  }
+
+  /** Appends a value that is not an object (null is one it takes); false if it cannot (a bigint, a symbol, non-ASCII text). */
+  primitive(v: unknown): boolean {
     switch (typeof v) {
       case 'string':
         return this.string(v);

@@ -3,7 +3,7 @@
 import { original, writeStderr } from '../node/originals.js';
 import { pack, putVarint, zigzag } from './codec.js';
 import { compressedChunk } from './compressor.js';
-import { FastPacker, Packers } from './fastpack.js';
+import { FastPacker, Packers, type ArgsPacking } from './fastpack.js';
 import {
   CHUNK_HEADER_BYTES,
   FORMAT_VERSION,
@@ -68,6 +68,7 @@ const EVENT_METHODS = [
   'streamRead',
   'streamWrite',
   'call',
+  'returned',
   'signal',
   'bytes',
   'fixed',
@@ -305,12 +306,35 @@ export class TraceWriter {
     } finally {
       this.packers.done();
     }
+    this.putCall(api, record.status, f, argsEnd);
+  }
+
+  /**
+   * What call() writes for a synchronous call that returned `value`, its arguments' summary
+   * written straight into the packer (FastPacker.putWith): no summary is made per call (the
+   * fs source's synchronous calls).
+   */
+  returned<S>(api: number, args: ArgsPacking<S>, subject: S, value: unknown, valueEncoded: boolean): void {
+    const f = this.packers.take();
+    let argsEnd: number;
+    try {
+      f.putWith(args, subject);
+      argsEnd = f.pos;
+      f.put(value, valueEncoded);
+    } finally {
+      this.packers.done();
+    }
+    this.putCall(api, 1, f, argsEnd);
+  }
+
+  /** A Call event: its arguments are the bytes [0, argsEnd) of `f`, its value (status 1 or 2) the rest. */
+  private putCall(api: number, status: number, f: FastPacker, argsEnd: number): void {
     this.reserve(f.pos + 32);
     this.buf[this.pos++] = Tag.Call;
     this.pos = putVarint(this.buf, this.pos, api);
-    this.buf[this.pos++] = record.status;
+    this.buf[this.pos++] = status;
     this.putPart(f, 0, argsEnd);
-    if (record.status !== 0) this.putPart(f, argsEnd, f.pos);
+    if (status !== 0) this.putPart(f, argsEnd, f.pos);
     this.events++;
   }
 

@@ -31,6 +31,7 @@ import {
 } from './loader.js';
 import { guard } from './public.js';
 import { crc32 } from '../../node/bindings.js';
+import type { ArgsPacking, FastPacker } from '../../trace/fastpack.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Fn = (...args: any[]) => any;
@@ -74,6 +75,11 @@ function recorded(name: string, spec: Spec, fn: Fn): Fn {
   const what = `fs ${name}()`;
   const resolves = name === 'lstat' || name === 'stat' || name === 'readlink' || name === 'internalModuleStat';
   const changes = changesOf(name);
+  // A synchronous call's summary, written into its event or made: per binding function, not per call.
+  const syncArgs: ArgsPacking<unknown[]> = {
+    pack: (f, args) => packSummary(f, kind, args),
+    summary: (args) => summarize(kind, 'sync', args),
+  };
   const wrapper = function (this: unknown, ...args: unknown[]): unknown {
     if (kind === 'loader' || passThrough()) return fn.apply(this, args);
     const a0 = args[0];
@@ -102,7 +108,6 @@ function recorded(name: string, spec: Spec, fn: Fn): Fn {
     changes?.(args);
     const req = requestOf(args);
     const form: Form = req === undefined ? 'sync' : req === B.kUsePromises ? 'promise' : 'cb';
-    const sum = summarize(kind, form, args);
     if (kind === 'close') {
       closedFd(a0);
       programFds.delete(a0 as number);
@@ -110,9 +115,13 @@ function recorded(name: string, spec: Spec, fn: Fn): Fn {
     if (form === 'sync') {
       const ctx = ctxOf(args);
       const codec = valueCodec(name, kind, args);
+      const real = () => unformatted(fn, args);
       let v: unknown;
       try {
-        v = s.call(api, sum, () => unformatted(fn, args), ctx ? withCtx(ctx, codec) : codec);
+        v =
+          ctx === null
+            ? s.callPacked(api, syncArgs, args, real, codec)
+            : s.call(api, summarize(kind, form, args), real, withCtx(ctx, codec));
       } catch (e) {
         // The binding's error, its stack taken again below this call: the same frames in
         // both runs, formatted when the program reads it (see unformattedStack).
@@ -123,6 +132,7 @@ function recorded(name: string, spec: Spec, fn: Fn): Fn {
       else if (name === 'mkdir') madeDir(args, v);
       return v;
     }
+    const sum = summarize(kind, form, args);
     const codec = resultsCodec(name, kind, args);
     const after =
       kind === 'open' || kind === 'openHandle'
@@ -284,7 +294,7 @@ function writtenBytes(kind: Kind, args: unknown[]): Uint8Array {
 const MAX_ARG_BYTES = 4096;
 
 /** [form, ...arguments]: data sent as its length and crc32, a read's buffer as nothing; no request, no ctx. */
-function summarize(kind: Kind, form: Form, args: unknown[]): unknown[] {
+export function summarize(kind: Kind, form: Form, args: unknown[]): unknown[] {
   switch (kind) {
     case 'read':
       return [form, args[0], args[3], args[4]];
@@ -311,6 +321,34 @@ function summarize(kind: Kind, form: Form, args: unknown[]): unknown[] {
   while (out.length > 1 && out[out.length - 1] === null) out.pop();
   return out;
 }
+
+/**
+ * Writes summarize(kind, 'sync', args) into `f` as the writer packs a summary (FastPacker.put
+ * with encodeValue), for arguments that are not objects, which the summary holds as they are
+ * (null for undefined, a function or a symbol; trailing nulls left out); false for anything
+ * else (a buffer, a bigint, non-ASCII text), whose summary is then made and packed so.
+ */
+export function packSummary(f: FastPacker, kind: Kind, args: unknown[]): boolean {
+  if (kind === 'read') {
+    f.arrayHeader(4);
+    return f.primitive('sync') && item(f, args[0]) && item(f, args[3]) && item(f, args[4]);
+  }
+  if (kind !== 'plain' && kind !== 'open' && kind !== 'close' && kind !== 'stat' && kind !== 'readFile') return false;
+  let n = args.length;
+  while (n > 0 && summarizedAsNull(args[n - 1])) n--;
+  f.arrayHeader(n + 1);
+  if (!f.primitive('sync')) return false;
+  for (let i = 0; i < n; i++) {
+    const x = args[i];
+    if (!(summarizedAsNull(x) ? f.primitive(null) : item(f, x))) return false;
+  }
+  return true;
+}
+
+const summarizedAsNull = (x: unknown): boolean =>
+  x === null || x === undefined || typeof x === 'function' || typeof x === 'symbol';
+/** `x` packed as FastPacker.value packs it, if it is not an object. */
+const item = (f: FastPacker, x: unknown): boolean => (typeof x === 'object' && x !== null ? false : f.primitive(x));
 
 const totalLength = (buffers: unknown): number =>
   Array.isArray(buffers)
