@@ -59,25 +59,40 @@ export const Tail = {
   BYTES: 16 + CHUNK_BYTES + SLACK,
 } as const;
 
-/** The TraceWriter methods that each append one whole event. */
-const EVENT_METHODS = [
-  'wall',
-  'mono',
-  'turn',
-  'callback',
-  'streamRead',
-  'streamWrite',
-  'call',
-  'returned',
-  'signal',
-  'bytes',
-  'fixed',
-  'int',
-  'value',
-  'output',
-  'failure',
-  'end',
-] as const;
+/** TraceWriter's public methods. */
+type WriterMethod = {
+  [K in keyof TraceWriter]: TraceWriter[K] extends (...args: never[]) => unknown ? K : never;
+}[keyof TraceWriter];
+
+/**
+ * Whether each public method appends one whole event: a worker's shared tail (share) and
+ * the after-end "each event to disk at once" mode (flushEach) wrap those that do. Every
+ * public method is named here, so a new one does not compile until someone says which it
+ * is (an event method once left off a hand-kept list was lost after the end record).
+ */
+const APPENDS_EVENT: Record<WriterMethod, boolean> = {
+  wall: true,
+  mono: true,
+  turn: true,
+  callback: true,
+  streamRead: true,
+  streamWrite: true,
+  call: true,
+  returned: true,
+  signal: true,
+  bytes: true,
+  fixed: true,
+  int: true,
+  value: true,
+  output: true,
+  failure: true,
+  end: true,
+  flush: false,
+  share: false,
+  flushEach: false,
+  close: false,
+};
+const EVENT_METHODS = (Object.keys(APPENDS_EVENT) as WriterMethod[]).filter((m) => APPENDS_EVENT[m]);
 
 /**
  * msgpack of a record's payload: the fast packer's where it can, else msgpackr's. msgpackr's
