@@ -700,6 +700,78 @@ describe('codec payloads', { timeout: 60_000 }, () => {
     );
   });
 
+  it('ByteCursor.skipMsgpack steps over a payload only when msgpack() decodes it, to the same end, and over every plain value', () => {
+    const framed = (payload: Uint8Array): Buffer => {
+      const b = Buffer.alloc(payload.length + 9);
+      const at = putVarint(b, 0, payload.length);
+      b.set(payload, at);
+      return b.subarray(0, at + payload.length);
+    };
+    /** Skips the framed payload or not; when it does, msgpack() must decode it and end there. */
+    const check = (payload: Uint8Array): boolean => {
+      const bytes = framed(payload);
+      const c = new ByteCursor(bytes);
+      const skipped = c.skipMsgpack();
+      if (!skipped) {
+        expect(c.pos).toBe(0);
+        return false;
+      }
+      expect(c.pos).toBe(bytes.length);
+      const d = new ByteCursor(bytes);
+      d.msgpack(); // throws, failing the property, if skipMsgpack passed what msgpackr refuses
+      expect(d.pos).toBe(bytes.length);
+      return true;
+    };
+    const leaf = fc.oneof(
+      fc.integer({ min: -(2 ** 31), max: 2 ** 32 - 1 }),
+      fc.maxSafeInteger(),
+      fc.bigInt({ min: -(2n ** 63n), max: 2n ** 64n - 1n }),
+      fc.double(),
+      fc.constantFrom(null, undefined, true, false),
+      fc.string({ unit: 'binary-ascii', maxLength: 300 }),
+      fc.string({ unit: 'grapheme', maxLength: 100 }),
+      fc.uint8Array({ maxLength: 300 }).map((u) => Buffer.from(u)),
+    );
+    // Plain values: what calls' arguments and results are made of.
+    const { plain } = fc.letrec((tie) => ({
+      plain: fc.oneof({ depthSize: 'small', withCrossShrink: true }, leaf, tie('array'), tie('map')),
+      array: fc.array(tie('plain'), { maxLength: 5 }),
+      map: fc.dictionary(fc.string({ maxLength: 8 }), tie('plain'), { maxKeys: 4 }),
+    }));
+    fc.assert(
+      fc.property(plain, (v) => {
+        expect(check(pack(v))).toBe(true);
+      }),
+      runs(1500),
+    );
+    // Others (a Date, a Map with number keys, deep nesting, random bytes) and damaged payloads:
+    // skipped or not, never skipped when msgpack() would throw.
+    const other = fc.oneof(
+      plain,
+      fc.date({ noInvalidDate: true }),
+      fc.array(fc.constantFrom(undefined, new Date(0), 1), { maxLength: 3 }),
+      fc.nat(60).map((n) => Array.from({ length: n }).reduce<unknown>((x) => [x], 1)),
+      fc.uint8Array({ maxLength: 40 }),
+    );
+    fc.assert(
+      fc.property(other, fc.nat(), fc.uint8Array({ maxLength: 3 }), (v, k, extra) => {
+        const packed = v instanceof Uint8Array ? Buffer.from(v) : pack(v);
+        check(packed);
+        check(packed.subarray(0, k % (packed.length + 1)));
+        check(Buffer.concat([packed, extra]));
+        if (packed.length > 0) {
+          const changed = Buffer.from(packed);
+          changed[k % changed.length] ^= 1 + (k % 255);
+          check(changed);
+        }
+      }),
+      runs(3000),
+    );
+    expect(check(pack(Array.from({ length: 40 }).reduce<unknown>((x) => [x], 1)))).toBe(false); // deeper than it follows
+    expect(check(pack(new Map([[1, 'a']])))).toBe(false); // a key not text
+    expect(check(Buffer.from([0xc1]))).toBe(false); // never used
+  });
+
   it("ByteCursor.equalBytes: true, and past them, exactly when the next n bytes are x's first n", () => {
     const bytes = fc.uint8Array({ maxLength: 200, max: 3 }); // few values: equal runs come often
     fc.assert(

@@ -60,6 +60,36 @@ const bufferView: (b: ArrayBufferLike, offset: number, n: number) => Buffer = Bu
 const compareBytes: (a: Uint8Array, b: Uint8Array) => number = Buffer.compare;
 const latin1Slice = (Buffer.prototype as unknown as { latin1Slice(start: number, end: number): string }).latin1Slice;
 
+/** How deep skipMsgpack follows arrays and maps before it leaves a payload to msgpackr. */
+const SKIP_DEPTH = 32;
+const SKIP_BYTES = 16;
+const SKIP_ARRAY = 32;
+const SKIP_MAP = 64;
+/**
+ * For msgpack types 0xc0-0xdf: the width of what follows the type byte (a number's bytes, or
+ * the big-endian count of a string's, a binary's, an array's or a map's items), with what
+ * the count counts; 0 for nil and booleans (handled before), the unused 0xc1 and extensions.
+ */
+const SKIP_WIDTH = (() => {
+  const w = new Uint8Array(32);
+  const set = (t: number, width: number, what = 0) => (w[t - 0xc0] = width | what);
+  [1, 2, 4].forEach((n, i) => {
+    set(0xc4 + i, n, SKIP_BYTES); // bin 8/16/32
+    set(0xd9 + i, n, SKIP_BYTES); // str 8/16/32
+  });
+  set(0xca, 4); // float 32, 64
+  set(0xcb, 8);
+  [1, 2, 4, 8].forEach((n, i) => {
+    set(0xcc + i, n); // uint 8-64
+    set(0xd0 + i, n); // int 8-64
+  });
+  set(0xdc, 2, SKIP_ARRAY);
+  set(0xdd, 4, SKIP_ARRAY);
+  set(0xde, 2, SKIP_MAP);
+  set(0xdf, 4, SKIP_MAP);
+  return w;
+})();
+
 /** A bounds-checked cursor over event bytes. */
 export class ByteCursor {
   constructor(
@@ -140,9 +170,10 @@ export class ByteCursor {
 
   /**
    * The value at `p` (before `end`) when it is of the kinds most call results are (a number,
-   * null, a boolean, ASCII text, bytes, a short array of those), decoded as msgpackr decodes
-   * it, without msgpackr's set-up for each payload (a replayed fs call's result: its fd, its
-   * bytes read, a file's text); NOT_PLAIN for anything else, which msgpackr then decodes.
+   * null, undefined, a boolean, ASCII text, bytes, a short array of those), decoded as msgpackr
+   * decodes it, without msgpackr's set-up for each payload (a replayed fs call's result: its
+   * fd, its bytes read, a file's text; close's undefined); NOT_PLAIN for anything else, which
+   * msgpackr then decodes.
    */
   private plain(p: number, end: number, depth: number): unknown {
     const b = this.b;
@@ -178,6 +209,10 @@ export class ByteCursor {
         case 0xc3:
           this.plainEnd = at;
           return t === 0xc0 ? null : t === 0xc3;
+        case 0xd4: // fixext 1 of type 0: msgpackr's undefined (a call that returns nothing)
+          if (at + 2 > end || b[at] !== 0) return NOT_PLAIN;
+          this.plainEnd = at + 2;
+          return undefined;
         case 0xcc: // uint 8, 16, 32
         case 0xcd:
         case 0xce: {
@@ -222,6 +257,63 @@ export class ByteCursor {
     let v = 0;
     for (let i = 0; i < w; i++) v = v * 256 + this.b[at + i];
     return v;
+  }
+
+  /**
+   * Moves past the next length-prefixed msgpack payload when it is plainly well formed (nil,
+   * undefined, booleans, numbers, text, bytes, and arrays and text-keyed maps of those, nested at most
+   * SKIP_DEPTH deep, ending where its length says) and returns true; otherwise leaves the
+   * cursor where it was and returns false, and msgpack() must decode it (and say what is
+   * wrong). The checking scan of a log steps over call payloads this way without making their
+   * values, which the replay makes as it meets them: whatever this accepts, msgpackr decodes.
+   */
+  skipMsgpack(): boolean {
+    const start = this.pos;
+    const n = this.varint();
+    const p = this.pos;
+    if (n <= this.end - p && this.skipValue(p, p + n, 0) === p + n) {
+      this.pos = p + n;
+      return true;
+    }
+    this.pos = start;
+    return false;
+  }
+
+  /** The end of the plainly well-formed value at `p` (before `end`), or -1 (see skipMsgpack). */
+  private skipValue(p: number, end: number, depth: number): number {
+    if (p >= end) return -1;
+    const t = this.b[p++];
+    let items: number; // of an array; a map's are pairs, each key text
+    let map = false;
+    if (t < 0x80 || t >= 0xe0 || t === 0xc0 || t === 0xc2 || t === 0xc3) return p;
+    if (t === 0xd4) return p + 2 <= end && this.b[p] === 0 ? p + 2 : -1; // undefined, as in plain()
+    if (t < 0x90) {
+      items = t - 0x80;
+      map = true;
+    } else if (t < 0xa0) items = t - 0x90;
+    else if (t < 0xc0) return p + (t - 0xa0) <= end ? p + (t - 0xa0) : -1;
+    else {
+      const w = SKIP_WIDTH[t - 0xc0];
+      if (w === 0) return -1; // never used, or an extension: msgpackr's to judge
+      const v = this.beUint(p, w & 15, end);
+      if (v < 0) return -1;
+      p += w & 15;
+      if (w & SKIP_BYTES) return v <= end - p ? p + v : -1;
+      if (w & SKIP_MAP) map = true;
+      else if (!(w & SKIP_ARRAY)) return p; // a number: its bytes were the width
+      items = v;
+    }
+    if (depth >= SKIP_DEPTH) return -1;
+    for (let i = 0; i < items && p >= 0; i++) {
+      if (map) {
+        const k = p < end ? this.b[p] : 0;
+        if (!((k >= 0xa0 && k < 0xc0) || (k >= 0xd9 && k <= 0xdb))) return -1;
+        p = this.skipValue(p, end, depth + 1);
+        if (p < 0) return -1;
+      }
+      p = this.skipValue(p, end, depth + 1);
+    }
+    return p;
   }
 
   /** A varint length followed by that many bytes. */

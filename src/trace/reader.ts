@@ -141,8 +141,22 @@ export function callRead(h: TraceHeader, api: number, status: number, value: unk
   takePerfOrigin(h, value);
 }
 
-/** Decodes the event at the cursor. Throws DecodeError on malformed or cut-off bytes. */
-export function decodeEvent(c: ByteCursor, st: DecodeState, n: number, into?: TraceEvent): TraceEvent {
+/**
+ * A payload the checking scan does not need the value of: stepped over when it is plainly
+ * well formed, else decoded (which says what is wrong with it).
+ */
+function checkPayload(c: ByteCursor): undefined {
+  if (!c.skipMsgpack()) c.msgpack();
+  return undefined;
+}
+
+/**
+ * Decodes the event at the cursor. Throws DecodeError on malformed or cut-off bytes. Without
+ * `values` (the checking scan) the msgpack payloads of calls, values and callbacks are
+ * checked, not decoded: `call` and `payload` are then undefined (a perf.origin reading's
+ * still decoded: it is the perf clock's bases).
+ */
+export function decodeEvent(c: ByteCursor, st: DecodeState, n: number, into?: TraceEvent, values = true): TraceEvent {
   const start = c.pos;
   const tag = c.u8();
   const info = TAGS[tag];
@@ -184,12 +198,18 @@ export function decodeEvent(c: ByteCursor, st: DecodeState, n: number, into?: Tr
       break;
     case Tag.Value:
       ev.api = c.varint();
-      ev.payload = c.msgpack();
+      ev.payload = values ? c.msgpack() : checkPayload(c);
       break;
     case Tag.Call: {
       ev.api = c.varint();
       const status = c.u8();
       if (status > 2) throw new DecodeError('malformed call record', start, false);
+      if (!values && ev.api !== PERF_ORIGIN) {
+        checkPayload(c);
+        if (status !== 0) checkPayload(c);
+        ev.call = undefined;
+        break;
+      }
       const args = c.msgpack();
       ev.call = status === 0 ? { args, status } : { args, status: status as 1 | 2, value: c.msgpack() };
       callRead(st.header, ev.api, status, ev.call.value, start);
@@ -223,7 +243,7 @@ export function decodeEvent(c: ByteCursor, st: DecodeState, n: number, into?: Tr
       ev.timeUs = st.timeUs;
       if (tag === Tag.Callback) {
         ev.api = c.varint();
-        ev.payload = c.msgpack();
+        ev.payload = values ? c.msgpack() : checkPayload(c);
       }
       break;
     case Tag.Signal:
@@ -661,7 +681,7 @@ function parseBytes(bytes: Bytes, path: string, keepBytes: number): TraceFile {
       }
       cur.pos = p;
       try {
-        decodeEvent(cur, st, count + 1, scratch);
+        decodeEvent(cur, st, count + 1, scratch, false);
       } catch (e) {
         if (!(e instanceof DecodeError)) throw e;
         if (chunk.cut && e.truncated) break; // the cut-off tail of a killed process
