@@ -142,6 +142,46 @@ ws.on('close', (code) => console.log('closed', code));
     command: ['node', 'main.mjs'],
   },
   {
+    name: 'socket.io',
+    what: "socket.io 4 server and three clients in one process (websocket, polling upgraded, polling only): acks, rooms, binary, engine.io's pings, a client leaving",
+    fast: true,
+    packages: { 'socket.io': '4.8.1', 'socket.io-client': '4.8.1' },
+    files: {
+      'main.mjs': `import { createServer } from 'node:http';
+import { Server } from 'socket.io';
+import { io as connect } from 'socket.io-client';
+const http = createServer();
+const io = new Server(http, { pingInterval: 200, pingTimeout: 400 });
+const log = [];
+io.on('connection', (socket) => {
+  socket.join('room');
+  socket.on('hello', (msg, ack) => ack({ echo: msg, id: socket.id.length, at: Date.now() % 1000 }));
+  socket.on('bin', (buf) => socket.emit('bin-back', Buffer.from(buf).reverse()));
+  socket.on('shout', (m) => io.to('room').emit('heard', m + ' ' + Math.random()));
+});
+await new Promise((r) => http.listen(0, '127.0.0.1', r));
+const url = 'http://127.0.0.1:' + http.address().port;
+const clients = [connect(url, { transports: ['websocket'] }), connect(url), connect(url, { transports: ['polling'] })];
+await Promise.all(clients.map((c) => new Promise((r) => c.on('connect', r))));
+for (const [i, c] of clients.entries()) {
+  c.on('heard', (m) => log.push('client ' + i + ' heard ' + m));
+  log.push('ack ' + i + ' ' + JSON.stringify(await c.emitWithAck('hello', 'hi from ' + i)) + ' ' + c.io.engine.transport.name);
+}
+const back = await new Promise((r) => { clients[1].once('bin-back', r); clients[1].emit('bin', Buffer.from([1, 2, 3, 4])); });
+log.push('bin ' + Buffer.from(back).toString('hex'));
+clients[0].emit('shout', 'all');
+await new Promise((r) => setTimeout(r, 700)); // engine.io pings go by
+clients[2].disconnect();
+await new Promise((r) => setTimeout(r, 100));
+log.push('sockets ' + io.of('/').sockets.size);
+for (const c of clients) c.close();
+io.close();
+console.log(log.sort().join('\\n'));
+`,
+    },
+    command: ['node', 'main.mjs'],
+  },
+  {
     name: 'nestjs',
     what: "NestJS 11 on platform-express: an app bootstrapped (DI, an rxjs interceptor, Nest's logger), requests from fetch in the same process, the app closed",
     fast: true,

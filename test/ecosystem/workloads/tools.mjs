@@ -62,6 +62,23 @@ export const TOOLS = [
     timeoutMs: 300_000,
   },
   {
+    name: 'webpack',
+    what: 'webpack 5 (webpack-cli 5) production build: an ES module project with JSON, a dynamic import, content hashes and source maps',
+    packages: { webpack: '5.97.1', 'webpack-cli': '5.1.4' },
+    files: {
+      'package.json': `{ "type": "module" }\n`,
+      'webpack.config.cjs': `module.exports = { mode: 'production', entry: './src/index.js', output: { path: __dirname + '/dist', filename: '[name].[contenthash].js', clean: true }, devtool: 'source-map', stats: 'normal' };\n`,
+      'src/index.js': `import { add } from './math.js';\nimport data from './data.json';\nexport const run = () => add(data.a, data.b);\nimport('./lazy.js').then((m) => m.lazy());\n`,
+      'src/math.js': `export const add = (a, b) => a + b;\nexport const unused = 1;\n`,
+      'src/data.json': `{ "a": 1, "b": 2 }\n`,
+      'src/lazy.js': `export const lazy = () => 42;\n`,
+    },
+    outputs: ['dist'],
+    command: ['node', 'node_modules/webpack-cli/bin/cli.js', '--config', 'webpack.config.cjs'],
+    changeWorld: editSource('src/math.js', `export const add = () => 'edited after recording';\n`),
+    timeoutMs: 180_000,
+  },
+  {
     name: 'vite-build',
     what: 'vite 6 build of a small app (rollup, its native parts, CSS)',
     packages: { vite: '6.3.5' },
