@@ -9,6 +9,7 @@ import type * as AsyncHooks from 'node:async_hooks';
 import { isRewindFile } from '../paths.js';
 import { original, writeStderr } from '../node/originals.js';
 import type { RecordSession } from './record.js';
+import { atProcessEnd } from './process-end.js';
 
 /** Microtask-level resources: they follow deterministically from the turns. */
 const IGNORED = new Set(['PROMISE', 'TickObject', 'Microtask', 'TIMERWRAP', 'SIGNALWRAP']);
@@ -104,7 +105,7 @@ export function startAudit(s: RecordSession, logPath: string): void {
     },
   }).enable();
 
-  process.on('exit', () => {
+  atProcessEnd(() => {
     judge();
     const list = [...gaps.values()].sort((a, b) => b.count - a.count);
     const file = logPath.replace(/\.rwnd$/, '.audit.json');

@@ -48,6 +48,21 @@ export class ReplaySession extends ReplayValues implements SessionApi {
   private recordedEnd: EndInfo | null = null;
 
   /**
+   * The process ends here as `end` says, without the 'exit' event and its handlers (the
+   * program process.execve started has ended: sources/process.ts); the log must end so too.
+   */
+  endsAs(end: EndInfo): void {
+    const how = `ended as the program process.execve started did (${describeEnd(end)})`;
+    const head = this.peek();
+    if (!head) return this.logEnded(how);
+    if (head.kind !== 'end' || head.end!.code !== end.code || head.end!.signal !== end.signal) this.mismatch(how);
+    this.skip();
+    this.endPassed = true;
+    this.recordedEnd = head.end!;
+    this.complete();
+  }
+
+  /**
    * The process ends for good (reallyExit, which every exit wrapper calls last): events the
    * program's exit handlers recorded after the end record and did not do here are a divergence.
    * (A process ending naturally or on an uncaught error has no such last call: there a replay

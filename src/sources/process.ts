@@ -1,15 +1,17 @@
 // Process inputs and the end of the run. Replay restores argv, execArgv, env, cwd, pid and
 // ppid as recorded. Both modes watch how the process ends — the 'exit' event and its code,
 // uncaught exceptions and unhandled rejections, signals — recording it, or checking it.
+import type * as ChildProcess from 'node:child_process';
+import type * as DiagnosticsChannel from 'node:diagnostics_channel';
 import os from 'node:os';
 import { bindings } from '../node/bindings.js';
-import { nodeProcess, thread } from '../node/fields.js';
+import { builtinModule, nodeProcess, thread } from '../node/fields.js';
 import type { RecordSession } from '../session/record.js';
 import { failureInfo } from '../session/failure.js';
 import type { ReplaySession } from '../session/replay.js';
+import { processEnding } from '../session/process-end.js';
 import { original, writeStderr } from '../node/originals.js';
-import { EXIT } from '../exit-codes.js';
-import { Api } from '../trace/format.js';
+import { Api, type EndInfo } from '../trace/format.js';
 import type { Session, Source } from '../session/session.js';
 
 /** Signal names, when first needed (node:os is not loaded at start-up for them). */
@@ -125,28 +127,51 @@ function recordEnvFiles(s: Session): void {
 }
 
 /**
- * process.execve (Node 22.15+) replaces the process with another program, whose run rewind
- * cannot record. Recording says so (and flushes the log first: no exit handler runs); a
- * replay stops there with exit 70 and never runs that program.
+ * process.execve (Node 22.15+) replaces the process with another program, which rewind cannot
+ * follow into. Rewind runs that program as a child instead, once Node has checked the
+ * arguments and told the 'process.execve' diagnostics channel (rewind's subscriber is put
+ * last as the call starts, and runs in place of the system call): spawnSync with this
+ * process's stdio, whose output is recorded and replayed as any inheriting child's
+ * (child-process.ts), then this process ends as that program ended, without the program's
+ * exit handlers (which execve does not run either). At replay no program is started: its
+ * output and its ending come from the log. Unlike a real execve, the program gets a process
+ * id of its own, and a signal sent to this one does not reach it.
  */
-function guardExecve(s: Session): void {
-  const P = process as unknown as { execve?: (file: unknown, ...rest: unknown[]) => never };
+function execveAsChild(s: Session): void {
+  const P = process as unknown as { execve?: (...args: unknown[]) => never };
   const real = P.execve;
   if (typeof real !== 'function') return;
-  P.execve = function execve(this: unknown, file: unknown, ...rest: unknown[]) {
-    s.unsupported(
-      'process.execve()',
-      `it replaces the recorded process with ${String(file)}, whose run rewind does not record`,
-    );
-    if (s.mode === 'record') {
-      s.writer.flush();
-      return real.call(this, file, ...rest);
+  let channel: DiagnosticsChannel.Channel | undefined;
+  const replace = (message: unknown) => {
+    const { execPath, args, env } = message as { execPath: string; args: string[]; env: string[] };
+    channel!.unsubscribe(replace);
+    const { spawnSync } = builtinModule<typeof ChildProcess>('node:child_process');
+    const r = spawnSync(execPath, args.slice(1), {
+      argv0: args[0] ?? execPath,
+      env: Object.fromEntries(env.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])),
+      stdio: 'inherit',
+    });
+    // A program that cannot be started: Node reports the failed system call and aborts.
+    if (r.error) writeStderr(`process.execve failed with error code ${(r.error as NodeJS.ErrnoException).code}\n`);
+    const signal = r.error ? 'SIGABRT' : r.signal;
+    const end: EndInfo = { code: signal ? null : (r.status ?? 1), signal, via: signal ? 'signal' : 'exit' };
+    processEnding(); // rewind's own duties: no 'exit' event comes
+    if (s.mode === 'record') s.end(end);
+    else s.endsAs(end);
+    if (signal) {
+      process.removeAllListeners(signal); // none of the program's handlers runs: its default action
+      original.processKill(original.pid, signal);
     }
-    writeStderr(
-      `rewind: here the recorded process replaced itself with ${String(file)} (process.execve). rewind did not record ` +
-        'that program, so the replay stops here instead of running it.\n',
-    );
-    return original.reallyExit(EXIT.DIVERGENCE);
+    return original.reallyExit(end.code ?? 1);
+  };
+  P.execve = function execve(this: unknown, ...args: unknown[]) {
+    channel ??= builtinModule<typeof DiagnosticsChannel>('node:diagnostics_channel').channel('process.execve');
+    channel.subscribe(replace); // after the program's own subscribers: they see the call first
+    try {
+      return real.apply(this, args);
+    } finally {
+      channel.unsubscribe(replace); // Node refused the arguments
+    }
   } as never;
 }
 
@@ -256,7 +281,7 @@ function checkEnding(s: ReplaySession): void {
 export const processSource: Source = {
   name: 'process',
   install(s: Session) {
-    guardExecve(s);
+    execveAsChild(s);
     recordEnvFiles(s);
     recordProcessState(s);
     if (s.mode === 'record') recordEnding(s);

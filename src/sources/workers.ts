@@ -27,6 +27,7 @@ import type { ReplaySession } from '../session/replay.js';
 import type { Session, Source } from '../session/session.js';
 import { Api, Tag } from '../trace/format.js';
 import { ENV } from '../session/env.js';
+import { atProcessEnd } from '../session/process-end.js';
 import { crc32 } from '../node/bindings.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -481,7 +482,7 @@ function recordWorkers(s: RecordSession): void {
 
   // Workers still running when this thread ends are stopped with it.
   const live = new Map<unknown, () => void>();
-  process.on('exit', () => {
+  atProcessEnd(() => {
     for (const finish of live.values()) finish();
     live.clear();
   });
@@ -572,7 +573,7 @@ function replayWorkers(s: ReplaySession): void {
       original.reallyExit(EXIT.DIVERGENCE);
     }
   };
-  process.on('exit', () => {
+  atProcessEnd(() => {
     for (const [worker, done] of [...live]) catchUp(worker, done);
   });
   const W = workerThreads.Worker.prototype as any;

@@ -2,11 +2,7 @@
 // cause as the suite found it. A listed workload that fails does not fail the suite; one that
 // passes is reported ("known failure now faithful") so that its entry can go.
 // `nodes`: only on these Node majors (default: all).
-export const KNOWN_FAILURES = {
-  tsgo: {
-    nodes: [22, 24],
-    waitsOn: 'a recording of the program process.execve starts',
-    reason:
-      "from Node 22.15 tsgo's node wrapper calls process.execve(goBinary): the recording names it and the replay stops there with exit 70 (rewind does not record the program that replaces the process); on Node 20 it runs the binary with execFileSync and is faithful",
-  },
-};
+// None at present: tsgo on Node 22.15+ (its wrapper's process.execve) was the last, faithful
+// since rewind runs the program execve names as a recorded child (sources/process.ts).
+/** @type {Record<string, { nodes?: number[], waitsOn: string, reason: string }>} */
+export const KNOWN_FAILURES = {};

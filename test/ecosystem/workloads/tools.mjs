@@ -145,7 +145,7 @@ for (const name of ['a', 'b'] as const) {
   },
   {
     name: 'tsgo',
-    what: 'the TypeScript 7 native preview (@typescript/native-preview): node starts its Go binary',
+    what: 'the TypeScript 7 native preview (@typescript/native-preview): node starts its Go binary (from Node 22.15 by process.execve)',
     packages: { '@typescript/native-preview': '7.0.0-dev.20260707.2' },
     files: tsProject,
     outputs: ['out'],
