@@ -11,6 +11,7 @@ import { failureInfo } from '../session/failure.js';
 import type { ReplaySession } from '../session/replay.js';
 import { processEnding } from '../session/process-end.js';
 import { original, writeStderr } from '../node/originals.js';
+import { EXIT } from '../exit-codes.js';
 import { Api, type EndInfo } from '../trace/format.js';
 import type { Session, Source } from '../session/session.js';
 
@@ -143,8 +144,20 @@ function execveAsChild(s: Session): void {
   if (typeof real !== 'function') return;
   let channel: DiagnosticsChannel.Channel | undefined;
   const replace = (message: unknown) => {
-    const { execPath, args, env } = message as { execPath: string; args: string[]; env: string[] };
     channel!.unsubscribe(replace);
+    try {
+      runInstead(message);
+    } catch (e) {
+      // The channel would report this later and go on to the system call: never at replay.
+      s.unsupported(
+        'process.execve()',
+        `rewind could not run ${String((message as { execPath: unknown }).execPath)} in its place (${String(e)})`,
+      );
+      if (s.mode === 'replay') original.reallyExit(EXIT.DIVERGENCE);
+    }
+  };
+  const runInstead = (message: unknown): never => {
+    const { execPath, args, env } = message as { execPath: string; args: string[]; env: string[] };
     const { spawnSync } = builtinModule<typeof ChildProcess>('node:child_process');
     const r = spawnSync(execPath, args.slice(1), {
       argv0: args[0] ?? execPath,
