@@ -9,6 +9,8 @@ import { cleanupTempDirs, describeRun, fixture, record, replay, rewind, runPlain
 afterAll(cleanupTempDirs);
 
 const hasExecve = typeof (process as unknown as { execve?: unknown }).execve === 'function';
+/** Node 26 throws a failed execve to the program; earlier versions abort. */
+const EXECVE_THROWS = Number(process.versions.node.split('.')[0]) >= 26;
 
 /** Runs execve.cjs plain, recorded and replayed; what each printed, how each ended. */
 async function threeWays(how: string, extra: string[] = []) {
@@ -59,16 +61,37 @@ describe.skipIf(!hasExecve)('process.execve (Node 22.15+)', () => {
     expect(rep.stdout.toString()).toBe(rec.stdout.toString());
   });
 
-  it('a program that cannot be started: the failed call is reported and the process aborts, as in Node', async () => {
-    const { plain, rec, rep } = await threeWays('missing');
-    expect(plain.signal, describeRun('plain', plain)).toBe('SIGABRT');
-    expect(plain.stderr.toString()).toMatch(/process\.execve failed with error code ENOENT/);
-    expect(rec.stderr.toString(), describeRun('record', rec)).toMatch(/process\.execve failed with error code ENOENT/);
-    expect(rec.signal).toBe('SIGABRT');
-    expect(rep.stderr.toString(), describeRun('replay', rep)).toMatch(/process\.execve failed with error code ENOENT/);
-    expect(rep.signal).toBe('SIGABRT');
-    expect(rep.stdout.toString()).toBe(rec.stdout.toString());
-  });
+  it.skipIf(EXECVE_THROWS)(
+    'a program that cannot be started: the failed call is reported and the process aborts, as in Node 22-25',
+    async () => {
+      const { plain, rec, rep } = await threeWays('missing');
+      expect(plain.signal, describeRun('plain', plain)).toBe('SIGABRT');
+      expect(plain.stderr.toString()).toMatch(/process\.execve failed with error code ENOENT/);
+      expect(rec.stderr.toString(), describeRun('record', rec)).toMatch(
+        /process\.execve failed with error code ENOENT/,
+      );
+      expect(rec.signal).toBe('SIGABRT');
+      expect(rep.stderr.toString(), describeRun('replay', rep)).toMatch(
+        /process\.execve failed with error code ENOENT/,
+      );
+      expect(rep.signal).toBe('SIGABRT');
+      expect(rep.stdout.toString()).toBe(rec.stdout.toString());
+    },
+  );
+
+  it.runIf(EXECVE_THROWS)(
+    'a program that cannot be started, on Node 26+ (which throws it to the program): named when recording, the replay stops there',
+    async () => {
+      const { plain, rec, rep } = await threeWays('missing');
+      expect(plain.status, describeRun('plain', plain)).toBe(1);
+      expect(plain.stderr.toString()).toMatch(/ENOENT/);
+      expect(rec.status, describeRun('record', rec)).toBe(1);
+      expect(rec.stdout.toString()).toBe(plain.stdout.toString());
+      expect(rec.stderr.toString()).toMatch(/a process\.execve\(\) that fails/);
+      expect(rep.status, describeRun('replay', rep)).toBe(70);
+      expect(rep.stderr.toString()).toMatch(/cannot replay past it without making the system call/);
+    },
+  );
 
   it('a worker thread still running ends with the process: its log is finished, and the replay goes through it', async () => {
     const { plain, rec, rep } = await threeWays('worker');

@@ -138,6 +138,9 @@ function recordEnvFiles(s: Session): void {
  * output and its ending come from the log. Unlike a real execve, the program gets a process
  * id of its own, and a signal sent to this one does not reach it.
  */
+/** A failed process.execve throws from Node 26 on (nodejs/node#62878); before, Node aborts. */
+const EXECVE_THROWS = Number(process.versions.node.split('.')[0]) >= 26;
+
 function execveAsChild(s: Session): void {
   const P = process as unknown as { execve?: (...args: unknown[]) => never };
   const real = P.execve;
@@ -156,7 +159,7 @@ function execveAsChild(s: Session): void {
       if (s.mode === 'replay') original.reallyExit(EXIT.DIVERGENCE);
     }
   };
-  const runInstead = (message: unknown): never => {
+  const runInstead = (message: unknown): void => {
     const { execPath, args, env } = message as { execPath: string; args: string[]; env: string[] };
     const { spawnSync } = builtinModule<typeof ChildProcess>('node:child_process');
     const r = spawnSync(execPath, args.slice(1), {
@@ -164,8 +167,20 @@ function execveAsChild(s: Session): void {
       env: Object.fromEntries(env.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])),
       stdio: 'inherit',
     });
-    // A program that cannot be started: Node reports the failed system call and aborts.
-    if (r.error) writeStderr(`process.execve failed with error code ${(r.error as NodeJS.ErrnoException).code}\n`);
+    const failed = (r.error as NodeJS.ErrnoException | undefined)?.code;
+    if (failed && EXECVE_THROWS) {
+      // Node 26 throws the failure to the program, which goes on: the throw can only come
+      // from the real system call, which the replay must never make.
+      s.unsupported('a process.execve() that fails', `${execPath} could not be started (${failed})`);
+      if (s.mode === 'record') return; // the real call fails as the child did, and throws
+      writeStderr(
+        `rewind: here the recorded process.execve(${execPath}) failed (${failed}) and Node threw that to the program; ` +
+          'rewind cannot replay past it without making the system call, so the replay stops here.\n',
+      );
+      return original.reallyExit(EXIT.DIVERGENCE);
+    }
+    // A program that cannot be started: Node 22-25 report the failed system call and abort.
+    if (failed) writeStderr(`process.execve failed with error code ${failed}\n`);
     const signal = r.error ? 'SIGABRT' : r.signal;
     const end: EndInfo = { code: signal ? null : (r.status ?? 1), signal, via: signal ? 'signal' : 'exit' };
     processEnding(); // rewind's own duties: no 'exit' event comes
