@@ -34,18 +34,11 @@ export class ReplaySession extends ReplayValues implements SessionApi {
 
   /** Called after the program's 'exit' listeners ran. */
   exited(code: number): void {
-    const head = this.peek();
-    if (!head) return this.logEnded(`exited with code ${code}`);
-    if (head.kind !== 'end' || head.end!.code !== code) this.mismatch(this.exitedHow(code));
-    this.skip();
-    this.endPassed = true;
-    this.recordedEnd = head.end!;
+    this.takeEnd(`exited with code ${code}`, this.exitedHow(code), (end) => end.code === code);
     // The program's own exit handlers, run after rewind's, recorded on (record.ts end()).
     if (this.peek() !== null) this.afterEnd = true;
     else this.complete();
   }
-
-  private recordedEnd: EndInfo | null = null;
 
   /**
    * The process ends here as `end` says, without the 'exit' event and its handlers (the
@@ -53,14 +46,24 @@ export class ReplaySession extends ReplayValues implements SessionApi {
    */
   endsAs(end: EndInfo): void {
     const how = `ended as the program process.execve started did (${describeEnd(end)})`;
+    this.takeEnd(how, how, (e) => e.code === end.code && e.signal === end.signal);
+    this.complete();
+  }
+
+  /**
+   * Consumes the end record, which must come next and be as `matches` says: otherwise the log
+   * ended before it (`ended`), or holds something else (a divergence: the program `actual`).
+   */
+  private takeEnd(ended: string, actual: string, matches: (end: EndInfo) => boolean): void {
     const head = this.peek();
-    if (!head) return this.logEnded(how);
-    if (head.kind !== 'end' || head.end!.code !== end.code || head.end!.signal !== end.signal) this.mismatch(how);
+    if (!head) return this.logEnded(ended);
+    if (head.kind !== 'end' || !matches(head.end!)) this.mismatch(actual);
     this.skip();
     this.endPassed = true;
     this.recordedEnd = head.end!;
-    this.complete();
   }
+
+  private recordedEnd: EndInfo | null = null;
 
   /**
    * The process ends for good (reallyExit, which every exit wrapper calls last): events the
