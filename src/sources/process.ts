@@ -127,6 +127,9 @@ function recordEnvFiles(s: Session): void {
   } as typeof process.loadEnvFile;
 }
 
+/** A failed process.execve throws from Node 26 on (nodejs/node#62878); before, Node aborts. */
+const EXECVE_THROWS = Number(process.versions.node.split('.')[0]) >= 26;
+
 /**
  * process.execve (Node 22.15+) replaces the process with another program, which rewind cannot
  * follow into. Rewind runs that program as a child instead, once Node has checked the
@@ -138,9 +141,6 @@ function recordEnvFiles(s: Session): void {
  * output and its ending come from the log. Unlike a real execve, the program gets a process
  * id of its own, and a signal sent to this one does not reach it.
  */
-/** A failed process.execve throws from Node 26 on (nodejs/node#62878); before, Node aborts. */
-const EXECVE_THROWS = Number(process.versions.node.split('.')[0]) >= 26;
-
 function execveAsChild(s: Session): void {
   const P = process as unknown as { execve?: (...args: unknown[]) => never };
   const real = P.execve;
@@ -198,7 +198,8 @@ function execveAsChild(s: Session): void {
     try {
       return real.apply(this, args);
     } finally {
-      channel.unsubscribe(replace); // Node refused the arguments
+      // Reached only when the call threw: Node refused the arguments, or (Node 26) it failed.
+      channel.unsubscribe(replace);
     }
   } as never;
 }
