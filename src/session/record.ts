@@ -4,7 +4,7 @@ import { thread } from '../node/fields.js';
 import { Api, type EndInfo, type FailureInfo, type TraceHeader } from '../trace/format.js';
 import { signLog } from './trust.js';
 import { TraceWriter } from '../trace/writer.js';
-import type { ArgsPacking } from '../trace/fastpack.js';
+import { AS_IS, type ArgsPacking } from '../trace/fastpack.js';
 import { deliveryOf, type Chaos } from './chaos.js';
 import { original, writeStderr } from '../node/originals.js';
 import { failureInfo } from './failure.js';
@@ -102,21 +102,13 @@ export class RecordSession implements SessionApi {
   }
 
   call<T>(api: number, args: unknown, real: () => T, codec?: ResultCodec<T>): T {
-    let value: T;
-    try {
-      value = real();
-    } catch (e) {
-      this.writer.call(api, { args, status: 2, value: e }, false, false);
-      return rethrow(e);
-    }
-    this.writer.call(api, { args, status: 1, value: codec ? codec.encode(value) : value }, false, codec !== undefined);
-    return value;
+    return this.callPacked(api, AS_IS, args, real, codec);
   }
 
-  callPacked<S, T>(api: number, args: ArgsPacking<S>, subject: S, real: () => T, codec?: ResultCodec<T>): T {
+  callPacked<S, T>(api: number, args: ArgsPacking<S>, subject: S, real: (subject: S) => T, codec?: ResultCodec<T>): T {
     let value: T;
     try {
-      value = real();
+      value = real(subject);
     } catch (e) {
       this.writer.call(api, { args: args.summary(subject), status: 2, value: e }, false, false);
       return rethrow(e);

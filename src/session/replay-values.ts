@@ -5,7 +5,7 @@ import { DecodeError, pack, unzigzag } from '../trace/codec.js';
 import { quote } from '../trace/describe.js';
 import { Api, TAGS, Tag, apiName, type CallRecord } from '../trace/format.js';
 import { decodeValue, encodeValue, summarize, toJson } from '../trace/values.js';
-import { Packers, type ArgsPacking } from '../trace/fastpack.js';
+import { AS_IS, Packers, type ArgsPacking } from '../trace/fastpack.js';
 import { digest } from '../trace/writer.js';
 import { original } from '../node/originals.js';
 import { HOLD_LIMIT_MS, ReplayDispatcher, debuggerMayHold } from './replay-dispatcher.js';
@@ -131,22 +131,13 @@ export abstract class ReplayValues extends ReplayDispatcher {
   }
 
   call<T>(api: number, args: unknown, real: () => T, codec?: ResultCodec<T>): T {
-    // Evaluated while a debugger has the program paused: the outside world answers live.
-    if (this.offLog) return real();
-    const rec = this.expectCall(api, args, 'called');
-    if (rec.status === 0) this.waited(api, args);
-    return this.answer(rec, codec);
+    return this.callPacked(api, AS_IS, args, real, codec);
   }
 
-  callPacked<S, T>(api: number, args: ArgsPacking<S>, subject: S, real: () => T, codec?: ResultCodec<T>): T {
-    if (this.offLog) return real();
-    const f = this.packers.take();
-    try {
-      f.putWith(args, subject);
-    } finally {
-      this.packers.done();
-    }
-    const rec = this.takeCall(api, f.buf, f.pos) ?? this.expectCallDecoded(api, args.summary(subject), 'called');
+  callPacked<S, T>(api: number, args: ArgsPacking<S>, subject: S, real: (subject: S) => T, codec?: ResultCodec<T>): T {
+    // Evaluated while a debugger has the program paused: the outside world answers live.
+    if (this.offLog) return real(subject);
+    const rec = this.expectCall(api, args, subject, 'called');
     if (rec.status === 0) this.waited(api, args.summary(subject));
     return this.answer(rec, codec);
   }
@@ -165,7 +156,7 @@ export abstract class ReplayValues extends ReplayDispatcher {
   async(a: AsyncCall): number {
     const op = this.newOp();
     if (a.args !== undefined) {
-      const rec = this.expectCall(a.api, a.args, 'started');
+      const rec = this.expectCall(a.api, AS_IS, a.args, 'started');
       if (rec.status !== 0) this.mismatch(`started ${apiName(a.api)} ${summarize(a.args)} asynchronously`);
     }
     const decode = a.codec ? a.codec.decode : (p: unknown) => decodeValue(p) as unknown[];
@@ -184,7 +175,7 @@ export abstract class ReplayValues extends ReplayDispatcher {
   unsupported(name: string, _why: string): void {
     if (this.offLog || this.reported.has(name)) return;
     this.reported.add(name);
-    this.expectCall(Api['rewind.unsupported'], name, 'used');
+    this.expectCall(Api['rewind.unsupported'], AS_IS, name, 'used');
   }
 
   /**
@@ -221,15 +212,20 @@ export abstract class ReplayValues extends ReplayDispatcher {
   private readonly packers = new Packers();
 
   /** Consumes the Call event the program's call must match: same API, same arguments. */
-  private expectCall(api: number, args: unknown, verb: string): Pick<CallRecord, 'status' | 'value'> {
+  private expectCall<S>(
+    api: number,
+    args: ArgsPacking<S>,
+    subject: S,
+    verb: string,
+  ): Pick<CallRecord, 'status' | 'value'> {
     // Packed as the writer packed them when recording, and compared with the log's bytes.
     const f = this.packers.take();
     try {
-      f.put(args, false);
+      f.putWith(args, subject);
     } finally {
       this.packers.done();
     }
-    return this.takeCall(api, f.buf, f.pos) ?? this.expectCallDecoded(api, args, verb);
+    return this.takeCall(api, f.buf, f.pos) ?? this.expectCallDecoded(api, args.summary(subject), verb);
   }
 
   /** expectCall by the decoded event: a log packed otherwise (another rewind), or a divergence to report. */

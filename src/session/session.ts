@@ -52,9 +52,10 @@ export interface SessionApi {
    * `subject` its arguments), so no summary is made per call: recording writes the bytes
    * call() would write for `args.summary(subject)`, replay compares them with the log's (the
    * fs source's synchronous calls). The summary is made where it cannot be packed directly,
-   * for a call that threw, and for a divergence's report.
+   * for a call that threw, and for a divergence's report. `real` is given `subject` (one
+   * function serves every call).
    */
-  callPacked<S, T>(api: number, args: ArgsPacking<S>, subject: S, real: () => T, codec?: ResultCodec<T>): T;
+  callPacked<S, T>(api: number, args: ArgsPacking<S>, subject: S, real: (subject: S) => T, codec?: ResultCodec<T>): T;
   /**
    * An asynchronous call. Recording logs the call (unless `args` is undefined), runs
    * `start(done)`, and logs a turn with the results when `done` is entered, then calls

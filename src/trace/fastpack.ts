@@ -35,6 +35,18 @@ export interface ArgsPacking<S> {
   summary(subject: S): unknown;
 }
 
+/**
+ * The arguments are their own summary, packed as `put(subject, false)` packs it: what a call
+ * that makes its summary (Session.call) packs through callPacked's one path.
+ */
+export const AS_IS: ArgsPacking<unknown> = {
+  pack(f, subject) {
+    f.put(subject, false);
+    return true;
+  },
+  summary: (subject) => subject,
+};
+
 export class FastPacker {
   buf = Buffer.allocUnsafe(16 * 1024);
   private view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);

@@ -75,11 +75,14 @@ function recorded(name: string, spec: Spec, fn: Fn): Fn {
   const what = `fs ${name}()`;
   const resolves = name === 'lstat' || name === 'stat' || name === 'readlink' || name === 'internalModuleStat';
   const changes = changesOf(name);
-  // A synchronous call's summary, written into its event or made: per binding function, not per call.
+  // A synchronous call's summary, written into its event or made, how it runs and how its
+  // result is stored: per binding function, not per call.
   const syncArgs: ArgsPacking<unknown[]> = {
     pack: (f, args) => packSummary(f, kind, args),
     summary: (args) => summarize(kind, 'sync', args),
   };
+  const syncReal = (args: unknown[]) => unformatted(fn, args);
+  const syncResult = syncCodec(name, kind);
   const wrapper = function (this: unknown, ...args: unknown[]): unknown {
     if (kind === 'loader' || passThrough()) return fn.apply(this, args);
     const a0 = args[0];
@@ -114,14 +117,13 @@ function recorded(name: string, spec: Spec, fn: Fn): Fn {
     }
     if (form === 'sync') {
       const ctx = ctxOf(args);
-      const codec = valueCodec(name, kind, args);
-      const real = () => unformatted(fn, args);
+      syncResult?.prepare(args);
       let v: unknown;
       try {
         v =
           ctx === null
-            ? s.callPacked(api, syncArgs, args, real, codec)
-            : s.call(api, summarize(kind, form, args), real, withCtx(ctx, codec));
+            ? s.callPacked(api, syncArgs, args, syncReal, syncResult)
+            : s.call(api, summarize(kind, form, args), () => syncReal(args), withCtx(ctx, syncResult));
       } catch (e) {
         // The binding's error, its stack taken again below this call: the same frames in
         // both runs, formatted when the program reads it (see unformattedStack).
@@ -406,47 +408,110 @@ function readTarget(args: unknown[]): { key: ReturnType<typeof readKey>; buf: Ar
 }
 
 /** How a synchronous call's return value (and what it wrote into its arguments) is stored. */
-function valueCodec(name: string, kind: Kind, args: unknown[]): ResultCodec<unknown> | undefined {
+function syncCodec(name: string, kind: Kind): SyncCodec | undefined {
   switch (kind) {
-    case 'read': {
-      const { key, buf, offset } = readTarget(args);
-      return {
-        encode: (n) => ((n as number) > 0 ? [n, readBytes(key, buf, offset, n as number)] : n),
-        decode(x) {
-          if (!Array.isArray(x)) return x;
-          fillRead(key, buf, offset, x[1] as Bytes);
-          return x[0];
-        },
-      };
-    }
-    case 'readv': {
-      const buffers = args[1] as ArrayBufferView[];
-      return {
-        encode: (n) => [n, gather(buffers, n as number)],
-        decode(x) {
-          const [n, bytes] = x as [number, Uint8Array];
-          scatter(buffers, bytes);
-          return n;
-        },
-      };
-    }
-    case 'readFile': {
-      const key = fileKey(args[0], args[1]);
-      return { encode: (v) => storeContent(key, v as string), decode: (x) => loadContent(key, x as string) };
-    }
+    case 'read':
+      return new ReadResult();
+    case 'readv':
+      return new ReadvResult();
+    case 'readFile':
+      return new ReadFileResult();
     case 'stat':
-    case 'statfs': {
-      const key = statKey(name, args[0], args[1]);
-      return {
-        encode: (a) => (a === undefined ? null : storeContent(key, statBytes(kind, a as Float64Array))),
-        decode: (x) =>
-          x === null || x === undefined
-            ? undefined
-            : statArray(kind, args[1] === true, true, loadContent(key, x as Bytes) as Uint8Array),
-      };
-    }
+    case 'statfs':
+      return new StatResult(name, kind);
   }
   return undefined;
+}
+
+/**
+ * How a synchronous call's result (and what it wrote into its arguments) is stored: one
+ * object per binding function, told each call's arguments before the call runs (a read's
+ * content key counts the descriptor's reads, so it is taken whether or not the call then
+ * succeeds, as the recording took it). Synchronous calls do not interleave, so the arguments
+ * held are the call's in progress; the buffers are let go once used.
+ */
+interface SyncCodec extends ResultCodec<unknown> {
+  prepare(args: unknown[]): void;
+}
+
+/** read(fd, buffer, offset, length, position): the bytes read into the buffer. */
+class ReadResult implements SyncCodec {
+  private key: string | null = null;
+  private buf: ArrayBufferView | null = null;
+  private offset = 0;
+  prepare(args: unknown[]): void {
+    this.key = readKey(args[0], args[3], args[4]);
+    this.buf = args[1] as ArrayBufferView;
+    this.offset = args[2] as number;
+  }
+  encode(n: unknown): unknown {
+    const buf = this.buf!;
+    this.buf = null;
+    return (n as number) > 0 ? [n, readBytes(this.key, buf, this.offset, n as number)] : n;
+  }
+  decode(x: unknown): unknown {
+    const buf = this.buf!;
+    this.buf = null;
+    if (!Array.isArray(x)) return x;
+    fillRead(this.key, buf, this.offset, x[1] as Bytes);
+    return x[0];
+  }
+}
+
+/** readv(fd, buffers, position): the bytes read, across the buffers. */
+class ReadvResult implements SyncCodec {
+  private buffers: ArrayBufferView[] = [];
+  prepare(args: unknown[]): void {
+    this.buffers = args[1] as ArrayBufferView[];
+  }
+  encode(n: unknown): unknown {
+    const { buffers } = this;
+    this.buffers = [];
+    return [n, gather(buffers, n as number)];
+  }
+  decode(x: unknown): unknown {
+    const { buffers } = this;
+    this.buffers = [];
+    const [n, bytes] = x as [number, Uint8Array];
+    scatter(buffers, bytes);
+    return n;
+  }
+}
+
+/** readFileUtf8(path, flags): the text, stored once per unchanged content. */
+class ReadFileResult implements SyncCodec {
+  private key: string | null = null;
+  prepare(args: unknown[]): void {
+    this.key = fileKey(args[0], args[1]);
+  }
+  encode(v: unknown): unknown {
+    return storeContent(this.key, v as string);
+  }
+  decode(x: unknown): unknown {
+    return loadContent(this.key, x as string);
+  }
+}
+
+/** stat/lstat/fstat/statfs(target, bigint, …): the values written into Node's shared array. */
+class StatResult implements SyncCodec {
+  private key: string | null = null;
+  private bigint = false;
+  constructor(
+    private readonly name: string,
+    private readonly kind: Kind,
+  ) {}
+  prepare(args: unknown[]): void {
+    this.key = statKey(this.name, args[0], args[1]);
+    this.bigint = args[1] === true;
+  }
+  encode(a: unknown): unknown {
+    return a === undefined ? null : storeContent(this.key, statBytes(this.kind, a as Float64Array));
+  }
+  decode(x: unknown): unknown {
+    return x === null || x === undefined
+      ? undefined
+      : statArray(this.kind, this.bigint, true, loadContent(this.key, x as Bytes) as Uint8Array);
+  }
 }
 
 /**
@@ -467,8 +532,8 @@ function ctxOf(args: unknown[]): Record<string, unknown> | null {
 
 /** `codec`, plus what the call put in its ctx (errno, code, syscall…), stored only when it put something. */
 function withCtx(ctx: Record<string, unknown>, codec: ResultCodec<unknown> | undefined): ResultCodec<unknown> {
-  const encode = codec ? codec.encode : encodeValue;
-  const decode = codec ? codec.decode : decodeValue;
+  const encode = codec ? (v: unknown) => codec.encode(v) : encodeValue;
+  const decode = codec ? (x: unknown) => codec.decode(x) : decodeValue;
   return {
     encode: (v) =>
       Object.keys(ctx).length > 0
