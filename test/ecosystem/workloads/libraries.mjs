@@ -151,6 +151,53 @@ setTimeout(() => order.push('timer 5'), 5);
     changeWorld: (ctx) => fs.rmSync(path.join(ctx.dir, 'thumb.png'), { force: true }),
   },
   {
+    name: 'sharp',
+    what: 'sharp 0.33 (its prebuilt @img addon): random raw pixels and an SVG file resized, composited, written as PNG, WebP and JPEG (streams), read back',
+    fast: true,
+    packages: { sharp: '0.33.5' },
+    outputs: ['out'],
+    files: {
+      'input/badge.svg': `<svg xmlns="http://www.w3.org/2000/svg" width="40" height="30"><rect width="40" height="30" rx="6" fill="#36c"/><circle cx="20" cy="15" r="9" fill="#fc3"/></svg>\n`,
+      'main.cjs': `const sharp = require('sharp');
+const fs = require('node:fs');
+const crypto = require('node:crypto');
+const { pipeline } = require('node:stream/promises');
+const sha = (b) => crypto.createHash('sha256').update(b).digest('hex').slice(0, 16);
+(async () => {
+  const width = 96, height = 64, channels = 3;
+  const pixels = Buffer.alloc(width * height * channels);
+  for (let i = 0; i < pixels.length; i++) pixels[i] = Math.floor(Math.random() * 256);
+  fs.mkdirSync('out', { recursive: true });
+  const image = sharp(pixels, { raw: { width, height, channels } });
+  const done = [];
+  const [png, webp] = await Promise.all([
+    image.clone().resize(48, 32).composite([{ input: 'input/badge.svg', gravity: 'southeast' }]).png({ compressionLevel: 9 }).toFile('out/small.png').then((i) => (done.push('png'), i)),
+    image.clone().resize({ width: 40 }).webp({ quality: 80 }).toFile('out/small.webp').then((i) => (done.push('webp'), i)),
+  ]);
+  console.log('png', png.format, png.width, png.height, png.size, sha(fs.readFileSync('out/small.png')));
+  console.log('webp', webp.format, webp.width, webp.height, webp.size, sha(fs.readFileSync('out/small.webp')));
+  for (const f of ['out/small.png', 'out/small.webp', 'input/badge.svg']) {
+    const m = await sharp(f).metadata();
+    console.log('metadata', f, m.format, m.width, m.height, m.channels, m.hasAlpha, m.size ?? '-');
+  }
+  const { channels: st, isOpaque, dominant } = await sharp('out/small.png').stats();
+  console.log('stats', st.map((c) => Math.round(c.mean)).join(','), isOpaque, JSON.stringify(dominant));
+  await pipeline(fs.createReadStream('input/badge.svg'), sharp().flatten({ background: '#fff' }).resize(80).jpeg({ quality: 70 }), fs.createWriteStream('out/badge.jpg'));
+  const jpg = fs.readFileSync('out/badge.jpg');
+  console.log('jpeg via streams', jpg.length, sha(jpg), done.length);
+  const { data, info } = await sharp('out/small.webp').greyscale().raw().toBuffer({ resolveWithObject: true });
+  console.log('raw grey', info.width, info.height, info.channels, data.length, sha(data));
+})();
+`,
+    },
+    command: ['node', 'main.cjs'],
+    // The outputs are gone and the input image is another: the replay must neither read nor write them.
+    changeWorld: (ctx) => {
+      fs.rmSync(path.join(ctx.dir, 'out'), { recursive: true, force: true });
+      ctx.write('input/badge.svg', '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>\n');
+    },
+  },
+  {
     name: 'node-sqlite',
     what: 'node:sqlite (built in from Node 22): a database file created, written and queried',
     minNode: 22,

@@ -1,5 +1,7 @@
 // Test runners with their default process/thread pools: Jest (node and jsdom environments, a
 // failing test, its worker pool) and vitest in each of its pools.
+import fs from 'node:fs';
+import path from 'node:path';
 
 const testBodies = {
   timers: `
@@ -214,6 +216,45 @@ export const RUNNERS = [
     changeWorld: changeData,
     timeoutMs: 180_000,
   })),
+  {
+    name: 'ava-snapshots',
+    what: 'ava 6 in worker threads: snapshots of random values (written by the worker), a serial test, a fixture read',
+    packages: { ava: '6.4.1' },
+    packageJson: { ava: { files: ['test/**/*.js'], workerThreads: true } },
+    files: {
+      'fixtures/input.json': '{ "words": ["b", "c", "a"] }\n',
+      'test/snap.js': `const test = require('ava');
+const fs = require('node:fs/promises');
+test('a snapshot of the fixture and a random draw', async (t) => {
+  const input = JSON.parse(await fs.readFile('fixtures/input.json', 'utf8'));
+  t.snapshot(input.words.sort(), 'sorted words');
+  t.snapshot({ draw: Math.random(), at: new Date().toISOString().slice(0, 4) }, 'a draw');
+});
+test.serial('serial, after a timer', async (t) => {
+  t.timeout(2000);
+  const t0 = performance.now();
+  await new Promise((r) => setTimeout(r, 15));
+  t.true(performance.now() - t0 >= 10);
+  t.snapshot(crypto.randomUUID().length);
+});
+`,
+      'test/more.js': `const test = require('ava');
+const fs = require('node:fs');
+test('the fixture again', (t) => {
+  t.is(JSON.parse(fs.readFileSync('fixtures/input.json', 'utf8')).words.length, 3);
+  t.log('random', Math.random());
+});
+`,
+    },
+    outputs: ['test/snapshots'],
+    command: ['node', 'node_modules/ava/entrypoints/cli.mjs', '--verbose'],
+    // The snapshots are gone and the fixture is another: replay must neither read nor write them.
+    changeWorld: (ctx) => {
+      fs.rmSync(path.join(ctx.dir, 'test', 'snapshots'), { recursive: true, force: true });
+      ctx.write('fixtures/input.json', '{ "words": [] }\n');
+    },
+    timeoutMs: 180_000,
+  },
   {
     name: 'mocha-parallel',
     what: "mocha 11 --parallel: test files in workerpool's child processes (2 jobs), a failing test",

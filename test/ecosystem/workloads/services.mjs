@@ -67,6 +67,78 @@ main().catch((e) => { console.error(e); process.exit(1); });
     },
   })),
   {
+    name: 'bullmq-flow',
+    what: 'bullmq 5 against redis-server: a flow (a parent job waiting for its children), a delayed job, a job retried with exponential backoff, priorities, job logs',
+    fast: true,
+    packages: { bullmq: '5.81.5' },
+    services: ['redis'],
+    setup: async (ctx) => {
+      await ctx.redis.cli('FLUSHALL');
+    },
+    files: {
+      'main.js': `const { Queue, Worker, QueueEvents, FlowProducer } = require('bullmq');
+const connection = { host: '127.0.0.1', port: Number(process.env.REDIS_PORT), maxRetriesPerRequest: null };
+async function main() {
+  const name = 'flows';
+  const queue = new Queue(name, { connection });
+  await queue.obliterate({ force: true });
+  const events = new QueueEvents(name, { connection });
+  await events.waitUntilReady();
+  const attempts = {};
+  const worker = new Worker(name, async (job) => {
+    attempts[job.id] = (attempts[job.id] ?? 0) + 1;
+    await job.log('attempt ' + attempts[job.id] + ' at ' + Date.now());
+    if (job.name === 'flaky' && job.attemptsMade < 2) throw new Error('flaky attempt ' + (job.attemptsMade + 1));
+    if (job.name === 'parent') {
+      const values = Object.entries(await job.getChildrenValues()).sort(([a], [b]) => a.localeCompare(b));
+      return { children: values.map(([k, v]) => k.split(':').pop() + '=' + v.v), sum: values.reduce((a, [, v]) => a + v.v, 0) };
+    }
+    await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 15)));
+    return { v: job.data.n * 10 + Math.floor(Math.random() * 10), at: Date.now() };
+  }, { connection, concurrency: 3 });
+  worker.on('failed', (job, err) => console.log('failed', job.id, err.message));
+  const ids = ['flaky', 'late', 'p1', 'p2', 'p3', 'c1', 'c2', 'c3', 'parent'];
+  const done = new Promise((resolve) => {
+    const seen = new Set();
+    events.on('completed', ({ jobId }) => { seen.add(jobId); if (seen.size === ids.length) resolve(); });
+  });
+  const added = Date.now();
+  await queue.add('flaky', { n: 1 }, { jobId: 'flaky', attempts: 3, backoff: { type: 'exponential', delay: 40 } });
+  await queue.add('late', { n: 2, r: Math.random() }, { jobId: 'late', delay: 250 });
+  for (const p of [3, 1, 2]) await queue.add('prio', { n: 10 + p }, { jobId: 'p' + p, priority: p });
+  const flow = new FlowProducer({ connection });
+  const tree = await flow.add({
+    name: 'parent', queueName: name, opts: { jobId: 'parent' }, data: { at: Date.now() },
+    children: [1, 2, 3].map((n) => ({ name: 'child', queueName: name, data: { n: 20 + n }, opts: { jobId: 'c' + n } })),
+  });
+  console.log('flow', tree.job.id, tree.children.map((c) => c.job.id).sort().join(','));
+  await done;
+  for (const id of ids) {
+    const job = await queue.getJob(id);
+    const { logs } = await queue.getJobLogs(id);
+    console.log(id, 'attempts', job.attemptsMade, 'logs', logs.length, JSON.stringify(job.returnvalue));
+  }
+  const late = await queue.getJob('late');
+  console.log('late waited', late.processedOn - added >= 250, late.processedOn - added);
+  const flaky = await queue.getJob('flaky');
+  console.log('flaky took', flaky.finishedOn - flaky.timestamp >= 120, JSON.stringify(flaky.stacktrace));
+  console.log('counts', JSON.stringify(await queue.getJobCounts('completed', 'failed', 'delayed', 'waiting-children')));
+  await worker.close();
+  await Promise.all([flow.close(), events.close(), queue.close()]);
+  console.log('closed');
+}
+main().catch((e) => { console.error(e); process.exit(1); });
+`,
+    },
+    command: ['node', 'main.js'],
+    // Another program's data where this one's was: a replay that asked redis would see it.
+    changeWorld: async (ctx) => {
+      await ctx.redis.cli('FLUSHALL');
+      await ctx.redis.cli('SET', 'bull:flows:id', '1000');
+      await ctx.redis.cli('HSET', 'bull:flows:parent', 'name', 'someone else', 'data', '{}');
+    },
+  },
+  {
     name: 'redis',
     what: 'ioredis 5 against redis-server: strings, a hash, a list, a pipeline, pub/sub',
     packages: { ioredis: '5.4.2' },

@@ -186,6 +186,56 @@ for (const name of ['a', 'b'] as const) {
     },
   },
   {
+    name: 'swc',
+    what: '@swc/core 1 (a napi-rs addon): TS and TSX transformed sync and on the thread pool (files the addon reads itself, a .swcrc), parsed, minified',
+    fast: true,
+    packages: { '@swc/core': '1.16.22' },
+    files: {
+      '.swcrc': JSON.stringify({
+        jsc: { parser: { syntax: 'typescript', tsx: true }, target: 'es2019' },
+        module: { type: 'commonjs' },
+      }),
+      'src/shapes.ts': tsProject['src/shapes.ts'],
+      'src/index.ts': tsProject['src/index.ts'],
+      'src/app.tsx': `import { total } from './index.js';\nexport const built: string = __BUILD__;\nexport const App = ({ name }: { name: string }) => <main title={name}>{total.toFixed(2)} {name ?? 'anon'}</main>;\n`,
+      'src/enum.ts': `export enum Color { Red = 1, Green, Blue }\nexport class Box<T> { constructor(private readonly value: T) {}\n  get = (): T => this.value; }\n`,
+      'build.cjs': `const swc = require('@swc/core');
+const fs = require('node:fs');
+const crypto = require('node:crypto');
+const sha = (s) => crypto.createHash('sha1').update(s).digest('hex').slice(0, 10);
+const stamp = { __BUILD__: JSON.stringify(Date.now().toString(36)), __SEED__: String(Math.random()) };
+(async () => {
+  fs.mkdirSync('out', { recursive: true });
+  const order = [];
+  // sync: read through fs, transformed on the main thread
+  for (const f of ['src/shapes.ts', 'src/enum.ts']) {
+    const out = swc.transformSync(fs.readFileSync(f, 'utf8'), { filename: f, swcrc: false, sourceMaps: true, jsc: { parser: { syntax: 'typescript' }, target: 'es2022' } });
+    fs.writeFileSync(f.replace('src/', 'out/').replace(/\\.ts$/, '.js'), out.code);
+    console.log('sync', f, out.code.split('\\n').length, 'lines', sha(out.code), JSON.parse(out.map).sources.join(','));
+  }
+  // async: the addon reads the files itself, with the .swcrc, on the thread pool, racing
+  const jobs = ['src/app.tsx', 'src/index.ts', 'src/shapes.ts'].map((f) =>
+    swc.transformFile(f, { jsc: { transform: { react: { runtime: 'automatic' }, optimizer: { globals: { vars: stamp } } } } }).then((out) => {
+      order.push(f);
+      fs.writeFileSync(f.replace('src/', 'out/') + '.cjs', out.code);
+      return [f, out.code];
+    }),
+  );
+  for (const [f, code] of await Promise.all(jobs)) console.log('async', f, sha(code), '\\n' + code.trim());
+  const ast = await swc.parse(fs.readFileSync('src/app.tsx', 'utf8'), { syntax: 'typescript', tsx: true });
+  console.log('parse', ast.type, ast.body.map((n) => n.type).join(','), ast.span.end - ast.span.start);
+  const min = await swc.minify('const built = __BUILD__; function add(first, second) { return first + second + ' + stamp.__SEED__ + ' }\\nconsole.log(add(built, 2));', { compress: true, mangle: true });
+  fs.writeFileSync('out/min.js', min.code);
+  console.log('minify', min.code.length, min.code);
+  console.log('finished in order', order.join(' '), 'swc', swc.version);
+})();
+`,
+    },
+    outputs: ['out'],
+    command: ['node', 'build.cjs'],
+    changeWorld: editSource('src/app.tsx', `export const App = () => 'edited after recording';\n`),
+  },
+  {
     name: 'esbuild',
     what: 'esbuild 0.24 JS API: a bundle with a metafile (the native service runs as a child process)',
     fast: true,
