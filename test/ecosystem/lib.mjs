@@ -183,6 +183,21 @@ export async function countingListener(port, kind = 'tcp') {
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Resolves when `child` has exited, or after `ms`: the timer is cleared once it exits (a
+ * timer left pending kept the runner alive for its whole length after every service stopped).
+ */
+function exitedWithin(child, ms) {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
 /** Polls check() every 100 ms until it returns true; throws after timeoutMs. */
 export async function waitUntil(what, check, timeoutMs = 20_000) {
   const deadline = Date.now() + timeoutMs;
@@ -273,9 +288,9 @@ export class Redis extends Service {
     if (!this.up) return;
     this.up = false;
     const child = this.child;
-    const exited = new Promise((r) => child.once('exit', r));
+    const exited = exitedWithin(child, 10_000);
     child.kill('SIGTERM');
-    await Promise.race([exited, sleep(10_000)]);
+    await exited;
     try {
       process.kill(-child.pid, 'SIGKILL');
     } catch {}
@@ -352,11 +367,11 @@ export class RabbitMQ extends Service {
     if (!this.up) return;
     this.up = false;
     const child = this.child;
-    const exited = new Promise((r) => child.once('exit', r));
+    const exited = exitedWithin(child, 15_000);
     try {
       process.kill(-child.pid, 'SIGTERM');
     } catch {}
-    await Promise.race([exited, sleep(15_000)]);
+    await exited;
     try {
       process.kill(-child.pid, 'SIGKILL');
     } catch {}
