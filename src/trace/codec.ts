@@ -67,10 +67,11 @@ const SKIP_ARRAY = 32;
 const SKIP_MAP = 64;
 /**
  * For msgpack types 0xc0-0xdf: the width of what follows the type byte (a number's bytes, or
- * the big-endian count of a string's, a binary's, an array's or a map's items), with what
- * the count counts; 0 for nil and booleans (handled before), the unused 0xc1 and extensions.
+ * the big-endian count of a string's, a binary's, an array's or a map's items; `& 15`), with
+ * what the count counts; 0 for nil and booleans (handled before), the unused 0xc1 and
+ * extensions. Read by plain() and skipValue().
  */
-const SKIP_WIDTH = (() => {
+const WIDTH = (() => {
   const w = new Uint8Array(32);
   const set = (t: number, width: number, what = 0) => (w[t - 0xc0] = width | what);
   [1, 2, 4].forEach((n, i) => {
@@ -216,7 +217,7 @@ export class ByteCursor {
         case 0xcc: // uint 8, 16, 32
         case 0xcd:
         case 0xce: {
-          const w = 1 << (t - 0xcc);
+          const w = WIDTH[t - 0xc0];
           const v = this.beUint(at, w, end);
           if (v < 0) return NOT_PLAIN;
           this.plainEnd = at + w;
@@ -228,7 +229,7 @@ export class ByteCursor {
         case 0xd9:
         case 0xda:
         case 0xdb: {
-          const w = 1 << (t - (t <= 0xc6 ? 0xc4 : 0xd9));
+          const w = WIDTH[t - 0xc0] & 15;
           n = this.beUint(at, w, end);
           if (n < 0) return NOT_PLAIN;
           at += w;
@@ -293,7 +294,7 @@ export class ByteCursor {
     } else if (t < 0xa0) items = t - 0x90;
     else if (t < 0xc0) return p + (t - 0xa0) <= end ? p + (t - 0xa0) : -1;
     else {
-      const w = SKIP_WIDTH[t - 0xc0];
+      const w = WIDTH[t - 0xc0];
       if (w === 0) return -1; // never used, or an extension: msgpackr's to judge
       const v = this.beUint(p, w & 15, end);
       if (v < 0) return -1;
