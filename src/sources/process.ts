@@ -159,12 +159,17 @@ function execveAsChild(s: Session): void {
       if (s.mode === 'replay') original.reallyExit(EXIT.DIVERGENCE);
     }
   };
+  // Node hands execve's environment over as "NAME=value" (its own validation made each so).
+  const nameAndValue = (kv: string): [string, string] => {
+    const eq = kv.indexOf('=');
+    return [kv.slice(0, eq), kv.slice(eq + 1)];
+  };
   const runInstead = (message: unknown): void => {
     const { execPath, args, env } = message as { execPath: string; args: string[]; env: string[] };
     const { spawnSync } = builtinModule<typeof ChildProcess>('node:child_process');
     const r = spawnSync(execPath, args.slice(1), {
       argv0: args[0] ?? execPath,
-      env: Object.fromEntries(env.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])),
+      env: Object.fromEntries(env.map(nameAndValue)),
       stdio: 'inherit',
     });
     const failed = (r.error as NodeJS.ErrnoException | undefined)?.code;
