@@ -1,4 +1,5 @@
-// Clients of real servers (redis-server, PostgreSQL and RabbitMQ from Debian, started by the harness).
+// Clients of real servers (redis-server, PostgreSQL, RabbitMQ and MariaDB from Debian, started by
+// the harness).
 // After recording, the data is rewritten and the servers stopped, their ports taken by
 // listeners that count connections: the replay must be served from the log alone.
 
@@ -251,5 +252,54 @@ console.log('closed');
 `,
     },
     command: ['node', 'main.mjs'],
+  },
+  {
+    name: 'mysql2',
+    what: 'mysql2 3 against MariaDB 10.11: a pool (password handshake), a table created, random rows inserted in a transaction and one rolled back, prepared statements (execute), two queries in parallel',
+    fast: true,
+    packages: { mysql2: '3.26.1' },
+    services: ['mariadb'],
+    setup: async (ctx) => {
+      await ctx.mariadb.sql('DROP TABLE IF EXISTS visits, notes');
+    },
+    files: {
+      'main.mjs': `import mysql from 'mysql2/promise';
+import crypto from 'node:crypto';
+const pool = mysql.createPool({ uri: process.env.MYSQL_URL, connectionLimit: 2, timezone: 'Z' });
+await pool.query('CREATE TABLE visits (id INT AUTO_INCREMENT PRIMARY KEY, who VARCHAR(64) NOT NULL, score DOUBLE, token BINARY(8), at DATETIME(3) DEFAULT CURRENT_TIMESTAMP(3)) ENGINE=InnoDB');
+const conn = await pool.getConnection();
+await conn.beginTransaction();
+for (let i = 0; i < 4; i++) {
+  const [r] = await conn.query('INSERT INTO visits (who, score, token) VALUES (?, ?, ?)', ['visitor-' + Math.floor(Math.random() * 1000), Math.random(), crypto.randomBytes(8)]);
+  console.log('inserted', r.insertId, r.affectedRows);
+}
+await conn.commit();
+await conn.beginTransaction();
+await conn.query("INSERT INTO visits (who) VALUES ('ghost')");
+await conn.rollback();
+conn.release();
+const [rows] = await pool.execute('SELECT id, who, score, HEX(token) AS token, at FROM visits WHERE id >= ? ORDER BY id', [1]);
+for (const r of rows) console.log('row', r.id, r.who, r.score, r.token, r.at instanceof Date);
+const threshold = Math.random() / 2;
+const [[above]] = await pool.execute('SELECT COUNT(*) AS n, MAX(score) AS top FROM visits WHERE score > ?', [threshold]);
+console.log('above', threshold, JSON.stringify(above));
+const [[ghosts]] = await pool.execute('SELECT COUNT(*) AS n FROM visits WHERE who = ?', ['ghost']);
+console.log('ghosts', ghosts.n);
+const [[a], [b]] = await Promise.all([
+  pool.query('SELECT SLEEP(0.05) AS slept, CONNECTION_ID() AS c, 1 AS one'),
+  pool.query('SELECT NOW(3) AS t, VERSION() AS v, CONNECTION_ID() AS c, SUM(score) AS total FROM visits'),
+]);
+console.log('parallel', a[0].one, a[0].slept, b[0].t instanceof Date, b[0].v, a[0].c !== b[0].c, b[0].total);
+await pool.end();
+console.log('closed');
+`,
+    },
+    command: ['node', 'main.mjs'],
+    // Another program's table where this one's was: a replay that asked MariaDB would see it.
+    changeWorld: async (ctx) => {
+      await ctx.mariadb.sql(
+        "ALTER TABLE visits DROP COLUMN token, ADD COLUMN note TEXT; DELETE FROM visits; INSERT INTO visits (who, score, note) VALUES ('someone else', 2, 'changed')",
+      );
+    },
   },
 ];
