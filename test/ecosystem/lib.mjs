@@ -1,6 +1,6 @@
 // Helpers of the ecosystem suite: processes with time limits, file-tree hashes, free ports,
-// listeners that count what reaches them, and the redis / PostgreSQL / RabbitMQ / MariaDB
-// services.
+// listeners that count what reaches them, and the redis / PostgreSQL / RabbitMQ / MariaDB /
+// memcached services.
 import { spawn, execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import dgram from 'node:dgram';
@@ -624,5 +624,85 @@ export class MariaDB extends Service {
   async destroy() {
     await this.stop();
     if (this.dir) fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** memcached from Debian on a free port of 127.0.0.1 (as the memcache user when we are root). */
+export class Memcached extends Service {
+  constructor() {
+    super('memcached');
+  }
+  async start() {
+    if (this.up) return;
+    await ensureDebian(['memcached'], ['memcached']);
+    if (!this.port) this.port = await freePort();
+    this.child = spawn(
+      'memcached',
+      [
+        '-l',
+        '127.0.0.1',
+        '-p',
+        String(this.port),
+        '-U',
+        '0',
+        '-m',
+        '64',
+        ...(process.getuid?.() === 0 ? ['-u', 'memcache'] : []),
+      ],
+      {
+        stdio: 'ignore',
+        detached: true,
+      },
+    );
+    running.add(this.child);
+    this.child.on('exit', () => running.delete(this.child));
+    await waitUntil('memcached to answer version', async () => (await this.cmd('version')).startsWith('VERSION '));
+    this.up = true;
+  }
+  get servers() {
+    return `127.0.0.1:${this.port}`;
+  }
+  /**
+   * Sends text-protocol commands (lines joined by \r\n) and then quit: resolves with all the
+   * server answered before it closed the connection; rejects after 10 s.
+   */
+  cmd(...lines) {
+    return new Promise((resolve, reject) => {
+      const out = [];
+      const c = net.connect(this.port, '127.0.0.1');
+      const timer = setTimeout(() => {
+        c.destroy();
+        reject(new Error(`memcached ${lines[0]}: no answer in 10 s`));
+      }, 10_000);
+      c.on('connect', () => c.end([...lines, 'quit', ''].join('\r\n')));
+      c.on('data', (b) => out.push(b));
+      c.on('error', (e) => {
+        clearTimeout(timer);
+        reject(e);
+      });
+      c.on('close', () => {
+        clearTimeout(timer);
+        resolve(Buffer.concat(out).toString());
+      });
+    });
+  }
+  /** Sets key to value (a string) with a TTL in seconds (0: none); throws unless STORED. */
+  async set(key, value, ttl = 0) {
+    const r = await this.cmd(`set ${key} 0 ${ttl} ${Buffer.byteLength(value)}`, value);
+    if (!r.startsWith('STORED')) throw new Error(`memcached set ${key}: ${r.trim()}`);
+  }
+  async stop() {
+    if (!this.up) return;
+    this.up = false;
+    const child = this.child;
+    const exited = exitedWithin(child, 10_000);
+    child.kill('SIGTERM');
+    await exited;
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {}
+  }
+  async destroy() {
+    await this.stop();
   }
 }

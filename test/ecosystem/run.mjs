@@ -28,6 +28,7 @@ import {
   Postgres,
   RabbitMQ,
   MariaDB,
+  Memcached,
 } from './lib.mjs';
 import { WORKLOADS } from './workloads/index.mjs';
 
@@ -255,6 +256,7 @@ async function runWorkload(w, env) {
       pg: services.pg,
       rabbitmq: services.rabbitmq,
       mariadb: services.mariadb,
+      memcached: services.memcached,
       run: (argv, o = {}) =>
         must(
           argv.map((a) => (a === 'node' ? nodeBin : a)),
@@ -271,6 +273,7 @@ async function runWorkload(w, env) {
         : {}),
       ...(services.rabbitmq.up ? { AMQP_URL: services.rabbitmq.url } : {}),
       ...(services.mariadb.up ? { MYSQL_URL: services.mariadb.url } : {}),
+      ...(services.memcached.up ? { MEMCACHE_SERVERS: services.memcached.servers } : {}),
       ...(typeof w.env === 'function' ? w.env(ctx) : (w.env ?? {})),
     });
     ctx.env = runEnv;
@@ -507,6 +510,7 @@ async function main() {
     pg: new Postgres(),
     rabbitmq: new RabbitMQ(),
     mariadb: new MariaDB(),
+    memcached: new Memcached(),
   };
   let cleaning;
   const cleanup = () =>

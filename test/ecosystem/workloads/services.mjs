@@ -1,5 +1,5 @@
-// Clients of real servers (redis-server, PostgreSQL, RabbitMQ and MariaDB from Debian, started by
-// the harness).
+// Clients of real servers (redis-server, PostgreSQL, RabbitMQ, MariaDB and memcached from Debian,
+// started by the harness).
 // After recording, the data is rewritten and the servers stopped, their ports taken by
 // listeners that count connections: the replay must be served from the log alone.
 
@@ -300,6 +300,60 @@ console.log('closed');
       await ctx.mariadb.sql(
         "ALTER TABLE visits DROP COLUMN token, ADD COLUMN note TEXT; DELETE FROM visits; INSERT INTO visits (who, score, note) VALUES ('someone else', 2, 'changed')",
       );
+    },
+  },
+  {
+    name: 'memcached',
+    what: 'memjs 1.3 against memcached 1.6 (binary protocol): sets with TTLs (one seen expiring), gets, a miss, add refused, increments, touch, append, a delete, several operations in parallel',
+    fast: true,
+    packages: { memjs: '1.3.2' },
+    services: ['memcached'],
+    setup: async (ctx) => {
+      await ctx.memcached.cmd('flush_all');
+      await ctx.memcached.set('greeting', 'hello from the world as recorded', 300);
+    },
+    files: {
+      'main.mjs': `import memjs from 'memjs';
+const mc = memjs.Client.create(process.env.MEMCACHE_SERVERS, { retries: 0, timeout: 2, conntimeout: 2 });
+const show = (r) => (r.value === null ? 'miss' : r.value.toString());
+console.log('greeting:', show(await mc.get('greeting')));
+console.log('miss:', show(await mc.get('nobody-' + Math.floor(Math.random() * 1e6))));
+const token = Math.random().toString(36).slice(2);
+console.log('set', await mc.set('token', token, { expires: 300 }), token);
+console.log('add over it', await mc.add('token', 'other', { expires: 300 }));
+console.log('set short', await mc.set('short', 'gone soon', { expires: 1 }));
+console.log('visits', JSON.stringify(await mc.increment('visits', 1, { initial: 10, expires: 300 })));
+for (let i = 0; i < 3; i++) console.log('visits', JSON.stringify(await mc.increment('visits', Math.ceil(Math.random() * 10))));
+console.log('decrement', JSON.stringify(await mc.decrement('visits', 2, {})));
+console.log('touch', await mc.touch('token', 600), await mc.touch('nobody', 600));
+console.log('append', await mc.append('greeting', ' (and appended)'), show(await mc.get('greeting')));
+const parallel = await Promise.all([
+  mc.set('a', 'A' + Date.now(), { expires: 60 }),
+  mc.set('b', JSON.stringify({ r: Math.random() }), { expires: 60 }),
+  mc.get('token'),
+  mc.get('visits'),
+  mc.increment('hits', 5, { initial: 0 }),
+  mc.get('missing'),
+  mc.delete('greeting'),
+]);
+console.log('parallel', JSON.stringify(parallel.map((r) => (typeof r === 'object' && r && 'value' in r && Buffer.isBuffer(r.value) ? r.value.toString() : r))));
+const [a, b] = await Promise.all([mc.get('a'), mc.get('b')]);
+console.log('a b', show(a).startsWith('A'), JSON.parse(show(b)).r < 1);
+console.log('greeting after delete:', show(await mc.get('greeting')));
+await new Promise((r) => setTimeout(r, 2100));
+console.log('short after 2.1 s:', show(await mc.get('short')));
+console.log('token still:', show(await mc.get('token')) === token);
+mc.close();
+console.log('closed');
+`,
+    },
+    command: ['node', 'main.mjs'],
+    // Another program's values where this one's were: a replay that asked memcached would see them.
+    changeWorld: async (ctx) => {
+      await ctx.memcached.cmd('flush_all');
+      await ctx.memcached.set('greeting', 'the world changed');
+      await ctx.memcached.set('token', 'someone else');
+      await ctx.memcached.set('visits', '1000');
     },
   },
 ];
