@@ -1,5 +1,6 @@
 // Helpers of the ecosystem suite: processes with time limits, file-tree hashes, free ports,
-// listeners that count what reaches them, and the redis / PostgreSQL services.
+// listeners that count what reaches them, and the redis / PostgreSQL / RabbitMQ / MariaDB /
+// memcached services.
 import { spawn, execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import dgram from 'node:dgram';
@@ -500,5 +501,208 @@ export class Postgres extends Service {
   async destroy() {
     await this.stop();
     if (this.dir) fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * MariaDB from Debian: mariadb-install-db into a temp dir, then mariadbd on a free port of
+ * 127.0.0.1 with its socket, pid file and error log there, run as the mysql user when we are
+ * root (it drops privileges itself). root has no password and is for the suite's own client
+ * (over the socket); programs log in over TCP as rewind, with a password (the handshake's
+ * scramble), to the rewind database.
+ */
+export class MariaDB extends Service {
+  constructor() {
+    super('mariadb');
+  }
+  // In /usr/sbin, which a user's PATH may not have.
+  static SERVER = '/usr/sbin/mariadbd';
+  asUser() {
+    return process.getuid?.() === 0 ? ['--user=mysql'] : [];
+  }
+  get socket() {
+    return path.join(this.dir, 'mysqld.sock');
+  }
+  async start() {
+    if (this.up) return;
+    await ensureDebian([MariaDB.SERVER, 'mariadb-install-db', 'mariadb'], ['mariadb-server']);
+    if (!this.dir) {
+      this.dir = serviceDir('mariadb');
+      if (process.getuid?.() === 0) execFileSync('chown', ['mysql', this.dir]);
+      await must(
+        [
+          'mariadb-install-db',
+          '--no-defaults',
+          `--datadir=${path.join(this.dir, 'data')}`,
+          ...this.asUser(),
+          '--auth-root-authentication-method=normal',
+          '--skip-test-db',
+          '--skip-name-resolve',
+        ],
+        { timeoutMs: 120_000 },
+      );
+    }
+    if (!this.port) this.port = await freePort();
+    this.child = spawn(
+      MariaDB.SERVER,
+      [
+        '--no-defaults',
+        `--datadir=${path.join(this.dir, 'data')}`,
+        ...this.asUser(),
+        '--skip-networking=0',
+        '--bind-address=127.0.0.1',
+        `--port=${this.port}`,
+        `--socket=${this.socket}`,
+        `--pid-file=${path.join(this.dir, 'mariadbd.pid')}`,
+        `--log-error=${path.join(this.dir, 'error.log')}`,
+        '--skip-name-resolve',
+        '--innodb-buffer-pool-size=32M',
+        '--innodb-flush-log-at-trx-commit=0',
+        '--innodb-doublewrite=0',
+      ],
+      {
+        stdio: 'ignore',
+        detached: true,
+      },
+    );
+    running.add(this.child);
+    this.child.on('exit', () => running.delete(this.child));
+    try {
+      await waitUntil(
+        'mariadbd to answer on its socket',
+        async () => (await this.sql('SELECT 1', null)) === '1',
+        60_000,
+      );
+    } catch (e) {
+      let log = '';
+      try {
+        log = fs.readFileSync(path.join(this.dir, 'error.log'), 'utf8').trim().split('\n').slice(-3).join(' / ');
+      } catch {}
+      throw new Error(`${e.message}; mariadbd's error log ends: ${log}`, { cause: e });
+    }
+    await this.sql(
+      "CREATE DATABASE IF NOT EXISTS rewind; CREATE USER IF NOT EXISTS 'rewind'@'%' IDENTIFIED BY 'rewind-eco'; " +
+        "GRANT ALL ON rewind.* TO 'rewind'@'%'",
+      null,
+    );
+    this.up = true;
+  }
+  get url() {
+    return `mysql://rewind:rewind-eco@127.0.0.1:${this.port}/rewind`;
+  }
+  /** Runs SQL as root over the socket, in the database db (default rewind); tab-separated rows. */
+  async sql(query, db = 'rewind') {
+    const r = await run(
+      [
+        'mariadb',
+        '--no-defaults',
+        `--socket=${this.socket}`,
+        '-u',
+        'root',
+        '-N',
+        '-B',
+        ...(db ? ['-D', db] : []),
+        '-e',
+        query,
+      ],
+      { timeoutMs: 20_000 },
+    );
+    if (r.status !== 0) throw new Error(`mariadb ${query}: ${r.stderr}`);
+    return r.stdout.toString().trim();
+  }
+  async stop() {
+    if (!this.up) return;
+    this.up = false;
+    const child = this.child;
+    const exited = exitedWithin(child, 30_000);
+    child.kill('SIGTERM');
+    await exited;
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {}
+  }
+  async destroy() {
+    await this.stop();
+    if (this.dir) fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** memcached from Debian on a free port of 127.0.0.1 (as the memcache user when we are root). */
+export class Memcached extends Service {
+  constructor() {
+    super('memcached');
+  }
+  async start() {
+    if (this.up) return;
+    await ensureDebian(['memcached'], ['memcached']);
+    if (!this.port) this.port = await freePort();
+    this.child = spawn(
+      'memcached',
+      [
+        '-l',
+        '127.0.0.1',
+        '-p',
+        String(this.port),
+        '-U',
+        '0',
+        '-m',
+        '64',
+        ...(process.getuid?.() === 0 ? ['-u', 'memcache'] : []),
+      ],
+      {
+        stdio: 'ignore',
+        detached: true,
+      },
+    );
+    running.add(this.child);
+    this.child.on('exit', () => running.delete(this.child));
+    await waitUntil('memcached to answer version', async () => (await this.cmd('version')).startsWith('VERSION '));
+    this.up = true;
+  }
+  get servers() {
+    return `127.0.0.1:${this.port}`;
+  }
+  /**
+   * Sends text-protocol commands (lines joined by \r\n) and then quit: resolves with all the
+   * server answered before it closed the connection; rejects after 10 s.
+   */
+  cmd(...lines) {
+    return new Promise((resolve, reject) => {
+      const out = [];
+      const c = net.connect(this.port, '127.0.0.1');
+      const timer = setTimeout(() => {
+        c.destroy();
+        reject(new Error(`memcached ${lines[0]}: no answer in 10 s`));
+      }, 10_000);
+      c.on('connect', () => c.end([...lines, 'quit', ''].join('\r\n')));
+      c.on('data', (b) => out.push(b));
+      c.on('error', (e) => {
+        clearTimeout(timer);
+        reject(e);
+      });
+      c.on('close', () => {
+        clearTimeout(timer);
+        resolve(Buffer.concat(out).toString());
+      });
+    });
+  }
+  /** Sets key to value (a string) with a TTL in seconds (0: none); throws unless STORED. */
+  async set(key, value, ttl = 0) {
+    const r = await this.cmd(`set ${key} 0 ${ttl} ${Buffer.byteLength(value)}`, value);
+    if (!r.startsWith('STORED')) throw new Error(`memcached set ${key}: ${r.trim()}`);
+  }
+  async stop() {
+    if (!this.up) return;
+    this.up = false;
+    const child = this.child;
+    const exited = exitedWithin(child, 10_000);
+    child.kill('SIGTERM');
+    await exited;
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {}
+  }
+  async destroy() {
+    await this.stop();
   }
 }

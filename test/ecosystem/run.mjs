@@ -27,6 +27,8 @@ import {
   Redis,
   Postgres,
   RabbitMQ,
+  MariaDB,
+  Memcached,
 } from './lib.mjs';
 import { WORKLOADS } from './workloads/index.mjs';
 
@@ -253,6 +255,8 @@ async function runWorkload(w, env) {
       redis: services.redis,
       pg: services.pg,
       rabbitmq: services.rabbitmq,
+      mariadb: services.mariadb,
+      memcached: services.memcached,
       run: (argv, o = {}) =>
         must(
           argv.map((a) => (a === 'node' ? nodeBin : a)),
@@ -268,6 +272,8 @@ async function runWorkload(w, env) {
         ? { PGPORT: String(services.pg.port), PGHOST: '127.0.0.1', PGUSER: 'postgres', PGDATABASE: 'postgres' }
         : {}),
       ...(services.rabbitmq.up ? { AMQP_URL: services.rabbitmq.url } : {}),
+      ...(services.mariadb.up ? { MYSQL_URL: services.mariadb.url } : {}),
+      ...(services.memcached.up ? { MEMCACHE_SERVERS: services.memcached.servers } : {}),
       ...(typeof w.env === 'function' ? w.env(ctx) : (w.env ?? {})),
     });
     ctx.env = runEnv;
@@ -499,12 +505,18 @@ async function main() {
   const nodeMajor = Number(
     (await must([nodeBin, '-p', 'process.versions.node.split(".")[0]'])).stdout.toString().trim(),
   );
-  const services = { redis: new Redis(), pg: new Postgres(), rabbitmq: new RabbitMQ() };
+  const services = {
+    redis: new Redis(),
+    pg: new Postgres(),
+    rabbitmq: new RabbitMQ(),
+    mariadb: new MariaDB(),
+    memcached: new Memcached(),
+  };
   let cleaning;
   const cleanup = () =>
     (cleaning ??= (async () => {
       killAll();
-      await Promise.allSettled([services.redis.destroy(), services.pg.destroy(), services.rabbitmq.destroy()]);
+      await Promise.allSettled(Object.values(services).map((s) => s.destroy()));
     })());
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
     process.on(sig, () => {

@@ -1,4 +1,5 @@
-// Clients of real servers (redis-server, PostgreSQL and RabbitMQ from Debian, started by the harness).
+// Clients of real servers (redis-server, PostgreSQL, RabbitMQ, MariaDB and memcached from Debian,
+// started by the harness).
 // After recording, the data is rewritten and the servers stopped, their ports taken by
 // listeners that count connections: the replay must be served from the log alone.
 
@@ -251,5 +252,108 @@ console.log('closed');
 `,
     },
     command: ['node', 'main.mjs'],
+  },
+  {
+    name: 'mysql2',
+    what: 'mysql2 3 against MariaDB 10.11: a pool (password handshake), a table created, random rows inserted in a transaction and one rolled back, prepared statements (execute), two queries in parallel',
+    fast: true,
+    packages: { mysql2: '3.26.1' },
+    services: ['mariadb'],
+    setup: async (ctx) => {
+      await ctx.mariadb.sql('DROP TABLE IF EXISTS visits, notes');
+    },
+    files: {
+      'main.mjs': `import mysql from 'mysql2/promise';
+import crypto from 'node:crypto';
+const pool = mysql.createPool({ uri: process.env.MYSQL_URL, connectionLimit: 2, timezone: 'Z' });
+await pool.query('CREATE TABLE visits (id INT AUTO_INCREMENT PRIMARY KEY, who VARCHAR(64) NOT NULL, score DOUBLE, token BINARY(8), at DATETIME(3) DEFAULT CURRENT_TIMESTAMP(3)) ENGINE=InnoDB');
+const conn = await pool.getConnection();
+await conn.beginTransaction();
+for (let i = 0; i < 4; i++) {
+  const [r] = await conn.query('INSERT INTO visits (who, score, token) VALUES (?, ?, ?)', ['visitor-' + Math.floor(Math.random() * 1000), Math.random(), crypto.randomBytes(8)]);
+  console.log('inserted', r.insertId, r.affectedRows);
+}
+await conn.commit();
+await conn.beginTransaction();
+await conn.query("INSERT INTO visits (who) VALUES ('ghost')");
+await conn.rollback();
+conn.release();
+const [rows] = await pool.execute('SELECT id, who, score, HEX(token) AS token, at FROM visits WHERE id >= ? ORDER BY id', [1]);
+for (const r of rows) console.log('row', r.id, r.who, r.score, r.token, r.at instanceof Date);
+const threshold = Math.random() / 2;
+const [[above]] = await pool.execute('SELECT COUNT(*) AS n, MAX(score) AS top FROM visits WHERE score > ?', [threshold]);
+console.log('above', threshold, JSON.stringify(above));
+const [[ghosts]] = await pool.execute('SELECT COUNT(*) AS n FROM visits WHERE who = ?', ['ghost']);
+console.log('ghosts', ghosts.n);
+const [[a], [b]] = await Promise.all([
+  pool.query('SELECT SLEEP(0.05) AS slept, CONNECTION_ID() AS c, 1 AS one'),
+  pool.query('SELECT NOW(3) AS t, VERSION() AS v, CONNECTION_ID() AS c, SUM(score) AS total FROM visits'),
+]);
+console.log('parallel', a[0].one, a[0].slept, b[0].t instanceof Date, b[0].v, a[0].c !== b[0].c, b[0].total);
+await pool.end();
+console.log('closed');
+`,
+    },
+    command: ['node', 'main.mjs'],
+    // Another program's table where this one's was: a replay that asked MariaDB would see it.
+    changeWorld: async (ctx) => {
+      await ctx.mariadb.sql(
+        "ALTER TABLE visits DROP COLUMN token, ADD COLUMN note TEXT; DELETE FROM visits; INSERT INTO visits (who, score, note) VALUES ('someone else', 2, 'changed')",
+      );
+    },
+  },
+  {
+    name: 'memcached',
+    what: 'memjs 1.3 against memcached 1.6 (binary protocol): sets with TTLs (one seen expiring), gets, a miss, add refused, increments, touch, append, a delete, several operations in parallel',
+    fast: true,
+    packages: { memjs: '1.3.2' },
+    services: ['memcached'],
+    setup: async (ctx) => {
+      await ctx.memcached.cmd('flush_all');
+      await ctx.memcached.set('greeting', 'hello from the world as recorded', 300);
+    },
+    files: {
+      'main.mjs': `import memjs from 'memjs';
+const mc = memjs.Client.create(process.env.MEMCACHE_SERVERS, { retries: 0, timeout: 2, conntimeout: 2 });
+const show = (r) => (r.value === null ? 'miss' : r.value.toString());
+console.log('greeting:', show(await mc.get('greeting')));
+console.log('miss:', show(await mc.get('nobody-' + Math.floor(Math.random() * 1e6))));
+const token = Math.random().toString(36).slice(2);
+console.log('set', await mc.set('token', token, { expires: 300 }), token);
+console.log('add over it', await mc.add('token', 'other', { expires: 300 }));
+console.log('set short', await mc.set('short', 'gone soon', { expires: 1 }));
+console.log('visits', JSON.stringify(await mc.increment('visits', 1, { initial: 10, expires: 300 })));
+for (let i = 0; i < 3; i++) console.log('visits', JSON.stringify(await mc.increment('visits', Math.ceil(Math.random() * 10))));
+console.log('decrement', JSON.stringify(await mc.decrement('visits', 2, {})));
+console.log('touch', await mc.touch('token', 600), await mc.touch('nobody', 600));
+console.log('append', await mc.append('greeting', ' (and appended)'), show(await mc.get('greeting')));
+const parallel = await Promise.all([
+  mc.set('a', 'A' + Date.now(), { expires: 60 }),
+  mc.set('b', JSON.stringify({ r: Math.random() }), { expires: 60 }),
+  mc.get('token'),
+  mc.get('visits'),
+  mc.increment('hits', 5, { initial: 0 }),
+  mc.get('missing'),
+  mc.delete('greeting'),
+]);
+console.log('parallel', JSON.stringify(parallel.map((r) => (typeof r === 'object' && r && 'value' in r && Buffer.isBuffer(r.value) ? r.value.toString() : r))));
+const [a, b] = await Promise.all([mc.get('a'), mc.get('b')]);
+console.log('a b', show(a).startsWith('A'), JSON.parse(show(b)).r < 1);
+console.log('greeting after delete:', show(await mc.get('greeting')));
+await new Promise((r) => setTimeout(r, 2100));
+console.log('short after 2.1 s:', show(await mc.get('short')));
+console.log('token still:', show(await mc.get('token')) === token);
+mc.close();
+console.log('closed');
+`,
+    },
+    command: ['node', 'main.mjs'],
+    // Another program's values where this one's were: a replay that asked memcached would see them.
+    changeWorld: async (ctx) => {
+      await ctx.memcached.cmd('flush_all');
+      await ctx.memcached.set('greeting', 'the world changed');
+      await ctx.memcached.set('token', 'someone else');
+      await ctx.memcached.set('visits', '1000');
+    },
   },
 ];
