@@ -249,12 +249,43 @@ function serviceDir(name) {
   return dir;
 }
 
-/** A service the suite starts on demand, on a free port, with its data in a temp dir. */
+/**
+ * A service the suite starts on demand, on a free port, with its data in a temp dir. Its
+ * server runs in a process group of its own (spawnServer); stop() sends it SIGTERM (the
+ * whole group when `termGroup`), waits up to `stopWithinMs` for it to exit, then kills the group.
+ */
 class Service {
-  constructor(name) {
+  constructor(name, { stopWithinMs = 10_000, termGroup = false } = {}) {
     this.name = name;
     this.port = 0;
     this.up = false;
+    this.stopWithinMs = stopWithinMs;
+    this.termGroup = termGroup;
+  }
+  /** Starts the server, which the suite's cleanup kills if it is still running then. */
+  spawnServer(file, args, options = {}) {
+    const child = spawn(file, args, { stdio: 'ignore', detached: true, ...options });
+    running.add(child);
+    child.on('exit', () => running.delete(child));
+    this.child = child;
+  }
+  async stop() {
+    if (!this.up) return;
+    this.up = false;
+    const child = this.child;
+    const exited = exitedWithin(child, this.stopWithinMs);
+    try {
+      if (this.termGroup) process.kill(-child.pid, 'SIGTERM');
+      else child.kill('SIGTERM');
+    } catch {}
+    await exited;
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {}
+  }
+  async destroy() {
+    await this.stop();
+    if (this.dir) fs.rmSync(this.dir, { recursive: true, force: true });
   }
 }
 
@@ -267,16 +298,18 @@ export class Redis extends Service {
     await ensureDebian(['redis-server', 'redis-cli'], ['redis-server']);
     if (!this.dir) this.dir = serviceDir('redis');
     if (!this.port) this.port = await freePort();
-    this.child = spawn(
-      'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '', '--appendonly', 'no'],
-      {
-        stdio: 'ignore',
-        detached: true,
-      },
-    );
-    running.add(this.child);
-    this.child.on('exit', () => running.delete(this.child));
+    this.spawnServer('redis-server', [
+      '--port',
+      String(this.port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      this.dir,
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+    ]);
     await waitUntil('redis-server to answer PING', async () => (await this.cli('PING')) === 'PONG');
     this.up = true;
   }
@@ -284,21 +317,6 @@ export class Redis extends Service {
     const r = await run(['redis-cli', '-h', '127.0.0.1', '-p', String(this.port), ...args], { timeoutMs: 10_000 });
     if (r.status !== 0) throw new Error(`redis-cli ${args.join(' ')}: ${r.stderr}`);
     return r.stdout.toString().trim();
-  }
-  async stop() {
-    if (!this.up) return;
-    this.up = false;
-    const child = this.child;
-    const exited = exitedWithin(child, 10_000);
-    child.kill('SIGTERM');
-    await exited;
-    try {
-      process.kill(-child.pid, 'SIGKILL');
-    } catch {}
-  }
-  async destroy() {
-    await this.stop();
-    if (this.dir) fs.rmSync(this.dir, { recursive: true, force: true });
   }
 }
 
@@ -309,7 +327,7 @@ export class Redis extends Service {
  */
 export class RabbitMQ extends Service {
   constructor() {
-    super('rabbitmq');
+    super('rabbitmq', { stopWithinMs: 15_000, termGroup: true });
   }
   static SERVER = '/usr/lib/rabbitmq/bin/rabbitmq-server';
   async start() {
@@ -326,9 +344,7 @@ export class RabbitMQ extends Service {
       `listeners.tcp.default = 127.0.0.1:${this.port}\nloopback_users = none\n`,
     );
     fs.writeFileSync(path.join(this.dir, 'enabled_plugins'), '[].\n');
-    this.child = spawn(RabbitMQ.SERVER, [], {
-      stdio: 'ignore',
-      detached: true,
+    this.spawnServer(RabbitMQ.SERVER, [], {
       env: {
         ...process.env,
         HOME: this.dir,
@@ -344,8 +360,6 @@ export class RabbitMQ extends Service {
         RABBITMQ_PID_FILE: path.join(this.dir, 'pid'),
       },
     });
-    running.add(this.child);
-    this.child.on('exit', () => running.delete(this.child));
     await waitUntil(
       'rabbitmq-server to accept connections',
       () =>
@@ -366,22 +380,9 @@ export class RabbitMQ extends Service {
   }
   async stop() {
     if (!this.up) return;
-    this.up = false;
-    const child = this.child;
-    const exited = exitedWithin(child, 15_000);
-    try {
-      process.kill(-child.pid, 'SIGTERM');
-    } catch {}
-    await exited;
-    try {
-      process.kill(-child.pid, 'SIGKILL');
-    } catch {}
+    await super.stop();
     // epmd made itself a daemon: asked to end (it refuses while a node is registered).
     await run(['epmd', '-port', String(this.epmdPort), '-kill'], { timeoutMs: 10_000 });
-  }
-  async destroy() {
-    await this.stop();
-    if (this.dir) fs.rmSync(this.dir, { recursive: true, force: true });
   }
 }
 
@@ -498,10 +499,6 @@ export class Postgres extends Service {
     );
     if (r.status === 0) daemonPids.delete(this.pid);
   }
-  async destroy() {
-    await this.stop();
-    if (this.dir) fs.rmSync(this.dir, { recursive: true, force: true });
-  }
 }
 
 /**
@@ -513,7 +510,7 @@ export class Postgres extends Service {
  */
 export class MariaDB extends Service {
   constructor() {
-    super('mariadb');
+    super('mariadb', { stopWithinMs: 30_000 });
   }
   // In /usr/sbin, which a user's PATH may not have.
   static SERVER = '/usr/sbin/mariadbd';
@@ -543,30 +540,21 @@ export class MariaDB extends Service {
       );
     }
     if (!this.port) this.port = await freePort();
-    this.child = spawn(
-      MariaDB.SERVER,
-      [
-        '--no-defaults',
-        `--datadir=${path.join(this.dir, 'data')}`,
-        ...this.asUser(),
-        '--skip-networking=0',
-        '--bind-address=127.0.0.1',
-        `--port=${this.port}`,
-        `--socket=${this.socket}`,
-        `--pid-file=${path.join(this.dir, 'mariadbd.pid')}`,
-        `--log-error=${path.join(this.dir, 'error.log')}`,
-        '--skip-name-resolve',
-        '--innodb-buffer-pool-size=32M',
-        '--innodb-flush-log-at-trx-commit=0',
-        '--innodb-doublewrite=0',
-      ],
-      {
-        stdio: 'ignore',
-        detached: true,
-      },
-    );
-    running.add(this.child);
-    this.child.on('exit', () => running.delete(this.child));
+    this.spawnServer(MariaDB.SERVER, [
+      '--no-defaults',
+      `--datadir=${path.join(this.dir, 'data')}`,
+      ...this.asUser(),
+      '--skip-networking=0',
+      '--bind-address=127.0.0.1',
+      `--port=${this.port}`,
+      `--socket=${this.socket}`,
+      `--pid-file=${path.join(this.dir, 'mariadbd.pid')}`,
+      `--log-error=${path.join(this.dir, 'error.log')}`,
+      '--skip-name-resolve',
+      '--innodb-buffer-pool-size=32M',
+      '--innodb-flush-log-at-trx-commit=0',
+      '--innodb-doublewrite=0',
+    ]);
     try {
       await waitUntil(
         'mariadbd to answer on its socket',
@@ -610,21 +598,6 @@ export class MariaDB extends Service {
     if (r.status !== 0) throw new Error(`mariadb ${query}: ${r.stderr}`);
     return r.stdout.toString().trim();
   }
-  async stop() {
-    if (!this.up) return;
-    this.up = false;
-    const child = this.child;
-    const exited = exitedWithin(child, 30_000);
-    child.kill('SIGTERM');
-    await exited;
-    try {
-      process.kill(-child.pid, 'SIGKILL');
-    } catch {}
-  }
-  async destroy() {
-    await this.stop();
-    if (this.dir) fs.rmSync(this.dir, { recursive: true, force: true });
-  }
 }
 
 /** memcached from Debian on a free port of 127.0.0.1 (as the memcache user when we are root). */
@@ -636,26 +609,17 @@ export class Memcached extends Service {
     if (this.up) return;
     await ensureDebian(['memcached'], ['memcached']);
     if (!this.port) this.port = await freePort();
-    this.child = spawn(
-      'memcached',
-      [
-        '-l',
-        '127.0.0.1',
-        '-p',
-        String(this.port),
-        '-U',
-        '0',
-        '-m',
-        '64',
-        ...(process.getuid?.() === 0 ? ['-u', 'memcache'] : []),
-      ],
-      {
-        stdio: 'ignore',
-        detached: true,
-      },
-    );
-    running.add(this.child);
-    this.child.on('exit', () => running.delete(this.child));
+    this.spawnServer('memcached', [
+      '-l',
+      '127.0.0.1',
+      '-p',
+      String(this.port),
+      '-U',
+      '0',
+      '-m',
+      '64',
+      ...(process.getuid?.() === 0 ? ['-u', 'memcache'] : []),
+    ]);
     await waitUntil('memcached to answer version', async () => (await this.cmd('version')).startsWith('VERSION '));
     this.up = true;
   }
@@ -690,19 +654,5 @@ export class Memcached extends Service {
   async set(key, value, ttl = 0) {
     const r = await this.cmd(`set ${key} 0 ${ttl} ${Buffer.byteLength(value)}`, value);
     if (!r.startsWith('STORED')) throw new Error(`memcached set ${key}: ${r.trim()}`);
-  }
-  async stop() {
-    if (!this.up) return;
-    this.up = false;
-    const child = this.child;
-    const exited = exitedWithin(child, 10_000);
-    child.kill('SIGTERM');
-    await exited;
-    try {
-      process.kill(-child.pid, 'SIGKILL');
-    } catch {}
-  }
-  async destroy() {
-    await this.stop();
   }
 }
