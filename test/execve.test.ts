@@ -50,6 +50,9 @@ describe.skipIf(!hasExecve)('process.execve (Node 22.15+)', () => {
     expect(rep.status, describeRun('replay', rep)).toBe(3);
     expect(rep.stdout.toString()).toBe(rec.stdout.toString());
     expect(repRan).toBe(false);
+    // The log says whose ending it was (not process.exit()'s).
+    const info = await rewind(['info', rec.dir]);
+    expect(info.stdout.toString(), describeRun('info', info)).toContain('exit code 3 (process.execve: /bin/sh)');
   });
 
   it('dies of the signal the new program died of', async () => {
@@ -59,6 +62,8 @@ describe.skipIf(!hasExecve)('process.execve (Node 22.15+)', () => {
     expect(rec.stdout.toString()).toMatch(/killing itself\n$/);
     expect(rep.signal, describeRun('replay', rep)).toBe('SIGTERM');
     expect(rep.stdout.toString()).toBe(rec.stdout.toString());
+    const info = await rewind(['info', rec.dir]);
+    expect(info.stdout.toString(), describeRun('info', info)).toContain('killed by SIGTERM (process.execve: /bin/sh)');
   });
 
   it.skipIf(EXECVE_THROWS)(

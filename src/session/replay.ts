@@ -45,7 +45,7 @@ export class ReplaySession extends ReplayValues implements SessionApi {
    * program process.execve started has ended: sources/process.ts); the log must end so too.
    */
   endsAs(end: EndInfo): void {
-    const how = `ended as the program process.execve started did (${describeEnd(end)})`;
+    const how = `ended with ${describeEnd(end)}`;
     this.takeEnd(how, how, (e) => e.code === end.code && e.signal === end.signal);
     this.complete();
   }

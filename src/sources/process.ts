@@ -187,7 +187,12 @@ function execveAsChild(s: Session): void {
     // A program that cannot be started: Node 22-25 report the failed system call and abort.
     if (failed) writeStderr(`process.execve failed with error code ${failed}\n`);
     const signal = r.error ? 'SIGABRT' : r.signal;
-    const end: EndInfo = { code: signal ? null : (r.status ?? 1), signal, via: signal ? 'signal' : 'exit' };
+    const end: EndInfo = {
+      code: signal ? null : (r.status ?? 1),
+      signal,
+      via: signal ? 'signal' : 'exit',
+      execve: execPath,
+    };
     processEnding(); // rewind's own duties: no 'exit' event comes
     if (s.mode === 'record') s.end(end);
     else s.endsAs(end);

@@ -118,14 +118,16 @@ function describeRead(status: number, data: Uint8Array | undefined): string {
   return `read error ${uvName(status)}`;
 }
 
-export function describeEnd(end: { code: number | null; signal: string | null; via: string }): string {
-  if (end.signal) return `killed by ${end.signal}`;
+export function describeEnd(end: { code: number | null; signal: string | null; via: string; execve?: string }): string {
+  const execve = end.execve === undefined ? null : `process.execve: ${end.execve}`;
+  if (end.signal) return `killed by ${end.signal}${execve ? ` (${execve})` : ''}`;
   if (end.via === 'terminated')
     return end.code === null
       ? 'terminated as its process ended'
       : `terminated (worker.terminate()), exit code ${end.code}`;
   const how =
-    end.via === 'exit' ? 'process.exit()' : end.via === 'uncaught' ? 'uncaught exception' : 'event loop empty';
+    execve ??
+    (end.via === 'exit' ? 'process.exit()' : end.via === 'uncaught' ? 'uncaught exception' : 'event loop empty');
   return `exit code ${end.code} (${how})`;
 }
 

@@ -500,6 +500,12 @@ export interface EndInfo {
    * (written by the parent thread, see sources/workers.ts).
    */
   via: 'exit' | 'natural' | 'signal' | 'uncaught' | 'terminated';
+  /**
+   * The program process.execve started in the process's place (its path), whose ending this
+   * is (sources/process.ts). Rewinds before it ignore the field: they call such an end
+   * process.exit()'s.
+   */
+  execve?: string;
 }
 
 /** Output writes up to this size are logged verbatim, larger ones as a digest. */

@@ -166,6 +166,7 @@ export function endProblem(e: unknown): string | null {
       e.via === 'exit' || e.via === 'natural' || e.via === 'signal' || e.via === 'uncaught' || e.via === 'terminated',
       'via is not a way to end',
     );
+    need(e.execve === undefined || isCString(e.execve, 1 << 16), 'execve is not a path');
   });
 }
 
