@@ -95,6 +95,22 @@ describe.concurrent('worker threads stopped from outside', () => {
       expect(w.events).toBeGreaterThan(3);
     }
   });
+
+  it("SIGTERM ends the process while a worker is busy (a test runner ending its fork): the worker's log is finished, and the replay dies of the signal too", async ({
+    expect,
+  }) => {
+    const r = await recordAndReplay('loop/worker-signal.cjs');
+    expect(r.record.signal, r.record.stderr.toString()).toBe('SIGTERM');
+    expect(r.record.stdout.toString()).toMatch(/^worker at 3 \d+\nfive messages, last 4\n$/);
+    expectReplayMatches(expect, r);
+    const [worker] = (await processes(expect, r.record)).filter((p) => p.thread !== 0);
+    // Its log used to stop unfinished, its events (its output) lost: no 'exit' event comes.
+    expect(worker.ended).toBe('terminated as its process ended');
+    const own = await eventsOf(r.record.dir, { process: `${worker.pid}/${worker.thread}` });
+    expect(own.filter((e) => e.kind === 'output').map((e) => e.detail)).toEqual([
+      expect.stringMatching(/^stdout "worker at 3 \d+\\n"$/),
+    ]);
+  });
 });
 
 describe('messages Node drains from a stopped worker', () => {

@@ -8,6 +8,7 @@ import { Tag } from '../trace/format.js';
 import { original, writeStderr } from '../node/originals.js';
 import { ReplayLog } from './replay-log.js';
 import { currentContext, inEmptyContext, type InContext } from './async-context.js';
+import { processEnding } from './process-end.js';
 
 /** A callback registered by the program, waiting for its turn in the log. */
 export interface ReplayOp {
@@ -314,7 +315,9 @@ export abstract class ReplayDispatcher extends ReplayLog {
     const sig = ev.signal!;
     const next = this.peek();
     if (next?.kind === 'end' && next.end!.signal === sig) {
-      // No handler ran at record: the signal's default action ended the process.
+      // No handler ran at record: the signal's default action ended the process, after
+      // rewind's own duties (threads still running replay as far as their logs go).
+      processEnding();
       this.skip();
       this.finish();
       original.processKill(original.pid, sig);

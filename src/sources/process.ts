@@ -257,7 +257,9 @@ function recordEnding(s: RecordSession): void {
   // listens too, to end the log before the default action ends the process.
   const onSignal = (sig: NodeJS.Signals) => {
     if (process.listenerCount(sig) > 1) return; // the program handles it
-    // Nobody else listens: the default action would have ended the process. Do it for real.
+    // Nobody else listens: the default action would have ended the process. Do it for real,
+    // after rewind's own duties (threads still running get their logs finished: no 'exit' comes).
+    processEnding();
     s.end({ code: null, signal: sig, via: 'signal' });
     for (const name of SIGNALS) process.removeListener(name, onSignal);
     original.processKill(process.pid, sig);
