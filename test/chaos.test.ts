@@ -251,6 +251,10 @@ describe('record --until-fail', () => {
     expect(again.status).toBe(1);
     expect(again.stdout.toString()).toBe('run 3\n');
     expect(again.stderr.toString()).toMatch(/^Error: failed on run 3$/m);
+    // .rewind/latest, named as a path (from elsewhere too), is the recording it names.
+    const viaPointer = await rewind(['replay', path.join(cwd, '.rewind', 'latest')], { cwd: tempDir() });
+    expect(viaPointer.status).toBe(1);
+    expect(viaPointer.stdout.toString()).toBe('run 3\n');
   });
 
   it('a failure event counts even when the command exits 0: a child process that crashed', async () => {

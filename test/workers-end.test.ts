@@ -14,6 +14,7 @@ import {
   recordAndReplay,
   replay,
   rewind,
+  runPlain,
   type Expect,
   type Recorded,
 } from './helpers.js';
@@ -156,5 +157,29 @@ describe("rewind's own variables", () => {
     expect(rec.stdout.toString()).toMatch(/^main record string 0\.\d+$/m);
     expect(rec.stdout.toString().match(/^(shared-env )?worker record 0\.\d+$/gm)).toHaveLength(2);
     expect(logs().sort()).toEqual(before);
+  });
+
+  it('a worker given an environment of its own, and one it starts, see exactly their environments and workerData, and are recorded', async ({
+    expect,
+  }) => {
+    const plain = await runPlain('loop/worker-own-env.cjs');
+    const r = await recordAndReplay('loop/worker-own-env.cjs');
+    const shape = (out: Buffer) => out.toString().replace(/random=0\.\d+/g, 'random=R');
+    expect(shape(r.record.stdout)).toBe(shape(plain.stdout));
+    expect(shape(r.record.stdout)).toContain(
+      'worker data={"level":1,"list":[1,2]} env={"A":"foo","NODE_OPTIONS":"--no-deprecation"}',
+    );
+    expect(shape(r.record.stdout)).toContain(
+      'nested data={"level":2} env={"A":"foo","NODE_OPTIONS":"--no-deprecation"}',
+    );
+    expectReplayMatches(expect, r);
+    // Both threads recorded into this recording (their random numbers came from their logs at replay).
+    const threads = (await processes(expect, r.record)).filter((p) => p.thread !== 0);
+    expect(threads.map((p) => [p.thread, p.ended])).toEqual([
+      [1, 'exit code 0 (event loop empty)'],
+      [2, 'exit code 0 (event loop empty)'],
+    ]);
+    for (const t of threads) expect(t.events).toBeGreaterThan(0);
+    expect(fs.readdirSync(r.record.dir).filter((f) => f.endsWith('.rwnd'))).toHaveLength(3);
   });
 });

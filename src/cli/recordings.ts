@@ -178,6 +178,9 @@ export function resolveRecording(
       EXIT.BAD_TRACE,
     );
   }
+  // .rewind/latest is a pointer (a directory's name), not a log: the recording it names.
+  if (stat.isFile() && path.basename(abs) === 'latest' && path.basename(path.dirname(abs)) === STORE_DIR)
+    return resolveRecording(undefined, path.dirname(path.dirname(abs)), which, opts);
   if (!stat.isDirectory()) {
     return { dir: path.dirname(abs), log: abs, trace: openTrace(abs), index: readIndex(path.dirname(abs)) };
   }

@@ -38,3 +38,31 @@ export function keepBytesOf(env: NodeJS.ProcessEnv): number | undefined {
   const n = v === undefined || v === '' ? NaN : Number(v);
   return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
 }
+
+/**
+ * Steering variables a worker thread's parent handed it in workerData, where the program gave
+ * the thread an environment of its own (new Worker(f, { env }), see sources/workers.ts).
+ */
+const handed = new Map<string, string>();
+
+/** A steering variable of this thread: its environment's, or the one its parent handed it. */
+export const steering = (name: string): string | undefined => process.env[name] ?? handed.get(name);
+
+/** This thread's steering variables (REWIND_*), as a new worker thread of it is to get them. */
+export function steeringVariables(): Record<string, string> {
+  const vars: Record<string, string> = Object.fromEntries(handed);
+  for (const [k, v] of Object.entries(process.env)) if (k.startsWith('REWIND_') && v !== undefined) vars[k] = v;
+  return vars;
+}
+
+/**
+ * In a worker thread, first thing: the environment back as the program gave it (each name to
+ * its value, or away: null), and the steering variables its parent handed it.
+ */
+export function takeHanded(restore: Record<string, string | null>, steering: Record<string, string>): void {
+  for (const [k, v] of Object.entries(restore)) {
+    if (v === null) delete process.env[k];
+    else process.env[k] = v;
+  }
+  for (const [k, v] of Object.entries(steering)) handed.set(k, v);
+}

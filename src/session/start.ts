@@ -57,7 +57,7 @@ import { installStackFilter } from './stack.js';
 import { installNodeTestHooks } from '../sources/node-test.js';
 import { ipcChannel } from '../node/symbols.js';
 import { startAudit } from './audit.js';
-import { ENV, keepBytesOf } from './env.js';
+import { ENV, keepBytesOf, steering } from './env.js';
 import { finishLaunch, takeLaunch, takeReplayLaunch, type Launch } from './launch.js';
 import { parseSeed, startChaos, type Chaos } from './chaos.js';
 import { readSchedule, ScheduleChaos } from './schedule.js';
@@ -137,12 +137,12 @@ export function start(attach?: (session: ReplaySession) => void): void {
   // world it cannot change.
   if (isNodesOwnThread()) return readOnlyWorld();
   // A replayed thread is told so by its parent in workerData: its environment is the recorded one.
-  const mode = workerReplayOf() ? 'replay' : (process.env[ENV.MODE] ?? 'record');
+  const mode = workerReplayOf() ? 'replay' : (steering(ENV.MODE) ?? 'record');
   if (mode === 'off') return;
   // A replay a debugger drives is started by rewind's preload, which attaches the debug
   // controller: another copy of rewind's start on the recorded command line (rewind-replay/
   // node-test's bundle, rewind-replay/vitest) that runs first must leave it to that one.
-  if (process.env[ENV.CONTROL] && !attach) return;
+  if (steering(ENV.CONTROL) && !attach) return;
   // How the sources' values (os's SystemError, fs's Stats...) are stored: known before any
   // is written or read. os first: a later class is asked first, fs's before SystemError.
   registerOsValueClasses();
@@ -175,7 +175,7 @@ export function start(attach?: (session: ReplaySession) => void): void {
   whenLoaded('net', () => said(checkNet()));
   whenLoaded('worker_threads', () => said(checkMessagePort()));
   for (const source of SOURCES) source.install(session);
-  if (session instanceof RecordSession && process.env[ENV.AUDIT] === '1') startAudit(session, session.writer.path);
+  if (session instanceof RecordSession && steering(ENV.AUDIT) === '1') startAudit(session, session.writer.path);
   // ESM named imports of built-ins (import { randomUUID } from 'node:crypto') see the patches.
   cjsLoader.syncBuiltinESMExports();
   // A file `node --test` runs in a child of its own, or the runner itself with
@@ -296,7 +296,7 @@ function refuseIncomplete(h: TraceHeader): void {
 function openRecord(): RecordSession | null {
   const env = process.env;
   const program = programName(process.argv);
-  let dir = env[ENV.DIR];
+  let dir = steering(ENV.DIR);
   if (!dir) {
     // Used directly (node --import rewind-replay/register app.js): record into ./.rewind/, and let
     // child processes find the same directory.
@@ -310,7 +310,7 @@ function openRecord(): RecordSession | null {
       // reported below, when the log cannot be created
     }
   }
-  const chaos = chaosOf(env[ENV.CHAOS], dir);
+  const chaos = chaosOf(steering(ENV.CHAOS), dir);
   const header = buildHeader(chaos);
   // Looked up before anything is recorded, so the header says what cannot be.
   const missing = checkInternals({ chaos: chaos !== null });
@@ -342,7 +342,7 @@ function openRecord(): RecordSession | null {
 
 /** Chaos mode, when the CLI passed a seed (`rewind record --chaos`). */
 function chaosOf(value: string | undefined, dir: string): Chaos | null {
-  const schedule = process.env[ENV.SCHEDULE];
+  const schedule = steering(ENV.SCHEDULE);
   if (schedule) {
     const forced = readSchedule(schedule, dir, process.argv);
     return forced;

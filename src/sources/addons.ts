@@ -8,7 +8,7 @@
 // or one named in REWIND_NATIVE_LIVE when recording. Otherwise replay refuses it up front.
 import path from 'node:path';
 import { EXIT } from '../exit-codes.js';
-import { ENV } from '../session/env.js';
+import { ENV, steering } from '../session/env.js';
 import { original, writeStderr } from '../node/originals.js';
 import type { Session, Source } from '../session/session.js';
 import { Api } from '../trace/format.js';
@@ -53,7 +53,6 @@ function unservableShape(exports: unknown): string | null {
 }
 
 // Read as rewind loads: at replay the process source then gives the program its recorded environment.
-const LIVE = namesIn(process.env[ENV.NATIVE_LIVE]);
 const ALLOWED = namesIn(process.env[ENV.ALLOW_NATIVE]);
 
 let loaded = 0;
@@ -65,7 +64,9 @@ export const addonsSource: Source = {
   name: 'addons',
   install(s: Session) {
     const dlopen = process.dlopen;
-    const live = LIVE;
+    // Recording only (the program has not run yet). A worker thread given an environment of
+    // its own has it from its parent (session/env.ts).
+    const live = namesIn(steering(ENV.NATIVE_LIVE));
     const allowed = ALLOWED;
     process.dlopen = function (this: unknown, module: { exports: unknown }, filename: string, ...rest: unknown[]) {
       const name = addonName(filename);

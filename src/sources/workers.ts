@@ -26,7 +26,8 @@ import type { RecordSession } from '../session/record.js';
 import type { ReplaySession } from '../session/replay.js';
 import type { Session, Source } from '../session/session.js';
 import { Api, Tag } from '../trace/format.js';
-import { ENV } from '../session/env.js';
+import { ENV, steeringVariables, takeHanded } from '../session/env.js';
+import { withPreload } from '../paths.js';
 import { atProcessEnd } from '../session/process-end.js';
 import { crc32 } from '../node/bindings.js';
 
@@ -140,6 +141,7 @@ export function unwrapWorkerData(): void {
     debugged,
     client,
     until,
+    handed,
     data: program,
   } = data[WRAPPED] as {
     tail?: SharedArrayBuffer;
@@ -150,9 +152,12 @@ export function unwrapWorkerData(): void {
     debugged?: boolean;
     client?: SharedArrayBuffer;
     until?: string;
+    handed?: Handed;
     data: unknown;
   };
   (workerThreads as any).workerData = program;
+  // Before anything reads the environment (the header records it): the program's, as given.
+  if (handed) takeHanded(handed.restore, handed.steering);
   ownReplayOf = typeof replay === 'string' ? replay : null;
   ownTail = tail ?? null;
   ownDone = done ? new Int32Array(done) : null;
@@ -235,11 +240,46 @@ const outputTicket = (ev: TraceEvent): number | undefined =>
 /** How long a replay's parent waits for a worker thread to reach where the recorded one was stopped. */
 const CATCH_UP_MS = 60_000;
 
-/** Whether a new worker runs rewind's preload (it unwraps workerData): NODE_OPTIONS, or the inherited execArgv. */
+/** A NODE_OPTIONS or execArgv entry that loads rewind's preload (this copy's or another's). */
 const PRELOAD = /preload\.cjs|register\.js|node-test\.cjs|rewind\/(register|node-test)/;
-function runsPreload(options: any): boolean {
-  if (PRELOAD.test(process.env.NODE_OPTIONS ?? '')) return true;
-  return options?.execArgv === undefined && process.execArgv.some((a) => PRELOAD.test(a));
+
+/** What rewind hands a new worker thread beside its environment, or null: it runs without rewind. */
+interface Handed {
+  /** What the thread's start puts back in its environment before the program runs: a value, or away (null). */
+  restore: Record<string, string | null>;
+  /** Recording: this thread's steering variables (REWIND_DIR...) the worker's environment lacks. */
+  steering: Record<string, string>;
+}
+
+/**
+ * A new worker's environment, and what rewind hands the thread beside it.
+ *
+ * Node reads a worker's NODE_OPTIONS from the environment it is given (new Worker(f, { env })),
+ * not from its process's: given one of the program's, the thread would run unrecorded, and its
+ * workerData arrive wrapped. So rewind's preload goes into that environment's NODE_OPTIONS, put
+ * back as the program gave it first thing in the thread, and rewind's steering variables go in
+ * workerData: the program sees the environment it gave (its keys in the order it would have had).
+ */
+function workerEnv(options: any, replaying: boolean): { env: unknown; handed: Handed | null } {
+  const inherits = options?.execArgv === undefined && process.execArgv.some((a) => PRELOAD.test(a));
+  // Shared with this thread: what this thread has.
+  if (options?.env === workerThreads.SHARE_ENV) {
+    const runs = inherits || PRELOAD.test(process.env.NODE_OPTIONS ?? '');
+    return { env: options.env, handed: runs ? { restore: {}, steering: {} } : null };
+  }
+  // Given explicitly even as this thread's: left to Node, a replayed worker saw the replay's own
+  // steering variables (REWIND_CONTROL), not the program's restored environment.
+  const env: Record<string, string | undefined> = { ...(options?.env ?? process.env) };
+  if (env[ENV.MODE] === 'off') return { env, handed: null };
+  const handed: Handed = { restore: {}, steering: {} };
+  if (!inherits && !PRELOAD.test(env.NODE_OPTIONS ?? '')) {
+    handed.restore.NODE_OPTIONS = env.NODE_OPTIONS ?? null;
+    env.NODE_OPTIONS = withPreload(env.NODE_OPTIONS);
+  }
+  // Replaying, the thread learns what it needs from workerData's `replay`.
+  if (!replaying)
+    for (const [k, v] of Object.entries(steeringVariables())) if (env[k] === undefined) handed.steering[k] = v;
+  return { env, handed };
 }
 
 /**
@@ -895,9 +935,10 @@ function patchWorker(
   const RewindWorker = {
     Worker: class extends Real {
       constructor(filename: string | URL, options?: any) {
+        const { env, handed } = workerEnv(options, replayOf !== undefined);
         // Handed over inside its workerData (see unwrapWorkerData): recording, the worker's log
         // tail; replaying, the flag it raises when it has replayed its log.
-        const shared = runsPreload(options) ? new SharedArrayBuffer(replayOf ? 4 : Tail.BYTES) : null;
+        const shared = handed ? new SharedArrayBuffer(replayOf ? 4 : Tail.BYTES) : null;
         const field = replayOf ? 'done' : 'tail';
         if (shared && replayOf && beforeWorkerWithoutClient && original.Atomics.load(ownClientFlag(), 0) === 0)
           beforeWorkerWithoutClient();
@@ -915,12 +956,10 @@ function patchWorker(
           debugged: replayOf ? debuggerMayHold() : undefined,
           client: replayOf && debuggerMayHold() ? ownClientFlag().buffer : undefined,
           until: replayOf && debuggerMayHold() ? (workerUntil ?? undefined) : undefined,
+          handed: handed && Object.keys({ ...handed.restore, ...handed.steering }).length > 0 ? handed : undefined,
           data: options?.workerData,
         };
         const more = shared ? { workerData: { [WRAPPED]: wrapped } } : {};
-        // Given explicitly: left to Node, a replayed worker saw the replay's own steering
-        // variables (REWIND_CONTROL), not the program's restored environment.
-        const env = options?.env === workerThreads.SHARE_ENV ? options.env : { ...(options?.env ?? process.env) };
         super(filename, { ...options, env, ...more });
         const key = workerField(this, 'kHandle');
         if (key) patch(this, (this as any)[key], shared);
