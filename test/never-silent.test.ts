@@ -11,11 +11,14 @@ import {
   cleanupTempDirs,
   describeRun,
   logsOf,
+  NODE,
   record,
   recordAndReplay,
   replay,
+  rewind,
   tempDir,
   expectReplayMatches,
+  type Expect,
 } from './helpers.js';
 
 afterAll(cleanupTempDirs);
@@ -58,6 +61,99 @@ describe.concurrent('a log that ends early', () => {
     expect(out.length, ctx).toBeGreaterThan(0);
     expect(rec.stdout.toString().startsWith(out), ctx).toBe(true);
     expect(out.length, ctx).toBeLessThan(rec.stdout.length);
+  });
+});
+
+describe.concurrent('a worker thread whose replay cannot go on', () => {
+  // reallyExit in a worker thread ends the thread only: its process's replay, waiting for the
+  // thread's messages or its exit, hung or went on to the recorded status.
+  const MAIN = `const { Worker } = require('node:worker_threads');
+const w = new Worker(require('node:path').join(__dirname, 'work.cjs'));
+const busy = setInterval(() => {}, 1000); // the main thread has more to wait for than the worker
+w.on('message', (m) => {
+  console.log('worker says', m);
+  if (m === 'bye') {
+    clearInterval(busy);
+    w.terminate();
+  }
+});
+`;
+  const work = (later = '') => `const { parentPort } = require('node:worker_threads');
+parentPort.postMessage('hello ' + Math.random().toFixed(6));
+setTimeout(() => {
+  ${later}parentPort.postMessage('bye');
+}, 20);
+`;
+  async function recorded(expect: Expect): Promise<{ dir: string; rec: string; out: string }> {
+    const dir = tempDir('rewind-worker-stop-');
+    fs.writeFileSync(path.join(dir, 'main.cjs'), MAIN);
+    fs.writeFileSync(path.join(dir, 'work.cjs'), work());
+    const rec = path.join(dir, 'rec');
+    const r = await rewind(['record', '--out', rec, '--', NODE, 'main.cjs'], { cwd: dir });
+    expect(r.status, describeRun('record', r)).toBe(0);
+    expect(r.stdout.toString()).toMatch(/^worker says hello 0\.\d+\nworker says bye\n$/);
+    return { dir, rec, out: r.stdout.toString() };
+  }
+
+  it('a divergence in the worker ends the whole replay with 70 and says which thread', async ({ expect }) => {
+    const { dir, rec } = await recorded(expect);
+    // The worker's module changed since: after its first message it makes a call its log does
+    // not hold, while the main thread waits for its second.
+    fs.writeFileSync(path.join(dir, 'work.cjs'), work(`require('node:fs').statSync(__filename);\n  `));
+    const rep = await replay(rec, { timeoutMs: 20_000 });
+    const ctx = describeRun('replay', rep);
+    expect(rep.status, ctx).toBe(70);
+    expect(rep.stderr.toString(), ctx).toMatch(/^rewind: divergence at event \d+ \(of \d+\) of worker thread 1$/m);
+    expect(rep.stderr.toString(), ctx).toMatch(/the program did: {3}called fs\.stat /);
+    expect(rep.stdout.toString(), ctx).toMatch(/^worker says hello 0\.\d+\n$/);
+  });
+
+  it("a worker's log that ends early ends the whole replay with 70 where the main thread waits for that worker", async ({
+    expect,
+  }) => {
+    const dir = tempDir('rewind-worker-stop-');
+    fs.writeFileSync(path.join(dir, 'main.cjs'), MAIN);
+    // A tick every 150 ms: the worker's log is flushed every 100 ms, so it has a chunk per tick.
+    fs.writeFileSync(
+      path.join(dir, 'work.cjs'),
+      `const { parentPort } = require('node:worker_threads');
+let n = 0;
+const t = setInterval(() => {
+  parentPort.postMessage(++n < 4 ? 'tick ' + n : 'bye');
+  if (n === 4) clearInterval(t);
+}, 150);
+`,
+    );
+    const rec = path.join(dir, 'rec');
+    const r = await rewind(['record', '--out', rec, '--', NODE, 'main.cjs'], { cwd: dir });
+    expect(r.stdout.toString(), describeRun('record', r)).toBe(
+      'worker says tick 1\nworker says tick 2\nworker says tick 3\nworker says bye\n',
+    );
+    const log = logsOf(rec).find((f) => /-t1\.rwnd$/.test(f))!;
+    const bytes = fs.readFileSync(log);
+    const starts = chunkStarts(bytes);
+    expect(starts.length, 'one chunk per tick').toBeGreaterThanOrEqual(3);
+    fs.writeFileSync(log, bytes.subarray(0, starts[1])); // as a killed process leaves it
+    const rep = await replay(rec, { timeoutMs: 20_000 });
+    const ctx = describeRun('replay', rep);
+    expect(rep.status, ctx).toBe(70);
+    expect(rep.stderr.toString(), ctx).toMatch(
+      /^rewind: the recording of worker thread 1 ends at event \d+ \(the log has no end record\).*exit status 70\.$/m,
+    );
+    expect(r.stdout.toString().startsWith(rep.stdout.toString()), ctx).toBe(true);
+    expect(rep.stdout.length, ctx).toBeLessThan(r.stdout.length);
+  });
+
+  it("a worker's log that cannot be read ends the whole replay with 65", async ({ expect }) => {
+    const { rec } = await recorded(expect);
+    const log = logsOf(rec).find((f) => /-t1\.rwnd$/.test(f))!;
+    const bytes = fs.readFileSync(log);
+    bytes[bytes.length - 3] ^= 0xff; // in its last chunk: its check fails
+    fs.writeFileSync(log, bytes);
+    const rep = await replay(rec, { timeoutMs: 20_000 });
+    const ctx = describeRun('replay', rep);
+    expect(rep.status, ctx).toBe(65);
+    expect(rep.stderr.toString(), ctx).toMatch(/-t1\.rwnd/);
   });
 });
 

@@ -8,7 +8,18 @@ import { TraceReader } from '../src/trace/reader.js';
 import { encodeChunk, encodePreamble } from '../src/trace/writer.js';
 import { Api, CHUNK_HEADER_BYTES, Tag } from '../src/trace/format.js';
 import { pack, putVarint } from '../src/trace/codec.js';
-import { NODE, cleanupTempDirs, describeRun, logsOf, rewind, start, tempDir, type RunResult } from './helpers.js';
+import {
+  NODE,
+  ROOT,
+  cleanupTempDirs,
+  describeRun,
+  logsOf,
+  rewind,
+  run,
+  start,
+  tempDir,
+  type RunResult,
+} from './helpers.js';
 
 afterAll(cleanupTempDirs);
 
@@ -184,6 +195,39 @@ describe('an untrusted recording is data: what it names is not run', () => {
     expect(trusted.stderr.toString()).toMatch(
       /^rewind: --trust: running what \S+ names at start-up: NODE_OPTIONS --require \S+hook\.cjs\n/,
     );
+    expect(fs.existsSync(mark)).toBe(false);
+  });
+
+  it("a file named like rewind's preload in the recorded NODE_OPTIONS runs at replay in no thread: workers start with the replay's options", async () => {
+    const dir = tempDir('rewind-trust-');
+    const mark = path.join(dir, 'mark');
+    fs.mkdirSync(path.join(dir, 'evil'));
+    // Stands in for rewind's preload (it loads it, so the program is recorded) and leaves a mark in each thread it runs in.
+    fs.writeFileSync(
+      path.join(dir, 'evil', 'preload.cjs'),
+      `require('fs').appendFileSync(${JSON.stringify(mark)}, 'thread ' + require('worker_threads').threadId + '\\n');\n` +
+        `require(${JSON.stringify(path.join(ROOT, 'dist', 'preload.cjs'))});\n`,
+    );
+    fs.writeFileSync(
+      path.join(dir, 'app.js'),
+      `const { Worker } = require('node:worker_threads');\n` +
+        `new Worker('require("node:worker_threads").parentPort.postMessage(Math.random())', { eval: true })` +
+        `.on('message', (m) => console.log('worker', m, process.env.NODE_OPTIONS.includes('evil')));\n`,
+    );
+    const rec = await run(NODE, ['app.js'], {
+      cwd: dir,
+      env: {
+        ...userEnv(tempDir('rewind-me-')),
+        NODE_OPTIONS: `--require=${path.join(dir, 'evil', 'preload.cjs')}`,
+        REWIND_DIR: path.join(dir, 'rec'),
+      },
+    });
+    expect(rec.stdout.toString(), describeRun('record', rec)).toMatch(/^worker 0\.\d+ true\n$/);
+    expect(fs.readFileSync(mark, 'utf8')).toBe('thread 0\nthread 1\n');
+    fs.rmSync(mark);
+    const r = await rewind(['replay', 'rec'], { cwd: dir, env: userEnv(tempDir('rewind-other-')) });
+    expect(r.stdout.toString(), describeRun('replay', r)).toBe(rec.stdout.toString());
+    expect(r.status).toBe(0);
     expect(fs.existsSync(mark)).toBe(false);
   });
 

@@ -1,13 +1,13 @@
 // The divergence report: the replay stops at the first event where the program asks for
-// something other than what the log holds, says where, and exits with EXIT.DIVERGENCE.
-import { EXIT } from '../exit-codes.js';
-import { original, writeStderr } from '../node/originals.js';
+// something other than what the log holds, says where, and exits with EXIT.DIVERGENCE (ReplayLog.stop).
 
 export interface DivergenceReport {
   /** The event number the program was about to consume. */
   event: number;
   /** Total events in the recording. */
   total: number;
+  /** The worker thread whose log it is (Node's thread id); none for a process's main thread. */
+  thread?: number;
   /** What the log holds at that event. */
   expected: string;
   /** What the program did instead. */
@@ -51,7 +51,7 @@ export function formatDivergence(r: DivergenceReport): string {
       ? '    (no JS was running: the program was waiting for events)'
       : r.stack || '    (no program frames)';
   return (
-    `rewind: divergence at event ${r.event} (of ${r.total})\n` +
+    `rewind: divergence at event ${r.event} (of ${r.total})${r.thread === undefined ? '' : ` of worker thread ${r.thread}`}\n` +
     `  the recording has: ${r.expected}\n` +
     `  the program did:   ${r.actual}\n` +
     (r.full ? firstDifference(r.full.expected, r.full.actual) : '') +
@@ -62,11 +62,6 @@ export function formatDivergence(r: DivergenceReport): string {
     `If nothing changed, the program depends on something rewind does not capture yet: ` +
     `\`rewind events\` shows what was recorded around event ${r.event}.\n`
   );
-}
-
-export function divergence(r: DivergenceReport): never {
-  writeStderr(formatDivergence(r));
-  return original.reallyExit(EXIT.DIVERGENCE);
 }
 
 /** Why a redacted recording may diverge: the program computed on a value that is not in it. */

@@ -66,3 +66,16 @@ export function takeHanded(restore: Record<string, string | null>, steering: Rec
   }
   for (const [k, v] of Object.entries(steering)) handed.set(k, v);
 }
+
+/**
+ * Replaying: the environment this thread started with (the replay's, not the recorded one the
+ * program then reads), without rewind's steering variables. Node starts a replayed worker thread
+ * in it: what Node itself reads from a thread's environment (NODE_OPTIONS' preloads, warnings
+ * redirected to a file) is never the recording's, which could name code to run or files to write.
+ */
+let replayStart: Record<string, string> | null = null;
+export function keepReplayStart(): void {
+  replayStart = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('REWIND_') && v !== undefined) replayStart[k] = v;
+}
+export const replayStartEnv = (): Record<string, string> | null => replayStart;

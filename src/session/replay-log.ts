@@ -17,7 +17,8 @@ import {
   type TraceFile,
 } from '../trace/reader.js';
 import { EXIT } from '../exit-codes.js';
-import { divergence } from './divergence.js';
+import { formatDivergence } from './divergence.js';
+import { thread } from '../node/fields.js';
 import { original, writeStderr } from '../node/originals.js';
 import { programStack } from './stack.js';
 
@@ -89,9 +90,7 @@ export abstract class ReplayLog {
       } catch (e) {
         if (!(e instanceof TraceError)) throw e;
         this.rest = null;
-        this.finish();
-        writeStderr(`${e.message}\n`);
-        return original.reallyExit(EXIT.BAD_TRACE);
+        return this.stop(`${e.message}\n`, EXIT.BAD_TRACE);
       }
       if (next.done) {
         this.rest = null;
@@ -195,6 +194,22 @@ export abstract class ReplayLog {
 
   /** Called when the replay has consumed its log or stops (a worker thread tells its parent: sources/workers.ts). */
   onLogDone: (() => void) | null = null;
+  /** Called as the replay stops with `code`, before onLogDone: a worker thread's parent learns why it stopped. */
+  onStop: ((code: number) => void) | null = null;
+
+  /**
+   * The replay cannot go on (`report` says why): it ends with `code`. In a worker thread,
+   * reallyExit ends the thread only; told through onStop, its parent ends the process so too
+   * (sources/workers.ts) once the report is written.
+   */
+  stop(report: string, code: number, signal?: string): never {
+    writeStderr(report);
+    this.onStop?.(code);
+    this.finish();
+    // The recorded process was killed by `signal`: the replay dies of it too.
+    if (signal) original.processKill(original.pid, signal);
+    return original.reallyExit(code);
+  }
 
   /**
    * The log stops short (the recorded process was killed, or its log could not be written):
@@ -203,29 +218,31 @@ export abstract class ReplayLog {
    * process was killed by a signal, which it then dies of too.
    */
   protected logEnded(actual: string): never {
-    this.finish();
     if (this.endPassed) {
-      writeStderr(
-        `rewind: divergence after the recorded process's end (event ${this.n}): there it did nothing more, but here ` +
+      return this.stop(
+        `rewind: divergence after the recorded ${this.who()}'s end (event ${this.n}): there it did nothing more, but here ` +
           `the program ${actual}. The replay stops instead of going on without the recording. If the recording was ` +
           `made by an older rewind (which stopped recording at the end record), record it again.\n`,
+        EXIT.DIVERGENCE,
       );
-      return original.reallyExit(EXIT.DIVERGENCE);
     }
     const why = this.file.truncated ?? 'the log has no end record';
     const [kind, value] = (this.options.recordedStatus ?? '').split(':');
     const killed = kind === 'signal' && value;
-    writeStderr(
-      `rewind: the recording ends at event ${this.n} (${why}): the recorded process was killed or crashed, ` +
-        `or its log could not be written (disk full), before rewind could write more. The replay reproduced every recorded event and stops here ` +
-        `(the program ${actual}).` +
-        (killed
-          ? '\n'
-          : ` What the recorded process did after event ${this.n} (its later events, its output, how it ended) is missing from the recording, ` +
-            `so this replay cannot end as the recorded run did: exit status ${EXIT.DIVERGENCE}.\n`),
-    );
-    if (killed) original.processKill(original.pid, value);
-    return original.reallyExit(EXIT.DIVERGENCE);
+    const report =
+      `rewind: the recording${thread.isMain ? '' : ` of worker thread ${thread.id}`} ends at event ${this.n} (${why}): the recorded process was killed or crashed, ` +
+      `or its log could not be written (disk full), before rewind could write more. The replay reproduced every recorded event and stops here ` +
+      `(the program ${actual}).` +
+      (killed
+        ? '\n'
+        : ` What the recorded process did after event ${this.n} (its later events, its output, how it ended) is missing from the recording, ` +
+          `so this replay cannot end as the recorded run did: exit status ${EXIT.DIVERGENCE}.\n`);
+    return this.stop(report, EXIT.DIVERGENCE, killed ? value : undefined);
+  }
+
+  /** What this log records, in a report: the process, or which of its threads. */
+  protected who(): string {
+    return thread.isMain ? 'process' : `worker thread ${thread.id}`;
   }
 
   /** Decodes the next event without consuming it. */
@@ -296,15 +313,16 @@ export abstract class ReplayLog {
     const head = this.peek();
     if (!head) return this.logEnded(actual);
     if (head.end?.via === 'terminated') return this.stoppedHere();
-    this.finish();
-    return divergence({
+    const report = formatDivergence({
       event: this.n + 1,
       total: this.file.eventCount,
+      thread: thread.isMain ? undefined : thread.id,
       expected: describeEvent(head, this.header),
       actual,
       stack,
       full,
       redacted: this.header.redacted?.rules,
     });
+    return this.stop(report, EXIT.DIVERGENCE);
   }
 }

@@ -11,6 +11,7 @@ import { LOG_EXT, createRecordingDir, logPath, programName, setLatest } from '..
 import {
   isNodesOwnThread,
   replayedThreadDone,
+  stopReplay,
   unwrapWorkerData,
   workerLog,
   workerReplayOf,
@@ -57,7 +58,7 @@ import { installStackFilter } from './stack.js';
 import { installNodeTestHooks } from '../sources/node-test.js';
 import { ipcChannel } from '../node/symbols.js';
 import { startAudit } from './audit.js';
-import { ENV, keepBytesOf, steering } from './env.js';
+import { ENV, keepBytesOf, keepReplayStart, steering } from './env.js';
 import { finishLaunch, takeLaunch, takeReplayLaunch, type Launch } from './launch.js';
 import { parseSeed, startChaos, type Chaos } from './chaos.js';
 import { readSchedule, ScheduleChaos } from './schedule.js';
@@ -150,6 +151,7 @@ export function start(attach?: (session: ReplaySession) => void): void {
   let session: Session;
   if (mode === 'replay') {
     session = openReplay();
+    keepReplayStart(); // before the process source gives the program its recorded environment
     watchAsyncContexts();
   } else {
     // Started by bin/rewind: this process does the CLI's part of the run too.
@@ -240,8 +242,7 @@ function openReplay(): ReplaySession {
   const tracePath = given && (thread.isMain ? given : workerLog(given, thread.id));
   if (!tracePath) {
     writeStderr(`rewind: ${ENV.MODE}=replay needs ${ENV.TRACE}; use \`rewind replay\` to replay a recording.\n`);
-    replayedThreadDone();
-    return original.reallyExit(EXIT.USAGE);
+    return stopReplay(EXIT.USAGE);
   }
   if (!thread.isMain && !original.fs.existsSync(tracePath) && original.fs.existsSync(given!)) {
     // The recorded process ended, or stopped this thread, before the thread's preload ran:
@@ -256,8 +257,7 @@ function openReplay(): ReplaySession {
   } catch (e) {
     if (!(e instanceof TraceError)) throw e;
     writeStderr(`${e.message}\n`);
-    replayedThreadDone();
-    return original.reallyExit(EXIT.BAD_TRACE);
+    return stopReplay(EXIT.BAD_TRACE);
   }
   refuseIncomplete(file.header);
   return new ReplaySession(file, { recordedStatus: env[ENV.STATUS], summary: env[ENV.SUMMARY] === '1' });
@@ -277,8 +277,7 @@ function refuseIncomplete(h: TraceHeader): void {
         describeMissing(recorded) +
         `Record it again where Node lets rewind reach ${recorded.length === 1 ? 'it' : 'them'} (for example without \`--permission\`).\n`,
     );
-    replayedThreadDone();
-    original.reallyExit(EXIT.BAD_TRACE);
+    stopReplay(EXIT.BAD_TRACE);
   }
   const now = checkInternals({ chaos: false });
   if (now.length > 0) {
@@ -288,8 +287,7 @@ function refuseIncomplete(h: TraceHeader): void {
         describeMissing(now) +
         `Replay it with a Node that allows it (for example without \`--permission\`).\n`,
     );
-    replayedThreadDone();
-    original.reallyExit(EXIT.BAD_TRACE);
+    stopReplay(EXIT.BAD_TRACE);
   }
 }
 

@@ -11,6 +11,7 @@ import { EXIT } from '../exit-codes.js';
 import { ENV, steering } from '../session/env.js';
 import { original, writeStderr } from '../node/originals.js';
 import type { Session, Source } from '../session/session.js';
+import type { ReplaySession } from '../session/replay.js';
 import { Api } from '../trace/format.js';
 import { Membrane } from './membrane.js';
 
@@ -88,7 +89,7 @@ export const addonsSource: Source = {
       }) as [string, unknown];
       if (outcome[0] === 'live') {
         if (s.mode === 'replay') {
-          if (!named(allowed)) refuse(name, file, String(outcome[1]));
+          if (!named(allowed)) refuse(s as ReplaySession, name, file, String(outcome[1]));
           Reflect.apply(dlopen, this, [module, filename, ...rest]);
         }
         return;
@@ -100,10 +101,10 @@ export const addonsSource: Source = {
 };
 
 /** Replay: an addon the log cannot serve, not allowed to run for real. */
-function refuse(name: string, file: string, why: string): never {
-  writeStderr(
+function refuse(s: ReplaySession, name: string, file: string, why: string): never {
+  return s.stop(
     `rewind: the recording ran the native addon ${name} (${file}) live (${why}), so its calls are not in the log. ` +
       `Replaying it would run its native code for real, with whatever I/O it does. Pass --allow-native ${name} to allow that.\n`,
+    EXIT.BAD_TRACE,
   );
-  return original.reallyExit(EXIT.BAD_TRACE);
 }

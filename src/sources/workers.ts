@@ -26,7 +26,7 @@ import type { RecordSession } from '../session/record.js';
 import type { ReplaySession } from '../session/replay.js';
 import type { Session, Source } from '../session/session.js';
 import { Api, Tag } from '../trace/format.js';
-import { ENV, steeringVariables, takeHanded } from '../session/env.js';
+import { ENV, replayStartEnv, steeringVariables, takeHanded } from '../session/env.js';
 import { withPreload } from '../paths.js';
 import { atProcessEnd } from '../session/process-end.js';
 import { crc32 } from '../node/bindings.js';
@@ -178,8 +178,34 @@ export function unwrapWorkerData(): void {
  */
 export function replayedThreadDone(): void {
   if (ownDone === null) return;
-  original.Atomics.store(ownDone, 0, 1);
-  original.Atomics.notify(ownDone, 0);
+  original.Atomics.store(ownDone, DONE, 1);
+  original.Atomics.notify(ownDone, DONE);
+}
+
+// A replayed thread's [done, stop code] (see replayedThreadDone, replayStopped).
+const DONE = 0;
+const STOPPED = 1;
+const DONE_BYTES = 8;
+
+/** This replayed worker thread stops its replay with `code` (its report written): its parent will too. */
+function replayStopped(code: number): void {
+  if (ownDone !== null) original.Atomics.store(ownDone, STOPPED, code);
+}
+
+/**
+ * The replay stops with `code` here, before a session replays (its report written). A worker
+ * thread's reallyExit ends the thread only: its parent is told, and stops the process so too.
+ */
+export function stopReplay(code: number): never {
+  replayStopped(code);
+  replayedThreadDone();
+  return original.reallyExit(code);
+}
+
+/** A replayed worker thread of this one stopped its replay: this thread stops it too (the worker said why). */
+function followStop(done: Int32Array): void {
+  const code = original.Atomics.load(done, STOPPED);
+  if (code !== 0) stopReplay(code);
 }
 
 /** A file read by rewind itself, off the log (readFileSync would go through the program's fs.openSync). */
@@ -240,6 +266,9 @@ const outputTicket = (ev: TraceEvent): number | undefined =>
 /** How long a replay's parent waits for a worker thread to reach where the recorded one was stopped. */
 const CATCH_UP_MS = 60_000;
 
+/** This thread's Node flags as it started (replaying, the program's execArgv is then made the recorded one). */
+const execArgv = [...process.execArgv];
+
 /** A NODE_OPTIONS or execArgv entry that loads rewind's preload (this copy's or another's). */
 const PRELOAD = /preload\.cjs|register\.js|node-test\.cjs|rewind\/(register|node-test)/;
 
@@ -261,14 +290,20 @@ interface Handed {
  * workerData: the program sees the environment it gave (its keys in the order it would have had).
  */
 function workerEnv(options: any, replaying: boolean): { env: unknown; handed: Handed | null } {
-  const inherits = options?.execArgv === undefined && process.execArgv.some((a) => PRELOAD.test(a));
-  // Shared with this thread: what this thread has.
+  const inherits = options?.execArgv === undefined && execArgv.some((a) => PRELOAD.test(a));
+  // Shared with this thread: what this thread has (Node then reads no NODE_OPTIONS for it).
   if (options?.env === workerThreads.SHARE_ENV) {
     const runs = inherits || PRELOAD.test(process.env.NODE_OPTIONS ?? '');
     return { env: options.env, handed: runs ? { restore: {}, steering: {} } : null };
   }
-  // Given explicitly even as this thread's: left to Node, a replayed worker saw the replay's own
-  // steering variables (REWIND_CONTROL), not the program's restored environment.
+  // Replaying, the thread starts in the replay's environment (see replayStartEnv), and its
+  // start gives the program the environment it recorded (sources/process.ts).
+  const start = replaying ? replayStartEnv() : null;
+  if (start) {
+    const env = { ...start };
+    if (!inherits && !PRELOAD.test(env.NODE_OPTIONS ?? '')) env.NODE_OPTIONS = withPreload(env.NODE_OPTIONS);
+    return { env, handed: { restore: {}, steering: {} } };
+  }
   const env: Record<string, string | undefined> = { ...(options?.env ?? process.env) };
   if (env[ENV.MODE] === 'off') return { env, handed: null };
   const handed: Handed = { restore: {}, steering: {} };
@@ -597,6 +632,7 @@ function recordWorkers(s: RecordSession): void {
 
 function replayWorkers(s: ReplaySession): void {
   s.onLogDone = replayedThreadDone;
+  s.onStop = replayStopped;
   s.outputOrder = outputOrder;
   // A worker the recorded process stopped (terminate(), or by ending) had got as far as its
   // log goes: its replay gets there too before it is stopped, so none of its events (its
@@ -605,13 +641,14 @@ function replayWorkers(s: ReplaySession): void {
   const catchUp = (worker: any, done: Int32Array) => {
     live.delete(worker);
     s.passTurn(); // this thread's last output is written: the worker's next ones may be
-    if (original.Atomics.wait(done, 0, 0, CATCH_UP_MS) === 'timed-out') {
+    if (original.Atomics.wait(done, DONE, 0, CATCH_UP_MS) === 'timed-out') {
       writeStderr(
         `rewind: worker thread ${worker.threadId} had not replayed its recorded events ${CATCH_UP_MS / 1000} s after ` +
           `its process was to stop it; the replay no longer follows the recording, so it stops here.\n`,
       );
-      original.reallyExit(EXIT.DIVERGENCE);
+      stopReplay(EXIT.DIVERGENCE);
     }
+    followStop(done);
   };
   atProcessEnd(() => {
     for (const [worker, done] of [...live]) catchUp(worker, done);
@@ -728,6 +765,7 @@ function replayWorkers(s: ReplaySession): void {
       if (state.arrived.length > 0) return { message: takeArrival(port)[0] };
       const got = receive(port);
       if (got !== undefined) return got;
+      for (const done of live.values()) followStop(done); // the sender may be a worker that stopped
       if (original.dateNow() - since > CATCH_UP_MS) {
         s.mismatch(
           `called receiveMessageOnPort and waited ${CATCH_UP_MS / 1000} s for the message the recorded call received`,
@@ -744,9 +782,11 @@ function replayWorkers(s: ReplaySession): void {
       workerPorts(worker, opOf);
       const exit = handle.onexit;
       let exited: unknown[] | null = null;
-      if (shared) live.set(worker, new Int32Array(shared));
+      const done = shared ? new Int32Array(shared) : null;
+      if (done) live.set(worker, done);
       handle.onexit = (...args: unknown[]) => {
         live.delete(worker);
+        if (done) followStop(done);
         exited = args;
         s.wake();
       };
@@ -938,7 +978,7 @@ function patchWorker(
         const { env, handed } = workerEnv(options, replayOf !== undefined);
         // Handed over inside its workerData (see unwrapWorkerData): recording, the worker's log
         // tail; replaying, the flag it raises when it has replayed its log.
-        const shared = handed ? new SharedArrayBuffer(replayOf ? 4 : Tail.BYTES) : null;
+        const shared = handed ? new SharedArrayBuffer(replayOf ? DONE_BYTES : Tail.BYTES) : null;
         const field = replayOf ? 'done' : 'tail';
         if (shared && replayOf && beforeWorkerWithoutClient && original.Atomics.load(ownClientFlag(), 0) === 0)
           beforeWorkerWithoutClient();
