@@ -38,6 +38,17 @@ describe.concurrent('worker threads sharing memory', () => {
     expectReplayMatches(expect, r);
   });
 
+  it("a worker given its task port in its first message, while Node's own stdio message to it comes before that message at replay, after it when recording (tinypool)", async ({
+    expect,
+  }) => {
+    // The worker's own port to its parent took its op at its first message: recording, after
+    // the task port's (received in the first message), at replay before it, and the worker's
+    // receiveMessageOnPort(task port) went to another op than the recorded one.
+    const r = await recordAndReplay('loop/worker-stdio-port.cjs');
+    expect(r.record.stdout.toString()).toBe('worker took "task 1"\nworker exited 0\n');
+    expectReplayMatches(expect, r);
+  });
+
   it('a worker calls process.exit() in its own exit listener (thread-stream) and its parent exits without waiting: the replay ends at once', async ({
     expect,
   }) => {

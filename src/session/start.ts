@@ -481,6 +481,7 @@ function buildHeader(chaos: Chaos | null): TraceHeader {
   header.loaderAnswers = true;
   header.hooksMessages = true;
   header.answerKinds = true;
+  header.workerEnvPort = true;
   if (chaos) {
     // The program's own random choices repeat with the chaos seed, as the perturbations do.
     header.randomSeed = chaos.randomSeed;

@@ -427,9 +427,37 @@ function hooksPorts(): void {
   };
 }
 
-/** This thread's parentPort, and a MessageChannel's two ports as it is made. */
-function ownPorts(opOf: (port: Port) => unknown): void {
+/**
+ * Node's own port to a worker thread's parent (its environment's port): over it came the
+ * message that loaded the thread's script, before rewind, and after that Node's stdio
+ * messages only, sent as the parent's end of the thread's stdio wants them: stdin's data
+ * ('stdioPayload'), and 'stdioWantsMoreData' whenever the parent reads what the thread
+ * printed (at its start, when its pipe to process.stdout begins to flow, and again as a
+ * program reads worker.stdout). The program neither makes, starts nor receives that port, so
+ * its op cannot come in the program's order as it is made: it is taken as the thread starts,
+ * next to parentPort's (see ownPorts), and given to the port with its first message. Taken at
+ * its first message, as any other port's, it was taken in an order the two threads' race
+ * decides: a pool's worker (tinypool) given its task port in its first message, whose parent's
+ * stdout read came after that message when recording and before it at replay, gave the task
+ * port op 2 when recording and 3 at replay (or the reverse), and its replay stopped at its
+ * first receiveMessageOnPort.
+ */
+const NODE_STDIO_MESSAGES = new Set(['stdioPayload', 'stdioWantsMoreData']);
+function nodesStdioMessage(port: Port, data: unknown): boolean {
+  if (port[kOp] !== undefined || thread.isMain || port === workerThreads.parentPort) return false;
+  const m = data as { type?: unknown; stream?: unknown } | null;
+  return (
+    m !== null && typeof m === 'object' && NODE_STDIO_MESSAGES.has(m.type as string) && typeof m.stream === 'string'
+  );
+}
+
+/**
+ * This thread's parentPort, a worker thread's own port to its parent (`envPort`: takes its op
+ * now, see nodesStdioMessage), and a MessageChannel's two ports as it is made.
+ */
+function ownPorts(opOf: (port: Port) => unknown, envPort: (() => void) | null): void {
   if (workerThreads.parentPort) opOf(workerThreads.parentPort);
+  if (envPort !== null && !thread.isMain) envPort();
   const Real = workerThreads.MessageChannel;
   class MessageChannel extends Real {
     constructor() {
@@ -524,6 +552,8 @@ function recordWorkers(s: RecordSession): void {
   s.outputOrder = outputOrder;
   const P = workerThreads.MessagePort.prototype as any;
   const opOf = (port: Port): number => (port[kOp] ??= s.newOp());
+  /** The op of this worker thread's own port to its parent, until its first message (see nodesStdioMessage). */
+  let envOp: number | null = null;
   let draining = 0;
 
   const start = P.start;
@@ -548,12 +578,16 @@ function recordWorkers(s: RecordSession): void {
         'it carried ports or shared memory, which cannot be logged',
       );
     }
+    if (envOp !== null && nodesStdioMessage(this, data)) {
+      this[kOp] = envOp;
+      envOp = null;
+    }
     // Messages a Worker's exit drains from its port arrive inside that turn, not in their own.
     s.callback(opOf(this), draining > 0 ? Api['worker.drained'] : Api['worker.message'], undefined);
     receivedPorts(this, opOf);
     return dispatch.call(this, data, type, event);
   };
-  ownPorts(opOf);
+  ownPorts(opOf, () => (envOp = s.newOp()));
 
   // Workers still running when this thread ends are stopped with it.
   const live = new Map<unknown, () => void>();
@@ -691,21 +725,27 @@ function replayWorkers(s: ReplaySession): void {
     return first;
   };
 
-  /** The port's op: its real arrivals queue until the log says they arrive. */
-  const opOf = (port: Port): { op: number; arrived: unknown[][] } => {
-    if (port[kOp]) return port[kOp];
-    const state = { op: s.newOp(), arrived: [] as unknown[][] };
-    port[kOp] = state;
+  type PortState = { op: number; arrived: unknown[][] };
+  /** A new op for the port `portOf` gives once it has arrivals: they queue until the log says they arrive. */
+  const newState = (portOf: () => Port): PortState => {
+    const state: PortState = { op: s.newOp(), arrived: [] };
     s.register(state.op, {
       tag: Tag.Callback,
       api: Api['worker.message'],
       repeat: true,
       what: 'a message port receiving',
       ready: () => state.arrived.length > 0,
-      fire: () => deliver(port, takeArrival(port)),
+      fire: () => deliver(portOf(), takeArrival(portOf())),
     });
     return state;
   };
+  /** The port's op. */
+  const opOf = (port: Port): PortState => (port[kOp] ??= newState(() => port));
+  // This worker thread's own port to its parent, and its op until its first message (see
+  // nodesStdioMessage). Recordings before workerEnvPort gave it its op at its first message.
+  let envPort: Port = null;
+  let envState: PortState | null = null;
+  const reserveEnvOp = s.header.workerEnvPort === true ? () => (envState = newState(() => envPort)) : null;
   const deliver = (port: Port, [data, type, event, ports]: unknown[]) => {
     port[kCurrentlyReceivingPorts] = ports;
     receivedPorts(port, opOf);
@@ -724,6 +764,11 @@ function replayWorkers(s: ReplaySession): void {
   P[kHybridDispatch] = function (this: Port, data: unknown, type: string, event: unknown) {
     if (unseenClose(this, type)) return dispatch.call(this, data, type, event);
     if (this[kFromHooks] === true && type === 'message') return; // the live hooks thread's: the log has them
+    if (envState !== null && nodesStdioMessage(this, data)) {
+      envPort = this;
+      this[kOp] = envState;
+      envState = null;
+    }
     const state = opOf(this);
     const arrival = [data, type, event, this[kCurrentlyReceivingPorts]];
     if (draining > 0) {
@@ -734,7 +779,7 @@ function replayWorkers(s: ReplaySession): void {
     waiting.add(this);
     s.wake();
   };
-  ownPorts(opOf);
+  ownPorts(opOf, reserveEnvOp);
   // A port the hooks thread sends to (see hooksPorts): its messages come from the log.
   const fromHooks = (port: Port) => {
     port[kFromHooks] = true;

@@ -460,6 +460,8 @@ export interface TraceHeader {
   hooksMessages?: boolean;
   /** Each loader answer's key says whether it answers a resolve or a load (sources/workers.ts). */
   answerKinds?: boolean;
+  /** A worker thread's own port to its parent (Node's stdio messages) took its op as the thread started (sources/workers.ts). */
+  workerEnvPort?: boolean;
   stdio: { stdin: StdioInfo; stdout: StdioInfo; stderr: StdioInfo };
   /** The process was forked with an IPC channel (Node removes the variables that say so). */
   ipc?: { serialization: 'json' | 'advanced' };

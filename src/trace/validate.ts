@@ -125,6 +125,7 @@ export function headerProblem(h: unknown): string | null {
       'loaderAnswers',
       'hooksMessages',
       'answerKinds',
+      'workerEnvPort',
     ] as const) {
       need(h[k] === undefined || typeof h[k] === 'boolean', `${k} is not a boolean`);
     }
