@@ -272,6 +272,19 @@ type StdioCreated = (stream: NodeJS.WriteStream, fd: 1 | 2) => void;
 export const stdioMaking = { depth: 0 };
 const stdioWaiting: StdioCreated[] = [];
 let stdioLazy: boolean | undefined;
+let stdioMaker: ((fd: 1 | 2) => NodeJS.WriteStream | null) | null = null;
+
+/**
+ * Has `make` make process.stdout and process.stderr in Node's place (where it returns null,
+ * Node makes it): replay gives the program the stream class it had recorded (see
+ * node/stdio-streams.ts). False where Node's lazy getters are not rewind's to take over (see
+ * whenStdio): there Node's streams stand.
+ */
+export function makeStdioWith(make: (fd: 1 | 2) => NodeJS.WriteStream | null): boolean {
+  if (stdioLazy === undefined) stdioLazy = deferStdio();
+  if (stdioLazy) stdioMaker = make;
+  return stdioLazy;
+}
 
 /**
  * Calls `created` with process.stdout and process.stderr once Node makes each: Node makes a
@@ -304,16 +317,19 @@ function deferStdio(): boolean {
   }
   for (const [name, get] of getters) {
     let made = false;
+    let ours: NodeJS.WriteStream | null = null;
     Object.defineProperty(process, name, {
       configurable: true,
       enumerable: true,
       get() {
-        if (made) return get.call(this);
+        if (made) return ours ?? get.call(this);
         made = true;
         let stream: NodeJS.WriteStream;
         stdioMaking.depth++;
         try {
-          stream = get.call(this);
+          // Node's getter then never runs: it would open the fd a second time.
+          ours = stdioMaker?.(fds[name]) ?? null;
+          stream = ours ?? get.call(this);
         } finally {
           stdioMaking.depth--;
         }

@@ -29,6 +29,7 @@ import { capturedClocksSource } from '../sources/captured-clocks.js';
 import { readingsSource } from '../sources/readings.js';
 import { coverageSource } from '../sources/coverage.js';
 import { stdioInfo, stdioSource } from '../sources/stdio.js';
+import { fdKind } from '../node/stdio-streams.js';
 import { timersSource } from '../sources/timers.js';
 import { streamsSource } from '../sources/streams.js';
 import { netSource } from '../sources/net.js';
@@ -237,7 +238,7 @@ function openReplay(): ReplaySession {
   const env = process.env;
   // A worker thread replays its own log, next to its process's (see sources/workers.ts).
   // Started by bin/rewind: checked here to be the replay the CLI would start (or the CLI replays it).
-  const launched = thread.isMain ? takeReplayLaunch(stdinKind()) : null;
+  const launched = thread.isMain ? takeReplayLaunch(fdKind(0)) : null;
   const given = workerReplayOf() ?? env[ENV.TRACE];
   const tracePath = given && (thread.isMain ? given : workerLog(given, thread.id));
   if (!tracePath) {
@@ -390,17 +391,6 @@ function entryOf(): TraceHeader['entry'] {
   };
 }
 
-/** How Node will see fd 0 (as libuv guesses it): a terminal, a pipe or socket, or a file. */
-function stdinKind(): 'tty' | 'pipe' | 'file' {
-  if (isatty(0)) return 'tty';
-  try {
-    const st = original.fs.fstatSync(0);
-    return st.isFIFO() || st.isSocket() ? 'pipe' : 'file';
-  } catch {
-    return 'file'; // closed: Node opens /dev/null in its place
-  }
-}
-
 /** { discarded: true } when fd `fd` is /dev/null (stdio 'ignore'): what the process printed there went nowhere. */
 function discarded(fd: number): { discarded?: true } {
   try {
@@ -466,10 +456,14 @@ function buildHeader(chaos: Chaos | null): TraceHeader {
     uptimeBase: original.uptime(),
     randomSeed: [seed[0], seed[1], seed[2], seed[3]],
     stdio: {
-      stdin: { isTTY: isatty(0), kind: stdinKind() },
+      stdin: { isTTY: isatty(0), kind: fdKind(0) },
       // Not made for this (see whenStdio): a terminal's shape needs the stream, anything else is no terminal.
-      stdout: isatty(1) ? stdioInfo(process.stdout) : { isTTY: false, ...discarded(1) },
-      stderr: isatty(2) ? stdioInfo(process.stderr) : { isTTY: false, ...discarded(2) },
+      stdout: isatty(1)
+        ? { ...stdioInfo(process.stdout), kind: 'tty' as const }
+        : { isTTY: false, kind: fdKind(1), ...discarded(1) },
+      stderr: isatty(2)
+        ? { ...stdioInfo(process.stderr), kind: 'tty' as const }
+        : { isTTY: false, kind: fdKind(2), ...discarded(2) },
     },
     ...(ipc ? { ipc: { serialization: ipc.serialization } } : {}),
   };

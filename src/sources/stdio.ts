@@ -1,11 +1,13 @@
 // Outputs: what the program writes to stdout and stderr is logged while recording and, at
 // replay, checked write by write before it is written for real. The terminal's shape
 // (isTTY, size, colour depth) is part of the recording, so colours and layout do not
-// change when a recording made in a terminal is replayed into a pipe.
+// change when a recording made in a terminal is replayed into a pipe. So is whether it
+// was a pipe or a file: the replay's stream is of the recorded class, over the replay's fd.
 import type { StdioInfo } from '../trace/format.js';
 import type { Session, Source } from '../session/session.js';
-import { blockingStdio, whenStdio } from '../node/fields.js';
+import { blockingStdio, makeStdioWith, thread, whenStdio } from '../node/fields.js';
 import { original } from '../node/originals.js';
+import { fdKind, stdioStreamOfKind } from '../node/stdio-streams.js';
 
 type Write = (chunk: unknown, encoding?: unknown, cb?: unknown) => boolean;
 
@@ -69,6 +71,13 @@ export const stdioSource: Source = {
   name: 'stdio',
   install(s: Session) {
     const info = { 1: s.header.stdio.stdout, 2: s.header.stdio.stderr };
+    // A worker's stdout is its own kind of stream, whatever fd 1 is. A terminal cannot be made
+    // over another fd (libuv refuses a TTY handle): Node's stream then takes the recorded shape.
+    if (s.mode === 'replay' && thread.isMain)
+      makeStdioWith((fd) => {
+        const kind = info[fd].kind;
+        return kind === 'pipe' || kind === 'file' ? (kind === fdKind(fd) ? null : stdioStreamOfKind(fd, kind)) : null;
+      });
     // Each when Node makes it: the program's first use (see whenStdio).
     whenStdio((stream, fd) => {
       // A replay can end without running the event loop again (a stop before an event, a

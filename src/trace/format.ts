@@ -402,7 +402,12 @@ export const TAGS: Record<number, TagInfo> = {
 
 export interface StdioInfo {
   isTTY: boolean;
-  /** What fd 0 was (stdin only): replay gives the program a stdin of the same kind, so Node builds the same stream class. */
+  /**
+   * What the fd was, as Node tells (a terminal, a pipe or socket, a file): replay gives the
+   * program a stream of the same class (stdin: an fd of that kind; stdout, stderr: that class
+   * made over the replay's fd). Absent from older recordings' stdout and stderr: Node's stream
+   * of the replay's kind, as then.
+   */
   kind?: 'tty' | 'pipe' | 'file';
   columns?: number;
   rows?: number;
