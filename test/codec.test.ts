@@ -5,6 +5,7 @@
 // digest of large writes) says which events must come back. The reader is then attacked
 // with every kind of truncation and with garbage.
 import { createHash, randomBytes } from 'node:crypto';
+import { Worker } from 'node:worker_threads';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -1774,5 +1775,80 @@ describe("a worker's log finished by its parent", () => {
       const tags = [...TraceReader.events(TraceReader.open(stopped(stop)))].map((e) => e.tag);
       expect(tags, stop).toEqual([Tag.DateNow, Tag.Immediate, Tag.End]);
     }
+  });
+});
+
+// A log is created with its header in one step (createLog): a thread stopped between creating
+// its log and writing the header (worker.terminate(), its process ending) left a 0-byte log,
+// which every reader of the recording refused as corrupt.
+describe('creating a log', () => {
+  it('is never seen without its header, by a thread watching the directory as it is created', async () => {
+    const sub = fs.mkdtempSync(path.join(dir, 'create-'));
+    // A large header (a large environment) is slow to encode and write: a wide window.
+    const header = makeHeader(START_WALL, { env: { FILLER: 'x'.repeat(1 << 20) } });
+    const shared = new Int32Array(new SharedArrayBuffer(12)); // [log to watch, acknowledged, stop]
+    const watcher = new Worker(
+      `const fs = require('node:fs');
+      const { workerData: { sub, shared } } = require('node:worker_threads');
+      const s = new Int32Array(shared);
+      let empty = 0, whole = 0;
+      while (Atomics.load(s, 2) === 0) {
+        const i = Atomics.load(s, 0);
+        Atomics.store(s, 1, i);
+        let size = -1;
+        try { size = fs.statSync(sub + '/c' + i + '.rwnd').size; } catch {}
+        if (size === 0) empty++;
+        else if (size > 0) whole++;
+      }
+      require('node:worker_threads').parentPort.postMessage({ empty, whole });`,
+      { eval: true, workerData: { sub, shared: shared.buffer } },
+    );
+    const result = new Promise<{ empty: number; whole: number }>((resolve, reject) => {
+      watcher.once('message', resolve);
+      watcher.once('error', reject);
+    });
+    for (let i = 1; i <= 20; i++) {
+      Atomics.store(shared, 0, i);
+      while (Atomics.load(shared, 1) !== i); // the watcher looks for this one now
+      new TraceWriter(path.join(sub, `c${i}.rwnd`), header).close();
+    }
+    Atomics.store(shared, 2, 1);
+    const seen = await result;
+    expect(seen.empty).toBe(0);
+    expect(seen.whole).toBeGreaterThan(0);
+    // Only the logs: no name it was made under is left behind.
+    expect(fs.readdirSync(sub).filter((f) => !f.endsWith('.rwnd'))).toEqual([]);
+    expect(fs.statSync(path.join(sub, 'c1.rwnd')).size).toBe(encodePreamble(header).length);
+  });
+
+  it('never replaces a log that is there (EEXIST, which the caller answers with another name), and leaves nothing of its own', () => {
+    const p = freshPath();
+    fs.writeFileSync(p, 'another process');
+    let err: NodeJS.ErrnoException | null = null;
+    try {
+      new TraceWriter(p, makeHeader());
+    } catch (e) {
+      err = e as NodeJS.ErrnoException;
+    }
+    expect(err?.code).toBe('EEXIST');
+    expect(fs.readFileSync(p, 'utf8')).toBe('another process');
+    expect(fs.readdirSync(dir).filter((f) => f.startsWith(path.basename(p)))).toEqual([path.basename(p)]);
+  });
+
+  it('a log the writer made holds its header, and the events written after it', () => {
+    const p = freshPath();
+    const w = new TraceWriter(p, makeHeader());
+    expect(fs.statSync(p).size).toBe(w.preamble.length);
+    expect(fs.statSync(p).mode & 0o777).toBe(0o600);
+    w.wall(Tag.DateNow, START_WALL + 1);
+    w.close();
+    expect([...TraceReader.events(TraceReader.open(p))].map((e) => e.wall)).toEqual([START_WALL + 1]);
+  });
+
+  it("a worker's empty log (stopped before its header was written) stays empty when its parent finishes it, not a chunk without a header", () => {
+    const p = freshPath();
+    fs.writeFileSync(p, '');
+    finishWorkerLog(new SharedArrayBuffer(Tail.BYTES), p, { code: 1, signal: null, via: 'terminated' }, false);
+    expect(fs.statSync(p).size).toBe(0);
   });
 });

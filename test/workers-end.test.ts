@@ -8,8 +8,10 @@ import path from 'node:path';
 import { afterAll, describe, it } from 'vitest';
 import {
   cleanupTempDirs,
+  describeRun,
   eventsOf,
   expectReplayMatches,
+  logsOf,
   record,
   recordAndReplay,
   replay,
@@ -18,6 +20,7 @@ import {
   type Expect,
   type Recorded,
 } from './helpers.js';
+import { TraceReader } from '../src/trace/reader.js';
 
 afterAll(cleanupTempDirs);
 
@@ -139,6 +142,59 @@ describe('a worker the process ends before it started', () => {
     expectReplayMatches(expect, r);
     const events = await eventsOf(r.record.dir, { sites: true });
     expect(events.at(-1)?.kind).toBe('end');
+  });
+});
+
+// A worker thread stopped as it created its log (tinypool's suite: a fork ended while its pool
+// started a worker) left it empty, or a chunk without a header, and every command refused the
+// whole recording as corrupt.
+describe('a worker thread stopped as it creates its log', () => {
+  it('its log is never seen without its header: ps lists both threads, and the process replays', async ({ expect }) => {
+    // The process ends the moment the worker's log appears (its 1 MB header is slow to write).
+    const r = await recordAndReplay('loop/worker-log-appears.cjs');
+    expect(r.record.stdout.toString()).toBe('the log appeared with its header\n');
+    expectReplayMatches(expect, r);
+    expect((await processes(expect, r.record)).map((p) => p.thread)).toEqual([0, 1]);
+  });
+
+  it('a log left empty, or with its header alone, is a thread that recorded nothing: ps, info and the replay of its process work', async ({
+    expect,
+  }) => {
+    const rec = await record('loop/worker-log-appears.cjs', ['1000']);
+    expect(rec.status, describeRun('record', rec)).toBe(0);
+    const log = logsOf(rec.dir).find((l) => /-t\d+\.rwnd$/.test(l))!;
+    const header = TraceReader.open(log).preamble.length;
+    for (const size of [header, 0]) {
+      fs.truncateSync(log, size);
+      const list = await rewind(['ps', rec.dir]);
+      expect(list.status, `${size} bytes: ${list.stderr}`).toBe(0);
+      expect(list.stdout.toString()).toMatch(
+        /^\s+\d+\s+\d+\s+1\s+worker 1\s+0\s+worker thread stopped before it recorded anything/m,
+      );
+      const [main] = await processes(expect, rec);
+      expect(main).toMatchObject({ thread: 0, ended: 'exit code 0 (process.exit())' });
+      const about = await rewind(['info', rec.dir]);
+      expect(about.status, about.stderr.toString()).toBe(0);
+      expectReplayMatches(expect, { record: rec, replay: await replay(rec.dir) });
+    }
+    // Named alone, the empty log says where to look instead.
+    const alone = await rewind(['info', log]);
+    expect(alone.status).toBe(65);
+    expect(alone.stderr.toString()).toMatch(/stopped before it recorded anything\. Its process replays without it/);
+  });
+
+  it("a process's own empty log is refused with what to do, not a stack", async ({ expect }) => {
+    const rec = await record('loop/worker-log-appears.cjs', ['1000']);
+    fs.truncateSync(
+      logsOf(rec.dir).find((l) => !/-t\d+\.rwnd$/.test(l))!,
+      0,
+    );
+    for (const command of ['ps', 'info', 'replay']) {
+      const r = await rewind([command, rec.dir]);
+      expect(r.status, command).toBe(65);
+      expect(r.stderr.toString()).toMatch(/^rewind: the recording \S+ is empty \(0 bytes\).*Record the program again/);
+      expect(r.stderr.toString()).not.toMatch(/\n\s+at /);
+    }
   });
 });
 

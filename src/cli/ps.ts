@@ -1,7 +1,12 @@
 // `rewind ps`: the processes and worker threads of a recording.
 import { describeEnd } from '../trace/describe.js';
+import { WORKER_LOG } from '../trace/format.js';
+import { emptyWorkerLogsIn } from '../trace/store.js';
 import { boundMemory, defaultProcess, processesOf, resolveRecording } from './recordings.js';
 import { printable } from '../shell.js';
+
+/** A worker thread's log that holds no event (or is empty): its thread ran none of the program rewind saw. */
+const NOTHING_RECORDED = 'worker thread stopped before it recorded anything (replays as stopped there)';
 
 /** `rewind ps`: the processes and worker threads of a recording; * marks the one replayed by default. */
 export function ps(arg: string | undefined, opts: { json?: boolean }): void {
@@ -32,7 +37,12 @@ export function ps(arg: string | undefined, opts: { json?: boolean }): void {
   const rows = [['', 'PID', 'PARENT', 'THREAD', 'PROGRAM', 'EVENTS', 'ENDED']];
   for (const p of list) {
     const ended =
-      (p.failed ?? (p.end ? describeEnd(p.end) : `no end record (${p.trace.truncated ?? 'log stops early'})`)) +
+      (p.failed ??
+        (p.end
+          ? describeEnd(p.end)
+          : p.threadId && p.trace.eventCount === 0 && !p.trace.truncated
+            ? NOTHING_RECORDED
+            : `no end record (${p.trace.truncated ?? 'log stops early'})`)) +
       (p.passThrough ? ' (package manager: its output only, not replayable alone)' : '');
     rows.push([
       p === chosen ? '*' : '',
@@ -43,6 +53,12 @@ export function ps(arg: string | undefined, opts: { json?: boolean }): void {
       String(p.trace.eventCount),
       ended,
     ]);
+  }
+  // A worker thread's empty log (see emptyWorkerLogsIn) is no trace to list: its row is made from its name.
+  for (const log of rec.processes ? emptyWorkerLogsIn(rec.dir) : []) {
+    const [, pid, thread] = WORKER_LOG.exec(log)!;
+    const host = list.find((p) => String(p.pid) === pid && p.threadId === 0);
+    rows.push(['', pid, host ? String(host.ppid) : '?', thread, `worker ${thread}`, '0', NOTHING_RECORDED]);
   }
   for (const r of rows) for (let i = 0; i < r.length; i++) r[i] = printable(r[i]);
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));

@@ -67,6 +67,7 @@ export const original = {
     readdirSync: own(fs.readdirSync),
     rmSync: own(fs.rmSync),
     unlinkSync: own(fs.unlinkSync),
+    linkSync: own(fs.linkSync),
     rmdirSync: own(fs.rmdirSync),
     ftruncateSync: own(fs.ftruncateSync),
   },

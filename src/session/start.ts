@@ -245,12 +245,12 @@ function openReplay(): ReplaySession {
     writeStderr(`rewind: ${ENV.MODE}=replay needs ${ENV.TRACE}; use \`rewind replay\` to replay a recording.\n`);
     return stopReplay(EXIT.USAGE);
   }
-  if (!thread.isMain && !original.fs.existsSync(tracePath) && original.fs.existsSync(given!)) {
-    // The recorded process ended, or stopped this thread, before the thread's preload ran:
-    // no code of the program ran in it. None does at replay: it waits to be stopped.
-    replayedThreadDone();
-    const forever = new Int32Array(new SharedArrayBuffer(4));
-    for (;;) original.Atomics.wait(forever, 0, 0);
+  // The recorded process ended, or stopped this thread, before the thread's preload ran (no
+  // log), or before its log held more than a header (an empty log, or one of no events): no
+  // code of the program ran in it that rewind saw. None does at replay: it waits to be stopped.
+  if (!thread.isMain && original.fs.existsSync(given!)) {
+    const st = original.fs.lstatSync(tracePath, { throwIfNoEntry: false });
+    if (!st || (st.isFile() && st.size === 0)) return recordedNothing();
   }
   let file: TraceFile;
   try {
@@ -260,8 +260,16 @@ function openReplay(): ReplaySession {
     writeStderr(`${e.message}\n`);
     return stopReplay(EXIT.BAD_TRACE);
   }
+  if (!thread.isMain && file.eventCount === 0) return recordedNothing();
   refuseIncomplete(file.header);
   return new ReplaySession(file, { recordedStatus: env[ENV.STATUS], summary: env[ENV.SUMMARY] === '1' });
+}
+
+/** A replayed worker thread whose recorded thread ran none of the program: it waits to be stopped. */
+function recordedNothing(): never {
+  replayedThreadDone();
+  const forever = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) original.Atomics.wait(forever, 0, 0);
 }
 
 /**

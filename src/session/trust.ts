@@ -94,9 +94,12 @@ export function signLog(log: string, preamble: Uint8Array): void {
   const key = signingKey(true);
   if (!key) return;
   try {
+    // Made before the file: a thread stopped between the two (its process ending) left it
+    // empty while the hash of a large header was computed.
+    const text = `${SIG_PREFIX}${hmacSha256Hex(key, preamble)}\n`;
     const fd = original.fs.openSync(log + SIGNATURE_EXT, 'wx', 0o600);
     try {
-      original.fs.writeSync(fd, `${SIG_PREFIX}${hmacSha256Hex(key, preamble)}\n`);
+      original.fs.writeSync(fd, text);
     } finally {
       original.fs.closeSync(fd);
     }

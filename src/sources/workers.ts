@@ -348,6 +348,10 @@ export function finishWorkerLog(tail: SharedArrayBuffer, log: string, end: EndIn
     if (ended && pos <= CHUNK_HEADER_BYTES) return;
     // Stopped while writing a chunk: that chunk is written again, whole, where it began.
     const at = shared ? slots[Tail.FILE] : original.fs.fstatSync(fd).size;
+    // No header (stopped between creating its log and writing it, where the file system has
+    // no hard links: see createLog): a chunk alone would be no log. Left empty, it reads as a
+    // thread that recorded nothing.
+    if (at === 0) return;
     const events = shared
       ? Buffer.from(tail, Tail.HEADER + CHUNK_HEADER_BYTES, pos - CHUNK_HEADER_BYTES)
       : Buffer.alloc(0);

@@ -43,6 +43,8 @@ export const MAX_CHUNK_BYTES = 1 << 30;
 export const MAX_TAIL_CHUNK_BYTES = 64 * 1024 + 64;
 /** Upper bound for the msgpack header. */
 export const MAX_HEADER_BYTES = 1 << 24;
+/** A worker thread's log: `<program>-<pid>-t<threadId>.rwnd`, next to its process's (sources/workers.ts). */
+export const WORKER_LOG = /-(\d+)-t(\d+)\.rwnd$/;
 
 /** Event tags. Numbers are part of the format: never renumber, only add. */
 export const Tag = {

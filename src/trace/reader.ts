@@ -18,6 +18,7 @@ import {
   MAX_TAIL_CHUNK_BYTES,
   TAGS,
   Tag,
+  WORKER_LOG,
   type CallRecord,
   type EndInfo,
   type EventKind,
@@ -593,6 +594,11 @@ function parseBytes(bytes: Bytes, path: string, keepBytes: number): TraceFile {
   const rerecord = 'Record the program again to get a usable recording.';
   const size = bytes.size;
   if (size === 0) {
+    if (WORKER_LOG.test(path))
+      throw fail(
+        'is empty (0 bytes): its worker thread was stopped before it recorded anything',
+        "Its process replays without it: pass the recording directory, or its process's own log.",
+      );
     throw fail('is empty (0 bytes): the recorded process ended before rewind wrote anything', rerecord);
   }
   const start = bytes.read(0, 16);

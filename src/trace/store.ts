@@ -3,7 +3,7 @@
 // preload when it is used directly (`node --import rewind-replay/register app.js`).
 import path from 'node:path';
 import { original } from '../node/originals.js';
-import type { EndInfo, FailureInfo } from './format.js';
+import { WORKER_LOG, type EndInfo, type FailureInfo } from './format.js';
 import { TraceReader, type TraceFile } from './reader.js';
 
 export const STORE_DIR = '.rewind';
@@ -120,15 +120,50 @@ export function logPath(dir: string, program: string, pid: number): string {
   return path.join(dir, `${program.replace(/[^A-Za-z0-9_.-]+/g, '_')}-${pid}${LOG_EXT}`);
 }
 
-/** The logs of a recording directory (one per process and worker thread). */
+/**
+ * The logs of a recording directory (one per process and worker thread), but a worker
+ * thread's empty log (emptyWorkerLogsIn): that thread recorded nothing.
+ */
 export function logsIn(dir: string): string[] {
   try {
     return original.fs
       .readdirSync(dir)
       .filter((f: string) => f.endsWith(LOG_EXT))
-      .map((f: string) => path.join(dir, f));
+      .map((f: string) => path.join(dir, f))
+      .filter((log: string) => !isEmptyWorkerLog(log));
   } catch {
     return [];
+  }
+}
+
+/**
+ * The worker threads' logs of a recording directory that are empty (0 bytes): each thread was
+ * stopped (worker.terminate(), its process ending) after it created its log and before it
+ * wrote its header (rewind used to create each log empty, then write it; createLog in
+ * writer.ts still does where the file system has no hard links).
+ * It ran none of the program's code that rewind saw: its process replays without it, the
+ * thread waiting there to be stopped, as one stopped before rewind started in it.
+ */
+export function emptyWorkerLogsIn(dir: string): string[] {
+  try {
+    return original.fs
+      .readdirSync(dir)
+      .filter((f: string) => WORKER_LOG.test(f))
+      .map((f: string) => path.join(dir, f))
+      .filter(isEmptyWorkerLog);
+  } catch {
+    return [];
+  }
+}
+
+/** Whether `log` is a worker thread's log of 0 bytes (see emptyWorkerLogsIn). */
+export function isEmptyWorkerLog(log: string): boolean {
+  if (!WORKER_LOG.test(log)) return false;
+  try {
+    const st = original.fs.lstatSync(log);
+    return st.isFile() && st.size === 0;
+  } catch {
+    return false;
   }
 }
 
