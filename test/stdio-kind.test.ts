@@ -121,3 +121,17 @@ describe.each(REPLAYERS)('stdout and stderr keep their recorded class, replayed 
     expectSameRun(rec, withoutLaunchNote(rep, how));
   });
 });
+
+describe('a forked child', () => {
+  it('a pipe recorded, a file at replay of the child alone (-p): net.Socket', async () => {
+    const cwd = tempDir('rewind-cwd-');
+    const dir = path.join(tempDir('rewind-rec-'), 'rec');
+    const rec = await run(FRONT, ['record', '--out', dir, '--', NODE, fixture('stdio-kind-fork.cjs')], { cwd });
+    expect(rec.status, describeRun('record', rec)).toBe(0);
+    expect(rec.stderr.toString()).toContain('added to [Socket]');
+    const child = logsOf(dir).find((l) => path.basename(l).startsWith('stdio-kind-'))!;
+    const pid = TraceReader.open(child).header.pid;
+    const rep = await runIntoFile(NODE, [BIN, 'replay', '-p', String(pid), dir], cwd, {}, true);
+    expectSameRun(rec, rep);
+  });
+});

@@ -307,7 +307,9 @@ function deferStdio(): boolean {
   // internal/fs/sync_write_stream (a file). (A closed fd's is a Writable that writes nowhere,
   // of node:stream, which rewind's worker_threads loads too.)
   const makers = ['tty', 'net', 'internal/fs/sync_write_stream'];
-  if (loadList() === null || makers.some(nodeLoaded)) return false;
+  // A forked child's IPC channel, set up before any preload, loads node:net without a stream.
+  const forIpc = (m: string) => m === 'net' && thread.isMain && (process as { channel?: unknown }).channel != null;
+  if (loadList() === null || makers.some((m) => nodeLoaded(m) && !forIpc(m))) return false;
   const fds = { stdout: 1, stderr: 2 } as const;
   const getters: [keyof typeof fds, () => NodeJS.WriteStream][] = [];
   for (const name of ['stdout', 'stderr'] as const) {
