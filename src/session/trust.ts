@@ -402,6 +402,14 @@ export function envWithoutEffects(env: Record<string, string | undefined>): Reco
   return out;
 }
 
+/**
+ * NODE_OPTIONS with what only tunes Node or V8 (see SAFE_FLAGS) and writes no file: what a
+ * replay applies of options the recording hands it without review (a worker thread's own).
+ */
+export function harmlessNodeOptions(value: string | undefined): string {
+  return joinNodeOptions(withoutEffects(sortFlags(splitNodeOptions(value ?? '')).safe));
+}
+
 /** What an untrusted recording's start-up would apply, and what replay applies without trust. */
 export interface StartupReview {
   /** Flags to pass to node (execArgv), without the guarded ones. */

@@ -27,7 +27,8 @@ import type { ReplaySession } from '../session/replay.js';
 import type { Session, Source } from '../session/session.js';
 import { Api, Tag } from '../trace/format.js';
 import { ENV, replayStartEnv, steeringVariables, takeHanded } from '../session/env.js';
-import { withPreload } from '../paths.js';
+import { withPreload, withoutPreload } from '../paths.js';
+import { harmlessNodeOptions } from '../session/trust.js';
 import { atProcessEnd } from '../session/process-end.js';
 import { crc32 } from '../node/bindings.js';
 
@@ -301,7 +302,11 @@ function workerEnv(options: any, replaying: boolean): { env: unknown; handed: Ha
   const start = replaying ? replayStartEnv() : null;
   if (start) {
     const env = { ...start };
+    // Given an environment of its own, the thread ran with its NODE_OPTIONS (and rewind's
+    // preload): it does again, but for what could run code or write files.
+    if (options?.env != null) env.NODE_OPTIONS = harmlessNodeOptions(withoutPreload(options.env.NODE_OPTIONS));
     if (!inherits && !PRELOAD.test(env.NODE_OPTIONS ?? '')) env.NODE_OPTIONS = withPreload(env.NODE_OPTIONS);
+    if (env.NODE_OPTIONS === '') delete env.NODE_OPTIONS;
     return { env, handed: { restore: {}, steering: {} } };
   }
   const env: Record<string, string | undefined> = { ...(options?.env ?? process.env) };
