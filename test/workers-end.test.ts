@@ -132,6 +132,31 @@ describe('messages Node drains from a stopped worker', () => {
   });
 });
 
+describe('a pool terminated at once', () => {
+  it("the exits Node runs in one batch, before any microtask, replay in one turn: each exit's listeners before the microtasks of the ones before", async ({
+    expect,
+  }) => {
+    // Which exits come together is a race of the stopping threads: a recording without a
+    // batch (two exits printed with no microtask between: rare with 12 threads) is made again.
+    const batched = (r: Recorded) =>
+      r.stdout
+        .toString()
+        .split('\n')
+        .some((l, i, all) => l.startsWith('exit ') && all[i + 1]?.startsWith('exit '));
+    let rec = await record('loop/worker-exit-batch.cjs');
+    for (let i = 0; i < 4 && rec.status === 0 && !batched(rec); i++) rec = await record('loop/worker-exit-batch.cjs');
+    expect(rec.status, describeRun('record', rec)).toBe(0);
+    expect(batched(rec), rec.stdout.toString()).toBe(true);
+    const lines = rec.stdout.toString().split('\n');
+    expect(lines.filter((l) => l.startsWith('exit '))).toHaveLength(12);
+    expect(lines).toContain('clock true');
+    expectReplayMatches(expect, { record: rec, replay: await replay(rec.dir) });
+    // Each exit after the first of its batch is marked so in the log.
+    const exits = (await eventsOf(rec.dir)).filter((e) => e.api === 'worker.exit');
+    expect(exits.filter((e) => e.detail.endsWith('"joined"')).length).toBeGreaterThan(0);
+  });
+});
+
 describe('a worker the process ends before it started', () => {
   it('its thread never ran the program: the replay prints exactly what the recording did, and so does a debugged replay', async ({
     expect,

@@ -2,9 +2,10 @@
 // (ids are handed out in creation order, which replay reproduces); one dispatcher pops the
 // next turn from the log, runs that callback, lets microtasks drain, and moves on. No real
 // clock, timer or wait is used, so idle time costs nothing.
-import { unzigzag } from '../trace/codec.js';
+import { DecodeError, unzigzag } from '../trace/codec.js';
 import { describeEnd } from '../trace/describe.js';
 import { Tag } from '../trace/format.js';
+import { decodeEvent } from '../trace/reader.js';
 import { original, writeStderr } from '../node/originals.js';
 import { ReplayLog } from './replay-log.js';
 import { currentContext, inEmptyContext, type InContext } from './async-context.js';
@@ -100,11 +101,44 @@ export abstract class ReplayDispatcher extends ReplayLog {
     if (!head || head.tag !== Tag.Callback || head.api !== api || !joined(head.payload)) return false;
     const id = head.op!;
     const op = this.ops.get(id);
-    if (!op || op.tag !== Tag.Callback || op.api !== api) return false;
+    if (!op || op.tag !== Tag.Callback || op.api !== api || (op.ready && !op.ready())) return false;
     if (!op.repeat) this.ops.delete(id);
     this.advance();
     this.enter(id, op, head.payload);
     return true;
+  }
+
+  /**
+   * The ops of the turns after the next one that runJoined will run inside it: callbacks of
+   * `api` the recording ran before the microtasks of the one before (`joined`), each after
+   * the events its predecessor's callback consumes (values, outputs, and its nested turns,
+   * of the `inner` APIs). Their work (a worker thread's exit) must have finished before the
+   * first of them runs: once it has, no event loop turn comes until all have run. Looks as
+   * far ahead as the log is in memory.
+   */
+  joinedAfterNext(api: number, joined: (payload: unknown) => boolean, inner: readonly number[]): number[] {
+    const c = this.c;
+    const ops: number[] = [];
+    if (c.pos >= c.end) return ops;
+    const save = c.pos;
+    const st = this.decodeState();
+    try {
+      decodeEvent(c, st, this.n + 1); // the next turn itself
+      for (let n = this.n + 2; c.pos < c.end; n++) {
+        const ev = decodeEvent(c, st, n);
+        if (ev.kind === 'clock' || ev.kind === 'random' || ev.kind === 'value' || ev.kind === 'call') continue;
+        if (ev.kind === 'output') continue;
+        if (ev.kind !== 'turn' || ev.tag !== Tag.Callback) break;
+        if (inner.includes(ev.api!)) continue;
+        if (ev.api !== api || !joined(ev.payload)) break;
+        ops.push(ev.op!);
+      }
+    } catch (e) {
+      if (!(e instanceof DecodeError)) throw e;
+    } finally {
+      c.pos = save;
+    }
+    return ops;
   }
 
   /**
@@ -185,10 +219,15 @@ export abstract class ReplayDispatcher extends ReplayLog {
         this.park(`op #${id} was never created`);
         return this.onWait?.(true);
       }
-      if (op.ready && !op.ready()) {
+      if (op.ready) {
+        // Asked with the turn not yet read: it may look at the log (see joinedAfterNext).
+        const at = c.pos;
         c.pos = save;
-        this.holdOpen(id, op);
-        return this.park(`op #${id}, ${op.what}, has not finished yet`);
+        if (!op.ready()) {
+          this.holdOpen(id, op);
+          return this.park(`op #${id}, ${op.what}, has not finished yet`);
+        }
+        c.pos = at;
       }
       let payload: unknown;
       if (tag === Tag.Callback) payload = c.msgpack();
@@ -299,14 +338,15 @@ export abstract class ReplayDispatcher extends ReplayLog {
     if (!TURN_TAGS.has(tag)) return false;
     const save = c.pos;
     c.pos++;
+    let op: ReplayOp | undefined;
     try {
-      const op = this.ops.get(this.opOf(c.varint()));
-      return op !== undefined && (!op.ready || op.ready());
+      op = this.ops.get(this.opOf(c.varint()));
     } catch {
       return false;
     } finally {
       c.pos = save;
     }
+    return op !== undefined && (!op.ready || op.ready());
   }
 
   private deliverSignal(): void {

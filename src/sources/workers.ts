@@ -556,6 +556,29 @@ const asyncLoaderRequest = (fn: (...a: never[]) => unknown): boolean => {
 const unseenClose = (port: Port, type: string): boolean =>
   type === 'close' && port[kOp] === undefined && !(port.listenerCount?.('close') > 0);
 
+// ---- worker exits that come together ---------------------------------------------------
+// Node hands a stopped thread's exit to its parent as a native immediate, and runs a batch of
+// those (every thread that stopped since the last batch: a pool destroyed) before any
+// microtask: each exit's 'exit' listeners, and terminate()'s promise settling, run with the
+// others' listeners already run. So a worker.exit that came before the microtasks of the one
+// before is marked in its payload, and replay runs it inside that turn, once every thread of
+// the batch has really stopped. Run one turn each, the microtasks of one exit (tinypool's
+// destroy() settling a task, vitest's test ending and reading the clock) came before the
+// next exit's listeners instead of after the whole batch.
+const JOINED_EXIT = 'joined';
+const isJoinedExit = (payload: unknown): boolean => payload === JOINED_EXIT;
+/** A worker's exit ran and no microtask checkpoint has come since (made at replay too, so that both runs make the same promises). */
+let exitTickOpen = false;
+const closeExitTick = (): void => {
+  exitTickOpen = false;
+};
+function exitJoins(): boolean {
+  if (exitTickOpen) return true;
+  exitTickOpen = true;
+  void Promise.resolve().then(closeExitTick);
+  return false;
+}
+
 function recordWorkers(s: RecordSession): void {
   if (ownTail !== null) s.writer.share(ownTail);
   s.outputOrder = outputOrder;
@@ -662,7 +685,7 @@ function recordWorkers(s: RecordSession): void {
           false,
         );
       }
-      s.callback(op, Api['worker.exit'], undefined);
+      s.callback(op, Api['worker.exit'], exitJoins() ? JOINED_EXIT : undefined);
       draining++;
       try {
         return exit.apply(this, args);
@@ -829,6 +852,9 @@ function replayWorkers(s: ReplaySession): void {
     }
   };
 
+  /** Whether each worker (by its exit's op) has really stopped: its exit can run. */
+  const stopped = new Map<number, () => boolean>();
+  const nested = [Api['worker.drained']];
   patchWorker(
     s,
     (worker, handle, shared) => {
@@ -844,13 +870,19 @@ function replayWorkers(s: ReplaySession): void {
         exited = args;
         s.wake();
       };
+      stopped.set(op, () => exited !== null);
       s.register(op, {
         tag: Tag.Callback,
         api: Api['worker.exit'],
         repeat: false,
         what: `worker thread ${worker.threadId} running`,
-        ready: () => exited !== null,
+        // With the exits the recording ran in the same batch (see exitJoins).
+        ready: () =>
+          exited !== null &&
+          s.joinedAfterNext(Api['worker.exit'], isJoinedExit, nested).every((o) => stopped.get(o)?.() ?? true),
         fire: () => {
+          stopped.delete(op);
+          exitJoins();
           draining++;
           try {
             deliverDrained();
@@ -858,6 +890,7 @@ function replayWorkers(s: ReplaySession): void {
           } finally {
             draining--;
           }
+          s.runJoined(Api['worker.exit'], isJoinedExit);
         },
       });
     },
