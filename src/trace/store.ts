@@ -120,21 +120,23 @@ export function logPath(dir: string, program: string, pid: number): string {
   return path.join(dir, `${program.replace(/[^A-Za-z0-9_.-]+/g, '_')}-${pid}${LOG_EXT}`);
 }
 
-/**
- * The logs of a recording directory (one per process and worker thread), but a worker
- * thread's empty log (emptyWorkerLogsIn): that thread recorded nothing.
- */
-export function logsIn(dir: string): string[] {
+/** Every log file of a recording directory. */
+function allLogsIn(dir: string): string[] {
   try {
     return original.fs
       .readdirSync(dir)
       .filter((f: string) => f.endsWith(LOG_EXT))
-      .map((f: string) => path.join(dir, f))
-      .filter((log: string) => !isEmptyWorkerLog(log));
+      .map((f: string) => path.join(dir, f));
   } catch {
     return [];
   }
 }
+
+/**
+ * The logs of a recording directory (one per process and worker thread), but a worker
+ * thread's empty log (emptyWorkerLogsIn): that thread recorded nothing.
+ */
+export const logsIn = (dir: string): string[] => allLogsIn(dir).filter((log) => !isEmptyWorkerLog(log));
 
 /**
  * The worker threads' logs of a recording directory that are empty (0 bytes): each thread was
@@ -144,17 +146,7 @@ export function logsIn(dir: string): string[] {
  * It ran none of the program's code that rewind saw: its process replays without it, the
  * thread waiting there to be stopped, as one stopped before rewind started in it.
  */
-export function emptyWorkerLogsIn(dir: string): string[] {
-  try {
-    return original.fs
-      .readdirSync(dir)
-      .filter((f: string) => WORKER_LOG.test(f))
-      .map((f: string) => path.join(dir, f))
-      .filter(isEmptyWorkerLog);
-  } catch {
-    return [];
-  }
-}
+export const emptyWorkerLogsIn = (dir: string): string[] => allLogsIn(dir).filter(isEmptyWorkerLog);
 
 /** Whether `log` is a worker thread's log of 0 bytes (see emptyWorkerLogsIn). */
 export function isEmptyWorkerLog(log: string): boolean {
