@@ -288,7 +288,8 @@ interface Handed {
  * not from its process's: given one of the program's, the thread would run unrecorded, and its
  * workerData arrive wrapped. So rewind's preload goes into that environment's NODE_OPTIONS, put
  * back as the program gave it first thing in the thread, and rewind's steering variables go in
- * workerData: the program sees the environment it gave (its keys in the order it would have had).
+ * workerData: the program sees the environment it gave (its values; Node's order of a thread's
+ * variables, a hash map's, is not promised).
  */
 function workerEnv(options: any, replaying: boolean): { env: unknown; handed: Handed | null } {
   const inherits = options?.execArgv === undefined && execArgv.some((a) => PRELOAD.test(a));
