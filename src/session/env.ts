@@ -59,12 +59,12 @@ export function steeringVariables(): Record<string, string> {
  * In a worker thread, first thing: the environment back as the program gave it (each name to
  * its value, or away: null), and the steering variables its parent handed it.
  */
-export function takeHanded(restore: Record<string, string | null>, steering: Record<string, string>): void {
+export function takeHanded(restore: Record<string, string | null>, vars: Record<string, string>): void {
   for (const [k, v] of Object.entries(restore)) {
     if (v === null) delete process.env[k];
     else process.env[k] = v;
   }
-  for (const [k, v] of Object.entries(steering)) handed.set(k, v);
+  for (const [k, v] of Object.entries(vars)) handed.set(k, v);
 }
 
 /**
